@@ -1,0 +1,65 @@
+package authz
+
+// Permission is a named right; every RPC declares the one it needs.
+type Permission string
+
+// The permission catalogue (SPEC ACC-7). Roles are named sets of these.
+const (
+	// Public marks RPCs that need no principal (login). Declared explicitly so that a
+	// method missing from a service's table is refused rather than left open.
+	Public Permission = "public"
+
+	TenantsCreate     Permission = "tenants.create"
+	AccountsView      Permission = "accounts.view"
+	AccountsManage    Permission = "accounts.manage"
+	UsersView         Permission = "users.view"
+	UsersManage       Permission = "users.manage"
+	CatalogView       Permission = "catalog.view"
+	CatalogManage     Permission = "catalog.manage"
+	EntitlementsView  Permission = "entitlements.view"
+	OrdersIngest      Permission = "orders.ingest"
+	LicensesGenerate  Permission = "licenses.generate"
+	LicensesView      Permission = "licenses.view"
+	SigningKeysView   Permission = "signing_keys.view"
+	DevicesView       Permission = "devices.view"
+	DevicesManage     Permission = "devices.manage"
+	DownloadsManage   Permission = "downloads.manage"
+	DownloadsDownload Permission = "downloads.download"
+
+	// Service-only permissions: held by service principals, never by a role.
+	SeatsReserve   Permission = "seats.reserve"
+	ProductsAccess Permission = "products.check_access"
+	TokensResolve  Permission = "tokens.resolve"
+)
+
+// Role is a named set of permissions.
+type Role struct {
+	ID          string
+	TenantWide  bool // producer roles act for every account of the tenant
+	Permissions []Permission
+}
+
+// Built-in roles. Custom roles come with the account service's role catalogue.
+var (
+	RoleProducerAdmin = Role{ID: "producer_admin", TenantWide: true, Permissions: []Permission{
+		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, CatalogManage,
+		EntitlementsView, OrdersIngest, LicensesGenerate, LicensesView, SigningKeysView,
+		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload,
+	}}
+	RoleCustomerAdmin = Role{ID: "customer_admin", Permissions: []Permission{
+		AccountsView, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
+		LicensesView, DevicesView, DevicesManage, DownloadsDownload,
+	}}
+	RoleCustomerUser = Role{ID: "customer_user", Permissions: []Permission{
+		AccountsView, CatalogView, EntitlementsView, LicensesView, DevicesView, DownloadsDownload,
+	}}
+	// ServicePermissions are what a service principal holds.
+	ServicePermissions = []Permission{SeatsReserve, ProductsAccess, TokensResolve, EntitlementsView, AccountsView, UsersView}
+)
+
+// Roles indexes the built-in roles by ID.
+var Roles = map[string]Role{
+	RoleProducerAdmin.ID: RoleProducerAdmin,
+	RoleCustomerAdmin.ID: RoleCustomerAdmin,
+	RoleCustomerUser.ID:  RoleCustomerUser,
+}

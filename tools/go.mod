@@ -1,0 +1,3 @@
+module github.com/tessera-dev/tessera/tools
+
+go 1.26
