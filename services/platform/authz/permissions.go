@@ -54,7 +54,7 @@ var (
 		AccountsView, CatalogView, EntitlementsView, LicensesView, DevicesView, DownloadsDownload,
 	}}
 	// ServicePermissions are what a service principal holds.
-	ServicePermissions = []Permission{SeatsReserve, ProductsAccess, TokensResolve, EntitlementsView, AccountsView, UsersView}
+	ServicePermissions = []Permission{SeatsReserve, ProductsAccess, TokensResolve, EntitlementsView, CatalogView, AccountsView, UsersView}
 )
 
 // Roles indexes the built-in roles by ID.
@@ -62,4 +62,10 @@ var Roles = map[string]Role{
 	RoleProducerAdmin.ID: RoleProducerAdmin,
 	RoleCustomerAdmin.ID: RoleCustomerAdmin,
 	RoleCustomerUser.ID:  RoleCustomerUser,
+}
+
+// Tenantless reports whether perm is exercised outside any tenant: creating tenants
+// (operators) and resolving bearer tokens (the gateway, before it knows the tenant).
+func Tenantless(perm Permission) bool {
+	return perm == TenantsCreate || perm == TokensResolve
 }

@@ -114,3 +114,16 @@ func Has(p *commonpb.Principal, perm Permission) bool {
 func CanActFor(p *commonpb.Principal, accountID string) bool {
 	return p.GetTenantWide() || slices.Contains(p.GetAccountIds(), accountID)
 }
+
+// ForTenant returns a context that background work (reconcilers, consumers) uses to
+// call neighbour services for one tenant, as the service itself.
+func ForTenant(ctx context.Context, tenantID string) context.Context {
+	return WithPrincipal(ctx, &commonpb.Principal{Kind: commonpb.PrincipalKind_PRINCIPAL_KIND_SERVICE, TenantId: tenantID, TenantWide: true})
+}
+
+// MustTenant returns the tenant of the request; the interceptor guarantees one for
+// every RPC that is not Public or operator-only.
+func MustTenant(ctx context.Context) string {
+	p, _ := FromContext(ctx)
+	return p.GetTenantId()
+}

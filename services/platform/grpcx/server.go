@@ -93,7 +93,7 @@ func (g *guard) authorize(ctx context.Context, fullMethod string) (context.Conte
 	if perm == authz.Public {
 		return ctx, nil
 	}
-	if p.GetKind() != commonpb.PrincipalKind_PRINCIPAL_KIND_OPERATOR && p.GetTenantId() == "" {
+	if p.GetTenantId() == "" && !authz.Tenantless(perm) {
 		return ctx, errs.Unauthenticated("PRINCIPAL_INVALID", "the principal names no tenant")
 	}
 	if !authz.Has(p, perm) {

@@ -732,7 +732,9 @@ type LineItem struct {
 	OrderLine string                 `protobuf:"bytes,10,opt,name=order_line,json=orderLine,proto3" json:"order_line,omitempty"`
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	// Unset means permanent.
-	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// accounts/{account_id} owning the line item.
+	Account       string `protobuf:"bytes,13,opt,name=account,proto3" json:"account,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -849,6 +851,13 @@ func (x *LineItem) GetExpireTime() *timestamppb.Timestamp {
 		return x.ExpireTime
 	}
 	return nil
+}
+
+func (x *LineItem) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
 }
 
 type Entitlement struct {
@@ -1583,7 +1592,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"'\n" +
 	"\x11GetProductRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\xd0\x03\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xea\x03\n" +
 	"\bLineItem\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
 	"\ractivation_id\x18\x02 \x01(\tR\factivationId\x12 \n" +
@@ -1600,7 +1609,8 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\n" +
 	"start_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12;\n" +
 	"\vexpire_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"\xa1\x02\n" +
+	"expireTime\x12\x18\n" +
+	"\aaccount\x18\r \x01(\tR\aaccount\"\xa1\x02\n" +
 	"\vEntitlement\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x0eentitlement_id\x18\x02 \x01(\tR\rentitlementId\x12\x18\n" +

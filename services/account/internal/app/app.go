@@ -1,0 +1,62 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/mail"
+)
+
+// Store is the persistence the use cases need.
+type Store interface {
+	CreateTenant(ctx context.Context, t Tenant, home Account, admin User) error
+	CreateAccount(ctx context.Context, tenant string, a Account) (Account, error)
+	GetAccount(ctx context.Context, tenant, id string) (Account, error)
+	ListAccounts(ctx context.Context, tenant string, only []string, after string, limit int) ([]Account, error)
+	CreateUser(ctx context.Context, tenant string, u User) (User, error)
+	GetUser(ctx context.Context, tenant, id string) (User, error)
+	UserByUsername(ctx context.Context, tenant, username string) (User, error)
+	CreateToken(ctx context.Context, t Token) error
+	TokenByHash(ctx context.Context, hash []byte) (Token, User, error)
+}
+
+// Mailer sends email.
+type Mailer interface {
+	Send(m mail.Message) error
+}
+
+// Config tunes the use cases.
+type Config struct {
+	Password   PasswordParams
+	SessionTTL time.Duration
+}
+
+// App is the account service's use cases.
+type App struct {
+	store  Store
+	mailer Mailer
+	cfg    Config
+	now    func() time.Time
+}
+
+// New returns the use cases.
+func New(store Store, mailer Mailer, cfg Config) *App {
+	if cfg.Password.Time == 0 {
+		cfg.Password = DefaultPasswordParams
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	return &App{store: store, mailer: mailer, cfg: cfg, now: time.Now}
+}
+
+// canSeeAccount hides accounts the caller may not act for.
+func canSeeAccount(ctx context.Context, id string) error {
+	p, _ := authz.FromContext(ctx)
+	if !authz.CanActFor(p, id) {
+		return errs.NotFound("account", id)
+	}
+	return nil
+}

@@ -1,0 +1,122 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+
+	"github.com/google/uuid"
+
+	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/errs"
+)
+
+// TokenPrefix starts every Tessera bearer token.
+const TokenPrefix = "rna_"
+
+// NewTokenValue returns a fresh bearer token and its hash.
+func NewTokenValue() (string, []byte) {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	v := TokenPrefix + hex.EncodeToString(b)
+	return v, HashToken(v)
+}
+
+// HashToken is how a token is stored and looked up.
+func HashToken(v string) []byte {
+	h := sha256.Sum256([]byte(v))
+	return h[:]
+}
+
+// LoginResult is a new session.
+type LoginResult struct {
+	Token string
+	User  User
+	Saved Token
+}
+
+var errBadLogin = errs.Unauthenticated("LOGIN_FAILED", "unknown user name or wrong password")
+
+// Login checks a password and opens a session token.
+func (a *App) Login(ctx context.Context, tenant, user, password string) (LoginResult, error) {
+	var v errs.Violations
+	v.Require("tenant_id", tenant)
+	v.Require("username", user)
+	v.Require("password", password)
+	if err := v.Err(); err != nil {
+		return LoginResult{}, err
+	}
+	u, err := a.store.UserByUsername(ctx, tenant, user)
+	if errs.IsKind(err, errs.KindNotFound) {
+		// Spend the same time as a real check so user names cannot be probed by timing.
+		CheckPassword(dummyHash, password)
+		return LoginResult{}, errBadLogin
+	}
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if !CheckPassword(u.PasswordHash, password) {
+		return LoginResult{}, errBadLogin
+	}
+	if u.Status != UserActive {
+		return LoginResult{}, errs.Unauthenticated("USER_INACTIVE", "the user is inactive; an administrator must reactivate it")
+	}
+	value, hash := NewTokenValue()
+	t := Token{
+		ID: uuid.Must(uuid.NewV7()).String(), TenantID: tenant, UserID: u.ID, Hash: hash, Kind: "session",
+		CreatedBy: u.ID, ExpiresAt: a.now().Add(a.cfg.SessionTTL),
+	}
+	if err := a.store.CreateToken(ctx, t); err != nil {
+		return LoginResult{}, err
+	}
+	return LoginResult{Token: value, User: u, Saved: t}, nil
+}
+
+var dummyHash, _ = HashPassword(DefaultPasswordParams, "not-a-real-password-1")
+
+// Authenticate resolves a bearer token to the principal the gateway will sign.
+func (a *App) Authenticate(ctx context.Context, value string) (*commonpb.Principal, error) {
+	if !strings.HasPrefix(value, TokenPrefix) {
+		return nil, errs.Unauthenticated("TOKEN_INVALID", "the bearer token is not valid")
+	}
+	t, u, err := a.store.TokenByHash(ctx, HashToken(value))
+	if errs.IsKind(err, errs.KindNotFound) {
+		return nil, errs.Unauthenticated("TOKEN_INVALID", "the bearer token is not valid")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !a.now().Before(t.ExpiresAt) {
+		return nil, errs.Unauthenticated("TOKEN_EXPIRED", "the bearer token has expired")
+	}
+	if u.Status != UserActive {
+		return nil, errs.Unauthenticated("USER_INACTIVE", "the user is inactive")
+	}
+	return PrincipalFor(t, u), nil
+}
+
+// PrincipalFor derives a user's principal from their memberships' roles.
+func PrincipalFor(t Token, u User) *commonpb.Principal {
+	p := &commonpb.Principal{
+		Kind: commonpb.PrincipalKind_PRINCIPAL_KIND_USER, TenantId: t.TenantID, UserId: u.ID, Username: u.Username,
+		TokenId: t.ID, Impersonated: t.Kind == "impersonated",
+	}
+	perms := map[authz.Permission]bool{}
+	for _, m := range u.Memberships {
+		p.AccountIds = append(p.AccountIds, m.AccountID)
+		for _, r := range m.Roles {
+			role := authz.Roles[r]
+			p.TenantWide = p.TenantWide || role.TenantWide
+			for _, perm := range role.Permissions {
+				perms[perm] = true
+			}
+		}
+	}
+	for perm := range perms {
+		p.Permissions = append(p.Permissions, string(perm))
+	}
+	return p
+}

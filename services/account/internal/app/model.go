@@ -1,0 +1,83 @@
+// Package app holds the account service's use cases: tenants, accounts, users,
+// sign-in, token resolution, and the notifier that emails what events announce.
+package app
+
+import "time"
+
+// Account types (SPEC ACC-1).
+const (
+	AccountProducer       = "producer"
+	AccountCustomer       = "customer"
+	AccountPartner        = "partner"
+	AccountSelfRegistered = "self_registered"
+)
+
+// User statuses.
+const (
+	UserActive   = "active"
+	UserInactive = "inactive"
+)
+
+// Address is a postal address.
+type Address struct {
+	Street  string `json:"street,omitempty"`
+	City    string `json:"city,omitempty"`
+	State   string `json:"state,omitempty"`
+	Zip     string `json:"zip,omitempty"`
+	Country string `json:"country,omitempty"`
+	Region  string `json:"region,omitempty"`
+}
+
+// Tenant is a producer operating Tessera.
+type Tenant struct {
+	ID          string
+	DisplayName string
+	CreateTime  time.Time
+}
+
+// Account is a customer, partner or the producer's own organisation.
+type Account struct {
+	ID                string
+	DisplayName       string
+	Description       string
+	Type              string
+	Address           Address
+	VisibleToPartners bool
+	Attributes        map[string]string
+	RequestID         string
+	CreateTime        time.Time
+	UpdateTime        time.Time
+}
+
+// Membership gives a user roles in an account.
+type Membership struct {
+	AccountID string
+	Roles     []string
+}
+
+// User is a person (or contact) of an account.
+type User struct {
+	ID            string
+	Username      string
+	FirstName     string
+	LastName      string
+	Email         string
+	Type          string
+	Status        string
+	Memberships   []Membership
+	PasswordHash  string
+	RequestID     string
+	CreateTime    time.Time
+	LastLoginTime *time.Time
+}
+
+// Token is a stored bearer token (only its hash).
+type Token struct {
+	ID        string
+	TenantID  string
+	UserID    string
+	Hash      []byte
+	Kind      string
+	CreatedBy string
+	ExpiresAt time.Time
+}

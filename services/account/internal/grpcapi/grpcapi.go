@@ -1,0 +1,218 @@
+// Package grpcapi is the account service's thin gRPC layer.
+package grpcapi
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
+	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
+	"github.com/tessera-dev/tessera/services/account/internal/app"
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/grpcx"
+)
+
+// Permissions declares what every RPC needs.
+var Permissions = grpcx.Permissions{
+	accountpb.AccountService_CreateTenant_FullMethodName:  authz.TenantsCreate,
+	accountpb.AccountService_CreateAccount_FullMethodName: authz.AccountsManage,
+	accountpb.AccountService_GetAccount_FullMethodName:    authz.AccountsView,
+	accountpb.AccountService_ListAccounts_FullMethodName:  authz.AccountsView,
+	accountpb.AccountService_CreateUser_FullMethodName:    authz.UsersManage,
+	accountpb.AccountService_GetUser_FullMethodName:       authz.UsersView,
+	accountpb.AuthService_Login_FullMethodName:            authz.Public,
+	accountpb.AuthService_Authenticate_FullMethodName:     authz.TokensResolve,
+}
+
+// Server implements the account and auth gRPC services.
+type Server struct {
+	accountpb.UnimplementedAccountServiceServer
+	accountpb.UnimplementedAuthServiceServer
+	app *app.App
+}
+
+// New returns the gRPC handlers over the use cases.
+func New(a *app.App) *Server { return &Server{app: a} }
+
+func resourceID(field, name, collection string) (string, error) {
+	id, ok := strings.CutPrefix(name, collection+"/")
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return "", errs.Invalid(field, "must look like %s/{id}", collection)
+	}
+	return id, nil
+}
+
+func tsPtr(t *time.Time) *timestamppb.Timestamp {
+	if t == nil {
+		return nil
+	}
+	return timestamppb.New(*t)
+}
+
+var accountTypes = map[accountpb.AccountType]string{
+	accountpb.AccountType_ACCOUNT_TYPE_PRODUCER:        app.AccountProducer,
+	accountpb.AccountType_ACCOUNT_TYPE_CUSTOMER:        app.AccountCustomer,
+	accountpb.AccountType_ACCOUNT_TYPE_PARTNER:         app.AccountPartner,
+	accountpb.AccountType_ACCOUNT_TYPE_SELF_REGISTERED: app.AccountSelfRegistered,
+}
+
+var userTypes = map[string]accountpb.UserType{
+	app.AccountProducer:       accountpb.UserType_USER_TYPE_PRODUCER,
+	app.AccountCustomer:       accountpb.UserType_USER_TYPE_CUSTOMER,
+	app.AccountPartner:        accountpb.UserType_USER_TYPE_PARTNER,
+	app.AccountSelfRegistered: accountpb.UserType_USER_TYPE_SELF_REGISTERED,
+}
+
+func accountTypeBack(t string) accountpb.AccountType {
+	for k, v := range accountTypes {
+		if v == t {
+			return k
+		}
+	}
+	return accountpb.AccountType_ACCOUNT_TYPE_UNSPECIFIED
+}
+
+func tenantPB(t app.Tenant) *accountpb.Tenant {
+	return &accountpb.Tenant{Name: "tenants/" + t.ID, TenantId: t.ID, DisplayName: t.DisplayName, CreateTime: timestamppb.New(t.CreateTime)}
+}
+
+func accountPB(a app.Account) *accountpb.Account {
+	return &accountpb.Account{
+		Name: "accounts/" + a.ID, AccountId: a.ID, DisplayName: a.DisplayName, Description: a.Description,
+		Type: accountTypeBack(a.Type), VisibleToPartners: a.VisibleToPartners, Attributes: a.Attributes,
+		Address: &commonpb.Address{
+			Street: a.Address.Street, City: a.Address.City, State: a.Address.State,
+			Zip: a.Address.Zip, Country: a.Address.Country, Region: a.Address.Region,
+		},
+		CreateTime: timestamppb.New(a.CreateTime), UpdateTime: timestamppb.New(a.UpdateTime),
+	}
+}
+
+func userPB(u app.User) *accountpb.User {
+	out := &accountpb.User{
+		Name: "users/" + u.ID, UserId: u.ID, Username: u.Username, FirstName: u.FirstName, LastName: u.LastName,
+		Email: u.Email, Type: userTypes[u.Type], CreateTime: timestamppb.New(u.CreateTime), LastLoginTime: tsPtr(u.LastLoginTime),
+		Status: accountpb.UserStatus_USER_STATUS_ACTIVE,
+	}
+	if u.Status == app.UserInactive {
+		out.Status = accountpb.UserStatus_USER_STATUS_INACTIVE
+	}
+	for _, m := range u.Memberships {
+		out.Memberships = append(out.Memberships, &accountpb.Membership{Account: "accounts/" + m.AccountID, Roles: m.Roles})
+	}
+	return out
+}
+
+// CreateTenant implements AccountService.
+func (s *Server) CreateTenant(ctx context.Context, req *accountpb.CreateTenantRequest) (*accountpb.CreateTenantResponse, error) {
+	out, err := s.app.CreateTenant(ctx, app.NewTenant{
+		ID: req.GetTenantId(), DisplayName: req.GetDisplayName(), AdminUsername: req.GetAdminUsername(),
+		AdminEmail: req.GetAdminEmail(), AdminPassword: req.GetAdminPassword(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.Tenant.CreateTime = time.Now()
+	return &accountpb.CreateTenantResponse{
+		Tenant: tenantPB(out.Tenant), HomeAccount: accountPB(out.Home), Admin: userPB(out.Admin), AdminPassword: out.AdminPassword,
+	}, nil
+}
+
+// CreateAccount implements AccountService.
+func (s *Server) CreateAccount(ctx context.Context, req *accountpb.CreateAccountRequest) (*accountpb.Account, error) {
+	a := req.GetAccount()
+	addr := a.GetAddress()
+	out, err := s.app.CreateAccount(ctx, app.Account{
+		ID: req.GetAccountId(), DisplayName: a.GetDisplayName(), Description: a.GetDescription(), Type: accountTypes[a.GetType()],
+		VisibleToPartners: a.GetVisibleToPartners(), Attributes: a.GetAttributes(), RequestID: req.GetRequestId(),
+		Address: app.Address{
+			Street: addr.GetStreet(), City: addr.GetCity(), State: addr.GetState(),
+			Zip: addr.GetZip(), Country: addr.GetCountry(), Region: addr.GetRegion(),
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return accountPB(out), nil
+}
+
+// GetAccount implements AccountService.
+func (s *Server) GetAccount(ctx context.Context, req *accountpb.GetAccountRequest) (*accountpb.Account, error) {
+	id, err := resourceID("name", req.GetName(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.GetAccount(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return accountPB(out), nil
+}
+
+// ListAccounts implements AccountService.
+func (s *Server) ListAccounts(ctx context.Context, req *accountpb.ListAccountsRequest) (*accountpb.ListAccountsResponse, error) {
+	list, next, err := s.app.ListAccounts(ctx, int(req.GetPageSize()), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	out := &accountpb.ListAccountsResponse{NextPageToken: next}
+	for _, a := range list {
+		out.Accounts = append(out.Accounts, accountPB(a))
+	}
+	return out, nil
+}
+
+// CreateUser implements AccountService.
+func (s *Server) CreateUser(ctx context.Context, req *accountpb.CreateUserRequest) (*accountpb.User, error) {
+	u := req.GetUser()
+	in := app.User{
+		Username: u.GetUsername(), FirstName: u.GetFirstName(), LastName: u.GetLastName(), Email: u.GetEmail(), RequestID: req.GetRequestId(),
+	}
+	for i, m := range u.GetMemberships() {
+		id, err := resourceID(fieldf("user.memberships[%d].account", i), m.GetAccount(), "accounts")
+		if err != nil {
+			return nil, err
+		}
+		in.Memberships = append(in.Memberships, app.Membership{AccountID: id, Roles: m.GetRoles()})
+	}
+	out, err := s.app.CreateUser(ctx, in, req.GetPassword())
+	if err != nil {
+		return nil, err
+	}
+	return userPB(out), nil
+}
+
+// GetUser implements AccountService.
+func (s *Server) GetUser(ctx context.Context, req *accountpb.GetUserRequest) (*accountpb.User, error) {
+	id, err := resourceID("name", req.GetName(), "users")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.GetUser(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return userPB(out), nil
+}
+
+// Login implements AuthService.
+func (s *Server) Login(ctx context.Context, req *accountpb.LoginRequest) (*accountpb.LoginResponse, error) {
+	out, err := s.app.Login(ctx, req.GetTenantId(), req.GetUsername(), req.GetPassword())
+	if err != nil {
+		return nil, err
+	}
+	return &accountpb.LoginResponse{AccessToken: out.Token, ExpireTime: timestamppb.New(out.Saved.ExpiresAt), User: userPB(out.User)}, nil
+}
+
+// Authenticate implements AuthService.
+func (s *Server) Authenticate(ctx context.Context, req *accountpb.AuthenticateRequest) (*accountpb.AuthenticateResponse, error) {
+	p, err := s.app.Authenticate(ctx, req.GetAccessToken())
+	if err != nil {
+		return nil, err
+	}
+	return &accountpb.AuthenticateResponse{Principal: p}, nil
+}

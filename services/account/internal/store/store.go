@@ -1,0 +1,219 @@
+// Package store keeps the account service's data in Postgres; writes and their
+// outbox events share one transaction.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
+	"github.com/tessera-dev/tessera/services/account/internal/app"
+	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/events"
+)
+
+// Store implements app.Store.
+type Store struct{ pool *pgxpool.Pool }
+
+// New returns a store over pool (search path: the account schema).
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// CreateTenant stores a tenant with its home account and administrator.
+func (s *Store) CreateTenant(ctx context.Context, t app.Tenant, home app.Account, admin app.User) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO tenants (id, display_name) VALUES ($1, $2)`, t.ID, t.DisplayName); err != nil {
+			return err
+		}
+		if err := insertAccount(ctx, tx, t.ID, home); err != nil {
+			return err
+		}
+		if err := insertUser(ctx, tx, t.ID, admin); err != nil {
+			return err
+		}
+		_, err := events.Write(ctx, tx, events.Subject("account", "tenant", "created"), t.ID, &eventspb.TenantCreated{TenantId: t.ID, DisplayName: t.DisplayName})
+		return err
+	})
+}
+
+func insertAccount(ctx context.Context, tx pgx.Tx, tenant string, a app.Account) error {
+	addr, err := json.Marshal(a.Address)
+	if err != nil {
+		return err
+	}
+	attrs := a.Attributes
+	if attrs == nil {
+		attrs = map[string]string{}
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO accounts (tenant_id, id, display_name, description, account_type, address, visible_to_partners, attributes, request_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		tenant, a.ID, a.DisplayName, a.Description, a.Type, addr, a.VisibleToPartners, attrs, nullable(a.RequestID))
+	if err != nil {
+		return err
+	}
+	_, err = events.Write(ctx, tx, events.Subject("account", "account", "created"), tenant, &eventspb.AccountCreated{AccountId: a.ID, DisplayName: a.DisplayName})
+	return err
+}
+
+// CreateAccount stores an account, or returns the one created earlier under the same
+// request ID.
+func (s *Store) CreateAccount(ctx context.Context, tenant string, a app.Account) (app.Account, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return insertAccount(ctx, tx, tenant, a) })
+	if e := errs.FromPostgres(err); e != nil && e.Kind == errs.KindAlreadyExists {
+		if a.RequestID != "" {
+			var id string
+			if s.pool.QueryRow(ctx, `SELECT id FROM accounts WHERE tenant_id = $1 AND request_id = $2`, tenant, a.RequestID).Scan(&id) == nil {
+				return s.GetAccount(ctx, tenant, id)
+			}
+		}
+		return app.Account{}, errs.AlreadyExists("account", a.ID)
+	}
+	if err != nil {
+		return app.Account{}, err
+	}
+	return s.GetAccount(ctx, tenant, a.ID)
+}
+
+const accountCols = `id, display_name, description, account_type, address, visible_to_partners, attributes, coalesce(request_id, ''), created_at, updated_at`
+
+func scanAccount(row pgx.Row) (app.Account, error) {
+	var a app.Account
+	var addr []byte
+	err := row.Scan(&a.ID, &a.DisplayName, &a.Description, &a.Type, &addr, &a.VisibleToPartners, &a.Attributes, &a.RequestID, &a.CreateTime, &a.UpdateTime)
+	if err != nil {
+		return a, err
+	}
+	return a, json.Unmarshal(addr, &a.Address)
+}
+
+// GetAccount reads one account.
+func (s *Store) GetAccount(ctx context.Context, tenant, id string) (app.Account, error) {
+	a, err := scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE tenant_id = $1 AND id = $2`, tenant, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, errs.NotFound("account", id)
+	}
+	return a, err
+}
+
+// ListAccounts returns up to limit accounts after the given ID; only, when not nil,
+// restricts the result to those IDs.
+func (s *Store) ListAccounts(ctx context.Context, tenant string, only []string, after string, limit int) ([]app.Account, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+accountCols+` FROM accounts
+		WHERE tenant_id = $1 AND id > $2 AND ($3::text[] IS NULL OR id = ANY($3))
+		ORDER BY id LIMIT $4`, tenant, after, only, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Account, error) { return scanAccount(r) })
+}
+
+func insertUser(ctx context.Context, tx pgx.Tx, tenant string, u app.User) error {
+	_, err := tx.Exec(ctx, `INSERT INTO users (tenant_id, id, username, first_name, last_name, email, user_type, status, password_hash, request_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		tenant, u.ID, u.Username, u.FirstName, u.LastName, u.Email, u.Type, u.Status, u.PasswordHash, nullable(u.RequestID))
+	if err != nil {
+		return err
+	}
+	for _, m := range u.Memberships {
+		if _, err := tx.Exec(ctx, `INSERT INTO memberships (tenant_id, user_id, account_id, roles) VALUES ($1, $2, $3, $4)`, tenant, u.ID, m.AccountID, m.Roles); err != nil {
+			return err
+		}
+	}
+	_, err = events.Write(ctx, tx, events.Subject("account", "user", "created"), tenant, &eventspb.UserCreated{UserId: u.ID, Username: u.Username, Email: u.Email})
+	return err
+}
+
+// CreateUser stores a user and memberships, or returns the user created earlier
+// under the same request ID.
+func (s *Store) CreateUser(ctx context.Context, tenant string, u app.User) (app.User, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return insertUser(ctx, tx, tenant, u) })
+	if e := errs.FromPostgres(err); e != nil && e.Kind == errs.KindAlreadyExists {
+		if u.RequestID != "" {
+			if prev, perr := s.GetUser(ctx, tenant, u.ID); perr == nil && prev.RequestID == u.RequestID {
+				return prev, nil
+			}
+		}
+		return app.User{}, errs.AlreadyExists("user", u.Username)
+	}
+	if err != nil {
+		return app.User{}, err
+	}
+	return s.GetUser(ctx, tenant, u.ID)
+}
+
+const userCols = `u.id, u.username, u.first_name, u.last_name, u.email, u.user_type, u.status, u.password_hash, coalesce(u.request_id, ''), u.created_at, u.last_login_at,
+	coalesce((SELECT jsonb_agg(jsonb_build_object('account_id', m.account_id, 'roles', m.roles) ORDER BY m.account_id)
+	          FROM memberships m WHERE m.tenant_id = u.tenant_id AND m.user_id = u.id), '[]')`
+
+type membershipJSON struct {
+	AccountID string   `json:"account_id"`
+	Roles     []string `json:"roles"`
+}
+
+func scanUser(row pgx.Row) (app.User, error) {
+	var u app.User
+	var ms []membershipJSON
+	err := row.Scan(&u.ID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.Type, &u.Status, &u.PasswordHash, &u.RequestID, &u.CreateTime, &u.LastLoginTime, &ms)
+	for _, m := range ms {
+		u.Memberships = append(u.Memberships, app.Membership{AccountID: m.AccountID, Roles: m.Roles})
+	}
+	return u, err
+}
+
+// GetUser reads one user with memberships.
+func (s *Store) GetUser(ctx context.Context, tenant, id string) (app.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users u WHERE u.tenant_id = $1 AND u.id = $2`, tenant, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, errs.NotFound("user", id)
+	}
+	return u, err
+}
+
+// UserByUsername reads a user by login name.
+func (s *Store) UserByUsername(ctx context.Context, tenant, username string) (app.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users u WHERE u.tenant_id = $1 AND u.username = $2`, tenant, username))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, errs.NotFound("user", username)
+	}
+	return u, err
+}
+
+// CreateToken stores a token hash and records the login time for sessions.
+func (s *Store) CreateToken(ctx context.Context, t app.Token) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO access_tokens (id, tenant_id, user_id, token_hash, kind, created_by, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, t.ID, t.TenantID, t.UserID, t.Hash, t.Kind, t.CreatedBy, t.ExpiresAt); err != nil {
+			return err
+		}
+		if t.Kind == "session" {
+			_, err := tx.Exec(ctx, `UPDATE users SET last_login_at = now() WHERE tenant_id = $1 AND id = $2`, t.TenantID, t.UserID)
+			return err
+		}
+		return nil
+	})
+}
+
+// TokenByHash finds a token and its user.
+func (s *Store) TokenByHash(ctx context.Context, hash []byte) (app.Token, app.User, error) {
+	var t app.Token
+	err := s.pool.QueryRow(ctx, `SELECT id, tenant_id, user_id, token_hash, kind, created_by, expires_at FROM access_tokens WHERE token_hash = $1`, hash).
+		Scan(&t.ID, &t.TenantID, &t.UserID, &t.Hash, &t.Kind, &t.CreatedBy, &t.ExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, app.User{}, errs.NotFound("token", "")
+	}
+	if err != nil {
+		return t, app.User{}, err
+	}
+	u, err := s.GetUser(ctx, t.TenantID, t.UserID)
+	return t, u, err
+}

@@ -1,0 +1,88 @@
+// Package account is the account service: tenants, accounts, users, sign-in and
+// bearer tokens, and the notifier that emails what other services announce.
+package account
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
+	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
+	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
+	"github.com/tessera-dev/tessera/services/account/internal/app"
+	"github.com/tessera-dev/tessera/services/account/internal/grpcapi"
+	"github.com/tessera-dev/tessera/services/account/internal/store"
+	"github.com/tessera-dev/tessera/services/account/migrations"
+	"github.com/tessera-dev/tessera/services/platform/events"
+	"github.com/tessera-dev/tessera/services/platform/grpcx"
+	"github.com/tessera-dev/tessera/services/platform/pg"
+)
+
+// Name is the service's name, schema and event subject segment.
+const Name = "account"
+
+// Migrations are the schema's migration sets.
+func Migrations() []pg.MigrationSet {
+	return []pg.MigrationSet{{Name: Name, Files: migrations.Files}, events.Migrations()}
+}
+
+// Config tunes the account service (password hashing cost, session lifetime).
+type Config = app.Config
+
+// Deps are what the service is built from.
+type Deps struct {
+	Pool   *pgxpool.Pool // search path: the account schema
+	JS     jetstream.JetStream
+	Mailer app.Mailer
+	Log    *slog.Logger
+	Config Config
+}
+
+// Service is a ready account service.
+type Service struct {
+	deps  Deps
+	app   *app.App
+	api   *grpcapi.Server
+	relay *events.Relay
+}
+
+// New builds the service.
+func New(d Deps) *Service {
+	a := app.New(store.New(d.Pool), d.Mailer, d.Config)
+	return &Service{deps: d, app: a, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log)}
+}
+
+// Permissions declares every RPC's permission.
+func (s *Service) Permissions() grpcx.Permissions { return grpcapi.Permissions }
+
+// Register adds the service's gRPC services to srv.
+func (s *Service) Register(srv *grpc.Server) {
+	accountpb.RegisterAccountServiceServer(srv, s.api)
+	accountpb.RegisterAuthServiceServer(srv, s.api)
+}
+
+// Run runs the outbox relay and the notifier until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.relay.Run(ctx) })
+	g.Go(func() error {
+		return events.Consume(ctx, s.deps.JS, s.deps.Pool, events.ConsumerConfig{
+			Name:     "account-notifier-license",
+			Subjects: []string{events.Subject("license", "fulfillment", "created")},
+			Handler: func(ctx context.Context, _ pgx.Tx, ev events.Envelope) error {
+				var msg eventspb.FulfillmentCreated
+				if err := proto.Unmarshal(ev.Payload, &msg); err != nil {
+					return nil // undecodable: redelivery cannot help
+				}
+				return s.app.SendLicenseEmail(ctx, ev.TenantID, &msg)
+			},
+		}, s.deps.Log)
+	})
+	return g.Wait()
+}

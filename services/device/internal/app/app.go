@@ -1,0 +1,171 @@
+// Package app holds the device service's use cases: devices and the line-item
+// seats mapped to them.
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tessera-dev/tessera/services/license/licfile"
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/ids"
+	"github.com/tessera-dev/tessera/services/platform/seats"
+)
+
+// Device types.
+const (
+	TypeStandalone = "standalone"
+	TypeServer     = "server"
+)
+
+// Mapping is seats of a line item held by a device.
+type Mapping struct {
+	ActivationID string
+	Quantity     int64
+	RequestID    string
+	ClaimID      uuid.UUID
+}
+
+// Device is a machine or appliance licensed in the embedded style.
+type Device struct {
+	ID          string
+	AccountID   string
+	DisplayName string
+	HostID      string
+	Type        string
+	Mappings    []Mapping // summed per line item when read
+	RequestID   string
+	CreateTime  time.Time
+}
+
+// Store is the persistence the use cases need.
+type Store interface {
+	CreateDevice(ctx context.Context, tenant string, d Device) (Device, error)
+	GetDevice(ctx context.Context, tenant, id string) (Device, error)
+	MappingExists(ctx context.Context, tenant, requestID string) (bool, error)
+	// AddMapping stores m, commits its seat claim and writes its event in one
+	// transaction.
+	AddMapping(ctx context.Context, tenant, deviceID string, m Mapping) error
+}
+
+// Accounts is what the service needs of the account service.
+type Accounts interface {
+	AccountExists(ctx context.Context, accountID string) (bool, error)
+}
+
+// Seats is the seat-claim ledger (platform/seats).
+type Seats interface {
+	Begin(ctx context.Context, c seats.Claim) (string, error)
+	Confirm(ctx context.Context, id uuid.UUID)
+	Abort(ctx context.Context, tenantID string, id uuid.UUID)
+}
+
+// App is the device service's use cases.
+type App struct {
+	store    Store
+	accounts Accounts
+	seats    Seats
+}
+
+// New returns the use cases.
+func New(store Store, accounts Accounts, seats Seats) *App {
+	return &App{store: store, accounts: accounts, seats: seats}
+}
+
+// CreateDevice validates and stores a device of an account the caller may act for.
+func (a *App) CreateDevice(ctx context.Context, d Device) (Device, error) {
+	var v errs.Violations
+	if d.ID == "" {
+		d.ID = ids.New("DEV", 3)
+		if d.RequestID != "" {
+			d.ID = "DEV-" + ids.FromKey(authz.MustTenant(ctx), "DEV", d.RequestID).String()[:18]
+		}
+	} else if !ids.ValidResourceID(d.ID) {
+		v.Add("device_id", "must be 1-64 letters, digits, '.', '_' or '-'")
+	}
+	v.Require("device.account", d.AccountID)
+	v.Require("device.display_name", d.DisplayName)
+	if d.Type == "" {
+		v.Add("device.type", "is required")
+	}
+	if d.HostID != "" {
+		h, err := licfile.ParseHostID(d.HostID)
+		if err != nil {
+			v.Add("device.host_id", "is not a valid host ID")
+		}
+		d.HostID = h.String()
+	}
+	if err := v.Err(); err != nil {
+		return Device{}, err
+	}
+	p, _ := authz.FromContext(ctx)
+	if !authz.CanActFor(p, d.AccountID) {
+		return Device{}, errs.Invalid("device.account", "account %q does not exist", d.AccountID)
+	}
+	ok, err := a.accounts.AccountExists(ctx, d.AccountID)
+	if err != nil {
+		return Device{}, err
+	}
+	if !ok {
+		return Device{}, errs.Invalid("device.account", "account %q does not exist", d.AccountID)
+	}
+	return a.store.CreateDevice(ctx, p.GetTenantId(), d)
+}
+
+// GetDevice reads a device the caller may see.
+func (a *App) GetDevice(ctx context.Context, id string) (Device, error) {
+	p, _ := authz.FromContext(ctx)
+	d, err := a.store.GetDevice(ctx, p.GetTenantId(), id)
+	if err != nil {
+		return d, err
+	}
+	if !authz.CanActFor(p, d.AccountID) {
+		return Device{}, errs.NotFound("device", id)
+	}
+	return d, nil
+}
+
+// MapLineItem holds seats of a line item for a device (idempotent by request ID).
+// The line item must belong to the device's account.
+func (a *App) MapLineItem(ctx context.Context, deviceID, activationID string, quantity int64, requestID string) (Device, error) {
+	var v errs.Violations
+	v.Require("line_item", activationID)
+	if quantity <= 0 {
+		v.Add("quantity", "must be positive")
+	}
+	if len(requestID) > 128 {
+		v.Add("request_id", "must be at most 128 characters")
+	}
+	if err := v.Err(); err != nil {
+		return Device{}, err
+	}
+	d, err := a.GetDevice(ctx, deviceID)
+	if err != nil {
+		return Device{}, err
+	}
+	tenant := authz.MustTenant(ctx)
+	if requestID == "" {
+		requestID = ids.New("REQ", 4)
+	} else if done, err := a.store.MappingExists(ctx, tenant, requestID); err != nil {
+		return Device{}, err
+	} else if done {
+		return a.store.GetDevice(ctx, tenant, deviceID)
+	}
+	m := Mapping{ActivationID: activationID, Quantity: quantity, RequestID: requestID, ClaimID: ids.FromKey(tenant, "device", requestID)}
+	claim := seats.Claim{ID: m.ClaimID, TenantID: tenant, ActivationID: activationID, Quantity: quantity, AccountIDs: []string{d.AccountID}}
+	if _, err := a.seats.Begin(ctx, claim); err != nil {
+		return Device{}, err
+	}
+	if err := a.store.AddMapping(ctx, tenant, deviceID, m); err != nil {
+		if done, derr := a.store.MappingExists(ctx, tenant, requestID); derr == nil && done {
+			return a.store.GetDevice(ctx, tenant, deviceID) // a concurrent retry won
+		}
+		a.seats.Abort(ctx, tenant, m.ClaimID)
+		return Device{}, err
+	}
+	a.seats.Confirm(ctx, m.ClaimID)
+	return a.store.GetDevice(ctx, tenant, deviceID)
+}

@@ -1,0 +1,110 @@
+// Package grpcapi is the device service's thin gRPC layer.
+package grpcapi
+
+import (
+	"context"
+	"strings"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	devicepb "github.com/tessera-dev/tessera/gen/tessera/device/v1"
+	"github.com/tessera-dev/tessera/services/device/internal/app"
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/grpcx"
+)
+
+// Permissions declares what every RPC needs.
+var Permissions = grpcx.Permissions{
+	devicepb.DeviceService_CreateDevice_FullMethodName: authz.DevicesManage,
+	devicepb.DeviceService_GetDevice_FullMethodName:    authz.DevicesView,
+	devicepb.DeviceService_MapLineItem_FullMethodName:  authz.DevicesManage,
+}
+
+// Server implements DeviceService.
+type Server struct {
+	devicepb.UnimplementedDeviceServiceServer
+	app *app.App
+}
+
+// New returns the gRPC handlers over the use cases.
+func New(a *app.App) *Server { return &Server{app: a} }
+
+func resourceID(field, name, collection string) (string, error) {
+	id, ok := strings.CutPrefix(name, collection+"/")
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return "", errs.Invalid(field, "must look like %s/{id}", collection)
+	}
+	return id, nil
+}
+
+var types = map[devicepb.DeviceType]string{
+	devicepb.DeviceType_DEVICE_TYPE_STANDALONE: app.TypeStandalone,
+	devicepb.DeviceType_DEVICE_TYPE_SERVER:     app.TypeServer,
+}
+
+func devicePB(d app.Device) *devicepb.Device {
+	out := &devicepb.Device{
+		Name: "devices/" + d.ID, DeviceId: d.ID, Account: "accounts/" + d.AccountID, DisplayName: d.DisplayName,
+		HostId: d.HostID, CreateTime: timestamppb.New(d.CreateTime),
+	}
+	for k, v := range types {
+		if v == d.Type {
+			out.Type = k
+		}
+	}
+	for _, m := range d.Mappings {
+		out.LineItems = append(out.LineItems, &devicepb.MappedLineItem{LineItem: "lineItems/" + m.ActivationID, Quantity: m.Quantity})
+	}
+	return out
+}
+
+// CreateDevice implements DeviceService.
+func (s *Server) CreateDevice(ctx context.Context, req *devicepb.CreateDeviceRequest) (*devicepb.Device, error) {
+	d := req.GetDevice()
+	account := ""
+	if d.GetAccount() != "" {
+		var err error
+		if account, err = resourceID("device.account", d.GetAccount(), "accounts"); err != nil {
+			return nil, err
+		}
+	}
+	out, err := s.app.CreateDevice(ctx, app.Device{
+		ID: req.GetDeviceId(), AccountID: account, DisplayName: d.GetDisplayName(), HostID: d.GetHostId(),
+		Type: types[d.GetType()], RequestID: req.GetRequestId(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return devicePB(out), nil
+}
+
+// GetDevice implements DeviceService.
+func (s *Server) GetDevice(ctx context.Context, req *devicepb.GetDeviceRequest) (*devicepb.Device, error) {
+	id, err := resourceID("name", req.GetName(), "devices")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.GetDevice(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return devicePB(out), nil
+}
+
+// MapLineItem implements DeviceService.
+func (s *Server) MapLineItem(ctx context.Context, req *devicepb.MapLineItemRequest) (*devicepb.Device, error) {
+	id, err := resourceID("device", req.GetDevice(), "devices")
+	if err != nil {
+		return nil, err
+	}
+	activationID, err := resourceID("line_item", req.GetLineItem(), "lineItems")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.MapLineItem(ctx, id, activationID, req.GetQuantity(), req.GetRequestId())
+	if err != nil {
+		return nil, err
+	}
+	return devicePB(out), nil
+}

@@ -1,0 +1,69 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/errs"
+)
+
+// Store is the persistence the use cases need.
+type Store interface {
+	CreateLicenseModel(ctx context.Context, tenant string, m LicenseModel) (LicenseModel, error)
+	GetLicenseModel(ctx context.Context, tenant, id string) (LicenseModel, error)
+	CreateProduct(ctx context.Context, tenant string, p Product) (Product, error)
+	GetProduct(ctx context.Context, tenant, id string) (Product, error)
+	CreateEntitlement(ctx context.Context, tenant string, e Entitlement) (Entitlement, bool, error)
+	GetEntitlement(ctx context.Context, tenant, id string) (Entitlement, error)
+	GetLineItem(ctx context.Context, tenant, activationID string) (LineItem, error)
+	HasProductAccess(ctx context.Context, tenant, productID string, accountIDs []string) (bool, error)
+	Reserve(ctx context.Context, tenant string, r Reservation, accountIDs []string) (Reservation, error)
+	Confirm(ctx context.Context, tenant string, id uuid.UUID) (Reservation, error)
+	Release(ctx context.Context, tenant string, id uuid.UUID, holder string) (Reservation, error)
+}
+
+// Accounts is what the service needs of the account service.
+type Accounts interface {
+	AccountExists(ctx context.Context, accountID string) (bool, error)
+}
+
+// App is the entitlement service's use cases.
+type App struct {
+	store    Store
+	accounts Accounts
+	now      func() time.Time
+}
+
+// New returns the use cases.
+func New(store Store, accounts Accounts) *App {
+	return &App{store: store, accounts: accounts, now: time.Now}
+}
+
+// CheckActivatable refuses seats from a line item that is not deployed or is
+// outside its validity period.
+func CheckActivatable(li LineItem) error {
+	if li.State != StateDeployed {
+		return errs.FailedPrecondition("LINE_ITEM_NOT_DEPLOYED", "line item %s is %s, not deployed", li.ActivationID, li.State)
+	}
+	now := time.Now()
+	if li.StartTime != nil && now.Before(*li.StartTime) {
+		return errs.FailedPrecondition("LINE_ITEM_NOT_STARTED", "line item %s starts %s", li.ActivationID, li.StartTime.Format(time.DateOnly))
+	}
+	if li.ExpireTime != nil && !now.Before(*li.ExpireTime) {
+		return errs.FailedPrecondition("LINE_ITEM_EXPIRED", "line item %s expired %s", li.ActivationID, li.ExpireTime.Format(time.DateOnly))
+	}
+	return nil
+}
+
+// visible returns NotFound for resources of accounts the caller may not act for, so
+// their existence is not disclosed.
+func visible(ctx context.Context, accountID, resource, id string) error {
+	p, _ := authz.FromContext(ctx)
+	if !authz.CanActFor(p, accountID) {
+		return errs.NotFound(resource, id)
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+package app
+
+import (
+	"context"
+	"slices"
+
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/ids"
+)
+
+var modelTypes = []string{ModelNodelockedUncounted, ModelNodelockedCounted, ModelFloatingUncounted, ModelFloatingCounted, ModelTrustedClient, ModelTrustedServer, ModelEmbedded}
+
+// HostIDTypes are the host ID types a license model may allow.
+var HostIDTypes = []string{"ANY", "HOSTNAME", "ETHER", "INTERNET", "ID_STRING", "VENDOR_STRING", "DISK_SERIAL_NUM"}
+
+// CreateLicenseModel validates and stores a license model.
+func (a *App) CreateLicenseModel(ctx context.Context, m LicenseModel) (LicenseModel, error) {
+	var v errs.Violations
+	if m.ID == "" {
+		m.ID = idFor(ctx, "LM", m.RequestID)
+	} else if !ids.ValidResourceID(m.ID) {
+		v.Add("license_model_id", "must be 1-64 letters, digits, '.', '_' or '-'")
+	}
+	v.Require("license_model.display_name", m.DisplayName)
+	if !slices.Contains(modelTypes, m.Type) {
+		v.Add("license_model.type", "is required")
+	}
+	for _, t := range m.AllowedHostIDTypes {
+		if !slices.Contains(HostIDTypes, t) {
+			v.Add("license_model.allowed_host_id_types", "unknown host ID type %q", t)
+		}
+	}
+	if err := v.Err(); err != nil {
+		return LicenseModel{}, err
+	}
+	return a.store.CreateLicenseModel(ctx, authz.MustTenant(ctx), m)
+}
+
+// GetLicenseModel reads a license model.
+func (a *App) GetLicenseModel(ctx context.Context, id string) (LicenseModel, error) {
+	return a.store.GetLicenseModel(ctx, authz.MustTenant(ctx), id)
+}
+
+// CreateProduct validates and stores a product; its license models must exist.
+func (a *App) CreateProduct(ctx context.Context, p Product) (Product, error) {
+	var v errs.Violations
+	if p.ID == "" {
+		p.ID = idFor(ctx, "PRD", p.RequestID)
+	} else if !ids.ValidResourceID(p.ID) {
+		v.Add("product_id", "must be 1-64 letters, digits, '.', '_' or '-'")
+	}
+	v.Require("product.display_name", p.DisplayName)
+	if p.LicenseTechnology == "" {
+		v.Add("product.license_technology", "is required")
+	}
+	seen := map[string]bool{}
+	for i, f := range p.Features {
+		if !featureName.MatchString(f.Name) {
+			v.Add(fieldIndex("product.features", i, "name"), "must be 1-30 letters, digits or '_' starting with a letter")
+		}
+		if !featureVersion.MatchString(f.Version) {
+			v.Add(fieldIndex("product.features", i, "version"), "must be a dotted version like 1.0")
+		}
+		if seen[f.Name] {
+			v.Add(fieldIndex("product.features", i, "name"), "feature %q is listed twice", f.Name)
+		}
+		seen[f.Name] = true
+	}
+	if err := v.Err(); err != nil {
+		return Product{}, err
+	}
+	tenant := authz.MustTenant(ctx)
+	for i, id := range p.LicenseModelIDs {
+		if _, err := a.store.GetLicenseModel(ctx, tenant, id); err != nil {
+			if errs.IsKind(err, errs.KindNotFound) {
+				return Product{}, errs.Invalid(fieldIndex("product.license_models", i, ""), "license model %q does not exist", id)
+			}
+			return Product{}, err
+		}
+	}
+	return a.store.CreateProduct(ctx, tenant, p)
+}
+
+// GetProduct reads a product.
+func (a *App) GetProduct(ctx context.Context, id string) (Product, error) {
+	return a.store.GetProduct(ctx, authz.MustTenant(ctx), id)
+}

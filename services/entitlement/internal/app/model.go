@@ -1,0 +1,103 @@
+// Package app holds the entitlement service's use cases: the catalog, order
+// ingestion, and the seat arithmetic other services rely on.
+package app
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// License model types (SPEC ENT-2).
+const (
+	ModelNodelockedUncounted = "nodelocked_uncounted"
+	ModelNodelockedCounted   = "nodelocked_counted"
+	ModelFloatingUncounted   = "floating_uncounted"
+	ModelFloatingCounted     = "floating_counted"
+	ModelTrustedClient       = "trusted_client"
+	ModelTrustedServer       = "trusted_server"
+	ModelEmbedded            = "embedded"
+)
+
+// Line item states (SPEC ENT-4).
+const (
+	StateDraft    = "draft"
+	StateDeployed = "deployed"
+	StateOnHold   = "on_hold"
+	StateObsolete = "obsolete"
+)
+
+// Reservation states.
+const (
+	ReservationReserved  = "reserved"
+	ReservationConfirmed = "confirmed"
+	ReservationReleased  = "released"
+)
+
+// LicenseModel says how a product is licensed.
+type LicenseModel struct {
+	ID                 string
+	DisplayName        string
+	Type               string
+	AllowedHostIDTypes []string
+	RequestID          string
+	CreateTime         time.Time
+}
+
+// Feature is a licensed capability of a product.
+type Feature struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Product is a sellable item of the catalog.
+type Product struct {
+	ID                string
+	DisplayName       string
+	Version           string
+	Description       string
+	LicenseTechnology string
+	Features          []Feature
+	LicenseModelIDs   []string
+	PartNumbers       []string
+	RequestID         string
+	CreateTime        time.Time
+}
+
+// LineItem is one activatable right of an entitlement.
+type LineItem struct {
+	ActivationID   string
+	EntitlementID  string
+	ProductID      string
+	LicenseModelID string
+	AccountID      string
+	State          string
+	OrderLine      string
+	Quantity       int64
+	Fulfilled      int64
+	StartTime      *time.Time
+	ExpireTime     *time.Time
+}
+
+// Available is what may still be fulfilled.
+func (li LineItem) Available() int64 { return li.Quantity - li.Fulfilled }
+
+// Entitlement groups the line items of one order for one account.
+type Entitlement struct {
+	ID           string
+	AccountID    string
+	OrderID      string
+	ShipToEmails []string
+	LineItems    []LineItem
+	CreateTime   time.Time
+}
+
+// Reservation holds seats of a line item for another service.
+type Reservation struct {
+	ID           uuid.UUID
+	ActivationID string
+	Quantity     int64
+	Holder       string
+	State        string
+	AccountID    string
+}

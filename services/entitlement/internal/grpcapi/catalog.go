@@ -1,0 +1,90 @@
+package grpcapi
+
+import (
+	"context"
+
+	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
+	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
+)
+
+func licenseModelPB(m app.LicenseModel) *entitlementpb.LicenseModel {
+	return &entitlementpb.LicenseModel{
+		Name: "licenseModels/" + m.ID, LicenseModelId: m.ID, DisplayName: m.DisplayName,
+		Type: modelTypesBack[m.Type], AllowedHostIdTypes: m.AllowedHostIDTypes, CreateTime: ts(m.CreateTime),
+	}
+}
+
+// CreateLicenseModel implements CatalogService.
+func (s *Server) CreateLicenseModel(ctx context.Context, req *entitlementpb.CreateLicenseModelRequest) (*entitlementpb.LicenseModel, error) {
+	m := req.GetLicenseModel()
+	out, err := s.app.CreateLicenseModel(ctx, app.LicenseModel{
+		ID: req.GetLicenseModelId(), DisplayName: m.GetDisplayName(), Type: modelTypes[m.GetType()],
+		AllowedHostIDTypes: m.GetAllowedHostIdTypes(), RequestID: req.GetRequestId(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return licenseModelPB(out), nil
+}
+
+// GetLicenseModel implements CatalogService.
+func (s *Server) GetLicenseModel(ctx context.Context, req *entitlementpb.GetLicenseModelRequest) (*entitlementpb.LicenseModel, error) {
+	id, err := resourceID("name", req.GetName(), "licenseModels")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.GetLicenseModel(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return licenseModelPB(out), nil
+}
+
+func productPB(p app.Product) *entitlementpb.Product {
+	out := &entitlementpb.Product{
+		Name: "products/" + p.ID, ProductId: p.ID, DisplayName: p.DisplayName, Version: p.Version,
+		Description: p.Description, LicenseTechnology: technologiesBack[p.LicenseTechnology],
+		LicenseModels: prefixAll("licenseModels/", p.LicenseModelIDs), PartNumbers: p.PartNumbers, CreateTime: ts(p.CreateTime),
+	}
+	for _, f := range p.Features {
+		out.Features = append(out.Features, &entitlementpb.Feature{Name: f.Name, Version: f.Version})
+	}
+	return out
+}
+
+// CreateProduct implements CatalogService.
+func (s *Server) CreateProduct(ctx context.Context, req *entitlementpb.CreateProductRequest) (*entitlementpb.Product, error) {
+	p := req.GetProduct()
+	in := app.Product{
+		ID: req.GetProductId(), DisplayName: p.GetDisplayName(), Version: p.GetVersion(), Description: p.GetDescription(),
+		LicenseTechnology: technologies[p.GetLicenseTechnology()], PartNumbers: p.GetPartNumbers(), RequestID: req.GetRequestId(),
+	}
+	for _, f := range p.GetFeatures() {
+		in.Features = append(in.Features, app.Feature{Name: f.GetName(), Version: f.GetVersion()})
+	}
+	for i, name := range p.GetLicenseModels() {
+		id, err := resourceID(fieldIndex("product.license_models", i), name, "licenseModels")
+		if err != nil {
+			return nil, err
+		}
+		in.LicenseModelIDs = append(in.LicenseModelIDs, id)
+	}
+	out, err := s.app.CreateProduct(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return productPB(out), nil
+}
+
+// GetProduct implements CatalogService.
+func (s *Server) GetProduct(ctx context.Context, req *entitlementpb.GetProductRequest) (*entitlementpb.Product, error) {
+	id, err := resourceID("name", req.GetName(), "products")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.GetProduct(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return productPB(out), nil
+}

@@ -1,0 +1,129 @@
+// Package grpcapi is the entitlement service's thin gRPC layer: proto in, use case,
+// proto out. Errors pass through unchanged; the server's interceptor maps them.
+package grpcapi
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
+	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/grpcx"
+)
+
+// Permissions declares what every RPC needs.
+var Permissions = grpcx.Permissions{
+	entitlementpb.CatalogService_CreateLicenseModel_FullMethodName:     authz.CatalogManage,
+	entitlementpb.CatalogService_GetLicenseModel_FullMethodName:        authz.CatalogView,
+	entitlementpb.CatalogService_CreateProduct_FullMethodName:          authz.CatalogManage,
+	entitlementpb.CatalogService_GetProduct_FullMethodName:             authz.CatalogView,
+	entitlementpb.EntitlementService_CreateOrder_FullMethodName:        authz.OrdersIngest,
+	entitlementpb.EntitlementService_GetEntitlement_FullMethodName:     authz.EntitlementsView,
+	entitlementpb.EntitlementService_GetLineItem_FullMethodName:        authz.EntitlementsView,
+	entitlementpb.EntitlementService_ReserveSeats_FullMethodName:       authz.SeatsReserve,
+	entitlementpb.EntitlementService_ConfirmSeats_FullMethodName:       authz.SeatsReserve,
+	entitlementpb.EntitlementService_ReleaseSeats_FullMethodName:       authz.SeatsReserve,
+	entitlementpb.EntitlementService_CheckProductAccess_FullMethodName: authz.ProductsAccess,
+}
+
+// Server implements the catalog and entitlement gRPC services.
+type Server struct {
+	entitlementpb.UnimplementedCatalogServiceServer
+	entitlementpb.UnimplementedEntitlementServiceServer
+	app *app.App
+}
+
+// New returns the gRPC handlers over the use cases.
+func New(a *app.App) *Server { return &Server{app: a} }
+
+// resourceID extracts the ID from "collection/{id}".
+func resourceID(field, name, collection string) (string, error) {
+	id, ok := strings.CutPrefix(name, collection+"/")
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return "", errs.Invalid(field, "must look like %s/{id}", collection)
+	}
+	return id, nil
+}
+
+// optionalResourceID is resourceID for a field that may be empty.
+func optionalResourceID(field, name, collection string) (string, error) {
+	if name == "" {
+		return "", nil
+	}
+	return resourceID(field, name, collection)
+}
+
+func ts(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
+
+func tsPtr(t *time.Time) *timestamppb.Timestamp {
+	if t == nil {
+		return nil
+	}
+	return timestamppb.New(*t)
+}
+
+func timePtr(t *timestamppb.Timestamp) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.AsTime()
+	return &v
+}
+
+var modelTypes = map[entitlementpb.LicenseModelType]string{
+	entitlementpb.LicenseModelType_LICENSE_MODEL_TYPE_NODELOCKED_UNCOUNTED: app.ModelNodelockedUncounted,
+	entitlementpb.LicenseModelType_LICENSE_MODEL_TYPE_NODELOCKED_COUNTED:   app.ModelNodelockedCounted,
+	entitlementpb.LicenseModelType_LICENSE_MODEL_TYPE_FLOATING_UNCOUNTED:   app.ModelFloatingUncounted,
+	entitlementpb.LicenseModelType_LICENSE_MODEL_TYPE_FLOATING_COUNTED:     app.ModelFloatingCounted,
+	entitlementpb.LicenseModelType_LICENSE_MODEL_TYPE_TRUSTED_CLIENT:       app.ModelTrustedClient,
+	entitlementpb.LicenseModelType_LICENSE_MODEL_TYPE_TRUSTED_SERVER:       app.ModelTrustedServer,
+	entitlementpb.LicenseModelType_LICENSE_MODEL_TYPE_EMBEDDED:             app.ModelEmbedded,
+}
+
+var technologies = map[entitlementpb.LicenseTechnology]string{
+	entitlementpb.LicenseTechnology_LICENSE_TECHNOLOGY_CERTIFICATE:     "certificate",
+	entitlementpb.LicenseTechnology_LICENSE_TECHNOLOGY_TRUSTED_STORAGE: "trusted_storage",
+	entitlementpb.LicenseTechnology_LICENSE_TECHNOLOGY_EMBEDDED:        "embedded",
+	entitlementpb.LicenseTechnology_LICENSE_TECHNOLOGY_CUSTOM:          "custom",
+}
+
+var states = map[string]entitlementpb.LineItemState{
+	app.StateDraft:    entitlementpb.LineItemState_LINE_ITEM_STATE_DRAFT,
+	app.StateDeployed: entitlementpb.LineItemState_LINE_ITEM_STATE_DEPLOYED,
+	app.StateOnHold:   entitlementpb.LineItemState_LINE_ITEM_STATE_ON_HOLD,
+	app.StateObsolete: entitlementpb.LineItemState_LINE_ITEM_STATE_OBSOLETE,
+}
+
+var reservationStates = map[string]entitlementpb.ReservationState{
+	app.ReservationReserved:  entitlementpb.ReservationState_RESERVATION_STATE_RESERVED,
+	app.ReservationConfirmed: entitlementpb.ReservationState_RESERVATION_STATE_CONFIRMED,
+	app.ReservationReleased:  entitlementpb.ReservationState_RESERVATION_STATE_RELEASED,
+}
+
+func reverse[K comparable, V comparable](m map[K]V) map[V]K {
+	out := make(map[V]K, len(m))
+	for k, v := range m {
+		out[v] = k
+	}
+	return out
+}
+
+var (
+	modelTypesBack   = reverse(modelTypes)
+	technologiesBack = reverse(technologies)
+)
+
+func prefixAll(prefix string, ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = prefix + id
+	}
+	return out
+}
+
+func fieldIndex(list string, i int) string { return fmt.Sprintf("%s[%d]", list, i) }

@@ -1,0 +1,219 @@
+// Package store keeps the entitlement service's data in Postgres. Every write runs in
+// one transaction that also writes its events to the outbox.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
+	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
+	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/events"
+)
+
+// Store implements app.Store.
+type Store struct{ pool *pgxpool.Pool }
+
+// New returns a store over pool (search path: the entitlement schema).
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// CreateLicenseModel inserts m, or returns the model created earlier with the same
+// request ID.
+func (s *Store) CreateLicenseModel(ctx context.Context, tenant string, m app.LicenseModel) (app.LicenseModel, error) {
+	if m.RequestID != "" {
+		if prev, err := s.licenseModelByRequest(ctx, tenant, m.RequestID); err == nil {
+			return prev, nil
+		}
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO license_models (tenant_id, id, display_name, model_type, allowed_host_id_types, request_id)
+		VALUES ($1, $2, $3, $4, coalesce($5::text[], '{}'), $6)`, tenant, m.ID, m.DisplayName, m.Type, m.AllowedHostIDTypes, nullable(m.RequestID))
+	if err != nil {
+		if e := errs.FromPostgres(err); e != nil && e.Kind == errs.KindAlreadyExists {
+			if prev, perr := s.licenseModelByRequest(ctx, tenant, m.RequestID); perr == nil {
+				return prev, nil
+			}
+			return app.LicenseModel{}, errs.AlreadyExists("license model", m.ID)
+		}
+		return app.LicenseModel{}, err
+	}
+	return s.GetLicenseModel(ctx, tenant, m.ID)
+}
+
+const licenseModelCols = `id, display_name, model_type, allowed_host_id_types, coalesce(request_id, ''), created_at`
+
+func scanLicenseModel(row pgx.Row) (app.LicenseModel, error) {
+	var m app.LicenseModel
+	err := row.Scan(&m.ID, &m.DisplayName, &m.Type, &m.AllowedHostIDTypes, &m.RequestID, &m.CreateTime)
+	return m, err
+}
+
+func (s *Store) licenseModelByRequest(ctx context.Context, tenant, requestID string) (app.LicenseModel, error) {
+	if requestID == "" {
+		return app.LicenseModel{}, pgx.ErrNoRows
+	}
+	return scanLicenseModel(s.pool.QueryRow(ctx, `SELECT `+licenseModelCols+` FROM license_models WHERE tenant_id = $1 AND request_id = $2`, tenant, requestID))
+}
+
+// GetLicenseModel reads one license model.
+func (s *Store) GetLicenseModel(ctx context.Context, tenant, id string) (app.LicenseModel, error) {
+	m, err := scanLicenseModel(s.pool.QueryRow(ctx, `SELECT `+licenseModelCols+` FROM license_models WHERE tenant_id = $1 AND id = $2`, tenant, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return m, errs.NotFound("license model", id)
+	}
+	return m, err
+}
+
+// CreateProduct inserts p, or returns the product created earlier with the same
+// request ID.
+func (s *Store) CreateProduct(ctx context.Context, tenant string, p app.Product) (app.Product, error) {
+	if p.RequestID != "" {
+		if prev, err := s.productByRequest(ctx, tenant, p.RequestID); err == nil {
+			return prev, nil
+		}
+	}
+	features, err := json.Marshal(p.Features)
+	if err != nil {
+		return app.Product{}, err
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO products (tenant_id, id, display_name, version, description, license_technology, features, license_models, part_numbers, request_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8::text[], '{}'), coalesce($9::text[], '{}'), $10)`,
+		tenant, p.ID, p.DisplayName, p.Version, p.Description, p.LicenseTechnology, features, p.LicenseModelIDs, p.PartNumbers, nullable(p.RequestID))
+	if err != nil {
+		if e := errs.FromPostgres(err); e != nil && e.Kind == errs.KindAlreadyExists {
+			if prev, perr := s.productByRequest(ctx, tenant, p.RequestID); perr == nil {
+				return prev, nil
+			}
+			return app.Product{}, errs.AlreadyExists("product", p.ID)
+		}
+		return app.Product{}, err
+	}
+	return s.GetProduct(ctx, tenant, p.ID)
+}
+
+const productCols = `id, display_name, version, description, license_technology, features, license_models, part_numbers, coalesce(request_id, ''), created_at`
+
+func scanProduct(row pgx.Row) (app.Product, error) {
+	var p app.Product
+	var features []byte
+	err := row.Scan(&p.ID, &p.DisplayName, &p.Version, &p.Description, &p.LicenseTechnology, &features, &p.LicenseModelIDs, &p.PartNumbers, &p.RequestID, &p.CreateTime)
+	if err != nil {
+		return p, err
+	}
+	return p, json.Unmarshal(features, &p.Features)
+}
+
+func (s *Store) productByRequest(ctx context.Context, tenant, requestID string) (app.Product, error) {
+	if requestID == "" {
+		return app.Product{}, pgx.ErrNoRows
+	}
+	return scanProduct(s.pool.QueryRow(ctx, `SELECT `+productCols+` FROM products WHERE tenant_id = $1 AND request_id = $2`, tenant, requestID))
+}
+
+// GetProduct reads one product.
+func (s *Store) GetProduct(ctx context.Context, tenant, id string) (app.Product, error) {
+	p, err := scanProduct(s.pool.QueryRow(ctx, `SELECT `+productCols+` FROM products WHERE tenant_id = $1 AND id = $2`, tenant, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, errs.NotFound("product", id)
+	}
+	return p, err
+}
+
+// CreateEntitlement stores an order's entitlement and its line items with the
+// entitlement.created event. An order ID seen before returns the stored entitlement
+// and created=false, so order systems may resend freely.
+func (s *Store) CreateEntitlement(ctx context.Context, tenant string, e app.Entitlement) (app.Entitlement, bool, error) {
+	created := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO entitlements (tenant_id, id, account_id, order_id, ship_to_emails)
+			VALUES ($1, $2, $3, $4, coalesce($5::text[], '{}')) ON CONFLICT (tenant_id, order_id) DO NOTHING`,
+			tenant, e.ID, e.AccountID, e.OrderID, e.ShipToEmails)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return nil // seen before
+		}
+		created = true
+		activationIDs := make([]string, 0, len(e.LineItems))
+		for _, li := range e.LineItems {
+			_, err := tx.Exec(ctx, `INSERT INTO line_items (tenant_id, activation_id, entitlement_id, product_id, license_model_id, account_id, state, order_line, quantity, start_time, expire_time)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+				tenant, li.ActivationID, e.ID, li.ProductID, li.LicenseModelID, e.AccountID, li.State, li.OrderLine, li.Quantity, li.StartTime, li.ExpireTime)
+			if err != nil {
+				return err
+			}
+			activationIDs = append(activationIDs, li.ActivationID)
+		}
+		_, err = events.Write(ctx, tx, events.Subject("entitlement", "entitlement", "created"), tenant, &eventspb.EntitlementCreated{
+			EntitlementId: e.ID, AccountId: e.AccountID, OrderId: e.OrderID, ActivationIds: activationIDs, ShipToEmails: e.ShipToEmails,
+		})
+		return err
+	})
+	if err != nil {
+		return app.Entitlement{}, false, err
+	}
+	var id string
+	if err := s.pool.QueryRow(ctx, `SELECT id FROM entitlements WHERE tenant_id = $1 AND order_id = $2`, tenant, e.OrderID).Scan(&id); err != nil {
+		return app.Entitlement{}, false, err
+	}
+	got, err := s.GetEntitlement(ctx, tenant, id)
+	return got, created, err
+}
+
+// GetEntitlement reads an entitlement with its line items.
+func (s *Store) GetEntitlement(ctx context.Context, tenant, id string) (app.Entitlement, error) {
+	var e app.Entitlement
+	err := s.pool.QueryRow(ctx, `SELECT id, account_id, order_id, ship_to_emails, created_at FROM entitlements WHERE tenant_id = $1 AND id = $2`, tenant, id).
+		Scan(&e.ID, &e.AccountID, &e.OrderID, &e.ShipToEmails, &e.CreateTime)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return e, errs.NotFound("entitlement", id)
+	}
+	if err != nil {
+		return e, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+lineItemCols+` FROM line_items WHERE tenant_id = $1 AND entitlement_id = $2 ORDER BY order_line`, tenant, id)
+	if err != nil {
+		return e, err
+	}
+	e.LineItems, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.LineItem, error) { return scanLineItem(r) })
+	return e, err
+}
+
+const lineItemCols = `activation_id, entitlement_id, product_id, license_model_id, account_id, state, order_line, quantity, fulfilled, start_time, expire_time`
+
+func scanLineItem(row pgx.Row) (app.LineItem, error) {
+	var li app.LineItem
+	err := row.Scan(&li.ActivationID, &li.EntitlementID, &li.ProductID, &li.LicenseModelID, &li.AccountID, &li.State, &li.OrderLine, &li.Quantity, &li.Fulfilled, &li.StartTime, &li.ExpireTime)
+	return li, err
+}
+
+// GetLineItem reads one line item by activation ID.
+func (s *Store) GetLineItem(ctx context.Context, tenant, activationID string) (app.LineItem, error) {
+	li, err := scanLineItem(s.pool.QueryRow(ctx, `SELECT `+lineItemCols+` FROM line_items WHERE tenant_id = $1 AND activation_id = $2`, tenant, activationID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return li, errs.NotFound("line item", activationID)
+	}
+	return li, err
+}
+
+// HasProductAccess reports whether one of accountIDs holds a deployed, unexpired line
+// item of the product.
+func (s *Store) HasProductAccess(ctx context.Context, tenant, productID string, accountIDs []string) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM line_items WHERE tenant_id = $1 AND product_id = $2
+		AND account_id = ANY($3) AND state = 'deployed' AND quantity > 0 AND (expire_time IS NULL OR expire_time > now()))`,
+		tenant, productID, accountIDs).Scan(&ok)
+	return ok, err
+}

@@ -1,0 +1,64 @@
+// Package entitlement is the entitlement service: catalog, order ingestion,
+// entitlements and line items, and exact seat counts (SPEC section 2).
+package entitlement
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+
+	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
+	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
+	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
+	"github.com/tessera-dev/tessera/services/entitlement/internal/grpcapi"
+	"github.com/tessera-dev/tessera/services/entitlement/internal/store"
+	"github.com/tessera-dev/tessera/services/entitlement/migrations"
+	"github.com/tessera-dev/tessera/services/platform/events"
+	"github.com/tessera-dev/tessera/services/platform/grpcx"
+	"github.com/tessera-dev/tessera/services/platform/neighbours"
+	"github.com/tessera-dev/tessera/services/platform/pg"
+)
+
+// Name is the service's name, schema and event subject segment.
+const Name = "entitlement"
+
+// Migrations are the schema's migration sets.
+func Migrations() []pg.MigrationSet {
+	return []pg.MigrationSet{{Name: Name, Files: migrations.Files}, events.Migrations()}
+}
+
+// Deps are what the service is built from.
+type Deps struct {
+	Pool     *pgxpool.Pool // search path: the entitlement schema
+	JS       jetstream.JetStream
+	Accounts grpc.ClientConnInterface
+	Log      *slog.Logger
+}
+
+// Service is a ready entitlement service.
+type Service struct {
+	deps  Deps
+	api   *grpcapi.Server
+	relay *events.Relay
+}
+
+// New builds the service.
+func New(d Deps) *Service {
+	a := app.New(store.New(d.Pool), neighbours.Accounts{Client: accountpb.NewAccountServiceClient(d.Accounts)})
+	return &Service{deps: d, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log)}
+}
+
+// Permissions declares every RPC's permission.
+func (s *Service) Permissions() grpcx.Permissions { return grpcapi.Permissions }
+
+// Register adds the service's gRPC services to srv.
+func (s *Service) Register(srv *grpc.Server) {
+	entitlementpb.RegisterCatalogServiceServer(srv, s.api)
+	entitlementpb.RegisterEntitlementServiceServer(srv, s.api)
+}
+
+// Run does the background work (the outbox relay) until ctx ends.
+func (s *Service) Run(ctx context.Context) error { return s.relay.Run(ctx) }

@@ -1,0 +1,152 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/tessera-dev/tessera/services/license/licfile"
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/ids"
+	"github.com/tessera-dev/tessera/services/platform/seats"
+)
+
+// Activation is a request for a license.
+type Activation struct {
+	ActivationID string
+	HostID       string
+	Quantity     int64
+	RequestID    string
+}
+
+// counted models need a license server and carry a seat count.
+var counted = map[string]bool{"floating_counted": true, "nodelocked_counted": true, "trusted_server": true}
+
+// Activate turns seats of a line item into a signed license for one host (SPEC
+// LIC-*, DESIGN decision 3). With a request ID it applies at most once: a retry
+// returns the first fulfillment.
+func (a *App) Activate(ctx context.Context, in Activation) (Fulfillment, error) {
+	var v errs.Violations
+	v.Require("line_item", in.ActivationID)
+	host, hostErr := licfile.ParseHostID(in.HostID)
+	if hostErr != nil {
+		v.Add("host_id", "%s", strings.TrimPrefix(hostErr.Error(), licfile.ErrHostID.Error()+": "))
+	}
+	if in.Quantity <= 0 {
+		v.Add("quantity", "must be positive")
+	}
+	if len(in.RequestID) > 128 {
+		v.Add("request_id", "must be at most 128 characters")
+	}
+	if err := v.Err(); err != nil {
+		if e, ok := errs.As(err); ok && hostErr != nil && len(e.Violations) == 1 {
+			e.Reason = "HOST_ID_INVALID"
+		}
+		return Fulfillment{}, err
+	}
+	p, _ := authz.FromContext(ctx)
+	tenant := p.GetTenantId()
+	if in.RequestID == "" {
+		in.RequestID = ids.New("REQ", 4)
+	} else if f, err := a.store.FulfillmentByRequest(ctx, tenant, in.RequestID); err == nil {
+		return f, nil
+	} else if !errs.IsKind(err, errs.KindNotFound) {
+		return Fulfillment{}, err
+	}
+
+	li, err := a.ent.LineItem(ctx, in.ActivationID)
+	if err != nil {
+		return Fulfillment{}, err
+	}
+	if !authz.CanActFor(p, li.AccountID) {
+		return Fulfillment{}, errs.NotFound("line item", in.ActivationID)
+	}
+	if !counted[li.ModelType] && in.Quantity != 1 {
+		return Fulfillment{}, errs.Invalid("quantity", "an uncounted license model activates one host at a time")
+	}
+	features, err := a.ent.Features(ctx, li.ProductID)
+	if err != nil {
+		return Fulfillment{}, err
+	}
+	key, err := a.store.ActiveKey(ctx, tenant)
+	if err != nil {
+		return Fulfillment{}, err
+	}
+
+	f := Fulfillment{
+		ID: ids.New("FUL", 3), ActivationID: li.ActivationID, AccountID: li.AccountID, HostID: host.String(),
+		Quantity: in.Quantity, State: StateActive, KeyID: key.ID, RequestID: in.RequestID,
+		ClaimID: ids.FromKey(tenant, "license", in.RequestID), UserID: p.GetUserId(),
+	}
+	spec := licfile.Spec{
+		Vendor: vendorName(tenant), Serial: f.ID, Host: host, Issued: a.now(), Start: a.now(), Expiry: li.ExpireTime,
+	}
+	if li.StartTime != nil {
+		spec.Start = *li.StartTime
+	}
+	if counted[li.ModelType] {
+		spec.Count = in.Quantity
+	}
+	for _, ft := range features {
+		spec.Features = append(spec.Features, licfile.Feature{Name: ft.Name, Version: ft.Version})
+	}
+	if len(spec.Features) == 0 {
+		return Fulfillment{}, errs.FailedPrecondition("PRODUCT_HAS_NO_FEATURES", "product %s has no features to license", li.ProductID)
+	}
+	if f.LicenseText, err = licfile.Generate(spec, licfile.Ed25519Signer{ID: key.ID, Key: key.Private}); err != nil {
+		return Fulfillment{}, err
+	}
+
+	var only []string
+	if !p.GetTenantWide() {
+		only = p.GetAccountIds()
+	}
+	claim := seats.Claim{ID: f.ClaimID, TenantID: tenant, ActivationID: li.ActivationID, Quantity: in.Quantity, AccountIDs: only}
+	if _, err := a.seats.Begin(ctx, claim); err != nil {
+		return Fulfillment{}, err
+	}
+	if err := a.store.CreateFulfillment(ctx, tenant, f); err != nil {
+		// A concurrent retry with the same request ID may have won the race.
+		if prev, perr := a.store.FulfillmentByRequest(ctx, tenant, in.RequestID); perr == nil {
+			return prev, nil
+		}
+		if !errors.Is(err, seats.ErrClaimReleased) {
+			a.seats.Abort(ctx, tenant, f.ClaimID)
+		}
+		return Fulfillment{}, err
+	}
+	a.seats.Confirm(ctx, f.ClaimID)
+	return a.store.GetFulfillment(ctx, tenant, f.ID)
+}
+
+// GetFulfillment reads a fulfillment the caller may see.
+func (a *App) GetFulfillment(ctx context.Context, id string) (Fulfillment, error) {
+	p, _ := authz.FromContext(ctx)
+	f, err := a.store.GetFulfillment(ctx, p.GetTenantId(), id)
+	if err != nil {
+		return f, err
+	}
+	if !authz.CanActFor(p, f.AccountID) {
+		return Fulfillment{}, errs.NotFound("fulfillment", id)
+	}
+	return f, nil
+}
+
+// ListSigningKeys returns the tenant's keys, creating the first one if needed.
+func (a *App) ListSigningKeys(ctx context.Context) ([]SigningKey, error) {
+	tenant := authz.MustTenant(ctx)
+	if _, err := a.store.ActiveKey(ctx, tenant); err != nil {
+		return nil, err
+	}
+	return a.store.ListKeys(ctx, tenant)
+}
+
+// vendorName derives the license files' vendor name from the tenant ID.
+func vendorName(tenant string) string {
+	v := strings.ReplaceAll(tenant, "-", "_")
+	if len(v) > 20 {
+		v = v[:20]
+	}
+	return v
+}

@@ -1,0 +1,97 @@
+// Package grpcapi is the license service's thin gRPC layer.
+package grpcapi
+
+import (
+	"context"
+	"strings"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
+	"github.com/tessera-dev/tessera/services/license/internal/app"
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/grpcx"
+)
+
+// Permissions declares what every RPC needs.
+var Permissions = grpcx.Permissions{
+	licensepb.LicenseService_ActivateLineItem_FullMethodName: authz.LicensesGenerate,
+	licensepb.LicenseService_GetFulfillment_FullMethodName:   authz.LicensesView,
+	licensepb.LicenseService_ListSigningKeys_FullMethodName:  authz.SigningKeysView,
+}
+
+// Server implements LicenseService.
+type Server struct {
+	licensepb.UnimplementedLicenseServiceServer
+	app *app.App
+}
+
+// New returns the gRPC handlers over the use cases.
+func New(a *app.App) *Server { return &Server{app: a} }
+
+func resourceID(field, name, collection string) (string, error) {
+	id, ok := strings.CutPrefix(name, collection+"/")
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return "", errs.Invalid(field, "must look like %s/{id}", collection)
+	}
+	return id, nil
+}
+
+var states = map[string]licensepb.FulfillmentState{
+	app.StateActive:   licensepb.FulfillmentState_FULFILLMENT_STATE_ACTIVE,
+	app.StateReturned: licensepb.FulfillmentState_FULFILLMENT_STATE_RETURNED,
+	app.StateObsolete: licensepb.FulfillmentState_FULFILLMENT_STATE_OBSOLETE,
+}
+
+func fulfillmentPB(f app.Fulfillment) *licensepb.Fulfillment {
+	return &licensepb.Fulfillment{
+		Name: "fulfillments/" + f.ID, FulfillmentId: f.ID, LineItem: "lineItems/" + f.ActivationID, HostId: f.HostID,
+		Quantity: f.Quantity, State: states[f.State], LicenseText: f.LicenseText, SigningKey: "signingKeys/" + f.KeyID,
+		Account: "accounts/" + f.AccountID, CreateTime: timestamppb.New(f.CreateTime),
+	}
+}
+
+// ActivateLineItem implements LicenseService.
+func (s *Server) ActivateLineItem(ctx context.Context, req *licensepb.ActivateLineItemRequest) (*licensepb.Fulfillment, error) {
+	activationID, err := resourceID("line_item", req.GetLineItem(), "lineItems")
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.app.Activate(ctx, app.Activation{
+		ActivationID: activationID, HostID: req.GetHostId(), Quantity: req.GetQuantity(), RequestID: req.GetRequestId(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return fulfillmentPB(f), nil
+}
+
+// GetFulfillment implements LicenseService.
+func (s *Server) GetFulfillment(ctx context.Context, req *licensepb.GetFulfillmentRequest) (*licensepb.Fulfillment, error) {
+	id, err := resourceID("name", req.GetName(), "fulfillments")
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.app.GetFulfillment(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return fulfillmentPB(f), nil
+}
+
+// ListSigningKeys implements LicenseService.
+func (s *Server) ListSigningKeys(ctx context.Context, _ *licensepb.ListSigningKeysRequest) (*licensepb.ListSigningKeysResponse, error) {
+	list, err := s.app.ListSigningKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &licensepb.ListSigningKeysResponse{}
+	for _, k := range list {
+		out.SigningKeys = append(out.SigningKeys, &licensepb.SigningKey{
+			Name: "signingKeys/" + k.ID, KeyId: k.ID, Algorithm: licensepb.SigningAlgorithm_SIGNING_ALGORITHM_ED25519,
+			PublicKey: k.Public, Active: k.Active, CreateTime: timestamppb.New(k.CreateTime),
+		})
+	}
+	return out, nil
+}

@@ -1,0 +1,42 @@
+// Package ids makes identifiers: readable random IDs for resources and stable IDs
+// derived from callers' idempotency keys.
+package ids
+
+import (
+	"crypto/rand"
+	"regexp"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// alphabet avoids look-alike characters (0/O, 1/I/L) so IDs can be read out loud.
+const alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+// New returns prefix + "-" + groups of random characters, e.g. "ACT-7KQ2-M9XD-4TPA".
+func New(prefix string, groups int) string {
+	var b strings.Builder
+	b.WriteString(prefix)
+	buf := make([]byte, groups*4)
+	_, _ = rand.Read(buf)
+	for i, c := range buf {
+		if i%4 == 0 {
+			b.WriteByte('-')
+		}
+		b.WriteByte(alphabet[int(c)%len(alphabet)])
+	}
+	return b.String()
+}
+
+var namespace = uuid.MustParse("6f1c2a3e-6c5b-4f0e-9a57-5b1f8d2c9e10")
+
+// FromKey derives a stable UUID from the parts of an idempotency key, so a retry
+// lands on the same row.
+func FromKey(parts ...string) uuid.UUID {
+	return uuid.NewSHA1(namespace, []byte(strings.Join(parts, "\x00")))
+}
+
+var resourceID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidResourceID reports whether s may be used as a caller-chosen resource ID.
+func ValidResourceID(s string) bool { return resourceID.MatchString(s) }

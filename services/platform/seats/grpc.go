@@ -1,0 +1,38 @@
+package seats
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+
+	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
+)
+
+// Client implements Entitlements with the entitlement service's gRPC client.
+type Client struct {
+	Ent entitlementpb.EntitlementServiceClient
+}
+
+// ReserveSeats implements Entitlements.
+func (c Client) ReserveSeats(ctx context.Context, id uuid.UUID, activationID string, quantity int64, holder string, accountIDs []string) (string, error) {
+	r, err := c.Ent.ReserveSeats(ctx, &entitlementpb.ReserveSeatsRequest{
+		ReservationId: id.String(), ActivationId: activationID, Quantity: quantity, Holder: holder, AccountIds: accountIDs,
+	})
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimPrefix(r.GetAccount(), "accounts/"), nil
+}
+
+// ConfirmSeats implements Entitlements.
+func (c Client) ConfirmSeats(ctx context.Context, id uuid.UUID) error {
+	_, err := c.Ent.ConfirmSeats(ctx, &entitlementpb.ConfirmSeatsRequest{ReservationId: id.String()})
+	return err
+}
+
+// ReleaseSeats implements Entitlements.
+func (c Client) ReleaseSeats(ctx context.Context, id uuid.UUID) error {
+	_, err := c.Ent.ReleaseSeats(ctx, &entitlementpb.ReleaseSeatsRequest{ReservationId: id.String()})
+	return err
+}

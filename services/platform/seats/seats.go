@@ -1,0 +1,223 @@
+// Package seats is the reserving side of DESIGN decision 3: the license and device
+// services hold seats of entitlement line items through reservations that survive
+// crashes and retries without losing or double-counting a seat.
+//
+// Protocol, keyed by a claim ID derived from the caller's request ID:
+//  1. Begin writes a pending claim, then reserves in the entitlement service.
+//  2. The caller's own transaction calls Commit, moving the claim to committed
+//     together with the row that uses the seats (fulfillment, device mapping).
+//  3. Confirm (after commit) confirms in the entitlement service.
+//
+// The reconciler releases pending claims older than a grace period (the caller died
+// before committing) and confirms committed ones (it died before confirming).
+package seats
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/pg"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations creates the seat_claims table in the reserving service's schema.
+func Migrations() pg.MigrationSet {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic(err)
+	}
+	return pg.MigrationSet{Name: "seats", Files: sub}
+}
+
+// Entitlements is what the ledger needs of the entitlement service.
+type Entitlements interface {
+	ReserveSeats(ctx context.Context, reservationID uuid.UUID, activationID string, quantity int64, holder string, accountIDs []string) (accountID string, err error)
+	ConfirmSeats(ctx context.Context, reservationID uuid.UUID) error
+	ReleaseSeats(ctx context.Context, reservationID uuid.UUID) error
+}
+
+// Claim is a request for seats.
+type Claim struct {
+	ID           uuid.UUID
+	TenantID     string
+	ActivationID string
+	Quantity     int64
+	// AccountIDs restricts the line items the caller may draw from; empty: any.
+	AccountIDs []string
+}
+
+// Ledger records claims in the service's own schema.
+type Ledger struct {
+	pool   *pgxpool.Pool
+	ent    Entitlements
+	holder string
+	log    *slog.Logger
+	// Grace is how long a pending claim may wait for its commit before it is released.
+	Grace time.Duration
+}
+
+// NewLedger returns a ledger for holder ("license", "device").
+func NewLedger(pool *pgxpool.Pool, ent Entitlements, holder string, log *slog.Logger) *Ledger {
+	return &Ledger{pool: pool, ent: ent, holder: holder, log: log.With("seats", holder), Grace: 2 * time.Minute}
+}
+
+// ErrClaimReleased says the claim was given back (its request took too long or was
+// refused); the caller must use a new request ID.
+var ErrClaimReleased = errs.Aborted("RESERVATION_RELEASED", "the seats of this request were released; retry with a new request_id")
+
+// Begin reserves the claim's seats and returns the account owning the line item.
+func (l *Ledger) Begin(ctx context.Context, c Claim) (string, error) {
+	var state string
+	err := l.pool.QueryRow(ctx, `INSERT INTO seat_claims (id, tenant_id, activation_id, quantity, state)
+		VALUES ($1, $2, $3, $4, 'pending')
+		ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id RETURNING state`,
+		c.ID, c.TenantID, c.ActivationID, c.Quantity).Scan(&state)
+	if err != nil {
+		return "", err
+	}
+	if state == "released" {
+		return "", ErrClaimReleased
+	}
+	accountID, err := l.ent.ReserveSeats(ctx, c.ID, c.ActivationID, c.Quantity, l.holder, c.AccountIDs)
+	if err != nil {
+		if definiteRefusal(err) {
+			// Nothing was reserved; the claim is over.
+			_, _ = l.pool.Exec(context.WithoutCancel(ctx), `UPDATE seat_claims SET state = 'released', updated_at = now() WHERE id = $1 AND state = 'pending'`, c.ID)
+		}
+		return "", err
+	}
+	return accountID, nil
+}
+
+// Commit marks the claim as used, inside the transaction that stores what uses the
+// seats. It fails with ErrClaimReleased when the reconciler released the claim first.
+func Commit(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
+	tag, err := tx.Exec(ctx, `UPDATE seat_claims SET state = 'committed', updated_at = now() WHERE id = $1 AND state = 'pending'`, id)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrClaimReleased
+	}
+	return nil
+}
+
+// Confirm confirms a committed claim. A failure is left to the reconciler.
+func (l *Ledger) Confirm(ctx context.Context, id uuid.UUID) {
+	if err := l.ent.ConfirmSeats(ctx, id); err != nil {
+		l.log.WarnContext(ctx, "seat confirmation deferred to the reconciler", "claim", id, "err", err)
+		return
+	}
+	_, _ = l.pool.Exec(ctx, `UPDATE seat_claims SET state = 'confirmed', updated_at = now() WHERE id = $1 AND state = 'committed'`, id)
+}
+
+// Abort releases a claim whose use was not committed.
+func (l *Ledger) Abort(ctx context.Context, tenantID string, id uuid.UUID) {
+	ctx = authz.ForTenant(context.WithoutCancel(ctx), tenantID)
+	if err := l.release(ctx, id); err != nil {
+		l.log.WarnContext(ctx, "seat release deferred to the reconciler", "claim", id, "err", err)
+	}
+}
+
+// release gives a pending claim's seats back while holding the claim's row lock, so
+// a Commit racing with it either commits first (and the claim is kept) or waits and
+// then finds the claim released (and its transaction fails).
+func (l *Ledger) release(ctx context.Context, id uuid.UUID) error {
+	return pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+		var state string
+		if err := tx.QueryRow(ctx, `SELECT state FROM seat_claims WHERE id = $1 FOR UPDATE`, id).Scan(&state); err != nil {
+			return err
+		}
+		if state != "pending" {
+			return nil
+		}
+		if err := l.ent.ReleaseSeats(ctx, id); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE seat_claims SET state = 'released', updated_at = now() WHERE id = $1`, id)
+		return err
+	})
+}
+
+// Reconcile finishes claims left open by crashes or failed calls; it returns how
+// many it settled.
+func (l *Ledger) Reconcile(ctx context.Context) (int, error) {
+	rows, err := l.pool.Query(ctx, `SELECT id, tenant_id, state FROM seat_claims
+		WHERE (state = 'committed') OR (state = 'pending' AND updated_at < now() - make_interval(secs => $1))
+		ORDER BY updated_at LIMIT 500`, l.Grace.Seconds())
+	if err != nil {
+		return 0, err
+	}
+	type open struct {
+		id            uuid.UUID
+		tenant, state string
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (open, error) {
+		var o open
+		return o, r.Scan(&o.id, &o.tenant, &o.state)
+	})
+	if err != nil {
+		return 0, err
+	}
+	settled := 0
+	for _, o := range list {
+		tctx := authz.ForTenant(ctx, o.tenant)
+		switch o.state {
+		case "committed":
+			if err = l.ent.ConfirmSeats(tctx, o.id); err != nil {
+				l.log.WarnContext(ctx, "confirm failed", "claim", o.id, "err", err)
+				continue
+			}
+			_, err = l.pool.Exec(ctx, `UPDATE seat_claims SET state = 'confirmed', updated_at = now() WHERE id = $1 AND state = 'committed'`, o.id)
+		case "pending":
+			err = l.release(tctx, o.id)
+		}
+		if err != nil {
+			l.log.WarnContext(ctx, "settling a seat claim failed", "claim", o.id, "err", err)
+			continue
+		}
+		settled++
+	}
+	return settled, nil
+}
+
+// Run reconciles every interval until ctx ends.
+func (l *Ledger) Run(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := l.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			l.log.Warn("seat reconciliation failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// definiteRefusal reports whether the entitlement service surely reserved nothing.
+func definiteRefusal(err error) bool {
+	if e, ok := errs.As(err); ok {
+		return e.Kind != errs.KindUnavailable
+	}
+	switch status.Code(err) {
+	case codes.InvalidArgument, codes.NotFound, codes.FailedPrecondition, codes.PermissionDenied, codes.AlreadyExists, codes.OutOfRange, codes.Unauthenticated:
+		return true
+	}
+	return false
+}

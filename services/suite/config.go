@@ -1,0 +1,167 @@
+// Package suite assembles Tessera's services and gateway into one process: the
+// shared start-up of `tessera serve`, `tessera dev` and the end-to-end tests.
+package suite
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ServiceNames lists every service, in start order.
+var ServiceNames = []string{"account", "entitlement", "license", "device", "download"}
+
+// Config is the typed configuration of a Tessera process.
+type Config struct {
+	Services    []string // which services run here; the gateway runs when "gateway" is listed
+	DatabaseURL string
+	NATSURL     string
+	Migrate     bool // apply migrations at start-up
+
+	// Listen addresses of the services' gRPC servers and the gateway's HTTP server.
+	Listen map[string]string
+	// Targets are where neighbours are dialled; a service running here is dialled at
+	// its listen address when no target is given.
+	Targets map[string]string
+
+	// PrincipalKey is the Ed25519 seed signing principals (gateway and services).
+	PrincipalKey []byte
+	// MasterKey (32 bytes) seals signing keys at rest.
+	MasterKey []byte
+	// OperatorToken lets the gateway authenticate platform operators; empty disables.
+	OperatorToken string
+
+	SMTPAddr string
+	SMTPFrom string
+	SMTPUser string
+	SMTPPass string
+
+	BlobDir string
+
+	LogLevel     string
+	OTLPEndpoint string
+	ShutdownWait time.Duration
+}
+
+// DefaultListen are the default ports: each service its own, even in one process.
+var DefaultListen = map[string]string{
+	"gateway":     "127.0.0.1:8080",
+	"account":     "127.0.0.1:9101",
+	"entitlement": "127.0.0.1:9102",
+	"license":     "127.0.0.1:9103",
+	"device":      "127.0.0.1:9104",
+	"download":    "127.0.0.1:9105",
+}
+
+type base64Value struct{ b *[]byte }
+
+func (v base64Value) String() string {
+	if v.b == nil {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(*v.b)
+}
+
+func (v base64Value) Set(s string) error {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return fmt.Errorf("not base64: %w", err)
+	}
+	*v.b = b
+	return nil
+}
+
+type listValue struct{ l *[]string }
+
+func (v listValue) String() string {
+	if v.l == nil {
+		return ""
+	}
+	return strings.Join(*v.l, ",")
+}
+
+func (v listValue) Set(s string) error {
+	*v.l = nil
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			*v.l = append(*v.l, part)
+		}
+	}
+	return nil
+}
+
+// BindFlags registers the configuration on fs with defaults; each flag can also be
+// set through TESSERA_<FLAG> (see platform/config).
+func (c *Config) BindFlags(fs *flag.FlagSet) {
+	c.Services = append(slices.Clone(ServiceNames), "gateway")
+	c.Listen = map[string]string{}
+	c.Targets = map[string]string{}
+	fs.Var(listValue{&c.Services}, "services", "comma-separated services to run: "+strings.Join(ServiceNames, ",")+",gateway")
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "Postgres URL (each service uses its own schema)")
+	fs.StringVar(&c.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS server with JetStream")
+	fs.BoolVar(&c.Migrate, "migrate", true, "apply database migrations at start-up")
+	for _, name := range append(slices.Clone(ServiceNames), "gateway") {
+		def := DefaultListen[name]
+		fs.Func(name+"-listen", "listen address of the "+name+" server (default "+def+")", func(s string) error { c.Listen[name] = s; return nil })
+		if name != "gateway" {
+			fs.Func(name+"-target", "address to dial the "+name+" service at when it runs elsewhere", func(s string) error { c.Targets[name] = s; return nil })
+		}
+	}
+	fs.Var(base64Value{&c.PrincipalKey}, "principal-key", "base64 Ed25519 seed (32 bytes) signing principals; shared by gateway and services")
+	fs.Var(base64Value{&c.MasterKey}, "master-key", "base64 AES-256 key (32 bytes) sealing signing keys at rest")
+	fs.StringVar(&c.OperatorToken, "operator-token", "", "bearer token of platform operators (tenant creation); empty disables")
+	fs.StringVar(&c.SMTPAddr, "smtp-addr", "127.0.0.1:25", "SMTP server host:port for outgoing email")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", "tessera@localhost", "sender address of outgoing email")
+	fs.StringVar(&c.SMTPUser, "smtp-user", "", "SMTP user name (PLAIN auth); empty: no auth")
+	fs.StringVar(&c.SMTPPass, "smtp-password", "", "SMTP password")
+	fs.StringVar(&c.BlobDir, "blob-dir", "./data/blobs", "folder of the local blob store")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", "", "OTLP gRPC collector host:port for traces; empty disables export")
+	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 10*time.Second, "how long to drain requests on shutdown")
+}
+
+// Runs reports whether this process runs the named service (or "gateway").
+func (c *Config) Runs(name string) bool { return slices.Contains(c.Services, name) }
+
+// ListenAddr is the listen address of a server.
+func (c *Config) ListenAddr(name string) string {
+	if a, ok := c.Listen[name]; ok {
+		return a
+	}
+	return DefaultListen[name]
+}
+
+// Validate refuses configurations that cannot work.
+func (c *Config) Validate() error {
+	var problems []string
+	for _, s := range c.Services {
+		if s != "gateway" && !slices.Contains(ServiceNames, s) {
+			problems = append(problems, fmt.Sprintf("unknown service %q", s))
+		}
+	}
+	if len(c.Services) == 0 {
+		problems = append(problems, "no services selected")
+	}
+	needsDB := slices.ContainsFunc(c.Services, func(s string) bool { return s != "gateway" })
+	if needsDB && c.DatabaseURL == "" {
+		problems = append(problems, "database-url is required")
+	}
+	if len(c.PrincipalKey) != ed25519.SeedSize {
+		problems = append(problems, "principal-key must be a base64 32-byte Ed25519 seed")
+	}
+	if c.Runs("license") && len(c.MasterKey) != 32 {
+		problems = append(problems, "master-key must be a base64 32-byte key")
+	}
+	if c.OperatorToken != "" && len(c.OperatorToken) < 24 {
+		problems = append(problems, "operator-token must be at least 24 characters")
+	}
+	if len(problems) > 0 {
+		return errors.New("invalid configuration: " + strings.Join(problems, "; "))
+	}
+	return nil
+}

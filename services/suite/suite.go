@@ -1,0 +1,265 @@
+package suite
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/tessera-dev/tessera/services/account"
+	"github.com/tessera-dev/tessera/services/device"
+	"github.com/tessera-dev/tessera/services/download"
+	"github.com/tessera-dev/tessera/services/entitlement"
+	"github.com/tessera-dev/tessera/services/gateway"
+	"github.com/tessera-dev/tessera/services/license"
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/blob"
+	"github.com/tessera-dev/tessera/services/platform/events"
+	"github.com/tessera-dev/tessera/services/platform/grpcx"
+	"github.com/tessera-dev/tessera/services/platform/mail"
+	"github.com/tessera-dev/tessera/services/platform/pg"
+)
+
+// service is what every Tessera service offers the process.
+type service interface {
+	Permissions() grpcx.Permissions
+	Register(*grpc.Server)
+	Run(ctx context.Context) error
+}
+
+// Suite is a running set of services (and maybe the gateway).
+type Suite struct {
+	// Addrs are the actual listen addresses (ports resolved).
+	Addrs      map[string]string
+	GatewayURL string
+	Signer     *authz.Signer
+
+	cancel  context.CancelFunc
+	group   *errgroup.Group
+	closers []func()
+}
+
+// Migrate applies the migrations of the named services, each into its schema.
+func Migrate(ctx context.Context, databaseURL string, services []string) error {
+	for _, name := range services {
+		sets, ok := migrationSets[name]
+		if !ok {
+			continue
+		}
+		pool, err := pg.Connect(ctx, databaseURL, name, 2)
+		if err != nil {
+			return err
+		}
+		err = pg.Migrate(ctx, pool, name, sets()...)
+		pool.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var migrationSets = map[string]func() []pg.MigrationSet{
+	account.Name:     account.Migrations,
+	entitlement.Name: entitlement.Migrations,
+	license.Name:     license.Migrations,
+	device.Name:      device.Migrations,
+	download.Name:    download.Migrations,
+}
+
+// Start validates cfg, binds every listener, builds the services and runs them in
+// the background. Close stops them.
+func Start(ctx context.Context, cfg Config, log *slog.Logger, metrics http.Handler) (s *Suite, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	group, runCtx := errgroup.WithContext(runCtx)
+	s = &Suite{Addrs: map[string]string{}, cancel: cancel, group: group}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	priv := ed25519.NewKeyFromSeed(cfg.PrincipalKey)
+	s.Signer = authz.NewSigner(priv)
+	verifier := authz.NewVerifier(priv.Public().(ed25519.PublicKey))
+
+	if cfg.Migrate {
+		if err := Migrate(ctx, cfg.DatabaseURL, cfg.Services); err != nil {
+			return nil, err
+		}
+	}
+
+	// Bind first, so that every target is known before anything dials.
+	listeners := map[string]net.Listener{}
+	for _, name := range cfg.Services {
+		ln, err := net.Listen("tcp", cfg.ListenAddr(name))
+		if err != nil {
+			return nil, fmt.Errorf("%s: listen on %s: %w", name, cfg.ListenAddr(name), err)
+		}
+		listeners[name] = ln
+		s.Addrs[name] = ln.Addr().String()
+		s.closers = append(s.closers, func() { _ = ln.Close() })
+	}
+	target := func(name string) string {
+		if t, ok := cfg.Targets[name]; ok {
+			return t
+		}
+		if a, ok := s.Addrs[name]; ok {
+			return a
+		}
+		return DefaultListen[name]
+	}
+
+	var js jetstream.JetStream
+	if len(cfg.Services) > 1 || !cfg.Runs("gateway") {
+		var nc *nats.Conn
+		nc, js, err = events.Connect(ctx, cfg.NATSURL, "tessera")
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, nc.Close)
+	}
+	conns := map[string]*grpc.ClientConn{}
+	dial := func(from, to string) (*grpc.ClientConn, error) {
+		key := from + "->" + to
+		if c, ok := conns[key]; ok {
+			return c, nil
+		}
+		c, err := grpcx.Dial(target(to), from, s.Signer)
+		if err != nil {
+			return nil, err
+		}
+		conns[key] = c
+		s.closers = append(s.closers, func() { _ = c.Close() })
+		return c, nil
+	}
+	pool := func(name string) (*pgxpool.Pool, error) {
+		p, err := pg.Connect(ctx, cfg.DatabaseURL, name, 0)
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, p.Close)
+		return p, nil
+	}
+
+	for _, name := range ServiceNames {
+		if !cfg.Runs(name) {
+			continue
+		}
+		svc, err := build(name, cfg, log, js, pool, dial)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		srv := grpcx.NewServer(grpcx.ServerOptions{Name: name, Verifier: verifier, Permissions: svc.Permissions(), Logger: log})
+		svc.Register(srv.Server)
+		srv.Health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+		ln := listeners[name]
+		group.Go(func() error { return srv.Serve(ln) })
+		group.Go(func() error { return svc.Run(runCtx) })
+		s.closers = append(s.closers, srv.GracefulStop)
+	}
+
+	if cfg.Runs("gateway") {
+		gw, err := gateway.New(ctx, gateway.Config{
+			OperatorToken: cfg.OperatorToken,
+			Targets: gateway.Targets{
+				Account: target("account"), Entitlement: target("entitlement"), License: target("license"),
+				Device: target("device"), Download: target("download"),
+			},
+		}, s.Signer, metrics, log)
+		if err != nil {
+			return nil, err
+		}
+		hs := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+		ln := listeners["gateway"]
+		s.GatewayURL = "http://" + ln.Addr().String()
+		group.Go(func() error {
+			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		s.closers = append(s.closers, func() {
+			sctx, c := context.WithTimeout(context.Background(), cfg.ShutdownWait)
+			defer c()
+			_ = hs.Shutdown(sctx)
+			_ = gw.Close()
+		})
+	}
+	return s, nil
+}
+
+func build(name string, cfg Config, log *slog.Logger, js jetstream.JetStream,
+	pool func(string) (*pgxpool.Pool, error), dial func(from, to string) (*grpc.ClientConn, error),
+) (service, error) {
+	p, err := pool(name)
+	if err != nil {
+		return nil, err
+	}
+	log = log.With("service", name)
+	switch name {
+	case account.Name:
+		return account.New(account.Deps{Pool: p, JS: js, Log: log, Mailer: &mail.Sender{
+			Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUser, Password: cfg.SMTPPass,
+		}, Config: account.Config{}}), nil
+	case entitlement.Name:
+		c, err := dial(name, account.Name)
+		if err != nil {
+			return nil, err
+		}
+		return entitlement.New(entitlement.Deps{Pool: p, JS: js, Accounts: c, Log: log}), nil
+	case license.Name:
+		c, err := dial(name, entitlement.Name)
+		if err != nil {
+			return nil, err
+		}
+		return license.New(license.Deps{Pool: p, JS: js, Entitlement: c, MasterKey: cfg.MasterKey, Log: log})
+	case device.Name:
+		acc, err := dial(name, account.Name)
+		if err != nil {
+			return nil, err
+		}
+		ent, err := dial(name, entitlement.Name)
+		if err != nil {
+			return nil, err
+		}
+		return device.New(device.Deps{Pool: p, JS: js, Accounts: acc, Entitlement: ent, Log: log}), nil
+	case download.Name:
+		ent, err := dial(name, entitlement.Name)
+		if err != nil {
+			return nil, err
+		}
+		blobs, err := blob.NewLocal(cfg.BlobDir)
+		if err != nil {
+			return nil, err
+		}
+		return download.New(download.Deps{Pool: p, JS: js, Entitlement: ent, Blobs: blobs, Log: log}), nil
+	}
+	return nil, fmt.Errorf("unknown service %q", name)
+}
+
+// Wait blocks until a server or background task fails, or Close is called.
+func (s *Suite) Wait() error { return s.group.Wait() }
+
+// Close stops everything, newest first.
+func (s *Suite) Close() {
+	s.cancel()
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+	_ = s.group.Wait()
+}
