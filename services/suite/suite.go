@@ -50,6 +50,14 @@ type Suite struct {
 	closers []func()
 }
 
+// MigrationSets returns a service's migration sets (nil for the gateway).
+func MigrationSets(name string) []pg.MigrationSet {
+	if f, ok := migrationSets[name]; ok {
+		return f()
+	}
+	return nil
+}
+
 // Migrate applies the migrations of the named services, each into its schema.
 func Migrate(ctx context.Context, databaseURL string, services []string) error {
 	for _, name := range services {
