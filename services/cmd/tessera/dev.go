@@ -44,7 +44,7 @@ func randomBytes(n int) []byte {
 
 func loadDevState(path string) (*devState, error) {
 	st := &devState{}
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(path) //nolint:gosec // the dev state file named by --dir
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(b, st); err != nil {
@@ -73,7 +73,8 @@ func dev(ctx context.Context, args []string) error {
 	}); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// 0755: when run as root, the PostgreSQL user must traverse it to its cluster.
+	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // see above
 		return err
 	}
 	st, err := loadDevState(filepath.Join(dir, "dev-state.json"))

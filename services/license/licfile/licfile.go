@@ -86,8 +86,10 @@ func Generate(spec Spec, signer Signer) (string, error) {
 		count = strconv.FormatInt(spec.Count, 10)
 	}
 	for _, f := range spec.Features {
-		fields := []string{"INCREMENT", f.Name, spec.Vendor, f.Version, expiry, count,
-			"ISSUED=" + date(spec.Issued), "START=" + date(spec.Start), "SN=" + spec.Serial}
+		fields := []string{
+			"INCREMENT", f.Name, spec.Vendor, f.Version, expiry, count,
+			"ISSUED=" + date(spec.Issued), "START=" + date(spec.Start), "SN=" + spec.Serial,
+		}
 		if spec.Count == 0 {
 			fields = append(fields, "HOSTID="+spec.Host.String())
 		}

@@ -122,8 +122,10 @@ func FuzzParseHostID(f *testing.F) {
 
 func FuzzVerify(f *testing.F) {
 	signer, keys := testSigner(f)
-	text, err := Generate(Spec{Vendor: "acme", Serial: "S", Features: []Feature{{"a", "1"}}, Count: 1,
-		Host: HostID{Type: HostAny}, Issued: time.Now(), Start: time.Now()}, signer)
+	text, err := Generate(Spec{
+		Vendor: "acme", Serial: "S", Features: []Feature{{"a", "1"}}, Count: 1,
+		Host: HostID{Type: HostAny}, Issued: time.Now(), Start: time.Now(),
+	}, signer)
 	require.NoError(f, err)
 	f.Add(text)
 	f.Add("INCREMENT a b c d e \\\n")

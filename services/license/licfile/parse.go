@@ -45,7 +45,7 @@ func Parse(text string) (*License, error) {
 		pending = ""
 		tokens, err := tokenize(line)
 		if err != nil {
-			return nil, fmt.Errorf("%w: line %d: %v", ErrSyntax, i+1, err)
+			return nil, fmt.Errorf("%w: line %d: %w", ErrSyntax, i+1, err)
 		}
 		if len(tokens) == 0 {
 			continue

@@ -89,7 +89,7 @@ func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {
 			}
 		}
 		// The connection may be mid-wait; never return it to the pool.
-		_ = conn.Hijack().Close(context.Background())
+		_ = conn.Hijack().Close(context.WithoutCancel(ctx))
 	}
 }
 

@@ -11,9 +11,9 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -52,14 +52,12 @@ func FindBinaries() (string, error) {
 	return "", ErrNoServer
 }
 
+var versionDigits = regexp.MustCompile(`[0-9]+`)
+
+// versionOf finds the major version in a folder like /usr/lib/postgresql/15/bin.
 func versionOf(dir string) int {
-	for _, part := range strings.Split(dir, "/") {
-		digits := strings.TrimLeft(part, "pgsql-postgresql@")
-		if n, err := strconv.Atoi(digits); err == nil {
-			return n
-		}
-	}
-	return 0
+	n, _ := strconv.Atoi(versionDigits.FindString(dir))
+	return n
 }
 
 // Start initializes dir if needed and starts the server listening only on a Unix
@@ -74,7 +72,7 @@ func Start(ctx context.Context, dir string) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
 	c := &Cluster{Dir: dir, binDir: binDir}
@@ -171,6 +169,6 @@ func chownTree(dir string, uid, gid int) error {
 		if err != nil {
 			return err
 		}
-		return os.Lchown(path, uid, gid)
+		return os.Lchown(path, uid, gid) //nolint:gosec // a private data folder this process created
 	})
 }

@@ -8,10 +8,10 @@ import (
 
 // lockDir serializes cluster start-up between test processes of one `go test` run.
 func lockDir(dir string) (func(), error) {
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o750); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(dir+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(dir+".lock", os.O_CREATE|os.O_RDWR, 0o600) //nolint:gosec // the test cluster folder next to it
 	if err != nil {
 		return nil, err
 	}

@@ -150,7 +150,7 @@ func (e *Env) WaitForMail(t testing.TB, contains ...string) string {
 		files, err := e.Mailbox.Files()
 		require.NoError(t, err)
 		for _, f := range files {
-			b, err := os.ReadFile(f)
+			b, err := os.ReadFile(f) //nolint:gosec // a file of the test mailbox
 			require.NoError(t, err)
 			ok := true
 			for _, c := range contains {
@@ -165,4 +165,3 @@ func (e *Env) WaitForMail(t testing.TB, contains ...string) string {
 	t.Fatalf("no email containing %q arrived", contains)
 	return ""
 }
-

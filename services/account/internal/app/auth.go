@@ -109,7 +109,7 @@ func PrincipalFor(t Token, u User) *commonpb.Principal {
 		p.AccountIds = append(p.AccountIds, m.AccountID)
 		for _, r := range m.Roles {
 			role := authz.Roles[r]
-			p.TenantWide = p.TenantWide || role.TenantWide
+			p.TenantWide = p.GetTenantWide() || role.TenantWide
 			for _, perm := range role.Permissions {
 				perms[perm] = true
 			}

@@ -1,0 +1,189 @@
+// Command tessctl is Tessera's command-line client for operators, partners and end
+// users. This first cut covers signing in, fetching a tenant's public signing keys,
+// and verifying license files offline.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tessera-dev/tessera/services/license/licfile"
+)
+
+const usage = `usage: tessctl <command> [flags]
+
+commands:
+  login            sign in through the REST gateway and print a bearer token
+  keys             fetch the tenant's public signing keys as JSON (for offline checks)
+  license verify   check a license file's signatures offline against a keys file
+
+Flags of each command: tessctl <command> -h
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "tessctl:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, out io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return errors.New("no command")
+	}
+	switch {
+	case args[0] == "login":
+		return login(args[1:], out)
+	case args[0] == "keys":
+		return keys(args[1:], out)
+	case args[0] == "license" && len(args) > 1 && args[1] == "verify":
+		return verify(args[2:], out)
+	case args[0] == "-h" || args[0] == "help":
+		_, err := fmt.Fprint(out, usage)
+		return err
+	}
+	return fmt.Errorf("unknown command %q\n\n%s", strings.Join(args, " "), usage)
+}
+
+func gatewayFlag(fs *flag.FlagSet) *string {
+	def := os.Getenv("TESSERA_GATEWAY")
+	if def == "" {
+		def = "http://127.0.0.1:8080"
+	}
+	return fs.String("gateway", def, "REST gateway URL (env TESSERA_GATEWAY)")
+}
+
+func call(method, url, token string, body any, into any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, strings.TrimSpace(string(raw)))
+	}
+	return json.Unmarshal(raw, into)
+}
+
+func login(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("tessctl login", flag.ContinueOnError)
+	gw := gatewayFlag(fs)
+	tenant := fs.String("tenant", "", "tenant ID")
+	user := fs.String("user", "", "user name")
+	password := fs.String("password", os.Getenv("TESSERA_PASSWORD"), "password (env TESSERA_PASSWORD)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var resp struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := call("POST", *gw+"/v1/auth:login", "", map[string]string{"tenant_id": *tenant, "username": *user, "password": *password}, &resp); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(out, resp.AccessToken)
+	return err
+}
+
+// KeysFile is the JSON written by `tessctl keys` and read by `license verify`:
+// key ID → raw Ed25519 public key (base64 in JSON).
+type KeysFile map[string][]byte
+
+func keys(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("tessctl keys", flag.ContinueOnError)
+	gw := gatewayFlag(fs)
+	token := fs.String("token", os.Getenv("TESSERA_TOKEN"), "bearer token (env TESSERA_TOKEN)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var resp struct {
+		SigningKeys []struct {
+			KeyID     string `json:"key_id"`
+			PublicKey []byte `json:"public_key"`
+		} `json:"signing_keys"`
+	}
+	if err := call("GET", *gw+"/v1/signingKeys", *token, nil, &resp); err != nil {
+		return err
+	}
+	kf := KeysFile{}
+	for _, k := range resp.SigningKeys {
+		kf[k.KeyID] = k.PublicKey
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(kf)
+}
+
+func verify(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("tessctl license verify", flag.ContinueOnError)
+	keysPath := fs.String("keys", "keys.json", "keys file written by 'tessctl keys'")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("license verify takes one license file")
+	}
+	raw, err := os.ReadFile(*keysPath)
+	if err != nil {
+		return err
+	}
+	var kf KeysFile
+	if err := json.Unmarshal(raw, &kf); err != nil {
+		return fmt.Errorf("%s: %w", *keysPath, err)
+	}
+	pub := map[string]ed25519.PublicKey{}
+	for id, k := range kf {
+		if len(k) != ed25519.PublicKeySize {
+			return fmt.Errorf("%s: key %s is not an Ed25519 public key", *keysPath, id)
+		}
+		pub[id] = k
+	}
+	text, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	features, err := licfile.Verify(string(text), pub)
+	if err != nil {
+		return err
+	}
+	for _, f := range features {
+		if _, err := fmt.Fprintf(out, "OK %s %s expires %s count %s (key %s)\n", f.Name, f.Version, f.Expiry, f.Count, f.KeyID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
