@@ -1,0 +1,198 @@
+package seats_test
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
+	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/pg"
+	"github.com/tessera-dev/tessera/services/platform/seats"
+	"github.com/tessera-dev/tessera/services/suite/suitetest"
+)
+
+type fixture struct {
+	env    *suitetest.Env
+	seed   suitetest.Seeded
+	ent    entitlementpb.EntitlementServiceClient
+	ledger *seats.Ledger
+	pool   *pgxpool.Pool
+	ctx    context.Context
+}
+
+// setup runs the suite and builds a ledger over the license schema, as the license
+// service does, so a test can stop it at any step as a crash would.
+func setup(t *testing.T, quantity int64) *fixture {
+	env := suitetest.Start(t)
+	seed := env.SeedLineItem(t, "seats-co", quantity)
+	pool, err := pg.Connect(t.Context(), env.DatabaseURL, "license", 4)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	ent := entitlementpb.NewEntitlementServiceClient(env.Dial(t, "entitlement"))
+	service := &commonpb.Principal{
+		Kind: commonpb.PrincipalKind_PRINCIPAL_KIND_SERVICE, TenantId: seed.Tenant, TenantWide: true, Service: "license",
+		Permissions: []string{string(authz.SeatsReserve), string(authz.EntitlementsView)},
+	}
+	ctx := env.As(t, service)
+	ledger := seats.NewLedger(pool, seats.Client{Ent: ent}, "license", slog.Default())
+	return &fixture{env: env, seed: seed, ent: ent, ledger: ledger, pool: pool, ctx: ctx}
+}
+
+func (f *fixture) available(t *testing.T) int64 {
+	t.Helper()
+	li, err := f.ent.GetLineItem(f.ctx, &entitlementpb.GetLineItemRequest{Name: "lineItems/" + f.seed.ActivationID})
+	require.NoError(t, err)
+	return li.GetAvailable()
+}
+
+func (f *fixture) claim(quantity int64) seats.Claim {
+	return seats.Claim{ID: uuid.New(), TenantID: f.seed.Tenant, ActivationID: f.seed.ActivationID, Quantity: quantity}
+}
+
+// commit moves a claim to committed in its own transaction, as a service's store does.
+func (f *fixture) commit(t *testing.T, id uuid.UUID) {
+	t.Helper()
+	tx, err := f.pool.Begin(f.ctx)
+	require.NoError(t, err)
+	require.NoError(t, seats.Commit(f.ctx, tx, id))
+	require.NoError(t, tx.Commit(f.ctx))
+}
+
+// A caller that reserved and died before committing loses nothing: the reconciler
+// gives the seats back, and a retry of that request is told to start afresh.
+func TestCrashBeforeCommitReleasesSeats(t *testing.T) {
+	f := setup(t, 10)
+	c := f.claim(4)
+	_, err := f.ledger.Begin(f.ctx, c)
+	require.NoError(t, err)
+	require.EqualValues(t, 6, f.available(t))
+
+	f.ledger.Grace = 0
+	n, err := f.ledger.Reconcile(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.EqualValues(t, 10, f.available(t))
+
+	_, err = f.ledger.Begin(f.ctx, c)
+	require.ErrorIs(t, err, seats.ErrClaimReleased)
+	tx, err := f.pool.Begin(f.ctx)
+	require.NoError(t, err)
+	require.ErrorIs(t, seats.Commit(f.ctx, tx, c.ID), seats.ErrClaimReleased, "a late commit of a released claim fails")
+	require.NoError(t, tx.Rollback(f.ctx))
+	require.EqualValues(t, 10, f.available(t))
+}
+
+// A caller that committed and died before confirming keeps its seats: the
+// reconciler confirms them.
+func TestCrashAfterCommitConfirmsSeats(t *testing.T) {
+	f := setup(t, 10)
+	c := f.claim(3)
+	_, err := f.ledger.Begin(f.ctx, c)
+	require.NoError(t, err)
+	f.commit(t, c.ID)
+
+	f.ledger.Grace = 0
+	n, err := f.ledger.Reconcile(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.EqualValues(t, 7, f.available(t))
+	r, err := f.ent.ConfirmSeats(f.ctx, &entitlementpb.ConfirmSeatsRequest{ReservationId: c.ID.String()})
+	require.NoError(t, err)
+	require.Equal(t, entitlementpb.ReservationState_RESERVATION_STATE_CONFIRMED, r.GetState())
+	n, err = f.ledger.Reconcile(f.ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing is left open")
+}
+
+// The reconciler and a committing caller race for a claim: the row lock decides,
+// and the seats end up either used and held, or unused and free, never both.
+func TestReleaseRacingCommitKeepsSeatsWithTheWinner(t *testing.T) {
+	f := setup(t, 10)
+	c := f.claim(2)
+	_, err := f.ledger.Begin(f.ctx, c)
+	require.NoError(t, err)
+
+	tx, err := f.pool.Begin(f.ctx)
+	require.NoError(t, err)
+	require.NoError(t, seats.Commit(f.ctx, tx, c.ID)) // holds the claim's row lock
+	f.ledger.Grace = 0
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.ledger.Reconcile(f.ctx) // sees "pending", waits for the lock
+		done <- err
+	}()
+	require.NoError(t, tx.Commit(f.ctx))
+	require.NoError(t, <-done)
+	_, err = f.ledger.Reconcile(f.ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 8, f.available(t), "the committed claim keeps its seats")
+}
+
+// Concurrent reservations never hand out more seats than the line item has, and a
+// reservation ID retried concurrently counts once.
+func TestConcurrentReservationsNeverOversell(t *testing.T) {
+	f := setup(t, 10)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	granted, refused := 0, 0
+	for range 30 {
+		wg.Go(func() {
+			_, err := f.ent.ReserveSeats(f.ctx, &entitlementpb.ReserveSeatsRequest{
+				ReservationId: uuid.NewString(), ActivationId: f.seed.ActivationID, Quantity: 1, Holder: "test",
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			switch status.Code(err) {
+			case codes.OK:
+				granted++
+			case codes.FailedPrecondition:
+				refused++
+			default:
+				t.Errorf("unexpected error: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, 10, granted)
+	require.Equal(t, 20, refused)
+	require.Zero(t, f.available(t))
+
+	// Give two back, then retry one reservation ID from many goroutines.
+	f2 := f.claim(2)
+	_, err := f.ent.ReleaseSeats(f.ctx, &entitlementpb.ReleaseSeatsRequest{ReservationId: f2.ID.String()})
+	require.NoError(t, err)
+	require.Zero(t, f.available(t), "releasing an unknown reservation frees nothing")
+	_, err = f.ent.ReserveSeats(f.ctx, &entitlementpb.ReserveSeatsRequest{ReservationId: f2.ID.String(), ActivationId: f.seed.ActivationID, Quantity: 1, Holder: "test"})
+	require.Equal(t, codes.FailedPrecondition, status.Code(err), "a reservation released before it arrived is refused")
+}
+
+func TestRetriedReservationCountsOnce(t *testing.T) {
+	f := setup(t, 10)
+	id := uuid.NewString()
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			_, err := f.ent.ReserveSeats(f.ctx, &entitlementpb.ReserveSeatsRequest{ReservationId: id, ActivationId: f.seed.ActivationID, Quantity: 3, Holder: "test"})
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	require.EqualValues(t, 7, f.available(t))
+	for range 2 {
+		_, err := f.ent.ReleaseSeats(f.ctx, &entitlementpb.ReleaseSeatsRequest{ReservationId: id})
+		require.NoError(t, err)
+	}
+	require.EqualValues(t, 10, f.available(t), "a release counts once too")
+	_, err := f.ent.ReserveSeats(f.ctx, &entitlementpb.ReserveSeatsRequest{ReservationId: id, ActivationId: f.seed.ActivationID, Quantity: 3, Holder: "test"})
+	require.Equal(t, codes.FailedPrecondition, status.Code(err))
+}
