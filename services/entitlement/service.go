@@ -51,8 +51,8 @@ func New(d Deps) *Service {
 	return &Service{deps: d, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log)}
 }
 
-// Permissions declares every RPC's permission.
-func (s *Service) Permissions() grpcx.Permissions { return grpcapi.Permissions }
+// Permissions declares every RPC's permission, by full method name.
+func Permissions() grpcx.Permissions { return grpcapi.Permissions }
 
 // Register adds the service's gRPC services to srv.
 func (s *Service) Register(srv *grpc.Server) {

@@ -33,9 +33,25 @@ import (
 
 // service is what every Tessera service offers the process.
 type service interface {
-	Permissions() grpcx.Permissions
 	Register(*grpc.Server)
 	Run(ctx context.Context) error
+}
+
+// Permissions returns the permission table of a service.
+func Permissions(name string) grpcx.Permissions {
+	switch name {
+	case account.Name:
+		return account.Permissions()
+	case entitlement.Name:
+		return entitlement.Permissions()
+	case license.Name:
+		return license.Permissions()
+	case device.Name:
+		return device.Permissions()
+	case download.Name:
+		return download.Permissions()
+	}
+	return nil
 }
 
 // Suite is a running set of services (and maybe the gateway).
@@ -171,7 +187,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, metrics http.Handl
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		srv := grpcx.NewServer(grpcx.ServerOptions{Name: name, Verifier: verifier, Permissions: svc.Permissions(), Logger: log})
+		srv := grpcx.NewServer(grpcx.ServerOptions{Name: name, Verifier: verifier, Permissions: Permissions(name), Logger: log})
 		svc.Register(srv.Server)
 		srv.Health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 		ln := listeners[name]

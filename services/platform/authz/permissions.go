@@ -64,6 +64,17 @@ var Roles = map[string]Role{
 	RoleCustomerUser.ID:  RoleCustomerUser,
 }
 
+// ProducerOnly reports whether perm acts on the producer's own data (catalog, order
+// intake, software packages, keys, account creation) and so needs a tenant-wide
+// principal, whatever roles a custom setup grants.
+func ProducerOnly(perm Permission) bool {
+	switch perm {
+	case AccountsManage, CatalogManage, OrdersIngest, DownloadsManage, SigningKeysView:
+		return true
+	}
+	return false
+}
+
 // Tenantless reports whether perm is exercised outside any tenant: creating tenants
 // (operators) and resolving bearer tokens (the gateway, before it knows the tenant).
 func Tenantless(perm Permission) bool {

@@ -96,7 +96,7 @@ func (g *guard) authorize(ctx context.Context, fullMethod string) (context.Conte
 	if p.GetTenantId() == "" && !authz.Tenantless(perm) {
 		return ctx, errs.Unauthenticated("PRINCIPAL_INVALID", "the principal names no tenant")
 	}
-	if !authz.Has(p, perm) {
+	if !authz.Has(p, perm) || (authz.ProducerOnly(perm) && !p.GetTenantWide()) {
 		return ctx, errs.PermissionDenied(string(perm))
 	}
 	return ctx, nil

@@ -30,11 +30,7 @@ func (a *App) CreateAccount(ctx context.Context, acc Account) (Account, error) {
 	if err := v.Err(); err != nil {
 		return Account{}, err
 	}
-	p, _ := authz.FromContext(ctx)
-	if !p.GetTenantWide() {
-		return Account{}, errs.PermissionDenied(string(authz.AccountsManage))
-	}
-	return a.store.CreateAccount(ctx, p.GetTenantId(), acc)
+	return a.store.CreateAccount(ctx, authz.MustTenant(ctx), acc)
 }
 
 // GetAccount reads an account the caller may see.

@@ -1,0 +1,211 @@
+package suite_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
+	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
+	devicepb "github.com/tessera-dev/tessera/gen/tessera/device/v1"
+	downloadpb "github.com/tessera-dev/tessera/gen/tessera/download/v1"
+	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
+	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/suite/suitetest"
+)
+
+type clients struct {
+	acc  accountpb.AccountServiceClient
+	auth accountpb.AuthServiceClient
+	cat  entitlementpb.CatalogServiceClient
+	ent  entitlementpb.EntitlementServiceClient
+	lic  licensepb.LicenseServiceClient
+	dev  devicepb.DeviceServiceClient
+	dl   downloadpb.DownloadServiceClient
+}
+
+func dialAll(t *testing.T, env *suitetest.Env) clients {
+	return clients{
+		acc: accountpb.NewAccountServiceClient(env.Dial(t, "account")), auth: accountpb.NewAuthServiceClient(env.Dial(t, "account")),
+		cat: entitlementpb.NewCatalogServiceClient(env.Dial(t, "entitlement")), ent: entitlementpb.NewEntitlementServiceClient(env.Dial(t, "entitlement")),
+		lic: licensepb.NewLicenseServiceClient(env.Dial(t, "license")), dev: devicepb.NewDeviceServiceClient(env.Dial(t, "device")),
+		dl: downloadpb.NewDownloadServiceClient(env.Dial(t, "download")),
+	}
+}
+
+// world is one tenant's resources, named for the calls that try to reach them.
+type world struct {
+	suitetest.Seeded
+	userName, fulfillment, device, pkg, file, reservation string
+}
+
+func build(t *testing.T, env *suitetest.Env, c clients, tenant string) world {
+	w := world{Seeded: env.SeedLineItem(t, tenant, 10)}
+	ctx := env.As(t, suitetest.Producer(tenant))
+	u, err := c.acc.CreateUser(ctx, &accountpb.CreateUserRequest{Password: "Carol-Password-1", User: &accountpb.User{
+		Username: "carol", FirstName: "Carol", LastName: "C", Email: "carol@x.example",
+		Memberships: []*accountpb.Membership{{Account: "accounts/" + w.AccountID, Roles: []string{"customer_admin"}}},
+	}})
+	require.NoError(t, err)
+	w.userName = u.GetName()
+	f, err := c.lic.ActivateLineItem(ctx, &licensepb.ActivateLineItemRequest{LineItem: "lineItems/" + w.ActivationID, HostId: "HOSTNAME=h1", Quantity: 1})
+	require.NoError(t, err)
+	w.fulfillment = f.GetName()
+	d, err := c.dev.CreateDevice(ctx, &devicepb.CreateDeviceRequest{Device: &devicepb.Device{Account: "accounts/" + w.AccountID, DisplayName: "d", Type: devicepb.DeviceType_DEVICE_TYPE_STANDALONE}})
+	require.NoError(t, err)
+	w.device = d.GetName()
+	p, err := c.dl.CreatePackage(ctx, &downloadpb.CreatePackageRequest{Package: &downloadpb.Package{DisplayName: "p", Product: "products/" + w.ProductID}})
+	require.NoError(t, err)
+	w.pkg = p.GetName()
+	file, err := c.dl.CreateFile(ctx, &downloadpb.CreateFileRequest{Parent: p.GetName(), Filename: "a.bin", Content: []byte("hello")})
+	require.NoError(t, err)
+	w.file = file.GetName()
+	svc := env.As(t, &commonpb.Principal{Kind: commonpb.PrincipalKind_PRINCIPAL_KIND_SERVICE, TenantId: tenant, TenantWide: true, Permissions: []string{string(authz.SeatsReserve)}})
+	r, err := c.ent.ReserveSeats(svc, &entitlementpb.ReserveSeatsRequest{ReservationId: "6a1d5a1e-0000-4000-8000-00000000000a", ActivationId: w.ActivationID, Quantity: 1, Holder: "test"})
+	require.NoError(t, err)
+	w.reservation = r.GetReservationId()
+	return w
+}
+
+func available(t *testing.T, env *suitetest.Env, c clients, w world) int64 {
+	li, err := c.ent.GetLineItem(env.As(t, suitetest.Producer(w.Tenant)), &entitlementpb.GetLineItemRequest{Name: "lineItems/" + w.ActivationID})
+	require.NoError(t, err)
+	return li.GetAvailable()
+}
+
+// attempts are one call per RPC that names another party's resource, as a caller
+// with every permission would make it.
+func attempts(c clients, w world) map[string]func(ctx context.Context) error {
+	acct := "accounts/" + w.AccountID
+	li := "lineItems/" + w.ActivationID
+	return map[string]func(ctx context.Context) error{
+		"GetAccount": func(ctx context.Context) error { _, err := c.acc.GetAccount(ctx, &accountpb.GetAccountRequest{Name: acct}); return err },
+		"GetUser":    func(ctx context.Context) error { _, err := c.acc.GetUser(ctx, &accountpb.GetUserRequest{Name: w.userName}); return err },
+		"CreateUser": func(ctx context.Context) error {
+			_, err := c.acc.CreateUser(ctx, &accountpb.CreateUserRequest{Password: "Mallory-Pass-1", User: &accountpb.User{
+				Username: "mallory", FirstName: "M", LastName: "M", Email: "m@x.example",
+				Memberships: []*accountpb.Membership{{Account: acct, Roles: []string{"customer_admin"}}},
+			}})
+			return err
+		},
+		"GetProduct": func(ctx context.Context) error {
+			_, err := c.cat.GetProduct(ctx, &entitlementpb.GetProductRequest{Name: "products/" + w.ProductID})
+			return err
+		},
+		"GetLineItem": func(ctx context.Context) error { _, err := c.ent.GetLineItem(ctx, &entitlementpb.GetLineItemRequest{Name: li}); return err },
+		"CreateOrder": func(ctx context.Context) error {
+			_, err := c.ent.CreateOrder(ctx, &entitlementpb.CreateOrderRequest{OrderId: "SO-X", SoldTo: acct, Lines: []*entitlementpb.OrderLine{{LineNumber: "1", Product: "products/" + w.ProductID, LicenseModel: "licenseModels/x", Quantity: 1}}})
+			return err
+		},
+		"ActivateLineItem": func(ctx context.Context) error {
+			_, err := c.lic.ActivateLineItem(ctx, &licensepb.ActivateLineItemRequest{LineItem: li, HostId: "HOSTNAME=x", Quantity: 1})
+			return err
+		},
+		"GetFulfillment": func(ctx context.Context) error {
+			_, err := c.lic.GetFulfillment(ctx, &licensepb.GetFulfillmentRequest{Name: w.fulfillment})
+			return err
+		},
+		"CreateDevice": func(ctx context.Context) error {
+			_, err := c.dev.CreateDevice(ctx, &devicepb.CreateDeviceRequest{Device: &devicepb.Device{Account: acct, DisplayName: "x", Type: devicepb.DeviceType_DEVICE_TYPE_STANDALONE}})
+			return err
+		},
+		"GetDevice": func(ctx context.Context) error { _, err := c.dev.GetDevice(ctx, &devicepb.GetDeviceRequest{Name: w.device}); return err },
+		"MapLineItem": func(ctx context.Context) error {
+			_, err := c.dev.MapLineItem(ctx, &devicepb.MapLineItemRequest{Device: w.device, LineItem: li, Quantity: 1})
+			return err
+		},
+		"GetPackage": func(ctx context.Context) error { _, err := c.dl.GetPackage(ctx, &downloadpb.GetPackageRequest{Name: w.pkg}); return err },
+		"CreateFile": func(ctx context.Context) error {
+			_, err := c.dl.CreateFile(ctx, &downloadpb.CreateFileRequest{Parent: w.pkg, Filename: "evil.bin", Content: []byte("x")})
+			return err
+		},
+		"DownloadFile": func(ctx context.Context) error {
+			s, err := c.dl.DownloadFile(ctx, &downloadpb.DownloadFileRequest{Name: w.file})
+			if err != nil {
+				return err
+			}
+			_, err = s.Recv()
+			return err
+		},
+		"CreatePackage": func(ctx context.Context) error {
+			_, err := c.dl.CreatePackage(ctx, &downloadpb.CreatePackageRequest{Package: &downloadpb.Package{DisplayName: "x", Product: "products/" + w.ProductID}})
+			return err
+		},
+	}
+}
+
+// refusedCodes are how a call that reaches for something invisible may fail: not
+// found, or (for a reference inside a create request) invalid, or not entitled.
+var refusedCodes = []codes.Code{codes.NotFound, codes.InvalidArgument, codes.PermissionDenied}
+
+// PLT-1: a caller of another tenant, holding every permission, neither sees nor
+// changes anything of this tenant, through any RPC.
+func TestOtherTenantIsRefusedEverywhere(t *testing.T) {
+	env := suitetest.Start(t)
+	c := dialAll(t, env)
+	victim := build(t, env, c, "victim")
+	before := available(t, env, c, victim)
+	rival := suitetest.Producer("rival")
+	rival.Permissions = allPermissions()
+	ctx := env.As(t, rival)
+	for name, call := range attempts(c, victim) {
+		err := call(ctx)
+		require.Contains(t, refusedCodes, status.Code(err), "%s: %v", name, err)
+		if name != "CreateOrder" && name != "CreateUser" && name != "CreateDevice" && name != "CreatePackage" && name != "CreateFile" {
+			require.NotEqual(t, codes.InvalidArgument, status.Code(err), "%s must not reveal anything", name)
+		}
+	}
+	// Seat calls on the victim's reservation and line item.
+	_, err := c.ent.ConfirmSeats(ctx, &entitlementpb.ConfirmSeatsRequest{ReservationId: victim.reservation})
+	require.Equal(t, codes.NotFound, status.Code(err))
+	_, err = c.ent.ReleaseSeats(ctx, &entitlementpb.ReleaseSeatsRequest{ReservationId: victim.reservation})
+	require.NoError(t, err, "releasing is idempotent; in the rival's tenant it only leaves a tombstone")
+	_, err = c.ent.ReserveSeats(ctx, &entitlementpb.ReserveSeatsRequest{ReservationId: "6a1d5a1e-0000-4000-8000-00000000000b", ActivationId: victim.ActivationID, Quantity: 1, Holder: "x"})
+	require.Equal(t, codes.NotFound, status.Code(err))
+	ok, err := c.ent.CheckProductAccess(ctx, &entitlementpb.CheckProductAccessRequest{Product: "products/" + victim.ProductID, AccountIds: []string{victim.AccountID}})
+	require.NoError(t, err)
+	require.False(t, ok.GetAllowed())
+	// Lists show only the caller's own tenant.
+	list, err := c.acc.ListAccounts(ctx, &accountpb.ListAccountsRequest{})
+	require.NoError(t, err)
+	for _, a := range list.GetAccounts() {
+		require.NotEqual(t, victim.AccountID, a.GetAccountId())
+	}
+	keys, err := c.lic.ListSigningKeys(ctx, &licensepb.ListSigningKeysRequest{})
+	require.NoError(t, err)
+	victimKeys, err := c.lic.ListSigningKeys(env.As(t, suitetest.Producer("victim")), &licensepb.ListSigningKeysRequest{})
+	require.NoError(t, err)
+	require.NotEqual(t, victimKeys.GetSigningKeys()[0].GetKeyId(), keys.GetSigningKeys()[0].GetKeyId())
+	// Signing in needs the user's own tenant.
+	_, err = c.auth.Login(t.Context(), &accountpb.LoginRequest{TenantId: "rival", Username: "carol", Password: "Carol-Password-1"})
+	require.Equal(t, codes.Unauthenticated, status.Code(err))
+
+	require.Equal(t, before, available(t, env, c, victim), "nothing of the victim changed")
+}
+
+// A customer user of one account cannot reach another account's resources in the
+// same tenant.
+func TestUnrelatedAccountIsRefused(t *testing.T) {
+	env := suitetest.Start(t)
+	c := dialAll(t, env)
+	victim := build(t, env, c, "shared")
+	other := env.SeedLineItem(t, "shared", 5)
+	before := available(t, env, c, victim)
+	customer := &commonpb.Principal{
+		Kind: commonpb.PrincipalKind_PRINCIPAL_KIND_USER, TenantId: "shared", UserId: "u-other",
+		AccountIds: []string{other.AccountID}, Permissions: allPermissions(),
+	}
+	ctx := env.As(t, customer)
+	for name, call := range attempts(c, victim) {
+		if name == "GetProduct" || name == "CreatePackage" || name == "CreateOrder" {
+			continue // the catalog is the tenant's, shared by its accounts; orders come from producers
+		}
+		err := call(ctx)
+		require.Contains(t, refusedCodes, status.Code(err), "%s: %v", name, err)
+	}
+	require.Equal(t, before, available(t, env, c, victim))
+}
