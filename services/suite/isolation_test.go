@@ -83,8 +83,14 @@ func attempts(c clients, w world) map[string]func(ctx context.Context) error {
 	acct := "accounts/" + w.AccountID
 	li := "lineItems/" + w.ActivationID
 	return map[string]func(ctx context.Context) error{
-		"GetAccount": func(ctx context.Context) error { _, err := c.acc.GetAccount(ctx, &accountpb.GetAccountRequest{Name: acct}); return err },
-		"GetUser":    func(ctx context.Context) error { _, err := c.acc.GetUser(ctx, &accountpb.GetUserRequest{Name: w.userName}); return err },
+		"GetAccount": func(ctx context.Context) error {
+			_, err := c.acc.GetAccount(ctx, &accountpb.GetAccountRequest{Name: acct})
+			return err
+		},
+		"GetUser": func(ctx context.Context) error {
+			_, err := c.acc.GetUser(ctx, &accountpb.GetUserRequest{Name: w.userName})
+			return err
+		},
 		"CreateUser": func(ctx context.Context) error {
 			_, err := c.acc.CreateUser(ctx, &accountpb.CreateUserRequest{Password: "Mallory-Pass-1", User: &accountpb.User{
 				Username: "mallory", FirstName: "M", LastName: "M", Email: "m@x.example",
@@ -96,7 +102,10 @@ func attempts(c clients, w world) map[string]func(ctx context.Context) error {
 			_, err := c.cat.GetProduct(ctx, &entitlementpb.GetProductRequest{Name: "products/" + w.ProductID})
 			return err
 		},
-		"GetLineItem": func(ctx context.Context) error { _, err := c.ent.GetLineItem(ctx, &entitlementpb.GetLineItemRequest{Name: li}); return err },
+		"GetLineItem": func(ctx context.Context) error {
+			_, err := c.ent.GetLineItem(ctx, &entitlementpb.GetLineItemRequest{Name: li})
+			return err
+		},
 		"CreateOrder": func(ctx context.Context) error {
 			_, err := c.ent.CreateOrder(ctx, &entitlementpb.CreateOrderRequest{OrderId: "SO-X", SoldTo: acct, Lines: []*entitlementpb.OrderLine{{LineNumber: "1", Product: "products/" + w.ProductID, LicenseModel: "licenseModels/x", Quantity: 1}}})
 			return err
@@ -113,12 +122,18 @@ func attempts(c clients, w world) map[string]func(ctx context.Context) error {
 			_, err := c.dev.CreateDevice(ctx, &devicepb.CreateDeviceRequest{Device: &devicepb.Device{Account: acct, DisplayName: "x", Type: devicepb.DeviceType_DEVICE_TYPE_STANDALONE}})
 			return err
 		},
-		"GetDevice": func(ctx context.Context) error { _, err := c.dev.GetDevice(ctx, &devicepb.GetDeviceRequest{Name: w.device}); return err },
+		"GetDevice": func(ctx context.Context) error {
+			_, err := c.dev.GetDevice(ctx, &devicepb.GetDeviceRequest{Name: w.device})
+			return err
+		},
 		"MapLineItem": func(ctx context.Context) error {
 			_, err := c.dev.MapLineItem(ctx, &devicepb.MapLineItemRequest{Device: w.device, LineItem: li, Quantity: 1})
 			return err
 		},
-		"GetPackage": func(ctx context.Context) error { _, err := c.dl.GetPackage(ctx, &downloadpb.GetPackageRequest{Name: w.pkg}); return err },
+		"GetPackage": func(ctx context.Context) error {
+			_, err := c.dl.GetPackage(ctx, &downloadpb.GetPackageRequest{Name: w.pkg})
+			return err
+		},
 		"CreateFile": func(ctx context.Context) error {
 			_, err := c.dl.CreateFile(ctx, &downloadpb.CreateFileRequest{Parent: w.pkg, Filename: "evil.bin", Content: []byte("x")})
 			return err
