@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
@@ -46,7 +47,11 @@ func ParseRange(h string) (ByteRange, bool, error) {
 	if err != nil || end < start {
 		return ByteRange{}, false, errors.New("invalid range end")
 	}
-	return ByteRange{Offset: start, Length: end - start + 1}, true, nil
+	length := end - start
+	if length < math.MaxInt64 {
+		length++ // the end is inclusive
+	}
+	return ByteRange{Offset: start, Length: length}, true, nil
 }
 
 // download serves GET /v1/packages/{p}/files/{f}:download from the streaming RPC,
