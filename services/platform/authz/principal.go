@@ -9,6 +9,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
@@ -47,15 +48,25 @@ func (s *Signer) Sign(p *commonpb.Principal) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(body) + "." + base64.RawURLEncoding.EncodeToString(sig), nil
 }
 
-// Verifier checks signed principals with the public key.
+// Verifier checks signed principals with the public key. It remembers principals it
+// verified, keyed by their exact signed bytes, so a caller presenting the same
+// principal again costs a map lookup instead of a signature check; expiry is still
+// checked on every use.
 type Verifier struct {
 	key ed25519.PublicKey
 	now func() time.Time
+
+	mu       sync.Mutex
+	verified map[string]*commonpb.Principal
 }
+
+// verifiedCap bounds the memory of verified principals; the map starts afresh when
+// full (entries expire within PrincipalTTL anyway).
+const verifiedCap = 50_000
 
 // NewVerifier returns a verifier for the given public key.
 func NewVerifier(key ed25519.PublicKey) *Verifier {
-	return &Verifier{key: key, now: time.Now}
+	return &Verifier{key: key, now: time.Now, verified: map[string]*commonpb.Principal{}}
 }
 
 // ErrBadPrincipal is returned for any principal that is malformed, forged or expired.
@@ -64,6 +75,28 @@ var ErrBadPrincipal = errors.New("invalid principal")
 // Verify parses a metadata value and returns the principal if its signature holds and
 // it has not expired.
 func (v *Verifier) Verify(value string) (*commonpb.Principal, error) {
+	v.mu.Lock()
+	p, ok := v.verified[value]
+	v.mu.Unlock()
+	if !ok {
+		var err error
+		if p, err = v.verify(value); err != nil {
+			return nil, err
+		}
+		v.mu.Lock()
+		if len(v.verified) >= verifiedCap {
+			v.verified = map[string]*commonpb.Principal{}
+		}
+		v.verified[value] = p
+		v.mu.Unlock()
+	}
+	if v.now().After(p.GetExpireTime().AsTime()) {
+		return nil, ErrBadPrincipal
+	}
+	return p, nil
+}
+
+func (v *Verifier) verify(value string) (*commonpb.Principal, error) {
 	bodyB64, sigB64, ok := strings.Cut(value, ".")
 	if !ok {
 		return nil, ErrBadPrincipal
@@ -80,7 +113,7 @@ func (v *Verifier) Verify(value string) (*commonpb.Principal, error) {
 	if err := proto.Unmarshal(body, p); err != nil {
 		return nil, ErrBadPrincipal
 	}
-	if p.GetExpireTime() == nil || v.now().After(p.GetExpireTime().AsTime()) {
+	if p.GetExpireTime() == nil {
 		return nil, ErrBadPrincipal
 	}
 	return p, nil

@@ -2,6 +2,7 @@ package grpcx
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -20,7 +21,7 @@ const DefaultTimeout = 15 * time.Second
 // deadline, carries the trace context, and presents a service principal minted by
 // signer for the tenant of the request being served.
 func Dial(target, service string, signer *authz.Signer) (*grpc.ClientConn, error) {
-	sp := servicePrincipal{signer: signer, service: service}
+	sp := &servicePrincipal{signer: signer, service: service, cache: map[string]signedPrincipal{}}
 	return grpc.NewClient(target,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
@@ -38,15 +39,34 @@ func deadline(ctx context.Context, method string, req, reply any, cc *grpc.Clien
 	return invoker(ctx, method, req, reply, cc, opts...)
 }
 
+// servicePrincipal signs the principal a service presents to its neighbours. Signed
+// principals are reused for half their lifetime: signing on every call would cost
+// more CPU than the call itself.
 type servicePrincipal struct {
 	signer  *authz.Signer
 	service string
+
+	mu    sync.Mutex
+	cache map[string]signedPrincipal
 }
 
-func (s servicePrincipal) attach(ctx context.Context) (context.Context, error) {
+type signedPrincipal struct {
+	value   string
+	refresh time.Time
+}
+
+func (s *servicePrincipal) attach(ctx context.Context) (context.Context, error) {
 	caller, ok := authz.FromContext(ctx)
 	if !ok || caller.GetTenantId() == "" {
 		return ctx, errs.Unauthenticated("NO_TENANT", "a service call needs the tenant of the request it serves")
+	}
+	key := caller.GetTenantId() + "\x00" + caller.GetUserId()
+	now := time.Now()
+	s.mu.Lock()
+	cached, ok := s.cache[key]
+	s.mu.Unlock()
+	if ok && now.Before(cached.refresh) {
+		return authz.Outgoing(ctx, cached.value), nil
 	}
 	signed, err := s.signer.Sign(&commonpb.Principal{
 		Kind:        commonpb.PrincipalKind_PRINCIPAL_KIND_SERVICE,
@@ -59,10 +79,16 @@ func (s servicePrincipal) attach(ctx context.Context) (context.Context, error) {
 	if err != nil {
 		return ctx, err
 	}
+	s.mu.Lock()
+	if len(s.cache) >= 10_000 {
+		s.cache = map[string]signedPrincipal{}
+	}
+	s.cache[key] = signedPrincipal{value: signed, refresh: now.Add(authz.PrincipalTTL / 2)}
+	s.mu.Unlock()
 	return authz.Outgoing(ctx, signed), nil
 }
 
-func (s servicePrincipal) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+func (s *servicePrincipal) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	ctx, err := s.attach(ctx)
 	if err != nil {
 		return err
@@ -70,7 +96,7 @@ func (s servicePrincipal) unary(ctx context.Context, method string, req, reply a
 	return invoker(ctx, method, req, reply, cc, opts...)
 }
 
-func (s servicePrincipal) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+func (s *servicePrincipal) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	ctx, err := s.attach(ctx)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,128 @@
+package suite_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
+	"github.com/tessera-dev/tessera/services/suite/suitetest"
+)
+
+// clients is how many activations run at once, as partner systems would send them.
+const benchClients = 16
+
+// BenchmarkGoldenActivation measures the golden activation over gRPC (seat claim,
+// reservation, signing, fulfillment + outbox, confirmation) with benchClients
+// concurrent callers, and in the same run the machine's own limits: raw Ed25519
+// signatures per second and raw single-row Postgres commits per second at the same
+// concurrency. The ratios say how close the whole path comes to those limits.
+func BenchmarkGoldenActivation(b *testing.B) {
+	env := suitetest.Start(b)
+	seed := env.SeedLineItem(b, "bench-co", 1_000_000_000)
+	lic := licensepb.NewLicenseServiceClient(env.Dial(b, "license"))
+	ctx := env.As(b, suitetest.Producer("bench-co"))
+	li := "lineItems/" + seed.ActivationID
+	// Warm up: the first activation creates the tenant's signing key.
+	_, err := lic.ActivateLineItem(ctx, &licensepb.ActivateLineItemRequest{LineItem: li, HostId: "HOSTNAME=warm", Quantity: 1})
+	require.NoError(b, err)
+
+	var next atomic.Int64
+	latencies := make([]time.Duration, b.N)
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range benchClients {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				t0 := time.Now()
+				_, err := lic.ActivateLineItem(ctx, &licensepb.ActivateLineItemRequest{
+					LineItem: li, HostId: "HOSTNAME=dogma", Quantity: 1, RequestId: fmt.Sprintf("bench-%d", i),
+				})
+				latencies[i] = time.Since(t0)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+
+	slices.Sort(latencies)
+	perSec := float64(b.N) / elapsed.Seconds()
+	b.ReportMetric(perSec, "activations/s")
+	b.ReportMetric(ms(latencies[len(latencies)/2]), "p50_ms")
+	b.ReportMetric(ms(latencies[len(latencies)*99/100]), "p99_ms")
+
+	signs := ed25519SignsPerSecond(b)
+	commits := postgresCommitsPerSecond(b, env.DatabaseURL)
+	b.ReportMetric(signs, "raw_ed25519_signs/s")
+	b.ReportMetric(commits, "raw_pg_commits/s")
+	b.ReportMetric(perSec/commits, "ratio_vs_pg_commits")
+	b.ReportMetric(perSec/signs, "ratio_vs_signs")
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// ed25519SignsPerSecond signs on every core for half a second.
+func ed25519SignsPerSecond(b *testing.B) float64 {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(b, err)
+	msg := make([]byte, 300) // about one canonical INCREMENT line
+	var n atomic.Int64
+	deadline := time.Now().Add(500 * time.Millisecond)
+	var wg sync.WaitGroup
+	for range benchClients {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				ed25519.Sign(key, msg)
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n.Load()) / 0.5
+}
+
+// postgresCommitsPerSecond commits single-row inserts from benchClients connections
+// for one second: the ceiling any durable write path on this machine runs under.
+func postgresCommitsPerSecond(b *testing.B, url string) float64 {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, url)
+	require.NoError(b, err)
+	defer pool.Close()
+	_, err = pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS public.bench_commits (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())`)
+	require.NoError(b, err)
+	var n atomic.Int64
+	deadline := time.Now().Add(time.Second)
+	var wg sync.WaitGroup
+	for range benchClients {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				if _, err := pool.Exec(ctx, `INSERT INTO public.bench_commits DEFAULT VALUES`); err != nil {
+					b.Error(err)
+					return
+				}
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n.Load())
+}
