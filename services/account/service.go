@@ -35,6 +35,9 @@ func Migrations() []pg.MigrationSet {
 // Config tunes the account service (password hashing cost, session lifetime).
 type Config = app.Config
 
+// PasswordParams are the argon2id costs of password hashes.
+type PasswordParams = app.PasswordParams
+
 // Deps are what the service is built from.
 type Deps struct {
 	Pool   *pgxpool.Pool // search path: the account schema

@@ -43,6 +43,14 @@ type Config struct {
 
 	BlobDir string
 
+	// Account holds the account service's tuning.
+	SessionTTL     time.Duration
+	ArgonMemoryKiB uint
+	ArgonTime      uint
+
+	// OpsListen serves /metrics and /healthz in processes without the gateway.
+	OpsListen string
+
 	LogLevel     string
 	OTLPEndpoint string
 	ShutdownWait time.Duration
@@ -120,6 +128,10 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SMTPUser, "smtp-user", "", "SMTP user name (PLAIN auth); empty: no auth")
 	fs.StringVar(&c.SMTPPass, "smtp-password", "", "SMTP password")
 	fs.StringVar(&c.BlobDir, "blob-dir", "./data/blobs", "folder of the local blob store")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", 12*time.Hour, "lifetime of password sessions")
+	fs.UintVar(&c.ArgonMemoryKiB, "password-argon-memory-kib", 19*1024, "argon2id memory cost of password hashes, KiB")
+	fs.UintVar(&c.ArgonTime, "password-argon-time", 2, "argon2id passes of password hashes")
+	fs.StringVar(&c.OpsListen, "ops-listen", "127.0.0.1:9100", "address of /metrics and /healthz when the gateway does not run here")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", "", "OTLP gRPC collector host:port for traces; empty disables export")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 10*time.Second, "how long to drain requests on shutdown")
@@ -159,6 +171,17 @@ func (c *Config) Validate() error {
 	}
 	if c.OperatorToken != "" && len(c.OperatorToken) < 24 {
 		problems = append(problems, "operator-token must be at least 24 characters")
+	}
+	if c.Runs("account") {
+		if c.SessionTTL < time.Minute || c.SessionTTL > 30*24*time.Hour {
+			problems = append(problems, "session-ttl must be between 1m and 720h")
+		}
+		if c.ArgonMemoryKiB < 8*1024 || c.ArgonMemoryKiB > 4*1024*1024 {
+			problems = append(problems, "password-argon-memory-kib must be between 8192 and 4194304")
+		}
+		if c.ArgonTime < 1 || c.ArgonTime > 20 {
+			problems = append(problems, "password-argon-time must be between 1 and 20")
+		}
 	}
 	if len(problems) > 0 {
 		return errors.New("invalid configuration: " + strings.Join(problems, "; "))

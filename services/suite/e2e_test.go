@@ -242,6 +242,13 @@ func TestGoldenPath(t *testing.T) {
 		require.Equal(t, http.StatusOK, api.do("GET", path, nil).Status, path)
 	}
 	require.Contains(t, string(api.do("GET", "/openapi.json", nil).Raw), "/v1/{line_item}:activate")
+	metrics := string(api.do("GET", "/metrics", nil).Raw)
+	for _, want := range []string{
+		"tessera_license_activations_total", "tessera_entitlement_seats_reserved_total",
+		`rpc_server_call_duration_seconds_count{`, `rpc_method="tessera.license.v1.LicenseService/ActivateLineItem"`,
+	} {
+		require.True(t, strings.Contains(metrics, want), "/metrics lacks %s", want) //nolint:testifylint // the body is too long to print
+	}
 }
 
 // attachment returns the named attachment of a raw email.

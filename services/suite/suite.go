@@ -196,6 +196,25 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, metrics http.Handl
 		s.closers = append(s.closers, srv.GracefulStop)
 	}
 
+	if !cfg.Runs("gateway") && cfg.OpsListen != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics)
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+		ln, err := net.Listen("tcp", cfg.OpsListen)
+		if err != nil {
+			return nil, fmt.Errorf("ops: listen on %s: %w", cfg.OpsListen, err)
+		}
+		s.Addrs["ops"] = ln.Addr().String()
+		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		group.Go(func() error {
+			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		s.closers = append(s.closers, func() { _ = hs.Close() })
+	}
+
 	if cfg.Runs("gateway") {
 		gw, err := gateway.New(ctx, gateway.Config{
 			OperatorToken: cfg.OperatorToken,
@@ -238,7 +257,10 @@ func build(name string, cfg Config, log *slog.Logger, js jetstream.JetStream,
 	case account.Name:
 		return account.New(account.Deps{Pool: p, JS: js, Log: log, Mailer: &mail.Sender{
 			Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUser, Password: cfg.SMTPPass,
-		}, Config: account.Config{}}), nil
+		}, Config: account.Config{
+			SessionTTL: cfg.SessionTTL,
+			Password:   account.PasswordParams{Memory: uint32(cfg.ArgonMemoryKiB), Time: uint32(cfg.ArgonTime), Threads: 1}, //nolint:gosec // bounded by Validate
+		}}), nil
 	case entitlement.Name:
 		c, err := dial(name, account.Name)
 		if err != nil {

@@ -1,6 +1,7 @@
-// Package telemetry configures OpenTelemetry: traces exported over OTLP when an
-// endpoint is configured, metrics always on a Prometheus /metrics handler (and over
-// OTLP too when configured), W3C trace-context propagation.
+// Package telemetry configures OpenTelemetry: traces and metrics exported over OTLP
+// when an endpoint is configured, metrics always on a Prometheus /metrics handler,
+// W3C trace-context propagation. RPC metrics (rate, errors, duration per method)
+// come from the otelgrpc stats handlers on every server and client.
 package telemetry
 
 import (
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/propagation"
@@ -65,7 +67,19 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 	if err != nil {
 		return nil, err
 	}
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(promExp))
+	readers := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(promExp)}
+	if cfg.OTLPEndpoint != "" {
+		opts := []otlpmetricgrpc.Option{otlpmetricgrpc.WithEndpoint(cfg.OTLPEndpoint)}
+		if cfg.OTLPInsecure {
+			opts = append(opts, otlpmetricgrpc.WithInsecure())
+		}
+		exp, err := otlpmetricgrpc.New(ctx, opts...)
+		if err != nil {
+			return nil, err
+		}
+		readers = append(readers, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp)))
+	}
+	mp := sdkmetric.NewMeterProvider(readers...)
 	otel.SetMeterProvider(mp)
 	t.shutdown = append(t.shutdown, mp.Shutdown)
 	t.MetricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/logging"
 	"github.com/tessera-dev/tessera/services/platform/mail"
 	"github.com/tessera-dev/tessera/services/platform/pgtest"
+	"github.com/tessera-dev/tessera/services/platform/telemetry"
 	"github.com/tessera-dev/tessera/services/suite"
 )
 
@@ -86,7 +88,7 @@ func Start(t testing.TB) *Env {
 		Migrate: false, Listen: map[string]string{}, Targets: map[string]string{},
 		PrincipalKey: random(32), MasterKey: random(32), OperatorToken: env.OperatorToken,
 		SMTPAddr: mb.Addr, SMTPFrom: "tessera@test.example", BlobDir: filepath.Join(dir, "blobs"),
-		ShutdownWait: time.Second,
+		ShutdownWait: time.Second, SessionTTL: time.Hour, ArgonMemoryKiB: 19 * 1024, ArgonTime: 2,
 	}
 	for _, name := range cfg.Services {
 		cfg.Listen[name] = "127.0.0.1:0"
@@ -96,11 +98,27 @@ func Start(t testing.TB) *Env {
 		level = os.Getenv("TESSERA_TEST_LOG")
 	}
 	log := logging.New(os.Stderr, level)
-	s, err := suite.Start(context.Background(), cfg, log, http.NotFoundHandler())
+	s, err := suite.Start(context.Background(), cfg, log, metricsHandler(t))
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	env.Suite, env.Config = s, cfg
 	return env
+}
+
+var (
+	telemetryOnce sync.Once
+	telemetryTel  *telemetry.Telemetry
+	telemetryErr  error
+)
+
+// metricsHandler sets OpenTelemetry up once per test process (instruments bind to
+// the first global provider) and returns its /metrics handler.
+func metricsHandler(t testing.TB) http.Handler {
+	telemetryOnce.Do(func() {
+		telemetryTel, telemetryErr = telemetry.Setup(context.Background(), telemetry.Config{ServiceName: "tessera-test"})
+	})
+	require.NoError(t, telemetryErr)
+	return telemetryTel.MetricsHandler
 }
 
 // Dial connects to a service's gRPC port without any principal.

@@ -5,6 +5,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
@@ -30,6 +33,13 @@ type Accounts interface {
 	AccountExists(ctx context.Context, accountID string) (bool, error)
 }
 
+var (
+	meter             = otel.Meter("github.com/tessera-dev/tessera/services/entitlement")
+	ordersIngested, _ = meter.Int64Counter("tessera.entitlement.orders_ingested", metric.WithDescription("Orders turned into entitlements (resends not counted)"))
+	seatsReserved, _  = meter.Int64Counter("tessera.entitlement.seats_reserved", metric.WithDescription("Seats reserved by other services"))
+	seatsReleased, _  = meter.Int64Counter("tessera.entitlement.seats_released", metric.WithDescription("Seats given back"))
+)
+
 // App is the entitlement service's use cases.
 type App struct {
 	store    Store
@@ -40,6 +50,10 @@ type App struct {
 // New returns the use cases.
 func New(store Store, accounts Accounts) *App {
 	return &App{store: store, accounts: accounts, now: time.Now}
+}
+
+func tenantAttr(tenant string) metric.AddOption {
+	return metric.WithAttributes(attribute.String("tenant", tenant))
 }
 
 // CheckActivatable refuses seats from a line item that is not deployed or is

@@ -100,4 +100,6 @@ type Reservation struct {
 	Holder       string
 	State        string
 	AccountID    string
+	// Applied is set when this call changed the seat count (not a replay).
+	Applied bool
 }

@@ -91,7 +91,10 @@ func (a *App) CreateOrder(ctx context.Context, o Order) (Entitlement, error) {
 			State: StateDeployed, OrderLine: l.LineNumber, Quantity: l.Quantity, StartTime: l.StartTime, ExpireTime: l.ExpireTime,
 		})
 	}
-	got, _, err := a.store.CreateEntitlement(ctx, tenant, e)
+	got, created, err := a.store.CreateEntitlement(ctx, tenant, e)
+	if created {
+		ordersIngested.Add(ctx, 1, tenantAttr(tenant))
+	}
 	return got, err
 }
 

@@ -32,7 +32,12 @@ func (a *App) ReserveSeats(ctx context.Context, reservationID, activationID stri
 	if err := v.Err(); err != nil {
 		return Reservation{}, err
 	}
-	return a.store.Reserve(ctx, authz.MustTenant(ctx), Reservation{ID: id, ActivationID: activationID, Quantity: quantity, Holder: holder}, accountIDs)
+	tenant := authz.MustTenant(ctx)
+	r, err := a.store.Reserve(ctx, tenant, Reservation{ID: id, ActivationID: activationID, Quantity: quantity, Holder: holder}, accountIDs)
+	if err == nil && r.Applied {
+		seatsReserved.Add(ctx, quantity, tenantAttr(tenant))
+	}
+	return r, err
 }
 
 // ConfirmSeats makes a reservation permanent.
@@ -51,5 +56,9 @@ func (a *App) ReleaseSeats(ctx context.Context, reservationID string) (Reservati
 		return Reservation{}, err
 	}
 	p, _ := authz.FromContext(ctx)
-	return a.store.Release(ctx, authz.MustTenant(ctx), id, p.GetService())
+	r, err := a.store.Release(ctx, p.GetTenantId(), id, p.GetService())
+	if err == nil && r.Applied {
+		seatsReleased.Add(ctx, r.Quantity, tenantAttr(p.GetTenantId()))
+	}
+	return r, err
 }

@@ -77,6 +77,7 @@ func (s *Store) Reserve(ctx context.Context, tenant string, r app.Reservation, a
 		out = r
 		out.State = app.ReservationReserved
 		out.AccountID = li.AccountID
+		out.Applied = true
 		return nil
 	})
 	return out, err
@@ -134,6 +135,7 @@ func (s *Store) Release(ctx context.Context, tenant string, id uuid.UUID, holder
 				return err
 			}
 			r.State = app.ReservationReleased
+			r.Applied = true
 		}
 		out = r
 		return nil

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"strings"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/tessera-dev/tessera/services/license/licfile"
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
@@ -117,6 +120,9 @@ func (a *App) Activate(ctx context.Context, in Activation) (Fulfillment, error) 
 		return Fulfillment{}, err
 	}
 	a.seats.Confirm(ctx, f.ClaimID)
+	attrs := metric.WithAttributes(attribute.String("tenant", tenant))
+	activations.Add(ctx, 1, attrs)
+	activatedSeats.Add(ctx, in.Quantity, attrs)
 	return a.store.GetFulfillment(ctx, tenant, f.ID)
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/tessera-dev/tessera/services/platform/seats"
 )
@@ -81,6 +83,12 @@ type Store interface {
 	ActiveKey(ctx context.Context, tenant string) (SigningKey, error)
 	ListKeys(ctx context.Context, tenant string) ([]SigningKey, error)
 }
+
+var (
+	meter             = otel.Meter("github.com/tessera-dev/tessera/services/license")
+	activations, _    = meter.Int64Counter("tessera.license.activations", metric.WithDescription("Fulfillments created by activation"))
+	activatedSeats, _ = meter.Int64Counter("tessera.license.activated_seats", metric.WithDescription("Seats held by fulfillments created by activation"))
+)
 
 // App is the license service's use cases.
 type App struct {
