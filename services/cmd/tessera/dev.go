@@ -68,8 +68,10 @@ func loadDevState(path string) (*devState, error) {
 func dev(ctx context.Context, args []string) error {
 	var cfg suite.Config
 	var dir string
+	var demo bool
 	if err := parse("dev", args, &cfg, func(fs *flag.FlagSet) {
 		fs.StringVar(&dir, "dir", ".tessera", "folder for local state: Postgres cluster, NATS data, mailbox, blobs, keys")
+		fs.BoolVar(&demo, "demo", false, "load sample data (a customer, a product, an order, a download)")
 	}); err != nil {
 		return err
 	}
@@ -115,6 +117,13 @@ func dev(ctx context.Context, args []string) error {
 		if err := bootstrap(ctx, s, st); err != nil {
 			return fmt.Errorf("bootstrap: %w", err)
 		}
+		demoLine := "(start with --demo for sample data)"
+		if demo {
+			var err error
+			if demoLine, err = loadDemo(ctx, s, st.Tenant); err != nil {
+				return fmt.Errorf("demo data: %w", err)
+			}
+		}
 		fmt.Printf(`
 Tessera is running.
 
@@ -126,10 +135,11 @@ Tessera is running.
   operator token   %s
   mailbox          %s   (every email sent, as .eml files)
   state            %s
+  demo data        %s
 
 Press Ctrl-C to stop.
 `, s.GatewayURL, s.GatewayURL, s.Addrs["account"], s.Addrs["entitlement"], s.Addrs["license"], s.Addrs["device"], s.Addrs["download"],
-			st.Tenant, st.AdminUsername, st.AdminPassword, st.OperatorToken, mb.Dir, filepath.Join(dir, "dev-state.json"))
+			st.Tenant, st.AdminUsername, st.AdminPassword, st.OperatorToken, mb.Dir, filepath.Join(dir, "dev-state.json"), demoLine)
 		return nil
 	})
 }

@@ -162,7 +162,7 @@ func chownTree(dir string, uid, gid int) error {
 	// The server user must be able to reach dir through its parents.
 	for p := filepath.Dir(dir); p != "/" && p != "."; p = filepath.Dir(p) {
 		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o001 == 0 {
-			return fmt.Errorf("pgcluster: %s is not traversable by the PostgreSQL user; choose a data folder elsewhere", p)
+			return fmt.Errorf("pgcluster: %s is not traversable by the PostgreSQL user; run from a world-readable folder, pass --dir, or set DATABASE_URL", p)
 		}
 	}
 	return filepath.Walk(dir, func(path string, _ os.FileInfo, err error) error {

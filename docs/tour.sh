@@ -1,0 +1,45 @@
+# Tessera tour: the golden path over REST against `make dev`. Needs curl and jq.
+set -euo pipefail
+G=http://127.0.0.1:8080
+PASS=$(jq -r .admin_password .tessera/dev-state.json)
+
+# 1. Sign in as the demo tenant's administrator: a bearer token comes back.
+ADMIN=$(curl -sf $G/v1/auth:login -d "{\"tenant_id\":\"demo\",\"username\":\"admin\",\"password\":\"$PASS\"}" | jq -r .access_token)
+A="Authorization: Bearer $ADMIN"
+
+# 2. A customer account, and a user who administers it.
+curl -sf $G/v1/accounts -H "$A" -d '{"account_id":"ACME","account":{"display_name":"Acme Corp","type":"ACCOUNT_TYPE_CUSTOMER"}}' | jq -c '{name,type}'
+curl -sf $G/v1/users -H "$A" -d '{"password":"Alice-Secret-1","user":{"username":"alice","first_name":"Alice","last_name":"Liddell","email":"alice@acme.example","memberships":[{"account":"accounts/ACME","roles":["customer_admin"]}]}}' | jq -c '{name,username}'
+
+# 3. The catalog: a floating, counted license model and a product with one feature.
+curl -sf $G/v1/licenseModels -H "$A" -d '{"license_model_id":"floating","license_model":{"display_name":"Floating","type":"LICENSE_MODEL_TYPE_FLOATING_COUNTED","allowed_host_id_types":["HOSTNAME"]}}' | jq -c '{name,type}'
+curl -sf $G/v1/products -H "$A" -d '{"product_id":"cad","product":{"display_name":"CAD Pro","version":"2.0","license_technology":"LICENSE_TECHNOLOGY_CERTIFICATE","features":[{"name":"cad_pro","version":"2.0"}],"license_models":["licenseModels/floating"]}}' | jq -c '{name,features}'
+
+# 4. An order system pushes an order: an entitlement with one line item of 10 seats.
+ACT=$(curl -sf $G/v1/orders -H "$A" -d '{"order_id":"SO-1001","sold_to":"accounts/ACME","lines":[{"line_number":"1","product":"products/cad","license_model":"licenseModels/floating","quantity":10}]}' | jq -r '.line_items[0].activation_id')
+echo "activation ID: $ACT"
+
+# 5. Alice signs in and activates 3 seats for the license server dogma.
+ALICE=$(curl -sf $G/v1/auth:login -d '{"tenant_id":"demo","username":"alice","password":"Alice-Secret-1"}' | jq -r .access_token)
+B="Authorization: Bearer $ALICE"
+curl -sf $G/v1/lineItems/$ACT:activate -H "$B" -d '{"host_id":"HOSTNAME=dogma","quantity":3,"request_id":"tour-1"}' | jq -r .license_text
+curl -sf $G/v1/lineItems/$ACT -H "$B" | jq -e '.available == "7"'
+
+# 6. A device of Acme's holds 2 more seats.
+curl -sf $G/v1/devices -H "$B" -d '{"device_id":"edge-1","device":{"account":"accounts/ACME","display_name":"Edge box","type":"DEVICE_TYPE_STANDALONE"}}' | jq -c '{name,type}'
+curl -sf $G/v1/devices/edge-1:mapLineItem -H "$B" -d "{\"line_item\":\"lineItems/$ACT\",\"quantity\":2,\"request_id\":\"tour-2\"}" | jq -c .line_items
+curl -sf $G/v1/lineItems/$ACT -H "$B" | jq -e '.available == "5"'
+
+# 7. The producer publishes a download; Alice, entitled to the product, fetches it.
+curl -sf $G/v1/packages -H "$A" -d '{"package_id":"cad-2.0","package":{"display_name":"CAD Pro 2.0","product":"products/cad"}}' | jq -c '{name,product}'
+FILE=$(curl -sf $G/v1/packages/cad-2.0/files -H "$A" -d "{\"filename\":\"cad-2.0.txt\",\"content\":\"$(printf 'CAD Pro 2.0 installer stand-in\n' | base64)\"}" | jq -r .name)
+curl -sf "$G/v1/$FILE:download" -H "$B" -o cad-2.0.txt && sha256sum cad-2.0.txt
+curl -sf "$G/v1/$FILE:download" -H "$B" -H "Range: bytes=0-6"; echo
+
+# 8. The license email (LicenseFile.lic attached) arrived in the local mailbox.
+sleep 1; grep -l "LicenseFile.lic" .tessera/mailbox/*.eml
+
+# 9. Refusals: bad input (400, field named), unknown ID (404), no permission (403).
+curl -s $G/v1/lineItems/$ACT:activate -H "$B" -d '{"host_id":"dogma","quantity":1}' | jq -c .error
+curl -s $G/v1/lineItems/ACT-NOPE -H "$B" | jq -c .error
+curl -s $G/v1/products -H "$B" -d '{"product":{"display_name":"x"}}' | jq -c .error
