@@ -96,8 +96,10 @@ func loadDemo(ctx context.Context, s *suite.Suite, tenant string) (string, error
 			return err
 		},
 		func() error {
-			_, err := dl.CreateFile(ctx, &downloadpb.CreateFileRequest{Parent: "packages/demo-designer-3.1", Filename: "README.txt", RequestId: "demo-readme",
-				Content: []byte("Demo Designer 3.1\n\nThis file stands in for an installer.\n")})
+			_, err := dl.CreateFile(ctx, &downloadpb.CreateFileRequest{
+				Parent: "packages/demo-designer-3.1", Filename: "README.txt", RequestId: "demo-readme",
+				Content: []byte("Demo Designer 3.1\n\nThis file stands in for an installer.\n"),
+			})
 			return err
 		},
 	}

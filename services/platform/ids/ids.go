@@ -30,6 +30,16 @@ func New(prefix string, groups int) string {
 
 var namespace = uuid.MustParse("6f1c2a3e-6c5b-4f0e-9a57-5b1f8d2c9e10")
 
+// ForRequest returns an ID for a new resource: random without a request ID, and
+// derived from tenant and request ID otherwise, so a retried create lands on the row
+// the first attempt made.
+func ForRequest(tenant, prefix, requestID string) string {
+	if requestID == "" {
+		return New(prefix, 3)
+	}
+	return prefix + "-" + FromKey(tenant, prefix, requestID).String()[:18]
+}
+
 // FromKey derives a stable UUID from the parts of an idempotency key, so a retry
 // lands on the same row.
 func FromKey(parts ...string) uuid.UUID {

@@ -43,6 +43,14 @@ func Connect(ctx context.Context, url, schema string, maxConns int32) (*pgxpool.
 	return pool, nil
 }
 
+// NullIfEmpty maps "" to SQL NULL, for optional unique columns such as request IDs.
+func NullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
 // InTx runs fn in a transaction, committing when it returns nil.
 func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, pool, fn)

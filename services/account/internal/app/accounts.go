@@ -16,7 +16,7 @@ var accountTypes = []string{AccountCustomer, AccountPartner, AccountSelfRegister
 func (a *App) CreateAccount(ctx context.Context, acc Account) (Account, error) {
 	var v errs.Violations
 	if acc.ID == "" {
-		acc.ID = generatedID(ctx, "ACC", acc.RequestID)
+		acc.ID = ids.ForRequest(authz.MustTenant(ctx), "ACC", acc.RequestID)
 	} else if !ids.ValidResourceID(acc.ID) {
 		v.Add("account_id", "must be 1-64 letters, digits, '.', '_' or '-'")
 	}

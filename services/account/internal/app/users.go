@@ -97,9 +97,7 @@ func (a *App) CreateUser(ctx context.Context, u User, password string) (User, er
 	if err != nil {
 		return User{}, err
 	}
-	if u.ID = generatedID(ctx, "USR", u.RequestID); u.ID == "" {
-		return User{}, fmt.Errorf("no user ID")
-	}
+	u.ID = ids.ForRequest(tenant, "USR", u.RequestID)
 	u.PasswordHash = hash
 	u.Status = UserActive
 	created, err := a.store.CreateUser(ctx, tenant, u)
@@ -126,13 +124,4 @@ func (a *App) GetUser(ctx context.Context, id string) (User, error) {
 		}
 	}
 	return User{}, errs.NotFound("user", id)
-}
-
-// generatedID derives the ID from the request ID when there is one, so retried
-// creates land on the same row.
-func generatedID(ctx context.Context, prefix, requestID string) string {
-	if requestID == "" {
-		return ids.New(prefix, 3)
-	}
-	return fmt.Sprintf("%s-%s", prefix, ids.FromKey(authz.MustTenant(ctx), prefix, requestID).String()[:18])
 }

@@ -3,7 +3,6 @@ package grpcapi
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -12,8 +11,8 @@ import (
 	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	"github.com/tessera-dev/tessera/services/account/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/authz"
-	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
+	"github.com/tessera-dev/tessera/services/platform/names"
 )
 
 // Permissions declares what every RPC needs.
@@ -37,14 +36,6 @@ type Server struct {
 
 // New returns the gRPC handlers over the use cases.
 func New(a *app.App) *Server { return &Server{app: a} }
-
-func resourceID(field, name, collection string) (string, error) {
-	id, ok := strings.CutPrefix(name, collection+"/")
-	if !ok || id == "" || strings.Contains(id, "/") {
-		return "", errs.Invalid(field, "must look like %s/{id}", collection)
-	}
-	return id, nil
-}
 
 func tsPtr(t *time.Time) *timestamppb.Timestamp {
 	if t == nil {
@@ -142,7 +133,7 @@ func (s *Server) CreateAccount(ctx context.Context, req *accountpb.CreateAccount
 
 // GetAccount implements AccountService.
 func (s *Server) GetAccount(ctx context.Context, req *accountpb.GetAccountRequest) (*accountpb.Account, error) {
-	id, err := resourceID("name", req.GetName(), "accounts")
+	id, err := names.ID("name", req.GetName(), "accounts")
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +164,7 @@ func (s *Server) CreateUser(ctx context.Context, req *accountpb.CreateUserReques
 		Username: u.GetUsername(), FirstName: u.GetFirstName(), LastName: u.GetLastName(), Email: u.GetEmail(), RequestID: req.GetRequestId(),
 	}
 	for i, m := range u.GetMemberships() {
-		id, err := resourceID(fieldf("user.memberships[%d].account", i), m.GetAccount(), "accounts")
+		id, err := names.ID(fieldf("user.memberships[%d].account", i), m.GetAccount(), "accounts")
 		if err != nil {
 			return nil, err
 		}
@@ -188,7 +179,7 @@ func (s *Server) CreateUser(ctx context.Context, req *accountpb.CreateUserReques
 
 // GetUser implements AccountService.
 func (s *Server) GetUser(ctx context.Context, req *accountpb.GetUserRequest) (*accountpb.User, error) {
-	id, err := resourceID("name", req.GetName(), "users")
+	id, err := names.ID("name", req.GetName(), "users")
 	if err != nil {
 		return nil, err
 	}

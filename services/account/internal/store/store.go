@@ -14,6 +14,7 @@ import (
 	"github.com/tessera-dev/tessera/services/account/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/events"
+	"github.com/tessera-dev/tessera/services/platform/pg"
 )
 
 // Store implements app.Store.
@@ -21,13 +22,6 @@ type Store struct{ pool *pgxpool.Pool }
 
 // New returns a store over pool (search path: the account schema).
 func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
-
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
 
 // CreateTenant stores a tenant with its home account and administrator.
 func (s *Store) CreateTenant(ctx context.Context, t app.Tenant, home app.Account, admin app.User) error {
@@ -57,7 +51,7 @@ func insertAccount(ctx context.Context, tx pgx.Tx, tenant string, a app.Account)
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO accounts (tenant_id, id, display_name, description, account_type, address, visible_to_partners, attributes, request_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		tenant, a.ID, a.DisplayName, a.Description, a.Type, addr, a.VisibleToPartners, attrs, nullable(a.RequestID))
+		tenant, a.ID, a.DisplayName, a.Description, a.Type, addr, a.VisibleToPartners, attrs, pg.NullIfEmpty(a.RequestID))
 	if err != nil {
 		return err
 	}
@@ -120,7 +114,7 @@ func (s *Store) ListAccounts(ctx context.Context, tenant string, only []string, 
 func insertUser(ctx context.Context, tx pgx.Tx, tenant string, u app.User) error {
 	_, err := tx.Exec(ctx, `INSERT INTO users (tenant_id, id, username, first_name, last_name, email, user_type, status, password_hash, request_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		tenant, u.ID, u.Username, u.FirstName, u.LastName, u.Email, u.Type, u.Status, u.PasswordHash, nullable(u.RequestID))
+		tenant, u.ID, u.Username, u.FirstName, u.LastName, u.Email, u.Type, u.Status, u.PasswordHash, pg.NullIfEmpty(u.RequestID))
 	if err != nil {
 		return err
 	}

@@ -79,10 +79,7 @@ func New(store Store, accounts Accounts, seats Seats) *App {
 func (a *App) CreateDevice(ctx context.Context, d Device) (Device, error) {
 	var v errs.Violations
 	if d.ID == "" {
-		d.ID = ids.New("DEV", 3)
-		if d.RequestID != "" {
-			d.ID = "DEV-" + ids.FromKey(authz.MustTenant(ctx), "DEV", d.RequestID).String()[:18]
-		}
+		d.ID = ids.ForRequest(authz.MustTenant(ctx), "DEV", d.RequestID)
 	} else if !ids.ValidResourceID(d.ID) {
 		v.Add("device_id", "must be 1-64 letters, digits, '.', '_' or '-'")
 	}

@@ -3,15 +3,14 @@ package grpcapi
 
 import (
 	"context"
-	"strings"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	devicepb "github.com/tessera-dev/tessera/gen/tessera/device/v1"
 	"github.com/tessera-dev/tessera/services/device/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/authz"
-	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
+	"github.com/tessera-dev/tessera/services/platform/names"
 )
 
 // Permissions declares what every RPC needs.
@@ -29,14 +28,6 @@ type Server struct {
 
 // New returns the gRPC handlers over the use cases.
 func New(a *app.App) *Server { return &Server{app: a} }
-
-func resourceID(field, name, collection string) (string, error) {
-	id, ok := strings.CutPrefix(name, collection+"/")
-	if !ok || id == "" || strings.Contains(id, "/") {
-		return "", errs.Invalid(field, "must look like %s/{id}", collection)
-	}
-	return id, nil
-}
 
 var types = map[devicepb.DeviceType]string{
 	devicepb.DeviceType_DEVICE_TYPE_STANDALONE: app.TypeStandalone,
@@ -65,7 +56,7 @@ func (s *Server) CreateDevice(ctx context.Context, req *devicepb.CreateDeviceReq
 	account := ""
 	if d.GetAccount() != "" {
 		var err error
-		if account, err = resourceID("device.account", d.GetAccount(), "accounts"); err != nil {
+		if account, err = names.ID("device.account", d.GetAccount(), "accounts"); err != nil {
 			return nil, err
 		}
 	}
@@ -81,7 +72,7 @@ func (s *Server) CreateDevice(ctx context.Context, req *devicepb.CreateDeviceReq
 
 // GetDevice implements DeviceService.
 func (s *Server) GetDevice(ctx context.Context, req *devicepb.GetDeviceRequest) (*devicepb.Device, error) {
-	id, err := resourceID("name", req.GetName(), "devices")
+	id, err := names.ID("name", req.GetName(), "devices")
 	if err != nil {
 		return nil, err
 	}
@@ -94,11 +85,11 @@ func (s *Server) GetDevice(ctx context.Context, req *devicepb.GetDeviceRequest) 
 
 // MapLineItem implements DeviceService.
 func (s *Server) MapLineItem(ctx context.Context, req *devicepb.MapLineItemRequest) (*devicepb.Device, error) {
-	id, err := resourceID("device", req.GetDevice(), "devices")
+	id, err := names.ID("device", req.GetDevice(), "devices")
 	if err != nil {
 		return nil, err
 	}
-	activationID, err := resourceID("line_item", req.GetLineItem(), "lineItems")
+	activationID, err := names.ID("line_item", req.GetLineItem(), "lineItems")
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/tessera-dev/tessera/services/device/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/events"
+	"github.com/tessera-dev/tessera/services/platform/pg"
 	"github.com/tessera-dev/tessera/services/platform/seats"
 )
 
@@ -24,12 +25,8 @@ func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 // CreateDevice stores a device, or returns the one created earlier under the same
 // request ID.
 func (s *Store) CreateDevice(ctx context.Context, tenant string, d app.Device) (app.Device, error) {
-	var reqID *string
-	if d.RequestID != "" {
-		reqID = &d.RequestID
-	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO devices (tenant_id, id, account_id, display_name, host_id, device_type, request_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, tenant, d.ID, d.AccountID, d.DisplayName, d.HostID, d.Type, reqID)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, tenant, d.ID, d.AccountID, d.DisplayName, d.HostID, d.Type, pg.NullIfEmpty(d.RequestID))
 	if e := errs.FromPostgres(err); e != nil && e.Kind == errs.KindAlreadyExists {
 		if prev, perr := s.GetDevice(ctx, tenant, d.ID); perr == nil && d.RequestID != "" && prev.RequestID == d.RequestID {
 			return prev, nil

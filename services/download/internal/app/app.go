@@ -68,10 +68,7 @@ func New(store Store, blobs blob.Store, ent Entitlements) *App {
 func (a *App) CreatePackage(ctx context.Context, p Package) (Package, error) {
 	var v errs.Violations
 	if p.ID == "" {
-		p.ID = ids.New("PKG", 3)
-		if p.RequestID != "" {
-			p.ID = "PKG-" + ids.FromKey(authz.MustTenant(ctx), "PKG", p.RequestID).String()[:18]
-		}
+		p.ID = ids.ForRequest(authz.MustTenant(ctx), "PKG", p.RequestID)
 	} else if !ids.ValidResourceID(p.ID) {
 		v.Add("package_id", "must be 1-64 letters, digits, '.', '_' or '-'")
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
+	"github.com/tessera-dev/tessera/services/platform/names"
 )
 
 // ChunkSize is the size of the pieces a download is streamed in.
@@ -37,14 +38,6 @@ type Server struct {
 
 // New returns the gRPC handlers over the use cases.
 func New(a *app.App) *Server { return &Server{app: a} }
-
-func resourceID(field, name, collection string) (string, error) {
-	id, ok := strings.CutPrefix(name, collection+"/")
-	if !ok || id == "" || strings.Contains(id, "/") {
-		return "", errs.Invalid(field, "must look like %s/{id}", collection)
-	}
-	return id, nil
-}
 
 func filePB(f app.File) *downloadpb.File {
 	return &downloadpb.File{
@@ -70,7 +63,7 @@ func (s *Server) CreatePackage(ctx context.Context, req *downloadpb.CreatePackag
 	product := ""
 	if p.GetProduct() != "" {
 		var err error
-		if product, err = resourceID("package.product", p.GetProduct(), "products"); err != nil {
+		if product, err = names.ID("package.product", p.GetProduct(), "products"); err != nil {
 			return nil, err
 		}
 	}
@@ -83,7 +76,7 @@ func (s *Server) CreatePackage(ctx context.Context, req *downloadpb.CreatePackag
 
 // GetPackage implements DownloadService.
 func (s *Server) GetPackage(ctx context.Context, req *downloadpb.GetPackageRequest) (*downloadpb.Package, error) {
-	id, err := resourceID("name", req.GetName(), "packages")
+	id, err := names.ID("name", req.GetName(), "packages")
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +89,7 @@ func (s *Server) GetPackage(ctx context.Context, req *downloadpb.GetPackageReque
 
 // CreateFile implements DownloadService.
 func (s *Server) CreateFile(ctx context.Context, req *downloadpb.CreateFileRequest) (*downloadpb.File, error) {
-	id, err := resourceID("parent", req.GetParent(), "packages")
+	id, err := names.ID("parent", req.GetParent(), "packages")
 	if err != nil {
 		return nil, err
 	}

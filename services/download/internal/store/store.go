@@ -12,6 +12,7 @@ import (
 	"github.com/tessera-dev/tessera/services/download/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/events"
+	"github.com/tessera-dev/tessera/services/platform/pg"
 )
 
 // Store implements app.Store.
@@ -20,18 +21,11 @@ type Store struct{ pool *pgxpool.Pool }
 // New returns a store over pool (search path: the download schema).
 func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // CreatePackage stores a package, or returns the one created earlier under the same
 // request ID.
 func (s *Store) CreatePackage(ctx context.Context, tenant string, p app.Package) (app.Package, error) {
 	_, err := s.pool.Exec(ctx, `INSERT INTO packages (tenant_id, id, display_name, product_id, request_id) VALUES ($1, $2, $3, $4, $5)`,
-		tenant, p.ID, p.DisplayName, p.ProductID, nullable(p.RequestID))
+		tenant, p.ID, p.DisplayName, p.ProductID, pg.NullIfEmpty(p.RequestID))
 	if e := errs.FromPostgres(err); e != nil && e.Kind == errs.KindAlreadyExists {
 		if prev, perr := s.GetPackage(ctx, tenant, p.ID); perr == nil && p.RequestID != "" && prev.RequestID == p.RequestID {
 			return prev, nil
@@ -81,7 +75,7 @@ func (s *Store) CreateFile(ctx context.Context, tenant string, f app.File) (app.
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO files (tenant_id, package_id, id, filename, size_bytes, sha256, blob_key, request_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, tenant, f.PackageID, f.ID, f.Filename, f.Size, f.SHA256, f.BlobKey, nullable(f.RequestID)); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, tenant, f.PackageID, f.ID, f.Filename, f.Size, f.SHA256, f.BlobKey, pg.NullIfEmpty(f.RequestID)); err != nil {
 			return err
 		}
 		_, err := events.Write(ctx, tx, events.Subject("download", "file", "created"), tenant,

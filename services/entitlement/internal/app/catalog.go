@@ -18,7 +18,7 @@ var HostIDTypes = []string{"ANY", "HOSTNAME", "ETHER", "INTERNET", "ID_STRING", 
 func (a *App) CreateLicenseModel(ctx context.Context, m LicenseModel) (LicenseModel, error) {
 	var v errs.Violations
 	if m.ID == "" {
-		m.ID = idFor(ctx, "LM", m.RequestID)
+		m.ID = ids.ForRequest(authz.MustTenant(ctx), "LM", m.RequestID)
 	} else if !ids.ValidResourceID(m.ID) {
 		v.Add("license_model_id", "must be 1-64 letters, digits, '.', '_' or '-'")
 	}
@@ -46,7 +46,7 @@ func (a *App) GetLicenseModel(ctx context.Context, id string) (LicenseModel, err
 func (a *App) CreateProduct(ctx context.Context, p Product) (Product, error) {
 	var v errs.Violations
 	if p.ID == "" {
-		p.ID = idFor(ctx, "PRD", p.RequestID)
+		p.ID = ids.ForRequest(authz.MustTenant(ctx), "PRD", p.RequestID)
 	} else if !ids.ValidResourceID(p.ID) {
 		v.Add("product_id", "must be 1-64 letters, digits, '.', '_' or '-'")
 	}

@@ -5,6 +5,7 @@ import (
 
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
+	"github.com/tessera-dev/tessera/services/platform/names"
 )
 
 func licenseModelPB(m app.LicenseModel) *entitlementpb.LicenseModel {
@@ -29,7 +30,7 @@ func (s *Server) CreateLicenseModel(ctx context.Context, req *entitlementpb.Crea
 
 // GetLicenseModel implements CatalogService.
 func (s *Server) GetLicenseModel(ctx context.Context, req *entitlementpb.GetLicenseModelRequest) (*entitlementpb.LicenseModel, error) {
-	id, err := resourceID("name", req.GetName(), "licenseModels")
+	id, err := names.ID("name", req.GetName(), "licenseModels")
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +64,7 @@ func (s *Server) CreateProduct(ctx context.Context, req *entitlementpb.CreatePro
 		in.Features = append(in.Features, app.Feature{Name: f.GetName(), Version: f.GetVersion()})
 	}
 	for i, name := range p.GetLicenseModels() {
-		id, err := resourceID(fieldIndex("product.license_models", i), name, "licenseModels")
+		id, err := names.ID(fieldIndex("product.license_models", i), name, "licenseModels")
 		if err != nil {
 			return nil, err
 		}
@@ -78,7 +79,7 @@ func (s *Server) CreateProduct(ctx context.Context, req *entitlementpb.CreatePro
 
 // GetProduct implements CatalogService.
 func (s *Server) GetProduct(ctx context.Context, req *entitlementpb.GetProductRequest) (*entitlementpb.Product, error) {
-	id, err := resourceID("name", req.GetName(), "products")
+	id, err := names.ID("name", req.GetName(), "products")
 	if err != nil {
 		return nil, err
 	}

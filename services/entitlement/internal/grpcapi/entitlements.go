@@ -5,6 +5,7 @@ import (
 
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
+	"github.com/tessera-dev/tessera/services/platform/names"
 )
 
 func lineItemPB(li app.LineItem) *entitlementpb.LineItem {
@@ -29,17 +30,17 @@ func entitlementPB(e app.Entitlement) *entitlementpb.Entitlement {
 
 // CreateOrder implements EntitlementService.
 func (s *Server) CreateOrder(ctx context.Context, req *entitlementpb.CreateOrderRequest) (*entitlementpb.Entitlement, error) {
-	account, err := resourceID("sold_to", req.GetSoldTo(), "accounts")
+	account, err := names.ID("sold_to", req.GetSoldTo(), "accounts")
 	if err != nil {
 		return nil, err
 	}
 	o := app.Order{OrderID: req.GetOrderId(), AccountID: account, ShipToEmails: req.GetShipToEmails()}
 	for i, l := range req.GetLines() {
-		product, err := optionalResourceID(fieldIndex("lines", i)+".product", l.GetProduct(), "products")
+		product, err := names.OptionalID(fieldIndex("lines", i)+".product", l.GetProduct(), "products")
 		if err != nil {
 			return nil, err
 		}
-		model, err := optionalResourceID(fieldIndex("lines", i)+".license_model", l.GetLicenseModel(), "licenseModels")
+		model, err := names.OptionalID(fieldIndex("lines", i)+".license_model", l.GetLicenseModel(), "licenseModels")
 		if err != nil {
 			return nil, err
 		}
@@ -57,7 +58,7 @@ func (s *Server) CreateOrder(ctx context.Context, req *entitlementpb.CreateOrder
 
 // GetEntitlement implements EntitlementService.
 func (s *Server) GetEntitlement(ctx context.Context, req *entitlementpb.GetEntitlementRequest) (*entitlementpb.Entitlement, error) {
-	id, err := resourceID("name", req.GetName(), "entitlements")
+	id, err := names.ID("name", req.GetName(), "entitlements")
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +71,7 @@ func (s *Server) GetEntitlement(ctx context.Context, req *entitlementpb.GetEntit
 
 // GetLineItem implements EntitlementService.
 func (s *Server) GetLineItem(ctx context.Context, req *entitlementpb.GetLineItemRequest) (*entitlementpb.LineItem, error) {
-	id, err := resourceID("name", req.GetName(), "lineItems")
+	id, err := names.ID("name", req.GetName(), "lineItems")
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +122,7 @@ func (s *Server) ReleaseSeats(ctx context.Context, req *entitlementpb.ReleaseSea
 
 // CheckProductAccess implements EntitlementService.
 func (s *Server) CheckProductAccess(ctx context.Context, req *entitlementpb.CheckProductAccessRequest) (*entitlementpb.CheckProductAccessResponse, error) {
-	product, err := resourceID("product", req.GetProduct(), "products")
+	product, err := names.ID("product", req.GetProduct(), "products")
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ package grpcapi
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -12,7 +11,6 @@ import (
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/authz"
-	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
 )
 
@@ -40,23 +38,6 @@ type Server struct {
 
 // New returns the gRPC handlers over the use cases.
 func New(a *app.App) *Server { return &Server{app: a} }
-
-// resourceID extracts the ID from "collection/{id}".
-func resourceID(field, name, collection string) (string, error) {
-	id, ok := strings.CutPrefix(name, collection+"/")
-	if !ok || id == "" || strings.Contains(id, "/") {
-		return "", errs.Invalid(field, "must look like %s/{id}", collection)
-	}
-	return id, nil
-}
-
-// optionalResourceID is resourceID for a field that may be empty.
-func optionalResourceID(field, name, collection string) (string, error) {
-	if name == "" {
-		return "", nil
-	}
-	return resourceID(field, name, collection)
-}
 
 func ts(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/events"
+	"github.com/tessera-dev/tessera/services/platform/pg"
 )
 
 // Store implements app.Store.
@@ -21,13 +22,6 @@ type Store struct{ pool *pgxpool.Pool }
 
 // New returns a store over pool (search path: the entitlement schema).
 func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
-
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
 
 // CreateLicenseModel inserts m, or returns the model created earlier with the same
 // request ID.
@@ -38,7 +32,7 @@ func (s *Store) CreateLicenseModel(ctx context.Context, tenant string, m app.Lic
 		}
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO license_models (tenant_id, id, display_name, model_type, allowed_host_id_types, request_id)
-		VALUES ($1, $2, $3, $4, coalesce($5::text[], '{}'), $6)`, tenant, m.ID, m.DisplayName, m.Type, m.AllowedHostIDTypes, nullable(m.RequestID))
+		VALUES ($1, $2, $3, $4, coalesce($5::text[], '{}'), $6)`, tenant, m.ID, m.DisplayName, m.Type, m.AllowedHostIDTypes, pg.NullIfEmpty(m.RequestID))
 	if err != nil {
 		if e := errs.FromPostgres(err); e != nil && e.Kind == errs.KindAlreadyExists {
 			if prev, perr := s.licenseModelByRequest(ctx, tenant, m.RequestID); perr == nil {
@@ -89,7 +83,7 @@ func (s *Store) CreateProduct(ctx context.Context, tenant string, p app.Product)
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO products (tenant_id, id, display_name, version, description, license_technology, features, license_models, part_numbers, request_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8::text[], '{}'), coalesce($9::text[], '{}'), $10)`,
-		tenant, p.ID, p.DisplayName, p.Version, p.Description, p.LicenseTechnology, features, p.LicenseModelIDs, p.PartNumbers, nullable(p.RequestID))
+		tenant, p.ID, p.DisplayName, p.Version, p.Description, p.LicenseTechnology, features, p.LicenseModelIDs, p.PartNumbers, pg.NullIfEmpty(p.RequestID))
 	if err != nil {
 		if e := errs.FromPostgres(err); e != nil && e.Kind == errs.KindAlreadyExists {
 			if prev, perr := s.productByRequest(ctx, tenant, p.RequestID); perr == nil {

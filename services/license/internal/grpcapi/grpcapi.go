@@ -3,15 +3,14 @@ package grpcapi
 
 import (
 	"context"
-	"strings"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
 	"github.com/tessera-dev/tessera/services/license/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/authz"
-	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
+	"github.com/tessera-dev/tessera/services/platform/names"
 )
 
 // Permissions declares what every RPC needs.
@@ -30,14 +29,6 @@ type Server struct {
 // New returns the gRPC handlers over the use cases.
 func New(a *app.App) *Server { return &Server{app: a} }
 
-func resourceID(field, name, collection string) (string, error) {
-	id, ok := strings.CutPrefix(name, collection+"/")
-	if !ok || id == "" || strings.Contains(id, "/") {
-		return "", errs.Invalid(field, "must look like %s/{id}", collection)
-	}
-	return id, nil
-}
-
 var states = map[string]licensepb.FulfillmentState{
 	app.StateActive:   licensepb.FulfillmentState_FULFILLMENT_STATE_ACTIVE,
 	app.StateReturned: licensepb.FulfillmentState_FULFILLMENT_STATE_RETURNED,
@@ -54,7 +45,7 @@ func fulfillmentPB(f app.Fulfillment) *licensepb.Fulfillment {
 
 // ActivateLineItem implements LicenseService.
 func (s *Server) ActivateLineItem(ctx context.Context, req *licensepb.ActivateLineItemRequest) (*licensepb.Fulfillment, error) {
-	activationID, err := resourceID("line_item", req.GetLineItem(), "lineItems")
+	activationID, err := names.ID("line_item", req.GetLineItem(), "lineItems")
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +60,7 @@ func (s *Server) ActivateLineItem(ctx context.Context, req *licensepb.ActivateLi
 
 // GetFulfillment implements LicenseService.
 func (s *Server) GetFulfillment(ctx context.Context, req *licensepb.GetFulfillmentRequest) (*licensepb.Fulfillment, error) {
-	id, err := resourceID("name", req.GetName(), "fulfillments")
+	id, err := names.ID("name", req.GetName(), "fulfillments")
 	if err != nil {
 		return nil, err
 	}
