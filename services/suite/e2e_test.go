@@ -16,6 +16,7 @@ import (
 	"net/mail"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -213,6 +214,7 @@ func TestGoldenPath(t *testing.T) {
 	// events: fulfillment.created → outbox → JetStream → notifier → SMTP, license attached.
 	msg := env.WaitForMail(t, "To: alice@cust1.example", "LicenseFile.lic")
 	require.Equal(t, text, attachment(t, msg, "LicenseFile.lic"))
+	requireOneTrace(t, "POST /v1/lineItems/"+act+":activate", "consume tessera.license.fulfillment.created")
 
 	// refusals: bad input, unknown ID, missing permission, other tenant, no credentials.
 	e = alice.refused(http.StatusBadRequest, "POST", lineItem+":activate", map[string]any{"host_id": "dogma", "quantity": 1})
@@ -268,4 +270,24 @@ func attachment(t *testing.T, raw, name string) string {
 			return string(b)
 		}
 	}
+}
+
+// requireOneTrace asserts that a span named first and a span named then share a trace:
+// the trace crossed gateway → services → outbox → JetStream → consumer.
+func requireOneTrace(t *testing.T, first, then string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		traces := map[string]bool{}
+		for _, s := range suitetest.Spans.GetSpans() {
+			if s.Name == first {
+				traces[s.SpanContext.TraceID().String()] = true
+			}
+		}
+		for _, s := range suitetest.Spans.GetSpans() {
+			if s.Name == then && traces[s.SpanContext.TraceID().String()] {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 50*time.Millisecond, "no trace holds both %q and %q", first, then)
 }

@@ -12,6 +12,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Handler applies one event inside the transaction that also records it as processed.
@@ -84,8 +88,12 @@ func handleMessage(ctx context.Context, pool *pgxpool.Pool, cfg ConsumerConfig, 
 	}
 	ev := Envelope{ID: id, Type: h.Get(HeaderEventType), Subject: msg.Subject(), TenantID: h.Get(HeaderTenant), Payload: msg.Data()}
 	ev.Time, _ = time.Parse(time.RFC3339Nano, h.Get(HeaderTime))
-	ctx = traceContext(ctx, http.Header(h))
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	ctx, span := tracer.Start(traceContext(ctx, http.Header(h)), "consume "+ev.Subject,
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", ev.Subject),
+			attribute.String("messaging.message.id", ev.ID.String()), attribute.String("tessera.consumer", cfg.Name)))
+	defer span.End()
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, cfg.Name, ev.ID)
 		if err != nil {
 			return err
@@ -95,7 +103,14 @@ func handleMessage(ctx context.Context, pool *pgxpool.Pool, cfg ConsumerConfig, 
 		}
 		return cfg.Handler(ctx, tx, ev)
 	})
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "handler failed")
+	}
+	return err
 }
+
+var tracer = otel.Tracer("github.com/tessera-dev/tessera/services/platform/events")
 
 func backoff(delivered uint64) time.Duration {
 	d := time.Duration(delivered) * time.Duration(delivered) * 200 * time.Millisecond

@@ -28,6 +28,8 @@ type Config struct {
 	ServiceName  string
 	OTLPEndpoint string // host:port of an OTLP gRPC collector; empty disables export
 	OTLPInsecure bool
+	// SpanExporter, when set, receives every span as well (tests use an in-memory one).
+	SpanExporter sdktrace.SpanExporter
 }
 
 // Telemetry holds the providers and the /metrics handler.
@@ -55,6 +57,9 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 			return nil, err
 		}
 		tpOpts = append(tpOpts, sdktrace.WithBatcher(exp))
+	}
+	if cfg.SpanExporter != nil {
+		tpOpts = append(tpOpts, sdktrace.WithSyncer(cfg.SpanExporter))
 	}
 	tp := sdktrace.NewTracerProvider(tpOpts...)
 	otel.SetTracerProvider(tp)

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"flag"
 	"io/fs"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -109,13 +111,19 @@ var (
 	telemetryOnce sync.Once
 	telemetryTel  *telemetry.Telemetry
 	telemetryErr  error
+	// Spans records every span the test process makes.
+	Spans = tracetest.NewInMemoryExporter()
 )
 
 // metricsHandler sets OpenTelemetry up once per test process (instruments bind to
 // the first global provider) and returns its /metrics handler.
 func metricsHandler(t testing.TB) http.Handler {
 	telemetryOnce.Do(func() {
-		telemetryTel, telemetryErr = telemetry.Setup(context.Background(), telemetry.Config{ServiceName: "tessera-test"})
+		cfg := telemetry.Config{ServiceName: "tessera-test", SpanExporter: Spans}
+		if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
+			cfg.SpanExporter = nil // benchmarks measure the path, not the test recorder
+		}
+		telemetryTel, telemetryErr = telemetry.Setup(context.Background(), cfg)
 	})
 	require.NoError(t, telemetryErr)
 	return telemetryTel.MetricsHandler
