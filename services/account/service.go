@@ -68,6 +68,7 @@ func Permissions() grpcx.Permissions { return grpcapi.Permissions }
 func (s *Service) Register(srv *grpc.Server) {
 	accountpb.RegisterAccountServiceServer(srv, s.api)
 	accountpb.RegisterAuthServiceServer(srv, s.api)
+	accountpb.RegisterAccessTokenServiceServer(srv, s.api)
 }
 
 // Run runs the outbox relay and the notifier until ctx ends.

@@ -26,6 +26,12 @@ const (
 	DownloadsManage   Permission = "downloads.manage"
 	DownloadsDownload Permission = "downloads.download"
 
+	// TokensManage lets a user manage their own access tokens; every role has it.
+	TokensManage Permission = "tokens.manage"
+	// TokensImpersonate, with UsersManage, lets a user make and manage tokens that act
+	// as other users (SPEC ACC-17).
+	TokensImpersonate Permission = "tokens.impersonate"
+
 	// Service-only permissions: held by service principals, never by a role.
 	SeatsReserve   Permission = "seats.reserve"
 	ProductsAccess Permission = "products.check_access"
@@ -44,14 +50,14 @@ var (
 	RoleProducerAdmin = Role{ID: "producer_admin", TenantWide: true, Permissions: []Permission{
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, CatalogManage,
 		EntitlementsView, OrdersIngest, LicensesGenerate, LicensesView, SigningKeysView,
-		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload,
+		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload, TokensManage, TokensImpersonate,
 	}}
 	RoleCustomerAdmin = Role{ID: "customer_admin", Permissions: []Permission{
 		AccountsView, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
-		LicensesView, DevicesView, DevicesManage, DownloadsDownload,
+		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage,
 	}}
 	RoleCustomerUser = Role{ID: "customer_user", Permissions: []Permission{
-		AccountsView, CatalogView, EntitlementsView, LicensesView, DevicesView, DownloadsDownload,
+		AccountsView, CatalogView, EntitlementsView, LicensesView, DevicesView, DownloadsDownload, TokensManage,
 	}}
 	// ServicePermissions are what a service principal holds.
 	ServicePermissions = []Permission{SeatsReserve, ProductsAccess, TokensResolve, EntitlementsView, CatalogView, AccountsView, UsersView}

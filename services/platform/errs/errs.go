@@ -82,10 +82,14 @@ func As(err error) (*Error, bool) {
 	return e, ok
 }
 
-// IsKind reports whether err carries an *Error of the given kind.
+// IsKind reports whether err is of the given kind: an *Error, or a database error
+// that translates to one (a unique violation is KindAlreadyExists).
 func IsKind(err error, k Kind) bool {
 	e, ok := As(err)
-	return ok && e.Kind == k
+	if !ok {
+		e = FromPostgres(err)
+	}
+	return e != nil && e.Kind == k
 }
 
 // NotFound says a resource does not exist (or is not visible to the caller, which

@@ -53,6 +53,28 @@ func ToStatus(ctx context.Context, err error) *status.Status {
 	return withDetails
 }
 
+// Code is the gRPC code ToStatus will give err, without logging anything.
+func Code(err error) codes.Code {
+	switch {
+	case err == nil:
+		return codes.OK
+	case errors.Is(err, context.Canceled):
+		return codes.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		return codes.DeadlineExceeded
+	}
+	if st, ok := status.FromError(err); ok {
+		return st.Code()
+	}
+	if e, ok := As(err); ok {
+		return e.Code()
+	}
+	if e := FromPostgres(err); e != nil {
+		return e.Code()
+	}
+	return codes.Internal
+}
+
 // FromPostgres translates database errors that carry meaning for the caller. It
 // returns nil for errors that are internal.
 func FromPostgres(err error) *Error {

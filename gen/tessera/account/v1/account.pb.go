@@ -10,6 +10,8 @@ import (
 	v1 "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	emptypb "google.golang.org/protobuf/types/known/emptypb"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -180,6 +182,57 @@ func (x UserStatus) Number() protoreflect.EnumNumber {
 // Deprecated: Use UserStatus.Descriptor instead.
 func (UserStatus) EnumDescriptor() ([]byte, []int) {
 	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{2}
+}
+
+type AccessTokenType int32
+
+const (
+	AccessTokenType_ACCESS_TOKEN_TYPE_UNSPECIFIED AccessTokenType = 0
+	// Made by a user for themself.
+	AccessTokenType_ACCESS_TOKEN_TYPE_NORMAL AccessTokenType = 1
+	// Made by a privileged user to act as another user; actions are logged as such.
+	AccessTokenType_ACCESS_TOKEN_TYPE_IMPERSONATED AccessTokenType = 2
+)
+
+// Enum value maps for AccessTokenType.
+var (
+	AccessTokenType_name = map[int32]string{
+		0: "ACCESS_TOKEN_TYPE_UNSPECIFIED",
+		1: "ACCESS_TOKEN_TYPE_NORMAL",
+		2: "ACCESS_TOKEN_TYPE_IMPERSONATED",
+	}
+	AccessTokenType_value = map[string]int32{
+		"ACCESS_TOKEN_TYPE_UNSPECIFIED":  0,
+		"ACCESS_TOKEN_TYPE_NORMAL":       1,
+		"ACCESS_TOKEN_TYPE_IMPERSONATED": 2,
+	}
+)
+
+func (x AccessTokenType) Enum() *AccessTokenType {
+	p := new(AccessTokenType)
+	*p = x
+	return p
+}
+
+func (x AccessTokenType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AccessTokenType) Descriptor() protoreflect.EnumDescriptor {
+	return file_tessera_account_v1_account_proto_enumTypes[3].Descriptor()
+}
+
+func (AccessTokenType) Type() protoreflect.EnumType {
+	return &file_tessera_account_v1_account_proto_enumTypes[3]
+}
+
+func (x AccessTokenType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AccessTokenType.Descriptor instead.
+func (AccessTokenType) EnumDescriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{3}
 }
 
 type Tenant struct {
@@ -1222,11 +1275,566 @@ func (x *AuthenticateResponse) GetPrincipal() *v1.Principal {
 	return nil
 }
 
+type AccessToken struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name: accessTokens/{token_id}.
+	Name    string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	TokenId string `protobuf:"bytes,2,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	// 5-25 characters; none of * < > + $ ? . ^ | % ] \ and no markup.
+	DisplayName string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// For IMPERSONATED tokens: the reason for the impersonation.
+	Description string          `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	Type        AccessTokenType `protobuf:"varint,5,opt,name=type,proto3,enum=tessera.account.v1.AccessTokenType" json:"type,omitempty"`
+	// users/{user_id} who made the token.
+	CreatedBy string `protobuf:"bytes,6,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// users/{user_id} the token acts as (the creator for NORMAL tokens).
+	CreatedFor    string                 `protobuf:"bytes,7,opt,name=created_for,json=createdFor,proto3" json:"created_for,omitempty"`
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	Expired       bool                   `protobuf:"varint,9,opt,name=expired,proto3" json:"expired,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccessToken) Reset() {
+	*x = AccessToken{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccessToken) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccessToken) ProtoMessage() {}
+
+func (x *AccessToken) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccessToken.ProtoReflect.Descriptor instead.
+func (*AccessToken) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *AccessToken) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AccessToken) GetTokenId() string {
+	if x != nil {
+		return x.TokenId
+	}
+	return ""
+}
+
+func (x *AccessToken) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *AccessToken) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *AccessToken) GetType() AccessTokenType {
+	if x != nil {
+		return x.Type
+	}
+	return AccessTokenType_ACCESS_TOKEN_TYPE_UNSPECIFIED
+}
+
+func (x *AccessToken) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *AccessToken) GetCreatedFor() string {
+	if x != nil {
+		return x.CreatedFor
+	}
+	return ""
+}
+
+func (x *AccessToken) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *AccessToken) GetExpired() bool {
+	if x != nil {
+		return x.Expired
+	}
+	return false
+}
+
+func (x *AccessToken) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *AccessToken) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+type CreateAccessTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// display_name and description are used; created_for (users/{id}) makes an
+	// IMPERSONATED token for that user.
+	AccessToken *AccessToken `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	// Lifetime like "3Y 4M 3d 9h 6m" (Y years, M months, d days, h hours, m minutes;
+	// case-sensitive), at least one minute.
+	ExpiresIn     string `protobuf:"bytes,2,opt,name=expires_in,json=expiresIn,proto3" json:"expires_in,omitempty"`
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAccessTokenRequest) Reset() {
+	*x = CreateAccessTokenRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAccessTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAccessTokenRequest) ProtoMessage() {}
+
+func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAccessTokenRequest.ProtoReflect.Descriptor instead.
+func (*CreateAccessTokenRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CreateAccessTokenRequest) GetAccessToken() *AccessToken {
+	if x != nil {
+		return x.AccessToken
+	}
+	return nil
+}
+
+func (x *CreateAccessTokenRequest) GetExpiresIn() string {
+	if x != nil {
+		return x.ExpiresIn
+	}
+	return ""
+}
+
+func (x *CreateAccessTokenRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type CreateAccessTokenResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	AccessToken *AccessToken           `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	// The bearer value ("rna_" + hex); shown only in this response.
+	TokenValue    string `protobuf:"bytes,2,opt,name=token_value,json=tokenValue,proto3" json:"token_value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAccessTokenResponse) Reset() {
+	*x = CreateAccessTokenResponse{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAccessTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAccessTokenResponse) ProtoMessage() {}
+
+func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAccessTokenResponse.ProtoReflect.Descriptor instead.
+func (*CreateAccessTokenResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *CreateAccessTokenResponse) GetAccessToken() *AccessToken {
+	if x != nil {
+		return x.AccessToken
+	}
+	return nil
+}
+
+func (x *CreateAccessTokenResponse) GetTokenValue() string {
+	if x != nil {
+		return x.TokenValue
+	}
+	return ""
+}
+
+type GetAccessTokenRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAccessTokenRequest) Reset() {
+	*x = GetAccessTokenRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAccessTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAccessTokenRequest) ProtoMessage() {}
+
+func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAccessTokenRequest.ProtoReflect.Descriptor instead.
+func (*GetAccessTokenRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetAccessTokenRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ListAccessTokensRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	PageSize  int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Filter on type: "type = IMPERSONATED" or "type = NORMAL"; default NORMAL as the
+	// console does; "type = ALL" for both.
+	Filter        string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAccessTokensRequest) Reset() {
+	*x = ListAccessTokensRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAccessTokensRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAccessTokensRequest) ProtoMessage() {}
+
+func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAccessTokensRequest.ProtoReflect.Descriptor instead.
+func (*ListAccessTokensRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListAccessTokensRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAccessTokensRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListAccessTokensRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+type ListAccessTokensResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccessTokens  []*AccessToken         `protobuf:"bytes,1,rep,name=access_tokens,json=accessTokens,proto3" json:"access_tokens,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAccessTokensResponse) Reset() {
+	*x = ListAccessTokensResponse{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAccessTokensResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAccessTokensResponse) ProtoMessage() {}
+
+func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAccessTokensResponse.ProtoReflect.Descriptor instead.
+func (*ListAccessTokensResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListAccessTokensResponse) GetAccessTokens() []*AccessToken {
+	if x != nil {
+		return x.AccessTokens
+	}
+	return nil
+}
+
+func (x *ListAccessTokensResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type UpdateAccessTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name identifies the token; display_name and description are applied per update_mask.
+	AccessToken *AccessToken `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	// Paths: display_name, description, expires_in.
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// New lifetime from now, when update_mask holds expires_in.
+	ExpiresIn     string `protobuf:"bytes,3,opt,name=expires_in,json=expiresIn,proto3" json:"expires_in,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateAccessTokenRequest) Reset() {
+	*x = UpdateAccessTokenRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateAccessTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateAccessTokenRequest) ProtoMessage() {}
+
+func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateAccessTokenRequest.ProtoReflect.Descriptor instead.
+func (*UpdateAccessTokenRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *UpdateAccessTokenRequest) GetAccessToken() *AccessToken {
+	if x != nil {
+		return x.AccessToken
+	}
+	return nil
+}
+
+func (x *UpdateAccessTokenRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+func (x *UpdateAccessTokenRequest) GetExpiresIn() string {
+	if x != nil {
+		return x.ExpiresIn
+	}
+	return ""
+}
+
+type RotateAccessTokenRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateAccessTokenRequest) Reset() {
+	*x = RotateAccessTokenRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateAccessTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateAccessTokenRequest) ProtoMessage() {}
+
+func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateAccessTokenRequest.ProtoReflect.Descriptor instead.
+func (*RotateAccessTokenRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RotateAccessTokenRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type DeleteAccessTokenRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAccessTokenRequest) Reset() {
+	*x = DeleteAccessTokenRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAccessTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAccessTokenRequest) ProtoMessage() {}
+
+func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAccessTokenRequest.ProtoReflect.Descriptor instead.
+func (*DeleteAccessTokenRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *DeleteAccessTokenRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 var File_tessera_account_v1_account_proto protoreflect.FileDescriptor
 
 const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\n" +
-	" tessera/account/v1/account.proto\x12\x12tessera.account.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etessera/common/v1/common.proto\"\x99\x01\n" +
+	" tessera/account/v1/account.proto\x12\x12tessera.account.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etessera/common/v1/common.proto\"\x99\x01\n" +
 	"\x06Tenant\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12!\n" +
@@ -1318,7 +1926,55 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x13AuthenticateRequest\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\"R\n" +
 	"\x14AuthenticateResponse\x12:\n" +
-	"\tprincipal\x18\x01 \x01(\v2\x1c.tessera.common.v1.PrincipalR\tprincipal*\x9d\x01\n" +
+	"\tprincipal\x18\x01 \x01(\v2\x1c.tessera.common.v1.PrincipalR\tprincipal\"\xcb\x03\n" +
+	"\vAccessToken\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
+	"\btoken_id\x18\x02 \x01(\tR\atokenId\x12!\n" +
+	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\x127\n" +
+	"\x04type\x18\x05 \x01(\x0e2#.tessera.account.v1.AccessTokenTypeR\x04type\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\x06 \x01(\tR\tcreatedBy\x12\x1f\n" +
+	"\vcreated_for\x18\a \x01(\tR\n" +
+	"createdFor\x12;\n" +
+	"\vexpire_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12\x18\n" +
+	"\aexpired\x18\t \x01(\bR\aexpired\x12;\n" +
+	"\vcreate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"\x9c\x01\n" +
+	"\x18CreateAccessTokenRequest\x12B\n" +
+	"\faccess_token\x18\x01 \x01(\v2\x1f.tessera.account.v1.AccessTokenR\vaccessToken\x12\x1d\n" +
+	"\n" +
+	"expires_in\x18\x02 \x01(\tR\texpiresIn\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\x80\x01\n" +
+	"\x19CreateAccessTokenResponse\x12B\n" +
+	"\faccess_token\x18\x01 \x01(\v2\x1f.tessera.account.v1.AccessTokenR\vaccessToken\x12\x1f\n" +
+	"\vtoken_value\x18\x02 \x01(\tR\n" +
+	"tokenValue\"+\n" +
+	"\x15GetAccessTokenRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"m\n" +
+	"\x17ListAccessTokensRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06filter\x18\x03 \x01(\tR\x06filter\"\x88\x01\n" +
+	"\x18ListAccessTokensResponse\x12D\n" +
+	"\raccess_tokens\x18\x01 \x03(\v2\x1f.tessera.account.v1.AccessTokenR\faccessTokens\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xba\x01\n" +
+	"\x18UpdateAccessTokenRequest\x12B\n" +
+	"\faccess_token\x18\x01 \x01(\v2\x1f.tessera.account.v1.AccessTokenR\vaccessToken\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\x12\x1d\n" +
+	"\n" +
+	"expires_in\x18\x03 \x01(\tR\texpiresIn\".\n" +
+	"\x18RotateAccessTokenRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\".\n" +
+	"\x18DeleteAccessTokenRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name*\x9d\x01\n" +
 	"\vAccountType\x12\x1c\n" +
 	"\x18ACCOUNT_TYPE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15ACCOUNT_TYPE_PRODUCER\x10\x01\x12\x19\n" +
@@ -1335,7 +1991,11 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"UserStatus\x12\x1b\n" +
 	"\x17USER_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12USER_STATUS_ACTIVE\x10\x01\x12\x18\n" +
-	"\x14USER_STATUS_INACTIVE\x10\x022\x98\x04\n" +
+	"\x14USER_STATUS_INACTIVE\x10\x02*v\n" +
+	"\x0fAccessTokenType\x12!\n" +
+	"\x1dACCESS_TOKEN_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18ACCESS_TOKEN_TYPE_NORMAL\x10\x01\x12\"\n" +
+	"\x1eACCESS_TOKEN_TYPE_IMPERSONATED\x10\x022\x98\x04\n" +
 	"\x0eAccountService\x12a\n" +
 	"\fCreateTenant\x12'.tessera.account.v1.CreateTenantRequest\x1a(.tessera.account.v1.CreateTenantResponse\x12V\n" +
 	"\rCreateAccount\x12(.tessera.account.v1.CreateAccountRequest\x1a\x1b.tessera.account.v1.Account\x12P\n" +
@@ -1347,7 +2007,14 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\aGetUser\x12\".tessera.account.v1.GetUserRequest\x1a\x18.tessera.account.v1.User2\xbe\x01\n" +
 	"\vAuthService\x12L\n" +
 	"\x05Login\x12 .tessera.account.v1.LoginRequest\x1a!.tessera.account.v1.LoginResponse\x12a\n" +
-	"\fAuthenticate\x12'.tessera.account.v1.AuthenticateRequest\x1a(.tessera.account.v1.AuthenticateResponseBAZ?github.com/tessera-dev/tessera/gen/tessera/account/v1;accountpbb\x06proto3"
+	"\fAuthenticate\x12'.tessera.account.v1.AuthenticateRequest\x1a(.tessera.account.v1.AuthenticateResponse2\x84\x05\n" +
+	"\x12AccessTokenService\x12p\n" +
+	"\x11CreateAccessToken\x12,.tessera.account.v1.CreateAccessTokenRequest\x1a-.tessera.account.v1.CreateAccessTokenResponse\x12\\\n" +
+	"\x0eGetAccessToken\x12).tessera.account.v1.GetAccessTokenRequest\x1a\x1f.tessera.account.v1.AccessToken\x12m\n" +
+	"\x10ListAccessTokens\x12+.tessera.account.v1.ListAccessTokensRequest\x1a,.tessera.account.v1.ListAccessTokensResponse\x12b\n" +
+	"\x11UpdateAccessToken\x12,.tessera.account.v1.UpdateAccessTokenRequest\x1a\x1f.tessera.account.v1.AccessToken\x12p\n" +
+	"\x11RotateAccessToken\x12,.tessera.account.v1.RotateAccessTokenRequest\x1a-.tessera.account.v1.CreateAccessTokenResponse\x12Y\n" +
+	"\x11DeleteAccessToken\x12,.tessera.account.v1.DeleteAccessTokenRequest\x1a\x16.google.protobuf.EmptyBAZ?github.com/tessera-dev/tessera/gen/tessera/account/v1;accountpbb\x06proto3"
 
 var (
 	file_tessera_account_v1_account_proto_rawDescOnce sync.Once
@@ -1361,75 +2028,108 @@ func file_tessera_account_v1_account_proto_rawDescGZIP() []byte {
 	return file_tessera_account_v1_account_proto_rawDescData
 }
 
-var file_tessera_account_v1_account_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_tessera_account_v1_account_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_tessera_account_v1_account_proto_goTypes = []any{
-	(AccountType)(0),              // 0: tessera.account.v1.AccountType
-	(UserType)(0),                 // 1: tessera.account.v1.UserType
-	(UserStatus)(0),               // 2: tessera.account.v1.UserStatus
-	(*Tenant)(nil),                // 3: tessera.account.v1.Tenant
-	(*CreateTenantRequest)(nil),   // 4: tessera.account.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),  // 5: tessera.account.v1.CreateTenantResponse
-	(*Account)(nil),               // 6: tessera.account.v1.Account
-	(*CreateAccountRequest)(nil),  // 7: tessera.account.v1.CreateAccountRequest
-	(*GetAccountRequest)(nil),     // 8: tessera.account.v1.GetAccountRequest
-	(*ListAccountsRequest)(nil),   // 9: tessera.account.v1.ListAccountsRequest
-	(*ListAccountsResponse)(nil),  // 10: tessera.account.v1.ListAccountsResponse
-	(*Membership)(nil),            // 11: tessera.account.v1.Membership
-	(*User)(nil),                  // 12: tessera.account.v1.User
-	(*CreateUserRequest)(nil),     // 13: tessera.account.v1.CreateUserRequest
-	(*GetUserRequest)(nil),        // 14: tessera.account.v1.GetUserRequest
-	(*LoginRequest)(nil),          // 15: tessera.account.v1.LoginRequest
-	(*LoginResponse)(nil),         // 16: tessera.account.v1.LoginResponse
-	(*AuthenticateRequest)(nil),   // 17: tessera.account.v1.AuthenticateRequest
-	(*AuthenticateResponse)(nil),  // 18: tessera.account.v1.AuthenticateResponse
-	nil,                           // 19: tessera.account.v1.Account.AttributesEntry
-	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
-	(*v1.Address)(nil),            // 21: tessera.common.v1.Address
-	(*v1.Principal)(nil),          // 22: tessera.common.v1.Principal
+	(AccountType)(0),                  // 0: tessera.account.v1.AccountType
+	(UserType)(0),                     // 1: tessera.account.v1.UserType
+	(UserStatus)(0),                   // 2: tessera.account.v1.UserStatus
+	(AccessTokenType)(0),              // 3: tessera.account.v1.AccessTokenType
+	(*Tenant)(nil),                    // 4: tessera.account.v1.Tenant
+	(*CreateTenantRequest)(nil),       // 5: tessera.account.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),      // 6: tessera.account.v1.CreateTenantResponse
+	(*Account)(nil),                   // 7: tessera.account.v1.Account
+	(*CreateAccountRequest)(nil),      // 8: tessera.account.v1.CreateAccountRequest
+	(*GetAccountRequest)(nil),         // 9: tessera.account.v1.GetAccountRequest
+	(*ListAccountsRequest)(nil),       // 10: tessera.account.v1.ListAccountsRequest
+	(*ListAccountsResponse)(nil),      // 11: tessera.account.v1.ListAccountsResponse
+	(*Membership)(nil),                // 12: tessera.account.v1.Membership
+	(*User)(nil),                      // 13: tessera.account.v1.User
+	(*CreateUserRequest)(nil),         // 14: tessera.account.v1.CreateUserRequest
+	(*GetUserRequest)(nil),            // 15: tessera.account.v1.GetUserRequest
+	(*LoginRequest)(nil),              // 16: tessera.account.v1.LoginRequest
+	(*LoginResponse)(nil),             // 17: tessera.account.v1.LoginResponse
+	(*AuthenticateRequest)(nil),       // 18: tessera.account.v1.AuthenticateRequest
+	(*AuthenticateResponse)(nil),      // 19: tessera.account.v1.AuthenticateResponse
+	(*AccessToken)(nil),               // 20: tessera.account.v1.AccessToken
+	(*CreateAccessTokenRequest)(nil),  // 21: tessera.account.v1.CreateAccessTokenRequest
+	(*CreateAccessTokenResponse)(nil), // 22: tessera.account.v1.CreateAccessTokenResponse
+	(*GetAccessTokenRequest)(nil),     // 23: tessera.account.v1.GetAccessTokenRequest
+	(*ListAccessTokensRequest)(nil),   // 24: tessera.account.v1.ListAccessTokensRequest
+	(*ListAccessTokensResponse)(nil),  // 25: tessera.account.v1.ListAccessTokensResponse
+	(*UpdateAccessTokenRequest)(nil),  // 26: tessera.account.v1.UpdateAccessTokenRequest
+	(*RotateAccessTokenRequest)(nil),  // 27: tessera.account.v1.RotateAccessTokenRequest
+	(*DeleteAccessTokenRequest)(nil),  // 28: tessera.account.v1.DeleteAccessTokenRequest
+	nil,                               // 29: tessera.account.v1.Account.AttributesEntry
+	(*timestamppb.Timestamp)(nil),     // 30: google.protobuf.Timestamp
+	(*v1.Address)(nil),                // 31: tessera.common.v1.Address
+	(*v1.Principal)(nil),              // 32: tessera.common.v1.Principal
+	(*fieldmaskpb.FieldMask)(nil),     // 33: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),             // 34: google.protobuf.Empty
 }
 var file_tessera_account_v1_account_proto_depIdxs = []int32{
-	20, // 0: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
-	3,  // 1: tessera.account.v1.CreateTenantResponse.tenant:type_name -> tessera.account.v1.Tenant
-	6,  // 2: tessera.account.v1.CreateTenantResponse.home_account:type_name -> tessera.account.v1.Account
-	12, // 3: tessera.account.v1.CreateTenantResponse.admin:type_name -> tessera.account.v1.User
+	30, // 0: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	4,  // 1: tessera.account.v1.CreateTenantResponse.tenant:type_name -> tessera.account.v1.Tenant
+	7,  // 2: tessera.account.v1.CreateTenantResponse.home_account:type_name -> tessera.account.v1.Account
+	13, // 3: tessera.account.v1.CreateTenantResponse.admin:type_name -> tessera.account.v1.User
 	0,  // 4: tessera.account.v1.Account.type:type_name -> tessera.account.v1.AccountType
-	21, // 5: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
-	19, // 6: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
-	20, // 7: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
-	20, // 8: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
-	6,  // 9: tessera.account.v1.CreateAccountRequest.account:type_name -> tessera.account.v1.Account
-	6,  // 10: tessera.account.v1.ListAccountsResponse.accounts:type_name -> tessera.account.v1.Account
+	31, // 5: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
+	29, // 6: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
+	30, // 7: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	30, // 8: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
+	7,  // 9: tessera.account.v1.CreateAccountRequest.account:type_name -> tessera.account.v1.Account
+	7,  // 10: tessera.account.v1.ListAccountsResponse.accounts:type_name -> tessera.account.v1.Account
 	1,  // 11: tessera.account.v1.User.type:type_name -> tessera.account.v1.UserType
 	2,  // 12: tessera.account.v1.User.status:type_name -> tessera.account.v1.UserStatus
-	11, // 13: tessera.account.v1.User.memberships:type_name -> tessera.account.v1.Membership
-	20, // 14: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	20, // 15: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
-	12, // 16: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
-	20, // 17: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
-	12, // 18: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
-	22, // 19: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
-	4,  // 20: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
-	7,  // 21: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
-	8,  // 22: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
-	9,  // 23: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
-	13, // 24: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
-	14, // 25: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
-	15, // 26: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
-	17, // 27: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
-	5,  // 28: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
-	6,  // 29: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
-	6,  // 30: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
-	10, // 31: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
-	12, // 32: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
-	12, // 33: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
-	16, // 34: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
-	18, // 35: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
-	28, // [28:36] is the sub-list for method output_type
-	20, // [20:28] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	12, // 13: tessera.account.v1.User.memberships:type_name -> tessera.account.v1.Membership
+	30, // 14: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	30, // 15: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
+	13, // 16: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
+	30, // 17: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
+	13, // 18: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
+	32, // 19: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
+	3,  // 20: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
+	30, // 21: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
+	30, // 22: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
+	30, // 23: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
+	20, // 24: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	20, // 25: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
+	20, // 26: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
+	20, // 27: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	33, // 28: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 29: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
+	8,  // 30: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
+	9,  // 31: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
+	10, // 32: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
+	14, // 33: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
+	15, // 34: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
+	16, // 35: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
+	18, // 36: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
+	21, // 37: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
+	23, // 38: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
+	24, // 39: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
+	26, // 40: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
+	27, // 41: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
+	28, // 42: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
+	6,  // 43: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
+	7,  // 44: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
+	7,  // 45: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
+	11, // 46: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
+	13, // 47: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
+	13, // 48: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
+	17, // 49: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
+	19, // 50: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
+	22, // 51: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	20, // 52: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
+	25, // 53: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
+	20, // 54: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
+	22, // 55: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	34, // 56: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
+	43, // [43:57] is the sub-list for method output_type
+	29, // [29:43] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_tessera_account_v1_account_proto_init() }
@@ -1442,10 +2142,10 @@ func file_tessera_account_v1_account_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_account_v1_account_proto_rawDesc), len(file_tessera_account_v1_account_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   17,
+			NumEnums:      4,
+			NumMessages:   26,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   3,
 		},
 		GoTypes:           file_tessera_account_v1_account_proto_goTypes,
 		DependencyIndexes: file_tessera_account_v1_account_proto_depIdxs,

@@ -11,6 +11,7 @@ import (
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
+	emptypb "google.golang.org/protobuf/types/known/emptypb"
 )
 
 // This is a compile-time assertion to ensure that this generated file
@@ -460,6 +461,314 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Authenticate",
 			Handler:    _AuthService_Authenticate_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "tessera/account/v1/account.proto",
+}
+
+const (
+	AccessTokenService_CreateAccessToken_FullMethodName = "/tessera.account.v1.AccessTokenService/CreateAccessToken"
+	AccessTokenService_GetAccessToken_FullMethodName    = "/tessera.account.v1.AccessTokenService/GetAccessToken"
+	AccessTokenService_ListAccessTokens_FullMethodName  = "/tessera.account.v1.AccessTokenService/ListAccessTokens"
+	AccessTokenService_UpdateAccessToken_FullMethodName = "/tessera.account.v1.AccessTokenService/UpdateAccessToken"
+	AccessTokenService_RotateAccessToken_FullMethodName = "/tessera.account.v1.AccessTokenService/RotateAccessToken"
+	AccessTokenService_DeleteAccessToken_FullMethodName = "/tessera.account.v1.AccessTokenService/DeleteAccessToken"
+)
+
+// AccessTokenServiceClient is the client API for AccessTokenService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// AccessTokenService manages named bearer tokens for API access (SPEC ACC-17): NORMAL
+// tokens a user makes for themself, IMPERSONATED tokens a privileged user makes to act
+// as another user. Token values are shown once and stored only as hashes.
+type AccessTokenServiceClient interface {
+	// Creates a token; the response carries its value, which is never shown again.
+	CreateAccessToken(ctx context.Context, in *CreateAccessTokenRequest, opts ...grpc.CallOption) (*CreateAccessTokenResponse, error)
+	GetAccessToken(ctx context.Context, in *GetAccessTokenRequest, opts ...grpc.CallOption) (*AccessToken, error)
+	ListAccessTokens(ctx context.Context, in *ListAccessTokensRequest, opts ...grpc.CallOption) (*ListAccessTokensResponse, error)
+	// Changes name, description or expiry; not the user or type, and not once expired.
+	UpdateAccessToken(ctx context.Context, in *UpdateAccessTokenRequest, opts ...grpc.CallOption) (*AccessToken, error)
+	// Replaces the token's value; expiry and every other property stay.
+	RotateAccessToken(ctx context.Context, in *RotateAccessTokenRequest, opts ...grpc.CallOption) (*CreateAccessTokenResponse, error)
+	// Deletes a token; it stops working at once.
+	DeleteAccessToken(ctx context.Context, in *DeleteAccessTokenRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+}
+
+type accessTokenServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewAccessTokenServiceClient(cc grpc.ClientConnInterface) AccessTokenServiceClient {
+	return &accessTokenServiceClient{cc}
+}
+
+func (c *accessTokenServiceClient) CreateAccessToken(ctx context.Context, in *CreateAccessTokenRequest, opts ...grpc.CallOption) (*CreateAccessTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateAccessTokenResponse)
+	err := c.cc.Invoke(ctx, AccessTokenService_CreateAccessToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accessTokenServiceClient) GetAccessToken(ctx context.Context, in *GetAccessTokenRequest, opts ...grpc.CallOption) (*AccessToken, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AccessToken)
+	err := c.cc.Invoke(ctx, AccessTokenService_GetAccessToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accessTokenServiceClient) ListAccessTokens(ctx context.Context, in *ListAccessTokensRequest, opts ...grpc.CallOption) (*ListAccessTokensResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAccessTokensResponse)
+	err := c.cc.Invoke(ctx, AccessTokenService_ListAccessTokens_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accessTokenServiceClient) UpdateAccessToken(ctx context.Context, in *UpdateAccessTokenRequest, opts ...grpc.CallOption) (*AccessToken, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AccessToken)
+	err := c.cc.Invoke(ctx, AccessTokenService_UpdateAccessToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accessTokenServiceClient) RotateAccessToken(ctx context.Context, in *RotateAccessTokenRequest, opts ...grpc.CallOption) (*CreateAccessTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateAccessTokenResponse)
+	err := c.cc.Invoke(ctx, AccessTokenService_RotateAccessToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accessTokenServiceClient) DeleteAccessToken(ctx context.Context, in *DeleteAccessTokenRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, AccessTokenService_DeleteAccessToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AccessTokenServiceServer is the server API for AccessTokenService service.
+// All implementations must embed UnimplementedAccessTokenServiceServer
+// for forward compatibility.
+//
+// AccessTokenService manages named bearer tokens for API access (SPEC ACC-17): NORMAL
+// tokens a user makes for themself, IMPERSONATED tokens a privileged user makes to act
+// as another user. Token values are shown once and stored only as hashes.
+type AccessTokenServiceServer interface {
+	// Creates a token; the response carries its value, which is never shown again.
+	CreateAccessToken(context.Context, *CreateAccessTokenRequest) (*CreateAccessTokenResponse, error)
+	GetAccessToken(context.Context, *GetAccessTokenRequest) (*AccessToken, error)
+	ListAccessTokens(context.Context, *ListAccessTokensRequest) (*ListAccessTokensResponse, error)
+	// Changes name, description or expiry; not the user or type, and not once expired.
+	UpdateAccessToken(context.Context, *UpdateAccessTokenRequest) (*AccessToken, error)
+	// Replaces the token's value; expiry and every other property stay.
+	RotateAccessToken(context.Context, *RotateAccessTokenRequest) (*CreateAccessTokenResponse, error)
+	// Deletes a token; it stops working at once.
+	DeleteAccessToken(context.Context, *DeleteAccessTokenRequest) (*emptypb.Empty, error)
+	mustEmbedUnimplementedAccessTokenServiceServer()
+}
+
+// UnimplementedAccessTokenServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedAccessTokenServiceServer struct{}
+
+func (UnimplementedAccessTokenServiceServer) CreateAccessToken(context.Context, *CreateAccessTokenRequest) (*CreateAccessTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateAccessToken not implemented")
+}
+func (UnimplementedAccessTokenServiceServer) GetAccessToken(context.Context, *GetAccessTokenRequest) (*AccessToken, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAccessToken not implemented")
+}
+func (UnimplementedAccessTokenServiceServer) ListAccessTokens(context.Context, *ListAccessTokensRequest) (*ListAccessTokensResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAccessTokens not implemented")
+}
+func (UnimplementedAccessTokenServiceServer) UpdateAccessToken(context.Context, *UpdateAccessTokenRequest) (*AccessToken, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateAccessToken not implemented")
+}
+func (UnimplementedAccessTokenServiceServer) RotateAccessToken(context.Context, *RotateAccessTokenRequest) (*CreateAccessTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RotateAccessToken not implemented")
+}
+func (UnimplementedAccessTokenServiceServer) DeleteAccessToken(context.Context, *DeleteAccessTokenRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteAccessToken not implemented")
+}
+func (UnimplementedAccessTokenServiceServer) mustEmbedUnimplementedAccessTokenServiceServer() {}
+func (UnimplementedAccessTokenServiceServer) testEmbeddedByValue()                            {}
+
+// UnsafeAccessTokenServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to AccessTokenServiceServer will
+// result in compilation errors.
+type UnsafeAccessTokenServiceServer interface {
+	mustEmbedUnimplementedAccessTokenServiceServer()
+}
+
+func RegisterAccessTokenServiceServer(s grpc.ServiceRegistrar, srv AccessTokenServiceServer) {
+	// If the following call panics, it indicates UnimplementedAccessTokenServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&AccessTokenService_ServiceDesc, srv)
+}
+
+func _AccessTokenService_CreateAccessToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateAccessTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccessTokenServiceServer).CreateAccessToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccessTokenService_CreateAccessToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccessTokenServiceServer).CreateAccessToken(ctx, req.(*CreateAccessTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccessTokenService_GetAccessToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAccessTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccessTokenServiceServer).GetAccessToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccessTokenService_GetAccessToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccessTokenServiceServer).GetAccessToken(ctx, req.(*GetAccessTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccessTokenService_ListAccessTokens_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAccessTokensRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccessTokenServiceServer).ListAccessTokens(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccessTokenService_ListAccessTokens_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccessTokenServiceServer).ListAccessTokens(ctx, req.(*ListAccessTokensRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccessTokenService_UpdateAccessToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateAccessTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccessTokenServiceServer).UpdateAccessToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccessTokenService_UpdateAccessToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccessTokenServiceServer).UpdateAccessToken(ctx, req.(*UpdateAccessTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccessTokenService_RotateAccessToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RotateAccessTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccessTokenServiceServer).RotateAccessToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccessTokenService_RotateAccessToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccessTokenServiceServer).RotateAccessToken(ctx, req.(*RotateAccessTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccessTokenService_DeleteAccessToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAccessTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccessTokenServiceServer).DeleteAccessToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccessTokenService_DeleteAccessToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccessTokenServiceServer).DeleteAccessToken(ctx, req.(*DeleteAccessTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// AccessTokenService_ServiceDesc is the grpc.ServiceDesc for AccessTokenService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var AccessTokenService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "tessera.account.v1.AccessTokenService",
+	HandlerType: (*AccessTokenServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "CreateAccessToken",
+			Handler:    _AccessTokenService_CreateAccessToken_Handler,
+		},
+		{
+			MethodName: "GetAccessToken",
+			Handler:    _AccessTokenService_GetAccessToken_Handler,
+		},
+		{
+			MethodName: "ListAccessTokens",
+			Handler:    _AccessTokenService_ListAccessTokens_Handler,
+		},
+		{
+			MethodName: "UpdateAccessToken",
+			Handler:    _AccessTokenService_UpdateAccessToken_Handler,
+		},
+		{
+			MethodName: "RotateAccessToken",
+			Handler:    _AccessTokenService_RotateAccessToken_Handler,
+		},
+		{
+			MethodName: "DeleteAccessToken",
+			Handler:    _AccessTokenService_DeleteAccessToken_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -182,10 +182,12 @@ type Principal struct {
 	TokenId      string `protobuf:"bytes,8,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
 	Impersonated bool   `protobuf:"varint,9,opt,name=impersonated,proto3" json:"impersonated,omitempty"`
 	// Name of the calling service for PRINCIPAL_KIND_SERVICE.
-	Service       string                 `protobuf:"bytes,10,opt,name=service,proto3" json:"service,omitempty"`
-	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Service    string                 `protobuf:"bytes,10,opt,name=service,proto3" json:"service,omitempty"`
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// For an impersonated token: the user who made it and acts through it.
+	ImpersonatorId string `protobuf:"bytes,12,opt,name=impersonator_id,json=impersonatorId,proto3" json:"impersonator_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Principal) Reset() {
@@ -295,6 +297,13 @@ func (x *Principal) GetExpireTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Principal) GetImpersonatorId() string {
+	if x != nil {
+		return x.ImpersonatorId
+	}
+	return ""
+}
+
 var File_tessera_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_tessera_common_v1_common_proto_rawDesc = "" +
@@ -306,7 +315,7 @@ const file_tessera_common_v1_common_proto_rawDesc = "" +
 	"\x05state\x18\x03 \x01(\tR\x05state\x12\x10\n" +
 	"\x03zip\x18\x04 \x01(\tR\x03zip\x12\x18\n" +
 	"\acountry\x18\x05 \x01(\tR\acountry\x12\x16\n" +
-	"\x06region\x18\x06 \x01(\tR\x06region\"\x8d\x03\n" +
+	"\x06region\x18\x06 \x01(\tR\x06region\"\xb6\x03\n" +
 	"\tPrincipal\x124\n" +
 	"\x04kind\x18\x01 \x01(\x0e2 .tessera.common.v1.PrincipalKindR\x04kind\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x17\n" +
@@ -322,7 +331,8 @@ const file_tessera_common_v1_common_proto_rawDesc = "" +
 	"\aservice\x18\n" +
 	" \x01(\tR\aservice\x12;\n" +
 	"\vexpire_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime*\x81\x01\n" +
+	"expireTime\x12'\n" +
+	"\x0fimpersonator_id\x18\f \x01(\tR\x0eimpersonatorId*\x81\x01\n" +
 	"\rPrincipalKind\x12\x1e\n" +
 	"\x1aPRINCIPAL_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13PRINCIPAL_KIND_USER\x10\x01\x12\x1a\n" +

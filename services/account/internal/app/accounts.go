@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/base64"
 	"slices"
 
 	"github.com/tessera-dev/tessera/services/platform/authz"
@@ -43,19 +42,9 @@ func (a *App) GetAccount(ctx context.Context, id string) (Account, error) {
 
 // ListAccounts pages through the accounts the caller may see, ordered by ID.
 func (a *App) ListAccounts(ctx context.Context, pageSize int, pageToken string) ([]Account, string, error) {
-	if pageSize < 0 {
-		return nil, "", errs.Invalid("page_size", "must not be negative")
-	}
-	if pageSize == 0 || pageSize > 1000 {
-		pageSize = min(max(pageSize, 50), 1000)
-	}
-	after := ""
-	if pageToken != "" {
-		b, err := base64.RawURLEncoding.DecodeString(pageToken)
-		if err != nil {
-			return nil, "", errs.Invalid("page_token", "is not a token this service issued")
-		}
-		after = string(b)
+	pageSize, after, err := page(pageSize, pageToken)
+	if err != nil {
+		return nil, "", err
 	}
 	p, _ := authz.FromContext(ctx)
 	var only []string
@@ -69,7 +58,7 @@ func (a *App) ListAccounts(ctx context.Context, pageSize int, pageToken string) 
 	next := ""
 	if len(list) > pageSize {
 		list = list[:pageSize]
-		next = base64.RawURLEncoding.EncodeToString([]byte(list[pageSize-1].ID))
+		next = nextPage(list[pageSize-1].ID)
 	}
 	return list, next, nil
 }

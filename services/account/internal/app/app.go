@@ -18,8 +18,8 @@ type Store interface {
 	CreateUser(ctx context.Context, tenant string, u User) (User, error)
 	GetUser(ctx context.Context, tenant, id string) (User, error)
 	UserByUsername(ctx context.Context, tenant, username string) (User, error)
-	CreateToken(ctx context.Context, t Token) error
 	TokenByHash(ctx context.Context, hash []byte) (Token, User, error)
+	TokenStore
 }
 
 // Mailer sends email.

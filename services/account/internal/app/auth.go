@@ -66,7 +66,7 @@ func (a *App) Login(ctx context.Context, tenant, user, password string) (LoginRe
 	}
 	value, hash := NewTokenValue()
 	t := Token{
-		ID: uuid.Must(uuid.NewV7()).String(), TenantID: tenant, UserID: u.ID, Hash: hash, Kind: "session",
+		ID: uuid.Must(uuid.NewV7()).String(), TenantID: tenant, UserID: u.ID, Hash: hash, Kind: TokenSession,
 		CreatedBy: u.ID, ExpiresAt: a.now().Add(a.cfg.SessionTTL),
 	}
 	if err := a.store.CreateToken(ctx, t); err != nil {
@@ -95,6 +95,13 @@ func (a *App) Authenticate(ctx context.Context, value string) (*commonpb.Princip
 	if u.Status != UserActive {
 		return nil, errs.Unauthenticated("USER_INACTIVE", "the user is inactive")
 	}
+	if t.Kind == TokenImpersonated {
+		// The impersonation lasts only while its maker is an active user.
+		creator, err := a.store.GetUser(ctx, t.TenantID, t.CreatedBy)
+		if err != nil || creator.Status != UserActive {
+			return nil, errs.Unauthenticated("TOKEN_INVALID", "the bearer token is not valid")
+		}
+	}
 	return PrincipalFor(t, u), nil
 }
 
@@ -102,7 +109,10 @@ func (a *App) Authenticate(ctx context.Context, value string) (*commonpb.Princip
 func PrincipalFor(t Token, u User) *commonpb.Principal {
 	p := &commonpb.Principal{
 		Kind: commonpb.PrincipalKind_PRINCIPAL_KIND_USER, TenantId: t.TenantID, UserId: u.ID, Username: u.Username,
-		TokenId: t.ID, Impersonated: t.Kind == "impersonated",
+		TokenId: t.ID, Impersonated: t.Kind == TokenImpersonated,
+	}
+	if p.GetImpersonated() {
+		p.ImpersonatorId = t.CreatedBy
 	}
 	perms := map[authz.Permission]bool{}
 	for _, m := range u.Memberships {

@@ -71,13 +71,26 @@ type User struct {
 	LastLoginTime *time.Time
 }
 
-// Token is a stored bearer token (only its hash).
+// Token kinds.
+const (
+	TokenSession      = "session"
+	TokenNormal       = "normal"
+	TokenImpersonated = "impersonated"
+)
+
+// Token is a stored bearer token (only its hash). UserID is the user it acts as
+// ("created for"); CreatedBy made it.
 type Token struct {
-	ID        string
-	TenantID  string
-	UserID    string
-	Hash      []byte
-	Kind      string
-	CreatedBy string
-	ExpiresAt time.Time
+	ID          string
+	TenantID    string
+	UserID      string
+	Hash        []byte
+	Kind        string
+	CreatedBy   string
+	Name        string
+	Description string
+	RequestID   string
+	ExpiresAt   time.Time
+	CreateTime  time.Time
+	UpdateTime  time.Time
 }

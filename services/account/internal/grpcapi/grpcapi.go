@@ -25,17 +25,26 @@ var Permissions = grpcx.Permissions{
 	accountpb.AccountService_GetUser_FullMethodName:       authz.UsersView,
 	accountpb.AuthService_Login_FullMethodName:            authz.Public,
 	accountpb.AuthService_Authenticate_FullMethodName:     authz.TokensResolve,
+
+	accountpb.AccessTokenService_CreateAccessToken_FullMethodName: authz.TokensManage,
+	accountpb.AccessTokenService_GetAccessToken_FullMethodName:    authz.TokensManage,
+	accountpb.AccessTokenService_ListAccessTokens_FullMethodName:  authz.TokensManage,
+	accountpb.AccessTokenService_UpdateAccessToken_FullMethodName: authz.TokensManage,
+	accountpb.AccessTokenService_RotateAccessToken_FullMethodName: authz.TokensManage,
+	accountpb.AccessTokenService_DeleteAccessToken_FullMethodName: authz.TokensManage,
 }
 
 // Server implements the account and auth gRPC services.
 type Server struct {
 	accountpb.UnimplementedAccountServiceServer
 	accountpb.UnimplementedAuthServiceServer
+	accountpb.UnimplementedAccessTokenServiceServer
 	app *app.App
+	now func() time.Time
 }
 
 // New returns the gRPC handlers over the use cases.
-func New(a *app.App) *Server { return &Server{app: a} }
+func New(a *app.App) *Server { return &Server{app: a, now: time.Now} }
 
 func tsPtr(t *time.Time) *timestamppb.Timestamp {
 	if t == nil {

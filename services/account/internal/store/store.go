@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -182,14 +183,15 @@ func (s *Store) UserByUsername(ctx context.Context, tenant, username string) (ap
 	return u, err
 }
 
-// CreateToken stores a token hash and records the login time for sessions.
+// CreateToken stores a token (its hash only) and records the login time for sessions.
 func (s *Store) CreateToken(ctx context.Context, t app.Token) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO access_tokens (id, tenant_id, user_id, token_hash, kind, created_by, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, t.ID, t.TenantID, t.UserID, t.Hash, t.Kind, t.CreatedBy, t.ExpiresAt); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO access_tokens (id, tenant_id, user_id, token_hash, kind, created_by, expires_at, name, description, request_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			t.ID, t.TenantID, t.UserID, t.Hash, t.Kind, t.CreatedBy, t.ExpiresAt, t.Name, t.Description, pg.NullIfEmpty(t.RequestID)); err != nil {
 			return err
 		}
-		if t.Kind == "session" {
+		if t.Kind == app.TokenSession {
 			_, err := tx.Exec(ctx, `UPDATE users SET last_login_at = now() WHERE tenant_id = $1 AND id = $2`, t.TenantID, t.UserID)
 			return err
 		}
@@ -197,17 +199,85 @@ func (s *Store) CreateToken(ctx context.Context, t app.Token) error {
 	})
 }
 
+//nolint:gosec // column names, not a credential
+const tokenCols = `id, tenant_id, user_id, token_hash, kind, created_by, name, description, coalesce(request_id, ''), expires_at, created_at, updated_at`
+
+func scanToken(row pgx.Row) (app.Token, error) {
+	var t app.Token
+	err := row.Scan(&t.ID, &t.TenantID, &t.UserID, &t.Hash, &t.Kind, &t.CreatedBy, &t.Name, &t.Description, &t.RequestID, &t.ExpiresAt, &t.CreateTime, &t.UpdateTime)
+	return t, err
+}
+
+func tokenErr(t app.Token, err error, id string) (app.Token, error) {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, errs.NotFound("access token", id)
+	}
+	return t, err
+}
+
 // TokenByHash finds a token and its user.
 func (s *Store) TokenByHash(ctx context.Context, hash []byte) (app.Token, app.User, error) {
-	var t app.Token
-	err := s.pool.QueryRow(ctx, `SELECT id, tenant_id, user_id, token_hash, kind, created_by, expires_at FROM access_tokens WHERE token_hash = $1`, hash).
-		Scan(&t.ID, &t.TenantID, &t.UserID, &t.Hash, &t.Kind, &t.CreatedBy, &t.ExpiresAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return t, app.User{}, errs.NotFound("token", "")
-	}
-	if err != nil {
+	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM access_tokens WHERE token_hash = $1`, hash))
+	if t, err = tokenErr(t, err, ""); err != nil {
 		return t, app.User{}, err
 	}
 	u, err := s.GetUser(ctx, t.TenantID, t.UserID)
 	return t, u, err
+}
+
+// GetToken reads one token.
+func (s *Store) GetToken(ctx context.Context, tenant, id string) (app.Token, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return app.Token{}, errs.NotFound("access token", id)
+	}
+	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM access_tokens WHERE tenant_id = $1 AND id = $2`, tenant, id))
+	return tokenErr(t, err, id)
+}
+
+// TokenByRequest finds the token a user made under a request ID.
+func (s *Store) TokenByRequest(ctx context.Context, tenant, createdBy, requestID string) (app.Token, error) {
+	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM access_tokens WHERE tenant_id = $1 AND created_by = $2 AND request_id = $3`, tenant, createdBy, requestID))
+	return tokenErr(t, err, requestID)
+}
+
+// ListTokens pages by ID through the tokens f selects.
+func (s *Store) ListTokens(ctx context.Context, tenant string, f app.TokenFilter, after string, limit int) ([]app.Token, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+tokenCols+` FROM access_tokens t
+		WHERE tenant_id = $1 AND kind = ANY($2) AND id::text > $3
+		  AND (($4 = '' AND coalesce(cardinality($5::text[]), 0) = 0)
+		       OR created_by = $4 OR (kind = 'normal' AND user_id = $4)
+		       OR user_id IN (SELECT m.user_id FROM memberships m WHERE m.tenant_id = $1 AND m.account_id = ANY($5)))
+		ORDER BY id LIMIT $6`, tenant, f.Kinds, after, f.Mine, f.Accounts, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Token, error) { return scanToken(r) })
+}
+
+// UpdateToken applies fn to a token under its row lock and saves the result.
+func (s *Store) UpdateToken(ctx context.Context, tenant, id string, fn func(*app.Token) error) (app.Token, error) {
+	var out app.Token
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		t, err := scanToken(tx.QueryRow(ctx, `SELECT `+tokenCols+` FROM access_tokens WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenant, id))
+		if t, err = tokenErr(t, err, id); err != nil {
+			return err
+		}
+		if err := fn(&t); err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `UPDATE access_tokens SET name = $3, description = $4, expires_at = $5, token_hash = $6, updated_at = now()
+			WHERE tenant_id = $1 AND id = $2 RETURNING updated_at, expires_at`, tenant, id, t.Name, t.Description, t.ExpiresAt, t.Hash).Scan(&t.UpdateTime, &t.ExpiresAt)
+		out = t
+		return err
+	})
+	return out, err
+}
+
+// DeleteToken removes a token.
+func (s *Store) DeleteToken(ctx context.Context, tenant, id string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM access_tokens WHERE tenant_id = $1 AND id = $2`, tenant, id)
+	if err == nil && tag.RowsAffected() == 0 {
+		return errs.NotFound("access token", id)
+	}
+	return err
 }
