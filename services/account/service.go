@@ -77,6 +77,19 @@ func (s *Service) Run(ctx context.Context) error {
 	g.Go(func() error { return s.relay.Run(ctx) })
 	g.Go(func() error {
 		return events.Consume(ctx, s.deps.JS, s.deps.Pool, events.ConsumerConfig{
+			Name:     "account-notifier-users",
+			Subjects: []string{events.Subject("account", "user", "reactivated")},
+			Handler: func(ctx context.Context, _ pgx.Tx, ev events.Envelope) error {
+				var msg eventspb.UserReactivated
+				if err := proto.Unmarshal(ev.Payload, &msg); err != nil {
+					return nil // undecodable: redelivery cannot help
+				}
+				return s.app.SendReactivationEmail(ctx, ev.TenantID, &msg)
+			},
+		}, s.deps.Log)
+	})
+	g.Go(func() error {
+		return events.Consume(ctx, s.deps.JS, s.deps.Pool, events.ConsumerConfig{
 			Name:     "account-notifier-license",
 			Subjects: []string{events.Subject("license", "fulfillment", "created")},
 			Handler: func(ctx context.Context, _ pgx.Tx, ev events.Envelope) error {

@@ -47,6 +47,7 @@ type Config struct {
 	SessionTTL     time.Duration
 	ArgonMemoryKiB uint
 	ArgonTime      uint
+	LockoutAfter   int
 
 	// OpsListen serves /metrics and /healthz in processes without the gateway.
 	OpsListen string
@@ -131,6 +132,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 12*time.Hour, "lifetime of password sessions")
 	fs.UintVar(&c.ArgonMemoryKiB, "password-argon-memory-kib", 19*1024, "argon2id memory cost of password hashes, KiB")
 	fs.UintVar(&c.ArgonTime, "password-argon-time", 2, "argon2id passes of password hashes")
+	fs.IntVar(&c.LockoutAfter, "lockout-after", 5, "consecutive wrong passwords that lock a user out (0: never)")
 	fs.StringVar(&c.OpsListen, "ops-listen", "127.0.0.1:9100", "address of /metrics and /healthz when the gateway does not run here")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", "", "OTLP gRPC collector host:port for traces; empty disables export")
@@ -178,6 +180,9 @@ func (c *Config) Validate() error {
 		}
 		if c.ArgonMemoryKiB < 8*1024 || c.ArgonMemoryKiB > 4*1024*1024 {
 			problems = append(problems, "password-argon-memory-kib must be between 8192 and 4194304")
+		}
+		if c.LockoutAfter < 0 || c.LockoutAfter > 100 {
+			problems = append(problems, "lockout-after must be between 0 and 100")
 		}
 		if c.ArgonTime < 1 || c.ArgonTime > 20 {
 			problems = append(problems, "password-argon-time must be between 1 and 20")

@@ -90,7 +90,7 @@ func Start(t testing.TB) *Env {
 		Migrate: false, Listen: map[string]string{}, Targets: map[string]string{},
 		PrincipalKey: random(32), MasterKey: random(32), OperatorToken: env.OperatorToken,
 		SMTPAddr: mb.Addr, SMTPFrom: "tessera@test.example", BlobDir: filepath.Join(dir, "blobs"),
-		ShutdownWait: time.Second, SessionTTL: time.Hour, ArgonMemoryKiB: 19 * 1024, ArgonTime: 2,
+		ShutdownWait: time.Second, SessionTTL: time.Hour, ArgonMemoryKiB: 19 * 1024, ArgonTime: 2, LockoutAfter: 5,
 	}
 	for _, name := range cfg.Services {
 		cfg.Listen[name] = "127.0.0.1:0"

@@ -850,6 +850,11 @@ type User struct {
 	Memberships   []*Membership          `protobuf:"bytes,9,rep,name=memberships,proto3" json:"memberships,omitempty"`
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	LastLoginTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=last_login_time,json=lastLoginTime,proto3" json:"last_login_time,omitempty"`
+	// A login several people share: never locked out; its emails go to the
+	// administrators of its accounts.
+	SharedLogin bool `protobuf:"varint,12,opt,name=shared_login,json=sharedLogin,proto3" json:"shared_login,omitempty"`
+	// Set while the user is locked out after too many wrong passwords.
+	LockedTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=locked_time,json=lockedTime,proto3" json:"locked_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -961,6 +966,20 @@ func (x *User) GetLastLoginTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *User) GetSharedLogin() bool {
+	if x != nil {
+		return x.SharedLogin
+	}
+	return false
+}
+
+func (x *User) GetLockedTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LockedTime
+	}
+	return nil
+}
+
 type CreateUserRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	User  *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
@@ -1066,6 +1085,50 @@ func (x *GetUserRequest) GetName() string {
 	return ""
 }
 
+type ReactivateUserRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReactivateUserRequest) Reset() {
+	*x = ReactivateUserRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReactivateUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReactivateUserRequest) ProtoMessage() {}
+
+func (x *ReactivateUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReactivateUserRequest.ProtoReflect.Descriptor instead.
+func (*ReactivateUserRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ReactivateUserRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 type LoginRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
@@ -1077,7 +1140,7 @@ type LoginRequest struct {
 
 func (x *LoginRequest) Reset() {
 	*x = LoginRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[12]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1089,7 +1152,7 @@ func (x *LoginRequest) String() string {
 func (*LoginRequest) ProtoMessage() {}
 
 func (x *LoginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[12]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1102,7 +1165,7 @@ func (x *LoginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginRequest.ProtoReflect.Descriptor instead.
 func (*LoginRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{12}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *LoginRequest) GetTenantId() string {
@@ -1138,7 +1201,7 @@ type LoginResponse struct {
 
 func (x *LoginResponse) Reset() {
 	*x = LoginResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1150,7 +1213,7 @@ func (x *LoginResponse) String() string {
 func (*LoginResponse) ProtoMessage() {}
 
 func (x *LoginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1163,7 +1226,7 @@ func (x *LoginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginResponse.ProtoReflect.Descriptor instead.
 func (*LoginResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{13}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *LoginResponse) GetAccessToken() string {
@@ -1196,7 +1259,7 @@ type AuthenticateRequest struct {
 
 func (x *AuthenticateRequest) Reset() {
 	*x = AuthenticateRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1271,7 @@ func (x *AuthenticateRequest) String() string {
 func (*AuthenticateRequest) ProtoMessage() {}
 
 func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1284,7 @@ func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateRequest.ProtoReflect.Descriptor instead.
 func (*AuthenticateRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{14}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AuthenticateRequest) GetAccessToken() string {
@@ -1240,7 +1303,7 @@ type AuthenticateResponse struct {
 
 func (x *AuthenticateResponse) Reset() {
 	*x = AuthenticateResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1252,7 +1315,7 @@ func (x *AuthenticateResponse) String() string {
 func (*AuthenticateResponse) ProtoMessage() {}
 
 func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1265,7 +1328,7 @@ func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateResponse.ProtoReflect.Descriptor instead.
 func (*AuthenticateResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{15}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AuthenticateResponse) GetPrincipal() *v1.Principal {
@@ -1299,7 +1362,7 @@ type AccessToken struct {
 
 func (x *AccessToken) Reset() {
 	*x = AccessToken{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1311,7 +1374,7 @@ func (x *AccessToken) String() string {
 func (*AccessToken) ProtoMessage() {}
 
 func (x *AccessToken) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1324,7 +1387,7 @@ func (x *AccessToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessToken.ProtoReflect.Descriptor instead.
 func (*AccessToken) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{16}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AccessToken) GetName() string {
@@ -1419,7 +1482,7 @@ type CreateAccessTokenRequest struct {
 
 func (x *CreateAccessTokenRequest) Reset() {
 	*x = CreateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1431,7 +1494,7 @@ func (x *CreateAccessTokenRequest) String() string {
 func (*CreateAccessTokenRequest) ProtoMessage() {}
 
 func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1444,7 +1507,7 @@ func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{17}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -1479,7 +1542,7 @@ type CreateAccessTokenResponse struct {
 
 func (x *CreateAccessTokenResponse) Reset() {
 	*x = CreateAccessTokenResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1491,7 +1554,7 @@ func (x *CreateAccessTokenResponse) String() string {
 func (*CreateAccessTokenResponse) ProtoMessage() {}
 
 func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1504,7 +1567,7 @@ func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{18}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateAccessTokenResponse) GetAccessToken() *AccessToken {
@@ -1530,7 +1593,7 @@ type GetAccessTokenRequest struct {
 
 func (x *GetAccessTokenRequest) Reset() {
 	*x = GetAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1542,7 +1605,7 @@ func (x *GetAccessTokenRequest) String() string {
 func (*GetAccessTokenRequest) ProtoMessage() {}
 
 func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1555,7 +1618,7 @@ func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*GetAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{19}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetAccessTokenRequest) GetName() string {
@@ -1578,7 +1641,7 @@ type ListAccessTokensRequest struct {
 
 func (x *ListAccessTokensRequest) Reset() {
 	*x = ListAccessTokensRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1590,7 +1653,7 @@ func (x *ListAccessTokensRequest) String() string {
 func (*ListAccessTokensRequest) ProtoMessage() {}
 
 func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1603,7 +1666,7 @@ func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{20}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListAccessTokensRequest) GetPageSize() int32 {
@@ -1637,7 +1700,7 @@ type ListAccessTokensResponse struct {
 
 func (x *ListAccessTokensResponse) Reset() {
 	*x = ListAccessTokensResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1649,7 +1712,7 @@ func (x *ListAccessTokensResponse) String() string {
 func (*ListAccessTokensResponse) ProtoMessage() {}
 
 func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1662,7 +1725,7 @@ func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{21}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListAccessTokensResponse) GetAccessTokens() []*AccessToken {
@@ -1693,7 +1756,7 @@ type UpdateAccessTokenRequest struct {
 
 func (x *UpdateAccessTokenRequest) Reset() {
 	*x = UpdateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1705,7 +1768,7 @@ func (x *UpdateAccessTokenRequest) String() string {
 func (*UpdateAccessTokenRequest) ProtoMessage() {}
 
 func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1718,7 +1781,7 @@ func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{22}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *UpdateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -1751,7 +1814,7 @@ type RotateAccessTokenRequest struct {
 
 func (x *RotateAccessTokenRequest) Reset() {
 	*x = RotateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1763,7 +1826,7 @@ func (x *RotateAccessTokenRequest) String() string {
 func (*RotateAccessTokenRequest) ProtoMessage() {}
 
 func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1776,7 +1839,7 @@ func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*RotateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{23}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RotateAccessTokenRequest) GetName() string {
@@ -1795,7 +1858,7 @@ type DeleteAccessTokenRequest struct {
 
 func (x *DeleteAccessTokenRequest) Reset() {
 	*x = DeleteAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1807,7 +1870,7 @@ func (x *DeleteAccessTokenRequest) String() string {
 func (*DeleteAccessTokenRequest) ProtoMessage() {}
 
 func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1820,7 +1883,7 @@ func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{24}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeleteAccessTokenRequest) GetName() string {
@@ -1891,7 +1954,7 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\n" +
 	"Membership\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x14\n" +
-	"\x05roles\x18\x02 \x03(\tR\x05roles\"\xce\x03\n" +
+	"\x05roles\x18\x02 \x03(\tR\x05roles\"\xae\x04\n" +
 	"\x04User\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1a\n" +
@@ -1906,13 +1969,18 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12B\n" +
-	"\x0flast_login_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\rlastLoginTime\"|\n" +
+	"\x0flast_login_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\rlastLoginTime\x12!\n" +
+	"\fshared_login\x18\f \x01(\bR\vsharedLogin\x12;\n" +
+	"\vlocked_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"lockedTime\"|\n" +
 	"\x11CreateUserRequest\x12,\n" +
 	"\x04user\x18\x01 \x01(\v2\x18.tessera.account.v1.UserR\x04user\x12\x1a\n" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"$\n" +
 	"\x0eGetUserRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"+\n" +
+	"\x15ReactivateUserRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"c\n" +
 	"\fLoginRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1a\n" +
@@ -1995,7 +2063,7 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x0fAccessTokenType\x12!\n" +
 	"\x1dACCESS_TOKEN_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ACCESS_TOKEN_TYPE_NORMAL\x10\x01\x12\"\n" +
-	"\x1eACCESS_TOKEN_TYPE_IMPERSONATED\x10\x022\x98\x04\n" +
+	"\x1eACCESS_TOKEN_TYPE_IMPERSONATED\x10\x022\xef\x04\n" +
 	"\x0eAccountService\x12a\n" +
 	"\fCreateTenant\x12'.tessera.account.v1.CreateTenantRequest\x1a(.tessera.account.v1.CreateTenantResponse\x12V\n" +
 	"\rCreateAccount\x12(.tessera.account.v1.CreateAccountRequest\x1a\x1b.tessera.account.v1.Account\x12P\n" +
@@ -2004,7 +2072,8 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\fListAccounts\x12'.tessera.account.v1.ListAccountsRequest\x1a(.tessera.account.v1.ListAccountsResponse\x12M\n" +
 	"\n" +
 	"CreateUser\x12%.tessera.account.v1.CreateUserRequest\x1a\x18.tessera.account.v1.User\x12G\n" +
-	"\aGetUser\x12\".tessera.account.v1.GetUserRequest\x1a\x18.tessera.account.v1.User2\xbe\x01\n" +
+	"\aGetUser\x12\".tessera.account.v1.GetUserRequest\x1a\x18.tessera.account.v1.User\x12U\n" +
+	"\x0eReactivateUser\x12).tessera.account.v1.ReactivateUserRequest\x1a\x18.tessera.account.v1.User2\xbe\x01\n" +
 	"\vAuthService\x12L\n" +
 	"\x05Login\x12 .tessera.account.v1.LoginRequest\x1a!.tessera.account.v1.LoginResponse\x12a\n" +
 	"\fAuthenticate\x12'.tessera.account.v1.AuthenticateRequest\x1a(.tessera.account.v1.AuthenticateResponse2\x84\x05\n" +
@@ -2029,7 +2098,7 @@ func file_tessera_account_v1_account_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_account_v1_account_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_tessera_account_v1_account_proto_goTypes = []any{
 	(AccountType)(0),                  // 0: tessera.account.v1.AccountType
 	(UserType)(0),                     // 1: tessera.account.v1.UserType
@@ -2047,89 +2116,93 @@ var file_tessera_account_v1_account_proto_goTypes = []any{
 	(*User)(nil),                      // 13: tessera.account.v1.User
 	(*CreateUserRequest)(nil),         // 14: tessera.account.v1.CreateUserRequest
 	(*GetUserRequest)(nil),            // 15: tessera.account.v1.GetUserRequest
-	(*LoginRequest)(nil),              // 16: tessera.account.v1.LoginRequest
-	(*LoginResponse)(nil),             // 17: tessera.account.v1.LoginResponse
-	(*AuthenticateRequest)(nil),       // 18: tessera.account.v1.AuthenticateRequest
-	(*AuthenticateResponse)(nil),      // 19: tessera.account.v1.AuthenticateResponse
-	(*AccessToken)(nil),               // 20: tessera.account.v1.AccessToken
-	(*CreateAccessTokenRequest)(nil),  // 21: tessera.account.v1.CreateAccessTokenRequest
-	(*CreateAccessTokenResponse)(nil), // 22: tessera.account.v1.CreateAccessTokenResponse
-	(*GetAccessTokenRequest)(nil),     // 23: tessera.account.v1.GetAccessTokenRequest
-	(*ListAccessTokensRequest)(nil),   // 24: tessera.account.v1.ListAccessTokensRequest
-	(*ListAccessTokensResponse)(nil),  // 25: tessera.account.v1.ListAccessTokensResponse
-	(*UpdateAccessTokenRequest)(nil),  // 26: tessera.account.v1.UpdateAccessTokenRequest
-	(*RotateAccessTokenRequest)(nil),  // 27: tessera.account.v1.RotateAccessTokenRequest
-	(*DeleteAccessTokenRequest)(nil),  // 28: tessera.account.v1.DeleteAccessTokenRequest
-	nil,                               // 29: tessera.account.v1.Account.AttributesEntry
-	(*timestamppb.Timestamp)(nil),     // 30: google.protobuf.Timestamp
-	(*v1.Address)(nil),                // 31: tessera.common.v1.Address
-	(*v1.Principal)(nil),              // 32: tessera.common.v1.Principal
-	(*fieldmaskpb.FieldMask)(nil),     // 33: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),             // 34: google.protobuf.Empty
+	(*ReactivateUserRequest)(nil),     // 16: tessera.account.v1.ReactivateUserRequest
+	(*LoginRequest)(nil),              // 17: tessera.account.v1.LoginRequest
+	(*LoginResponse)(nil),             // 18: tessera.account.v1.LoginResponse
+	(*AuthenticateRequest)(nil),       // 19: tessera.account.v1.AuthenticateRequest
+	(*AuthenticateResponse)(nil),      // 20: tessera.account.v1.AuthenticateResponse
+	(*AccessToken)(nil),               // 21: tessera.account.v1.AccessToken
+	(*CreateAccessTokenRequest)(nil),  // 22: tessera.account.v1.CreateAccessTokenRequest
+	(*CreateAccessTokenResponse)(nil), // 23: tessera.account.v1.CreateAccessTokenResponse
+	(*GetAccessTokenRequest)(nil),     // 24: tessera.account.v1.GetAccessTokenRequest
+	(*ListAccessTokensRequest)(nil),   // 25: tessera.account.v1.ListAccessTokensRequest
+	(*ListAccessTokensResponse)(nil),  // 26: tessera.account.v1.ListAccessTokensResponse
+	(*UpdateAccessTokenRequest)(nil),  // 27: tessera.account.v1.UpdateAccessTokenRequest
+	(*RotateAccessTokenRequest)(nil),  // 28: tessera.account.v1.RotateAccessTokenRequest
+	(*DeleteAccessTokenRequest)(nil),  // 29: tessera.account.v1.DeleteAccessTokenRequest
+	nil,                               // 30: tessera.account.v1.Account.AttributesEntry
+	(*timestamppb.Timestamp)(nil),     // 31: google.protobuf.Timestamp
+	(*v1.Address)(nil),                // 32: tessera.common.v1.Address
+	(*v1.Principal)(nil),              // 33: tessera.common.v1.Principal
+	(*fieldmaskpb.FieldMask)(nil),     // 34: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),             // 35: google.protobuf.Empty
 }
 var file_tessera_account_v1_account_proto_depIdxs = []int32{
-	30, // 0: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	31, // 0: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
 	4,  // 1: tessera.account.v1.CreateTenantResponse.tenant:type_name -> tessera.account.v1.Tenant
 	7,  // 2: tessera.account.v1.CreateTenantResponse.home_account:type_name -> tessera.account.v1.Account
 	13, // 3: tessera.account.v1.CreateTenantResponse.admin:type_name -> tessera.account.v1.User
 	0,  // 4: tessera.account.v1.Account.type:type_name -> tessera.account.v1.AccountType
-	31, // 5: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
-	29, // 6: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
-	30, // 7: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
-	30, // 8: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
+	32, // 5: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
+	30, // 6: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
+	31, // 7: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	31, // 8: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
 	7,  // 9: tessera.account.v1.CreateAccountRequest.account:type_name -> tessera.account.v1.Account
 	7,  // 10: tessera.account.v1.ListAccountsResponse.accounts:type_name -> tessera.account.v1.Account
 	1,  // 11: tessera.account.v1.User.type:type_name -> tessera.account.v1.UserType
 	2,  // 12: tessera.account.v1.User.status:type_name -> tessera.account.v1.UserStatus
 	12, // 13: tessera.account.v1.User.memberships:type_name -> tessera.account.v1.Membership
-	30, // 14: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	30, // 15: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
-	13, // 16: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
-	30, // 17: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
-	13, // 18: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
-	32, // 19: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
-	3,  // 20: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
-	30, // 21: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
-	30, // 22: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
-	30, // 23: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
-	20, // 24: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	20, // 25: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
-	20, // 26: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
-	20, // 27: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	33, // 28: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 29: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
-	8,  // 30: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
-	9,  // 31: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
-	10, // 32: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
-	14, // 33: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
-	15, // 34: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
-	16, // 35: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
-	18, // 36: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
-	21, // 37: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
-	23, // 38: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
-	24, // 39: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
-	26, // 40: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
-	27, // 41: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
-	28, // 42: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
-	6,  // 43: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
-	7,  // 44: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
-	7,  // 45: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
-	11, // 46: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
-	13, // 47: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
-	13, // 48: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
-	17, // 49: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
-	19, // 50: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
-	22, // 51: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	20, // 52: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
-	25, // 53: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
-	20, // 54: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
-	22, // 55: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	34, // 56: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
-	43, // [43:57] is the sub-list for method output_type
-	29, // [29:43] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	31, // 14: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	31, // 15: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
+	31, // 16: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
+	13, // 17: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
+	31, // 18: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
+	13, // 19: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
+	33, // 20: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
+	3,  // 21: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
+	31, // 22: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
+	31, // 23: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
+	31, // 24: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
+	21, // 25: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	21, // 26: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
+	21, // 27: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
+	21, // 28: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	34, // 29: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 30: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
+	8,  // 31: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
+	9,  // 32: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
+	10, // 33: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
+	14, // 34: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
+	15, // 35: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
+	16, // 36: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
+	17, // 37: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
+	19, // 38: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
+	22, // 39: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
+	24, // 40: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
+	25, // 41: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
+	27, // 42: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
+	28, // 43: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
+	29, // 44: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
+	6,  // 45: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
+	7,  // 46: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
+	7,  // 47: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
+	11, // 48: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
+	13, // 49: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
+	13, // 50: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
+	13, // 51: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
+	18, // 52: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
+	20, // 53: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
+	23, // 54: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	21, // 55: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
+	26, // 56: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
+	21, // 57: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
+	23, // 58: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	35, // 59: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
+	45, // [45:60] is the sub-list for method output_type
+	30, // [30:45] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_tessera_account_v1_account_proto_init() }
@@ -2143,7 +2216,7 @@ func file_tessera_account_v1_account_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_account_v1_account_proto_rawDesc), len(file_tessera_account_v1_account_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

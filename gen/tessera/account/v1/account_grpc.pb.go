@@ -20,12 +20,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AccountService_CreateTenant_FullMethodName  = "/tessera.account.v1.AccountService/CreateTenant"
-	AccountService_CreateAccount_FullMethodName = "/tessera.account.v1.AccountService/CreateAccount"
-	AccountService_GetAccount_FullMethodName    = "/tessera.account.v1.AccountService/GetAccount"
-	AccountService_ListAccounts_FullMethodName  = "/tessera.account.v1.AccountService/ListAccounts"
-	AccountService_CreateUser_FullMethodName    = "/tessera.account.v1.AccountService/CreateUser"
-	AccountService_GetUser_FullMethodName       = "/tessera.account.v1.AccountService/GetUser"
+	AccountService_CreateTenant_FullMethodName   = "/tessera.account.v1.AccountService/CreateTenant"
+	AccountService_CreateAccount_FullMethodName  = "/tessera.account.v1.AccountService/CreateAccount"
+	AccountService_GetAccount_FullMethodName     = "/tessera.account.v1.AccountService/GetAccount"
+	AccountService_ListAccounts_FullMethodName   = "/tessera.account.v1.AccountService/ListAccounts"
+	AccountService_CreateUser_FullMethodName     = "/tessera.account.v1.AccountService/CreateUser"
+	AccountService_GetUser_FullMethodName        = "/tessera.account.v1.AccountService/GetUser"
+	AccountService_ReactivateUser_FullMethodName = "/tessera.account.v1.AccountService/ReactivateUser"
 )
 
 // AccountServiceClient is the client API for AccountService service.
@@ -42,6 +43,9 @@ type AccountServiceClient interface {
 	ListAccounts(ctx context.Context, in *ListAccountsRequest, opts ...grpc.CallOption) (*ListAccountsResponse, error)
 	CreateUser(ctx context.Context, in *CreateUserRequest, opts ...grpc.CallOption) (*User, error)
 	GetUser(ctx context.Context, in *GetUserRequest, opts ...grpc.CallOption) (*User, error)
+	// Makes an inactive (e.g. locked-out) user active again without touching the
+	// password, and emails them (SPEC ACC-9).
+	ReactivateUser(ctx context.Context, in *ReactivateUserRequest, opts ...grpc.CallOption) (*User, error)
 }
 
 type accountServiceClient struct {
@@ -112,6 +116,16 @@ func (c *accountServiceClient) GetUser(ctx context.Context, in *GetUserRequest, 
 	return out, nil
 }
 
+func (c *accountServiceClient) ReactivateUser(ctx context.Context, in *ReactivateUserRequest, opts ...grpc.CallOption) (*User, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(User)
+	err := c.cc.Invoke(ctx, AccountService_ReactivateUser_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AccountServiceServer is the server API for AccountService service.
 // All implementations must embed UnimplementedAccountServiceServer
 // for forward compatibility.
@@ -126,6 +140,9 @@ type AccountServiceServer interface {
 	ListAccounts(context.Context, *ListAccountsRequest) (*ListAccountsResponse, error)
 	CreateUser(context.Context, *CreateUserRequest) (*User, error)
 	GetUser(context.Context, *GetUserRequest) (*User, error)
+	// Makes an inactive (e.g. locked-out) user active again without touching the
+	// password, and emails them (SPEC ACC-9).
+	ReactivateUser(context.Context, *ReactivateUserRequest) (*User, error)
 	mustEmbedUnimplementedAccountServiceServer()
 }
 
@@ -153,6 +170,9 @@ func (UnimplementedAccountServiceServer) CreateUser(context.Context, *CreateUser
 }
 func (UnimplementedAccountServiceServer) GetUser(context.Context, *GetUserRequest) (*User, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetUser not implemented")
+}
+func (UnimplementedAccountServiceServer) ReactivateUser(context.Context, *ReactivateUserRequest) (*User, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReactivateUser not implemented")
 }
 func (UnimplementedAccountServiceServer) mustEmbedUnimplementedAccountServiceServer() {}
 func (UnimplementedAccountServiceServer) testEmbeddedByValue()                        {}
@@ -283,6 +303,24 @@ func _AccountService_GetUser_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AccountService_ReactivateUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReactivateUserRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).ReactivateUser(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_ReactivateUser_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).ReactivateUser(ctx, req.(*ReactivateUserRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AccountService_ServiceDesc is the grpc.ServiceDesc for AccountService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -313,6 +351,10 @@ var AccountService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetUser",
 			Handler:    _AccountService_GetUser_Handler,
+		},
+		{
+			MethodName: "ReactivateUser",
+			Handler:    _AccountService_ReactivateUser_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

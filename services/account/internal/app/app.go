@@ -20,6 +20,10 @@ type Store interface {
 	UserByUsername(ctx context.Context, tenant, username string) (User, error)
 	TokenByHash(ctx context.Context, hash []byte) (Token, User, error)
 	TokenStore
+	RecordFailedLogin(ctx context.Context, tenant, userID string, lockAfter int) (bool, error)
+	ResetFailedLogins(ctx context.Context, tenant, userID string) error
+	Reactivate(ctx context.Context, tenant, userID, by string) (User, error)
+	AdminEmails(ctx context.Context, tenant string, accountIDs []string) ([]string, error)
 }
 
 // Mailer sends email.
@@ -31,6 +35,9 @@ type Mailer interface {
 type Config struct {
 	Password   PasswordParams
 	SessionTTL time.Duration
+	// LockoutAfter consecutive wrong passwords make a (non-shared) user inactive;
+	// 0 turns lockout off.
+	LockoutAfter int
 }
 
 // App is the account service's use cases.

@@ -59,10 +59,23 @@ func (a *App) Login(ctx context.Context, tenant, user, password string) (LoginRe
 		return LoginResult{}, err
 	}
 	if !CheckPassword(u.PasswordHash, password) {
+		locked, err := a.store.RecordFailedLogin(ctx, tenant, u.ID, a.cfg.LockoutAfter)
+		if err != nil {
+			return LoginResult{}, err
+		}
+		if locked {
+			return LoginResult{}, errs.Unauthenticated("USER_LOCKED", "too many wrong passwords: the user is locked out until an administrator reactivates it")
+		}
 		return LoginResult{}, errBadLogin
 	}
+	// Only a caller who knows the password learns that the user is inactive.
 	if u.Status != UserActive {
 		return LoginResult{}, errs.Unauthenticated("USER_INACTIVE", "the user is inactive; an administrator must reactivate it")
+	}
+	if u.FailedLogins > 0 {
+		if err := a.store.ResetFailedLogins(ctx, tenant, u.ID); err != nil {
+			return LoginResult{}, err
+		}
 	}
 	value, hash := NewTokenValue()
 	t := Token{

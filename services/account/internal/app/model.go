@@ -69,6 +69,9 @@ type User struct {
 	RequestID     string
 	CreateTime    time.Time
 	LastLoginTime *time.Time
+	SharedLogin   bool
+	FailedLogins  int
+	LockedTime    *time.Time
 }
 
 // Token kinds.

@@ -25,11 +25,49 @@ func (a *App) SendLicenseEmail(ctx context.Context, tenant string, ev *eventspb.
 	if err != nil {
 		return err
 	}
+	to, err := a.recipients(ctx, tenant, u)
+	if err != nil || len(to) == 0 {
+		return err
+	}
 	return a.mailer.Send(mail.Message{
-		To:      []string{u.Email},
+		To:      to,
 		Subject: fmt.Sprintf("Your license for %s", ev.GetActivationId()),
 		Text: fmt.Sprintf("Hello %s %s,\n\nyour license for activation ID %s on host %s (%d seat(s)) is attached as %s.\n\nFulfillment: %s\n",
 			u.FirstName, u.LastName, ev.GetActivationId(), ev.GetHostId(), ev.GetQuantity(), LicenseFileName, ev.GetFulfillmentId()),
 		Attachments: []mail.Attachment{{Filename: LicenseFileName, ContentType: "text/plain; charset=utf-8", Data: []byte(ev.GetLicenseText())}},
+	})
+}
+
+// recipients are where a user's emails go: the user, or for a shared login the
+// administrators of its accounts.
+func (a *App) recipients(ctx context.Context, tenant string, u User) ([]string, error) {
+	if !u.SharedLogin {
+		return []string{u.Email}, nil
+	}
+	accounts := make([]string, 0, len(u.Memberships))
+	for _, m := range u.Memberships {
+		accounts = append(accounts, m.AccountID)
+	}
+	return a.store.AdminEmails(ctx, tenant, accounts)
+}
+
+// SendReactivationEmail tells a reactivated user (SPEC ACC-9).
+func (a *App) SendReactivationEmail(ctx context.Context, tenant string, ev *eventspb.UserReactivated) error {
+	u, err := a.store.GetUser(ctx, tenant, ev.GetUserId())
+	if errs.IsKind(err, errs.KindNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	to, err := a.recipients(ctx, tenant, u)
+	if err != nil || len(to) == 0 {
+		return err
+	}
+	return a.mailer.Send(mail.Message{
+		To:      to,
+		Subject: "Your Tessera user has been reactivated",
+		Text: fmt.Sprintf("Hello,\n\nthe user %s (%s %s) has been reactivated by an administrator and can sign in again with its existing password.\n",
+			u.Username, u.FirstName, u.LastName),
 	})
 }

@@ -125,3 +125,19 @@ func (a *App) GetUser(ctx context.Context, id string) (User, error) {
 	}
 	return User{}, errs.NotFound("user", id)
 }
+
+// ReactivateUser makes an inactive user active again; the password stays, and the
+// user (or, for a shared login, its accounts' administrators) is told by email.
+func (a *App) ReactivateUser(ctx context.Context, id string) (User, error) {
+	p, _ := authz.FromContext(ctx)
+	u, err := a.store.GetUser(ctx, p.GetTenantId(), id)
+	if err != nil {
+		return User{}, err
+	}
+	for _, m := range u.Memberships {
+		if !authz.CanActFor(p, m.AccountID) {
+			return User{}, errs.NotFound("user", id)
+		}
+	}
+	return a.store.Reactivate(ctx, p.GetTenantId(), id, p.GetUserId())
+}

@@ -17,14 +17,15 @@ import (
 
 // Permissions declares what every RPC needs.
 var Permissions = grpcx.Permissions{
-	accountpb.AccountService_CreateTenant_FullMethodName:  authz.TenantsCreate,
-	accountpb.AccountService_CreateAccount_FullMethodName: authz.AccountsManage,
-	accountpb.AccountService_GetAccount_FullMethodName:    authz.AccountsView,
-	accountpb.AccountService_ListAccounts_FullMethodName:  authz.AccountsView,
-	accountpb.AccountService_CreateUser_FullMethodName:    authz.UsersManage,
-	accountpb.AccountService_GetUser_FullMethodName:       authz.UsersView,
-	accountpb.AuthService_Login_FullMethodName:            authz.Public,
-	accountpb.AuthService_Authenticate_FullMethodName:     authz.TokensResolve,
+	accountpb.AccountService_CreateTenant_FullMethodName:   authz.TenantsCreate,
+	accountpb.AccountService_CreateAccount_FullMethodName:  authz.AccountsManage,
+	accountpb.AccountService_GetAccount_FullMethodName:     authz.AccountsView,
+	accountpb.AccountService_ListAccounts_FullMethodName:   authz.AccountsView,
+	accountpb.AccountService_CreateUser_FullMethodName:     authz.UsersManage,
+	accountpb.AccountService_GetUser_FullMethodName:        authz.UsersView,
+	accountpb.AccountService_ReactivateUser_FullMethodName: authz.UsersManage,
+	accountpb.AuthService_Login_FullMethodName:             authz.Public,
+	accountpb.AuthService_Authenticate_FullMethodName:      authz.TokensResolve,
 
 	accountpb.AccessTokenService_CreateAccessToken_FullMethodName: authz.TokensManage,
 	accountpb.AccessTokenService_GetAccessToken_FullMethodName:    authz.TokensManage,
@@ -96,7 +97,7 @@ func userPB(u app.User) *accountpb.User {
 	out := &accountpb.User{
 		Name: "users/" + u.ID, UserId: u.ID, Username: u.Username, FirstName: u.FirstName, LastName: u.LastName,
 		Email: u.Email, Type: userTypes[u.Type], CreateTime: timestamppb.New(u.CreateTime), LastLoginTime: tsPtr(u.LastLoginTime),
-		Status: accountpb.UserStatus_USER_STATUS_ACTIVE,
+		Status: accountpb.UserStatus_USER_STATUS_ACTIVE, SharedLogin: u.SharedLogin, LockedTime: tsPtr(u.LockedTime),
 	}
 	if u.Status == app.UserInactive {
 		out.Status = accountpb.UserStatus_USER_STATUS_INACTIVE
@@ -171,6 +172,7 @@ func (s *Server) CreateUser(ctx context.Context, req *accountpb.CreateUserReques
 	u := req.GetUser()
 	in := app.User{
 		Username: u.GetUsername(), FirstName: u.GetFirstName(), LastName: u.GetLastName(), Email: u.GetEmail(), RequestID: req.GetRequestId(),
+		SharedLogin: u.GetSharedLogin(),
 	}
 	for i, m := range u.GetMemberships() {
 		id, err := names.ID(fieldf("user.memberships[%d].account", i), m.GetAccount(), "accounts")
@@ -215,4 +217,17 @@ func (s *Server) Authenticate(ctx context.Context, req *accountpb.AuthenticateRe
 		return nil, err
 	}
 	return &accountpb.AuthenticateResponse{Principal: p}, nil
+}
+
+// ReactivateUser implements AccountService.
+func (s *Server) ReactivateUser(ctx context.Context, req *accountpb.ReactivateUserRequest) (*accountpb.User, error) {
+	id, err := names.ID("name", req.GetName(), "users")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.ReactivateUser(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return userPB(out), nil
 }

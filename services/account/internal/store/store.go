@@ -3,6 +3,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -113,9 +114,9 @@ func (s *Store) ListAccounts(ctx context.Context, tenant string, only []string, 
 }
 
 func insertUser(ctx context.Context, tx pgx.Tx, tenant string, u app.User) error {
-	_, err := tx.Exec(ctx, `INSERT INTO users (tenant_id, id, username, first_name, last_name, email, user_type, status, password_hash, request_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		tenant, u.ID, u.Username, u.FirstName, u.LastName, u.Email, u.Type, u.Status, u.PasswordHash, pg.NullIfEmpty(u.RequestID))
+	_, err := tx.Exec(ctx, `INSERT INTO users (tenant_id, id, username, first_name, last_name, email, user_type, status, password_hash, request_id, shared_login)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		tenant, u.ID, u.Username, u.FirstName, u.LastName, u.Email, u.Type, u.Status, u.PasswordHash, pg.NullIfEmpty(u.RequestID), u.SharedLogin)
 	if err != nil {
 		return err
 	}
@@ -147,6 +148,7 @@ func (s *Store) CreateUser(ctx context.Context, tenant string, u app.User) (app.
 }
 
 const userCols = `u.id, u.username, u.first_name, u.last_name, u.email, u.user_type, u.status, u.password_hash, coalesce(u.request_id, ''), u.created_at, u.last_login_at,
+	u.shared_login, u.failed_logins, u.locked_at,
 	coalesce((SELECT jsonb_agg(jsonb_build_object('account_id', m.account_id, 'roles', m.roles) ORDER BY m.account_id)
 	          FROM memberships m WHERE m.tenant_id = u.tenant_id AND m.user_id = u.id), '[]')`
 
@@ -158,7 +160,8 @@ type membershipJSON struct {
 func scanUser(row pgx.Row) (app.User, error) {
 	var u app.User
 	var ms []membershipJSON
-	err := row.Scan(&u.ID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.Type, &u.Status, &u.PasswordHash, &u.RequestID, &u.CreateTime, &u.LastLoginTime, &ms)
+	err := row.Scan(&u.ID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.Type, &u.Status, &u.PasswordHash, &u.RequestID, &u.CreateTime, &u.LastLoginTime,
+		&u.SharedLogin, &u.FailedLogins, &u.LockedTime, &ms)
 	for _, m := range ms {
 		u.Memberships = append(u.Memberships, app.Membership{AccountID: m.AccountID, Roles: m.Roles})
 	}
@@ -262,8 +265,14 @@ func (s *Store) UpdateToken(ctx context.Context, tenant, id string, fn func(*app
 		if t, err = tokenErr(t, err, id); err != nil {
 			return err
 		}
+		oldHash := t.Hash
 		if err := fn(&t); err != nil {
 			return err
+		}
+		if !bytes.Equal(oldHash, t.Hash) {
+			if _, err := events.Write(ctx, tx, events.Subject("account", "token", "revoked"), tenant, &eventspb.TokenRevoked{TokenId: id, UserId: t.UserID}); err != nil {
+				return err
+			}
 		}
 		err = tx.QueryRow(ctx, `UPDATE access_tokens SET name = $3, description = $4, expires_at = $5, token_hash = $6, updated_at = now()
 			WHERE tenant_id = $1 AND id = $2 RETURNING updated_at, expires_at`, tenant, id, t.Name, t.Description, t.ExpiresAt, t.Hash).Scan(&t.UpdateTime, &t.ExpiresAt)
@@ -273,11 +282,83 @@ func (s *Store) UpdateToken(ctx context.Context, tenant, id string, fn func(*app
 	return out, err
 }
 
-// DeleteToken removes a token.
+// DeleteToken removes a token and announces its revocation.
 func (s *Store) DeleteToken(ctx context.Context, tenant, id string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM access_tokens WHERE tenant_id = $1 AND id = $2`, tenant, id)
-	if err == nil && tag.RowsAffected() == 0 {
-		return errs.NotFound("access token", id)
-	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var userID string
+		err := tx.QueryRow(ctx, `DELETE FROM access_tokens WHERE tenant_id = $1 AND id = $2 RETURNING user_id`, tenant, id).Scan(&userID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errs.NotFound("access token", id)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = events.Write(ctx, tx, events.Subject("account", "token", "revoked"), tenant, &eventspb.TokenRevoked{TokenId: id, UserId: userID})
+		return err
+	})
+}
+
+// RecordFailedLogin counts a wrong password for an active user and locks the user
+// out (inactive, every token revoked) when the count reaches lockAfter; shared
+// logins are never locked. The count is one atomic update, so concurrent attempts
+// cannot slip past the limit.
+func (s *Store) RecordFailedLogin(ctx context.Context, tenant, userID string, lockAfter int) (bool, error) {
+	locked := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var attempts int
+		var shared bool
+		err := tx.QueryRow(ctx, `UPDATE users SET failed_logins = failed_logins + 1
+			WHERE tenant_id = $1 AND id = $2 AND status = 'active' RETURNING failed_logins, shared_login`, tenant, userID).Scan(&attempts, &shared)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // inactive already: nothing more to count
+		}
+		if err != nil || lockAfter <= 0 || shared || attempts < lockAfter {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE users SET status = 'inactive', locked_at = now() WHERE tenant_id = $1 AND id = $2`, tenant, userID); err != nil {
+			return err
+		}
+		locked = true
+		if _, err := events.Write(ctx, tx, events.Subject("account", "user", "locked"), tenant, &eventspb.UserLocked{UserId: userID, FailedAttempts: int32(attempts)}); err != nil { //nolint:gosec // small count
+			return err
+		}
+		_, err = events.Write(ctx, tx, events.Subject("account", "token", "revoked"), tenant, &eventspb.TokenRevoked{UserId: userID})
+		return err
+	})
+	return locked, err
+}
+
+// ResetFailedLogins clears the count after a correct password.
+func (s *Store) ResetFailedLogins(ctx context.Context, tenant, userID string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE users SET failed_logins = 0 WHERE tenant_id = $1 AND id = $2 AND failed_logins > 0`, tenant, userID)
 	return err
+}
+
+// Reactivate makes a user active again, leaving the password as it is.
+func (s *Store) Reactivate(ctx context.Context, tenant, userID, by string) (app.User, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE users SET status = 'active', failed_logins = 0, locked_at = NULL
+			WHERE tenant_id = $1 AND id = $2 AND status = 'inactive'`, tenant, userID)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err // already active: nothing to announce
+		}
+		_, err = events.Write(ctx, tx, events.Subject("account", "user", "reactivated"), tenant, &eventspb.UserReactivated{UserId: userID, ByUserId: by})
+		return err
+	})
+	if err != nil {
+		return app.User{}, err
+	}
+	return s.GetUser(ctx, tenant, userID)
+}
+
+// AdminEmails returns the email addresses of the active administrators of the
+// accounts (users holding an admin role in one of them).
+func (s *Store) AdminEmails(ctx context.Context, tenant string, accountIDs []string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT u.email FROM users u JOIN memberships m ON m.tenant_id = u.tenant_id AND m.user_id = u.id
+		WHERE u.tenant_id = $1 AND m.account_id = ANY($2) AND u.status = 'active' AND NOT u.shared_login
+		  AND m.roles && ARRAY['producer_admin', 'customer_admin']::text[] ORDER BY u.email`, tenant, accountIDs)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }

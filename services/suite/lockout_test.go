@@ -1,0 +1,90 @@
+package suite_test
+
+import (
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tessera-dev/tessera/services/suite/suitetest"
+)
+
+func loginAttempt(api rest, tenant, user, password string) reply {
+	return api.do("POST", "/v1/auth:login", map[string]any{"tenant_id": tenant, "username": user, "password": password})
+}
+
+func reason(r reply) string {
+	e, _ := r.Body["error"].(map[string]any)
+	s, _ := e["reason"].(string)
+	return s
+}
+
+// TestLockout_ACC9: consecutive wrong passwords lock a non-shared user out; only an
+// administrator reactivates it, by email and without changing the password.
+func TestLockout_ACC9(t *testing.T) {
+	env := suitetest.Start(t)
+	api := rest{t: t, base: env.Suite.GatewayURL}
+	op := api.as(env.OperatorToken)
+	op.ok("POST", "/v1/tenants", map[string]any{"tenant_id": "lock-co", "display_name": "Lock", "admin_username": "admin", "admin_email": "admin@lock.example", "admin_password": "Admin-Password-1"})
+	op.ok("POST", "/v1/tenants", map[string]any{"tenant_id": "rival-co", "display_name": "Rival", "admin_username": "admin", "admin_email": "admin@rival.example", "admin_password": "Admin-Password-2"})
+	admin := api.as(login(api, "lock-co", "admin", "Admin-Password-1"))
+	admin.ok("POST", "/v1/accounts", map[string]any{"account_id": "ACME", "account": map[string]any{"display_name": "Acme", "type": "ACCOUNT_TYPE_CUSTOMER"}})
+	users := map[string]string{}
+	for _, u := range []struct {
+		name   string
+		role   string
+		shared bool
+	}{{"carol", "customer_user", false}, {"dave", "customer_user", false}, {"erin", "customer_user", true}, {"frank", "customer_admin", false}} {
+		body := admin.ok("POST", "/v1/users", map[string]any{"password": "Right-Password-1", "user": map[string]any{
+			"username": u.name, "first_name": u.name, "last_name": "X", "email": u.name + "@acme.example", "shared_login": u.shared,
+			"memberships": []any{map[string]any{"account": "accounts/ACME", "roles": []string{u.role}}},
+		}})
+		users[u.name] = body["name"].(string)
+	}
+	carolSession := login(api, "lock-co", "carol", "Right-Password-1")
+
+	// Four wrong, then right: the count starts over.
+	for range 4 {
+		require.Equal(t, "LOGIN_FAILED", reason(loginAttempt(api, "lock-co", "carol", "wrong")))
+	}
+	login(api, "lock-co", "carol", "Right-Password-1")
+	for range 4 {
+		require.Equal(t, "LOGIN_FAILED", reason(loginAttempt(api, "lock-co", "carol", "wrong")))
+	}
+	// The fifth consecutive wrong password locks carol out.
+	locked := loginAttempt(api, "lock-co", "carol", "wrong")
+	require.Equal(t, http.StatusUnauthorized, locked.Status)
+	require.Equal(t, "USER_LOCKED", reason(locked))
+	require.Equal(t, "USER_INACTIVE", reason(loginAttempt(api, "lock-co", "carol", "Right-Password-1")), "the right password no longer helps")
+	require.Equal(t, "LOGIN_FAILED", reason(loginAttempt(api, "lock-co", "carol", "wrong")), "a wrong password reveals nothing")
+	api.as(carolSession).refused(http.StatusUnauthorized, "GET", "/v1/accounts/ACME", nil)
+	require.NotNil(t, admin.ok("GET", "/v1/"+users["carol"], nil)["locked_time"])
+
+	// Racing wrong passwords lock too; the count cannot slip past the limit.
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() { loginAttempt(api, "lock-co", "dave", "wrong") })
+	}
+	wg.Wait()
+	require.Equal(t, "USER_INACTIVE", reason(loginAttempt(api, "lock-co", "dave", "Right-Password-1")))
+
+	// A shared login is never locked out.
+	for range 8 {
+		require.Equal(t, "LOGIN_FAILED", reason(loginAttempt(api, "lock-co", "erin", "wrong")))
+	}
+	login(api, "lock-co", "erin", "Right-Password-1")
+
+	// Reactivation: administrators only, not across tenants; the password stays.
+	rival := api.as(login(api, "rival-co", "admin", "Admin-Password-2"))
+	rival.refused(http.StatusNotFound, "POST", "/v1/"+users["carol"]+":reactivate", map[string]any{})
+	erin := api.as(login(api, "lock-co", "erin", "Right-Password-1"))
+	erin.refused(http.StatusForbidden, "POST", "/v1/"+users["carol"]+":reactivate", map[string]any{})
+	frank := api.as(login(api, "lock-co", "frank", "Right-Password-1"))
+	u := frank.ok("POST", "/v1/"+users["carol"]+":reactivate", map[string]any{})
+	require.Equal(t, "USER_STATUS_ACTIVE", u["status"])
+	require.Nil(t, u["locked_time"])
+	login(api, "lock-co", "carol", "Right-Password-1")
+	env.WaitForMail(t, "To: carol@acme.example", "reactivated")
+	require.Equal(t, "LOGIN_FAILED", reason(loginAttempt(api, "lock-co", "carol", "wrong")), "the count started over")
+}
