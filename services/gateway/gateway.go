@@ -4,16 +4,21 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
@@ -44,6 +49,15 @@ type Config struct {
 	Targets Targets
 	// OperatorToken, when set, authenticates platform operators (tenant creation).
 	OperatorToken string
+	// AuthCacheTTL bounds how long a resolved bearer token is trusted without asking
+	// the account service again; 0 asks every time.
+	AuthCacheTTL time.Duration
+	// Events, when set, delivers token revocations to the cache at once.
+	Events jetstream.JetStream
+	// Login attempts allowed per minute per client IP and per user name (0: no limit).
+	LoginPerMinutePerIP, LoginPerMinutePerUser int
+	// API requests allowed per second per client IP and per credential (0: no limit).
+	RequestsPerSecondPerIP, RequestsPerSecondPerToken int
 }
 
 // Gateway is the REST edge's HTTP handler.
@@ -55,11 +69,26 @@ type Gateway struct {
 	auth    accountpb.AuthServiceClient
 	dl      downloadpb.DownloadServiceClient
 	handler http.Handler
+	cache   *authCache
+	stop    context.CancelFunc
+
+	loginPerIP, loginPerUser, apiPerIP, apiPerToken *limiter
 }
 
 // New dials the services and builds the HTTP routes. metrics serves /metrics.
 func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Handler, log *slog.Logger) (*Gateway, error) {
-	g := &Gateway{cfg: cfg, signer: signer, log: log, conns: map[string]*grpc.ClientConn{}}
+	g := &Gateway{
+		cfg: cfg, signer: signer, log: log, conns: map[string]*grpc.ClientConn{}, cache: newAuthCache(cfg.AuthCacheTTL),
+		loginPerIP:   newLimiter(cfg.LoginPerMinutePerIP, time.Minute),
+		loginPerUser: newLimiter(cfg.LoginPerMinutePerUser, time.Minute),
+		apiPerIP:     newLimiter(cfg.RequestsPerSecondPerIP, time.Second),
+		apiPerToken:  newLimiter(cfg.RequestsPerSecondPerToken, time.Second),
+	}
+	followCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	g.stop = stop
+	if cfg.Events != nil && cfg.AuthCacheTTL > 0 {
+		go g.cache.follow(followCtx, cfg.Events, log)
+	}
 	targets := map[string]string{
 		"account": cfg.Targets.Account, "entitlement": cfg.Targets.Entitlement, "license": cfg.Targets.License,
 		"device": cfg.Targets.Device, "download": cfg.Targets.Download,
@@ -117,7 +146,7 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Han
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapi.Document)
 	})
-	api := g.authenticate(mux)
+	api := g.limitLogins(g.authenticate(g.evictOnRevoke(mux)))
 	root.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, ":download") {
 			g.authenticate(http.HandlerFunc(g.download)).ServeHTTP(w, r)
@@ -133,8 +162,9 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Han
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.handler.ServeHTTP(w, r) }
 
-// Close closes the service connections.
+// Close stops following revocations and closes the service connections.
 func (g *Gateway) Close() error {
+	g.stop()
 	var errs []error
 	for _, c := range g.conns {
 		errs = append(errs, c.Close())
@@ -156,13 +186,21 @@ func (g *Gateway) ready(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ready\n"))
 }
 
-type signedKey struct{}
+type (
+	signedKey    struct{}
+	principalKey struct{}
+)
 
 // authenticate resolves the caller's credentials to a signed principal carried in
 // the request context. Requests without credentials pass unauthenticated: the
 // services refuse them unless the RPC is public (login).
 func (g *Gateway) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		if ok, wait := g.apiPerIP.allow(clientIP(r), now); !ok {
+			writeStatus(w, tooMany("requests from this address", wait))
+			return
+		}
 		h := r.Header.Get("Authorization")
 		if h == "" {
 			next.ServeHTTP(w, r)
@@ -173,37 +211,114 @@ func (g *Gateway) authenticate(next http.Handler) http.Handler {
 			writeStatus(w, status.New(codes.Unauthenticated, "the Authorization header must be 'Bearer <token>'"))
 			return
 		}
-		p, err := g.principal(r.Context(), strings.TrimSpace(token))
+		token = strings.TrimSpace(token)
+		if ok, wait := g.apiPerToken.allow(token, now); !ok {
+			writeStatus(w, tooMany("requests with this token", wait))
+			return
+		}
+		p, signed, err := g.principal(r.Context(), token)
 		if err != nil {
 			writeStatus(w, status.Convert(err))
 			return
 		}
-		signed, err := g.signer.Sign(p)
-		if err != nil {
-			writeStatus(w, status.New(codes.Internal, "internal error"))
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), signedKey{}, signed)))
+		ctx := context.WithValue(context.WithValue(r.Context(), signedKey{}, signed), principalKey{}, p)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
-func (g *Gateway) principal(ctx context.Context, token string) (*commonpb.Principal, error) {
+// principal resolves a bearer token to its principal and that principal signed for
+// the services, from the cache when it can.
+func (g *Gateway) principal(ctx context.Context, token string) (*commonpb.Principal, string, error) {
 	if g.cfg.OperatorToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(g.cfg.OperatorToken)) == 1 {
-		return &commonpb.Principal{
+		p := &commonpb.Principal{
 			Kind: commonpb.PrincipalKind_PRINCIPAL_KIND_OPERATOR, Username: "operator",
 			Permissions: []string{string(authz.TenantsCreate)},
-		}, nil
+		}
+		signed, err := g.signer.Sign(p)
+		return p, signed, err
+	}
+	now := time.Now()
+	if e, ok := g.cache.get(token, now); ok {
+		return e.principal, e.signed, nil
 	}
 	self, err := g.signer.Sign(&commonpb.Principal{
 		Kind: commonpb.PrincipalKind_PRINCIPAL_KIND_SERVICE, Service: "gateway",
 		Permissions: []string{string(authz.TokensResolve)},
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	resp, err := g.auth.Authenticate(authz.Outgoing(ctx, self), &accountpb.AuthenticateRequest{AccessToken: token})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return resp.GetPrincipal(), nil
+	signed, err := g.signer.Sign(resp.GetPrincipal())
+	if err != nil {
+		return nil, "", err
+	}
+	g.cache.put(token, resp.GetPrincipal(), signed, resp.GetTokenExpireTime().AsTime(), now)
+	return resp.GetPrincipal(), signed, nil
+}
+
+// clientIP is the address the request came from (no proxy headers are trusted).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// limitLogins refuses sign-in attempts beyond the per-address and per-user rates
+// (brute-force protection in front of the account service's lockout).
+func (g *Gateway) limitLogins(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/v1/auth:login" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		now := time.Now()
+		if ok, wait := g.loginPerIP.allow(clientIP(r), now); !ok {
+			writeStatus(w, tooMany("sign-in attempts from this address", wait))
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		if err != nil {
+			writeStatus(w, status.New(codes.InvalidArgument, "unreadable request body"))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var who struct {
+			TenantID string `json:"tenant_id"`
+			Username string `json:"username"`
+		}
+		if json.Unmarshal(body, &who) == nil && who.Username != "" {
+			if ok, wait := g.loginPerUser.allow(who.TenantID+"/"+strings.ToLower(who.Username), now); !ok {
+				writeStatus(w, tooMany("sign-in attempts for this user", wait))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// evictOnRevoke drops a token from this gateway's cache as soon as a request
+// through it deleted or rotated that token; other gateways learn it from the
+// token.revoked event.
+func (g *Gateway) evictOnRevoke(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rest, isToken := strings.CutPrefix(r.URL.Path, "/v1/accessTokens/")
+		revoking := isToken && (r.Method == http.MethodDelete || (r.Method == http.MethodPost && strings.HasSuffix(rest, ":rotate")))
+		if !revoking {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if rec.status == http.StatusOK {
+			if p, ok := r.Context().Value(principalKey{}).(*commonpb.Principal); ok {
+				g.cache.evict(p.GetTenantId(), strings.TrimSuffix(rest, ":rotate"), "")
+			}
+		}
+	})
 }

@@ -49,6 +49,13 @@ type Config struct {
 	ArgonTime      uint
 	LockoutAfter   int
 
+	// Gateway protection (GW-2).
+	AuthCacheTTL              time.Duration
+	LoginPerMinutePerIP       int
+	LoginPerMinutePerUser     int
+	RequestsPerSecondPerIP    int
+	RequestsPerSecondPerToken int
+
 	// OpsListen serves /metrics and /healthz in processes without the gateway.
 	OpsListen string
 
@@ -132,6 +139,11 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 12*time.Hour, "lifetime of password sessions")
 	fs.UintVar(&c.ArgonMemoryKiB, "password-argon-memory-kib", 19*1024, "argon2id memory cost of password hashes, KiB")
 	fs.UintVar(&c.ArgonTime, "password-argon-time", 2, "argon2id passes of password hashes")
+	fs.DurationVar(&c.AuthCacheTTL, "auth-cache-ttl", 5*time.Second, "how long the gateway trusts a resolved bearer token before asking again (revocations also arrive as events)")
+	fs.IntVar(&c.LoginPerMinutePerIP, "login-rate-per-ip", 60, "sign-in attempts per minute per client address (0: no limit)")
+	fs.IntVar(&c.LoginPerMinutePerUser, "login-rate-per-user", 10, "sign-in attempts per minute per user name (0: no limit)")
+	fs.IntVar(&c.RequestsPerSecondPerIP, "api-rate-per-ip", 0, "API requests per second per client address (0: no limit)")
+	fs.IntVar(&c.RequestsPerSecondPerToken, "api-rate-per-token", 0, "API requests per second per bearer token (0: no limit)")
 	fs.IntVar(&c.LockoutAfter, "lockout-after", 5, "consecutive wrong passwords that lock a user out (0: never)")
 	fs.StringVar(&c.OpsListen, "ops-listen", "127.0.0.1:9100", "address of /metrics and /healthz when the gateway does not run here")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
@@ -186,6 +198,14 @@ func (c *Config) Validate() error {
 		}
 		if c.ArgonTime < 1 || c.ArgonTime > 20 {
 			problems = append(problems, "password-argon-time must be between 1 and 20")
+		}
+	}
+	if c.AuthCacheTTL < 0 || c.AuthCacheTTL > time.Minute {
+		problems = append(problems, "auth-cache-ttl must be between 0 and 1m")
+	}
+	for name, v := range map[string]int{"login-rate-per-ip": c.LoginPerMinutePerIP, "login-rate-per-user": c.LoginPerMinutePerUser, "api-rate-per-ip": c.RequestsPerSecondPerIP, "api-rate-per-token": c.RequestsPerSecondPerToken} {
+		if v < 0 {
+			problems = append(problems, name+" must not be negative")
 		}
 	}
 	if len(problems) > 0 {

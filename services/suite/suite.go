@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -147,15 +146,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, metrics http.Handl
 		return DefaultListen[name]
 	}
 
-	var js jetstream.JetStream
-	if len(cfg.Services) > 1 || !cfg.Runs("gateway") {
-		var nc *nats.Conn
-		nc, js, err = events.Connect(ctx, cfg.NATSURL, "tessera")
-		if err != nil {
-			return nil, err
-		}
-		s.closers = append(s.closers, nc.Close)
+	// Services publish and consume events; the gateway follows token revocations.
+	nc, js, err := events.Connect(ctx, cfg.NATSURL, "tessera")
+	if err != nil {
+		return nil, err
 	}
+	s.closers = append(s.closers, nc.Close)
 	conns := map[string]*grpc.ClientConn{}
 	dial := func(from, to string) (*grpc.ClientConn, error) {
 		key := from + "->" + to
@@ -217,7 +213,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, metrics http.Handl
 
 	if cfg.Runs("gateway") {
 		gw, err := gateway.New(ctx, gateway.Config{
-			OperatorToken: cfg.OperatorToken,
+			OperatorToken: cfg.OperatorToken, AuthCacheTTL: cfg.AuthCacheTTL, Events: js,
+			LoginPerMinutePerIP: cfg.LoginPerMinutePerIP, LoginPerMinutePerUser: cfg.LoginPerMinutePerUser,
+			RequestsPerSecondPerIP: cfg.RequestsPerSecondPerIP, RequestsPerSecondPerToken: cfg.RequestsPerSecondPerToken,
 			Targets: gateway.Targets{
 				Account: target("account"), Entitlement: target("entitlement"), License: target("license"),
 				Device: target("device"), Download: target("download"),

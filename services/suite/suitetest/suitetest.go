@@ -72,8 +72,9 @@ func random(n int) []byte {
 	return b
 }
 
-// Start runs the suite for the test and stops it at cleanup.
-func Start(t testing.TB) *Env {
+// Start runs the suite for the test and stops it at cleanup. Gateway rate limits
+// are off (tests sign in often from one address); tune lets a test change that.
+func Start(t testing.TB, tune ...func(*suite.Config)) *Env {
 	t.Helper()
 	url := pgtest.NewDatabase(t, Template())
 	dir := t.TempDir()
@@ -91,6 +92,10 @@ func Start(t testing.TB) *Env {
 		PrincipalKey: random(32), MasterKey: random(32), OperatorToken: env.OperatorToken,
 		SMTPAddr: mb.Addr, SMTPFrom: "tessera@test.example", BlobDir: filepath.Join(dir, "blobs"),
 		ShutdownWait: time.Second, SessionTTL: time.Hour, ArgonMemoryKiB: 19 * 1024, ArgonTime: 2, LockoutAfter: 5,
+		AuthCacheTTL: 5 * time.Second,
+	}
+	for _, f := range tune {
+		f(&cfg)
 	}
 	for _, name := range cfg.Services {
 		cfg.Listen[name] = "127.0.0.1:0"

@@ -1295,10 +1295,12 @@ func (x *AuthenticateRequest) GetAccessToken() string {
 }
 
 type AuthenticateResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Principal     *v1.Principal          `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Principal *v1.Principal          `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
+	// When the token stops working; callers must not trust it longer.
+	TokenExpireTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=token_expire_time,json=tokenExpireTime,proto3" json:"token_expire_time,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *AuthenticateResponse) Reset() {
@@ -1334,6 +1336,13 @@ func (*AuthenticateResponse) Descriptor() ([]byte, []int) {
 func (x *AuthenticateResponse) GetPrincipal() *v1.Principal {
 	if x != nil {
 		return x.Principal
+	}
+	return nil
+}
+
+func (x *AuthenticateResponse) GetTokenExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.TokenExpireTime
 	}
 	return nil
 }
@@ -1992,9 +2001,10 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"expireTime\x12,\n" +
 	"\x04user\x18\x03 \x01(\v2\x18.tessera.account.v1.UserR\x04user\"8\n" +
 	"\x13AuthenticateRequest\x12!\n" +
-	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\"R\n" +
+	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\"\x9a\x01\n" +
 	"\x14AuthenticateResponse\x12:\n" +
-	"\tprincipal\x18\x01 \x01(\v2\x1c.tessera.common.v1.PrincipalR\tprincipal\"\xcb\x03\n" +
+	"\tprincipal\x18\x01 \x01(\v2\x1c.tessera.common.v1.PrincipalR\tprincipal\x12F\n" +
+	"\x11token_expire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x0ftokenExpireTime\"\xcb\x03\n" +
 	"\vAccessToken\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\btoken_id\x18\x02 \x01(\tR\atokenId\x12!\n" +
@@ -2159,50 +2169,51 @@ var file_tessera_account_v1_account_proto_depIdxs = []int32{
 	31, // 18: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
 	13, // 19: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
 	33, // 20: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
-	3,  // 21: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
-	31, // 22: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
-	31, // 23: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
-	31, // 24: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
-	21, // 25: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	21, // 26: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
-	21, // 27: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
-	21, // 28: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	34, // 29: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 30: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
-	8,  // 31: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
-	9,  // 32: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
-	10, // 33: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
-	14, // 34: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
-	15, // 35: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
-	16, // 36: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
-	17, // 37: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
-	19, // 38: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
-	22, // 39: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
-	24, // 40: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
-	25, // 41: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
-	27, // 42: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
-	28, // 43: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
-	29, // 44: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
-	6,  // 45: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
-	7,  // 46: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
-	7,  // 47: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
-	11, // 48: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
-	13, // 49: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
-	13, // 50: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
-	13, // 51: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
-	18, // 52: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
-	20, // 53: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
-	23, // 54: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	21, // 55: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
-	26, // 56: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
-	21, // 57: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
-	23, // 58: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	35, // 59: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
-	45, // [45:60] is the sub-list for method output_type
-	30, // [30:45] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	31, // 21: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
+	3,  // 22: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
+	31, // 23: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
+	31, // 24: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
+	31, // 25: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
+	21, // 26: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	21, // 27: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
+	21, // 28: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
+	21, // 29: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	34, // 30: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 31: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
+	8,  // 32: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
+	9,  // 33: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
+	10, // 34: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
+	14, // 35: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
+	15, // 36: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
+	16, // 37: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
+	17, // 38: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
+	19, // 39: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
+	22, // 40: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
+	24, // 41: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
+	25, // 42: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
+	27, // 43: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
+	28, // 44: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
+	29, // 45: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
+	6,  // 46: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
+	7,  // 47: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
+	7,  // 48: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
+	11, // 49: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
+	13, // 50: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
+	13, // 51: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
+	13, // 52: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
+	18, // 53: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
+	20, // 54: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
+	23, // 55: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	21, // 56: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
+	26, // 57: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
+	21, // 58: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
+	23, // 59: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	35, // 60: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
+	46, // [46:61] is the sub-list for method output_type
+	31, // [31:46] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_tessera_account_v1_account_proto_init() }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -90,32 +91,33 @@ func (a *App) Login(ctx context.Context, tenant, user, password string) (LoginRe
 
 var dummyHash, _ = HashPassword(DefaultPasswordParams, "not-a-real-password-1")
 
-// Authenticate resolves a bearer token to the principal the gateway will sign.
-func (a *App) Authenticate(ctx context.Context, value string) (*commonpb.Principal, error) {
+// Authenticate resolves a bearer token to the principal the gateway will sign, and
+// says until when the token is valid.
+func (a *App) Authenticate(ctx context.Context, value string) (*commonpb.Principal, time.Time, error) {
 	if !strings.HasPrefix(value, TokenPrefix) {
-		return nil, errs.Unauthenticated("TOKEN_INVALID", "the bearer token is not valid")
+		return nil, time.Time{}, errs.Unauthenticated("TOKEN_INVALID", "the bearer token is not valid")
 	}
 	t, u, err := a.store.TokenByHash(ctx, HashToken(value))
 	if errs.IsKind(err, errs.KindNotFound) {
-		return nil, errs.Unauthenticated("TOKEN_INVALID", "the bearer token is not valid")
+		return nil, time.Time{}, errs.Unauthenticated("TOKEN_INVALID", "the bearer token is not valid")
 	}
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	if !a.now().Before(t.ExpiresAt) {
-		return nil, errs.Unauthenticated("TOKEN_EXPIRED", "the bearer token has expired")
+		return nil, time.Time{}, errs.Unauthenticated("TOKEN_EXPIRED", "the bearer token has expired")
 	}
 	if u.Status != UserActive {
-		return nil, errs.Unauthenticated("USER_INACTIVE", "the user is inactive")
+		return nil, time.Time{}, errs.Unauthenticated("USER_INACTIVE", "the user is inactive")
 	}
 	if t.Kind == TokenImpersonated {
 		// The impersonation lasts only while its maker is an active user.
 		creator, err := a.store.GetUser(ctx, t.TenantID, t.CreatedBy)
 		if err != nil || creator.Status != UserActive {
-			return nil, errs.Unauthenticated("TOKEN_INVALID", "the bearer token is not valid")
+			return nil, time.Time{}, errs.Unauthenticated("TOKEN_INVALID", "the bearer token is not valid")
 		}
 	}
-	return PrincipalFor(t, u), nil
+	return PrincipalFor(t, u), t.ExpiresAt, nil
 }
 
 // PrincipalFor derives a user's principal from their memberships' roles.

@@ -212,11 +212,11 @@ func (s *Server) Login(ctx context.Context, req *accountpb.LoginRequest) (*accou
 
 // Authenticate implements AuthService.
 func (s *Server) Authenticate(ctx context.Context, req *accountpb.AuthenticateRequest) (*accountpb.AuthenticateResponse, error) {
-	p, err := s.app.Authenticate(ctx, req.GetAccessToken())
+	p, exp, err := s.app.Authenticate(ctx, req.GetAccessToken())
 	if err != nil {
 		return nil, err
 	}
-	return &accountpb.AuthenticateResponse{Principal: p}, nil
+	return &accountpb.AuthenticateResponse{Principal: p, TokenExpireTime: timestamppb.New(exp)}, nil
 }
 
 // ReactivateUser implements AccountService.
