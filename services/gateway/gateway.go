@@ -269,11 +269,11 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// limitLogins refuses sign-in attempts beyond the per-address and per-user rates
-// (brute-force protection in front of the account service's lockout).
+// limitLogins refuses sign-in and password-reset attempts beyond the per-address and
+// per-user rates (brute-force protection in front of the account service's lockout).
 func (g *Gateway) limitLogins(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.URL.Path != "/v1/auth:login" {
+		if r.Method != http.MethodPost || (r.URL.Path != "/v1/auth:login" && r.URL.Path != "/v1/auth:resetPassword") {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -26,6 +26,9 @@ const (
 	DownloadsManage   Permission = "downloads.manage"
 	DownloadsDownload Permission = "downloads.download"
 
+	// ProfileManage lets users change their own password and secret question; every
+	// role has it, and it is all a session with a temporary password may do.
+	ProfileManage Permission = "profile.manage"
 	// TokensManage lets a user manage their own access tokens; every role has it.
 	TokensManage Permission = "tokens.manage"
 	// TokensImpersonate, with UsersManage, lets a user make and manage tokens that act
@@ -50,14 +53,14 @@ var (
 	RoleProducerAdmin = Role{ID: "producer_admin", TenantWide: true, Permissions: []Permission{
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, CatalogManage,
 		EntitlementsView, OrdersIngest, LicensesGenerate, LicensesView, SigningKeysView,
-		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload, TokensManage, TokensImpersonate,
+		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload, TokensManage, TokensImpersonate, ProfileManage,
 	}}
 	RoleCustomerAdmin = Role{ID: "customer_admin", Permissions: []Permission{
 		AccountsView, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
-		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage,
+		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage,
 	}}
 	RoleCustomerUser = Role{ID: "customer_user", Permissions: []Permission{
-		AccountsView, CatalogView, EntitlementsView, LicensesView, DevicesView, DownloadsDownload, TokensManage,
+		AccountsView, CatalogView, EntitlementsView, LicensesView, DevicesView, DownloadsDownload, TokensManage, ProfileManage,
 	}}
 	// ServicePermissions are what a service principal holds.
 	ServicePermissions = []Permission{SeatsReserve, ProductsAccess, TokensResolve, EntitlementsView, CatalogView, AccountsView, UsersView}

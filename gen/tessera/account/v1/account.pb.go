@@ -854,9 +854,13 @@ type User struct {
 	// administrators of its accounts.
 	SharedLogin bool `protobuf:"varint,12,opt,name=shared_login,json=sharedLogin,proto3" json:"shared_login,omitempty"`
 	// Set while the user is locked out after too many wrong passwords.
-	LockedTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=locked_time,json=lockedTime,proto3" json:"locked_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LockedTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=locked_time,json=lockedTime,proto3" json:"locked_time,omitempty"`
+	// The user signs in with a temporary password and must change it first.
+	PasswordChangeRequired bool `protobuf:"varint,14,opt,name=password_change_required,json=passwordChangeRequired,proto3" json:"password_change_required,omitempty"`
+	// The secret question for self-service resets (the answer is never shown).
+	SecretQuestion string `protobuf:"bytes,15,opt,name=secret_question,json=secretQuestion,proto3" json:"secret_question,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *User) Reset() {
@@ -980,10 +984,25 @@ func (x *User) GetLockedTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *User) GetPasswordChangeRequired() bool {
+	if x != nil {
+		return x.PasswordChangeRequired
+	}
+	return false
+}
+
+func (x *User) GetSecretQuestion() string {
+	if x != nil {
+		return x.SecretQuestion
+	}
+	return ""
+}
+
 type CreateUserRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	User  *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	// Optional initial password; when empty a temporary one is generated and emailed.
+	// Optional initial password; when empty a temporary one is generated and emailed,
+	// and the user must change it at first sign-in.
 	Password      string `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
 	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1129,6 +1148,232 @@ func (x *ReactivateUserRequest) GetName() string {
 	return ""
 }
 
+type ResetUserPasswordRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetUserPasswordRequest) Reset() {
+	*x = ResetUserPasswordRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetUserPasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetUserPasswordRequest) ProtoMessage() {}
+
+func (x *ResetUserPasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetUserPasswordRequest.ProtoReflect.Descriptor instead.
+func (*ResetUserPasswordRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ResetUserPasswordRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ChangePasswordRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	OldPassword string                 `protobuf:"bytes,1,opt,name=old_password,json=oldPassword,proto3" json:"old_password,omitempty"`
+	NewPassword string                 `protobuf:"bytes,2,opt,name=new_password,json=newPassword,proto3" json:"new_password,omitempty"`
+	// Must equal new_password.
+	ConfirmPassword string `protobuf:"bytes,3,opt,name=confirm_password,json=confirmPassword,proto3" json:"confirm_password,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ChangePasswordRequest) Reset() {
+	*x = ChangePasswordRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangePasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangePasswordRequest) ProtoMessage() {}
+
+func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
+func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ChangePasswordRequest) GetOldPassword() string {
+	if x != nil {
+		return x.OldPassword
+	}
+	return ""
+}
+
+func (x *ChangePasswordRequest) GetNewPassword() string {
+	if x != nil {
+		return x.NewPassword
+	}
+	return ""
+}
+
+func (x *ChangePasswordRequest) GetConfirmPassword() string {
+	if x != nil {
+		return x.ConfirmPassword
+	}
+	return ""
+}
+
+type SetSecretQuestionRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Question string                 `protobuf:"bytes,1,opt,name=question,proto3" json:"question,omitempty"`
+	Answer   string                 `protobuf:"bytes,2,opt,name=answer,proto3" json:"answer,omitempty"`
+	// The current password, to confirm it is the user.
+	Password      string `protobuf:"bytes,3,opt,name=password,proto3" json:"password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetSecretQuestionRequest) Reset() {
+	*x = SetSecretQuestionRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetSecretQuestionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetSecretQuestionRequest) ProtoMessage() {}
+
+func (x *SetSecretQuestionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetSecretQuestionRequest.ProtoReflect.Descriptor instead.
+func (*SetSecretQuestionRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *SetSecretQuestionRequest) GetQuestion() string {
+	if x != nil {
+		return x.Question
+	}
+	return ""
+}
+
+func (x *SetSecretQuestionRequest) GetAnswer() string {
+	if x != nil {
+		return x.Answer
+	}
+	return ""
+}
+
+func (x *SetSecretQuestionRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+type ResetPasswordRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	Username      string                 `protobuf:"bytes,2,opt,name=username,proto3" json:"username,omitempty"`
+	SecretAnswer  string                 `protobuf:"bytes,3,opt,name=secret_answer,json=secretAnswer,proto3" json:"secret_answer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetPasswordRequest) Reset() {
+	*x = ResetPasswordRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetPasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetPasswordRequest) ProtoMessage() {}
+
+func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetPasswordRequest.ProtoReflect.Descriptor instead.
+func (*ResetPasswordRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ResetPasswordRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ResetPasswordRequest) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *ResetPasswordRequest) GetSecretAnswer() string {
+	if x != nil {
+		return x.SecretAnswer
+	}
+	return ""
+}
+
 type LoginRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
@@ -1140,7 +1385,7 @@ type LoginRequest struct {
 
 func (x *LoginRequest) Reset() {
 	*x = LoginRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1397,7 @@ func (x *LoginRequest) String() string {
 func (*LoginRequest) ProtoMessage() {}
 
 func (x *LoginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1165,7 +1410,7 @@ func (x *LoginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginRequest.ProtoReflect.Descriptor instead.
 func (*LoginRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{13}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LoginRequest) GetTenantId() string {
@@ -1192,16 +1437,18 @@ func (x *LoginRequest) GetPassword() string {
 type LoginResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Bearer token ("rna_" + hex); shown only here.
-	AccessToken   string                 `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
-	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
-	User          *User                  `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AccessToken string                 `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	ExpireTime  *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	User        *User                  `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
+	// The password is temporary: until it is changed, this session may only change it.
+	PasswordChangeRequired bool `protobuf:"varint,4,opt,name=password_change_required,json=passwordChangeRequired,proto3" json:"password_change_required,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *LoginResponse) Reset() {
 	*x = LoginResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1213,7 +1460,7 @@ func (x *LoginResponse) String() string {
 func (*LoginResponse) ProtoMessage() {}
 
 func (x *LoginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1226,7 +1473,7 @@ func (x *LoginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginResponse.ProtoReflect.Descriptor instead.
 func (*LoginResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{14}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *LoginResponse) GetAccessToken() string {
@@ -1250,6 +1497,13 @@ func (x *LoginResponse) GetUser() *User {
 	return nil
 }
 
+func (x *LoginResponse) GetPasswordChangeRequired() bool {
+	if x != nil {
+		return x.PasswordChangeRequired
+	}
+	return false
+}
+
 type AuthenticateRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	AccessToken   string                 `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
@@ -1259,7 +1513,7 @@ type AuthenticateRequest struct {
 
 func (x *AuthenticateRequest) Reset() {
 	*x = AuthenticateRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1271,7 +1525,7 @@ func (x *AuthenticateRequest) String() string {
 func (*AuthenticateRequest) ProtoMessage() {}
 
 func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1284,7 +1538,7 @@ func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateRequest.ProtoReflect.Descriptor instead.
 func (*AuthenticateRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{15}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AuthenticateRequest) GetAccessToken() string {
@@ -1305,7 +1559,7 @@ type AuthenticateResponse struct {
 
 func (x *AuthenticateResponse) Reset() {
 	*x = AuthenticateResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1317,7 +1571,7 @@ func (x *AuthenticateResponse) String() string {
 func (*AuthenticateResponse) ProtoMessage() {}
 
 func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1330,7 +1584,7 @@ func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateResponse.ProtoReflect.Descriptor instead.
 func (*AuthenticateResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{16}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AuthenticateResponse) GetPrincipal() *v1.Principal {
@@ -1371,7 +1625,7 @@ type AccessToken struct {
 
 func (x *AccessToken) Reset() {
 	*x = AccessToken{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1383,7 +1637,7 @@ func (x *AccessToken) String() string {
 func (*AccessToken) ProtoMessage() {}
 
 func (x *AccessToken) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1396,7 +1650,7 @@ func (x *AccessToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessToken.ProtoReflect.Descriptor instead.
 func (*AccessToken) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{17}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AccessToken) GetName() string {
@@ -1491,7 +1745,7 @@ type CreateAccessTokenRequest struct {
 
 func (x *CreateAccessTokenRequest) Reset() {
 	*x = CreateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1503,7 +1757,7 @@ func (x *CreateAccessTokenRequest) String() string {
 func (*CreateAccessTokenRequest) ProtoMessage() {}
 
 func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1516,7 +1770,7 @@ func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{18}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -1551,7 +1805,7 @@ type CreateAccessTokenResponse struct {
 
 func (x *CreateAccessTokenResponse) Reset() {
 	*x = CreateAccessTokenResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1563,7 +1817,7 @@ func (x *CreateAccessTokenResponse) String() string {
 func (*CreateAccessTokenResponse) ProtoMessage() {}
 
 func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1576,7 +1830,7 @@ func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{19}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateAccessTokenResponse) GetAccessToken() *AccessToken {
@@ -1602,7 +1856,7 @@ type GetAccessTokenRequest struct {
 
 func (x *GetAccessTokenRequest) Reset() {
 	*x = GetAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1614,7 +1868,7 @@ func (x *GetAccessTokenRequest) String() string {
 func (*GetAccessTokenRequest) ProtoMessage() {}
 
 func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1627,7 +1881,7 @@ func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*GetAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{20}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetAccessTokenRequest) GetName() string {
@@ -1650,7 +1904,7 @@ type ListAccessTokensRequest struct {
 
 func (x *ListAccessTokensRequest) Reset() {
 	*x = ListAccessTokensRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1662,7 +1916,7 @@ func (x *ListAccessTokensRequest) String() string {
 func (*ListAccessTokensRequest) ProtoMessage() {}
 
 func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1675,7 +1929,7 @@ func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{21}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListAccessTokensRequest) GetPageSize() int32 {
@@ -1709,7 +1963,7 @@ type ListAccessTokensResponse struct {
 
 func (x *ListAccessTokensResponse) Reset() {
 	*x = ListAccessTokensResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1721,7 +1975,7 @@ func (x *ListAccessTokensResponse) String() string {
 func (*ListAccessTokensResponse) ProtoMessage() {}
 
 func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1734,7 +1988,7 @@ func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{22}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListAccessTokensResponse) GetAccessTokens() []*AccessToken {
@@ -1765,7 +2019,7 @@ type UpdateAccessTokenRequest struct {
 
 func (x *UpdateAccessTokenRequest) Reset() {
 	*x = UpdateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1777,7 +2031,7 @@ func (x *UpdateAccessTokenRequest) String() string {
 func (*UpdateAccessTokenRequest) ProtoMessage() {}
 
 func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1790,7 +2044,7 @@ func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{23}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UpdateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -1823,7 +2077,7 @@ type RotateAccessTokenRequest struct {
 
 func (x *RotateAccessTokenRequest) Reset() {
 	*x = RotateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1835,7 +2089,7 @@ func (x *RotateAccessTokenRequest) String() string {
 func (*RotateAccessTokenRequest) ProtoMessage() {}
 
 func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1848,7 +2102,7 @@ func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*RotateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{24}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RotateAccessTokenRequest) GetName() string {
@@ -1867,7 +2121,7 @@ type DeleteAccessTokenRequest struct {
 
 func (x *DeleteAccessTokenRequest) Reset() {
 	*x = DeleteAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1879,7 +2133,7 @@ func (x *DeleteAccessTokenRequest) String() string {
 func (*DeleteAccessTokenRequest) ProtoMessage() {}
 
 func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1892,7 +2146,7 @@ func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{25}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DeleteAccessTokenRequest) GetName() string {
@@ -1963,7 +2217,7 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\n" +
 	"Membership\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x14\n" +
-	"\x05roles\x18\x02 \x03(\tR\x05roles\"\xae\x04\n" +
+	"\x05roles\x18\x02 \x03(\tR\x05roles\"\x91\x05\n" +
 	"\x04User\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1a\n" +
@@ -1981,7 +2235,9 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x0flast_login_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\rlastLoginTime\x12!\n" +
 	"\fshared_login\x18\f \x01(\bR\vsharedLogin\x12;\n" +
 	"\vlocked_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"lockedTime\"|\n" +
+	"lockedTime\x128\n" +
+	"\x18password_change_required\x18\x0e \x01(\bR\x16passwordChangeRequired\x12'\n" +
+	"\x0fsecret_question\x18\x0f \x01(\tR\x0esecretQuestion\"|\n" +
 	"\x11CreateUserRequest\x12,\n" +
 	"\x04user\x18\x01 \x01(\v2\x18.tessera.account.v1.UserR\x04user\x12\x1a\n" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x1d\n" +
@@ -1990,16 +2246,31 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x0eGetUserRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"+\n" +
 	"\x15ReactivateUserRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"c\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\".\n" +
+	"\x18ResetUserPasswordRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x88\x01\n" +
+	"\x15ChangePasswordRequest\x12!\n" +
+	"\fold_password\x18\x01 \x01(\tR\voldPassword\x12!\n" +
+	"\fnew_password\x18\x02 \x01(\tR\vnewPassword\x12)\n" +
+	"\x10confirm_password\x18\x03 \x01(\tR\x0fconfirmPassword\"j\n" +
+	"\x18SetSecretQuestionRequest\x12\x1a\n" +
+	"\bquestion\x18\x01 \x01(\tR\bquestion\x12\x16\n" +
+	"\x06answer\x18\x02 \x01(\tR\x06answer\x12\x1a\n" +
+	"\bpassword\x18\x03 \x01(\tR\bpassword\"t\n" +
+	"\x14ResetPasswordRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1a\n" +
+	"\busername\x18\x02 \x01(\tR\busername\x12#\n" +
+	"\rsecret_answer\x18\x03 \x01(\tR\fsecretAnswer\"c\n" +
 	"\fLoginRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12\x1a\n" +
-	"\bpassword\x18\x03 \x01(\tR\bpassword\"\x9d\x01\n" +
+	"\bpassword\x18\x03 \x01(\tR\bpassword\"\xd7\x01\n" +
 	"\rLoginResponse\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\x12,\n" +
-	"\x04user\x18\x03 \x01(\v2\x18.tessera.account.v1.UserR\x04user\"8\n" +
+	"\x04user\x18\x03 \x01(\v2\x18.tessera.account.v1.UserR\x04user\x128\n" +
+	"\x18password_change_required\x18\x04 \x01(\bR\x16passwordChangeRequired\"8\n" +
 	"\x13AuthenticateRequest\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\"\x9a\x01\n" +
 	"\x14AuthenticateResponse\x12:\n" +
@@ -2073,7 +2344,7 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x0fAccessTokenType\x12!\n" +
 	"\x1dACCESS_TOKEN_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ACCESS_TOKEN_TYPE_NORMAL\x10\x01\x12\"\n" +
-	"\x1eACCESS_TOKEN_TYPE_IMPERSONATED\x10\x022\xef\x04\n" +
+	"\x1eACCESS_TOKEN_TYPE_IMPERSONATED\x10\x022\xcc\x05\n" +
 	"\x0eAccountService\x12a\n" +
 	"\fCreateTenant\x12'.tessera.account.v1.CreateTenantRequest\x1a(.tessera.account.v1.CreateTenantResponse\x12V\n" +
 	"\rCreateAccount\x12(.tessera.account.v1.CreateAccountRequest\x1a\x1b.tessera.account.v1.Account\x12P\n" +
@@ -2083,10 +2354,14 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\n" +
 	"CreateUser\x12%.tessera.account.v1.CreateUserRequest\x1a\x18.tessera.account.v1.User\x12G\n" +
 	"\aGetUser\x12\".tessera.account.v1.GetUserRequest\x1a\x18.tessera.account.v1.User\x12U\n" +
-	"\x0eReactivateUser\x12).tessera.account.v1.ReactivateUserRequest\x1a\x18.tessera.account.v1.User2\xbe\x01\n" +
+	"\x0eReactivateUser\x12).tessera.account.v1.ReactivateUserRequest\x1a\x18.tessera.account.v1.User\x12[\n" +
+	"\x11ResetUserPassword\x12,.tessera.account.v1.ResetUserPasswordRequest\x1a\x18.tessera.account.v1.User2\xc1\x03\n" +
 	"\vAuthService\x12L\n" +
 	"\x05Login\x12 .tessera.account.v1.LoginRequest\x1a!.tessera.account.v1.LoginResponse\x12a\n" +
-	"\fAuthenticate\x12'.tessera.account.v1.AuthenticateRequest\x1a(.tessera.account.v1.AuthenticateResponse2\x84\x05\n" +
+	"\fAuthenticate\x12'.tessera.account.v1.AuthenticateRequest\x1a(.tessera.account.v1.AuthenticateResponse\x12S\n" +
+	"\x0eChangePassword\x12).tessera.account.v1.ChangePasswordRequest\x1a\x16.google.protobuf.Empty\x12Y\n" +
+	"\x11SetSecretQuestion\x12,.tessera.account.v1.SetSecretQuestionRequest\x1a\x16.google.protobuf.Empty\x12Q\n" +
+	"\rResetPassword\x12(.tessera.account.v1.ResetPasswordRequest\x1a\x16.google.protobuf.Empty2\x84\x05\n" +
 	"\x12AccessTokenService\x12p\n" +
 	"\x11CreateAccessToken\x12,.tessera.account.v1.CreateAccessTokenRequest\x1a-.tessera.account.v1.CreateAccessTokenResponse\x12\\\n" +
 	"\x0eGetAccessToken\x12).tessera.account.v1.GetAccessTokenRequest\x1a\x1f.tessera.account.v1.AccessToken\x12m\n" +
@@ -2108,7 +2383,7 @@ func file_tessera_account_v1_account_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_account_v1_account_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_tessera_account_v1_account_proto_goTypes = []any{
 	(AccountType)(0),                  // 0: tessera.account.v1.AccountType
 	(UserType)(0),                     // 1: tessera.account.v1.UserType
@@ -2127,58 +2402,62 @@ var file_tessera_account_v1_account_proto_goTypes = []any{
 	(*CreateUserRequest)(nil),         // 14: tessera.account.v1.CreateUserRequest
 	(*GetUserRequest)(nil),            // 15: tessera.account.v1.GetUserRequest
 	(*ReactivateUserRequest)(nil),     // 16: tessera.account.v1.ReactivateUserRequest
-	(*LoginRequest)(nil),              // 17: tessera.account.v1.LoginRequest
-	(*LoginResponse)(nil),             // 18: tessera.account.v1.LoginResponse
-	(*AuthenticateRequest)(nil),       // 19: tessera.account.v1.AuthenticateRequest
-	(*AuthenticateResponse)(nil),      // 20: tessera.account.v1.AuthenticateResponse
-	(*AccessToken)(nil),               // 21: tessera.account.v1.AccessToken
-	(*CreateAccessTokenRequest)(nil),  // 22: tessera.account.v1.CreateAccessTokenRequest
-	(*CreateAccessTokenResponse)(nil), // 23: tessera.account.v1.CreateAccessTokenResponse
-	(*GetAccessTokenRequest)(nil),     // 24: tessera.account.v1.GetAccessTokenRequest
-	(*ListAccessTokensRequest)(nil),   // 25: tessera.account.v1.ListAccessTokensRequest
-	(*ListAccessTokensResponse)(nil),  // 26: tessera.account.v1.ListAccessTokensResponse
-	(*UpdateAccessTokenRequest)(nil),  // 27: tessera.account.v1.UpdateAccessTokenRequest
-	(*RotateAccessTokenRequest)(nil),  // 28: tessera.account.v1.RotateAccessTokenRequest
-	(*DeleteAccessTokenRequest)(nil),  // 29: tessera.account.v1.DeleteAccessTokenRequest
-	nil,                               // 30: tessera.account.v1.Account.AttributesEntry
-	(*timestamppb.Timestamp)(nil),     // 31: google.protobuf.Timestamp
-	(*v1.Address)(nil),                // 32: tessera.common.v1.Address
-	(*v1.Principal)(nil),              // 33: tessera.common.v1.Principal
-	(*fieldmaskpb.FieldMask)(nil),     // 34: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),             // 35: google.protobuf.Empty
+	(*ResetUserPasswordRequest)(nil),  // 17: tessera.account.v1.ResetUserPasswordRequest
+	(*ChangePasswordRequest)(nil),     // 18: tessera.account.v1.ChangePasswordRequest
+	(*SetSecretQuestionRequest)(nil),  // 19: tessera.account.v1.SetSecretQuestionRequest
+	(*ResetPasswordRequest)(nil),      // 20: tessera.account.v1.ResetPasswordRequest
+	(*LoginRequest)(nil),              // 21: tessera.account.v1.LoginRequest
+	(*LoginResponse)(nil),             // 22: tessera.account.v1.LoginResponse
+	(*AuthenticateRequest)(nil),       // 23: tessera.account.v1.AuthenticateRequest
+	(*AuthenticateResponse)(nil),      // 24: tessera.account.v1.AuthenticateResponse
+	(*AccessToken)(nil),               // 25: tessera.account.v1.AccessToken
+	(*CreateAccessTokenRequest)(nil),  // 26: tessera.account.v1.CreateAccessTokenRequest
+	(*CreateAccessTokenResponse)(nil), // 27: tessera.account.v1.CreateAccessTokenResponse
+	(*GetAccessTokenRequest)(nil),     // 28: tessera.account.v1.GetAccessTokenRequest
+	(*ListAccessTokensRequest)(nil),   // 29: tessera.account.v1.ListAccessTokensRequest
+	(*ListAccessTokensResponse)(nil),  // 30: tessera.account.v1.ListAccessTokensResponse
+	(*UpdateAccessTokenRequest)(nil),  // 31: tessera.account.v1.UpdateAccessTokenRequest
+	(*RotateAccessTokenRequest)(nil),  // 32: tessera.account.v1.RotateAccessTokenRequest
+	(*DeleteAccessTokenRequest)(nil),  // 33: tessera.account.v1.DeleteAccessTokenRequest
+	nil,                               // 34: tessera.account.v1.Account.AttributesEntry
+	(*timestamppb.Timestamp)(nil),     // 35: google.protobuf.Timestamp
+	(*v1.Address)(nil),                // 36: tessera.common.v1.Address
+	(*v1.Principal)(nil),              // 37: tessera.common.v1.Principal
+	(*fieldmaskpb.FieldMask)(nil),     // 38: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),             // 39: google.protobuf.Empty
 }
 var file_tessera_account_v1_account_proto_depIdxs = []int32{
-	31, // 0: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	35, // 0: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
 	4,  // 1: tessera.account.v1.CreateTenantResponse.tenant:type_name -> tessera.account.v1.Tenant
 	7,  // 2: tessera.account.v1.CreateTenantResponse.home_account:type_name -> tessera.account.v1.Account
 	13, // 3: tessera.account.v1.CreateTenantResponse.admin:type_name -> tessera.account.v1.User
 	0,  // 4: tessera.account.v1.Account.type:type_name -> tessera.account.v1.AccountType
-	32, // 5: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
-	30, // 6: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
-	31, // 7: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
-	31, // 8: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
+	36, // 5: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
+	34, // 6: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
+	35, // 7: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	35, // 8: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
 	7,  // 9: tessera.account.v1.CreateAccountRequest.account:type_name -> tessera.account.v1.Account
 	7,  // 10: tessera.account.v1.ListAccountsResponse.accounts:type_name -> tessera.account.v1.Account
 	1,  // 11: tessera.account.v1.User.type:type_name -> tessera.account.v1.UserType
 	2,  // 12: tessera.account.v1.User.status:type_name -> tessera.account.v1.UserStatus
 	12, // 13: tessera.account.v1.User.memberships:type_name -> tessera.account.v1.Membership
-	31, // 14: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	31, // 15: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
-	31, // 16: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
+	35, // 14: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	35, // 15: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
+	35, // 16: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
 	13, // 17: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
-	31, // 18: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
+	35, // 18: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
 	13, // 19: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
-	33, // 20: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
-	31, // 21: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
+	37, // 20: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
+	35, // 21: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
 	3,  // 22: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
-	31, // 23: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
-	31, // 24: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
-	31, // 25: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
-	21, // 26: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	21, // 27: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
-	21, // 28: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
-	21, // 29: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	34, // 30: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
+	35, // 23: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
+	35, // 24: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
+	35, // 25: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
+	25, // 26: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	25, // 27: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
+	25, // 28: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
+	25, // 29: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	38, // 30: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
 	5,  // 31: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
 	8,  // 32: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
 	9,  // 33: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
@@ -2186,31 +2465,39 @@ var file_tessera_account_v1_account_proto_depIdxs = []int32{
 	14, // 35: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
 	15, // 36: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
 	16, // 37: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
-	17, // 38: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
-	19, // 39: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
-	22, // 40: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
-	24, // 41: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
-	25, // 42: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
-	27, // 43: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
-	28, // 44: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
-	29, // 45: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
-	6,  // 46: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
-	7,  // 47: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
-	7,  // 48: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
-	11, // 49: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
-	13, // 50: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
-	13, // 51: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
-	13, // 52: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
-	18, // 53: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
-	20, // 54: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
-	23, // 55: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	21, // 56: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
-	26, // 57: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
-	21, // 58: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
-	23, // 59: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	35, // 60: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
-	46, // [46:61] is the sub-list for method output_type
-	31, // [31:46] is the sub-list for method input_type
+	17, // 38: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
+	21, // 39: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
+	23, // 40: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
+	18, // 41: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
+	19, // 42: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
+	20, // 43: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
+	26, // 44: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
+	28, // 45: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
+	29, // 46: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
+	31, // 47: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
+	32, // 48: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
+	33, // 49: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
+	6,  // 50: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
+	7,  // 51: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
+	7,  // 52: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
+	11, // 53: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
+	13, // 54: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
+	13, // 55: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
+	13, // 56: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
+	13, // 57: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
+	22, // 58: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
+	24, // 59: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
+	39, // 60: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
+	39, // 61: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
+	39, // 62: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
+	27, // 63: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	25, // 64: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
+	30, // 65: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
+	25, // 66: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
+	27, // 67: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	39, // 68: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
+	50, // [50:69] is the sub-list for method output_type
+	31, // [31:50] is the sub-list for method input_type
 	31, // [31:31] is the sub-list for extension type_name
 	31, // [31:31] is the sub-list for extension extendee
 	0,  // [0:31] is the sub-list for field type_name
@@ -2227,7 +2514,7 @@ func file_tessera_account_v1_account_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_account_v1_account_proto_rawDesc), len(file_tessera_account_v1_account_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   27,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

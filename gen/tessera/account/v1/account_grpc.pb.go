@@ -20,13 +20,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AccountService_CreateTenant_FullMethodName   = "/tessera.account.v1.AccountService/CreateTenant"
-	AccountService_CreateAccount_FullMethodName  = "/tessera.account.v1.AccountService/CreateAccount"
-	AccountService_GetAccount_FullMethodName     = "/tessera.account.v1.AccountService/GetAccount"
-	AccountService_ListAccounts_FullMethodName   = "/tessera.account.v1.AccountService/ListAccounts"
-	AccountService_CreateUser_FullMethodName     = "/tessera.account.v1.AccountService/CreateUser"
-	AccountService_GetUser_FullMethodName        = "/tessera.account.v1.AccountService/GetUser"
-	AccountService_ReactivateUser_FullMethodName = "/tessera.account.v1.AccountService/ReactivateUser"
+	AccountService_CreateTenant_FullMethodName      = "/tessera.account.v1.AccountService/CreateTenant"
+	AccountService_CreateAccount_FullMethodName     = "/tessera.account.v1.AccountService/CreateAccount"
+	AccountService_GetAccount_FullMethodName        = "/tessera.account.v1.AccountService/GetAccount"
+	AccountService_ListAccounts_FullMethodName      = "/tessera.account.v1.AccountService/ListAccounts"
+	AccountService_CreateUser_FullMethodName        = "/tessera.account.v1.AccountService/CreateUser"
+	AccountService_GetUser_FullMethodName           = "/tessera.account.v1.AccountService/GetUser"
+	AccountService_ReactivateUser_FullMethodName    = "/tessera.account.v1.AccountService/ReactivateUser"
+	AccountService_ResetUserPassword_FullMethodName = "/tessera.account.v1.AccountService/ResetUserPassword"
 )
 
 // AccountServiceClient is the client API for AccountService service.
@@ -46,6 +47,9 @@ type AccountServiceClient interface {
 	// Makes an inactive (e.g. locked-out) user active again without touching the
 	// password, and emails them (SPEC ACC-9).
 	ReactivateUser(ctx context.Context, in *ReactivateUserRequest, opts ...grpc.CallOption) (*User, error)
+	// Gives a user a new temporary password, emailed to them; they must change it at
+	// their next sign-in (SPEC ACC-8).
+	ResetUserPassword(ctx context.Context, in *ResetUserPasswordRequest, opts ...grpc.CallOption) (*User, error)
 }
 
 type accountServiceClient struct {
@@ -126,6 +130,16 @@ func (c *accountServiceClient) ReactivateUser(ctx context.Context, in *Reactivat
 	return out, nil
 }
 
+func (c *accountServiceClient) ResetUserPassword(ctx context.Context, in *ResetUserPasswordRequest, opts ...grpc.CallOption) (*User, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(User)
+	err := c.cc.Invoke(ctx, AccountService_ResetUserPassword_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AccountServiceServer is the server API for AccountService service.
 // All implementations must embed UnimplementedAccountServiceServer
 // for forward compatibility.
@@ -143,6 +157,9 @@ type AccountServiceServer interface {
 	// Makes an inactive (e.g. locked-out) user active again without touching the
 	// password, and emails them (SPEC ACC-9).
 	ReactivateUser(context.Context, *ReactivateUserRequest) (*User, error)
+	// Gives a user a new temporary password, emailed to them; they must change it at
+	// their next sign-in (SPEC ACC-8).
+	ResetUserPassword(context.Context, *ResetUserPasswordRequest) (*User, error)
 	mustEmbedUnimplementedAccountServiceServer()
 }
 
@@ -173,6 +190,9 @@ func (UnimplementedAccountServiceServer) GetUser(context.Context, *GetUserReques
 }
 func (UnimplementedAccountServiceServer) ReactivateUser(context.Context, *ReactivateUserRequest) (*User, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReactivateUser not implemented")
+}
+func (UnimplementedAccountServiceServer) ResetUserPassword(context.Context, *ResetUserPasswordRequest) (*User, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResetUserPassword not implemented")
 }
 func (UnimplementedAccountServiceServer) mustEmbedUnimplementedAccountServiceServer() {}
 func (UnimplementedAccountServiceServer) testEmbeddedByValue()                        {}
@@ -321,6 +341,24 @@ func _AccountService_ReactivateUser_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AccountService_ResetUserPassword_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResetUserPasswordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).ResetUserPassword(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_ResetUserPassword_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).ResetUserPassword(ctx, req.(*ResetUserPasswordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AccountService_ServiceDesc is the grpc.ServiceDesc for AccountService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -356,14 +394,21 @@ var AccountService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ReactivateUser",
 			Handler:    _AccountService_ReactivateUser_Handler,
 		},
+		{
+			MethodName: "ResetUserPassword",
+			Handler:    _AccountService_ResetUserPassword_Handler,
+		},
 	},
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "tessera/account/v1/account.proto",
 }
 
 const (
-	AuthService_Login_FullMethodName        = "/tessera.account.v1.AuthService/Login"
-	AuthService_Authenticate_FullMethodName = "/tessera.account.v1.AuthService/Authenticate"
+	AuthService_Login_FullMethodName             = "/tessera.account.v1.AuthService/Login"
+	AuthService_Authenticate_FullMethodName      = "/tessera.account.v1.AuthService/Authenticate"
+	AuthService_ChangePassword_FullMethodName    = "/tessera.account.v1.AuthService/ChangePassword"
+	AuthService_SetSecretQuestion_FullMethodName = "/tessera.account.v1.AuthService/SetSecretQuestion"
+	AuthService_ResetPassword_FullMethodName     = "/tessera.account.v1.AuthService/ResetPassword"
 )
 
 // AuthServiceClient is the client API for AuthService service.
@@ -376,6 +421,13 @@ type AuthServiceClient interface {
 	Login(ctx context.Context, in *LoginRequest, opts ...grpc.CallOption) (*LoginResponse, error)
 	// Resolves a bearer token to its principal. Called by the gateway only.
 	Authenticate(ctx context.Context, in *AuthenticateRequest, opts ...grpc.CallOption) (*AuthenticateResponse, error)
+	// Changes the signed-in user's password (old, new and its confirmation).
+	ChangePassword(ctx context.Context, in *ChangePasswordRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Sets the signed-in user's secret question and answer for self-service resets.
+	SetSecretQuestion(ctx context.Context, in *SetSecretQuestionRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Self-service reset: with the right secret answer, a temporary password is
+	// emailed to the user. Users without a secret answer need an administrator.
+	ResetPassword(ctx context.Context, in *ResetPasswordRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 }
 
 type authServiceClient struct {
@@ -406,6 +458,36 @@ func (c *authServiceClient) Authenticate(ctx context.Context, in *AuthenticateRe
 	return out, nil
 }
 
+func (c *authServiceClient) ChangePassword(ctx context.Context, in *ChangePasswordRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, AuthService_ChangePassword_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *authServiceClient) SetSecretQuestion(ctx context.Context, in *SetSecretQuestionRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, AuthService_SetSecretQuestion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *authServiceClient) ResetPassword(ctx context.Context, in *ResetPasswordRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, AuthService_ResetPassword_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuthServiceServer is the server API for AuthService service.
 // All implementations must embed UnimplementedAuthServiceServer
 // for forward compatibility.
@@ -416,6 +498,13 @@ type AuthServiceServer interface {
 	Login(context.Context, *LoginRequest) (*LoginResponse, error)
 	// Resolves a bearer token to its principal. Called by the gateway only.
 	Authenticate(context.Context, *AuthenticateRequest) (*AuthenticateResponse, error)
+	// Changes the signed-in user's password (old, new and its confirmation).
+	ChangePassword(context.Context, *ChangePasswordRequest) (*emptypb.Empty, error)
+	// Sets the signed-in user's secret question and answer for self-service resets.
+	SetSecretQuestion(context.Context, *SetSecretQuestionRequest) (*emptypb.Empty, error)
+	// Self-service reset: with the right secret answer, a temporary password is
+	// emailed to the user. Users without a secret answer need an administrator.
+	ResetPassword(context.Context, *ResetPasswordRequest) (*emptypb.Empty, error)
 	mustEmbedUnimplementedAuthServiceServer()
 }
 
@@ -431,6 +520,15 @@ func (UnimplementedAuthServiceServer) Login(context.Context, *LoginRequest) (*Lo
 }
 func (UnimplementedAuthServiceServer) Authenticate(context.Context, *AuthenticateRequest) (*AuthenticateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Authenticate not implemented")
+}
+func (UnimplementedAuthServiceServer) ChangePassword(context.Context, *ChangePasswordRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method ChangePassword not implemented")
+}
+func (UnimplementedAuthServiceServer) SetSecretQuestion(context.Context, *SetSecretQuestionRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetSecretQuestion not implemented")
+}
+func (UnimplementedAuthServiceServer) ResetPassword(context.Context, *ResetPasswordRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResetPassword not implemented")
 }
 func (UnimplementedAuthServiceServer) mustEmbedUnimplementedAuthServiceServer() {}
 func (UnimplementedAuthServiceServer) testEmbeddedByValue()                     {}
@@ -489,6 +587,60 @@ func _AuthService_Authenticate_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_ChangePassword_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChangePasswordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).ChangePassword(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_ChangePassword_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).ChangePassword(ctx, req.(*ChangePasswordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuthService_SetSecretQuestion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetSecretQuestionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).SetSecretQuestion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_SetSecretQuestion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).SetSecretQuestion(ctx, req.(*SetSecretQuestionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuthService_ResetPassword_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResetPasswordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).ResetPassword(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_ResetPassword_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).ResetPassword(ctx, req.(*ResetPasswordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuthService_ServiceDesc is the grpc.ServiceDesc for AuthService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -503,6 +655,18 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Authenticate",
 			Handler:    _AuthService_Authenticate_Handler,
+		},
+		{
+			MethodName: "ChangePassword",
+			Handler:    _AuthService_ChangePassword_Handler,
+		},
+		{
+			MethodName: "SetSecretQuestion",
+			Handler:    _AuthService_SetSecretQuestion_Handler,
+		},
+		{
+			MethodName: "ResetPassword",
+			Handler:    _AuthService_ResetPassword_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -24,6 +24,8 @@ type Store interface {
 	ResetFailedLogins(ctx context.Context, tenant, userID string) error
 	Reactivate(ctx context.Context, tenant, userID, by string) (User, error)
 	AdminEmails(ctx context.Context, tenant string, accountIDs []string) ([]string, error)
+	SetPassword(ctx context.Context, tenant, userID, hash string, mustChange bool) error
+	SetSecret(ctx context.Context, tenant, userID, question, answerHash string) error
 }
 
 // Mailer sends email.

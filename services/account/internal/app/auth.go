@@ -37,6 +37,8 @@ type LoginResult struct {
 	Token string
 	User  User
 	Saved Token
+	// MustChangePassword: the session may only change the password.
+	MustChangePassword bool
 }
 
 var errBadLogin = errs.Unauthenticated("LOGIN_FAILED", "unknown user name or wrong password")
@@ -86,7 +88,7 @@ func (a *App) Login(ctx context.Context, tenant, user, password string) (LoginRe
 	if err := a.store.CreateToken(ctx, t); err != nil {
 		return LoginResult{}, err
 	}
-	return LoginResult{Token: value, User: u, Saved: t}, nil
+	return LoginResult{Token: value, User: u, Saved: t, MustChangePassword: u.MustChangePassword}, nil
 }
 
 var dummyHash, _ = HashPassword(DefaultPasswordParams, "not-a-real-password-1")
@@ -128,6 +130,12 @@ func PrincipalFor(t Token, u User) *commonpb.Principal {
 	}
 	if p.GetImpersonated() {
 		p.ImpersonatorId = t.CreatedBy
+	}
+	if u.MustChangePassword {
+		// A temporary password opens the door to one room: choosing a new password.
+		p.Permissions = []string{string(authz.ProfileManage)}
+		p.TenantWide = false
+		return p
 	}
 	perms := map[authz.Permission]bool{}
 	for _, m := range u.Memberships {

@@ -72,6 +72,10 @@ type User struct {
 	SharedLogin   bool
 	FailedLogins  int
 	LockedTime    *time.Time
+	// MustChangePassword is set while the password is a temporary one.
+	MustChangePassword bool
+	SecretQuestion     string
+	SecretAnswerHash   string
 }
 
 // Token kinds.

@@ -49,8 +49,10 @@ func (a *App) CreateUser(ctx context.Context, u User, password string) (User, er
 	if _, err := mail.ParseAddress(u.Email); err != nil {
 		v.Add("user.email", "is not an email address")
 	}
-	if reason := passwordProblem(password); reason != "" {
-		v.Add("password", "%s", reason)
+	if password != "" {
+		if reason := passwordProblem(password); reason != "" {
+			v.Add("password", "%s", reason)
+		}
 	}
 	if len(u.Memberships) == 0 {
 		v.Add("user.memberships", "a user belongs to at least one account")
@@ -93,6 +95,10 @@ func (a *App) CreateUser(ctx context.Context, u User, password string) (User, er
 			return User{}, errs.Invalid("user.memberships", "a user's accounts must all be of one type")
 		}
 	}
+	temporary := password == ""
+	if temporary {
+		password = GeneratePassword()
+	}
 	hash, err := HashPassword(a.cfg.Password, password)
 	if err != nil {
 		return User{}, err
@@ -100,11 +106,20 @@ func (a *App) CreateUser(ctx context.Context, u User, password string) (User, er
 	u.ID = ids.ForRequest(tenant, "USR", u.RequestID)
 	u.PasswordHash = hash
 	u.Status = UserActive
+	u.MustChangePassword = temporary
 	created, err := a.store.CreateUser(ctx, tenant, u)
 	if errs.IsKind(err, errs.KindAlreadyExists) {
 		return User{}, errs.AlreadyExists("user", u.Username)
 	}
-	return created, err
+	if err != nil {
+		return User{}, err
+	}
+	if temporary && created.PasswordHash == hash { // not a retry that found the first user
+		if err := a.mailTemporaryPassword(ctx, tenant, created, password, "Welcome to Tessera: a user has been created for you."); err != nil {
+			return User{}, err
+		}
+	}
+	return created, nil
 }
 
 // GetUser reads a user the caller may see: themself, or a user of an account the

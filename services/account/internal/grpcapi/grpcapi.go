@@ -5,6 +5,7 @@ import (
 	"context"
 	"time"
 
+	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
@@ -17,15 +18,19 @@ import (
 
 // Permissions declares what every RPC needs.
 var Permissions = grpcx.Permissions{
-	accountpb.AccountService_CreateTenant_FullMethodName:   authz.TenantsCreate,
-	accountpb.AccountService_CreateAccount_FullMethodName:  authz.AccountsManage,
-	accountpb.AccountService_GetAccount_FullMethodName:     authz.AccountsView,
-	accountpb.AccountService_ListAccounts_FullMethodName:   authz.AccountsView,
-	accountpb.AccountService_CreateUser_FullMethodName:     authz.UsersManage,
-	accountpb.AccountService_GetUser_FullMethodName:        authz.UsersView,
-	accountpb.AccountService_ReactivateUser_FullMethodName: authz.UsersManage,
-	accountpb.AuthService_Login_FullMethodName:             authz.Public,
-	accountpb.AuthService_Authenticate_FullMethodName:      authz.TokensResolve,
+	accountpb.AccountService_CreateTenant_FullMethodName:      authz.TenantsCreate,
+	accountpb.AccountService_CreateAccount_FullMethodName:     authz.AccountsManage,
+	accountpb.AccountService_GetAccount_FullMethodName:        authz.AccountsView,
+	accountpb.AccountService_ListAccounts_FullMethodName:      authz.AccountsView,
+	accountpb.AccountService_CreateUser_FullMethodName:        authz.UsersManage,
+	accountpb.AccountService_GetUser_FullMethodName:           authz.UsersView,
+	accountpb.AccountService_ReactivateUser_FullMethodName:    authz.UsersManage,
+	accountpb.AccountService_ResetUserPassword_FullMethodName: authz.UsersManage,
+	accountpb.AuthService_ChangePassword_FullMethodName:       authz.ProfileManage,
+	accountpb.AuthService_SetSecretQuestion_FullMethodName:    authz.ProfileManage,
+	accountpb.AuthService_ResetPassword_FullMethodName:        authz.Public,
+	accountpb.AuthService_Login_FullMethodName:                authz.Public,
+	accountpb.AuthService_Authenticate_FullMethodName:         authz.TokensResolve,
 
 	accountpb.AccessTokenService_CreateAccessToken_FullMethodName: authz.TokensManage,
 	accountpb.AccessTokenService_GetAccessToken_FullMethodName:    authz.TokensManage,
@@ -98,6 +103,7 @@ func userPB(u app.User) *accountpb.User {
 		Name: "users/" + u.ID, UserId: u.ID, Username: u.Username, FirstName: u.FirstName, LastName: u.LastName,
 		Email: u.Email, Type: userTypes[u.Type], CreateTime: timestamppb.New(u.CreateTime), LastLoginTime: tsPtr(u.LastLoginTime),
 		Status: accountpb.UserStatus_USER_STATUS_ACTIVE, SharedLogin: u.SharedLogin, LockedTime: tsPtr(u.LockedTime),
+		PasswordChangeRequired: u.MustChangePassword, SecretQuestion: u.SecretQuestion,
 	}
 	if u.Status == app.UserInactive {
 		out.Status = accountpb.UserStatus_USER_STATUS_INACTIVE
@@ -207,7 +213,10 @@ func (s *Server) Login(ctx context.Context, req *accountpb.LoginRequest) (*accou
 	if err != nil {
 		return nil, err
 	}
-	return &accountpb.LoginResponse{AccessToken: out.Token, ExpireTime: timestamppb.New(out.Saved.ExpiresAt), User: userPB(out.User)}, nil
+	return &accountpb.LoginResponse{
+		AccessToken: out.Token, ExpireTime: timestamppb.New(out.Saved.ExpiresAt), User: userPB(out.User),
+		PasswordChangeRequired: out.MustChangePassword,
+	}, nil
 }
 
 // Authenticate implements AuthService.
@@ -230,4 +239,32 @@ func (s *Server) ReactivateUser(ctx context.Context, req *accountpb.ReactivateUs
 		return nil, err
 	}
 	return userPB(out), nil
+}
+
+// ResetUserPassword implements AccountService.
+func (s *Server) ResetUserPassword(ctx context.Context, req *accountpb.ResetUserPasswordRequest) (*accountpb.User, error) {
+	id, err := names.ID("name", req.GetName(), "users")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.ResetUserPassword(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return userPB(out), nil
+}
+
+// ChangePassword implements AuthService.
+func (s *Server) ChangePassword(ctx context.Context, req *accountpb.ChangePasswordRequest) (*emptypb.Empty, error) {
+	return &emptypb.Empty{}, s.app.ChangePassword(ctx, req.GetOldPassword(), req.GetNewPassword(), req.GetConfirmPassword())
+}
+
+// SetSecretQuestion implements AuthService.
+func (s *Server) SetSecretQuestion(ctx context.Context, req *accountpb.SetSecretQuestionRequest) (*emptypb.Empty, error) {
+	return &emptypb.Empty{}, s.app.SetSecretQuestion(ctx, req.GetQuestion(), req.GetAnswer(), req.GetPassword())
+}
+
+// ResetPassword implements AuthService.
+func (s *Server) ResetPassword(ctx context.Context, req *accountpb.ResetPasswordRequest) (*emptypb.Empty, error) {
+	return &emptypb.Empty{}, s.app.ResetPassword(ctx, req.GetTenantId(), req.GetUsername(), req.GetSecretAnswer())
 }

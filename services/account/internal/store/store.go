@@ -114,9 +114,9 @@ func (s *Store) ListAccounts(ctx context.Context, tenant string, only []string, 
 }
 
 func insertUser(ctx context.Context, tx pgx.Tx, tenant string, u app.User) error {
-	_, err := tx.Exec(ctx, `INSERT INTO users (tenant_id, id, username, first_name, last_name, email, user_type, status, password_hash, request_id, shared_login)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		tenant, u.ID, u.Username, u.FirstName, u.LastName, u.Email, u.Type, u.Status, u.PasswordHash, pg.NullIfEmpty(u.RequestID), u.SharedLogin)
+	_, err := tx.Exec(ctx, `INSERT INTO users (tenant_id, id, username, first_name, last_name, email, user_type, status, password_hash, request_id, shared_login, must_change_password)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		tenant, u.ID, u.Username, u.FirstName, u.LastName, u.Email, u.Type, u.Status, u.PasswordHash, pg.NullIfEmpty(u.RequestID), u.SharedLogin, u.MustChangePassword)
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (s *Store) CreateUser(ctx context.Context, tenant string, u app.User) (app.
 }
 
 const userCols = `u.id, u.username, u.first_name, u.last_name, u.email, u.user_type, u.status, u.password_hash, coalesce(u.request_id, ''), u.created_at, u.last_login_at,
-	u.shared_login, u.failed_logins, u.locked_at,
+	u.shared_login, u.failed_logins, u.locked_at, u.must_change_password, u.secret_question, u.secret_answer_hash,
 	coalesce((SELECT jsonb_agg(jsonb_build_object('account_id', m.account_id, 'roles', m.roles) ORDER BY m.account_id)
 	          FROM memberships m WHERE m.tenant_id = u.tenant_id AND m.user_id = u.id), '[]')`
 
@@ -161,7 +161,7 @@ func scanUser(row pgx.Row) (app.User, error) {
 	var u app.User
 	var ms []membershipJSON
 	err := row.Scan(&u.ID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.Type, &u.Status, &u.PasswordHash, &u.RequestID, &u.CreateTime, &u.LastLoginTime,
-		&u.SharedLogin, &u.FailedLogins, &u.LockedTime, &ms)
+		&u.SharedLogin, &u.FailedLogins, &u.LockedTime, &u.MustChangePassword, &u.SecretQuestion, &u.SecretAnswerHash, &ms)
 	for _, m := range ms {
 		u.Memberships = append(u.Memberships, app.Membership{AccountID: m.AccountID, Roles: m.Roles})
 	}
@@ -361,4 +361,28 @@ func (s *Store) AdminEmails(ctx context.Context, tenant string, accountIDs []str
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// SetPassword stores a new password hash (temporary when mustChange) and clears the
+// failed-login count. Cached principals of the user are dropped, so a session that
+// was limited to changing its password gets its full rights on the next request.
+func (s *Store) SetPassword(ctx context.Context, tenant, userID, hash string, mustChange bool) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $3, must_change_password = $4, failed_logins = 0
+			WHERE tenant_id = $1 AND id = $2`, tenant, userID, hash, mustChange)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return errs.NotFound("user", userID)
+		}
+		_, err = events.Write(ctx, tx, events.Subject("account", "token", "revoked"), tenant, &eventspb.TokenRevoked{UserId: userID})
+		return err
+	})
+}
+
+// SetSecret stores the secret question and the hash of its answer.
+func (s *Store) SetSecret(ctx context.Context, tenant, userID, question, answerHash string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE users SET secret_question = $3, secret_answer_hash = $4 WHERE tenant_id = $1 AND id = $2`, tenant, userID, question, answerHash)
+	return err
 }
