@@ -14,8 +14,11 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
+	devicepb "github.com/tessera-dev/tessera/gen/tessera/device/v1"
+	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
 	"github.com/tessera-dev/tessera/services/account/internal/app"
+	"github.com/tessera-dev/tessera/services/account/internal/clients"
 	"github.com/tessera-dev/tessera/services/account/internal/grpcapi"
 	"github.com/tessera-dev/tessera/services/account/internal/store"
 	"github.com/tessera-dev/tessera/services/account/migrations"
@@ -40,11 +43,13 @@ type PasswordParams = app.PasswordParams
 
 // Deps are what the service is built from.
 type Deps struct {
-	Pool   *pgxpool.Pool // search path: the account schema
-	JS     jetstream.JetStream
-	Mailer app.Mailer
-	Log    *slog.Logger
-	Config Config
+	Pool *pgxpool.Pool // search path: the account schema
+	JS   jetstream.JetStream
+	// Entitlement and Device are asked what an account holds before it is deleted.
+	Entitlement, Device grpc.ClientConnInterface
+	Mailer              app.Mailer
+	Log                 *slog.Logger
+	Config              Config
 }
 
 // Service is a ready account service.
@@ -57,7 +62,8 @@ type Service struct {
 
 // New builds the service.
 func New(d Deps) *Service {
-	a := app.New(store.New(d.Pool), d.Mailer, d.Config)
+	holdings := clients.Holdings{Ent: entitlementpb.NewEntitlementServiceClient(d.Entitlement), Dev: devicepb.NewDeviceServiceClient(d.Device)}
+	a := app.New(store.New(d.Pool), d.Mailer, holdings, d.Config)
 	return &Service{deps: d, app: a, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log)}
 }
 

@@ -87,6 +87,26 @@ func attempts(c clients, w world) map[string]func(ctx context.Context) error {
 			_, err := c.acc.GetAccount(ctx, &accountpb.GetAccountRequest{Name: acct})
 			return err
 		},
+		"ReactivateUser": func(ctx context.Context) error {
+			_, err := c.acc.ReactivateUser(ctx, &accountpb.ReactivateUserRequest{Name: w.userName})
+			return err
+		},
+		"ResetUserPassword": func(ctx context.Context) error {
+			_, err := c.acc.ResetUserPassword(ctx, &accountpb.ResetUserPasswordRequest{Name: w.userName})
+			return err
+		},
+		"LinkSubAccount": func(ctx context.Context) error {
+			_, err := c.acc.LinkSubAccount(ctx, &accountpb.LinkSubAccountRequest{Parent: acct, Child: acct})
+			return err
+		},
+		"GetAccountTree": func(ctx context.Context) error {
+			_, err := c.acc.GetAccountTree(ctx, &accountpb.GetAccountTreeRequest{Name: acct})
+			return err
+		},
+		"DeleteAccount": func(ctx context.Context) error {
+			_, err := c.acc.DeleteAccount(ctx, &accountpb.DeleteAccountRequest{Name: acct, Force: true})
+			return err
+		},
 		"GetUser": func(ctx context.Context) error {
 			_, err := c.acc.GetUser(ctx, &accountpb.GetUserRequest{Name: w.userName})
 			return err
@@ -216,8 +236,10 @@ func TestUnrelatedAccountIsRefused(t *testing.T) {
 	}
 	ctx := env.As(t, customer)
 	for name, call := range attempts(c, victim) {
-		if name == "GetProduct" || name == "CreatePackage" || name == "CreateOrder" {
-			continue // the catalog is the tenant's, shared by its accounts; orders come from producers
+		if name == "GetProduct" || name == "CreatePackage" || name == "CreateOrder" || name == "DeleteAccount" || name == "LinkSubAccount" {
+			// The catalog is the tenant's, shared by its accounts; orders and the
+			// account tree are the producer's (those RPCs need a tenant-wide principal).
+			continue
 		}
 		err := call(ctx)
 		require.Contains(t, refusedCodes, status.Code(err), "%s: %v", name, err)

@@ -253,7 +253,15 @@ func build(name string, cfg Config, log *slog.Logger, js jetstream.JetStream,
 	log = log.With("service", name)
 	switch name {
 	case account.Name:
-		return account.New(account.Deps{Pool: p, JS: js, Log: log, Mailer: &mail.Sender{
+		ent, err := dial(name, entitlement.Name)
+		if err != nil {
+			return nil, err
+		}
+		dev, err := dial(name, device.Name)
+		if err != nil {
+			return nil, err
+		}
+		return account.New(account.Deps{Pool: p, JS: js, Log: log, Entitlement: ent, Device: dev, Mailer: &mail.Sender{
 			Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUser, Password: cfg.SMTPPass,
 		}, Config: account.Config{
 			SessionTTL: cfg.SessionTTL, LockoutAfter: cfg.LockoutAfter,

@@ -39,6 +39,7 @@ const (
 	SeatsReserve   Permission = "seats.reserve"
 	ProductsAccess Permission = "products.check_access"
 	TokensResolve  Permission = "tokens.resolve"
+	HoldingsCount  Permission = "holdings.count"
 )
 
 // Role is a named set of permissions.
@@ -63,7 +64,7 @@ var (
 		AccountsView, CatalogView, EntitlementsView, LicensesView, DevicesView, DownloadsDownload, TokensManage, ProfileManage,
 	}}
 	// ServicePermissions are what a service principal holds.
-	ServicePermissions = []Permission{SeatsReserve, ProductsAccess, TokensResolve, EntitlementsView, CatalogView, AccountsView, UsersView}
+	ServicePermissions = []Permission{SeatsReserve, ProductsAccess, TokensResolve, HoldingsCount, EntitlementsView, CatalogView, AccountsView, UsersView}
 )
 
 // Roles indexes the built-in roles by ID.

@@ -676,6 +676,379 @@ func (x *GetAccountRequest) GetName() string {
 	return ""
 }
 
+type AccountLink struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// accounts/{account_id}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// accounts/{account_id}
+	Child         string `protobuf:"bytes,2,opt,name=child,proto3" json:"child,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountLink) Reset() {
+	*x = AccountLink{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountLink) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountLink) ProtoMessage() {}
+
+func (x *AccountLink) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountLink.ProtoReflect.Descriptor instead.
+func (*AccountLink) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AccountLink) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *AccountLink) GetChild() string {
+	if x != nil {
+		return x.Child
+	}
+	return ""
+}
+
+type LinkSubAccountRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// accounts/{account_id}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// accounts/{account_id}
+	Child         string `protobuf:"bytes,2,opt,name=child,proto3" json:"child,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LinkSubAccountRequest) Reset() {
+	*x = LinkSubAccountRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LinkSubAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LinkSubAccountRequest) ProtoMessage() {}
+
+func (x *LinkSubAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LinkSubAccountRequest.ProtoReflect.Descriptor instead.
+func (*LinkSubAccountRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *LinkSubAccountRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *LinkSubAccountRequest) GetChild() string {
+	if x != nil {
+		return x.Child
+	}
+	return ""
+}
+
+type UnlinkSubAccountRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Parent        string                 `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	Child         string                 `protobuf:"bytes,2,opt,name=child,proto3" json:"child,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnlinkSubAccountRequest) Reset() {
+	*x = UnlinkSubAccountRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnlinkSubAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnlinkSubAccountRequest) ProtoMessage() {}
+
+func (x *UnlinkSubAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnlinkSubAccountRequest.ProtoReflect.Descriptor instead.
+func (*UnlinkSubAccountRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *UnlinkSubAccountRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *UnlinkSubAccountRequest) GetChild() string {
+	if x != nil {
+		return x.Child
+	}
+	return ""
+}
+
+type GetAccountTreeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// accounts/{account_id} at the root of the tree.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Levels below the root to return; 0 means all (at most 50).
+	MaxDepth      int32 `protobuf:"varint,2,opt,name=max_depth,json=maxDepth,proto3" json:"max_depth,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAccountTreeRequest) Reset() {
+	*x = GetAccountTreeRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAccountTreeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAccountTreeRequest) ProtoMessage() {}
+
+func (x *GetAccountTreeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAccountTreeRequest.ProtoReflect.Descriptor instead.
+func (*GetAccountTreeRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetAccountTreeRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetAccountTreeRequest) GetMaxDepth() int32 {
+	if x != nil {
+		return x.MaxDepth
+	}
+	return 0
+}
+
+type AccountTreeNode struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Account       *Account               `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Children      []*AccountTreeNode     `protobuf:"bytes,2,rep,name=children,proto3" json:"children,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountTreeNode) Reset() {
+	*x = AccountTreeNode{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountTreeNode) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountTreeNode) ProtoMessage() {}
+
+func (x *AccountTreeNode) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountTreeNode.ProtoReflect.Descriptor instead.
+func (*AccountTreeNode) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AccountTreeNode) GetAccount() *Account {
+	if x != nil {
+		return x.Account
+	}
+	return nil
+}
+
+func (x *AccountTreeNode) GetChildren() []*AccountTreeNode {
+	if x != nil {
+		return x.Children
+	}
+	return nil
+}
+
+type DeleteAccountRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Delete every sub-account too (those that have no parent outside the subtree).
+	Subtree bool `protobuf:"varint,2,opt,name=subtree,proto3" json:"subtree,omitempty"`
+	// Delete even if entitlements or devices remain (producer administrators only).
+	Force         bool `protobuf:"varint,3,opt,name=force,proto3" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAccountRequest) Reset() {
+	*x = DeleteAccountRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAccountRequest) ProtoMessage() {}
+
+func (x *DeleteAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAccountRequest.ProtoReflect.Descriptor instead.
+func (*DeleteAccountRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DeleteAccountRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteAccountRequest) GetSubtree() bool {
+	if x != nil {
+		return x.Subtree
+	}
+	return false
+}
+
+func (x *DeleteAccountRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
+}
+
+type DeleteAccountResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// accounts/{account_id} deleted, the root first.
+	Deleted       []string `protobuf:"bytes,1,rep,name=deleted,proto3" json:"deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAccountResponse) Reset() {
+	*x = DeleteAccountResponse{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAccountResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAccountResponse) ProtoMessage() {}
+
+func (x *DeleteAccountResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAccountResponse.ProtoReflect.Descriptor instead.
+func (*DeleteAccountResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *DeleteAccountResponse) GetDeleted() []string {
+	if x != nil {
+		return x.Deleted
+	}
+	return nil
+}
+
 type ListAccountsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
@@ -686,7 +1059,7 @@ type ListAccountsRequest struct {
 
 func (x *ListAccountsRequest) Reset() {
 	*x = ListAccountsRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[6]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -698,7 +1071,7 @@ func (x *ListAccountsRequest) String() string {
 func (*ListAccountsRequest) ProtoMessage() {}
 
 func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[6]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -711,7 +1084,7 @@ func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountsRequest.ProtoReflect.Descriptor instead.
 func (*ListAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{6}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListAccountsRequest) GetPageSize() int32 {
@@ -738,7 +1111,7 @@ type ListAccountsResponse struct {
 
 func (x *ListAccountsResponse) Reset() {
 	*x = ListAccountsResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[7]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -750,7 +1123,7 @@ func (x *ListAccountsResponse) String() string {
 func (*ListAccountsResponse) ProtoMessage() {}
 
 func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[7]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -763,7 +1136,7 @@ func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountsResponse.ProtoReflect.Descriptor instead.
 func (*ListAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{7}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListAccountsResponse) GetAccounts() []*Account {
@@ -793,7 +1166,7 @@ type Membership struct {
 
 func (x *Membership) Reset() {
 	*x = Membership{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[8]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -805,7 +1178,7 @@ func (x *Membership) String() string {
 func (*Membership) ProtoMessage() {}
 
 func (x *Membership) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[8]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -818,7 +1191,7 @@ func (x *Membership) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Membership.ProtoReflect.Descriptor instead.
 func (*Membership) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{8}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Membership) GetAccount() string {
@@ -865,7 +1238,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[9]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -877,7 +1250,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[9]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -890,7 +1263,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{9}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *User) GetName() string {
@@ -1011,7 +1384,7 @@ type CreateUserRequest struct {
 
 func (x *CreateUserRequest) Reset() {
 	*x = CreateUserRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[10]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1023,7 +1396,7 @@ func (x *CreateUserRequest) String() string {
 func (*CreateUserRequest) ProtoMessage() {}
 
 func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[10]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1036,7 +1409,7 @@ func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserRequest.ProtoReflect.Descriptor instead.
 func (*CreateUserRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{10}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateUserRequest) GetUser() *User {
@@ -1069,7 +1442,7 @@ type GetUserRequest struct {
 
 func (x *GetUserRequest) Reset() {
 	*x = GetUserRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[11]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1081,7 +1454,7 @@ func (x *GetUserRequest) String() string {
 func (*GetUserRequest) ProtoMessage() {}
 
 func (x *GetUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[11]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1094,7 +1467,7 @@ func (x *GetUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserRequest.ProtoReflect.Descriptor instead.
 func (*GetUserRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{11}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetUserRequest) GetName() string {
@@ -1113,7 +1486,7 @@ type ReactivateUserRequest struct {
 
 func (x *ReactivateUserRequest) Reset() {
 	*x = ReactivateUserRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[12]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1125,7 +1498,7 @@ func (x *ReactivateUserRequest) String() string {
 func (*ReactivateUserRequest) ProtoMessage() {}
 
 func (x *ReactivateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[12]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1138,7 +1511,7 @@ func (x *ReactivateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReactivateUserRequest.ProtoReflect.Descriptor instead.
 func (*ReactivateUserRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{12}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReactivateUserRequest) GetName() string {
@@ -1157,7 +1530,7 @@ type ResetUserPasswordRequest struct {
 
 func (x *ResetUserPasswordRequest) Reset() {
 	*x = ResetUserPasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1169,7 +1542,7 @@ func (x *ResetUserPasswordRequest) String() string {
 func (*ResetUserPasswordRequest) ProtoMessage() {}
 
 func (x *ResetUserPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1182,7 +1555,7 @@ func (x *ResetUserPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetUserPasswordRequest.ProtoReflect.Descriptor instead.
 func (*ResetUserPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{13}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ResetUserPasswordRequest) GetName() string {
@@ -1204,7 +1577,7 @@ type ChangePasswordRequest struct {
 
 func (x *ChangePasswordRequest) Reset() {
 	*x = ChangePasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1216,7 +1589,7 @@ func (x *ChangePasswordRequest) String() string {
 func (*ChangePasswordRequest) ProtoMessage() {}
 
 func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1229,7 +1602,7 @@ func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
 func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{14}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ChangePasswordRequest) GetOldPassword() string {
@@ -1265,7 +1638,7 @@ type SetSecretQuestionRequest struct {
 
 func (x *SetSecretQuestionRequest) Reset() {
 	*x = SetSecretQuestionRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1277,7 +1650,7 @@ func (x *SetSecretQuestionRequest) String() string {
 func (*SetSecretQuestionRequest) ProtoMessage() {}
 
 func (x *SetSecretQuestionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1290,7 +1663,7 @@ func (x *SetSecretQuestionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSecretQuestionRequest.ProtoReflect.Descriptor instead.
 func (*SetSecretQuestionRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{15}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SetSecretQuestionRequest) GetQuestion() string {
@@ -1325,7 +1698,7 @@ type ResetPasswordRequest struct {
 
 func (x *ResetPasswordRequest) Reset() {
 	*x = ResetPasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1337,7 +1710,7 @@ func (x *ResetPasswordRequest) String() string {
 func (*ResetPasswordRequest) ProtoMessage() {}
 
 func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1350,7 +1723,7 @@ func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetPasswordRequest.ProtoReflect.Descriptor instead.
 func (*ResetPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{16}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ResetPasswordRequest) GetTenantId() string {
@@ -1385,7 +1758,7 @@ type LoginRequest struct {
 
 func (x *LoginRequest) Reset() {
 	*x = LoginRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1397,7 +1770,7 @@ func (x *LoginRequest) String() string {
 func (*LoginRequest) ProtoMessage() {}
 
 func (x *LoginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1410,7 +1783,7 @@ func (x *LoginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginRequest.ProtoReflect.Descriptor instead.
 func (*LoginRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{17}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *LoginRequest) GetTenantId() string {
@@ -1448,7 +1821,7 @@ type LoginResponse struct {
 
 func (x *LoginResponse) Reset() {
 	*x = LoginResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1460,7 +1833,7 @@ func (x *LoginResponse) String() string {
 func (*LoginResponse) ProtoMessage() {}
 
 func (x *LoginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1473,7 +1846,7 @@ func (x *LoginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginResponse.ProtoReflect.Descriptor instead.
 func (*LoginResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{18}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *LoginResponse) GetAccessToken() string {
@@ -1513,7 +1886,7 @@ type AuthenticateRequest struct {
 
 func (x *AuthenticateRequest) Reset() {
 	*x = AuthenticateRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1525,7 +1898,7 @@ func (x *AuthenticateRequest) String() string {
 func (*AuthenticateRequest) ProtoMessage() {}
 
 func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1538,7 +1911,7 @@ func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateRequest.ProtoReflect.Descriptor instead.
 func (*AuthenticateRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{19}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AuthenticateRequest) GetAccessToken() string {
@@ -1559,7 +1932,7 @@ type AuthenticateResponse struct {
 
 func (x *AuthenticateResponse) Reset() {
 	*x = AuthenticateResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1571,7 +1944,7 @@ func (x *AuthenticateResponse) String() string {
 func (*AuthenticateResponse) ProtoMessage() {}
 
 func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1584,7 +1957,7 @@ func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateResponse.ProtoReflect.Descriptor instead.
 func (*AuthenticateResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{20}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AuthenticateResponse) GetPrincipal() *v1.Principal {
@@ -1625,7 +1998,7 @@ type AccessToken struct {
 
 func (x *AccessToken) Reset() {
 	*x = AccessToken{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1637,7 +2010,7 @@ func (x *AccessToken) String() string {
 func (*AccessToken) ProtoMessage() {}
 
 func (x *AccessToken) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1650,7 +2023,7 @@ func (x *AccessToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessToken.ProtoReflect.Descriptor instead.
 func (*AccessToken) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{21}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AccessToken) GetName() string {
@@ -1745,7 +2118,7 @@ type CreateAccessTokenRequest struct {
 
 func (x *CreateAccessTokenRequest) Reset() {
 	*x = CreateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1757,7 +2130,7 @@ func (x *CreateAccessTokenRequest) String() string {
 func (*CreateAccessTokenRequest) ProtoMessage() {}
 
 func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1770,7 +2143,7 @@ func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{22}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CreateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -1805,7 +2178,7 @@ type CreateAccessTokenResponse struct {
 
 func (x *CreateAccessTokenResponse) Reset() {
 	*x = CreateAccessTokenResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1817,7 +2190,7 @@ func (x *CreateAccessTokenResponse) String() string {
 func (*CreateAccessTokenResponse) ProtoMessage() {}
 
 func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1830,7 +2203,7 @@ func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{23}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CreateAccessTokenResponse) GetAccessToken() *AccessToken {
@@ -1856,7 +2229,7 @@ type GetAccessTokenRequest struct {
 
 func (x *GetAccessTokenRequest) Reset() {
 	*x = GetAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1868,7 +2241,7 @@ func (x *GetAccessTokenRequest) String() string {
 func (*GetAccessTokenRequest) ProtoMessage() {}
 
 func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1881,7 +2254,7 @@ func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*GetAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{24}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetAccessTokenRequest) GetName() string {
@@ -1904,7 +2277,7 @@ type ListAccessTokensRequest struct {
 
 func (x *ListAccessTokensRequest) Reset() {
 	*x = ListAccessTokensRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1916,7 +2289,7 @@ func (x *ListAccessTokensRequest) String() string {
 func (*ListAccessTokensRequest) ProtoMessage() {}
 
 func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1929,7 +2302,7 @@ func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{25}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListAccessTokensRequest) GetPageSize() int32 {
@@ -1963,7 +2336,7 @@ type ListAccessTokensResponse struct {
 
 func (x *ListAccessTokensResponse) Reset() {
 	*x = ListAccessTokensResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1975,7 +2348,7 @@ func (x *ListAccessTokensResponse) String() string {
 func (*ListAccessTokensResponse) ProtoMessage() {}
 
 func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1988,7 +2361,7 @@ func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{26}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListAccessTokensResponse) GetAccessTokens() []*AccessToken {
@@ -2019,7 +2392,7 @@ type UpdateAccessTokenRequest struct {
 
 func (x *UpdateAccessTokenRequest) Reset() {
 	*x = UpdateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2031,7 +2404,7 @@ func (x *UpdateAccessTokenRequest) String() string {
 func (*UpdateAccessTokenRequest) ProtoMessage() {}
 
 func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2044,7 +2417,7 @@ func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{27}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *UpdateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -2077,7 +2450,7 @@ type RotateAccessTokenRequest struct {
 
 func (x *RotateAccessTokenRequest) Reset() {
 	*x = RotateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2089,7 +2462,7 @@ func (x *RotateAccessTokenRequest) String() string {
 func (*RotateAccessTokenRequest) ProtoMessage() {}
 
 func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2102,7 +2475,7 @@ func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*RotateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{28}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RotateAccessTokenRequest) GetName() string {
@@ -2121,7 +2494,7 @@ type DeleteAccessTokenRequest struct {
 
 func (x *DeleteAccessTokenRequest) Reset() {
 	*x = DeleteAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2133,7 +2506,7 @@ func (x *DeleteAccessTokenRequest) String() string {
 func (*DeleteAccessTokenRequest) ProtoMessage() {}
 
 func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2146,7 +2519,7 @@ func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{29}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DeleteAccessTokenRequest) GetName() string {
@@ -2206,7 +2579,28 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"'\n" +
 	"\x11GetAccountRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"Q\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\";\n" +
+	"\vAccountLink\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x14\n" +
+	"\x05child\x18\x02 \x01(\tR\x05child\"E\n" +
+	"\x15LinkSubAccountRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x14\n" +
+	"\x05child\x18\x02 \x01(\tR\x05child\"G\n" +
+	"\x17UnlinkSubAccountRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x14\n" +
+	"\x05child\x18\x02 \x01(\tR\x05child\"H\n" +
+	"\x15GetAccountTreeRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
+	"\tmax_depth\x18\x02 \x01(\x05R\bmaxDepth\"\x89\x01\n" +
+	"\x0fAccountTreeNode\x125\n" +
+	"\aaccount\x18\x01 \x01(\v2\x1b.tessera.account.v1.AccountR\aaccount\x12?\n" +
+	"\bchildren\x18\x02 \x03(\v2#.tessera.account.v1.AccountTreeNodeR\bchildren\"Z\n" +
+	"\x14DeleteAccountRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\asubtree\x18\x02 \x01(\bR\asubtree\x12\x14\n" +
+	"\x05force\x18\x03 \x01(\bR\x05force\"1\n" +
+	"\x15DeleteAccountResponse\x12\x18\n" +
+	"\adeleted\x18\x01 \x03(\tR\adeleted\"Q\n" +
 	"\x13ListAccountsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -2344,13 +2738,17 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x0fAccessTokenType\x12!\n" +
 	"\x1dACCESS_TOKEN_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ACCESS_TOKEN_TYPE_NORMAL\x10\x01\x12\"\n" +
-	"\x1eACCESS_TOKEN_TYPE_IMPERSONATED\x10\x022\xcc\x05\n" +
+	"\x1eACCESS_TOKEN_TYPE_IMPERSONATED\x10\x022\xcb\b\n" +
 	"\x0eAccountService\x12a\n" +
 	"\fCreateTenant\x12'.tessera.account.v1.CreateTenantRequest\x1a(.tessera.account.v1.CreateTenantResponse\x12V\n" +
 	"\rCreateAccount\x12(.tessera.account.v1.CreateAccountRequest\x1a\x1b.tessera.account.v1.Account\x12P\n" +
 	"\n" +
 	"GetAccount\x12%.tessera.account.v1.GetAccountRequest\x1a\x1b.tessera.account.v1.Account\x12a\n" +
-	"\fListAccounts\x12'.tessera.account.v1.ListAccountsRequest\x1a(.tessera.account.v1.ListAccountsResponse\x12M\n" +
+	"\fListAccounts\x12'.tessera.account.v1.ListAccountsRequest\x1a(.tessera.account.v1.ListAccountsResponse\x12\\\n" +
+	"\x0eLinkSubAccount\x12).tessera.account.v1.LinkSubAccountRequest\x1a\x1f.tessera.account.v1.AccountLink\x12W\n" +
+	"\x10UnlinkSubAccount\x12+.tessera.account.v1.UnlinkSubAccountRequest\x1a\x16.google.protobuf.Empty\x12`\n" +
+	"\x0eGetAccountTree\x12).tessera.account.v1.GetAccountTreeRequest\x1a#.tessera.account.v1.AccountTreeNode\x12d\n" +
+	"\rDeleteAccount\x12(.tessera.account.v1.DeleteAccountRequest\x1a).tessera.account.v1.DeleteAccountResponse\x12M\n" +
 	"\n" +
 	"CreateUser\x12%.tessera.account.v1.CreateUserRequest\x1a\x18.tessera.account.v1.User\x12G\n" +
 	"\aGetUser\x12\".tessera.account.v1.GetUserRequest\x1a\x18.tessera.account.v1.User\x12U\n" +
@@ -2383,7 +2781,7 @@ func file_tessera_account_v1_account_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_account_v1_account_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_tessera_account_v1_account_proto_goTypes = []any{
 	(AccountType)(0),                  // 0: tessera.account.v1.AccountType
 	(UserType)(0),                     // 1: tessera.account.v1.UserType
@@ -2395,112 +2793,129 @@ var file_tessera_account_v1_account_proto_goTypes = []any{
 	(*Account)(nil),                   // 7: tessera.account.v1.Account
 	(*CreateAccountRequest)(nil),      // 8: tessera.account.v1.CreateAccountRequest
 	(*GetAccountRequest)(nil),         // 9: tessera.account.v1.GetAccountRequest
-	(*ListAccountsRequest)(nil),       // 10: tessera.account.v1.ListAccountsRequest
-	(*ListAccountsResponse)(nil),      // 11: tessera.account.v1.ListAccountsResponse
-	(*Membership)(nil),                // 12: tessera.account.v1.Membership
-	(*User)(nil),                      // 13: tessera.account.v1.User
-	(*CreateUserRequest)(nil),         // 14: tessera.account.v1.CreateUserRequest
-	(*GetUserRequest)(nil),            // 15: tessera.account.v1.GetUserRequest
-	(*ReactivateUserRequest)(nil),     // 16: tessera.account.v1.ReactivateUserRequest
-	(*ResetUserPasswordRequest)(nil),  // 17: tessera.account.v1.ResetUserPasswordRequest
-	(*ChangePasswordRequest)(nil),     // 18: tessera.account.v1.ChangePasswordRequest
-	(*SetSecretQuestionRequest)(nil),  // 19: tessera.account.v1.SetSecretQuestionRequest
-	(*ResetPasswordRequest)(nil),      // 20: tessera.account.v1.ResetPasswordRequest
-	(*LoginRequest)(nil),              // 21: tessera.account.v1.LoginRequest
-	(*LoginResponse)(nil),             // 22: tessera.account.v1.LoginResponse
-	(*AuthenticateRequest)(nil),       // 23: tessera.account.v1.AuthenticateRequest
-	(*AuthenticateResponse)(nil),      // 24: tessera.account.v1.AuthenticateResponse
-	(*AccessToken)(nil),               // 25: tessera.account.v1.AccessToken
-	(*CreateAccessTokenRequest)(nil),  // 26: tessera.account.v1.CreateAccessTokenRequest
-	(*CreateAccessTokenResponse)(nil), // 27: tessera.account.v1.CreateAccessTokenResponse
-	(*GetAccessTokenRequest)(nil),     // 28: tessera.account.v1.GetAccessTokenRequest
-	(*ListAccessTokensRequest)(nil),   // 29: tessera.account.v1.ListAccessTokensRequest
-	(*ListAccessTokensResponse)(nil),  // 30: tessera.account.v1.ListAccessTokensResponse
-	(*UpdateAccessTokenRequest)(nil),  // 31: tessera.account.v1.UpdateAccessTokenRequest
-	(*RotateAccessTokenRequest)(nil),  // 32: tessera.account.v1.RotateAccessTokenRequest
-	(*DeleteAccessTokenRequest)(nil),  // 33: tessera.account.v1.DeleteAccessTokenRequest
-	nil,                               // 34: tessera.account.v1.Account.AttributesEntry
-	(*timestamppb.Timestamp)(nil),     // 35: google.protobuf.Timestamp
-	(*v1.Address)(nil),                // 36: tessera.common.v1.Address
-	(*v1.Principal)(nil),              // 37: tessera.common.v1.Principal
-	(*fieldmaskpb.FieldMask)(nil),     // 38: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),             // 39: google.protobuf.Empty
+	(*AccountLink)(nil),               // 10: tessera.account.v1.AccountLink
+	(*LinkSubAccountRequest)(nil),     // 11: tessera.account.v1.LinkSubAccountRequest
+	(*UnlinkSubAccountRequest)(nil),   // 12: tessera.account.v1.UnlinkSubAccountRequest
+	(*GetAccountTreeRequest)(nil),     // 13: tessera.account.v1.GetAccountTreeRequest
+	(*AccountTreeNode)(nil),           // 14: tessera.account.v1.AccountTreeNode
+	(*DeleteAccountRequest)(nil),      // 15: tessera.account.v1.DeleteAccountRequest
+	(*DeleteAccountResponse)(nil),     // 16: tessera.account.v1.DeleteAccountResponse
+	(*ListAccountsRequest)(nil),       // 17: tessera.account.v1.ListAccountsRequest
+	(*ListAccountsResponse)(nil),      // 18: tessera.account.v1.ListAccountsResponse
+	(*Membership)(nil),                // 19: tessera.account.v1.Membership
+	(*User)(nil),                      // 20: tessera.account.v1.User
+	(*CreateUserRequest)(nil),         // 21: tessera.account.v1.CreateUserRequest
+	(*GetUserRequest)(nil),            // 22: tessera.account.v1.GetUserRequest
+	(*ReactivateUserRequest)(nil),     // 23: tessera.account.v1.ReactivateUserRequest
+	(*ResetUserPasswordRequest)(nil),  // 24: tessera.account.v1.ResetUserPasswordRequest
+	(*ChangePasswordRequest)(nil),     // 25: tessera.account.v1.ChangePasswordRequest
+	(*SetSecretQuestionRequest)(nil),  // 26: tessera.account.v1.SetSecretQuestionRequest
+	(*ResetPasswordRequest)(nil),      // 27: tessera.account.v1.ResetPasswordRequest
+	(*LoginRequest)(nil),              // 28: tessera.account.v1.LoginRequest
+	(*LoginResponse)(nil),             // 29: tessera.account.v1.LoginResponse
+	(*AuthenticateRequest)(nil),       // 30: tessera.account.v1.AuthenticateRequest
+	(*AuthenticateResponse)(nil),      // 31: tessera.account.v1.AuthenticateResponse
+	(*AccessToken)(nil),               // 32: tessera.account.v1.AccessToken
+	(*CreateAccessTokenRequest)(nil),  // 33: tessera.account.v1.CreateAccessTokenRequest
+	(*CreateAccessTokenResponse)(nil), // 34: tessera.account.v1.CreateAccessTokenResponse
+	(*GetAccessTokenRequest)(nil),     // 35: tessera.account.v1.GetAccessTokenRequest
+	(*ListAccessTokensRequest)(nil),   // 36: tessera.account.v1.ListAccessTokensRequest
+	(*ListAccessTokensResponse)(nil),  // 37: tessera.account.v1.ListAccessTokensResponse
+	(*UpdateAccessTokenRequest)(nil),  // 38: tessera.account.v1.UpdateAccessTokenRequest
+	(*RotateAccessTokenRequest)(nil),  // 39: tessera.account.v1.RotateAccessTokenRequest
+	(*DeleteAccessTokenRequest)(nil),  // 40: tessera.account.v1.DeleteAccessTokenRequest
+	nil,                               // 41: tessera.account.v1.Account.AttributesEntry
+	(*timestamppb.Timestamp)(nil),     // 42: google.protobuf.Timestamp
+	(*v1.Address)(nil),                // 43: tessera.common.v1.Address
+	(*v1.Principal)(nil),              // 44: tessera.common.v1.Principal
+	(*fieldmaskpb.FieldMask)(nil),     // 45: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),             // 46: google.protobuf.Empty
 }
 var file_tessera_account_v1_account_proto_depIdxs = []int32{
-	35, // 0: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	42, // 0: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
 	4,  // 1: tessera.account.v1.CreateTenantResponse.tenant:type_name -> tessera.account.v1.Tenant
 	7,  // 2: tessera.account.v1.CreateTenantResponse.home_account:type_name -> tessera.account.v1.Account
-	13, // 3: tessera.account.v1.CreateTenantResponse.admin:type_name -> tessera.account.v1.User
+	20, // 3: tessera.account.v1.CreateTenantResponse.admin:type_name -> tessera.account.v1.User
 	0,  // 4: tessera.account.v1.Account.type:type_name -> tessera.account.v1.AccountType
-	36, // 5: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
-	34, // 6: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
-	35, // 7: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
-	35, // 8: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
+	43, // 5: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
+	41, // 6: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
+	42, // 7: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	42, // 8: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
 	7,  // 9: tessera.account.v1.CreateAccountRequest.account:type_name -> tessera.account.v1.Account
-	7,  // 10: tessera.account.v1.ListAccountsResponse.accounts:type_name -> tessera.account.v1.Account
-	1,  // 11: tessera.account.v1.User.type:type_name -> tessera.account.v1.UserType
-	2,  // 12: tessera.account.v1.User.status:type_name -> tessera.account.v1.UserStatus
-	12, // 13: tessera.account.v1.User.memberships:type_name -> tessera.account.v1.Membership
-	35, // 14: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	35, // 15: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
-	35, // 16: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
-	13, // 17: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
-	35, // 18: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
-	13, // 19: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
-	37, // 20: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
-	35, // 21: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
-	3,  // 22: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
-	35, // 23: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
-	35, // 24: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
-	35, // 25: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
-	25, // 26: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	25, // 27: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
-	25, // 28: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
-	25, // 29: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	38, // 30: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 31: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
-	8,  // 32: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
-	9,  // 33: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
-	10, // 34: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
-	14, // 35: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
-	15, // 36: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
-	16, // 37: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
-	17, // 38: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
-	21, // 39: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
-	23, // 40: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
-	18, // 41: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
-	19, // 42: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
-	20, // 43: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
-	26, // 44: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
-	28, // 45: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
-	29, // 46: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
-	31, // 47: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
-	32, // 48: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
-	33, // 49: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
-	6,  // 50: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
-	7,  // 51: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
-	7,  // 52: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
-	11, // 53: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
-	13, // 54: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
-	13, // 55: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
-	13, // 56: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
-	13, // 57: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
-	22, // 58: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
-	24, // 59: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
-	39, // 60: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
-	39, // 61: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
-	39, // 62: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
-	27, // 63: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	25, // 64: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
-	30, // 65: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
-	25, // 66: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
-	27, // 67: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	39, // 68: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
-	50, // [50:69] is the sub-list for method output_type
-	31, // [31:50] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	7,  // 10: tessera.account.v1.AccountTreeNode.account:type_name -> tessera.account.v1.Account
+	14, // 11: tessera.account.v1.AccountTreeNode.children:type_name -> tessera.account.v1.AccountTreeNode
+	7,  // 12: tessera.account.v1.ListAccountsResponse.accounts:type_name -> tessera.account.v1.Account
+	1,  // 13: tessera.account.v1.User.type:type_name -> tessera.account.v1.UserType
+	2,  // 14: tessera.account.v1.User.status:type_name -> tessera.account.v1.UserStatus
+	19, // 15: tessera.account.v1.User.memberships:type_name -> tessera.account.v1.Membership
+	42, // 16: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	42, // 17: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
+	42, // 18: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
+	20, // 19: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
+	42, // 20: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
+	20, // 21: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
+	44, // 22: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
+	42, // 23: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
+	3,  // 24: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
+	42, // 25: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
+	42, // 26: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
+	42, // 27: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
+	32, // 28: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	32, // 29: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
+	32, // 30: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
+	32, // 31: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	45, // 32: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 33: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
+	8,  // 34: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
+	9,  // 35: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
+	17, // 36: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
+	11, // 37: tessera.account.v1.AccountService.LinkSubAccount:input_type -> tessera.account.v1.LinkSubAccountRequest
+	12, // 38: tessera.account.v1.AccountService.UnlinkSubAccount:input_type -> tessera.account.v1.UnlinkSubAccountRequest
+	13, // 39: tessera.account.v1.AccountService.GetAccountTree:input_type -> tessera.account.v1.GetAccountTreeRequest
+	15, // 40: tessera.account.v1.AccountService.DeleteAccount:input_type -> tessera.account.v1.DeleteAccountRequest
+	21, // 41: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
+	22, // 42: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
+	23, // 43: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
+	24, // 44: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
+	28, // 45: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
+	30, // 46: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
+	25, // 47: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
+	26, // 48: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
+	27, // 49: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
+	33, // 50: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
+	35, // 51: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
+	36, // 52: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
+	38, // 53: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
+	39, // 54: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
+	40, // 55: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
+	6,  // 56: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
+	7,  // 57: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
+	7,  // 58: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
+	18, // 59: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
+	10, // 60: tessera.account.v1.AccountService.LinkSubAccount:output_type -> tessera.account.v1.AccountLink
+	46, // 61: tessera.account.v1.AccountService.UnlinkSubAccount:output_type -> google.protobuf.Empty
+	14, // 62: tessera.account.v1.AccountService.GetAccountTree:output_type -> tessera.account.v1.AccountTreeNode
+	16, // 63: tessera.account.v1.AccountService.DeleteAccount:output_type -> tessera.account.v1.DeleteAccountResponse
+	20, // 64: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
+	20, // 65: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
+	20, // 66: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
+	20, // 67: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
+	29, // 68: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
+	31, // 69: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
+	46, // 70: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
+	46, // 71: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
+	46, // 72: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
+	34, // 73: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	32, // 74: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
+	37, // 75: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
+	32, // 76: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
+	34, // 77: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	46, // 78: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
+	56, // [56:79] is the sub-list for method output_type
+	33, // [33:56] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_tessera_account_v1_account_proto_init() }
@@ -2514,7 +2929,7 @@ func file_tessera_account_v1_account_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_account_v1_account_proto_rawDesc), len(file_tessera_account_v1_account_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   31,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

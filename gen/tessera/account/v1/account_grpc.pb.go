@@ -24,6 +24,10 @@ const (
 	AccountService_CreateAccount_FullMethodName     = "/tessera.account.v1.AccountService/CreateAccount"
 	AccountService_GetAccount_FullMethodName        = "/tessera.account.v1.AccountService/GetAccount"
 	AccountService_ListAccounts_FullMethodName      = "/tessera.account.v1.AccountService/ListAccounts"
+	AccountService_LinkSubAccount_FullMethodName    = "/tessera.account.v1.AccountService/LinkSubAccount"
+	AccountService_UnlinkSubAccount_FullMethodName  = "/tessera.account.v1.AccountService/UnlinkSubAccount"
+	AccountService_GetAccountTree_FullMethodName    = "/tessera.account.v1.AccountService/GetAccountTree"
+	AccountService_DeleteAccount_FullMethodName     = "/tessera.account.v1.AccountService/DeleteAccount"
 	AccountService_CreateUser_FullMethodName        = "/tessera.account.v1.AccountService/CreateUser"
 	AccountService_GetUser_FullMethodName           = "/tessera.account.v1.AccountService/GetUser"
 	AccountService_ReactivateUser_FullMethodName    = "/tessera.account.v1.AccountService/ReactivateUser"
@@ -42,6 +46,16 @@ type AccountServiceClient interface {
 	CreateAccount(ctx context.Context, in *CreateAccountRequest, opts ...grpc.CallOption) (*Account, error)
 	GetAccount(ctx context.Context, in *GetAccountRequest, opts ...grpc.CallOption) (*Account, error)
 	ListAccounts(ctx context.Context, in *ListAccountsRequest, opts ...grpc.CallOption) (*ListAccountsResponse, error)
+	// Makes child a sub-account of parent. Accounts form a DAG: an account may have
+	// several parents, and a link that would close a cycle is refused (SPEC ACC-2).
+	LinkSubAccount(ctx context.Context, in *LinkSubAccountRequest, opts ...grpc.CallOption) (*AccountLink, error)
+	UnlinkSubAccount(ctx context.Context, in *UnlinkSubAccountRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Returns an account with its sub-accounts, many levels deep.
+	GetAccountTree(ctx context.Context, in *GetAccountTreeRequest, opts ...grpc.CallOption) (*AccountTreeNode, error)
+	// Deletes an account, or the account with its whole subtree; refused while they
+	// still hold entitlements or devices, unless a producer administrator forces it
+	// (SPEC ACC-4).
+	DeleteAccount(ctx context.Context, in *DeleteAccountRequest, opts ...grpc.CallOption) (*DeleteAccountResponse, error)
 	CreateUser(ctx context.Context, in *CreateUserRequest, opts ...grpc.CallOption) (*User, error)
 	GetUser(ctx context.Context, in *GetUserRequest, opts ...grpc.CallOption) (*User, error)
 	// Makes an inactive (e.g. locked-out) user active again without touching the
@@ -100,6 +114,46 @@ func (c *accountServiceClient) ListAccounts(ctx context.Context, in *ListAccount
 	return out, nil
 }
 
+func (c *accountServiceClient) LinkSubAccount(ctx context.Context, in *LinkSubAccountRequest, opts ...grpc.CallOption) (*AccountLink, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AccountLink)
+	err := c.cc.Invoke(ctx, AccountService_LinkSubAccount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accountServiceClient) UnlinkSubAccount(ctx context.Context, in *UnlinkSubAccountRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, AccountService_UnlinkSubAccount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accountServiceClient) GetAccountTree(ctx context.Context, in *GetAccountTreeRequest, opts ...grpc.CallOption) (*AccountTreeNode, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AccountTreeNode)
+	err := c.cc.Invoke(ctx, AccountService_GetAccountTree_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accountServiceClient) DeleteAccount(ctx context.Context, in *DeleteAccountRequest, opts ...grpc.CallOption) (*DeleteAccountResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteAccountResponse)
+	err := c.cc.Invoke(ctx, AccountService_DeleteAccount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *accountServiceClient) CreateUser(ctx context.Context, in *CreateUserRequest, opts ...grpc.CallOption) (*User, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(User)
@@ -152,6 +206,16 @@ type AccountServiceServer interface {
 	CreateAccount(context.Context, *CreateAccountRequest) (*Account, error)
 	GetAccount(context.Context, *GetAccountRequest) (*Account, error)
 	ListAccounts(context.Context, *ListAccountsRequest) (*ListAccountsResponse, error)
+	// Makes child a sub-account of parent. Accounts form a DAG: an account may have
+	// several parents, and a link that would close a cycle is refused (SPEC ACC-2).
+	LinkSubAccount(context.Context, *LinkSubAccountRequest) (*AccountLink, error)
+	UnlinkSubAccount(context.Context, *UnlinkSubAccountRequest) (*emptypb.Empty, error)
+	// Returns an account with its sub-accounts, many levels deep.
+	GetAccountTree(context.Context, *GetAccountTreeRequest) (*AccountTreeNode, error)
+	// Deletes an account, or the account with its whole subtree; refused while they
+	// still hold entitlements or devices, unless a producer administrator forces it
+	// (SPEC ACC-4).
+	DeleteAccount(context.Context, *DeleteAccountRequest) (*DeleteAccountResponse, error)
 	CreateUser(context.Context, *CreateUserRequest) (*User, error)
 	GetUser(context.Context, *GetUserRequest) (*User, error)
 	// Makes an inactive (e.g. locked-out) user active again without touching the
@@ -181,6 +245,18 @@ func (UnimplementedAccountServiceServer) GetAccount(context.Context, *GetAccount
 }
 func (UnimplementedAccountServiceServer) ListAccounts(context.Context, *ListAccountsRequest) (*ListAccountsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAccounts not implemented")
+}
+func (UnimplementedAccountServiceServer) LinkSubAccount(context.Context, *LinkSubAccountRequest) (*AccountLink, error) {
+	return nil, status.Error(codes.Unimplemented, "method LinkSubAccount not implemented")
+}
+func (UnimplementedAccountServiceServer) UnlinkSubAccount(context.Context, *UnlinkSubAccountRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnlinkSubAccount not implemented")
+}
+func (UnimplementedAccountServiceServer) GetAccountTree(context.Context, *GetAccountTreeRequest) (*AccountTreeNode, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAccountTree not implemented")
+}
+func (UnimplementedAccountServiceServer) DeleteAccount(context.Context, *DeleteAccountRequest) (*DeleteAccountResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteAccount not implemented")
 }
 func (UnimplementedAccountServiceServer) CreateUser(context.Context, *CreateUserRequest) (*User, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateUser not implemented")
@@ -287,6 +363,78 @@ func _AccountService_ListAccounts_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AccountService_LinkSubAccount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LinkSubAccountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).LinkSubAccount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_LinkSubAccount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).LinkSubAccount(ctx, req.(*LinkSubAccountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccountService_UnlinkSubAccount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnlinkSubAccountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).UnlinkSubAccount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_UnlinkSubAccount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).UnlinkSubAccount(ctx, req.(*UnlinkSubAccountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccountService_GetAccountTree_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAccountTreeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).GetAccountTree(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_GetAccountTree_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).GetAccountTree(ctx, req.(*GetAccountTreeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccountService_DeleteAccount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAccountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).DeleteAccount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_DeleteAccount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).DeleteAccount(ctx, req.(*DeleteAccountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AccountService_CreateUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateUserRequest)
 	if err := dec(in); err != nil {
@@ -381,6 +529,22 @@ var AccountService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAccounts",
 			Handler:    _AccountService_ListAccounts_Handler,
+		},
+		{
+			MethodName: "LinkSubAccount",
+			Handler:    _AccountService_LinkSubAccount_Handler,
+		},
+		{
+			MethodName: "UnlinkSubAccount",
+			Handler:    _AccountService_UnlinkSubAccount_Handler,
+		},
+		{
+			MethodName: "GetAccountTree",
+			Handler:    _AccountService_GetAccountTree_Handler,
+		},
+		{
+			MethodName: "DeleteAccount",
+			Handler:    _AccountService_DeleteAccount_Handler,
 		},
 		{
 			MethodName: "CreateUser",

@@ -400,6 +400,94 @@ func (x *MapLineItemRequest) GetRequestId() string {
 	return ""
 }
 
+type CountAccountDevicesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccountIds    []string               `protobuf:"bytes,1,rep,name=account_ids,json=accountIds,proto3" json:"account_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountAccountDevicesRequest) Reset() {
+	*x = CountAccountDevicesRequest{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountAccountDevicesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountAccountDevicesRequest) ProtoMessage() {}
+
+func (x *CountAccountDevicesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountAccountDevicesRequest.ProtoReflect.Descriptor instead.
+func (*CountAccountDevicesRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CountAccountDevicesRequest) GetAccountIds() []string {
+	if x != nil {
+		return x.AccountIds
+	}
+	return nil
+}
+
+type CountAccountDevicesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Devices       int64                  `protobuf:"varint,1,opt,name=devices,proto3" json:"devices,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountAccountDevicesResponse) Reset() {
+	*x = CountAccountDevicesResponse{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountAccountDevicesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountAccountDevicesResponse) ProtoMessage() {}
+
+func (x *CountAccountDevicesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountAccountDevicesResponse.ProtoReflect.Descriptor instead.
+func (*CountAccountDevicesResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *CountAccountDevicesResponse) GetDevices() int64 {
+	if x != nil {
+		return x.Devices
+	}
+	return 0
+}
+
 var File_tessera_device_v1_device_proto protoreflect.FileDescriptor
 
 const file_tessera_device_v1_device_proto_rawDesc = "" +
@@ -431,16 +519,22 @@ const file_tessera_device_v1_device_proto_rawDesc = "" +
 	"\tline_item\x18\x02 \x01(\tR\blineItem\x12\x1a\n" +
 	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId*]\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"=\n" +
+	"\x1aCountAccountDevicesRequest\x12\x1f\n" +
+	"\vaccount_ids\x18\x01 \x03(\tR\n" +
+	"accountIds\"7\n" +
+	"\x1bCountAccountDevicesResponse\x12\x18\n" +
+	"\adevices\x18\x01 \x01(\x03R\adevices*]\n" +
 	"\n" +
 	"DeviceType\x12\x1b\n" +
 	"\x17DEVICE_TYPE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16DEVICE_TYPE_STANDALONE\x10\x01\x12\x16\n" +
-	"\x12DEVICE_TYPE_SERVER\x10\x022\x80\x02\n" +
+	"\x12DEVICE_TYPE_SERVER\x10\x022\xf6\x02\n" +
 	"\rDeviceService\x12Q\n" +
 	"\fCreateDevice\x12&.tessera.device.v1.CreateDeviceRequest\x1a\x19.tessera.device.v1.Device\x12K\n" +
 	"\tGetDevice\x12#.tessera.device.v1.GetDeviceRequest\x1a\x19.tessera.device.v1.Device\x12O\n" +
-	"\vMapLineItem\x12%.tessera.device.v1.MapLineItemRequest\x1a\x19.tessera.device.v1.DeviceB?Z=github.com/tessera-dev/tessera/gen/tessera/device/v1;devicepbb\x06proto3"
+	"\vMapLineItem\x12%.tessera.device.v1.MapLineItemRequest\x1a\x19.tessera.device.v1.Device\x12t\n" +
+	"\x13CountAccountDevices\x12-.tessera.device.v1.CountAccountDevicesRequest\x1a..tessera.device.v1.CountAccountDevicesResponseB?Z=github.com/tessera-dev/tessera/gen/tessera/device/v1;devicepbb\x06proto3"
 
 var (
 	file_tessera_device_v1_device_proto_rawDescOnce sync.Once
@@ -455,29 +549,33 @@ func file_tessera_device_v1_device_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_device_v1_device_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tessera_device_v1_device_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_tessera_device_v1_device_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_tessera_device_v1_device_proto_goTypes = []any{
-	(DeviceType)(0),               // 0: tessera.device.v1.DeviceType
-	(*MappedLineItem)(nil),        // 1: tessera.device.v1.MappedLineItem
-	(*Device)(nil),                // 2: tessera.device.v1.Device
-	(*CreateDeviceRequest)(nil),   // 3: tessera.device.v1.CreateDeviceRequest
-	(*GetDeviceRequest)(nil),      // 4: tessera.device.v1.GetDeviceRequest
-	(*MapLineItemRequest)(nil),    // 5: tessera.device.v1.MapLineItemRequest
-	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(DeviceType)(0),                     // 0: tessera.device.v1.DeviceType
+	(*MappedLineItem)(nil),              // 1: tessera.device.v1.MappedLineItem
+	(*Device)(nil),                      // 2: tessera.device.v1.Device
+	(*CreateDeviceRequest)(nil),         // 3: tessera.device.v1.CreateDeviceRequest
+	(*GetDeviceRequest)(nil),            // 4: tessera.device.v1.GetDeviceRequest
+	(*MapLineItemRequest)(nil),          // 5: tessera.device.v1.MapLineItemRequest
+	(*CountAccountDevicesRequest)(nil),  // 6: tessera.device.v1.CountAccountDevicesRequest
+	(*CountAccountDevicesResponse)(nil), // 7: tessera.device.v1.CountAccountDevicesResponse
+	(*timestamppb.Timestamp)(nil),       // 8: google.protobuf.Timestamp
 }
 var file_tessera_device_v1_device_proto_depIdxs = []int32{
 	0, // 0: tessera.device.v1.Device.type:type_name -> tessera.device.v1.DeviceType
 	1, // 1: tessera.device.v1.Device.line_items:type_name -> tessera.device.v1.MappedLineItem
-	6, // 2: tessera.device.v1.Device.create_time:type_name -> google.protobuf.Timestamp
+	8, // 2: tessera.device.v1.Device.create_time:type_name -> google.protobuf.Timestamp
 	2, // 3: tessera.device.v1.CreateDeviceRequest.device:type_name -> tessera.device.v1.Device
 	3, // 4: tessera.device.v1.DeviceService.CreateDevice:input_type -> tessera.device.v1.CreateDeviceRequest
 	4, // 5: tessera.device.v1.DeviceService.GetDevice:input_type -> tessera.device.v1.GetDeviceRequest
 	5, // 6: tessera.device.v1.DeviceService.MapLineItem:input_type -> tessera.device.v1.MapLineItemRequest
-	2, // 7: tessera.device.v1.DeviceService.CreateDevice:output_type -> tessera.device.v1.Device
-	2, // 8: tessera.device.v1.DeviceService.GetDevice:output_type -> tessera.device.v1.Device
-	2, // 9: tessera.device.v1.DeviceService.MapLineItem:output_type -> tessera.device.v1.Device
-	7, // [7:10] is the sub-list for method output_type
-	4, // [4:7] is the sub-list for method input_type
+	6, // 7: tessera.device.v1.DeviceService.CountAccountDevices:input_type -> tessera.device.v1.CountAccountDevicesRequest
+	2, // 8: tessera.device.v1.DeviceService.CreateDevice:output_type -> tessera.device.v1.Device
+	2, // 9: tessera.device.v1.DeviceService.GetDevice:output_type -> tessera.device.v1.Device
+	2, // 10: tessera.device.v1.DeviceService.MapLineItem:output_type -> tessera.device.v1.Device
+	7, // 11: tessera.device.v1.DeviceService.CountAccountDevices:output_type -> tessera.device.v1.CountAccountDevicesResponse
+	8, // [8:12] is the sub-list for method output_type
+	4, // [4:8] is the sub-list for method input_type
 	4, // [4:4] is the sub-list for extension type_name
 	4, // [4:4] is the sub-list for extension extendee
 	0, // [0:4] is the sub-list for field type_name
@@ -494,7 +592,7 @@ func file_tessera_device_v1_device_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_device_v1_device_proto_rawDesc), len(file_tessera_device_v1_device_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   5,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

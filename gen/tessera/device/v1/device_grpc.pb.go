@@ -19,9 +19,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DeviceService_CreateDevice_FullMethodName = "/tessera.device.v1.DeviceService/CreateDevice"
-	DeviceService_GetDevice_FullMethodName    = "/tessera.device.v1.DeviceService/GetDevice"
-	DeviceService_MapLineItem_FullMethodName  = "/tessera.device.v1.DeviceService/MapLineItem"
+	DeviceService_CreateDevice_FullMethodName        = "/tessera.device.v1.DeviceService/CreateDevice"
+	DeviceService_GetDevice_FullMethodName           = "/tessera.device.v1.DeviceService/GetDevice"
+	DeviceService_MapLineItem_FullMethodName         = "/tessera.device.v1.DeviceService/MapLineItem"
+	DeviceService_CountAccountDevices_FullMethodName = "/tessera.device.v1.DeviceService/CountAccountDevices"
 )
 
 // DeviceServiceClient is the client API for DeviceService service.
@@ -34,6 +35,8 @@ type DeviceServiceClient interface {
 	GetDevice(ctx context.Context, in *GetDeviceRequest, opts ...grpc.CallOption) (*Device, error)
 	// Maps seats of a line item to a device (idempotent by request_id).
 	MapLineItem(ctx context.Context, in *MapLineItemRequest, opts ...grpc.CallOption) (*Device, error)
+	// Counts the devices the accounts own (services only; account deletion asks).
+	CountAccountDevices(ctx context.Context, in *CountAccountDevicesRequest, opts ...grpc.CallOption) (*CountAccountDevicesResponse, error)
 }
 
 type deviceServiceClient struct {
@@ -74,6 +77,16 @@ func (c *deviceServiceClient) MapLineItem(ctx context.Context, in *MapLineItemRe
 	return out, nil
 }
 
+func (c *deviceServiceClient) CountAccountDevices(ctx context.Context, in *CountAccountDevicesRequest, opts ...grpc.CallOption) (*CountAccountDevicesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CountAccountDevicesResponse)
+	err := c.cc.Invoke(ctx, DeviceService_CountAccountDevices_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DeviceServiceServer is the server API for DeviceService service.
 // All implementations must embed UnimplementedDeviceServiceServer
 // for forward compatibility.
@@ -84,6 +97,8 @@ type DeviceServiceServer interface {
 	GetDevice(context.Context, *GetDeviceRequest) (*Device, error)
 	// Maps seats of a line item to a device (idempotent by request_id).
 	MapLineItem(context.Context, *MapLineItemRequest) (*Device, error)
+	// Counts the devices the accounts own (services only; account deletion asks).
+	CountAccountDevices(context.Context, *CountAccountDevicesRequest) (*CountAccountDevicesResponse, error)
 	mustEmbedUnimplementedDeviceServiceServer()
 }
 
@@ -102,6 +117,9 @@ func (UnimplementedDeviceServiceServer) GetDevice(context.Context, *GetDeviceReq
 }
 func (UnimplementedDeviceServiceServer) MapLineItem(context.Context, *MapLineItemRequest) (*Device, error) {
 	return nil, status.Error(codes.Unimplemented, "method MapLineItem not implemented")
+}
+func (UnimplementedDeviceServiceServer) CountAccountDevices(context.Context, *CountAccountDevicesRequest) (*CountAccountDevicesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CountAccountDevices not implemented")
 }
 func (UnimplementedDeviceServiceServer) mustEmbedUnimplementedDeviceServiceServer() {}
 func (UnimplementedDeviceServiceServer) testEmbeddedByValue()                       {}
@@ -178,6 +196,24 @@ func _DeviceService_MapLineItem_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DeviceService_CountAccountDevices_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CountAccountDevicesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeviceServiceServer).CountAccountDevices(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeviceService_CountAccountDevices_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeviceServiceServer).CountAccountDevices(ctx, req.(*CountAccountDevicesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DeviceService_ServiceDesc is the grpc.ServiceDesc for DeviceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -196,6 +232,10 @@ var DeviceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "MapLineItem",
 			Handler:    _DeviceService_MapLineItem_Handler,
+		},
+		{
+			MethodName: "CountAccountDevices",
+			Handler:    _DeviceService_CountAccountDevices_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

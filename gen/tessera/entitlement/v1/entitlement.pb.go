@@ -1548,6 +1548,94 @@ func (x *CheckProductAccessResponse) GetAllowed() bool {
 	return false
 }
 
+type CountAccountEntitlementsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccountIds    []string               `protobuf:"bytes,1,rep,name=account_ids,json=accountIds,proto3" json:"account_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountAccountEntitlementsRequest) Reset() {
+	*x = CountAccountEntitlementsRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountAccountEntitlementsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountAccountEntitlementsRequest) ProtoMessage() {}
+
+func (x *CountAccountEntitlementsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountAccountEntitlementsRequest.ProtoReflect.Descriptor instead.
+func (*CountAccountEntitlementsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CountAccountEntitlementsRequest) GetAccountIds() []string {
+	if x != nil {
+		return x.AccountIds
+	}
+	return nil
+}
+
+type CountAccountEntitlementsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entitlements  int64                  `protobuf:"varint,1,opt,name=entitlements,proto3" json:"entitlements,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountAccountEntitlementsResponse) Reset() {
+	*x = CountAccountEntitlementsResponse{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountAccountEntitlementsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountAccountEntitlementsResponse) ProtoMessage() {}
+
+func (x *CountAccountEntitlementsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountAccountEntitlementsResponse.ProtoReflect.Descriptor instead.
+func (*CountAccountEntitlementsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *CountAccountEntitlementsResponse) GetEntitlements() int64 {
+	if x != nil {
+		return x.Entitlements
+	}
+	return 0
+}
+
 var File_tessera_entitlement_v1_entitlement_proto protoreflect.FileDescriptor
 
 const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
@@ -1663,7 +1751,12 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\vaccount_ids\x18\x02 \x03(\tR\n" +
 	"accountIds\"6\n" +
 	"\x1aCheckProductAccessResponse\x12\x18\n" +
-	"\aallowed\x18\x01 \x01(\bR\aallowed*\xd1\x02\n" +
+	"\aallowed\x18\x01 \x01(\bR\aallowed\"B\n" +
+	"\x1fCountAccountEntitlementsRequest\x12\x1f\n" +
+	"\vaccount_ids\x18\x01 \x03(\tR\n" +
+	"accountIds\"F\n" +
+	" CountAccountEntitlementsResponse\x12\"\n" +
+	"\fentitlements\x18\x01 \x01(\x03R\fentitlements*\xd1\x02\n" +
 	"\x10LicenseModelType\x12\"\n" +
 	"\x1eLICENSE_MODEL_TYPE_UNSPECIFIED\x10\x00\x12+\n" +
 	"'LICENSE_MODEL_TYPE_NODELOCKED_UNCOUNTED\x10\x01\x12)\n" +
@@ -1695,7 +1788,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x0fGetLicenseModel\x12..tessera.entitlement.v1.GetLicenseModelRequest\x1a$.tessera.entitlement.v1.LicenseModel\x12^\n" +
 	"\rCreateProduct\x12,.tessera.entitlement.v1.CreateProductRequest\x1a\x1f.tessera.entitlement.v1.Product\x12X\n" +
 	"\n" +
-	"GetProduct\x12).tessera.entitlement.v1.GetProductRequest\x1a\x1f.tessera.entitlement.v1.Product2\xda\x05\n" +
+	"GetProduct\x12).tessera.entitlement.v1.GetProductRequest\x1a\x1f.tessera.entitlement.v1.Product2\xea\x06\n" +
 	"\x12EntitlementService\x12^\n" +
 	"\vCreateOrder\x12*.tessera.entitlement.v1.CreateOrderRequest\x1a#.tessera.entitlement.v1.Entitlement\x12d\n" +
 	"\x0eGetEntitlement\x12-.tessera.entitlement.v1.GetEntitlementRequest\x1a#.tessera.entitlement.v1.Entitlement\x12[\n" +
@@ -1703,7 +1796,8 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\fReserveSeats\x12+.tessera.entitlement.v1.ReserveSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12`\n" +
 	"\fConfirmSeats\x12+.tessera.entitlement.v1.ConfirmSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12`\n" +
 	"\fReleaseSeats\x12+.tessera.entitlement.v1.ReleaseSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12{\n" +
-	"\x12CheckProductAccess\x121.tessera.entitlement.v1.CheckProductAccessRequest\x1a2.tessera.entitlement.v1.CheckProductAccessResponseBIZGgithub.com/tessera-dev/tessera/gen/tessera/entitlement/v1;entitlementpbb\x06proto3"
+	"\x12CheckProductAccess\x121.tessera.entitlement.v1.CheckProductAccessRequest\x1a2.tessera.entitlement.v1.CheckProductAccessResponse\x12\x8d\x01\n" +
+	"\x18CountAccountEntitlements\x127.tessera.entitlement.v1.CountAccountEntitlementsRequest\x1a8.tessera.entitlement.v1.CountAccountEntitlementsResponseBIZGgithub.com/tessera-dev/tessera/gen/tessera/entitlement/v1;entitlementpbb\x06proto3"
 
 var (
 	file_tessera_entitlement_v1_entitlement_proto_rawDescOnce sync.Once
@@ -1718,48 +1812,50 @@ func file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_entitlement_v1_entitlement_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
-	(LicenseModelType)(0),              // 0: tessera.entitlement.v1.LicenseModelType
-	(LicenseTechnology)(0),             // 1: tessera.entitlement.v1.LicenseTechnology
-	(LineItemState)(0),                 // 2: tessera.entitlement.v1.LineItemState
-	(ReservationState)(0),              // 3: tessera.entitlement.v1.ReservationState
-	(*LicenseModel)(nil),               // 4: tessera.entitlement.v1.LicenseModel
-	(*CreateLicenseModelRequest)(nil),  // 5: tessera.entitlement.v1.CreateLicenseModelRequest
-	(*GetLicenseModelRequest)(nil),     // 6: tessera.entitlement.v1.GetLicenseModelRequest
-	(*Feature)(nil),                    // 7: tessera.entitlement.v1.Feature
-	(*Product)(nil),                    // 8: tessera.entitlement.v1.Product
-	(*CreateProductRequest)(nil),       // 9: tessera.entitlement.v1.CreateProductRequest
-	(*GetProductRequest)(nil),          // 10: tessera.entitlement.v1.GetProductRequest
-	(*LineItem)(nil),                   // 11: tessera.entitlement.v1.LineItem
-	(*Entitlement)(nil),                // 12: tessera.entitlement.v1.Entitlement
-	(*OrderLine)(nil),                  // 13: tessera.entitlement.v1.OrderLine
-	(*CreateOrderRequest)(nil),         // 14: tessera.entitlement.v1.CreateOrderRequest
-	(*GetEntitlementRequest)(nil),      // 15: tessera.entitlement.v1.GetEntitlementRequest
-	(*GetLineItemRequest)(nil),         // 16: tessera.entitlement.v1.GetLineItemRequest
-	(*Reservation)(nil),                // 17: tessera.entitlement.v1.Reservation
-	(*ReserveSeatsRequest)(nil),        // 18: tessera.entitlement.v1.ReserveSeatsRequest
-	(*ConfirmSeatsRequest)(nil),        // 19: tessera.entitlement.v1.ConfirmSeatsRequest
-	(*ReleaseSeatsRequest)(nil),        // 20: tessera.entitlement.v1.ReleaseSeatsRequest
-	(*CheckProductAccessRequest)(nil),  // 21: tessera.entitlement.v1.CheckProductAccessRequest
-	(*CheckProductAccessResponse)(nil), // 22: tessera.entitlement.v1.CheckProductAccessResponse
-	(*timestamppb.Timestamp)(nil),      // 23: google.protobuf.Timestamp
+	(LicenseModelType)(0),                    // 0: tessera.entitlement.v1.LicenseModelType
+	(LicenseTechnology)(0),                   // 1: tessera.entitlement.v1.LicenseTechnology
+	(LineItemState)(0),                       // 2: tessera.entitlement.v1.LineItemState
+	(ReservationState)(0),                    // 3: tessera.entitlement.v1.ReservationState
+	(*LicenseModel)(nil),                     // 4: tessera.entitlement.v1.LicenseModel
+	(*CreateLicenseModelRequest)(nil),        // 5: tessera.entitlement.v1.CreateLicenseModelRequest
+	(*GetLicenseModelRequest)(nil),           // 6: tessera.entitlement.v1.GetLicenseModelRequest
+	(*Feature)(nil),                          // 7: tessera.entitlement.v1.Feature
+	(*Product)(nil),                          // 8: tessera.entitlement.v1.Product
+	(*CreateProductRequest)(nil),             // 9: tessera.entitlement.v1.CreateProductRequest
+	(*GetProductRequest)(nil),                // 10: tessera.entitlement.v1.GetProductRequest
+	(*LineItem)(nil),                         // 11: tessera.entitlement.v1.LineItem
+	(*Entitlement)(nil),                      // 12: tessera.entitlement.v1.Entitlement
+	(*OrderLine)(nil),                        // 13: tessera.entitlement.v1.OrderLine
+	(*CreateOrderRequest)(nil),               // 14: tessera.entitlement.v1.CreateOrderRequest
+	(*GetEntitlementRequest)(nil),            // 15: tessera.entitlement.v1.GetEntitlementRequest
+	(*GetLineItemRequest)(nil),               // 16: tessera.entitlement.v1.GetLineItemRequest
+	(*Reservation)(nil),                      // 17: tessera.entitlement.v1.Reservation
+	(*ReserveSeatsRequest)(nil),              // 18: tessera.entitlement.v1.ReserveSeatsRequest
+	(*ConfirmSeatsRequest)(nil),              // 19: tessera.entitlement.v1.ConfirmSeatsRequest
+	(*ReleaseSeatsRequest)(nil),              // 20: tessera.entitlement.v1.ReleaseSeatsRequest
+	(*CheckProductAccessRequest)(nil),        // 21: tessera.entitlement.v1.CheckProductAccessRequest
+	(*CheckProductAccessResponse)(nil),       // 22: tessera.entitlement.v1.CheckProductAccessResponse
+	(*CountAccountEntitlementsRequest)(nil),  // 23: tessera.entitlement.v1.CountAccountEntitlementsRequest
+	(*CountAccountEntitlementsResponse)(nil), // 24: tessera.entitlement.v1.CountAccountEntitlementsResponse
+	(*timestamppb.Timestamp)(nil),            // 25: google.protobuf.Timestamp
 }
 var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	0,  // 0: tessera.entitlement.v1.LicenseModel.type:type_name -> tessera.entitlement.v1.LicenseModelType
-	23, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
+	25, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
 	4,  // 2: tessera.entitlement.v1.CreateLicenseModelRequest.license_model:type_name -> tessera.entitlement.v1.LicenseModel
 	7,  // 3: tessera.entitlement.v1.Product.features:type_name -> tessera.entitlement.v1.Feature
 	1,  // 4: tessera.entitlement.v1.Product.license_technology:type_name -> tessera.entitlement.v1.LicenseTechnology
-	23, // 5: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
+	25, // 5: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
 	8,  // 6: tessera.entitlement.v1.CreateProductRequest.product:type_name -> tessera.entitlement.v1.Product
 	2,  // 7: tessera.entitlement.v1.LineItem.state:type_name -> tessera.entitlement.v1.LineItemState
-	23, // 8: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
-	23, // 9: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
+	25, // 8: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
+	25, // 9: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
 	11, // 10: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
-	23, // 11: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
-	23, // 12: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
-	23, // 13: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
+	25, // 11: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
+	25, // 12: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
+	25, // 13: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
 	13, // 14: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
 	3,  // 15: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
 	5,  // 16: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
@@ -1773,19 +1869,21 @@ var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	19, // 24: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
 	20, // 25: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
 	21, // 26: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
-	4,  // 27: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	4,  // 28: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	8,  // 29: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
-	8,  // 30: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
-	12, // 31: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
-	12, // 32: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
-	11, // 33: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
-	17, // 34: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
-	17, // 35: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
-	17, // 36: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
-	22, // 37: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
-	27, // [27:38] is the sub-list for method output_type
-	16, // [16:27] is the sub-list for method input_type
+	23, // 27: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
+	4,  // 28: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	4,  // 29: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	8,  // 30: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
+	8,  // 31: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
+	12, // 32: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
+	12, // 33: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
+	11, // 34: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
+	17, // 35: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
+	17, // 36: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
+	17, // 37: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
+	22, // 38: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
+	24, // 39: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
+	28, // [28:40] is the sub-list for method output_type
+	16, // [16:28] is the sub-list for method input_type
 	16, // [16:16] is the sub-list for extension type_name
 	16, // [16:16] is the sub-list for extension extendee
 	0,  // [0:16] is the sub-list for field type_name
@@ -1802,7 +1900,7 @@ func file_tessera_entitlement_v1_entitlement_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_entitlement_v1_entitlement_proto_rawDesc), len(file_tessera_entitlement_v1_entitlement_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -239,13 +239,14 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	EntitlementService_CreateOrder_FullMethodName        = "/tessera.entitlement.v1.EntitlementService/CreateOrder"
-	EntitlementService_GetEntitlement_FullMethodName     = "/tessera.entitlement.v1.EntitlementService/GetEntitlement"
-	EntitlementService_GetLineItem_FullMethodName        = "/tessera.entitlement.v1.EntitlementService/GetLineItem"
-	EntitlementService_ReserveSeats_FullMethodName       = "/tessera.entitlement.v1.EntitlementService/ReserveSeats"
-	EntitlementService_ConfirmSeats_FullMethodName       = "/tessera.entitlement.v1.EntitlementService/ConfirmSeats"
-	EntitlementService_ReleaseSeats_FullMethodName       = "/tessera.entitlement.v1.EntitlementService/ReleaseSeats"
-	EntitlementService_CheckProductAccess_FullMethodName = "/tessera.entitlement.v1.EntitlementService/CheckProductAccess"
+	EntitlementService_CreateOrder_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/CreateOrder"
+	EntitlementService_GetEntitlement_FullMethodName           = "/tessera.entitlement.v1.EntitlementService/GetEntitlement"
+	EntitlementService_GetLineItem_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/GetLineItem"
+	EntitlementService_ReserveSeats_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/ReserveSeats"
+	EntitlementService_ConfirmSeats_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/ConfirmSeats"
+	EntitlementService_ReleaseSeats_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/ReleaseSeats"
+	EntitlementService_CheckProductAccess_FullMethodName       = "/tessera.entitlement.v1.EntitlementService/CheckProductAccess"
+	EntitlementService_CountAccountEntitlements_FullMethodName = "/tessera.entitlement.v1.EntitlementService/CountAccountEntitlements"
 )
 
 // EntitlementServiceClient is the client API for EntitlementService service.
@@ -266,6 +267,8 @@ type EntitlementServiceClient interface {
 	ReleaseSeats(ctx context.Context, in *ReleaseSeatsRequest, opts ...grpc.CallOption) (*Reservation, error)
 	// Tells whether any of the given accounts holds a deployed line item of a product.
 	CheckProductAccess(ctx context.Context, in *CheckProductAccessRequest, opts ...grpc.CallOption) (*CheckProductAccessResponse, error)
+	// Counts the entitlements the accounts hold (services only; account deletion asks).
+	CountAccountEntitlements(ctx context.Context, in *CountAccountEntitlementsRequest, opts ...grpc.CallOption) (*CountAccountEntitlementsResponse, error)
 }
 
 type entitlementServiceClient struct {
@@ -346,6 +349,16 @@ func (c *entitlementServiceClient) CheckProductAccess(ctx context.Context, in *C
 	return out, nil
 }
 
+func (c *entitlementServiceClient) CountAccountEntitlements(ctx context.Context, in *CountAccountEntitlementsRequest, opts ...grpc.CallOption) (*CountAccountEntitlementsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CountAccountEntitlementsResponse)
+	err := c.cc.Invoke(ctx, EntitlementService_CountAccountEntitlements_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EntitlementServiceServer is the server API for EntitlementService service.
 // All implementations must embed UnimplementedEntitlementServiceServer
 // for forward compatibility.
@@ -364,6 +377,8 @@ type EntitlementServiceServer interface {
 	ReleaseSeats(context.Context, *ReleaseSeatsRequest) (*Reservation, error)
 	// Tells whether any of the given accounts holds a deployed line item of a product.
 	CheckProductAccess(context.Context, *CheckProductAccessRequest) (*CheckProductAccessResponse, error)
+	// Counts the entitlements the accounts hold (services only; account deletion asks).
+	CountAccountEntitlements(context.Context, *CountAccountEntitlementsRequest) (*CountAccountEntitlementsResponse, error)
 	mustEmbedUnimplementedEntitlementServiceServer()
 }
 
@@ -394,6 +409,9 @@ func (UnimplementedEntitlementServiceServer) ReleaseSeats(context.Context, *Rele
 }
 func (UnimplementedEntitlementServiceServer) CheckProductAccess(context.Context, *CheckProductAccessRequest) (*CheckProductAccessResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CheckProductAccess not implemented")
+}
+func (UnimplementedEntitlementServiceServer) CountAccountEntitlements(context.Context, *CountAccountEntitlementsRequest) (*CountAccountEntitlementsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CountAccountEntitlements not implemented")
 }
 func (UnimplementedEntitlementServiceServer) mustEmbedUnimplementedEntitlementServiceServer() {}
 func (UnimplementedEntitlementServiceServer) testEmbeddedByValue()                            {}
@@ -542,6 +560,24 @@ func _EntitlementService_CheckProductAccess_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EntitlementService_CountAccountEntitlements_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CountAccountEntitlementsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).CountAccountEntitlements(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_CountAccountEntitlements_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).CountAccountEntitlements(ctx, req.(*CountAccountEntitlementsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // EntitlementService_ServiceDesc is the grpc.ServiceDesc for EntitlementService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -576,6 +612,10 @@ var EntitlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CheckProductAccess",
 			Handler:    _EntitlementService_CheckProductAccess_Handler,
+		},
+		{
+			MethodName: "CountAccountEntitlements",
+			Handler:    _EntitlementService_CountAccountEntitlements_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -669,6 +669,104 @@ func (x *TokenRevoked) GetUserId() string {
 	return ""
 }
 
+// Subjects: tessera.account.account.linked, tessera.account.account.unlinked
+type AccountLinked struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ParentId      string                 `protobuf:"bytes,1,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
+	ChildId       string                 `protobuf:"bytes,2,opt,name=child_id,json=childId,proto3" json:"child_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountLinked) Reset() {
+	*x = AccountLinked{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountLinked) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountLinked) ProtoMessage() {}
+
+func (x *AccountLinked) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountLinked.ProtoReflect.Descriptor instead.
+func (*AccountLinked) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AccountLinked) GetParentId() string {
+	if x != nil {
+		return x.ParentId
+	}
+	return ""
+}
+
+func (x *AccountLinked) GetChildId() string {
+	if x != nil {
+		return x.ChildId
+	}
+	return ""
+}
+
+// Subject: tessera.account.account.deleted
+type AccountDeleted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccountId     string                 `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountDeleted) Reset() {
+	*x = AccountDeleted{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountDeleted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountDeleted) ProtoMessage() {}
+
+func (x *AccountDeleted) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountDeleted.ProtoReflect.Descriptor instead.
+func (*AccountDeleted) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *AccountDeleted) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
 var File_tessera_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_tessera_events_v1_events_proto_rawDesc = "" +
@@ -725,7 +823,13 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"by_user_id\x18\x02 \x01(\tR\bbyUserId\"B\n" +
 	"\fTokenRevoked\x12\x19\n" +
 	"\btoken_id\x18\x01 \x01(\tR\atokenId\x12\x17\n" +
-	"\auser_id\x18\x02 \x01(\tR\x06userIdB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
+	"\auser_id\x18\x02 \x01(\tR\x06userId\"G\n" +
+	"\rAccountLinked\x12\x1b\n" +
+	"\tparent_id\x18\x01 \x01(\tR\bparentId\x12\x19\n" +
+	"\bchild_id\x18\x02 \x01(\tR\achildId\"/\n" +
+	"\x0eAccountDeleted\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\tR\taccountIdB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
 
 var (
 	file_tessera_events_v1_events_proto_rawDescOnce sync.Once
@@ -739,7 +843,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),         // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),        // 1: tessera.events.v1.AccountCreated
@@ -751,10 +855,12 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*UserLocked)(nil),            // 7: tessera.events.v1.UserLocked
 	(*UserReactivated)(nil),       // 8: tessera.events.v1.UserReactivated
 	(*TokenRevoked)(nil),          // 9: tessera.events.v1.TokenRevoked
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(*AccountLinked)(nil),         // 10: tessera.events.v1.AccountLinked
+	(*AccountDeleted)(nil),        // 11: tessera.events.v1.AccountDeleted
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	10, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	12, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
 	1,  // [1:1] is the sub-list for method output_type
 	1,  // [1:1] is the sub-list for method input_type
 	1,  // [1:1] is the sub-list for extension type_name
@@ -773,7 +879,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -26,6 +26,7 @@ type Store interface {
 	AdminEmails(ctx context.Context, tenant string, accountIDs []string) ([]string, error)
 	SetPassword(ctx context.Context, tenant, userID, hash string, mustChange bool) error
 	SetSecret(ctx context.Context, tenant, userID, question, answerHash string) error
+	HierarchyStore
 }
 
 // Mailer sends email.
@@ -44,21 +45,22 @@ type Config struct {
 
 // App is the account service's use cases.
 type App struct {
-	store  Store
-	mailer Mailer
-	cfg    Config
-	now    func() time.Time
+	store    Store
+	mailer   Mailer
+	holdings Holdings
+	cfg      Config
+	now      func() time.Time
 }
 
 // New returns the use cases.
-func New(store Store, mailer Mailer, cfg Config) *App {
+func New(store Store, mailer Mailer, holdings Holdings, cfg Config) *App {
 	if cfg.Password.Time == 0 {
 		cfg.Password = DefaultPasswordParams
 	}
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = 12 * time.Hour
 	}
-	return &App{store: store, mailer: mailer, cfg: cfg, now: time.Now}
+	return &App{store: store, mailer: mailer, holdings: holdings, cfg: cfg, now: time.Now}
 }
 
 // canSeeAccount hides accounts the caller may not act for.

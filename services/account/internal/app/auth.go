@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 
@@ -119,7 +120,21 @@ func (a *App) Authenticate(ctx context.Context, value string) (*commonpb.Princip
 			return nil, time.Time{}, errs.Unauthenticated("TOKEN_INVALID", "the bearer token is not valid")
 		}
 	}
-	return PrincipalFor(t, u), t.ExpiresAt, nil
+	p := PrincipalFor(t, u)
+	if !p.GetTenantWide() && len(p.GetAccountIds()) > 0 {
+		// Scope covers the sub-accounts of the user's accounts too (a partner's tier,
+		// a customer's subsidiaries).
+		below, err := a.store.Descendants(ctx, t.TenantID, p.GetAccountIds())
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		for _, id := range below {
+			if !slices.Contains(p.GetAccountIds(), id) {
+				p.AccountIds = append(p.AccountIds, id)
+			}
+		}
+	}
+	return p, t.ExpiresAt, nil
 }
 
 // PrincipalFor derives a user's principal from their memberships' roles.

@@ -22,6 +22,10 @@ var Permissions = grpcx.Permissions{
 	accountpb.AccountService_CreateAccount_FullMethodName:     authz.AccountsManage,
 	accountpb.AccountService_GetAccount_FullMethodName:        authz.AccountsView,
 	accountpb.AccountService_ListAccounts_FullMethodName:      authz.AccountsView,
+	accountpb.AccountService_LinkSubAccount_FullMethodName:    authz.AccountsManage,
+	accountpb.AccountService_UnlinkSubAccount_FullMethodName:  authz.AccountsManage,
+	accountpb.AccountService_GetAccountTree_FullMethodName:    authz.AccountsView,
+	accountpb.AccountService_DeleteAccount_FullMethodName:     authz.AccountsManage,
 	accountpb.AccountService_CreateUser_FullMethodName:        authz.UsersManage,
 	accountpb.AccountService_GetUser_FullMethodName:           authz.UsersView,
 	accountpb.AccountService_ReactivateUser_FullMethodName:    authz.UsersManage,
@@ -267,4 +271,72 @@ func (s *Server) SetSecretQuestion(ctx context.Context, req *accountpb.SetSecret
 // ResetPassword implements AuthService.
 func (s *Server) ResetPassword(ctx context.Context, req *accountpb.ResetPasswordRequest) (*emptypb.Empty, error) {
 	return &emptypb.Empty{}, s.app.ResetPassword(ctx, req.GetTenantId(), req.GetUsername(), req.GetSecretAnswer())
+}
+
+func linkIDs(parent, child string) (string, string, error) {
+	p, err := names.ID("parent", parent, "accounts")
+	if err != nil {
+		return "", "", err
+	}
+	c, err := names.ID("child", child, "accounts")
+	return p, c, err
+}
+
+// LinkSubAccount implements AccountService.
+func (s *Server) LinkSubAccount(ctx context.Context, req *accountpb.LinkSubAccountRequest) (*accountpb.AccountLink, error) {
+	parent, child, err := linkIDs(req.GetParent(), req.GetChild())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.app.LinkSubAccount(ctx, parent, child); err != nil {
+		return nil, err
+	}
+	return &accountpb.AccountLink{Parent: req.GetParent(), Child: req.GetChild()}, nil
+}
+
+// UnlinkSubAccount implements AccountService.
+func (s *Server) UnlinkSubAccount(ctx context.Context, req *accountpb.UnlinkSubAccountRequest) (*emptypb.Empty, error) {
+	parent, child, err := linkIDs(req.GetParent(), req.GetChild())
+	if err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, s.app.UnlinkSubAccount(ctx, parent, child)
+}
+
+func treePB(n *app.TreeNode) *accountpb.AccountTreeNode {
+	out := &accountpb.AccountTreeNode{Account: accountPB(n.Account)}
+	for _, c := range n.Children {
+		out.Children = append(out.Children, treePB(c))
+	}
+	return out
+}
+
+// GetAccountTree implements AccountService.
+func (s *Server) GetAccountTree(ctx context.Context, req *accountpb.GetAccountTreeRequest) (*accountpb.AccountTreeNode, error) {
+	id, err := names.ID("name", req.GetName(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	tree, err := s.app.AccountTree(ctx, id, int(req.GetMaxDepth()))
+	if err != nil {
+		return nil, err
+	}
+	return treePB(tree), nil
+}
+
+// DeleteAccount implements AccountService.
+func (s *Server) DeleteAccount(ctx context.Context, req *accountpb.DeleteAccountRequest) (*accountpb.DeleteAccountResponse, error) {
+	id, err := names.ID("name", req.GetName(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	deleted, err := s.app.DeleteAccount(ctx, id, req.GetSubtree(), req.GetForce())
+	if err != nil {
+		return nil, err
+	}
+	out := &accountpb.DeleteAccountResponse{}
+	for _, d := range deleted {
+		out.Deleted = append(out.Deleted, "accounts/"+d)
+	}
+	return out, nil
 }

@@ -49,6 +49,7 @@ type Store interface {
 	// AddMapping stores m, commits its seat claim and writes its event in one
 	// transaction.
 	AddMapping(ctx context.Context, tenant, deviceID string, m Mapping) error
+	CountDevices(ctx context.Context, tenant string, accountIDs []string) (int64, error)
 }
 
 // Accounts is what the service needs of the account service.
@@ -165,4 +166,9 @@ func (a *App) MapLineItem(ctx context.Context, deviceID, activationID string, qu
 	}
 	a.seats.Confirm(ctx, m.ClaimID)
 	return a.store.GetDevice(ctx, tenant, deviceID)
+}
+
+// CountAccountDevices counts the devices the accounts own.
+func (a *App) CountAccountDevices(ctx context.Context, accountIDs []string) (int64, error) {
+	return a.store.CountDevices(ctx, authz.MustTenant(ctx), accountIDs)
 }

@@ -15,9 +15,10 @@ import (
 
 // Permissions declares what every RPC needs.
 var Permissions = grpcx.Permissions{
-	devicepb.DeviceService_CreateDevice_FullMethodName: authz.DevicesManage,
-	devicepb.DeviceService_GetDevice_FullMethodName:    authz.DevicesView,
-	devicepb.DeviceService_MapLineItem_FullMethodName:  authz.DevicesManage,
+	devicepb.DeviceService_CreateDevice_FullMethodName:        authz.DevicesManage,
+	devicepb.DeviceService_GetDevice_FullMethodName:           authz.DevicesView,
+	devicepb.DeviceService_MapLineItem_FullMethodName:         authz.DevicesManage,
+	devicepb.DeviceService_CountAccountDevices_FullMethodName: authz.HoldingsCount,
 }
 
 // Server implements DeviceService.
@@ -98,4 +99,13 @@ func (s *Server) MapLineItem(ctx context.Context, req *devicepb.MapLineItemReque
 		return nil, err
 	}
 	return devicePB(out), nil
+}
+
+// CountAccountDevices implements DeviceService.
+func (s *Server) CountAccountDevices(ctx context.Context, req *devicepb.CountAccountDevicesRequest) (*devicepb.CountAccountDevicesResponse, error) {
+	n, err := s.app.CountAccountDevices(ctx, req.GetAccountIds())
+	if err != nil {
+		return nil, err
+	}
+	return &devicepb.CountAccountDevicesResponse{Devices: n}, nil
 }

@@ -85,3 +85,10 @@ func (s *Store) AddMapping(ctx context.Context, tenant, deviceID string, m app.M
 		return err
 	})
 }
+
+// CountDevices counts the devices of the accounts.
+func (s *Store) CountDevices(ctx context.Context, tenant string, accountIDs []string) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM devices WHERE tenant_id = $1 AND account_id = ANY($2)`, tenant, accountIDs).Scan(&n)
+	return n, err
+}

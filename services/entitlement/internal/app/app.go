@@ -23,6 +23,7 @@ type Store interface {
 	GetEntitlement(ctx context.Context, tenant, id string) (Entitlement, error)
 	GetLineItem(ctx context.Context, tenant, activationID string) (LineItem, error)
 	HasProductAccess(ctx context.Context, tenant, productID string, accountIDs []string) (bool, error)
+	CountEntitlements(ctx context.Context, tenant string, accountIDs []string) (int64, error)
 	Reserve(ctx context.Context, tenant string, r Reservation, accountIDs []string) (Reservation, error)
 	Confirm(ctx context.Context, tenant string, id uuid.UUID) (Reservation, error)
 	Release(ctx context.Context, tenant string, id uuid.UUID, holder string) (Reservation, error)

@@ -126,3 +126,8 @@ func (a *App) CheckProductAccess(ctx context.Context, productID string, accountI
 	}
 	return a.store.HasProductAccess(ctx, authz.MustTenant(ctx), productID, accountIDs)
 }
+
+// CountAccountEntitlements counts the entitlements the accounts hold.
+func (a *App) CountAccountEntitlements(ctx context.Context, accountIDs []string) (int64, error) {
+	return a.store.CountEntitlements(ctx, authz.MustTenant(ctx), accountIDs)
+}

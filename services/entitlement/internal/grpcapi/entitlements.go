@@ -132,3 +132,12 @@ func (s *Server) CheckProductAccess(ctx context.Context, req *entitlementpb.Chec
 	}
 	return &entitlementpb.CheckProductAccessResponse{Allowed: ok}, nil
 }
+
+// CountAccountEntitlements implements EntitlementService.
+func (s *Server) CountAccountEntitlements(ctx context.Context, req *entitlementpb.CountAccountEntitlementsRequest) (*entitlementpb.CountAccountEntitlementsResponse, error) {
+	n, err := s.app.CountAccountEntitlements(ctx, req.GetAccountIds())
+	if err != nil {
+		return nil, err
+	}
+	return &entitlementpb.CountAccountEntitlementsResponse{Entitlements: n}, nil
+}

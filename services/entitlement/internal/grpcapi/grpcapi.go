@@ -16,17 +16,18 @@ import (
 
 // Permissions declares what every RPC needs.
 var Permissions = grpcx.Permissions{
-	entitlementpb.CatalogService_CreateLicenseModel_FullMethodName:     authz.CatalogManage,
-	entitlementpb.CatalogService_GetLicenseModel_FullMethodName:        authz.CatalogView,
-	entitlementpb.CatalogService_CreateProduct_FullMethodName:          authz.CatalogManage,
-	entitlementpb.CatalogService_GetProduct_FullMethodName:             authz.CatalogView,
-	entitlementpb.EntitlementService_CreateOrder_FullMethodName:        authz.OrdersIngest,
-	entitlementpb.EntitlementService_GetEntitlement_FullMethodName:     authz.EntitlementsView,
-	entitlementpb.EntitlementService_GetLineItem_FullMethodName:        authz.EntitlementsView,
-	entitlementpb.EntitlementService_ReserveSeats_FullMethodName:       authz.SeatsReserve,
-	entitlementpb.EntitlementService_ConfirmSeats_FullMethodName:       authz.SeatsReserve,
-	entitlementpb.EntitlementService_ReleaseSeats_FullMethodName:       authz.SeatsReserve,
-	entitlementpb.EntitlementService_CheckProductAccess_FullMethodName: authz.ProductsAccess,
+	entitlementpb.CatalogService_CreateLicenseModel_FullMethodName:           authz.CatalogManage,
+	entitlementpb.CatalogService_GetLicenseModel_FullMethodName:              authz.CatalogView,
+	entitlementpb.CatalogService_CreateProduct_FullMethodName:                authz.CatalogManage,
+	entitlementpb.CatalogService_GetProduct_FullMethodName:                   authz.CatalogView,
+	entitlementpb.EntitlementService_CreateOrder_FullMethodName:              authz.OrdersIngest,
+	entitlementpb.EntitlementService_GetEntitlement_FullMethodName:           authz.EntitlementsView,
+	entitlementpb.EntitlementService_GetLineItem_FullMethodName:              authz.EntitlementsView,
+	entitlementpb.EntitlementService_ReserveSeats_FullMethodName:             authz.SeatsReserve,
+	entitlementpb.EntitlementService_ConfirmSeats_FullMethodName:             authz.SeatsReserve,
+	entitlementpb.EntitlementService_ReleaseSeats_FullMethodName:             authz.SeatsReserve,
+	entitlementpb.EntitlementService_CheckProductAccess_FullMethodName:       authz.ProductsAccess,
+	entitlementpb.EntitlementService_CountAccountEntitlements_FullMethodName: authz.HoldingsCount,
 }
 
 // Server implements the catalog and entitlement gRPC services.

@@ -211,3 +211,10 @@ func (s *Store) HasProductAccess(ctx context.Context, tenant, productID string, 
 		tenant, productID, accountIDs).Scan(&ok)
 	return ok, err
 }
+
+// CountEntitlements counts the entitlements of the accounts.
+func (s *Store) CountEntitlements(ctx context.Context, tenant string, accountIDs []string) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM entitlements WHERE tenant_id = $1 AND account_id = ANY($2)`, tenant, accountIDs).Scan(&n)
+	return n, err
+}
