@@ -77,6 +77,9 @@ func Start(ctx context.Context, dir string) (*Cluster, error) {
 	}
 	c := &Cluster{Dir: dir, binDir: binDir}
 	c.URL = fmt.Sprintf("postgres://postgres@/postgres?host=%s&port=5432&sslmode=disable", dir)
+	if c.ping(ctx) == nil {
+		return c, nil // already running (another test process, an earlier run)
+	}
 	if os.Geteuid() == 0 {
 		cred, err := unprivileged()
 		if err != nil {
@@ -86,9 +89,6 @@ func Start(ctx context.Context, dir string) (*Cluster, error) {
 		if err := chownTree(dir, int(cred.Uid), int(cred.Gid)); err != nil {
 			return nil, err
 		}
-	}
-	if c.ping(ctx) == nil {
-		return c, nil
 	}
 	data := filepath.Join(dir, "data")
 	if _, err := os.Stat(filepath.Join(data, "PG_VERSION")); err != nil {
@@ -166,6 +166,9 @@ func chownTree(dir string, uid, gid int) error {
 		}
 	}
 	return filepath.Walk(dir, func(path string, _ os.FileInfo, err error) error {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // a server that just stopped may still be removing files
+		}
 		if err != nil {
 			return err
 		}

@@ -30,6 +30,7 @@ const (
 	AccountService_DeleteAccount_FullMethodName     = "/tessera.account.v1.AccountService/DeleteAccount"
 	AccountService_CreateUser_FullMethodName        = "/tessera.account.v1.AccountService/CreateUser"
 	AccountService_GetUser_FullMethodName           = "/tessera.account.v1.AccountService/GetUser"
+	AccountService_ListUsers_FullMethodName         = "/tessera.account.v1.AccountService/ListUsers"
 	AccountService_ReactivateUser_FullMethodName    = "/tessera.account.v1.AccountService/ReactivateUser"
 	AccountService_ResetUserPassword_FullMethodName = "/tessera.account.v1.AccountService/ResetUserPassword"
 )
@@ -58,6 +59,9 @@ type AccountServiceClient interface {
 	DeleteAccount(ctx context.Context, in *DeleteAccountRequest, opts ...grpc.CallOption) (*DeleteAccountResponse, error)
 	CreateUser(ctx context.Context, in *CreateUserRequest, opts ...grpc.CallOption) (*User, error)
 	GetUser(ctx context.Context, in *GetUserRequest, opts ...grpc.CallOption) (*User, error)
+	// Lists the users the caller may see: all of the tenant's for producers, else
+	// those of the caller's accounts.
+	ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error)
 	// Makes an inactive (e.g. locked-out) user active again without touching the
 	// password, and emails them (SPEC ACC-9).
 	ReactivateUser(ctx context.Context, in *ReactivateUserRequest, opts ...grpc.CallOption) (*User, error)
@@ -174,6 +178,16 @@ func (c *accountServiceClient) GetUser(ctx context.Context, in *GetUserRequest, 
 	return out, nil
 }
 
+func (c *accountServiceClient) ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListUsersResponse)
+	err := c.cc.Invoke(ctx, AccountService_ListUsers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *accountServiceClient) ReactivateUser(ctx context.Context, in *ReactivateUserRequest, opts ...grpc.CallOption) (*User, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(User)
@@ -218,6 +232,9 @@ type AccountServiceServer interface {
 	DeleteAccount(context.Context, *DeleteAccountRequest) (*DeleteAccountResponse, error)
 	CreateUser(context.Context, *CreateUserRequest) (*User, error)
 	GetUser(context.Context, *GetUserRequest) (*User, error)
+	// Lists the users the caller may see: all of the tenant's for producers, else
+	// those of the caller's accounts.
+	ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error)
 	// Makes an inactive (e.g. locked-out) user active again without touching the
 	// password, and emails them (SPEC ACC-9).
 	ReactivateUser(context.Context, *ReactivateUserRequest) (*User, error)
@@ -263,6 +280,9 @@ func (UnimplementedAccountServiceServer) CreateUser(context.Context, *CreateUser
 }
 func (UnimplementedAccountServiceServer) GetUser(context.Context, *GetUserRequest) (*User, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetUser not implemented")
+}
+func (UnimplementedAccountServiceServer) ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListUsers not implemented")
 }
 func (UnimplementedAccountServiceServer) ReactivateUser(context.Context, *ReactivateUserRequest) (*User, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReactivateUser not implemented")
@@ -471,6 +491,24 @@ func _AccountService_GetUser_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AccountService_ListUsers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListUsersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).ListUsers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_ListUsers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).ListUsers(ctx, req.(*ListUsersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AccountService_ReactivateUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ReactivateUserRequest)
 	if err := dec(in); err != nil {
@@ -553,6 +591,10 @@ var AccountService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetUser",
 			Handler:    _AccountService_GetUser_Handler,
+		},
+		{
+			MethodName: "ListUsers",
+			Handler:    _AccountService_ListUsers_Handler,
 		},
 		{
 			MethodName: "ReactivateUser",

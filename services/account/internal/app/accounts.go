@@ -6,6 +6,7 @@ import (
 
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/ids"
 )
 
@@ -40,25 +41,23 @@ func (a *App) GetAccount(ctx context.Context, id string) (Account, error) {
 	return a.store.GetAccount(ctx, authz.MustTenant(ctx), id)
 }
 
-// ListAccounts pages through the accounts the caller may see, ordered by ID.
-func (a *App) ListAccounts(ctx context.Context, pageSize int, pageToken string) ([]Account, string, error) {
-	pageSize, after, err := page(pageSize, pageToken)
-	if err != nil {
-		return nil, "", err
-	}
+// ListAccounts pages through the accounts the caller may see (SPEC PLT-2).
+func (a *App) ListAccounts(ctx context.Context, q filter.Query) ([]Account, string, error) {
 	p, _ := authz.FromContext(ctx)
 	var only []string
 	if !p.GetTenantWide() {
 		only = p.GetAccountIds()
 	}
-	list, err := a.store.ListAccounts(ctx, p.GetTenantId(), only, after, pageSize+1)
-	if err != nil {
-		return nil, "", err
+	return a.store.ListAccounts(ctx, p.GetTenantId(), only, q)
+}
+
+// ListUsers pages through the users the caller may see: every user of the tenant
+// for tenant-wide callers, else the users of the caller's accounts.
+func (a *App) ListUsers(ctx context.Context, q filter.Query) ([]User, string, error) {
+	p, _ := authz.FromContext(ctx)
+	var accounts []string
+	if !p.GetTenantWide() {
+		accounts = append([]string{}, p.GetAccountIds()...)
 	}
-	next := ""
-	if len(list) > pageSize {
-		list = list[:pageSize]
-		next = nextPage(list[pageSize-1].ID)
-	}
-	return list, next, nil
+	return a.store.ListUsers(ctx, p.GetTenantId(), accounts, q)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/mail"
 )
 
@@ -14,7 +15,8 @@ type Store interface {
 	CreateTenant(ctx context.Context, t Tenant, home Account, admin User) error
 	CreateAccount(ctx context.Context, tenant string, a Account) (Account, error)
 	GetAccount(ctx context.Context, tenant, id string) (Account, error)
-	ListAccounts(ctx context.Context, tenant string, only []string, after string, limit int) ([]Account, error)
+	ListAccounts(ctx context.Context, tenant string, only []string, q filter.Query) ([]Account, string, error)
+	ListUsers(ctx context.Context, tenant string, accounts []string, q filter.Query) ([]User, string, error)
 	CreateUser(ctx context.Context, tenant string, u User) (User, error)
 	GetUser(ctx context.Context, tenant, id string) (User, error)
 	UserByUsername(ctx context.Context, tenant, username string) (User, error)

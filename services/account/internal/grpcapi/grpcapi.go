@@ -12,6 +12,7 @@ import (
 	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	"github.com/tessera-dev/tessera/services/account/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
 	"github.com/tessera-dev/tessera/services/platform/names"
 )
@@ -28,6 +29,7 @@ var Permissions = grpcx.Permissions{
 	accountpb.AccountService_DeleteAccount_FullMethodName:     authz.AccountsManage,
 	accountpb.AccountService_CreateUser_FullMethodName:        authz.UsersManage,
 	accountpb.AccountService_GetUser_FullMethodName:           authz.UsersView,
+	accountpb.AccountService_ListUsers_FullMethodName:         authz.UsersView,
 	accountpb.AccountService_ReactivateUser_FullMethodName:    authz.UsersManage,
 	accountpb.AccountService_ResetUserPassword_FullMethodName: authz.UsersManage,
 	accountpb.AuthService_ChangePassword_FullMethodName:       authz.ProfileManage,
@@ -166,7 +168,9 @@ func (s *Server) GetAccount(ctx context.Context, req *accountpb.GetAccountReques
 
 // ListAccounts implements AccountService.
 func (s *Server) ListAccounts(ctx context.Context, req *accountpb.ListAccountsRequest) (*accountpb.ListAccountsResponse, error) {
-	list, next, err := s.app.ListAccounts(ctx, int(req.GetPageSize()), req.GetPageToken())
+	list, next, err := s.app.ListAccounts(ctx, filter.Query{
+		Filter: req.GetFilter(), OrderBy: req.GetOrderBy(), PageToken: req.GetPageToken(), PageSize: int(req.GetPageSize()),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -337,6 +341,21 @@ func (s *Server) DeleteAccount(ctx context.Context, req *accountpb.DeleteAccount
 	out := &accountpb.DeleteAccountResponse{}
 	for _, d := range deleted {
 		out.Deleted = append(out.Deleted, "accounts/"+d)
+	}
+	return out, nil
+}
+
+// ListUsers implements AccountService.
+func (s *Server) ListUsers(ctx context.Context, req *accountpb.ListUsersRequest) (*accountpb.ListUsersResponse, error) {
+	list, next, err := s.app.ListUsers(ctx, filter.Query{
+		Filter: req.GetFilter(), OrderBy: req.GetOrderBy(), PageToken: req.GetPageToken(), PageSize: int(req.GetPageSize()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &accountpb.ListUsersResponse{NextPageToken: next}
+	for _, u := range list {
+		out.Users = append(out.Users, userPB(u))
 	}
 	return out, nil
 }

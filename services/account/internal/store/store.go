@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -16,6 +17,7 @@ import (
 	"github.com/tessera-dev/tessera/services/account/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/events"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/pg"
 )
 
@@ -101,16 +103,98 @@ func (s *Store) GetAccount(ctx context.Context, tenant, id string) (app.Account,
 	return a, err
 }
 
-// ListAccounts returns up to limit accounts after the given ID; only, when not nil,
-// restricts the result to those IDs.
-func (s *Store) ListAccounts(ctx context.Context, tenant string, only []string, after string, limit int) ([]app.Account, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+accountCols+` FROM accounts
-		WHERE tenant_id = $1 AND id > $2 AND ($3::text[] IS NULL OR id = ANY($3))
-		ORDER BY id LIMIT $4`, tenant, after, only, limit)
+var accountSchema = filter.Schema{
+	"account_id":          {Column: "id", Kind: filter.Text},
+	"display_name":        {Column: "display_name", Kind: filter.Text},
+	"description":         {Column: "description", Kind: filter.Text},
+	"type":                {Column: "account_type", Kind: filter.Exact, Values: map[string]string{"PRODUCER": "producer", "CUSTOMER": "customer", "PARTNER": "partner", "SELF_REGISTERED": "self_registered"}},
+	"visible_to_partners": {Column: "visible_to_partners", Kind: filter.Bool},
+	"create_time":         {Column: "created_at", Kind: filter.Time},
+	"update_time":         {Column: "updated_at", Kind: filter.Time},
+	"address":             {Column: "address", Kind: filter.Attrs},
+	"attributes":          {Column: "attributes", Kind: filter.Attrs},
+}
+
+// ListAccounts pages through the accounts matching q; only, when not nil, restricts
+// them to those IDs.
+func (s *Store) ListAccounts(ctx context.Context, tenant string, only []string, q filter.Query) ([]app.Account, string, error) {
+	plan, err := accountSchema.Plan(q, "id", 3)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Account, error) { return scanAccount(r) })
+	rows, err := s.pool.Query(ctx, `SELECT `+accountCols+`, `+plan.SortKey+` AS sort_key FROM accounts
+		WHERE tenant_id = $1 AND ($2::text[] IS NULL OR id = ANY($2)) AND `+plan.Where+`
+		ORDER BY `+plan.OrderBy+` LIMIT `+strconv.Itoa(plan.Limit), append([]any{tenant, only}, plan.Args...)...)
+	if err != nil {
+		return nil, "", err
+	}
+	type keyed struct {
+		a   app.Account
+		key string
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed, error) {
+		var k keyed
+		var addr []byte
+		a := &k.a
+		err := r.Scan(&a.ID, &a.DisplayName, &a.Description, &a.Type, &addr, &a.VisibleToPartners, &a.Attributes, &a.RequestID, &a.CreateTime, &a.UpdateTime, &k.key)
+		if err == nil {
+			err = json.Unmarshal(addr, &a.Address)
+		}
+		return k, err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	page, next := filter.Page(plan, list, func(k keyed) (string, string) { return k.key, k.a.ID })
+	out := make([]app.Account, len(page))
+	for i, k := range page {
+		out[i] = k.a
+	}
+	return out, next, nil
+}
+
+var userSchema = filter.Schema{
+	"username":     {Column: "u.username", Kind: filter.Text},
+	"first_name":   {Column: "u.first_name", Kind: filter.Text},
+	"last_name":    {Column: "u.last_name", Kind: filter.Text},
+	"email":        {Column: "u.email", Kind: filter.Text},
+	"type":         {Column: "u.user_type", Kind: filter.Exact, Values: map[string]string{"PRODUCER": "producer", "CUSTOMER": "customer", "PARTNER": "partner", "SELF_REGISTERED": "self_registered"}},
+	"status":       {Column: "u.status", Kind: filter.Exact, Values: map[string]string{"ACTIVE": "active", "INACTIVE": "inactive"}},
+	"shared_login": {Column: "u.shared_login", Kind: filter.Bool},
+	"create_time":  {Column: "u.created_at", Kind: filter.Time},
+}
+
+// ListUsers pages through the users matching q; accounts, when not nil, keeps the
+// users with a membership in one of them.
+func (s *Store) ListUsers(ctx context.Context, tenant string, accounts []string, q filter.Query) ([]app.User, string, error) {
+	plan, err := userSchema.Plan(q, "u.id", 3)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+userCols+`, `+plan.SortKey+` AS sort_key FROM users u
+		WHERE u.tenant_id = $1 AND ($2::text[] IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = u.tenant_id AND m.user_id = u.id AND m.account_id = ANY($2)))
+		  AND `+plan.Where+` ORDER BY `+plan.OrderBy+` LIMIT `+strconv.Itoa(plan.Limit), append([]any{tenant, accounts}, plan.Args...)...)
+	if err != nil {
+		return nil, "", err
+	}
+	type keyed struct {
+		u   app.User
+		key string
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed, error) {
+		var k keyed
+		err := scanUserInto(r, &k.u, &k.key)
+		return k, err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	page, next := filter.Page(plan, list, func(k keyed) (string, string) { return k.key, k.u.ID })
+	out := make([]app.User, len(page))
+	for i, k := range page {
+		out[i] = k.u
+	}
+	return out, next, nil
 }
 
 func insertUser(ctx context.Context, tx pgx.Tx, tenant string, u app.User) error {
@@ -159,13 +243,22 @@ type membershipJSON struct {
 
 func scanUser(row pgx.Row) (app.User, error) {
 	var u app.User
+	err := scanUserInto(row, &u)
+	return u, err
+}
+
+// scanUserInto scans userCols (and any extra columns after them) into u.
+func scanUserInto(row pgx.Row, u *app.User, extra ...any) error {
 	var ms []membershipJSON
-	err := row.Scan(&u.ID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.Type, &u.Status, &u.PasswordHash, &u.RequestID, &u.CreateTime, &u.LastLoginTime,
-		&u.SharedLogin, &u.FailedLogins, &u.LockedTime, &u.MustChangePassword, &u.SecretQuestion, &u.SecretAnswerHash, &ms)
+	dest := append([]any{
+		&u.ID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.Type, &u.Status, &u.PasswordHash, &u.RequestID, &u.CreateTime, &u.LastLoginTime,
+		&u.SharedLogin, &u.FailedLogins, &u.LockedTime, &u.MustChangePassword, &u.SecretQuestion, &u.SecretAnswerHash, &ms,
+	}, extra...)
+	err := row.Scan(dest...)
 	for _, m := range ms {
 		u.Memberships = append(u.Memberships, app.Membership{AccountID: m.AccountID, Roles: m.Roles})
 	}
-	return u, err
+	return err
 }
 
 // GetUser reads one user with memberships.
