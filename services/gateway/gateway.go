@@ -152,6 +152,10 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Han
 			g.authenticate(http.HandlerFunc(g.download)).ServeHTTP(w, r)
 			return
 		}
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, ":export") {
+			g.authenticate(http.HandlerFunc(g.export)).ServeHTTP(w, r)
+			return
+		}
 		api.ServeHTTP(w, r)
 	}))
 	g.handler = otelhttp.NewHandler(accessLog(log, root), "gateway",
