@@ -75,6 +75,7 @@ func (s *Service) Register(srv *grpc.Server) {
 	accountpb.RegisterAccountServiceServer(srv, s.api)
 	accountpb.RegisterAuthServiceServer(srv, s.api)
 	accountpb.RegisterAccessTokenServiceServer(srv, s.api)
+	accountpb.RegisterAuditServiceServer(srv, s.api)
 }
 
 // Run runs the outbox relay and the notifier until ctx ends.

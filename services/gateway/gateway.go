@@ -126,6 +126,7 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Han
 		{accountpb.RegisterAccountServiceHandler, "account"},
 		{accountpb.RegisterAuthServiceHandler, "account"},
 		{accountpb.RegisterAccessTokenServiceHandler, "account"},
+		{accountpb.RegisterAuditServiceHandler, "account"},
 		{entitlementpb.RegisterCatalogServiceHandler, "entitlement"},
 		{entitlementpb.RegisterEntitlementServiceHandler, "entitlement"},
 		{licensepb.RegisterLicenseServiceHandler, "license"},

@@ -34,6 +34,8 @@ const (
 	// TokensImpersonate, with UsersManage, lets a user make and manage tokens that act
 	// as other users (SPEC ACC-17).
 	TokensImpersonate Permission = "tokens.impersonate"
+	// AuditView reads the audit trail (producers).
+	AuditView Permission = "audit.view"
 
 	// Service-only permissions: held by service principals, never by a role.
 	SeatsReserve   Permission = "seats.reserve"
@@ -54,7 +56,7 @@ var (
 	RoleProducerAdmin = Role{ID: "producer_admin", TenantWide: true, Permissions: []Permission{
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, CatalogManage,
 		EntitlementsView, OrdersIngest, LicensesGenerate, LicensesView, SigningKeysView,
-		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload, TokensManage, TokensImpersonate, ProfileManage,
+		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload, TokensManage, TokensImpersonate, ProfileManage, AuditView,
 	}}
 	RoleCustomerAdmin = Role{ID: "customer_admin", Permissions: []Permission{
 		AccountsView, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
@@ -79,7 +81,7 @@ var Roles = map[string]Role{
 // principal, whatever roles a custom setup grants.
 func ProducerOnly(perm Permission) bool {
 	switch perm {
-	case AccountsManage, CatalogManage, OrdersIngest, DownloadsManage, SigningKeysView:
+	case AccountsManage, CatalogManage, OrdersIngest, DownloadsManage, SigningKeysView, AuditView:
 		return true
 	}
 	return false

@@ -14,7 +14,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/tessera-dev/tessera/services/platform/authz"
 
 	"github.com/tessera-dev/tessera/services/platform/pg"
 )
@@ -58,6 +61,9 @@ func Write(ctx context.Context, tx pgx.Tx, subject, tenantID string, payload pro
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("events: write outbox: %w", err)
 	}
+	if err := audit(ctx, tx, id, subject, tenantID, payload); err != nil {
+		return uuid.Nil, err
+	}
 	// Wakes the relay at commit time instead of waiting for its next poll.
 	if _, err := tx.Exec(ctx, `SELECT pg_notify('tessera_outbox', current_schema())`); err != nil {
 		return uuid.Nil, fmt.Errorf("events: notify: %w", err)
@@ -77,4 +83,21 @@ type Envelope struct {
 
 func traceContext(ctx context.Context, h http.Header) context.Context {
 	return otel.GetTextMapPropagator().Extract(ctx, propagation.HeaderCarrier(h))
+}
+
+// audit records who caused the event, in the same transaction (SPEC PLT-4).
+func audit(ctx context.Context, tx pgx.Tx, id uuid.UUID, subject, tenantID string, payload proto.Message) error {
+	body, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	p, _ := authz.FromContext(ctx)
+	_, err = tx.Exec(ctx, `INSERT INTO audit_log (id, tenant_id, actor_user_id, actor_service, token_id, impersonated, impersonator_id, subject, event_type, payload)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		id, tenantID, p.GetUserId(), p.GetService(), p.GetTokenId(), p.GetImpersonated(), p.GetImpersonatorId(),
+		subject, string(payload.ProtoReflect().Descriptor().FullName()), body)
+	if err != nil {
+		return fmt.Errorf("events: write audit: %w", err)
+	}
+	return nil
 }

@@ -38,13 +38,14 @@ type rig struct {
 
 func setup(t *testing.T) rig {
 	t.Helper()
-	url := pgtest.NewDatabase(t, pgtest.Template{Name: "events_v1", Migrate: func(ctx context.Context, url string) error {
+	sets := []pg.MigrationSet{events.Migrations(), {Name: "test", Files: sub(t)}}
+	url := pgtest.NewDatabase(t, pgtest.Template{Name: pgtest.NameOf("events", sets...), Migrate: func(ctx context.Context, url string) error {
 		pool, err := pg.Connect(ctx, url, "evt", 2)
 		if err != nil {
 			return err
 		}
 		defer pool.Close()
-		return pg.Migrate(ctx, pool, "evt", events.Migrations(), pg.MigrationSet{Name: "test", Files: sub(t)})
+		return pg.Migrate(ctx, pool, "evt", sets...)
 	}})
 	pool, err := pg.Connect(t.Context(), url, "evt", 8)
 	require.NoError(t, err)

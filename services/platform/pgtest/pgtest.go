@@ -5,9 +5,11 @@ package pgtest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tessera-dev/tessera/services/platform/pg"
 	"github.com/tessera-dev/tessera/services/platform/pgcluster"
 )
 
@@ -136,4 +139,22 @@ func randomSuffix() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// NameOf names a template after the content of its migrations, so that a changed
+// migration gets a fresh template instead of a stale one.
+func NameOf(prefix string, sets ...pg.MigrationSet) string {
+	h := sha256.New()
+	for _, set := range sets {
+		_ = fs.WalkDir(set.Files, ".", func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, _ := fs.ReadFile(set.Files, path)
+			h.Write([]byte(set.Name + "/" + path))
+			h.Write(b)
+			return nil
+		})
+	}
+	return prefix + "_" + hex.EncodeToString(h.Sum(nil))[:16]
 }

@@ -6,10 +6,8 @@ package suitetest
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"flag"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -28,6 +26,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/events"
 	"github.com/tessera-dev/tessera/services/platform/logging"
 	"github.com/tessera-dev/tessera/services/platform/mail"
+	"github.com/tessera-dev/tessera/services/platform/pg"
 	"github.com/tessera-dev/tessera/services/platform/pgtest"
 	"github.com/tessera-dev/tessera/services/platform/telemetry"
 	"github.com/tessera-dev/tessera/services/suite"
@@ -44,22 +43,15 @@ type Env struct {
 
 // Template builds the test database template holding every service's schema.
 func Template() pgtest.Template {
-	h := sha256.New()
+	var sets []pg.MigrationSet
 	for _, name := range suite.ServiceNames {
 		for _, set := range suite.MigrationSets(name) {
-			_ = fs.WalkDir(set.Files, ".", func(path string, d fs.DirEntry, err error) error {
-				if err != nil || d.IsDir() {
-					return err
-				}
-				b, _ := fs.ReadFile(set.Files, path)
-				h.Write([]byte(name + "/" + set.Name + "/" + path))
-				h.Write(b)
-				return nil
-			})
+			set.Name = name + "/" + set.Name
+			sets = append(sets, set)
 		}
 	}
 	return pgtest.Template{
-		Name: hex.EncodeToString(h.Sum(nil))[:16],
+		Name: pgtest.NameOf("suite", sets...),
 		Migrate: func(ctx context.Context, url string) error {
 			return suite.Migrate(ctx, url, suite.ServiceNames)
 		},

@@ -235,6 +235,261 @@ func (AccessTokenType) EnumDescriptor() ([]byte, []int) {
 	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{3}
 }
 
+type AuditEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name: auditEvents/{event_id}.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The ID of the event published for the change.
+	EventId string                 `protobuf:"bytes,2,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Time    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	// users/{user_id} who made the change; empty for changes made by a service.
+	Actor string `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	// The service that made the change on its own behalf, if any.
+	ActorService string `protobuf:"bytes,5,opt,name=actor_service,json=actorService,proto3" json:"actor_service,omitempty"`
+	// The access token or session the change came through.
+	TokenId      string `protobuf:"bytes,6,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	Impersonated bool   `protobuf:"varint,7,opt,name=impersonated,proto3" json:"impersonated,omitempty"`
+	// users/{user_id} acting through an impersonated token.
+	Impersonator string `protobuf:"bytes,8,opt,name=impersonator,proto3" json:"impersonator,omitempty"`
+	// tessera.<service>.<entity>.<verb>
+	Subject   string `protobuf:"bytes,9,opt,name=subject,proto3" json:"subject,omitempty"`
+	EventType string `protobuf:"bytes,10,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	// The event's payload as JSON.
+	PayloadJson   string `protobuf:"bytes,11,opt,name=payload_json,json=payloadJson,proto3" json:"payload_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditEvent) Reset() {
+	*x = AuditEvent{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditEvent) ProtoMessage() {}
+
+func (x *AuditEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditEvent.ProtoReflect.Descriptor instead.
+func (*AuditEvent) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *AuditEvent) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *AuditEvent) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetActorService() string {
+	if x != nil {
+		return x.ActorService
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetTokenId() string {
+	if x != nil {
+		return x.TokenId
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetImpersonated() bool {
+	if x != nil {
+		return x.Impersonated
+	}
+	return false
+}
+
+func (x *AuditEvent) GetImpersonator() string {
+	if x != nil {
+		return x.Impersonator
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetPayloadJson() string {
+	if x != nil {
+		return x.PayloadJson
+	}
+	return ""
+}
+
+type ListAuditEventsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	PageSize  int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Search: subject, event_type (text), actor (user ID), token_id, impersonated,
+	// time (dates or times).
+	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	// "time" or "time desc" (default: oldest first).
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsRequest) Reset() {
+	*x = ListAuditEventsRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+type ListAuditEventsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AuditEvents   []*AuditEvent          `protobuf:"bytes,1,rep,name=audit_events,json=auditEvents,proto3" json:"audit_events,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsResponse) Reset() {
+	*x = ListAuditEventsResponse{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsResponse) ProtoMessage() {}
+
+func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListAuditEventsResponse) GetAuditEvents() []*AuditEvent {
+	if x != nil {
+		return x.AuditEvents
+	}
+	return nil
+}
+
+func (x *ListAuditEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 type Tenant struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resource name: tenants/{tenant_id}.
@@ -249,7 +504,7 @@ type Tenant struct {
 
 func (x *Tenant) Reset() {
 	*x = Tenant{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[0]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -261,7 +516,7 @@ func (x *Tenant) String() string {
 func (*Tenant) ProtoMessage() {}
 
 func (x *Tenant) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[0]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -274,7 +529,7 @@ func (x *Tenant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tenant.ProtoReflect.Descriptor instead.
 func (*Tenant) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{0}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Tenant) GetName() string {
@@ -320,7 +575,7 @@ type CreateTenantRequest struct {
 
 func (x *CreateTenantRequest) Reset() {
 	*x = CreateTenantRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[1]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -332,7 +587,7 @@ func (x *CreateTenantRequest) String() string {
 func (*CreateTenantRequest) ProtoMessage() {}
 
 func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[1]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -345,7 +600,7 @@ func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantRequest.ProtoReflect.Descriptor instead.
 func (*CreateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{1}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateTenantRequest) GetTenantId() string {
@@ -396,7 +651,7 @@ type CreateTenantResponse struct {
 
 func (x *CreateTenantResponse) Reset() {
 	*x = CreateTenantResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[2]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -408,7 +663,7 @@ func (x *CreateTenantResponse) String() string {
 func (*CreateTenantResponse) ProtoMessage() {}
 
 func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[2]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -421,7 +676,7 @@ func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantResponse.ProtoReflect.Descriptor instead.
 func (*CreateTenantResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{2}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateTenantResponse) GetTenant() *Tenant {
@@ -472,7 +727,7 @@ type Account struct {
 
 func (x *Account) Reset() {
 	*x = Account{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[3]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -484,7 +739,7 @@ func (x *Account) String() string {
 func (*Account) ProtoMessage() {}
 
 func (x *Account) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[3]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -497,7 +752,7 @@ func (x *Account) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Account.ProtoReflect.Descriptor instead.
 func (*Account) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{3}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Account) GetName() string {
@@ -583,7 +838,7 @@ type CreateAccountRequest struct {
 
 func (x *CreateAccountRequest) Reset() {
 	*x = CreateAccountRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[4]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -595,7 +850,7 @@ func (x *CreateAccountRequest) String() string {
 func (*CreateAccountRequest) ProtoMessage() {}
 
 func (x *CreateAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[4]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -608,7 +863,7 @@ func (x *CreateAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccountRequest.ProtoReflect.Descriptor instead.
 func (*CreateAccountRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{4}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateAccountRequest) GetAccount() *Account {
@@ -641,7 +896,7 @@ type GetAccountRequest struct {
 
 func (x *GetAccountRequest) Reset() {
 	*x = GetAccountRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[5]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -653,7 +908,7 @@ func (x *GetAccountRequest) String() string {
 func (*GetAccountRequest) ProtoMessage() {}
 
 func (x *GetAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[5]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -666,7 +921,7 @@ func (x *GetAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountRequest.ProtoReflect.Descriptor instead.
 func (*GetAccountRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{5}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetAccountRequest) GetName() string {
@@ -688,7 +943,7 @@ type AccountLink struct {
 
 func (x *AccountLink) Reset() {
 	*x = AccountLink{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[6]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -700,7 +955,7 @@ func (x *AccountLink) String() string {
 func (*AccountLink) ProtoMessage() {}
 
 func (x *AccountLink) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[6]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -713,7 +968,7 @@ func (x *AccountLink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountLink.ProtoReflect.Descriptor instead.
 func (*AccountLink) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{6}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AccountLink) GetParent() string {
@@ -742,7 +997,7 @@ type LinkSubAccountRequest struct {
 
 func (x *LinkSubAccountRequest) Reset() {
 	*x = LinkSubAccountRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[7]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -754,7 +1009,7 @@ func (x *LinkSubAccountRequest) String() string {
 func (*LinkSubAccountRequest) ProtoMessage() {}
 
 func (x *LinkSubAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[7]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -767,7 +1022,7 @@ func (x *LinkSubAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkSubAccountRequest.ProtoReflect.Descriptor instead.
 func (*LinkSubAccountRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{7}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *LinkSubAccountRequest) GetParent() string {
@@ -794,7 +1049,7 @@ type UnlinkSubAccountRequest struct {
 
 func (x *UnlinkSubAccountRequest) Reset() {
 	*x = UnlinkSubAccountRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[8]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +1061,7 @@ func (x *UnlinkSubAccountRequest) String() string {
 func (*UnlinkSubAccountRequest) ProtoMessage() {}
 
 func (x *UnlinkSubAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[8]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +1074,7 @@ func (x *UnlinkSubAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnlinkSubAccountRequest.ProtoReflect.Descriptor instead.
 func (*UnlinkSubAccountRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{8}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UnlinkSubAccountRequest) GetParent() string {
@@ -848,7 +1103,7 @@ type GetAccountTreeRequest struct {
 
 func (x *GetAccountTreeRequest) Reset() {
 	*x = GetAccountTreeRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[9]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -860,7 +1115,7 @@ func (x *GetAccountTreeRequest) String() string {
 func (*GetAccountTreeRequest) ProtoMessage() {}
 
 func (x *GetAccountTreeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[9]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -873,7 +1128,7 @@ func (x *GetAccountTreeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountTreeRequest.ProtoReflect.Descriptor instead.
 func (*GetAccountTreeRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{9}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetAccountTreeRequest) GetName() string {
@@ -900,7 +1155,7 @@ type AccountTreeNode struct {
 
 func (x *AccountTreeNode) Reset() {
 	*x = AccountTreeNode{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[10]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -912,7 +1167,7 @@ func (x *AccountTreeNode) String() string {
 func (*AccountTreeNode) ProtoMessage() {}
 
 func (x *AccountTreeNode) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[10]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -925,7 +1180,7 @@ func (x *AccountTreeNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountTreeNode.ProtoReflect.Descriptor instead.
 func (*AccountTreeNode) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{10}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AccountTreeNode) GetAccount() *Account {
@@ -955,7 +1210,7 @@ type DeleteAccountRequest struct {
 
 func (x *DeleteAccountRequest) Reset() {
 	*x = DeleteAccountRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[11]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -967,7 +1222,7 @@ func (x *DeleteAccountRequest) String() string {
 func (*DeleteAccountRequest) ProtoMessage() {}
 
 func (x *DeleteAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[11]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -980,7 +1235,7 @@ func (x *DeleteAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccountRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{11}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteAccountRequest) GetName() string {
@@ -1014,7 +1269,7 @@ type DeleteAccountResponse struct {
 
 func (x *DeleteAccountResponse) Reset() {
 	*x = DeleteAccountResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[12]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1026,7 +1281,7 @@ func (x *DeleteAccountResponse) String() string {
 func (*DeleteAccountResponse) ProtoMessage() {}
 
 func (x *DeleteAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[12]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1039,7 +1294,7 @@ func (x *DeleteAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAccountResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{12}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteAccountResponse) GetDeleted() []string {
@@ -1065,7 +1320,7 @@ type ListAccountsRequest struct {
 
 func (x *ListAccountsRequest) Reset() {
 	*x = ListAccountsRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +1332,7 @@ func (x *ListAccountsRequest) String() string {
 func (*ListAccountsRequest) ProtoMessage() {}
 
 func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +1345,7 @@ func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountsRequest.ProtoReflect.Descriptor instead.
 func (*ListAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{13}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListAccountsRequest) GetPageSize() int32 {
@@ -1131,7 +1386,7 @@ type ListAccountsResponse struct {
 
 func (x *ListAccountsResponse) Reset() {
 	*x = ListAccountsResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1143,7 +1398,7 @@ func (x *ListAccountsResponse) String() string {
 func (*ListAccountsResponse) ProtoMessage() {}
 
 func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1156,7 +1411,7 @@ func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountsResponse.ProtoReflect.Descriptor instead.
 func (*ListAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{14}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListAccountsResponse) GetAccounts() []*Account {
@@ -1186,7 +1441,7 @@ type Membership struct {
 
 func (x *Membership) Reset() {
 	*x = Membership{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1198,7 +1453,7 @@ func (x *Membership) String() string {
 func (*Membership) ProtoMessage() {}
 
 func (x *Membership) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1211,7 +1466,7 @@ func (x *Membership) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Membership.ProtoReflect.Descriptor instead.
 func (*Membership) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{15}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Membership) GetAccount() string {
@@ -1258,7 +1513,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1270,7 +1525,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1283,7 +1538,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{16}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *User) GetName() string {
@@ -1404,7 +1659,7 @@ type CreateUserRequest struct {
 
 func (x *CreateUserRequest) Reset() {
 	*x = CreateUserRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1416,7 +1671,7 @@ func (x *CreateUserRequest) String() string {
 func (*CreateUserRequest) ProtoMessage() {}
 
 func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1429,7 +1684,7 @@ func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserRequest.ProtoReflect.Descriptor instead.
 func (*CreateUserRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{17}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateUserRequest) GetUser() *User {
@@ -1462,7 +1717,7 @@ type GetUserRequest struct {
 
 func (x *GetUserRequest) Reset() {
 	*x = GetUserRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1474,7 +1729,7 @@ func (x *GetUserRequest) String() string {
 func (*GetUserRequest) ProtoMessage() {}
 
 func (x *GetUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1487,7 +1742,7 @@ func (x *GetUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserRequest.ProtoReflect.Descriptor instead.
 func (*GetUserRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{18}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetUserRequest) GetName() string {
@@ -1512,7 +1767,7 @@ type ListUsersRequest struct {
 
 func (x *ListUsersRequest) Reset() {
 	*x = ListUsersRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1524,7 +1779,7 @@ func (x *ListUsersRequest) String() string {
 func (*ListUsersRequest) ProtoMessage() {}
 
 func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1537,7 +1792,7 @@ func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
 func (*ListUsersRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{19}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListUsersRequest) GetPageSize() int32 {
@@ -1578,7 +1833,7 @@ type ListUsersResponse struct {
 
 func (x *ListUsersResponse) Reset() {
 	*x = ListUsersResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1590,7 +1845,7 @@ func (x *ListUsersResponse) String() string {
 func (*ListUsersResponse) ProtoMessage() {}
 
 func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1603,7 +1858,7 @@ func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
 func (*ListUsersResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{20}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListUsersResponse) GetUsers() []*User {
@@ -1629,7 +1884,7 @@ type ReactivateUserRequest struct {
 
 func (x *ReactivateUserRequest) Reset() {
 	*x = ReactivateUserRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1641,7 +1896,7 @@ func (x *ReactivateUserRequest) String() string {
 func (*ReactivateUserRequest) ProtoMessage() {}
 
 func (x *ReactivateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1654,7 +1909,7 @@ func (x *ReactivateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReactivateUserRequest.ProtoReflect.Descriptor instead.
 func (*ReactivateUserRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{21}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReactivateUserRequest) GetName() string {
@@ -1673,7 +1928,7 @@ type ResetUserPasswordRequest struct {
 
 func (x *ResetUserPasswordRequest) Reset() {
 	*x = ResetUserPasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1685,7 +1940,7 @@ func (x *ResetUserPasswordRequest) String() string {
 func (*ResetUserPasswordRequest) ProtoMessage() {}
 
 func (x *ResetUserPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1698,7 +1953,7 @@ func (x *ResetUserPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetUserPasswordRequest.ProtoReflect.Descriptor instead.
 func (*ResetUserPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{22}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ResetUserPasswordRequest) GetName() string {
@@ -1720,7 +1975,7 @@ type ChangePasswordRequest struct {
 
 func (x *ChangePasswordRequest) Reset() {
 	*x = ChangePasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1732,7 +1987,7 @@ func (x *ChangePasswordRequest) String() string {
 func (*ChangePasswordRequest) ProtoMessage() {}
 
 func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1745,7 +2000,7 @@ func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
 func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{23}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ChangePasswordRequest) GetOldPassword() string {
@@ -1781,7 +2036,7 @@ type SetSecretQuestionRequest struct {
 
 func (x *SetSecretQuestionRequest) Reset() {
 	*x = SetSecretQuestionRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1793,7 +2048,7 @@ func (x *SetSecretQuestionRequest) String() string {
 func (*SetSecretQuestionRequest) ProtoMessage() {}
 
 func (x *SetSecretQuestionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1806,7 +2061,7 @@ func (x *SetSecretQuestionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSecretQuestionRequest.ProtoReflect.Descriptor instead.
 func (*SetSecretQuestionRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{24}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SetSecretQuestionRequest) GetQuestion() string {
@@ -1841,7 +2096,7 @@ type ResetPasswordRequest struct {
 
 func (x *ResetPasswordRequest) Reset() {
 	*x = ResetPasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1853,7 +2108,7 @@ func (x *ResetPasswordRequest) String() string {
 func (*ResetPasswordRequest) ProtoMessage() {}
 
 func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1866,7 +2121,7 @@ func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetPasswordRequest.ProtoReflect.Descriptor instead.
 func (*ResetPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{25}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ResetPasswordRequest) GetTenantId() string {
@@ -1901,7 +2156,7 @@ type LoginRequest struct {
 
 func (x *LoginRequest) Reset() {
 	*x = LoginRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1913,7 +2168,7 @@ func (x *LoginRequest) String() string {
 func (*LoginRequest) ProtoMessage() {}
 
 func (x *LoginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1926,7 +2181,7 @@ func (x *LoginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginRequest.ProtoReflect.Descriptor instead.
 func (*LoginRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{26}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *LoginRequest) GetTenantId() string {
@@ -1964,7 +2219,7 @@ type LoginResponse struct {
 
 func (x *LoginResponse) Reset() {
 	*x = LoginResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1976,7 +2231,7 @@ func (x *LoginResponse) String() string {
 func (*LoginResponse) ProtoMessage() {}
 
 func (x *LoginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1989,7 +2244,7 @@ func (x *LoginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginResponse.ProtoReflect.Descriptor instead.
 func (*LoginResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{27}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *LoginResponse) GetAccessToken() string {
@@ -2029,7 +2284,7 @@ type AuthenticateRequest struct {
 
 func (x *AuthenticateRequest) Reset() {
 	*x = AuthenticateRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2041,7 +2296,7 @@ func (x *AuthenticateRequest) String() string {
 func (*AuthenticateRequest) ProtoMessage() {}
 
 func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2054,7 +2309,7 @@ func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateRequest.ProtoReflect.Descriptor instead.
 func (*AuthenticateRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{28}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AuthenticateRequest) GetAccessToken() string {
@@ -2075,7 +2330,7 @@ type AuthenticateResponse struct {
 
 func (x *AuthenticateResponse) Reset() {
 	*x = AuthenticateResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2087,7 +2342,7 @@ func (x *AuthenticateResponse) String() string {
 func (*AuthenticateResponse) ProtoMessage() {}
 
 func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2100,7 +2355,7 @@ func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateResponse.ProtoReflect.Descriptor instead.
 func (*AuthenticateResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{29}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AuthenticateResponse) GetPrincipal() *v1.Principal {
@@ -2141,7 +2396,7 @@ type AccessToken struct {
 
 func (x *AccessToken) Reset() {
 	*x = AccessToken{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2153,7 +2408,7 @@ func (x *AccessToken) String() string {
 func (*AccessToken) ProtoMessage() {}
 
 func (x *AccessToken) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2166,7 +2421,7 @@ func (x *AccessToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessToken.ProtoReflect.Descriptor instead.
 func (*AccessToken) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{30}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AccessToken) GetName() string {
@@ -2261,7 +2516,7 @@ type CreateAccessTokenRequest struct {
 
 func (x *CreateAccessTokenRequest) Reset() {
 	*x = CreateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2273,7 +2528,7 @@ func (x *CreateAccessTokenRequest) String() string {
 func (*CreateAccessTokenRequest) ProtoMessage() {}
 
 func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2286,7 +2541,7 @@ func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{31}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CreateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -2321,7 +2576,7 @@ type CreateAccessTokenResponse struct {
 
 func (x *CreateAccessTokenResponse) Reset() {
 	*x = CreateAccessTokenResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2333,7 +2588,7 @@ func (x *CreateAccessTokenResponse) String() string {
 func (*CreateAccessTokenResponse) ProtoMessage() {}
 
 func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2346,7 +2601,7 @@ func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{32}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CreateAccessTokenResponse) GetAccessToken() *AccessToken {
@@ -2372,7 +2627,7 @@ type GetAccessTokenRequest struct {
 
 func (x *GetAccessTokenRequest) Reset() {
 	*x = GetAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2384,7 +2639,7 @@ func (x *GetAccessTokenRequest) String() string {
 func (*GetAccessTokenRequest) ProtoMessage() {}
 
 func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2397,7 +2652,7 @@ func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*GetAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{33}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetAccessTokenRequest) GetName() string {
@@ -2420,7 +2675,7 @@ type ListAccessTokensRequest struct {
 
 func (x *ListAccessTokensRequest) Reset() {
 	*x = ListAccessTokensRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2432,7 +2687,7 @@ func (x *ListAccessTokensRequest) String() string {
 func (*ListAccessTokensRequest) ProtoMessage() {}
 
 func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2445,7 +2700,7 @@ func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{34}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListAccessTokensRequest) GetPageSize() int32 {
@@ -2479,7 +2734,7 @@ type ListAccessTokensResponse struct {
 
 func (x *ListAccessTokensResponse) Reset() {
 	*x = ListAccessTokensResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2491,7 +2746,7 @@ func (x *ListAccessTokensResponse) String() string {
 func (*ListAccessTokensResponse) ProtoMessage() {}
 
 func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2504,7 +2759,7 @@ func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{35}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListAccessTokensResponse) GetAccessTokens() []*AccessToken {
@@ -2535,7 +2790,7 @@ type UpdateAccessTokenRequest struct {
 
 func (x *UpdateAccessTokenRequest) Reset() {
 	*x = UpdateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2547,7 +2802,7 @@ func (x *UpdateAccessTokenRequest) String() string {
 func (*UpdateAccessTokenRequest) ProtoMessage() {}
 
 func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2560,7 +2815,7 @@ func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{36}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *UpdateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -2593,7 +2848,7 @@ type RotateAccessTokenRequest struct {
 
 func (x *RotateAccessTokenRequest) Reset() {
 	*x = RotateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2605,7 +2860,7 @@ func (x *RotateAccessTokenRequest) String() string {
 func (*RotateAccessTokenRequest) ProtoMessage() {}
 
 func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2618,7 +2873,7 @@ func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*RotateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{37}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RotateAccessTokenRequest) GetName() string {
@@ -2637,7 +2892,7 @@ type DeleteAccessTokenRequest struct {
 
 func (x *DeleteAccessTokenRequest) Reset() {
 	*x = DeleteAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2649,7 +2904,7 @@ func (x *DeleteAccessTokenRequest) String() string {
 func (*DeleteAccessTokenRequest) ProtoMessage() {}
 
 func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2662,7 +2917,7 @@ func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{38}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DeleteAccessTokenRequest) GetName() string {
@@ -2676,7 +2931,31 @@ var File_tessera_account_v1_account_proto protoreflect.FileDescriptor
 
 const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\n" +
-	" tessera/account/v1/account.proto\x12\x12tessera.account.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etessera/common/v1/common.proto\"\x99\x01\n" +
+	" tessera/account/v1/account.proto\x12\x12tessera.account.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etessera/common/v1/common.proto\"\xe5\x02\n" +
+	"\n" +
+	"AuditEvent\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
+	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
+	"\x05actor\x18\x04 \x01(\tR\x05actor\x12#\n" +
+	"\ractor_service\x18\x05 \x01(\tR\factorService\x12\x19\n" +
+	"\btoken_id\x18\x06 \x01(\tR\atokenId\x12\"\n" +
+	"\fimpersonated\x18\a \x01(\bR\fimpersonated\x12\"\n" +
+	"\fimpersonator\x18\b \x01(\tR\fimpersonator\x12\x18\n" +
+	"\asubject\x18\t \x01(\tR\asubject\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\n" +
+	" \x01(\tR\teventType\x12!\n" +
+	"\fpayload_json\x18\v \x01(\tR\vpayloadJson\"\x87\x01\n" +
+	"\x16ListAuditEventsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x84\x01\n" +
+	"\x17ListAuditEventsResponse\x12A\n" +
+	"\faudit_events\x18\x01 \x03(\v2\x1e.tessera.account.v1.AuditEventR\vauditEvents\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x99\x01\n" +
 	"\x06Tenant\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12!\n" +
@@ -2921,7 +3200,9 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x10ListAccessTokens\x12+.tessera.account.v1.ListAccessTokensRequest\x1a,.tessera.account.v1.ListAccessTokensResponse\x12b\n" +
 	"\x11UpdateAccessToken\x12,.tessera.account.v1.UpdateAccessTokenRequest\x1a\x1f.tessera.account.v1.AccessToken\x12p\n" +
 	"\x11RotateAccessToken\x12,.tessera.account.v1.RotateAccessTokenRequest\x1a-.tessera.account.v1.CreateAccessTokenResponse\x12Y\n" +
-	"\x11DeleteAccessToken\x12,.tessera.account.v1.DeleteAccessTokenRequest\x1a\x16.google.protobuf.EmptyBAZ?github.com/tessera-dev/tessera/gen/tessera/account/v1;accountpbb\x06proto3"
+	"\x11DeleteAccessToken\x12,.tessera.account.v1.DeleteAccessTokenRequest\x1a\x16.google.protobuf.Empty2z\n" +
+	"\fAuditService\x12j\n" +
+	"\x0fListAuditEvents\x12*.tessera.account.v1.ListAuditEventsRequest\x1a+.tessera.account.v1.ListAuditEventsResponseBAZ?github.com/tessera-dev/tessera/gen/tessera/account/v1;accountpbb\x06proto3"
 
 var (
 	file_tessera_account_v1_account_proto_rawDescOnce sync.Once
@@ -2936,146 +3217,153 @@ func file_tessera_account_v1_account_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_account_v1_account_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_tessera_account_v1_account_proto_goTypes = []any{
 	(AccountType)(0),                  // 0: tessera.account.v1.AccountType
 	(UserType)(0),                     // 1: tessera.account.v1.UserType
 	(UserStatus)(0),                   // 2: tessera.account.v1.UserStatus
 	(AccessTokenType)(0),              // 3: tessera.account.v1.AccessTokenType
-	(*Tenant)(nil),                    // 4: tessera.account.v1.Tenant
-	(*CreateTenantRequest)(nil),       // 5: tessera.account.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),      // 6: tessera.account.v1.CreateTenantResponse
-	(*Account)(nil),                   // 7: tessera.account.v1.Account
-	(*CreateAccountRequest)(nil),      // 8: tessera.account.v1.CreateAccountRequest
-	(*GetAccountRequest)(nil),         // 9: tessera.account.v1.GetAccountRequest
-	(*AccountLink)(nil),               // 10: tessera.account.v1.AccountLink
-	(*LinkSubAccountRequest)(nil),     // 11: tessera.account.v1.LinkSubAccountRequest
-	(*UnlinkSubAccountRequest)(nil),   // 12: tessera.account.v1.UnlinkSubAccountRequest
-	(*GetAccountTreeRequest)(nil),     // 13: tessera.account.v1.GetAccountTreeRequest
-	(*AccountTreeNode)(nil),           // 14: tessera.account.v1.AccountTreeNode
-	(*DeleteAccountRequest)(nil),      // 15: tessera.account.v1.DeleteAccountRequest
-	(*DeleteAccountResponse)(nil),     // 16: tessera.account.v1.DeleteAccountResponse
-	(*ListAccountsRequest)(nil),       // 17: tessera.account.v1.ListAccountsRequest
-	(*ListAccountsResponse)(nil),      // 18: tessera.account.v1.ListAccountsResponse
-	(*Membership)(nil),                // 19: tessera.account.v1.Membership
-	(*User)(nil),                      // 20: tessera.account.v1.User
-	(*CreateUserRequest)(nil),         // 21: tessera.account.v1.CreateUserRequest
-	(*GetUserRequest)(nil),            // 22: tessera.account.v1.GetUserRequest
-	(*ListUsersRequest)(nil),          // 23: tessera.account.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),         // 24: tessera.account.v1.ListUsersResponse
-	(*ReactivateUserRequest)(nil),     // 25: tessera.account.v1.ReactivateUserRequest
-	(*ResetUserPasswordRequest)(nil),  // 26: tessera.account.v1.ResetUserPasswordRequest
-	(*ChangePasswordRequest)(nil),     // 27: tessera.account.v1.ChangePasswordRequest
-	(*SetSecretQuestionRequest)(nil),  // 28: tessera.account.v1.SetSecretQuestionRequest
-	(*ResetPasswordRequest)(nil),      // 29: tessera.account.v1.ResetPasswordRequest
-	(*LoginRequest)(nil),              // 30: tessera.account.v1.LoginRequest
-	(*LoginResponse)(nil),             // 31: tessera.account.v1.LoginResponse
-	(*AuthenticateRequest)(nil),       // 32: tessera.account.v1.AuthenticateRequest
-	(*AuthenticateResponse)(nil),      // 33: tessera.account.v1.AuthenticateResponse
-	(*AccessToken)(nil),               // 34: tessera.account.v1.AccessToken
-	(*CreateAccessTokenRequest)(nil),  // 35: tessera.account.v1.CreateAccessTokenRequest
-	(*CreateAccessTokenResponse)(nil), // 36: tessera.account.v1.CreateAccessTokenResponse
-	(*GetAccessTokenRequest)(nil),     // 37: tessera.account.v1.GetAccessTokenRequest
-	(*ListAccessTokensRequest)(nil),   // 38: tessera.account.v1.ListAccessTokensRequest
-	(*ListAccessTokensResponse)(nil),  // 39: tessera.account.v1.ListAccessTokensResponse
-	(*UpdateAccessTokenRequest)(nil),  // 40: tessera.account.v1.UpdateAccessTokenRequest
-	(*RotateAccessTokenRequest)(nil),  // 41: tessera.account.v1.RotateAccessTokenRequest
-	(*DeleteAccessTokenRequest)(nil),  // 42: tessera.account.v1.DeleteAccessTokenRequest
-	nil,                               // 43: tessera.account.v1.Account.AttributesEntry
-	(*timestamppb.Timestamp)(nil),     // 44: google.protobuf.Timestamp
-	(*v1.Address)(nil),                // 45: tessera.common.v1.Address
-	(*v1.Principal)(nil),              // 46: tessera.common.v1.Principal
-	(*fieldmaskpb.FieldMask)(nil),     // 47: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),             // 48: google.protobuf.Empty
+	(*AuditEvent)(nil),                // 4: tessera.account.v1.AuditEvent
+	(*ListAuditEventsRequest)(nil),    // 5: tessera.account.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),   // 6: tessera.account.v1.ListAuditEventsResponse
+	(*Tenant)(nil),                    // 7: tessera.account.v1.Tenant
+	(*CreateTenantRequest)(nil),       // 8: tessera.account.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),      // 9: tessera.account.v1.CreateTenantResponse
+	(*Account)(nil),                   // 10: tessera.account.v1.Account
+	(*CreateAccountRequest)(nil),      // 11: tessera.account.v1.CreateAccountRequest
+	(*GetAccountRequest)(nil),         // 12: tessera.account.v1.GetAccountRequest
+	(*AccountLink)(nil),               // 13: tessera.account.v1.AccountLink
+	(*LinkSubAccountRequest)(nil),     // 14: tessera.account.v1.LinkSubAccountRequest
+	(*UnlinkSubAccountRequest)(nil),   // 15: tessera.account.v1.UnlinkSubAccountRequest
+	(*GetAccountTreeRequest)(nil),     // 16: tessera.account.v1.GetAccountTreeRequest
+	(*AccountTreeNode)(nil),           // 17: tessera.account.v1.AccountTreeNode
+	(*DeleteAccountRequest)(nil),      // 18: tessera.account.v1.DeleteAccountRequest
+	(*DeleteAccountResponse)(nil),     // 19: tessera.account.v1.DeleteAccountResponse
+	(*ListAccountsRequest)(nil),       // 20: tessera.account.v1.ListAccountsRequest
+	(*ListAccountsResponse)(nil),      // 21: tessera.account.v1.ListAccountsResponse
+	(*Membership)(nil),                // 22: tessera.account.v1.Membership
+	(*User)(nil),                      // 23: tessera.account.v1.User
+	(*CreateUserRequest)(nil),         // 24: tessera.account.v1.CreateUserRequest
+	(*GetUserRequest)(nil),            // 25: tessera.account.v1.GetUserRequest
+	(*ListUsersRequest)(nil),          // 26: tessera.account.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),         // 27: tessera.account.v1.ListUsersResponse
+	(*ReactivateUserRequest)(nil),     // 28: tessera.account.v1.ReactivateUserRequest
+	(*ResetUserPasswordRequest)(nil),  // 29: tessera.account.v1.ResetUserPasswordRequest
+	(*ChangePasswordRequest)(nil),     // 30: tessera.account.v1.ChangePasswordRequest
+	(*SetSecretQuestionRequest)(nil),  // 31: tessera.account.v1.SetSecretQuestionRequest
+	(*ResetPasswordRequest)(nil),      // 32: tessera.account.v1.ResetPasswordRequest
+	(*LoginRequest)(nil),              // 33: tessera.account.v1.LoginRequest
+	(*LoginResponse)(nil),             // 34: tessera.account.v1.LoginResponse
+	(*AuthenticateRequest)(nil),       // 35: tessera.account.v1.AuthenticateRequest
+	(*AuthenticateResponse)(nil),      // 36: tessera.account.v1.AuthenticateResponse
+	(*AccessToken)(nil),               // 37: tessera.account.v1.AccessToken
+	(*CreateAccessTokenRequest)(nil),  // 38: tessera.account.v1.CreateAccessTokenRequest
+	(*CreateAccessTokenResponse)(nil), // 39: tessera.account.v1.CreateAccessTokenResponse
+	(*GetAccessTokenRequest)(nil),     // 40: tessera.account.v1.GetAccessTokenRequest
+	(*ListAccessTokensRequest)(nil),   // 41: tessera.account.v1.ListAccessTokensRequest
+	(*ListAccessTokensResponse)(nil),  // 42: tessera.account.v1.ListAccessTokensResponse
+	(*UpdateAccessTokenRequest)(nil),  // 43: tessera.account.v1.UpdateAccessTokenRequest
+	(*RotateAccessTokenRequest)(nil),  // 44: tessera.account.v1.RotateAccessTokenRequest
+	(*DeleteAccessTokenRequest)(nil),  // 45: tessera.account.v1.DeleteAccessTokenRequest
+	nil,                               // 46: tessera.account.v1.Account.AttributesEntry
+	(*timestamppb.Timestamp)(nil),     // 47: google.protobuf.Timestamp
+	(*v1.Address)(nil),                // 48: tessera.common.v1.Address
+	(*v1.Principal)(nil),              // 49: tessera.common.v1.Principal
+	(*fieldmaskpb.FieldMask)(nil),     // 50: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),             // 51: google.protobuf.Empty
 }
 var file_tessera_account_v1_account_proto_depIdxs = []int32{
-	44, // 0: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
-	4,  // 1: tessera.account.v1.CreateTenantResponse.tenant:type_name -> tessera.account.v1.Tenant
-	7,  // 2: tessera.account.v1.CreateTenantResponse.home_account:type_name -> tessera.account.v1.Account
-	20, // 3: tessera.account.v1.CreateTenantResponse.admin:type_name -> tessera.account.v1.User
-	0,  // 4: tessera.account.v1.Account.type:type_name -> tessera.account.v1.AccountType
-	45, // 5: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
-	43, // 6: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
-	44, // 7: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
-	44, // 8: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
-	7,  // 9: tessera.account.v1.CreateAccountRequest.account:type_name -> tessera.account.v1.Account
-	7,  // 10: tessera.account.v1.AccountTreeNode.account:type_name -> tessera.account.v1.Account
-	14, // 11: tessera.account.v1.AccountTreeNode.children:type_name -> tessera.account.v1.AccountTreeNode
-	7,  // 12: tessera.account.v1.ListAccountsResponse.accounts:type_name -> tessera.account.v1.Account
-	1,  // 13: tessera.account.v1.User.type:type_name -> tessera.account.v1.UserType
-	2,  // 14: tessera.account.v1.User.status:type_name -> tessera.account.v1.UserStatus
-	19, // 15: tessera.account.v1.User.memberships:type_name -> tessera.account.v1.Membership
-	44, // 16: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	44, // 17: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
-	44, // 18: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
-	20, // 19: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
-	20, // 20: tessera.account.v1.ListUsersResponse.users:type_name -> tessera.account.v1.User
-	44, // 21: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
-	20, // 22: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
-	46, // 23: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
-	44, // 24: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
-	3,  // 25: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
-	44, // 26: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
-	44, // 27: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
-	44, // 28: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
-	34, // 29: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	34, // 30: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
-	34, // 31: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
-	34, // 32: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	47, // 33: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 34: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
-	8,  // 35: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
-	9,  // 36: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
-	17, // 37: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
-	11, // 38: tessera.account.v1.AccountService.LinkSubAccount:input_type -> tessera.account.v1.LinkSubAccountRequest
-	12, // 39: tessera.account.v1.AccountService.UnlinkSubAccount:input_type -> tessera.account.v1.UnlinkSubAccountRequest
-	13, // 40: tessera.account.v1.AccountService.GetAccountTree:input_type -> tessera.account.v1.GetAccountTreeRequest
-	15, // 41: tessera.account.v1.AccountService.DeleteAccount:input_type -> tessera.account.v1.DeleteAccountRequest
-	21, // 42: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
-	22, // 43: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
-	23, // 44: tessera.account.v1.AccountService.ListUsers:input_type -> tessera.account.v1.ListUsersRequest
-	25, // 45: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
-	26, // 46: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
-	30, // 47: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
-	32, // 48: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
-	27, // 49: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
-	28, // 50: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
-	29, // 51: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
-	35, // 52: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
-	37, // 53: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
-	38, // 54: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
-	40, // 55: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
-	41, // 56: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
-	42, // 57: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
-	6,  // 58: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
-	7,  // 59: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
-	7,  // 60: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
-	18, // 61: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
-	10, // 62: tessera.account.v1.AccountService.LinkSubAccount:output_type -> tessera.account.v1.AccountLink
-	48, // 63: tessera.account.v1.AccountService.UnlinkSubAccount:output_type -> google.protobuf.Empty
-	14, // 64: tessera.account.v1.AccountService.GetAccountTree:output_type -> tessera.account.v1.AccountTreeNode
-	16, // 65: tessera.account.v1.AccountService.DeleteAccount:output_type -> tessera.account.v1.DeleteAccountResponse
-	20, // 66: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
-	20, // 67: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
-	24, // 68: tessera.account.v1.AccountService.ListUsers:output_type -> tessera.account.v1.ListUsersResponse
-	20, // 69: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
-	20, // 70: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
-	31, // 71: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
-	33, // 72: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
-	48, // 73: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
-	48, // 74: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
-	48, // 75: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
-	36, // 76: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	34, // 77: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
-	39, // 78: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
-	34, // 79: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
-	36, // 80: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	48, // 81: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
-	58, // [58:82] is the sub-list for method output_type
-	34, // [34:58] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	47, // 0: tessera.account.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	4,  // 1: tessera.account.v1.ListAuditEventsResponse.audit_events:type_name -> tessera.account.v1.AuditEvent
+	47, // 2: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	7,  // 3: tessera.account.v1.CreateTenantResponse.tenant:type_name -> tessera.account.v1.Tenant
+	10, // 4: tessera.account.v1.CreateTenantResponse.home_account:type_name -> tessera.account.v1.Account
+	23, // 5: tessera.account.v1.CreateTenantResponse.admin:type_name -> tessera.account.v1.User
+	0,  // 6: tessera.account.v1.Account.type:type_name -> tessera.account.v1.AccountType
+	48, // 7: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
+	46, // 8: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
+	47, // 9: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	47, // 10: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
+	10, // 11: tessera.account.v1.CreateAccountRequest.account:type_name -> tessera.account.v1.Account
+	10, // 12: tessera.account.v1.AccountTreeNode.account:type_name -> tessera.account.v1.Account
+	17, // 13: tessera.account.v1.AccountTreeNode.children:type_name -> tessera.account.v1.AccountTreeNode
+	10, // 14: tessera.account.v1.ListAccountsResponse.accounts:type_name -> tessera.account.v1.Account
+	1,  // 15: tessera.account.v1.User.type:type_name -> tessera.account.v1.UserType
+	2,  // 16: tessera.account.v1.User.status:type_name -> tessera.account.v1.UserStatus
+	22, // 17: tessera.account.v1.User.memberships:type_name -> tessera.account.v1.Membership
+	47, // 18: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	47, // 19: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
+	47, // 20: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
+	23, // 21: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
+	23, // 22: tessera.account.v1.ListUsersResponse.users:type_name -> tessera.account.v1.User
+	47, // 23: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
+	23, // 24: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
+	49, // 25: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
+	47, // 26: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
+	3,  // 27: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
+	47, // 28: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
+	47, // 29: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
+	47, // 30: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
+	37, // 31: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	37, // 32: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
+	37, // 33: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
+	37, // 34: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	50, // 35: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
+	8,  // 36: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
+	11, // 37: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
+	12, // 38: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
+	20, // 39: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
+	14, // 40: tessera.account.v1.AccountService.LinkSubAccount:input_type -> tessera.account.v1.LinkSubAccountRequest
+	15, // 41: tessera.account.v1.AccountService.UnlinkSubAccount:input_type -> tessera.account.v1.UnlinkSubAccountRequest
+	16, // 42: tessera.account.v1.AccountService.GetAccountTree:input_type -> tessera.account.v1.GetAccountTreeRequest
+	18, // 43: tessera.account.v1.AccountService.DeleteAccount:input_type -> tessera.account.v1.DeleteAccountRequest
+	24, // 44: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
+	25, // 45: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
+	26, // 46: tessera.account.v1.AccountService.ListUsers:input_type -> tessera.account.v1.ListUsersRequest
+	28, // 47: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
+	29, // 48: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
+	33, // 49: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
+	35, // 50: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
+	30, // 51: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
+	31, // 52: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
+	32, // 53: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
+	38, // 54: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
+	40, // 55: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
+	41, // 56: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
+	43, // 57: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
+	44, // 58: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
+	45, // 59: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
+	5,  // 60: tessera.account.v1.AuditService.ListAuditEvents:input_type -> tessera.account.v1.ListAuditEventsRequest
+	9,  // 61: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
+	10, // 62: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
+	10, // 63: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
+	21, // 64: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
+	13, // 65: tessera.account.v1.AccountService.LinkSubAccount:output_type -> tessera.account.v1.AccountLink
+	51, // 66: tessera.account.v1.AccountService.UnlinkSubAccount:output_type -> google.protobuf.Empty
+	17, // 67: tessera.account.v1.AccountService.GetAccountTree:output_type -> tessera.account.v1.AccountTreeNode
+	19, // 68: tessera.account.v1.AccountService.DeleteAccount:output_type -> tessera.account.v1.DeleteAccountResponse
+	23, // 69: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
+	23, // 70: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
+	27, // 71: tessera.account.v1.AccountService.ListUsers:output_type -> tessera.account.v1.ListUsersResponse
+	23, // 72: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
+	23, // 73: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
+	34, // 74: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
+	36, // 75: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
+	51, // 76: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
+	51, // 77: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
+	51, // 78: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
+	39, // 79: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	37, // 80: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
+	42, // 81: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
+	37, // 82: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
+	39, // 83: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	51, // 84: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
+	6,  // 85: tessera.account.v1.AuditService.ListAuditEvents:output_type -> tessera.account.v1.ListAuditEventsResponse
+	61, // [61:86] is the sub-list for method output_type
+	36, // [36:61] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_tessera_account_v1_account_proto_init() }
@@ -3089,9 +3377,9 @@ func file_tessera_account_v1_account_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_account_v1_account_proto_rawDesc), len(file_tessera_account_v1_account_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   40,
+			NumMessages:   43,
 			NumExtensions: 0,
-			NumServices:   3,
+			NumServices:   4,
 		},
 		GoTypes:           file_tessera_account_v1_account_proto_goTypes,
 		DependencyIndexes: file_tessera_account_v1_account_proto_depIdxs,

@@ -61,3 +61,8 @@ func (a *App) ListUsers(ctx context.Context, q filter.Query) ([]User, string, er
 	}
 	return a.store.ListUsers(ctx, p.GetTenantId(), accounts, q)
 }
+
+// ListAuditEvents pages through the tenant's audit trail of account changes.
+func (a *App) ListAuditEvents(ctx context.Context, q filter.Query) ([]AuditEvent, string, error) {
+	return a.store.ListAuditEvents(ctx, authz.MustTenant(ctx), q)
+}

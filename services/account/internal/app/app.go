@@ -29,6 +29,7 @@ type Store interface {
 	SetPassword(ctx context.Context, tenant, userID, hash string, mustChange bool) error
 	SetSecret(ctx context.Context, tenant, userID, question, answerHash string) error
 	HierarchyStore
+	ListAuditEvents(ctx context.Context, tenant string, q filter.Query) ([]AuditEvent, string, error)
 }
 
 // Mailer sends email.

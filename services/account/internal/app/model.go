@@ -101,3 +101,10 @@ type Token struct {
 	CreateTime  time.Time
 	UpdateTime  time.Time
 }
+
+// AuditEvent is one entry of the audit trail.
+type AuditEvent struct {
+	ID, ActorUserID, ActorService, TokenID, ImpersonatorID, Subject, EventType, PayloadJSON string
+	Impersonated                                                                            bool
+	Time                                                                                    time.Time
+}

@@ -36,6 +36,7 @@ var Permissions = grpcx.Permissions{
 	accountpb.AuthService_SetSecretQuestion_FullMethodName:    authz.ProfileManage,
 	accountpb.AuthService_ResetPassword_FullMethodName:        authz.Public,
 	accountpb.AuthService_Login_FullMethodName:                authz.Public,
+	accountpb.AuditService_ListAuditEvents_FullMethodName:     authz.AuditView,
 	accountpb.AuthService_Authenticate_FullMethodName:         authz.TokensResolve,
 
 	accountpb.AccessTokenService_CreateAccessToken_FullMethodName: authz.TokensManage,
@@ -51,6 +52,7 @@ type Server struct {
 	accountpb.UnimplementedAccountServiceServer
 	accountpb.UnimplementedAuthServiceServer
 	accountpb.UnimplementedAccessTokenServiceServer
+	accountpb.UnimplementedAuditServiceServer
 	app *app.App
 	now func() time.Time
 }
@@ -356,6 +358,32 @@ func (s *Server) ListUsers(ctx context.Context, req *accountpb.ListUsersRequest)
 	out := &accountpb.ListUsersResponse{NextPageToken: next}
 	for _, u := range list {
 		out.Users = append(out.Users, userPB(u))
+	}
+	return out, nil
+}
+
+func userRef(id string) string {
+	if id == "" {
+		return ""
+	}
+	return "users/" + id
+}
+
+// ListAuditEvents implements AuditService.
+func (s *Server) ListAuditEvents(ctx context.Context, req *accountpb.ListAuditEventsRequest) (*accountpb.ListAuditEventsResponse, error) {
+	list, next, err := s.app.ListAuditEvents(ctx, filter.Query{
+		Filter: req.GetFilter(), OrderBy: req.GetOrderBy(), PageToken: req.GetPageToken(), PageSize: int(req.GetPageSize()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &accountpb.ListAuditEventsResponse{NextPageToken: next}
+	for _, e := range list {
+		out.AuditEvents = append(out.AuditEvents, &accountpb.AuditEvent{
+			Name: "auditEvents/" + e.ID, EventId: e.ID, Time: timestamppb.New(e.Time), Actor: userRef(e.ActorUserID),
+			ActorService: e.ActorService, TokenId: e.TokenID, Impersonated: e.Impersonated, Impersonator: userRef(e.ImpersonatorID),
+			Subject: e.Subject, EventType: e.EventType, PayloadJson: e.PayloadJSON,
+		})
 	}
 	return out, nil
 }

@@ -479,3 +479,45 @@ func (s *Store) SetSecret(ctx context.Context, tenant, userID, question, answerH
 	_, err := s.pool.Exec(ctx, `UPDATE users SET secret_question = $3, secret_answer_hash = $4 WHERE tenant_id = $1 AND id = $2`, tenant, userID, question, answerHash)
 	return err
 }
+
+var auditSchema = filter.Schema{
+	"subject":      {Column: "subject", Kind: filter.Text},
+	"event_type":   {Column: "event_type", Kind: filter.Text},
+	"actor":        {Column: "actor_user_id", Kind: filter.Exact},
+	"token_id":     {Column: "token_id", Kind: filter.Exact},
+	"impersonated": {Column: "impersonated", Kind: filter.Bool},
+	"time":         {Column: "at", Kind: filter.Time},
+}
+
+// ListAuditEvents pages through the audit trail.
+func (s *Store) ListAuditEvents(ctx context.Context, tenant string, q filter.Query) ([]app.AuditEvent, string, error) {
+	plan, err := auditSchema.Plan(q, "id", 2)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id::text, at, actor_user_id, actor_service, token_id, impersonated, impersonator_id, subject, event_type, payload::text,
+		`+plan.SortKey+` AS sort_key FROM audit_log WHERE tenant_id = $1 AND `+plan.Where+` ORDER BY `+plan.OrderBy+` LIMIT `+strconv.Itoa(plan.Limit),
+		append([]any{tenant}, plan.Args...)...)
+	if err != nil {
+		return nil, "", err
+	}
+	type keyed struct {
+		e   app.AuditEvent
+		key string
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed, error) {
+		var k keyed
+		e := &k.e
+		err := r.Scan(&e.ID, &e.Time, &e.ActorUserID, &e.ActorService, &e.TokenID, &e.Impersonated, &e.ImpersonatorID, &e.Subject, &e.EventType, &e.PayloadJSON, &k.key)
+		return k, err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	page, next := filter.Page(plan, list, func(k keyed) (string, string) { return k.key, k.e.ID })
+	out := make([]app.AuditEvent, len(page))
+	for i, k := range page {
+		out[i] = k.e
+	}
+	return out, next, nil
+}
