@@ -6,17 +6,14 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/proto"
 
 	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
 	devicepb "github.com/tessera-dev/tessera/gen/tessera/device/v1"
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
-	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
 	"github.com/tessera-dev/tessera/services/account/internal/app"
 	"github.com/tessera-dev/tessera/services/account/internal/clients"
 	"github.com/tessera-dev/tessera/services/account/internal/grpcapi"
@@ -82,31 +79,17 @@ func (s *Service) Register(srv *grpc.Server) {
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.relay.Run(ctx) })
-	g.Go(func() error {
-		return events.Consume(ctx, s.deps.JS, s.deps.Pool, events.ConsumerConfig{
-			Name:     "account-notifier-users",
-			Subjects: []string{events.Subject("account", "user", "reactivated")},
-			Handler: func(ctx context.Context, _ pgx.Tx, ev events.Envelope) error {
-				var msg eventspb.UserReactivated
-				if err := proto.Unmarshal(ev.Payload, &msg); err != nil {
-					return nil // undecodable: redelivery cannot help
-				}
-				return s.app.SendReactivationEmail(ctx, ev.TenantID, &msg)
-			},
-		}, s.deps.Log)
-	})
-	g.Go(func() error {
-		return events.Consume(ctx, s.deps.JS, s.deps.Pool, events.ConsumerConfig{
-			Name:     "account-notifier-license",
-			Subjects: []string{events.Subject("license", "fulfillment", "created")},
-			Handler: func(ctx context.Context, _ pgx.Tx, ev events.Envelope) error {
-				var msg eventspb.FulfillmentCreated
-				if err := proto.Unmarshal(ev.Payload, &msg); err != nil {
-					return nil // undecodable: redelivery cannot help
-				}
-				return s.app.SendLicenseEmail(ctx, ev.TenantID, &msg)
-			},
-		}, s.deps.Log)
-	})
+	for _, c := range []events.ConsumerConfig{
+		{
+			Name: "account-notifier-users", Subjects: []string{events.Subject("account", "user", "reactivated")},
+			Handler: events.Typed(s.app.SendReactivationEmail),
+		},
+		{
+			Name: "account-notifier-license", Subjects: []string{events.Subject("license", "fulfillment", "created")},
+			Handler: events.Typed(s.app.SendLicenseEmail),
+		},
+	} {
+		g.Go(func() error { return events.Consume(ctx, s.deps.JS, s.deps.Pool, c, s.deps.Log) })
+	}
 	return g.Wait()
 }

@@ -16,8 +16,8 @@ func TestAuditTrail_PLT4(t *testing.T) {
 	env := suitetest.Start(t)
 	api := rest{t: t, base: env.Suite.GatewayURL}
 	op := api.as(env.OperatorToken)
-	op.ok("POST", "/v1/tenants", map[string]any{"tenant_id": "aud-co", "display_name": "Aud", "admin_username": "admin", "admin_email": "admin@aud.example", "admin_password": "Admin-Password-1"})
-	op.ok("POST", "/v1/tenants", map[string]any{"tenant_id": "aud-rival", "display_name": "Rival", "admin_username": "admin", "admin_email": "admin@rival.example", "admin_password": "Admin-Password-2"})
+	createTenant(op, "aud-co", "Admin-Password-1")
+	createTenant(op, "aud-rival", "Admin-Password-2")
 	session := api.ok("POST", "/v1/auth:login", map[string]any{"tenant_id": "aud-co", "username": "admin", "password": "Admin-Password-1"})
 	admin := api.as(session["access_token"].(string))
 	adminUser := session["user"].(map[string]any)["name"].(string)

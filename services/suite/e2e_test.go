@@ -116,8 +116,8 @@ func TestGoldenPath(t *testing.T) {
 
 	// account: bootstrap tenants (operator only), log in, create an account and users.
 	op := api.as(env.OperatorToken)
-	op.ok("POST", "/v1/tenants", map[string]any{"tenant_id": "acme-soft", "display_name": "Acme Software", "admin_username": "admin", "admin_email": "admin@acme.example", "admin_password": "Admin-Password-1"})
-	op.ok("POST", "/v1/tenants", map[string]any{"tenant_id": "rival", "display_name": "Rival", "admin_username": "admin", "admin_email": "admin@rival.example", "admin_password": "Admin-Password-2"})
+	createTenant(op, "acme-soft", "Admin-Password-1")
+	createTenant(op, "rival", "Admin-Password-2")
 	admin := api.as(login(api, "acme-soft", "admin", "Admin-Password-1"))
 	rivalAdmin := api.as(login(api, "rival", "admin", "Admin-Password-2"))
 	admin.refused(http.StatusForbidden, "POST", "/v1/tenants", map[string]any{"tenant_id": "nope", "display_name": "x", "admin_username": "admin", "admin_email": "a@b.example"})
@@ -290,4 +290,13 @@ func requireOneTrace(t *testing.T, first, then string) {
 		}
 		return false
 	}, 10*time.Second, 50*time.Millisecond, "no trace holds both %q and %q", first, then)
+}
+
+// createTenant makes a tenant with an "admin" user through the operator's session.
+func createTenant(op rest, tenant, adminPassword string) {
+	op.t.Helper()
+	op.ok("POST", "/v1/tenants", map[string]any{
+		"tenant_id": tenant, "display_name": tenant, "admin_username": "admin",
+		"admin_email": "admin@" + tenant + ".example", "admin_password": adminPassword,
+	})
 }

@@ -27,8 +27,8 @@ func TestCSVExport_PLT3(t *testing.T) {
 	env := suitetest.Start(t)
 	api := rest{t: t, base: env.Suite.GatewayURL}
 	op := api.as(env.OperatorToken)
-	op.ok("POST", "/v1/tenants", map[string]any{"tenant_id": "csv-co", "display_name": "CSV", "admin_username": "admin", "admin_email": "admin@csv.example", "admin_password": "Admin-Password-1"})
-	op.ok("POST", "/v1/tenants", map[string]any{"tenant_id": "csv-rival", "display_name": "Rival", "admin_username": "admin", "admin_email": "admin@rival.example", "admin_password": "Admin-Password-2"})
+	createTenant(op, "csv-co", "Admin-Password-1")
+	createTenant(op, "csv-rival", "Admin-Password-2")
 	admin := api.as(login(api, "csv-co", "admin", "Admin-Password-1"))
 	for _, a := range []struct{ id, name string }{{"ACME", "Acme, Inc."}, {"EVIL", "=HYPERLINK(\"x\")"}, {"GLOBEX", "Globex"}} {
 		admin.ok("POST", "/v1/accounts", map[string]any{"account_id": a.id, "account": map[string]any{"display_name": a.name, "type": "ACCOUNT_TYPE_CUSTOMER", "attributes": map[string]string{"tier": "gold"}}})

@@ -30,7 +30,7 @@ func BenchmarkGatewayVsGRPC(b *testing.B) {
 	grpcCtx := env.As(b, suitetest.Producer("edge-co"))
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients}}
 
-	viaGateway := func() error {
+	viaGateway := func(int) error {
 		req, err := http.NewRequestWithContext(context.Background(), "GET", env.Suite.GatewayURL+"/v1/accounts/HOME", nil)
 		if err != nil {
 			return err
@@ -47,7 +47,7 @@ func BenchmarkGatewayVsGRPC(b *testing.B) {
 		}
 		return nil
 	}
-	direct := func() error {
+	direct := func(int) error {
 		_, err := acc.GetAccount(grpcCtx, &accountpb.GetAccountRequest{Name: "accounts/HOME"})
 		return err
 	}
@@ -79,7 +79,14 @@ func benchLogin(b *testing.B, base string) string {
 }
 
 // runConcurrent makes n calls from benchClients goroutines and returns calls/s and p99.
-func runConcurrent(b *testing.B, n int, call func() error) (float64, time.Duration) {
+func runConcurrent(b *testing.B, n int, call func(i int) error) (float64, time.Duration) {
+	perSec, _, p99 := runConcurrentPercentiles(b, n, call)
+	return perSec, p99
+}
+
+// runConcurrentPercentiles makes n calls from benchClients goroutines and returns
+// calls/s, p50 and p99.
+func runConcurrentPercentiles(b *testing.B, n int, call func(i int) error) (float64, time.Duration, time.Duration) {
 	var next atomic.Int64
 	lat := make([]time.Duration, n)
 	start := time.Now()
@@ -92,7 +99,7 @@ func runConcurrent(b *testing.B, n int, call func() error) (float64, time.Durati
 					return
 				}
 				t0 := time.Now()
-				if err := call(); err != nil {
+				if err := call(int(i)); err != nil {
 					b.Error(err)
 					return
 				}
@@ -103,5 +110,5 @@ func runConcurrent(b *testing.B, n int, call func() error) (float64, time.Durati
 	wg.Wait()
 	elapsed := time.Since(start)
 	slices.Sort(lat)
-	return float64(n) / elapsed.Seconds(), lat[len(lat)*99/100]
+	return float64(n) / elapsed.Seconds(), lat[len(lat)/2], lat[len(lat)*99/100]
 }

@@ -25,7 +25,7 @@ func childNames(node map[string]any) []string {
 func TestHierarchy_ACC2_ACC4(t *testing.T) {
 	env := suitetest.Start(t)
 	api := rest{t: t, base: env.Suite.GatewayURL}
-	api.as(env.OperatorToken).ok("POST", "/v1/tenants", map[string]any{"tenant_id": "tree-co", "display_name": "Tree", "admin_username": "admin", "admin_email": "admin@tree.example", "admin_password": "Admin-Password-1"})
+	createTenant(api.as(env.OperatorToken), "tree-co", "Admin-Password-1")
 	admin := api.as(login(api, "tree-co", "admin", "Admin-Password-1"))
 	for _, id := range []string{"A", "B", "C", "D", "E"} {
 		admin.ok("POST", "/v1/accounts", map[string]any{"account_id": id, "account": map[string]any{"display_name": "Account " + id, "type": "ACCOUNT_TYPE_CUSTOMER"}})

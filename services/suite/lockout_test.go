@@ -27,8 +27,8 @@ func TestLockout_ACC9(t *testing.T) {
 	env := suitetest.Start(t)
 	api := rest{t: t, base: env.Suite.GatewayURL}
 	op := api.as(env.OperatorToken)
-	op.ok("POST", "/v1/tenants", map[string]any{"tenant_id": "lock-co", "display_name": "Lock", "admin_username": "admin", "admin_email": "admin@lock.example", "admin_password": "Admin-Password-1"})
-	op.ok("POST", "/v1/tenants", map[string]any{"tenant_id": "rival-co", "display_name": "Rival", "admin_username": "admin", "admin_email": "admin@rival.example", "admin_password": "Admin-Password-2"})
+	createTenant(op, "lock-co", "Admin-Password-1")
+	createTenant(op, "rival-co", "Admin-Password-2")
 	admin := api.as(login(api, "lock-co", "admin", "Admin-Password-1"))
 	admin.ok("POST", "/v1/accounts", map[string]any{"account_id": "ACME", "account": map[string]any{"display_name": "Acme", "type": "ACCOUNT_TYPE_CUSTOMER"}})
 	users := map[string]string{}

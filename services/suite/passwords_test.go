@@ -49,8 +49,8 @@ func TestPasswords_ACC8(t *testing.T) {
 	env := suitetest.Start(t)
 	api := rest{t: t, base: env.Suite.GatewayURL}
 	op := api.as(env.OperatorToken)
-	op.ok("POST", "/v1/tenants", map[string]any{"tenant_id": "pw-co", "display_name": "PW", "admin_username": "admin", "admin_email": "admin@pw.example", "admin_password": "Admin-Password-1"})
-	op.ok("POST", "/v1/tenants", map[string]any{"tenant_id": "pw-rival", "display_name": "Rival", "admin_username": "admin", "admin_email": "admin@rival.example", "admin_password": "Admin-Password-2"})
+	createTenant(op, "pw-co", "Admin-Password-1")
+	createTenant(op, "pw-rival", "Admin-Password-2")
 	admin := api.as(login(api, "pw-co", "admin", "Admin-Password-1"))
 	admin.ok("POST", "/v1/accounts", map[string]any{"account_id": "ACME", "account": map[string]any{"display_name": "Acme", "type": "ACCOUNT_TYPE_CUSTOMER"}})
 

@@ -34,7 +34,7 @@ func collect(t *testing.T, api rest, path, listField, itemField string, q url.Va
 func TestSearchAndPaging_PLT2(t *testing.T) {
 	env := suitetest.Start(t)
 	api := rest{t: t, base: env.Suite.GatewayURL}
-	api.as(env.OperatorToken).ok("POST", "/v1/tenants", map[string]any{"tenant_id": "find-co", "display_name": "Find", "admin_username": "admin", "admin_email": "admin@find.example", "admin_password": "Admin-Password-1"})
+	createTenant(api.as(env.OperatorToken), "find-co", "Admin-Password-1")
 	admin := api.as(login(api, "find-co", "admin", "Admin-Password-1"))
 	names := []string{"Acme Berlin", "Acme Paris", "Globex", "Initech", "Acme_Rome", "Umbrella 100%", "Hooli"}
 	for i, n := range names {

@@ -18,8 +18,8 @@ func TestAccessTokens_ACC17(t *testing.T) {
 	env := suitetest.Start(t)
 	api := rest{t: t, base: env.Suite.GatewayURL}
 	op := api.as(env.OperatorToken)
-	op.ok("POST", "/v1/tenants", map[string]any{"tenant_id": "tok-co", "display_name": "Tok", "admin_username": "admin", "admin_email": "admin@tok.example", "admin_password": "Admin-Password-1"})
-	op.ok("POST", "/v1/tenants", map[string]any{"tenant_id": "other-co", "display_name": "Other", "admin_username": "admin", "admin_email": "admin@other.example", "admin_password": "Admin-Password-2"})
+	createTenant(op, "tok-co", "Admin-Password-1")
+	createTenant(op, "other-co", "Admin-Password-2")
 	admin := api.as(login(api, "tok-co", "admin", "Admin-Password-1"))
 	otherAdmin := api.as(login(api, "other-co", "admin", "Admin-Password-2"))
 	admin.ok("POST", "/v1/accounts", map[string]any{"account_id": "ACME", "account": map[string]any{"display_name": "Acme", "type": "ACCOUNT_TYPE_CUSTOMER"}})

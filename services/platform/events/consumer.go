@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/protobuf/proto"
 )
 
 // Handler applies one event inside the transaction that also records it as processed.
@@ -115,4 +116,19 @@ var tracer = otel.Tracer("github.com/tessera-dev/tessera/services/platform/event
 func backoff(delivered uint64) time.Duration {
 	d := time.Duration(delivered) * time.Duration(delivered) * 200 * time.Millisecond
 	return min(d, time.Minute)
+}
+
+// Typed adapts a handler of one payload type. A payload that does not decode is
+// acknowledged and skipped: redelivering it cannot help.
+func Typed[T any, PT interface {
+	*T
+	proto.Message
+}](fn func(ctx context.Context, tenantID string, msg PT) error) Handler {
+	return func(ctx context.Context, _ pgx.Tx, ev Envelope) error {
+		msg := PT(new(T))
+		if err := proto.Unmarshal(ev.Payload, msg); err != nil {
+			return nil
+		}
+		return fn(ctx, ev.TenantID, msg)
+	}
 }

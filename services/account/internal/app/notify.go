@@ -15,17 +15,7 @@ const LicenseFileName = "LicenseFile.lic"
 // SendLicenseEmail mails a new fulfillment's license file to the user who activated
 // it. Activations made by a service on nobody's behalf send nothing.
 func (a *App) SendLicenseEmail(ctx context.Context, tenant string, ev *eventspb.FulfillmentCreated) error {
-	if ev.GetUserId() == "" {
-		return nil
-	}
-	u, err := a.store.GetUser(ctx, tenant, ev.GetUserId())
-	if errs.IsKind(err, errs.KindNotFound) {
-		return nil // the user is gone; nobody to tell
-	}
-	if err != nil {
-		return err
-	}
-	to, err := a.recipients(ctx, tenant, u)
+	u, to, err := a.notifiable(ctx, tenant, ev.GetUserId())
 	if err != nil || len(to) == 0 {
 		return err
 	}
@@ -36,6 +26,23 @@ func (a *App) SendLicenseEmail(ctx context.Context, tenant string, ev *eventspb.
 			u.FirstName, u.LastName, ev.GetActivationId(), ev.GetHostId(), ev.GetQuantity(), LicenseFileName, ev.GetFulfillmentId()),
 		Attachments: []mail.Attachment{{Filename: LicenseFileName, ContentType: "text/plain; charset=utf-8", Data: []byte(ev.GetLicenseText())}},
 	})
+}
+
+// notifiable loads a user and where their emails go; no recipients when there is
+// no such user (a service acted on nobody's behalf, or the user is gone).
+func (a *App) notifiable(ctx context.Context, tenant, userID string) (User, []string, error) {
+	if userID == "" {
+		return User{}, nil, nil
+	}
+	u, err := a.store.GetUser(ctx, tenant, userID)
+	if errs.IsKind(err, errs.KindNotFound) {
+		return User{}, nil, nil
+	}
+	if err != nil {
+		return User{}, nil, err
+	}
+	to, err := a.recipients(ctx, tenant, u)
+	return u, to, err
 }
 
 // recipients are where a user's emails go: the user, or for a shared login the
@@ -53,14 +60,7 @@ func (a *App) recipients(ctx context.Context, tenant string, u User) ([]string, 
 
 // SendReactivationEmail tells a reactivated user (SPEC ACC-9).
 func (a *App) SendReactivationEmail(ctx context.Context, tenant string, ev *eventspb.UserReactivated) error {
-	u, err := a.store.GetUser(ctx, tenant, ev.GetUserId())
-	if errs.IsKind(err, errs.KindNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	to, err := a.recipients(ctx, tenant, u)
+	u, to, err := a.notifiable(ctx, tenant, ev.GetUserId())
 	if err != nil || len(to) == 0 {
 		return err
 	}
