@@ -1506,9 +1506,21 @@ type User struct {
 	// The user signs in with a temporary password and must change it first.
 	PasswordChangeRequired bool `protobuf:"varint,14,opt,name=password_change_required,json=passwordChangeRequired,proto3" json:"password_change_required,omitempty"`
 	// The secret question for self-service resets (the answer is never shown).
-	SecretQuestion string `protobuf:"bytes,15,opt,name=secret_question,json=secretQuestion,proto3" json:"secret_question,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	SecretQuestion string      `protobuf:"bytes,15,opt,name=secret_question,json=secretQuestion,proto3" json:"secret_question,omitempty"`
+	Phone          string      `protobuf:"bytes,16,opt,name=phone,proto3" json:"phone,omitempty"`
+	Fax            string      `protobuf:"bytes,17,opt,name=fax,proto3" json:"fax,omitempty"`
+	Address        *v1.Address `protobuf:"bytes,18,opt,name=address,proto3" json:"address,omitempty"`
+	// IANA time zone, e.g. "Europe/Berlin".
+	TimeZone string `protobuf:"bytes,19,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// BCP 47 language tag, e.g. "de-DE".
+	Locale         string `protobuf:"bytes,20,opt,name=locale,proto3" json:"locale,omitempty"`
+	MarketingOptIn bool   `protobuf:"varint,21,opt,name=marketing_opt_in,json=marketingOptIn,proto3" json:"marketing_opt_in,omitempty"`
+	// Receives the expiring-entitlements digest.
+	ExpiringEntitlementsEmail bool `protobuf:"varint,22,opt,name=expiring_entitlements_email,json=expiringEntitlementsEmail,proto3" json:"expiring_entitlements_email,omitempty"`
+	// A contact who never signs in (SPEC ACC-5 "can log in" = false).
+	ContactOnly   bool `protobuf:"varint,23,opt,name=contact_only,json=contactOnly,proto3" json:"contact_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *User) Reset() {
@@ -1646,6 +1658,62 @@ func (x *User) GetSecretQuestion() string {
 	return ""
 }
 
+func (x *User) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *User) GetFax() string {
+	if x != nil {
+		return x.Fax
+	}
+	return ""
+}
+
+func (x *User) GetAddress() *v1.Address {
+	if x != nil {
+		return x.Address
+	}
+	return nil
+}
+
+func (x *User) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *User) GetLocale() string {
+	if x != nil {
+		return x.Locale
+	}
+	return ""
+}
+
+func (x *User) GetMarketingOptIn() bool {
+	if x != nil {
+		return x.MarketingOptIn
+	}
+	return false
+}
+
+func (x *User) GetExpiringEntitlementsEmail() bool {
+	if x != nil {
+		return x.ExpiringEntitlementsEmail
+	}
+	return false
+}
+
+func (x *User) GetContactOnly() bool {
+	if x != nil {
+		return x.ContactOnly
+	}
+	return false
+}
+
 type CreateUserRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	User  *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
@@ -1752,6 +1820,227 @@ func (x *GetUserRequest) GetName() string {
 	return ""
 }
 
+type UpdateUserRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name identifies the user; the fields in update_mask are applied.
+	User *User `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// Paths: first_name, last_name, email, phone, fax, address, time_zone, locale,
+	// marketing_opt_in, expiring_entitlements_email, contact_only, shared_login, memberships.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateUserRequest) Reset() {
+	*x = UpdateUserRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateUserRequest) ProtoMessage() {}
+
+func (x *UpdateUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateUserRequest.ProtoReflect.Descriptor instead.
+func (*UpdateUserRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *UpdateUserRequest) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+func (x *UpdateUserRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+type ListAdministratorsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAdministratorsRequest) Reset() {
+	*x = ListAdministratorsRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAdministratorsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAdministratorsRequest) ProtoMessage() {}
+
+func (x *ListAdministratorsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAdministratorsRequest.ProtoReflect.Descriptor instead.
+func (*ListAdministratorsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{23}
+}
+
+type Administrator struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// users/{user_id}
+	User      string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	FirstName string `protobuf:"bytes,2,opt,name=first_name,json=firstName,proto3" json:"first_name,omitempty"`
+	LastName  string `protobuf:"bytes,3,opt,name=last_name,json=lastName,proto3" json:"last_name,omitempty"`
+	Email     string `protobuf:"bytes,4,opt,name=email,proto3" json:"email,omitempty"`
+	// accounts/{account_id} the user administers.
+	Account            string `protobuf:"bytes,5,opt,name=account,proto3" json:"account,omitempty"`
+	AccountDisplayName string `protobuf:"bytes,6,opt,name=account_display_name,json=accountDisplayName,proto3" json:"account_display_name,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *Administrator) Reset() {
+	*x = Administrator{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Administrator) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Administrator) ProtoMessage() {}
+
+func (x *Administrator) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Administrator.ProtoReflect.Descriptor instead.
+func (*Administrator) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *Administrator) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *Administrator) GetFirstName() string {
+	if x != nil {
+		return x.FirstName
+	}
+	return ""
+}
+
+func (x *Administrator) GetLastName() string {
+	if x != nil {
+		return x.LastName
+	}
+	return ""
+}
+
+func (x *Administrator) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *Administrator) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *Administrator) GetAccountDisplayName() string {
+	if x != nil {
+		return x.AccountDisplayName
+	}
+	return ""
+}
+
+type ListAdministratorsResponse struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Administrators []*Administrator       `protobuf:"bytes,1,rep,name=administrators,proto3" json:"administrators,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListAdministratorsResponse) Reset() {
+	*x = ListAdministratorsResponse{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAdministratorsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAdministratorsResponse) ProtoMessage() {}
+
+func (x *ListAdministratorsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAdministratorsResponse.ProtoReflect.Descriptor instead.
+func (*ListAdministratorsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListAdministratorsResponse) GetAdministrators() []*Administrator {
+	if x != nil {
+		return x.Administrators
+	}
+	return nil
+}
+
 type ListUsersRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	PageSize  int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
@@ -1767,7 +2056,7 @@ type ListUsersRequest struct {
 
 func (x *ListUsersRequest) Reset() {
 	*x = ListUsersRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1779,7 +2068,7 @@ func (x *ListUsersRequest) String() string {
 func (*ListUsersRequest) ProtoMessage() {}
 
 func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1792,7 +2081,7 @@ func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
 func (*ListUsersRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{22}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListUsersRequest) GetPageSize() int32 {
@@ -1833,7 +2122,7 @@ type ListUsersResponse struct {
 
 func (x *ListUsersResponse) Reset() {
 	*x = ListUsersResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1845,7 +2134,7 @@ func (x *ListUsersResponse) String() string {
 func (*ListUsersResponse) ProtoMessage() {}
 
 func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1858,7 +2147,7 @@ func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
 func (*ListUsersResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{23}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListUsersResponse) GetUsers() []*User {
@@ -1884,7 +2173,7 @@ type ReactivateUserRequest struct {
 
 func (x *ReactivateUserRequest) Reset() {
 	*x = ReactivateUserRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1896,7 +2185,7 @@ func (x *ReactivateUserRequest) String() string {
 func (*ReactivateUserRequest) ProtoMessage() {}
 
 func (x *ReactivateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1909,7 +2198,7 @@ func (x *ReactivateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReactivateUserRequest.ProtoReflect.Descriptor instead.
 func (*ReactivateUserRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{24}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ReactivateUserRequest) GetName() string {
@@ -1928,7 +2217,7 @@ type ResetUserPasswordRequest struct {
 
 func (x *ResetUserPasswordRequest) Reset() {
 	*x = ResetUserPasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1940,7 +2229,7 @@ func (x *ResetUserPasswordRequest) String() string {
 func (*ResetUserPasswordRequest) ProtoMessage() {}
 
 func (x *ResetUserPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1953,7 +2242,7 @@ func (x *ResetUserPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetUserPasswordRequest.ProtoReflect.Descriptor instead.
 func (*ResetUserPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{25}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ResetUserPasswordRequest) GetName() string {
@@ -1975,7 +2264,7 @@ type ChangePasswordRequest struct {
 
 func (x *ChangePasswordRequest) Reset() {
 	*x = ChangePasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1987,7 +2276,7 @@ func (x *ChangePasswordRequest) String() string {
 func (*ChangePasswordRequest) ProtoMessage() {}
 
 func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2000,7 +2289,7 @@ func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
 func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{26}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ChangePasswordRequest) GetOldPassword() string {
@@ -2036,7 +2325,7 @@ type SetSecretQuestionRequest struct {
 
 func (x *SetSecretQuestionRequest) Reset() {
 	*x = SetSecretQuestionRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2048,7 +2337,7 @@ func (x *SetSecretQuestionRequest) String() string {
 func (*SetSecretQuestionRequest) ProtoMessage() {}
 
 func (x *SetSecretQuestionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2061,7 +2350,7 @@ func (x *SetSecretQuestionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSecretQuestionRequest.ProtoReflect.Descriptor instead.
 func (*SetSecretQuestionRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{27}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SetSecretQuestionRequest) GetQuestion() string {
@@ -2096,7 +2385,7 @@ type ResetPasswordRequest struct {
 
 func (x *ResetPasswordRequest) Reset() {
 	*x = ResetPasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2108,7 +2397,7 @@ func (x *ResetPasswordRequest) String() string {
 func (*ResetPasswordRequest) ProtoMessage() {}
 
 func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2121,7 +2410,7 @@ func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetPasswordRequest.ProtoReflect.Descriptor instead.
 func (*ResetPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{28}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ResetPasswordRequest) GetTenantId() string {
@@ -2156,7 +2445,7 @@ type LoginRequest struct {
 
 func (x *LoginRequest) Reset() {
 	*x = LoginRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2168,7 +2457,7 @@ func (x *LoginRequest) String() string {
 func (*LoginRequest) ProtoMessage() {}
 
 func (x *LoginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2181,7 +2470,7 @@ func (x *LoginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginRequest.ProtoReflect.Descriptor instead.
 func (*LoginRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{29}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *LoginRequest) GetTenantId() string {
@@ -2219,7 +2508,7 @@ type LoginResponse struct {
 
 func (x *LoginResponse) Reset() {
 	*x = LoginResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2231,7 +2520,7 @@ func (x *LoginResponse) String() string {
 func (*LoginResponse) ProtoMessage() {}
 
 func (x *LoginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2244,7 +2533,7 @@ func (x *LoginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginResponse.ProtoReflect.Descriptor instead.
 func (*LoginResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{30}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *LoginResponse) GetAccessToken() string {
@@ -2284,7 +2573,7 @@ type AuthenticateRequest struct {
 
 func (x *AuthenticateRequest) Reset() {
 	*x = AuthenticateRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2296,7 +2585,7 @@ func (x *AuthenticateRequest) String() string {
 func (*AuthenticateRequest) ProtoMessage() {}
 
 func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2309,7 +2598,7 @@ func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateRequest.ProtoReflect.Descriptor instead.
 func (*AuthenticateRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{31}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AuthenticateRequest) GetAccessToken() string {
@@ -2330,7 +2619,7 @@ type AuthenticateResponse struct {
 
 func (x *AuthenticateResponse) Reset() {
 	*x = AuthenticateResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2342,7 +2631,7 @@ func (x *AuthenticateResponse) String() string {
 func (*AuthenticateResponse) ProtoMessage() {}
 
 func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2355,7 +2644,7 @@ func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateResponse.ProtoReflect.Descriptor instead.
 func (*AuthenticateResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{32}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AuthenticateResponse) GetPrincipal() *v1.Principal {
@@ -2396,7 +2685,7 @@ type AccessToken struct {
 
 func (x *AccessToken) Reset() {
 	*x = AccessToken{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2408,7 +2697,7 @@ func (x *AccessToken) String() string {
 func (*AccessToken) ProtoMessage() {}
 
 func (x *AccessToken) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2421,7 +2710,7 @@ func (x *AccessToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessToken.ProtoReflect.Descriptor instead.
 func (*AccessToken) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{33}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AccessToken) GetName() string {
@@ -2516,7 +2805,7 @@ type CreateAccessTokenRequest struct {
 
 func (x *CreateAccessTokenRequest) Reset() {
 	*x = CreateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2528,7 +2817,7 @@ func (x *CreateAccessTokenRequest) String() string {
 func (*CreateAccessTokenRequest) ProtoMessage() {}
 
 func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2541,7 +2830,7 @@ func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{34}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CreateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -2576,7 +2865,7 @@ type CreateAccessTokenResponse struct {
 
 func (x *CreateAccessTokenResponse) Reset() {
 	*x = CreateAccessTokenResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2588,7 +2877,7 @@ func (x *CreateAccessTokenResponse) String() string {
 func (*CreateAccessTokenResponse) ProtoMessage() {}
 
 func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2601,7 +2890,7 @@ func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{35}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CreateAccessTokenResponse) GetAccessToken() *AccessToken {
@@ -2627,7 +2916,7 @@ type GetAccessTokenRequest struct {
 
 func (x *GetAccessTokenRequest) Reset() {
 	*x = GetAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2639,7 +2928,7 @@ func (x *GetAccessTokenRequest) String() string {
 func (*GetAccessTokenRequest) ProtoMessage() {}
 
 func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2652,7 +2941,7 @@ func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*GetAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{36}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetAccessTokenRequest) GetName() string {
@@ -2675,7 +2964,7 @@ type ListAccessTokensRequest struct {
 
 func (x *ListAccessTokensRequest) Reset() {
 	*x = ListAccessTokensRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2687,7 +2976,7 @@ func (x *ListAccessTokensRequest) String() string {
 func (*ListAccessTokensRequest) ProtoMessage() {}
 
 func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2700,7 +2989,7 @@ func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{37}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListAccessTokensRequest) GetPageSize() int32 {
@@ -2734,7 +3023,7 @@ type ListAccessTokensResponse struct {
 
 func (x *ListAccessTokensResponse) Reset() {
 	*x = ListAccessTokensResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2746,7 +3035,7 @@ func (x *ListAccessTokensResponse) String() string {
 func (*ListAccessTokensResponse) ProtoMessage() {}
 
 func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2759,7 +3048,7 @@ func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{38}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListAccessTokensResponse) GetAccessTokens() []*AccessToken {
@@ -2790,7 +3079,7 @@ type UpdateAccessTokenRequest struct {
 
 func (x *UpdateAccessTokenRequest) Reset() {
 	*x = UpdateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2802,7 +3091,7 @@ func (x *UpdateAccessTokenRequest) String() string {
 func (*UpdateAccessTokenRequest) ProtoMessage() {}
 
 func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2815,7 +3104,7 @@ func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{39}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *UpdateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -2848,7 +3137,7 @@ type RotateAccessTokenRequest struct {
 
 func (x *RotateAccessTokenRequest) Reset() {
 	*x = RotateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2860,7 +3149,7 @@ func (x *RotateAccessTokenRequest) String() string {
 func (*RotateAccessTokenRequest) ProtoMessage() {}
 
 func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2873,7 +3162,7 @@ func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*RotateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{40}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RotateAccessTokenRequest) GetName() string {
@@ -2892,7 +3181,7 @@ type DeleteAccessTokenRequest struct {
 
 func (x *DeleteAccessTokenRequest) Reset() {
 	*x = DeleteAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2904,7 +3193,7 @@ func (x *DeleteAccessTokenRequest) String() string {
 func (*DeleteAccessTokenRequest) ProtoMessage() {}
 
 func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2917,7 +3206,7 @@ func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{41}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *DeleteAccessTokenRequest) GetName() string {
@@ -3035,7 +3324,7 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\n" +
 	"Membership\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x14\n" +
-	"\x05roles\x18\x02 \x03(\tR\x05roles\"\x91\x05\n" +
+	"\x05roles\x18\x02 \x03(\tR\x05roles\"\xb1\a\n" +
 	"\x04User\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1a\n" +
@@ -3055,14 +3344,37 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\vlocked_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"lockedTime\x128\n" +
 	"\x18password_change_required\x18\x0e \x01(\bR\x16passwordChangeRequired\x12'\n" +
-	"\x0fsecret_question\x18\x0f \x01(\tR\x0esecretQuestion\"|\n" +
+	"\x0fsecret_question\x18\x0f \x01(\tR\x0esecretQuestion\x12\x14\n" +
+	"\x05phone\x18\x10 \x01(\tR\x05phone\x12\x10\n" +
+	"\x03fax\x18\x11 \x01(\tR\x03fax\x124\n" +
+	"\aaddress\x18\x12 \x01(\v2\x1a.tessera.common.v1.AddressR\aaddress\x12\x1b\n" +
+	"\ttime_zone\x18\x13 \x01(\tR\btimeZone\x12\x16\n" +
+	"\x06locale\x18\x14 \x01(\tR\x06locale\x12(\n" +
+	"\x10marketing_opt_in\x18\x15 \x01(\bR\x0emarketingOptIn\x12>\n" +
+	"\x1bexpiring_entitlements_email\x18\x16 \x01(\bR\x19expiringEntitlementsEmail\x12!\n" +
+	"\fcontact_only\x18\x17 \x01(\bR\vcontactOnly\"|\n" +
 	"\x11CreateUserRequest\x12,\n" +
 	"\x04user\x18\x01 \x01(\v2\x18.tessera.account.v1.UserR\x04user\x12\x1a\n" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"$\n" +
 	"\x0eGetUserRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x81\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"~\n" +
+	"\x11UpdateUserRequest\x12,\n" +
+	"\x04user\x18\x01 \x01(\v2\x18.tessera.account.v1.UserR\x04user\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"\x1b\n" +
+	"\x19ListAdministratorsRequest\"\xc1\x01\n" +
+	"\rAdministrator\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1d\n" +
+	"\n" +
+	"first_name\x18\x02 \x01(\tR\tfirstName\x12\x1b\n" +
+	"\tlast_name\x18\x03 \x01(\tR\blastName\x12\x14\n" +
+	"\x05email\x18\x04 \x01(\tR\x05email\x12\x18\n" +
+	"\aaccount\x18\x05 \x01(\tR\aaccount\x120\n" +
+	"\x14account_display_name\x18\x06 \x01(\tR\x12accountDisplayName\"g\n" +
+	"\x1aListAdministratorsResponse\x12I\n" +
+	"\x0eadministrators\x18\x01 \x03(\v2!.tessera.account.v1.AdministratorR\x0eadministrators\"\x81\x01\n" +
 	"\x10ListUsersRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -3171,7 +3483,8 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x0fAccessTokenType\x12!\n" +
 	"\x1dACCESS_TOKEN_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ACCESS_TOKEN_TYPE_NORMAL\x10\x01\x12\"\n" +
-	"\x1eACCESS_TOKEN_TYPE_IMPERSONATED\x10\x022\xa5\t\n" +
+	"\x1eACCESS_TOKEN_TYPE_IMPERSONATED\x10\x022\xe9\n" +
+	"\n" +
 	"\x0eAccountService\x12a\n" +
 	"\fCreateTenant\x12'.tessera.account.v1.CreateTenantRequest\x1a(.tessera.account.v1.CreateTenantResponse\x12V\n" +
 	"\rCreateAccount\x12(.tessera.account.v1.CreateAccountRequest\x1a\x1b.tessera.account.v1.Account\x12P\n" +
@@ -3185,7 +3498,10 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\n" +
 	"CreateUser\x12%.tessera.account.v1.CreateUserRequest\x1a\x18.tessera.account.v1.User\x12G\n" +
 	"\aGetUser\x12\".tessera.account.v1.GetUserRequest\x1a\x18.tessera.account.v1.User\x12X\n" +
-	"\tListUsers\x12$.tessera.account.v1.ListUsersRequest\x1a%.tessera.account.v1.ListUsersResponse\x12U\n" +
+	"\tListUsers\x12$.tessera.account.v1.ListUsersRequest\x1a%.tessera.account.v1.ListUsersResponse\x12M\n" +
+	"\n" +
+	"UpdateUser\x12%.tessera.account.v1.UpdateUserRequest\x1a\x18.tessera.account.v1.User\x12s\n" +
+	"\x12ListAdministrators\x12-.tessera.account.v1.ListAdministratorsRequest\x1a..tessera.account.v1.ListAdministratorsResponse\x12U\n" +
 	"\x0eReactivateUser\x12).tessera.account.v1.ReactivateUserRequest\x1a\x18.tessera.account.v1.User\x12[\n" +
 	"\x11ResetUserPassword\x12,.tessera.account.v1.ResetUserPasswordRequest\x1a\x18.tessera.account.v1.User2\xc1\x03\n" +
 	"\vAuthService\x12L\n" +
@@ -3217,73 +3533,77 @@ func file_tessera_account_v1_account_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_account_v1_account_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_tessera_account_v1_account_proto_goTypes = []any{
-	(AccountType)(0),                  // 0: tessera.account.v1.AccountType
-	(UserType)(0),                     // 1: tessera.account.v1.UserType
-	(UserStatus)(0),                   // 2: tessera.account.v1.UserStatus
-	(AccessTokenType)(0),              // 3: tessera.account.v1.AccessTokenType
-	(*AuditEvent)(nil),                // 4: tessera.account.v1.AuditEvent
-	(*ListAuditEventsRequest)(nil),    // 5: tessera.account.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),   // 6: tessera.account.v1.ListAuditEventsResponse
-	(*Tenant)(nil),                    // 7: tessera.account.v1.Tenant
-	(*CreateTenantRequest)(nil),       // 8: tessera.account.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),      // 9: tessera.account.v1.CreateTenantResponse
-	(*Account)(nil),                   // 10: tessera.account.v1.Account
-	(*CreateAccountRequest)(nil),      // 11: tessera.account.v1.CreateAccountRequest
-	(*GetAccountRequest)(nil),         // 12: tessera.account.v1.GetAccountRequest
-	(*AccountLink)(nil),               // 13: tessera.account.v1.AccountLink
-	(*LinkSubAccountRequest)(nil),     // 14: tessera.account.v1.LinkSubAccountRequest
-	(*UnlinkSubAccountRequest)(nil),   // 15: tessera.account.v1.UnlinkSubAccountRequest
-	(*GetAccountTreeRequest)(nil),     // 16: tessera.account.v1.GetAccountTreeRequest
-	(*AccountTreeNode)(nil),           // 17: tessera.account.v1.AccountTreeNode
-	(*DeleteAccountRequest)(nil),      // 18: tessera.account.v1.DeleteAccountRequest
-	(*DeleteAccountResponse)(nil),     // 19: tessera.account.v1.DeleteAccountResponse
-	(*ListAccountsRequest)(nil),       // 20: tessera.account.v1.ListAccountsRequest
-	(*ListAccountsResponse)(nil),      // 21: tessera.account.v1.ListAccountsResponse
-	(*Membership)(nil),                // 22: tessera.account.v1.Membership
-	(*User)(nil),                      // 23: tessera.account.v1.User
-	(*CreateUserRequest)(nil),         // 24: tessera.account.v1.CreateUserRequest
-	(*GetUserRequest)(nil),            // 25: tessera.account.v1.GetUserRequest
-	(*ListUsersRequest)(nil),          // 26: tessera.account.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),         // 27: tessera.account.v1.ListUsersResponse
-	(*ReactivateUserRequest)(nil),     // 28: tessera.account.v1.ReactivateUserRequest
-	(*ResetUserPasswordRequest)(nil),  // 29: tessera.account.v1.ResetUserPasswordRequest
-	(*ChangePasswordRequest)(nil),     // 30: tessera.account.v1.ChangePasswordRequest
-	(*SetSecretQuestionRequest)(nil),  // 31: tessera.account.v1.SetSecretQuestionRequest
-	(*ResetPasswordRequest)(nil),      // 32: tessera.account.v1.ResetPasswordRequest
-	(*LoginRequest)(nil),              // 33: tessera.account.v1.LoginRequest
-	(*LoginResponse)(nil),             // 34: tessera.account.v1.LoginResponse
-	(*AuthenticateRequest)(nil),       // 35: tessera.account.v1.AuthenticateRequest
-	(*AuthenticateResponse)(nil),      // 36: tessera.account.v1.AuthenticateResponse
-	(*AccessToken)(nil),               // 37: tessera.account.v1.AccessToken
-	(*CreateAccessTokenRequest)(nil),  // 38: tessera.account.v1.CreateAccessTokenRequest
-	(*CreateAccessTokenResponse)(nil), // 39: tessera.account.v1.CreateAccessTokenResponse
-	(*GetAccessTokenRequest)(nil),     // 40: tessera.account.v1.GetAccessTokenRequest
-	(*ListAccessTokensRequest)(nil),   // 41: tessera.account.v1.ListAccessTokensRequest
-	(*ListAccessTokensResponse)(nil),  // 42: tessera.account.v1.ListAccessTokensResponse
-	(*UpdateAccessTokenRequest)(nil),  // 43: tessera.account.v1.UpdateAccessTokenRequest
-	(*RotateAccessTokenRequest)(nil),  // 44: tessera.account.v1.RotateAccessTokenRequest
-	(*DeleteAccessTokenRequest)(nil),  // 45: tessera.account.v1.DeleteAccessTokenRequest
-	nil,                               // 46: tessera.account.v1.Account.AttributesEntry
-	(*timestamppb.Timestamp)(nil),     // 47: google.protobuf.Timestamp
-	(*v1.Address)(nil),                // 48: tessera.common.v1.Address
-	(*v1.Principal)(nil),              // 49: tessera.common.v1.Principal
-	(*fieldmaskpb.FieldMask)(nil),     // 50: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),             // 51: google.protobuf.Empty
+	(AccountType)(0),                   // 0: tessera.account.v1.AccountType
+	(UserType)(0),                      // 1: tessera.account.v1.UserType
+	(UserStatus)(0),                    // 2: tessera.account.v1.UserStatus
+	(AccessTokenType)(0),               // 3: tessera.account.v1.AccessTokenType
+	(*AuditEvent)(nil),                 // 4: tessera.account.v1.AuditEvent
+	(*ListAuditEventsRequest)(nil),     // 5: tessera.account.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),    // 6: tessera.account.v1.ListAuditEventsResponse
+	(*Tenant)(nil),                     // 7: tessera.account.v1.Tenant
+	(*CreateTenantRequest)(nil),        // 8: tessera.account.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),       // 9: tessera.account.v1.CreateTenantResponse
+	(*Account)(nil),                    // 10: tessera.account.v1.Account
+	(*CreateAccountRequest)(nil),       // 11: tessera.account.v1.CreateAccountRequest
+	(*GetAccountRequest)(nil),          // 12: tessera.account.v1.GetAccountRequest
+	(*AccountLink)(nil),                // 13: tessera.account.v1.AccountLink
+	(*LinkSubAccountRequest)(nil),      // 14: tessera.account.v1.LinkSubAccountRequest
+	(*UnlinkSubAccountRequest)(nil),    // 15: tessera.account.v1.UnlinkSubAccountRequest
+	(*GetAccountTreeRequest)(nil),      // 16: tessera.account.v1.GetAccountTreeRequest
+	(*AccountTreeNode)(nil),            // 17: tessera.account.v1.AccountTreeNode
+	(*DeleteAccountRequest)(nil),       // 18: tessera.account.v1.DeleteAccountRequest
+	(*DeleteAccountResponse)(nil),      // 19: tessera.account.v1.DeleteAccountResponse
+	(*ListAccountsRequest)(nil),        // 20: tessera.account.v1.ListAccountsRequest
+	(*ListAccountsResponse)(nil),       // 21: tessera.account.v1.ListAccountsResponse
+	(*Membership)(nil),                 // 22: tessera.account.v1.Membership
+	(*User)(nil),                       // 23: tessera.account.v1.User
+	(*CreateUserRequest)(nil),          // 24: tessera.account.v1.CreateUserRequest
+	(*GetUserRequest)(nil),             // 25: tessera.account.v1.GetUserRequest
+	(*UpdateUserRequest)(nil),          // 26: tessera.account.v1.UpdateUserRequest
+	(*ListAdministratorsRequest)(nil),  // 27: tessera.account.v1.ListAdministratorsRequest
+	(*Administrator)(nil),              // 28: tessera.account.v1.Administrator
+	(*ListAdministratorsResponse)(nil), // 29: tessera.account.v1.ListAdministratorsResponse
+	(*ListUsersRequest)(nil),           // 30: tessera.account.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),          // 31: tessera.account.v1.ListUsersResponse
+	(*ReactivateUserRequest)(nil),      // 32: tessera.account.v1.ReactivateUserRequest
+	(*ResetUserPasswordRequest)(nil),   // 33: tessera.account.v1.ResetUserPasswordRequest
+	(*ChangePasswordRequest)(nil),      // 34: tessera.account.v1.ChangePasswordRequest
+	(*SetSecretQuestionRequest)(nil),   // 35: tessera.account.v1.SetSecretQuestionRequest
+	(*ResetPasswordRequest)(nil),       // 36: tessera.account.v1.ResetPasswordRequest
+	(*LoginRequest)(nil),               // 37: tessera.account.v1.LoginRequest
+	(*LoginResponse)(nil),              // 38: tessera.account.v1.LoginResponse
+	(*AuthenticateRequest)(nil),        // 39: tessera.account.v1.AuthenticateRequest
+	(*AuthenticateResponse)(nil),       // 40: tessera.account.v1.AuthenticateResponse
+	(*AccessToken)(nil),                // 41: tessera.account.v1.AccessToken
+	(*CreateAccessTokenRequest)(nil),   // 42: tessera.account.v1.CreateAccessTokenRequest
+	(*CreateAccessTokenResponse)(nil),  // 43: tessera.account.v1.CreateAccessTokenResponse
+	(*GetAccessTokenRequest)(nil),      // 44: tessera.account.v1.GetAccessTokenRequest
+	(*ListAccessTokensRequest)(nil),    // 45: tessera.account.v1.ListAccessTokensRequest
+	(*ListAccessTokensResponse)(nil),   // 46: tessera.account.v1.ListAccessTokensResponse
+	(*UpdateAccessTokenRequest)(nil),   // 47: tessera.account.v1.UpdateAccessTokenRequest
+	(*RotateAccessTokenRequest)(nil),   // 48: tessera.account.v1.RotateAccessTokenRequest
+	(*DeleteAccessTokenRequest)(nil),   // 49: tessera.account.v1.DeleteAccessTokenRequest
+	nil,                                // 50: tessera.account.v1.Account.AttributesEntry
+	(*timestamppb.Timestamp)(nil),      // 51: google.protobuf.Timestamp
+	(*v1.Address)(nil),                 // 52: tessera.common.v1.Address
+	(*fieldmaskpb.FieldMask)(nil),      // 53: google.protobuf.FieldMask
+	(*v1.Principal)(nil),               // 54: tessera.common.v1.Principal
+	(*emptypb.Empty)(nil),              // 55: google.protobuf.Empty
 }
 var file_tessera_account_v1_account_proto_depIdxs = []int32{
-	47, // 0: tessera.account.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	51, // 0: tessera.account.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
 	4,  // 1: tessera.account.v1.ListAuditEventsResponse.audit_events:type_name -> tessera.account.v1.AuditEvent
-	47, // 2: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	51, // 2: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
 	7,  // 3: tessera.account.v1.CreateTenantResponse.tenant:type_name -> tessera.account.v1.Tenant
 	10, // 4: tessera.account.v1.CreateTenantResponse.home_account:type_name -> tessera.account.v1.Account
 	23, // 5: tessera.account.v1.CreateTenantResponse.admin:type_name -> tessera.account.v1.User
 	0,  // 6: tessera.account.v1.Account.type:type_name -> tessera.account.v1.AccountType
-	48, // 7: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
-	46, // 8: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
-	47, // 9: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
-	47, // 10: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
+	52, // 7: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
+	50, // 8: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
+	51, // 9: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	51, // 10: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
 	10, // 11: tessera.account.v1.CreateAccountRequest.account:type_name -> tessera.account.v1.Account
 	10, // 12: tessera.account.v1.AccountTreeNode.account:type_name -> tessera.account.v1.Account
 	17, // 13: tessera.account.v1.AccountTreeNode.children:type_name -> tessera.account.v1.AccountTreeNode
@@ -3291,79 +3611,87 @@ var file_tessera_account_v1_account_proto_depIdxs = []int32{
 	1,  // 15: tessera.account.v1.User.type:type_name -> tessera.account.v1.UserType
 	2,  // 16: tessera.account.v1.User.status:type_name -> tessera.account.v1.UserStatus
 	22, // 17: tessera.account.v1.User.memberships:type_name -> tessera.account.v1.Membership
-	47, // 18: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	47, // 19: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
-	47, // 20: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
-	23, // 21: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
-	23, // 22: tessera.account.v1.ListUsersResponse.users:type_name -> tessera.account.v1.User
-	47, // 23: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
-	23, // 24: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
-	49, // 25: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
-	47, // 26: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
-	3,  // 27: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
-	47, // 28: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
-	47, // 29: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
-	47, // 30: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
-	37, // 31: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	37, // 32: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
-	37, // 33: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
-	37, // 34: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	50, // 35: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
-	8,  // 36: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
-	11, // 37: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
-	12, // 38: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
-	20, // 39: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
-	14, // 40: tessera.account.v1.AccountService.LinkSubAccount:input_type -> tessera.account.v1.LinkSubAccountRequest
-	15, // 41: tessera.account.v1.AccountService.UnlinkSubAccount:input_type -> tessera.account.v1.UnlinkSubAccountRequest
-	16, // 42: tessera.account.v1.AccountService.GetAccountTree:input_type -> tessera.account.v1.GetAccountTreeRequest
-	18, // 43: tessera.account.v1.AccountService.DeleteAccount:input_type -> tessera.account.v1.DeleteAccountRequest
-	24, // 44: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
-	25, // 45: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
-	26, // 46: tessera.account.v1.AccountService.ListUsers:input_type -> tessera.account.v1.ListUsersRequest
-	28, // 47: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
-	29, // 48: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
-	33, // 49: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
-	35, // 50: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
-	30, // 51: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
-	31, // 52: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
-	32, // 53: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
-	38, // 54: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
-	40, // 55: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
-	41, // 56: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
-	43, // 57: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
-	44, // 58: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
-	45, // 59: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
-	5,  // 60: tessera.account.v1.AuditService.ListAuditEvents:input_type -> tessera.account.v1.ListAuditEventsRequest
-	9,  // 61: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
-	10, // 62: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
-	10, // 63: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
-	21, // 64: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
-	13, // 65: tessera.account.v1.AccountService.LinkSubAccount:output_type -> tessera.account.v1.AccountLink
-	51, // 66: tessera.account.v1.AccountService.UnlinkSubAccount:output_type -> google.protobuf.Empty
-	17, // 67: tessera.account.v1.AccountService.GetAccountTree:output_type -> tessera.account.v1.AccountTreeNode
-	19, // 68: tessera.account.v1.AccountService.DeleteAccount:output_type -> tessera.account.v1.DeleteAccountResponse
-	23, // 69: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
-	23, // 70: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
-	27, // 71: tessera.account.v1.AccountService.ListUsers:output_type -> tessera.account.v1.ListUsersResponse
-	23, // 72: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
-	23, // 73: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
-	34, // 74: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
-	36, // 75: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
-	51, // 76: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
-	51, // 77: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
-	51, // 78: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
-	39, // 79: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	37, // 80: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
-	42, // 81: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
-	37, // 82: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
-	39, // 83: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	51, // 84: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
-	6,  // 85: tessera.account.v1.AuditService.ListAuditEvents:output_type -> tessera.account.v1.ListAuditEventsResponse
-	61, // [61:86] is the sub-list for method output_type
-	36, // [36:61] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	51, // 18: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	51, // 19: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
+	51, // 20: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
+	52, // 21: tessera.account.v1.User.address:type_name -> tessera.common.v1.Address
+	23, // 22: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
+	23, // 23: tessera.account.v1.UpdateUserRequest.user:type_name -> tessera.account.v1.User
+	53, // 24: tessera.account.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
+	28, // 25: tessera.account.v1.ListAdministratorsResponse.administrators:type_name -> tessera.account.v1.Administrator
+	23, // 26: tessera.account.v1.ListUsersResponse.users:type_name -> tessera.account.v1.User
+	51, // 27: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
+	23, // 28: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
+	54, // 29: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
+	51, // 30: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
+	3,  // 31: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
+	51, // 32: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
+	51, // 33: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
+	51, // 34: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
+	41, // 35: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	41, // 36: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
+	41, // 37: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
+	41, // 38: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	53, // 39: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
+	8,  // 40: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
+	11, // 41: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
+	12, // 42: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
+	20, // 43: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
+	14, // 44: tessera.account.v1.AccountService.LinkSubAccount:input_type -> tessera.account.v1.LinkSubAccountRequest
+	15, // 45: tessera.account.v1.AccountService.UnlinkSubAccount:input_type -> tessera.account.v1.UnlinkSubAccountRequest
+	16, // 46: tessera.account.v1.AccountService.GetAccountTree:input_type -> tessera.account.v1.GetAccountTreeRequest
+	18, // 47: tessera.account.v1.AccountService.DeleteAccount:input_type -> tessera.account.v1.DeleteAccountRequest
+	24, // 48: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
+	25, // 49: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
+	30, // 50: tessera.account.v1.AccountService.ListUsers:input_type -> tessera.account.v1.ListUsersRequest
+	26, // 51: tessera.account.v1.AccountService.UpdateUser:input_type -> tessera.account.v1.UpdateUserRequest
+	27, // 52: tessera.account.v1.AccountService.ListAdministrators:input_type -> tessera.account.v1.ListAdministratorsRequest
+	32, // 53: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
+	33, // 54: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
+	37, // 55: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
+	39, // 56: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
+	34, // 57: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
+	35, // 58: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
+	36, // 59: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
+	42, // 60: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
+	44, // 61: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
+	45, // 62: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
+	47, // 63: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
+	48, // 64: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
+	49, // 65: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
+	5,  // 66: tessera.account.v1.AuditService.ListAuditEvents:input_type -> tessera.account.v1.ListAuditEventsRequest
+	9,  // 67: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
+	10, // 68: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
+	10, // 69: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
+	21, // 70: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
+	13, // 71: tessera.account.v1.AccountService.LinkSubAccount:output_type -> tessera.account.v1.AccountLink
+	55, // 72: tessera.account.v1.AccountService.UnlinkSubAccount:output_type -> google.protobuf.Empty
+	17, // 73: tessera.account.v1.AccountService.GetAccountTree:output_type -> tessera.account.v1.AccountTreeNode
+	19, // 74: tessera.account.v1.AccountService.DeleteAccount:output_type -> tessera.account.v1.DeleteAccountResponse
+	23, // 75: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
+	23, // 76: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
+	31, // 77: tessera.account.v1.AccountService.ListUsers:output_type -> tessera.account.v1.ListUsersResponse
+	23, // 78: tessera.account.v1.AccountService.UpdateUser:output_type -> tessera.account.v1.User
+	29, // 79: tessera.account.v1.AccountService.ListAdministrators:output_type -> tessera.account.v1.ListAdministratorsResponse
+	23, // 80: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
+	23, // 81: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
+	38, // 82: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
+	40, // 83: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
+	55, // 84: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
+	55, // 85: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
+	55, // 86: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
+	43, // 87: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	41, // 88: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
+	46, // 89: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
+	41, // 90: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
+	43, // 91: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	55, // 92: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
+	6,  // 93: tessera.account.v1.AuditService.ListAuditEvents:output_type -> tessera.account.v1.ListAuditEventsResponse
+	67, // [67:94] is the sub-list for method output_type
+	40, // [40:67] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_tessera_account_v1_account_proto_init() }
@@ -3377,7 +3705,7 @@ func file_tessera_account_v1_account_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_account_v1_account_proto_rawDesc), len(file_tessera_account_v1_account_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   43,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

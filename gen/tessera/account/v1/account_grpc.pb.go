@@ -20,19 +20,21 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AccountService_CreateTenant_FullMethodName      = "/tessera.account.v1.AccountService/CreateTenant"
-	AccountService_CreateAccount_FullMethodName     = "/tessera.account.v1.AccountService/CreateAccount"
-	AccountService_GetAccount_FullMethodName        = "/tessera.account.v1.AccountService/GetAccount"
-	AccountService_ListAccounts_FullMethodName      = "/tessera.account.v1.AccountService/ListAccounts"
-	AccountService_LinkSubAccount_FullMethodName    = "/tessera.account.v1.AccountService/LinkSubAccount"
-	AccountService_UnlinkSubAccount_FullMethodName  = "/tessera.account.v1.AccountService/UnlinkSubAccount"
-	AccountService_GetAccountTree_FullMethodName    = "/tessera.account.v1.AccountService/GetAccountTree"
-	AccountService_DeleteAccount_FullMethodName     = "/tessera.account.v1.AccountService/DeleteAccount"
-	AccountService_CreateUser_FullMethodName        = "/tessera.account.v1.AccountService/CreateUser"
-	AccountService_GetUser_FullMethodName           = "/tessera.account.v1.AccountService/GetUser"
-	AccountService_ListUsers_FullMethodName         = "/tessera.account.v1.AccountService/ListUsers"
-	AccountService_ReactivateUser_FullMethodName    = "/tessera.account.v1.AccountService/ReactivateUser"
-	AccountService_ResetUserPassword_FullMethodName = "/tessera.account.v1.AccountService/ResetUserPassword"
+	AccountService_CreateTenant_FullMethodName       = "/tessera.account.v1.AccountService/CreateTenant"
+	AccountService_CreateAccount_FullMethodName      = "/tessera.account.v1.AccountService/CreateAccount"
+	AccountService_GetAccount_FullMethodName         = "/tessera.account.v1.AccountService/GetAccount"
+	AccountService_ListAccounts_FullMethodName       = "/tessera.account.v1.AccountService/ListAccounts"
+	AccountService_LinkSubAccount_FullMethodName     = "/tessera.account.v1.AccountService/LinkSubAccount"
+	AccountService_UnlinkSubAccount_FullMethodName   = "/tessera.account.v1.AccountService/UnlinkSubAccount"
+	AccountService_GetAccountTree_FullMethodName     = "/tessera.account.v1.AccountService/GetAccountTree"
+	AccountService_DeleteAccount_FullMethodName      = "/tessera.account.v1.AccountService/DeleteAccount"
+	AccountService_CreateUser_FullMethodName         = "/tessera.account.v1.AccountService/CreateUser"
+	AccountService_GetUser_FullMethodName            = "/tessera.account.v1.AccountService/GetUser"
+	AccountService_ListUsers_FullMethodName          = "/tessera.account.v1.AccountService/ListUsers"
+	AccountService_UpdateUser_FullMethodName         = "/tessera.account.v1.AccountService/UpdateUser"
+	AccountService_ListAdministrators_FullMethodName = "/tessera.account.v1.AccountService/ListAdministrators"
+	AccountService_ReactivateUser_FullMethodName     = "/tessera.account.v1.AccountService/ReactivateUser"
+	AccountService_ResetUserPassword_FullMethodName  = "/tessera.account.v1.AccountService/ResetUserPassword"
 )
 
 // AccountServiceClient is the client API for AccountService service.
@@ -62,6 +64,11 @@ type AccountServiceClient interface {
 	// Lists the users the caller may see: all of the tenant's for producers, else
 	// those of the caller's accounts.
 	ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error)
+	// Changes a user's profile and memberships (never the user name). Memberships move
+	// only between accounts of the user's type, and keep at least one role (ACC-5, ACC-6).
+	UpdateUser(ctx context.Context, in *UpdateUserRequest, opts ...grpc.CallOption) (*User, error)
+	// Lists the administrators of the caller's accounts: name, account, email (ACC-13).
+	ListAdministrators(ctx context.Context, in *ListAdministratorsRequest, opts ...grpc.CallOption) (*ListAdministratorsResponse, error)
 	// Makes an inactive (e.g. locked-out) user active again without touching the
 	// password, and emails them (SPEC ACC-9).
 	ReactivateUser(ctx context.Context, in *ReactivateUserRequest, opts ...grpc.CallOption) (*User, error)
@@ -188,6 +195,26 @@ func (c *accountServiceClient) ListUsers(ctx context.Context, in *ListUsersReque
 	return out, nil
 }
 
+func (c *accountServiceClient) UpdateUser(ctx context.Context, in *UpdateUserRequest, opts ...grpc.CallOption) (*User, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(User)
+	err := c.cc.Invoke(ctx, AccountService_UpdateUser_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accountServiceClient) ListAdministrators(ctx context.Context, in *ListAdministratorsRequest, opts ...grpc.CallOption) (*ListAdministratorsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAdministratorsResponse)
+	err := c.cc.Invoke(ctx, AccountService_ListAdministrators_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *accountServiceClient) ReactivateUser(ctx context.Context, in *ReactivateUserRequest, opts ...grpc.CallOption) (*User, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(User)
@@ -235,6 +262,11 @@ type AccountServiceServer interface {
 	// Lists the users the caller may see: all of the tenant's for producers, else
 	// those of the caller's accounts.
 	ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error)
+	// Changes a user's profile and memberships (never the user name). Memberships move
+	// only between accounts of the user's type, and keep at least one role (ACC-5, ACC-6).
+	UpdateUser(context.Context, *UpdateUserRequest) (*User, error)
+	// Lists the administrators of the caller's accounts: name, account, email (ACC-13).
+	ListAdministrators(context.Context, *ListAdministratorsRequest) (*ListAdministratorsResponse, error)
 	// Makes an inactive (e.g. locked-out) user active again without touching the
 	// password, and emails them (SPEC ACC-9).
 	ReactivateUser(context.Context, *ReactivateUserRequest) (*User, error)
@@ -283,6 +315,12 @@ func (UnimplementedAccountServiceServer) GetUser(context.Context, *GetUserReques
 }
 func (UnimplementedAccountServiceServer) ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListUsers not implemented")
+}
+func (UnimplementedAccountServiceServer) UpdateUser(context.Context, *UpdateUserRequest) (*User, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateUser not implemented")
+}
+func (UnimplementedAccountServiceServer) ListAdministrators(context.Context, *ListAdministratorsRequest) (*ListAdministratorsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAdministrators not implemented")
 }
 func (UnimplementedAccountServiceServer) ReactivateUser(context.Context, *ReactivateUserRequest) (*User, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReactivateUser not implemented")
@@ -509,6 +547,42 @@ func _AccountService_ListUsers_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AccountService_UpdateUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateUserRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).UpdateUser(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_UpdateUser_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).UpdateUser(ctx, req.(*UpdateUserRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccountService_ListAdministrators_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAdministratorsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).ListAdministrators(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_ListAdministrators_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).ListAdministrators(ctx, req.(*ListAdministratorsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AccountService_ReactivateUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ReactivateUserRequest)
 	if err := dec(in); err != nil {
@@ -595,6 +669,14 @@ var AccountService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListUsers",
 			Handler:    _AccountService_ListUsers_Handler,
+		},
+		{
+			MethodName: "UpdateUser",
+			Handler:    _AccountService_UpdateUser_Handler,
+		},
+		{
+			MethodName: "ListAdministrators",
+			Handler:    _AccountService_ListAdministrators_Handler,
 		},
 		{
 			MethodName: "ReactivateUser",

@@ -767,6 +767,51 @@ func (x *AccountDeleted) GetAccountId() string {
 	return ""
 }
 
+// Subject: tessera.account.user.updated
+type UserUpdated struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserUpdated) Reset() {
+	*x = UserUpdated{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserUpdated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserUpdated) ProtoMessage() {}
+
+func (x *UserUpdated) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserUpdated.ProtoReflect.Descriptor instead.
+func (*UserUpdated) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *UserUpdated) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
 var File_tessera_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_tessera_events_v1_events_proto_rawDesc = "" +
@@ -829,7 +874,9 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\bchild_id\x18\x02 \x01(\tR\achildId\"/\n" +
 	"\x0eAccountDeleted\x12\x1d\n" +
 	"\n" +
-	"account_id\x18\x01 \x01(\tR\taccountIdB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
+	"account_id\x18\x01 \x01(\tR\taccountId\"&\n" +
+	"\vUserUpdated\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userIdB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
 
 var (
 	file_tessera_events_v1_events_proto_rawDescOnce sync.Once
@@ -843,7 +890,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),         // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),        // 1: tessera.events.v1.AccountCreated
@@ -857,10 +904,11 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TokenRevoked)(nil),          // 9: tessera.events.v1.TokenRevoked
 	(*AccountLinked)(nil),         // 10: tessera.events.v1.AccountLinked
 	(*AccountDeleted)(nil),        // 11: tessera.events.v1.AccountDeleted
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*UserUpdated)(nil),           // 12: tessera.events.v1.UserUpdated
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	12, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	13, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
 	1,  // [1:1] is the sub-list for method output_type
 	1,  // [1:1] is the sub-list for method input_type
 	1,  // [1:1] is the sub-list for extension type_name
@@ -879,7 +927,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

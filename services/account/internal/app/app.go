@@ -30,6 +30,8 @@ type Store interface {
 	SetSecret(ctx context.Context, tenant, userID, question, answerHash string) error
 	HierarchyStore
 	ListAuditEvents(ctx context.Context, tenant string, q filter.Query) ([]AuditEvent, string, error)
+	UpdateUser(ctx context.Context, tenant, id string, fn func(*User) error) (User, error)
+	Administrators(ctx context.Context, tenant string, accounts []string) ([]Administrator, error)
 }
 
 // Mailer sends email.

@@ -72,7 +72,11 @@ func (a *App) Login(ctx context.Context, tenant, user, password string) (LoginRe
 		}
 		return LoginResult{}, errBadLogin
 	}
-	// Only a caller who knows the password learns that the user is inactive.
+	// Only a caller who knows the password learns that the user is inactive or a
+	// contact who never signs in.
+	if !u.CanLogin {
+		return LoginResult{}, errs.Unauthenticated("LOGIN_NOT_ALLOWED", "this user is a contact and cannot sign in")
+	}
 	if u.Status != UserActive {
 		return LoginResult{}, errs.Unauthenticated("USER_INACTIVE", "the user is inactive; an administrator must reactivate it")
 	}

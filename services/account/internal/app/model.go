@@ -57,21 +57,27 @@ type Membership struct {
 
 // User is a person (or contact) of an account.
 type User struct {
-	ID            string
-	Username      string
-	FirstName     string
-	LastName      string
-	Email         string
-	Type          string
-	Status        string
-	Memberships   []Membership
-	PasswordHash  string
-	RequestID     string
-	CreateTime    time.Time
-	LastLoginTime *time.Time
-	SharedLogin   bool
-	FailedLogins  int
-	LockedTime    *time.Time
+	ID               string
+	Username         string
+	FirstName        string
+	LastName         string
+	Email            string
+	Type             string
+	Status           string
+	Memberships      []Membership
+	PasswordHash     string
+	RequestID        string
+	CreateTime       time.Time
+	LastLoginTime    *time.Time
+	SharedLogin      bool
+	FailedLogins     int
+	LockedTime       *time.Time
+	Phone, Fax       string
+	Address          Address
+	TimeZone, Locale string
+	MarketingOptIn   bool
+	ExpiringEmail    bool
+	CanLogin         bool
 	// MustChangePassword is set while the password is a temporary one.
 	MustChangePassword bool
 	SecretQuestion     string
@@ -107,4 +113,9 @@ type AuditEvent struct {
 	ID, ActorUserID, ActorService, TokenID, ImpersonatorID, Subject, EventType, PayloadJSON string
 	Impersonated                                                                            bool
 	Time                                                                                    time.Time
+}
+
+// Administrator is a user who administers an account (SPEC ACC-13).
+type Administrator struct {
+	UserID, FirstName, LastName, Email, AccountID, AccountName string
 }

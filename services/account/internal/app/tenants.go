@@ -67,7 +67,7 @@ func (a *App) CreateTenant(ctx context.Context, in NewTenant) (CreatedTenant, er
 	}
 	out.Admin = User{
 		ID: ids.New("USR", 3), Username: in.AdminUsername, FirstName: "Tenant", LastName: "Administrator",
-		Email: in.AdminEmail, Type: AccountProducer, Status: UserActive, PasswordHash: hash,
+		Email: in.AdminEmail, Type: AccountProducer, Status: UserActive, PasswordHash: hash, CanLogin: true,
 		Memberships: []Membership{{AccountID: HomeAccountID, Roles: []string{authz.RoleProducerAdmin.ID}}},
 	}
 	if err := a.store.CreateTenant(ctx, out.Tenant, out.Home, out.Admin); err != nil {

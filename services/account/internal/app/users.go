@@ -2,10 +2,7 @@ package app
 
 import (
 	"context"
-	"fmt"
-	"net/mail"
 	"regexp"
-	"slices"
 	"unicode"
 
 	"github.com/tessera-dev/tessera/services/platform/authz"
@@ -44,57 +41,21 @@ func (a *App) CreateUser(ctx context.Context, u User, password string) (User, er
 	if !username.MatchString(u.Username) {
 		v.Add("user.username", "must be 3-64 letters, digits or . _ @ + -, starting with a letter or digit")
 	}
-	v.Require("user.first_name", u.FirstName)
-	v.Require("user.last_name", u.LastName)
-	if _, err := mail.ParseAddress(u.Email); err != nil {
-		v.Add("user.email", "is not an email address")
-	}
+	checkProfile(&v, u)
 	if password != "" {
 		if reason := passwordProblem(password); reason != "" {
 			v.Add("password", "%s", reason)
 		}
 	}
-	if len(u.Memberships) == 0 {
-		v.Add("user.memberships", "a user belongs to at least one account")
-	}
-	for i, m := range u.Memberships {
-		if len(m.Roles) == 0 {
-			v.Add(fmt.Sprintf("user.memberships[%d].roles", i), "at least one role is required")
-		}
-		for _, r := range m.Roles {
-			if _, ok := authz.Roles[r]; !ok {
-				v.Add(fmt.Sprintf("user.memberships[%d].roles", i), "unknown role %q", r)
-			}
-		}
-	}
 	if err := v.Err(); err != nil {
 		return User{}, err
 	}
-
-	p, _ := authz.FromContext(ctx)
-	tenant := p.GetTenantId()
-	for i, m := range u.Memberships {
-		if !authz.CanActFor(p, m.AccountID) {
-			return User{}, errs.Invalid(fmt.Sprintf("user.memberships[%d].account", i), "account %q does not exist", m.AccountID)
-		}
-		acc, err := a.store.GetAccount(ctx, tenant, m.AccountID)
-		if errs.IsKind(err, errs.KindNotFound) {
-			return User{}, errs.Invalid(fmt.Sprintf("user.memberships[%d].account", i), "account %q does not exist", m.AccountID)
-		}
-		if err != nil {
-			return User{}, err
-		}
-		// A producer role only makes sense in the producer's own account, and only
-		// a tenant-wide caller may grant it.
-		if slices.Contains(m.Roles, authz.RoleProducerAdmin.ID) && (acc.Type != AccountProducer || !p.GetTenantWide()) {
-			return User{}, errs.Invalid(fmt.Sprintf("user.memberships[%d].roles", i), "role producer_admin is only granted in the producer account")
-		}
-		if i == 0 {
-			u.Type = acc.Type
-		} else if acc.Type != u.Type {
-			return User{}, errs.Invalid("user.memberships", "a user's accounts must all be of one type")
-		}
+	tenant := authz.MustTenant(ctx)
+	userType, err := a.checkMemberships(ctx, "", u.Memberships)
+	if err != nil {
+		return User{}, err
 	}
+	u.Type = userType
 	temporary := password == ""
 	if temporary {
 		password = GeneratePassword()

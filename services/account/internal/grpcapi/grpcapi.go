@@ -12,6 +12,7 @@ import (
 	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	"github.com/tessera-dev/tessera/services/account/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
 	"github.com/tessera-dev/tessera/services/platform/names"
@@ -19,25 +20,27 @@ import (
 
 // Permissions declares what every RPC needs.
 var Permissions = grpcx.Permissions{
-	accountpb.AccountService_CreateTenant_FullMethodName:      authz.TenantsCreate,
-	accountpb.AccountService_CreateAccount_FullMethodName:     authz.AccountsManage,
-	accountpb.AccountService_GetAccount_FullMethodName:        authz.AccountsView,
-	accountpb.AccountService_ListAccounts_FullMethodName:      authz.AccountsView,
-	accountpb.AccountService_LinkSubAccount_FullMethodName:    authz.AccountsManage,
-	accountpb.AccountService_UnlinkSubAccount_FullMethodName:  authz.AccountsManage,
-	accountpb.AccountService_GetAccountTree_FullMethodName:    authz.AccountsView,
-	accountpb.AccountService_DeleteAccount_FullMethodName:     authz.AccountsManage,
-	accountpb.AccountService_CreateUser_FullMethodName:        authz.UsersManage,
-	accountpb.AccountService_GetUser_FullMethodName:           authz.UsersView,
-	accountpb.AccountService_ListUsers_FullMethodName:         authz.UsersView,
-	accountpb.AccountService_ReactivateUser_FullMethodName:    authz.UsersManage,
-	accountpb.AccountService_ResetUserPassword_FullMethodName: authz.UsersManage,
-	accountpb.AuthService_ChangePassword_FullMethodName:       authz.ProfileManage,
-	accountpb.AuthService_SetSecretQuestion_FullMethodName:    authz.ProfileManage,
-	accountpb.AuthService_ResetPassword_FullMethodName:        authz.Public,
-	accountpb.AuthService_Login_FullMethodName:                authz.Public,
-	accountpb.AuditService_ListAuditEvents_FullMethodName:     authz.AuditView,
-	accountpb.AuthService_Authenticate_FullMethodName:         authz.TokensResolve,
+	accountpb.AccountService_CreateTenant_FullMethodName:       authz.TenantsCreate,
+	accountpb.AccountService_CreateAccount_FullMethodName:      authz.AccountsManage,
+	accountpb.AccountService_GetAccount_FullMethodName:         authz.AccountsView,
+	accountpb.AccountService_ListAccounts_FullMethodName:       authz.AccountsView,
+	accountpb.AccountService_LinkSubAccount_FullMethodName:     authz.AccountsManage,
+	accountpb.AccountService_UnlinkSubAccount_FullMethodName:   authz.AccountsManage,
+	accountpb.AccountService_GetAccountTree_FullMethodName:     authz.AccountsView,
+	accountpb.AccountService_DeleteAccount_FullMethodName:      authz.AccountsManage,
+	accountpb.AccountService_CreateUser_FullMethodName:         authz.UsersManage,
+	accountpb.AccountService_GetUser_FullMethodName:            authz.UsersView,
+	accountpb.AccountService_ListUsers_FullMethodName:          authz.UsersView,
+	accountpb.AccountService_UpdateUser_FullMethodName:         authz.UsersManage,
+	accountpb.AccountService_ListAdministrators_FullMethodName: authz.UsersView,
+	accountpb.AccountService_ReactivateUser_FullMethodName:     authz.UsersManage,
+	accountpb.AccountService_ResetUserPassword_FullMethodName:  authz.UsersManage,
+	accountpb.AuthService_ChangePassword_FullMethodName:        authz.ProfileManage,
+	accountpb.AuthService_SetSecretQuestion_FullMethodName:     authz.ProfileManage,
+	accountpb.AuthService_ResetPassword_FullMethodName:         authz.Public,
+	accountpb.AuthService_Login_FullMethodName:                 authz.Public,
+	accountpb.AuditService_ListAuditEvents_FullMethodName:      authz.AuditView,
+	accountpb.AuthService_Authenticate_FullMethodName:          authz.TokensResolve,
 
 	accountpb.AccessTokenService_CreateAccessToken_FullMethodName: authz.TokensManage,
 	accountpb.AccessTokenService_GetAccessToken_FullMethodName:    authz.TokensManage,
@@ -98,10 +101,7 @@ func accountPB(a app.Account) *accountpb.Account {
 	return &accountpb.Account{
 		Name: "accounts/" + a.ID, AccountId: a.ID, DisplayName: a.DisplayName, Description: a.Description,
 		Type: accountTypeBack(a.Type), VisibleToPartners: a.VisibleToPartners, Attributes: a.Attributes,
-		Address: &commonpb.Address{
-			Street: a.Address.Street, City: a.Address.City, State: a.Address.State,
-			Zip: a.Address.Zip, Country: a.Address.Country, Region: a.Address.Region,
-		},
+		Address:    addressPB(a.Address),
 		CreateTime: timestamppb.New(a.CreateTime), UpdateTime: timestamppb.New(a.UpdateTime),
 	}
 }
@@ -112,6 +112,8 @@ func userPB(u app.User) *accountpb.User {
 		Email: u.Email, Type: userTypes[u.Type], CreateTime: timestamppb.New(u.CreateTime), LastLoginTime: tsPtr(u.LastLoginTime),
 		Status: accountpb.UserStatus_USER_STATUS_ACTIVE, SharedLogin: u.SharedLogin, LockedTime: tsPtr(u.LockedTime),
 		PasswordChangeRequired: u.MustChangePassword, SecretQuestion: u.SecretQuestion,
+		Phone: u.Phone, Fax: u.Fax, Address: addressPB(u.Address), TimeZone: u.TimeZone, Locale: u.Locale,
+		MarketingOptIn: u.MarketingOptIn, ExpiringEntitlementsEmail: u.ExpiringEmail, ContactOnly: !u.CanLogin,
 	}
 	if u.Status == app.UserInactive {
 		out.Status = accountpb.UserStatus_USER_STATUS_INACTIVE
@@ -144,10 +146,7 @@ func (s *Server) CreateAccount(ctx context.Context, req *accountpb.CreateAccount
 	out, err := s.app.CreateAccount(ctx, app.Account{
 		ID: req.GetAccountId(), DisplayName: a.GetDisplayName(), Description: a.GetDescription(), Type: accountTypes[a.GetType()],
 		VisibleToPartners: a.GetVisibleToPartners(), Attributes: a.GetAttributes(), RequestID: req.GetRequestId(),
-		Address: app.Address{
-			Street: addr.GetStreet(), City: addr.GetCity(), State: addr.GetState(),
-			Zip: addr.GetZip(), Country: addr.GetCountry(), Region: addr.GetRegion(),
-		},
+		Address: addressOf(addr),
 	})
 	if err != nil {
 		return nil, err
@@ -188,7 +187,9 @@ func (s *Server) CreateUser(ctx context.Context, req *accountpb.CreateUserReques
 	u := req.GetUser()
 	in := app.User{
 		Username: u.GetUsername(), FirstName: u.GetFirstName(), LastName: u.GetLastName(), Email: u.GetEmail(), RequestID: req.GetRequestId(),
-		SharedLogin: u.GetSharedLogin(),
+		SharedLogin: u.GetSharedLogin(), Phone: u.GetPhone(), Fax: u.GetFax(), Address: addressOf(u.GetAddress()),
+		TimeZone: u.GetTimeZone(), Locale: u.GetLocale(), MarketingOptIn: u.GetMarketingOptIn(),
+		ExpiringEmail: u.GetExpiringEntitlementsEmail(), CanLogin: !u.GetContactOnly(),
 	}
 	for i, m := range u.GetMemberships() {
 		id, err := names.ID(fieldf("user.memberships[%d].account", i), m.GetAccount(), "accounts")
@@ -383,6 +384,93 @@ func (s *Server) ListAuditEvents(ctx context.Context, req *accountpb.ListAuditEv
 			Name: "auditEvents/" + e.ID, EventId: e.ID, Time: timestamppb.New(e.Time), Actor: userRef(e.ActorUserID),
 			ActorService: e.ActorService, TokenId: e.TokenID, Impersonated: e.Impersonated, Impersonator: userRef(e.ImpersonatorID),
 			Subject: e.Subject, EventType: e.EventType, PayloadJson: e.PayloadJSON,
+		})
+	}
+	return out, nil
+}
+
+func addressPB(a app.Address) *commonpb.Address {
+	return &commonpb.Address{Street: a.Street, City: a.City, State: a.State, Zip: a.Zip, Country: a.Country, Region: a.Region}
+}
+
+func addressOf(a *commonpb.Address) app.Address {
+	return app.Address{
+		Street: a.GetStreet(), City: a.GetCity(), State: a.GetState(),
+		Zip: a.GetZip(), Country: a.GetCountry(), Region: a.GetRegion(),
+	}
+}
+
+// UpdateUser implements AccountService.
+func (s *Server) UpdateUser(ctx context.Context, req *accountpb.UpdateUserRequest) (*accountpb.User, error) {
+	u := req.GetUser()
+	id, err := names.ID("user.name", u.GetName(), "users")
+	if err != nil {
+		return nil, err
+	}
+	var p app.UserPatch
+	for _, path := range req.GetUpdateMask().GetPaths() {
+		switch path {
+		case "first_name":
+			p.FirstName = &u.FirstName
+		case "last_name":
+			p.LastName = &u.LastName
+		case "email":
+			p.Email = &u.Email
+		case "phone":
+			p.Phone = &u.Phone
+		case "fax":
+			p.Fax = &u.Fax
+		case "time_zone":
+			p.TimeZone = &u.TimeZone
+		case "locale":
+			p.Locale = &u.Locale
+		case "address":
+			addr := addressOf(u.GetAddress())
+			p.Address = &addr
+		case "marketing_opt_in":
+			p.MarketingOptIn = &u.MarketingOptIn
+		case "expiring_entitlements_email":
+			p.ExpiringEmail = &u.ExpiringEntitlementsEmail
+		case "contact_only":
+			canLogin := !u.GetContactOnly()
+			p.CanLogin = &canLogin
+		case "shared_login":
+			p.SharedLogin = &u.SharedLogin
+		case "memberships":
+			ms := []app.Membership{}
+			for i, m := range u.GetMemberships() {
+				acc, err := names.ID(fieldf("user.memberships[%d].account", i), m.GetAccount(), "accounts")
+				if err != nil {
+					return nil, err
+				}
+				ms = append(ms, app.Membership{AccountID: acc, Roles: m.GetRoles()})
+			}
+			p.Memberships = &ms
+		default:
+			return nil, errs.Invalid("update_mask", "%q cannot be changed", path)
+		}
+	}
+	if len(req.GetUpdateMask().GetPaths()) == 0 {
+		return nil, errs.Invalid("update_mask", "names nothing to change")
+	}
+	out, err := s.app.UpdateUser(ctx, id, p)
+	if err != nil {
+		return nil, err
+	}
+	return userPB(out), nil
+}
+
+// ListAdministrators implements AccountService.
+func (s *Server) ListAdministrators(ctx context.Context, _ *accountpb.ListAdministratorsRequest) (*accountpb.ListAdministratorsResponse, error) {
+	list, err := s.app.ListAdministrators(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &accountpb.ListAdministratorsResponse{}
+	for _, a := range list {
+		out.Administrators = append(out.Administrators, &accountpb.Administrator{
+			User: "users/" + a.UserID, FirstName: a.FirstName, LastName: a.LastName, Email: a.Email,
+			Account: "accounts/" + a.AccountID, AccountDisplayName: a.AccountName,
 		})
 	}
 	return out, nil

@@ -198,9 +198,15 @@ func (s *Store) ListUsers(ctx context.Context, tenant string, accounts []string,
 }
 
 func insertUser(ctx context.Context, tx pgx.Tx, tenant string, u app.User) error {
-	_, err := tx.Exec(ctx, `INSERT INTO users (tenant_id, id, username, first_name, last_name, email, user_type, status, password_hash, request_id, shared_login, must_change_password)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		tenant, u.ID, u.Username, u.FirstName, u.LastName, u.Email, u.Type, u.Status, u.PasswordHash, pg.NullIfEmpty(u.RequestID), u.SharedLogin, u.MustChangePassword)
+	addr, err := json.Marshal(u.Address)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO users (tenant_id, id, username, first_name, last_name, email, user_type, status, password_hash, request_id, shared_login, must_change_password,
+			phone, fax, address, time_zone, locale, marketing_opt_in, expiring_email, can_login)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		tenant, u.ID, u.Username, u.FirstName, u.LastName, u.Email, u.Type, u.Status, u.PasswordHash, pg.NullIfEmpty(u.RequestID), u.SharedLogin, u.MustChangePassword,
+		u.Phone, u.Fax, addr, u.TimeZone, u.Locale, u.MarketingOptIn, u.ExpiringEmail, u.CanLogin)
 	if err != nil {
 		return err
 	}
@@ -233,6 +239,7 @@ func (s *Store) CreateUser(ctx context.Context, tenant string, u app.User) (app.
 
 const userCols = `u.id, u.username, u.first_name, u.last_name, u.email, u.user_type, u.status, u.password_hash, coalesce(u.request_id, ''), u.created_at, u.last_login_at,
 	u.shared_login, u.failed_logins, u.locked_at, u.must_change_password, u.secret_question, u.secret_answer_hash,
+	u.phone, u.fax, u.address, u.time_zone, u.locale, u.marketing_opt_in, u.expiring_email, u.can_login,
 	coalesce((SELECT jsonb_agg(jsonb_build_object('account_id', m.account_id, 'roles', m.roles) ORDER BY m.account_id)
 	          FROM memberships m WHERE m.tenant_id = u.tenant_id AND m.user_id = u.id), '[]')`
 
@@ -250,11 +257,16 @@ func scanUser(row pgx.Row) (app.User, error) {
 // scanUserInto scans userCols (and any extra columns after them) into u.
 func scanUserInto(row pgx.Row, u *app.User, extra ...any) error {
 	var ms []membershipJSON
+	var addr []byte
 	dest := append([]any{
 		&u.ID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.Type, &u.Status, &u.PasswordHash, &u.RequestID, &u.CreateTime, &u.LastLoginTime,
-		&u.SharedLogin, &u.FailedLogins, &u.LockedTime, &u.MustChangePassword, &u.SecretQuestion, &u.SecretAnswerHash, &ms,
+		&u.SharedLogin, &u.FailedLogins, &u.LockedTime, &u.MustChangePassword, &u.SecretQuestion, &u.SecretAnswerHash,
+		&u.Phone, &u.Fax, &addr, &u.TimeZone, &u.Locale, &u.MarketingOptIn, &u.ExpiringEmail, &u.CanLogin, &ms,
 	}, extra...)
 	err := row.Scan(dest...)
+	if err == nil {
+		err = json.Unmarshal(addr, &u.Address)
+	}
 	for _, m := range ms {
 		u.Memberships = append(u.Memberships, app.Membership{AccountID: m.AccountID, Roles: m.Roles})
 	}
@@ -520,4 +532,66 @@ func (s *Store) ListAuditEvents(ctx context.Context, tenant string, q filter.Que
 		out[i] = k.e
 	}
 	return out, next, nil
+}
+
+// UpdateUser applies fn to a user under its row lock, then saves the profile and
+// replaces the memberships, with a user.updated event.
+func (s *Store) UpdateUser(ctx context.Context, tenant, id string, fn func(*app.User) error) (app.User, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userCols+` FROM users u WHERE u.tenant_id = $1 AND u.id = $2 FOR UPDATE`, tenant, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errs.NotFound("user", id)
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(&u); err != nil {
+			return err
+		}
+		addr, err := json.Marshal(u.Address)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE users SET first_name = $3, last_name = $4, email = $5, phone = $6, fax = $7, address = $8, time_zone = $9,
+				locale = $10, marketing_opt_in = $11, expiring_email = $12, can_login = $13, shared_login = $14
+			WHERE tenant_id = $1 AND id = $2`, tenant, id, u.FirstName, u.LastName, u.Email, u.Phone, u.Fax, addr, u.TimeZone,
+			u.Locale, u.MarketingOptIn, u.ExpiringEmail, u.CanLogin, u.SharedLogin); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2`, tenant, id); err != nil {
+			return err
+		}
+		for _, m := range u.Memberships {
+			if _, err := tx.Exec(ctx, `INSERT INTO memberships (tenant_id, user_id, account_id, roles) VALUES ($1, $2, $3, $4)`, tenant, id, m.AccountID, m.Roles); err != nil {
+				return err
+			}
+		}
+		if _, err := events.Write(ctx, tx, events.Subject("account", "user", "updated"), tenant, &eventspb.UserUpdated{UserId: id}); err != nil {
+			return err
+		}
+		// Roles and accounts may have changed: gateways must resolve the user afresh.
+		_, err = events.Write(ctx, tx, events.Subject("account", "token", "revoked"), tenant, &eventspb.TokenRevoked{UserId: id})
+		return err
+	})
+	if err != nil {
+		return app.User{}, err
+	}
+	return s.GetUser(ctx, tenant, id)
+}
+
+// Administrators lists the users holding an admin role in the accounts.
+func (s *Store) Administrators(ctx context.Context, tenant string, accounts []string) ([]app.Administrator, error) {
+	rows, err := s.pool.Query(ctx, `SELECT u.id, u.first_name, u.last_name, u.email, a.id, a.display_name
+		FROM memberships m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id
+		JOIN accounts a ON a.tenant_id = m.tenant_id AND a.id = m.account_id
+		WHERE m.tenant_id = $1 AND m.account_id = ANY($2) AND u.status = 'active'
+		  AND m.roles && ARRAY['producer_admin', 'customer_admin']::text[]
+		ORDER BY a.id, u.last_name, u.first_name, u.id`, tenant, accounts)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Administrator, error) {
+		var ad app.Administrator
+		return ad, r.Scan(&ad.UserID, &ad.FirstName, &ad.LastName, &ad.Email, &ad.AccountID, &ad.AccountName)
+	})
 }

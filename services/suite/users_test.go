@@ -1,0 +1,70 @@
+package suite_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tessera-dev/tessera/services/suite/suitetest"
+)
+
+// TestUsers_ACC5_ACC6_ACC13: profile fields, contacts who cannot sign in, membership
+// moves only between accounts of the user's type, and the list of administrators.
+func TestUsers_ACC5_ACC6_ACC13(t *testing.T) {
+	env := suitetest.Start(t)
+	api := rest{t: t, base: env.Suite.GatewayURL}
+	createTenant(api.as(env.OperatorToken), "usr-co", "Admin-Password-1")
+	admin := api.as(login(api, "usr-co", "admin", "Admin-Password-1"))
+	for _, a := range []struct{ id, typ string }{{"C1", "ACCOUNT_TYPE_CUSTOMER"}, {"C2", "ACCOUNT_TYPE_CUSTOMER"}, {"P1", "ACCOUNT_TYPE_PARTNER"}} {
+		admin.ok("POST", "/v1/accounts", map[string]any{"account_id": a.id, "account": map[string]any{"display_name": "Account " + a.id, "type": a.typ}})
+	}
+	ida := admin.ok("POST", "/v1/users", map[string]any{"password": "Ida-Password-1", "user": map[string]any{
+		"username": "ida", "first_name": "Ida", "last_name": "I", "email": "ida@c1.example", "phone": "+49 30 1234",
+		"time_zone": "Europe/Berlin", "locale": "de-DE", "marketing_opt_in": true, "address": map[string]any{"city": "Berlin", "country": "DE"},
+		"memberships": []any{map[string]any{"account": "accounts/C1", "roles": []string{"customer_admin"}}},
+	}})
+	require.Equal(t, "Europe/Berlin", ida["time_zone"])
+	require.Equal(t, "Berlin", ida["address"].(map[string]any)["city"])
+	e := admin.refused(http.StatusBadRequest, "POST", "/v1/users", map[string]any{"password": "Bad-Password-1", "user": map[string]any{
+		"username": "bad", "first_name": "B", "last_name": "B", "email": "b@x.example", "time_zone": "Mars/Olympus", "locale": "not a locale",
+		"memberships": []any{map[string]any{"account": "accounts/C1", "roles": []string{"customer_user"}}},
+	}})
+	require.ElementsMatch(t, []string{"user.time_zone", "user.locale"}, fieldViolations(e))
+
+	// A contact never signs in.
+	admin.ok("POST", "/v1/users", map[string]any{"password": "Cole-Password-1", "user": map[string]any{
+		"username": "cole", "first_name": "Cole", "last_name": "C", "email": "cole@c1.example", "contact_only": true,
+		"memberships": []any{map[string]any{"account": "accounts/C1", "roles": []string{"customer_user"}}},
+	}})
+	require.Equal(t, "LOGIN_NOT_ALLOWED", reason(loginAttempt(api, "usr-co", "cole", "Cole-Password-1")))
+
+	// Updates: profile fields; memberships move between customer accounts only.
+	name := "/v1/" + ida["name"].(string)
+	u := admin.ok("PATCH", name, map[string]any{"user": map[string]any{"last_name": "Ivanova", "locale": "en-GB"}, "update_mask": "lastName,locale"})
+	require.Equal(t, "Ivanova", u["last_name"])
+	require.Equal(t, "ida", u["username"])
+	u = admin.ok("PATCH", name, map[string]any{"user": map[string]any{"memberships": []any{
+		map[string]any{"account": "accounts/C1", "roles": []string{"customer_admin"}}, map[string]any{"account": "accounts/C2", "roles": []string{"customer_user"}},
+	}}, "update_mask": "memberships"})
+	require.Len(t, u["memberships"], 2)
+	e = admin.refused(http.StatusBadRequest, "PATCH", name, map[string]any{"user": map[string]any{"memberships": []any{
+		map[string]any{"account": "accounts/P1", "roles": []string{"customer_user"}},
+	}}, "update_mask": "memberships"})
+	require.Equal(t, []string{"user.memberships[0].account"}, fieldViolations(e), "a customer user never moves to a partner account")
+	e = admin.refused(http.StatusBadRequest, "PATCH", name, map[string]any{"user": map[string]any{"memberships": []any{}}, "update_mask": "memberships"})
+	require.Equal(t, []string{"user.memberships"}, fieldViolations(e), "at least one account")
+	e = admin.refused(http.StatusBadRequest, "PATCH", name, map[string]any{"user": map[string]any{"username": "renamed"}, "update_mask": "username"})
+	require.Equal(t, []string{"update_mask"}, fieldViolations(e), "the user name is never editable")
+	e = admin.refused(http.StatusBadRequest, "PATCH", name, map[string]any{"user": map[string]any{"email": "nope"}, "update_mask": "email"})
+	require.Equal(t, []string{"user.email"}, fieldViolations(e))
+
+	// Administrators of my accounts: ida administers C1; a C2 member sees nobody for C2.
+	idaSession := api.as(login(api, "usr-co", "ida", "Ida-Password-1"))
+	admins := idaSession.ok("GET", "/v1/administrators", nil)["administrators"].([]any)
+	require.Len(t, admins, 1)
+	first := admins[0].(map[string]any)
+	require.Equal(t, "accounts/C1", first["account"])
+	require.Equal(t, "ida@c1.example", first["email"])
+	require.Equal(t, "Account C1", first["account_display_name"])
+}
