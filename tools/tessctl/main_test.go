@@ -5,6 +5,9 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,4 +38,34 @@ func TestLicenseVerifyOffline(t *testing.T) {
 	require.Contains(t, out.String(), "OK cad 1.0 expires permanent count 2 (key K1)")
 	err = run([]string{"license", "verify", "--keys", filepath.Join(dir, "keys.json"), filepath.Join(dir, "bad.lic")}, &out)
 	require.ErrorIs(t, err, licfile.ErrSignature)
+}
+
+// The CLI reaches the REST API: against a stand-in gateway that records requests.
+func TestResourceCommands(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got = append(got, r.Method+" "+r.URL.RequestURI()+" "+r.Header.Get("Authorization")+" "+string(b))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	defer srv.Close()
+	for _, args := range [][]string{
+		{"tokens", "create", "-gateway", srv.URL, "-token", "rna_x", "ci-token", "30d"},
+		{"tokens", "delete", "-gateway", srv.URL, "-token", "rna_x", "T1"},
+		{"accounts", "list", "-gateway", srv.URL, "-token", "rna_x", "-filter", `display_name:"acme"`},
+		{"call", "-gateway", srv.URL, "-token", "rna_x", "post", "/v1/accounts", `{"account_id":"A"}`},
+	} {
+		var out bytes.Buffer
+		require.NoError(t, run(args, &out), args)
+		require.Contains(t, out.String(), `"ok": true`)
+	}
+	require.Equal(t, []string{
+		`POST /v1/accessTokens Bearer rna_x {"access_token":{"display_name":"ci-token"},"expires_in":"30d"}`,
+		`DELETE /v1/accessTokens/T1 Bearer rna_x `,
+		`GET /v1/accounts?filter=display_name%3A%22acme%22 Bearer rna_x `,
+		`POST /v1/accounts Bearer rna_x {"account_id":"A"}`,
+	}, got)
+	require.Error(t, run([]string{"call", "-gateway", srv.URL, "GET"}, &bytes.Buffer{}))
+	require.Error(t, run([]string{"tokens", "explode"}, &bytes.Buffer{}))
 }
