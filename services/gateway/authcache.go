@@ -91,20 +91,36 @@ func (c *authCache) evict(tenantID, tokenID, userID string) {
 	}
 }
 
+// evictTenant drops every entry of a tenant: its account tree changed, so the
+// account scopes resolved for its users may have.
+func (c *authCache) evictTenant(tenantID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.entries {
+		if e.principal.GetTenantId() == tenantID {
+			delete(c.entries, k)
+		}
+	}
+}
+
 func (c *authCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.entries = map[[32]byte]cached{}
 }
 
-// follow applies token.revoked events until ctx ends. It reads only new events,
+// follow applies token.revoked events (and account-tree changes, which change
+// scopes) until ctx ends. It reads only new events,
 // and clears the whole cache whenever it (re)starts, since it may have missed some.
 func (c *authCache) follow(ctx context.Context, js jetstream.JetStream, log *slog.Logger) {
 	for ctx.Err() == nil {
 		c.clear()
 		cons, err := js.OrderedConsumer(ctx, events.StreamName, jetstream.OrderedConsumerConfig{
-			FilterSubjects: []string{events.Subject("account", "token", "revoked")},
-			DeliverPolicy:  jetstream.DeliverNewPolicy,
+			FilterSubjects: []string{
+				events.Subject("account", "token", "revoked"), events.Subject("account", "account", "linked"),
+				events.Subject("account", "account", "unlinked"), events.Subject("account", "account", "deleted"),
+			},
+			DeliverPolicy: jetstream.DeliverNewPolicy,
 		})
 		if err != nil {
 			log.Warn("gateway: cannot follow token revocations; cache entries expire by TTL", "err", err)
@@ -115,10 +131,16 @@ func (c *authCache) follow(ctx context.Context, js jetstream.JetStream, log *slo
 				continue
 			}
 		}
+		revoked := events.Subject("account", "token", "revoked")
 		cc, err := cons.Consume(func(m jetstream.Msg) {
+			tenant := m.Headers().Get(events.HeaderTenant)
+			if m.Subject() != revoked {
+				c.evictTenant(tenant)
+				return
+			}
 			var ev eventspb.TokenRevoked
 			if proto.Unmarshal(m.Data(), &ev) == nil {
-				c.evict(m.Headers().Get(events.HeaderTenant), ev.GetTokenId(), ev.GetUserId())
+				c.evict(tenant, ev.GetTokenId(), ev.GetUserId())
 			}
 		})
 		if err != nil {

@@ -308,22 +308,30 @@ func (g *Gateway) limitLogins(next http.Handler) http.Handler {
 }
 
 // evictOnRevoke drops a token from this gateway's cache as soon as a request
-// through it deleted or rotated that token; other gateways learn it from the
-// token.revoked event.
+// through it deleted or rotated that token, and the tenant's entries when a request
+// changed its account tree (scopes follow the tree); other gateways learn both from
+// events.
 func (g *Gateway) evictOnRevoke(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rest, isToken := strings.CutPrefix(r.URL.Path, "/v1/accessTokens/")
 		revoking := isToken && (r.Method == http.MethodDelete || (r.Method == http.MethodPost && strings.HasSuffix(rest, ":rotate")))
-		if !revoking {
+		treeChange := (r.Method == http.MethodPost && (r.URL.Path == "/v1/accounts" ||
+			strings.HasSuffix(r.URL.Path, ":linkSubAccount") || strings.HasSuffix(r.URL.Path, ":unlinkSubAccount"))) ||
+			(r.Method == http.MethodDelete && strings.HasPrefix(r.URL.Path, "/v1/accounts/"))
+		if !revoking && !treeChange {
 			next.ServeHTTP(w, r)
 			return
 		}
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		if rec.status == http.StatusOK {
-			if p, ok := r.Context().Value(principalKey{}).(*commonpb.Principal); ok {
-				g.cache.evict(p.GetTenantId(), strings.TrimSuffix(rest, ":rotate"), "")
-			}
+		p, ok := r.Context().Value(principalKey{}).(*commonpb.Principal)
+		if rec.status != http.StatusOK || !ok {
+			return
+		}
+		if revoking {
+			g.cache.evict(p.GetTenantId(), strings.TrimSuffix(rest, ":rotate"), "")
+		} else {
+			g.cache.evictTenant(p.GetTenantId())
 		}
 	})
 }

@@ -62,6 +62,12 @@ var (
 		AccountsView, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
 		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage,
 	}}
+	// RolePartnerAdmin runs a distribution tier: the accounts and users below the
+	// partner's accounts (SPEC ACC-3).
+	RolePartnerAdmin = Role{ID: "partner_admin", Permissions: []Permission{
+		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
+		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage,
+	}}
 	RoleCustomerUser = Role{ID: "customer_user", Permissions: []Permission{
 		AccountsView, CatalogView, EntitlementsView, LicensesView, DevicesView, DownloadsDownload, TokensManage, ProfileManage,
 	}}
@@ -74,14 +80,16 @@ var Roles = map[string]Role{
 	RoleProducerAdmin.ID: RoleProducerAdmin,
 	RoleCustomerAdmin.ID: RoleCustomerAdmin,
 	RoleCustomerUser.ID:  RoleCustomerUser,
+	RolePartnerAdmin.ID:  RolePartnerAdmin,
 }
 
 // ProducerOnly reports whether perm acts on the producer's own data (catalog, order
-// intake, software packages, keys, account creation) and so needs a tenant-wide
-// principal, whatever roles a custom setup grants.
+// intake, software packages, keys, the audit trail) and so needs a tenant-wide
+// principal, whatever roles a custom setup grants. Account management is not: partners
+// manage the accounts of their tier (SPEC ACC-3), scoped by the use cases.
 func ProducerOnly(perm Permission) bool {
 	switch perm {
-	case AccountsManage, CatalogManage, OrdersIngest, DownloadsManage, SigningKeysView, AuditView:
+	case CatalogManage, OrdersIngest, DownloadsManage, SigningKeysView, AuditView:
 		return true
 	}
 	return false

@@ -826,12 +826,16 @@ func (x *Account) GetUpdateTime() *timestamppb.Timestamp {
 }
 
 type CreateAccountRequest struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Account *Account               `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// display_name is unique among the sub-accounts of one parent.
+	Account *Account `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	// Optional; generated when empty. 1-64 characters: letters, digits, - _ .
 	AccountId string `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	// Idempotency key: a retry with the same key returns the first result.
-	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// accounts/{account_id} to create the account under. Partner users must name one of
+	// their partner accounts; the new account is a customer or partner (SPEC ACC-3).
+	Parent        string `protobuf:"bytes,4,opt,name=parent,proto3" json:"parent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -883,6 +887,13 @@ func (x *CreateAccountRequest) GetAccountId() string {
 func (x *CreateAccountRequest) GetRequestId() string {
 	if x != nil {
 		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CreateAccountRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
 	}
 	return ""
 }
@@ -3282,13 +3293,14 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"updateTime\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8b\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa3\x01\n" +
 	"\x14CreateAccountRequest\x125\n" +
 	"\aaccount\x18\x01 \x01(\v2\x1b.tessera.account.v1.AccountR\aaccount\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x02 \x01(\tR\taccountId\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"'\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12\x16\n" +
+	"\x06parent\x18\x04 \x01(\tR\x06parent\"'\n" +
 	"\x11GetAccountRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\";\n" +
 	"\vAccountLink\x12\x16\n" +

@@ -12,8 +12,10 @@ import (
 
 var accountTypes = []string{AccountCustomer, AccountPartner, AccountSelfRegistered}
 
-// CreateAccount validates and stores a customer, partner or self-registered account.
-func (a *App) CreateAccount(ctx context.Context, acc Account) (Account, error) {
+// CreateAccount validates and stores a customer, partner or self-registered account,
+// optionally under a parent. Producers create accounts anywhere; partner users create
+// customer and partner accounts under the partner accounts they manage (SPEC ACC-3).
+func (a *App) CreateAccount(ctx context.Context, acc Account, parent string) (Account, error) {
 	var v errs.Violations
 	if acc.ID == "" {
 		acc.ID = ids.ForRequest(authz.MustTenant(ctx), "ACC", acc.RequestID)
@@ -27,10 +29,29 @@ func (a *App) CreateAccount(ctx context.Context, acc Account) (Account, error) {
 	if len(acc.DisplayName) > 200 {
 		v.Add("account.display_name", "must be at most 200 characters")
 	}
+	p, _ := authz.FromContext(ctx)
+	if parent == "" && !p.GetTenantWide() {
+		v.Add("parent", "partners create accounts under one of their partner accounts")
+	}
 	if err := v.Err(); err != nil {
 		return Account{}, err
 	}
-	return a.store.CreateAccount(ctx, authz.MustTenant(ctx), acc)
+	if parent != "" {
+		par, err := a.GetAccount(ctx, parent)
+		if errs.IsKind(err, errs.KindNotFound) {
+			return Account{}, errs.Invalid("parent", "account %q does not exist", parent)
+		}
+		if err != nil {
+			return Account{}, err
+		}
+		if !p.GetTenantWide() && (par.Type != AccountPartner || acc.Type == AccountSelfRegistered) {
+			return Account{}, errs.Invalid("parent", "partners create customer or partner accounts under a partner account")
+		}
+		if parent == HomeAccountID {
+			return Account{}, errs.Invalid("parent", "the producer home account has no sub-accounts")
+		}
+	}
+	return a.store.CreateAccount(ctx, p.GetTenantId(), acc, parent)
 }
 
 // GetAccount reads an account the caller may see.

@@ -143,11 +143,15 @@ func (s *Server) CreateTenant(ctx context.Context, req *accountpb.CreateTenantRe
 func (s *Server) CreateAccount(ctx context.Context, req *accountpb.CreateAccountRequest) (*accountpb.Account, error) {
 	a := req.GetAccount()
 	addr := a.GetAddress()
+	parent, err := names.OptionalID("parent", req.GetParent(), "accounts")
+	if err != nil {
+		return nil, err
+	}
 	out, err := s.app.CreateAccount(ctx, app.Account{
 		ID: req.GetAccountId(), DisplayName: a.GetDisplayName(), Description: a.GetDescription(), Type: accountTypes[a.GetType()],
 		VisibleToPartners: a.GetVisibleToPartners(), Attributes: a.GetAttributes(), RequestID: req.GetRequestId(),
 		Address: addressOf(addr),
-	})
+	}, parent)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -63,10 +64,39 @@ func insertAccount(ctx context.Context, tx pgx.Tx, tenant string, a app.Account)
 	return err
 }
 
-// CreateAccount stores an account, or returns the one created earlier under the same
+// CreateAccount stores an account (under parent, when given, whose sub-accounts must
+// all have different names), or returns the one created earlier under the same
 // request ID.
-func (s *Store) CreateAccount(ctx context.Context, tenant string, a app.Account) (app.Account, error) {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return insertAccount(ctx, tx, tenant, a) })
+func (s *Store) CreateAccount(ctx context.Context, tenant string, a app.Account, parent string) (app.Account, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if parent == "" {
+			return insertAccount(ctx, tx, tenant, a)
+		}
+		if err := lockTree(ctx, tx, tenant); err != nil {
+			return err
+		}
+		var taken bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM account_links l JOIN accounts c ON c.tenant_id = l.tenant_id AND c.id = l.child_id
+			WHERE l.tenant_id = $1 AND l.parent_id = $2 AND lower(c.display_name) = lower($3))`, tenant, parent, a.DisplayName).Scan(&taken); err != nil {
+			return err
+		}
+		if taken {
+			e := errs.AlreadyExists("account named", a.DisplayName)
+			e.Reason, e.Message = "NAME_TAKEN", fmt.Sprintf("%s already has a sub-account named %q", parent, a.DisplayName)
+			return e
+		}
+		if err := insertAccount(ctx, tx, tenant, a); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO account_links (tenant_id, parent_id, child_id) VALUES ($1, $2, $3)`, tenant, parent, a.ID); err != nil {
+			return err
+		}
+		_, err := events.Write(ctx, tx, events.Subject("account", "account", "linked"), tenant, &eventspb.AccountLinked{ParentId: parent, ChildId: a.ID})
+		return err
+	})
+	if e, ok := errs.As(err); ok && e.Reason == "NAME_TAKEN" {
+		return app.Account{}, e
+	}
 	if e := errs.FromPostgres(err); e != nil && e.Kind == errs.KindAlreadyExists {
 		if a.RequestID != "" {
 			var id string
@@ -461,7 +491,7 @@ func (s *Store) Reactivate(ctx context.Context, tenant, userID, by string) (app.
 func (s *Store) AdminEmails(ctx context.Context, tenant string, accountIDs []string) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT DISTINCT u.email FROM users u JOIN memberships m ON m.tenant_id = u.tenant_id AND m.user_id = u.id
 		WHERE u.tenant_id = $1 AND m.account_id = ANY($2) AND u.status = 'active' AND NOT u.shared_login
-		  AND m.roles && ARRAY['producer_admin', 'customer_admin']::text[] ORDER BY u.email`, tenant, accountIDs)
+		  AND m.roles && ARRAY['producer_admin', 'customer_admin', 'partner_admin']::text[] ORDER BY u.email`, tenant, accountIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -585,7 +615,7 @@ func (s *Store) Administrators(ctx context.Context, tenant string, accounts []st
 		FROM memberships m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id
 		JOIN accounts a ON a.tenant_id = m.tenant_id AND a.id = m.account_id
 		WHERE m.tenant_id = $1 AND m.account_id = ANY($2) AND u.status = 'active'
-		  AND m.roles && ARRAY['producer_admin', 'customer_admin']::text[]
+		  AND m.roles && ARRAY['producer_admin', 'customer_admin', 'partner_admin']::text[]
 		ORDER BY a.id, u.last_name, u.first_name, u.id`, tenant, accounts)
 	if err != nil {
 		return nil, err
