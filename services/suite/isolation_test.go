@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
 	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
@@ -97,6 +98,18 @@ func attempts(c clients, w world) map[string]func(ctx context.Context) error {
 		},
 		"LinkSubAccount": func(ctx context.Context) error {
 			_, err := c.acc.LinkSubAccount(ctx, &accountpb.LinkSubAccountRequest{Parent: acct, Child: acct})
+			return err
+		},
+		"UpdateAccount": func(ctx context.Context) error {
+			_, err := c.acc.UpdateAccount(ctx, &accountpb.UpdateAccountRequest{
+				Account: &accountpb.Account{Name: acct, Description: "mine now"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"description"}},
+			})
+			return err
+		},
+		"UpdateUser": func(ctx context.Context) error {
+			_, err := c.acc.UpdateUser(ctx, &accountpb.UpdateUserRequest{
+				User: &accountpb.User{Name: w.userName, Email: "mine@x.example"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"email"}},
+			})
 			return err
 		},
 		"GetAccountTree": func(ctx context.Context) error {

@@ -68,3 +68,25 @@ func TestUsers_ACC5_ACC6_ACC13(t *testing.T) {
 	require.Equal(t, "ida@c1.example", first["email"])
 	require.Equal(t, "Account C1", first["account_display_name"])
 }
+
+// TestUpdateAccount_ACC1: an account's fields change through a field mask; its ID and
+// type do not; other partners' accounts cannot be reached.
+func TestUpdateAccount_ACC1(t *testing.T) {
+	env := suitetest.Start(t)
+	api := rest{t: t, base: env.Suite.GatewayURL}
+	createTenant(api.as(env.OperatorToken), "upd-co", "Admin-Password-1")
+	admin := api.as(login(api, "upd-co", "admin", "Admin-Password-1"))
+	admin.ok("POST", "/v1/accounts", map[string]any{"account_id": "ACME", "account": map[string]any{"display_name": "Acme", "type": "ACCOUNT_TYPE_CUSTOMER"}})
+	a := admin.ok("PATCH", "/v1/accounts/ACME", map[string]any{"account": map[string]any{
+		"display_name": "Acme GmbH", "visible_to_partners": false, "address": map[string]any{"city": "Köln", "country": "DE"}, "attributes": map[string]string{"tier": "gold"},
+	}, "update_mask": "displayName,visibleToPartners,address,attributes"})
+	require.Equal(t, "Acme GmbH", a["display_name"])
+	require.Equal(t, "Köln", a["address"].(map[string]any)["city"])
+	require.Equal(t, "gold", a["attributes"].(map[string]any)["tier"])
+	require.NotContains(t, a, "visible_to_partners", "false is the default and left out")
+	e := admin.refused(http.StatusBadRequest, "PATCH", "/v1/accounts/ACME", map[string]any{"account": map[string]any{"type": "ACCOUNT_TYPE_PARTNER"}, "update_mask": "type"})
+	require.Equal(t, []string{"update_mask"}, fieldViolations(e))
+	e = admin.refused(http.StatusBadRequest, "PATCH", "/v1/accounts/ACME", map[string]any{"account": map[string]any{"display_name": ""}, "update_mask": "displayName"})
+	require.Equal(t, []string{"account.display_name"}, fieldViolations(e))
+	admin.refused(http.StatusNotFound, "PATCH", "/v1/accounts/NOPE", map[string]any{"account": map[string]any{"description": "x"}, "update_mask": "description"})
+}

@@ -87,3 +87,42 @@ func (a *App) ListUsers(ctx context.Context, q filter.Query) ([]User, string, er
 func (a *App) ListAuditEvents(ctx context.Context, q filter.Query) ([]AuditEvent, string, error) {
 	return a.store.ListAuditEvents(ctx, authz.MustTenant(ctx), q)
 }
+
+// AccountPatch holds the fields UpdateAccount changes; nil fields stay.
+type AccountPatch struct {
+	DisplayName, Description *string
+	Address                  *Address
+	VisibleToPartners        *bool
+	Attributes               *map[string]string
+}
+
+// UpdateAccount changes an account the caller may manage (SPEC ACC-1); its ID and
+// type never change.
+func (a *App) UpdateAccount(ctx context.Context, id string, patch AccountPatch) (Account, error) {
+	if _, err := a.GetAccount(ctx, id); err != nil {
+		return Account{}, err
+	}
+	return a.store.UpdateAccount(ctx, authz.MustTenant(ctx), id, func(acc *Account) error {
+		if patch.DisplayName != nil {
+			acc.DisplayName = *patch.DisplayName
+		}
+		if patch.Description != nil {
+			acc.Description = *patch.Description
+		}
+		if patch.Address != nil {
+			acc.Address = *patch.Address
+		}
+		if patch.VisibleToPartners != nil {
+			acc.VisibleToPartners = *patch.VisibleToPartners
+		}
+		if patch.Attributes != nil {
+			acc.Attributes = *patch.Attributes
+		}
+		var v errs.Violations
+		v.Require("account.display_name", acc.DisplayName)
+		if len(acc.DisplayName) > 200 {
+			v.Add("account.display_name", "must be at most 200 characters")
+		}
+		return v.Err()
+	})
+}

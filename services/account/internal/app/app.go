@@ -31,6 +31,7 @@ type Store interface {
 	HierarchyStore
 	ListAuditEvents(ctx context.Context, tenant string, q filter.Query) ([]AuditEvent, string, error)
 	UpdateUser(ctx context.Context, tenant, id string, fn func(*User) error) (User, error)
+	UpdateAccount(ctx context.Context, tenant, id string, fn func(*Account) error) (Account, error)
 	Administrators(ctx context.Context, tenant string, accounts []string) ([]Administrator, error)
 }
 

@@ -23,6 +23,7 @@ var Permissions = grpcx.Permissions{
 	accountpb.AccountService_CreateTenant_FullMethodName:       authz.TenantsCreate,
 	accountpb.AccountService_CreateAccount_FullMethodName:      authz.AccountsManage,
 	accountpb.AccountService_GetAccount_FullMethodName:         authz.AccountsView,
+	accountpb.AccountService_UpdateAccount_FullMethodName:      authz.AccountsManage,
 	accountpb.AccountService_ListAccounts_FullMethodName:       authz.AccountsView,
 	accountpb.AccountService_LinkSubAccount_FullMethodName:     authz.AccountsManage,
 	accountpb.AccountService_UnlinkSubAccount_FullMethodName:   authz.AccountsManage,
@@ -478,4 +479,40 @@ func (s *Server) ListAdministrators(ctx context.Context, _ *accountpb.ListAdmini
 		})
 	}
 	return out, nil
+}
+
+// UpdateAccount implements AccountService.
+func (s *Server) UpdateAccount(ctx context.Context, req *accountpb.UpdateAccountRequest) (*accountpb.Account, error) {
+	a := req.GetAccount()
+	id, err := names.ID("account.name", a.GetName(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	var p app.AccountPatch
+	for _, path := range req.GetUpdateMask().GetPaths() {
+		switch path {
+		case "display_name":
+			p.DisplayName = &a.DisplayName
+		case "description":
+			p.Description = &a.Description
+		case "address":
+			addr := addressOf(a.GetAddress())
+			p.Address = &addr
+		case "visible_to_partners":
+			p.VisibleToPartners = &a.VisibleToPartners
+		case "attributes":
+			attrs := a.GetAttributes()
+			p.Attributes = &attrs
+		default:
+			return nil, errs.Invalid("update_mask", "%q cannot be changed", path)
+		}
+	}
+	if len(req.GetUpdateMask().GetPaths()) == 0 {
+		return nil, errs.Invalid("update_mask", "names nothing to change")
+	}
+	out, err := s.app.UpdateAccount(ctx, id, p)
+	if err != nil {
+		return nil, err
+	}
+	return accountPB(out), nil
 }

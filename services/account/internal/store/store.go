@@ -625,3 +625,37 @@ func (s *Store) Administrators(ctx context.Context, tenant string, accounts []st
 		return ad, r.Scan(&ad.UserID, &ad.FirstName, &ad.LastName, &ad.Email, &ad.AccountID, &ad.AccountName)
 	})
 }
+
+// UpdateAccount applies fn to an account under its row lock and saves it with an
+// account.updated event.
+func (s *Store) UpdateAccount(ctx context.Context, tenant, id string, fn func(*app.Account) error) (app.Account, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		a, err := scanAccount(tx.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenant, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errs.NotFound("account", id)
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(&a); err != nil {
+			return err
+		}
+		addr, err := json.Marshal(a.Address)
+		if err != nil {
+			return err
+		}
+		if a.Attributes == nil {
+			a.Attributes = map[string]string{}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET display_name = $3, description = $4, address = $5, visible_to_partners = $6, attributes = $7, updated_at = now()
+			WHERE tenant_id = $1 AND id = $2`, tenant, id, a.DisplayName, a.Description, addr, a.VisibleToPartners, a.Attributes); err != nil {
+			return err
+		}
+		_, err = events.Write(ctx, tx, events.Subject("account", "account", "updated"), tenant, &eventspb.AccountCreated{AccountId: id, DisplayName: a.DisplayName})
+		return err
+	})
+	if err != nil {
+		return app.Account{}, err
+	}
+	return s.GetAccount(ctx, tenant, id)
+}
