@@ -80,21 +80,31 @@ var ErrClaimReleased = errs.Aborted("RESERVATION_RELEASED", "the seats of this r
 
 // Begin reserves the claim's seats and returns the account owning the line item.
 func (l *Ledger) Begin(ctx context.Context, c Claim) (string, error) {
-	var state string
-	err := l.pool.QueryRow(ctx, `INSERT INTO seat_claims (id, tenant_id, activation_id, quantity, state)
-		VALUES ($1, $2, $3, $4, 'pending')
-		ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id RETURNING state`,
-		c.ID, c.TenantID, c.ActivationID, c.Quantity).Scan(&state)
+	tag, err := l.pool.Exec(ctx, `INSERT INTO seat_claims (id, tenant_id, activation_id, quantity, state)
+		VALUES ($1, $2, $3, $4, 'pending') ON CONFLICT (id) DO NOTHING`,
+		c.ID, c.TenantID, c.ActivationID, c.Quantity)
 	if err != nil {
 		return "", err
 	}
-	if state == "released" {
-		return "", ErrClaimReleased
+	ours := tag.RowsAffected() == 1
+	if !ours {
+		// A retry of a request that is in flight or done: same claim, same parameters.
+		var state, activationID string
+		var quantity int64
+		if err := l.pool.QueryRow(ctx, `SELECT state, activation_id, quantity FROM seat_claims WHERE id = $1`, c.ID).Scan(&state, &activationID, &quantity); err != nil {
+			return "", err
+		}
+		if activationID != c.ActivationID || quantity != c.Quantity {
+			return "", errs.Invalid("request_id", "was used before for another line item or quantity")
+		}
+		if state == "released" {
+			return "", ErrClaimReleased
+		}
 	}
 	accountID, err := l.ent.ReserveSeats(ctx, c.ID, c.ActivationID, c.Quantity, l.holder, c.AccountIDs)
 	if err != nil {
-		if definiteRefusal(err) {
-			// Nothing was reserved; the claim is over.
+		if ours && definiteRefusal(err) {
+			// Nothing was reserved and no other call shares the claim: it is over.
 			_, _ = l.pool.Exec(context.WithoutCancel(ctx), `UPDATE seat_claims SET state = 'released', updated_at = now() WHERE id = $1 AND state = 'pending'`, c.ID)
 		}
 		return "", err

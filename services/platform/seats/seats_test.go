@@ -16,6 +16,7 @@ import (
 	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/pg"
 	"github.com/tessera-dev/tessera/services/platform/seats"
 	"github.com/tessera-dev/tessera/services/suite/suitetest"
@@ -195,4 +196,21 @@ func TestRetriedReservationCountsOnce(t *testing.T) {
 	require.EqualValues(t, 10, f.available(t), "a release counts once too")
 	_, err := f.ent.ReserveSeats(f.ctx, &entitlementpb.ReserveSeatsRequest{ReservationId: id, ActivationId: f.seed.ActivationID, Quantity: 3, Holder: "test"})
 	require.Equal(t, codes.FailedPrecondition, status.Code(err))
+}
+
+// A request ID reused for other seats while the first call is in flight is refused,
+// and the first call's claim stays intact.
+func TestReusedClaimWithOtherParametersIsRefused(t *testing.T) {
+	f := setup(t, 10)
+	c := f.claim(2)
+	_, err := f.ledger.Begin(f.ctx, c)
+	require.NoError(t, err)
+	other := c
+	other.Quantity = 9
+	_, err = f.ledger.Begin(f.ctx, other)
+	require.True(t, errs.IsKind(err, errs.KindInvalid), "%v", err)
+	_, err = f.ledger.Begin(f.ctx, c)
+	require.NoError(t, err, "the same parameters are a retry")
+	f.commit(t, c.ID)
+	require.EqualValues(t, 8, f.available(t))
 }
