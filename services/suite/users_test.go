@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/suite/suitetest"
 )
 
@@ -89,4 +90,29 @@ func TestUpdateAccount_ACC1(t *testing.T) {
 	e = admin.refused(http.StatusBadRequest, "PATCH", "/v1/accounts/ACME", map[string]any{"account": map[string]any{"display_name": ""}, "update_mask": "displayName"})
 	require.Equal(t, []string{"account.display_name"}, fieldViolations(e))
 	admin.refused(http.StatusNotFound, "PATCH", "/v1/accounts/NOPE", map[string]any{"account": map[string]any{"description": "x"}, "update_mask": "description"})
+}
+
+// TestRoleCatalogue_ACC7: roles are named sets of permissions, listed for users who
+// manage others; every permission a role grants is one that something checks.
+func TestRoleCatalogue_ACC7(t *testing.T) {
+	env := suitetest.Start(t)
+	api := rest{t: t, base: env.Suite.GatewayURL}
+	createTenant(api.as(env.OperatorToken), "role-co", "Admin-Password-1")
+	admin := api.as(login(api, "role-co", "admin", "Admin-Password-1"))
+	roles := admin.ok("GET", "/v1/roles", nil)["roles"].([]any)
+	ids := []string{}
+	declared := map[string]bool{}
+	for _, p := range allPermissions() {
+		declared[p] = true
+	}
+	declared[string(authz.TokensImpersonate)] = true // checked by the token use cases, not at the RPC
+	for _, r := range roles {
+		role := r.(map[string]any)
+		ids = append(ids, role["role_id"].(string))
+		for _, p := range role["permissions"].([]any) {
+			require.True(t, declared[p.(string)], "role %s grants %s, which no RPC needs", role["role_id"], p)
+		}
+	}
+	require.Equal(t, []string{"customer_admin", "customer_user", "partner_admin", "producer_admin"}, ids)
+	require.Equal(t, true, roles[3].(map[string]any)["tenant_wide"])
 }

@@ -1940,6 +1940,156 @@ func (x *UpdateUserRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	return nil
 }
 
+type ListRolesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRolesRequest) Reset() {
+	*x = ListRolesRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRolesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRolesRequest) ProtoMessage() {}
+
+func (x *ListRolesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRolesRequest.ProtoReflect.Descriptor instead.
+func (*ListRolesRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{24}
+}
+
+type Role struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name: roles/{role_id}.
+	Name   string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	RoleId string `protobuf:"bytes,2,opt,name=role_id,json=roleId,proto3" json:"role_id,omitempty"`
+	// The role acts for every account of the tenant (producer roles).
+	TenantWide    bool     `protobuf:"varint,3,opt,name=tenant_wide,json=tenantWide,proto3" json:"tenant_wide,omitempty"`
+	Permissions   []string `protobuf:"bytes,4,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Role) Reset() {
+	*x = Role{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Role) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Role) ProtoMessage() {}
+
+func (x *Role) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Role.ProtoReflect.Descriptor instead.
+func (*Role) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *Role) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Role) GetRoleId() string {
+	if x != nil {
+		return x.RoleId
+	}
+	return ""
+}
+
+func (x *Role) GetTenantWide() bool {
+	if x != nil {
+		return x.TenantWide
+	}
+	return false
+}
+
+func (x *Role) GetPermissions() []string {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+type ListRolesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Roles         []*Role                `protobuf:"bytes,1,rep,name=roles,proto3" json:"roles,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRolesResponse) Reset() {
+	*x = ListRolesResponse{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRolesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRolesResponse) ProtoMessage() {}
+
+func (x *ListRolesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRolesResponse.ProtoReflect.Descriptor instead.
+func (*ListRolesResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListRolesResponse) GetRoles() []*Role {
+	if x != nil {
+		return x.Roles
+	}
+	return nil
+}
+
 type ListAdministratorsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1948,7 +2098,7 @@ type ListAdministratorsRequest struct {
 
 func (x *ListAdministratorsRequest) Reset() {
 	*x = ListAdministratorsRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1960,7 +2110,7 @@ func (x *ListAdministratorsRequest) String() string {
 func (*ListAdministratorsRequest) ProtoMessage() {}
 
 func (x *ListAdministratorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1973,7 +2123,7 @@ func (x *ListAdministratorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdministratorsRequest.ProtoReflect.Descriptor instead.
 func (*ListAdministratorsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{24}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{27}
 }
 
 type Administrator struct {
@@ -1992,7 +2142,7 @@ type Administrator struct {
 
 func (x *Administrator) Reset() {
 	*x = Administrator{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2004,7 +2154,7 @@ func (x *Administrator) String() string {
 func (*Administrator) ProtoMessage() {}
 
 func (x *Administrator) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2017,7 +2167,7 @@ func (x *Administrator) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Administrator.ProtoReflect.Descriptor instead.
 func (*Administrator) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{25}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Administrator) GetUser() string {
@@ -2071,7 +2221,7 @@ type ListAdministratorsResponse struct {
 
 func (x *ListAdministratorsResponse) Reset() {
 	*x = ListAdministratorsResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2083,7 +2233,7 @@ func (x *ListAdministratorsResponse) String() string {
 func (*ListAdministratorsResponse) ProtoMessage() {}
 
 func (x *ListAdministratorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2096,7 +2246,7 @@ func (x *ListAdministratorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdministratorsResponse.ProtoReflect.Descriptor instead.
 func (*ListAdministratorsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{26}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListAdministratorsResponse) GetAdministrators() []*Administrator {
@@ -2121,7 +2271,7 @@ type ListUsersRequest struct {
 
 func (x *ListUsersRequest) Reset() {
 	*x = ListUsersRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2133,7 +2283,7 @@ func (x *ListUsersRequest) String() string {
 func (*ListUsersRequest) ProtoMessage() {}
 
 func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2146,7 +2296,7 @@ func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
 func (*ListUsersRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{27}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListUsersRequest) GetPageSize() int32 {
@@ -2187,7 +2337,7 @@ type ListUsersResponse struct {
 
 func (x *ListUsersResponse) Reset() {
 	*x = ListUsersResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2199,7 +2349,7 @@ func (x *ListUsersResponse) String() string {
 func (*ListUsersResponse) ProtoMessage() {}
 
 func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2212,7 +2362,7 @@ func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
 func (*ListUsersResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{28}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListUsersResponse) GetUsers() []*User {
@@ -2238,7 +2388,7 @@ type ReactivateUserRequest struct {
 
 func (x *ReactivateUserRequest) Reset() {
 	*x = ReactivateUserRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2250,7 +2400,7 @@ func (x *ReactivateUserRequest) String() string {
 func (*ReactivateUserRequest) ProtoMessage() {}
 
 func (x *ReactivateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2263,7 +2413,7 @@ func (x *ReactivateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReactivateUserRequest.ProtoReflect.Descriptor instead.
 func (*ReactivateUserRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{29}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ReactivateUserRequest) GetName() string {
@@ -2282,7 +2432,7 @@ type ResetUserPasswordRequest struct {
 
 func (x *ResetUserPasswordRequest) Reset() {
 	*x = ResetUserPasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2294,7 +2444,7 @@ func (x *ResetUserPasswordRequest) String() string {
 func (*ResetUserPasswordRequest) ProtoMessage() {}
 
 func (x *ResetUserPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2307,7 +2457,7 @@ func (x *ResetUserPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetUserPasswordRequest.ProtoReflect.Descriptor instead.
 func (*ResetUserPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{30}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ResetUserPasswordRequest) GetName() string {
@@ -2329,7 +2479,7 @@ type ChangePasswordRequest struct {
 
 func (x *ChangePasswordRequest) Reset() {
 	*x = ChangePasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2341,7 +2491,7 @@ func (x *ChangePasswordRequest) String() string {
 func (*ChangePasswordRequest) ProtoMessage() {}
 
 func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2354,7 +2504,7 @@ func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
 func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{31}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ChangePasswordRequest) GetOldPassword() string {
@@ -2390,7 +2540,7 @@ type SetSecretQuestionRequest struct {
 
 func (x *SetSecretQuestionRequest) Reset() {
 	*x = SetSecretQuestionRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2402,7 +2552,7 @@ func (x *SetSecretQuestionRequest) String() string {
 func (*SetSecretQuestionRequest) ProtoMessage() {}
 
 func (x *SetSecretQuestionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2415,7 +2565,7 @@ func (x *SetSecretQuestionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSecretQuestionRequest.ProtoReflect.Descriptor instead.
 func (*SetSecretQuestionRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{32}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SetSecretQuestionRequest) GetQuestion() string {
@@ -2450,7 +2600,7 @@ type ResetPasswordRequest struct {
 
 func (x *ResetPasswordRequest) Reset() {
 	*x = ResetPasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2462,7 +2612,7 @@ func (x *ResetPasswordRequest) String() string {
 func (*ResetPasswordRequest) ProtoMessage() {}
 
 func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2475,7 +2625,7 @@ func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetPasswordRequest.ProtoReflect.Descriptor instead.
 func (*ResetPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{33}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ResetPasswordRequest) GetTenantId() string {
@@ -2510,7 +2660,7 @@ type LoginRequest struct {
 
 func (x *LoginRequest) Reset() {
 	*x = LoginRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2522,7 +2672,7 @@ func (x *LoginRequest) String() string {
 func (*LoginRequest) ProtoMessage() {}
 
 func (x *LoginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2535,7 +2685,7 @@ func (x *LoginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginRequest.ProtoReflect.Descriptor instead.
 func (*LoginRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{34}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *LoginRequest) GetTenantId() string {
@@ -2573,7 +2723,7 @@ type LoginResponse struct {
 
 func (x *LoginResponse) Reset() {
 	*x = LoginResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2585,7 +2735,7 @@ func (x *LoginResponse) String() string {
 func (*LoginResponse) ProtoMessage() {}
 
 func (x *LoginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2598,7 +2748,7 @@ func (x *LoginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginResponse.ProtoReflect.Descriptor instead.
 func (*LoginResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{35}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *LoginResponse) GetAccessToken() string {
@@ -2638,7 +2788,7 @@ type AuthenticateRequest struct {
 
 func (x *AuthenticateRequest) Reset() {
 	*x = AuthenticateRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2650,7 +2800,7 @@ func (x *AuthenticateRequest) String() string {
 func (*AuthenticateRequest) ProtoMessage() {}
 
 func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2663,7 +2813,7 @@ func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateRequest.ProtoReflect.Descriptor instead.
 func (*AuthenticateRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{36}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *AuthenticateRequest) GetAccessToken() string {
@@ -2684,7 +2834,7 @@ type AuthenticateResponse struct {
 
 func (x *AuthenticateResponse) Reset() {
 	*x = AuthenticateResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2696,7 +2846,7 @@ func (x *AuthenticateResponse) String() string {
 func (*AuthenticateResponse) ProtoMessage() {}
 
 func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2709,7 +2859,7 @@ func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateResponse.ProtoReflect.Descriptor instead.
 func (*AuthenticateResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{37}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *AuthenticateResponse) GetPrincipal() *v1.Principal {
@@ -2750,7 +2900,7 @@ type AccessToken struct {
 
 func (x *AccessToken) Reset() {
 	*x = AccessToken{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2762,7 +2912,7 @@ func (x *AccessToken) String() string {
 func (*AccessToken) ProtoMessage() {}
 
 func (x *AccessToken) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2775,7 +2925,7 @@ func (x *AccessToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessToken.ProtoReflect.Descriptor instead.
 func (*AccessToken) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{38}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *AccessToken) GetName() string {
@@ -2870,7 +3020,7 @@ type CreateAccessTokenRequest struct {
 
 func (x *CreateAccessTokenRequest) Reset() {
 	*x = CreateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2882,7 +3032,7 @@ func (x *CreateAccessTokenRequest) String() string {
 func (*CreateAccessTokenRequest) ProtoMessage() {}
 
 func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2895,7 +3045,7 @@ func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{39}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CreateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -2930,7 +3080,7 @@ type CreateAccessTokenResponse struct {
 
 func (x *CreateAccessTokenResponse) Reset() {
 	*x = CreateAccessTokenResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2942,7 +3092,7 @@ func (x *CreateAccessTokenResponse) String() string {
 func (*CreateAccessTokenResponse) ProtoMessage() {}
 
 func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2955,7 +3105,7 @@ func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{40}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CreateAccessTokenResponse) GetAccessToken() *AccessToken {
@@ -2981,7 +3131,7 @@ type GetAccessTokenRequest struct {
 
 func (x *GetAccessTokenRequest) Reset() {
 	*x = GetAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2993,7 +3143,7 @@ func (x *GetAccessTokenRequest) String() string {
 func (*GetAccessTokenRequest) ProtoMessage() {}
 
 func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3006,7 +3156,7 @@ func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*GetAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{41}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GetAccessTokenRequest) GetName() string {
@@ -3029,7 +3179,7 @@ type ListAccessTokensRequest struct {
 
 func (x *ListAccessTokensRequest) Reset() {
 	*x = ListAccessTokensRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3041,7 +3191,7 @@ func (x *ListAccessTokensRequest) String() string {
 func (*ListAccessTokensRequest) ProtoMessage() {}
 
 func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3054,7 +3204,7 @@ func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{42}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListAccessTokensRequest) GetPageSize() int32 {
@@ -3088,7 +3238,7 @@ type ListAccessTokensResponse struct {
 
 func (x *ListAccessTokensResponse) Reset() {
 	*x = ListAccessTokensResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3100,7 +3250,7 @@ func (x *ListAccessTokensResponse) String() string {
 func (*ListAccessTokensResponse) ProtoMessage() {}
 
 func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3113,7 +3263,7 @@ func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{43}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ListAccessTokensResponse) GetAccessTokens() []*AccessToken {
@@ -3144,7 +3294,7 @@ type UpdateAccessTokenRequest struct {
 
 func (x *UpdateAccessTokenRequest) Reset() {
 	*x = UpdateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3156,7 +3306,7 @@ func (x *UpdateAccessTokenRequest) String() string {
 func (*UpdateAccessTokenRequest) ProtoMessage() {}
 
 func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3169,7 +3319,7 @@ func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{44}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *UpdateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -3202,7 +3352,7 @@ type RotateAccessTokenRequest struct {
 
 func (x *RotateAccessTokenRequest) Reset() {
 	*x = RotateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3214,7 +3364,7 @@ func (x *RotateAccessTokenRequest) String() string {
 func (*RotateAccessTokenRequest) ProtoMessage() {}
 
 func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3227,7 +3377,7 @@ func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*RotateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{45}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RotateAccessTokenRequest) GetName() string {
@@ -3246,7 +3396,7 @@ type DeleteAccessTokenRequest struct {
 
 func (x *DeleteAccessTokenRequest) Reset() {
 	*x = DeleteAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3258,7 +3408,7 @@ func (x *DeleteAccessTokenRequest) String() string {
 func (*DeleteAccessTokenRequest) ProtoMessage() {}
 
 func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3271,7 +3421,7 @@ func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{46}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *DeleteAccessTokenRequest) GetName() string {
@@ -3433,7 +3583,16 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x11UpdateUserRequest\x12,\n" +
 	"\x04user\x18\x01 \x01(\v2\x18.tessera.account.v1.UserR\x04user\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\x1b\n" +
+	"updateMask\"\x12\n" +
+	"\x10ListRolesRequest\"v\n" +
+	"\x04Role\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x17\n" +
+	"\arole_id\x18\x02 \x01(\tR\x06roleId\x12\x1f\n" +
+	"\vtenant_wide\x18\x03 \x01(\bR\n" +
+	"tenantWide\x12 \n" +
+	"\vpermissions\x18\x04 \x03(\tR\vpermissions\"C\n" +
+	"\x11ListRolesResponse\x12.\n" +
+	"\x05roles\x18\x01 \x03(\v2\x18.tessera.account.v1.RoleR\x05roles\"\x1b\n" +
 	"\x19ListAdministratorsRequest\"\xc1\x01\n" +
 	"\rAdministrator\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1d\n" +
@@ -3553,7 +3712,7 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x0fAccessTokenType\x12!\n" +
 	"\x1dACCESS_TOKEN_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ACCESS_TOKEN_TYPE_NORMAL\x10\x01\x12\"\n" +
-	"\x1eACCESS_TOKEN_TYPE_IMPERSONATED\x10\x022\xc1\v\n" +
+	"\x1eACCESS_TOKEN_TYPE_IMPERSONATED\x10\x022\x9b\f\n" +
 	"\x0eAccountService\x12a\n" +
 	"\fCreateTenant\x12'.tessera.account.v1.CreateTenantRequest\x1a(.tessera.account.v1.CreateTenantResponse\x12V\n" +
 	"\rCreateAccount\x12(.tessera.account.v1.CreateAccountRequest\x1a\x1b.tessera.account.v1.Account\x12P\n" +
@@ -3571,7 +3730,8 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\tListUsers\x12$.tessera.account.v1.ListUsersRequest\x1a%.tessera.account.v1.ListUsersResponse\x12M\n" +
 	"\n" +
 	"UpdateUser\x12%.tessera.account.v1.UpdateUserRequest\x1a\x18.tessera.account.v1.User\x12s\n" +
-	"\x12ListAdministrators\x12-.tessera.account.v1.ListAdministratorsRequest\x1a..tessera.account.v1.ListAdministratorsResponse\x12U\n" +
+	"\x12ListAdministrators\x12-.tessera.account.v1.ListAdministratorsRequest\x1a..tessera.account.v1.ListAdministratorsResponse\x12X\n" +
+	"\tListRoles\x12$.tessera.account.v1.ListRolesRequest\x1a%.tessera.account.v1.ListRolesResponse\x12U\n" +
 	"\x0eReactivateUser\x12).tessera.account.v1.ReactivateUserRequest\x1a\x18.tessera.account.v1.User\x12[\n" +
 	"\x11ResetUserPassword\x12,.tessera.account.v1.ResetUserPasswordRequest\x1a\x18.tessera.account.v1.User2\xc1\x03\n" +
 	"\vAuthService\x12L\n" +
@@ -3603,7 +3763,7 @@ func file_tessera_account_v1_account_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_account_v1_account_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_tessera_account_v1_account_proto_goTypes = []any{
 	(AccountType)(0),                   // 0: tessera.account.v1.AccountType
 	(UserType)(0),                      // 1: tessera.account.v1.UserType
@@ -3633,140 +3793,146 @@ var file_tessera_account_v1_account_proto_goTypes = []any{
 	(*CreateUserRequest)(nil),          // 25: tessera.account.v1.CreateUserRequest
 	(*GetUserRequest)(nil),             // 26: tessera.account.v1.GetUserRequest
 	(*UpdateUserRequest)(nil),          // 27: tessera.account.v1.UpdateUserRequest
-	(*ListAdministratorsRequest)(nil),  // 28: tessera.account.v1.ListAdministratorsRequest
-	(*Administrator)(nil),              // 29: tessera.account.v1.Administrator
-	(*ListAdministratorsResponse)(nil), // 30: tessera.account.v1.ListAdministratorsResponse
-	(*ListUsersRequest)(nil),           // 31: tessera.account.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),          // 32: tessera.account.v1.ListUsersResponse
-	(*ReactivateUserRequest)(nil),      // 33: tessera.account.v1.ReactivateUserRequest
-	(*ResetUserPasswordRequest)(nil),   // 34: tessera.account.v1.ResetUserPasswordRequest
-	(*ChangePasswordRequest)(nil),      // 35: tessera.account.v1.ChangePasswordRequest
-	(*SetSecretQuestionRequest)(nil),   // 36: tessera.account.v1.SetSecretQuestionRequest
-	(*ResetPasswordRequest)(nil),       // 37: tessera.account.v1.ResetPasswordRequest
-	(*LoginRequest)(nil),               // 38: tessera.account.v1.LoginRequest
-	(*LoginResponse)(nil),              // 39: tessera.account.v1.LoginResponse
-	(*AuthenticateRequest)(nil),        // 40: tessera.account.v1.AuthenticateRequest
-	(*AuthenticateResponse)(nil),       // 41: tessera.account.v1.AuthenticateResponse
-	(*AccessToken)(nil),                // 42: tessera.account.v1.AccessToken
-	(*CreateAccessTokenRequest)(nil),   // 43: tessera.account.v1.CreateAccessTokenRequest
-	(*CreateAccessTokenResponse)(nil),  // 44: tessera.account.v1.CreateAccessTokenResponse
-	(*GetAccessTokenRequest)(nil),      // 45: tessera.account.v1.GetAccessTokenRequest
-	(*ListAccessTokensRequest)(nil),    // 46: tessera.account.v1.ListAccessTokensRequest
-	(*ListAccessTokensResponse)(nil),   // 47: tessera.account.v1.ListAccessTokensResponse
-	(*UpdateAccessTokenRequest)(nil),   // 48: tessera.account.v1.UpdateAccessTokenRequest
-	(*RotateAccessTokenRequest)(nil),   // 49: tessera.account.v1.RotateAccessTokenRequest
-	(*DeleteAccessTokenRequest)(nil),   // 50: tessera.account.v1.DeleteAccessTokenRequest
-	nil,                                // 51: tessera.account.v1.Account.AttributesEntry
-	(*timestamppb.Timestamp)(nil),      // 52: google.protobuf.Timestamp
-	(*v1.Address)(nil),                 // 53: tessera.common.v1.Address
-	(*fieldmaskpb.FieldMask)(nil),      // 54: google.protobuf.FieldMask
-	(*v1.Principal)(nil),               // 55: tessera.common.v1.Principal
-	(*emptypb.Empty)(nil),              // 56: google.protobuf.Empty
+	(*ListRolesRequest)(nil),           // 28: tessera.account.v1.ListRolesRequest
+	(*Role)(nil),                       // 29: tessera.account.v1.Role
+	(*ListRolesResponse)(nil),          // 30: tessera.account.v1.ListRolesResponse
+	(*ListAdministratorsRequest)(nil),  // 31: tessera.account.v1.ListAdministratorsRequest
+	(*Administrator)(nil),              // 32: tessera.account.v1.Administrator
+	(*ListAdministratorsResponse)(nil), // 33: tessera.account.v1.ListAdministratorsResponse
+	(*ListUsersRequest)(nil),           // 34: tessera.account.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),          // 35: tessera.account.v1.ListUsersResponse
+	(*ReactivateUserRequest)(nil),      // 36: tessera.account.v1.ReactivateUserRequest
+	(*ResetUserPasswordRequest)(nil),   // 37: tessera.account.v1.ResetUserPasswordRequest
+	(*ChangePasswordRequest)(nil),      // 38: tessera.account.v1.ChangePasswordRequest
+	(*SetSecretQuestionRequest)(nil),   // 39: tessera.account.v1.SetSecretQuestionRequest
+	(*ResetPasswordRequest)(nil),       // 40: tessera.account.v1.ResetPasswordRequest
+	(*LoginRequest)(nil),               // 41: tessera.account.v1.LoginRequest
+	(*LoginResponse)(nil),              // 42: tessera.account.v1.LoginResponse
+	(*AuthenticateRequest)(nil),        // 43: tessera.account.v1.AuthenticateRequest
+	(*AuthenticateResponse)(nil),       // 44: tessera.account.v1.AuthenticateResponse
+	(*AccessToken)(nil),                // 45: tessera.account.v1.AccessToken
+	(*CreateAccessTokenRequest)(nil),   // 46: tessera.account.v1.CreateAccessTokenRequest
+	(*CreateAccessTokenResponse)(nil),  // 47: tessera.account.v1.CreateAccessTokenResponse
+	(*GetAccessTokenRequest)(nil),      // 48: tessera.account.v1.GetAccessTokenRequest
+	(*ListAccessTokensRequest)(nil),    // 49: tessera.account.v1.ListAccessTokensRequest
+	(*ListAccessTokensResponse)(nil),   // 50: tessera.account.v1.ListAccessTokensResponse
+	(*UpdateAccessTokenRequest)(nil),   // 51: tessera.account.v1.UpdateAccessTokenRequest
+	(*RotateAccessTokenRequest)(nil),   // 52: tessera.account.v1.RotateAccessTokenRequest
+	(*DeleteAccessTokenRequest)(nil),   // 53: tessera.account.v1.DeleteAccessTokenRequest
+	nil,                                // 54: tessera.account.v1.Account.AttributesEntry
+	(*timestamppb.Timestamp)(nil),      // 55: google.protobuf.Timestamp
+	(*v1.Address)(nil),                 // 56: tessera.common.v1.Address
+	(*fieldmaskpb.FieldMask)(nil),      // 57: google.protobuf.FieldMask
+	(*v1.Principal)(nil),               // 58: tessera.common.v1.Principal
+	(*emptypb.Empty)(nil),              // 59: google.protobuf.Empty
 }
 var file_tessera_account_v1_account_proto_depIdxs = []int32{
-	52, // 0: tessera.account.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	55, // 0: tessera.account.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
 	4,  // 1: tessera.account.v1.ListAuditEventsResponse.audit_events:type_name -> tessera.account.v1.AuditEvent
-	52, // 2: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	55, // 2: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
 	7,  // 3: tessera.account.v1.CreateTenantResponse.tenant:type_name -> tessera.account.v1.Tenant
 	10, // 4: tessera.account.v1.CreateTenantResponse.home_account:type_name -> tessera.account.v1.Account
 	24, // 5: tessera.account.v1.CreateTenantResponse.admin:type_name -> tessera.account.v1.User
 	0,  // 6: tessera.account.v1.Account.type:type_name -> tessera.account.v1.AccountType
-	53, // 7: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
-	51, // 8: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
-	52, // 9: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
-	52, // 10: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
+	56, // 7: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
+	54, // 8: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
+	55, // 9: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	55, // 10: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
 	10, // 11: tessera.account.v1.CreateAccountRequest.account:type_name -> tessera.account.v1.Account
 	10, // 12: tessera.account.v1.UpdateAccountRequest.account:type_name -> tessera.account.v1.Account
-	54, // 13: tessera.account.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
+	57, // 13: tessera.account.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
 	10, // 14: tessera.account.v1.AccountTreeNode.account:type_name -> tessera.account.v1.Account
 	18, // 15: tessera.account.v1.AccountTreeNode.children:type_name -> tessera.account.v1.AccountTreeNode
 	10, // 16: tessera.account.v1.ListAccountsResponse.accounts:type_name -> tessera.account.v1.Account
 	1,  // 17: tessera.account.v1.User.type:type_name -> tessera.account.v1.UserType
 	2,  // 18: tessera.account.v1.User.status:type_name -> tessera.account.v1.UserStatus
 	23, // 19: tessera.account.v1.User.memberships:type_name -> tessera.account.v1.Membership
-	52, // 20: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	52, // 21: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
-	52, // 22: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
-	53, // 23: tessera.account.v1.User.address:type_name -> tessera.common.v1.Address
+	55, // 20: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	55, // 21: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
+	55, // 22: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
+	56, // 23: tessera.account.v1.User.address:type_name -> tessera.common.v1.Address
 	24, // 24: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
 	24, // 25: tessera.account.v1.UpdateUserRequest.user:type_name -> tessera.account.v1.User
-	54, // 26: tessera.account.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
-	29, // 27: tessera.account.v1.ListAdministratorsResponse.administrators:type_name -> tessera.account.v1.Administrator
-	24, // 28: tessera.account.v1.ListUsersResponse.users:type_name -> tessera.account.v1.User
-	52, // 29: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
-	24, // 30: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
-	55, // 31: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
-	52, // 32: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
-	3,  // 33: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
-	52, // 34: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
-	52, // 35: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
-	52, // 36: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
-	42, // 37: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	42, // 38: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
-	42, // 39: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
-	42, // 40: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	54, // 41: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
-	8,  // 42: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
-	11, // 43: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
-	13, // 44: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
-	12, // 45: tessera.account.v1.AccountService.UpdateAccount:input_type -> tessera.account.v1.UpdateAccountRequest
-	21, // 46: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
-	15, // 47: tessera.account.v1.AccountService.LinkSubAccount:input_type -> tessera.account.v1.LinkSubAccountRequest
-	16, // 48: tessera.account.v1.AccountService.UnlinkSubAccount:input_type -> tessera.account.v1.UnlinkSubAccountRequest
-	17, // 49: tessera.account.v1.AccountService.GetAccountTree:input_type -> tessera.account.v1.GetAccountTreeRequest
-	19, // 50: tessera.account.v1.AccountService.DeleteAccount:input_type -> tessera.account.v1.DeleteAccountRequest
-	25, // 51: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
-	26, // 52: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
-	31, // 53: tessera.account.v1.AccountService.ListUsers:input_type -> tessera.account.v1.ListUsersRequest
-	27, // 54: tessera.account.v1.AccountService.UpdateUser:input_type -> tessera.account.v1.UpdateUserRequest
-	28, // 55: tessera.account.v1.AccountService.ListAdministrators:input_type -> tessera.account.v1.ListAdministratorsRequest
-	33, // 56: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
-	34, // 57: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
-	38, // 58: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
-	40, // 59: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
-	35, // 60: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
-	36, // 61: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
-	37, // 62: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
-	43, // 63: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
-	45, // 64: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
-	46, // 65: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
-	48, // 66: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
-	49, // 67: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
-	50, // 68: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
-	5,  // 69: tessera.account.v1.AuditService.ListAuditEvents:input_type -> tessera.account.v1.ListAuditEventsRequest
-	9,  // 70: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
-	10, // 71: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
-	10, // 72: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
-	10, // 73: tessera.account.v1.AccountService.UpdateAccount:output_type -> tessera.account.v1.Account
-	22, // 74: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
-	14, // 75: tessera.account.v1.AccountService.LinkSubAccount:output_type -> tessera.account.v1.AccountLink
-	56, // 76: tessera.account.v1.AccountService.UnlinkSubAccount:output_type -> google.protobuf.Empty
-	18, // 77: tessera.account.v1.AccountService.GetAccountTree:output_type -> tessera.account.v1.AccountTreeNode
-	20, // 78: tessera.account.v1.AccountService.DeleteAccount:output_type -> tessera.account.v1.DeleteAccountResponse
-	24, // 79: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
-	24, // 80: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
-	32, // 81: tessera.account.v1.AccountService.ListUsers:output_type -> tessera.account.v1.ListUsersResponse
-	24, // 82: tessera.account.v1.AccountService.UpdateUser:output_type -> tessera.account.v1.User
-	30, // 83: tessera.account.v1.AccountService.ListAdministrators:output_type -> tessera.account.v1.ListAdministratorsResponse
-	24, // 84: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
-	24, // 85: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
-	39, // 86: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
-	41, // 87: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
-	56, // 88: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
-	56, // 89: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
-	56, // 90: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
-	44, // 91: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	42, // 92: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
-	47, // 93: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
-	42, // 94: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
-	44, // 95: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	56, // 96: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
-	6,  // 97: tessera.account.v1.AuditService.ListAuditEvents:output_type -> tessera.account.v1.ListAuditEventsResponse
-	70, // [70:98] is the sub-list for method output_type
-	42, // [42:70] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	57, // 26: tessera.account.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
+	29, // 27: tessera.account.v1.ListRolesResponse.roles:type_name -> tessera.account.v1.Role
+	32, // 28: tessera.account.v1.ListAdministratorsResponse.administrators:type_name -> tessera.account.v1.Administrator
+	24, // 29: tessera.account.v1.ListUsersResponse.users:type_name -> tessera.account.v1.User
+	55, // 30: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
+	24, // 31: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
+	58, // 32: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
+	55, // 33: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
+	3,  // 34: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
+	55, // 35: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
+	55, // 36: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
+	55, // 37: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
+	45, // 38: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	45, // 39: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
+	45, // 40: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
+	45, // 41: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	57, // 42: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
+	8,  // 43: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
+	11, // 44: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
+	13, // 45: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
+	12, // 46: tessera.account.v1.AccountService.UpdateAccount:input_type -> tessera.account.v1.UpdateAccountRequest
+	21, // 47: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
+	15, // 48: tessera.account.v1.AccountService.LinkSubAccount:input_type -> tessera.account.v1.LinkSubAccountRequest
+	16, // 49: tessera.account.v1.AccountService.UnlinkSubAccount:input_type -> tessera.account.v1.UnlinkSubAccountRequest
+	17, // 50: tessera.account.v1.AccountService.GetAccountTree:input_type -> tessera.account.v1.GetAccountTreeRequest
+	19, // 51: tessera.account.v1.AccountService.DeleteAccount:input_type -> tessera.account.v1.DeleteAccountRequest
+	25, // 52: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
+	26, // 53: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
+	34, // 54: tessera.account.v1.AccountService.ListUsers:input_type -> tessera.account.v1.ListUsersRequest
+	27, // 55: tessera.account.v1.AccountService.UpdateUser:input_type -> tessera.account.v1.UpdateUserRequest
+	31, // 56: tessera.account.v1.AccountService.ListAdministrators:input_type -> tessera.account.v1.ListAdministratorsRequest
+	28, // 57: tessera.account.v1.AccountService.ListRoles:input_type -> tessera.account.v1.ListRolesRequest
+	36, // 58: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
+	37, // 59: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
+	41, // 60: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
+	43, // 61: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
+	38, // 62: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
+	39, // 63: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
+	40, // 64: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
+	46, // 65: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
+	48, // 66: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
+	49, // 67: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
+	51, // 68: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
+	52, // 69: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
+	53, // 70: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
+	5,  // 71: tessera.account.v1.AuditService.ListAuditEvents:input_type -> tessera.account.v1.ListAuditEventsRequest
+	9,  // 72: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
+	10, // 73: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
+	10, // 74: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
+	10, // 75: tessera.account.v1.AccountService.UpdateAccount:output_type -> tessera.account.v1.Account
+	22, // 76: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
+	14, // 77: tessera.account.v1.AccountService.LinkSubAccount:output_type -> tessera.account.v1.AccountLink
+	59, // 78: tessera.account.v1.AccountService.UnlinkSubAccount:output_type -> google.protobuf.Empty
+	18, // 79: tessera.account.v1.AccountService.GetAccountTree:output_type -> tessera.account.v1.AccountTreeNode
+	20, // 80: tessera.account.v1.AccountService.DeleteAccount:output_type -> tessera.account.v1.DeleteAccountResponse
+	24, // 81: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
+	24, // 82: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
+	35, // 83: tessera.account.v1.AccountService.ListUsers:output_type -> tessera.account.v1.ListUsersResponse
+	24, // 84: tessera.account.v1.AccountService.UpdateUser:output_type -> tessera.account.v1.User
+	33, // 85: tessera.account.v1.AccountService.ListAdministrators:output_type -> tessera.account.v1.ListAdministratorsResponse
+	30, // 86: tessera.account.v1.AccountService.ListRoles:output_type -> tessera.account.v1.ListRolesResponse
+	24, // 87: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
+	24, // 88: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
+	42, // 89: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
+	44, // 90: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
+	59, // 91: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
+	59, // 92: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
+	59, // 93: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
+	47, // 94: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	45, // 95: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
+	50, // 96: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
+	45, // 97: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
+	47, // 98: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	59, // 99: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
+	6,  // 100: tessera.account.v1.AuditService.ListAuditEvents:output_type -> tessera.account.v1.ListAuditEventsResponse
+	72, // [72:101] is the sub-list for method output_type
+	43, // [43:72] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_tessera_account_v1_account_proto_init() }
@@ -3780,7 +3946,7 @@ func file_tessera_account_v1_account_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_account_v1_account_proto_rawDesc), len(file_tessera_account_v1_account_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   48,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

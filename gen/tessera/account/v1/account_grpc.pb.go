@@ -34,6 +34,7 @@ const (
 	AccountService_ListUsers_FullMethodName          = "/tessera.account.v1.AccountService/ListUsers"
 	AccountService_UpdateUser_FullMethodName         = "/tessera.account.v1.AccountService/UpdateUser"
 	AccountService_ListAdministrators_FullMethodName = "/tessera.account.v1.AccountService/ListAdministrators"
+	AccountService_ListRoles_FullMethodName          = "/tessera.account.v1.AccountService/ListRoles"
 	AccountService_ReactivateUser_FullMethodName     = "/tessera.account.v1.AccountService/ReactivateUser"
 	AccountService_ResetUserPassword_FullMethodName  = "/tessera.account.v1.AccountService/ResetUserPassword"
 )
@@ -72,6 +73,8 @@ type AccountServiceClient interface {
 	UpdateUser(ctx context.Context, in *UpdateUserRequest, opts ...grpc.CallOption) (*User, error)
 	// Lists the administrators of the caller's accounts: name, account, email (ACC-13).
 	ListAdministrators(ctx context.Context, in *ListAdministratorsRequest, opts ...grpc.CallOption) (*ListAdministratorsResponse, error)
+	// Lists the roles users can hold, with their permissions (SPEC ACC-7).
+	ListRoles(ctx context.Context, in *ListRolesRequest, opts ...grpc.CallOption) (*ListRolesResponse, error)
 	// Makes an inactive (e.g. locked-out) user active again without touching the
 	// password, and emails them (SPEC ACC-9).
 	ReactivateUser(ctx context.Context, in *ReactivateUserRequest, opts ...grpc.CallOption) (*User, error)
@@ -228,6 +231,16 @@ func (c *accountServiceClient) ListAdministrators(ctx context.Context, in *ListA
 	return out, nil
 }
 
+func (c *accountServiceClient) ListRoles(ctx context.Context, in *ListRolesRequest, opts ...grpc.CallOption) (*ListRolesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRolesResponse)
+	err := c.cc.Invoke(ctx, AccountService_ListRoles_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *accountServiceClient) ReactivateUser(ctx context.Context, in *ReactivateUserRequest, opts ...grpc.CallOption) (*User, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(User)
@@ -282,6 +295,8 @@ type AccountServiceServer interface {
 	UpdateUser(context.Context, *UpdateUserRequest) (*User, error)
 	// Lists the administrators of the caller's accounts: name, account, email (ACC-13).
 	ListAdministrators(context.Context, *ListAdministratorsRequest) (*ListAdministratorsResponse, error)
+	// Lists the roles users can hold, with their permissions (SPEC ACC-7).
+	ListRoles(context.Context, *ListRolesRequest) (*ListRolesResponse, error)
 	// Makes an inactive (e.g. locked-out) user active again without touching the
 	// password, and emails them (SPEC ACC-9).
 	ReactivateUser(context.Context, *ReactivateUserRequest) (*User, error)
@@ -339,6 +354,9 @@ func (UnimplementedAccountServiceServer) UpdateUser(context.Context, *UpdateUser
 }
 func (UnimplementedAccountServiceServer) ListAdministrators(context.Context, *ListAdministratorsRequest) (*ListAdministratorsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAdministrators not implemented")
+}
+func (UnimplementedAccountServiceServer) ListRoles(context.Context, *ListRolesRequest) (*ListRolesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRoles not implemented")
 }
 func (UnimplementedAccountServiceServer) ReactivateUser(context.Context, *ReactivateUserRequest) (*User, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReactivateUser not implemented")
@@ -619,6 +637,24 @@ func _AccountService_ListAdministrators_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AccountService_ListRoles_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRolesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).ListRoles(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_ListRoles_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).ListRoles(ctx, req.(*ListRolesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AccountService_ReactivateUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ReactivateUserRequest)
 	if err := dec(in); err != nil {
@@ -717,6 +753,10 @@ var AccountService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAdministrators",
 			Handler:    _AccountService_ListAdministrators_Handler,
+		},
+		{
+			MethodName: "ListRoles",
+			Handler:    _AccountService_ListRoles_Handler,
 		},
 		{
 			MethodName: "ReactivateUser",

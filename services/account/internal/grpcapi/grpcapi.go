@@ -3,6 +3,8 @@ package grpcapi
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -34,6 +36,7 @@ var Permissions = grpcx.Permissions{
 	accountpb.AccountService_ListUsers_FullMethodName:          authz.UsersView,
 	accountpb.AccountService_UpdateUser_FullMethodName:         authz.UsersManage,
 	accountpb.AccountService_ListAdministrators_FullMethodName: authz.UsersView,
+	accountpb.AccountService_ListRoles_FullMethodName:          authz.UsersView,
 	accountpb.AccountService_ReactivateUser_FullMethodName:     authz.UsersManage,
 	accountpb.AccountService_ResetUserPassword_FullMethodName:  authz.UsersManage,
 	accountpb.AuthService_ChangePassword_FullMethodName:        authz.ProfileManage,
@@ -515,4 +518,18 @@ func (s *Server) UpdateAccount(ctx context.Context, req *accountpb.UpdateAccount
 		return nil, err
 	}
 	return accountPB(out), nil
+}
+
+// ListRoles implements AccountService: the role catalogue, sorted by ID.
+func (s *Server) ListRoles(context.Context, *accountpb.ListRolesRequest) (*accountpb.ListRolesResponse, error) {
+	out := &accountpb.ListRolesResponse{}
+	for _, id := range slices.Sorted(maps.Keys(authz.Roles)) {
+		r := authz.Roles[id]
+		role := &accountpb.Role{Name: "roles/" + id, RoleId: id, TenantWide: r.TenantWide}
+		for _, p := range r.Permissions {
+			role.Permissions = append(role.Permissions, string(p))
+		}
+		out.Roles = append(out.Roles, role)
+	}
+	return out, nil
 }
