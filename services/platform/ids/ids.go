@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/tessera-dev/tessera/services/platform/errs"
 )
 
 // alphabet avoids look-alike characters (0/O, 1/I/L) so IDs can be read out loud.
@@ -50,3 +52,15 @@ var resourceID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // ValidResourceID reports whether s may be used as a caller-chosen resource ID.
 func ValidResourceID(s string) bool { return resourceID.MatchString(s) }
+
+// Resolve returns the ID of a resource being created: the caller's choice when
+// valid (a violation on field otherwise), else one derived from the request ID.
+func Resolve(v *errs.Violations, field, tenant, prefix, given, requestID string) string {
+	if given == "" {
+		return ForRequest(tenant, prefix, requestID)
+	}
+	if !ValidResourceID(given) {
+		v.Add(field, "must be 1-64 letters, digits, '.', '_' or '-'")
+	}
+	return given
+}

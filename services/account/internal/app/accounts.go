@@ -17,11 +17,7 @@ var accountTypes = []string{AccountCustomer, AccountPartner, AccountSelfRegister
 // customer and partner accounts under the partner accounts they manage (SPEC ACC-3).
 func (a *App) CreateAccount(ctx context.Context, acc Account, parent string) (Account, error) {
 	var v errs.Violations
-	if acc.ID == "" {
-		acc.ID = ids.ForRequest(authz.MustTenant(ctx), "ACC", acc.RequestID)
-	} else if !ids.ValidResourceID(acc.ID) {
-		v.Add("account_id", "must be 1-64 letters, digits, '.', '_' or '-'")
-	}
+	acc.ID = ids.Resolve(&v, "account_id", authz.MustTenant(ctx), "ACC", acc.ID, acc.RequestID)
 	v.Require("account.display_name", acc.DisplayName)
 	if !slices.Contains(accountTypes, acc.Type) {
 		v.Add("account.type", "must be CUSTOMER, PARTNER or SELF_REGISTERED")

@@ -79,11 +79,7 @@ func New(store Store, accounts Accounts, seats Seats) *App {
 // CreateDevice validates and stores a device of an account the caller may act for.
 func (a *App) CreateDevice(ctx context.Context, d Device) (Device, error) {
 	var v errs.Violations
-	if d.ID == "" {
-		d.ID = ids.ForRequest(authz.MustTenant(ctx), "DEV", d.RequestID)
-	} else if !ids.ValidResourceID(d.ID) {
-		v.Add("device_id", "must be 1-64 letters, digits, '.', '_' or '-'")
-	}
+	d.ID = ids.Resolve(&v, "device_id", authz.MustTenant(ctx), "DEV", d.ID, d.RequestID)
 	v.Require("device.account", d.AccountID)
 	v.Require("device.display_name", d.DisplayName)
 	if d.Type == "" {

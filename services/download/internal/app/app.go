@@ -67,11 +67,7 @@ func New(store Store, blobs blob.Store, ent Entitlements) *App {
 // CreatePackage validates and stores a package of an existing product.
 func (a *App) CreatePackage(ctx context.Context, p Package) (Package, error) {
 	var v errs.Violations
-	if p.ID == "" {
-		p.ID = ids.ForRequest(authz.MustTenant(ctx), "PKG", p.RequestID)
-	} else if !ids.ValidResourceID(p.ID) {
-		v.Add("package_id", "must be 1-64 letters, digits, '.', '_' or '-'")
-	}
+	p.ID = ids.Resolve(&v, "package_id", authz.MustTenant(ctx), "PKG", p.ID, p.RequestID)
 	v.Require("package.display_name", p.DisplayName)
 	v.Require("package.product", p.ProductID)
 	if err := v.Err(); err != nil {

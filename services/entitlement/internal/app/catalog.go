@@ -17,11 +17,7 @@ var HostIDTypes = []string{"ANY", "HOSTNAME", "ETHER", "INTERNET", "ID_STRING", 
 // CreateLicenseModel validates and stores a license model.
 func (a *App) CreateLicenseModel(ctx context.Context, m LicenseModel) (LicenseModel, error) {
 	var v errs.Violations
-	if m.ID == "" {
-		m.ID = ids.ForRequest(authz.MustTenant(ctx), "LM", m.RequestID)
-	} else if !ids.ValidResourceID(m.ID) {
-		v.Add("license_model_id", "must be 1-64 letters, digits, '.', '_' or '-'")
-	}
+	m.ID = ids.Resolve(&v, "license_model_id", authz.MustTenant(ctx), "LM", m.ID, m.RequestID)
 	v.Require("license_model.display_name", m.DisplayName)
 	if !slices.Contains(modelTypes, m.Type) {
 		v.Add("license_model.type", "is required")
@@ -45,11 +41,7 @@ func (a *App) GetLicenseModel(ctx context.Context, id string) (LicenseModel, err
 // CreateProduct validates and stores a product; its license models must exist.
 func (a *App) CreateProduct(ctx context.Context, p Product) (Product, error) {
 	var v errs.Violations
-	if p.ID == "" {
-		p.ID = ids.ForRequest(authz.MustTenant(ctx), "PRD", p.RequestID)
-	} else if !ids.ValidResourceID(p.ID) {
-		v.Add("product_id", "must be 1-64 letters, digits, '.', '_' or '-'")
-	}
+	p.ID = ids.Resolve(&v, "product_id", authz.MustTenant(ctx), "PRD", p.ID, p.RequestID)
 	v.Require("product.display_name", p.DisplayName)
 	if p.LicenseTechnology == "" {
 		v.Add("product.license_technology", "is required")
