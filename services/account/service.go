@@ -59,8 +59,9 @@ type Service struct {
 
 // New builds the service.
 func New(d Deps) *Service {
-	holdings := clients.Holdings{Ent: entitlementpb.NewEntitlementServiceClient(d.Entitlement), Dev: devicepb.NewDeviceServiceClient(d.Device)}
-	a := app.New(store.New(d.Pool), d.Mailer, holdings, d.Config)
+	ent := entitlementpb.NewEntitlementServiceClient(d.Entitlement)
+	holdings := clients.Holdings{Ent: ent, Dev: devicepb.NewDeviceServiceClient(d.Device)}
+	a := app.New(store.New(d.Pool), d.Mailer, holdings, clients.EntitlementKeys{Ent: ent}, d.Config)
 	return &Service{deps: d, app: a, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log)}
 }
 
@@ -73,6 +74,7 @@ func (s *Service) Register(srv *grpc.Server) {
 	accountpb.RegisterAuthServiceServer(srv, s.api)
 	accountpb.RegisterAccessTokenServiceServer(srv, s.api)
 	accountpb.RegisterAuditServiceServer(srv, s.api)
+	accountpb.RegisterRegistrationServiceServer(srv, s.api)
 }
 
 // Run runs the outbox relay and the notifier until ctx ends.

@@ -127,6 +127,7 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Han
 		{accountpb.RegisterAuthServiceHandler, "account"},
 		{accountpb.RegisterAccessTokenServiceHandler, "account"},
 		{accountpb.RegisterAuditServiceHandler, "account"},
+		{accountpb.RegisterRegistrationServiceHandler, "account"},
 		{entitlementpb.RegisterCatalogServiceHandler, "entitlement"},
 		{entitlementpb.RegisterEntitlementServiceHandler, "entitlement"},
 		{licensepb.RegisterLicenseServiceHandler, "license"},
@@ -274,11 +275,25 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// limitLogins refuses sign-in and password-reset attempts beyond the per-address and
-// per-user rates (brute-force protection in front of the account service's lockout).
+// limited reports whether a request is one of the public doors a guesser would try:
+// sign-in, password reset, registration and joining accounts.
+func limited(r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		return false
+	}
+	switch r.URL.Path {
+	case "/v1/auth:login", "/v1/auth:resetPassword", "/v1/auth:signInWithKey", "/v1/registrations":
+		return true
+	}
+	return strings.HasPrefix(r.URL.Path, "/v1/accounts/") && strings.HasSuffix(r.URL.Path, ":join")
+}
+
+// limitLogins refuses sign-in, password-reset and registration attempts beyond the
+// per-address and per-user (or per-key) rates: brute-force protection in front of the
+// account service's lockout, and against guessing entitlement IDs.
 func (g *Gateway) limitLogins(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || (r.URL.Path != "/v1/auth:login" && r.URL.Path != "/v1/auth:resetPassword") {
+		if !limited(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -296,9 +311,10 @@ func (g *Gateway) limitLogins(next http.Handler) http.Handler {
 		var who struct {
 			TenantID string `json:"tenant_id"`
 			Username string `json:"username"`
+			Key      string `json:"key"`
 		}
-		if json.Unmarshal(body, &who) == nil && who.Username != "" {
-			if ok, wait := g.loginPerUser.allow(who.TenantID+"/"+strings.ToLower(who.Username), now); !ok {
+		if json.Unmarshal(body, &who) == nil && who.Username+who.Key != "" {
+			if ok, wait := g.loginPerUser.allow(who.TenantID+"/"+strings.ToLower(who.Username)+"/"+who.Key, now); !ok {
 				writeStatus(w, tooMany("sign-in attempts for this user", wait))
 				return
 			}

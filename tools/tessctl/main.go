@@ -25,11 +25,13 @@ const usage = `usage: tessctl <command> [flags]
 
 commands:
   login            sign in through the REST gateway and print a bearer token
+                   (-user and -password, or -key with an entitlement or activation ID)
   keys             fetch the tenant's public signing keys as JSON (for offline checks)
   license verify   check a license file's signatures offline against a keys file
   call             call any REST endpoint: tessctl call [-token T] METHOD PATH [JSON]
   tokens           list | create NAME LIFETIME [-for users/ID] | rotate ID | delete ID
-  accounts         list [-filter F] | tree ID
+  accounts         list [-filter F] | tree ID | claim ID KEY (an entitlement or
+                   activation ID for a self-registered account)
   users            list [-filter F]
 
 The gateway is -gateway or TESSERA_GATEWAY; the bearer token -token or TESSERA_TOKEN.
@@ -117,13 +119,18 @@ func login(args []string, out io.Writer) error {
 	tenant := fs.String("tenant", "", "tenant ID")
 	user := fs.String("user", "", "user name")
 	password := fs.String("password", os.Getenv("TESSERA_PASSWORD"), "password (env TESSERA_PASSWORD)")
+	key := fs.String("key", "", "sign in with an entitlement ID or activation ID alone, instead of user and password")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	var resp struct {
 		AccessToken string `json:"access_token"`
 	}
-	if err := call("POST", *gw+"/v1/auth:login", "", map[string]string{"tenant_id": *tenant, "username": *user, "password": *password}, &resp); err != nil {
+	path, body := "/v1/auth:login", map[string]string{"tenant_id": *tenant, "username": *user, "password": *password}
+	if *key != "" {
+		path, body = "/v1/auth:signInWithKey", map[string]string{"tenant_id": *tenant, "key": *key}
+	}
+	if err := call("POST", *gw+path, "", body, &resp); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintln(out, resp.AccessToken)
@@ -277,6 +284,11 @@ func resourceCmd(resource string, args []string, out io.Writer) error {
 			return errors.New("accounts tree ID")
 		}
 		return printCall(out, "GET", base+"accounts/"+fs.Arg(0)+":tree", *token, nil)
+	case "accounts claim":
+		if fs.NArg() != 2 {
+			return errors.New("accounts claim ID KEY")
+		}
+		return printCall(out, "POST", base+"accounts/"+fs.Arg(0)+":claimKey", *token, map[string]any{"key": fs.Arg(1)})
 	case "users list":
 		return printCall(out, "GET", base+"users"+q, *token, nil)
 	}

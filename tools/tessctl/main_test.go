@@ -55,6 +55,7 @@ func TestResourceCommands(t *testing.T) {
 		{"tokens", "delete", "-gateway", srv.URL, "-token", "rna_x", "T1"},
 		{"accounts", "list", "-gateway", srv.URL, "-token", "rna_x", "-filter", `display_name:"acme"`},
 		{"call", "-gateway", srv.URL, "-token", "rna_x", "post", "/v1/accounts", `{"account_id":"A"}`},
+		{"accounts", "claim", "-gateway", srv.URL, "-token", "rna_x", "SR-1", "ENT-2"},
 	} {
 		var out bytes.Buffer
 		require.NoError(t, run(args, &out), args)
@@ -65,7 +66,12 @@ func TestResourceCommands(t *testing.T) {
 		`DELETE /v1/accessTokens/T1 Bearer rna_x `,
 		`GET /v1/accounts?filter=display_name%3A%22acme%22 Bearer rna_x `,
 		`POST /v1/accounts Bearer rna_x {"account_id":"A"}`,
+		`POST /v1/accounts/SR-1:claimKey Bearer rna_x {"key":"ENT-2"}`,
 	}, got)
+	got = nil
+	var out bytes.Buffer
+	require.NoError(t, run([]string{"login", "-gateway", srv.URL, "-tenant", "t1", "-key", "ENT-2"}, &out))
+	require.Equal(t, []string{`POST /v1/auth:signInWithKey  {"key":"ENT-2","tenant_id":"t1"}`}, got)
 	require.Error(t, run([]string{"call", "-gateway", srv.URL, "GET"}, &bytes.Buffer{}))
 	require.Error(t, run([]string{"tokens", "explode"}, &bytes.Buffer{}))
 }

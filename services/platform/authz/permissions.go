@@ -36,12 +36,21 @@ const (
 	TokensImpersonate Permission = "tokens.impersonate"
 	// AuditView reads the audit trail (producers).
 	AuditView Permission = "audit.view"
+	// EntitlementsClaim maps more entitlement or activation IDs to one's
+	// self-registered account (SPEC ACC-12).
+	EntitlementsClaim Permission = "entitlements.claim"
+	// AccountsSupport is the producer's support desk: replacing an account's
+	// administrator (SPEC ACC-11).
+	AccountsSupport Permission = "accounts.support"
 
 	// Service-only permissions: held by service principals, never by a role.
 	SeatsReserve   Permission = "seats.reserve"
 	ProductsAccess Permission = "products.check_access"
 	TokensResolve  Permission = "tokens.resolve"
 	HoldingsCount  Permission = "holdings.count"
+	// KeysResolve looks up and assigns entitlement and activation IDs for the account
+	// service's self-service entry (SPEC ACC-10 to ACC-12, ACC-18).
+	KeysResolve Permission = "entitlement_keys.resolve"
 )
 
 // Role is a named set of permissions.
@@ -57,10 +66,11 @@ var (
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, CatalogManage,
 		EntitlementsView, OrdersIngest, LicensesGenerate, LicensesView, SigningKeysView,
 		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload, TokensManage, TokensImpersonate, ProfileManage, AuditView,
+		EntitlementsClaim, AccountsSupport,
 	}}
 	RoleCustomerAdmin = Role{ID: "customer_admin", Permissions: []Permission{
 		AccountsView, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
-		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage,
+		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage, EntitlementsClaim,
 	}}
 	// RolePartnerAdmin runs a distribution tier: the accounts and users below the
 	// partner's accounts (SPEC ACC-3).
@@ -70,9 +80,10 @@ var (
 	}}
 	RoleCustomerUser = Role{ID: "customer_user", Permissions: []Permission{
 		AccountsView, CatalogView, EntitlementsView, LicensesView, DevicesView, DownloadsDownload, TokensManage, ProfileManage,
+		EntitlementsClaim,
 	}}
 	// ServicePermissions are what a service principal holds.
-	ServicePermissions = []Permission{SeatsReserve, ProductsAccess, TokensResolve, HoldingsCount, EntitlementsView, CatalogView, AccountsView, UsersView}
+	ServicePermissions = []Permission{SeatsReserve, ProductsAccess, TokensResolve, HoldingsCount, KeysResolve, EntitlementsView, CatalogView, AccountsView, UsersView}
 )
 
 // Roles indexes the built-in roles by ID.
@@ -89,7 +100,7 @@ var Roles = map[string]Role{
 // manage the accounts of their tier (SPEC ACC-3), scoped by the use cases.
 func ProducerOnly(perm Permission) bool {
 	switch perm {
-	case CatalogManage, OrdersIngest, DownloadsManage, SigningKeysView, AuditView:
+	case CatalogManage, OrdersIngest, DownloadsManage, SigningKeysView, AuditView, AccountsSupport:
 		return true
 	}
 	return false

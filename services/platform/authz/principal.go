@@ -148,6 +148,25 @@ func CanActFor(p *commonpb.Principal, accountID string) bool {
 	return p.GetTenantWide() || slices.Contains(p.GetAccountIds(), accountID)
 }
 
+// LineItemRef names a line item (or, with no ActivationID, a whole entitlement) and
+// its owner, for visibility checks.
+type LineItemRef struct {
+	AccountID, EntitlementID, ActivationID string
+}
+
+// CanSeeLineItem reports whether p may see the line item (or entitlement) and its
+// fulfillments. A principal signed in with an entitlement ID or activation ID sees just
+// that, whoever owns it (SPEC ACC-18); everyone else goes by account.
+func CanSeeLineItem(p *commonpb.Principal, li LineItemRef) bool {
+	if p.GetKind() == commonpb.PrincipalKind_PRINCIPAL_KIND_ENTITLEMENT_KEY {
+		if e := p.GetScopeEntitlementId(); e != "" {
+			return e == li.EntitlementID
+		}
+		return li.ActivationID != "" && p.GetScopeActivationId() == li.ActivationID
+	}
+	return CanActFor(p, li.AccountID)
+}
+
 // ForTenant returns a context that background work (reconcilers, consumers) uses to
 // call neighbour services for one tenant, as the service itself.
 func ForTenant(ctx context.Context, tenantID string) context.Context {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Domain is the ErrorInfo domain of every Tessera error.
@@ -88,6 +89,12 @@ func IsKind(err error, k Kind) bool {
 	e, ok := As(err)
 	if !ok {
 		e = FromPostgres(err)
+	}
+	if e == nil {
+		// A neighbour service's answer arrives as a gRPC status of the kind's code.
+		if st, ok := status.FromError(err); ok && err != nil {
+			return st.Code() == (&Error{Kind: k}).Code()
+		}
 	}
 	return e != nil && e.Kind == k
 }

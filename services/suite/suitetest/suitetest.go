@@ -151,6 +151,14 @@ func Producer(tenant string) *commonpb.Principal {
 	}
 }
 
+// Service is a Tessera service acting in tenant.
+func Service(tenant string) *commonpb.Principal {
+	return &commonpb.Principal{
+		Kind: commonpb.PrincipalKind_PRINCIPAL_KIND_SERVICE, TenantId: tenant, Service: "test", TenantWide: true,
+		Permissions: perms(authz.ServicePermissions),
+	}
+}
+
 // Operator may create tenants.
 func Operator() *commonpb.Principal {
 	return &commonpb.Principal{Kind: commonpb.PrincipalKind_PRINCIPAL_KIND_OPERATOR, Permissions: []string{string(authz.TenantsCreate)}}

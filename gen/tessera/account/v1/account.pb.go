@@ -2779,6 +2779,710 @@ func (x *LoginResponse) GetPasswordChangeRequired() bool {
 	return false
 }
 
+type SignInWithKeyRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// An entitlement ID or activation ID.
+	Key           string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignInWithKeyRequest) Reset() {
+	*x = SignInWithKeyRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignInWithKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignInWithKeyRequest) ProtoMessage() {}
+
+func (x *SignInWithKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignInWithKeyRequest.ProtoReflect.Descriptor instead.
+func (*SignInWithKeyRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *SignInWithKeyRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *SignInWithKeyRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+type SignInWithKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Bearer token ("rna_" + hex); shown only here.
+	AccessToken string                 `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	ExpireTime  *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// entitlements/{entitlement_id} the session sees.
+	Entitlement string `protobuf:"bytes,3,opt,name=entitlement,proto3" json:"entitlement,omitempty"`
+	// Set when the session sees one line item only.
+	ActivationId  string `protobuf:"bytes,4,opt,name=activation_id,json=activationId,proto3" json:"activation_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignInWithKeyResponse) Reset() {
+	*x = SignInWithKeyResponse{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignInWithKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignInWithKeyResponse) ProtoMessage() {}
+
+func (x *SignInWithKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignInWithKeyResponse.ProtoReflect.Descriptor instead.
+func (*SignInWithKeyResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *SignInWithKeyResponse) GetAccessToken() string {
+	if x != nil {
+		return x.AccessToken
+	}
+	return ""
+}
+
+func (x *SignInWithKeyResponse) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *SignInWithKeyResponse) GetEntitlement() string {
+	if x != nil {
+		return x.Entitlement
+	}
+	return ""
+}
+
+func (x *SignInWithKeyResponse) GetActivationId() string {
+	if x != nil {
+		return x.ActivationId
+	}
+	return ""
+}
+
+// Newcomer is the person registering or joining.
+type Newcomer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Login name; the email address when empty.
+	Username       string `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
+	FirstName      string `protobuf:"bytes,2,opt,name=first_name,json=firstName,proto3" json:"first_name,omitempty"`
+	LastName       string `protobuf:"bytes,3,opt,name=last_name,json=lastName,proto3" json:"last_name,omitempty"`
+	Email          string `protobuf:"bytes,4,opt,name=email,proto3" json:"email,omitempty"`
+	Phone          string `protobuf:"bytes,5,opt,name=phone,proto3" json:"phone,omitempty"`
+	TimeZone       string `protobuf:"bytes,6,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	Locale         string `protobuf:"bytes,7,opt,name=locale,proto3" json:"locale,omitempty"`
+	MarketingOptIn bool   `protobuf:"varint,8,opt,name=marketing_opt_in,json=marketingOptIn,proto3" json:"marketing_opt_in,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Newcomer) Reset() {
+	*x = Newcomer{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Newcomer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Newcomer) ProtoMessage() {}
+
+func (x *Newcomer) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Newcomer.ProtoReflect.Descriptor instead.
+func (*Newcomer) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *Newcomer) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *Newcomer) GetFirstName() string {
+	if x != nil {
+		return x.FirstName
+	}
+	return ""
+}
+
+func (x *Newcomer) GetLastName() string {
+	if x != nil {
+		return x.LastName
+	}
+	return ""
+}
+
+func (x *Newcomer) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *Newcomer) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *Newcomer) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *Newcomer) GetLocale() string {
+	if x != nil {
+		return x.Locale
+	}
+	return ""
+}
+
+func (x *Newcomer) GetMarketingOptIn() bool {
+	if x != nil {
+		return x.MarketingOptIn
+	}
+	return false
+}
+
+type RegisterSelfRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// An entitlement ID or activation ID.
+	Key    string    `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Person *Newcomer `protobuf:"bytes,3,opt,name=person,proto3" json:"person,omitempty"`
+	// Company name; required when the registration makes a new account.
+	Company       string      `protobuf:"bytes,4,opt,name=company,proto3" json:"company,omitempty"`
+	Address       *v1.Address `protobuf:"bytes,5,opt,name=address,proto3" json:"address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterSelfRequest) Reset() {
+	*x = RegisterSelfRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterSelfRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterSelfRequest) ProtoMessage() {}
+
+func (x *RegisterSelfRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterSelfRequest.ProtoReflect.Descriptor instead.
+func (*RegisterSelfRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *RegisterSelfRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *RegisterSelfRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *RegisterSelfRequest) GetPerson() *Newcomer {
+	if x != nil {
+		return x.Person
+	}
+	return nil
+}
+
+func (x *RegisterSelfRequest) GetCompany() string {
+	if x != nil {
+		return x.Company
+	}
+	return ""
+}
+
+func (x *RegisterSelfRequest) GetAddress() *v1.Address {
+	if x != nil {
+		return x.Address
+	}
+	return nil
+}
+
+type RegisterSelfResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	User  *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// accounts/{account_id} the person now belongs to.
+	Account string `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	// True when the person joined an existing self-registered account.
+	JoinedExisting bool `protobuf:"varint,3,opt,name=joined_existing,json=joinedExisting,proto3" json:"joined_existing,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RegisterSelfResponse) Reset() {
+	*x = RegisterSelfResponse{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterSelfResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterSelfResponse) ProtoMessage() {}
+
+func (x *RegisterSelfResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterSelfResponse.ProtoReflect.Descriptor instead.
+func (*RegisterSelfResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *RegisterSelfResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+func (x *RegisterSelfResponse) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *RegisterSelfResponse) GetJoinedExisting() bool {
+	if x != nil {
+		return x.JoinedExisting
+	}
+	return false
+}
+
+type JoinAccountRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// accounts/{account_id} to join.
+	Account string `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	// A sales order number of that account.
+	OrderId       string    `protobuf:"bytes,3,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	Person        *Newcomer `protobuf:"bytes,4,opt,name=person,proto3" json:"person,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinAccountRequest) Reset() {
+	*x = JoinAccountRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinAccountRequest) ProtoMessage() {}
+
+func (x *JoinAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinAccountRequest.ProtoReflect.Descriptor instead.
+func (*JoinAccountRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *JoinAccountRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *JoinAccountRequest) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *JoinAccountRequest) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *JoinAccountRequest) GetPerson() *Newcomer {
+	if x != nil {
+		return x.Person
+	}
+	return nil
+}
+
+type JoinAccountResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinAccountResponse) Reset() {
+	*x = JoinAccountResponse{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinAccountResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinAccountResponse) ProtoMessage() {}
+
+func (x *JoinAccountResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinAccountResponse.ProtoReflect.Descriptor instead.
+func (*JoinAccountResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *JoinAccountResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+type ClaimEntitlementKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// accounts/{account_id} (self-registered) to own the ID.
+	Account string `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	// An entitlement ID or activation ID.
+	Key           string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClaimEntitlementKeyRequest) Reset() {
+	*x = ClaimEntitlementKeyRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClaimEntitlementKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClaimEntitlementKeyRequest) ProtoMessage() {}
+
+func (x *ClaimEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClaimEntitlementKeyRequest.ProtoReflect.Descriptor instead.
+func (*ClaimEntitlementKeyRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *ClaimEntitlementKeyRequest) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *ClaimEntitlementKeyRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+type ClaimEntitlementKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// entitlements/{entitlement_id} now owned by the account (whole, or the one line
+	// item named by activation_id).
+	Entitlement   string `protobuf:"bytes,1,opt,name=entitlement,proto3" json:"entitlement,omitempty"`
+	ActivationId  string `protobuf:"bytes,2,opt,name=activation_id,json=activationId,proto3" json:"activation_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClaimEntitlementKeyResponse) Reset() {
+	*x = ClaimEntitlementKeyResponse{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClaimEntitlementKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClaimEntitlementKeyResponse) ProtoMessage() {}
+
+func (x *ClaimEntitlementKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClaimEntitlementKeyResponse.ProtoReflect.Descriptor instead.
+func (*ClaimEntitlementKeyResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *ClaimEntitlementKeyResponse) GetEntitlement() string {
+	if x != nil {
+		return x.Entitlement
+	}
+	return ""
+}
+
+func (x *ClaimEntitlementKeyResponse) GetActivationId() string {
+	if x != nil {
+		return x.ActivationId
+	}
+	return ""
+}
+
+type ReplaceAccountAdministratorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// accounts/{account_id}
+	Account string `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	// users/{user_id}: a member of the account who becomes its administrator.
+	User string `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	// Why; kept in the audit trail. Required.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplaceAccountAdministratorRequest) Reset() {
+	*x = ReplaceAccountAdministratorRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplaceAccountAdministratorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplaceAccountAdministratorRequest) ProtoMessage() {}
+
+func (x *ReplaceAccountAdministratorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplaceAccountAdministratorRequest.ProtoReflect.Descriptor instead.
+func (*ReplaceAccountAdministratorRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ReplaceAccountAdministratorRequest) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *ReplaceAccountAdministratorRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *ReplaceAccountAdministratorRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type ReplaceAccountAdministratorResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// users/{user_id} who were administrators and are now plain members.
+	Replaced      []string `protobuf:"bytes,1,rep,name=replaced,proto3" json:"replaced,omitempty"`
+	Administrator *User    `protobuf:"bytes,2,opt,name=administrator,proto3" json:"administrator,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplaceAccountAdministratorResponse) Reset() {
+	*x = ReplaceAccountAdministratorResponse{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplaceAccountAdministratorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplaceAccountAdministratorResponse) ProtoMessage() {}
+
+func (x *ReplaceAccountAdministratorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplaceAccountAdministratorResponse.ProtoReflect.Descriptor instead.
+func (*ReplaceAccountAdministratorResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *ReplaceAccountAdministratorResponse) GetReplaced() []string {
+	if x != nil {
+		return x.Replaced
+	}
+	return nil
+}
+
+func (x *ReplaceAccountAdministratorResponse) GetAdministrator() *User {
+	if x != nil {
+		return x.Administrator
+	}
+	return nil
+}
+
 type AuthenticateRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	AccessToken   string                 `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
@@ -2788,7 +3492,7 @@ type AuthenticateRequest struct {
 
 func (x *AuthenticateRequest) Reset() {
 	*x = AuthenticateRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2800,7 +3504,7 @@ func (x *AuthenticateRequest) String() string {
 func (*AuthenticateRequest) ProtoMessage() {}
 
 func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2813,7 +3517,7 @@ func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateRequest.ProtoReflect.Descriptor instead.
 func (*AuthenticateRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{39}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *AuthenticateRequest) GetAccessToken() string {
@@ -2834,7 +3538,7 @@ type AuthenticateResponse struct {
 
 func (x *AuthenticateResponse) Reset() {
 	*x = AuthenticateResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2846,7 +3550,7 @@ func (x *AuthenticateResponse) String() string {
 func (*AuthenticateResponse) ProtoMessage() {}
 
 func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2859,7 +3563,7 @@ func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateResponse.ProtoReflect.Descriptor instead.
 func (*AuthenticateResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{40}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *AuthenticateResponse) GetPrincipal() *v1.Principal {
@@ -2900,7 +3604,7 @@ type AccessToken struct {
 
 func (x *AccessToken) Reset() {
 	*x = AccessToken{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2912,7 +3616,7 @@ func (x *AccessToken) String() string {
 func (*AccessToken) ProtoMessage() {}
 
 func (x *AccessToken) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2925,7 +3629,7 @@ func (x *AccessToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessToken.ProtoReflect.Descriptor instead.
 func (*AccessToken) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{41}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *AccessToken) GetName() string {
@@ -3020,7 +3724,7 @@ type CreateAccessTokenRequest struct {
 
 func (x *CreateAccessTokenRequest) Reset() {
 	*x = CreateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3032,7 +3736,7 @@ func (x *CreateAccessTokenRequest) String() string {
 func (*CreateAccessTokenRequest) ProtoMessage() {}
 
 func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3045,7 +3749,7 @@ func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{42}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *CreateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -3080,7 +3784,7 @@ type CreateAccessTokenResponse struct {
 
 func (x *CreateAccessTokenResponse) Reset() {
 	*x = CreateAccessTokenResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3092,7 +3796,7 @@ func (x *CreateAccessTokenResponse) String() string {
 func (*CreateAccessTokenResponse) ProtoMessage() {}
 
 func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3105,7 +3809,7 @@ func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{43}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *CreateAccessTokenResponse) GetAccessToken() *AccessToken {
@@ -3131,7 +3835,7 @@ type GetAccessTokenRequest struct {
 
 func (x *GetAccessTokenRequest) Reset() {
 	*x = GetAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3143,7 +3847,7 @@ func (x *GetAccessTokenRequest) String() string {
 func (*GetAccessTokenRequest) ProtoMessage() {}
 
 func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3156,7 +3860,7 @@ func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*GetAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{44}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GetAccessTokenRequest) GetName() string {
@@ -3179,7 +3883,7 @@ type ListAccessTokensRequest struct {
 
 func (x *ListAccessTokensRequest) Reset() {
 	*x = ListAccessTokensRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3191,7 +3895,7 @@ func (x *ListAccessTokensRequest) String() string {
 func (*ListAccessTokensRequest) ProtoMessage() {}
 
 func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3204,7 +3908,7 @@ func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{45}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ListAccessTokensRequest) GetPageSize() int32 {
@@ -3238,7 +3942,7 @@ type ListAccessTokensResponse struct {
 
 func (x *ListAccessTokensResponse) Reset() {
 	*x = ListAccessTokensResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3250,7 +3954,7 @@ func (x *ListAccessTokensResponse) String() string {
 func (*ListAccessTokensResponse) ProtoMessage() {}
 
 func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3263,7 +3967,7 @@ func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{46}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListAccessTokensResponse) GetAccessTokens() []*AccessToken {
@@ -3294,7 +3998,7 @@ type UpdateAccessTokenRequest struct {
 
 func (x *UpdateAccessTokenRequest) Reset() {
 	*x = UpdateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[47]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3306,7 +4010,7 @@ func (x *UpdateAccessTokenRequest) String() string {
 func (*UpdateAccessTokenRequest) ProtoMessage() {}
 
 func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[47]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3319,7 +4023,7 @@ func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{47}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *UpdateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -3352,7 +4056,7 @@ type RotateAccessTokenRequest struct {
 
 func (x *RotateAccessTokenRequest) Reset() {
 	*x = RotateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[48]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3364,7 +4068,7 @@ func (x *RotateAccessTokenRequest) String() string {
 func (*RotateAccessTokenRequest) ProtoMessage() {}
 
 func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[48]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3377,7 +4081,7 @@ func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*RotateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{48}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *RotateAccessTokenRequest) GetName() string {
@@ -3396,7 +4100,7 @@ type DeleteAccessTokenRequest struct {
 
 func (x *DeleteAccessTokenRequest) Reset() {
 	*x = DeleteAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[49]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3408,7 +4112,7 @@ func (x *DeleteAccessTokenRequest) String() string {
 func (*DeleteAccessTokenRequest) ProtoMessage() {}
 
 func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[49]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3421,7 +4125,7 @@ func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{49}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *DeleteAccessTokenRequest) GetName() string {
@@ -3638,7 +4342,56 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\x12,\n" +
 	"\x04user\x18\x03 \x01(\v2\x18.tessera.account.v1.UserR\x04user\x128\n" +
-	"\x18password_change_required\x18\x04 \x01(\bR\x16passwordChangeRequired\"8\n" +
+	"\x18password_change_required\x18\x04 \x01(\bR\x16passwordChangeRequired\"E\n" +
+	"\x14SignInWithKeyRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\"\xbe\x01\n" +
+	"\x15SignInWithKeyResponse\x12!\n" +
+	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12;\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12 \n" +
+	"\ventitlement\x18\x03 \x01(\tR\ventitlement\x12#\n" +
+	"\ractivation_id\x18\x04 \x01(\tR\factivationId\"\xed\x01\n" +
+	"\bNewcomer\x12\x1a\n" +
+	"\busername\x18\x01 \x01(\tR\busername\x12\x1d\n" +
+	"\n" +
+	"first_name\x18\x02 \x01(\tR\tfirstName\x12\x1b\n" +
+	"\tlast_name\x18\x03 \x01(\tR\blastName\x12\x14\n" +
+	"\x05email\x18\x04 \x01(\tR\x05email\x12\x14\n" +
+	"\x05phone\x18\x05 \x01(\tR\x05phone\x12\x1b\n" +
+	"\ttime_zone\x18\x06 \x01(\tR\btimeZone\x12\x16\n" +
+	"\x06locale\x18\a \x01(\tR\x06locale\x12(\n" +
+	"\x10marketing_opt_in\x18\b \x01(\bR\x0emarketingOptIn\"\xca\x01\n" +
+	"\x13RegisterSelfRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x124\n" +
+	"\x06person\x18\x03 \x01(\v2\x1c.tessera.account.v1.NewcomerR\x06person\x12\x18\n" +
+	"\acompany\x18\x04 \x01(\tR\acompany\x124\n" +
+	"\aaddress\x18\x05 \x01(\v2\x1a.tessera.common.v1.AddressR\aaddress\"\x87\x01\n" +
+	"\x14RegisterSelfResponse\x12,\n" +
+	"\x04user\x18\x01 \x01(\v2\x18.tessera.account.v1.UserR\x04user\x12\x18\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount\x12'\n" +
+	"\x0fjoined_existing\x18\x03 \x01(\bR\x0ejoinedExisting\"\x9c\x01\n" +
+	"\x12JoinAccountRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x18\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x19\n" +
+	"\border_id\x18\x03 \x01(\tR\aorderId\x124\n" +
+	"\x06person\x18\x04 \x01(\v2\x1c.tessera.account.v1.NewcomerR\x06person\"C\n" +
+	"\x13JoinAccountResponse\x12,\n" +
+	"\x04user\x18\x01 \x01(\v2\x18.tessera.account.v1.UserR\x04user\"H\n" +
+	"\x1aClaimEntitlementKeyRequest\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\"d\n" +
+	"\x1bClaimEntitlementKeyResponse\x12 \n" +
+	"\ventitlement\x18\x01 \x01(\tR\ventitlement\x12#\n" +
+	"\ractivation_id\x18\x02 \x01(\tR\factivationId\"j\n" +
+	"\"ReplaceAccountAdministratorRequest\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x81\x01\n" +
+	"#ReplaceAccountAdministratorResponse\x12\x1a\n" +
+	"\breplaced\x18\x01 \x03(\tR\breplaced\x12>\n" +
+	"\radministrator\x18\x02 \x01(\v2\x18.tessera.account.v1.UserR\radministrator\"8\n" +
 	"\x13AuthenticateRequest\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\"\x9a\x01\n" +
 	"\x14AuthenticateResponse\x12:\n" +
@@ -3733,13 +4486,19 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x12ListAdministrators\x12-.tessera.account.v1.ListAdministratorsRequest\x1a..tessera.account.v1.ListAdministratorsResponse\x12X\n" +
 	"\tListRoles\x12$.tessera.account.v1.ListRolesRequest\x1a%.tessera.account.v1.ListRolesResponse\x12U\n" +
 	"\x0eReactivateUser\x12).tessera.account.v1.ReactivateUserRequest\x1a\x18.tessera.account.v1.User\x12[\n" +
-	"\x11ResetUserPassword\x12,.tessera.account.v1.ResetUserPasswordRequest\x1a\x18.tessera.account.v1.User2\xc1\x03\n" +
+	"\x11ResetUserPassword\x12,.tessera.account.v1.ResetUserPasswordRequest\x1a\x18.tessera.account.v1.User2\xa7\x04\n" +
 	"\vAuthService\x12L\n" +
 	"\x05Login\x12 .tessera.account.v1.LoginRequest\x1a!.tessera.account.v1.LoginResponse\x12a\n" +
 	"\fAuthenticate\x12'.tessera.account.v1.AuthenticateRequest\x1a(.tessera.account.v1.AuthenticateResponse\x12S\n" +
 	"\x0eChangePassword\x12).tessera.account.v1.ChangePasswordRequest\x1a\x16.google.protobuf.Empty\x12Y\n" +
 	"\x11SetSecretQuestion\x12,.tessera.account.v1.SetSecretQuestionRequest\x1a\x16.google.protobuf.Empty\x12Q\n" +
-	"\rResetPassword\x12(.tessera.account.v1.ResetPasswordRequest\x1a\x16.google.protobuf.Empty2\x84\x05\n" +
+	"\rResetPassword\x12(.tessera.account.v1.ResetPasswordRequest\x1a\x16.google.protobuf.Empty\x12d\n" +
+	"\rSignInWithKey\x12(.tessera.account.v1.SignInWithKeyRequest\x1a).tessera.account.v1.SignInWithKeyResponse2\xe1\x03\n" +
+	"\x13RegistrationService\x12a\n" +
+	"\fRegisterSelf\x12'.tessera.account.v1.RegisterSelfRequest\x1a(.tessera.account.v1.RegisterSelfResponse\x12^\n" +
+	"\vJoinAccount\x12&.tessera.account.v1.JoinAccountRequest\x1a'.tessera.account.v1.JoinAccountResponse\x12v\n" +
+	"\x13ClaimEntitlementKey\x12..tessera.account.v1.ClaimEntitlementKeyRequest\x1a/.tessera.account.v1.ClaimEntitlementKeyResponse\x12\x8e\x01\n" +
+	"\x1bReplaceAccountAdministrator\x126.tessera.account.v1.ReplaceAccountAdministratorRequest\x1a7.tessera.account.v1.ReplaceAccountAdministratorResponse2\x84\x05\n" +
 	"\x12AccessTokenService\x12p\n" +
 	"\x11CreateAccessToken\x12,.tessera.account.v1.CreateAccessTokenRequest\x1a-.tessera.account.v1.CreateAccessTokenResponse\x12\\\n" +
 	"\x0eGetAccessToken\x12).tessera.account.v1.GetAccessTokenRequest\x1a\x1f.tessera.account.v1.AccessToken\x12m\n" +
@@ -3763,176 +4522,204 @@ func file_tessera_account_v1_account_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_account_v1_account_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_tessera_account_v1_account_proto_goTypes = []any{
-	(AccountType)(0),                   // 0: tessera.account.v1.AccountType
-	(UserType)(0),                      // 1: tessera.account.v1.UserType
-	(UserStatus)(0),                    // 2: tessera.account.v1.UserStatus
-	(AccessTokenType)(0),               // 3: tessera.account.v1.AccessTokenType
-	(*AuditEvent)(nil),                 // 4: tessera.account.v1.AuditEvent
-	(*ListAuditEventsRequest)(nil),     // 5: tessera.account.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),    // 6: tessera.account.v1.ListAuditEventsResponse
-	(*Tenant)(nil),                     // 7: tessera.account.v1.Tenant
-	(*CreateTenantRequest)(nil),        // 8: tessera.account.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),       // 9: tessera.account.v1.CreateTenantResponse
-	(*Account)(nil),                    // 10: tessera.account.v1.Account
-	(*CreateAccountRequest)(nil),       // 11: tessera.account.v1.CreateAccountRequest
-	(*UpdateAccountRequest)(nil),       // 12: tessera.account.v1.UpdateAccountRequest
-	(*GetAccountRequest)(nil),          // 13: tessera.account.v1.GetAccountRequest
-	(*AccountLink)(nil),                // 14: tessera.account.v1.AccountLink
-	(*LinkSubAccountRequest)(nil),      // 15: tessera.account.v1.LinkSubAccountRequest
-	(*UnlinkSubAccountRequest)(nil),    // 16: tessera.account.v1.UnlinkSubAccountRequest
-	(*GetAccountTreeRequest)(nil),      // 17: tessera.account.v1.GetAccountTreeRequest
-	(*AccountTreeNode)(nil),            // 18: tessera.account.v1.AccountTreeNode
-	(*DeleteAccountRequest)(nil),       // 19: tessera.account.v1.DeleteAccountRequest
-	(*DeleteAccountResponse)(nil),      // 20: tessera.account.v1.DeleteAccountResponse
-	(*ListAccountsRequest)(nil),        // 21: tessera.account.v1.ListAccountsRequest
-	(*ListAccountsResponse)(nil),       // 22: tessera.account.v1.ListAccountsResponse
-	(*Membership)(nil),                 // 23: tessera.account.v1.Membership
-	(*User)(nil),                       // 24: tessera.account.v1.User
-	(*CreateUserRequest)(nil),          // 25: tessera.account.v1.CreateUserRequest
-	(*GetUserRequest)(nil),             // 26: tessera.account.v1.GetUserRequest
-	(*UpdateUserRequest)(nil),          // 27: tessera.account.v1.UpdateUserRequest
-	(*ListRolesRequest)(nil),           // 28: tessera.account.v1.ListRolesRequest
-	(*Role)(nil),                       // 29: tessera.account.v1.Role
-	(*ListRolesResponse)(nil),          // 30: tessera.account.v1.ListRolesResponse
-	(*ListAdministratorsRequest)(nil),  // 31: tessera.account.v1.ListAdministratorsRequest
-	(*Administrator)(nil),              // 32: tessera.account.v1.Administrator
-	(*ListAdministratorsResponse)(nil), // 33: tessera.account.v1.ListAdministratorsResponse
-	(*ListUsersRequest)(nil),           // 34: tessera.account.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),          // 35: tessera.account.v1.ListUsersResponse
-	(*ReactivateUserRequest)(nil),      // 36: tessera.account.v1.ReactivateUserRequest
-	(*ResetUserPasswordRequest)(nil),   // 37: tessera.account.v1.ResetUserPasswordRequest
-	(*ChangePasswordRequest)(nil),      // 38: tessera.account.v1.ChangePasswordRequest
-	(*SetSecretQuestionRequest)(nil),   // 39: tessera.account.v1.SetSecretQuestionRequest
-	(*ResetPasswordRequest)(nil),       // 40: tessera.account.v1.ResetPasswordRequest
-	(*LoginRequest)(nil),               // 41: tessera.account.v1.LoginRequest
-	(*LoginResponse)(nil),              // 42: tessera.account.v1.LoginResponse
-	(*AuthenticateRequest)(nil),        // 43: tessera.account.v1.AuthenticateRequest
-	(*AuthenticateResponse)(nil),       // 44: tessera.account.v1.AuthenticateResponse
-	(*AccessToken)(nil),                // 45: tessera.account.v1.AccessToken
-	(*CreateAccessTokenRequest)(nil),   // 46: tessera.account.v1.CreateAccessTokenRequest
-	(*CreateAccessTokenResponse)(nil),  // 47: tessera.account.v1.CreateAccessTokenResponse
-	(*GetAccessTokenRequest)(nil),      // 48: tessera.account.v1.GetAccessTokenRequest
-	(*ListAccessTokensRequest)(nil),    // 49: tessera.account.v1.ListAccessTokensRequest
-	(*ListAccessTokensResponse)(nil),   // 50: tessera.account.v1.ListAccessTokensResponse
-	(*UpdateAccessTokenRequest)(nil),   // 51: tessera.account.v1.UpdateAccessTokenRequest
-	(*RotateAccessTokenRequest)(nil),   // 52: tessera.account.v1.RotateAccessTokenRequest
-	(*DeleteAccessTokenRequest)(nil),   // 53: tessera.account.v1.DeleteAccessTokenRequest
-	nil,                                // 54: tessera.account.v1.Account.AttributesEntry
-	(*timestamppb.Timestamp)(nil),      // 55: google.protobuf.Timestamp
-	(*v1.Address)(nil),                 // 56: tessera.common.v1.Address
-	(*fieldmaskpb.FieldMask)(nil),      // 57: google.protobuf.FieldMask
-	(*v1.Principal)(nil),               // 58: tessera.common.v1.Principal
-	(*emptypb.Empty)(nil),              // 59: google.protobuf.Empty
+	(AccountType)(0),                            // 0: tessera.account.v1.AccountType
+	(UserType)(0),                               // 1: tessera.account.v1.UserType
+	(UserStatus)(0),                             // 2: tessera.account.v1.UserStatus
+	(AccessTokenType)(0),                        // 3: tessera.account.v1.AccessTokenType
+	(*AuditEvent)(nil),                          // 4: tessera.account.v1.AuditEvent
+	(*ListAuditEventsRequest)(nil),              // 5: tessera.account.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),             // 6: tessera.account.v1.ListAuditEventsResponse
+	(*Tenant)(nil),                              // 7: tessera.account.v1.Tenant
+	(*CreateTenantRequest)(nil),                 // 8: tessera.account.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),                // 9: tessera.account.v1.CreateTenantResponse
+	(*Account)(nil),                             // 10: tessera.account.v1.Account
+	(*CreateAccountRequest)(nil),                // 11: tessera.account.v1.CreateAccountRequest
+	(*UpdateAccountRequest)(nil),                // 12: tessera.account.v1.UpdateAccountRequest
+	(*GetAccountRequest)(nil),                   // 13: tessera.account.v1.GetAccountRequest
+	(*AccountLink)(nil),                         // 14: tessera.account.v1.AccountLink
+	(*LinkSubAccountRequest)(nil),               // 15: tessera.account.v1.LinkSubAccountRequest
+	(*UnlinkSubAccountRequest)(nil),             // 16: tessera.account.v1.UnlinkSubAccountRequest
+	(*GetAccountTreeRequest)(nil),               // 17: tessera.account.v1.GetAccountTreeRequest
+	(*AccountTreeNode)(nil),                     // 18: tessera.account.v1.AccountTreeNode
+	(*DeleteAccountRequest)(nil),                // 19: tessera.account.v1.DeleteAccountRequest
+	(*DeleteAccountResponse)(nil),               // 20: tessera.account.v1.DeleteAccountResponse
+	(*ListAccountsRequest)(nil),                 // 21: tessera.account.v1.ListAccountsRequest
+	(*ListAccountsResponse)(nil),                // 22: tessera.account.v1.ListAccountsResponse
+	(*Membership)(nil),                          // 23: tessera.account.v1.Membership
+	(*User)(nil),                                // 24: tessera.account.v1.User
+	(*CreateUserRequest)(nil),                   // 25: tessera.account.v1.CreateUserRequest
+	(*GetUserRequest)(nil),                      // 26: tessera.account.v1.GetUserRequest
+	(*UpdateUserRequest)(nil),                   // 27: tessera.account.v1.UpdateUserRequest
+	(*ListRolesRequest)(nil),                    // 28: tessera.account.v1.ListRolesRequest
+	(*Role)(nil),                                // 29: tessera.account.v1.Role
+	(*ListRolesResponse)(nil),                   // 30: tessera.account.v1.ListRolesResponse
+	(*ListAdministratorsRequest)(nil),           // 31: tessera.account.v1.ListAdministratorsRequest
+	(*Administrator)(nil),                       // 32: tessera.account.v1.Administrator
+	(*ListAdministratorsResponse)(nil),          // 33: tessera.account.v1.ListAdministratorsResponse
+	(*ListUsersRequest)(nil),                    // 34: tessera.account.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),                   // 35: tessera.account.v1.ListUsersResponse
+	(*ReactivateUserRequest)(nil),               // 36: tessera.account.v1.ReactivateUserRequest
+	(*ResetUserPasswordRequest)(nil),            // 37: tessera.account.v1.ResetUserPasswordRequest
+	(*ChangePasswordRequest)(nil),               // 38: tessera.account.v1.ChangePasswordRequest
+	(*SetSecretQuestionRequest)(nil),            // 39: tessera.account.v1.SetSecretQuestionRequest
+	(*ResetPasswordRequest)(nil),                // 40: tessera.account.v1.ResetPasswordRequest
+	(*LoginRequest)(nil),                        // 41: tessera.account.v1.LoginRequest
+	(*LoginResponse)(nil),                       // 42: tessera.account.v1.LoginResponse
+	(*SignInWithKeyRequest)(nil),                // 43: tessera.account.v1.SignInWithKeyRequest
+	(*SignInWithKeyResponse)(nil),               // 44: tessera.account.v1.SignInWithKeyResponse
+	(*Newcomer)(nil),                            // 45: tessera.account.v1.Newcomer
+	(*RegisterSelfRequest)(nil),                 // 46: tessera.account.v1.RegisterSelfRequest
+	(*RegisterSelfResponse)(nil),                // 47: tessera.account.v1.RegisterSelfResponse
+	(*JoinAccountRequest)(nil),                  // 48: tessera.account.v1.JoinAccountRequest
+	(*JoinAccountResponse)(nil),                 // 49: tessera.account.v1.JoinAccountResponse
+	(*ClaimEntitlementKeyRequest)(nil),          // 50: tessera.account.v1.ClaimEntitlementKeyRequest
+	(*ClaimEntitlementKeyResponse)(nil),         // 51: tessera.account.v1.ClaimEntitlementKeyResponse
+	(*ReplaceAccountAdministratorRequest)(nil),  // 52: tessera.account.v1.ReplaceAccountAdministratorRequest
+	(*ReplaceAccountAdministratorResponse)(nil), // 53: tessera.account.v1.ReplaceAccountAdministratorResponse
+	(*AuthenticateRequest)(nil),                 // 54: tessera.account.v1.AuthenticateRequest
+	(*AuthenticateResponse)(nil),                // 55: tessera.account.v1.AuthenticateResponse
+	(*AccessToken)(nil),                         // 56: tessera.account.v1.AccessToken
+	(*CreateAccessTokenRequest)(nil),            // 57: tessera.account.v1.CreateAccessTokenRequest
+	(*CreateAccessTokenResponse)(nil),           // 58: tessera.account.v1.CreateAccessTokenResponse
+	(*GetAccessTokenRequest)(nil),               // 59: tessera.account.v1.GetAccessTokenRequest
+	(*ListAccessTokensRequest)(nil),             // 60: tessera.account.v1.ListAccessTokensRequest
+	(*ListAccessTokensResponse)(nil),            // 61: tessera.account.v1.ListAccessTokensResponse
+	(*UpdateAccessTokenRequest)(nil),            // 62: tessera.account.v1.UpdateAccessTokenRequest
+	(*RotateAccessTokenRequest)(nil),            // 63: tessera.account.v1.RotateAccessTokenRequest
+	(*DeleteAccessTokenRequest)(nil),            // 64: tessera.account.v1.DeleteAccessTokenRequest
+	nil,                                         // 65: tessera.account.v1.Account.AttributesEntry
+	(*timestamppb.Timestamp)(nil),               // 66: google.protobuf.Timestamp
+	(*v1.Address)(nil),                          // 67: tessera.common.v1.Address
+	(*fieldmaskpb.FieldMask)(nil),               // 68: google.protobuf.FieldMask
+	(*v1.Principal)(nil),                        // 69: tessera.common.v1.Principal
+	(*emptypb.Empty)(nil),                       // 70: google.protobuf.Empty
 }
 var file_tessera_account_v1_account_proto_depIdxs = []int32{
-	55, // 0: tessera.account.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	66, // 0: tessera.account.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
 	4,  // 1: tessera.account.v1.ListAuditEventsResponse.audit_events:type_name -> tessera.account.v1.AuditEvent
-	55, // 2: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	66, // 2: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
 	7,  // 3: tessera.account.v1.CreateTenantResponse.tenant:type_name -> tessera.account.v1.Tenant
 	10, // 4: tessera.account.v1.CreateTenantResponse.home_account:type_name -> tessera.account.v1.Account
 	24, // 5: tessera.account.v1.CreateTenantResponse.admin:type_name -> tessera.account.v1.User
 	0,  // 6: tessera.account.v1.Account.type:type_name -> tessera.account.v1.AccountType
-	56, // 7: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
-	54, // 8: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
-	55, // 9: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
-	55, // 10: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
+	67, // 7: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
+	65, // 8: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
+	66, // 9: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	66, // 10: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
 	10, // 11: tessera.account.v1.CreateAccountRequest.account:type_name -> tessera.account.v1.Account
 	10, // 12: tessera.account.v1.UpdateAccountRequest.account:type_name -> tessera.account.v1.Account
-	57, // 13: tessera.account.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
+	68, // 13: tessera.account.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
 	10, // 14: tessera.account.v1.AccountTreeNode.account:type_name -> tessera.account.v1.Account
 	18, // 15: tessera.account.v1.AccountTreeNode.children:type_name -> tessera.account.v1.AccountTreeNode
 	10, // 16: tessera.account.v1.ListAccountsResponse.accounts:type_name -> tessera.account.v1.Account
 	1,  // 17: tessera.account.v1.User.type:type_name -> tessera.account.v1.UserType
 	2,  // 18: tessera.account.v1.User.status:type_name -> tessera.account.v1.UserStatus
 	23, // 19: tessera.account.v1.User.memberships:type_name -> tessera.account.v1.Membership
-	55, // 20: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	55, // 21: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
-	55, // 22: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
-	56, // 23: tessera.account.v1.User.address:type_name -> tessera.common.v1.Address
+	66, // 20: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	66, // 21: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
+	66, // 22: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
+	67, // 23: tessera.account.v1.User.address:type_name -> tessera.common.v1.Address
 	24, // 24: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
 	24, // 25: tessera.account.v1.UpdateUserRequest.user:type_name -> tessera.account.v1.User
-	57, // 26: tessera.account.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
+	68, // 26: tessera.account.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
 	29, // 27: tessera.account.v1.ListRolesResponse.roles:type_name -> tessera.account.v1.Role
 	32, // 28: tessera.account.v1.ListAdministratorsResponse.administrators:type_name -> tessera.account.v1.Administrator
 	24, // 29: tessera.account.v1.ListUsersResponse.users:type_name -> tessera.account.v1.User
-	55, // 30: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
+	66, // 30: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
 	24, // 31: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
-	58, // 32: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
-	55, // 33: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
-	3,  // 34: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
-	55, // 35: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
-	55, // 36: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
-	55, // 37: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
-	45, // 38: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	45, // 39: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
-	45, // 40: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
-	45, // 41: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	57, // 42: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
-	8,  // 43: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
-	11, // 44: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
-	13, // 45: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
-	12, // 46: tessera.account.v1.AccountService.UpdateAccount:input_type -> tessera.account.v1.UpdateAccountRequest
-	21, // 47: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
-	15, // 48: tessera.account.v1.AccountService.LinkSubAccount:input_type -> tessera.account.v1.LinkSubAccountRequest
-	16, // 49: tessera.account.v1.AccountService.UnlinkSubAccount:input_type -> tessera.account.v1.UnlinkSubAccountRequest
-	17, // 50: tessera.account.v1.AccountService.GetAccountTree:input_type -> tessera.account.v1.GetAccountTreeRequest
-	19, // 51: tessera.account.v1.AccountService.DeleteAccount:input_type -> tessera.account.v1.DeleteAccountRequest
-	25, // 52: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
-	26, // 53: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
-	34, // 54: tessera.account.v1.AccountService.ListUsers:input_type -> tessera.account.v1.ListUsersRequest
-	27, // 55: tessera.account.v1.AccountService.UpdateUser:input_type -> tessera.account.v1.UpdateUserRequest
-	31, // 56: tessera.account.v1.AccountService.ListAdministrators:input_type -> tessera.account.v1.ListAdministratorsRequest
-	28, // 57: tessera.account.v1.AccountService.ListRoles:input_type -> tessera.account.v1.ListRolesRequest
-	36, // 58: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
-	37, // 59: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
-	41, // 60: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
-	43, // 61: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
-	38, // 62: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
-	39, // 63: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
-	40, // 64: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
-	46, // 65: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
-	48, // 66: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
-	49, // 67: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
-	51, // 68: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
-	52, // 69: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
-	53, // 70: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
-	5,  // 71: tessera.account.v1.AuditService.ListAuditEvents:input_type -> tessera.account.v1.ListAuditEventsRequest
-	9,  // 72: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
-	10, // 73: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
-	10, // 74: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
-	10, // 75: tessera.account.v1.AccountService.UpdateAccount:output_type -> tessera.account.v1.Account
-	22, // 76: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
-	14, // 77: tessera.account.v1.AccountService.LinkSubAccount:output_type -> tessera.account.v1.AccountLink
-	59, // 78: tessera.account.v1.AccountService.UnlinkSubAccount:output_type -> google.protobuf.Empty
-	18, // 79: tessera.account.v1.AccountService.GetAccountTree:output_type -> tessera.account.v1.AccountTreeNode
-	20, // 80: tessera.account.v1.AccountService.DeleteAccount:output_type -> tessera.account.v1.DeleteAccountResponse
-	24, // 81: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
-	24, // 82: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
-	35, // 83: tessera.account.v1.AccountService.ListUsers:output_type -> tessera.account.v1.ListUsersResponse
-	24, // 84: tessera.account.v1.AccountService.UpdateUser:output_type -> tessera.account.v1.User
-	33, // 85: tessera.account.v1.AccountService.ListAdministrators:output_type -> tessera.account.v1.ListAdministratorsResponse
-	30, // 86: tessera.account.v1.AccountService.ListRoles:output_type -> tessera.account.v1.ListRolesResponse
-	24, // 87: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
-	24, // 88: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
-	42, // 89: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
-	44, // 90: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
-	59, // 91: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
-	59, // 92: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
-	59, // 93: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
-	47, // 94: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	45, // 95: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
-	50, // 96: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
-	45, // 97: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
-	47, // 98: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	59, // 99: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
-	6,  // 100: tessera.account.v1.AuditService.ListAuditEvents:output_type -> tessera.account.v1.ListAuditEventsResponse
-	72, // [72:101] is the sub-list for method output_type
-	43, // [43:72] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	66, // 32: tessera.account.v1.SignInWithKeyResponse.expire_time:type_name -> google.protobuf.Timestamp
+	45, // 33: tessera.account.v1.RegisterSelfRequest.person:type_name -> tessera.account.v1.Newcomer
+	67, // 34: tessera.account.v1.RegisterSelfRequest.address:type_name -> tessera.common.v1.Address
+	24, // 35: tessera.account.v1.RegisterSelfResponse.user:type_name -> tessera.account.v1.User
+	45, // 36: tessera.account.v1.JoinAccountRequest.person:type_name -> tessera.account.v1.Newcomer
+	24, // 37: tessera.account.v1.JoinAccountResponse.user:type_name -> tessera.account.v1.User
+	24, // 38: tessera.account.v1.ReplaceAccountAdministratorResponse.administrator:type_name -> tessera.account.v1.User
+	69, // 39: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
+	66, // 40: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
+	3,  // 41: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
+	66, // 42: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
+	66, // 43: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
+	66, // 44: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
+	56, // 45: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	56, // 46: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
+	56, // 47: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
+	56, // 48: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	68, // 49: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
+	8,  // 50: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
+	11, // 51: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
+	13, // 52: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
+	12, // 53: tessera.account.v1.AccountService.UpdateAccount:input_type -> tessera.account.v1.UpdateAccountRequest
+	21, // 54: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
+	15, // 55: tessera.account.v1.AccountService.LinkSubAccount:input_type -> tessera.account.v1.LinkSubAccountRequest
+	16, // 56: tessera.account.v1.AccountService.UnlinkSubAccount:input_type -> tessera.account.v1.UnlinkSubAccountRequest
+	17, // 57: tessera.account.v1.AccountService.GetAccountTree:input_type -> tessera.account.v1.GetAccountTreeRequest
+	19, // 58: tessera.account.v1.AccountService.DeleteAccount:input_type -> tessera.account.v1.DeleteAccountRequest
+	25, // 59: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
+	26, // 60: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
+	34, // 61: tessera.account.v1.AccountService.ListUsers:input_type -> tessera.account.v1.ListUsersRequest
+	27, // 62: tessera.account.v1.AccountService.UpdateUser:input_type -> tessera.account.v1.UpdateUserRequest
+	31, // 63: tessera.account.v1.AccountService.ListAdministrators:input_type -> tessera.account.v1.ListAdministratorsRequest
+	28, // 64: tessera.account.v1.AccountService.ListRoles:input_type -> tessera.account.v1.ListRolesRequest
+	36, // 65: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
+	37, // 66: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
+	41, // 67: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
+	54, // 68: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
+	38, // 69: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
+	39, // 70: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
+	40, // 71: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
+	43, // 72: tessera.account.v1.AuthService.SignInWithKey:input_type -> tessera.account.v1.SignInWithKeyRequest
+	46, // 73: tessera.account.v1.RegistrationService.RegisterSelf:input_type -> tessera.account.v1.RegisterSelfRequest
+	48, // 74: tessera.account.v1.RegistrationService.JoinAccount:input_type -> tessera.account.v1.JoinAccountRequest
+	50, // 75: tessera.account.v1.RegistrationService.ClaimEntitlementKey:input_type -> tessera.account.v1.ClaimEntitlementKeyRequest
+	52, // 76: tessera.account.v1.RegistrationService.ReplaceAccountAdministrator:input_type -> tessera.account.v1.ReplaceAccountAdministratorRequest
+	57, // 77: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
+	59, // 78: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
+	60, // 79: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
+	62, // 80: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
+	63, // 81: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
+	64, // 82: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
+	5,  // 83: tessera.account.v1.AuditService.ListAuditEvents:input_type -> tessera.account.v1.ListAuditEventsRequest
+	9,  // 84: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
+	10, // 85: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
+	10, // 86: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
+	10, // 87: tessera.account.v1.AccountService.UpdateAccount:output_type -> tessera.account.v1.Account
+	22, // 88: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
+	14, // 89: tessera.account.v1.AccountService.LinkSubAccount:output_type -> tessera.account.v1.AccountLink
+	70, // 90: tessera.account.v1.AccountService.UnlinkSubAccount:output_type -> google.protobuf.Empty
+	18, // 91: tessera.account.v1.AccountService.GetAccountTree:output_type -> tessera.account.v1.AccountTreeNode
+	20, // 92: tessera.account.v1.AccountService.DeleteAccount:output_type -> tessera.account.v1.DeleteAccountResponse
+	24, // 93: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
+	24, // 94: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
+	35, // 95: tessera.account.v1.AccountService.ListUsers:output_type -> tessera.account.v1.ListUsersResponse
+	24, // 96: tessera.account.v1.AccountService.UpdateUser:output_type -> tessera.account.v1.User
+	33, // 97: tessera.account.v1.AccountService.ListAdministrators:output_type -> tessera.account.v1.ListAdministratorsResponse
+	30, // 98: tessera.account.v1.AccountService.ListRoles:output_type -> tessera.account.v1.ListRolesResponse
+	24, // 99: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
+	24, // 100: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
+	42, // 101: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
+	55, // 102: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
+	70, // 103: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
+	70, // 104: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
+	70, // 105: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
+	44, // 106: tessera.account.v1.AuthService.SignInWithKey:output_type -> tessera.account.v1.SignInWithKeyResponse
+	47, // 107: tessera.account.v1.RegistrationService.RegisterSelf:output_type -> tessera.account.v1.RegisterSelfResponse
+	49, // 108: tessera.account.v1.RegistrationService.JoinAccount:output_type -> tessera.account.v1.JoinAccountResponse
+	51, // 109: tessera.account.v1.RegistrationService.ClaimEntitlementKey:output_type -> tessera.account.v1.ClaimEntitlementKeyResponse
+	53, // 110: tessera.account.v1.RegistrationService.ReplaceAccountAdministrator:output_type -> tessera.account.v1.ReplaceAccountAdministratorResponse
+	58, // 111: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	56, // 112: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
+	61, // 113: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
+	56, // 114: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
+	58, // 115: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	70, // 116: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
+	6,  // 117: tessera.account.v1.AuditService.ListAuditEvents:output_type -> tessera.account.v1.ListAuditEventsResponse
+	84, // [84:118] is the sub-list for method output_type
+	50, // [50:84] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_tessera_account_v1_account_proto_init() }
@@ -3946,9 +4733,9 @@ func file_tessera_account_v1_account_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_account_v1_account_proto_rawDesc), len(file_tessera_account_v1_account_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   51,
+			NumMessages:   62,
 			NumExtensions: 0,
-			NumServices:   4,
+			NumServices:   5,
 		},
 		GoTypes:           file_tessera_account_v1_account_proto_goTypes,
 		DependencyIndexes: file_tessera_account_v1_account_proto_depIdxs,

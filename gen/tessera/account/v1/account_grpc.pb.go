@@ -777,6 +777,7 @@ const (
 	AuthService_ChangePassword_FullMethodName    = "/tessera.account.v1.AuthService/ChangePassword"
 	AuthService_SetSecretQuestion_FullMethodName = "/tessera.account.v1.AuthService/SetSecretQuestion"
 	AuthService_ResetPassword_FullMethodName     = "/tessera.account.v1.AuthService/ResetPassword"
+	AuthService_SignInWithKey_FullMethodName     = "/tessera.account.v1.AuthService/SignInWithKey"
 )
 
 // AuthServiceClient is the client API for AuthService service.
@@ -796,6 +797,9 @@ type AuthServiceClient interface {
 	// Self-service reset: with the right secret answer, a temporary password is
 	// emailed to the user. Users without a secret answer need an administrator.
 	ResetPassword(ctx context.Context, in *ResetPasswordRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Signs in with an entitlement ID or activation ID alone (SPEC ACC-18). The session
+	// sees only that entitlement (its line items and fulfillments) or that line item.
+	SignInWithKey(ctx context.Context, in *SignInWithKeyRequest, opts ...grpc.CallOption) (*SignInWithKeyResponse, error)
 }
 
 type authServiceClient struct {
@@ -856,6 +860,16 @@ func (c *authServiceClient) ResetPassword(ctx context.Context, in *ResetPassword
 	return out, nil
 }
 
+func (c *authServiceClient) SignInWithKey(ctx context.Context, in *SignInWithKeyRequest, opts ...grpc.CallOption) (*SignInWithKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SignInWithKeyResponse)
+	err := c.cc.Invoke(ctx, AuthService_SignInWithKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuthServiceServer is the server API for AuthService service.
 // All implementations must embed UnimplementedAuthServiceServer
 // for forward compatibility.
@@ -873,6 +887,9 @@ type AuthServiceServer interface {
 	// Self-service reset: with the right secret answer, a temporary password is
 	// emailed to the user. Users without a secret answer need an administrator.
 	ResetPassword(context.Context, *ResetPasswordRequest) (*emptypb.Empty, error)
+	// Signs in with an entitlement ID or activation ID alone (SPEC ACC-18). The session
+	// sees only that entitlement (its line items and fulfillments) or that line item.
+	SignInWithKey(context.Context, *SignInWithKeyRequest) (*SignInWithKeyResponse, error)
 	mustEmbedUnimplementedAuthServiceServer()
 }
 
@@ -897,6 +914,9 @@ func (UnimplementedAuthServiceServer) SetSecretQuestion(context.Context, *SetSec
 }
 func (UnimplementedAuthServiceServer) ResetPassword(context.Context, *ResetPasswordRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResetPassword not implemented")
+}
+func (UnimplementedAuthServiceServer) SignInWithKey(context.Context, *SignInWithKeyRequest) (*SignInWithKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SignInWithKey not implemented")
 }
 func (UnimplementedAuthServiceServer) mustEmbedUnimplementedAuthServiceServer() {}
 func (UnimplementedAuthServiceServer) testEmbeddedByValue()                     {}
@@ -1009,6 +1029,24 @@ func _AuthService_ResetPassword_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_SignInWithKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SignInWithKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).SignInWithKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_SignInWithKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).SignInWithKey(ctx, req.(*SignInWithKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuthService_ServiceDesc is the grpc.ServiceDesc for AuthService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1035,6 +1073,254 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResetPassword",
 			Handler:    _AuthService_ResetPassword_Handler,
+		},
+		{
+			MethodName: "SignInWithKey",
+			Handler:    _AuthService_SignInWithKey_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "tessera/account/v1/account.proto",
+}
+
+const (
+	RegistrationService_RegisterSelf_FullMethodName                = "/tessera.account.v1.RegistrationService/RegisterSelf"
+	RegistrationService_JoinAccount_FullMethodName                 = "/tessera.account.v1.RegistrationService/JoinAccount"
+	RegistrationService_ClaimEntitlementKey_FullMethodName         = "/tessera.account.v1.RegistrationService/ClaimEntitlementKey"
+	RegistrationService_ReplaceAccountAdministrator_FullMethodName = "/tessera.account.v1.RegistrationService/ReplaceAccountAdministrator"
+)
+
+// RegistrationServiceClient is the client API for RegistrationService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// RegistrationService is how people enter on their own (SPEC ACC-10, ACC-11, ACC-12):
+// registering with an ID they were sent, joining their company's account with an order
+// number, and claiming more IDs for their account.
+type RegistrationServiceClient interface {
+	// Registers a person with an entitlement ID or activation ID. If a self-registered
+	// account already owns the ID, the person joins it; if nobody owns it, a new
+	// self-registered account (named after the company) is made and takes it. A
+	// temporary password is emailed with the welcome.
+	RegisterSelf(ctx context.Context, in *RegisterSelfRequest, opts ...grpc.CallOption) (*RegisterSelfResponse, error)
+	// Adds a person to an account at once, without confirmation, when the order number
+	// they give belongs to that account.
+	JoinAccount(ctx context.Context, in *JoinAccountRequest, opts ...grpc.CallOption) (*JoinAccountResponse, error)
+	// Claims one more entitlement ID or activation ID for a self-registered account.
+	ClaimEntitlementKey(ctx context.Context, in *ClaimEntitlementKeyRequest, opts ...grpc.CallOption) (*ClaimEntitlementKeyResponse, error)
+	// Makes another member the administrator of an account in place of the current
+	// ones (a support action of the producer, recorded in the audit trail with its
+	// reason).
+	ReplaceAccountAdministrator(ctx context.Context, in *ReplaceAccountAdministratorRequest, opts ...grpc.CallOption) (*ReplaceAccountAdministratorResponse, error)
+}
+
+type registrationServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewRegistrationServiceClient(cc grpc.ClientConnInterface) RegistrationServiceClient {
+	return &registrationServiceClient{cc}
+}
+
+func (c *registrationServiceClient) RegisterSelf(ctx context.Context, in *RegisterSelfRequest, opts ...grpc.CallOption) (*RegisterSelfResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RegisterSelfResponse)
+	err := c.cc.Invoke(ctx, RegistrationService_RegisterSelf_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registrationServiceClient) JoinAccount(ctx context.Context, in *JoinAccountRequest, opts ...grpc.CallOption) (*JoinAccountResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JoinAccountResponse)
+	err := c.cc.Invoke(ctx, RegistrationService_JoinAccount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registrationServiceClient) ClaimEntitlementKey(ctx context.Context, in *ClaimEntitlementKeyRequest, opts ...grpc.CallOption) (*ClaimEntitlementKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ClaimEntitlementKeyResponse)
+	err := c.cc.Invoke(ctx, RegistrationService_ClaimEntitlementKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registrationServiceClient) ReplaceAccountAdministrator(ctx context.Context, in *ReplaceAccountAdministratorRequest, opts ...grpc.CallOption) (*ReplaceAccountAdministratorResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReplaceAccountAdministratorResponse)
+	err := c.cc.Invoke(ctx, RegistrationService_ReplaceAccountAdministrator_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RegistrationServiceServer is the server API for RegistrationService service.
+// All implementations must embed UnimplementedRegistrationServiceServer
+// for forward compatibility.
+//
+// RegistrationService is how people enter on their own (SPEC ACC-10, ACC-11, ACC-12):
+// registering with an ID they were sent, joining their company's account with an order
+// number, and claiming more IDs for their account.
+type RegistrationServiceServer interface {
+	// Registers a person with an entitlement ID or activation ID. If a self-registered
+	// account already owns the ID, the person joins it; if nobody owns it, a new
+	// self-registered account (named after the company) is made and takes it. A
+	// temporary password is emailed with the welcome.
+	RegisterSelf(context.Context, *RegisterSelfRequest) (*RegisterSelfResponse, error)
+	// Adds a person to an account at once, without confirmation, when the order number
+	// they give belongs to that account.
+	JoinAccount(context.Context, *JoinAccountRequest) (*JoinAccountResponse, error)
+	// Claims one more entitlement ID or activation ID for a self-registered account.
+	ClaimEntitlementKey(context.Context, *ClaimEntitlementKeyRequest) (*ClaimEntitlementKeyResponse, error)
+	// Makes another member the administrator of an account in place of the current
+	// ones (a support action of the producer, recorded in the audit trail with its
+	// reason).
+	ReplaceAccountAdministrator(context.Context, *ReplaceAccountAdministratorRequest) (*ReplaceAccountAdministratorResponse, error)
+	mustEmbedUnimplementedRegistrationServiceServer()
+}
+
+// UnimplementedRegistrationServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedRegistrationServiceServer struct{}
+
+func (UnimplementedRegistrationServiceServer) RegisterSelf(context.Context, *RegisterSelfRequest) (*RegisterSelfResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RegisterSelf not implemented")
+}
+func (UnimplementedRegistrationServiceServer) JoinAccount(context.Context, *JoinAccountRequest) (*JoinAccountResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method JoinAccount not implemented")
+}
+func (UnimplementedRegistrationServiceServer) ClaimEntitlementKey(context.Context, *ClaimEntitlementKeyRequest) (*ClaimEntitlementKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ClaimEntitlementKey not implemented")
+}
+func (UnimplementedRegistrationServiceServer) ReplaceAccountAdministrator(context.Context, *ReplaceAccountAdministratorRequest) (*ReplaceAccountAdministratorResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReplaceAccountAdministrator not implemented")
+}
+func (UnimplementedRegistrationServiceServer) mustEmbedUnimplementedRegistrationServiceServer() {}
+func (UnimplementedRegistrationServiceServer) testEmbeddedByValue()                             {}
+
+// UnsafeRegistrationServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to RegistrationServiceServer will
+// result in compilation errors.
+type UnsafeRegistrationServiceServer interface {
+	mustEmbedUnimplementedRegistrationServiceServer()
+}
+
+func RegisterRegistrationServiceServer(s grpc.ServiceRegistrar, srv RegistrationServiceServer) {
+	// If the following call panics, it indicates UnimplementedRegistrationServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&RegistrationService_ServiceDesc, srv)
+}
+
+func _RegistrationService_RegisterSelf_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RegisterSelfRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistrationServiceServer).RegisterSelf(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistrationService_RegisterSelf_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistrationServiceServer).RegisterSelf(ctx, req.(*RegisterSelfRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RegistrationService_JoinAccount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(JoinAccountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistrationServiceServer).JoinAccount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistrationService_JoinAccount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistrationServiceServer).JoinAccount(ctx, req.(*JoinAccountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RegistrationService_ClaimEntitlementKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ClaimEntitlementKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistrationServiceServer).ClaimEntitlementKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistrationService_ClaimEntitlementKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistrationServiceServer).ClaimEntitlementKey(ctx, req.(*ClaimEntitlementKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RegistrationService_ReplaceAccountAdministrator_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReplaceAccountAdministratorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistrationServiceServer).ReplaceAccountAdministrator(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistrationService_ReplaceAccountAdministrator_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistrationServiceServer).ReplaceAccountAdministrator(ctx, req.(*ReplaceAccountAdministratorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// RegistrationService_ServiceDesc is the grpc.ServiceDesc for RegistrationService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var RegistrationService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "tessera.account.v1.RegistrationService",
+	HandlerType: (*RegistrationServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "RegisterSelf",
+			Handler:    _RegistrationService_RegisterSelf_Handler,
+		},
+		{
+			MethodName: "JoinAccount",
+			Handler:    _RegistrationService_JoinAccount_Handler,
+		},
+		{
+			MethodName: "ClaimEntitlementKey",
+			Handler:    _RegistrationService_ClaimEntitlementKey_Handler,
+		},
+		{
+			MethodName: "ReplaceAccountAdministrator",
+			Handler:    _RegistrationService_ReplaceAccountAdministrator_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

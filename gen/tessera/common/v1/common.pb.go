@@ -33,6 +33,9 @@ const (
 	PrincipalKind_PRINCIPAL_KIND_SERVICE PrincipalKind = 2
 	// A platform operator holding the bootstrap token (creates tenants).
 	PrincipalKind_PRINCIPAL_KIND_OPERATOR PrincipalKind = 3
+	// Someone signed in with an entitlement ID or activation ID alone (SPEC ACC-18):
+	// sees only that entitlement or line item.
+	PrincipalKind_PRINCIPAL_KIND_ENTITLEMENT_KEY PrincipalKind = 4
 )
 
 // Enum value maps for PrincipalKind.
@@ -42,12 +45,14 @@ var (
 		1: "PRINCIPAL_KIND_USER",
 		2: "PRINCIPAL_KIND_SERVICE",
 		3: "PRINCIPAL_KIND_OPERATOR",
+		4: "PRINCIPAL_KIND_ENTITLEMENT_KEY",
 	}
 	PrincipalKind_value = map[string]int32{
-		"PRINCIPAL_KIND_UNSPECIFIED": 0,
-		"PRINCIPAL_KIND_USER":        1,
-		"PRINCIPAL_KIND_SERVICE":     2,
-		"PRINCIPAL_KIND_OPERATOR":    3,
+		"PRINCIPAL_KIND_UNSPECIFIED":     0,
+		"PRINCIPAL_KIND_USER":            1,
+		"PRINCIPAL_KIND_SERVICE":         2,
+		"PRINCIPAL_KIND_OPERATOR":        3,
+		"PRINCIPAL_KIND_ENTITLEMENT_KEY": 4,
 	}
 )
 
@@ -186,8 +191,12 @@ type Principal struct {
 	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
 	// For an impersonated token: the user who made it and acts through it.
 	ImpersonatorId string `protobuf:"bytes,12,opt,name=impersonator_id,json=impersonatorId,proto3" json:"impersonator_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// For PRINCIPAL_KIND_ENTITLEMENT_KEY: the one entitlement, or the one line item,
+	// the principal may see, whatever account owns it.
+	ScopeEntitlementId string `protobuf:"bytes,13,opt,name=scope_entitlement_id,json=scopeEntitlementId,proto3" json:"scope_entitlement_id,omitempty"`
+	ScopeActivationId  string `protobuf:"bytes,14,opt,name=scope_activation_id,json=scopeActivationId,proto3" json:"scope_activation_id,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Principal) Reset() {
@@ -304,6 +313,20 @@ func (x *Principal) GetImpersonatorId() string {
 	return ""
 }
 
+func (x *Principal) GetScopeEntitlementId() string {
+	if x != nil {
+		return x.ScopeEntitlementId
+	}
+	return ""
+}
+
+func (x *Principal) GetScopeActivationId() string {
+	if x != nil {
+		return x.ScopeActivationId
+	}
+	return ""
+}
+
 var File_tessera_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_tessera_common_v1_common_proto_rawDesc = "" +
@@ -315,7 +338,7 @@ const file_tessera_common_v1_common_proto_rawDesc = "" +
 	"\x05state\x18\x03 \x01(\tR\x05state\x12\x10\n" +
 	"\x03zip\x18\x04 \x01(\tR\x03zip\x12\x18\n" +
 	"\acountry\x18\x05 \x01(\tR\acountry\x12\x16\n" +
-	"\x06region\x18\x06 \x01(\tR\x06region\"\xb6\x03\n" +
+	"\x06region\x18\x06 \x01(\tR\x06region\"\x98\x04\n" +
 	"\tPrincipal\x124\n" +
 	"\x04kind\x18\x01 \x01(\x0e2 .tessera.common.v1.PrincipalKindR\x04kind\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x17\n" +
@@ -332,12 +355,15 @@ const file_tessera_common_v1_common_proto_rawDesc = "" +
 	" \x01(\tR\aservice\x12;\n" +
 	"\vexpire_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\x12'\n" +
-	"\x0fimpersonator_id\x18\f \x01(\tR\x0eimpersonatorId*\x81\x01\n" +
+	"\x0fimpersonator_id\x18\f \x01(\tR\x0eimpersonatorId\x120\n" +
+	"\x14scope_entitlement_id\x18\r \x01(\tR\x12scopeEntitlementId\x12.\n" +
+	"\x13scope_activation_id\x18\x0e \x01(\tR\x11scopeActivationId*\xa5\x01\n" +
 	"\rPrincipalKind\x12\x1e\n" +
 	"\x1aPRINCIPAL_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13PRINCIPAL_KIND_USER\x10\x01\x12\x1a\n" +
 	"\x16PRINCIPAL_KIND_SERVICE\x10\x02\x12\x1b\n" +
-	"\x17PRINCIPAL_KIND_OPERATOR\x10\x03B?Z=github.com/tessera-dev/tessera/gen/tessera/common/v1;commonpbb\x06proto3"
+	"\x17PRINCIPAL_KIND_OPERATOR\x10\x03\x12\"\n" +
+	"\x1ePRINCIPAL_KIND_ENTITLEMENT_KEY\x10\x04B?Z=github.com/tessera-dev/tessera/gen/tessera/common/v1;commonpbb\x06proto3"
 
 var (
 	file_tessera_common_v1_common_proto_rawDescOnce sync.Once

@@ -248,6 +248,58 @@ func (ReservationState) EnumDescriptor() ([]byte, []int) {
 	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{3}
 }
 
+type EntitlementKeyKind int32
+
+const (
+	EntitlementKeyKind_ENTITLEMENT_KEY_KIND_UNSPECIFIED    EntitlementKeyKind = 0
+	EntitlementKeyKind_ENTITLEMENT_KEY_KIND_ENTITLEMENT_ID EntitlementKeyKind = 1
+	EntitlementKeyKind_ENTITLEMENT_KEY_KIND_ACTIVATION_ID  EntitlementKeyKind = 2
+	EntitlementKeyKind_ENTITLEMENT_KEY_KIND_ORDER_ID       EntitlementKeyKind = 3
+)
+
+// Enum value maps for EntitlementKeyKind.
+var (
+	EntitlementKeyKind_name = map[int32]string{
+		0: "ENTITLEMENT_KEY_KIND_UNSPECIFIED",
+		1: "ENTITLEMENT_KEY_KIND_ENTITLEMENT_ID",
+		2: "ENTITLEMENT_KEY_KIND_ACTIVATION_ID",
+		3: "ENTITLEMENT_KEY_KIND_ORDER_ID",
+	}
+	EntitlementKeyKind_value = map[string]int32{
+		"ENTITLEMENT_KEY_KIND_UNSPECIFIED":    0,
+		"ENTITLEMENT_KEY_KIND_ENTITLEMENT_ID": 1,
+		"ENTITLEMENT_KEY_KIND_ACTIVATION_ID":  2,
+		"ENTITLEMENT_KEY_KIND_ORDER_ID":       3,
+	}
+)
+
+func (x EntitlementKeyKind) Enum() *EntitlementKeyKind {
+	p := new(EntitlementKeyKind)
+	*p = x
+	return p
+}
+
+func (x EntitlementKeyKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EntitlementKeyKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_tessera_entitlement_v1_entitlement_proto_enumTypes[4].Descriptor()
+}
+
+func (EntitlementKeyKind) Type() protoreflect.EnumType {
+	return &file_tessera_entitlement_v1_entitlement_proto_enumTypes[4]
+}
+
+func (x EntitlementKeyKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EntitlementKeyKind.Descriptor instead.
+func (EntitlementKeyKind) EnumDescriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{4}
+}
+
 type LicenseModel struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resource name: licenseModels/{license_model_id}.
@@ -865,7 +917,8 @@ type Entitlement struct {
 	// Resource name: entitlements/{entitlement_id}.
 	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	EntitlementId string `protobuf:"bytes,2,opt,name=entitlement_id,json=entitlementId,proto3" json:"entitlement_id,omitempty"`
-	// accounts/{account_id} the entitlement was sold to.
+	// accounts/{account_id} the entitlement was sold to; empty while no account owns
+	// it (an order for an end customer who registers later).
 	Account       string                 `protobuf:"bytes,3,opt,name=account,proto3" json:"account,omitempty"`
 	OrderId       string                 `protobuf:"bytes,4,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
 	ShipToEmails  []string               `protobuf:"bytes,5,rep,name=ship_to_emails,json=shipToEmails,proto3" json:"ship_to_emails,omitempty"`
@@ -1046,7 +1099,8 @@ type CreateOrderRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Order system's identifier; the idempotency key of the ingestion.
 	OrderId string `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
-	// accounts/{account_id} the order was sold to.
+	// accounts/{account_id} the order was sold to. May be empty: the entitlement then
+	// waits for the end customer to register with its entitlement or activation ID.
 	SoldTo        string       `protobuf:"bytes,2,opt,name=sold_to,json=soldTo,proto3" json:"sold_to,omitempty"`
 	ShipToEmails  []string     `protobuf:"bytes,3,rep,name=ship_to_emails,json=shipToEmails,proto3" json:"ship_to_emails,omitempty"`
 	Lines         []*OrderLine `protobuf:"bytes,4,rep,name=lines,proto3" json:"lines,omitempty"`
@@ -1636,6 +1690,194 @@ func (x *CountAccountEntitlementsResponse) GetEntitlements() int64 {
 	return 0
 }
 
+// EntitlementKey is what an ID a person typed names.
+type EntitlementKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  EntitlementKeyKind     `protobuf:"varint,1,opt,name=kind,proto3,enum=tessera.entitlement.v1.EntitlementKeyKind" json:"kind,omitempty"`
+	Key   string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// entitlements/{entitlement_id}
+	Entitlement string `protobuf:"bytes,3,opt,name=entitlement,proto3" json:"entitlement,omitempty"`
+	// Set when the key is an activation ID.
+	ActivationId string `protobuf:"bytes,4,opt,name=activation_id,json=activationId,proto3" json:"activation_id,omitempty"`
+	// accounts/{account_id} owning the entitlement (or, for an activation ID, the line
+	// item); empty while nobody owns it.
+	Account       string `protobuf:"bytes,5,opt,name=account,proto3" json:"account,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EntitlementKey) Reset() {
+	*x = EntitlementKey{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EntitlementKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EntitlementKey) ProtoMessage() {}
+
+func (x *EntitlementKey) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EntitlementKey.ProtoReflect.Descriptor instead.
+func (*EntitlementKey) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *EntitlementKey) GetKind() EntitlementKeyKind {
+	if x != nil {
+		return x.Kind
+	}
+	return EntitlementKeyKind_ENTITLEMENT_KEY_KIND_UNSPECIFIED
+}
+
+func (x *EntitlementKey) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *EntitlementKey) GetEntitlement() string {
+	if x != nil {
+		return x.Entitlement
+	}
+	return ""
+}
+
+func (x *EntitlementKey) GetActivationId() string {
+	if x != nil {
+		return x.ActivationId
+	}
+	return ""
+}
+
+func (x *EntitlementKey) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+type ResolveEntitlementKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// Kinds of ID to try, in order; empty tries entitlement IDs, then activation IDs.
+	Kinds         []EntitlementKeyKind `protobuf:"varint,2,rep,packed,name=kinds,proto3,enum=tessera.entitlement.v1.EntitlementKeyKind" json:"kinds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveEntitlementKeyRequest) Reset() {
+	*x = ResolveEntitlementKeyRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveEntitlementKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveEntitlementKeyRequest) ProtoMessage() {}
+
+func (x *ResolveEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveEntitlementKeyRequest.ProtoReflect.Descriptor instead.
+func (*ResolveEntitlementKeyRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ResolveEntitlementKeyRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ResolveEntitlementKeyRequest) GetKinds() []EntitlementKeyKind {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+type AssignEntitlementKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// An entitlement ID or activation ID.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// accounts/{account_id} to own it.
+	Account       string `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignEntitlementKeyRequest) Reset() {
+	*x = AssignEntitlementKeyRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignEntitlementKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignEntitlementKeyRequest) ProtoMessage() {}
+
+func (x *AssignEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignEntitlementKeyRequest.ProtoReflect.Descriptor instead.
+func (*AssignEntitlementKeyRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *AssignEntitlementKeyRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *AssignEntitlementKeyRequest) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
 var File_tessera_entitlement_v1_entitlement_proto protoreflect.FileDescriptor
 
 const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
@@ -1756,7 +1998,19 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\vaccount_ids\x18\x01 \x03(\tR\n" +
 	"accountIds\"F\n" +
 	" CountAccountEntitlementsResponse\x12\"\n" +
-	"\fentitlements\x18\x01 \x01(\x03R\fentitlements*\xd1\x02\n" +
+	"\fentitlements\x18\x01 \x01(\x03R\fentitlements\"\xc3\x01\n" +
+	"\x0eEntitlementKey\x12>\n" +
+	"\x04kind\x18\x01 \x01(\x0e2*.tessera.entitlement.v1.EntitlementKeyKindR\x04kind\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12 \n" +
+	"\ventitlement\x18\x03 \x01(\tR\ventitlement\x12#\n" +
+	"\ractivation_id\x18\x04 \x01(\tR\factivationId\x12\x18\n" +
+	"\aaccount\x18\x05 \x01(\tR\aaccount\"r\n" +
+	"\x1cResolveEntitlementKeyRequest\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12@\n" +
+	"\x05kinds\x18\x02 \x03(\x0e2*.tessera.entitlement.v1.EntitlementKeyKindR\x05kinds\"I\n" +
+	"\x1bAssignEntitlementKeyRequest\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x18\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount*\xd1\x02\n" +
 	"\x10LicenseModelType\x12\"\n" +
 	"\x1eLICENSE_MODEL_TYPE_UNSPECIFIED\x10\x00\x12+\n" +
 	"'LICENSE_MODEL_TYPE_NODELOCKED_UNCOUNTED\x10\x01\x12)\n" +
@@ -1782,13 +2036,18 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x1dRESERVATION_STATE_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aRESERVATION_STATE_RESERVED\x10\x01\x12\x1f\n" +
 	"\x1bRESERVATION_STATE_CONFIRMED\x10\x02\x12\x1e\n" +
-	"\x1aRESERVATION_STATE_RELEASED\x10\x032\xa2\x03\n" +
+	"\x1aRESERVATION_STATE_RELEASED\x10\x03*\xae\x01\n" +
+	"\x12EntitlementKeyKind\x12$\n" +
+	" ENTITLEMENT_KEY_KIND_UNSPECIFIED\x10\x00\x12'\n" +
+	"#ENTITLEMENT_KEY_KIND_ENTITLEMENT_ID\x10\x01\x12&\n" +
+	"\"ENTITLEMENT_KEY_KIND_ACTIVATION_ID\x10\x02\x12!\n" +
+	"\x1dENTITLEMENT_KEY_KIND_ORDER_ID\x10\x032\xa2\x03\n" +
 	"\x0eCatalogService\x12m\n" +
 	"\x12CreateLicenseModel\x121.tessera.entitlement.v1.CreateLicenseModelRequest\x1a$.tessera.entitlement.v1.LicenseModel\x12g\n" +
 	"\x0fGetLicenseModel\x12..tessera.entitlement.v1.GetLicenseModelRequest\x1a$.tessera.entitlement.v1.LicenseModel\x12^\n" +
 	"\rCreateProduct\x12,.tessera.entitlement.v1.CreateProductRequest\x1a\x1f.tessera.entitlement.v1.Product\x12X\n" +
 	"\n" +
-	"GetProduct\x12).tessera.entitlement.v1.GetProductRequest\x1a\x1f.tessera.entitlement.v1.Product2\xea\x06\n" +
+	"GetProduct\x12).tessera.entitlement.v1.GetProductRequest\x1a\x1f.tessera.entitlement.v1.Product2\xd6\b\n" +
 	"\x12EntitlementService\x12^\n" +
 	"\vCreateOrder\x12*.tessera.entitlement.v1.CreateOrderRequest\x1a#.tessera.entitlement.v1.Entitlement\x12d\n" +
 	"\x0eGetEntitlement\x12-.tessera.entitlement.v1.GetEntitlementRequest\x1a#.tessera.entitlement.v1.Entitlement\x12[\n" +
@@ -1797,7 +2056,9 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\fConfirmSeats\x12+.tessera.entitlement.v1.ConfirmSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12`\n" +
 	"\fReleaseSeats\x12+.tessera.entitlement.v1.ReleaseSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12{\n" +
 	"\x12CheckProductAccess\x121.tessera.entitlement.v1.CheckProductAccessRequest\x1a2.tessera.entitlement.v1.CheckProductAccessResponse\x12\x8d\x01\n" +
-	"\x18CountAccountEntitlements\x127.tessera.entitlement.v1.CountAccountEntitlementsRequest\x1a8.tessera.entitlement.v1.CountAccountEntitlementsResponseBIZGgithub.com/tessera-dev/tessera/gen/tessera/entitlement/v1;entitlementpbb\x06proto3"
+	"\x18CountAccountEntitlements\x127.tessera.entitlement.v1.CountAccountEntitlementsRequest\x1a8.tessera.entitlement.v1.CountAccountEntitlementsResponse\x12u\n" +
+	"\x15ResolveEntitlementKey\x124.tessera.entitlement.v1.ResolveEntitlementKeyRequest\x1a&.tessera.entitlement.v1.EntitlementKey\x12s\n" +
+	"\x14AssignEntitlementKey\x123.tessera.entitlement.v1.AssignEntitlementKeyRequest\x1a&.tessera.entitlement.v1.EntitlementKeyBIZGgithub.com/tessera-dev/tessera/gen/tessera/entitlement/v1;entitlementpbb\x06proto3"
 
 var (
 	file_tessera_entitlement_v1_entitlement_proto_rawDescOnce sync.Once
@@ -1811,82 +2072,92 @@ func file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP() []byte {
 	return file_tessera_entitlement_v1_entitlement_proto_rawDescData
 }
 
-var file_tessera_entitlement_v1_entitlement_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_tessera_entitlement_v1_entitlement_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(LicenseModelType)(0),                    // 0: tessera.entitlement.v1.LicenseModelType
 	(LicenseTechnology)(0),                   // 1: tessera.entitlement.v1.LicenseTechnology
 	(LineItemState)(0),                       // 2: tessera.entitlement.v1.LineItemState
 	(ReservationState)(0),                    // 3: tessera.entitlement.v1.ReservationState
-	(*LicenseModel)(nil),                     // 4: tessera.entitlement.v1.LicenseModel
-	(*CreateLicenseModelRequest)(nil),        // 5: tessera.entitlement.v1.CreateLicenseModelRequest
-	(*GetLicenseModelRequest)(nil),           // 6: tessera.entitlement.v1.GetLicenseModelRequest
-	(*Feature)(nil),                          // 7: tessera.entitlement.v1.Feature
-	(*Product)(nil),                          // 8: tessera.entitlement.v1.Product
-	(*CreateProductRequest)(nil),             // 9: tessera.entitlement.v1.CreateProductRequest
-	(*GetProductRequest)(nil),                // 10: tessera.entitlement.v1.GetProductRequest
-	(*LineItem)(nil),                         // 11: tessera.entitlement.v1.LineItem
-	(*Entitlement)(nil),                      // 12: tessera.entitlement.v1.Entitlement
-	(*OrderLine)(nil),                        // 13: tessera.entitlement.v1.OrderLine
-	(*CreateOrderRequest)(nil),               // 14: tessera.entitlement.v1.CreateOrderRequest
-	(*GetEntitlementRequest)(nil),            // 15: tessera.entitlement.v1.GetEntitlementRequest
-	(*GetLineItemRequest)(nil),               // 16: tessera.entitlement.v1.GetLineItemRequest
-	(*Reservation)(nil),                      // 17: tessera.entitlement.v1.Reservation
-	(*ReserveSeatsRequest)(nil),              // 18: tessera.entitlement.v1.ReserveSeatsRequest
-	(*ConfirmSeatsRequest)(nil),              // 19: tessera.entitlement.v1.ConfirmSeatsRequest
-	(*ReleaseSeatsRequest)(nil),              // 20: tessera.entitlement.v1.ReleaseSeatsRequest
-	(*CheckProductAccessRequest)(nil),        // 21: tessera.entitlement.v1.CheckProductAccessRequest
-	(*CheckProductAccessResponse)(nil),       // 22: tessera.entitlement.v1.CheckProductAccessResponse
-	(*CountAccountEntitlementsRequest)(nil),  // 23: tessera.entitlement.v1.CountAccountEntitlementsRequest
-	(*CountAccountEntitlementsResponse)(nil), // 24: tessera.entitlement.v1.CountAccountEntitlementsResponse
-	(*timestamppb.Timestamp)(nil),            // 25: google.protobuf.Timestamp
+	(EntitlementKeyKind)(0),                  // 4: tessera.entitlement.v1.EntitlementKeyKind
+	(*LicenseModel)(nil),                     // 5: tessera.entitlement.v1.LicenseModel
+	(*CreateLicenseModelRequest)(nil),        // 6: tessera.entitlement.v1.CreateLicenseModelRequest
+	(*GetLicenseModelRequest)(nil),           // 7: tessera.entitlement.v1.GetLicenseModelRequest
+	(*Feature)(nil),                          // 8: tessera.entitlement.v1.Feature
+	(*Product)(nil),                          // 9: tessera.entitlement.v1.Product
+	(*CreateProductRequest)(nil),             // 10: tessera.entitlement.v1.CreateProductRequest
+	(*GetProductRequest)(nil),                // 11: tessera.entitlement.v1.GetProductRequest
+	(*LineItem)(nil),                         // 12: tessera.entitlement.v1.LineItem
+	(*Entitlement)(nil),                      // 13: tessera.entitlement.v1.Entitlement
+	(*OrderLine)(nil),                        // 14: tessera.entitlement.v1.OrderLine
+	(*CreateOrderRequest)(nil),               // 15: tessera.entitlement.v1.CreateOrderRequest
+	(*GetEntitlementRequest)(nil),            // 16: tessera.entitlement.v1.GetEntitlementRequest
+	(*GetLineItemRequest)(nil),               // 17: tessera.entitlement.v1.GetLineItemRequest
+	(*Reservation)(nil),                      // 18: tessera.entitlement.v1.Reservation
+	(*ReserveSeatsRequest)(nil),              // 19: tessera.entitlement.v1.ReserveSeatsRequest
+	(*ConfirmSeatsRequest)(nil),              // 20: tessera.entitlement.v1.ConfirmSeatsRequest
+	(*ReleaseSeatsRequest)(nil),              // 21: tessera.entitlement.v1.ReleaseSeatsRequest
+	(*CheckProductAccessRequest)(nil),        // 22: tessera.entitlement.v1.CheckProductAccessRequest
+	(*CheckProductAccessResponse)(nil),       // 23: tessera.entitlement.v1.CheckProductAccessResponse
+	(*CountAccountEntitlementsRequest)(nil),  // 24: tessera.entitlement.v1.CountAccountEntitlementsRequest
+	(*CountAccountEntitlementsResponse)(nil), // 25: tessera.entitlement.v1.CountAccountEntitlementsResponse
+	(*EntitlementKey)(nil),                   // 26: tessera.entitlement.v1.EntitlementKey
+	(*ResolveEntitlementKeyRequest)(nil),     // 27: tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	(*AssignEntitlementKeyRequest)(nil),      // 28: tessera.entitlement.v1.AssignEntitlementKeyRequest
+	(*timestamppb.Timestamp)(nil),            // 29: google.protobuf.Timestamp
 }
 var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	0,  // 0: tessera.entitlement.v1.LicenseModel.type:type_name -> tessera.entitlement.v1.LicenseModelType
-	25, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
-	4,  // 2: tessera.entitlement.v1.CreateLicenseModelRequest.license_model:type_name -> tessera.entitlement.v1.LicenseModel
-	7,  // 3: tessera.entitlement.v1.Product.features:type_name -> tessera.entitlement.v1.Feature
+	29, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 2: tessera.entitlement.v1.CreateLicenseModelRequest.license_model:type_name -> tessera.entitlement.v1.LicenseModel
+	8,  // 3: tessera.entitlement.v1.Product.features:type_name -> tessera.entitlement.v1.Feature
 	1,  // 4: tessera.entitlement.v1.Product.license_technology:type_name -> tessera.entitlement.v1.LicenseTechnology
-	25, // 5: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
-	8,  // 6: tessera.entitlement.v1.CreateProductRequest.product:type_name -> tessera.entitlement.v1.Product
+	29, // 5: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
+	9,  // 6: tessera.entitlement.v1.CreateProductRequest.product:type_name -> tessera.entitlement.v1.Product
 	2,  // 7: tessera.entitlement.v1.LineItem.state:type_name -> tessera.entitlement.v1.LineItemState
-	25, // 8: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
-	25, // 9: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
-	11, // 10: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
-	25, // 11: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
-	25, // 12: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
-	25, // 13: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
-	13, // 14: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
+	29, // 8: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
+	29, // 9: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
+	12, // 10: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
+	29, // 11: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
+	29, // 12: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
+	29, // 13: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
+	14, // 14: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
 	3,  // 15: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
-	5,  // 16: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
-	6,  // 17: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
-	9,  // 18: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
-	10, // 19: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
-	14, // 20: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
-	15, // 21: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
-	16, // 22: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
-	18, // 23: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
-	19, // 24: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
-	20, // 25: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
-	21, // 26: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
-	23, // 27: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
-	4,  // 28: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	4,  // 29: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	8,  // 30: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
-	8,  // 31: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
-	12, // 32: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
-	12, // 33: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
-	11, // 34: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
-	17, // 35: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
-	17, // 36: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
-	17, // 37: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
-	22, // 38: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
-	24, // 39: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
-	28, // [28:40] is the sub-list for method output_type
-	16, // [16:28] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	4,  // 16: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
+	4,  // 17: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
+	6,  // 18: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
+	7,  // 19: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
+	10, // 20: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
+	11, // 21: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
+	15, // 22: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
+	16, // 23: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
+	17, // 24: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
+	19, // 25: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
+	20, // 26: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
+	21, // 27: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
+	22, // 28: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
+	24, // 29: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
+	27, // 30: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	28, // 31: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
+	5,  // 32: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	5,  // 33: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	9,  // 34: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
+	9,  // 35: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
+	13, // 36: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
+	13, // 37: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
+	12, // 38: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
+	18, // 39: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
+	18, // 40: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
+	18, // 41: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
+	23, // 42: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
+	25, // 43: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
+	26, // 44: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	26, // 45: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	32, // [32:46] is the sub-list for method output_type
+	18, // [18:32] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_tessera_entitlement_v1_entitlement_proto_init() }
@@ -1899,8 +2170,8 @@ func file_tessera_entitlement_v1_entitlement_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_entitlement_v1_entitlement_proto_rawDesc), len(file_tessera_entitlement_v1_entitlement_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   21,
+			NumEnums:      5,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -247,6 +247,8 @@ const (
 	EntitlementService_ReleaseSeats_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/ReleaseSeats"
 	EntitlementService_CheckProductAccess_FullMethodName       = "/tessera.entitlement.v1.EntitlementService/CheckProductAccess"
 	EntitlementService_CountAccountEntitlements_FullMethodName = "/tessera.entitlement.v1.EntitlementService/CountAccountEntitlements"
+	EntitlementService_ResolveEntitlementKey_FullMethodName    = "/tessera.entitlement.v1.EntitlementService/ResolveEntitlementKey"
+	EntitlementService_AssignEntitlementKey_FullMethodName     = "/tessera.entitlement.v1.EntitlementService/AssignEntitlementKey"
 )
 
 // EntitlementServiceClient is the client API for EntitlementService service.
@@ -269,6 +271,14 @@ type EntitlementServiceClient interface {
 	CheckProductAccess(ctx context.Context, in *CheckProductAccessRequest, opts ...grpc.CallOption) (*CheckProductAccessResponse, error)
 	// Counts the entitlements the accounts hold (services only; account deletion asks).
 	CountAccountEntitlements(ctx context.Context, in *CountAccountEntitlementsRequest, opts ...grpc.CallOption) (*CountAccountEntitlementsResponse, error)
+	// Looks up an entitlement ID, activation ID or order ID and tells which entitlement
+	// it names and which account owns it (services only: self-registration, joining an
+	// account, sign-in with an entitlement or activation ID).
+	ResolveEntitlementKey(ctx context.Context, in *ResolveEntitlementKeyRequest, opts ...grpc.CallOption) (*EntitlementKey, error)
+	// Gives an entitlement (by entitlement ID) or one line item (by activation ID) that
+	// no account owns yet to an account; repeating it for the same account changes
+	// nothing (services only: SPEC ACC-10, ACC-12).
+	AssignEntitlementKey(ctx context.Context, in *AssignEntitlementKeyRequest, opts ...grpc.CallOption) (*EntitlementKey, error)
 }
 
 type entitlementServiceClient struct {
@@ -359,6 +369,26 @@ func (c *entitlementServiceClient) CountAccountEntitlements(ctx context.Context,
 	return out, nil
 }
 
+func (c *entitlementServiceClient) ResolveEntitlementKey(ctx context.Context, in *ResolveEntitlementKeyRequest, opts ...grpc.CallOption) (*EntitlementKey, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EntitlementKey)
+	err := c.cc.Invoke(ctx, EntitlementService_ResolveEntitlementKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *entitlementServiceClient) AssignEntitlementKey(ctx context.Context, in *AssignEntitlementKeyRequest, opts ...grpc.CallOption) (*EntitlementKey, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EntitlementKey)
+	err := c.cc.Invoke(ctx, EntitlementService_AssignEntitlementKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EntitlementServiceServer is the server API for EntitlementService service.
 // All implementations must embed UnimplementedEntitlementServiceServer
 // for forward compatibility.
@@ -379,6 +409,14 @@ type EntitlementServiceServer interface {
 	CheckProductAccess(context.Context, *CheckProductAccessRequest) (*CheckProductAccessResponse, error)
 	// Counts the entitlements the accounts hold (services only; account deletion asks).
 	CountAccountEntitlements(context.Context, *CountAccountEntitlementsRequest) (*CountAccountEntitlementsResponse, error)
+	// Looks up an entitlement ID, activation ID or order ID and tells which entitlement
+	// it names and which account owns it (services only: self-registration, joining an
+	// account, sign-in with an entitlement or activation ID).
+	ResolveEntitlementKey(context.Context, *ResolveEntitlementKeyRequest) (*EntitlementKey, error)
+	// Gives an entitlement (by entitlement ID) or one line item (by activation ID) that
+	// no account owns yet to an account; repeating it for the same account changes
+	// nothing (services only: SPEC ACC-10, ACC-12).
+	AssignEntitlementKey(context.Context, *AssignEntitlementKeyRequest) (*EntitlementKey, error)
 	mustEmbedUnimplementedEntitlementServiceServer()
 }
 
@@ -412,6 +450,12 @@ func (UnimplementedEntitlementServiceServer) CheckProductAccess(context.Context,
 }
 func (UnimplementedEntitlementServiceServer) CountAccountEntitlements(context.Context, *CountAccountEntitlementsRequest) (*CountAccountEntitlementsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CountAccountEntitlements not implemented")
+}
+func (UnimplementedEntitlementServiceServer) ResolveEntitlementKey(context.Context, *ResolveEntitlementKeyRequest) (*EntitlementKey, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResolveEntitlementKey not implemented")
+}
+func (UnimplementedEntitlementServiceServer) AssignEntitlementKey(context.Context, *AssignEntitlementKeyRequest) (*EntitlementKey, error) {
+	return nil, status.Error(codes.Unimplemented, "method AssignEntitlementKey not implemented")
 }
 func (UnimplementedEntitlementServiceServer) mustEmbedUnimplementedEntitlementServiceServer() {}
 func (UnimplementedEntitlementServiceServer) testEmbeddedByValue()                            {}
@@ -578,6 +622,42 @@ func _EntitlementService_CountAccountEntitlements_Handler(srv interface{}, ctx c
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EntitlementService_ResolveEntitlementKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResolveEntitlementKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).ResolveEntitlementKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_ResolveEntitlementKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).ResolveEntitlementKey(ctx, req.(*ResolveEntitlementKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EntitlementService_AssignEntitlementKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AssignEntitlementKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).AssignEntitlementKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_AssignEntitlementKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).AssignEntitlementKey(ctx, req.(*AssignEntitlementKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // EntitlementService_ServiceDesc is the grpc.ServiceDesc for EntitlementService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -616,6 +696,14 @@ var EntitlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CountAccountEntitlements",
 			Handler:    _EntitlementService_CountAccountEntitlements_Handler,
+		},
+		{
+			MethodName: "ResolveEntitlementKey",
+			Handler:    _EntitlementService_ResolveEntitlementKey_Handler,
+		},
+		{
+			MethodName: "AssignEntitlementKey",
+			Handler:    _EntitlementService_AssignEntitlementKey_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -812,6 +812,148 @@ func (x *UserUpdated) GetUserId() string {
 	return ""
 }
 
+// EntitlementAssigned: an entitlement, or one line item of it, that no account owned
+// was given to an account (self-registration, claims).
+type EntitlementAssigned struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EntitlementId string                 `protobuf:"bytes,1,opt,name=entitlement_id,json=entitlementId,proto3" json:"entitlement_id,omitempty"`
+	// Set when only this line item changed owner.
+	ActivationId string `protobuf:"bytes,2,opt,name=activation_id,json=activationId,proto3" json:"activation_id,omitempty"`
+	AccountId    string `protobuf:"bytes,3,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// Every line item that changed owner.
+	ActivationIds []string `protobuf:"bytes,4,rep,name=activation_ids,json=activationIds,proto3" json:"activation_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EntitlementAssigned) Reset() {
+	*x = EntitlementAssigned{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EntitlementAssigned) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EntitlementAssigned) ProtoMessage() {}
+
+func (x *EntitlementAssigned) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EntitlementAssigned.ProtoReflect.Descriptor instead.
+func (*EntitlementAssigned) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *EntitlementAssigned) GetEntitlementId() string {
+	if x != nil {
+		return x.EntitlementId
+	}
+	return ""
+}
+
+func (x *EntitlementAssigned) GetActivationId() string {
+	if x != nil {
+		return x.ActivationId
+	}
+	return ""
+}
+
+func (x *EntitlementAssigned) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *EntitlementAssigned) GetActivationIds() []string {
+	if x != nil {
+		return x.ActivationIds
+	}
+	return nil
+}
+
+// AccountAdministratorReplaced: a producer made another member an account's
+// administrator (SPEC ACC-11), saying why.
+type AccountAdministratorReplaced struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	AccountId       string                 `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	UserId          string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ReplacedUserIds []string               `protobuf:"bytes,3,rep,name=replaced_user_ids,json=replacedUserIds,proto3" json:"replaced_user_ids,omitempty"`
+	Reason          string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *AccountAdministratorReplaced) Reset() {
+	*x = AccountAdministratorReplaced{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountAdministratorReplaced) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountAdministratorReplaced) ProtoMessage() {}
+
+func (x *AccountAdministratorReplaced) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountAdministratorReplaced.ProtoReflect.Descriptor instead.
+func (*AccountAdministratorReplaced) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *AccountAdministratorReplaced) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *AccountAdministratorReplaced) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *AccountAdministratorReplaced) GetReplacedUserIds() []string {
+	if x != nil {
+		return x.ReplacedUserIds
+	}
+	return nil
+}
+
+func (x *AccountAdministratorReplaced) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_tessera_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_tessera_events_v1_events_proto_rawDesc = "" +
@@ -876,7 +1018,19 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\"&\n" +
 	"\vUserUpdated\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userIdB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
+	"\auser_id\x18\x01 \x01(\tR\x06userId\"\xa7\x01\n" +
+	"\x13EntitlementAssigned\x12%\n" +
+	"\x0eentitlement_id\x18\x01 \x01(\tR\rentitlementId\x12#\n" +
+	"\ractivation_id\x18\x02 \x01(\tR\factivationId\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x03 \x01(\tR\taccountId\x12%\n" +
+	"\x0eactivation_ids\x18\x04 \x03(\tR\ractivationIds\"\x9a\x01\n" +
+	"\x1cAccountAdministratorReplaced\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\tR\taccountId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12*\n" +
+	"\x11replaced_user_ids\x18\x03 \x03(\tR\x0freplacedUserIds\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reasonB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
 
 var (
 	file_tessera_events_v1_events_proto_rawDescOnce sync.Once
@@ -890,25 +1044,27 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_tessera_events_v1_events_proto_goTypes = []any{
-	(*TenantCreated)(nil),         // 0: tessera.events.v1.TenantCreated
-	(*AccountCreated)(nil),        // 1: tessera.events.v1.AccountCreated
-	(*UserCreated)(nil),           // 2: tessera.events.v1.UserCreated
-	(*EntitlementCreated)(nil),    // 3: tessera.events.v1.EntitlementCreated
-	(*FulfillmentCreated)(nil),    // 4: tessera.events.v1.FulfillmentCreated
-	(*DeviceLineItemMapped)(nil),  // 5: tessera.events.v1.DeviceLineItemMapped
-	(*FileCreated)(nil),           // 6: tessera.events.v1.FileCreated
-	(*UserLocked)(nil),            // 7: tessera.events.v1.UserLocked
-	(*UserReactivated)(nil),       // 8: tessera.events.v1.UserReactivated
-	(*TokenRevoked)(nil),          // 9: tessera.events.v1.TokenRevoked
-	(*AccountLinked)(nil),         // 10: tessera.events.v1.AccountLinked
-	(*AccountDeleted)(nil),        // 11: tessera.events.v1.AccountDeleted
-	(*UserUpdated)(nil),           // 12: tessera.events.v1.UserUpdated
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*TenantCreated)(nil),                // 0: tessera.events.v1.TenantCreated
+	(*AccountCreated)(nil),               // 1: tessera.events.v1.AccountCreated
+	(*UserCreated)(nil),                  // 2: tessera.events.v1.UserCreated
+	(*EntitlementCreated)(nil),           // 3: tessera.events.v1.EntitlementCreated
+	(*FulfillmentCreated)(nil),           // 4: tessera.events.v1.FulfillmentCreated
+	(*DeviceLineItemMapped)(nil),         // 5: tessera.events.v1.DeviceLineItemMapped
+	(*FileCreated)(nil),                  // 6: tessera.events.v1.FileCreated
+	(*UserLocked)(nil),                   // 7: tessera.events.v1.UserLocked
+	(*UserReactivated)(nil),              // 8: tessera.events.v1.UserReactivated
+	(*TokenRevoked)(nil),                 // 9: tessera.events.v1.TokenRevoked
+	(*AccountLinked)(nil),                // 10: tessera.events.v1.AccountLinked
+	(*AccountDeleted)(nil),               // 11: tessera.events.v1.AccountDeleted
+	(*UserUpdated)(nil),                  // 12: tessera.events.v1.UserUpdated
+	(*EntitlementAssigned)(nil),          // 13: tessera.events.v1.EntitlementAssigned
+	(*AccountAdministratorReplaced)(nil), // 14: tessera.events.v1.AccountAdministratorReplaced
+	(*timestamppb.Timestamp)(nil),        // 15: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	13, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	15, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
 	1,  // [1:1] is the sub-list for method output_type
 	1,  // [1:1] is the sub-list for method input_type
 	1,  // [1:1] is the sub-list for extension type_name
@@ -927,7 +1083,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -33,6 +33,10 @@ type Store interface {
 	UpdateUser(ctx context.Context, tenant, id string, fn func(*User) error) (User, error)
 	UpdateAccount(ctx context.Context, tenant, id string, fn func(*Account) error) (Account, error)
 	Administrators(ctx context.Context, tenant string, accounts []string) ([]Administrator, error)
+	CreateAccountWithUser(ctx context.Context, tenant string, acc Account, u User) (User, error)
+	CreateKeySession(ctx context.Context, s KeySession) error
+	KeySessionByHash(ctx context.Context, hash []byte) (KeySession, error)
+	ReplaceAdministrator(ctx context.Context, tenant, accountID, userID, reason string) ([]string, error)
 }
 
 // Mailer sends email.
@@ -54,19 +58,20 @@ type App struct {
 	store    Store
 	mailer   Mailer
 	holdings Holdings
+	keys     EntitlementKeys
 	cfg      Config
 	now      func() time.Time
 }
 
 // New returns the use cases.
-func New(store Store, mailer Mailer, holdings Holdings, cfg Config) *App {
+func New(store Store, mailer Mailer, holdings Holdings, keys EntitlementKeys, cfg Config) *App {
 	if cfg.Password.Time == 0 {
 		cfg.Password = DefaultPasswordParams
 	}
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = 12 * time.Hour
 	}
-	return &App{store: store, mailer: mailer, holdings: holdings, cfg: cfg, now: time.Now}
+	return &App{store: store, mailer: mailer, holdings: holdings, keys: keys, cfg: cfg, now: time.Now}
 }
 
 // canSeeAccount hides accounts the caller may not act for.

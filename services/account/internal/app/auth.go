@@ -106,7 +106,7 @@ func (a *App) Authenticate(ctx context.Context, value string) (*commonpb.Princip
 	}
 	t, u, err := a.store.TokenByHash(ctx, HashToken(value))
 	if errs.IsKind(err, errs.KindNotFound) {
-		return nil, time.Time{}, errs.Unauthenticated("TOKEN_INVALID", "the bearer token is not valid")
+		return a.authenticateKeySession(ctx, value)
 	}
 	if err != nil {
 		return nil, time.Time{}, err
@@ -139,6 +139,20 @@ func (a *App) Authenticate(ctx context.Context, value string) (*commonpb.Princip
 		}
 	}
 	return p, t.ExpiresAt, nil
+}
+
+func (a *App) authenticateKeySession(ctx context.Context, value string) (*commonpb.Principal, time.Time, error) {
+	ks, err := a.store.KeySessionByHash(ctx, HashToken(value))
+	if errs.IsKind(err, errs.KindNotFound) {
+		return nil, time.Time{}, errs.Unauthenticated("TOKEN_INVALID", "the bearer token is not valid")
+	}
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if !a.now().Before(ks.ExpiresAt) {
+		return nil, time.Time{}, errs.Unauthenticated("TOKEN_EXPIRED", "the bearer token has expired")
+	}
+	return keyPrincipal(ks), ks.ExpiresAt, nil
 }
 
 // PrincipalFor derives a user's principal from their memberships' roles.

@@ -24,22 +24,23 @@ type UserPatch struct {
 }
 
 // checkProfile validates profile fields of a new or changed user.
-func checkProfile(v *errs.Violations, u User) {
-	v.Require("user.first_name", u.FirstName)
-	v.Require("user.last_name", u.LastName)
+// The fields are named under prefix ("user." or "person.").
+func checkProfile(v *errs.Violations, prefix string, u User) {
+	v.Require(prefix+"first_name", u.FirstName)
+	v.Require(prefix+"last_name", u.LastName)
 	if _, err := mail.ParseAddress(u.Email); err != nil {
-		v.Add("user.email", "is not an email address")
+		v.Add(prefix+"email", "is not an email address")
 	}
 	if u.TimeZone != "" {
 		if _, err := time.LoadLocation(u.TimeZone); err != nil {
-			v.Add("user.time_zone", "is not an IANA time zone like Europe/Berlin")
+			v.Add(prefix+"time_zone", "is not an IANA time zone like Europe/Berlin")
 		}
 	}
 	if u.Locale != "" && !locale.MatchString(u.Locale) {
-		v.Add("user.locale", "is not a language tag like de-DE")
+		v.Add(prefix+"locale", "is not a language tag like de-DE")
 	}
 	if len(u.Phone) > 40 || len(u.Fax) > 40 {
-		v.Add("user.phone", "phone and fax are at most 40 characters")
+		v.Add(prefix+"phone", "phone and fax are at most 40 characters")
 	}
 }
 
@@ -130,7 +131,7 @@ func (a *App) UpdateUser(ctx context.Context, id string, patch UserPatch) (User,
 			u.Memberships = *patch.Memberships
 		}
 		var v errs.Violations
-		checkProfile(&v, *u)
+		checkProfile(&v, "user.", *u)
 		return v.Err()
 	})
 }

@@ -41,7 +41,7 @@ func (a *App) CreateUser(ctx context.Context, u User, password string) (User, er
 	if !username.MatchString(u.Username) {
 		v.Add("user.username", "must be 3-64 letters, digits or . _ @ + -, starting with a letter or digit")
 	}
-	checkProfile(&v, u)
+	checkProfile(&v, "user.", u)
 	if password != "" {
 		if reason := passwordProblem(password); reason != "" {
 			v.Add("password", "%s", reason)

@@ -45,6 +45,12 @@ var Permissions = grpcx.Permissions{
 	accountpb.AuthService_Login_FullMethodName:                 authz.Public,
 	accountpb.AuditService_ListAuditEvents_FullMethodName:      authz.AuditView,
 	accountpb.AuthService_Authenticate_FullMethodName:          authz.TokensResolve,
+	accountpb.AuthService_SignInWithKey_FullMethodName:         authz.Public,
+
+	accountpb.RegistrationService_RegisterSelf_FullMethodName:                authz.Public,
+	accountpb.RegistrationService_JoinAccount_FullMethodName:                 authz.Public,
+	accountpb.RegistrationService_ClaimEntitlementKey_FullMethodName:         authz.EntitlementsClaim,
+	accountpb.RegistrationService_ReplaceAccountAdministrator_FullMethodName: authz.AccountsSupport,
 
 	accountpb.AccessTokenService_CreateAccessToken_FullMethodName: authz.TokensManage,
 	accountpb.AccessTokenService_GetAccessToken_FullMethodName:    authz.TokensManage,
@@ -60,6 +66,7 @@ type Server struct {
 	accountpb.UnimplementedAuthServiceServer
 	accountpb.UnimplementedAccessTokenServiceServer
 	accountpb.UnimplementedAuditServiceServer
+	accountpb.UnimplementedRegistrationServiceServer
 	app *app.App
 	now func() time.Time
 }

@@ -27,6 +27,8 @@ type Store interface {
 	Reserve(ctx context.Context, tenant string, r Reservation, accountIDs []string) (Reservation, error)
 	Confirm(ctx context.Context, tenant string, id uuid.UUID) (Reservation, error)
 	Release(ctx context.Context, tenant string, id uuid.UUID, holder string) (Reservation, error)
+	ResolveKey(ctx context.Context, tenant, kind, key string) (EntitlementKey, error)
+	AssignKey(ctx context.Context, tenant string, k EntitlementKey, accountID string) (EntitlementKey, error)
 }
 
 // Accounts is what the service needs of the account service.
@@ -73,11 +75,11 @@ func CheckActivatable(li LineItem) error {
 	return nil
 }
 
-// visible returns NotFound for resources of accounts the caller may not act for, so
-// their existence is not disclosed.
-func visible(ctx context.Context, accountID, resource, id string) error {
+// visible returns NotFound for line items (and entitlements, when activationID is
+// empty) the caller may not see, so their existence is not disclosed.
+func visible(ctx context.Context, li authz.LineItemRef, resource, id string) error {
 	p, _ := authz.FromContext(ctx)
-	if !authz.CanActFor(p, accountID) {
+	if !authz.CanSeeLineItem(p, li) {
 		return errs.NotFound(resource, id)
 	}
 	return nil

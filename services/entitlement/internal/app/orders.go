@@ -36,7 +36,6 @@ func (a *App) CreateOrder(ctx context.Context, o Order) (Entitlement, error) {
 	if !ids.ValidResourceID(o.OrderID) {
 		v.Add("order_id", "must be 1-64 letters, digits, '.', '_' or '-'")
 	}
-	v.Require("sold_to", o.AccountID)
 	for i, e := range o.ShipToEmails {
 		if _, err := mail.ParseAddress(e); err != nil {
 			v.Add(fieldIndex("ship_to_emails", i, ""), "is not an email address")
@@ -67,12 +66,14 @@ func (a *App) CreateOrder(ctx context.Context, o Order) (Entitlement, error) {
 	}
 
 	tenant := authz.MustTenant(ctx)
-	exists, err := a.accounts.AccountExists(ctx, o.AccountID)
-	if err != nil {
-		return Entitlement{}, err
-	}
-	if !exists {
-		return Entitlement{}, errs.Invalid("sold_to", "account %q does not exist", o.AccountID)
+	if o.AccountID != "" { // without one, the end customer registers with the IDs later
+		exists, err := a.accounts.AccountExists(ctx, o.AccountID)
+		if err != nil {
+			return Entitlement{}, err
+		}
+		if !exists {
+			return Entitlement{}, errs.Invalid("sold_to", "account %q does not exist", o.AccountID)
+		}
 	}
 	e := Entitlement{ID: ids.New("ENT", 3), AccountID: o.AccountID, OrderID: o.OrderID, ShipToEmails: o.ShipToEmails}
 	for i, l := range o.Lines {
@@ -104,7 +105,7 @@ func (a *App) GetEntitlement(ctx context.Context, id string) (Entitlement, error
 	if err != nil {
 		return e, err
 	}
-	return e, visible(ctx, e.AccountID, "entitlement", id)
+	return e, visible(ctx, authz.LineItemRef{AccountID: e.AccountID, EntitlementID: e.ID}, "entitlement", id)
 }
 
 // GetLineItem reads a line item the caller may see.
@@ -113,7 +114,7 @@ func (a *App) GetLineItem(ctx context.Context, activationID string) (LineItem, e
 	if err != nil {
 		return li, err
 	}
-	return li, visible(ctx, li.AccountID, "line item", activationID)
+	return li, visible(ctx, authz.LineItemRef{AccountID: li.AccountID, EntitlementID: li.EntitlementID, ActivationID: li.ActivationID}, "line item", activationID)
 }
 
 // CheckProductAccess reports whether one of the accounts is entitled to the product.

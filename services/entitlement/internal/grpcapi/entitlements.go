@@ -5,6 +5,7 @@ import (
 
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
+	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/names"
 )
 
@@ -13,13 +14,13 @@ func lineItemPB(li app.LineItem) *entitlementpb.LineItem {
 		Name: "lineItems/" + li.ActivationID, ActivationId: li.ActivationID, Entitlement: "entitlements/" + li.EntitlementID,
 		Product: "products/" + li.ProductID, LicenseModel: "licenseModels/" + li.LicenseModelID, State: states[li.State],
 		Quantity: li.Quantity, Fulfilled: li.Fulfilled, Available: li.Available(), OrderLine: li.OrderLine,
-		StartTime: tsPtr(li.StartTime), ExpireTime: tsPtr(li.ExpireTime), Account: "accounts/" + li.AccountID,
+		StartTime: tsPtr(li.StartTime), ExpireTime: tsPtr(li.ExpireTime), Account: accountName(li.AccountID),
 	}
 }
 
 func entitlementPB(e app.Entitlement) *entitlementpb.Entitlement {
 	out := &entitlementpb.Entitlement{
-		Name: "entitlements/" + e.ID, EntitlementId: e.ID, Account: "accounts/" + e.AccountID, OrderId: e.OrderID,
+		Name: "entitlements/" + e.ID, EntitlementId: e.ID, Account: accountName(e.AccountID), OrderId: e.OrderID,
 		ShipToEmails: e.ShipToEmails, CreateTime: ts(e.CreateTime),
 	}
 	for _, li := range e.LineItems {
@@ -30,7 +31,7 @@ func entitlementPB(e app.Entitlement) *entitlementpb.Entitlement {
 
 // CreateOrder implements EntitlementService.
 func (s *Server) CreateOrder(ctx context.Context, req *entitlementpb.CreateOrderRequest) (*entitlementpb.Entitlement, error) {
-	account, err := names.ID("sold_to", req.GetSoldTo(), "accounts")
+	account, err := names.OptionalID("sold_to", req.GetSoldTo(), "accounts")
 	if err != nil {
 		return nil, err
 	}
@@ -140,4 +141,60 @@ func (s *Server) CountAccountEntitlements(ctx context.Context, req *entitlementp
 		return nil, err
 	}
 	return &entitlementpb.CountAccountEntitlementsResponse{Entitlements: n}, nil
+}
+
+// accountName is the resource name of an owner, empty for nobody.
+func accountName(id string) string {
+	if id == "" {
+		return ""
+	}
+	return "accounts/" + id
+}
+
+var keyKinds = map[entitlementpb.EntitlementKeyKind]string{
+	entitlementpb.EntitlementKeyKind_ENTITLEMENT_KEY_KIND_ENTITLEMENT_ID: app.KeyEntitlementID,
+	entitlementpb.EntitlementKeyKind_ENTITLEMENT_KEY_KIND_ACTIVATION_ID:  app.KeyActivationID,
+	entitlementpb.EntitlementKeyKind_ENTITLEMENT_KEY_KIND_ORDER_ID:       app.KeyOrderID,
+}
+
+func keyPB(k app.EntitlementKey) *entitlementpb.EntitlementKey {
+	out := &entitlementpb.EntitlementKey{
+		Key: k.Key, Entitlement: "entitlements/" + k.EntitlementID, ActivationId: k.ActivationID, Account: accountName(k.AccountID),
+	}
+	for pb, kind := range keyKinds {
+		if kind == k.Kind {
+			out.Kind = pb
+		}
+	}
+	return out
+}
+
+// ResolveEntitlementKey implements EntitlementService.
+func (s *Server) ResolveEntitlementKey(ctx context.Context, req *entitlementpb.ResolveEntitlementKeyRequest) (*entitlementpb.EntitlementKey, error) {
+	kinds := make([]string, 0, len(req.GetKinds()))
+	for i, pb := range req.GetKinds() {
+		kind, ok := keyKinds[pb]
+		if !ok {
+			return nil, errs.Invalid(fieldIndex("kinds", i), "unknown kind %v", pb)
+		}
+		kinds = append(kinds, kind)
+	}
+	k, err := s.app.ResolveKey(ctx, req.GetKey(), kinds)
+	if err != nil {
+		return nil, err
+	}
+	return keyPB(k), nil
+}
+
+// AssignEntitlementKey implements EntitlementService.
+func (s *Server) AssignEntitlementKey(ctx context.Context, req *entitlementpb.AssignEntitlementKeyRequest) (*entitlementpb.EntitlementKey, error) {
+	account, err := names.ID("account", req.GetAccount(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.app.AssignKey(ctx, req.GetKey(), account)
+	if err != nil {
+		return nil, err
+	}
+	return keyPB(k), nil
 }

@@ -28,6 +28,8 @@ var Permissions = grpcx.Permissions{
 	entitlementpb.EntitlementService_ReleaseSeats_FullMethodName:             authz.SeatsReserve,
 	entitlementpb.EntitlementService_CheckProductAccess_FullMethodName:       authz.ProductsAccess,
 	entitlementpb.EntitlementService_CountAccountEntitlements_FullMethodName: authz.HoldingsCount,
+	entitlementpb.EntitlementService_ResolveEntitlementKey_FullMethodName:    authz.KeysResolve,
+	entitlementpb.EntitlementService_AssignEntitlementKey_FullMethodName:     authz.KeysResolve,
 }
 
 // Server implements the catalog and entitlement gRPC services.

@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	"github.com/tessera-dev/tessera/services/license/licfile"
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
@@ -62,7 +63,7 @@ func (a *App) Activate(ctx context.Context, in Activation) (Fulfillment, error) 
 	if err != nil {
 		return Fulfillment{}, err
 	}
-	if !authz.CanActFor(p, li.AccountID) {
+	if !authz.CanSeeLineItem(p, li.ref()) {
 		return Fulfillment{}, errs.NotFound("line item", in.ActivationID)
 	}
 	if !counted[li.ModelType] && in.Quantity != 1 {
@@ -101,8 +102,13 @@ func (a *App) Activate(ctx context.Context, in Activation) (Fulfillment, error) 
 		return Fulfillment{}, err
 	}
 
+	// The ledger re-checks the owner when it takes the seats, so a line item moved to
+	// another account meanwhile is not drawn on.
 	var only []string
-	if !p.GetTenantWide() {
+	switch {
+	case p.GetKind() == commonpb.PrincipalKind_PRINCIPAL_KIND_ENTITLEMENT_KEY:
+		only = []string{li.AccountID}
+	case !p.GetTenantWide():
 		only = p.GetAccountIds()
 	}
 	claim := seats.Claim{ID: f.ClaimID, TenantID: tenant, ActivationID: li.ActivationID, Quantity: in.Quantity, AccountIDs: only}
@@ -133,7 +139,16 @@ func (a *App) GetFulfillment(ctx context.Context, id string) (Fulfillment, error
 	if err != nil {
 		return f, err
 	}
-	if !authz.CanActFor(p, f.AccountID) {
+	ref := authz.LineItemRef{AccountID: f.AccountID, ActivationID: f.ActivationID}
+	if p.GetScopeEntitlementId() != "" {
+		// Fulfillments do not record their entitlement; its line item does.
+		li, err := a.ent.LineItem(ctx, f.ActivationID)
+		if err != nil {
+			return Fulfillment{}, err
+		}
+		ref = li.ref()
+	}
+	if !authz.CanSeeLineItem(p, ref) {
 		return Fulfillment{}, errs.NotFound("fulfillment", id)
 	}
 	return f, nil
@@ -155,4 +170,8 @@ func vendorName(tenant string) string {
 		v = v[:20]
 	}
 	return v
+}
+
+func (li LineItem) ref() authz.LineItemRef {
+	return authz.LineItemRef{AccountID: li.AccountID, EntitlementID: li.EntitlementID, ActivationID: li.ActivationID}
 }

@@ -49,12 +49,13 @@ type SigningKey struct {
 
 // LineItem is what activation needs to know of a line item.
 type LineItem struct {
-	ActivationID string
-	AccountID    string
-	ProductID    string
-	ModelType    string // entitlement service's license model type
-	StartTime    *time.Time
-	ExpireTime   *time.Time
+	ActivationID  string
+	EntitlementID string
+	AccountID     string
+	ProductID     string
+	ModelType     string // entitlement service's license model type
+	StartTime     *time.Time
+	ExpireTime    *time.Time
 }
 
 // Feature is a product feature to license.

@@ -37,7 +37,7 @@ func (e Entitlements) LineItem(ctx context.Context, activationID string) (app.Li
 		return app.LineItem{}, err
 	}
 	out := app.LineItem{
-		ActivationID: li.GetActivationId(), AccountID: strings.TrimPrefix(li.GetAccount(), "accounts/"),
+		ActivationID: li.GetActivationId(), EntitlementID: strings.TrimPrefix(li.GetEntitlement(), "entitlements/"), AccountID: strings.TrimPrefix(li.GetAccount(), "accounts/"),
 		ProductID: strings.TrimPrefix(li.GetProduct(), "products/"), ModelType: modelTypes[lm.GetType()],
 	}
 	if li.GetStartTime() != nil {

@@ -1,0 +1,43 @@
+package clients
+
+import (
+	"context"
+	"strings"
+
+	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
+	"github.com/tessera-dev/tessera/services/account/internal/app"
+)
+
+// EntitlementKeys looks up and assigns entitlement IDs in the entitlement service.
+type EntitlementKeys struct {
+	Ent entitlementpb.EntitlementServiceClient
+}
+
+func keyOf(k *entitlementpb.EntitlementKey) app.EntitlementKey {
+	return app.EntitlementKey{
+		EntitlementID: strings.TrimPrefix(k.GetEntitlement(), "entitlements/"), ActivationID: k.GetActivationId(),
+		AccountID: strings.TrimPrefix(k.GetAccount(), "accounts/"),
+	}
+}
+
+// Resolve implements app.EntitlementKeys.
+func (e EntitlementKeys) Resolve(ctx context.Context, key string, orderID bool) (app.EntitlementKey, error) {
+	req := &entitlementpb.ResolveEntitlementKeyRequest{Key: key}
+	if orderID {
+		req.Kinds = []entitlementpb.EntitlementKeyKind{entitlementpb.EntitlementKeyKind_ENTITLEMENT_KEY_KIND_ORDER_ID}
+	}
+	k, err := e.Ent.ResolveEntitlementKey(ctx, req)
+	if err != nil {
+		return app.EntitlementKey{}, err
+	}
+	return keyOf(k), nil
+}
+
+// Assign implements app.EntitlementKeys.
+func (e EntitlementKeys) Assign(ctx context.Context, key, accountID string) (app.EntitlementKey, error) {
+	k, err := e.Ent.AssignEntitlementKey(ctx, &entitlementpb.AssignEntitlementKeyRequest{Key: key, Account: "accounts/" + accountID})
+	if err != nil {
+		return app.EntitlementKey{}, err
+	}
+	return keyOf(k), nil
+}
