@@ -61,7 +61,10 @@ type Service struct {
 func New(d Deps) *Service {
 	ent := entitlementpb.NewEntitlementServiceClient(d.Entitlement)
 	holdings := clients.Holdings{Ent: ent, Dev: devicepb.NewDeviceServiceClient(d.Device)}
-	a := app.New(store.New(d.Pool), d.Mailer, holdings, clients.EntitlementKeys{Ent: ent}, d.Config)
+	a := app.New(store.New(d.Pool), d.Mailer, app.Neighbours{
+		Holdings: holdings, Keys: clients.EntitlementKeys{Ent: ent},
+		Plans: clients.ServicePlans{Catalog: entitlementpb.NewCatalogServiceClient(d.Entitlement), Ent: ent},
+	}, d.Config)
 	return &Service{deps: d, app: a, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log)}
 }
 
@@ -81,6 +84,7 @@ func (s *Service) Register(srv *grpc.Server) {
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.relay.Run(ctx) })
+	g.Go(func() error { return s.app.RunScheduledEmails(ctx, s.deps.Config.EmailPoll, s.deps.Log) })
 	for _, c := range []events.ConsumerConfig{
 		{
 			Name: "account-notifier-users", Subjects: []string{events.Subject("account", "user", "reactivated")},

@@ -331,7 +331,7 @@ func (g *Gateway) evictOnRevoke(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rest, isToken := strings.CutPrefix(r.URL.Path, "/v1/accessTokens/")
 		revoking := isToken && (r.Method == http.MethodDelete || (r.Method == http.MethodPost && strings.HasSuffix(rest, ":rotate")))
-		treeChange := (r.Method == http.MethodPost && (r.URL.Path == "/v1/accounts" ||
+		treeChange := (r.Method == http.MethodPost && (r.URL.Path == "/v1/accounts" || strings.HasSuffix(r.URL.Path, "/customers") ||
 			strings.HasSuffix(r.URL.Path, ":linkSubAccount") || strings.HasSuffix(r.URL.Path, ":unlinkSubAccount"))) ||
 			(r.Method == http.MethodDelete && strings.HasPrefix(r.URL.Path, "/v1/accounts/"))
 		if !revoking && !treeChange {

@@ -48,6 +48,8 @@ type Config struct {
 	ArgonMemoryKiB uint
 	ArgonTime      uint
 	LockoutAfter   int
+	// EmailPoll is how often the account service looks for scheduled emails.
+	EmailPoll time.Duration
 
 	// Gateway protection (GW-2).
 	AuthCacheTTL              time.Duration
@@ -145,6 +147,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.RequestsPerSecondPerIP, "api-rate-per-ip", 0, "API requests per second per client address (0: no limit)")
 	fs.IntVar(&c.RequestsPerSecondPerToken, "api-rate-per-token", 0, "API requests per second per bearer token (0: no limit)")
 	fs.IntVar(&c.LockoutAfter, "lockout-after", 5, "consecutive wrong passwords that lock a user out (0: never)")
+	fs.DurationVar(&c.EmailPoll, "email-poll", 10*time.Second, "how often scheduled emails (partner customers' account emails) are looked for")
 	fs.StringVar(&c.OpsListen, "ops-listen", "127.0.0.1:9100", "address of /metrics and /healthz when the gateway does not run here")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", "", "OTLP gRPC collector host:port for traces; empty disables export")
@@ -192,6 +195,9 @@ func (c *Config) Validate() error {
 		}
 		if c.ArgonMemoryKiB < 8*1024 || c.ArgonMemoryKiB > 4*1024*1024 {
 			problems = append(problems, "password-argon-memory-kib must be between 8192 and 4194304")
+		}
+		if c.EmailPoll < 0 {
+			problems = append(problems, "email-poll must not be negative")
 		}
 		if c.LockoutAfter < 0 || c.LockoutAfter > 100 {
 			problems = append(problems, "lockout-after must be between 0 and 100")

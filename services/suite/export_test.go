@@ -37,7 +37,7 @@ func TestCSVExport_PLT3(t *testing.T) {
 	all := admin.do("GET", "/v1/accounts:export?order_by=display_name", nil)
 	require.Contains(t, all.Header.Get("Content-Disposition"), `filename="Accounts.csv"`)
 	rows := readCSV(t, all)
-	require.Equal(t, []string{"name", "account_id", "display_name", "description", "type", "address", "visible_to_partners", "attributes", "create_time", "update_time"}, rows[0])
+	require.Equal(t, []string{"name", "account_id", "display_name", "description", "type", "address", "visible_to_partners", "attributes", "create_time", "update_time", "company", "emergency_contact_email"}, rows[0])
 	require.Len(t, rows, 5, "header + HOME + 3")
 	byID := map[string][]string{}
 	for _, r := range rows[1:] {

@@ -39,6 +39,8 @@ const (
 	// EntitlementsClaim maps more entitlement or activation IDs to one's
 	// self-registered account (SPEC ACC-12).
 	EntitlementsClaim Permission = "entitlements.claim"
+	// ServicePlansAssign gives customers units of service plans (SPEC ACC-15).
+	ServicePlansAssign Permission = "service_plans.assign"
 	// AccountsSupport is the producer's support desk: replacing an account's
 	// administrator (SPEC ACC-11).
 	AccountsSupport Permission = "accounts.support"
@@ -66,7 +68,7 @@ var (
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, CatalogManage,
 		EntitlementsView, OrdersIngest, LicensesGenerate, LicensesView, SigningKeysView,
 		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload, TokensManage, TokensImpersonate, ProfileManage, AuditView,
-		EntitlementsClaim, AccountsSupport,
+		EntitlementsClaim, AccountsSupport, ServicePlansAssign,
 	}}
 	RoleCustomerAdmin = Role{ID: "customer_admin", Permissions: []Permission{
 		AccountsView, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
@@ -76,14 +78,14 @@ var (
 	// partner's accounts (SPEC ACC-3).
 	RolePartnerAdmin = Role{ID: "partner_admin", Permissions: []Permission{
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
-		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage,
+		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage, ServicePlansAssign,
 	}}
 	RoleCustomerUser = Role{ID: "customer_user", Permissions: []Permission{
 		AccountsView, CatalogView, EntitlementsView, LicensesView, DevicesView, DownloadsDownload, TokensManage, ProfileManage,
 		EntitlementsClaim,
 	}}
 	// ServicePermissions are what a service principal holds.
-	ServicePermissions = []Permission{SeatsReserve, ProductsAccess, TokensResolve, HoldingsCount, KeysResolve, EntitlementsView, CatalogView, AccountsView, UsersView}
+	ServicePermissions = []Permission{SeatsReserve, ProductsAccess, TokensResolve, HoldingsCount, KeysResolve, ServicePlansAssign, EntitlementsView, CatalogView, AccountsView, UsersView}
 )
 
 // Roles indexes the built-in roles by ID.

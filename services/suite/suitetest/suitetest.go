@@ -84,7 +84,7 @@ func Start(t testing.TB, tune ...func(*suite.Config)) *Env {
 		PrincipalKey: random(32), MasterKey: random(32), OperatorToken: env.OperatorToken,
 		SMTPAddr: mb.Addr, SMTPFrom: "tessera@test.example", BlobDir: filepath.Join(dir, "blobs"),
 		ShutdownWait: time.Second, SessionTTL: time.Hour, ArgonMemoryKiB: 19 * 1024, ArgonTime: 2, LockoutAfter: 5,
-		AuthCacheTTL: 5 * time.Second,
+		AuthCacheTTL: 5 * time.Second, EmailPoll: 100 * time.Millisecond,
 	}
 	for _, f := range tune {
 		f(&cfg)
@@ -102,6 +102,22 @@ func Start(t testing.TB, tune ...func(*suite.Config)) *Env {
 	t.Cleanup(s.Close)
 	env.Suite, env.Config = s, cfg
 	return env
+}
+
+// Restart stops the suite and starts it again on the same database, NATS and
+// mailbox, as a redeploy would; the gateway gets a new address.
+func (e *Env) Restart(t testing.TB) {
+	t.Helper()
+	e.Suite.Close()
+	cfg := e.Config
+	cfg.Listen = map[string]string{}
+	for _, name := range cfg.Services {
+		cfg.Listen[name] = "127.0.0.1:0"
+	}
+	s, err := suite.Start(context.Background(), cfg, logging.New(os.Stderr, "error"), metricsHandler(t))
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	e.Suite = s
 }
 
 var (

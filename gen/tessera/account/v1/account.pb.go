@@ -721,8 +721,12 @@ type Account struct {
 	Attributes        map[string]string      `protobuf:"bytes,8,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	CreateTime        *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime        *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The customer's company, when it differs from the account's name.
+	Company string `protobuf:"bytes,11,opt,name=company,proto3" json:"company,omitempty"`
+	// Whom to reach when the administrators cannot be.
+	EmergencyContactEmail string `protobuf:"bytes,12,opt,name=emergency_contact_email,json=emergencyContactEmail,proto3" json:"emergency_contact_email,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *Account) Reset() {
@@ -825,6 +829,20 @@ func (x *Account) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Account) GetCompany() string {
+	if x != nil {
+		return x.Company
+	}
+	return ""
+}
+
+func (x *Account) GetEmergencyContactEmail() string {
+	if x != nil {
+		return x.EmergencyContactEmail
+	}
+	return ""
+}
+
 type CreateAccountRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// display_name is unique among the sub-accounts of one parent.
@@ -898,6 +916,295 @@ func (x *CreateAccountRequest) GetParent() string {
 	return ""
 }
 
+// PlanUnits assigns units of a service plan.
+type PlanUnits struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// servicePlans/{service_plan_id}
+	ServicePlan string `protobuf:"bytes,1,opt,name=service_plan,json=servicePlan,proto3" json:"service_plan,omitempty"`
+	Units       int64  `protobuf:"varint,2,opt,name=units,proto3" json:"units,omitempty"`
+	// When the license starts; now when unset.
+	StartTime     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanUnits) Reset() {
+	*x = PlanUnits{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanUnits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanUnits) ProtoMessage() {}
+
+func (x *PlanUnits) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanUnits.ProtoReflect.Descriptor instead.
+func (*PlanUnits) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PlanUnits) GetServicePlan() string {
+	if x != nil {
+		return x.ServicePlan
+	}
+	return ""
+}
+
+func (x *PlanUnits) GetUnits() int64 {
+	if x != nil {
+		return x.Units
+	}
+	return 0
+}
+
+func (x *PlanUnits) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+type CreatePartnerCustomerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// accounts/{account_id} of the partner account the customer goes under.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Optional; generated when empty.
+	AccountId string `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// The account's name, unique among the partner's sub-accounts. Required.
+	AccountName string `protobuf:"bytes,3,opt,name=account_name,json=accountName,proto3" json:"account_name,omitempty"`
+	Company     string `protobuf:"bytes,4,opt,name=company,proto3" json:"company,omitempty"`
+	City        string `protobuf:"bytes,5,opt,name=city,proto3" json:"city,omitempty"`
+	State       string `protobuf:"bytes,6,opt,name=state,proto3" json:"state,omitempty"`
+	// The customer's administrator. First name, last name and email are required.
+	AdminFirstName string `protobuf:"bytes,7,opt,name=admin_first_name,json=adminFirstName,proto3" json:"admin_first_name,omitempty"`
+	AdminLastName  string `protobuf:"bytes,8,opt,name=admin_last_name,json=adminLastName,proto3" json:"admin_last_name,omitempty"`
+	AdminEmail     string `protobuf:"bytes,9,opt,name=admin_email,json=adminEmail,proto3" json:"admin_email,omitempty"`
+	// Login of the administrator; the email when empty.
+	AdminUsername         string `protobuf:"bytes,10,opt,name=admin_username,json=adminUsername,proto3" json:"admin_username,omitempty"`
+	EmergencyContactEmail string `protobuf:"bytes,11,opt,name=emergency_contact_email,json=emergencyContactEmail,proto3" json:"emergency_contact_email,omitempty"`
+	// When to send the account-creation email; now when unset.
+	SendEmailTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=send_email_time,json=sendEmailTime,proto3" json:"send_email_time,omitempty"`
+	// Service plans to assign now; may be empty and assigned later.
+	ServicePlans []*PlanUnits `protobuf:"bytes,13,rep,name=service_plans,json=servicePlans,proto3" json:"service_plans,omitempty"`
+	// Idempotency key: a retry returns the first result and assigns nothing twice.
+	RequestId     string `protobuf:"bytes,14,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePartnerCustomerRequest) Reset() {
+	*x = CreatePartnerCustomerRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePartnerCustomerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePartnerCustomerRequest) ProtoMessage() {}
+
+func (x *CreatePartnerCustomerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePartnerCustomerRequest.ProtoReflect.Descriptor instead.
+func (*CreatePartnerCustomerRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CreatePartnerCustomerRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *CreatePartnerCustomerRequest) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *CreatePartnerCustomerRequest) GetAccountName() string {
+	if x != nil {
+		return x.AccountName
+	}
+	return ""
+}
+
+func (x *CreatePartnerCustomerRequest) GetCompany() string {
+	if x != nil {
+		return x.Company
+	}
+	return ""
+}
+
+func (x *CreatePartnerCustomerRequest) GetCity() string {
+	if x != nil {
+		return x.City
+	}
+	return ""
+}
+
+func (x *CreatePartnerCustomerRequest) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *CreatePartnerCustomerRequest) GetAdminFirstName() string {
+	if x != nil {
+		return x.AdminFirstName
+	}
+	return ""
+}
+
+func (x *CreatePartnerCustomerRequest) GetAdminLastName() string {
+	if x != nil {
+		return x.AdminLastName
+	}
+	return ""
+}
+
+func (x *CreatePartnerCustomerRequest) GetAdminEmail() string {
+	if x != nil {
+		return x.AdminEmail
+	}
+	return ""
+}
+
+func (x *CreatePartnerCustomerRequest) GetAdminUsername() string {
+	if x != nil {
+		return x.AdminUsername
+	}
+	return ""
+}
+
+func (x *CreatePartnerCustomerRequest) GetEmergencyContactEmail() string {
+	if x != nil {
+		return x.EmergencyContactEmail
+	}
+	return ""
+}
+
+func (x *CreatePartnerCustomerRequest) GetSendEmailTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SendEmailTime
+	}
+	return nil
+}
+
+func (x *CreatePartnerCustomerRequest) GetServicePlans() []*PlanUnits {
+	if x != nil {
+		return x.ServicePlans
+	}
+	return nil
+}
+
+func (x *CreatePartnerCustomerRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type CreatePartnerCustomerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Account       *Account               `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Administrator *User                  `protobuf:"bytes,2,opt,name=administrator,proto3" json:"administrator,omitempty"`
+	// entitlements/{entitlement_id} of each assigned service plan, in request order.
+	Entitlements []string `protobuf:"bytes,3,rep,name=entitlements,proto3" json:"entitlements,omitempty"`
+	// When the account-creation email goes out.
+	EmailTime     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=email_time,json=emailTime,proto3" json:"email_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePartnerCustomerResponse) Reset() {
+	*x = CreatePartnerCustomerResponse{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePartnerCustomerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePartnerCustomerResponse) ProtoMessage() {}
+
+func (x *CreatePartnerCustomerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePartnerCustomerResponse.ProtoReflect.Descriptor instead.
+func (*CreatePartnerCustomerResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CreatePartnerCustomerResponse) GetAccount() *Account {
+	if x != nil {
+		return x.Account
+	}
+	return nil
+}
+
+func (x *CreatePartnerCustomerResponse) GetAdministrator() *User {
+	if x != nil {
+		return x.Administrator
+	}
+	return nil
+}
+
+func (x *CreatePartnerCustomerResponse) GetEntitlements() []string {
+	if x != nil {
+		return x.Entitlements
+	}
+	return nil
+}
+
+func (x *CreatePartnerCustomerResponse) GetEmailTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EmailTime
+	}
+	return nil
+}
+
 type UpdateAccountRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// name identifies the account.
@@ -910,7 +1217,7 @@ type UpdateAccountRequest struct {
 
 func (x *UpdateAccountRequest) Reset() {
 	*x = UpdateAccountRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[8]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -922,7 +1229,7 @@ func (x *UpdateAccountRequest) String() string {
 func (*UpdateAccountRequest) ProtoMessage() {}
 
 func (x *UpdateAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[8]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -935,7 +1242,7 @@ func (x *UpdateAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAccountRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAccountRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{8}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdateAccountRequest) GetAccount() *Account {
@@ -961,7 +1268,7 @@ type GetAccountRequest struct {
 
 func (x *GetAccountRequest) Reset() {
 	*x = GetAccountRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[9]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -973,7 +1280,7 @@ func (x *GetAccountRequest) String() string {
 func (*GetAccountRequest) ProtoMessage() {}
 
 func (x *GetAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[9]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -986,7 +1293,7 @@ func (x *GetAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountRequest.ProtoReflect.Descriptor instead.
 func (*GetAccountRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{9}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetAccountRequest) GetName() string {
@@ -1008,7 +1315,7 @@ type AccountLink struct {
 
 func (x *AccountLink) Reset() {
 	*x = AccountLink{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[10]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1020,7 +1327,7 @@ func (x *AccountLink) String() string {
 func (*AccountLink) ProtoMessage() {}
 
 func (x *AccountLink) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[10]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1033,7 +1340,7 @@ func (x *AccountLink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountLink.ProtoReflect.Descriptor instead.
 func (*AccountLink) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{10}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AccountLink) GetParent() string {
@@ -1062,7 +1369,7 @@ type LinkSubAccountRequest struct {
 
 func (x *LinkSubAccountRequest) Reset() {
 	*x = LinkSubAccountRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[11]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1074,7 +1381,7 @@ func (x *LinkSubAccountRequest) String() string {
 func (*LinkSubAccountRequest) ProtoMessage() {}
 
 func (x *LinkSubAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[11]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1087,7 +1394,7 @@ func (x *LinkSubAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkSubAccountRequest.ProtoReflect.Descriptor instead.
 func (*LinkSubAccountRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{11}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *LinkSubAccountRequest) GetParent() string {
@@ -1114,7 +1421,7 @@ type UnlinkSubAccountRequest struct {
 
 func (x *UnlinkSubAccountRequest) Reset() {
 	*x = UnlinkSubAccountRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[12]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1433,7 @@ func (x *UnlinkSubAccountRequest) String() string {
 func (*UnlinkSubAccountRequest) ProtoMessage() {}
 
 func (x *UnlinkSubAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[12]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1446,7 @@ func (x *UnlinkSubAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnlinkSubAccountRequest.ProtoReflect.Descriptor instead.
 func (*UnlinkSubAccountRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{12}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UnlinkSubAccountRequest) GetParent() string {
@@ -1168,7 +1475,7 @@ type GetAccountTreeRequest struct {
 
 func (x *GetAccountTreeRequest) Reset() {
 	*x = GetAccountTreeRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1180,7 +1487,7 @@ func (x *GetAccountTreeRequest) String() string {
 func (*GetAccountTreeRequest) ProtoMessage() {}
 
 func (x *GetAccountTreeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[13]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1193,7 +1500,7 @@ func (x *GetAccountTreeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountTreeRequest.ProtoReflect.Descriptor instead.
 func (*GetAccountTreeRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{13}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetAccountTreeRequest) GetName() string {
@@ -1220,7 +1527,7 @@ type AccountTreeNode struct {
 
 func (x *AccountTreeNode) Reset() {
 	*x = AccountTreeNode{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1232,7 +1539,7 @@ func (x *AccountTreeNode) String() string {
 func (*AccountTreeNode) ProtoMessage() {}
 
 func (x *AccountTreeNode) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[14]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1245,7 +1552,7 @@ func (x *AccountTreeNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountTreeNode.ProtoReflect.Descriptor instead.
 func (*AccountTreeNode) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{14}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AccountTreeNode) GetAccount() *Account {
@@ -1275,7 +1582,7 @@ type DeleteAccountRequest struct {
 
 func (x *DeleteAccountRequest) Reset() {
 	*x = DeleteAccountRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1287,7 +1594,7 @@ func (x *DeleteAccountRequest) String() string {
 func (*DeleteAccountRequest) ProtoMessage() {}
 
 func (x *DeleteAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[15]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1300,7 +1607,7 @@ func (x *DeleteAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccountRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{15}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeleteAccountRequest) GetName() string {
@@ -1334,7 +1641,7 @@ type DeleteAccountResponse struct {
 
 func (x *DeleteAccountResponse) Reset() {
 	*x = DeleteAccountResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1346,7 +1653,7 @@ func (x *DeleteAccountResponse) String() string {
 func (*DeleteAccountResponse) ProtoMessage() {}
 
 func (x *DeleteAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[16]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1359,7 +1666,7 @@ func (x *DeleteAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccountResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAccountResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{16}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DeleteAccountResponse) GetDeleted() []string {
@@ -1385,7 +1692,7 @@ type ListAccountsRequest struct {
 
 func (x *ListAccountsRequest) Reset() {
 	*x = ListAccountsRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1397,7 +1704,7 @@ func (x *ListAccountsRequest) String() string {
 func (*ListAccountsRequest) ProtoMessage() {}
 
 func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[17]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1410,7 +1717,7 @@ func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountsRequest.ProtoReflect.Descriptor instead.
 func (*ListAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{17}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListAccountsRequest) GetPageSize() int32 {
@@ -1451,7 +1758,7 @@ type ListAccountsResponse struct {
 
 func (x *ListAccountsResponse) Reset() {
 	*x = ListAccountsResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1463,7 +1770,7 @@ func (x *ListAccountsResponse) String() string {
 func (*ListAccountsResponse) ProtoMessage() {}
 
 func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[18]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1476,7 +1783,7 @@ func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountsResponse.ProtoReflect.Descriptor instead.
 func (*ListAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{18}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListAccountsResponse) GetAccounts() []*Account {
@@ -1506,7 +1813,7 @@ type Membership struct {
 
 func (x *Membership) Reset() {
 	*x = Membership{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1518,7 +1825,7 @@ func (x *Membership) String() string {
 func (*Membership) ProtoMessage() {}
 
 func (x *Membership) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[19]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1531,7 +1838,7 @@ func (x *Membership) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Membership.ProtoReflect.Descriptor instead.
 func (*Membership) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{19}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Membership) GetAccount() string {
@@ -1590,7 +1897,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1602,7 +1909,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1615,7 +1922,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{20}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *User) GetName() string {
@@ -1792,7 +2099,7 @@ type CreateUserRequest struct {
 
 func (x *CreateUserRequest) Reset() {
 	*x = CreateUserRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1804,7 +2111,7 @@ func (x *CreateUserRequest) String() string {
 func (*CreateUserRequest) ProtoMessage() {}
 
 func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1817,7 +2124,7 @@ func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserRequest.ProtoReflect.Descriptor instead.
 func (*CreateUserRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{21}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CreateUserRequest) GetUser() *User {
@@ -1850,7 +2157,7 @@ type GetUserRequest struct {
 
 func (x *GetUserRequest) Reset() {
 	*x = GetUserRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1862,7 +2169,7 @@ func (x *GetUserRequest) String() string {
 func (*GetUserRequest) ProtoMessage() {}
 
 func (x *GetUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1875,7 +2182,7 @@ func (x *GetUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserRequest.ProtoReflect.Descriptor instead.
 func (*GetUserRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{22}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetUserRequest) GetName() string {
@@ -1898,7 +2205,7 @@ type UpdateUserRequest struct {
 
 func (x *UpdateUserRequest) Reset() {
 	*x = UpdateUserRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1910,7 +2217,7 @@ func (x *UpdateUserRequest) String() string {
 func (*UpdateUserRequest) ProtoMessage() {}
 
 func (x *UpdateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1923,7 +2230,7 @@ func (x *UpdateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateUserRequest.ProtoReflect.Descriptor instead.
 func (*UpdateUserRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{23}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *UpdateUserRequest) GetUser() *User {
@@ -1948,7 +2255,7 @@ type ListRolesRequest struct {
 
 func (x *ListRolesRequest) Reset() {
 	*x = ListRolesRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1960,7 +2267,7 @@ func (x *ListRolesRequest) String() string {
 func (*ListRolesRequest) ProtoMessage() {}
 
 func (x *ListRolesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1973,7 +2280,7 @@ func (x *ListRolesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRolesRequest.ProtoReflect.Descriptor instead.
 func (*ListRolesRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{24}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{27}
 }
 
 type Role struct {
@@ -1990,7 +2297,7 @@ type Role struct {
 
 func (x *Role) Reset() {
 	*x = Role{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2002,7 +2309,7 @@ func (x *Role) String() string {
 func (*Role) ProtoMessage() {}
 
 func (x *Role) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2015,7 +2322,7 @@ func (x *Role) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Role.ProtoReflect.Descriptor instead.
 func (*Role) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{25}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Role) GetName() string {
@@ -2055,7 +2362,7 @@ type ListRolesResponse struct {
 
 func (x *ListRolesResponse) Reset() {
 	*x = ListRolesResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2067,7 +2374,7 @@ func (x *ListRolesResponse) String() string {
 func (*ListRolesResponse) ProtoMessage() {}
 
 func (x *ListRolesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2080,7 +2387,7 @@ func (x *ListRolesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRolesResponse.ProtoReflect.Descriptor instead.
 func (*ListRolesResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{26}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListRolesResponse) GetRoles() []*Role {
@@ -2098,7 +2405,7 @@ type ListAdministratorsRequest struct {
 
 func (x *ListAdministratorsRequest) Reset() {
 	*x = ListAdministratorsRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2110,7 +2417,7 @@ func (x *ListAdministratorsRequest) String() string {
 func (*ListAdministratorsRequest) ProtoMessage() {}
 
 func (x *ListAdministratorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2123,7 +2430,7 @@ func (x *ListAdministratorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdministratorsRequest.ProtoReflect.Descriptor instead.
 func (*ListAdministratorsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{27}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{30}
 }
 
 type Administrator struct {
@@ -2142,7 +2449,7 @@ type Administrator struct {
 
 func (x *Administrator) Reset() {
 	*x = Administrator{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2154,7 +2461,7 @@ func (x *Administrator) String() string {
 func (*Administrator) ProtoMessage() {}
 
 func (x *Administrator) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2167,7 +2474,7 @@ func (x *Administrator) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Administrator.ProtoReflect.Descriptor instead.
 func (*Administrator) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{28}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Administrator) GetUser() string {
@@ -2221,7 +2528,7 @@ type ListAdministratorsResponse struct {
 
 func (x *ListAdministratorsResponse) Reset() {
 	*x = ListAdministratorsResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2233,7 +2540,7 @@ func (x *ListAdministratorsResponse) String() string {
 func (*ListAdministratorsResponse) ProtoMessage() {}
 
 func (x *ListAdministratorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2246,7 +2553,7 @@ func (x *ListAdministratorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdministratorsResponse.ProtoReflect.Descriptor instead.
 func (*ListAdministratorsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{29}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListAdministratorsResponse) GetAdministrators() []*Administrator {
@@ -2271,7 +2578,7 @@ type ListUsersRequest struct {
 
 func (x *ListUsersRequest) Reset() {
 	*x = ListUsersRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2283,7 +2590,7 @@ func (x *ListUsersRequest) String() string {
 func (*ListUsersRequest) ProtoMessage() {}
 
 func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2296,7 +2603,7 @@ func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
 func (*ListUsersRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{30}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListUsersRequest) GetPageSize() int32 {
@@ -2337,7 +2644,7 @@ type ListUsersResponse struct {
 
 func (x *ListUsersResponse) Reset() {
 	*x = ListUsersResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2349,7 +2656,7 @@ func (x *ListUsersResponse) String() string {
 func (*ListUsersResponse) ProtoMessage() {}
 
 func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2362,7 +2669,7 @@ func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
 func (*ListUsersResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{31}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListUsersResponse) GetUsers() []*User {
@@ -2388,7 +2695,7 @@ type ReactivateUserRequest struct {
 
 func (x *ReactivateUserRequest) Reset() {
 	*x = ReactivateUserRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2400,7 +2707,7 @@ func (x *ReactivateUserRequest) String() string {
 func (*ReactivateUserRequest) ProtoMessage() {}
 
 func (x *ReactivateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2413,7 +2720,7 @@ func (x *ReactivateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReactivateUserRequest.ProtoReflect.Descriptor instead.
 func (*ReactivateUserRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{32}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ReactivateUserRequest) GetName() string {
@@ -2432,7 +2739,7 @@ type ResetUserPasswordRequest struct {
 
 func (x *ResetUserPasswordRequest) Reset() {
 	*x = ResetUserPasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2444,7 +2751,7 @@ func (x *ResetUserPasswordRequest) String() string {
 func (*ResetUserPasswordRequest) ProtoMessage() {}
 
 func (x *ResetUserPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2457,7 +2764,7 @@ func (x *ResetUserPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetUserPasswordRequest.ProtoReflect.Descriptor instead.
 func (*ResetUserPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{33}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ResetUserPasswordRequest) GetName() string {
@@ -2479,7 +2786,7 @@ type ChangePasswordRequest struct {
 
 func (x *ChangePasswordRequest) Reset() {
 	*x = ChangePasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2491,7 +2798,7 @@ func (x *ChangePasswordRequest) String() string {
 func (*ChangePasswordRequest) ProtoMessage() {}
 
 func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2504,7 +2811,7 @@ func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
 func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{34}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ChangePasswordRequest) GetOldPassword() string {
@@ -2540,7 +2847,7 @@ type SetSecretQuestionRequest struct {
 
 func (x *SetSecretQuestionRequest) Reset() {
 	*x = SetSecretQuestionRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2552,7 +2859,7 @@ func (x *SetSecretQuestionRequest) String() string {
 func (*SetSecretQuestionRequest) ProtoMessage() {}
 
 func (x *SetSecretQuestionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2565,7 +2872,7 @@ func (x *SetSecretQuestionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSecretQuestionRequest.ProtoReflect.Descriptor instead.
 func (*SetSecretQuestionRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{35}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SetSecretQuestionRequest) GetQuestion() string {
@@ -2600,7 +2907,7 @@ type ResetPasswordRequest struct {
 
 func (x *ResetPasswordRequest) Reset() {
 	*x = ResetPasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2612,7 +2919,7 @@ func (x *ResetPasswordRequest) String() string {
 func (*ResetPasswordRequest) ProtoMessage() {}
 
 func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2625,7 +2932,7 @@ func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetPasswordRequest.ProtoReflect.Descriptor instead.
 func (*ResetPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{36}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ResetPasswordRequest) GetTenantId() string {
@@ -2660,7 +2967,7 @@ type LoginRequest struct {
 
 func (x *LoginRequest) Reset() {
 	*x = LoginRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2672,7 +2979,7 @@ func (x *LoginRequest) String() string {
 func (*LoginRequest) ProtoMessage() {}
 
 func (x *LoginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2685,7 +2992,7 @@ func (x *LoginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginRequest.ProtoReflect.Descriptor instead.
 func (*LoginRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{37}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *LoginRequest) GetTenantId() string {
@@ -2723,7 +3030,7 @@ type LoginResponse struct {
 
 func (x *LoginResponse) Reset() {
 	*x = LoginResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2735,7 +3042,7 @@ func (x *LoginResponse) String() string {
 func (*LoginResponse) ProtoMessage() {}
 
 func (x *LoginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2748,7 +3055,7 @@ func (x *LoginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginResponse.ProtoReflect.Descriptor instead.
 func (*LoginResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{38}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *LoginResponse) GetAccessToken() string {
@@ -2790,7 +3097,7 @@ type SignInWithKeyRequest struct {
 
 func (x *SignInWithKeyRequest) Reset() {
 	*x = SignInWithKeyRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2802,7 +3109,7 @@ func (x *SignInWithKeyRequest) String() string {
 func (*SignInWithKeyRequest) ProtoMessage() {}
 
 func (x *SignInWithKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2815,7 +3122,7 @@ func (x *SignInWithKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignInWithKeyRequest.ProtoReflect.Descriptor instead.
 func (*SignInWithKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{39}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *SignInWithKeyRequest) GetTenantId() string {
@@ -2847,7 +3154,7 @@ type SignInWithKeyResponse struct {
 
 func (x *SignInWithKeyResponse) Reset() {
 	*x = SignInWithKeyResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2859,7 +3166,7 @@ func (x *SignInWithKeyResponse) String() string {
 func (*SignInWithKeyResponse) ProtoMessage() {}
 
 func (x *SignInWithKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2872,7 +3179,7 @@ func (x *SignInWithKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignInWithKeyResponse.ProtoReflect.Descriptor instead.
 func (*SignInWithKeyResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{40}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *SignInWithKeyResponse) GetAccessToken() string {
@@ -2921,7 +3228,7 @@ type Newcomer struct {
 
 func (x *Newcomer) Reset() {
 	*x = Newcomer{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2933,7 +3240,7 @@ func (x *Newcomer) String() string {
 func (*Newcomer) ProtoMessage() {}
 
 func (x *Newcomer) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2946,7 +3253,7 @@ func (x *Newcomer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Newcomer.ProtoReflect.Descriptor instead.
 func (*Newcomer) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{41}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Newcomer) GetUsername() string {
@@ -3020,7 +3327,7 @@ type RegisterSelfRequest struct {
 
 func (x *RegisterSelfRequest) Reset() {
 	*x = RegisterSelfRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3032,7 +3339,7 @@ func (x *RegisterSelfRequest) String() string {
 func (*RegisterSelfRequest) ProtoMessage() {}
 
 func (x *RegisterSelfRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3045,7 +3352,7 @@ func (x *RegisterSelfRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterSelfRequest.ProtoReflect.Descriptor instead.
 func (*RegisterSelfRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{42}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RegisterSelfRequest) GetTenantId() string {
@@ -3096,7 +3403,7 @@ type RegisterSelfResponse struct {
 
 func (x *RegisterSelfResponse) Reset() {
 	*x = RegisterSelfResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3108,7 +3415,7 @@ func (x *RegisterSelfResponse) String() string {
 func (*RegisterSelfResponse) ProtoMessage() {}
 
 func (x *RegisterSelfResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3121,7 +3428,7 @@ func (x *RegisterSelfResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterSelfResponse.ProtoReflect.Descriptor instead.
 func (*RegisterSelfResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{43}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RegisterSelfResponse) GetUser() *User {
@@ -3159,7 +3466,7 @@ type JoinAccountRequest struct {
 
 func (x *JoinAccountRequest) Reset() {
 	*x = JoinAccountRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3171,7 +3478,7 @@ func (x *JoinAccountRequest) String() string {
 func (*JoinAccountRequest) ProtoMessage() {}
 
 func (x *JoinAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3184,7 +3491,7 @@ func (x *JoinAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinAccountRequest.ProtoReflect.Descriptor instead.
 func (*JoinAccountRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{44}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *JoinAccountRequest) GetTenantId() string {
@@ -3224,7 +3531,7 @@ type JoinAccountResponse struct {
 
 func (x *JoinAccountResponse) Reset() {
 	*x = JoinAccountResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3236,7 +3543,7 @@ func (x *JoinAccountResponse) String() string {
 func (*JoinAccountResponse) ProtoMessage() {}
 
 func (x *JoinAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3249,7 +3556,7 @@ func (x *JoinAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinAccountResponse.ProtoReflect.Descriptor instead.
 func (*JoinAccountResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{45}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *JoinAccountResponse) GetUser() *User {
@@ -3271,7 +3578,7 @@ type ClaimEntitlementKeyRequest struct {
 
 func (x *ClaimEntitlementKeyRequest) Reset() {
 	*x = ClaimEntitlementKeyRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3283,7 +3590,7 @@ func (x *ClaimEntitlementKeyRequest) String() string {
 func (*ClaimEntitlementKeyRequest) ProtoMessage() {}
 
 func (x *ClaimEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3296,7 +3603,7 @@ func (x *ClaimEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimEntitlementKeyRequest.ProtoReflect.Descriptor instead.
 func (*ClaimEntitlementKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{46}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ClaimEntitlementKeyRequest) GetAccount() string {
@@ -3325,7 +3632,7 @@ type ClaimEntitlementKeyResponse struct {
 
 func (x *ClaimEntitlementKeyResponse) Reset() {
 	*x = ClaimEntitlementKeyResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[47]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3337,7 +3644,7 @@ func (x *ClaimEntitlementKeyResponse) String() string {
 func (*ClaimEntitlementKeyResponse) ProtoMessage() {}
 
 func (x *ClaimEntitlementKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[47]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3350,7 +3657,7 @@ func (x *ClaimEntitlementKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimEntitlementKeyResponse.ProtoReflect.Descriptor instead.
 func (*ClaimEntitlementKeyResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{47}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ClaimEntitlementKeyResponse) GetEntitlement() string {
@@ -3381,7 +3688,7 @@ type ReplaceAccountAdministratorRequest struct {
 
 func (x *ReplaceAccountAdministratorRequest) Reset() {
 	*x = ReplaceAccountAdministratorRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[48]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3393,7 +3700,7 @@ func (x *ReplaceAccountAdministratorRequest) String() string {
 func (*ReplaceAccountAdministratorRequest) ProtoMessage() {}
 
 func (x *ReplaceAccountAdministratorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[48]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3406,7 +3713,7 @@ func (x *ReplaceAccountAdministratorRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use ReplaceAccountAdministratorRequest.ProtoReflect.Descriptor instead.
 func (*ReplaceAccountAdministratorRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{48}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ReplaceAccountAdministratorRequest) GetAccount() string {
@@ -3441,7 +3748,7 @@ type ReplaceAccountAdministratorResponse struct {
 
 func (x *ReplaceAccountAdministratorResponse) Reset() {
 	*x = ReplaceAccountAdministratorResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[49]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3453,7 +3760,7 @@ func (x *ReplaceAccountAdministratorResponse) String() string {
 func (*ReplaceAccountAdministratorResponse) ProtoMessage() {}
 
 func (x *ReplaceAccountAdministratorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[49]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3466,7 +3773,7 @@ func (x *ReplaceAccountAdministratorResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use ReplaceAccountAdministratorResponse.ProtoReflect.Descriptor instead.
 func (*ReplaceAccountAdministratorResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{49}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ReplaceAccountAdministratorResponse) GetReplaced() []string {
@@ -3492,7 +3799,7 @@ type AuthenticateRequest struct {
 
 func (x *AuthenticateRequest) Reset() {
 	*x = AuthenticateRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[50]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3504,7 +3811,7 @@ func (x *AuthenticateRequest) String() string {
 func (*AuthenticateRequest) ProtoMessage() {}
 
 func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[50]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3517,7 +3824,7 @@ func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateRequest.ProtoReflect.Descriptor instead.
 func (*AuthenticateRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{50}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *AuthenticateRequest) GetAccessToken() string {
@@ -3538,7 +3845,7 @@ type AuthenticateResponse struct {
 
 func (x *AuthenticateResponse) Reset() {
 	*x = AuthenticateResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[51]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3550,7 +3857,7 @@ func (x *AuthenticateResponse) String() string {
 func (*AuthenticateResponse) ProtoMessage() {}
 
 func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[51]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3563,7 +3870,7 @@ func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateResponse.ProtoReflect.Descriptor instead.
 func (*AuthenticateResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{51}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *AuthenticateResponse) GetPrincipal() *v1.Principal {
@@ -3604,7 +3911,7 @@ type AccessToken struct {
 
 func (x *AccessToken) Reset() {
 	*x = AccessToken{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[52]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3616,7 +3923,7 @@ func (x *AccessToken) String() string {
 func (*AccessToken) ProtoMessage() {}
 
 func (x *AccessToken) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[52]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3629,7 +3936,7 @@ func (x *AccessToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessToken.ProtoReflect.Descriptor instead.
 func (*AccessToken) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{52}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *AccessToken) GetName() string {
@@ -3724,7 +4031,7 @@ type CreateAccessTokenRequest struct {
 
 func (x *CreateAccessTokenRequest) Reset() {
 	*x = CreateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[53]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3736,7 +4043,7 @@ func (x *CreateAccessTokenRequest) String() string {
 func (*CreateAccessTokenRequest) ProtoMessage() {}
 
 func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[53]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3749,7 +4056,7 @@ func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{53}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *CreateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -3784,7 +4091,7 @@ type CreateAccessTokenResponse struct {
 
 func (x *CreateAccessTokenResponse) Reset() {
 	*x = CreateAccessTokenResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[54]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3796,7 +4103,7 @@ func (x *CreateAccessTokenResponse) String() string {
 func (*CreateAccessTokenResponse) ProtoMessage() {}
 
 func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[54]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3809,7 +4116,7 @@ func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{54}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *CreateAccessTokenResponse) GetAccessToken() *AccessToken {
@@ -3835,7 +4142,7 @@ type GetAccessTokenRequest struct {
 
 func (x *GetAccessTokenRequest) Reset() {
 	*x = GetAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[55]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3847,7 +4154,7 @@ func (x *GetAccessTokenRequest) String() string {
 func (*GetAccessTokenRequest) ProtoMessage() {}
 
 func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[55]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3860,7 +4167,7 @@ func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*GetAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{55}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *GetAccessTokenRequest) GetName() string {
@@ -3883,7 +4190,7 @@ type ListAccessTokensRequest struct {
 
 func (x *ListAccessTokensRequest) Reset() {
 	*x = ListAccessTokensRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[56]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3895,7 +4202,7 @@ func (x *ListAccessTokensRequest) String() string {
 func (*ListAccessTokensRequest) ProtoMessage() {}
 
 func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[56]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3908,7 +4215,7 @@ func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{56}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ListAccessTokensRequest) GetPageSize() int32 {
@@ -3942,7 +4249,7 @@ type ListAccessTokensResponse struct {
 
 func (x *ListAccessTokensResponse) Reset() {
 	*x = ListAccessTokensResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[57]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3954,7 +4261,7 @@ func (x *ListAccessTokensResponse) String() string {
 func (*ListAccessTokensResponse) ProtoMessage() {}
 
 func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[57]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3967,7 +4274,7 @@ func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{57}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ListAccessTokensResponse) GetAccessTokens() []*AccessToken {
@@ -3998,7 +4305,7 @@ type UpdateAccessTokenRequest struct {
 
 func (x *UpdateAccessTokenRequest) Reset() {
 	*x = UpdateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[58]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4010,7 +4317,7 @@ func (x *UpdateAccessTokenRequest) String() string {
 func (*UpdateAccessTokenRequest) ProtoMessage() {}
 
 func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[58]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4023,7 +4330,7 @@ func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{58}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *UpdateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -4056,7 +4363,7 @@ type RotateAccessTokenRequest struct {
 
 func (x *RotateAccessTokenRequest) Reset() {
 	*x = RotateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[59]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4068,7 +4375,7 @@ func (x *RotateAccessTokenRequest) String() string {
 func (*RotateAccessTokenRequest) ProtoMessage() {}
 
 func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[59]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4081,7 +4388,7 @@ func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*RotateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{59}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *RotateAccessTokenRequest) GetName() string {
@@ -4100,7 +4407,7 @@ type DeleteAccessTokenRequest struct {
 
 func (x *DeleteAccessTokenRequest) Reset() {
 	*x = DeleteAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[60]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4112,7 +4419,7 @@ func (x *DeleteAccessTokenRequest) String() string {
 func (*DeleteAccessTokenRequest) ProtoMessage() {}
 
 func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[60]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4125,7 +4432,7 @@ func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{60}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *DeleteAccessTokenRequest) GetName() string {
@@ -4181,7 +4488,7 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x06tenant\x18\x01 \x01(\v2\x1a.tessera.account.v1.TenantR\x06tenant\x12>\n" +
 	"\fhome_account\x18\x02 \x01(\v2\x1b.tessera.account.v1.AccountR\vhomeAccount\x12.\n" +
 	"\x05admin\x18\x03 \x01(\v2\x18.tessera.account.v1.UserR\x05admin\x12%\n" +
-	"\x0eadmin_password\x18\x04 \x01(\tR\radminPassword\"\xa2\x04\n" +
+	"\x0eadmin_password\x18\x04 \x01(\tR\radminPassword\"\xf4\x04\n" +
 	"\aAccount\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
@@ -4198,7 +4505,9 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\x1a=\n" +
+	"updateTime\x12\x18\n" +
+	"\acompany\x18\v \x01(\tR\acompany\x126\n" +
+	"\x17emergency_contact_email\x18\f \x01(\tR\x15emergencyContactEmail\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa3\x01\n" +
@@ -4208,7 +4517,37 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"account_id\x18\x02 \x01(\tR\taccountId\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x12\x16\n" +
-	"\x06parent\x18\x04 \x01(\tR\x06parent\"\x8a\x01\n" +
+	"\x06parent\x18\x04 \x01(\tR\x06parent\"\x7f\n" +
+	"\tPlanUnits\x12!\n" +
+	"\fservice_plan\x18\x01 \x01(\tR\vservicePlan\x12\x14\n" +
+	"\x05units\x18\x02 \x01(\x03R\x05units\x129\n" +
+	"\n" +
+	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\"\xb5\x04\n" +
+	"\x1cCreatePartnerCustomerRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x02 \x01(\tR\taccountId\x12!\n" +
+	"\faccount_name\x18\x03 \x01(\tR\vaccountName\x12\x18\n" +
+	"\acompany\x18\x04 \x01(\tR\acompany\x12\x12\n" +
+	"\x04city\x18\x05 \x01(\tR\x04city\x12\x14\n" +
+	"\x05state\x18\x06 \x01(\tR\x05state\x12(\n" +
+	"\x10admin_first_name\x18\a \x01(\tR\x0eadminFirstName\x12&\n" +
+	"\x0fadmin_last_name\x18\b \x01(\tR\radminLastName\x12\x1f\n" +
+	"\vadmin_email\x18\t \x01(\tR\n" +
+	"adminEmail\x12%\n" +
+	"\x0eadmin_username\x18\n" +
+	" \x01(\tR\radminUsername\x126\n" +
+	"\x17emergency_contact_email\x18\v \x01(\tR\x15emergencyContactEmail\x12B\n" +
+	"\x0fsend_email_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\rsendEmailTime\x12B\n" +
+	"\rservice_plans\x18\r \x03(\v2\x1d.tessera.account.v1.PlanUnitsR\fservicePlans\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x0e \x01(\tR\trequestId\"\xf5\x01\n" +
+	"\x1dCreatePartnerCustomerResponse\x125\n" +
+	"\aaccount\x18\x01 \x01(\v2\x1b.tessera.account.v1.AccountR\aaccount\x12>\n" +
+	"\radministrator\x18\x02 \x01(\v2\x18.tessera.account.v1.UserR\radministrator\x12\"\n" +
+	"\fentitlements\x18\x03 \x03(\tR\fentitlements\x129\n" +
+	"\n" +
+	"email_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\temailTime\"\x8a\x01\n" +
 	"\x14UpdateAccountRequest\x125\n" +
 	"\aaccount\x18\x01 \x01(\v2\x1b.tessera.account.v1.AccountR\aaccount\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
@@ -4465,10 +4804,11 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x0fAccessTokenType\x12!\n" +
 	"\x1dACCESS_TOKEN_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ACCESS_TOKEN_TYPE_NORMAL\x10\x01\x12\"\n" +
-	"\x1eACCESS_TOKEN_TYPE_IMPERSONATED\x10\x022\x9b\f\n" +
+	"\x1eACCESS_TOKEN_TYPE_IMPERSONATED\x10\x022\x99\r\n" +
 	"\x0eAccountService\x12a\n" +
 	"\fCreateTenant\x12'.tessera.account.v1.CreateTenantRequest\x1a(.tessera.account.v1.CreateTenantResponse\x12V\n" +
-	"\rCreateAccount\x12(.tessera.account.v1.CreateAccountRequest\x1a\x1b.tessera.account.v1.Account\x12P\n" +
+	"\rCreateAccount\x12(.tessera.account.v1.CreateAccountRequest\x1a\x1b.tessera.account.v1.Account\x12|\n" +
+	"\x15CreatePartnerCustomer\x120.tessera.account.v1.CreatePartnerCustomerRequest\x1a1.tessera.account.v1.CreatePartnerCustomerResponse\x12P\n" +
 	"\n" +
 	"GetAccount\x12%.tessera.account.v1.GetAccountRequest\x1a\x1b.tessera.account.v1.Account\x12V\n" +
 	"\rUpdateAccount\x12(.tessera.account.v1.UpdateAccountRequest\x1a\x1b.tessera.account.v1.Account\x12a\n" +
@@ -4522,7 +4862,7 @@ func file_tessera_account_v1_account_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_account_v1_account_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
+var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
 var file_tessera_account_v1_account_proto_goTypes = []any{
 	(AccountType)(0),                            // 0: tessera.account.v1.AccountType
 	(UserType)(0),                               // 1: tessera.account.v1.UserType
@@ -4536,190 +4876,201 @@ var file_tessera_account_v1_account_proto_goTypes = []any{
 	(*CreateTenantResponse)(nil),                // 9: tessera.account.v1.CreateTenantResponse
 	(*Account)(nil),                             // 10: tessera.account.v1.Account
 	(*CreateAccountRequest)(nil),                // 11: tessera.account.v1.CreateAccountRequest
-	(*UpdateAccountRequest)(nil),                // 12: tessera.account.v1.UpdateAccountRequest
-	(*GetAccountRequest)(nil),                   // 13: tessera.account.v1.GetAccountRequest
-	(*AccountLink)(nil),                         // 14: tessera.account.v1.AccountLink
-	(*LinkSubAccountRequest)(nil),               // 15: tessera.account.v1.LinkSubAccountRequest
-	(*UnlinkSubAccountRequest)(nil),             // 16: tessera.account.v1.UnlinkSubAccountRequest
-	(*GetAccountTreeRequest)(nil),               // 17: tessera.account.v1.GetAccountTreeRequest
-	(*AccountTreeNode)(nil),                     // 18: tessera.account.v1.AccountTreeNode
-	(*DeleteAccountRequest)(nil),                // 19: tessera.account.v1.DeleteAccountRequest
-	(*DeleteAccountResponse)(nil),               // 20: tessera.account.v1.DeleteAccountResponse
-	(*ListAccountsRequest)(nil),                 // 21: tessera.account.v1.ListAccountsRequest
-	(*ListAccountsResponse)(nil),                // 22: tessera.account.v1.ListAccountsResponse
-	(*Membership)(nil),                          // 23: tessera.account.v1.Membership
-	(*User)(nil),                                // 24: tessera.account.v1.User
-	(*CreateUserRequest)(nil),                   // 25: tessera.account.v1.CreateUserRequest
-	(*GetUserRequest)(nil),                      // 26: tessera.account.v1.GetUserRequest
-	(*UpdateUserRequest)(nil),                   // 27: tessera.account.v1.UpdateUserRequest
-	(*ListRolesRequest)(nil),                    // 28: tessera.account.v1.ListRolesRequest
-	(*Role)(nil),                                // 29: tessera.account.v1.Role
-	(*ListRolesResponse)(nil),                   // 30: tessera.account.v1.ListRolesResponse
-	(*ListAdministratorsRequest)(nil),           // 31: tessera.account.v1.ListAdministratorsRequest
-	(*Administrator)(nil),                       // 32: tessera.account.v1.Administrator
-	(*ListAdministratorsResponse)(nil),          // 33: tessera.account.v1.ListAdministratorsResponse
-	(*ListUsersRequest)(nil),                    // 34: tessera.account.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),                   // 35: tessera.account.v1.ListUsersResponse
-	(*ReactivateUserRequest)(nil),               // 36: tessera.account.v1.ReactivateUserRequest
-	(*ResetUserPasswordRequest)(nil),            // 37: tessera.account.v1.ResetUserPasswordRequest
-	(*ChangePasswordRequest)(nil),               // 38: tessera.account.v1.ChangePasswordRequest
-	(*SetSecretQuestionRequest)(nil),            // 39: tessera.account.v1.SetSecretQuestionRequest
-	(*ResetPasswordRequest)(nil),                // 40: tessera.account.v1.ResetPasswordRequest
-	(*LoginRequest)(nil),                        // 41: tessera.account.v1.LoginRequest
-	(*LoginResponse)(nil),                       // 42: tessera.account.v1.LoginResponse
-	(*SignInWithKeyRequest)(nil),                // 43: tessera.account.v1.SignInWithKeyRequest
-	(*SignInWithKeyResponse)(nil),               // 44: tessera.account.v1.SignInWithKeyResponse
-	(*Newcomer)(nil),                            // 45: tessera.account.v1.Newcomer
-	(*RegisterSelfRequest)(nil),                 // 46: tessera.account.v1.RegisterSelfRequest
-	(*RegisterSelfResponse)(nil),                // 47: tessera.account.v1.RegisterSelfResponse
-	(*JoinAccountRequest)(nil),                  // 48: tessera.account.v1.JoinAccountRequest
-	(*JoinAccountResponse)(nil),                 // 49: tessera.account.v1.JoinAccountResponse
-	(*ClaimEntitlementKeyRequest)(nil),          // 50: tessera.account.v1.ClaimEntitlementKeyRequest
-	(*ClaimEntitlementKeyResponse)(nil),         // 51: tessera.account.v1.ClaimEntitlementKeyResponse
-	(*ReplaceAccountAdministratorRequest)(nil),  // 52: tessera.account.v1.ReplaceAccountAdministratorRequest
-	(*ReplaceAccountAdministratorResponse)(nil), // 53: tessera.account.v1.ReplaceAccountAdministratorResponse
-	(*AuthenticateRequest)(nil),                 // 54: tessera.account.v1.AuthenticateRequest
-	(*AuthenticateResponse)(nil),                // 55: tessera.account.v1.AuthenticateResponse
-	(*AccessToken)(nil),                         // 56: tessera.account.v1.AccessToken
-	(*CreateAccessTokenRequest)(nil),            // 57: tessera.account.v1.CreateAccessTokenRequest
-	(*CreateAccessTokenResponse)(nil),           // 58: tessera.account.v1.CreateAccessTokenResponse
-	(*GetAccessTokenRequest)(nil),               // 59: tessera.account.v1.GetAccessTokenRequest
-	(*ListAccessTokensRequest)(nil),             // 60: tessera.account.v1.ListAccessTokensRequest
-	(*ListAccessTokensResponse)(nil),            // 61: tessera.account.v1.ListAccessTokensResponse
-	(*UpdateAccessTokenRequest)(nil),            // 62: tessera.account.v1.UpdateAccessTokenRequest
-	(*RotateAccessTokenRequest)(nil),            // 63: tessera.account.v1.RotateAccessTokenRequest
-	(*DeleteAccessTokenRequest)(nil),            // 64: tessera.account.v1.DeleteAccessTokenRequest
-	nil,                                         // 65: tessera.account.v1.Account.AttributesEntry
-	(*timestamppb.Timestamp)(nil),               // 66: google.protobuf.Timestamp
-	(*v1.Address)(nil),                          // 67: tessera.common.v1.Address
-	(*fieldmaskpb.FieldMask)(nil),               // 68: google.protobuf.FieldMask
-	(*v1.Principal)(nil),                        // 69: tessera.common.v1.Principal
-	(*emptypb.Empty)(nil),                       // 70: google.protobuf.Empty
+	(*PlanUnits)(nil),                           // 12: tessera.account.v1.PlanUnits
+	(*CreatePartnerCustomerRequest)(nil),        // 13: tessera.account.v1.CreatePartnerCustomerRequest
+	(*CreatePartnerCustomerResponse)(nil),       // 14: tessera.account.v1.CreatePartnerCustomerResponse
+	(*UpdateAccountRequest)(nil),                // 15: tessera.account.v1.UpdateAccountRequest
+	(*GetAccountRequest)(nil),                   // 16: tessera.account.v1.GetAccountRequest
+	(*AccountLink)(nil),                         // 17: tessera.account.v1.AccountLink
+	(*LinkSubAccountRequest)(nil),               // 18: tessera.account.v1.LinkSubAccountRequest
+	(*UnlinkSubAccountRequest)(nil),             // 19: tessera.account.v1.UnlinkSubAccountRequest
+	(*GetAccountTreeRequest)(nil),               // 20: tessera.account.v1.GetAccountTreeRequest
+	(*AccountTreeNode)(nil),                     // 21: tessera.account.v1.AccountTreeNode
+	(*DeleteAccountRequest)(nil),                // 22: tessera.account.v1.DeleteAccountRequest
+	(*DeleteAccountResponse)(nil),               // 23: tessera.account.v1.DeleteAccountResponse
+	(*ListAccountsRequest)(nil),                 // 24: tessera.account.v1.ListAccountsRequest
+	(*ListAccountsResponse)(nil),                // 25: tessera.account.v1.ListAccountsResponse
+	(*Membership)(nil),                          // 26: tessera.account.v1.Membership
+	(*User)(nil),                                // 27: tessera.account.v1.User
+	(*CreateUserRequest)(nil),                   // 28: tessera.account.v1.CreateUserRequest
+	(*GetUserRequest)(nil),                      // 29: tessera.account.v1.GetUserRequest
+	(*UpdateUserRequest)(nil),                   // 30: tessera.account.v1.UpdateUserRequest
+	(*ListRolesRequest)(nil),                    // 31: tessera.account.v1.ListRolesRequest
+	(*Role)(nil),                                // 32: tessera.account.v1.Role
+	(*ListRolesResponse)(nil),                   // 33: tessera.account.v1.ListRolesResponse
+	(*ListAdministratorsRequest)(nil),           // 34: tessera.account.v1.ListAdministratorsRequest
+	(*Administrator)(nil),                       // 35: tessera.account.v1.Administrator
+	(*ListAdministratorsResponse)(nil),          // 36: tessera.account.v1.ListAdministratorsResponse
+	(*ListUsersRequest)(nil),                    // 37: tessera.account.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),                   // 38: tessera.account.v1.ListUsersResponse
+	(*ReactivateUserRequest)(nil),               // 39: tessera.account.v1.ReactivateUserRequest
+	(*ResetUserPasswordRequest)(nil),            // 40: tessera.account.v1.ResetUserPasswordRequest
+	(*ChangePasswordRequest)(nil),               // 41: tessera.account.v1.ChangePasswordRequest
+	(*SetSecretQuestionRequest)(nil),            // 42: tessera.account.v1.SetSecretQuestionRequest
+	(*ResetPasswordRequest)(nil),                // 43: tessera.account.v1.ResetPasswordRequest
+	(*LoginRequest)(nil),                        // 44: tessera.account.v1.LoginRequest
+	(*LoginResponse)(nil),                       // 45: tessera.account.v1.LoginResponse
+	(*SignInWithKeyRequest)(nil),                // 46: tessera.account.v1.SignInWithKeyRequest
+	(*SignInWithKeyResponse)(nil),               // 47: tessera.account.v1.SignInWithKeyResponse
+	(*Newcomer)(nil),                            // 48: tessera.account.v1.Newcomer
+	(*RegisterSelfRequest)(nil),                 // 49: tessera.account.v1.RegisterSelfRequest
+	(*RegisterSelfResponse)(nil),                // 50: tessera.account.v1.RegisterSelfResponse
+	(*JoinAccountRequest)(nil),                  // 51: tessera.account.v1.JoinAccountRequest
+	(*JoinAccountResponse)(nil),                 // 52: tessera.account.v1.JoinAccountResponse
+	(*ClaimEntitlementKeyRequest)(nil),          // 53: tessera.account.v1.ClaimEntitlementKeyRequest
+	(*ClaimEntitlementKeyResponse)(nil),         // 54: tessera.account.v1.ClaimEntitlementKeyResponse
+	(*ReplaceAccountAdministratorRequest)(nil),  // 55: tessera.account.v1.ReplaceAccountAdministratorRequest
+	(*ReplaceAccountAdministratorResponse)(nil), // 56: tessera.account.v1.ReplaceAccountAdministratorResponse
+	(*AuthenticateRequest)(nil),                 // 57: tessera.account.v1.AuthenticateRequest
+	(*AuthenticateResponse)(nil),                // 58: tessera.account.v1.AuthenticateResponse
+	(*AccessToken)(nil),                         // 59: tessera.account.v1.AccessToken
+	(*CreateAccessTokenRequest)(nil),            // 60: tessera.account.v1.CreateAccessTokenRequest
+	(*CreateAccessTokenResponse)(nil),           // 61: tessera.account.v1.CreateAccessTokenResponse
+	(*GetAccessTokenRequest)(nil),               // 62: tessera.account.v1.GetAccessTokenRequest
+	(*ListAccessTokensRequest)(nil),             // 63: tessera.account.v1.ListAccessTokensRequest
+	(*ListAccessTokensResponse)(nil),            // 64: tessera.account.v1.ListAccessTokensResponse
+	(*UpdateAccessTokenRequest)(nil),            // 65: tessera.account.v1.UpdateAccessTokenRequest
+	(*RotateAccessTokenRequest)(nil),            // 66: tessera.account.v1.RotateAccessTokenRequest
+	(*DeleteAccessTokenRequest)(nil),            // 67: tessera.account.v1.DeleteAccessTokenRequest
+	nil,                                         // 68: tessera.account.v1.Account.AttributesEntry
+	(*timestamppb.Timestamp)(nil),               // 69: google.protobuf.Timestamp
+	(*v1.Address)(nil),                          // 70: tessera.common.v1.Address
+	(*fieldmaskpb.FieldMask)(nil),               // 71: google.protobuf.FieldMask
+	(*v1.Principal)(nil),                        // 72: tessera.common.v1.Principal
+	(*emptypb.Empty)(nil),                       // 73: google.protobuf.Empty
 }
 var file_tessera_account_v1_account_proto_depIdxs = []int32{
-	66, // 0: tessera.account.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	69, // 0: tessera.account.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
 	4,  // 1: tessera.account.v1.ListAuditEventsResponse.audit_events:type_name -> tessera.account.v1.AuditEvent
-	66, // 2: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	69, // 2: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
 	7,  // 3: tessera.account.v1.CreateTenantResponse.tenant:type_name -> tessera.account.v1.Tenant
 	10, // 4: tessera.account.v1.CreateTenantResponse.home_account:type_name -> tessera.account.v1.Account
-	24, // 5: tessera.account.v1.CreateTenantResponse.admin:type_name -> tessera.account.v1.User
+	27, // 5: tessera.account.v1.CreateTenantResponse.admin:type_name -> tessera.account.v1.User
 	0,  // 6: tessera.account.v1.Account.type:type_name -> tessera.account.v1.AccountType
-	67, // 7: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
-	65, // 8: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
-	66, // 9: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
-	66, // 10: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
+	70, // 7: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
+	68, // 8: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
+	69, // 9: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	69, // 10: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
 	10, // 11: tessera.account.v1.CreateAccountRequest.account:type_name -> tessera.account.v1.Account
-	10, // 12: tessera.account.v1.UpdateAccountRequest.account:type_name -> tessera.account.v1.Account
-	68, // 13: tessera.account.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
-	10, // 14: tessera.account.v1.AccountTreeNode.account:type_name -> tessera.account.v1.Account
-	18, // 15: tessera.account.v1.AccountTreeNode.children:type_name -> tessera.account.v1.AccountTreeNode
-	10, // 16: tessera.account.v1.ListAccountsResponse.accounts:type_name -> tessera.account.v1.Account
-	1,  // 17: tessera.account.v1.User.type:type_name -> tessera.account.v1.UserType
-	2,  // 18: tessera.account.v1.User.status:type_name -> tessera.account.v1.UserStatus
-	23, // 19: tessera.account.v1.User.memberships:type_name -> tessera.account.v1.Membership
-	66, // 20: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	66, // 21: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
-	66, // 22: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
-	67, // 23: tessera.account.v1.User.address:type_name -> tessera.common.v1.Address
-	24, // 24: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
-	24, // 25: tessera.account.v1.UpdateUserRequest.user:type_name -> tessera.account.v1.User
-	68, // 26: tessera.account.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
-	29, // 27: tessera.account.v1.ListRolesResponse.roles:type_name -> tessera.account.v1.Role
-	32, // 28: tessera.account.v1.ListAdministratorsResponse.administrators:type_name -> tessera.account.v1.Administrator
-	24, // 29: tessera.account.v1.ListUsersResponse.users:type_name -> tessera.account.v1.User
-	66, // 30: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
-	24, // 31: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
-	66, // 32: tessera.account.v1.SignInWithKeyResponse.expire_time:type_name -> google.protobuf.Timestamp
-	45, // 33: tessera.account.v1.RegisterSelfRequest.person:type_name -> tessera.account.v1.Newcomer
-	67, // 34: tessera.account.v1.RegisterSelfRequest.address:type_name -> tessera.common.v1.Address
-	24, // 35: tessera.account.v1.RegisterSelfResponse.user:type_name -> tessera.account.v1.User
-	45, // 36: tessera.account.v1.JoinAccountRequest.person:type_name -> tessera.account.v1.Newcomer
-	24, // 37: tessera.account.v1.JoinAccountResponse.user:type_name -> tessera.account.v1.User
-	24, // 38: tessera.account.v1.ReplaceAccountAdministratorResponse.administrator:type_name -> tessera.account.v1.User
-	69, // 39: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
-	66, // 40: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
-	3,  // 41: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
-	66, // 42: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
-	66, // 43: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
-	66, // 44: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
-	56, // 45: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	56, // 46: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
-	56, // 47: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
-	56, // 48: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	68, // 49: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
-	8,  // 50: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
-	11, // 51: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
-	13, // 52: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
-	12, // 53: tessera.account.v1.AccountService.UpdateAccount:input_type -> tessera.account.v1.UpdateAccountRequest
-	21, // 54: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
-	15, // 55: tessera.account.v1.AccountService.LinkSubAccount:input_type -> tessera.account.v1.LinkSubAccountRequest
-	16, // 56: tessera.account.v1.AccountService.UnlinkSubAccount:input_type -> tessera.account.v1.UnlinkSubAccountRequest
-	17, // 57: tessera.account.v1.AccountService.GetAccountTree:input_type -> tessera.account.v1.GetAccountTreeRequest
-	19, // 58: tessera.account.v1.AccountService.DeleteAccount:input_type -> tessera.account.v1.DeleteAccountRequest
-	25, // 59: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
-	26, // 60: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
-	34, // 61: tessera.account.v1.AccountService.ListUsers:input_type -> tessera.account.v1.ListUsersRequest
-	27, // 62: tessera.account.v1.AccountService.UpdateUser:input_type -> tessera.account.v1.UpdateUserRequest
-	31, // 63: tessera.account.v1.AccountService.ListAdministrators:input_type -> tessera.account.v1.ListAdministratorsRequest
-	28, // 64: tessera.account.v1.AccountService.ListRoles:input_type -> tessera.account.v1.ListRolesRequest
-	36, // 65: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
-	37, // 66: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
-	41, // 67: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
-	54, // 68: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
-	38, // 69: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
-	39, // 70: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
-	40, // 71: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
-	43, // 72: tessera.account.v1.AuthService.SignInWithKey:input_type -> tessera.account.v1.SignInWithKeyRequest
-	46, // 73: tessera.account.v1.RegistrationService.RegisterSelf:input_type -> tessera.account.v1.RegisterSelfRequest
-	48, // 74: tessera.account.v1.RegistrationService.JoinAccount:input_type -> tessera.account.v1.JoinAccountRequest
-	50, // 75: tessera.account.v1.RegistrationService.ClaimEntitlementKey:input_type -> tessera.account.v1.ClaimEntitlementKeyRequest
-	52, // 76: tessera.account.v1.RegistrationService.ReplaceAccountAdministrator:input_type -> tessera.account.v1.ReplaceAccountAdministratorRequest
-	57, // 77: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
-	59, // 78: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
-	60, // 79: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
-	62, // 80: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
-	63, // 81: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
-	64, // 82: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
-	5,  // 83: tessera.account.v1.AuditService.ListAuditEvents:input_type -> tessera.account.v1.ListAuditEventsRequest
-	9,  // 84: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
-	10, // 85: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
-	10, // 86: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
-	10, // 87: tessera.account.v1.AccountService.UpdateAccount:output_type -> tessera.account.v1.Account
-	22, // 88: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
-	14, // 89: tessera.account.v1.AccountService.LinkSubAccount:output_type -> tessera.account.v1.AccountLink
-	70, // 90: tessera.account.v1.AccountService.UnlinkSubAccount:output_type -> google.protobuf.Empty
-	18, // 91: tessera.account.v1.AccountService.GetAccountTree:output_type -> tessera.account.v1.AccountTreeNode
-	20, // 92: tessera.account.v1.AccountService.DeleteAccount:output_type -> tessera.account.v1.DeleteAccountResponse
-	24, // 93: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
-	24, // 94: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
-	35, // 95: tessera.account.v1.AccountService.ListUsers:output_type -> tessera.account.v1.ListUsersResponse
-	24, // 96: tessera.account.v1.AccountService.UpdateUser:output_type -> tessera.account.v1.User
-	33, // 97: tessera.account.v1.AccountService.ListAdministrators:output_type -> tessera.account.v1.ListAdministratorsResponse
-	30, // 98: tessera.account.v1.AccountService.ListRoles:output_type -> tessera.account.v1.ListRolesResponse
-	24, // 99: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
-	24, // 100: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
-	42, // 101: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
-	55, // 102: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
-	70, // 103: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
-	70, // 104: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
-	70, // 105: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
-	44, // 106: tessera.account.v1.AuthService.SignInWithKey:output_type -> tessera.account.v1.SignInWithKeyResponse
-	47, // 107: tessera.account.v1.RegistrationService.RegisterSelf:output_type -> tessera.account.v1.RegisterSelfResponse
-	49, // 108: tessera.account.v1.RegistrationService.JoinAccount:output_type -> tessera.account.v1.JoinAccountResponse
-	51, // 109: tessera.account.v1.RegistrationService.ClaimEntitlementKey:output_type -> tessera.account.v1.ClaimEntitlementKeyResponse
-	53, // 110: tessera.account.v1.RegistrationService.ReplaceAccountAdministrator:output_type -> tessera.account.v1.ReplaceAccountAdministratorResponse
-	58, // 111: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	56, // 112: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
-	61, // 113: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
-	56, // 114: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
-	58, // 115: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	70, // 116: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
-	6,  // 117: tessera.account.v1.AuditService.ListAuditEvents:output_type -> tessera.account.v1.ListAuditEventsResponse
-	84, // [84:118] is the sub-list for method output_type
-	50, // [50:84] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	69, // 12: tessera.account.v1.PlanUnits.start_time:type_name -> google.protobuf.Timestamp
+	69, // 13: tessera.account.v1.CreatePartnerCustomerRequest.send_email_time:type_name -> google.protobuf.Timestamp
+	12, // 14: tessera.account.v1.CreatePartnerCustomerRequest.service_plans:type_name -> tessera.account.v1.PlanUnits
+	10, // 15: tessera.account.v1.CreatePartnerCustomerResponse.account:type_name -> tessera.account.v1.Account
+	27, // 16: tessera.account.v1.CreatePartnerCustomerResponse.administrator:type_name -> tessera.account.v1.User
+	69, // 17: tessera.account.v1.CreatePartnerCustomerResponse.email_time:type_name -> google.protobuf.Timestamp
+	10, // 18: tessera.account.v1.UpdateAccountRequest.account:type_name -> tessera.account.v1.Account
+	71, // 19: tessera.account.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
+	10, // 20: tessera.account.v1.AccountTreeNode.account:type_name -> tessera.account.v1.Account
+	21, // 21: tessera.account.v1.AccountTreeNode.children:type_name -> tessera.account.v1.AccountTreeNode
+	10, // 22: tessera.account.v1.ListAccountsResponse.accounts:type_name -> tessera.account.v1.Account
+	1,  // 23: tessera.account.v1.User.type:type_name -> tessera.account.v1.UserType
+	2,  // 24: tessera.account.v1.User.status:type_name -> tessera.account.v1.UserStatus
+	26, // 25: tessera.account.v1.User.memberships:type_name -> tessera.account.v1.Membership
+	69, // 26: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	69, // 27: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
+	69, // 28: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
+	70, // 29: tessera.account.v1.User.address:type_name -> tessera.common.v1.Address
+	27, // 30: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
+	27, // 31: tessera.account.v1.UpdateUserRequest.user:type_name -> tessera.account.v1.User
+	71, // 32: tessera.account.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
+	32, // 33: tessera.account.v1.ListRolesResponse.roles:type_name -> tessera.account.v1.Role
+	35, // 34: tessera.account.v1.ListAdministratorsResponse.administrators:type_name -> tessera.account.v1.Administrator
+	27, // 35: tessera.account.v1.ListUsersResponse.users:type_name -> tessera.account.v1.User
+	69, // 36: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
+	27, // 37: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
+	69, // 38: tessera.account.v1.SignInWithKeyResponse.expire_time:type_name -> google.protobuf.Timestamp
+	48, // 39: tessera.account.v1.RegisterSelfRequest.person:type_name -> tessera.account.v1.Newcomer
+	70, // 40: tessera.account.v1.RegisterSelfRequest.address:type_name -> tessera.common.v1.Address
+	27, // 41: tessera.account.v1.RegisterSelfResponse.user:type_name -> tessera.account.v1.User
+	48, // 42: tessera.account.v1.JoinAccountRequest.person:type_name -> tessera.account.v1.Newcomer
+	27, // 43: tessera.account.v1.JoinAccountResponse.user:type_name -> tessera.account.v1.User
+	27, // 44: tessera.account.v1.ReplaceAccountAdministratorResponse.administrator:type_name -> tessera.account.v1.User
+	72, // 45: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
+	69, // 46: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
+	3,  // 47: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
+	69, // 48: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
+	69, // 49: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
+	69, // 50: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
+	59, // 51: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	59, // 52: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
+	59, // 53: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
+	59, // 54: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	71, // 55: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
+	8,  // 56: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
+	11, // 57: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
+	13, // 58: tessera.account.v1.AccountService.CreatePartnerCustomer:input_type -> tessera.account.v1.CreatePartnerCustomerRequest
+	16, // 59: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
+	15, // 60: tessera.account.v1.AccountService.UpdateAccount:input_type -> tessera.account.v1.UpdateAccountRequest
+	24, // 61: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
+	18, // 62: tessera.account.v1.AccountService.LinkSubAccount:input_type -> tessera.account.v1.LinkSubAccountRequest
+	19, // 63: tessera.account.v1.AccountService.UnlinkSubAccount:input_type -> tessera.account.v1.UnlinkSubAccountRequest
+	20, // 64: tessera.account.v1.AccountService.GetAccountTree:input_type -> tessera.account.v1.GetAccountTreeRequest
+	22, // 65: tessera.account.v1.AccountService.DeleteAccount:input_type -> tessera.account.v1.DeleteAccountRequest
+	28, // 66: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
+	29, // 67: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
+	37, // 68: tessera.account.v1.AccountService.ListUsers:input_type -> tessera.account.v1.ListUsersRequest
+	30, // 69: tessera.account.v1.AccountService.UpdateUser:input_type -> tessera.account.v1.UpdateUserRequest
+	34, // 70: tessera.account.v1.AccountService.ListAdministrators:input_type -> tessera.account.v1.ListAdministratorsRequest
+	31, // 71: tessera.account.v1.AccountService.ListRoles:input_type -> tessera.account.v1.ListRolesRequest
+	39, // 72: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
+	40, // 73: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
+	44, // 74: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
+	57, // 75: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
+	41, // 76: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
+	42, // 77: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
+	43, // 78: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
+	46, // 79: tessera.account.v1.AuthService.SignInWithKey:input_type -> tessera.account.v1.SignInWithKeyRequest
+	49, // 80: tessera.account.v1.RegistrationService.RegisterSelf:input_type -> tessera.account.v1.RegisterSelfRequest
+	51, // 81: tessera.account.v1.RegistrationService.JoinAccount:input_type -> tessera.account.v1.JoinAccountRequest
+	53, // 82: tessera.account.v1.RegistrationService.ClaimEntitlementKey:input_type -> tessera.account.v1.ClaimEntitlementKeyRequest
+	55, // 83: tessera.account.v1.RegistrationService.ReplaceAccountAdministrator:input_type -> tessera.account.v1.ReplaceAccountAdministratorRequest
+	60, // 84: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
+	62, // 85: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
+	63, // 86: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
+	65, // 87: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
+	66, // 88: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
+	67, // 89: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
+	5,  // 90: tessera.account.v1.AuditService.ListAuditEvents:input_type -> tessera.account.v1.ListAuditEventsRequest
+	9,  // 91: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
+	10, // 92: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
+	14, // 93: tessera.account.v1.AccountService.CreatePartnerCustomer:output_type -> tessera.account.v1.CreatePartnerCustomerResponse
+	10, // 94: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
+	10, // 95: tessera.account.v1.AccountService.UpdateAccount:output_type -> tessera.account.v1.Account
+	25, // 96: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
+	17, // 97: tessera.account.v1.AccountService.LinkSubAccount:output_type -> tessera.account.v1.AccountLink
+	73, // 98: tessera.account.v1.AccountService.UnlinkSubAccount:output_type -> google.protobuf.Empty
+	21, // 99: tessera.account.v1.AccountService.GetAccountTree:output_type -> tessera.account.v1.AccountTreeNode
+	23, // 100: tessera.account.v1.AccountService.DeleteAccount:output_type -> tessera.account.v1.DeleteAccountResponse
+	27, // 101: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
+	27, // 102: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
+	38, // 103: tessera.account.v1.AccountService.ListUsers:output_type -> tessera.account.v1.ListUsersResponse
+	27, // 104: tessera.account.v1.AccountService.UpdateUser:output_type -> tessera.account.v1.User
+	36, // 105: tessera.account.v1.AccountService.ListAdministrators:output_type -> tessera.account.v1.ListAdministratorsResponse
+	33, // 106: tessera.account.v1.AccountService.ListRoles:output_type -> tessera.account.v1.ListRolesResponse
+	27, // 107: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
+	27, // 108: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
+	45, // 109: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
+	58, // 110: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
+	73, // 111: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
+	73, // 112: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
+	73, // 113: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
+	47, // 114: tessera.account.v1.AuthService.SignInWithKey:output_type -> tessera.account.v1.SignInWithKeyResponse
+	50, // 115: tessera.account.v1.RegistrationService.RegisterSelf:output_type -> tessera.account.v1.RegisterSelfResponse
+	52, // 116: tessera.account.v1.RegistrationService.JoinAccount:output_type -> tessera.account.v1.JoinAccountResponse
+	54, // 117: tessera.account.v1.RegistrationService.ClaimEntitlementKey:output_type -> tessera.account.v1.ClaimEntitlementKeyResponse
+	56, // 118: tessera.account.v1.RegistrationService.ReplaceAccountAdministrator:output_type -> tessera.account.v1.ReplaceAccountAdministratorResponse
+	61, // 119: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	59, // 120: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
+	64, // 121: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
+	59, // 122: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
+	61, // 123: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	73, // 124: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
+	6,  // 125: tessera.account.v1.AuditService.ListAuditEvents:output_type -> tessera.account.v1.ListAuditEventsResponse
+	91, // [91:126] is the sub-list for method output_type
+	56, // [56:91] is the sub-list for method input_type
+	56, // [56:56] is the sub-list for extension type_name
+	56, // [56:56] is the sub-list for extension extendee
+	0,  // [0:56] is the sub-list for field type_name
 }
 
 func init() { file_tessera_account_v1_account_proto_init() }
@@ -4733,7 +5084,7 @@ func file_tessera_account_v1_account_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_account_v1_account_proto_rawDesc), len(file_tessera_account_v1_account_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   62,
+			NumMessages:   65,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

@@ -20,23 +20,24 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AccountService_CreateTenant_FullMethodName       = "/tessera.account.v1.AccountService/CreateTenant"
-	AccountService_CreateAccount_FullMethodName      = "/tessera.account.v1.AccountService/CreateAccount"
-	AccountService_GetAccount_FullMethodName         = "/tessera.account.v1.AccountService/GetAccount"
-	AccountService_UpdateAccount_FullMethodName      = "/tessera.account.v1.AccountService/UpdateAccount"
-	AccountService_ListAccounts_FullMethodName       = "/tessera.account.v1.AccountService/ListAccounts"
-	AccountService_LinkSubAccount_FullMethodName     = "/tessera.account.v1.AccountService/LinkSubAccount"
-	AccountService_UnlinkSubAccount_FullMethodName   = "/tessera.account.v1.AccountService/UnlinkSubAccount"
-	AccountService_GetAccountTree_FullMethodName     = "/tessera.account.v1.AccountService/GetAccountTree"
-	AccountService_DeleteAccount_FullMethodName      = "/tessera.account.v1.AccountService/DeleteAccount"
-	AccountService_CreateUser_FullMethodName         = "/tessera.account.v1.AccountService/CreateUser"
-	AccountService_GetUser_FullMethodName            = "/tessera.account.v1.AccountService/GetUser"
-	AccountService_ListUsers_FullMethodName          = "/tessera.account.v1.AccountService/ListUsers"
-	AccountService_UpdateUser_FullMethodName         = "/tessera.account.v1.AccountService/UpdateUser"
-	AccountService_ListAdministrators_FullMethodName = "/tessera.account.v1.AccountService/ListAdministrators"
-	AccountService_ListRoles_FullMethodName          = "/tessera.account.v1.AccountService/ListRoles"
-	AccountService_ReactivateUser_FullMethodName     = "/tessera.account.v1.AccountService/ReactivateUser"
-	AccountService_ResetUserPassword_FullMethodName  = "/tessera.account.v1.AccountService/ResetUserPassword"
+	AccountService_CreateTenant_FullMethodName          = "/tessera.account.v1.AccountService/CreateTenant"
+	AccountService_CreateAccount_FullMethodName         = "/tessera.account.v1.AccountService/CreateAccount"
+	AccountService_CreatePartnerCustomer_FullMethodName = "/tessera.account.v1.AccountService/CreatePartnerCustomer"
+	AccountService_GetAccount_FullMethodName            = "/tessera.account.v1.AccountService/GetAccount"
+	AccountService_UpdateAccount_FullMethodName         = "/tessera.account.v1.AccountService/UpdateAccount"
+	AccountService_ListAccounts_FullMethodName          = "/tessera.account.v1.AccountService/ListAccounts"
+	AccountService_LinkSubAccount_FullMethodName        = "/tessera.account.v1.AccountService/LinkSubAccount"
+	AccountService_UnlinkSubAccount_FullMethodName      = "/tessera.account.v1.AccountService/UnlinkSubAccount"
+	AccountService_GetAccountTree_FullMethodName        = "/tessera.account.v1.AccountService/GetAccountTree"
+	AccountService_DeleteAccount_FullMethodName         = "/tessera.account.v1.AccountService/DeleteAccount"
+	AccountService_CreateUser_FullMethodName            = "/tessera.account.v1.AccountService/CreateUser"
+	AccountService_GetUser_FullMethodName               = "/tessera.account.v1.AccountService/GetUser"
+	AccountService_ListUsers_FullMethodName             = "/tessera.account.v1.AccountService/ListUsers"
+	AccountService_UpdateUser_FullMethodName            = "/tessera.account.v1.AccountService/UpdateUser"
+	AccountService_ListAdministrators_FullMethodName    = "/tessera.account.v1.AccountService/ListAdministrators"
+	AccountService_ListRoles_FullMethodName             = "/tessera.account.v1.AccountService/ListRoles"
+	AccountService_ReactivateUser_FullMethodName        = "/tessera.account.v1.AccountService/ReactivateUser"
+	AccountService_ResetUserPassword_FullMethodName     = "/tessera.account.v1.AccountService/ResetUserPassword"
 )
 
 // AccountServiceClient is the client API for AccountService service.
@@ -49,6 +50,10 @@ type AccountServiceClient interface {
 	// Only a platform operator may call it.
 	CreateTenant(ctx context.Context, in *CreateTenantRequest, opts ...grpc.CallOption) (*CreateTenantResponse, error)
 	CreateAccount(ctx context.Context, in *CreateAccountRequest, opts ...grpc.CallOption) (*Account, error)
+	// Creates a customer account under a partner account together with its
+	// administrator, optionally assigns service plans, and sends the account-creation
+	// email now or at a scheduled time; a scheduled email survives restarts (SPEC ACC-15).
+	CreatePartnerCustomer(ctx context.Context, in *CreatePartnerCustomerRequest, opts ...grpc.CallOption) (*CreatePartnerCustomerResponse, error)
 	GetAccount(ctx context.Context, in *GetAccountRequest, opts ...grpc.CallOption) (*Account, error)
 	// Changes an account's fields named in update_mask (never its ID or type).
 	UpdateAccount(ctx context.Context, in *UpdateAccountRequest, opts ...grpc.CallOption) (*Account, error)
@@ -105,6 +110,16 @@ func (c *accountServiceClient) CreateAccount(ctx context.Context, in *CreateAcco
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Account)
 	err := c.cc.Invoke(ctx, AccountService_CreateAccount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accountServiceClient) CreatePartnerCustomer(ctx context.Context, in *CreatePartnerCustomerRequest, opts ...grpc.CallOption) (*CreatePartnerCustomerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreatePartnerCustomerResponse)
+	err := c.cc.Invoke(ctx, AccountService_CreatePartnerCustomer_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -271,6 +286,10 @@ type AccountServiceServer interface {
 	// Only a platform operator may call it.
 	CreateTenant(context.Context, *CreateTenantRequest) (*CreateTenantResponse, error)
 	CreateAccount(context.Context, *CreateAccountRequest) (*Account, error)
+	// Creates a customer account under a partner account together with its
+	// administrator, optionally assigns service plans, and sends the account-creation
+	// email now or at a scheduled time; a scheduled email survives restarts (SPEC ACC-15).
+	CreatePartnerCustomer(context.Context, *CreatePartnerCustomerRequest) (*CreatePartnerCustomerResponse, error)
 	GetAccount(context.Context, *GetAccountRequest) (*Account, error)
 	// Changes an account's fields named in update_mask (never its ID or type).
 	UpdateAccount(context.Context, *UpdateAccountRequest) (*Account, error)
@@ -318,6 +337,9 @@ func (UnimplementedAccountServiceServer) CreateTenant(context.Context, *CreateTe
 }
 func (UnimplementedAccountServiceServer) CreateAccount(context.Context, *CreateAccountRequest) (*Account, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateAccount not implemented")
+}
+func (UnimplementedAccountServiceServer) CreatePartnerCustomer(context.Context, *CreatePartnerCustomerRequest) (*CreatePartnerCustomerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreatePartnerCustomer not implemented")
 }
 func (UnimplementedAccountServiceServer) GetAccount(context.Context, *GetAccountRequest) (*Account, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetAccount not implemented")
@@ -417,6 +439,24 @@ func _AccountService_CreateAccount_Handler(srv interface{}, ctx context.Context,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(AccountServiceServer).CreateAccount(ctx, req.(*CreateAccountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccountService_CreatePartnerCustomer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreatePartnerCustomerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).CreatePartnerCustomer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_CreatePartnerCustomer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).CreatePartnerCustomer(ctx, req.(*CreatePartnerCustomerRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -705,6 +745,10 @@ var AccountService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateAccount",
 			Handler:    _AccountService_CreateAccount_Handler,
+		},
+		{
+			MethodName: "CreatePartnerCustomer",
+			Handler:    _AccountService_CreatePartnerCustomer_Handler,
 		},
 		{
 			MethodName: "GetAccount",

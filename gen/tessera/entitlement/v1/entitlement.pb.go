@@ -721,6 +721,374 @@ func (x *CreateProductRequest) GetRequestId() string {
 	return ""
 }
 
+type ServicePlan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name: servicePlans/{service_plan_id}.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	ServicePlanId string `protobuf:"bytes,2,opt,name=service_plan_id,json=servicePlanId,proto3" json:"service_plan_id,omitempty"`
+	DisplayName   string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Description   string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	// products/{product_id} the plan's units are of.
+	Product string `protobuf:"bytes,5,opt,name=product,proto3" json:"product,omitempty"`
+	// licenseModels/{license_model_id}: one the product is sold under.
+	LicenseModel string `protobuf:"bytes,6,opt,name=license_model,json=licenseModel,proto3" json:"license_model,omitempty"`
+	// What one unit is, e.g. "seat" or "key".
+	Unit          string                 `protobuf:"bytes,7,opt,name=unit,proto3" json:"unit,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServicePlan) Reset() {
+	*x = ServicePlan{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServicePlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServicePlan) ProtoMessage() {}
+
+func (x *ServicePlan) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServicePlan.ProtoReflect.Descriptor instead.
+func (*ServicePlan) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ServicePlan) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ServicePlan) GetServicePlanId() string {
+	if x != nil {
+		return x.ServicePlanId
+	}
+	return ""
+}
+
+func (x *ServicePlan) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *ServicePlan) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *ServicePlan) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *ServicePlan) GetLicenseModel() string {
+	if x != nil {
+		return x.LicenseModel
+	}
+	return ""
+}
+
+func (x *ServicePlan) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *ServicePlan) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+type CreateServicePlanRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ServicePlan   *ServicePlan           `protobuf:"bytes,1,opt,name=service_plan,json=servicePlan,proto3" json:"service_plan,omitempty"`
+	ServicePlanId string                 `protobuf:"bytes,2,opt,name=service_plan_id,json=servicePlanId,proto3" json:"service_plan_id,omitempty"`
+	RequestId     string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateServicePlanRequest) Reset() {
+	*x = CreateServicePlanRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateServicePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateServicePlanRequest) ProtoMessage() {}
+
+func (x *CreateServicePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateServicePlanRequest.ProtoReflect.Descriptor instead.
+func (*CreateServicePlanRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CreateServicePlanRequest) GetServicePlan() *ServicePlan {
+	if x != nil {
+		return x.ServicePlan
+	}
+	return nil
+}
+
+func (x *CreateServicePlanRequest) GetServicePlanId() string {
+	if x != nil {
+		return x.ServicePlanId
+	}
+	return ""
+}
+
+func (x *CreateServicePlanRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type GetServicePlanRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetServicePlanRequest) Reset() {
+	*x = GetServicePlanRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetServicePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetServicePlanRequest) ProtoMessage() {}
+
+func (x *GetServicePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetServicePlanRequest.ProtoReflect.Descriptor instead.
+func (*GetServicePlanRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *GetServicePlanRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ListServicePlansRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListServicePlansRequest) Reset() {
+	*x = ListServicePlansRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListServicePlansRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListServicePlansRequest) ProtoMessage() {}
+
+func (x *ListServicePlansRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListServicePlansRequest.ProtoReflect.Descriptor instead.
+func (*ListServicePlansRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{9}
+}
+
+type ListServicePlansResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ServicePlans  []*ServicePlan         `protobuf:"bytes,1,rep,name=service_plans,json=servicePlans,proto3" json:"service_plans,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListServicePlansResponse) Reset() {
+	*x = ListServicePlansResponse{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListServicePlansResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListServicePlansResponse) ProtoMessage() {}
+
+func (x *ListServicePlansResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListServicePlansResponse.ProtoReflect.Descriptor instead.
+func (*ListServicePlansResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListServicePlansResponse) GetServicePlans() []*ServicePlan {
+	if x != nil {
+		return x.ServicePlans
+	}
+	return nil
+}
+
+type AssignServicePlanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// servicePlans/{service_plan_id}
+	ServicePlan string `protobuf:"bytes,1,opt,name=service_plan,json=servicePlan,proto3" json:"service_plan,omitempty"`
+	// accounts/{account_id} receiving the units.
+	Account string `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	Units   int64  `protobuf:"varint,3,opt,name=units,proto3" json:"units,omitempty"`
+	// When the license starts; now when unset.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Idempotency key: a retry returns the first assignment.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignServicePlanRequest) Reset() {
+	*x = AssignServicePlanRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignServicePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignServicePlanRequest) ProtoMessage() {}
+
+func (x *AssignServicePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignServicePlanRequest.ProtoReflect.Descriptor instead.
+func (*AssignServicePlanRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *AssignServicePlanRequest) GetServicePlan() string {
+	if x != nil {
+		return x.ServicePlan
+	}
+	return ""
+}
+
+func (x *AssignServicePlanRequest) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *AssignServicePlanRequest) GetUnits() int64 {
+	if x != nil {
+		return x.Units
+	}
+	return 0
+}
+
+func (x *AssignServicePlanRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *AssignServicePlanRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type GetProductRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -730,7 +1098,7 @@ type GetProductRequest struct {
 
 func (x *GetProductRequest) Reset() {
 	*x = GetProductRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[6]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -742,7 +1110,7 @@ func (x *GetProductRequest) String() string {
 func (*GetProductRequest) ProtoMessage() {}
 
 func (x *GetProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[6]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -755,7 +1123,7 @@ func (x *GetProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProductRequest.ProtoReflect.Descriptor instead.
 func (*GetProductRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{6}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetProductRequest) GetName() string {
@@ -793,7 +1161,7 @@ type LineItem struct {
 
 func (x *LineItem) Reset() {
 	*x = LineItem{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[7]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -805,7 +1173,7 @@ func (x *LineItem) String() string {
 func (*LineItem) ProtoMessage() {}
 
 func (x *LineItem) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[7]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -818,7 +1186,7 @@ func (x *LineItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineItem.ProtoReflect.Descriptor instead.
 func (*LineItem) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{7}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *LineItem) GetName() string {
@@ -919,18 +1287,20 @@ type Entitlement struct {
 	EntitlementId string `protobuf:"bytes,2,opt,name=entitlement_id,json=entitlementId,proto3" json:"entitlement_id,omitempty"`
 	// accounts/{account_id} the entitlement was sold to; empty while no account owns
 	// it (an order for an end customer who registers later).
-	Account       string                 `protobuf:"bytes,3,opt,name=account,proto3" json:"account,omitempty"`
-	OrderId       string                 `protobuf:"bytes,4,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
-	ShipToEmails  []string               `protobuf:"bytes,5,rep,name=ship_to_emails,json=shipToEmails,proto3" json:"ship_to_emails,omitempty"`
-	LineItems     []*LineItem            `protobuf:"bytes,6,rep,name=line_items,json=lineItems,proto3" json:"line_items,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Account      string                 `protobuf:"bytes,3,opt,name=account,proto3" json:"account,omitempty"`
+	OrderId      string                 `protobuf:"bytes,4,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	ShipToEmails []string               `protobuf:"bytes,5,rep,name=ship_to_emails,json=shipToEmails,proto3" json:"ship_to_emails,omitempty"`
+	LineItems    []*LineItem            `protobuf:"bytes,6,rep,name=line_items,json=lineItems,proto3" json:"line_items,omitempty"`
+	CreateTime   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// servicePlans/{service_plan_id} when the entitlement is a service plan assignment.
+	ServicePlan   string `protobuf:"bytes,8,opt,name=service_plan,json=servicePlan,proto3" json:"service_plan,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Entitlement) Reset() {
 	*x = Entitlement{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[8]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -942,7 +1312,7 @@ func (x *Entitlement) String() string {
 func (*Entitlement) ProtoMessage() {}
 
 func (x *Entitlement) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[8]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -955,7 +1325,7 @@ func (x *Entitlement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entitlement.ProtoReflect.Descriptor instead.
 func (*Entitlement) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{8}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Entitlement) GetName() string {
@@ -1007,6 +1377,13 @@ func (x *Entitlement) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Entitlement) GetServicePlan() string {
+	if x != nil {
+		return x.ServicePlan
+	}
+	return ""
+}
+
 type OrderLine struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Unique within the order.
@@ -1025,7 +1402,7 @@ type OrderLine struct {
 
 func (x *OrderLine) Reset() {
 	*x = OrderLine{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[9]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1037,7 +1414,7 @@ func (x *OrderLine) String() string {
 func (*OrderLine) ProtoMessage() {}
 
 func (x *OrderLine) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[9]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1050,7 +1427,7 @@ func (x *OrderLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderLine.ProtoReflect.Descriptor instead.
 func (*OrderLine) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{9}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *OrderLine) GetLineNumber() string {
@@ -1110,7 +1487,7 @@ type CreateOrderRequest struct {
 
 func (x *CreateOrderRequest) Reset() {
 	*x = CreateOrderRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[10]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1122,7 +1499,7 @@ func (x *CreateOrderRequest) String() string {
 func (*CreateOrderRequest) ProtoMessage() {}
 
 func (x *CreateOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[10]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1135,7 +1512,7 @@ func (x *CreateOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOrderRequest.ProtoReflect.Descriptor instead.
 func (*CreateOrderRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{10}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateOrderRequest) GetOrderId() string {
@@ -1175,7 +1552,7 @@ type GetEntitlementRequest struct {
 
 func (x *GetEntitlementRequest) Reset() {
 	*x = GetEntitlementRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[11]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1187,7 +1564,7 @@ func (x *GetEntitlementRequest) String() string {
 func (*GetEntitlementRequest) ProtoMessage() {}
 
 func (x *GetEntitlementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[11]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1200,7 +1577,7 @@ func (x *GetEntitlementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntitlementRequest.ProtoReflect.Descriptor instead.
 func (*GetEntitlementRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{11}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetEntitlementRequest) GetName() string {
@@ -1219,7 +1596,7 @@ type GetLineItemRequest struct {
 
 func (x *GetLineItemRequest) Reset() {
 	*x = GetLineItemRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[12]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1608,7 @@ func (x *GetLineItemRequest) String() string {
 func (*GetLineItemRequest) ProtoMessage() {}
 
 func (x *GetLineItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[12]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1621,7 @@ func (x *GetLineItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLineItemRequest.ProtoReflect.Descriptor instead.
 func (*GetLineItemRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{12}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetLineItemRequest) GetName() string {
@@ -1270,7 +1647,7 @@ type Reservation struct {
 
 func (x *Reservation) Reset() {
 	*x = Reservation{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[13]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1282,7 +1659,7 @@ func (x *Reservation) String() string {
 func (*Reservation) ProtoMessage() {}
 
 func (x *Reservation) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[13]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1295,7 +1672,7 @@ func (x *Reservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reservation.ProtoReflect.Descriptor instead.
 func (*Reservation) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{13}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Reservation) GetReservationId() string {
@@ -1354,7 +1731,7 @@ type ReserveSeatsRequest struct {
 
 func (x *ReserveSeatsRequest) Reset() {
 	*x = ReserveSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[14]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1366,7 +1743,7 @@ func (x *ReserveSeatsRequest) String() string {
 func (*ReserveSeatsRequest) ProtoMessage() {}
 
 func (x *ReserveSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[14]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1379,7 +1756,7 @@ func (x *ReserveSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReserveSeatsRequest.ProtoReflect.Descriptor instead.
 func (*ReserveSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{14}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReserveSeatsRequest) GetReservationId() string {
@@ -1426,7 +1803,7 @@ type ConfirmSeatsRequest struct {
 
 func (x *ConfirmSeatsRequest) Reset() {
 	*x = ConfirmSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[15]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1438,7 +1815,7 @@ func (x *ConfirmSeatsRequest) String() string {
 func (*ConfirmSeatsRequest) ProtoMessage() {}
 
 func (x *ConfirmSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[15]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1451,7 +1828,7 @@ func (x *ConfirmSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmSeatsRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{15}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ConfirmSeatsRequest) GetReservationId() string {
@@ -1470,7 +1847,7 @@ type ReleaseSeatsRequest struct {
 
 func (x *ReleaseSeatsRequest) Reset() {
 	*x = ReleaseSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[16]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1482,7 +1859,7 @@ func (x *ReleaseSeatsRequest) String() string {
 func (*ReleaseSeatsRequest) ProtoMessage() {}
 
 func (x *ReleaseSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[16]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1495,7 +1872,7 @@ func (x *ReleaseSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseSeatsRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{16}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReleaseSeatsRequest) GetReservationId() string {
@@ -1516,7 +1893,7 @@ type CheckProductAccessRequest struct {
 
 func (x *CheckProductAccessRequest) Reset() {
 	*x = CheckProductAccessRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[17]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +1905,7 @@ func (x *CheckProductAccessRequest) String() string {
 func (*CheckProductAccessRequest) ProtoMessage() {}
 
 func (x *CheckProductAccessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[17]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +1918,7 @@ func (x *CheckProductAccessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckProductAccessRequest.ProtoReflect.Descriptor instead.
 func (*CheckProductAccessRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{17}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CheckProductAccessRequest) GetProduct() string {
@@ -1567,7 +1944,7 @@ type CheckProductAccessResponse struct {
 
 func (x *CheckProductAccessResponse) Reset() {
 	*x = CheckProductAccessResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[18]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1579,7 +1956,7 @@ func (x *CheckProductAccessResponse) String() string {
 func (*CheckProductAccessResponse) ProtoMessage() {}
 
 func (x *CheckProductAccessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[18]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1592,7 +1969,7 @@ func (x *CheckProductAccessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckProductAccessResponse.ProtoReflect.Descriptor instead.
 func (*CheckProductAccessResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{18}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CheckProductAccessResponse) GetAllowed() bool {
@@ -1611,7 +1988,7 @@ type CountAccountEntitlementsRequest struct {
 
 func (x *CountAccountEntitlementsRequest) Reset() {
 	*x = CountAccountEntitlementsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[19]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1623,7 +2000,7 @@ func (x *CountAccountEntitlementsRequest) String() string {
 func (*CountAccountEntitlementsRequest) ProtoMessage() {}
 
 func (x *CountAccountEntitlementsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[19]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1636,7 +2013,7 @@ func (x *CountAccountEntitlementsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountAccountEntitlementsRequest.ProtoReflect.Descriptor instead.
 func (*CountAccountEntitlementsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{19}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CountAccountEntitlementsRequest) GetAccountIds() []string {
@@ -1655,7 +2032,7 @@ type CountAccountEntitlementsResponse struct {
 
 func (x *CountAccountEntitlementsResponse) Reset() {
 	*x = CountAccountEntitlementsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[20]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +2044,7 @@ func (x *CountAccountEntitlementsResponse) String() string {
 func (*CountAccountEntitlementsResponse) ProtoMessage() {}
 
 func (x *CountAccountEntitlementsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[20]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +2057,7 @@ func (x *CountAccountEntitlementsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountAccountEntitlementsResponse.ProtoReflect.Descriptor instead.
 func (*CountAccountEntitlementsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{20}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CountAccountEntitlementsResponse) GetEntitlements() int64 {
@@ -1708,7 +2085,7 @@ type EntitlementKey struct {
 
 func (x *EntitlementKey) Reset() {
 	*x = EntitlementKey{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[21]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1720,7 +2097,7 @@ func (x *EntitlementKey) String() string {
 func (*EntitlementKey) ProtoMessage() {}
 
 func (x *EntitlementKey) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[21]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1733,7 +2110,7 @@ func (x *EntitlementKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntitlementKey.ProtoReflect.Descriptor instead.
 func (*EntitlementKey) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{21}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *EntitlementKey) GetKind() EntitlementKeyKind {
@@ -1782,7 +2159,7 @@ type ResolveEntitlementKeyRequest struct {
 
 func (x *ResolveEntitlementKeyRequest) Reset() {
 	*x = ResolveEntitlementKeyRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[22]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1794,7 +2171,7 @@ func (x *ResolveEntitlementKeyRequest) String() string {
 func (*ResolveEntitlementKeyRequest) ProtoMessage() {}
 
 func (x *ResolveEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[22]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1807,7 +2184,7 @@ func (x *ResolveEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveEntitlementKeyRequest.ProtoReflect.Descriptor instead.
 func (*ResolveEntitlementKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{22}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ResolveEntitlementKeyRequest) GetKey() string {
@@ -1836,7 +2213,7 @@ type AssignEntitlementKeyRequest struct {
 
 func (x *AssignEntitlementKeyRequest) Reset() {
 	*x = AssignEntitlementKeyRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[23]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1848,7 +2225,7 @@ func (x *AssignEntitlementKeyRequest) String() string {
 func (*AssignEntitlementKeyRequest) ProtoMessage() {}
 
 func (x *AssignEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[23]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1861,7 +2238,7 @@ func (x *AssignEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignEntitlementKeyRequest.ProtoReflect.Descriptor instead.
 func (*AssignEntitlementKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{23}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AssignEntitlementKeyRequest) GetKey() string {
@@ -1920,7 +2297,35 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\n" +
 	"product_id\x18\x02 \x01(\tR\tproductId\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"'\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\x9e\x02\n" +
+	"\vServicePlan\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12&\n" +
+	"\x0fservice_plan_id\x18\x02 \x01(\tR\rservicePlanId\x12!\n" +
+	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x18\n" +
+	"\aproduct\x18\x05 \x01(\tR\aproduct\x12#\n" +
+	"\rlicense_model\x18\x06 \x01(\tR\flicenseModel\x12\x12\n" +
+	"\x04unit\x18\a \x01(\tR\x04unit\x12;\n" +
+	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\xa9\x01\n" +
+	"\x18CreateServicePlanRequest\x12F\n" +
+	"\fservice_plan\x18\x01 \x01(\v2#.tessera.entitlement.v1.ServicePlanR\vservicePlan\x12&\n" +
+	"\x0fservice_plan_id\x18\x02 \x01(\tR\rservicePlanId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"+\n" +
+	"\x15GetServicePlanRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x19\n" +
+	"\x17ListServicePlansRequest\"d\n" +
+	"\x18ListServicePlansResponse\x12H\n" +
+	"\rservice_plans\x18\x01 \x03(\v2#.tessera.entitlement.v1.ServicePlanR\fservicePlans\"\xc7\x01\n" +
+	"\x18AssignServicePlanRequest\x12!\n" +
+	"\fservice_plan\x18\x01 \x01(\tR\vservicePlan\x12\x18\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x14\n" +
+	"\x05units\x18\x03 \x01(\x03R\x05units\x129\n" +
+	"\n" +
+	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"'\n" +
 	"\x11GetProductRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\xea\x03\n" +
 	"\bLineItem\x12\x12\n" +
@@ -1940,7 +2345,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"start_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12;\n" +
 	"\vexpire_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\x12\x18\n" +
-	"\aaccount\x18\r \x01(\tR\aaccount\"\xa1\x02\n" +
+	"\aaccount\x18\r \x01(\tR\aaccount\"\xc4\x02\n" +
 	"\vEntitlement\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x0eentitlement_id\x18\x02 \x01(\tR\rentitlementId\x12\x18\n" +
@@ -1950,7 +2355,8 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\n" +
 	"line_items\x18\x06 \x03(\v2 .tessera.entitlement.v1.LineItemR\tlineItems\x12;\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xff\x01\n" +
+	"createTime\x12!\n" +
+	"\fservice_plan\x18\b \x01(\tR\vservicePlan\"\xff\x01\n" +
 	"\tOrderLine\x12\x1f\n" +
 	"\vline_number\x18\x01 \x01(\tR\n" +
 	"lineNumber\x12\x18\n" +
@@ -2041,13 +2447,16 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	" ENTITLEMENT_KEY_KIND_UNSPECIFIED\x10\x00\x12'\n" +
 	"#ENTITLEMENT_KEY_KIND_ENTITLEMENT_ID\x10\x01\x12&\n" +
 	"\"ENTITLEMENT_KEY_KIND_ACTIVATION_ID\x10\x02\x12!\n" +
-	"\x1dENTITLEMENT_KEY_KIND_ORDER_ID\x10\x032\xa2\x03\n" +
+	"\x1dENTITLEMENT_KEY_KIND_ORDER_ID\x10\x032\xeb\x05\n" +
 	"\x0eCatalogService\x12m\n" +
 	"\x12CreateLicenseModel\x121.tessera.entitlement.v1.CreateLicenseModelRequest\x1a$.tessera.entitlement.v1.LicenseModel\x12g\n" +
 	"\x0fGetLicenseModel\x12..tessera.entitlement.v1.GetLicenseModelRequest\x1a$.tessera.entitlement.v1.LicenseModel\x12^\n" +
 	"\rCreateProduct\x12,.tessera.entitlement.v1.CreateProductRequest\x1a\x1f.tessera.entitlement.v1.Product\x12X\n" +
 	"\n" +
-	"GetProduct\x12).tessera.entitlement.v1.GetProductRequest\x1a\x1f.tessera.entitlement.v1.Product2\xd6\b\n" +
+	"GetProduct\x12).tessera.entitlement.v1.GetProductRequest\x1a\x1f.tessera.entitlement.v1.Product\x12j\n" +
+	"\x11CreateServicePlan\x120.tessera.entitlement.v1.CreateServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12d\n" +
+	"\x0eGetServicePlan\x12-.tessera.entitlement.v1.GetServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12u\n" +
+	"\x10ListServicePlans\x12/.tessera.entitlement.v1.ListServicePlansRequest\x1a0.tessera.entitlement.v1.ListServicePlansResponse2\xc2\t\n" +
 	"\x12EntitlementService\x12^\n" +
 	"\vCreateOrder\x12*.tessera.entitlement.v1.CreateOrderRequest\x1a#.tessera.entitlement.v1.Entitlement\x12d\n" +
 	"\x0eGetEntitlement\x12-.tessera.entitlement.v1.GetEntitlementRequest\x1a#.tessera.entitlement.v1.Entitlement\x12[\n" +
@@ -2058,7 +2467,8 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x12CheckProductAccess\x121.tessera.entitlement.v1.CheckProductAccessRequest\x1a2.tessera.entitlement.v1.CheckProductAccessResponse\x12\x8d\x01\n" +
 	"\x18CountAccountEntitlements\x127.tessera.entitlement.v1.CountAccountEntitlementsRequest\x1a8.tessera.entitlement.v1.CountAccountEntitlementsResponse\x12u\n" +
 	"\x15ResolveEntitlementKey\x124.tessera.entitlement.v1.ResolveEntitlementKeyRequest\x1a&.tessera.entitlement.v1.EntitlementKey\x12s\n" +
-	"\x14AssignEntitlementKey\x123.tessera.entitlement.v1.AssignEntitlementKeyRequest\x1a&.tessera.entitlement.v1.EntitlementKeyBIZGgithub.com/tessera-dev/tessera/gen/tessera/entitlement/v1;entitlementpbb\x06proto3"
+	"\x14AssignEntitlementKey\x123.tessera.entitlement.v1.AssignEntitlementKeyRequest\x1a&.tessera.entitlement.v1.EntitlementKey\x12j\n" +
+	"\x11AssignServicePlan\x120.tessera.entitlement.v1.AssignServicePlanRequest\x1a#.tessera.entitlement.v1.EntitlementBIZGgithub.com/tessera-dev/tessera/gen/tessera/entitlement/v1;entitlementpbb\x06proto3"
 
 var (
 	file_tessera_entitlement_v1_entitlement_proto_rawDescOnce sync.Once
@@ -2073,7 +2483,7 @@ func file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_entitlement_v1_entitlement_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(LicenseModelType)(0),                    // 0: tessera.entitlement.v1.LicenseModelType
 	(LicenseTechnology)(0),                   // 1: tessera.entitlement.v1.LicenseTechnology
@@ -2086,78 +2496,96 @@ var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(*Feature)(nil),                          // 8: tessera.entitlement.v1.Feature
 	(*Product)(nil),                          // 9: tessera.entitlement.v1.Product
 	(*CreateProductRequest)(nil),             // 10: tessera.entitlement.v1.CreateProductRequest
-	(*GetProductRequest)(nil),                // 11: tessera.entitlement.v1.GetProductRequest
-	(*LineItem)(nil),                         // 12: tessera.entitlement.v1.LineItem
-	(*Entitlement)(nil),                      // 13: tessera.entitlement.v1.Entitlement
-	(*OrderLine)(nil),                        // 14: tessera.entitlement.v1.OrderLine
-	(*CreateOrderRequest)(nil),               // 15: tessera.entitlement.v1.CreateOrderRequest
-	(*GetEntitlementRequest)(nil),            // 16: tessera.entitlement.v1.GetEntitlementRequest
-	(*GetLineItemRequest)(nil),               // 17: tessera.entitlement.v1.GetLineItemRequest
-	(*Reservation)(nil),                      // 18: tessera.entitlement.v1.Reservation
-	(*ReserveSeatsRequest)(nil),              // 19: tessera.entitlement.v1.ReserveSeatsRequest
-	(*ConfirmSeatsRequest)(nil),              // 20: tessera.entitlement.v1.ConfirmSeatsRequest
-	(*ReleaseSeatsRequest)(nil),              // 21: tessera.entitlement.v1.ReleaseSeatsRequest
-	(*CheckProductAccessRequest)(nil),        // 22: tessera.entitlement.v1.CheckProductAccessRequest
-	(*CheckProductAccessResponse)(nil),       // 23: tessera.entitlement.v1.CheckProductAccessResponse
-	(*CountAccountEntitlementsRequest)(nil),  // 24: tessera.entitlement.v1.CountAccountEntitlementsRequest
-	(*CountAccountEntitlementsResponse)(nil), // 25: tessera.entitlement.v1.CountAccountEntitlementsResponse
-	(*EntitlementKey)(nil),                   // 26: tessera.entitlement.v1.EntitlementKey
-	(*ResolveEntitlementKeyRequest)(nil),     // 27: tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	(*AssignEntitlementKeyRequest)(nil),      // 28: tessera.entitlement.v1.AssignEntitlementKeyRequest
-	(*timestamppb.Timestamp)(nil),            // 29: google.protobuf.Timestamp
+	(*ServicePlan)(nil),                      // 11: tessera.entitlement.v1.ServicePlan
+	(*CreateServicePlanRequest)(nil),         // 12: tessera.entitlement.v1.CreateServicePlanRequest
+	(*GetServicePlanRequest)(nil),            // 13: tessera.entitlement.v1.GetServicePlanRequest
+	(*ListServicePlansRequest)(nil),          // 14: tessera.entitlement.v1.ListServicePlansRequest
+	(*ListServicePlansResponse)(nil),         // 15: tessera.entitlement.v1.ListServicePlansResponse
+	(*AssignServicePlanRequest)(nil),         // 16: tessera.entitlement.v1.AssignServicePlanRequest
+	(*GetProductRequest)(nil),                // 17: tessera.entitlement.v1.GetProductRequest
+	(*LineItem)(nil),                         // 18: tessera.entitlement.v1.LineItem
+	(*Entitlement)(nil),                      // 19: tessera.entitlement.v1.Entitlement
+	(*OrderLine)(nil),                        // 20: tessera.entitlement.v1.OrderLine
+	(*CreateOrderRequest)(nil),               // 21: tessera.entitlement.v1.CreateOrderRequest
+	(*GetEntitlementRequest)(nil),            // 22: tessera.entitlement.v1.GetEntitlementRequest
+	(*GetLineItemRequest)(nil),               // 23: tessera.entitlement.v1.GetLineItemRequest
+	(*Reservation)(nil),                      // 24: tessera.entitlement.v1.Reservation
+	(*ReserveSeatsRequest)(nil),              // 25: tessera.entitlement.v1.ReserveSeatsRequest
+	(*ConfirmSeatsRequest)(nil),              // 26: tessera.entitlement.v1.ConfirmSeatsRequest
+	(*ReleaseSeatsRequest)(nil),              // 27: tessera.entitlement.v1.ReleaseSeatsRequest
+	(*CheckProductAccessRequest)(nil),        // 28: tessera.entitlement.v1.CheckProductAccessRequest
+	(*CheckProductAccessResponse)(nil),       // 29: tessera.entitlement.v1.CheckProductAccessResponse
+	(*CountAccountEntitlementsRequest)(nil),  // 30: tessera.entitlement.v1.CountAccountEntitlementsRequest
+	(*CountAccountEntitlementsResponse)(nil), // 31: tessera.entitlement.v1.CountAccountEntitlementsResponse
+	(*EntitlementKey)(nil),                   // 32: tessera.entitlement.v1.EntitlementKey
+	(*ResolveEntitlementKeyRequest)(nil),     // 33: tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	(*AssignEntitlementKeyRequest)(nil),      // 34: tessera.entitlement.v1.AssignEntitlementKeyRequest
+	(*timestamppb.Timestamp)(nil),            // 35: google.protobuf.Timestamp
 }
 var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	0,  // 0: tessera.entitlement.v1.LicenseModel.type:type_name -> tessera.entitlement.v1.LicenseModelType
-	29, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
+	35, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
 	5,  // 2: tessera.entitlement.v1.CreateLicenseModelRequest.license_model:type_name -> tessera.entitlement.v1.LicenseModel
 	8,  // 3: tessera.entitlement.v1.Product.features:type_name -> tessera.entitlement.v1.Feature
 	1,  // 4: tessera.entitlement.v1.Product.license_technology:type_name -> tessera.entitlement.v1.LicenseTechnology
-	29, // 5: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
+	35, // 5: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
 	9,  // 6: tessera.entitlement.v1.CreateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	2,  // 7: tessera.entitlement.v1.LineItem.state:type_name -> tessera.entitlement.v1.LineItemState
-	29, // 8: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
-	29, // 9: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
-	12, // 10: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
-	29, // 11: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
-	29, // 12: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
-	29, // 13: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
-	14, // 14: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
-	3,  // 15: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
-	4,  // 16: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
-	4,  // 17: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
-	6,  // 18: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
-	7,  // 19: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
-	10, // 20: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
-	11, // 21: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
-	15, // 22: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
-	16, // 23: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
-	17, // 24: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
-	19, // 25: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
-	20, // 26: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
-	21, // 27: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
-	22, // 28: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
-	24, // 29: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
-	27, // 30: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	28, // 31: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
-	5,  // 32: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	5,  // 33: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	9,  // 34: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
-	9,  // 35: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
-	13, // 36: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
-	13, // 37: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
-	12, // 38: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
-	18, // 39: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
-	18, // 40: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
-	18, // 41: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
-	23, // 42: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
-	25, // 43: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
-	26, // 44: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	26, // 45: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	32, // [32:46] is the sub-list for method output_type
-	18, // [18:32] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	35, // 7: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
+	11, // 8: tessera.entitlement.v1.CreateServicePlanRequest.service_plan:type_name -> tessera.entitlement.v1.ServicePlan
+	11, // 9: tessera.entitlement.v1.ListServicePlansResponse.service_plans:type_name -> tessera.entitlement.v1.ServicePlan
+	35, // 10: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
+	2,  // 11: tessera.entitlement.v1.LineItem.state:type_name -> tessera.entitlement.v1.LineItemState
+	35, // 12: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
+	35, // 13: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
+	18, // 14: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
+	35, // 15: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
+	35, // 16: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
+	35, // 17: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
+	20, // 18: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
+	3,  // 19: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
+	4,  // 20: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
+	4,  // 21: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
+	6,  // 22: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
+	7,  // 23: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
+	10, // 24: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
+	17, // 25: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
+	12, // 26: tessera.entitlement.v1.CatalogService.CreateServicePlan:input_type -> tessera.entitlement.v1.CreateServicePlanRequest
+	13, // 27: tessera.entitlement.v1.CatalogService.GetServicePlan:input_type -> tessera.entitlement.v1.GetServicePlanRequest
+	14, // 28: tessera.entitlement.v1.CatalogService.ListServicePlans:input_type -> tessera.entitlement.v1.ListServicePlansRequest
+	21, // 29: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
+	22, // 30: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
+	23, // 31: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
+	25, // 32: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
+	26, // 33: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
+	27, // 34: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
+	28, // 35: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
+	30, // 36: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
+	33, // 37: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	34, // 38: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
+	16, // 39: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
+	5,  // 40: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	5,  // 41: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	9,  // 42: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
+	9,  // 43: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
+	11, // 44: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	11, // 45: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	15, // 46: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
+	19, // 47: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
+	19, // 48: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
+	18, // 49: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
+	24, // 50: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
+	24, // 51: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
+	24, // 52: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
+	29, // 53: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
+	31, // 54: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
+	32, // 55: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	32, // 56: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	19, // 57: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
+	40, // [40:58] is the sub-list for method output_type
+	22, // [22:40] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_tessera_entitlement_v1_entitlement_proto_init() }
@@ -2171,7 +2599,7 @@ func file_tessera_entitlement_v1_entitlement_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_entitlement_v1_entitlement_proto_rawDesc), len(file_tessera_entitlement_v1_entitlement_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   24,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

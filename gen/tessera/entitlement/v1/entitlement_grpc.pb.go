@@ -23,6 +23,9 @@ const (
 	CatalogService_GetLicenseModel_FullMethodName    = "/tessera.entitlement.v1.CatalogService/GetLicenseModel"
 	CatalogService_CreateProduct_FullMethodName      = "/tessera.entitlement.v1.CatalogService/CreateProduct"
 	CatalogService_GetProduct_FullMethodName         = "/tessera.entitlement.v1.CatalogService/GetProduct"
+	CatalogService_CreateServicePlan_FullMethodName  = "/tessera.entitlement.v1.CatalogService/CreateServicePlan"
+	CatalogService_GetServicePlan_FullMethodName     = "/tessera.entitlement.v1.CatalogService/GetServicePlan"
+	CatalogService_ListServicePlans_FullMethodName   = "/tessera.entitlement.v1.CatalogService/ListServicePlans"
 )
 
 // CatalogServiceClient is the client API for CatalogService service.
@@ -35,6 +38,11 @@ type CatalogServiceClient interface {
 	GetLicenseModel(ctx context.Context, in *GetLicenseModelRequest, opts ...grpc.CallOption) (*LicenseModel, error)
 	CreateProduct(ctx context.Context, in *CreateProductRequest, opts ...grpc.CallOption) (*Product, error)
 	GetProduct(ctx context.Context, in *GetProductRequest, opts ...grpc.CallOption) (*Product, error)
+	// Defines a service plan: a product sold by the unit (seats, keys…) that partners
+	// assign to their customers (SPEC ACC-15, ENT-12).
+	CreateServicePlan(ctx context.Context, in *CreateServicePlanRequest, opts ...grpc.CallOption) (*ServicePlan, error)
+	GetServicePlan(ctx context.Context, in *GetServicePlanRequest, opts ...grpc.CallOption) (*ServicePlan, error)
+	ListServicePlans(ctx context.Context, in *ListServicePlansRequest, opts ...grpc.CallOption) (*ListServicePlansResponse, error)
 }
 
 type catalogServiceClient struct {
@@ -85,6 +93,36 @@ func (c *catalogServiceClient) GetProduct(ctx context.Context, in *GetProductReq
 	return out, nil
 }
 
+func (c *catalogServiceClient) CreateServicePlan(ctx context.Context, in *CreateServicePlanRequest, opts ...grpc.CallOption) (*ServicePlan, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ServicePlan)
+	err := c.cc.Invoke(ctx, CatalogService_CreateServicePlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) GetServicePlan(ctx context.Context, in *GetServicePlanRequest, opts ...grpc.CallOption) (*ServicePlan, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ServicePlan)
+	err := c.cc.Invoke(ctx, CatalogService_GetServicePlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) ListServicePlans(ctx context.Context, in *ListServicePlansRequest, opts ...grpc.CallOption) (*ListServicePlansResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListServicePlansResponse)
+	err := c.cc.Invoke(ctx, CatalogService_ListServicePlans_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CatalogServiceServer is the server API for CatalogService service.
 // All implementations must embed UnimplementedCatalogServiceServer
 // for forward compatibility.
@@ -95,6 +133,11 @@ type CatalogServiceServer interface {
 	GetLicenseModel(context.Context, *GetLicenseModelRequest) (*LicenseModel, error)
 	CreateProduct(context.Context, *CreateProductRequest) (*Product, error)
 	GetProduct(context.Context, *GetProductRequest) (*Product, error)
+	// Defines a service plan: a product sold by the unit (seats, keys…) that partners
+	// assign to their customers (SPEC ACC-15, ENT-12).
+	CreateServicePlan(context.Context, *CreateServicePlanRequest) (*ServicePlan, error)
+	GetServicePlan(context.Context, *GetServicePlanRequest) (*ServicePlan, error)
+	ListServicePlans(context.Context, *ListServicePlansRequest) (*ListServicePlansResponse, error)
 	mustEmbedUnimplementedCatalogServiceServer()
 }
 
@@ -116,6 +159,15 @@ func (UnimplementedCatalogServiceServer) CreateProduct(context.Context, *CreateP
 }
 func (UnimplementedCatalogServiceServer) GetProduct(context.Context, *GetProductRequest) (*Product, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetProduct not implemented")
+}
+func (UnimplementedCatalogServiceServer) CreateServicePlan(context.Context, *CreateServicePlanRequest) (*ServicePlan, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateServicePlan not implemented")
+}
+func (UnimplementedCatalogServiceServer) GetServicePlan(context.Context, *GetServicePlanRequest) (*ServicePlan, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetServicePlan not implemented")
+}
+func (UnimplementedCatalogServiceServer) ListServicePlans(context.Context, *ListServicePlansRequest) (*ListServicePlansResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListServicePlans not implemented")
 }
 func (UnimplementedCatalogServiceServer) mustEmbedUnimplementedCatalogServiceServer() {}
 func (UnimplementedCatalogServiceServer) testEmbeddedByValue()                        {}
@@ -210,6 +262,60 @@ func _CatalogService_GetProduct_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CatalogService_CreateServicePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateServicePlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).CreateServicePlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_CreateServicePlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).CreateServicePlan(ctx, req.(*CreateServicePlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_GetServicePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetServicePlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).GetServicePlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_GetServicePlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).GetServicePlan(ctx, req.(*GetServicePlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_ListServicePlans_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListServicePlansRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).ListServicePlans(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_ListServicePlans_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).ListServicePlans(ctx, req.(*ListServicePlansRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CatalogService_ServiceDesc is the grpc.ServiceDesc for CatalogService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -233,6 +339,18 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "GetProduct",
 			Handler:    _CatalogService_GetProduct_Handler,
 		},
+		{
+			MethodName: "CreateServicePlan",
+			Handler:    _CatalogService_CreateServicePlan_Handler,
+		},
+		{
+			MethodName: "GetServicePlan",
+			Handler:    _CatalogService_GetServicePlan_Handler,
+		},
+		{
+			MethodName: "ListServicePlans",
+			Handler:    _CatalogService_ListServicePlans_Handler,
+		},
 	},
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "tessera/entitlement/v1/entitlement.proto",
@@ -249,6 +367,7 @@ const (
 	EntitlementService_CountAccountEntitlements_FullMethodName = "/tessera.entitlement.v1.EntitlementService/CountAccountEntitlements"
 	EntitlementService_ResolveEntitlementKey_FullMethodName    = "/tessera.entitlement.v1.EntitlementService/ResolveEntitlementKey"
 	EntitlementService_AssignEntitlementKey_FullMethodName     = "/tessera.entitlement.v1.EntitlementService/AssignEntitlementKey"
+	EntitlementService_AssignServicePlan_FullMethodName        = "/tessera.entitlement.v1.EntitlementService/AssignServicePlan"
 )
 
 // EntitlementServiceClient is the client API for EntitlementService service.
@@ -279,6 +398,10 @@ type EntitlementServiceClient interface {
 	// no account owns yet to an account; repeating it for the same account changes
 	// nothing (services only: SPEC ACC-10, ACC-12).
 	AssignEntitlementKey(ctx context.Context, in *AssignEntitlementKeyRequest, opts ...grpc.CallOption) (*EntitlementKey, error)
+	// Gives an account a number of units of a service plan from a start date; the
+	// assignment is an entitlement of the account with one line item (SPEC ENT-12).
+	// Idempotent by request_id.
+	AssignServicePlan(ctx context.Context, in *AssignServicePlanRequest, opts ...grpc.CallOption) (*Entitlement, error)
 }
 
 type entitlementServiceClient struct {
@@ -389,6 +512,16 @@ func (c *entitlementServiceClient) AssignEntitlementKey(ctx context.Context, in 
 	return out, nil
 }
 
+func (c *entitlementServiceClient) AssignServicePlan(ctx context.Context, in *AssignServicePlanRequest, opts ...grpc.CallOption) (*Entitlement, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Entitlement)
+	err := c.cc.Invoke(ctx, EntitlementService_AssignServicePlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EntitlementServiceServer is the server API for EntitlementService service.
 // All implementations must embed UnimplementedEntitlementServiceServer
 // for forward compatibility.
@@ -417,6 +550,10 @@ type EntitlementServiceServer interface {
 	// no account owns yet to an account; repeating it for the same account changes
 	// nothing (services only: SPEC ACC-10, ACC-12).
 	AssignEntitlementKey(context.Context, *AssignEntitlementKeyRequest) (*EntitlementKey, error)
+	// Gives an account a number of units of a service plan from a start date; the
+	// assignment is an entitlement of the account with one line item (SPEC ENT-12).
+	// Idempotent by request_id.
+	AssignServicePlan(context.Context, *AssignServicePlanRequest) (*Entitlement, error)
 	mustEmbedUnimplementedEntitlementServiceServer()
 }
 
@@ -456,6 +593,9 @@ func (UnimplementedEntitlementServiceServer) ResolveEntitlementKey(context.Conte
 }
 func (UnimplementedEntitlementServiceServer) AssignEntitlementKey(context.Context, *AssignEntitlementKeyRequest) (*EntitlementKey, error) {
 	return nil, status.Error(codes.Unimplemented, "method AssignEntitlementKey not implemented")
+}
+func (UnimplementedEntitlementServiceServer) AssignServicePlan(context.Context, *AssignServicePlanRequest) (*Entitlement, error) {
+	return nil, status.Error(codes.Unimplemented, "method AssignServicePlan not implemented")
 }
 func (UnimplementedEntitlementServiceServer) mustEmbedUnimplementedEntitlementServiceServer() {}
 func (UnimplementedEntitlementServiceServer) testEmbeddedByValue()                            {}
@@ -658,6 +798,24 @@ func _EntitlementService_AssignEntitlementKey_Handler(srv interface{}, ctx conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EntitlementService_AssignServicePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AssignServicePlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).AssignServicePlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_AssignServicePlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).AssignServicePlan(ctx, req.(*AssignServicePlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // EntitlementService_ServiceDesc is the grpc.ServiceDesc for EntitlementService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -704,6 +862,10 @@ var EntitlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AssignEntitlementKey",
 			Handler:    _EntitlementService_AssignEntitlementKey_Handler,
+		},
+		{
+			MethodName: "AssignServicePlan",
+			Handler:    _EntitlementService_AssignServicePlan_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"net/mail"
 	"slices"
 
 	"github.com/tessera-dev/tessera/services/platform/authz"
@@ -25,6 +26,7 @@ func (a *App) CreateAccount(ctx context.Context, acc Account, parent string) (Ac
 	if len(acc.DisplayName) > 200 {
 		v.Add("account.display_name", "must be at most 200 characters")
 	}
+	checkAccountContact(&v, acc)
 	p, _ := authz.FromContext(ctx)
 	if parent == "" && !p.GetTenantWide() {
 		v.Add("parent", "partners create accounts under one of their partner accounts")
@@ -90,6 +92,8 @@ type AccountPatch struct {
 	Address                  *Address
 	VisibleToPartners        *bool
 	Attributes               *map[string]string
+	Company                  *string
+	EmergencyContactEmail    *string
 }
 
 // UpdateAccount changes an account the caller may manage (SPEC ACC-1); its ID and
@@ -114,11 +118,30 @@ func (a *App) UpdateAccount(ctx context.Context, id string, patch AccountPatch) 
 		if patch.Attributes != nil {
 			acc.Attributes = *patch.Attributes
 		}
+		if patch.Company != nil {
+			acc.Company = *patch.Company
+		}
+		if patch.EmergencyContactEmail != nil {
+			acc.EmergencyContactEmail = *patch.EmergencyContactEmail
+		}
 		var v errs.Violations
+		checkAccountContact(&v, *acc)
 		v.Require("account.display_name", acc.DisplayName)
 		if len(acc.DisplayName) > 200 {
 			v.Add("account.display_name", "must be at most 200 characters")
 		}
 		return v.Err()
 	})
+}
+
+// checkAccountContact validates the company and the emergency contact email.
+func checkAccountContact(v *errs.Violations, acc Account) {
+	if len(acc.Company) > 200 {
+		v.Add("account.company", "must be at most 200 characters")
+	}
+	if acc.EmergencyContactEmail != "" {
+		if _, err := mail.ParseAddress(acc.EmergencyContactEmail); err != nil {
+			v.Add("account.emergency_contact_email", "is not an email address")
+		}
+	}
 }

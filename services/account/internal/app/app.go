@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/filter"
@@ -37,6 +39,10 @@ type Store interface {
 	CreateKeySession(ctx context.Context, s KeySession) error
 	KeySessionByHash(ctx context.Context, hash []byte) (KeySession, error)
 	ReplaceAdministrator(ctx context.Context, tenant, accountID, userID, reason string) ([]string, error)
+	CreatePartnerCustomer(ctx context.Context, tenant string, acc Account, parent string, admin User, sendAt time.Time) (PartnerCustomer, bool, error)
+	LeaseDueEmails(ctx context.Context, lease time.Duration, limit int) ([]ScheduledEmail, error)
+	MarkEmailSent(ctx context.Context, id uuid.UUID) error
+	MarkEmailFailed(ctx context.Context, id uuid.UUID, reason string, retryAt time.Time) error
 }
 
 // Mailer sends email.
@@ -51,6 +57,8 @@ type Config struct {
 	// LockoutAfter consecutive wrong passwords make a (non-shared) user inactive;
 	// 0 turns lockout off.
 	LockoutAfter int
+	// EmailPoll is how often scheduled emails are looked for (ACC-15).
+	EmailPoll time.Duration
 }
 
 // App is the account service's use cases.
@@ -59,19 +67,35 @@ type App struct {
 	mailer   Mailer
 	holdings Holdings
 	keys     EntitlementKeys
+	plans    ServicePlans
 	cfg      Config
-	now      func() time.Time
+	// emailWake nudges the scheduled-email worker.
+	emailWake chan struct{}
+	now       func() time.Time
+}
+
+// Neighbours are what the use cases need of other services.
+type Neighbours struct {
+	Holdings Holdings
+	Keys     EntitlementKeys
+	Plans    ServicePlans
 }
 
 // New returns the use cases.
-func New(store Store, mailer Mailer, holdings Holdings, keys EntitlementKeys, cfg Config) *App {
+func New(store Store, mailer Mailer, n Neighbours, cfg Config) *App {
 	if cfg.Password.Time == 0 {
 		cfg.Password = DefaultPasswordParams
+	}
+	if cfg.EmailPoll == 0 {
+		cfg.EmailPoll = 10 * time.Second
 	}
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = 12 * time.Hour
 	}
-	return &App{store: store, mailer: mailer, holdings: holdings, keys: keys, cfg: cfg, now: time.Now}
+	return &App{
+		store: store, mailer: mailer, holdings: n.Holdings, keys: n.Keys, plans: n.Plans, cfg: cfg, now: time.Now,
+		emailWake: make(chan struct{}, 1),
+	}
 }
 
 // canSeeAccount hides accounts the caller may not act for.

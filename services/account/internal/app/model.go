@@ -47,6 +47,9 @@ type Account struct {
 	RequestID         string
 	CreateTime        time.Time
 	UpdateTime        time.Time
+	// Company and EmergencyContactEmail come with partner-created customers (ACC-15).
+	Company               string
+	EmergencyContactEmail string
 }
 
 // Membership gives a user roles in an account.

@@ -22,30 +22,31 @@ import (
 
 // Permissions declares what every RPC needs.
 var Permissions = grpcx.Permissions{
-	accountpb.AccountService_CreateTenant_FullMethodName:       authz.TenantsCreate,
-	accountpb.AccountService_CreateAccount_FullMethodName:      authz.AccountsManage,
-	accountpb.AccountService_GetAccount_FullMethodName:         authz.AccountsView,
-	accountpb.AccountService_UpdateAccount_FullMethodName:      authz.AccountsManage,
-	accountpb.AccountService_ListAccounts_FullMethodName:       authz.AccountsView,
-	accountpb.AccountService_LinkSubAccount_FullMethodName:     authz.AccountsManage,
-	accountpb.AccountService_UnlinkSubAccount_FullMethodName:   authz.AccountsManage,
-	accountpb.AccountService_GetAccountTree_FullMethodName:     authz.AccountsView,
-	accountpb.AccountService_DeleteAccount_FullMethodName:      authz.AccountsManage,
-	accountpb.AccountService_CreateUser_FullMethodName:         authz.UsersManage,
-	accountpb.AccountService_GetUser_FullMethodName:            authz.UsersView,
-	accountpb.AccountService_ListUsers_FullMethodName:          authz.UsersView,
-	accountpb.AccountService_UpdateUser_FullMethodName:         authz.UsersManage,
-	accountpb.AccountService_ListAdministrators_FullMethodName: authz.UsersView,
-	accountpb.AccountService_ListRoles_FullMethodName:          authz.UsersView,
-	accountpb.AccountService_ReactivateUser_FullMethodName:     authz.UsersManage,
-	accountpb.AccountService_ResetUserPassword_FullMethodName:  authz.UsersManage,
-	accountpb.AuthService_ChangePassword_FullMethodName:        authz.ProfileManage,
-	accountpb.AuthService_SetSecretQuestion_FullMethodName:     authz.ProfileManage,
-	accountpb.AuthService_ResetPassword_FullMethodName:         authz.Public,
-	accountpb.AuthService_Login_FullMethodName:                 authz.Public,
-	accountpb.AuditService_ListAuditEvents_FullMethodName:      authz.AuditView,
-	accountpb.AuthService_Authenticate_FullMethodName:          authz.TokensResolve,
-	accountpb.AuthService_SignInWithKey_FullMethodName:         authz.Public,
+	accountpb.AccountService_CreateTenant_FullMethodName:          authz.TenantsCreate,
+	accountpb.AccountService_CreateAccount_FullMethodName:         authz.AccountsManage,
+	accountpb.AccountService_CreatePartnerCustomer_FullMethodName: authz.AccountsManage,
+	accountpb.AccountService_GetAccount_FullMethodName:            authz.AccountsView,
+	accountpb.AccountService_UpdateAccount_FullMethodName:         authz.AccountsManage,
+	accountpb.AccountService_ListAccounts_FullMethodName:          authz.AccountsView,
+	accountpb.AccountService_LinkSubAccount_FullMethodName:        authz.AccountsManage,
+	accountpb.AccountService_UnlinkSubAccount_FullMethodName:      authz.AccountsManage,
+	accountpb.AccountService_GetAccountTree_FullMethodName:        authz.AccountsView,
+	accountpb.AccountService_DeleteAccount_FullMethodName:         authz.AccountsManage,
+	accountpb.AccountService_CreateUser_FullMethodName:            authz.UsersManage,
+	accountpb.AccountService_GetUser_FullMethodName:               authz.UsersView,
+	accountpb.AccountService_ListUsers_FullMethodName:             authz.UsersView,
+	accountpb.AccountService_UpdateUser_FullMethodName:            authz.UsersManage,
+	accountpb.AccountService_ListAdministrators_FullMethodName:    authz.UsersView,
+	accountpb.AccountService_ListRoles_FullMethodName:             authz.UsersView,
+	accountpb.AccountService_ReactivateUser_FullMethodName:        authz.UsersManage,
+	accountpb.AccountService_ResetUserPassword_FullMethodName:     authz.UsersManage,
+	accountpb.AuthService_ChangePassword_FullMethodName:           authz.ProfileManage,
+	accountpb.AuthService_SetSecretQuestion_FullMethodName:        authz.ProfileManage,
+	accountpb.AuthService_ResetPassword_FullMethodName:            authz.Public,
+	accountpb.AuthService_Login_FullMethodName:                    authz.Public,
+	accountpb.AuditService_ListAuditEvents_FullMethodName:         authz.AuditView,
+	accountpb.AuthService_Authenticate_FullMethodName:             authz.TokensResolve,
+	accountpb.AuthService_SignInWithKey_FullMethodName:            authz.Public,
 
 	accountpb.RegistrationService_RegisterSelf_FullMethodName:                authz.Public,
 	accountpb.RegistrationService_JoinAccount_FullMethodName:                 authz.Public,
@@ -114,6 +115,7 @@ func accountPB(a app.Account) *accountpb.Account {
 		Type: accountTypeBack(a.Type), VisibleToPartners: a.VisibleToPartners, Attributes: a.Attributes,
 		Address:    addressPB(a.Address),
 		CreateTime: timestamppb.New(a.CreateTime), UpdateTime: timestamppb.New(a.UpdateTime),
+		Company: a.Company, EmergencyContactEmail: a.EmergencyContactEmail,
 	}
 }
 
@@ -161,7 +163,7 @@ func (s *Server) CreateAccount(ctx context.Context, req *accountpb.CreateAccount
 	out, err := s.app.CreateAccount(ctx, app.Account{
 		ID: req.GetAccountId(), DisplayName: a.GetDisplayName(), Description: a.GetDescription(), Type: accountTypes[a.GetType()],
 		VisibleToPartners: a.GetVisibleToPartners(), Attributes: a.GetAttributes(), RequestID: req.GetRequestId(),
-		Address: addressOf(addr),
+		Address: addressOf(addr), Company: a.GetCompany(), EmergencyContactEmail: a.GetEmergencyContactEmail(),
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -513,6 +515,10 @@ func (s *Server) UpdateAccount(ctx context.Context, req *accountpb.UpdateAccount
 		case "attributes":
 			attrs := a.GetAttributes()
 			p.Attributes = &attrs
+		case "company":
+			p.Company = &a.Company
+		case "emergency_contact_email":
+			p.EmergencyContactEmail = &a.EmergencyContactEmail
 		default:
 			return nil, errs.Invalid("update_mask", "%q cannot be changed", path)
 		}

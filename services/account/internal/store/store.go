@@ -54,9 +54,9 @@ func insertAccount(ctx context.Context, tx pgx.Tx, tenant string, a app.Account)
 	if attrs == nil {
 		attrs = map[string]string{}
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO accounts (tenant_id, id, display_name, description, account_type, address, visible_to_partners, attributes, request_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		tenant, a.ID, a.DisplayName, a.Description, a.Type, addr, a.VisibleToPartners, attrs, pg.NullIfEmpty(a.RequestID))
+	_, err = tx.Exec(ctx, `INSERT INTO accounts (tenant_id, id, display_name, description, account_type, address, visible_to_partners, attributes, request_id, company, emergency_contact_email)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		tenant, a.ID, a.DisplayName, a.Description, a.Type, addr, a.VisibleToPartners, attrs, pg.NullIfEmpty(a.RequestID), a.Company, a.EmergencyContactEmail)
 	if err != nil {
 		return err
 	}
@@ -68,60 +68,76 @@ func insertAccount(ctx context.Context, tx pgx.Tx, tenant string, a app.Account)
 // all have different names), or returns the one created earlier under the same
 // request ID.
 func (s *Store) CreateAccount(ctx context.Context, tenant string, a app.Account, parent string) (app.Account, error) {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if parent == "" {
-			return insertAccount(ctx, tx, tenant, a)
-		}
-		if err := lockTree(ctx, tx, tenant); err != nil {
-			return err
-		}
-		var taken bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM account_links l JOIN accounts c ON c.tenant_id = l.tenant_id AND c.id = l.child_id
-			WHERE l.tenant_id = $1 AND l.parent_id = $2 AND lower(c.display_name) = lower($3))`, tenant, parent, a.DisplayName).Scan(&taken); err != nil {
-			return err
-		}
-		if taken {
-			e := errs.AlreadyExists("account named", a.DisplayName)
-			e.Reason, e.Message = "NAME_TAKEN", fmt.Sprintf("%s already has a sub-account named %q", parent, a.DisplayName)
-			return e
-		}
-		if err := insertAccount(ctx, tx, tenant, a); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO account_links (tenant_id, parent_id, child_id) VALUES ($1, $2, $3)`, tenant, parent, a.ID); err != nil {
-			return err
-		}
-		_, err := events.Write(ctx, tx, events.Subject("account", "account", "linked"), tenant, &eventspb.AccountLinked{ParentId: parent, ChildId: a.ID})
-		return err
-	})
-	if e, ok := errs.As(err); ok && e.Reason == "NAME_TAKEN" {
-		return app.Account{}, e
-	}
-	if e := errs.FromPostgres(err); e != nil && e.Kind == errs.KindAlreadyExists {
-		if a.RequestID != "" {
-			var id string
-			if s.pool.QueryRow(ctx, `SELECT id FROM accounts WHERE tenant_id = $1 AND request_id = $2`, tenant, a.RequestID).Scan(&id) == nil {
-				return s.GetAccount(ctx, tenant, id)
-			}
-		}
-		return app.Account{}, errs.AlreadyExists("account", a.ID)
-	}
-	if err != nil {
-		return app.Account{}, err
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return createAccount(ctx, tx, tenant, a, parent) })
+	if prev, retried, err := s.accountCreateErr(ctx, tenant, a, err); retried || err != nil {
+		return prev, err
 	}
 	return s.GetAccount(ctx, tenant, a.ID)
 }
 
-const accountCols = `id, display_name, description, account_type, address, visible_to_partners, attributes, coalesce(request_id, ''), created_at, updated_at`
+// createAccount inserts an account, linked under parent when given.
+func createAccount(ctx context.Context, tx pgx.Tx, tenant string, a app.Account, parent string) error {
+	if parent == "" {
+		return insertAccount(ctx, tx, tenant, a)
+	}
+	if err := lockTree(ctx, tx, tenant); err != nil {
+		return err
+	}
+	var taken bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM account_links l JOIN accounts c ON c.tenant_id = l.tenant_id AND c.id = l.child_id
+		WHERE l.tenant_id = $1 AND l.parent_id = $2 AND lower(c.display_name) = lower($3))`, tenant, parent, a.DisplayName).Scan(&taken); err != nil {
+		return err
+	}
+	if taken {
+		e := errs.AlreadyExists("account named", a.DisplayName)
+		e.Reason, e.Message = "NAME_TAKEN", fmt.Sprintf("%s already has a sub-account named %q", parent, a.DisplayName)
+		return e
+	}
+	if err := insertAccount(ctx, tx, tenant, a); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO account_links (tenant_id, parent_id, child_id) VALUES ($1, $2, $3)`, tenant, parent, a.ID); err != nil {
+		return err
+	}
+	_, err := events.Write(ctx, tx, events.Subject("account", "account", "linked"), tenant, &eventspb.AccountLinked{ParentId: parent, ChildId: a.ID})
+	return err
+}
+
+// accountCreateErr translates the error of creating a: a taken name stays as it is;
+// a clash with the account an earlier request with a's request ID made returns that
+// account and retried=true; another clash is AlreadyExists.
+func (s *Store) accountCreateErr(ctx context.Context, tenant string, a app.Account, err error) (app.Account, bool, error) {
+	if !errs.IsKind(err, errs.KindAlreadyExists) {
+		return app.Account{}, false, err
+	}
+	if a.RequestID != "" {
+		var id string
+		if s.pool.QueryRow(ctx, `SELECT id FROM accounts WHERE tenant_id = $1 AND request_id = $2`, tenant, a.RequestID).Scan(&id) == nil {
+			prev, err := s.GetAccount(ctx, tenant, id)
+			return prev, err == nil, err
+		}
+	}
+	if e, ok := errs.As(err); ok { // a taken name, or user name
+		return app.Account{}, false, e
+	}
+	return app.Account{}, false, errs.AlreadyExists("account", a.ID)
+}
+
+const accountCols = `id, display_name, description, account_type, address, visible_to_partners, attributes, coalesce(request_id, ''), created_at, updated_at, company, emergency_contact_email`
 
 func scanAccount(row pgx.Row) (app.Account, error) {
 	var a app.Account
+	return a, scanAccountInto(row, &a)
+}
+
+// scanAccountInto reads accountCols into a, then any extra columns into extra.
+func scanAccountInto(row pgx.Row, a *app.Account, extra ...any) error {
 	var addr []byte
-	err := row.Scan(&a.ID, &a.DisplayName, &a.Description, &a.Type, &addr, &a.VisibleToPartners, &a.Attributes, &a.RequestID, &a.CreateTime, &a.UpdateTime)
-	if err != nil {
-		return a, err
+	dest := append([]any{&a.ID, &a.DisplayName, &a.Description, &a.Type, &addr, &a.VisibleToPartners, &a.Attributes, &a.RequestID, &a.CreateTime, &a.UpdateTime, &a.Company, &a.EmergencyContactEmail}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return err
 	}
-	return a, json.Unmarshal(addr, &a.Address)
+	return json.Unmarshal(addr, &a.Address)
 }
 
 // GetAccount reads one account.
@@ -164,13 +180,7 @@ func (s *Store) ListAccounts(ctx context.Context, tenant string, only []string, 
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed, error) {
 		var k keyed
-		var addr []byte
-		a := &k.a
-		err := r.Scan(&a.ID, &a.DisplayName, &a.Description, &a.Type, &addr, &a.VisibleToPartners, &a.Attributes, &a.RequestID, &a.CreateTime, &a.UpdateTime, &k.key)
-		if err == nil {
-			err = json.Unmarshal(addr, &a.Address)
-		}
-		return k, err
+		return k, scanAccountInto(r, &k.a, &k.key)
 	})
 	if err != nil {
 		return nil, "", err
@@ -647,8 +657,9 @@ func (s *Store) UpdateAccount(ctx context.Context, tenant, id string, fn func(*a
 		if a.Attributes == nil {
 			a.Attributes = map[string]string{}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE accounts SET display_name = $3, description = $4, address = $5, visible_to_partners = $6, attributes = $7, updated_at = now()
-			WHERE tenant_id = $1 AND id = $2`, tenant, id, a.DisplayName, a.Description, addr, a.VisibleToPartners, a.Attributes); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET display_name = $3, description = $4, address = $5, visible_to_partners = $6, attributes = $7,
+			company = $8, emergency_contact_email = $9, updated_at = now()
+			WHERE tenant_id = $1 AND id = $2`, tenant, id, a.DisplayName, a.Description, addr, a.VisibleToPartners, a.Attributes, a.Company, a.EmergencyContactEmail); err != nil {
 			return err
 		}
 		_, err = events.Write(ctx, tx, events.Subject("account", "account", "updated"), tenant, &eventspb.AccountCreated{AccountId: id, DisplayName: a.DisplayName})

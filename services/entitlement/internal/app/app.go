@@ -28,6 +28,9 @@ type Store interface {
 	Confirm(ctx context.Context, tenant string, id uuid.UUID) (Reservation, error)
 	Release(ctx context.Context, tenant string, id uuid.UUID, holder string) (Reservation, error)
 	ResolveKey(ctx context.Context, tenant, kind, key string) (EntitlementKey, error)
+	CreateServicePlan(ctx context.Context, tenant string, sp ServicePlan) (ServicePlan, error)
+	GetServicePlan(ctx context.Context, tenant, id string) (ServicePlan, error)
+	ListServicePlans(ctx context.Context, tenant string) ([]ServicePlan, error)
 	AssignKey(ctx context.Context, tenant string, k EntitlementKey, accountID string) (EntitlementKey, error)
 }
 

@@ -90,6 +90,8 @@ type Entitlement struct {
 	ShipToEmails []string
 	LineItems    []LineItem
 	CreateTime   time.Time
+	// ServicePlanID is set for a service plan assignment.
+	ServicePlanID string
 }
 
 // Reservation holds seats of a line item for another service.

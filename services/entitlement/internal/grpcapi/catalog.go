@@ -89,3 +89,57 @@ func (s *Server) GetProduct(ctx context.Context, req *entitlementpb.GetProductRe
 	}
 	return productPB(out), nil
 }
+
+func servicePlanPB(sp app.ServicePlan) *entitlementpb.ServicePlan {
+	return &entitlementpb.ServicePlan{
+		Name: "servicePlans/" + sp.ID, ServicePlanId: sp.ID, DisplayName: sp.DisplayName, Description: sp.Description,
+		Product: "products/" + sp.ProductID, LicenseModel: "licenseModels/" + sp.LicenseModelID, Unit: sp.Unit, CreateTime: ts(sp.CreateTime),
+	}
+}
+
+// CreateServicePlan implements CatalogService.
+func (s *Server) CreateServicePlan(ctx context.Context, req *entitlementpb.CreateServicePlanRequest) (*entitlementpb.ServicePlan, error) {
+	sp := req.GetServicePlan()
+	product, err := names.OptionalID("service_plan.product", sp.GetProduct(), "products")
+	if err != nil {
+		return nil, err
+	}
+	model, err := names.OptionalID("service_plan.license_model", sp.GetLicenseModel(), "licenseModels")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.CreateServicePlan(ctx, app.ServicePlan{
+		ID: req.GetServicePlanId(), DisplayName: sp.GetDisplayName(), Description: sp.GetDescription(),
+		ProductID: product, LicenseModelID: model, Unit: sp.GetUnit(), RequestID: req.GetRequestId(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return servicePlanPB(out), nil
+}
+
+// GetServicePlan implements CatalogService.
+func (s *Server) GetServicePlan(ctx context.Context, req *entitlementpb.GetServicePlanRequest) (*entitlementpb.ServicePlan, error) {
+	id, err := names.ID("name", req.GetName(), "servicePlans")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.GetServicePlan(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return servicePlanPB(out), nil
+}
+
+// ListServicePlans implements CatalogService.
+func (s *Server) ListServicePlans(ctx context.Context, _ *entitlementpb.ListServicePlansRequest) (*entitlementpb.ListServicePlansResponse, error) {
+	plans, err := s.app.ListServicePlans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &entitlementpb.ListServicePlansResponse{}
+	for _, sp := range plans {
+		out.ServicePlans = append(out.ServicePlans, servicePlanPB(sp))
+	}
+	return out, nil
+}

@@ -23,6 +23,9 @@ func entitlementPB(e app.Entitlement) *entitlementpb.Entitlement {
 		Name: "entitlements/" + e.ID, EntitlementId: e.ID, Account: accountName(e.AccountID), OrderId: e.OrderID,
 		ShipToEmails: e.ShipToEmails, CreateTime: ts(e.CreateTime),
 	}
+	if e.ServicePlanID != "" {
+		out.ServicePlan = "servicePlans/" + e.ServicePlanID
+	}
 	for _, li := range e.LineItems {
 		out.LineItems = append(out.LineItems, lineItemPB(li))
 	}
@@ -197,4 +200,23 @@ func (s *Server) AssignEntitlementKey(ctx context.Context, req *entitlementpb.As
 		return nil, err
 	}
 	return keyPB(k), nil
+}
+
+// AssignServicePlan implements EntitlementService.
+func (s *Server) AssignServicePlan(ctx context.Context, req *entitlementpb.AssignServicePlanRequest) (*entitlementpb.Entitlement, error) {
+	plan, err := names.ID("service_plan", req.GetServicePlan(), "servicePlans")
+	if err != nil {
+		return nil, err
+	}
+	account, err := names.ID("account", req.GetAccount(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.app.AssignServicePlan(ctx, app.PlanAssignment{
+		ServicePlanID: plan, AccountID: account, Units: req.GetUnits(), StartTime: timePtr(req.GetStartTime()), RequestID: req.GetRequestId(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return entitlementPB(e), nil
 }

@@ -130,9 +130,9 @@ func (s *Store) GetProduct(ctx context.Context, tenant, id string) (app.Product,
 func (s *Store) CreateEntitlement(ctx context.Context, tenant string, e app.Entitlement) (app.Entitlement, bool, error) {
 	created := false
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO entitlements (tenant_id, id, account_id, order_id, ship_to_emails)
-			VALUES ($1, $2, $3, $4, coalesce($5::text[], '{}')) ON CONFLICT (tenant_id, order_id) DO NOTHING`,
-			tenant, e.ID, e.AccountID, e.OrderID, e.ShipToEmails)
+		tag, err := tx.Exec(ctx, `INSERT INTO entitlements (tenant_id, id, account_id, order_id, ship_to_emails, service_plan_id)
+			VALUES ($1, $2, $3, $4, coalesce($5::text[], '{}'), $6) ON CONFLICT (tenant_id, order_id) DO NOTHING`,
+			tenant, e.ID, e.AccountID, e.OrderID, e.ShipToEmails, e.ServicePlanID)
 		if err != nil {
 			return err
 		}
@@ -169,8 +169,8 @@ func (s *Store) CreateEntitlement(ctx context.Context, tenant string, e app.Enti
 // GetEntitlement reads an entitlement with its line items.
 func (s *Store) GetEntitlement(ctx context.Context, tenant, id string) (app.Entitlement, error) {
 	var e app.Entitlement
-	err := s.pool.QueryRow(ctx, `SELECT id, account_id, order_id, ship_to_emails, created_at FROM entitlements WHERE tenant_id = $1 AND id = $2`, tenant, id).
-		Scan(&e.ID, &e.AccountID, &e.OrderID, &e.ShipToEmails, &e.CreateTime)
+	err := s.pool.QueryRow(ctx, `SELECT id, account_id, order_id, ship_to_emails, created_at, service_plan_id FROM entitlements WHERE tenant_id = $1 AND id = $2`, tenant, id).
+		Scan(&e.ID, &e.AccountID, &e.OrderID, &e.ShipToEmails, &e.CreateTime, &e.ServicePlanID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return e, errs.NotFound("entitlement", id)
 	}

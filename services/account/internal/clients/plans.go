@@ -1,0 +1,35 @@
+package clients
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
+)
+
+// ServicePlans checks and assigns service plans in the entitlement service.
+type ServicePlans struct {
+	Catalog entitlementpb.CatalogServiceClient
+	Ent     entitlementpb.EntitlementServiceClient
+}
+
+// Check implements app.ServicePlans.
+func (s ServicePlans) Check(ctx context.Context, planID string) error {
+	_, err := s.Catalog.GetServicePlan(ctx, &entitlementpb.GetServicePlanRequest{Name: "servicePlans/" + planID})
+	return err
+}
+
+// Assign implements app.ServicePlans.
+func (s ServicePlans) Assign(ctx context.Context, planID, accountID string, units int64, start *time.Time, requestID string) (string, error) {
+	req := &entitlementpb.AssignServicePlanRequest{
+		ServicePlan: "servicePlans/" + planID, Account: "accounts/" + accountID, Units: units, RequestId: requestID,
+	}
+	if start != nil {
+		req.StartTime = timestamppb.New(*start)
+	}
+	e, err := s.Ent.AssignServicePlan(ctx, req)
+	return strings.TrimPrefix(e.GetName(), "entitlements/"), err
+}
