@@ -78,6 +78,7 @@ func (s *Service) Register(srv *grpc.Server) {
 	accountpb.RegisterAccessTokenServiceServer(srv, s.api)
 	accountpb.RegisterAuditServiceServer(srv, s.api)
 	accountpb.RegisterRegistrationServiceServer(srv, s.api)
+	accountpb.RegisterOrganizationServiceServer(srv, s.api)
 }
 
 // Run runs the outbox relay and the notifier until ctx ends.

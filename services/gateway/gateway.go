@@ -128,6 +128,7 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Han
 		{accountpb.RegisterAccessTokenServiceHandler, "account"},
 		{accountpb.RegisterAuditServiceHandler, "account"},
 		{accountpb.RegisterRegistrationServiceHandler, "account"},
+		{accountpb.RegisterOrganizationServiceHandler, "account"},
 		{entitlementpb.RegisterCatalogServiceHandler, "entitlement"},
 		{entitlementpb.RegisterEntitlementServiceHandler, "entitlement"},
 		{licensepb.RegisterLicenseServiceHandler, "license"},

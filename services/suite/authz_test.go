@@ -27,7 +27,7 @@ import (
 )
 
 var serviceDescs = map[string][]grpc.ServiceDesc{
-	"account":     {accountpb.AccountService_ServiceDesc, accountpb.AuthService_ServiceDesc, accountpb.AccessTokenService_ServiceDesc, accountpb.AuditService_ServiceDesc, accountpb.RegistrationService_ServiceDesc},
+	"account":     {accountpb.AccountService_ServiceDesc, accountpb.AuthService_ServiceDesc, accountpb.AccessTokenService_ServiceDesc, accountpb.AuditService_ServiceDesc, accountpb.RegistrationService_ServiceDesc, accountpb.OrganizationService_ServiceDesc},
 	"entitlement": {entitlementpb.CatalogService_ServiceDesc, entitlementpb.EntitlementService_ServiceDesc},
 	"license":     {licensepb.LicenseService_ServiceDesc},
 	"device":      {devicepb.DeviceService_ServiceDesc},

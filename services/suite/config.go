@@ -50,6 +50,8 @@ type Config struct {
 	LockoutAfter   int
 	// EmailPoll is how often the account service looks for scheduled emails.
 	EmailPoll time.Duration
+	// PublicURL is where people reach the gateway, for links in emails.
+	PublicURL string
 
 	// Gateway protection (GW-2).
 	AuthCacheTTL              time.Duration
@@ -147,6 +149,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.RequestsPerSecondPerIP, "api-rate-per-ip", 0, "API requests per second per client address (0: no limit)")
 	fs.IntVar(&c.RequestsPerSecondPerToken, "api-rate-per-token", 0, "API requests per second per bearer token (0: no limit)")
 	fs.IntVar(&c.LockoutAfter, "lockout-after", 5, "consecutive wrong passwords that lock a user out (0: never)")
+	fs.StringVar(&c.PublicURL, "public-url", "http://127.0.0.1:8080", "where people reach the REST gateway, for links in emails")
 	fs.DurationVar(&c.EmailPoll, "email-poll", 10*time.Second, "how often scheduled emails (partner customers' account emails) are looked for")
 	fs.StringVar(&c.OpsListen, "ops-listen", "127.0.0.1:9100", "address of /metrics and /healthz when the gateway does not run here")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")

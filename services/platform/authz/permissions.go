@@ -39,6 +39,9 @@ const (
 	// EntitlementsClaim maps more entitlement or activation IDs to one's
 	// self-registered account (SPEC ACC-12).
 	EntitlementsClaim Permission = "entitlements.claim"
+	// OrganizationsUse lets users make, join and run organizations (SPEC ACC-14);
+	// who may do what inside one is the organization's own business.
+	OrganizationsUse Permission = "organizations.use"
 	// ServicePlansAssign gives customers units of service plans (SPEC ACC-15).
 	ServicePlansAssign Permission = "service_plans.assign"
 	// AccountsSupport is the producer's support desk: replacing an account's
@@ -68,21 +71,23 @@ var (
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, CatalogManage,
 		EntitlementsView, OrdersIngest, LicensesGenerate, LicensesView, SigningKeysView,
 		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload, TokensManage, TokensImpersonate, ProfileManage, AuditView,
-		EntitlementsClaim, AccountsSupport, ServicePlansAssign,
+		EntitlementsClaim, AccountsSupport, ServicePlansAssign, OrganizationsUse,
 	}}
 	RoleCustomerAdmin = Role{ID: "customer_admin", Permissions: []Permission{
 		AccountsView, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
 		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage, EntitlementsClaim,
+		OrganizationsUse,
 	}}
 	// RolePartnerAdmin runs a distribution tier: the accounts and users below the
 	// partner's accounts (SPEC ACC-3).
 	RolePartnerAdmin = Role{ID: "partner_admin", Permissions: []Permission{
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
 		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage, ServicePlansAssign,
+		OrganizationsUse,
 	}}
 	RoleCustomerUser = Role{ID: "customer_user", Permissions: []Permission{
 		AccountsView, CatalogView, EntitlementsView, LicensesView, DevicesView, DownloadsDownload, TokensManage, ProfileManage,
-		EntitlementsClaim,
+		EntitlementsClaim, OrganizationsUse,
 	}}
 	// ServicePermissions are what a service principal holds.
 	ServicePermissions = []Permission{SeatsReserve, ProductsAccess, TokensResolve, HoldingsCount, KeysResolve, ServicePlansAssign, EntitlementsView, CatalogView, AccountsView, UsersView}

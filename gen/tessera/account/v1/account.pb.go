@@ -235,6 +235,58 @@ func (AccessTokenType) EnumDescriptor() ([]byte, []int) {
 	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{3}
 }
 
+type MemberStatus int32
+
+const (
+	MemberStatus_MEMBER_STATUS_UNSPECIFIED MemberStatus = 0
+	MemberStatus_MEMBER_STATUS_PENDING     MemberStatus = 1
+	MemberStatus_MEMBER_STATUS_ACTIVE      MemberStatus = 2
+	MemberStatus_MEMBER_STATUS_DISABLED    MemberStatus = 3
+)
+
+// Enum value maps for MemberStatus.
+var (
+	MemberStatus_name = map[int32]string{
+		0: "MEMBER_STATUS_UNSPECIFIED",
+		1: "MEMBER_STATUS_PENDING",
+		2: "MEMBER_STATUS_ACTIVE",
+		3: "MEMBER_STATUS_DISABLED",
+	}
+	MemberStatus_value = map[string]int32{
+		"MEMBER_STATUS_UNSPECIFIED": 0,
+		"MEMBER_STATUS_PENDING":     1,
+		"MEMBER_STATUS_ACTIVE":      2,
+		"MEMBER_STATUS_DISABLED":    3,
+	}
+)
+
+func (x MemberStatus) Enum() *MemberStatus {
+	p := new(MemberStatus)
+	*p = x
+	return p
+}
+
+func (x MemberStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MemberStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_tessera_account_v1_account_proto_enumTypes[4].Descriptor()
+}
+
+func (MemberStatus) Type() protoreflect.EnumType {
+	return &file_tessera_account_v1_account_proto_enumTypes[4]
+}
+
+func (x MemberStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MemberStatus.Descriptor instead.
+func (MemberStatus) EnumDescriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{4}
+}
+
 type AuditEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resource name: auditEvents/{event_id}.
@@ -4442,6 +4494,787 @@ func (x *DeleteAccessTokenRequest) GetName() string {
 	return ""
 }
 
+type OrganizationMember struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Email string                 `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
+	// users/{user_id}; empty while the invitation is pending.
+	User            string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Status          MemberStatus           `protobuf:"varint,3,opt,name=status,proto3,enum=tessera.account.v1.MemberStatus" json:"status,omitempty"`
+	Administrator   bool                   `protobuf:"varint,4,opt,name=administrator,proto3" json:"administrator,omitempty"`
+	CoAdministrator bool                   `protobuf:"varint,5,opt,name=co_administrator,json=coAdministrator,proto3" json:"co_administrator,omitempty"`
+	InviteTime      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=invite_time,json=inviteTime,proto3" json:"invite_time,omitempty"`
+	JoinTime        *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=join_time,json=joinTime,proto3" json:"join_time,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *OrganizationMember) Reset() {
+	*x = OrganizationMember{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrganizationMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrganizationMember) ProtoMessage() {}
+
+func (x *OrganizationMember) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrganizationMember.ProtoReflect.Descriptor instead.
+func (*OrganizationMember) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *OrganizationMember) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *OrganizationMember) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *OrganizationMember) GetStatus() MemberStatus {
+	if x != nil {
+		return x.Status
+	}
+	return MemberStatus_MEMBER_STATUS_UNSPECIFIED
+}
+
+func (x *OrganizationMember) GetAdministrator() bool {
+	if x != nil {
+		return x.Administrator
+	}
+	return false
+}
+
+func (x *OrganizationMember) GetCoAdministrator() bool {
+	if x != nil {
+		return x.CoAdministrator
+	}
+	return false
+}
+
+func (x *OrganizationMember) GetInviteTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.InviteTime
+	}
+	return nil
+}
+
+func (x *OrganizationMember) GetJoinTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.JoinTime
+	}
+	return nil
+}
+
+// ProductSeats is one product's licensed seats and who holds them.
+type ProductSeats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// products/{product_id}
+	Product  string `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	Licensed int64  `protobuf:"varint,2,opt,name=licensed,proto3" json:"licensed,omitempty"`
+	// Seats held by enabled members.
+	Granted int64 `protobuf:"varint,3,opt,name=granted,proto3" json:"granted,omitempty"`
+	// users/{user_id} -> seats, enabled members only.
+	Holders       map[string]int64 `protobuf:"bytes,4,rep,name=holders,proto3" json:"holders,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProductSeats) Reset() {
+	*x = ProductSeats{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProductSeats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProductSeats) ProtoMessage() {}
+
+func (x *ProductSeats) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProductSeats.ProtoReflect.Descriptor instead.
+func (*ProductSeats) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *ProductSeats) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *ProductSeats) GetLicensed() int64 {
+	if x != nil {
+		return x.Licensed
+	}
+	return 0
+}
+
+func (x *ProductSeats) GetGranted() int64 {
+	if x != nil {
+		return x.Granted
+	}
+	return 0
+}
+
+func (x *ProductSeats) GetHolders() map[string]int64 {
+	if x != nil {
+		return x.Holders
+	}
+	return nil
+}
+
+type Organization struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name: organizations/{organization_id}.
+	Name           string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	OrganizationId string `protobuf:"bytes,2,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	DisplayName    string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// The entitlement or activation ID the organization was made from.
+	PermissionKey string `protobuf:"bytes,4,opt,name=permission_key,json=permissionKey,proto3" json:"permission_key,omitempty"`
+	// accounts/{account_id} owning the permission key.
+	Account       string                 `protobuf:"bytes,5,opt,name=account,proto3" json:"account,omitempty"`
+	Members       []*OrganizationMember  `protobuf:"bytes,6,rep,name=members,proto3" json:"members,omitempty"`
+	Products      []*ProductSeats        `protobuf:"bytes,7,rep,name=products,proto3" json:"products,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Organization) Reset() {
+	*x = Organization{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Organization) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Organization) ProtoMessage() {}
+
+func (x *Organization) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Organization.ProtoReflect.Descriptor instead.
+func (*Organization) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *Organization) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Organization) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *Organization) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *Organization) GetPermissionKey() string {
+	if x != nil {
+		return x.PermissionKey
+	}
+	return ""
+}
+
+func (x *Organization) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *Organization) GetMembers() []*OrganizationMember {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *Organization) GetProducts() []*ProductSeats {
+	if x != nil {
+		return x.Products
+	}
+	return nil
+}
+
+func (x *Organization) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+type CreateOrganizationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Organization  *Organization          `protobuf:"bytes,1,opt,name=organization,proto3" json:"organization,omitempty"`
+	RequestId     string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateOrganizationRequest) Reset() {
+	*x = CreateOrganizationRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateOrganizationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateOrganizationRequest) ProtoMessage() {}
+
+func (x *CreateOrganizationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateOrganizationRequest.ProtoReflect.Descriptor instead.
+func (*CreateOrganizationRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *CreateOrganizationRequest) GetOrganization() *Organization {
+	if x != nil {
+		return x.Organization
+	}
+	return nil
+}
+
+func (x *CreateOrganizationRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type GetOrganizationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOrganizationRequest) Reset() {
+	*x = GetOrganizationRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOrganizationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOrganizationRequest) ProtoMessage() {}
+
+func (x *GetOrganizationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOrganizationRequest.ProtoReflect.Descriptor instead.
+func (*GetOrganizationRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *GetOrganizationRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ListOrganizationsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrganizationsRequest) Reset() {
+	*x = ListOrganizationsRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrganizationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrganizationsRequest) ProtoMessage() {}
+
+func (x *ListOrganizationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrganizationsRequest.ProtoReflect.Descriptor instead.
+func (*ListOrganizationsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{69}
+}
+
+type ListOrganizationsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Organizations []*Organization        `protobuf:"bytes,1,rep,name=organizations,proto3" json:"organizations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrganizationsResponse) Reset() {
+	*x = ListOrganizationsResponse{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrganizationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrganizationsResponse) ProtoMessage() {}
+
+func (x *ListOrganizationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrganizationsResponse.ProtoReflect.Descriptor instead.
+func (*ListOrganizationsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *ListOrganizationsResponse) GetOrganizations() []*Organization {
+	if x != nil {
+		return x.Organizations
+	}
+	return nil
+}
+
+type InviteMembersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// organizations/{organization_id}
+	Organization string `protobuf:"bytes,1,opt,name=organization,proto3" json:"organization,omitempty"`
+	// Email addresses separated by semicolons.
+	Emails        string `protobuf:"bytes,2,opt,name=emails,proto3" json:"emails,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InviteMembersRequest) Reset() {
+	*x = InviteMembersRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InviteMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InviteMembersRequest) ProtoMessage() {}
+
+func (x *InviteMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InviteMembersRequest.ProtoReflect.Descriptor instead.
+func (*InviteMembersRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *InviteMembersRequest) GetOrganization() string {
+	if x != nil {
+		return x.Organization
+	}
+	return ""
+}
+
+func (x *InviteMembersRequest) GetEmails() string {
+	if x != nil {
+		return x.Emails
+	}
+	return ""
+}
+
+type AcceptInvitationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token from the invitation email.
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcceptInvitationRequest) Reset() {
+	*x = AcceptInvitationRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptInvitationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptInvitationRequest) ProtoMessage() {}
+
+func (x *AcceptInvitationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptInvitationRequest.ProtoReflect.Descriptor instead.
+func (*AcceptInvitationRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *AcceptInvitationRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+type SetMemberEnabledRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Organization string                 `protobuf:"bytes,1,opt,name=organization,proto3" json:"organization,omitempty"`
+	// users/{user_id} of the member.
+	User          string `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Enabled       bool   `protobuf:"varint,3,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetMemberEnabledRequest) Reset() {
+	*x = SetMemberEnabledRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetMemberEnabledRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetMemberEnabledRequest) ProtoMessage() {}
+
+func (x *SetMemberEnabledRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetMemberEnabledRequest.ProtoReflect.Descriptor instead.
+func (*SetMemberEnabledRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *SetMemberEnabledRequest) GetOrganization() string {
+	if x != nil {
+		return x.Organization
+	}
+	return ""
+}
+
+func (x *SetMemberEnabledRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *SetMemberEnabledRequest) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+type RemoveMemberRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Organization string                 `protobuf:"bytes,1,opt,name=organization,proto3" json:"organization,omitempty"`
+	// users/{user_id} of a member, or the email of a pending invitation.
+	Member        string `protobuf:"bytes,2,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveMemberRequest) Reset() {
+	*x = RemoveMemberRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveMemberRequest) ProtoMessage() {}
+
+func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveMemberRequest.ProtoReflect.Descriptor instead.
+func (*RemoveMemberRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *RemoveMemberRequest) GetOrganization() string {
+	if x != nil {
+		return x.Organization
+	}
+	return ""
+}
+
+func (x *RemoveMemberRequest) GetMember() string {
+	if x != nil {
+		return x.Member
+	}
+	return ""
+}
+
+type SetCoAdministratorRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Organization string                 `protobuf:"bytes,1,opt,name=organization,proto3" json:"organization,omitempty"`
+	// users/{user_id} of an active member; empty clears the co-administrator.
+	User          string `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetCoAdministratorRequest) Reset() {
+	*x = SetCoAdministratorRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetCoAdministratorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetCoAdministratorRequest) ProtoMessage() {}
+
+func (x *SetCoAdministratorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetCoAdministratorRequest.ProtoReflect.Descriptor instead.
+func (*SetCoAdministratorRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *SetCoAdministratorRequest) GetOrganization() string {
+	if x != nil {
+		return x.Organization
+	}
+	return ""
+}
+
+func (x *SetCoAdministratorRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+type GrantSeatsRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Organization string                 `protobuf:"bytes,1,opt,name=organization,proto3" json:"organization,omitempty"`
+	// users/{user_id} of an active member.
+	User string `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	// products/{product_id}
+	Product string `protobuf:"bytes,3,opt,name=product,proto3" json:"product,omitempty"`
+	// The member's seats of the product from now on; 0 takes them all back.
+	Seats         int64 `protobuf:"varint,4,opt,name=seats,proto3" json:"seats,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GrantSeatsRequest) Reset() {
+	*x = GrantSeatsRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GrantSeatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GrantSeatsRequest) ProtoMessage() {}
+
+func (x *GrantSeatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GrantSeatsRequest.ProtoReflect.Descriptor instead.
+func (*GrantSeatsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{76}
+}
+
+func (x *GrantSeatsRequest) GetOrganization() string {
+	if x != nil {
+		return x.Organization
+	}
+	return ""
+}
+
+func (x *GrantSeatsRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *GrantSeatsRequest) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *GrantSeatsRequest) GetSeats() int64 {
+	if x != nil {
+		return x.Seats
+	}
+	return 0
+}
+
 var File_tessera_account_v1_account_proto protoreflect.FileDescriptor
 
 const file_tessera_account_v1_account_proto_rawDesc = "" +
@@ -4783,7 +5616,63 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x18RotateAccessTokenRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\".\n" +
 	"\x18DeleteAccessTokenRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name*\x9d\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xbf\x02\n" +
+	"\x12OrganizationMember\x12\x14\n" +
+	"\x05email\x18\x01 \x01(\tR\x05email\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x128\n" +
+	"\x06status\x18\x03 \x01(\x0e2 .tessera.account.v1.MemberStatusR\x06status\x12$\n" +
+	"\radministrator\x18\x04 \x01(\bR\radministrator\x12)\n" +
+	"\x10co_administrator\x18\x05 \x01(\bR\x0fcoAdministrator\x12;\n" +
+	"\vinvite_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"inviteTime\x127\n" +
+	"\tjoin_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bjoinTime\"\xe3\x01\n" +
+	"\fProductSeats\x12\x18\n" +
+	"\aproduct\x18\x01 \x01(\tR\aproduct\x12\x1a\n" +
+	"\blicensed\x18\x02 \x01(\x03R\blicensed\x12\x18\n" +
+	"\agranted\x18\x03 \x01(\x03R\agranted\x12G\n" +
+	"\aholders\x18\x04 \x03(\v2-.tessera.account.v1.ProductSeats.HoldersEntryR\aholders\x1a:\n" +
+	"\fHoldersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xec\x02\n" +
+	"\fOrganization\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12'\n" +
+	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12!\n" +
+	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12%\n" +
+	"\x0epermission_key\x18\x04 \x01(\tR\rpermissionKey\x12\x18\n" +
+	"\aaccount\x18\x05 \x01(\tR\aaccount\x12@\n" +
+	"\amembers\x18\x06 \x03(\v2&.tessera.account.v1.OrganizationMemberR\amembers\x12<\n" +
+	"\bproducts\x18\a \x03(\v2 .tessera.account.v1.ProductSeatsR\bproducts\x12;\n" +
+	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\x80\x01\n" +
+	"\x19CreateOrganizationRequest\x12D\n" +
+	"\forganization\x18\x01 \x01(\v2 .tessera.account.v1.OrganizationR\forganization\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\",\n" +
+	"\x16GetOrganizationRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x1a\n" +
+	"\x18ListOrganizationsRequest\"c\n" +
+	"\x19ListOrganizationsResponse\x12F\n" +
+	"\rorganizations\x18\x01 \x03(\v2 .tessera.account.v1.OrganizationR\rorganizations\"R\n" +
+	"\x14InviteMembersRequest\x12\"\n" +
+	"\forganization\x18\x01 \x01(\tR\forganization\x12\x16\n" +
+	"\x06emails\x18\x02 \x01(\tR\x06emails\"/\n" +
+	"\x17AcceptInvitationRequest\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\"k\n" +
+	"\x17SetMemberEnabledRequest\x12\"\n" +
+	"\forganization\x18\x01 \x01(\tR\forganization\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x12\x18\n" +
+	"\aenabled\x18\x03 \x01(\bR\aenabled\"Q\n" +
+	"\x13RemoveMemberRequest\x12\"\n" +
+	"\forganization\x18\x01 \x01(\tR\forganization\x12\x16\n" +
+	"\x06member\x18\x02 \x01(\tR\x06member\"S\n" +
+	"\x19SetCoAdministratorRequest\x12\"\n" +
+	"\forganization\x18\x01 \x01(\tR\forganization\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\"{\n" +
+	"\x11GrantSeatsRequest\x12\"\n" +
+	"\forganization\x18\x01 \x01(\tR\forganization\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x12\x18\n" +
+	"\aproduct\x18\x03 \x01(\tR\aproduct\x12\x14\n" +
+	"\x05seats\x18\x04 \x01(\x03R\x05seats*\x9d\x01\n" +
 	"\vAccountType\x12\x1c\n" +
 	"\x18ACCOUNT_TYPE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15ACCOUNT_TYPE_PRODUCER\x10\x01\x12\x19\n" +
@@ -4804,7 +5693,12 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x0fAccessTokenType\x12!\n" +
 	"\x1dACCESS_TOKEN_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ACCESS_TOKEN_TYPE_NORMAL\x10\x01\x12\"\n" +
-	"\x1eACCESS_TOKEN_TYPE_IMPERSONATED\x10\x022\x99\r\n" +
+	"\x1eACCESS_TOKEN_TYPE_IMPERSONATED\x10\x02*~\n" +
+	"\fMemberStatus\x12\x1d\n" +
+	"\x19MEMBER_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15MEMBER_STATUS_PENDING\x10\x01\x12\x18\n" +
+	"\x14MEMBER_STATUS_ACTIVE\x10\x02\x12\x1a\n" +
+	"\x16MEMBER_STATUS_DISABLED\x10\x032\x99\r\n" +
 	"\x0eAccountService\x12a\n" +
 	"\fCreateTenant\x12'.tessera.account.v1.CreateTenantRequest\x1a(.tessera.account.v1.CreateTenantResponse\x12V\n" +
 	"\rCreateAccount\x12(.tessera.account.v1.CreateAccountRequest\x1a\x1b.tessera.account.v1.Account\x12|\n" +
@@ -4847,7 +5741,18 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x11RotateAccessToken\x12,.tessera.account.v1.RotateAccessTokenRequest\x1a-.tessera.account.v1.CreateAccessTokenResponse\x12Y\n" +
 	"\x11DeleteAccessToken\x12,.tessera.account.v1.DeleteAccessTokenRequest\x1a\x16.google.protobuf.Empty2z\n" +
 	"\fAuditService\x12j\n" +
-	"\x0fListAuditEvents\x12*.tessera.account.v1.ListAuditEventsRequest\x1a+.tessera.account.v1.ListAuditEventsResponseBAZ?github.com/tessera-dev/tessera/gen/tessera/account/v1;accountpbb\x06proto3"
+	"\x0fListAuditEvents\x12*.tessera.account.v1.ListAuditEventsRequest\x1a+.tessera.account.v1.ListAuditEventsResponse2\x8b\a\n" +
+	"\x13OrganizationService\x12e\n" +
+	"\x12CreateOrganization\x12-.tessera.account.v1.CreateOrganizationRequest\x1a .tessera.account.v1.Organization\x12_\n" +
+	"\x0fGetOrganization\x12*.tessera.account.v1.GetOrganizationRequest\x1a .tessera.account.v1.Organization\x12p\n" +
+	"\x11ListOrganizations\x12,.tessera.account.v1.ListOrganizationsRequest\x1a-.tessera.account.v1.ListOrganizationsResponse\x12[\n" +
+	"\rInviteMembers\x12(.tessera.account.v1.InviteMembersRequest\x1a .tessera.account.v1.Organization\x12a\n" +
+	"\x10AcceptInvitation\x12+.tessera.account.v1.AcceptInvitationRequest\x1a .tessera.account.v1.Organization\x12a\n" +
+	"\x10SetMemberEnabled\x12+.tessera.account.v1.SetMemberEnabledRequest\x1a .tessera.account.v1.Organization\x12Y\n" +
+	"\fRemoveMember\x12'.tessera.account.v1.RemoveMemberRequest\x1a .tessera.account.v1.Organization\x12e\n" +
+	"\x12SetCoAdministrator\x12-.tessera.account.v1.SetCoAdministratorRequest\x1a .tessera.account.v1.Organization\x12U\n" +
+	"\n" +
+	"GrantSeats\x12%.tessera.account.v1.GrantSeatsRequest\x1a .tessera.account.v1.OrganizationBAZ?github.com/tessera-dev/tessera/gen/tessera/account/v1;accountpbb\x06proto3"
 
 var (
 	file_tessera_account_v1_account_proto_rawDescOnce sync.Once
@@ -4861,216 +5766,258 @@ func file_tessera_account_v1_account_proto_rawDescGZIP() []byte {
 	return file_tessera_account_v1_account_proto_rawDescData
 }
 
-var file_tessera_account_v1_account_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
+var file_tessera_account_v1_account_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 79)
 var file_tessera_account_v1_account_proto_goTypes = []any{
 	(AccountType)(0),                            // 0: tessera.account.v1.AccountType
 	(UserType)(0),                               // 1: tessera.account.v1.UserType
 	(UserStatus)(0),                             // 2: tessera.account.v1.UserStatus
 	(AccessTokenType)(0),                        // 3: tessera.account.v1.AccessTokenType
-	(*AuditEvent)(nil),                          // 4: tessera.account.v1.AuditEvent
-	(*ListAuditEventsRequest)(nil),              // 5: tessera.account.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),             // 6: tessera.account.v1.ListAuditEventsResponse
-	(*Tenant)(nil),                              // 7: tessera.account.v1.Tenant
-	(*CreateTenantRequest)(nil),                 // 8: tessera.account.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),                // 9: tessera.account.v1.CreateTenantResponse
-	(*Account)(nil),                             // 10: tessera.account.v1.Account
-	(*CreateAccountRequest)(nil),                // 11: tessera.account.v1.CreateAccountRequest
-	(*PlanUnits)(nil),                           // 12: tessera.account.v1.PlanUnits
-	(*CreatePartnerCustomerRequest)(nil),        // 13: tessera.account.v1.CreatePartnerCustomerRequest
-	(*CreatePartnerCustomerResponse)(nil),       // 14: tessera.account.v1.CreatePartnerCustomerResponse
-	(*UpdateAccountRequest)(nil),                // 15: tessera.account.v1.UpdateAccountRequest
-	(*GetAccountRequest)(nil),                   // 16: tessera.account.v1.GetAccountRequest
-	(*AccountLink)(nil),                         // 17: tessera.account.v1.AccountLink
-	(*LinkSubAccountRequest)(nil),               // 18: tessera.account.v1.LinkSubAccountRequest
-	(*UnlinkSubAccountRequest)(nil),             // 19: tessera.account.v1.UnlinkSubAccountRequest
-	(*GetAccountTreeRequest)(nil),               // 20: tessera.account.v1.GetAccountTreeRequest
-	(*AccountTreeNode)(nil),                     // 21: tessera.account.v1.AccountTreeNode
-	(*DeleteAccountRequest)(nil),                // 22: tessera.account.v1.DeleteAccountRequest
-	(*DeleteAccountResponse)(nil),               // 23: tessera.account.v1.DeleteAccountResponse
-	(*ListAccountsRequest)(nil),                 // 24: tessera.account.v1.ListAccountsRequest
-	(*ListAccountsResponse)(nil),                // 25: tessera.account.v1.ListAccountsResponse
-	(*Membership)(nil),                          // 26: tessera.account.v1.Membership
-	(*User)(nil),                                // 27: tessera.account.v1.User
-	(*CreateUserRequest)(nil),                   // 28: tessera.account.v1.CreateUserRequest
-	(*GetUserRequest)(nil),                      // 29: tessera.account.v1.GetUserRequest
-	(*UpdateUserRequest)(nil),                   // 30: tessera.account.v1.UpdateUserRequest
-	(*ListRolesRequest)(nil),                    // 31: tessera.account.v1.ListRolesRequest
-	(*Role)(nil),                                // 32: tessera.account.v1.Role
-	(*ListRolesResponse)(nil),                   // 33: tessera.account.v1.ListRolesResponse
-	(*ListAdministratorsRequest)(nil),           // 34: tessera.account.v1.ListAdministratorsRequest
-	(*Administrator)(nil),                       // 35: tessera.account.v1.Administrator
-	(*ListAdministratorsResponse)(nil),          // 36: tessera.account.v1.ListAdministratorsResponse
-	(*ListUsersRequest)(nil),                    // 37: tessera.account.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),                   // 38: tessera.account.v1.ListUsersResponse
-	(*ReactivateUserRequest)(nil),               // 39: tessera.account.v1.ReactivateUserRequest
-	(*ResetUserPasswordRequest)(nil),            // 40: tessera.account.v1.ResetUserPasswordRequest
-	(*ChangePasswordRequest)(nil),               // 41: tessera.account.v1.ChangePasswordRequest
-	(*SetSecretQuestionRequest)(nil),            // 42: tessera.account.v1.SetSecretQuestionRequest
-	(*ResetPasswordRequest)(nil),                // 43: tessera.account.v1.ResetPasswordRequest
-	(*LoginRequest)(nil),                        // 44: tessera.account.v1.LoginRequest
-	(*LoginResponse)(nil),                       // 45: tessera.account.v1.LoginResponse
-	(*SignInWithKeyRequest)(nil),                // 46: tessera.account.v1.SignInWithKeyRequest
-	(*SignInWithKeyResponse)(nil),               // 47: tessera.account.v1.SignInWithKeyResponse
-	(*Newcomer)(nil),                            // 48: tessera.account.v1.Newcomer
-	(*RegisterSelfRequest)(nil),                 // 49: tessera.account.v1.RegisterSelfRequest
-	(*RegisterSelfResponse)(nil),                // 50: tessera.account.v1.RegisterSelfResponse
-	(*JoinAccountRequest)(nil),                  // 51: tessera.account.v1.JoinAccountRequest
-	(*JoinAccountResponse)(nil),                 // 52: tessera.account.v1.JoinAccountResponse
-	(*ClaimEntitlementKeyRequest)(nil),          // 53: tessera.account.v1.ClaimEntitlementKeyRequest
-	(*ClaimEntitlementKeyResponse)(nil),         // 54: tessera.account.v1.ClaimEntitlementKeyResponse
-	(*ReplaceAccountAdministratorRequest)(nil),  // 55: tessera.account.v1.ReplaceAccountAdministratorRequest
-	(*ReplaceAccountAdministratorResponse)(nil), // 56: tessera.account.v1.ReplaceAccountAdministratorResponse
-	(*AuthenticateRequest)(nil),                 // 57: tessera.account.v1.AuthenticateRequest
-	(*AuthenticateResponse)(nil),                // 58: tessera.account.v1.AuthenticateResponse
-	(*AccessToken)(nil),                         // 59: tessera.account.v1.AccessToken
-	(*CreateAccessTokenRequest)(nil),            // 60: tessera.account.v1.CreateAccessTokenRequest
-	(*CreateAccessTokenResponse)(nil),           // 61: tessera.account.v1.CreateAccessTokenResponse
-	(*GetAccessTokenRequest)(nil),               // 62: tessera.account.v1.GetAccessTokenRequest
-	(*ListAccessTokensRequest)(nil),             // 63: tessera.account.v1.ListAccessTokensRequest
-	(*ListAccessTokensResponse)(nil),            // 64: tessera.account.v1.ListAccessTokensResponse
-	(*UpdateAccessTokenRequest)(nil),            // 65: tessera.account.v1.UpdateAccessTokenRequest
-	(*RotateAccessTokenRequest)(nil),            // 66: tessera.account.v1.RotateAccessTokenRequest
-	(*DeleteAccessTokenRequest)(nil),            // 67: tessera.account.v1.DeleteAccessTokenRequest
-	nil,                                         // 68: tessera.account.v1.Account.AttributesEntry
-	(*timestamppb.Timestamp)(nil),               // 69: google.protobuf.Timestamp
-	(*v1.Address)(nil),                          // 70: tessera.common.v1.Address
-	(*fieldmaskpb.FieldMask)(nil),               // 71: google.protobuf.FieldMask
-	(*v1.Principal)(nil),                        // 72: tessera.common.v1.Principal
-	(*emptypb.Empty)(nil),                       // 73: google.protobuf.Empty
+	(MemberStatus)(0),                           // 4: tessera.account.v1.MemberStatus
+	(*AuditEvent)(nil),                          // 5: tessera.account.v1.AuditEvent
+	(*ListAuditEventsRequest)(nil),              // 6: tessera.account.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),             // 7: tessera.account.v1.ListAuditEventsResponse
+	(*Tenant)(nil),                              // 8: tessera.account.v1.Tenant
+	(*CreateTenantRequest)(nil),                 // 9: tessera.account.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),                // 10: tessera.account.v1.CreateTenantResponse
+	(*Account)(nil),                             // 11: tessera.account.v1.Account
+	(*CreateAccountRequest)(nil),                // 12: tessera.account.v1.CreateAccountRequest
+	(*PlanUnits)(nil),                           // 13: tessera.account.v1.PlanUnits
+	(*CreatePartnerCustomerRequest)(nil),        // 14: tessera.account.v1.CreatePartnerCustomerRequest
+	(*CreatePartnerCustomerResponse)(nil),       // 15: tessera.account.v1.CreatePartnerCustomerResponse
+	(*UpdateAccountRequest)(nil),                // 16: tessera.account.v1.UpdateAccountRequest
+	(*GetAccountRequest)(nil),                   // 17: tessera.account.v1.GetAccountRequest
+	(*AccountLink)(nil),                         // 18: tessera.account.v1.AccountLink
+	(*LinkSubAccountRequest)(nil),               // 19: tessera.account.v1.LinkSubAccountRequest
+	(*UnlinkSubAccountRequest)(nil),             // 20: tessera.account.v1.UnlinkSubAccountRequest
+	(*GetAccountTreeRequest)(nil),               // 21: tessera.account.v1.GetAccountTreeRequest
+	(*AccountTreeNode)(nil),                     // 22: tessera.account.v1.AccountTreeNode
+	(*DeleteAccountRequest)(nil),                // 23: tessera.account.v1.DeleteAccountRequest
+	(*DeleteAccountResponse)(nil),               // 24: tessera.account.v1.DeleteAccountResponse
+	(*ListAccountsRequest)(nil),                 // 25: tessera.account.v1.ListAccountsRequest
+	(*ListAccountsResponse)(nil),                // 26: tessera.account.v1.ListAccountsResponse
+	(*Membership)(nil),                          // 27: tessera.account.v1.Membership
+	(*User)(nil),                                // 28: tessera.account.v1.User
+	(*CreateUserRequest)(nil),                   // 29: tessera.account.v1.CreateUserRequest
+	(*GetUserRequest)(nil),                      // 30: tessera.account.v1.GetUserRequest
+	(*UpdateUserRequest)(nil),                   // 31: tessera.account.v1.UpdateUserRequest
+	(*ListRolesRequest)(nil),                    // 32: tessera.account.v1.ListRolesRequest
+	(*Role)(nil),                                // 33: tessera.account.v1.Role
+	(*ListRolesResponse)(nil),                   // 34: tessera.account.v1.ListRolesResponse
+	(*ListAdministratorsRequest)(nil),           // 35: tessera.account.v1.ListAdministratorsRequest
+	(*Administrator)(nil),                       // 36: tessera.account.v1.Administrator
+	(*ListAdministratorsResponse)(nil),          // 37: tessera.account.v1.ListAdministratorsResponse
+	(*ListUsersRequest)(nil),                    // 38: tessera.account.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),                   // 39: tessera.account.v1.ListUsersResponse
+	(*ReactivateUserRequest)(nil),               // 40: tessera.account.v1.ReactivateUserRequest
+	(*ResetUserPasswordRequest)(nil),            // 41: tessera.account.v1.ResetUserPasswordRequest
+	(*ChangePasswordRequest)(nil),               // 42: tessera.account.v1.ChangePasswordRequest
+	(*SetSecretQuestionRequest)(nil),            // 43: tessera.account.v1.SetSecretQuestionRequest
+	(*ResetPasswordRequest)(nil),                // 44: tessera.account.v1.ResetPasswordRequest
+	(*LoginRequest)(nil),                        // 45: tessera.account.v1.LoginRequest
+	(*LoginResponse)(nil),                       // 46: tessera.account.v1.LoginResponse
+	(*SignInWithKeyRequest)(nil),                // 47: tessera.account.v1.SignInWithKeyRequest
+	(*SignInWithKeyResponse)(nil),               // 48: tessera.account.v1.SignInWithKeyResponse
+	(*Newcomer)(nil),                            // 49: tessera.account.v1.Newcomer
+	(*RegisterSelfRequest)(nil),                 // 50: tessera.account.v1.RegisterSelfRequest
+	(*RegisterSelfResponse)(nil),                // 51: tessera.account.v1.RegisterSelfResponse
+	(*JoinAccountRequest)(nil),                  // 52: tessera.account.v1.JoinAccountRequest
+	(*JoinAccountResponse)(nil),                 // 53: tessera.account.v1.JoinAccountResponse
+	(*ClaimEntitlementKeyRequest)(nil),          // 54: tessera.account.v1.ClaimEntitlementKeyRequest
+	(*ClaimEntitlementKeyResponse)(nil),         // 55: tessera.account.v1.ClaimEntitlementKeyResponse
+	(*ReplaceAccountAdministratorRequest)(nil),  // 56: tessera.account.v1.ReplaceAccountAdministratorRequest
+	(*ReplaceAccountAdministratorResponse)(nil), // 57: tessera.account.v1.ReplaceAccountAdministratorResponse
+	(*AuthenticateRequest)(nil),                 // 58: tessera.account.v1.AuthenticateRequest
+	(*AuthenticateResponse)(nil),                // 59: tessera.account.v1.AuthenticateResponse
+	(*AccessToken)(nil),                         // 60: tessera.account.v1.AccessToken
+	(*CreateAccessTokenRequest)(nil),            // 61: tessera.account.v1.CreateAccessTokenRequest
+	(*CreateAccessTokenResponse)(nil),           // 62: tessera.account.v1.CreateAccessTokenResponse
+	(*GetAccessTokenRequest)(nil),               // 63: tessera.account.v1.GetAccessTokenRequest
+	(*ListAccessTokensRequest)(nil),             // 64: tessera.account.v1.ListAccessTokensRequest
+	(*ListAccessTokensResponse)(nil),            // 65: tessera.account.v1.ListAccessTokensResponse
+	(*UpdateAccessTokenRequest)(nil),            // 66: tessera.account.v1.UpdateAccessTokenRequest
+	(*RotateAccessTokenRequest)(nil),            // 67: tessera.account.v1.RotateAccessTokenRequest
+	(*DeleteAccessTokenRequest)(nil),            // 68: tessera.account.v1.DeleteAccessTokenRequest
+	(*OrganizationMember)(nil),                  // 69: tessera.account.v1.OrganizationMember
+	(*ProductSeats)(nil),                        // 70: tessera.account.v1.ProductSeats
+	(*Organization)(nil),                        // 71: tessera.account.v1.Organization
+	(*CreateOrganizationRequest)(nil),           // 72: tessera.account.v1.CreateOrganizationRequest
+	(*GetOrganizationRequest)(nil),              // 73: tessera.account.v1.GetOrganizationRequest
+	(*ListOrganizationsRequest)(nil),            // 74: tessera.account.v1.ListOrganizationsRequest
+	(*ListOrganizationsResponse)(nil),           // 75: tessera.account.v1.ListOrganizationsResponse
+	(*InviteMembersRequest)(nil),                // 76: tessera.account.v1.InviteMembersRequest
+	(*AcceptInvitationRequest)(nil),             // 77: tessera.account.v1.AcceptInvitationRequest
+	(*SetMemberEnabledRequest)(nil),             // 78: tessera.account.v1.SetMemberEnabledRequest
+	(*RemoveMemberRequest)(nil),                 // 79: tessera.account.v1.RemoveMemberRequest
+	(*SetCoAdministratorRequest)(nil),           // 80: tessera.account.v1.SetCoAdministratorRequest
+	(*GrantSeatsRequest)(nil),                   // 81: tessera.account.v1.GrantSeatsRequest
+	nil,                                         // 82: tessera.account.v1.Account.AttributesEntry
+	nil,                                         // 83: tessera.account.v1.ProductSeats.HoldersEntry
+	(*timestamppb.Timestamp)(nil),               // 84: google.protobuf.Timestamp
+	(*v1.Address)(nil),                          // 85: tessera.common.v1.Address
+	(*fieldmaskpb.FieldMask)(nil),               // 86: google.protobuf.FieldMask
+	(*v1.Principal)(nil),                        // 87: tessera.common.v1.Principal
+	(*emptypb.Empty)(nil),                       // 88: google.protobuf.Empty
 }
 var file_tessera_account_v1_account_proto_depIdxs = []int32{
-	69, // 0: tessera.account.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
-	4,  // 1: tessera.account.v1.ListAuditEventsResponse.audit_events:type_name -> tessera.account.v1.AuditEvent
-	69, // 2: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
-	7,  // 3: tessera.account.v1.CreateTenantResponse.tenant:type_name -> tessera.account.v1.Tenant
-	10, // 4: tessera.account.v1.CreateTenantResponse.home_account:type_name -> tessera.account.v1.Account
-	27, // 5: tessera.account.v1.CreateTenantResponse.admin:type_name -> tessera.account.v1.User
-	0,  // 6: tessera.account.v1.Account.type:type_name -> tessera.account.v1.AccountType
-	70, // 7: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
-	68, // 8: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
-	69, // 9: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
-	69, // 10: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
-	10, // 11: tessera.account.v1.CreateAccountRequest.account:type_name -> tessera.account.v1.Account
-	69, // 12: tessera.account.v1.PlanUnits.start_time:type_name -> google.protobuf.Timestamp
-	69, // 13: tessera.account.v1.CreatePartnerCustomerRequest.send_email_time:type_name -> google.protobuf.Timestamp
-	12, // 14: tessera.account.v1.CreatePartnerCustomerRequest.service_plans:type_name -> tessera.account.v1.PlanUnits
-	10, // 15: tessera.account.v1.CreatePartnerCustomerResponse.account:type_name -> tessera.account.v1.Account
-	27, // 16: tessera.account.v1.CreatePartnerCustomerResponse.administrator:type_name -> tessera.account.v1.User
-	69, // 17: tessera.account.v1.CreatePartnerCustomerResponse.email_time:type_name -> google.protobuf.Timestamp
-	10, // 18: tessera.account.v1.UpdateAccountRequest.account:type_name -> tessera.account.v1.Account
-	71, // 19: tessera.account.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
-	10, // 20: tessera.account.v1.AccountTreeNode.account:type_name -> tessera.account.v1.Account
-	21, // 21: tessera.account.v1.AccountTreeNode.children:type_name -> tessera.account.v1.AccountTreeNode
-	10, // 22: tessera.account.v1.ListAccountsResponse.accounts:type_name -> tessera.account.v1.Account
-	1,  // 23: tessera.account.v1.User.type:type_name -> tessera.account.v1.UserType
-	2,  // 24: tessera.account.v1.User.status:type_name -> tessera.account.v1.UserStatus
-	26, // 25: tessera.account.v1.User.memberships:type_name -> tessera.account.v1.Membership
-	69, // 26: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	69, // 27: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
-	69, // 28: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
-	70, // 29: tessera.account.v1.User.address:type_name -> tessera.common.v1.Address
-	27, // 30: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
-	27, // 31: tessera.account.v1.UpdateUserRequest.user:type_name -> tessera.account.v1.User
-	71, // 32: tessera.account.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
-	32, // 33: tessera.account.v1.ListRolesResponse.roles:type_name -> tessera.account.v1.Role
-	35, // 34: tessera.account.v1.ListAdministratorsResponse.administrators:type_name -> tessera.account.v1.Administrator
-	27, // 35: tessera.account.v1.ListUsersResponse.users:type_name -> tessera.account.v1.User
-	69, // 36: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
-	27, // 37: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
-	69, // 38: tessera.account.v1.SignInWithKeyResponse.expire_time:type_name -> google.protobuf.Timestamp
-	48, // 39: tessera.account.v1.RegisterSelfRequest.person:type_name -> tessera.account.v1.Newcomer
-	70, // 40: tessera.account.v1.RegisterSelfRequest.address:type_name -> tessera.common.v1.Address
-	27, // 41: tessera.account.v1.RegisterSelfResponse.user:type_name -> tessera.account.v1.User
-	48, // 42: tessera.account.v1.JoinAccountRequest.person:type_name -> tessera.account.v1.Newcomer
-	27, // 43: tessera.account.v1.JoinAccountResponse.user:type_name -> tessera.account.v1.User
-	27, // 44: tessera.account.v1.ReplaceAccountAdministratorResponse.administrator:type_name -> tessera.account.v1.User
-	72, // 45: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
-	69, // 46: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
-	3,  // 47: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
-	69, // 48: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
-	69, // 49: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
-	69, // 50: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
-	59, // 51: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	59, // 52: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
-	59, // 53: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
-	59, // 54: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	71, // 55: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
-	8,  // 56: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
-	11, // 57: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
-	13, // 58: tessera.account.v1.AccountService.CreatePartnerCustomer:input_type -> tessera.account.v1.CreatePartnerCustomerRequest
-	16, // 59: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
-	15, // 60: tessera.account.v1.AccountService.UpdateAccount:input_type -> tessera.account.v1.UpdateAccountRequest
-	24, // 61: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
-	18, // 62: tessera.account.v1.AccountService.LinkSubAccount:input_type -> tessera.account.v1.LinkSubAccountRequest
-	19, // 63: tessera.account.v1.AccountService.UnlinkSubAccount:input_type -> tessera.account.v1.UnlinkSubAccountRequest
-	20, // 64: tessera.account.v1.AccountService.GetAccountTree:input_type -> tessera.account.v1.GetAccountTreeRequest
-	22, // 65: tessera.account.v1.AccountService.DeleteAccount:input_type -> tessera.account.v1.DeleteAccountRequest
-	28, // 66: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
-	29, // 67: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
-	37, // 68: tessera.account.v1.AccountService.ListUsers:input_type -> tessera.account.v1.ListUsersRequest
-	30, // 69: tessera.account.v1.AccountService.UpdateUser:input_type -> tessera.account.v1.UpdateUserRequest
-	34, // 70: tessera.account.v1.AccountService.ListAdministrators:input_type -> tessera.account.v1.ListAdministratorsRequest
-	31, // 71: tessera.account.v1.AccountService.ListRoles:input_type -> tessera.account.v1.ListRolesRequest
-	39, // 72: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
-	40, // 73: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
-	44, // 74: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
-	57, // 75: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
-	41, // 76: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
-	42, // 77: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
-	43, // 78: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
-	46, // 79: tessera.account.v1.AuthService.SignInWithKey:input_type -> tessera.account.v1.SignInWithKeyRequest
-	49, // 80: tessera.account.v1.RegistrationService.RegisterSelf:input_type -> tessera.account.v1.RegisterSelfRequest
-	51, // 81: tessera.account.v1.RegistrationService.JoinAccount:input_type -> tessera.account.v1.JoinAccountRequest
-	53, // 82: tessera.account.v1.RegistrationService.ClaimEntitlementKey:input_type -> tessera.account.v1.ClaimEntitlementKeyRequest
-	55, // 83: tessera.account.v1.RegistrationService.ReplaceAccountAdministrator:input_type -> tessera.account.v1.ReplaceAccountAdministratorRequest
-	60, // 84: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
-	62, // 85: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
-	63, // 86: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
-	65, // 87: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
-	66, // 88: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
-	67, // 89: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
-	5,  // 90: tessera.account.v1.AuditService.ListAuditEvents:input_type -> tessera.account.v1.ListAuditEventsRequest
-	9,  // 91: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
-	10, // 92: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
-	14, // 93: tessera.account.v1.AccountService.CreatePartnerCustomer:output_type -> tessera.account.v1.CreatePartnerCustomerResponse
-	10, // 94: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
-	10, // 95: tessera.account.v1.AccountService.UpdateAccount:output_type -> tessera.account.v1.Account
-	25, // 96: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
-	17, // 97: tessera.account.v1.AccountService.LinkSubAccount:output_type -> tessera.account.v1.AccountLink
-	73, // 98: tessera.account.v1.AccountService.UnlinkSubAccount:output_type -> google.protobuf.Empty
-	21, // 99: tessera.account.v1.AccountService.GetAccountTree:output_type -> tessera.account.v1.AccountTreeNode
-	23, // 100: tessera.account.v1.AccountService.DeleteAccount:output_type -> tessera.account.v1.DeleteAccountResponse
-	27, // 101: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
-	27, // 102: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
-	38, // 103: tessera.account.v1.AccountService.ListUsers:output_type -> tessera.account.v1.ListUsersResponse
-	27, // 104: tessera.account.v1.AccountService.UpdateUser:output_type -> tessera.account.v1.User
-	36, // 105: tessera.account.v1.AccountService.ListAdministrators:output_type -> tessera.account.v1.ListAdministratorsResponse
-	33, // 106: tessera.account.v1.AccountService.ListRoles:output_type -> tessera.account.v1.ListRolesResponse
-	27, // 107: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
-	27, // 108: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
-	45, // 109: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
-	58, // 110: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
-	73, // 111: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
-	73, // 112: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
-	73, // 113: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
-	47, // 114: tessera.account.v1.AuthService.SignInWithKey:output_type -> tessera.account.v1.SignInWithKeyResponse
-	50, // 115: tessera.account.v1.RegistrationService.RegisterSelf:output_type -> tessera.account.v1.RegisterSelfResponse
-	52, // 116: tessera.account.v1.RegistrationService.JoinAccount:output_type -> tessera.account.v1.JoinAccountResponse
-	54, // 117: tessera.account.v1.RegistrationService.ClaimEntitlementKey:output_type -> tessera.account.v1.ClaimEntitlementKeyResponse
-	56, // 118: tessera.account.v1.RegistrationService.ReplaceAccountAdministrator:output_type -> tessera.account.v1.ReplaceAccountAdministratorResponse
-	61, // 119: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	59, // 120: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
-	64, // 121: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
-	59, // 122: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
-	61, // 123: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	73, // 124: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
-	6,  // 125: tessera.account.v1.AuditService.ListAuditEvents:output_type -> tessera.account.v1.ListAuditEventsResponse
-	91, // [91:126] is the sub-list for method output_type
-	56, // [56:91] is the sub-list for method input_type
-	56, // [56:56] is the sub-list for extension type_name
-	56, // [56:56] is the sub-list for extension extendee
-	0,  // [0:56] is the sub-list for field type_name
+	84,  // 0: tessera.account.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	5,   // 1: tessera.account.v1.ListAuditEventsResponse.audit_events:type_name -> tessera.account.v1.AuditEvent
+	84,  // 2: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	8,   // 3: tessera.account.v1.CreateTenantResponse.tenant:type_name -> tessera.account.v1.Tenant
+	11,  // 4: tessera.account.v1.CreateTenantResponse.home_account:type_name -> tessera.account.v1.Account
+	28,  // 5: tessera.account.v1.CreateTenantResponse.admin:type_name -> tessera.account.v1.User
+	0,   // 6: tessera.account.v1.Account.type:type_name -> tessera.account.v1.AccountType
+	85,  // 7: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
+	82,  // 8: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
+	84,  // 9: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	84,  // 10: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
+	11,  // 11: tessera.account.v1.CreateAccountRequest.account:type_name -> tessera.account.v1.Account
+	84,  // 12: tessera.account.v1.PlanUnits.start_time:type_name -> google.protobuf.Timestamp
+	84,  // 13: tessera.account.v1.CreatePartnerCustomerRequest.send_email_time:type_name -> google.protobuf.Timestamp
+	13,  // 14: tessera.account.v1.CreatePartnerCustomerRequest.service_plans:type_name -> tessera.account.v1.PlanUnits
+	11,  // 15: tessera.account.v1.CreatePartnerCustomerResponse.account:type_name -> tessera.account.v1.Account
+	28,  // 16: tessera.account.v1.CreatePartnerCustomerResponse.administrator:type_name -> tessera.account.v1.User
+	84,  // 17: tessera.account.v1.CreatePartnerCustomerResponse.email_time:type_name -> google.protobuf.Timestamp
+	11,  // 18: tessera.account.v1.UpdateAccountRequest.account:type_name -> tessera.account.v1.Account
+	86,  // 19: tessera.account.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
+	11,  // 20: tessera.account.v1.AccountTreeNode.account:type_name -> tessera.account.v1.Account
+	22,  // 21: tessera.account.v1.AccountTreeNode.children:type_name -> tessera.account.v1.AccountTreeNode
+	11,  // 22: tessera.account.v1.ListAccountsResponse.accounts:type_name -> tessera.account.v1.Account
+	1,   // 23: tessera.account.v1.User.type:type_name -> tessera.account.v1.UserType
+	2,   // 24: tessera.account.v1.User.status:type_name -> tessera.account.v1.UserStatus
+	27,  // 25: tessera.account.v1.User.memberships:type_name -> tessera.account.v1.Membership
+	84,  // 26: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	84,  // 27: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
+	84,  // 28: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
+	85,  // 29: tessera.account.v1.User.address:type_name -> tessera.common.v1.Address
+	28,  // 30: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
+	28,  // 31: tessera.account.v1.UpdateUserRequest.user:type_name -> tessera.account.v1.User
+	86,  // 32: tessera.account.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
+	33,  // 33: tessera.account.v1.ListRolesResponse.roles:type_name -> tessera.account.v1.Role
+	36,  // 34: tessera.account.v1.ListAdministratorsResponse.administrators:type_name -> tessera.account.v1.Administrator
+	28,  // 35: tessera.account.v1.ListUsersResponse.users:type_name -> tessera.account.v1.User
+	84,  // 36: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
+	28,  // 37: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
+	84,  // 38: tessera.account.v1.SignInWithKeyResponse.expire_time:type_name -> google.protobuf.Timestamp
+	49,  // 39: tessera.account.v1.RegisterSelfRequest.person:type_name -> tessera.account.v1.Newcomer
+	85,  // 40: tessera.account.v1.RegisterSelfRequest.address:type_name -> tessera.common.v1.Address
+	28,  // 41: tessera.account.v1.RegisterSelfResponse.user:type_name -> tessera.account.v1.User
+	49,  // 42: tessera.account.v1.JoinAccountRequest.person:type_name -> tessera.account.v1.Newcomer
+	28,  // 43: tessera.account.v1.JoinAccountResponse.user:type_name -> tessera.account.v1.User
+	28,  // 44: tessera.account.v1.ReplaceAccountAdministratorResponse.administrator:type_name -> tessera.account.v1.User
+	87,  // 45: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
+	84,  // 46: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
+	3,   // 47: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
+	84,  // 48: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
+	84,  // 49: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
+	84,  // 50: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
+	60,  // 51: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	60,  // 52: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
+	60,  // 53: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
+	60,  // 54: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	86,  // 55: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,   // 56: tessera.account.v1.OrganizationMember.status:type_name -> tessera.account.v1.MemberStatus
+	84,  // 57: tessera.account.v1.OrganizationMember.invite_time:type_name -> google.protobuf.Timestamp
+	84,  // 58: tessera.account.v1.OrganizationMember.join_time:type_name -> google.protobuf.Timestamp
+	83,  // 59: tessera.account.v1.ProductSeats.holders:type_name -> tessera.account.v1.ProductSeats.HoldersEntry
+	69,  // 60: tessera.account.v1.Organization.members:type_name -> tessera.account.v1.OrganizationMember
+	70,  // 61: tessera.account.v1.Organization.products:type_name -> tessera.account.v1.ProductSeats
+	84,  // 62: tessera.account.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	71,  // 63: tessera.account.v1.CreateOrganizationRequest.organization:type_name -> tessera.account.v1.Organization
+	71,  // 64: tessera.account.v1.ListOrganizationsResponse.organizations:type_name -> tessera.account.v1.Organization
+	9,   // 65: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
+	12,  // 66: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
+	14,  // 67: tessera.account.v1.AccountService.CreatePartnerCustomer:input_type -> tessera.account.v1.CreatePartnerCustomerRequest
+	17,  // 68: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
+	16,  // 69: tessera.account.v1.AccountService.UpdateAccount:input_type -> tessera.account.v1.UpdateAccountRequest
+	25,  // 70: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
+	19,  // 71: tessera.account.v1.AccountService.LinkSubAccount:input_type -> tessera.account.v1.LinkSubAccountRequest
+	20,  // 72: tessera.account.v1.AccountService.UnlinkSubAccount:input_type -> tessera.account.v1.UnlinkSubAccountRequest
+	21,  // 73: tessera.account.v1.AccountService.GetAccountTree:input_type -> tessera.account.v1.GetAccountTreeRequest
+	23,  // 74: tessera.account.v1.AccountService.DeleteAccount:input_type -> tessera.account.v1.DeleteAccountRequest
+	29,  // 75: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
+	30,  // 76: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
+	38,  // 77: tessera.account.v1.AccountService.ListUsers:input_type -> tessera.account.v1.ListUsersRequest
+	31,  // 78: tessera.account.v1.AccountService.UpdateUser:input_type -> tessera.account.v1.UpdateUserRequest
+	35,  // 79: tessera.account.v1.AccountService.ListAdministrators:input_type -> tessera.account.v1.ListAdministratorsRequest
+	32,  // 80: tessera.account.v1.AccountService.ListRoles:input_type -> tessera.account.v1.ListRolesRequest
+	40,  // 81: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
+	41,  // 82: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
+	45,  // 83: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
+	58,  // 84: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
+	42,  // 85: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
+	43,  // 86: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
+	44,  // 87: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
+	47,  // 88: tessera.account.v1.AuthService.SignInWithKey:input_type -> tessera.account.v1.SignInWithKeyRequest
+	50,  // 89: tessera.account.v1.RegistrationService.RegisterSelf:input_type -> tessera.account.v1.RegisterSelfRequest
+	52,  // 90: tessera.account.v1.RegistrationService.JoinAccount:input_type -> tessera.account.v1.JoinAccountRequest
+	54,  // 91: tessera.account.v1.RegistrationService.ClaimEntitlementKey:input_type -> tessera.account.v1.ClaimEntitlementKeyRequest
+	56,  // 92: tessera.account.v1.RegistrationService.ReplaceAccountAdministrator:input_type -> tessera.account.v1.ReplaceAccountAdministratorRequest
+	61,  // 93: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
+	63,  // 94: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
+	64,  // 95: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
+	66,  // 96: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
+	67,  // 97: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
+	68,  // 98: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
+	6,   // 99: tessera.account.v1.AuditService.ListAuditEvents:input_type -> tessera.account.v1.ListAuditEventsRequest
+	72,  // 100: tessera.account.v1.OrganizationService.CreateOrganization:input_type -> tessera.account.v1.CreateOrganizationRequest
+	73,  // 101: tessera.account.v1.OrganizationService.GetOrganization:input_type -> tessera.account.v1.GetOrganizationRequest
+	74,  // 102: tessera.account.v1.OrganizationService.ListOrganizations:input_type -> tessera.account.v1.ListOrganizationsRequest
+	76,  // 103: tessera.account.v1.OrganizationService.InviteMembers:input_type -> tessera.account.v1.InviteMembersRequest
+	77,  // 104: tessera.account.v1.OrganizationService.AcceptInvitation:input_type -> tessera.account.v1.AcceptInvitationRequest
+	78,  // 105: tessera.account.v1.OrganizationService.SetMemberEnabled:input_type -> tessera.account.v1.SetMemberEnabledRequest
+	79,  // 106: tessera.account.v1.OrganizationService.RemoveMember:input_type -> tessera.account.v1.RemoveMemberRequest
+	80,  // 107: tessera.account.v1.OrganizationService.SetCoAdministrator:input_type -> tessera.account.v1.SetCoAdministratorRequest
+	81,  // 108: tessera.account.v1.OrganizationService.GrantSeats:input_type -> tessera.account.v1.GrantSeatsRequest
+	10,  // 109: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
+	11,  // 110: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
+	15,  // 111: tessera.account.v1.AccountService.CreatePartnerCustomer:output_type -> tessera.account.v1.CreatePartnerCustomerResponse
+	11,  // 112: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
+	11,  // 113: tessera.account.v1.AccountService.UpdateAccount:output_type -> tessera.account.v1.Account
+	26,  // 114: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
+	18,  // 115: tessera.account.v1.AccountService.LinkSubAccount:output_type -> tessera.account.v1.AccountLink
+	88,  // 116: tessera.account.v1.AccountService.UnlinkSubAccount:output_type -> google.protobuf.Empty
+	22,  // 117: tessera.account.v1.AccountService.GetAccountTree:output_type -> tessera.account.v1.AccountTreeNode
+	24,  // 118: tessera.account.v1.AccountService.DeleteAccount:output_type -> tessera.account.v1.DeleteAccountResponse
+	28,  // 119: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
+	28,  // 120: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
+	39,  // 121: tessera.account.v1.AccountService.ListUsers:output_type -> tessera.account.v1.ListUsersResponse
+	28,  // 122: tessera.account.v1.AccountService.UpdateUser:output_type -> tessera.account.v1.User
+	37,  // 123: tessera.account.v1.AccountService.ListAdministrators:output_type -> tessera.account.v1.ListAdministratorsResponse
+	34,  // 124: tessera.account.v1.AccountService.ListRoles:output_type -> tessera.account.v1.ListRolesResponse
+	28,  // 125: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
+	28,  // 126: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
+	46,  // 127: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
+	59,  // 128: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
+	88,  // 129: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
+	88,  // 130: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
+	88,  // 131: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
+	48,  // 132: tessera.account.v1.AuthService.SignInWithKey:output_type -> tessera.account.v1.SignInWithKeyResponse
+	51,  // 133: tessera.account.v1.RegistrationService.RegisterSelf:output_type -> tessera.account.v1.RegisterSelfResponse
+	53,  // 134: tessera.account.v1.RegistrationService.JoinAccount:output_type -> tessera.account.v1.JoinAccountResponse
+	55,  // 135: tessera.account.v1.RegistrationService.ClaimEntitlementKey:output_type -> tessera.account.v1.ClaimEntitlementKeyResponse
+	57,  // 136: tessera.account.v1.RegistrationService.ReplaceAccountAdministrator:output_type -> tessera.account.v1.ReplaceAccountAdministratorResponse
+	62,  // 137: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	60,  // 138: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
+	65,  // 139: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
+	60,  // 140: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
+	62,  // 141: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	88,  // 142: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
+	7,   // 143: tessera.account.v1.AuditService.ListAuditEvents:output_type -> tessera.account.v1.ListAuditEventsResponse
+	71,  // 144: tessera.account.v1.OrganizationService.CreateOrganization:output_type -> tessera.account.v1.Organization
+	71,  // 145: tessera.account.v1.OrganizationService.GetOrganization:output_type -> tessera.account.v1.Organization
+	75,  // 146: tessera.account.v1.OrganizationService.ListOrganizations:output_type -> tessera.account.v1.ListOrganizationsResponse
+	71,  // 147: tessera.account.v1.OrganizationService.InviteMembers:output_type -> tessera.account.v1.Organization
+	71,  // 148: tessera.account.v1.OrganizationService.AcceptInvitation:output_type -> tessera.account.v1.Organization
+	71,  // 149: tessera.account.v1.OrganizationService.SetMemberEnabled:output_type -> tessera.account.v1.Organization
+	71,  // 150: tessera.account.v1.OrganizationService.RemoveMember:output_type -> tessera.account.v1.Organization
+	71,  // 151: tessera.account.v1.OrganizationService.SetCoAdministrator:output_type -> tessera.account.v1.Organization
+	71,  // 152: tessera.account.v1.OrganizationService.GrantSeats:output_type -> tessera.account.v1.Organization
+	109, // [109:153] is the sub-list for method output_type
+	65,  // [65:109] is the sub-list for method input_type
+	65,  // [65:65] is the sub-list for extension type_name
+	65,  // [65:65] is the sub-list for extension extendee
+	0,   // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_tessera_account_v1_account_proto_init() }
@@ -5083,10 +6030,10 @@ func file_tessera_account_v1_account_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_account_v1_account_proto_rawDesc), len(file_tessera_account_v1_account_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   65,
+			NumEnums:      5,
+			NumMessages:   79,
 			NumExtensions: 0,
-			NumServices:   5,
+			NumServices:   6,
 		},
 		GoTypes:           file_tessera_account_v1_account_proto_goTypes,
 		DependencyIndexes: file_tessera_account_v1_account_proto_depIdxs,

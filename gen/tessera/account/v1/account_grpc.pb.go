@@ -1786,3 +1786,439 @@ var AuditService_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "tessera/account/v1/account.proto",
 }
+
+const (
+	OrganizationService_CreateOrganization_FullMethodName = "/tessera.account.v1.OrganizationService/CreateOrganization"
+	OrganizationService_GetOrganization_FullMethodName    = "/tessera.account.v1.OrganizationService/GetOrganization"
+	OrganizationService_ListOrganizations_FullMethodName  = "/tessera.account.v1.OrganizationService/ListOrganizations"
+	OrganizationService_InviteMembers_FullMethodName      = "/tessera.account.v1.OrganizationService/InviteMembers"
+	OrganizationService_AcceptInvitation_FullMethodName   = "/tessera.account.v1.OrganizationService/AcceptInvitation"
+	OrganizationService_SetMemberEnabled_FullMethodName   = "/tessera.account.v1.OrganizationService/SetMemberEnabled"
+	OrganizationService_RemoveMember_FullMethodName       = "/tessera.account.v1.OrganizationService/RemoveMember"
+	OrganizationService_SetCoAdministrator_FullMethodName = "/tessera.account.v1.OrganizationService/SetCoAdministrator"
+	OrganizationService_GrantSeats_FullMethodName         = "/tessera.account.v1.OrganizationService/GrantSeats"
+)
+
+// OrganizationServiceClient is the client API for OrganizationService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// OrganizationService shares named-user licenses inside a group of users (SPEC
+// ACC-14). An organization is made from a permission key (an entitlement or activation
+// ID of the creator's accounts); its administrator invites people by email, and hands
+// out the key's licensed seats per product to the members.
+type OrganizationServiceClient interface {
+	// Creates an organization with the caller as its administrator.
+	CreateOrganization(ctx context.Context, in *CreateOrganizationRequest, opts ...grpc.CallOption) (*Organization, error)
+	GetOrganization(ctx context.Context, in *GetOrganizationRequest, opts ...grpc.CallOption) (*Organization, error)
+	// Lists the organizations the caller belongs to (all of the tenant's for producers).
+	ListOrganizations(ctx context.Context, in *ListOrganizationsRequest, opts ...grpc.CallOption) (*ListOrganizationsResponse, error)
+	// Invites people by a semicolon-separated email list; each gets an emailed link and
+	// stays pending until they accept it.
+	InviteMembers(ctx context.Context, in *InviteMembersRequest, opts ...grpc.CallOption) (*Organization, error)
+	// Accepts an invitation: the signed-in user whose email it was sent to joins.
+	AcceptInvitation(ctx context.Context, in *AcceptInvitationRequest, opts ...grpc.CallOption) (*Organization, error)
+	// Enables or disables a member; a disabled member holds no seats anywhere.
+	SetMemberEnabled(ctx context.Context, in *SetMemberEnabledRequest, opts ...grpc.CallOption) (*Organization, error)
+	// Removes a member or a pending invitation, with the member's seats.
+	RemoveMember(ctx context.Context, in *RemoveMemberRequest, opts ...grpc.CallOption) (*Organization, error)
+	// Makes a member the co-administrator (there is at most one), or clears it.
+	SetCoAdministrator(ctx context.Context, in *SetCoAdministratorRequest, opts ...grpc.CallOption) (*Organization, error)
+	// Sets how many seats of a product a member holds; the enabled members' seats of a
+	// product never exceed what the permission key licenses.
+	GrantSeats(ctx context.Context, in *GrantSeatsRequest, opts ...grpc.CallOption) (*Organization, error)
+}
+
+type organizationServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewOrganizationServiceClient(cc grpc.ClientConnInterface) OrganizationServiceClient {
+	return &organizationServiceClient{cc}
+}
+
+func (c *organizationServiceClient) CreateOrganization(ctx context.Context, in *CreateOrganizationRequest, opts ...grpc.CallOption) (*Organization, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Organization)
+	err := c.cc.Invoke(ctx, OrganizationService_CreateOrganization_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *organizationServiceClient) GetOrganization(ctx context.Context, in *GetOrganizationRequest, opts ...grpc.CallOption) (*Organization, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Organization)
+	err := c.cc.Invoke(ctx, OrganizationService_GetOrganization_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *organizationServiceClient) ListOrganizations(ctx context.Context, in *ListOrganizationsRequest, opts ...grpc.CallOption) (*ListOrganizationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOrganizationsResponse)
+	err := c.cc.Invoke(ctx, OrganizationService_ListOrganizations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *organizationServiceClient) InviteMembers(ctx context.Context, in *InviteMembersRequest, opts ...grpc.CallOption) (*Organization, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Organization)
+	err := c.cc.Invoke(ctx, OrganizationService_InviteMembers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *organizationServiceClient) AcceptInvitation(ctx context.Context, in *AcceptInvitationRequest, opts ...grpc.CallOption) (*Organization, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Organization)
+	err := c.cc.Invoke(ctx, OrganizationService_AcceptInvitation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *organizationServiceClient) SetMemberEnabled(ctx context.Context, in *SetMemberEnabledRequest, opts ...grpc.CallOption) (*Organization, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Organization)
+	err := c.cc.Invoke(ctx, OrganizationService_SetMemberEnabled_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *organizationServiceClient) RemoveMember(ctx context.Context, in *RemoveMemberRequest, opts ...grpc.CallOption) (*Organization, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Organization)
+	err := c.cc.Invoke(ctx, OrganizationService_RemoveMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *organizationServiceClient) SetCoAdministrator(ctx context.Context, in *SetCoAdministratorRequest, opts ...grpc.CallOption) (*Organization, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Organization)
+	err := c.cc.Invoke(ctx, OrganizationService_SetCoAdministrator_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *organizationServiceClient) GrantSeats(ctx context.Context, in *GrantSeatsRequest, opts ...grpc.CallOption) (*Organization, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Organization)
+	err := c.cc.Invoke(ctx, OrganizationService_GrantSeats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// OrganizationServiceServer is the server API for OrganizationService service.
+// All implementations must embed UnimplementedOrganizationServiceServer
+// for forward compatibility.
+//
+// OrganizationService shares named-user licenses inside a group of users (SPEC
+// ACC-14). An organization is made from a permission key (an entitlement or activation
+// ID of the creator's accounts); its administrator invites people by email, and hands
+// out the key's licensed seats per product to the members.
+type OrganizationServiceServer interface {
+	// Creates an organization with the caller as its administrator.
+	CreateOrganization(context.Context, *CreateOrganizationRequest) (*Organization, error)
+	GetOrganization(context.Context, *GetOrganizationRequest) (*Organization, error)
+	// Lists the organizations the caller belongs to (all of the tenant's for producers).
+	ListOrganizations(context.Context, *ListOrganizationsRequest) (*ListOrganizationsResponse, error)
+	// Invites people by a semicolon-separated email list; each gets an emailed link and
+	// stays pending until they accept it.
+	InviteMembers(context.Context, *InviteMembersRequest) (*Organization, error)
+	// Accepts an invitation: the signed-in user whose email it was sent to joins.
+	AcceptInvitation(context.Context, *AcceptInvitationRequest) (*Organization, error)
+	// Enables or disables a member; a disabled member holds no seats anywhere.
+	SetMemberEnabled(context.Context, *SetMemberEnabledRequest) (*Organization, error)
+	// Removes a member or a pending invitation, with the member's seats.
+	RemoveMember(context.Context, *RemoveMemberRequest) (*Organization, error)
+	// Makes a member the co-administrator (there is at most one), or clears it.
+	SetCoAdministrator(context.Context, *SetCoAdministratorRequest) (*Organization, error)
+	// Sets how many seats of a product a member holds; the enabled members' seats of a
+	// product never exceed what the permission key licenses.
+	GrantSeats(context.Context, *GrantSeatsRequest) (*Organization, error)
+	mustEmbedUnimplementedOrganizationServiceServer()
+}
+
+// UnimplementedOrganizationServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedOrganizationServiceServer struct{}
+
+func (UnimplementedOrganizationServiceServer) CreateOrganization(context.Context, *CreateOrganizationRequest) (*Organization, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateOrganization not implemented")
+}
+func (UnimplementedOrganizationServiceServer) GetOrganization(context.Context, *GetOrganizationRequest) (*Organization, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetOrganization not implemented")
+}
+func (UnimplementedOrganizationServiceServer) ListOrganizations(context.Context, *ListOrganizationsRequest) (*ListOrganizationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOrganizations not implemented")
+}
+func (UnimplementedOrganizationServiceServer) InviteMembers(context.Context, *InviteMembersRequest) (*Organization, error) {
+	return nil, status.Error(codes.Unimplemented, "method InviteMembers not implemented")
+}
+func (UnimplementedOrganizationServiceServer) AcceptInvitation(context.Context, *AcceptInvitationRequest) (*Organization, error) {
+	return nil, status.Error(codes.Unimplemented, "method AcceptInvitation not implemented")
+}
+func (UnimplementedOrganizationServiceServer) SetMemberEnabled(context.Context, *SetMemberEnabledRequest) (*Organization, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetMemberEnabled not implemented")
+}
+func (UnimplementedOrganizationServiceServer) RemoveMember(context.Context, *RemoveMemberRequest) (*Organization, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveMember not implemented")
+}
+func (UnimplementedOrganizationServiceServer) SetCoAdministrator(context.Context, *SetCoAdministratorRequest) (*Organization, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetCoAdministrator not implemented")
+}
+func (UnimplementedOrganizationServiceServer) GrantSeats(context.Context, *GrantSeatsRequest) (*Organization, error) {
+	return nil, status.Error(codes.Unimplemented, "method GrantSeats not implemented")
+}
+func (UnimplementedOrganizationServiceServer) mustEmbedUnimplementedOrganizationServiceServer() {}
+func (UnimplementedOrganizationServiceServer) testEmbeddedByValue()                             {}
+
+// UnsafeOrganizationServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to OrganizationServiceServer will
+// result in compilation errors.
+type UnsafeOrganizationServiceServer interface {
+	mustEmbedUnimplementedOrganizationServiceServer()
+}
+
+func RegisterOrganizationServiceServer(s grpc.ServiceRegistrar, srv OrganizationServiceServer) {
+	// If the following call panics, it indicates UnimplementedOrganizationServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&OrganizationService_ServiceDesc, srv)
+}
+
+func _OrganizationService_CreateOrganization_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateOrganizationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OrganizationServiceServer).CreateOrganization(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OrganizationService_CreateOrganization_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OrganizationServiceServer).CreateOrganization(ctx, req.(*CreateOrganizationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OrganizationService_GetOrganization_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetOrganizationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OrganizationServiceServer).GetOrganization(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OrganizationService_GetOrganization_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OrganizationServiceServer).GetOrganization(ctx, req.(*GetOrganizationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OrganizationService_ListOrganizations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOrganizationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OrganizationServiceServer).ListOrganizations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OrganizationService_ListOrganizations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OrganizationServiceServer).ListOrganizations(ctx, req.(*ListOrganizationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OrganizationService_InviteMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InviteMembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OrganizationServiceServer).InviteMembers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OrganizationService_InviteMembers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OrganizationServiceServer).InviteMembers(ctx, req.(*InviteMembersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OrganizationService_AcceptInvitation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AcceptInvitationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OrganizationServiceServer).AcceptInvitation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OrganizationService_AcceptInvitation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OrganizationServiceServer).AcceptInvitation(ctx, req.(*AcceptInvitationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OrganizationService_SetMemberEnabled_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetMemberEnabledRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OrganizationServiceServer).SetMemberEnabled(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OrganizationService_SetMemberEnabled_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OrganizationServiceServer).SetMemberEnabled(ctx, req.(*SetMemberEnabledRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OrganizationService_RemoveMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OrganizationServiceServer).RemoveMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OrganizationService_RemoveMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OrganizationServiceServer).RemoveMember(ctx, req.(*RemoveMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OrganizationService_SetCoAdministrator_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetCoAdministratorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OrganizationServiceServer).SetCoAdministrator(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OrganizationService_SetCoAdministrator_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OrganizationServiceServer).SetCoAdministrator(ctx, req.(*SetCoAdministratorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OrganizationService_GrantSeats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GrantSeatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OrganizationServiceServer).GrantSeats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OrganizationService_GrantSeats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OrganizationServiceServer).GrantSeats(ctx, req.(*GrantSeatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// OrganizationService_ServiceDesc is the grpc.ServiceDesc for OrganizationService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var OrganizationService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "tessera.account.v1.OrganizationService",
+	HandlerType: (*OrganizationServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "CreateOrganization",
+			Handler:    _OrganizationService_CreateOrganization_Handler,
+		},
+		{
+			MethodName: "GetOrganization",
+			Handler:    _OrganizationService_GetOrganization_Handler,
+		},
+		{
+			MethodName: "ListOrganizations",
+			Handler:    _OrganizationService_ListOrganizations_Handler,
+		},
+		{
+			MethodName: "InviteMembers",
+			Handler:    _OrganizationService_InviteMembers_Handler,
+		},
+		{
+			MethodName: "AcceptInvitation",
+			Handler:    _OrganizationService_AcceptInvitation_Handler,
+		},
+		{
+			MethodName: "SetMemberEnabled",
+			Handler:    _OrganizationService_SetMemberEnabled_Handler,
+		},
+		{
+			MethodName: "RemoveMember",
+			Handler:    _OrganizationService_RemoveMember_Handler,
+		},
+		{
+			MethodName: "SetCoAdministrator",
+			Handler:    _OrganizationService_SetCoAdministrator_Handler,
+		},
+		{
+			MethodName: "GrantSeats",
+			Handler:    _OrganizationService_GrantSeats_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "tessera/account/v1/account.proto",
+}

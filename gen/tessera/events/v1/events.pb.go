@@ -954,6 +954,84 @@ func (x *AccountAdministratorReplaced) GetReason() string {
 	return ""
 }
 
+// OrganizationChanged: subjects tessera.account.organization.{created, invited,
+// joined, enabled, disabled, removed, co_admin_set, seats_granted}.
+type OrganizationChanged struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	OrganizationId string                 `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	UserId         string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Email          string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	ProductId      string                 `protobuf:"bytes,4,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	Seats          int64                  `protobuf:"varint,5,opt,name=seats,proto3" json:"seats,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *OrganizationChanged) Reset() {
+	*x = OrganizationChanged{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrganizationChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrganizationChanged) ProtoMessage() {}
+
+func (x *OrganizationChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrganizationChanged.ProtoReflect.Descriptor instead.
+func (*OrganizationChanged) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *OrganizationChanged) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *OrganizationChanged) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *OrganizationChanged) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *OrganizationChanged) GetProductId() string {
+	if x != nil {
+		return x.ProductId
+	}
+	return ""
+}
+
+func (x *OrganizationChanged) GetSeats() int64 {
+	if x != nil {
+		return x.Seats
+	}
+	return 0
+}
+
 var File_tessera_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_tessera_events_v1_events_proto_rawDesc = "" +
@@ -1030,7 +1108,14 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12*\n" +
 	"\x11replaced_user_ids\x18\x03 \x03(\tR\x0freplacedUserIds\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reasonB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xa2\x01\n" +
+	"\x13OrganizationChanged\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x04 \x01(\tR\tproductId\x12\x14\n" +
+	"\x05seats\x18\x05 \x01(\x03R\x05seatsB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
 
 var (
 	file_tessera_events_v1_events_proto_rawDescOnce sync.Once
@@ -1044,7 +1129,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),                // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),               // 1: tessera.events.v1.AccountCreated
@@ -1061,10 +1146,11 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*UserUpdated)(nil),                  // 12: tessera.events.v1.UserUpdated
 	(*EntitlementAssigned)(nil),          // 13: tessera.events.v1.EntitlementAssigned
 	(*AccountAdministratorReplaced)(nil), // 14: tessera.events.v1.AccountAdministratorReplaced
-	(*timestamppb.Timestamp)(nil),        // 15: google.protobuf.Timestamp
+	(*OrganizationChanged)(nil),          // 15: tessera.events.v1.OrganizationChanged
+	(*timestamppb.Timestamp)(nil),        // 16: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	15, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	16, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
 	1,  // [1:1] is the sub-list for method output_type
 	1,  // [1:1] is the sub-list for method input_type
 	1,  // [1:1] is the sub-list for extension type_name
@@ -1083,7 +1169,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -24,6 +24,7 @@ type Store interface {
 	UserByUsername(ctx context.Context, tenant, username string) (User, error)
 	TokenByHash(ctx context.Context, hash []byte) (Token, User, error)
 	TokenStore
+	OrgStore
 	RecordFailedLogin(ctx context.Context, tenant, userID string, lockAfter int) (bool, error)
 	ResetFailedLogins(ctx context.Context, tenant, userID string) error
 	Reactivate(ctx context.Context, tenant, userID, by string) (User, error)
@@ -59,6 +60,8 @@ type Config struct {
 	LockoutAfter int
 	// EmailPoll is how often scheduled emails are looked for (ACC-15).
 	EmailPoll time.Duration
+	// PublicURL is where people reach the gateway, for links in emails.
+	PublicURL string
 }
 
 // App is the account service's use cases.

@@ -27,6 +27,9 @@ type EntitlementKeys interface {
 	// Assign gives an unowned entitlement or line item to the account (a no-op when
 	// that account owns it already).
 	Assign(ctx context.Context, key, accountID string) (EntitlementKey, error)
+	// Licensed returns the deployed quantity per product of what k names: its
+	// entitlement's line items, or its one line item.
+	Licensed(ctx context.Context, k EntitlementKey) (map[string]int64, error)
 }
 
 // Newcomer is a person registering or joining on their own.

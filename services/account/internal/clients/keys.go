@@ -41,3 +41,28 @@ func (e EntitlementKeys) Assign(ctx context.Context, key, accountID string) (app
 	}
 	return keyOf(k), nil
 }
+
+// Licensed implements app.EntitlementKeys.
+func (e EntitlementKeys) Licensed(ctx context.Context, k app.EntitlementKey) (map[string]int64, error) {
+	var items []*entitlementpb.LineItem
+	if k.ActivationID != "" {
+		li, err := e.Ent.GetLineItem(ctx, &entitlementpb.GetLineItemRequest{Name: "lineItems/" + k.ActivationID})
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, li)
+	} else {
+		ent, err := e.Ent.GetEntitlement(ctx, &entitlementpb.GetEntitlementRequest{Name: "entitlements/" + k.EntitlementID})
+		if err != nil {
+			return nil, err
+		}
+		items = ent.GetLineItems()
+	}
+	out := map[string]int64{}
+	for _, li := range items {
+		if li.GetState() == entitlementpb.LineItemState_LINE_ITEM_STATE_DEPLOYED {
+			out[strings.TrimPrefix(li.GetProduct(), "products/")] += li.GetQuantity()
+		}
+	}
+	return out, nil
+}

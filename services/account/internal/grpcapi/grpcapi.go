@@ -48,6 +48,16 @@ var Permissions = grpcx.Permissions{
 	accountpb.AuthService_Authenticate_FullMethodName:             authz.TokensResolve,
 	accountpb.AuthService_SignInWithKey_FullMethodName:            authz.Public,
 
+	accountpb.OrganizationService_CreateOrganization_FullMethodName: authz.OrganizationsUse,
+	accountpb.OrganizationService_GetOrganization_FullMethodName:    authz.OrganizationsUse,
+	accountpb.OrganizationService_ListOrganizations_FullMethodName:  authz.OrganizationsUse,
+	accountpb.OrganizationService_InviteMembers_FullMethodName:      authz.OrganizationsUse,
+	accountpb.OrganizationService_AcceptInvitation_FullMethodName:   authz.OrganizationsUse,
+	accountpb.OrganizationService_SetMemberEnabled_FullMethodName:   authz.OrganizationsUse,
+	accountpb.OrganizationService_RemoveMember_FullMethodName:       authz.OrganizationsUse,
+	accountpb.OrganizationService_SetCoAdministrator_FullMethodName: authz.OrganizationsUse,
+	accountpb.OrganizationService_GrantSeats_FullMethodName:         authz.OrganizationsUse,
+
 	accountpb.RegistrationService_RegisterSelf_FullMethodName:                authz.Public,
 	accountpb.RegistrationService_JoinAccount_FullMethodName:                 authz.Public,
 	accountpb.RegistrationService_ClaimEntitlementKey_FullMethodName:         authz.EntitlementsClaim,
@@ -68,6 +78,7 @@ type Server struct {
 	accountpb.UnimplementedAccessTokenServiceServer
 	accountpb.UnimplementedAuditServiceServer
 	accountpb.UnimplementedRegistrationServiceServer
+	accountpb.UnimplementedOrganizationServiceServer
 	app *app.App
 	now func() time.Time
 }

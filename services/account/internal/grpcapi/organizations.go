@@ -1,0 +1,186 @@
+package grpcapi
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
+	"github.com/tessera-dev/tessera/services/account/internal/app"
+	"github.com/tessera-dev/tessera/services/platform/names"
+)
+
+var memberStatuses = map[string]accountpb.MemberStatus{
+	app.MemberPending:  accountpb.MemberStatus_MEMBER_STATUS_PENDING,
+	app.MemberActive:   accountpb.MemberStatus_MEMBER_STATUS_ACTIVE,
+	app.MemberDisabled: accountpb.MemberStatus_MEMBER_STATUS_DISABLED,
+}
+
+func userName(id string) string {
+	if id == "" {
+		return ""
+	}
+	return "users/" + id
+}
+
+func organizationPB(o app.Organization) *accountpb.Organization {
+	out := &accountpb.Organization{
+		Name: "organizations/" + o.ID, OrganizationId: o.ID, DisplayName: o.DisplayName, PermissionKey: o.Key,
+		Account: "accounts/" + o.AccountID, CreateTime: timestamppb.New(o.CreateTime),
+	}
+	for _, m := range o.Members {
+		out.Members = append(out.Members, &accountpb.OrganizationMember{
+			Email: m.Email, User: userName(m.UserID), Status: memberStatuses[m.Status],
+			Administrator: m.UserID != "" && m.UserID == o.AdminUserID, CoAdministrator: m.UserID != "" && m.UserID == o.CoAdminUserID,
+			InviteTime: timestamppb.New(m.InviteTime), JoinTime: tsPtr(m.JoinTime),
+		})
+	}
+	products := map[string]*accountpb.ProductSeats{}
+	for id, n := range o.Licensed {
+		products[id] = &accountpb.ProductSeats{Product: "products/" + id, Licensed: n, Holders: map[string]int64{}}
+	}
+	for _, g := range o.Grants {
+		ps, ok := products[g.ProductID]
+		if !ok { // the key no longer licenses it; still show who holds seats
+			ps = &accountpb.ProductSeats{Product: "products/" + g.ProductID, Holders: map[string]int64{}}
+			products[g.ProductID] = ps
+		}
+		ps.Granted += g.Seats
+		ps.Holders["users/"+g.UserID] = g.Seats
+	}
+	for _, id := range slices.Sorted(maps.Keys(products)) {
+		out.Products = append(out.Products, products[id])
+	}
+	return out
+}
+
+func orgID(field, name string) (string, error) { return names.ID(field, name, "organizations") }
+
+// CreateOrganization implements OrganizationService.
+func (s *Server) CreateOrganization(ctx context.Context, req *accountpb.CreateOrganizationRequest) (*accountpb.Organization, error) {
+	o := req.GetOrganization()
+	out, err := s.app.CreateOrganization(ctx, o.GetDisplayName(), o.GetPermissionKey(), req.GetRequestId())
+	if err != nil {
+		return nil, err
+	}
+	return organizationPB(out), nil
+}
+
+// GetOrganization implements OrganizationService.
+func (s *Server) GetOrganization(ctx context.Context, req *accountpb.GetOrganizationRequest) (*accountpb.Organization, error) {
+	id, err := orgID("name", req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.GetOrganization(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return organizationPB(out), nil
+}
+
+// ListOrganizations implements OrganizationService.
+func (s *Server) ListOrganizations(ctx context.Context, _ *accountpb.ListOrganizationsRequest) (*accountpb.ListOrganizationsResponse, error) {
+	list, err := s.app.ListOrganizations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &accountpb.ListOrganizationsResponse{}
+	for _, o := range list {
+		out.Organizations = append(out.Organizations, organizationPB(o))
+	}
+	return out, nil
+}
+
+// InviteMembers implements OrganizationService.
+func (s *Server) InviteMembers(ctx context.Context, req *accountpb.InviteMembersRequest) (*accountpb.Organization, error) {
+	id, err := orgID("organization", req.GetOrganization())
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.InviteMembers(ctx, id, req.GetEmails())
+	if err != nil {
+		return nil, err
+	}
+	return organizationPB(out), nil
+}
+
+// AcceptInvitation implements OrganizationService.
+func (s *Server) AcceptInvitation(ctx context.Context, req *accountpb.AcceptInvitationRequest) (*accountpb.Organization, error) {
+	out, err := s.app.AcceptInvitation(ctx, req.GetToken())
+	if err != nil {
+		return nil, err
+	}
+	return organizationPB(out), nil
+}
+
+// SetMemberEnabled implements OrganizationService.
+func (s *Server) SetMemberEnabled(ctx context.Context, req *accountpb.SetMemberEnabledRequest) (*accountpb.Organization, error) {
+	id, err := orgID("organization", req.GetOrganization())
+	if err != nil {
+		return nil, err
+	}
+	user, err := names.ID("user", req.GetUser(), "users")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.SetMemberEnabled(ctx, id, user, req.GetEnabled())
+	if err != nil {
+		return nil, err
+	}
+	return organizationPB(out), nil
+}
+
+// RemoveMember implements OrganizationService.
+func (s *Server) RemoveMember(ctx context.Context, req *accountpb.RemoveMemberRequest) (*accountpb.Organization, error) {
+	id, err := orgID("organization", req.GetOrganization())
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.RemoveMember(ctx, id, strings.TrimPrefix(req.GetMember(), "users/"))
+	if err != nil {
+		return nil, err
+	}
+	return organizationPB(out), nil
+}
+
+// SetCoAdministrator implements OrganizationService.
+func (s *Server) SetCoAdministrator(ctx context.Context, req *accountpb.SetCoAdministratorRequest) (*accountpb.Organization, error) {
+	id, err := orgID("organization", req.GetOrganization())
+	if err != nil {
+		return nil, err
+	}
+	user, err := names.OptionalID("user", req.GetUser(), "users")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.SetCoAdministrator(ctx, id, user)
+	if err != nil {
+		return nil, err
+	}
+	return organizationPB(out), nil
+}
+
+// GrantSeats implements OrganizationService.
+func (s *Server) GrantSeats(ctx context.Context, req *accountpb.GrantSeatsRequest) (*accountpb.Organization, error) {
+	id, err := orgID("organization", req.GetOrganization())
+	if err != nil {
+		return nil, err
+	}
+	user, err := names.OptionalID("user", req.GetUser(), "users")
+	if err != nil {
+		return nil, err
+	}
+	product, err := names.OptionalID("product", req.GetProduct(), "products")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.GrantSeats(ctx, id, app.SeatGrant{UserID: user, ProductID: product, Seats: req.GetSeats()})
+	if err != nil {
+		return nil, err
+	}
+	return organizationPB(out), nil
+}
