@@ -61,9 +61,10 @@ type Service struct {
 func New(d Deps) *Service {
 	ent := entitlementpb.NewEntitlementServiceClient(d.Entitlement)
 	holdings := clients.Holdings{Ent: ent, Dev: devicepb.NewDeviceServiceClient(d.Device)}
+	catalog := entitlementpb.NewCatalogServiceClient(d.Entitlement)
 	a := app.New(store.New(d.Pool), d.Mailer, app.Neighbours{
 		Holdings: holdings, Keys: clients.EntitlementKeys{Ent: ent},
-		Plans: clients.ServicePlans{Catalog: entitlementpb.NewCatalogServiceClient(d.Entitlement), Ent: ent},
+		Plans: clients.ServicePlans{Catalog: catalog, Ent: ent}, Lines: clients.ProductLines{Catalog: catalog},
 	}, d.Config)
 	return &Service{deps: d, app: a, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log)}
 }

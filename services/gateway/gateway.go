@@ -325,9 +325,9 @@ func (g *Gateway) limitLogins(next http.Handler) http.Handler {
 }
 
 // evictOnRevoke drops a token from this gateway's cache as soon as a request
-// through it deleted or rotated that token, and the tenant's entries when a request
-// changed its account tree (scopes follow the tree); other gateways learn both from
-// events.
+// through it deleted or rotated that token, a user's entries when a request changed
+// the user, and the tenant's entries when a request changed its account tree (scopes
+// follow the tree); other gateways learn all of these from events.
 func (g *Gateway) evictOnRevoke(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rest, isToken := strings.CutPrefix(r.URL.Path, "/v1/accessTokens/")
@@ -335,7 +335,9 @@ func (g *Gateway) evictOnRevoke(next http.Handler) http.Handler {
 		treeChange := (r.Method == http.MethodPost && (r.URL.Path == "/v1/accounts" || strings.HasSuffix(r.URL.Path, "/customers") ||
 			strings.HasSuffix(r.URL.Path, ":linkSubAccount") || strings.HasSuffix(r.URL.Path, ":unlinkSubAccount"))) ||
 			(r.Method == http.MethodDelete && strings.HasPrefix(r.URL.Path, "/v1/accounts/"))
-		if !revoking && !treeChange {
+		userID, isUser := strings.CutPrefix(r.URL.Path, "/v1/users/")
+		userChange := isUser && r.Method == http.MethodPatch
+		if !revoking && !treeChange && !userChange {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -345,9 +347,12 @@ func (g *Gateway) evictOnRevoke(next http.Handler) http.Handler {
 		if rec.status != http.StatusOK || !ok {
 			return
 		}
-		if revoking {
+		switch {
+		case revoking:
 			g.cache.evict(p.GetTenantId(), strings.TrimSuffix(rest, ":rotate"), "")
-		} else {
+		case userChange: // roles, memberships or product lines changed
+			g.cache.evict(p.GetTenantId(), "", userID)
+		default:
 			g.cache.evictTenant(p.GetTenantId())
 		}
 	})

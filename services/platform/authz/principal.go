@@ -151,13 +151,16 @@ func CanActFor(p *commonpb.Principal, accountID string) bool {
 // LineItemRef names a line item (or, with no ActivationID, a whole entitlement) and
 // its owner, for visibility checks.
 type LineItemRef struct {
-	AccountID, EntitlementID, ActivationID string
+	AccountID, EntitlementID, ActivationID, ProductLineID string
 }
 
 // CanSeeLineItem reports whether p may see the line item (or entitlement) and its
 // fulfillments. A principal signed in with an entitlement ID or activation ID sees just
 // that, whoever owns it (SPEC ACC-18); everyone else goes by account.
 func CanSeeLineItem(p *commonpb.Principal, li LineItemRef) bool {
+	if li.ActivationID != "" && !InProductLines(p, li.ProductLineID) {
+		return false
+	}
 	if p.GetKind() == commonpb.PrincipalKind_PRINCIPAL_KIND_ENTITLEMENT_KEY {
 		if e := p.GetScopeEntitlementId(); e != "" {
 			return e == li.EntitlementID
@@ -165,6 +168,13 @@ func CanSeeLineItem(p *commonpb.Principal, li LineItemRef) bool {
 		return li.ActivationID != "" && p.GetScopeActivationId() == li.ActivationID
 	}
 	return CanActFor(p, li.AccountID)
+}
+
+// InProductLines reports whether a principal limited to product lines (SPEC ACC-16)
+// may see a line item of a product in productLine ("" for none); tenant-wide and
+// unlimited principals see every line.
+func InProductLines(p *commonpb.Principal, productLine string) bool {
+	return p.GetTenantWide() || len(p.GetProductLines()) == 0 || slices.Contains(p.GetProductLines(), productLine)
 }
 
 // ForTenant returns a context that background work (reconcilers, consumers) uses to

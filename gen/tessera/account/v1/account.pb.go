@@ -1942,7 +1942,10 @@ type User struct {
 	// Receives the expiring-entitlements digest.
 	ExpiringEntitlementsEmail bool `protobuf:"varint,22,opt,name=expiring_entitlements_email,json=expiringEntitlementsEmail,proto3" json:"expiring_entitlements_email,omitempty"`
 	// A contact who never signs in (SPEC ACC-5 "can log in" = false).
-	ContactOnly   bool `protobuf:"varint,23,opt,name=contact_only,json=contactOnly,proto3" json:"contact_only,omitempty"`
+	ContactOnly bool `protobuf:"varint,23,opt,name=contact_only,json=contactOnly,proto3" json:"contact_only,omitempty"`
+	// productLines/{product_line_id}: when any are linked, the user sees only line
+	// items of products in them (SPEC ACC-16).
+	ProductLines  []string `protobuf:"bytes,24,rep,name=product_lines,json=productLines,proto3" json:"product_lines,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2136,6 +2139,13 @@ func (x *User) GetContactOnly() bool {
 		return x.ContactOnly
 	}
 	return false
+}
+
+func (x *User) GetProductLines() []string {
+	if x != nil {
+		return x.ProductLines
+	}
+	return nil
 }
 
 type CreateUserRequest struct {
@@ -5420,7 +5430,7 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\n" +
 	"Membership\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x14\n" +
-	"\x05roles\x18\x02 \x03(\tR\x05roles\"\xb1\a\n" +
+	"\x05roles\x18\x02 \x03(\tR\x05roles\"\xd6\a\n" +
 	"\x04User\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1a\n" +
@@ -5448,7 +5458,8 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x06locale\x18\x14 \x01(\tR\x06locale\x12(\n" +
 	"\x10marketing_opt_in\x18\x15 \x01(\bR\x0emarketingOptIn\x12>\n" +
 	"\x1bexpiring_entitlements_email\x18\x16 \x01(\bR\x19expiringEntitlementsEmail\x12!\n" +
-	"\fcontact_only\x18\x17 \x01(\bR\vcontactOnly\"|\n" +
+	"\fcontact_only\x18\x17 \x01(\bR\vcontactOnly\x12#\n" +
+	"\rproduct_lines\x18\x18 \x03(\tR\fproductLines\"|\n" +
 	"\x11CreateUserRequest\x12,\n" +
 	"\x04user\x18\x01 \x01(\v2\x18.tessera.account.v1.UserR\x04user\x12\x1a\n" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x1d\n" +

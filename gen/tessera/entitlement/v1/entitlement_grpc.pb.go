@@ -23,6 +23,9 @@ const (
 	CatalogService_GetLicenseModel_FullMethodName    = "/tessera.entitlement.v1.CatalogService/GetLicenseModel"
 	CatalogService_CreateProduct_FullMethodName      = "/tessera.entitlement.v1.CatalogService/CreateProduct"
 	CatalogService_GetProduct_FullMethodName         = "/tessera.entitlement.v1.CatalogService/GetProduct"
+	CatalogService_CreateProductLine_FullMethodName  = "/tessera.entitlement.v1.CatalogService/CreateProductLine"
+	CatalogService_GetProductLine_FullMethodName     = "/tessera.entitlement.v1.CatalogService/GetProductLine"
+	CatalogService_ListProductLines_FullMethodName   = "/tessera.entitlement.v1.CatalogService/ListProductLines"
 	CatalogService_CreateServicePlan_FullMethodName  = "/tessera.entitlement.v1.CatalogService/CreateServicePlan"
 	CatalogService_GetServicePlan_FullMethodName     = "/tessera.entitlement.v1.CatalogService/GetServicePlan"
 	CatalogService_ListServicePlans_FullMethodName   = "/tessera.entitlement.v1.CatalogService/ListServicePlans"
@@ -38,6 +41,10 @@ type CatalogServiceClient interface {
 	GetLicenseModel(ctx context.Context, in *GetLicenseModelRequest, opts ...grpc.CallOption) (*LicenseModel, error)
 	CreateProduct(ctx context.Context, in *CreateProductRequest, opts ...grpc.CallOption) (*Product, error)
 	GetProduct(ctx context.Context, in *GetProductRequest, opts ...grpc.CallOption) (*Product, error)
+	// Product lines group products; users may be limited to theirs (SPEC ENT-1, ACC-16).
+	CreateProductLine(ctx context.Context, in *CreateProductLineRequest, opts ...grpc.CallOption) (*ProductLine, error)
+	GetProductLine(ctx context.Context, in *GetProductLineRequest, opts ...grpc.CallOption) (*ProductLine, error)
+	ListProductLines(ctx context.Context, in *ListProductLinesRequest, opts ...grpc.CallOption) (*ListProductLinesResponse, error)
 	// Defines a service plan: a product sold by the unit (seats, keys…) that partners
 	// assign to their customers (SPEC ACC-15, ENT-12).
 	CreateServicePlan(ctx context.Context, in *CreateServicePlanRequest, opts ...grpc.CallOption) (*ServicePlan, error)
@@ -93,6 +100,36 @@ func (c *catalogServiceClient) GetProduct(ctx context.Context, in *GetProductReq
 	return out, nil
 }
 
+func (c *catalogServiceClient) CreateProductLine(ctx context.Context, in *CreateProductLineRequest, opts ...grpc.CallOption) (*ProductLine, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ProductLine)
+	err := c.cc.Invoke(ctx, CatalogService_CreateProductLine_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) GetProductLine(ctx context.Context, in *GetProductLineRequest, opts ...grpc.CallOption) (*ProductLine, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ProductLine)
+	err := c.cc.Invoke(ctx, CatalogService_GetProductLine_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) ListProductLines(ctx context.Context, in *ListProductLinesRequest, opts ...grpc.CallOption) (*ListProductLinesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListProductLinesResponse)
+	err := c.cc.Invoke(ctx, CatalogService_ListProductLines_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *catalogServiceClient) CreateServicePlan(ctx context.Context, in *CreateServicePlanRequest, opts ...grpc.CallOption) (*ServicePlan, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ServicePlan)
@@ -133,6 +170,10 @@ type CatalogServiceServer interface {
 	GetLicenseModel(context.Context, *GetLicenseModelRequest) (*LicenseModel, error)
 	CreateProduct(context.Context, *CreateProductRequest) (*Product, error)
 	GetProduct(context.Context, *GetProductRequest) (*Product, error)
+	// Product lines group products; users may be limited to theirs (SPEC ENT-1, ACC-16).
+	CreateProductLine(context.Context, *CreateProductLineRequest) (*ProductLine, error)
+	GetProductLine(context.Context, *GetProductLineRequest) (*ProductLine, error)
+	ListProductLines(context.Context, *ListProductLinesRequest) (*ListProductLinesResponse, error)
 	// Defines a service plan: a product sold by the unit (seats, keys…) that partners
 	// assign to their customers (SPEC ACC-15, ENT-12).
 	CreateServicePlan(context.Context, *CreateServicePlanRequest) (*ServicePlan, error)
@@ -159,6 +200,15 @@ func (UnimplementedCatalogServiceServer) CreateProduct(context.Context, *CreateP
 }
 func (UnimplementedCatalogServiceServer) GetProduct(context.Context, *GetProductRequest) (*Product, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetProduct not implemented")
+}
+func (UnimplementedCatalogServiceServer) CreateProductLine(context.Context, *CreateProductLineRequest) (*ProductLine, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateProductLine not implemented")
+}
+func (UnimplementedCatalogServiceServer) GetProductLine(context.Context, *GetProductLineRequest) (*ProductLine, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetProductLine not implemented")
+}
+func (UnimplementedCatalogServiceServer) ListProductLines(context.Context, *ListProductLinesRequest) (*ListProductLinesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListProductLines not implemented")
 }
 func (UnimplementedCatalogServiceServer) CreateServicePlan(context.Context, *CreateServicePlanRequest) (*ServicePlan, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateServicePlan not implemented")
@@ -262,6 +312,60 @@ func _CatalogService_GetProduct_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CatalogService_CreateProductLine_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateProductLineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).CreateProductLine(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_CreateProductLine_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).CreateProductLine(ctx, req.(*CreateProductLineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_GetProductLine_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetProductLineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).GetProductLine(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_GetProductLine_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).GetProductLine(ctx, req.(*GetProductLineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_ListProductLines_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListProductLinesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).ListProductLines(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_ListProductLines_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).ListProductLines(ctx, req.(*ListProductLinesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CatalogService_CreateServicePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateServicePlanRequest)
 	if err := dec(in); err != nil {
@@ -338,6 +442,18 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetProduct",
 			Handler:    _CatalogService_GetProduct_Handler,
+		},
+		{
+			MethodName: "CreateProductLine",
+			Handler:    _CatalogService_CreateProductLine_Handler,
+		},
+		{
+			MethodName: "GetProductLine",
+			Handler:    _CatalogService_GetProductLine_Handler,
+		},
+		{
+			MethodName: "ListProductLines",
+			Handler:    _CatalogService_ListProductLines_Handler,
 		},
 		{
 			MethodName: "CreateServicePlan",

@@ -71,7 +71,9 @@ type App struct {
 	holdings Holdings
 	keys     EntitlementKeys
 	plans    ServicePlans
-	cfg      Config
+	// productLines checks the product lines users are limited to.
+	productLines ProductLines
+	cfg          Config
 	// emailWake nudges the scheduled-email worker.
 	emailWake chan struct{}
 	now       func() time.Time
@@ -82,6 +84,7 @@ type Neighbours struct {
 	Holdings Holdings
 	Keys     EntitlementKeys
 	Plans    ServicePlans
+	Lines    ProductLines
 }
 
 // New returns the use cases.
@@ -96,7 +99,7 @@ func New(store Store, mailer Mailer, n Neighbours, cfg Config) *App {
 		cfg.SessionTTL = 12 * time.Hour
 	}
 	return &App{
-		store: store, mailer: mailer, holdings: n.Holdings, keys: n.Keys, plans: n.Plans, cfg: cfg, now: time.Now,
+		store: store, mailer: mailer, holdings: n.Holdings, keys: n.Keys, plans: n.Plans, productLines: n.Lines, cfg: cfg, now: time.Now,
 		emailWake: make(chan struct{}, 1),
 	}
 }

@@ -184,5 +184,8 @@ func PrincipalFor(t Token, u User) *commonpb.Principal {
 	for perm := range perms {
 		p.Permissions = append(p.Permissions, string(perm))
 	}
+	if !p.GetTenantWide() {
+		p.ProductLines = u.ProductLines
+	}
 	return p
 }

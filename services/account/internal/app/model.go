@@ -81,6 +81,8 @@ type User struct {
 	MarketingOptIn   bool
 	ExpiringEmail    bool
 	CanLogin         bool
+	// ProductLines, when any, limit what line items the user sees (SPEC ACC-16).
+	ProductLines []string
 	// MustChangePassword is set while the password is a temporary one.
 	MustChangePassword bool
 	SecretQuestion     string

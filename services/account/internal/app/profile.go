@@ -21,6 +21,7 @@ type UserPatch struct {
 	Address                                                  *Address
 	MarketingOptIn, ExpiringEmail, CanLogin, SharedLogin     *bool
 	Memberships                                              *[]Membership
+	ProductLines                                             *[]string
 }
 
 // checkProfile validates profile fields of a new or changed user.
@@ -102,6 +103,11 @@ func (a *App) UpdateUser(ctx context.Context, id string, patch UserPatch) (User,
 			return User{}, err
 		}
 	}
+	if patch.ProductLines != nil {
+		if err := a.checkProductLines(ctx, *patch.ProductLines); err != nil {
+			return User{}, err
+		}
+	}
 	set := func(dst *string, v *string) {
 		if v != nil {
 			*dst = *v
@@ -130,6 +136,9 @@ func (a *App) UpdateUser(ctx context.Context, id string, patch UserPatch) (User,
 		if patch.Memberships != nil {
 			u.Memberships = *patch.Memberships
 		}
+		if patch.ProductLines != nil {
+			u.ProductLines = *patch.ProductLines
+		}
 		var v errs.Violations
 		checkProfile(&v, "user.", *u)
 		return v.Err()
@@ -140,4 +149,26 @@ func (a *App) UpdateUser(ctx context.Context, id string, patch UserPatch) (User,
 func (a *App) ListAdministrators(ctx context.Context) ([]Administrator, error) {
 	p, _ := authz.FromContext(ctx)
 	return a.store.Administrators(ctx, p.GetTenantId(), p.GetAccountIds())
+}
+
+// ProductLines is what linking users to product lines needs of the catalog.
+type ProductLines interface {
+	// CheckProductLine returns NotFound for an unknown product line.
+	CheckProductLine(ctx context.Context, id string) error
+}
+
+// checkProductLines refuses product lines the catalog does not have.
+func (a *App) checkProductLines(ctx context.Context, lines []string) error {
+	for i, id := range lines {
+		field := fmt.Sprintf("user.product_lines[%d]", i)
+		if slices.Contains(lines[:i], id) {
+			return errs.Invalid(field, "product line %q is listed twice", id)
+		}
+		if err := a.productLines.CheckProductLine(ctx, id); errs.IsKind(err, errs.KindNotFound) {
+			return errs.Invalid(field, "product line %q does not exist", id)
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
 }

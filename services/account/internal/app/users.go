@@ -56,6 +56,9 @@ func (a *App) CreateUser(ctx context.Context, u User, password string) (User, er
 		return User{}, err
 	}
 	u.Type = userType
+	if err := a.checkProductLines(ctx, u.ProductLines); err != nil {
+		return User{}, err
+	}
 	temporary := password == ""
 	if temporary {
 		password = GeneratePassword()

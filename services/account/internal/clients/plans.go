@@ -33,3 +33,14 @@ func (s ServicePlans) Assign(ctx context.Context, planID, accountID string, unit
 	e, err := s.Ent.AssignServicePlan(ctx, req)
 	return strings.TrimPrefix(e.GetName(), "entitlements/"), err
 }
+
+// ProductLines checks product lines in the catalog.
+type ProductLines struct {
+	Catalog entitlementpb.CatalogServiceClient
+}
+
+// CheckProductLine implements app.ProductLines.
+func (p ProductLines) CheckProductLine(ctx context.Context, id string) error {
+	_, err := p.Catalog.GetProductLine(ctx, &entitlementpb.GetProductLineRequest{Name: "productLines/" + id})
+	return err
+}

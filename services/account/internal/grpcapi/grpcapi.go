@@ -145,6 +145,9 @@ func userPB(u app.User) *accountpb.User {
 	for _, m := range u.Memberships {
 		out.Memberships = append(out.Memberships, &accountpb.Membership{Account: "accounts/" + m.AccountID, Roles: m.Roles})
 	}
+	for _, id := range u.ProductLines {
+		out.ProductLines = append(out.ProductLines, "productLines/"+id)
+	}
 	return out
 }
 
@@ -219,6 +222,11 @@ func (s *Server) CreateUser(ctx context.Context, req *accountpb.CreateUserReques
 		TimeZone: u.GetTimeZone(), Locale: u.GetLocale(), MarketingOptIn: u.GetMarketingOptIn(),
 		ExpiringEmail: u.GetExpiringEntitlementsEmail(), CanLogin: !u.GetContactOnly(),
 	}
+	lines, err := productLineIDs(u.GetProductLines())
+	if err != nil {
+		return nil, err
+	}
+	in.ProductLines = lines
 	for i, m := range u.GetMemberships() {
 		id, err := names.ID(fieldf("user.memberships[%d].account", i), m.GetAccount(), "accounts")
 		if err != nil {
@@ -464,6 +472,12 @@ func (s *Server) UpdateUser(ctx context.Context, req *accountpb.UpdateUserReques
 			p.CanLogin = &canLogin
 		case "shared_login":
 			p.SharedLogin = &u.SharedLogin
+		case "product_lines":
+			lines, err := productLineIDs(u.GetProductLines())
+			if err != nil {
+				return nil, err
+			}
+			p.ProductLines = &lines
 		case "memberships":
 			ms := []app.Membership{}
 			for i, m := range u.GetMemberships() {
@@ -554,6 +568,19 @@ func (s *Server) ListRoles(context.Context, *accountpb.ListRolesRequest) (*accou
 			role.Permissions = append(role.Permissions, string(p))
 		}
 		out.Roles = append(out.Roles, role)
+	}
+	return out, nil
+}
+
+// productLineIDs parses productLines/{id} names.
+func productLineIDs(list []string) ([]string, error) {
+	out := []string{}
+	for i, n := range list {
+		id, err := names.ID(fieldf("user.product_lines[%d]", i), n, "productLines")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, id)
 	}
 	return out, nil
 }

@@ -243,10 +243,10 @@ func insertUser(ctx context.Context, tx pgx.Tx, tenant string, u app.User) error
 		return err
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO users (tenant_id, id, username, first_name, last_name, email, user_type, status, password_hash, request_id, shared_login, must_change_password,
-			phone, fax, address, time_zone, locale, marketing_opt_in, expiring_email, can_login)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+			phone, fax, address, time_zone, locale, marketing_opt_in, expiring_email, can_login, product_lines)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, coalesce($21::text[], '{}'))`,
 		tenant, u.ID, u.Username, u.FirstName, u.LastName, u.Email, u.Type, u.Status, u.PasswordHash, pg.NullIfEmpty(u.RequestID), u.SharedLogin, u.MustChangePassword,
-		u.Phone, u.Fax, addr, u.TimeZone, u.Locale, u.MarketingOptIn, u.ExpiringEmail, u.CanLogin)
+		u.Phone, u.Fax, addr, u.TimeZone, u.Locale, u.MarketingOptIn, u.ExpiringEmail, u.CanLogin, u.ProductLines)
 	if err != nil {
 		return err
 	}
@@ -279,7 +279,7 @@ func (s *Store) CreateUser(ctx context.Context, tenant string, u app.User) (app.
 
 const userCols = `u.id, u.username, u.first_name, u.last_name, u.email, u.user_type, u.status, u.password_hash, coalesce(u.request_id, ''), u.created_at, u.last_login_at,
 	u.shared_login, u.failed_logins, u.locked_at, u.must_change_password, u.secret_question, u.secret_answer_hash,
-	u.phone, u.fax, u.address, u.time_zone, u.locale, u.marketing_opt_in, u.expiring_email, u.can_login,
+	u.phone, u.fax, u.address, u.time_zone, u.locale, u.marketing_opt_in, u.expiring_email, u.can_login, u.product_lines,
 	coalesce((SELECT jsonb_agg(jsonb_build_object('account_id', m.account_id, 'roles', m.roles) ORDER BY m.account_id)
 	          FROM memberships m WHERE m.tenant_id = u.tenant_id AND m.user_id = u.id), '[]')`
 
@@ -301,7 +301,7 @@ func scanUserInto(row pgx.Row, u *app.User, extra ...any) error {
 	dest := append([]any{
 		&u.ID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.Type, &u.Status, &u.PasswordHash, &u.RequestID, &u.CreateTime, &u.LastLoginTime,
 		&u.SharedLogin, &u.FailedLogins, &u.LockedTime, &u.MustChangePassword, &u.SecretQuestion, &u.SecretAnswerHash,
-		&u.Phone, &u.Fax, &addr, &u.TimeZone, &u.Locale, &u.MarketingOptIn, &u.ExpiringEmail, &u.CanLogin, &ms,
+		&u.Phone, &u.Fax, &addr, &u.TimeZone, &u.Locale, &u.MarketingOptIn, &u.ExpiringEmail, &u.CanLogin, &u.ProductLines, &ms,
 	}, extra...)
 	err := row.Scan(dest...)
 	if err == nil {
@@ -593,9 +593,9 @@ func (s *Store) UpdateUser(ctx context.Context, tenant, id string, fn func(*app.
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE users SET first_name = $3, last_name = $4, email = $5, phone = $6, fax = $7, address = $8, time_zone = $9,
-				locale = $10, marketing_opt_in = $11, expiring_email = $12, can_login = $13, shared_login = $14
+				locale = $10, marketing_opt_in = $11, expiring_email = $12, can_login = $13, shared_login = $14, product_lines = coalesce($15::text[], '{}')
 			WHERE tenant_id = $1 AND id = $2`, tenant, id, u.FirstName, u.LastName, u.Email, u.Phone, u.Fax, addr, u.TimeZone,
-			u.Locale, u.MarketingOptIn, u.ExpiringEmail, u.CanLogin, u.SharedLogin); err != nil {
+			u.Locale, u.MarketingOptIn, u.ExpiringEmail, u.CanLogin, u.SharedLogin, u.ProductLines); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2`, tenant, id); err != nil {

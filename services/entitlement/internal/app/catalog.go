@@ -71,7 +71,36 @@ func (a *App) CreateProduct(ctx context.Context, p Product) (Product, error) {
 			return Product{}, err
 		}
 	}
+	if p.ProductLineID != "" {
+		if _, err := a.store.GetProductLine(ctx, tenant, p.ProductLineID); errs.IsKind(err, errs.KindNotFound) {
+			return Product{}, errs.Invalid("product.product_line", "product line %q does not exist", p.ProductLineID)
+		} else if err != nil {
+			return Product{}, err
+		}
+	}
 	return a.store.CreateProduct(ctx, tenant, p)
+}
+
+// CreateProductLine validates and stores a product line.
+func (a *App) CreateProductLine(ctx context.Context, pl ProductLine) (ProductLine, error) {
+	tenant := authz.MustTenant(ctx)
+	var v errs.Violations
+	pl.ID = ids.Resolve(&v, "product_line_id", tenant, "PL", pl.ID, pl.RequestID)
+	v.Require("product_line.display_name", pl.DisplayName)
+	if err := v.Err(); err != nil {
+		return ProductLine{}, err
+	}
+	return a.store.CreateProductLine(ctx, tenant, pl)
+}
+
+// GetProductLine reads a product line.
+func (a *App) GetProductLine(ctx context.Context, id string) (ProductLine, error) {
+	return a.store.GetProductLine(ctx, authz.MustTenant(ctx), id)
+}
+
+// ListProductLines lists the tenant's product lines.
+func (a *App) ListProductLines(ctx context.Context) ([]ProductLine, error) {
+	return a.store.ListProductLines(ctx, authz.MustTenant(ctx))
 }
 
 // GetProduct reads a product.

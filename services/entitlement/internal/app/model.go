@@ -60,6 +60,7 @@ type Product struct {
 	Features          []Feature
 	LicenseModelIDs   []string
 	PartNumbers       []string
+	ProductLineID     string
 	RequestID         string
 	CreateTime        time.Time
 }
@@ -77,6 +78,8 @@ type LineItem struct {
 	Fulfilled      int64
 	StartTime      *time.Time
 	ExpireTime     *time.Time
+	// ProductLineID is the product's line, read with the line item.
+	ProductLineID string
 }
 
 // Available is what may still be fulfilled.
@@ -104,4 +107,10 @@ type Reservation struct {
 	AccountID    string
 	// Applied is set when this call changed the seat count (not a replay).
 	Applied bool
+}
+
+// ProductLine groups products.
+type ProductLine struct {
+	ID, DisplayName, Description, RequestID string
+	CreateTime                              time.Time
 }

@@ -105,7 +105,18 @@ func (a *App) GetEntitlement(ctx context.Context, id string) (Entitlement, error
 	if err != nil {
 		return e, err
 	}
-	return e, visible(ctx, authz.LineItemRef{AccountID: e.AccountID, EntitlementID: e.ID}, "entitlement", id)
+	if err := visible(ctx, authz.LineItemRef{AccountID: e.AccountID, EntitlementID: e.ID}, "entitlement", id); err != nil {
+		return Entitlement{}, err
+	}
+	// Users limited to product lines see only those line items (SPEC ACC-16), and no
+	// entitlement that has none of them.
+	p, _ := authz.FromContext(ctx)
+	all := len(e.LineItems) > 0
+	e.LineItems = slices.DeleteFunc(e.LineItems, func(li LineItem) bool { return !authz.InProductLines(p, li.ProductLineID) })
+	if all && len(e.LineItems) == 0 {
+		return Entitlement{}, errs.NotFound("entitlement", id)
+	}
+	return e, nil
 }
 
 // GetLineItem reads a line item the caller may see.
@@ -114,7 +125,7 @@ func (a *App) GetLineItem(ctx context.Context, activationID string) (LineItem, e
 	if err != nil {
 		return li, err
 	}
-	return li, visible(ctx, authz.LineItemRef{AccountID: li.AccountID, EntitlementID: li.EntitlementID, ActivationID: li.ActivationID}, "line item", activationID)
+	return li, visible(ctx, li.ref(), "line item", activationID)
 }
 
 // CheckProductAccess reports whether one of the accounts is entitled to the product.
@@ -131,4 +142,8 @@ func (a *App) CheckProductAccess(ctx context.Context, productID string, accountI
 // CountAccountEntitlements counts the entitlements the accounts hold.
 func (a *App) CountAccountEntitlements(ctx context.Context, accountIDs []string) (int64, error) {
 	return a.store.CountEntitlements(ctx, authz.MustTenant(ctx), accountIDs)
+}
+
+func (li LineItem) ref() authz.LineItemRef {
+	return authz.LineItemRef{AccountID: li.AccountID, EntitlementID: li.EntitlementID, ActivationID: li.ActivationID, ProductLineID: li.ProductLineID}
 }

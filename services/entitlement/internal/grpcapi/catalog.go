@@ -46,6 +46,7 @@ func productPB(p app.Product) *entitlementpb.Product {
 		Name: "products/" + p.ID, ProductId: p.ID, DisplayName: p.DisplayName, Version: p.Version,
 		Description: p.Description, LicenseTechnology: technologiesBack[p.LicenseTechnology],
 		LicenseModels: prefixAll("licenseModels/", p.LicenseModelIDs), PartNumbers: p.PartNumbers, CreateTime: ts(p.CreateTime),
+		ProductLine: productLineName(p.ProductLineID),
 	}
 	for _, f := range p.Features {
 		out.Features = append(out.Features, &entitlementpb.Feature{Name: f.Name, Version: f.Version})
@@ -63,6 +64,11 @@ func (s *Server) CreateProduct(ctx context.Context, req *entitlementpb.CreatePro
 	for _, f := range p.GetFeatures() {
 		in.Features = append(in.Features, app.Feature{Name: f.GetName(), Version: f.GetVersion()})
 	}
+	line, err := names.OptionalID("product.product_line", p.GetProductLine(), "productLines")
+	if err != nil {
+		return nil, err
+	}
+	in.ProductLineID = line
 	for i, name := range p.GetLicenseModels() {
 		id, err := names.ID(fieldIndex("product.license_models", i), name, "licenseModels")
 		if err != nil {
@@ -140,6 +146,58 @@ func (s *Server) ListServicePlans(ctx context.Context, _ *entitlementpb.ListServ
 	out := &entitlementpb.ListServicePlansResponse{}
 	for _, sp := range plans {
 		out.ServicePlans = append(out.ServicePlans, servicePlanPB(sp))
+	}
+	return out, nil
+}
+
+// productLineName is the resource name of a product line, empty for none.
+func productLineName(id string) string {
+	if id == "" {
+		return ""
+	}
+	return "productLines/" + id
+}
+
+func productLinePB(pl app.ProductLine) *entitlementpb.ProductLine {
+	return &entitlementpb.ProductLine{
+		Name: "productLines/" + pl.ID, ProductLineId: pl.ID, DisplayName: pl.DisplayName, Description: pl.Description, CreateTime: ts(pl.CreateTime),
+	}
+}
+
+// CreateProductLine implements CatalogService.
+func (s *Server) CreateProductLine(ctx context.Context, req *entitlementpb.CreateProductLineRequest) (*entitlementpb.ProductLine, error) {
+	pl := req.GetProductLine()
+	out, err := s.app.CreateProductLine(ctx, app.ProductLine{
+		ID: req.GetProductLineId(), DisplayName: pl.GetDisplayName(), Description: pl.GetDescription(), RequestID: req.GetRequestId(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return productLinePB(out), nil
+}
+
+// GetProductLine implements CatalogService.
+func (s *Server) GetProductLine(ctx context.Context, req *entitlementpb.GetProductLineRequest) (*entitlementpb.ProductLine, error) {
+	id, err := names.ID("name", req.GetName(), "productLines")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.GetProductLine(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return productLinePB(out), nil
+}
+
+// ListProductLines implements CatalogService.
+func (s *Server) ListProductLines(ctx context.Context, _ *entitlementpb.ListProductLinesRequest) (*entitlementpb.ListProductLinesResponse, error) {
+	lines, err := s.app.ListProductLines(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &entitlementpb.ListProductLinesResponse{}
+	for _, pl := range lines {
+		out.ProductLines = append(out.ProductLines, productLinePB(pl))
 	}
 	return out, nil
 }

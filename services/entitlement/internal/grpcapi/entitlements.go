@@ -15,6 +15,7 @@ func lineItemPB(li app.LineItem) *entitlementpb.LineItem {
 		Product: "products/" + li.ProductID, LicenseModel: "licenseModels/" + li.LicenseModelID, State: states[li.State],
 		Quantity: li.Quantity, Fulfilled: li.Fulfilled, Available: li.Available(), OrderLine: li.OrderLine,
 		StartTime: tsPtr(li.StartTime), ExpireTime: tsPtr(li.ExpireTime), Account: accountName(li.AccountID),
+		ProductLine: productLineName(li.ProductLineID),
 	}
 }
 

@@ -81,9 +81,9 @@ func (s *Store) CreateProduct(ctx context.Context, tenant string, p app.Product)
 	if err != nil {
 		return app.Product{}, err
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO products (tenant_id, id, display_name, version, description, license_technology, features, license_models, part_numbers, request_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8::text[], '{}'), coalesce($9::text[], '{}'), $10)`,
-		tenant, p.ID, p.DisplayName, p.Version, p.Description, p.LicenseTechnology, features, p.LicenseModelIDs, p.PartNumbers, pg.NullIfEmpty(p.RequestID))
+	_, err = s.pool.Exec(ctx, `INSERT INTO products (tenant_id, id, display_name, version, description, license_technology, features, license_models, part_numbers, request_id, product_line_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8::text[], '{}'), coalesce($9::text[], '{}'), $10, $11)`,
+		tenant, p.ID, p.DisplayName, p.Version, p.Description, p.LicenseTechnology, features, p.LicenseModelIDs, p.PartNumbers, pg.NullIfEmpty(p.RequestID), pg.NullIfEmpty(p.ProductLineID))
 	if err != nil {
 		if e := errs.FromPostgres(err); e != nil && e.Kind == errs.KindAlreadyExists {
 			if prev, perr := s.productByRequest(ctx, tenant, p.RequestID); perr == nil {
@@ -96,12 +96,12 @@ func (s *Store) CreateProduct(ctx context.Context, tenant string, p app.Product)
 	return s.GetProduct(ctx, tenant, p.ID)
 }
 
-const productCols = `id, display_name, version, description, license_technology, features, license_models, part_numbers, coalesce(request_id, ''), created_at`
+const productCols = `id, display_name, version, description, license_technology, features, license_models, part_numbers, coalesce(request_id, ''), created_at, coalesce(product_line_id, '')`
 
 func scanProduct(row pgx.Row) (app.Product, error) {
 	var p app.Product
 	var features []byte
-	err := row.Scan(&p.ID, &p.DisplayName, &p.Version, &p.Description, &p.LicenseTechnology, &features, &p.LicenseModelIDs, &p.PartNumbers, &p.RequestID, &p.CreateTime)
+	err := row.Scan(&p.ID, &p.DisplayName, &p.Version, &p.Description, &p.LicenseTechnology, &features, &p.LicenseModelIDs, &p.PartNumbers, &p.RequestID, &p.CreateTime, &p.ProductLineID)
 	if err != nil {
 		return p, err
 	}
@@ -185,11 +185,12 @@ func (s *Store) GetEntitlement(ctx context.Context, tenant, id string) (app.Enti
 	return e, err
 }
 
-const lineItemCols = `activation_id, entitlement_id, product_id, license_model_id, account_id, state, order_line, quantity, fulfilled, start_time, expire_time`
+const lineItemCols = `activation_id, entitlement_id, product_id, license_model_id, account_id, state, order_line, quantity, fulfilled, start_time, expire_time,
+	(SELECT coalesce(p.product_line_id, '') FROM products p WHERE p.tenant_id = line_items.tenant_id AND p.id = line_items.product_id)`
 
 func scanLineItem(row pgx.Row) (app.LineItem, error) {
 	var li app.LineItem
-	err := row.Scan(&li.ActivationID, &li.EntitlementID, &li.ProductID, &li.LicenseModelID, &li.AccountID, &li.State, &li.OrderLine, &li.Quantity, &li.Fulfilled, &li.StartTime, &li.ExpireTime)
+	err := row.Scan(&li.ActivationID, &li.EntitlementID, &li.ProductID, &li.LicenseModelID, &li.AccountID, &li.State, &li.OrderLine, &li.Quantity, &li.Fulfilled, &li.StartTime, &li.ExpireTime, &li.ProductLineID)
 	return li, err
 }
 

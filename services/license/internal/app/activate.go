@@ -140,8 +140,9 @@ func (a *App) GetFulfillment(ctx context.Context, id string) (Fulfillment, error
 		return f, err
 	}
 	ref := authz.LineItemRef{AccountID: f.AccountID, ActivationID: f.ActivationID}
-	if p.GetScopeEntitlementId() != "" {
-		// Fulfillments do not record their entitlement; its line item does.
+	if p.GetScopeEntitlementId() != "" || len(p.GetProductLines()) > 0 {
+		// Fulfillments record neither their entitlement nor product line; the line
+		// item does.
 		li, err := a.ent.LineItem(ctx, f.ActivationID)
 		if err != nil {
 			return Fulfillment{}, err
@@ -173,5 +174,5 @@ func vendorName(tenant string) string {
 }
 
 func (li LineItem) ref() authz.LineItemRef {
-	return authz.LineItemRef{AccountID: li.AccountID, EntitlementID: li.EntitlementID, ActivationID: li.ActivationID}
+	return authz.LineItemRef{AccountID: li.AccountID, EntitlementID: li.EntitlementID, ActivationID: li.ActivationID, ProductLineID: li.ProductLineID}
 }

@@ -52,6 +52,7 @@ type LineItem struct {
 	ActivationID  string
 	EntitlementID string
 	AccountID     string
+	ProductLineID string
 	ProductID     string
 	ModelType     string // entitlement service's license model type
 	StartTime     *time.Time

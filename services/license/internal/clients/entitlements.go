@@ -37,7 +37,8 @@ func (e Entitlements) LineItem(ctx context.Context, activationID string) (app.Li
 		return app.LineItem{}, err
 	}
 	out := app.LineItem{
-		ActivationID: li.GetActivationId(), EntitlementID: strings.TrimPrefix(li.GetEntitlement(), "entitlements/"), AccountID: strings.TrimPrefix(li.GetAccount(), "accounts/"),
+		ActivationID: li.GetActivationId(), EntitlementID: strings.TrimPrefix(li.GetEntitlement(), "entitlements/"),
+		ProductLineID: strings.TrimPrefix(li.GetProductLine(), "productLines/"), AccountID: strings.TrimPrefix(li.GetAccount(), "accounts/"),
 		ProductID: strings.TrimPrefix(li.GetProduct(), "products/"), ModelType: modelTypes[lm.GetType()],
 	}
 	if li.GetStartTime() != nil {
