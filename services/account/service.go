@@ -93,6 +93,10 @@ func (s *Service) Run(ctx context.Context) error {
 			Handler: events.Typed(s.app.SendReactivationEmail),
 		},
 		{
+			Name: "account-notifier-trials", Subjects: []string{events.Subject("entitlement", "trial", "registered")},
+			Handler: events.Typed(s.app.SendTrialEmail),
+		},
+		{
 			Name: "account-notifier-license", Subjects: []string{events.Subject("license", "fulfillment", "created")},
 			Handler: events.Typed(s.app.SendLicenseEmail),
 		},

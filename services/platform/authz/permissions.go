@@ -42,6 +42,8 @@ const (
 	// OrganizationsUse lets users make, join and run organizations (SPEC ACC-14);
 	// who may do what inside one is the organization's own business.
 	OrganizationsUse Permission = "organizations.use"
+	// TrialsRegister lets users register themselves for trials (SPEC ACC-19).
+	TrialsRegister Permission = "trials.register"
 	// ServicePlansAssign gives customers units of service plans (SPEC ACC-15).
 	ServicePlansAssign Permission = "service_plans.assign"
 	// AccountsSupport is the producer's support desk: replacing an account's
@@ -71,12 +73,12 @@ var (
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, CatalogManage,
 		EntitlementsView, OrdersIngest, LicensesGenerate, LicensesView, SigningKeysView,
 		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload, TokensManage, TokensImpersonate, ProfileManage, AuditView,
-		EntitlementsClaim, AccountsSupport, ServicePlansAssign, OrganizationsUse,
+		EntitlementsClaim, AccountsSupport, ServicePlansAssign, OrganizationsUse, TrialsRegister,
 	}}
 	RoleCustomerAdmin = Role{ID: "customer_admin", Permissions: []Permission{
 		AccountsView, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
 		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage, EntitlementsClaim,
-		OrganizationsUse,
+		OrganizationsUse, TrialsRegister,
 	}}
 	// RolePartnerAdmin runs a distribution tier: the accounts and users below the
 	// partner's accounts (SPEC ACC-3).
@@ -87,7 +89,7 @@ var (
 	}}
 	RoleCustomerUser = Role{ID: "customer_user", Permissions: []Permission{
 		AccountsView, CatalogView, EntitlementsView, LicensesView, DevicesView, DownloadsDownload, TokensManage, ProfileManage,
-		EntitlementsClaim, OrganizationsUse,
+		EntitlementsClaim, OrganizationsUse, TrialsRegister,
 	}}
 	// ServicePermissions are what a service principal holds.
 	ServicePermissions = []Permission{SeatsReserve, ProductsAccess, TokensResolve, HoldingsCount, KeysResolve, ServicePlansAssign, EntitlementsView, CatalogView, AccountsView, UsersView}

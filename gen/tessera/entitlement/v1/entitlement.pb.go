@@ -2534,6 +2534,334 @@ func (x *AssignEntitlementKeyRequest) GetAccount() string {
 	return ""
 }
 
+type Trial struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name: trials/{part_number}.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The trial's part number (SKU).
+	PartNumber  string `protobuf:"bytes,2,opt,name=part_number,json=partNumber,proto3" json:"part_number,omitempty"`
+	DisplayName string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// products/{product_id}
+	Product string `protobuf:"bytes,4,opt,name=product,proto3" json:"product,omitempty"`
+	// licenseModels/{license_model_id}
+	LicenseModel string `protobuf:"bytes,5,opt,name=license_model,json=licenseModel,proto3" json:"license_model,omitempty"`
+	Quantity     int64  `protobuf:"varint,6,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// How long a registered trial lasts, in days (1-366).
+	DurationDays  int32                  `protobuf:"varint,7,opt,name=duration_days,json=durationDays,proto3" json:"duration_days,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Trial) Reset() {
+	*x = Trial{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Trial) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Trial) ProtoMessage() {}
+
+func (x *Trial) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Trial.ProtoReflect.Descriptor instead.
+func (*Trial) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *Trial) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Trial) GetPartNumber() string {
+	if x != nil {
+		return x.PartNumber
+	}
+	return ""
+}
+
+func (x *Trial) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *Trial) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *Trial) GetLicenseModel() string {
+	if x != nil {
+		return x.LicenseModel
+	}
+	return ""
+}
+
+func (x *Trial) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *Trial) GetDurationDays() int32 {
+	if x != nil {
+		return x.DurationDays
+	}
+	return 0
+}
+
+func (x *Trial) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+type CreateTrialRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Trial         *Trial                 `protobuf:"bytes,1,opt,name=trial,proto3" json:"trial,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTrialRequest) Reset() {
+	*x = CreateTrialRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTrialRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTrialRequest) ProtoMessage() {}
+
+func (x *CreateTrialRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTrialRequest.ProtoReflect.Descriptor instead.
+func (*CreateTrialRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *CreateTrialRequest) GetTrial() *Trial {
+	if x != nil {
+		return x.Trial
+	}
+	return nil
+}
+
+type ListAvailableTrialsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAvailableTrialsRequest) Reset() {
+	*x = ListAvailableTrialsRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAvailableTrialsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAvailableTrialsRequest) ProtoMessage() {}
+
+func (x *ListAvailableTrialsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAvailableTrialsRequest.ProtoReflect.Descriptor instead.
+func (*ListAvailableTrialsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{37}
+}
+
+type ListAvailableTrialsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Trials        []*Trial               `protobuf:"bytes,1,rep,name=trials,proto3" json:"trials,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAvailableTrialsResponse) Reset() {
+	*x = ListAvailableTrialsResponse{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAvailableTrialsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAvailableTrialsResponse) ProtoMessage() {}
+
+func (x *ListAvailableTrialsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAvailableTrialsResponse.ProtoReflect.Descriptor instead.
+func (*ListAvailableTrialsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ListAvailableTrialsResponse) GetTrials() []*Trial {
+	if x != nil {
+		return x.Trials
+	}
+	return nil
+}
+
+type RegisterTrialsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Part numbers of the trials.
+	PartNumbers []string `protobuf:"bytes,1,rep,name=part_numbers,json=partNumbers,proto3" json:"part_numbers,omitempty"`
+	// accounts/{account_id}: the organization the trials are for, one of the caller's.
+	Account       string `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterTrialsRequest) Reset() {
+	*x = RegisterTrialsRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterTrialsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterTrialsRequest) ProtoMessage() {}
+
+func (x *RegisterTrialsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterTrialsRequest.ProtoReflect.Descriptor instead.
+func (*RegisterTrialsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RegisterTrialsRequest) GetPartNumbers() []string {
+	if x != nil {
+		return x.PartNumbers
+	}
+	return nil
+}
+
+func (x *RegisterTrialsRequest) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+type RegisterTrialsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One entitlement per part number, in request order.
+	Entitlements  []*Entitlement `protobuf:"bytes,1,rep,name=entitlements,proto3" json:"entitlements,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterTrialsResponse) Reset() {
+	*x = RegisterTrialsResponse{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterTrialsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterTrialsResponse) ProtoMessage() {}
+
+func (x *RegisterTrialsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterTrialsResponse.ProtoReflect.Descriptor instead.
+func (*RegisterTrialsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *RegisterTrialsResponse) GetEntitlements() []*Entitlement {
+	if x != nil {
+		return x.Entitlements
+	}
+	return nil
+}
+
 var File_tessera_entitlement_v1_entitlement_proto protoreflect.FileDescriptor
 
 const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
@@ -2714,7 +3042,28 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x05kinds\x18\x02 \x03(\x0e2*.tessera.entitlement.v1.EntitlementKeyKindR\x05kinds\"I\n" +
 	"\x1bAssignEntitlementKeyRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x18\n" +
-	"\aaccount\x18\x02 \x01(\tR\aaccount*\xd1\x02\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount\"\x9c\x02\n" +
+	"\x05Trial\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
+	"\vpart_number\x18\x02 \x01(\tR\n" +
+	"partNumber\x12!\n" +
+	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12\x18\n" +
+	"\aproduct\x18\x04 \x01(\tR\aproduct\x12#\n" +
+	"\rlicense_model\x18\x05 \x01(\tR\flicenseModel\x12\x1a\n" +
+	"\bquantity\x18\x06 \x01(\x03R\bquantity\x12#\n" +
+	"\rduration_days\x18\a \x01(\x05R\fdurationDays\x12;\n" +
+	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"I\n" +
+	"\x12CreateTrialRequest\x123\n" +
+	"\x05trial\x18\x01 \x01(\v2\x1d.tessera.entitlement.v1.TrialR\x05trial\"\x1c\n" +
+	"\x1aListAvailableTrialsRequest\"T\n" +
+	"\x1bListAvailableTrialsResponse\x125\n" +
+	"\x06trials\x18\x01 \x03(\v2\x1d.tessera.entitlement.v1.TrialR\x06trials\"T\n" +
+	"\x15RegisterTrialsRequest\x12!\n" +
+	"\fpart_numbers\x18\x01 \x03(\tR\vpartNumbers\x12\x18\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount\"a\n" +
+	"\x16RegisterTrialsResponse\x12G\n" +
+	"\fentitlements\x18\x01 \x03(\v2#.tessera.entitlement.v1.EntitlementR\fentitlements*\xd1\x02\n" +
 	"\x10LicenseModelType\x12\"\n" +
 	"\x1eLICENSE_MODEL_TYPE_UNSPECIFIED\x10\x00\x12+\n" +
 	"'LICENSE_MODEL_TYPE_NODELOCKED_UNCOUNTED\x10\x01\x12)\n" +
@@ -2745,7 +3094,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	" ENTITLEMENT_KEY_KIND_UNSPECIFIED\x10\x00\x12'\n" +
 	"#ENTITLEMENT_KEY_KIND_ENTITLEMENT_ID\x10\x01\x12&\n" +
 	"\"ENTITLEMENT_KEY_KIND_ACTIVATION_ID\x10\x02\x12!\n" +
-	"\x1dENTITLEMENT_KEY_KIND_ORDER_ID\x10\x032\xb4\b\n" +
+	"\x1dENTITLEMENT_KEY_KIND_ORDER_ID\x10\x032\x8e\t\n" +
 	"\x0eCatalogService\x12m\n" +
 	"\x12CreateLicenseModel\x121.tessera.entitlement.v1.CreateLicenseModelRequest\x1a$.tessera.entitlement.v1.LicenseModel\x12g\n" +
 	"\x0fGetLicenseModel\x12..tessera.entitlement.v1.GetLicenseModelRequest\x1a$.tessera.entitlement.v1.LicenseModel\x12^\n" +
@@ -2757,7 +3106,8 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x10ListProductLines\x12/.tessera.entitlement.v1.ListProductLinesRequest\x1a0.tessera.entitlement.v1.ListProductLinesResponse\x12j\n" +
 	"\x11CreateServicePlan\x120.tessera.entitlement.v1.CreateServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12d\n" +
 	"\x0eGetServicePlan\x12-.tessera.entitlement.v1.GetServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12u\n" +
-	"\x10ListServicePlans\x12/.tessera.entitlement.v1.ListServicePlansRequest\x1a0.tessera.entitlement.v1.ListServicePlansResponse2\xc2\t\n" +
+	"\x10ListServicePlans\x12/.tessera.entitlement.v1.ListServicePlansRequest\x1a0.tessera.entitlement.v1.ListServicePlansResponse\x12X\n" +
+	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\xb3\v\n" +
 	"\x12EntitlementService\x12^\n" +
 	"\vCreateOrder\x12*.tessera.entitlement.v1.CreateOrderRequest\x1a#.tessera.entitlement.v1.Entitlement\x12d\n" +
 	"\x0eGetEntitlement\x12-.tessera.entitlement.v1.GetEntitlementRequest\x1a#.tessera.entitlement.v1.Entitlement\x12[\n" +
@@ -2769,7 +3119,9 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x18CountAccountEntitlements\x127.tessera.entitlement.v1.CountAccountEntitlementsRequest\x1a8.tessera.entitlement.v1.CountAccountEntitlementsResponse\x12u\n" +
 	"\x15ResolveEntitlementKey\x124.tessera.entitlement.v1.ResolveEntitlementKeyRequest\x1a&.tessera.entitlement.v1.EntitlementKey\x12s\n" +
 	"\x14AssignEntitlementKey\x123.tessera.entitlement.v1.AssignEntitlementKeyRequest\x1a&.tessera.entitlement.v1.EntitlementKey\x12j\n" +
-	"\x11AssignServicePlan\x120.tessera.entitlement.v1.AssignServicePlanRequest\x1a#.tessera.entitlement.v1.EntitlementBIZGgithub.com/tessera-dev/tessera/gen/tessera/entitlement/v1;entitlementpbb\x06proto3"
+	"\x11AssignServicePlan\x120.tessera.entitlement.v1.AssignServicePlanRequest\x1a#.tessera.entitlement.v1.Entitlement\x12~\n" +
+	"\x13ListAvailableTrials\x122.tessera.entitlement.v1.ListAvailableTrialsRequest\x1a3.tessera.entitlement.v1.ListAvailableTrialsResponse\x12o\n" +
+	"\x0eRegisterTrials\x12-.tessera.entitlement.v1.RegisterTrialsRequest\x1a..tessera.entitlement.v1.RegisterTrialsResponseBIZGgithub.com/tessera-dev/tessera/gen/tessera/entitlement/v1;entitlementpbb\x06proto3"
 
 var (
 	file_tessera_entitlement_v1_entitlement_proto_rawDescOnce sync.Once
@@ -2784,7 +3136,7 @@ func file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_entitlement_v1_entitlement_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(LicenseModelType)(0),                    // 0: tessera.entitlement.v1.LicenseModelType
 	(LicenseTechnology)(0),                   // 1: tessera.entitlement.v1.LicenseTechnology
@@ -2826,81 +3178,97 @@ var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(*EntitlementKey)(nil),                   // 37: tessera.entitlement.v1.EntitlementKey
 	(*ResolveEntitlementKeyRequest)(nil),     // 38: tessera.entitlement.v1.ResolveEntitlementKeyRequest
 	(*AssignEntitlementKeyRequest)(nil),      // 39: tessera.entitlement.v1.AssignEntitlementKeyRequest
-	(*timestamppb.Timestamp)(nil),            // 40: google.protobuf.Timestamp
+	(*Trial)(nil),                            // 40: tessera.entitlement.v1.Trial
+	(*CreateTrialRequest)(nil),               // 41: tessera.entitlement.v1.CreateTrialRequest
+	(*ListAvailableTrialsRequest)(nil),       // 42: tessera.entitlement.v1.ListAvailableTrialsRequest
+	(*ListAvailableTrialsResponse)(nil),      // 43: tessera.entitlement.v1.ListAvailableTrialsResponse
+	(*RegisterTrialsRequest)(nil),            // 44: tessera.entitlement.v1.RegisterTrialsRequest
+	(*RegisterTrialsResponse)(nil),           // 45: tessera.entitlement.v1.RegisterTrialsResponse
+	(*timestamppb.Timestamp)(nil),            // 46: google.protobuf.Timestamp
 }
 var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	0,  // 0: tessera.entitlement.v1.LicenseModel.type:type_name -> tessera.entitlement.v1.LicenseModelType
-	40, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
+	46, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
 	5,  // 2: tessera.entitlement.v1.CreateLicenseModelRequest.license_model:type_name -> tessera.entitlement.v1.LicenseModel
 	8,  // 3: tessera.entitlement.v1.Product.features:type_name -> tessera.entitlement.v1.Feature
 	1,  // 4: tessera.entitlement.v1.Product.license_technology:type_name -> tessera.entitlement.v1.LicenseTechnology
-	40, // 5: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
+	46, // 5: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
 	9,  // 6: tessera.entitlement.v1.CreateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	40, // 7: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
+	46, // 7: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
 	11, // 8: tessera.entitlement.v1.CreateServicePlanRequest.service_plan:type_name -> tessera.entitlement.v1.ServicePlan
 	11, // 9: tessera.entitlement.v1.ListServicePlansResponse.service_plans:type_name -> tessera.entitlement.v1.ServicePlan
-	40, // 10: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
-	40, // 11: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
+	46, // 10: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
+	46, // 11: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
 	17, // 12: tessera.entitlement.v1.CreateProductLineRequest.product_line:type_name -> tessera.entitlement.v1.ProductLine
 	17, // 13: tessera.entitlement.v1.ListProductLinesResponse.product_lines:type_name -> tessera.entitlement.v1.ProductLine
 	2,  // 14: tessera.entitlement.v1.LineItem.state:type_name -> tessera.entitlement.v1.LineItemState
-	40, // 15: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
-	40, // 16: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
+	46, // 15: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
+	46, // 16: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
 	23, // 17: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
-	40, // 18: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
-	40, // 19: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
-	40, // 20: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
+	46, // 18: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
+	46, // 19: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
+	46, // 20: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
 	25, // 21: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
 	3,  // 22: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
 	4,  // 23: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
 	4,  // 24: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
-	6,  // 25: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
-	7,  // 26: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
-	10, // 27: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
-	22, // 28: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
-	18, // 29: tessera.entitlement.v1.CatalogService.CreateProductLine:input_type -> tessera.entitlement.v1.CreateProductLineRequest
-	19, // 30: tessera.entitlement.v1.CatalogService.GetProductLine:input_type -> tessera.entitlement.v1.GetProductLineRequest
-	20, // 31: tessera.entitlement.v1.CatalogService.ListProductLines:input_type -> tessera.entitlement.v1.ListProductLinesRequest
-	12, // 32: tessera.entitlement.v1.CatalogService.CreateServicePlan:input_type -> tessera.entitlement.v1.CreateServicePlanRequest
-	13, // 33: tessera.entitlement.v1.CatalogService.GetServicePlan:input_type -> tessera.entitlement.v1.GetServicePlanRequest
-	14, // 34: tessera.entitlement.v1.CatalogService.ListServicePlans:input_type -> tessera.entitlement.v1.ListServicePlansRequest
-	26, // 35: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
-	27, // 36: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
-	28, // 37: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
-	30, // 38: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
-	31, // 39: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
-	32, // 40: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
-	33, // 41: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
-	35, // 42: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
-	38, // 43: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	39, // 44: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
-	16, // 45: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
-	5,  // 46: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	5,  // 47: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	9,  // 48: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
-	9,  // 49: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
-	17, // 50: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	17, // 51: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	21, // 52: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
-	11, // 53: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	11, // 54: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	15, // 55: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
-	24, // 56: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
-	24, // 57: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
-	23, // 58: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
-	29, // 59: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
-	29, // 60: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
-	29, // 61: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
-	34, // 62: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
-	36, // 63: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
-	37, // 64: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	37, // 65: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	24, // 66: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
-	46, // [46:67] is the sub-list for method output_type
-	25, // [25:46] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	46, // 25: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
+	40, // 26: tessera.entitlement.v1.CreateTrialRequest.trial:type_name -> tessera.entitlement.v1.Trial
+	40, // 27: tessera.entitlement.v1.ListAvailableTrialsResponse.trials:type_name -> tessera.entitlement.v1.Trial
+	24, // 28: tessera.entitlement.v1.RegisterTrialsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
+	6,  // 29: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
+	7,  // 30: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
+	10, // 31: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
+	22, // 32: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
+	18, // 33: tessera.entitlement.v1.CatalogService.CreateProductLine:input_type -> tessera.entitlement.v1.CreateProductLineRequest
+	19, // 34: tessera.entitlement.v1.CatalogService.GetProductLine:input_type -> tessera.entitlement.v1.GetProductLineRequest
+	20, // 35: tessera.entitlement.v1.CatalogService.ListProductLines:input_type -> tessera.entitlement.v1.ListProductLinesRequest
+	12, // 36: tessera.entitlement.v1.CatalogService.CreateServicePlan:input_type -> tessera.entitlement.v1.CreateServicePlanRequest
+	13, // 37: tessera.entitlement.v1.CatalogService.GetServicePlan:input_type -> tessera.entitlement.v1.GetServicePlanRequest
+	14, // 38: tessera.entitlement.v1.CatalogService.ListServicePlans:input_type -> tessera.entitlement.v1.ListServicePlansRequest
+	41, // 39: tessera.entitlement.v1.CatalogService.CreateTrial:input_type -> tessera.entitlement.v1.CreateTrialRequest
+	26, // 40: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
+	27, // 41: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
+	28, // 42: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
+	30, // 43: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
+	31, // 44: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
+	32, // 45: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
+	33, // 46: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
+	35, // 47: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
+	38, // 48: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	39, // 49: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
+	16, // 50: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
+	42, // 51: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
+	44, // 52: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
+	5,  // 53: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	5,  // 54: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	9,  // 55: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
+	9,  // 56: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
+	17, // 57: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	17, // 58: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	21, // 59: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
+	11, // 60: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	11, // 61: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	15, // 62: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
+	40, // 63: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
+	24, // 64: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
+	24, // 65: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
+	23, // 66: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
+	29, // 67: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
+	29, // 68: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
+	29, // 69: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
+	34, // 70: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
+	36, // 71: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
+	37, // 72: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	37, // 73: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	24, // 74: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
+	43, // 75: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
+	45, // 76: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
+	53, // [53:77] is the sub-list for method output_type
+	29, // [29:53] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_tessera_entitlement_v1_entitlement_proto_init() }
@@ -2914,7 +3282,7 @@ func file_tessera_entitlement_v1_entitlement_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_entitlement_v1_entitlement_proto_rawDesc), len(file_tessera_entitlement_v1_entitlement_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   35,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -29,6 +29,7 @@ const (
 	CatalogService_CreateServicePlan_FullMethodName  = "/tessera.entitlement.v1.CatalogService/CreateServicePlan"
 	CatalogService_GetServicePlan_FullMethodName     = "/tessera.entitlement.v1.CatalogService/GetServicePlan"
 	CatalogService_ListServicePlans_FullMethodName   = "/tessera.entitlement.v1.CatalogService/ListServicePlans"
+	CatalogService_CreateTrial_FullMethodName        = "/tessera.entitlement.v1.CatalogService/CreateTrial"
 )
 
 // CatalogServiceClient is the client API for CatalogService service.
@@ -50,6 +51,9 @@ type CatalogServiceClient interface {
 	CreateServicePlan(ctx context.Context, in *CreateServicePlanRequest, opts ...grpc.CallOption) (*ServicePlan, error)
 	GetServicePlan(ctx context.Context, in *GetServicePlanRequest, opts ...grpc.CallOption) (*ServicePlan, error)
 	ListServicePlans(ctx context.Context, in *ListServicePlansRequest, opts ...grpc.CallOption) (*ListServicePlansResponse, error)
+	// Offers a trial under a part number: a product, quantity and duration that users
+	// may register for themselves (SPEC ACC-19).
+	CreateTrial(ctx context.Context, in *CreateTrialRequest, opts ...grpc.CallOption) (*Trial, error)
 }
 
 type catalogServiceClient struct {
@@ -160,6 +164,16 @@ func (c *catalogServiceClient) ListServicePlans(ctx context.Context, in *ListSer
 	return out, nil
 }
 
+func (c *catalogServiceClient) CreateTrial(ctx context.Context, in *CreateTrialRequest, opts ...grpc.CallOption) (*Trial, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Trial)
+	err := c.cc.Invoke(ctx, CatalogService_CreateTrial_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CatalogServiceServer is the server API for CatalogService service.
 // All implementations must embed UnimplementedCatalogServiceServer
 // for forward compatibility.
@@ -179,6 +193,9 @@ type CatalogServiceServer interface {
 	CreateServicePlan(context.Context, *CreateServicePlanRequest) (*ServicePlan, error)
 	GetServicePlan(context.Context, *GetServicePlanRequest) (*ServicePlan, error)
 	ListServicePlans(context.Context, *ListServicePlansRequest) (*ListServicePlansResponse, error)
+	// Offers a trial under a part number: a product, quantity and duration that users
+	// may register for themselves (SPEC ACC-19).
+	CreateTrial(context.Context, *CreateTrialRequest) (*Trial, error)
 	mustEmbedUnimplementedCatalogServiceServer()
 }
 
@@ -218,6 +235,9 @@ func (UnimplementedCatalogServiceServer) GetServicePlan(context.Context, *GetSer
 }
 func (UnimplementedCatalogServiceServer) ListServicePlans(context.Context, *ListServicePlansRequest) (*ListServicePlansResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListServicePlans not implemented")
+}
+func (UnimplementedCatalogServiceServer) CreateTrial(context.Context, *CreateTrialRequest) (*Trial, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateTrial not implemented")
 }
 func (UnimplementedCatalogServiceServer) mustEmbedUnimplementedCatalogServiceServer() {}
 func (UnimplementedCatalogServiceServer) testEmbeddedByValue()                        {}
@@ -420,6 +440,24 @@ func _CatalogService_ListServicePlans_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CatalogService_CreateTrial_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateTrialRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).CreateTrial(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_CreateTrial_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).CreateTrial(ctx, req.(*CreateTrialRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CatalogService_ServiceDesc is the grpc.ServiceDesc for CatalogService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -467,6 +505,10 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ListServicePlans",
 			Handler:    _CatalogService_ListServicePlans_Handler,
 		},
+		{
+			MethodName: "CreateTrial",
+			Handler:    _CatalogService_CreateTrial_Handler,
+		},
 	},
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "tessera/entitlement/v1/entitlement.proto",
@@ -484,6 +526,8 @@ const (
 	EntitlementService_ResolveEntitlementKey_FullMethodName    = "/tessera.entitlement.v1.EntitlementService/ResolveEntitlementKey"
 	EntitlementService_AssignEntitlementKey_FullMethodName     = "/tessera.entitlement.v1.EntitlementService/AssignEntitlementKey"
 	EntitlementService_AssignServicePlan_FullMethodName        = "/tessera.entitlement.v1.EntitlementService/AssignServicePlan"
+	EntitlementService_ListAvailableTrials_FullMethodName      = "/tessera.entitlement.v1.EntitlementService/ListAvailableTrials"
+	EntitlementService_RegisterTrials_FullMethodName           = "/tessera.entitlement.v1.EntitlementService/RegisterTrials"
 )
 
 // EntitlementServiceClient is the client API for EntitlementService service.
@@ -518,6 +562,12 @@ type EntitlementServiceClient interface {
 	// assignment is an entitlement of the account with one line item (SPEC ENT-12).
 	// Idempotent by request_id.
 	AssignServicePlan(ctx context.Context, in *AssignServicePlanRequest, opts ...grpc.CallOption) (*Entitlement, error)
+	// Lists the trials the caller has not registered for yet.
+	ListAvailableTrials(ctx context.Context, in *ListAvailableTrialsRequest, opts ...grpc.CallOption) (*ListAvailableTrialsResponse, error)
+	// Registers the caller for one or more trials for one of their accounts: each
+	// becomes an entitlement that expires after the trial's duration, leaves the
+	// caller's list, and the caller is notified by email (SPEC ACC-19).
+	RegisterTrials(ctx context.Context, in *RegisterTrialsRequest, opts ...grpc.CallOption) (*RegisterTrialsResponse, error)
 }
 
 type entitlementServiceClient struct {
@@ -638,6 +688,26 @@ func (c *entitlementServiceClient) AssignServicePlan(ctx context.Context, in *As
 	return out, nil
 }
 
+func (c *entitlementServiceClient) ListAvailableTrials(ctx context.Context, in *ListAvailableTrialsRequest, opts ...grpc.CallOption) (*ListAvailableTrialsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAvailableTrialsResponse)
+	err := c.cc.Invoke(ctx, EntitlementService_ListAvailableTrials_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *entitlementServiceClient) RegisterTrials(ctx context.Context, in *RegisterTrialsRequest, opts ...grpc.CallOption) (*RegisterTrialsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RegisterTrialsResponse)
+	err := c.cc.Invoke(ctx, EntitlementService_RegisterTrials_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EntitlementServiceServer is the server API for EntitlementService service.
 // All implementations must embed UnimplementedEntitlementServiceServer
 // for forward compatibility.
@@ -670,6 +740,12 @@ type EntitlementServiceServer interface {
 	// assignment is an entitlement of the account with one line item (SPEC ENT-12).
 	// Idempotent by request_id.
 	AssignServicePlan(context.Context, *AssignServicePlanRequest) (*Entitlement, error)
+	// Lists the trials the caller has not registered for yet.
+	ListAvailableTrials(context.Context, *ListAvailableTrialsRequest) (*ListAvailableTrialsResponse, error)
+	// Registers the caller for one or more trials for one of their accounts: each
+	// becomes an entitlement that expires after the trial's duration, leaves the
+	// caller's list, and the caller is notified by email (SPEC ACC-19).
+	RegisterTrials(context.Context, *RegisterTrialsRequest) (*RegisterTrialsResponse, error)
 	mustEmbedUnimplementedEntitlementServiceServer()
 }
 
@@ -712,6 +788,12 @@ func (UnimplementedEntitlementServiceServer) AssignEntitlementKey(context.Contex
 }
 func (UnimplementedEntitlementServiceServer) AssignServicePlan(context.Context, *AssignServicePlanRequest) (*Entitlement, error) {
 	return nil, status.Error(codes.Unimplemented, "method AssignServicePlan not implemented")
+}
+func (UnimplementedEntitlementServiceServer) ListAvailableTrials(context.Context, *ListAvailableTrialsRequest) (*ListAvailableTrialsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAvailableTrials not implemented")
+}
+func (UnimplementedEntitlementServiceServer) RegisterTrials(context.Context, *RegisterTrialsRequest) (*RegisterTrialsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RegisterTrials not implemented")
 }
 func (UnimplementedEntitlementServiceServer) mustEmbedUnimplementedEntitlementServiceServer() {}
 func (UnimplementedEntitlementServiceServer) testEmbeddedByValue()                            {}
@@ -932,6 +1014,42 @@ func _EntitlementService_AssignServicePlan_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EntitlementService_ListAvailableTrials_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAvailableTrialsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).ListAvailableTrials(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_ListAvailableTrials_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).ListAvailableTrials(ctx, req.(*ListAvailableTrialsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EntitlementService_RegisterTrials_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RegisterTrialsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).RegisterTrials(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_RegisterTrials_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).RegisterTrials(ctx, req.(*RegisterTrialsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // EntitlementService_ServiceDesc is the grpc.ServiceDesc for EntitlementService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -982,6 +1100,14 @@ var EntitlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AssignServicePlan",
 			Handler:    _EntitlementService_AssignServicePlan_Handler,
+		},
+		{
+			MethodName: "ListAvailableTrials",
+			Handler:    _EntitlementService_ListAvailableTrials_Handler,
+		},
+		{
+			MethodName: "RegisterTrials",
+			Handler:    _EntitlementService_RegisterTrials_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

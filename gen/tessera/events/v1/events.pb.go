@@ -1032,6 +1032,75 @@ func (x *OrganizationChanged) GetSeats() int64 {
 	return 0
 }
 
+// TrialsRegistered: a user registered for trials (SPEC ACC-19).
+type TrialsRegistered struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	UserId         string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	AccountId      string                 `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	PartNumbers    []string               `protobuf:"bytes,3,rep,name=part_numbers,json=partNumbers,proto3" json:"part_numbers,omitempty"`
+	EntitlementIds []string               `protobuf:"bytes,4,rep,name=entitlement_ids,json=entitlementIds,proto3" json:"entitlement_ids,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *TrialsRegistered) Reset() {
+	*x = TrialsRegistered{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TrialsRegistered) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TrialsRegistered) ProtoMessage() {}
+
+func (x *TrialsRegistered) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TrialsRegistered.ProtoReflect.Descriptor instead.
+func (*TrialsRegistered) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *TrialsRegistered) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *TrialsRegistered) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *TrialsRegistered) GetPartNumbers() []string {
+	if x != nil {
+		return x.PartNumbers
+	}
+	return nil
+}
+
+func (x *TrialsRegistered) GetEntitlementIds() []string {
+	if x != nil {
+		return x.EntitlementIds
+	}
+	return nil
+}
+
 var File_tessera_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_tessera_events_v1_events_proto_rawDesc = "" +
@@ -1115,7 +1184,13 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12\x1d\n" +
 	"\n" +
 	"product_id\x18\x04 \x01(\tR\tproductId\x12\x14\n" +
-	"\x05seats\x18\x05 \x01(\x03R\x05seatsB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
+	"\x05seats\x18\x05 \x01(\x03R\x05seats\"\x96\x01\n" +
+	"\x10TrialsRegistered\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x02 \x01(\tR\taccountId\x12!\n" +
+	"\fpart_numbers\x18\x03 \x03(\tR\vpartNumbers\x12'\n" +
+	"\x0fentitlement_ids\x18\x04 \x03(\tR\x0eentitlementIdsB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
 
 var (
 	file_tessera_events_v1_events_proto_rawDescOnce sync.Once
@@ -1129,7 +1204,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),                // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),               // 1: tessera.events.v1.AccountCreated
@@ -1147,10 +1222,11 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*EntitlementAssigned)(nil),          // 13: tessera.events.v1.EntitlementAssigned
 	(*AccountAdministratorReplaced)(nil), // 14: tessera.events.v1.AccountAdministratorReplaced
 	(*OrganizationChanged)(nil),          // 15: tessera.events.v1.OrganizationChanged
-	(*timestamppb.Timestamp)(nil),        // 16: google.protobuf.Timestamp
+	(*TrialsRegistered)(nil),             // 16: tessera.events.v1.TrialsRegistered
+	(*timestamppb.Timestamp)(nil),        // 17: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	16, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	17, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
 	1,  // [1:1] is the sub-list for method output_type
 	1,  // [1:1] is the sub-list for method input_type
 	1,  // [1:1] is the sub-list for extension type_name
@@ -1169,7 +1245,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

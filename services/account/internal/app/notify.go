@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
 	"github.com/tessera-dev/tessera/services/platform/errs"
@@ -25,6 +26,21 @@ func (a *App) SendLicenseEmail(ctx context.Context, tenant string, ev *eventspb.
 		Text: fmt.Sprintf("Hello %s %s,\n\nyour license for activation ID %s on host %s (%d seat(s)) is attached as %s.\n\nFulfillment: %s\n",
 			u.FirstName, u.LastName, ev.GetActivationId(), ev.GetHostId(), ev.GetQuantity(), LicenseFileName, ev.GetFulfillmentId()),
 		Attachments: []mail.Attachment{{Filename: LicenseFileName, ContentType: "text/plain; charset=utf-8", Data: []byte(ev.GetLicenseText())}},
+	})
+}
+
+// SendTrialEmail tells a user that the trials they registered for are ready (SPEC
+// ACC-19).
+func (a *App) SendTrialEmail(ctx context.Context, tenant string, ev *eventspb.TrialsRegistered) error {
+	u, to, err := a.notifiable(ctx, tenant, ev.GetUserId())
+	if err != nil || len(to) == 0 {
+		return err
+	}
+	return a.mailer.Send(mail.Message{
+		To:      to,
+		Subject: "Your trial registration",
+		Text: fmt.Sprintf("Hello %s %s,\n\nyou are registered for the trials %s for account %s.\nTheir entitlements: %s.\n",
+			u.FirstName, u.LastName, strings.Join(ev.GetPartNumbers(), ", "), ev.GetAccountId(), strings.Join(ev.GetEntitlementIds(), ", ")),
 	})
 }
 

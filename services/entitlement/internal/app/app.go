@@ -30,6 +30,9 @@ type Store interface {
 	ResolveKey(ctx context.Context, tenant, kind, key string) (EntitlementKey, error)
 	CreateServicePlan(ctx context.Context, tenant string, sp ServicePlan) (ServicePlan, error)
 	CreateProductLine(ctx context.Context, tenant string, pl ProductLine) (ProductLine, error)
+	CreateTrial(ctx context.Context, tenant string, t Trial) (Trial, error)
+	AvailableTrials(ctx context.Context, tenant, userID string) ([]Trial, error)
+	RegisterTrials(ctx context.Context, tenant, userID, accountID string, partNumbers []string, ents []Entitlement) error
 	GetProductLine(ctx context.Context, tenant, id string) (ProductLine, error)
 	ListProductLines(ctx context.Context, tenant string) ([]ProductLine, error)
 	GetServicePlan(ctx context.Context, tenant, id string) (ServicePlan, error)

@@ -201,3 +201,32 @@ func (s *Server) ListProductLines(ctx context.Context, _ *entitlementpb.ListProd
 	}
 	return out, nil
 }
+
+func trialPB(t app.Trial) *entitlementpb.Trial {
+	return &entitlementpb.Trial{
+		Name: "trials/" + t.PartNumber, PartNumber: t.PartNumber, DisplayName: t.DisplayName, Product: "products/" + t.ProductID,
+		LicenseModel: "licenseModels/" + t.LicenseModelID, Quantity: t.Quantity, DurationDays: int32(t.DurationDays), //nolint:gosec // at most 366
+		CreateTime: ts(t.CreateTime),
+	}
+}
+
+// CreateTrial implements CatalogService.
+func (s *Server) CreateTrial(ctx context.Context, req *entitlementpb.CreateTrialRequest) (*entitlementpb.Trial, error) {
+	t := req.GetTrial()
+	product, err := names.OptionalID("trial.product", t.GetProduct(), "products")
+	if err != nil {
+		return nil, err
+	}
+	model, err := names.OptionalID("trial.license_model", t.GetLicenseModel(), "licenseModels")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.CreateTrial(ctx, app.Trial{
+		PartNumber: t.GetPartNumber(), DisplayName: t.GetDisplayName(), ProductID: product, LicenseModelID: model,
+		Quantity: t.GetQuantity(), DurationDays: int(t.GetDurationDays()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return trialPB(out), nil
+}

@@ -221,3 +221,33 @@ func (s *Server) AssignServicePlan(ctx context.Context, req *entitlementpb.Assig
 	}
 	return entitlementPB(e), nil
 }
+
+// ListAvailableTrials implements EntitlementService.
+func (s *Server) ListAvailableTrials(ctx context.Context, _ *entitlementpb.ListAvailableTrialsRequest) (*entitlementpb.ListAvailableTrialsResponse, error) {
+	trials, err := s.app.ListAvailableTrials(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &entitlementpb.ListAvailableTrialsResponse{}
+	for _, t := range trials {
+		out.Trials = append(out.Trials, trialPB(t))
+	}
+	return out, nil
+}
+
+// RegisterTrials implements EntitlementService.
+func (s *Server) RegisterTrials(ctx context.Context, req *entitlementpb.RegisterTrialsRequest) (*entitlementpb.RegisterTrialsResponse, error) {
+	account, err := names.OptionalID("account", req.GetAccount(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	ents, err := s.app.RegisterTrials(ctx, req.GetPartNumbers(), account)
+	if err != nil {
+		return nil, err
+	}
+	out := &entitlementpb.RegisterTrialsResponse{}
+	for _, e := range ents {
+		out.Entitlements = append(out.Entitlements, entitlementPB(e))
+	}
+	return out, nil
+}

@@ -130,29 +130,8 @@ func (s *Store) GetProduct(ctx context.Context, tenant, id string) (app.Product,
 func (s *Store) CreateEntitlement(ctx context.Context, tenant string, e app.Entitlement) (app.Entitlement, bool, error) {
 	created := false
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO entitlements (tenant_id, id, account_id, order_id, ship_to_emails, service_plan_id)
-			VALUES ($1, $2, $3, $4, coalesce($5::text[], '{}'), $6) ON CONFLICT (tenant_id, order_id) DO NOTHING`,
-			tenant, e.ID, e.AccountID, e.OrderID, e.ShipToEmails, e.ServicePlanID)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return nil // seen before
-		}
-		created = true
-		activationIDs := make([]string, 0, len(e.LineItems))
-		for _, li := range e.LineItems {
-			_, err := tx.Exec(ctx, `INSERT INTO line_items (tenant_id, activation_id, entitlement_id, product_id, license_model_id, account_id, state, order_line, quantity, start_time, expire_time)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-				tenant, li.ActivationID, e.ID, li.ProductID, li.LicenseModelID, e.AccountID, li.State, li.OrderLine, li.Quantity, li.StartTime, li.ExpireTime)
-			if err != nil {
-				return err
-			}
-			activationIDs = append(activationIDs, li.ActivationID)
-		}
-		_, err = events.Write(ctx, tx, events.Subject("entitlement", "entitlement", "created"), tenant, &eventspb.EntitlementCreated{
-			EntitlementId: e.ID, AccountId: e.AccountID, OrderId: e.OrderID, ActivationIds: activationIDs, ShipToEmails: e.ShipToEmails,
-		})
+		var err error
+		created, err = insertEntitlement(ctx, tx, tenant, e)
 		return err
 	})
 	if err != nil {
@@ -164,6 +143,31 @@ func (s *Store) CreateEntitlement(ctx context.Context, tenant string, e app.Enti
 	}
 	got, err := s.GetEntitlement(ctx, tenant, id)
 	return got, created, err
+}
+
+// insertEntitlement stores an entitlement, its line items and the
+// entitlement.created event; created is false when its order ID was seen before.
+func insertEntitlement(ctx context.Context, tx pgx.Tx, tenant string, e app.Entitlement) (bool, error) {
+	tag, err := tx.Exec(ctx, `INSERT INTO entitlements (tenant_id, id, account_id, order_id, ship_to_emails, service_plan_id)
+		VALUES ($1, $2, $3, $4, coalesce($5::text[], '{}'), $6) ON CONFLICT (tenant_id, order_id) DO NOTHING`,
+		tenant, e.ID, e.AccountID, e.OrderID, e.ShipToEmails, e.ServicePlanID)
+	if err != nil || tag.RowsAffected() == 0 {
+		return false, err
+	}
+	activationIDs := make([]string, 0, len(e.LineItems))
+	for _, li := range e.LineItems {
+		_, err := tx.Exec(ctx, `INSERT INTO line_items (tenant_id, activation_id, entitlement_id, product_id, license_model_id, account_id, state, order_line, quantity, start_time, expire_time)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			tenant, li.ActivationID, e.ID, li.ProductID, li.LicenseModelID, e.AccountID, li.State, li.OrderLine, li.Quantity, li.StartTime, li.ExpireTime)
+		if err != nil {
+			return false, err
+		}
+		activationIDs = append(activationIDs, li.ActivationID)
+	}
+	_, err = events.Write(ctx, tx, events.Subject("entitlement", "entitlement", "created"), tenant, &eventspb.EntitlementCreated{
+		EntitlementId: e.ID, AccountId: e.AccountID, OrderId: e.OrderID, ActivationIds: activationIDs, ShipToEmails: e.ShipToEmails,
+	})
+	return true, err
 }
 
 // GetEntitlement reads an entitlement with its line items.
