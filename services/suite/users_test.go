@@ -3,6 +3,7 @@ package suite_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -115,4 +116,79 @@ func TestRoleCatalogue_ACC7(t *testing.T) {
 	}
 	require.Equal(t, []string{"customer_admin", "customer_user", "partner_admin", "producer_admin"}, ids)
 	require.Equal(t, true, roles[3].(map[string]any)["tenant_wide"])
+}
+
+// TestCustomRoles_ACC7: producers define roles of their own; holders act with exactly
+// those permissions, and with the new set as soon as the role changes; nobody grants
+// a role holding more than they have; built-in roles stay fixed; a held role cannot
+// be deleted; another tenant neither sees nor uses them.
+func TestCustomRoles_ACC7(t *testing.T) {
+	env := suitetest.Start(t)
+	api := rest{t: t, base: env.Suite.GatewayURL}
+	createTenant(api.as(env.OperatorToken), "crole-co", "Admin-Password-1")
+	createTenant(api.as(env.OperatorToken), "crole-rival", "Admin-Password-2")
+	admin := api.as(login(api, "crole-co", "admin", "Admin-Password-1"))
+	rival := api.as(login(api, "crole-rival", "admin", "Admin-Password-2"))
+	admin.ok("POST", "/v1/accounts", map[string]any{"account_id": "ACME", "account": map[string]any{"display_name": "Acme", "type": "ACCOUNT_TYPE_CUSTOMER"}})
+
+	e := admin.refused(http.StatusBadRequest, "POST", "/v1/roles", map[string]any{"role_id": "Bad Id", "role": map[string]any{"permissions": []string{"accounts.view", "tenants.create", "accounts.view"}}})
+	require.ElementsMatch(t, []string{"role_id", "role.display_name", "role.permissions[1]", "role.permissions[2]"}, fieldViolations(e))
+	e = admin.refused(http.StatusBadRequest, "POST", "/v1/roles", map[string]any{"role_id": "customer_admin", "role": map[string]any{"display_name": "x", "permissions": []string{"accounts.view"}}})
+	require.Equal(t, []string{"role_id"}, fieldViolations(e))
+	e = admin.refused(http.StatusBadRequest, "POST", "/v1/roles", map[string]any{"role_id": "sneaky", "role": map[string]any{"display_name": "x", "permissions": []string{"catalog.manage"}}})
+	require.Equal(t, []string{"role.permissions[0]"}, fieldViolations(e), "producer-only permissions need a tenant-wide role")
+
+	viewer := admin.ok("POST", "/v1/roles", map[string]any{"role_id": "auditor", "role": map[string]any{
+		"display_name": "Auditor", "description": "reads accounts and users", "permissions": []string{"accounts.view", "users.view"},
+	}})
+	require.Equal(t, "roles/auditor", viewer["name"])
+	admin.refused(http.StatusConflict, "POST", "/v1/roles", map[string]any{"role_id": "auditor", "role": map[string]any{"display_name": "Again", "permissions": []string{"accounts.view"}}})
+	roles := admin.ok("GET", "/v1/roles", nil)["roles"].([]any)
+	require.Len(t, roles, 5)
+	require.Equal(t, "auditor", roles[4].(map[string]any)["role_id"])
+	require.Nil(t, roles[4].(map[string]any)["built_in"])
+	require.Len(t, rival.ok("GET", "/v1/roles", nil)["roles"], 4, "another tenant does not see it")
+
+	admin.ok("POST", "/v1/users", map[string]any{"password": "Audi-Password-1", "user": map[string]any{
+		"username": "audrey", "first_name": "Audrey", "last_name": "A", "email": "audrey@acme.example",
+		"memberships": []any{map[string]any{"account": "accounts/ACME", "roles": []string{"auditor"}}},
+	}})
+	rival.refused(http.StatusBadRequest, "POST", "/v1/users", map[string]any{"password": "Rival-Password-1", "user": map[string]any{
+		"username": "ruth", "first_name": "R", "last_name": "R", "email": "r@rival.example",
+		"memberships": []any{map[string]any{"account": "accounts/HOME", "roles": []string{"auditor"}}},
+	}})
+	audrey := api.as(login(api, "crole-co", "audrey", "Audi-Password-1"))
+	audrey.ok("GET", "/v1/accounts/ACME", nil)
+	audrey.ok("GET", "/v1/users", nil)
+	audrey.refused(http.StatusForbidden, "PATCH", "/v1/accounts/ACME", map[string]any{"account": map[string]any{"description": "x"}, "update_mask": "description"})
+	audrey.refused(http.StatusForbidden, "POST", "/v1/roles", map[string]any{"role_id": "mine", "role": map[string]any{"display_name": "x", "permissions": []string{"accounts.view"}}})
+
+	// Changing the role changes what its holders may do at once.
+	admin.ok("PATCH", "/v1/roles/auditor", map[string]any{"role": map[string]any{"permissions": []string{"accounts.view", "accounts.manage"}}, "update_mask": "permissions"})
+	require.Eventually(t, func() bool {
+		return audrey.do("PATCH", "/v1/accounts/ACME", map[string]any{"account": map[string]any{"description": "x"}, "update_mask": "description"}).Status == http.StatusOK
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, http.StatusForbidden, audrey.do("GET", "/v1/users", nil).Status)
+
+	// A customer administrator cannot hand out a role holding more than they have.
+	admin.ok("POST", "/v1/roles", map[string]any{"role_id": "power", "role": map[string]any{"display_name": "Power", "permissions": []string{"accounts.manage", "users.manage"}}})
+	admin.ok("POST", "/v1/users", map[string]any{"password": "Cass-Password-1", "user": map[string]any{
+		"username": "cass", "first_name": "Cass", "last_name": "C", "email": "cass@acme.example",
+		"memberships": []any{map[string]any{"account": "accounts/ACME", "roles": []string{"customer_admin"}}},
+	}})
+	cass := api.as(login(api, "crole-co", "cass", "Cass-Password-1"))
+	e = cass.refused(http.StatusBadRequest, "POST", "/v1/users", map[string]any{"password": "Pete-Password-1", "user": map[string]any{
+		"username": "pete", "first_name": "P", "last_name": "P", "email": "p@acme.example",
+		"memberships": []any{map[string]any{"account": "accounts/ACME", "roles": []string{"power"}}},
+	}})
+	require.Equal(t, []string{"user.memberships[0].roles"}, fieldViolations(e))
+
+	// Built-in roles are fixed; a held role stays until nobody holds it.
+	e = admin.refused(http.StatusConflict, "PATCH", "/v1/roles/customer_user", map[string]any{"role": map[string]any{"display_name": "x"}, "update_mask": "displayName"})
+	require.Equal(t, "BUILT_IN_ROLE", e["reason"])
+	e = admin.refused(http.StatusConflict, "DELETE", "/v1/roles/auditor", nil)
+	require.Equal(t, "ROLE_IN_USE", e["reason"])
+	admin.ok("DELETE", "/v1/roles/power", nil)
+	admin.refused(http.StatusNotFound, "DELETE", "/v1/roles/power", nil)
+	rival.refused(http.StatusNotFound, "DELETE", "/v1/roles/auditor", nil)
 }

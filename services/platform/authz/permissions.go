@@ -46,6 +46,8 @@ const (
 	TrialsRegister Permission = "trials.register"
 	// ServicePlansAssign gives customers units of service plans (SPEC ACC-15).
 	ServicePlansAssign Permission = "service_plans.assign"
+	// RolesManage defines the tenant's custom roles (producers).
+	RolesManage Permission = "roles.manage"
 	// AccountsSupport is the producer's support desk: replacing an account's
 	// administrator (SPEC ACC-11).
 	AccountsSupport Permission = "accounts.support"
@@ -67,13 +69,13 @@ type Role struct {
 	Permissions []Permission
 }
 
-// Built-in roles. Custom roles come with the account service's role catalogue.
+// Built-in roles. Tenants add roles of their own in the account service.
 var (
 	RoleProducerAdmin = Role{ID: "producer_admin", TenantWide: true, Permissions: []Permission{
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, CatalogManage,
 		EntitlementsView, OrdersIngest, LicensesGenerate, LicensesView, SigningKeysView,
 		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload, TokensManage, TokensImpersonate, ProfileManage, AuditView,
-		EntitlementsClaim, AccountsSupport, ServicePlansAssign, OrganizationsUse, TrialsRegister,
+		EntitlementsClaim, AccountsSupport, ServicePlansAssign, OrganizationsUse, TrialsRegister, RolesManage,
 	}}
 	RoleCustomerAdmin = Role{ID: "customer_admin", Permissions: []Permission{
 		AccountsView, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
@@ -85,7 +87,7 @@ var (
 	RolePartnerAdmin = Role{ID: "partner_admin", Permissions: []Permission{
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
 		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage, ServicePlansAssign,
-		OrganizationsUse,
+		OrganizationsUse, EntitlementsClaim, TrialsRegister,
 	}}
 	RoleCustomerUser = Role{ID: "customer_user", Permissions: []Permission{
 		AccountsView, CatalogView, EntitlementsView, LicensesView, DevicesView, DownloadsDownload, TokensManage, ProfileManage,
@@ -94,6 +96,18 @@ var (
 	// ServicePermissions are what a service principal holds.
 	ServicePermissions = []Permission{SeatsReserve, ProductsAccess, TokensResolve, HoldingsCount, KeysResolve, ServicePlansAssign, EntitlementsView, CatalogView, AccountsView, UsersView}
 )
+
+// Grantable is every permission a role may hold: all that the built-in roles hold.
+// Service-only permissions, tenant creation and Public are never granted to people.
+var Grantable = func() map[Permission]bool {
+	out := map[Permission]bool{}
+	for _, r := range []Role{RoleProducerAdmin, RoleCustomerAdmin, RolePartnerAdmin, RoleCustomerUser} {
+		for _, p := range r.Permissions {
+			out[p] = true
+		}
+	}
+	return out
+}()
 
 // Roles indexes the built-in roles by ID.
 var Roles = map[string]Role{
@@ -109,7 +123,7 @@ var Roles = map[string]Role{
 // manage the accounts of their tier (SPEC ACC-3), scoped by the use cases.
 func ProducerOnly(perm Permission) bool {
 	switch perm {
-	case CatalogManage, OrdersIngest, DownloadsManage, SigningKeysView, AuditView, AccountsSupport:
+	case CatalogManage, OrdersIngest, DownloadsManage, SigningKeysView, AuditView, AccountsSupport, RolesManage:
 		return true
 	}
 	return false

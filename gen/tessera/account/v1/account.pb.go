@@ -2350,9 +2350,14 @@ type Role struct {
 	// Resource name: roles/{role_id}.
 	Name   string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	RoleId string `protobuf:"bytes,2,opt,name=role_id,json=roleId,proto3" json:"role_id,omitempty"`
-	// The role acts for every account of the tenant (producer roles).
-	TenantWide    bool     `protobuf:"varint,3,opt,name=tenant_wide,json=tenantWide,proto3" json:"tenant_wide,omitempty"`
-	Permissions   []string `protobuf:"bytes,4,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	// The role acts for every account of the tenant (producer roles); such roles are
+	// granted in the producer account only.
+	TenantWide  bool     `protobuf:"varint,3,opt,name=tenant_wide,json=tenantWide,proto3" json:"tenant_wide,omitempty"`
+	Permissions []string `protobuf:"bytes,4,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	DisplayName string   `protobuf:"bytes,5,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Description string   `protobuf:"bytes,6,opt,name=description,proto3" json:"description,omitempty"`
+	// Built into Tessera; cannot be changed or deleted.
+	BuiltIn       bool `protobuf:"varint,7,opt,name=built_in,json=builtIn,proto3" json:"built_in,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2415,6 +2420,178 @@ func (x *Role) GetPermissions() []string {
 	return nil
 }
 
+func (x *Role) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *Role) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Role) GetBuiltIn() bool {
+	if x != nil {
+		return x.BuiltIn
+	}
+	return false
+}
+
+type CreateRoleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Role  *Role                  `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
+	// 2-40 lower-case letters, digits and '_', starting with a letter; not a built-in ID.
+	RoleId        string `protobuf:"bytes,2,opt,name=role_id,json=roleId,proto3" json:"role_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateRoleRequest) Reset() {
+	*x = CreateRoleRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateRoleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateRoleRequest) ProtoMessage() {}
+
+func (x *CreateRoleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateRoleRequest.ProtoReflect.Descriptor instead.
+func (*CreateRoleRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *CreateRoleRequest) GetRole() *Role {
+	if x != nil {
+		return x.Role
+	}
+	return nil
+}
+
+func (x *CreateRoleRequest) GetRoleId() string {
+	if x != nil {
+		return x.RoleId
+	}
+	return ""
+}
+
+type UpdateRoleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// role.name identifies the role.
+	Role *Role `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
+	// Paths: display_name, description, permissions.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateRoleRequest) Reset() {
+	*x = UpdateRoleRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateRoleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateRoleRequest) ProtoMessage() {}
+
+func (x *UpdateRoleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateRoleRequest.ProtoReflect.Descriptor instead.
+func (*UpdateRoleRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *UpdateRoleRequest) GetRole() *Role {
+	if x != nil {
+		return x.Role
+	}
+	return nil
+}
+
+func (x *UpdateRoleRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+type DeleteRoleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteRoleRequest) Reset() {
+	*x = DeleteRoleRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteRoleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteRoleRequest) ProtoMessage() {}
+
+func (x *DeleteRoleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteRoleRequest.ProtoReflect.Descriptor instead.
+func (*DeleteRoleRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *DeleteRoleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 type ListRolesResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Roles         []*Role                `protobuf:"bytes,1,rep,name=roles,proto3" json:"roles,omitempty"`
@@ -2424,7 +2601,7 @@ type ListRolesResponse struct {
 
 func (x *ListRolesResponse) Reset() {
 	*x = ListRolesResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2436,7 +2613,7 @@ func (x *ListRolesResponse) String() string {
 func (*ListRolesResponse) ProtoMessage() {}
 
 func (x *ListRolesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2449,7 +2626,7 @@ func (x *ListRolesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRolesResponse.ProtoReflect.Descriptor instead.
 func (*ListRolesResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{29}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListRolesResponse) GetRoles() []*Role {
@@ -2467,7 +2644,7 @@ type ListAdministratorsRequest struct {
 
 func (x *ListAdministratorsRequest) Reset() {
 	*x = ListAdministratorsRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2479,7 +2656,7 @@ func (x *ListAdministratorsRequest) String() string {
 func (*ListAdministratorsRequest) ProtoMessage() {}
 
 func (x *ListAdministratorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2492,7 +2669,7 @@ func (x *ListAdministratorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdministratorsRequest.ProtoReflect.Descriptor instead.
 func (*ListAdministratorsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{30}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{33}
 }
 
 type Administrator struct {
@@ -2511,7 +2688,7 @@ type Administrator struct {
 
 func (x *Administrator) Reset() {
 	*x = Administrator{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2523,7 +2700,7 @@ func (x *Administrator) String() string {
 func (*Administrator) ProtoMessage() {}
 
 func (x *Administrator) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2536,7 +2713,7 @@ func (x *Administrator) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Administrator.ProtoReflect.Descriptor instead.
 func (*Administrator) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{31}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Administrator) GetUser() string {
@@ -2590,7 +2767,7 @@ type ListAdministratorsResponse struct {
 
 func (x *ListAdministratorsResponse) Reset() {
 	*x = ListAdministratorsResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2602,7 +2779,7 @@ func (x *ListAdministratorsResponse) String() string {
 func (*ListAdministratorsResponse) ProtoMessage() {}
 
 func (x *ListAdministratorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2615,7 +2792,7 @@ func (x *ListAdministratorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdministratorsResponse.ProtoReflect.Descriptor instead.
 func (*ListAdministratorsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{32}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListAdministratorsResponse) GetAdministrators() []*Administrator {
@@ -2640,7 +2817,7 @@ type ListUsersRequest struct {
 
 func (x *ListUsersRequest) Reset() {
 	*x = ListUsersRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2652,7 +2829,7 @@ func (x *ListUsersRequest) String() string {
 func (*ListUsersRequest) ProtoMessage() {}
 
 func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2665,7 +2842,7 @@ func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
 func (*ListUsersRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{33}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListUsersRequest) GetPageSize() int32 {
@@ -2706,7 +2883,7 @@ type ListUsersResponse struct {
 
 func (x *ListUsersResponse) Reset() {
 	*x = ListUsersResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2718,7 +2895,7 @@ func (x *ListUsersResponse) String() string {
 func (*ListUsersResponse) ProtoMessage() {}
 
 func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2731,7 +2908,7 @@ func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
 func (*ListUsersResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{34}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListUsersResponse) GetUsers() []*User {
@@ -2757,7 +2934,7 @@ type ReactivateUserRequest struct {
 
 func (x *ReactivateUserRequest) Reset() {
 	*x = ReactivateUserRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2769,7 +2946,7 @@ func (x *ReactivateUserRequest) String() string {
 func (*ReactivateUserRequest) ProtoMessage() {}
 
 func (x *ReactivateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2782,7 +2959,7 @@ func (x *ReactivateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReactivateUserRequest.ProtoReflect.Descriptor instead.
 func (*ReactivateUserRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{35}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ReactivateUserRequest) GetName() string {
@@ -2801,7 +2978,7 @@ type ResetUserPasswordRequest struct {
 
 func (x *ResetUserPasswordRequest) Reset() {
 	*x = ResetUserPasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2813,7 +2990,7 @@ func (x *ResetUserPasswordRequest) String() string {
 func (*ResetUserPasswordRequest) ProtoMessage() {}
 
 func (x *ResetUserPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2826,7 +3003,7 @@ func (x *ResetUserPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetUserPasswordRequest.ProtoReflect.Descriptor instead.
 func (*ResetUserPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{36}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ResetUserPasswordRequest) GetName() string {
@@ -2848,7 +3025,7 @@ type ChangePasswordRequest struct {
 
 func (x *ChangePasswordRequest) Reset() {
 	*x = ChangePasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2860,7 +3037,7 @@ func (x *ChangePasswordRequest) String() string {
 func (*ChangePasswordRequest) ProtoMessage() {}
 
 func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2873,7 +3050,7 @@ func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
 func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{37}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ChangePasswordRequest) GetOldPassword() string {
@@ -2909,7 +3086,7 @@ type SetSecretQuestionRequest struct {
 
 func (x *SetSecretQuestionRequest) Reset() {
 	*x = SetSecretQuestionRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2921,7 +3098,7 @@ func (x *SetSecretQuestionRequest) String() string {
 func (*SetSecretQuestionRequest) ProtoMessage() {}
 
 func (x *SetSecretQuestionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2934,7 +3111,7 @@ func (x *SetSecretQuestionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSecretQuestionRequest.ProtoReflect.Descriptor instead.
 func (*SetSecretQuestionRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{38}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SetSecretQuestionRequest) GetQuestion() string {
@@ -2969,7 +3146,7 @@ type ResetPasswordRequest struct {
 
 func (x *ResetPasswordRequest) Reset() {
 	*x = ResetPasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2981,7 +3158,7 @@ func (x *ResetPasswordRequest) String() string {
 func (*ResetPasswordRequest) ProtoMessage() {}
 
 func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2994,7 +3171,7 @@ func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetPasswordRequest.ProtoReflect.Descriptor instead.
 func (*ResetPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{39}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ResetPasswordRequest) GetTenantId() string {
@@ -3029,7 +3206,7 @@ type LoginRequest struct {
 
 func (x *LoginRequest) Reset() {
 	*x = LoginRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3041,7 +3218,7 @@ func (x *LoginRequest) String() string {
 func (*LoginRequest) ProtoMessage() {}
 
 func (x *LoginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3054,7 +3231,7 @@ func (x *LoginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginRequest.ProtoReflect.Descriptor instead.
 func (*LoginRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{40}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *LoginRequest) GetTenantId() string {
@@ -3092,7 +3269,7 @@ type LoginResponse struct {
 
 func (x *LoginResponse) Reset() {
 	*x = LoginResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3104,7 +3281,7 @@ func (x *LoginResponse) String() string {
 func (*LoginResponse) ProtoMessage() {}
 
 func (x *LoginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3117,7 +3294,7 @@ func (x *LoginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginResponse.ProtoReflect.Descriptor instead.
 func (*LoginResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{41}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *LoginResponse) GetAccessToken() string {
@@ -3159,7 +3336,7 @@ type SignInWithKeyRequest struct {
 
 func (x *SignInWithKeyRequest) Reset() {
 	*x = SignInWithKeyRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3171,7 +3348,7 @@ func (x *SignInWithKeyRequest) String() string {
 func (*SignInWithKeyRequest) ProtoMessage() {}
 
 func (x *SignInWithKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3184,7 +3361,7 @@ func (x *SignInWithKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignInWithKeyRequest.ProtoReflect.Descriptor instead.
 func (*SignInWithKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{42}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *SignInWithKeyRequest) GetTenantId() string {
@@ -3216,7 +3393,7 @@ type SignInWithKeyResponse struct {
 
 func (x *SignInWithKeyResponse) Reset() {
 	*x = SignInWithKeyResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3228,7 +3405,7 @@ func (x *SignInWithKeyResponse) String() string {
 func (*SignInWithKeyResponse) ProtoMessage() {}
 
 func (x *SignInWithKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3241,7 +3418,7 @@ func (x *SignInWithKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignInWithKeyResponse.ProtoReflect.Descriptor instead.
 func (*SignInWithKeyResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{43}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *SignInWithKeyResponse) GetAccessToken() string {
@@ -3290,7 +3467,7 @@ type Newcomer struct {
 
 func (x *Newcomer) Reset() {
 	*x = Newcomer{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3302,7 +3479,7 @@ func (x *Newcomer) String() string {
 func (*Newcomer) ProtoMessage() {}
 
 func (x *Newcomer) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3315,7 +3492,7 @@ func (x *Newcomer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Newcomer.ProtoReflect.Descriptor instead.
 func (*Newcomer) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{44}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Newcomer) GetUsername() string {
@@ -3389,7 +3566,7 @@ type RegisterSelfRequest struct {
 
 func (x *RegisterSelfRequest) Reset() {
 	*x = RegisterSelfRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3401,7 +3578,7 @@ func (x *RegisterSelfRequest) String() string {
 func (*RegisterSelfRequest) ProtoMessage() {}
 
 func (x *RegisterSelfRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3414,7 +3591,7 @@ func (x *RegisterSelfRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterSelfRequest.ProtoReflect.Descriptor instead.
 func (*RegisterSelfRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{45}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RegisterSelfRequest) GetTenantId() string {
@@ -3465,7 +3642,7 @@ type RegisterSelfResponse struct {
 
 func (x *RegisterSelfResponse) Reset() {
 	*x = RegisterSelfResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3477,7 +3654,7 @@ func (x *RegisterSelfResponse) String() string {
 func (*RegisterSelfResponse) ProtoMessage() {}
 
 func (x *RegisterSelfResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3490,7 +3667,7 @@ func (x *RegisterSelfResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterSelfResponse.ProtoReflect.Descriptor instead.
 func (*RegisterSelfResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{46}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RegisterSelfResponse) GetUser() *User {
@@ -3528,7 +3705,7 @@ type JoinAccountRequest struct {
 
 func (x *JoinAccountRequest) Reset() {
 	*x = JoinAccountRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[47]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3540,7 +3717,7 @@ func (x *JoinAccountRequest) String() string {
 func (*JoinAccountRequest) ProtoMessage() {}
 
 func (x *JoinAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[47]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3553,7 +3730,7 @@ func (x *JoinAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinAccountRequest.ProtoReflect.Descriptor instead.
 func (*JoinAccountRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{47}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *JoinAccountRequest) GetTenantId() string {
@@ -3593,7 +3770,7 @@ type JoinAccountResponse struct {
 
 func (x *JoinAccountResponse) Reset() {
 	*x = JoinAccountResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[48]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3605,7 +3782,7 @@ func (x *JoinAccountResponse) String() string {
 func (*JoinAccountResponse) ProtoMessage() {}
 
 func (x *JoinAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[48]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3618,7 +3795,7 @@ func (x *JoinAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinAccountResponse.ProtoReflect.Descriptor instead.
 func (*JoinAccountResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{48}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *JoinAccountResponse) GetUser() *User {
@@ -3640,7 +3817,7 @@ type ClaimEntitlementKeyRequest struct {
 
 func (x *ClaimEntitlementKeyRequest) Reset() {
 	*x = ClaimEntitlementKeyRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[49]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3652,7 +3829,7 @@ func (x *ClaimEntitlementKeyRequest) String() string {
 func (*ClaimEntitlementKeyRequest) ProtoMessage() {}
 
 func (x *ClaimEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[49]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3665,7 +3842,7 @@ func (x *ClaimEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimEntitlementKeyRequest.ProtoReflect.Descriptor instead.
 func (*ClaimEntitlementKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{49}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ClaimEntitlementKeyRequest) GetAccount() string {
@@ -3694,7 +3871,7 @@ type ClaimEntitlementKeyResponse struct {
 
 func (x *ClaimEntitlementKeyResponse) Reset() {
 	*x = ClaimEntitlementKeyResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[50]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3706,7 +3883,7 @@ func (x *ClaimEntitlementKeyResponse) String() string {
 func (*ClaimEntitlementKeyResponse) ProtoMessage() {}
 
 func (x *ClaimEntitlementKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[50]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3719,7 +3896,7 @@ func (x *ClaimEntitlementKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimEntitlementKeyResponse.ProtoReflect.Descriptor instead.
 func (*ClaimEntitlementKeyResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{50}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ClaimEntitlementKeyResponse) GetEntitlement() string {
@@ -3750,7 +3927,7 @@ type ReplaceAccountAdministratorRequest struct {
 
 func (x *ReplaceAccountAdministratorRequest) Reset() {
 	*x = ReplaceAccountAdministratorRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[51]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3762,7 +3939,7 @@ func (x *ReplaceAccountAdministratorRequest) String() string {
 func (*ReplaceAccountAdministratorRequest) ProtoMessage() {}
 
 func (x *ReplaceAccountAdministratorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[51]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3775,7 +3952,7 @@ func (x *ReplaceAccountAdministratorRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use ReplaceAccountAdministratorRequest.ProtoReflect.Descriptor instead.
 func (*ReplaceAccountAdministratorRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{51}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ReplaceAccountAdministratorRequest) GetAccount() string {
@@ -3810,7 +3987,7 @@ type ReplaceAccountAdministratorResponse struct {
 
 func (x *ReplaceAccountAdministratorResponse) Reset() {
 	*x = ReplaceAccountAdministratorResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[52]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3822,7 +3999,7 @@ func (x *ReplaceAccountAdministratorResponse) String() string {
 func (*ReplaceAccountAdministratorResponse) ProtoMessage() {}
 
 func (x *ReplaceAccountAdministratorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[52]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3835,7 +4012,7 @@ func (x *ReplaceAccountAdministratorResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use ReplaceAccountAdministratorResponse.ProtoReflect.Descriptor instead.
 func (*ReplaceAccountAdministratorResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{52}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ReplaceAccountAdministratorResponse) GetReplaced() []string {
@@ -3861,7 +4038,7 @@ type AuthenticateRequest struct {
 
 func (x *AuthenticateRequest) Reset() {
 	*x = AuthenticateRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[53]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3873,7 +4050,7 @@ func (x *AuthenticateRequest) String() string {
 func (*AuthenticateRequest) ProtoMessage() {}
 
 func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[53]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3886,7 +4063,7 @@ func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateRequest.ProtoReflect.Descriptor instead.
 func (*AuthenticateRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{53}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *AuthenticateRequest) GetAccessToken() string {
@@ -3907,7 +4084,7 @@ type AuthenticateResponse struct {
 
 func (x *AuthenticateResponse) Reset() {
 	*x = AuthenticateResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[54]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3919,7 +4096,7 @@ func (x *AuthenticateResponse) String() string {
 func (*AuthenticateResponse) ProtoMessage() {}
 
 func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[54]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3932,7 +4109,7 @@ func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateResponse.ProtoReflect.Descriptor instead.
 func (*AuthenticateResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{54}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *AuthenticateResponse) GetPrincipal() *v1.Principal {
@@ -3973,7 +4150,7 @@ type AccessToken struct {
 
 func (x *AccessToken) Reset() {
 	*x = AccessToken{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[55]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3985,7 +4162,7 @@ func (x *AccessToken) String() string {
 func (*AccessToken) ProtoMessage() {}
 
 func (x *AccessToken) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[55]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3998,7 +4175,7 @@ func (x *AccessToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessToken.ProtoReflect.Descriptor instead.
 func (*AccessToken) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{55}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *AccessToken) GetName() string {
@@ -4093,7 +4270,7 @@ type CreateAccessTokenRequest struct {
 
 func (x *CreateAccessTokenRequest) Reset() {
 	*x = CreateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[56]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4105,7 +4282,7 @@ func (x *CreateAccessTokenRequest) String() string {
 func (*CreateAccessTokenRequest) ProtoMessage() {}
 
 func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[56]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4118,7 +4295,7 @@ func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{56}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *CreateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -4153,7 +4330,7 @@ type CreateAccessTokenResponse struct {
 
 func (x *CreateAccessTokenResponse) Reset() {
 	*x = CreateAccessTokenResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[57]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4165,7 +4342,7 @@ func (x *CreateAccessTokenResponse) String() string {
 func (*CreateAccessTokenResponse) ProtoMessage() {}
 
 func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[57]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4178,7 +4355,7 @@ func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{57}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *CreateAccessTokenResponse) GetAccessToken() *AccessToken {
@@ -4204,7 +4381,7 @@ type GetAccessTokenRequest struct {
 
 func (x *GetAccessTokenRequest) Reset() {
 	*x = GetAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[58]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4216,7 +4393,7 @@ func (x *GetAccessTokenRequest) String() string {
 func (*GetAccessTokenRequest) ProtoMessage() {}
 
 func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[58]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4229,7 +4406,7 @@ func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*GetAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{58}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GetAccessTokenRequest) GetName() string {
@@ -4252,7 +4429,7 @@ type ListAccessTokensRequest struct {
 
 func (x *ListAccessTokensRequest) Reset() {
 	*x = ListAccessTokensRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[59]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4264,7 +4441,7 @@ func (x *ListAccessTokensRequest) String() string {
 func (*ListAccessTokensRequest) ProtoMessage() {}
 
 func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[59]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4277,7 +4454,7 @@ func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{59}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ListAccessTokensRequest) GetPageSize() int32 {
@@ -4311,7 +4488,7 @@ type ListAccessTokensResponse struct {
 
 func (x *ListAccessTokensResponse) Reset() {
 	*x = ListAccessTokensResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[60]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4323,7 +4500,7 @@ func (x *ListAccessTokensResponse) String() string {
 func (*ListAccessTokensResponse) ProtoMessage() {}
 
 func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[60]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4336,7 +4513,7 @@ func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{60}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ListAccessTokensResponse) GetAccessTokens() []*AccessToken {
@@ -4367,7 +4544,7 @@ type UpdateAccessTokenRequest struct {
 
 func (x *UpdateAccessTokenRequest) Reset() {
 	*x = UpdateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[61]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4379,7 +4556,7 @@ func (x *UpdateAccessTokenRequest) String() string {
 func (*UpdateAccessTokenRequest) ProtoMessage() {}
 
 func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[61]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4392,7 +4569,7 @@ func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{61}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *UpdateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -4425,7 +4602,7 @@ type RotateAccessTokenRequest struct {
 
 func (x *RotateAccessTokenRequest) Reset() {
 	*x = RotateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[62]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4437,7 +4614,7 @@ func (x *RotateAccessTokenRequest) String() string {
 func (*RotateAccessTokenRequest) ProtoMessage() {}
 
 func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[62]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4450,7 +4627,7 @@ func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*RotateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{62}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *RotateAccessTokenRequest) GetName() string {
@@ -4469,7 +4646,7 @@ type DeleteAccessTokenRequest struct {
 
 func (x *DeleteAccessTokenRequest) Reset() {
 	*x = DeleteAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[63]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4481,7 +4658,7 @@ func (x *DeleteAccessTokenRequest) String() string {
 func (*DeleteAccessTokenRequest) ProtoMessage() {}
 
 func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[63]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4494,7 +4671,7 @@ func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{63}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *DeleteAccessTokenRequest) GetName() string {
@@ -4520,7 +4697,7 @@ type OrganizationMember struct {
 
 func (x *OrganizationMember) Reset() {
 	*x = OrganizationMember{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[64]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4532,7 +4709,7 @@ func (x *OrganizationMember) String() string {
 func (*OrganizationMember) ProtoMessage() {}
 
 func (x *OrganizationMember) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[64]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4545,7 +4722,7 @@ func (x *OrganizationMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrganizationMember.ProtoReflect.Descriptor instead.
 func (*OrganizationMember) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{64}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *OrganizationMember) GetEmail() string {
@@ -4613,7 +4790,7 @@ type ProductSeats struct {
 
 func (x *ProductSeats) Reset() {
 	*x = ProductSeats{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[65]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4625,7 +4802,7 @@ func (x *ProductSeats) String() string {
 func (*ProductSeats) ProtoMessage() {}
 
 func (x *ProductSeats) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[65]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4638,7 +4815,7 @@ func (x *ProductSeats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProductSeats.ProtoReflect.Descriptor instead.
 func (*ProductSeats) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{65}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ProductSeats) GetProduct() string {
@@ -4688,7 +4865,7 @@ type Organization struct {
 
 func (x *Organization) Reset() {
 	*x = Organization{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[66]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4700,7 +4877,7 @@ func (x *Organization) String() string {
 func (*Organization) ProtoMessage() {}
 
 func (x *Organization) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[66]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4713,7 +4890,7 @@ func (x *Organization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Organization.ProtoReflect.Descriptor instead.
 func (*Organization) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{66}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *Organization) GetName() string {
@@ -4782,7 +4959,7 @@ type CreateOrganizationRequest struct {
 
 func (x *CreateOrganizationRequest) Reset() {
 	*x = CreateOrganizationRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[67]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4794,7 +4971,7 @@ func (x *CreateOrganizationRequest) String() string {
 func (*CreateOrganizationRequest) ProtoMessage() {}
 
 func (x *CreateOrganizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[67]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4807,7 +4984,7 @@ func (x *CreateOrganizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOrganizationRequest.ProtoReflect.Descriptor instead.
 func (*CreateOrganizationRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{67}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *CreateOrganizationRequest) GetOrganization() *Organization {
@@ -4833,7 +5010,7 @@ type GetOrganizationRequest struct {
 
 func (x *GetOrganizationRequest) Reset() {
 	*x = GetOrganizationRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[68]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4845,7 +5022,7 @@ func (x *GetOrganizationRequest) String() string {
 func (*GetOrganizationRequest) ProtoMessage() {}
 
 func (x *GetOrganizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[68]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4858,7 +5035,7 @@ func (x *GetOrganizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrganizationRequest.ProtoReflect.Descriptor instead.
 func (*GetOrganizationRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{68}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *GetOrganizationRequest) GetName() string {
@@ -4876,7 +5053,7 @@ type ListOrganizationsRequest struct {
 
 func (x *ListOrganizationsRequest) Reset() {
 	*x = ListOrganizationsRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[69]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4888,7 +5065,7 @@ func (x *ListOrganizationsRequest) String() string {
 func (*ListOrganizationsRequest) ProtoMessage() {}
 
 func (x *ListOrganizationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[69]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4901,7 +5078,7 @@ func (x *ListOrganizationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrganizationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOrganizationsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{69}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{72}
 }
 
 type ListOrganizationsResponse struct {
@@ -4913,7 +5090,7 @@ type ListOrganizationsResponse struct {
 
 func (x *ListOrganizationsResponse) Reset() {
 	*x = ListOrganizationsResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[70]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4925,7 +5102,7 @@ func (x *ListOrganizationsResponse) String() string {
 func (*ListOrganizationsResponse) ProtoMessage() {}
 
 func (x *ListOrganizationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[70]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4938,7 +5115,7 @@ func (x *ListOrganizationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrganizationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOrganizationsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{70}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *ListOrganizationsResponse) GetOrganizations() []*Organization {
@@ -4960,7 +5137,7 @@ type InviteMembersRequest struct {
 
 func (x *InviteMembersRequest) Reset() {
 	*x = InviteMembersRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[71]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4972,7 +5149,7 @@ func (x *InviteMembersRequest) String() string {
 func (*InviteMembersRequest) ProtoMessage() {}
 
 func (x *InviteMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[71]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4985,7 +5162,7 @@ func (x *InviteMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InviteMembersRequest.ProtoReflect.Descriptor instead.
 func (*InviteMembersRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{71}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *InviteMembersRequest) GetOrganization() string {
@@ -5012,7 +5189,7 @@ type AcceptInvitationRequest struct {
 
 func (x *AcceptInvitationRequest) Reset() {
 	*x = AcceptInvitationRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[72]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5024,7 +5201,7 @@ func (x *AcceptInvitationRequest) String() string {
 func (*AcceptInvitationRequest) ProtoMessage() {}
 
 func (x *AcceptInvitationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[72]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5037,7 +5214,7 @@ func (x *AcceptInvitationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptInvitationRequest.ProtoReflect.Descriptor instead.
 func (*AcceptInvitationRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{72}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *AcceptInvitationRequest) GetToken() string {
@@ -5059,7 +5236,7 @@ type SetMemberEnabledRequest struct {
 
 func (x *SetMemberEnabledRequest) Reset() {
 	*x = SetMemberEnabledRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[73]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5071,7 +5248,7 @@ func (x *SetMemberEnabledRequest) String() string {
 func (*SetMemberEnabledRequest) ProtoMessage() {}
 
 func (x *SetMemberEnabledRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[73]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5084,7 +5261,7 @@ func (x *SetMemberEnabledRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMemberEnabledRequest.ProtoReflect.Descriptor instead.
 func (*SetMemberEnabledRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{73}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *SetMemberEnabledRequest) GetOrganization() string {
@@ -5119,7 +5296,7 @@ type RemoveMemberRequest struct {
 
 func (x *RemoveMemberRequest) Reset() {
 	*x = RemoveMemberRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[74]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5131,7 +5308,7 @@ func (x *RemoveMemberRequest) String() string {
 func (*RemoveMemberRequest) ProtoMessage() {}
 
 func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[74]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5144,7 +5321,7 @@ func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberRequest.ProtoReflect.Descriptor instead.
 func (*RemoveMemberRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{74}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *RemoveMemberRequest) GetOrganization() string {
@@ -5172,7 +5349,7 @@ type SetCoAdministratorRequest struct {
 
 func (x *SetCoAdministratorRequest) Reset() {
 	*x = SetCoAdministratorRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[75]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5184,7 +5361,7 @@ func (x *SetCoAdministratorRequest) String() string {
 func (*SetCoAdministratorRequest) ProtoMessage() {}
 
 func (x *SetCoAdministratorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[75]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5197,7 +5374,7 @@ func (x *SetCoAdministratorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetCoAdministratorRequest.ProtoReflect.Descriptor instead.
 func (*SetCoAdministratorRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{75}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *SetCoAdministratorRequest) GetOrganization() string {
@@ -5229,7 +5406,7 @@ type GrantSeatsRequest struct {
 
 func (x *GrantSeatsRequest) Reset() {
 	*x = GrantSeatsRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[76]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5241,7 +5418,7 @@ func (x *GrantSeatsRequest) String() string {
 func (*GrantSeatsRequest) ProtoMessage() {}
 
 func (x *GrantSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[76]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5254,7 +5431,7 @@ func (x *GrantSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantSeatsRequest.ProtoReflect.Descriptor instead.
 func (*GrantSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{76}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *GrantSeatsRequest) GetOrganization() string {
@@ -5471,13 +5648,25 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\v2\x18.tessera.account.v1.UserR\x04user\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\"\x12\n" +
-	"\x10ListRolesRequest\"v\n" +
+	"\x10ListRolesRequest\"\xd6\x01\n" +
 	"\x04Role\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x17\n" +
 	"\arole_id\x18\x02 \x01(\tR\x06roleId\x12\x1f\n" +
 	"\vtenant_wide\x18\x03 \x01(\bR\n" +
 	"tenantWide\x12 \n" +
-	"\vpermissions\x18\x04 \x03(\tR\vpermissions\"C\n" +
+	"\vpermissions\x18\x04 \x03(\tR\vpermissions\x12!\n" +
+	"\fdisplay_name\x18\x05 \x01(\tR\vdisplayName\x12 \n" +
+	"\vdescription\x18\x06 \x01(\tR\vdescription\x12\x19\n" +
+	"\bbuilt_in\x18\a \x01(\bR\abuiltIn\"Z\n" +
+	"\x11CreateRoleRequest\x12,\n" +
+	"\x04role\x18\x01 \x01(\v2\x18.tessera.account.v1.RoleR\x04role\x12\x17\n" +
+	"\arole_id\x18\x02 \x01(\tR\x06roleId\"~\n" +
+	"\x11UpdateRoleRequest\x12,\n" +
+	"\x04role\x18\x01 \x01(\v2\x18.tessera.account.v1.RoleR\x04role\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"'\n" +
+	"\x11DeleteRoleRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"C\n" +
 	"\x11ListRolesResponse\x12.\n" +
 	"\x05roles\x18\x01 \x03(\v2\x18.tessera.account.v1.RoleR\x05roles\"\x1b\n" +
 	"\x19ListAdministratorsRequest\"\xc1\x01\n" +
@@ -5709,7 +5898,7 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x19MEMBER_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15MEMBER_STATUS_PENDING\x10\x01\x12\x18\n" +
 	"\x14MEMBER_STATUS_ACTIVE\x10\x02\x12\x1a\n" +
-	"\x16MEMBER_STATUS_DISABLED\x10\x032\x99\r\n" +
+	"\x16MEMBER_STATUS_DISABLED\x10\x032\x84\x0f\n" +
 	"\x0eAccountService\x12a\n" +
 	"\fCreateTenant\x12'.tessera.account.v1.CreateTenantRequest\x1a(.tessera.account.v1.CreateTenantResponse\x12V\n" +
 	"\rCreateAccount\x12(.tessera.account.v1.CreateAccountRequest\x1a\x1b.tessera.account.v1.Account\x12|\n" +
@@ -5729,7 +5918,13 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\n" +
 	"UpdateUser\x12%.tessera.account.v1.UpdateUserRequest\x1a\x18.tessera.account.v1.User\x12s\n" +
 	"\x12ListAdministrators\x12-.tessera.account.v1.ListAdministratorsRequest\x1a..tessera.account.v1.ListAdministratorsResponse\x12X\n" +
-	"\tListRoles\x12$.tessera.account.v1.ListRolesRequest\x1a%.tessera.account.v1.ListRolesResponse\x12U\n" +
+	"\tListRoles\x12$.tessera.account.v1.ListRolesRequest\x1a%.tessera.account.v1.ListRolesResponse\x12M\n" +
+	"\n" +
+	"CreateRole\x12%.tessera.account.v1.CreateRoleRequest\x1a\x18.tessera.account.v1.Role\x12M\n" +
+	"\n" +
+	"UpdateRole\x12%.tessera.account.v1.UpdateRoleRequest\x1a\x18.tessera.account.v1.Role\x12K\n" +
+	"\n" +
+	"DeleteRole\x12%.tessera.account.v1.DeleteRoleRequest\x1a\x16.google.protobuf.Empty\x12U\n" +
 	"\x0eReactivateUser\x12).tessera.account.v1.ReactivateUserRequest\x1a\x18.tessera.account.v1.User\x12[\n" +
 	"\x11ResetUserPassword\x12,.tessera.account.v1.ResetUserPasswordRequest\x1a\x18.tessera.account.v1.User2\xa7\x04\n" +
 	"\vAuthService\x12L\n" +
@@ -5778,7 +5973,7 @@ func file_tessera_account_v1_account_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_account_v1_account_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 79)
+var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 82)
 var file_tessera_account_v1_account_proto_goTypes = []any{
 	(AccountType)(0),                            // 0: tessera.account.v1.AccountType
 	(UserType)(0),                               // 1: tessera.account.v1.UserType
@@ -5814,221 +6009,233 @@ var file_tessera_account_v1_account_proto_goTypes = []any{
 	(*UpdateUserRequest)(nil),                   // 31: tessera.account.v1.UpdateUserRequest
 	(*ListRolesRequest)(nil),                    // 32: tessera.account.v1.ListRolesRequest
 	(*Role)(nil),                                // 33: tessera.account.v1.Role
-	(*ListRolesResponse)(nil),                   // 34: tessera.account.v1.ListRolesResponse
-	(*ListAdministratorsRequest)(nil),           // 35: tessera.account.v1.ListAdministratorsRequest
-	(*Administrator)(nil),                       // 36: tessera.account.v1.Administrator
-	(*ListAdministratorsResponse)(nil),          // 37: tessera.account.v1.ListAdministratorsResponse
-	(*ListUsersRequest)(nil),                    // 38: tessera.account.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),                   // 39: tessera.account.v1.ListUsersResponse
-	(*ReactivateUserRequest)(nil),               // 40: tessera.account.v1.ReactivateUserRequest
-	(*ResetUserPasswordRequest)(nil),            // 41: tessera.account.v1.ResetUserPasswordRequest
-	(*ChangePasswordRequest)(nil),               // 42: tessera.account.v1.ChangePasswordRequest
-	(*SetSecretQuestionRequest)(nil),            // 43: tessera.account.v1.SetSecretQuestionRequest
-	(*ResetPasswordRequest)(nil),                // 44: tessera.account.v1.ResetPasswordRequest
-	(*LoginRequest)(nil),                        // 45: tessera.account.v1.LoginRequest
-	(*LoginResponse)(nil),                       // 46: tessera.account.v1.LoginResponse
-	(*SignInWithKeyRequest)(nil),                // 47: tessera.account.v1.SignInWithKeyRequest
-	(*SignInWithKeyResponse)(nil),               // 48: tessera.account.v1.SignInWithKeyResponse
-	(*Newcomer)(nil),                            // 49: tessera.account.v1.Newcomer
-	(*RegisterSelfRequest)(nil),                 // 50: tessera.account.v1.RegisterSelfRequest
-	(*RegisterSelfResponse)(nil),                // 51: tessera.account.v1.RegisterSelfResponse
-	(*JoinAccountRequest)(nil),                  // 52: tessera.account.v1.JoinAccountRequest
-	(*JoinAccountResponse)(nil),                 // 53: tessera.account.v1.JoinAccountResponse
-	(*ClaimEntitlementKeyRequest)(nil),          // 54: tessera.account.v1.ClaimEntitlementKeyRequest
-	(*ClaimEntitlementKeyResponse)(nil),         // 55: tessera.account.v1.ClaimEntitlementKeyResponse
-	(*ReplaceAccountAdministratorRequest)(nil),  // 56: tessera.account.v1.ReplaceAccountAdministratorRequest
-	(*ReplaceAccountAdministratorResponse)(nil), // 57: tessera.account.v1.ReplaceAccountAdministratorResponse
-	(*AuthenticateRequest)(nil),                 // 58: tessera.account.v1.AuthenticateRequest
-	(*AuthenticateResponse)(nil),                // 59: tessera.account.v1.AuthenticateResponse
-	(*AccessToken)(nil),                         // 60: tessera.account.v1.AccessToken
-	(*CreateAccessTokenRequest)(nil),            // 61: tessera.account.v1.CreateAccessTokenRequest
-	(*CreateAccessTokenResponse)(nil),           // 62: tessera.account.v1.CreateAccessTokenResponse
-	(*GetAccessTokenRequest)(nil),               // 63: tessera.account.v1.GetAccessTokenRequest
-	(*ListAccessTokensRequest)(nil),             // 64: tessera.account.v1.ListAccessTokensRequest
-	(*ListAccessTokensResponse)(nil),            // 65: tessera.account.v1.ListAccessTokensResponse
-	(*UpdateAccessTokenRequest)(nil),            // 66: tessera.account.v1.UpdateAccessTokenRequest
-	(*RotateAccessTokenRequest)(nil),            // 67: tessera.account.v1.RotateAccessTokenRequest
-	(*DeleteAccessTokenRequest)(nil),            // 68: tessera.account.v1.DeleteAccessTokenRequest
-	(*OrganizationMember)(nil),                  // 69: tessera.account.v1.OrganizationMember
-	(*ProductSeats)(nil),                        // 70: tessera.account.v1.ProductSeats
-	(*Organization)(nil),                        // 71: tessera.account.v1.Organization
-	(*CreateOrganizationRequest)(nil),           // 72: tessera.account.v1.CreateOrganizationRequest
-	(*GetOrganizationRequest)(nil),              // 73: tessera.account.v1.GetOrganizationRequest
-	(*ListOrganizationsRequest)(nil),            // 74: tessera.account.v1.ListOrganizationsRequest
-	(*ListOrganizationsResponse)(nil),           // 75: tessera.account.v1.ListOrganizationsResponse
-	(*InviteMembersRequest)(nil),                // 76: tessera.account.v1.InviteMembersRequest
-	(*AcceptInvitationRequest)(nil),             // 77: tessera.account.v1.AcceptInvitationRequest
-	(*SetMemberEnabledRequest)(nil),             // 78: tessera.account.v1.SetMemberEnabledRequest
-	(*RemoveMemberRequest)(nil),                 // 79: tessera.account.v1.RemoveMemberRequest
-	(*SetCoAdministratorRequest)(nil),           // 80: tessera.account.v1.SetCoAdministratorRequest
-	(*GrantSeatsRequest)(nil),                   // 81: tessera.account.v1.GrantSeatsRequest
-	nil,                                         // 82: tessera.account.v1.Account.AttributesEntry
-	nil,                                         // 83: tessera.account.v1.ProductSeats.HoldersEntry
-	(*timestamppb.Timestamp)(nil),               // 84: google.protobuf.Timestamp
-	(*v1.Address)(nil),                          // 85: tessera.common.v1.Address
-	(*fieldmaskpb.FieldMask)(nil),               // 86: google.protobuf.FieldMask
-	(*v1.Principal)(nil),                        // 87: tessera.common.v1.Principal
-	(*emptypb.Empty)(nil),                       // 88: google.protobuf.Empty
+	(*CreateRoleRequest)(nil),                   // 34: tessera.account.v1.CreateRoleRequest
+	(*UpdateRoleRequest)(nil),                   // 35: tessera.account.v1.UpdateRoleRequest
+	(*DeleteRoleRequest)(nil),                   // 36: tessera.account.v1.DeleteRoleRequest
+	(*ListRolesResponse)(nil),                   // 37: tessera.account.v1.ListRolesResponse
+	(*ListAdministratorsRequest)(nil),           // 38: tessera.account.v1.ListAdministratorsRequest
+	(*Administrator)(nil),                       // 39: tessera.account.v1.Administrator
+	(*ListAdministratorsResponse)(nil),          // 40: tessera.account.v1.ListAdministratorsResponse
+	(*ListUsersRequest)(nil),                    // 41: tessera.account.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),                   // 42: tessera.account.v1.ListUsersResponse
+	(*ReactivateUserRequest)(nil),               // 43: tessera.account.v1.ReactivateUserRequest
+	(*ResetUserPasswordRequest)(nil),            // 44: tessera.account.v1.ResetUserPasswordRequest
+	(*ChangePasswordRequest)(nil),               // 45: tessera.account.v1.ChangePasswordRequest
+	(*SetSecretQuestionRequest)(nil),            // 46: tessera.account.v1.SetSecretQuestionRequest
+	(*ResetPasswordRequest)(nil),                // 47: tessera.account.v1.ResetPasswordRequest
+	(*LoginRequest)(nil),                        // 48: tessera.account.v1.LoginRequest
+	(*LoginResponse)(nil),                       // 49: tessera.account.v1.LoginResponse
+	(*SignInWithKeyRequest)(nil),                // 50: tessera.account.v1.SignInWithKeyRequest
+	(*SignInWithKeyResponse)(nil),               // 51: tessera.account.v1.SignInWithKeyResponse
+	(*Newcomer)(nil),                            // 52: tessera.account.v1.Newcomer
+	(*RegisterSelfRequest)(nil),                 // 53: tessera.account.v1.RegisterSelfRequest
+	(*RegisterSelfResponse)(nil),                // 54: tessera.account.v1.RegisterSelfResponse
+	(*JoinAccountRequest)(nil),                  // 55: tessera.account.v1.JoinAccountRequest
+	(*JoinAccountResponse)(nil),                 // 56: tessera.account.v1.JoinAccountResponse
+	(*ClaimEntitlementKeyRequest)(nil),          // 57: tessera.account.v1.ClaimEntitlementKeyRequest
+	(*ClaimEntitlementKeyResponse)(nil),         // 58: tessera.account.v1.ClaimEntitlementKeyResponse
+	(*ReplaceAccountAdministratorRequest)(nil),  // 59: tessera.account.v1.ReplaceAccountAdministratorRequest
+	(*ReplaceAccountAdministratorResponse)(nil), // 60: tessera.account.v1.ReplaceAccountAdministratorResponse
+	(*AuthenticateRequest)(nil),                 // 61: tessera.account.v1.AuthenticateRequest
+	(*AuthenticateResponse)(nil),                // 62: tessera.account.v1.AuthenticateResponse
+	(*AccessToken)(nil),                         // 63: tessera.account.v1.AccessToken
+	(*CreateAccessTokenRequest)(nil),            // 64: tessera.account.v1.CreateAccessTokenRequest
+	(*CreateAccessTokenResponse)(nil),           // 65: tessera.account.v1.CreateAccessTokenResponse
+	(*GetAccessTokenRequest)(nil),               // 66: tessera.account.v1.GetAccessTokenRequest
+	(*ListAccessTokensRequest)(nil),             // 67: tessera.account.v1.ListAccessTokensRequest
+	(*ListAccessTokensResponse)(nil),            // 68: tessera.account.v1.ListAccessTokensResponse
+	(*UpdateAccessTokenRequest)(nil),            // 69: tessera.account.v1.UpdateAccessTokenRequest
+	(*RotateAccessTokenRequest)(nil),            // 70: tessera.account.v1.RotateAccessTokenRequest
+	(*DeleteAccessTokenRequest)(nil),            // 71: tessera.account.v1.DeleteAccessTokenRequest
+	(*OrganizationMember)(nil),                  // 72: tessera.account.v1.OrganizationMember
+	(*ProductSeats)(nil),                        // 73: tessera.account.v1.ProductSeats
+	(*Organization)(nil),                        // 74: tessera.account.v1.Organization
+	(*CreateOrganizationRequest)(nil),           // 75: tessera.account.v1.CreateOrganizationRequest
+	(*GetOrganizationRequest)(nil),              // 76: tessera.account.v1.GetOrganizationRequest
+	(*ListOrganizationsRequest)(nil),            // 77: tessera.account.v1.ListOrganizationsRequest
+	(*ListOrganizationsResponse)(nil),           // 78: tessera.account.v1.ListOrganizationsResponse
+	(*InviteMembersRequest)(nil),                // 79: tessera.account.v1.InviteMembersRequest
+	(*AcceptInvitationRequest)(nil),             // 80: tessera.account.v1.AcceptInvitationRequest
+	(*SetMemberEnabledRequest)(nil),             // 81: tessera.account.v1.SetMemberEnabledRequest
+	(*RemoveMemberRequest)(nil),                 // 82: tessera.account.v1.RemoveMemberRequest
+	(*SetCoAdministratorRequest)(nil),           // 83: tessera.account.v1.SetCoAdministratorRequest
+	(*GrantSeatsRequest)(nil),                   // 84: tessera.account.v1.GrantSeatsRequest
+	nil,                                         // 85: tessera.account.v1.Account.AttributesEntry
+	nil,                                         // 86: tessera.account.v1.ProductSeats.HoldersEntry
+	(*timestamppb.Timestamp)(nil),               // 87: google.protobuf.Timestamp
+	(*v1.Address)(nil),                          // 88: tessera.common.v1.Address
+	(*fieldmaskpb.FieldMask)(nil),               // 89: google.protobuf.FieldMask
+	(*v1.Principal)(nil),                        // 90: tessera.common.v1.Principal
+	(*emptypb.Empty)(nil),                       // 91: google.protobuf.Empty
 }
 var file_tessera_account_v1_account_proto_depIdxs = []int32{
-	84,  // 0: tessera.account.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	87,  // 0: tessera.account.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
 	5,   // 1: tessera.account.v1.ListAuditEventsResponse.audit_events:type_name -> tessera.account.v1.AuditEvent
-	84,  // 2: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	87,  // 2: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
 	8,   // 3: tessera.account.v1.CreateTenantResponse.tenant:type_name -> tessera.account.v1.Tenant
 	11,  // 4: tessera.account.v1.CreateTenantResponse.home_account:type_name -> tessera.account.v1.Account
 	28,  // 5: tessera.account.v1.CreateTenantResponse.admin:type_name -> tessera.account.v1.User
 	0,   // 6: tessera.account.v1.Account.type:type_name -> tessera.account.v1.AccountType
-	85,  // 7: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
-	82,  // 8: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
-	84,  // 9: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
-	84,  // 10: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
+	88,  // 7: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
+	85,  // 8: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
+	87,  // 9: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	87,  // 10: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
 	11,  // 11: tessera.account.v1.CreateAccountRequest.account:type_name -> tessera.account.v1.Account
-	84,  // 12: tessera.account.v1.PlanUnits.start_time:type_name -> google.protobuf.Timestamp
-	84,  // 13: tessera.account.v1.CreatePartnerCustomerRequest.send_email_time:type_name -> google.protobuf.Timestamp
+	87,  // 12: tessera.account.v1.PlanUnits.start_time:type_name -> google.protobuf.Timestamp
+	87,  // 13: tessera.account.v1.CreatePartnerCustomerRequest.send_email_time:type_name -> google.protobuf.Timestamp
 	13,  // 14: tessera.account.v1.CreatePartnerCustomerRequest.service_plans:type_name -> tessera.account.v1.PlanUnits
 	11,  // 15: tessera.account.v1.CreatePartnerCustomerResponse.account:type_name -> tessera.account.v1.Account
 	28,  // 16: tessera.account.v1.CreatePartnerCustomerResponse.administrator:type_name -> tessera.account.v1.User
-	84,  // 17: tessera.account.v1.CreatePartnerCustomerResponse.email_time:type_name -> google.protobuf.Timestamp
+	87,  // 17: tessera.account.v1.CreatePartnerCustomerResponse.email_time:type_name -> google.protobuf.Timestamp
 	11,  // 18: tessera.account.v1.UpdateAccountRequest.account:type_name -> tessera.account.v1.Account
-	86,  // 19: tessera.account.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
+	89,  // 19: tessera.account.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
 	11,  // 20: tessera.account.v1.AccountTreeNode.account:type_name -> tessera.account.v1.Account
 	22,  // 21: tessera.account.v1.AccountTreeNode.children:type_name -> tessera.account.v1.AccountTreeNode
 	11,  // 22: tessera.account.v1.ListAccountsResponse.accounts:type_name -> tessera.account.v1.Account
 	1,   // 23: tessera.account.v1.User.type:type_name -> tessera.account.v1.UserType
 	2,   // 24: tessera.account.v1.User.status:type_name -> tessera.account.v1.UserStatus
 	27,  // 25: tessera.account.v1.User.memberships:type_name -> tessera.account.v1.Membership
-	84,  // 26: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	84,  // 27: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
-	84,  // 28: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
-	85,  // 29: tessera.account.v1.User.address:type_name -> tessera.common.v1.Address
+	87,  // 26: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	87,  // 27: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
+	87,  // 28: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
+	88,  // 29: tessera.account.v1.User.address:type_name -> tessera.common.v1.Address
 	28,  // 30: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
 	28,  // 31: tessera.account.v1.UpdateUserRequest.user:type_name -> tessera.account.v1.User
-	86,  // 32: tessera.account.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
-	33,  // 33: tessera.account.v1.ListRolesResponse.roles:type_name -> tessera.account.v1.Role
-	36,  // 34: tessera.account.v1.ListAdministratorsResponse.administrators:type_name -> tessera.account.v1.Administrator
-	28,  // 35: tessera.account.v1.ListUsersResponse.users:type_name -> tessera.account.v1.User
-	84,  // 36: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
-	28,  // 37: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
-	84,  // 38: tessera.account.v1.SignInWithKeyResponse.expire_time:type_name -> google.protobuf.Timestamp
-	49,  // 39: tessera.account.v1.RegisterSelfRequest.person:type_name -> tessera.account.v1.Newcomer
-	85,  // 40: tessera.account.v1.RegisterSelfRequest.address:type_name -> tessera.common.v1.Address
-	28,  // 41: tessera.account.v1.RegisterSelfResponse.user:type_name -> tessera.account.v1.User
-	49,  // 42: tessera.account.v1.JoinAccountRequest.person:type_name -> tessera.account.v1.Newcomer
-	28,  // 43: tessera.account.v1.JoinAccountResponse.user:type_name -> tessera.account.v1.User
-	28,  // 44: tessera.account.v1.ReplaceAccountAdministratorResponse.administrator:type_name -> tessera.account.v1.User
-	87,  // 45: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
-	84,  // 46: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
-	3,   // 47: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
-	84,  // 48: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
-	84,  // 49: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
-	84,  // 50: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
-	60,  // 51: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	60,  // 52: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
-	60,  // 53: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
-	60,  // 54: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	86,  // 55: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,   // 56: tessera.account.v1.OrganizationMember.status:type_name -> tessera.account.v1.MemberStatus
-	84,  // 57: tessera.account.v1.OrganizationMember.invite_time:type_name -> google.protobuf.Timestamp
-	84,  // 58: tessera.account.v1.OrganizationMember.join_time:type_name -> google.protobuf.Timestamp
-	83,  // 59: tessera.account.v1.ProductSeats.holders:type_name -> tessera.account.v1.ProductSeats.HoldersEntry
-	69,  // 60: tessera.account.v1.Organization.members:type_name -> tessera.account.v1.OrganizationMember
-	70,  // 61: tessera.account.v1.Organization.products:type_name -> tessera.account.v1.ProductSeats
-	84,  // 62: tessera.account.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	71,  // 63: tessera.account.v1.CreateOrganizationRequest.organization:type_name -> tessera.account.v1.Organization
-	71,  // 64: tessera.account.v1.ListOrganizationsResponse.organizations:type_name -> tessera.account.v1.Organization
-	9,   // 65: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
-	12,  // 66: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
-	14,  // 67: tessera.account.v1.AccountService.CreatePartnerCustomer:input_type -> tessera.account.v1.CreatePartnerCustomerRequest
-	17,  // 68: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
-	16,  // 69: tessera.account.v1.AccountService.UpdateAccount:input_type -> tessera.account.v1.UpdateAccountRequest
-	25,  // 70: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
-	19,  // 71: tessera.account.v1.AccountService.LinkSubAccount:input_type -> tessera.account.v1.LinkSubAccountRequest
-	20,  // 72: tessera.account.v1.AccountService.UnlinkSubAccount:input_type -> tessera.account.v1.UnlinkSubAccountRequest
-	21,  // 73: tessera.account.v1.AccountService.GetAccountTree:input_type -> tessera.account.v1.GetAccountTreeRequest
-	23,  // 74: tessera.account.v1.AccountService.DeleteAccount:input_type -> tessera.account.v1.DeleteAccountRequest
-	29,  // 75: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
-	30,  // 76: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
-	38,  // 77: tessera.account.v1.AccountService.ListUsers:input_type -> tessera.account.v1.ListUsersRequest
-	31,  // 78: tessera.account.v1.AccountService.UpdateUser:input_type -> tessera.account.v1.UpdateUserRequest
-	35,  // 79: tessera.account.v1.AccountService.ListAdministrators:input_type -> tessera.account.v1.ListAdministratorsRequest
-	32,  // 80: tessera.account.v1.AccountService.ListRoles:input_type -> tessera.account.v1.ListRolesRequest
-	40,  // 81: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
-	41,  // 82: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
-	45,  // 83: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
-	58,  // 84: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
-	42,  // 85: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
-	43,  // 86: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
-	44,  // 87: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
-	47,  // 88: tessera.account.v1.AuthService.SignInWithKey:input_type -> tessera.account.v1.SignInWithKeyRequest
-	50,  // 89: tessera.account.v1.RegistrationService.RegisterSelf:input_type -> tessera.account.v1.RegisterSelfRequest
-	52,  // 90: tessera.account.v1.RegistrationService.JoinAccount:input_type -> tessera.account.v1.JoinAccountRequest
-	54,  // 91: tessera.account.v1.RegistrationService.ClaimEntitlementKey:input_type -> tessera.account.v1.ClaimEntitlementKeyRequest
-	56,  // 92: tessera.account.v1.RegistrationService.ReplaceAccountAdministrator:input_type -> tessera.account.v1.ReplaceAccountAdministratorRequest
-	61,  // 93: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
-	63,  // 94: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
-	64,  // 95: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
-	66,  // 96: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
-	67,  // 97: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
-	68,  // 98: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
-	6,   // 99: tessera.account.v1.AuditService.ListAuditEvents:input_type -> tessera.account.v1.ListAuditEventsRequest
-	72,  // 100: tessera.account.v1.OrganizationService.CreateOrganization:input_type -> tessera.account.v1.CreateOrganizationRequest
-	73,  // 101: tessera.account.v1.OrganizationService.GetOrganization:input_type -> tessera.account.v1.GetOrganizationRequest
-	74,  // 102: tessera.account.v1.OrganizationService.ListOrganizations:input_type -> tessera.account.v1.ListOrganizationsRequest
-	76,  // 103: tessera.account.v1.OrganizationService.InviteMembers:input_type -> tessera.account.v1.InviteMembersRequest
-	77,  // 104: tessera.account.v1.OrganizationService.AcceptInvitation:input_type -> tessera.account.v1.AcceptInvitationRequest
-	78,  // 105: tessera.account.v1.OrganizationService.SetMemberEnabled:input_type -> tessera.account.v1.SetMemberEnabledRequest
-	79,  // 106: tessera.account.v1.OrganizationService.RemoveMember:input_type -> tessera.account.v1.RemoveMemberRequest
-	80,  // 107: tessera.account.v1.OrganizationService.SetCoAdministrator:input_type -> tessera.account.v1.SetCoAdministratorRequest
-	81,  // 108: tessera.account.v1.OrganizationService.GrantSeats:input_type -> tessera.account.v1.GrantSeatsRequest
-	10,  // 109: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
-	11,  // 110: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
-	15,  // 111: tessera.account.v1.AccountService.CreatePartnerCustomer:output_type -> tessera.account.v1.CreatePartnerCustomerResponse
-	11,  // 112: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
-	11,  // 113: tessera.account.v1.AccountService.UpdateAccount:output_type -> tessera.account.v1.Account
-	26,  // 114: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
-	18,  // 115: tessera.account.v1.AccountService.LinkSubAccount:output_type -> tessera.account.v1.AccountLink
-	88,  // 116: tessera.account.v1.AccountService.UnlinkSubAccount:output_type -> google.protobuf.Empty
-	22,  // 117: tessera.account.v1.AccountService.GetAccountTree:output_type -> tessera.account.v1.AccountTreeNode
-	24,  // 118: tessera.account.v1.AccountService.DeleteAccount:output_type -> tessera.account.v1.DeleteAccountResponse
-	28,  // 119: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
-	28,  // 120: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
-	39,  // 121: tessera.account.v1.AccountService.ListUsers:output_type -> tessera.account.v1.ListUsersResponse
-	28,  // 122: tessera.account.v1.AccountService.UpdateUser:output_type -> tessera.account.v1.User
-	37,  // 123: tessera.account.v1.AccountService.ListAdministrators:output_type -> tessera.account.v1.ListAdministratorsResponse
-	34,  // 124: tessera.account.v1.AccountService.ListRoles:output_type -> tessera.account.v1.ListRolesResponse
-	28,  // 125: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
-	28,  // 126: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
-	46,  // 127: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
-	59,  // 128: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
-	88,  // 129: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
-	88,  // 130: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
-	88,  // 131: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
-	48,  // 132: tessera.account.v1.AuthService.SignInWithKey:output_type -> tessera.account.v1.SignInWithKeyResponse
-	51,  // 133: tessera.account.v1.RegistrationService.RegisterSelf:output_type -> tessera.account.v1.RegisterSelfResponse
-	53,  // 134: tessera.account.v1.RegistrationService.JoinAccount:output_type -> tessera.account.v1.JoinAccountResponse
-	55,  // 135: tessera.account.v1.RegistrationService.ClaimEntitlementKey:output_type -> tessera.account.v1.ClaimEntitlementKeyResponse
-	57,  // 136: tessera.account.v1.RegistrationService.ReplaceAccountAdministrator:output_type -> tessera.account.v1.ReplaceAccountAdministratorResponse
-	62,  // 137: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	60,  // 138: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
-	65,  // 139: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
-	60,  // 140: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
-	62,  // 141: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	88,  // 142: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
-	7,   // 143: tessera.account.v1.AuditService.ListAuditEvents:output_type -> tessera.account.v1.ListAuditEventsResponse
-	71,  // 144: tessera.account.v1.OrganizationService.CreateOrganization:output_type -> tessera.account.v1.Organization
-	71,  // 145: tessera.account.v1.OrganizationService.GetOrganization:output_type -> tessera.account.v1.Organization
-	75,  // 146: tessera.account.v1.OrganizationService.ListOrganizations:output_type -> tessera.account.v1.ListOrganizationsResponse
-	71,  // 147: tessera.account.v1.OrganizationService.InviteMembers:output_type -> tessera.account.v1.Organization
-	71,  // 148: tessera.account.v1.OrganizationService.AcceptInvitation:output_type -> tessera.account.v1.Organization
-	71,  // 149: tessera.account.v1.OrganizationService.SetMemberEnabled:output_type -> tessera.account.v1.Organization
-	71,  // 150: tessera.account.v1.OrganizationService.RemoveMember:output_type -> tessera.account.v1.Organization
-	71,  // 151: tessera.account.v1.OrganizationService.SetCoAdministrator:output_type -> tessera.account.v1.Organization
-	71,  // 152: tessera.account.v1.OrganizationService.GrantSeats:output_type -> tessera.account.v1.Organization
-	109, // [109:153] is the sub-list for method output_type
-	65,  // [65:109] is the sub-list for method input_type
-	65,  // [65:65] is the sub-list for extension type_name
-	65,  // [65:65] is the sub-list for extension extendee
-	0,   // [0:65] is the sub-list for field type_name
+	89,  // 32: tessera.account.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
+	33,  // 33: tessera.account.v1.CreateRoleRequest.role:type_name -> tessera.account.v1.Role
+	33,  // 34: tessera.account.v1.UpdateRoleRequest.role:type_name -> tessera.account.v1.Role
+	89,  // 35: tessera.account.v1.UpdateRoleRequest.update_mask:type_name -> google.protobuf.FieldMask
+	33,  // 36: tessera.account.v1.ListRolesResponse.roles:type_name -> tessera.account.v1.Role
+	39,  // 37: tessera.account.v1.ListAdministratorsResponse.administrators:type_name -> tessera.account.v1.Administrator
+	28,  // 38: tessera.account.v1.ListUsersResponse.users:type_name -> tessera.account.v1.User
+	87,  // 39: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
+	28,  // 40: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
+	87,  // 41: tessera.account.v1.SignInWithKeyResponse.expire_time:type_name -> google.protobuf.Timestamp
+	52,  // 42: tessera.account.v1.RegisterSelfRequest.person:type_name -> tessera.account.v1.Newcomer
+	88,  // 43: tessera.account.v1.RegisterSelfRequest.address:type_name -> tessera.common.v1.Address
+	28,  // 44: tessera.account.v1.RegisterSelfResponse.user:type_name -> tessera.account.v1.User
+	52,  // 45: tessera.account.v1.JoinAccountRequest.person:type_name -> tessera.account.v1.Newcomer
+	28,  // 46: tessera.account.v1.JoinAccountResponse.user:type_name -> tessera.account.v1.User
+	28,  // 47: tessera.account.v1.ReplaceAccountAdministratorResponse.administrator:type_name -> tessera.account.v1.User
+	90,  // 48: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
+	87,  // 49: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
+	3,   // 50: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
+	87,  // 51: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
+	87,  // 52: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
+	87,  // 53: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
+	63,  // 54: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	63,  // 55: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
+	63,  // 56: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
+	63,  // 57: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	89,  // 58: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,   // 59: tessera.account.v1.OrganizationMember.status:type_name -> tessera.account.v1.MemberStatus
+	87,  // 60: tessera.account.v1.OrganizationMember.invite_time:type_name -> google.protobuf.Timestamp
+	87,  // 61: tessera.account.v1.OrganizationMember.join_time:type_name -> google.protobuf.Timestamp
+	86,  // 62: tessera.account.v1.ProductSeats.holders:type_name -> tessera.account.v1.ProductSeats.HoldersEntry
+	72,  // 63: tessera.account.v1.Organization.members:type_name -> tessera.account.v1.OrganizationMember
+	73,  // 64: tessera.account.v1.Organization.products:type_name -> tessera.account.v1.ProductSeats
+	87,  // 65: tessera.account.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	74,  // 66: tessera.account.v1.CreateOrganizationRequest.organization:type_name -> tessera.account.v1.Organization
+	74,  // 67: tessera.account.v1.ListOrganizationsResponse.organizations:type_name -> tessera.account.v1.Organization
+	9,   // 68: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
+	12,  // 69: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
+	14,  // 70: tessera.account.v1.AccountService.CreatePartnerCustomer:input_type -> tessera.account.v1.CreatePartnerCustomerRequest
+	17,  // 71: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
+	16,  // 72: tessera.account.v1.AccountService.UpdateAccount:input_type -> tessera.account.v1.UpdateAccountRequest
+	25,  // 73: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
+	19,  // 74: tessera.account.v1.AccountService.LinkSubAccount:input_type -> tessera.account.v1.LinkSubAccountRequest
+	20,  // 75: tessera.account.v1.AccountService.UnlinkSubAccount:input_type -> tessera.account.v1.UnlinkSubAccountRequest
+	21,  // 76: tessera.account.v1.AccountService.GetAccountTree:input_type -> tessera.account.v1.GetAccountTreeRequest
+	23,  // 77: tessera.account.v1.AccountService.DeleteAccount:input_type -> tessera.account.v1.DeleteAccountRequest
+	29,  // 78: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
+	30,  // 79: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
+	41,  // 80: tessera.account.v1.AccountService.ListUsers:input_type -> tessera.account.v1.ListUsersRequest
+	31,  // 81: tessera.account.v1.AccountService.UpdateUser:input_type -> tessera.account.v1.UpdateUserRequest
+	38,  // 82: tessera.account.v1.AccountService.ListAdministrators:input_type -> tessera.account.v1.ListAdministratorsRequest
+	32,  // 83: tessera.account.v1.AccountService.ListRoles:input_type -> tessera.account.v1.ListRolesRequest
+	34,  // 84: tessera.account.v1.AccountService.CreateRole:input_type -> tessera.account.v1.CreateRoleRequest
+	35,  // 85: tessera.account.v1.AccountService.UpdateRole:input_type -> tessera.account.v1.UpdateRoleRequest
+	36,  // 86: tessera.account.v1.AccountService.DeleteRole:input_type -> tessera.account.v1.DeleteRoleRequest
+	43,  // 87: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
+	44,  // 88: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
+	48,  // 89: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
+	61,  // 90: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
+	45,  // 91: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
+	46,  // 92: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
+	47,  // 93: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
+	50,  // 94: tessera.account.v1.AuthService.SignInWithKey:input_type -> tessera.account.v1.SignInWithKeyRequest
+	53,  // 95: tessera.account.v1.RegistrationService.RegisterSelf:input_type -> tessera.account.v1.RegisterSelfRequest
+	55,  // 96: tessera.account.v1.RegistrationService.JoinAccount:input_type -> tessera.account.v1.JoinAccountRequest
+	57,  // 97: tessera.account.v1.RegistrationService.ClaimEntitlementKey:input_type -> tessera.account.v1.ClaimEntitlementKeyRequest
+	59,  // 98: tessera.account.v1.RegistrationService.ReplaceAccountAdministrator:input_type -> tessera.account.v1.ReplaceAccountAdministratorRequest
+	64,  // 99: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
+	66,  // 100: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
+	67,  // 101: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
+	69,  // 102: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
+	70,  // 103: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
+	71,  // 104: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
+	6,   // 105: tessera.account.v1.AuditService.ListAuditEvents:input_type -> tessera.account.v1.ListAuditEventsRequest
+	75,  // 106: tessera.account.v1.OrganizationService.CreateOrganization:input_type -> tessera.account.v1.CreateOrganizationRequest
+	76,  // 107: tessera.account.v1.OrganizationService.GetOrganization:input_type -> tessera.account.v1.GetOrganizationRequest
+	77,  // 108: tessera.account.v1.OrganizationService.ListOrganizations:input_type -> tessera.account.v1.ListOrganizationsRequest
+	79,  // 109: tessera.account.v1.OrganizationService.InviteMembers:input_type -> tessera.account.v1.InviteMembersRequest
+	80,  // 110: tessera.account.v1.OrganizationService.AcceptInvitation:input_type -> tessera.account.v1.AcceptInvitationRequest
+	81,  // 111: tessera.account.v1.OrganizationService.SetMemberEnabled:input_type -> tessera.account.v1.SetMemberEnabledRequest
+	82,  // 112: tessera.account.v1.OrganizationService.RemoveMember:input_type -> tessera.account.v1.RemoveMemberRequest
+	83,  // 113: tessera.account.v1.OrganizationService.SetCoAdministrator:input_type -> tessera.account.v1.SetCoAdministratorRequest
+	84,  // 114: tessera.account.v1.OrganizationService.GrantSeats:input_type -> tessera.account.v1.GrantSeatsRequest
+	10,  // 115: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
+	11,  // 116: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
+	15,  // 117: tessera.account.v1.AccountService.CreatePartnerCustomer:output_type -> tessera.account.v1.CreatePartnerCustomerResponse
+	11,  // 118: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
+	11,  // 119: tessera.account.v1.AccountService.UpdateAccount:output_type -> tessera.account.v1.Account
+	26,  // 120: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
+	18,  // 121: tessera.account.v1.AccountService.LinkSubAccount:output_type -> tessera.account.v1.AccountLink
+	91,  // 122: tessera.account.v1.AccountService.UnlinkSubAccount:output_type -> google.protobuf.Empty
+	22,  // 123: tessera.account.v1.AccountService.GetAccountTree:output_type -> tessera.account.v1.AccountTreeNode
+	24,  // 124: tessera.account.v1.AccountService.DeleteAccount:output_type -> tessera.account.v1.DeleteAccountResponse
+	28,  // 125: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
+	28,  // 126: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
+	42,  // 127: tessera.account.v1.AccountService.ListUsers:output_type -> tessera.account.v1.ListUsersResponse
+	28,  // 128: tessera.account.v1.AccountService.UpdateUser:output_type -> tessera.account.v1.User
+	40,  // 129: tessera.account.v1.AccountService.ListAdministrators:output_type -> tessera.account.v1.ListAdministratorsResponse
+	37,  // 130: tessera.account.v1.AccountService.ListRoles:output_type -> tessera.account.v1.ListRolesResponse
+	33,  // 131: tessera.account.v1.AccountService.CreateRole:output_type -> tessera.account.v1.Role
+	33,  // 132: tessera.account.v1.AccountService.UpdateRole:output_type -> tessera.account.v1.Role
+	91,  // 133: tessera.account.v1.AccountService.DeleteRole:output_type -> google.protobuf.Empty
+	28,  // 134: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
+	28,  // 135: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
+	49,  // 136: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
+	62,  // 137: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
+	91,  // 138: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
+	91,  // 139: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
+	91,  // 140: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
+	51,  // 141: tessera.account.v1.AuthService.SignInWithKey:output_type -> tessera.account.v1.SignInWithKeyResponse
+	54,  // 142: tessera.account.v1.RegistrationService.RegisterSelf:output_type -> tessera.account.v1.RegisterSelfResponse
+	56,  // 143: tessera.account.v1.RegistrationService.JoinAccount:output_type -> tessera.account.v1.JoinAccountResponse
+	58,  // 144: tessera.account.v1.RegistrationService.ClaimEntitlementKey:output_type -> tessera.account.v1.ClaimEntitlementKeyResponse
+	60,  // 145: tessera.account.v1.RegistrationService.ReplaceAccountAdministrator:output_type -> tessera.account.v1.ReplaceAccountAdministratorResponse
+	65,  // 146: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	63,  // 147: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
+	68,  // 148: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
+	63,  // 149: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
+	65,  // 150: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	91,  // 151: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
+	7,   // 152: tessera.account.v1.AuditService.ListAuditEvents:output_type -> tessera.account.v1.ListAuditEventsResponse
+	74,  // 153: tessera.account.v1.OrganizationService.CreateOrganization:output_type -> tessera.account.v1.Organization
+	74,  // 154: tessera.account.v1.OrganizationService.GetOrganization:output_type -> tessera.account.v1.Organization
+	78,  // 155: tessera.account.v1.OrganizationService.ListOrganizations:output_type -> tessera.account.v1.ListOrganizationsResponse
+	74,  // 156: tessera.account.v1.OrganizationService.InviteMembers:output_type -> tessera.account.v1.Organization
+	74,  // 157: tessera.account.v1.OrganizationService.AcceptInvitation:output_type -> tessera.account.v1.Organization
+	74,  // 158: tessera.account.v1.OrganizationService.SetMemberEnabled:output_type -> tessera.account.v1.Organization
+	74,  // 159: tessera.account.v1.OrganizationService.RemoveMember:output_type -> tessera.account.v1.Organization
+	74,  // 160: tessera.account.v1.OrganizationService.SetCoAdministrator:output_type -> tessera.account.v1.Organization
+	74,  // 161: tessera.account.v1.OrganizationService.GrantSeats:output_type -> tessera.account.v1.Organization
+	115, // [115:162] is the sub-list for method output_type
+	68,  // [68:115] is the sub-list for method input_type
+	68,  // [68:68] is the sub-list for extension type_name
+	68,  // [68:68] is the sub-list for extension extendee
+	0,   // [0:68] is the sub-list for field type_name
 }
 
 func init() { file_tessera_account_v1_account_proto_init() }
@@ -6042,7 +6249,7 @@ func file_tessera_account_v1_account_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_account_v1_account_proto_rawDesc), len(file_tessera_account_v1_account_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   79,
+			NumMessages:   82,
 			NumExtensions: 0,
 			NumServices:   6,
 		},

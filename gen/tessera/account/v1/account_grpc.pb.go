@@ -36,6 +36,9 @@ const (
 	AccountService_UpdateUser_FullMethodName            = "/tessera.account.v1.AccountService/UpdateUser"
 	AccountService_ListAdministrators_FullMethodName    = "/tessera.account.v1.AccountService/ListAdministrators"
 	AccountService_ListRoles_FullMethodName             = "/tessera.account.v1.AccountService/ListRoles"
+	AccountService_CreateRole_FullMethodName            = "/tessera.account.v1.AccountService/CreateRole"
+	AccountService_UpdateRole_FullMethodName            = "/tessera.account.v1.AccountService/UpdateRole"
+	AccountService_DeleteRole_FullMethodName            = "/tessera.account.v1.AccountService/DeleteRole"
 	AccountService_ReactivateUser_FullMethodName        = "/tessera.account.v1.AccountService/ReactivateUser"
 	AccountService_ResetUserPassword_FullMethodName     = "/tessera.account.v1.AccountService/ResetUserPassword"
 )
@@ -80,6 +83,13 @@ type AccountServiceClient interface {
 	ListAdministrators(ctx context.Context, in *ListAdministratorsRequest, opts ...grpc.CallOption) (*ListAdministratorsResponse, error)
 	// Lists the roles users can hold, with their permissions (SPEC ACC-7).
 	ListRoles(ctx context.Context, in *ListRolesRequest, opts ...grpc.CallOption) (*ListRolesResponse, error)
+	// Defines a role of the tenant's own: a named set of permissions (SPEC ACC-7).
+	CreateRole(ctx context.Context, in *CreateRoleRequest, opts ...grpc.CallOption) (*Role, error)
+	// Changes a custom role's name, description or permissions; its holders act with
+	// the new set from their next request.
+	UpdateRole(ctx context.Context, in *UpdateRoleRequest, opts ...grpc.CallOption) (*Role, error)
+	// Deletes a custom role that no membership holds.
+	DeleteRole(ctx context.Context, in *DeleteRoleRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// Makes an inactive (e.g. locked-out) user active again without touching the
 	// password, and emails them (SPEC ACC-9).
 	ReactivateUser(ctx context.Context, in *ReactivateUserRequest, opts ...grpc.CallOption) (*User, error)
@@ -256,6 +266,36 @@ func (c *accountServiceClient) ListRoles(ctx context.Context, in *ListRolesReque
 	return out, nil
 }
 
+func (c *accountServiceClient) CreateRole(ctx context.Context, in *CreateRoleRequest, opts ...grpc.CallOption) (*Role, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Role)
+	err := c.cc.Invoke(ctx, AccountService_CreateRole_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accountServiceClient) UpdateRole(ctx context.Context, in *UpdateRoleRequest, opts ...grpc.CallOption) (*Role, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Role)
+	err := c.cc.Invoke(ctx, AccountService_UpdateRole_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accountServiceClient) DeleteRole(ctx context.Context, in *DeleteRoleRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, AccountService_DeleteRole_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *accountServiceClient) ReactivateUser(ctx context.Context, in *ReactivateUserRequest, opts ...grpc.CallOption) (*User, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(User)
@@ -316,6 +356,13 @@ type AccountServiceServer interface {
 	ListAdministrators(context.Context, *ListAdministratorsRequest) (*ListAdministratorsResponse, error)
 	// Lists the roles users can hold, with their permissions (SPEC ACC-7).
 	ListRoles(context.Context, *ListRolesRequest) (*ListRolesResponse, error)
+	// Defines a role of the tenant's own: a named set of permissions (SPEC ACC-7).
+	CreateRole(context.Context, *CreateRoleRequest) (*Role, error)
+	// Changes a custom role's name, description or permissions; its holders act with
+	// the new set from their next request.
+	UpdateRole(context.Context, *UpdateRoleRequest) (*Role, error)
+	// Deletes a custom role that no membership holds.
+	DeleteRole(context.Context, *DeleteRoleRequest) (*emptypb.Empty, error)
 	// Makes an inactive (e.g. locked-out) user active again without touching the
 	// password, and emails them (SPEC ACC-9).
 	ReactivateUser(context.Context, *ReactivateUserRequest) (*User, error)
@@ -379,6 +426,15 @@ func (UnimplementedAccountServiceServer) ListAdministrators(context.Context, *Li
 }
 func (UnimplementedAccountServiceServer) ListRoles(context.Context, *ListRolesRequest) (*ListRolesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRoles not implemented")
+}
+func (UnimplementedAccountServiceServer) CreateRole(context.Context, *CreateRoleRequest) (*Role, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateRole not implemented")
+}
+func (UnimplementedAccountServiceServer) UpdateRole(context.Context, *UpdateRoleRequest) (*Role, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateRole not implemented")
+}
+func (UnimplementedAccountServiceServer) DeleteRole(context.Context, *DeleteRoleRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteRole not implemented")
 }
 func (UnimplementedAccountServiceServer) ReactivateUser(context.Context, *ReactivateUserRequest) (*User, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReactivateUser not implemented")
@@ -695,6 +751,60 @@ func _AccountService_ListRoles_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AccountService_CreateRole_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateRoleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).CreateRole(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_CreateRole_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).CreateRole(ctx, req.(*CreateRoleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccountService_UpdateRole_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateRoleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).UpdateRole(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_UpdateRole_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).UpdateRole(ctx, req.(*UpdateRoleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccountService_DeleteRole_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteRoleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).DeleteRole(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_DeleteRole_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).DeleteRole(ctx, req.(*DeleteRoleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AccountService_ReactivateUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ReactivateUserRequest)
 	if err := dec(in); err != nil {
@@ -801,6 +911,18 @@ var AccountService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListRoles",
 			Handler:    _AccountService_ListRoles_Handler,
+		},
+		{
+			MethodName: "CreateRole",
+			Handler:    _AccountService_CreateRole_Handler,
+		},
+		{
+			MethodName: "UpdateRole",
+			Handler:    _AccountService_UpdateRole_Handler,
+		},
+		{
+			MethodName: "DeleteRole",
+			Handler:    _AccountService_DeleteRole_Handler,
 		},
 		{
 			MethodName: "ReactivateUser",

@@ -1101,6 +1101,67 @@ func (x *TrialsRegistered) GetEntitlementIds() []string {
 	return nil
 }
 
+// RoleChanged: subjects tessera.account.role.{created, updated, deleted}.
+type RoleChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RoleId        string                 `protobuf:"bytes,1,opt,name=role_id,json=roleId,proto3" json:"role_id,omitempty"`
+	Permissions   []string               `protobuf:"bytes,2,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	TenantWide    bool                   `protobuf:"varint,3,opt,name=tenant_wide,json=tenantWide,proto3" json:"tenant_wide,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoleChanged) Reset() {
+	*x = RoleChanged{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoleChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoleChanged) ProtoMessage() {}
+
+func (x *RoleChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoleChanged.ProtoReflect.Descriptor instead.
+func (*RoleChanged) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RoleChanged) GetRoleId() string {
+	if x != nil {
+		return x.RoleId
+	}
+	return ""
+}
+
+func (x *RoleChanged) GetPermissions() []string {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+func (x *RoleChanged) GetTenantWide() bool {
+	if x != nil {
+		return x.TenantWide
+	}
+	return false
+}
+
 var File_tessera_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_tessera_events_v1_events_proto_rawDesc = "" +
@@ -1190,7 +1251,12 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"account_id\x18\x02 \x01(\tR\taccountId\x12!\n" +
 	"\fpart_numbers\x18\x03 \x03(\tR\vpartNumbers\x12'\n" +
-	"\x0fentitlement_ids\x18\x04 \x03(\tR\x0eentitlementIdsB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
+	"\x0fentitlement_ids\x18\x04 \x03(\tR\x0eentitlementIds\"i\n" +
+	"\vRoleChanged\x12\x17\n" +
+	"\arole_id\x18\x01 \x01(\tR\x06roleId\x12 \n" +
+	"\vpermissions\x18\x02 \x03(\tR\vpermissions\x12\x1f\n" +
+	"\vtenant_wide\x18\x03 \x01(\bR\n" +
+	"tenantWideB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
 
 var (
 	file_tessera_events_v1_events_proto_rawDescOnce sync.Once
@@ -1204,7 +1270,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),                // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),               // 1: tessera.events.v1.AccountCreated
@@ -1223,10 +1289,11 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*AccountAdministratorReplaced)(nil), // 14: tessera.events.v1.AccountAdministratorReplaced
 	(*OrganizationChanged)(nil),          // 15: tessera.events.v1.OrganizationChanged
 	(*TrialsRegistered)(nil),             // 16: tessera.events.v1.TrialsRegistered
-	(*timestamppb.Timestamp)(nil),        // 17: google.protobuf.Timestamp
+	(*RoleChanged)(nil),                  // 17: tessera.events.v1.RoleChanged
+	(*timestamppb.Timestamp)(nil),        // 18: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	17, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	18, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
 	1,  // [1:1] is the sub-list for method output_type
 	1,  // [1:1] is the sub-list for method input_type
 	1,  // [1:1] is the sub-list for extension type_name
@@ -1245,7 +1312,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

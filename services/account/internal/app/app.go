@@ -25,6 +25,7 @@ type Store interface {
 	TokenByHash(ctx context.Context, hash []byte) (Token, User, error)
 	TokenStore
 	OrgStore
+	RoleStore
 	RecordFailedLogin(ctx context.Context, tenant, userID string, lockAfter int) (bool, error)
 	ResetFailedLogins(ctx context.Context, tenant, userID string) error
 	Reactivate(ctx context.Context, tenant, userID, by string) (User, error)

@@ -124,7 +124,11 @@ func (a *App) Authenticate(ctx context.Context, value string) (*commonpb.Princip
 			return nil, time.Time{}, errs.Unauthenticated("TOKEN_INVALID", "the bearer token is not valid")
 		}
 	}
-	p := PrincipalFor(t, u)
+	roles, err := a.roles(ctx, t.TenantID)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	p := PrincipalFor(t, u, roles)
 	if !p.GetTenantWide() && len(p.GetAccountIds()) > 0 {
 		// Scope covers the sub-accounts of the user's accounts too (a partner's tier,
 		// a customer's subsidiaries).
@@ -155,8 +159,9 @@ func (a *App) authenticateKeySession(ctx context.Context, value string) (*common
 	return keyPrincipal(ks), ks.ExpiresAt, nil
 }
 
-// PrincipalFor derives a user's principal from their memberships' roles.
-func PrincipalFor(t Token, u User) *commonpb.Principal {
+// PrincipalFor derives a user's principal from their memberships' roles (roles maps
+// the tenant's role IDs, built-in and custom, to their permissions).
+func PrincipalFor(t Token, u User, roles map[string]authz.Role) *commonpb.Principal {
 	p := &commonpb.Principal{
 		Kind: commonpb.PrincipalKind_PRINCIPAL_KIND_USER, TenantId: t.TenantID, UserId: u.ID, Username: u.Username,
 		TokenId: t.ID, Impersonated: t.Kind == TokenImpersonated,
@@ -174,7 +179,7 @@ func PrincipalFor(t Token, u User) *commonpb.Principal {
 	for _, m := range u.Memberships {
 		p.AccountIds = append(p.AccountIds, m.AccountID)
 		for _, r := range m.Roles {
-			role := authz.Roles[r]
+			role := roles[r]
 			p.TenantWide = p.GetTenantWide() || role.TenantWide
 			for _, perm := range role.Permissions {
 				perms[perm] = true

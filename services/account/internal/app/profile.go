@@ -53,14 +53,25 @@ func (a *App) checkMemberships(ctx context.Context, userType string, ms []Member
 		return "", errs.Invalid("user.memberships", "a user belongs to at least one account")
 	}
 	p, _ := authz.FromContext(ctx)
+	roles, err := a.roles(ctx, p.GetTenantId())
+	if err != nil {
+		return "", err
+	}
 	for i, m := range ms {
 		field := fmt.Sprintf("user.memberships[%d]", i)
 		if len(m.Roles) == 0 {
 			return "", errs.Invalid(field+".roles", "at least one role is required")
 		}
 		for _, r := range m.Roles {
-			if _, ok := authz.Roles[r]; !ok {
+			role, ok := roles[r]
+			if !ok {
 				return "", errs.Invalid(field+".roles", "unknown role %q", r)
+			}
+			if !canGrant(p, p.GetTenantWide(), role) {
+				return "", errs.Invalid(field+".roles", "role %q holds permissions you do not have", r)
+			}
+			if role.TenantWide && m.AccountID != HomeAccountID {
+				return "", errs.Invalid(field+".roles", "tenant-wide role %q is only granted in the producer account", r)
 			}
 		}
 		if !authz.CanActFor(p, m.AccountID) {

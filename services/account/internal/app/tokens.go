@@ -173,12 +173,16 @@ func (a *App) mayImpersonate(ctx context.Context, p *commonpb.Principal, targetI
 	if err != nil {
 		return err
 	}
+	roles, err := a.roles(ctx, p.GetTenantId())
+	if err != nil {
+		return err
+	}
 	for _, m := range target.Memberships {
 		if !authz.CanActFor(p, m.AccountID) {
 			return errs.Invalid("access_token.created_for", "user %q does not exist", targetID)
 		}
 		for _, r := range m.Roles {
-			if authz.Roles[r].TenantWide && !p.GetTenantWide() {
+			if roles[r].TenantWide && !p.GetTenantWide() {
 				return errs.PermissionDenied(string(authz.TokensImpersonate))
 			}
 		}

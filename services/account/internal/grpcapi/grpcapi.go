@@ -3,8 +3,6 @@ package grpcapi
 
 import (
 	"context"
-	"maps"
-	"slices"
 	"time"
 
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -38,6 +36,9 @@ var Permissions = grpcx.Permissions{
 	accountpb.AccountService_UpdateUser_FullMethodName:            authz.UsersManage,
 	accountpb.AccountService_ListAdministrators_FullMethodName:    authz.UsersView,
 	accountpb.AccountService_ListRoles_FullMethodName:             authz.UsersView,
+	accountpb.AccountService_CreateRole_FullMethodName:            authz.RolesManage,
+	accountpb.AccountService_UpdateRole_FullMethodName:            authz.RolesManage,
+	accountpb.AccountService_DeleteRole_FullMethodName:            authz.RolesManage,
 	accountpb.AccountService_ReactivateUser_FullMethodName:        authz.UsersManage,
 	accountpb.AccountService_ResetUserPassword_FullMethodName:     authz.UsersManage,
 	accountpb.AuthService_ChangePassword_FullMethodName:           authz.ProfileManage,
@@ -558,16 +559,15 @@ func (s *Server) UpdateAccount(ctx context.Context, req *accountpb.UpdateAccount
 	return accountPB(out), nil
 }
 
-// ListRoles implements AccountService: the role catalogue, sorted by ID.
-func (s *Server) ListRoles(context.Context, *accountpb.ListRolesRequest) (*accountpb.ListRolesResponse, error) {
+// ListRoles implements AccountService: the built-in roles, then the tenant's own.
+func (s *Server) ListRoles(ctx context.Context, _ *accountpb.ListRolesRequest) (*accountpb.ListRolesResponse, error) {
+	roles, err := s.app.ListRoles(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := &accountpb.ListRolesResponse{}
-	for _, id := range slices.Sorted(maps.Keys(authz.Roles)) {
-		r := authz.Roles[id]
-		role := &accountpb.Role{Name: "roles/" + id, RoleId: id, TenantWide: r.TenantWide}
-		for _, p := range r.Permissions {
-			role.Permissions = append(role.Permissions, string(p))
-		}
-		out.Roles = append(out.Roles, role)
+	for _, r := range roles {
+		out.Roles = append(out.Roles, rolePB(r))
 	}
 	return out, nil
 }
