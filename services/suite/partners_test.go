@@ -2,6 +2,7 @@ package suite_test
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -60,4 +61,36 @@ func TestPartnerTiers_ACC3(t *testing.T) {
 		"memberships": []any{map[string]any{"account": "accounts/DIRECT", "roles": []string{"customer_admin"}}},
 	}})
 	admin.ok("GET", "/v1/accounts/SHOP", nil)
+}
+
+// TestNameWithheld_ACC3: an account the producer makes invisible to partners shows as
+// "Name Withheld" to partner users who are not its members, drops out of their lists
+// and searches, and cannot be changed by them; producers see it as it is.
+func TestNameWithheld_ACC3(t *testing.T) {
+	env := suitetest.Start(t)
+	api := rest{t: t, base: env.Suite.GatewayURL}
+	createTenant(api.as(env.OperatorToken), "hide-co", "Admin-Password-1")
+	admin := api.as(login(api, "hide-co", "admin", "Admin-Password-1"))
+	admin.ok("POST", "/v1/accounts", map[string]any{"account_id": "DIST", "account": map[string]any{"display_name": "Distributor", "type": "ACCOUNT_TYPE_PARTNER"}})
+	admin.ok("POST", "/v1/users", map[string]any{"password": "Pam-Password-1", "user": map[string]any{
+		"username": "pam", "first_name": "Pam", "last_name": "P", "email": "pam@dist.example",
+		"memberships": []any{map[string]any{"account": "accounts/DIST", "roles": []string{"partner_admin"}}},
+	}})
+	pam := api.as(login(api, "hide-co", "pam", "Pam-Password-1"))
+	pam.ok("POST", "/v1/accounts", map[string]any{"account_id": "SHOP", "parent": "accounts/DIST", "account": map[string]any{
+		"display_name": "Corner Shop", "type": "ACCOUNT_TYPE_CUSTOMER", "description": "secret plans", "visible_to_partners": true,
+	}})
+	require.Equal(t, "Corner Shop", pam.ok("GET", "/v1/accounts/SHOP", nil)["display_name"])
+
+	admin.ok("PATCH", "/v1/accounts/SHOP", map[string]any{"account": map[string]any{"visible_to_partners": false}, "update_mask": "visibleToPartners"})
+	shop := pam.ok("GET", "/v1/accounts/SHOP", nil)
+	require.Equal(t, "Name Withheld", shop["display_name"])
+	require.Nil(t, shop["description"])
+	tree := pam.ok("GET", "/v1/accounts/DIST:tree", nil)
+	require.Equal(t, "Distributor", tree["account"].(map[string]any)["display_name"], "its own account keeps its name")
+	require.Equal(t, "Name Withheld", tree["children"].([]any)[0].(map[string]any)["account"].(map[string]any)["display_name"])
+	require.Equal(t, []string{"DIST"}, collect(t, pam, "/v1/accounts", "accounts", "account_id", nil))
+	require.Empty(t, collect(t, pam, "/v1/accounts", "accounts", "account_id", url.Values{"filter": {`display_name = "Corner*"`}}))
+	pam.refused(http.StatusNotFound, "PATCH", "/v1/accounts/SHOP", map[string]any{"account": map[string]any{"visible_to_partners": true}, "update_mask": "visibleToPartners"})
+	require.Equal(t, "Corner Shop", admin.ok("GET", "/v1/accounts/SHOP", nil)["display_name"])
 }

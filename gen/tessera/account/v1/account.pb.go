@@ -905,9 +905,12 @@ type CreateAccountRequest struct {
 	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// accounts/{account_id} to create the account under. Partner users must name one of
 	// their partner accounts; the new account is a customer or partner (SPEC ACC-3).
-	Parent        string `protobuf:"bytes,4,opt,name=parent,proto3" json:"parent,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Parent string `protobuf:"bytes,4,opt,name=parent,proto3" json:"parent,omitempty"`
+	// New accounts are visible to partners (SPEC ACC-1: default yes) unless this is
+	// set; account.visible_to_partners cannot say "unset", so it is only read as true.
+	HideFromPartners bool `protobuf:"varint,5,opt,name=hide_from_partners,json=hideFromPartners,proto3" json:"hide_from_partners,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CreateAccountRequest) Reset() {
@@ -966,6 +969,13 @@ func (x *CreateAccountRequest) GetParent() string {
 		return x.Parent
 	}
 	return ""
+}
+
+func (x *CreateAccountRequest) GetHideFromPartners() bool {
+	if x != nil {
+		return x.HideFromPartners
+	}
+	return false
 }
 
 // PlanUnits assigns units of a service plan.
@@ -5530,14 +5540,15 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x17emergency_contact_email\x18\f \x01(\tR\x15emergencyContactEmail\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa3\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd1\x01\n" +
 	"\x14CreateAccountRequest\x125\n" +
 	"\aaccount\x18\x01 \x01(\v2\x1b.tessera.account.v1.AccountR\aaccount\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x02 \x01(\tR\taccountId\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x12\x16\n" +
-	"\x06parent\x18\x04 \x01(\tR\x06parent\"\x7f\n" +
+	"\x06parent\x18\x04 \x01(\tR\x06parent\x12,\n" +
+	"\x12hide_from_partners\x18\x05 \x01(\bR\x10hideFromPartners\"\x7f\n" +
 	"\tPlanUnits\x12!\n" +
 	"\fservice_plan\x18\x01 \x01(\tR\vservicePlan\x12\x14\n" +
 	"\x05units\x18\x02 \x01(\x03R\x05units\x129\n" +

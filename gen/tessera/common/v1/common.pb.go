@@ -197,9 +197,14 @@ type Principal struct {
 	ScopeActivationId  string `protobuf:"bytes,14,opt,name=scope_activation_id,json=scopeActivationId,proto3" json:"scope_activation_id,omitempty"`
 	// When set, the principal sees only line items of products in these product lines
 	// (SPEC ACC-16); ignored for tenant-wide principals.
-	ProductLines  []string `protobuf:"bytes,15,rep,name=product_lines,json=productLines,proto3" json:"product_lines,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ProductLines []string `protobuf:"bytes,15,rep,name=product_lines,json=productLines,proto3" json:"product_lines,omitempty"`
+	// A partner user (SPEC ACC-3): accounts that are not visible to partners show as
+	// "Name Withheld" unless the user is a member of them.
+	Partner bool `protobuf:"varint,16,opt,name=partner,proto3" json:"partner,omitempty"`
+	// The accounts the user is a member of (account_ids adds those below them).
+	MemberAccountIds []string `protobuf:"bytes,17,rep,name=member_account_ids,json=memberAccountIds,proto3" json:"member_account_ids,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Principal) Reset() {
@@ -337,6 +342,20 @@ func (x *Principal) GetProductLines() []string {
 	return nil
 }
 
+func (x *Principal) GetPartner() bool {
+	if x != nil {
+		return x.Partner
+	}
+	return false
+}
+
+func (x *Principal) GetMemberAccountIds() []string {
+	if x != nil {
+		return x.MemberAccountIds
+	}
+	return nil
+}
+
 var File_tessera_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_tessera_common_v1_common_proto_rawDesc = "" +
@@ -348,7 +367,7 @@ const file_tessera_common_v1_common_proto_rawDesc = "" +
 	"\x05state\x18\x03 \x01(\tR\x05state\x12\x10\n" +
 	"\x03zip\x18\x04 \x01(\tR\x03zip\x12\x18\n" +
 	"\acountry\x18\x05 \x01(\tR\acountry\x12\x16\n" +
-	"\x06region\x18\x06 \x01(\tR\x06region\"\xbd\x04\n" +
+	"\x06region\x18\x06 \x01(\tR\x06region\"\x85\x05\n" +
 	"\tPrincipal\x124\n" +
 	"\x04kind\x18\x01 \x01(\x0e2 .tessera.common.v1.PrincipalKindR\x04kind\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x17\n" +
@@ -368,7 +387,9 @@ const file_tessera_common_v1_common_proto_rawDesc = "" +
 	"\x0fimpersonator_id\x18\f \x01(\tR\x0eimpersonatorId\x120\n" +
 	"\x14scope_entitlement_id\x18\r \x01(\tR\x12scopeEntitlementId\x12.\n" +
 	"\x13scope_activation_id\x18\x0e \x01(\tR\x11scopeActivationId\x12#\n" +
-	"\rproduct_lines\x18\x0f \x03(\tR\fproductLines*\xa5\x01\n" +
+	"\rproduct_lines\x18\x0f \x03(\tR\fproductLines\x12\x18\n" +
+	"\apartner\x18\x10 \x01(\bR\apartner\x12,\n" +
+	"\x12member_account_ids\x18\x11 \x03(\tR\x10memberAccountIds*\xa5\x01\n" +
 	"\rPrincipalKind\x12\x1e\n" +
 	"\x1aPRINCIPAL_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13PRINCIPAL_KIND_USER\x10\x01\x12\x1a\n" +

@@ -57,7 +57,8 @@ func (a *App) GetAccount(ctx context.Context, id string) (Account, error) {
 	if err := canSeeAccount(ctx, id); err != nil {
 		return Account{}, err
 	}
-	return a.store.GetAccount(ctx, authz.MustTenant(ctx), id)
+	acc, err := a.store.GetAccount(ctx, authz.MustTenant(ctx), id)
+	return withhold(ctx, acc), err
 }
 
 // ListAccounts pages through the accounts the caller may see (SPEC PLT-2).
@@ -67,7 +68,39 @@ func (a *App) ListAccounts(ctx context.Context, q filter.Query) ([]Account, stri
 	if !p.GetTenantWide() {
 		only = p.GetAccountIds()
 	}
+	if p.GetPartner() {
+		// Accounts withheld from partners are left out of lists and searches, so
+		// their names cannot be found by searching for them.
+		hidden, err := a.store.HiddenFromPartners(ctx, p.GetTenantId(), only)
+		if err != nil {
+			return nil, "", err
+		}
+		only = slices.DeleteFunc(slices.Clone(only), func(id string) bool {
+			return slices.Contains(hidden, id) && !slices.Contains(p.GetMemberAccountIds(), id)
+		})
+	}
 	return a.store.ListAccounts(ctx, p.GetTenantId(), only, q)
+}
+
+// NameWithheld stands for the name of an account a partner may not see (SPEC ACC-3).
+const NameWithheld = "Name Withheld"
+
+// withheld reports whether the caller is a partner user who may not see acc's name.
+func withheld(ctx context.Context, acc Account) bool {
+	p, _ := authz.FromContext(ctx)
+	return p.GetPartner() && !acc.VisibleToPartners && !slices.Contains(p.GetMemberAccountIds(), acc.ID)
+}
+
+// withhold masks an account that is not visible to partners when a partner user who
+// is not its member looks at it: the ID stays, the name and details go.
+func withhold(ctx context.Context, acc Account) Account {
+	if !withheld(ctx, acc) {
+		return acc
+	}
+	return Account{
+		ID: acc.ID, DisplayName: NameWithheld, Type: acc.Type, VisibleToPartners: false,
+		CreateTime: acc.CreateTime, UpdateTime: acc.UpdateTime,
+	}
 }
 
 // ListUsers pages through the users the caller may see: every user of the tenant
@@ -99,8 +132,16 @@ type AccountPatch struct {
 // UpdateAccount changes an account the caller may manage (SPEC ACC-1); its ID and
 // type never change.
 func (a *App) UpdateAccount(ctx context.Context, id string, patch AccountPatch) (Account, error) {
-	if _, err := a.GetAccount(ctx, id); err != nil {
+	if err := canSeeAccount(ctx, id); err != nil {
 		return Account{}, err
+	}
+	acc, err := a.store.GetAccount(ctx, authz.MustTenant(ctx), id)
+	if err != nil {
+		return Account{}, err
+	}
+	if withheld(ctx, acc) {
+		// A partner does not change what it may not even see the name of.
+		return Account{}, errs.NotFound("account", id)
 	}
 	return a.store.UpdateAccount(ctx, authz.MustTenant(ctx), id, func(acc *Account) error {
 		if patch.DisplayName != nil {

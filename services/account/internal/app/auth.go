@@ -176,8 +176,10 @@ func PrincipalFor(t Token, u User, roles map[string]authz.Role) *commonpb.Princi
 		return p
 	}
 	perms := map[authz.Permission]bool{}
+	p.Partner = u.Type == AccountPartner
 	for _, m := range u.Memberships {
 		p.AccountIds = append(p.AccountIds, m.AccountID)
+		p.MemberAccountIds = append(p.MemberAccountIds, m.AccountID)
 		for _, r := range m.Roles {
 			role := roles[r]
 			p.TenantWide = p.GetTenantWide() || role.TenantWide

@@ -22,6 +22,9 @@ type TreeNode struct {
 type HierarchyStore interface {
 	LinkAccounts(ctx context.Context, tenant, parent, child string) error
 	UnlinkAccounts(ctx context.Context, tenant, parent, child string) error
+	// HiddenFromPartners returns those of ids whose accounts are not visible to
+	// partners.
+	HiddenFromPartners(ctx context.Context, tenant string, ids []string) ([]string, error)
 	Descendants(ctx context.Context, tenant string, roots []string) ([]string, error)
 	Links(ctx context.Context, tenant, root string, maxDepth int) ([]Link, error)
 	Parents(ctx context.Context, tenant string, ids []string) (map[string][]string, error)
@@ -93,7 +96,7 @@ func (a *App) AccountTree(ctx context.Context, root string, maxDepth int) (*Tree
 	}
 	byID := map[string]Account{root: rootAcc}
 	for _, acc := range accounts {
-		byID[acc.ID] = acc
+		byID[acc.ID] = withhold(ctx, acc)
 	}
 	var build func(id string, depth int) *TreeNode
 	build = func(id string, depth int) *TreeNode {

@@ -177,7 +177,7 @@ func (s *Server) CreateAccount(ctx context.Context, req *accountpb.CreateAccount
 	}
 	out, err := s.app.CreateAccount(ctx, app.Account{
 		ID: req.GetAccountId(), DisplayName: a.GetDisplayName(), Description: a.GetDescription(), Type: accountTypes[a.GetType()],
-		VisibleToPartners: a.GetVisibleToPartners(), Attributes: a.GetAttributes(), RequestID: req.GetRequestId(),
+		VisibleToPartners: !req.GetHideFromPartners(), Attributes: a.GetAttributes(), RequestID: req.GetRequestId(),
 		Address: addressOf(addr), Company: a.GetCompany(), EmergencyContactEmail: a.GetEmergencyContactEmail(),
 	}, parent)
 	if err != nil {

@@ -164,3 +164,12 @@ func (s *Store) DeleteAccounts(ctx context.Context, tenant string, ids []string)
 		return nil
 	})
 }
+
+// HiddenFromPartners returns those of ids whose accounts are not visible to partners.
+func (s *Store) HiddenFromPartners(ctx context.Context, tenant string, ids []string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM accounts WHERE tenant_id = $1 AND id = ANY($2) AND NOT visible_to_partners`, tenant, ids)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
