@@ -27,7 +27,15 @@ type exporter struct {
 
 func (g *Gateway) exporters() map[string]exporter {
 	acc := accountpb.NewAccountServiceClient(g.conns["account"])
+	org := accountpb.NewOrganizationServiceClient(g.conns["account"])
 	return map[string]exporter{
+		"organizations": {
+			file: "Organizations.csv", item: (&accountpb.Organization{}).ProtoReflect().Descriptor(),
+			list: func(ctx context.Context, filter, orderBy, token string) ([]proto.Message, string, error) {
+				r, err := org.ListOrganizations(ctx, &accountpb.ListOrganizationsRequest{Filter: filter, OrderBy: orderBy, PageToken: token, PageSize: 1000})
+				return messages(r.GetOrganizations()), r.GetNextPageToken(), err
+			},
+		},
 		"accounts": {
 			file: "Accounts.csv", item: (&accountpb.Account{}).ProtoReflect().Descriptor(),
 			list: func(ctx context.Context, filter, orderBy, token string) ([]proto.Message, string, error) {

@@ -2,6 +2,7 @@ package suite_test
 
 import (
 	"net/http"
+	"net/url"
 	"regexp"
 	"sync"
 	"testing"
@@ -140,4 +141,15 @@ func TestOrganizations_ACC14(t *testing.T) {
 	key := api.ok("POST", "/v1/auth:signInWithKey", map[string]any{"tenant_id": "self-co", "key": w.acmeEnt})["access_token"].(string)
 	api.as(key).refused(http.StatusForbidden, "GET", "/v1/organizations", nil)
 	require.Len(t, w.admin.ok("GET", "/v1/organizations", nil)["organizations"], 2, "producers see every organization")
+
+	// Search, order and pages (PLT-2).
+	require.Equal(t, []string{"CAD team"}, collect(t, w.admin, "/v1/organizations", "organizations", "display_name", url.Values{"filter": {`display_name = "cad*"`}}))
+	require.Equal(t, []string{"Dave's", "CAD team"}, collect(t, w.admin, "/v1/organizations", "organizations", "display_name", url.Values{"order_by": {"display_name desc"}, "page_size": {"1"}}))
+	e = w.admin.refused(http.StatusBadRequest, "GET", "/v1/organizations?filter="+url.QueryEscape("secret = 1"), nil)
+	require.Equal(t, []string{"filter"}, fieldViolations(e))
+	rows := readCSV(t, w.admin.do("GET", "/v1/organizations:export?order_by=display_name", nil))
+	require.Equal(t, "organization_id", rows[0][1], "a header row (PLT-3)")
+	require.Len(t, rows, 3)
+	require.Equal(t, "CAD team", rows[1][2])
+	require.Len(t, readCSV(t, eve.do("GET", "/v1/organizations:export", nil)), 1, "outsiders export only the header")
 }

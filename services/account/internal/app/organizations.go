@@ -13,6 +13,7 @@ import (
 	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/ids"
 	mailpkg "github.com/tessera-dev/tessera/services/platform/mail"
 )
@@ -58,7 +59,7 @@ type Invitation struct {
 type OrgStore interface {
 	CreateOrganization(ctx context.Context, tenant string, o Organization, adminEmail string) (Organization, error)
 	GetOrganization(ctx context.Context, tenant, id string) (Organization, error)
-	ListOrganizations(ctx context.Context, tenant, userID string) ([]Organization, error)
+	ListOrganizations(ctx context.Context, tenant, userID string, q filter.Query) ([]Organization, string, error)
 	AddInvitations(ctx context.Context, tenant, orgID string, invites []Invitation) ([]string, error)
 	AcceptInvitation(ctx context.Context, tenant string, hash []byte, userID, email string) (string, error)
 	SetMemberStatus(ctx context.Context, tenant, orgID, userID, status string) error
@@ -168,22 +169,22 @@ func (a *App) GetOrganization(ctx context.Context, id string) (Organization, err
 }
 
 // ListOrganizations lists the caller's organizations (all, for producers).
-func (a *App) ListOrganizations(ctx context.Context) ([]Organization, error) {
+func (a *App) ListOrganizations(ctx context.Context, q filter.Query) ([]Organization, string, error) {
 	p, _ := authz.FromContext(ctx)
 	user := p.GetUserId()
 	if p.GetTenantWide() {
 		user = ""
 	}
-	list, err := a.store.ListOrganizations(ctx, p.GetTenantId(), user)
+	list, next, err := a.store.ListOrganizations(ctx, p.GetTenantId(), user, q)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	for i := range list {
 		if list[i], err = a.readOrganization(ctx, p.GetTenantId(), list[i].ID); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
-	return list, nil
+	return list, next, nil
 }
 
 // maxInvites bounds one invitation list.

@@ -10,6 +10,7 @@ import (
 
 	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
 	"github.com/tessera-dev/tessera/services/account/internal/app"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/names"
 )
 
@@ -83,12 +84,14 @@ func (s *Server) GetOrganization(ctx context.Context, req *accountpb.GetOrganiza
 }
 
 // ListOrganizations implements OrganizationService.
-func (s *Server) ListOrganizations(ctx context.Context, _ *accountpb.ListOrganizationsRequest) (*accountpb.ListOrganizationsResponse, error) {
-	list, err := s.app.ListOrganizations(ctx)
+func (s *Server) ListOrganizations(ctx context.Context, req *accountpb.ListOrganizationsRequest) (*accountpb.ListOrganizationsResponse, error) {
+	list, next, err := s.app.ListOrganizations(ctx, filter.Query{
+		Filter: req.GetFilter(), OrderBy: req.GetOrderBy(), PageToken: req.GetPageToken(), PageSize: int(req.GetPageSize()),
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := &accountpb.ListOrganizationsResponse{}
+	out := &accountpb.ListOrganizationsResponse{NextPageToken: next}
 	for _, o := range list {
 		out.Organizations = append(out.Organizations, organizationPB(o))
 	}

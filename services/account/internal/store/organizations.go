@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/tessera-dev/tessera/services/account/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/events"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/pg"
 )
 
@@ -92,22 +94,41 @@ func (s *Store) GetOrganization(ctx context.Context, tenant, id string) (app.Org
 	return o, err
 }
 
-// ListOrganizations lists the organizations userID belongs to, or all ("").
-func (s *Store) ListOrganizations(ctx context.Context, tenant, userID string) ([]app.Organization, error) {
-	rows, err := s.pool.Query(ctx, `SELECT o.id FROM organizations o WHERE o.tenant_id = $1 AND ($2 = '' OR EXISTS (
-		SELECT 1 FROM organization_members m WHERE m.tenant_id = o.tenant_id AND m.organization_id = o.id AND m.user_id = $2)) ORDER BY o.id`, tenant, userID)
+var organizationSchema = filter.Schema{
+	"display_name":   {Column: "o.display_name", Kind: filter.Text},
+	"permission_key": {Column: "o.permission_key", Kind: filter.Text},
+	"account":        {Column: "o.account_id", Kind: filter.Exact},
+	"create_time":    {Column: "o.created_at", Kind: filter.Time},
+}
+
+// ListOrganizations lists a page of the organizations userID belongs to, or of all
+// ("") , as IDs; the use case reads each in full.
+func (s *Store) ListOrganizations(ctx context.Context, tenant, userID string, q filter.Query) ([]app.Organization, string, error) {
+	plan, err := organizationSchema.Plan(q, "o.id", 3)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	rows, err := s.pool.Query(ctx, `SELECT o.id, `+plan.SortKey+` FROM organizations o WHERE o.tenant_id = $1 AND ($2 = '' OR EXISTS (
+		SELECT 1 FROM organization_members m WHERE m.tenant_id = o.tenant_id AND m.organization_id = o.id AND m.user_id = $2))
+		AND `+plan.Where+` ORDER BY `+plan.OrderBy+` LIMIT `+strconv.Itoa(plan.Limit), append([]any{tenant, userID}, plan.Args...)...)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	out := make([]app.Organization, len(ids))
-	for i, id := range ids {
-		out[i].ID = id
+	type keyed struct{ id, key string }
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed, error) {
+		var k keyed
+		err := r.Scan(&k.id, &k.key)
+		return k, err
+	})
+	if err != nil {
+		return nil, "", err
 	}
-	return out, nil
+	page, next := filter.Page(plan, list, func(k keyed) (string, string) { return k.key, k.id })
+	out := make([]app.Organization, len(page))
+	for i, k := range page {
+		out[i].ID = k.id
+	}
+	return out, next, nil
 }
 
 // AddInvitations stores pending invitations for addresses not yet in the
