@@ -43,3 +43,11 @@ sleep 1; grep -l "LicenseFile.lic" .tessera/mailbox/*.eml
 curl -s $G/v1/lineItems/$ACT:activate -H "$B" -d '{"host_id":"dogma","quantity":1}' | jq -c .error
 curl -s $G/v1/lineItems/ACT-NOPE -H "$B" | jq -c .error
 curl -s $G/v1/products -H "$B" -d '{"product":{"display_name":"x"}}' | jq -c .error
+
+# 10. Self-service: an order for an end customer who registers later. Nina registers
+# with its entitlement ID (a new self-registered account takes it; her temporary
+# password is mailed), and the ID alone opens a session that sees just that entitlement.
+ENT=$(curl -sf $G/v1/orders -H "$A" -d '{"order_id":"SO-1002","lines":[{"line_number":"1","product":"products/cad","license_model":"licenseModels/floating","quantity":5}]}' | jq -r .entitlement_id)
+curl -sf $G/v1/registrations -d "{\"tenant_id\":\"demo\",\"key\":\"$ENT\",\"company\":\"Newco\",\"person\":{\"first_name\":\"Nina\",\"last_name\":\"New\",\"email\":\"nina@newco.example\"}}" | jq -c '{account, user: .user.username}'
+KEY=$(curl -sf $G/v1/auth:signInWithKey -d "{\"tenant_id\":\"demo\",\"key\":\"$ENT\"}" | jq -r .access_token)
+curl -sf $G/v1/entitlements/$ENT -H "Authorization: Bearer $KEY" | jq -c '{account, line_items: [.line_items[].activation_id]}'
