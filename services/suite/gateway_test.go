@@ -68,3 +68,22 @@ func TestLoginRateLimits_GW2(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, loginAttempt(api, "rl-co", "someone-else", "wrong").Status)
 	require.Equal(t, http.StatusTooManyRequests, loginAttempt(api, "rl-co", "third-name", "wrong").Status, "the sixth attempt from one address")
 }
+
+// TestSelfServiceRateLimits_GW2: sign-in with an entitlement ID and registration are
+// limited like password sign-in, per key and per address, so IDs cannot be guessed
+// at speed.
+func TestSelfServiceRateLimits_GW2(t *testing.T) {
+	env := suitetest.Start(t, func(c *suite.Config) { c.LoginPerMinutePerUser, c.LoginPerMinutePerIP = 2, 4 })
+	env.SeedLineItem(t, "rk-co", 1)
+	api := rest{t: t, base: env.Suite.GatewayURL}
+	keyAttempt := func(key string) reply {
+		return api.do("POST", "/v1/auth:signInWithKey", map[string]any{"tenant_id": "rk-co", "key": key})
+	}
+	require.Equal(t, http.StatusUnauthorized, keyAttempt("ENT-GUESS-1").Status)
+	require.Equal(t, http.StatusUnauthorized, keyAttempt("ENT-GUESS-1").Status)
+	require.Equal(t, http.StatusTooManyRequests, keyAttempt("ENT-GUESS-1").Status, "the third try of one key")
+	require.Equal(t, http.StatusBadRequest, api.do("POST", "/v1/registrations", map[string]any{"tenant_id": "rk-co", "key": "ENT-GUESS-2"}).Status)
+	limited := api.do("POST", "/v1/registrations", map[string]any{"tenant_id": "rk-co", "key": "ENT-GUESS-3"})
+	require.Equal(t, http.StatusTooManyRequests, limited.Status, "the fifth self-service attempt from one address")
+	require.NotEmpty(t, limited.Header.Get("Retry-After"))
+}
