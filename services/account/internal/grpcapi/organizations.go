@@ -60,14 +60,18 @@ func organizationPB(o app.Organization) *accountpb.Organization {
 
 func orgID(field, name string) (string, error) { return names.ID(field, name, "organizations") }
 
-// CreateOrganization implements OrganizationService.
-func (s *Server) CreateOrganization(ctx context.Context, req *accountpb.CreateOrganizationRequest) (*accountpb.Organization, error) {
-	o := req.GetOrganization()
-	out, err := s.app.CreateOrganization(ctx, o.GetDisplayName(), o.GetPermissionKey(), req.GetRequestId())
+// orgReply is every organization RPC's answer: the organization after the call.
+func orgReply(o app.Organization, err error) (*accountpb.Organization, error) {
 	if err != nil {
 		return nil, err
 	}
-	return organizationPB(out), nil
+	return organizationPB(o), nil
+}
+
+// CreateOrganization implements OrganizationService.
+func (s *Server) CreateOrganization(ctx context.Context, req *accountpb.CreateOrganizationRequest) (*accountpb.Organization, error) {
+	o := req.GetOrganization()
+	return orgReply(s.app.CreateOrganization(ctx, o.GetDisplayName(), o.GetPermissionKey(), req.GetRequestId()))
 }
 
 // GetOrganization implements OrganizationService.
@@ -76,11 +80,7 @@ func (s *Server) GetOrganization(ctx context.Context, req *accountpb.GetOrganiza
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.app.GetOrganization(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return organizationPB(out), nil
+	return orgReply(s.app.GetOrganization(ctx, id))
 }
 
 // ListOrganizations implements OrganizationService.
@@ -104,20 +104,12 @@ func (s *Server) InviteMembers(ctx context.Context, req *accountpb.InviteMembers
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.app.InviteMembers(ctx, id, req.GetEmails())
-	if err != nil {
-		return nil, err
-	}
-	return organizationPB(out), nil
+	return orgReply(s.app.InviteMembers(ctx, id, req.GetEmails()))
 }
 
 // AcceptInvitation implements OrganizationService.
 func (s *Server) AcceptInvitation(ctx context.Context, req *accountpb.AcceptInvitationRequest) (*accountpb.Organization, error) {
-	out, err := s.app.AcceptInvitation(ctx, req.GetToken())
-	if err != nil {
-		return nil, err
-	}
-	return organizationPB(out), nil
+	return orgReply(s.app.AcceptInvitation(ctx, req.GetToken()))
 }
 
 // SetMemberEnabled implements OrganizationService.
@@ -130,11 +122,7 @@ func (s *Server) SetMemberEnabled(ctx context.Context, req *accountpb.SetMemberE
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.app.SetMemberEnabled(ctx, id, user, req.GetEnabled())
-	if err != nil {
-		return nil, err
-	}
-	return organizationPB(out), nil
+	return orgReply(s.app.SetMemberEnabled(ctx, id, user, req.GetEnabled()))
 }
 
 // RemoveMember implements OrganizationService.
@@ -143,11 +131,7 @@ func (s *Server) RemoveMember(ctx context.Context, req *accountpb.RemoveMemberRe
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.app.RemoveMember(ctx, id, strings.TrimPrefix(req.GetMember(), "users/"))
-	if err != nil {
-		return nil, err
-	}
-	return organizationPB(out), nil
+	return orgReply(s.app.RemoveMember(ctx, id, strings.TrimPrefix(req.GetMember(), "users/")))
 }
 
 // SetCoAdministrator implements OrganizationService.
@@ -160,11 +144,7 @@ func (s *Server) SetCoAdministrator(ctx context.Context, req *accountpb.SetCoAdm
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.app.SetCoAdministrator(ctx, id, user)
-	if err != nil {
-		return nil, err
-	}
-	return organizationPB(out), nil
+	return orgReply(s.app.SetCoAdministrator(ctx, id, user))
 }
 
 // GrantSeats implements OrganizationService.
@@ -181,9 +161,5 @@ func (s *Server) GrantSeats(ctx context.Context, req *accountpb.GrantSeatsReques
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.app.GrantSeats(ctx, id, app.SeatGrant{UserID: user, ProductID: product, Seats: req.GetSeats()})
-	if err != nil {
-		return nil, err
-	}
-	return organizationPB(out), nil
+	return orgReply(s.app.GrantSeats(ctx, id, app.SeatGrant{UserID: user, ProductID: product, Seats: req.GetSeats()}))
 }
