@@ -110,6 +110,8 @@ func (a *App) RegisterSelf(ctx context.Context, tenant, key, company string, add
 	}
 	if _, err := a.store.GetAccount(ctx, tenant, accountID); err == nil {
 		return a.joinSelfRegistered(ctx, tenant, accountID, n)
+	} else if !errs.IsKind(err, errs.KindNotFound) {
+		return Registration{}, err
 	}
 	if company == "" {
 		return Registration{}, errs.Invalid("company", "is required to register a new account")
