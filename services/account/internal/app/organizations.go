@@ -187,6 +187,24 @@ func (a *App) ListOrganizations(ctx context.Context, q filter.Query) ([]Organiza
 	return list, next, nil
 }
 
+// ParseEmailList splits a semicolon-separated list of plain addresses (SPEC ACC-14)
+// into the distinct valid ones, lower-cased and in order, and the entries that are
+// not plain addresses. Empty entries are skipped.
+func ParseEmailList(list string) (valid, bad []string) {
+	for _, e := range strings.Split(list, ";") {
+		e = strings.ToLower(strings.TrimSpace(e))
+		if e == "" {
+			continue
+		}
+		if addr, err := mail.ParseAddress(e); err != nil || addr.Address != e {
+			bad = append(bad, e)
+		} else if !slices.Contains(valid, e) {
+			valid = append(valid, e)
+		}
+	}
+	return valid, bad
+}
+
 // maxInvites bounds one invitation list.
 const maxInvites = 100
 
@@ -194,22 +212,12 @@ const maxInvites = 100
 // token of its own (only the token's hash is kept). Addresses already invited or
 // members are skipped.
 func (a *App) InviteMembers(ctx context.Context, orgID, list string) (Organization, error) {
-	var emails []string
+	emails, bad := ParseEmailList(list)
 	var v errs.Violations
-	bad := false
-	for _, e := range strings.Split(list, ";") {
-		e = strings.ToLower(strings.TrimSpace(e))
-		if e == "" {
-			continue
-		}
-		if addr, err := mail.ParseAddress(e); err != nil || addr.Address != e {
-			v.Add("emails", "%q is not an email address", e)
-			bad = true
-		} else if !slices.Contains(emails, e) {
-			emails = append(emails, e)
-		}
+	for _, e := range bad {
+		v.Add("emails", "%q is not an email address", e)
 	}
-	if len(emails) == 0 && !bad {
+	if len(emails) == 0 && len(bad) == 0 {
 		v.Add("emails", "name at least one address")
 	}
 	if len(emails) > maxInvites {
