@@ -108,6 +108,9 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Han
 
 	mux := runtime.NewServeMux(
 		runtime.WithErrorHandler(errorHandler),
+		// Services learn who calls from the signed principal alone: no HTTP header,
+		// least of all the bearer token, is passed on to them.
+		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithMetadata(func(ctx context.Context, _ *http.Request) metadata.MD {
 			if signed, ok := ctx.Value(signedKey{}).(string); ok {
 				return metadata.Pairs(authz.MetadataKey, signed)
