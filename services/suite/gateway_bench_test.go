@@ -118,11 +118,16 @@ func runConcurrent(b *testing.B, n int, call func(i int) error) (float64, time.D
 // runConcurrentPercentiles makes n calls from benchClients goroutines and returns
 // calls/s, p50 and p99.
 func runConcurrentPercentiles(b *testing.B, n int, call func(i int) error) (float64, time.Duration, time.Duration) {
+	return runConcurrentPercentilesN(b, n, benchClients, call)
+}
+
+// runConcurrentPercentilesN is runConcurrentPercentiles with clients callers.
+func runConcurrentPercentilesN(b *testing.B, n, clients int, call func(i int) error) (float64, time.Duration, time.Duration) {
 	var next atomic.Int64
 	lat := make([]time.Duration, n)
 	start := time.Now()
 	var wg sync.WaitGroup
-	for range benchClients {
+	for range clients {
 		wg.Go(func() {
 			for {
 				i := next.Add(1) - 1

@@ -1426,7 +1426,21 @@ type LineItem struct {
 	// accounts/{account_id} owning the line item.
 	Account string `protobuf:"bytes,13,opt,name=account,proto3" json:"account,omitempty"`
 	// productLines/{product_line_id} of the line item's product, if any.
-	ProductLine   string `protobuf:"bytes,14,opt,name=product_line,json=productLine,proto3" json:"product_line,omitempty"`
+	ProductLine string `protobuf:"bytes,14,opt,name=product_line,json=productLine,proto3" json:"product_line,omitempty"`
+	// The license starts at the first activation (start_time is empty until then).
+	StartAtFirstActivation bool `protobuf:"varint,15,opt,name=start_at_first_activation,json=startAtFirstActivation,proto3" json:"start_at_first_activation,omitempty"`
+	// A term like "1Y" or "6M 15d" counted from the start; expire_time is set from it
+	// once the start is known.
+	ExpireAfter string `protobuf:"bytes,16,opt,name=expire_after,json=expireAfter,proto3" json:"expire_after,omitempty"`
+	// End of the maintenance (service contract), apart from the license's expiry.
+	MaintenanceExpireTime *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=maintenance_expire_time,json=maintenanceExpireTime,proto3" json:"maintenance_expire_time,omitempty"`
+	// The product versions the line item covers: released up to version_date, from
+	// version_start_time on.
+	VersionDate      *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=version_date,json=versionDate,proto3" json:"version_date,omitempty"`
+	VersionStartTime *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=version_start_time,json=versionStartTime,proto3" json:"version_start_time,omitempty"`
+	Attributes       map[string]string      `protobuf:"bytes,20,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Quantity 0 after an amendment: the order line was cancelled or refunded.
+	Cancelled     bool `protobuf:"varint,21,opt,name=cancelled,proto3" json:"cancelled,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1559,6 +1573,55 @@ func (x *LineItem) GetProductLine() string {
 	return ""
 }
 
+func (x *LineItem) GetStartAtFirstActivation() bool {
+	if x != nil {
+		return x.StartAtFirstActivation
+	}
+	return false
+}
+
+func (x *LineItem) GetExpireAfter() string {
+	if x != nil {
+		return x.ExpireAfter
+	}
+	return ""
+}
+
+func (x *LineItem) GetMaintenanceExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MaintenanceExpireTime
+	}
+	return nil
+}
+
+func (x *LineItem) GetVersionDate() *timestamppb.Timestamp {
+	if x != nil {
+		return x.VersionDate
+	}
+	return nil
+}
+
+func (x *LineItem) GetVersionStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.VersionStartTime
+	}
+	return nil
+}
+
+func (x *LineItem) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+func (x *LineItem) GetCancelled() bool {
+	if x != nil {
+		return x.Cancelled
+	}
+	return false
+}
+
 type Entitlement struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resource name: entitlements/{entitlement_id}.
@@ -1673,10 +1736,19 @@ type OrderLine struct {
 	LicenseModel string                 `protobuf:"bytes,3,opt,name=license_model,json=licenseModel,proto3" json:"license_model,omitempty"`
 	Quantity     int64                  `protobuf:"varint,4,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	StartTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	// Unset means permanent.
-	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Unset means permanent (unless expire_after is given).
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// Set the start at the first activation instead of start_time.
+	StartAtFirstActivation bool `protobuf:"varint,7,opt,name=start_at_first_activation,json=startAtFirstActivation,proto3" json:"start_at_first_activation,omitempty"`
+	// Expiry as a term from the start, like "1Y" or "6M 15d"; not with expire_time.
+	ExpireAfter string `protobuf:"bytes,8,opt,name=expire_after,json=expireAfter,proto3" json:"expire_after,omitempty"`
+	// End of maintenance (service contract), apart from the license's expiry.
+	MaintenanceExpireTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=maintenance_expire_time,json=maintenanceExpireTime,proto3" json:"maintenance_expire_time,omitempty"`
+	VersionDate           *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=version_date,json=versionDate,proto3" json:"version_date,omitempty"`
+	VersionStartTime      *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=version_start_time,json=versionStartTime,proto3" json:"version_start_time,omitempty"`
+	Attributes            map[string]string      `protobuf:"bytes,12,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *OrderLine) Reset() {
@@ -1747,6 +1819,48 @@ func (x *OrderLine) GetStartTime() *timestamppb.Timestamp {
 func (x *OrderLine) GetExpireTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *OrderLine) GetStartAtFirstActivation() bool {
+	if x != nil {
+		return x.StartAtFirstActivation
+	}
+	return false
+}
+
+func (x *OrderLine) GetExpireAfter() string {
+	if x != nil {
+		return x.ExpireAfter
+	}
+	return ""
+}
+
+func (x *OrderLine) GetMaintenanceExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MaintenanceExpireTime
+	}
+	return nil
+}
+
+func (x *OrderLine) GetVersionDate() *timestamppb.Timestamp {
+	if x != nil {
+		return x.VersionDate
+	}
+	return nil
+}
+
+func (x *OrderLine) GetVersionStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.VersionStartTime
+	}
+	return nil
+}
+
+func (x *OrderLine) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
 	}
 	return nil
 }
@@ -1822,6 +1936,95 @@ func (x *CreateOrderRequest) GetLines() []*OrderLine {
 	return nil
 }
 
+type BatchCreateOrdersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Orders        []*CreateOrderRequest  `protobuf:"bytes,1,rep,name=orders,proto3" json:"orders,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCreateOrdersRequest) Reset() {
+	*x = BatchCreateOrdersRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCreateOrdersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCreateOrdersRequest) ProtoMessage() {}
+
+func (x *BatchCreateOrdersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCreateOrdersRequest.ProtoReflect.Descriptor instead.
+func (*BatchCreateOrdersRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *BatchCreateOrdersRequest) GetOrders() []*CreateOrderRequest {
+	if x != nil {
+		return x.Orders
+	}
+	return nil
+}
+
+type BatchCreateOrdersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One entitlement per order, in request order.
+	Entitlements  []*Entitlement `protobuf:"bytes,1,rep,name=entitlements,proto3" json:"entitlements,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCreateOrdersResponse) Reset() {
+	*x = BatchCreateOrdersResponse{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCreateOrdersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCreateOrdersResponse) ProtoMessage() {}
+
+func (x *BatchCreateOrdersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCreateOrdersResponse.ProtoReflect.Descriptor instead.
+func (*BatchCreateOrdersResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *BatchCreateOrdersResponse) GetEntitlements() []*Entitlement {
+	if x != nil {
+		return x.Entitlements
+	}
+	return nil
+}
+
 type GetEntitlementRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -1831,7 +2034,7 @@ type GetEntitlementRequest struct {
 
 func (x *GetEntitlementRequest) Reset() {
 	*x = GetEntitlementRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[22]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +2046,7 @@ func (x *GetEntitlementRequest) String() string {
 func (*GetEntitlementRequest) ProtoMessage() {}
 
 func (x *GetEntitlementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[22]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +2059,7 @@ func (x *GetEntitlementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntitlementRequest.ProtoReflect.Descriptor instead.
 func (*GetEntitlementRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{22}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetEntitlementRequest) GetName() string {
@@ -1875,7 +2078,7 @@ type GetLineItemRequest struct {
 
 func (x *GetLineItemRequest) Reset() {
 	*x = GetLineItemRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[23]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1887,7 +2090,7 @@ func (x *GetLineItemRequest) String() string {
 func (*GetLineItemRequest) ProtoMessage() {}
 
 func (x *GetLineItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[23]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1900,7 +2103,7 @@ func (x *GetLineItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLineItemRequest.ProtoReflect.Descriptor instead.
 func (*GetLineItemRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{23}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetLineItemRequest) GetName() string {
@@ -1926,7 +2129,7 @@ type Reservation struct {
 
 func (x *Reservation) Reset() {
 	*x = Reservation{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[24]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1938,7 +2141,7 @@ func (x *Reservation) String() string {
 func (*Reservation) ProtoMessage() {}
 
 func (x *Reservation) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[24]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1951,7 +2154,7 @@ func (x *Reservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reservation.ProtoReflect.Descriptor instead.
 func (*Reservation) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{24}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Reservation) GetReservationId() string {
@@ -2010,7 +2213,7 @@ type ReserveSeatsRequest struct {
 
 func (x *ReserveSeatsRequest) Reset() {
 	*x = ReserveSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[25]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2022,7 +2225,7 @@ func (x *ReserveSeatsRequest) String() string {
 func (*ReserveSeatsRequest) ProtoMessage() {}
 
 func (x *ReserveSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[25]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2035,7 +2238,7 @@ func (x *ReserveSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReserveSeatsRequest.ProtoReflect.Descriptor instead.
 func (*ReserveSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{25}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ReserveSeatsRequest) GetReservationId() string {
@@ -2082,7 +2285,7 @@ type ConfirmSeatsRequest struct {
 
 func (x *ConfirmSeatsRequest) Reset() {
 	*x = ConfirmSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[26]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2094,7 +2297,7 @@ func (x *ConfirmSeatsRequest) String() string {
 func (*ConfirmSeatsRequest) ProtoMessage() {}
 
 func (x *ConfirmSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[26]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2107,7 +2310,7 @@ func (x *ConfirmSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmSeatsRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{26}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ConfirmSeatsRequest) GetReservationId() string {
@@ -2126,7 +2329,7 @@ type ReleaseSeatsRequest struct {
 
 func (x *ReleaseSeatsRequest) Reset() {
 	*x = ReleaseSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[27]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2138,7 +2341,7 @@ func (x *ReleaseSeatsRequest) String() string {
 func (*ReleaseSeatsRequest) ProtoMessage() {}
 
 func (x *ReleaseSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[27]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2151,7 +2354,7 @@ func (x *ReleaseSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseSeatsRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{27}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ReleaseSeatsRequest) GetReservationId() string {
@@ -2172,7 +2375,7 @@ type CheckProductAccessRequest struct {
 
 func (x *CheckProductAccessRequest) Reset() {
 	*x = CheckProductAccessRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[28]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2184,7 +2387,7 @@ func (x *CheckProductAccessRequest) String() string {
 func (*CheckProductAccessRequest) ProtoMessage() {}
 
 func (x *CheckProductAccessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[28]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2197,7 +2400,7 @@ func (x *CheckProductAccessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckProductAccessRequest.ProtoReflect.Descriptor instead.
 func (*CheckProductAccessRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{28}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CheckProductAccessRequest) GetProduct() string {
@@ -2223,7 +2426,7 @@ type CheckProductAccessResponse struct {
 
 func (x *CheckProductAccessResponse) Reset() {
 	*x = CheckProductAccessResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[29]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2235,7 +2438,7 @@ func (x *CheckProductAccessResponse) String() string {
 func (*CheckProductAccessResponse) ProtoMessage() {}
 
 func (x *CheckProductAccessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[29]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2248,7 +2451,7 @@ func (x *CheckProductAccessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckProductAccessResponse.ProtoReflect.Descriptor instead.
 func (*CheckProductAccessResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{29}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CheckProductAccessResponse) GetAllowed() bool {
@@ -2267,7 +2470,7 @@ type CountAccountEntitlementsRequest struct {
 
 func (x *CountAccountEntitlementsRequest) Reset() {
 	*x = CountAccountEntitlementsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[30]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2279,7 +2482,7 @@ func (x *CountAccountEntitlementsRequest) String() string {
 func (*CountAccountEntitlementsRequest) ProtoMessage() {}
 
 func (x *CountAccountEntitlementsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[30]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2292,7 +2495,7 @@ func (x *CountAccountEntitlementsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountAccountEntitlementsRequest.ProtoReflect.Descriptor instead.
 func (*CountAccountEntitlementsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{30}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CountAccountEntitlementsRequest) GetAccountIds() []string {
@@ -2311,7 +2514,7 @@ type CountAccountEntitlementsResponse struct {
 
 func (x *CountAccountEntitlementsResponse) Reset() {
 	*x = CountAccountEntitlementsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[31]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2323,7 +2526,7 @@ func (x *CountAccountEntitlementsResponse) String() string {
 func (*CountAccountEntitlementsResponse) ProtoMessage() {}
 
 func (x *CountAccountEntitlementsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[31]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2336,7 +2539,7 @@ func (x *CountAccountEntitlementsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountAccountEntitlementsResponse.ProtoReflect.Descriptor instead.
 func (*CountAccountEntitlementsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{31}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CountAccountEntitlementsResponse) GetEntitlements() int64 {
@@ -2364,7 +2567,7 @@ type EntitlementKey struct {
 
 func (x *EntitlementKey) Reset() {
 	*x = EntitlementKey{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[32]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2376,7 +2579,7 @@ func (x *EntitlementKey) String() string {
 func (*EntitlementKey) ProtoMessage() {}
 
 func (x *EntitlementKey) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[32]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2389,7 +2592,7 @@ func (x *EntitlementKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntitlementKey.ProtoReflect.Descriptor instead.
 func (*EntitlementKey) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{32}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *EntitlementKey) GetKind() EntitlementKeyKind {
@@ -2438,7 +2641,7 @@ type ResolveEntitlementKeyRequest struct {
 
 func (x *ResolveEntitlementKeyRequest) Reset() {
 	*x = ResolveEntitlementKeyRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[33]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2450,7 +2653,7 @@ func (x *ResolveEntitlementKeyRequest) String() string {
 func (*ResolveEntitlementKeyRequest) ProtoMessage() {}
 
 func (x *ResolveEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[33]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2463,7 +2666,7 @@ func (x *ResolveEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveEntitlementKeyRequest.ProtoReflect.Descriptor instead.
 func (*ResolveEntitlementKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{33}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ResolveEntitlementKeyRequest) GetKey() string {
@@ -2492,7 +2695,7 @@ type AssignEntitlementKeyRequest struct {
 
 func (x *AssignEntitlementKeyRequest) Reset() {
 	*x = AssignEntitlementKeyRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[34]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2504,7 +2707,7 @@ func (x *AssignEntitlementKeyRequest) String() string {
 func (*AssignEntitlementKeyRequest) ProtoMessage() {}
 
 func (x *AssignEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[34]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2517,7 +2720,7 @@ func (x *AssignEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignEntitlementKeyRequest.ProtoReflect.Descriptor instead.
 func (*AssignEntitlementKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{34}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AssignEntitlementKeyRequest) GetKey() string {
@@ -2555,7 +2758,7 @@ type Trial struct {
 
 func (x *Trial) Reset() {
 	*x = Trial{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[35]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2567,7 +2770,7 @@ func (x *Trial) String() string {
 func (*Trial) ProtoMessage() {}
 
 func (x *Trial) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[35]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2580,7 +2783,7 @@ func (x *Trial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Trial.ProtoReflect.Descriptor instead.
 func (*Trial) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{35}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Trial) GetName() string {
@@ -2648,7 +2851,7 @@ type CreateTrialRequest struct {
 
 func (x *CreateTrialRequest) Reset() {
 	*x = CreateTrialRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2660,7 +2863,7 @@ func (x *CreateTrialRequest) String() string {
 func (*CreateTrialRequest) ProtoMessage() {}
 
 func (x *CreateTrialRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2673,7 +2876,7 @@ func (x *CreateTrialRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTrialRequest.ProtoReflect.Descriptor instead.
 func (*CreateTrialRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{36}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CreateTrialRequest) GetTrial() *Trial {
@@ -2691,7 +2894,7 @@ type ListAvailableTrialsRequest struct {
 
 func (x *ListAvailableTrialsRequest) Reset() {
 	*x = ListAvailableTrialsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2703,7 +2906,7 @@ func (x *ListAvailableTrialsRequest) String() string {
 func (*ListAvailableTrialsRequest) ProtoMessage() {}
 
 func (x *ListAvailableTrialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2716,7 +2919,7 @@ func (x *ListAvailableTrialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAvailableTrialsRequest.ProtoReflect.Descriptor instead.
 func (*ListAvailableTrialsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{37}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{39}
 }
 
 type ListAvailableTrialsResponse struct {
@@ -2728,7 +2931,7 @@ type ListAvailableTrialsResponse struct {
 
 func (x *ListAvailableTrialsResponse) Reset() {
 	*x = ListAvailableTrialsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2740,7 +2943,7 @@ func (x *ListAvailableTrialsResponse) String() string {
 func (*ListAvailableTrialsResponse) ProtoMessage() {}
 
 func (x *ListAvailableTrialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2753,7 +2956,7 @@ func (x *ListAvailableTrialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAvailableTrialsResponse.ProtoReflect.Descriptor instead.
 func (*ListAvailableTrialsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{38}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListAvailableTrialsResponse) GetTrials() []*Trial {
@@ -2775,7 +2978,7 @@ type RegisterTrialsRequest struct {
 
 func (x *RegisterTrialsRequest) Reset() {
 	*x = RegisterTrialsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2787,7 +2990,7 @@ func (x *RegisterTrialsRequest) String() string {
 func (*RegisterTrialsRequest) ProtoMessage() {}
 
 func (x *RegisterTrialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2800,7 +3003,7 @@ func (x *RegisterTrialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterTrialsRequest.ProtoReflect.Descriptor instead.
 func (*RegisterTrialsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{39}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RegisterTrialsRequest) GetPartNumbers() []string {
@@ -2827,7 +3030,7 @@ type RegisterTrialsResponse struct {
 
 func (x *RegisterTrialsResponse) Reset() {
 	*x = RegisterTrialsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2839,7 +3042,7 @@ func (x *RegisterTrialsResponse) String() string {
 func (*RegisterTrialsResponse) ProtoMessage() {}
 
 func (x *RegisterTrialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2852,7 +3055,7 @@ func (x *RegisterTrialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterTrialsResponse.ProtoReflect.Descriptor instead.
 func (*RegisterTrialsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{40}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *RegisterTrialsResponse) GetEntitlements() []*Entitlement {
@@ -2952,7 +3155,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x18ListProductLinesResponse\x12H\n" +
 	"\rproduct_lines\x18\x01 \x03(\v2#.tessera.entitlement.v1.ProductLineR\fproductLines\"'\n" +
 	"\x11GetProductRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x8d\x04\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xf7\a\n" +
 	"\bLineItem\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
 	"\ractivation_id\x18\x02 \x01(\tR\factivationId\x12 \n" +
@@ -2971,7 +3174,19 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\vexpire_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\x12\x18\n" +
 	"\aaccount\x18\r \x01(\tR\aaccount\x12!\n" +
-	"\fproduct_line\x18\x0e \x01(\tR\vproductLine\"\xc4\x02\n" +
+	"\fproduct_line\x18\x0e \x01(\tR\vproductLine\x129\n" +
+	"\x19start_at_first_activation\x18\x0f \x01(\bR\x16startAtFirstActivation\x12!\n" +
+	"\fexpire_after\x18\x10 \x01(\tR\vexpireAfter\x12R\n" +
+	"\x17maintenance_expire_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\x15maintenanceExpireTime\x12=\n" +
+	"\fversion_date\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\vversionDate\x12H\n" +
+	"\x12version_start_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\x10versionStartTime\x12P\n" +
+	"\n" +
+	"attributes\x18\x14 \x03(\v20.tessera.entitlement.v1.LineItem.AttributesEntryR\n" +
+	"attributes\x12\x1c\n" +
+	"\tcancelled\x18\x15 \x01(\bR\tcancelled\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc4\x02\n" +
 	"\vEntitlement\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x0eentitlement_id\x18\x02 \x01(\tR\rentitlementId\x12\x18\n" +
@@ -2982,7 +3197,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"line_items\x18\x06 \x03(\v2 .tessera.entitlement.v1.LineItemR\tlineItems\x12;\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12!\n" +
-	"\fservice_plan\x18\b \x01(\tR\vservicePlan\"\xff\x01\n" +
+	"\fservice_plan\x18\b \x01(\tR\vservicePlan\"\xcc\x05\n" +
 	"\tOrderLine\x12\x1f\n" +
 	"\vline_number\x18\x01 \x01(\tR\n" +
 	"lineNumber\x12\x18\n" +
@@ -2992,12 +3207,28 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\n" +
 	"start_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12;\n" +
 	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"\xa7\x01\n" +
+	"expireTime\x129\n" +
+	"\x19start_at_first_activation\x18\a \x01(\bR\x16startAtFirstActivation\x12!\n" +
+	"\fexpire_after\x18\b \x01(\tR\vexpireAfter\x12R\n" +
+	"\x17maintenance_expire_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x15maintenanceExpireTime\x12=\n" +
+	"\fversion_date\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\vversionDate\x12H\n" +
+	"\x12version_start_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x10versionStartTime\x12Q\n" +
+	"\n" +
+	"attributes\x18\f \x03(\v21.tessera.entitlement.v1.OrderLine.AttributesEntryR\n" +
+	"attributes\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa7\x01\n" +
 	"\x12CreateOrderRequest\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x17\n" +
 	"\asold_to\x18\x02 \x01(\tR\x06soldTo\x12$\n" +
 	"\x0eship_to_emails\x18\x03 \x03(\tR\fshipToEmails\x127\n" +
-	"\x05lines\x18\x04 \x03(\v2!.tessera.entitlement.v1.OrderLineR\x05lines\"+\n" +
+	"\x05lines\x18\x04 \x03(\v2!.tessera.entitlement.v1.OrderLineR\x05lines\"^\n" +
+	"\x18BatchCreateOrdersRequest\x12B\n" +
+	"\x06orders\x18\x01 \x03(\v2*.tessera.entitlement.v1.CreateOrderRequestR\x06orders\"d\n" +
+	"\x19BatchCreateOrdersResponse\x12G\n" +
+	"\fentitlements\x18\x01 \x03(\v2#.tessera.entitlement.v1.EntitlementR\fentitlements\"+\n" +
 	"\x15GetEntitlementRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"(\n" +
 	"\x12GetLineItemRequest\x12\x12\n" +
@@ -3107,9 +3338,10 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x11CreateServicePlan\x120.tessera.entitlement.v1.CreateServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12d\n" +
 	"\x0eGetServicePlan\x12-.tessera.entitlement.v1.GetServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12u\n" +
 	"\x10ListServicePlans\x12/.tessera.entitlement.v1.ListServicePlansRequest\x1a0.tessera.entitlement.v1.ListServicePlansResponse\x12X\n" +
-	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\xb3\v\n" +
+	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\xad\f\n" +
 	"\x12EntitlementService\x12^\n" +
-	"\vCreateOrder\x12*.tessera.entitlement.v1.CreateOrderRequest\x1a#.tessera.entitlement.v1.Entitlement\x12d\n" +
+	"\vCreateOrder\x12*.tessera.entitlement.v1.CreateOrderRequest\x1a#.tessera.entitlement.v1.Entitlement\x12x\n" +
+	"\x11BatchCreateOrders\x120.tessera.entitlement.v1.BatchCreateOrdersRequest\x1a1.tessera.entitlement.v1.BatchCreateOrdersResponse\x12d\n" +
 	"\x0eGetEntitlement\x12-.tessera.entitlement.v1.GetEntitlementRequest\x1a#.tessera.entitlement.v1.Entitlement\x12[\n" +
 	"\vGetLineItem\x12*.tessera.entitlement.v1.GetLineItemRequest\x1a .tessera.entitlement.v1.LineItem\x12`\n" +
 	"\fReserveSeats\x12+.tessera.entitlement.v1.ReserveSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12`\n" +
@@ -3136,7 +3368,7 @@ func file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_entitlement_v1_entitlement_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(LicenseModelType)(0),                    // 0: tessera.entitlement.v1.LicenseModelType
 	(LicenseTechnology)(0),                   // 1: tessera.entitlement.v1.LicenseTechnology
@@ -3165,110 +3397,126 @@ var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(*Entitlement)(nil),                      // 24: tessera.entitlement.v1.Entitlement
 	(*OrderLine)(nil),                        // 25: tessera.entitlement.v1.OrderLine
 	(*CreateOrderRequest)(nil),               // 26: tessera.entitlement.v1.CreateOrderRequest
-	(*GetEntitlementRequest)(nil),            // 27: tessera.entitlement.v1.GetEntitlementRequest
-	(*GetLineItemRequest)(nil),               // 28: tessera.entitlement.v1.GetLineItemRequest
-	(*Reservation)(nil),                      // 29: tessera.entitlement.v1.Reservation
-	(*ReserveSeatsRequest)(nil),              // 30: tessera.entitlement.v1.ReserveSeatsRequest
-	(*ConfirmSeatsRequest)(nil),              // 31: tessera.entitlement.v1.ConfirmSeatsRequest
-	(*ReleaseSeatsRequest)(nil),              // 32: tessera.entitlement.v1.ReleaseSeatsRequest
-	(*CheckProductAccessRequest)(nil),        // 33: tessera.entitlement.v1.CheckProductAccessRequest
-	(*CheckProductAccessResponse)(nil),       // 34: tessera.entitlement.v1.CheckProductAccessResponse
-	(*CountAccountEntitlementsRequest)(nil),  // 35: tessera.entitlement.v1.CountAccountEntitlementsRequest
-	(*CountAccountEntitlementsResponse)(nil), // 36: tessera.entitlement.v1.CountAccountEntitlementsResponse
-	(*EntitlementKey)(nil),                   // 37: tessera.entitlement.v1.EntitlementKey
-	(*ResolveEntitlementKeyRequest)(nil),     // 38: tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	(*AssignEntitlementKeyRequest)(nil),      // 39: tessera.entitlement.v1.AssignEntitlementKeyRequest
-	(*Trial)(nil),                            // 40: tessera.entitlement.v1.Trial
-	(*CreateTrialRequest)(nil),               // 41: tessera.entitlement.v1.CreateTrialRequest
-	(*ListAvailableTrialsRequest)(nil),       // 42: tessera.entitlement.v1.ListAvailableTrialsRequest
-	(*ListAvailableTrialsResponse)(nil),      // 43: tessera.entitlement.v1.ListAvailableTrialsResponse
-	(*RegisterTrialsRequest)(nil),            // 44: tessera.entitlement.v1.RegisterTrialsRequest
-	(*RegisterTrialsResponse)(nil),           // 45: tessera.entitlement.v1.RegisterTrialsResponse
-	(*timestamppb.Timestamp)(nil),            // 46: google.protobuf.Timestamp
+	(*BatchCreateOrdersRequest)(nil),         // 27: tessera.entitlement.v1.BatchCreateOrdersRequest
+	(*BatchCreateOrdersResponse)(nil),        // 28: tessera.entitlement.v1.BatchCreateOrdersResponse
+	(*GetEntitlementRequest)(nil),            // 29: tessera.entitlement.v1.GetEntitlementRequest
+	(*GetLineItemRequest)(nil),               // 30: tessera.entitlement.v1.GetLineItemRequest
+	(*Reservation)(nil),                      // 31: tessera.entitlement.v1.Reservation
+	(*ReserveSeatsRequest)(nil),              // 32: tessera.entitlement.v1.ReserveSeatsRequest
+	(*ConfirmSeatsRequest)(nil),              // 33: tessera.entitlement.v1.ConfirmSeatsRequest
+	(*ReleaseSeatsRequest)(nil),              // 34: tessera.entitlement.v1.ReleaseSeatsRequest
+	(*CheckProductAccessRequest)(nil),        // 35: tessera.entitlement.v1.CheckProductAccessRequest
+	(*CheckProductAccessResponse)(nil),       // 36: tessera.entitlement.v1.CheckProductAccessResponse
+	(*CountAccountEntitlementsRequest)(nil),  // 37: tessera.entitlement.v1.CountAccountEntitlementsRequest
+	(*CountAccountEntitlementsResponse)(nil), // 38: tessera.entitlement.v1.CountAccountEntitlementsResponse
+	(*EntitlementKey)(nil),                   // 39: tessera.entitlement.v1.EntitlementKey
+	(*ResolveEntitlementKeyRequest)(nil),     // 40: tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	(*AssignEntitlementKeyRequest)(nil),      // 41: tessera.entitlement.v1.AssignEntitlementKeyRequest
+	(*Trial)(nil),                            // 42: tessera.entitlement.v1.Trial
+	(*CreateTrialRequest)(nil),               // 43: tessera.entitlement.v1.CreateTrialRequest
+	(*ListAvailableTrialsRequest)(nil),       // 44: tessera.entitlement.v1.ListAvailableTrialsRequest
+	(*ListAvailableTrialsResponse)(nil),      // 45: tessera.entitlement.v1.ListAvailableTrialsResponse
+	(*RegisterTrialsRequest)(nil),            // 46: tessera.entitlement.v1.RegisterTrialsRequest
+	(*RegisterTrialsResponse)(nil),           // 47: tessera.entitlement.v1.RegisterTrialsResponse
+	nil,                                      // 48: tessera.entitlement.v1.LineItem.AttributesEntry
+	nil,                                      // 49: tessera.entitlement.v1.OrderLine.AttributesEntry
+	(*timestamppb.Timestamp)(nil),            // 50: google.protobuf.Timestamp
 }
 var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	0,  // 0: tessera.entitlement.v1.LicenseModel.type:type_name -> tessera.entitlement.v1.LicenseModelType
-	46, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
+	50, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
 	5,  // 2: tessera.entitlement.v1.CreateLicenseModelRequest.license_model:type_name -> tessera.entitlement.v1.LicenseModel
 	8,  // 3: tessera.entitlement.v1.Product.features:type_name -> tessera.entitlement.v1.Feature
 	1,  // 4: tessera.entitlement.v1.Product.license_technology:type_name -> tessera.entitlement.v1.LicenseTechnology
-	46, // 5: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
+	50, // 5: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
 	9,  // 6: tessera.entitlement.v1.CreateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	46, // 7: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
+	50, // 7: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
 	11, // 8: tessera.entitlement.v1.CreateServicePlanRequest.service_plan:type_name -> tessera.entitlement.v1.ServicePlan
 	11, // 9: tessera.entitlement.v1.ListServicePlansResponse.service_plans:type_name -> tessera.entitlement.v1.ServicePlan
-	46, // 10: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
-	46, // 11: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
+	50, // 10: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
+	50, // 11: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
 	17, // 12: tessera.entitlement.v1.CreateProductLineRequest.product_line:type_name -> tessera.entitlement.v1.ProductLine
 	17, // 13: tessera.entitlement.v1.ListProductLinesResponse.product_lines:type_name -> tessera.entitlement.v1.ProductLine
 	2,  // 14: tessera.entitlement.v1.LineItem.state:type_name -> tessera.entitlement.v1.LineItemState
-	46, // 15: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
-	46, // 16: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
-	23, // 17: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
-	46, // 18: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
-	46, // 19: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
-	46, // 20: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
-	25, // 21: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
-	3,  // 22: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
-	4,  // 23: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
-	4,  // 24: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
-	46, // 25: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
-	40, // 26: tessera.entitlement.v1.CreateTrialRequest.trial:type_name -> tessera.entitlement.v1.Trial
-	40, // 27: tessera.entitlement.v1.ListAvailableTrialsResponse.trials:type_name -> tessera.entitlement.v1.Trial
-	24, // 28: tessera.entitlement.v1.RegisterTrialsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
-	6,  // 29: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
-	7,  // 30: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
-	10, // 31: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
-	22, // 32: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
-	18, // 33: tessera.entitlement.v1.CatalogService.CreateProductLine:input_type -> tessera.entitlement.v1.CreateProductLineRequest
-	19, // 34: tessera.entitlement.v1.CatalogService.GetProductLine:input_type -> tessera.entitlement.v1.GetProductLineRequest
-	20, // 35: tessera.entitlement.v1.CatalogService.ListProductLines:input_type -> tessera.entitlement.v1.ListProductLinesRequest
-	12, // 36: tessera.entitlement.v1.CatalogService.CreateServicePlan:input_type -> tessera.entitlement.v1.CreateServicePlanRequest
-	13, // 37: tessera.entitlement.v1.CatalogService.GetServicePlan:input_type -> tessera.entitlement.v1.GetServicePlanRequest
-	14, // 38: tessera.entitlement.v1.CatalogService.ListServicePlans:input_type -> tessera.entitlement.v1.ListServicePlansRequest
-	41, // 39: tessera.entitlement.v1.CatalogService.CreateTrial:input_type -> tessera.entitlement.v1.CreateTrialRequest
-	26, // 40: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
-	27, // 41: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
-	28, // 42: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
-	30, // 43: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
-	31, // 44: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
-	32, // 45: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
-	33, // 46: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
-	35, // 47: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
-	38, // 48: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	39, // 49: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
-	16, // 50: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
-	42, // 51: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
-	44, // 52: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
-	5,  // 53: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	5,  // 54: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	9,  // 55: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
-	9,  // 56: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
-	17, // 57: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	17, // 58: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	21, // 59: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
-	11, // 60: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	11, // 61: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	15, // 62: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
-	40, // 63: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
-	24, // 64: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
-	24, // 65: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
-	23, // 66: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
-	29, // 67: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
-	29, // 68: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
-	29, // 69: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
-	34, // 70: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
-	36, // 71: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
-	37, // 72: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	37, // 73: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	24, // 74: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
-	43, // 75: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
-	45, // 76: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
-	53, // [53:77] is the sub-list for method output_type
-	29, // [29:53] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	50, // 15: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
+	50, // 16: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
+	50, // 17: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	50, // 18: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
+	50, // 19: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
+	48, // 20: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
+	23, // 21: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
+	50, // 22: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
+	50, // 23: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
+	50, // 24: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
+	50, // 25: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	50, // 26: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
+	50, // 27: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
+	49, // 28: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
+	25, // 29: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
+	26, // 30: tessera.entitlement.v1.BatchCreateOrdersRequest.orders:type_name -> tessera.entitlement.v1.CreateOrderRequest
+	24, // 31: tessera.entitlement.v1.BatchCreateOrdersResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
+	3,  // 32: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
+	4,  // 33: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
+	4,  // 34: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
+	50, // 35: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
+	42, // 36: tessera.entitlement.v1.CreateTrialRequest.trial:type_name -> tessera.entitlement.v1.Trial
+	42, // 37: tessera.entitlement.v1.ListAvailableTrialsResponse.trials:type_name -> tessera.entitlement.v1.Trial
+	24, // 38: tessera.entitlement.v1.RegisterTrialsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
+	6,  // 39: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
+	7,  // 40: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
+	10, // 41: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
+	22, // 42: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
+	18, // 43: tessera.entitlement.v1.CatalogService.CreateProductLine:input_type -> tessera.entitlement.v1.CreateProductLineRequest
+	19, // 44: tessera.entitlement.v1.CatalogService.GetProductLine:input_type -> tessera.entitlement.v1.GetProductLineRequest
+	20, // 45: tessera.entitlement.v1.CatalogService.ListProductLines:input_type -> tessera.entitlement.v1.ListProductLinesRequest
+	12, // 46: tessera.entitlement.v1.CatalogService.CreateServicePlan:input_type -> tessera.entitlement.v1.CreateServicePlanRequest
+	13, // 47: tessera.entitlement.v1.CatalogService.GetServicePlan:input_type -> tessera.entitlement.v1.GetServicePlanRequest
+	14, // 48: tessera.entitlement.v1.CatalogService.ListServicePlans:input_type -> tessera.entitlement.v1.ListServicePlansRequest
+	43, // 49: tessera.entitlement.v1.CatalogService.CreateTrial:input_type -> tessera.entitlement.v1.CreateTrialRequest
+	26, // 50: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
+	27, // 51: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:input_type -> tessera.entitlement.v1.BatchCreateOrdersRequest
+	29, // 52: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
+	30, // 53: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
+	32, // 54: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
+	33, // 55: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
+	34, // 56: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
+	35, // 57: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
+	37, // 58: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
+	40, // 59: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	41, // 60: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
+	16, // 61: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
+	44, // 62: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
+	46, // 63: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
+	5,  // 64: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	5,  // 65: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	9,  // 66: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
+	9,  // 67: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
+	17, // 68: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	17, // 69: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	21, // 70: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
+	11, // 71: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	11, // 72: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	15, // 73: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
+	42, // 74: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
+	24, // 75: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
+	28, // 76: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
+	24, // 77: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
+	23, // 78: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
+	31, // 79: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
+	31, // 80: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
+	31, // 81: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
+	36, // 82: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
+	38, // 83: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
+	39, // 84: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	39, // 85: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	24, // 86: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
+	45, // 87: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
+	47, // 88: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
+	64, // [64:89] is the sub-list for method output_type
+	39, // [39:64] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_tessera_entitlement_v1_entitlement_proto_init() }
@@ -3282,7 +3530,7 @@ func file_tessera_entitlement_v1_entitlement_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_entitlement_v1_entitlement_proto_rawDesc), len(file_tessera_entitlement_v1_entitlement_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   41,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

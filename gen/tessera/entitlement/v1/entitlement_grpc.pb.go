@@ -516,6 +516,7 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 
 const (
 	EntitlementService_CreateOrder_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/CreateOrder"
+	EntitlementService_BatchCreateOrders_FullMethodName        = "/tessera.entitlement.v1.EntitlementService/BatchCreateOrders"
 	EntitlementService_GetEntitlement_FullMethodName           = "/tessera.entitlement.v1.EntitlementService/GetEntitlement"
 	EntitlementService_GetLineItem_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/GetLineItem"
 	EntitlementService_ReserveSeats_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/ReserveSeats"
@@ -536,8 +537,13 @@ const (
 //
 // EntitlementService turns orders into entitlements and keeps seat counts exact.
 type EntitlementServiceClient interface {
-	// Ingests an order from an order system; idempotent by order ID.
+	// Ingests an order from an order system; idempotent by order ID and line number.
 	CreateOrder(ctx context.Context, in *CreateOrderRequest, opts ...grpc.CallOption) (*Entitlement, error)
+	// Ingests several orders at once, up to 1,000 lines in all, in one transaction
+	// (SPEC ENT-3). Per order ID and line number: a new line becomes a line item; the
+	// same line again changes nothing and returns the same result; a changed quantity
+	// amends the line item (0 cancels it: refunded or withdrawn).
+	BatchCreateOrders(ctx context.Context, in *BatchCreateOrdersRequest, opts ...grpc.CallOption) (*BatchCreateOrdersResponse, error)
 	GetEntitlement(ctx context.Context, in *GetEntitlementRequest, opts ...grpc.CallOption) (*Entitlement, error)
 	GetLineItem(ctx context.Context, in *GetLineItemRequest, opts ...grpc.CallOption) (*LineItem, error)
 	// Reserves seats of a line item under a caller-chosen reservation ID (idempotent).
@@ -582,6 +588,16 @@ func (c *entitlementServiceClient) CreateOrder(ctx context.Context, in *CreateOr
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Entitlement)
 	err := c.cc.Invoke(ctx, EntitlementService_CreateOrder_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *entitlementServiceClient) BatchCreateOrders(ctx context.Context, in *BatchCreateOrdersRequest, opts ...grpc.CallOption) (*BatchCreateOrdersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchCreateOrdersResponse)
+	err := c.cc.Invoke(ctx, EntitlementService_BatchCreateOrders_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -714,8 +730,13 @@ func (c *entitlementServiceClient) RegisterTrials(ctx context.Context, in *Regis
 //
 // EntitlementService turns orders into entitlements and keeps seat counts exact.
 type EntitlementServiceServer interface {
-	// Ingests an order from an order system; idempotent by order ID.
+	// Ingests an order from an order system; idempotent by order ID and line number.
 	CreateOrder(context.Context, *CreateOrderRequest) (*Entitlement, error)
+	// Ingests several orders at once, up to 1,000 lines in all, in one transaction
+	// (SPEC ENT-3). Per order ID and line number: a new line becomes a line item; the
+	// same line again changes nothing and returns the same result; a changed quantity
+	// amends the line item (0 cancels it: refunded or withdrawn).
+	BatchCreateOrders(context.Context, *BatchCreateOrdersRequest) (*BatchCreateOrdersResponse, error)
 	GetEntitlement(context.Context, *GetEntitlementRequest) (*Entitlement, error)
 	GetLineItem(context.Context, *GetLineItemRequest) (*LineItem, error)
 	// Reserves seats of a line item under a caller-chosen reservation ID (idempotent).
@@ -758,6 +779,9 @@ type UnimplementedEntitlementServiceServer struct{}
 
 func (UnimplementedEntitlementServiceServer) CreateOrder(context.Context, *CreateOrderRequest) (*Entitlement, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateOrder not implemented")
+}
+func (UnimplementedEntitlementServiceServer) BatchCreateOrders(context.Context, *BatchCreateOrdersRequest) (*BatchCreateOrdersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchCreateOrders not implemented")
 }
 func (UnimplementedEntitlementServiceServer) GetEntitlement(context.Context, *GetEntitlementRequest) (*Entitlement, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetEntitlement not implemented")
@@ -830,6 +854,24 @@ func _EntitlementService_CreateOrder_Handler(srv interface{}, ctx context.Contex
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(EntitlementServiceServer).CreateOrder(ctx, req.(*CreateOrderRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EntitlementService_BatchCreateOrders_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchCreateOrdersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).BatchCreateOrders(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_BatchCreateOrders_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).BatchCreateOrders(ctx, req.(*BatchCreateOrdersRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1060,6 +1102,10 @@ var EntitlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateOrder",
 			Handler:    _EntitlementService_CreateOrder_Handler,
+		},
+		{
+			MethodName: "BatchCreateOrders",
+			Handler:    _EntitlementService_BatchCreateOrders_Handler,
 		},
 		{
 			MethodName: "GetEntitlement",

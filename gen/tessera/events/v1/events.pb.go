@@ -1162,6 +1162,76 @@ func (x *RoleChanged) GetTenantWide() bool {
 	return false
 }
 
+// EntitlementAmended: an order was sent again with new lines or changed ones
+// (quantity 0: cancelled or refunded).
+type EntitlementAmended struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	EntitlementId        string                 `protobuf:"bytes,1,opt,name=entitlement_id,json=entitlementId,proto3" json:"entitlement_id,omitempty"`
+	OrderId              string                 `protobuf:"bytes,2,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	AddedActivationIds   []string               `protobuf:"bytes,3,rep,name=added_activation_ids,json=addedActivationIds,proto3" json:"added_activation_ids,omitempty"`
+	AmendedActivationIds []string               `protobuf:"bytes,4,rep,name=amended_activation_ids,json=amendedActivationIds,proto3" json:"amended_activation_ids,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *EntitlementAmended) Reset() {
+	*x = EntitlementAmended{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EntitlementAmended) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EntitlementAmended) ProtoMessage() {}
+
+func (x *EntitlementAmended) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EntitlementAmended.ProtoReflect.Descriptor instead.
+func (*EntitlementAmended) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *EntitlementAmended) GetEntitlementId() string {
+	if x != nil {
+		return x.EntitlementId
+	}
+	return ""
+}
+
+func (x *EntitlementAmended) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *EntitlementAmended) GetAddedActivationIds() []string {
+	if x != nil {
+		return x.AddedActivationIds
+	}
+	return nil
+}
+
+func (x *EntitlementAmended) GetAmendedActivationIds() []string {
+	if x != nil {
+		return x.AmendedActivationIds
+	}
+	return nil
+}
+
 var File_tessera_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_tessera_events_v1_events_proto_rawDesc = "" +
@@ -1256,7 +1326,12 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\arole_id\x18\x01 \x01(\tR\x06roleId\x12 \n" +
 	"\vpermissions\x18\x02 \x03(\tR\vpermissions\x12\x1f\n" +
 	"\vtenant_wide\x18\x03 \x01(\bR\n" +
-	"tenantWideB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
+	"tenantWide\"\xbe\x01\n" +
+	"\x12EntitlementAmended\x12%\n" +
+	"\x0eentitlement_id\x18\x01 \x01(\tR\rentitlementId\x12\x19\n" +
+	"\border_id\x18\x02 \x01(\tR\aorderId\x120\n" +
+	"\x14added_activation_ids\x18\x03 \x03(\tR\x12addedActivationIds\x124\n" +
+	"\x16amended_activation_ids\x18\x04 \x03(\tR\x14amendedActivationIdsB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
 
 var (
 	file_tessera_events_v1_events_proto_rawDescOnce sync.Once
@@ -1270,7 +1345,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),                // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),               // 1: tessera.events.v1.AccountCreated
@@ -1290,10 +1365,11 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*OrganizationChanged)(nil),          // 15: tessera.events.v1.OrganizationChanged
 	(*TrialsRegistered)(nil),             // 16: tessera.events.v1.TrialsRegistered
 	(*RoleChanged)(nil),                  // 17: tessera.events.v1.RoleChanged
-	(*timestamppb.Timestamp)(nil),        // 18: google.protobuf.Timestamp
+	(*EntitlementAmended)(nil),           // 18: tessera.events.v1.EntitlementAmended
+	(*timestamppb.Timestamp)(nil),        // 19: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	18, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	19, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
 	1,  // [1:1] is the sub-list for method output_type
 	1,  // [1:1] is the sub-list for method input_type
 	1,  // [1:1] is the sub-list for extension type_name
@@ -1312,7 +1388,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/duration"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 )
 
@@ -20,6 +21,9 @@ type Store interface {
 	CreateProduct(ctx context.Context, tenant string, p Product) (Product, error)
 	GetProduct(ctx context.Context, tenant, id string) (Product, error)
 	CreateEntitlement(ctx context.Context, tenant string, e Entitlement) (Entitlement, bool, error)
+	// UpsertOrders stores orders' entitlements and line items in one transaction
+	// (see IngestOrders) and returns them as stored, with how many were new.
+	UpsertOrders(ctx context.Context, tenant string, ents []Entitlement) ([]Entitlement, int, error)
 	GetEntitlement(ctx context.Context, tenant, id string) (Entitlement, error)
 	GetLineItem(ctx context.Context, tenant, activationID string) (LineItem, error)
 	HasProductAccess(ctx context.Context, tenant, productID string, accountIDs []string) (bool, error)
@@ -71,6 +75,9 @@ func tenantAttr(tenant string) metric.AddOption {
 // CheckActivatable refuses seats from a line item that is not deployed or is
 // outside its validity period.
 func CheckActivatable(li LineItem) error {
+	if li.Quantity == 0 {
+		return errs.FailedPrecondition("LINE_ITEM_CANCELLED", "line item %s has quantity 0: its order line was cancelled or refunded", li.ActivationID)
+	}
 	if li.State != StateDeployed {
 		return errs.FailedPrecondition("LINE_ITEM_NOT_DEPLOYED", "line item %s is %s, not deployed", li.ActivationID, li.State)
 	}
@@ -92,4 +99,19 @@ func visible(ctx context.Context, li authz.LineItemRef, resource, id string) err
 		return errs.NotFound(resource, id)
 	}
 	return nil
+}
+
+// FirstActivation returns the start and expiry a line item that starts at its first
+// activation gets when activated at now; ok is false for other line items.
+func FirstActivation(li LineItem, now time.Time) (start time.Time, expire *time.Time, ok bool) {
+	if !li.StartAtFirstActivation || li.StartTime != nil {
+		return time.Time{}, nil, false
+	}
+	if li.ExpireAfter != "" {
+		if d, err := duration.Parse(li.ExpireAfter); err == nil {
+			end := d.After(now)
+			expire = &end
+		}
+	}
+	return now, expire, true
 }

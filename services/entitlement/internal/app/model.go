@@ -80,10 +80,18 @@ type LineItem struct {
 	ExpireTime     *time.Time
 	// ProductLineID is the product's line, read with the line item.
 	ProductLineID string
+	// StartAtFirstActivation leaves StartTime empty until the first activation.
+	StartAtFirstActivation bool
+	// ExpireAfter is a term ("1Y", "6M 15d") from the start; ExpireTime follows from
+	// it once the start is known.
+	ExpireAfter                                          string
+	MaintenanceExpireTime, VersionDate, VersionStartTime *time.Time
+	Attributes                                           map[string]string
 }
 
-// Available is what may still be fulfilled.
-func (li LineItem) Available() int64 { return li.Quantity - li.Fulfilled }
+// Available is what may still be fulfilled (never negative: a cancelled line keeps
+// counting seats still out).
+func (li LineItem) Available() int64 { return max(li.Quantity-li.Fulfilled, 0) }
 
 // Entitlement groups the line items of one order for one account.
 type Entitlement struct {

@@ -7,18 +7,23 @@ import (
 	"time"
 
 	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/duration"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/ids"
 )
 
 // OrderLine is one line of an incoming order.
 type OrderLine struct {
-	LineNumber     string
-	ProductID      string
-	LicenseModelID string
-	Quantity       int64
-	StartTime      *time.Time
-	ExpireTime     *time.Time
+	LineNumber                                           string
+	ProductID                                            string
+	LicenseModelID                                       string
+	Quantity                                             int64
+	StartTime                                            *time.Time
+	ExpireTime                                           *time.Time
+	StartAtFirstActivation                               bool
+	ExpireAfter                                          string
+	MaintenanceExpireTime, VersionDate, VersionStartTime *time.Time
+	Attributes                                           map[string]string
 }
 
 // Order is what an order system pushes in (SPEC ENT-3).
@@ -29,74 +34,168 @@ type Order struct {
 	Lines        []OrderLine
 }
 
-// CreateOrder turns an order into an entitlement with one deployed line item per
-// order line. Resending an order returns the entitlement it created the first time.
+// MaxBatchLines bounds the lines of one ingestion call.
+const MaxBatchLines = 1000
+
+// CreateOrder ingests one order (see IngestOrders).
 func (a *App) CreateOrder(ctx context.Context, o Order) (Entitlement, error) {
+	out, err := a.ingest(ctx, []Order{o}, "")
+	if err != nil {
+		return Entitlement{}, err
+	}
+	return out[0], nil
+}
+
+// IngestOrders turns orders into entitlements, all or none, in one transaction:
+// per order ID and line number a new line becomes a deployed line item, the same line
+// again changes nothing, and a changed quantity amends the line item (0 cancels it).
+func (a *App) IngestOrders(ctx context.Context, orders []Order) ([]Entitlement, error) {
+	return a.ingest(ctx, orders, "orders")
+}
+
+// ingest validates and stores orders; field names start with list[i]. when list is
+// set (a batch), and are bare for a single order.
+func (a *App) ingest(ctx context.Context, orders []Order, list string) ([]Entitlement, error) {
+	field := func(i int, f string) string {
+		if list == "" {
+			return f
+		}
+		return fieldIndex(list, i, f)
+	}
 	var v errs.Violations
-	if !ids.ValidResourceID(o.OrderID) {
-		v.Add("order_id", "must be 1-64 letters, digits, '.', '_' or '-'")
+	if len(orders) == 0 {
+		v.Add(list, "send at least one order")
 	}
-	for i, e := range o.ShipToEmails {
-		if _, err := mail.ParseAddress(e); err != nil {
-			v.Add(fieldIndex("ship_to_emails", i, ""), "is not an email address")
+	lines, seen := 0, map[string]bool{}
+	for i, o := range orders {
+		lines += len(o.Lines)
+		checkOrder(&v, o, func(f string) string { return field(i, f) })
+		if seen[o.OrderID] {
+			v.Add(field(i, "order_id"), "order %q appears twice in the batch", o.OrderID)
 		}
+		seen[o.OrderID] = true
 	}
-	if len(o.Lines) == 0 {
-		v.Add("lines", "an order needs at least one line")
-	}
-	lineNumbers := map[string]bool{}
-	for i, l := range o.Lines {
-		if l.LineNumber == "" {
-			v.Add(fieldIndex("lines", i, "line_number"), "is required")
-		} else if lineNumbers[l.LineNumber] {
-			v.Add(fieldIndex("lines", i, "line_number"), "line %q appears twice", l.LineNumber)
-		}
-		lineNumbers[l.LineNumber] = true
-		v.Require(fieldIndex("lines", i, "product"), l.ProductID)
-		v.Require(fieldIndex("lines", i, "license_model"), l.LicenseModelID)
-		if l.Quantity < 0 {
-			v.Add(fieldIndex("lines", i, "quantity"), "must not be negative")
-		}
-		if l.StartTime != nil && l.ExpireTime != nil && !l.ExpireTime.After(*l.StartTime) {
-			v.Add(fieldIndex("lines", i, "expire_time"), "must be after start_time")
-		}
+	if lines > MaxBatchLines {
+		v.Add(list, "at most %d lines per call, got %d", MaxBatchLines, lines)
 	}
 	if err := v.Err(); err != nil {
-		return Entitlement{}, err
+		return nil, err
 	}
 
 	tenant := authz.MustTenant(ctx)
-	if o.AccountID != "" { // without one, the end customer registers with the IDs later
-		exists, err := a.accounts.AccountExists(ctx, o.AccountID)
-		if err != nil {
-			return Entitlement{}, err
+	products := map[string]Product{}
+	accounts := map[string]bool{}
+	ents := make([]Entitlement, len(orders))
+	for i, o := range orders {
+		if o.AccountID != "" && !accounts[o.AccountID] { // without one, the end customer registers later
+			exists, err := a.accounts.AccountExists(ctx, o.AccountID)
+			if err != nil {
+				return nil, err
+			}
+			if !exists {
+				return nil, errs.Invalid(field(i, "sold_to"), "account %q does not exist", o.AccountID)
+			}
+			accounts[o.AccountID] = true
 		}
-		if !exists {
-			return Entitlement{}, errs.Invalid("sold_to", "account %q does not exist", o.AccountID)
+		e := Entitlement{ID: ids.New("ENT", 3), AccountID: o.AccountID, OrderID: o.OrderID, ShipToEmails: o.ShipToEmails}
+		for j, l := range o.Lines {
+			lf := func(f string) string { return field(i, fieldIndex("lines", j, f)) }
+			p, ok := products[l.ProductID]
+			if !ok {
+				var err error
+				p, err = a.store.GetProduct(ctx, tenant, l.ProductID)
+				if errs.IsKind(err, errs.KindNotFound) {
+					return nil, errs.Invalid(lf("product"), "product %q does not exist", l.ProductID)
+				}
+				if err != nil {
+					return nil, err
+				}
+				products[l.ProductID] = p
+			}
+			if !slices.Contains(p.LicenseModelIDs, l.LicenseModelID) {
+				return nil, errs.Invalid(lf("license_model"), "product %q is not sold under license model %q", l.ProductID, l.LicenseModelID)
+			}
+			li := LineItem{
+				ActivationID: ids.New("ACT", 4), ProductID: l.ProductID, LicenseModelID: l.LicenseModelID,
+				State: StateDeployed, OrderLine: l.LineNumber, Quantity: l.Quantity, StartTime: l.StartTime, ExpireTime: l.ExpireTime,
+				StartAtFirstActivation: l.StartAtFirstActivation, ExpireAfter: l.ExpireAfter, MaintenanceExpireTime: l.MaintenanceExpireTime,
+				VersionDate: l.VersionDate, VersionStartTime: l.VersionStartTime, Attributes: l.Attributes,
+			}
+			if l.ExpireAfter != "" && l.StartTime != nil {
+				d, _ := duration.Parse(l.ExpireAfter) // checked above
+				end := d.After(*l.StartTime)
+				li.ExpireTime = &end
+			}
+			e.LineItems = append(e.LineItems, li)
+		}
+		ents[i] = e
+	}
+	got, created, err := a.store.UpsertOrders(ctx, tenant, ents)
+	if err != nil {
+		// Name the order the store refused, in the caller's terms.
+		if e, ok := errs.As(err); ok && e.Metadata["order"] != "" {
+			for i, o := range orders {
+				if o.OrderID == e.Metadata["order"] {
+					return nil, errs.InvalidReason(e.Reason, field(i, e.Metadata["field"]), "%s", e.Message)
+				}
+			}
+		}
+		return nil, err
+	}
+	if created > 0 {
+		ordersIngested.Add(ctx, int64(created), tenantAttr(tenant))
+	}
+	return got, nil
+}
+
+// checkOrder collects an order's violations, fields named by field.
+func checkOrder(v *errs.Violations, o Order, field func(string) string) {
+	if !ids.ValidResourceID(o.OrderID) {
+		v.Add(field("order_id"), "must be 1-64 letters, digits, '.', '_' or '-'")
+	}
+	for i, e := range o.ShipToEmails {
+		if _, err := mail.ParseAddress(e); err != nil {
+			v.Add(field(fieldIndex("ship_to_emails", i, "")), "is not an email address")
 		}
 	}
-	e := Entitlement{ID: ids.New("ENT", 3), AccountID: o.AccountID, OrderID: o.OrderID, ShipToEmails: o.ShipToEmails}
+	if len(o.Lines) == 0 {
+		v.Add(field("lines"), "an order needs at least one line")
+	}
+	lineNumbers := map[string]bool{}
 	for i, l := range o.Lines {
-		p, err := a.store.GetProduct(ctx, tenant, l.ProductID)
-		if errs.IsKind(err, errs.KindNotFound) {
-			return Entitlement{}, errs.Invalid(fieldIndex("lines", i, "product"), "product %q does not exist", l.ProductID)
+		lf := func(f string) string { return field(fieldIndex("lines", i, f)) }
+		if l.LineNumber == "" {
+			v.Add(lf("line_number"), "is required")
+		} else if lineNumbers[l.LineNumber] {
+			v.Add(lf("line_number"), "line %q appears twice", l.LineNumber)
 		}
-		if err != nil {
-			return Entitlement{}, err
+		lineNumbers[l.LineNumber] = true
+		v.Require(lf("product"), l.ProductID)
+		v.Require(lf("license_model"), l.LicenseModelID)
+		if l.Quantity < 0 || l.Quantity > 1_000_000_000 {
+			v.Add(lf("quantity"), "must be between 0 and 1000000000")
 		}
-		if !slices.Contains(p.LicenseModelIDs, l.LicenseModelID) {
-			return Entitlement{}, errs.Invalid(fieldIndex("lines", i, "license_model"), "product %q is not sold under license model %q", l.ProductID, l.LicenseModelID)
+		if l.StartAtFirstActivation && l.StartTime != nil {
+			v.Add(lf("start_time"), "give a start time or start at first activation, not both")
 		}
-		e.LineItems = append(e.LineItems, LineItem{
-			ActivationID: ids.New("ACT", 4), ProductID: l.ProductID, LicenseModelID: l.LicenseModelID,
-			State: StateDeployed, OrderLine: l.LineNumber, Quantity: l.Quantity, StartTime: l.StartTime, ExpireTime: l.ExpireTime,
-		})
+		if l.ExpireAfter != "" {
+			if _, err := duration.Parse(l.ExpireAfter); err != nil {
+				v.Add(lf("expire_after"), "%v", err)
+			}
+			if l.ExpireTime != nil {
+				v.Add(lf("expire_after"), "give an expiry date or a term, not both")
+			}
+		}
+		if l.StartTime != nil && l.ExpireTime != nil && !l.ExpireTime.After(*l.StartTime) {
+			v.Add(lf("expire_time"), "must be after start_time")
+		}
+		if l.VersionStartTime != nil && l.VersionDate != nil && l.VersionDate.Before(*l.VersionStartTime) {
+			v.Add(lf("version_date"), "must not be before version_start_time")
+		}
+		if len(l.Attributes) > 50 {
+			v.Add(lf("attributes"), "at most 50 attributes")
+		}
 	}
-	got, created, err := a.store.CreateEntitlement(ctx, tenant, e)
-	if created {
-		ordersIngested.Add(ctx, 1, tenantAttr(tenant))
-	}
-	return got, err
 }
 
 // GetEntitlement reads an entitlement the caller may see.

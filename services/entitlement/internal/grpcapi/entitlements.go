@@ -15,7 +15,9 @@ func lineItemPB(li app.LineItem) *entitlementpb.LineItem {
 		Product: "products/" + li.ProductID, LicenseModel: "licenseModels/" + li.LicenseModelID, State: states[li.State],
 		Quantity: li.Quantity, Fulfilled: li.Fulfilled, Available: li.Available(), OrderLine: li.OrderLine,
 		StartTime: tsPtr(li.StartTime), ExpireTime: tsPtr(li.ExpireTime), Account: accountName(li.AccountID),
-		ProductLine: productLineName(li.ProductLineID),
+		ProductLine: productLineName(li.ProductLineID), StartAtFirstActivation: li.StartAtFirstActivation, ExpireAfter: li.ExpireAfter,
+		MaintenanceExpireTime: tsPtr(li.MaintenanceExpireTime), VersionDate: tsPtr(li.VersionDate), VersionStartTime: tsPtr(li.VersionStartTime),
+		Attributes: li.Attributes, Cancelled: li.Quantity == 0,
 	}
 }
 
@@ -33,32 +35,65 @@ func entitlementPB(e app.Entitlement) *entitlementpb.Entitlement {
 	return out
 }
 
-// CreateOrder implements EntitlementService.
-func (s *Server) CreateOrder(ctx context.Context, req *entitlementpb.CreateOrderRequest) (*entitlementpb.Entitlement, error) {
-	account, err := names.OptionalID("sold_to", req.GetSoldTo(), "accounts")
+// orderOf reads an order from its request; field names start with prefix.
+func orderOf(req *entitlementpb.CreateOrderRequest, prefix string) (app.Order, error) {
+	account, err := names.OptionalID(prefix+"sold_to", req.GetSoldTo(), "accounts")
 	if err != nil {
-		return nil, err
+		return app.Order{}, err
 	}
 	o := app.Order{OrderID: req.GetOrderId(), AccountID: account, ShipToEmails: req.GetShipToEmails()}
 	for i, l := range req.GetLines() {
-		product, err := names.OptionalID(fieldIndex("lines", i)+".product", l.GetProduct(), "products")
+		product, err := names.OptionalID(prefix+fieldIndex("lines", i)+".product", l.GetProduct(), "products")
 		if err != nil {
-			return nil, err
+			return app.Order{}, err
 		}
-		model, err := names.OptionalID(fieldIndex("lines", i)+".license_model", l.GetLicenseModel(), "licenseModels")
+		model, err := names.OptionalID(prefix+fieldIndex("lines", i)+".license_model", l.GetLicenseModel(), "licenseModels")
 		if err != nil {
-			return nil, err
+			return app.Order{}, err
 		}
 		o.Lines = append(o.Lines, app.OrderLine{
 			LineNumber: l.GetLineNumber(), ProductID: product, LicenseModelID: model, Quantity: l.GetQuantity(),
 			StartTime: timePtr(l.GetStartTime()), ExpireTime: timePtr(l.GetExpireTime()),
+			StartAtFirstActivation: l.GetStartAtFirstActivation(), ExpireAfter: l.GetExpireAfter(),
+			MaintenanceExpireTime: timePtr(l.GetMaintenanceExpireTime()), VersionDate: timePtr(l.GetVersionDate()),
+			VersionStartTime: timePtr(l.GetVersionStartTime()), Attributes: l.GetAttributes(),
 		})
+	}
+	return o, nil
+}
+
+// CreateOrder implements EntitlementService.
+func (s *Server) CreateOrder(ctx context.Context, req *entitlementpb.CreateOrderRequest) (*entitlementpb.Entitlement, error) {
+	o, err := orderOf(req, "")
+	if err != nil {
+		return nil, err
 	}
 	e, err := s.app.CreateOrder(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	return entitlementPB(e), nil
+}
+
+// BatchCreateOrders implements EntitlementService.
+func (s *Server) BatchCreateOrders(ctx context.Context, req *entitlementpb.BatchCreateOrdersRequest) (*entitlementpb.BatchCreateOrdersResponse, error) {
+	orders := make([]app.Order, 0, len(req.GetOrders()))
+	for i, r := range req.GetOrders() {
+		o, err := orderOf(r, fieldIndex("orders", i)+".")
+		if err != nil {
+			return nil, err
+		}
+		orders = append(orders, o)
+	}
+	ents, err := s.app.IngestOrders(ctx, orders)
+	if err != nil {
+		return nil, err
+	}
+	out := &entitlementpb.BatchCreateOrdersResponse{Entitlements: make([]*entitlementpb.Entitlement, len(ents))}
+	for i, e := range ents {
+		out.Entitlements[i] = entitlementPB(e)
+	}
+	return out, nil
 }
 
 // GetEntitlement implements EntitlementService.

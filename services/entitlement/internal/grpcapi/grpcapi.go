@@ -31,6 +31,7 @@ var Permissions = grpcx.Permissions{
 	entitlementpb.CatalogService_ListServicePlans_FullMethodName:             authz.CatalogView,
 	entitlementpb.EntitlementService_AssignServicePlan_FullMethodName:        authz.ServicePlansAssign,
 	entitlementpb.EntitlementService_CreateOrder_FullMethodName:              authz.OrdersIngest,
+	entitlementpb.EntitlementService_BatchCreateOrders_FullMethodName:        authz.OrdersIngest,
 	entitlementpb.EntitlementService_GetEntitlement_FullMethodName:           authz.EntitlementsView,
 	entitlementpb.EntitlementService_GetLineItem_FullMethodName:              authz.EntitlementsView,
 	entitlementpb.EntitlementService_ReserveSeats_FullMethodName:             authz.SeatsReserve,

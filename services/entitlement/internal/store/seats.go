@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -63,6 +64,13 @@ func (s *Store) Reserve(ctx context.Context, tenant string, r app.Reservation, a
 		}
 		if err := app.CheckActivatable(li); err != nil {
 			return err
+		}
+		if start, expire, first := app.FirstActivation(li, time.Now()); first {
+			// The term starts now, once: later activations find the start set.
+			if _, err := tx.Exec(ctx, `UPDATE line_items SET start_time = $3, expire_time = $4, updated_at = now() WHERE tenant_id = $1 AND activation_id = $2`,
+				tenant, r.ActivationID, start, expire); err != nil {
+				return err
+			}
 		}
 		tag, err = tx.Exec(ctx, `UPDATE line_items SET fulfilled = fulfilled + $3
 			WHERE tenant_id = $1 AND activation_id = $2 AND fulfilled + $3 <= quantity`, tenant, r.ActivationID, r.Quantity)

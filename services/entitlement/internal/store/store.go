@@ -190,11 +190,13 @@ func (s *Store) GetEntitlement(ctx context.Context, tenant, id string) (app.Enti
 }
 
 const lineItemCols = `activation_id, entitlement_id, product_id, license_model_id, account_id, state, order_line, quantity, fulfilled, start_time, expire_time,
-	(SELECT coalesce(p.product_line_id, '') FROM products p WHERE p.tenant_id = line_items.tenant_id AND p.id = line_items.product_id)`
+	(SELECT coalesce(p.product_line_id, '') FROM products p WHERE p.tenant_id = line_items.tenant_id AND p.id = line_items.product_id),
+	start_at_first_activation, expire_after, maintenance_expire_time, version_date, version_start_time, attributes`
 
 func scanLineItem(row pgx.Row) (app.LineItem, error) {
 	var li app.LineItem
-	err := row.Scan(&li.ActivationID, &li.EntitlementID, &li.ProductID, &li.LicenseModelID, &li.AccountID, &li.State, &li.OrderLine, &li.Quantity, &li.Fulfilled, &li.StartTime, &li.ExpireTime, &li.ProductLineID)
+	err := row.Scan(&li.ActivationID, &li.EntitlementID, &li.ProductID, &li.LicenseModelID, &li.AccountID, &li.State, &li.OrderLine, &li.Quantity, &li.Fulfilled, &li.StartTime, &li.ExpireTime, &li.ProductLineID,
+		&li.StartAtFirstActivation, &li.ExpireAfter, &li.MaintenanceExpireTime, &li.VersionDate, &li.VersionStartTime, &li.Attributes)
 	return li, err
 }
 

@@ -11,6 +11,7 @@ import (
 	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	"github.com/tessera-dev/tessera/services/license/licfile"
 	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/duration"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/ids"
 	"github.com/tessera-dev/tessera/services/platform/seats"
@@ -88,6 +89,13 @@ func (a *App) Activate(ctx context.Context, in Activation) (Fulfillment, error) 
 	}
 	if li.StartTime != nil {
 		spec.Start = *li.StartTime
+	} else if li.StartAtFirstActivation && li.ExpireAfter != "" {
+		// This activation starts the term; the entitlement service records the same
+		// start when it reserves the seats.
+		if d, err := duration.Parse(li.ExpireAfter); err == nil {
+			end := d.After(spec.Start)
+			spec.Expiry = &end
+		}
 	}
 	if counted[li.ModelType] {
 		spec.Count = in.Quantity

@@ -53,10 +53,13 @@ type LineItem struct {
 	EntitlementID string
 	AccountID     string
 	ProductLineID string
-	ProductID     string
-	ModelType     string // entitlement service's license model type
-	StartTime     *time.Time
-	ExpireTime    *time.Time
+	// StartAtFirstActivation: the term (ExpireAfter) starts at the first activation.
+	StartAtFirstActivation bool
+	ExpireAfter            string
+	ProductID              string
+	ModelType              string // entitlement service's license model type
+	StartTime              *time.Time
+	ExpireTime             *time.Time
 }
 
 // Feature is a product feature to license.

@@ -41,6 +41,7 @@ func (e Entitlements) LineItem(ctx context.Context, activationID string) (app.Li
 		ProductLineID: strings.TrimPrefix(li.GetProductLine(), "productLines/"), AccountID: strings.TrimPrefix(li.GetAccount(), "accounts/"),
 		ProductID: strings.TrimPrefix(li.GetProduct(), "products/"), ModelType: modelTypes[lm.GetType()],
 	}
+	out.StartAtFirstActivation, out.ExpireAfter = li.GetStartAtFirstActivation(), li.GetExpireAfter()
 	if li.GetStartTime() != nil {
 		t := li.GetStartTime().AsTime()
 		out.StartTime = &t

@@ -1,0 +1,168 @@
+package suite_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tessera-dev/tessera/services/suite/suitetest"
+)
+
+func orderWorld(t *testing.T) (rest, rest) {
+	env := suitetest.Start(t)
+	api := rest{t: t, base: env.Suite.GatewayURL}
+	createTenant(api.as(env.OperatorToken), "order-co", "Admin-Password-1")
+	admin := api.as(login(api, "order-co", "admin", "Admin-Password-1"))
+	admin.ok("POST", "/v1/accounts", map[string]any{"account_id": "ACME", "account": map[string]any{"display_name": "Acme", "type": "ACCOUNT_TYPE_CUSTOMER"}})
+	admin.ok("POST", "/v1/accounts", map[string]any{"account_id": "OTHER", "account": map[string]any{"display_name": "Other", "type": "ACCOUNT_TYPE_CUSTOMER"}})
+	admin.ok("POST", "/v1/licenseModels", map[string]any{"license_model_id": "node", "license_model": map[string]any{"display_name": "Node", "type": "LICENSE_MODEL_TYPE_NODELOCKED_UNCOUNTED", "allowed_host_id_types": []string{"HOSTNAME"}}})
+	for _, p := range []string{"cad", "sim"} {
+		admin.ok("POST", "/v1/products", map[string]any{"product_id": p, "product": map[string]any{
+			"display_name": p, "version": "1.0", "license_technology": "LICENSE_TECHNOLOGY_CERTIFICATE",
+			"features": []any{map[string]any{"name": p, "version": "1.0"}}, "license_models": []string{"licenseModels/node"},
+		}})
+	}
+	return api, admin
+}
+
+func line(n, product string, qty int, extra ...any) map[string]any {
+	l := map[string]any{"line_number": n, "product": "products/" + product, "license_model": "licenseModels/node", "quantity": qty}
+	for i := 0; i+1 < len(extra); i += 2 {
+		l[extra[i].(string)] = extra[i+1]
+	}
+	return l
+}
+
+func lineItems(e map[string]any) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, li := range e["line_items"].([]any) {
+		li := li.(map[string]any)
+		out[li["order_line"].(string)] = li
+	}
+	return out
+}
+
+// TestOrderBatches_ENT3: orders arrive in batches, all or none; every line field is
+// kept; a replay changes nothing and returns the same result, also when sent
+// concurrently; a changed quantity amends the line and 0 cancels it; refusals name
+// the field and leave everything as it was.
+func TestOrderBatches_ENT3(t *testing.T) {
+	_, admin := orderWorld(t)
+	maint := time.Date(2027, 6, 30, 0, 0, 0, 0, time.UTC).Format(time.RFC3339)
+	vdate := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).Format(time.RFC3339)
+	batch := map[string]any{"orders": []any{
+		map[string]any{"order_id": "SO-1", "sold_to": "accounts/ACME", "lines": []any{
+			line("10", "cad", 5, "start_at_first_activation", true, "expire_after", "1Y", "maintenance_expire_time", maint, "version_date", vdate, "attributes", map[string]string{"po": "4711"}),
+			line("20", "sim", 2, "expire_time", "2030-01-01T00:00:00Z"),
+		}},
+		map[string]any{"order_id": "SO-2", "sold_to": "accounts/OTHER", "lines": []any{line("1", "cad", 1)}},
+	}}
+
+	// Refusals first: none of them leaves anything behind.
+	bad := map[string]any{"orders": []any{
+		map[string]any{"order_id": "SO-9", "sold_to": "accounts/ACME", "lines": []any{
+			line("1", "cad", 1, "expire_after", "1 year"), line("2", "cad", 1, "expire_after", "1Y", "expire_time", "2030-01-01T00:00:00Z"),
+			line("3", "cad", 1, "start_at_first_activation", true, "start_time", "2026-01-01T00:00:00Z"), line("4", "cad", -1),
+		}},
+		map[string]any{"order_id": "SO-9", "lines": []any{line("1", "cad", 1)}},
+	}}
+	e := admin.refused(http.StatusBadRequest, "POST", "/v1/orders:batchCreate", bad)
+	require.ElementsMatch(t, []string{"orders[0].lines[0].expire_after", "orders[0].lines[1].expire_after", "orders[0].lines[2].start_time", "orders[0].lines[3].quantity", "orders[1].order_id"}, fieldViolations(e))
+	e = admin.refused(http.StatusBadRequest, "POST", "/v1/orders:batchCreate", map[string]any{"orders": []any{
+		map[string]any{"order_id": "SO-8", "lines": []any{line("1", "cad", 1)}},
+		map[string]any{"order_id": "SO-7", "lines": []any{line("1", "nope", 1)}},
+	}})
+	require.Equal(t, []string{"orders[1].lines[0].product"}, fieldViolations(e))
+	admin.refused(http.StatusNotFound, "GET", "/v1/entitlements/SO-8", nil)
+	lines := make([]any, 1001)
+	for i := range lines {
+		lines[i] = line(fmt.Sprint(i), "cad", 1)
+	}
+	e = admin.refused(http.StatusBadRequest, "POST", "/v1/orders:batchCreate", map[string]any{"orders": []any{map[string]any{"order_id": "BIG", "lines": lines}}})
+	require.Equal(t, []string{"orders"}, fieldViolations(e), "at most 1,000 lines per call")
+
+	first := admin.ok("POST", "/v1/orders:batchCreate", batch)["entitlements"].([]any)
+	require.Len(t, first, 2)
+	ent := first[0].(map[string]any)
+	items := lineItems(ent)
+	cad := items["10"]
+	require.Equal(t, true, cad["start_at_first_activation"])
+	require.Nil(t, cad["start_time"], "the term starts at the first activation")
+	require.Equal(t, "1Y", cad["expire_after"])
+	require.Equal(t, maint, cad["maintenance_expire_time"])
+	require.Equal(t, vdate, cad["version_date"])
+	require.Equal(t, map[string]any{"po": "4711"}, cad["attributes"])
+	require.Equal(t, "2030-01-01T00:00:00Z", items["20"]["expire_time"])
+
+	// Replays, sequential and concurrent, return the same and create nothing.
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() {
+			again := admin.ok("POST", "/v1/orders:batchCreate", batch)["entitlements"].([]any)
+			require.Equal(t, ent["entitlement_id"], again[0].(map[string]any)["entitlement_id"])
+			require.Equal(t, cad["activation_id"], lineItems(again[0].(map[string]any))["10"]["activation_id"])
+		})
+	}
+	wg.Wait()
+	require.Len(t, admin.ok("GET", "/v1/entitlements/"+ent["entitlement_id"].(string), nil)["line_items"], 2)
+
+	// The first activation starts the one-year term.
+	act := admin.ok("POST", "/v1/lineItems/"+cad["activation_id"].(string)+":activate", map[string]any{"host_id": "HOSTNAME=h1", "quantity": 1})
+	started := admin.ok("GET", "/v1/lineItems/"+cad["activation_id"].(string), nil)
+	start, err := time.Parse(time.RFC3339Nano, started["start_time"].(string))
+	require.NoError(t, err)
+	require.WithinDuration(t, time.Now(), start, time.Minute)
+	end, err := time.Parse(time.RFC3339Nano, started["expire_time"].(string))
+	require.NoError(t, err)
+	require.Equal(t, start.AddDate(1, 0, 0), end)
+	require.Contains(t, act["license_text"], strings.ToLower(end.Format("2-Jan-2006")), "the license expires with the term")
+
+	// Amendments: more seats, fewer (not below those out), cancelled.
+	amend := func(qty int) reply {
+		return admin.do("POST", "/v1/orders:batchCreate", map[string]any{"orders": []any{map[string]any{"order_id": "SO-1", "sold_to": "accounts/ACME", "lines": []any{
+			line("10", "cad", qty, "start_at_first_activation", true, "expire_after", "1Y", "maintenance_expire_time", maint, "version_date", vdate, "attributes", map[string]string{"po": "4711"}),
+		}}}})
+	}
+	require.Equal(t, http.StatusOK, amend(8).Status)
+	require.EqualValues(t, "7", admin.ok("GET", "/v1/lineItems/"+cad["activation_id"].(string), nil)["available"])
+	r := amend(0)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	cancelled := admin.ok("GET", "/v1/lineItems/"+cad["activation_id"].(string), nil)
+	require.Equal(t, true, cancelled["cancelled"])
+	require.Nil(t, cancelled["available"])
+	e = admin.refused(http.StatusConflict, "POST", "/v1/lineItems/"+cad["activation_id"].(string)+":activate", map[string]any{"host_id": "HOSTNAME=h2", "quantity": 1})
+	require.Equal(t, "LINE_ITEM_CANCELLED", e["reason"])
+	require.Contains(t, e["message"], "cancelled or refunded")
+	require.Equal(t, http.StatusOK, amend(3).Status, "reinstated")
+	e = admin.refused(http.StatusBadRequest, "POST", "/v1/orders:batchCreate", map[string]any{"orders": []any{
+		map[string]any{"order_id": "SO-1", "sold_to": "accounts/OTHER", "lines": []any{line("10", "cad", 3)}},
+	}})
+	require.Equal(t, []string{"orders[0].sold_to"}, fieldViolations(e))
+	e = admin.refused(http.StatusBadRequest, "POST", "/v1/orders:batchCreate", map[string]any{"orders": []any{
+		map[string]any{"order_id": "SO-1", "sold_to": "accounts/ACME", "lines": []any{line("10", "sim", 3)}},
+	}})
+	require.Equal(t, []string{"orders[0].lines[0].product"}, fieldViolations(e))
+}
+
+// TestOrderQuantityFloor_ENT3: a line's quantity cannot drop below the seats out,
+// except to 0 (cancelled), and the refusal changes nothing.
+func TestOrderQuantityFloor_ENT3(t *testing.T) {
+	_, admin := orderWorld(t)
+	ent := admin.ok("POST", "/v1/orders", map[string]any{"order_id": "SO-5", "sold_to": "accounts/ACME", "lines": []any{line("1", "cad", 3)}})
+	act := lineItems(ent)["1"]["activation_id"].(string)
+	for i := range 2 {
+		admin.ok("POST", "/v1/lineItems/"+act+":activate", map[string]any{"host_id": fmt.Sprintf("HOSTNAME=h%d", i), "quantity": 1})
+	}
+	e := admin.refused(http.StatusBadRequest, "POST", "/v1/orders", map[string]any{"order_id": "SO-5", "sold_to": "accounts/ACME", "lines": []any{line("1", "cad", 1)}})
+	require.Equal(t, []string{"lines[0].quantity"}, fieldViolations(e))
+	require.Equal(t, "QUANTITY_BELOW_FULFILLED", e["reason"])
+	require.EqualValues(t, "3", admin.ok("GET", "/v1/lineItems/"+act, nil)["quantity"])
+	// A new line on the same order is added beside it.
+	got := admin.ok("POST", "/v1/orders", map[string]any{"order_id": "SO-5", "sold_to": "accounts/ACME", "lines": []any{line("1", "cad", 3), line("2", "sim", 4)}})
+	require.Len(t, got["line_items"], 2)
+}
