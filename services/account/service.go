@@ -93,6 +93,10 @@ func (s *Service) Run(ctx context.Context) error {
 			Handler: events.Typed(s.app.SendReactivationEmail),
 		},
 		{
+			Name: "account-notifier-edelivery", Subjects: []string{events.Subject("entitlement", "entitlement", "created")},
+			Handler: events.Typed(s.app.SendEDeliveryEmail),
+		},
+		{
 			Name: "account-notifier-trials", Subjects: []string{events.Subject("entitlement", "trial", "registered")},
 			Handler: events.Typed(s.app.SendTrialEmail),
 		},

@@ -8,12 +8,14 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
 	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
 	"github.com/tessera-dev/tessera/services/entitlement/internal/grpcapi"
+	"github.com/tessera-dev/tessera/services/entitlement/internal/orderbus"
 	"github.com/tessera-dev/tessera/services/entitlement/internal/store"
 	"github.com/tessera-dev/tessera/services/entitlement/migrations"
 	"github.com/tessera-dev/tessera/services/platform/events"
@@ -40,15 +42,24 @@ type Deps struct {
 
 // Service is a ready entitlement service.
 type Service struct {
-	deps  Deps
-	api   *grpcapi.Server
-	relay *events.Relay
+	deps     Deps
+	api      *grpcapi.Server
+	relay    *events.Relay
+	accounts neighbours.Accounts
 }
 
 // New builds the service.
 func New(d Deps) *Service {
-	a := app.New(store.New(d.Pool), neighbours.Accounts{Client: accountpb.NewAccountServiceClient(d.Accounts)})
-	return &Service{deps: d, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log)}
+	accounts := neighbours.Accounts{Client: accountpb.NewAccountServiceClient(d.Accounts)}
+	a := app.New(store.New(d.Pool), accounts)
+	return &Service{deps: d, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), accounts: accounts}
+}
+
+// tenants tells whether a tenant exists: every tenant has its producer home account.
+type tenants struct{ accounts neighbours.Accounts }
+
+func (t tenants) TenantExists(ctx context.Context, _ string) (bool, error) {
+	return t.accounts.AccountExists(ctx, "HOME")
 }
 
 // Permissions declares every RPC's permission, by full method name.
@@ -60,5 +71,10 @@ func (s *Service) Register(srv *grpc.Server) {
 	entitlementpb.RegisterEntitlementServiceServer(srv, s.api)
 }
 
-// Run does the background work (the outbox relay) until ctx ends.
-func (s *Service) Run(ctx context.Context) error { return s.relay.Run(ctx) }
+// Run does the background work until ctx ends: the outbox relay and the order bus.
+func (s *Service) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.relay.Run(ctx) })
+	g.Go(func() error { return orderbus.Run(ctx, s.deps.JS, s.api, tenants{s.accounts}, s.deps.Log) })
+	return g.Wait()
+}

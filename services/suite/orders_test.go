@@ -149,6 +149,30 @@ func TestOrderBatches_ENT3(t *testing.T) {
 	require.Equal(t, []string{"orders[0].lines[0].product"}, fieldViolations(e))
 }
 
+// TestEDelivery_ENT3: a new entitlement is announced by email to the order's ship-to
+// addresses, or else to the sold-to account's administrators.
+func TestEDelivery_ENT3(t *testing.T) {
+	env := suitetest.Start(t)
+	api := rest{t: t, base: env.Suite.GatewayURL}
+	createTenant(api.as(env.OperatorToken), "ship-co", "Admin-Password-1")
+	admin := api.as(login(api, "ship-co", "admin", "Admin-Password-1"))
+	admin.ok("POST", "/v1/accounts", map[string]any{"account_id": "ACME", "account": map[string]any{"display_name": "Acme", "type": "ACCOUNT_TYPE_CUSTOMER"}})
+	admin.ok("POST", "/v1/users", map[string]any{"password": "Ann-Password-1", "user": map[string]any{
+		"username": "ann", "first_name": "Ann", "last_name": "A", "email": "ann@acme.example",
+		"memberships": []any{map[string]any{"account": "accounts/ACME", "roles": []string{"customer_admin"}}},
+	}})
+	admin.ok("POST", "/v1/licenseModels", map[string]any{"license_model_id": "node", "license_model": map[string]any{"display_name": "Node", "type": "LICENSE_MODEL_TYPE_NODELOCKED_UNCOUNTED", "allowed_host_id_types": []string{"HOSTNAME"}}})
+	admin.ok("POST", "/v1/products", map[string]any{"product_id": "cad", "product": map[string]any{
+		"display_name": "cad", "version": "1.0", "license_technology": "LICENSE_TECHNOLOGY_CERTIFICATE",
+		"features": []any{map[string]any{"name": "cad", "version": "1.0"}}, "license_models": []string{"licenseModels/node"},
+	}})
+	shipped := admin.ok("POST", "/v1/orders", map[string]any{"order_id": "SO-S", "sold_to": "accounts/ACME", "ship_to_emails": []string{"buyer@acme.example"}, "lines": []any{line("1", "cad", 2)}})
+	mail := env.WaitForMail(t, "To: buyer@acme.example", "SO-S")
+	require.Contains(t, mail, lineItems(shipped)["1"]["activation_id"])
+	admin.ok("POST", "/v1/orders", map[string]any{"order_id": "SO-A", "sold_to": "accounts/ACME", "lines": []any{line("1", "cad", 2)}})
+	env.WaitForMail(t, "To: ann@acme.example", "SO-A")
+}
+
 // TestOrderQuantityFloor_ENT3: a line's quantity cannot drop below the seats out,
 // except to 0 (cancelled), and the refusal changes nothing.
 func TestOrderQuantityFloor_ENT3(t *testing.T) {

@@ -206,6 +206,8 @@ type EntitlementCreated struct {
 	OrderId       string                 `protobuf:"bytes,3,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
 	ActivationIds []string               `protobuf:"bytes,4,rep,name=activation_ids,json=activationIds,proto3" json:"activation_ids,omitempty"`
 	ShipToEmails  []string               `protobuf:"bytes,5,rep,name=ship_to_emails,json=shipToEmails,proto3" json:"ship_to_emails,omitempty"`
+	// What made it: "order" (order systems), "service_plan" or "trial".
+	Origin        string `protobuf:"bytes,6,opt,name=origin,proto3" json:"origin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -273,6 +275,13 @@ func (x *EntitlementCreated) GetShipToEmails() []string {
 		return x.ShipToEmails
 	}
 	return nil
+}
+
+func (x *EntitlementCreated) GetOrigin() string {
+	if x != nil {
+		return x.Origin
+	}
+	return ""
 }
 
 // Subject: tessera.license.fulfillment.created
@@ -1232,6 +1241,148 @@ func (x *EntitlementAmended) GetAmendedActivationIds() []string {
 	return nil
 }
 
+// OrdersAccepted answers a batch an order system published on
+// tessera.orders.in.<tenant>: subject tessera.orders.accepted.<tenant>.
+type OrdersAccepted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The Nats-Msg-Id of the batch, or its stream sequence when it had none.
+	BatchId        string   `protobuf:"bytes,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	OrderIds       []string `protobuf:"bytes,2,rep,name=order_ids,json=orderIds,proto3" json:"order_ids,omitempty"`
+	EntitlementIds []string `protobuf:"bytes,3,rep,name=entitlement_ids,json=entitlementIds,proto3" json:"entitlement_ids,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *OrdersAccepted) Reset() {
+	*x = OrdersAccepted{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrdersAccepted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrdersAccepted) ProtoMessage() {}
+
+func (x *OrdersAccepted) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrdersAccepted.ProtoReflect.Descriptor instead.
+func (*OrdersAccepted) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *OrdersAccepted) GetBatchId() string {
+	if x != nil {
+		return x.BatchId
+	}
+	return ""
+}
+
+func (x *OrdersAccepted) GetOrderIds() []string {
+	if x != nil {
+		return x.OrderIds
+	}
+	return nil
+}
+
+func (x *OrdersAccepted) GetEntitlementIds() []string {
+	if x != nil {
+		return x.EntitlementIds
+	}
+	return nil
+}
+
+// OrdersRejected: the batch changed nothing; subject tessera.orders.rejected.<tenant>.
+type OrdersRejected struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	BatchId string                 `protobuf:"bytes,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	// The gRPC status code name, e.g. INVALID_ARGUMENT.
+	Code    string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	Reason  string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Message string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	// field -> description, for bad input.
+	FieldViolations map[string]string `protobuf:"bytes,5,rep,name=field_violations,json=fieldViolations,proto3" json:"field_violations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *OrdersRejected) Reset() {
+	*x = OrdersRejected{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrdersRejected) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrdersRejected) ProtoMessage() {}
+
+func (x *OrdersRejected) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrdersRejected.ProtoReflect.Descriptor instead.
+func (*OrdersRejected) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *OrdersRejected) GetBatchId() string {
+	if x != nil {
+		return x.BatchId
+	}
+	return ""
+}
+
+func (x *OrdersRejected) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *OrdersRejected) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *OrdersRejected) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *OrdersRejected) GetFieldViolations() map[string]string {
+	if x != nil {
+		return x.FieldViolations
+	}
+	return nil
+}
+
 var File_tessera_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_tessera_events_v1_events_proto_rawDesc = "" +
@@ -1248,14 +1399,15 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12\x14\n" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12-\n" +
-	"\x12temporary_password\x18\x04 \x01(\tR\x11temporaryPassword\"\xc2\x01\n" +
+	"\x12temporary_password\x18\x04 \x01(\tR\x11temporaryPassword\"\xda\x01\n" +
 	"\x12EntitlementCreated\x12%\n" +
 	"\x0eentitlement_id\x18\x01 \x01(\tR\rentitlementId\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x02 \x01(\tR\taccountId\x12\x19\n" +
 	"\border_id\x18\x03 \x01(\tR\aorderId\x12%\n" +
 	"\x0eactivation_ids\x18\x04 \x03(\tR\ractivationIds\x12$\n" +
-	"\x0eship_to_emails\x18\x05 \x03(\tR\fshipToEmails\"\xad\x02\n" +
+	"\x0eship_to_emails\x18\x05 \x03(\tR\fshipToEmails\x12\x16\n" +
+	"\x06origin\x18\x06 \x01(\tR\x06origin\"\xad\x02\n" +
 	"\x12FulfillmentCreated\x12%\n" +
 	"\x0efulfillment_id\x18\x01 \x01(\tR\rfulfillmentId\x12#\n" +
 	"\ractivation_id\x18\x02 \x01(\tR\factivationId\x12\x1d\n" +
@@ -1331,7 +1483,20 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\x0eentitlement_id\x18\x01 \x01(\tR\rentitlementId\x12\x19\n" +
 	"\border_id\x18\x02 \x01(\tR\aorderId\x120\n" +
 	"\x14added_activation_ids\x18\x03 \x03(\tR\x12addedActivationIds\x124\n" +
-	"\x16amended_activation_ids\x18\x04 \x03(\tR\x14amendedActivationIdsB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
+	"\x16amended_activation_ids\x18\x04 \x03(\tR\x14amendedActivationIds\"q\n" +
+	"\x0eOrdersAccepted\x12\x19\n" +
+	"\bbatch_id\x18\x01 \x01(\tR\abatchId\x12\x1b\n" +
+	"\torder_ids\x18\x02 \x03(\tR\borderIds\x12'\n" +
+	"\x0fentitlement_ids\x18\x03 \x03(\tR\x0eentitlementIds\"\x98\x02\n" +
+	"\x0eOrdersRejected\x12\x19\n" +
+	"\bbatch_id\x18\x01 \x01(\tR\abatchId\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\x12a\n" +
+	"\x10field_violations\x18\x05 \x03(\v26.tessera.events.v1.OrdersRejected.FieldViolationsEntryR\x0ffieldViolations\x1aB\n" +
+	"\x14FieldViolationsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
 
 var (
 	file_tessera_events_v1_events_proto_rawDescOnce sync.Once
@@ -1345,7 +1510,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),                // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),               // 1: tessera.events.v1.AccountCreated
@@ -1366,15 +1531,19 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TrialsRegistered)(nil),             // 16: tessera.events.v1.TrialsRegistered
 	(*RoleChanged)(nil),                  // 17: tessera.events.v1.RoleChanged
 	(*EntitlementAmended)(nil),           // 18: tessera.events.v1.EntitlementAmended
-	(*timestamppb.Timestamp)(nil),        // 19: google.protobuf.Timestamp
+	(*OrdersAccepted)(nil),               // 19: tessera.events.v1.OrdersAccepted
+	(*OrdersRejected)(nil),               // 20: tessera.events.v1.OrdersRejected
+	nil,                                  // 21: tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	(*timestamppb.Timestamp)(nil),        // 22: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	19, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
-	1,  // [1:1] is the sub-list for method output_type
-	1,  // [1:1] is the sub-list for method input_type
-	1,  // [1:1] is the sub-list for extension type_name
-	1,  // [1:1] is the sub-list for extension extendee
-	0,  // [0:1] is the sub-list for field type_name
+	22, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	21, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	2,  // [2:2] is the sub-list for method output_type
+	2,  // [2:2] is the sub-list for method input_type
+	2,  // [2:2] is the sub-list for extension type_name
+	2,  // [2:2] is the sub-list for extension extendee
+	0,  // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_tessera_events_v1_events_proto_init() }
@@ -1388,7 +1557,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

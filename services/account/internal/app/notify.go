@@ -44,6 +44,32 @@ func (a *App) SendTrialEmail(ctx context.Context, tenant string, ev *eventspb.Tr
 	})
 }
 
+// SendEDeliveryEmail tells the registered contacts of a new entitlement what they
+// received (SPEC ENT-3): the order's ship-to addresses, or when it named none the
+// administrators of the account it was sold to. An order for nobody yet mails nobody;
+// service plans and trials have emails of their own.
+func (a *App) SendEDeliveryEmail(ctx context.Context, tenant string, ev *eventspb.EntitlementCreated) error {
+	if ev.GetOrigin() != "order" {
+		return nil
+	}
+	to := ev.GetShipToEmails()
+	if len(to) == 0 && ev.GetAccountId() != "" {
+		var err error
+		if to, err = a.store.AdminEmails(ctx, tenant, []string{ev.GetAccountId()}); err != nil {
+			return err
+		}
+	}
+	if len(to) == 0 {
+		return nil
+	}
+	return a.mailer.Send(mail.Message{
+		To:      to,
+		Subject: fmt.Sprintf("Your entitlement %s (order %s)", ev.GetEntitlementId(), ev.GetOrderId()),
+		Text: fmt.Sprintf("Hello,\n\nyour order %s is ready as entitlement %s.\nActivation IDs:\n  %s\n\nUse them to activate your licenses.\n",
+			ev.GetOrderId(), ev.GetEntitlementId(), strings.Join(ev.GetActivationIds(), "\n  ")),
+	})
+}
+
 // notifiable loads a user and where their emails go; no recipients when there is
 // no such user (a service acted on nobody's behalf, or the user is gone).
 func (a *App) notifiable(ctx context.Context, tenant, userID string) (User, []string, error) {

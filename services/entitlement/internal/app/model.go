@@ -103,7 +103,16 @@ type Entitlement struct {
 	CreateTime   time.Time
 	// ServicePlanID is set for a service plan assignment.
 	ServicePlanID string
+	// Origin is what made the entitlement: OriginOrder, OriginServicePlan, OriginTrial.
+	Origin string
 }
+
+// Entitlement origins.
+const (
+	OriginOrder       = "order"
+	OriginServicePlan = "service_plan"
+	OriginTrial       = "trial"
+)
 
 // Reservation holds seats of a line item for another service.
 type Reservation struct {

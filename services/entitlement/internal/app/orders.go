@@ -97,7 +97,7 @@ func (a *App) ingest(ctx context.Context, orders []Order, list string) ([]Entitl
 			}
 			accounts[o.AccountID] = true
 		}
-		e := Entitlement{ID: ids.New("ENT", 3), AccountID: o.AccountID, OrderID: o.OrderID, ShipToEmails: o.ShipToEmails}
+		e := Entitlement{ID: ids.New("ENT", 3), AccountID: o.AccountID, OrderID: o.OrderID, ShipToEmails: o.ShipToEmails, Origin: OriginOrder}
 		for j, l := range o.Lines {
 			lf := func(f string) string { return field(i, fieldIndex("lines", j, f)) }
 			p, ok := products[l.ProductID]

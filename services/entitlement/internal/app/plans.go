@@ -103,7 +103,7 @@ func (a *App) AssignServicePlan(ctx context.Context, in PlanAssignment) (Entitle
 		start = &now
 	}
 	e := Entitlement{
-		ID: ids.New("ENT", 3), AccountID: in.AccountID, OrderID: ids.ForRequest(tenant, "PLAN", in.RequestID), ServicePlanID: sp.ID,
+		ID: ids.New("ENT", 3), AccountID: in.AccountID, OrderID: ids.ForRequest(tenant, "PLAN", in.RequestID), ServicePlanID: sp.ID, Origin: OriginServicePlan,
 		LineItems: []LineItem{{
 			ActivationID: ids.New("ACT", 4), ProductID: sp.ProductID, LicenseModelID: sp.LicenseModelID,
 			State: StateDeployed, OrderLine: "1", Quantity: in.Units, StartTime: start,

@@ -111,7 +111,7 @@ func (a *App) RegisterTrials(ctx context.Context, partNumbers []string, accountI
 		t := available[j]
 		end := now.AddDate(0, 0, t.DurationDays)
 		ents = append(ents, Entitlement{
-			ID: ids.New("ENT", 3), AccountID: accountID, OrderID: ids.New("TRIAL", 3),
+			ID: ids.New("ENT", 3), AccountID: accountID, OrderID: ids.New("TRIAL", 3), Origin: OriginTrial,
 			LineItems: []LineItem{{
 				ActivationID: ids.New("ACT", 4), ProductID: t.ProductID, LicenseModelID: t.LicenseModelID, State: StateDeployed,
 				OrderLine: "1", Quantity: t.Quantity, StartTime: &now, ExpireTime: &end,

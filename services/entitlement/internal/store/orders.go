@@ -108,6 +108,7 @@ func (s *Store) UpsertOrders(ctx context.Context, tenant string, ents []app.Enti
 			if newOrders[e.OrderID] {
 				if _, err := events.Write(ctx, tx, events.Subject("entitlement", "entitlement", "created"), tenant, &eventspb.EntitlementCreated{
 					EntitlementId: ids[i], AccountId: e.AccountID, OrderId: e.OrderID, ActivationIds: freshEnt[ids[i]], ShipToEmails: e.ShipToEmails,
+					Origin: e.Origin,
 				}); err != nil {
 					return err
 				}

@@ -165,7 +165,7 @@ func insertEntitlement(ctx context.Context, tx pgx.Tx, tenant string, e app.Enti
 		activationIDs = append(activationIDs, li.ActivationID)
 	}
 	_, err = events.Write(ctx, tx, events.Subject("entitlement", "entitlement", "created"), tenant, &eventspb.EntitlementCreated{
-		EntitlementId: e.ID, AccountId: e.AccountID, OrderId: e.OrderID, ActivationIds: activationIDs, ShipToEmails: e.ShipToEmails,
+		EntitlementId: e.ID, AccountId: e.AccountID, OrderId: e.OrderID, ActivationIds: activationIDs, ShipToEmails: e.ShipToEmails, Origin: e.Origin,
 	})
 	return true, err
 }
