@@ -9,6 +9,7 @@ package entitlementpb
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -141,6 +142,57 @@ func (LicenseTechnology) EnumDescriptor() ([]byte, []int) {
 	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{1}
 }
 
+type ProductKind int32
+
+const (
+	ProductKind_PRODUCT_KIND_UNSPECIFIED ProductKind = 0
+	// Licensed software or a device capability (the default).
+	ProductKind_PRODUCT_KIND_STANDARD ProductKind = 1
+	// A service contract for other products.
+	ProductKind_PRODUCT_KIND_MAINTENANCE ProductKind = 2
+)
+
+// Enum value maps for ProductKind.
+var (
+	ProductKind_name = map[int32]string{
+		0: "PRODUCT_KIND_UNSPECIFIED",
+		1: "PRODUCT_KIND_STANDARD",
+		2: "PRODUCT_KIND_MAINTENANCE",
+	}
+	ProductKind_value = map[string]int32{
+		"PRODUCT_KIND_UNSPECIFIED": 0,
+		"PRODUCT_KIND_STANDARD":    1,
+		"PRODUCT_KIND_MAINTENANCE": 2,
+	}
+)
+
+func (x ProductKind) Enum() *ProductKind {
+	p := new(ProductKind)
+	*p = x
+	return p
+}
+
+func (x ProductKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ProductKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_tessera_entitlement_v1_entitlement_proto_enumTypes[2].Descriptor()
+}
+
+func (ProductKind) Type() protoreflect.EnumType {
+	return &file_tessera_entitlement_v1_entitlement_proto_enumTypes[2]
+}
+
+func (x ProductKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ProductKind.Descriptor instead.
+func (ProductKind) EnumDescriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{2}
+}
+
 type LineItemState int32
 
 const (
@@ -180,11 +232,11 @@ func (x LineItemState) String() string {
 }
 
 func (LineItemState) Descriptor() protoreflect.EnumDescriptor {
-	return file_tessera_entitlement_v1_entitlement_proto_enumTypes[2].Descriptor()
+	return file_tessera_entitlement_v1_entitlement_proto_enumTypes[3].Descriptor()
 }
 
 func (LineItemState) Type() protoreflect.EnumType {
-	return &file_tessera_entitlement_v1_entitlement_proto_enumTypes[2]
+	return &file_tessera_entitlement_v1_entitlement_proto_enumTypes[3]
 }
 
 func (x LineItemState) Number() protoreflect.EnumNumber {
@@ -193,7 +245,7 @@ func (x LineItemState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LineItemState.Descriptor instead.
 func (LineItemState) EnumDescriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{2}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{3}
 }
 
 type ReservationState int32
@@ -232,11 +284,11 @@ func (x ReservationState) String() string {
 }
 
 func (ReservationState) Descriptor() protoreflect.EnumDescriptor {
-	return file_tessera_entitlement_v1_entitlement_proto_enumTypes[3].Descriptor()
+	return file_tessera_entitlement_v1_entitlement_proto_enumTypes[4].Descriptor()
 }
 
 func (ReservationState) Type() protoreflect.EnumType {
-	return &file_tessera_entitlement_v1_entitlement_proto_enumTypes[3]
+	return &file_tessera_entitlement_v1_entitlement_proto_enumTypes[4]
 }
 
 func (x ReservationState) Number() protoreflect.EnumNumber {
@@ -245,7 +297,7 @@ func (x ReservationState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ReservationState.Descriptor instead.
 func (ReservationState) EnumDescriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{3}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{4}
 }
 
 type EntitlementKeyKind int32
@@ -284,11 +336,11 @@ func (x EntitlementKeyKind) String() string {
 }
 
 func (EntitlementKeyKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_tessera_entitlement_v1_entitlement_proto_enumTypes[4].Descriptor()
+	return file_tessera_entitlement_v1_entitlement_proto_enumTypes[5].Descriptor()
 }
 
 func (EntitlementKeyKind) Type() protoreflect.EnumType {
-	return &file_tessera_entitlement_v1_entitlement_proto_enumTypes[4]
+	return &file_tessera_entitlement_v1_entitlement_proto_enumTypes[5]
 }
 
 func (x EntitlementKeyKind) Number() protoreflect.EnumNumber {
@@ -297,7 +349,7 @@ func (x EntitlementKeyKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EntitlementKeyKind.Descriptor instead.
 func (EntitlementKeyKind) EnumDescriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{4}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{5}
 }
 
 type LicenseModel struct {
@@ -310,8 +362,19 @@ type LicenseModel struct {
 	// Host ID types a fulfillment may be locked to, e.g. HOSTNAME, ETHER, ANY.
 	AllowedHostIdTypes []string               `protobuf:"bytes,5,rep,name=allowed_host_id_types,json=allowedHostIdTypes,proto3" json:"allowed_host_id_types,omitempty"`
 	CreateTime         *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Activations allowed beyond a line item's quantity, per line item.
+	ExtraActivations int64 `protobuf:"varint,7,opt,name=extra_activations,json=extraActivations,proto3" json:"extra_activations,omitempty"`
+	// Whether activations may go past the quantity; overdraft is counted apart.
+	OverdraftAllowed bool `protobuf:"varint,8,opt,name=overdraft_allowed,json=overdraftAllowed,proto3" json:"overdraft_allowed,omitempty"`
+	// Attributes every license of the model carries unless the line item says
+	// otherwise (SPEC ENT-2).
+	Defaults *LicenseDefaults `protobuf:"bytes,9,opt,name=defaults,proto3" json:"defaults,omitempty"`
+	// How often a fulfillment may be returned, repaired or rehosted (SPEC ENT-2).
+	Returns       *LifecyclePolicy `protobuf:"bytes,10,opt,name=returns,proto3" json:"returns,omitempty"`
+	Repairs       *LifecyclePolicy `protobuf:"bytes,11,opt,name=repairs,proto3" json:"repairs,omitempty"`
+	Rehosts       *LifecyclePolicy `protobuf:"bytes,12,opt,name=rehosts,proto3" json:"rehosts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LicenseModel) Reset() {
@@ -386,6 +449,227 @@ func (x *LicenseModel) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *LicenseModel) GetExtraActivations() int64 {
+	if x != nil {
+		return x.ExtraActivations
+	}
+	return 0
+}
+
+func (x *LicenseModel) GetOverdraftAllowed() bool {
+	if x != nil {
+		return x.OverdraftAllowed
+	}
+	return false
+}
+
+func (x *LicenseModel) GetDefaults() *LicenseDefaults {
+	if x != nil {
+		return x.Defaults
+	}
+	return nil
+}
+
+func (x *LicenseModel) GetReturns() *LifecyclePolicy {
+	if x != nil {
+		return x.Returns
+	}
+	return nil
+}
+
+func (x *LicenseModel) GetRepairs() *LifecyclePolicy {
+	if x != nil {
+		return x.Repairs
+	}
+	return nil
+}
+
+func (x *LicenseModel) GetRehosts() *LifecyclePolicy {
+	if x != nil {
+		return x.Rehosts
+	}
+	return nil
+}
+
+// LicenseDefaults are the license attributes a model sets.
+type LicenseDefaults struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Hours a borrowed license lasts; 0 forbids borrowing.
+	BorrowHours int32 `protobuf:"varint,1,opt,name=borrow_hours,json=borrowHours,proto3" json:"borrow_hours,omitempty"`
+	// Trusted storage allowed (TS_OK).
+	TsOk bool `protobuf:"varint,2,opt,name=ts_ok,json=tsOk,proto3" json:"ts_ok,omitempty"`
+	// Virtual machines: "any", "physical_only" or "vm_only".
+	VmPlatforms string `protobuf:"bytes,3,opt,name=vm_platforms,json=vmPlatforms,proto3" json:"vm_platforms,omitempty"`
+	// IANA time zone the license's dates are read in, e.g. "Europe/Berlin".
+	TimeZone string `protobuf:"bytes,4,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Platforms the license is for, e.g. "x64_lsb", "x64_n6".
+	Platforms []string `protobuf:"bytes,5,rep,name=platforms,proto3" json:"platforms,omitempty"`
+	Issuer    string   `protobuf:"bytes,6,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	Notice    string   `protobuf:"bytes,7,opt,name=notice,proto3" json:"notice,omitempty"`
+	// Serial number template.
+	Serial       string `protobuf:"bytes,8,opt,name=serial,proto3" json:"serial,omitempty"`
+	VendorString string `protobuf:"bytes,9,opt,name=vendor_string,json=vendorString,proto3" json:"vendor_string,omitempty"`
+	// The license points to a license server (USE_SERVER).
+	UseServer     bool `protobuf:"varint,10,opt,name=use_server,json=useServer,proto3" json:"use_server,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LicenseDefaults) Reset() {
+	*x = LicenseDefaults{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LicenseDefaults) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LicenseDefaults) ProtoMessage() {}
+
+func (x *LicenseDefaults) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LicenseDefaults.ProtoReflect.Descriptor instead.
+func (*LicenseDefaults) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *LicenseDefaults) GetBorrowHours() int32 {
+	if x != nil {
+		return x.BorrowHours
+	}
+	return 0
+}
+
+func (x *LicenseDefaults) GetTsOk() bool {
+	if x != nil {
+		return x.TsOk
+	}
+	return false
+}
+
+func (x *LicenseDefaults) GetVmPlatforms() string {
+	if x != nil {
+		return x.VmPlatforms
+	}
+	return ""
+}
+
+func (x *LicenseDefaults) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *LicenseDefaults) GetPlatforms() []string {
+	if x != nil {
+		return x.Platforms
+	}
+	return nil
+}
+
+func (x *LicenseDefaults) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *LicenseDefaults) GetNotice() string {
+	if x != nil {
+		return x.Notice
+	}
+	return ""
+}
+
+func (x *LicenseDefaults) GetSerial() string {
+	if x != nil {
+		return x.Serial
+	}
+	return ""
+}
+
+func (x *LicenseDefaults) GetVendorString() string {
+	if x != nil {
+		return x.VendorString
+	}
+	return ""
+}
+
+func (x *LicenseDefaults) GetUseServer() bool {
+	if x != nil {
+		return x.UseServer
+	}
+	return false
+}
+
+// LifecyclePolicy bounds one lifecycle operation per fulfillment.
+type LifecyclePolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many times; 0 forbids the operation.
+	Allowed int32 `protobuf:"varint,1,opt,name=allowed,proto3" json:"allowed,omitempty"`
+	// Over what period, like "1Y" or "30d"; empty means over the fulfillment's life.
+	Period        string `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LifecyclePolicy) Reset() {
+	*x = LifecyclePolicy{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LifecyclePolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LifecyclePolicy) ProtoMessage() {}
+
+func (x *LifecyclePolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LifecyclePolicy.ProtoReflect.Descriptor instead.
+func (*LifecyclePolicy) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *LifecyclePolicy) GetAllowed() int32 {
+	if x != nil {
+		return x.Allowed
+	}
+	return 0
+}
+
+func (x *LifecyclePolicy) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
 type CreateLicenseModelRequest struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	LicenseModel *LicenseModel          `protobuf:"bytes,1,opt,name=license_model,json=licenseModel,proto3" json:"license_model,omitempty"`
@@ -398,7 +682,7 @@ type CreateLicenseModelRequest struct {
 
 func (x *CreateLicenseModelRequest) Reset() {
 	*x = CreateLicenseModelRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[1]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -410,7 +694,7 @@ func (x *CreateLicenseModelRequest) String() string {
 func (*CreateLicenseModelRequest) ProtoMessage() {}
 
 func (x *CreateLicenseModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[1]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -423,7 +707,7 @@ func (x *CreateLicenseModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateLicenseModelRequest.ProtoReflect.Descriptor instead.
 func (*CreateLicenseModelRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{1}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateLicenseModelRequest) GetLicenseModel() *LicenseModel {
@@ -456,7 +740,7 @@ type GetLicenseModelRequest struct {
 
 func (x *GetLicenseModelRequest) Reset() {
 	*x = GetLicenseModelRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[2]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -468,7 +752,7 @@ func (x *GetLicenseModelRequest) String() string {
 func (*GetLicenseModelRequest) ProtoMessage() {}
 
 func (x *GetLicenseModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[2]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -481,7 +765,7 @@ func (x *GetLicenseModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLicenseModelRequest.ProtoReflect.Descriptor instead.
 func (*GetLicenseModelRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{2}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetLicenseModelRequest) GetName() string {
@@ -501,7 +785,7 @@ type Feature struct {
 
 func (x *Feature) Reset() {
 	*x = Feature{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[3]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -513,7 +797,7 @@ func (x *Feature) String() string {
 func (*Feature) ProtoMessage() {}
 
 func (x *Feature) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[3]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -526,7 +810,7 @@ func (x *Feature) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Feature.ProtoReflect.Descriptor instead.
 func (*Feature) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{3}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Feature) GetName() string {
@@ -558,14 +842,20 @@ type Product struct {
 	PartNumbers   []string               `protobuf:"bytes,9,rep,name=part_numbers,json=partNumbers,proto3" json:"part_numbers,omitempty"`
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// productLines/{product_line_id} the product belongs to, if any.
-	ProductLine   string `protobuf:"bytes,11,opt,name=product_line,json=productLine,proto3" json:"product_line,omitempty"`
+	ProductLine string      `protobuf:"bytes,11,opt,name=product_line,json=productLine,proto3" json:"product_line,omitempty"`
+	Kind        ProductKind `protobuf:"varint,12,opt,name=kind,proto3,enum=tessera.entitlement.v1.ProductKind" json:"kind,omitempty"`
+	// For maintenance products: products/{product_id} they maintain.
+	MaintainedProducts []string `protobuf:"bytes,13,rep,name=maintained_products,json=maintainedProducts,proto3" json:"maintained_products,omitempty"`
+	// products/{product_id} this product can be upgraded to, or upsold to (SPEC ENT-1).
+	UpgradeTo     []string `protobuf:"bytes,14,rep,name=upgrade_to,json=upgradeTo,proto3" json:"upgrade_to,omitempty"`
+	UpsellTo      []string `protobuf:"bytes,15,rep,name=upsell_to,json=upsellTo,proto3" json:"upsell_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Product) Reset() {
 	*x = Product{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[4]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -577,7 +867,7 @@ func (x *Product) String() string {
 func (*Product) ProtoMessage() {}
 
 func (x *Product) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[4]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -590,7 +880,7 @@ func (x *Product) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Product.ProtoReflect.Descriptor instead.
 func (*Product) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{4}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Product) GetName() string {
@@ -670,6 +960,213 @@ func (x *Product) GetProductLine() string {
 	return ""
 }
 
+func (x *Product) GetKind() ProductKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ProductKind_PRODUCT_KIND_UNSPECIFIED
+}
+
+func (x *Product) GetMaintainedProducts() []string {
+	if x != nil {
+		return x.MaintainedProducts
+	}
+	return nil
+}
+
+func (x *Product) GetUpgradeTo() []string {
+	if x != nil {
+		return x.UpgradeTo
+	}
+	return nil
+}
+
+func (x *Product) GetUpsellTo() []string {
+	if x != nil {
+		return x.UpsellTo
+	}
+	return nil
+}
+
+type UpdateProductRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// product.name identifies the product.
+	Product *Product `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	// Paths: display_name, version, description, part_numbers, product_line,
+	// maintained_products, upgrade_to, upsell_to, license_models (models may be added,
+	// not removed).
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateProductRequest) Reset() {
+	*x = UpdateProductRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProductRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProductRequest) ProtoMessage() {}
+
+func (x *UpdateProductRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProductRequest.ProtoReflect.Descriptor instead.
+func (*UpdateProductRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *UpdateProductRequest) GetProduct() *Product {
+	if x != nil {
+		return x.Product
+	}
+	return nil
+}
+
+func (x *UpdateProductRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+type ListProductsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	PageSize  int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Search: display_name, version, description (text), kind, product_line (=),
+	// create_time; joined with AND.
+	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	// display_name or create_time, optionally "desc".
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProductsRequest) Reset() {
+	*x = ListProductsRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProductsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProductsRequest) ProtoMessage() {}
+
+func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProductsRequest.ProtoReflect.Descriptor instead.
+func (*ListProductsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListProductsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListProductsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListProductsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListProductsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+type ListProductsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Products      []*Product             `protobuf:"bytes,1,rep,name=products,proto3" json:"products,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProductsResponse) Reset() {
+	*x = ListProductsResponse{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProductsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProductsResponse) ProtoMessage() {}
+
+func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProductsResponse.ProtoReflect.Descriptor instead.
+func (*ListProductsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListProductsResponse) GetProducts() []*Product {
+	if x != nil {
+		return x.Products
+	}
+	return nil
+}
+
+func (x *ListProductsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 type CreateProductRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Product       *Product               `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
@@ -681,7 +1178,7 @@ type CreateProductRequest struct {
 
 func (x *CreateProductRequest) Reset() {
 	*x = CreateProductRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[5]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -693,7 +1190,7 @@ func (x *CreateProductRequest) String() string {
 func (*CreateProductRequest) ProtoMessage() {}
 
 func (x *CreateProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[5]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -706,7 +1203,7 @@ func (x *CreateProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProductRequest.ProtoReflect.Descriptor instead.
 func (*CreateProductRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{5}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateProductRequest) GetProduct() *Product {
@@ -750,7 +1247,7 @@ type ServicePlan struct {
 
 func (x *ServicePlan) Reset() {
 	*x = ServicePlan{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[6]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -762,7 +1259,7 @@ func (x *ServicePlan) String() string {
 func (*ServicePlan) ProtoMessage() {}
 
 func (x *ServicePlan) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[6]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -775,7 +1272,7 @@ func (x *ServicePlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServicePlan.ProtoReflect.Descriptor instead.
 func (*ServicePlan) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{6}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ServicePlan) GetName() string {
@@ -845,7 +1342,7 @@ type CreateServicePlanRequest struct {
 
 func (x *CreateServicePlanRequest) Reset() {
 	*x = CreateServicePlanRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[7]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -857,7 +1354,7 @@ func (x *CreateServicePlanRequest) String() string {
 func (*CreateServicePlanRequest) ProtoMessage() {}
 
 func (x *CreateServicePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[7]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -870,7 +1367,7 @@ func (x *CreateServicePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServicePlanRequest.ProtoReflect.Descriptor instead.
 func (*CreateServicePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{7}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateServicePlanRequest) GetServicePlan() *ServicePlan {
@@ -903,7 +1400,7 @@ type GetServicePlanRequest struct {
 
 func (x *GetServicePlanRequest) Reset() {
 	*x = GetServicePlanRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[8]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -915,7 +1412,7 @@ func (x *GetServicePlanRequest) String() string {
 func (*GetServicePlanRequest) ProtoMessage() {}
 
 func (x *GetServicePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[8]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -928,7 +1425,7 @@ func (x *GetServicePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServicePlanRequest.ProtoReflect.Descriptor instead.
 func (*GetServicePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{8}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetServicePlanRequest) GetName() string {
@@ -946,7 +1443,7 @@ type ListServicePlansRequest struct {
 
 func (x *ListServicePlansRequest) Reset() {
 	*x = ListServicePlansRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[9]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -958,7 +1455,7 @@ func (x *ListServicePlansRequest) String() string {
 func (*ListServicePlansRequest) ProtoMessage() {}
 
 func (x *ListServicePlansRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[9]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -971,7 +1468,7 @@ func (x *ListServicePlansRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServicePlansRequest.ProtoReflect.Descriptor instead.
 func (*ListServicePlansRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{9}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{14}
 }
 
 type ListServicePlansResponse struct {
@@ -983,7 +1480,7 @@ type ListServicePlansResponse struct {
 
 func (x *ListServicePlansResponse) Reset() {
 	*x = ListServicePlansResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[10]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -995,7 +1492,7 @@ func (x *ListServicePlansResponse) String() string {
 func (*ListServicePlansResponse) ProtoMessage() {}
 
 func (x *ListServicePlansResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[10]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1008,7 +1505,7 @@ func (x *ListServicePlansResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServicePlansResponse.ProtoReflect.Descriptor instead.
 func (*ListServicePlansResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{10}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListServicePlansResponse) GetServicePlans() []*ServicePlan {
@@ -1035,7 +1532,7 @@ type AssignServicePlanRequest struct {
 
 func (x *AssignServicePlanRequest) Reset() {
 	*x = AssignServicePlanRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[11]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1047,7 +1544,7 @@ func (x *AssignServicePlanRequest) String() string {
 func (*AssignServicePlanRequest) ProtoMessage() {}
 
 func (x *AssignServicePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[11]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1060,7 +1557,7 @@ func (x *AssignServicePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignServicePlanRequest.ProtoReflect.Descriptor instead.
 func (*AssignServicePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{11}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AssignServicePlanRequest) GetServicePlan() string {
@@ -1112,7 +1609,7 @@ type ProductLine struct {
 
 func (x *ProductLine) Reset() {
 	*x = ProductLine{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[12]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1124,7 +1621,7 @@ func (x *ProductLine) String() string {
 func (*ProductLine) ProtoMessage() {}
 
 func (x *ProductLine) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[12]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1137,7 +1634,7 @@ func (x *ProductLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProductLine.ProtoReflect.Descriptor instead.
 func (*ProductLine) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{12}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ProductLine) GetName() string {
@@ -1186,7 +1683,7 @@ type CreateProductLineRequest struct {
 
 func (x *CreateProductLineRequest) Reset() {
 	*x = CreateProductLineRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[13]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1198,7 +1695,7 @@ func (x *CreateProductLineRequest) String() string {
 func (*CreateProductLineRequest) ProtoMessage() {}
 
 func (x *CreateProductLineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[13]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1211,7 +1708,7 @@ func (x *CreateProductLineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProductLineRequest.ProtoReflect.Descriptor instead.
 func (*CreateProductLineRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{13}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateProductLineRequest) GetProductLine() *ProductLine {
@@ -1244,7 +1741,7 @@ type GetProductLineRequest struct {
 
 func (x *GetProductLineRequest) Reset() {
 	*x = GetProductLineRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[14]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1256,7 +1753,7 @@ func (x *GetProductLineRequest) String() string {
 func (*GetProductLineRequest) ProtoMessage() {}
 
 func (x *GetProductLineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[14]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1269,7 +1766,7 @@ func (x *GetProductLineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProductLineRequest.ProtoReflect.Descriptor instead.
 func (*GetProductLineRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{14}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetProductLineRequest) GetName() string {
@@ -1287,7 +1784,7 @@ type ListProductLinesRequest struct {
 
 func (x *ListProductLinesRequest) Reset() {
 	*x = ListProductLinesRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[15]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1299,7 +1796,7 @@ func (x *ListProductLinesRequest) String() string {
 func (*ListProductLinesRequest) ProtoMessage() {}
 
 func (x *ListProductLinesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[15]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1312,7 +1809,7 @@ func (x *ListProductLinesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductLinesRequest.ProtoReflect.Descriptor instead.
 func (*ListProductLinesRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{15}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{20}
 }
 
 type ListProductLinesResponse struct {
@@ -1324,7 +1821,7 @@ type ListProductLinesResponse struct {
 
 func (x *ListProductLinesResponse) Reset() {
 	*x = ListProductLinesResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[16]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1336,7 +1833,7 @@ func (x *ListProductLinesResponse) String() string {
 func (*ListProductLinesResponse) ProtoMessage() {}
 
 func (x *ListProductLinesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[16]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1349,7 +1846,7 @@ func (x *ListProductLinesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductLinesResponse.ProtoReflect.Descriptor instead.
 func (*ListProductLinesResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{16}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListProductLinesResponse) GetProductLines() []*ProductLine {
@@ -1368,7 +1865,7 @@ type GetProductRequest struct {
 
 func (x *GetProductRequest) Reset() {
 	*x = GetProductRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[17]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1380,7 +1877,7 @@ func (x *GetProductRequest) String() string {
 func (*GetProductRequest) ProtoMessage() {}
 
 func (x *GetProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[17]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1393,7 +1890,7 @@ func (x *GetProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProductRequest.ProtoReflect.Descriptor instead.
 func (*GetProductRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{17}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetProductRequest) GetName() string {
@@ -1447,7 +1944,7 @@ type LineItem struct {
 
 func (x *LineItem) Reset() {
 	*x = LineItem{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[18]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1459,7 +1956,7 @@ func (x *LineItem) String() string {
 func (*LineItem) ProtoMessage() {}
 
 func (x *LineItem) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[18]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1472,7 +1969,7 @@ func (x *LineItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineItem.ProtoReflect.Descriptor instead.
 func (*LineItem) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{18}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *LineItem) GetName() string {
@@ -1642,7 +2139,7 @@ type Entitlement struct {
 
 func (x *Entitlement) Reset() {
 	*x = Entitlement{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[19]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1654,7 +2151,7 @@ func (x *Entitlement) String() string {
 func (*Entitlement) ProtoMessage() {}
 
 func (x *Entitlement) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[19]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1667,7 +2164,7 @@ func (x *Entitlement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entitlement.ProtoReflect.Descriptor instead.
 func (*Entitlement) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{19}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Entitlement) GetName() string {
@@ -1753,7 +2250,7 @@ type OrderLine struct {
 
 func (x *OrderLine) Reset() {
 	*x = OrderLine{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[20]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1765,7 +2262,7 @@ func (x *OrderLine) String() string {
 func (*OrderLine) ProtoMessage() {}
 
 func (x *OrderLine) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[20]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1778,7 +2275,7 @@ func (x *OrderLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderLine.ProtoReflect.Descriptor instead.
 func (*OrderLine) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{20}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *OrderLine) GetLineNumber() string {
@@ -1880,7 +2377,7 @@ type CreateOrderRequest struct {
 
 func (x *CreateOrderRequest) Reset() {
 	*x = CreateOrderRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[21]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1892,7 +2389,7 @@ func (x *CreateOrderRequest) String() string {
 func (*CreateOrderRequest) ProtoMessage() {}
 
 func (x *CreateOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[21]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1905,7 +2402,7 @@ func (x *CreateOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOrderRequest.ProtoReflect.Descriptor instead.
 func (*CreateOrderRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{21}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CreateOrderRequest) GetOrderId() string {
@@ -1945,7 +2442,7 @@ type BatchCreateOrdersRequest struct {
 
 func (x *BatchCreateOrdersRequest) Reset() {
 	*x = BatchCreateOrdersRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[22]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1957,7 +2454,7 @@ func (x *BatchCreateOrdersRequest) String() string {
 func (*BatchCreateOrdersRequest) ProtoMessage() {}
 
 func (x *BatchCreateOrdersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[22]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1970,7 +2467,7 @@ func (x *BatchCreateOrdersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateOrdersRequest.ProtoReflect.Descriptor instead.
 func (*BatchCreateOrdersRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{22}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *BatchCreateOrdersRequest) GetOrders() []*CreateOrderRequest {
@@ -1990,7 +2487,7 @@ type BatchCreateOrdersResponse struct {
 
 func (x *BatchCreateOrdersResponse) Reset() {
 	*x = BatchCreateOrdersResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[23]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2002,7 +2499,7 @@ func (x *BatchCreateOrdersResponse) String() string {
 func (*BatchCreateOrdersResponse) ProtoMessage() {}
 
 func (x *BatchCreateOrdersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[23]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2015,7 +2512,7 @@ func (x *BatchCreateOrdersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateOrdersResponse.ProtoReflect.Descriptor instead.
 func (*BatchCreateOrdersResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{23}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *BatchCreateOrdersResponse) GetEntitlements() []*Entitlement {
@@ -2034,7 +2531,7 @@ type GetEntitlementRequest struct {
 
 func (x *GetEntitlementRequest) Reset() {
 	*x = GetEntitlementRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[24]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2046,7 +2543,7 @@ func (x *GetEntitlementRequest) String() string {
 func (*GetEntitlementRequest) ProtoMessage() {}
 
 func (x *GetEntitlementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[24]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2059,7 +2556,7 @@ func (x *GetEntitlementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntitlementRequest.ProtoReflect.Descriptor instead.
 func (*GetEntitlementRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{24}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetEntitlementRequest) GetName() string {
@@ -2078,7 +2575,7 @@ type GetLineItemRequest struct {
 
 func (x *GetLineItemRequest) Reset() {
 	*x = GetLineItemRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[25]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2090,7 +2587,7 @@ func (x *GetLineItemRequest) String() string {
 func (*GetLineItemRequest) ProtoMessage() {}
 
 func (x *GetLineItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[25]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2103,7 +2600,7 @@ func (x *GetLineItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLineItemRequest.ProtoReflect.Descriptor instead.
 func (*GetLineItemRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{25}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetLineItemRequest) GetName() string {
@@ -2129,7 +2626,7 @@ type Reservation struct {
 
 func (x *Reservation) Reset() {
 	*x = Reservation{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[26]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2141,7 +2638,7 @@ func (x *Reservation) String() string {
 func (*Reservation) ProtoMessage() {}
 
 func (x *Reservation) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[26]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2154,7 +2651,7 @@ func (x *Reservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reservation.ProtoReflect.Descriptor instead.
 func (*Reservation) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{26}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Reservation) GetReservationId() string {
@@ -2213,7 +2710,7 @@ type ReserveSeatsRequest struct {
 
 func (x *ReserveSeatsRequest) Reset() {
 	*x = ReserveSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[27]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2225,7 +2722,7 @@ func (x *ReserveSeatsRequest) String() string {
 func (*ReserveSeatsRequest) ProtoMessage() {}
 
 func (x *ReserveSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[27]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2238,7 +2735,7 @@ func (x *ReserveSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReserveSeatsRequest.ProtoReflect.Descriptor instead.
 func (*ReserveSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{27}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ReserveSeatsRequest) GetReservationId() string {
@@ -2285,7 +2782,7 @@ type ConfirmSeatsRequest struct {
 
 func (x *ConfirmSeatsRequest) Reset() {
 	*x = ConfirmSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[28]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2297,7 +2794,7 @@ func (x *ConfirmSeatsRequest) String() string {
 func (*ConfirmSeatsRequest) ProtoMessage() {}
 
 func (x *ConfirmSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[28]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2310,7 +2807,7 @@ func (x *ConfirmSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmSeatsRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{28}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ConfirmSeatsRequest) GetReservationId() string {
@@ -2329,7 +2826,7 @@ type ReleaseSeatsRequest struct {
 
 func (x *ReleaseSeatsRequest) Reset() {
 	*x = ReleaseSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[29]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2341,7 +2838,7 @@ func (x *ReleaseSeatsRequest) String() string {
 func (*ReleaseSeatsRequest) ProtoMessage() {}
 
 func (x *ReleaseSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[29]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2354,7 +2851,7 @@ func (x *ReleaseSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseSeatsRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{29}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ReleaseSeatsRequest) GetReservationId() string {
@@ -2375,7 +2872,7 @@ type CheckProductAccessRequest struct {
 
 func (x *CheckProductAccessRequest) Reset() {
 	*x = CheckProductAccessRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[30]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2387,7 +2884,7 @@ func (x *CheckProductAccessRequest) String() string {
 func (*CheckProductAccessRequest) ProtoMessage() {}
 
 func (x *CheckProductAccessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[30]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2400,7 +2897,7 @@ func (x *CheckProductAccessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckProductAccessRequest.ProtoReflect.Descriptor instead.
 func (*CheckProductAccessRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{30}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CheckProductAccessRequest) GetProduct() string {
@@ -2426,7 +2923,7 @@ type CheckProductAccessResponse struct {
 
 func (x *CheckProductAccessResponse) Reset() {
 	*x = CheckProductAccessResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[31]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2438,7 +2935,7 @@ func (x *CheckProductAccessResponse) String() string {
 func (*CheckProductAccessResponse) ProtoMessage() {}
 
 func (x *CheckProductAccessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[31]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2451,7 +2948,7 @@ func (x *CheckProductAccessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckProductAccessResponse.ProtoReflect.Descriptor instead.
 func (*CheckProductAccessResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{31}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CheckProductAccessResponse) GetAllowed() bool {
@@ -2470,7 +2967,7 @@ type CountAccountEntitlementsRequest struct {
 
 func (x *CountAccountEntitlementsRequest) Reset() {
 	*x = CountAccountEntitlementsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[32]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2482,7 +2979,7 @@ func (x *CountAccountEntitlementsRequest) String() string {
 func (*CountAccountEntitlementsRequest) ProtoMessage() {}
 
 func (x *CountAccountEntitlementsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[32]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2495,7 +2992,7 @@ func (x *CountAccountEntitlementsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountAccountEntitlementsRequest.ProtoReflect.Descriptor instead.
 func (*CountAccountEntitlementsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{32}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CountAccountEntitlementsRequest) GetAccountIds() []string {
@@ -2514,7 +3011,7 @@ type CountAccountEntitlementsResponse struct {
 
 func (x *CountAccountEntitlementsResponse) Reset() {
 	*x = CountAccountEntitlementsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[33]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2526,7 +3023,7 @@ func (x *CountAccountEntitlementsResponse) String() string {
 func (*CountAccountEntitlementsResponse) ProtoMessage() {}
 
 func (x *CountAccountEntitlementsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[33]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2539,7 +3036,7 @@ func (x *CountAccountEntitlementsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountAccountEntitlementsResponse.ProtoReflect.Descriptor instead.
 func (*CountAccountEntitlementsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{33}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CountAccountEntitlementsResponse) GetEntitlements() int64 {
@@ -2567,7 +3064,7 @@ type EntitlementKey struct {
 
 func (x *EntitlementKey) Reset() {
 	*x = EntitlementKey{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[34]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2579,7 +3076,7 @@ func (x *EntitlementKey) String() string {
 func (*EntitlementKey) ProtoMessage() {}
 
 func (x *EntitlementKey) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[34]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2592,7 +3089,7 @@ func (x *EntitlementKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntitlementKey.ProtoReflect.Descriptor instead.
 func (*EntitlementKey) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{34}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *EntitlementKey) GetKind() EntitlementKeyKind {
@@ -2641,7 +3138,7 @@ type ResolveEntitlementKeyRequest struct {
 
 func (x *ResolveEntitlementKeyRequest) Reset() {
 	*x = ResolveEntitlementKeyRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[35]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2653,7 +3150,7 @@ func (x *ResolveEntitlementKeyRequest) String() string {
 func (*ResolveEntitlementKeyRequest) ProtoMessage() {}
 
 func (x *ResolveEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[35]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2666,7 +3163,7 @@ func (x *ResolveEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveEntitlementKeyRequest.ProtoReflect.Descriptor instead.
 func (*ResolveEntitlementKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{35}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ResolveEntitlementKeyRequest) GetKey() string {
@@ -2695,7 +3192,7 @@ type AssignEntitlementKeyRequest struct {
 
 func (x *AssignEntitlementKeyRequest) Reset() {
 	*x = AssignEntitlementKeyRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2707,7 +3204,7 @@ func (x *AssignEntitlementKeyRequest) String() string {
 func (*AssignEntitlementKeyRequest) ProtoMessage() {}
 
 func (x *AssignEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2720,7 +3217,7 @@ func (x *AssignEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignEntitlementKeyRequest.ProtoReflect.Descriptor instead.
 func (*AssignEntitlementKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{36}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *AssignEntitlementKeyRequest) GetKey() string {
@@ -2758,7 +3255,7 @@ type Trial struct {
 
 func (x *Trial) Reset() {
 	*x = Trial{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2770,7 +3267,7 @@ func (x *Trial) String() string {
 func (*Trial) ProtoMessage() {}
 
 func (x *Trial) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2783,7 +3280,7 @@ func (x *Trial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Trial.ProtoReflect.Descriptor instead.
 func (*Trial) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{37}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Trial) GetName() string {
@@ -2851,7 +3348,7 @@ type CreateTrialRequest struct {
 
 func (x *CreateTrialRequest) Reset() {
 	*x = CreateTrialRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2863,7 +3360,7 @@ func (x *CreateTrialRequest) String() string {
 func (*CreateTrialRequest) ProtoMessage() {}
 
 func (x *CreateTrialRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2876,7 +3373,7 @@ func (x *CreateTrialRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTrialRequest.ProtoReflect.Descriptor instead.
 func (*CreateTrialRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{38}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CreateTrialRequest) GetTrial() *Trial {
@@ -2894,7 +3391,7 @@ type ListAvailableTrialsRequest struct {
 
 func (x *ListAvailableTrialsRequest) Reset() {
 	*x = ListAvailableTrialsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2906,7 +3403,7 @@ func (x *ListAvailableTrialsRequest) String() string {
 func (*ListAvailableTrialsRequest) ProtoMessage() {}
 
 func (x *ListAvailableTrialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2919,7 +3416,7 @@ func (x *ListAvailableTrialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAvailableTrialsRequest.ProtoReflect.Descriptor instead.
 func (*ListAvailableTrialsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{39}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{44}
 }
 
 type ListAvailableTrialsResponse struct {
@@ -2931,7 +3428,7 @@ type ListAvailableTrialsResponse struct {
 
 func (x *ListAvailableTrialsResponse) Reset() {
 	*x = ListAvailableTrialsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2943,7 +3440,7 @@ func (x *ListAvailableTrialsResponse) String() string {
 func (*ListAvailableTrialsResponse) ProtoMessage() {}
 
 func (x *ListAvailableTrialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2956,7 +3453,7 @@ func (x *ListAvailableTrialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAvailableTrialsResponse.ProtoReflect.Descriptor instead.
 func (*ListAvailableTrialsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{40}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListAvailableTrialsResponse) GetTrials() []*Trial {
@@ -2978,7 +3475,7 @@ type RegisterTrialsRequest struct {
 
 func (x *RegisterTrialsRequest) Reset() {
 	*x = RegisterTrialsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2990,7 +3487,7 @@ func (x *RegisterTrialsRequest) String() string {
 func (*RegisterTrialsRequest) ProtoMessage() {}
 
 func (x *RegisterTrialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3003,7 +3500,7 @@ func (x *RegisterTrialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterTrialsRequest.ProtoReflect.Descriptor instead.
 func (*RegisterTrialsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{41}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RegisterTrialsRequest) GetPartNumbers() []string {
@@ -3030,7 +3527,7 @@ type RegisterTrialsResponse struct {
 
 func (x *RegisterTrialsResponse) Reset() {
 	*x = RegisterTrialsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3042,7 +3539,7 @@ func (x *RegisterTrialsResponse) String() string {
 func (*RegisterTrialsResponse) ProtoMessage() {}
 
 func (x *RegisterTrialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3055,7 +3552,7 @@ func (x *RegisterTrialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterTrialsResponse.ProtoReflect.Descriptor instead.
 func (*RegisterTrialsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{42}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RegisterTrialsResponse) GetEntitlements() []*Entitlement {
@@ -3069,7 +3566,7 @@ var File_tessera_entitlement_v1_entitlement_proto protoreflect.FileDescriptor
 
 const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\n" +
-	"(tessera/entitlement/v1/entitlement.proto\x12\x16tessera.entitlement.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x02\n" +
+	"(tessera/entitlement/v1/entitlement.proto\x12\x16tessera.entitlement.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x85\x05\n" +
 	"\fLicenseModel\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12(\n" +
 	"\x10license_model_id\x18\x02 \x01(\tR\x0elicenseModelId\x12!\n" +
@@ -3077,7 +3574,30 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x04type\x18\x04 \x01(\x0e2(.tessera.entitlement.v1.LicenseModelTypeR\x04type\x121\n" +
 	"\x15allowed_host_id_types\x18\x05 \x03(\tR\x12allowedHostIdTypes\x12;\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xaf\x01\n" +
+	"createTime\x12+\n" +
+	"\x11extra_activations\x18\a \x01(\x03R\x10extraActivations\x12+\n" +
+	"\x11overdraft_allowed\x18\b \x01(\bR\x10overdraftAllowed\x12C\n" +
+	"\bdefaults\x18\t \x01(\v2'.tessera.entitlement.v1.LicenseDefaultsR\bdefaults\x12A\n" +
+	"\areturns\x18\n" +
+	" \x01(\v2'.tessera.entitlement.v1.LifecyclePolicyR\areturns\x12A\n" +
+	"\arepairs\x18\v \x01(\v2'.tessera.entitlement.v1.LifecyclePolicyR\arepairs\x12A\n" +
+	"\arehosts\x18\f \x01(\v2'.tessera.entitlement.v1.LifecyclePolicyR\arehosts\"\xb3\x02\n" +
+	"\x0fLicenseDefaults\x12!\n" +
+	"\fborrow_hours\x18\x01 \x01(\x05R\vborrowHours\x12\x13\n" +
+	"\x05ts_ok\x18\x02 \x01(\bR\x04tsOk\x12!\n" +
+	"\fvm_platforms\x18\x03 \x01(\tR\vvmPlatforms\x12\x1b\n" +
+	"\ttime_zone\x18\x04 \x01(\tR\btimeZone\x12\x1c\n" +
+	"\tplatforms\x18\x05 \x03(\tR\tplatforms\x12\x16\n" +
+	"\x06issuer\x18\x06 \x01(\tR\x06issuer\x12\x16\n" +
+	"\x06notice\x18\a \x01(\tR\x06notice\x12\x16\n" +
+	"\x06serial\x18\b \x01(\tR\x06serial\x12#\n" +
+	"\rvendor_string\x18\t \x01(\tR\fvendorString\x12\x1d\n" +
+	"\n" +
+	"use_server\x18\n" +
+	" \x01(\bR\tuseServer\"C\n" +
+	"\x0fLifecyclePolicy\x12\x18\n" +
+	"\aallowed\x18\x01 \x01(\x05R\aallowed\x12\x16\n" +
+	"\x06period\x18\x02 \x01(\tR\x06period\"\xaf\x01\n" +
 	"\x19CreateLicenseModelRequest\x12I\n" +
 	"\rlicense_model\x18\x01 \x01(\v2$.tessera.entitlement.v1.LicenseModelR\flicenseModel\x12(\n" +
 	"\x10license_model_id\x18\x02 \x01(\tR\x0elicenseModelId\x12\x1d\n" +
@@ -3087,7 +3607,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"7\n" +
 	"\aFeature\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\tR\aversion\"\xdc\x03\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\"\x82\x05\n" +
 	"\aProduct\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
@@ -3102,7 +3622,25 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12!\n" +
-	"\fproduct_line\x18\v \x01(\tR\vproductLine\"\x8f\x01\n" +
+	"\fproduct_line\x18\v \x01(\tR\vproductLine\x127\n" +
+	"\x04kind\x18\f \x01(\x0e2#.tessera.entitlement.v1.ProductKindR\x04kind\x12/\n" +
+	"\x13maintained_products\x18\r \x03(\tR\x12maintainedProducts\x12\x1d\n" +
+	"\n" +
+	"upgrade_to\x18\x0e \x03(\tR\tupgradeTo\x12\x1b\n" +
+	"\tupsell_to\x18\x0f \x03(\tR\bupsellTo\"\x8e\x01\n" +
+	"\x14UpdateProductRequest\x129\n" +
+	"\aproduct\x18\x01 \x01(\v2\x1f.tessera.entitlement.v1.ProductR\aproduct\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"\x84\x01\n" +
+	"\x13ListProductsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"{\n" +
+	"\x14ListProductsResponse\x12;\n" +
+	"\bproducts\x18\x01 \x03(\v2\x1f.tessera.entitlement.v1.ProductR\bproducts\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8f\x01\n" +
 	"\x14CreateProductRequest\x129\n" +
 	"\aproduct\x18\x01 \x01(\v2\x1f.tessera.entitlement.v1.ProductR\aproduct\x12\x1d\n" +
 	"\n" +
@@ -3309,7 +3847,11 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x1eLICENSE_TECHNOLOGY_CERTIFICATE\x10\x01\x12&\n" +
 	"\"LICENSE_TECHNOLOGY_TRUSTED_STORAGE\x10\x02\x12\x1f\n" +
 	"\x1bLICENSE_TECHNOLOGY_EMBEDDED\x10\x03\x12\x1d\n" +
-	"\x19LICENSE_TECHNOLOGY_CUSTOM\x10\x04*\xa4\x01\n" +
+	"\x19LICENSE_TECHNOLOGY_CUSTOM\x10\x04*d\n" +
+	"\vProductKind\x12\x1c\n" +
+	"\x18PRODUCT_KIND_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15PRODUCT_KIND_STANDARD\x10\x01\x12\x1c\n" +
+	"\x18PRODUCT_KIND_MAINTENANCE\x10\x02*\xa4\x01\n" +
 	"\rLineItemState\x12\x1f\n" +
 	"\x1bLINE_ITEM_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15LINE_ITEM_STATE_DRAFT\x10\x01\x12\x1c\n" +
@@ -3325,13 +3867,16 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	" ENTITLEMENT_KEY_KIND_UNSPECIFIED\x10\x00\x12'\n" +
 	"#ENTITLEMENT_KEY_KIND_ENTITLEMENT_ID\x10\x01\x12&\n" +
 	"\"ENTITLEMENT_KEY_KIND_ACTIVATION_ID\x10\x02\x12!\n" +
-	"\x1dENTITLEMENT_KEY_KIND_ORDER_ID\x10\x032\x8e\t\n" +
+	"\x1dENTITLEMENT_KEY_KIND_ORDER_ID\x10\x032\xd9\n" +
+	"\n" +
 	"\x0eCatalogService\x12m\n" +
 	"\x12CreateLicenseModel\x121.tessera.entitlement.v1.CreateLicenseModelRequest\x1a$.tessera.entitlement.v1.LicenseModel\x12g\n" +
 	"\x0fGetLicenseModel\x12..tessera.entitlement.v1.GetLicenseModelRequest\x1a$.tessera.entitlement.v1.LicenseModel\x12^\n" +
 	"\rCreateProduct\x12,.tessera.entitlement.v1.CreateProductRequest\x1a\x1f.tessera.entitlement.v1.Product\x12X\n" +
 	"\n" +
-	"GetProduct\x12).tessera.entitlement.v1.GetProductRequest\x1a\x1f.tessera.entitlement.v1.Product\x12j\n" +
+	"GetProduct\x12).tessera.entitlement.v1.GetProductRequest\x1a\x1f.tessera.entitlement.v1.Product\x12^\n" +
+	"\rUpdateProduct\x12,.tessera.entitlement.v1.UpdateProductRequest\x1a\x1f.tessera.entitlement.v1.Product\x12i\n" +
+	"\fListProducts\x12+.tessera.entitlement.v1.ListProductsRequest\x1a,.tessera.entitlement.v1.ListProductsResponse\x12j\n" +
 	"\x11CreateProductLine\x120.tessera.entitlement.v1.CreateProductLineRequest\x1a#.tessera.entitlement.v1.ProductLine\x12d\n" +
 	"\x0eGetProductLine\x12-.tessera.entitlement.v1.GetProductLineRequest\x1a#.tessera.entitlement.v1.ProductLine\x12u\n" +
 	"\x10ListProductLines\x12/.tessera.entitlement.v1.ListProductLinesRequest\x1a0.tessera.entitlement.v1.ListProductLinesResponse\x12j\n" +
@@ -3367,156 +3912,175 @@ func file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP() []byte {
 	return file_tessera_entitlement_v1_entitlement_proto_rawDescData
 }
 
-var file_tessera_entitlement_v1_entitlement_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_tessera_entitlement_v1_entitlement_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(LicenseModelType)(0),                    // 0: tessera.entitlement.v1.LicenseModelType
 	(LicenseTechnology)(0),                   // 1: tessera.entitlement.v1.LicenseTechnology
-	(LineItemState)(0),                       // 2: tessera.entitlement.v1.LineItemState
-	(ReservationState)(0),                    // 3: tessera.entitlement.v1.ReservationState
-	(EntitlementKeyKind)(0),                  // 4: tessera.entitlement.v1.EntitlementKeyKind
-	(*LicenseModel)(nil),                     // 5: tessera.entitlement.v1.LicenseModel
-	(*CreateLicenseModelRequest)(nil),        // 6: tessera.entitlement.v1.CreateLicenseModelRequest
-	(*GetLicenseModelRequest)(nil),           // 7: tessera.entitlement.v1.GetLicenseModelRequest
-	(*Feature)(nil),                          // 8: tessera.entitlement.v1.Feature
-	(*Product)(nil),                          // 9: tessera.entitlement.v1.Product
-	(*CreateProductRequest)(nil),             // 10: tessera.entitlement.v1.CreateProductRequest
-	(*ServicePlan)(nil),                      // 11: tessera.entitlement.v1.ServicePlan
-	(*CreateServicePlanRequest)(nil),         // 12: tessera.entitlement.v1.CreateServicePlanRequest
-	(*GetServicePlanRequest)(nil),            // 13: tessera.entitlement.v1.GetServicePlanRequest
-	(*ListServicePlansRequest)(nil),          // 14: tessera.entitlement.v1.ListServicePlansRequest
-	(*ListServicePlansResponse)(nil),         // 15: tessera.entitlement.v1.ListServicePlansResponse
-	(*AssignServicePlanRequest)(nil),         // 16: tessera.entitlement.v1.AssignServicePlanRequest
-	(*ProductLine)(nil),                      // 17: tessera.entitlement.v1.ProductLine
-	(*CreateProductLineRequest)(nil),         // 18: tessera.entitlement.v1.CreateProductLineRequest
-	(*GetProductLineRequest)(nil),            // 19: tessera.entitlement.v1.GetProductLineRequest
-	(*ListProductLinesRequest)(nil),          // 20: tessera.entitlement.v1.ListProductLinesRequest
-	(*ListProductLinesResponse)(nil),         // 21: tessera.entitlement.v1.ListProductLinesResponse
-	(*GetProductRequest)(nil),                // 22: tessera.entitlement.v1.GetProductRequest
-	(*LineItem)(nil),                         // 23: tessera.entitlement.v1.LineItem
-	(*Entitlement)(nil),                      // 24: tessera.entitlement.v1.Entitlement
-	(*OrderLine)(nil),                        // 25: tessera.entitlement.v1.OrderLine
-	(*CreateOrderRequest)(nil),               // 26: tessera.entitlement.v1.CreateOrderRequest
-	(*BatchCreateOrdersRequest)(nil),         // 27: tessera.entitlement.v1.BatchCreateOrdersRequest
-	(*BatchCreateOrdersResponse)(nil),        // 28: tessera.entitlement.v1.BatchCreateOrdersResponse
-	(*GetEntitlementRequest)(nil),            // 29: tessera.entitlement.v1.GetEntitlementRequest
-	(*GetLineItemRequest)(nil),               // 30: tessera.entitlement.v1.GetLineItemRequest
-	(*Reservation)(nil),                      // 31: tessera.entitlement.v1.Reservation
-	(*ReserveSeatsRequest)(nil),              // 32: tessera.entitlement.v1.ReserveSeatsRequest
-	(*ConfirmSeatsRequest)(nil),              // 33: tessera.entitlement.v1.ConfirmSeatsRequest
-	(*ReleaseSeatsRequest)(nil),              // 34: tessera.entitlement.v1.ReleaseSeatsRequest
-	(*CheckProductAccessRequest)(nil),        // 35: tessera.entitlement.v1.CheckProductAccessRequest
-	(*CheckProductAccessResponse)(nil),       // 36: tessera.entitlement.v1.CheckProductAccessResponse
-	(*CountAccountEntitlementsRequest)(nil),  // 37: tessera.entitlement.v1.CountAccountEntitlementsRequest
-	(*CountAccountEntitlementsResponse)(nil), // 38: tessera.entitlement.v1.CountAccountEntitlementsResponse
-	(*EntitlementKey)(nil),                   // 39: tessera.entitlement.v1.EntitlementKey
-	(*ResolveEntitlementKeyRequest)(nil),     // 40: tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	(*AssignEntitlementKeyRequest)(nil),      // 41: tessera.entitlement.v1.AssignEntitlementKeyRequest
-	(*Trial)(nil),                            // 42: tessera.entitlement.v1.Trial
-	(*CreateTrialRequest)(nil),               // 43: tessera.entitlement.v1.CreateTrialRequest
-	(*ListAvailableTrialsRequest)(nil),       // 44: tessera.entitlement.v1.ListAvailableTrialsRequest
-	(*ListAvailableTrialsResponse)(nil),      // 45: tessera.entitlement.v1.ListAvailableTrialsResponse
-	(*RegisterTrialsRequest)(nil),            // 46: tessera.entitlement.v1.RegisterTrialsRequest
-	(*RegisterTrialsResponse)(nil),           // 47: tessera.entitlement.v1.RegisterTrialsResponse
-	nil,                                      // 48: tessera.entitlement.v1.LineItem.AttributesEntry
-	nil,                                      // 49: tessera.entitlement.v1.OrderLine.AttributesEntry
-	(*timestamppb.Timestamp)(nil),            // 50: google.protobuf.Timestamp
+	(ProductKind)(0),                         // 2: tessera.entitlement.v1.ProductKind
+	(LineItemState)(0),                       // 3: tessera.entitlement.v1.LineItemState
+	(ReservationState)(0),                    // 4: tessera.entitlement.v1.ReservationState
+	(EntitlementKeyKind)(0),                  // 5: tessera.entitlement.v1.EntitlementKeyKind
+	(*LicenseModel)(nil),                     // 6: tessera.entitlement.v1.LicenseModel
+	(*LicenseDefaults)(nil),                  // 7: tessera.entitlement.v1.LicenseDefaults
+	(*LifecyclePolicy)(nil),                  // 8: tessera.entitlement.v1.LifecyclePolicy
+	(*CreateLicenseModelRequest)(nil),        // 9: tessera.entitlement.v1.CreateLicenseModelRequest
+	(*GetLicenseModelRequest)(nil),           // 10: tessera.entitlement.v1.GetLicenseModelRequest
+	(*Feature)(nil),                          // 11: tessera.entitlement.v1.Feature
+	(*Product)(nil),                          // 12: tessera.entitlement.v1.Product
+	(*UpdateProductRequest)(nil),             // 13: tessera.entitlement.v1.UpdateProductRequest
+	(*ListProductsRequest)(nil),              // 14: tessera.entitlement.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),             // 15: tessera.entitlement.v1.ListProductsResponse
+	(*CreateProductRequest)(nil),             // 16: tessera.entitlement.v1.CreateProductRequest
+	(*ServicePlan)(nil),                      // 17: tessera.entitlement.v1.ServicePlan
+	(*CreateServicePlanRequest)(nil),         // 18: tessera.entitlement.v1.CreateServicePlanRequest
+	(*GetServicePlanRequest)(nil),            // 19: tessera.entitlement.v1.GetServicePlanRequest
+	(*ListServicePlansRequest)(nil),          // 20: tessera.entitlement.v1.ListServicePlansRequest
+	(*ListServicePlansResponse)(nil),         // 21: tessera.entitlement.v1.ListServicePlansResponse
+	(*AssignServicePlanRequest)(nil),         // 22: tessera.entitlement.v1.AssignServicePlanRequest
+	(*ProductLine)(nil),                      // 23: tessera.entitlement.v1.ProductLine
+	(*CreateProductLineRequest)(nil),         // 24: tessera.entitlement.v1.CreateProductLineRequest
+	(*GetProductLineRequest)(nil),            // 25: tessera.entitlement.v1.GetProductLineRequest
+	(*ListProductLinesRequest)(nil),          // 26: tessera.entitlement.v1.ListProductLinesRequest
+	(*ListProductLinesResponse)(nil),         // 27: tessera.entitlement.v1.ListProductLinesResponse
+	(*GetProductRequest)(nil),                // 28: tessera.entitlement.v1.GetProductRequest
+	(*LineItem)(nil),                         // 29: tessera.entitlement.v1.LineItem
+	(*Entitlement)(nil),                      // 30: tessera.entitlement.v1.Entitlement
+	(*OrderLine)(nil),                        // 31: tessera.entitlement.v1.OrderLine
+	(*CreateOrderRequest)(nil),               // 32: tessera.entitlement.v1.CreateOrderRequest
+	(*BatchCreateOrdersRequest)(nil),         // 33: tessera.entitlement.v1.BatchCreateOrdersRequest
+	(*BatchCreateOrdersResponse)(nil),        // 34: tessera.entitlement.v1.BatchCreateOrdersResponse
+	(*GetEntitlementRequest)(nil),            // 35: tessera.entitlement.v1.GetEntitlementRequest
+	(*GetLineItemRequest)(nil),               // 36: tessera.entitlement.v1.GetLineItemRequest
+	(*Reservation)(nil),                      // 37: tessera.entitlement.v1.Reservation
+	(*ReserveSeatsRequest)(nil),              // 38: tessera.entitlement.v1.ReserveSeatsRequest
+	(*ConfirmSeatsRequest)(nil),              // 39: tessera.entitlement.v1.ConfirmSeatsRequest
+	(*ReleaseSeatsRequest)(nil),              // 40: tessera.entitlement.v1.ReleaseSeatsRequest
+	(*CheckProductAccessRequest)(nil),        // 41: tessera.entitlement.v1.CheckProductAccessRequest
+	(*CheckProductAccessResponse)(nil),       // 42: tessera.entitlement.v1.CheckProductAccessResponse
+	(*CountAccountEntitlementsRequest)(nil),  // 43: tessera.entitlement.v1.CountAccountEntitlementsRequest
+	(*CountAccountEntitlementsResponse)(nil), // 44: tessera.entitlement.v1.CountAccountEntitlementsResponse
+	(*EntitlementKey)(nil),                   // 45: tessera.entitlement.v1.EntitlementKey
+	(*ResolveEntitlementKeyRequest)(nil),     // 46: tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	(*AssignEntitlementKeyRequest)(nil),      // 47: tessera.entitlement.v1.AssignEntitlementKeyRequest
+	(*Trial)(nil),                            // 48: tessera.entitlement.v1.Trial
+	(*CreateTrialRequest)(nil),               // 49: tessera.entitlement.v1.CreateTrialRequest
+	(*ListAvailableTrialsRequest)(nil),       // 50: tessera.entitlement.v1.ListAvailableTrialsRequest
+	(*ListAvailableTrialsResponse)(nil),      // 51: tessera.entitlement.v1.ListAvailableTrialsResponse
+	(*RegisterTrialsRequest)(nil),            // 52: tessera.entitlement.v1.RegisterTrialsRequest
+	(*RegisterTrialsResponse)(nil),           // 53: tessera.entitlement.v1.RegisterTrialsResponse
+	nil,                                      // 54: tessera.entitlement.v1.LineItem.AttributesEntry
+	nil,                                      // 55: tessera.entitlement.v1.OrderLine.AttributesEntry
+	(*timestamppb.Timestamp)(nil),            // 56: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),            // 57: google.protobuf.FieldMask
 }
 var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	0,  // 0: tessera.entitlement.v1.LicenseModel.type:type_name -> tessera.entitlement.v1.LicenseModelType
-	50, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 2: tessera.entitlement.v1.CreateLicenseModelRequest.license_model:type_name -> tessera.entitlement.v1.LicenseModel
-	8,  // 3: tessera.entitlement.v1.Product.features:type_name -> tessera.entitlement.v1.Feature
-	1,  // 4: tessera.entitlement.v1.Product.license_technology:type_name -> tessera.entitlement.v1.LicenseTechnology
-	50, // 5: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
-	9,  // 6: tessera.entitlement.v1.CreateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	50, // 7: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
-	11, // 8: tessera.entitlement.v1.CreateServicePlanRequest.service_plan:type_name -> tessera.entitlement.v1.ServicePlan
-	11, // 9: tessera.entitlement.v1.ListServicePlansResponse.service_plans:type_name -> tessera.entitlement.v1.ServicePlan
-	50, // 10: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
-	50, // 11: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
-	17, // 12: tessera.entitlement.v1.CreateProductLineRequest.product_line:type_name -> tessera.entitlement.v1.ProductLine
-	17, // 13: tessera.entitlement.v1.ListProductLinesResponse.product_lines:type_name -> tessera.entitlement.v1.ProductLine
-	2,  // 14: tessera.entitlement.v1.LineItem.state:type_name -> tessera.entitlement.v1.LineItemState
-	50, // 15: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
-	50, // 16: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
-	50, // 17: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
-	50, // 18: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
-	50, // 19: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
-	48, // 20: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
-	23, // 21: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
-	50, // 22: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
-	50, // 23: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
-	50, // 24: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
-	50, // 25: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
-	50, // 26: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
-	50, // 27: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
-	49, // 28: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
-	25, // 29: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
-	26, // 30: tessera.entitlement.v1.BatchCreateOrdersRequest.orders:type_name -> tessera.entitlement.v1.CreateOrderRequest
-	24, // 31: tessera.entitlement.v1.BatchCreateOrdersResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
-	3,  // 32: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
-	4,  // 33: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
-	4,  // 34: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
-	50, // 35: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
-	42, // 36: tessera.entitlement.v1.CreateTrialRequest.trial:type_name -> tessera.entitlement.v1.Trial
-	42, // 37: tessera.entitlement.v1.ListAvailableTrialsResponse.trials:type_name -> tessera.entitlement.v1.Trial
-	24, // 38: tessera.entitlement.v1.RegisterTrialsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
-	6,  // 39: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
-	7,  // 40: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
-	10, // 41: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
-	22, // 42: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
-	18, // 43: tessera.entitlement.v1.CatalogService.CreateProductLine:input_type -> tessera.entitlement.v1.CreateProductLineRequest
-	19, // 44: tessera.entitlement.v1.CatalogService.GetProductLine:input_type -> tessera.entitlement.v1.GetProductLineRequest
-	20, // 45: tessera.entitlement.v1.CatalogService.ListProductLines:input_type -> tessera.entitlement.v1.ListProductLinesRequest
-	12, // 46: tessera.entitlement.v1.CatalogService.CreateServicePlan:input_type -> tessera.entitlement.v1.CreateServicePlanRequest
-	13, // 47: tessera.entitlement.v1.CatalogService.GetServicePlan:input_type -> tessera.entitlement.v1.GetServicePlanRequest
-	14, // 48: tessera.entitlement.v1.CatalogService.ListServicePlans:input_type -> tessera.entitlement.v1.ListServicePlansRequest
-	43, // 49: tessera.entitlement.v1.CatalogService.CreateTrial:input_type -> tessera.entitlement.v1.CreateTrialRequest
-	26, // 50: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
-	27, // 51: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:input_type -> tessera.entitlement.v1.BatchCreateOrdersRequest
-	29, // 52: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
-	30, // 53: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
-	32, // 54: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
-	33, // 55: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
-	34, // 56: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
-	35, // 57: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
-	37, // 58: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
-	40, // 59: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	41, // 60: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
-	16, // 61: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
-	44, // 62: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
-	46, // 63: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
-	5,  // 64: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	5,  // 65: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	9,  // 66: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
-	9,  // 67: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
-	17, // 68: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	17, // 69: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	21, // 70: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
-	11, // 71: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	11, // 72: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	15, // 73: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
-	42, // 74: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
-	24, // 75: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
-	28, // 76: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
-	24, // 77: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
-	23, // 78: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
-	31, // 79: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
-	31, // 80: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
-	31, // 81: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
-	36, // 82: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
-	38, // 83: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
-	39, // 84: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	39, // 85: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	24, // 86: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
-	45, // 87: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
-	47, // 88: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
-	64, // [64:89] is the sub-list for method output_type
-	39, // [39:64] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	56, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
+	7,  // 2: tessera.entitlement.v1.LicenseModel.defaults:type_name -> tessera.entitlement.v1.LicenseDefaults
+	8,  // 3: tessera.entitlement.v1.LicenseModel.returns:type_name -> tessera.entitlement.v1.LifecyclePolicy
+	8,  // 4: tessera.entitlement.v1.LicenseModel.repairs:type_name -> tessera.entitlement.v1.LifecyclePolicy
+	8,  // 5: tessera.entitlement.v1.LicenseModel.rehosts:type_name -> tessera.entitlement.v1.LifecyclePolicy
+	6,  // 6: tessera.entitlement.v1.CreateLicenseModelRequest.license_model:type_name -> tessera.entitlement.v1.LicenseModel
+	11, // 7: tessera.entitlement.v1.Product.features:type_name -> tessera.entitlement.v1.Feature
+	1,  // 8: tessera.entitlement.v1.Product.license_technology:type_name -> tessera.entitlement.v1.LicenseTechnology
+	56, // 9: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
+	2,  // 10: tessera.entitlement.v1.Product.kind:type_name -> tessera.entitlement.v1.ProductKind
+	12, // 11: tessera.entitlement.v1.UpdateProductRequest.product:type_name -> tessera.entitlement.v1.Product
+	57, // 12: tessera.entitlement.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
+	12, // 13: tessera.entitlement.v1.ListProductsResponse.products:type_name -> tessera.entitlement.v1.Product
+	12, // 14: tessera.entitlement.v1.CreateProductRequest.product:type_name -> tessera.entitlement.v1.Product
+	56, // 15: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
+	17, // 16: tessera.entitlement.v1.CreateServicePlanRequest.service_plan:type_name -> tessera.entitlement.v1.ServicePlan
+	17, // 17: tessera.entitlement.v1.ListServicePlansResponse.service_plans:type_name -> tessera.entitlement.v1.ServicePlan
+	56, // 18: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
+	56, // 19: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
+	23, // 20: tessera.entitlement.v1.CreateProductLineRequest.product_line:type_name -> tessera.entitlement.v1.ProductLine
+	23, // 21: tessera.entitlement.v1.ListProductLinesResponse.product_lines:type_name -> tessera.entitlement.v1.ProductLine
+	3,  // 22: tessera.entitlement.v1.LineItem.state:type_name -> tessera.entitlement.v1.LineItemState
+	56, // 23: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
+	56, // 24: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
+	56, // 25: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	56, // 26: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
+	56, // 27: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
+	54, // 28: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
+	29, // 29: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
+	56, // 30: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
+	56, // 31: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
+	56, // 32: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
+	56, // 33: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	56, // 34: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
+	56, // 35: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
+	55, // 36: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
+	31, // 37: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
+	32, // 38: tessera.entitlement.v1.BatchCreateOrdersRequest.orders:type_name -> tessera.entitlement.v1.CreateOrderRequest
+	30, // 39: tessera.entitlement.v1.BatchCreateOrdersResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
+	4,  // 40: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
+	5,  // 41: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
+	5,  // 42: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
+	56, // 43: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
+	48, // 44: tessera.entitlement.v1.CreateTrialRequest.trial:type_name -> tessera.entitlement.v1.Trial
+	48, // 45: tessera.entitlement.v1.ListAvailableTrialsResponse.trials:type_name -> tessera.entitlement.v1.Trial
+	30, // 46: tessera.entitlement.v1.RegisterTrialsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
+	9,  // 47: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
+	10, // 48: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
+	16, // 49: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
+	28, // 50: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
+	13, // 51: tessera.entitlement.v1.CatalogService.UpdateProduct:input_type -> tessera.entitlement.v1.UpdateProductRequest
+	14, // 52: tessera.entitlement.v1.CatalogService.ListProducts:input_type -> tessera.entitlement.v1.ListProductsRequest
+	24, // 53: tessera.entitlement.v1.CatalogService.CreateProductLine:input_type -> tessera.entitlement.v1.CreateProductLineRequest
+	25, // 54: tessera.entitlement.v1.CatalogService.GetProductLine:input_type -> tessera.entitlement.v1.GetProductLineRequest
+	26, // 55: tessera.entitlement.v1.CatalogService.ListProductLines:input_type -> tessera.entitlement.v1.ListProductLinesRequest
+	18, // 56: tessera.entitlement.v1.CatalogService.CreateServicePlan:input_type -> tessera.entitlement.v1.CreateServicePlanRequest
+	19, // 57: tessera.entitlement.v1.CatalogService.GetServicePlan:input_type -> tessera.entitlement.v1.GetServicePlanRequest
+	20, // 58: tessera.entitlement.v1.CatalogService.ListServicePlans:input_type -> tessera.entitlement.v1.ListServicePlansRequest
+	49, // 59: tessera.entitlement.v1.CatalogService.CreateTrial:input_type -> tessera.entitlement.v1.CreateTrialRequest
+	32, // 60: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
+	33, // 61: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:input_type -> tessera.entitlement.v1.BatchCreateOrdersRequest
+	35, // 62: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
+	36, // 63: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
+	38, // 64: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
+	39, // 65: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
+	40, // 66: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
+	41, // 67: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
+	43, // 68: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
+	46, // 69: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	47, // 70: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
+	22, // 71: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
+	50, // 72: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
+	52, // 73: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
+	6,  // 74: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	6,  // 75: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	12, // 76: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
+	12, // 77: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
+	12, // 78: tessera.entitlement.v1.CatalogService.UpdateProduct:output_type -> tessera.entitlement.v1.Product
+	15, // 79: tessera.entitlement.v1.CatalogService.ListProducts:output_type -> tessera.entitlement.v1.ListProductsResponse
+	23, // 80: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	23, // 81: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	27, // 82: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
+	17, // 83: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	17, // 84: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	21, // 85: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
+	48, // 86: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
+	30, // 87: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
+	34, // 88: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
+	30, // 89: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
+	29, // 90: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
+	37, // 91: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
+	37, // 92: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
+	37, // 93: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
+	42, // 94: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
+	44, // 95: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
+	45, // 96: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	45, // 97: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	30, // 98: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
+	51, // 99: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
+	53, // 100: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
+	74, // [74:101] is the sub-list for method output_type
+	47, // [47:74] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_tessera_entitlement_v1_entitlement_proto_init() }
@@ -3529,8 +4093,8 @@ func file_tessera_entitlement_v1_entitlement_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_entitlement_v1_entitlement_proto_rawDesc), len(file_tessera_entitlement_v1_entitlement_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   45,
+			NumEnums:      6,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -23,6 +23,8 @@ const (
 	CatalogService_GetLicenseModel_FullMethodName    = "/tessera.entitlement.v1.CatalogService/GetLicenseModel"
 	CatalogService_CreateProduct_FullMethodName      = "/tessera.entitlement.v1.CatalogService/CreateProduct"
 	CatalogService_GetProduct_FullMethodName         = "/tessera.entitlement.v1.CatalogService/GetProduct"
+	CatalogService_UpdateProduct_FullMethodName      = "/tessera.entitlement.v1.CatalogService/UpdateProduct"
+	CatalogService_ListProducts_FullMethodName       = "/tessera.entitlement.v1.CatalogService/ListProducts"
 	CatalogService_CreateProductLine_FullMethodName  = "/tessera.entitlement.v1.CatalogService/CreateProductLine"
 	CatalogService_GetProductLine_FullMethodName     = "/tessera.entitlement.v1.CatalogService/GetProductLine"
 	CatalogService_ListProductLines_FullMethodName   = "/tessera.entitlement.v1.CatalogService/ListProductLines"
@@ -42,6 +44,8 @@ type CatalogServiceClient interface {
 	GetLicenseModel(ctx context.Context, in *GetLicenseModelRequest, opts ...grpc.CallOption) (*LicenseModel, error)
 	CreateProduct(ctx context.Context, in *CreateProductRequest, opts ...grpc.CallOption) (*Product, error)
 	GetProduct(ctx context.Context, in *GetProductRequest, opts ...grpc.CallOption) (*Product, error)
+	UpdateProduct(ctx context.Context, in *UpdateProductRequest, opts ...grpc.CallOption) (*Product, error)
+	ListProducts(ctx context.Context, in *ListProductsRequest, opts ...grpc.CallOption) (*ListProductsResponse, error)
 	// Product lines group products; users may be limited to theirs (SPEC ENT-1, ACC-16).
 	CreateProductLine(ctx context.Context, in *CreateProductLineRequest, opts ...grpc.CallOption) (*ProductLine, error)
 	GetProductLine(ctx context.Context, in *GetProductLineRequest, opts ...grpc.CallOption) (*ProductLine, error)
@@ -98,6 +102,26 @@ func (c *catalogServiceClient) GetProduct(ctx context.Context, in *GetProductReq
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Product)
 	err := c.cc.Invoke(ctx, CatalogService_GetProduct_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) UpdateProduct(ctx context.Context, in *UpdateProductRequest, opts ...grpc.CallOption) (*Product, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Product)
+	err := c.cc.Invoke(ctx, CatalogService_UpdateProduct_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) ListProducts(ctx context.Context, in *ListProductsRequest, opts ...grpc.CallOption) (*ListProductsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListProductsResponse)
+	err := c.cc.Invoke(ctx, CatalogService_ListProducts_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +208,8 @@ type CatalogServiceServer interface {
 	GetLicenseModel(context.Context, *GetLicenseModelRequest) (*LicenseModel, error)
 	CreateProduct(context.Context, *CreateProductRequest) (*Product, error)
 	GetProduct(context.Context, *GetProductRequest) (*Product, error)
+	UpdateProduct(context.Context, *UpdateProductRequest) (*Product, error)
+	ListProducts(context.Context, *ListProductsRequest) (*ListProductsResponse, error)
 	// Product lines group products; users may be limited to theirs (SPEC ENT-1, ACC-16).
 	CreateProductLine(context.Context, *CreateProductLineRequest) (*ProductLine, error)
 	GetProductLine(context.Context, *GetProductLineRequest) (*ProductLine, error)
@@ -217,6 +243,12 @@ func (UnimplementedCatalogServiceServer) CreateProduct(context.Context, *CreateP
 }
 func (UnimplementedCatalogServiceServer) GetProduct(context.Context, *GetProductRequest) (*Product, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetProduct not implemented")
+}
+func (UnimplementedCatalogServiceServer) UpdateProduct(context.Context, *UpdateProductRequest) (*Product, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateProduct not implemented")
+}
+func (UnimplementedCatalogServiceServer) ListProducts(context.Context, *ListProductsRequest) (*ListProductsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListProducts not implemented")
 }
 func (UnimplementedCatalogServiceServer) CreateProductLine(context.Context, *CreateProductLineRequest) (*ProductLine, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateProductLine not implemented")
@@ -328,6 +360,42 @@ func _CatalogService_GetProduct_Handler(srv interface{}, ctx context.Context, de
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(CatalogServiceServer).GetProduct(ctx, req.(*GetProductRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_UpdateProduct_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateProductRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).UpdateProduct(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_UpdateProduct_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).UpdateProduct(ctx, req.(*UpdateProductRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_ListProducts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListProductsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).ListProducts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_ListProducts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).ListProducts(ctx, req.(*ListProductsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -480,6 +548,14 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetProduct",
 			Handler:    _CatalogService_GetProduct_Handler,
+		},
+		{
+			MethodName: "UpdateProduct",
+			Handler:    _CatalogService_UpdateProduct_Handler,
+		},
+		{
+			MethodName: "ListProducts",
+			Handler:    _CatalogService_ListProducts_Handler,
 		},
 		{
 			MethodName: "CreateProductLine",

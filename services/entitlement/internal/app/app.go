@@ -12,6 +12,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/duration"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 )
 
 // Store is the persistence the use cases need.
@@ -20,6 +21,8 @@ type Store interface {
 	GetLicenseModel(ctx context.Context, tenant, id string) (LicenseModel, error)
 	CreateProduct(ctx context.Context, tenant string, p Product) (Product, error)
 	GetProduct(ctx context.Context, tenant, id string) (Product, error)
+	UpdateProduct(ctx context.Context, tenant, id string, fn func(*Product) error) (Product, error)
+	ListProducts(ctx context.Context, tenant string, q filter.Query) ([]Product, string, error)
 	CreateEntitlement(ctx context.Context, tenant string, e Entitlement) (Entitlement, bool, error)
 	// UpsertOrders stores orders' entitlements and line items in one transaction
 	// (see IngestOrders) and returns them as stored, with how many were new.

@@ -2,10 +2,16 @@ package app
 
 import (
 	"context"
+	"regexp"
 	"slices"
+	"strings"
+	"time"
+	_ "time/tzdata" // time zones are checked even where the system has no zoneinfo
 
 	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/duration"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/ids"
 )
 
@@ -27,6 +33,7 @@ func (a *App) CreateLicenseModel(ctx context.Context, m LicenseModel) (LicenseMo
 			v.Add("license_model.allowed_host_id_types", "unknown host ID type %q", t)
 		}
 	}
+	checkModelAttributes(&v, m)
 	if err := v.Err(); err != nil {
 		return LicenseModel{}, err
 	}
@@ -38,10 +45,26 @@ func (a *App) GetLicenseModel(ctx context.Context, id string) (LicenseModel, err
 	return a.store.GetLicenseModel(ctx, authz.MustTenant(ctx), id)
 }
 
-// CreateProduct validates and stores a product; its license models must exist.
+// CreateProduct validates and stores a product; what it refers to must exist.
 func (a *App) CreateProduct(ctx context.Context, p Product) (Product, error) {
 	var v errs.Violations
-	p.ID = ids.Resolve(&v, "product_id", authz.MustTenant(ctx), "PRD", p.ID, p.RequestID)
+	tenant := authz.MustTenant(ctx)
+	p.ID = ids.Resolve(&v, "product_id", tenant, "PRD", p.ID, p.RequestID)
+	if p.Kind == "" {
+		p.Kind = ProductStandard
+	}
+	checkProduct(&v, p)
+	if err := v.Err(); err != nil {
+		return Product{}, err
+	}
+	if err := a.checkProductRefs(ctx, tenant, p); err != nil {
+		return Product{}, err
+	}
+	return a.store.CreateProduct(ctx, tenant, p)
+}
+
+// checkProduct validates a product's own fields.
+func checkProduct(v *errs.Violations, p Product) {
 	v.Require("product.display_name", p.DisplayName)
 	if p.LicenseTechnology == "" {
 		v.Add("product.license_technology", "is required")
@@ -59,26 +82,105 @@ func (a *App) CreateProduct(ctx context.Context, p Product) (Product, error) {
 		}
 		seen[f.Name] = true
 	}
-	if err := v.Err(); err != nil {
-		return Product{}, err
+	if p.Kind != ProductStandard && p.Kind != ProductMaintenance {
+		v.Add("product.kind", "must be STANDARD or MAINTENANCE")
 	}
-	tenant := authz.MustTenant(ctx)
+	if p.Kind != ProductMaintenance && len(p.MaintainedProductIDs) > 0 {
+		v.Add("product.maintained_products", "only maintenance products maintain others")
+	}
+	for field, list := range map[string][]string{"product.maintained_products": p.MaintainedProductIDs, "product.upgrade_to": p.UpgradeTo, "product.upsell_to": p.UpsellTo} {
+		for i, id := range list {
+			if id == p.ID {
+				v.Add(fieldIndex(field, i, ""), "a product does not relate to itself")
+			} else if slices.Contains(list[:i], id) {
+				v.Add(fieldIndex(field, i, ""), "%q is listed twice", id)
+			}
+		}
+	}
+}
+
+// checkProductRefs checks that the license models, product line and related
+// products a product names exist.
+func (a *App) checkProductRefs(ctx context.Context, tenant string, p Product) error {
 	for i, id := range p.LicenseModelIDs {
 		if _, err := a.store.GetLicenseModel(ctx, tenant, id); err != nil {
 			if errs.IsKind(err, errs.KindNotFound) {
-				return Product{}, errs.Invalid(fieldIndex("product.license_models", i, ""), "license model %q does not exist", id)
+				return errs.Invalid(fieldIndex("product.license_models", i, ""), "license model %q does not exist", id)
 			}
-			return Product{}, err
+			return err
 		}
 	}
 	if p.ProductLineID != "" {
 		if _, err := a.store.GetProductLine(ctx, tenant, p.ProductLineID); errs.IsKind(err, errs.KindNotFound) {
-			return Product{}, errs.Invalid("product.product_line", "product line %q does not exist", p.ProductLineID)
+			return errs.Invalid("product.product_line", "product line %q does not exist", p.ProductLineID)
 		} else if err != nil {
-			return Product{}, err
+			return err
 		}
 	}
-	return a.store.CreateProduct(ctx, tenant, p)
+	for _, rel := range []struct {
+		field string
+		ids   []string
+	}{{"product.maintained_products", p.MaintainedProductIDs}, {"product.upgrade_to", p.UpgradeTo}, {"product.upsell_to", p.UpsellTo}} {
+		for i, id := range rel.ids {
+			if _, err := a.store.GetProduct(ctx, tenant, id); errs.IsKind(err, errs.KindNotFound) {
+				return errs.Invalid(fieldIndex(rel.field, i, ""), "product %q does not exist", id)
+			} else if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ProductPatch holds what UpdateProduct changes; nil fields stay.
+type ProductPatch struct {
+	DisplayName, Version, Description, ProductLineID               *string
+	PartNumbers, MaintainedProductIDs, UpgradeTo, UpsellTo, Models *[]string
+}
+
+// UpdateProduct changes a product. License models may be added, never removed:
+// line items already sold under a model keep it.
+func (a *App) UpdateProduct(ctx context.Context, id string, patch ProductPatch) (Product, error) {
+	tenant := authz.MustTenant(ctx)
+	return a.store.UpdateProduct(ctx, tenant, id, func(p *Product) error {
+		set := func(dst *string, v *string) {
+			if v != nil {
+				*dst = *v
+			}
+		}
+		setList := func(dst *[]string, v *[]string) {
+			if v != nil {
+				*dst = *v
+			}
+		}
+		set(&p.DisplayName, patch.DisplayName)
+		set(&p.Version, patch.Version)
+		set(&p.Description, patch.Description)
+		set(&p.ProductLineID, patch.ProductLineID)
+		setList(&p.PartNumbers, patch.PartNumbers)
+		setList(&p.MaintainedProductIDs, patch.MaintainedProductIDs)
+		setList(&p.UpgradeTo, patch.UpgradeTo)
+		setList(&p.UpsellTo, patch.UpsellTo)
+		if patch.Models != nil {
+			for _, old := range p.LicenseModelIDs {
+				if !slices.Contains(*patch.Models, old) {
+					return errs.Invalid("product.license_models", "license model %q cannot be removed: line items may be sold under it", old)
+				}
+			}
+			p.LicenseModelIDs = *patch.Models
+		}
+		var v errs.Violations
+		checkProduct(&v, *p)
+		if err := v.Err(); err != nil {
+			return err
+		}
+		return a.checkProductRefs(ctx, tenant, *p)
+	})
+}
+
+// ListProducts lists a page of the tenant's products.
+func (a *App) ListProducts(ctx context.Context, q filter.Query) ([]Product, string, error) {
+	return a.store.ListProducts(ctx, authz.MustTenant(ctx), q)
 }
 
 // CreateProductLine validates and stores a product line.
@@ -106,4 +208,46 @@ func (a *App) ListProductLines(ctx context.Context) ([]ProductLine, error) {
 // GetProduct reads a product.
 func (a *App) GetProduct(ctx context.Context, id string) (Product, error) {
 	return a.store.GetProduct(ctx, authz.MustTenant(ctx), id)
+}
+
+var platform = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
+
+// checkModelAttributes validates a model's counts, license defaults and policies.
+func checkModelAttributes(v *errs.Violations, m LicenseModel) {
+	if m.ExtraActivations < 0 || m.ExtraActivations > 1_000_000 {
+		v.Add("license_model.extra_activations", "must be between 0 and 1000000")
+	}
+	d := m.Defaults
+	if d.BorrowHours < 0 || d.BorrowHours > 8760 {
+		v.Add("license_model.defaults.borrow_hours", "must be between 0 and 8760")
+	}
+	if !slices.Contains([]string{"", "any", "physical_only", "vm_only"}, d.VMPlatforms) {
+		v.Add("license_model.defaults.vm_platforms", "must be any, physical_only or vm_only")
+	}
+	if d.TimeZone != "" {
+		if _, err := time.LoadLocation(d.TimeZone); err != nil {
+			v.Add("license_model.defaults.time_zone", "is not an IANA time zone like Europe/Berlin")
+		}
+	}
+	for i, p := range d.Platforms {
+		if !platform.MatchString(p) {
+			v.Add(fieldIndex("license_model.defaults.platforms", i, ""), "must be 1-32 lower-case letters, digits or '_'")
+		}
+	}
+	for field, text := range map[string]string{"issuer": d.Issuer, "notice": d.Notice, "serial": d.Serial, "vendor_string": d.VendorString} {
+		// License files quote these values: keep them to one printable line.
+		if len(text) > 200 || strings.ContainsAny(text, "\"\n\r\\") {
+			v.Add("license_model.defaults."+field, "must be at most 200 characters, on one line, without quotes or backslashes")
+		}
+	}
+	for field, p := range map[string]LifecyclePolicy{"returns": m.Policies.Returns, "repairs": m.Policies.Repairs, "rehosts": m.Policies.Rehosts} {
+		if p.Allowed < 0 || p.Allowed > 1000 {
+			v.Add("license_model."+field+".allowed", "must be between 0 and 1000")
+		}
+		if p.Period != "" {
+			if _, err := duration.Parse(p.Period); err != nil {
+				v.Add("license_model."+field+".period", "%v", err)
+			}
+		}
+	}
 }

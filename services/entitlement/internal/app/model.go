@@ -42,6 +42,39 @@ type LicenseModel struct {
 	AllowedHostIDTypes []string
 	RequestID          string
 	CreateTime         time.Time
+	// ExtraActivations are allowed beyond a line item's quantity.
+	ExtraActivations int64
+	OverdraftAllowed bool
+	Defaults         LicenseDefaults
+	Policies         LifecyclePolicies
+}
+
+// LicenseDefaults are the attributes every license of a model carries (SPEC ENT-2).
+type LicenseDefaults struct {
+	BorrowHours  int      `json:"borrow_hours,omitempty"`
+	TSOK         bool     `json:"ts_ok,omitempty"`
+	VMPlatforms  string   `json:"vm_platforms,omitempty"`
+	TimeZone     string   `json:"time_zone,omitempty"`
+	Platforms    []string `json:"platforms,omitempty"`
+	Issuer       string   `json:"issuer,omitempty"`
+	Notice       string   `json:"notice,omitempty"`
+	Serial       string   `json:"serial,omitempty"`
+	VendorString string   `json:"vendor_string,omitempty"`
+	UseServer    bool     `json:"use_server,omitempty"`
+}
+
+// LifecyclePolicy bounds one lifecycle operation per fulfillment: Allowed times per
+// Period (a term like "1Y"; empty: over the fulfillment's life).
+type LifecyclePolicy struct {
+	Allowed int    `json:"allowed"`
+	Period  string `json:"period,omitempty"`
+}
+
+// LifecyclePolicies are a model's return, repair and rehost policies.
+type LifecyclePolicies struct {
+	Returns LifecyclePolicy `json:"returns"`
+	Repairs LifecyclePolicy `json:"repairs"`
+	Rehosts LifecyclePolicy `json:"rehosts"`
 }
 
 // Feature is a licensed capability of a product.
@@ -63,7 +96,19 @@ type Product struct {
 	ProductLineID     string
 	RequestID         string
 	CreateTime        time.Time
+	// Kind is ProductStandard or ProductMaintenance; a maintenance product maintains
+	// MaintainedProductIDs.
+	Kind                 string
+	MaintainedProductIDs []string
+	UpgradeTo, UpsellTo  []string
+	UpdateTime           time.Time
 }
+
+// Product kinds.
+const (
+	ProductStandard    = "standard"
+	ProductMaintenance = "maintenance"
+)
 
 // LineItem is one activatable right of an entitlement.
 type LineItem struct {

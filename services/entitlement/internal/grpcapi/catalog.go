@@ -5,22 +5,44 @@ import (
 
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
+	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/names"
 )
 
 func licenseModelPB(m app.LicenseModel) *entitlementpb.LicenseModel {
+	d := m.Defaults
+	policy := func(p app.LifecyclePolicy) *entitlementpb.LifecyclePolicy {
+		return &entitlementpb.LifecyclePolicy{Allowed: int32(p.Allowed), Period: p.Period} //nolint:gosec // at most 1000
+	}
 	return &entitlementpb.LicenseModel{
 		Name: "licenseModels/" + m.ID, LicenseModelId: m.ID, DisplayName: m.DisplayName,
 		Type: modelTypesBack[m.Type], AllowedHostIdTypes: m.AllowedHostIDTypes, CreateTime: ts(m.CreateTime),
+		ExtraActivations: m.ExtraActivations, OverdraftAllowed: m.OverdraftAllowed,
+		Defaults: &entitlementpb.LicenseDefaults{
+			BorrowHours: int32(d.BorrowHours), TsOk: d.TSOK, VmPlatforms: d.VMPlatforms, TimeZone: d.TimeZone, Platforms: d.Platforms, //nolint:gosec // at most 8760
+			Issuer: d.Issuer, Notice: d.Notice, Serial: d.Serial, VendorString: d.VendorString, UseServer: d.UseServer,
+		},
+		Returns: policy(m.Policies.Returns), Repairs: policy(m.Policies.Repairs), Rehosts: policy(m.Policies.Rehosts),
 	}
 }
 
 // CreateLicenseModel implements CatalogService.
 func (s *Server) CreateLicenseModel(ctx context.Context, req *entitlementpb.CreateLicenseModelRequest) (*entitlementpb.LicenseModel, error) {
 	m := req.GetLicenseModel()
+	d := m.GetDefaults()
+	policy := func(p *entitlementpb.LifecyclePolicy) app.LifecyclePolicy {
+		return app.LifecyclePolicy{Allowed: int(p.GetAllowed()), Period: p.GetPeriod()}
+	}
 	out, err := s.app.CreateLicenseModel(ctx, app.LicenseModel{
 		ID: req.GetLicenseModelId(), DisplayName: m.GetDisplayName(), Type: modelTypes[m.GetType()],
 		AllowedHostIDTypes: m.GetAllowedHostIdTypes(), RequestID: req.GetRequestId(),
+		ExtraActivations: m.GetExtraActivations(), OverdraftAllowed: m.GetOverdraftAllowed(),
+		Defaults: app.LicenseDefaults{
+			BorrowHours: int(d.GetBorrowHours()), TSOK: d.GetTsOk(), VMPlatforms: d.GetVmPlatforms(), TimeZone: d.GetTimeZone(), Platforms: d.GetPlatforms(),
+			Issuer: d.GetIssuer(), Notice: d.GetNotice(), Serial: d.GetSerial(), VendorString: d.GetVendorString(), UseServer: d.GetUseServer(),
+		},
+		Policies: app.LifecyclePolicies{Returns: policy(m.GetReturns()), Repairs: policy(m.GetRepairs()), Rehosts: policy(m.GetRehosts())},
 	})
 	if err != nil {
 		return nil, err
@@ -46,7 +68,9 @@ func productPB(p app.Product) *entitlementpb.Product {
 		Name: "products/" + p.ID, ProductId: p.ID, DisplayName: p.DisplayName, Version: p.Version,
 		Description: p.Description, LicenseTechnology: technologiesBack[p.LicenseTechnology],
 		LicenseModels: prefixAll("licenseModels/", p.LicenseModelIDs), PartNumbers: p.PartNumbers, CreateTime: ts(p.CreateTime),
-		ProductLine: productLineName(p.ProductLineID),
+		ProductLine: productLineName(p.ProductLineID), Kind: productKinds[p.Kind],
+		MaintainedProducts: prefixAll("products/", p.MaintainedProductIDs), UpgradeTo: prefixAll("products/", p.UpgradeTo),
+		UpsellTo: prefixAll("products/", p.UpsellTo),
 	}
 	for _, f := range p.Features {
 		out.Features = append(out.Features, &entitlementpb.Feature{Name: f.Name, Version: f.Version})
@@ -64,17 +88,14 @@ func (s *Server) CreateProduct(ctx context.Context, req *entitlementpb.CreatePro
 	for _, f := range p.GetFeatures() {
 		in.Features = append(in.Features, app.Feature{Name: f.GetName(), Version: f.GetVersion()})
 	}
-	line, err := names.OptionalID("product.product_line", p.GetProductLine(), "productLines")
+	refs, err := productRefsOf(p)
 	if err != nil {
 		return nil, err
 	}
-	in.ProductLineID = line
-	for i, name := range p.GetLicenseModels() {
-		id, err := names.ID(fieldIndex("product.license_models", i), name, "licenseModels")
-		if err != nil {
-			return nil, err
-		}
-		in.LicenseModelIDs = append(in.LicenseModelIDs, id)
+	in.ProductLineID, in.LicenseModelIDs = refs.line, refs.models
+	in.MaintainedProductIDs, in.UpgradeTo, in.UpsellTo = refs.maintained, refs.upgrade, refs.upsell
+	if p.GetKind() != entitlementpb.ProductKind_PRODUCT_KIND_UNSPECIFIED {
+		in.Kind = productKindsBack[p.GetKind()]
 	}
 	out, err := s.app.CreateProduct(ctx, in)
 	if err != nil {
@@ -229,4 +250,112 @@ func (s *Server) CreateTrial(ctx context.Context, req *entitlementpb.CreateTrial
 		return nil, err
 	}
 	return trialPB(out), nil
+}
+
+var productKinds = map[string]entitlementpb.ProductKind{
+	app.ProductStandard:    entitlementpb.ProductKind_PRODUCT_KIND_STANDARD,
+	app.ProductMaintenance: entitlementpb.ProductKind_PRODUCT_KIND_MAINTENANCE,
+}
+
+var productKindsBack = map[entitlementpb.ProductKind]string{
+	entitlementpb.ProductKind_PRODUCT_KIND_STANDARD:    app.ProductStandard,
+	entitlementpb.ProductKind_PRODUCT_KIND_MAINTENANCE: app.ProductMaintenance,
+}
+
+// productRefs are the resource names a product message refers to, parsed to IDs.
+type productRefs struct {
+	line                                string
+	models, maintained, upgrade, upsell []string
+}
+
+func idsOf(field string, list []string, collection string) ([]string, error) {
+	out := make([]string, 0, len(list))
+	for i, name := range list {
+		id, err := names.ID(fieldIndex(field, i), name, collection)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+func productRefsOf(p *entitlementpb.Product) (productRefs, error) {
+	var r productRefs
+	var err error
+	if r.line, err = names.OptionalID("product.product_line", p.GetProductLine(), "productLines"); err != nil {
+		return r, err
+	}
+	if r.models, err = idsOf("product.license_models", p.GetLicenseModels(), "licenseModels"); err != nil {
+		return r, err
+	}
+	if r.maintained, err = idsOf("product.maintained_products", p.GetMaintainedProducts(), "products"); err != nil {
+		return r, err
+	}
+	if r.upgrade, err = idsOf("product.upgrade_to", p.GetUpgradeTo(), "products"); err != nil {
+		return r, err
+	}
+	r.upsell, err = idsOf("product.upsell_to", p.GetUpsellTo(), "products")
+	return r, err
+}
+
+// UpdateProduct implements CatalogService.
+func (s *Server) UpdateProduct(ctx context.Context, req *entitlementpb.UpdateProductRequest) (*entitlementpb.Product, error) {
+	p := req.GetProduct()
+	id, err := names.ID("product.name", p.GetName(), "products")
+	if err != nil {
+		return nil, err
+	}
+	refs, err := productRefsOf(p)
+	if err != nil {
+		return nil, err
+	}
+	var patch app.ProductPatch
+	for _, path := range req.GetUpdateMask().GetPaths() {
+		switch path {
+		case "display_name":
+			patch.DisplayName = &p.DisplayName
+		case "version":
+			patch.Version = &p.Version
+		case "description":
+			patch.Description = &p.Description
+		case "part_numbers":
+			patch.PartNumbers = &p.PartNumbers
+		case "product_line":
+			patch.ProductLineID = &refs.line
+		case "license_models":
+			patch.Models = &refs.models
+		case "maintained_products":
+			patch.MaintainedProductIDs = &refs.maintained
+		case "upgrade_to":
+			patch.UpgradeTo = &refs.upgrade
+		case "upsell_to":
+			patch.UpsellTo = &refs.upsell
+		default:
+			return nil, errs.Invalid("update_mask", "%q cannot be changed", path)
+		}
+	}
+	if len(req.GetUpdateMask().GetPaths()) == 0 {
+		return nil, errs.Invalid("update_mask", "names nothing to change")
+	}
+	out, err := s.app.UpdateProduct(ctx, id, patch)
+	if err != nil {
+		return nil, err
+	}
+	return productPB(out), nil
+}
+
+// ListProducts implements CatalogService.
+func (s *Server) ListProducts(ctx context.Context, req *entitlementpb.ListProductsRequest) (*entitlementpb.ListProductsResponse, error) {
+	list, next, err := s.app.ListProducts(ctx, filter.Query{
+		Filter: req.GetFilter(), OrderBy: req.GetOrderBy(), PageToken: req.GetPageToken(), PageSize: int(req.GetPageSize()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &entitlementpb.ListProductsResponse{NextPageToken: next}
+	for _, p := range list {
+		out.Products = append(out.Products, productPB(p))
+	}
+	return out, nil
 }

@@ -20,6 +20,8 @@ var Permissions = grpcx.Permissions{
 	entitlementpb.CatalogService_GetLicenseModel_FullMethodName:              authz.CatalogView,
 	entitlementpb.CatalogService_CreateProduct_FullMethodName:                authz.CatalogManage,
 	entitlementpb.CatalogService_GetProduct_FullMethodName:                   authz.CatalogView,
+	entitlementpb.CatalogService_UpdateProduct_FullMethodName:                authz.CatalogManage,
+	entitlementpb.CatalogService_ListProducts_FullMethodName:                 authz.CatalogView,
 	entitlementpb.CatalogService_CreateServicePlan_FullMethodName:            authz.CatalogManage,
 	entitlementpb.CatalogService_CreateProductLine_FullMethodName:            authz.CatalogManage,
 	entitlementpb.CatalogService_CreateTrial_FullMethodName:                  authz.CatalogManage,

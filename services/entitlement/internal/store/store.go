@@ -4,7 +4,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/jackc/pgx/v5"
@@ -14,7 +13,6 @@ import (
 	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/events"
-	"github.com/tessera-dev/tessera/services/platform/pg"
 )
 
 // Store implements app.Store.
@@ -22,107 +20,6 @@ type Store struct{ pool *pgxpool.Pool }
 
 // New returns a store over pool (search path: the entitlement schema).
 func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
-
-// CreateLicenseModel inserts m, or returns the model created earlier with the same
-// request ID.
-func (s *Store) CreateLicenseModel(ctx context.Context, tenant string, m app.LicenseModel) (app.LicenseModel, error) {
-	if m.RequestID != "" {
-		if prev, err := s.licenseModelByRequest(ctx, tenant, m.RequestID); err == nil {
-			return prev, nil
-		}
-	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO license_models (tenant_id, id, display_name, model_type, allowed_host_id_types, request_id)
-		VALUES ($1, $2, $3, $4, coalesce($5::text[], '{}'), $6)`, tenant, m.ID, m.DisplayName, m.Type, m.AllowedHostIDTypes, pg.NullIfEmpty(m.RequestID))
-	if err != nil {
-		if e := errs.FromPostgres(err); e != nil && e.Kind == errs.KindAlreadyExists {
-			if prev, perr := s.licenseModelByRequest(ctx, tenant, m.RequestID); perr == nil {
-				return prev, nil
-			}
-			return app.LicenseModel{}, errs.AlreadyExists("license model", m.ID)
-		}
-		return app.LicenseModel{}, err
-	}
-	return s.GetLicenseModel(ctx, tenant, m.ID)
-}
-
-const licenseModelCols = `id, display_name, model_type, allowed_host_id_types, coalesce(request_id, ''), created_at`
-
-func scanLicenseModel(row pgx.Row) (app.LicenseModel, error) {
-	var m app.LicenseModel
-	err := row.Scan(&m.ID, &m.DisplayName, &m.Type, &m.AllowedHostIDTypes, &m.RequestID, &m.CreateTime)
-	return m, err
-}
-
-func (s *Store) licenseModelByRequest(ctx context.Context, tenant, requestID string) (app.LicenseModel, error) {
-	if requestID == "" {
-		return app.LicenseModel{}, pgx.ErrNoRows
-	}
-	return scanLicenseModel(s.pool.QueryRow(ctx, `SELECT `+licenseModelCols+` FROM license_models WHERE tenant_id = $1 AND request_id = $2`, tenant, requestID))
-}
-
-// GetLicenseModel reads one license model.
-func (s *Store) GetLicenseModel(ctx context.Context, tenant, id string) (app.LicenseModel, error) {
-	m, err := scanLicenseModel(s.pool.QueryRow(ctx, `SELECT `+licenseModelCols+` FROM license_models WHERE tenant_id = $1 AND id = $2`, tenant, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return m, errs.NotFound("license model", id)
-	}
-	return m, err
-}
-
-// CreateProduct inserts p, or returns the product created earlier with the same
-// request ID.
-func (s *Store) CreateProduct(ctx context.Context, tenant string, p app.Product) (app.Product, error) {
-	if p.RequestID != "" {
-		if prev, err := s.productByRequest(ctx, tenant, p.RequestID); err == nil {
-			return prev, nil
-		}
-	}
-	features, err := json.Marshal(p.Features)
-	if err != nil {
-		return app.Product{}, err
-	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO products (tenant_id, id, display_name, version, description, license_technology, features, license_models, part_numbers, request_id, product_line_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8::text[], '{}'), coalesce($9::text[], '{}'), $10, $11)`,
-		tenant, p.ID, p.DisplayName, p.Version, p.Description, p.LicenseTechnology, features, p.LicenseModelIDs, p.PartNumbers, pg.NullIfEmpty(p.RequestID), pg.NullIfEmpty(p.ProductLineID))
-	if err != nil {
-		if e := errs.FromPostgres(err); e != nil && e.Kind == errs.KindAlreadyExists {
-			if prev, perr := s.productByRequest(ctx, tenant, p.RequestID); perr == nil {
-				return prev, nil
-			}
-			return app.Product{}, errs.AlreadyExists("product", p.ID)
-		}
-		return app.Product{}, err
-	}
-	return s.GetProduct(ctx, tenant, p.ID)
-}
-
-const productCols = `id, display_name, version, description, license_technology, features, license_models, part_numbers, coalesce(request_id, ''), created_at, coalesce(product_line_id, '')`
-
-func scanProduct(row pgx.Row) (app.Product, error) {
-	var p app.Product
-	var features []byte
-	err := row.Scan(&p.ID, &p.DisplayName, &p.Version, &p.Description, &p.LicenseTechnology, &features, &p.LicenseModelIDs, &p.PartNumbers, &p.RequestID, &p.CreateTime, &p.ProductLineID)
-	if err != nil {
-		return p, err
-	}
-	return p, json.Unmarshal(features, &p.Features)
-}
-
-func (s *Store) productByRequest(ctx context.Context, tenant, requestID string) (app.Product, error) {
-	if requestID == "" {
-		return app.Product{}, pgx.ErrNoRows
-	}
-	return scanProduct(s.pool.QueryRow(ctx, `SELECT `+productCols+` FROM products WHERE tenant_id = $1 AND request_id = $2`, tenant, requestID))
-}
-
-// GetProduct reads one product.
-func (s *Store) GetProduct(ctx context.Context, tenant, id string) (app.Product, error) {
-	p, err := scanProduct(s.pool.QueryRow(ctx, `SELECT `+productCols+` FROM products WHERE tenant_id = $1 AND id = $2`, tenant, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return p, errs.NotFound("product", id)
-	}
-	return p, err
-}
 
 // CreateEntitlement stores an order's entitlement and its line items with the
 // entitlement.created event. An order ID seen before returns the stored entitlement
