@@ -190,3 +190,39 @@ func TestOrderQuantityFloor_ENT3(t *testing.T) {
 	got := admin.ok("POST", "/v1/orders", map[string]any{"order_id": "SO-5", "sold_to": "accounts/ACME", "lines": []any{line("1", "cad", 3), line("2", "sim", 4)}})
 	require.Len(t, got["line_items"], 2)
 }
+
+// TestExtraActivationsAndOverdraft_ENT5: a model's extra activations add to what a
+// line item can give out; overdraft, where allowed, goes past that and is counted
+// apart.
+func TestExtraActivationsAndOverdraft_ENT5(t *testing.T) {
+	_, admin := orderWorld(t)
+	for id, m := range map[string]map[string]any{
+		"extra": {"display_name": "Extra", "type": "LICENSE_MODEL_TYPE_NODELOCKED_UNCOUNTED", "allowed_host_id_types": []string{"HOSTNAME"}, "extra_activations": 2},
+		"over":  {"display_name": "Over", "type": "LICENSE_MODEL_TYPE_NODELOCKED_UNCOUNTED", "allowed_host_id_types": []string{"HOSTNAME"}, "overdraft_allowed": true},
+	} {
+		admin.ok("POST", "/v1/licenseModels", map[string]any{"license_model_id": id, "license_model": m})
+	}
+	admin.ok("PATCH", "/v1/products/cad", map[string]any{"product": map[string]any{"license_models": []string{"licenseModels/node", "licenseModels/extra", "licenseModels/over"}}, "update_mask": "licenseModels"})
+	ent := admin.ok("POST", "/v1/orders", map[string]any{"order_id": "SO-X", "sold_to": "accounts/ACME", "lines": []any{
+		map[string]any{"line_number": "1", "product": "products/cad", "license_model": "licenseModels/extra", "quantity": 3},
+		map[string]any{"line_number": "2", "product": "products/cad", "license_model": "licenseModels/over", "quantity": 1},
+	}})
+	extra, over := lineItems(ent)["1"], lineItems(ent)["2"]
+	require.EqualValues(t, "5", extra["available"], "3 + 2 extra")
+	activate := func(act string, i int) reply {
+		return admin.do("POST", "/v1/lineItems/"+act+":activate", map[string]any{"host_id": fmt.Sprintf("HOSTNAME=x%d", i), "quantity": 1})
+	}
+	for i := range 5 {
+		require.Equal(t, http.StatusOK, activate(extra["activation_id"].(string), i).Status)
+	}
+	r := activate(extra["activation_id"].(string), 5)
+	require.Equal(t, http.StatusConflict, r.Status)
+	require.Equal(t, "QUANTITY_EXCEEDED", reason(r))
+	for i := range 3 {
+		require.Equal(t, http.StatusOK, activate(over["activation_id"].(string), i).Status)
+	}
+	got := admin.ok("GET", "/v1/lineItems/"+over["activation_id"].(string), nil)
+	require.EqualValues(t, "2", got["overdraft"], "two seats past the quantity, counted apart")
+	require.Nil(t, got["available"])
+	require.EqualValues(t, "3", got["fulfilled"])
+}

@@ -1937,9 +1937,15 @@ type LineItem struct {
 	VersionStartTime *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=version_start_time,json=versionStartTime,proto3" json:"version_start_time,omitempty"`
 	Attributes       map[string]string      `protobuf:"bytes,20,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Quantity 0 after an amendment: the order line was cancelled or refunded.
-	Cancelled     bool `protobuf:"varint,21,opt,name=cancelled,proto3" json:"cancelled,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Cancelled bool `protobuf:"varint,21,opt,name=cancelled,proto3" json:"cancelled,omitempty"`
+	// Activations allowed beyond quantity (from the license model): available is
+	// quantity + extra_activations - fulfilled.
+	ExtraActivations int64 `protobuf:"varint,22,opt,name=extra_activations,json=extraActivations,proto3" json:"extra_activations,omitempty"`
+	// Seats out beyond quantity + extra_activations, where the model allows overdraft.
+	Overdraft        int64 `protobuf:"varint,23,opt,name=overdraft,proto3" json:"overdraft,omitempty"`
+	OverdraftAllowed bool  `protobuf:"varint,24,opt,name=overdraft_allowed,json=overdraftAllowed,proto3" json:"overdraft_allowed,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *LineItem) Reset() {
@@ -2115,6 +2121,27 @@ func (x *LineItem) GetAttributes() map[string]string {
 func (x *LineItem) GetCancelled() bool {
 	if x != nil {
 		return x.Cancelled
+	}
+	return false
+}
+
+func (x *LineItem) GetExtraActivations() int64 {
+	if x != nil {
+		return x.ExtraActivations
+	}
+	return 0
+}
+
+func (x *LineItem) GetOverdraft() int64 {
+	if x != nil {
+		return x.Overdraft
+	}
+	return 0
+}
+
+func (x *LineItem) GetOverdraftAllowed() bool {
+	if x != nil {
+		return x.OverdraftAllowed
 	}
 	return false
 }
@@ -3693,7 +3720,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x18ListProductLinesResponse\x12H\n" +
 	"\rproduct_lines\x18\x01 \x03(\v2#.tessera.entitlement.v1.ProductLineR\fproductLines\"'\n" +
 	"\x11GetProductRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\xf7\a\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xef\b\n" +
 	"\bLineItem\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
 	"\ractivation_id\x18\x02 \x01(\tR\factivationId\x12 \n" +
@@ -3721,7 +3748,10 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\n" +
 	"attributes\x18\x14 \x03(\v20.tessera.entitlement.v1.LineItem.AttributesEntryR\n" +
 	"attributes\x12\x1c\n" +
-	"\tcancelled\x18\x15 \x01(\bR\tcancelled\x1a=\n" +
+	"\tcancelled\x18\x15 \x01(\bR\tcancelled\x12+\n" +
+	"\x11extra_activations\x18\x16 \x01(\x03R\x10extraActivations\x12\x1c\n" +
+	"\toverdraft\x18\x17 \x01(\x03R\toverdraft\x12+\n" +
+	"\x11overdraft_allowed\x18\x18 \x01(\bR\x10overdraftAllowed\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc4\x02\n" +

@@ -132,11 +132,28 @@ type LineItem struct {
 	ExpireAfter                                          string
 	MaintenanceExpireTime, VersionDate, VersionStartTime *time.Time
 	Attributes                                           map[string]string
+	// ExtraActivations and OverdraftAllowed come from the license model when the line
+	// item is created (SPEC ENT-2, ENT-5).
+	ExtraActivations int64
+	OverdraftAllowed bool
 }
 
-// Available is what may still be fulfilled (never negative: a cancelled line keeps
-// counting seats still out).
-func (li LineItem) Available() int64 { return max(li.Quantity-li.Fulfilled, 0) }
+// Available is what may still be fulfilled without overdraft (never negative: a
+// cancelled line keeps counting seats still out).
+func (li LineItem) Available() int64 {
+	if li.Quantity == 0 {
+		return 0
+	}
+	return max(li.Quantity+li.ExtraActivations-li.Fulfilled, 0)
+}
+
+// Overdraft is how many seats are out beyond quantity and extra activations.
+func (li LineItem) Overdraft() int64 {
+	if li.Quantity == 0 {
+		return 0
+	}
+	return max(li.Fulfilled-li.Quantity-li.ExtraActivations, 0)
+}
 
 // Entitlement groups the line items of one order for one account.
 type Entitlement struct {

@@ -18,6 +18,7 @@ func lineItemPB(li app.LineItem) *entitlementpb.LineItem {
 		ProductLine: productLineName(li.ProductLineID), StartAtFirstActivation: li.StartAtFirstActivation, ExpireAfter: li.ExpireAfter,
 		MaintenanceExpireTime: tsPtr(li.MaintenanceExpireTime), VersionDate: tsPtr(li.VersionDate), VersionStartTime: tsPtr(li.VersionStartTime),
 		Attributes: li.Attributes, Cancelled: li.Quantity == 0,
+		ExtraActivations: li.ExtraActivations, OverdraftAllowed: li.OverdraftAllowed, Overdraft: li.Overdraft(),
 	}
 }
 

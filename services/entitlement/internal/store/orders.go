@@ -88,7 +88,7 @@ func (s *Store) UpsertOrders(ctx context.Context, tenant string, ents []app.Enti
 				if prev.ProductID != li.ProductID || prev.LicenseModelID != li.LicenseModelID {
 					return orderRefusal(e.OrderID, field+".product", "ORDER_LINE_CHANGED", "line %s of order %s is for %s under %s; its product and model do not change", li.OrderLine, e.OrderID, prev.ProductID, prev.LicenseModelID)
 				}
-				if li.Quantity != 0 && li.Quantity < prev.Fulfilled {
+				if li.Quantity != 0 && li.Quantity+prev.ExtraActivations < prev.Fulfilled && !prev.OverdraftAllowed {
 					return orderRefusal(e.OrderID, field+".quantity", "QUANTITY_BELOW_FULFILLED", "line %s of order %s has %d seats out; its quantity cannot drop to %d (0 cancels it)", li.OrderLine, e.OrderID, prev.Fulfilled, li.Quantity)
 				}
 				if sameLine(prev, li) {
@@ -205,9 +205,13 @@ func insertLines(ctx context.Context, tx pgx.Tx, tenant string, lines []app.Line
 		attrs[i] = string(b)
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO line_items (tenant_id, activation_id, entitlement_id, product_id, license_model_id, account_id, state, order_line, quantity,
-			start_time, expire_time, maintenance_expire_time, version_date, version_start_time, start_at_first_activation, expire_after, attributes)
-		SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[],
-			$10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::timestamptz[], $15::boolean[], $16::text[], $17::jsonb[])`,
+			start_time, expire_time, maintenance_expire_time, version_date, version_start_time, start_at_first_activation, expire_after, attributes,
+			extra_activations, overdraft_allowed)
+		SELECT $1, l.*, m.extra_activations, m.overdraft_allowed FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[],
+			$10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::timestamptz[], $15::boolean[], $16::text[], $17::jsonb[])
+			AS l(activation_id, entitlement_id, product_id, license_model_id, account_id, state, order_line, quantity, start_time, expire_time,
+				maintenance_expire_time, version_date, version_start_time, start_at_first_activation, expire_after, attributes)
+		JOIN license_models m ON m.tenant_id = $1 AND m.id = l.license_model_id`,
 		tenant, act, ent, prod, model, acct, state, line, qty, start, end, maint, vdate, vstart, firstAct, after, attrs)
 	return err
 }

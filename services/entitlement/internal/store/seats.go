@@ -73,7 +73,7 @@ func (s *Store) Reserve(ctx context.Context, tenant string, r app.Reservation, a
 			}
 		}
 		tag, err = tx.Exec(ctx, `UPDATE line_items SET fulfilled = fulfilled + $3
-			WHERE tenant_id = $1 AND activation_id = $2 AND fulfilled + $3 <= quantity`, tenant, r.ActivationID, r.Quantity)
+			WHERE tenant_id = $1 AND activation_id = $2 AND (overdraft_allowed OR fulfilled + $3 <= quantity + extra_activations)`, tenant, r.ActivationID, r.Quantity)
 		if err != nil {
 			return err
 		}

@@ -53,8 +53,10 @@ func insertEntitlement(ctx context.Context, tx pgx.Tx, tenant string, e app.Enti
 	}
 	activationIDs := make([]string, 0, len(e.LineItems))
 	for _, li := range e.LineItems {
-		_, err := tx.Exec(ctx, `INSERT INTO line_items (tenant_id, activation_id, entitlement_id, product_id, license_model_id, account_id, state, order_line, quantity, start_time, expire_time)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		_, err := tx.Exec(ctx, `INSERT INTO line_items (tenant_id, activation_id, entitlement_id, product_id, license_model_id, account_id, state, order_line, quantity, start_time, expire_time,
+				extra_activations, overdraft_allowed)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, m.extra_activations, m.overdraft_allowed
+			FROM license_models m WHERE m.tenant_id = $1 AND m.id = $5`,
 			tenant, li.ActivationID, e.ID, li.ProductID, li.LicenseModelID, e.AccountID, li.State, li.OrderLine, li.Quantity, li.StartTime, li.ExpireTime)
 		if err != nil {
 			return false, err
@@ -88,12 +90,13 @@ func (s *Store) GetEntitlement(ctx context.Context, tenant, id string) (app.Enti
 
 const lineItemCols = `activation_id, entitlement_id, product_id, license_model_id, account_id, state, order_line, quantity, fulfilled, start_time, expire_time,
 	(SELECT coalesce(p.product_line_id, '') FROM products p WHERE p.tenant_id = line_items.tenant_id AND p.id = line_items.product_id),
-	start_at_first_activation, expire_after, maintenance_expire_time, version_date, version_start_time, attributes`
+	start_at_first_activation, expire_after, maintenance_expire_time, version_date, version_start_time, attributes, extra_activations, overdraft_allowed`
 
 func scanLineItem(row pgx.Row) (app.LineItem, error) {
 	var li app.LineItem
 	err := row.Scan(&li.ActivationID, &li.EntitlementID, &li.ProductID, &li.LicenseModelID, &li.AccountID, &li.State, &li.OrderLine, &li.Quantity, &li.Fulfilled, &li.StartTime, &li.ExpireTime, &li.ProductLineID,
-		&li.StartAtFirstActivation, &li.ExpireAfter, &li.MaintenanceExpireTime, &li.VersionDate, &li.VersionStartTime, &li.Attributes)
+		&li.StartAtFirstActivation, &li.ExpireAfter, &li.MaintenanceExpireTime, &li.VersionDate, &li.VersionStartTime, &li.Attributes,
+		&li.ExtraActivations, &li.OverdraftAllowed)
 	return li, err
 }
 
