@@ -3,6 +3,7 @@ package suite_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -225,4 +226,67 @@ func TestExtraActivationsAndOverdraft_ENT5(t *testing.T) {
 	require.EqualValues(t, "2", got["overdraft"], "two seats past the quantity, counted apart")
 	require.Nil(t, got["available"])
 	require.EqualValues(t, "3", got["fulfilled"])
+}
+
+// TestLineItemChains_ENT4: upgrades, upsells and renewals replace an earlier line
+// item of the same account; lists show each chain's newest line item with the earlier
+// ones under it, to each caller only what they may see.
+func TestLineItemChains_ENT4(t *testing.T) {
+	api, admin := orderWorld(t)
+	admin.ok("POST", "/v1/products", map[string]any{"product_id": "cad2", "product": map[string]any{
+		"display_name": "cad2", "version": "2.0", "license_technology": "LICENSE_TECHNOLOGY_CERTIFICATE",
+		"features": []any{map[string]any{"name": "cad", "version": "2.0"}}, "license_models": []string{"licenseModels/node"},
+	}})
+	admin.ok("PATCH", "/v1/products/cad", map[string]any{"product": map[string]any{"upgrade_to": []string{"products/cad2"}, "upsell_to": []string{"products/sim"}}, "update_mask": "upgradeTo,upsellTo"})
+	order := func(id, account string, l map[string]any) reply {
+		return admin.do("POST", "/v1/orders", map[string]any{"order_id": id, "sold_to": "accounts/" + account, "lines": []any{l}})
+	}
+	act := func(r reply) string {
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+		return r.Body["line_items"].([]any)[0].(map[string]any)["activation_id"].(string)
+	}
+	v1 := act(order("SO-1", "ACME", line("1", "cad", 5)))
+	other := act(order("SO-O", "OTHER", line("1", "cad", 1)))
+
+	for _, bad := range []struct {
+		l     map[string]any
+		field string
+	}{
+		{line("1", "cad2", 5, "type", "LINE_ITEM_TYPE_UPGRADE"), "lines[0].supersedes"},
+		{line("1", "cad2", 5, "type", "LINE_ITEM_TYPE_UPGRADE", "supersedes", other), "lines[0].supersedes"},
+		{line("1", "sim", 5, "type", "LINE_ITEM_TYPE_UPGRADE", "supersedes", v1), "lines[0].product"},
+		{line("1", "cad", 5, "supersedes", v1), "lines[0].supersedes"},
+	} {
+		r := order("SO-BAD", "ACME", bad.l)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Raw)
+		require.Equal(t, []string{bad.field}, fieldViolations(r.Body["error"].(map[string]any)))
+	}
+	v2 := act(order("SO-2", "ACME", line("1", "cad2", 5, "type", "LINE_ITEM_TYPE_UPGRADE", "supersedes", v1)))
+	r := order("SO-2B", "ACME", line("1", "cad2", 5, "type", "LINE_ITEM_TYPE_UPGRADE", "supersedes", v1))
+	require.Equal(t, http.StatusConflict, r.Status, "a line item is superseded once")
+	require.Equal(t, "ALREADY_SUPERSEDED", reason(r))
+	v3 := act(order("SO-3", "ACME", line("1", "cad2", 5, "type", "LINE_ITEM_TYPE_RENEWAL", "supersedes", v2)))
+	require.Equal(t, v2, act(order("SO-2", "ACME", line("1", "cad2", 5, "type", "LINE_ITEM_TYPE_UPGRADE", "supersedes", v1))), "a replay is no second upgrade")
+
+	heads := admin.ok("GET", "/v1/lineItems?filter="+url.QueryEscape("account = ACME"), nil)["line_items"].([]any)
+	require.Len(t, heads, 1, "one chain")
+	head := heads[0].(map[string]any)
+	require.Equal(t, v3, head["activation_id"])
+	require.Equal(t, "LINE_ITEM_TYPE_RENEWAL", head["type"])
+	require.Equal(t, []any{v2, v1}, head["superseded_activation_ids"])
+	all := collect(t, admin, "/v1/lineItems", "line_items", "activation_id", url.Values{"include_superseded": {"true"}, "filter": {"account = ACME"}})
+	require.ElementsMatch(t, []string{v1, v2, v3}, all)
+	require.Equal(t, []string{v2}, collect(t, admin, "/v1/lineItems", "line_items", "activation_id", url.Values{"include_superseded": {"true"}, "filter": {"type = UPGRADE"}}))
+	e := admin.refused(http.StatusBadRequest, "GET", "/v1/lineItems?filter="+url.QueryEscape("type = SIDEGRADE"), nil)
+	require.Equal(t, []string{"filter"}, fieldViolations(e))
+
+	// Each caller sees their own.
+	admin.ok("POST", "/v1/users", map[string]any{"password": "Cara-Password-1", "user": map[string]any{
+		"username": "cara", "first_name": "Cara", "last_name": "C", "email": "cara@acme.example",
+		"memberships": []any{map[string]any{"account": "accounts/ACME", "roles": []string{"customer_user"}}},
+	}})
+	cara := api.as(login(api, "order-co", "cara", "Cara-Password-1"))
+	require.Equal(t, []string{v3}, collect(t, cara, "/v1/lineItems", "line_items", "activation_id", nil))
+	key := api.ok("POST", "/v1/auth:signInWithKey", map[string]any{"tenant_id": "order-co", "key": other})["access_token"].(string)
+	require.Equal(t, []string{other}, collect(t, api.as(key), "/v1/lineItems", "line_items", "activation_id", nil))
 }

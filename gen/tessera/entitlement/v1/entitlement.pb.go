@@ -248,6 +248,70 @@ func (LineItemState) EnumDescriptor() ([]byte, []int) {
 	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{3}
 }
 
+type LineItemType int32
+
+const (
+	LineItemType_LINE_ITEM_TYPE_UNSPECIFIED LineItemType = 0
+	LineItemType_LINE_ITEM_TYPE_STANDARD    LineItemType = 1
+	// Moves the superseded line item's customer to a product it upgrades to.
+	LineItemType_LINE_ITEM_TYPE_UPGRADE LineItemType = 2
+	// Sells more: a product the superseded line item's product upsells to.
+	LineItemType_LINE_ITEM_TYPE_UPSELL LineItemType = 3
+	// The same product for another term.
+	LineItemType_LINE_ITEM_TYPE_RENEWAL      LineItemType = 4
+	LineItemType_LINE_ITEM_TYPE_MAINTENANCE  LineItemType = 5
+	LineItemType_LINE_ITEM_TYPE_SUBSCRIPTION LineItemType = 6
+)
+
+// Enum value maps for LineItemType.
+var (
+	LineItemType_name = map[int32]string{
+		0: "LINE_ITEM_TYPE_UNSPECIFIED",
+		1: "LINE_ITEM_TYPE_STANDARD",
+		2: "LINE_ITEM_TYPE_UPGRADE",
+		3: "LINE_ITEM_TYPE_UPSELL",
+		4: "LINE_ITEM_TYPE_RENEWAL",
+		5: "LINE_ITEM_TYPE_MAINTENANCE",
+		6: "LINE_ITEM_TYPE_SUBSCRIPTION",
+	}
+	LineItemType_value = map[string]int32{
+		"LINE_ITEM_TYPE_UNSPECIFIED":  0,
+		"LINE_ITEM_TYPE_STANDARD":     1,
+		"LINE_ITEM_TYPE_UPGRADE":      2,
+		"LINE_ITEM_TYPE_UPSELL":       3,
+		"LINE_ITEM_TYPE_RENEWAL":      4,
+		"LINE_ITEM_TYPE_MAINTENANCE":  5,
+		"LINE_ITEM_TYPE_SUBSCRIPTION": 6,
+	}
+)
+
+func (x LineItemType) Enum() *LineItemType {
+	p := new(LineItemType)
+	*p = x
+	return p
+}
+
+func (x LineItemType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LineItemType) Descriptor() protoreflect.EnumDescriptor {
+	return file_tessera_entitlement_v1_entitlement_proto_enumTypes[4].Descriptor()
+}
+
+func (LineItemType) Type() protoreflect.EnumType {
+	return &file_tessera_entitlement_v1_entitlement_proto_enumTypes[4]
+}
+
+func (x LineItemType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LineItemType.Descriptor instead.
+func (LineItemType) EnumDescriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{4}
+}
+
 type ReservationState int32
 
 const (
@@ -284,11 +348,11 @@ func (x ReservationState) String() string {
 }
 
 func (ReservationState) Descriptor() protoreflect.EnumDescriptor {
-	return file_tessera_entitlement_v1_entitlement_proto_enumTypes[4].Descriptor()
+	return file_tessera_entitlement_v1_entitlement_proto_enumTypes[5].Descriptor()
 }
 
 func (ReservationState) Type() protoreflect.EnumType {
-	return &file_tessera_entitlement_v1_entitlement_proto_enumTypes[4]
+	return &file_tessera_entitlement_v1_entitlement_proto_enumTypes[5]
 }
 
 func (x ReservationState) Number() protoreflect.EnumNumber {
@@ -297,7 +361,7 @@ func (x ReservationState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ReservationState.Descriptor instead.
 func (ReservationState) EnumDescriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{4}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{5}
 }
 
 type EntitlementKeyKind int32
@@ -336,11 +400,11 @@ func (x EntitlementKeyKind) String() string {
 }
 
 func (EntitlementKeyKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_tessera_entitlement_v1_entitlement_proto_enumTypes[5].Descriptor()
+	return file_tessera_entitlement_v1_entitlement_proto_enumTypes[6].Descriptor()
 }
 
 func (EntitlementKeyKind) Type() protoreflect.EnumType {
-	return &file_tessera_entitlement_v1_entitlement_proto_enumTypes[5]
+	return &file_tessera_entitlement_v1_entitlement_proto_enumTypes[6]
 }
 
 func (x EntitlementKeyKind) Number() protoreflect.EnumNumber {
@@ -349,7 +413,7 @@ func (x EntitlementKeyKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EntitlementKeyKind.Descriptor instead.
 func (EntitlementKeyKind) EnumDescriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{5}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{6}
 }
 
 type LicenseModel struct {
@@ -1942,10 +2006,17 @@ type LineItem struct {
 	// quantity + extra_activations - fulfilled.
 	ExtraActivations int64 `protobuf:"varint,22,opt,name=extra_activations,json=extraActivations,proto3" json:"extra_activations,omitempty"`
 	// Seats out beyond quantity + extra_activations, where the model allows overdraft.
-	Overdraft        int64 `protobuf:"varint,23,opt,name=overdraft,proto3" json:"overdraft,omitempty"`
-	OverdraftAllowed bool  `protobuf:"varint,24,opt,name=overdraft_allowed,json=overdraftAllowed,proto3" json:"overdraft_allowed,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	Overdraft        int64        `protobuf:"varint,23,opt,name=overdraft,proto3" json:"overdraft,omitempty"`
+	OverdraftAllowed bool         `protobuf:"varint,24,opt,name=overdraft_allowed,json=overdraftAllowed,proto3" json:"overdraft_allowed,omitempty"`
+	Type             LineItemType `protobuf:"varint,25,opt,name=type,proto3,enum=tessera.entitlement.v1.LineItemType" json:"type,omitempty"`
+	// activation ID of the line item this one upgrades, upsells or renews.
+	Supersedes string `protobuf:"bytes,26,opt,name=supersedes,proto3" json:"supersedes,omitempty"`
+	// The earlier line items of its chain, newest first (lists show only a chain's
+	// newest line item, with the earlier ones grouped under it).
+	SupersededActivationIds []string               `protobuf:"bytes,27,rep,name=superseded_activation_ids,json=supersededActivationIds,proto3" json:"superseded_activation_ids,omitempty"`
+	CreateTime              *timestamppb.Timestamp `protobuf:"bytes,28,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *LineItem) Reset() {
@@ -2146,6 +2217,166 @@ func (x *LineItem) GetOverdraftAllowed() bool {
 	return false
 }
 
+func (x *LineItem) GetType() LineItemType {
+	if x != nil {
+		return x.Type
+	}
+	return LineItemType_LINE_ITEM_TYPE_UNSPECIFIED
+}
+
+func (x *LineItem) GetSupersedes() string {
+	if x != nil {
+		return x.Supersedes
+	}
+	return ""
+}
+
+func (x *LineItem) GetSupersededActivationIds() []string {
+	if x != nil {
+		return x.SupersededActivationIds
+	}
+	return nil
+}
+
+func (x *LineItem) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+type ListLineItemsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	PageSize  int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Search: activation_id, order_line (text), product, account, entitlement, state,
+	// type (=), start_time, expire_time, create_time, attributes.<key>; joined with AND.
+	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	// activation_id, expire_time or create_time, optionally "desc".
+	OrderBy string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	// Also list line items that a newer one of their chain supersedes.
+	IncludeSuperseded bool `protobuf:"varint,5,opt,name=include_superseded,json=includeSuperseded,proto3" json:"include_superseded,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ListLineItemsRequest) Reset() {
+	*x = ListLineItemsRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLineItemsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLineItemsRequest) ProtoMessage() {}
+
+func (x *ListLineItemsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLineItemsRequest.ProtoReflect.Descriptor instead.
+func (*ListLineItemsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListLineItemsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListLineItemsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListLineItemsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListLineItemsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+func (x *ListLineItemsRequest) GetIncludeSuperseded() bool {
+	if x != nil {
+		return x.IncludeSuperseded
+	}
+	return false
+}
+
+type ListLineItemsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LineItems     []*LineItem            `protobuf:"bytes,1,rep,name=line_items,json=lineItems,proto3" json:"line_items,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLineItemsResponse) Reset() {
+	*x = ListLineItemsResponse{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLineItemsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLineItemsResponse) ProtoMessage() {}
+
+func (x *ListLineItemsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLineItemsResponse.ProtoReflect.Descriptor instead.
+func (*ListLineItemsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListLineItemsResponse) GetLineItems() []*LineItem {
+	if x != nil {
+		return x.LineItems
+	}
+	return nil
+}
+
+func (x *ListLineItemsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 type Entitlement struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resource name: entitlements/{entitlement_id}.
@@ -2166,7 +2397,7 @@ type Entitlement struct {
 
 func (x *Entitlement) Reset() {
 	*x = Entitlement{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[24]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2178,7 +2409,7 @@ func (x *Entitlement) String() string {
 func (*Entitlement) ProtoMessage() {}
 
 func (x *Entitlement) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[24]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2191,7 +2422,7 @@ func (x *Entitlement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entitlement.ProtoReflect.Descriptor instead.
 func (*Entitlement) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{24}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Entitlement) GetName() string {
@@ -2271,13 +2502,17 @@ type OrderLine struct {
 	VersionDate           *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=version_date,json=versionDate,proto3" json:"version_date,omitempty"`
 	VersionStartTime      *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=version_start_time,json=versionStartTime,proto3" json:"version_start_time,omitempty"`
 	Attributes            map[string]string      `protobuf:"bytes,12,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// STANDARD when unset. UPGRADE, UPSELL and RENEWAL name the line item they supersede.
+	Type LineItemType `protobuf:"varint,13,opt,name=type,proto3,enum=tessera.entitlement.v1.LineItemType" json:"type,omitempty"`
+	// activation ID of the superseded line item, of the same account.
+	Supersedes    string `protobuf:"bytes,14,opt,name=supersedes,proto3" json:"supersedes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OrderLine) Reset() {
 	*x = OrderLine{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[25]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2289,7 +2524,7 @@ func (x *OrderLine) String() string {
 func (*OrderLine) ProtoMessage() {}
 
 func (x *OrderLine) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[25]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2302,7 +2537,7 @@ func (x *OrderLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderLine.ProtoReflect.Descriptor instead.
 func (*OrderLine) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{25}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *OrderLine) GetLineNumber() string {
@@ -2389,6 +2624,20 @@ func (x *OrderLine) GetAttributes() map[string]string {
 	return nil
 }
 
+func (x *OrderLine) GetType() LineItemType {
+	if x != nil {
+		return x.Type
+	}
+	return LineItemType_LINE_ITEM_TYPE_UNSPECIFIED
+}
+
+func (x *OrderLine) GetSupersedes() string {
+	if x != nil {
+		return x.Supersedes
+	}
+	return ""
+}
+
 type CreateOrderRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Order system's identifier; the idempotency key of the ingestion.
@@ -2404,7 +2653,7 @@ type CreateOrderRequest struct {
 
 func (x *CreateOrderRequest) Reset() {
 	*x = CreateOrderRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[26]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2416,7 +2665,7 @@ func (x *CreateOrderRequest) String() string {
 func (*CreateOrderRequest) ProtoMessage() {}
 
 func (x *CreateOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[26]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2429,7 +2678,7 @@ func (x *CreateOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOrderRequest.ProtoReflect.Descriptor instead.
 func (*CreateOrderRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{26}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CreateOrderRequest) GetOrderId() string {
@@ -2469,7 +2718,7 @@ type BatchCreateOrdersRequest struct {
 
 func (x *BatchCreateOrdersRequest) Reset() {
 	*x = BatchCreateOrdersRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[27]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2481,7 +2730,7 @@ func (x *BatchCreateOrdersRequest) String() string {
 func (*BatchCreateOrdersRequest) ProtoMessage() {}
 
 func (x *BatchCreateOrdersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[27]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2494,7 +2743,7 @@ func (x *BatchCreateOrdersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateOrdersRequest.ProtoReflect.Descriptor instead.
 func (*BatchCreateOrdersRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{27}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *BatchCreateOrdersRequest) GetOrders() []*CreateOrderRequest {
@@ -2514,7 +2763,7 @@ type BatchCreateOrdersResponse struct {
 
 func (x *BatchCreateOrdersResponse) Reset() {
 	*x = BatchCreateOrdersResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[28]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2526,7 +2775,7 @@ func (x *BatchCreateOrdersResponse) String() string {
 func (*BatchCreateOrdersResponse) ProtoMessage() {}
 
 func (x *BatchCreateOrdersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[28]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2539,7 +2788,7 @@ func (x *BatchCreateOrdersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateOrdersResponse.ProtoReflect.Descriptor instead.
 func (*BatchCreateOrdersResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{28}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *BatchCreateOrdersResponse) GetEntitlements() []*Entitlement {
@@ -2558,7 +2807,7 @@ type GetEntitlementRequest struct {
 
 func (x *GetEntitlementRequest) Reset() {
 	*x = GetEntitlementRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[29]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2570,7 +2819,7 @@ func (x *GetEntitlementRequest) String() string {
 func (*GetEntitlementRequest) ProtoMessage() {}
 
 func (x *GetEntitlementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[29]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2583,7 +2832,7 @@ func (x *GetEntitlementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntitlementRequest.ProtoReflect.Descriptor instead.
 func (*GetEntitlementRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{29}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetEntitlementRequest) GetName() string {
@@ -2602,7 +2851,7 @@ type GetLineItemRequest struct {
 
 func (x *GetLineItemRequest) Reset() {
 	*x = GetLineItemRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[30]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2614,7 +2863,7 @@ func (x *GetLineItemRequest) String() string {
 func (*GetLineItemRequest) ProtoMessage() {}
 
 func (x *GetLineItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[30]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2627,7 +2876,7 @@ func (x *GetLineItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLineItemRequest.ProtoReflect.Descriptor instead.
 func (*GetLineItemRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{30}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetLineItemRequest) GetName() string {
@@ -2653,7 +2902,7 @@ type Reservation struct {
 
 func (x *Reservation) Reset() {
 	*x = Reservation{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[31]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2665,7 +2914,7 @@ func (x *Reservation) String() string {
 func (*Reservation) ProtoMessage() {}
 
 func (x *Reservation) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[31]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2678,7 +2927,7 @@ func (x *Reservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reservation.ProtoReflect.Descriptor instead.
 func (*Reservation) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{31}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Reservation) GetReservationId() string {
@@ -2737,7 +2986,7 @@ type ReserveSeatsRequest struct {
 
 func (x *ReserveSeatsRequest) Reset() {
 	*x = ReserveSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[32]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2749,7 +2998,7 @@ func (x *ReserveSeatsRequest) String() string {
 func (*ReserveSeatsRequest) ProtoMessage() {}
 
 func (x *ReserveSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[32]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2762,7 +3011,7 @@ func (x *ReserveSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReserveSeatsRequest.ProtoReflect.Descriptor instead.
 func (*ReserveSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{32}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ReserveSeatsRequest) GetReservationId() string {
@@ -2809,7 +3058,7 @@ type ConfirmSeatsRequest struct {
 
 func (x *ConfirmSeatsRequest) Reset() {
 	*x = ConfirmSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[33]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2821,7 +3070,7 @@ func (x *ConfirmSeatsRequest) String() string {
 func (*ConfirmSeatsRequest) ProtoMessage() {}
 
 func (x *ConfirmSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[33]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2834,7 +3083,7 @@ func (x *ConfirmSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmSeatsRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{33}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ConfirmSeatsRequest) GetReservationId() string {
@@ -2853,7 +3102,7 @@ type ReleaseSeatsRequest struct {
 
 func (x *ReleaseSeatsRequest) Reset() {
 	*x = ReleaseSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[34]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2865,7 +3114,7 @@ func (x *ReleaseSeatsRequest) String() string {
 func (*ReleaseSeatsRequest) ProtoMessage() {}
 
 func (x *ReleaseSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[34]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2878,7 +3127,7 @@ func (x *ReleaseSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseSeatsRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{34}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ReleaseSeatsRequest) GetReservationId() string {
@@ -2899,7 +3148,7 @@ type CheckProductAccessRequest struct {
 
 func (x *CheckProductAccessRequest) Reset() {
 	*x = CheckProductAccessRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[35]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2911,7 +3160,7 @@ func (x *CheckProductAccessRequest) String() string {
 func (*CheckProductAccessRequest) ProtoMessage() {}
 
 func (x *CheckProductAccessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[35]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2924,7 +3173,7 @@ func (x *CheckProductAccessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckProductAccessRequest.ProtoReflect.Descriptor instead.
 func (*CheckProductAccessRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{35}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CheckProductAccessRequest) GetProduct() string {
@@ -2950,7 +3199,7 @@ type CheckProductAccessResponse struct {
 
 func (x *CheckProductAccessResponse) Reset() {
 	*x = CheckProductAccessResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2962,7 +3211,7 @@ func (x *CheckProductAccessResponse) String() string {
 func (*CheckProductAccessResponse) ProtoMessage() {}
 
 func (x *CheckProductAccessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2975,7 +3224,7 @@ func (x *CheckProductAccessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckProductAccessResponse.ProtoReflect.Descriptor instead.
 func (*CheckProductAccessResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{36}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CheckProductAccessResponse) GetAllowed() bool {
@@ -2994,7 +3243,7 @@ type CountAccountEntitlementsRequest struct {
 
 func (x *CountAccountEntitlementsRequest) Reset() {
 	*x = CountAccountEntitlementsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3006,7 +3255,7 @@ func (x *CountAccountEntitlementsRequest) String() string {
 func (*CountAccountEntitlementsRequest) ProtoMessage() {}
 
 func (x *CountAccountEntitlementsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3019,7 +3268,7 @@ func (x *CountAccountEntitlementsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountAccountEntitlementsRequest.ProtoReflect.Descriptor instead.
 func (*CountAccountEntitlementsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{37}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CountAccountEntitlementsRequest) GetAccountIds() []string {
@@ -3038,7 +3287,7 @@ type CountAccountEntitlementsResponse struct {
 
 func (x *CountAccountEntitlementsResponse) Reset() {
 	*x = CountAccountEntitlementsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3050,7 +3299,7 @@ func (x *CountAccountEntitlementsResponse) String() string {
 func (*CountAccountEntitlementsResponse) ProtoMessage() {}
 
 func (x *CountAccountEntitlementsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3063,7 +3312,7 @@ func (x *CountAccountEntitlementsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountAccountEntitlementsResponse.ProtoReflect.Descriptor instead.
 func (*CountAccountEntitlementsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{38}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CountAccountEntitlementsResponse) GetEntitlements() int64 {
@@ -3091,7 +3340,7 @@ type EntitlementKey struct {
 
 func (x *EntitlementKey) Reset() {
 	*x = EntitlementKey{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3103,7 +3352,7 @@ func (x *EntitlementKey) String() string {
 func (*EntitlementKey) ProtoMessage() {}
 
 func (x *EntitlementKey) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3116,7 +3365,7 @@ func (x *EntitlementKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntitlementKey.ProtoReflect.Descriptor instead.
 func (*EntitlementKey) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{39}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *EntitlementKey) GetKind() EntitlementKeyKind {
@@ -3165,7 +3414,7 @@ type ResolveEntitlementKeyRequest struct {
 
 func (x *ResolveEntitlementKeyRequest) Reset() {
 	*x = ResolveEntitlementKeyRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3177,7 +3426,7 @@ func (x *ResolveEntitlementKeyRequest) String() string {
 func (*ResolveEntitlementKeyRequest) ProtoMessage() {}
 
 func (x *ResolveEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3190,7 +3439,7 @@ func (x *ResolveEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveEntitlementKeyRequest.ProtoReflect.Descriptor instead.
 func (*ResolveEntitlementKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{40}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ResolveEntitlementKeyRequest) GetKey() string {
@@ -3219,7 +3468,7 @@ type AssignEntitlementKeyRequest struct {
 
 func (x *AssignEntitlementKeyRequest) Reset() {
 	*x = AssignEntitlementKeyRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3231,7 +3480,7 @@ func (x *AssignEntitlementKeyRequest) String() string {
 func (*AssignEntitlementKeyRequest) ProtoMessage() {}
 
 func (x *AssignEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3244,7 +3493,7 @@ func (x *AssignEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignEntitlementKeyRequest.ProtoReflect.Descriptor instead.
 func (*AssignEntitlementKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{41}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *AssignEntitlementKeyRequest) GetKey() string {
@@ -3282,7 +3531,7 @@ type Trial struct {
 
 func (x *Trial) Reset() {
 	*x = Trial{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3294,7 +3543,7 @@ func (x *Trial) String() string {
 func (*Trial) ProtoMessage() {}
 
 func (x *Trial) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3307,7 +3556,7 @@ func (x *Trial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Trial.ProtoReflect.Descriptor instead.
 func (*Trial) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{42}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Trial) GetName() string {
@@ -3375,7 +3624,7 @@ type CreateTrialRequest struct {
 
 func (x *CreateTrialRequest) Reset() {
 	*x = CreateTrialRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[43]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3387,7 +3636,7 @@ func (x *CreateTrialRequest) String() string {
 func (*CreateTrialRequest) ProtoMessage() {}
 
 func (x *CreateTrialRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[43]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3400,7 +3649,7 @@ func (x *CreateTrialRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTrialRequest.ProtoReflect.Descriptor instead.
 func (*CreateTrialRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{43}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CreateTrialRequest) GetTrial() *Trial {
@@ -3418,7 +3667,7 @@ type ListAvailableTrialsRequest struct {
 
 func (x *ListAvailableTrialsRequest) Reset() {
 	*x = ListAvailableTrialsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[44]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3430,7 +3679,7 @@ func (x *ListAvailableTrialsRequest) String() string {
 func (*ListAvailableTrialsRequest) ProtoMessage() {}
 
 func (x *ListAvailableTrialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[44]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3443,7 +3692,7 @@ func (x *ListAvailableTrialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAvailableTrialsRequest.ProtoReflect.Descriptor instead.
 func (*ListAvailableTrialsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{44}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{46}
 }
 
 type ListAvailableTrialsResponse struct {
@@ -3455,7 +3704,7 @@ type ListAvailableTrialsResponse struct {
 
 func (x *ListAvailableTrialsResponse) Reset() {
 	*x = ListAvailableTrialsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[45]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3467,7 +3716,7 @@ func (x *ListAvailableTrialsResponse) String() string {
 func (*ListAvailableTrialsResponse) ProtoMessage() {}
 
 func (x *ListAvailableTrialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[45]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3480,7 +3729,7 @@ func (x *ListAvailableTrialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAvailableTrialsResponse.ProtoReflect.Descriptor instead.
 func (*ListAvailableTrialsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{45}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListAvailableTrialsResponse) GetTrials() []*Trial {
@@ -3502,7 +3751,7 @@ type RegisterTrialsRequest struct {
 
 func (x *RegisterTrialsRequest) Reset() {
 	*x = RegisterTrialsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[46]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3514,7 +3763,7 @@ func (x *RegisterTrialsRequest) String() string {
 func (*RegisterTrialsRequest) ProtoMessage() {}
 
 func (x *RegisterTrialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[46]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3527,7 +3776,7 @@ func (x *RegisterTrialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterTrialsRequest.ProtoReflect.Descriptor instead.
 func (*RegisterTrialsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{46}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RegisterTrialsRequest) GetPartNumbers() []string {
@@ -3554,7 +3803,7 @@ type RegisterTrialsResponse struct {
 
 func (x *RegisterTrialsResponse) Reset() {
 	*x = RegisterTrialsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[47]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3566,7 +3815,7 @@ func (x *RegisterTrialsResponse) String() string {
 func (*RegisterTrialsResponse) ProtoMessage() {}
 
 func (x *RegisterTrialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[47]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3579,7 +3828,7 @@ func (x *RegisterTrialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterTrialsResponse.ProtoReflect.Descriptor instead.
 func (*RegisterTrialsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{47}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RegisterTrialsResponse) GetEntitlements() []*Entitlement {
@@ -3720,7 +3969,8 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x18ListProductLinesResponse\x12H\n" +
 	"\rproduct_lines\x18\x01 \x03(\v2#.tessera.entitlement.v1.ProductLineR\fproductLines\"'\n" +
 	"\x11GetProductRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\xef\b\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xc2\n" +
+	"\n" +
 	"\bLineItem\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
 	"\ractivation_id\x18\x02 \x01(\tR\factivationId\x12 \n" +
@@ -3751,10 +4001,28 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\tcancelled\x18\x15 \x01(\bR\tcancelled\x12+\n" +
 	"\x11extra_activations\x18\x16 \x01(\x03R\x10extraActivations\x12\x1c\n" +
 	"\toverdraft\x18\x17 \x01(\x03R\toverdraft\x12+\n" +
-	"\x11overdraft_allowed\x18\x18 \x01(\bR\x10overdraftAllowed\x1a=\n" +
+	"\x11overdraft_allowed\x18\x18 \x01(\bR\x10overdraftAllowed\x128\n" +
+	"\x04type\x18\x19 \x01(\x0e2$.tessera.entitlement.v1.LineItemTypeR\x04type\x12\x1e\n" +
+	"\n" +
+	"supersedes\x18\x1a \x01(\tR\n" +
+	"supersedes\x12:\n" +
+	"\x19superseded_activation_ids\x18\x1b \x03(\tR\x17supersededActivationIds\x12;\n" +
+	"\vcreate_time\x18\x1c \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc4\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb4\x01\n" +
+	"\x14ListLineItemsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\x12-\n" +
+	"\x12include_superseded\x18\x05 \x01(\bR\x11includeSuperseded\"\x80\x01\n" +
+	"\x15ListLineItemsResponse\x12?\n" +
+	"\n" +
+	"line_items\x18\x01 \x03(\v2 .tessera.entitlement.v1.LineItemR\tlineItems\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc4\x02\n" +
 	"\vEntitlement\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x0eentitlement_id\x18\x02 \x01(\tR\rentitlementId\x12\x18\n" +
@@ -3765,7 +4033,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"line_items\x18\x06 \x03(\v2 .tessera.entitlement.v1.LineItemR\tlineItems\x12;\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12!\n" +
-	"\fservice_plan\x18\b \x01(\tR\vservicePlan\"\xcc\x05\n" +
+	"\fservice_plan\x18\b \x01(\tR\vservicePlan\"\xa6\x06\n" +
 	"\tOrderLine\x12\x1f\n" +
 	"\vline_number\x18\x01 \x01(\tR\n" +
 	"lineNumber\x12\x18\n" +
@@ -3784,7 +4052,11 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x12version_start_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x10versionStartTime\x12Q\n" +
 	"\n" +
 	"attributes\x18\f \x03(\v21.tessera.entitlement.v1.OrderLine.AttributesEntryR\n" +
-	"attributes\x1a=\n" +
+	"attributes\x128\n" +
+	"\x04type\x18\r \x01(\x0e2$.tessera.entitlement.v1.LineItemTypeR\x04type\x12\x1e\n" +
+	"\n" +
+	"supersedes\x18\x0e \x01(\tR\n" +
+	"supersedes\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa7\x01\n" +
@@ -3887,7 +4159,15 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x15LINE_ITEM_STATE_DRAFT\x10\x01\x12\x1c\n" +
 	"\x18LINE_ITEM_STATE_DEPLOYED\x10\x02\x12\x1b\n" +
 	"\x17LINE_ITEM_STATE_ON_HOLD\x10\x03\x12\x1c\n" +
-	"\x18LINE_ITEM_STATE_OBSOLETE\x10\x04*\x96\x01\n" +
+	"\x18LINE_ITEM_STATE_OBSOLETE\x10\x04*\xdf\x01\n" +
+	"\fLineItemType\x12\x1e\n" +
+	"\x1aLINE_ITEM_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17LINE_ITEM_TYPE_STANDARD\x10\x01\x12\x1a\n" +
+	"\x16LINE_ITEM_TYPE_UPGRADE\x10\x02\x12\x19\n" +
+	"\x15LINE_ITEM_TYPE_UPSELL\x10\x03\x12\x1a\n" +
+	"\x16LINE_ITEM_TYPE_RENEWAL\x10\x04\x12\x1e\n" +
+	"\x1aLINE_ITEM_TYPE_MAINTENANCE\x10\x05\x12\x1f\n" +
+	"\x1bLINE_ITEM_TYPE_SUBSCRIPTION\x10\x06*\x96\x01\n" +
 	"\x10ReservationState\x12!\n" +
 	"\x1dRESERVATION_STATE_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aRESERVATION_STATE_RESERVED\x10\x01\x12\x1f\n" +
@@ -3913,12 +4193,13 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x11CreateServicePlan\x120.tessera.entitlement.v1.CreateServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12d\n" +
 	"\x0eGetServicePlan\x12-.tessera.entitlement.v1.GetServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12u\n" +
 	"\x10ListServicePlans\x12/.tessera.entitlement.v1.ListServicePlansRequest\x1a0.tessera.entitlement.v1.ListServicePlansResponse\x12X\n" +
-	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\xad\f\n" +
+	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\x9b\r\n" +
 	"\x12EntitlementService\x12^\n" +
 	"\vCreateOrder\x12*.tessera.entitlement.v1.CreateOrderRequest\x1a#.tessera.entitlement.v1.Entitlement\x12x\n" +
 	"\x11BatchCreateOrders\x120.tessera.entitlement.v1.BatchCreateOrdersRequest\x1a1.tessera.entitlement.v1.BatchCreateOrdersResponse\x12d\n" +
 	"\x0eGetEntitlement\x12-.tessera.entitlement.v1.GetEntitlementRequest\x1a#.tessera.entitlement.v1.Entitlement\x12[\n" +
-	"\vGetLineItem\x12*.tessera.entitlement.v1.GetLineItemRequest\x1a .tessera.entitlement.v1.LineItem\x12`\n" +
+	"\vGetLineItem\x12*.tessera.entitlement.v1.GetLineItemRequest\x1a .tessera.entitlement.v1.LineItem\x12l\n" +
+	"\rListLineItems\x12,.tessera.entitlement.v1.ListLineItemsRequest\x1a-.tessera.entitlement.v1.ListLineItemsResponse\x12`\n" +
 	"\fReserveSeats\x12+.tessera.entitlement.v1.ReserveSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12`\n" +
 	"\fConfirmSeats\x12+.tessera.entitlement.v1.ConfirmSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12`\n" +
 	"\fReleaseSeats\x12+.tessera.entitlement.v1.ReleaseSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12{\n" +
@@ -3942,175 +4223,184 @@ func file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP() []byte {
 	return file_tessera_entitlement_v1_entitlement_proto_rawDescData
 }
 
-var file_tessera_entitlement_v1_entitlement_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
+var file_tessera_entitlement_v1_entitlement_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(LicenseModelType)(0),                    // 0: tessera.entitlement.v1.LicenseModelType
 	(LicenseTechnology)(0),                   // 1: tessera.entitlement.v1.LicenseTechnology
 	(ProductKind)(0),                         // 2: tessera.entitlement.v1.ProductKind
 	(LineItemState)(0),                       // 3: tessera.entitlement.v1.LineItemState
-	(ReservationState)(0),                    // 4: tessera.entitlement.v1.ReservationState
-	(EntitlementKeyKind)(0),                  // 5: tessera.entitlement.v1.EntitlementKeyKind
-	(*LicenseModel)(nil),                     // 6: tessera.entitlement.v1.LicenseModel
-	(*LicenseDefaults)(nil),                  // 7: tessera.entitlement.v1.LicenseDefaults
-	(*LifecyclePolicy)(nil),                  // 8: tessera.entitlement.v1.LifecyclePolicy
-	(*CreateLicenseModelRequest)(nil),        // 9: tessera.entitlement.v1.CreateLicenseModelRequest
-	(*GetLicenseModelRequest)(nil),           // 10: tessera.entitlement.v1.GetLicenseModelRequest
-	(*Feature)(nil),                          // 11: tessera.entitlement.v1.Feature
-	(*Product)(nil),                          // 12: tessera.entitlement.v1.Product
-	(*UpdateProductRequest)(nil),             // 13: tessera.entitlement.v1.UpdateProductRequest
-	(*ListProductsRequest)(nil),              // 14: tessera.entitlement.v1.ListProductsRequest
-	(*ListProductsResponse)(nil),             // 15: tessera.entitlement.v1.ListProductsResponse
-	(*CreateProductRequest)(nil),             // 16: tessera.entitlement.v1.CreateProductRequest
-	(*ServicePlan)(nil),                      // 17: tessera.entitlement.v1.ServicePlan
-	(*CreateServicePlanRequest)(nil),         // 18: tessera.entitlement.v1.CreateServicePlanRequest
-	(*GetServicePlanRequest)(nil),            // 19: tessera.entitlement.v1.GetServicePlanRequest
-	(*ListServicePlansRequest)(nil),          // 20: tessera.entitlement.v1.ListServicePlansRequest
-	(*ListServicePlansResponse)(nil),         // 21: tessera.entitlement.v1.ListServicePlansResponse
-	(*AssignServicePlanRequest)(nil),         // 22: tessera.entitlement.v1.AssignServicePlanRequest
-	(*ProductLine)(nil),                      // 23: tessera.entitlement.v1.ProductLine
-	(*CreateProductLineRequest)(nil),         // 24: tessera.entitlement.v1.CreateProductLineRequest
-	(*GetProductLineRequest)(nil),            // 25: tessera.entitlement.v1.GetProductLineRequest
-	(*ListProductLinesRequest)(nil),          // 26: tessera.entitlement.v1.ListProductLinesRequest
-	(*ListProductLinesResponse)(nil),         // 27: tessera.entitlement.v1.ListProductLinesResponse
-	(*GetProductRequest)(nil),                // 28: tessera.entitlement.v1.GetProductRequest
-	(*LineItem)(nil),                         // 29: tessera.entitlement.v1.LineItem
-	(*Entitlement)(nil),                      // 30: tessera.entitlement.v1.Entitlement
-	(*OrderLine)(nil),                        // 31: tessera.entitlement.v1.OrderLine
-	(*CreateOrderRequest)(nil),               // 32: tessera.entitlement.v1.CreateOrderRequest
-	(*BatchCreateOrdersRequest)(nil),         // 33: tessera.entitlement.v1.BatchCreateOrdersRequest
-	(*BatchCreateOrdersResponse)(nil),        // 34: tessera.entitlement.v1.BatchCreateOrdersResponse
-	(*GetEntitlementRequest)(nil),            // 35: tessera.entitlement.v1.GetEntitlementRequest
-	(*GetLineItemRequest)(nil),               // 36: tessera.entitlement.v1.GetLineItemRequest
-	(*Reservation)(nil),                      // 37: tessera.entitlement.v1.Reservation
-	(*ReserveSeatsRequest)(nil),              // 38: tessera.entitlement.v1.ReserveSeatsRequest
-	(*ConfirmSeatsRequest)(nil),              // 39: tessera.entitlement.v1.ConfirmSeatsRequest
-	(*ReleaseSeatsRequest)(nil),              // 40: tessera.entitlement.v1.ReleaseSeatsRequest
-	(*CheckProductAccessRequest)(nil),        // 41: tessera.entitlement.v1.CheckProductAccessRequest
-	(*CheckProductAccessResponse)(nil),       // 42: tessera.entitlement.v1.CheckProductAccessResponse
-	(*CountAccountEntitlementsRequest)(nil),  // 43: tessera.entitlement.v1.CountAccountEntitlementsRequest
-	(*CountAccountEntitlementsResponse)(nil), // 44: tessera.entitlement.v1.CountAccountEntitlementsResponse
-	(*EntitlementKey)(nil),                   // 45: tessera.entitlement.v1.EntitlementKey
-	(*ResolveEntitlementKeyRequest)(nil),     // 46: tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	(*AssignEntitlementKeyRequest)(nil),      // 47: tessera.entitlement.v1.AssignEntitlementKeyRequest
-	(*Trial)(nil),                            // 48: tessera.entitlement.v1.Trial
-	(*CreateTrialRequest)(nil),               // 49: tessera.entitlement.v1.CreateTrialRequest
-	(*ListAvailableTrialsRequest)(nil),       // 50: tessera.entitlement.v1.ListAvailableTrialsRequest
-	(*ListAvailableTrialsResponse)(nil),      // 51: tessera.entitlement.v1.ListAvailableTrialsResponse
-	(*RegisterTrialsRequest)(nil),            // 52: tessera.entitlement.v1.RegisterTrialsRequest
-	(*RegisterTrialsResponse)(nil),           // 53: tessera.entitlement.v1.RegisterTrialsResponse
-	nil,                                      // 54: tessera.entitlement.v1.LineItem.AttributesEntry
-	nil,                                      // 55: tessera.entitlement.v1.OrderLine.AttributesEntry
-	(*timestamppb.Timestamp)(nil),            // 56: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),            // 57: google.protobuf.FieldMask
+	(LineItemType)(0),                        // 4: tessera.entitlement.v1.LineItemType
+	(ReservationState)(0),                    // 5: tessera.entitlement.v1.ReservationState
+	(EntitlementKeyKind)(0),                  // 6: tessera.entitlement.v1.EntitlementKeyKind
+	(*LicenseModel)(nil),                     // 7: tessera.entitlement.v1.LicenseModel
+	(*LicenseDefaults)(nil),                  // 8: tessera.entitlement.v1.LicenseDefaults
+	(*LifecyclePolicy)(nil),                  // 9: tessera.entitlement.v1.LifecyclePolicy
+	(*CreateLicenseModelRequest)(nil),        // 10: tessera.entitlement.v1.CreateLicenseModelRequest
+	(*GetLicenseModelRequest)(nil),           // 11: tessera.entitlement.v1.GetLicenseModelRequest
+	(*Feature)(nil),                          // 12: tessera.entitlement.v1.Feature
+	(*Product)(nil),                          // 13: tessera.entitlement.v1.Product
+	(*UpdateProductRequest)(nil),             // 14: tessera.entitlement.v1.UpdateProductRequest
+	(*ListProductsRequest)(nil),              // 15: tessera.entitlement.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),             // 16: tessera.entitlement.v1.ListProductsResponse
+	(*CreateProductRequest)(nil),             // 17: tessera.entitlement.v1.CreateProductRequest
+	(*ServicePlan)(nil),                      // 18: tessera.entitlement.v1.ServicePlan
+	(*CreateServicePlanRequest)(nil),         // 19: tessera.entitlement.v1.CreateServicePlanRequest
+	(*GetServicePlanRequest)(nil),            // 20: tessera.entitlement.v1.GetServicePlanRequest
+	(*ListServicePlansRequest)(nil),          // 21: tessera.entitlement.v1.ListServicePlansRequest
+	(*ListServicePlansResponse)(nil),         // 22: tessera.entitlement.v1.ListServicePlansResponse
+	(*AssignServicePlanRequest)(nil),         // 23: tessera.entitlement.v1.AssignServicePlanRequest
+	(*ProductLine)(nil),                      // 24: tessera.entitlement.v1.ProductLine
+	(*CreateProductLineRequest)(nil),         // 25: tessera.entitlement.v1.CreateProductLineRequest
+	(*GetProductLineRequest)(nil),            // 26: tessera.entitlement.v1.GetProductLineRequest
+	(*ListProductLinesRequest)(nil),          // 27: tessera.entitlement.v1.ListProductLinesRequest
+	(*ListProductLinesResponse)(nil),         // 28: tessera.entitlement.v1.ListProductLinesResponse
+	(*GetProductRequest)(nil),                // 29: tessera.entitlement.v1.GetProductRequest
+	(*LineItem)(nil),                         // 30: tessera.entitlement.v1.LineItem
+	(*ListLineItemsRequest)(nil),             // 31: tessera.entitlement.v1.ListLineItemsRequest
+	(*ListLineItemsResponse)(nil),            // 32: tessera.entitlement.v1.ListLineItemsResponse
+	(*Entitlement)(nil),                      // 33: tessera.entitlement.v1.Entitlement
+	(*OrderLine)(nil),                        // 34: tessera.entitlement.v1.OrderLine
+	(*CreateOrderRequest)(nil),               // 35: tessera.entitlement.v1.CreateOrderRequest
+	(*BatchCreateOrdersRequest)(nil),         // 36: tessera.entitlement.v1.BatchCreateOrdersRequest
+	(*BatchCreateOrdersResponse)(nil),        // 37: tessera.entitlement.v1.BatchCreateOrdersResponse
+	(*GetEntitlementRequest)(nil),            // 38: tessera.entitlement.v1.GetEntitlementRequest
+	(*GetLineItemRequest)(nil),               // 39: tessera.entitlement.v1.GetLineItemRequest
+	(*Reservation)(nil),                      // 40: tessera.entitlement.v1.Reservation
+	(*ReserveSeatsRequest)(nil),              // 41: tessera.entitlement.v1.ReserveSeatsRequest
+	(*ConfirmSeatsRequest)(nil),              // 42: tessera.entitlement.v1.ConfirmSeatsRequest
+	(*ReleaseSeatsRequest)(nil),              // 43: tessera.entitlement.v1.ReleaseSeatsRequest
+	(*CheckProductAccessRequest)(nil),        // 44: tessera.entitlement.v1.CheckProductAccessRequest
+	(*CheckProductAccessResponse)(nil),       // 45: tessera.entitlement.v1.CheckProductAccessResponse
+	(*CountAccountEntitlementsRequest)(nil),  // 46: tessera.entitlement.v1.CountAccountEntitlementsRequest
+	(*CountAccountEntitlementsResponse)(nil), // 47: tessera.entitlement.v1.CountAccountEntitlementsResponse
+	(*EntitlementKey)(nil),                   // 48: tessera.entitlement.v1.EntitlementKey
+	(*ResolveEntitlementKeyRequest)(nil),     // 49: tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	(*AssignEntitlementKeyRequest)(nil),      // 50: tessera.entitlement.v1.AssignEntitlementKeyRequest
+	(*Trial)(nil),                            // 51: tessera.entitlement.v1.Trial
+	(*CreateTrialRequest)(nil),               // 52: tessera.entitlement.v1.CreateTrialRequest
+	(*ListAvailableTrialsRequest)(nil),       // 53: tessera.entitlement.v1.ListAvailableTrialsRequest
+	(*ListAvailableTrialsResponse)(nil),      // 54: tessera.entitlement.v1.ListAvailableTrialsResponse
+	(*RegisterTrialsRequest)(nil),            // 55: tessera.entitlement.v1.RegisterTrialsRequest
+	(*RegisterTrialsResponse)(nil),           // 56: tessera.entitlement.v1.RegisterTrialsResponse
+	nil,                                      // 57: tessera.entitlement.v1.LineItem.AttributesEntry
+	nil,                                      // 58: tessera.entitlement.v1.OrderLine.AttributesEntry
+	(*timestamppb.Timestamp)(nil),            // 59: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),            // 60: google.protobuf.FieldMask
 }
 var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	0,  // 0: tessera.entitlement.v1.LicenseModel.type:type_name -> tessera.entitlement.v1.LicenseModelType
-	56, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
-	7,  // 2: tessera.entitlement.v1.LicenseModel.defaults:type_name -> tessera.entitlement.v1.LicenseDefaults
-	8,  // 3: tessera.entitlement.v1.LicenseModel.returns:type_name -> tessera.entitlement.v1.LifecyclePolicy
-	8,  // 4: tessera.entitlement.v1.LicenseModel.repairs:type_name -> tessera.entitlement.v1.LifecyclePolicy
-	8,  // 5: tessera.entitlement.v1.LicenseModel.rehosts:type_name -> tessera.entitlement.v1.LifecyclePolicy
-	6,  // 6: tessera.entitlement.v1.CreateLicenseModelRequest.license_model:type_name -> tessera.entitlement.v1.LicenseModel
-	11, // 7: tessera.entitlement.v1.Product.features:type_name -> tessera.entitlement.v1.Feature
+	59, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
+	8,  // 2: tessera.entitlement.v1.LicenseModel.defaults:type_name -> tessera.entitlement.v1.LicenseDefaults
+	9,  // 3: tessera.entitlement.v1.LicenseModel.returns:type_name -> tessera.entitlement.v1.LifecyclePolicy
+	9,  // 4: tessera.entitlement.v1.LicenseModel.repairs:type_name -> tessera.entitlement.v1.LifecyclePolicy
+	9,  // 5: tessera.entitlement.v1.LicenseModel.rehosts:type_name -> tessera.entitlement.v1.LifecyclePolicy
+	7,  // 6: tessera.entitlement.v1.CreateLicenseModelRequest.license_model:type_name -> tessera.entitlement.v1.LicenseModel
+	12, // 7: tessera.entitlement.v1.Product.features:type_name -> tessera.entitlement.v1.Feature
 	1,  // 8: tessera.entitlement.v1.Product.license_technology:type_name -> tessera.entitlement.v1.LicenseTechnology
-	56, // 9: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
+	59, // 9: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 10: tessera.entitlement.v1.Product.kind:type_name -> tessera.entitlement.v1.ProductKind
-	12, // 11: tessera.entitlement.v1.UpdateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	57, // 12: tessera.entitlement.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
-	12, // 13: tessera.entitlement.v1.ListProductsResponse.products:type_name -> tessera.entitlement.v1.Product
-	12, // 14: tessera.entitlement.v1.CreateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	56, // 15: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
-	17, // 16: tessera.entitlement.v1.CreateServicePlanRequest.service_plan:type_name -> tessera.entitlement.v1.ServicePlan
-	17, // 17: tessera.entitlement.v1.ListServicePlansResponse.service_plans:type_name -> tessera.entitlement.v1.ServicePlan
-	56, // 18: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
-	56, // 19: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
-	23, // 20: tessera.entitlement.v1.CreateProductLineRequest.product_line:type_name -> tessera.entitlement.v1.ProductLine
-	23, // 21: tessera.entitlement.v1.ListProductLinesResponse.product_lines:type_name -> tessera.entitlement.v1.ProductLine
+	13, // 11: tessera.entitlement.v1.UpdateProductRequest.product:type_name -> tessera.entitlement.v1.Product
+	60, // 12: tessera.entitlement.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
+	13, // 13: tessera.entitlement.v1.ListProductsResponse.products:type_name -> tessera.entitlement.v1.Product
+	13, // 14: tessera.entitlement.v1.CreateProductRequest.product:type_name -> tessera.entitlement.v1.Product
+	59, // 15: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
+	18, // 16: tessera.entitlement.v1.CreateServicePlanRequest.service_plan:type_name -> tessera.entitlement.v1.ServicePlan
+	18, // 17: tessera.entitlement.v1.ListServicePlansResponse.service_plans:type_name -> tessera.entitlement.v1.ServicePlan
+	59, // 18: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
+	59, // 19: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
+	24, // 20: tessera.entitlement.v1.CreateProductLineRequest.product_line:type_name -> tessera.entitlement.v1.ProductLine
+	24, // 21: tessera.entitlement.v1.ListProductLinesResponse.product_lines:type_name -> tessera.entitlement.v1.ProductLine
 	3,  // 22: tessera.entitlement.v1.LineItem.state:type_name -> tessera.entitlement.v1.LineItemState
-	56, // 23: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
-	56, // 24: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
-	56, // 25: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
-	56, // 26: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
-	56, // 27: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
-	54, // 28: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
-	29, // 29: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
-	56, // 30: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
-	56, // 31: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
-	56, // 32: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
-	56, // 33: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
-	56, // 34: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
-	56, // 35: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
-	55, // 36: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
-	31, // 37: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
-	32, // 38: tessera.entitlement.v1.BatchCreateOrdersRequest.orders:type_name -> tessera.entitlement.v1.CreateOrderRequest
-	30, // 39: tessera.entitlement.v1.BatchCreateOrdersResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
-	4,  // 40: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
-	5,  // 41: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
-	5,  // 42: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
-	56, // 43: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
-	48, // 44: tessera.entitlement.v1.CreateTrialRequest.trial:type_name -> tessera.entitlement.v1.Trial
-	48, // 45: tessera.entitlement.v1.ListAvailableTrialsResponse.trials:type_name -> tessera.entitlement.v1.Trial
-	30, // 46: tessera.entitlement.v1.RegisterTrialsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
-	9,  // 47: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
-	10, // 48: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
-	16, // 49: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
-	28, // 50: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
-	13, // 51: tessera.entitlement.v1.CatalogService.UpdateProduct:input_type -> tessera.entitlement.v1.UpdateProductRequest
-	14, // 52: tessera.entitlement.v1.CatalogService.ListProducts:input_type -> tessera.entitlement.v1.ListProductsRequest
-	24, // 53: tessera.entitlement.v1.CatalogService.CreateProductLine:input_type -> tessera.entitlement.v1.CreateProductLineRequest
-	25, // 54: tessera.entitlement.v1.CatalogService.GetProductLine:input_type -> tessera.entitlement.v1.GetProductLineRequest
-	26, // 55: tessera.entitlement.v1.CatalogService.ListProductLines:input_type -> tessera.entitlement.v1.ListProductLinesRequest
-	18, // 56: tessera.entitlement.v1.CatalogService.CreateServicePlan:input_type -> tessera.entitlement.v1.CreateServicePlanRequest
-	19, // 57: tessera.entitlement.v1.CatalogService.GetServicePlan:input_type -> tessera.entitlement.v1.GetServicePlanRequest
-	20, // 58: tessera.entitlement.v1.CatalogService.ListServicePlans:input_type -> tessera.entitlement.v1.ListServicePlansRequest
-	49, // 59: tessera.entitlement.v1.CatalogService.CreateTrial:input_type -> tessera.entitlement.v1.CreateTrialRequest
-	32, // 60: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
-	33, // 61: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:input_type -> tessera.entitlement.v1.BatchCreateOrdersRequest
-	35, // 62: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
-	36, // 63: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
-	38, // 64: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
-	39, // 65: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
-	40, // 66: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
-	41, // 67: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
-	43, // 68: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
-	46, // 69: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	47, // 70: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
-	22, // 71: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
-	50, // 72: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
-	52, // 73: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
-	6,  // 74: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	6,  // 75: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	12, // 76: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
-	12, // 77: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
-	12, // 78: tessera.entitlement.v1.CatalogService.UpdateProduct:output_type -> tessera.entitlement.v1.Product
-	15, // 79: tessera.entitlement.v1.CatalogService.ListProducts:output_type -> tessera.entitlement.v1.ListProductsResponse
-	23, // 80: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	23, // 81: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	27, // 82: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
-	17, // 83: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	17, // 84: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	21, // 85: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
-	48, // 86: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
-	30, // 87: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
-	34, // 88: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
-	30, // 89: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
-	29, // 90: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
-	37, // 91: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
-	37, // 92: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
-	37, // 93: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
-	42, // 94: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
-	44, // 95: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
-	45, // 96: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	45, // 97: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	30, // 98: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
-	51, // 99: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
-	53, // 100: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
-	74, // [74:101] is the sub-list for method output_type
-	47, // [47:74] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	59, // 23: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
+	59, // 24: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
+	59, // 25: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	59, // 26: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
+	59, // 27: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
+	57, // 28: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
+	4,  // 29: tessera.entitlement.v1.LineItem.type:type_name -> tessera.entitlement.v1.LineItemType
+	59, // 30: tessera.entitlement.v1.LineItem.create_time:type_name -> google.protobuf.Timestamp
+	30, // 31: tessera.entitlement.v1.ListLineItemsResponse.line_items:type_name -> tessera.entitlement.v1.LineItem
+	30, // 32: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
+	59, // 33: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
+	59, // 34: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
+	59, // 35: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
+	59, // 36: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	59, // 37: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
+	59, // 38: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
+	58, // 39: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
+	4,  // 40: tessera.entitlement.v1.OrderLine.type:type_name -> tessera.entitlement.v1.LineItemType
+	34, // 41: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
+	35, // 42: tessera.entitlement.v1.BatchCreateOrdersRequest.orders:type_name -> tessera.entitlement.v1.CreateOrderRequest
+	33, // 43: tessera.entitlement.v1.BatchCreateOrdersResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
+	5,  // 44: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
+	6,  // 45: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
+	6,  // 46: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
+	59, // 47: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
+	51, // 48: tessera.entitlement.v1.CreateTrialRequest.trial:type_name -> tessera.entitlement.v1.Trial
+	51, // 49: tessera.entitlement.v1.ListAvailableTrialsResponse.trials:type_name -> tessera.entitlement.v1.Trial
+	33, // 50: tessera.entitlement.v1.RegisterTrialsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
+	10, // 51: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
+	11, // 52: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
+	17, // 53: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
+	29, // 54: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
+	14, // 55: tessera.entitlement.v1.CatalogService.UpdateProduct:input_type -> tessera.entitlement.v1.UpdateProductRequest
+	15, // 56: tessera.entitlement.v1.CatalogService.ListProducts:input_type -> tessera.entitlement.v1.ListProductsRequest
+	25, // 57: tessera.entitlement.v1.CatalogService.CreateProductLine:input_type -> tessera.entitlement.v1.CreateProductLineRequest
+	26, // 58: tessera.entitlement.v1.CatalogService.GetProductLine:input_type -> tessera.entitlement.v1.GetProductLineRequest
+	27, // 59: tessera.entitlement.v1.CatalogService.ListProductLines:input_type -> tessera.entitlement.v1.ListProductLinesRequest
+	19, // 60: tessera.entitlement.v1.CatalogService.CreateServicePlan:input_type -> tessera.entitlement.v1.CreateServicePlanRequest
+	20, // 61: tessera.entitlement.v1.CatalogService.GetServicePlan:input_type -> tessera.entitlement.v1.GetServicePlanRequest
+	21, // 62: tessera.entitlement.v1.CatalogService.ListServicePlans:input_type -> tessera.entitlement.v1.ListServicePlansRequest
+	52, // 63: tessera.entitlement.v1.CatalogService.CreateTrial:input_type -> tessera.entitlement.v1.CreateTrialRequest
+	35, // 64: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
+	36, // 65: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:input_type -> tessera.entitlement.v1.BatchCreateOrdersRequest
+	38, // 66: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
+	39, // 67: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
+	31, // 68: tessera.entitlement.v1.EntitlementService.ListLineItems:input_type -> tessera.entitlement.v1.ListLineItemsRequest
+	41, // 69: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
+	42, // 70: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
+	43, // 71: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
+	44, // 72: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
+	46, // 73: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
+	49, // 74: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	50, // 75: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
+	23, // 76: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
+	53, // 77: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
+	55, // 78: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
+	7,  // 79: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	7,  // 80: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	13, // 81: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
+	13, // 82: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
+	13, // 83: tessera.entitlement.v1.CatalogService.UpdateProduct:output_type -> tessera.entitlement.v1.Product
+	16, // 84: tessera.entitlement.v1.CatalogService.ListProducts:output_type -> tessera.entitlement.v1.ListProductsResponse
+	24, // 85: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	24, // 86: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	28, // 87: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
+	18, // 88: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	18, // 89: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	22, // 90: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
+	51, // 91: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
+	33, // 92: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
+	37, // 93: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
+	33, // 94: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
+	30, // 95: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
+	32, // 96: tessera.entitlement.v1.EntitlementService.ListLineItems:output_type -> tessera.entitlement.v1.ListLineItemsResponse
+	40, // 97: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
+	40, // 98: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
+	40, // 99: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
+	45, // 100: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
+	47, // 101: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
+	48, // 102: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	48, // 103: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	33, // 104: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
+	54, // 105: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
+	56, // 106: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
+	79, // [79:107] is the sub-list for method output_type
+	51, // [51:79] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_tessera_entitlement_v1_entitlement_proto_init() }
@@ -4123,8 +4413,8 @@ func file_tessera_entitlement_v1_entitlement_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_entitlement_v1_entitlement_proto_rawDesc), len(file_tessera_entitlement_v1_entitlement_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   50,
+			NumEnums:      7,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

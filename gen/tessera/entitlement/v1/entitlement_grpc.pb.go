@@ -595,6 +595,7 @@ const (
 	EntitlementService_BatchCreateOrders_FullMethodName        = "/tessera.entitlement.v1.EntitlementService/BatchCreateOrders"
 	EntitlementService_GetEntitlement_FullMethodName           = "/tessera.entitlement.v1.EntitlementService/GetEntitlement"
 	EntitlementService_GetLineItem_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/GetLineItem"
+	EntitlementService_ListLineItems_FullMethodName            = "/tessera.entitlement.v1.EntitlementService/ListLineItems"
 	EntitlementService_ReserveSeats_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/ReserveSeats"
 	EntitlementService_ConfirmSeats_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/ConfirmSeats"
 	EntitlementService_ReleaseSeats_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/ReleaseSeats"
@@ -622,6 +623,9 @@ type EntitlementServiceClient interface {
 	BatchCreateOrders(ctx context.Context, in *BatchCreateOrdersRequest, opts ...grpc.CallOption) (*BatchCreateOrdersResponse, error)
 	GetEntitlement(ctx context.Context, in *GetEntitlementRequest, opts ...grpc.CallOption) (*Entitlement, error)
 	GetLineItem(ctx context.Context, in *GetLineItemRequest, opts ...grpc.CallOption) (*LineItem, error)
+	// Lists the line items the caller may see: the newest of each upgrade, upsell or
+	// renewal chain, with the earlier ones grouped under it (SPEC ENT-4).
+	ListLineItems(ctx context.Context, in *ListLineItemsRequest, opts ...grpc.CallOption) (*ListLineItemsResponse, error)
 	// Reserves seats of a line item under a caller-chosen reservation ID (idempotent).
 	ReserveSeats(ctx context.Context, in *ReserveSeatsRequest, opts ...grpc.CallOption) (*Reservation, error)
 	// Makes a reservation permanent (idempotent).
@@ -694,6 +698,16 @@ func (c *entitlementServiceClient) GetLineItem(ctx context.Context, in *GetLineI
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(LineItem)
 	err := c.cc.Invoke(ctx, EntitlementService_GetLineItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *entitlementServiceClient) ListLineItems(ctx context.Context, in *ListLineItemsRequest, opts ...grpc.CallOption) (*ListLineItemsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListLineItemsResponse)
+	err := c.cc.Invoke(ctx, EntitlementService_ListLineItems_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -815,6 +829,9 @@ type EntitlementServiceServer interface {
 	BatchCreateOrders(context.Context, *BatchCreateOrdersRequest) (*BatchCreateOrdersResponse, error)
 	GetEntitlement(context.Context, *GetEntitlementRequest) (*Entitlement, error)
 	GetLineItem(context.Context, *GetLineItemRequest) (*LineItem, error)
+	// Lists the line items the caller may see: the newest of each upgrade, upsell or
+	// renewal chain, with the earlier ones grouped under it (SPEC ENT-4).
+	ListLineItems(context.Context, *ListLineItemsRequest) (*ListLineItemsResponse, error)
 	// Reserves seats of a line item under a caller-chosen reservation ID (idempotent).
 	ReserveSeats(context.Context, *ReserveSeatsRequest) (*Reservation, error)
 	// Makes a reservation permanent (idempotent).
@@ -864,6 +881,9 @@ func (UnimplementedEntitlementServiceServer) GetEntitlement(context.Context, *Ge
 }
 func (UnimplementedEntitlementServiceServer) GetLineItem(context.Context, *GetLineItemRequest) (*LineItem, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetLineItem not implemented")
+}
+func (UnimplementedEntitlementServiceServer) ListLineItems(context.Context, *ListLineItemsRequest) (*ListLineItemsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListLineItems not implemented")
 }
 func (UnimplementedEntitlementServiceServer) ReserveSeats(context.Context, *ReserveSeatsRequest) (*Reservation, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReserveSeats not implemented")
@@ -984,6 +1004,24 @@ func _EntitlementService_GetLineItem_Handler(srv interface{}, ctx context.Contex
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(EntitlementServiceServer).GetLineItem(ctx, req.(*GetLineItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EntitlementService_ListLineItems_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListLineItemsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).ListLineItems(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_ListLineItems_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).ListLineItems(ctx, req.(*ListLineItemsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1190,6 +1228,10 @@ var EntitlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetLineItem",
 			Handler:    _EntitlementService_GetLineItem_Handler,
+		},
+		{
+			MethodName: "ListLineItems",
+			Handler:    _EntitlementService_ListLineItems_Handler,
 		},
 		{
 			MethodName: "ReserveSeats",

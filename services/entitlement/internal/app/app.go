@@ -29,6 +29,7 @@ type Store interface {
 	UpsertOrders(ctx context.Context, tenant string, ents []Entitlement) ([]Entitlement, int, error)
 	GetEntitlement(ctx context.Context, tenant, id string) (Entitlement, error)
 	GetLineItem(ctx context.Context, tenant, activationID string) (LineItem, error)
+	ListLineItems(ctx context.Context, tenant string, scope LineItemScope, q filter.Query, includeSuperseded bool) ([]LineItem, string, error)
 	HasProductAccess(ctx context.Context, tenant, productID string, accountIDs []string) (bool, error)
 	CountEntitlements(ctx context.Context, tenant string, accountIDs []string) (int64, error)
 	Reserve(ctx context.Context, tenant string, r Reservation, accountIDs []string) (Reservation, error)

@@ -136,7 +136,27 @@ type LineItem struct {
 	// item is created (SPEC ENT-2, ENT-5).
 	ExtraActivations int64
 	OverdraftAllowed bool
+	// Type is one of the LineType values; Supersedes names the line item an upgrade,
+	// upsell or renewal replaces, and SupersededIDs the earlier ones of its chain,
+	// newest first (filled by lists).
+	Type          string
+	Supersedes    string
+	SupersededIDs []string
+	CreateTime    time.Time
 }
+
+// Line item types (SPEC ENT-4).
+const (
+	LineStandard     = "standard"
+	LineUpgrade      = "upgrade"
+	LineUpsell       = "upsell"
+	LineRenewal      = "renewal"
+	LineMaintenance  = "maintenance"
+	LineSubscription = "subscription"
+)
+
+// chained line types replace an earlier line item.
+var chained = []string{LineUpgrade, LineUpsell, LineRenewal}
 
 // Available is what may still be fulfilled without overdraft (never negative: a
 // cancelled line keeps counting seats still out).

@@ -6,9 +6,11 @@ import (
 	"slices"
 	"time"
 
+	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/duration"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/ids"
 )
 
@@ -24,6 +26,9 @@ type OrderLine struct {
 	ExpireAfter                                          string
 	MaintenanceExpireTime, VersionDate, VersionStartTime *time.Time
 	Attributes                                           map[string]string
+	// Type is a line type ("" for standard); Supersedes the line item an upgrade,
+	// upsell or renewal replaces.
+	Type, Supersedes string
 }
 
 // Order is what an order system pushes in (SPEC ENT-3).
@@ -121,6 +126,17 @@ func (a *App) ingest(ctx context.Context, orders []Order, list string) ([]Entitl
 				StartAtFirstActivation: l.StartAtFirstActivation, ExpireAfter: l.ExpireAfter, MaintenanceExpireTime: l.MaintenanceExpireTime,
 				VersionDate: l.VersionDate, VersionStartTime: l.VersionStartTime, Attributes: l.Attributes,
 			}
+			if l.Type == "" {
+				li.Type = LineStandard
+			} else {
+				li.Type = l.Type
+			}
+			li.Supersedes = l.Supersedes
+			if l.Supersedes != "" {
+				if err := a.checkSupersedes(ctx, tenant, o, l, p, lf); err != nil {
+					return nil, err
+				}
+			}
 			if l.ExpireAfter != "" && l.StartTime != nil {
 				d, _ := duration.Parse(l.ExpireAfter) // checked above
 				end := d.After(*l.StartTime)
@@ -146,6 +162,32 @@ func (a *App) ingest(ctx context.Context, orders []Order, list string) ([]Entitl
 		ordersIngested.Add(ctx, int64(created), tenantAttr(tenant))
 	}
 	return got, nil
+}
+
+// checkSupersedes checks the line item an upgrade, upsell or renewal replaces: it
+// exists, belongs to the order's account, and relates to the new product as the type
+// says. The store refuses to supersede a line item twice.
+func (a *App) checkSupersedes(ctx context.Context, tenant string, o Order, l OrderLine, newProduct Product, lf func(string) string) error {
+	old, err := a.store.GetLineItem(ctx, tenant, l.Supersedes)
+	if errs.IsKind(err, errs.KindNotFound) || (err == nil && old.AccountID != o.AccountID) {
+		return errs.Invalid(lf("supersedes"), "line item %q is not one of the sold-to account's", l.Supersedes)
+	}
+	if err != nil {
+		return err
+	}
+	oldProduct, err := a.store.GetProduct(ctx, tenant, old.ProductID)
+	if err != nil {
+		return err
+	}
+	related := map[string]bool{
+		LineUpgrade: slices.Contains(oldProduct.UpgradeTo, newProduct.ID),
+		LineUpsell:  slices.Contains(oldProduct.UpsellTo, newProduct.ID),
+		LineRenewal: oldProduct.ID == newProduct.ID,
+	}
+	if !related[l.Type] {
+		return errs.Invalid(lf("product"), "%s is not a product %s of line item %s can become (%s)", newProduct.ID, l.Type, old.ActivationID, old.ProductID)
+	}
+	return nil
 }
 
 // checkOrder collects an order's violations, fields named by field.
@@ -194,6 +236,14 @@ func checkOrder(v *errs.Violations, o Order, field func(string) string) {
 		}
 		if len(l.Attributes) > 50 {
 			v.Add(lf("attributes"), "at most 50 attributes")
+		}
+		switch {
+		case l.Type != "" && !slices.Contains([]string{LineStandard, LineUpgrade, LineUpsell, LineRenewal, LineMaintenance, LineSubscription}, l.Type):
+			v.Add(lf("type"), "unknown line type %q", l.Type)
+		case slices.Contains(chained, l.Type) && l.Supersedes == "":
+			v.Add(lf("supersedes"), "an %s names the line item it replaces", l.Type)
+		case !slices.Contains(chained, l.Type) && l.Supersedes != "":
+			v.Add(lf("supersedes"), "only upgrades, upsells and renewals replace a line item")
 		}
 	}
 }
@@ -245,4 +295,29 @@ func (a *App) CountAccountEntitlements(ctx context.Context, accountIDs []string)
 
 func (li LineItem) ref() authz.LineItemRef {
 	return authz.LineItemRef{AccountID: li.AccountID, EntitlementID: li.EntitlementID, ActivationID: li.ActivationID, ProductLineID: li.ProductLineID}
+}
+
+// LineItemScope limits a line item list to what the caller may see: nothing is
+// limited for tenant-wide callers.
+type LineItemScope struct {
+	All                         bool
+	AccountIDs, ProductLines    []string
+	EntitlementID, ActivationID string
+}
+
+// ListLineItems lists a page of the line items the caller may see; chains show
+// their newest line item unless includeSuperseded.
+func (a *App) ListLineItems(ctx context.Context, q filter.Query, includeSuperseded bool) ([]LineItem, string, error) {
+	p, _ := authz.FromContext(ctx)
+	scope := LineItemScope{All: p.GetTenantWide()}
+	switch {
+	case p.GetKind() == commonpb.PrincipalKind_PRINCIPAL_KIND_ENTITLEMENT_KEY:
+		scope.EntitlementID, scope.ActivationID = p.GetScopeEntitlementId(), p.GetScopeActivationId()
+		if scope.EntitlementID == "" && scope.ActivationID == "" {
+			return nil, "", nil
+		}
+	case !scope.All:
+		scope.AccountIDs, scope.ProductLines = p.GetAccountIds(), p.GetProductLines()
+	}
+	return a.store.ListLineItems(ctx, p.GetTenantId(), scope, q, includeSuperseded)
 }

@@ -6,6 +6,7 @@ import (
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/names"
 )
 
@@ -19,6 +20,7 @@ func lineItemPB(li app.LineItem) *entitlementpb.LineItem {
 		MaintenanceExpireTime: tsPtr(li.MaintenanceExpireTime), VersionDate: tsPtr(li.VersionDate), VersionStartTime: tsPtr(li.VersionStartTime),
 		Attributes: li.Attributes, Cancelled: li.Quantity == 0,
 		ExtraActivations: li.ExtraActivations, OverdraftAllowed: li.OverdraftAllowed, Overdraft: li.Overdraft(),
+		Type: lineTypes[li.Type], Supersedes: li.Supersedes, SupersededActivationIds: li.SupersededIDs, CreateTime: ts(li.CreateTime),
 	}
 }
 
@@ -58,6 +60,7 @@ func orderOf(req *entitlementpb.CreateOrderRequest, prefix string) (app.Order, e
 			StartAtFirstActivation: l.GetStartAtFirstActivation(), ExpireAfter: l.GetExpireAfter(),
 			MaintenanceExpireTime: timePtr(l.GetMaintenanceExpireTime()), VersionDate: timePtr(l.GetVersionDate()),
 			VersionStartTime: timePtr(l.GetVersionStartTime()), Attributes: l.GetAttributes(),
+			Type: lineTypesBack[l.GetType()], Supersedes: l.GetSupersedes(),
 		})
 	}
 	return o, nil
@@ -284,6 +287,39 @@ func (s *Server) RegisterTrials(ctx context.Context, req *entitlementpb.Register
 	out := &entitlementpb.RegisterTrialsResponse{}
 	for _, e := range ents {
 		out.Entitlements = append(out.Entitlements, entitlementPB(e))
+	}
+	return out, nil
+}
+
+var lineTypes = map[string]entitlementpb.LineItemType{
+	app.LineStandard:     entitlementpb.LineItemType_LINE_ITEM_TYPE_STANDARD,
+	app.LineUpgrade:      entitlementpb.LineItemType_LINE_ITEM_TYPE_UPGRADE,
+	app.LineUpsell:       entitlementpb.LineItemType_LINE_ITEM_TYPE_UPSELL,
+	app.LineRenewal:      entitlementpb.LineItemType_LINE_ITEM_TYPE_RENEWAL,
+	app.LineMaintenance:  entitlementpb.LineItemType_LINE_ITEM_TYPE_MAINTENANCE,
+	app.LineSubscription: entitlementpb.LineItemType_LINE_ITEM_TYPE_SUBSCRIPTION,
+}
+
+// lineTypesBack maps request types; UNSPECIFIED is "" (standard).
+var lineTypesBack = func() map[entitlementpb.LineItemType]string {
+	out := map[entitlementpb.LineItemType]string{}
+	for k, v := range lineTypes {
+		out[v] = k
+	}
+	return out
+}()
+
+// ListLineItems implements EntitlementService.
+func (s *Server) ListLineItems(ctx context.Context, req *entitlementpb.ListLineItemsRequest) (*entitlementpb.ListLineItemsResponse, error) {
+	list, next, err := s.app.ListLineItems(ctx, filter.Query{
+		Filter: req.GetFilter(), OrderBy: req.GetOrderBy(), PageToken: req.GetPageToken(), PageSize: int(req.GetPageSize()),
+	}, req.GetIncludeSuperseded())
+	if err != nil {
+		return nil, err
+	}
+	out := &entitlementpb.ListLineItemsResponse{NextPageToken: next}
+	for _, li := range list {
+		out.LineItems = append(out.LineItems, lineItemPB(li))
 	}
 	return out, nil
 }

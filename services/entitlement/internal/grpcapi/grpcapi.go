@@ -36,6 +36,7 @@ var Permissions = grpcx.Permissions{
 	entitlementpb.EntitlementService_BatchCreateOrders_FullMethodName:        authz.OrdersIngest,
 	entitlementpb.EntitlementService_GetEntitlement_FullMethodName:           authz.EntitlementsView,
 	entitlementpb.EntitlementService_GetLineItem_FullMethodName:              authz.EntitlementsView,
+	entitlementpb.EntitlementService_ListLineItems_FullMethodName:            authz.EntitlementsView,
 	entitlementpb.EntitlementService_ReserveSeats_FullMethodName:             authz.SeatsReserve,
 	entitlementpb.EntitlementService_ConfirmSeats_FullMethodName:             authz.SeatsReserve,
 	entitlementpb.EntitlementService_ReleaseSeats_FullMethodName:             authz.SeatsReserve,

@@ -85,8 +85,8 @@ func (s *Store) UpsertOrders(ctx context.Context, tenant string, ents []app.Enti
 					freshEnt[ids[i]] = append(freshEnt[ids[i]], li.ActivationID)
 					continue
 				}
-				if prev.ProductID != li.ProductID || prev.LicenseModelID != li.LicenseModelID {
-					return orderRefusal(e.OrderID, field+".product", "ORDER_LINE_CHANGED", "line %s of order %s is for %s under %s; its product and model do not change", li.OrderLine, e.OrderID, prev.ProductID, prev.LicenseModelID)
+				if prev.ProductID != li.ProductID || prev.LicenseModelID != li.LicenseModelID || prev.Type != li.Type || prev.Supersedes != li.Supersedes {
+					return orderRefusal(e.OrderID, field+".product", "ORDER_LINE_CHANGED", "line %s of order %s is for %s under %s; its product, model, type and chain do not change", li.OrderLine, e.OrderID, prev.ProductID, prev.LicenseModelID)
 				}
 				if li.Quantity != 0 && li.Quantity+prev.ExtraActivations < prev.Fulfilled && !prev.OverdraftAllowed {
 					return orderRefusal(e.OrderID, field+".quantity", "QUANTITY_BELOW_FULFILLED", "line %s of order %s has %d seats out; its quantity cannot drop to %d (0 cancels it)", li.OrderLine, e.OrderID, prev.Fulfilled, li.Quantity)
@@ -194,10 +194,14 @@ func insertLines(ctx context.Context, tx pgx.Tx, tenant string, lines []app.Line
 	start, end, maint, vdate, vstart := make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
 	firstAct := make([]bool, n)
 	after, attrs := make([]string, n), make([]string, n)
+	types, supersedes := make([]string, n), make([]*string, n)
 	for i, li := range lines {
 		act[i], ent[i], prod[i], model[i], acct[i], state[i], line[i] = li.ActivationID, li.EntitlementID, li.ProductID, li.LicenseModelID, li.AccountID, li.State, li.OrderLine
 		qty[i], start[i], end[i], maint[i], vdate[i], vstart[i] = li.Quantity, li.StartTime, li.ExpireTime, li.MaintenanceExpireTime, li.VersionDate, li.VersionStartTime
-		firstAct[i], after[i] = li.StartAtFirstActivation, li.ExpireAfter
+		firstAct[i], after[i], types[i] = li.StartAtFirstActivation, li.ExpireAfter, li.Type
+		if li.Supersedes != "" {
+			supersedes[i] = &li.Supersedes
+		}
 		b, err := json.Marshal(nonNil(li.Attributes))
 		if err != nil {
 			return err
@@ -206,13 +210,17 @@ func insertLines(ctx context.Context, tx pgx.Tx, tenant string, lines []app.Line
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO line_items (tenant_id, activation_id, entitlement_id, product_id, license_model_id, account_id, state, order_line, quantity,
 			start_time, expire_time, maintenance_expire_time, version_date, version_start_time, start_at_first_activation, expire_after, attributes,
-			extra_activations, overdraft_allowed)
+			line_type, supersedes, extra_activations, overdraft_allowed)
 		SELECT $1, l.*, m.extra_activations, m.overdraft_allowed FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[],
-			$10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::timestamptz[], $15::boolean[], $16::text[], $17::jsonb[])
+			$10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::timestamptz[], $15::boolean[], $16::text[], $17::jsonb[],
+			$18::text[], $19::text[])
 			AS l(activation_id, entitlement_id, product_id, license_model_id, account_id, state, order_line, quantity, start_time, expire_time,
-				maintenance_expire_time, version_date, version_start_time, start_at_first_activation, expire_after, attributes)
+				maintenance_expire_time, version_date, version_start_time, start_at_first_activation, expire_after, attributes, line_type, supersedes)
 		JOIN license_models m ON m.tenant_id = $1 AND m.id = l.license_model_id`,
-		tenant, act, ent, prod, model, acct, state, line, qty, start, end, maint, vdate, vstart, firstAct, after, attrs)
+		tenant, act, ent, prod, model, acct, state, line, qty, start, end, maint, vdate, vstart, firstAct, after, attrs, types, supersedes)
+	if e := errs.FromPostgres(err); e != nil && e.Metadata["constraint"] == "line_items_supersedes" {
+		return errs.FailedPrecondition("ALREADY_SUPERSEDED", "a line item this batch upgrades, upsells or renews was superseded meanwhile")
+	}
 	return err
 }
 

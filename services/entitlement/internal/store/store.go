@@ -90,14 +90,22 @@ func (s *Store) GetEntitlement(ctx context.Context, tenant, id string) (app.Enti
 
 const lineItemCols = `activation_id, entitlement_id, product_id, license_model_id, account_id, state, order_line, quantity, fulfilled, start_time, expire_time,
 	(SELECT coalesce(p.product_line_id, '') FROM products p WHERE p.tenant_id = line_items.tenant_id AND p.id = line_items.product_id),
-	start_at_first_activation, expire_after, maintenance_expire_time, version_date, version_start_time, attributes, extra_activations, overdraft_allowed`
+	start_at_first_activation, expire_after, maintenance_expire_time, version_date, version_start_time, attributes, extra_activations, overdraft_allowed,
+	line_type, coalesce(supersedes, ''), created_at`
 
 func scanLineItem(row pgx.Row) (app.LineItem, error) {
 	var li app.LineItem
-	err := row.Scan(&li.ActivationID, &li.EntitlementID, &li.ProductID, &li.LicenseModelID, &li.AccountID, &li.State, &li.OrderLine, &li.Quantity, &li.Fulfilled, &li.StartTime, &li.ExpireTime, &li.ProductLineID,
+	return li, scanLineItemInto(row, &li)
+}
+
+// scanLineItemInto reads lineItemCols into li, then any extra columns into extra.
+func scanLineItemInto(row pgx.Row, li *app.LineItem, extra ...any) error {
+	return row.Scan(append([]any{
+		&li.ActivationID, &li.EntitlementID, &li.ProductID, &li.LicenseModelID, &li.AccountID, &li.State, &li.OrderLine,
+		&li.Quantity, &li.Fulfilled, &li.StartTime, &li.ExpireTime, &li.ProductLineID,
 		&li.StartAtFirstActivation, &li.ExpireAfter, &li.MaintenanceExpireTime, &li.VersionDate, &li.VersionStartTime, &li.Attributes,
-		&li.ExtraActivations, &li.OverdraftAllowed)
-	return li, err
+		&li.ExtraActivations, &li.OverdraftAllowed, &li.Type, &li.Supersedes, &li.CreateTime,
+	}, extra...)...)
 }
 
 // GetLineItem reads one line item by activation ID.

@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
+	"github.com/tessera-dev/tessera/services/platform/filter"
+)
+
+var lineItemSchema = filter.Schema{
+	"activation_id": {Column: "activation_id", Kind: filter.Text},
+	"order_line":    {Column: "order_line", Kind: filter.Text},
+	"product":       {Column: "product_id", Kind: filter.Exact},
+	"account":       {Column: "account_id", Kind: filter.Exact},
+	"entitlement":   {Column: "entitlement_id", Kind: filter.Exact},
+	"state": {Column: "state", Kind: filter.Exact, Values: map[string]string{
+		"DRAFT": app.StateDraft, "DEPLOYED": app.StateDeployed, "ON_HOLD": "on_hold", "OBSOLETE": app.StateObsolete,
+	}},
+	"type": {Column: "line_type", Kind: filter.Exact, Values: map[string]string{
+		"STANDARD": app.LineStandard, "UPGRADE": app.LineUpgrade, "UPSELL": app.LineUpsell, "RENEWAL": app.LineRenewal,
+		"MAINTENANCE": app.LineMaintenance, "SUBSCRIPTION": app.LineSubscription,
+	}},
+	"start_time":  {Column: "start_time", Kind: filter.Time},
+	"expire_time": {Column: "expire_time", Kind: filter.Time},
+	"create_time": {Column: "created_at", Kind: filter.Time},
+	"attributes":  {Column: "attributes", Kind: filter.Attrs},
+}
+
+// ListLineItems lists a page of line items within scope. Unless includeSuperseded,
+// only the newest line item of each chain is listed; every listed one carries the
+// earlier ones of its chain, newest first.
+func (s *Store) ListLineItems(ctx context.Context, tenant string, scope app.LineItemScope, q filter.Query, includeSuperseded bool) ([]app.LineItem, string, error) {
+	plan, err := lineItemSchema.Plan(q, "activation_id", 8)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+lineItemCols+`, `+plan.SortKey+` FROM line_items
+		WHERE tenant_id = $1
+		  AND ($2 OR account_id = ANY($3))
+		  AND (cardinality($4::text[]) = 0 OR (SELECT p.product_line_id FROM products p WHERE p.tenant_id = line_items.tenant_id AND p.id = line_items.product_id) = ANY($4))
+		  AND ($5 = '' OR entitlement_id = $5) AND ($6 = '' OR activation_id = $6)
+		  AND ($7 OR NOT EXISTS (SELECT 1 FROM line_items n WHERE n.tenant_id = line_items.tenant_id AND n.supersedes = line_items.activation_id))
+		  AND `+plan.Where+` ORDER BY `+plan.OrderBy+` LIMIT `+strconv.Itoa(plan.Limit),
+		append([]any{
+			tenant, scope.All || scope.EntitlementID != "" || scope.ActivationID != "", scope.AccountIDs, nonNilList(scope.ProductLines),
+			scope.EntitlementID, scope.ActivationID, includeSuperseded,
+		}, plan.Args...)...)
+	if err != nil {
+		return nil, "", err
+	}
+	type keyed struct {
+		li  app.LineItem
+		key string
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed, error) {
+		var k keyed
+		err := scanLineItemInto(r, &k.li, &k.key)
+		return k, err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	page, next := filter.Page(plan, list, func(k keyed) (string, string) { return k.key, k.li.ActivationID })
+	out := make([]app.LineItem, len(page))
+	heads := make([]string, len(page))
+	for i, k := range page {
+		out[i], heads[i] = k.li, k.li.ActivationID
+	}
+	chains, err := s.chains(ctx, tenant, heads)
+	if err != nil {
+		return nil, "", err
+	}
+	for i := range out {
+		out[i].SupersededIDs = chains[out[i].ActivationID]
+	}
+	return out, next, nil
+}
+
+// chains returns, for each line item, the earlier line items of its chain, newest
+// first.
+func (s *Store) chains(ctx context.Context, tenant string, ids []string) (map[string][]string, error) {
+	rows, err := s.pool.Query(ctx, `WITH RECURSIVE chain AS (
+			SELECT activation_id AS head, supersedes AS prev, 1 AS depth FROM line_items
+			WHERE tenant_id = $1 AND activation_id = ANY($2) AND supersedes IS NOT NULL
+			UNION ALL
+			SELECT c.head, l.supersedes, c.depth + 1 FROM chain c JOIN line_items l ON l.tenant_id = $1 AND l.activation_id = c.prev
+			WHERE l.supersedes IS NOT NULL AND c.depth < 1000)
+		SELECT head, prev FROM chain ORDER BY head, depth`, tenant, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	var head, prev string
+	_, err = pgx.ForEachRow(rows, []any{&head, &prev}, func() error {
+		out[head] = append(out[head], prev)
+		return nil
+	})
+	return out, err
+}
+
+func nonNilList(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
