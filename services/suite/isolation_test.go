@@ -200,6 +200,18 @@ func attempts(c clients, w world) map[string]func(ctx context.Context) error {
 			_, err = s.Recv()
 			return err
 		},
+		"UpdateProduct": func(ctx context.Context) error {
+			_, err := c.cat.UpdateProduct(ctx, &entitlementpb.UpdateProductRequest{
+				Product: &entitlementpb.Product{Name: "products/" + w.ProductID, DisplayName: "mine"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}},
+			})
+			return err
+		},
+		"BatchCreateOrders": func(ctx context.Context) error {
+			_, err := c.ent.BatchCreateOrders(ctx, &entitlementpb.BatchCreateOrdersRequest{Orders: []*entitlementpb.CreateOrderRequest{
+				{OrderId: "SO-Y", SoldTo: acct, Lines: []*entitlementpb.OrderLine{{LineNumber: "1", Product: "products/" + w.ProductID, LicenseModel: "licenseModels/x", Quantity: 1}}},
+			}})
+			return err
+		},
 		"ClaimEntitlementKey": func(ctx context.Context) error {
 			_, err := c.reg.ClaimEntitlementKey(ctx, &accountpb.ClaimEntitlementKeyRequest{Account: acct, Key: w.ActivationID})
 			return err
@@ -280,7 +292,7 @@ func TestOtherTenantIsRefusedEverywhere(t *testing.T) {
 	for name, call := range attempts(c, victim) {
 		err := call(ctx)
 		require.Contains(t, refusedCodes, status.Code(err), "%s: %v", name, err)
-		if !slices.Contains([]string{"CreateOrder", "CreateUser", "CreateDevice", "CreatePackage", "CreateFile", "CreatePartnerCustomer", "RegisterTrials"}, name) {
+		if !slices.Contains([]string{"CreateOrder", "BatchCreateOrders", "CreateUser", "CreateDevice", "CreatePackage", "CreateFile", "CreatePartnerCustomer", "RegisterTrials"}, name) {
 			require.NotEqual(t, codes.InvalidArgument, status.Code(err), "%s must not reveal anything", name)
 		}
 	}
@@ -299,6 +311,11 @@ func TestOtherTenantIsRefusedEverywhere(t *testing.T) {
 	require.NoError(t, err)
 	for _, a := range list.GetAccounts() {
 		require.NotEqual(t, victim.AccountID, a.GetAccountId())
+	}
+	items, err := c.ent.ListLineItems(ctx, &entitlementpb.ListLineItemsRequest{IncludeSuperseded: true})
+	require.NoError(t, err)
+	for _, li := range items.GetLineItems() {
+		require.NotEqual(t, victim.ActivationID, li.GetActivationId())
 	}
 	keys, err := c.lic.ListSigningKeys(ctx, &licensepb.ListSigningKeysRequest{})
 	require.NoError(t, err)
@@ -326,13 +343,18 @@ func TestUnrelatedAccountIsRefused(t *testing.T) {
 	}
 	ctx := env.As(t, customer)
 	for name, call := range attempts(c, victim) {
-		if name == "GetProduct" || name == "CreatePackage" || name == "CreateOrder" || name == "DeleteAccount" || name == "LinkSubAccount" {
+		if name == "GetProduct" || name == "CreatePackage" || name == "CreateOrder" || name == "BatchCreateOrders" || name == "DeleteAccount" || name == "LinkSubAccount" {
 			// The catalog is the tenant's, shared by its accounts; orders and the
 			// account tree are the producer's (those RPCs need a tenant-wide principal).
 			continue
 		}
 		err := call(ctx)
 		require.Contains(t, refusedCodes, status.Code(err), "%s: %v", name, err)
+	}
+	items, err := c.ent.ListLineItems(ctx, &entitlementpb.ListLineItemsRequest{IncludeSuperseded: true})
+	require.NoError(t, err)
+	for _, li := range items.GetLineItems() {
+		require.Equal(t, "accounts/"+other.AccountID, li.GetAccount(), "only its own account's line items")
 	}
 	require.Equal(t, before, available(t, env, c, victim))
 }
