@@ -97,6 +97,10 @@ func (s *Service) Run(ctx context.Context) error {
 			Handler: events.Typed(s.app.SendEDeliveryEmail),
 		},
 		{
+			Name: "account-notifier-line-items", Subjects: []string{events.Subject("entitlement", "line_item", "emailed")},
+			Handler: events.Typed(s.app.SendLineItemEmail),
+		},
+		{
 			Name: "account-notifier-trials", Subjects: []string{events.Subject("entitlement", "trial", "registered")},
 			Handler: events.Typed(s.app.SendTrialEmail),
 		},

@@ -290,3 +290,28 @@ func TestLineItemChains_ENT4(t *testing.T) {
 	key := api.ok("POST", "/v1/auth:signInWithKey", map[string]any{"tenant_id": "order-co", "key": other})["access_token"].(string)
 	require.Equal(t, []string{other}, collect(t, api.as(key), "/v1/lineItems", "line_items", "activation_id", nil))
 }
+
+// TestCertificateAndEmail_ENT10: an entitlement prints as a certificate, and a line
+// item can be emailed; both only to those who may see it.
+func TestCertificateAndEmail_ENT10(t *testing.T) {
+	env := suitetest.Start(t)
+	api := rest{t: t, base: env.Suite.GatewayURL}
+	seed := env.SeedLineItem(t, "cert-co", 7)
+	createTenant(api.as(env.OperatorToken), "cert-rival", "Admin-Password-2")
+	admin := api.as(login(api, "cert-co", "admin", "Admin-Password-1"))
+	rival := api.as(login(api, "cert-rival", "admin", "Admin-Password-2"))
+	li := admin.ok("GET", "/v1/lineItems/"+seed.ActivationID, nil)
+	ent := li["entitlement"].(string)
+
+	cert := admin.ok("GET", "/v1/"+ent+":certificate", nil)["text"].(string)
+	require.Contains(t, cert, "ENTITLEMENT CERTIFICATE")
+	require.Contains(t, cert, seed.ActivationID)
+	require.Contains(t, cert, "Quantity:    7, of which 7 available")
+	rival.refused(http.StatusNotFound, "GET", "/v1/"+ent+":certificate", nil)
+
+	e := admin.refused(http.StatusBadRequest, "POST", "/v1/lineItems/"+seed.ActivationID+":email", map[string]any{"to": []string{"x", "a@b.example", "a@b.example"}})
+	require.ElementsMatch(t, []string{"to[0]", "to[2]"}, fieldViolations(e))
+	rival.refused(http.StatusNotFound, "POST", "/v1/lineItems/"+seed.ActivationID+":email", map[string]any{"to": []string{"spy@rival.example"}})
+	admin.ok("POST", "/v1/lineItems/"+seed.ActivationID+":email", map[string]any{"to": []string{"buyer@cert.example"}})
+	require.Contains(t, env.WaitForMail(t, "To: buyer@cert.example", "Your line item "+seed.ActivationID), "Activation ID: "+seed.ActivationID)
+}

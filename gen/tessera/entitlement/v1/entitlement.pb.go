@@ -3838,6 +3838,203 @@ func (x *RegisterTrialsResponse) GetEntitlements() []*Entitlement {
 	return nil
 }
 
+type GetEntitlementCertificateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// entitlements/{entitlement_id}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEntitlementCertificateRequest) Reset() {
+	*x = GetEntitlementCertificateRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEntitlementCertificateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEntitlementCertificateRequest) ProtoMessage() {}
+
+func (x *GetEntitlementCertificateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEntitlementCertificateRequest.ProtoReflect.Descriptor instead.
+func (*GetEntitlementCertificateRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *GetEntitlementCertificateRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type EntitlementCertificate struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Entitlement string                 `protobuf:"bytes,1,opt,name=entitlement,proto3" json:"entitlement,omitempty"`
+	// The certificate as plain text, ready to print.
+	Text          string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EntitlementCertificate) Reset() {
+	*x = EntitlementCertificate{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EntitlementCertificate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EntitlementCertificate) ProtoMessage() {}
+
+func (x *EntitlementCertificate) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EntitlementCertificate.ProtoReflect.Descriptor instead.
+func (*EntitlementCertificate) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *EntitlementCertificate) GetEntitlement() string {
+	if x != nil {
+		return x.Entitlement
+	}
+	return ""
+}
+
+func (x *EntitlementCertificate) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+type EmailLineItemRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// lineItems/{activation_id}
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Recipients, at most 20.
+	To            []string `protobuf:"bytes,2,rep,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmailLineItemRequest) Reset() {
+	*x = EmailLineItemRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmailLineItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmailLineItemRequest) ProtoMessage() {}
+
+func (x *EmailLineItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmailLineItemRequest.ProtoReflect.Descriptor instead.
+func (*EmailLineItemRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *EmailLineItemRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *EmailLineItemRequest) GetTo() []string {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+type EmailLineItemResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The event that carries the email to the mailer.
+	EventId       string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmailLineItemResponse) Reset() {
+	*x = EmailLineItemResponse{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmailLineItemResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmailLineItemResponse) ProtoMessage() {}
+
+func (x *EmailLineItemResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmailLineItemResponse.ProtoReflect.Descriptor instead.
+func (*EmailLineItemResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *EmailLineItemResponse) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
 var File_tessera_entitlement_v1_entitlement_proto protoreflect.FileDescriptor
 
 const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
@@ -4134,7 +4331,17 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\fpart_numbers\x18\x01 \x03(\tR\vpartNumbers\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\"a\n" +
 	"\x16RegisterTrialsResponse\x12G\n" +
-	"\fentitlements\x18\x01 \x03(\v2#.tessera.entitlement.v1.EntitlementR\fentitlements*\xd1\x02\n" +
+	"\fentitlements\x18\x01 \x03(\v2#.tessera.entitlement.v1.EntitlementR\fentitlements\"6\n" +
+	" GetEntitlementCertificateRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"N\n" +
+	"\x16EntitlementCertificate\x12 \n" +
+	"\ventitlement\x18\x01 \x01(\tR\ventitlement\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\":\n" +
+	"\x14EmailLineItemRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x0e\n" +
+	"\x02to\x18\x02 \x03(\tR\x02to\"2\n" +
+	"\x15EmailLineItemResponse\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId*\xd1\x02\n" +
 	"\x10LicenseModelType\x12\"\n" +
 	"\x1eLICENSE_MODEL_TYPE_UNSPECIFIED\x10\x00\x12+\n" +
 	"'LICENSE_MODEL_TYPE_NODELOCKED_UNCOUNTED\x10\x01\x12)\n" +
@@ -4193,12 +4400,14 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x11CreateServicePlan\x120.tessera.entitlement.v1.CreateServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12d\n" +
 	"\x0eGetServicePlan\x12-.tessera.entitlement.v1.GetServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12u\n" +
 	"\x10ListServicePlans\x12/.tessera.entitlement.v1.ListServicePlansRequest\x1a0.tessera.entitlement.v1.ListServicePlansResponse\x12X\n" +
-	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\x9b\r\n" +
+	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\x91\x0f\n" +
 	"\x12EntitlementService\x12^\n" +
 	"\vCreateOrder\x12*.tessera.entitlement.v1.CreateOrderRequest\x1a#.tessera.entitlement.v1.Entitlement\x12x\n" +
 	"\x11BatchCreateOrders\x120.tessera.entitlement.v1.BatchCreateOrdersRequest\x1a1.tessera.entitlement.v1.BatchCreateOrdersResponse\x12d\n" +
 	"\x0eGetEntitlement\x12-.tessera.entitlement.v1.GetEntitlementRequest\x1a#.tessera.entitlement.v1.Entitlement\x12[\n" +
-	"\vGetLineItem\x12*.tessera.entitlement.v1.GetLineItemRequest\x1a .tessera.entitlement.v1.LineItem\x12l\n" +
+	"\vGetLineItem\x12*.tessera.entitlement.v1.GetLineItemRequest\x1a .tessera.entitlement.v1.LineItem\x12\x85\x01\n" +
+	"\x19GetEntitlementCertificate\x128.tessera.entitlement.v1.GetEntitlementCertificateRequest\x1a..tessera.entitlement.v1.EntitlementCertificate\x12l\n" +
+	"\rEmailLineItem\x12,.tessera.entitlement.v1.EmailLineItemRequest\x1a-.tessera.entitlement.v1.EmailLineItemResponse\x12l\n" +
 	"\rListLineItems\x12,.tessera.entitlement.v1.ListLineItemsRequest\x1a-.tessera.entitlement.v1.ListLineItemsResponse\x12`\n" +
 	"\fReserveSeats\x12+.tessera.entitlement.v1.ReserveSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12`\n" +
 	"\fConfirmSeats\x12+.tessera.entitlement.v1.ConfirmSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12`\n" +
@@ -4224,7 +4433,7 @@ func file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_entitlement_v1_entitlement_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(LicenseModelType)(0),                    // 0: tessera.entitlement.v1.LicenseModelType
 	(LicenseTechnology)(0),                   // 1: tessera.entitlement.v1.LicenseTechnology
@@ -4283,14 +4492,18 @@ var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(*ListAvailableTrialsResponse)(nil),      // 54: tessera.entitlement.v1.ListAvailableTrialsResponse
 	(*RegisterTrialsRequest)(nil),            // 55: tessera.entitlement.v1.RegisterTrialsRequest
 	(*RegisterTrialsResponse)(nil),           // 56: tessera.entitlement.v1.RegisterTrialsResponse
-	nil,                                      // 57: tessera.entitlement.v1.LineItem.AttributesEntry
-	nil,                                      // 58: tessera.entitlement.v1.OrderLine.AttributesEntry
-	(*timestamppb.Timestamp)(nil),            // 59: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),            // 60: google.protobuf.FieldMask
+	(*GetEntitlementCertificateRequest)(nil), // 57: tessera.entitlement.v1.GetEntitlementCertificateRequest
+	(*EntitlementCertificate)(nil),           // 58: tessera.entitlement.v1.EntitlementCertificate
+	(*EmailLineItemRequest)(nil),             // 59: tessera.entitlement.v1.EmailLineItemRequest
+	(*EmailLineItemResponse)(nil),            // 60: tessera.entitlement.v1.EmailLineItemResponse
+	nil,                                      // 61: tessera.entitlement.v1.LineItem.AttributesEntry
+	nil,                                      // 62: tessera.entitlement.v1.OrderLine.AttributesEntry
+	(*timestamppb.Timestamp)(nil),            // 63: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),            // 64: google.protobuf.FieldMask
 }
 var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	0,  // 0: tessera.entitlement.v1.LicenseModel.type:type_name -> tessera.entitlement.v1.LicenseModelType
-	59, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
+	63, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
 	8,  // 2: tessera.entitlement.v1.LicenseModel.defaults:type_name -> tessera.entitlement.v1.LicenseDefaults
 	9,  // 3: tessera.entitlement.v1.LicenseModel.returns:type_name -> tessera.entitlement.v1.LifecyclePolicy
 	9,  // 4: tessera.entitlement.v1.LicenseModel.repairs:type_name -> tessera.entitlement.v1.LifecyclePolicy
@@ -4298,37 +4511,37 @@ var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	7,  // 6: tessera.entitlement.v1.CreateLicenseModelRequest.license_model:type_name -> tessera.entitlement.v1.LicenseModel
 	12, // 7: tessera.entitlement.v1.Product.features:type_name -> tessera.entitlement.v1.Feature
 	1,  // 8: tessera.entitlement.v1.Product.license_technology:type_name -> tessera.entitlement.v1.LicenseTechnology
-	59, // 9: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
+	63, // 9: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 10: tessera.entitlement.v1.Product.kind:type_name -> tessera.entitlement.v1.ProductKind
 	13, // 11: tessera.entitlement.v1.UpdateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	60, // 12: tessera.entitlement.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
+	64, // 12: tessera.entitlement.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
 	13, // 13: tessera.entitlement.v1.ListProductsResponse.products:type_name -> tessera.entitlement.v1.Product
 	13, // 14: tessera.entitlement.v1.CreateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	59, // 15: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
+	63, // 15: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
 	18, // 16: tessera.entitlement.v1.CreateServicePlanRequest.service_plan:type_name -> tessera.entitlement.v1.ServicePlan
 	18, // 17: tessera.entitlement.v1.ListServicePlansResponse.service_plans:type_name -> tessera.entitlement.v1.ServicePlan
-	59, // 18: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
-	59, // 19: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
+	63, // 18: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
+	63, // 19: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
 	24, // 20: tessera.entitlement.v1.CreateProductLineRequest.product_line:type_name -> tessera.entitlement.v1.ProductLine
 	24, // 21: tessera.entitlement.v1.ListProductLinesResponse.product_lines:type_name -> tessera.entitlement.v1.ProductLine
 	3,  // 22: tessera.entitlement.v1.LineItem.state:type_name -> tessera.entitlement.v1.LineItemState
-	59, // 23: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
-	59, // 24: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
-	59, // 25: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
-	59, // 26: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
-	59, // 27: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
-	57, // 28: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
+	63, // 23: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
+	63, // 24: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
+	63, // 25: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	63, // 26: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
+	63, // 27: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
+	61, // 28: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
 	4,  // 29: tessera.entitlement.v1.LineItem.type:type_name -> tessera.entitlement.v1.LineItemType
-	59, // 30: tessera.entitlement.v1.LineItem.create_time:type_name -> google.protobuf.Timestamp
+	63, // 30: tessera.entitlement.v1.LineItem.create_time:type_name -> google.protobuf.Timestamp
 	30, // 31: tessera.entitlement.v1.ListLineItemsResponse.line_items:type_name -> tessera.entitlement.v1.LineItem
 	30, // 32: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
-	59, // 33: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
-	59, // 34: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
-	59, // 35: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
-	59, // 36: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
-	59, // 37: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
-	59, // 38: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
-	58, // 39: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
+	63, // 33: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
+	63, // 34: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
+	63, // 35: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
+	63, // 36: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	63, // 37: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
+	63, // 38: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
+	62, // 39: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
 	4,  // 40: tessera.entitlement.v1.OrderLine.type:type_name -> tessera.entitlement.v1.LineItemType
 	34, // 41: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
 	35, // 42: tessera.entitlement.v1.BatchCreateOrdersRequest.orders:type_name -> tessera.entitlement.v1.CreateOrderRequest
@@ -4336,7 +4549,7 @@ var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	5,  // 44: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
 	6,  // 45: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
 	6,  // 46: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
-	59, // 47: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
+	63, // 47: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
 	51, // 48: tessera.entitlement.v1.CreateTrialRequest.trial:type_name -> tessera.entitlement.v1.Trial
 	51, // 49: tessera.entitlement.v1.ListAvailableTrialsResponse.trials:type_name -> tessera.entitlement.v1.Trial
 	33, // 50: tessera.entitlement.v1.RegisterTrialsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
@@ -4357,47 +4570,51 @@ var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	36, // 65: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:input_type -> tessera.entitlement.v1.BatchCreateOrdersRequest
 	38, // 66: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
 	39, // 67: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
-	31, // 68: tessera.entitlement.v1.EntitlementService.ListLineItems:input_type -> tessera.entitlement.v1.ListLineItemsRequest
-	41, // 69: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
-	42, // 70: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
-	43, // 71: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
-	44, // 72: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
-	46, // 73: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
-	49, // 74: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	50, // 75: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
-	23, // 76: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
-	53, // 77: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
-	55, // 78: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
-	7,  // 79: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	7,  // 80: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	13, // 81: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
-	13, // 82: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
-	13, // 83: tessera.entitlement.v1.CatalogService.UpdateProduct:output_type -> tessera.entitlement.v1.Product
-	16, // 84: tessera.entitlement.v1.CatalogService.ListProducts:output_type -> tessera.entitlement.v1.ListProductsResponse
-	24, // 85: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	24, // 86: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	28, // 87: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
-	18, // 88: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	18, // 89: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	22, // 90: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
-	51, // 91: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
-	33, // 92: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
-	37, // 93: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
-	33, // 94: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
-	30, // 95: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
-	32, // 96: tessera.entitlement.v1.EntitlementService.ListLineItems:output_type -> tessera.entitlement.v1.ListLineItemsResponse
-	40, // 97: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
-	40, // 98: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
-	40, // 99: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
-	45, // 100: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
-	47, // 101: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
-	48, // 102: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	48, // 103: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	33, // 104: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
-	54, // 105: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
-	56, // 106: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
-	79, // [79:107] is the sub-list for method output_type
-	51, // [51:79] is the sub-list for method input_type
+	57, // 68: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:input_type -> tessera.entitlement.v1.GetEntitlementCertificateRequest
+	59, // 69: tessera.entitlement.v1.EntitlementService.EmailLineItem:input_type -> tessera.entitlement.v1.EmailLineItemRequest
+	31, // 70: tessera.entitlement.v1.EntitlementService.ListLineItems:input_type -> tessera.entitlement.v1.ListLineItemsRequest
+	41, // 71: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
+	42, // 72: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
+	43, // 73: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
+	44, // 74: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
+	46, // 75: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
+	49, // 76: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	50, // 77: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
+	23, // 78: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
+	53, // 79: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
+	55, // 80: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
+	7,  // 81: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	7,  // 82: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	13, // 83: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
+	13, // 84: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
+	13, // 85: tessera.entitlement.v1.CatalogService.UpdateProduct:output_type -> tessera.entitlement.v1.Product
+	16, // 86: tessera.entitlement.v1.CatalogService.ListProducts:output_type -> tessera.entitlement.v1.ListProductsResponse
+	24, // 87: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	24, // 88: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	28, // 89: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
+	18, // 90: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	18, // 91: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	22, // 92: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
+	51, // 93: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
+	33, // 94: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
+	37, // 95: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
+	33, // 96: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
+	30, // 97: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
+	58, // 98: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:output_type -> tessera.entitlement.v1.EntitlementCertificate
+	60, // 99: tessera.entitlement.v1.EntitlementService.EmailLineItem:output_type -> tessera.entitlement.v1.EmailLineItemResponse
+	32, // 100: tessera.entitlement.v1.EntitlementService.ListLineItems:output_type -> tessera.entitlement.v1.ListLineItemsResponse
+	40, // 101: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
+	40, // 102: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
+	40, // 103: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
+	45, // 104: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
+	47, // 105: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
+	48, // 106: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	48, // 107: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	33, // 108: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
+	54, // 109: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
+	56, // 110: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
+	81, // [81:111] is the sub-list for method output_type
+	51, // [51:81] is the sub-list for method input_type
 	51, // [51:51] is the sub-list for extension type_name
 	51, // [51:51] is the sub-list for extension extendee
 	0,  // [0:51] is the sub-list for field type_name
@@ -4414,7 +4631,7 @@ func file_tessera_entitlement_v1_entitlement_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_entitlement_v1_entitlement_proto_rawDesc), len(file_tessera_entitlement_v1_entitlement_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   52,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -591,21 +591,23 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	EntitlementService_CreateOrder_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/CreateOrder"
-	EntitlementService_BatchCreateOrders_FullMethodName        = "/tessera.entitlement.v1.EntitlementService/BatchCreateOrders"
-	EntitlementService_GetEntitlement_FullMethodName           = "/tessera.entitlement.v1.EntitlementService/GetEntitlement"
-	EntitlementService_GetLineItem_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/GetLineItem"
-	EntitlementService_ListLineItems_FullMethodName            = "/tessera.entitlement.v1.EntitlementService/ListLineItems"
-	EntitlementService_ReserveSeats_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/ReserveSeats"
-	EntitlementService_ConfirmSeats_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/ConfirmSeats"
-	EntitlementService_ReleaseSeats_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/ReleaseSeats"
-	EntitlementService_CheckProductAccess_FullMethodName       = "/tessera.entitlement.v1.EntitlementService/CheckProductAccess"
-	EntitlementService_CountAccountEntitlements_FullMethodName = "/tessera.entitlement.v1.EntitlementService/CountAccountEntitlements"
-	EntitlementService_ResolveEntitlementKey_FullMethodName    = "/tessera.entitlement.v1.EntitlementService/ResolveEntitlementKey"
-	EntitlementService_AssignEntitlementKey_FullMethodName     = "/tessera.entitlement.v1.EntitlementService/AssignEntitlementKey"
-	EntitlementService_AssignServicePlan_FullMethodName        = "/tessera.entitlement.v1.EntitlementService/AssignServicePlan"
-	EntitlementService_ListAvailableTrials_FullMethodName      = "/tessera.entitlement.v1.EntitlementService/ListAvailableTrials"
-	EntitlementService_RegisterTrials_FullMethodName           = "/tessera.entitlement.v1.EntitlementService/RegisterTrials"
+	EntitlementService_CreateOrder_FullMethodName               = "/tessera.entitlement.v1.EntitlementService/CreateOrder"
+	EntitlementService_BatchCreateOrders_FullMethodName         = "/tessera.entitlement.v1.EntitlementService/BatchCreateOrders"
+	EntitlementService_GetEntitlement_FullMethodName            = "/tessera.entitlement.v1.EntitlementService/GetEntitlement"
+	EntitlementService_GetLineItem_FullMethodName               = "/tessera.entitlement.v1.EntitlementService/GetLineItem"
+	EntitlementService_GetEntitlementCertificate_FullMethodName = "/tessera.entitlement.v1.EntitlementService/GetEntitlementCertificate"
+	EntitlementService_EmailLineItem_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/EmailLineItem"
+	EntitlementService_ListLineItems_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/ListLineItems"
+	EntitlementService_ReserveSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ReserveSeats"
+	EntitlementService_ConfirmSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ConfirmSeats"
+	EntitlementService_ReleaseSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ReleaseSeats"
+	EntitlementService_CheckProductAccess_FullMethodName        = "/tessera.entitlement.v1.EntitlementService/CheckProductAccess"
+	EntitlementService_CountAccountEntitlements_FullMethodName  = "/tessera.entitlement.v1.EntitlementService/CountAccountEntitlements"
+	EntitlementService_ResolveEntitlementKey_FullMethodName     = "/tessera.entitlement.v1.EntitlementService/ResolveEntitlementKey"
+	EntitlementService_AssignEntitlementKey_FullMethodName      = "/tessera.entitlement.v1.EntitlementService/AssignEntitlementKey"
+	EntitlementService_AssignServicePlan_FullMethodName         = "/tessera.entitlement.v1.EntitlementService/AssignServicePlan"
+	EntitlementService_ListAvailableTrials_FullMethodName       = "/tessera.entitlement.v1.EntitlementService/ListAvailableTrials"
+	EntitlementService_RegisterTrials_FullMethodName            = "/tessera.entitlement.v1.EntitlementService/RegisterTrials"
 )
 
 // EntitlementServiceClient is the client API for EntitlementService service.
@@ -623,6 +625,11 @@ type EntitlementServiceClient interface {
 	BatchCreateOrders(ctx context.Context, in *BatchCreateOrdersRequest, opts ...grpc.CallOption) (*BatchCreateOrdersResponse, error)
 	GetEntitlement(ctx context.Context, in *GetEntitlementRequest, opts ...grpc.CallOption) (*Entitlement, error)
 	GetLineItem(ctx context.Context, in *GetLineItemRequest, opts ...grpc.CallOption) (*LineItem, error)
+	// A human-readable summary of an entitlement: who it is for and what each line
+	// item gives (SPEC ENT-10).
+	GetEntitlementCertificate(ctx context.Context, in *GetEntitlementCertificateRequest, opts ...grpc.CallOption) (*EntitlementCertificate, error)
+	// Emails a line item's summary to the given addresses (SPEC ENT-10).
+	EmailLineItem(ctx context.Context, in *EmailLineItemRequest, opts ...grpc.CallOption) (*EmailLineItemResponse, error)
 	// Lists the line items the caller may see: the newest of each upgrade, upsell or
 	// renewal chain, with the earlier ones grouped under it (SPEC ENT-4).
 	ListLineItems(ctx context.Context, in *ListLineItemsRequest, opts ...grpc.CallOption) (*ListLineItemsResponse, error)
@@ -698,6 +705,26 @@ func (c *entitlementServiceClient) GetLineItem(ctx context.Context, in *GetLineI
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(LineItem)
 	err := c.cc.Invoke(ctx, EntitlementService_GetLineItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *entitlementServiceClient) GetEntitlementCertificate(ctx context.Context, in *GetEntitlementCertificateRequest, opts ...grpc.CallOption) (*EntitlementCertificate, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EntitlementCertificate)
+	err := c.cc.Invoke(ctx, EntitlementService_GetEntitlementCertificate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *entitlementServiceClient) EmailLineItem(ctx context.Context, in *EmailLineItemRequest, opts ...grpc.CallOption) (*EmailLineItemResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EmailLineItemResponse)
+	err := c.cc.Invoke(ctx, EntitlementService_EmailLineItem_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -829,6 +856,11 @@ type EntitlementServiceServer interface {
 	BatchCreateOrders(context.Context, *BatchCreateOrdersRequest) (*BatchCreateOrdersResponse, error)
 	GetEntitlement(context.Context, *GetEntitlementRequest) (*Entitlement, error)
 	GetLineItem(context.Context, *GetLineItemRequest) (*LineItem, error)
+	// A human-readable summary of an entitlement: who it is for and what each line
+	// item gives (SPEC ENT-10).
+	GetEntitlementCertificate(context.Context, *GetEntitlementCertificateRequest) (*EntitlementCertificate, error)
+	// Emails a line item's summary to the given addresses (SPEC ENT-10).
+	EmailLineItem(context.Context, *EmailLineItemRequest) (*EmailLineItemResponse, error)
 	// Lists the line items the caller may see: the newest of each upgrade, upsell or
 	// renewal chain, with the earlier ones grouped under it (SPEC ENT-4).
 	ListLineItems(context.Context, *ListLineItemsRequest) (*ListLineItemsResponse, error)
@@ -881,6 +913,12 @@ func (UnimplementedEntitlementServiceServer) GetEntitlement(context.Context, *Ge
 }
 func (UnimplementedEntitlementServiceServer) GetLineItem(context.Context, *GetLineItemRequest) (*LineItem, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetLineItem not implemented")
+}
+func (UnimplementedEntitlementServiceServer) GetEntitlementCertificate(context.Context, *GetEntitlementCertificateRequest) (*EntitlementCertificate, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetEntitlementCertificate not implemented")
+}
+func (UnimplementedEntitlementServiceServer) EmailLineItem(context.Context, *EmailLineItemRequest) (*EmailLineItemResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EmailLineItem not implemented")
 }
 func (UnimplementedEntitlementServiceServer) ListLineItems(context.Context, *ListLineItemsRequest) (*ListLineItemsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListLineItems not implemented")
@@ -1004,6 +1042,42 @@ func _EntitlementService_GetLineItem_Handler(srv interface{}, ctx context.Contex
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(EntitlementServiceServer).GetLineItem(ctx, req.(*GetLineItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EntitlementService_GetEntitlementCertificate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetEntitlementCertificateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).GetEntitlementCertificate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_GetEntitlementCertificate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).GetEntitlementCertificate(ctx, req.(*GetEntitlementCertificateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EntitlementService_EmailLineItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EmailLineItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).EmailLineItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_EmailLineItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).EmailLineItem(ctx, req.(*EmailLineItemRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1228,6 +1302,14 @@ var EntitlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetLineItem",
 			Handler:    _EntitlementService_GetLineItem_Handler,
+		},
+		{
+			MethodName: "GetEntitlementCertificate",
+			Handler:    _EntitlementService_GetEntitlementCertificate_Handler,
+		},
+		{
+			MethodName: "EmailLineItem",
+			Handler:    _EntitlementService_EmailLineItem_Handler,
 		},
 		{
 			MethodName: "ListLineItems",

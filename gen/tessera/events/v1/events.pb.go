@@ -1383,6 +1383,76 @@ func (x *OrdersRejected) GetFieldViolations() map[string]string {
 	return nil
 }
 
+// LineItemEmailed: someone asked for a line item's summary to be emailed (SPEC
+// ENT-10); the account service's notifier sends it.
+type LineItemEmailed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ActivationId  string                 `protobuf:"bytes,1,opt,name=activation_id,json=activationId,proto3" json:"activation_id,omitempty"`
+	To            []string               `protobuf:"bytes,2,rep,name=to,proto3" json:"to,omitempty"`
+	Subject       string                 `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
+	Text          string                 `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LineItemEmailed) Reset() {
+	*x = LineItemEmailed{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LineItemEmailed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LineItemEmailed) ProtoMessage() {}
+
+func (x *LineItemEmailed) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LineItemEmailed.ProtoReflect.Descriptor instead.
+func (*LineItemEmailed) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *LineItemEmailed) GetActivationId() string {
+	if x != nil {
+		return x.ActivationId
+	}
+	return ""
+}
+
+func (x *LineItemEmailed) GetTo() []string {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *LineItemEmailed) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *LineItemEmailed) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
 var File_tessera_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_tessera_events_v1_events_proto_rawDesc = "" +
@@ -1496,7 +1566,12 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\x10field_violations\x18\x05 \x03(\v26.tessera.events.v1.OrdersRejected.FieldViolationsEntryR\x0ffieldViolations\x1aB\n" +
 	"\x14FieldViolationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"t\n" +
+	"\x0fLineItemEmailed\x12#\n" +
+	"\ractivation_id\x18\x01 \x01(\tR\factivationId\x12\x0e\n" +
+	"\x02to\x18\x02 \x03(\tR\x02to\x12\x18\n" +
+	"\asubject\x18\x03 \x01(\tR\asubject\x12\x12\n" +
+	"\x04text\x18\x04 \x01(\tR\x04textB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
 
 var (
 	file_tessera_events_v1_events_proto_rawDescOnce sync.Once
@@ -1510,7 +1585,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),                // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),               // 1: tessera.events.v1.AccountCreated
@@ -1533,12 +1608,13 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*EntitlementAmended)(nil),           // 18: tessera.events.v1.EntitlementAmended
 	(*OrdersAccepted)(nil),               // 19: tessera.events.v1.OrdersAccepted
 	(*OrdersRejected)(nil),               // 20: tessera.events.v1.OrdersRejected
-	nil,                                  // 21: tessera.events.v1.OrdersRejected.FieldViolationsEntry
-	(*timestamppb.Timestamp)(nil),        // 22: google.protobuf.Timestamp
+	(*LineItemEmailed)(nil),              // 21: tessera.events.v1.LineItemEmailed
+	nil,                                  // 22: tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	(*timestamppb.Timestamp)(nil),        // 23: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	22, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
-	21, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	23, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	22, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
 	2,  // [2:2] is the sub-list for method output_type
 	2,  // [2:2] is the sub-list for method input_type
 	2,  // [2:2] is the sub-list for extension type_name
@@ -1557,7 +1633,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

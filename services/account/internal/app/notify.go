@@ -70,6 +70,14 @@ func (a *App) SendEDeliveryEmail(ctx context.Context, tenant string, ev *eventsp
 	})
 }
 
+// SendLineItemEmail sends a line item summary someone asked to email (SPEC ENT-10).
+func (a *App) SendLineItemEmail(_ context.Context, _ string, ev *eventspb.LineItemEmailed) error {
+	if len(ev.GetTo()) == 0 {
+		return nil
+	}
+	return a.mailer.Send(mail.Message{To: ev.GetTo(), Subject: ev.GetSubject(), Text: ev.GetText()})
+}
+
 // notifiable loads a user and where their emails go; no recipients when there is
 // no such user (a service acted on nobody's behalf, or the user is gone).
 func (a *App) notifiable(ctx context.Context, tenant, userID string) (User, []string, error) {

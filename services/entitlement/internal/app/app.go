@@ -29,6 +29,7 @@ type Store interface {
 	UpsertOrders(ctx context.Context, tenant string, ents []Entitlement) ([]Entitlement, int, error)
 	GetEntitlement(ctx context.Context, tenant, id string) (Entitlement, error)
 	GetLineItem(ctx context.Context, tenant, activationID string) (LineItem, error)
+	RecordLineItemEmail(ctx context.Context, tenant, activationID string, to []string, subject, text string) (uuid.UUID, error)
 	ListLineItems(ctx context.Context, tenant string, scope LineItemScope, q filter.Query, includeSuperseded bool) ([]LineItem, string, error)
 	HasProductAccess(ctx context.Context, tenant, productID string, accountIDs []string) (bool, error)
 	CountEntitlements(ctx context.Context, tenant string, accountIDs []string) (int64, error)

@@ -323,3 +323,29 @@ func (s *Server) ListLineItems(ctx context.Context, req *entitlementpb.ListLineI
 	}
 	return out, nil
 }
+
+// GetEntitlementCertificate implements EntitlementService.
+func (s *Server) GetEntitlementCertificate(ctx context.Context, req *entitlementpb.GetEntitlementCertificateRequest) (*entitlementpb.EntitlementCertificate, error) {
+	id, err := names.ID("name", req.GetName(), "entitlements")
+	if err != nil {
+		return nil, err
+	}
+	text, err := s.app.Certificate(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &entitlementpb.EntitlementCertificate{Entitlement: req.GetName(), Text: text}, nil
+}
+
+// EmailLineItem implements EntitlementService.
+func (s *Server) EmailLineItem(ctx context.Context, req *entitlementpb.EmailLineItemRequest) (*entitlementpb.EmailLineItemResponse, error) {
+	id, err := names.ID("name", req.GetName(), "lineItems")
+	if err != nil {
+		return nil, err
+	}
+	ev, err := s.app.EmailLineItem(ctx, id, req.GetTo())
+	if err != nil {
+		return nil, err
+	}
+	return &entitlementpb.EmailLineItemResponse{EventId: ev.String()}, nil
+}

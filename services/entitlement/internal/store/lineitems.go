@@ -4,9 +4,12 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
 	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
+	"github.com/tessera-dev/tessera/services/platform/events"
 	"github.com/tessera-dev/tessera/services/platform/filter"
 )
 
@@ -106,4 +109,17 @@ func nonNilList(l []string) []string {
 		return []string{}
 	}
 	return l
+}
+
+// RecordLineItemEmail writes the event that carries a line item email to the mailer.
+func (s *Store) RecordLineItemEmail(ctx context.Context, tenant, activationID string, to []string, subject, text string) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		id, err = events.Write(ctx, tx, events.Subject("entitlement", "line_item", "emailed"), tenant, &eventspb.LineItemEmailed{
+			ActivationId: activationID, To: to, Subject: subject, Text: text,
+		})
+		return err
+	})
+	return id, err
 }
