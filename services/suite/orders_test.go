@@ -315,3 +315,44 @@ func TestCertificateAndEmail_ENT10(t *testing.T) {
 	admin.ok("POST", "/v1/lineItems/"+seed.ActivationID+":email", map[string]any{"to": []string{"buyer@cert.example"}})
 	require.Contains(t, env.WaitForMail(t, "To: buyer@cert.example", "Your line item "+seed.ActivationID), "Activation ID: "+seed.ActivationID)
 }
+
+// TestSubscriptionToken_ENT11: an account's subscription token lets an appliance pull
+// the account's usable line items and the earliest upcoming expiry; a new token
+// replaces the old, a revoked one is refused, others' accounts are out of reach.
+func TestSubscriptionToken_ENT11(t *testing.T) {
+	api, admin := orderWorld(t)
+	soon := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+	admin.ok("POST", "/v1/orders", map[string]any{"order_id": "SO-T", "sold_to": "accounts/ACME", "lines": []any{
+		line("1", "cad", 5, "expire_time", soon.Format(time.RFC3339)), line("2", "sim", 2), line("3", "sim", 0),
+		line("4", "cad", 1, "expire_time", time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "start_time", time.Now().Add(-48*time.Hour).UTC().Format(time.RFC3339)),
+	}})
+	admin.ok("POST", "/v1/orders", map[string]any{"order_id": "SO-U", "sold_to": "accounts/OTHER", "lines": []any{line("1", "cad", 1)}})
+	admin.ok("POST", "/v1/users", map[string]any{"password": "Cleo-Password-1", "user": map[string]any{
+		"username": "cleo", "first_name": "Cleo", "last_name": "C", "email": "cleo@acme.example",
+		"memberships": []any{map[string]any{"account": "accounts/ACME", "roles": []string{"customer_admin"}}},
+	}})
+	cleo := api.as(login(api, "order-co", "cleo", "Cleo-Password-1"))
+	cleo.refused(http.StatusNotFound, "POST", "/v1/accounts/OTHER:createSubscriptionToken", map[string]any{})
+	first := cleo.ok("POST", "/v1/accounts/ACME:createSubscriptionToken", map[string]any{})["token"].(string)
+	require.True(t, strings.HasPrefix(first, "sub_"))
+	token := cleo.ok("POST", "/v1/accounts/ACME:createSubscriptionToken", map[string]any{})["token"].(string)
+
+	pull := func(tenant, tok string) reply {
+		return api.do("POST", "/v1/subscription:pull", map[string]any{"tenant_id": tenant, "token": tok})
+	}
+	require.Equal(t, http.StatusUnauthorized, pull("order-co", first).Status, "a new token replaces the old")
+	require.Equal(t, http.StatusUnauthorized, pull("other-tenant", token).Status)
+	r := pull("order-co", token)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	require.Equal(t, "accounts/ACME", r.Body["account"])
+	lines := map[string]bool{}
+	for _, li := range r.Body["line_items"].([]any) {
+		lines[li.(map[string]any)["order_line"].(string)] = true
+	}
+	require.Equal(t, map[string]bool{"1": true, "2": true}, lines, "cancelled and expired lines are left out")
+	require.Equal(t, soon.Format(time.RFC3339), r.Body["next_expire_time"])
+
+	cleo.ok("POST", "/v1/accounts/ACME:revokeSubscriptionToken", map[string]any{})
+	require.Equal(t, http.StatusUnauthorized, pull("order-co", token).Status)
+	cleo.refused(http.StatusNotFound, "POST", "/v1/accounts/ACME:revokeSubscriptionToken", map[string]any{})
+}

@@ -46,6 +46,9 @@ const (
 	TrialsRegister Permission = "trials.register"
 	// ServicePlansAssign gives customers units of service plans (SPEC ACC-15).
 	ServicePlansAssign Permission = "service_plans.assign"
+	// SubscriptionTokensManage makes and revokes accounts' subscription tokens (SPEC
+	// ENT-11).
+	SubscriptionTokensManage Permission = "subscription_tokens.manage"
 	// RolesManage defines the tenant's custom roles (producers).
 	RolesManage Permission = "roles.manage"
 	// AccountsSupport is the producer's support desk: replacing an account's
@@ -75,19 +78,19 @@ var (
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, CatalogManage,
 		EntitlementsView, OrdersIngest, LicensesGenerate, LicensesView, SigningKeysView,
 		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload, TokensManage, TokensImpersonate, ProfileManage, AuditView,
-		EntitlementsClaim, AccountsSupport, ServicePlansAssign, OrganizationsUse, TrialsRegister, RolesManage,
+		EntitlementsClaim, AccountsSupport, ServicePlansAssign, OrganizationsUse, TrialsRegister, RolesManage, SubscriptionTokensManage,
 	}}
 	RoleCustomerAdmin = Role{ID: "customer_admin", Permissions: []Permission{
 		AccountsView, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
 		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage, EntitlementsClaim,
-		OrganizationsUse, TrialsRegister,
+		OrganizationsUse, TrialsRegister, SubscriptionTokensManage,
 	}}
 	// RolePartnerAdmin runs a distribution tier: the accounts and users below the
 	// partner's accounts (SPEC ACC-3).
 	RolePartnerAdmin = Role{ID: "partner_admin", Permissions: []Permission{
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
 		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage, ServicePlansAssign,
-		OrganizationsUse, EntitlementsClaim, TrialsRegister,
+		OrganizationsUse, EntitlementsClaim, TrialsRegister, SubscriptionTokensManage,
 	}}
 	RoleCustomerUser = Role{ID: "customer_user", Permissions: []Permission{
 		AccountsView, CatalogView, EntitlementsView, LicensesView, DevicesView, DownloadsDownload, TokensManage, ProfileManage,

@@ -597,6 +597,9 @@ const (
 	EntitlementService_GetLineItem_FullMethodName               = "/tessera.entitlement.v1.EntitlementService/GetLineItem"
 	EntitlementService_GetEntitlementCertificate_FullMethodName = "/tessera.entitlement.v1.EntitlementService/GetEntitlementCertificate"
 	EntitlementService_EmailLineItem_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/EmailLineItem"
+	EntitlementService_CreateSubscriptionToken_FullMethodName   = "/tessera.entitlement.v1.EntitlementService/CreateSubscriptionToken"
+	EntitlementService_RevokeSubscriptionToken_FullMethodName   = "/tessera.entitlement.v1.EntitlementService/RevokeSubscriptionToken"
+	EntitlementService_PullSubscription_FullMethodName          = "/tessera.entitlement.v1.EntitlementService/PullSubscription"
 	EntitlementService_ListLineItems_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/ListLineItems"
 	EntitlementService_ReserveSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ReserveSeats"
 	EntitlementService_ConfirmSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ConfirmSeats"
@@ -630,6 +633,14 @@ type EntitlementServiceClient interface {
 	GetEntitlementCertificate(ctx context.Context, in *GetEntitlementCertificateRequest, opts ...grpc.CallOption) (*EntitlementCertificate, error)
 	// Emails a line item's summary to the given addresses (SPEC ENT-10).
 	EmailLineItem(ctx context.Context, in *EmailLineItemRequest, opts ...grpc.CallOption) (*EmailLineItemResponse, error)
+	// Makes an account's subscription token: what an appliance presents to pull the
+	// account's current entitlements (SPEC ENT-11). The value is shown once.
+	CreateSubscriptionToken(ctx context.Context, in *CreateSubscriptionTokenRequest, opts ...grpc.CallOption) (*CreateSubscriptionTokenResponse, error)
+	// Revokes an account's subscription token; appliances holding it are refused.
+	RevokeSubscriptionToken(ctx context.Context, in *RevokeSubscriptionTokenRequest, opts ...grpc.CallOption) (*RevokeSubscriptionTokenResponse, error)
+	// What an appliance pulls with its subscription token (no user needed): the
+	// account's usable line items and the earliest upcoming expiration.
+	PullSubscription(ctx context.Context, in *PullSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error)
 	// Lists the line items the caller may see: the newest of each upgrade, upsell or
 	// renewal chain, with the earlier ones grouped under it (SPEC ENT-4).
 	ListLineItems(ctx context.Context, in *ListLineItemsRequest, opts ...grpc.CallOption) (*ListLineItemsResponse, error)
@@ -725,6 +736,36 @@ func (c *entitlementServiceClient) EmailLineItem(ctx context.Context, in *EmailL
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(EmailLineItemResponse)
 	err := c.cc.Invoke(ctx, EntitlementService_EmailLineItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *entitlementServiceClient) CreateSubscriptionToken(ctx context.Context, in *CreateSubscriptionTokenRequest, opts ...grpc.CallOption) (*CreateSubscriptionTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateSubscriptionTokenResponse)
+	err := c.cc.Invoke(ctx, EntitlementService_CreateSubscriptionToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *entitlementServiceClient) RevokeSubscriptionToken(ctx context.Context, in *RevokeSubscriptionTokenRequest, opts ...grpc.CallOption) (*RevokeSubscriptionTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokeSubscriptionTokenResponse)
+	err := c.cc.Invoke(ctx, EntitlementService_RevokeSubscriptionToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *entitlementServiceClient) PullSubscription(ctx context.Context, in *PullSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Subscription)
+	err := c.cc.Invoke(ctx, EntitlementService_PullSubscription_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -861,6 +902,14 @@ type EntitlementServiceServer interface {
 	GetEntitlementCertificate(context.Context, *GetEntitlementCertificateRequest) (*EntitlementCertificate, error)
 	// Emails a line item's summary to the given addresses (SPEC ENT-10).
 	EmailLineItem(context.Context, *EmailLineItemRequest) (*EmailLineItemResponse, error)
+	// Makes an account's subscription token: what an appliance presents to pull the
+	// account's current entitlements (SPEC ENT-11). The value is shown once.
+	CreateSubscriptionToken(context.Context, *CreateSubscriptionTokenRequest) (*CreateSubscriptionTokenResponse, error)
+	// Revokes an account's subscription token; appliances holding it are refused.
+	RevokeSubscriptionToken(context.Context, *RevokeSubscriptionTokenRequest) (*RevokeSubscriptionTokenResponse, error)
+	// What an appliance pulls with its subscription token (no user needed): the
+	// account's usable line items and the earliest upcoming expiration.
+	PullSubscription(context.Context, *PullSubscriptionRequest) (*Subscription, error)
 	// Lists the line items the caller may see: the newest of each upgrade, upsell or
 	// renewal chain, with the earlier ones grouped under it (SPEC ENT-4).
 	ListLineItems(context.Context, *ListLineItemsRequest) (*ListLineItemsResponse, error)
@@ -919,6 +968,15 @@ func (UnimplementedEntitlementServiceServer) GetEntitlementCertificate(context.C
 }
 func (UnimplementedEntitlementServiceServer) EmailLineItem(context.Context, *EmailLineItemRequest) (*EmailLineItemResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method EmailLineItem not implemented")
+}
+func (UnimplementedEntitlementServiceServer) CreateSubscriptionToken(context.Context, *CreateSubscriptionTokenRequest) (*CreateSubscriptionTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateSubscriptionToken not implemented")
+}
+func (UnimplementedEntitlementServiceServer) RevokeSubscriptionToken(context.Context, *RevokeSubscriptionTokenRequest) (*RevokeSubscriptionTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeSubscriptionToken not implemented")
+}
+func (UnimplementedEntitlementServiceServer) PullSubscription(context.Context, *PullSubscriptionRequest) (*Subscription, error) {
+	return nil, status.Error(codes.Unimplemented, "method PullSubscription not implemented")
 }
 func (UnimplementedEntitlementServiceServer) ListLineItems(context.Context, *ListLineItemsRequest) (*ListLineItemsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListLineItems not implemented")
@@ -1078,6 +1136,60 @@ func _EntitlementService_EmailLineItem_Handler(srv interface{}, ctx context.Cont
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(EntitlementServiceServer).EmailLineItem(ctx, req.(*EmailLineItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EntitlementService_CreateSubscriptionToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateSubscriptionTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).CreateSubscriptionToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_CreateSubscriptionToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).CreateSubscriptionToken(ctx, req.(*CreateSubscriptionTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EntitlementService_RevokeSubscriptionToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeSubscriptionTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).RevokeSubscriptionToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_RevokeSubscriptionToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).RevokeSubscriptionToken(ctx, req.(*RevokeSubscriptionTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EntitlementService_PullSubscription_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PullSubscriptionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).PullSubscription(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_PullSubscription_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).PullSubscription(ctx, req.(*PullSubscriptionRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1310,6 +1422,18 @@ var EntitlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "EmailLineItem",
 			Handler:    _EntitlementService_EmailLineItem_Handler,
+		},
+		{
+			MethodName: "CreateSubscriptionToken",
+			Handler:    _EntitlementService_CreateSubscriptionToken_Handler,
+		},
+		{
+			MethodName: "RevokeSubscriptionToken",
+			Handler:    _EntitlementService_RevokeSubscriptionToken_Handler,
+		},
+		{
+			MethodName: "PullSubscription",
+			Handler:    _EntitlementService_PullSubscription_Handler,
 		},
 		{
 			MethodName: "ListLineItems",

@@ -1453,6 +1453,52 @@ func (x *LineItemEmailed) GetText() string {
 	return ""
 }
 
+// SubscriptionTokenChanged: subjects tessera.entitlement.subscription_token.{created,
+// revoked}.
+type SubscriptionTokenChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccountId     string                 `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubscriptionTokenChanged) Reset() {
+	*x = SubscriptionTokenChanged{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubscriptionTokenChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubscriptionTokenChanged) ProtoMessage() {}
+
+func (x *SubscriptionTokenChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubscriptionTokenChanged.ProtoReflect.Descriptor instead.
+func (*SubscriptionTokenChanged) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *SubscriptionTokenChanged) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
 var File_tessera_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_tessera_events_v1_events_proto_rawDesc = "" +
@@ -1571,7 +1617,10 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\ractivation_id\x18\x01 \x01(\tR\factivationId\x12\x0e\n" +
 	"\x02to\x18\x02 \x03(\tR\x02to\x12\x18\n" +
 	"\asubject\x18\x03 \x01(\tR\asubject\x12\x12\n" +
-	"\x04text\x18\x04 \x01(\tR\x04textB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
+	"\x04text\x18\x04 \x01(\tR\x04text\"9\n" +
+	"\x18SubscriptionTokenChanged\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\tR\taccountIdB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
 
 var (
 	file_tessera_events_v1_events_proto_rawDescOnce sync.Once
@@ -1585,7 +1634,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),                // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),               // 1: tessera.events.v1.AccountCreated
@@ -1609,12 +1658,13 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*OrdersAccepted)(nil),               // 19: tessera.events.v1.OrdersAccepted
 	(*OrdersRejected)(nil),               // 20: tessera.events.v1.OrdersRejected
 	(*LineItemEmailed)(nil),              // 21: tessera.events.v1.LineItemEmailed
-	nil,                                  // 22: tessera.events.v1.OrdersRejected.FieldViolationsEntry
-	(*timestamppb.Timestamp)(nil),        // 23: google.protobuf.Timestamp
+	(*SubscriptionTokenChanged)(nil),     // 22: tessera.events.v1.SubscriptionTokenChanged
+	nil,                                  // 23: tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	(*timestamppb.Timestamp)(nil),        // 24: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	23, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
-	22, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	24, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	23, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
 	2,  // [2:2] is the sub-list for method output_type
 	2,  // [2:2] is the sub-list for method input_type
 	2,  // [2:2] is the sub-list for extension type_name
@@ -1633,7 +1683,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -30,6 +30,10 @@ type Store interface {
 	GetEntitlement(ctx context.Context, tenant, id string) (Entitlement, error)
 	GetLineItem(ctx context.Context, tenant, activationID string) (LineItem, error)
 	RecordLineItemEmail(ctx context.Context, tenant, activationID string, to []string, subject, text string) (uuid.UUID, error)
+	SetSubscriptionToken(ctx context.Context, tenant, accountID string, hash []byte, by string) error
+	RevokeSubscriptionToken(ctx context.Context, tenant, accountID string) error
+	SubscriptionAccount(ctx context.Context, tenant string, hash []byte) (string, error)
+	UsableLineItems(ctx context.Context, tenant, accountID string, now time.Time) ([]LineItem, error)
 	ListLineItems(ctx context.Context, tenant string, scope LineItemScope, q filter.Query, includeSuperseded bool) ([]LineItem, string, error)
 	HasProductAccess(ctx context.Context, tenant, productID string, accountIDs []string) (bool, error)
 	CountEntitlements(ctx context.Context, tenant string, accountIDs []string) (int64, error)

@@ -349,3 +349,38 @@ func (s *Server) EmailLineItem(ctx context.Context, req *entitlementpb.EmailLine
 	}
 	return &entitlementpb.EmailLineItemResponse{EventId: ev.String()}, nil
 }
+
+// CreateSubscriptionToken implements EntitlementService.
+func (s *Server) CreateSubscriptionToken(ctx context.Context, req *entitlementpb.CreateSubscriptionTokenRequest) (*entitlementpb.CreateSubscriptionTokenResponse, error) {
+	account, err := names.ID("account", req.GetAccount(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	token, err := s.app.CreateSubscriptionToken(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	return &entitlementpb.CreateSubscriptionTokenResponse{Token: token, Account: req.GetAccount()}, nil
+}
+
+// RevokeSubscriptionToken implements EntitlementService.
+func (s *Server) RevokeSubscriptionToken(ctx context.Context, req *entitlementpb.RevokeSubscriptionTokenRequest) (*entitlementpb.RevokeSubscriptionTokenResponse, error) {
+	account, err := names.ID("account", req.GetAccount(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	return &entitlementpb.RevokeSubscriptionTokenResponse{}, s.app.RevokeSubscriptionToken(ctx, account)
+}
+
+// PullSubscription implements EntitlementService.
+func (s *Server) PullSubscription(ctx context.Context, req *entitlementpb.PullSubscriptionRequest) (*entitlementpb.Subscription, error) {
+	sub, err := s.app.PullSubscription(ctx, req.GetTenantId(), req.GetToken())
+	if err != nil {
+		return nil, err
+	}
+	out := &entitlementpb.Subscription{Account: "accounts/" + sub.AccountID, NextExpireTime: tsPtr(sub.NextExpireTime)}
+	for _, li := range sub.LineItems {
+		out.LineItems = append(out.LineItems, lineItemPB(li))
+	}
+	return out, nil
+}
