@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
@@ -50,4 +51,29 @@ func BenchmarkOrderIngestion(b *testing.B) {
 			b.ReportMetric(lines/commits, "line_items_per_raw_commit")
 		})
 	}
+}
+
+// BenchmarkReservations measures reserve+confirm pairs/s over gRPC with benchClients
+// concurrent callers on one line item (the hottest row there can be), beside the
+// machine's raw single-row Postgres commits/s in the same run.
+func BenchmarkReservations(b *testing.B) {
+	env := suitetest.Start(b)
+	seed := env.SeedLineItem(b, "reserve-co", 1_000_000_000)
+	ent := entitlementpb.NewEntitlementServiceClient(env.Dial(b, "entitlement"))
+	ctx := env.As(b, suitetest.Service("reserve-co"))
+	b.ResetTimer()
+	perSec, _, p99 := runConcurrentPercentiles(b, b.N, func(int) error {
+		id := uuid.NewString()
+		if _, err := ent.ReserveSeats(ctx, &entitlementpb.ReserveSeatsRequest{ReservationId: id, ActivationId: seed.ActivationID, Quantity: 1, Holder: "bench"}); err != nil {
+			return err
+		}
+		_, err := ent.ConfirmSeats(ctx, &entitlementpb.ConfirmSeatsRequest{ReservationId: id})
+		return err
+	})
+	b.StopTimer()
+	commits := postgresCommitsPerSecond(b, env.DatabaseURL)
+	b.ReportMetric(perSec, "pairs/s")
+	b.ReportMetric(ms(p99), "pair_p99_ms")
+	b.ReportMetric(commits, "raw_pg_commits/s")
+	b.ReportMetric(2*perSec/commits, "ratio_commits_vs_raw")
 }
