@@ -101,6 +101,10 @@ func (s *Service) Run(ctx context.Context) error {
 			Handler: events.Typed(s.app.SendLineItemEmail),
 		},
 		{
+			Name: "account-notifier-transfers", Subjects: []string{events.Subject("entitlement", "line_item", "transferred")},
+			Handler: events.Typed(s.app.SendTransferEmail),
+		},
+		{
 			Name: "account-notifier-trials", Subjects: []string{events.Subject("entitlement", "trial", "registered")},
 			Handler: events.Typed(s.app.SendTrialEmail),
 		},

@@ -356,3 +356,62 @@ func TestSubscriptionToken_ENT11(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, pull("order-co", token).Status)
 	cleo.refused(http.StatusNotFound, "POST", "/v1/accounts/ACME:revokeSubscriptionToken", map[string]any{})
 }
+
+// TestTransfers_ENT7: a line item with no seats out moves to another account of the
+// caller's, on hold (not activatable) until a producer approves or rejects; both
+// accounts' administrators are told.
+func TestTransfers_ENT7(t *testing.T) {
+	env := suitetest.Start(t)
+	api := rest{t: t, base: env.Suite.GatewayURL}
+	createTenant(api.as(env.OperatorToken), "move-co", "Admin-Password-1")
+	admin := api.as(login(api, "move-co", "admin", "Admin-Password-1"))
+	admin.ok("POST", "/v1/accounts", map[string]any{"account_id": "PARENT", "account": map[string]any{"display_name": "Parent", "type": "ACCOUNT_TYPE_CUSTOMER"}})
+	for _, id := range []string{"EAST", "WEST"} {
+		admin.ok("POST", "/v1/accounts", map[string]any{"account_id": id, "parent": "accounts/PARENT", "account": map[string]any{"display_name": id, "type": "ACCOUNT_TYPE_CUSTOMER"}})
+	}
+	admin.ok("POST", "/v1/accounts", map[string]any{"account_id": "ELSEWHERE", "account": map[string]any{"display_name": "Elsewhere", "type": "ACCOUNT_TYPE_CUSTOMER"}})
+	admin.ok("POST", "/v1/users", map[string]any{"password": "Pat-Password-1", "user": map[string]any{
+		"username": "pat", "first_name": "Pat", "last_name": "P", "email": "pat@parent.example",
+		"memberships": []any{map[string]any{"account": "accounts/PARENT", "roles": []string{"customer_admin"}}},
+	}})
+	pat := api.as(login(api, "move-co", "pat", "Pat-Password-1"))
+	admin.ok("POST", "/v1/users", map[string]any{"password": "Wes-Password-1", "user": map[string]any{
+		"username": "wes", "first_name": "Wes", "last_name": "W", "email": "wes@west.example",
+		"memberships": []any{map[string]any{"account": "accounts/WEST", "roles": []string{"customer_admin"}}},
+	}})
+	admin.ok("POST", "/v1/licenseModels", map[string]any{"license_model_id": "node", "license_model": map[string]any{"display_name": "Node", "type": "LICENSE_MODEL_TYPE_NODELOCKED_UNCOUNTED", "allowed_host_id_types": []string{"HOSTNAME"}}})
+	admin.ok("POST", "/v1/products", map[string]any{"product_id": "cad", "product": map[string]any{
+		"display_name": "cad", "version": "1.0", "license_technology": "LICENSE_TECHNOLOGY_CERTIFICATE",
+		"features": []any{map[string]any{"name": "cad", "version": "1.0"}}, "license_models": []string{"licenseModels/node"},
+	}})
+	ent := admin.ok("POST", "/v1/orders", map[string]any{"order_id": "SO-M", "sold_to": "accounts/EAST", "lines": []any{line("1", "cad", 3), line("2", "cad", 3)}})
+	moving, busy := lineItems(ent)["1"]["activation_id"].(string), lineItems(ent)["2"]["activation_id"].(string)
+	pat.ok("POST", "/v1/lineItems/"+busy+":activate", map[string]any{"host_id": "HOSTNAME=h1", "quantity": 1})
+
+	e := pat.refused(http.StatusConflict, "POST", "/v1/lineItems/"+busy+":transfer", map[string]any{"to_account": "accounts/WEST"})
+	require.Equal(t, "ACTIVE_FULFILLMENTS", e["reason"])
+	e = pat.refused(http.StatusBadRequest, "POST", "/v1/lineItems/"+moving+":transfer", map[string]any{"to_account": "accounts/ELSEWHERE"})
+	require.Equal(t, []string{"to_account"}, fieldViolations(e), "only to accounts the caller acts for")
+	moved := pat.ok("POST", "/v1/lineItems/"+moving+":transfer", map[string]any{"to_account": "accounts/WEST"})
+	require.Equal(t, "LINE_ITEM_STATE_ON_HOLD", moved["state"])
+	require.Equal(t, "accounts/WEST", moved["account"])
+	require.Equal(t, "accounts/EAST", moved["transfer_from"])
+	env.WaitForMail(t, "To: wes@west.example", "is being transferred")
+	e = pat.refused(http.StatusConflict, "POST", "/v1/lineItems/"+moving+":activate", map[string]any{"host_id": "HOSTNAME=h2", "quantity": 1})
+	require.Equal(t, "LINE_ITEM_NOT_DEPLOYED", e["reason"])
+	pat.refused(http.StatusForbidden, "POST", "/v1/lineItems/"+moving+":decideTransfer", map[string]any{"approve": true})
+
+	done := admin.ok("POST", "/v1/lineItems/"+moving+":decideTransfer", map[string]any{"approve": true})
+	require.Equal(t, "LINE_ITEM_STATE_DEPLOYED", done["state"])
+	require.Nil(t, done["transfer_from"])
+	pat.ok("POST", "/v1/lineItems/"+moving+":activate", map[string]any{"host_id": "HOSTNAME=h2", "quantity": 1})
+	e = admin.refused(http.StatusConflict, "POST", "/v1/lineItems/"+moving+":decideTransfer", map[string]any{"approve": true})
+	require.Equal(t, "NO_TRANSFER", e["reason"])
+
+	// A rejected transfer goes back.
+	back := lineItems(admin.ok("POST", "/v1/orders", map[string]any{"order_id": "SO-N", "sold_to": "accounts/EAST", "lines": []any{line("1", "cad", 1)}}))["1"]["activation_id"].(string)
+	pat.ok("POST", "/v1/lineItems/"+back+":transfer", map[string]any{"to_account": "accounts/WEST"})
+	rejected := admin.ok("POST", "/v1/lineItems/"+back+":decideTransfer", map[string]any{"approve": false})
+	require.Equal(t, "accounts/EAST", rejected["account"])
+	require.Equal(t, "LINE_ITEM_STATE_DEPLOYED", rejected["state"])
+}

@@ -49,6 +49,10 @@ const (
 	// SubscriptionTokensManage makes and revokes accounts' subscription tokens (SPEC
 	// ENT-11).
 	SubscriptionTokensManage Permission = "subscription_tokens.manage"
+	// EntitlementsTransfer moves line items between accounts (SPEC ENT-7, ACC-7).
+	EntitlementsTransfer Permission = "entitlements.transfer"
+	// TransfersApprove decides transfers on hold (producers).
+	TransfersApprove Permission = "transfers.approve"
 	// RolesManage defines the tenant's custom roles (producers).
 	RolesManage Permission = "roles.manage"
 	// AccountsSupport is the producer's support desk: replacing an account's
@@ -79,18 +83,19 @@ var (
 		EntitlementsView, OrdersIngest, LicensesGenerate, LicensesView, SigningKeysView,
 		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload, TokensManage, TokensImpersonate, ProfileManage, AuditView,
 		EntitlementsClaim, AccountsSupport, ServicePlansAssign, OrganizationsUse, TrialsRegister, RolesManage, SubscriptionTokensManage,
+		EntitlementsTransfer, TransfersApprove,
 	}}
 	RoleCustomerAdmin = Role{ID: "customer_admin", Permissions: []Permission{
 		AccountsView, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
 		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage, EntitlementsClaim,
-		OrganizationsUse, TrialsRegister, SubscriptionTokensManage,
+		OrganizationsUse, TrialsRegister, SubscriptionTokensManage, EntitlementsTransfer,
 	}}
 	// RolePartnerAdmin runs a distribution tier: the accounts and users below the
 	// partner's accounts (SPEC ACC-3).
 	RolePartnerAdmin = Role{ID: "partner_admin", Permissions: []Permission{
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
 		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage, ServicePlansAssign,
-		OrganizationsUse, EntitlementsClaim, TrialsRegister, SubscriptionTokensManage,
+		OrganizationsUse, EntitlementsClaim, TrialsRegister, SubscriptionTokensManage, EntitlementsTransfer,
 	}}
 	RoleCustomerUser = Role{ID: "customer_user", Permissions: []Permission{
 		AccountsView, CatalogView, EntitlementsView, LicensesView, DevicesView, DownloadsDownload, TokensManage, ProfileManage,
@@ -126,7 +131,7 @@ var Roles = map[string]Role{
 // manage the accounts of their tier (SPEC ACC-3), scoped by the use cases.
 func ProducerOnly(perm Permission) bool {
 	switch perm {
-	case CatalogManage, OrdersIngest, DownloadsManage, SigningKeysView, AuditView, AccountsSupport, RolesManage:
+	case CatalogManage, OrdersIngest, DownloadsManage, SigningKeysView, AuditView, AccountsSupport, RolesManage, TransfersApprove:
 		return true
 	}
 	return false

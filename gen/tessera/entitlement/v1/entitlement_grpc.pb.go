@@ -600,6 +600,8 @@ const (
 	EntitlementService_CreateSubscriptionToken_FullMethodName   = "/tessera.entitlement.v1.EntitlementService/CreateSubscriptionToken"
 	EntitlementService_RevokeSubscriptionToken_FullMethodName   = "/tessera.entitlement.v1.EntitlementService/RevokeSubscriptionToken"
 	EntitlementService_PullSubscription_FullMethodName          = "/tessera.entitlement.v1.EntitlementService/PullSubscription"
+	EntitlementService_TransferLineItem_FullMethodName          = "/tessera.entitlement.v1.EntitlementService/TransferLineItem"
+	EntitlementService_DecideTransfer_FullMethodName            = "/tessera.entitlement.v1.EntitlementService/DecideTransfer"
 	EntitlementService_ListLineItems_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/ListLineItems"
 	EntitlementService_ReserveSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ReserveSeats"
 	EntitlementService_ConfirmSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ConfirmSeats"
@@ -641,6 +643,12 @@ type EntitlementServiceClient interface {
 	// What an appliance pulls with its subscription token (no user needed): the
 	// account's usable line items and the earliest upcoming expiration.
 	PullSubscription(ctx context.Context, in *PullSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error)
+	// Moves a line item with no seats out to another account the caller acts for; it
+	// stays on hold until a producer approves (SPEC ENT-7).
+	TransferLineItem(ctx context.Context, in *TransferLineItemRequest, opts ...grpc.CallOption) (*LineItem, error)
+	// A producer's answer to a transfer: approve puts the line item in service for its
+	// new account, reject returns it to the account it came from.
+	DecideTransfer(ctx context.Context, in *DecideTransferRequest, opts ...grpc.CallOption) (*LineItem, error)
 	// Lists the line items the caller may see: the newest of each upgrade, upsell or
 	// renewal chain, with the earlier ones grouped under it (SPEC ENT-4).
 	ListLineItems(ctx context.Context, in *ListLineItemsRequest, opts ...grpc.CallOption) (*ListLineItemsResponse, error)
@@ -766,6 +774,26 @@ func (c *entitlementServiceClient) PullSubscription(ctx context.Context, in *Pul
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Subscription)
 	err := c.cc.Invoke(ctx, EntitlementService_PullSubscription_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *entitlementServiceClient) TransferLineItem(ctx context.Context, in *TransferLineItemRequest, opts ...grpc.CallOption) (*LineItem, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LineItem)
+	err := c.cc.Invoke(ctx, EntitlementService_TransferLineItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *entitlementServiceClient) DecideTransfer(ctx context.Context, in *DecideTransferRequest, opts ...grpc.CallOption) (*LineItem, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LineItem)
+	err := c.cc.Invoke(ctx, EntitlementService_DecideTransfer_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -910,6 +938,12 @@ type EntitlementServiceServer interface {
 	// What an appliance pulls with its subscription token (no user needed): the
 	// account's usable line items and the earliest upcoming expiration.
 	PullSubscription(context.Context, *PullSubscriptionRequest) (*Subscription, error)
+	// Moves a line item with no seats out to another account the caller acts for; it
+	// stays on hold until a producer approves (SPEC ENT-7).
+	TransferLineItem(context.Context, *TransferLineItemRequest) (*LineItem, error)
+	// A producer's answer to a transfer: approve puts the line item in service for its
+	// new account, reject returns it to the account it came from.
+	DecideTransfer(context.Context, *DecideTransferRequest) (*LineItem, error)
 	// Lists the line items the caller may see: the newest of each upgrade, upsell or
 	// renewal chain, with the earlier ones grouped under it (SPEC ENT-4).
 	ListLineItems(context.Context, *ListLineItemsRequest) (*ListLineItemsResponse, error)
@@ -977,6 +1011,12 @@ func (UnimplementedEntitlementServiceServer) RevokeSubscriptionToken(context.Con
 }
 func (UnimplementedEntitlementServiceServer) PullSubscription(context.Context, *PullSubscriptionRequest) (*Subscription, error) {
 	return nil, status.Error(codes.Unimplemented, "method PullSubscription not implemented")
+}
+func (UnimplementedEntitlementServiceServer) TransferLineItem(context.Context, *TransferLineItemRequest) (*LineItem, error) {
+	return nil, status.Error(codes.Unimplemented, "method TransferLineItem not implemented")
+}
+func (UnimplementedEntitlementServiceServer) DecideTransfer(context.Context, *DecideTransferRequest) (*LineItem, error) {
+	return nil, status.Error(codes.Unimplemented, "method DecideTransfer not implemented")
 }
 func (UnimplementedEntitlementServiceServer) ListLineItems(context.Context, *ListLineItemsRequest) (*ListLineItemsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListLineItems not implemented")
@@ -1190,6 +1230,42 @@ func _EntitlementService_PullSubscription_Handler(srv interface{}, ctx context.C
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(EntitlementServiceServer).PullSubscription(ctx, req.(*PullSubscriptionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EntitlementService_TransferLineItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransferLineItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).TransferLineItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_TransferLineItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).TransferLineItem(ctx, req.(*TransferLineItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EntitlementService_DecideTransfer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DecideTransferRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).DecideTransfer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_DecideTransfer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).DecideTransfer(ctx, req.(*DecideTransferRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1434,6 +1510,14 @@ var EntitlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PullSubscription",
 			Handler:    _EntitlementService_PullSubscription_Handler,
+		},
+		{
+			MethodName: "TransferLineItem",
+			Handler:    _EntitlementService_TransferLineItem_Handler,
+		},
+		{
+			MethodName: "DecideTransfer",
+			Handler:    _EntitlementService_DecideTransfer_Handler,
 		},
 		{
 			MethodName: "ListLineItems",

@@ -1499,6 +1499,68 @@ func (x *SubscriptionTokenChanged) GetAccountId() string {
 	return ""
 }
 
+// LineItemTransferred: subjects tessera.entitlement.line_item.{transferred, transfer_approved,
+// transfer_rejected}.
+type LineItemTransferred struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ActivationId  string                 `protobuf:"bytes,1,opt,name=activation_id,json=activationId,proto3" json:"activation_id,omitempty"`
+	FromAccountId string                 `protobuf:"bytes,2,opt,name=from_account_id,json=fromAccountId,proto3" json:"from_account_id,omitempty"`
+	ToAccountId   string                 `protobuf:"bytes,3,opt,name=to_account_id,json=toAccountId,proto3" json:"to_account_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LineItemTransferred) Reset() {
+	*x = LineItemTransferred{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LineItemTransferred) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LineItemTransferred) ProtoMessage() {}
+
+func (x *LineItemTransferred) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LineItemTransferred.ProtoReflect.Descriptor instead.
+func (*LineItemTransferred) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *LineItemTransferred) GetActivationId() string {
+	if x != nil {
+		return x.ActivationId
+	}
+	return ""
+}
+
+func (x *LineItemTransferred) GetFromAccountId() string {
+	if x != nil {
+		return x.FromAccountId
+	}
+	return ""
+}
+
+func (x *LineItemTransferred) GetToAccountId() string {
+	if x != nil {
+		return x.ToAccountId
+	}
+	return ""
+}
+
 var File_tessera_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_tessera_events_v1_events_proto_rawDesc = "" +
@@ -1620,7 +1682,11 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\x04text\x18\x04 \x01(\tR\x04text\"9\n" +
 	"\x18SubscriptionTokenChanged\x12\x1d\n" +
 	"\n" +
-	"account_id\x18\x01 \x01(\tR\taccountIdB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
+	"account_id\x18\x01 \x01(\tR\taccountId\"\x86\x01\n" +
+	"\x13LineItemTransferred\x12#\n" +
+	"\ractivation_id\x18\x01 \x01(\tR\factivationId\x12&\n" +
+	"\x0ffrom_account_id\x18\x02 \x01(\tR\rfromAccountId\x12\"\n" +
+	"\rto_account_id\x18\x03 \x01(\tR\vtoAccountIdB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
 
 var (
 	file_tessera_events_v1_events_proto_rawDescOnce sync.Once
@@ -1634,7 +1700,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),                // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),               // 1: tessera.events.v1.AccountCreated
@@ -1659,12 +1725,13 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*OrdersRejected)(nil),               // 20: tessera.events.v1.OrdersRejected
 	(*LineItemEmailed)(nil),              // 21: tessera.events.v1.LineItemEmailed
 	(*SubscriptionTokenChanged)(nil),     // 22: tessera.events.v1.SubscriptionTokenChanged
-	nil,                                  // 23: tessera.events.v1.OrdersRejected.FieldViolationsEntry
-	(*timestamppb.Timestamp)(nil),        // 24: google.protobuf.Timestamp
+	(*LineItemTransferred)(nil),          // 23: tessera.events.v1.LineItemTransferred
+	nil,                                  // 24: tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	(*timestamppb.Timestamp)(nil),        // 25: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	24, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
-	23, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	25, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	24, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
 	2,  // [2:2] is the sub-list for method output_type
 	2,  // [2:2] is the sub-list for method input_type
 	2,  // [2:2] is the sub-list for extension type_name
@@ -1683,7 +1750,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -78,6 +78,21 @@ func (a *App) SendLineItemEmail(_ context.Context, _ string, ev *eventspb.LineIt
 	return a.mailer.Send(mail.Message{To: ev.GetTo(), Subject: ev.GetSubject(), Text: ev.GetText()})
 }
 
+// SendTransferEmail tells the administrators of both accounts that a line item is
+// being transferred and waits for the producer's approval (SPEC ENT-7).
+func (a *App) SendTransferEmail(ctx context.Context, tenant string, ev *eventspb.LineItemTransferred) error {
+	to, err := a.store.AdminEmails(ctx, tenant, []string{ev.GetFromAccountId(), ev.GetToAccountId()})
+	if err != nil || len(to) == 0 {
+		return err
+	}
+	return a.mailer.Send(mail.Message{
+		To:      to,
+		Subject: fmt.Sprintf("Line item %s is being transferred", ev.GetActivationId()),
+		Text: fmt.Sprintf("Hello,\n\nline item %s is moving from account %s to account %s.\nIt is on hold until the producer approves the transfer.\n",
+			ev.GetActivationId(), ev.GetFromAccountId(), ev.GetToAccountId()),
+	})
+}
+
 // notifiable loads a user and where their emails go; no recipients when there is
 // no such user (a service acted on nobody's behalf, or the user is gone).
 func (a *App) notifiable(ctx context.Context, tenant, userID string) (User, []string, error) {

@@ -31,6 +31,8 @@ type Store interface {
 	GetLineItem(ctx context.Context, tenant, activationID string) (LineItem, error)
 	RecordLineItemEmail(ctx context.Context, tenant, activationID string, to []string, subject, text string) (uuid.UUID, error)
 	SetSubscriptionToken(ctx context.Context, tenant, accountID string, hash []byte, by string) error
+	TransferLineItem(ctx context.Context, tenant, activationID, toAccount string) (LineItem, error)
+	DecideTransfer(ctx context.Context, tenant, activationID string, approve bool) (LineItem, error)
 	RevokeSubscriptionToken(ctx context.Context, tenant, accountID string) error
 	SubscriptionAccount(ctx context.Context, tenant string, hash []byte) (string, error)
 	UsableLineItems(ctx context.Context, tenant, accountID string, now time.Time) ([]LineItem, error)

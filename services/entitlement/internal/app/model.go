@@ -143,6 +143,8 @@ type LineItem struct {
 	Supersedes    string
 	SupersededIDs []string
 	CreateTime    time.Time
+	// TransferFrom is the account a transfer awaiting approval came from.
+	TransferFrom string
 }
 
 // Line item types (SPEC ENT-4).

@@ -21,6 +21,7 @@ func lineItemPB(li app.LineItem) *entitlementpb.LineItem {
 		Attributes: li.Attributes, Cancelled: li.Quantity == 0,
 		ExtraActivations: li.ExtraActivations, OverdraftAllowed: li.OverdraftAllowed, Overdraft: li.Overdraft(),
 		Type: lineTypes[li.Type], Supersedes: li.Supersedes, SupersededActivationIds: li.SupersededIDs, CreateTime: ts(li.CreateTime),
+		TransferFrom: accountName(li.TransferFrom),
 	}
 }
 
@@ -383,4 +384,34 @@ func (s *Server) PullSubscription(ctx context.Context, req *entitlementpb.PullSu
 		out.LineItems = append(out.LineItems, lineItemPB(li))
 	}
 	return out, nil
+}
+
+// TransferLineItem implements EntitlementService.
+func (s *Server) TransferLineItem(ctx context.Context, req *entitlementpb.TransferLineItemRequest) (*entitlementpb.LineItem, error) {
+	id, err := names.ID("name", req.GetName(), "lineItems")
+	if err != nil {
+		return nil, err
+	}
+	to, err := names.OptionalID("to_account", req.GetToAccount(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	li, err := s.app.TransferLineItem(ctx, id, to)
+	if err != nil {
+		return nil, err
+	}
+	return lineItemPB(li), nil
+}
+
+// DecideTransfer implements EntitlementService.
+func (s *Server) DecideTransfer(ctx context.Context, req *entitlementpb.DecideTransferRequest) (*entitlementpb.LineItem, error) {
+	id, err := names.ID("name", req.GetName(), "lineItems")
+	if err != nil {
+		return nil, err
+	}
+	li, err := s.app.DecideTransfer(ctx, id, req.GetApprove())
+	if err != nil {
+		return nil, err
+	}
+	return lineItemPB(li), nil
 }

@@ -9,6 +9,7 @@ import (
 
 	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
 	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
+	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/events"
 	"github.com/tessera-dev/tessera/services/platform/filter"
 )
@@ -20,7 +21,7 @@ var lineItemSchema = filter.Schema{
 	"account":       {Column: "account_id", Kind: filter.Exact},
 	"entitlement":   {Column: "entitlement_id", Kind: filter.Exact},
 	"state": {Column: "state", Kind: filter.Exact, Values: map[string]string{
-		"DRAFT": app.StateDraft, "DEPLOYED": app.StateDeployed, "ON_HOLD": "on_hold", "OBSOLETE": app.StateObsolete,
+		"DRAFT": app.StateDraft, "DEPLOYED": app.StateDeployed, "ON_HOLD": app.StateOnHold, "OBSOLETE": app.StateObsolete,
 	}},
 	"type": {Column: "line_type", Kind: filter.Exact, Values: map[string]string{
 		"STANDARD": app.LineStandard, "UPGRADE": app.LineUpgrade, "UPSELL": app.LineUpsell, "RENEWAL": app.LineRenewal,
@@ -122,4 +123,66 @@ func (s *Store) RecordLineItemEmail(ctx context.Context, tenant, activationID st
 		return err
 	})
 	return id, err
+}
+
+// TransferLineItem moves a deployed line item with no seats out to another account
+// and puts it on hold, under its row lock, with the transferred event.
+func (s *Store) TransferLineItem(ctx context.Context, tenant, activationID, toAccount string) (app.LineItem, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		li, err := scanLineItem(tx.QueryRow(ctx, `SELECT `+lineItemCols+` FROM line_items WHERE tenant_id = $1 AND activation_id = $2 FOR UPDATE`, tenant, activationID))
+		if err != nil {
+			return err
+		}
+		if li.Fulfilled > 0 {
+			return errs.FailedPrecondition("ACTIVE_FULFILLMENTS", "line item %s has %d seats out; return them before transferring", activationID, li.Fulfilled)
+		}
+		if li.State != app.StateDeployed {
+			return errs.FailedPrecondition("LINE_ITEM_NOT_DEPLOYED", "line item %s is %s; only deployed line items are transferred", activationID, li.State)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE line_items SET account_id = $3, state = 'on_hold', transfer_from = $4, updated_at = now()
+			WHERE tenant_id = $1 AND activation_id = $2`, tenant, activationID, toAccount, li.AccountID); err != nil {
+			return err
+		}
+		_, err = events.Write(ctx, tx, events.Subject("entitlement", "line_item", "transferred"), tenant, &eventspb.LineItemTransferred{
+			ActivationId: activationID, FromAccountId: li.AccountID, ToAccountId: toAccount,
+		})
+		return err
+	})
+	if err != nil {
+		return app.LineItem{}, err
+	}
+	return s.GetLineItem(ctx, tenant, activationID)
+}
+
+// DecideTransfer ends a transfer on hold: approved, the line item is deployed where
+// it went; rejected, it goes back deployed to where it came from.
+func (s *Store) DecideTransfer(ctx context.Context, tenant, activationID string, approve bool) (app.LineItem, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		li, err := scanLineItem(tx.QueryRow(ctx, `SELECT `+lineItemCols+` FROM line_items WHERE tenant_id = $1 AND activation_id = $2 FOR UPDATE`, tenant, activationID))
+		if errs.IsKind(err, errs.KindNotFound) {
+			return errs.NotFound("line item", activationID)
+		}
+		if err != nil {
+			return err
+		}
+		if li.TransferFrom == "" {
+			return errs.FailedPrecondition("NO_TRANSFER", "line item %s awaits no transfer decision", activationID)
+		}
+		account, change := li.AccountID, "transfer_approved"
+		if !approve {
+			account, change = li.TransferFrom, "transfer_rejected"
+		}
+		if _, err := tx.Exec(ctx, `UPDATE line_items SET account_id = $3, state = 'deployed', transfer_from = NULL, updated_at = now()
+			WHERE tenant_id = $1 AND activation_id = $2`, tenant, activationID, account); err != nil {
+			return err
+		}
+		_, err = events.Write(ctx, tx, events.Subject("entitlement", "line_item", change), tenant, &eventspb.LineItemTransferred{
+			ActivationId: activationID, FromAccountId: li.TransferFrom, ToAccountId: li.AccountID,
+		})
+		return err
+	})
+	if err != nil {
+		return app.LineItem{}, err
+	}
+	return s.GetLineItem(ctx, tenant, activationID)
 }

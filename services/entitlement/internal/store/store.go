@@ -91,7 +91,7 @@ func (s *Store) GetEntitlement(ctx context.Context, tenant, id string) (app.Enti
 const lineItemCols = `activation_id, entitlement_id, product_id, license_model_id, account_id, state, order_line, quantity, fulfilled, start_time, expire_time,
 	(SELECT coalesce(p.product_line_id, '') FROM products p WHERE p.tenant_id = line_items.tenant_id AND p.id = line_items.product_id),
 	start_at_first_activation, expire_after, maintenance_expire_time, version_date, version_start_time, attributes, extra_activations, overdraft_allowed,
-	line_type, coalesce(supersedes, ''), created_at`
+	line_type, coalesce(supersedes, ''), created_at, coalesce(transfer_from, '')`
 
 func scanLineItem(row pgx.Row) (app.LineItem, error) {
 	var li app.LineItem
@@ -104,7 +104,7 @@ func scanLineItemInto(row pgx.Row, li *app.LineItem, extra ...any) error {
 		&li.ActivationID, &li.EntitlementID, &li.ProductID, &li.LicenseModelID, &li.AccountID, &li.State, &li.OrderLine,
 		&li.Quantity, &li.Fulfilled, &li.StartTime, &li.ExpireTime, &li.ProductLineID,
 		&li.StartAtFirstActivation, &li.ExpireAfter, &li.MaintenanceExpireTime, &li.VersionDate, &li.VersionStartTime, &li.Attributes,
-		&li.ExtraActivations, &li.OverdraftAllowed, &li.Type, &li.Supersedes, &li.CreateTime,
+		&li.ExtraActivations, &li.OverdraftAllowed, &li.Type, &li.Supersedes, &li.CreateTime, &li.TransferFrom,
 	}, extra...)...)
 }
 
