@@ -105,6 +105,10 @@ func (s *Service) Run(ctx context.Context) error {
 			Handler: events.Typed(s.app.SendTransferEmail),
 		},
 		{
+			Name: "account-notifier-splits", Subjects: []string{events.Subject("entitlement", "line_item", "split")},
+			Handler: events.Typed(s.app.SendSplitEmail),
+		},
+		{
 			Name: "account-notifier-trials", Subjects: []string{events.Subject("entitlement", "trial", "registered")},
 			Handler: events.Typed(s.app.SendTrialEmail),
 		},

@@ -415,3 +415,55 @@ func TestTransfers_ENT7(t *testing.T) {
 	require.Equal(t, "accounts/EAST", rejected["account"])
 	require.Equal(t, "LINE_ITEM_STATE_DEPLOYED", rejected["state"])
 }
+
+// TestSplits_ENT8: unused seats move to a related account, pooled into a similar line
+// item or as a new entitlement, never more than are unused, once per request ID; the
+// target's contact is told.
+func TestSplits_ENT8(t *testing.T) {
+	env := suitetest.Start(t)
+	api := rest{t: t, base: env.Suite.GatewayURL}
+	createTenant(api.as(env.OperatorToken), "split-co", "Admin-Password-1")
+	admin := api.as(login(api, "split-co", "admin", "Admin-Password-1"))
+	for _, id := range []string{"SRC", "DST"} {
+		admin.ok("POST", "/v1/accounts", map[string]any{"account_id": id, "account": map[string]any{"display_name": id, "type": "ACCOUNT_TYPE_CUSTOMER"}})
+	}
+	dana := admin.ok("POST", "/v1/users", map[string]any{"password": "Dana-Password-1", "user": map[string]any{
+		"username": "dana", "first_name": "Dana", "last_name": "D", "email": "dana@dst.example",
+		"memberships": []any{map[string]any{"account": "accounts/DST", "roles": []string{"customer_user"}}},
+	}})["name"].(string)
+	admin.ok("POST", "/v1/licenseModels", map[string]any{"license_model_id": "node", "license_model": map[string]any{"display_name": "Node", "type": "LICENSE_MODEL_TYPE_NODELOCKED_UNCOUNTED", "allowed_host_id_types": []string{"HOSTNAME"}}})
+	admin.ok("POST", "/v1/products", map[string]any{"product_id": "cad", "product": map[string]any{
+		"display_name": "cad", "version": "1.0", "license_technology": "LICENSE_TECHNOLOGY_CERTIFICATE",
+		"features": []any{map[string]any{"name": "cad", "version": "1.0"}}, "license_models": []string{"licenseModels/node"},
+	}})
+	src := lineItems(admin.ok("POST", "/v1/orders", map[string]any{"order_id": "SO-S", "sold_to": "accounts/SRC", "lines": []any{line("1", "cad", 10)}}))["1"]["activation_id"].(string)
+	admin.ok("POST", "/v1/lineItems/"+src+":activate", map[string]any{"host_id": "HOSTNAME=h1", "quantity": 1})
+	split := func(qty int, pool bool, req string) reply {
+		return admin.do("POST", "/v1/lineItems/"+src+":split", map[string]any{"to_account": "accounts/DST", "quantity": qty, "contact": dana, "pool": pool, "request_id": req})
+	}
+	r := split(3, true, "s0")
+	require.Equal(t, http.StatusConflict, r.Status)
+	require.Equal(t, "NO_SIMILAR_LINE_ITEM", reason(r))
+	r = split(10, false, "s1")
+	require.Equal(t, http.StatusConflict, r.Status, "9 seats are unused, not 10")
+	require.Equal(t, "QUANTITY_EXCEEDED", reason(r))
+
+	first := split(3, false, "s2")
+	require.Equal(t, http.StatusOK, first.Status, "%s", first.Raw)
+	to := first.Body["to"].(map[string]any)
+	require.Equal(t, "accounts/DST", to["account"])
+	require.EqualValues(t, "3", to["quantity"])
+	require.EqualValues(t, "7", first.Body["from"].(map[string]any)["quantity"])
+	again := split(3, false, "s2")
+	require.Equal(t, to["activation_id"], again.Body["to"].(map[string]any)["activation_id"], "a retried split splits once")
+	require.EqualValues(t, "7", admin.ok("GET", "/v1/lineItems/"+src, nil)["quantity"])
+	env.WaitForMail(t, "To: dana@dst.example", "3 seats")
+
+	pooled := split(2, true, "s3")
+	require.Equal(t, http.StatusOK, pooled.Status, "%s", pooled.Raw)
+	require.Equal(t, to["activation_id"], pooled.Body["to"].(map[string]any)["activation_id"], "pooled into the similar line item")
+	require.EqualValues(t, "5", pooled.Body["to"].(map[string]any)["quantity"])
+	require.EqualValues(t, "5", admin.ok("GET", "/v1/lineItems/"+src, nil)["quantity"])
+	e := admin.refused(http.StatusBadRequest, "POST", "/v1/lineItems/"+src+":split", map[string]any{"to_account": "accounts/SRC", "quantity": 0})
+	require.ElementsMatch(t, []string{"contact", "quantity"}, fieldViolations(e))
+}

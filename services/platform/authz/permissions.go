@@ -51,6 +51,9 @@ const (
 	SubscriptionTokensManage Permission = "subscription_tokens.manage"
 	// EntitlementsTransfer moves line items between accounts (SPEC ENT-7, ACC-7).
 	EntitlementsTransfer Permission = "entitlements.transfer"
+	// EntitlementsSplit moves part of a line item to a related account (SPEC ENT-8,
+	// ACC-7).
+	EntitlementsSplit Permission = "entitlements.split"
 	// TransfersApprove decides transfers on hold (producers).
 	TransfersApprove Permission = "transfers.approve"
 	// RolesManage defines the tenant's custom roles (producers).
@@ -83,19 +86,19 @@ var (
 		EntitlementsView, OrdersIngest, LicensesGenerate, LicensesView, SigningKeysView,
 		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload, TokensManage, TokensImpersonate, ProfileManage, AuditView,
 		EntitlementsClaim, AccountsSupport, ServicePlansAssign, OrganizationsUse, TrialsRegister, RolesManage, SubscriptionTokensManage,
-		EntitlementsTransfer, TransfersApprove,
+		EntitlementsTransfer, TransfersApprove, EntitlementsSplit,
 	}}
 	RoleCustomerAdmin = Role{ID: "customer_admin", Permissions: []Permission{
 		AccountsView, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
 		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage, EntitlementsClaim,
-		OrganizationsUse, TrialsRegister, SubscriptionTokensManage, EntitlementsTransfer,
+		OrganizationsUse, TrialsRegister, SubscriptionTokensManage, EntitlementsTransfer, EntitlementsSplit,
 	}}
 	// RolePartnerAdmin runs a distribution tier: the accounts and users below the
 	// partner's accounts (SPEC ACC-3).
 	RolePartnerAdmin = Role{ID: "partner_admin", Permissions: []Permission{
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
 		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage, ServicePlansAssign,
-		OrganizationsUse, EntitlementsClaim, TrialsRegister, SubscriptionTokensManage, EntitlementsTransfer,
+		OrganizationsUse, EntitlementsClaim, TrialsRegister, SubscriptionTokensManage, EntitlementsTransfer, EntitlementsSplit,
 	}}
 	RoleCustomerUser = Role{ID: "customer_user", Permissions: []Permission{
 		AccountsView, CatalogView, EntitlementsView, LicensesView, DevicesView, DownloadsDownload, TokensManage, ProfileManage,

@@ -602,6 +602,7 @@ const (
 	EntitlementService_PullSubscription_FullMethodName          = "/tessera.entitlement.v1.EntitlementService/PullSubscription"
 	EntitlementService_TransferLineItem_FullMethodName          = "/tessera.entitlement.v1.EntitlementService/TransferLineItem"
 	EntitlementService_DecideTransfer_FullMethodName            = "/tessera.entitlement.v1.EntitlementService/DecideTransfer"
+	EntitlementService_SplitLineItem_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/SplitLineItem"
 	EntitlementService_ListLineItems_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/ListLineItems"
 	EntitlementService_ReserveSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ReserveSeats"
 	EntitlementService_ConfirmSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ConfirmSeats"
@@ -649,6 +650,10 @@ type EntitlementServiceClient interface {
 	// A producer's answer to a transfer: approve puts the line item in service for its
 	// new account, reject returns it to the account it came from.
 	DecideTransfer(ctx context.Context, in *DecideTransferRequest, opts ...grpc.CallOption) (*LineItem, error)
+	// Moves part of a line item's unused quantity to a related account: pooled into a
+	// similar line item there, or as a new entitlement (SPEC ENT-8). Idempotent by
+	// request_id.
+	SplitLineItem(ctx context.Context, in *SplitLineItemRequest, opts ...grpc.CallOption) (*SplitLineItemResponse, error)
 	// Lists the line items the caller may see: the newest of each upgrade, upsell or
 	// renewal chain, with the earlier ones grouped under it (SPEC ENT-4).
 	ListLineItems(ctx context.Context, in *ListLineItemsRequest, opts ...grpc.CallOption) (*ListLineItemsResponse, error)
@@ -800,6 +805,16 @@ func (c *entitlementServiceClient) DecideTransfer(ctx context.Context, in *Decid
 	return out, nil
 }
 
+func (c *entitlementServiceClient) SplitLineItem(ctx context.Context, in *SplitLineItemRequest, opts ...grpc.CallOption) (*SplitLineItemResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SplitLineItemResponse)
+	err := c.cc.Invoke(ctx, EntitlementService_SplitLineItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *entitlementServiceClient) ListLineItems(ctx context.Context, in *ListLineItemsRequest, opts ...grpc.CallOption) (*ListLineItemsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListLineItemsResponse)
@@ -944,6 +959,10 @@ type EntitlementServiceServer interface {
 	// A producer's answer to a transfer: approve puts the line item in service for its
 	// new account, reject returns it to the account it came from.
 	DecideTransfer(context.Context, *DecideTransferRequest) (*LineItem, error)
+	// Moves part of a line item's unused quantity to a related account: pooled into a
+	// similar line item there, or as a new entitlement (SPEC ENT-8). Idempotent by
+	// request_id.
+	SplitLineItem(context.Context, *SplitLineItemRequest) (*SplitLineItemResponse, error)
 	// Lists the line items the caller may see: the newest of each upgrade, upsell or
 	// renewal chain, with the earlier ones grouped under it (SPEC ENT-4).
 	ListLineItems(context.Context, *ListLineItemsRequest) (*ListLineItemsResponse, error)
@@ -1017,6 +1036,9 @@ func (UnimplementedEntitlementServiceServer) TransferLineItem(context.Context, *
 }
 func (UnimplementedEntitlementServiceServer) DecideTransfer(context.Context, *DecideTransferRequest) (*LineItem, error) {
 	return nil, status.Error(codes.Unimplemented, "method DecideTransfer not implemented")
+}
+func (UnimplementedEntitlementServiceServer) SplitLineItem(context.Context, *SplitLineItemRequest) (*SplitLineItemResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SplitLineItem not implemented")
 }
 func (UnimplementedEntitlementServiceServer) ListLineItems(context.Context, *ListLineItemsRequest) (*ListLineItemsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListLineItems not implemented")
@@ -1270,6 +1292,24 @@ func _EntitlementService_DecideTransfer_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EntitlementService_SplitLineItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SplitLineItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).SplitLineItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_SplitLineItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).SplitLineItem(ctx, req.(*SplitLineItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _EntitlementService_ListLineItems_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListLineItemsRequest)
 	if err := dec(in); err != nil {
@@ -1518,6 +1558,10 @@ var EntitlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DecideTransfer",
 			Handler:    _EntitlementService_DecideTransfer_Handler,
+		},
+		{
+			MethodName: "SplitLineItem",
+			Handler:    _EntitlementService_SplitLineItem_Handler,
 		},
 		{
 			MethodName: "ListLineItems",

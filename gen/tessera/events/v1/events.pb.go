@@ -1561,6 +1561,84 @@ func (x *LineItemTransferred) GetToAccountId() string {
 	return ""
 }
 
+// LineItemSplit: subject tessera.entitlement.line_item.split (SPEC ENT-8).
+type LineItemSplit struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	FromActivationId string                 `protobuf:"bytes,1,opt,name=from_activation_id,json=fromActivationId,proto3" json:"from_activation_id,omitempty"`
+	ToActivationId   string                 `protobuf:"bytes,2,opt,name=to_activation_id,json=toActivationId,proto3" json:"to_activation_id,omitempty"`
+	ToAccountId      string                 `protobuf:"bytes,3,opt,name=to_account_id,json=toAccountId,proto3" json:"to_account_id,omitempty"`
+	Quantity         int64                  `protobuf:"varint,4,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// The target's contact (a user ID), told by email.
+	ContactUserId string `protobuf:"bytes,5,opt,name=contact_user_id,json=contactUserId,proto3" json:"contact_user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LineItemSplit) Reset() {
+	*x = LineItemSplit{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LineItemSplit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LineItemSplit) ProtoMessage() {}
+
+func (x *LineItemSplit) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LineItemSplit.ProtoReflect.Descriptor instead.
+func (*LineItemSplit) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *LineItemSplit) GetFromActivationId() string {
+	if x != nil {
+		return x.FromActivationId
+	}
+	return ""
+}
+
+func (x *LineItemSplit) GetToActivationId() string {
+	if x != nil {
+		return x.ToActivationId
+	}
+	return ""
+}
+
+func (x *LineItemSplit) GetToAccountId() string {
+	if x != nil {
+		return x.ToAccountId
+	}
+	return ""
+}
+
+func (x *LineItemSplit) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *LineItemSplit) GetContactUserId() string {
+	if x != nil {
+		return x.ContactUserId
+	}
+	return ""
+}
+
 var File_tessera_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_tessera_events_v1_events_proto_rawDesc = "" +
@@ -1686,7 +1764,13 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\x13LineItemTransferred\x12#\n" +
 	"\ractivation_id\x18\x01 \x01(\tR\factivationId\x12&\n" +
 	"\x0ffrom_account_id\x18\x02 \x01(\tR\rfromAccountId\x12\"\n" +
-	"\rto_account_id\x18\x03 \x01(\tR\vtoAccountIdB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
+	"\rto_account_id\x18\x03 \x01(\tR\vtoAccountId\"\xcf\x01\n" +
+	"\rLineItemSplit\x12,\n" +
+	"\x12from_activation_id\x18\x01 \x01(\tR\x10fromActivationId\x12(\n" +
+	"\x10to_activation_id\x18\x02 \x01(\tR\x0etoActivationId\x12\"\n" +
+	"\rto_account_id\x18\x03 \x01(\tR\vtoAccountId\x12\x1a\n" +
+	"\bquantity\x18\x04 \x01(\x03R\bquantity\x12&\n" +
+	"\x0fcontact_user_id\x18\x05 \x01(\tR\rcontactUserIdB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
 
 var (
 	file_tessera_events_v1_events_proto_rawDescOnce sync.Once
@@ -1700,7 +1784,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),                // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),               // 1: tessera.events.v1.AccountCreated
@@ -1726,12 +1810,13 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*LineItemEmailed)(nil),              // 21: tessera.events.v1.LineItemEmailed
 	(*SubscriptionTokenChanged)(nil),     // 22: tessera.events.v1.SubscriptionTokenChanged
 	(*LineItemTransferred)(nil),          // 23: tessera.events.v1.LineItemTransferred
-	nil,                                  // 24: tessera.events.v1.OrdersRejected.FieldViolationsEntry
-	(*timestamppb.Timestamp)(nil),        // 25: google.protobuf.Timestamp
+	(*LineItemSplit)(nil),                // 24: tessera.events.v1.LineItemSplit
+	nil,                                  // 25: tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	(*timestamppb.Timestamp)(nil),        // 26: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	25, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
-	24, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	26, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	25, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
 	2,  // [2:2] is the sub-list for method output_type
 	2,  // [2:2] is the sub-list for method input_type
 	2,  // [2:2] is the sub-list for extension type_name
@@ -1750,7 +1835,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

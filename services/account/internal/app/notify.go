@@ -93,6 +93,21 @@ func (a *App) SendTransferEmail(ctx context.Context, tenant string, ev *eventspb
 	})
 }
 
+// SendSplitEmail tells the target account's chosen contact what they received from a
+// split (SPEC ENT-8).
+func (a *App) SendSplitEmail(ctx context.Context, tenant string, ev *eventspb.LineItemSplit) error {
+	u, to, err := a.notifiable(ctx, tenant, ev.GetContactUserId())
+	if err != nil || len(to) == 0 {
+		return err
+	}
+	return a.mailer.Send(mail.Message{
+		To:      to,
+		Subject: fmt.Sprintf("%d seats for account %s", ev.GetQuantity(), ev.GetToAccountId()),
+		Text: fmt.Sprintf("Hello %s %s,\n\n%d seats of line item %s now belong to account %s, as line item %s.\n",
+			u.FirstName, u.LastName, ev.GetQuantity(), ev.GetFromActivationId(), ev.GetToAccountId(), ev.GetToActivationId()),
+	})
+}
+
 // notifiable loads a user and where their emails go; no recipients when there is
 // no such user (a service acted on nobody's behalf, or the user is gone).
 func (a *App) notifiable(ctx context.Context, tenant, userID string) (User, []string, error) {

@@ -32,6 +32,7 @@ type Store interface {
 	RecordLineItemEmail(ctx context.Context, tenant, activationID string, to []string, subject, text string) (uuid.UUID, error)
 	SetSubscriptionToken(ctx context.Context, tenant, accountID string, hash []byte, by string) error
 	TransferLineItem(ctx context.Context, tenant, activationID, toAccount string) (LineItem, error)
+	SplitLineItem(ctx context.Context, tenant string, s Split, fresh Entitlement) (LineItem, LineItem, error)
 	DecideTransfer(ctx context.Context, tenant, activationID string, approve bool) (LineItem, error)
 	RevokeSubscriptionToken(ctx context.Context, tenant, accountID string) error
 	SubscriptionAccount(ctx context.Context, tenant string, hash []byte) (string, error)

@@ -196,6 +196,7 @@ const (
 	OriginOrder       = "order"
 	OriginServicePlan = "service_plan"
 	OriginTrial       = "trial"
+	OriginSplit       = "split"
 )
 
 // Reservation holds seats of a line item for another service.

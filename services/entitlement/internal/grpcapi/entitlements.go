@@ -415,3 +415,26 @@ func (s *Server) DecideTransfer(ctx context.Context, req *entitlementpb.DecideTr
 	}
 	return lineItemPB(li), nil
 }
+
+// SplitLineItem implements EntitlementService.
+func (s *Server) SplitLineItem(ctx context.Context, req *entitlementpb.SplitLineItemRequest) (*entitlementpb.SplitLineItemResponse, error) {
+	id, err := names.ID("name", req.GetName(), "lineItems")
+	if err != nil {
+		return nil, err
+	}
+	to, err := names.OptionalID("to_account", req.GetToAccount(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	contact, err := names.OptionalID("contact", req.GetContact(), "users")
+	if err != nil {
+		return nil, err
+	}
+	from, dest, err := s.app.SplitLineItem(ctx, app.Split{
+		ActivationID: id, ToAccount: to, ContactUserID: contact, Quantity: req.GetQuantity(), Pool: req.GetPool(), RequestID: req.GetRequestId(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &entitlementpb.SplitLineItemResponse{From: lineItemPB(from), To: lineItemPB(dest)}, nil
+}

@@ -44,6 +44,7 @@ var Permissions = grpcx.Permissions{
 	entitlementpb.EntitlementService_PullSubscription_FullMethodName:          authz.Public,
 	entitlementpb.EntitlementService_TransferLineItem_FullMethodName:          authz.EntitlementsTransfer,
 	entitlementpb.EntitlementService_DecideTransfer_FullMethodName:            authz.TransfersApprove,
+	entitlementpb.EntitlementService_SplitLineItem_FullMethodName:             authz.EntitlementsSplit,
 	entitlementpb.EntitlementService_ReserveSeats_FullMethodName:              authz.SeatsReserve,
 	entitlementpb.EntitlementService_ConfirmSeats_FullMethodName:              authz.SeatsReserve,
 	entitlementpb.EntitlementService_ReleaseSeats_FullMethodName:              authz.SeatsReserve,

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -185,4 +186,67 @@ func (s *Store) DecideTransfer(ctx context.Context, tenant, activationID string,
 		return app.LineItem{}, err
 	}
 	return s.GetLineItem(ctx, tenant, activationID)
+}
+
+// SplitLineItem moves s.Quantity from a line item to the target account under the
+// source's row lock: into a similar deployed line item of the target (pool), or as
+// the fresh entitlement. A request ID seen before returns the first split's result.
+func (s *Store) SplitLineItem(ctx context.Context, tenant string, sp app.Split, fresh app.Entitlement) (app.LineItem, app.LineItem, error) {
+	var toID string
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT to_activation_id FROM line_item_splits WHERE tenant_id = $1 AND request_id = $2`, tenant, sp.RequestID).Scan(&toID); err == nil {
+			return nil // done before
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		from, err := scanLineItem(tx.QueryRow(ctx, `SELECT `+lineItemCols+` FROM line_items WHERE tenant_id = $1 AND activation_id = $2 FOR UPDATE`, tenant, sp.ActivationID))
+		if err != nil {
+			return err
+		}
+		if from.State != app.StateDeployed {
+			return errs.FailedPrecondition("LINE_ITEM_NOT_DEPLOYED", "line item %s is %s; only deployed line items are split", from.ActivationID, from.State)
+		}
+		if unused := from.Quantity - from.Fulfilled; sp.Quantity > unused {
+			return errs.FailedPrecondition("QUANTITY_EXCEEDED", "line item %s has %d unused seats, %d asked for", from.ActivationID, max(unused, 0), sp.Quantity)
+		}
+		if sp.Pool {
+			err := tx.QueryRow(ctx, `SELECT activation_id FROM line_items WHERE tenant_id = $1 AND account_id = $2 AND product_id = $3 AND license_model_id = $4
+				AND state = 'deployed' AND quantity > 0 AND start_time IS NOT DISTINCT FROM $5 AND expire_time IS NOT DISTINCT FROM $6
+				ORDER BY created_at LIMIT 1 FOR UPDATE`, tenant, sp.ToAccount, from.ProductID, from.LicenseModelID, from.StartTime, from.ExpireTime).Scan(&toID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errs.FailedPrecondition("NO_SIMILAR_LINE_ITEM", "%s has no deployed line item of %s with the same model and dates to pool into", sp.ToAccount, from.ProductID)
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE line_items SET quantity = quantity + $3, updated_at = now() WHERE tenant_id = $1 AND activation_id = $2`, tenant, toID, sp.Quantity); err != nil {
+				return err
+			}
+		} else {
+			if _, err := insertEntitlement(ctx, tx, tenant, fresh); err != nil {
+				return err
+			}
+			toID = fresh.LineItems[0].ActivationID
+		}
+		if _, err := tx.Exec(ctx, `UPDATE line_items SET quantity = quantity - $3, updated_at = now() WHERE tenant_id = $1 AND activation_id = $2`, tenant, from.ActivationID, sp.Quantity); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO line_item_splits (tenant_id, request_id, from_activation_id, to_activation_id, quantity) VALUES ($1, $2, $3, $4, $5)`,
+			tenant, sp.RequestID, from.ActivationID, toID, sp.Quantity); err != nil {
+			return err
+		}
+		_, err = events.Write(ctx, tx, events.Subject("entitlement", "line_item", "split"), tenant, &eventspb.LineItemSplit{
+			FromActivationId: from.ActivationID, ToActivationId: toID, ToAccountId: sp.ToAccount, Quantity: sp.Quantity, ContactUserId: sp.ContactUserID,
+		})
+		return err
+	})
+	if err != nil {
+		return app.LineItem{}, app.LineItem{}, err
+	}
+	from, err := s.GetLineItem(ctx, tenant, sp.ActivationID)
+	if err != nil {
+		return from, app.LineItem{}, err
+	}
+	to, err := s.GetLineItem(ctx, tenant, toID)
+	return from, to, err
 }
