@@ -1,6 +1,6 @@
 // Command tessctl is Tessera's command-line client for operators, partners and end
-// users. This first cut covers signing in, fetching a tenant's public signing keys,
-// and verifying license files offline.
+// users: signing in (password or entitlement ID), tokens, accounts, users, order
+// import, line items, offline license verification, and any REST call.
 package main
 
 import (
@@ -33,6 +33,8 @@ commands:
   accounts         list [-filter F] | tree ID | claim ID KEY (an entitlement or
                    activation ID for a self-registered account)
   users            list [-filter F]
+  orders           import FILE (a JSON BatchCreateOrdersRequest: {"orders": [...]})
+  lineitems        list [-filter F]
 
 The gateway is -gateway or TESSERA_GATEWAY; the bearer token -token or TESSERA_TOKEN.
 
@@ -63,7 +65,7 @@ func run(args []string, out io.Writer) error {
 		return verify(args[2:], out)
 	case args[0] == "call":
 		return callCmd(args[1:], out)
-	case args[0] == "tokens" || args[0] == "accounts" || args[0] == "users":
+	case args[0] == "tokens" || args[0] == "accounts" || args[0] == "users" || args[0] == "orders" || args[0] == "lineitems":
 		return resourceCmd(args[0], args[1:], out)
 	case args[0] == "-h" || args[0] == "help":
 		_, err := fmt.Fprint(out, usage)
@@ -289,6 +291,21 @@ func resourceCmd(resource string, args []string, out io.Writer) error {
 			return errors.New("accounts claim ID KEY")
 		}
 		return printCall(out, "POST", base+"accounts/"+fs.Arg(0)+":claimKey", *token, map[string]any{"key": fs.Arg(1)})
+	case "orders import":
+		if fs.NArg() != 1 {
+			return errors.New("orders import FILE")
+		}
+		data, err := os.ReadFile(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		var batch any
+		if err := json.Unmarshal(data, &batch); err != nil {
+			return fmt.Errorf("%s is not JSON: %w", fs.Arg(0), err)
+		}
+		return printCall(out, "POST", base+"orders:batchCreate", *token, batch)
+	case "lineitems list":
+		return printCall(out, "GET", base+"lineItems"+q, *token, nil)
 	case "users list":
 		return printCall(out, "GET", base+"users"+q, *token, nil)
 	}

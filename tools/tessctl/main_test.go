@@ -50,12 +50,15 @@ func TestResourceCommands(t *testing.T) {
 		_, _ = w.Write([]byte(`{"ok":true}`))
 	}))
 	defer srv.Close()
+	ordersFile := filepath.Join(t.TempDir(), "orders.json")
+	require.NoError(t, os.WriteFile(ordersFile, []byte(`{"orders": [{"order_id": "SO-1"}]}`), 0o600))
 	for _, args := range [][]string{
 		{"tokens", "create", "-gateway", srv.URL, "-token", "rna_x", "ci-token", "30d"},
 		{"tokens", "delete", "-gateway", srv.URL, "-token", "rna_x", "T1"},
 		{"accounts", "list", "-gateway", srv.URL, "-token", "rna_x", "-filter", `display_name:"acme"`},
 		{"call", "-gateway", srv.URL, "-token", "rna_x", "post", "/v1/accounts", `{"account_id":"A"}`},
 		{"accounts", "claim", "-gateway", srv.URL, "-token", "rna_x", "SR-1", "ENT-2"},
+		{"orders", "import", "-gateway", srv.URL, "-token", "rna_x", ordersFile},
 	} {
 		var out bytes.Buffer
 		require.NoError(t, run(args, &out), args)
@@ -67,6 +70,7 @@ func TestResourceCommands(t *testing.T) {
 		`GET /v1/accounts?filter=display_name%3A%22acme%22 Bearer rna_x `,
 		`POST /v1/accounts Bearer rna_x {"account_id":"A"}`,
 		`POST /v1/accounts/SR-1:claimKey Bearer rna_x {"key":"ENT-2"}`,
+		`POST /v1/orders:batchCreate Bearer rna_x {"orders":[{"order_id":"SO-1"}]}`,
 	}, got)
 	got = nil
 	var out bytes.Buffer
