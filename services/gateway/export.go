@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
+	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	"github.com/tessera-dev/tessera/services/platform/authz"
 )
 
@@ -28,7 +29,23 @@ type exporter struct {
 func (g *Gateway) exporters() map[string]exporter {
 	acc := accountpb.NewAccountServiceClient(g.conns["account"])
 	org := accountpb.NewOrganizationServiceClient(g.conns["account"])
+	ent := entitlementpb.NewEntitlementServiceClient(g.conns["entitlement"])
+	cat := entitlementpb.NewCatalogServiceClient(g.conns["entitlement"])
 	return map[string]exporter{
+		"lineItems": {
+			file: "LineItems.csv", item: (&entitlementpb.LineItem{}).ProtoReflect().Descriptor(),
+			list: func(ctx context.Context, filter, orderBy, token string) ([]proto.Message, string, error) {
+				r, err := ent.ListLineItems(ctx, &entitlementpb.ListLineItemsRequest{Filter: filter, OrderBy: orderBy, PageToken: token, PageSize: 1000})
+				return messages(r.GetLineItems()), r.GetNextPageToken(), err
+			},
+		},
+		"products": {
+			file: "Products.csv", item: (&entitlementpb.Product{}).ProtoReflect().Descriptor(),
+			list: func(ctx context.Context, filter, orderBy, token string) ([]proto.Message, string, error) {
+				r, err := cat.ListProducts(ctx, &entitlementpb.ListProductsRequest{Filter: filter, OrderBy: orderBy, PageToken: token, PageSize: 1000})
+				return messages(r.GetProducts()), r.GetNextPageToken(), err
+			},
+		},
 		"organizations": {
 			file: "Organizations.csv", item: (&accountpb.Organization{}).ProtoReflect().Descriptor(),
 			list: func(ctx context.Context, filter, orderBy, token string) ([]proto.Message, string, error) {

@@ -287,6 +287,10 @@ func TestLineItemChains_ENT4(t *testing.T) {
 	}})
 	cara := api.as(login(api, "order-co", "cara", "Cara-Password-1"))
 	require.Equal(t, []string{v3}, collect(t, cara, "/v1/lineItems", "line_items", "activation_id", nil))
+	rows := readCSV(t, cara.do("GET", "/v1/lineItems:export", nil))
+	require.Equal(t, "activation_id", rows[0][1], "a header row (PLT-3)")
+	require.Len(t, rows, 2)
+	require.Equal(t, v3, rows[1][1])
 	key := api.ok("POST", "/v1/auth:signInWithKey", map[string]any{"tenant_id": "order-co", "key": other})["access_token"].(string)
 	require.Equal(t, []string{other}, collect(t, api.as(key), "/v1/lineItems", "line_items", "activation_id", nil))
 }
