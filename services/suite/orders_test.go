@@ -471,3 +471,44 @@ func TestSplits_ENT8(t *testing.T) {
 	e := admin.refused(http.StatusBadRequest, "POST", "/v1/lineItems/"+src+":split", map[string]any{"to_account": "accounts/SRC", "quantity": 0})
 	require.ElementsMatch(t, []string{"contact", "quantity"}, fieldViolations(e))
 }
+
+// TestBulkEntitlements_ENT6: a bulk entitlement's web register keys each become the
+// simple entitlement "<key>ENT" of the account that redeems them, once; customer
+// accounts redeem them through the account service's claim (ACC-12).
+func TestBulkEntitlements_ENT6(t *testing.T) {
+	api, admin := orderWorld(t)
+	e := admin.refused(http.StatusBadRequest, "POST", "/v1/bulkEntitlements", map[string]any{"key_count": 0, "bulk_entitlement": map[string]any{
+		"product": "products/cad", "quantity_per_key": 0, "expire_after": "soon",
+	}})
+	require.ElementsMatch(t, []string{"key_count", "bulk_entitlement.license_model", "bulk_entitlement.quantity_per_key", "bulk_entitlement.expire_after"}, fieldViolations(e))
+	body := map[string]any{"key_count": 3, "request_id": "bulk-1", "bulk_entitlement": map[string]any{
+		"product": "products/cad", "license_model": "licenseModels/node", "quantity_per_key": 2, "expire_after": "1Y", "retailer": "accounts/OTHER",
+	}}
+	bulk := admin.ok("POST", "/v1/bulkEntitlements", body)
+	require.Equal(t, bulk["name"], admin.ok("POST", "/v1/bulkEntitlements", body)["name"], "a retried create makes no second bulk")
+	keys := bulk["keys"].([]any)
+	require.Len(t, keys, 3)
+	key := keys[0].(map[string]any)["key"].(string)
+	require.True(t, strings.HasPrefix(key, "WRK-"))
+
+	admin.ok("POST", "/v1/users", map[string]any{"password": "Rae-Password-1", "user": map[string]any{
+		"username": "rae", "first_name": "Rae", "last_name": "R", "email": "rae@acme.example",
+		"memberships": []any{map[string]any{"account": "accounts/ACME", "roles": []string{"customer_admin"}}},
+	}})
+	rae := api.as(login(api, "order-co", "rae", "Rae-Password-1"))
+	got := rae.ok("POST", "/v1/accounts/ACME:claimKey", map[string]any{"key": key})
+	require.Equal(t, "entitlements/"+key+"ENT", got["entitlement"])
+	require.Equal(t, got, rae.ok("POST", "/v1/accounts/ACME:claimKey", map[string]any{"key": key}), "redeeming again changes nothing")
+	ent := rae.ok("GET", "/v1/entitlements/"+key+"ENT", nil)
+	require.Equal(t, bulk["name"], ent["bulk_entitlement"])
+	li := ent["line_items"].([]any)[0].(map[string]any)
+	require.EqualValues(t, "2", li["quantity"])
+	require.NotEmpty(t, li["expire_time"], "a one-year term from redemption")
+	e = admin.refused(http.StatusConflict, "POST", "/v1/webRegisterKeys/"+key+":redeem", map[string]any{"account": "accounts/OTHER"})
+	require.Equal(t, "KEY_ALREADY_REDEEMED", e["reason"])
+	rae.refused(http.StatusBadRequest, "POST", "/v1/accounts/ACME:claimKey", map[string]any{"key": "WRK-NOPE-NOPE"})
+	e = rae.refused(http.StatusConflict, "POST", "/v1/accounts/ACME:claimKey", map[string]any{"key": "ENT-SOMETHING"})
+	require.Equal(t, "NOT_SELF_REGISTERED", e["reason"], "customer accounts redeem web register keys only")
+	require.EqualValues(t, "1", admin.ok("GET", "/v1/"+bulk["name"].(string), nil)["redeemed"])
+	rae.refused(http.StatusForbidden, "GET", "/v1/"+bulk["name"].(string), nil)
+}

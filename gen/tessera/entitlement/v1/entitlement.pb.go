@@ -2399,9 +2399,11 @@ type Entitlement struct {
 	LineItems    []*LineItem            `protobuf:"bytes,6,rep,name=line_items,json=lineItems,proto3" json:"line_items,omitempty"`
 	CreateTime   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// servicePlans/{service_plan_id} when the entitlement is a service plan assignment.
-	ServicePlan   string `protobuf:"bytes,8,opt,name=service_plan,json=servicePlan,proto3" json:"service_plan,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ServicePlan string `protobuf:"bytes,8,opt,name=service_plan,json=servicePlan,proto3" json:"service_plan,omitempty"`
+	// bulkEntitlements/{id} when the entitlement was redeemed from a web register key.
+	BulkEntitlement string `protobuf:"bytes,9,opt,name=bulk_entitlement,json=bulkEntitlement,proto3" json:"bulk_entitlement,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Entitlement) Reset() {
@@ -2486,6 +2488,13 @@ func (x *Entitlement) GetCreateTime() *timestamppb.Timestamp {
 func (x *Entitlement) GetServicePlan() string {
 	if x != nil {
 		return x.ServicePlan
+	}
+	return ""
+}
+
+func (x *Entitlement) GetBulkEntitlement() string {
+	if x != nil {
+		return x.BulkEntitlement
 	}
 	return ""
 }
@@ -4586,6 +4595,347 @@ func (x *SplitLineItemResponse) GetTo() *LineItem {
 	return nil
 }
 
+type WebRegisterKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// accounts/{account_id} that redeemed it; empty while unredeemed.
+	RedeemedBy    string                 `protobuf:"bytes,2,opt,name=redeemed_by,json=redeemedBy,proto3" json:"redeemed_by,omitempty"`
+	RedeemTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=redeem_time,json=redeemTime,proto3" json:"redeem_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebRegisterKey) Reset() {
+	*x = WebRegisterKey{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebRegisterKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebRegisterKey) ProtoMessage() {}
+
+func (x *WebRegisterKey) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebRegisterKey.ProtoReflect.Descriptor instead.
+func (*WebRegisterKey) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *WebRegisterKey) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *WebRegisterKey) GetRedeemedBy() string {
+	if x != nil {
+		return x.RedeemedBy
+	}
+	return ""
+}
+
+func (x *WebRegisterKey) GetRedeemTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RedeemTime
+	}
+	return nil
+}
+
+type BulkEntitlement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name: bulkEntitlements/{bulk_entitlement_id}.
+	Name              string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	BulkEntitlementId string `protobuf:"bytes,2,opt,name=bulk_entitlement_id,json=bulkEntitlementId,proto3" json:"bulk_entitlement_id,omitempty"`
+	// products/{product_id}
+	Product string `protobuf:"bytes,3,opt,name=product,proto3" json:"product,omitempty"`
+	// licenseModels/{license_model_id}
+	LicenseModel string `protobuf:"bytes,4,opt,name=license_model,json=licenseModel,proto3" json:"license_model,omitempty"`
+	// Seats each redeemed key gives.
+	QuantityPerKey int64 `protobuf:"varint,5,opt,name=quantity_per_key,json=quantityPerKey,proto3" json:"quantity_per_key,omitempty"`
+	// Term of a redeemed entitlement from its redemption, like "1Y"; empty: permanent.
+	ExpireAfter string `protobuf:"bytes,6,opt,name=expire_after,json=expireAfter,proto3" json:"expire_after,omitempty"`
+	// accounts/{account_id} of the retailer selling the keys, if any.
+	Retailer      string                 `protobuf:"bytes,7,opt,name=retailer,proto3" json:"retailer,omitempty"`
+	Keys          []*WebRegisterKey      `protobuf:"bytes,8,rep,name=keys,proto3" json:"keys,omitempty"`
+	Redeemed      int64                  `protobuf:"varint,9,opt,name=redeemed,proto3" json:"redeemed,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BulkEntitlement) Reset() {
+	*x = BulkEntitlement{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkEntitlement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkEntitlement) ProtoMessage() {}
+
+func (x *BulkEntitlement) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkEntitlement.ProtoReflect.Descriptor instead.
+func (*BulkEntitlement) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *BulkEntitlement) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *BulkEntitlement) GetBulkEntitlementId() string {
+	if x != nil {
+		return x.BulkEntitlementId
+	}
+	return ""
+}
+
+func (x *BulkEntitlement) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *BulkEntitlement) GetLicenseModel() string {
+	if x != nil {
+		return x.LicenseModel
+	}
+	return ""
+}
+
+func (x *BulkEntitlement) GetQuantityPerKey() int64 {
+	if x != nil {
+		return x.QuantityPerKey
+	}
+	return 0
+}
+
+func (x *BulkEntitlement) GetExpireAfter() string {
+	if x != nil {
+		return x.ExpireAfter
+	}
+	return ""
+}
+
+func (x *BulkEntitlement) GetRetailer() string {
+	if x != nil {
+		return x.Retailer
+	}
+	return ""
+}
+
+func (x *BulkEntitlement) GetKeys() []*WebRegisterKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *BulkEntitlement) GetRedeemed() int64 {
+	if x != nil {
+		return x.Redeemed
+	}
+	return 0
+}
+
+func (x *BulkEntitlement) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+type CreateBulkEntitlementRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	BulkEntitlement *BulkEntitlement       `protobuf:"bytes,1,opt,name=bulk_entitlement,json=bulkEntitlement,proto3" json:"bulk_entitlement,omitempty"`
+	// How many web register keys to make (1-10,000).
+	KeyCount      int32  `protobuf:"varint,2,opt,name=key_count,json=keyCount,proto3" json:"key_count,omitempty"`
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateBulkEntitlementRequest) Reset() {
+	*x = CreateBulkEntitlementRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateBulkEntitlementRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateBulkEntitlementRequest) ProtoMessage() {}
+
+func (x *CreateBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateBulkEntitlementRequest.ProtoReflect.Descriptor instead.
+func (*CreateBulkEntitlementRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *CreateBulkEntitlementRequest) GetBulkEntitlement() *BulkEntitlement {
+	if x != nil {
+		return x.BulkEntitlement
+	}
+	return nil
+}
+
+func (x *CreateBulkEntitlementRequest) GetKeyCount() int32 {
+	if x != nil {
+		return x.KeyCount
+	}
+	return 0
+}
+
+func (x *CreateBulkEntitlementRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type GetBulkEntitlementRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBulkEntitlementRequest) Reset() {
+	*x = GetBulkEntitlementRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBulkEntitlementRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBulkEntitlementRequest) ProtoMessage() {}
+
+func (x *GetBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBulkEntitlementRequest.ProtoReflect.Descriptor instead.
+func (*GetBulkEntitlementRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *GetBulkEntitlementRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type RedeemWebRegisterKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// accounts/{account_id} redeeming it.
+	Account       string `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedeemWebRegisterKeyRequest) Reset() {
+	*x = RedeemWebRegisterKeyRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedeemWebRegisterKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedeemWebRegisterKeyRequest) ProtoMessage() {}
+
+func (x *RedeemWebRegisterKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedeemWebRegisterKeyRequest.ProtoReflect.Descriptor instead.
+func (*RedeemWebRegisterKeyRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *RedeemWebRegisterKeyRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *RedeemWebRegisterKeyRequest) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
 var File_tessera_entitlement_v1_entitlement_proto protoreflect.FileDescriptor
 
 const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
@@ -4771,7 +5121,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x15ListLineItemsResponse\x12?\n" +
 	"\n" +
 	"line_items\x18\x01 \x03(\v2 .tessera.entitlement.v1.LineItemR\tlineItems\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc4\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xef\x02\n" +
 	"\vEntitlement\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x0eentitlement_id\x18\x02 \x01(\tR\rentitlementId\x12\x18\n" +
@@ -4782,7 +5132,8 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"line_items\x18\x06 \x03(\v2 .tessera.entitlement.v1.LineItemR\tlineItems\x12;\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12!\n" +
-	"\fservice_plan\x18\b \x01(\tR\vservicePlan\"\xa6\x06\n" +
+	"\fservice_plan\x18\b \x01(\tR\vservicePlan\x12)\n" +
+	"\x10bulk_entitlement\x18\t \x01(\tR\x0fbulkEntitlement\"\xa6\x06\n" +
 	"\tOrderLine\x12\x1f\n" +
 	"\vline_number\x18\x01 \x01(\tR\n" +
 	"lineNumber\x12\x18\n" +
@@ -4928,7 +5279,36 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"request_id\x18\x06 \x01(\tR\trequestId\"\x7f\n" +
 	"\x15SplitLineItemResponse\x124\n" +
 	"\x04from\x18\x01 \x01(\v2 .tessera.entitlement.v1.LineItemR\x04from\x120\n" +
-	"\x02to\x18\x02 \x01(\v2 .tessera.entitlement.v1.LineItemR\x02to*\xd1\x02\n" +
+	"\x02to\x18\x02 \x01(\v2 .tessera.entitlement.v1.LineItemR\x02to\"\x80\x01\n" +
+	"\x0eWebRegisterKey\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1f\n" +
+	"\vredeemed_by\x18\x02 \x01(\tR\n" +
+	"redeemedBy\x12;\n" +
+	"\vredeem_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"redeemTime\"\x92\x03\n" +
+	"\x0fBulkEntitlement\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
+	"\x13bulk_entitlement_id\x18\x02 \x01(\tR\x11bulkEntitlementId\x12\x18\n" +
+	"\aproduct\x18\x03 \x01(\tR\aproduct\x12#\n" +
+	"\rlicense_model\x18\x04 \x01(\tR\flicenseModel\x12(\n" +
+	"\x10quantity_per_key\x18\x05 \x01(\x03R\x0equantityPerKey\x12!\n" +
+	"\fexpire_after\x18\x06 \x01(\tR\vexpireAfter\x12\x1a\n" +
+	"\bretailer\x18\a \x01(\tR\bretailer\x12:\n" +
+	"\x04keys\x18\b \x03(\v2&.tessera.entitlement.v1.WebRegisterKeyR\x04keys\x12\x1a\n" +
+	"\bredeemed\x18\t \x01(\x03R\bredeemed\x12;\n" +
+	"\vcreate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\xae\x01\n" +
+	"\x1cCreateBulkEntitlementRequest\x12R\n" +
+	"\x10bulk_entitlement\x18\x01 \x01(\v2'.tessera.entitlement.v1.BulkEntitlementR\x0fbulkEntitlement\x12\x1b\n" +
+	"\tkey_count\x18\x02 \x01(\x05R\bkeyCount\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"/\n" +
+	"\x19GetBulkEntitlementRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"I\n" +
+	"\x1bRedeemWebRegisterKeyRequest\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x18\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount*\xd1\x02\n" +
 	"\x10LicenseModelType\x12\"\n" +
 	"\x1eLICENSE_MODEL_TYPE_UNSPECIFIED\x10\x00\x12+\n" +
 	"'LICENSE_MODEL_TYPE_NODELOCKED_UNCOUNTED\x10\x01\x12)\n" +
@@ -4987,7 +5367,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x11CreateServicePlan\x120.tessera.entitlement.v1.CreateServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12d\n" +
 	"\x0eGetServicePlan\x12-.tessera.entitlement.v1.GetServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12u\n" +
 	"\x10ListServicePlans\x12/.tessera.entitlement.v1.ListServicePlansRequest\x1a0.tessera.entitlement.v1.ListServicePlansResponse\x12X\n" +
-	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\xce\x14\n" +
+	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\xaa\x17\n" +
 	"\x12EntitlementService\x12^\n" +
 	"\vCreateOrder\x12*.tessera.entitlement.v1.CreateOrderRequest\x1a#.tessera.entitlement.v1.Entitlement\x12x\n" +
 	"\x11BatchCreateOrders\x120.tessera.entitlement.v1.BatchCreateOrdersRequest\x1a1.tessera.entitlement.v1.BatchCreateOrdersResponse\x12d\n" +
@@ -5000,7 +5380,10 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x10PullSubscription\x12/.tessera.entitlement.v1.PullSubscriptionRequest\x1a$.tessera.entitlement.v1.Subscription\x12e\n" +
 	"\x10TransferLineItem\x12/.tessera.entitlement.v1.TransferLineItemRequest\x1a .tessera.entitlement.v1.LineItem\x12a\n" +
 	"\x0eDecideTransfer\x12-.tessera.entitlement.v1.DecideTransferRequest\x1a .tessera.entitlement.v1.LineItem\x12l\n" +
-	"\rSplitLineItem\x12,.tessera.entitlement.v1.SplitLineItemRequest\x1a-.tessera.entitlement.v1.SplitLineItemResponse\x12l\n" +
+	"\rSplitLineItem\x12,.tessera.entitlement.v1.SplitLineItemRequest\x1a-.tessera.entitlement.v1.SplitLineItemResponse\x12v\n" +
+	"\x15CreateBulkEntitlement\x124.tessera.entitlement.v1.CreateBulkEntitlementRequest\x1a'.tessera.entitlement.v1.BulkEntitlement\x12p\n" +
+	"\x12GetBulkEntitlement\x121.tessera.entitlement.v1.GetBulkEntitlementRequest\x1a'.tessera.entitlement.v1.BulkEntitlement\x12p\n" +
+	"\x14RedeemWebRegisterKey\x123.tessera.entitlement.v1.RedeemWebRegisterKeyRequest\x1a#.tessera.entitlement.v1.Entitlement\x12l\n" +
 	"\rListLineItems\x12,.tessera.entitlement.v1.ListLineItemsRequest\x1a-.tessera.entitlement.v1.ListLineItemsResponse\x12`\n" +
 	"\fReserveSeats\x12+.tessera.entitlement.v1.ReserveSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12`\n" +
 	"\fConfirmSeats\x12+.tessera.entitlement.v1.ConfirmSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12`\n" +
@@ -5026,7 +5409,7 @@ func file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_entitlement_v1_entitlement_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
+var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 71)
 var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(LicenseModelType)(0),                    // 0: tessera.entitlement.v1.LicenseModelType
 	(LicenseTechnology)(0),                   // 1: tessera.entitlement.v1.LicenseTechnology
@@ -5099,14 +5482,19 @@ var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(*DecideTransferRequest)(nil),            // 68: tessera.entitlement.v1.DecideTransferRequest
 	(*SplitLineItemRequest)(nil),             // 69: tessera.entitlement.v1.SplitLineItemRequest
 	(*SplitLineItemResponse)(nil),            // 70: tessera.entitlement.v1.SplitLineItemResponse
-	nil,                                      // 71: tessera.entitlement.v1.LineItem.AttributesEntry
-	nil,                                      // 72: tessera.entitlement.v1.OrderLine.AttributesEntry
-	(*timestamppb.Timestamp)(nil),            // 73: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),            // 74: google.protobuf.FieldMask
+	(*WebRegisterKey)(nil),                   // 71: tessera.entitlement.v1.WebRegisterKey
+	(*BulkEntitlement)(nil),                  // 72: tessera.entitlement.v1.BulkEntitlement
+	(*CreateBulkEntitlementRequest)(nil),     // 73: tessera.entitlement.v1.CreateBulkEntitlementRequest
+	(*GetBulkEntitlementRequest)(nil),        // 74: tessera.entitlement.v1.GetBulkEntitlementRequest
+	(*RedeemWebRegisterKeyRequest)(nil),      // 75: tessera.entitlement.v1.RedeemWebRegisterKeyRequest
+	nil,                                      // 76: tessera.entitlement.v1.LineItem.AttributesEntry
+	nil,                                      // 77: tessera.entitlement.v1.OrderLine.AttributesEntry
+	(*timestamppb.Timestamp)(nil),            // 78: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),            // 79: google.protobuf.FieldMask
 }
 var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	0,  // 0: tessera.entitlement.v1.LicenseModel.type:type_name -> tessera.entitlement.v1.LicenseModelType
-	73, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
+	78, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
 	8,  // 2: tessera.entitlement.v1.LicenseModel.defaults:type_name -> tessera.entitlement.v1.LicenseDefaults
 	9,  // 3: tessera.entitlement.v1.LicenseModel.returns:type_name -> tessera.entitlement.v1.LifecyclePolicy
 	9,  // 4: tessera.entitlement.v1.LicenseModel.repairs:type_name -> tessera.entitlement.v1.LifecyclePolicy
@@ -5114,37 +5502,37 @@ var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	7,  // 6: tessera.entitlement.v1.CreateLicenseModelRequest.license_model:type_name -> tessera.entitlement.v1.LicenseModel
 	12, // 7: tessera.entitlement.v1.Product.features:type_name -> tessera.entitlement.v1.Feature
 	1,  // 8: tessera.entitlement.v1.Product.license_technology:type_name -> tessera.entitlement.v1.LicenseTechnology
-	73, // 9: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
+	78, // 9: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 10: tessera.entitlement.v1.Product.kind:type_name -> tessera.entitlement.v1.ProductKind
 	13, // 11: tessera.entitlement.v1.UpdateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	74, // 12: tessera.entitlement.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
+	79, // 12: tessera.entitlement.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
 	13, // 13: tessera.entitlement.v1.ListProductsResponse.products:type_name -> tessera.entitlement.v1.Product
 	13, // 14: tessera.entitlement.v1.CreateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	73, // 15: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
+	78, // 15: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
 	18, // 16: tessera.entitlement.v1.CreateServicePlanRequest.service_plan:type_name -> tessera.entitlement.v1.ServicePlan
 	18, // 17: tessera.entitlement.v1.ListServicePlansResponse.service_plans:type_name -> tessera.entitlement.v1.ServicePlan
-	73, // 18: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
-	73, // 19: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
+	78, // 18: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
+	78, // 19: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
 	24, // 20: tessera.entitlement.v1.CreateProductLineRequest.product_line:type_name -> tessera.entitlement.v1.ProductLine
 	24, // 21: tessera.entitlement.v1.ListProductLinesResponse.product_lines:type_name -> tessera.entitlement.v1.ProductLine
 	3,  // 22: tessera.entitlement.v1.LineItem.state:type_name -> tessera.entitlement.v1.LineItemState
-	73, // 23: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
-	73, // 24: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
-	73, // 25: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
-	73, // 26: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
-	73, // 27: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
-	71, // 28: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
+	78, // 23: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
+	78, // 24: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
+	78, // 25: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	78, // 26: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
+	78, // 27: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
+	76, // 28: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
 	4,  // 29: tessera.entitlement.v1.LineItem.type:type_name -> tessera.entitlement.v1.LineItemType
-	73, // 30: tessera.entitlement.v1.LineItem.create_time:type_name -> google.protobuf.Timestamp
+	78, // 30: tessera.entitlement.v1.LineItem.create_time:type_name -> google.protobuf.Timestamp
 	30, // 31: tessera.entitlement.v1.ListLineItemsResponse.line_items:type_name -> tessera.entitlement.v1.LineItem
 	30, // 32: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
-	73, // 33: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
-	73, // 34: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
-	73, // 35: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
-	73, // 36: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
-	73, // 37: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
-	73, // 38: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
-	72, // 39: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
+	78, // 33: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
+	78, // 34: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
+	78, // 35: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
+	78, // 36: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	78, // 37: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
+	78, // 38: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
+	77, // 39: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
 	4,  // 40: tessera.entitlement.v1.OrderLine.type:type_name -> tessera.entitlement.v1.LineItemType
 	34, // 41: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
 	35, // 42: tessera.entitlement.v1.BatchCreateOrdersRequest.orders:type_name -> tessera.entitlement.v1.CreateOrderRequest
@@ -5152,91 +5540,101 @@ var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	5,  // 44: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
 	6,  // 45: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
 	6,  // 46: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
-	73, // 47: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
+	78, // 47: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
 	51, // 48: tessera.entitlement.v1.CreateTrialRequest.trial:type_name -> tessera.entitlement.v1.Trial
 	51, // 49: tessera.entitlement.v1.ListAvailableTrialsResponse.trials:type_name -> tessera.entitlement.v1.Trial
 	33, // 50: tessera.entitlement.v1.RegisterTrialsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
 	30, // 51: tessera.entitlement.v1.Subscription.line_items:type_name -> tessera.entitlement.v1.LineItem
-	73, // 52: tessera.entitlement.v1.Subscription.next_expire_time:type_name -> google.protobuf.Timestamp
+	78, // 52: tessera.entitlement.v1.Subscription.next_expire_time:type_name -> google.protobuf.Timestamp
 	30, // 53: tessera.entitlement.v1.SplitLineItemResponse.from:type_name -> tessera.entitlement.v1.LineItem
 	30, // 54: tessera.entitlement.v1.SplitLineItemResponse.to:type_name -> tessera.entitlement.v1.LineItem
-	10, // 55: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
-	11, // 56: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
-	17, // 57: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
-	29, // 58: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
-	14, // 59: tessera.entitlement.v1.CatalogService.UpdateProduct:input_type -> tessera.entitlement.v1.UpdateProductRequest
-	15, // 60: tessera.entitlement.v1.CatalogService.ListProducts:input_type -> tessera.entitlement.v1.ListProductsRequest
-	25, // 61: tessera.entitlement.v1.CatalogService.CreateProductLine:input_type -> tessera.entitlement.v1.CreateProductLineRequest
-	26, // 62: tessera.entitlement.v1.CatalogService.GetProductLine:input_type -> tessera.entitlement.v1.GetProductLineRequest
-	27, // 63: tessera.entitlement.v1.CatalogService.ListProductLines:input_type -> tessera.entitlement.v1.ListProductLinesRequest
-	19, // 64: tessera.entitlement.v1.CatalogService.CreateServicePlan:input_type -> tessera.entitlement.v1.CreateServicePlanRequest
-	20, // 65: tessera.entitlement.v1.CatalogService.GetServicePlan:input_type -> tessera.entitlement.v1.GetServicePlanRequest
-	21, // 66: tessera.entitlement.v1.CatalogService.ListServicePlans:input_type -> tessera.entitlement.v1.ListServicePlansRequest
-	52, // 67: tessera.entitlement.v1.CatalogService.CreateTrial:input_type -> tessera.entitlement.v1.CreateTrialRequest
-	35, // 68: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
-	36, // 69: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:input_type -> tessera.entitlement.v1.BatchCreateOrdersRequest
-	38, // 70: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
-	39, // 71: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
-	57, // 72: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:input_type -> tessera.entitlement.v1.GetEntitlementCertificateRequest
-	59, // 73: tessera.entitlement.v1.EntitlementService.EmailLineItem:input_type -> tessera.entitlement.v1.EmailLineItemRequest
-	61, // 74: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:input_type -> tessera.entitlement.v1.CreateSubscriptionTokenRequest
-	63, // 75: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:input_type -> tessera.entitlement.v1.RevokeSubscriptionTokenRequest
-	65, // 76: tessera.entitlement.v1.EntitlementService.PullSubscription:input_type -> tessera.entitlement.v1.PullSubscriptionRequest
-	67, // 77: tessera.entitlement.v1.EntitlementService.TransferLineItem:input_type -> tessera.entitlement.v1.TransferLineItemRequest
-	68, // 78: tessera.entitlement.v1.EntitlementService.DecideTransfer:input_type -> tessera.entitlement.v1.DecideTransferRequest
-	69, // 79: tessera.entitlement.v1.EntitlementService.SplitLineItem:input_type -> tessera.entitlement.v1.SplitLineItemRequest
-	31, // 80: tessera.entitlement.v1.EntitlementService.ListLineItems:input_type -> tessera.entitlement.v1.ListLineItemsRequest
-	41, // 81: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
-	42, // 82: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
-	43, // 83: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
-	44, // 84: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
-	46, // 85: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
-	49, // 86: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	50, // 87: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
-	23, // 88: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
-	53, // 89: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
-	55, // 90: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
-	7,  // 91: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	7,  // 92: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	13, // 93: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
-	13, // 94: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
-	13, // 95: tessera.entitlement.v1.CatalogService.UpdateProduct:output_type -> tessera.entitlement.v1.Product
-	16, // 96: tessera.entitlement.v1.CatalogService.ListProducts:output_type -> tessera.entitlement.v1.ListProductsResponse
-	24, // 97: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	24, // 98: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	28, // 99: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
-	18, // 100: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	18, // 101: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	22, // 102: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
-	51, // 103: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
-	33, // 104: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
-	37, // 105: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
-	33, // 106: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
-	30, // 107: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
-	58, // 108: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:output_type -> tessera.entitlement.v1.EntitlementCertificate
-	60, // 109: tessera.entitlement.v1.EntitlementService.EmailLineItem:output_type -> tessera.entitlement.v1.EmailLineItemResponse
-	62, // 110: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:output_type -> tessera.entitlement.v1.CreateSubscriptionTokenResponse
-	64, // 111: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:output_type -> tessera.entitlement.v1.RevokeSubscriptionTokenResponse
-	66, // 112: tessera.entitlement.v1.EntitlementService.PullSubscription:output_type -> tessera.entitlement.v1.Subscription
-	30, // 113: tessera.entitlement.v1.EntitlementService.TransferLineItem:output_type -> tessera.entitlement.v1.LineItem
-	30, // 114: tessera.entitlement.v1.EntitlementService.DecideTransfer:output_type -> tessera.entitlement.v1.LineItem
-	70, // 115: tessera.entitlement.v1.EntitlementService.SplitLineItem:output_type -> tessera.entitlement.v1.SplitLineItemResponse
-	32, // 116: tessera.entitlement.v1.EntitlementService.ListLineItems:output_type -> tessera.entitlement.v1.ListLineItemsResponse
-	40, // 117: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
-	40, // 118: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
-	40, // 119: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
-	45, // 120: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
-	47, // 121: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
-	48, // 122: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	48, // 123: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	33, // 124: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
-	54, // 125: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
-	56, // 126: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
-	91, // [91:127] is the sub-list for method output_type
-	55, // [55:91] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	78, // 55: tessera.entitlement.v1.WebRegisterKey.redeem_time:type_name -> google.protobuf.Timestamp
+	71, // 56: tessera.entitlement.v1.BulkEntitlement.keys:type_name -> tessera.entitlement.v1.WebRegisterKey
+	78, // 57: tessera.entitlement.v1.BulkEntitlement.create_time:type_name -> google.protobuf.Timestamp
+	72, // 58: tessera.entitlement.v1.CreateBulkEntitlementRequest.bulk_entitlement:type_name -> tessera.entitlement.v1.BulkEntitlement
+	10, // 59: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
+	11, // 60: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
+	17, // 61: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
+	29, // 62: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
+	14, // 63: tessera.entitlement.v1.CatalogService.UpdateProduct:input_type -> tessera.entitlement.v1.UpdateProductRequest
+	15, // 64: tessera.entitlement.v1.CatalogService.ListProducts:input_type -> tessera.entitlement.v1.ListProductsRequest
+	25, // 65: tessera.entitlement.v1.CatalogService.CreateProductLine:input_type -> tessera.entitlement.v1.CreateProductLineRequest
+	26, // 66: tessera.entitlement.v1.CatalogService.GetProductLine:input_type -> tessera.entitlement.v1.GetProductLineRequest
+	27, // 67: tessera.entitlement.v1.CatalogService.ListProductLines:input_type -> tessera.entitlement.v1.ListProductLinesRequest
+	19, // 68: tessera.entitlement.v1.CatalogService.CreateServicePlan:input_type -> tessera.entitlement.v1.CreateServicePlanRequest
+	20, // 69: tessera.entitlement.v1.CatalogService.GetServicePlan:input_type -> tessera.entitlement.v1.GetServicePlanRequest
+	21, // 70: tessera.entitlement.v1.CatalogService.ListServicePlans:input_type -> tessera.entitlement.v1.ListServicePlansRequest
+	52, // 71: tessera.entitlement.v1.CatalogService.CreateTrial:input_type -> tessera.entitlement.v1.CreateTrialRequest
+	35, // 72: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
+	36, // 73: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:input_type -> tessera.entitlement.v1.BatchCreateOrdersRequest
+	38, // 74: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
+	39, // 75: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
+	57, // 76: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:input_type -> tessera.entitlement.v1.GetEntitlementCertificateRequest
+	59, // 77: tessera.entitlement.v1.EntitlementService.EmailLineItem:input_type -> tessera.entitlement.v1.EmailLineItemRequest
+	61, // 78: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:input_type -> tessera.entitlement.v1.CreateSubscriptionTokenRequest
+	63, // 79: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:input_type -> tessera.entitlement.v1.RevokeSubscriptionTokenRequest
+	65, // 80: tessera.entitlement.v1.EntitlementService.PullSubscription:input_type -> tessera.entitlement.v1.PullSubscriptionRequest
+	67, // 81: tessera.entitlement.v1.EntitlementService.TransferLineItem:input_type -> tessera.entitlement.v1.TransferLineItemRequest
+	68, // 82: tessera.entitlement.v1.EntitlementService.DecideTransfer:input_type -> tessera.entitlement.v1.DecideTransferRequest
+	69, // 83: tessera.entitlement.v1.EntitlementService.SplitLineItem:input_type -> tessera.entitlement.v1.SplitLineItemRequest
+	73, // 84: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:input_type -> tessera.entitlement.v1.CreateBulkEntitlementRequest
+	74, // 85: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:input_type -> tessera.entitlement.v1.GetBulkEntitlementRequest
+	75, // 86: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:input_type -> tessera.entitlement.v1.RedeemWebRegisterKeyRequest
+	31, // 87: tessera.entitlement.v1.EntitlementService.ListLineItems:input_type -> tessera.entitlement.v1.ListLineItemsRequest
+	41, // 88: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
+	42, // 89: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
+	43, // 90: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
+	44, // 91: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
+	46, // 92: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
+	49, // 93: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	50, // 94: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
+	23, // 95: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
+	53, // 96: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
+	55, // 97: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
+	7,  // 98: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	7,  // 99: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	13, // 100: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
+	13, // 101: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
+	13, // 102: tessera.entitlement.v1.CatalogService.UpdateProduct:output_type -> tessera.entitlement.v1.Product
+	16, // 103: tessera.entitlement.v1.CatalogService.ListProducts:output_type -> tessera.entitlement.v1.ListProductsResponse
+	24, // 104: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	24, // 105: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	28, // 106: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
+	18, // 107: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	18, // 108: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	22, // 109: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
+	51, // 110: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
+	33, // 111: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
+	37, // 112: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
+	33, // 113: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
+	30, // 114: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
+	58, // 115: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:output_type -> tessera.entitlement.v1.EntitlementCertificate
+	60, // 116: tessera.entitlement.v1.EntitlementService.EmailLineItem:output_type -> tessera.entitlement.v1.EmailLineItemResponse
+	62, // 117: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:output_type -> tessera.entitlement.v1.CreateSubscriptionTokenResponse
+	64, // 118: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:output_type -> tessera.entitlement.v1.RevokeSubscriptionTokenResponse
+	66, // 119: tessera.entitlement.v1.EntitlementService.PullSubscription:output_type -> tessera.entitlement.v1.Subscription
+	30, // 120: tessera.entitlement.v1.EntitlementService.TransferLineItem:output_type -> tessera.entitlement.v1.LineItem
+	30, // 121: tessera.entitlement.v1.EntitlementService.DecideTransfer:output_type -> tessera.entitlement.v1.LineItem
+	70, // 122: tessera.entitlement.v1.EntitlementService.SplitLineItem:output_type -> tessera.entitlement.v1.SplitLineItemResponse
+	72, // 123: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
+	72, // 124: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
+	33, // 125: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:output_type -> tessera.entitlement.v1.Entitlement
+	32, // 126: tessera.entitlement.v1.EntitlementService.ListLineItems:output_type -> tessera.entitlement.v1.ListLineItemsResponse
+	40, // 127: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
+	40, // 128: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
+	40, // 129: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
+	45, // 130: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
+	47, // 131: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
+	48, // 132: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	48, // 133: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	33, // 134: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
+	54, // 135: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
+	56, // 136: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
+	98, // [98:137] is the sub-list for method output_type
+	59, // [59:98] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_tessera_entitlement_v1_entitlement_proto_init() }
@@ -5250,7 +5648,7 @@ func file_tessera_entitlement_v1_entitlement_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_entitlement_v1_entitlement_proto_rawDesc), len(file_tessera_entitlement_v1_entitlement_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   66,
+			NumMessages:   71,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -603,6 +603,9 @@ const (
 	EntitlementService_TransferLineItem_FullMethodName          = "/tessera.entitlement.v1.EntitlementService/TransferLineItem"
 	EntitlementService_DecideTransfer_FullMethodName            = "/tessera.entitlement.v1.EntitlementService/DecideTransfer"
 	EntitlementService_SplitLineItem_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/SplitLineItem"
+	EntitlementService_CreateBulkEntitlement_FullMethodName     = "/tessera.entitlement.v1.EntitlementService/CreateBulkEntitlement"
+	EntitlementService_GetBulkEntitlement_FullMethodName        = "/tessera.entitlement.v1.EntitlementService/GetBulkEntitlement"
+	EntitlementService_RedeemWebRegisterKey_FullMethodName      = "/tessera.entitlement.v1.EntitlementService/RedeemWebRegisterKey"
 	EntitlementService_ListLineItems_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/ListLineItems"
 	EntitlementService_ReserveSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ReserveSeats"
 	EntitlementService_ConfirmSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ConfirmSeats"
@@ -654,6 +657,13 @@ type EntitlementServiceClient interface {
 	// similar line item there, or as a new entitlement (SPEC ENT-8). Idempotent by
 	// request_id.
 	SplitLineItem(ctx context.Context, in *SplitLineItemRequest, opts ...grpc.CallOption) (*SplitLineItemResponse, error)
+	// Makes a bulk entitlement: one product sold through retailers as web register
+	// keys, each good for a simple entitlement once redeemed (SPEC ENT-6).
+	CreateBulkEntitlement(ctx context.Context, in *CreateBulkEntitlementRequest, opts ...grpc.CallOption) (*BulkEntitlement, error)
+	GetBulkEntitlement(ctx context.Context, in *GetBulkEntitlementRequest, opts ...grpc.CallOption) (*BulkEntitlement, error)
+	// Redeems a web register key for an account: the simple entitlement "<key>ENT"
+	// (idempotent for that account; another account is refused).
+	RedeemWebRegisterKey(ctx context.Context, in *RedeemWebRegisterKeyRequest, opts ...grpc.CallOption) (*Entitlement, error)
 	// Lists the line items the caller may see: the newest of each upgrade, upsell or
 	// renewal chain, with the earlier ones grouped under it (SPEC ENT-4).
 	ListLineItems(ctx context.Context, in *ListLineItemsRequest, opts ...grpc.CallOption) (*ListLineItemsResponse, error)
@@ -815,6 +825,36 @@ func (c *entitlementServiceClient) SplitLineItem(ctx context.Context, in *SplitL
 	return out, nil
 }
 
+func (c *entitlementServiceClient) CreateBulkEntitlement(ctx context.Context, in *CreateBulkEntitlementRequest, opts ...grpc.CallOption) (*BulkEntitlement, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BulkEntitlement)
+	err := c.cc.Invoke(ctx, EntitlementService_CreateBulkEntitlement_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *entitlementServiceClient) GetBulkEntitlement(ctx context.Context, in *GetBulkEntitlementRequest, opts ...grpc.CallOption) (*BulkEntitlement, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BulkEntitlement)
+	err := c.cc.Invoke(ctx, EntitlementService_GetBulkEntitlement_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *entitlementServiceClient) RedeemWebRegisterKey(ctx context.Context, in *RedeemWebRegisterKeyRequest, opts ...grpc.CallOption) (*Entitlement, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Entitlement)
+	err := c.cc.Invoke(ctx, EntitlementService_RedeemWebRegisterKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *entitlementServiceClient) ListLineItems(ctx context.Context, in *ListLineItemsRequest, opts ...grpc.CallOption) (*ListLineItemsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListLineItemsResponse)
@@ -963,6 +1003,13 @@ type EntitlementServiceServer interface {
 	// similar line item there, or as a new entitlement (SPEC ENT-8). Idempotent by
 	// request_id.
 	SplitLineItem(context.Context, *SplitLineItemRequest) (*SplitLineItemResponse, error)
+	// Makes a bulk entitlement: one product sold through retailers as web register
+	// keys, each good for a simple entitlement once redeemed (SPEC ENT-6).
+	CreateBulkEntitlement(context.Context, *CreateBulkEntitlementRequest) (*BulkEntitlement, error)
+	GetBulkEntitlement(context.Context, *GetBulkEntitlementRequest) (*BulkEntitlement, error)
+	// Redeems a web register key for an account: the simple entitlement "<key>ENT"
+	// (idempotent for that account; another account is refused).
+	RedeemWebRegisterKey(context.Context, *RedeemWebRegisterKeyRequest) (*Entitlement, error)
 	// Lists the line items the caller may see: the newest of each upgrade, upsell or
 	// renewal chain, with the earlier ones grouped under it (SPEC ENT-4).
 	ListLineItems(context.Context, *ListLineItemsRequest) (*ListLineItemsResponse, error)
@@ -1039,6 +1086,15 @@ func (UnimplementedEntitlementServiceServer) DecideTransfer(context.Context, *De
 }
 func (UnimplementedEntitlementServiceServer) SplitLineItem(context.Context, *SplitLineItemRequest) (*SplitLineItemResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SplitLineItem not implemented")
+}
+func (UnimplementedEntitlementServiceServer) CreateBulkEntitlement(context.Context, *CreateBulkEntitlementRequest) (*BulkEntitlement, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateBulkEntitlement not implemented")
+}
+func (UnimplementedEntitlementServiceServer) GetBulkEntitlement(context.Context, *GetBulkEntitlementRequest) (*BulkEntitlement, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetBulkEntitlement not implemented")
+}
+func (UnimplementedEntitlementServiceServer) RedeemWebRegisterKey(context.Context, *RedeemWebRegisterKeyRequest) (*Entitlement, error) {
+	return nil, status.Error(codes.Unimplemented, "method RedeemWebRegisterKey not implemented")
 }
 func (UnimplementedEntitlementServiceServer) ListLineItems(context.Context, *ListLineItemsRequest) (*ListLineItemsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListLineItems not implemented")
@@ -1310,6 +1366,60 @@ func _EntitlementService_SplitLineItem_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EntitlementService_CreateBulkEntitlement_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateBulkEntitlementRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).CreateBulkEntitlement(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_CreateBulkEntitlement_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).CreateBulkEntitlement(ctx, req.(*CreateBulkEntitlementRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EntitlementService_GetBulkEntitlement_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetBulkEntitlementRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).GetBulkEntitlement(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_GetBulkEntitlement_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).GetBulkEntitlement(ctx, req.(*GetBulkEntitlementRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EntitlementService_RedeemWebRegisterKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RedeemWebRegisterKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).RedeemWebRegisterKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_RedeemWebRegisterKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).RedeemWebRegisterKey(ctx, req.(*RedeemWebRegisterKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _EntitlementService_ListLineItems_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListLineItemsRequest)
 	if err := dec(in); err != nil {
@@ -1562,6 +1672,18 @@ var EntitlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SplitLineItem",
 			Handler:    _EntitlementService_SplitLineItem_Handler,
+		},
+		{
+			MethodName: "CreateBulkEntitlement",
+			Handler:    _EntitlementService_CreateBulkEntitlement_Handler,
+		},
+		{
+			MethodName: "GetBulkEntitlement",
+			Handler:    _EntitlementService_GetBulkEntitlement_Handler,
+		},
+		{
+			MethodName: "RedeemWebRegisterKey",
+			Handler:    _EntitlementService_RedeemWebRegisterKey_Handler,
 		},
 		{
 			MethodName: "ListLineItems",

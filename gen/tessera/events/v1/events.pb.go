@@ -1639,6 +1639,67 @@ func (x *LineItemSplit) GetContactUserId() string {
 	return ""
 }
 
+// BulkEntitlementCreated: subject tessera.entitlement.bulk_entitlement.created.
+type BulkEntitlementCreated struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	BulkEntitlementId string                 `protobuf:"bytes,1,opt,name=bulk_entitlement_id,json=bulkEntitlementId,proto3" json:"bulk_entitlement_id,omitempty"`
+	ProductId         string                 `protobuf:"bytes,2,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	KeyCount          int32                  `protobuf:"varint,3,opt,name=key_count,json=keyCount,proto3" json:"key_count,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *BulkEntitlementCreated) Reset() {
+	*x = BulkEntitlementCreated{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkEntitlementCreated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkEntitlementCreated) ProtoMessage() {}
+
+func (x *BulkEntitlementCreated) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkEntitlementCreated.ProtoReflect.Descriptor instead.
+func (*BulkEntitlementCreated) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *BulkEntitlementCreated) GetBulkEntitlementId() string {
+	if x != nil {
+		return x.BulkEntitlementId
+	}
+	return ""
+}
+
+func (x *BulkEntitlementCreated) GetProductId() string {
+	if x != nil {
+		return x.ProductId
+	}
+	return ""
+}
+
+func (x *BulkEntitlementCreated) GetKeyCount() int32 {
+	if x != nil {
+		return x.KeyCount
+	}
+	return 0
+}
+
 var File_tessera_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_tessera_events_v1_events_proto_rawDesc = "" +
@@ -1770,7 +1831,12 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\x10to_activation_id\x18\x02 \x01(\tR\x0etoActivationId\x12\"\n" +
 	"\rto_account_id\x18\x03 \x01(\tR\vtoAccountId\x12\x1a\n" +
 	"\bquantity\x18\x04 \x01(\x03R\bquantity\x12&\n" +
-	"\x0fcontact_user_id\x18\x05 \x01(\tR\rcontactUserIdB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
+	"\x0fcontact_user_id\x18\x05 \x01(\tR\rcontactUserId\"\x84\x01\n" +
+	"\x16BulkEntitlementCreated\x12.\n" +
+	"\x13bulk_entitlement_id\x18\x01 \x01(\tR\x11bulkEntitlementId\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x02 \x01(\tR\tproductId\x12\x1b\n" +
+	"\tkey_count\x18\x03 \x01(\x05R\bkeyCountB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
 
 var (
 	file_tessera_events_v1_events_proto_rawDescOnce sync.Once
@@ -1784,7 +1850,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),                // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),               // 1: tessera.events.v1.AccountCreated
@@ -1811,12 +1877,13 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*SubscriptionTokenChanged)(nil),     // 22: tessera.events.v1.SubscriptionTokenChanged
 	(*LineItemTransferred)(nil),          // 23: tessera.events.v1.LineItemTransferred
 	(*LineItemSplit)(nil),                // 24: tessera.events.v1.LineItemSplit
-	nil,                                  // 25: tessera.events.v1.OrdersRejected.FieldViolationsEntry
-	(*timestamppb.Timestamp)(nil),        // 26: google.protobuf.Timestamp
+	(*BulkEntitlementCreated)(nil),       // 25: tessera.events.v1.BulkEntitlementCreated
+	nil,                                  // 26: tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	(*timestamppb.Timestamp)(nil),        // 27: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	26, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
-	25, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	27, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	26, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
 	2,  // [2:2] is the sub-list for method output_type
 	2,  // [2:2] is the sub-list for method input_type
 	2,  // [2:2] is the sub-list for extension type_name
@@ -1835,7 +1902,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

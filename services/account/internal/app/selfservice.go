@@ -27,10 +27,15 @@ type EntitlementKeys interface {
 	// Assign gives an unowned entitlement or line item to the account (a no-op when
 	// that account owns it already).
 	Assign(ctx context.Context, key, accountID string) (EntitlementKey, error)
+	// Redeem redeems a web register key for the account (SPEC ENT-6).
+	Redeem(ctx context.Context, key, accountID string) (EntitlementKey, error)
 	// Licensed returns the deployed quantity per product of what k names: its
 	// entitlement's line items, or its one line item.
 	Licensed(ctx context.Context, k EntitlementKey) (map[string]int64, error)
 }
+
+// WebRegisterKeyPrefix starts the web register keys of bulk entitlements.
+const WebRegisterKeyPrefix = "WRK-"
 
 // Newcomer is a person registering or joining on their own.
 type Newcomer struct {
@@ -185,6 +190,14 @@ func (a *App) ClaimKey(ctx context.Context, accountID, key string) (EntitlementK
 	acc, err := a.GetAccount(ctx, accountID)
 	if err != nil {
 		return EntitlementKey{}, err
+	}
+	if strings.HasPrefix(key, WebRegisterKeyPrefix) {
+		// A web register key of a bulk entitlement becomes an entitlement of its own.
+		k, err := a.keys.Redeem(ctx, key, accountID)
+		if errs.IsKind(err, errs.KindInvalid) {
+			return k, errUnknownKey
+		}
+		return k, err
 	}
 	if acc.Type != AccountSelfRegistered {
 		return EntitlementKey{}, errs.FailedPrecondition("NOT_SELF_REGISTERED", "only self-registered accounts claim entitlement and activation IDs; customer accounts redeem web register keys")

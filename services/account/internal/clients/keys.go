@@ -66,3 +66,12 @@ func (e EntitlementKeys) Licensed(ctx context.Context, k app.EntitlementKey) (ma
 	}
 	return out, nil
 }
+
+// Redeem implements app.EntitlementKeys.
+func (e EntitlementKeys) Redeem(ctx context.Context, key, accountID string) (app.EntitlementKey, error) {
+	ent, err := e.Ent.RedeemWebRegisterKey(ctx, &entitlementpb.RedeemWebRegisterKeyRequest{Key: key, Account: "accounts/" + accountID})
+	if err != nil {
+		return app.EntitlementKey{}, err
+	}
+	return app.EntitlementKey{EntitlementID: ent.GetEntitlementId(), AccountID: accountID}, nil
+}

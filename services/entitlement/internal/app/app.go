@@ -33,6 +33,10 @@ type Store interface {
 	SetSubscriptionToken(ctx context.Context, tenant, accountID string, hash []byte, by string) error
 	TransferLineItem(ctx context.Context, tenant, activationID, toAccount string) (LineItem, error)
 	SplitLineItem(ctx context.Context, tenant string, s Split, fresh Entitlement) (LineItem, LineItem, error)
+	CreateBulkEntitlement(ctx context.Context, tenant string, b BulkEntitlement) (BulkEntitlement, error)
+	GetBulkEntitlement(ctx context.Context, tenant, id string) (BulkEntitlement, error)
+	BulkForKey(ctx context.Context, tenant, key string) (BulkEntitlement, error)
+	RedeemWebRegisterKey(ctx context.Context, tenant, key string, e Entitlement) (Entitlement, error)
 	DecideTransfer(ctx context.Context, tenant, activationID string, approve bool) (LineItem, error)
 	RevokeSubscriptionToken(ctx context.Context, tenant, accountID string) error
 	SubscriptionAccount(ctx context.Context, tenant string, hash []byte) (string, error)

@@ -187,8 +187,10 @@ type Entitlement struct {
 	CreateTime   time.Time
 	// ServicePlanID is set for a service plan assignment.
 	ServicePlanID string
-	// Origin is what made the entitlement: OriginOrder, OriginServicePlan, OriginTrial.
+	// Origin is what made the entitlement (OriginOrder, OriginServicePlan, …).
 	Origin string
+	// BulkID is the bulk entitlement a web register key was redeemed from.
+	BulkID string
 }
 
 // Entitlement origins.
@@ -197,6 +199,7 @@ const (
 	OriginServicePlan = "service_plan"
 	OriginTrial       = "trial"
 	OriginSplit       = "split"
+	OriginBulk        = "web_register_key"
 )
 
 // Reservation holds seats of a line item for another service.

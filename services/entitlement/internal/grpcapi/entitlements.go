@@ -33,6 +33,9 @@ func entitlementPB(e app.Entitlement) *entitlementpb.Entitlement {
 	if e.ServicePlanID != "" {
 		out.ServicePlan = "servicePlans/" + e.ServicePlanID
 	}
+	if e.BulkID != "" {
+		out.BulkEntitlement = "bulkEntitlements/" + e.BulkID
+	}
 	for _, li := range e.LineItems {
 		out.LineItems = append(out.LineItems, lineItemPB(li))
 	}
@@ -437,4 +440,66 @@ func (s *Server) SplitLineItem(ctx context.Context, req *entitlementpb.SplitLine
 		return nil, err
 	}
 	return &entitlementpb.SplitLineItemResponse{From: lineItemPB(from), To: lineItemPB(dest)}, nil
+}
+
+func bulkPB(b app.BulkEntitlement) *entitlementpb.BulkEntitlement {
+	out := &entitlementpb.BulkEntitlement{
+		Name: "bulkEntitlements/" + b.ID, BulkEntitlementId: b.ID, Product: "products/" + b.ProductID, LicenseModel: "licenseModels/" + b.LicenseModelID,
+		QuantityPerKey: b.QuantityPerKey, ExpireAfter: b.ExpireAfter, Retailer: accountName(b.Retailer), Redeemed: b.Redeemed(), CreateTime: ts(b.CreateTime),
+	}
+	for _, k := range b.Keys {
+		out.Keys = append(out.Keys, &entitlementpb.WebRegisterKey{Key: k.Key, RedeemedBy: accountName(k.RedeemedBy), RedeemTime: tsPtr(k.RedeemTime)})
+	}
+	return out
+}
+
+// CreateBulkEntitlement implements EntitlementService.
+func (s *Server) CreateBulkEntitlement(ctx context.Context, req *entitlementpb.CreateBulkEntitlementRequest) (*entitlementpb.BulkEntitlement, error) {
+	b := req.GetBulkEntitlement()
+	product, err := names.OptionalID("bulk_entitlement.product", b.GetProduct(), "products")
+	if err != nil {
+		return nil, err
+	}
+	model, err := names.OptionalID("bulk_entitlement.license_model", b.GetLicenseModel(), "licenseModels")
+	if err != nil {
+		return nil, err
+	}
+	retailer, err := names.OptionalID("bulk_entitlement.retailer", b.GetRetailer(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.CreateBulkEntitlement(ctx, app.BulkEntitlement{
+		ID: b.GetBulkEntitlementId(), ProductID: product, LicenseModelID: model, QuantityPerKey: b.GetQuantityPerKey(),
+		ExpireAfter: b.GetExpireAfter(), Retailer: retailer, RequestID: req.GetRequestId(),
+	}, int(req.GetKeyCount()))
+	if err != nil {
+		return nil, err
+	}
+	return bulkPB(out), nil
+}
+
+// GetBulkEntitlement implements EntitlementService.
+func (s *Server) GetBulkEntitlement(ctx context.Context, req *entitlementpb.GetBulkEntitlementRequest) (*entitlementpb.BulkEntitlement, error) {
+	id, err := names.ID("name", req.GetName(), "bulkEntitlements")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.GetBulkEntitlement(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return bulkPB(out), nil
+}
+
+// RedeemWebRegisterKey implements EntitlementService.
+func (s *Server) RedeemWebRegisterKey(ctx context.Context, req *entitlementpb.RedeemWebRegisterKeyRequest) (*entitlementpb.Entitlement, error) {
+	account, err := names.OptionalID("account", req.GetAccount(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.app.RedeemWebRegisterKey(ctx, req.GetKey(), account)
+	if err != nil {
+		return nil, err
+	}
+	return entitlementPB(e), nil
 }

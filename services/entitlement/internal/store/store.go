@@ -45,9 +45,9 @@ func (s *Store) CreateEntitlement(ctx context.Context, tenant string, e app.Enti
 // insertEntitlement stores an entitlement, its line items and the
 // entitlement.created event; created is false when its order ID was seen before.
 func insertEntitlement(ctx context.Context, tx pgx.Tx, tenant string, e app.Entitlement) (bool, error) {
-	tag, err := tx.Exec(ctx, `INSERT INTO entitlements (tenant_id, id, account_id, order_id, ship_to_emails, service_plan_id)
-		VALUES ($1, $2, $3, $4, coalesce($5::text[], '{}'), $6) ON CONFLICT (tenant_id, order_id) DO NOTHING`,
-		tenant, e.ID, e.AccountID, e.OrderID, e.ShipToEmails, e.ServicePlanID)
+	tag, err := tx.Exec(ctx, `INSERT INTO entitlements (tenant_id, id, account_id, order_id, ship_to_emails, service_plan_id, bulk_id)
+		VALUES ($1, $2, $3, $4, coalesce($5::text[], '{}'), $6, $7) ON CONFLICT (tenant_id, order_id) DO NOTHING`,
+		tenant, e.ID, e.AccountID, e.OrderID, e.ShipToEmails, e.ServicePlanID, e.BulkID)
 	if err != nil || tag.RowsAffected() == 0 {
 		return false, err
 	}
@@ -72,8 +72,8 @@ func insertEntitlement(ctx context.Context, tx pgx.Tx, tenant string, e app.Enti
 // GetEntitlement reads an entitlement with its line items.
 func (s *Store) GetEntitlement(ctx context.Context, tenant, id string) (app.Entitlement, error) {
 	var e app.Entitlement
-	err := s.pool.QueryRow(ctx, `SELECT id, account_id, order_id, ship_to_emails, created_at, service_plan_id FROM entitlements WHERE tenant_id = $1 AND id = $2`, tenant, id).
-		Scan(&e.ID, &e.AccountID, &e.OrderID, &e.ShipToEmails, &e.CreateTime, &e.ServicePlanID)
+	err := s.pool.QueryRow(ctx, `SELECT id, account_id, order_id, ship_to_emails, created_at, service_plan_id, bulk_id FROM entitlements WHERE tenant_id = $1 AND id = $2`, tenant, id).
+		Scan(&e.ID, &e.AccountID, &e.OrderID, &e.ShipToEmails, &e.CreateTime, &e.ServicePlanID, &e.BulkID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return e, errs.NotFound("entitlement", id)
 	}
