@@ -39,6 +39,13 @@ func (g *Gateway) exporters() map[string]exporter {
 				return messages(r.GetLineItems()), r.GetNextPageToken(), err
 			},
 		},
+		"entitlements": {
+			file: "Entitlements.csv", item: (&entitlementpb.Entitlement{}).ProtoReflect().Descriptor(),
+			list: func(ctx context.Context, filter, orderBy, token string) ([]proto.Message, string, error) {
+				r, err := ent.ListEntitlements(ctx, &entitlementpb.ListEntitlementsRequest{Filter: filter, OrderBy: orderBy, PageToken: token, PageSize: 1000})
+				return messages(r.GetEntitlements()), r.GetNextPageToken(), err
+			},
+		},
 		"products": {
 			file: "Products.csv", item: (&entitlementpb.Product{}).ProtoReflect().Descriptor(),
 			list: func(ctx context.Context, filter, orderBy, token string) ([]proto.Message, string, error) {

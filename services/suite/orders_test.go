@@ -287,12 +287,15 @@ func TestLineItemChains_ENT4(t *testing.T) {
 	}})
 	cara := api.as(login(api, "order-co", "cara", "Cara-Password-1"))
 	require.Equal(t, []string{v3}, collect(t, cara, "/v1/lineItems", "line_items", "activation_id", nil))
+	require.Equal(t, []string{"SO-3", "SO-2", "SO-1"}, collect(t, cara, "/v1/entitlements", "entitlements", "order_id", url.Values{"order_by": {"order_id desc"}, "page_size": {"2"}}))
+	require.Len(t, readCSV(t, cara.do("GET", "/v1/entitlements:export?filter="+url.QueryEscape(`order_id = "SO-*"`), nil)), 4, "header and three entitlements")
 	rows := readCSV(t, cara.do("GET", "/v1/lineItems:export", nil))
 	require.Equal(t, "activation_id", rows[0][1], "a header row (PLT-3)")
 	require.Len(t, rows, 2)
 	require.Equal(t, v3, rows[1][1])
 	key := api.ok("POST", "/v1/auth:signInWithKey", map[string]any{"tenant_id": "order-co", "key": other})["access_token"].(string)
 	require.Equal(t, []string{other}, collect(t, api.as(key), "/v1/lineItems", "line_items", "activation_id", nil))
+	require.Empty(t, collect(t, api.as(key), "/v1/entitlements", "entitlements", "order_id", nil), "an activation ID session lists no entitlements")
 }
 
 // TestCertificateAndEmail_ENT10: an entitlement prints as a certificate, and a line

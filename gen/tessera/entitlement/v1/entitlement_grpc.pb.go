@@ -594,6 +594,7 @@ const (
 	EntitlementService_CreateOrder_FullMethodName               = "/tessera.entitlement.v1.EntitlementService/CreateOrder"
 	EntitlementService_BatchCreateOrders_FullMethodName         = "/tessera.entitlement.v1.EntitlementService/BatchCreateOrders"
 	EntitlementService_GetEntitlement_FullMethodName            = "/tessera.entitlement.v1.EntitlementService/GetEntitlement"
+	EntitlementService_ListEntitlements_FullMethodName          = "/tessera.entitlement.v1.EntitlementService/ListEntitlements"
 	EntitlementService_GetLineItem_FullMethodName               = "/tessera.entitlement.v1.EntitlementService/GetLineItem"
 	EntitlementService_GetEntitlementCertificate_FullMethodName = "/tessera.entitlement.v1.EntitlementService/GetEntitlementCertificate"
 	EntitlementService_EmailLineItem_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/EmailLineItem"
@@ -633,6 +634,8 @@ type EntitlementServiceClient interface {
 	// amends the line item (0 cancels it: refunded or withdrawn).
 	BatchCreateOrders(ctx context.Context, in *BatchCreateOrdersRequest, opts ...grpc.CallOption) (*BatchCreateOrdersResponse, error)
 	GetEntitlement(ctx context.Context, in *GetEntitlementRequest, opts ...grpc.CallOption) (*Entitlement, error)
+	// Lists the entitlements the caller may see, with their line items.
+	ListEntitlements(ctx context.Context, in *ListEntitlementsRequest, opts ...grpc.CallOption) (*ListEntitlementsResponse, error)
 	GetLineItem(ctx context.Context, in *GetLineItemRequest, opts ...grpc.CallOption) (*LineItem, error)
 	// A human-readable summary of an entitlement: who it is for and what each line
 	// item gives (SPEC ENT-10).
@@ -729,6 +732,16 @@ func (c *entitlementServiceClient) GetEntitlement(ctx context.Context, in *GetEn
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Entitlement)
 	err := c.cc.Invoke(ctx, EntitlementService_GetEntitlement_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *entitlementServiceClient) ListEntitlements(ctx context.Context, in *ListEntitlementsRequest, opts ...grpc.CallOption) (*ListEntitlementsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListEntitlementsResponse)
+	err := c.cc.Invoke(ctx, EntitlementService_ListEntitlements_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -979,6 +992,8 @@ type EntitlementServiceServer interface {
 	// amends the line item (0 cancels it: refunded or withdrawn).
 	BatchCreateOrders(context.Context, *BatchCreateOrdersRequest) (*BatchCreateOrdersResponse, error)
 	GetEntitlement(context.Context, *GetEntitlementRequest) (*Entitlement, error)
+	// Lists the entitlements the caller may see, with their line items.
+	ListEntitlements(context.Context, *ListEntitlementsRequest) (*ListEntitlementsResponse, error)
 	GetLineItem(context.Context, *GetLineItemRequest) (*LineItem, error)
 	// A human-readable summary of an entitlement: who it is for and what each line
 	// item gives (SPEC ENT-10).
@@ -1059,6 +1074,9 @@ func (UnimplementedEntitlementServiceServer) BatchCreateOrders(context.Context, 
 }
 func (UnimplementedEntitlementServiceServer) GetEntitlement(context.Context, *GetEntitlementRequest) (*Entitlement, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetEntitlement not implemented")
+}
+func (UnimplementedEntitlementServiceServer) ListEntitlements(context.Context, *ListEntitlementsRequest) (*ListEntitlementsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListEntitlements not implemented")
 }
 func (UnimplementedEntitlementServiceServer) GetLineItem(context.Context, *GetLineItemRequest) (*LineItem, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetLineItem not implemented")
@@ -1200,6 +1218,24 @@ func _EntitlementService_GetEntitlement_Handler(srv interface{}, ctx context.Con
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(EntitlementServiceServer).GetEntitlement(ctx, req.(*GetEntitlementRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EntitlementService_ListEntitlements_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListEntitlementsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).ListEntitlements(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_ListEntitlements_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).ListEntitlements(ctx, req.(*ListEntitlementsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1636,6 +1672,10 @@ var EntitlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetEntitlement",
 			Handler:    _EntitlementService_GetEntitlement_Handler,
+		},
+		{
+			MethodName: "ListEntitlements",
+			Handler:    _EntitlementService_ListEntitlements_Handler,
 		},
 		{
 			MethodName: "GetLineItem",

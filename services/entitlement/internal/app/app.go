@@ -42,6 +42,7 @@ type Store interface {
 	SubscriptionAccount(ctx context.Context, tenant string, hash []byte) (string, error)
 	UsableLineItems(ctx context.Context, tenant, accountID string, now time.Time) ([]LineItem, error)
 	ListLineItems(ctx context.Context, tenant string, scope LineItemScope, q filter.Query, includeSuperseded bool) ([]LineItem, string, error)
+	ListEntitlements(ctx context.Context, tenant string, scope LineItemScope, q filter.Query) ([]Entitlement, string, error)
 	HasProductAccess(ctx context.Context, tenant, productID string, accountIDs []string) (bool, error)
 	CountEntitlements(ctx context.Context, tenant string, accountIDs []string) (int64, error)
 	Reserve(ctx context.Context, tenant string, r Reservation, accountIDs []string) (Reservation, error)

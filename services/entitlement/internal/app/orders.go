@@ -305,19 +305,46 @@ type LineItemScope struct {
 	EntitlementID, ActivationID string
 }
 
-// ListLineItems lists a page of the line items the caller may see; chains show
-// their newest line item unless includeSuperseded.
-func (a *App) ListLineItems(ctx context.Context, q filter.Query, includeSuperseded bool) ([]LineItem, string, error) {
+// scopeOf is what a caller may list.
+func scopeOf(ctx context.Context) (string, LineItemScope, bool) {
 	p, _ := authz.FromContext(ctx)
 	scope := LineItemScope{All: p.GetTenantWide()}
 	switch {
 	case p.GetKind() == commonpb.PrincipalKind_PRINCIPAL_KIND_ENTITLEMENT_KEY:
 		scope.EntitlementID, scope.ActivationID = p.GetScopeEntitlementId(), p.GetScopeActivationId()
 		if scope.EntitlementID == "" && scope.ActivationID == "" {
-			return nil, "", nil
+			return "", scope, false
 		}
 	case !scope.All:
 		scope.AccountIDs, scope.ProductLines = p.GetAccountIds(), p.GetProductLines()
 	}
-	return a.store.ListLineItems(ctx, p.GetTenantId(), scope, q, includeSuperseded)
+	return p.GetTenantId(), scope, true
+}
+
+// ListLineItems lists a page of the line items the caller may see; chains show
+// their newest line item unless includeSuperseded.
+func (a *App) ListLineItems(ctx context.Context, q filter.Query, includeSuperseded bool) ([]LineItem, string, error) {
+	tenant, scope, ok := scopeOf(ctx)
+	if !ok {
+		return nil, "", nil
+	}
+	return a.store.ListLineItems(ctx, tenant, scope, q, includeSuperseded)
+}
+
+// ListEntitlements lists a page of the entitlements the caller may see, with the
+// line items the caller may see (SPEC PLT-2). A session of one line item lists none.
+func (a *App) ListEntitlements(ctx context.Context, q filter.Query) ([]Entitlement, string, error) {
+	tenant, scope, ok := scopeOf(ctx)
+	if !ok || (scope.ActivationID != "" && scope.EntitlementID == "") {
+		return nil, "", nil
+	}
+	list, next, err := a.store.ListEntitlements(ctx, tenant, scope, q)
+	if err != nil {
+		return nil, "", err
+	}
+	p, _ := authz.FromContext(ctx)
+	for i := range list {
+		list[i].LineItems = slices.DeleteFunc(list[i].LineItems, func(li LineItem) bool { return !authz.InProductLines(p, li.ProductLineID) })
+	}
+	return list, next, nil
 }

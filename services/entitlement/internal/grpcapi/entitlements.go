@@ -503,3 +503,18 @@ func (s *Server) RedeemWebRegisterKey(ctx context.Context, req *entitlementpb.Re
 	}
 	return entitlementPB(e), nil
 }
+
+// ListEntitlements implements EntitlementService.
+func (s *Server) ListEntitlements(ctx context.Context, req *entitlementpb.ListEntitlementsRequest) (*entitlementpb.ListEntitlementsResponse, error) {
+	list, next, err := s.app.ListEntitlements(ctx, filter.Query{
+		Filter: req.GetFilter(), OrderBy: req.GetOrderBy(), PageToken: req.GetPageToken(), PageSize: int(req.GetPageSize()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &entitlementpb.ListEntitlementsResponse{NextPageToken: next}
+	for _, e := range list {
+		out.Entitlements = append(out.Entitlements, entitlementPB(e))
+	}
+	return out, nil
+}

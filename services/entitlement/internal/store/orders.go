@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/events"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 )
 
 // orderRefusal is a line or order the store cannot take; the use case names the
@@ -226,14 +228,14 @@ func insertLines(ctx context.Context, tx pgx.Tx, tenant string, lines []app.Line
 
 // entitlements reads entitlements with their line items, in the order of ids.
 func (s *Store) entitlements(ctx context.Context, tenant string, ids []string) ([]app.Entitlement, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, account_id, order_id, ship_to_emails, created_at, service_plan_id FROM entitlements WHERE tenant_id = $1 AND id = ANY($2)`, tenant, ids)
+	rows, err := s.pool.Query(ctx, `SELECT id, account_id, order_id, ship_to_emails, created_at, service_plan_id, bulk_id FROM entitlements WHERE tenant_id = $1 AND id = ANY($2)`, tenant, ids)
 	if err != nil {
 		return nil, err
 	}
 	byID := map[string]*app.Entitlement{}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Entitlement, error) {
 		var e app.Entitlement
-		err := r.Scan(&e.ID, &e.AccountID, &e.OrderID, &e.ShipToEmails, &e.CreateTime, &e.ServicePlanID)
+		err := r.Scan(&e.ID, &e.AccountID, &e.OrderID, &e.ShipToEmails, &e.CreateTime, &e.ServicePlanID, &e.BulkID)
 		return e, err
 	})
 	if err != nil {
@@ -260,4 +262,44 @@ func (s *Store) entitlements(ctx context.Context, tenant string, ids []string) (
 		out[i] = *byID[id]
 	}
 	return out, nil
+}
+
+var entitlementSchema = filter.Schema{
+	"entitlement_id":   {Column: "id", Kind: filter.Text},
+	"order_id":         {Column: "order_id", Kind: filter.Text},
+	"account":          {Column: "account_id", Kind: filter.Exact},
+	"service_plan":     {Column: "service_plan_id", Kind: filter.Exact},
+	"bulk_entitlement": {Column: "bulk_id", Kind: filter.Exact},
+	"create_time":      {Column: "created_at", Kind: filter.Time},
+}
+
+// ListEntitlements lists a page of entitlements within scope, with line items.
+func (s *Store) ListEntitlements(ctx context.Context, tenant string, scope app.LineItemScope, q filter.Query) ([]app.Entitlement, string, error) {
+	plan, err := entitlementSchema.Plan(q, "id", 5)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, `+plan.SortKey+` FROM entitlements
+		WHERE tenant_id = $1 AND ($2 OR account_id = ANY($3)) AND ($4 = '' OR id = $4)
+		  AND `+plan.Where+` ORDER BY `+plan.OrderBy+` LIMIT `+strconv.Itoa(plan.Limit),
+		append([]any{tenant, scope.All || scope.EntitlementID != "", scope.AccountIDs, scope.EntitlementID}, plan.Args...)...)
+	if err != nil {
+		return nil, "", err
+	}
+	type keyed struct{ id, key string }
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed, error) {
+		var k keyed
+		err := r.Scan(&k.id, &k.key)
+		return k, err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	page, next := filter.Page(plan, list, func(k keyed) (string, string) { return k.key, k.id })
+	ids := make([]string, len(page))
+	for i, k := range page {
+		ids[i] = k.id
+	}
+	out, err := s.entitlements(ctx, tenant, ids)
+	return out, next, err
 }
