@@ -109,6 +109,10 @@ func (s *Service) Run(ctx context.Context) error {
 			Handler: events.Typed(s.app.SendSplitEmail),
 		},
 		{
+			Name: "account-notifier-renewals", Subjects: []string{events.Subject("entitlement", "renewal", "requested")},
+			Handler: events.Typed(s.app.SendRenewalRequest),
+		},
+		{
 			Name: "account-notifier-trials", Subjects: []string{events.Subject("entitlement", "trial", "registered")},
 			Handler: events.Typed(s.app.SendTrialEmail),
 		},

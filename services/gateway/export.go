@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,7 +25,8 @@ import (
 type exporter struct {
 	file string
 	item protoreflect.MessageDescriptor
-	list func(ctx context.Context, filter, orderBy, pageToken string) ([]proto.Message, string, error)
+	// list reads one page for the export's query parameters.
+	list func(ctx context.Context, q url.Values, pageToken string) ([]proto.Message, string, error)
 }
 
 func (g *Gateway) exporters() map[string]exporter {
@@ -32,44 +35,62 @@ func (g *Gateway) exporters() map[string]exporter {
 	ent := entitlementpb.NewEntitlementServiceClient(g.conns["entitlement"])
 	cat := entitlementpb.NewCatalogServiceClient(g.conns["entitlement"])
 	return map[string]exporter{
+		"expiringLineItems": {
+			file: "ExpiringEntitlements.csv", item: (&entitlementpb.ExpiringLineItem{}).ProtoReflect().Descriptor(),
+			list: func(ctx context.Context, q url.Values, _ string) ([]proto.Message, string, error) {
+				days, _ := strconv.Atoi(q.Get("within_days"))
+				r, err := ent.ListExpiringLineItems(ctx, &entitlementpb.ListExpiringLineItemsRequest{
+					Expiring: q.Get("expiring") == "true", Expired: q.Get("expired") == "true",
+					Subscription: q.Get("subscription") == "true", Maintenance: q.Get("maintenance") == "true",
+					WithinDays: int32(min(days, 3650)), Search: q.Get("search"), OrderBy: q.Get("order_by"), //nolint:gosec // bounded
+				})
+				return messages(r.GetItems()), "", err
+			},
+		},
 		"lineItems": {
 			file: "LineItems.csv", item: (&entitlementpb.LineItem{}).ProtoReflect().Descriptor(),
-			list: func(ctx context.Context, filter, orderBy, token string) ([]proto.Message, string, error) {
+			list: func(ctx context.Context, q url.Values, token string) ([]proto.Message, string, error) {
+				filter, orderBy := q.Get("filter"), q.Get("order_by")
 				r, err := ent.ListLineItems(ctx, &entitlementpb.ListLineItemsRequest{Filter: filter, OrderBy: orderBy, PageToken: token, PageSize: 1000})
 				return messages(r.GetLineItems()), r.GetNextPageToken(), err
 			},
 		},
 		"entitlements": {
 			file: "Entitlements.csv", item: (&entitlementpb.Entitlement{}).ProtoReflect().Descriptor(),
-			list: func(ctx context.Context, filter, orderBy, token string) ([]proto.Message, string, error) {
+			list: func(ctx context.Context, q url.Values, token string) ([]proto.Message, string, error) {
+				filter, orderBy := q.Get("filter"), q.Get("order_by")
 				r, err := ent.ListEntitlements(ctx, &entitlementpb.ListEntitlementsRequest{Filter: filter, OrderBy: orderBy, PageToken: token, PageSize: 1000})
 				return messages(r.GetEntitlements()), r.GetNextPageToken(), err
 			},
 		},
 		"products": {
 			file: "Products.csv", item: (&entitlementpb.Product{}).ProtoReflect().Descriptor(),
-			list: func(ctx context.Context, filter, orderBy, token string) ([]proto.Message, string, error) {
+			list: func(ctx context.Context, q url.Values, token string) ([]proto.Message, string, error) {
+				filter, orderBy := q.Get("filter"), q.Get("order_by")
 				r, err := cat.ListProducts(ctx, &entitlementpb.ListProductsRequest{Filter: filter, OrderBy: orderBy, PageToken: token, PageSize: 1000})
 				return messages(r.GetProducts()), r.GetNextPageToken(), err
 			},
 		},
 		"organizations": {
 			file: "Organizations.csv", item: (&accountpb.Organization{}).ProtoReflect().Descriptor(),
-			list: func(ctx context.Context, filter, orderBy, token string) ([]proto.Message, string, error) {
+			list: func(ctx context.Context, q url.Values, token string) ([]proto.Message, string, error) {
+				filter, orderBy := q.Get("filter"), q.Get("order_by")
 				r, err := org.ListOrganizations(ctx, &accountpb.ListOrganizationsRequest{Filter: filter, OrderBy: orderBy, PageToken: token, PageSize: 1000})
 				return messages(r.GetOrganizations()), r.GetNextPageToken(), err
 			},
 		},
 		"accounts": {
 			file: "Accounts.csv", item: (&accountpb.Account{}).ProtoReflect().Descriptor(),
-			list: func(ctx context.Context, filter, orderBy, token string) ([]proto.Message, string, error) {
+			list: func(ctx context.Context, q url.Values, token string) ([]proto.Message, string, error) {
+				filter, orderBy := q.Get("filter"), q.Get("order_by")
 				r, err := acc.ListAccounts(ctx, &accountpb.ListAccountsRequest{Filter: filter, OrderBy: orderBy, PageToken: token, PageSize: 1000})
 				return messages(r.GetAccounts()), r.GetNextPageToken(), err
 			},
 		},
 		"users": {
 			file: "Users.csv", item: (&accountpb.User{}).ProtoReflect().Descriptor(),
-			list: func(ctx context.Context, filter, orderBy, token string) ([]proto.Message, string, error) {
+			list: func(ctx context.Context, q url.Values, token string) ([]proto.Message, string, error) {
+				filter, orderBy := q.Get("filter"), q.Get("order_by")
 				r, err := acc.ListUsers(ctx, &accountpb.ListUsersRequest{Filter: filter, OrderBy: orderBy, PageToken: token, PageSize: 1000})
 				return messages(r.GetUsers()), r.GetNextPageToken(), err
 			},
@@ -109,7 +130,7 @@ func (g *Gateway) export(w http.ResponseWriter, r *http.Request) {
 	}
 	// The first page is fetched before anything is written, so that a refused
 	// request still gets a proper error response.
-	items, next, err := ex.list(ctx, q.Get("filter"), q.Get("order_by"), "")
+	items, next, err := ex.list(ctx, q, "")
 	if err != nil {
 		writeStatus(w, status.Convert(err))
 		return
@@ -133,7 +154,7 @@ func (g *Gateway) export(w http.ResponseWriter, r *http.Request) {
 		if next == "" {
 			break
 		}
-		if items, next, err = ex.list(ctx, q.Get("filter"), q.Get("order_by"), next); err != nil {
+		if items, next, err = ex.list(ctx, q, next); err != nil {
 			g.log.WarnContext(ctx, "export stopped", "collection", collection, "err", err)
 			break // the header is out; a short file tells the client
 		}

@@ -515,3 +515,86 @@ func TestBulkEntitlements_ENT6(t *testing.T) {
 	require.EqualValues(t, "1", admin.ok("GET", "/v1/"+bulk["name"].(string), nil)["redeemed"])
 	rae.refused(http.StatusForbidden, "GET", "/v1/"+bulk["name"].(string), nil)
 }
+
+// TestExpiringEntitlements_ENT9: subscription and maintenance lines by days remaining
+// (negative once ended), filtered, searched with "*" (also by account name), sorted,
+// exported as CSV, each caller seeing their own; renewal requests mail the producer.
+func TestExpiringEntitlements_ENT9(t *testing.T) {
+	env := suitetest.Start(t)
+	api := rest{t: t, base: env.Suite.GatewayURL}
+	createTenant(api.as(env.OperatorToken), "exp-co", "Admin-Password-1")
+	admin := api.as(login(api, "exp-co", "admin", "Admin-Password-1"))
+	for id, name := range map[string]string{"ACME": "Acme Widgets", "GLOBEX": "Globex"} {
+		admin.ok("POST", "/v1/accounts", map[string]any{"account_id": id, "account": map[string]any{"display_name": name, "type": "ACCOUNT_TYPE_CUSTOMER"}})
+	}
+	admin.ok("POST", "/v1/users", map[string]any{"password": "Ida-Password-1", "user": map[string]any{
+		"username": "ida", "first_name": "Ida", "last_name": "I", "email": "ida@acme.example",
+		"memberships": []any{map[string]any{"account": "accounts/ACME", "roles": []string{"customer_user"}}},
+	}})
+	ida := api.as(login(api, "exp-co", "ida", "Ida-Password-1"))
+	admin.ok("POST", "/v1/licenseModels", map[string]any{"license_model_id": "node", "license_model": map[string]any{"display_name": "Node", "type": "LICENSE_MODEL_TYPE_NODELOCKED_UNCOUNTED", "allowed_host_id_types": []string{"HOSTNAME"}}})
+	admin.ok("POST", "/v1/products", map[string]any{"product_id": "cad", "product": map[string]any{
+		"display_name": "cad", "version": "1.0", "license_technology": "LICENSE_TECHNOLOGY_CERTIFICATE",
+		"features": []any{map[string]any{"name": "cad", "version": "1.0"}}, "license_models": []string{"licenseModels/node"},
+	}})
+	at := func(days int) string { return time.Now().AddDate(0, 0, days).UTC().Format(time.RFC3339) }
+	past := time.Now().AddDate(0, 0, -400).UTC().Format(time.RFC3339)
+	order := func(id, account string, lines ...any) map[string]map[string]any {
+		return lineItems(admin.ok("POST", "/v1/orders", map[string]any{"order_id": id, "sold_to": "accounts/" + account, "lines": lines}))
+	}
+	acme := order("SO-A", "ACME",
+		line("sub-soon", "cad", 1, "type", "LINE_ITEM_TYPE_SUBSCRIPTION", "start_time", past, "expire_time", at(10)),
+		line("sub-gone", "cad", 1, "type", "LINE_ITEM_TYPE_SUBSCRIPTION", "start_time", past, "expire_time", at(-5)),
+		line("maint", "cad", 1, "maintenance_expire_time", at(30)),
+		line("sub-far", "cad", 1, "type", "LINE_ITEM_TYPE_SUBSCRIPTION", "start_time", past, "expire_time", at(400)),
+		line("plain", "cad", 1))
+	order("SO-G", "GLOBEX", line("g", "cad", 1, "type", "LINE_ITEM_TYPE_SUBSCRIPTION", "start_time", past, "expire_time", at(20)))
+
+	view := func(caller rest, q url.Values) []map[string]any {
+		var out []map[string]any
+		items, _ := caller.ok("GET", "/v1/expiringLineItems?"+q.Encode(), nil)["items"].([]any)
+		for _, it := range items {
+			out = append(out, it.(map[string]any))
+		}
+		return out
+	}
+	lineOf := func(it map[string]any) string { return it["line_item"].(map[string]any)["order_line"].(string) }
+	e := admin.refused(http.StatusBadRequest, "GET", "/v1/expiringLineItems", nil)
+	require.Equal(t, []string{"expiring"}, fieldViolations(e), "expiring, expired or both")
+
+	both := view(admin, url.Values{"expiring": {"true"}, "expired": {"true"}})
+	var got []string
+	for _, it := range both {
+		got = append(got, lineOf(it))
+	}
+	require.Equal(t, []string{"sub-gone", "sub-soon", "g", "maint"}, got, "by days remaining; far-off and plain lines are not in view")
+	require.EqualValues(t, "-5", both[0]["days_remaining"], "negative once ended")
+	require.Equal(t, "Acme Widgets", both[1]["account_name"])
+	require.Equal(t, "maintenance", both[3]["kind"])
+
+	got = nil
+	for _, it := range view(admin, url.Values{"expiring": {"true"}, "subscription": {"true"}, "search": {"acme*"}, "order_by": {"days_remaining desc"}}) {
+		got = append(got, lineOf(it))
+	}
+	require.Equal(t, []string{"sub-soon"}, got, "searched by account name, subscriptions only, still expiring")
+	require.Len(t, view(admin, url.Values{"expired": {"true"}, "search": {acme["sub-gone"]["activation_id"].(string)}}), 1)
+	require.Empty(t, view(admin, url.Values{"expiring": {"true"}, "search": {"%"}}), "search values are literal but for *")
+	got = nil
+	for _, it := range view(admin, url.Values{"expiring": {"true"}, "order_by": {"account_name desc"}}) {
+		got = append(got, it["account_name"].(string))
+	}
+	require.Equal(t, []string{"Globex", "Acme Widgets", "Acme Widgets"}, got)
+	require.Len(t, view(ida, url.Values{"expiring": {"true"}, "expired": {"true"}}), 3, "Ida sees Acme's only")
+	rows := readCSV(t, ida.do("GET", "/v1/expiringLineItems:export?expiring=true&expired=true", nil))
+	require.Len(t, rows, 4, "a header row and three lines")
+
+	// A renewal request mails the producer's administrators, copying the requester.
+	admin.refused(http.StatusBadRequest, "POST", "/v1/lineItems:requestRenewal", map[string]any{})
+	globex := admin.ok("GET", "/v1/lineItems?filter="+url.QueryEscape("account = GLOBEX"), nil)["line_items"].([]any)[0].(map[string]any)["activation_id"].(string)
+	e = ida.refused(http.StatusBadRequest, "POST", "/v1/lineItems:requestRenewal", map[string]any{"activation_ids": []string{globex}})
+	require.Equal(t, []string{"activation_ids[0]"}, fieldViolations(e), "not one of Ida's")
+	ida.ok("POST", "/v1/lineItems:requestRenewal", map[string]any{"activation_ids": []string{acme["sub-soon"]["activation_id"].(string)}, "note": "please renew"})
+	mail := env.WaitForMail(t, "Renewal request from Ida I", "please renew")
+	require.Contains(t, mail, "ida@acme.example")
+	require.Contains(t, mail, acme["sub-soon"]["activation_id"])
+}

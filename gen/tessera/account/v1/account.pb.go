@@ -1738,6 +1738,95 @@ func (x *DeleteAccountResponse) GetDeleted() []string {
 	return nil
 }
 
+type BatchGetAccountsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// accounts/{account_id}, at most 1,000.
+	Names         []string `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetAccountsRequest) Reset() {
+	*x = BatchGetAccountsRequest{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetAccountsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetAccountsRequest) ProtoMessage() {}
+
+func (x *BatchGetAccountsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetAccountsRequest.ProtoReflect.Descriptor instead.
+func (*BatchGetAccountsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *BatchGetAccountsRequest) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+type BatchGetAccountsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Accounts      []*Account             `protobuf:"bytes,1,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetAccountsResponse) Reset() {
+	*x = BatchGetAccountsResponse{}
+	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetAccountsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetAccountsResponse) ProtoMessage() {}
+
+func (x *BatchGetAccountsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetAccountsResponse.ProtoReflect.Descriptor instead.
+func (*BatchGetAccountsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *BatchGetAccountsResponse) GetAccounts() []*Account {
+	if x != nil {
+		return x.Accounts
+	}
+	return nil
+}
+
 type ListAccountsRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	PageSize  int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
@@ -1754,7 +1843,7 @@ type ListAccountsRequest struct {
 
 func (x *ListAccountsRequest) Reset() {
 	*x = ListAccountsRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1766,7 +1855,7 @@ func (x *ListAccountsRequest) String() string {
 func (*ListAccountsRequest) ProtoMessage() {}
 
 func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[20]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1779,7 +1868,7 @@ func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountsRequest.ProtoReflect.Descriptor instead.
 func (*ListAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{20}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListAccountsRequest) GetPageSize() int32 {
@@ -1820,7 +1909,7 @@ type ListAccountsResponse struct {
 
 func (x *ListAccountsResponse) Reset() {
 	*x = ListAccountsResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1832,7 +1921,7 @@ func (x *ListAccountsResponse) String() string {
 func (*ListAccountsResponse) ProtoMessage() {}
 
 func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[21]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1845,7 +1934,7 @@ func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountsResponse.ProtoReflect.Descriptor instead.
 func (*ListAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{21}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListAccountsResponse) GetAccounts() []*Account {
@@ -1875,7 +1964,7 @@ type Membership struct {
 
 func (x *Membership) Reset() {
 	*x = Membership{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1887,7 +1976,7 @@ func (x *Membership) String() string {
 func (*Membership) ProtoMessage() {}
 
 func (x *Membership) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[22]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1900,7 +1989,7 @@ func (x *Membership) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Membership.ProtoReflect.Descriptor instead.
 func (*Membership) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{22}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Membership) GetAccount() string {
@@ -1962,7 +2051,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1974,7 +2063,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[23]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1987,7 +2076,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{23}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *User) GetName() string {
@@ -2171,7 +2260,7 @@ type CreateUserRequest struct {
 
 func (x *CreateUserRequest) Reset() {
 	*x = CreateUserRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2183,7 +2272,7 @@ func (x *CreateUserRequest) String() string {
 func (*CreateUserRequest) ProtoMessage() {}
 
 func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[24]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2196,7 +2285,7 @@ func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserRequest.ProtoReflect.Descriptor instead.
 func (*CreateUserRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{24}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CreateUserRequest) GetUser() *User {
@@ -2229,7 +2318,7 @@ type GetUserRequest struct {
 
 func (x *GetUserRequest) Reset() {
 	*x = GetUserRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2241,7 +2330,7 @@ func (x *GetUserRequest) String() string {
 func (*GetUserRequest) ProtoMessage() {}
 
 func (x *GetUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[25]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2254,7 +2343,7 @@ func (x *GetUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserRequest.ProtoReflect.Descriptor instead.
 func (*GetUserRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{25}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetUserRequest) GetName() string {
@@ -2277,7 +2366,7 @@ type UpdateUserRequest struct {
 
 func (x *UpdateUserRequest) Reset() {
 	*x = UpdateUserRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2289,7 +2378,7 @@ func (x *UpdateUserRequest) String() string {
 func (*UpdateUserRequest) ProtoMessage() {}
 
 func (x *UpdateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[26]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2302,7 +2391,7 @@ func (x *UpdateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateUserRequest.ProtoReflect.Descriptor instead.
 func (*UpdateUserRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{26}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UpdateUserRequest) GetUser() *User {
@@ -2327,7 +2416,7 @@ type ListRolesRequest struct {
 
 func (x *ListRolesRequest) Reset() {
 	*x = ListRolesRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2339,7 +2428,7 @@ func (x *ListRolesRequest) String() string {
 func (*ListRolesRequest) ProtoMessage() {}
 
 func (x *ListRolesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[27]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2352,7 +2441,7 @@ func (x *ListRolesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRolesRequest.ProtoReflect.Descriptor instead.
 func (*ListRolesRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{27}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{29}
 }
 
 type Role struct {
@@ -2374,7 +2463,7 @@ type Role struct {
 
 func (x *Role) Reset() {
 	*x = Role{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2386,7 +2475,7 @@ func (x *Role) String() string {
 func (*Role) ProtoMessage() {}
 
 func (x *Role) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[28]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2399,7 +2488,7 @@ func (x *Role) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Role.ProtoReflect.Descriptor instead.
 func (*Role) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{28}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Role) GetName() string {
@@ -2462,7 +2551,7 @@ type CreateRoleRequest struct {
 
 func (x *CreateRoleRequest) Reset() {
 	*x = CreateRoleRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2474,7 +2563,7 @@ func (x *CreateRoleRequest) String() string {
 func (*CreateRoleRequest) ProtoMessage() {}
 
 func (x *CreateRoleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[29]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2487,7 +2576,7 @@ func (x *CreateRoleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRoleRequest.ProtoReflect.Descriptor instead.
 func (*CreateRoleRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{29}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CreateRoleRequest) GetRole() *Role {
@@ -2516,7 +2605,7 @@ type UpdateRoleRequest struct {
 
 func (x *UpdateRoleRequest) Reset() {
 	*x = UpdateRoleRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2528,7 +2617,7 @@ func (x *UpdateRoleRequest) String() string {
 func (*UpdateRoleRequest) ProtoMessage() {}
 
 func (x *UpdateRoleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[30]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2541,7 +2630,7 @@ func (x *UpdateRoleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRoleRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRoleRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{30}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UpdateRoleRequest) GetRole() *Role {
@@ -2567,7 +2656,7 @@ type DeleteRoleRequest struct {
 
 func (x *DeleteRoleRequest) Reset() {
 	*x = DeleteRoleRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2579,7 +2668,7 @@ func (x *DeleteRoleRequest) String() string {
 func (*DeleteRoleRequest) ProtoMessage() {}
 
 func (x *DeleteRoleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[31]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2592,7 +2681,7 @@ func (x *DeleteRoleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRoleRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRoleRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{31}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeleteRoleRequest) GetName() string {
@@ -2611,7 +2700,7 @@ type ListRolesResponse struct {
 
 func (x *ListRolesResponse) Reset() {
 	*x = ListRolesResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2623,7 +2712,7 @@ func (x *ListRolesResponse) String() string {
 func (*ListRolesResponse) ProtoMessage() {}
 
 func (x *ListRolesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[32]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2636,7 +2725,7 @@ func (x *ListRolesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRolesResponse.ProtoReflect.Descriptor instead.
 func (*ListRolesResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{32}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListRolesResponse) GetRoles() []*Role {
@@ -2654,7 +2743,7 @@ type ListAdministratorsRequest struct {
 
 func (x *ListAdministratorsRequest) Reset() {
 	*x = ListAdministratorsRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2666,7 +2755,7 @@ func (x *ListAdministratorsRequest) String() string {
 func (*ListAdministratorsRequest) ProtoMessage() {}
 
 func (x *ListAdministratorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[33]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2679,7 +2768,7 @@ func (x *ListAdministratorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdministratorsRequest.ProtoReflect.Descriptor instead.
 func (*ListAdministratorsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{33}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{35}
 }
 
 type Administrator struct {
@@ -2698,7 +2787,7 @@ type Administrator struct {
 
 func (x *Administrator) Reset() {
 	*x = Administrator{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2710,7 +2799,7 @@ func (x *Administrator) String() string {
 func (*Administrator) ProtoMessage() {}
 
 func (x *Administrator) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[34]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2723,7 +2812,7 @@ func (x *Administrator) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Administrator.ProtoReflect.Descriptor instead.
 func (*Administrator) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{34}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Administrator) GetUser() string {
@@ -2777,7 +2866,7 @@ type ListAdministratorsResponse struct {
 
 func (x *ListAdministratorsResponse) Reset() {
 	*x = ListAdministratorsResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2789,7 +2878,7 @@ func (x *ListAdministratorsResponse) String() string {
 func (*ListAdministratorsResponse) ProtoMessage() {}
 
 func (x *ListAdministratorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[35]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2802,7 +2891,7 @@ func (x *ListAdministratorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdministratorsResponse.ProtoReflect.Descriptor instead.
 func (*ListAdministratorsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{35}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListAdministratorsResponse) GetAdministrators() []*Administrator {
@@ -2827,7 +2916,7 @@ type ListUsersRequest struct {
 
 func (x *ListUsersRequest) Reset() {
 	*x = ListUsersRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2839,7 +2928,7 @@ func (x *ListUsersRequest) String() string {
 func (*ListUsersRequest) ProtoMessage() {}
 
 func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[36]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2852,7 +2941,7 @@ func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
 func (*ListUsersRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{36}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListUsersRequest) GetPageSize() int32 {
@@ -2893,7 +2982,7 @@ type ListUsersResponse struct {
 
 func (x *ListUsersResponse) Reset() {
 	*x = ListUsersResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2905,7 +2994,7 @@ func (x *ListUsersResponse) String() string {
 func (*ListUsersResponse) ProtoMessage() {}
 
 func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[37]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2918,7 +3007,7 @@ func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
 func (*ListUsersResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{37}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListUsersResponse) GetUsers() []*User {
@@ -2944,7 +3033,7 @@ type ReactivateUserRequest struct {
 
 func (x *ReactivateUserRequest) Reset() {
 	*x = ReactivateUserRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2956,7 +3045,7 @@ func (x *ReactivateUserRequest) String() string {
 func (*ReactivateUserRequest) ProtoMessage() {}
 
 func (x *ReactivateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[38]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2969,7 +3058,7 @@ func (x *ReactivateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReactivateUserRequest.ProtoReflect.Descriptor instead.
 func (*ReactivateUserRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{38}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ReactivateUserRequest) GetName() string {
@@ -2988,7 +3077,7 @@ type ResetUserPasswordRequest struct {
 
 func (x *ResetUserPasswordRequest) Reset() {
 	*x = ResetUserPasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3000,7 +3089,7 @@ func (x *ResetUserPasswordRequest) String() string {
 func (*ResetUserPasswordRequest) ProtoMessage() {}
 
 func (x *ResetUserPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[39]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3013,7 +3102,7 @@ func (x *ResetUserPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetUserPasswordRequest.ProtoReflect.Descriptor instead.
 func (*ResetUserPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{39}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ResetUserPasswordRequest) GetName() string {
@@ -3035,7 +3124,7 @@ type ChangePasswordRequest struct {
 
 func (x *ChangePasswordRequest) Reset() {
 	*x = ChangePasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3047,7 +3136,7 @@ func (x *ChangePasswordRequest) String() string {
 func (*ChangePasswordRequest) ProtoMessage() {}
 
 func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[40]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3060,7 +3149,7 @@ func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
 func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{40}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ChangePasswordRequest) GetOldPassword() string {
@@ -3096,7 +3185,7 @@ type SetSecretQuestionRequest struct {
 
 func (x *SetSecretQuestionRequest) Reset() {
 	*x = SetSecretQuestionRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3108,7 +3197,7 @@ func (x *SetSecretQuestionRequest) String() string {
 func (*SetSecretQuestionRequest) ProtoMessage() {}
 
 func (x *SetSecretQuestionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[41]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3121,7 +3210,7 @@ func (x *SetSecretQuestionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSecretQuestionRequest.ProtoReflect.Descriptor instead.
 func (*SetSecretQuestionRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{41}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *SetSecretQuestionRequest) GetQuestion() string {
@@ -3156,7 +3245,7 @@ type ResetPasswordRequest struct {
 
 func (x *ResetPasswordRequest) Reset() {
 	*x = ResetPasswordRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3168,7 +3257,7 @@ func (x *ResetPasswordRequest) String() string {
 func (*ResetPasswordRequest) ProtoMessage() {}
 
 func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[42]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3181,7 +3270,7 @@ func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetPasswordRequest.ProtoReflect.Descriptor instead.
 func (*ResetPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{42}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ResetPasswordRequest) GetTenantId() string {
@@ -3216,7 +3305,7 @@ type LoginRequest struct {
 
 func (x *LoginRequest) Reset() {
 	*x = LoginRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3228,7 +3317,7 @@ func (x *LoginRequest) String() string {
 func (*LoginRequest) ProtoMessage() {}
 
 func (x *LoginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[43]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3241,7 +3330,7 @@ func (x *LoginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginRequest.ProtoReflect.Descriptor instead.
 func (*LoginRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{43}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *LoginRequest) GetTenantId() string {
@@ -3279,7 +3368,7 @@ type LoginResponse struct {
 
 func (x *LoginResponse) Reset() {
 	*x = LoginResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3291,7 +3380,7 @@ func (x *LoginResponse) String() string {
 func (*LoginResponse) ProtoMessage() {}
 
 func (x *LoginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[44]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3304,7 +3393,7 @@ func (x *LoginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginResponse.ProtoReflect.Descriptor instead.
 func (*LoginResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{44}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *LoginResponse) GetAccessToken() string {
@@ -3346,7 +3435,7 @@ type SignInWithKeyRequest struct {
 
 func (x *SignInWithKeyRequest) Reset() {
 	*x = SignInWithKeyRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3358,7 +3447,7 @@ func (x *SignInWithKeyRequest) String() string {
 func (*SignInWithKeyRequest) ProtoMessage() {}
 
 func (x *SignInWithKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[45]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3371,7 +3460,7 @@ func (x *SignInWithKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignInWithKeyRequest.ProtoReflect.Descriptor instead.
 func (*SignInWithKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{45}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *SignInWithKeyRequest) GetTenantId() string {
@@ -3403,7 +3492,7 @@ type SignInWithKeyResponse struct {
 
 func (x *SignInWithKeyResponse) Reset() {
 	*x = SignInWithKeyResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3415,7 +3504,7 @@ func (x *SignInWithKeyResponse) String() string {
 func (*SignInWithKeyResponse) ProtoMessage() {}
 
 func (x *SignInWithKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[46]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3428,7 +3517,7 @@ func (x *SignInWithKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignInWithKeyResponse.ProtoReflect.Descriptor instead.
 func (*SignInWithKeyResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{46}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *SignInWithKeyResponse) GetAccessToken() string {
@@ -3477,7 +3566,7 @@ type Newcomer struct {
 
 func (x *Newcomer) Reset() {
 	*x = Newcomer{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[47]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3489,7 +3578,7 @@ func (x *Newcomer) String() string {
 func (*Newcomer) ProtoMessage() {}
 
 func (x *Newcomer) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[47]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3502,7 +3591,7 @@ func (x *Newcomer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Newcomer.ProtoReflect.Descriptor instead.
 func (*Newcomer) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{47}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Newcomer) GetUsername() string {
@@ -3576,7 +3665,7 @@ type RegisterSelfRequest struct {
 
 func (x *RegisterSelfRequest) Reset() {
 	*x = RegisterSelfRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[48]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3588,7 +3677,7 @@ func (x *RegisterSelfRequest) String() string {
 func (*RegisterSelfRequest) ProtoMessage() {}
 
 func (x *RegisterSelfRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[48]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3601,7 +3690,7 @@ func (x *RegisterSelfRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterSelfRequest.ProtoReflect.Descriptor instead.
 func (*RegisterSelfRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{48}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *RegisterSelfRequest) GetTenantId() string {
@@ -3652,7 +3741,7 @@ type RegisterSelfResponse struct {
 
 func (x *RegisterSelfResponse) Reset() {
 	*x = RegisterSelfResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[49]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3664,7 +3753,7 @@ func (x *RegisterSelfResponse) String() string {
 func (*RegisterSelfResponse) ProtoMessage() {}
 
 func (x *RegisterSelfResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[49]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3677,7 +3766,7 @@ func (x *RegisterSelfResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterSelfResponse.ProtoReflect.Descriptor instead.
 func (*RegisterSelfResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{49}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *RegisterSelfResponse) GetUser() *User {
@@ -3715,7 +3804,7 @@ type JoinAccountRequest struct {
 
 func (x *JoinAccountRequest) Reset() {
 	*x = JoinAccountRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[50]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3727,7 +3816,7 @@ func (x *JoinAccountRequest) String() string {
 func (*JoinAccountRequest) ProtoMessage() {}
 
 func (x *JoinAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[50]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3740,7 +3829,7 @@ func (x *JoinAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinAccountRequest.ProtoReflect.Descriptor instead.
 func (*JoinAccountRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{50}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *JoinAccountRequest) GetTenantId() string {
@@ -3780,7 +3869,7 @@ type JoinAccountResponse struct {
 
 func (x *JoinAccountResponse) Reset() {
 	*x = JoinAccountResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[51]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3792,7 +3881,7 @@ func (x *JoinAccountResponse) String() string {
 func (*JoinAccountResponse) ProtoMessage() {}
 
 func (x *JoinAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[51]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3805,7 +3894,7 @@ func (x *JoinAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinAccountResponse.ProtoReflect.Descriptor instead.
 func (*JoinAccountResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{51}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *JoinAccountResponse) GetUser() *User {
@@ -3827,7 +3916,7 @@ type ClaimEntitlementKeyRequest struct {
 
 func (x *ClaimEntitlementKeyRequest) Reset() {
 	*x = ClaimEntitlementKeyRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[52]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3839,7 +3928,7 @@ func (x *ClaimEntitlementKeyRequest) String() string {
 func (*ClaimEntitlementKeyRequest) ProtoMessage() {}
 
 func (x *ClaimEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[52]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3852,7 +3941,7 @@ func (x *ClaimEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimEntitlementKeyRequest.ProtoReflect.Descriptor instead.
 func (*ClaimEntitlementKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{52}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ClaimEntitlementKeyRequest) GetAccount() string {
@@ -3881,7 +3970,7 @@ type ClaimEntitlementKeyResponse struct {
 
 func (x *ClaimEntitlementKeyResponse) Reset() {
 	*x = ClaimEntitlementKeyResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[53]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3893,7 +3982,7 @@ func (x *ClaimEntitlementKeyResponse) String() string {
 func (*ClaimEntitlementKeyResponse) ProtoMessage() {}
 
 func (x *ClaimEntitlementKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[53]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3906,7 +3995,7 @@ func (x *ClaimEntitlementKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimEntitlementKeyResponse.ProtoReflect.Descriptor instead.
 func (*ClaimEntitlementKeyResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{53}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ClaimEntitlementKeyResponse) GetEntitlement() string {
@@ -3937,7 +4026,7 @@ type ReplaceAccountAdministratorRequest struct {
 
 func (x *ReplaceAccountAdministratorRequest) Reset() {
 	*x = ReplaceAccountAdministratorRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[54]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3949,7 +4038,7 @@ func (x *ReplaceAccountAdministratorRequest) String() string {
 func (*ReplaceAccountAdministratorRequest) ProtoMessage() {}
 
 func (x *ReplaceAccountAdministratorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[54]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3962,7 +4051,7 @@ func (x *ReplaceAccountAdministratorRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use ReplaceAccountAdministratorRequest.ProtoReflect.Descriptor instead.
 func (*ReplaceAccountAdministratorRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{54}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ReplaceAccountAdministratorRequest) GetAccount() string {
@@ -3997,7 +4086,7 @@ type ReplaceAccountAdministratorResponse struct {
 
 func (x *ReplaceAccountAdministratorResponse) Reset() {
 	*x = ReplaceAccountAdministratorResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[55]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4009,7 +4098,7 @@ func (x *ReplaceAccountAdministratorResponse) String() string {
 func (*ReplaceAccountAdministratorResponse) ProtoMessage() {}
 
 func (x *ReplaceAccountAdministratorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[55]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4022,7 +4111,7 @@ func (x *ReplaceAccountAdministratorResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use ReplaceAccountAdministratorResponse.ProtoReflect.Descriptor instead.
 func (*ReplaceAccountAdministratorResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{55}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ReplaceAccountAdministratorResponse) GetReplaced() []string {
@@ -4048,7 +4137,7 @@ type AuthenticateRequest struct {
 
 func (x *AuthenticateRequest) Reset() {
 	*x = AuthenticateRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[56]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4060,7 +4149,7 @@ func (x *AuthenticateRequest) String() string {
 func (*AuthenticateRequest) ProtoMessage() {}
 
 func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[56]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4073,7 +4162,7 @@ func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateRequest.ProtoReflect.Descriptor instead.
 func (*AuthenticateRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{56}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *AuthenticateRequest) GetAccessToken() string {
@@ -4094,7 +4183,7 @@ type AuthenticateResponse struct {
 
 func (x *AuthenticateResponse) Reset() {
 	*x = AuthenticateResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[57]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4106,7 +4195,7 @@ func (x *AuthenticateResponse) String() string {
 func (*AuthenticateResponse) ProtoMessage() {}
 
 func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[57]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4119,7 +4208,7 @@ func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateResponse.ProtoReflect.Descriptor instead.
 func (*AuthenticateResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{57}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *AuthenticateResponse) GetPrincipal() *v1.Principal {
@@ -4160,7 +4249,7 @@ type AccessToken struct {
 
 func (x *AccessToken) Reset() {
 	*x = AccessToken{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[58]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4172,7 +4261,7 @@ func (x *AccessToken) String() string {
 func (*AccessToken) ProtoMessage() {}
 
 func (x *AccessToken) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[58]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4185,7 +4274,7 @@ func (x *AccessToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessToken.ProtoReflect.Descriptor instead.
 func (*AccessToken) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{58}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *AccessToken) GetName() string {
@@ -4280,7 +4369,7 @@ type CreateAccessTokenRequest struct {
 
 func (x *CreateAccessTokenRequest) Reset() {
 	*x = CreateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[59]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4292,7 +4381,7 @@ func (x *CreateAccessTokenRequest) String() string {
 func (*CreateAccessTokenRequest) ProtoMessage() {}
 
 func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[59]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4305,7 +4394,7 @@ func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{59}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *CreateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -4340,7 +4429,7 @@ type CreateAccessTokenResponse struct {
 
 func (x *CreateAccessTokenResponse) Reset() {
 	*x = CreateAccessTokenResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[60]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4352,7 +4441,7 @@ func (x *CreateAccessTokenResponse) String() string {
 func (*CreateAccessTokenResponse) ProtoMessage() {}
 
 func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[60]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4365,7 +4454,7 @@ func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{60}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *CreateAccessTokenResponse) GetAccessToken() *AccessToken {
@@ -4391,7 +4480,7 @@ type GetAccessTokenRequest struct {
 
 func (x *GetAccessTokenRequest) Reset() {
 	*x = GetAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[61]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4403,7 +4492,7 @@ func (x *GetAccessTokenRequest) String() string {
 func (*GetAccessTokenRequest) ProtoMessage() {}
 
 func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[61]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4416,7 +4505,7 @@ func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*GetAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{61}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *GetAccessTokenRequest) GetName() string {
@@ -4439,7 +4528,7 @@ type ListAccessTokensRequest struct {
 
 func (x *ListAccessTokensRequest) Reset() {
 	*x = ListAccessTokensRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[62]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4451,7 +4540,7 @@ func (x *ListAccessTokensRequest) String() string {
 func (*ListAccessTokensRequest) ProtoMessage() {}
 
 func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[62]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4464,7 +4553,7 @@ func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{62}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ListAccessTokensRequest) GetPageSize() int32 {
@@ -4498,7 +4587,7 @@ type ListAccessTokensResponse struct {
 
 func (x *ListAccessTokensResponse) Reset() {
 	*x = ListAccessTokensResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[63]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4510,7 +4599,7 @@ func (x *ListAccessTokensResponse) String() string {
 func (*ListAccessTokensResponse) ProtoMessage() {}
 
 func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[63]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4523,7 +4612,7 @@ func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{63}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ListAccessTokensResponse) GetAccessTokens() []*AccessToken {
@@ -4554,7 +4643,7 @@ type UpdateAccessTokenRequest struct {
 
 func (x *UpdateAccessTokenRequest) Reset() {
 	*x = UpdateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[64]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4566,7 +4655,7 @@ func (x *UpdateAccessTokenRequest) String() string {
 func (*UpdateAccessTokenRequest) ProtoMessage() {}
 
 func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[64]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4579,7 +4668,7 @@ func (x *UpdateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{64}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *UpdateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -4612,7 +4701,7 @@ type RotateAccessTokenRequest struct {
 
 func (x *RotateAccessTokenRequest) Reset() {
 	*x = RotateAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[65]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4624,7 +4713,7 @@ func (x *RotateAccessTokenRequest) String() string {
 func (*RotateAccessTokenRequest) ProtoMessage() {}
 
 func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[65]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4637,7 +4726,7 @@ func (x *RotateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*RotateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{65}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *RotateAccessTokenRequest) GetName() string {
@@ -4656,7 +4745,7 @@ type DeleteAccessTokenRequest struct {
 
 func (x *DeleteAccessTokenRequest) Reset() {
 	*x = DeleteAccessTokenRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[66]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4668,7 +4757,7 @@ func (x *DeleteAccessTokenRequest) String() string {
 func (*DeleteAccessTokenRequest) ProtoMessage() {}
 
 func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[66]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4681,7 +4770,7 @@ func (x *DeleteAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{66}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *DeleteAccessTokenRequest) GetName() string {
@@ -4707,7 +4796,7 @@ type OrganizationMember struct {
 
 func (x *OrganizationMember) Reset() {
 	*x = OrganizationMember{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[67]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4719,7 +4808,7 @@ func (x *OrganizationMember) String() string {
 func (*OrganizationMember) ProtoMessage() {}
 
 func (x *OrganizationMember) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[67]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4732,7 +4821,7 @@ func (x *OrganizationMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrganizationMember.ProtoReflect.Descriptor instead.
 func (*OrganizationMember) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{67}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *OrganizationMember) GetEmail() string {
@@ -4800,7 +4889,7 @@ type ProductSeats struct {
 
 func (x *ProductSeats) Reset() {
 	*x = ProductSeats{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[68]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4812,7 +4901,7 @@ func (x *ProductSeats) String() string {
 func (*ProductSeats) ProtoMessage() {}
 
 func (x *ProductSeats) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[68]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4825,7 +4914,7 @@ func (x *ProductSeats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProductSeats.ProtoReflect.Descriptor instead.
 func (*ProductSeats) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{68}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ProductSeats) GetProduct() string {
@@ -4875,7 +4964,7 @@ type Organization struct {
 
 func (x *Organization) Reset() {
 	*x = Organization{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[69]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4887,7 +4976,7 @@ func (x *Organization) String() string {
 func (*Organization) ProtoMessage() {}
 
 func (x *Organization) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[69]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4900,7 +4989,7 @@ func (x *Organization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Organization.ProtoReflect.Descriptor instead.
 func (*Organization) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{69}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *Organization) GetName() string {
@@ -4969,7 +5058,7 @@ type CreateOrganizationRequest struct {
 
 func (x *CreateOrganizationRequest) Reset() {
 	*x = CreateOrganizationRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[70]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4981,7 +5070,7 @@ func (x *CreateOrganizationRequest) String() string {
 func (*CreateOrganizationRequest) ProtoMessage() {}
 
 func (x *CreateOrganizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[70]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4994,7 +5083,7 @@ func (x *CreateOrganizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOrganizationRequest.ProtoReflect.Descriptor instead.
 func (*CreateOrganizationRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{70}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *CreateOrganizationRequest) GetOrganization() *Organization {
@@ -5020,7 +5109,7 @@ type GetOrganizationRequest struct {
 
 func (x *GetOrganizationRequest) Reset() {
 	*x = GetOrganizationRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[71]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5032,7 +5121,7 @@ func (x *GetOrganizationRequest) String() string {
 func (*GetOrganizationRequest) ProtoMessage() {}
 
 func (x *GetOrganizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[71]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5045,7 +5134,7 @@ func (x *GetOrganizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrganizationRequest.ProtoReflect.Descriptor instead.
 func (*GetOrganizationRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{71}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *GetOrganizationRequest) GetName() string {
@@ -5070,7 +5159,7 @@ type ListOrganizationsRequest struct {
 
 func (x *ListOrganizationsRequest) Reset() {
 	*x = ListOrganizationsRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[72]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5082,7 +5171,7 @@ func (x *ListOrganizationsRequest) String() string {
 func (*ListOrganizationsRequest) ProtoMessage() {}
 
 func (x *ListOrganizationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[72]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5095,7 +5184,7 @@ func (x *ListOrganizationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrganizationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOrganizationsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{72}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ListOrganizationsRequest) GetPageSize() int32 {
@@ -5136,7 +5225,7 @@ type ListOrganizationsResponse struct {
 
 func (x *ListOrganizationsResponse) Reset() {
 	*x = ListOrganizationsResponse{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[73]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5148,7 +5237,7 @@ func (x *ListOrganizationsResponse) String() string {
 func (*ListOrganizationsResponse) ProtoMessage() {}
 
 func (x *ListOrganizationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[73]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5161,7 +5250,7 @@ func (x *ListOrganizationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrganizationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOrganizationsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{73}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ListOrganizationsResponse) GetOrganizations() []*Organization {
@@ -5190,7 +5279,7 @@ type InviteMembersRequest struct {
 
 func (x *InviteMembersRequest) Reset() {
 	*x = InviteMembersRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[74]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5202,7 +5291,7 @@ func (x *InviteMembersRequest) String() string {
 func (*InviteMembersRequest) ProtoMessage() {}
 
 func (x *InviteMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[74]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5215,7 +5304,7 @@ func (x *InviteMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InviteMembersRequest.ProtoReflect.Descriptor instead.
 func (*InviteMembersRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{74}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *InviteMembersRequest) GetOrganization() string {
@@ -5242,7 +5331,7 @@ type AcceptInvitationRequest struct {
 
 func (x *AcceptInvitationRequest) Reset() {
 	*x = AcceptInvitationRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[75]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5254,7 +5343,7 @@ func (x *AcceptInvitationRequest) String() string {
 func (*AcceptInvitationRequest) ProtoMessage() {}
 
 func (x *AcceptInvitationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[75]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5267,7 +5356,7 @@ func (x *AcceptInvitationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptInvitationRequest.ProtoReflect.Descriptor instead.
 func (*AcceptInvitationRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{75}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *AcceptInvitationRequest) GetToken() string {
@@ -5289,7 +5378,7 @@ type SetMemberEnabledRequest struct {
 
 func (x *SetMemberEnabledRequest) Reset() {
 	*x = SetMemberEnabledRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[76]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5301,7 +5390,7 @@ func (x *SetMemberEnabledRequest) String() string {
 func (*SetMemberEnabledRequest) ProtoMessage() {}
 
 func (x *SetMemberEnabledRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[76]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5314,7 +5403,7 @@ func (x *SetMemberEnabledRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMemberEnabledRequest.ProtoReflect.Descriptor instead.
 func (*SetMemberEnabledRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{76}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *SetMemberEnabledRequest) GetOrganization() string {
@@ -5349,7 +5438,7 @@ type RemoveMemberRequest struct {
 
 func (x *RemoveMemberRequest) Reset() {
 	*x = RemoveMemberRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[77]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5361,7 +5450,7 @@ func (x *RemoveMemberRequest) String() string {
 func (*RemoveMemberRequest) ProtoMessage() {}
 
 func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[77]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5374,7 +5463,7 @@ func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberRequest.ProtoReflect.Descriptor instead.
 func (*RemoveMemberRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{77}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *RemoveMemberRequest) GetOrganization() string {
@@ -5402,7 +5491,7 @@ type SetCoAdministratorRequest struct {
 
 func (x *SetCoAdministratorRequest) Reset() {
 	*x = SetCoAdministratorRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[78]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5414,7 +5503,7 @@ func (x *SetCoAdministratorRequest) String() string {
 func (*SetCoAdministratorRequest) ProtoMessage() {}
 
 func (x *SetCoAdministratorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[78]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5427,7 +5516,7 @@ func (x *SetCoAdministratorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetCoAdministratorRequest.ProtoReflect.Descriptor instead.
 func (*SetCoAdministratorRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{78}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *SetCoAdministratorRequest) GetOrganization() string {
@@ -5459,7 +5548,7 @@ type GrantSeatsRequest struct {
 
 func (x *GrantSeatsRequest) Reset() {
 	*x = GrantSeatsRequest{}
-	mi := &file_tessera_account_v1_account_proto_msgTypes[79]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5471,7 +5560,7 @@ func (x *GrantSeatsRequest) String() string {
 func (*GrantSeatsRequest) ProtoMessage() {}
 
 func (x *GrantSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_account_v1_account_proto_msgTypes[79]
+	mi := &file_tessera_account_v1_account_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5484,7 +5573,7 @@ func (x *GrantSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantSeatsRequest.ProtoReflect.Descriptor instead.
 func (*GrantSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{79}
+	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *GrantSeatsRequest) GetOrganization() string {
@@ -5648,7 +5737,11 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\asubtree\x18\x02 \x01(\bR\asubtree\x12\x14\n" +
 	"\x05force\x18\x03 \x01(\bR\x05force\"1\n" +
 	"\x15DeleteAccountResponse\x12\x18\n" +
-	"\adeleted\x18\x01 \x03(\tR\adeleted\"\x84\x01\n" +
+	"\adeleted\x18\x01 \x03(\tR\adeleted\"/\n" +
+	"\x17BatchGetAccountsRequest\x12\x14\n" +
+	"\x05names\x18\x01 \x03(\tR\x05names\"S\n" +
+	"\x18BatchGetAccountsResponse\x127\n" +
+	"\baccounts\x18\x01 \x03(\v2\x1b.tessera.account.v1.AccountR\baccounts\"\x84\x01\n" +
 	"\x13ListAccountsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -5958,7 +6051,7 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x19MEMBER_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15MEMBER_STATUS_PENDING\x10\x01\x12\x18\n" +
 	"\x14MEMBER_STATUS_ACTIVE\x10\x02\x12\x1a\n" +
-	"\x16MEMBER_STATUS_DISABLED\x10\x032\x84\x0f\n" +
+	"\x16MEMBER_STATUS_DISABLED\x10\x032\xf3\x0f\n" +
 	"\x0eAccountService\x12a\n" +
 	"\fCreateTenant\x12'.tessera.account.v1.CreateTenantRequest\x1a(.tessera.account.v1.CreateTenantResponse\x12V\n" +
 	"\rCreateAccount\x12(.tessera.account.v1.CreateAccountRequest\x1a\x1b.tessera.account.v1.Account\x12|\n" +
@@ -5966,7 +6059,8 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\n" +
 	"GetAccount\x12%.tessera.account.v1.GetAccountRequest\x1a\x1b.tessera.account.v1.Account\x12V\n" +
 	"\rUpdateAccount\x12(.tessera.account.v1.UpdateAccountRequest\x1a\x1b.tessera.account.v1.Account\x12a\n" +
-	"\fListAccounts\x12'.tessera.account.v1.ListAccountsRequest\x1a(.tessera.account.v1.ListAccountsResponse\x12\\\n" +
+	"\fListAccounts\x12'.tessera.account.v1.ListAccountsRequest\x1a(.tessera.account.v1.ListAccountsResponse\x12m\n" +
+	"\x10BatchGetAccounts\x12+.tessera.account.v1.BatchGetAccountsRequest\x1a,.tessera.account.v1.BatchGetAccountsResponse\x12\\\n" +
 	"\x0eLinkSubAccount\x12).tessera.account.v1.LinkSubAccountRequest\x1a\x1f.tessera.account.v1.AccountLink\x12W\n" +
 	"\x10UnlinkSubAccount\x12+.tessera.account.v1.UnlinkSubAccountRequest\x1a\x16.google.protobuf.Empty\x12`\n" +
 	"\x0eGetAccountTree\x12).tessera.account.v1.GetAccountTreeRequest\x1a#.tessera.account.v1.AccountTreeNode\x12d\n" +
@@ -6033,7 +6127,7 @@ func file_tessera_account_v1_account_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_account_v1_account_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 82)
+var file_tessera_account_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 84)
 var file_tessera_account_v1_account_proto_goTypes = []any{
 	(AccountType)(0),                            // 0: tessera.account.v1.AccountType
 	(UserType)(0),                               // 1: tessera.account.v1.UserType
@@ -6060,242 +6154,247 @@ var file_tessera_account_v1_account_proto_goTypes = []any{
 	(*AccountTreeNode)(nil),                     // 22: tessera.account.v1.AccountTreeNode
 	(*DeleteAccountRequest)(nil),                // 23: tessera.account.v1.DeleteAccountRequest
 	(*DeleteAccountResponse)(nil),               // 24: tessera.account.v1.DeleteAccountResponse
-	(*ListAccountsRequest)(nil),                 // 25: tessera.account.v1.ListAccountsRequest
-	(*ListAccountsResponse)(nil),                // 26: tessera.account.v1.ListAccountsResponse
-	(*Membership)(nil),                          // 27: tessera.account.v1.Membership
-	(*User)(nil),                                // 28: tessera.account.v1.User
-	(*CreateUserRequest)(nil),                   // 29: tessera.account.v1.CreateUserRequest
-	(*GetUserRequest)(nil),                      // 30: tessera.account.v1.GetUserRequest
-	(*UpdateUserRequest)(nil),                   // 31: tessera.account.v1.UpdateUserRequest
-	(*ListRolesRequest)(nil),                    // 32: tessera.account.v1.ListRolesRequest
-	(*Role)(nil),                                // 33: tessera.account.v1.Role
-	(*CreateRoleRequest)(nil),                   // 34: tessera.account.v1.CreateRoleRequest
-	(*UpdateRoleRequest)(nil),                   // 35: tessera.account.v1.UpdateRoleRequest
-	(*DeleteRoleRequest)(nil),                   // 36: tessera.account.v1.DeleteRoleRequest
-	(*ListRolesResponse)(nil),                   // 37: tessera.account.v1.ListRolesResponse
-	(*ListAdministratorsRequest)(nil),           // 38: tessera.account.v1.ListAdministratorsRequest
-	(*Administrator)(nil),                       // 39: tessera.account.v1.Administrator
-	(*ListAdministratorsResponse)(nil),          // 40: tessera.account.v1.ListAdministratorsResponse
-	(*ListUsersRequest)(nil),                    // 41: tessera.account.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),                   // 42: tessera.account.v1.ListUsersResponse
-	(*ReactivateUserRequest)(nil),               // 43: tessera.account.v1.ReactivateUserRequest
-	(*ResetUserPasswordRequest)(nil),            // 44: tessera.account.v1.ResetUserPasswordRequest
-	(*ChangePasswordRequest)(nil),               // 45: tessera.account.v1.ChangePasswordRequest
-	(*SetSecretQuestionRequest)(nil),            // 46: tessera.account.v1.SetSecretQuestionRequest
-	(*ResetPasswordRequest)(nil),                // 47: tessera.account.v1.ResetPasswordRequest
-	(*LoginRequest)(nil),                        // 48: tessera.account.v1.LoginRequest
-	(*LoginResponse)(nil),                       // 49: tessera.account.v1.LoginResponse
-	(*SignInWithKeyRequest)(nil),                // 50: tessera.account.v1.SignInWithKeyRequest
-	(*SignInWithKeyResponse)(nil),               // 51: tessera.account.v1.SignInWithKeyResponse
-	(*Newcomer)(nil),                            // 52: tessera.account.v1.Newcomer
-	(*RegisterSelfRequest)(nil),                 // 53: tessera.account.v1.RegisterSelfRequest
-	(*RegisterSelfResponse)(nil),                // 54: tessera.account.v1.RegisterSelfResponse
-	(*JoinAccountRequest)(nil),                  // 55: tessera.account.v1.JoinAccountRequest
-	(*JoinAccountResponse)(nil),                 // 56: tessera.account.v1.JoinAccountResponse
-	(*ClaimEntitlementKeyRequest)(nil),          // 57: tessera.account.v1.ClaimEntitlementKeyRequest
-	(*ClaimEntitlementKeyResponse)(nil),         // 58: tessera.account.v1.ClaimEntitlementKeyResponse
-	(*ReplaceAccountAdministratorRequest)(nil),  // 59: tessera.account.v1.ReplaceAccountAdministratorRequest
-	(*ReplaceAccountAdministratorResponse)(nil), // 60: tessera.account.v1.ReplaceAccountAdministratorResponse
-	(*AuthenticateRequest)(nil),                 // 61: tessera.account.v1.AuthenticateRequest
-	(*AuthenticateResponse)(nil),                // 62: tessera.account.v1.AuthenticateResponse
-	(*AccessToken)(nil),                         // 63: tessera.account.v1.AccessToken
-	(*CreateAccessTokenRequest)(nil),            // 64: tessera.account.v1.CreateAccessTokenRequest
-	(*CreateAccessTokenResponse)(nil),           // 65: tessera.account.v1.CreateAccessTokenResponse
-	(*GetAccessTokenRequest)(nil),               // 66: tessera.account.v1.GetAccessTokenRequest
-	(*ListAccessTokensRequest)(nil),             // 67: tessera.account.v1.ListAccessTokensRequest
-	(*ListAccessTokensResponse)(nil),            // 68: tessera.account.v1.ListAccessTokensResponse
-	(*UpdateAccessTokenRequest)(nil),            // 69: tessera.account.v1.UpdateAccessTokenRequest
-	(*RotateAccessTokenRequest)(nil),            // 70: tessera.account.v1.RotateAccessTokenRequest
-	(*DeleteAccessTokenRequest)(nil),            // 71: tessera.account.v1.DeleteAccessTokenRequest
-	(*OrganizationMember)(nil),                  // 72: tessera.account.v1.OrganizationMember
-	(*ProductSeats)(nil),                        // 73: tessera.account.v1.ProductSeats
-	(*Organization)(nil),                        // 74: tessera.account.v1.Organization
-	(*CreateOrganizationRequest)(nil),           // 75: tessera.account.v1.CreateOrganizationRequest
-	(*GetOrganizationRequest)(nil),              // 76: tessera.account.v1.GetOrganizationRequest
-	(*ListOrganizationsRequest)(nil),            // 77: tessera.account.v1.ListOrganizationsRequest
-	(*ListOrganizationsResponse)(nil),           // 78: tessera.account.v1.ListOrganizationsResponse
-	(*InviteMembersRequest)(nil),                // 79: tessera.account.v1.InviteMembersRequest
-	(*AcceptInvitationRequest)(nil),             // 80: tessera.account.v1.AcceptInvitationRequest
-	(*SetMemberEnabledRequest)(nil),             // 81: tessera.account.v1.SetMemberEnabledRequest
-	(*RemoveMemberRequest)(nil),                 // 82: tessera.account.v1.RemoveMemberRequest
-	(*SetCoAdministratorRequest)(nil),           // 83: tessera.account.v1.SetCoAdministratorRequest
-	(*GrantSeatsRequest)(nil),                   // 84: tessera.account.v1.GrantSeatsRequest
-	nil,                                         // 85: tessera.account.v1.Account.AttributesEntry
-	nil,                                         // 86: tessera.account.v1.ProductSeats.HoldersEntry
-	(*timestamppb.Timestamp)(nil),               // 87: google.protobuf.Timestamp
-	(*v1.Address)(nil),                          // 88: tessera.common.v1.Address
-	(*fieldmaskpb.FieldMask)(nil),               // 89: google.protobuf.FieldMask
-	(*v1.Principal)(nil),                        // 90: tessera.common.v1.Principal
-	(*emptypb.Empty)(nil),                       // 91: google.protobuf.Empty
+	(*BatchGetAccountsRequest)(nil),             // 25: tessera.account.v1.BatchGetAccountsRequest
+	(*BatchGetAccountsResponse)(nil),            // 26: tessera.account.v1.BatchGetAccountsResponse
+	(*ListAccountsRequest)(nil),                 // 27: tessera.account.v1.ListAccountsRequest
+	(*ListAccountsResponse)(nil),                // 28: tessera.account.v1.ListAccountsResponse
+	(*Membership)(nil),                          // 29: tessera.account.v1.Membership
+	(*User)(nil),                                // 30: tessera.account.v1.User
+	(*CreateUserRequest)(nil),                   // 31: tessera.account.v1.CreateUserRequest
+	(*GetUserRequest)(nil),                      // 32: tessera.account.v1.GetUserRequest
+	(*UpdateUserRequest)(nil),                   // 33: tessera.account.v1.UpdateUserRequest
+	(*ListRolesRequest)(nil),                    // 34: tessera.account.v1.ListRolesRequest
+	(*Role)(nil),                                // 35: tessera.account.v1.Role
+	(*CreateRoleRequest)(nil),                   // 36: tessera.account.v1.CreateRoleRequest
+	(*UpdateRoleRequest)(nil),                   // 37: tessera.account.v1.UpdateRoleRequest
+	(*DeleteRoleRequest)(nil),                   // 38: tessera.account.v1.DeleteRoleRequest
+	(*ListRolesResponse)(nil),                   // 39: tessera.account.v1.ListRolesResponse
+	(*ListAdministratorsRequest)(nil),           // 40: tessera.account.v1.ListAdministratorsRequest
+	(*Administrator)(nil),                       // 41: tessera.account.v1.Administrator
+	(*ListAdministratorsResponse)(nil),          // 42: tessera.account.v1.ListAdministratorsResponse
+	(*ListUsersRequest)(nil),                    // 43: tessera.account.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),                   // 44: tessera.account.v1.ListUsersResponse
+	(*ReactivateUserRequest)(nil),               // 45: tessera.account.v1.ReactivateUserRequest
+	(*ResetUserPasswordRequest)(nil),            // 46: tessera.account.v1.ResetUserPasswordRequest
+	(*ChangePasswordRequest)(nil),               // 47: tessera.account.v1.ChangePasswordRequest
+	(*SetSecretQuestionRequest)(nil),            // 48: tessera.account.v1.SetSecretQuestionRequest
+	(*ResetPasswordRequest)(nil),                // 49: tessera.account.v1.ResetPasswordRequest
+	(*LoginRequest)(nil),                        // 50: tessera.account.v1.LoginRequest
+	(*LoginResponse)(nil),                       // 51: tessera.account.v1.LoginResponse
+	(*SignInWithKeyRequest)(nil),                // 52: tessera.account.v1.SignInWithKeyRequest
+	(*SignInWithKeyResponse)(nil),               // 53: tessera.account.v1.SignInWithKeyResponse
+	(*Newcomer)(nil),                            // 54: tessera.account.v1.Newcomer
+	(*RegisterSelfRequest)(nil),                 // 55: tessera.account.v1.RegisterSelfRequest
+	(*RegisterSelfResponse)(nil),                // 56: tessera.account.v1.RegisterSelfResponse
+	(*JoinAccountRequest)(nil),                  // 57: tessera.account.v1.JoinAccountRequest
+	(*JoinAccountResponse)(nil),                 // 58: tessera.account.v1.JoinAccountResponse
+	(*ClaimEntitlementKeyRequest)(nil),          // 59: tessera.account.v1.ClaimEntitlementKeyRequest
+	(*ClaimEntitlementKeyResponse)(nil),         // 60: tessera.account.v1.ClaimEntitlementKeyResponse
+	(*ReplaceAccountAdministratorRequest)(nil),  // 61: tessera.account.v1.ReplaceAccountAdministratorRequest
+	(*ReplaceAccountAdministratorResponse)(nil), // 62: tessera.account.v1.ReplaceAccountAdministratorResponse
+	(*AuthenticateRequest)(nil),                 // 63: tessera.account.v1.AuthenticateRequest
+	(*AuthenticateResponse)(nil),                // 64: tessera.account.v1.AuthenticateResponse
+	(*AccessToken)(nil),                         // 65: tessera.account.v1.AccessToken
+	(*CreateAccessTokenRequest)(nil),            // 66: tessera.account.v1.CreateAccessTokenRequest
+	(*CreateAccessTokenResponse)(nil),           // 67: tessera.account.v1.CreateAccessTokenResponse
+	(*GetAccessTokenRequest)(nil),               // 68: tessera.account.v1.GetAccessTokenRequest
+	(*ListAccessTokensRequest)(nil),             // 69: tessera.account.v1.ListAccessTokensRequest
+	(*ListAccessTokensResponse)(nil),            // 70: tessera.account.v1.ListAccessTokensResponse
+	(*UpdateAccessTokenRequest)(nil),            // 71: tessera.account.v1.UpdateAccessTokenRequest
+	(*RotateAccessTokenRequest)(nil),            // 72: tessera.account.v1.RotateAccessTokenRequest
+	(*DeleteAccessTokenRequest)(nil),            // 73: tessera.account.v1.DeleteAccessTokenRequest
+	(*OrganizationMember)(nil),                  // 74: tessera.account.v1.OrganizationMember
+	(*ProductSeats)(nil),                        // 75: tessera.account.v1.ProductSeats
+	(*Organization)(nil),                        // 76: tessera.account.v1.Organization
+	(*CreateOrganizationRequest)(nil),           // 77: tessera.account.v1.CreateOrganizationRequest
+	(*GetOrganizationRequest)(nil),              // 78: tessera.account.v1.GetOrganizationRequest
+	(*ListOrganizationsRequest)(nil),            // 79: tessera.account.v1.ListOrganizationsRequest
+	(*ListOrganizationsResponse)(nil),           // 80: tessera.account.v1.ListOrganizationsResponse
+	(*InviteMembersRequest)(nil),                // 81: tessera.account.v1.InviteMembersRequest
+	(*AcceptInvitationRequest)(nil),             // 82: tessera.account.v1.AcceptInvitationRequest
+	(*SetMemberEnabledRequest)(nil),             // 83: tessera.account.v1.SetMemberEnabledRequest
+	(*RemoveMemberRequest)(nil),                 // 84: tessera.account.v1.RemoveMemberRequest
+	(*SetCoAdministratorRequest)(nil),           // 85: tessera.account.v1.SetCoAdministratorRequest
+	(*GrantSeatsRequest)(nil),                   // 86: tessera.account.v1.GrantSeatsRequest
+	nil,                                         // 87: tessera.account.v1.Account.AttributesEntry
+	nil,                                         // 88: tessera.account.v1.ProductSeats.HoldersEntry
+	(*timestamppb.Timestamp)(nil),               // 89: google.protobuf.Timestamp
+	(*v1.Address)(nil),                          // 90: tessera.common.v1.Address
+	(*fieldmaskpb.FieldMask)(nil),               // 91: google.protobuf.FieldMask
+	(*v1.Principal)(nil),                        // 92: tessera.common.v1.Principal
+	(*emptypb.Empty)(nil),                       // 93: google.protobuf.Empty
 }
 var file_tessera_account_v1_account_proto_depIdxs = []int32{
-	87,  // 0: tessera.account.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	89,  // 0: tessera.account.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
 	5,   // 1: tessera.account.v1.ListAuditEventsResponse.audit_events:type_name -> tessera.account.v1.AuditEvent
-	87,  // 2: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	89,  // 2: tessera.account.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
 	8,   // 3: tessera.account.v1.CreateTenantResponse.tenant:type_name -> tessera.account.v1.Tenant
 	11,  // 4: tessera.account.v1.CreateTenantResponse.home_account:type_name -> tessera.account.v1.Account
-	28,  // 5: tessera.account.v1.CreateTenantResponse.admin:type_name -> tessera.account.v1.User
+	30,  // 5: tessera.account.v1.CreateTenantResponse.admin:type_name -> tessera.account.v1.User
 	0,   // 6: tessera.account.v1.Account.type:type_name -> tessera.account.v1.AccountType
-	88,  // 7: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
-	85,  // 8: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
-	87,  // 9: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
-	87,  // 10: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
+	90,  // 7: tessera.account.v1.Account.address:type_name -> tessera.common.v1.Address
+	87,  // 8: tessera.account.v1.Account.attributes:type_name -> tessera.account.v1.Account.AttributesEntry
+	89,  // 9: tessera.account.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	89,  // 10: tessera.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
 	11,  // 11: tessera.account.v1.CreateAccountRequest.account:type_name -> tessera.account.v1.Account
-	87,  // 12: tessera.account.v1.PlanUnits.start_time:type_name -> google.protobuf.Timestamp
-	87,  // 13: tessera.account.v1.CreatePartnerCustomerRequest.send_email_time:type_name -> google.protobuf.Timestamp
+	89,  // 12: tessera.account.v1.PlanUnits.start_time:type_name -> google.protobuf.Timestamp
+	89,  // 13: tessera.account.v1.CreatePartnerCustomerRequest.send_email_time:type_name -> google.protobuf.Timestamp
 	13,  // 14: tessera.account.v1.CreatePartnerCustomerRequest.service_plans:type_name -> tessera.account.v1.PlanUnits
 	11,  // 15: tessera.account.v1.CreatePartnerCustomerResponse.account:type_name -> tessera.account.v1.Account
-	28,  // 16: tessera.account.v1.CreatePartnerCustomerResponse.administrator:type_name -> tessera.account.v1.User
-	87,  // 17: tessera.account.v1.CreatePartnerCustomerResponse.email_time:type_name -> google.protobuf.Timestamp
+	30,  // 16: tessera.account.v1.CreatePartnerCustomerResponse.administrator:type_name -> tessera.account.v1.User
+	89,  // 17: tessera.account.v1.CreatePartnerCustomerResponse.email_time:type_name -> google.protobuf.Timestamp
 	11,  // 18: tessera.account.v1.UpdateAccountRequest.account:type_name -> tessera.account.v1.Account
-	89,  // 19: tessera.account.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
+	91,  // 19: tessera.account.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
 	11,  // 20: tessera.account.v1.AccountTreeNode.account:type_name -> tessera.account.v1.Account
 	22,  // 21: tessera.account.v1.AccountTreeNode.children:type_name -> tessera.account.v1.AccountTreeNode
-	11,  // 22: tessera.account.v1.ListAccountsResponse.accounts:type_name -> tessera.account.v1.Account
-	1,   // 23: tessera.account.v1.User.type:type_name -> tessera.account.v1.UserType
-	2,   // 24: tessera.account.v1.User.status:type_name -> tessera.account.v1.UserStatus
-	27,  // 25: tessera.account.v1.User.memberships:type_name -> tessera.account.v1.Membership
-	87,  // 26: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	87,  // 27: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
-	87,  // 28: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
-	88,  // 29: tessera.account.v1.User.address:type_name -> tessera.common.v1.Address
-	28,  // 30: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
-	28,  // 31: tessera.account.v1.UpdateUserRequest.user:type_name -> tessera.account.v1.User
-	89,  // 32: tessera.account.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
-	33,  // 33: tessera.account.v1.CreateRoleRequest.role:type_name -> tessera.account.v1.Role
-	33,  // 34: tessera.account.v1.UpdateRoleRequest.role:type_name -> tessera.account.v1.Role
-	89,  // 35: tessera.account.v1.UpdateRoleRequest.update_mask:type_name -> google.protobuf.FieldMask
-	33,  // 36: tessera.account.v1.ListRolesResponse.roles:type_name -> tessera.account.v1.Role
-	39,  // 37: tessera.account.v1.ListAdministratorsResponse.administrators:type_name -> tessera.account.v1.Administrator
-	28,  // 38: tessera.account.v1.ListUsersResponse.users:type_name -> tessera.account.v1.User
-	87,  // 39: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
-	28,  // 40: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
-	87,  // 41: tessera.account.v1.SignInWithKeyResponse.expire_time:type_name -> google.protobuf.Timestamp
-	52,  // 42: tessera.account.v1.RegisterSelfRequest.person:type_name -> tessera.account.v1.Newcomer
-	88,  // 43: tessera.account.v1.RegisterSelfRequest.address:type_name -> tessera.common.v1.Address
-	28,  // 44: tessera.account.v1.RegisterSelfResponse.user:type_name -> tessera.account.v1.User
-	52,  // 45: tessera.account.v1.JoinAccountRequest.person:type_name -> tessera.account.v1.Newcomer
-	28,  // 46: tessera.account.v1.JoinAccountResponse.user:type_name -> tessera.account.v1.User
-	28,  // 47: tessera.account.v1.ReplaceAccountAdministratorResponse.administrator:type_name -> tessera.account.v1.User
-	90,  // 48: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
-	87,  // 49: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
-	3,   // 50: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
-	87,  // 51: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
-	87,  // 52: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
-	87,  // 53: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
-	63,  // 54: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	63,  // 55: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
-	63,  // 56: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
-	63,  // 57: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
-	89,  // 58: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,   // 59: tessera.account.v1.OrganizationMember.status:type_name -> tessera.account.v1.MemberStatus
-	87,  // 60: tessera.account.v1.OrganizationMember.invite_time:type_name -> google.protobuf.Timestamp
-	87,  // 61: tessera.account.v1.OrganizationMember.join_time:type_name -> google.protobuf.Timestamp
-	86,  // 62: tessera.account.v1.ProductSeats.holders:type_name -> tessera.account.v1.ProductSeats.HoldersEntry
-	72,  // 63: tessera.account.v1.Organization.members:type_name -> tessera.account.v1.OrganizationMember
-	73,  // 64: tessera.account.v1.Organization.products:type_name -> tessera.account.v1.ProductSeats
-	87,  // 65: tessera.account.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	74,  // 66: tessera.account.v1.CreateOrganizationRequest.organization:type_name -> tessera.account.v1.Organization
-	74,  // 67: tessera.account.v1.ListOrganizationsResponse.organizations:type_name -> tessera.account.v1.Organization
-	9,   // 68: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
-	12,  // 69: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
-	14,  // 70: tessera.account.v1.AccountService.CreatePartnerCustomer:input_type -> tessera.account.v1.CreatePartnerCustomerRequest
-	17,  // 71: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
-	16,  // 72: tessera.account.v1.AccountService.UpdateAccount:input_type -> tessera.account.v1.UpdateAccountRequest
-	25,  // 73: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
-	19,  // 74: tessera.account.v1.AccountService.LinkSubAccount:input_type -> tessera.account.v1.LinkSubAccountRequest
-	20,  // 75: tessera.account.v1.AccountService.UnlinkSubAccount:input_type -> tessera.account.v1.UnlinkSubAccountRequest
-	21,  // 76: tessera.account.v1.AccountService.GetAccountTree:input_type -> tessera.account.v1.GetAccountTreeRequest
-	23,  // 77: tessera.account.v1.AccountService.DeleteAccount:input_type -> tessera.account.v1.DeleteAccountRequest
-	29,  // 78: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
-	30,  // 79: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
-	41,  // 80: tessera.account.v1.AccountService.ListUsers:input_type -> tessera.account.v1.ListUsersRequest
-	31,  // 81: tessera.account.v1.AccountService.UpdateUser:input_type -> tessera.account.v1.UpdateUserRequest
-	38,  // 82: tessera.account.v1.AccountService.ListAdministrators:input_type -> tessera.account.v1.ListAdministratorsRequest
-	32,  // 83: tessera.account.v1.AccountService.ListRoles:input_type -> tessera.account.v1.ListRolesRequest
-	34,  // 84: tessera.account.v1.AccountService.CreateRole:input_type -> tessera.account.v1.CreateRoleRequest
-	35,  // 85: tessera.account.v1.AccountService.UpdateRole:input_type -> tessera.account.v1.UpdateRoleRequest
-	36,  // 86: tessera.account.v1.AccountService.DeleteRole:input_type -> tessera.account.v1.DeleteRoleRequest
-	43,  // 87: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
-	44,  // 88: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
-	48,  // 89: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
-	61,  // 90: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
-	45,  // 91: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
-	46,  // 92: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
-	47,  // 93: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
-	50,  // 94: tessera.account.v1.AuthService.SignInWithKey:input_type -> tessera.account.v1.SignInWithKeyRequest
-	53,  // 95: tessera.account.v1.RegistrationService.RegisterSelf:input_type -> tessera.account.v1.RegisterSelfRequest
-	55,  // 96: tessera.account.v1.RegistrationService.JoinAccount:input_type -> tessera.account.v1.JoinAccountRequest
-	57,  // 97: tessera.account.v1.RegistrationService.ClaimEntitlementKey:input_type -> tessera.account.v1.ClaimEntitlementKeyRequest
-	59,  // 98: tessera.account.v1.RegistrationService.ReplaceAccountAdministrator:input_type -> tessera.account.v1.ReplaceAccountAdministratorRequest
-	64,  // 99: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
-	66,  // 100: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
-	67,  // 101: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
-	69,  // 102: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
-	70,  // 103: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
-	71,  // 104: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
-	6,   // 105: tessera.account.v1.AuditService.ListAuditEvents:input_type -> tessera.account.v1.ListAuditEventsRequest
-	75,  // 106: tessera.account.v1.OrganizationService.CreateOrganization:input_type -> tessera.account.v1.CreateOrganizationRequest
-	76,  // 107: tessera.account.v1.OrganizationService.GetOrganization:input_type -> tessera.account.v1.GetOrganizationRequest
-	77,  // 108: tessera.account.v1.OrganizationService.ListOrganizations:input_type -> tessera.account.v1.ListOrganizationsRequest
-	79,  // 109: tessera.account.v1.OrganizationService.InviteMembers:input_type -> tessera.account.v1.InviteMembersRequest
-	80,  // 110: tessera.account.v1.OrganizationService.AcceptInvitation:input_type -> tessera.account.v1.AcceptInvitationRequest
-	81,  // 111: tessera.account.v1.OrganizationService.SetMemberEnabled:input_type -> tessera.account.v1.SetMemberEnabledRequest
-	82,  // 112: tessera.account.v1.OrganizationService.RemoveMember:input_type -> tessera.account.v1.RemoveMemberRequest
-	83,  // 113: tessera.account.v1.OrganizationService.SetCoAdministrator:input_type -> tessera.account.v1.SetCoAdministratorRequest
-	84,  // 114: tessera.account.v1.OrganizationService.GrantSeats:input_type -> tessera.account.v1.GrantSeatsRequest
-	10,  // 115: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
-	11,  // 116: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
-	15,  // 117: tessera.account.v1.AccountService.CreatePartnerCustomer:output_type -> tessera.account.v1.CreatePartnerCustomerResponse
-	11,  // 118: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
-	11,  // 119: tessera.account.v1.AccountService.UpdateAccount:output_type -> tessera.account.v1.Account
-	26,  // 120: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
-	18,  // 121: tessera.account.v1.AccountService.LinkSubAccount:output_type -> tessera.account.v1.AccountLink
-	91,  // 122: tessera.account.v1.AccountService.UnlinkSubAccount:output_type -> google.protobuf.Empty
-	22,  // 123: tessera.account.v1.AccountService.GetAccountTree:output_type -> tessera.account.v1.AccountTreeNode
-	24,  // 124: tessera.account.v1.AccountService.DeleteAccount:output_type -> tessera.account.v1.DeleteAccountResponse
-	28,  // 125: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
-	28,  // 126: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
-	42,  // 127: tessera.account.v1.AccountService.ListUsers:output_type -> tessera.account.v1.ListUsersResponse
-	28,  // 128: tessera.account.v1.AccountService.UpdateUser:output_type -> tessera.account.v1.User
-	40,  // 129: tessera.account.v1.AccountService.ListAdministrators:output_type -> tessera.account.v1.ListAdministratorsResponse
-	37,  // 130: tessera.account.v1.AccountService.ListRoles:output_type -> tessera.account.v1.ListRolesResponse
-	33,  // 131: tessera.account.v1.AccountService.CreateRole:output_type -> tessera.account.v1.Role
-	33,  // 132: tessera.account.v1.AccountService.UpdateRole:output_type -> tessera.account.v1.Role
-	91,  // 133: tessera.account.v1.AccountService.DeleteRole:output_type -> google.protobuf.Empty
-	28,  // 134: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
-	28,  // 135: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
-	49,  // 136: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
-	62,  // 137: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
-	91,  // 138: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
-	91,  // 139: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
-	91,  // 140: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
-	51,  // 141: tessera.account.v1.AuthService.SignInWithKey:output_type -> tessera.account.v1.SignInWithKeyResponse
-	54,  // 142: tessera.account.v1.RegistrationService.RegisterSelf:output_type -> tessera.account.v1.RegisterSelfResponse
-	56,  // 143: tessera.account.v1.RegistrationService.JoinAccount:output_type -> tessera.account.v1.JoinAccountResponse
-	58,  // 144: tessera.account.v1.RegistrationService.ClaimEntitlementKey:output_type -> tessera.account.v1.ClaimEntitlementKeyResponse
-	60,  // 145: tessera.account.v1.RegistrationService.ReplaceAccountAdministrator:output_type -> tessera.account.v1.ReplaceAccountAdministratorResponse
-	65,  // 146: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	63,  // 147: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
-	68,  // 148: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
-	63,  // 149: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
-	65,  // 150: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
-	91,  // 151: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
-	7,   // 152: tessera.account.v1.AuditService.ListAuditEvents:output_type -> tessera.account.v1.ListAuditEventsResponse
-	74,  // 153: tessera.account.v1.OrganizationService.CreateOrganization:output_type -> tessera.account.v1.Organization
-	74,  // 154: tessera.account.v1.OrganizationService.GetOrganization:output_type -> tessera.account.v1.Organization
-	78,  // 155: tessera.account.v1.OrganizationService.ListOrganizations:output_type -> tessera.account.v1.ListOrganizationsResponse
-	74,  // 156: tessera.account.v1.OrganizationService.InviteMembers:output_type -> tessera.account.v1.Organization
-	74,  // 157: tessera.account.v1.OrganizationService.AcceptInvitation:output_type -> tessera.account.v1.Organization
-	74,  // 158: tessera.account.v1.OrganizationService.SetMemberEnabled:output_type -> tessera.account.v1.Organization
-	74,  // 159: tessera.account.v1.OrganizationService.RemoveMember:output_type -> tessera.account.v1.Organization
-	74,  // 160: tessera.account.v1.OrganizationService.SetCoAdministrator:output_type -> tessera.account.v1.Organization
-	74,  // 161: tessera.account.v1.OrganizationService.GrantSeats:output_type -> tessera.account.v1.Organization
-	115, // [115:162] is the sub-list for method output_type
-	68,  // [68:115] is the sub-list for method input_type
-	68,  // [68:68] is the sub-list for extension type_name
-	68,  // [68:68] is the sub-list for extension extendee
-	0,   // [0:68] is the sub-list for field type_name
+	11,  // 22: tessera.account.v1.BatchGetAccountsResponse.accounts:type_name -> tessera.account.v1.Account
+	11,  // 23: tessera.account.v1.ListAccountsResponse.accounts:type_name -> tessera.account.v1.Account
+	1,   // 24: tessera.account.v1.User.type:type_name -> tessera.account.v1.UserType
+	2,   // 25: tessera.account.v1.User.status:type_name -> tessera.account.v1.UserStatus
+	29,  // 26: tessera.account.v1.User.memberships:type_name -> tessera.account.v1.Membership
+	89,  // 27: tessera.account.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	89,  // 28: tessera.account.v1.User.last_login_time:type_name -> google.protobuf.Timestamp
+	89,  // 29: tessera.account.v1.User.locked_time:type_name -> google.protobuf.Timestamp
+	90,  // 30: tessera.account.v1.User.address:type_name -> tessera.common.v1.Address
+	30,  // 31: tessera.account.v1.CreateUserRequest.user:type_name -> tessera.account.v1.User
+	30,  // 32: tessera.account.v1.UpdateUserRequest.user:type_name -> tessera.account.v1.User
+	91,  // 33: tessera.account.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
+	35,  // 34: tessera.account.v1.CreateRoleRequest.role:type_name -> tessera.account.v1.Role
+	35,  // 35: tessera.account.v1.UpdateRoleRequest.role:type_name -> tessera.account.v1.Role
+	91,  // 36: tessera.account.v1.UpdateRoleRequest.update_mask:type_name -> google.protobuf.FieldMask
+	35,  // 37: tessera.account.v1.ListRolesResponse.roles:type_name -> tessera.account.v1.Role
+	41,  // 38: tessera.account.v1.ListAdministratorsResponse.administrators:type_name -> tessera.account.v1.Administrator
+	30,  // 39: tessera.account.v1.ListUsersResponse.users:type_name -> tessera.account.v1.User
+	89,  // 40: tessera.account.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
+	30,  // 41: tessera.account.v1.LoginResponse.user:type_name -> tessera.account.v1.User
+	89,  // 42: tessera.account.v1.SignInWithKeyResponse.expire_time:type_name -> google.protobuf.Timestamp
+	54,  // 43: tessera.account.v1.RegisterSelfRequest.person:type_name -> tessera.account.v1.Newcomer
+	90,  // 44: tessera.account.v1.RegisterSelfRequest.address:type_name -> tessera.common.v1.Address
+	30,  // 45: tessera.account.v1.RegisterSelfResponse.user:type_name -> tessera.account.v1.User
+	54,  // 46: tessera.account.v1.JoinAccountRequest.person:type_name -> tessera.account.v1.Newcomer
+	30,  // 47: tessera.account.v1.JoinAccountResponse.user:type_name -> tessera.account.v1.User
+	30,  // 48: tessera.account.v1.ReplaceAccountAdministratorResponse.administrator:type_name -> tessera.account.v1.User
+	92,  // 49: tessera.account.v1.AuthenticateResponse.principal:type_name -> tessera.common.v1.Principal
+	89,  // 50: tessera.account.v1.AuthenticateResponse.token_expire_time:type_name -> google.protobuf.Timestamp
+	3,   // 51: tessera.account.v1.AccessToken.type:type_name -> tessera.account.v1.AccessTokenType
+	89,  // 52: tessera.account.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
+	89,  // 53: tessera.account.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
+	89,  // 54: tessera.account.v1.AccessToken.update_time:type_name -> google.protobuf.Timestamp
+	65,  // 55: tessera.account.v1.CreateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	65,  // 56: tessera.account.v1.CreateAccessTokenResponse.access_token:type_name -> tessera.account.v1.AccessToken
+	65,  // 57: tessera.account.v1.ListAccessTokensResponse.access_tokens:type_name -> tessera.account.v1.AccessToken
+	65,  // 58: tessera.account.v1.UpdateAccessTokenRequest.access_token:type_name -> tessera.account.v1.AccessToken
+	91,  // 59: tessera.account.v1.UpdateAccessTokenRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,   // 60: tessera.account.v1.OrganizationMember.status:type_name -> tessera.account.v1.MemberStatus
+	89,  // 61: tessera.account.v1.OrganizationMember.invite_time:type_name -> google.protobuf.Timestamp
+	89,  // 62: tessera.account.v1.OrganizationMember.join_time:type_name -> google.protobuf.Timestamp
+	88,  // 63: tessera.account.v1.ProductSeats.holders:type_name -> tessera.account.v1.ProductSeats.HoldersEntry
+	74,  // 64: tessera.account.v1.Organization.members:type_name -> tessera.account.v1.OrganizationMember
+	75,  // 65: tessera.account.v1.Organization.products:type_name -> tessera.account.v1.ProductSeats
+	89,  // 66: tessera.account.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	76,  // 67: tessera.account.v1.CreateOrganizationRequest.organization:type_name -> tessera.account.v1.Organization
+	76,  // 68: tessera.account.v1.ListOrganizationsResponse.organizations:type_name -> tessera.account.v1.Organization
+	9,   // 69: tessera.account.v1.AccountService.CreateTenant:input_type -> tessera.account.v1.CreateTenantRequest
+	12,  // 70: tessera.account.v1.AccountService.CreateAccount:input_type -> tessera.account.v1.CreateAccountRequest
+	14,  // 71: tessera.account.v1.AccountService.CreatePartnerCustomer:input_type -> tessera.account.v1.CreatePartnerCustomerRequest
+	17,  // 72: tessera.account.v1.AccountService.GetAccount:input_type -> tessera.account.v1.GetAccountRequest
+	16,  // 73: tessera.account.v1.AccountService.UpdateAccount:input_type -> tessera.account.v1.UpdateAccountRequest
+	27,  // 74: tessera.account.v1.AccountService.ListAccounts:input_type -> tessera.account.v1.ListAccountsRequest
+	25,  // 75: tessera.account.v1.AccountService.BatchGetAccounts:input_type -> tessera.account.v1.BatchGetAccountsRequest
+	19,  // 76: tessera.account.v1.AccountService.LinkSubAccount:input_type -> tessera.account.v1.LinkSubAccountRequest
+	20,  // 77: tessera.account.v1.AccountService.UnlinkSubAccount:input_type -> tessera.account.v1.UnlinkSubAccountRequest
+	21,  // 78: tessera.account.v1.AccountService.GetAccountTree:input_type -> tessera.account.v1.GetAccountTreeRequest
+	23,  // 79: tessera.account.v1.AccountService.DeleteAccount:input_type -> tessera.account.v1.DeleteAccountRequest
+	31,  // 80: tessera.account.v1.AccountService.CreateUser:input_type -> tessera.account.v1.CreateUserRequest
+	32,  // 81: tessera.account.v1.AccountService.GetUser:input_type -> tessera.account.v1.GetUserRequest
+	43,  // 82: tessera.account.v1.AccountService.ListUsers:input_type -> tessera.account.v1.ListUsersRequest
+	33,  // 83: tessera.account.v1.AccountService.UpdateUser:input_type -> tessera.account.v1.UpdateUserRequest
+	40,  // 84: tessera.account.v1.AccountService.ListAdministrators:input_type -> tessera.account.v1.ListAdministratorsRequest
+	34,  // 85: tessera.account.v1.AccountService.ListRoles:input_type -> tessera.account.v1.ListRolesRequest
+	36,  // 86: tessera.account.v1.AccountService.CreateRole:input_type -> tessera.account.v1.CreateRoleRequest
+	37,  // 87: tessera.account.v1.AccountService.UpdateRole:input_type -> tessera.account.v1.UpdateRoleRequest
+	38,  // 88: tessera.account.v1.AccountService.DeleteRole:input_type -> tessera.account.v1.DeleteRoleRequest
+	45,  // 89: tessera.account.v1.AccountService.ReactivateUser:input_type -> tessera.account.v1.ReactivateUserRequest
+	46,  // 90: tessera.account.v1.AccountService.ResetUserPassword:input_type -> tessera.account.v1.ResetUserPasswordRequest
+	50,  // 91: tessera.account.v1.AuthService.Login:input_type -> tessera.account.v1.LoginRequest
+	63,  // 92: tessera.account.v1.AuthService.Authenticate:input_type -> tessera.account.v1.AuthenticateRequest
+	47,  // 93: tessera.account.v1.AuthService.ChangePassword:input_type -> tessera.account.v1.ChangePasswordRequest
+	48,  // 94: tessera.account.v1.AuthService.SetSecretQuestion:input_type -> tessera.account.v1.SetSecretQuestionRequest
+	49,  // 95: tessera.account.v1.AuthService.ResetPassword:input_type -> tessera.account.v1.ResetPasswordRequest
+	52,  // 96: tessera.account.v1.AuthService.SignInWithKey:input_type -> tessera.account.v1.SignInWithKeyRequest
+	55,  // 97: tessera.account.v1.RegistrationService.RegisterSelf:input_type -> tessera.account.v1.RegisterSelfRequest
+	57,  // 98: tessera.account.v1.RegistrationService.JoinAccount:input_type -> tessera.account.v1.JoinAccountRequest
+	59,  // 99: tessera.account.v1.RegistrationService.ClaimEntitlementKey:input_type -> tessera.account.v1.ClaimEntitlementKeyRequest
+	61,  // 100: tessera.account.v1.RegistrationService.ReplaceAccountAdministrator:input_type -> tessera.account.v1.ReplaceAccountAdministratorRequest
+	66,  // 101: tessera.account.v1.AccessTokenService.CreateAccessToken:input_type -> tessera.account.v1.CreateAccessTokenRequest
+	68,  // 102: tessera.account.v1.AccessTokenService.GetAccessToken:input_type -> tessera.account.v1.GetAccessTokenRequest
+	69,  // 103: tessera.account.v1.AccessTokenService.ListAccessTokens:input_type -> tessera.account.v1.ListAccessTokensRequest
+	71,  // 104: tessera.account.v1.AccessTokenService.UpdateAccessToken:input_type -> tessera.account.v1.UpdateAccessTokenRequest
+	72,  // 105: tessera.account.v1.AccessTokenService.RotateAccessToken:input_type -> tessera.account.v1.RotateAccessTokenRequest
+	73,  // 106: tessera.account.v1.AccessTokenService.DeleteAccessToken:input_type -> tessera.account.v1.DeleteAccessTokenRequest
+	6,   // 107: tessera.account.v1.AuditService.ListAuditEvents:input_type -> tessera.account.v1.ListAuditEventsRequest
+	77,  // 108: tessera.account.v1.OrganizationService.CreateOrganization:input_type -> tessera.account.v1.CreateOrganizationRequest
+	78,  // 109: tessera.account.v1.OrganizationService.GetOrganization:input_type -> tessera.account.v1.GetOrganizationRequest
+	79,  // 110: tessera.account.v1.OrganizationService.ListOrganizations:input_type -> tessera.account.v1.ListOrganizationsRequest
+	81,  // 111: tessera.account.v1.OrganizationService.InviteMembers:input_type -> tessera.account.v1.InviteMembersRequest
+	82,  // 112: tessera.account.v1.OrganizationService.AcceptInvitation:input_type -> tessera.account.v1.AcceptInvitationRequest
+	83,  // 113: tessera.account.v1.OrganizationService.SetMemberEnabled:input_type -> tessera.account.v1.SetMemberEnabledRequest
+	84,  // 114: tessera.account.v1.OrganizationService.RemoveMember:input_type -> tessera.account.v1.RemoveMemberRequest
+	85,  // 115: tessera.account.v1.OrganizationService.SetCoAdministrator:input_type -> tessera.account.v1.SetCoAdministratorRequest
+	86,  // 116: tessera.account.v1.OrganizationService.GrantSeats:input_type -> tessera.account.v1.GrantSeatsRequest
+	10,  // 117: tessera.account.v1.AccountService.CreateTenant:output_type -> tessera.account.v1.CreateTenantResponse
+	11,  // 118: tessera.account.v1.AccountService.CreateAccount:output_type -> tessera.account.v1.Account
+	15,  // 119: tessera.account.v1.AccountService.CreatePartnerCustomer:output_type -> tessera.account.v1.CreatePartnerCustomerResponse
+	11,  // 120: tessera.account.v1.AccountService.GetAccount:output_type -> tessera.account.v1.Account
+	11,  // 121: tessera.account.v1.AccountService.UpdateAccount:output_type -> tessera.account.v1.Account
+	28,  // 122: tessera.account.v1.AccountService.ListAccounts:output_type -> tessera.account.v1.ListAccountsResponse
+	26,  // 123: tessera.account.v1.AccountService.BatchGetAccounts:output_type -> tessera.account.v1.BatchGetAccountsResponse
+	18,  // 124: tessera.account.v1.AccountService.LinkSubAccount:output_type -> tessera.account.v1.AccountLink
+	93,  // 125: tessera.account.v1.AccountService.UnlinkSubAccount:output_type -> google.protobuf.Empty
+	22,  // 126: tessera.account.v1.AccountService.GetAccountTree:output_type -> tessera.account.v1.AccountTreeNode
+	24,  // 127: tessera.account.v1.AccountService.DeleteAccount:output_type -> tessera.account.v1.DeleteAccountResponse
+	30,  // 128: tessera.account.v1.AccountService.CreateUser:output_type -> tessera.account.v1.User
+	30,  // 129: tessera.account.v1.AccountService.GetUser:output_type -> tessera.account.v1.User
+	44,  // 130: tessera.account.v1.AccountService.ListUsers:output_type -> tessera.account.v1.ListUsersResponse
+	30,  // 131: tessera.account.v1.AccountService.UpdateUser:output_type -> tessera.account.v1.User
+	42,  // 132: tessera.account.v1.AccountService.ListAdministrators:output_type -> tessera.account.v1.ListAdministratorsResponse
+	39,  // 133: tessera.account.v1.AccountService.ListRoles:output_type -> tessera.account.v1.ListRolesResponse
+	35,  // 134: tessera.account.v1.AccountService.CreateRole:output_type -> tessera.account.v1.Role
+	35,  // 135: tessera.account.v1.AccountService.UpdateRole:output_type -> tessera.account.v1.Role
+	93,  // 136: tessera.account.v1.AccountService.DeleteRole:output_type -> google.protobuf.Empty
+	30,  // 137: tessera.account.v1.AccountService.ReactivateUser:output_type -> tessera.account.v1.User
+	30,  // 138: tessera.account.v1.AccountService.ResetUserPassword:output_type -> tessera.account.v1.User
+	51,  // 139: tessera.account.v1.AuthService.Login:output_type -> tessera.account.v1.LoginResponse
+	64,  // 140: tessera.account.v1.AuthService.Authenticate:output_type -> tessera.account.v1.AuthenticateResponse
+	93,  // 141: tessera.account.v1.AuthService.ChangePassword:output_type -> google.protobuf.Empty
+	93,  // 142: tessera.account.v1.AuthService.SetSecretQuestion:output_type -> google.protobuf.Empty
+	93,  // 143: tessera.account.v1.AuthService.ResetPassword:output_type -> google.protobuf.Empty
+	53,  // 144: tessera.account.v1.AuthService.SignInWithKey:output_type -> tessera.account.v1.SignInWithKeyResponse
+	56,  // 145: tessera.account.v1.RegistrationService.RegisterSelf:output_type -> tessera.account.v1.RegisterSelfResponse
+	58,  // 146: tessera.account.v1.RegistrationService.JoinAccount:output_type -> tessera.account.v1.JoinAccountResponse
+	60,  // 147: tessera.account.v1.RegistrationService.ClaimEntitlementKey:output_type -> tessera.account.v1.ClaimEntitlementKeyResponse
+	62,  // 148: tessera.account.v1.RegistrationService.ReplaceAccountAdministrator:output_type -> tessera.account.v1.ReplaceAccountAdministratorResponse
+	67,  // 149: tessera.account.v1.AccessTokenService.CreateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	65,  // 150: tessera.account.v1.AccessTokenService.GetAccessToken:output_type -> tessera.account.v1.AccessToken
+	70,  // 151: tessera.account.v1.AccessTokenService.ListAccessTokens:output_type -> tessera.account.v1.ListAccessTokensResponse
+	65,  // 152: tessera.account.v1.AccessTokenService.UpdateAccessToken:output_type -> tessera.account.v1.AccessToken
+	67,  // 153: tessera.account.v1.AccessTokenService.RotateAccessToken:output_type -> tessera.account.v1.CreateAccessTokenResponse
+	93,  // 154: tessera.account.v1.AccessTokenService.DeleteAccessToken:output_type -> google.protobuf.Empty
+	7,   // 155: tessera.account.v1.AuditService.ListAuditEvents:output_type -> tessera.account.v1.ListAuditEventsResponse
+	76,  // 156: tessera.account.v1.OrganizationService.CreateOrganization:output_type -> tessera.account.v1.Organization
+	76,  // 157: tessera.account.v1.OrganizationService.GetOrganization:output_type -> tessera.account.v1.Organization
+	80,  // 158: tessera.account.v1.OrganizationService.ListOrganizations:output_type -> tessera.account.v1.ListOrganizationsResponse
+	76,  // 159: tessera.account.v1.OrganizationService.InviteMembers:output_type -> tessera.account.v1.Organization
+	76,  // 160: tessera.account.v1.OrganizationService.AcceptInvitation:output_type -> tessera.account.v1.Organization
+	76,  // 161: tessera.account.v1.OrganizationService.SetMemberEnabled:output_type -> tessera.account.v1.Organization
+	76,  // 162: tessera.account.v1.OrganizationService.RemoveMember:output_type -> tessera.account.v1.Organization
+	76,  // 163: tessera.account.v1.OrganizationService.SetCoAdministrator:output_type -> tessera.account.v1.Organization
+	76,  // 164: tessera.account.v1.OrganizationService.GrantSeats:output_type -> tessera.account.v1.Organization
+	117, // [117:165] is the sub-list for method output_type
+	69,  // [69:117] is the sub-list for method input_type
+	69,  // [69:69] is the sub-list for extension type_name
+	69,  // [69:69] is the sub-list for extension extendee
+	0,   // [0:69] is the sub-list for field type_name
 }
 
 func init() { file_tessera_account_v1_account_proto_init() }
@@ -6309,7 +6408,7 @@ func file_tessera_account_v1_account_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_account_v1_account_proto_rawDesc), len(file_tessera_account_v1_account_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   82,
+			NumMessages:   84,
 			NumExtensions: 0,
 			NumServices:   6,
 		},

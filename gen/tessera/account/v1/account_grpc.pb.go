@@ -26,6 +26,7 @@ const (
 	AccountService_GetAccount_FullMethodName            = "/tessera.account.v1.AccountService/GetAccount"
 	AccountService_UpdateAccount_FullMethodName         = "/tessera.account.v1.AccountService/UpdateAccount"
 	AccountService_ListAccounts_FullMethodName          = "/tessera.account.v1.AccountService/ListAccounts"
+	AccountService_BatchGetAccounts_FullMethodName      = "/tessera.account.v1.AccountService/BatchGetAccounts"
 	AccountService_LinkSubAccount_FullMethodName        = "/tessera.account.v1.AccountService/LinkSubAccount"
 	AccountService_UnlinkSubAccount_FullMethodName      = "/tessera.account.v1.AccountService/UnlinkSubAccount"
 	AccountService_GetAccountTree_FullMethodName        = "/tessera.account.v1.AccountService/GetAccountTree"
@@ -61,6 +62,9 @@ type AccountServiceClient interface {
 	// Changes an account's fields named in update_mask (never its ID or type).
 	UpdateAccount(ctx context.Context, in *UpdateAccountRequest, opts ...grpc.CallOption) (*Account, error)
 	ListAccounts(ctx context.Context, in *ListAccountsRequest, opts ...grpc.CallOption) (*ListAccountsResponse, error)
+	// Reads up to 1,000 accounts the caller may see at once (unknown or invisible
+	// names are left out).
+	BatchGetAccounts(ctx context.Context, in *BatchGetAccountsRequest, opts ...grpc.CallOption) (*BatchGetAccountsResponse, error)
 	// Makes child a sub-account of parent. Accounts form a DAG: an account may have
 	// several parents, and a link that would close a cycle is refused (SPEC ACC-2).
 	LinkSubAccount(ctx context.Context, in *LinkSubAccountRequest, opts ...grpc.CallOption) (*AccountLink, error)
@@ -160,6 +164,16 @@ func (c *accountServiceClient) ListAccounts(ctx context.Context, in *ListAccount
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListAccountsResponse)
 	err := c.cc.Invoke(ctx, AccountService_ListAccounts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accountServiceClient) BatchGetAccounts(ctx context.Context, in *BatchGetAccountsRequest, opts ...grpc.CallOption) (*BatchGetAccountsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchGetAccountsResponse)
+	err := c.cc.Invoke(ctx, AccountService_BatchGetAccounts_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -334,6 +348,9 @@ type AccountServiceServer interface {
 	// Changes an account's fields named in update_mask (never its ID or type).
 	UpdateAccount(context.Context, *UpdateAccountRequest) (*Account, error)
 	ListAccounts(context.Context, *ListAccountsRequest) (*ListAccountsResponse, error)
+	// Reads up to 1,000 accounts the caller may see at once (unknown or invisible
+	// names are left out).
+	BatchGetAccounts(context.Context, *BatchGetAccountsRequest) (*BatchGetAccountsResponse, error)
 	// Makes child a sub-account of parent. Accounts form a DAG: an account may have
 	// several parents, and a link that would close a cycle is refused (SPEC ACC-2).
 	LinkSubAccount(context.Context, *LinkSubAccountRequest) (*AccountLink, error)
@@ -396,6 +413,9 @@ func (UnimplementedAccountServiceServer) UpdateAccount(context.Context, *UpdateA
 }
 func (UnimplementedAccountServiceServer) ListAccounts(context.Context, *ListAccountsRequest) (*ListAccountsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAccounts not implemented")
+}
+func (UnimplementedAccountServiceServer) BatchGetAccounts(context.Context, *BatchGetAccountsRequest) (*BatchGetAccountsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchGetAccounts not implemented")
 }
 func (UnimplementedAccountServiceServer) LinkSubAccount(context.Context, *LinkSubAccountRequest) (*AccountLink, error) {
 	return nil, status.Error(codes.Unimplemented, "method LinkSubAccount not implemented")
@@ -567,6 +587,24 @@ func _AccountService_ListAccounts_Handler(srv interface{}, ctx context.Context, 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(AccountServiceServer).ListAccounts(ctx, req.(*ListAccountsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccountService_BatchGetAccounts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchGetAccountsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).BatchGetAccounts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_BatchGetAccounts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).BatchGetAccounts(ctx, req.(*BatchGetAccountsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -871,6 +909,10 @@ var AccountService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAccounts",
 			Handler:    _AccountService_ListAccounts_Handler,
+		},
+		{
+			MethodName: "BatchGetAccounts",
+			Handler:    _AccountService_BatchGetAccounts_Handler,
 		},
 		{
 			MethodName: "LinkSubAccount",

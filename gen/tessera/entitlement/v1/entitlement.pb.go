@@ -5059,6 +5059,325 @@ func (x *ListEntitlementsResponse) GetNextPageToken() string {
 	return ""
 }
 
+type ListExpiringLineItemsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Which: expiring (within within_days) and/or expired; at least one.
+	Expiring bool `protobuf:"varint,1,opt,name=expiring,proto3" json:"expiring,omitempty"`
+	Expired  bool `protobuf:"varint,2,opt,name=expired,proto3" json:"expired,omitempty"`
+	// Which lines: subscriptions and/or maintenance; neither means both.
+	Subscription bool `protobuf:"varint,3,opt,name=subscription,proto3" json:"subscription,omitempty"`
+	Maintenance  bool `protobuf:"varint,4,opt,name=maintenance,proto3" json:"maintenance,omitempty"`
+	// How far ahead "expiring" looks; 90 when unset, at most 3650.
+	WithinDays int32 `protobuf:"varint,5,opt,name=within_days,json=withinDays,proto3" json:"within_days,omitempty"`
+	// Matches product, activation ID, account ID or account name; "*" is a wildcard,
+	// everything else is literal.
+	Search string `protobuf:"bytes,6,opt,name=search,proto3" json:"search,omitempty"`
+	// days_remaining (default), expire_time, type or account_name, optionally "desc".
+	OrderBy       string `protobuf:"bytes,7,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListExpiringLineItemsRequest) Reset() {
+	*x = ListExpiringLineItemsRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListExpiringLineItemsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListExpiringLineItemsRequest) ProtoMessage() {}
+
+func (x *ListExpiringLineItemsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListExpiringLineItemsRequest.ProtoReflect.Descriptor instead.
+func (*ListExpiringLineItemsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *ListExpiringLineItemsRequest) GetExpiring() bool {
+	if x != nil {
+		return x.Expiring
+	}
+	return false
+}
+
+func (x *ListExpiringLineItemsRequest) GetExpired() bool {
+	if x != nil {
+		return x.Expired
+	}
+	return false
+}
+
+func (x *ListExpiringLineItemsRequest) GetSubscription() bool {
+	if x != nil {
+		return x.Subscription
+	}
+	return false
+}
+
+func (x *ListExpiringLineItemsRequest) GetMaintenance() bool {
+	if x != nil {
+		return x.Maintenance
+	}
+	return false
+}
+
+func (x *ListExpiringLineItemsRequest) GetWithinDays() int32 {
+	if x != nil {
+		return x.WithinDays
+	}
+	return 0
+}
+
+func (x *ListExpiringLineItemsRequest) GetSearch() string {
+	if x != nil {
+		return x.Search
+	}
+	return ""
+}
+
+func (x *ListExpiringLineItemsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+type ExpiringLineItem struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	LineItem    *LineItem              `protobuf:"bytes,1,opt,name=line_item,json=lineItem,proto3" json:"line_item,omitempty"`
+	AccountName string                 `protobuf:"bytes,2,opt,name=account_name,json=accountName,proto3" json:"account_name,omitempty"`
+	// When the subscription or maintenance ends.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Calendar days (UTC) from today to end_time's date; negative once past.
+	DaysRemaining int64 `protobuf:"varint,4,opt,name=days_remaining,json=daysRemaining,proto3" json:"days_remaining,omitempty"`
+	// "subscription" or "maintenance".
+	Kind          string `protobuf:"bytes,5,opt,name=kind,proto3" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExpiringLineItem) Reset() {
+	*x = ExpiringLineItem{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExpiringLineItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExpiringLineItem) ProtoMessage() {}
+
+func (x *ExpiringLineItem) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExpiringLineItem.ProtoReflect.Descriptor instead.
+func (*ExpiringLineItem) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *ExpiringLineItem) GetLineItem() *LineItem {
+	if x != nil {
+		return x.LineItem
+	}
+	return nil
+}
+
+func (x *ExpiringLineItem) GetAccountName() string {
+	if x != nil {
+		return x.AccountName
+	}
+	return ""
+}
+
+func (x *ExpiringLineItem) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *ExpiringLineItem) GetDaysRemaining() int64 {
+	if x != nil {
+		return x.DaysRemaining
+	}
+	return 0
+}
+
+func (x *ExpiringLineItem) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+type ListExpiringLineItemsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Items []*ExpiringLineItem    `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	// More than 1,000 matched; narrow the search.
+	Truncated     bool `protobuf:"varint,2,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListExpiringLineItemsResponse) Reset() {
+	*x = ListExpiringLineItemsResponse{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListExpiringLineItemsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListExpiringLineItemsResponse) ProtoMessage() {}
+
+func (x *ListExpiringLineItemsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListExpiringLineItemsResponse.ProtoReflect.Descriptor instead.
+func (*ListExpiringLineItemsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *ListExpiringLineItemsResponse) GetItems() []*ExpiringLineItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ListExpiringLineItemsResponse) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+type RequestRenewalRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// activation IDs, 1 to 100.
+	ActivationIds []string `protobuf:"bytes,1,rep,name=activation_ids,json=activationIds,proto3" json:"activation_ids,omitempty"`
+	Note          string   `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestRenewalRequest) Reset() {
+	*x = RequestRenewalRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestRenewalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestRenewalRequest) ProtoMessage() {}
+
+func (x *RequestRenewalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestRenewalRequest.ProtoReflect.Descriptor instead.
+func (*RequestRenewalRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *RequestRenewalRequest) GetActivationIds() []string {
+	if x != nil {
+		return x.ActivationIds
+	}
+	return nil
+}
+
+func (x *RequestRenewalRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type RequestRenewalResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestRenewalResponse) Reset() {
+	*x = RequestRenewalResponse{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestRenewalResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestRenewalResponse) ProtoMessage() {}
+
+func (x *RequestRenewalResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestRenewalResponse.ProtoReflect.Descriptor instead.
+func (*RequestRenewalResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{75}
+}
+
 var File_tessera_entitlement_v1_entitlement_proto protoreflect.FileDescriptor
 
 const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
@@ -5440,7 +5759,29 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x8b\x01\n" +
 	"\x18ListEntitlementsResponse\x12G\n" +
 	"\fentitlements\x18\x01 \x03(\v2#.tessera.entitlement.v1.EntitlementR\fentitlements\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xd1\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xee\x01\n" +
+	"\x1cListExpiringLineItemsRequest\x12\x1a\n" +
+	"\bexpiring\x18\x01 \x01(\bR\bexpiring\x12\x18\n" +
+	"\aexpired\x18\x02 \x01(\bR\aexpired\x12\"\n" +
+	"\fsubscription\x18\x03 \x01(\bR\fsubscription\x12 \n" +
+	"\vmaintenance\x18\x04 \x01(\bR\vmaintenance\x12\x1f\n" +
+	"\vwithin_days\x18\x05 \x01(\x05R\n" +
+	"withinDays\x12\x16\n" +
+	"\x06search\x18\x06 \x01(\tR\x06search\x12\x19\n" +
+	"\border_by\x18\a \x01(\tR\aorderBy\"\xe6\x01\n" +
+	"\x10ExpiringLineItem\x12=\n" +
+	"\tline_item\x18\x01 \x01(\v2 .tessera.entitlement.v1.LineItemR\blineItem\x12!\n" +
+	"\faccount_name\x18\x02 \x01(\tR\vaccountName\x125\n" +
+	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12%\n" +
+	"\x0edays_remaining\x18\x04 \x01(\x03R\rdaysRemaining\x12\x12\n" +
+	"\x04kind\x18\x05 \x01(\tR\x04kind\"}\n" +
+	"\x1dListExpiringLineItemsResponse\x12>\n" +
+	"\x05items\x18\x01 \x03(\v2(.tessera.entitlement.v1.ExpiringLineItemR\x05items\x12\x1c\n" +
+	"\ttruncated\x18\x02 \x01(\bR\ttruncated\"R\n" +
+	"\x15RequestRenewalRequest\x12%\n" +
+	"\x0eactivation_ids\x18\x01 \x03(\tR\ractivationIds\x12\x12\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\"\x18\n" +
+	"\x16RequestRenewalResponse*\xd1\x02\n" +
 	"\x10LicenseModelType\x12\"\n" +
 	"\x1eLICENSE_MODEL_TYPE_UNSPECIFIED\x10\x00\x12+\n" +
 	"'LICENSE_MODEL_TYPE_NODELOCKED_UNCOUNTED\x10\x01\x12)\n" +
@@ -5499,7 +5840,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x11CreateServicePlan\x120.tessera.entitlement.v1.CreateServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12d\n" +
 	"\x0eGetServicePlan\x12-.tessera.entitlement.v1.GetServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12u\n" +
 	"\x10ListServicePlans\x12/.tessera.entitlement.v1.ListServicePlansRequest\x1a0.tessera.entitlement.v1.ListServicePlansResponse\x12X\n" +
-	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\xa1\x18\n" +
+	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\x99\x1a\n" +
 	"\x12EntitlementService\x12^\n" +
 	"\vCreateOrder\x12*.tessera.entitlement.v1.CreateOrderRequest\x1a#.tessera.entitlement.v1.Entitlement\x12x\n" +
 	"\x11BatchCreateOrders\x120.tessera.entitlement.v1.BatchCreateOrdersRequest\x1a1.tessera.entitlement.v1.BatchCreateOrdersResponse\x12d\n" +
@@ -5517,7 +5858,9 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x15CreateBulkEntitlement\x124.tessera.entitlement.v1.CreateBulkEntitlementRequest\x1a'.tessera.entitlement.v1.BulkEntitlement\x12p\n" +
 	"\x12GetBulkEntitlement\x121.tessera.entitlement.v1.GetBulkEntitlementRequest\x1a'.tessera.entitlement.v1.BulkEntitlement\x12p\n" +
 	"\x14RedeemWebRegisterKey\x123.tessera.entitlement.v1.RedeemWebRegisterKeyRequest\x1a#.tessera.entitlement.v1.Entitlement\x12l\n" +
-	"\rListLineItems\x12,.tessera.entitlement.v1.ListLineItemsRequest\x1a-.tessera.entitlement.v1.ListLineItemsResponse\x12`\n" +
+	"\rListLineItems\x12,.tessera.entitlement.v1.ListLineItemsRequest\x1a-.tessera.entitlement.v1.ListLineItemsResponse\x12\x84\x01\n" +
+	"\x15ListExpiringLineItems\x124.tessera.entitlement.v1.ListExpiringLineItemsRequest\x1a5.tessera.entitlement.v1.ListExpiringLineItemsResponse\x12o\n" +
+	"\x0eRequestRenewal\x12-.tessera.entitlement.v1.RequestRenewalRequest\x1a..tessera.entitlement.v1.RequestRenewalResponse\x12`\n" +
 	"\fReserveSeats\x12+.tessera.entitlement.v1.ReserveSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12`\n" +
 	"\fConfirmSeats\x12+.tessera.entitlement.v1.ConfirmSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12`\n" +
 	"\fReleaseSeats\x12+.tessera.entitlement.v1.ReleaseSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12{\n" +
@@ -5542,7 +5885,7 @@ func file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_entitlement_v1_entitlement_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 73)
+var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
 var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(LicenseModelType)(0),                    // 0: tessera.entitlement.v1.LicenseModelType
 	(LicenseTechnology)(0),                   // 1: tessera.entitlement.v1.LicenseTechnology
@@ -5622,14 +5965,19 @@ var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(*RedeemWebRegisterKeyRequest)(nil),      // 75: tessera.entitlement.v1.RedeemWebRegisterKeyRequest
 	(*ListEntitlementsRequest)(nil),          // 76: tessera.entitlement.v1.ListEntitlementsRequest
 	(*ListEntitlementsResponse)(nil),         // 77: tessera.entitlement.v1.ListEntitlementsResponse
-	nil,                                      // 78: tessera.entitlement.v1.LineItem.AttributesEntry
-	nil,                                      // 79: tessera.entitlement.v1.OrderLine.AttributesEntry
-	(*timestamppb.Timestamp)(nil),            // 80: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),            // 81: google.protobuf.FieldMask
+	(*ListExpiringLineItemsRequest)(nil),     // 78: tessera.entitlement.v1.ListExpiringLineItemsRequest
+	(*ExpiringLineItem)(nil),                 // 79: tessera.entitlement.v1.ExpiringLineItem
+	(*ListExpiringLineItemsResponse)(nil),    // 80: tessera.entitlement.v1.ListExpiringLineItemsResponse
+	(*RequestRenewalRequest)(nil),            // 81: tessera.entitlement.v1.RequestRenewalRequest
+	(*RequestRenewalResponse)(nil),           // 82: tessera.entitlement.v1.RequestRenewalResponse
+	nil,                                      // 83: tessera.entitlement.v1.LineItem.AttributesEntry
+	nil,                                      // 84: tessera.entitlement.v1.OrderLine.AttributesEntry
+	(*timestamppb.Timestamp)(nil),            // 85: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),            // 86: google.protobuf.FieldMask
 }
 var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	0,   // 0: tessera.entitlement.v1.LicenseModel.type:type_name -> tessera.entitlement.v1.LicenseModelType
-	80,  // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
+	85,  // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
 	8,   // 2: tessera.entitlement.v1.LicenseModel.defaults:type_name -> tessera.entitlement.v1.LicenseDefaults
 	9,   // 3: tessera.entitlement.v1.LicenseModel.returns:type_name -> tessera.entitlement.v1.LifecyclePolicy
 	9,   // 4: tessera.entitlement.v1.LicenseModel.repairs:type_name -> tessera.entitlement.v1.LifecyclePolicy
@@ -5637,37 +5985,37 @@ var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	7,   // 6: tessera.entitlement.v1.CreateLicenseModelRequest.license_model:type_name -> tessera.entitlement.v1.LicenseModel
 	12,  // 7: tessera.entitlement.v1.Product.features:type_name -> tessera.entitlement.v1.Feature
 	1,   // 8: tessera.entitlement.v1.Product.license_technology:type_name -> tessera.entitlement.v1.LicenseTechnology
-	80,  // 9: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
+	85,  // 9: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
 	2,   // 10: tessera.entitlement.v1.Product.kind:type_name -> tessera.entitlement.v1.ProductKind
 	13,  // 11: tessera.entitlement.v1.UpdateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	81,  // 12: tessera.entitlement.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
+	86,  // 12: tessera.entitlement.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
 	13,  // 13: tessera.entitlement.v1.ListProductsResponse.products:type_name -> tessera.entitlement.v1.Product
 	13,  // 14: tessera.entitlement.v1.CreateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	80,  // 15: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
+	85,  // 15: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
 	18,  // 16: tessera.entitlement.v1.CreateServicePlanRequest.service_plan:type_name -> tessera.entitlement.v1.ServicePlan
 	18,  // 17: tessera.entitlement.v1.ListServicePlansResponse.service_plans:type_name -> tessera.entitlement.v1.ServicePlan
-	80,  // 18: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
-	80,  // 19: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
+	85,  // 18: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
+	85,  // 19: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
 	24,  // 20: tessera.entitlement.v1.CreateProductLineRequest.product_line:type_name -> tessera.entitlement.v1.ProductLine
 	24,  // 21: tessera.entitlement.v1.ListProductLinesResponse.product_lines:type_name -> tessera.entitlement.v1.ProductLine
 	3,   // 22: tessera.entitlement.v1.LineItem.state:type_name -> tessera.entitlement.v1.LineItemState
-	80,  // 23: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
-	80,  // 24: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
-	80,  // 25: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
-	80,  // 26: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
-	80,  // 27: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
-	78,  // 28: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
+	85,  // 23: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
+	85,  // 24: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
+	85,  // 25: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	85,  // 26: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
+	85,  // 27: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
+	83,  // 28: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
 	4,   // 29: tessera.entitlement.v1.LineItem.type:type_name -> tessera.entitlement.v1.LineItemType
-	80,  // 30: tessera.entitlement.v1.LineItem.create_time:type_name -> google.protobuf.Timestamp
+	85,  // 30: tessera.entitlement.v1.LineItem.create_time:type_name -> google.protobuf.Timestamp
 	30,  // 31: tessera.entitlement.v1.ListLineItemsResponse.line_items:type_name -> tessera.entitlement.v1.LineItem
 	30,  // 32: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
-	80,  // 33: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
-	80,  // 34: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
-	80,  // 35: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
-	80,  // 36: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
-	80,  // 37: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
-	80,  // 38: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
-	79,  // 39: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
+	85,  // 33: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
+	85,  // 34: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
+	85,  // 35: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
+	85,  // 36: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	85,  // 37: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
+	85,  // 38: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
+	84,  // 39: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
 	4,   // 40: tessera.entitlement.v1.OrderLine.type:type_name -> tessera.entitlement.v1.LineItemType
 	34,  // 41: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
 	35,  // 42: tessera.entitlement.v1.BatchCreateOrdersRequest.orders:type_name -> tessera.entitlement.v1.CreateOrderRequest
@@ -5675,104 +6023,111 @@ var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	5,   // 44: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
 	6,   // 45: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
 	6,   // 46: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
-	80,  // 47: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
+	85,  // 47: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
 	51,  // 48: tessera.entitlement.v1.CreateTrialRequest.trial:type_name -> tessera.entitlement.v1.Trial
 	51,  // 49: tessera.entitlement.v1.ListAvailableTrialsResponse.trials:type_name -> tessera.entitlement.v1.Trial
 	33,  // 50: tessera.entitlement.v1.RegisterTrialsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
 	30,  // 51: tessera.entitlement.v1.Subscription.line_items:type_name -> tessera.entitlement.v1.LineItem
-	80,  // 52: tessera.entitlement.v1.Subscription.next_expire_time:type_name -> google.protobuf.Timestamp
+	85,  // 52: tessera.entitlement.v1.Subscription.next_expire_time:type_name -> google.protobuf.Timestamp
 	30,  // 53: tessera.entitlement.v1.SplitLineItemResponse.from:type_name -> tessera.entitlement.v1.LineItem
 	30,  // 54: tessera.entitlement.v1.SplitLineItemResponse.to:type_name -> tessera.entitlement.v1.LineItem
-	80,  // 55: tessera.entitlement.v1.WebRegisterKey.redeem_time:type_name -> google.protobuf.Timestamp
+	85,  // 55: tessera.entitlement.v1.WebRegisterKey.redeem_time:type_name -> google.protobuf.Timestamp
 	71,  // 56: tessera.entitlement.v1.BulkEntitlement.keys:type_name -> tessera.entitlement.v1.WebRegisterKey
-	80,  // 57: tessera.entitlement.v1.BulkEntitlement.create_time:type_name -> google.protobuf.Timestamp
+	85,  // 57: tessera.entitlement.v1.BulkEntitlement.create_time:type_name -> google.protobuf.Timestamp
 	72,  // 58: tessera.entitlement.v1.CreateBulkEntitlementRequest.bulk_entitlement:type_name -> tessera.entitlement.v1.BulkEntitlement
 	33,  // 59: tessera.entitlement.v1.ListEntitlementsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
-	10,  // 60: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
-	11,  // 61: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
-	17,  // 62: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
-	29,  // 63: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
-	14,  // 64: tessera.entitlement.v1.CatalogService.UpdateProduct:input_type -> tessera.entitlement.v1.UpdateProductRequest
-	15,  // 65: tessera.entitlement.v1.CatalogService.ListProducts:input_type -> tessera.entitlement.v1.ListProductsRequest
-	25,  // 66: tessera.entitlement.v1.CatalogService.CreateProductLine:input_type -> tessera.entitlement.v1.CreateProductLineRequest
-	26,  // 67: tessera.entitlement.v1.CatalogService.GetProductLine:input_type -> tessera.entitlement.v1.GetProductLineRequest
-	27,  // 68: tessera.entitlement.v1.CatalogService.ListProductLines:input_type -> tessera.entitlement.v1.ListProductLinesRequest
-	19,  // 69: tessera.entitlement.v1.CatalogService.CreateServicePlan:input_type -> tessera.entitlement.v1.CreateServicePlanRequest
-	20,  // 70: tessera.entitlement.v1.CatalogService.GetServicePlan:input_type -> tessera.entitlement.v1.GetServicePlanRequest
-	21,  // 71: tessera.entitlement.v1.CatalogService.ListServicePlans:input_type -> tessera.entitlement.v1.ListServicePlansRequest
-	52,  // 72: tessera.entitlement.v1.CatalogService.CreateTrial:input_type -> tessera.entitlement.v1.CreateTrialRequest
-	35,  // 73: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
-	36,  // 74: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:input_type -> tessera.entitlement.v1.BatchCreateOrdersRequest
-	38,  // 75: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
-	76,  // 76: tessera.entitlement.v1.EntitlementService.ListEntitlements:input_type -> tessera.entitlement.v1.ListEntitlementsRequest
-	39,  // 77: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
-	57,  // 78: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:input_type -> tessera.entitlement.v1.GetEntitlementCertificateRequest
-	59,  // 79: tessera.entitlement.v1.EntitlementService.EmailLineItem:input_type -> tessera.entitlement.v1.EmailLineItemRequest
-	61,  // 80: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:input_type -> tessera.entitlement.v1.CreateSubscriptionTokenRequest
-	63,  // 81: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:input_type -> tessera.entitlement.v1.RevokeSubscriptionTokenRequest
-	65,  // 82: tessera.entitlement.v1.EntitlementService.PullSubscription:input_type -> tessera.entitlement.v1.PullSubscriptionRequest
-	67,  // 83: tessera.entitlement.v1.EntitlementService.TransferLineItem:input_type -> tessera.entitlement.v1.TransferLineItemRequest
-	68,  // 84: tessera.entitlement.v1.EntitlementService.DecideTransfer:input_type -> tessera.entitlement.v1.DecideTransferRequest
-	69,  // 85: tessera.entitlement.v1.EntitlementService.SplitLineItem:input_type -> tessera.entitlement.v1.SplitLineItemRequest
-	73,  // 86: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:input_type -> tessera.entitlement.v1.CreateBulkEntitlementRequest
-	74,  // 87: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:input_type -> tessera.entitlement.v1.GetBulkEntitlementRequest
-	75,  // 88: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:input_type -> tessera.entitlement.v1.RedeemWebRegisterKeyRequest
-	31,  // 89: tessera.entitlement.v1.EntitlementService.ListLineItems:input_type -> tessera.entitlement.v1.ListLineItemsRequest
-	41,  // 90: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
-	42,  // 91: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
-	43,  // 92: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
-	44,  // 93: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
-	46,  // 94: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
-	49,  // 95: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	50,  // 96: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
-	23,  // 97: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
-	53,  // 98: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
-	55,  // 99: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
-	7,   // 100: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	7,   // 101: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	13,  // 102: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
-	13,  // 103: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
-	13,  // 104: tessera.entitlement.v1.CatalogService.UpdateProduct:output_type -> tessera.entitlement.v1.Product
-	16,  // 105: tessera.entitlement.v1.CatalogService.ListProducts:output_type -> tessera.entitlement.v1.ListProductsResponse
-	24,  // 106: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	24,  // 107: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	28,  // 108: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
-	18,  // 109: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	18,  // 110: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	22,  // 111: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
-	51,  // 112: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
-	33,  // 113: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
-	37,  // 114: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
-	33,  // 115: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
-	77,  // 116: tessera.entitlement.v1.EntitlementService.ListEntitlements:output_type -> tessera.entitlement.v1.ListEntitlementsResponse
-	30,  // 117: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
-	58,  // 118: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:output_type -> tessera.entitlement.v1.EntitlementCertificate
-	60,  // 119: tessera.entitlement.v1.EntitlementService.EmailLineItem:output_type -> tessera.entitlement.v1.EmailLineItemResponse
-	62,  // 120: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:output_type -> tessera.entitlement.v1.CreateSubscriptionTokenResponse
-	64,  // 121: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:output_type -> tessera.entitlement.v1.RevokeSubscriptionTokenResponse
-	66,  // 122: tessera.entitlement.v1.EntitlementService.PullSubscription:output_type -> tessera.entitlement.v1.Subscription
-	30,  // 123: tessera.entitlement.v1.EntitlementService.TransferLineItem:output_type -> tessera.entitlement.v1.LineItem
-	30,  // 124: tessera.entitlement.v1.EntitlementService.DecideTransfer:output_type -> tessera.entitlement.v1.LineItem
-	70,  // 125: tessera.entitlement.v1.EntitlementService.SplitLineItem:output_type -> tessera.entitlement.v1.SplitLineItemResponse
-	72,  // 126: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
-	72,  // 127: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
-	33,  // 128: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:output_type -> tessera.entitlement.v1.Entitlement
-	32,  // 129: tessera.entitlement.v1.EntitlementService.ListLineItems:output_type -> tessera.entitlement.v1.ListLineItemsResponse
-	40,  // 130: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
-	40,  // 131: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
-	40,  // 132: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
-	45,  // 133: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
-	47,  // 134: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
-	48,  // 135: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	48,  // 136: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	33,  // 137: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
-	54,  // 138: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
-	56,  // 139: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
-	100, // [100:140] is the sub-list for method output_type
-	60,  // [60:100] is the sub-list for method input_type
-	60,  // [60:60] is the sub-list for extension type_name
-	60,  // [60:60] is the sub-list for extension extendee
-	0,   // [0:60] is the sub-list for field type_name
+	30,  // 60: tessera.entitlement.v1.ExpiringLineItem.line_item:type_name -> tessera.entitlement.v1.LineItem
+	85,  // 61: tessera.entitlement.v1.ExpiringLineItem.end_time:type_name -> google.protobuf.Timestamp
+	79,  // 62: tessera.entitlement.v1.ListExpiringLineItemsResponse.items:type_name -> tessera.entitlement.v1.ExpiringLineItem
+	10,  // 63: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
+	11,  // 64: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
+	17,  // 65: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
+	29,  // 66: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
+	14,  // 67: tessera.entitlement.v1.CatalogService.UpdateProduct:input_type -> tessera.entitlement.v1.UpdateProductRequest
+	15,  // 68: tessera.entitlement.v1.CatalogService.ListProducts:input_type -> tessera.entitlement.v1.ListProductsRequest
+	25,  // 69: tessera.entitlement.v1.CatalogService.CreateProductLine:input_type -> tessera.entitlement.v1.CreateProductLineRequest
+	26,  // 70: tessera.entitlement.v1.CatalogService.GetProductLine:input_type -> tessera.entitlement.v1.GetProductLineRequest
+	27,  // 71: tessera.entitlement.v1.CatalogService.ListProductLines:input_type -> tessera.entitlement.v1.ListProductLinesRequest
+	19,  // 72: tessera.entitlement.v1.CatalogService.CreateServicePlan:input_type -> tessera.entitlement.v1.CreateServicePlanRequest
+	20,  // 73: tessera.entitlement.v1.CatalogService.GetServicePlan:input_type -> tessera.entitlement.v1.GetServicePlanRequest
+	21,  // 74: tessera.entitlement.v1.CatalogService.ListServicePlans:input_type -> tessera.entitlement.v1.ListServicePlansRequest
+	52,  // 75: tessera.entitlement.v1.CatalogService.CreateTrial:input_type -> tessera.entitlement.v1.CreateTrialRequest
+	35,  // 76: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
+	36,  // 77: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:input_type -> tessera.entitlement.v1.BatchCreateOrdersRequest
+	38,  // 78: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
+	76,  // 79: tessera.entitlement.v1.EntitlementService.ListEntitlements:input_type -> tessera.entitlement.v1.ListEntitlementsRequest
+	39,  // 80: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
+	57,  // 81: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:input_type -> tessera.entitlement.v1.GetEntitlementCertificateRequest
+	59,  // 82: tessera.entitlement.v1.EntitlementService.EmailLineItem:input_type -> tessera.entitlement.v1.EmailLineItemRequest
+	61,  // 83: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:input_type -> tessera.entitlement.v1.CreateSubscriptionTokenRequest
+	63,  // 84: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:input_type -> tessera.entitlement.v1.RevokeSubscriptionTokenRequest
+	65,  // 85: tessera.entitlement.v1.EntitlementService.PullSubscription:input_type -> tessera.entitlement.v1.PullSubscriptionRequest
+	67,  // 86: tessera.entitlement.v1.EntitlementService.TransferLineItem:input_type -> tessera.entitlement.v1.TransferLineItemRequest
+	68,  // 87: tessera.entitlement.v1.EntitlementService.DecideTransfer:input_type -> tessera.entitlement.v1.DecideTransferRequest
+	69,  // 88: tessera.entitlement.v1.EntitlementService.SplitLineItem:input_type -> tessera.entitlement.v1.SplitLineItemRequest
+	73,  // 89: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:input_type -> tessera.entitlement.v1.CreateBulkEntitlementRequest
+	74,  // 90: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:input_type -> tessera.entitlement.v1.GetBulkEntitlementRequest
+	75,  // 91: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:input_type -> tessera.entitlement.v1.RedeemWebRegisterKeyRequest
+	31,  // 92: tessera.entitlement.v1.EntitlementService.ListLineItems:input_type -> tessera.entitlement.v1.ListLineItemsRequest
+	78,  // 93: tessera.entitlement.v1.EntitlementService.ListExpiringLineItems:input_type -> tessera.entitlement.v1.ListExpiringLineItemsRequest
+	81,  // 94: tessera.entitlement.v1.EntitlementService.RequestRenewal:input_type -> tessera.entitlement.v1.RequestRenewalRequest
+	41,  // 95: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
+	42,  // 96: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
+	43,  // 97: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
+	44,  // 98: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
+	46,  // 99: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
+	49,  // 100: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	50,  // 101: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
+	23,  // 102: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
+	53,  // 103: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
+	55,  // 104: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
+	7,   // 105: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	7,   // 106: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	13,  // 107: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
+	13,  // 108: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
+	13,  // 109: tessera.entitlement.v1.CatalogService.UpdateProduct:output_type -> tessera.entitlement.v1.Product
+	16,  // 110: tessera.entitlement.v1.CatalogService.ListProducts:output_type -> tessera.entitlement.v1.ListProductsResponse
+	24,  // 111: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	24,  // 112: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	28,  // 113: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
+	18,  // 114: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	18,  // 115: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	22,  // 116: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
+	51,  // 117: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
+	33,  // 118: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
+	37,  // 119: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
+	33,  // 120: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
+	77,  // 121: tessera.entitlement.v1.EntitlementService.ListEntitlements:output_type -> tessera.entitlement.v1.ListEntitlementsResponse
+	30,  // 122: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
+	58,  // 123: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:output_type -> tessera.entitlement.v1.EntitlementCertificate
+	60,  // 124: tessera.entitlement.v1.EntitlementService.EmailLineItem:output_type -> tessera.entitlement.v1.EmailLineItemResponse
+	62,  // 125: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:output_type -> tessera.entitlement.v1.CreateSubscriptionTokenResponse
+	64,  // 126: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:output_type -> tessera.entitlement.v1.RevokeSubscriptionTokenResponse
+	66,  // 127: tessera.entitlement.v1.EntitlementService.PullSubscription:output_type -> tessera.entitlement.v1.Subscription
+	30,  // 128: tessera.entitlement.v1.EntitlementService.TransferLineItem:output_type -> tessera.entitlement.v1.LineItem
+	30,  // 129: tessera.entitlement.v1.EntitlementService.DecideTransfer:output_type -> tessera.entitlement.v1.LineItem
+	70,  // 130: tessera.entitlement.v1.EntitlementService.SplitLineItem:output_type -> tessera.entitlement.v1.SplitLineItemResponse
+	72,  // 131: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
+	72,  // 132: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
+	33,  // 133: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:output_type -> tessera.entitlement.v1.Entitlement
+	32,  // 134: tessera.entitlement.v1.EntitlementService.ListLineItems:output_type -> tessera.entitlement.v1.ListLineItemsResponse
+	80,  // 135: tessera.entitlement.v1.EntitlementService.ListExpiringLineItems:output_type -> tessera.entitlement.v1.ListExpiringLineItemsResponse
+	82,  // 136: tessera.entitlement.v1.EntitlementService.RequestRenewal:output_type -> tessera.entitlement.v1.RequestRenewalResponse
+	40,  // 137: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
+	40,  // 138: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
+	40,  // 139: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
+	45,  // 140: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
+	47,  // 141: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
+	48,  // 142: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	48,  // 143: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	33,  // 144: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
+	54,  // 145: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
+	56,  // 146: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
+	105, // [105:147] is the sub-list for method output_type
+	63,  // [63:105] is the sub-list for method input_type
+	63,  // [63:63] is the sub-list for extension type_name
+	63,  // [63:63] is the sub-list for extension extendee
+	0,   // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_tessera_entitlement_v1_entitlement_proto_init() }
@@ -5786,7 +6141,7 @@ func file_tessera_entitlement_v1_entitlement_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_entitlement_v1_entitlement_proto_rawDesc), len(file_tessera_entitlement_v1_entitlement_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   73,
+			NumMessages:   78,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -608,6 +608,8 @@ const (
 	EntitlementService_GetBulkEntitlement_FullMethodName        = "/tessera.entitlement.v1.EntitlementService/GetBulkEntitlement"
 	EntitlementService_RedeemWebRegisterKey_FullMethodName      = "/tessera.entitlement.v1.EntitlementService/RedeemWebRegisterKey"
 	EntitlementService_ListLineItems_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/ListLineItems"
+	EntitlementService_ListExpiringLineItems_FullMethodName     = "/tessera.entitlement.v1.EntitlementService/ListExpiringLineItems"
+	EntitlementService_RequestRenewal_FullMethodName            = "/tessera.entitlement.v1.EntitlementService/RequestRenewal"
 	EntitlementService_ReserveSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ReserveSeats"
 	EntitlementService_ConfirmSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ConfirmSeats"
 	EntitlementService_ReleaseSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ReleaseSeats"
@@ -670,6 +672,12 @@ type EntitlementServiceClient interface {
 	// Lists the line items the caller may see: the newest of each upgrade, upsell or
 	// renewal chain, with the earlier ones grouped under it (SPEC ENT-4).
 	ListLineItems(ctx context.Context, in *ListLineItemsRequest, opts ...grpc.CallOption) (*ListLineItemsResponse, error)
+	// The expiring-entitlements view (SPEC ENT-9): subscription and maintenance line
+	// items by days remaining (negative once expired), up to 1,000.
+	ListExpiringLineItems(ctx context.Context, in *ListExpiringLineItemsRequest, opts ...grpc.CallOption) (*ListExpiringLineItemsResponse, error)
+	// Asks the producer to renew line items; the producer's administrators get an
+	// email with the caller in copy (SPEC ENT-9).
+	RequestRenewal(ctx context.Context, in *RequestRenewalRequest, opts ...grpc.CallOption) (*RequestRenewalResponse, error)
 	// Reserves seats of a line item under a caller-chosen reservation ID (idempotent).
 	ReserveSeats(ctx context.Context, in *ReserveSeatsRequest, opts ...grpc.CallOption) (*Reservation, error)
 	// Makes a reservation permanent (idempotent).
@@ -878,6 +886,26 @@ func (c *entitlementServiceClient) ListLineItems(ctx context.Context, in *ListLi
 	return out, nil
 }
 
+func (c *entitlementServiceClient) ListExpiringLineItems(ctx context.Context, in *ListExpiringLineItemsRequest, opts ...grpc.CallOption) (*ListExpiringLineItemsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListExpiringLineItemsResponse)
+	err := c.cc.Invoke(ctx, EntitlementService_ListExpiringLineItems_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *entitlementServiceClient) RequestRenewal(ctx context.Context, in *RequestRenewalRequest, opts ...grpc.CallOption) (*RequestRenewalResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RequestRenewalResponse)
+	err := c.cc.Invoke(ctx, EntitlementService_RequestRenewal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *entitlementServiceClient) ReserveSeats(ctx context.Context, in *ReserveSeatsRequest, opts ...grpc.CallOption) (*Reservation, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Reservation)
@@ -1028,6 +1056,12 @@ type EntitlementServiceServer interface {
 	// Lists the line items the caller may see: the newest of each upgrade, upsell or
 	// renewal chain, with the earlier ones grouped under it (SPEC ENT-4).
 	ListLineItems(context.Context, *ListLineItemsRequest) (*ListLineItemsResponse, error)
+	// The expiring-entitlements view (SPEC ENT-9): subscription and maintenance line
+	// items by days remaining (negative once expired), up to 1,000.
+	ListExpiringLineItems(context.Context, *ListExpiringLineItemsRequest) (*ListExpiringLineItemsResponse, error)
+	// Asks the producer to renew line items; the producer's administrators get an
+	// email with the caller in copy (SPEC ENT-9).
+	RequestRenewal(context.Context, *RequestRenewalRequest) (*RequestRenewalResponse, error)
 	// Reserves seats of a line item under a caller-chosen reservation ID (idempotent).
 	ReserveSeats(context.Context, *ReserveSeatsRequest) (*Reservation, error)
 	// Makes a reservation permanent (idempotent).
@@ -1116,6 +1150,12 @@ func (UnimplementedEntitlementServiceServer) RedeemWebRegisterKey(context.Contex
 }
 func (UnimplementedEntitlementServiceServer) ListLineItems(context.Context, *ListLineItemsRequest) (*ListLineItemsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListLineItems not implemented")
+}
+func (UnimplementedEntitlementServiceServer) ListExpiringLineItems(context.Context, *ListExpiringLineItemsRequest) (*ListExpiringLineItemsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListExpiringLineItems not implemented")
+}
+func (UnimplementedEntitlementServiceServer) RequestRenewal(context.Context, *RequestRenewalRequest) (*RequestRenewalResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RequestRenewal not implemented")
 }
 func (UnimplementedEntitlementServiceServer) ReserveSeats(context.Context, *ReserveSeatsRequest) (*Reservation, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReserveSeats not implemented")
@@ -1474,6 +1514,42 @@ func _EntitlementService_ListLineItems_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EntitlementService_ListExpiringLineItems_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListExpiringLineItemsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).ListExpiringLineItems(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_ListExpiringLineItems_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).ListExpiringLineItems(ctx, req.(*ListExpiringLineItemsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EntitlementService_RequestRenewal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RequestRenewalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).RequestRenewal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_RequestRenewal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).RequestRenewal(ctx, req.(*RequestRenewalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _EntitlementService_ReserveSeats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ReserveSeatsRequest)
 	if err := dec(in); err != nil {
@@ -1728,6 +1804,14 @@ var EntitlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListLineItems",
 			Handler:    _EntitlementService_ListLineItems_Handler,
+		},
+		{
+			MethodName: "ListExpiringLineItems",
+			Handler:    _EntitlementService_ListExpiringLineItems_Handler,
+		},
+		{
+			MethodName: "RequestRenewal",
+			Handler:    _EntitlementService_RequestRenewal_Handler,
 		},
 		{
 			MethodName: "ReserveSeats",

@@ -1700,6 +1700,77 @@ func (x *BulkEntitlementCreated) GetKeyCount() int32 {
 	return 0
 }
 
+// RenewalRequested: subject tessera.entitlement.renewal.requested (SPEC ENT-9).
+type RenewalRequested struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ActivationIds []string               `protobuf:"bytes,1,rep,name=activation_ids,json=activationIds,proto3" json:"activation_ids,omitempty"`
+	// The user asking, copied on the email.
+	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Note   string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// The line items as the email shows them.
+	Summary       string `protobuf:"bytes,4,opt,name=summary,proto3" json:"summary,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenewalRequested) Reset() {
+	*x = RenewalRequested{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenewalRequested) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenewalRequested) ProtoMessage() {}
+
+func (x *RenewalRequested) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenewalRequested.ProtoReflect.Descriptor instead.
+func (*RenewalRequested) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *RenewalRequested) GetActivationIds() []string {
+	if x != nil {
+		return x.ActivationIds
+	}
+	return nil
+}
+
+func (x *RenewalRequested) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *RenewalRequested) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *RenewalRequested) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
 var File_tessera_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_tessera_events_v1_events_proto_rawDesc = "" +
@@ -1836,7 +1907,12 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\x13bulk_entitlement_id\x18\x01 \x01(\tR\x11bulkEntitlementId\x12\x1d\n" +
 	"\n" +
 	"product_id\x18\x02 \x01(\tR\tproductId\x12\x1b\n" +
-	"\tkey_count\x18\x03 \x01(\x05R\bkeyCountB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
+	"\tkey_count\x18\x03 \x01(\x05R\bkeyCount\"\x80\x01\n" +
+	"\x10RenewalRequested\x12%\n" +
+	"\x0eactivation_ids\x18\x01 \x03(\tR\ractivationIds\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\x12\x18\n" +
+	"\asummary\x18\x04 \x01(\tR\asummaryB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
 
 var (
 	file_tessera_events_v1_events_proto_rawDescOnce sync.Once
@@ -1850,7 +1926,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),                // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),               // 1: tessera.events.v1.AccountCreated
@@ -1878,12 +1954,13 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*LineItemTransferred)(nil),          // 23: tessera.events.v1.LineItemTransferred
 	(*LineItemSplit)(nil),                // 24: tessera.events.v1.LineItemSplit
 	(*BulkEntitlementCreated)(nil),       // 25: tessera.events.v1.BulkEntitlementCreated
-	nil,                                  // 26: tessera.events.v1.OrdersRejected.FieldViolationsEntry
-	(*timestamppb.Timestamp)(nil),        // 27: google.protobuf.Timestamp
+	(*RenewalRequested)(nil),             // 26: tessera.events.v1.RenewalRequested
+	nil,                                  // 27: tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	(*timestamppb.Timestamp)(nil),        // 28: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	27, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
-	26, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	28, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	27, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
 	2,  // [2:2] is the sub-list for method output_type
 	2,  // [2:2] is the sub-list for method input_type
 	2,  // [2:2] is the sub-list for extension type_name
@@ -1902,7 +1979,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -108,6 +108,29 @@ func (a *App) SendSplitEmail(ctx context.Context, tenant string, ev *eventspb.Li
 	})
 }
 
+// SendRenewalRequest mails a renewal request to the producer's administrators, with
+// the requester in copy (SPEC ENT-9).
+func (a *App) SendRenewalRequest(ctx context.Context, tenant string, ev *eventspb.RenewalRequested) error {
+	producers, err := a.store.AdminEmails(ctx, tenant, []string{HomeAccountID})
+	if err != nil {
+		return err
+	}
+	u, cc, err := a.notifiable(ctx, tenant, ev.GetUserId())
+	if err != nil {
+		return err
+	}
+	to := append(producers, cc...)
+	if len(to) == 0 {
+		return nil
+	}
+	return a.mailer.Send(mail.Message{
+		To:      to,
+		Subject: fmt.Sprintf("Renewal request from %s %s", u.FirstName, u.LastName),
+		Text: fmt.Sprintf("Hello,\n\n%s %s (%s) asks to renew:\n\n%s\nNote: %s\n",
+			u.FirstName, u.LastName, u.Email, ev.GetSummary(), ev.GetNote()),
+	})
+}
+
 // notifiable loads a user and where their emails go; no recipients when there is
 // no such user (a service acted on nobody's behalf, or the user is gone).
 func (a *App) notifiable(ctx context.Context, tenant, userID string) (User, []string, error) {

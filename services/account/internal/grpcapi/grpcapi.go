@@ -26,6 +26,7 @@ var Permissions = grpcx.Permissions{
 	accountpb.AccountService_GetAccount_FullMethodName:            authz.AccountsView,
 	accountpb.AccountService_UpdateAccount_FullMethodName:         authz.AccountsManage,
 	accountpb.AccountService_ListAccounts_FullMethodName:          authz.AccountsView,
+	accountpb.AccountService_BatchGetAccounts_FullMethodName:      authz.AccountsView,
 	accountpb.AccountService_LinkSubAccount_FullMethodName:        authz.AccountsManage,
 	accountpb.AccountService_UnlinkSubAccount_FullMethodName:      authz.AccountsManage,
 	accountpb.AccountService_GetAccountTree_FullMethodName:        authz.AccountsView,
@@ -197,6 +198,27 @@ func (s *Server) GetAccount(ctx context.Context, req *accountpb.GetAccountReques
 		return nil, err
 	}
 	return accountPB(out), nil
+}
+
+// BatchGetAccounts implements AccountService.
+func (s *Server) BatchGetAccounts(ctx context.Context, req *accountpb.BatchGetAccountsRequest) (*accountpb.BatchGetAccountsResponse, error) {
+	ids := make([]string, 0, len(req.GetNames()))
+	for i, n := range req.GetNames() {
+		id, err := names.ID(fieldf("names[%d]", i), n, "accounts")
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	list, err := s.app.BatchGetAccounts(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := &accountpb.BatchGetAccountsResponse{}
+	for _, a := range list {
+		out.Accounts = append(out.Accounts, accountPB(a))
+	}
+	return out, nil
 }
 
 // ListAccounts implements AccountService.

@@ -43,6 +43,8 @@ type Store interface {
 	UsableLineItems(ctx context.Context, tenant, accountID string, now time.Time) ([]LineItem, error)
 	ListLineItems(ctx context.Context, tenant string, scope LineItemScope, q filter.Query, includeSuperseded bool) ([]LineItem, string, error)
 	ListEntitlements(ctx context.Context, tenant string, scope LineItemScope, q filter.Query) ([]Entitlement, string, error)
+	ListExpiring(ctx context.Context, tenant string, f ExpiringFilter, limit int) ([]ExpiringLineItem, error)
+	RecordRenewalRequest(ctx context.Context, tenant string, activationIDs []string, userID, note, summary string) error
 	HasProductAccess(ctx context.Context, tenant, productID string, accountIDs []string) (bool, error)
 	CountEntitlements(ctx context.Context, tenant string, accountIDs []string) (int64, error)
 	Reserve(ctx context.Context, tenant string, r Reservation, accountIDs []string) (Reservation, error)
@@ -64,6 +66,10 @@ type Store interface {
 // Accounts is what the service needs of the account service.
 type Accounts interface {
 	AccountExists(ctx context.Context, accountID string) (bool, error)
+	// Names returns accounts' display names by ID; NamedLike the IDs of accounts whose
+	// names match a "*" pattern.
+	Names(ctx context.Context, ids []string) (map[string]string, error)
+	NamedLike(ctx context.Context, pattern string) ([]string, error)
 }
 
 var (

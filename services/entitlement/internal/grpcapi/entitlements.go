@@ -518,3 +518,26 @@ func (s *Server) ListEntitlements(ctx context.Context, req *entitlementpb.ListEn
 	}
 	return out, nil
 }
+
+// ListExpiringLineItems implements EntitlementService.
+func (s *Server) ListExpiringLineItems(ctx context.Context, req *entitlementpb.ListExpiringLineItemsRequest) (*entitlementpb.ListExpiringLineItemsResponse, error) {
+	rows, truncated, err := s.app.ListExpiring(ctx, app.ExpiringQuery{
+		Expiring: req.GetExpiring(), Expired: req.GetExpired(), Subscription: req.GetSubscription(), Maintenance: req.GetMaintenance(),
+		WithinDays: int(req.GetWithinDays()), Search: req.GetSearch(), OrderBy: req.GetOrderBy(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &entitlementpb.ListExpiringLineItemsResponse{Truncated: truncated}
+	for _, r := range rows {
+		out.Items = append(out.Items, &entitlementpb.ExpiringLineItem{
+			LineItem: lineItemPB(r.LineItem), AccountName: r.AccountName, EndTime: ts(r.EndTime), DaysRemaining: r.DaysRemaining, Kind: r.Kind,
+		})
+	}
+	return out, nil
+}
+
+// RequestRenewal implements EntitlementService.
+func (s *Server) RequestRenewal(ctx context.Context, req *entitlementpb.RequestRenewalRequest) (*entitlementpb.RequestRenewalResponse, error) {
+	return &entitlementpb.RequestRenewalResponse{}, s.app.RequestRenewal(ctx, req.GetActivationIds(), req.GetNote())
+}

@@ -38,6 +38,8 @@ var Permissions = grpcx.Permissions{
 	entitlementpb.EntitlementService_GetLineItem_FullMethodName:               authz.EntitlementsView,
 	entitlementpb.EntitlementService_ListLineItems_FullMethodName:             authz.EntitlementsView,
 	entitlementpb.EntitlementService_ListEntitlements_FullMethodName:          authz.EntitlementsView,
+	entitlementpb.EntitlementService_ListExpiringLineItems_FullMethodName:     authz.EntitlementsView,
+	entitlementpb.EntitlementService_RequestRenewal_FullMethodName:            authz.EntitlementsView,
 	entitlementpb.EntitlementService_GetEntitlementCertificate_FullMethodName: authz.EntitlementsView,
 	entitlementpb.EntitlementService_EmailLineItem_FullMethodName:             authz.EntitlementsView,
 	entitlementpb.EntitlementService_CreateSubscriptionToken_FullMethodName:   authz.SubscriptionTokensManage,

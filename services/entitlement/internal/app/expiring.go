@@ -1,0 +1,196 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/errs"
+)
+
+// Expiring kinds: what ends.
+const (
+	KindSubscription = "subscription"
+	KindMaintenance  = "maintenance"
+)
+
+// ExpiringQuery asks the expiring-entitlements view (SPEC ENT-9).
+type ExpiringQuery struct {
+	Expiring, Expired, Subscription, Maintenance bool
+	WithinDays                                   int
+	Search, OrderBy                              string
+}
+
+// ExpiringLineItem is one row of the view.
+type ExpiringLineItem struct {
+	LineItem      LineItem
+	AccountName   string
+	Kind          string
+	EndTime       time.Time
+	DaysRemaining int64
+}
+
+// ExpiringFilter is what the store selects on.
+type ExpiringFilter struct {
+	Scope                                        LineItemScope
+	Expiring, Expired, Subscription, Maintenance bool
+	Now, Until                                   time.Time
+	// Like is the search as an ILIKE pattern ("" for none); NamedAccounts are the
+	// accounts whose names match it.
+	Like          string
+	NamedAccounts []string
+}
+
+// MaxExpiring bounds the view (and its CSV export).
+const MaxExpiring = 1000
+
+var expiringOrders = []string{"days_remaining", "expire_time", "type", "account_name"}
+
+// ListExpiring answers the view: subscription and maintenance line items the caller
+// may see, ending within the window or already ended, newest-ending first by
+// default; truncated when more than MaxExpiring matched.
+func (a *App) ListExpiring(ctx context.Context, q ExpiringQuery) ([]ExpiringLineItem, bool, error) {
+	var v errs.Violations
+	if !q.Expiring && !q.Expired {
+		v.Add("expiring", "ask for expiring, expired or both")
+	}
+	if q.WithinDays == 0 {
+		q.WithinDays = 90
+	}
+	if q.WithinDays < 1 || q.WithinDays > 3650 {
+		v.Add("within_days", "must be between 1 and 3650")
+	}
+	order, desc, _ := strings.Cut(strings.TrimSpace(q.OrderBy), " ")
+	if order == "" {
+		order = "days_remaining"
+	}
+	if !slices.Contains(expiringOrders, order) || (desc != "" && desc != "desc" && desc != "asc") {
+		v.Add("order_by", "is one of %s, optionally followed by desc", strings.Join(expiringOrders, ", "))
+	}
+	if len(q.Search) > 200 {
+		v.Add("search", "must be at most 200 characters")
+	}
+	if err := v.Err(); err != nil {
+		return nil, false, err
+	}
+	tenant, scope, ok := scopeOf(ctx)
+	if !ok {
+		return nil, false, nil
+	}
+	now := a.now()
+	f := ExpiringFilter{
+		Scope: scope, Expiring: q.Expiring, Expired: q.Expired, Subscription: q.Subscription, Maintenance: q.Maintenance,
+		Now: now, Until: now.AddDate(0, 0, q.WithinDays),
+	}
+	if !f.Subscription && !f.Maintenance {
+		f.Subscription, f.Maintenance = true, true
+	}
+	if q.Search != "" {
+		f.Like = likePattern(q.Search)
+		named, err := a.accounts.NamedLike(ctx, q.Search)
+		if err != nil {
+			return nil, false, err
+		}
+		f.NamedAccounts = named
+	}
+	rows, err := a.store.ListExpiring(ctx, tenant, f, MaxExpiring+1)
+	if err != nil {
+		return nil, false, err
+	}
+	truncated := len(rows) > MaxExpiring
+	rows = rows[:min(len(rows), MaxExpiring)]
+	p, _ := authz.FromContext(ctx)
+	rows = slices.DeleteFunc(rows, func(r ExpiringLineItem) bool { return !authz.InProductLines(p, r.LineItem.ProductLineID) })
+	accounts := []string{}
+	for i := range rows {
+		rows[i].DaysRemaining = daysBetween(now, rows[i].EndTime)
+		if id := rows[i].LineItem.AccountID; id != "" && !slices.Contains(accounts, id) {
+			accounts = append(accounts, id)
+		}
+	}
+	names, err := a.accounts.Names(ctx, accounts)
+	if err != nil {
+		return nil, false, err
+	}
+	for i := range rows {
+		rows[i].AccountName = names[rows[i].LineItem.AccountID]
+	}
+	slices.SortStableFunc(rows, func(x, y ExpiringLineItem) int {
+		c := 0
+		switch order {
+		case "days_remaining", "expire_time":
+			c = x.EndTime.Compare(y.EndTime)
+		case "type":
+			c = cmp.Compare(x.Kind, y.Kind)
+		case "account_name":
+			c = cmp.Compare(strings.ToLower(x.AccountName), strings.ToLower(y.AccountName))
+		}
+		if c == 0 {
+			c = cmp.Compare(x.LineItem.ActivationID, y.LineItem.ActivationID)
+		}
+		if desc == "desc" {
+			return -c
+		}
+		return c
+	})
+	return rows, truncated, nil
+}
+
+// daysBetween counts calendar days (UTC) from from's date to to's: 0 for later today,
+// negative for dates past.
+func daysBetween(from, to time.Time) int64 {
+	day := func(t time.Time) time.Time {
+		y, m, d := t.UTC().Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	return int64(math.Round(day(to).Sub(day(from)).Hours() / 24))
+}
+
+// likePattern turns a search with "*" wildcards into an ILIKE pattern in which
+// everything else is literal.
+func likePattern(search string) string {
+	escaped := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(search)
+	if !strings.Contains(search, "*") {
+		return "%" + escaped + "%"
+	}
+	return strings.ReplaceAll(escaped, "*", "%")
+}
+
+// maxRenewalItems bounds one renewal request.
+const maxRenewalItems = 100
+
+// RequestRenewal asks the producer to renew line items the caller may see; the
+// producer's administrators are emailed with the caller in copy (SPEC ENT-9).
+func (a *App) RequestRenewal(ctx context.Context, activationIDs []string, note string) error {
+	var v errs.Violations
+	if len(activationIDs) == 0 || len(activationIDs) > maxRenewalItems {
+		v.Add("activation_ids", "name 1 to %d line items", maxRenewalItems)
+	}
+	if len(note) > 2000 {
+		v.Add("note", "must be at most 2000 characters")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	p, _ := authz.FromContext(ctx)
+	if p.GetUserId() == "" {
+		return errs.PermissionDenied(string(authz.EntitlementsView))
+	}
+	var b strings.Builder
+	for i, id := range activationIDs {
+		li, err := a.GetLineItem(ctx, id)
+		if errs.IsKind(err, errs.KindNotFound) {
+			return errs.Invalid(fmt.Sprintf("activation_ids[%d]", i), "line item %q not found", id)
+		}
+		if err != nil {
+			return err
+		}
+		writeLineItem(&b, li)
+	}
+	return a.store.RecordRenewalRequest(ctx, p.GetTenantId(), activationIDs, p.GetUserId(), note, b.String())
+}
