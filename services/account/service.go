@@ -65,6 +65,7 @@ func New(d Deps) *Service {
 	a := app.New(store.New(d.Pool), d.Mailer, app.Neighbours{
 		Holdings: holdings, Keys: clients.EntitlementKeys{Ent: ent},
 		Plans: clients.ServicePlans{Catalog: catalog, Ent: ent}, Lines: clients.ProductLines{Catalog: catalog},
+		Expiring: clients.Expiring{Ent: ent},
 	}, d.Config)
 	return &Service{deps: d, app: a, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log)}
 }

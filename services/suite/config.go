@@ -52,6 +52,8 @@ type Config struct {
 	EmailPoll time.Duration
 	// PublicURL is where people reach the gateway, for links in emails.
 	PublicURL string
+	// DigestHour is the UTC hour the daily expiring-entitlement digests go out from.
+	DigestHour int
 
 	// Gateway protection (GW-2).
 	AuthCacheTTL              time.Duration
@@ -149,6 +151,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.RequestsPerSecondPerIP, "api-rate-per-ip", 0, "API requests per second per client address (0: no limit)")
 	fs.IntVar(&c.RequestsPerSecondPerToken, "api-rate-per-token", 0, "API requests per second per bearer token (0: no limit)")
 	fs.IntVar(&c.LockoutAfter, "lockout-after", 5, "consecutive wrong passwords that lock a user out (0: never)")
+	fs.IntVar(&c.DigestHour, "digest-hour", 6, "UTC hour from which the daily expiring-entitlement digests go out (-1: never)")
 	fs.StringVar(&c.PublicURL, "public-url", "http://127.0.0.1:8080", "where people reach the REST gateway, for links in emails")
 	fs.DurationVar(&c.EmailPoll, "email-poll", 10*time.Second, "how often scheduled emails (partner customers' account emails) are looked for")
 	fs.StringVar(&c.OpsListen, "ops-listen", "127.0.0.1:9100", "address of /metrics and /healthz when the gateway does not run here")
@@ -198,6 +201,9 @@ func (c *Config) Validate() error {
 		}
 		if c.ArgonMemoryKiB < 8*1024 || c.ArgonMemoryKiB > 4*1024*1024 {
 			problems = append(problems, "password-argon-memory-kib must be between 8192 and 4194304")
+		}
+		if c.DigestHour < -1 || c.DigestHour > 23 {
+			problems = append(problems, "digest-hour must be between -1 and 23")
 		}
 		if c.EmailPoll < 0 {
 			problems = append(problems, "email-poll must not be negative")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -594,6 +595,26 @@ func TestExpiringEntitlements_ENT9(t *testing.T) {
 	e = ida.refused(http.StatusBadRequest, "POST", "/v1/lineItems:requestRenewal", map[string]any{"activation_ids": []string{globex}})
 	require.Equal(t, []string{"activation_ids[0]"}, fieldViolations(e), "not one of Ida's")
 	ida.ok("POST", "/v1/lineItems:requestRenewal", map[string]any{"activation_ids": []string{acme["sub-soon"]["activation_id"].(string)}, "note": "please renew"})
+	// The opt-in daily digest: Ida subscribes and gets what of Acme ends within 30
+	// days, once for the day.
+	idaName := admin.ok("GET", "/v1/users?filter=username%3Dida", nil)["users"].([]any)[0].(map[string]any)["name"].(string)
+	admin.ok("PATCH", "/v1/"+idaName, map[string]any{"user": map[string]any{"expiring_entitlements_email": true}, "update_mask": "expiringEntitlementsEmail"})
+	digest := env.WaitForMail(t, "To: ida@acme.example", "end soon")
+	require.Contains(t, digest, acme["sub-soon"]["activation_id"])
+	require.Contains(t, digest, acme["maint"]["activation_id"])
+	require.NotContains(t, digest, acme["sub-far"]["activation_id"])
+	time.Sleep(300 * time.Millisecond)
+	digests := 0
+	files, err := env.Mailbox.Files()
+	require.NoError(t, err)
+	for _, f := range files {
+		b, err := os.ReadFile(f) //nolint:gosec // a file of the test mailbox
+		require.NoError(t, err)
+		if strings.Contains(string(b), "end soon") {
+			digests++
+		}
+	}
+	require.Equal(t, 1, digests, "one digest a day, however often the worker looks")
 	mail := env.WaitForMail(t, "Renewal request from Ida I", "please renew")
 	require.Contains(t, mail, "ida@acme.example")
 	require.Contains(t, mail, acme["sub-soon"]["activation_id"])

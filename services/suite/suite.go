@@ -264,7 +264,7 @@ func build(name string, cfg Config, log *slog.Logger, js jetstream.JetStream,
 		return account.New(account.Deps{Pool: p, JS: js, Log: log, Entitlement: ent, Device: dev, Mailer: &mail.Sender{
 			Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUser, Password: cfg.SMTPPass,
 		}, Config: account.Config{
-			SessionTTL: cfg.SessionTTL, LockoutAfter: cfg.LockoutAfter, EmailPoll: cfg.EmailPoll, PublicURL: cfg.PublicURL,
+			SessionTTL: cfg.SessionTTL, LockoutAfter: cfg.LockoutAfter, EmailPoll: cfg.EmailPoll, PublicURL: cfg.PublicURL, DigestHour: cfg.DigestHour,
 			Password: account.PasswordParams{Memory: uint32(cfg.ArgonMemoryKiB), Time: uint32(cfg.ArgonTime), Threads: 1}, //nolint:gosec // bounded by Validate
 		}}), nil
 	case entitlement.Name:

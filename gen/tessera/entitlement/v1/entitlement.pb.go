@@ -5073,7 +5073,9 @@ type ListExpiringLineItemsRequest struct {
 	// everything else is literal.
 	Search string `protobuf:"bytes,6,opt,name=search,proto3" json:"search,omitempty"`
 	// days_remaining (default), expire_time, type or account_name, optionally "desc".
-	OrderBy       string `protobuf:"bytes,7,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	OrderBy string `protobuf:"bytes,7,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	// accounts/{account_id}: only these (within what the caller may see).
+	Accounts      []string `protobuf:"bytes,8,rep,name=accounts,proto3" json:"accounts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5155,6 +5157,13 @@ func (x *ListExpiringLineItemsRequest) GetOrderBy() string {
 		return x.OrderBy
 	}
 	return ""
+}
+
+func (x *ListExpiringLineItemsRequest) GetAccounts() []string {
+	if x != nil {
+		return x.Accounts
+	}
+	return nil
 }
 
 type ExpiringLineItem struct {
@@ -5759,7 +5768,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x8b\x01\n" +
 	"\x18ListEntitlementsResponse\x12G\n" +
 	"\fentitlements\x18\x01 \x03(\v2#.tessera.entitlement.v1.EntitlementR\fentitlements\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xee\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8a\x02\n" +
 	"\x1cListExpiringLineItemsRequest\x12\x1a\n" +
 	"\bexpiring\x18\x01 \x01(\bR\bexpiring\x12\x18\n" +
 	"\aexpired\x18\x02 \x01(\bR\aexpired\x12\"\n" +
@@ -5768,7 +5777,8 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\vwithin_days\x18\x05 \x01(\x05R\n" +
 	"withinDays\x12\x16\n" +
 	"\x06search\x18\x06 \x01(\tR\x06search\x12\x19\n" +
-	"\border_by\x18\a \x01(\tR\aorderBy\"\xe6\x01\n" +
+	"\border_by\x18\a \x01(\tR\aorderBy\x12\x1a\n" +
+	"\baccounts\x18\b \x03(\tR\baccounts\"\xe6\x01\n" +
 	"\x10ExpiringLineItem\x12=\n" +
 	"\tline_item\x18\x01 \x01(\v2 .tessera.entitlement.v1.LineItemR\blineItem\x12!\n" +
 	"\faccount_name\x18\x02 \x01(\tR\vaccountName\x125\n" +

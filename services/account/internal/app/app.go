@@ -45,6 +45,7 @@ type Store interface {
 	LeaseDueEmails(ctx context.Context, lease time.Duration, limit int) ([]ScheduledEmail, error)
 	MarkEmailSent(ctx context.Context, id uuid.UUID) error
 	MarkEmailFailed(ctx context.Context, id uuid.UUID, reason string, retryAt time.Time) error
+	PlanDigests(ctx context.Context, day time.Time) error
 }
 
 // Mailer sends email.
@@ -63,6 +64,9 @@ type Config struct {
 	EmailPoll time.Duration
 	// PublicURL is where people reach the gateway, for links in emails.
 	PublicURL string
+	// DigestHour is the UTC hour from which the day's expiring-entitlement digests
+	// go out; negative turns them off.
+	DigestHour int
 }
 
 // App is the account service's use cases.
@@ -74,6 +78,7 @@ type App struct {
 	plans    ServicePlans
 	// productLines checks the product lines users are limited to.
 	productLines ProductLines
+	expiring     Expiring
 	cfg          Config
 	// emailWake nudges the scheduled-email worker.
 	emailWake chan struct{}
@@ -86,6 +91,7 @@ type Neighbours struct {
 	Keys     EntitlementKeys
 	Plans    ServicePlans
 	Lines    ProductLines
+	Expiring Expiring
 }
 
 // New returns the use cases.
@@ -100,7 +106,7 @@ func New(store Store, mailer Mailer, n Neighbours, cfg Config) *App {
 		cfg.SessionTTL = 12 * time.Hour
 	}
 	return &App{
-		store: store, mailer: mailer, holdings: n.Holdings, keys: n.Keys, plans: n.Plans, productLines: n.Lines, cfg: cfg, now: time.Now,
+		store: store, mailer: mailer, holdings: n.Holdings, keys: n.Keys, plans: n.Plans, productLines: n.Lines, expiring: n.Expiring, cfg: cfg, now: time.Now,
 		emailWake: make(chan struct{}, 1),
 	}
 }

@@ -180,6 +180,9 @@ func (a *App) RunScheduledEmails(ctx context.Context, poll time.Duration, log *s
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
+		if err := a.planDigests(ctx); err != nil && ctx.Err() == nil {
+			log.ErrorContext(ctx, "planning expiring-entitlement digests", "err", err)
+		}
 		for {
 			jobs, err := a.store.LeaseDueEmails(ctx, emailLease, 20)
 			if err != nil && ctx.Err() == nil {
@@ -202,7 +205,11 @@ func (a *App) RunScheduledEmails(ctx context.Context, poll time.Duration, log *s
 }
 
 func (a *App) sendScheduled(ctx context.Context, j ScheduledEmail, log *slog.Logger) {
-	err := a.sendAccountCreated(ctx, j)
+	send := a.sendAccountCreated
+	if j.Kind == EmailExpiringDigest {
+		send = a.sendDigest
+	}
+	err := send(ctx, j)
 	if ctx.Err() != nil {
 		return // shutting down: the lease runs out and another round sends it
 	}

@@ -78,3 +78,13 @@ func (s *Store) MarkEmailFailed(ctx context.Context, id uuid.UUID, reason string
 	_, err := s.pool.Exec(ctx, `UPDATE scheduled_emails SET lease_until = $2, last_error = $3 WHERE id = $1`, id, retryAt, reason)
 	return err
 }
+
+// PlanDigests schedules day's expiring-entitlement digest, due now, for every active
+// user of every tenant who opted in and has none planned for that day yet.
+func (s *Store) PlanDigests(ctx context.Context, day time.Time) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO scheduled_emails (id, tenant_id, kind, user_id, account_id, send_at, digest_day)
+		SELECT gen_random_uuid(), u.tenant_id, 'expiring_digest', u.id, '', now(), $1::date FROM users u
+		WHERE u.expiring_email AND u.status = 'active' AND u.can_login
+		ON CONFLICT (tenant_id, user_id, digest_day) WHERE kind = 'expiring_digest' DO NOTHING`, day)
+	return err
+}

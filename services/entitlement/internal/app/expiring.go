@@ -24,6 +24,8 @@ type ExpiringQuery struct {
 	Expiring, Expired, Subscription, Maintenance bool
 	WithinDays                                   int
 	Search, OrderBy                              string
+	// Accounts, when set, narrows the view to these accounts.
+	Accounts []string
 }
 
 // ExpiringLineItem is one row of the view.
@@ -81,6 +83,12 @@ func (a *App) ListExpiring(ctx context.Context, q ExpiringQuery) ([]ExpiringLine
 	tenant, scope, ok := scopeOf(ctx)
 	if !ok {
 		return nil, false, nil
+	}
+	if len(q.Accounts) > 0 {
+		// Narrow to the asked accounts within what the caller may see.
+		p, _ := authz.FromContext(ctx)
+		scope.All = false
+		scope.AccountIDs = slices.DeleteFunc(slices.Clone(q.Accounts), func(id string) bool { return !authz.CanActFor(p, id) })
 	}
 	now := a.now()
 	f := ExpiringFilter{

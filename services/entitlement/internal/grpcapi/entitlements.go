@@ -521,9 +521,17 @@ func (s *Server) ListEntitlements(ctx context.Context, req *entitlementpb.ListEn
 
 // ListExpiringLineItems implements EntitlementService.
 func (s *Server) ListExpiringLineItems(ctx context.Context, req *entitlementpb.ListExpiringLineItemsRequest) (*entitlementpb.ListExpiringLineItemsResponse, error) {
+	accounts := make([]string, 0, len(req.GetAccounts()))
+	for i, n := range req.GetAccounts() {
+		id, err := names.ID(fieldIndex("accounts", i), n, "accounts")
+		if err != nil {
+			return nil, err
+		}
+		accounts = append(accounts, id)
+	}
 	rows, truncated, err := s.app.ListExpiring(ctx, app.ExpiringQuery{
 		Expiring: req.GetExpiring(), Expired: req.GetExpired(), Subscription: req.GetSubscription(), Maintenance: req.GetMaintenance(),
-		WithinDays: int(req.GetWithinDays()), Search: req.GetSearch(), OrderBy: req.GetOrderBy(),
+		WithinDays: int(req.GetWithinDays()), Search: req.GetSearch(), OrderBy: req.GetOrderBy(), Accounts: accounts,
 	})
 	if err != nil {
 		return nil, err
