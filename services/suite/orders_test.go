@@ -515,6 +515,19 @@ func TestBulkEntitlements_ENT6(t *testing.T) {
 	require.Equal(t, "NOT_SELF_REGISTERED", e["reason"], "customer accounts redeem web register keys only")
 	require.EqualValues(t, "1", admin.ok("GET", "/v1/"+bulk["name"].(string), nil)["redeemed"])
 	rae.refused(http.StatusForbidden, "GET", "/v1/"+bulk["name"].(string), nil)
+
+	// Splitting the unredeemed keys to another retailer (ENT-8).
+	split := map[string]any{"to_retailer": "accounts/ACME", "key_count": 2, "request_id": "split-1"}
+	e = admin.refused(http.StatusConflict, "POST", "/v1/"+bulk["name"].(string)+":split", map[string]any{"to_retailer": "accounts/ACME", "key_count": 3})
+	require.Equal(t, "KEYS_EXCEEDED", e["reason"], "only 2 keys are unredeemed")
+	part := admin.ok("POST", "/v1/"+bulk["name"].(string)+":split", split)
+	require.Equal(t, part["name"], admin.ok("POST", "/v1/"+bulk["name"].(string)+":split", split)["name"], "a retried split splits once")
+	require.Equal(t, bulk["name"], part["split_from"])
+	require.Equal(t, "accounts/ACME", part["retailer"])
+	require.Len(t, part["keys"], 2)
+	require.Len(t, admin.ok("GET", "/v1/"+bulk["name"].(string), nil)["keys"], 1, "the redeemed key stays")
+	moved := part["keys"].([]any)[0].(map[string]any)["key"].(string)
+	require.Equal(t, "entitlements/"+moved+"ENT", rae.ok("POST", "/v1/accounts/ACME:claimKey", map[string]any{"key": moved})["entitlement"], "moved keys stay good")
 }
 
 // TestExpiringEntitlements_ENT9: subscription and maintenance lines by days remaining

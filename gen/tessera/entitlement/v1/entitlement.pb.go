@@ -4670,10 +4670,12 @@ type BulkEntitlement struct {
 	// Term of a redeemed entitlement from its redemption, like "1Y"; empty: permanent.
 	ExpireAfter string `protobuf:"bytes,6,opt,name=expire_after,json=expireAfter,proto3" json:"expire_after,omitempty"`
 	// accounts/{account_id} of the retailer selling the keys, if any.
-	Retailer      string                 `protobuf:"bytes,7,opt,name=retailer,proto3" json:"retailer,omitempty"`
-	Keys          []*WebRegisterKey      `protobuf:"bytes,8,rep,name=keys,proto3" json:"keys,omitempty"`
-	Redeemed      int64                  `protobuf:"varint,9,opt,name=redeemed,proto3" json:"redeemed,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Retailer   string                 `protobuf:"bytes,7,opt,name=retailer,proto3" json:"retailer,omitempty"`
+	Keys       []*WebRegisterKey      `protobuf:"bytes,8,rep,name=keys,proto3" json:"keys,omitempty"`
+	Redeemed   int64                  `protobuf:"varint,9,opt,name=redeemed,proto3" json:"redeemed,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// bulkEntitlements/{id} this one was split from, if any.
+	SplitFrom     string `protobuf:"bytes,11,opt,name=split_from,json=splitFrom,proto3" json:"split_from,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4776,6 +4778,13 @@ func (x *BulkEntitlement) GetCreateTime() *timestamppb.Timestamp {
 		return x.CreateTime
 	}
 	return nil
+}
+
+func (x *BulkEntitlement) GetSplitFrom() string {
+	if x != nil {
+		return x.SplitFrom
+	}
+	return ""
 }
 
 type CreateBulkEntitlementRequest struct {
@@ -5387,6 +5396,77 @@ func (*RequestRenewalResponse) Descriptor() ([]byte, []int) {
 	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{75}
 }
 
+type SplitBulkEntitlementRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// bulkEntitlements/{id} to take the keys from.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// accounts/{account_id}: the retailer receiving them.
+	ToRetailer string `protobuf:"bytes,2,opt,name=to_retailer,json=toRetailer,proto3" json:"to_retailer,omitempty"`
+	// How many unredeemed keys to move.
+	KeyCount      int32  `protobuf:"varint,3,opt,name=key_count,json=keyCount,proto3" json:"key_count,omitempty"`
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SplitBulkEntitlementRequest) Reset() {
+	*x = SplitBulkEntitlementRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SplitBulkEntitlementRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SplitBulkEntitlementRequest) ProtoMessage() {}
+
+func (x *SplitBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SplitBulkEntitlementRequest.ProtoReflect.Descriptor instead.
+func (*SplitBulkEntitlementRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{76}
+}
+
+func (x *SplitBulkEntitlementRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SplitBulkEntitlementRequest) GetToRetailer() string {
+	if x != nil {
+		return x.ToRetailer
+	}
+	return ""
+}
+
+func (x *SplitBulkEntitlementRequest) GetKeyCount() int32 {
+	if x != nil {
+		return x.KeyCount
+	}
+	return 0
+}
+
+func (x *SplitBulkEntitlementRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 var File_tessera_entitlement_v1_entitlement_proto protoreflect.FileDescriptor
 
 const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
@@ -5736,7 +5816,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\vredeemed_by\x18\x02 \x01(\tR\n" +
 	"redeemedBy\x12;\n" +
 	"\vredeem_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"redeemTime\"\x92\x03\n" +
+	"redeemTime\"\xb1\x03\n" +
 	"\x0fBulkEntitlement\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
 	"\x13bulk_entitlement_id\x18\x02 \x01(\tR\x11bulkEntitlementId\x12\x18\n" +
@@ -5749,7 +5829,9 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\bredeemed\x18\t \x01(\x03R\bredeemed\x12;\n" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xae\x01\n" +
+	"createTime\x12\x1d\n" +
+	"\n" +
+	"split_from\x18\v \x01(\tR\tsplitFrom\"\xae\x01\n" +
 	"\x1cCreateBulkEntitlementRequest\x12R\n" +
 	"\x10bulk_entitlement\x18\x01 \x01(\v2'.tessera.entitlement.v1.BulkEntitlementR\x0fbulkEntitlement\x12\x1b\n" +
 	"\tkey_count\x18\x02 \x01(\x05R\bkeyCount\x12\x1d\n" +
@@ -5791,7 +5873,14 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x15RequestRenewalRequest\x12%\n" +
 	"\x0eactivation_ids\x18\x01 \x03(\tR\ractivationIds\x12\x12\n" +
 	"\x04note\x18\x02 \x01(\tR\x04note\"\x18\n" +
-	"\x16RequestRenewalResponse*\xd1\x02\n" +
+	"\x16RequestRenewalResponse\"\x8e\x01\n" +
+	"\x1bSplitBulkEntitlementRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
+	"\vto_retailer\x18\x02 \x01(\tR\n" +
+	"toRetailer\x12\x1b\n" +
+	"\tkey_count\x18\x03 \x01(\x05R\bkeyCount\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId*\xd1\x02\n" +
 	"\x10LicenseModelType\x12\"\n" +
 	"\x1eLICENSE_MODEL_TYPE_UNSPECIFIED\x10\x00\x12+\n" +
 	"'LICENSE_MODEL_TYPE_NODELOCKED_UNCOUNTED\x10\x01\x12)\n" +
@@ -5850,7 +5939,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x11CreateServicePlan\x120.tessera.entitlement.v1.CreateServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12d\n" +
 	"\x0eGetServicePlan\x12-.tessera.entitlement.v1.GetServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12u\n" +
 	"\x10ListServicePlans\x12/.tessera.entitlement.v1.ListServicePlansRequest\x1a0.tessera.entitlement.v1.ListServicePlansResponse\x12X\n" +
-	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\x99\x1a\n" +
+	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\x8f\x1b\n" +
 	"\x12EntitlementService\x12^\n" +
 	"\vCreateOrder\x12*.tessera.entitlement.v1.CreateOrderRequest\x1a#.tessera.entitlement.v1.Entitlement\x12x\n" +
 	"\x11BatchCreateOrders\x120.tessera.entitlement.v1.BatchCreateOrdersRequest\x1a1.tessera.entitlement.v1.BatchCreateOrdersResponse\x12d\n" +
@@ -5867,7 +5956,8 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\rSplitLineItem\x12,.tessera.entitlement.v1.SplitLineItemRequest\x1a-.tessera.entitlement.v1.SplitLineItemResponse\x12v\n" +
 	"\x15CreateBulkEntitlement\x124.tessera.entitlement.v1.CreateBulkEntitlementRequest\x1a'.tessera.entitlement.v1.BulkEntitlement\x12p\n" +
 	"\x12GetBulkEntitlement\x121.tessera.entitlement.v1.GetBulkEntitlementRequest\x1a'.tessera.entitlement.v1.BulkEntitlement\x12p\n" +
-	"\x14RedeemWebRegisterKey\x123.tessera.entitlement.v1.RedeemWebRegisterKeyRequest\x1a#.tessera.entitlement.v1.Entitlement\x12l\n" +
+	"\x14RedeemWebRegisterKey\x123.tessera.entitlement.v1.RedeemWebRegisterKeyRequest\x1a#.tessera.entitlement.v1.Entitlement\x12t\n" +
+	"\x14SplitBulkEntitlement\x123.tessera.entitlement.v1.SplitBulkEntitlementRequest\x1a'.tessera.entitlement.v1.BulkEntitlement\x12l\n" +
 	"\rListLineItems\x12,.tessera.entitlement.v1.ListLineItemsRequest\x1a-.tessera.entitlement.v1.ListLineItemsResponse\x12\x84\x01\n" +
 	"\x15ListExpiringLineItems\x124.tessera.entitlement.v1.ListExpiringLineItemsRequest\x1a5.tessera.entitlement.v1.ListExpiringLineItemsResponse\x12o\n" +
 	"\x0eRequestRenewal\x12-.tessera.entitlement.v1.RequestRenewalRequest\x1a..tessera.entitlement.v1.RequestRenewalResponse\x12`\n" +
@@ -5895,7 +5985,7 @@ func file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_entitlement_v1_entitlement_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
+var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 79)
 var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(LicenseModelType)(0),                    // 0: tessera.entitlement.v1.LicenseModelType
 	(LicenseTechnology)(0),                   // 1: tessera.entitlement.v1.LicenseTechnology
@@ -5980,14 +6070,15 @@ var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(*ListExpiringLineItemsResponse)(nil),    // 80: tessera.entitlement.v1.ListExpiringLineItemsResponse
 	(*RequestRenewalRequest)(nil),            // 81: tessera.entitlement.v1.RequestRenewalRequest
 	(*RequestRenewalResponse)(nil),           // 82: tessera.entitlement.v1.RequestRenewalResponse
-	nil,                                      // 83: tessera.entitlement.v1.LineItem.AttributesEntry
-	nil,                                      // 84: tessera.entitlement.v1.OrderLine.AttributesEntry
-	(*timestamppb.Timestamp)(nil),            // 85: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),            // 86: google.protobuf.FieldMask
+	(*SplitBulkEntitlementRequest)(nil),      // 83: tessera.entitlement.v1.SplitBulkEntitlementRequest
+	nil,                                      // 84: tessera.entitlement.v1.LineItem.AttributesEntry
+	nil,                                      // 85: tessera.entitlement.v1.OrderLine.AttributesEntry
+	(*timestamppb.Timestamp)(nil),            // 86: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),            // 87: google.protobuf.FieldMask
 }
 var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	0,   // 0: tessera.entitlement.v1.LicenseModel.type:type_name -> tessera.entitlement.v1.LicenseModelType
-	85,  // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
+	86,  // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
 	8,   // 2: tessera.entitlement.v1.LicenseModel.defaults:type_name -> tessera.entitlement.v1.LicenseDefaults
 	9,   // 3: tessera.entitlement.v1.LicenseModel.returns:type_name -> tessera.entitlement.v1.LifecyclePolicy
 	9,   // 4: tessera.entitlement.v1.LicenseModel.repairs:type_name -> tessera.entitlement.v1.LifecyclePolicy
@@ -5995,37 +6086,37 @@ var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	7,   // 6: tessera.entitlement.v1.CreateLicenseModelRequest.license_model:type_name -> tessera.entitlement.v1.LicenseModel
 	12,  // 7: tessera.entitlement.v1.Product.features:type_name -> tessera.entitlement.v1.Feature
 	1,   // 8: tessera.entitlement.v1.Product.license_technology:type_name -> tessera.entitlement.v1.LicenseTechnology
-	85,  // 9: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
+	86,  // 9: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
 	2,   // 10: tessera.entitlement.v1.Product.kind:type_name -> tessera.entitlement.v1.ProductKind
 	13,  // 11: tessera.entitlement.v1.UpdateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	86,  // 12: tessera.entitlement.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
+	87,  // 12: tessera.entitlement.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
 	13,  // 13: tessera.entitlement.v1.ListProductsResponse.products:type_name -> tessera.entitlement.v1.Product
 	13,  // 14: tessera.entitlement.v1.CreateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	85,  // 15: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
+	86,  // 15: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
 	18,  // 16: tessera.entitlement.v1.CreateServicePlanRequest.service_plan:type_name -> tessera.entitlement.v1.ServicePlan
 	18,  // 17: tessera.entitlement.v1.ListServicePlansResponse.service_plans:type_name -> tessera.entitlement.v1.ServicePlan
-	85,  // 18: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
-	85,  // 19: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
+	86,  // 18: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
+	86,  // 19: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
 	24,  // 20: tessera.entitlement.v1.CreateProductLineRequest.product_line:type_name -> tessera.entitlement.v1.ProductLine
 	24,  // 21: tessera.entitlement.v1.ListProductLinesResponse.product_lines:type_name -> tessera.entitlement.v1.ProductLine
 	3,   // 22: tessera.entitlement.v1.LineItem.state:type_name -> tessera.entitlement.v1.LineItemState
-	85,  // 23: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
-	85,  // 24: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
-	85,  // 25: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
-	85,  // 26: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
-	85,  // 27: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
-	83,  // 28: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
+	86,  // 23: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
+	86,  // 24: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
+	86,  // 25: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	86,  // 26: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
+	86,  // 27: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
+	84,  // 28: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
 	4,   // 29: tessera.entitlement.v1.LineItem.type:type_name -> tessera.entitlement.v1.LineItemType
-	85,  // 30: tessera.entitlement.v1.LineItem.create_time:type_name -> google.protobuf.Timestamp
+	86,  // 30: tessera.entitlement.v1.LineItem.create_time:type_name -> google.protobuf.Timestamp
 	30,  // 31: tessera.entitlement.v1.ListLineItemsResponse.line_items:type_name -> tessera.entitlement.v1.LineItem
 	30,  // 32: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
-	85,  // 33: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
-	85,  // 34: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
-	85,  // 35: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
-	85,  // 36: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
-	85,  // 37: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
-	85,  // 38: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
-	84,  // 39: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
+	86,  // 33: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
+	86,  // 34: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
+	86,  // 35: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
+	86,  // 36: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	86,  // 37: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
+	86,  // 38: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
+	85,  // 39: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
 	4,   // 40: tessera.entitlement.v1.OrderLine.type:type_name -> tessera.entitlement.v1.LineItemType
 	34,  // 41: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
 	35,  // 42: tessera.entitlement.v1.BatchCreateOrdersRequest.orders:type_name -> tessera.entitlement.v1.CreateOrderRequest
@@ -6033,21 +6124,21 @@ var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	5,   // 44: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
 	6,   // 45: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
 	6,   // 46: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
-	85,  // 47: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
+	86,  // 47: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
 	51,  // 48: tessera.entitlement.v1.CreateTrialRequest.trial:type_name -> tessera.entitlement.v1.Trial
 	51,  // 49: tessera.entitlement.v1.ListAvailableTrialsResponse.trials:type_name -> tessera.entitlement.v1.Trial
 	33,  // 50: tessera.entitlement.v1.RegisterTrialsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
 	30,  // 51: tessera.entitlement.v1.Subscription.line_items:type_name -> tessera.entitlement.v1.LineItem
-	85,  // 52: tessera.entitlement.v1.Subscription.next_expire_time:type_name -> google.protobuf.Timestamp
+	86,  // 52: tessera.entitlement.v1.Subscription.next_expire_time:type_name -> google.protobuf.Timestamp
 	30,  // 53: tessera.entitlement.v1.SplitLineItemResponse.from:type_name -> tessera.entitlement.v1.LineItem
 	30,  // 54: tessera.entitlement.v1.SplitLineItemResponse.to:type_name -> tessera.entitlement.v1.LineItem
-	85,  // 55: tessera.entitlement.v1.WebRegisterKey.redeem_time:type_name -> google.protobuf.Timestamp
+	86,  // 55: tessera.entitlement.v1.WebRegisterKey.redeem_time:type_name -> google.protobuf.Timestamp
 	71,  // 56: tessera.entitlement.v1.BulkEntitlement.keys:type_name -> tessera.entitlement.v1.WebRegisterKey
-	85,  // 57: tessera.entitlement.v1.BulkEntitlement.create_time:type_name -> google.protobuf.Timestamp
+	86,  // 57: tessera.entitlement.v1.BulkEntitlement.create_time:type_name -> google.protobuf.Timestamp
 	72,  // 58: tessera.entitlement.v1.CreateBulkEntitlementRequest.bulk_entitlement:type_name -> tessera.entitlement.v1.BulkEntitlement
 	33,  // 59: tessera.entitlement.v1.ListEntitlementsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
 	30,  // 60: tessera.entitlement.v1.ExpiringLineItem.line_item:type_name -> tessera.entitlement.v1.LineItem
-	85,  // 61: tessera.entitlement.v1.ExpiringLineItem.end_time:type_name -> google.protobuf.Timestamp
+	86,  // 61: tessera.entitlement.v1.ExpiringLineItem.end_time:type_name -> google.protobuf.Timestamp
 	79,  // 62: tessera.entitlement.v1.ListExpiringLineItemsResponse.items:type_name -> tessera.entitlement.v1.ExpiringLineItem
 	10,  // 63: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
 	11,  // 64: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
@@ -6078,63 +6169,65 @@ var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	73,  // 89: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:input_type -> tessera.entitlement.v1.CreateBulkEntitlementRequest
 	74,  // 90: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:input_type -> tessera.entitlement.v1.GetBulkEntitlementRequest
 	75,  // 91: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:input_type -> tessera.entitlement.v1.RedeemWebRegisterKeyRequest
-	31,  // 92: tessera.entitlement.v1.EntitlementService.ListLineItems:input_type -> tessera.entitlement.v1.ListLineItemsRequest
-	78,  // 93: tessera.entitlement.v1.EntitlementService.ListExpiringLineItems:input_type -> tessera.entitlement.v1.ListExpiringLineItemsRequest
-	81,  // 94: tessera.entitlement.v1.EntitlementService.RequestRenewal:input_type -> tessera.entitlement.v1.RequestRenewalRequest
-	41,  // 95: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
-	42,  // 96: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
-	43,  // 97: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
-	44,  // 98: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
-	46,  // 99: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
-	49,  // 100: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	50,  // 101: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
-	23,  // 102: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
-	53,  // 103: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
-	55,  // 104: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
-	7,   // 105: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	7,   // 106: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	13,  // 107: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
-	13,  // 108: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
-	13,  // 109: tessera.entitlement.v1.CatalogService.UpdateProduct:output_type -> tessera.entitlement.v1.Product
-	16,  // 110: tessera.entitlement.v1.CatalogService.ListProducts:output_type -> tessera.entitlement.v1.ListProductsResponse
-	24,  // 111: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	24,  // 112: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	28,  // 113: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
-	18,  // 114: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	18,  // 115: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	22,  // 116: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
-	51,  // 117: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
-	33,  // 118: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
-	37,  // 119: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
-	33,  // 120: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
-	77,  // 121: tessera.entitlement.v1.EntitlementService.ListEntitlements:output_type -> tessera.entitlement.v1.ListEntitlementsResponse
-	30,  // 122: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
-	58,  // 123: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:output_type -> tessera.entitlement.v1.EntitlementCertificate
-	60,  // 124: tessera.entitlement.v1.EntitlementService.EmailLineItem:output_type -> tessera.entitlement.v1.EmailLineItemResponse
-	62,  // 125: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:output_type -> tessera.entitlement.v1.CreateSubscriptionTokenResponse
-	64,  // 126: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:output_type -> tessera.entitlement.v1.RevokeSubscriptionTokenResponse
-	66,  // 127: tessera.entitlement.v1.EntitlementService.PullSubscription:output_type -> tessera.entitlement.v1.Subscription
-	30,  // 128: tessera.entitlement.v1.EntitlementService.TransferLineItem:output_type -> tessera.entitlement.v1.LineItem
-	30,  // 129: tessera.entitlement.v1.EntitlementService.DecideTransfer:output_type -> tessera.entitlement.v1.LineItem
-	70,  // 130: tessera.entitlement.v1.EntitlementService.SplitLineItem:output_type -> tessera.entitlement.v1.SplitLineItemResponse
-	72,  // 131: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
-	72,  // 132: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
-	33,  // 133: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:output_type -> tessera.entitlement.v1.Entitlement
-	32,  // 134: tessera.entitlement.v1.EntitlementService.ListLineItems:output_type -> tessera.entitlement.v1.ListLineItemsResponse
-	80,  // 135: tessera.entitlement.v1.EntitlementService.ListExpiringLineItems:output_type -> tessera.entitlement.v1.ListExpiringLineItemsResponse
-	82,  // 136: tessera.entitlement.v1.EntitlementService.RequestRenewal:output_type -> tessera.entitlement.v1.RequestRenewalResponse
-	40,  // 137: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
-	40,  // 138: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
-	40,  // 139: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
-	45,  // 140: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
-	47,  // 141: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
-	48,  // 142: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	48,  // 143: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	33,  // 144: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
-	54,  // 145: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
-	56,  // 146: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
-	105, // [105:147] is the sub-list for method output_type
-	63,  // [63:105] is the sub-list for method input_type
+	83,  // 92: tessera.entitlement.v1.EntitlementService.SplitBulkEntitlement:input_type -> tessera.entitlement.v1.SplitBulkEntitlementRequest
+	31,  // 93: tessera.entitlement.v1.EntitlementService.ListLineItems:input_type -> tessera.entitlement.v1.ListLineItemsRequest
+	78,  // 94: tessera.entitlement.v1.EntitlementService.ListExpiringLineItems:input_type -> tessera.entitlement.v1.ListExpiringLineItemsRequest
+	81,  // 95: tessera.entitlement.v1.EntitlementService.RequestRenewal:input_type -> tessera.entitlement.v1.RequestRenewalRequest
+	41,  // 96: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
+	42,  // 97: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
+	43,  // 98: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
+	44,  // 99: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
+	46,  // 100: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
+	49,  // 101: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	50,  // 102: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
+	23,  // 103: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
+	53,  // 104: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
+	55,  // 105: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
+	7,   // 106: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	7,   // 107: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	13,  // 108: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
+	13,  // 109: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
+	13,  // 110: tessera.entitlement.v1.CatalogService.UpdateProduct:output_type -> tessera.entitlement.v1.Product
+	16,  // 111: tessera.entitlement.v1.CatalogService.ListProducts:output_type -> tessera.entitlement.v1.ListProductsResponse
+	24,  // 112: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	24,  // 113: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	28,  // 114: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
+	18,  // 115: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	18,  // 116: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	22,  // 117: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
+	51,  // 118: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
+	33,  // 119: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
+	37,  // 120: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
+	33,  // 121: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
+	77,  // 122: tessera.entitlement.v1.EntitlementService.ListEntitlements:output_type -> tessera.entitlement.v1.ListEntitlementsResponse
+	30,  // 123: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
+	58,  // 124: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:output_type -> tessera.entitlement.v1.EntitlementCertificate
+	60,  // 125: tessera.entitlement.v1.EntitlementService.EmailLineItem:output_type -> tessera.entitlement.v1.EmailLineItemResponse
+	62,  // 126: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:output_type -> tessera.entitlement.v1.CreateSubscriptionTokenResponse
+	64,  // 127: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:output_type -> tessera.entitlement.v1.RevokeSubscriptionTokenResponse
+	66,  // 128: tessera.entitlement.v1.EntitlementService.PullSubscription:output_type -> tessera.entitlement.v1.Subscription
+	30,  // 129: tessera.entitlement.v1.EntitlementService.TransferLineItem:output_type -> tessera.entitlement.v1.LineItem
+	30,  // 130: tessera.entitlement.v1.EntitlementService.DecideTransfer:output_type -> tessera.entitlement.v1.LineItem
+	70,  // 131: tessera.entitlement.v1.EntitlementService.SplitLineItem:output_type -> tessera.entitlement.v1.SplitLineItemResponse
+	72,  // 132: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
+	72,  // 133: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
+	33,  // 134: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:output_type -> tessera.entitlement.v1.Entitlement
+	72,  // 135: tessera.entitlement.v1.EntitlementService.SplitBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
+	32,  // 136: tessera.entitlement.v1.EntitlementService.ListLineItems:output_type -> tessera.entitlement.v1.ListLineItemsResponse
+	80,  // 137: tessera.entitlement.v1.EntitlementService.ListExpiringLineItems:output_type -> tessera.entitlement.v1.ListExpiringLineItemsResponse
+	82,  // 138: tessera.entitlement.v1.EntitlementService.RequestRenewal:output_type -> tessera.entitlement.v1.RequestRenewalResponse
+	40,  // 139: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
+	40,  // 140: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
+	40,  // 141: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
+	45,  // 142: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
+	47,  // 143: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
+	48,  // 144: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	48,  // 145: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	33,  // 146: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
+	54,  // 147: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
+	56,  // 148: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
+	106, // [106:149] is the sub-list for method output_type
+	63,  // [63:106] is the sub-list for method input_type
 	63,  // [63:63] is the sub-list for extension type_name
 	63,  // [63:63] is the sub-list for extension extendee
 	0,   // [0:63] is the sub-list for field type_name
@@ -6151,7 +6244,7 @@ func file_tessera_entitlement_v1_entitlement_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_entitlement_v1_entitlement_proto_rawDesc), len(file_tessera_entitlement_v1_entitlement_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   78,
+			NumMessages:   79,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

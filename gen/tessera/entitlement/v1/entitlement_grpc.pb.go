@@ -607,6 +607,7 @@ const (
 	EntitlementService_CreateBulkEntitlement_FullMethodName     = "/tessera.entitlement.v1.EntitlementService/CreateBulkEntitlement"
 	EntitlementService_GetBulkEntitlement_FullMethodName        = "/tessera.entitlement.v1.EntitlementService/GetBulkEntitlement"
 	EntitlementService_RedeemWebRegisterKey_FullMethodName      = "/tessera.entitlement.v1.EntitlementService/RedeemWebRegisterKey"
+	EntitlementService_SplitBulkEntitlement_FullMethodName      = "/tessera.entitlement.v1.EntitlementService/SplitBulkEntitlement"
 	EntitlementService_ListLineItems_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/ListLineItems"
 	EntitlementService_ListExpiringLineItems_FullMethodName     = "/tessera.entitlement.v1.EntitlementService/ListExpiringLineItems"
 	EntitlementService_RequestRenewal_FullMethodName            = "/tessera.entitlement.v1.EntitlementService/RequestRenewal"
@@ -669,6 +670,9 @@ type EntitlementServiceClient interface {
 	// Redeems a web register key for an account: the simple entitlement "<key>ENT"
 	// (idempotent for that account; another account is refused).
 	RedeemWebRegisterKey(ctx context.Context, in *RedeemWebRegisterKeyRequest, opts ...grpc.CallOption) (*Entitlement, error)
+	// Moves unredeemed web register keys of a bulk entitlement to a new bulk
+	// entitlement of another retailer account (SPEC ENT-8). Idempotent by request_id.
+	SplitBulkEntitlement(ctx context.Context, in *SplitBulkEntitlementRequest, opts ...grpc.CallOption) (*BulkEntitlement, error)
 	// Lists the line items the caller may see: the newest of each upgrade, upsell or
 	// renewal chain, with the earlier ones grouped under it (SPEC ENT-4).
 	ListLineItems(ctx context.Context, in *ListLineItemsRequest, opts ...grpc.CallOption) (*ListLineItemsResponse, error)
@@ -876,6 +880,16 @@ func (c *entitlementServiceClient) RedeemWebRegisterKey(ctx context.Context, in 
 	return out, nil
 }
 
+func (c *entitlementServiceClient) SplitBulkEntitlement(ctx context.Context, in *SplitBulkEntitlementRequest, opts ...grpc.CallOption) (*BulkEntitlement, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BulkEntitlement)
+	err := c.cc.Invoke(ctx, EntitlementService_SplitBulkEntitlement_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *entitlementServiceClient) ListLineItems(ctx context.Context, in *ListLineItemsRequest, opts ...grpc.CallOption) (*ListLineItemsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListLineItemsResponse)
@@ -1053,6 +1067,9 @@ type EntitlementServiceServer interface {
 	// Redeems a web register key for an account: the simple entitlement "<key>ENT"
 	// (idempotent for that account; another account is refused).
 	RedeemWebRegisterKey(context.Context, *RedeemWebRegisterKeyRequest) (*Entitlement, error)
+	// Moves unredeemed web register keys of a bulk entitlement to a new bulk
+	// entitlement of another retailer account (SPEC ENT-8). Idempotent by request_id.
+	SplitBulkEntitlement(context.Context, *SplitBulkEntitlementRequest) (*BulkEntitlement, error)
 	// Lists the line items the caller may see: the newest of each upgrade, upsell or
 	// renewal chain, with the earlier ones grouped under it (SPEC ENT-4).
 	ListLineItems(context.Context, *ListLineItemsRequest) (*ListLineItemsResponse, error)
@@ -1147,6 +1164,9 @@ func (UnimplementedEntitlementServiceServer) GetBulkEntitlement(context.Context,
 }
 func (UnimplementedEntitlementServiceServer) RedeemWebRegisterKey(context.Context, *RedeemWebRegisterKeyRequest) (*Entitlement, error) {
 	return nil, status.Error(codes.Unimplemented, "method RedeemWebRegisterKey not implemented")
+}
+func (UnimplementedEntitlementServiceServer) SplitBulkEntitlement(context.Context, *SplitBulkEntitlementRequest) (*BulkEntitlement, error) {
+	return nil, status.Error(codes.Unimplemented, "method SplitBulkEntitlement not implemented")
 }
 func (UnimplementedEntitlementServiceServer) ListLineItems(context.Context, *ListLineItemsRequest) (*ListLineItemsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListLineItems not implemented")
@@ -1496,6 +1516,24 @@ func _EntitlementService_RedeemWebRegisterKey_Handler(srv interface{}, ctx conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EntitlementService_SplitBulkEntitlement_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SplitBulkEntitlementRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).SplitBulkEntitlement(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_SplitBulkEntitlement_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).SplitBulkEntitlement(ctx, req.(*SplitBulkEntitlementRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _EntitlementService_ListLineItems_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListLineItemsRequest)
 	if err := dec(in); err != nil {
@@ -1800,6 +1838,10 @@ var EntitlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RedeemWebRegisterKey",
 			Handler:    _EntitlementService_RedeemWebRegisterKey_Handler,
+		},
+		{
+			MethodName: "SplitBulkEntitlement",
+			Handler:    _EntitlementService_SplitBulkEntitlement_Handler,
 		},
 		{
 			MethodName: "ListLineItems",

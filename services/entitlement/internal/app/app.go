@@ -37,6 +37,7 @@ type Store interface {
 	GetBulkEntitlement(ctx context.Context, tenant, id string) (BulkEntitlement, error)
 	BulkForKey(ctx context.Context, tenant, key string) (BulkEntitlement, error)
 	RedeemWebRegisterKey(ctx context.Context, tenant, key string, e Entitlement) (Entitlement, error)
+	SplitBulkEntitlement(ctx context.Context, tenant, fromID, newID, retailer string, keyCount int, requestID string) (BulkEntitlement, error)
 	DecideTransfer(ctx context.Context, tenant, activationID string, approve bool) (LineItem, error)
 	RevokeSubscriptionToken(ctx context.Context, tenant, accountID string) error
 	SubscriptionAccount(ctx context.Context, tenant string, hash []byte) (string, error)

@@ -24,6 +24,8 @@ type BulkEntitlement struct {
 	QuantityPerKey                                                  int64
 	Keys                                                            []WebRegisterKey
 	CreateTime                                                      time.Time
+	// SplitFrom is the bulk entitlement this one's keys came from.
+	SplitFrom string
 }
 
 // Redeemed counts the keys redeemed.
@@ -130,4 +132,31 @@ func (a *App) RedeemWebRegisterKey(ctx context.Context, key, accountID string) (
 	}
 	e := Entitlement{ID: key + "ENT", AccountID: accountID, OrderID: key, Origin: OriginBulk, BulkID: bulk.ID, LineItems: []LineItem{li}}
 	return a.store.RedeemWebRegisterKey(ctx, tenant, key, e)
+}
+
+// SplitBulkEntitlement moves keyCount unredeemed keys of a bulk entitlement to a new
+// bulk entitlement of another retailer, like the source but for its keys (SPEC
+// ENT-8). The keys keep their values, so keys already handed out stay good; a retried
+// request ID returns the first split.
+func (a *App) SplitBulkEntitlement(ctx context.Context, id, toRetailer string, keyCount int, requestID string) (BulkEntitlement, error) {
+	tenant := authz.MustTenant(ctx)
+	var v errs.Violations
+	v.Require("to_retailer", toRetailer)
+	if keyCount < 1 || keyCount > maxKeys {
+		v.Add("key_count", "must be between 1 and %d", maxKeys)
+	}
+	if err := v.Err(); err != nil {
+		return BulkEntitlement{}, err
+	}
+	ok, err := a.accounts.AccountExists(ctx, toRetailer)
+	if err != nil {
+		return BulkEntitlement{}, err
+	}
+	if !ok {
+		return BulkEntitlement{}, errs.Invalid("to_retailer", "account %q does not exist", toRetailer)
+	}
+	if requestID == "" {
+		requestID = ids.New("SPLIT", 3)
+	}
+	return a.store.SplitBulkEntitlement(ctx, tenant, id, ids.ForRequest(tenant, "BULK", "split:"+requestID), toRetailer, keyCount, requestID)
 }

@@ -447,6 +447,9 @@ func bulkPB(b app.BulkEntitlement) *entitlementpb.BulkEntitlement {
 		Name: "bulkEntitlements/" + b.ID, BulkEntitlementId: b.ID, Product: "products/" + b.ProductID, LicenseModel: "licenseModels/" + b.LicenseModelID,
 		QuantityPerKey: b.QuantityPerKey, ExpireAfter: b.ExpireAfter, Retailer: accountName(b.Retailer), Redeemed: b.Redeemed(), CreateTime: ts(b.CreateTime),
 	}
+	if b.SplitFrom != "" {
+		out.SplitFrom = "bulkEntitlements/" + b.SplitFrom
+	}
 	for _, k := range b.Keys {
 		out.Keys = append(out.Keys, &entitlementpb.WebRegisterKey{Key: k.Key, RedeemedBy: accountName(k.RedeemedBy), RedeemTime: tsPtr(k.RedeemTime)})
 	}
@@ -548,4 +551,21 @@ func (s *Server) ListExpiringLineItems(ctx context.Context, req *entitlementpb.L
 // RequestRenewal implements EntitlementService.
 func (s *Server) RequestRenewal(ctx context.Context, req *entitlementpb.RequestRenewalRequest) (*entitlementpb.RequestRenewalResponse, error) {
 	return &entitlementpb.RequestRenewalResponse{}, s.app.RequestRenewal(ctx, req.GetActivationIds(), req.GetNote())
+}
+
+// SplitBulkEntitlement implements EntitlementService.
+func (s *Server) SplitBulkEntitlement(ctx context.Context, req *entitlementpb.SplitBulkEntitlementRequest) (*entitlementpb.BulkEntitlement, error) {
+	id, err := names.ID("name", req.GetName(), "bulkEntitlements")
+	if err != nil {
+		return nil, err
+	}
+	to, err := names.OptionalID("to_retailer", req.GetToRetailer(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.app.SplitBulkEntitlement(ctx, id, to, int(req.GetKeyCount()), req.GetRequestId())
+	if err != nil {
+		return nil, err
+	}
+	return bulkPB(out), nil
 }

@@ -51,6 +51,7 @@ var Permissions = grpcx.Permissions{
 	entitlementpb.EntitlementService_CreateBulkEntitlement_FullMethodName:     authz.OrdersIngest,
 	entitlementpb.EntitlementService_GetBulkEntitlement_FullMethodName:        authz.OrdersIngest,
 	entitlementpb.EntitlementService_RedeemWebRegisterKey_FullMethodName:      authz.EntitlementsClaim,
+	entitlementpb.EntitlementService_SplitBulkEntitlement_FullMethodName:      authz.OrdersIngest,
 	entitlementpb.EntitlementService_ReserveSeats_FullMethodName:              authz.SeatsReserve,
 	entitlementpb.EntitlementService_ConfirmSeats_FullMethodName:              authz.SeatsReserve,
 	entitlementpb.EntitlementService_ReleaseSeats_FullMethodName:              authz.SeatsReserve,

@@ -50,11 +50,11 @@ func (s *Store) CreateBulkEntitlement(ctx context.Context, tenant string, b app.
 	return s.GetBulkEntitlement(ctx, tenant, b.ID)
 }
 
-const bulkCols = `id, product_id, license_model_id, quantity_per_key, expire_after, retailer, coalesce(request_id, ''), created_at`
+const bulkCols = `id, product_id, license_model_id, quantity_per_key, expire_after, retailer, coalesce(request_id, ''), created_at, split_from`
 
 func scanBulk(row pgx.Row) (app.BulkEntitlement, error) {
 	var b app.BulkEntitlement
-	err := row.Scan(&b.ID, &b.ProductID, &b.LicenseModelID, &b.QuantityPerKey, &b.ExpireAfter, &b.Retailer, &b.RequestID, &b.CreateTime)
+	err := row.Scan(&b.ID, &b.ProductID, &b.LicenseModelID, &b.QuantityPerKey, &b.ExpireAfter, &b.Retailer, &b.RequestID, &b.CreateTime, &b.SplitFrom)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return b, errs.NotFound("bulk entitlement", b.ID)
 	}
@@ -110,4 +110,48 @@ func (s *Store) RedeemWebRegisterKey(ctx context.Context, tenant, key string, e 
 		return app.Entitlement{}, err
 	}
 	return s.GetEntitlement(ctx, tenant, e.ID)
+}
+
+// SplitBulkEntitlement moves keyCount unredeemed keys of fromID to a new bulk
+// entitlement newID of the retailer, under a lock on the source; newID derives from
+// the request ID, so a retry finds the split done and returns it.
+func (s *Store) SplitBulkEntitlement(ctx context.Context, tenant, fromID, newID, retailer string, keyCount int, requestID string) (app.BulkEntitlement, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		src, err := scanBulk(tx.QueryRow(ctx, `SELECT `+bulkCols+` FROM bulk_entitlements WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenant, fromID))
+		if errs.IsKind(err, errs.KindNotFound) {
+			return errs.NotFound("bulk entitlement", fromID)
+		}
+		if err != nil {
+			return err
+		}
+		var done bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM bulk_entitlements WHERE tenant_id = $1 AND id = $2)`, tenant, newID).Scan(&done); err != nil || done {
+			return err
+		}
+		if retailer == src.Retailer {
+			return errs.Invalid("to_retailer", "the keys already belong to %s", retailer)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO bulk_entitlements (tenant_id, id, product_id, license_model_id, quantity_per_key, expire_after, retailer, request_id, split_from)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			tenant, newID, src.ProductID, src.LicenseModelID, src.QuantityPerKey, src.ExpireAfter, retailer, "split:"+requestID, src.ID); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE web_register_keys SET bulk_id = $3 WHERE tenant_id = $1 AND key IN (
+			SELECT key FROM web_register_keys WHERE tenant_id = $1 AND bulk_id = $2 AND redeemed_by IS NULL ORDER BY key LIMIT $4)`,
+			tenant, src.ID, newID, keyCount)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() < int64(keyCount) {
+			return errs.FailedPrecondition("KEYS_EXCEEDED", "bulk entitlement %s has %d unredeemed keys, %d asked for", src.ID, tag.RowsAffected(), keyCount)
+		}
+		_, err = events.Write(ctx, tx, events.Subject("entitlement", "bulk_entitlement", "split"), tenant, &eventspb.BulkEntitlementCreated{
+			BulkEntitlementId: newID, ProductId: src.ProductID, KeyCount: int32(keyCount), //nolint:gosec // at most 10,000
+		})
+		return err
+	})
+	if err != nil {
+		return app.BulkEntitlement{}, err
+	}
+	return s.GetBulkEntitlement(ctx, tenant, newID)
 }
