@@ -114,21 +114,8 @@ func (s *Store) ListOrganizations(ctx context.Context, tenant, userID string, q 
 	if err != nil {
 		return nil, "", err
 	}
-	type keyed struct{ id, key string }
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed, error) {
-		var k keyed
-		err := r.Scan(&k.id, &k.key)
-		return k, err
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	page, next := filter.Page(plan, list, func(k keyed) (string, string) { return k.key, k.id })
-	out := make([]app.Organization, len(page))
-	for i, k := range page {
-		out[i].ID = k.id
-	}
-	return out, next, nil
+	return filter.CollectPage(plan, rows, func(r pgx.CollectableRow, o *app.Organization, key *string) error { return r.Scan(&o.ID, key) },
+		func(o app.Organization) string { return o.ID })
 }
 
 // AddInvitations stores pending invitations for addresses not yet in the

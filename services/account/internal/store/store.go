@@ -174,23 +174,8 @@ func (s *Store) ListAccounts(ctx context.Context, tenant string, only []string, 
 	if err != nil {
 		return nil, "", err
 	}
-	type keyed struct {
-		a   app.Account
-		key string
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed, error) {
-		var k keyed
-		return k, scanAccountInto(r, &k.a, &k.key)
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	page, next := filter.Page(plan, list, func(k keyed) (string, string) { return k.key, k.a.ID })
-	out := make([]app.Account, len(page))
-	for i, k := range page {
-		out[i] = k.a
-	}
-	return out, next, nil
+	return filter.CollectPage(plan, rows, func(r pgx.CollectableRow, a *app.Account, key *string) error { return scanAccountInto(r, a, key) },
+		func(a app.Account) string { return a.ID })
 }
 
 var userSchema = filter.Schema{
@@ -217,24 +202,8 @@ func (s *Store) ListUsers(ctx context.Context, tenant string, accounts []string,
 	if err != nil {
 		return nil, "", err
 	}
-	type keyed struct {
-		u   app.User
-		key string
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed, error) {
-		var k keyed
-		err := scanUserInto(r, &k.u, &k.key)
-		return k, err
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	page, next := filter.Page(plan, list, func(k keyed) (string, string) { return k.key, k.u.ID })
-	out := make([]app.User, len(page))
-	for i, k := range page {
-		out[i] = k.u
-	}
-	return out, next, nil
+	return filter.CollectPage(plan, rows, func(r pgx.CollectableRow, u *app.User, key *string) error { return scanUserInto(r, u, key) },
+		func(u app.User) string { return u.ID })
 }
 
 func insertUser(ctx context.Context, tx pgx.Tx, tenant string, u app.User) error {
@@ -553,25 +522,9 @@ func (s *Store) ListAuditEvents(ctx context.Context, tenant string, q filter.Que
 	if err != nil {
 		return nil, "", err
 	}
-	type keyed struct {
-		e   app.AuditEvent
-		key string
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed, error) {
-		var k keyed
-		e := &k.e
-		err := r.Scan(&e.ID, &e.Time, &e.ActorUserID, &e.ActorService, &e.TokenID, &e.Impersonated, &e.ImpersonatorID, &e.Subject, &e.EventType, &e.PayloadJSON, &k.key)
-		return k, err
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	page, next := filter.Page(plan, list, func(k keyed) (string, string) { return k.key, k.e.ID })
-	out := make([]app.AuditEvent, len(page))
-	for i, k := range page {
-		out[i] = k.e
-	}
-	return out, next, nil
+	return filter.CollectPage(plan, rows, func(r pgx.CollectableRow, e *app.AuditEvent, key *string) error {
+		return r.Scan(&e.ID, &e.Time, &e.ActorUserID, &e.ActorService, &e.TokenID, &e.Impersonated, &e.ImpersonatorID, &e.Subject, &e.EventType, &e.PayloadJSON, key)
+	}, func(e app.AuditEvent) string { return e.ID })
 }
 
 // UpdateUser applies fn to a user under its row lock, then saves the profile and

@@ -128,21 +128,6 @@ func (s *Store) ListProducts(ctx context.Context, tenant string, q filter.Query)
 	if err != nil {
 		return nil, "", err
 	}
-	type keyed struct {
-		p   app.Product
-		key string
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed, error) {
-		var k keyed
-		return k, scanProductInto(r, &k.p, &k.key)
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	page, next := filter.Page(plan, list, func(k keyed) (string, string) { return k.key, k.p.ID })
-	out := make([]app.Product, len(page))
-	for i, k := range page {
-		out[i] = k.p
-	}
-	return out, next, nil
+	return filter.CollectPage(plan, rows, func(r pgx.CollectableRow, p *app.Product, key *string) error { return scanProductInto(r, p, key) },
+		func(p app.Product) string { return p.ID })
 }

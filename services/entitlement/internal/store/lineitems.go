@@ -56,23 +56,14 @@ func (s *Store) ListLineItems(ctx context.Context, tenant string, scope app.Line
 	if err != nil {
 		return nil, "", err
 	}
-	type keyed struct {
-		li  app.LineItem
-		key string
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed, error) {
-		var k keyed
-		err := scanLineItemInto(r, &k.li, &k.key)
-		return k, err
-	})
+	out, next, err := filter.CollectPage(plan, rows, func(r pgx.CollectableRow, li *app.LineItem, key *string) error { return scanLineItemInto(r, li, key) },
+		func(li app.LineItem) string { return li.ActivationID })
 	if err != nil {
 		return nil, "", err
 	}
-	page, next := filter.Page(plan, list, func(k keyed) (string, string) { return k.key, k.li.ActivationID })
-	out := make([]app.LineItem, len(page))
-	heads := make([]string, len(page))
-	for i, k := range page {
-		out[i], heads[i] = k.li, k.li.ActivationID
+	heads := make([]string, len(out))
+	for i, li := range out {
+		heads[i] = li.ActivationID
 	}
 	chains, err := s.chains(ctx, tenant, heads)
 	if err != nil {

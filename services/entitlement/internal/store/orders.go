@@ -286,19 +286,10 @@ func (s *Store) ListEntitlements(ctx context.Context, tenant string, scope app.L
 	if err != nil {
 		return nil, "", err
 	}
-	type keyed struct{ id, key string }
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed, error) {
-		var k keyed
-		err := r.Scan(&k.id, &k.key)
-		return k, err
-	})
+	ids, next, err := filter.CollectPage(plan, rows, func(r pgx.CollectableRow, id *string, key *string) error { return r.Scan(id, key) },
+		func(id string) string { return id })
 	if err != nil {
 		return nil, "", err
-	}
-	page, next := filter.Page(plan, list, func(k keyed) (string, string) { return k.key, k.id })
-	ids := make([]string, len(page))
-	for i, k := range page {
-		ids[i] = k.id
 	}
 	out, err := s.entitlements(ctx, tenant, ids)
 	return out, next, err
