@@ -75,6 +75,20 @@ func (d Duration) After(t time.Time) time.Time {
 	return t.AddDate(d.Years, d.Months, d.Days).Add(time.Duration(d.Hours)*time.Hour + time.Duration(d.Minutes)*time.Minute)
 }
 
+// TermEnd is when a term written like "1Y" or "6M 15d" that starts at start ends;
+// nil for no term (or text that is not one, which callers have refused already).
+func TermEnd(term string, start time.Time) *time.Time {
+	if term == "" {
+		return nil
+	}
+	d, err := Parse(term)
+	if err != nil {
+		return nil
+	}
+	end := d.After(start)
+	return &end
+}
+
 // String renders d in the canonical order, leaving out zero units.
 func (d Duration) String() string {
 	var parts []string

@@ -54,3 +54,14 @@ func FuzzParse(f *testing.F) {
 		_ = d.After(time.Now()) // must not panic
 	})
 }
+
+func TestTermEnd(t *testing.T) {
+	start := time.Date(2026, 1, 31, 12, 0, 0, 0, time.UTC)
+	end := TermEnd("1M 1d", start)
+	if end == nil || !end.Equal(time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)) {
+		t.Fatalf("1M 1d after %v = %v", start, end)
+	}
+	if TermEnd("", start) != nil || TermEnd("soon", start) != nil {
+		t.Fatal("no term, no end")
+	}
+}

@@ -131,11 +131,5 @@ func FirstActivation(li LineItem, now time.Time) (start time.Time, expire *time.
 	if !li.StartAtFirstActivation || li.StartTime != nil {
 		return time.Time{}, nil, false
 	}
-	if li.ExpireAfter != "" {
-		if d, err := duration.Parse(li.ExpireAfter); err == nil {
-			end := d.After(now)
-			expire = &end
-		}
-	}
-	return now, expire, true
+	return now, duration.TermEnd(li.ExpireAfter, now), true
 }

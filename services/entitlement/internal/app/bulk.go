@@ -124,11 +124,7 @@ func (a *App) RedeemWebRegisterKey(ctx context.Context, key, accountID string) (
 	li := LineItem{
 		ActivationID: ids.New("ACT", 4), ProductID: bulk.ProductID, LicenseModelID: bulk.LicenseModelID, State: StateDeployed,
 		OrderLine: "1", Quantity: bulk.QuantityPerKey, StartTime: &now, ExpireAfter: bulk.ExpireAfter,
-	}
-	if bulk.ExpireAfter != "" {
-		d, _ := duration.Parse(bulk.ExpireAfter) // checked at creation
-		end := d.After(now)
-		li.ExpireTime = &end
+		ExpireTime: duration.TermEnd(bulk.ExpireAfter, now),
 	}
 	e := Entitlement{ID: key + "ENT", AccountID: accountID, OrderID: key, Origin: OriginBulk, BulkID: bulk.ID, LineItems: []LineItem{li}}
 	return a.store.RedeemWebRegisterKey(ctx, tenant, key, e)

@@ -138,9 +138,7 @@ func (a *App) ingest(ctx context.Context, orders []Order, list string) ([]Entitl
 				}
 			}
 			if l.ExpireAfter != "" && l.StartTime != nil {
-				d, _ := duration.Parse(l.ExpireAfter) // checked above
-				end := d.After(*l.StartTime)
-				li.ExpireTime = &end
+				li.ExpireTime = duration.TermEnd(l.ExpireAfter, *l.StartTime)
 			}
 			e.LineItems = append(e.LineItems, li)
 		}

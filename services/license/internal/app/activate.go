@@ -92,10 +92,7 @@ func (a *App) Activate(ctx context.Context, in Activation) (Fulfillment, error) 
 	} else if li.StartAtFirstActivation && li.ExpireAfter != "" {
 		// This activation starts the term; the entitlement service records the same
 		// start when it reserves the seats.
-		if d, err := duration.Parse(li.ExpireAfter); err == nil {
-			end := d.After(spec.Start)
-			spec.Expiry = &end
-		}
+		spec.Expiry = duration.TermEnd(li.ExpireAfter, spec.Start)
 	}
 	if counted[li.ModelType] {
 		spec.Count = in.Quantity
