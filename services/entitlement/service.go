@@ -5,6 +5,7 @@ package entitlement
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
@@ -38,11 +39,14 @@ type Deps struct {
 	JS       jetstream.JetStream
 	Accounts grpc.ClientConnInterface
 	Log      *slog.Logger
+	// ReservationSweep is how often overdue seat reservations are released.
+	ReservationSweep time.Duration
 }
 
 // Service is a ready entitlement service.
 type Service struct {
 	deps     Deps
+	app      *app.App
 	api      *grpcapi.Server
 	relay    *events.Relay
 	accounts neighbours.Accounts
@@ -51,8 +55,11 @@ type Service struct {
 // New builds the service.
 func New(d Deps) *Service {
 	accounts := neighbours.Accounts{Client: accountpb.NewAccountServiceClient(d.Accounts)}
+	if d.ReservationSweep == 0 {
+		d.ReservationSweep = 30 * time.Second
+	}
 	a := app.New(store.New(d.Pool), accounts)
-	return &Service{deps: d, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), accounts: accounts}
+	return &Service{deps: d, app: a, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), accounts: accounts}
 }
 
 // tenants tells whether a tenant exists: every tenant has its producer home account.
@@ -67,14 +74,17 @@ func Permissions() grpcx.Permissions { return grpcapi.Permissions }
 
 // Register adds the service's gRPC services to srv.
 func (s *Service) Register(srv *grpc.Server) {
+	entitlementpb.RegisterAuditServiceServer(srv, s.api)
 	entitlementpb.RegisterCatalogServiceServer(srv, s.api)
 	entitlementpb.RegisterEntitlementServiceServer(srv, s.api)
 }
 
-// Run does the background work until ctx ends: the outbox relay and the order bus.
+// Run does the background work until ctx ends: the outbox relay, the order bus and
+// the reservation reconciler.
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.relay.Run(ctx) })
 	g.Go(func() error { return orderbus.Run(ctx, s.deps.JS, s.api, tenants{s.accounts}, s.deps.Log) })
+	g.Go(func() error { return s.app.RunReservationReconciler(ctx, s.deps.ReservationSweep, s.deps.Log) })
 	return g.Wait()
 }

@@ -132,6 +132,7 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Han
 		{accountpb.RegisterAuditServiceHandler, "account"},
 		{accountpb.RegisterRegistrationServiceHandler, "account"},
 		{accountpb.RegisterOrganizationServiceHandler, "account"},
+		{entitlementpb.RegisterAuditServiceHandler, "entitlement"},
 		{entitlementpb.RegisterCatalogServiceHandler, "entitlement"},
 		{entitlementpb.RegisterEntitlementServiceHandler, "entitlement"},
 		{licensepb.RegisterLicenseServiceHandler, "license"},

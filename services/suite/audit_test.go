@@ -63,3 +63,46 @@ func TestAuditTrail_PLT4(t *testing.T) {
 	f := api.as(login(api, "aud-co", "frank", "Frank-Password-1"))
 	f.refused(http.StatusForbidden, "GET", "/v1/auditEvents", nil)
 }
+
+// TestEntitlementAuditTrail_PLT4: catalog and order changes in the entitlement
+// service are on its own trail, with who made them; only the producer of the tenant
+// reads it.
+func TestEntitlementAuditTrail_PLT4(t *testing.T) {
+	env := suitetest.Start(t)
+	api, admin := orderWorldIn(t, env)
+	admin.ok("PATCH", "/v1/products/cad", map[string]any{"product": map[string]any{"description": "Computer-aided design"}, "update_mask": "description"})
+	admin.ok("POST", "/v1/orders:batchCreate", map[string]any{"orders": []any{
+		map[string]any{"order_id": "SO-A", "sold_to": "accounts/ACME", "lines": []any{line("1", "cad", 2)}},
+	}})
+	session := api.ok("POST", "/v1/auth:login", map[string]any{"tenant_id": "order-co", "username": "admin", "password": "Admin-Password-1"})
+	me := session["user"].(map[string]any)["name"]
+
+	list := func(as rest, q url.Values) []map[string]any {
+		var out []map[string]any
+		page, _ := as.ok("GET", "/v1/services/entitlement/auditEvents?"+q.Encode(), nil)["audit_events"].([]any)
+		for _, e := range page {
+			out = append(out, e.(map[string]any))
+		}
+		return out
+	}
+	products := list(admin, url.Values{"filter": {`subject:"tessera.entitlement.product."`}})
+	require.Len(t, products, 3, "cad and sim created, cad updated")
+	require.Equal(t, "tessera.entitlement.product.updated", products[2]["subject"])
+	require.Equal(t, me, products[2]["actor"])
+	require.Contains(t, products[2]["payload_json"], `"id": "cad"`)
+	require.Len(t, list(admin, url.Values{"filter": {`subject = "tessera.entitlement.license_model.created"`}}), 1)
+	orders := list(admin, url.Values{"filter": {`subject = "tessera.entitlement.entitlement.created"`}, "order_by": {"time desc"}})
+	require.Len(t, orders, 1)
+	require.Contains(t, orders[0]["payload_json"], "SO-A")
+	require.Empty(t, list(admin, url.Values{"filter": {`time < 2000-01-01`}}))
+	admin.refused(http.StatusBadRequest, "GET", "/v1/services/entitlement/auditEvents?filter=nope%3D1", nil)
+
+	createTenant(api.as(env.OperatorToken), "order-rival", "Admin-Password-2")
+	rival := api.as(login(api, "order-rival", "admin", "Admin-Password-2"))
+	require.Empty(t, list(rival, url.Values{"filter": {`subject:"product"`}}), "another tenant's trail stays apart")
+	admin.ok("POST", "/v1/users", map[string]any{"password": "Carl-Password-1", "user": map[string]any{
+		"username": "carl", "first_name": "Carl", "last_name": "C", "email": "carl@acme.example",
+		"memberships": []any{map[string]any{"account": "accounts/ACME", "roles": []string{"customer_admin"}}},
+	}})
+	api.as(login(api, "order-co", "carl", "Carl-Password-1")).refused(http.StatusForbidden, "GET", "/v1/services/entitlement/auditEvents", nil)
+}

@@ -55,6 +55,10 @@ type Config struct {
 	// DigestHour is the UTC hour the daily expiring-entitlement digests go out from.
 	DigestHour int
 
+	// ReservationSweep is how often the entitlement service releases seat
+	// reservations whose holders never settled them.
+	ReservationSweep time.Duration
+
 	// Gateway protection (GW-2).
 	AuthCacheTTL              time.Duration
 	LoginPerMinutePerIP       int
@@ -153,6 +157,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.LockoutAfter, "lockout-after", 5, "consecutive wrong passwords that lock a user out (0: never)")
 	fs.IntVar(&c.DigestHour, "digest-hour", 6, "UTC hour from which the daily expiring-entitlement digests go out (-1: never)")
 	fs.StringVar(&c.PublicURL, "public-url", "http://127.0.0.1:8080", "where people reach the REST gateway, for links in emails")
+	fs.DurationVar(&c.ReservationSweep, "reservation-sweep", 30*time.Second, "how often expired, unconfirmed seat reservations are released")
 	fs.DurationVar(&c.EmailPoll, "email-poll", 10*time.Second, "how often scheduled emails (partner customers' account emails) are looked for")
 	fs.StringVar(&c.OpsListen, "ops-listen", "127.0.0.1:9100", "address of /metrics and /healthz when the gateway does not run here")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
@@ -214,6 +219,9 @@ func (c *Config) Validate() error {
 		if c.ArgonTime < 1 || c.ArgonTime > 20 {
 			problems = append(problems, "password-argon-time must be between 1 and 20")
 		}
+	}
+	if c.Runs("entitlement") && (c.ReservationSweep < 100*time.Millisecond || c.ReservationSweep > time.Hour) {
+		problems = append(problems, "reservation-sweep must be between 100ms and 1h")
 	}
 	if c.AuthCacheTTL < 0 || c.AuthCacheTTL > time.Minute {
 		problems = append(problems, "auth-cache-ttl must be between 0 and 1m")

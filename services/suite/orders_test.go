@@ -16,7 +16,11 @@ import (
 )
 
 func orderWorld(t *testing.T) (rest, rest) {
-	env := suitetest.Start(t)
+	return orderWorldIn(t, suitetest.Start(t))
+}
+
+// orderWorldIn builds orderWorld's tenant in a running suite.
+func orderWorldIn(t *testing.T, env *suitetest.Env) (rest, rest) {
 	api := rest{t: t, base: env.Suite.GatewayURL}
 	createTenant(api.as(env.OperatorToken), "order-co", "Admin-Password-1")
 	admin := api.as(login(api, "order-co", "admin", "Admin-Password-1"))

@@ -272,7 +272,7 @@ func build(name string, cfg Config, log *slog.Logger, js jetstream.JetStream,
 		if err != nil {
 			return nil, err
 		}
-		return entitlement.New(entitlement.Deps{Pool: p, JS: js, Accounts: c, Log: log}), nil
+		return entitlement.New(entitlement.Deps{Pool: p, JS: js, Accounts: c, Log: log, ReservationSweep: cfg.ReservationSweep}), nil
 	case license.Name:
 		c, err := dial(name, entitlement.Name)
 		if err != nil {

@@ -35,6 +35,7 @@ commands:
   users            list [-filter F]
   orders           import FILE (a JSON BatchCreateOrdersRequest: {"orders": [...]})
   lineitems        list [-filter F]
+  audit            list [-service account|entitlement] [-filter F] (producers)
 
 The gateway is -gateway or TESSERA_GATEWAY; the bearer token -token or TESSERA_TOKEN.
 
@@ -65,7 +66,7 @@ func run(args []string, out io.Writer) error {
 		return verify(args[2:], out)
 	case args[0] == "call":
 		return callCmd(args[1:], out)
-	case args[0] == "tokens" || args[0] == "accounts" || args[0] == "users" || args[0] == "orders" || args[0] == "lineitems":
+	case args[0] == "tokens" || args[0] == "accounts" || args[0] == "users" || args[0] == "orders" || args[0] == "lineitems" || args[0] == "audit":
 		return resourceCmd(args[0], args[1:], out)
 	case args[0] == "-h" || args[0] == "help":
 		_, err := fmt.Fprint(out, usage)
@@ -247,6 +248,7 @@ func resourceCmd(resource string, args []string, out io.Writer) error {
 	gw, token := gatewayFlag(fs), tokenFlag(fs)
 	filter := fs.String("filter", "", "search filter, e.g. display_name:\"acme\"")
 	forUser := fs.String("for", "", "users/ID to make an IMPERSONATED token for")
+	service := fs.String("service", "account", "whose audit trail: account or entitlement")
 	if len(args) == 0 {
 		return fmt.Errorf("%s needs a subcommand\n\n%s", resource, usage)
 	}
@@ -308,6 +310,14 @@ func resourceCmd(resource string, args []string, out io.Writer) error {
 		return printCall(out, "GET", base+"lineItems"+q, *token, nil)
 	case "users list":
 		return printCall(out, "GET", base+"users"+q, *token, nil)
+	case "audit list":
+		switch *service {
+		case "account":
+			return printCall(out, "GET", base+"auditEvents"+q, *token, nil)
+		case "entitlement":
+			return printCall(out, "GET", base+"services/"+*service+"/auditEvents"+q, *token, nil)
+		}
+		return fmt.Errorf("audit list: -service must be account or entitlement, not %q", *service)
 	}
 	return fmt.Errorf("unknown command %s %s\n\n%s", resource, verb, usage)
 }

@@ -59,6 +59,7 @@ func TestResourceCommands(t *testing.T) {
 		{"call", "-gateway", srv.URL, "-token", "rna_x", "post", "/v1/accounts", `{"account_id":"A"}`},
 		{"accounts", "claim", "-gateway", srv.URL, "-token", "rna_x", "SR-1", "ENT-2"},
 		{"orders", "import", "-gateway", srv.URL, "-token", "rna_x", ordersFile},
+		{"audit", "list", "-gateway", srv.URL, "-token", "rna_x", "-service", "entitlement", "-filter", `subject:"product"`},
 	} {
 		var out bytes.Buffer
 		require.NoError(t, run(args, &out), args)
@@ -71,6 +72,7 @@ func TestResourceCommands(t *testing.T) {
 		`POST /v1/accounts Bearer rna_x {"account_id":"A"}`,
 		`POST /v1/accounts/SR-1:claimKey Bearer rna_x {"key":"ENT-2"}`,
 		`POST /v1/orders:batchCreate Bearer rna_x {"orders":[{"order_id":"SO-1"}]}`,
+		`GET /v1/services/entitlement/auditEvents?filter=subject%3A%22product%22 Bearer rna_x `,
 	}, got)
 	got = nil
 	var out bytes.Buffer
@@ -78,4 +80,5 @@ func TestResourceCommands(t *testing.T) {
 	require.Equal(t, []string{`POST /v1/auth:signInWithKey  {"key":"ENT-2","tenant_id":"t1"}`}, got)
 	require.Error(t, run([]string{"call", "-gateway", srv.URL, "GET"}, &bytes.Buffer{}))
 	require.Error(t, run([]string{"tokens", "explode"}, &bytes.Buffer{}))
+	require.Error(t, run([]string{"audit", "list", "-service", "device"}, &bytes.Buffer{}))
 }

@@ -97,3 +97,19 @@ func FromPostgres(err error) *Error {
 	}
 	return nil
 }
+
+// Reason returns the stable reason of err: an *Error's own, or the ErrorInfo reason
+// of a gRPC status a neighbour service answered with; "" when there is none.
+func Reason(err error) string {
+	if e, ok := As(err); ok {
+		return e.Reason
+	}
+	if st, ok := status.FromError(err); ok && err != nil {
+		for _, d := range st.Details() {
+			if info, ok := d.(*errdetails.ErrorInfo); ok {
+				return info.GetReason()
+			}
+		}
+	}
+	return ""
+}

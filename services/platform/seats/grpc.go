@@ -3,6 +3,9 @@ package seats
 import (
 	"context"
 	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/google/uuid"
 
@@ -15,10 +18,14 @@ type Client struct {
 }
 
 // ReserveSeats implements Entitlements.
-func (c Client) ReserveSeats(ctx context.Context, id uuid.UUID, activationID string, quantity int64, holder string, accountIDs []string) (string, error) {
-	r, err := c.Ent.ReserveSeats(ctx, &entitlementpb.ReserveSeatsRequest{
+func (c Client) ReserveSeats(ctx context.Context, id uuid.UUID, activationID string, quantity int64, holder string, accountIDs []string, ttl time.Duration) (string, error) {
+	req := &entitlementpb.ReserveSeatsRequest{
 		ReservationId: id.String(), ActivationId: activationID, Quantity: quantity, Holder: holder, AccountIds: accountIDs,
-	})
+	}
+	if ttl > 0 {
+		req.Ttl = durationpb.New(ttl)
+	}
+	r, err := c.Ent.ReserveSeats(ctx, req)
 	if err != nil {
 		return "", err
 	}

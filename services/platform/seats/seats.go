@@ -44,7 +44,7 @@ func Migrations() pg.MigrationSet {
 
 // Entitlements is what the ledger needs of the entitlement service.
 type Entitlements interface {
-	ReserveSeats(ctx context.Context, reservationID uuid.UUID, activationID string, quantity int64, holder string, accountIDs []string) (accountID string, err error)
+	ReserveSeats(ctx context.Context, reservationID uuid.UUID, activationID string, quantity int64, holder string, accountIDs []string, ttl time.Duration) (accountID string, err error)
 	ConfirmSeats(ctx context.Context, reservationID uuid.UUID) error
 	ReleaseSeats(ctx context.Context, reservationID uuid.UUID) error
 }
@@ -67,6 +67,9 @@ type Ledger struct {
 	log    *slog.Logger
 	// Grace is how long a pending claim may wait for its commit before it is released.
 	Grace time.Duration
+	// TTL is how long the entitlement service holds an unconfirmed reservation before
+	// it releases it by itself (0: its default, far above Grace).
+	TTL time.Duration
 }
 
 // NewLedger returns a ledger for holder ("license", "device").
@@ -101,7 +104,7 @@ func (l *Ledger) Begin(ctx context.Context, c Claim) (string, error) {
 			return "", ErrClaimReleased
 		}
 	}
-	accountID, err := l.ent.ReserveSeats(ctx, c.ID, c.ActivationID, c.Quantity, l.holder, c.AccountIDs)
+	accountID, err := l.ent.ReserveSeats(ctx, c.ID, c.ActivationID, c.Quantity, l.holder, c.AccountIDs, l.TTL)
 	if err != nil {
 		if ours && definiteRefusal(err) {
 			// Nothing was reserved and no other call shares the claim: it is over.
@@ -127,11 +130,26 @@ func Commit(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 
 // Confirm confirms a committed claim. A failure is left to the reconciler.
 func (l *Ledger) Confirm(ctx context.Context, id uuid.UUID) {
-	if err := l.ent.ConfirmSeats(ctx, id); err != nil {
+	if err := l.confirm(ctx, id); err != nil {
 		l.log.WarnContext(ctx, "seat confirmation deferred to the reconciler", "claim", id, "err", err)
-		return
 	}
-	_, _ = l.pool.Exec(ctx, `UPDATE seat_claims SET state = 'confirmed', updated_at = now() WHERE id = $1 AND state = 'committed'`, id)
+}
+
+// confirm confirms a committed claim in the entitlement service and records it. A
+// reservation that expired there while this service was away, and whose seats
+// others took, cannot be confirmed any more: the claim is marked lost for an
+// operator (the use it backs holds no seats) instead of being retried forever.
+func (l *Ledger) confirm(ctx context.Context, id uuid.UUID) error {
+	state := "confirmed"
+	if err := l.ent.ConfirmSeats(ctx, id); err != nil {
+		if errs.Reason(err) != "RESERVATION_EXPIRED" {
+			return err
+		}
+		state = "lost"
+		l.log.ErrorContext(ctx, "seat reservation expired before its confirmation; the claim's use holds no seats", "claim", id)
+	}
+	_, err := l.pool.Exec(ctx, `UPDATE seat_claims SET state = $2, updated_at = now() WHERE id = $1 AND state = 'committed'`, id, state)
+	return err
 }
 
 // Abort releases a claim whose use was not committed.
@@ -187,11 +205,7 @@ func (l *Ledger) Reconcile(ctx context.Context) (int, error) {
 		tctx := authz.ForTenant(ctx, o.tenant)
 		switch o.state {
 		case "committed":
-			if err = l.ent.ConfirmSeats(tctx, o.id); err != nil {
-				l.log.WarnContext(ctx, "confirm failed", "claim", o.id, "err", err)
-				continue
-			}
-			_, err = l.pool.Exec(ctx, `UPDATE seat_claims SET state = 'confirmed', updated_at = now() WHERE id = $1 AND state = 'committed'`, o.id)
+			err = l.confirm(tctx, o.id)
 		case "pending":
 			err = l.release(tctx, o.id)
 		}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
@@ -215,4 +217,84 @@ func TestReusedClaimWithOtherParametersIsRefused(t *testing.T) {
 	require.NoError(t, err, "the same parameters are a retry")
 	f.commit(t, c.ID)
 	require.EqualValues(t, 8, f.available(t))
+}
+
+// The entitlement service's own reconciler: a holder that reserved and vanished for
+// good (its claim ledger lost too) gets its seats released when the reservation's
+// lease ends, while a confirmed reservation of the same age is never touched
+// (SPEC ENT-5, DESIGN decision 3).
+func TestUnconfirmedReservationExpiresConfirmedStays_ENT5(t *testing.T) {
+	f := setup(t, 10)
+	reserve := func(id string, quantity int64) *entitlementpb.Reservation {
+		t.Helper()
+		r, err := f.ent.ReserveSeats(f.ctx, &entitlementpb.ReserveSeatsRequest{
+			ReservationId: id, ActivationId: f.seed.ActivationID, Quantity: quantity, Holder: "test", Ttl: durationpb.New(time.Second),
+		})
+		require.NoError(t, err)
+		return r
+	}
+	_, err := f.ent.ReserveSeats(f.ctx, &entitlementpb.ReserveSeatsRequest{
+		ReservationId: uuid.NewString(), ActivationId: f.seed.ActivationID, Quantity: 1, Holder: "test", Ttl: durationpb.New(48 * time.Hour),
+	})
+	require.Equal(t, codes.InvalidArgument, status.Code(err), "a lease beyond 24 h is refused")
+	abandoned, kept := uuid.NewString(), uuid.NewString()
+	r := reserve(abandoned, 4)
+	require.WithinDuration(t, time.Now().Add(time.Second), r.GetExpireTime().AsTime(), 5*time.Second)
+	reserve(kept, 3)
+	_, err = f.ent.ConfirmSeats(f.ctx, &entitlementpb.ConfirmSeatsRequest{ReservationId: kept})
+	require.NoError(t, err)
+	require.EqualValues(t, 3, f.available(t))
+
+	require.Eventually(t, func() bool { return f.available(t) == 7 }, 20*time.Second, 50*time.Millisecond,
+		"the abandoned reservation's 4 seats come back, the confirmed 3 stay taken")
+	again, err := f.ent.ReserveSeats(f.ctx, &entitlementpb.ReserveSeatsRequest{ReservationId: abandoned, ActivationId: f.seed.ActivationID, Quantity: 4, Holder: "test"})
+	require.Equal(t, codes.FailedPrecondition, status.Code(err), "a late retry of an expired reservation takes nothing: %v", again)
+	require.Equal(t, "RESERVATION_EXPIRED", errs.Reason(err))
+
+	// A late confirmation takes the seats again while they are free …
+	c, err := f.ent.ConfirmSeats(f.ctx, &entitlementpb.ConfirmSeatsRequest{ReservationId: abandoned})
+	require.NoError(t, err)
+	require.Equal(t, entitlementpb.ReservationState_RESERVATION_STATE_CONFIRMED, c.GetState())
+	require.EqualValues(t, 3, f.available(t))
+	_, err = f.ent.ConfirmSeats(f.ctx, &entitlementpb.ConfirmSeatsRequest{ReservationId: abandoned})
+	require.NoError(t, err)
+	require.EqualValues(t, 3, f.available(t), "confirming twice counts once")
+
+	// … and is refused once others hold them.
+	late := uuid.NewString()
+	reserve(late, 3)
+	require.Eventually(t, func() bool { return f.available(t) == 3 }, 20*time.Second, 50*time.Millisecond)
+	reserve(uuid.NewString(), 3)
+	_, err = f.ent.ConfirmSeats(f.ctx, &entitlementpb.ConfirmSeatsRequest{ReservationId: late})
+	require.Equal(t, "RESERVATION_EXPIRED", errs.Reason(err), "%v", err)
+	rel, err := f.ent.ReleaseSeats(f.ctx, &entitlementpb.ReleaseSeatsRequest{ReservationId: late})
+	require.NoError(t, err)
+	require.Equal(t, entitlementpb.ReservationState_RESERVATION_STATE_RELEASED, rel.GetState())
+	require.Zero(t, f.available(t), "releasing an expired reservation gives nothing back twice")
+}
+
+// A holder whose commit outlived its reservation's lease, and whose seats others
+// took meanwhile, is told so once: the claim is marked lost rather than confirmed or
+// retried forever, and no seat is counted twice.
+func TestLedgerMarksClaimLostWhenItsReservationExpired(t *testing.T) {
+	f := setup(t, 2)
+	f.ledger.TTL = time.Second
+	c := f.claim(2)
+	_, err := f.ledger.Begin(f.ctx, c)
+	require.NoError(t, err)
+	f.commit(t, c.ID)
+	require.Eventually(t, func() bool { return f.available(t) == 2 }, 20*time.Second, 50*time.Millisecond)
+	_, err = f.ent.ReserveSeats(f.ctx, &entitlementpb.ReserveSeatsRequest{ReservationId: uuid.NewString(), ActivationId: f.seed.ActivationID, Quantity: 2, Holder: "other"})
+	require.NoError(t, err)
+
+	n, err := f.ledger.Reconcile(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	var state string
+	require.NoError(t, f.pool.QueryRow(f.ctx, `SELECT state FROM seat_claims WHERE id = $1`, c.ID).Scan(&state))
+	require.Equal(t, "lost", state)
+	require.Zero(t, f.available(t))
+	n, err = f.ledger.Reconcile(f.ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "a lost claim is not retried")
 }

@@ -84,7 +84,7 @@ func Start(t testing.TB, tune ...func(*suite.Config)) *Env {
 		PrincipalKey: random(32), MasterKey: random(32), OperatorToken: env.OperatorToken,
 		SMTPAddr: mb.Addr, SMTPFrom: "tessera@test.example", BlobDir: filepath.Join(dir, "blobs"),
 		ShutdownWait: time.Second, SessionTTL: time.Hour, ArgonMemoryKiB: 19 * 1024, ArgonTime: 2, LockoutAfter: 5,
-		AuthCacheTTL: 5 * time.Second, EmailPoll: 100 * time.Millisecond,
+		AuthCacheTTL: 5 * time.Second, EmailPoll: 100 * time.Millisecond, ReservationSweep: 100 * time.Millisecond,
 	}
 	for _, f := range tune {
 		f(&cfg)

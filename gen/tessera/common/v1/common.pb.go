@@ -356,6 +356,264 @@ func (x *Principal) GetMemberAccountIds() []string {
 	return nil
 }
 
+// One entry of a service's audit trail (SPEC PLT-4): a change, who made it, through
+// which token, and whether under impersonation. Every service but the account
+// service serves its own trail with these messages.
+type AuditEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name: auditEvents/{event_id}.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The ID of the event published for the change.
+	EventId string                 `protobuf:"bytes,2,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Time    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	// users/{user_id} who made the change; empty for changes made by a service.
+	Actor string `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	// The service that made the change on its own behalf, if any.
+	ActorService string `protobuf:"bytes,5,opt,name=actor_service,json=actorService,proto3" json:"actor_service,omitempty"`
+	// The access token or session the change came through.
+	TokenId      string `protobuf:"bytes,6,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	Impersonated bool   `protobuf:"varint,7,opt,name=impersonated,proto3" json:"impersonated,omitempty"`
+	// users/{user_id} acting through an impersonated token.
+	Impersonator string `protobuf:"bytes,8,opt,name=impersonator,proto3" json:"impersonator,omitempty"`
+	// tessera.<service>.<entity>.<verb>
+	Subject   string `protobuf:"bytes,9,opt,name=subject,proto3" json:"subject,omitempty"`
+	EventType string `protobuf:"bytes,10,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	// The event's payload as JSON.
+	PayloadJson   string `protobuf:"bytes,11,opt,name=payload_json,json=payloadJson,proto3" json:"payload_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditEvent) Reset() {
+	*x = AuditEvent{}
+	mi := &file_tessera_common_v1_common_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditEvent) ProtoMessage() {}
+
+func (x *AuditEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_common_v1_common_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditEvent.ProtoReflect.Descriptor instead.
+func (*AuditEvent) Descriptor() ([]byte, []int) {
+	return file_tessera_common_v1_common_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AuditEvent) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *AuditEvent) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetActorService() string {
+	if x != nil {
+		return x.ActorService
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetTokenId() string {
+	if x != nil {
+		return x.TokenId
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetImpersonated() bool {
+	if x != nil {
+		return x.Impersonated
+	}
+	return false
+}
+
+func (x *AuditEvent) GetImpersonator() string {
+	if x != nil {
+		return x.Impersonator
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetPayloadJson() string {
+	if x != nil {
+		return x.PayloadJson
+	}
+	return ""
+}
+
+type ListAuditEventsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	PageSize  int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Search: subject, event_type (text), actor (user ID), token_id, impersonated,
+	// time (dates or times).
+	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	// "time" or "time desc" (default: oldest first).
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsRequest) Reset() {
+	*x = ListAuditEventsRequest{}
+	mi := &file_tessera_common_v1_common_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_common_v1_common_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_common_v1_common_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ListAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+type ListAuditEventsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AuditEvents   []*AuditEvent          `protobuf:"bytes,1,rep,name=audit_events,json=auditEvents,proto3" json:"audit_events,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsResponse) Reset() {
+	*x = ListAuditEventsResponse{}
+	mi := &file_tessera_common_v1_common_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsResponse) ProtoMessage() {}
+
+func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_common_v1_common_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_common_v1_common_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListAuditEventsResponse) GetAuditEvents() []*AuditEvent {
+	if x != nil {
+		return x.AuditEvents
+	}
+	return nil
+}
+
+func (x *ListAuditEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_tessera_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_tessera_common_v1_common_proto_rawDesc = "" +
@@ -389,7 +647,31 @@ const file_tessera_common_v1_common_proto_rawDesc = "" +
 	"\x13scope_activation_id\x18\x0e \x01(\tR\x11scopeActivationId\x12#\n" +
 	"\rproduct_lines\x18\x0f \x03(\tR\fproductLines\x12\x18\n" +
 	"\apartner\x18\x10 \x01(\bR\apartner\x12,\n" +
-	"\x12member_account_ids\x18\x11 \x03(\tR\x10memberAccountIds*\xa5\x01\n" +
+	"\x12member_account_ids\x18\x11 \x03(\tR\x10memberAccountIds\"\xe5\x02\n" +
+	"\n" +
+	"AuditEvent\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
+	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
+	"\x05actor\x18\x04 \x01(\tR\x05actor\x12#\n" +
+	"\ractor_service\x18\x05 \x01(\tR\factorService\x12\x19\n" +
+	"\btoken_id\x18\x06 \x01(\tR\atokenId\x12\"\n" +
+	"\fimpersonated\x18\a \x01(\bR\fimpersonated\x12\"\n" +
+	"\fimpersonator\x18\b \x01(\tR\fimpersonator\x12\x18\n" +
+	"\asubject\x18\t \x01(\tR\asubject\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\n" +
+	" \x01(\tR\teventType\x12!\n" +
+	"\fpayload_json\x18\v \x01(\tR\vpayloadJson\"\x87\x01\n" +
+	"\x16ListAuditEventsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x83\x01\n" +
+	"\x17ListAuditEventsResponse\x12@\n" +
+	"\faudit_events\x18\x01 \x03(\v2\x1d.tessera.common.v1.AuditEventR\vauditEvents\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xa5\x01\n" +
 	"\rPrincipalKind\x12\x1e\n" +
 	"\x1aPRINCIPAL_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13PRINCIPAL_KIND_USER\x10\x01\x12\x1a\n" +
@@ -410,21 +692,26 @@ func file_tessera_common_v1_common_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_common_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tessera_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_tessera_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_tessera_common_v1_common_proto_goTypes = []any{
-	(PrincipalKind)(0),            // 0: tessera.common.v1.PrincipalKind
-	(*Address)(nil),               // 1: tessera.common.v1.Address
-	(*Principal)(nil),             // 2: tessera.common.v1.Principal
-	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
+	(PrincipalKind)(0),              // 0: tessera.common.v1.PrincipalKind
+	(*Address)(nil),                 // 1: tessera.common.v1.Address
+	(*Principal)(nil),               // 2: tessera.common.v1.Principal
+	(*AuditEvent)(nil),              // 3: tessera.common.v1.AuditEvent
+	(*ListAuditEventsRequest)(nil),  // 4: tessera.common.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil), // 5: tessera.common.v1.ListAuditEventsResponse
+	(*timestamppb.Timestamp)(nil),   // 6: google.protobuf.Timestamp
 }
 var file_tessera_common_v1_common_proto_depIdxs = []int32{
 	0, // 0: tessera.common.v1.Principal.kind:type_name -> tessera.common.v1.PrincipalKind
-	3, // 1: tessera.common.v1.Principal.expire_time:type_name -> google.protobuf.Timestamp
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	6, // 1: tessera.common.v1.Principal.expire_time:type_name -> google.protobuf.Timestamp
+	6, // 2: tessera.common.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	3, // 3: tessera.common.v1.ListAuditEventsResponse.audit_events:type_name -> tessera.common.v1.AuditEvent
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_tessera_common_v1_common_proto_init() }
@@ -438,7 +725,7 @@ func file_tessera_common_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_common_v1_common_proto_rawDesc), len(file_tessera_common_v1_common_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   2,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/events"
 	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/ids"
 )
@@ -115,7 +116,7 @@ func (a *App) ListUsers(ctx context.Context, q filter.Query) ([]User, string, er
 }
 
 // ListAuditEvents pages through the tenant's audit trail of account changes.
-func (a *App) ListAuditEvents(ctx context.Context, q filter.Query) ([]AuditEvent, string, error) {
+func (a *App) ListAuditEvents(ctx context.Context, q filter.Query) ([]events.AuditEvent, string, error) {
 	return a.store.ListAuditEvents(ctx, authz.MustTenant(ctx), q)
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/events"
 	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/mail"
 )
@@ -33,7 +34,7 @@ type Store interface {
 	SetPassword(ctx context.Context, tenant, userID, hash string, mustChange bool) error
 	SetSecret(ctx context.Context, tenant, userID, question, answerHash string) error
 	HierarchyStore
-	ListAuditEvents(ctx context.Context, tenant string, q filter.Query) ([]AuditEvent, string, error)
+	ListAuditEvents(ctx context.Context, tenant string, q filter.Query) ([]events.AuditEvent, string, error)
 	UpdateUser(ctx context.Context, tenant, id string, fn func(*User) error) (User, error)
 	UpdateAccount(ctx context.Context, tenant, id string, fn func(*Account) error) (Account, error)
 	Administrators(ctx context.Context, tenant string, accounts []string) ([]Administrator, error)

@@ -113,13 +113,6 @@ type Token struct {
 	UpdateTime  time.Time
 }
 
-// AuditEvent is one entry of the audit trail.
-type AuditEvent struct {
-	ID, ActorUserID, ActorService, TokenID, ImpersonatorID, Subject, EventType, PayloadJSON string
-	Impersonated                                                                            bool
-	Time                                                                                    time.Time
-}
-
 // Administrator is a user who administers an account (SPEC ACC-13).
 type Administrator struct {
 	UserID, FirstName, LastName, Email, AccountID, AccountName string

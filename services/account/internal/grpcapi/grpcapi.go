@@ -13,9 +13,11 @@ import (
 	"github.com/tessera-dev/tessera/services/account/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/events"
 	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
 	"github.com/tessera-dev/tessera/services/platform/names"
+	"google.golang.org/protobuf/proto"
 )
 
 // Permissions declares what every RPC needs.
@@ -422,13 +424,6 @@ func (s *Server) ListUsers(ctx context.Context, req *accountpb.ListUsersRequest)
 	return out, nil
 }
 
-func userRef(id string) string {
-	if id == "" {
-		return ""
-	}
-	return "users/" + id
-}
-
 // ListAuditEvents implements AuditService.
 func (s *Server) ListAuditEvents(ctx context.Context, req *accountpb.ListAuditEventsRequest) (*accountpb.ListAuditEventsResponse, error) {
 	list, next, err := s.app.ListAuditEvents(ctx, filter.Query{
@@ -437,15 +432,14 @@ func (s *Server) ListAuditEvents(ctx context.Context, req *accountpb.ListAuditEv
 	if err != nil {
 		return nil, err
 	}
-	out := &accountpb.ListAuditEventsResponse{NextPageToken: next}
-	for _, e := range list {
-		out.AuditEvents = append(out.AuditEvents, &accountpb.AuditEvent{
-			Name: "auditEvents/" + e.ID, EventId: e.ID, Time: timestamppb.New(e.Time), Actor: userRef(e.ActorUserID),
-			ActorService: e.ActorService, TokenId: e.TokenID, Impersonated: e.Impersonated, Impersonator: userRef(e.ImpersonatorID),
-			Subject: e.Subject, EventType: e.EventType, PayloadJson: e.PayloadJSON,
-		})
+	// The account service's audit messages predate the shared ones in common.v1 and
+	// are wire-identical to them: one conversion serves both.
+	body, err := proto.Marshal(events.AuditPage(list, next))
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	out := &accountpb.ListAuditEventsResponse{}
+	return out, proto.Unmarshal(body, out)
 }
 
 func addressPB(a app.Address) *commonpb.Address {

@@ -501,30 +501,9 @@ func (s *Store) SetSecret(ctx context.Context, tenant, userID, question, answerH
 	return err
 }
 
-var auditSchema = filter.Schema{
-	"subject":      {Column: "subject", Kind: filter.Text},
-	"event_type":   {Column: "event_type", Kind: filter.Text},
-	"actor":        {Column: "actor_user_id", Kind: filter.Exact},
-	"token_id":     {Column: "token_id", Kind: filter.Exact},
-	"impersonated": {Column: "impersonated", Kind: filter.Bool},
-	"time":         {Column: "at", Kind: filter.Time},
-}
-
 // ListAuditEvents pages through the audit trail.
-func (s *Store) ListAuditEvents(ctx context.Context, tenant string, q filter.Query) ([]app.AuditEvent, string, error) {
-	plan, err := auditSchema.Plan(q, "id", 2)
-	if err != nil {
-		return nil, "", err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT id::text, at, actor_user_id, actor_service, token_id, impersonated, impersonator_id, subject, event_type, payload::text,
-		`+plan.SortKey+` AS sort_key FROM audit_log WHERE tenant_id = $1 AND `+plan.Where+` ORDER BY `+plan.OrderBy+` LIMIT `+strconv.Itoa(plan.Limit),
-		append([]any{tenant}, plan.Args...)...)
-	if err != nil {
-		return nil, "", err
-	}
-	return filter.CollectPage(plan, rows, func(r pgx.CollectableRow, e *app.AuditEvent, key *string) error {
-		return r.Scan(&e.ID, &e.Time, &e.ActorUserID, &e.ActorService, &e.TokenID, &e.Impersonated, &e.ImpersonatorID, &e.Subject, &e.EventType, &e.PayloadJSON, key)
-	}, func(e app.AuditEvent) string { return e.ID })
+func (s *Store) ListAuditEvents(ctx context.Context, tenant string, q filter.Query) ([]events.AuditEvent, string, error) {
+	return events.ListAudit(ctx, s.pool, tenant, q)
 }
 
 // UpdateUser applies fn to a user under its row lock, then saves the profile and

@@ -12,11 +12,13 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/duration"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/events"
 	"github.com/tessera-dev/tessera/services/platform/filter"
 )
 
 // Store is the persistence the use cases need.
 type Store interface {
+	ListAuditEvents(ctx context.Context, tenant string, q filter.Query) ([]events.AuditEvent, string, error)
 	CreateLicenseModel(ctx context.Context, tenant string, m LicenseModel) (LicenseModel, error)
 	GetLicenseModel(ctx context.Context, tenant, id string) (LicenseModel, error)
 	CreateProduct(ctx context.Context, tenant string, p Product) (Product, error)
@@ -51,6 +53,7 @@ type Store interface {
 	Reserve(ctx context.Context, tenant string, r Reservation, accountIDs []string) (Reservation, error)
 	Confirm(ctx context.Context, tenant string, id uuid.UUID) (Reservation, error)
 	Release(ctx context.Context, tenant string, id uuid.UUID, holder string) (Reservation, error)
+	ExpireReservations(ctx context.Context, now time.Time, limit int) ([]Reservation, error)
 	ResolveKey(ctx context.Context, tenant, kind, key string) (EntitlementKey, error)
 	CreateServicePlan(ctx context.Context, tenant string, sp ServicePlan) (ServicePlan, error)
 	CreateProductLine(ctx context.Context, tenant string, pl ProductLine) (ProductLine, error)
@@ -74,10 +77,11 @@ type Accounts interface {
 }
 
 var (
-	meter             = otel.Meter("github.com/tessera-dev/tessera/services/entitlement")
-	ordersIngested, _ = meter.Int64Counter("tessera.entitlement.orders_ingested", metric.WithDescription("Orders turned into entitlements (resends not counted)"))
-	seatsReserved, _  = meter.Int64Counter("tessera.entitlement.seats_reserved", metric.WithDescription("Seats reserved by other services"))
-	seatsReleased, _  = meter.Int64Counter("tessera.entitlement.seats_released", metric.WithDescription("Seats given back"))
+	meter                  = otel.Meter("github.com/tessera-dev/tessera/services/entitlement")
+	ordersIngested, _      = meter.Int64Counter("tessera.entitlement.orders_ingested", metric.WithDescription("Orders turned into entitlements (resends not counted)"))
+	seatsReserved, _       = meter.Int64Counter("tessera.entitlement.seats_reserved", metric.WithDescription("Seats reserved by other services"))
+	seatsReleased, _       = meter.Int64Counter("tessera.entitlement.seats_released", metric.WithDescription("Seats given back"))
+	reservationsExpired, _ = meter.Int64Counter("tessera.entitlement.reservations_expired", metric.WithDescription("Reservations released by the reconciler because their holder never settled them"))
 )
 
 // App is the entitlement service's use cases.

@@ -32,6 +32,7 @@ const (
 	ReservationReserved  = "reserved"
 	ReservationConfirmed = "confirmed"
 	ReservationReleased  = "released"
+	ReservationExpired   = "expired"
 )
 
 // LicenseModel says how a product is licensed.
@@ -210,6 +211,9 @@ type Reservation struct {
 	Holder       string
 	State        string
 	AccountID    string
+	TenantID     string // set by the reconciler, which works across tenants
+	// ExpireTime is when an unconfirmed reservation gives its seats back.
+	ExpireTime time.Time
 	// Applied is set when this call changed the seat count (not a replay).
 	Applied bool
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/names"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 func lineItemPB(li app.LineItem) *entitlementpb.LineItem {
@@ -138,12 +139,15 @@ func reservationPB(r app.Reservation) *entitlementpb.Reservation {
 	if r.AccountID != "" {
 		out.Account = "accounts/" + r.AccountID
 	}
+	if r.State == app.ReservationReserved && !r.ExpireTime.IsZero() {
+		out.ExpireTime = timestamppb.New(r.ExpireTime)
+	}
 	return out
 }
 
 // ReserveSeats implements EntitlementService.
 func (s *Server) ReserveSeats(ctx context.Context, req *entitlementpb.ReserveSeatsRequest) (*entitlementpb.Reservation, error) {
-	r, err := s.app.ReserveSeats(ctx, req.GetReservationId(), req.GetActivationId(), req.GetQuantity(), req.GetHolder(), req.GetAccountIds())
+	r, err := s.app.ReserveSeats(ctx, req.GetReservationId(), req.GetActivationId(), req.GetQuantity(), req.GetHolder(), req.GetAccountIds(), req.GetTtl().AsDuration())
 	if err != nil {
 		return nil, err
 	}

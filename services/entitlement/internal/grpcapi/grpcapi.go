@@ -3,19 +3,23 @@
 package grpcapi
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/events"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
 )
 
 // Permissions declares what every RPC needs.
 var Permissions = grpcx.Permissions{
+	entitlementpb.AuditService_ListAuditEvents_FullMethodName:                 authz.AuditView,
 	entitlementpb.CatalogService_CreateLicenseModel_FullMethodName:            authz.CatalogManage,
 	entitlementpb.CatalogService_GetLicenseModel_FullMethodName:               authz.CatalogView,
 	entitlementpb.CatalogService_CreateProduct_FullMethodName:                 authz.CatalogManage,
@@ -63,6 +67,7 @@ var Permissions = grpcx.Permissions{
 
 // Server implements the catalog and entitlement gRPC services.
 type Server struct {
+	entitlementpb.UnimplementedAuditServiceServer
 	entitlementpb.UnimplementedCatalogServiceServer
 	entitlementpb.UnimplementedEntitlementServiceServer
 	app *app.App
@@ -116,6 +121,7 @@ var reservationStates = map[string]entitlementpb.ReservationState{
 	app.ReservationReserved:  entitlementpb.ReservationState_RESERVATION_STATE_RESERVED,
 	app.ReservationConfirmed: entitlementpb.ReservationState_RESERVATION_STATE_CONFIRMED,
 	app.ReservationReleased:  entitlementpb.ReservationState_RESERVATION_STATE_RELEASED,
+	app.ReservationExpired:   entitlementpb.ReservationState_RESERVATION_STATE_EXPIRED,
 }
 
 func reverse[K comparable, V comparable](m map[K]V) map[V]K {
@@ -140,3 +146,12 @@ func prefixAll(prefix string, ids []string) []string {
 }
 
 func fieldIndex(list string, i int) string { return fmt.Sprintf("%s[%d]", list, i) }
+
+// ListAuditEvents implements AuditService.
+func (s *Server) ListAuditEvents(ctx context.Context, req *commonpb.ListAuditEventsRequest) (*commonpb.ListAuditEventsResponse, error) {
+	list, next, err := s.app.ListAuditEvents(ctx, events.QueryOf(req))
+	if err != nil {
+		return nil, err
+	}
+	return events.AuditPage(list, next), nil
+}

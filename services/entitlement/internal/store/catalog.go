@@ -3,10 +3,13 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
+	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/events"
 )
 
 // catalogTable reads one kind of catalog row (keyed by tenant and ID, created with an
@@ -18,9 +21,14 @@ type catalogTable[T any] struct {
 
 // create runs one INSERT; when it clashes, a row an earlier request with the same
 // request ID made is returned as the result, anything else is AlreadyExists.
-func (c catalogTable[T]) create(ctx context.Context, s *Store, tenant, id, requestID, insert string, args ...any) (T, error) {
+func (c catalogTable[T]) create(ctx context.Context, s *Store, tenant, id, displayName, requestID, insert string, args ...any) (T, error) {
 	var zero T
-	_, err := s.pool.Exec(ctx, insert, args...)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, insert, args...); err != nil {
+			return err
+		}
+		return catalogChanged(ctx, tx, tenant, c.resource, id, displayName, "created")
+	})
 	if e := errs.FromPostgres(err); e != nil && e.Kind == errs.KindAlreadyExists {
 		if requestID != "" {
 			prev, perr := c.scan(s.pool.QueryRow(ctx, `SELECT `+c.cols+` FROM `+c.table+` WHERE tenant_id = $1 AND request_id = $2`, tenant, requestID))
@@ -34,6 +42,13 @@ func (c catalogTable[T]) create(ctx context.Context, s *Store, tenant, id, reque
 		return zero, err
 	}
 	return c.get(ctx, s, tenant, id)
+}
+
+// catalogChanged records a catalog change as an event, and so on the audit trail.
+func catalogChanged(ctx context.Context, tx pgx.Tx, tenant, resource, id, displayName, change string) error {
+	kind := strings.ReplaceAll(resource, " ", "_")
+	_, err := events.Write(ctx, tx, events.Subject("entitlement", kind, change), tenant, &eventspb.CatalogChanged{Resource: kind, Id: id, DisplayName: displayName})
+	return err
 }
 
 func (c catalogTable[T]) get(ctx context.Context, s *Store, tenant, id string) (T, error) {

@@ -27,7 +27,7 @@ var licenseModels = catalogTable[app.LicenseModel]{
 // CreateLicenseModel inserts m, or returns the model created earlier with the same
 // request ID.
 func (s *Store) CreateLicenseModel(ctx context.Context, tenant string, m app.LicenseModel) (app.LicenseModel, error) {
-	return licenseModels.create(ctx, s, tenant, m.ID, m.RequestID,
+	return licenseModels.create(ctx, s, tenant, m.ID, m.DisplayName, m.RequestID,
 		`INSERT INTO license_models (tenant_id, id, display_name, model_type, allowed_host_id_types, request_id, extra_activations, overdraft_allowed, defaults, policies)
 		VALUES ($1, $2, $3, $4, coalesce($5::text[], '{}'), $6, $7, $8, $9, $10)`,
 		tenant, m.ID, m.DisplayName, m.Type, m.AllowedHostIDTypes, pg.NullIfEmpty(m.RequestID), m.ExtraActivations, m.OverdraftAllowed, m.Defaults, m.Policies)
@@ -68,7 +68,7 @@ func (s *Store) CreateProduct(ctx context.Context, tenant string, p app.Product)
 	if err != nil {
 		return app.Product{}, err
 	}
-	return products.create(ctx, s, tenant, p.ID, p.RequestID,
+	return products.create(ctx, s, tenant, p.ID, p.DisplayName, p.RequestID,
 		`INSERT INTO products (tenant_id, id, display_name, version, description, license_technology, features, license_models, part_numbers, request_id,
 			product_line_id, kind, maintained_products, upgrade_to, upsell_to)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8::text[], '{}'), coalesce($9::text[], '{}'), $10, $11, $12,
@@ -100,7 +100,10 @@ func (s *Store) UpdateProduct(ctx context.Context, tenant, id string, fn func(*a
 				upsell_to = coalesce($10::text[], '{}'), license_models = coalesce($11::text[], '{}'), updated_at = now()
 			WHERE tenant_id = $1 AND id = $2`,
 			tenant, id, p.DisplayName, p.Version, p.Description, p.PartNumbers, pg.NullIfEmpty(p.ProductLineID), p.MaintainedProductIDs, p.UpgradeTo, p.UpsellTo, p.LicenseModelIDs)
-		return err
+		if err != nil {
+			return err
+		}
+		return catalogChanged(ctx, tx, tenant, "product", id, p.DisplayName, "updated")
 	})
 	if err != nil {
 		return app.Product{}, err

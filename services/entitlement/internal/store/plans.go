@@ -22,7 +22,7 @@ var servicePlans = catalogTable[app.ServicePlan]{
 // CreateServicePlan inserts sp, or returns the plan created earlier with the same
 // request ID.
 func (s *Store) CreateServicePlan(ctx context.Context, tenant string, sp app.ServicePlan) (app.ServicePlan, error) {
-	return servicePlans.create(ctx, s, tenant, sp.ID, sp.RequestID,
+	return servicePlans.create(ctx, s, tenant, sp.ID, sp.DisplayName, sp.RequestID,
 		`INSERT INTO service_plans (tenant_id, id, display_name, description, product_id, license_model_id, unit, request_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		tenant, sp.ID, sp.DisplayName, sp.Description, sp.ProductID, sp.LicenseModelID, sp.Unit, pg.NullIfEmpty(sp.RequestID))

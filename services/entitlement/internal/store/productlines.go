@@ -22,7 +22,7 @@ var productLines = catalogTable[app.ProductLine]{
 // CreateProductLine inserts pl, or returns the line created earlier with the same
 // request ID.
 func (s *Store) CreateProductLine(ctx context.Context, tenant string, pl app.ProductLine) (app.ProductLine, error) {
-	return productLines.create(ctx, s, tenant, pl.ID, pl.RequestID,
+	return productLines.create(ctx, s, tenant, pl.ID, pl.DisplayName, pl.RequestID,
 		`INSERT INTO product_lines (tenant_id, id, display_name, description, request_id) VALUES ($1, $2, $3, $4, $5)`,
 		tenant, pl.ID, pl.DisplayName, pl.Description, pg.NullIfEmpty(pl.RequestID))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/events"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 )
 
 // Store implements app.Store.
@@ -132,4 +133,9 @@ func (s *Store) CountEntitlements(ctx context.Context, tenant string, accountIDs
 	var n int64
 	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM entitlements WHERE tenant_id = $1 AND account_id = ANY($2)`, tenant, accountIDs).Scan(&n)
 	return n, err
+}
+
+// ListAuditEvents pages through the audit trail.
+func (s *Store) ListAuditEvents(ctx context.Context, tenant string, q filter.Query) ([]events.AuditEvent, string, error) {
+	return events.ListAudit(ctx, s.pool, tenant, q)
 }

@@ -21,8 +21,16 @@ func scanTrial(row pgx.Row) (app.Trial, error) {
 
 // CreateTrial stores a trial offer.
 func (s *Store) CreateTrial(ctx context.Context, tenant string, t app.Trial) (app.Trial, error) {
-	got, err := scanTrial(s.pool.QueryRow(ctx, `INSERT INTO trials (tenant_id, part_number, display_name, product_id, license_model_id, quantity, duration_days)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+trialCols, tenant, t.PartNumber, t.DisplayName, t.ProductID, t.LicenseModelID, t.Quantity, t.DurationDays))
+	var got app.Trial
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		got, err = scanTrial(tx.QueryRow(ctx, `INSERT INTO trials (tenant_id, part_number, display_name, product_id, license_model_id, quantity, duration_days)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+trialCols, tenant, t.PartNumber, t.DisplayName, t.ProductID, t.LicenseModelID, t.Quantity, t.DurationDays))
+		if err != nil {
+			return err
+		}
+		return catalogChanged(ctx, tx, tenant, "trial", t.PartNumber, t.DisplayName, "created")
+	})
 	if errs.IsKind(err, errs.KindAlreadyExists) {
 		return got, errs.AlreadyExists("trial", t.PartNumber)
 	}
