@@ -9,6 +9,7 @@ package licensepb
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -21,6 +22,57 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+type HostRole int32
+
+const (
+	HostRole_HOST_ROLE_UNSPECIFIED HostRole = 0
+	// The client machine of a node-locked license.
+	HostRole_HOST_ROLE_NODELOCKED HostRole = 1
+	// A license server.
+	HostRole_HOST_ROLE_SERVER HostRole = 2
+)
+
+// Enum value maps for HostRole.
+var (
+	HostRole_name = map[int32]string{
+		0: "HOST_ROLE_UNSPECIFIED",
+		1: "HOST_ROLE_NODELOCKED",
+		2: "HOST_ROLE_SERVER",
+	}
+	HostRole_value = map[string]int32{
+		"HOST_ROLE_UNSPECIFIED": 0,
+		"HOST_ROLE_NODELOCKED":  1,
+		"HOST_ROLE_SERVER":      2,
+	}
+)
+
+func (x HostRole) Enum() *HostRole {
+	p := new(HostRole)
+	*p = x
+	return p
+}
+
+func (x HostRole) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (HostRole) Descriptor() protoreflect.EnumDescriptor {
+	return file_tessera_license_v1_license_proto_enumTypes[0].Descriptor()
+}
+
+func (HostRole) Type() protoreflect.EnumType {
+	return &file_tessera_license_v1_license_proto_enumTypes[0]
+}
+
+func (x HostRole) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use HostRole.Descriptor instead.
+func (HostRole) EnumDescriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{0}
+}
 
 type FulfillmentState int32
 
@@ -58,11 +110,11 @@ func (x FulfillmentState) String() string {
 }
 
 func (FulfillmentState) Descriptor() protoreflect.EnumDescriptor {
-	return file_tessera_license_v1_license_proto_enumTypes[0].Descriptor()
+	return file_tessera_license_v1_license_proto_enumTypes[1].Descriptor()
 }
 
 func (FulfillmentState) Type() protoreflect.EnumType {
-	return &file_tessera_license_v1_license_proto_enumTypes[0]
+	return &file_tessera_license_v1_license_proto_enumTypes[1]
 }
 
 func (x FulfillmentState) Number() protoreflect.EnumNumber {
@@ -71,7 +123,7 @@ func (x FulfillmentState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use FulfillmentState.Descriptor instead.
 func (FulfillmentState) EnumDescriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{0}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{1}
 }
 
 type SigningAlgorithm int32
@@ -104,11 +156,11 @@ func (x SigningAlgorithm) String() string {
 }
 
 func (SigningAlgorithm) Descriptor() protoreflect.EnumDescriptor {
-	return file_tessera_license_v1_license_proto_enumTypes[1].Descriptor()
+	return file_tessera_license_v1_license_proto_enumTypes[2].Descriptor()
 }
 
 func (SigningAlgorithm) Type() protoreflect.EnumType {
-	return &file_tessera_license_v1_license_proto_enumTypes[1]
+	return &file_tessera_license_v1_license_proto_enumTypes[2]
 }
 
 func (x SigningAlgorithm) Number() protoreflect.EnumNumber {
@@ -117,7 +169,296 @@ func (x SigningAlgorithm) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SigningAlgorithm.Descriptor instead.
 func (SigningAlgorithm) EnumDescriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{2}
+}
+
+type ValidateHostIdRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	HostId string                 `protobuf:"bytes,1,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
+	// When set, the rules of that role apply too (e.g. DEMO never names a server).
+	Role HostRole `protobuf:"varint,2,opt,name=role,proto3,enum=tessera.license.v1.HostRole" json:"role,omitempty"`
+	// lineItems/{activation_id}: when set, its license model's allowed host ID kinds
+	// apply too.
+	LineItem      string `protobuf:"bytes,3,opt,name=line_item,json=lineItem,proto3" json:"line_item,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateHostIdRequest) Reset() {
+	*x = ValidateHostIdRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateHostIdRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateHostIdRequest) ProtoMessage() {}
+
+func (x *ValidateHostIdRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateHostIdRequest.ProtoReflect.Descriptor instead.
+func (*ValidateHostIdRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ValidateHostIdRequest) GetHostId() string {
+	if x != nil {
+		return x.HostId
+	}
+	return ""
+}
+
+func (x *ValidateHostIdRequest) GetRole() HostRole {
+	if x != nil {
+		return x.Role
+	}
+	return HostRole_HOST_ROLE_UNSPECIFIED
+}
+
+func (x *ValidateHostIdRequest) GetLineItem() string {
+	if x != nil {
+		return x.LineItem
+	}
+	return ""
+}
+
+// A host ID that passed every rule: its normalised form and kind. A host ID that
+// breaks a rule is refused with INVALID_ARGUMENT, reason HOST_ID_INVALID and the
+// rule's name in the error metadata ("rule").
+type HostIdCheck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// As it will appear in licenses, e.g. "0123456789ab" for "ETHER=01:23:45:67:89:AB".
+	HostId string `protobuf:"bytes,1,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
+	// The kind license models list: ETHER, HOSTNAME, INTERNET_ROUTABLE, VMW_UUID, …
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Virtualization prefix (PHY_, VM_, VMW_, HPV_, LMB_), if any.
+	Prefix        string `protobuf:"bytes,3,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	VendorDefined bool   `protobuf:"varint,4,opt,name=vendor_defined,json=vendorDefined,proto3" json:"vendor_defined,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HostIdCheck) Reset() {
+	*x = HostIdCheck{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HostIdCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HostIdCheck) ProtoMessage() {}
+
+func (x *HostIdCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HostIdCheck.ProtoReflect.Descriptor instead.
+func (*HostIdCheck) Descriptor() ([]byte, []int) {
 	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *HostIdCheck) GetHostId() string {
+	if x != nil {
+		return x.HostId
+	}
+	return ""
+}
+
+func (x *HostIdCheck) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *HostIdCheck) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *HostIdCheck) GetVendorDefined() bool {
+	if x != nil {
+		return x.VendorDefined
+	}
+	return false
+}
+
+// Per-tenant license settings (resource name: licenseSettings).
+type LicenseSettings struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Accept any dotted-quad INTERNET / AMZN_EIP address: no private/public range and
+	// no wildcard-position checks (SPEC LIC-3).
+	RelaxIpValidation bool                   `protobuf:"varint,2,opt,name=relax_ip_validation,json=relaxIpValidation,proto3" json:"relax_ip_validation,omitempty"`
+	UpdateTime        *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *LicenseSettings) Reset() {
+	*x = LicenseSettings{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LicenseSettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LicenseSettings) ProtoMessage() {}
+
+func (x *LicenseSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LicenseSettings.ProtoReflect.Descriptor instead.
+func (*LicenseSettings) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *LicenseSettings) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *LicenseSettings) GetRelaxIpValidation() bool {
+	if x != nil {
+		return x.RelaxIpValidation
+	}
+	return false
+}
+
+func (x *LicenseSettings) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+type GetLicenseSettingsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLicenseSettingsRequest) Reset() {
+	*x = GetLicenseSettingsRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLicenseSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLicenseSettingsRequest) ProtoMessage() {}
+
+func (x *GetLicenseSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLicenseSettingsRequest.ProtoReflect.Descriptor instead.
+func (*GetLicenseSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{3}
+}
+
+type UpdateLicenseSettingsRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Settings *LicenseSettings       `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	// Paths: relaxIpValidation.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateLicenseSettingsRequest) Reset() {
+	*x = UpdateLicenseSettingsRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateLicenseSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateLicenseSettingsRequest) ProtoMessage() {}
+
+func (x *UpdateLicenseSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateLicenseSettingsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateLicenseSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *UpdateLicenseSettingsRequest) GetSettings() *LicenseSettings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+func (x *UpdateLicenseSettingsRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
 }
 
 type Fulfillment struct {
@@ -144,7 +485,7 @@ type Fulfillment struct {
 
 func (x *Fulfillment) Reset() {
 	*x = Fulfillment{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[0]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -156,7 +497,7 @@ func (x *Fulfillment) String() string {
 func (*Fulfillment) ProtoMessage() {}
 
 func (x *Fulfillment) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[0]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -169,7 +510,7 @@ func (x *Fulfillment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Fulfillment.ProtoReflect.Descriptor instead.
 func (*Fulfillment) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{0}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Fulfillment) GetName() string {
@@ -246,7 +587,8 @@ type ActivateLineItemRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// lineItems/{activation_id}
 	LineItem string `protobuf:"bytes,1,opt,name=line_item,json=lineItem,proto3" json:"line_item,omitempty"`
-	// TYPE=value (HOSTNAME, ETHER, INTERNET, ID_STRING, ANY) or 12 hex digits (ETHER).
+	// ANY, DEMO, 12 hex digits (ETHER) or [PREFIX_]TYPE=value (docs/license.md lists
+	// the types and their rules).
 	HostId   string `protobuf:"bytes,2,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
 	Quantity int64  `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	// Idempotency key: a retry with the same key returns the same fulfillment.
@@ -257,7 +599,7 @@ type ActivateLineItemRequest struct {
 
 func (x *ActivateLineItemRequest) Reset() {
 	*x = ActivateLineItemRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[1]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -269,7 +611,7 @@ func (x *ActivateLineItemRequest) String() string {
 func (*ActivateLineItemRequest) ProtoMessage() {}
 
 func (x *ActivateLineItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[1]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -282,7 +624,7 @@ func (x *ActivateLineItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateLineItemRequest.ProtoReflect.Descriptor instead.
 func (*ActivateLineItemRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{1}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ActivateLineItemRequest) GetLineItem() string {
@@ -322,7 +664,7 @@ type GetFulfillmentRequest struct {
 
 func (x *GetFulfillmentRequest) Reset() {
 	*x = GetFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[2]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -334,7 +676,7 @@ func (x *GetFulfillmentRequest) String() string {
 func (*GetFulfillmentRequest) ProtoMessage() {}
 
 func (x *GetFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[2]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -347,7 +689,7 @@ func (x *GetFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*GetFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{2}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetFulfillmentRequest) GetName() string {
@@ -373,7 +715,7 @@ type SigningKey struct {
 
 func (x *SigningKey) Reset() {
 	*x = SigningKey{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[3]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -385,7 +727,7 @@ func (x *SigningKey) String() string {
 func (*SigningKey) ProtoMessage() {}
 
 func (x *SigningKey) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[3]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -398,7 +740,7 @@ func (x *SigningKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningKey.ProtoReflect.Descriptor instead.
 func (*SigningKey) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{3}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SigningKey) GetName() string {
@@ -451,7 +793,7 @@ type ListSigningKeysRequest struct {
 
 func (x *ListSigningKeysRequest) Reset() {
 	*x = ListSigningKeysRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[4]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -463,7 +805,7 @@ func (x *ListSigningKeysRequest) String() string {
 func (*ListSigningKeysRequest) ProtoMessage() {}
 
 func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[4]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -476,7 +818,7 @@ func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{4}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{9}
 }
 
 type ListSigningKeysResponse struct {
@@ -488,7 +830,7 @@ type ListSigningKeysResponse struct {
 
 func (x *ListSigningKeysResponse) Reset() {
 	*x = ListSigningKeysResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[5]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -500,7 +842,7 @@ func (x *ListSigningKeysResponse) String() string {
 func (*ListSigningKeysResponse) ProtoMessage() {}
 
 func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[5]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -513,7 +855,7 @@ func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{5}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListSigningKeysResponse) GetSigningKeys() []*SigningKey {
@@ -527,7 +869,26 @@ var File_tessera_license_v1_license_proto protoreflect.FileDescriptor
 
 const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\n" +
-	" tessera/license/v1/license.proto\x12\x12tessera.license.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x02\n" +
+	" tessera/license/v1/license.proto\x12\x12tessera.license.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x7f\n" +
+	"\x15ValidateHostIdRequest\x12\x17\n" +
+	"\ahost_id\x18\x01 \x01(\tR\x06hostId\x120\n" +
+	"\x04role\x18\x02 \x01(\x0e2\x1c.tessera.license.v1.HostRoleR\x04role\x12\x1b\n" +
+	"\tline_item\x18\x03 \x01(\tR\blineItem\"y\n" +
+	"\vHostIdCheck\x12\x17\n" +
+	"\ahost_id\x18\x01 \x01(\tR\x06hostId\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06prefix\x18\x03 \x01(\tR\x06prefix\x12%\n" +
+	"\x0evendor_defined\x18\x04 \x01(\bR\rvendorDefined\"\x92\x01\n" +
+	"\x0fLicenseSettings\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
+	"\x13relax_ip_validation\x18\x02 \x01(\bR\x11relaxIpValidation\x12;\n" +
+	"\vupdate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"\x1b\n" +
+	"\x19GetLicenseSettingsRequest\"\x9c\x01\n" +
+	"\x1cUpdateLicenseSettingsRequest\x12?\n" +
+	"\bsettings\x18\x01 \x01(\v2#.tessera.license.v1.LicenseSettingsR\bsettings\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"\xf1\x02\n" +
 	"\vFulfillment\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x0efulfillment_id\x18\x02 \x01(\tR\rfulfillmentId\x12\x1b\n" +
@@ -562,7 +923,11 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"createTime\"\x18\n" +
 	"\x16ListSigningKeysRequest\"\\\n" +
 	"\x17ListSigningKeysResponse\x12A\n" +
-	"\fsigning_keys\x18\x01 \x03(\v2\x1e.tessera.license.v1.SigningKeyR\vsigningKeys*\x93\x01\n" +
+	"\fsigning_keys\x18\x01 \x03(\v2\x1e.tessera.license.v1.SigningKeyR\vsigningKeys*U\n" +
+	"\bHostRole\x12\x19\n" +
+	"\x15HOST_ROLE_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14HOST_ROLE_NODELOCKED\x10\x01\x12\x14\n" +
+	"\x10HOST_ROLE_SERVER\x10\x02*\x93\x01\n" +
 	"\x10FulfillmentState\x12!\n" +
 	"\x1dFULFILLMENT_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18FULFILLMENT_STATE_ACTIVE\x10\x01\x12\x1e\n" +
@@ -570,11 +935,14 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x1aFULFILLMENT_STATE_OBSOLETE\x10\x03*T\n" +
 	"\x10SigningAlgorithm\x12!\n" +
 	"\x1dSIGNING_ALGORITHM_UNSPECIFIED\x10\x00\x12\x1d\n" +
-	"\x19SIGNING_ALGORITHM_ED25519\x10\x012\xbc\x02\n" +
+	"\x19SIGNING_ALGORITHM_ED25519\x10\x012\xf4\x04\n" +
 	"\x0eLicenseService\x12`\n" +
 	"\x10ActivateLineItem\x12+.tessera.license.v1.ActivateLineItemRequest\x1a\x1f.tessera.license.v1.Fulfillment\x12\\\n" +
 	"\x0eGetFulfillment\x12).tessera.license.v1.GetFulfillmentRequest\x1a\x1f.tessera.license.v1.Fulfillment\x12j\n" +
-	"\x0fListSigningKeys\x12*.tessera.license.v1.ListSigningKeysRequest\x1a+.tessera.license.v1.ListSigningKeysResponseBAZ?github.com/tessera-dev/tessera/gen/tessera/license/v1;licensepbb\x06proto3"
+	"\x0fListSigningKeys\x12*.tessera.license.v1.ListSigningKeysRequest\x1a+.tessera.license.v1.ListSigningKeysResponse\x12\\\n" +
+	"\x0eValidateHostId\x12).tessera.license.v1.ValidateHostIdRequest\x1a\x1f.tessera.license.v1.HostIdCheck\x12h\n" +
+	"\x12GetLicenseSettings\x12-.tessera.license.v1.GetLicenseSettingsRequest\x1a#.tessera.license.v1.LicenseSettings\x12n\n" +
+	"\x15UpdateLicenseSettings\x120.tessera.license.v1.UpdateLicenseSettingsRequest\x1a#.tessera.license.v1.LicenseSettingsBAZ?github.com/tessera-dev/tessera/gen/tessera/license/v1;licensepbb\x06proto3"
 
 var (
 	file_tessera_license_v1_license_proto_rawDescOnce sync.Once
@@ -588,36 +956,53 @@ func file_tessera_license_v1_license_proto_rawDescGZIP() []byte {
 	return file_tessera_license_v1_license_proto_rawDescData
 }
 
-var file_tessera_license_v1_license_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_tessera_license_v1_license_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_tessera_license_v1_license_proto_goTypes = []any{
-	(FulfillmentState)(0),           // 0: tessera.license.v1.FulfillmentState
-	(SigningAlgorithm)(0),           // 1: tessera.license.v1.SigningAlgorithm
-	(*Fulfillment)(nil),             // 2: tessera.license.v1.Fulfillment
-	(*ActivateLineItemRequest)(nil), // 3: tessera.license.v1.ActivateLineItemRequest
-	(*GetFulfillmentRequest)(nil),   // 4: tessera.license.v1.GetFulfillmentRequest
-	(*SigningKey)(nil),              // 5: tessera.license.v1.SigningKey
-	(*ListSigningKeysRequest)(nil),  // 6: tessera.license.v1.ListSigningKeysRequest
-	(*ListSigningKeysResponse)(nil), // 7: tessera.license.v1.ListSigningKeysResponse
-	(*timestamppb.Timestamp)(nil),   // 8: google.protobuf.Timestamp
+	(HostRole)(0),                        // 0: tessera.license.v1.HostRole
+	(FulfillmentState)(0),                // 1: tessera.license.v1.FulfillmentState
+	(SigningAlgorithm)(0),                // 2: tessera.license.v1.SigningAlgorithm
+	(*ValidateHostIdRequest)(nil),        // 3: tessera.license.v1.ValidateHostIdRequest
+	(*HostIdCheck)(nil),                  // 4: tessera.license.v1.HostIdCheck
+	(*LicenseSettings)(nil),              // 5: tessera.license.v1.LicenseSettings
+	(*GetLicenseSettingsRequest)(nil),    // 6: tessera.license.v1.GetLicenseSettingsRequest
+	(*UpdateLicenseSettingsRequest)(nil), // 7: tessera.license.v1.UpdateLicenseSettingsRequest
+	(*Fulfillment)(nil),                  // 8: tessera.license.v1.Fulfillment
+	(*ActivateLineItemRequest)(nil),      // 9: tessera.license.v1.ActivateLineItemRequest
+	(*GetFulfillmentRequest)(nil),        // 10: tessera.license.v1.GetFulfillmentRequest
+	(*SigningKey)(nil),                   // 11: tessera.license.v1.SigningKey
+	(*ListSigningKeysRequest)(nil),       // 12: tessera.license.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),      // 13: tessera.license.v1.ListSigningKeysResponse
+	(*timestamppb.Timestamp)(nil),        // 14: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 15: google.protobuf.FieldMask
 }
 var file_tessera_license_v1_license_proto_depIdxs = []int32{
-	0, // 0: tessera.license.v1.Fulfillment.state:type_name -> tessera.license.v1.FulfillmentState
-	8, // 1: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
-	1, // 2: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	8, // 3: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
-	5, // 4: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
-	3, // 5: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
-	4, // 6: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
-	6, // 7: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
-	2, // 8: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
-	2, // 9: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
-	7, // 10: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	8, // [8:11] is the sub-list for method output_type
-	5, // [5:8] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	0,  // 0: tessera.license.v1.ValidateHostIdRequest.role:type_name -> tessera.license.v1.HostRole
+	14, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
+	5,  // 2: tessera.license.v1.UpdateLicenseSettingsRequest.settings:type_name -> tessera.license.v1.LicenseSettings
+	15, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	1,  // 4: tessera.license.v1.Fulfillment.state:type_name -> tessera.license.v1.FulfillmentState
+	14, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
+	2,  // 6: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	14, // 7: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
+	11, // 8: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
+	9,  // 9: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
+	10, // 10: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
+	12, // 11: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
+	3,  // 12: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
+	6,  // 13: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
+	7,  // 14: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
+	8,  // 15: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
+	8,  // 16: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
+	13, // 17: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	4,  // 18: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
+	5,  // 19: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	5,  // 20: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	15, // [15:21] is the sub-list for method output_type
+	9,  // [9:15] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_tessera_license_v1_license_proto_init() }
@@ -630,8 +1015,8 @@ func file_tessera_license_v1_license_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_license_v1_license_proto_rawDesc), len(file_tessera_license_v1_license_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   6,
+			NumEnums:      3,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,9 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	LicenseService_ActivateLineItem_FullMethodName = "/tessera.license.v1.LicenseService/ActivateLineItem"
-	LicenseService_GetFulfillment_FullMethodName   = "/tessera.license.v1.LicenseService/GetFulfillment"
-	LicenseService_ListSigningKeys_FullMethodName  = "/tessera.license.v1.LicenseService/ListSigningKeys"
+	LicenseService_ActivateLineItem_FullMethodName      = "/tessera.license.v1.LicenseService/ActivateLineItem"
+	LicenseService_GetFulfillment_FullMethodName        = "/tessera.license.v1.LicenseService/GetFulfillment"
+	LicenseService_ListSigningKeys_FullMethodName       = "/tessera.license.v1.LicenseService/ListSigningKeys"
+	LicenseService_ValidateHostId_FullMethodName        = "/tessera.license.v1.LicenseService/ValidateHostId"
+	LicenseService_GetLicenseSettings_FullMethodName    = "/tessera.license.v1.LicenseService/GetLicenseSettings"
+	LicenseService_UpdateLicenseSettings_FullMethodName = "/tessera.license.v1.LicenseService/UpdateLicenseSettings"
 )
 
 // LicenseServiceClient is the client API for LicenseService service.
@@ -35,6 +38,12 @@ type LicenseServiceClient interface {
 	GetFulfillment(ctx context.Context, in *GetFulfillmentRequest, opts ...grpc.CallOption) (*Fulfillment, error)
 	// Lists the tenant's signing keys (public halves only), creating the first if none.
 	ListSigningKeys(ctx context.Context, in *ListSigningKeysRequest, opts ...grpc.CallOption) (*ListSigningKeysResponse, error)
+	// Checks a host ID against the rules of its type (SPEC LIC-3), the tenant's
+	// settings and, when given, a line item's license model; nothing is stored.
+	ValidateHostId(ctx context.Context, in *ValidateHostIdRequest, opts ...grpc.CallOption) (*HostIdCheck, error)
+	// The tenant's license settings.
+	GetLicenseSettings(ctx context.Context, in *GetLicenseSettingsRequest, opts ...grpc.CallOption) (*LicenseSettings, error)
+	UpdateLicenseSettings(ctx context.Context, in *UpdateLicenseSettingsRequest, opts ...grpc.CallOption) (*LicenseSettings, error)
 }
 
 type licenseServiceClient struct {
@@ -75,6 +84,36 @@ func (c *licenseServiceClient) ListSigningKeys(ctx context.Context, in *ListSign
 	return out, nil
 }
 
+func (c *licenseServiceClient) ValidateHostId(ctx context.Context, in *ValidateHostIdRequest, opts ...grpc.CallOption) (*HostIdCheck, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HostIdCheck)
+	err := c.cc.Invoke(ctx, LicenseService_ValidateHostId_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) GetLicenseSettings(ctx context.Context, in *GetLicenseSettingsRequest, opts ...grpc.CallOption) (*LicenseSettings, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LicenseSettings)
+	err := c.cc.Invoke(ctx, LicenseService_GetLicenseSettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) UpdateLicenseSettings(ctx context.Context, in *UpdateLicenseSettingsRequest, opts ...grpc.CallOption) (*LicenseSettings, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LicenseSettings)
+	err := c.cc.Invoke(ctx, LicenseService_UpdateLicenseSettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LicenseServiceServer is the server API for LicenseService service.
 // All implementations must embed UnimplementedLicenseServiceServer
 // for forward compatibility.
@@ -86,6 +125,12 @@ type LicenseServiceServer interface {
 	GetFulfillment(context.Context, *GetFulfillmentRequest) (*Fulfillment, error)
 	// Lists the tenant's signing keys (public halves only), creating the first if none.
 	ListSigningKeys(context.Context, *ListSigningKeysRequest) (*ListSigningKeysResponse, error)
+	// Checks a host ID against the rules of its type (SPEC LIC-3), the tenant's
+	// settings and, when given, a line item's license model; nothing is stored.
+	ValidateHostId(context.Context, *ValidateHostIdRequest) (*HostIdCheck, error)
+	// The tenant's license settings.
+	GetLicenseSettings(context.Context, *GetLicenseSettingsRequest) (*LicenseSettings, error)
+	UpdateLicenseSettings(context.Context, *UpdateLicenseSettingsRequest) (*LicenseSettings, error)
 	mustEmbedUnimplementedLicenseServiceServer()
 }
 
@@ -104,6 +149,15 @@ func (UnimplementedLicenseServiceServer) GetFulfillment(context.Context, *GetFul
 }
 func (UnimplementedLicenseServiceServer) ListSigningKeys(context.Context, *ListSigningKeysRequest) (*ListSigningKeysResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSigningKeys not implemented")
+}
+func (UnimplementedLicenseServiceServer) ValidateHostId(context.Context, *ValidateHostIdRequest) (*HostIdCheck, error) {
+	return nil, status.Error(codes.Unimplemented, "method ValidateHostId not implemented")
+}
+func (UnimplementedLicenseServiceServer) GetLicenseSettings(context.Context, *GetLicenseSettingsRequest) (*LicenseSettings, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetLicenseSettings not implemented")
+}
+func (UnimplementedLicenseServiceServer) UpdateLicenseSettings(context.Context, *UpdateLicenseSettingsRequest) (*LicenseSettings, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateLicenseSettings not implemented")
 }
 func (UnimplementedLicenseServiceServer) mustEmbedUnimplementedLicenseServiceServer() {}
 func (UnimplementedLicenseServiceServer) testEmbeddedByValue()                        {}
@@ -180,6 +234,60 @@ func _LicenseService_ListSigningKeys_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LicenseService_ValidateHostId_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ValidateHostIdRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).ValidateHostId(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_ValidateHostId_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).ValidateHostId(ctx, req.(*ValidateHostIdRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_GetLicenseSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetLicenseSettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).GetLicenseSettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_GetLicenseSettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).GetLicenseSettings(ctx, req.(*GetLicenseSettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_UpdateLicenseSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateLicenseSettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).UpdateLicenseSettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_UpdateLicenseSettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).UpdateLicenseSettings(ctx, req.(*UpdateLicenseSettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LicenseService_ServiceDesc is the grpc.ServiceDesc for LicenseService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -198,6 +306,18 @@ var LicenseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListSigningKeys",
 			Handler:    _LicenseService_ListSigningKeys_Handler,
+		},
+		{
+			MethodName: "ValidateHostId",
+			Handler:    _LicenseService_ValidateHostId_Handler,
+		},
+		{
+			MethodName: "GetLicenseSettings",
+			Handler:    _LicenseService_GetLicenseSettings_Handler,
+		},
+		{
+			MethodName: "UpdateLicenseSettings",
+			Handler:    _LicenseService_UpdateLicenseSettings_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

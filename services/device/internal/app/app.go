@@ -86,9 +86,9 @@ func (a *App) CreateDevice(ctx context.Context, d Device) (Device, error) {
 		v.Add("device.type", "is required")
 	}
 	if d.HostID != "" {
-		h, err := licfile.ParseHostID(d.HostID)
+		h, err := licfile.ParseHostID(d.HostID, licfile.Rules{})
 		if err != nil {
-			v.Add("device.host_id", "is not a valid host ID")
+			v.Add("device.host_id", "%s", err)
 		}
 		d.HostID = h.String()
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 	_ "time/tzdata" // time zones are checked even where the system has no zoneinfo
 
+	"github.com/tessera-dev/tessera/services/license/licfile"
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/duration"
 	"github.com/tessera-dev/tessera/services/platform/errs"
@@ -17,8 +18,8 @@ import (
 
 var modelTypes = []string{ModelNodelockedUncounted, ModelNodelockedCounted, ModelFloatingUncounted, ModelFloatingCounted, ModelTrustedClient, ModelTrustedServer, ModelEmbedded}
 
-// HostIDTypes are the host ID types a license model may allow.
-var HostIDTypes = []string{"ANY", "HOSTNAME", "ETHER", "INTERNET", "ID_STRING", "VENDOR_STRING", "DISK_SERIAL_NUM"}
+// HostIDTypes are the host ID kinds a license model may allow (SPEC LIC-3).
+var HostIDTypes = licfile.Kinds()
 
 // CreateLicenseModel validates and stores a license model.
 func (a *App) CreateLicenseModel(ctx context.Context, m LicenseModel) (LicenseModel, error) {

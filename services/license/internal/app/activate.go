@@ -34,10 +34,7 @@ var counted = map[string]bool{"floating_counted": true, "nodelocked_counted": tr
 func (a *App) Activate(ctx context.Context, in Activation) (Fulfillment, error) {
 	var v errs.Violations
 	v.Require("line_item", in.ActivationID)
-	host, hostErr := licfile.ParseHostID(in.HostID)
-	if hostErr != nil {
-		v.Add("host_id", "%s", strings.TrimPrefix(hostErr.Error(), licfile.ErrHostID.Error()+": "))
-	}
+	v.Require("host_id", in.HostID)
 	if in.Quantity <= 0 {
 		v.Add("quantity", "must be positive")
 	}
@@ -45,9 +42,6 @@ func (a *App) Activate(ctx context.Context, in Activation) (Fulfillment, error) 
 		v.Add("request_id", "must be at most 128 characters")
 	}
 	if err := v.Err(); err != nil {
-		if e, ok := errs.As(err); ok && hostErr != nil && len(e.Violations) == 1 {
-			e.Reason = "HOST_ID_INVALID"
-		}
 		return Fulfillment{}, err
 	}
 	p, _ := authz.FromContext(ctx)
@@ -66,6 +60,11 @@ func (a *App) Activate(ctx context.Context, in Activation) (Fulfillment, error) 
 	}
 	if !authz.CanSeeLineItem(p, li.ref()) {
 		return Fulfillment{}, errs.NotFound("line item", in.ActivationID)
+	}
+	role := li.hostRole()
+	host, err := a.parseHost(ctx, "host_id", in.HostID, &role, li.AllowedHostKinds)
+	if err != nil {
+		return Fulfillment{}, err
 	}
 	if !counted[li.ModelType] && in.Quantity != 1 {
 		return Fulfillment{}, errs.Invalid("quantity", "an uncounted license model activates one host at a time")

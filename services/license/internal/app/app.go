@@ -58,6 +58,7 @@ type LineItem struct {
 	ExpireAfter            string
 	ProductID              string
 	ModelType              string // entitlement service's license model type
+	AllowedHostKinds       []string
 	StartTime              *time.Time
 	ExpireTime             *time.Time
 }
@@ -87,6 +88,8 @@ type Store interface {
 	CreateFulfillment(ctx context.Context, tenant string, f Fulfillment) error
 	ActiveKey(ctx context.Context, tenant string) (SigningKey, error)
 	ListKeys(ctx context.Context, tenant string) ([]SigningKey, error)
+	Settings(ctx context.Context, tenant string) (Settings, error)
+	UpdateSettings(ctx context.Context, tenant string, fn func(*Settings) error) (Settings, error)
 }
 
 var (

@@ -40,6 +40,7 @@ func (e Entitlements) LineItem(ctx context.Context, activationID string) (app.Li
 		ActivationID: li.GetActivationId(), EntitlementID: strings.TrimPrefix(li.GetEntitlement(), "entitlements/"),
 		ProductLineID: strings.TrimPrefix(li.GetProductLine(), "productLines/"), AccountID: strings.TrimPrefix(li.GetAccount(), "accounts/"),
 		ProductID: strings.TrimPrefix(li.GetProduct(), "products/"), ModelType: modelTypes[lm.GetType()],
+		AllowedHostKinds: lm.GetAllowedHostIdTypes(),
 	}
 	out.StartAtFirstActivation, out.ExpireAfter = li.GetStartAtFirstActivation(), li.GetExpireAfter()
 	if li.GetStartTime() != nil {

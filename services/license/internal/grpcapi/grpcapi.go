@@ -8,16 +8,21 @@ import (
 
 	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
 	"github.com/tessera-dev/tessera/services/license/internal/app"
+	"github.com/tessera-dev/tessera/services/license/licfile"
 	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
 	"github.com/tessera-dev/tessera/services/platform/names"
 )
 
 // Permissions declares what every RPC needs.
 var Permissions = grpcx.Permissions{
-	licensepb.LicenseService_ActivateLineItem_FullMethodName: authz.LicensesGenerate,
-	licensepb.LicenseService_GetFulfillment_FullMethodName:   authz.LicensesView,
-	licensepb.LicenseService_ListSigningKeys_FullMethodName:  authz.SigningKeysView,
+	licensepb.LicenseService_ActivateLineItem_FullMethodName:      authz.LicensesGenerate,
+	licensepb.LicenseService_GetFulfillment_FullMethodName:        authz.LicensesView,
+	licensepb.LicenseService_ListSigningKeys_FullMethodName:       authz.SigningKeysView,
+	licensepb.LicenseService_ValidateHostId_FullMethodName:        authz.LicensesGenerate,
+	licensepb.LicenseService_GetLicenseSettings_FullMethodName:    authz.LicensesView,
+	licensepb.LicenseService_UpdateLicenseSettings_FullMethodName: authz.CatalogManage,
 }
 
 // Server implements LicenseService.
@@ -85,4 +90,68 @@ func (s *Server) ListSigningKeys(ctx context.Context, _ *licensepb.ListSigningKe
 		})
 	}
 	return out, nil
+}
+
+var roles = map[licensepb.HostRole]licfile.Role{
+	licensepb.HostRole_HOST_ROLE_NODELOCKED: licfile.RoleNodelocked,
+	licensepb.HostRole_HOST_ROLE_SERVER:     licfile.RoleServer,
+}
+
+// ValidateHostId implements LicenseService.
+func (s *Server) ValidateHostId(ctx context.Context, req *licensepb.ValidateHostIdRequest) (*licensepb.HostIdCheck, error) {
+	in := app.HostCheck{HostID: req.GetHostId()}
+	if r, ok := roles[req.GetRole()]; ok {
+		in.Role = &r
+	}
+	if req.GetLineItem() != "" {
+		id, err := names.ID("line_item", req.GetLineItem(), "lineItems")
+		if err != nil {
+			return nil, err
+		}
+		in.ActivationID = id
+	}
+	h, err := s.app.ValidateHostID(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return &licensepb.HostIdCheck{HostId: h.String(), Kind: h.Kind(), Prefix: h.Prefix, VendorDefined: h.Vendor}, nil
+}
+
+func settingsPB(st app.Settings) *licensepb.LicenseSettings {
+	out := &licensepb.LicenseSettings{Name: "licenseSettings", RelaxIpValidation: st.RelaxIPValidation}
+	if !st.UpdateTime.IsZero() {
+		out.UpdateTime = timestamppb.New(st.UpdateTime)
+	}
+	return out
+}
+
+// GetLicenseSettings implements LicenseService.
+func (s *Server) GetLicenseSettings(ctx context.Context, _ *licensepb.GetLicenseSettingsRequest) (*licensepb.LicenseSettings, error) {
+	st, err := s.app.GetSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return settingsPB(st), nil
+}
+
+// UpdateLicenseSettings implements LicenseService.
+func (s *Server) UpdateLicenseSettings(ctx context.Context, req *licensepb.UpdateLicenseSettingsRequest) (*licensepb.LicenseSettings, error) {
+	var p app.SettingsPatch
+	if len(req.GetUpdateMask().GetPaths()) == 0 {
+		return nil, errs.Invalid("update_mask", "name the settings to change (relaxIpValidation)")
+	}
+	for _, path := range req.GetUpdateMask().GetPaths() {
+		switch path {
+		case "relaxIpValidation", "relax_ip_validation":
+			v := req.GetSettings().GetRelaxIpValidation()
+			p.RelaxIPValidation = &v
+		default:
+			return nil, errs.Invalid("update_mask", "%q is not a setting", path)
+		}
+	}
+	st, err := s.app.UpdateSettings(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return settingsPB(st), nil
 }
