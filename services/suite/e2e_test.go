@@ -2,7 +2,6 @@ package suite_test
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -162,22 +161,11 @@ func TestGoldenPath(t *testing.T) {
 	require.Equal(t, ful["fulfillment_id"], retry["fulfillment_id"], "a retried activation returns the first fulfillment")
 	require.EqualValues(t, 7, num(alice.ok("GET", lineItem, nil)["available"]))
 
-	keys := map[string]ed25519.PublicKey{}
-	for _, k := range admin.ok("GET", "/v1/signingKeys", nil)["signing_keys"].([]any) {
-		k := k.(map[string]any)
-		pub, err := base64.StdEncoding.DecodeString(k["public_key"].(string))
-		require.NoError(t, err)
-		keys[k["key_id"].(string)] = pub
-	}
+	keys := keysOf(t, admin.ok("GET", "/v1/signingKeys", nil))
 	verified, err := licfile.Verify(text, keys)
 	require.NoError(t, err, "the license verifies with the tenant's public key")
 	require.Equal(t, "cad_pro", verified[0].Name)
-	rivalKeys := map[string]ed25519.PublicKey{}
-	for _, k := range rivalAdmin.ok("GET", "/v1/signingKeys", nil)["signing_keys"].([]any) {
-		k := k.(map[string]any)
-		pub, _ := base64.StdEncoding.DecodeString(k["public_key"].(string))
-		rivalKeys[k["key_id"].(string)] = pub
-	}
+	rivalKeys := keysOf(t, rivalAdmin.ok("GET", "/v1/signingKeys", nil))
 	_, err = licfile.Verify(text, rivalKeys)
 	require.ErrorIs(t, err, licfile.ErrSignature, "another tenant's keys do not verify it")
 

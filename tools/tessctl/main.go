@@ -6,7 +6,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -26,8 +25,8 @@ const usage = `usage: tessctl <command> [flags]
 commands:
   login            sign in through the REST gateway and print a bearer token
                    (-user and -password, or -key with an entitlement or activation ID)
-  keys             fetch the tenant's public signing keys as JSON (for offline checks)
-  license verify   check a license file's signatures offline against a keys file
+  keys             fetch a tenant's public signing keys as JSON (-tenant; for offline checks)
+  license verify   check a license (text or JSON form) offline against a keys file
   call             call any REST endpoint: tessctl call [-token T] METHOD PATH [JSON]
   tokens           list | create NAME LIFETIME [-for users/ID] | rotate ID | delete ID
   accounts         list [-filter F] | tree ID | claim ID KEY (an entitlement or
@@ -141,28 +140,38 @@ func login(args []string, out io.Writer) error {
 }
 
 // KeysFile is the JSON written by `tessctl keys` and read by `license verify`:
-// key ID → raw Ed25519 public key (base64 in JSON).
-type KeysFile map[string][]byte
+// key ID → algorithm and raw public key (base64 in JSON).
+type KeysFile map[string]KeyEntry
+
+// KeyEntry is one public key of a KeysFile.
+type KeyEntry struct {
+	Algorithm string `json:"algorithm"` // ED25519 or ES256
+	PublicKey []byte `json:"public_key"`
+}
 
 func keys(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("tessctl keys", flag.ContinueOnError)
 	gw := gatewayFlag(fs)
-	token := fs.String("token", os.Getenv("TESSERA_TOKEN"), "bearer token (env TESSERA_TOKEN)")
+	tenant := fs.String("tenant", os.Getenv("TESSERA_TENANT"), "the tenant whose public keys to fetch (env TESSERA_TENANT); no sign-in needed")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *tenant == "" {
+		return errors.New("keys needs -tenant")
 	}
 	var resp struct {
 		SigningKeys []struct {
 			KeyID     string `json:"key_id"`
+			Algorithm string `json:"algorithm"`
 			PublicKey []byte `json:"public_key"`
 		} `json:"signing_keys"`
 	}
-	if err := call("GET", *gw+"/v1/signingKeys", *token, nil, &resp); err != nil {
+	if err := call("GET", *gw+"/v1/tenants/"+url.PathEscape(*tenant)+"/publicKeys", "", nil, &resp); err != nil {
 		return err
 	}
 	kf := KeysFile{}
 	for _, k := range resp.SigningKeys {
-		kf[k.KeyID] = k.PublicKey
+		kf[k.KeyID] = KeyEntry{Algorithm: strings.TrimPrefix(k.Algorithm, "SIGNING_ALGORITHM_"), PublicKey: k.PublicKey}
 	}
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
@@ -176,7 +185,7 @@ func verify(args []string, out io.Writer) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("license verify takes one license file")
+		return errors.New("license verify takes one license file (text or JSON form)")
 	}
 	raw, err := os.ReadFile(*keysPath)
 	if err != nil {
@@ -186,18 +195,15 @@ func verify(args []string, out io.Writer) error {
 	if err := json.Unmarshal(raw, &kf); err != nil {
 		return fmt.Errorf("%s: %w", *keysPath, err)
 	}
-	pub := map[string]ed25519.PublicKey{}
+	pub := licfile.Keys{}
 	for id, k := range kf {
-		if len(k) != ed25519.PublicKeySize {
-			return fmt.Errorf("%s: key %s is not an Ed25519 public key", *keysPath, id)
-		}
-		pub[id] = k
+		pub[id] = licfile.PublicKey{Algorithm: k.Algorithm, Raw: k.PublicKey}
 	}
-	text, err := os.ReadFile(fs.Arg(0))
+	data, err := os.ReadFile(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	features, err := licfile.Verify(string(text), pub)
+	features, err := licfile.VerifyAny(data, pub)
 	if err != nil {
 		return err
 	}

@@ -7,14 +7,15 @@ import (
 	"time"
 )
 
-// BenchmarkGenerate renders and signs a two-feature license, and reports how close
-// that comes to raw Ed25519 signing (two signatures per license) on this machine.
+// BenchmarkGenerate renders and signs a two-feature license in both forms, and
+// reports how close that comes to raw Ed25519 signing (three signatures per license:
+// one per INCREMENT, one for the JSON form) on this machine.
 func BenchmarkGenerate(b *testing.B) {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	signer := Ed25519Signer{ID: "K1", Key: priv}
 	spec := Spec{
 		Vendor: "acme", Serial: "FUL-1", Features: []Feature{{"cad", "2.0"}, {"cam", "2.0"}}, Count: 3,
-		Host: HostID{Type: HostHostname, Value: "dogma"}, Issued: time.Now(), Start: time.Now(),
+		Servers: []HostID{{Type: HostHostname, Value: "dogma"}}, Issued: time.Now(), Start: time.Now(),
 	}
 	msg := make([]byte, 300)
 	rawStart := time.Now()
@@ -32,5 +33,5 @@ func BenchmarkGenerate(b *testing.B) {
 	perSec := float64(b.N) / b.Elapsed().Seconds()
 	b.ReportMetric(perSec, "licenses/s")
 	b.ReportMetric(rawPerSec, "raw_ed25519_signs/s")
-	b.ReportMetric(2*perSec/rawPerSec, "ratio_vs_signs")
+	b.ReportMetric(3*perSec/rawPerSec, "ratio_vs_signs")
 }

@@ -1,8 +1,6 @@
 package licfile
 
 import (
-	"crypto/ed25519"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"regexp"
@@ -17,102 +15,102 @@ type Feature struct {
 	Version string
 }
 
-// Spec is what a license file grants.
+// Spec is what a license grants.
 type Spec struct {
 	Vendor   string
-	Serial   string // fulfillment ID
+	Serial   string // fulfillment ID, written as SN=
 	Features []Feature
 	// Count is the number of concurrent seats; 0 means uncounted (node-locked).
 	Count int64
-	// Host the license is locked to: the license server's for counted licenses, the
-	// client's own for uncounted ones.
-	Host   HostID
-	Issued time.Time
-	Start  time.Time
-	Expiry *time.Time // nil: permanent
+	// Servers are the license server hosts of a counted license: one, or three for a
+	// redundant triad.
+	Servers []HostID
+	// Port is the servers' TCP port; 0 leaves it to the license server's default.
+	Port int
+	// NodeHosts are the client hosts an uncounted license is locked to.
+	NodeHosts []HostID
+	Issued    time.Time
+	Start     time.Time
+	Expiry    *time.Time // nil: permanent
+	// Attrs are further keywords (NOTICE, ISSUER, BORROW, TS_OK, …), see
+	// docs/license-format.md.
+	Attrs map[string]string
 }
 
-// Signer signs canonical feature lines.
-type Signer interface {
-	KeyID() string
-	Sign(message []byte) ([]byte, error)
+// Signed is a generated license in both forms.
+type Signed struct {
+	License *License
+	Text    string // FlexNet-style text, every INCREMENT signed
+	JSON    []byte // the JSON form, signed as a whole
 }
-
-// Ed25519Signer signs with an Ed25519 private key.
-type Ed25519Signer struct {
-	ID  string
-	Key ed25519.PrivateKey
-}
-
-// KeyID names the key in SIGN= values.
-func (s Ed25519Signer) KeyID() string { return s.ID }
-
-// Sign signs message.
-func (s Ed25519Signer) Sign(message []byte) ([]byte, error) { return ed25519.Sign(s.Key, message), nil }
-
-const signAlg = "ED25519"
 
 var vendorName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,19}$`)
 
-func date(t time.Time) string { return strings.ToLower(t.UTC().Format("2-Jan-2006")) }
-
-// Generate renders and signs the license file of spec.
-func Generate(spec Spec, signer Signer) (string, error) {
+// Build turns a spec into an unsigned license, checking it against the grammar.
+func Build(spec Spec) (*License, error) {
 	if !vendorName.MatchString(spec.Vendor) {
-		return "", fmt.Errorf("licfile: vendor name %q must be 1-20 letters, digits or '_'", spec.Vendor)
+		return nil, fmt.Errorf("licfile: vendor name %q must be 1-20 letters, digits or '_'", spec.Vendor)
 	}
 	if len(spec.Features) == 0 {
-		return "", errors.New("licfile: no features to license")
+		return nil, errors.New("licfile: no features to license")
 	}
-	var header []string
-	if spec.Count > 0 {
-		header = append(header, fmt.Sprintf("SERVER %s %s", spec.Host.ServerName(), spec.Host.String()))
-	}
-	header = append(header, "VENDOR "+spec.Vendor)
-	if spec.Count > 0 {
-		header = append(header, "USE_SERVER")
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "# Tessera license %s, issued %s\n", spec.Serial, date(spec.Issued))
-	for _, h := range header {
-		b.WriteString(h + "\n")
-	}
-	expiry := "permanent"
-	if spec.Expiry != nil {
-		expiry = date(*spec.Expiry)
+	lic := &License{Vendor: spec.Vendor}
+	attrs := map[string]string{"ISSUED": Date(spec.Issued), "START": Date(spec.Start), "SN": spec.Serial}
+	for k, v := range spec.Attrs {
+		attrs[k] = v
 	}
 	count := "uncounted"
 	if spec.Count > 0 {
 		count = strconv.FormatInt(spec.Count, 10)
+		if len(spec.Servers) != 1 && len(spec.Servers) != 3 {
+			return nil, fmt.Errorf("licfile: a counted license has one server or a triad, not %d", len(spec.Servers))
+		}
+		for _, h := range spec.Servers {
+			lic.Servers = append(lic.Servers, Server{Name: h.ServerName(), HostID: h.String(), Port: spec.Port})
+		}
+		lic.UseServer = true
+	} else {
+		if len(spec.NodeHosts) == 0 {
+			return nil, errors.New("licfile: an uncounted license needs node-locked hosts")
+		}
+		hosts := make([]string, len(spec.NodeHosts))
+		for i, h := range spec.NodeHosts {
+			hosts[i] = h.String()
+		}
+		attrs["HOSTID"] = strings.Join(hosts, " ")
+	}
+	expiry := "permanent"
+	if spec.Expiry != nil {
+		expiry = Date(*spec.Expiry)
 	}
 	for _, f := range spec.Features {
-		fields := []string{
-			"INCREMENT", f.Name, spec.Vendor, f.Version, expiry, count,
-			"ISSUED=" + date(spec.Issued), "START=" + date(spec.Start), "SN=" + spec.Serial,
+		inc := Increment{Feature: f.Name, Vendor: spec.Vendor, Version: f.Version, Expiry: expiry, Count: count, Attrs: map[string]string{}}
+		for k, v := range attrs {
+			inc.Attrs[k] = v
 		}
-		if spec.Count == 0 {
-			fields = append(fields, "HOSTID="+spec.Host.String())
-		}
-		fields = append(fields, "KEYID="+signer.KeyID())
-		sig, err := signer.Sign(canonical(header, fields))
-		if err != nil {
-			return "", err
-		}
-		fields = append(fields, fmt.Sprintf(`SIGN="%s:%s"`, signAlg, base64.RawURLEncoding.EncodeToString(sig)))
-		// Wrap like FlexNet: a trailing backslash continues the line.
-		b.WriteString(strings.Join(fields[:6], " ") + " \\\n\t" + strings.Join(fields[6:], " ") + "\n")
+		lic.Increments = append(lic.Increments, inc)
 	}
-	return b.String(), nil
+	// What Format writes must parse back to the same license: check it now, so a
+	// bad value fails generation instead of producing an unverifiable file.
+	back, err := Parse(lic.Format(""))
+	if err != nil {
+		return nil, fmt.Errorf("licfile: %w", err)
+	}
+	return back, nil
 }
 
-// canonical is the exact byte string a feature line's signature covers: the header
-// lines and the feature line without SIGN, each as single-space-separated tokens.
-func canonical(header []string, fields []string) []byte {
-	var b strings.Builder
-	for _, h := range header {
-		b.WriteString(strings.Join(strings.Fields(h), " "))
-		b.WriteByte('\n')
+// Generate builds, signs and renders the license of spec in both forms.
+func Generate(spec Spec, signer Signer) (Signed, error) {
+	lic, err := Build(spec)
+	if err != nil {
+		return Signed{}, err
 	}
-	b.WriteString(strings.Join(fields, " "))
-	return []byte(b.String())
+	if err := Sign(lic, signer); err != nil {
+		return Signed{}, err
+	}
+	doc, err := SignJSON(lic, signer)
+	if err != nil {
+		return Signed{}, err
+	}
+	return Signed{License: lic, Text: lic.Format("Tessera license " + spec.Serial + ", issued " + Date(spec.Issued)), JSON: doc}, nil
 }

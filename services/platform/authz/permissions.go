@@ -9,18 +9,20 @@ const (
 	// method missing from a service's table is refused rather than left open.
 	Public Permission = "public"
 
-	TenantsCreate     Permission = "tenants.create"
-	AccountsView      Permission = "accounts.view"
-	AccountsManage    Permission = "accounts.manage"
-	UsersView         Permission = "users.view"
-	UsersManage       Permission = "users.manage"
-	CatalogView       Permission = "catalog.view"
-	CatalogManage     Permission = "catalog.manage"
-	EntitlementsView  Permission = "entitlements.view"
-	OrdersIngest      Permission = "orders.ingest"
-	LicensesGenerate  Permission = "licenses.generate"
-	LicensesView      Permission = "licenses.view"
-	SigningKeysView   Permission = "signing_keys.view"
+	TenantsCreate    Permission = "tenants.create"
+	AccountsView     Permission = "accounts.view"
+	AccountsManage   Permission = "accounts.manage"
+	UsersView        Permission = "users.view"
+	UsersManage      Permission = "users.manage"
+	CatalogView      Permission = "catalog.view"
+	CatalogManage    Permission = "catalog.manage"
+	EntitlementsView Permission = "entitlements.view"
+	OrdersIngest     Permission = "orders.ingest"
+	LicensesGenerate Permission = "licenses.generate"
+	LicensesView     Permission = "licenses.view"
+	SigningKeysView  Permission = "signing_keys.view"
+	// SigningKeysManage rotates the tenant's license signing keys (producers).
+	SigningKeysManage Permission = "signing_keys.manage"
 	DevicesView       Permission = "devices.view"
 	DevicesManage     Permission = "devices.manage"
 	DownloadsManage   Permission = "downloads.manage"
@@ -83,7 +85,7 @@ type Role struct {
 var (
 	RoleProducerAdmin = Role{ID: "producer_admin", TenantWide: true, Permissions: []Permission{
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, CatalogManage,
-		EntitlementsView, OrdersIngest, LicensesGenerate, LicensesView, SigningKeysView,
+		EntitlementsView, OrdersIngest, LicensesGenerate, LicensesView, SigningKeysView, SigningKeysManage,
 		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload, TokensManage, TokensImpersonate, ProfileManage, AuditView,
 		EntitlementsClaim, AccountsSupport, ServicePlansAssign, OrganizationsUse, TrialsRegister, RolesManage, SubscriptionTokensManage,
 		EntitlementsTransfer, TransfersApprove, EntitlementsSplit,
@@ -134,7 +136,7 @@ var Roles = map[string]Role{
 // manage the accounts of their tier (SPEC ACC-3), scoped by the use cases.
 func ProducerOnly(perm Permission) bool {
 	switch perm {
-	case CatalogManage, OrdersIngest, DownloadsManage, SigningKeysView, AuditView, AccountsSupport, RolesManage, TransfersApprove:
+	case CatalogManage, OrdersIngest, DownloadsManage, SigningKeysView, SigningKeysManage, AuditView, AccountsSupport, RolesManage, TransfersApprove:
 		return true
 	}
 	return false

@@ -131,6 +131,8 @@ type SigningAlgorithm int32
 const (
 	SigningAlgorithm_SIGNING_ALGORITHM_UNSPECIFIED SigningAlgorithm = 0
 	SigningAlgorithm_SIGNING_ALGORITHM_ED25519     SigningAlgorithm = 1
+	// ECDSA on P-256 with SHA-256 ("ES256" in licenses).
+	SigningAlgorithm_SIGNING_ALGORITHM_ES256 SigningAlgorithm = 2
 )
 
 // Enum value maps for SigningAlgorithm.
@@ -138,10 +140,12 @@ var (
 	SigningAlgorithm_name = map[int32]string{
 		0: "SIGNING_ALGORITHM_UNSPECIFIED",
 		1: "SIGNING_ALGORITHM_ED25519",
+		2: "SIGNING_ALGORITHM_ES256",
 	}
 	SigningAlgorithm_value = map[string]int32{
 		"SIGNING_ALGORITHM_UNSPECIFIED": 0,
 		"SIGNING_ALGORITHM_ED25519":     1,
+		"SIGNING_ALGORITHM_ES256":       2,
 	}
 )
 
@@ -477,8 +481,10 @@ type Fulfillment struct {
 	// signingKeys/{key_id} that signed the license.
 	SigningKey string `protobuf:"bytes,8,opt,name=signing_key,json=signingKey,proto3" json:"signing_key,omitempty"`
 	// accounts/{account_id} owning the line item.
-	Account       string                 `protobuf:"bytes,9,opt,name=account,proto3" json:"account,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Account    string                 `protobuf:"bytes,9,opt,name=account,proto3" json:"account,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The same license in the signed JSON form (docs/license-format.md).
+	LicenseJson   string `protobuf:"bytes,11,opt,name=license_json,json=licenseJson,proto3" json:"license_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -581,6 +587,13 @@ func (x *Fulfillment) GetCreateTime() *timestamppb.Timestamp {
 		return x.CreateTime
 	}
 	return nil
+}
+
+func (x *Fulfillment) GetLicenseJson() string {
+	if x != nil {
+		return x.LicenseJson
+	}
+	return ""
 }
 
 type ActivateLineItemRequest struct {
@@ -705,10 +718,14 @@ type SigningKey struct {
 	Name      string           `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	KeyId     string           `protobuf:"bytes,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
 	Algorithm SigningAlgorithm `protobuf:"varint,3,opt,name=algorithm,proto3,enum=tessera.license.v1.SigningAlgorithm" json:"algorithm,omitempty"`
-	// Raw public key bytes.
-	PublicKey     []byte                 `protobuf:"bytes,4,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
-	Active        bool                   `protobuf:"varint,5,opt,name=active,proto3" json:"active,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Raw public key bytes: 32 bytes (Ed25519) or the 65-byte uncompressed point (P-256).
+	PublicKey  []byte                 `protobuf:"bytes,4,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	Active     bool                   `protobuf:"varint,5,opt,name=active,proto3" json:"active,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The public key as PEM (PKIX), for tools other than Tessera's.
+	PublicKeyPem string `protobuf:"bytes,7,opt,name=public_key_pem,json=publicKeyPem,proto3" json:"public_key_pem,omitempty"`
+	// When it stopped signing (rotated out); it still verifies.
+	RetireTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=retire_time,json=retireTime,proto3" json:"retire_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -785,6 +802,109 @@ func (x *SigningKey) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *SigningKey) GetPublicKeyPem() string {
+	if x != nil {
+		return x.PublicKeyPem
+	}
+	return ""
+}
+
+func (x *SigningKey) GetRetireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RetireTime
+	}
+	return nil
+}
+
+type RotateSigningKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Default: ED25519.
+	Algorithm     SigningAlgorithm `protobuf:"varint,1,opt,name=algorithm,proto3,enum=tessera.license.v1.SigningAlgorithm" json:"algorithm,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateSigningKeyRequest) Reset() {
+	*x = RotateSigningKeyRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateSigningKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateSigningKeyRequest) ProtoMessage() {}
+
+func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateSigningKeyRequest.ProtoReflect.Descriptor instead.
+func (*RotateSigningKeyRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RotateSigningKeyRequest) GetAlgorithm() SigningAlgorithm {
+	if x != nil {
+		return x.Algorithm
+	}
+	return SigningAlgorithm_SIGNING_ALGORITHM_UNSPECIFIED
+}
+
+type ListPublicKeysRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPublicKeysRequest) Reset() {
+	*x = ListPublicKeysRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPublicKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPublicKeysRequest) ProtoMessage() {}
+
+func (x *ListPublicKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPublicKeysRequest.ProtoReflect.Descriptor instead.
+func (*ListPublicKeysRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListPublicKeysRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
 type ListSigningKeysRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -793,7 +913,7 @@ type ListSigningKeysRequest struct {
 
 func (x *ListSigningKeysRequest) Reset() {
 	*x = ListSigningKeysRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[9]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -805,7 +925,7 @@ func (x *ListSigningKeysRequest) String() string {
 func (*ListSigningKeysRequest) ProtoMessage() {}
 
 func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[9]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -818,7 +938,7 @@ func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{9}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{11}
 }
 
 type ListSigningKeysResponse struct {
@@ -830,7 +950,7 @@ type ListSigningKeysResponse struct {
 
 func (x *ListSigningKeysResponse) Reset() {
 	*x = ListSigningKeysResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[10]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +962,7 @@ func (x *ListSigningKeysResponse) String() string {
 func (*ListSigningKeysResponse) ProtoMessage() {}
 
 func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[10]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +975,7 @@ func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{10}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListSigningKeysResponse) GetSigningKeys() []*SigningKey {
@@ -888,7 +1008,7 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x1cUpdateLicenseSettingsRequest\x12?\n" +
 	"\bsettings\x18\x01 \x01(\v2#.tessera.license.v1.LicenseSettingsR\bsettings\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\xf1\x02\n" +
+	"updateMask\"\x94\x03\n" +
 	"\vFulfillment\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x0efulfillment_id\x18\x02 \x01(\tR\rfulfillmentId\x12\x1b\n" +
@@ -902,7 +1022,8 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\aaccount\x18\t \x01(\tR\aaccount\x12;\n" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\x8a\x01\n" +
+	"createTime\x12!\n" +
+	"\flicense_json\x18\v \x01(\tR\vlicenseJson\"\x8a\x01\n" +
 	"\x17ActivateLineItemRequest\x12\x1b\n" +
 	"\tline_item\x18\x01 \x01(\tR\blineItem\x12\x17\n" +
 	"\ahost_id\x18\x02 \x01(\tR\x06hostId\x12\x1a\n" +
@@ -910,7 +1031,7 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tR\trequestId\"+\n" +
 	"\x15GetFulfillmentRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\xef\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xd2\x02\n" +
 	"\n" +
 	"SigningKey\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x15\n" +
@@ -920,7 +1041,14 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"public_key\x18\x04 \x01(\fR\tpublicKey\x12\x16\n" +
 	"\x06active\x18\x05 \x01(\bR\x06active\x12;\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\x18\n" +
+	"createTime\x12$\n" +
+	"\x0epublic_key_pem\x18\a \x01(\tR\fpublicKeyPem\x12;\n" +
+	"\vretire_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"retireTime\"]\n" +
+	"\x17RotateSigningKeyRequest\x12B\n" +
+	"\talgorithm\x18\x01 \x01(\x0e2$.tessera.license.v1.SigningAlgorithmR\talgorithm\"4\n" +
+	"\x15ListPublicKeysRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\"\x18\n" +
 	"\x16ListSigningKeysRequest\"\\\n" +
 	"\x17ListSigningKeysResponse\x12A\n" +
 	"\fsigning_keys\x18\x01 \x03(\v2\x1e.tessera.license.v1.SigningKeyR\vsigningKeys*U\n" +
@@ -932,14 +1060,17 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x1dFULFILLMENT_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18FULFILLMENT_STATE_ACTIVE\x10\x01\x12\x1e\n" +
 	"\x1aFULFILLMENT_STATE_RETURNED\x10\x02\x12\x1e\n" +
-	"\x1aFULFILLMENT_STATE_OBSOLETE\x10\x03*T\n" +
+	"\x1aFULFILLMENT_STATE_OBSOLETE\x10\x03*q\n" +
 	"\x10SigningAlgorithm\x12!\n" +
 	"\x1dSIGNING_ALGORITHM_UNSPECIFIED\x10\x00\x12\x1d\n" +
-	"\x19SIGNING_ALGORITHM_ED25519\x10\x012\xf4\x04\n" +
+	"\x19SIGNING_ALGORITHM_ED25519\x10\x01\x12\x1b\n" +
+	"\x17SIGNING_ALGORITHM_ES256\x10\x022\xbf\x06\n" +
 	"\x0eLicenseService\x12`\n" +
 	"\x10ActivateLineItem\x12+.tessera.license.v1.ActivateLineItemRequest\x1a\x1f.tessera.license.v1.Fulfillment\x12\\\n" +
 	"\x0eGetFulfillment\x12).tessera.license.v1.GetFulfillmentRequest\x1a\x1f.tessera.license.v1.Fulfillment\x12j\n" +
-	"\x0fListSigningKeys\x12*.tessera.license.v1.ListSigningKeysRequest\x1a+.tessera.license.v1.ListSigningKeysResponse\x12\\\n" +
+	"\x0fListSigningKeys\x12*.tessera.license.v1.ListSigningKeysRequest\x1a+.tessera.license.v1.ListSigningKeysResponse\x12_\n" +
+	"\x10RotateSigningKey\x12+.tessera.license.v1.RotateSigningKeyRequest\x1a\x1e.tessera.license.v1.SigningKey\x12h\n" +
+	"\x0eListPublicKeys\x12).tessera.license.v1.ListPublicKeysRequest\x1a+.tessera.license.v1.ListSigningKeysResponse\x12\\\n" +
 	"\x0eValidateHostId\x12).tessera.license.v1.ValidateHostIdRequest\x1a\x1f.tessera.license.v1.HostIdCheck\x12h\n" +
 	"\x12GetLicenseSettings\x12-.tessera.license.v1.GetLicenseSettingsRequest\x1a#.tessera.license.v1.LicenseSettings\x12n\n" +
 	"\x15UpdateLicenseSettings\x120.tessera.license.v1.UpdateLicenseSettingsRequest\x1a#.tessera.license.v1.LicenseSettingsBAZ?github.com/tessera-dev/tessera/gen/tessera/license/v1;licensepbb\x06proto3"
@@ -957,7 +1088,7 @@ func file_tessera_license_v1_license_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_license_v1_license_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_tessera_license_v1_license_proto_goTypes = []any{
 	(HostRole)(0),                        // 0: tessera.license.v1.HostRole
 	(FulfillmentState)(0),                // 1: tessera.license.v1.FulfillmentState
@@ -971,38 +1102,46 @@ var file_tessera_license_v1_license_proto_goTypes = []any{
 	(*ActivateLineItemRequest)(nil),      // 9: tessera.license.v1.ActivateLineItemRequest
 	(*GetFulfillmentRequest)(nil),        // 10: tessera.license.v1.GetFulfillmentRequest
 	(*SigningKey)(nil),                   // 11: tessera.license.v1.SigningKey
-	(*ListSigningKeysRequest)(nil),       // 12: tessera.license.v1.ListSigningKeysRequest
-	(*ListSigningKeysResponse)(nil),      // 13: tessera.license.v1.ListSigningKeysResponse
-	(*timestamppb.Timestamp)(nil),        // 14: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 15: google.protobuf.FieldMask
+	(*RotateSigningKeyRequest)(nil),      // 12: tessera.license.v1.RotateSigningKeyRequest
+	(*ListPublicKeysRequest)(nil),        // 13: tessera.license.v1.ListPublicKeysRequest
+	(*ListSigningKeysRequest)(nil),       // 14: tessera.license.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),      // 15: tessera.license.v1.ListSigningKeysResponse
+	(*timestamppb.Timestamp)(nil),        // 16: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 17: google.protobuf.FieldMask
 }
 var file_tessera_license_v1_license_proto_depIdxs = []int32{
 	0,  // 0: tessera.license.v1.ValidateHostIdRequest.role:type_name -> tessera.license.v1.HostRole
-	14, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
+	16, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
 	5,  // 2: tessera.license.v1.UpdateLicenseSettingsRequest.settings:type_name -> tessera.license.v1.LicenseSettings
-	15, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	17, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
 	1,  // 4: tessera.license.v1.Fulfillment.state:type_name -> tessera.license.v1.FulfillmentState
-	14, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
+	16, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 6: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	14, // 7: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
-	11, // 8: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
-	9,  // 9: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
-	10, // 10: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
-	12, // 11: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
-	3,  // 12: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
-	6,  // 13: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
-	7,  // 14: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
-	8,  // 15: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
-	8,  // 16: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
-	13, // 17: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	4,  // 18: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
-	5,  // 19: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	5,  // 20: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	15, // [15:21] is the sub-list for method output_type
-	9,  // [9:15] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	16, // 7: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
+	16, // 8: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
+	2,  // 9: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	11, // 10: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
+	9,  // 11: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
+	10, // 12: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
+	14, // 13: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
+	12, // 14: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
+	13, // 15: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
+	3,  // 16: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
+	6,  // 17: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
+	7,  // 18: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
+	8,  // 19: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
+	8,  // 20: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
+	15, // 21: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	11, // 22: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
+	15, // 23: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	4,  // 24: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
+	5,  // 25: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	5,  // 26: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	19, // [19:27] is the sub-list for method output_type
+	11, // [11:19] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_tessera_license_v1_license_proto_init() }
@@ -1016,7 +1155,7 @@ func file_tessera_license_v1_license_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_license_v1_license_proto_rawDesc), len(file_tessera_license_v1_license_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

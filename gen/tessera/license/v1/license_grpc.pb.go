@@ -22,6 +22,8 @@ const (
 	LicenseService_ActivateLineItem_FullMethodName      = "/tessera.license.v1.LicenseService/ActivateLineItem"
 	LicenseService_GetFulfillment_FullMethodName        = "/tessera.license.v1.LicenseService/GetFulfillment"
 	LicenseService_ListSigningKeys_FullMethodName       = "/tessera.license.v1.LicenseService/ListSigningKeys"
+	LicenseService_RotateSigningKey_FullMethodName      = "/tessera.license.v1.LicenseService/RotateSigningKey"
+	LicenseService_ListPublicKeys_FullMethodName        = "/tessera.license.v1.LicenseService/ListPublicKeys"
 	LicenseService_ValidateHostId_FullMethodName        = "/tessera.license.v1.LicenseService/ValidateHostId"
 	LicenseService_GetLicenseSettings_FullMethodName    = "/tessera.license.v1.LicenseService/GetLicenseSettings"
 	LicenseService_UpdateLicenseSettings_FullMethodName = "/tessera.license.v1.LicenseService/UpdateLicenseSettings"
@@ -38,6 +40,12 @@ type LicenseServiceClient interface {
 	GetFulfillment(ctx context.Context, in *GetFulfillmentRequest, opts ...grpc.CallOption) (*Fulfillment, error)
 	// Lists the tenant's signing keys (public halves only), creating the first if none.
 	ListSigningKeys(ctx context.Context, in *ListSigningKeysRequest, opts ...grpc.CallOption) (*ListSigningKeysResponse, error)
+	// Makes a new key the tenant's active signing key; earlier keys stay listed and
+	// keep verifying the licenses they signed (SPEC LIC-5).
+	RotateSigningKey(ctx context.Context, in *RotateSigningKeyRequest, opts ...grpc.CallOption) (*SigningKey, error)
+	// The public halves of a tenant's signing keys, for anyone verifying its licenses
+	// offline; needs no sign-in.
+	ListPublicKeys(ctx context.Context, in *ListPublicKeysRequest, opts ...grpc.CallOption) (*ListSigningKeysResponse, error)
 	// Checks a host ID against the rules of its type (SPEC LIC-3), the tenant's
 	// settings and, when given, a line item's license model; nothing is stored.
 	ValidateHostId(ctx context.Context, in *ValidateHostIdRequest, opts ...grpc.CallOption) (*HostIdCheck, error)
@@ -78,6 +86,26 @@ func (c *licenseServiceClient) ListSigningKeys(ctx context.Context, in *ListSign
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListSigningKeysResponse)
 	err := c.cc.Invoke(ctx, LicenseService_ListSigningKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) RotateSigningKey(ctx context.Context, in *RotateSigningKeyRequest, opts ...grpc.CallOption) (*SigningKey, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SigningKey)
+	err := c.cc.Invoke(ctx, LicenseService_RotateSigningKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) ListPublicKeys(ctx context.Context, in *ListPublicKeysRequest, opts ...grpc.CallOption) (*ListSigningKeysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSigningKeysResponse)
+	err := c.cc.Invoke(ctx, LicenseService_ListPublicKeys_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +153,12 @@ type LicenseServiceServer interface {
 	GetFulfillment(context.Context, *GetFulfillmentRequest) (*Fulfillment, error)
 	// Lists the tenant's signing keys (public halves only), creating the first if none.
 	ListSigningKeys(context.Context, *ListSigningKeysRequest) (*ListSigningKeysResponse, error)
+	// Makes a new key the tenant's active signing key; earlier keys stay listed and
+	// keep verifying the licenses they signed (SPEC LIC-5).
+	RotateSigningKey(context.Context, *RotateSigningKeyRequest) (*SigningKey, error)
+	// The public halves of a tenant's signing keys, for anyone verifying its licenses
+	// offline; needs no sign-in.
+	ListPublicKeys(context.Context, *ListPublicKeysRequest) (*ListSigningKeysResponse, error)
 	// Checks a host ID against the rules of its type (SPEC LIC-3), the tenant's
 	// settings and, when given, a line item's license model; nothing is stored.
 	ValidateHostId(context.Context, *ValidateHostIdRequest) (*HostIdCheck, error)
@@ -149,6 +183,12 @@ func (UnimplementedLicenseServiceServer) GetFulfillment(context.Context, *GetFul
 }
 func (UnimplementedLicenseServiceServer) ListSigningKeys(context.Context, *ListSigningKeysRequest) (*ListSigningKeysResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSigningKeys not implemented")
+}
+func (UnimplementedLicenseServiceServer) RotateSigningKey(context.Context, *RotateSigningKeyRequest) (*SigningKey, error) {
+	return nil, status.Error(codes.Unimplemented, "method RotateSigningKey not implemented")
+}
+func (UnimplementedLicenseServiceServer) ListPublicKeys(context.Context, *ListPublicKeysRequest) (*ListSigningKeysResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPublicKeys not implemented")
 }
 func (UnimplementedLicenseServiceServer) ValidateHostId(context.Context, *ValidateHostIdRequest) (*HostIdCheck, error) {
 	return nil, status.Error(codes.Unimplemented, "method ValidateHostId not implemented")
@@ -234,6 +274,42 @@ func _LicenseService_ListSigningKeys_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LicenseService_RotateSigningKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RotateSigningKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).RotateSigningKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_RotateSigningKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).RotateSigningKey(ctx, req.(*RotateSigningKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_ListPublicKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPublicKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).ListPublicKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_ListPublicKeys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).ListPublicKeys(ctx, req.(*ListPublicKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _LicenseService_ValidateHostId_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ValidateHostIdRequest)
 	if err := dec(in); err != nil {
@@ -306,6 +382,14 @@ var LicenseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListSigningKeys",
 			Handler:    _LicenseService_ListSigningKeys_Handler,
+		},
+		{
+			MethodName: "RotateSigningKey",
+			Handler:    _LicenseService_RotateSigningKey_Handler,
+		},
+		{
+			MethodName: "ListPublicKeys",
+			Handler:    _LicenseService_ListPublicKeys_Handler,
 		},
 		{
 			MethodName: "ValidateHostId",

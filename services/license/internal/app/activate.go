@@ -84,7 +84,7 @@ func (a *App) Activate(ctx context.Context, in Activation) (Fulfillment, error) 
 		ClaimID: ids.FromKey(tenant, "license", in.RequestID), UserID: p.GetUserId(),
 	}
 	spec := licfile.Spec{
-		Vendor: vendorName(tenant), Serial: f.ID, Host: host, Issued: a.now(), Start: a.now(), Expiry: li.ExpireTime,
+		Vendor: vendorName(tenant), Serial: f.ID, Issued: a.now(), Start: a.now(), Expiry: li.ExpireTime,
 	}
 	if li.StartTime != nil {
 		spec.Start = *li.StartTime
@@ -95,6 +95,9 @@ func (a *App) Activate(ctx context.Context, in Activation) (Fulfillment, error) 
 	}
 	if counted[li.ModelType] {
 		spec.Count = in.Quantity
+		spec.Servers = []licfile.HostID{host}
+	} else {
+		spec.NodeHosts = []licfile.HostID{host}
 	}
 	for _, ft := range features {
 		spec.Features = append(spec.Features, licfile.Feature{Name: ft.Name, Version: ft.Version})
@@ -102,9 +105,11 @@ func (a *App) Activate(ctx context.Context, in Activation) (Fulfillment, error) 
 	if len(spec.Features) == 0 {
 		return Fulfillment{}, errs.FailedPrecondition("PRODUCT_HAS_NO_FEATURES", "product %s has no features to license", li.ProductID)
 	}
-	if f.LicenseText, err = licfile.Generate(spec, licfile.Ed25519Signer{ID: key.ID, Key: key.Private}); err != nil {
+	signed, err := licfile.Generate(spec, key.Signer)
+	if err != nil {
 		return Fulfillment{}, err
 	}
+	f.LicenseText, f.LicenseJSON = signed.Text, string(signed.JSON)
 
 	// The ledger re-checks the owner when it takes the seats, so a line item moved to
 	// another account meanwhile is not drawn on.
@@ -164,6 +169,27 @@ func (a *App) ListSigningKeys(ctx context.Context) ([]SigningKey, error) {
 	tenant := authz.MustTenant(ctx)
 	if _, err := a.store.ActiveKey(ctx, tenant); err != nil {
 		return nil, err
+	}
+	return a.store.ListKeys(ctx, tenant)
+}
+
+// RotateSigningKey makes a new key of the algorithm ("" → Ed25519) the tenant's
+// signing key; licenses signed before keep verifying with the old public key.
+func (a *App) RotateSigningKey(ctx context.Context, algorithm string) (SigningKey, error) {
+	if algorithm == "" {
+		algorithm = AlgEd25519
+	}
+	if algorithm != AlgEd25519 && algorithm != AlgES256 {
+		return SigningKey{}, errs.Invalid("algorithm", "must be ED25519 or ES256")
+	}
+	return a.store.RotateKey(ctx, authz.MustTenant(ctx), algorithm)
+}
+
+// ListPublicKeys lists a tenant's public keys for offline verification; it needs
+// no principal and never creates a key.
+func (a *App) ListPublicKeys(ctx context.Context, tenant string) ([]SigningKey, error) {
+	if tenant == "" {
+		return nil, errs.Invalid("tenant_id", "is required")
 	}
 	return a.store.ListKeys(ctx, tenant)
 }

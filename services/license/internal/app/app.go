@@ -4,13 +4,13 @@ package app
 
 import (
 	"context"
-	"crypto/ed25519"
 	"time"
 
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/tessera-dev/tessera/services/license/licfile"
 	"github.com/tessera-dev/tessera/services/platform/seats"
 )
 
@@ -30,6 +30,7 @@ type Fulfillment struct {
 	Quantity     int64
 	State        string
 	LicenseText  string
+	LicenseJSON  string
 	KeyID        string
 	RequestID    string
 	ClaimID      uuid.UUID
@@ -37,14 +38,22 @@ type Fulfillment struct {
 	CreateTime   time.Time
 }
 
-// SigningKey is a tenant's signing key; Private is set only for the active key.
+// Signing key algorithms as stored.
+const (
+	AlgEd25519 = "ed25519"
+	AlgES256   = "es256"
+)
+
+// SigningKey is a tenant's signing key; Signer is set only for the active key.
 type SigningKey struct {
-	ID         string
-	Algorithm  string
-	Public     ed25519.PublicKey
-	Private    ed25519.PrivateKey
+	ID        string
+	Algorithm string
+	// Public is the raw public key (licfile.PublicKey.Raw).
+	Public     []byte
+	Signer     licfile.Signer
 	Active     bool
 	CreateTime time.Time
+	RetireTime *time.Time
 }
 
 // LineItem is what activation needs to know of a line item.
@@ -88,6 +97,8 @@ type Store interface {
 	CreateFulfillment(ctx context.Context, tenant string, f Fulfillment) error
 	ActiveKey(ctx context.Context, tenant string) (SigningKey, error)
 	ListKeys(ctx context.Context, tenant string) ([]SigningKey, error)
+	// RotateKey makes a new key of the algorithm the active one, retiring the old.
+	RotateKey(ctx context.Context, tenant, algorithm string) (SigningKey, error)
 	Settings(ctx context.Context, tenant string) (Settings, error)
 	UpdateSettings(ctx context.Context, tenant string, fn func(*Settings) error) (Settings, error)
 }

@@ -20,6 +20,8 @@ var Permissions = grpcx.Permissions{
 	licensepb.LicenseService_ActivateLineItem_FullMethodName:      authz.LicensesGenerate,
 	licensepb.LicenseService_GetFulfillment_FullMethodName:        authz.LicensesView,
 	licensepb.LicenseService_ListSigningKeys_FullMethodName:       authz.SigningKeysView,
+	licensepb.LicenseService_RotateSigningKey_FullMethodName:      authz.SigningKeysManage,
+	licensepb.LicenseService_ListPublicKeys_FullMethodName:        authz.Public,
 	licensepb.LicenseService_ValidateHostId_FullMethodName:        authz.LicensesGenerate,
 	licensepb.LicenseService_GetLicenseSettings_FullMethodName:    authz.LicensesView,
 	licensepb.LicenseService_UpdateLicenseSettings_FullMethodName: authz.CatalogManage,
@@ -44,7 +46,7 @@ func fulfillmentPB(f app.Fulfillment) *licensepb.Fulfillment {
 	return &licensepb.Fulfillment{
 		Name: "fulfillments/" + f.ID, FulfillmentId: f.ID, LineItem: "lineItems/" + f.ActivationID, HostId: f.HostID,
 		Quantity: f.Quantity, State: states[f.State], LicenseText: f.LicenseText, SigningKey: "signingKeys/" + f.KeyID,
-		Account: "accounts/" + f.AccountID, CreateTime: timestamppb.New(f.CreateTime),
+		Account: "accounts/" + f.AccountID, CreateTime: timestamppb.New(f.CreateTime), LicenseJson: f.LicenseJSON,
 	}
 }
 
@@ -76,20 +78,67 @@ func (s *Server) GetFulfillment(ctx context.Context, req *licensepb.GetFulfillme
 	return fulfillmentPB(f), nil
 }
 
+var algorithms = map[string]licensepb.SigningAlgorithm{
+	app.AlgEd25519: licensepb.SigningAlgorithm_SIGNING_ALGORITHM_ED25519,
+	app.AlgES256:   licensepb.SigningAlgorithm_SIGNING_ALGORITHM_ES256,
+}
+
+func signingKeyPB(k app.SigningKey) *licensepb.SigningKey {
+	out := &licensepb.SigningKey{
+		Name: "signingKeys/" + k.ID, KeyId: k.ID, Algorithm: algorithms[k.Algorithm],
+		PublicKey: k.Public, Active: k.Active, CreateTime: timestamppb.New(k.CreateTime),
+	}
+	if pemText, err := app.PublicKeyPEM(k); err == nil {
+		out.PublicKeyPem = pemText
+	}
+	if k.RetireTime != nil {
+		out.RetireTime = timestamppb.New(*k.RetireTime)
+	}
+	return out
+}
+
+func signingKeysPB(list []app.SigningKey) *licensepb.ListSigningKeysResponse {
+	out := &licensepb.ListSigningKeysResponse{}
+	for _, k := range list {
+		out.SigningKeys = append(out.SigningKeys, signingKeyPB(k))
+	}
+	return out
+}
+
 // ListSigningKeys implements LicenseService.
 func (s *Server) ListSigningKeys(ctx context.Context, _ *licensepb.ListSigningKeysRequest) (*licensepb.ListSigningKeysResponse, error) {
 	list, err := s.app.ListSigningKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := &licensepb.ListSigningKeysResponse{}
-	for _, k := range list {
-		out.SigningKeys = append(out.SigningKeys, &licensepb.SigningKey{
-			Name: "signingKeys/" + k.ID, KeyId: k.ID, Algorithm: licensepb.SigningAlgorithm_SIGNING_ALGORITHM_ED25519,
-			PublicKey: k.Public, Active: k.Active, CreateTime: timestamppb.New(k.CreateTime),
-		})
+	return signingKeysPB(list), nil
+}
+
+// ListPublicKeys implements LicenseService.
+func (s *Server) ListPublicKeys(ctx context.Context, req *licensepb.ListPublicKeysRequest) (*licensepb.ListSigningKeysResponse, error) {
+	list, err := s.app.ListPublicKeys(ctx, req.GetTenantId())
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return signingKeysPB(list), nil
+}
+
+// RotateSigningKey implements LicenseService.
+func (s *Server) RotateSigningKey(ctx context.Context, req *licensepb.RotateSigningKeyRequest) (*licensepb.SigningKey, error) {
+	var alg string
+	for name, v := range algorithms {
+		if v == req.GetAlgorithm() {
+			alg = name
+		}
+	}
+	if alg == "" && req.GetAlgorithm() != licensepb.SigningAlgorithm_SIGNING_ALGORITHM_UNSPECIFIED {
+		return nil, errs.Invalid("algorithm", "must be ED25519 or ES256")
+	}
+	k, err := s.app.RotateSigningKey(ctx, alg)
+	if err != nil {
+		return nil, err
+	}
+	return signingKeyPB(k), nil
 }
 
 var roles = map[licensepb.HostRole]licfile.Role{

@@ -4,19 +4,24 @@ package store
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
 	"github.com/tessera-dev/tessera/services/license/internal/app"
 	"github.com/tessera-dev/tessera/services/license/internal/keys"
+	"github.com/tessera-dev/tessera/services/license/licfile"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/events"
 	"github.com/tessera-dev/tessera/services/platform/ids"
@@ -28,17 +33,17 @@ type Store struct {
 	pool   *pgxpool.Pool
 	sealer keys.Sealer
 	// active caches each tenant's unsealed active key; signing is on the hot path.
-	active sync.Map // tenant → app.SigningKey
+	active sync.Map // tenant → cachedKey
 }
 
 // New returns a store over pool (search path: the license schema).
 func New(pool *pgxpool.Pool, sealer keys.Sealer) *Store { return &Store{pool: pool, sealer: sealer} }
 
-const fulfillmentCols = `id, activation_id, account_id, host_id, quantity, state, license_text, key_id, request_id, claim_id, user_id, created_at`
+const fulfillmentCols = `id, activation_id, account_id, host_id, quantity, state, license_text, license_json, key_id, request_id, claim_id, user_id, created_at`
 
 func scanFulfillment(row pgx.Row) (app.Fulfillment, error) {
 	var f app.Fulfillment
-	err := row.Scan(&f.ID, &f.ActivationID, &f.AccountID, &f.HostID, &f.Quantity, &f.State, &f.LicenseText, &f.KeyID, &f.RequestID, &f.ClaimID, &f.UserID, &f.CreateTime)
+	err := row.Scan(&f.ID, &f.ActivationID, &f.AccountID, &f.HostID, &f.Quantity, &f.State, &f.LicenseText, &f.LicenseJSON, &f.KeyID, &f.RequestID, &f.ClaimID, &f.UserID, &f.CreateTime)
 	return f, err
 }
 
@@ -64,9 +69,9 @@ func (s *Store) GetFulfillment(ctx context.Context, tenant, id string) (app.Fulf
 func (s *Store) CreateFulfillment(ctx context.Context, tenant string, f app.Fulfillment) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var created time.Time
-		err := tx.QueryRow(ctx, `INSERT INTO fulfillments (tenant_id, id, activation_id, account_id, host_id, quantity, state, license_text, key_id, request_id, claim_id, user_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING created_at`,
-			tenant, f.ID, f.ActivationID, f.AccountID, f.HostID, f.Quantity, f.State, f.LicenseText, f.KeyID, f.RequestID, f.ClaimID, f.UserID).Scan(&created)
+		err := tx.QueryRow(ctx, `INSERT INTO fulfillments (tenant_id, id, activation_id, account_id, host_id, quantity, state, license_text, license_json, key_id, request_id, claim_id, user_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING created_at`,
+			tenant, f.ID, f.ActivationID, f.AccountID, f.HostID, f.Quantity, f.State, f.LicenseText, f.LicenseJSON, f.KeyID, f.RequestID, f.ClaimID, f.UserID).Scan(&created)
 		if err != nil {
 			return err
 		}
@@ -82,14 +87,16 @@ func (s *Store) CreateFulfillment(ctx context.Context, tenant string, f app.Fulf
 }
 
 // ActiveKey returns the tenant's active signing key, creating one if it has none.
-// Concurrent first calls agree on one key through the one-active-key index.
+// Concurrent first calls agree on one key through the one-active-key index. The
+// unsealed key is cached for keyCacheTTL, so a rotation made by another replica is
+// picked up within it (licenses signed meanwhile carry the old key's ID and verify).
 func (s *Store) ActiveKey(ctx context.Context, tenant string) (app.SigningKey, error) {
-	if k, ok := s.active.Load(tenant); ok {
-		return k.(app.SigningKey), nil
+	if c, ok := s.active.Load(tenant); ok && time.Since(c.(cachedKey).loaded) < keyCacheTTL {
+		return c.(cachedKey).key, nil
 	}
 	k, err := s.loadActive(ctx, tenant)
 	if errors.Is(err, pgx.ErrNoRows) {
-		if err := s.createKey(ctx, tenant); err != nil {
+		if _, err := s.insertKey(ctx, s.pool, tenant, app.AlgEd25519); err != nil && !errs.IsKind(err, errs.KindAlreadyExists) {
 			return app.SigningKey{}, err
 		}
 		k, err = s.loadActive(ctx, tenant)
@@ -97,52 +104,122 @@ func (s *Store) ActiveKey(ctx context.Context, tenant string) (app.SigningKey, e
 	if err != nil {
 		return app.SigningKey{}, err
 	}
-	s.active.Store(tenant, k)
+	s.active.Store(tenant, cachedKey{key: k, loaded: time.Now()})
 	return k, nil
+}
+
+const keyCacheTTL = 30 * time.Second
+
+type cachedKey struct {
+	key    app.SigningKey
+	loaded time.Time
 }
 
 func additional(tenant, keyID string) []byte { return []byte(tenant + "/" + keyID) }
 
-func (s *Store) loadActive(ctx context.Context, tenant string) (app.SigningKey, error) {
+const keyCols = `id, algorithm, public_key, active, created_at, retired_at`
+
+func scanKey(row pgx.Row, sealed *[]byte) (app.SigningKey, error) {
 	var k app.SigningKey
+	dest := []any{&k.ID, &k.Algorithm, &k.Public, &k.Active, &k.CreateTime, &k.RetireTime}
+	if sealed != nil {
+		dest = append(dest, sealed)
+	}
+	return k, row.Scan(dest...)
+}
+
+func (s *Store) loadActive(ctx context.Context, tenant string) (app.SigningKey, error) {
 	var sealed []byte
-	err := s.pool.QueryRow(ctx, `SELECT id, algorithm, public_key, sealed_private_key, active, created_at FROM signing_keys WHERE tenant_id = $1 AND active`, tenant).
-		Scan(&k.ID, &k.Algorithm, &k.Public, &sealed, &k.Active, &k.CreateTime)
+	k, err := scanKey(s.pool.QueryRow(ctx, `SELECT `+keyCols+`, sealed_private_key FROM signing_keys WHERE tenant_id = $1 AND active`, tenant), &sealed)
 	if err != nil {
 		return k, err
 	}
-	seed, err := s.sealer.Open(sealed, additional(tenant, k.ID))
+	private, err := s.sealer.Open(sealed, additional(tenant, k.ID))
 	if err != nil {
 		return k, errors.New("license: the signing key cannot be unsealed with the configured master key")
 	}
-	k.Private = ed25519.NewKeyFromSeed(seed)
+	switch k.Algorithm {
+	case app.AlgEd25519:
+		k.Signer = licfile.Ed25519Signer{ID: k.ID, Key: ed25519.NewKeyFromSeed(private)}
+	case app.AlgES256:
+		ec, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), private)
+		if err != nil {
+			return k, fmt.Errorf("license: signing key %s: %w", k.ID, err)
+		}
+		k.Signer = licfile.ES256Signer{ID: k.ID, Key: ec}
+	}
 	return k, nil
 }
 
-func (s *Store) createKey(ctx context.Context, tenant string) error {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+// newKey makes a key pair: the raw public key and the private material to seal.
+func newKey(algorithm string) (public, private []byte, err error) {
+	switch algorithm {
+	case app.AlgES256:
+		ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, nil, err
+		}
+		if public, err = ec.PublicKey.Bytes(); err != nil {
+			return nil, nil, err
+		}
+		private, err = ec.Bytes()
+		return public, private, err
+	default:
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		return pub, priv.Seed(), err
+	}
+}
+
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// insertKey adds an active key; the one-active-key index refuses a second.
+func (s *Store) insertKey(ctx context.Context, db execer, tenant, algorithm string) (string, error) {
+	public, private, err := newKey(algorithm)
 	if err != nil {
-		return err
+		return "", err
 	}
 	id := ids.New("KEY", 2)
-	sealed, err := s.sealer.Seal(priv.Seed(), additional(tenant, id))
+	sealed, err := s.sealer.Seal(private, additional(tenant, id))
 	if err != nil {
-		return err
+		return "", err
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO signing_keys (tenant_id, id, algorithm, public_key, sealed_private_key, active)
-		VALUES ($1, $2, 'ed25519', $3, $4, true) ON CONFLICT (tenant_id) WHERE active DO NOTHING`, tenant, id, []byte(pub), sealed)
-	return err
+	_, err = db.Exec(ctx, `INSERT INTO signing_keys (tenant_id, id, algorithm, public_key, sealed_private_key, active)
+		VALUES ($1, $2, $3, $4, $5, true)`, tenant, id, algorithm, public, sealed)
+	return id, err
+}
+
+// RotateKey retires the active key and makes a new one active, in one transaction.
+func (s *Store) RotateKey(ctx context.Context, tenant, algorithm string) (app.SigningKey, error) {
+	var id string
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Serializes rotations of one tenant (and a first key made concurrently).
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('signing_keys/' || $1))`, tenant); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE signing_keys SET active = false, retired_at = now() WHERE tenant_id = $1 AND active`, tenant); err != nil {
+			return err
+		}
+		var err error
+		if id, err = s.insertKey(ctx, tx, tenant, algorithm); err != nil {
+			return err
+		}
+		_, err = events.Write(ctx, tx, events.Subject("license", "signing_key", "rotated"), tenant, &eventspb.SigningKeyRotated{KeyId: id, Algorithm: algorithm})
+		return err
+	})
+	if err != nil {
+		return app.SigningKey{}, err
+	}
+	s.active.Delete(tenant)
+	return scanKey(s.pool.QueryRow(ctx, `SELECT `+keyCols+` FROM signing_keys WHERE tenant_id = $1 AND id = $2`, tenant, id), nil)
 }
 
 // ListKeys returns every key of the tenant, public halves only.
 func (s *Store) ListKeys(ctx context.Context, tenant string) ([]app.SigningKey, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, algorithm, public_key, active, created_at FROM signing_keys WHERE tenant_id = $1 ORDER BY created_at`, tenant)
+	rows, err := s.pool.Query(ctx, `SELECT `+keyCols+` FROM signing_keys WHERE tenant_id = $1 ORDER BY created_at`, tenant)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.SigningKey, error) {
-		var k app.SigningKey
-		err := r.Scan(&k.ID, &k.Algorithm, &k.Public, &k.Active, &k.CreateTime)
-		return k, err
-	})
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.SigningKey, error) { return scanKey(r, nil) })
 }
