@@ -27,7 +27,7 @@ type Spec struct {
 	Servers []HostID
 	// Port is the servers' TCP port; 0 leaves it to the license server's default.
 	Port int
-	// NodeHosts are the client hosts an uncounted license is locked to.
+	// NodeHosts are the client hosts a node-locked license is locked to (HOSTID=).
 	NodeHosts []HostID
 	Issued    time.Time
 	Start     time.Time
@@ -69,10 +69,10 @@ func Build(spec Spec) (*License, error) {
 			lic.Servers = append(lic.Servers, Server{Name: h.ServerName(), HostID: h.String(), Port: spec.Port})
 		}
 		lic.UseServer = true
-	} else {
-		if len(spec.NodeHosts) == 0 {
-			return nil, errors.New("licfile: an uncounted license needs node-locked hosts")
-		}
+	} else if len(spec.NodeHosts) == 0 {
+		return nil, errors.New("licfile: an uncounted license needs node-locked hosts")
+	}
+	if len(spec.NodeHosts) > 0 {
 		hosts := make([]string, len(spec.NodeHosts))
 		for i, h := range spec.NodeHosts {
 			hosts[i] = h.String()

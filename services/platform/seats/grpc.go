@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/google/uuid"
 
@@ -18,12 +19,15 @@ type Client struct {
 }
 
 // ReserveSeats implements Entitlements.
-func (c Client) ReserveSeats(ctx context.Context, id uuid.UUID, activationID string, quantity int64, holder string, accountIDs []string, ttl time.Duration) (string, error) {
+func (c Client) ReserveSeats(ctx context.Context, id uuid.UUID, activationID string, quantity int64, holder string, accountIDs []string, ttl time.Duration, start time.Time) (string, error) {
 	req := &entitlementpb.ReserveSeatsRequest{
 		ReservationId: id.String(), ActivationId: activationID, Quantity: quantity, Holder: holder, AccountIds: accountIDs,
 	}
 	if ttl > 0 {
 		req.Ttl = durationpb.New(ttl)
+	}
+	if !start.IsZero() {
+		req.StartTime = timestamppb.New(start)
 	}
 	r, err := c.Ent.ReserveSeats(ctx, req)
 	if err != nil {

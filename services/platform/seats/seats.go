@@ -44,7 +44,7 @@ func Migrations() pg.MigrationSet {
 
 // Entitlements is what the ledger needs of the entitlement service.
 type Entitlements interface {
-	ReserveSeats(ctx context.Context, reservationID uuid.UUID, activationID string, quantity int64, holder string, accountIDs []string, ttl time.Duration) (accountID string, err error)
+	ReserveSeats(ctx context.Context, reservationID uuid.UUID, activationID string, quantity int64, holder string, accountIDs []string, ttl time.Duration, start time.Time) (accountID string, err error)
 	ConfirmSeats(ctx context.Context, reservationID uuid.UUID) error
 	ReleaseSeats(ctx context.Context, reservationID uuid.UUID) error
 }
@@ -57,6 +57,9 @@ type Claim struct {
 	Quantity     int64
 	// AccountIDs restricts the line items the caller may draw from; empty: any.
 	AccountIDs []string
+	// Start is the term start to record if this claim starts the line item's term
+	// (zero: now).
+	Start time.Time
 }
 
 // Ledger records claims in the service's own schema.
@@ -104,7 +107,7 @@ func (l *Ledger) Begin(ctx context.Context, c Claim) (string, error) {
 			return "", ErrClaimReleased
 		}
 	}
-	accountID, err := l.ent.ReserveSeats(ctx, c.ID, c.ActivationID, c.Quantity, l.holder, c.AccountIDs, l.TTL)
+	accountID, err := l.ent.ReserveSeats(ctx, c.ID, c.ActivationID, c.Quantity, l.holder, c.AccountIDs, l.TTL, c.Start)
 	if err != nil {
 		if ours && definiteRefusal(err) {
 			// Nothing was reserved and no other call shares the claim: it is over.

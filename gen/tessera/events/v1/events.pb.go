@@ -293,9 +293,11 @@ type FulfillmentCreated struct {
 	HostId        string                 `protobuf:"bytes,4,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
 	Quantity      int64                  `protobuf:"varint,5,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	// User who activated; the license email goes to them.
-	UserId        string                 `protobuf:"bytes,6,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	LicenseText   string                 `protobuf:"bytes,7,opt,name=license_text,json=licenseText,proto3" json:"license_text,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UserId      string                 `protobuf:"bytes,6,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	LicenseText string                 `protobuf:"bytes,7,opt,name=license_text,json=licenseText,proto3" json:"license_text,omitempty"`
+	CreateTime  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Further recipients chosen at activation (ship-to, SPEC LIC-1).
+	ShipToEmails  []string `protobuf:"bytes,9,rep,name=ship_to_emails,json=shipToEmails,proto3" json:"ship_to_emails,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -382,6 +384,13 @@ func (x *FulfillmentCreated) GetLicenseText() string {
 func (x *FulfillmentCreated) GetCreateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *FulfillmentCreated) GetShipToEmails() []string {
+	if x != nil {
+		return x.ShipToEmails
 	}
 	return nil
 }
@@ -1912,7 +1921,7 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\border_id\x18\x03 \x01(\tR\aorderId\x12%\n" +
 	"\x0eactivation_ids\x18\x04 \x03(\tR\ractivationIds\x12$\n" +
 	"\x0eship_to_emails\x18\x05 \x03(\tR\fshipToEmails\x12\x16\n" +
-	"\x06origin\x18\x06 \x01(\tR\x06origin\"\xad\x02\n" +
+	"\x06origin\x18\x06 \x01(\tR\x06origin\"\xd3\x02\n" +
 	"\x12FulfillmentCreated\x12%\n" +
 	"\x0efulfillment_id\x18\x01 \x01(\tR\rfulfillmentId\x12#\n" +
 	"\ractivation_id\x18\x02 \x01(\tR\factivationId\x12\x1d\n" +
@@ -1923,7 +1932,8 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\auser_id\x18\x06 \x01(\tR\x06userId\x12!\n" +
 	"\flicense_text\x18\a \x01(\tR\vlicenseText\x12;\n" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"t\n" +
+	"createTime\x12$\n" +
+	"\x0eship_to_emails\x18\t \x03(\tR\fshipToEmails\"t\n" +
 	"\x14DeviceLineItemMapped\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12#\n" +
 	"\ractivation_id\x18\x02 \x01(\tR\factivationId\x12\x1a\n" +

@@ -126,6 +126,73 @@ func (FulfillmentState) EnumDescriptor() ([]byte, []int) {
 	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{1}
 }
 
+type SupportType int32
+
+const (
+	SupportType_SUPPORT_TYPE_UNSPECIFIED SupportType = 0
+	SupportType_SUPPORT_TYPE_MASTER      SupportType = 1
+	SupportType_SUPPORT_TYPE_RETURN      SupportType = 2
+	SupportType_SUPPORT_TYPE_REPAIR      SupportType = 3
+	SupportType_SUPPORT_TYPE_REHOST      SupportType = 4
+	SupportType_SUPPORT_TYPE_OBSOLETE    SupportType = 5
+	SupportType_SUPPORT_TYPE_UPGRADE     SupportType = 6
+	SupportType_SUPPORT_TYPE_UPSELL      SupportType = 7
+	SupportType_SUPPORT_TYPE_RENEW       SupportType = 8
+)
+
+// Enum value maps for SupportType.
+var (
+	SupportType_name = map[int32]string{
+		0: "SUPPORT_TYPE_UNSPECIFIED",
+		1: "SUPPORT_TYPE_MASTER",
+		2: "SUPPORT_TYPE_RETURN",
+		3: "SUPPORT_TYPE_REPAIR",
+		4: "SUPPORT_TYPE_REHOST",
+		5: "SUPPORT_TYPE_OBSOLETE",
+		6: "SUPPORT_TYPE_UPGRADE",
+		7: "SUPPORT_TYPE_UPSELL",
+		8: "SUPPORT_TYPE_RENEW",
+	}
+	SupportType_value = map[string]int32{
+		"SUPPORT_TYPE_UNSPECIFIED": 0,
+		"SUPPORT_TYPE_MASTER":      1,
+		"SUPPORT_TYPE_RETURN":      2,
+		"SUPPORT_TYPE_REPAIR":      3,
+		"SUPPORT_TYPE_REHOST":      4,
+		"SUPPORT_TYPE_OBSOLETE":    5,
+		"SUPPORT_TYPE_UPGRADE":     6,
+		"SUPPORT_TYPE_UPSELL":      7,
+		"SUPPORT_TYPE_RENEW":       8,
+	}
+)
+
+func (x SupportType) Enum() *SupportType {
+	p := new(SupportType)
+	*p = x
+	return p
+}
+
+func (x SupportType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SupportType) Descriptor() protoreflect.EnumDescriptor {
+	return file_tessera_license_v1_license_proto_enumTypes[2].Descriptor()
+}
+
+func (SupportType) Type() protoreflect.EnumType {
+	return &file_tessera_license_v1_license_proto_enumTypes[2]
+}
+
+func (x SupportType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SupportType.Descriptor instead.
+func (SupportType) EnumDescriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{2}
+}
+
 type SigningAlgorithm int32
 
 const (
@@ -160,11 +227,11 @@ func (x SigningAlgorithm) String() string {
 }
 
 func (SigningAlgorithm) Descriptor() protoreflect.EnumDescriptor {
-	return file_tessera_license_v1_license_proto_enumTypes[2].Descriptor()
+	return file_tessera_license_v1_license_proto_enumTypes[3].Descriptor()
 }
 
 func (SigningAlgorithm) Type() protoreflect.EnumType {
-	return &file_tessera_license_v1_license_proto_enumTypes[2]
+	return &file_tessera_license_v1_license_proto_enumTypes[3]
 }
 
 func (x SigningAlgorithm) Number() protoreflect.EnumNumber {
@@ -173,7 +240,7 @@ func (x SigningAlgorithm) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SigningAlgorithm.Descriptor instead.
 func (SigningAlgorithm) EnumDescriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{2}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{3}
 }
 
 type ValidateHostIdRequest struct {
@@ -484,9 +551,23 @@ type Fulfillment struct {
 	Account    string                 `protobuf:"bytes,9,opt,name=account,proto3" json:"account,omitempty"`
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// The same license in the signed JSON form (docs/license-format.md).
-	LicenseJson   string `protobuf:"bytes,11,opt,name=license_json,json=licenseJson,proto3" json:"license_json,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LicenseJson string `protobuf:"bytes,11,opt,name=license_json,json=licenseJson,proto3" json:"license_json,omitempty"`
+	// MASTER for the live one; RETURN, REPAIR, REHOST … for those a lifecycle
+	// operation replaced (SPEC LIC-7).
+	SupportType SupportType `protobuf:"varint,12,opt,name=support_type,json=supportType,proto3,enum=tessera.license.v1.SupportType" json:"support_type,omitempty"`
+	// lineItems/{activation_id}'s product and version.
+	Product           string                 `protobuf:"bytes,13,opt,name=product,proto3" json:"product,omitempty"`
+	Version           string                 `protobuf:"bytes,14,opt,name=version,proto3" json:"version,omitempty"`
+	ServerHostIds     []string               `protobuf:"bytes,15,rep,name=server_host_ids,json=serverHostIds,proto3" json:"server_host_ids,omitempty"`
+	NodelockedHostIds []string               `protobuf:"bytes,16,rep,name=nodelocked_host_ids,json=nodelockedHostIds,proto3" json:"nodelocked_host_ids,omitempty"`
+	Overdraft         int64                  `protobuf:"varint,17,opt,name=overdraft,proto3" json:"overdraft,omitempty"`
+	ExpireTime        *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// fulfillments/{id} this one replaced, if any.
+	Parent string `protobuf:"bytes,19,opt,name=parent,proto3" json:"parent,omitempty"`
+	// consolidatedLicenses/{id} holding this fulfillment, if any.
+	ConsolidatedLicense string `protobuf:"bytes,20,opt,name=consolidated_license,json=consolidatedLicense,proto3" json:"consolidated_license,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Fulfillment) Reset() {
@@ -596,6 +677,69 @@ func (x *Fulfillment) GetLicenseJson() string {
 	return ""
 }
 
+func (x *Fulfillment) GetSupportType() SupportType {
+	if x != nil {
+		return x.SupportType
+	}
+	return SupportType_SUPPORT_TYPE_UNSPECIFIED
+}
+
+func (x *Fulfillment) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *Fulfillment) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Fulfillment) GetServerHostIds() []string {
+	if x != nil {
+		return x.ServerHostIds
+	}
+	return nil
+}
+
+func (x *Fulfillment) GetNodelockedHostIds() []string {
+	if x != nil {
+		return x.NodelockedHostIds
+	}
+	return nil
+}
+
+func (x *Fulfillment) GetOverdraft() int64 {
+	if x != nil {
+		return x.Overdraft
+	}
+	return 0
+}
+
+func (x *Fulfillment) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *Fulfillment) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *Fulfillment) GetConsolidatedLicense() string {
+	if x != nil {
+		return x.ConsolidatedLicense
+	}
+	return ""
+}
+
 type ActivateLineItemRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// lineItems/{activation_id}
@@ -668,6 +812,606 @@ func (x *ActivateLineItemRequest) GetRequestId() string {
 	return ""
 }
 
+// The hosts one license is for. Counted models name license servers (one, or three
+// for a redundant triad that counts as one server); node-locked counted models also
+// name the client hosts under each server; uncounted models name client hosts only.
+type HostGroup struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	ServerHostIds     []string               `protobuf:"bytes,1,rep,name=server_host_ids,json=serverHostIds,proto3" json:"server_host_ids,omitempty"`
+	NodelockedHostIds []string               `protobuf:"bytes,2,rep,name=nodelocked_host_ids,json=nodelockedHostIds,proto3" json:"nodelocked_host_ids,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *HostGroup) Reset() {
+	*x = HostGroup{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HostGroup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HostGroup) ProtoMessage() {}
+
+func (x *HostGroup) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HostGroup.ProtoReflect.Descriptor instead.
+func (*HostGroup) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *HostGroup) GetServerHostIds() []string {
+	if x != nil {
+		return x.ServerHostIds
+	}
+	return nil
+}
+
+func (x *HostGroup) GetNodelockedHostIds() []string {
+	if x != nil {
+		return x.NodelockedHostIds
+	}
+	return nil
+}
+
+// How many seats one line item gives one host group.
+type HostCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Index into ActivateLineItemsRequest.hosts.
+	Host int32 `protobuf:"varint,1,opt,name=host,proto3" json:"host,omitempty"`
+	// Seats for a counted model; for an uncounted model the number of node-locked
+	// hosts (one seat per host), which is also the default.
+	Count int64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// Seats beyond the count the server may hand out (OVERDRAFT=); only where the
+	// license model allows overdraft.
+	Overdraft     int64 `protobuf:"varint,3,opt,name=overdraft,proto3" json:"overdraft,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HostCount) Reset() {
+	*x = HostCount{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HostCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HostCount) ProtoMessage() {}
+
+func (x *HostCount) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HostCount.ProtoReflect.Descriptor instead.
+func (*HostCount) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *HostCount) GetHost() int32 {
+	if x != nil {
+		return x.Host
+	}
+	return 0
+}
+
+func (x *HostCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *HostCount) GetOverdraft() int64 {
+	if x != nil {
+		return x.Overdraft
+	}
+	return 0
+}
+
+type ActivationLine struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// lineItems/{activation_id}
+	LineItem string `protobuf:"bytes,1,opt,name=line_item,json=lineItem,proto3" json:"line_item,omitempty"`
+	// Default: every host group, with the default count (1 for counted models).
+	Counts        []*HostCount `protobuf:"bytes,2,rep,name=counts,proto3" json:"counts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActivationLine) Reset() {
+	*x = ActivationLine{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivationLine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivationLine) ProtoMessage() {}
+
+func (x *ActivationLine) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivationLine.ProtoReflect.Descriptor instead.
+func (*ActivationLine) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ActivationLine) GetLineItem() string {
+	if x != nil {
+		return x.LineItem
+	}
+	return ""
+}
+
+func (x *ActivationLine) GetCounts() []*HostCount {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+// Attributes set at activation (SPEC LIC-1); unset ones come from the license model.
+type FulfilAttributes struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The term's start for line items that start at first activation (default now);
+	// written back to the line item once.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Who receives the license by email (LicenseFile.lic attached).
+	ShipToEmails  []string               `protobuf:"bytes,2,rep,name=ship_to_emails,json=shipToEmails,proto3" json:"ship_to_emails,omitempty"`
+	ShipToAddress string                 `protobuf:"bytes,3,opt,name=ship_to_address,json=shipToAddress,proto3" json:"ship_to_address,omitempty"`
+	VersionDate   *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=version_date,json=versionDate,proto3" json:"version_date,omitempty"`
+	// One consolidated file per server host when several fulfillments share it
+	// (default true; SPEC LIC-6).
+	Consolidate    *bool `protobuf:"varint,5,opt,name=consolidate,proto3,oneof" json:"consolidate,omitempty"`
+	TerminalServer *bool `protobuf:"varint,6,opt,name=terminal_server,json=terminalServer,proto3,oneof" json:"terminal_server,omitempty"`
+	// FLEXid dongles may be shared between hosts.
+	FlexidSharing *bool  `protobuf:"varint,7,opt,name=flexid_sharing,json=flexidSharing,proto3,oneof" json:"flexid_sharing,omitempty"`
+	TimeZone      string `protobuf:"bytes,8,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// "any", "physical_only" or "vm_only".
+	VmPlatforms string `protobuf:"bytes,9,opt,name=vm_platforms,json=vmPlatforms,proto3" json:"vm_platforms,omitempty"`
+	BorrowHours *int32 `protobuf:"varint,10,opt,name=borrow_hours,json=borrowHours,proto3,oneof" json:"borrow_hours,omitempty"`
+	// "user" or "host" based counting.
+	Counting      string   `protobuf:"bytes,11,opt,name=counting,proto3" json:"counting,omitempty"`
+	Issuer        string   `protobuf:"bytes,12,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	SerialNumber  string   `protobuf:"bytes,13,opt,name=serial_number,json=serialNumber,proto3" json:"serial_number,omitempty"`
+	VendorString  string   `protobuf:"bytes,14,opt,name=vendor_string,json=vendorString,proto3" json:"vendor_string,omitempty"`
+	Notice        string   `protobuf:"bytes,15,opt,name=notice,proto3" json:"notice,omitempty"`
+	UseServer     *bool    `protobuf:"varint,16,opt,name=use_server,json=useServer,proto3,oneof" json:"use_server,omitempty"`
+	Platforms     []string `protobuf:"bytes,17,rep,name=platforms,proto3" json:"platforms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FulfilAttributes) Reset() {
+	*x = FulfilAttributes{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FulfilAttributes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FulfilAttributes) ProtoMessage() {}
+
+func (x *FulfilAttributes) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FulfilAttributes.ProtoReflect.Descriptor instead.
+func (*FulfilAttributes) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *FulfilAttributes) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *FulfilAttributes) GetShipToEmails() []string {
+	if x != nil {
+		return x.ShipToEmails
+	}
+	return nil
+}
+
+func (x *FulfilAttributes) GetShipToAddress() string {
+	if x != nil {
+		return x.ShipToAddress
+	}
+	return ""
+}
+
+func (x *FulfilAttributes) GetVersionDate() *timestamppb.Timestamp {
+	if x != nil {
+		return x.VersionDate
+	}
+	return nil
+}
+
+func (x *FulfilAttributes) GetConsolidate() bool {
+	if x != nil && x.Consolidate != nil {
+		return *x.Consolidate
+	}
+	return false
+}
+
+func (x *FulfilAttributes) GetTerminalServer() bool {
+	if x != nil && x.TerminalServer != nil {
+		return *x.TerminalServer
+	}
+	return false
+}
+
+func (x *FulfilAttributes) GetFlexidSharing() bool {
+	if x != nil && x.FlexidSharing != nil {
+		return *x.FlexidSharing
+	}
+	return false
+}
+
+func (x *FulfilAttributes) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *FulfilAttributes) GetVmPlatforms() string {
+	if x != nil {
+		return x.VmPlatforms
+	}
+	return ""
+}
+
+func (x *FulfilAttributes) GetBorrowHours() int32 {
+	if x != nil && x.BorrowHours != nil {
+		return *x.BorrowHours
+	}
+	return 0
+}
+
+func (x *FulfilAttributes) GetCounting() string {
+	if x != nil {
+		return x.Counting
+	}
+	return ""
+}
+
+func (x *FulfilAttributes) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *FulfilAttributes) GetSerialNumber() string {
+	if x != nil {
+		return x.SerialNumber
+	}
+	return ""
+}
+
+func (x *FulfilAttributes) GetVendorString() string {
+	if x != nil {
+		return x.VendorString
+	}
+	return ""
+}
+
+func (x *FulfilAttributes) GetNotice() string {
+	if x != nil {
+		return x.Notice
+	}
+	return ""
+}
+
+func (x *FulfilAttributes) GetUseServer() bool {
+	if x != nil && x.UseServer != nil {
+		return *x.UseServer
+	}
+	return false
+}
+
+func (x *FulfilAttributes) GetPlatforms() []string {
+	if x != nil {
+		return x.Platforms
+	}
+	return nil
+}
+
+type ActivateLineItemsRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Lines      []*ActivationLine      `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
+	Hosts      []*HostGroup           `protobuf:"bytes,2,rep,name=hosts,proto3" json:"hosts,omitempty"`
+	Attributes *FulfilAttributes      `protobuf:"bytes,3,opt,name=attributes,proto3" json:"attributes,omitempty"`
+	// Verify: every check, no seats taken, nothing stored.
+	ValidateOnly bool `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	// Idempotency key: a retry returns the same fulfillments.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActivateLineItemsRequest) Reset() {
+	*x = ActivateLineItemsRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivateLineItemsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivateLineItemsRequest) ProtoMessage() {}
+
+func (x *ActivateLineItemsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivateLineItemsRequest.ProtoReflect.Descriptor instead.
+func (*ActivateLineItemsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ActivateLineItemsRequest) GetLines() []*ActivationLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *ActivateLineItemsRequest) GetHosts() []*HostGroup {
+	if x != nil {
+		return x.Hosts
+	}
+	return nil
+}
+
+func (x *ActivateLineItemsRequest) GetAttributes() *FulfilAttributes {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+func (x *ActivateLineItemsRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *ActivateLineItemsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type ActivateLineItemsResponse struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Fulfillments []*Fulfillment         `protobuf:"bytes,1,rep,name=fulfillments,proto3" json:"fulfillments,omitempty"`
+	// Consolidated licenses made for server hosts several fulfillments share.
+	ConsolidatedLicenses []*ConsolidatedLicense `protobuf:"bytes,2,rep,name=consolidated_licenses,json=consolidatedLicenses,proto3" json:"consolidated_licenses,omitempty"`
+	ValidateOnly         bool                   `protobuf:"varint,3,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *ActivateLineItemsResponse) Reset() {
+	*x = ActivateLineItemsResponse{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivateLineItemsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivateLineItemsResponse) ProtoMessage() {}
+
+func (x *ActivateLineItemsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivateLineItemsResponse.ProtoReflect.Descriptor instead.
+func (*ActivateLineItemsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ActivateLineItemsResponse) GetFulfillments() []*Fulfillment {
+	if x != nil {
+		return x.Fulfillments
+	}
+	return nil
+}
+
+func (x *ActivateLineItemsResponse) GetConsolidatedLicenses() []*ConsolidatedLicense {
+	if x != nil {
+		return x.ConsolidatedLicenses
+	}
+	return nil
+}
+
+func (x *ActivateLineItemsResponse) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+// One license file for all fulfillments of a server host (SPEC LIC-6).
+type ConsolidatedLicense struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name: consolidatedLicenses/{id}.
+	Name                  string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	ConsolidatedLicenseId string `protobuf:"bytes,2,opt,name=consolidated_license_id,json=consolidatedLicenseId,proto3" json:"consolidated_license_id,omitempty"`
+	// The server host (or triad) the file is for.
+	ServerHostIds []string `protobuf:"bytes,3,rep,name=server_host_ids,json=serverHostIds,proto3" json:"server_host_ids,omitempty"`
+	// accounts/{account_id}
+	Account string `protobuf:"bytes,4,opt,name=account,proto3" json:"account,omitempty"`
+	// fulfillments/{id} of the members.
+	Fulfillments  []string               `protobuf:"bytes,5,rep,name=fulfillments,proto3" json:"fulfillments,omitempty"`
+	LicenseText   string                 `protobuf:"bytes,6,opt,name=license_text,json=licenseText,proto3" json:"license_text,omitempty"`
+	LicenseJson   string                 `protobuf:"bytes,7,opt,name=license_json,json=licenseJson,proto3" json:"license_json,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConsolidatedLicense) Reset() {
+	*x = ConsolidatedLicense{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsolidatedLicense) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsolidatedLicense) ProtoMessage() {}
+
+func (x *ConsolidatedLicense) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsolidatedLicense.ProtoReflect.Descriptor instead.
+func (*ConsolidatedLicense) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ConsolidatedLicense) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ConsolidatedLicense) GetConsolidatedLicenseId() string {
+	if x != nil {
+		return x.ConsolidatedLicenseId
+	}
+	return ""
+}
+
+func (x *ConsolidatedLicense) GetServerHostIds() []string {
+	if x != nil {
+		return x.ServerHostIds
+	}
+	return nil
+}
+
+func (x *ConsolidatedLicense) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *ConsolidatedLicense) GetFulfillments() []string {
+	if x != nil {
+		return x.Fulfillments
+	}
+	return nil
+}
+
+func (x *ConsolidatedLicense) GetLicenseText() string {
+	if x != nil {
+		return x.LicenseText
+	}
+	return ""
+}
+
+func (x *ConsolidatedLicense) GetLicenseJson() string {
+	if x != nil {
+		return x.LicenseJson
+	}
+	return ""
+}
+
+func (x *ConsolidatedLicense) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
 type GetFulfillmentRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -677,7 +1421,7 @@ type GetFulfillmentRequest struct {
 
 func (x *GetFulfillmentRequest) Reset() {
 	*x = GetFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[7]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -689,7 +1433,7 @@ func (x *GetFulfillmentRequest) String() string {
 func (*GetFulfillmentRequest) ProtoMessage() {}
 
 func (x *GetFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[7]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -702,7 +1446,7 @@ func (x *GetFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*GetFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{7}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetFulfillmentRequest) GetName() string {
@@ -732,7 +1476,7 @@ type SigningKey struct {
 
 func (x *SigningKey) Reset() {
 	*x = SigningKey{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[8]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -744,7 +1488,7 @@ func (x *SigningKey) String() string {
 func (*SigningKey) ProtoMessage() {}
 
 func (x *SigningKey) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[8]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -757,7 +1501,7 @@ func (x *SigningKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningKey.ProtoReflect.Descriptor instead.
 func (*SigningKey) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{8}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SigningKey) GetName() string {
@@ -826,7 +1570,7 @@ type RotateSigningKeyRequest struct {
 
 func (x *RotateSigningKeyRequest) Reset() {
 	*x = RotateSigningKeyRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[9]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -838,7 +1582,7 @@ func (x *RotateSigningKeyRequest) String() string {
 func (*RotateSigningKeyRequest) ProtoMessage() {}
 
 func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[9]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -851,7 +1595,7 @@ func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateSigningKeyRequest.ProtoReflect.Descriptor instead.
 func (*RotateSigningKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{9}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RotateSigningKeyRequest) GetAlgorithm() SigningAlgorithm {
@@ -870,7 +1614,7 @@ type ListPublicKeysRequest struct {
 
 func (x *ListPublicKeysRequest) Reset() {
 	*x = ListPublicKeysRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[10]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -882,7 +1626,7 @@ func (x *ListPublicKeysRequest) String() string {
 func (*ListPublicKeysRequest) ProtoMessage() {}
 
 func (x *ListPublicKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[10]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -895,7 +1639,7 @@ func (x *ListPublicKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPublicKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListPublicKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{10}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListPublicKeysRequest) GetTenantId() string {
@@ -913,7 +1657,7 @@ type ListSigningKeysRequest struct {
 
 func (x *ListSigningKeysRequest) Reset() {
 	*x = ListSigningKeysRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[11]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -925,7 +1669,7 @@ func (x *ListSigningKeysRequest) String() string {
 func (*ListSigningKeysRequest) ProtoMessage() {}
 
 func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[11]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -938,7 +1682,7 @@ func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{11}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{18}
 }
 
 type ListSigningKeysResponse struct {
@@ -950,7 +1694,7 @@ type ListSigningKeysResponse struct {
 
 func (x *ListSigningKeysResponse) Reset() {
 	*x = ListSigningKeysResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[12]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -962,7 +1706,7 @@ func (x *ListSigningKeysResponse) String() string {
 func (*ListSigningKeysResponse) ProtoMessage() {}
 
 func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[12]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -975,7 +1719,7 @@ func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{12}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListSigningKeysResponse) GetSigningKeys() []*SigningKey {
@@ -1008,7 +1752,7 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x1cUpdateLicenseSettingsRequest\x12?\n" +
 	"\bsettings\x18\x01 \x01(\v2#.tessera.license.v1.LicenseSettingsR\bsettings\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\x94\x03\n" +
+	"updateMask\"\x8a\x06\n" +
 	"\vFulfillment\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x0efulfillment_id\x18\x02 \x01(\tR\rfulfillmentId\x12\x1b\n" +
@@ -1023,13 +1767,82 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12!\n" +
-	"\flicense_json\x18\v \x01(\tR\vlicenseJson\"\x8a\x01\n" +
+	"\flicense_json\x18\v \x01(\tR\vlicenseJson\x12B\n" +
+	"\fsupport_type\x18\f \x01(\x0e2\x1f.tessera.license.v1.SupportTypeR\vsupportType\x12\x18\n" +
+	"\aproduct\x18\r \x01(\tR\aproduct\x12\x18\n" +
+	"\aversion\x18\x0e \x01(\tR\aversion\x12&\n" +
+	"\x0fserver_host_ids\x18\x0f \x03(\tR\rserverHostIds\x12.\n" +
+	"\x13nodelocked_host_ids\x18\x10 \x03(\tR\x11nodelockedHostIds\x12\x1c\n" +
+	"\toverdraft\x18\x11 \x01(\x03R\toverdraft\x12;\n" +
+	"\vexpire_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12\x16\n" +
+	"\x06parent\x18\x13 \x01(\tR\x06parent\x121\n" +
+	"\x14consolidated_license\x18\x14 \x01(\tR\x13consolidatedLicense\"\x8a\x01\n" +
 	"\x17ActivateLineItemRequest\x12\x1b\n" +
 	"\tline_item\x18\x01 \x01(\tR\blineItem\x12\x17\n" +
 	"\ahost_id\x18\x02 \x01(\tR\x06hostId\x12\x1a\n" +
 	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\"+\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"c\n" +
+	"\tHostGroup\x12&\n" +
+	"\x0fserver_host_ids\x18\x01 \x03(\tR\rserverHostIds\x12.\n" +
+	"\x13nodelocked_host_ids\x18\x02 \x03(\tR\x11nodelockedHostIds\"S\n" +
+	"\tHostCount\x12\x12\n" +
+	"\x04host\x18\x01 \x01(\x05R\x04host\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\x12\x1c\n" +
+	"\toverdraft\x18\x03 \x01(\x03R\toverdraft\"d\n" +
+	"\x0eActivationLine\x12\x1b\n" +
+	"\tline_item\x18\x01 \x01(\tR\blineItem\x125\n" +
+	"\x06counts\x18\x02 \x03(\v2\x1d.tessera.license.v1.HostCountR\x06counts\"\xf2\x05\n" +
+	"\x10FulfilAttributes\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12$\n" +
+	"\x0eship_to_emails\x18\x02 \x03(\tR\fshipToEmails\x12&\n" +
+	"\x0fship_to_address\x18\x03 \x01(\tR\rshipToAddress\x12=\n" +
+	"\fversion_date\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vversionDate\x12%\n" +
+	"\vconsolidate\x18\x05 \x01(\bH\x00R\vconsolidate\x88\x01\x01\x12,\n" +
+	"\x0fterminal_server\x18\x06 \x01(\bH\x01R\x0eterminalServer\x88\x01\x01\x12*\n" +
+	"\x0eflexid_sharing\x18\a \x01(\bH\x02R\rflexidSharing\x88\x01\x01\x12\x1b\n" +
+	"\ttime_zone\x18\b \x01(\tR\btimeZone\x12!\n" +
+	"\fvm_platforms\x18\t \x01(\tR\vvmPlatforms\x12&\n" +
+	"\fborrow_hours\x18\n" +
+	" \x01(\x05H\x03R\vborrowHours\x88\x01\x01\x12\x1a\n" +
+	"\bcounting\x18\v \x01(\tR\bcounting\x12\x16\n" +
+	"\x06issuer\x18\f \x01(\tR\x06issuer\x12#\n" +
+	"\rserial_number\x18\r \x01(\tR\fserialNumber\x12#\n" +
+	"\rvendor_string\x18\x0e \x01(\tR\fvendorString\x12\x16\n" +
+	"\x06notice\x18\x0f \x01(\tR\x06notice\x12\"\n" +
+	"\n" +
+	"use_server\x18\x10 \x01(\bH\x04R\tuseServer\x88\x01\x01\x12\x1c\n" +
+	"\tplatforms\x18\x11 \x03(\tR\tplatformsB\x0e\n" +
+	"\f_consolidateB\x12\n" +
+	"\x10_terminal_serverB\x11\n" +
+	"\x0f_flexid_sharingB\x0f\n" +
+	"\r_borrow_hoursB\r\n" +
+	"\v_use_server\"\x93\x02\n" +
+	"\x18ActivateLineItemsRequest\x128\n" +
+	"\x05lines\x18\x01 \x03(\v2\".tessera.license.v1.ActivationLineR\x05lines\x123\n" +
+	"\x05hosts\x18\x02 \x03(\v2\x1d.tessera.license.v1.HostGroupR\x05hosts\x12D\n" +
+	"\n" +
+	"attributes\x18\x03 \x01(\v2$.tessera.license.v1.FulfilAttributesR\n" +
+	"attributes\x12#\n" +
+	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"\xe3\x01\n" +
+	"\x19ActivateLineItemsResponse\x12C\n" +
+	"\ffulfillments\x18\x01 \x03(\v2\x1f.tessera.license.v1.FulfillmentR\ffulfillments\x12\\\n" +
+	"\x15consolidated_licenses\x18\x02 \x03(\v2'.tessera.license.v1.ConsolidatedLicenseR\x14consolidatedLicenses\x12#\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"\xca\x02\n" +
+	"\x13ConsolidatedLicense\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x126\n" +
+	"\x17consolidated_license_id\x18\x02 \x01(\tR\x15consolidatedLicenseId\x12&\n" +
+	"\x0fserver_host_ids\x18\x03 \x03(\tR\rserverHostIds\x12\x18\n" +
+	"\aaccount\x18\x04 \x01(\tR\aaccount\x12\"\n" +
+	"\ffulfillments\x18\x05 \x03(\tR\ffulfillments\x12!\n" +
+	"\flicense_text\x18\x06 \x01(\tR\vlicenseText\x12!\n" +
+	"\flicense_json\x18\a \x01(\tR\vlicenseJson\x12;\n" +
+	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"+\n" +
 	"\x15GetFulfillmentRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\xd2\x02\n" +
 	"\n" +
@@ -1060,13 +1873,24 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x1dFULFILLMENT_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18FULFILLMENT_STATE_ACTIVE\x10\x01\x12\x1e\n" +
 	"\x1aFULFILLMENT_STATE_RETURNED\x10\x02\x12\x1e\n" +
-	"\x1aFULFILLMENT_STATE_OBSOLETE\x10\x03*q\n" +
+	"\x1aFULFILLMENT_STATE_OBSOLETE\x10\x03*\xf5\x01\n" +
+	"\vSupportType\x12\x1c\n" +
+	"\x18SUPPORT_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13SUPPORT_TYPE_MASTER\x10\x01\x12\x17\n" +
+	"\x13SUPPORT_TYPE_RETURN\x10\x02\x12\x17\n" +
+	"\x13SUPPORT_TYPE_REPAIR\x10\x03\x12\x17\n" +
+	"\x13SUPPORT_TYPE_REHOST\x10\x04\x12\x19\n" +
+	"\x15SUPPORT_TYPE_OBSOLETE\x10\x05\x12\x18\n" +
+	"\x14SUPPORT_TYPE_UPGRADE\x10\x06\x12\x17\n" +
+	"\x13SUPPORT_TYPE_UPSELL\x10\a\x12\x16\n" +
+	"\x12SUPPORT_TYPE_RENEW\x10\b*q\n" +
 	"\x10SigningAlgorithm\x12!\n" +
 	"\x1dSIGNING_ALGORITHM_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19SIGNING_ALGORITHM_ED25519\x10\x01\x12\x1b\n" +
-	"\x17SIGNING_ALGORITHM_ES256\x10\x022\xbf\x06\n" +
+	"\x17SIGNING_ALGORITHM_ES256\x10\x022\xb1\a\n" +
 	"\x0eLicenseService\x12`\n" +
-	"\x10ActivateLineItem\x12+.tessera.license.v1.ActivateLineItemRequest\x1a\x1f.tessera.license.v1.Fulfillment\x12\\\n" +
+	"\x10ActivateLineItem\x12+.tessera.license.v1.ActivateLineItemRequest\x1a\x1f.tessera.license.v1.Fulfillment\x12p\n" +
+	"\x11ActivateLineItems\x12,.tessera.license.v1.ActivateLineItemsRequest\x1a-.tessera.license.v1.ActivateLineItemsResponse\x12\\\n" +
 	"\x0eGetFulfillment\x12).tessera.license.v1.GetFulfillmentRequest\x1a\x1f.tessera.license.v1.Fulfillment\x12j\n" +
 	"\x0fListSigningKeys\x12*.tessera.license.v1.ListSigningKeysRequest\x1a+.tessera.license.v1.ListSigningKeysResponse\x12_\n" +
 	"\x10RotateSigningKey\x12+.tessera.license.v1.RotateSigningKeyRequest\x1a\x1e.tessera.license.v1.SigningKey\x12h\n" +
@@ -1087,61 +1911,82 @@ func file_tessera_license_v1_license_proto_rawDescGZIP() []byte {
 	return file_tessera_license_v1_license_proto_rawDescData
 }
 
-var file_tessera_license_v1_license_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_tessera_license_v1_license_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_tessera_license_v1_license_proto_goTypes = []any{
 	(HostRole)(0),                        // 0: tessera.license.v1.HostRole
 	(FulfillmentState)(0),                // 1: tessera.license.v1.FulfillmentState
-	(SigningAlgorithm)(0),                // 2: tessera.license.v1.SigningAlgorithm
-	(*ValidateHostIdRequest)(nil),        // 3: tessera.license.v1.ValidateHostIdRequest
-	(*HostIdCheck)(nil),                  // 4: tessera.license.v1.HostIdCheck
-	(*LicenseSettings)(nil),              // 5: tessera.license.v1.LicenseSettings
-	(*GetLicenseSettingsRequest)(nil),    // 6: tessera.license.v1.GetLicenseSettingsRequest
-	(*UpdateLicenseSettingsRequest)(nil), // 7: tessera.license.v1.UpdateLicenseSettingsRequest
-	(*Fulfillment)(nil),                  // 8: tessera.license.v1.Fulfillment
-	(*ActivateLineItemRequest)(nil),      // 9: tessera.license.v1.ActivateLineItemRequest
-	(*GetFulfillmentRequest)(nil),        // 10: tessera.license.v1.GetFulfillmentRequest
-	(*SigningKey)(nil),                   // 11: tessera.license.v1.SigningKey
-	(*RotateSigningKeyRequest)(nil),      // 12: tessera.license.v1.RotateSigningKeyRequest
-	(*ListPublicKeysRequest)(nil),        // 13: tessera.license.v1.ListPublicKeysRequest
-	(*ListSigningKeysRequest)(nil),       // 14: tessera.license.v1.ListSigningKeysRequest
-	(*ListSigningKeysResponse)(nil),      // 15: tessera.license.v1.ListSigningKeysResponse
-	(*timestamppb.Timestamp)(nil),        // 16: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 17: google.protobuf.FieldMask
+	(SupportType)(0),                     // 2: tessera.license.v1.SupportType
+	(SigningAlgorithm)(0),                // 3: tessera.license.v1.SigningAlgorithm
+	(*ValidateHostIdRequest)(nil),        // 4: tessera.license.v1.ValidateHostIdRequest
+	(*HostIdCheck)(nil),                  // 5: tessera.license.v1.HostIdCheck
+	(*LicenseSettings)(nil),              // 6: tessera.license.v1.LicenseSettings
+	(*GetLicenseSettingsRequest)(nil),    // 7: tessera.license.v1.GetLicenseSettingsRequest
+	(*UpdateLicenseSettingsRequest)(nil), // 8: tessera.license.v1.UpdateLicenseSettingsRequest
+	(*Fulfillment)(nil),                  // 9: tessera.license.v1.Fulfillment
+	(*ActivateLineItemRequest)(nil),      // 10: tessera.license.v1.ActivateLineItemRequest
+	(*HostGroup)(nil),                    // 11: tessera.license.v1.HostGroup
+	(*HostCount)(nil),                    // 12: tessera.license.v1.HostCount
+	(*ActivationLine)(nil),               // 13: tessera.license.v1.ActivationLine
+	(*FulfilAttributes)(nil),             // 14: tessera.license.v1.FulfilAttributes
+	(*ActivateLineItemsRequest)(nil),     // 15: tessera.license.v1.ActivateLineItemsRequest
+	(*ActivateLineItemsResponse)(nil),    // 16: tessera.license.v1.ActivateLineItemsResponse
+	(*ConsolidatedLicense)(nil),          // 17: tessera.license.v1.ConsolidatedLicense
+	(*GetFulfillmentRequest)(nil),        // 18: tessera.license.v1.GetFulfillmentRequest
+	(*SigningKey)(nil),                   // 19: tessera.license.v1.SigningKey
+	(*RotateSigningKeyRequest)(nil),      // 20: tessera.license.v1.RotateSigningKeyRequest
+	(*ListPublicKeysRequest)(nil),        // 21: tessera.license.v1.ListPublicKeysRequest
+	(*ListSigningKeysRequest)(nil),       // 22: tessera.license.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),      // 23: tessera.license.v1.ListSigningKeysResponse
+	(*timestamppb.Timestamp)(nil),        // 24: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 25: google.protobuf.FieldMask
 }
 var file_tessera_license_v1_license_proto_depIdxs = []int32{
 	0,  // 0: tessera.license.v1.ValidateHostIdRequest.role:type_name -> tessera.license.v1.HostRole
-	16, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
-	5,  // 2: tessera.license.v1.UpdateLicenseSettingsRequest.settings:type_name -> tessera.license.v1.LicenseSettings
-	17, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	24, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
+	6,  // 2: tessera.license.v1.UpdateLicenseSettingsRequest.settings:type_name -> tessera.license.v1.LicenseSettings
+	25, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
 	1,  // 4: tessera.license.v1.Fulfillment.state:type_name -> tessera.license.v1.FulfillmentState
-	16, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
-	2,  // 6: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	16, // 7: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
-	16, // 8: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
-	2,  // 9: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	11, // 10: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
-	9,  // 11: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
-	10, // 12: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
-	14, // 13: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
-	12, // 14: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
-	13, // 15: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
-	3,  // 16: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
-	6,  // 17: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
-	7,  // 18: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
-	8,  // 19: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
-	8,  // 20: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
-	15, // 21: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	11, // 22: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
-	15, // 23: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	4,  // 24: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
-	5,  // 25: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	5,  // 26: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	19, // [19:27] is the sub-list for method output_type
-	11, // [11:19] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	24, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
+	2,  // 6: tessera.license.v1.Fulfillment.support_type:type_name -> tessera.license.v1.SupportType
+	24, // 7: tessera.license.v1.Fulfillment.expire_time:type_name -> google.protobuf.Timestamp
+	12, // 8: tessera.license.v1.ActivationLine.counts:type_name -> tessera.license.v1.HostCount
+	24, // 9: tessera.license.v1.FulfilAttributes.start_time:type_name -> google.protobuf.Timestamp
+	24, // 10: tessera.license.v1.FulfilAttributes.version_date:type_name -> google.protobuf.Timestamp
+	13, // 11: tessera.license.v1.ActivateLineItemsRequest.lines:type_name -> tessera.license.v1.ActivationLine
+	11, // 12: tessera.license.v1.ActivateLineItemsRequest.hosts:type_name -> tessera.license.v1.HostGroup
+	14, // 13: tessera.license.v1.ActivateLineItemsRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
+	9,  // 14: tessera.license.v1.ActivateLineItemsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
+	17, // 15: tessera.license.v1.ActivateLineItemsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	24, // 16: tessera.license.v1.ConsolidatedLicense.create_time:type_name -> google.protobuf.Timestamp
+	3,  // 17: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	24, // 18: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
+	24, // 19: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
+	3,  // 20: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	19, // 21: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
+	10, // 22: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
+	15, // 23: tessera.license.v1.LicenseService.ActivateLineItems:input_type -> tessera.license.v1.ActivateLineItemsRequest
+	18, // 24: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
+	22, // 25: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
+	20, // 26: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
+	21, // 27: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
+	4,  // 28: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
+	7,  // 29: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
+	8,  // 30: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
+	9,  // 31: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
+	16, // 32: tessera.license.v1.LicenseService.ActivateLineItems:output_type -> tessera.license.v1.ActivateLineItemsResponse
+	9,  // 33: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
+	23, // 34: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	19, // 35: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
+	23, // 36: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	5,  // 37: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
+	6,  // 38: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	6,  // 39: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	31, // [31:40] is the sub-list for method output_type
+	22, // [22:31] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_tessera_license_v1_license_proto_init() }
@@ -1149,13 +1994,14 @@ func file_tessera_license_v1_license_proto_init() {
 	if File_tessera_license_v1_license_proto != nil {
 		return
 	}
+	file_tessera_license_v1_license_proto_msgTypes[10].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_license_v1_license_proto_rawDesc), len(file_tessera_license_v1_license_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   13,
+			NumEnums:      4,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

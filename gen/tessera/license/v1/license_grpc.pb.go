@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	LicenseService_ActivateLineItem_FullMethodName      = "/tessera.license.v1.LicenseService/ActivateLineItem"
+	LicenseService_ActivateLineItems_FullMethodName     = "/tessera.license.v1.LicenseService/ActivateLineItems"
 	LicenseService_GetFulfillment_FullMethodName        = "/tessera.license.v1.LicenseService/GetFulfillment"
 	LicenseService_ListSigningKeys_FullMethodName       = "/tessera.license.v1.LicenseService/ListSigningKeys"
 	LicenseService_RotateSigningKey_FullMethodName      = "/tessera.license.v1.LicenseService/RotateSigningKey"
@@ -36,7 +37,12 @@ const (
 // LicenseService turns line items into signed licenses for hosts.
 type LicenseServiceClient interface {
 	// Activates seats of a line item for one host: a fulfillment with a signed license.
+	// The short form of ActivateLineItems for one line item and one host.
 	ActivateLineItem(ctx context.Context, in *ActivateLineItemRequest, opts ...grpc.CallOption) (*Fulfillment, error)
+	// Activates one or more line items of one account for one or more hosts, all or
+	// nothing (SPEC LIC-1, LIC-2, LIC-4). With validate_only it runs every check and
+	// returns what it would generate without taking seats or storing anything.
+	ActivateLineItems(ctx context.Context, in *ActivateLineItemsRequest, opts ...grpc.CallOption) (*ActivateLineItemsResponse, error)
 	GetFulfillment(ctx context.Context, in *GetFulfillmentRequest, opts ...grpc.CallOption) (*Fulfillment, error)
 	// Lists the tenant's signing keys (public halves only), creating the first if none.
 	ListSigningKeys(ctx context.Context, in *ListSigningKeysRequest, opts ...grpc.CallOption) (*ListSigningKeysResponse, error)
@@ -66,6 +72,16 @@ func (c *licenseServiceClient) ActivateLineItem(ctx context.Context, in *Activat
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Fulfillment)
 	err := c.cc.Invoke(ctx, LicenseService_ActivateLineItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) ActivateLineItems(ctx context.Context, in *ActivateLineItemsRequest, opts ...grpc.CallOption) (*ActivateLineItemsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ActivateLineItemsResponse)
+	err := c.cc.Invoke(ctx, LicenseService_ActivateLineItems_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +165,12 @@ func (c *licenseServiceClient) UpdateLicenseSettings(ctx context.Context, in *Up
 // LicenseService turns line items into signed licenses for hosts.
 type LicenseServiceServer interface {
 	// Activates seats of a line item for one host: a fulfillment with a signed license.
+	// The short form of ActivateLineItems for one line item and one host.
 	ActivateLineItem(context.Context, *ActivateLineItemRequest) (*Fulfillment, error)
+	// Activates one or more line items of one account for one or more hosts, all or
+	// nothing (SPEC LIC-1, LIC-2, LIC-4). With validate_only it runs every check and
+	// returns what it would generate without taking seats or storing anything.
+	ActivateLineItems(context.Context, *ActivateLineItemsRequest) (*ActivateLineItemsResponse, error)
 	GetFulfillment(context.Context, *GetFulfillmentRequest) (*Fulfillment, error)
 	// Lists the tenant's signing keys (public halves only), creating the first if none.
 	ListSigningKeys(context.Context, *ListSigningKeysRequest) (*ListSigningKeysResponse, error)
@@ -177,6 +198,9 @@ type UnimplementedLicenseServiceServer struct{}
 
 func (UnimplementedLicenseServiceServer) ActivateLineItem(context.Context, *ActivateLineItemRequest) (*Fulfillment, error) {
 	return nil, status.Error(codes.Unimplemented, "method ActivateLineItem not implemented")
+}
+func (UnimplementedLicenseServiceServer) ActivateLineItems(context.Context, *ActivateLineItemsRequest) (*ActivateLineItemsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ActivateLineItems not implemented")
 }
 func (UnimplementedLicenseServiceServer) GetFulfillment(context.Context, *GetFulfillmentRequest) (*Fulfillment, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetFulfillment not implemented")
@@ -234,6 +258,24 @@ func _LicenseService_ActivateLineItem_Handler(srv interface{}, ctx context.Conte
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(LicenseServiceServer).ActivateLineItem(ctx, req.(*ActivateLineItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_ActivateLineItems_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ActivateLineItemsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).ActivateLineItems(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_ActivateLineItems_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).ActivateLineItems(ctx, req.(*ActivateLineItemsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -374,6 +416,10 @@ var LicenseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ActivateLineItem",
 			Handler:    _LicenseService_ActivateLineItem_Handler,
+		},
+		{
+			MethodName: "ActivateLineItems",
+			Handler:    _LicenseService_ActivateLineItems_Handler,
 		},
 		{
 			MethodName: "GetFulfillment",

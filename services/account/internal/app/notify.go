@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
@@ -14,17 +15,30 @@ import (
 const LicenseFileName = "LicenseFile.lic"
 
 // SendLicenseEmail mails a new fulfillment's license file to the user who activated
-// it. Activations made by a service on nobody's behalf send nothing.
+// it and to the ship-to addresses chosen at activation (SPEC LIC-1). Activations made
+// by a service on nobody's behalf, with no ship-to, send nothing.
 func (a *App) SendLicenseEmail(ctx context.Context, tenant string, ev *eventspb.FulfillmentCreated) error {
 	u, to, err := a.notifiable(ctx, tenant, ev.GetUserId())
-	if err != nil || len(to) == 0 {
+	if err != nil {
 		return err
+	}
+	for _, e := range ev.GetShipToEmails() {
+		if !slices.Contains(to, e) {
+			to = append(to, e)
+		}
+	}
+	if len(to) == 0 {
+		return nil
+	}
+	greeting := "Hello"
+	if u.FirstName != "" || u.LastName != "" {
+		greeting = fmt.Sprintf("Hello %s %s", u.FirstName, u.LastName)
 	}
 	return a.mailer.Send(mail.Message{
 		To:      to,
 		Subject: fmt.Sprintf("Your license for %s", ev.GetActivationId()),
-		Text: fmt.Sprintf("Hello %s %s,\n\nyour license for activation ID %s on host %s (%d seat(s)) is attached as %s.\n\nFulfillment: %s\n",
-			u.FirstName, u.LastName, ev.GetActivationId(), ev.GetHostId(), ev.GetQuantity(), LicenseFileName, ev.GetFulfillmentId()),
+		Text: fmt.Sprintf("%s,\n\nyour license for activation ID %s on host %s (%d seat(s)) is attached as %s.\n\nFulfillment: %s\n",
+			greeting, ev.GetActivationId(), ev.GetHostId(), ev.GetQuantity(), LicenseFileName, ev.GetFulfillmentId()),
 		Attachments: []mail.Attachment{{Filename: LicenseFileName, ContentType: "text/plain; charset=utf-8", Data: []byte(ev.GetLicenseText())}},
 	})
 }

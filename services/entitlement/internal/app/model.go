@@ -214,6 +214,9 @@ type Reservation struct {
 	TenantID     string // set by the reconciler, which works across tenants
 	// ExpireTime is when an unconfirmed reservation gives its seats back.
 	ExpireTime time.Time
+	// Start is the term start to record if this reservation starts the line item's
+	// term (zero: now).
+	Start time.Time
 	// Applied is set when this call changed the seat count (not a replay).
 	Applied bool
 }

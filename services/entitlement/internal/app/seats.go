@@ -31,7 +31,7 @@ const (
 
 // ReserveSeats holds seats of a line item for the calling service (SPEC ENT-5) for
 // ttl (0: the default) unless it is confirmed or released first.
-func (a *App) ReserveSeats(ctx context.Context, reservationID, activationID string, quantity int64, holder string, accountIDs []string, ttl time.Duration) (Reservation, error) {
+func (a *App) ReserveSeats(ctx context.Context, reservationID, activationID string, quantity int64, holder string, accountIDs []string, ttl time.Duration, start time.Time) (Reservation, error) {
 	var v errs.Violations
 	id, err := uuid.Parse(reservationID)
 	if err != nil {
@@ -51,7 +51,7 @@ func (a *App) ReserveSeats(ctx context.Context, reservationID, activationID stri
 		return Reservation{}, err
 	}
 	tenant := authz.MustTenant(ctx)
-	r, err := a.store.Reserve(ctx, tenant, Reservation{ID: id, ActivationID: activationID, Quantity: quantity, Holder: holder, ExpireTime: time.Now().Add(ttl)}, accountIDs)
+	r, err := a.store.Reserve(ctx, tenant, Reservation{ID: id, ActivationID: activationID, Quantity: quantity, Holder: holder, ExpireTime: time.Now().Add(ttl), Start: start}, accountIDs)
 	if err == nil && r.Applied {
 		seatsReserved.Add(ctx, quantity, tenantAttr(tenant))
 	}

@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"context"
+	"time"
 
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
@@ -147,7 +148,7 @@ func reservationPB(r app.Reservation) *entitlementpb.Reservation {
 
 // ReserveSeats implements EntitlementService.
 func (s *Server) ReserveSeats(ctx context.Context, req *entitlementpb.ReserveSeatsRequest) (*entitlementpb.Reservation, error) {
-	r, err := s.app.ReserveSeats(ctx, req.GetReservationId(), req.GetActivationId(), req.GetQuantity(), req.GetHolder(), req.GetAccountIds(), req.GetTtl().AsDuration())
+	r, err := s.app.ReserveSeats(ctx, req.GetReservationId(), req.GetActivationId(), req.GetQuantity(), req.GetHolder(), req.GetAccountIds(), req.GetTtl().AsDuration(), optionalTime(req.GetStartTime()))
 	if err != nil {
 		return nil, err
 	}
@@ -572,4 +573,12 @@ func (s *Server) SplitBulkEntitlement(ctx context.Context, req *entitlementpb.Sp
 		return nil, err
 	}
 	return bulkPB(out), nil
+}
+
+// optionalTime is the time of a timestamp, zero when unset.
+func optionalTime(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
+		return time.Time{}
+	}
+	return ts.AsTime()
 }

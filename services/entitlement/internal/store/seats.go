@@ -71,7 +71,11 @@ func (s *Store) Reserve(ctx context.Context, tenant string, r app.Reservation, a
 		if err := app.CheckActivatable(li); err != nil {
 			return err
 		}
-		if start, expire, first := app.FirstActivation(li, time.Now()); first {
+		startAt := r.Start
+		if startAt.IsZero() {
+			startAt = time.Now()
+		}
+		if start, expire, first := app.FirstActivation(li, startAt); first {
 			// The term starts now, once: later activations find the start set.
 			if _, err := tx.Exec(ctx, `UPDATE line_items SET start_time = $3, expire_time = $4, updated_at = now() WHERE tenant_id = $1 AND activation_id = $2`,
 				tenant, r.ActivationID, start, expire); err != nil {

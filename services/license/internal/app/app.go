@@ -21,21 +21,72 @@ const (
 	StateObsolete = "obsolete"
 )
 
-// Fulfillment is a license generated for one host from a line item.
+// Support types (SPEC LIC-7): MASTER is the live fulfillment; the others mark one a
+// lifecycle operation replaced.
+const (
+	SupportMaster   = "master"
+	SupportReturn   = "return"
+	SupportRepair   = "repair"
+	SupportRehost   = "rehost"
+	SupportObsolete = "obsolete"
+	SupportUpgrade  = "upgrade"
+	SupportUpsell   = "upsell"
+	SupportRenew    = "renew"
+)
+
+// Fulfillment is a license generated from a line item for one host group: a license
+// server (or triad) and, for node-locked counted models, its client hosts; or the
+// client hosts of an uncounted model.
 type Fulfillment struct {
 	ID           string
 	ActivationID string
 	AccountID    string
-	HostID       string
-	Quantity     int64
-	State        string
-	LicenseText  string
-	LicenseJSON  string
-	KeyID        string
-	RequestID    string
-	ClaimID      uuid.UUID
-	UserID       string
-	CreateTime   time.Time
+	// HostID is the first server host, or the first node-locked host.
+	HostID        string
+	ServerHostIDs []string
+	NodeHostIDs   []string
+	// Quantity is the seats the fulfillment holds: count plus overdraft.
+	Quantity    int64
+	Overdraft   int64
+	State       string
+	SupportType string
+	ProductID   string
+	Version     string
+	ModelType   string
+	Technology  string
+	ExpireTime  *time.Time
+	// Attributes are the license keywords it was generated with (NOTICE, BORROW, …).
+	Attributes     map[string]string
+	ParentID       string
+	ConsolidatedID string
+	LicenseText    string
+	LicenseJSON    string
+	KeyID          string
+	RequestID      string
+	ClaimID        uuid.UUID
+	UserID         string
+	CreateTime     time.Time
+	// ShipTo are the addresses the license email goes to (besides the user).
+	ShipTo []string
+	// Start is the term start an activation records on the line item.
+	Start time.Time
+}
+
+// Count is the fulfillment's seat count without overdraft.
+func (f Fulfillment) Count() int64 { return f.Quantity - f.Overdraft }
+
+// ConsolidatedLicense is one license file for several fulfillments of one server
+// host (SPEC LIC-6).
+type ConsolidatedLicense struct {
+	ID             string
+	AccountID      string
+	ServerHostIDs  []string
+	Technology     string
+	FulfillmentIDs []string
+	LicenseText    string
+	LicenseJSON    string
+	KeyID          string
+	CreateTime     time.Time
 }
 
 // Signing key algorithms as stored.
@@ -56,7 +107,7 @@ type SigningKey struct {
 	RetireTime *time.Time
 }
 
-// LineItem is what activation needs to know of a line item.
+// LineItem is what activation needs to know of a line item and its license model.
 type LineItem struct {
 	ActivationID  string
 	EntitlementID string
@@ -66,10 +117,52 @@ type LineItem struct {
 	StartAtFirstActivation bool
 	ExpireAfter            string
 	ProductID              string
+	ModelID                string
 	ModelType              string // entitlement service's license model type
 	AllowedHostKinds       []string
 	StartTime              *time.Time
 	ExpireTime             *time.Time
+	Available, Quantity    int64
+	OverdraftAllowed       bool
+	Cancelled, Deployed    bool
+	Defaults               ModelDefaults
+	// Policies bound the lifecycle operations (OpReturn, OpRepair, OpRehost).
+	Policies map[string]Policy
+}
+
+// ModelDefaults are the license attributes a license model sets.
+type ModelDefaults struct {
+	BorrowHours                                         int32
+	TerminalServer, UseServer                           bool
+	VMPlatforms, TimeZone, Issuer, Notice, VendorString string
+	Platforms                                           []string
+}
+
+// Policy bounds one lifecycle operation: Allowed times per Period (empty: ever).
+type Policy struct {
+	Allowed int32
+	Period  string
+}
+
+// Lifecycle operations.
+const (
+	OpReturn = "return"
+	OpRepair = "repair"
+	OpRehost = "rehost"
+)
+
+// License technologies.
+const (
+	TechCertificate    = "certificate"
+	TechTrustedStorage = "trusted_storage"
+	TechEmbedded       = "embedded"
+	TechCustom         = "custom"
+)
+
+// Product is what a license is generated from.
+type Product struct {
+	ID, Version, Technology string
+	Features                []Feature
 }
 
 // Feature is a product feature to license.
@@ -78,7 +171,7 @@ type Feature struct{ Name, Version string }
 // Entitlements is what the use cases need of the entitlement service.
 type Entitlements interface {
 	LineItem(ctx context.Context, activationID string) (LineItem, error)
-	Features(ctx context.Context, productID string) ([]Feature, error)
+	Product(ctx context.Context, productID string) (Product, error)
 }
 
 // Seats is the seat-claim ledger (platform/seats).
@@ -90,11 +183,13 @@ type Seats interface {
 
 // Store is the persistence the use cases need.
 type Store interface {
-	FulfillmentByRequest(ctx context.Context, tenant, requestID string) (Fulfillment, error)
 	GetFulfillment(ctx context.Context, tenant, id string) (Fulfillment, error)
-	// CreateFulfillment stores f, commits its seat claim and writes its event, in
-	// one transaction.
-	CreateFulfillment(ctx context.Context, tenant string, f Fulfillment) error
+	// CreateFulfillments stores a request's fulfillments and consolidated licenses,
+	// commits their seat claims, records the hosts and writes the events, in one
+	// transaction.
+	CreateFulfillments(ctx context.Context, tenant, requestID string, fs []Fulfillment, cls []ConsolidatedLicense) error
+	// FulfillmentsByRequest returns what an activation request created.
+	FulfillmentsByRequest(ctx context.Context, tenant, requestID string) ([]Fulfillment, []ConsolidatedLicense, error)
 	ActiveKey(ctx context.Context, tenant string) (SigningKey, error)
 	ListKeys(ctx context.Context, tenant string) ([]SigningKey, error)
 	// RotateKey makes a new key of the algorithm the active one, retiring the old.

@@ -26,7 +26,7 @@ var modelTypes = map[entitlementpb.LicenseModelType]string{
 	entitlementpb.LicenseModelType_LICENSE_MODEL_TYPE_EMBEDDED:             "embedded",
 }
 
-// LineItem reads a line item and its license model's type.
+// LineItem reads a line item with what activation needs of its license model.
 func (e Entitlements) LineItem(ctx context.Context, activationID string) (app.LineItem, error) {
 	li, err := e.Ent.GetLineItem(ctx, &entitlementpb.GetLineItemRequest{Name: "lineItems/" + activationID})
 	if err != nil {
@@ -36,11 +36,23 @@ func (e Entitlements) LineItem(ctx context.Context, activationID string) (app.Li
 	if err != nil {
 		return app.LineItem{}, err
 	}
+	d := lm.GetDefaults()
 	out := app.LineItem{
 		ActivationID: li.GetActivationId(), EntitlementID: strings.TrimPrefix(li.GetEntitlement(), "entitlements/"),
 		ProductLineID: strings.TrimPrefix(li.GetProductLine(), "productLines/"), AccountID: strings.TrimPrefix(li.GetAccount(), "accounts/"),
-		ProductID: strings.TrimPrefix(li.GetProduct(), "products/"), ModelType: modelTypes[lm.GetType()],
-		AllowedHostKinds: lm.GetAllowedHostIdTypes(),
+		ProductID: strings.TrimPrefix(li.GetProduct(), "products/"), ModelID: strings.TrimPrefix(li.GetLicenseModel(), "licenseModels/"),
+		ModelType: modelTypes[lm.GetType()], AllowedHostKinds: lm.GetAllowedHostIdTypes(),
+		Available: li.GetAvailable(), Quantity: li.GetQuantity(), OverdraftAllowed: li.GetOverdraftAllowed(), Cancelled: li.GetCancelled(),
+		Deployed: li.GetState() == entitlementpb.LineItemState_LINE_ITEM_STATE_DEPLOYED,
+		Defaults: app.ModelDefaults{
+			BorrowHours: d.GetBorrowHours(), TerminalServer: d.GetTsOk(), VMPlatforms: d.GetVmPlatforms(), TimeZone: d.GetTimeZone(),
+			Platforms: d.GetPlatforms(), Issuer: d.GetIssuer(), Notice: d.GetNotice(), VendorString: d.GetVendorString(), UseServer: d.GetUseServer(),
+		},
+		Policies: map[string]app.Policy{
+			app.OpReturn: {Allowed: lm.GetReturns().GetAllowed(), Period: lm.GetReturns().GetPeriod()},
+			app.OpRepair: {Allowed: lm.GetRepairs().GetAllowed(), Period: lm.GetRepairs().GetPeriod()},
+			app.OpRehost: {Allowed: lm.GetRehosts().GetAllowed(), Period: lm.GetRehosts().GetPeriod()},
+		},
 	}
 	out.StartAtFirstActivation, out.ExpireAfter = li.GetStartAtFirstActivation(), li.GetExpireAfter()
 	if li.GetStartTime() != nil {
@@ -54,15 +66,22 @@ func (e Entitlements) LineItem(ctx context.Context, activationID string) (app.Li
 	return out, nil
 }
 
-// Features reads a product's features.
-func (e Entitlements) Features(ctx context.Context, productID string) ([]app.Feature, error) {
+var technologies = map[entitlementpb.LicenseTechnology]string{
+	entitlementpb.LicenseTechnology_LICENSE_TECHNOLOGY_CERTIFICATE:     app.TechCertificate,
+	entitlementpb.LicenseTechnology_LICENSE_TECHNOLOGY_TRUSTED_STORAGE: app.TechTrustedStorage,
+	entitlementpb.LicenseTechnology_LICENSE_TECHNOLOGY_EMBEDDED:        app.TechEmbedded,
+	entitlementpb.LicenseTechnology_LICENSE_TECHNOLOGY_CUSTOM:          app.TechCustom,
+}
+
+// Product reads a product's version, license technology and features.
+func (e Entitlements) Product(ctx context.Context, productID string) (app.Product, error) {
 	p, err := e.Catalog.GetProduct(ctx, &entitlementpb.GetProductRequest{Name: "products/" + productID})
 	if err != nil {
-		return nil, err
+		return app.Product{}, err
 	}
-	out := make([]app.Feature, 0, len(p.GetFeatures()))
+	out := app.Product{ID: productID, Version: p.GetVersion(), Technology: technologies[p.GetLicenseTechnology()]}
 	for _, f := range p.GetFeatures() {
-		out = append(out, app.Feature{Name: f.GetName(), Version: f.GetVersion()})
+		out.Features = append(out.Features, app.Feature{Name: f.GetName(), Version: f.GetVersion()})
 	}
 	return out, nil
 }

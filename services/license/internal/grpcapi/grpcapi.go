@@ -3,6 +3,7 @@ package grpcapi
 
 import (
 	"context"
+	"fmt"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -17,6 +18,7 @@ import (
 
 // Permissions declares what every RPC needs.
 var Permissions = grpcx.Permissions{
+	licensepb.LicenseService_ActivateLineItems_FullMethodName:     authz.LicensesGenerate,
 	licensepb.LicenseService_ActivateLineItem_FullMethodName:      authz.LicensesGenerate,
 	licensepb.LicenseService_GetFulfillment_FullMethodName:        authz.LicensesView,
 	licensepb.LicenseService_ListSigningKeys_FullMethodName:       authz.SigningKeysView,
@@ -42,12 +44,46 @@ var states = map[string]licensepb.FulfillmentState{
 	app.StateObsolete: licensepb.FulfillmentState_FULFILLMENT_STATE_OBSOLETE,
 }
 
-func fulfillmentPB(f app.Fulfillment) *licensepb.Fulfillment {
-	return &licensepb.Fulfillment{
-		Name: "fulfillments/" + f.ID, FulfillmentId: f.ID, LineItem: "lineItems/" + f.ActivationID, HostId: f.HostID,
-		Quantity: f.Quantity, State: states[f.State], LicenseText: f.LicenseText, SigningKey: "signingKeys/" + f.KeyID,
-		Account: "accounts/" + f.AccountID, CreateTime: timestamppb.New(f.CreateTime), LicenseJson: f.LicenseJSON,
+var supportTypes = map[string]licensepb.SupportType{
+	app.SupportMaster: licensepb.SupportType_SUPPORT_TYPE_MASTER, app.SupportReturn: licensepb.SupportType_SUPPORT_TYPE_RETURN,
+	app.SupportRepair: licensepb.SupportType_SUPPORT_TYPE_REPAIR, app.SupportRehost: licensepb.SupportType_SUPPORT_TYPE_REHOST,
+	app.SupportObsolete: licensepb.SupportType_SUPPORT_TYPE_OBSOLETE, app.SupportUpgrade: licensepb.SupportType_SUPPORT_TYPE_UPGRADE,
+	app.SupportUpsell: licensepb.SupportType_SUPPORT_TYPE_UPSELL, app.SupportRenew: licensepb.SupportType_SUPPORT_TYPE_RENEW,
+}
+
+func ref(collection, id string) string {
+	if id == "" {
+		return ""
 	}
+	return collection + "/" + id
+}
+
+func fulfillmentPB(f app.Fulfillment) *licensepb.Fulfillment {
+	out := &licensepb.Fulfillment{
+		Name: "fulfillments/" + f.ID, FulfillmentId: f.ID, LineItem: "lineItems/" + f.ActivationID, HostId: f.HostID,
+		Quantity: f.Quantity, State: states[f.State], LicenseText: f.LicenseText, SigningKey: ref("signingKeys", f.KeyID),
+		Account: "accounts/" + f.AccountID, LicenseJson: f.LicenseJSON, SupportType: supportTypes[f.SupportType],
+		Product: ref("products", f.ProductID), Version: f.Version, ServerHostIds: f.ServerHostIDs, NodelockedHostIds: f.NodeHostIDs,
+		Overdraft: f.Overdraft, Parent: ref("fulfillments", f.ParentID), ConsolidatedLicense: ref("consolidatedLicenses", f.ConsolidatedID),
+	}
+	if !f.CreateTime.IsZero() {
+		out.CreateTime = timestamppb.New(f.CreateTime)
+	}
+	if f.ExpireTime != nil {
+		out.ExpireTime = timestamppb.New(*f.ExpireTime)
+	}
+	return out
+}
+
+func consolidatedPB(c app.ConsolidatedLicense) *licensepb.ConsolidatedLicense {
+	out := &licensepb.ConsolidatedLicense{
+		Name: "consolidatedLicenses/" + c.ID, ConsolidatedLicenseId: c.ID, ServerHostIds: c.ServerHostIDs, Account: "accounts/" + c.AccountID,
+		LicenseText: c.LicenseText, LicenseJson: c.LicenseJSON, CreateTime: timestamppb.New(c.CreateTime),
+	}
+	for _, id := range c.FulfillmentIDs {
+		out.Fulfillments = append(out.Fulfillments, "fulfillments/"+id)
+	}
+	return out
 }
 
 // ActivateLineItem implements LicenseService.
@@ -63,6 +99,58 @@ func (s *Server) ActivateLineItem(ctx context.Context, req *licensepb.ActivateLi
 		return nil, err
 	}
 	return fulfillmentPB(f), nil
+}
+
+// ActivateLineItems implements LicenseService.
+func (s *Server) ActivateLineItems(ctx context.Context, req *licensepb.ActivateLineItemsRequest) (*licensepb.ActivateLineItemsResponse, error) {
+	in := app.BatchActivation{ValidateOnly: req.GetValidateOnly(), RequestID: req.GetRequestId(), Attrs: attributesOf(req.GetAttributes())}
+	for i, l := range req.GetLines() {
+		id, err := names.ID(fmt.Sprintf("lines[%d].line_item", i), l.GetLineItem(), "lineItems")
+		if err != nil {
+			return nil, err
+		}
+		line := app.ActivationLine{ActivationID: id}
+		for _, c := range l.GetCounts() {
+			line.Counts = append(line.Counts, app.HostCount{Group: int(c.GetHost()), Count: c.GetCount(), Overdraft: c.GetOverdraft()})
+		}
+		in.Lines = append(in.Lines, line)
+	}
+	for _, h := range req.GetHosts() {
+		in.Hosts = append(in.Hosts, app.HostGroup{Servers: h.GetServerHostIds(), Nodes: h.GetNodelockedHostIds()})
+	}
+	res, err := s.app.ActivateBatch(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	out := &licensepb.ActivateLineItemsResponse{ValidateOnly: res.ValidateOnly}
+	for _, f := range res.Fulfillments {
+		out.Fulfillments = append(out.Fulfillments, fulfillmentPB(f))
+	}
+	for _, c := range res.Consolidated {
+		out.ConsolidatedLicenses = append(out.ConsolidatedLicenses, consolidatedPB(c))
+	}
+	return out, nil
+}
+
+func attributesOf(a *licensepb.FulfilAttributes) app.FulfilAttributes {
+	if a == nil {
+		a = &licensepb.FulfilAttributes{} // optional fields are read as pointers
+	}
+	out := app.FulfilAttributes{
+		ShipToEmails: a.GetShipToEmails(), ShipToAddress: a.GetShipToAddress(), Consolidate: a.Consolidate,
+		TerminalServer: a.TerminalServer, FlexIDSharing: a.FlexidSharing, UseServer: a.UseServer, TimeZone: a.GetTimeZone(),
+		VMPlatforms: a.GetVmPlatforms(), Counting: a.GetCounting(), Issuer: a.GetIssuer(), SerialNumber: a.GetSerialNumber(),
+		VendorString: a.GetVendorString(), Notice: a.GetNotice(), BorrowHours: a.BorrowHours, Platforms: a.GetPlatforms(),
+	}
+	if a.GetStartTime() != nil {
+		t := a.GetStartTime().AsTime()
+		out.StartTime = &t
+	}
+	if a.GetVersionDate() != nil {
+		t := a.GetVersionDate().AsTime()
+		out.VersionDate = &t
+	}
+	return out
 }
 
 // GetFulfillment implements LicenseService.

@@ -25,6 +25,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/events"
 	"github.com/tessera-dev/tessera/services/platform/ids"
+	"github.com/tessera-dev/tessera/services/platform/pg"
 	"github.com/tessera-dev/tessera/services/platform/seats"
 )
 
@@ -39,21 +40,49 @@ type Store struct {
 // New returns a store over pool (search path: the license schema).
 func New(pool *pgxpool.Pool, sealer keys.Sealer) *Store { return &Store{pool: pool, sealer: sealer} }
 
-const fulfillmentCols = `id, activation_id, account_id, host_id, quantity, state, license_text, license_json, key_id, request_id, claim_id, user_id, created_at`
+const fulfillmentCols = `id, activation_id, account_id, host_id, quantity, state, license_text, license_json, key_id, request_id, claim_id, user_id, created_at,
+	support_type, server_host_ids, node_host_ids, overdraft, product_id, version, model_type, technology, expire_time, attributes, coalesce(parent_id, ''), coalesce(consolidated_id, '')`
 
 func scanFulfillment(row pgx.Row) (app.Fulfillment, error) {
 	var f app.Fulfillment
-	err := row.Scan(&f.ID, &f.ActivationID, &f.AccountID, &f.HostID, &f.Quantity, &f.State, &f.LicenseText, &f.LicenseJSON, &f.KeyID, &f.RequestID, &f.ClaimID, &f.UserID, &f.CreateTime)
+	err := row.Scan(&f.ID, &f.ActivationID, &f.AccountID, &f.HostID, &f.Quantity, &f.State, &f.LicenseText, &f.LicenseJSON, &f.KeyID, &f.RequestID, &f.ClaimID, &f.UserID, &f.CreateTime,
+		&f.SupportType, &f.ServerHostIDs, &f.NodeHostIDs, &f.Overdraft, &f.ProductID, &f.Version, &f.ModelType, &f.Technology, &f.ExpireTime, &f.Attributes, &f.ParentID, &f.ConsolidatedID)
 	return f, err
 }
 
-// FulfillmentByRequest finds the fulfillment an idempotency key produced.
-func (s *Store) FulfillmentByRequest(ctx context.Context, tenant, requestID string) (app.Fulfillment, error) {
-	f, err := scanFulfillment(s.pool.QueryRow(ctx, `SELECT `+fulfillmentCols+` FROM fulfillments WHERE tenant_id = $1 AND request_id = $2`, tenant, requestID))
+const consolidatedCols = `c.id, c.account_id, c.server_host_ids, c.technology, c.license_text, c.license_json, c.key_id, c.created_at,
+	coalesce((SELECT array_agg(f.id ORDER BY f.id) FROM fulfillments f WHERE f.tenant_id = c.tenant_id AND f.consolidated_id = c.id), '{}')`
+
+func scanConsolidated(row pgx.Row) (app.ConsolidatedLicense, error) {
+	var c app.ConsolidatedLicense
+	err := row.Scan(&c.ID, &c.AccountID, &c.ServerHostIDs, &c.Technology, &c.LicenseText, &c.LicenseJSON, &c.KeyID, &c.CreateTime, &c.FulfillmentIDs)
+	return c, err
+}
+
+// FulfillmentsByRequest returns what an activation request created, in its order.
+func (s *Store) FulfillmentsByRequest(ctx context.Context, tenant, requestID string) ([]app.Fulfillment, []app.ConsolidatedLicense, error) {
+	var list []string
+	err := s.pool.QueryRow(ctx, `SELECT fulfillment_ids FROM activation_requests WHERE tenant_id = $1 AND request_id = $2`, tenant, requestID).Scan(&list)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return f, errs.NotFound("fulfillment", requestID)
+		return nil, nil, errs.NotFound("activation request", requestID)
 	}
-	return f, err
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+fulfillmentCols+` FROM fulfillments WHERE tenant_id = $1 AND id = ANY($2) ORDER BY array_position($2, id)`, tenant, list)
+	if err != nil {
+		return nil, nil, err
+	}
+	fs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Fulfillment, error) { return scanFulfillment(r) })
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err = s.pool.Query(ctx, `SELECT `+consolidatedCols+` FROM consolidated_licenses c WHERE c.tenant_id = $1 AND c.request_id = $2 ORDER BY c.id`, tenant, requestID)
+	if err != nil {
+		return nil, nil, err
+	}
+	cls, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.ConsolidatedLicense, error) { return scanConsolidated(r) })
+	return fs, cls, err
 }
 
 // GetFulfillment reads one fulfillment.
@@ -65,25 +94,69 @@ func (s *Store) GetFulfillment(ctx context.Context, tenant, id string) (app.Fulf
 	return f, err
 }
 
-// CreateFulfillment stores f, commits its seat claim and writes fulfillment.created.
-func (s *Store) CreateFulfillment(ctx context.Context, tenant string, f app.Fulfillment) error {
+// CreateFulfillments stores an activation request's fulfillments and consolidated
+// licenses, commits their seat claims, records the hosts and writes
+// fulfillment.created events, all in one transaction: a batch is whole or absent.
+func (s *Store) CreateFulfillments(ctx context.Context, tenant, requestID string, fs []app.Fulfillment, cls []app.ConsolidatedLicense) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var created time.Time
-		err := tx.QueryRow(ctx, `INSERT INTO fulfillments (tenant_id, id, activation_id, account_id, host_id, quantity, state, license_text, license_json, key_id, request_id, claim_id, user_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING created_at`,
-			tenant, f.ID, f.ActivationID, f.AccountID, f.HostID, f.Quantity, f.State, f.LicenseText, f.LicenseJSON, f.KeyID, f.RequestID, f.ClaimID, f.UserID).Scan(&created)
-		if err != nil {
+		fids := make([]string, len(fs))
+		for i, f := range fs {
+			fids[i] = f.ID
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO activation_requests (tenant_id, request_id, fulfillment_ids, user_id) VALUES ($1, $2, $3, $4)`,
+			tenant, requestID, fids, fs[0].UserID); err != nil {
 			return err
 		}
-		if err := seats.Commit(ctx, tx, f.ClaimID); err != nil {
-			return err
+		for _, c := range cls {
+			if _, err := tx.Exec(ctx, `INSERT INTO consolidated_licenses (tenant_id, id, account_id, server_host_ids, technology, license_text, license_json, key_id, request_id)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, tenant, c.ID, c.AccountID, c.ServerHostIDs, c.Technology, c.LicenseText, c.LicenseJSON, c.KeyID, requestID); err != nil {
+				return err
+			}
 		}
-		_, err = events.Write(ctx, tx, events.Subject("license", "fulfillment", "created"), tenant, &eventspb.FulfillmentCreated{
-			FulfillmentId: f.ID, ActivationId: f.ActivationID, AccountId: f.AccountID, HostId: f.HostID,
-			Quantity: f.Quantity, UserId: f.UserID, LicenseText: f.LicenseText, CreateTime: timestamppb.New(created),
-		})
-		return err
+		for _, f := range fs {
+			if err := insertFulfillment(ctx, tx, tenant, f); err != nil {
+				return err
+			}
+			if err := seats.Commit(ctx, tx, f.ClaimID); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+}
+
+// insertFulfillment writes one fulfillment, its hosts and its event inside tx.
+func insertFulfillment(ctx context.Context, tx pgx.Tx, tenant string, f app.Fulfillment) error {
+	attrs := f.Attributes
+	if attrs == nil {
+		attrs = map[string]string{}
+	}
+	var created time.Time
+	err := tx.QueryRow(ctx, `INSERT INTO fulfillments (tenant_id, id, activation_id, account_id, host_id, quantity, state, license_text, license_json, key_id, request_id, claim_id, user_id,
+			support_type, server_host_ids, node_host_ids, overdraft, product_id, version, model_type, technology, expire_time, attributes, parent_id, consolidated_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15::text[], '{}'), coalesce($16::text[], '{}'), $17, $18, $19, $20, $21, $22, $23, $24, $25)
+		RETURNING created_at`,
+		tenant, f.ID, f.ActivationID, f.AccountID, f.HostID, f.Quantity, f.State, f.LicenseText, f.LicenseJSON, f.KeyID, f.RequestID, f.ClaimID, f.UserID,
+		f.SupportType, f.ServerHostIDs, f.NodeHostIDs, f.Overdraft, f.ProductID, f.Version, f.ModelType, f.Technology, f.ExpireTime, attrs,
+		pg.NullIfEmpty(f.ParentID), pg.NullIfEmpty(f.ConsolidatedID)).Scan(&created)
+	if err != nil {
+		return err
+	}
+	for _, h := range append(append([]string{}, f.ServerHostIDs...), f.NodeHostIDs...) {
+		kind := ""
+		if parsed, err := licfile.ParseHostID(h, licfile.Rules{RelaxIP: true}); err == nil {
+			kind = parsed.Kind()
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO hosts (tenant_id, account_id, host_id, kind) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (tenant_id, account_id, host_id) DO UPDATE SET last_used = now()`, tenant, f.AccountID, h, kind); err != nil {
+			return err
+		}
+	}
+	_, err = events.Write(ctx, tx, events.Subject("license", "fulfillment", "created"), tenant, &eventspb.FulfillmentCreated{
+		FulfillmentId: f.ID, ActivationId: f.ActivationID, AccountId: f.AccountID, HostId: f.HostID,
+		Quantity: f.Quantity, UserId: f.UserID, LicenseText: f.LicenseText, CreateTime: timestamppb.New(created), ShipToEmails: f.ShipTo,
+	})
+	return err
 }
 
 // ActiveKey returns the tenant's active signing key, creating one if it has none.
