@@ -102,6 +102,10 @@ func (s *Service) Run(ctx context.Context) error {
 			Handler: events.Typed(s.app.SendLineItemEmail),
 		},
 		{
+			Name: "account-notifier-fulfillment-emails", Subjects: []string{events.Subject("license", "fulfillment", "emailed")},
+			Handler: events.Typed(s.app.SendFulfillmentEmail),
+		},
+		{
 			Name: "account-notifier-transfers", Subjects: []string{events.Subject("entitlement", "line_item", "transferred")},
 			Handler: events.Typed(s.app.SendTransferEmail),
 		},

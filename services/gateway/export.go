@@ -18,6 +18,7 @@ import (
 
 	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
+	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
 	"github.com/tessera-dev/tessera/services/platform/authz"
 )
 
@@ -25,6 +26,8 @@ import (
 type exporter struct {
 	file string
 	item protoreflect.MessageDescriptor
+	// columns, when set, are the fields exported, in order (the first names the item).
+	columns []string
 	// list reads one page for the export's query parameters.
 	list func(ctx context.Context, q url.Values, pageToken string) ([]proto.Message, string, error)
 }
@@ -34,7 +37,20 @@ func (g *Gateway) exporters() map[string]exporter {
 	org := accountpb.NewOrganizationServiceClient(g.conns["account"])
 	ent := entitlementpb.NewEntitlementServiceClient(g.conns["entitlement"])
 	cat := entitlementpb.NewCatalogServiceClient(g.conns["entitlement"])
+	lic := licensepb.NewLicenseServiceClient(g.conns["license"])
 	return map[string]exporter{
+		"fulfillments": {
+			file: "SupportLicenses.csv", item: (&licensepb.Fulfillment{}).ProtoReflect().Descriptor(),
+			columns: []string{
+				"name", "support_type", "fulfillment_id", "line_item", "product", "version", "server_host_ids", "nodelocked_host_ids",
+				"count", "overdraft", "state", "create_time", "expire_time", "account", "parent", "consolidated_license",
+			},
+			list: func(ctx context.Context, q url.Values, token string) ([]proto.Message, string, error) {
+				filter, orderBy := q.Get("filter"), q.Get("order_by")
+				r, err := lic.ListFulfillments(ctx, &licensepb.ListFulfillmentsRequest{Filter: filter, OrderBy: orderBy, PageToken: token, PageSize: 1000})
+				return messages(r.GetFulfillments()), r.GetNextPageToken(), err
+			},
+		},
 		"expiringLineItems": {
 			file: "ExpiringEntitlements.csv", item: (&entitlementpb.ExpiringLineItem{}).ProtoReflect().Descriptor(),
 			list: func(ctx context.Context, q url.Values, _ string) ([]proto.Message, string, error) {
@@ -135,13 +151,13 @@ func (g *Gateway) export(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, status.Convert(err))
 		return
 	}
-	fields := ex.item.Fields()
+	fields := ex.fields()
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+ex.file+`"`)
 	cw := csv.NewWriter(w)
-	header := make([]string, fields.Len())
-	for i := range fields.Len() {
-		header[i] = string(fields.Get(i).Name())
+	header := make([]string, len(fields))
+	for i, fd := range fields {
+		header[i] = string(fd.Name())
 	}
 	_ = cw.Write(header)
 	for {
@@ -162,12 +178,27 @@ func (g *Gateway) export(w http.ResponseWriter, r *http.Request) {
 	cw.Flush()
 }
 
+// fields are the exported columns: the chosen ones, else every field.
+func (ex exporter) fields() []protoreflect.FieldDescriptor {
+	all := ex.item.Fields()
+	var out []protoreflect.FieldDescriptor
+	if ex.columns == nil {
+		for i := range all.Len() {
+			out = append(out, all.Get(i))
+		}
+		return out
+	}
+	for _, c := range ex.columns {
+		out = append(out, all.ByName(protoreflect.Name(c)))
+	}
+	return out
+}
+
 // csvRow renders one message as cells: scalars as text, enums by name, times in
 // RFC 3339, messages, maps and lists as JSON.
-func csvRow(m protoreflect.Message, fields protoreflect.FieldDescriptors) []string {
-	row := make([]string, fields.Len())
-	for i := range fields.Len() {
-		fd := fields.Get(i)
+func csvRow(m protoreflect.Message, fields []protoreflect.FieldDescriptor) []string {
+	row := make([]string, len(fields))
+	for i, fd := range fields {
 		if !m.Has(fd) {
 			continue
 		}

@@ -159,6 +159,11 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Han
 			g.authenticate(http.HandlerFunc(g.download)).ServeHTTP(w, r)
 			return
 		}
+		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/fulfillments/") &&
+			(strings.HasSuffix(r.URL.Path, ":licenseFile") || strings.HasSuffix(r.URL.Path, ":print")) {
+			g.authenticate(http.HandlerFunc(g.fulfillmentView)).ServeHTTP(w, r)
+			return
+		}
 		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, ":export") {
 			g.authenticate(http.HandlerFunc(g.export)).ServeHTTP(w, r)
 			return

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
 
 	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 )
@@ -61,4 +62,19 @@ func TestLimiter(t *testing.T) {
 	ok, _ = none.allow("k", now)
 	require.True(t, ok, "a zero rate means no limit")
 	require.Nil(t, newLimiter(0, time.Second))
+}
+
+// Every export's chosen columns name fields of its item, the first one its name.
+func TestExportColumnsExist(t *testing.T) {
+	g := &Gateway{conns: map[string]*grpc.ClientConn{}}
+	for name, ex := range g.exporters() {
+		for _, fd := range ex.fields() {
+			if fd == nil {
+				t.Fatalf("%s: a column names no field of %s", name, ex.item.FullName())
+			}
+		}
+		if ex.columns != nil && ex.columns[0] != "name" {
+			t.Fatalf("%s: the first column must be the name (selection by names=)", name)
+		}
+	}
 }

@@ -1897,6 +1897,84 @@ func (x *SigningKeyRotated) GetAlgorithm() string {
 	return ""
 }
 
+// FulfillmentEmailed: subject tessera.license.fulfillment.emailed (SPEC LIC-7): the
+// account service mails the license file to the addresses.
+type FulfillmentEmailed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FulfillmentId string                 `protobuf:"bytes,1,opt,name=fulfillment_id,json=fulfillmentId,proto3" json:"fulfillment_id,omitempty"`
+	To            []string               `protobuf:"bytes,2,rep,name=to,proto3" json:"to,omitempty"`
+	Subject       string                 `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
+	Text          string                 `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	LicenseText   string                 `protobuf:"bytes,5,opt,name=license_text,json=licenseText,proto3" json:"license_text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FulfillmentEmailed) Reset() {
+	*x = FulfillmentEmailed{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FulfillmentEmailed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FulfillmentEmailed) ProtoMessage() {}
+
+func (x *FulfillmentEmailed) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FulfillmentEmailed.ProtoReflect.Descriptor instead.
+func (*FulfillmentEmailed) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *FulfillmentEmailed) GetFulfillmentId() string {
+	if x != nil {
+		return x.FulfillmentId
+	}
+	return ""
+}
+
+func (x *FulfillmentEmailed) GetTo() []string {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *FulfillmentEmailed) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *FulfillmentEmailed) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *FulfillmentEmailed) GetLicenseText() string {
+	if x != nil {
+		return x.LicenseText
+	}
+	return ""
+}
+
 var File_tessera_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_tessera_events_v1_events_proto_rawDesc = "" +
@@ -2046,7 +2124,13 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\"H\n" +
 	"\x11SigningKeyRotated\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1c\n" +
-	"\talgorithm\x18\x02 \x01(\tR\talgorithmB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
+	"\talgorithm\x18\x02 \x01(\tR\talgorithm\"\x9c\x01\n" +
+	"\x12FulfillmentEmailed\x12%\n" +
+	"\x0efulfillment_id\x18\x01 \x01(\tR\rfulfillmentId\x12\x0e\n" +
+	"\x02to\x18\x02 \x03(\tR\x02to\x12\x18\n" +
+	"\asubject\x18\x03 \x01(\tR\asubject\x12\x12\n" +
+	"\x04text\x18\x04 \x01(\tR\x04text\x12!\n" +
+	"\flicense_text\x18\x05 \x01(\tR\vlicenseTextB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
 
 var (
 	file_tessera_events_v1_events_proto_rawDescOnce sync.Once
@@ -2060,7 +2144,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),                // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),               // 1: tessera.events.v1.AccountCreated
@@ -2091,12 +2175,13 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*RenewalRequested)(nil),             // 26: tessera.events.v1.RenewalRequested
 	(*CatalogChanged)(nil),               // 27: tessera.events.v1.CatalogChanged
 	(*SigningKeyRotated)(nil),            // 28: tessera.events.v1.SigningKeyRotated
-	nil,                                  // 29: tessera.events.v1.OrdersRejected.FieldViolationsEntry
-	(*timestamppb.Timestamp)(nil),        // 30: google.protobuf.Timestamp
+	(*FulfillmentEmailed)(nil),           // 29: tessera.events.v1.FulfillmentEmailed
+	nil,                                  // 30: tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	(*timestamppb.Timestamp)(nil),        // 31: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	30, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
-	29, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	31, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	30, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
 	2,  // [2:2] is the sub-list for method output_type
 	2,  // [2:2] is the sub-list for method input_type
 	2,  // [2:2] is the sub-list for extension type_name
@@ -2115,7 +2200,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

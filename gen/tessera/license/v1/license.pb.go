@@ -193,6 +193,57 @@ func (SupportType) EnumDescriptor() ([]byte, []int) {
 	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{2}
 }
 
+type FulfillmentView int32
+
+const (
+	// BASIC for lists, FULL for Get.
+	FulfillmentView_FULFILLMENT_VIEW_UNSPECIFIED FulfillmentView = 0
+	// Without the license text and JSON.
+	FulfillmentView_FULFILLMENT_VIEW_BASIC FulfillmentView = 1
+	FulfillmentView_FULFILLMENT_VIEW_FULL  FulfillmentView = 2
+)
+
+// Enum value maps for FulfillmentView.
+var (
+	FulfillmentView_name = map[int32]string{
+		0: "FULFILLMENT_VIEW_UNSPECIFIED",
+		1: "FULFILLMENT_VIEW_BASIC",
+		2: "FULFILLMENT_VIEW_FULL",
+	}
+	FulfillmentView_value = map[string]int32{
+		"FULFILLMENT_VIEW_UNSPECIFIED": 0,
+		"FULFILLMENT_VIEW_BASIC":       1,
+		"FULFILLMENT_VIEW_FULL":        2,
+	}
+)
+
+func (x FulfillmentView) Enum() *FulfillmentView {
+	p := new(FulfillmentView)
+	*p = x
+	return p
+}
+
+func (x FulfillmentView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FulfillmentView) Descriptor() protoreflect.EnumDescriptor {
+	return file_tessera_license_v1_license_proto_enumTypes[3].Descriptor()
+}
+
+func (FulfillmentView) Type() protoreflect.EnumType {
+	return &file_tessera_license_v1_license_proto_enumTypes[3]
+}
+
+func (x FulfillmentView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FulfillmentView.Descriptor instead.
+func (FulfillmentView) EnumDescriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{3}
+}
+
 type SigningAlgorithm int32
 
 const (
@@ -227,11 +278,11 @@ func (x SigningAlgorithm) String() string {
 }
 
 func (SigningAlgorithm) Descriptor() protoreflect.EnumDescriptor {
-	return file_tessera_license_v1_license_proto_enumTypes[3].Descriptor()
+	return file_tessera_license_v1_license_proto_enumTypes[4].Descriptor()
 }
 
 func (SigningAlgorithm) Type() protoreflect.EnumType {
-	return &file_tessera_license_v1_license_proto_enumTypes[3]
+	return &file_tessera_license_v1_license_proto_enumTypes[4]
 }
 
 func (x SigningAlgorithm) Number() protoreflect.EnumNumber {
@@ -240,7 +291,7 @@ func (x SigningAlgorithm) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SigningAlgorithm.Descriptor instead.
 func (SigningAlgorithm) EnumDescriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{3}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{4}
 }
 
 type ValidateHostIdRequest struct {
@@ -566,8 +617,10 @@ type Fulfillment struct {
 	Parent string `protobuf:"bytes,19,opt,name=parent,proto3" json:"parent,omitempty"`
 	// consolidatedLicenses/{id} holding this fulfillment, if any.
 	ConsolidatedLicense string `protobuf:"bytes,20,opt,name=consolidated_license,json=consolidatedLicense,proto3" json:"consolidated_license,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Seats without overdraft (quantity = count + overdraft).
+	Count         int64 `protobuf:"varint,21,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Fulfillment) Reset() {
@@ -738,6 +791,13 @@ func (x *Fulfillment) GetConsolidatedLicense() string {
 		return x.ConsolidatedLicense
 	}
 	return ""
+}
+
+func (x *Fulfillment) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
 }
 
 type ActivateLineItemRequest struct {
@@ -1456,6 +1516,236 @@ func (x *GetFulfillmentRequest) GetName() string {
 	return ""
 }
 
+type ListFulfillmentsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	PageSize  int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Search (AIP-160 style): fulfillment_id, line_item (activation ID), product,
+	// version, host (any server or node-locked host ID), support_type (MASTER,
+	// RETURN, …), state, account, create_time, expire_time. Text fields take = : ^ $.
+	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	// create_time (default, newest first with "desc"), expire_time, product,
+	// fulfillment_id.
+	OrderBy       string          `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	View          FulfillmentView `protobuf:"varint,5,opt,name=view,proto3,enum=tessera.license.v1.FulfillmentView" json:"view,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListFulfillmentsRequest) Reset() {
+	*x = ListFulfillmentsRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFulfillmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFulfillmentsRequest) ProtoMessage() {}
+
+func (x *ListFulfillmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFulfillmentsRequest.ProtoReflect.Descriptor instead.
+func (*ListFulfillmentsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListFulfillmentsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListFulfillmentsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListFulfillmentsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListFulfillmentsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+func (x *ListFulfillmentsRequest) GetView() FulfillmentView {
+	if x != nil {
+		return x.View
+	}
+	return FulfillmentView_FULFILLMENT_VIEW_UNSPECIFIED
+}
+
+type ListFulfillmentsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Fulfillments  []*Fulfillment         `protobuf:"bytes,1,rep,name=fulfillments,proto3" json:"fulfillments,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListFulfillmentsResponse) Reset() {
+	*x = ListFulfillmentsResponse{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFulfillmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFulfillmentsResponse) ProtoMessage() {}
+
+func (x *ListFulfillmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFulfillmentsResponse.ProtoReflect.Descriptor instead.
+func (*ListFulfillmentsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListFulfillmentsResponse) GetFulfillments() []*Fulfillment {
+	if x != nil {
+		return x.Fulfillments
+	}
+	return nil
+}
+
+func (x *ListFulfillmentsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type EmailFulfillmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	To            []string               `protobuf:"bytes,2,rep,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmailFulfillmentRequest) Reset() {
+	*x = EmailFulfillmentRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmailFulfillmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmailFulfillmentRequest) ProtoMessage() {}
+
+func (x *EmailFulfillmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmailFulfillmentRequest.ProtoReflect.Descriptor instead.
+func (*EmailFulfillmentRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *EmailFulfillmentRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *EmailFulfillmentRequest) GetTo() []string {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+type EmailFulfillmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ID of the event that carries the email to the mailer.
+	EventId       string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmailFulfillmentResponse) Reset() {
+	*x = EmailFulfillmentResponse{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmailFulfillmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmailFulfillmentResponse) ProtoMessage() {}
+
+func (x *EmailFulfillmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmailFulfillmentResponse.ProtoReflect.Descriptor instead.
+func (*EmailFulfillmentResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *EmailFulfillmentResponse) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
 type SigningKey struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resource name: signingKeys/{key_id}.
@@ -1476,7 +1766,7 @@ type SigningKey struct {
 
 func (x *SigningKey) Reset() {
 	*x = SigningKey{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[15]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1488,7 +1778,7 @@ func (x *SigningKey) String() string {
 func (*SigningKey) ProtoMessage() {}
 
 func (x *SigningKey) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[15]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1501,7 +1791,7 @@ func (x *SigningKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningKey.ProtoReflect.Descriptor instead.
 func (*SigningKey) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{15}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SigningKey) GetName() string {
@@ -1570,7 +1860,7 @@ type RotateSigningKeyRequest struct {
 
 func (x *RotateSigningKeyRequest) Reset() {
 	*x = RotateSigningKeyRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[16]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +1872,7 @@ func (x *RotateSigningKeyRequest) String() string {
 func (*RotateSigningKeyRequest) ProtoMessage() {}
 
 func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[16]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1595,7 +1885,7 @@ func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateSigningKeyRequest.ProtoReflect.Descriptor instead.
 func (*RotateSigningKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{16}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RotateSigningKeyRequest) GetAlgorithm() SigningAlgorithm {
@@ -1614,7 +1904,7 @@ type ListPublicKeysRequest struct {
 
 func (x *ListPublicKeysRequest) Reset() {
 	*x = ListPublicKeysRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[17]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1626,7 +1916,7 @@ func (x *ListPublicKeysRequest) String() string {
 func (*ListPublicKeysRequest) ProtoMessage() {}
 
 func (x *ListPublicKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[17]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1639,7 +1929,7 @@ func (x *ListPublicKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPublicKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListPublicKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{17}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListPublicKeysRequest) GetTenantId() string {
@@ -1657,7 +1947,7 @@ type ListSigningKeysRequest struct {
 
 func (x *ListSigningKeysRequest) Reset() {
 	*x = ListSigningKeysRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[18]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1669,7 +1959,7 @@ func (x *ListSigningKeysRequest) String() string {
 func (*ListSigningKeysRequest) ProtoMessage() {}
 
 func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[18]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1682,7 +1972,7 @@ func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{18}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{22}
 }
 
 type ListSigningKeysResponse struct {
@@ -1694,7 +1984,7 @@ type ListSigningKeysResponse struct {
 
 func (x *ListSigningKeysResponse) Reset() {
 	*x = ListSigningKeysResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[19]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1706,7 +1996,7 @@ func (x *ListSigningKeysResponse) String() string {
 func (*ListSigningKeysResponse) ProtoMessage() {}
 
 func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[19]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1719,7 +2009,7 @@ func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{19}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListSigningKeysResponse) GetSigningKeys() []*SigningKey {
@@ -1752,7 +2042,7 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x1cUpdateLicenseSettingsRequest\x12?\n" +
 	"\bsettings\x18\x01 \x01(\v2#.tessera.license.v1.LicenseSettingsR\bsettings\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\x8a\x06\n" +
+	"updateMask\"\xa0\x06\n" +
 	"\vFulfillment\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x0efulfillment_id\x18\x02 \x01(\tR\rfulfillmentId\x12\x1b\n" +
@@ -1777,7 +2067,8 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\vexpire_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\x12\x16\n" +
 	"\x06parent\x18\x13 \x01(\tR\x06parent\x121\n" +
-	"\x14consolidated_license\x18\x14 \x01(\tR\x13consolidatedLicense\"\x8a\x01\n" +
+	"\x14consolidated_license\x18\x14 \x01(\tR\x13consolidatedLicense\x12\x14\n" +
+	"\x05count\x18\x15 \x01(\x03R\x05count\"\x8a\x01\n" +
 	"\x17ActivateLineItemRequest\x12\x1b\n" +
 	"\tline_item\x18\x01 \x01(\tR\blineItem\x12\x17\n" +
 	"\ahost_id\x18\x02 \x01(\tR\x06hostId\x12\x1a\n" +
@@ -1844,7 +2135,22 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\"+\n" +
 	"\x15GetFulfillmentRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\xd2\x02\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xc1\x01\n" +
+	"\x17ListFulfillmentsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\x127\n" +
+	"\x04view\x18\x05 \x01(\x0e2#.tessera.license.v1.FulfillmentViewR\x04view\"\x87\x01\n" +
+	"\x18ListFulfillmentsResponse\x12C\n" +
+	"\ffulfillments\x18\x01 \x03(\v2\x1f.tessera.license.v1.FulfillmentR\ffulfillments\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"=\n" +
+	"\x17EmailFulfillmentRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x0e\n" +
+	"\x02to\x18\x02 \x03(\tR\x02to\"5\n" +
+	"\x18EmailFulfillmentResponse\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\"\xd2\x02\n" +
 	"\n" +
 	"SigningKey\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x15\n" +
@@ -1883,15 +2189,21 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x15SUPPORT_TYPE_OBSOLETE\x10\x05\x12\x18\n" +
 	"\x14SUPPORT_TYPE_UPGRADE\x10\x06\x12\x17\n" +
 	"\x13SUPPORT_TYPE_UPSELL\x10\a\x12\x16\n" +
-	"\x12SUPPORT_TYPE_RENEW\x10\b*q\n" +
+	"\x12SUPPORT_TYPE_RENEW\x10\b*j\n" +
+	"\x0fFulfillmentView\x12 \n" +
+	"\x1cFULFILLMENT_VIEW_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16FULFILLMENT_VIEW_BASIC\x10\x01\x12\x19\n" +
+	"\x15FULFILLMENT_VIEW_FULL\x10\x02*q\n" +
 	"\x10SigningAlgorithm\x12!\n" +
 	"\x1dSIGNING_ALGORITHM_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19SIGNING_ALGORITHM_ED25519\x10\x01\x12\x1b\n" +
-	"\x17SIGNING_ALGORITHM_ES256\x10\x022\xb1\a\n" +
+	"\x17SIGNING_ALGORITHM_ES256\x10\x022\x8f\t\n" +
 	"\x0eLicenseService\x12`\n" +
 	"\x10ActivateLineItem\x12+.tessera.license.v1.ActivateLineItemRequest\x1a\x1f.tessera.license.v1.Fulfillment\x12p\n" +
 	"\x11ActivateLineItems\x12,.tessera.license.v1.ActivateLineItemsRequest\x1a-.tessera.license.v1.ActivateLineItemsResponse\x12\\\n" +
-	"\x0eGetFulfillment\x12).tessera.license.v1.GetFulfillmentRequest\x1a\x1f.tessera.license.v1.Fulfillment\x12j\n" +
+	"\x0eGetFulfillment\x12).tessera.license.v1.GetFulfillmentRequest\x1a\x1f.tessera.license.v1.Fulfillment\x12m\n" +
+	"\x10ListFulfillments\x12+.tessera.license.v1.ListFulfillmentsRequest\x1a,.tessera.license.v1.ListFulfillmentsResponse\x12m\n" +
+	"\x10EmailFulfillment\x12+.tessera.license.v1.EmailFulfillmentRequest\x1a,.tessera.license.v1.EmailFulfillmentResponse\x12j\n" +
 	"\x0fListSigningKeys\x12*.tessera.license.v1.ListSigningKeysRequest\x1a+.tessera.license.v1.ListSigningKeysResponse\x12_\n" +
 	"\x10RotateSigningKey\x12+.tessera.license.v1.RotateSigningKeyRequest\x1a\x1e.tessera.license.v1.SigningKey\x12h\n" +
 	"\x0eListPublicKeys\x12).tessera.license.v1.ListPublicKeysRequest\x1a+.tessera.license.v1.ListSigningKeysResponse\x12\\\n" +
@@ -1911,82 +2223,93 @@ func file_tessera_license_v1_license_proto_rawDescGZIP() []byte {
 	return file_tessera_license_v1_license_proto_rawDescData
 }
 
-var file_tessera_license_v1_license_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_tessera_license_v1_license_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_tessera_license_v1_license_proto_goTypes = []any{
 	(HostRole)(0),                        // 0: tessera.license.v1.HostRole
 	(FulfillmentState)(0),                // 1: tessera.license.v1.FulfillmentState
 	(SupportType)(0),                     // 2: tessera.license.v1.SupportType
-	(SigningAlgorithm)(0),                // 3: tessera.license.v1.SigningAlgorithm
-	(*ValidateHostIdRequest)(nil),        // 4: tessera.license.v1.ValidateHostIdRequest
-	(*HostIdCheck)(nil),                  // 5: tessera.license.v1.HostIdCheck
-	(*LicenseSettings)(nil),              // 6: tessera.license.v1.LicenseSettings
-	(*GetLicenseSettingsRequest)(nil),    // 7: tessera.license.v1.GetLicenseSettingsRequest
-	(*UpdateLicenseSettingsRequest)(nil), // 8: tessera.license.v1.UpdateLicenseSettingsRequest
-	(*Fulfillment)(nil),                  // 9: tessera.license.v1.Fulfillment
-	(*ActivateLineItemRequest)(nil),      // 10: tessera.license.v1.ActivateLineItemRequest
-	(*HostGroup)(nil),                    // 11: tessera.license.v1.HostGroup
-	(*HostCount)(nil),                    // 12: tessera.license.v1.HostCount
-	(*ActivationLine)(nil),               // 13: tessera.license.v1.ActivationLine
-	(*FulfilAttributes)(nil),             // 14: tessera.license.v1.FulfilAttributes
-	(*ActivateLineItemsRequest)(nil),     // 15: tessera.license.v1.ActivateLineItemsRequest
-	(*ActivateLineItemsResponse)(nil),    // 16: tessera.license.v1.ActivateLineItemsResponse
-	(*ConsolidatedLicense)(nil),          // 17: tessera.license.v1.ConsolidatedLicense
-	(*GetFulfillmentRequest)(nil),        // 18: tessera.license.v1.GetFulfillmentRequest
-	(*SigningKey)(nil),                   // 19: tessera.license.v1.SigningKey
-	(*RotateSigningKeyRequest)(nil),      // 20: tessera.license.v1.RotateSigningKeyRequest
-	(*ListPublicKeysRequest)(nil),        // 21: tessera.license.v1.ListPublicKeysRequest
-	(*ListSigningKeysRequest)(nil),       // 22: tessera.license.v1.ListSigningKeysRequest
-	(*ListSigningKeysResponse)(nil),      // 23: tessera.license.v1.ListSigningKeysResponse
-	(*timestamppb.Timestamp)(nil),        // 24: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 25: google.protobuf.FieldMask
+	(FulfillmentView)(0),                 // 3: tessera.license.v1.FulfillmentView
+	(SigningAlgorithm)(0),                // 4: tessera.license.v1.SigningAlgorithm
+	(*ValidateHostIdRequest)(nil),        // 5: tessera.license.v1.ValidateHostIdRequest
+	(*HostIdCheck)(nil),                  // 6: tessera.license.v1.HostIdCheck
+	(*LicenseSettings)(nil),              // 7: tessera.license.v1.LicenseSettings
+	(*GetLicenseSettingsRequest)(nil),    // 8: tessera.license.v1.GetLicenseSettingsRequest
+	(*UpdateLicenseSettingsRequest)(nil), // 9: tessera.license.v1.UpdateLicenseSettingsRequest
+	(*Fulfillment)(nil),                  // 10: tessera.license.v1.Fulfillment
+	(*ActivateLineItemRequest)(nil),      // 11: tessera.license.v1.ActivateLineItemRequest
+	(*HostGroup)(nil),                    // 12: tessera.license.v1.HostGroup
+	(*HostCount)(nil),                    // 13: tessera.license.v1.HostCount
+	(*ActivationLine)(nil),               // 14: tessera.license.v1.ActivationLine
+	(*FulfilAttributes)(nil),             // 15: tessera.license.v1.FulfilAttributes
+	(*ActivateLineItemsRequest)(nil),     // 16: tessera.license.v1.ActivateLineItemsRequest
+	(*ActivateLineItemsResponse)(nil),    // 17: tessera.license.v1.ActivateLineItemsResponse
+	(*ConsolidatedLicense)(nil),          // 18: tessera.license.v1.ConsolidatedLicense
+	(*GetFulfillmentRequest)(nil),        // 19: tessera.license.v1.GetFulfillmentRequest
+	(*ListFulfillmentsRequest)(nil),      // 20: tessera.license.v1.ListFulfillmentsRequest
+	(*ListFulfillmentsResponse)(nil),     // 21: tessera.license.v1.ListFulfillmentsResponse
+	(*EmailFulfillmentRequest)(nil),      // 22: tessera.license.v1.EmailFulfillmentRequest
+	(*EmailFulfillmentResponse)(nil),     // 23: tessera.license.v1.EmailFulfillmentResponse
+	(*SigningKey)(nil),                   // 24: tessera.license.v1.SigningKey
+	(*RotateSigningKeyRequest)(nil),      // 25: tessera.license.v1.RotateSigningKeyRequest
+	(*ListPublicKeysRequest)(nil),        // 26: tessera.license.v1.ListPublicKeysRequest
+	(*ListSigningKeysRequest)(nil),       // 27: tessera.license.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),      // 28: tessera.license.v1.ListSigningKeysResponse
+	(*timestamppb.Timestamp)(nil),        // 29: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 30: google.protobuf.FieldMask
 }
 var file_tessera_license_v1_license_proto_depIdxs = []int32{
 	0,  // 0: tessera.license.v1.ValidateHostIdRequest.role:type_name -> tessera.license.v1.HostRole
-	24, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
-	6,  // 2: tessera.license.v1.UpdateLicenseSettingsRequest.settings:type_name -> tessera.license.v1.LicenseSettings
-	25, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	29, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
+	7,  // 2: tessera.license.v1.UpdateLicenseSettingsRequest.settings:type_name -> tessera.license.v1.LicenseSettings
+	30, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
 	1,  // 4: tessera.license.v1.Fulfillment.state:type_name -> tessera.license.v1.FulfillmentState
-	24, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
+	29, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 6: tessera.license.v1.Fulfillment.support_type:type_name -> tessera.license.v1.SupportType
-	24, // 7: tessera.license.v1.Fulfillment.expire_time:type_name -> google.protobuf.Timestamp
-	12, // 8: tessera.license.v1.ActivationLine.counts:type_name -> tessera.license.v1.HostCount
-	24, // 9: tessera.license.v1.FulfilAttributes.start_time:type_name -> google.protobuf.Timestamp
-	24, // 10: tessera.license.v1.FulfilAttributes.version_date:type_name -> google.protobuf.Timestamp
-	13, // 11: tessera.license.v1.ActivateLineItemsRequest.lines:type_name -> tessera.license.v1.ActivationLine
-	11, // 12: tessera.license.v1.ActivateLineItemsRequest.hosts:type_name -> tessera.license.v1.HostGroup
-	14, // 13: tessera.license.v1.ActivateLineItemsRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
-	9,  // 14: tessera.license.v1.ActivateLineItemsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
-	17, // 15: tessera.license.v1.ActivateLineItemsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	24, // 16: tessera.license.v1.ConsolidatedLicense.create_time:type_name -> google.protobuf.Timestamp
-	3,  // 17: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	24, // 18: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
-	24, // 19: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
-	3,  // 20: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	19, // 21: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
-	10, // 22: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
-	15, // 23: tessera.license.v1.LicenseService.ActivateLineItems:input_type -> tessera.license.v1.ActivateLineItemsRequest
-	18, // 24: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
-	22, // 25: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
-	20, // 26: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
-	21, // 27: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
-	4,  // 28: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
-	7,  // 29: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
-	8,  // 30: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
-	9,  // 31: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
-	16, // 32: tessera.license.v1.LicenseService.ActivateLineItems:output_type -> tessera.license.v1.ActivateLineItemsResponse
-	9,  // 33: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
-	23, // 34: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	19, // 35: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
-	23, // 36: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	5,  // 37: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
-	6,  // 38: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	6,  // 39: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	31, // [31:40] is the sub-list for method output_type
-	22, // [22:31] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	29, // 7: tessera.license.v1.Fulfillment.expire_time:type_name -> google.protobuf.Timestamp
+	13, // 8: tessera.license.v1.ActivationLine.counts:type_name -> tessera.license.v1.HostCount
+	29, // 9: tessera.license.v1.FulfilAttributes.start_time:type_name -> google.protobuf.Timestamp
+	29, // 10: tessera.license.v1.FulfilAttributes.version_date:type_name -> google.protobuf.Timestamp
+	14, // 11: tessera.license.v1.ActivateLineItemsRequest.lines:type_name -> tessera.license.v1.ActivationLine
+	12, // 12: tessera.license.v1.ActivateLineItemsRequest.hosts:type_name -> tessera.license.v1.HostGroup
+	15, // 13: tessera.license.v1.ActivateLineItemsRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
+	10, // 14: tessera.license.v1.ActivateLineItemsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
+	18, // 15: tessera.license.v1.ActivateLineItemsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	29, // 16: tessera.license.v1.ConsolidatedLicense.create_time:type_name -> google.protobuf.Timestamp
+	3,  // 17: tessera.license.v1.ListFulfillmentsRequest.view:type_name -> tessera.license.v1.FulfillmentView
+	10, // 18: tessera.license.v1.ListFulfillmentsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
+	4,  // 19: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	29, // 20: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
+	29, // 21: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
+	4,  // 22: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	24, // 23: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
+	11, // 24: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
+	16, // 25: tessera.license.v1.LicenseService.ActivateLineItems:input_type -> tessera.license.v1.ActivateLineItemsRequest
+	19, // 26: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
+	20, // 27: tessera.license.v1.LicenseService.ListFulfillments:input_type -> tessera.license.v1.ListFulfillmentsRequest
+	22, // 28: tessera.license.v1.LicenseService.EmailFulfillment:input_type -> tessera.license.v1.EmailFulfillmentRequest
+	27, // 29: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
+	25, // 30: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
+	26, // 31: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
+	5,  // 32: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
+	8,  // 33: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
+	9,  // 34: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
+	10, // 35: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
+	17, // 36: tessera.license.v1.LicenseService.ActivateLineItems:output_type -> tessera.license.v1.ActivateLineItemsResponse
+	10, // 37: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
+	21, // 38: tessera.license.v1.LicenseService.ListFulfillments:output_type -> tessera.license.v1.ListFulfillmentsResponse
+	23, // 39: tessera.license.v1.LicenseService.EmailFulfillment:output_type -> tessera.license.v1.EmailFulfillmentResponse
+	28, // 40: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	24, // 41: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
+	28, // 42: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	6,  // 43: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
+	7,  // 44: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	7,  // 45: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	35, // [35:46] is the sub-list for method output_type
+	24, // [24:35] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_tessera_license_v1_license_proto_init() }
@@ -2000,8 +2323,8 @@ func file_tessera_license_v1_license_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_license_v1_license_proto_rawDesc), len(file_tessera_license_v1_license_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   20,
+			NumEnums:      5,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

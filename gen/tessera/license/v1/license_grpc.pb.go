@@ -22,6 +22,8 @@ const (
 	LicenseService_ActivateLineItem_FullMethodName      = "/tessera.license.v1.LicenseService/ActivateLineItem"
 	LicenseService_ActivateLineItems_FullMethodName     = "/tessera.license.v1.LicenseService/ActivateLineItems"
 	LicenseService_GetFulfillment_FullMethodName        = "/tessera.license.v1.LicenseService/GetFulfillment"
+	LicenseService_ListFulfillments_FullMethodName      = "/tessera.license.v1.LicenseService/ListFulfillments"
+	LicenseService_EmailFulfillment_FullMethodName      = "/tessera.license.v1.LicenseService/EmailFulfillment"
 	LicenseService_ListSigningKeys_FullMethodName       = "/tessera.license.v1.LicenseService/ListSigningKeys"
 	LicenseService_RotateSigningKey_FullMethodName      = "/tessera.license.v1.LicenseService/RotateSigningKey"
 	LicenseService_ListPublicKeys_FullMethodName        = "/tessera.license.v1.LicenseService/ListPublicKeys"
@@ -44,6 +46,13 @@ type LicenseServiceClient interface {
 	// returns what it would generate without taking seats or storing anything.
 	ActivateLineItems(ctx context.Context, in *ActivateLineItemsRequest, opts ...grpc.CallOption) (*ActivateLineItemsResponse, error)
 	GetFulfillment(ctx context.Context, in *GetFulfillmentRequest, opts ...grpc.CallOption) (*Fulfillment, error)
+	// Lists the fulfillments the caller may see (SPEC LIC-7); CSV:
+	// GET /v1/fulfillments:export (SupportLicenses.csv). The license file itself:
+	// GET /v1/fulfillments/{id}:licenseFile (LicenseFile.lic), a print view:
+	// GET /v1/fulfillments/{id}:print.
+	ListFulfillments(ctx context.Context, in *ListFulfillmentsRequest, opts ...grpc.CallOption) (*ListFulfillmentsResponse, error)
+	// Emails a fulfillment's license file (LicenseFile.lic) to 1-20 addresses.
+	EmailFulfillment(ctx context.Context, in *EmailFulfillmentRequest, opts ...grpc.CallOption) (*EmailFulfillmentResponse, error)
 	// Lists the tenant's signing keys (public halves only), creating the first if none.
 	ListSigningKeys(ctx context.Context, in *ListSigningKeysRequest, opts ...grpc.CallOption) (*ListSigningKeysResponse, error)
 	// Makes a new key the tenant's active signing key; earlier keys stay listed and
@@ -92,6 +101,26 @@ func (c *licenseServiceClient) GetFulfillment(ctx context.Context, in *GetFulfil
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Fulfillment)
 	err := c.cc.Invoke(ctx, LicenseService_GetFulfillment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) ListFulfillments(ctx context.Context, in *ListFulfillmentsRequest, opts ...grpc.CallOption) (*ListFulfillmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListFulfillmentsResponse)
+	err := c.cc.Invoke(ctx, LicenseService_ListFulfillments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) EmailFulfillment(ctx context.Context, in *EmailFulfillmentRequest, opts ...grpc.CallOption) (*EmailFulfillmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EmailFulfillmentResponse)
+	err := c.cc.Invoke(ctx, LicenseService_EmailFulfillment_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +201,13 @@ type LicenseServiceServer interface {
 	// returns what it would generate without taking seats or storing anything.
 	ActivateLineItems(context.Context, *ActivateLineItemsRequest) (*ActivateLineItemsResponse, error)
 	GetFulfillment(context.Context, *GetFulfillmentRequest) (*Fulfillment, error)
+	// Lists the fulfillments the caller may see (SPEC LIC-7); CSV:
+	// GET /v1/fulfillments:export (SupportLicenses.csv). The license file itself:
+	// GET /v1/fulfillments/{id}:licenseFile (LicenseFile.lic), a print view:
+	// GET /v1/fulfillments/{id}:print.
+	ListFulfillments(context.Context, *ListFulfillmentsRequest) (*ListFulfillmentsResponse, error)
+	// Emails a fulfillment's license file (LicenseFile.lic) to 1-20 addresses.
+	EmailFulfillment(context.Context, *EmailFulfillmentRequest) (*EmailFulfillmentResponse, error)
 	// Lists the tenant's signing keys (public halves only), creating the first if none.
 	ListSigningKeys(context.Context, *ListSigningKeysRequest) (*ListSigningKeysResponse, error)
 	// Makes a new key the tenant's active signing key; earlier keys stay listed and
@@ -204,6 +240,12 @@ func (UnimplementedLicenseServiceServer) ActivateLineItems(context.Context, *Act
 }
 func (UnimplementedLicenseServiceServer) GetFulfillment(context.Context, *GetFulfillmentRequest) (*Fulfillment, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetFulfillment not implemented")
+}
+func (UnimplementedLicenseServiceServer) ListFulfillments(context.Context, *ListFulfillmentsRequest) (*ListFulfillmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListFulfillments not implemented")
+}
+func (UnimplementedLicenseServiceServer) EmailFulfillment(context.Context, *EmailFulfillmentRequest) (*EmailFulfillmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EmailFulfillment not implemented")
 }
 func (UnimplementedLicenseServiceServer) ListSigningKeys(context.Context, *ListSigningKeysRequest) (*ListSigningKeysResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSigningKeys not implemented")
@@ -294,6 +336,42 @@ func _LicenseService_GetFulfillment_Handler(srv interface{}, ctx context.Context
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(LicenseServiceServer).GetFulfillment(ctx, req.(*GetFulfillmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_ListFulfillments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListFulfillmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).ListFulfillments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_ListFulfillments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).ListFulfillments(ctx, req.(*ListFulfillmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_EmailFulfillment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EmailFulfillmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).EmailFulfillment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_EmailFulfillment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).EmailFulfillment(ctx, req.(*EmailFulfillmentRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -424,6 +502,14 @@ var LicenseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetFulfillment",
 			Handler:    _LicenseService_GetFulfillment_Handler,
+		},
+		{
+			MethodName: "ListFulfillments",
+			Handler:    _LicenseService_ListFulfillments_Handler,
+		},
+		{
+			MethodName: "EmailFulfillment",
+			Handler:    _LicenseService_EmailFulfillment_Handler,
 		},
 		{
 			MethodName: "ListSigningKeys",

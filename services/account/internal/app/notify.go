@@ -92,6 +92,18 @@ func (a *App) SendLineItemEmail(_ context.Context, _ string, ev *eventspb.LineIt
 	return a.mailer.Send(mail.Message{To: ev.GetTo(), Subject: ev.GetSubject(), Text: ev.GetText()})
 }
 
+// SendFulfillmentEmail sends a license someone asked to email, attached as
+// LicenseFile.lic (SPEC LIC-7).
+func (a *App) SendFulfillmentEmail(_ context.Context, _ string, ev *eventspb.FulfillmentEmailed) error {
+	if len(ev.GetTo()) == 0 {
+		return nil
+	}
+	return a.mailer.Send(mail.Message{
+		To: ev.GetTo(), Subject: ev.GetSubject(), Text: ev.GetText(),
+		Attachments: []mail.Attachment{{Filename: LicenseFileName, ContentType: "text/plain; charset=utf-8", Data: []byte(ev.GetLicenseText())}},
+	})
+}
+
 // SendTransferEmail tells the administrators of both accounts that a line item is
 // being transferred and waits for the producer's approval (SPEC ENT-7).
 func (a *App) SendTransferEmail(ctx context.Context, tenant string, ev *eventspb.LineItemTransferred) error {

@@ -72,16 +72,7 @@ func (a *App) GetFulfillment(ctx context.Context, id string) (Fulfillment, error
 	if err != nil {
 		return f, err
 	}
-	ref := authz.LineItemRef{AccountID: f.AccountID, ActivationID: f.ActivationID}
-	if p.GetScopeEntitlementId() != "" || len(p.GetProductLines()) > 0 {
-		// Fulfillments record neither their entitlement nor product line; the line
-		// item does.
-		li, err := a.ent.LineItem(ctx, f.ActivationID)
-		if err != nil {
-			return Fulfillment{}, err
-		}
-		ref = li.ref()
-	}
+	ref := authz.LineItemRef{AccountID: f.AccountID, EntitlementID: f.EntitlementID, ActivationID: f.ActivationID, ProductLineID: f.ProductLineID}
 	if !authz.CanSeeLineItem(p, ref) {
 		return Fulfillment{}, errs.NotFound("fulfillment", id)
 	}

@@ -426,7 +426,7 @@ func (a *App) plan(ctx context.Context, it batchItem, index int, groups []placed
 		total += count + c.Overdraft
 		servers, nodes := g.strings()
 		f := Fulfillment{
-			ID: ids.New("FUL", 3), ActivationID: li.ActivationID, AccountID: li.AccountID,
+			ID: ids.New("FUL", 3), ActivationID: li.ActivationID, AccountID: li.AccountID, EntitlementID: li.EntitlementID, ProductLineID: li.ProductLineID,
 			ServerHostIDs: servers, NodeHostIDs: nodes, Quantity: count + c.Overdraft, Overdraft: c.Overdraft,
 			State: StateActive, SupportType: SupportMaster, ProductID: li.ProductID, Version: it.product.Version,
 			ModelType: li.ModelType, Technology: it.product.Technology, ExpireTime: li.ExpireTime,

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/tessera-dev/tessera/services/license/licfile"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/seats"
 )
 
@@ -38,9 +39,11 @@ const (
 // server (or triad) and, for node-locked counted models, its client hosts; or the
 // client hosts of an uncounted model.
 type Fulfillment struct {
-	ID           string
-	ActivationID string
-	AccountID    string
+	ID            string
+	ActivationID  string
+	AccountID     string
+	EntitlementID string
+	ProductLineID string
 	// HostID is the first server host, or the first node-locked host.
 	HostID        string
 	ServerHostIDs []string
@@ -188,6 +191,9 @@ type Store interface {
 	// commits their seat claims, records the hosts and writes the events, in one
 	// transaction.
 	CreateFulfillments(ctx context.Context, tenant, requestID string, fs []Fulfillment, cls []ConsolidatedLicense) error
+	ListFulfillments(ctx context.Context, tenant string, scope Scope, q filter.Query, full bool) ([]Fulfillment, string, error)
+	// RecordFulfillmentEmail writes the event that carries a license email.
+	RecordFulfillmentEmail(ctx context.Context, tenant, id string, to []string, subject, text, license string) (uuid.UUID, error)
 	// FulfillmentsByRequest returns what an activation request created.
 	FulfillmentsByRequest(ctx context.Context, tenant, requestID string) ([]Fulfillment, []ConsolidatedLicense, error)
 	ActiveKey(ctx context.Context, tenant string) (SigningKey, error)

@@ -12,6 +12,7 @@ import (
 	"github.com/tessera-dev/tessera/services/license/licfile"
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
 	"github.com/tessera-dev/tessera/services/platform/names"
 )
@@ -21,6 +22,8 @@ var Permissions = grpcx.Permissions{
 	licensepb.LicenseService_ActivateLineItems_FullMethodName:     authz.LicensesGenerate,
 	licensepb.LicenseService_ActivateLineItem_FullMethodName:      authz.LicensesGenerate,
 	licensepb.LicenseService_GetFulfillment_FullMethodName:        authz.LicensesView,
+	licensepb.LicenseService_ListFulfillments_FullMethodName:      authz.LicensesView,
+	licensepb.LicenseService_EmailFulfillment_FullMethodName:      authz.LicensesView,
 	licensepb.LicenseService_ListSigningKeys_FullMethodName:       authz.SigningKeysView,
 	licensepb.LicenseService_RotateSigningKey_FullMethodName:      authz.SigningKeysManage,
 	licensepb.LicenseService_ListPublicKeys_FullMethodName:        authz.Public,
@@ -65,6 +68,7 @@ func fulfillmentPB(f app.Fulfillment) *licensepb.Fulfillment {
 		Account: "accounts/" + f.AccountID, LicenseJson: f.LicenseJSON, SupportType: supportTypes[f.SupportType],
 		Product: ref("products", f.ProductID), Version: f.Version, ServerHostIds: f.ServerHostIDs, NodelockedHostIds: f.NodeHostIDs,
 		Overdraft: f.Overdraft, Parent: ref("fulfillments", f.ParentID), ConsolidatedLicense: ref("consolidatedLicenses", f.ConsolidatedID),
+		Count: f.Count(),
 	}
 	if !f.CreateTime.IsZero() {
 		out.CreateTime = timestamppb.New(f.CreateTime)
@@ -84,6 +88,34 @@ func consolidatedPB(c app.ConsolidatedLicense) *licensepb.ConsolidatedLicense {
 		out.Fulfillments = append(out.Fulfillments, "fulfillments/"+id)
 	}
 	return out
+}
+
+// ListFulfillments implements LicenseService.
+func (s *Server) ListFulfillments(ctx context.Context, req *licensepb.ListFulfillmentsRequest) (*licensepb.ListFulfillmentsResponse, error) {
+	list, next, err := s.app.ListFulfillments(ctx, filter.Query{
+		Filter: req.GetFilter(), OrderBy: req.GetOrderBy(), PageToken: req.GetPageToken(), PageSize: int(req.GetPageSize()),
+	}, req.GetView() == licensepb.FulfillmentView_FULFILLMENT_VIEW_FULL)
+	if err != nil {
+		return nil, err
+	}
+	out := &licensepb.ListFulfillmentsResponse{NextPageToken: next}
+	for _, f := range list {
+		out.Fulfillments = append(out.Fulfillments, fulfillmentPB(f))
+	}
+	return out, nil
+}
+
+// EmailFulfillment implements LicenseService.
+func (s *Server) EmailFulfillment(ctx context.Context, req *licensepb.EmailFulfillmentRequest) (*licensepb.EmailFulfillmentResponse, error) {
+	id, err := names.ID("name", req.GetName(), "fulfillments")
+	if err != nil {
+		return nil, err
+	}
+	eventID, err := s.app.EmailFulfillment(ctx, id, req.GetTo())
+	if err != nil {
+		return nil, err
+	}
+	return &licensepb.EmailFulfillmentResponse{EventId: eventID.String()}, nil
 }
 
 // ActivateLineItem implements LicenseService.

@@ -10,9 +10,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -24,6 +27,7 @@ import (
 	"github.com/tessera-dev/tessera/services/license/licfile"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/events"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/ids"
 	"github.com/tessera-dev/tessera/services/platform/pg"
 	"github.com/tessera-dev/tessera/services/platform/seats"
@@ -41,13 +45,89 @@ type Store struct {
 func New(pool *pgxpool.Pool, sealer keys.Sealer) *Store { return &Store{pool: pool, sealer: sealer} }
 
 const fulfillmentCols = `id, activation_id, account_id, host_id, quantity, state, license_text, license_json, key_id, request_id, claim_id, user_id, created_at,
-	support_type, server_host_ids, node_host_ids, overdraft, product_id, version, model_type, technology, expire_time, attributes, coalesce(parent_id, ''), coalesce(consolidated_id, '')`
+	support_type, server_host_ids, node_host_ids, overdraft, product_id, version, model_type, technology, expire_time, attributes, coalesce(parent_id, ''), coalesce(consolidated_id, ''),
+	entitlement_id, product_line_id`
+
+// fulfillmentBasicCols leaves the license texts out, for lists.
+var fulfillmentBasicCols = strings.Replace(fulfillmentCols, "license_text, license_json", "'', ''", 1)
 
 func scanFulfillment(row pgx.Row) (app.Fulfillment, error) {
 	var f app.Fulfillment
-	err := row.Scan(&f.ID, &f.ActivationID, &f.AccountID, &f.HostID, &f.Quantity, &f.State, &f.LicenseText, &f.LicenseJSON, &f.KeyID, &f.RequestID, &f.ClaimID, &f.UserID, &f.CreateTime,
-		&f.SupportType, &f.ServerHostIDs, &f.NodeHostIDs, &f.Overdraft, &f.ProductID, &f.Version, &f.ModelType, &f.Technology, &f.ExpireTime, &f.Attributes, &f.ParentID, &f.ConsolidatedID)
+	err := row.Scan(fulfillmentDest(&f)...)
 	return f, err
+}
+
+func fulfillmentDest(f *app.Fulfillment) []any {
+	return []any{
+		&f.ID, &f.ActivationID, &f.AccountID, &f.HostID, &f.Quantity, &f.State, &f.LicenseText, &f.LicenseJSON, &f.KeyID, &f.RequestID, &f.ClaimID, &f.UserID, &f.CreateTime,
+		&f.SupportType, &f.ServerHostIDs, &f.NodeHostIDs, &f.Overdraft, &f.ProductID, &f.Version, &f.ModelType, &f.Technology, &f.ExpireTime, &f.Attributes, &f.ParentID, &f.ConsolidatedID,
+		&f.EntitlementID, &f.ProductLineID,
+	}
+}
+
+var fulfillmentSchema = filter.Schema{
+	"fulfillment_id": {Column: "id", Kind: filter.Text},
+	"line_item":      {Column: "activation_id", Kind: filter.Text},
+	"product":        {Column: "product_id", Kind: filter.Text},
+	"version":        {Column: "version", Kind: filter.Text},
+	"host":           {Column: "array_to_string(server_host_ids || node_host_ids, ' ')", Kind: filter.Text},
+	"account":        {Column: "account_id", Kind: filter.Exact},
+	"support_type": {Column: "support_type", Kind: filter.Exact, Values: map[string]string{
+		"MASTER": app.SupportMaster, "RETURN": app.SupportReturn, "REPAIR": app.SupportRepair, "REHOST": app.SupportRehost,
+		"OBSOLETE": app.SupportObsolete, "UPGRADE": app.SupportUpgrade, "UPSELL": app.SupportUpsell, "RENEW": app.SupportRenew,
+	}},
+	"state": {Column: "state", Kind: filter.Exact, Values: map[string]string{
+		"ACTIVE": app.StateActive, "RETURNED": app.StateReturned, "OBSOLETE": app.StateObsolete,
+	}},
+	"create_time": {Column: "created_at", Kind: filter.Time},
+	"expire_time": {Column: "expire_time", Kind: filter.Time},
+}
+
+// ListFulfillments lists a page of fulfillments within scope.
+func (s *Store) ListFulfillments(ctx context.Context, tenant string, scope app.Scope, q filter.Query, full bool) ([]app.Fulfillment, string, error) {
+	plan, err := fulfillmentSchema.Plan(q, "id", 7)
+	if err != nil {
+		return nil, "", err
+	}
+	cols := fulfillmentBasicCols
+	if full {
+		cols = fulfillmentCols
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+cols+`, `+plan.SortKey+` AS sort_key FROM fulfillments
+		WHERE tenant_id = $1 AND ($2 OR account_id = ANY($3))
+		  AND (cardinality($4::text[]) = 0 OR product_line_id = ANY($4))
+		  AND ($5 = '' OR entitlement_id = $5) AND ($6 = '' OR activation_id = $6)
+		  AND `+plan.Where+` ORDER BY `+plan.OrderBy+` LIMIT `+strconv.Itoa(plan.Limit),
+		append([]any{
+			tenant, scope.All || scope.EntitlementID != "" || scope.ActivationID != "", nonNil(scope.AccountIDs), nonNil(scope.ProductLines),
+			scope.EntitlementID, scope.ActivationID,
+		}, plan.Args...)...)
+	if err != nil {
+		return nil, "", err
+	}
+	return filter.CollectPage(plan, rows, func(r pgx.CollectableRow, f *app.Fulfillment, key *string) error {
+		return r.Scan(append(fulfillmentDest(f), key)...)
+	}, func(f app.Fulfillment) string { return f.ID })
+}
+
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+// RecordFulfillmentEmail writes the event that carries a license email to the mailer.
+func (s *Store) RecordFulfillmentEmail(ctx context.Context, tenant, id string, to []string, subject, text, license string) (uuid.UUID, error) {
+	var eventID uuid.UUID
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		eventID, err = events.Write(ctx, tx, events.Subject("license", "fulfillment", "emailed"), tenant, &eventspb.FulfillmentEmailed{
+			FulfillmentId: id, To: to, Subject: subject, Text: text, LicenseText: license,
+		})
+		return err
+	})
+	return eventID, err
 }
 
 const consolidatedCols = `c.id, c.account_id, c.server_host_ids, c.technology, c.license_text, c.license_json, c.key_id, c.created_at,
@@ -133,12 +213,13 @@ func insertFulfillment(ctx context.Context, tx pgx.Tx, tenant string, f app.Fulf
 	}
 	var created time.Time
 	err := tx.QueryRow(ctx, `INSERT INTO fulfillments (tenant_id, id, activation_id, account_id, host_id, quantity, state, license_text, license_json, key_id, request_id, claim_id, user_id,
-			support_type, server_host_ids, node_host_ids, overdraft, product_id, version, model_type, technology, expire_time, attributes, parent_id, consolidated_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15::text[], '{}'), coalesce($16::text[], '{}'), $17, $18, $19, $20, $21, $22, $23, $24, $25)
+			support_type, server_host_ids, node_host_ids, overdraft, product_id, version, model_type, technology, expire_time, attributes, parent_id, consolidated_id,
+			entitlement_id, product_line_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15::text[], '{}'), coalesce($16::text[], '{}'), $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)
 		RETURNING created_at`,
 		tenant, f.ID, f.ActivationID, f.AccountID, f.HostID, f.Quantity, f.State, f.LicenseText, f.LicenseJSON, f.KeyID, f.RequestID, f.ClaimID, f.UserID,
 		f.SupportType, f.ServerHostIDs, f.NodeHostIDs, f.Overdraft, f.ProductID, f.Version, f.ModelType, f.Technology, f.ExpireTime, attrs,
-		pg.NullIfEmpty(f.ParentID), pg.NullIfEmpty(f.ConsolidatedID)).Scan(&created)
+		pg.NullIfEmpty(f.ParentID), pg.NullIfEmpty(f.ConsolidatedID), f.EntitlementID, f.ProductLineID).Scan(&created)
 	if err != nil {
 		return err
 	}
