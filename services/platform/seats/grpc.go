@@ -19,10 +19,14 @@ type Client struct {
 }
 
 // ReserveSeats implements Entitlements.
-func (c Client) ReserveSeats(ctx context.Context, id uuid.UUID, activationID string, quantity int64, holder string, accountIDs []string, ttl time.Duration, start time.Time) (string, error) {
+func (c Client) ReserveSeats(ctx context.Context, claim Claim, holder string, ttl time.Duration) (string, error) {
 	req := &entitlementpb.ReserveSeatsRequest{
-		ReservationId: id.String(), ActivationId: activationID, Quantity: quantity, Holder: holder, AccountIds: accountIDs,
+		ReservationId: claim.ID.String(), ActivationId: claim.ActivationID, Quantity: claim.Quantity, Holder: holder, AccountIds: claim.AccountIDs,
 	}
+	if claim.Replaces != nil {
+		req.Replaces = claim.Replaces.String()
+	}
+	start := claim.Start
 	if ttl > 0 {
 		req.Ttl = durationpb.New(ttl)
 	}

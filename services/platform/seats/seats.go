@@ -44,7 +44,7 @@ func Migrations() pg.MigrationSet {
 
 // Entitlements is what the ledger needs of the entitlement service.
 type Entitlements interface {
-	ReserveSeats(ctx context.Context, reservationID uuid.UUID, activationID string, quantity int64, holder string, accountIDs []string, ttl time.Duration, start time.Time) (accountID string, err error)
+	ReserveSeats(ctx context.Context, c Claim, holder string, ttl time.Duration) (accountID string, err error)
 	ConfirmSeats(ctx context.Context, reservationID uuid.UUID) error
 	ReleaseSeats(ctx context.Context, reservationID uuid.UUID) error
 }
@@ -60,6 +60,10 @@ type Claim struct {
 	// Start is the term start to record if this claim starts the line item's term
 	// (zero: now).
 	Start time.Time
+	// Replaces is the confirmed claim whose seats this one takes over (a partial
+	// return: Quantity is what stays). Until this claim is confirmed the replaced one
+	// is only suspended; releasing this one restores it.
+	Replaces *uuid.UUID
 }
 
 // Ledger records claims in the service's own schema.
@@ -86,9 +90,9 @@ var ErrClaimReleased = errs.Aborted("RESERVATION_RELEASED", "the seats of this r
 
 // Begin reserves the claim's seats and returns the account owning the line item.
 func (l *Ledger) Begin(ctx context.Context, c Claim) (string, error) {
-	tag, err := l.pool.Exec(ctx, `INSERT INTO seat_claims (id, tenant_id, activation_id, quantity, state)
-		VALUES ($1, $2, $3, $4, 'pending') ON CONFLICT (id) DO NOTHING`,
-		c.ID, c.TenantID, c.ActivationID, c.Quantity)
+	tag, err := l.pool.Exec(ctx, `INSERT INTO seat_claims (id, tenant_id, activation_id, quantity, state, replaces)
+		VALUES ($1, $2, $3, $4, 'pending', $5) ON CONFLICT (id) DO NOTHING`,
+		c.ID, c.TenantID, c.ActivationID, c.Quantity, c.Replaces)
 	if err != nil {
 		return "", err
 	}
@@ -107,7 +111,7 @@ func (l *Ledger) Begin(ctx context.Context, c Claim) (string, error) {
 			return "", ErrClaimReleased
 		}
 	}
-	accountID, err := l.ent.ReserveSeats(ctx, c.ID, c.ActivationID, c.Quantity, l.holder, c.AccountIDs, l.TTL, c.Start)
+	accountID, err := l.ent.ReserveSeats(ctx, c, l.holder, l.TTL)
 	if err != nil {
 		if ours && definiteRefusal(err) {
 			// Nothing was reserved and no other call shares the claim: it is over.

@@ -298,3 +298,69 @@ func TestLedgerMarksClaimLostWhenItsReservationExpired(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n, "a lost claim is not retried")
 }
+
+// A replacement reservation (a partial return) holds the larger quantity until it
+// is confirmed; releasing or expiring it restores the replaced one exactly; retries
+// count once (SPEC ENT-5, LIC-8).
+func TestReplacementReservations_ENT5(t *testing.T) {
+	f := setup(t, 10)
+	reserve := func(id string, quantity int64, replaces string, ttl time.Duration) error {
+		req := &entitlementpb.ReserveSeatsRequest{ReservationId: id, ActivationId: f.seed.ActivationID, Quantity: quantity, Holder: "test", Replaces: replaces}
+		if ttl > 0 {
+			req.Ttl = durationpb.New(ttl)
+		}
+		_, err := f.ent.ReserveSeats(f.ctx, req)
+		return err
+	}
+	confirm := func(id string) error {
+		_, err := f.ent.ConfirmSeats(f.ctx, &entitlementpb.ConfirmSeatsRequest{ReservationId: id})
+		return err
+	}
+	release := func(id string) error {
+		_, err := f.ent.ReleaseSeats(f.ctx, &entitlementpb.ReleaseSeatsRequest{ReservationId: id})
+		return err
+	}
+	orig := uuid.NewString()
+	require.NoError(t, reserve(orig, 6, "", 0))
+	require.NoError(t, confirm(orig))
+	require.EqualValues(t, 4, f.available(t))
+
+	// Give 4 back, but the holder aborts: everything is as before.
+	r1 := uuid.NewString()
+	require.NoError(t, reserve(r1, 2, orig, 0))
+	require.EqualValues(t, 4, f.available(t), "nothing is given back before confirmation")
+	require.Equal(t, "RESERVATION_REPLACED", errs.Reason(release(orig)), "the replaced one is suspended")
+	require.NoError(t, release(r1))
+	require.EqualValues(t, 4, f.available(t))
+
+	// Give 4 back, retried 20 times at once, then confirmed.
+	r2 := uuid.NewString()
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() { assert.NoError(t, reserve(r2, 2, orig, 0)) })
+	}
+	wg.Wait()
+	require.Equal(t, codes.FailedPrecondition, status.Code(reserve(uuid.NewString(), 1, orig, 0)), "one replacement at a time")
+	require.NoError(t, confirm(r2))
+	require.NoError(t, confirm(r2))
+	require.EqualValues(t, 8, f.available(t))
+	require.Equal(t, codes.FailedPrecondition, status.Code(confirm(orig)), "the replaced one is over")
+
+	// Growing by replacement takes the added seats at once; its expiry gives them back
+	// and restores the one it replaced.
+	r3 := uuid.NewString()
+	require.NoError(t, reserve(r3, 5, r2, time.Second))
+	require.EqualValues(t, 5, f.available(t))
+	require.Eventually(t, func() bool { return f.available(t) == 8 }, 20*time.Second, 50*time.Millisecond)
+	require.NoError(t, release(r2), "r2 holds its seats again and can be released")
+	require.EqualValues(t, 10, f.available(t))
+
+	// Replacing by 0 gives everything back at confirmation.
+	r4, r5 := uuid.NewString(), uuid.NewString()
+	require.NoError(t, reserve(r4, 3, "", 0))
+	require.NoError(t, confirm(r4))
+	require.NoError(t, reserve(r5, 0, r4, 0))
+	require.NoError(t, confirm(r5))
+	require.EqualValues(t, 10, f.available(t))
+	require.Equal(t, codes.InvalidArgument, status.Code(reserve(uuid.NewString(), 0, "", 0)), "0 seats only when replacing")
+}

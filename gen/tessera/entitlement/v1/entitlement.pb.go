@@ -323,6 +323,8 @@ const (
 	ReservationState_RESERVATION_STATE_RELEASED    ReservationState = 3
 	// Never confirmed or released before its expire_time: the seats went back.
 	ReservationState_RESERVATION_STATE_EXPIRED ReservationState = 4
+	// Taken over by a confirmed or pending replacement.
+	ReservationState_RESERVATION_STATE_REPLACED ReservationState = 5
 )
 
 // Enum value maps for ReservationState.
@@ -333,6 +335,7 @@ var (
 		2: "RESERVATION_STATE_CONFIRMED",
 		3: "RESERVATION_STATE_RELEASED",
 		4: "RESERVATION_STATE_EXPIRED",
+		5: "RESERVATION_STATE_REPLACED",
 	}
 	ReservationState_value = map[string]int32{
 		"RESERVATION_STATE_UNSPECIFIED": 0,
@@ -340,6 +343,7 @@ var (
 		"RESERVATION_STATE_CONFIRMED":   2,
 		"RESERVATION_STATE_RELEASED":    3,
 		"RESERVATION_STATE_EXPIRED":     4,
+		"RESERVATION_STATE_REPLACED":    5,
 	}
 )
 
@@ -3020,7 +3024,11 @@ type ReserveSeatsRequest struct {
 	Ttl *durationpb.Duration `protobuf:"bytes,6,opt,name=ttl,proto3" json:"ttl,omitempty"`
 	// For a line item whose term starts at its first activation: the start to record
 	// (default now). Ignored once the line item has a start.
-	StartTime     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// A reservation of the same line item whose seats this one takes over, e.g. to give
+	// part of them back (quantity may then be 0). Until this one is confirmed the
+	// replaced one is only suspended: releasing or expiring this one restores it.
+	Replaces      string `protobuf:"bytes,8,opt,name=replaces,proto3" json:"replaces,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3102,6 +3110,13 @@ func (x *ReserveSeatsRequest) GetStartTime() *timestamppb.Timestamp {
 		return x.StartTime
 	}
 	return nil
+}
+
+func (x *ReserveSeatsRequest) GetReplaces() string {
+	if x != nil {
+		return x.Replaces
+	}
+	return ""
 }
 
 type ConfirmSeatsRequest struct {
@@ -5749,7 +5764,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x06holder\x18\x05 \x01(\tR\x06holder\x12\x18\n" +
 	"\aaccount\x18\x06 \x01(\tR\aaccount\x12;\n" +
 	"\vexpire_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"\x9e\x02\n" +
+	"expireTime\"\xba\x02\n" +
 	"\x13ReserveSeatsRequest\x12%\n" +
 	"\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\x12#\n" +
 	"\ractivation_id\x18\x02 \x01(\tR\factivationId\x12\x1a\n" +
@@ -5759,7 +5774,8 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"accountIds\x12+\n" +
 	"\x03ttl\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x129\n" +
 	"\n" +
-	"start_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\"<\n" +
+	"start_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12\x1a\n" +
+	"\breplaces\x18\b \x01(\tR\breplaces\"<\n" +
 	"\x13ConfirmSeatsRequest\x12%\n" +
 	"\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\"<\n" +
 	"\x13ReleaseSeatsRequest\x12%\n" +
@@ -5955,13 +5971,14 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x15LINE_ITEM_TYPE_UPSELL\x10\x03\x12\x1a\n" +
 	"\x16LINE_ITEM_TYPE_RENEWAL\x10\x04\x12\x1e\n" +
 	"\x1aLINE_ITEM_TYPE_MAINTENANCE\x10\x05\x12\x1f\n" +
-	"\x1bLINE_ITEM_TYPE_SUBSCRIPTION\x10\x06*\xb5\x01\n" +
+	"\x1bLINE_ITEM_TYPE_SUBSCRIPTION\x10\x06*\xd5\x01\n" +
 	"\x10ReservationState\x12!\n" +
 	"\x1dRESERVATION_STATE_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aRESERVATION_STATE_RESERVED\x10\x01\x12\x1f\n" +
 	"\x1bRESERVATION_STATE_CONFIRMED\x10\x02\x12\x1e\n" +
 	"\x1aRESERVATION_STATE_RELEASED\x10\x03\x12\x1d\n" +
-	"\x19RESERVATION_STATE_EXPIRED\x10\x04*\xae\x01\n" +
+	"\x19RESERVATION_STATE_EXPIRED\x10\x04\x12\x1e\n" +
+	"\x1aRESERVATION_STATE_REPLACED\x10\x05*\xae\x01\n" +
 	"\x12EntitlementKeyKind\x12$\n" +
 	" ENTITLEMENT_KEY_KIND_UNSPECIFIED\x10\x00\x12'\n" +
 	"#ENTITLEMENT_KEY_KIND_ENTITLEMENT_ID\x10\x01\x12&\n" +

@@ -33,6 +33,7 @@ const (
 	ReservationConfirmed = "confirmed"
 	ReservationReleased  = "released"
 	ReservationExpired   = "expired"
+	ReservationReplaced  = "replaced"
 )
 
 // LicenseModel says how a product is licensed.
@@ -217,6 +218,10 @@ type Reservation struct {
 	// Start is the term start to record if this reservation starts the line item's
 	// term (zero: now).
 	Start time.Time
+	// Replaces is the reservation whose seats this one takes over (a partial return);
+	// ReplacedState is what a replaced reservation was before.
+	Replaces      *uuid.UUID
+	ReplacedState string
 	// Applied is set when this call changed the seat count (not a replay).
 	Applied bool
 }

@@ -31,7 +31,7 @@ const (
 
 // ReserveSeats holds seats of a line item for the calling service (SPEC ENT-5) for
 // ttl (0: the default) unless it is confirmed or released first.
-func (a *App) ReserveSeats(ctx context.Context, reservationID, activationID string, quantity int64, holder string, accountIDs []string, ttl time.Duration, start time.Time) (Reservation, error) {
+func (a *App) ReserveSeats(ctx context.Context, reservationID, activationID string, quantity int64, holder string, accountIDs []string, ttl time.Duration, start time.Time, replaces string) (Reservation, error) {
 	var v errs.Violations
 	id, err := uuid.Parse(reservationID)
 	if err != nil {
@@ -39,8 +39,18 @@ func (a *App) ReserveSeats(ctx context.Context, reservationID, activationID stri
 	}
 	v.Require("activation_id", activationID)
 	v.Require("holder", holder)
-	if quantity <= 0 {
-		v.Add("quantity", "must be positive")
+	var replaced *uuid.UUID
+	if replaces != "" {
+		if old, err := uuid.Parse(replaces); err != nil {
+			v.Add("replaces", "must be a UUID")
+		} else if old == id {
+			v.Add("replaces", "cannot be the reservation itself")
+		} else {
+			replaced = &old
+		}
+	}
+	if quantity < 0 || (quantity == 0 && replaced == nil) {
+		v.Add("quantity", "must be positive (0 only when replacing a reservation)")
 	}
 	if ttl == 0 {
 		ttl = DefaultReservationTTL
@@ -51,7 +61,7 @@ func (a *App) ReserveSeats(ctx context.Context, reservationID, activationID stri
 		return Reservation{}, err
 	}
 	tenant := authz.MustTenant(ctx)
-	r, err := a.store.Reserve(ctx, tenant, Reservation{ID: id, ActivationID: activationID, Quantity: quantity, Holder: holder, ExpireTime: time.Now().Add(ttl), Start: start}, accountIDs)
+	r, err := a.store.Reserve(ctx, tenant, Reservation{ID: id, ActivationID: activationID, Quantity: quantity, Holder: holder, ExpireTime: time.Now().Add(ttl), Start: start, Replaces: replaced}, accountIDs)
 	if err == nil && r.Applied {
 		seatsReserved.Add(ctx, quantity, tenantAttr(tenant))
 	}

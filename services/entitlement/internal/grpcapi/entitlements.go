@@ -148,7 +148,7 @@ func reservationPB(r app.Reservation) *entitlementpb.Reservation {
 
 // ReserveSeats implements EntitlementService.
 func (s *Server) ReserveSeats(ctx context.Context, req *entitlementpb.ReserveSeatsRequest) (*entitlementpb.Reservation, error) {
-	r, err := s.app.ReserveSeats(ctx, req.GetReservationId(), req.GetActivationId(), req.GetQuantity(), req.GetHolder(), req.GetAccountIds(), req.GetTtl().AsDuration(), optionalTime(req.GetStartTime()))
+	r, err := s.app.ReserveSeats(ctx, req.GetReservationId(), req.GetActivationId(), req.GetQuantity(), req.GetHolder(), req.GetAccountIds(), req.GetTtl().AsDuration(), optionalTime(req.GetStartTime()), req.GetReplaces())
 	if err != nil {
 		return nil, err
 	}

@@ -122,6 +122,7 @@ var reservationStates = map[string]entitlementpb.ReservationState{
 	app.ReservationConfirmed: entitlementpb.ReservationState_RESERVATION_STATE_CONFIRMED,
 	app.ReservationReleased:  entitlementpb.ReservationState_RESERVATION_STATE_RELEASED,
 	app.ReservationExpired:   entitlementpb.ReservationState_RESERVATION_STATE_EXPIRED,
+	app.ReservationReplaced:  entitlementpb.ReservationState_RESERVATION_STATE_REPLACED,
 }
 
 func reverse[K comparable, V comparable](m map[K]V) map[V]K {

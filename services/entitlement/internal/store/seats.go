@@ -1,10 +1,8 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"errors"
-	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -16,12 +14,12 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/errs"
 )
 
-const reservationCols = `r.id, r.activation_id, r.quantity, r.holder, r.state, coalesce(li.account_id, ''), r.expire_time`
+const reservationCols = `r.id, r.activation_id, r.quantity, r.holder, r.state, coalesce(li.account_id, ''), r.expire_time, r.replaces, coalesce(r.replaced_state, '')`
 
 func scanReservation(row pgx.Row) (app.Reservation, error) {
 	var r app.Reservation
 	var expire *time.Time
-	err := row.Scan(&r.ID, &r.ActivationID, &r.Quantity, &r.Holder, &r.State, &r.AccountID, &expire)
+	err := row.Scan(&r.ID, &r.ActivationID, &r.Quantity, &r.Holder, &r.State, &r.AccountID, &expire, &r.Replaces, &r.ReplacedState)
 	if expire != nil {
 		r.ExpireTime = *expire
 	}
@@ -34,16 +32,41 @@ func (s *Store) reservationForUpdate(ctx context.Context, tx pgx.Tx, tenant stri
 		WHERE r.tenant_id = $1 AND r.id = $2 FOR UPDATE OF r`, tenant, id))
 }
 
+func lockLineItem(ctx context.Context, tx pgx.Tx, tenant, activationID string) (app.LineItem, error) {
+	return scanLineItem(tx.QueryRow(ctx, `SELECT `+lineItemCols+` FROM line_items WHERE tenant_id = $1 AND activation_id = $2 FOR UPDATE`, tenant, activationID))
+}
+
+func setState(ctx context.Context, tx pgx.Tx, tenant string, id uuid.UUID, state string) error {
+	_, err := tx.Exec(ctx, `UPDATE seat_reservations SET state = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2`, tenant, id, state)
+	return err
+}
+
+func addFulfilled(ctx context.Context, tx pgx.Tx, tenant, activationID string, delta int64) error {
+	if delta == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `UPDATE line_items SET fulfilled = fulfilled + $3 WHERE tenant_id = $1 AND activation_id = $2`, tenant, activationID, delta)
+	return err
+}
+
 // Reserve takes seats of a line item under a reservation ID. The reservation row is
 // inserted first, so concurrent calls with one ID serialize on it and only one of
 // them counts seats; the count itself is a conditional update that never lets
 // fulfilled pass quantity.
+//
+// A reservation that replaces another (r.Replaces) holds the larger of the two
+// quantities until it is confirmed: it takes only the seats it adds, and gives back
+// the ones it drops at confirmation, so that a release or expiry can restore the
+// replaced reservation exactly.
 func (s *Store) Reserve(ctx context.Context, tenant string, r app.Reservation, accountIDs []string) (app.Reservation, error) {
 	var out app.Reservation
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO seat_reservations (tenant_id, id, activation_id, quantity, holder, state, expire_time)
-			VALUES ($1, $2, $3, $4, $5, 'reserved', $6) ON CONFLICT (tenant_id, id) DO NOTHING`,
-			tenant, r.ID, r.ActivationID, r.Quantity, r.Holder, r.ExpireTime)
+		tag, err := tx.Exec(ctx, `INSERT INTO seat_reservations (tenant_id, id, activation_id, quantity, holder, state, expire_time, replaces)
+			VALUES ($1, $2, $3, $4, $5, 'reserved', $6, $7) ON CONFLICT (tenant_id, id) DO NOTHING`,
+			tenant, r.ID, r.ActivationID, r.Quantity, r.Holder, r.ExpireTime, r.Replaces)
+		if e := errs.FromPostgres(err); e != nil && e.Metadata["constraint"] == "seat_reservations_one_replacement" {
+			return errs.FailedPrecondition("RESERVATION_NOT_REPLACEABLE", "reservation %s is being replaced already", *r.Replaces)
+		}
 		if err != nil {
 			return err
 		}
@@ -55,35 +78,54 @@ func (s *Store) Reserve(ctx context.Context, tenant string, r app.Reservation, a
 			switch {
 			case prev.State == app.ReservationReleased || prev.State == app.ReservationExpired:
 				return errGone(prev)
-			case prev.ActivationID != r.ActivationID || prev.Quantity != r.Quantity:
+			case prev.ActivationID != r.ActivationID || prev.Quantity != r.Quantity || !sameID(prev.Replaces, r.Replaces):
 				return errs.FailedPrecondition("RESERVATION_MISMATCH", "reservation %s exists with other parameters", r.ID)
 			}
 			out = prev
 			return nil
 		}
-		li, err := scanLineItem(tx.QueryRow(ctx, `SELECT `+lineItemCols+` FROM line_items WHERE tenant_id = $1 AND activation_id = $2 FOR UPDATE`, tenant, r.ActivationID))
+		li, err := lockLineItem(ctx, tx, tenant, r.ActivationID)
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && len(accountIDs) > 0 && !slices.Contains(accountIDs, li.AccountID)) {
 			return errs.NotFound("line item", r.ActivationID)
 		}
 		if err != nil {
 			return err
 		}
-		if err := app.CheckActivatable(li); err != nil {
-			return err
-		}
-		startAt := r.Start
-		if startAt.IsZero() {
-			startAt = time.Now()
-		}
-		if start, expire, first := app.FirstActivation(li, startAt); first {
-			// The term starts now, once: later activations find the start set.
-			if _, err := tx.Exec(ctx, `UPDATE line_items SET start_time = $3, expire_time = $4, updated_at = now() WHERE tenant_id = $1 AND activation_id = $2`,
-				tenant, r.ActivationID, start, expire); err != nil {
+		add := r.Quantity
+		if r.Replaces != nil {
+			old, err := s.reservationForUpdate(ctx, tx, tenant, *r.Replaces)
+			if errors.Is(err, pgx.ErrNoRows) || (err == nil && old.ActivationID != r.ActivationID) {
+				return errs.FailedPrecondition("RESERVATION_NOT_REPLACEABLE", "reservation %s does not hold seats of line item %s", *r.Replaces, r.ActivationID)
+			}
+			if err != nil {
 				return err
 			}
+			if old.State != app.ReservationConfirmed && old.State != app.ReservationReserved {
+				return errs.FailedPrecondition("RESERVATION_NOT_REPLACEABLE", "reservation %s is %s and cannot be replaced", old.ID, old.State)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE seat_reservations SET replaced_state = state, state = 'replaced', updated_at = now() WHERE tenant_id = $1 AND id = $2`, tenant, old.ID); err != nil {
+				return err
+			}
+			add = max(0, r.Quantity-old.Quantity)
 		}
-		if err := takeSeats(ctx, tx, tenant, li, r.Quantity); err != nil {
-			return err
+		if add > 0 {
+			if err := app.CheckActivatable(li); err != nil {
+				return err
+			}
+			startAt := r.Start
+			if startAt.IsZero() {
+				startAt = time.Now()
+			}
+			if start, expire, first := app.FirstActivation(li, startAt); first {
+				// The term starts now, once: later activations find the start set.
+				if _, err := tx.Exec(ctx, `UPDATE line_items SET start_time = $3, expire_time = $4, updated_at = now() WHERE tenant_id = $1 AND activation_id = $2`,
+					tenant, r.ActivationID, start, expire); err != nil {
+					return err
+				}
+			}
+			if err := takeSeats(ctx, tx, tenant, li, add); err != nil {
+				return err
+			}
 		}
 		out = r
 		out.State = app.ReservationReserved
@@ -94,7 +136,12 @@ func (s *Store) Reserve(ctx context.Context, tenant string, r app.Reservation, a
 	return out, err
 }
 
-// Confirm makes a reservation permanent; confirming twice is a no-op.
+func sameID(a, b *uuid.UUID) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
+// Confirm makes a reservation permanent; confirming twice is a no-op. Confirming a
+// replacement gives back the seats it dropped and ends the replaced reservation.
 func (s *Store) Confirm(ctx context.Context, tenant string, id uuid.UUID) (app.Reservation, error) {
 	var out app.Reservation
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -106,12 +153,15 @@ func (s *Store) Confirm(ctx context.Context, tenant string, id uuid.UUID) (app.R
 			return err
 		}
 		switch r.State {
-		case app.ReservationReleased:
+		case app.ReservationReleased, app.ReservationReplaced:
 			return errGone(r)
 		case app.ReservationExpired:
+			if r.Replaces != nil {
+				return errGone(r) // its expiry restored the replaced reservation
+			}
 			// The holder outlived its lease but did use the seats: take them again if
 			// they are still free, else tell it the seats are gone.
-			li, err := scanLineItem(tx.QueryRow(ctx, `SELECT `+lineItemCols+` FROM line_items WHERE tenant_id = $1 AND activation_id = $2 FOR UPDATE`, tenant, r.ActivationID))
+			li, err := lockLineItem(ctx, tx, tenant, r.ActivationID)
 			if err != nil {
 				return err
 			}
@@ -124,7 +174,19 @@ func (s *Store) Confirm(ctx context.Context, tenant string, id uuid.UUID) (app.R
 			r.Applied = true
 			fallthrough
 		case app.ReservationReserved:
-			if _, err := tx.Exec(ctx, `UPDATE seat_reservations SET state = 'confirmed', updated_at = now() WHERE tenant_id = $1 AND id = $2`, tenant, id); err != nil {
+			if r.Replaces != nil {
+				old, err := s.reservationForUpdate(ctx, tx, tenant, *r.Replaces)
+				if err != nil {
+					return err
+				}
+				if err := addFulfilled(ctx, tx, tenant, r.ActivationID, -max(0, old.Quantity-r.Quantity)); err != nil {
+					return err
+				}
+				if err := setState(ctx, tx, tenant, old.ID, app.ReservationReleased); err != nil {
+					return err
+				}
+			}
+			if err := setState(ctx, tx, tenant, id, app.ReservationConfirmed); err != nil {
 				return err
 			}
 			r.State = app.ReservationConfirmed
@@ -137,6 +199,7 @@ func (s *Store) Confirm(ctx context.Context, tenant string, id uuid.UUID) (app.R
 
 // Release gives a reservation's seats back; releasing twice is a no-op. Releasing an
 // unknown ID leaves a tombstone so that a reserve arriving late cannot take seats.
+// Releasing an unconfirmed replacement restores the reservation it replaced.
 func (s *Store) Release(ctx context.Context, tenant string, id uuid.UUID, holder string) (app.Reservation, error) {
 	var out app.Reservation
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -153,17 +216,20 @@ func (s *Store) Release(ctx context.Context, tenant string, id uuid.UUID, holder
 		if err != nil {
 			return err
 		}
-		if r.State == app.ReservationExpired {
+		switch r.State {
+		case app.ReservationReplaced:
+			return errs.FailedPrecondition("RESERVATION_REPLACED", "reservation %s was replaced; release its replacement", id)
+		case app.ReservationExpired:
 			// The seats went back when it expired; releasing it only closes it.
-			if _, err := tx.Exec(ctx, `UPDATE seat_reservations SET state = 'released', updated_at = now() WHERE tenant_id = $1 AND id = $2`, tenant, id); err != nil {
+			if err := setState(ctx, tx, tenant, id, app.ReservationReleased); err != nil {
 				return err
 			}
 			r.State = app.ReservationReleased
-		} else if r.State != app.ReservationReleased {
-			if _, err := tx.Exec(ctx, `UPDATE line_items SET fulfilled = fulfilled - $3 WHERE tenant_id = $1 AND activation_id = $2`, tenant, r.ActivationID, r.Quantity); err != nil {
+		case app.ReservationReserved, app.ReservationConfirmed:
+			if err := s.giveBack(ctx, tx, tenant, r); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `UPDATE seat_reservations SET state = 'released', updated_at = now() WHERE tenant_id = $1 AND id = $2`, tenant, id); err != nil {
+			if err := setState(ctx, tx, tenant, id, app.ReservationReleased); err != nil {
 				return err
 			}
 			r.State = app.ReservationReleased
@@ -173,6 +239,22 @@ func (s *Store) Release(ctx context.Context, tenant string, id uuid.UUID, holder
 		return nil
 	})
 	return out, err
+}
+
+// giveBack returns what a live reservation holds: all of it, or for an unconfirmed
+// replacement the seats it added, restoring the replaced reservation.
+func (s *Store) giveBack(ctx context.Context, tx pgx.Tx, tenant string, r app.Reservation) error {
+	if r.Replaces == nil || r.State != app.ReservationReserved {
+		return addFulfilled(ctx, tx, tenant, r.ActivationID, -r.Quantity)
+	}
+	old, err := s.reservationForUpdate(ctx, tx, tenant, *r.Replaces)
+	if err != nil {
+		return err
+	}
+	if err := addFulfilled(ctx, tx, tenant, r.ActivationID, -max(0, r.Quantity-old.Quantity)); err != nil {
+		return err
+	}
+	return setState(ctx, tx, tenant, old.ID, old.ReplacedState)
 }
 
 // takeSeats counts quantity more seats on a locked line item; the conditional update
@@ -193,8 +275,11 @@ func takeSeats(ctx context.Context, tx pgx.Tx, tenant string, li app.LineItem, q
 
 // errGone refuses to use a reservation whose seats were given back.
 func errGone(r app.Reservation) error {
-	if r.State == app.ReservationExpired {
-		return errs.FailedPrecondition("RESERVATION_EXPIRED", "reservation %s expired unconfirmed and its seats were taken by others", r.ID)
+	switch r.State {
+	case app.ReservationExpired:
+		return errs.FailedPrecondition("RESERVATION_EXPIRED", "reservation %s expired unconfirmed and its seats were given back", r.ID)
+	case app.ReservationReplaced:
+		return errs.FailedPrecondition("RESERVATION_REPLACED", "reservation %s was replaced by another", r.ID)
 	}
 	return errs.FailedPrecondition("RESERVATION_RELEASED", "reservation %s was released", r.ID)
 }
@@ -205,34 +290,32 @@ func errGone(r app.Reservation) error {
 func (s *Store) ExpireReservations(ctx context.Context, now time.Time, limit int) ([]app.Reservation, error) {
 	var out []app.Reservation
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `WITH due AS (
-				SELECT tenant_id, id FROM seat_reservations
-				WHERE state = 'reserved' AND expire_time < $1
-				ORDER BY expire_time LIMIT $2 FOR UPDATE SKIP LOCKED
-			)
-			UPDATE seat_reservations r SET state = 'expired', updated_at = now()
-			FROM due WHERE r.tenant_id = due.tenant_id AND r.id = due.id
-			RETURNING r.tenant_id, r.id, r.activation_id, r.quantity, r.holder`, now, limit)
+		rows, err := tx.Query(ctx, `SELECT r.tenant_id, `+reservationCols+` FROM seat_reservations r
+			LEFT JOIN line_items li ON li.tenant_id = r.tenant_id AND li.activation_id = r.activation_id
+			WHERE r.state = 'reserved' AND r.expire_time < $1
+			ORDER BY r.tenant_id, r.activation_id LIMIT $2 FOR UPDATE OF r SKIP LOCKED`, now, limit)
 		if err != nil {
 			return err
 		}
 		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.Reservation, error) {
-			r := app.Reservation{State: app.ReservationExpired}
-			return r, row.Scan(&r.TenantID, &r.ID, &r.ActivationID, &r.Quantity, &r.Holder)
+			var r app.Reservation
+			var expire *time.Time
+			err := row.Scan(&r.TenantID, &r.ID, &r.ActivationID, &r.Quantity, &r.Holder, &r.State, &r.AccountID, &expire, &r.Replaces, &r.ReplacedState)
+			return r, err
 		})
 		if err != nil {
 			return err
 		}
-		// One update per line item, in a fixed order so concurrent sweeps cannot deadlock.
-		back := map[[2]string]int64{}
-		for _, r := range out {
-			back[[2]string{r.TenantID, r.ActivationID}] += r.Quantity
-		}
-		keys := slices.SortedFunc(maps.Keys(back), func(a, b [2]string) int { return cmp.Compare(a[0]+"\x00"+a[1], b[0]+"\x00"+b[1]) })
-		for _, k := range keys {
-			if _, err := tx.Exec(ctx, `UPDATE line_items SET fulfilled = fulfilled - $3 WHERE tenant_id = $1 AND activation_id = $2`, k[0], k[1], back[k]); err != nil {
+		// Line items are locked in (tenant, activation) order so concurrent sweeps
+		// cannot deadlock.
+		for i, r := range out {
+			if err := s.giveBack(ctx, tx, r.TenantID, r); err != nil {
 				return err
 			}
+			if err := setState(ctx, tx, r.TenantID, r.ID, app.ReservationExpired); err != nil {
+				return err
+			}
+			out[i].State = app.ReservationExpired
 		}
 		return nil
 	})
