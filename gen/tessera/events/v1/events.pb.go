@@ -1975,6 +1975,86 @@ func (x *FulfillmentEmailed) GetLicenseText() string {
 	return ""
 }
 
+// FulfillmentReplaced: subjects tessera.license.fulfillment.{returned, repaired,
+// rehosted} (SPEC LIC-8).
+type FulfillmentReplaced struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FulfillmentId string                 `protobuf:"bytes,1,opt,name=fulfillment_id,json=fulfillmentId,proto3" json:"fulfillment_id,omitempty"`
+	ActivationId  string                 `protobuf:"bytes,2,opt,name=activation_id,json=activationId,proto3" json:"activation_id,omitempty"`
+	AccountId     string                 `protobuf:"bytes,3,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// The new MASTER fulfillments.
+	CreatedIds []string `protobuf:"bytes,4,rep,name=created_ids,json=createdIds,proto3" json:"created_ids,omitempty"`
+	// Seats given back to the line item (returns).
+	Returned      int64 `protobuf:"varint,5,opt,name=returned,proto3" json:"returned,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FulfillmentReplaced) Reset() {
+	*x = FulfillmentReplaced{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FulfillmentReplaced) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FulfillmentReplaced) ProtoMessage() {}
+
+func (x *FulfillmentReplaced) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FulfillmentReplaced.ProtoReflect.Descriptor instead.
+func (*FulfillmentReplaced) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *FulfillmentReplaced) GetFulfillmentId() string {
+	if x != nil {
+		return x.FulfillmentId
+	}
+	return ""
+}
+
+func (x *FulfillmentReplaced) GetActivationId() string {
+	if x != nil {
+		return x.ActivationId
+	}
+	return ""
+}
+
+func (x *FulfillmentReplaced) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *FulfillmentReplaced) GetCreatedIds() []string {
+	if x != nil {
+		return x.CreatedIds
+	}
+	return nil
+}
+
+func (x *FulfillmentReplaced) GetReturned() int64 {
+	if x != nil {
+		return x.Returned
+	}
+	return 0
+}
+
 var File_tessera_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_tessera_events_v1_events_proto_rawDesc = "" +
@@ -2130,7 +2210,15 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\x02to\x18\x02 \x03(\tR\x02to\x12\x18\n" +
 	"\asubject\x18\x03 \x01(\tR\asubject\x12\x12\n" +
 	"\x04text\x18\x04 \x01(\tR\x04text\x12!\n" +
-	"\flicense_text\x18\x05 \x01(\tR\vlicenseTextB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
+	"\flicense_text\x18\x05 \x01(\tR\vlicenseText\"\xbd\x01\n" +
+	"\x13FulfillmentReplaced\x12%\n" +
+	"\x0efulfillment_id\x18\x01 \x01(\tR\rfulfillmentId\x12#\n" +
+	"\ractivation_id\x18\x02 \x01(\tR\factivationId\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x03 \x01(\tR\taccountId\x12\x1f\n" +
+	"\vcreated_ids\x18\x04 \x03(\tR\n" +
+	"createdIds\x12\x1a\n" +
+	"\breturned\x18\x05 \x01(\x03R\breturnedB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
 
 var (
 	file_tessera_events_v1_events_proto_rawDescOnce sync.Once
@@ -2144,7 +2232,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),                // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),               // 1: tessera.events.v1.AccountCreated
@@ -2176,12 +2264,13 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*CatalogChanged)(nil),               // 27: tessera.events.v1.CatalogChanged
 	(*SigningKeyRotated)(nil),            // 28: tessera.events.v1.SigningKeyRotated
 	(*FulfillmentEmailed)(nil),           // 29: tessera.events.v1.FulfillmentEmailed
-	nil,                                  // 30: tessera.events.v1.OrdersRejected.FieldViolationsEntry
-	(*timestamppb.Timestamp)(nil),        // 31: google.protobuf.Timestamp
+	(*FulfillmentReplaced)(nil),          // 30: tessera.events.v1.FulfillmentReplaced
+	nil,                                  // 31: tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	(*timestamppb.Timestamp)(nil),        // 32: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	31, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
-	30, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	32, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	31, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
 	2,  // [2:2] is the sub-list for method output_type
 	2,  // [2:2] is the sub-list for method input_type
 	2,  // [2:2] is the sub-list for extension type_name
@@ -2200,7 +2289,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -24,6 +24,9 @@ const (
 	LicenseService_GetFulfillment_FullMethodName        = "/tessera.license.v1.LicenseService/GetFulfillment"
 	LicenseService_ListFulfillments_FullMethodName      = "/tessera.license.v1.LicenseService/ListFulfillments"
 	LicenseService_EmailFulfillment_FullMethodName      = "/tessera.license.v1.LicenseService/EmailFulfillment"
+	LicenseService_ReturnFulfillment_FullMethodName     = "/tessera.license.v1.LicenseService/ReturnFulfillment"
+	LicenseService_RepairFulfillment_FullMethodName     = "/tessera.license.v1.LicenseService/RepairFulfillment"
+	LicenseService_RehostFulfillment_FullMethodName     = "/tessera.license.v1.LicenseService/RehostFulfillment"
 	LicenseService_ListSigningKeys_FullMethodName       = "/tessera.license.v1.LicenseService/ListSigningKeys"
 	LicenseService_RotateSigningKey_FullMethodName      = "/tessera.license.v1.LicenseService/RotateSigningKey"
 	LicenseService_ListPublicKeys_FullMethodName        = "/tessera.license.v1.LicenseService/ListPublicKeys"
@@ -53,6 +56,16 @@ type LicenseServiceClient interface {
 	ListFulfillments(ctx context.Context, in *ListFulfillmentsRequest, opts ...grpc.CallOption) (*ListFulfillmentsResponse, error)
 	// Emails a fulfillment's license file (LicenseFile.lic) to 1-20 addresses.
 	EmailFulfillment(ctx context.Context, in *EmailFulfillmentRequest, opts ...grpc.CallOption) (*EmailFulfillmentResponse, error)
+	// Returns all or part of a fulfillment's count and overdraft: the seats go back to
+	// the line item, the fulfillment is marked RETURN and a new MASTER carries what
+	// remains (SPEC LIC-8).
+	ReturnFulfillment(ctx context.Context, in *ReturnFulfillmentRequest, opts ...grpc.CallOption) (*LifecycleResult, error)
+	// Changes a fulfillment's attributes, not its hosts, for its whole count: marked
+	// REPAIR, a new MASTER carries the new license (SPEC LIC-8).
+	RepairFulfillment(ctx context.Context, in *RepairFulfillmentRequest, opts ...grpc.CallOption) (*LifecycleResult, error)
+	// Moves all or part of a fulfillment's count and overdraft to other hosts: marked
+	// REHOST, new MASTERs for the new hosts and for what stays (SPEC LIC-8).
+	RehostFulfillment(ctx context.Context, in *RehostFulfillmentRequest, opts ...grpc.CallOption) (*LifecycleResult, error)
 	// Lists the tenant's signing keys (public halves only), creating the first if none.
 	ListSigningKeys(ctx context.Context, in *ListSigningKeysRequest, opts ...grpc.CallOption) (*ListSigningKeysResponse, error)
 	// Makes a new key the tenant's active signing key; earlier keys stay listed and
@@ -121,6 +134,36 @@ func (c *licenseServiceClient) EmailFulfillment(ctx context.Context, in *EmailFu
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(EmailFulfillmentResponse)
 	err := c.cc.Invoke(ctx, LicenseService_EmailFulfillment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) ReturnFulfillment(ctx context.Context, in *ReturnFulfillmentRequest, opts ...grpc.CallOption) (*LifecycleResult, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LifecycleResult)
+	err := c.cc.Invoke(ctx, LicenseService_ReturnFulfillment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) RepairFulfillment(ctx context.Context, in *RepairFulfillmentRequest, opts ...grpc.CallOption) (*LifecycleResult, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LifecycleResult)
+	err := c.cc.Invoke(ctx, LicenseService_RepairFulfillment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) RehostFulfillment(ctx context.Context, in *RehostFulfillmentRequest, opts ...grpc.CallOption) (*LifecycleResult, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LifecycleResult)
+	err := c.cc.Invoke(ctx, LicenseService_RehostFulfillment_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -208,6 +251,16 @@ type LicenseServiceServer interface {
 	ListFulfillments(context.Context, *ListFulfillmentsRequest) (*ListFulfillmentsResponse, error)
 	// Emails a fulfillment's license file (LicenseFile.lic) to 1-20 addresses.
 	EmailFulfillment(context.Context, *EmailFulfillmentRequest) (*EmailFulfillmentResponse, error)
+	// Returns all or part of a fulfillment's count and overdraft: the seats go back to
+	// the line item, the fulfillment is marked RETURN and a new MASTER carries what
+	// remains (SPEC LIC-8).
+	ReturnFulfillment(context.Context, *ReturnFulfillmentRequest) (*LifecycleResult, error)
+	// Changes a fulfillment's attributes, not its hosts, for its whole count: marked
+	// REPAIR, a new MASTER carries the new license (SPEC LIC-8).
+	RepairFulfillment(context.Context, *RepairFulfillmentRequest) (*LifecycleResult, error)
+	// Moves all or part of a fulfillment's count and overdraft to other hosts: marked
+	// REHOST, new MASTERs for the new hosts and for what stays (SPEC LIC-8).
+	RehostFulfillment(context.Context, *RehostFulfillmentRequest) (*LifecycleResult, error)
 	// Lists the tenant's signing keys (public halves only), creating the first if none.
 	ListSigningKeys(context.Context, *ListSigningKeysRequest) (*ListSigningKeysResponse, error)
 	// Makes a new key the tenant's active signing key; earlier keys stay listed and
@@ -246,6 +299,15 @@ func (UnimplementedLicenseServiceServer) ListFulfillments(context.Context, *List
 }
 func (UnimplementedLicenseServiceServer) EmailFulfillment(context.Context, *EmailFulfillmentRequest) (*EmailFulfillmentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method EmailFulfillment not implemented")
+}
+func (UnimplementedLicenseServiceServer) ReturnFulfillment(context.Context, *ReturnFulfillmentRequest) (*LifecycleResult, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReturnFulfillment not implemented")
+}
+func (UnimplementedLicenseServiceServer) RepairFulfillment(context.Context, *RepairFulfillmentRequest) (*LifecycleResult, error) {
+	return nil, status.Error(codes.Unimplemented, "method RepairFulfillment not implemented")
+}
+func (UnimplementedLicenseServiceServer) RehostFulfillment(context.Context, *RehostFulfillmentRequest) (*LifecycleResult, error) {
+	return nil, status.Error(codes.Unimplemented, "method RehostFulfillment not implemented")
 }
 func (UnimplementedLicenseServiceServer) ListSigningKeys(context.Context, *ListSigningKeysRequest) (*ListSigningKeysResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSigningKeys not implemented")
@@ -372,6 +434,60 @@ func _LicenseService_EmailFulfillment_Handler(srv interface{}, ctx context.Conte
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(LicenseServiceServer).EmailFulfillment(ctx, req.(*EmailFulfillmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_ReturnFulfillment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReturnFulfillmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).ReturnFulfillment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_ReturnFulfillment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).ReturnFulfillment(ctx, req.(*ReturnFulfillmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_RepairFulfillment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RepairFulfillmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).RepairFulfillment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_RepairFulfillment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).RepairFulfillment(ctx, req.(*RepairFulfillmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_RehostFulfillment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RehostFulfillmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).RehostFulfillment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_RehostFulfillment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).RehostFulfillment(ctx, req.(*RehostFulfillmentRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -510,6 +626,18 @@ var LicenseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "EmailFulfillment",
 			Handler:    _LicenseService_EmailFulfillment_Handler,
+		},
+		{
+			MethodName: "ReturnFulfillment",
+			Handler:    _LicenseService_ReturnFulfillment_Handler,
+		},
+		{
+			MethodName: "RepairFulfillment",
+			Handler:    _LicenseService_RepairFulfillment_Handler,
+		},
+		{
+			MethodName: "RehostFulfillment",
+			Handler:    _LicenseService_RehostFulfillment_Handler,
 		},
 		{
 			MethodName: "ListSigningKeys",

@@ -41,25 +41,24 @@ func (a *App) Activate(ctx context.Context, in Activation) (Fulfillment, error) 
 		RequestID: in.RequestID,
 	})
 	if err != nil {
-		return Fulfillment{}, singleFields(err)
+		return Fulfillment{}, renameFields(err, "hosts[0]", "host_id", "lines[0].counts[0]", "quantity", "lines[0]", "line_item")
 	}
 	return res.Fulfillments[0], nil
 }
 
-// singleFields names the single form's fields in errors the batch form raised.
-func singleFields(err error) error {
+// renameFields names a request's own fields in errors a shared check raised: pairs of
+// field prefix and the name to use instead, the first matching pair winning.
+func renameFields(err error, pairs ...string) error {
 	e, ok := errs.As(err)
 	if !ok {
 		return err
 	}
 	for i, v := range e.Violations {
-		switch {
-		case strings.HasPrefix(v.Field, "hosts[0]"):
-			e.Violations[i].Field = "host_id"
-		case strings.HasPrefix(v.Field, "lines[0].counts[0]"):
-			e.Violations[i].Field = "quantity"
-		case strings.HasPrefix(v.Field, "lines[0]"):
-			e.Violations[i].Field = "line_item"
+		for p := 0; p+1 < len(pairs); p += 2 {
+			if strings.HasPrefix(v.Field, pairs[p]) {
+				e.Violations[i].Field = pairs[p+1]
+				break
+			}
 		}
 	}
 	return e

@@ -61,6 +61,7 @@ type Fulfillment struct {
 	// Attributes are the license keywords it was generated with (NOTICE, BORROW, …).
 	Attributes     map[string]string
 	ParentID       string
+	RootID         string // the first fulfillment of the lineage
 	ConsolidatedID string
 	LicenseText    string
 	LicenseJSON    string
@@ -194,6 +195,15 @@ type Store interface {
 	ListFulfillments(ctx context.Context, tenant string, scope Scope, q filter.Query, full bool) ([]Fulfillment, string, error)
 	// RecordFulfillmentEmail writes the event that carries a license email.
 	RecordFulfillmentEmail(ctx context.Context, tenant, id string, to []string, subject, text, license string) (uuid.UUID, error)
+	// LifecycleTimes are when the lineage's fulfillments were marked supportType.
+	LifecycleTimes(ctx context.Context, tenant, rootID, supportType string) ([]time.Time, error)
+	// LiveOfClaim lists the MASTER fulfillments a seat claim backs.
+	LiveOfClaim(ctx context.Context, tenant string, claimID uuid.UUID) ([]Fulfillment, error)
+	// ApplyLifecycle stores a lifecycle change in one transaction; it fails with
+	// FULFILLMENT_NOT_MASTER when another change got there first.
+	ApplyLifecycle(ctx context.Context, tenant string, c LifecycleChange) error
+	// LifecycleByRequest returns what a lifecycle request replaced and created.
+	LifecycleByRequest(ctx context.Context, tenant, requestID string) (Fulfillment, []Fulfillment, error)
 	// FulfillmentsByRequest returns what an activation request created.
 	FulfillmentsByRequest(ctx context.Context, tenant, requestID string) ([]Fulfillment, []ConsolidatedLicense, error)
 	ActiveKey(ctx context.Context, tenant string) (SigningKey, error)

@@ -23,6 +23,9 @@ var Permissions = grpcx.Permissions{
 	licensepb.LicenseService_ActivateLineItem_FullMethodName:      authz.LicensesGenerate,
 	licensepb.LicenseService_GetFulfillment_FullMethodName:        authz.LicensesView,
 	licensepb.LicenseService_ListFulfillments_FullMethodName:      authz.LicensesView,
+	licensepb.LicenseService_ReturnFulfillment_FullMethodName:     authz.LicensesGenerate,
+	licensepb.LicenseService_RepairFulfillment_FullMethodName:     authz.LicensesGenerate,
+	licensepb.LicenseService_RehostFulfillment_FullMethodName:     authz.LicensesGenerate,
 	licensepb.LicenseService_EmailFulfillment_FullMethodName:      authz.LicensesView,
 	licensepb.LicenseService_ListSigningKeys_FullMethodName:       authz.SigningKeysView,
 	licensepb.LicenseService_RotateSigningKey_FullMethodName:      authz.SigningKeysManage,
@@ -323,4 +326,52 @@ func (s *Server) UpdateLicenseSettings(ctx context.Context, req *licensepb.Updat
 		return nil, err
 	}
 	return settingsPB(st), nil
+}
+
+func lifecyclePB(r app.LifecycleResult) *licensepb.LifecycleResult {
+	out := &licensepb.LifecycleResult{Replaced: fulfillmentPB(r.Replaced), ValidateOnly: r.ValidateOnly}
+	for _, f := range r.Created {
+		out.Created = append(out.Created, fulfillmentPB(f))
+	}
+	return out
+}
+
+// ReturnFulfillment implements LicenseService.
+func (s *Server) ReturnFulfillment(ctx context.Context, req *licensepb.ReturnFulfillmentRequest) (*licensepb.LifecycleResult, error) {
+	id, err := names.ID("name", req.GetName(), "fulfillments")
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.app.ReturnFulfillment(ctx, id, app.Part{Count: req.Count, Overdraft: req.Overdraft}, req.GetValidateOnly(), req.GetRequestId())
+	if err != nil {
+		return nil, err
+	}
+	return lifecyclePB(r), nil
+}
+
+// RepairFulfillment implements LicenseService.
+func (s *Server) RepairFulfillment(ctx context.Context, req *licensepb.RepairFulfillmentRequest) (*licensepb.LifecycleResult, error) {
+	id, err := names.ID("name", req.GetName(), "fulfillments")
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.app.RepairFulfillment(ctx, id, attributesOf(req.GetAttributes()), req.GetValidateOnly(), req.GetRequestId())
+	if err != nil {
+		return nil, err
+	}
+	return lifecyclePB(r), nil
+}
+
+// RehostFulfillment implements LicenseService.
+func (s *Server) RehostFulfillment(ctx context.Context, req *licensepb.RehostFulfillmentRequest) (*licensepb.LifecycleResult, error) {
+	id, err := names.ID("name", req.GetName(), "fulfillments")
+	if err != nil {
+		return nil, err
+	}
+	hosts := app.HostGroup{Servers: req.GetHosts().GetServerHostIds(), Nodes: req.GetHosts().GetNodelockedHostIds()}
+	r, err := s.app.RehostFulfillment(ctx, id, hosts, app.Part{Count: req.Count, Overdraft: req.Overdraft}, req.GetValidateOnly(), req.GetRequestId())
+	if err != nil {
+		return nil, err
+	}
+	return lifecyclePB(r), nil
 }

@@ -46,7 +46,7 @@ func New(pool *pgxpool.Pool, sealer keys.Sealer) *Store { return &Store{pool: po
 
 const fulfillmentCols = `id, activation_id, account_id, host_id, quantity, state, license_text, license_json, key_id, request_id, claim_id, user_id, created_at,
 	support_type, server_host_ids, node_host_ids, overdraft, product_id, version, model_type, technology, expire_time, attributes, coalesce(parent_id, ''), coalesce(consolidated_id, ''),
-	entitlement_id, product_line_id`
+	entitlement_id, product_line_id, root_id`
 
 // fulfillmentBasicCols leaves the license texts out, for lists.
 var fulfillmentBasicCols = strings.Replace(fulfillmentCols, "license_text, license_json", "'', ''", 1)
@@ -61,7 +61,7 @@ func fulfillmentDest(f *app.Fulfillment) []any {
 	return []any{
 		&f.ID, &f.ActivationID, &f.AccountID, &f.HostID, &f.Quantity, &f.State, &f.LicenseText, &f.LicenseJSON, &f.KeyID, &f.RequestID, &f.ClaimID, &f.UserID, &f.CreateTime,
 		&f.SupportType, &f.ServerHostIDs, &f.NodeHostIDs, &f.Overdraft, &f.ProductID, &f.Version, &f.ModelType, &f.Technology, &f.ExpireTime, &f.Attributes, &f.ParentID, &f.ConsolidatedID,
-		&f.EntitlementID, &f.ProductLineID,
+		&f.EntitlementID, &f.ProductLineID, &f.RootID,
 	}
 }
 
@@ -142,7 +142,7 @@ func scanConsolidated(row pgx.Row) (app.ConsolidatedLicense, error) {
 // FulfillmentsByRequest returns what an activation request created, in its order.
 func (s *Store) FulfillmentsByRequest(ctx context.Context, tenant, requestID string) ([]app.Fulfillment, []app.ConsolidatedLicense, error) {
 	var list []string
-	err := s.pool.QueryRow(ctx, `SELECT fulfillment_ids FROM activation_requests WHERE tenant_id = $1 AND request_id = $2`, tenant, requestID).Scan(&list)
+	err := s.pool.QueryRow(ctx, `SELECT fulfillment_ids FROM activation_requests WHERE tenant_id = $1 AND request_id = $2 AND replaced_id = ''`, tenant, requestID).Scan(&list)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil, errs.NotFound("activation request", requestID)
 	}
@@ -214,12 +214,13 @@ func insertFulfillment(ctx context.Context, tx pgx.Tx, tenant string, f app.Fulf
 	var created time.Time
 	err := tx.QueryRow(ctx, `INSERT INTO fulfillments (tenant_id, id, activation_id, account_id, host_id, quantity, state, license_text, license_json, key_id, request_id, claim_id, user_id,
 			support_type, server_host_ids, node_host_ids, overdraft, product_id, version, model_type, technology, expire_time, attributes, parent_id, consolidated_id,
-			entitlement_id, product_line_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15::text[], '{}'), coalesce($16::text[], '{}'), $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)
+			entitlement_id, product_line_id, root_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15::text[], '{}'), coalesce($16::text[], '{}'), $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27,
+			coalesce(nullif($28, ''), $2))
 		RETURNING created_at`,
 		tenant, f.ID, f.ActivationID, f.AccountID, f.HostID, f.Quantity, f.State, f.LicenseText, f.LicenseJSON, f.KeyID, f.RequestID, f.ClaimID, f.UserID,
 		f.SupportType, f.ServerHostIDs, f.NodeHostIDs, f.Overdraft, f.ProductID, f.Version, f.ModelType, f.Technology, f.ExpireTime, attrs,
-		pg.NullIfEmpty(f.ParentID), pg.NullIfEmpty(f.ConsolidatedID), f.EntitlementID, f.ProductLineID).Scan(&created)
+		pg.NullIfEmpty(f.ParentID), pg.NullIfEmpty(f.ConsolidatedID), f.EntitlementID, f.ProductLineID, f.RootID).Scan(&created)
 	if err != nil {
 		return err
 	}
@@ -376,4 +377,91 @@ func (s *Store) ListKeys(ctx context.Context, tenant string) ([]app.SigningKey, 
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.SigningKey, error) { return scanKey(r, nil) })
+}
+
+// LifecycleTimes are when the lineage's fulfillments were marked supportType.
+func (s *Store) LifecycleTimes(ctx context.Context, tenant, rootID, supportType string) ([]time.Time, error) {
+	rows, err := s.pool.Query(ctx, `SELECT updated_at FROM fulfillments WHERE tenant_id = $1 AND root_id = $2 AND support_type = $3`, tenant, rootID, supportType)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[time.Time])
+}
+
+// LiveOfClaim lists the MASTER fulfillments a seat claim backs.
+func (s *Store) LiveOfClaim(ctx context.Context, tenant string, claimID uuid.UUID) ([]app.Fulfillment, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+fulfillmentBasicCols+` FROM fulfillments WHERE tenant_id = $1 AND claim_id = $2 AND support_type = 'master'`, tenant, claimID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Fulfillment, error) { return scanFulfillment(r) })
+}
+
+// ApplyLifecycle marks the replaced fulfillment under its row lock (refusing when it
+// is no longer MASTER), stores the new ones, and for a return moves every MASTER of
+// the old seat claim to the new claim and commits it; with the events, in one
+// transaction.
+func (s *Store) ApplyLifecycle(ctx context.Context, tenant string, c app.LifecycleChange) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var support string
+		if err := tx.QueryRow(ctx, `SELECT support_type FROM fulfillments WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenant, c.Replaced.ID).Scan(&support); err != nil {
+			return err
+		}
+		if support != app.SupportMaster {
+			return errs.FailedPrecondition("FULFILLMENT_NOT_MASTER", "fulfillment %s was changed meanwhile (support type %s)", c.Replaced.ID, support)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE fulfillments SET support_type = $3, state = $4, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
+			tenant, c.Replaced.ID, c.SupportType, c.State); err != nil {
+			return err
+		}
+		created := make([]string, len(c.Created))
+		for i, f := range c.Created {
+			if err := insertFulfillment(ctx, tx, tenant, f); err != nil {
+				return err
+			}
+			created[i] = f.ID
+		}
+		if c.NewClaim != nil {
+			if _, err := tx.Exec(ctx, `UPDATE fulfillments SET claim_id = $3, updated_at = now() WHERE tenant_id = $1 AND claim_id = $2 AND support_type = 'master'`,
+				tenant, c.Replaced.ClaimID, *c.NewClaim); err != nil {
+				return err
+			}
+			if err := seats.Commit(ctx, tx, *c.NewClaim); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO activation_requests (tenant_id, request_id, fulfillment_ids, user_id, replaced_id) VALUES ($1, $2, $3, $4, $5)`,
+			tenant, c.RequestID, created, c.Replaced.UserID, c.Replaced.ID); err != nil {
+			return err
+		}
+		verb := map[string]string{app.SupportReturn: "returned", app.SupportRepair: "repaired", app.SupportRehost: "rehosted"}[c.SupportType]
+		_, err := events.Write(ctx, tx, events.Subject("license", "fulfillment", verb), tenant, &eventspb.FulfillmentReplaced{
+			FulfillmentId: c.Replaced.ID, ActivationId: c.Replaced.ActivationID, AccountId: c.Replaced.AccountID, CreatedIds: created, Returned: c.Returned,
+		})
+		return err
+	})
+}
+
+// LifecycleByRequest returns what a lifecycle request replaced and created.
+func (s *Store) LifecycleByRequest(ctx context.Context, tenant, requestID string) (app.Fulfillment, []app.Fulfillment, error) {
+	var replacedID string
+	var createdIDs []string
+	err := s.pool.QueryRow(ctx, `SELECT replaced_id, fulfillment_ids FROM activation_requests WHERE tenant_id = $1 AND request_id = $2 AND replaced_id <> ''`, tenant, requestID).
+		Scan(&replacedID, &createdIDs)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return app.Fulfillment{}, nil, errs.NotFound("lifecycle request", requestID)
+	}
+	if err != nil {
+		return app.Fulfillment{}, nil, err
+	}
+	replaced, err := s.GetFulfillment(ctx, tenant, replacedID)
+	if err != nil {
+		return app.Fulfillment{}, nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+fulfillmentCols+` FROM fulfillments WHERE tenant_id = $1 AND id = ANY($2) ORDER BY array_position($2, id)`, tenant, createdIDs)
+	if err != nil {
+		return app.Fulfillment{}, nil, err
+	}
+	created, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Fulfillment, error) { return scanFulfillment(r) })
+	return replaced, created, err
 }

@@ -1,0 +1,343 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tessera-dev/tessera/services/license/licfile"
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/duration"
+	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/ids"
+	"github.com/tessera-dev/tessera/services/platform/seats"
+)
+
+// LifecycleResult is what a return, repair or rehost did, or would do.
+type LifecycleResult struct {
+	Replaced     Fulfillment
+	Created      []Fulfillment
+	ValidateOnly bool
+}
+
+// LifecycleChange is one lifecycle operation as the store applies it, in one
+// transaction: the replaced fulfillment is marked (if still MASTER), the new ones are
+// stored, and for a return the fulfillments of the old seat claim move to the new one.
+type LifecycleChange struct {
+	RequestID   string
+	Replaced    Fulfillment
+	SupportType string
+	State       string
+	Created     []Fulfillment
+	// NewClaim, for returns, replaces Replaced.ClaimID; Returned seats go back.
+	NewClaim *uuid.UUID
+	Returned int64
+}
+
+// Part is how much of a fulfillment's count and overdraft an operation covers; nil
+// means all.
+type Part struct {
+	Count, Overdraft *int64
+}
+
+// resolve checks a part against the fulfillment and returns its count and overdraft.
+func (p Part) resolve(f Fulfillment, verb string) (count, overdraft int64, err error) {
+	count, overdraft = f.Count(), f.Overdraft
+	var v errs.Violations
+	if p.Count != nil {
+		if *p.Count < 0 || *p.Count > f.Count() {
+			v.Add("count", "can %s 0-%d of the count", verb, f.Count())
+		}
+		count = *p.Count
+	}
+	if p.Overdraft != nil {
+		if *p.Overdraft < 0 || *p.Overdraft > f.Overdraft {
+			v.Add("overdraft", "can %s 0-%d of the overdraft", verb, f.Overdraft)
+		}
+		overdraft = *p.Overdraft
+	}
+	if err := v.Err(); err != nil {
+		return 0, 0, err
+	}
+	if count+overdraft == 0 {
+		return 0, 0, errs.Invalid("count", "nothing to %s", verb)
+	}
+	if !counted[f.ModelType] && count+overdraft != f.Quantity {
+		return 0, 0, errs.Invalid("count", "an uncounted license holds one seat per host and can only %s them all", verb)
+	}
+	return count, overdraft, nil
+}
+
+// lifecycleStart reads a MASTER fulfillment the caller may see, its line item, and
+// checks the license model's per-period limit of the operation (SPEC LIC-8, LIC-13).
+func (a *App) lifecycleStart(ctx context.Context, id, op string) (Fulfillment, LineItem, error) {
+	f, err := a.GetFulfillment(ctx, id)
+	if err != nil {
+		return f, LineItem{}, err
+	}
+	if f.SupportType != SupportMaster {
+		return f, LineItem{}, errs.FailedPrecondition("FULFILLMENT_NOT_MASTER", "fulfillment %s is no longer live (support type %s); use its successor", f.ID, f.SupportType)
+	}
+	li, err := a.ent.LineItem(ctx, f.ActivationID)
+	if err != nil {
+		return f, LineItem{}, err
+	}
+	policy := li.Policies[op]
+	if policy.Allowed <= 0 {
+		return f, li, errs.FailedPrecondition("POLICY_FORBIDS", "license model %s does not allow a %s", li.ModelID, op)
+	}
+	times, err := a.store.LifecycleTimes(ctx, authz.MustTenant(ctx), f.RootID, supportOf[op])
+	if err != nil {
+		return f, li, err
+	}
+	used := 0
+	for _, t := range times {
+		if policy.Period == "" || duration.TermEnd(policy.Period, t).After(a.now()) {
+			used++
+		}
+	}
+	if used >= int(policy.Allowed) {
+		window := "over the license's life"
+		if policy.Period != "" {
+			window = "per " + policy.Period
+		}
+		e := errs.FailedPrecondition("POLICY_LIMIT_REACHED", "fulfillment %s reached its %s limit: %d allowed %s", f.ID, op, policy.Allowed, window)
+		e.Metadata = map[string]string{"allowed": strconv.Itoa(int(policy.Allowed)), "used": strconv.Itoa(used), "period": policy.Period}
+		return f, li, e
+	}
+	return f, li, nil
+}
+
+var supportOf = map[string]string{OpReturn: SupportReturn, OpRepair: SupportRepair, OpRehost: SupportRehost}
+
+// successor starts a new MASTER fulfillment from f.
+func successor(f Fulfillment, requestID, userID string) Fulfillment {
+	n := f
+	n.ID, n.ParentID, n.RequestID, n.UserID = ids.New("FUL", 3), f.ID, requestID, userID
+	n.SupportType, n.State, n.ConsolidatedID = SupportMaster, StateActive, ""
+	n.LicenseText, n.LicenseJSON, n.KeyID, n.CreateTime = "", "", "", time.Time{}
+	n.Attributes = maps.Clone(f.Attributes)
+	return n
+}
+
+// withCounts sets a fulfillment's count and overdraft and its OVERDRAFT keyword.
+func withCounts(f Fulfillment, count, overdraft int64) Fulfillment {
+	f.Quantity, f.Overdraft = count+overdraft, overdraft
+	delete(f.Attributes, "OVERDRAFT")
+	if overdraft > 0 {
+		f.Attributes["OVERDRAFT"] = strconv.FormatInt(overdraft, 10)
+	}
+	return f
+}
+
+// ReturnFulfillment gives all or part of a fulfillment's seats back (SPEC LIC-8).
+func (a *App) ReturnFulfillment(ctx context.Context, id string, part Part, validateOnly bool, requestID string) (LifecycleResult, error) {
+	if res, done, err := a.replayed(ctx, requestID, validateOnly); done || err != nil {
+		return res, err
+	}
+	f, _, err := a.lifecycleStart(ctx, id, OpReturn)
+	if err != nil {
+		return LifecycleResult{}, err
+	}
+	count, overdraft, err := part.resolve(f, "return")
+	if err != nil {
+		return LifecycleResult{}, err
+	}
+	requestID = orNew(requestID)
+	var created []Fulfillment
+	if f.Quantity > count+overdraft {
+		created = append(created, withCounts(successor(f, requestID, principalUser(ctx)), f.Count()-count, f.Overdraft-overdraft))
+	}
+	change := LifecycleChange{RequestID: requestID, Replaced: f, SupportType: SupportReturn, State: StateReturned, Created: created, Returned: count + overdraft}
+	return a.applyLifecycle(ctx, change, validateOnly)
+}
+
+// RepairFulfillment reissues a fulfillment with changed attributes, same hosts and
+// whole count (SPEC LIC-8).
+func (a *App) RepairFulfillment(ctx context.Context, id string, attrs FulfilAttributes, validateOnly bool, requestID string) (LifecycleResult, error) {
+	if err := (&BatchActivation{Lines: []ActivationLine{{ActivationID: "x"}}, Hosts: []HostGroup{{Host: "x"}}, Attrs: attrs}).checkShape(); err != nil {
+		return LifecycleResult{}, err
+	}
+	if attrs.StartTime != nil {
+		return LifecycleResult{}, errs.Invalid("attributes.start_time", "a repair keeps the start date")
+	}
+	if res, done, err := a.replayed(ctx, requestID, validateOnly); done || err != nil {
+		return res, err
+	}
+	f, li, err := a.lifecycleStart(ctx, id, OpRepair)
+	if err != nil {
+		return LifecycleResult{}, err
+	}
+	requestID = orNew(requestID)
+	n := successor(f, requestID, principalUser(ctx))
+	start, err := licfile.ParseDate(f.Attributes["START"])
+	if err != nil {
+		start = f.CreateTime
+	}
+	repaired := licenseAttributes(li, attrs, start, f.Overdraft)
+	for k, v := range f.Attributes {
+		if _, set := repaired[k]; !set && !attrSetBy(attrs, k) {
+			repaired[k] = v // what the request does not change stays as it was
+		}
+	}
+	n.Attributes = repaired
+	change := LifecycleChange{RequestID: requestID, Replaced: f, SupportType: SupportRepair, State: StateObsolete, Created: []Fulfillment{n}}
+	return a.applyLifecycle(ctx, change, validateOnly)
+}
+
+// attrSetBy reports whether a repair request sets the keyword (to a value or off).
+func attrSetBy(a FulfilAttributes, keyword string) bool {
+	switch keyword {
+	case "TS_OK":
+		return a.TerminalServer != nil
+	case "BORROW":
+		return a.BorrowHours != nil
+	case "VM_ONLY", "PHYSICAL_ONLY":
+		return a.VMPlatforms != ""
+	case "USER_BASED", "HOST_BASED":
+		return a.Counting != ""
+	}
+	return false
+}
+
+// RehostFulfillment moves all or part of a fulfillment to other hosts (SPEC LIC-8).
+func (a *App) RehostFulfillment(ctx context.Context, id string, hosts HostGroup, part Part, validateOnly bool, requestID string) (LifecycleResult, error) {
+	if res, done, err := a.replayed(ctx, requestID, validateOnly); done || err != nil {
+		return res, err
+	}
+	f, li, err := a.lifecycleStart(ctx, id, OpRehost)
+	if err != nil {
+		return LifecycleResult{}, err
+	}
+	count, overdraft, err := part.resolve(f, "rehost")
+	if err != nil {
+		return LifecycleResult{}, err
+	}
+	placed, err := a.placeHosts(ctx, li, []HostGroup{hosts})
+	if err != nil {
+		return LifecycleResult{}, renameFields(err, "hosts[0].server_host_ids", "hosts.server_host_ids", "hosts[0].nodelocked_host_ids", "hosts.nodelocked_host_ids", "hosts[0]", "hosts")
+	}
+	servers, nodes := placed[0].strings()
+	if !counted[f.ModelType] && int64(len(nodes)) != f.Quantity {
+		return LifecycleResult{}, errs.Invalid("hosts.nodelocked_host_ids", "an uncounted license moves to as many hosts as it has: %d", f.Quantity)
+	}
+	if equalHosts(servers, f.ServerHostIDs) && equalHosts(nodes, f.NodeHostIDs) {
+		return LifecycleResult{}, errs.Invalid("hosts", "the license is on these hosts already")
+	}
+	requestID = orNew(requestID)
+	moved := withCounts(successor(f, requestID, principalUser(ctx)), count, overdraft)
+	moved.ServerHostIDs, moved.NodeHostIDs = servers, nodes
+	moved.HostID = firstHost(servers, nodes)
+	created := []Fulfillment{moved}
+	if f.Quantity > count+overdraft {
+		created = append(created, withCounts(successor(f, requestID, principalUser(ctx)), f.Count()-count, f.Overdraft-overdraft))
+	}
+	change := LifecycleChange{RequestID: requestID, Replaced: f, SupportType: SupportRehost, State: StateObsolete, Created: created}
+	return a.applyLifecycle(ctx, change, validateOnly)
+}
+
+func equalHosts(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func firstHost(servers, nodes []string) string {
+	if len(servers) > 0 {
+		return servers[0]
+	}
+	return nodes[0]
+}
+
+func orNew(requestID string) string {
+	if requestID == "" {
+		return ids.New("REQ", 4)
+	}
+	return requestID
+}
+
+// replayed returns the first result of a request ID already applied.
+func (a *App) replayed(ctx context.Context, requestID string, validateOnly bool) (LifecycleResult, bool, error) {
+	if requestID == "" || validateOnly {
+		return LifecycleResult{}, false, nil
+	}
+	if len(requestID) > 128 {
+		return LifecycleResult{}, false, errs.Invalid("request_id", "must be at most 128 characters")
+	}
+	replaced, created, err := a.store.LifecycleByRequest(ctx, authz.MustTenant(ctx), requestID)
+	if errs.IsKind(err, errs.KindNotFound) {
+		return LifecycleResult{}, false, nil
+	}
+	if err != nil {
+		return LifecycleResult{}, false, err
+	}
+	return LifecycleResult{Replaced: replaced, Created: created}, true, nil
+}
+
+// applyLifecycle signs the new licenses, changes the seats of a return through a
+// replacing claim, and stores the change in one transaction; Verify stops before.
+func (a *App) applyLifecycle(ctx context.Context, c LifecycleChange, validateOnly bool) (LifecycleResult, error) {
+	c.Replaced.SupportType, c.Replaced.State = c.SupportType, c.State
+	if validateOnly {
+		return LifecycleResult{Replaced: c.Replaced, Created: c.Created, ValidateOnly: true}, nil
+	}
+	tenant := authz.MustTenant(ctx)
+	key, err := a.store.ActiveKey(ctx, tenant)
+	if err != nil {
+		return LifecycleResult{}, err
+	}
+	for i := range c.Created {
+		if err := a.sign(ctx, &c.Created[i], key, tenant, nil); err != nil {
+			return LifecycleResult{}, err
+		}
+	}
+	if c.Returned > 0 {
+		siblings, err := a.store.LiveOfClaim(ctx, tenant, c.Replaced.ClaimID)
+		if err != nil {
+			return LifecycleResult{}, err
+		}
+		var keep int64
+		for _, s := range siblings {
+			if s.ID != c.Replaced.ID {
+				keep += s.Quantity
+			}
+		}
+		for _, n := range c.Created {
+			keep += n.Quantity
+		}
+		claimID := ids.FromKey(tenant, "license", c.RequestID+"/return")
+		old := c.Replaced.ClaimID
+		claim := seats.Claim{ID: claimID, TenantID: tenant, ActivationID: c.Replaced.ActivationID, Quantity: keep, Replaces: &old}
+		if _, err := a.seats.Begin(ctx, claim); err != nil {
+			return LifecycleResult{}, err
+		}
+		c.NewClaim = &claimID
+		for i := range c.Created {
+			c.Created[i].ClaimID = claimID
+		}
+	}
+	if err := a.store.ApplyLifecycle(ctx, tenant, c); err != nil {
+		if replaced, created, perr := a.store.LifecycleByRequest(ctx, tenant, c.RequestID); perr == nil {
+			return LifecycleResult{Replaced: replaced, Created: created}, nil
+		}
+		if c.NewClaim != nil && !errors.Is(err, seats.ErrClaimReleased) {
+			a.seats.Abort(ctx, tenant, *c.NewClaim)
+		}
+		return LifecycleResult{}, err
+	}
+	if c.NewClaim != nil {
+		a.seats.Confirm(ctx, *c.NewClaim)
+	}
+	replaced, created, err := a.store.LifecycleByRequest(ctx, tenant, c.RequestID)
+	return LifecycleResult{Replaced: replaced, Created: created}, err
+}
