@@ -159,8 +159,9 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Han
 			g.authenticate(http.HandlerFunc(g.download)).ServeHTTP(w, r)
 			return
 		}
-		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/fulfillments/") &&
-			(strings.HasSuffix(r.URL.Path, ":licenseFile") || strings.HasSuffix(r.URL.Path, ":print")) {
+		if r.Method == http.MethodGet && ((strings.HasPrefix(r.URL.Path, "/v1/fulfillments/") &&
+			(strings.HasSuffix(r.URL.Path, ":licenseFile") || strings.HasSuffix(r.URL.Path, ":print"))) ||
+			(strings.HasPrefix(r.URL.Path, "/v1/consolidatedLicenses/") && strings.HasSuffix(r.URL.Path, ":licenseFile"))) {
 			g.authenticate(http.HandlerFunc(g.fulfillmentView)).ServeHTTP(w, r)
 			return
 		}

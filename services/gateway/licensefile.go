@@ -14,8 +14,9 @@ import (
 // licenseFileName is what a saved license is called (SPEC LIC-7, PLT-5).
 const licenseFileName = "LicenseFile.lic"
 
-// fulfillmentView serves GET /v1/fulfillments/{id}:licenseFile (the license text to
-// save, as LicenseFile.lic) and GET /v1/fulfillments/{id}:print (a page to print).
+// fulfillmentView serves GET /v1/fulfillments/{id}:licenseFile and
+// /v1/consolidatedLicenses/{id}:licenseFile (the license text to save, as
+// LicenseFile.lic) and GET /v1/fulfillments/{id}:print (a page to print).
 func (g *Gateway) fulfillmentView(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/v1/")
 	name, view, _ := strings.Cut(path, ":")
@@ -23,21 +24,36 @@ func (g *Gateway) fulfillmentView(w http.ResponseWriter, r *http.Request) {
 	if signed, ok := ctx.Value(signedKey{}).(string); ok {
 		ctx = authz.Outgoing(ctx, signed)
 	}
-	f, err := licensepb.NewLicenseServiceClient(g.conns["license"]).GetFulfillment(ctx, &licensepb.GetFulfillmentRequest{Name: name})
+	lic := licensepb.NewLicenseServiceClient(g.conns["license"])
+	if strings.HasPrefix(name, "consolidatedLicenses/") {
+		c, err := lic.GetConsolidatedLicense(ctx, &licensepb.GetConsolidatedLicenseRequest{Name: name})
+		if err != nil {
+			writeStatus(w, status.Convert(err))
+			return
+		}
+		serveLicenseFile(w, c.GetLicenseText())
+		return
+	}
+	f, err := lic.GetFulfillment(ctx, &licensepb.GetFulfillmentRequest{Name: name})
 	if err != nil {
 		writeStatus(w, status.Convert(err))
 		return
 	}
-	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if view == "licenseFile" {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="`+licenseFileName+`"`)
-		_, _ = w.Write([]byte(f.GetLicenseText()))
+		serveLicenseFile(w, f.GetLicenseText())
 		return
 	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	_ = printView.Execute(w, f)
+}
+
+func serveLicenseFile(w http.ResponseWriter, text string) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+licenseFileName+`"`)
+	_, _ = w.Write([]byte(text))
 }
 
 // printView lays a fulfillment out for printing; html/template escapes every value.

@@ -2055,6 +2055,76 @@ func (x *FulfillmentReplaced) GetReturned() int64 {
 	return 0
 }
 
+// ConsolidatedLicenseCreated: subject tessera.license.consolidated_license.created
+// (SPEC LIC-6).
+type ConsolidatedLicenseCreated struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	ConsolidatedLicenseId string                 `protobuf:"bytes,1,opt,name=consolidated_license_id,json=consolidatedLicenseId,proto3" json:"consolidated_license_id,omitempty"`
+	AccountId             string                 `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	FulfillmentIds        []string               `protobuf:"bytes,3,rep,name=fulfillment_ids,json=fulfillmentIds,proto3" json:"fulfillment_ids,omitempty"`
+	ServerHostIds         []string               `protobuf:"bytes,4,rep,name=server_host_ids,json=serverHostIds,proto3" json:"server_host_ids,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *ConsolidatedLicenseCreated) Reset() {
+	*x = ConsolidatedLicenseCreated{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsolidatedLicenseCreated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsolidatedLicenseCreated) ProtoMessage() {}
+
+func (x *ConsolidatedLicenseCreated) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsolidatedLicenseCreated.ProtoReflect.Descriptor instead.
+func (*ConsolidatedLicenseCreated) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ConsolidatedLicenseCreated) GetConsolidatedLicenseId() string {
+	if x != nil {
+		return x.ConsolidatedLicenseId
+	}
+	return ""
+}
+
+func (x *ConsolidatedLicenseCreated) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *ConsolidatedLicenseCreated) GetFulfillmentIds() []string {
+	if x != nil {
+		return x.FulfillmentIds
+	}
+	return nil
+}
+
+func (x *ConsolidatedLicenseCreated) GetServerHostIds() []string {
+	if x != nil {
+		return x.ServerHostIds
+	}
+	return nil
+}
+
 var File_tessera_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_tessera_events_v1_events_proto_rawDesc = "" +
@@ -2218,7 +2288,13 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"account_id\x18\x03 \x01(\tR\taccountId\x12\x1f\n" +
 	"\vcreated_ids\x18\x04 \x03(\tR\n" +
 	"createdIds\x12\x1a\n" +
-	"\breturned\x18\x05 \x01(\x03R\breturnedB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
+	"\breturned\x18\x05 \x01(\x03R\breturned\"\xc4\x01\n" +
+	"\x1aConsolidatedLicenseCreated\x126\n" +
+	"\x17consolidated_license_id\x18\x01 \x01(\tR\x15consolidatedLicenseId\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x02 \x01(\tR\taccountId\x12'\n" +
+	"\x0ffulfillment_ids\x18\x03 \x03(\tR\x0efulfillmentIds\x12&\n" +
+	"\x0fserver_host_ids\x18\x04 \x03(\tR\rserverHostIdsB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
 
 var (
 	file_tessera_events_v1_events_proto_rawDescOnce sync.Once
@@ -2232,7 +2308,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),                // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),               // 1: tessera.events.v1.AccountCreated
@@ -2265,12 +2341,13 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*SigningKeyRotated)(nil),            // 28: tessera.events.v1.SigningKeyRotated
 	(*FulfillmentEmailed)(nil),           // 29: tessera.events.v1.FulfillmentEmailed
 	(*FulfillmentReplaced)(nil),          // 30: tessera.events.v1.FulfillmentReplaced
-	nil,                                  // 31: tessera.events.v1.OrdersRejected.FieldViolationsEntry
-	(*timestamppb.Timestamp)(nil),        // 32: google.protobuf.Timestamp
+	(*ConsolidatedLicenseCreated)(nil),   // 31: tessera.events.v1.ConsolidatedLicenseCreated
+	nil,                                  // 32: tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	(*timestamppb.Timestamp)(nil),        // 33: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	32, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
-	31, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	33, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	32, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
 	2,  // [2:2] is the sub-list for method output_type
 	2,  // [2:2] is the sub-list for method input_type
 	2,  // [2:2] is the sub-list for extension type_name
@@ -2289,7 +2366,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   32,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

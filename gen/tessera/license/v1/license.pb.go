@@ -1378,12 +1378,16 @@ type ConsolidatedLicense struct {
 	// accounts/{account_id}
 	Account string `protobuf:"bytes,4,opt,name=account,proto3" json:"account,omitempty"`
 	// fulfillments/{id} of the members.
-	Fulfillments  []string               `protobuf:"bytes,5,rep,name=fulfillments,proto3" json:"fulfillments,omitempty"`
-	LicenseText   string                 `protobuf:"bytes,6,opt,name=license_text,json=licenseText,proto3" json:"license_text,omitempty"`
-	LicenseJson   string                 `protobuf:"bytes,7,opt,name=license_json,json=licenseJson,proto3" json:"license_json,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Fulfillments []string               `protobuf:"bytes,5,rep,name=fulfillments,proto3" json:"fulfillments,omitempty"`
+	LicenseText  string                 `protobuf:"bytes,6,opt,name=license_text,json=licenseText,proto3" json:"license_text,omitempty"`
+	LicenseJson  string                 `protobuf:"bytes,7,opt,name=license_json,json=licenseJson,proto3" json:"license_json,omitempty"`
+	CreateTime   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Where the file was sent (emails).
+	Shipments []*Shipment `protobuf:"bytes,9,rep,name=shipments,proto3" json:"shipments,omitempty"`
+	// certificate or custom.
+	LicenseTechnology string `protobuf:"bytes,10,opt,name=license_technology,json=licenseTechnology,proto3" json:"license_technology,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ConsolidatedLicense) Reset() {
@@ -1472,6 +1476,481 @@ func (x *ConsolidatedLicense) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ConsolidatedLicense) GetShipments() []*Shipment {
+	if x != nil {
+		return x.Shipments
+	}
+	return nil
+}
+
+func (x *ConsolidatedLicense) GetLicenseTechnology() string {
+	if x != nil {
+		return x.LicenseTechnology
+	}
+	return ""
+}
+
+// One delivery of a consolidated license.
+type Shipment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	To    []string               `protobuf:"bytes,1,rep,name=to,proto3" json:"to,omitempty"`
+	Time  *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	// users/{user_id} who sent it.
+	User          string `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Shipment) Reset() {
+	*x = Shipment{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Shipment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Shipment) ProtoMessage() {}
+
+func (x *Shipment) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Shipment.ProtoReflect.Descriptor instead.
+func (*Shipment) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Shipment) GetTo() []string {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *Shipment) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *Shipment) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+type ConsolidateFulfillmentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// fulfillments/{id} (2-1000), all MASTER, of one account, none consolidated yet.
+	Fulfillments  []string `protobuf:"bytes,1,rep,name=fulfillments,proto3" json:"fulfillments,omitempty"`
+	ValidateOnly  bool     `protobuf:"varint,2,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	RequestId     string   `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConsolidateFulfillmentsRequest) Reset() {
+	*x = ConsolidateFulfillmentsRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsolidateFulfillmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsolidateFulfillmentsRequest) ProtoMessage() {}
+
+func (x *ConsolidateFulfillmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsolidateFulfillmentsRequest.ProtoReflect.Descriptor instead.
+func (*ConsolidateFulfillmentsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ConsolidateFulfillmentsRequest) GetFulfillments() []string {
+	if x != nil {
+		return x.Fulfillments
+	}
+	return nil
+}
+
+func (x *ConsolidateFulfillmentsRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *ConsolidateFulfillmentsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type ConsolidateFulfillmentsResponse struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	ConsolidatedLicenses []*ConsolidatedLicense `protobuf:"bytes,1,rep,name=consolidated_licenses,json=consolidatedLicenses,proto3" json:"consolidated_licenses,omitempty"`
+	ValidateOnly         bool                   `protobuf:"varint,2,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *ConsolidateFulfillmentsResponse) Reset() {
+	*x = ConsolidateFulfillmentsResponse{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsolidateFulfillmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsolidateFulfillmentsResponse) ProtoMessage() {}
+
+func (x *ConsolidateFulfillmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsolidateFulfillmentsResponse.ProtoReflect.Descriptor instead.
+func (*ConsolidateFulfillmentsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ConsolidateFulfillmentsResponse) GetConsolidatedLicenses() []*ConsolidatedLicense {
+	if x != nil {
+		return x.ConsolidatedLicenses
+	}
+	return nil
+}
+
+func (x *ConsolidateFulfillmentsResponse) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+type GetConsolidatedLicenseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConsolidatedLicenseRequest) Reset() {
+	*x = GetConsolidatedLicenseRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConsolidatedLicenseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConsolidatedLicenseRequest) ProtoMessage() {}
+
+func (x *GetConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConsolidatedLicenseRequest.ProtoReflect.Descriptor instead.
+func (*GetConsolidatedLicenseRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetConsolidatedLicenseRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ListConsolidatedLicensesRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	PageSize  int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Search: consolidated_license_id, host (a server host ID), account, create_time.
+	Filter        string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListConsolidatedLicensesRequest) Reset() {
+	*x = ListConsolidatedLicensesRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListConsolidatedLicensesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListConsolidatedLicensesRequest) ProtoMessage() {}
+
+func (x *ListConsolidatedLicensesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListConsolidatedLicensesRequest.ProtoReflect.Descriptor instead.
+func (*ListConsolidatedLicensesRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListConsolidatedLicensesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListConsolidatedLicensesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListConsolidatedLicensesRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListConsolidatedLicensesRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+type ListConsolidatedLicensesResponse struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	ConsolidatedLicenses []*ConsolidatedLicense `protobuf:"bytes,1,rep,name=consolidated_licenses,json=consolidatedLicenses,proto3" json:"consolidated_licenses,omitempty"`
+	NextPageToken        string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *ListConsolidatedLicensesResponse) Reset() {
+	*x = ListConsolidatedLicensesResponse{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListConsolidatedLicensesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListConsolidatedLicensesResponse) ProtoMessage() {}
+
+func (x *ListConsolidatedLicensesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListConsolidatedLicensesResponse.ProtoReflect.Descriptor instead.
+func (*ListConsolidatedLicensesResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListConsolidatedLicensesResponse) GetConsolidatedLicenses() []*ConsolidatedLicense {
+	if x != nil {
+		return x.ConsolidatedLicenses
+	}
+	return nil
+}
+
+func (x *ListConsolidatedLicensesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type EmailConsolidatedLicenseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	To            []string               `protobuf:"bytes,2,rep,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmailConsolidatedLicenseRequest) Reset() {
+	*x = EmailConsolidatedLicenseRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmailConsolidatedLicenseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmailConsolidatedLicenseRequest) ProtoMessage() {}
+
+func (x *EmailConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmailConsolidatedLicenseRequest.ProtoReflect.Descriptor instead.
+func (*EmailConsolidatedLicenseRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *EmailConsolidatedLicenseRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *EmailConsolidatedLicenseRequest) GetTo() []string {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+type RehostConsolidatedLicenseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The new server host, or three for a triad.
+	ServerHostIds []string `protobuf:"bytes,2,rep,name=server_host_ids,json=serverHostIds,proto3" json:"server_host_ids,omitempty"`
+	ValidateOnly  bool     `protobuf:"varint,3,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	RequestId     string   `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RehostConsolidatedLicenseRequest) Reset() {
+	*x = RehostConsolidatedLicenseRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RehostConsolidatedLicenseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RehostConsolidatedLicenseRequest) ProtoMessage() {}
+
+func (x *RehostConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RehostConsolidatedLicenseRequest.ProtoReflect.Descriptor instead.
+func (*RehostConsolidatedLicenseRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *RehostConsolidatedLicenseRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RehostConsolidatedLicenseRequest) GetServerHostIds() []string {
+	if x != nil {
+		return x.ServerHostIds
+	}
+	return nil
+}
+
+func (x *RehostConsolidatedLicenseRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *RehostConsolidatedLicenseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type GetFulfillmentRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -1481,7 +1960,7 @@ type GetFulfillmentRequest struct {
 
 func (x *GetFulfillmentRequest) Reset() {
 	*x = GetFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[14]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1493,7 +1972,7 @@ func (x *GetFulfillmentRequest) String() string {
 func (*GetFulfillmentRequest) ProtoMessage() {}
 
 func (x *GetFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[14]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1506,7 +1985,7 @@ func (x *GetFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*GetFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{14}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetFulfillmentRequest) GetName() string {
@@ -1534,7 +2013,7 @@ type ListFulfillmentsRequest struct {
 
 func (x *ListFulfillmentsRequest) Reset() {
 	*x = ListFulfillmentsRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[15]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1546,7 +2025,7 @@ func (x *ListFulfillmentsRequest) String() string {
 func (*ListFulfillmentsRequest) ProtoMessage() {}
 
 func (x *ListFulfillmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[15]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1559,7 +2038,7 @@ func (x *ListFulfillmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFulfillmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListFulfillmentsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{15}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListFulfillmentsRequest) GetPageSize() int32 {
@@ -1607,7 +2086,7 @@ type ListFulfillmentsResponse struct {
 
 func (x *ListFulfillmentsResponse) Reset() {
 	*x = ListFulfillmentsResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[16]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1619,7 +2098,7 @@ func (x *ListFulfillmentsResponse) String() string {
 func (*ListFulfillmentsResponse) ProtoMessage() {}
 
 func (x *ListFulfillmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[16]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1632,7 +2111,7 @@ func (x *ListFulfillmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFulfillmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListFulfillmentsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{16}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListFulfillmentsResponse) GetFulfillments() []*Fulfillment {
@@ -1667,7 +2146,7 @@ type ReturnFulfillmentRequest struct {
 
 func (x *ReturnFulfillmentRequest) Reset() {
 	*x = ReturnFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[17]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1679,7 +2158,7 @@ func (x *ReturnFulfillmentRequest) String() string {
 func (*ReturnFulfillmentRequest) ProtoMessage() {}
 
 func (x *ReturnFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[17]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1692,7 +2171,7 @@ func (x *ReturnFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*ReturnFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{17}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReturnFulfillmentRequest) GetName() string {
@@ -1743,7 +2222,7 @@ type RepairFulfillmentRequest struct {
 
 func (x *RepairFulfillmentRequest) Reset() {
 	*x = RepairFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[18]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1755,7 +2234,7 @@ func (x *RepairFulfillmentRequest) String() string {
 func (*RepairFulfillmentRequest) ProtoMessage() {}
 
 func (x *RepairFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[18]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1768,7 +2247,7 @@ func (x *RepairFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RepairFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*RepairFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{18}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RepairFulfillmentRequest) GetName() string {
@@ -1816,7 +2295,7 @@ type RehostFulfillmentRequest struct {
 
 func (x *RehostFulfillmentRequest) Reset() {
 	*x = RehostFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[19]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1828,7 +2307,7 @@ func (x *RehostFulfillmentRequest) String() string {
 func (*RehostFulfillmentRequest) ProtoMessage() {}
 
 func (x *RehostFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[19]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1841,7 +2320,7 @@ func (x *RehostFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RehostFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*RehostFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{19}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RehostFulfillmentRequest) GetName() string {
@@ -1900,7 +2379,7 @@ type LifecycleResult struct {
 
 func (x *LifecycleResult) Reset() {
 	*x = LifecycleResult{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[20]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1912,7 +2391,7 @@ func (x *LifecycleResult) String() string {
 func (*LifecycleResult) ProtoMessage() {}
 
 func (x *LifecycleResult) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[20]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1925,7 +2404,7 @@ func (x *LifecycleResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LifecycleResult.ProtoReflect.Descriptor instead.
 func (*LifecycleResult) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{20}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *LifecycleResult) GetReplaced() *Fulfillment {
@@ -1959,7 +2438,7 @@ type EmailFulfillmentRequest struct {
 
 func (x *EmailFulfillmentRequest) Reset() {
 	*x = EmailFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[21]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1971,7 +2450,7 @@ func (x *EmailFulfillmentRequest) String() string {
 func (*EmailFulfillmentRequest) ProtoMessage() {}
 
 func (x *EmailFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[21]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1984,7 +2463,7 @@ func (x *EmailFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*EmailFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{21}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *EmailFulfillmentRequest) GetName() string {
@@ -2011,7 +2490,7 @@ type EmailFulfillmentResponse struct {
 
 func (x *EmailFulfillmentResponse) Reset() {
 	*x = EmailFulfillmentResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[22]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2023,7 +2502,7 @@ func (x *EmailFulfillmentResponse) String() string {
 func (*EmailFulfillmentResponse) ProtoMessage() {}
 
 func (x *EmailFulfillmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[22]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2036,7 +2515,7 @@ func (x *EmailFulfillmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailFulfillmentResponse.ProtoReflect.Descriptor instead.
 func (*EmailFulfillmentResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{22}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *EmailFulfillmentResponse) GetEventId() string {
@@ -2066,7 +2545,7 @@ type SigningKey struct {
 
 func (x *SigningKey) Reset() {
 	*x = SigningKey{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[23]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2078,7 +2557,7 @@ func (x *SigningKey) String() string {
 func (*SigningKey) ProtoMessage() {}
 
 func (x *SigningKey) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[23]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2091,7 +2570,7 @@ func (x *SigningKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningKey.ProtoReflect.Descriptor instead.
 func (*SigningKey) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{23}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SigningKey) GetName() string {
@@ -2160,7 +2639,7 @@ type RotateSigningKeyRequest struct {
 
 func (x *RotateSigningKeyRequest) Reset() {
 	*x = RotateSigningKeyRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[24]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2172,7 +2651,7 @@ func (x *RotateSigningKeyRequest) String() string {
 func (*RotateSigningKeyRequest) ProtoMessage() {}
 
 func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[24]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2185,7 +2664,7 @@ func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateSigningKeyRequest.ProtoReflect.Descriptor instead.
 func (*RotateSigningKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{24}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RotateSigningKeyRequest) GetAlgorithm() SigningAlgorithm {
@@ -2204,7 +2683,7 @@ type ListPublicKeysRequest struct {
 
 func (x *ListPublicKeysRequest) Reset() {
 	*x = ListPublicKeysRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[25]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2216,7 +2695,7 @@ func (x *ListPublicKeysRequest) String() string {
 func (*ListPublicKeysRequest) ProtoMessage() {}
 
 func (x *ListPublicKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[25]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2229,7 +2708,7 @@ func (x *ListPublicKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPublicKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListPublicKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{25}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListPublicKeysRequest) GetTenantId() string {
@@ -2247,7 +2726,7 @@ type ListSigningKeysRequest struct {
 
 func (x *ListSigningKeysRequest) Reset() {
 	*x = ListSigningKeysRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2259,7 +2738,7 @@ func (x *ListSigningKeysRequest) String() string {
 func (*ListSigningKeysRequest) ProtoMessage() {}
 
 func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2272,7 +2751,7 @@ func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{26}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{34}
 }
 
 type ListSigningKeysResponse struct {
@@ -2284,7 +2763,7 @@ type ListSigningKeysResponse struct {
 
 func (x *ListSigningKeysResponse) Reset() {
 	*x = ListSigningKeysResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2296,7 +2775,7 @@ func (x *ListSigningKeysResponse) String() string {
 func (*ListSigningKeysResponse) ProtoMessage() {}
 
 func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2309,7 +2788,7 @@ func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{27}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListSigningKeysResponse) GetSigningKeys() []*SigningKey {
@@ -2423,7 +2902,7 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x19ActivateLineItemsResponse\x12C\n" +
 	"\ffulfillments\x18\x01 \x03(\v2\x1f.tessera.license.v1.FulfillmentR\ffulfillments\x12\\\n" +
 	"\x15consolidated_licenses\x18\x02 \x03(\v2'.tessera.license.v1.ConsolidatedLicenseR\x14consolidatedLicenses\x12#\n" +
-	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"\xca\x02\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"\xb5\x03\n" +
 	"\x13ConsolidatedLicense\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x126\n" +
 	"\x17consolidated_license_id\x18\x02 \x01(\tR\x15consolidatedLicenseId\x12&\n" +
@@ -2433,7 +2912,42 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\flicense_text\x18\x06 \x01(\tR\vlicenseText\x12!\n" +
 	"\flicense_json\x18\a \x01(\tR\vlicenseJson\x12;\n" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"+\n" +
+	"createTime\x12:\n" +
+	"\tshipments\x18\t \x03(\v2\x1c.tessera.license.v1.ShipmentR\tshipments\x12-\n" +
+	"\x12license_technology\x18\n" +
+	" \x01(\tR\x11licenseTechnology\"^\n" +
+	"\bShipment\x12\x0e\n" +
+	"\x02to\x18\x01 \x03(\tR\x02to\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
+	"\x04user\x18\x03 \x01(\tR\x04user\"\x88\x01\n" +
+	"\x1eConsolidateFulfillmentsRequest\x12\"\n" +
+	"\ffulfillments\x18\x01 \x03(\tR\ffulfillments\x12#\n" +
+	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\xa4\x01\n" +
+	"\x1fConsolidateFulfillmentsResponse\x12\\\n" +
+	"\x15consolidated_licenses\x18\x01 \x03(\v2'.tessera.license.v1.ConsolidatedLicenseR\x14consolidatedLicenses\x12#\n" +
+	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\"3\n" +
+	"\x1dGetConsolidatedLicenseRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x90\x01\n" +
+	"\x1fListConsolidatedLicensesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"\xa8\x01\n" +
+	" ListConsolidatedLicensesResponse\x12\\\n" +
+	"\x15consolidated_licenses\x18\x01 \x03(\v2'.tessera.license.v1.ConsolidatedLicenseR\x14consolidatedLicenses\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"E\n" +
+	"\x1fEmailConsolidatedLicenseRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x0e\n" +
+	"\x02to\x18\x02 \x03(\tR\x02to\"\xa2\x01\n" +
+	" RehostConsolidatedLicenseRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12&\n" +
+	"\x0fserver_host_ids\x18\x02 \x03(\tR\rserverHostIds\x12#\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"+\n" +
 	"\x15GetFulfillmentRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\xc1\x01\n" +
 	"\x17ListFulfillmentsRequest\x12\x1b\n" +
@@ -2530,7 +3044,7 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x10SigningAlgorithm\x12!\n" +
 	"\x1dSIGNING_ALGORITHM_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19SIGNING_ALGORITHM_ED25519\x10\x01\x12\x1b\n" +
-	"\x17SIGNING_ALGORITHM_ES256\x10\x022\xc7\v\n" +
+	"\x17SIGNING_ALGORITHM_ES256\x10\x022\xcd\x10\n" +
 	"\x0eLicenseService\x12`\n" +
 	"\x10ActivateLineItem\x12+.tessera.license.v1.ActivateLineItemRequest\x1a\x1f.tessera.license.v1.Fulfillment\x12p\n" +
 	"\x11ActivateLineItems\x12,.tessera.license.v1.ActivateLineItemsRequest\x1a-.tessera.license.v1.ActivateLineItemsResponse\x12\\\n" +
@@ -2539,7 +3053,12 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x10EmailFulfillment\x12+.tessera.license.v1.EmailFulfillmentRequest\x1a,.tessera.license.v1.EmailFulfillmentResponse\x12f\n" +
 	"\x11ReturnFulfillment\x12,.tessera.license.v1.ReturnFulfillmentRequest\x1a#.tessera.license.v1.LifecycleResult\x12f\n" +
 	"\x11RepairFulfillment\x12,.tessera.license.v1.RepairFulfillmentRequest\x1a#.tessera.license.v1.LifecycleResult\x12f\n" +
-	"\x11RehostFulfillment\x12,.tessera.license.v1.RehostFulfillmentRequest\x1a#.tessera.license.v1.LifecycleResult\x12j\n" +
+	"\x11RehostFulfillment\x12,.tessera.license.v1.RehostFulfillmentRequest\x1a#.tessera.license.v1.LifecycleResult\x12\x82\x01\n" +
+	"\x17ConsolidateFulfillments\x122.tessera.license.v1.ConsolidateFulfillmentsRequest\x1a3.tessera.license.v1.ConsolidateFulfillmentsResponse\x12t\n" +
+	"\x16GetConsolidatedLicense\x121.tessera.license.v1.GetConsolidatedLicenseRequest\x1a'.tessera.license.v1.ConsolidatedLicense\x12\x85\x01\n" +
+	"\x18ListConsolidatedLicenses\x123.tessera.license.v1.ListConsolidatedLicensesRequest\x1a4.tessera.license.v1.ListConsolidatedLicensesResponse\x12x\n" +
+	"\x18EmailConsolidatedLicense\x123.tessera.license.v1.EmailConsolidatedLicenseRequest\x1a'.tessera.license.v1.ConsolidatedLicense\x12\x86\x01\n" +
+	"\x19RehostConsolidatedLicense\x124.tessera.license.v1.RehostConsolidatedLicenseRequest\x1a3.tessera.license.v1.ConsolidateFulfillmentsResponse\x12j\n" +
 	"\x0fListSigningKeys\x12*.tessera.license.v1.ListSigningKeysRequest\x1a+.tessera.license.v1.ListSigningKeysResponse\x12_\n" +
 	"\x10RotateSigningKey\x12+.tessera.license.v1.RotateSigningKeyRequest\x1a\x1e.tessera.license.v1.SigningKey\x12h\n" +
 	"\x0eListPublicKeys\x12).tessera.license.v1.ListPublicKeysRequest\x1a+.tessera.license.v1.ListSigningKeysResponse\x12\\\n" +
@@ -2560,106 +3079,128 @@ func file_tessera_license_v1_license_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_license_v1_license_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_tessera_license_v1_license_proto_goTypes = []any{
-	(HostRole)(0),                        // 0: tessera.license.v1.HostRole
-	(FulfillmentState)(0),                // 1: tessera.license.v1.FulfillmentState
-	(SupportType)(0),                     // 2: tessera.license.v1.SupportType
-	(FulfillmentView)(0),                 // 3: tessera.license.v1.FulfillmentView
-	(SigningAlgorithm)(0),                // 4: tessera.license.v1.SigningAlgorithm
-	(*ValidateHostIdRequest)(nil),        // 5: tessera.license.v1.ValidateHostIdRequest
-	(*HostIdCheck)(nil),                  // 6: tessera.license.v1.HostIdCheck
-	(*LicenseSettings)(nil),              // 7: tessera.license.v1.LicenseSettings
-	(*GetLicenseSettingsRequest)(nil),    // 8: tessera.license.v1.GetLicenseSettingsRequest
-	(*UpdateLicenseSettingsRequest)(nil), // 9: tessera.license.v1.UpdateLicenseSettingsRequest
-	(*Fulfillment)(nil),                  // 10: tessera.license.v1.Fulfillment
-	(*ActivateLineItemRequest)(nil),      // 11: tessera.license.v1.ActivateLineItemRequest
-	(*HostGroup)(nil),                    // 12: tessera.license.v1.HostGroup
-	(*HostCount)(nil),                    // 13: tessera.license.v1.HostCount
-	(*ActivationLine)(nil),               // 14: tessera.license.v1.ActivationLine
-	(*FulfilAttributes)(nil),             // 15: tessera.license.v1.FulfilAttributes
-	(*ActivateLineItemsRequest)(nil),     // 16: tessera.license.v1.ActivateLineItemsRequest
-	(*ActivateLineItemsResponse)(nil),    // 17: tessera.license.v1.ActivateLineItemsResponse
-	(*ConsolidatedLicense)(nil),          // 18: tessera.license.v1.ConsolidatedLicense
-	(*GetFulfillmentRequest)(nil),        // 19: tessera.license.v1.GetFulfillmentRequest
-	(*ListFulfillmentsRequest)(nil),      // 20: tessera.license.v1.ListFulfillmentsRequest
-	(*ListFulfillmentsResponse)(nil),     // 21: tessera.license.v1.ListFulfillmentsResponse
-	(*ReturnFulfillmentRequest)(nil),     // 22: tessera.license.v1.ReturnFulfillmentRequest
-	(*RepairFulfillmentRequest)(nil),     // 23: tessera.license.v1.RepairFulfillmentRequest
-	(*RehostFulfillmentRequest)(nil),     // 24: tessera.license.v1.RehostFulfillmentRequest
-	(*LifecycleResult)(nil),              // 25: tessera.license.v1.LifecycleResult
-	(*EmailFulfillmentRequest)(nil),      // 26: tessera.license.v1.EmailFulfillmentRequest
-	(*EmailFulfillmentResponse)(nil),     // 27: tessera.license.v1.EmailFulfillmentResponse
-	(*SigningKey)(nil),                   // 28: tessera.license.v1.SigningKey
-	(*RotateSigningKeyRequest)(nil),      // 29: tessera.license.v1.RotateSigningKeyRequest
-	(*ListPublicKeysRequest)(nil),        // 30: tessera.license.v1.ListPublicKeysRequest
-	(*ListSigningKeysRequest)(nil),       // 31: tessera.license.v1.ListSigningKeysRequest
-	(*ListSigningKeysResponse)(nil),      // 32: tessera.license.v1.ListSigningKeysResponse
-	(*timestamppb.Timestamp)(nil),        // 33: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 34: google.protobuf.FieldMask
+	(HostRole)(0),                            // 0: tessera.license.v1.HostRole
+	(FulfillmentState)(0),                    // 1: tessera.license.v1.FulfillmentState
+	(SupportType)(0),                         // 2: tessera.license.v1.SupportType
+	(FulfillmentView)(0),                     // 3: tessera.license.v1.FulfillmentView
+	(SigningAlgorithm)(0),                    // 4: tessera.license.v1.SigningAlgorithm
+	(*ValidateHostIdRequest)(nil),            // 5: tessera.license.v1.ValidateHostIdRequest
+	(*HostIdCheck)(nil),                      // 6: tessera.license.v1.HostIdCheck
+	(*LicenseSettings)(nil),                  // 7: tessera.license.v1.LicenseSettings
+	(*GetLicenseSettingsRequest)(nil),        // 8: tessera.license.v1.GetLicenseSettingsRequest
+	(*UpdateLicenseSettingsRequest)(nil),     // 9: tessera.license.v1.UpdateLicenseSettingsRequest
+	(*Fulfillment)(nil),                      // 10: tessera.license.v1.Fulfillment
+	(*ActivateLineItemRequest)(nil),          // 11: tessera.license.v1.ActivateLineItemRequest
+	(*HostGroup)(nil),                        // 12: tessera.license.v1.HostGroup
+	(*HostCount)(nil),                        // 13: tessera.license.v1.HostCount
+	(*ActivationLine)(nil),                   // 14: tessera.license.v1.ActivationLine
+	(*FulfilAttributes)(nil),                 // 15: tessera.license.v1.FulfilAttributes
+	(*ActivateLineItemsRequest)(nil),         // 16: tessera.license.v1.ActivateLineItemsRequest
+	(*ActivateLineItemsResponse)(nil),        // 17: tessera.license.v1.ActivateLineItemsResponse
+	(*ConsolidatedLicense)(nil),              // 18: tessera.license.v1.ConsolidatedLicense
+	(*Shipment)(nil),                         // 19: tessera.license.v1.Shipment
+	(*ConsolidateFulfillmentsRequest)(nil),   // 20: tessera.license.v1.ConsolidateFulfillmentsRequest
+	(*ConsolidateFulfillmentsResponse)(nil),  // 21: tessera.license.v1.ConsolidateFulfillmentsResponse
+	(*GetConsolidatedLicenseRequest)(nil),    // 22: tessera.license.v1.GetConsolidatedLicenseRequest
+	(*ListConsolidatedLicensesRequest)(nil),  // 23: tessera.license.v1.ListConsolidatedLicensesRequest
+	(*ListConsolidatedLicensesResponse)(nil), // 24: tessera.license.v1.ListConsolidatedLicensesResponse
+	(*EmailConsolidatedLicenseRequest)(nil),  // 25: tessera.license.v1.EmailConsolidatedLicenseRequest
+	(*RehostConsolidatedLicenseRequest)(nil), // 26: tessera.license.v1.RehostConsolidatedLicenseRequest
+	(*GetFulfillmentRequest)(nil),            // 27: tessera.license.v1.GetFulfillmentRequest
+	(*ListFulfillmentsRequest)(nil),          // 28: tessera.license.v1.ListFulfillmentsRequest
+	(*ListFulfillmentsResponse)(nil),         // 29: tessera.license.v1.ListFulfillmentsResponse
+	(*ReturnFulfillmentRequest)(nil),         // 30: tessera.license.v1.ReturnFulfillmentRequest
+	(*RepairFulfillmentRequest)(nil),         // 31: tessera.license.v1.RepairFulfillmentRequest
+	(*RehostFulfillmentRequest)(nil),         // 32: tessera.license.v1.RehostFulfillmentRequest
+	(*LifecycleResult)(nil),                  // 33: tessera.license.v1.LifecycleResult
+	(*EmailFulfillmentRequest)(nil),          // 34: tessera.license.v1.EmailFulfillmentRequest
+	(*EmailFulfillmentResponse)(nil),         // 35: tessera.license.v1.EmailFulfillmentResponse
+	(*SigningKey)(nil),                       // 36: tessera.license.v1.SigningKey
+	(*RotateSigningKeyRequest)(nil),          // 37: tessera.license.v1.RotateSigningKeyRequest
+	(*ListPublicKeysRequest)(nil),            // 38: tessera.license.v1.ListPublicKeysRequest
+	(*ListSigningKeysRequest)(nil),           // 39: tessera.license.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),          // 40: tessera.license.v1.ListSigningKeysResponse
+	(*timestamppb.Timestamp)(nil),            // 41: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),            // 42: google.protobuf.FieldMask
 }
 var file_tessera_license_v1_license_proto_depIdxs = []int32{
 	0,  // 0: tessera.license.v1.ValidateHostIdRequest.role:type_name -> tessera.license.v1.HostRole
-	33, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
+	41, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
 	7,  // 2: tessera.license.v1.UpdateLicenseSettingsRequest.settings:type_name -> tessera.license.v1.LicenseSettings
-	34, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	42, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
 	1,  // 4: tessera.license.v1.Fulfillment.state:type_name -> tessera.license.v1.FulfillmentState
-	33, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
+	41, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 6: tessera.license.v1.Fulfillment.support_type:type_name -> tessera.license.v1.SupportType
-	33, // 7: tessera.license.v1.Fulfillment.expire_time:type_name -> google.protobuf.Timestamp
+	41, // 7: tessera.license.v1.Fulfillment.expire_time:type_name -> google.protobuf.Timestamp
 	13, // 8: tessera.license.v1.ActivationLine.counts:type_name -> tessera.license.v1.HostCount
-	33, // 9: tessera.license.v1.FulfilAttributes.start_time:type_name -> google.protobuf.Timestamp
-	33, // 10: tessera.license.v1.FulfilAttributes.version_date:type_name -> google.protobuf.Timestamp
+	41, // 9: tessera.license.v1.FulfilAttributes.start_time:type_name -> google.protobuf.Timestamp
+	41, // 10: tessera.license.v1.FulfilAttributes.version_date:type_name -> google.protobuf.Timestamp
 	14, // 11: tessera.license.v1.ActivateLineItemsRequest.lines:type_name -> tessera.license.v1.ActivationLine
 	12, // 12: tessera.license.v1.ActivateLineItemsRequest.hosts:type_name -> tessera.license.v1.HostGroup
 	15, // 13: tessera.license.v1.ActivateLineItemsRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
 	10, // 14: tessera.license.v1.ActivateLineItemsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
 	18, // 15: tessera.license.v1.ActivateLineItemsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	33, // 16: tessera.license.v1.ConsolidatedLicense.create_time:type_name -> google.protobuf.Timestamp
-	3,  // 17: tessera.license.v1.ListFulfillmentsRequest.view:type_name -> tessera.license.v1.FulfillmentView
-	10, // 18: tessera.license.v1.ListFulfillmentsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
-	15, // 19: tessera.license.v1.RepairFulfillmentRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
-	12, // 20: tessera.license.v1.RehostFulfillmentRequest.hosts:type_name -> tessera.license.v1.HostGroup
-	10, // 21: tessera.license.v1.LifecycleResult.replaced:type_name -> tessera.license.v1.Fulfillment
-	10, // 22: tessera.license.v1.LifecycleResult.created:type_name -> tessera.license.v1.Fulfillment
-	4,  // 23: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	33, // 24: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
-	33, // 25: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
-	4,  // 26: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	28, // 27: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
-	11, // 28: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
-	16, // 29: tessera.license.v1.LicenseService.ActivateLineItems:input_type -> tessera.license.v1.ActivateLineItemsRequest
-	19, // 30: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
-	20, // 31: tessera.license.v1.LicenseService.ListFulfillments:input_type -> tessera.license.v1.ListFulfillmentsRequest
-	26, // 32: tessera.license.v1.LicenseService.EmailFulfillment:input_type -> tessera.license.v1.EmailFulfillmentRequest
-	22, // 33: tessera.license.v1.LicenseService.ReturnFulfillment:input_type -> tessera.license.v1.ReturnFulfillmentRequest
-	23, // 34: tessera.license.v1.LicenseService.RepairFulfillment:input_type -> tessera.license.v1.RepairFulfillmentRequest
-	24, // 35: tessera.license.v1.LicenseService.RehostFulfillment:input_type -> tessera.license.v1.RehostFulfillmentRequest
-	31, // 36: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
-	29, // 37: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
-	30, // 38: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
-	5,  // 39: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
-	8,  // 40: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
-	9,  // 41: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
-	10, // 42: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
-	17, // 43: tessera.license.v1.LicenseService.ActivateLineItems:output_type -> tessera.license.v1.ActivateLineItemsResponse
-	10, // 44: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
-	21, // 45: tessera.license.v1.LicenseService.ListFulfillments:output_type -> tessera.license.v1.ListFulfillmentsResponse
-	27, // 46: tessera.license.v1.LicenseService.EmailFulfillment:output_type -> tessera.license.v1.EmailFulfillmentResponse
-	25, // 47: tessera.license.v1.LicenseService.ReturnFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	25, // 48: tessera.license.v1.LicenseService.RepairFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	25, // 49: tessera.license.v1.LicenseService.RehostFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	32, // 50: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	28, // 51: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
-	32, // 52: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	6,  // 53: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
-	7,  // 54: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	7,  // 55: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	42, // [42:56] is the sub-list for method output_type
-	28, // [28:42] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	41, // 16: tessera.license.v1.ConsolidatedLicense.create_time:type_name -> google.protobuf.Timestamp
+	19, // 17: tessera.license.v1.ConsolidatedLicense.shipments:type_name -> tessera.license.v1.Shipment
+	41, // 18: tessera.license.v1.Shipment.time:type_name -> google.protobuf.Timestamp
+	18, // 19: tessera.license.v1.ConsolidateFulfillmentsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	18, // 20: tessera.license.v1.ListConsolidatedLicensesResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	3,  // 21: tessera.license.v1.ListFulfillmentsRequest.view:type_name -> tessera.license.v1.FulfillmentView
+	10, // 22: tessera.license.v1.ListFulfillmentsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
+	15, // 23: tessera.license.v1.RepairFulfillmentRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
+	12, // 24: tessera.license.v1.RehostFulfillmentRequest.hosts:type_name -> tessera.license.v1.HostGroup
+	10, // 25: tessera.license.v1.LifecycleResult.replaced:type_name -> tessera.license.v1.Fulfillment
+	10, // 26: tessera.license.v1.LifecycleResult.created:type_name -> tessera.license.v1.Fulfillment
+	4,  // 27: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	41, // 28: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
+	41, // 29: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
+	4,  // 30: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	36, // 31: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
+	11, // 32: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
+	16, // 33: tessera.license.v1.LicenseService.ActivateLineItems:input_type -> tessera.license.v1.ActivateLineItemsRequest
+	27, // 34: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
+	28, // 35: tessera.license.v1.LicenseService.ListFulfillments:input_type -> tessera.license.v1.ListFulfillmentsRequest
+	34, // 36: tessera.license.v1.LicenseService.EmailFulfillment:input_type -> tessera.license.v1.EmailFulfillmentRequest
+	30, // 37: tessera.license.v1.LicenseService.ReturnFulfillment:input_type -> tessera.license.v1.ReturnFulfillmentRequest
+	31, // 38: tessera.license.v1.LicenseService.RepairFulfillment:input_type -> tessera.license.v1.RepairFulfillmentRequest
+	32, // 39: tessera.license.v1.LicenseService.RehostFulfillment:input_type -> tessera.license.v1.RehostFulfillmentRequest
+	20, // 40: tessera.license.v1.LicenseService.ConsolidateFulfillments:input_type -> tessera.license.v1.ConsolidateFulfillmentsRequest
+	22, // 41: tessera.license.v1.LicenseService.GetConsolidatedLicense:input_type -> tessera.license.v1.GetConsolidatedLicenseRequest
+	23, // 42: tessera.license.v1.LicenseService.ListConsolidatedLicenses:input_type -> tessera.license.v1.ListConsolidatedLicensesRequest
+	25, // 43: tessera.license.v1.LicenseService.EmailConsolidatedLicense:input_type -> tessera.license.v1.EmailConsolidatedLicenseRequest
+	26, // 44: tessera.license.v1.LicenseService.RehostConsolidatedLicense:input_type -> tessera.license.v1.RehostConsolidatedLicenseRequest
+	39, // 45: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
+	37, // 46: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
+	38, // 47: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
+	5,  // 48: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
+	8,  // 49: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
+	9,  // 50: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
+	10, // 51: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
+	17, // 52: tessera.license.v1.LicenseService.ActivateLineItems:output_type -> tessera.license.v1.ActivateLineItemsResponse
+	10, // 53: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
+	29, // 54: tessera.license.v1.LicenseService.ListFulfillments:output_type -> tessera.license.v1.ListFulfillmentsResponse
+	35, // 55: tessera.license.v1.LicenseService.EmailFulfillment:output_type -> tessera.license.v1.EmailFulfillmentResponse
+	33, // 56: tessera.license.v1.LicenseService.ReturnFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	33, // 57: tessera.license.v1.LicenseService.RepairFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	33, // 58: tessera.license.v1.LicenseService.RehostFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	21, // 59: tessera.license.v1.LicenseService.ConsolidateFulfillments:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
+	18, // 60: tessera.license.v1.LicenseService.GetConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
+	24, // 61: tessera.license.v1.LicenseService.ListConsolidatedLicenses:output_type -> tessera.license.v1.ListConsolidatedLicensesResponse
+	18, // 62: tessera.license.v1.LicenseService.EmailConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
+	21, // 63: tessera.license.v1.LicenseService.RehostConsolidatedLicense:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
+	40, // 64: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	36, // 65: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
+	40, // 66: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	6,  // 67: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
+	7,  // 68: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	7,  // 69: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	51, // [51:70] is the sub-list for method output_type
+	32, // [32:51] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_tessera_license_v1_license_proto_init() }
@@ -2668,15 +3209,15 @@ func file_tessera_license_v1_license_proto_init() {
 		return
 	}
 	file_tessera_license_v1_license_proto_msgTypes[10].OneofWrappers = []any{}
-	file_tessera_license_v1_license_proto_msgTypes[17].OneofWrappers = []any{}
-	file_tessera_license_v1_license_proto_msgTypes[19].OneofWrappers = []any{}
+	file_tessera_license_v1_license_proto_msgTypes[25].OneofWrappers = []any{}
+	file_tessera_license_v1_license_proto_msgTypes[27].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_license_v1_license_proto_rawDesc), len(file_tessera_license_v1_license_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   28,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

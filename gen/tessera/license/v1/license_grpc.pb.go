@@ -19,20 +19,25 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	LicenseService_ActivateLineItem_FullMethodName      = "/tessera.license.v1.LicenseService/ActivateLineItem"
-	LicenseService_ActivateLineItems_FullMethodName     = "/tessera.license.v1.LicenseService/ActivateLineItems"
-	LicenseService_GetFulfillment_FullMethodName        = "/tessera.license.v1.LicenseService/GetFulfillment"
-	LicenseService_ListFulfillments_FullMethodName      = "/tessera.license.v1.LicenseService/ListFulfillments"
-	LicenseService_EmailFulfillment_FullMethodName      = "/tessera.license.v1.LicenseService/EmailFulfillment"
-	LicenseService_ReturnFulfillment_FullMethodName     = "/tessera.license.v1.LicenseService/ReturnFulfillment"
-	LicenseService_RepairFulfillment_FullMethodName     = "/tessera.license.v1.LicenseService/RepairFulfillment"
-	LicenseService_RehostFulfillment_FullMethodName     = "/tessera.license.v1.LicenseService/RehostFulfillment"
-	LicenseService_ListSigningKeys_FullMethodName       = "/tessera.license.v1.LicenseService/ListSigningKeys"
-	LicenseService_RotateSigningKey_FullMethodName      = "/tessera.license.v1.LicenseService/RotateSigningKey"
-	LicenseService_ListPublicKeys_FullMethodName        = "/tessera.license.v1.LicenseService/ListPublicKeys"
-	LicenseService_ValidateHostId_FullMethodName        = "/tessera.license.v1.LicenseService/ValidateHostId"
-	LicenseService_GetLicenseSettings_FullMethodName    = "/tessera.license.v1.LicenseService/GetLicenseSettings"
-	LicenseService_UpdateLicenseSettings_FullMethodName = "/tessera.license.v1.LicenseService/UpdateLicenseSettings"
+	LicenseService_ActivateLineItem_FullMethodName          = "/tessera.license.v1.LicenseService/ActivateLineItem"
+	LicenseService_ActivateLineItems_FullMethodName         = "/tessera.license.v1.LicenseService/ActivateLineItems"
+	LicenseService_GetFulfillment_FullMethodName            = "/tessera.license.v1.LicenseService/GetFulfillment"
+	LicenseService_ListFulfillments_FullMethodName          = "/tessera.license.v1.LicenseService/ListFulfillments"
+	LicenseService_EmailFulfillment_FullMethodName          = "/tessera.license.v1.LicenseService/EmailFulfillment"
+	LicenseService_ReturnFulfillment_FullMethodName         = "/tessera.license.v1.LicenseService/ReturnFulfillment"
+	LicenseService_RepairFulfillment_FullMethodName         = "/tessera.license.v1.LicenseService/RepairFulfillment"
+	LicenseService_RehostFulfillment_FullMethodName         = "/tessera.license.v1.LicenseService/RehostFulfillment"
+	LicenseService_ConsolidateFulfillments_FullMethodName   = "/tessera.license.v1.LicenseService/ConsolidateFulfillments"
+	LicenseService_GetConsolidatedLicense_FullMethodName    = "/tessera.license.v1.LicenseService/GetConsolidatedLicense"
+	LicenseService_ListConsolidatedLicenses_FullMethodName  = "/tessera.license.v1.LicenseService/ListConsolidatedLicenses"
+	LicenseService_EmailConsolidatedLicense_FullMethodName  = "/tessera.license.v1.LicenseService/EmailConsolidatedLicense"
+	LicenseService_RehostConsolidatedLicense_FullMethodName = "/tessera.license.v1.LicenseService/RehostConsolidatedLicense"
+	LicenseService_ListSigningKeys_FullMethodName           = "/tessera.license.v1.LicenseService/ListSigningKeys"
+	LicenseService_RotateSigningKey_FullMethodName          = "/tessera.license.v1.LicenseService/RotateSigningKey"
+	LicenseService_ListPublicKeys_FullMethodName            = "/tessera.license.v1.LicenseService/ListPublicKeys"
+	LicenseService_ValidateHostId_FullMethodName            = "/tessera.license.v1.LicenseService/ValidateHostId"
+	LicenseService_GetLicenseSettings_FullMethodName        = "/tessera.license.v1.LicenseService/GetLicenseSettings"
+	LicenseService_UpdateLicenseSettings_FullMethodName     = "/tessera.license.v1.LicenseService/UpdateLicenseSettings"
 )
 
 // LicenseServiceClient is the client API for LicenseService service.
@@ -66,6 +71,17 @@ type LicenseServiceClient interface {
 	// Moves all or part of a fulfillment's count and overdraft to other hosts: marked
 	// REHOST, new MASTERs for the new hosts and for what stays (SPEC LIC-8).
 	RehostFulfillment(ctx context.Context, in *RehostFulfillmentRequest, opts ...grpc.CallOption) (*LifecycleResult, error)
+	// Combines MASTER fulfillments of one account into one license file per server
+	// host and license technology (SPEC LIC-6).
+	ConsolidateFulfillments(ctx context.Context, in *ConsolidateFulfillmentsRequest, opts ...grpc.CallOption) (*ConsolidateFulfillmentsResponse, error)
+	GetConsolidatedLicense(ctx context.Context, in *GetConsolidatedLicenseRequest, opts ...grpc.CallOption) (*ConsolidatedLicense, error)
+	// The consolidated licenses the caller may see: ID, server host, sold-to, date.
+	ListConsolidatedLicenses(ctx context.Context, in *ListConsolidatedLicensesRequest, opts ...grpc.CallOption) (*ListConsolidatedLicensesResponse, error)
+	// Emails a consolidated license (LicenseFile.lic) and records the shipment.
+	EmailConsolidatedLicense(ctx context.Context, in *EmailConsolidatedLicenseRequest, opts ...grpc.CallOption) (*ConsolidatedLicense, error)
+	// Moves a consolidated license to another server host: every member is rehosted
+	// and the successors are consolidated again.
+	RehostConsolidatedLicense(ctx context.Context, in *RehostConsolidatedLicenseRequest, opts ...grpc.CallOption) (*ConsolidateFulfillmentsResponse, error)
 	// Lists the tenant's signing keys (public halves only), creating the first if none.
 	ListSigningKeys(ctx context.Context, in *ListSigningKeysRequest, opts ...grpc.CallOption) (*ListSigningKeysResponse, error)
 	// Makes a new key the tenant's active signing key; earlier keys stay listed and
@@ -170,6 +186,56 @@ func (c *licenseServiceClient) RehostFulfillment(ctx context.Context, in *Rehost
 	return out, nil
 }
 
+func (c *licenseServiceClient) ConsolidateFulfillments(ctx context.Context, in *ConsolidateFulfillmentsRequest, opts ...grpc.CallOption) (*ConsolidateFulfillmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ConsolidateFulfillmentsResponse)
+	err := c.cc.Invoke(ctx, LicenseService_ConsolidateFulfillments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) GetConsolidatedLicense(ctx context.Context, in *GetConsolidatedLicenseRequest, opts ...grpc.CallOption) (*ConsolidatedLicense, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ConsolidatedLicense)
+	err := c.cc.Invoke(ctx, LicenseService_GetConsolidatedLicense_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) ListConsolidatedLicenses(ctx context.Context, in *ListConsolidatedLicensesRequest, opts ...grpc.CallOption) (*ListConsolidatedLicensesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListConsolidatedLicensesResponse)
+	err := c.cc.Invoke(ctx, LicenseService_ListConsolidatedLicenses_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) EmailConsolidatedLicense(ctx context.Context, in *EmailConsolidatedLicenseRequest, opts ...grpc.CallOption) (*ConsolidatedLicense, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ConsolidatedLicense)
+	err := c.cc.Invoke(ctx, LicenseService_EmailConsolidatedLicense_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) RehostConsolidatedLicense(ctx context.Context, in *RehostConsolidatedLicenseRequest, opts ...grpc.CallOption) (*ConsolidateFulfillmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ConsolidateFulfillmentsResponse)
+	err := c.cc.Invoke(ctx, LicenseService_RehostConsolidatedLicense_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *licenseServiceClient) ListSigningKeys(ctx context.Context, in *ListSigningKeysRequest, opts ...grpc.CallOption) (*ListSigningKeysResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListSigningKeysResponse)
@@ -261,6 +327,17 @@ type LicenseServiceServer interface {
 	// Moves all or part of a fulfillment's count and overdraft to other hosts: marked
 	// REHOST, new MASTERs for the new hosts and for what stays (SPEC LIC-8).
 	RehostFulfillment(context.Context, *RehostFulfillmentRequest) (*LifecycleResult, error)
+	// Combines MASTER fulfillments of one account into one license file per server
+	// host and license technology (SPEC LIC-6).
+	ConsolidateFulfillments(context.Context, *ConsolidateFulfillmentsRequest) (*ConsolidateFulfillmentsResponse, error)
+	GetConsolidatedLicense(context.Context, *GetConsolidatedLicenseRequest) (*ConsolidatedLicense, error)
+	// The consolidated licenses the caller may see: ID, server host, sold-to, date.
+	ListConsolidatedLicenses(context.Context, *ListConsolidatedLicensesRequest) (*ListConsolidatedLicensesResponse, error)
+	// Emails a consolidated license (LicenseFile.lic) and records the shipment.
+	EmailConsolidatedLicense(context.Context, *EmailConsolidatedLicenseRequest) (*ConsolidatedLicense, error)
+	// Moves a consolidated license to another server host: every member is rehosted
+	// and the successors are consolidated again.
+	RehostConsolidatedLicense(context.Context, *RehostConsolidatedLicenseRequest) (*ConsolidateFulfillmentsResponse, error)
 	// Lists the tenant's signing keys (public halves only), creating the first if none.
 	ListSigningKeys(context.Context, *ListSigningKeysRequest) (*ListSigningKeysResponse, error)
 	// Makes a new key the tenant's active signing key; earlier keys stay listed and
@@ -308,6 +385,21 @@ func (UnimplementedLicenseServiceServer) RepairFulfillment(context.Context, *Rep
 }
 func (UnimplementedLicenseServiceServer) RehostFulfillment(context.Context, *RehostFulfillmentRequest) (*LifecycleResult, error) {
 	return nil, status.Error(codes.Unimplemented, "method RehostFulfillment not implemented")
+}
+func (UnimplementedLicenseServiceServer) ConsolidateFulfillments(context.Context, *ConsolidateFulfillmentsRequest) (*ConsolidateFulfillmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ConsolidateFulfillments not implemented")
+}
+func (UnimplementedLicenseServiceServer) GetConsolidatedLicense(context.Context, *GetConsolidatedLicenseRequest) (*ConsolidatedLicense, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetConsolidatedLicense not implemented")
+}
+func (UnimplementedLicenseServiceServer) ListConsolidatedLicenses(context.Context, *ListConsolidatedLicensesRequest) (*ListConsolidatedLicensesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListConsolidatedLicenses not implemented")
+}
+func (UnimplementedLicenseServiceServer) EmailConsolidatedLicense(context.Context, *EmailConsolidatedLicenseRequest) (*ConsolidatedLicense, error) {
+	return nil, status.Error(codes.Unimplemented, "method EmailConsolidatedLicense not implemented")
+}
+func (UnimplementedLicenseServiceServer) RehostConsolidatedLicense(context.Context, *RehostConsolidatedLicenseRequest) (*ConsolidateFulfillmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RehostConsolidatedLicense not implemented")
 }
 func (UnimplementedLicenseServiceServer) ListSigningKeys(context.Context, *ListSigningKeysRequest) (*ListSigningKeysResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSigningKeys not implemented")
@@ -492,6 +584,96 @@ func _LicenseService_RehostFulfillment_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LicenseService_ConsolidateFulfillments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ConsolidateFulfillmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).ConsolidateFulfillments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_ConsolidateFulfillments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).ConsolidateFulfillments(ctx, req.(*ConsolidateFulfillmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_GetConsolidatedLicense_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetConsolidatedLicenseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).GetConsolidatedLicense(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_GetConsolidatedLicense_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).GetConsolidatedLicense(ctx, req.(*GetConsolidatedLicenseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_ListConsolidatedLicenses_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListConsolidatedLicensesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).ListConsolidatedLicenses(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_ListConsolidatedLicenses_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).ListConsolidatedLicenses(ctx, req.(*ListConsolidatedLicensesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_EmailConsolidatedLicense_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EmailConsolidatedLicenseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).EmailConsolidatedLicense(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_EmailConsolidatedLicense_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).EmailConsolidatedLicense(ctx, req.(*EmailConsolidatedLicenseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_RehostConsolidatedLicense_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RehostConsolidatedLicenseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).RehostConsolidatedLicense(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_RehostConsolidatedLicense_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).RehostConsolidatedLicense(ctx, req.(*RehostConsolidatedLicenseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _LicenseService_ListSigningKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListSigningKeysRequest)
 	if err := dec(in); err != nil {
@@ -638,6 +820,26 @@ var LicenseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RehostFulfillment",
 			Handler:    _LicenseService_RehostFulfillment_Handler,
+		},
+		{
+			MethodName: "ConsolidateFulfillments",
+			Handler:    _LicenseService_ConsolidateFulfillments_Handler,
+		},
+		{
+			MethodName: "GetConsolidatedLicense",
+			Handler:    _LicenseService_GetConsolidatedLicense_Handler,
+		},
+		{
+			MethodName: "ListConsolidatedLicenses",
+			Handler:    _LicenseService_ListConsolidatedLicenses_Handler,
+		},
+		{
+			MethodName: "EmailConsolidatedLicense",
+			Handler:    _LicenseService_EmailConsolidatedLicense_Handler,
+		},
+		{
+			MethodName: "RehostConsolidatedLicense",
+			Handler:    _LicenseService_RehostConsolidatedLicense_Handler,
 		},
 		{
 			MethodName: "ListSigningKeys",

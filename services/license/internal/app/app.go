@@ -91,6 +91,9 @@ type ConsolidatedLicense struct {
 	LicenseJSON    string
 	KeyID          string
 	CreateTime     time.Time
+	Shipments      []Shipment
+	// ReplacedBy is the consolidated license it was moved to, if any.
+	ReplacedBy string
 }
 
 // Signing key algorithms as stored.
@@ -204,6 +207,15 @@ type Store interface {
 	ApplyLifecycle(ctx context.Context, tenant string, c LifecycleChange) error
 	// LifecycleByRequest returns what a lifecycle request replaced and created.
 	LifecycleByRequest(ctx context.Context, tenant, requestID string) (Fulfillment, []Fulfillment, error)
+	// CreateConsolidated stores consolidated licenses of existing MASTER
+	// fulfillments, refusing members consolidated or replaced meanwhile.
+	CreateConsolidated(ctx context.Context, tenant, requestID string, cls []ConsolidatedLicense) error
+	ConsolidatedByRequest(ctx context.Context, tenant, requestID string) ([]ConsolidatedLicense, error)
+	GetConsolidated(ctx context.Context, tenant, id string) (ConsolidatedLicense, error)
+	ListConsolidated(ctx context.Context, tenant string, scope Scope, q filter.Query) ([]ConsolidatedLicense, string, error)
+	// RecordShipment records a consolidated license's email and writes its event.
+	RecordShipment(ctx context.Context, tenant string, c ConsolidatedLicense, to []string, userID, subject, text string) error
+	MarkConsolidatedReplaced(ctx context.Context, tenant, id, by string) error
 	// FulfillmentsByRequest returns what an activation request created.
 	FulfillmentsByRequest(ctx context.Context, tenant, requestID string) ([]Fulfillment, []ConsolidatedLicense, error)
 	ActiveKey(ctx context.Context, tenant string) (SigningKey, error)

@@ -49,18 +49,7 @@ const maxRecipients = 20
 // EmailFulfillment has a fulfillment's license file mailed to the addresses as
 // LicenseFile.lic, through the outbox (the account service's notifier sends it).
 func (a *App) EmailFulfillment(ctx context.Context, id string, to []string) (uuid.UUID, error) {
-	var v errs.Violations
-	if len(to) == 0 || len(to) > maxRecipients {
-		v.Add("to", "name 1 to %d addresses", maxRecipients)
-	}
-	for i, addr := range to {
-		if parsed, err := mail.ParseAddress(addr); err != nil || parsed.Address != addr {
-			v.Add(fmt.Sprintf("to[%d]", i), "is not a plain email address")
-		} else if slices.Contains(to[:i], addr) {
-			v.Add(fmt.Sprintf("to[%d]", i), "is listed twice")
-		}
-	}
-	if err := v.Err(); err != nil {
+	if err := checkRecipients(to); err != nil {
 		return uuid.Nil, err
 	}
 	f, err := a.GetFulfillment(ctx, id)
@@ -73,4 +62,20 @@ func (a *App) EmailFulfillment(ctx context.Context, id string, to []string) (uui
 		f.ActivationID, f.ProductID, f.Version, strings.Join(append(append([]string{}, f.ServerHostIDs...), f.NodeHostIDs...), ", "),
 		f.Count(), f.Overdraft, strings.ToUpper(f.SupportType))
 	return a.store.RecordFulfillmentEmail(ctx, authz.MustTenant(ctx), f.ID, to, "License "+f.ID, b.String(), f.LicenseText)
+}
+
+// checkRecipients validates the addresses a license is emailed to.
+func checkRecipients(to []string) error {
+	var v errs.Violations
+	if len(to) == 0 || len(to) > maxRecipients {
+		v.Add("to", "name 1 to %d addresses", maxRecipients)
+	}
+	for i, addr := range to {
+		if parsed, err := mail.ParseAddress(addr); err != nil || parsed.Address != addr {
+			v.Add(fmt.Sprintf("to[%d]", i), "is not a plain email address")
+		} else if slices.Contains(to[:i], addr) {
+			v.Add(fmt.Sprintf("to[%d]", i), "is listed twice")
+		}
+	}
+	return v.Err()
 }

@@ -19,20 +19,25 @@ import (
 
 // Permissions declares what every RPC needs.
 var Permissions = grpcx.Permissions{
-	licensepb.LicenseService_ActivateLineItems_FullMethodName:     authz.LicensesGenerate,
-	licensepb.LicenseService_ActivateLineItem_FullMethodName:      authz.LicensesGenerate,
-	licensepb.LicenseService_GetFulfillment_FullMethodName:        authz.LicensesView,
-	licensepb.LicenseService_ListFulfillments_FullMethodName:      authz.LicensesView,
-	licensepb.LicenseService_ReturnFulfillment_FullMethodName:     authz.LicensesGenerate,
-	licensepb.LicenseService_RepairFulfillment_FullMethodName:     authz.LicensesGenerate,
-	licensepb.LicenseService_RehostFulfillment_FullMethodName:     authz.LicensesGenerate,
-	licensepb.LicenseService_EmailFulfillment_FullMethodName:      authz.LicensesView,
-	licensepb.LicenseService_ListSigningKeys_FullMethodName:       authz.SigningKeysView,
-	licensepb.LicenseService_RotateSigningKey_FullMethodName:      authz.SigningKeysManage,
-	licensepb.LicenseService_ListPublicKeys_FullMethodName:        authz.Public,
-	licensepb.LicenseService_ValidateHostId_FullMethodName:        authz.LicensesGenerate,
-	licensepb.LicenseService_GetLicenseSettings_FullMethodName:    authz.LicensesView,
-	licensepb.LicenseService_UpdateLicenseSettings_FullMethodName: authz.CatalogManage,
+	licensepb.LicenseService_ActivateLineItems_FullMethodName:         authz.LicensesGenerate,
+	licensepb.LicenseService_ActivateLineItem_FullMethodName:          authz.LicensesGenerate,
+	licensepb.LicenseService_GetFulfillment_FullMethodName:            authz.LicensesView,
+	licensepb.LicenseService_ListFulfillments_FullMethodName:          authz.LicensesView,
+	licensepb.LicenseService_ConsolidateFulfillments_FullMethodName:   authz.LicensesGenerate,
+	licensepb.LicenseService_GetConsolidatedLicense_FullMethodName:    authz.LicensesView,
+	licensepb.LicenseService_ListConsolidatedLicenses_FullMethodName:  authz.LicensesView,
+	licensepb.LicenseService_EmailConsolidatedLicense_FullMethodName:  authz.LicensesView,
+	licensepb.LicenseService_RehostConsolidatedLicense_FullMethodName: authz.LicensesGenerate,
+	licensepb.LicenseService_ReturnFulfillment_FullMethodName:         authz.LicensesGenerate,
+	licensepb.LicenseService_RepairFulfillment_FullMethodName:         authz.LicensesGenerate,
+	licensepb.LicenseService_RehostFulfillment_FullMethodName:         authz.LicensesGenerate,
+	licensepb.LicenseService_EmailFulfillment_FullMethodName:          authz.LicensesView,
+	licensepb.LicenseService_ListSigningKeys_FullMethodName:           authz.SigningKeysView,
+	licensepb.LicenseService_RotateSigningKey_FullMethodName:          authz.SigningKeysManage,
+	licensepb.LicenseService_ListPublicKeys_FullMethodName:            authz.Public,
+	licensepb.LicenseService_ValidateHostId_FullMethodName:            authz.LicensesGenerate,
+	licensepb.LicenseService_GetLicenseSettings_FullMethodName:        authz.LicensesView,
+	licensepb.LicenseService_UpdateLicenseSettings_FullMethodName:     authz.CatalogManage,
 }
 
 // Server implements LicenseService.
@@ -84,13 +89,99 @@ func fulfillmentPB(f app.Fulfillment) *licensepb.Fulfillment {
 
 func consolidatedPB(c app.ConsolidatedLicense) *licensepb.ConsolidatedLicense {
 	out := &licensepb.ConsolidatedLicense{
-		Name: "consolidatedLicenses/" + c.ID, ConsolidatedLicenseId: c.ID, ServerHostIds: c.ServerHostIDs, Account: "accounts/" + c.AccountID,
-		LicenseText: c.LicenseText, LicenseJson: c.LicenseJSON, CreateTime: timestamppb.New(c.CreateTime),
+		Name: ref("consolidatedLicenses", c.ID), ConsolidatedLicenseId: c.ID, ServerHostIds: c.ServerHostIDs, Account: "accounts/" + c.AccountID,
+		LicenseText: c.LicenseText, LicenseJson: c.LicenseJSON,
+	}
+	if !c.CreateTime.IsZero() {
+		out.CreateTime = timestamppb.New(c.CreateTime)
 	}
 	for _, id := range c.FulfillmentIDs {
 		out.Fulfillments = append(out.Fulfillments, "fulfillments/"+id)
 	}
+	out.LicenseTechnology = c.Technology
+	for _, sh := range c.Shipments {
+		out.Shipments = append(out.Shipments, &licensepb.Shipment{To: sh.To, Time: timestamppb.New(sh.Time), User: ref("users", sh.UserID)})
+	}
 	return out
+}
+
+func consolidatedListPB(list []app.ConsolidatedLicense, validateOnly bool) *licensepb.ConsolidateFulfillmentsResponse {
+	out := &licensepb.ConsolidateFulfillmentsResponse{ValidateOnly: validateOnly}
+	for _, c := range list {
+		out.ConsolidatedLicenses = append(out.ConsolidatedLicenses, consolidatedPB(c))
+	}
+	return out
+}
+
+// ConsolidateFulfillments implements LicenseService.
+func (s *Server) ConsolidateFulfillments(ctx context.Context, req *licensepb.ConsolidateFulfillmentsRequest) (*licensepb.ConsolidateFulfillmentsResponse, error) {
+	ids := make([]string, len(req.GetFulfillments()))
+	for i, n := range req.GetFulfillments() {
+		id, err := names.ID(fmt.Sprintf("fulfillments[%d]", i), n, "fulfillments")
+		if err != nil {
+			return nil, err
+		}
+		ids[i] = id
+	}
+	list, err := s.app.ConsolidateFulfillments(ctx, ids, req.GetValidateOnly(), req.GetRequestId())
+	if err != nil {
+		return nil, err
+	}
+	return consolidatedListPB(list, req.GetValidateOnly()), nil
+}
+
+// GetConsolidatedLicense implements LicenseService.
+func (s *Server) GetConsolidatedLicense(ctx context.Context, req *licensepb.GetConsolidatedLicenseRequest) (*licensepb.ConsolidatedLicense, error) {
+	id, err := names.ID("name", req.GetName(), "consolidatedLicenses")
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.app.GetConsolidatedLicense(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return consolidatedPB(c), nil
+}
+
+// ListConsolidatedLicenses implements LicenseService.
+func (s *Server) ListConsolidatedLicenses(ctx context.Context, req *licensepb.ListConsolidatedLicensesRequest) (*licensepb.ListConsolidatedLicensesResponse, error) {
+	list, next, err := s.app.ListConsolidatedLicenses(ctx, filter.Query{
+		Filter: req.GetFilter(), OrderBy: req.GetOrderBy(), PageToken: req.GetPageToken(), PageSize: int(req.GetPageSize()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &licensepb.ListConsolidatedLicensesResponse{NextPageToken: next}
+	for _, c := range list {
+		out.ConsolidatedLicenses = append(out.ConsolidatedLicenses, consolidatedPB(c))
+	}
+	return out, nil
+}
+
+// EmailConsolidatedLicense implements LicenseService.
+func (s *Server) EmailConsolidatedLicense(ctx context.Context, req *licensepb.EmailConsolidatedLicenseRequest) (*licensepb.ConsolidatedLicense, error) {
+	id, err := names.ID("name", req.GetName(), "consolidatedLicenses")
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.app.EmailConsolidatedLicense(ctx, id, req.GetTo())
+	if err != nil {
+		return nil, err
+	}
+	return consolidatedPB(c), nil
+}
+
+// RehostConsolidatedLicense implements LicenseService.
+func (s *Server) RehostConsolidatedLicense(ctx context.Context, req *licensepb.RehostConsolidatedLicenseRequest) (*licensepb.ConsolidateFulfillmentsResponse, error) {
+	id, err := names.ID("name", req.GetName(), "consolidatedLicenses")
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.app.RehostConsolidatedLicense(ctx, id, req.GetServerHostIds(), req.GetValidateOnly(), req.GetRequestId())
+	if err != nil {
+		return nil, err
+	}
+	return consolidatedListPB(list, req.GetValidateOnly()), nil
 }
 
 // ListFulfillments implements LicenseService.

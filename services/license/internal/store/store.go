@@ -130,12 +130,12 @@ func (s *Store) RecordFulfillmentEmail(ctx context.Context, tenant, id string, t
 	return eventID, err
 }
 
-const consolidatedCols = `c.id, c.account_id, c.server_host_ids, c.technology, c.license_text, c.license_json, c.key_id, c.created_at,
+const consolidatedCols = `c.id, c.account_id, c.server_host_ids, c.technology, c.license_text, c.license_json, c.key_id, c.created_at, c.replaced_by,
 	coalesce((SELECT array_agg(f.id ORDER BY f.id) FROM fulfillments f WHERE f.tenant_id = c.tenant_id AND f.consolidated_id = c.id), '{}')`
 
 func scanConsolidated(row pgx.Row) (app.ConsolidatedLicense, error) {
 	var c app.ConsolidatedLicense
-	err := row.Scan(&c.ID, &c.AccountID, &c.ServerHostIDs, &c.Technology, &c.LicenseText, &c.LicenseJSON, &c.KeyID, &c.CreateTime, &c.FulfillmentIDs)
+	err := row.Scan(&c.ID, &c.AccountID, &c.ServerHostIDs, &c.Technology, &c.LicenseText, &c.LicenseJSON, &c.KeyID, &c.CreateTime, &c.ReplacedBy, &c.FulfillmentIDs)
 	return c, err
 }
 
@@ -188,8 +188,7 @@ func (s *Store) CreateFulfillments(ctx context.Context, tenant, requestID string
 			return err
 		}
 		for _, c := range cls {
-			if _, err := tx.Exec(ctx, `INSERT INTO consolidated_licenses (tenant_id, id, account_id, server_host_ids, technology, license_text, license_json, key_id, request_id)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, tenant, c.ID, c.AccountID, c.ServerHostIDs, c.Technology, c.LicenseText, c.LicenseJSON, c.KeyID, requestID); err != nil {
+			if err := insertConsolidated(ctx, tx, tenant, requestID, c); err != nil {
 				return err
 			}
 		}

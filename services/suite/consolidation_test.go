@@ -1,0 +1,113 @@
+package suite_test
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tessera-dev/tessera/services/license/licfile"
+	"github.com/tessera-dev/tessera/services/suite/suitetest"
+)
+
+// TestConsolidation_LIC6: fulfillments made apart are consolidated later into one
+// file per server host (Verify first; retries return the same); the rules on
+// accounts, membership and model mixes refuse with clear errors; consolidated
+// licenses are listed, saved and emailed with a shipment record, and moved to
+// another server host as a whole.
+func TestConsolidation_LIC6(t *testing.T) {
+	env := suitetest.Start(t)
+	api, admin, ids := batchWorld(t, env)
+	admin.ok("POST", "/v1/licenseModels", map[string]any{"license_model_id": "cons", "license_model": map[string]any{
+		"display_name": "Cons", "type": "LICENSE_MODEL_TYPE_FLOATING_COUNTED", "rehosts": map[string]any{"allowed": 3},
+	}})
+	for _, p := range []string{"c1", "c2"} {
+		admin.ok("POST", "/v1/products", map[string]any{"product_id": p, "product": map[string]any{
+			"display_name": p, "version": "2.0", "license_technology": "LICENSE_TECHNOLOGY_CERTIFICATE",
+			"features": []any{map[string]any{"name": p, "version": "2.0"}}, "license_models": []string{"licenseModels/cons"},
+		}})
+	}
+	created := admin.ok("POST", "/v1/orders:batchCreate", map[string]any{"orders": []any{map[string]any{"order_id": "SO-C", "sold_to": "accounts/ACME", "lines": []any{
+		line("1", "c1", 5, "license_model", "licenseModels/cons"), line("2", "c2", 5, "license_model", "licenseModels/cons"),
+	}}}})
+	items := lineItems(created["entitlements"].([]any)[0].(map[string]any))
+	no := false
+	activate := func(activationID string, servers, nodes []string) string {
+		return admin.ok("POST", "/v1/fulfillments:activate", map[string]any{
+			"lines": []any{map[string]any{"line_item": "lineItems/" + activationID}},
+			"hosts": []any{map[string]any{"server_host_ids": servers, "nodelocked_host_ids": nodes}}, "attributes": map[string]any{"consolidate": no},
+		})["fulfillments"].([]any)[0].(map[string]any)["name"].(string)
+	}
+	a := activate(items["1"]["activation_id"].(string), []string{"HOSTNAME=lic1"}, nil)
+	b := activate(items["2"]["activation_id"].(string), []string{"HOSTNAME=lic1"}, nil)
+	c := activate(items["2"]["activation_id"].(string), []string{"HOSTNAME=lic9"}, nil)
+	other := activate(ids["SO-O/1"], []string{"HOSTNAME=lic1"}, nil)
+
+	dry := admin.ok("POST", "/v1/consolidatedLicenses:consolidate", map[string]any{"fulfillments": []string{a, b, c}, "validate_only": true})
+	require.Len(t, dry["consolidated_licenses"], 2, "one file per server host")
+	require.Empty(t, list(admin, "/v1/consolidatedLicenses", url.Values{}, "consolidated_licenses"))
+
+	res := admin.ok("POST", "/v1/consolidatedLicenses:consolidate", map[string]any{"fulfillments": []string{a, b, c}, "request_id": "con-1"})
+	cls := res["consolidated_licenses"].([]any)
+	require.Len(t, cls, 2)
+	lic1 := cls[0].(map[string]any)
+	require.Equal(t, []any{"HOSTNAME=lic1"}, lic1["server_host_ids"])
+	require.Len(t, lic1["fulfillments"], 2)
+	keys := keysOf(t, api.ok("GET", "/v1/tenants/order-co/publicKeys", nil))
+	features, err := licfile.Verify(lic1["license_text"].(string), keys)
+	require.NoError(t, err)
+	require.Len(t, features, 2)
+	_, err = licfile.VerifyJSON([]byte(lic1["license_json"].(string)), keys)
+	require.NoError(t, err)
+	require.Equal(t, lic1["name"], admin.ok("GET", "/v1/"+a, nil)["consolidated_license"])
+	again := admin.ok("POST", "/v1/consolidatedLicenses:consolidate", map[string]any{"fulfillments": []string{a, b, c}, "request_id": "con-1"})
+	require.Equal(t, lic1["name"], again["consolidated_licenses"].([]any)[0].(map[string]any)["name"], "a retry returns the same")
+
+	e := admin.refused(http.StatusBadRequest, "POST", "/v1/consolidatedLicenses:consolidate", map[string]any{"fulfillments": []string{a, other}})
+	require.Equal(t, []string{"fulfillments[0]"}, fieldViolations(e), "a is consolidated already")
+	d := activate(items["1"]["activation_id"].(string), []string{"HOSTNAME=lic3"}, nil)
+	e = admin.refused(http.StatusBadRequest, "POST", "/v1/consolidatedLicenses:consolidate", map[string]any{"fulfillments": []string{d, other}})
+	require.Equal(t, []string{"fulfillments[1]"}, fieldViolations(e), "one account per consolidation")
+	nodeCounted := activate(ids["SO-B/3"], []string{"HOSTNAME=srv"}, []string{"HOSTNAME=pc1"})
+	created2 := admin.ok("POST", "/v1/orders:batchCreate", map[string]any{"orders": []any{map[string]any{"order_id": "SO-U", "sold_to": "accounts/ACME", "lines": []any{line("1", "cad", 2)}}}})
+	u := activate(lineItems(created2["entitlements"].([]any)[0].(map[string]any))["1"]["activation_id"].(string), nil, []string{"HOSTNAME=pc7"})
+	e = admin.refused(http.StatusConflict, "POST", "/v1/consolidatedLicenses:consolidate", map[string]any{"fulfillments": []string{nodeCounted, u}})
+	require.Equal(t, "CONSOLIDATION_MIXES_MODELS", e["reason"])
+
+	// The list, the file, an email with its shipment record.
+	require.Len(t, list(admin, "/v1/consolidatedLicenses", url.Values{"filter": {`host:"lic1"`}}, "consolidated_licenses"), 1)
+	file := admin.do("GET", "/v1/"+lic1["name"].(string)+":licenseFile", nil)
+	require.Equal(t, lic1["license_text"], string(file.Raw))
+	sent := admin.ok("POST", "/v1/"+lic1["name"].(string)+":email", map[string]any{"to": []string{"ops@acme.example"}})
+	require.Len(t, sent["shipments"], 1)
+	env.WaitForMail(t, "To: ops@acme.example", "Consolidated license")
+
+	// Move the whole file to lic2: every member is rehosted, the successors form a
+	// new consolidated license, the old one says where it went.
+	moved := admin.ok("POST", "/v1/"+lic1["name"].(string)+":rehost", map[string]any{"server_host_ids": []string{"HOSTNAME=lic2"}, "request_id": "move-1"})
+	next := moved["consolidated_licenses"].([]any)[0].(map[string]any)
+	require.Equal(t, []any{"HOSTNAME=lic2"}, next["server_host_ids"])
+	require.Contains(t, next["license_text"], "SERVER lic2 HOSTNAME=lic2")
+	_, err = licfile.Verify(next["license_text"].(string), keys)
+	require.NoError(t, err)
+	require.Equal(t, "SUPPORT_TYPE_REHOST", admin.ok("GET", "/v1/"+a, nil)["support_type"])
+	e = admin.refused(http.StatusConflict, "POST", "/v1/"+lic1["name"].(string)+":rehost", map[string]any{"server_host_ids": []string{"HOSTNAME=lic4"}})
+	require.Equal(t, "CONSOLIDATED_REPLACED", e["reason"])
+
+	// Another tenant sees nothing.
+	createTenant(api.as(env.OperatorToken), "con-rival", "Admin-Password-2")
+	rival := api.as(login(api, "con-rival", "admin", "Admin-Password-2"))
+	rival.refused(http.StatusNotFound, "GET", "/v1/"+lic1["name"].(string), nil)
+	require.Empty(t, list(rival, "/v1/consolidatedLicenses", url.Values{}, "consolidated_licenses"))
+}
+
+// list reads one page of a collection.
+func list(as rest, path string, q url.Values, field string) []map[string]any {
+	var out []map[string]any
+	page, _ := as.ok("GET", path+"?"+q.Encode(), nil)[field].([]any)
+	for _, item := range page {
+		out = append(out, item.(map[string]any))
+	}
+	return out
+}
