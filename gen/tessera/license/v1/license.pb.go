@@ -1552,6 +1552,391 @@ func (x *Shipment) GetUser() string {
 	return ""
 }
 
+type GetUpgradeGridRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// lineItems/{activation_id} of an upgrade, upsell or renewal line item.
+	LineItem      string `protobuf:"bytes,1,opt,name=line_item,json=lineItem,proto3" json:"line_item,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetUpgradeGridRequest) Reset() {
+	*x = GetUpgradeGridRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetUpgradeGridRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetUpgradeGridRequest) ProtoMessage() {}
+
+func (x *GetUpgradeGridRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetUpgradeGridRequest.ProtoReflect.Descriptor instead.
+func (*GetUpgradeGridRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GetUpgradeGridRequest) GetLineItem() string {
+	if x != nil {
+		return x.LineItem
+	}
+	return ""
+}
+
+type UpgradeGrid struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	LineItem string                 `protobuf:"bytes,1,opt,name=line_item,json=lineItem,proto3" json:"line_item,omitempty"`
+	// lineItems/{activation_id} it supersedes.
+	Parent string `protobuf:"bytes,2,opt,name=parent,proto3" json:"parent,omitempty"`
+	// UPGRADE, UPSELL or RENEWAL.
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Seats the line item has left.
+	Available     int64             `protobuf:"varint,4,opt,name=available,proto3" json:"available,omitempty"`
+	Rows          []*UpgradeGridRow `protobuf:"bytes,5,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpgradeGrid) Reset() {
+	*x = UpgradeGrid{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpgradeGrid) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpgradeGrid) ProtoMessage() {}
+
+func (x *UpgradeGrid) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpgradeGrid.ProtoReflect.Descriptor instead.
+func (*UpgradeGrid) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *UpgradeGrid) GetLineItem() string {
+	if x != nil {
+		return x.LineItem
+	}
+	return ""
+}
+
+func (x *UpgradeGrid) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *UpgradeGrid) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *UpgradeGrid) GetAvailable() int64 {
+	if x != nil {
+		return x.Available
+	}
+	return 0
+}
+
+func (x *UpgradeGrid) GetRows() []*UpgradeGridRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+type UpgradeGridRow struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	ServerHostIds     []string               `protobuf:"bytes,1,rep,name=server_host_ids,json=serverHostIds,proto3" json:"server_host_ids,omitempty"`
+	NodelockedHostIds []string               `protobuf:"bytes,2,rep,name=nodelocked_host_ids,json=nodelockedHostIds,proto3" json:"nodelocked_host_ids,omitempty"`
+	// Seats (without overdraft) the parent's live fulfillments hold on this host.
+	Copies int64 `protobuf:"varint,3,opt,name=copies,proto3" json:"copies,omitempty"`
+	// fulfillments/{id} holding them.
+	Fulfillments  []string `protobuf:"bytes,4,rep,name=fulfillments,proto3" json:"fulfillments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpgradeGridRow) Reset() {
+	*x = UpgradeGridRow{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpgradeGridRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpgradeGridRow) ProtoMessage() {}
+
+func (x *UpgradeGridRow) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpgradeGridRow.ProtoReflect.Descriptor instead.
+func (*UpgradeGridRow) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *UpgradeGridRow) GetServerHostIds() []string {
+	if x != nil {
+		return x.ServerHostIds
+	}
+	return nil
+}
+
+func (x *UpgradeGridRow) GetNodelockedHostIds() []string {
+	if x != nil {
+		return x.NodelockedHostIds
+	}
+	return nil
+}
+
+func (x *UpgradeGridRow) GetCopies() int64 {
+	if x != nil {
+		return x.Copies
+	}
+	return 0
+}
+
+func (x *UpgradeGridRow) GetFulfillments() []string {
+	if x != nil {
+		return x.Fulfillments
+	}
+	return nil
+}
+
+// How many copies to move from one host of the grid.
+type UpgradeMove struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	ServerHostIds     []string               `protobuf:"bytes,1,rep,name=server_host_ids,json=serverHostIds,proto3" json:"server_host_ids,omitempty"`
+	NodelockedHostIds []string               `protobuf:"bytes,2,rep,name=nodelocked_host_ids,json=nodelockedHostIds,proto3" json:"nodelocked_host_ids,omitempty"`
+	Count             int64                  `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *UpgradeMove) Reset() {
+	*x = UpgradeMove{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpgradeMove) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpgradeMove) ProtoMessage() {}
+
+func (x *UpgradeMove) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpgradeMove.ProtoReflect.Descriptor instead.
+func (*UpgradeMove) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *UpgradeMove) GetServerHostIds() []string {
+	if x != nil {
+		return x.ServerHostIds
+	}
+	return nil
+}
+
+func (x *UpgradeMove) GetNodelockedHostIds() []string {
+	if x != nil {
+		return x.NodelockedHostIds
+	}
+	return nil
+}
+
+func (x *UpgradeMove) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type UpgradeFulfillmentsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LineItem      string                 `protobuf:"bytes,1,opt,name=line_item,json=lineItem,proto3" json:"line_item,omitempty"`
+	Moves         []*UpgradeMove         `protobuf:"bytes,2,rep,name=moves,proto3" json:"moves,omitempty"`
+	ValidateOnly  bool                   `protobuf:"varint,3,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	RequestId     string                 `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpgradeFulfillmentsRequest) Reset() {
+	*x = UpgradeFulfillmentsRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpgradeFulfillmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpgradeFulfillmentsRequest) ProtoMessage() {}
+
+func (x *UpgradeFulfillmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpgradeFulfillmentsRequest.ProtoReflect.Descriptor instead.
+func (*UpgradeFulfillmentsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *UpgradeFulfillmentsRequest) GetLineItem() string {
+	if x != nil {
+		return x.LineItem
+	}
+	return ""
+}
+
+func (x *UpgradeFulfillmentsRequest) GetMoves() []*UpgradeMove {
+	if x != nil {
+		return x.Moves
+	}
+	return nil
+}
+
+func (x *UpgradeFulfillmentsRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *UpgradeFulfillmentsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type UpgradeFulfillmentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The parent's fulfillments that gave copies, marked UPGRADE, UPSELL or RENEW.
+	Replaced []*Fulfillment `protobuf:"bytes,1,rep,name=replaced,proto3" json:"replaced,omitempty"`
+	// New MASTERs: on the upgrade line item, and for what stays on the parent.
+	Created       []*Fulfillment `protobuf:"bytes,2,rep,name=created,proto3" json:"created,omitempty"`
+	ValidateOnly  bool           `protobuf:"varint,3,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpgradeFulfillmentsResponse) Reset() {
+	*x = UpgradeFulfillmentsResponse{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpgradeFulfillmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpgradeFulfillmentsResponse) ProtoMessage() {}
+
+func (x *UpgradeFulfillmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpgradeFulfillmentsResponse.ProtoReflect.Descriptor instead.
+func (*UpgradeFulfillmentsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *UpgradeFulfillmentsResponse) GetReplaced() []*Fulfillment {
+	if x != nil {
+		return x.Replaced
+	}
+	return nil
+}
+
+func (x *UpgradeFulfillmentsResponse) GetCreated() []*Fulfillment {
+	if x != nil {
+		return x.Created
+	}
+	return nil
+}
+
+func (x *UpgradeFulfillmentsResponse) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
 type ConsolidateFulfillmentsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// fulfillments/{id} (2-1000), all MASTER, of one account, none consolidated yet.
@@ -1564,7 +1949,7 @@ type ConsolidateFulfillmentsRequest struct {
 
 func (x *ConsolidateFulfillmentsRequest) Reset() {
 	*x = ConsolidateFulfillmentsRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[15]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1576,7 +1961,7 @@ func (x *ConsolidateFulfillmentsRequest) String() string {
 func (*ConsolidateFulfillmentsRequest) ProtoMessage() {}
 
 func (x *ConsolidateFulfillmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[15]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1589,7 +1974,7 @@ func (x *ConsolidateFulfillmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsolidateFulfillmentsRequest.ProtoReflect.Descriptor instead.
 func (*ConsolidateFulfillmentsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{15}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ConsolidateFulfillmentsRequest) GetFulfillments() []string {
@@ -1623,7 +2008,7 @@ type ConsolidateFulfillmentsResponse struct {
 
 func (x *ConsolidateFulfillmentsResponse) Reset() {
 	*x = ConsolidateFulfillmentsResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[16]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1635,7 +2020,7 @@ func (x *ConsolidateFulfillmentsResponse) String() string {
 func (*ConsolidateFulfillmentsResponse) ProtoMessage() {}
 
 func (x *ConsolidateFulfillmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[16]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1648,7 +2033,7 @@ func (x *ConsolidateFulfillmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsolidateFulfillmentsResponse.ProtoReflect.Descriptor instead.
 func (*ConsolidateFulfillmentsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{16}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ConsolidateFulfillmentsResponse) GetConsolidatedLicenses() []*ConsolidatedLicense {
@@ -1674,7 +2059,7 @@ type GetConsolidatedLicenseRequest struct {
 
 func (x *GetConsolidatedLicenseRequest) Reset() {
 	*x = GetConsolidatedLicenseRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[17]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1686,7 +2071,7 @@ func (x *GetConsolidatedLicenseRequest) String() string {
 func (*GetConsolidatedLicenseRequest) ProtoMessage() {}
 
 func (x *GetConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[17]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1699,7 +2084,7 @@ func (x *GetConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsolidatedLicenseRequest.ProtoReflect.Descriptor instead.
 func (*GetConsolidatedLicenseRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{17}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetConsolidatedLicenseRequest) GetName() string {
@@ -1722,7 +2107,7 @@ type ListConsolidatedLicensesRequest struct {
 
 func (x *ListConsolidatedLicensesRequest) Reset() {
 	*x = ListConsolidatedLicensesRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[18]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1734,7 +2119,7 @@ func (x *ListConsolidatedLicensesRequest) String() string {
 func (*ListConsolidatedLicensesRequest) ProtoMessage() {}
 
 func (x *ListConsolidatedLicensesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[18]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1747,7 +2132,7 @@ func (x *ListConsolidatedLicensesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConsolidatedLicensesRequest.ProtoReflect.Descriptor instead.
 func (*ListConsolidatedLicensesRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{18}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListConsolidatedLicensesRequest) GetPageSize() int32 {
@@ -1788,7 +2173,7 @@ type ListConsolidatedLicensesResponse struct {
 
 func (x *ListConsolidatedLicensesResponse) Reset() {
 	*x = ListConsolidatedLicensesResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[19]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1800,7 +2185,7 @@ func (x *ListConsolidatedLicensesResponse) String() string {
 func (*ListConsolidatedLicensesResponse) ProtoMessage() {}
 
 func (x *ListConsolidatedLicensesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[19]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1813,7 +2198,7 @@ func (x *ListConsolidatedLicensesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConsolidatedLicensesResponse.ProtoReflect.Descriptor instead.
 func (*ListConsolidatedLicensesResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{19}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListConsolidatedLicensesResponse) GetConsolidatedLicenses() []*ConsolidatedLicense {
@@ -1840,7 +2225,7 @@ type EmailConsolidatedLicenseRequest struct {
 
 func (x *EmailConsolidatedLicenseRequest) Reset() {
 	*x = EmailConsolidatedLicenseRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[20]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1852,7 +2237,7 @@ func (x *EmailConsolidatedLicenseRequest) String() string {
 func (*EmailConsolidatedLicenseRequest) ProtoMessage() {}
 
 func (x *EmailConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[20]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1865,7 +2250,7 @@ func (x *EmailConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailConsolidatedLicenseRequest.ProtoReflect.Descriptor instead.
 func (*EmailConsolidatedLicenseRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{20}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *EmailConsolidatedLicenseRequest) GetName() string {
@@ -1895,7 +2280,7 @@ type RehostConsolidatedLicenseRequest struct {
 
 func (x *RehostConsolidatedLicenseRequest) Reset() {
 	*x = RehostConsolidatedLicenseRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[21]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1907,7 +2292,7 @@ func (x *RehostConsolidatedLicenseRequest) String() string {
 func (*RehostConsolidatedLicenseRequest) ProtoMessage() {}
 
 func (x *RehostConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[21]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1920,7 +2305,7 @@ func (x *RehostConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RehostConsolidatedLicenseRequest.ProtoReflect.Descriptor instead.
 func (*RehostConsolidatedLicenseRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{21}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RehostConsolidatedLicenseRequest) GetName() string {
@@ -1960,7 +2345,7 @@ type GetFulfillmentRequest struct {
 
 func (x *GetFulfillmentRequest) Reset() {
 	*x = GetFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[22]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1972,7 +2357,7 @@ func (x *GetFulfillmentRequest) String() string {
 func (*GetFulfillmentRequest) ProtoMessage() {}
 
 func (x *GetFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[22]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1985,7 +2370,7 @@ func (x *GetFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*GetFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{22}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetFulfillmentRequest) GetName() string {
@@ -2013,7 +2398,7 @@ type ListFulfillmentsRequest struct {
 
 func (x *ListFulfillmentsRequest) Reset() {
 	*x = ListFulfillmentsRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[23]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2025,7 +2410,7 @@ func (x *ListFulfillmentsRequest) String() string {
 func (*ListFulfillmentsRequest) ProtoMessage() {}
 
 func (x *ListFulfillmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[23]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2038,7 +2423,7 @@ func (x *ListFulfillmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFulfillmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListFulfillmentsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{23}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListFulfillmentsRequest) GetPageSize() int32 {
@@ -2086,7 +2471,7 @@ type ListFulfillmentsResponse struct {
 
 func (x *ListFulfillmentsResponse) Reset() {
 	*x = ListFulfillmentsResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[24]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2098,7 +2483,7 @@ func (x *ListFulfillmentsResponse) String() string {
 func (*ListFulfillmentsResponse) ProtoMessage() {}
 
 func (x *ListFulfillmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[24]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2111,7 +2496,7 @@ func (x *ListFulfillmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFulfillmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListFulfillmentsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{24}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListFulfillmentsResponse) GetFulfillments() []*Fulfillment {
@@ -2146,7 +2531,7 @@ type ReturnFulfillmentRequest struct {
 
 func (x *ReturnFulfillmentRequest) Reset() {
 	*x = ReturnFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[25]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2158,7 +2543,7 @@ func (x *ReturnFulfillmentRequest) String() string {
 func (*ReturnFulfillmentRequest) ProtoMessage() {}
 
 func (x *ReturnFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[25]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2171,7 +2556,7 @@ func (x *ReturnFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*ReturnFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{25}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ReturnFulfillmentRequest) GetName() string {
@@ -2222,7 +2607,7 @@ type RepairFulfillmentRequest struct {
 
 func (x *RepairFulfillmentRequest) Reset() {
 	*x = RepairFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2234,7 +2619,7 @@ func (x *RepairFulfillmentRequest) String() string {
 func (*RepairFulfillmentRequest) ProtoMessage() {}
 
 func (x *RepairFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2247,7 +2632,7 @@ func (x *RepairFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RepairFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*RepairFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{26}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RepairFulfillmentRequest) GetName() string {
@@ -2295,7 +2680,7 @@ type RehostFulfillmentRequest struct {
 
 func (x *RehostFulfillmentRequest) Reset() {
 	*x = RehostFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2307,7 +2692,7 @@ func (x *RehostFulfillmentRequest) String() string {
 func (*RehostFulfillmentRequest) ProtoMessage() {}
 
 func (x *RehostFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2320,7 +2705,7 @@ func (x *RehostFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RehostFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*RehostFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{27}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RehostFulfillmentRequest) GetName() string {
@@ -2379,7 +2764,7 @@ type LifecycleResult struct {
 
 func (x *LifecycleResult) Reset() {
 	*x = LifecycleResult{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[28]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2391,7 +2776,7 @@ func (x *LifecycleResult) String() string {
 func (*LifecycleResult) ProtoMessage() {}
 
 func (x *LifecycleResult) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[28]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2404,7 +2789,7 @@ func (x *LifecycleResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LifecycleResult.ProtoReflect.Descriptor instead.
 func (*LifecycleResult) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{28}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *LifecycleResult) GetReplaced() *Fulfillment {
@@ -2438,7 +2823,7 @@ type EmailFulfillmentRequest struct {
 
 func (x *EmailFulfillmentRequest) Reset() {
 	*x = EmailFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[29]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2450,7 +2835,7 @@ func (x *EmailFulfillmentRequest) String() string {
 func (*EmailFulfillmentRequest) ProtoMessage() {}
 
 func (x *EmailFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[29]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2463,7 +2848,7 @@ func (x *EmailFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*EmailFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{29}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *EmailFulfillmentRequest) GetName() string {
@@ -2490,7 +2875,7 @@ type EmailFulfillmentResponse struct {
 
 func (x *EmailFulfillmentResponse) Reset() {
 	*x = EmailFulfillmentResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[30]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2502,7 +2887,7 @@ func (x *EmailFulfillmentResponse) String() string {
 func (*EmailFulfillmentResponse) ProtoMessage() {}
 
 func (x *EmailFulfillmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[30]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2515,7 +2900,7 @@ func (x *EmailFulfillmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailFulfillmentResponse.ProtoReflect.Descriptor instead.
 func (*EmailFulfillmentResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{30}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *EmailFulfillmentResponse) GetEventId() string {
@@ -2545,7 +2930,7 @@ type SigningKey struct {
 
 func (x *SigningKey) Reset() {
 	*x = SigningKey{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[31]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2557,7 +2942,7 @@ func (x *SigningKey) String() string {
 func (*SigningKey) ProtoMessage() {}
 
 func (x *SigningKey) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[31]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2570,7 +2955,7 @@ func (x *SigningKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningKey.ProtoReflect.Descriptor instead.
 func (*SigningKey) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{31}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *SigningKey) GetName() string {
@@ -2639,7 +3024,7 @@ type RotateSigningKeyRequest struct {
 
 func (x *RotateSigningKeyRequest) Reset() {
 	*x = RotateSigningKeyRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[32]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2651,7 +3036,7 @@ func (x *RotateSigningKeyRequest) String() string {
 func (*RotateSigningKeyRequest) ProtoMessage() {}
 
 func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[32]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2664,7 +3049,7 @@ func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateSigningKeyRequest.ProtoReflect.Descriptor instead.
 func (*RotateSigningKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{32}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RotateSigningKeyRequest) GetAlgorithm() SigningAlgorithm {
@@ -2683,7 +3068,7 @@ type ListPublicKeysRequest struct {
 
 func (x *ListPublicKeysRequest) Reset() {
 	*x = ListPublicKeysRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[33]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2695,7 +3080,7 @@ func (x *ListPublicKeysRequest) String() string {
 func (*ListPublicKeysRequest) ProtoMessage() {}
 
 func (x *ListPublicKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[33]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2708,7 +3093,7 @@ func (x *ListPublicKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPublicKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListPublicKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{33}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListPublicKeysRequest) GetTenantId() string {
@@ -2726,7 +3111,7 @@ type ListSigningKeysRequest struct {
 
 func (x *ListSigningKeysRequest) Reset() {
 	*x = ListSigningKeysRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[34]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2738,7 +3123,7 @@ func (x *ListSigningKeysRequest) String() string {
 func (*ListSigningKeysRequest) ProtoMessage() {}
 
 func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[34]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2751,7 +3136,7 @@ func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{34}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{40}
 }
 
 type ListSigningKeysResponse struct {
@@ -2763,7 +3148,7 @@ type ListSigningKeysResponse struct {
 
 func (x *ListSigningKeysResponse) Reset() {
 	*x = ListSigningKeysResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[35]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2775,7 +3160,7 @@ func (x *ListSigningKeysResponse) String() string {
 func (*ListSigningKeysResponse) ProtoMessage() {}
 
 func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[35]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2788,7 +3173,7 @@ func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{35}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListSigningKeysResponse) GetSigningKeys() []*SigningKey {
@@ -2919,7 +3304,34 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\bShipment\x12\x0e\n" +
 	"\x02to\x18\x01 \x03(\tR\x02to\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
-	"\x04user\x18\x03 \x01(\tR\x04user\"\x88\x01\n" +
+	"\x04user\x18\x03 \x01(\tR\x04user\"4\n" +
+	"\x15GetUpgradeGridRequest\x12\x1b\n" +
+	"\tline_item\x18\x01 \x01(\tR\blineItem\"\xac\x01\n" +
+	"\vUpgradeGrid\x12\x1b\n" +
+	"\tline_item\x18\x01 \x01(\tR\blineItem\x12\x16\n" +
+	"\x06parent\x18\x02 \x01(\tR\x06parent\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x1c\n" +
+	"\tavailable\x18\x04 \x01(\x03R\tavailable\x126\n" +
+	"\x04rows\x18\x05 \x03(\v2\".tessera.license.v1.UpgradeGridRowR\x04rows\"\xa4\x01\n" +
+	"\x0eUpgradeGridRow\x12&\n" +
+	"\x0fserver_host_ids\x18\x01 \x03(\tR\rserverHostIds\x12.\n" +
+	"\x13nodelocked_host_ids\x18\x02 \x03(\tR\x11nodelockedHostIds\x12\x16\n" +
+	"\x06copies\x18\x03 \x01(\x03R\x06copies\x12\"\n" +
+	"\ffulfillments\x18\x04 \x03(\tR\ffulfillments\"{\n" +
+	"\vUpgradeMove\x12&\n" +
+	"\x0fserver_host_ids\x18\x01 \x03(\tR\rserverHostIds\x12.\n" +
+	"\x13nodelocked_host_ids\x18\x02 \x03(\tR\x11nodelockedHostIds\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\x03R\x05count\"\xb4\x01\n" +
+	"\x1aUpgradeFulfillmentsRequest\x12\x1b\n" +
+	"\tline_item\x18\x01 \x01(\tR\blineItem\x125\n" +
+	"\x05moves\x18\x02 \x03(\v2\x1f.tessera.license.v1.UpgradeMoveR\x05moves\x12#\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\xba\x01\n" +
+	"\x1bUpgradeFulfillmentsResponse\x12;\n" +
+	"\breplaced\x18\x01 \x03(\v2\x1f.tessera.license.v1.FulfillmentR\breplaced\x129\n" +
+	"\acreated\x18\x02 \x03(\v2\x1f.tessera.license.v1.FulfillmentR\acreated\x12#\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"\x88\x01\n" +
 	"\x1eConsolidateFulfillmentsRequest\x12\"\n" +
 	"\ffulfillments\x18\x01 \x03(\tR\ffulfillments\x12#\n" +
 	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\x12\x1d\n" +
@@ -3044,7 +3456,7 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x10SigningAlgorithm\x12!\n" +
 	"\x1dSIGNING_ALGORITHM_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19SIGNING_ALGORITHM_ED25519\x10\x01\x12\x1b\n" +
-	"\x17SIGNING_ALGORITHM_ES256\x10\x022\xcd\x10\n" +
+	"\x17SIGNING_ALGORITHM_ES256\x10\x022\xa3\x12\n" +
 	"\x0eLicenseService\x12`\n" +
 	"\x10ActivateLineItem\x12+.tessera.license.v1.ActivateLineItemRequest\x1a\x1f.tessera.license.v1.Fulfillment\x12p\n" +
 	"\x11ActivateLineItems\x12,.tessera.license.v1.ActivateLineItemsRequest\x1a-.tessera.license.v1.ActivateLineItemsResponse\x12\\\n" +
@@ -3053,7 +3465,9 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x10EmailFulfillment\x12+.tessera.license.v1.EmailFulfillmentRequest\x1a,.tessera.license.v1.EmailFulfillmentResponse\x12f\n" +
 	"\x11ReturnFulfillment\x12,.tessera.license.v1.ReturnFulfillmentRequest\x1a#.tessera.license.v1.LifecycleResult\x12f\n" +
 	"\x11RepairFulfillment\x12,.tessera.license.v1.RepairFulfillmentRequest\x1a#.tessera.license.v1.LifecycleResult\x12f\n" +
-	"\x11RehostFulfillment\x12,.tessera.license.v1.RehostFulfillmentRequest\x1a#.tessera.license.v1.LifecycleResult\x12\x82\x01\n" +
+	"\x11RehostFulfillment\x12,.tessera.license.v1.RehostFulfillmentRequest\x1a#.tessera.license.v1.LifecycleResult\x12\\\n" +
+	"\x0eGetUpgradeGrid\x12).tessera.license.v1.GetUpgradeGridRequest\x1a\x1f.tessera.license.v1.UpgradeGrid\x12v\n" +
+	"\x13UpgradeFulfillments\x12..tessera.license.v1.UpgradeFulfillmentsRequest\x1a/.tessera.license.v1.UpgradeFulfillmentsResponse\x12\x82\x01\n" +
 	"\x17ConsolidateFulfillments\x122.tessera.license.v1.ConsolidateFulfillmentsRequest\x1a3.tessera.license.v1.ConsolidateFulfillmentsResponse\x12t\n" +
 	"\x16GetConsolidatedLicense\x121.tessera.license.v1.GetConsolidatedLicenseRequest\x1a'.tessera.license.v1.ConsolidatedLicense\x12\x85\x01\n" +
 	"\x18ListConsolidatedLicenses\x123.tessera.license.v1.ListConsolidatedLicensesRequest\x1a4.tessera.license.v1.ListConsolidatedLicensesResponse\x12x\n" +
@@ -3079,7 +3493,7 @@ func file_tessera_license_v1_license_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_license_v1_license_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_tessera_license_v1_license_proto_goTypes = []any{
 	(HostRole)(0),                            // 0: tessera.license.v1.HostRole
 	(FulfillmentState)(0),                    // 1: tessera.license.v1.FulfillmentState
@@ -3101,106 +3515,120 @@ var file_tessera_license_v1_license_proto_goTypes = []any{
 	(*ActivateLineItemsResponse)(nil),        // 17: tessera.license.v1.ActivateLineItemsResponse
 	(*ConsolidatedLicense)(nil),              // 18: tessera.license.v1.ConsolidatedLicense
 	(*Shipment)(nil),                         // 19: tessera.license.v1.Shipment
-	(*ConsolidateFulfillmentsRequest)(nil),   // 20: tessera.license.v1.ConsolidateFulfillmentsRequest
-	(*ConsolidateFulfillmentsResponse)(nil),  // 21: tessera.license.v1.ConsolidateFulfillmentsResponse
-	(*GetConsolidatedLicenseRequest)(nil),    // 22: tessera.license.v1.GetConsolidatedLicenseRequest
-	(*ListConsolidatedLicensesRequest)(nil),  // 23: tessera.license.v1.ListConsolidatedLicensesRequest
-	(*ListConsolidatedLicensesResponse)(nil), // 24: tessera.license.v1.ListConsolidatedLicensesResponse
-	(*EmailConsolidatedLicenseRequest)(nil),  // 25: tessera.license.v1.EmailConsolidatedLicenseRequest
-	(*RehostConsolidatedLicenseRequest)(nil), // 26: tessera.license.v1.RehostConsolidatedLicenseRequest
-	(*GetFulfillmentRequest)(nil),            // 27: tessera.license.v1.GetFulfillmentRequest
-	(*ListFulfillmentsRequest)(nil),          // 28: tessera.license.v1.ListFulfillmentsRequest
-	(*ListFulfillmentsResponse)(nil),         // 29: tessera.license.v1.ListFulfillmentsResponse
-	(*ReturnFulfillmentRequest)(nil),         // 30: tessera.license.v1.ReturnFulfillmentRequest
-	(*RepairFulfillmentRequest)(nil),         // 31: tessera.license.v1.RepairFulfillmentRequest
-	(*RehostFulfillmentRequest)(nil),         // 32: tessera.license.v1.RehostFulfillmentRequest
-	(*LifecycleResult)(nil),                  // 33: tessera.license.v1.LifecycleResult
-	(*EmailFulfillmentRequest)(nil),          // 34: tessera.license.v1.EmailFulfillmentRequest
-	(*EmailFulfillmentResponse)(nil),         // 35: tessera.license.v1.EmailFulfillmentResponse
-	(*SigningKey)(nil),                       // 36: tessera.license.v1.SigningKey
-	(*RotateSigningKeyRequest)(nil),          // 37: tessera.license.v1.RotateSigningKeyRequest
-	(*ListPublicKeysRequest)(nil),            // 38: tessera.license.v1.ListPublicKeysRequest
-	(*ListSigningKeysRequest)(nil),           // 39: tessera.license.v1.ListSigningKeysRequest
-	(*ListSigningKeysResponse)(nil),          // 40: tessera.license.v1.ListSigningKeysResponse
-	(*timestamppb.Timestamp)(nil),            // 41: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),            // 42: google.protobuf.FieldMask
+	(*GetUpgradeGridRequest)(nil),            // 20: tessera.license.v1.GetUpgradeGridRequest
+	(*UpgradeGrid)(nil),                      // 21: tessera.license.v1.UpgradeGrid
+	(*UpgradeGridRow)(nil),                   // 22: tessera.license.v1.UpgradeGridRow
+	(*UpgradeMove)(nil),                      // 23: tessera.license.v1.UpgradeMove
+	(*UpgradeFulfillmentsRequest)(nil),       // 24: tessera.license.v1.UpgradeFulfillmentsRequest
+	(*UpgradeFulfillmentsResponse)(nil),      // 25: tessera.license.v1.UpgradeFulfillmentsResponse
+	(*ConsolidateFulfillmentsRequest)(nil),   // 26: tessera.license.v1.ConsolidateFulfillmentsRequest
+	(*ConsolidateFulfillmentsResponse)(nil),  // 27: tessera.license.v1.ConsolidateFulfillmentsResponse
+	(*GetConsolidatedLicenseRequest)(nil),    // 28: tessera.license.v1.GetConsolidatedLicenseRequest
+	(*ListConsolidatedLicensesRequest)(nil),  // 29: tessera.license.v1.ListConsolidatedLicensesRequest
+	(*ListConsolidatedLicensesResponse)(nil), // 30: tessera.license.v1.ListConsolidatedLicensesResponse
+	(*EmailConsolidatedLicenseRequest)(nil),  // 31: tessera.license.v1.EmailConsolidatedLicenseRequest
+	(*RehostConsolidatedLicenseRequest)(nil), // 32: tessera.license.v1.RehostConsolidatedLicenseRequest
+	(*GetFulfillmentRequest)(nil),            // 33: tessera.license.v1.GetFulfillmentRequest
+	(*ListFulfillmentsRequest)(nil),          // 34: tessera.license.v1.ListFulfillmentsRequest
+	(*ListFulfillmentsResponse)(nil),         // 35: tessera.license.v1.ListFulfillmentsResponse
+	(*ReturnFulfillmentRequest)(nil),         // 36: tessera.license.v1.ReturnFulfillmentRequest
+	(*RepairFulfillmentRequest)(nil),         // 37: tessera.license.v1.RepairFulfillmentRequest
+	(*RehostFulfillmentRequest)(nil),         // 38: tessera.license.v1.RehostFulfillmentRequest
+	(*LifecycleResult)(nil),                  // 39: tessera.license.v1.LifecycleResult
+	(*EmailFulfillmentRequest)(nil),          // 40: tessera.license.v1.EmailFulfillmentRequest
+	(*EmailFulfillmentResponse)(nil),         // 41: tessera.license.v1.EmailFulfillmentResponse
+	(*SigningKey)(nil),                       // 42: tessera.license.v1.SigningKey
+	(*RotateSigningKeyRequest)(nil),          // 43: tessera.license.v1.RotateSigningKeyRequest
+	(*ListPublicKeysRequest)(nil),            // 44: tessera.license.v1.ListPublicKeysRequest
+	(*ListSigningKeysRequest)(nil),           // 45: tessera.license.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),          // 46: tessera.license.v1.ListSigningKeysResponse
+	(*timestamppb.Timestamp)(nil),            // 47: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),            // 48: google.protobuf.FieldMask
 }
 var file_tessera_license_v1_license_proto_depIdxs = []int32{
 	0,  // 0: tessera.license.v1.ValidateHostIdRequest.role:type_name -> tessera.license.v1.HostRole
-	41, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
+	47, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
 	7,  // 2: tessera.license.v1.UpdateLicenseSettingsRequest.settings:type_name -> tessera.license.v1.LicenseSettings
-	42, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	48, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
 	1,  // 4: tessera.license.v1.Fulfillment.state:type_name -> tessera.license.v1.FulfillmentState
-	41, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
+	47, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 6: tessera.license.v1.Fulfillment.support_type:type_name -> tessera.license.v1.SupportType
-	41, // 7: tessera.license.v1.Fulfillment.expire_time:type_name -> google.protobuf.Timestamp
+	47, // 7: tessera.license.v1.Fulfillment.expire_time:type_name -> google.protobuf.Timestamp
 	13, // 8: tessera.license.v1.ActivationLine.counts:type_name -> tessera.license.v1.HostCount
-	41, // 9: tessera.license.v1.FulfilAttributes.start_time:type_name -> google.protobuf.Timestamp
-	41, // 10: tessera.license.v1.FulfilAttributes.version_date:type_name -> google.protobuf.Timestamp
+	47, // 9: tessera.license.v1.FulfilAttributes.start_time:type_name -> google.protobuf.Timestamp
+	47, // 10: tessera.license.v1.FulfilAttributes.version_date:type_name -> google.protobuf.Timestamp
 	14, // 11: tessera.license.v1.ActivateLineItemsRequest.lines:type_name -> tessera.license.v1.ActivationLine
 	12, // 12: tessera.license.v1.ActivateLineItemsRequest.hosts:type_name -> tessera.license.v1.HostGroup
 	15, // 13: tessera.license.v1.ActivateLineItemsRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
 	10, // 14: tessera.license.v1.ActivateLineItemsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
 	18, // 15: tessera.license.v1.ActivateLineItemsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	41, // 16: tessera.license.v1.ConsolidatedLicense.create_time:type_name -> google.protobuf.Timestamp
+	47, // 16: tessera.license.v1.ConsolidatedLicense.create_time:type_name -> google.protobuf.Timestamp
 	19, // 17: tessera.license.v1.ConsolidatedLicense.shipments:type_name -> tessera.license.v1.Shipment
-	41, // 18: tessera.license.v1.Shipment.time:type_name -> google.protobuf.Timestamp
-	18, // 19: tessera.license.v1.ConsolidateFulfillmentsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	18, // 20: tessera.license.v1.ListConsolidatedLicensesResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	3,  // 21: tessera.license.v1.ListFulfillmentsRequest.view:type_name -> tessera.license.v1.FulfillmentView
-	10, // 22: tessera.license.v1.ListFulfillmentsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
-	15, // 23: tessera.license.v1.RepairFulfillmentRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
-	12, // 24: tessera.license.v1.RehostFulfillmentRequest.hosts:type_name -> tessera.license.v1.HostGroup
-	10, // 25: tessera.license.v1.LifecycleResult.replaced:type_name -> tessera.license.v1.Fulfillment
-	10, // 26: tessera.license.v1.LifecycleResult.created:type_name -> tessera.license.v1.Fulfillment
-	4,  // 27: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	41, // 28: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
-	41, // 29: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
-	4,  // 30: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	36, // 31: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
-	11, // 32: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
-	16, // 33: tessera.license.v1.LicenseService.ActivateLineItems:input_type -> tessera.license.v1.ActivateLineItemsRequest
-	27, // 34: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
-	28, // 35: tessera.license.v1.LicenseService.ListFulfillments:input_type -> tessera.license.v1.ListFulfillmentsRequest
-	34, // 36: tessera.license.v1.LicenseService.EmailFulfillment:input_type -> tessera.license.v1.EmailFulfillmentRequest
-	30, // 37: tessera.license.v1.LicenseService.ReturnFulfillment:input_type -> tessera.license.v1.ReturnFulfillmentRequest
-	31, // 38: tessera.license.v1.LicenseService.RepairFulfillment:input_type -> tessera.license.v1.RepairFulfillmentRequest
-	32, // 39: tessera.license.v1.LicenseService.RehostFulfillment:input_type -> tessera.license.v1.RehostFulfillmentRequest
-	20, // 40: tessera.license.v1.LicenseService.ConsolidateFulfillments:input_type -> tessera.license.v1.ConsolidateFulfillmentsRequest
-	22, // 41: tessera.license.v1.LicenseService.GetConsolidatedLicense:input_type -> tessera.license.v1.GetConsolidatedLicenseRequest
-	23, // 42: tessera.license.v1.LicenseService.ListConsolidatedLicenses:input_type -> tessera.license.v1.ListConsolidatedLicensesRequest
-	25, // 43: tessera.license.v1.LicenseService.EmailConsolidatedLicense:input_type -> tessera.license.v1.EmailConsolidatedLicenseRequest
-	26, // 44: tessera.license.v1.LicenseService.RehostConsolidatedLicense:input_type -> tessera.license.v1.RehostConsolidatedLicenseRequest
-	39, // 45: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
-	37, // 46: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
-	38, // 47: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
-	5,  // 48: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
-	8,  // 49: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
-	9,  // 50: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
-	10, // 51: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
-	17, // 52: tessera.license.v1.LicenseService.ActivateLineItems:output_type -> tessera.license.v1.ActivateLineItemsResponse
-	10, // 53: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
-	29, // 54: tessera.license.v1.LicenseService.ListFulfillments:output_type -> tessera.license.v1.ListFulfillmentsResponse
-	35, // 55: tessera.license.v1.LicenseService.EmailFulfillment:output_type -> tessera.license.v1.EmailFulfillmentResponse
-	33, // 56: tessera.license.v1.LicenseService.ReturnFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	33, // 57: tessera.license.v1.LicenseService.RepairFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	33, // 58: tessera.license.v1.LicenseService.RehostFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	21, // 59: tessera.license.v1.LicenseService.ConsolidateFulfillments:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
-	18, // 60: tessera.license.v1.LicenseService.GetConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
-	24, // 61: tessera.license.v1.LicenseService.ListConsolidatedLicenses:output_type -> tessera.license.v1.ListConsolidatedLicensesResponse
-	18, // 62: tessera.license.v1.LicenseService.EmailConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
-	21, // 63: tessera.license.v1.LicenseService.RehostConsolidatedLicense:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
-	40, // 64: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	36, // 65: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
-	40, // 66: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	6,  // 67: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
-	7,  // 68: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	7,  // 69: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	51, // [51:70] is the sub-list for method output_type
-	32, // [32:51] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	47, // 18: tessera.license.v1.Shipment.time:type_name -> google.protobuf.Timestamp
+	22, // 19: tessera.license.v1.UpgradeGrid.rows:type_name -> tessera.license.v1.UpgradeGridRow
+	23, // 20: tessera.license.v1.UpgradeFulfillmentsRequest.moves:type_name -> tessera.license.v1.UpgradeMove
+	10, // 21: tessera.license.v1.UpgradeFulfillmentsResponse.replaced:type_name -> tessera.license.v1.Fulfillment
+	10, // 22: tessera.license.v1.UpgradeFulfillmentsResponse.created:type_name -> tessera.license.v1.Fulfillment
+	18, // 23: tessera.license.v1.ConsolidateFulfillmentsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	18, // 24: tessera.license.v1.ListConsolidatedLicensesResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	3,  // 25: tessera.license.v1.ListFulfillmentsRequest.view:type_name -> tessera.license.v1.FulfillmentView
+	10, // 26: tessera.license.v1.ListFulfillmentsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
+	15, // 27: tessera.license.v1.RepairFulfillmentRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
+	12, // 28: tessera.license.v1.RehostFulfillmentRequest.hosts:type_name -> tessera.license.v1.HostGroup
+	10, // 29: tessera.license.v1.LifecycleResult.replaced:type_name -> tessera.license.v1.Fulfillment
+	10, // 30: tessera.license.v1.LifecycleResult.created:type_name -> tessera.license.v1.Fulfillment
+	4,  // 31: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	47, // 32: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
+	47, // 33: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
+	4,  // 34: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	42, // 35: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
+	11, // 36: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
+	16, // 37: tessera.license.v1.LicenseService.ActivateLineItems:input_type -> tessera.license.v1.ActivateLineItemsRequest
+	33, // 38: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
+	34, // 39: tessera.license.v1.LicenseService.ListFulfillments:input_type -> tessera.license.v1.ListFulfillmentsRequest
+	40, // 40: tessera.license.v1.LicenseService.EmailFulfillment:input_type -> tessera.license.v1.EmailFulfillmentRequest
+	36, // 41: tessera.license.v1.LicenseService.ReturnFulfillment:input_type -> tessera.license.v1.ReturnFulfillmentRequest
+	37, // 42: tessera.license.v1.LicenseService.RepairFulfillment:input_type -> tessera.license.v1.RepairFulfillmentRequest
+	38, // 43: tessera.license.v1.LicenseService.RehostFulfillment:input_type -> tessera.license.v1.RehostFulfillmentRequest
+	20, // 44: tessera.license.v1.LicenseService.GetUpgradeGrid:input_type -> tessera.license.v1.GetUpgradeGridRequest
+	24, // 45: tessera.license.v1.LicenseService.UpgradeFulfillments:input_type -> tessera.license.v1.UpgradeFulfillmentsRequest
+	26, // 46: tessera.license.v1.LicenseService.ConsolidateFulfillments:input_type -> tessera.license.v1.ConsolidateFulfillmentsRequest
+	28, // 47: tessera.license.v1.LicenseService.GetConsolidatedLicense:input_type -> tessera.license.v1.GetConsolidatedLicenseRequest
+	29, // 48: tessera.license.v1.LicenseService.ListConsolidatedLicenses:input_type -> tessera.license.v1.ListConsolidatedLicensesRequest
+	31, // 49: tessera.license.v1.LicenseService.EmailConsolidatedLicense:input_type -> tessera.license.v1.EmailConsolidatedLicenseRequest
+	32, // 50: tessera.license.v1.LicenseService.RehostConsolidatedLicense:input_type -> tessera.license.v1.RehostConsolidatedLicenseRequest
+	45, // 51: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
+	43, // 52: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
+	44, // 53: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
+	5,  // 54: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
+	8,  // 55: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
+	9,  // 56: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
+	10, // 57: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
+	17, // 58: tessera.license.v1.LicenseService.ActivateLineItems:output_type -> tessera.license.v1.ActivateLineItemsResponse
+	10, // 59: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
+	35, // 60: tessera.license.v1.LicenseService.ListFulfillments:output_type -> tessera.license.v1.ListFulfillmentsResponse
+	41, // 61: tessera.license.v1.LicenseService.EmailFulfillment:output_type -> tessera.license.v1.EmailFulfillmentResponse
+	39, // 62: tessera.license.v1.LicenseService.ReturnFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	39, // 63: tessera.license.v1.LicenseService.RepairFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	39, // 64: tessera.license.v1.LicenseService.RehostFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	21, // 65: tessera.license.v1.LicenseService.GetUpgradeGrid:output_type -> tessera.license.v1.UpgradeGrid
+	25, // 66: tessera.license.v1.LicenseService.UpgradeFulfillments:output_type -> tessera.license.v1.UpgradeFulfillmentsResponse
+	27, // 67: tessera.license.v1.LicenseService.ConsolidateFulfillments:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
+	18, // 68: tessera.license.v1.LicenseService.GetConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
+	30, // 69: tessera.license.v1.LicenseService.ListConsolidatedLicenses:output_type -> tessera.license.v1.ListConsolidatedLicensesResponse
+	18, // 70: tessera.license.v1.LicenseService.EmailConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
+	27, // 71: tessera.license.v1.LicenseService.RehostConsolidatedLicense:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
+	46, // 72: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	42, // 73: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
+	46, // 74: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	6,  // 75: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
+	7,  // 76: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	7,  // 77: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	57, // [57:78] is the sub-list for method output_type
+	36, // [36:57] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_tessera_license_v1_license_proto_init() }
@@ -3209,15 +3637,15 @@ func file_tessera_license_v1_license_proto_init() {
 		return
 	}
 	file_tessera_license_v1_license_proto_msgTypes[10].OneofWrappers = []any{}
-	file_tessera_license_v1_license_proto_msgTypes[25].OneofWrappers = []any{}
-	file_tessera_license_v1_license_proto_msgTypes[27].OneofWrappers = []any{}
+	file_tessera_license_v1_license_proto_msgTypes[31].OneofWrappers = []any{}
+	file_tessera_license_v1_license_proto_msgTypes[33].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_license_v1_license_proto_rawDesc), len(file_tessera_license_v1_license_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   36,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

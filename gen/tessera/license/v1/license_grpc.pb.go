@@ -27,6 +27,8 @@ const (
 	LicenseService_ReturnFulfillment_FullMethodName         = "/tessera.license.v1.LicenseService/ReturnFulfillment"
 	LicenseService_RepairFulfillment_FullMethodName         = "/tessera.license.v1.LicenseService/RepairFulfillment"
 	LicenseService_RehostFulfillment_FullMethodName         = "/tessera.license.v1.LicenseService/RehostFulfillment"
+	LicenseService_GetUpgradeGrid_FullMethodName            = "/tessera.license.v1.LicenseService/GetUpgradeGrid"
+	LicenseService_UpgradeFulfillments_FullMethodName       = "/tessera.license.v1.LicenseService/UpgradeFulfillments"
 	LicenseService_ConsolidateFulfillments_FullMethodName   = "/tessera.license.v1.LicenseService/ConsolidateFulfillments"
 	LicenseService_GetConsolidatedLicense_FullMethodName    = "/tessera.license.v1.LicenseService/GetConsolidatedLicense"
 	LicenseService_ListConsolidatedLicenses_FullMethodName  = "/tessera.license.v1.LicenseService/ListConsolidatedLicenses"
@@ -71,6 +73,12 @@ type LicenseServiceClient interface {
 	// Moves all or part of a fulfillment's count and overdraft to other hosts: marked
 	// REHOST, new MASTERs for the new hosts and for what stays (SPEC LIC-8).
 	RehostFulfillment(ctx context.Context, in *RehostFulfillmentRequest, opts ...grpc.CallOption) (*LifecycleResult, error)
+	// The "copies available" grid of an upgrade, upsell or renewal line item: per host,
+	// the seats its superseded line item's fulfillments hold there (SPEC LIC-9).
+	GetUpgradeGrid(ctx context.Context, in *GetUpgradeGridRequest, opts ...grpc.CallOption) (*UpgradeGrid, error)
+	// Moves copies per host from the superseded line item's fulfillments to the
+	// upgrade, upsell or renewal line item; the system picks which fulfillments give.
+	UpgradeFulfillments(ctx context.Context, in *UpgradeFulfillmentsRequest, opts ...grpc.CallOption) (*UpgradeFulfillmentsResponse, error)
 	// Combines MASTER fulfillments of one account into one license file per server
 	// host and license technology (SPEC LIC-6).
 	ConsolidateFulfillments(ctx context.Context, in *ConsolidateFulfillmentsRequest, opts ...grpc.CallOption) (*ConsolidateFulfillmentsResponse, error)
@@ -180,6 +188,26 @@ func (c *licenseServiceClient) RehostFulfillment(ctx context.Context, in *Rehost
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(LifecycleResult)
 	err := c.cc.Invoke(ctx, LicenseService_RehostFulfillment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) GetUpgradeGrid(ctx context.Context, in *GetUpgradeGridRequest, opts ...grpc.CallOption) (*UpgradeGrid, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpgradeGrid)
+	err := c.cc.Invoke(ctx, LicenseService_GetUpgradeGrid_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) UpgradeFulfillments(ctx context.Context, in *UpgradeFulfillmentsRequest, opts ...grpc.CallOption) (*UpgradeFulfillmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpgradeFulfillmentsResponse)
+	err := c.cc.Invoke(ctx, LicenseService_UpgradeFulfillments_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -327,6 +355,12 @@ type LicenseServiceServer interface {
 	// Moves all or part of a fulfillment's count and overdraft to other hosts: marked
 	// REHOST, new MASTERs for the new hosts and for what stays (SPEC LIC-8).
 	RehostFulfillment(context.Context, *RehostFulfillmentRequest) (*LifecycleResult, error)
+	// The "copies available" grid of an upgrade, upsell or renewal line item: per host,
+	// the seats its superseded line item's fulfillments hold there (SPEC LIC-9).
+	GetUpgradeGrid(context.Context, *GetUpgradeGridRequest) (*UpgradeGrid, error)
+	// Moves copies per host from the superseded line item's fulfillments to the
+	// upgrade, upsell or renewal line item; the system picks which fulfillments give.
+	UpgradeFulfillments(context.Context, *UpgradeFulfillmentsRequest) (*UpgradeFulfillmentsResponse, error)
 	// Combines MASTER fulfillments of one account into one license file per server
 	// host and license technology (SPEC LIC-6).
 	ConsolidateFulfillments(context.Context, *ConsolidateFulfillmentsRequest) (*ConsolidateFulfillmentsResponse, error)
@@ -385,6 +419,12 @@ func (UnimplementedLicenseServiceServer) RepairFulfillment(context.Context, *Rep
 }
 func (UnimplementedLicenseServiceServer) RehostFulfillment(context.Context, *RehostFulfillmentRequest) (*LifecycleResult, error) {
 	return nil, status.Error(codes.Unimplemented, "method RehostFulfillment not implemented")
+}
+func (UnimplementedLicenseServiceServer) GetUpgradeGrid(context.Context, *GetUpgradeGridRequest) (*UpgradeGrid, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetUpgradeGrid not implemented")
+}
+func (UnimplementedLicenseServiceServer) UpgradeFulfillments(context.Context, *UpgradeFulfillmentsRequest) (*UpgradeFulfillmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpgradeFulfillments not implemented")
 }
 func (UnimplementedLicenseServiceServer) ConsolidateFulfillments(context.Context, *ConsolidateFulfillmentsRequest) (*ConsolidateFulfillmentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ConsolidateFulfillments not implemented")
@@ -580,6 +620,42 @@ func _LicenseService_RehostFulfillment_Handler(srv interface{}, ctx context.Cont
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(LicenseServiceServer).RehostFulfillment(ctx, req.(*RehostFulfillmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_GetUpgradeGrid_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetUpgradeGridRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).GetUpgradeGrid(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_GetUpgradeGrid_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).GetUpgradeGrid(ctx, req.(*GetUpgradeGridRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_UpgradeFulfillments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpgradeFulfillmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).UpgradeFulfillments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_UpgradeFulfillments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).UpgradeFulfillments(ctx, req.(*UpgradeFulfillmentsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -820,6 +896,14 @@ var LicenseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RehostFulfillment",
 			Handler:    _LicenseService_RehostFulfillment_Handler,
+		},
+		{
+			MethodName: "GetUpgradeGrid",
+			Handler:    _LicenseService_GetUpgradeGrid_Handler,
+		},
+		{
+			MethodName: "UpgradeFulfillments",
+			Handler:    _LicenseService_UpgradeFulfillments_Handler,
 		},
 		{
 			MethodName: "ConsolidateFulfillments",

@@ -132,7 +132,10 @@ type LineItem struct {
 	Available, Quantity    int64
 	OverdraftAllowed       bool
 	Cancelled, Deployed    bool
-	Defaults               ModelDefaults
+	// Kind is standard, upgrade, upsell, renewal, …; Supersedes the line item an
+	// upgrade, upsell or renewal follows.
+	Kind, Supersedes string
+	Defaults         ModelDefaults
 	// Policies bound the lifecycle operations (OpReturn, OpRepair, OpRehost).
 	Policies map[string]Policy
 }
@@ -200,13 +203,15 @@ type Store interface {
 	RecordFulfillmentEmail(ctx context.Context, tenant, id string, to []string, subject, text, license string) (uuid.UUID, error)
 	// LifecycleTimes are when the lineage's fulfillments were marked supportType.
 	LifecycleTimes(ctx context.Context, tenant, rootID, supportType string) ([]time.Time, error)
+	// LiveOfLineItem lists the MASTER fulfillments of a line item.
+	LiveOfLineItem(ctx context.Context, tenant, activationID string) ([]Fulfillment, error)
 	// LiveOfClaim lists the MASTER fulfillments a seat claim backs.
 	LiveOfClaim(ctx context.Context, tenant string, claimID uuid.UUID) ([]Fulfillment, error)
-	// ApplyLifecycle stores a lifecycle change in one transaction; it fails with
-	// FULFILLMENT_NOT_MASTER when another change got there first.
+	// ApplyLifecycle stores a lifecycle change with its claims in one transaction;
+	// it fails with FULFILLMENT_NOT_MASTER when another change got there first.
 	ApplyLifecycle(ctx context.Context, tenant string, c LifecycleChange) error
 	// LifecycleByRequest returns what a lifecycle request replaced and created.
-	LifecycleByRequest(ctx context.Context, tenant, requestID string) (Fulfillment, []Fulfillment, error)
+	LifecycleByRequest(ctx context.Context, tenant, requestID string) ([]Fulfillment, []Fulfillment, error)
 	// CreateConsolidated stores consolidated licenses of existing MASTER
 	// fulfillments, refusing members consolidated or replaced meanwhile.
 	CreateConsolidated(ctx context.Context, tenant, requestID string, cls []ConsolidatedLicense) error

@@ -17,25 +17,36 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/seats"
 )
 
-// LifecycleResult is what a return, repair or rehost did, or would do.
+// LifecycleResult is what a lifecycle operation did, or would do.
 type LifecycleResult struct {
-	Replaced     Fulfillment
+	Replaced     []Fulfillment
 	Created      []Fulfillment
 	ValidateOnly bool
 }
 
 // LifecycleChange is one lifecycle operation as the store applies it, in one
-// transaction: the replaced fulfillment is marked (if still MASTER), the new ones are
-// stored, and for a return the fulfillments of the old seat claim move to the new one.
+// transaction: the replaced fulfillments are marked (each only if still MASTER), the
+// new ones stored, and where seats go back the fulfillments of an old seat claim move
+// to its replacement.
 type LifecycleChange struct {
-	RequestID   string
-	Replaced    Fulfillment
-	SupportType string
-	State       string
-	Created     []Fulfillment
-	// NewClaim, for returns, replaces Replaced.ClaimID; Returned seats go back.
-	NewClaim *uuid.UUID
-	Returned int64
+	RequestID string
+	// Replaced carry their new support type and state.
+	Replaced []Fulfillment
+	// Created successors keep their predecessor's ClaimID (moved to its replacement
+	// when seats go back); fulfillments of another line item have none yet and get a
+	// claim of their own.
+	Created []Fulfillment
+	// Returned is, per replaced fulfillment ID, the seats it gives back.
+	Returned map[string]int64
+	// Replacements maps old seat claims to the claims that replace them, and Fresh
+	// are new claims; applyLifecycle fills both, the store commits them.
+	Replacements map[uuid.UUID]uuid.UUID
+	Fresh        []uuid.UUID
+}
+
+func marked(f Fulfillment, supportType, state string) Fulfillment {
+	f.SupportType, f.State = supportType, state
+	return f
 }
 
 // Part is how much of a fulfillment's count and overdraft an operation covers; nil
@@ -152,7 +163,10 @@ func (a *App) ReturnFulfillment(ctx context.Context, id string, part Part, valid
 	if f.Quantity > count+overdraft {
 		created = append(created, withCounts(successor(f, requestID, principalUser(ctx)), f.Count()-count, f.Overdraft-overdraft))
 	}
-	change := LifecycleChange{RequestID: requestID, Replaced: f, SupportType: SupportReturn, State: StateReturned, Created: created, Returned: count + overdraft}
+	change := LifecycleChange{
+		RequestID: requestID, Replaced: []Fulfillment{marked(f, SupportReturn, StateReturned)}, Created: created,
+		Returned: map[string]int64{f.ID: count + overdraft},
+	}
 	return a.applyLifecycle(ctx, change, validateOnly)
 }
 
@@ -185,7 +199,7 @@ func (a *App) RepairFulfillment(ctx context.Context, id string, attrs FulfilAttr
 		}
 	}
 	n.Attributes = repaired
-	change := LifecycleChange{RequestID: requestID, Replaced: f, SupportType: SupportRepair, State: StateObsolete, Created: []Fulfillment{n}}
+	change := LifecycleChange{RequestID: requestID, Replaced: []Fulfillment{marked(f, SupportRepair, StateObsolete)}, Created: []Fulfillment{n}}
 	return a.applyLifecycle(ctx, change, validateOnly)
 }
 
@@ -236,7 +250,7 @@ func (a *App) RehostFulfillment(ctx context.Context, id string, hosts HostGroup,
 	if f.Quantity > count+overdraft {
 		created = append(created, withCounts(successor(f, requestID, principalUser(ctx)), f.Count()-count, f.Overdraft-overdraft))
 	}
-	change := LifecycleChange{RequestID: requestID, Replaced: f, SupportType: SupportRehost, State: StateObsolete, Created: created}
+	change := LifecycleChange{RequestID: requestID, Replaced: []Fulfillment{marked(f, SupportRehost, StateObsolete)}, Created: created}
 	return a.applyLifecycle(ctx, change, validateOnly)
 }
 
@@ -284,10 +298,12 @@ func (a *App) replayed(ctx context.Context, requestID string, validateOnly bool)
 	return LifecycleResult{Replaced: replaced, Created: created}, true, nil
 }
 
-// applyLifecycle signs the new licenses, changes the seats of a return through a
-// replacing claim, and stores the change in one transaction; Verify stops before.
+// applyLifecycle signs the new licenses, takes and gives back seats through claims
+// (a replacing claim per old claim that gives seats back, a fresh claim per new
+// fulfillment of another line item), stores the change with them in one transaction
+// and confirms them; any failure gives back what was taken and restores what was
+// replaced. Verify stops before anything is signed or taken.
 func (a *App) applyLifecycle(ctx context.Context, c LifecycleChange, validateOnly bool) (LifecycleResult, error) {
-	c.Replaced.SupportType, c.Replaced.State = c.SupportType, c.State
 	if validateOnly {
 		return LifecycleResult{Replaced: c.Replaced, Created: c.Created, ValidateOnly: true}, nil
 	}
@@ -301,43 +317,87 @@ func (a *App) applyLifecycle(ctx context.Context, c LifecycleChange, validateOnl
 			return LifecycleResult{}, err
 		}
 	}
-	if c.Returned > 0 {
-		siblings, err := a.store.LiveOfClaim(ctx, tenant, c.Replaced.ClaimID)
-		if err != nil {
-			return LifecycleResult{}, err
+	claims, err := a.lifecycleClaims(ctx, tenant, &c)
+	if err != nil {
+		return LifecycleResult{}, err
+	}
+	var begun []uuid.UUID
+	abort := func() {
+		for _, id := range begun {
+			a.seats.Abort(ctx, tenant, id)
 		}
-		var keep int64
-		for _, s := range siblings {
-			if s.ID != c.Replaced.ID {
-				keep += s.Quantity
-			}
-		}
-		for _, n := range c.Created {
-			keep += n.Quantity
-		}
-		claimID := ids.FromKey(tenant, "license", c.RequestID+"/return")
-		old := c.Replaced.ClaimID
-		claim := seats.Claim{ID: claimID, TenantID: tenant, ActivationID: c.Replaced.ActivationID, Quantity: keep, Replaces: &old}
+	}
+	for _, claim := range claims {
 		if _, err := a.seats.Begin(ctx, claim); err != nil {
+			abort()
 			return LifecycleResult{}, err
 		}
-		c.NewClaim = &claimID
-		for i := range c.Created {
-			c.Created[i].ClaimID = claimID
-		}
+		begun = append(begun, claim.ID)
 	}
 	if err := a.store.ApplyLifecycle(ctx, tenant, c); err != nil {
 		if replaced, created, perr := a.store.LifecycleByRequest(ctx, tenant, c.RequestID); perr == nil {
 			return LifecycleResult{Replaced: replaced, Created: created}, nil
 		}
-		if c.NewClaim != nil && !errors.Is(err, seats.ErrClaimReleased) {
-			a.seats.Abort(ctx, tenant, *c.NewClaim)
+		if !errors.Is(err, seats.ErrClaimReleased) {
+			abort()
 		}
 		return LifecycleResult{}, err
 	}
-	if c.NewClaim != nil {
-		a.seats.Confirm(ctx, *c.NewClaim)
+	for _, id := range begun {
+		a.seats.Confirm(ctx, id)
 	}
 	replaced, created, err := a.store.LifecycleByRequest(ctx, tenant, c.RequestID)
 	return LifecycleResult{Replaced: replaced, Created: created}, err
+}
+
+// lifecycleClaims works out the seat claims of a change: for each old claim whose
+// fulfillments give seats back, a claim replacing it with what its live fulfillments
+// keep; for each new fulfillment without a claim, a fresh one.
+func (a *App) lifecycleClaims(ctx context.Context, tenant string, c *LifecycleChange) ([]seats.Claim, error) {
+	replacedIDs := map[string]bool{}
+	for _, r := range c.Replaced {
+		replacedIDs[r.ID] = true
+	}
+	var claims []seats.Claim
+	c.Replacements = map[uuid.UUID]uuid.UUID{}
+	for _, r := range c.Replaced {
+		if c.Returned[r.ID] == 0 {
+			continue
+		}
+		if _, done := c.Replacements[r.ClaimID]; done {
+			continue
+		}
+		live, err := a.store.LiveOfClaim(ctx, tenant, r.ClaimID)
+		if err != nil {
+			return nil, err
+		}
+		var keep int64
+		for _, l := range live {
+			if !replacedIDs[l.ID] {
+				keep += l.Quantity
+			}
+		}
+		for _, n := range c.Created {
+			if n.ClaimID == r.ClaimID {
+				keep += n.Quantity
+			}
+		}
+		old := r.ClaimID
+		id := ids.FromKey(tenant, "license", c.RequestID+"/replaces/"+old.String())
+		claims = append(claims, seats.Claim{ID: id, TenantID: tenant, ActivationID: r.ActivationID, Quantity: keep, Replaces: &old})
+		c.Replacements[old] = id
+	}
+	for i := range c.Created {
+		n := &c.Created[i]
+		if next, ok := c.Replacements[n.ClaimID]; ok {
+			n.ClaimID = next
+			continue
+		}
+		if n.ClaimID == uuid.Nil {
+			n.ClaimID = ids.FromKey(tenant, "license", c.RequestID+"/new/"+strconv.Itoa(i))
+			claims = append(claims, seats.Claim{ID: n.ClaimID, TenantID: tenant, ActivationID: n.ActivationID, Quantity: n.Quantity, Start: n.Start})
+			c.Fresh = append(c.Fresh, n.ClaimID)
+		}
+	}
+	return claims, nil
 }

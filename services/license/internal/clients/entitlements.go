@@ -43,7 +43,9 @@ func (e Entitlements) LineItem(ctx context.Context, activationID string) (app.Li
 		ProductID: strings.TrimPrefix(li.GetProduct(), "products/"), ModelID: strings.TrimPrefix(li.GetLicenseModel(), "licenseModels/"),
 		ModelType: modelTypes[lm.GetType()], AllowedHostKinds: lm.GetAllowedHostIdTypes(),
 		Available: li.GetAvailable(), Quantity: li.GetQuantity(), OverdraftAllowed: li.GetOverdraftAllowed(), Cancelled: li.GetCancelled(),
-		Deployed: li.GetState() == entitlementpb.LineItemState_LINE_ITEM_STATE_DEPLOYED,
+		Deployed:   li.GetState() == entitlementpb.LineItemState_LINE_ITEM_STATE_DEPLOYED,
+		Kind:       strings.ToLower(strings.TrimPrefix(li.GetType().String(), "LINE_ITEM_TYPE_")),
+		Supersedes: strings.TrimPrefix(li.GetSupersedes(), "lineItems/"),
 		Defaults: app.ModelDefaults{
 			BorrowHours: d.GetBorrowHours(), TerminalServer: d.GetTsOk(), VMPlatforms: d.GetVmPlatforms(), TimeZone: d.GetTimeZone(),
 			Platforms: d.GetPlatforms(), Issuer: d.GetIssuer(), Notice: d.GetNotice(), VendorString: d.GetVendorString(), UseServer: d.GetUseServer(),

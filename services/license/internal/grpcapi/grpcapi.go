@@ -4,6 +4,7 @@ package grpcapi
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -23,6 +24,8 @@ var Permissions = grpcx.Permissions{
 	licensepb.LicenseService_ActivateLineItem_FullMethodName:          authz.LicensesGenerate,
 	licensepb.LicenseService_GetFulfillment_FullMethodName:            authz.LicensesView,
 	licensepb.LicenseService_ListFulfillments_FullMethodName:          authz.LicensesView,
+	licensepb.LicenseService_GetUpgradeGrid_FullMethodName:            authz.LicensesView,
+	licensepb.LicenseService_UpgradeFulfillments_FullMethodName:       authz.LicensesGenerate,
 	licensepb.LicenseService_ConsolidateFulfillments_FullMethodName:   authz.LicensesGenerate,
 	licensepb.LicenseService_GetConsolidatedLicense_FullMethodName:    authz.LicensesView,
 	licensepb.LicenseService_ListConsolidatedLicenses_FullMethodName:  authz.LicensesView,
@@ -420,7 +423,10 @@ func (s *Server) UpdateLicenseSettings(ctx context.Context, req *licensepb.Updat
 }
 
 func lifecyclePB(r app.LifecycleResult) *licensepb.LifecycleResult {
-	out := &licensepb.LifecycleResult{Replaced: fulfillmentPB(r.Replaced), ValidateOnly: r.ValidateOnly}
+	out := &licensepb.LifecycleResult{ValidateOnly: r.ValidateOnly}
+	if len(r.Replaced) > 0 {
+		out.Replaced = fulfillmentPB(r.Replaced[0])
+	}
 	for _, f := range r.Created {
 		out.Created = append(out.Created, fulfillmentPB(f))
 	}
@@ -465,4 +471,52 @@ func (s *Server) RehostFulfillment(ctx context.Context, req *licensepb.RehostFul
 		return nil, err
 	}
 	return lifecyclePB(r), nil
+}
+
+// GetUpgradeGrid implements LicenseService.
+func (s *Server) GetUpgradeGrid(ctx context.Context, req *licensepb.GetUpgradeGridRequest) (*licensepb.UpgradeGrid, error) {
+	id, err := names.ID("line_item", req.GetLineItem(), "lineItems")
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.app.GetUpgradeGrid(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := &licensepb.UpgradeGrid{
+		LineItem: "lineItems/" + g.Line.ActivationID, Parent: "lineItems/" + g.Parent.ActivationID,
+		Kind: strings.ToUpper(g.Line.Kind), Available: g.Line.Available,
+	}
+	for _, r := range g.Rows {
+		row := &licensepb.UpgradeGridRow{ServerHostIds: r.Servers, NodelockedHostIds: r.Nodes, Copies: r.Copies}
+		for _, f := range r.Fulfillments {
+			row.Fulfillments = append(row.Fulfillments, "fulfillments/"+f.ID)
+		}
+		out.Rows = append(out.Rows, row)
+	}
+	return out, nil
+}
+
+// UpgradeFulfillments implements LicenseService.
+func (s *Server) UpgradeFulfillments(ctx context.Context, req *licensepb.UpgradeFulfillmentsRequest) (*licensepb.UpgradeFulfillmentsResponse, error) {
+	id, err := names.ID("line_item", req.GetLineItem(), "lineItems")
+	if err != nil {
+		return nil, err
+	}
+	moves := make([]app.UpgradeMove, len(req.GetMoves()))
+	for i, m := range req.GetMoves() {
+		moves[i] = app.UpgradeMove{Servers: m.GetServerHostIds(), Nodes: m.GetNodelockedHostIds(), Count: m.GetCount()}
+	}
+	r, err := s.app.UpgradeFulfillments(ctx, id, moves, req.GetValidateOnly(), req.GetRequestId())
+	if err != nil {
+		return nil, err
+	}
+	out := &licensepb.UpgradeFulfillmentsResponse{ValidateOnly: r.ValidateOnly}
+	for _, f := range r.Replaced {
+		out.Replaced = append(out.Replaced, fulfillmentPB(f))
+	}
+	for _, f := range r.Created {
+		out.Created = append(out.Created, fulfillmentPB(f))
+	}
+	return out, nil
 }

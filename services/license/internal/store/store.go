@@ -149,15 +149,11 @@ func (s *Store) FulfillmentsByRequest(ctx context.Context, tenant, requestID str
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+fulfillmentCols+` FROM fulfillments WHERE tenant_id = $1 AND id = ANY($2) ORDER BY array_position($2, id)`, tenant, list)
+	fs, err := s.fulfillmentsIn(ctx, tenant, list)
 	if err != nil {
 		return nil, nil, err
 	}
-	fs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Fulfillment, error) { return scanFulfillment(r) })
-	if err != nil {
-		return nil, nil, err
-	}
-	rows, err = s.pool.Query(ctx, `SELECT `+consolidatedCols+` FROM consolidated_licenses c WHERE c.tenant_id = $1 AND c.request_id = $2 ORDER BY c.id`, tenant, requestID)
+	rows, err := s.pool.Query(ctx, `SELECT `+consolidatedCols+` FROM consolidated_licenses c WHERE c.tenant_id = $1 AND c.request_id = $2 ORDER BY c.id`, tenant, requestID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -396,22 +392,26 @@ func (s *Store) LiveOfClaim(ctx context.Context, tenant string, claimID uuid.UUI
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Fulfillment, error) { return scanFulfillment(r) })
 }
 
-// ApplyLifecycle marks the replaced fulfillment under its row lock (refusing when it
-// is no longer MASTER), stores the new ones, and for a return moves every MASTER of
-// the old seat claim to the new claim and commits it; with the events, in one
-// transaction.
+// ApplyLifecycle marks the replaced fulfillments under their row locks (refusing
+// any no longer MASTER), stores the new ones, moves the live fulfillments of each
+// replaced seat claim to its replacement and commits every claim, with the events,
+// in one transaction.
 func (s *Store) ApplyLifecycle(ctx context.Context, tenant string, c app.LifecycleChange) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var support string
-		if err := tx.QueryRow(ctx, `SELECT support_type FROM fulfillments WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenant, c.Replaced.ID).Scan(&support); err != nil {
-			return err
-		}
-		if support != app.SupportMaster {
-			return errs.FailedPrecondition("FULFILLMENT_NOT_MASTER", "fulfillment %s was changed meanwhile (support type %s)", c.Replaced.ID, support)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE fulfillments SET support_type = $3, state = $4, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
-			tenant, c.Replaced.ID, c.SupportType, c.State); err != nil {
-			return err
+		replaced := make([]string, len(c.Replaced))
+		for i, r := range c.Replaced {
+			var support string
+			if err := tx.QueryRow(ctx, `SELECT support_type FROM fulfillments WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenant, r.ID).Scan(&support); err != nil {
+				return err
+			}
+			if support != app.SupportMaster {
+				return errs.FailedPrecondition("FULFILLMENT_NOT_MASTER", "fulfillment %s was changed meanwhile (support type %s)", r.ID, support)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE fulfillments SET support_type = $3, state = $4, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
+				tenant, r.ID, r.SupportType, r.State); err != nil {
+				return err
+			}
+			replaced[i] = r.ID
 		}
 		created := make([]string, len(c.Created))
 		for i, f := range c.Created {
@@ -420,47 +420,79 @@ func (s *Store) ApplyLifecycle(ctx context.Context, tenant string, c app.Lifecyc
 			}
 			created[i] = f.ID
 		}
-		if c.NewClaim != nil {
+		for old, next := range c.Replacements {
 			if _, err := tx.Exec(ctx, `UPDATE fulfillments SET claim_id = $3, updated_at = now() WHERE tenant_id = $1 AND claim_id = $2 AND support_type = 'master'`,
-				tenant, c.Replaced.ClaimID, *c.NewClaim); err != nil {
+				tenant, old, next); err != nil {
 				return err
 			}
-			if err := seats.Commit(ctx, tx, *c.NewClaim); err != nil {
+			if err := seats.Commit(ctx, tx, next); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO activation_requests (tenant_id, request_id, fulfillment_ids, user_id, replaced_id) VALUES ($1, $2, $3, $4, $5)`,
-			tenant, c.RequestID, created, c.Replaced.UserID, c.Replaced.ID); err != nil {
+		for _, id := range c.Fresh {
+			if err := seats.Commit(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO activation_requests (tenant_id, request_id, fulfillment_ids, user_id, replaced_id, replaced_ids) VALUES ($1, $2, $3, $4, $5, $6)`,
+			tenant, c.RequestID, created, c.Replaced[0].UserID, c.Replaced[0].ID, replaced); err != nil {
 			return err
 		}
-		verb := map[string]string{app.SupportReturn: "returned", app.SupportRepair: "repaired", app.SupportRehost: "rehosted"}[c.SupportType]
-		_, err := events.Write(ctx, tx, events.Subject("license", "fulfillment", verb), tenant, &eventspb.FulfillmentReplaced{
-			FulfillmentId: c.Replaced.ID, ActivationId: c.Replaced.ActivationID, AccountId: c.Replaced.AccountID, CreatedIds: created, Returned: c.Returned,
-		})
-		return err
+		for _, r := range c.Replaced {
+			verb := map[string]string{
+				app.SupportReturn: "returned", app.SupportRepair: "repaired", app.SupportRehost: "rehosted",
+				app.SupportUpgrade: "upgraded", app.SupportUpsell: "upsold", app.SupportRenew: "renewed",
+			}[r.SupportType]
+			var successors []string
+			for _, n := range c.Created {
+				if n.ParentID == r.ID {
+					successors = append(successors, n.ID)
+				}
+			}
+			if _, err := events.Write(ctx, tx, events.Subject("license", "fulfillment", verb), tenant, &eventspb.FulfillmentReplaced{
+				FulfillmentId: r.ID, ActivationId: r.ActivationID, AccountId: r.AccountID, CreatedIds: successors, Returned: c.Returned[r.ID],
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
 // LifecycleByRequest returns what a lifecycle request replaced and created.
-func (s *Store) LifecycleByRequest(ctx context.Context, tenant, requestID string) (app.Fulfillment, []app.Fulfillment, error) {
-	var replacedID string
-	var createdIDs []string
-	err := s.pool.QueryRow(ctx, `SELECT replaced_id, fulfillment_ids FROM activation_requests WHERE tenant_id = $1 AND request_id = $2 AND replaced_id <> ''`, tenant, requestID).
-		Scan(&replacedID, &createdIDs)
+func (s *Store) LifecycleByRequest(ctx context.Context, tenant, requestID string) ([]app.Fulfillment, []app.Fulfillment, error) {
+	var replacedIDs, createdIDs []string
+	err := s.pool.QueryRow(ctx, `SELECT replaced_ids, fulfillment_ids FROM activation_requests WHERE tenant_id = $1 AND request_id = $2 AND replaced_id <> ''`, tenant, requestID).
+		Scan(&replacedIDs, &createdIDs)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return app.Fulfillment{}, nil, errs.NotFound("lifecycle request", requestID)
+		return nil, nil, errs.NotFound("lifecycle request", requestID)
 	}
 	if err != nil {
-		return app.Fulfillment{}, nil, err
+		return nil, nil, err
 	}
-	replaced, err := s.GetFulfillment(ctx, tenant, replacedID)
+	replaced, err := s.fulfillmentsIn(ctx, tenant, replacedIDs)
 	if err != nil {
-		return app.Fulfillment{}, nil, err
+		return nil, nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+fulfillmentCols+` FROM fulfillments WHERE tenant_id = $1 AND id = ANY($2) ORDER BY array_position($2, id)`, tenant, createdIDs)
-	if err != nil {
-		return app.Fulfillment{}, nil, err
-	}
-	created, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Fulfillment, error) { return scanFulfillment(r) })
+	created, err := s.fulfillmentsIn(ctx, tenant, createdIDs)
 	return replaced, created, err
+}
+
+// fulfillmentsIn reads fulfillments by ID, in the order given.
+func (s *Store) fulfillmentsIn(ctx context.Context, tenant string, ids []string) ([]app.Fulfillment, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+fulfillmentCols+` FROM fulfillments WHERE tenant_id = $1 AND id = ANY($2) ORDER BY array_position($2, id)`, tenant, ids)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Fulfillment, error) { return scanFulfillment(r) })
+}
+
+// LiveOfLineItem lists the MASTER fulfillments of a line item, largest first.
+func (s *Store) LiveOfLineItem(ctx context.Context, tenant, activationID string) ([]app.Fulfillment, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+fulfillmentBasicCols+` FROM fulfillments
+		WHERE tenant_id = $1 AND activation_id = $2 AND support_type = 'master' ORDER BY quantity - overdraft DESC, created_at`, tenant, activationID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Fulfillment, error) { return scanFulfillment(r) })
 }
