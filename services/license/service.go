@@ -61,7 +61,7 @@ func New(d Deps) (*Service, error) {
 	entClient := entitlementpb.NewEntitlementServiceClient(d.Entitlement)
 	ledger := seats.NewLedger(d.Pool, seats.Client{Ent: entClient}, Name, d.Log)
 	a := app.New(store.New(d.Pool, sealer),
-		clients.Entitlements{Ent: entClient, Catalog: entitlementpb.NewCatalogServiceClient(d.Entitlement)}, ledger)
+		clients.NewEntitlements(entClient, entitlementpb.NewCatalogServiceClient(d.Entitlement)), ledger)
 	return &Service{api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), ledger: ledger}, nil
 }
 

@@ -103,3 +103,46 @@ func postgresCommitsPerSecond(b *testing.B, url string) float64 {
 	wg.Wait()
 	return float64(n.Load())
 }
+
+// BenchmarkConsolidate1000 consolidates 1,000 fulfillments of one server host into
+// one license file over gRPC (reading the members, re-signing 1,000 INCREMENT lines
+// under the shared header, the JSON form, storing the file and the membership).
+func BenchmarkConsolidate1000(b *testing.B) {
+	env := suitetest.Start(b)
+	seed := env.SeedLineItem(b, "cons-co", 1_000_000_000)
+	lic := licensepb.NewLicenseServiceClient(env.Dial(b, "license"))
+	ctx := env.As(b, suitetest.Producer("cons-co"))
+	li := "lineItems/" + seed.ActivationID
+	no := false
+	names := make([]string, 0, 1000*b.N)
+	_, _, _ = runConcurrentPercentiles(b, 1000*b.N, func(i int) error {
+		r, err := lic.ActivateLineItems(ctx, &licensepb.ActivateLineItemsRequest{
+			Lines:      []*licensepb.ActivationLine{{LineItem: li}},
+			Hosts:      []*licensepb.HostGroup{{ServerHostIds: []string{fmt.Sprintf("HOSTNAME=srv%d", i/1000)}}},
+			Attributes: &licensepb.FulfilAttributes{Consolidate: &no},
+		})
+		if err == nil {
+			namesMu.Lock()
+			names = append(names, r.GetFulfillments()[0].GetName())
+			namesMu.Unlock()
+		}
+		return err
+	})
+	byServer := map[string][]string{}
+	for _, n := range names {
+		f, err := lic.GetFulfillment(ctx, &licensepb.GetFulfillmentRequest{Name: n})
+		require.NoError(b, err)
+		byServer[f.GetHostId()] = append(byServer[f.GetHostId()], n)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		r, err := lic.ConsolidateFulfillments(ctx, &licensepb.ConsolidateFulfillmentsRequest{Fulfillments: byServer[fmt.Sprintf("HOSTNAME=srv%d", i)]})
+		require.NoError(b, err)
+		require.Len(b, r.GetConsolidatedLicenses(), 1)
+	}
+	b.StopTimer()
+	b.ReportMetric(ms(time.Since(start)/time.Duration(b.N)), "ms/consolidation_of_1000")
+}
+
+var namesMu sync.Mutex

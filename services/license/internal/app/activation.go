@@ -628,8 +628,7 @@ func (a *App) commit(ctx context.Context, tenant, requestID string, fs []Fulfill
 		activations.Add(ctx, 1, attrs)
 		activatedSeats.Add(ctx, f.Quantity, attrs)
 	}
-	stored, storedCls, err := a.store.FulfillmentsByRequest(ctx, tenant, requestID)
-	return ActivationResult{Fulfillments: stored, Consolidated: storedCls}, err
+	return ActivationResult{Fulfillments: fs, Consolidated: cls}, nil
 }
 
 // withShipTo records the ship-to addresses the license emails go to.

@@ -5,15 +5,32 @@ package clients
 import (
 	"context"
 	"strings"
+	"time"
 
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	"github.com/tessera-dev/tessera/services/license/internal/app"
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/ttlcache"
 )
 
-// Entitlements answers app.Entitlements from the entitlement service.
+// Entitlements answers app.Entitlements from the entitlement service. License
+// models and products are cached for catalogTTL: they change rarely and are read on
+// every activation; line items (seats, start dates) are always read fresh.
 type Entitlements struct {
-	Ent     entitlementpb.EntitlementServiceClient
-	Catalog entitlementpb.CatalogServiceClient
+	Ent      entitlementpb.EntitlementServiceClient
+	Catalog  entitlementpb.CatalogServiceClient
+	models   *ttlcache.Cache[string, *entitlementpb.LicenseModel]
+	products *ttlcache.Cache[string, app.Product]
+}
+
+const catalogTTL = 30 * time.Second
+
+// NewEntitlements returns the adapter over the entitlement service's clients.
+func NewEntitlements(ent entitlementpb.EntitlementServiceClient, catalog entitlementpb.CatalogServiceClient) Entitlements {
+	return Entitlements{
+		Ent: ent, Catalog: catalog,
+		models: ttlcache.New[string, *entitlementpb.LicenseModel](catalogTTL), products: ttlcache.New[string, app.Product](catalogTTL),
+	}
 }
 
 var modelTypes = map[entitlementpb.LicenseModelType]string{
@@ -32,7 +49,9 @@ func (e Entitlements) LineItem(ctx context.Context, activationID string) (app.Li
 	if err != nil {
 		return app.LineItem{}, err
 	}
-	lm, err := e.Catalog.GetLicenseModel(ctx, &entitlementpb.GetLicenseModelRequest{Name: li.GetLicenseModel()})
+	lm, err := e.models.GetOr(authz.MustTenant(ctx)+"/"+li.GetLicenseModel(), func() (*entitlementpb.LicenseModel, error) {
+		return e.Catalog.GetLicenseModel(ctx, &entitlementpb.GetLicenseModelRequest{Name: li.GetLicenseModel()})
+	})
 	if err != nil {
 		return app.LineItem{}, err
 	}
@@ -77,13 +96,15 @@ var technologies = map[entitlementpb.LicenseTechnology]string{
 
 // Product reads a product's version, license technology and features.
 func (e Entitlements) Product(ctx context.Context, productID string) (app.Product, error) {
-	p, err := e.Catalog.GetProduct(ctx, &entitlementpb.GetProductRequest{Name: "products/" + productID})
-	if err != nil {
-		return app.Product{}, err
-	}
-	out := app.Product{ID: productID, Version: p.GetVersion(), Technology: technologies[p.GetLicenseTechnology()]}
-	for _, f := range p.GetFeatures() {
-		out.Features = append(out.Features, app.Feature{Name: f.GetName(), Version: f.GetVersion()})
-	}
-	return out, nil
+	return e.products.GetOr(authz.MustTenant(ctx)+"/"+productID, func() (app.Product, error) {
+		p, err := e.Catalog.GetProduct(ctx, &entitlementpb.GetProductRequest{Name: "products/" + productID})
+		if err != nil {
+			return app.Product{}, err
+		}
+		out := app.Product{ID: productID, Version: p.GetVersion(), Technology: technologies[p.GetLicenseTechnology()]}
+		for _, f := range p.GetFeatures() {
+			out.Features = append(out.Features, app.Feature{Name: f.GetName(), Version: f.GetVersion()})
+		}
+		return out, nil
+	})
 }

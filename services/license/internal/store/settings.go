@@ -12,13 +12,15 @@ import (
 // Settings reads the tenant's license settings; a tenant that never changed them
 // has the defaults.
 func (s *Store) Settings(ctx context.Context, tenant string) (app.Settings, error) {
-	var out app.Settings
-	err := s.pool.QueryRow(ctx, `SELECT relax_ip_validation, updated_at FROM license_settings WHERE tenant_id = $1`, tenant).
-		Scan(&out.RelaxIPValidation, &out.UpdateTime)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return app.Settings{}, nil
-	}
-	return out, err
+	return s.settings.GetOr(tenant, func() (app.Settings, error) {
+		var out app.Settings
+		err := s.pool.QueryRow(ctx, `SELECT relax_ip_validation, updated_at FROM license_settings WHERE tenant_id = $1`, tenant).
+			Scan(&out.RelaxIPValidation, &out.UpdateTime)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return app.Settings{}, nil
+		}
+		return out, err
+	})
 }
 
 // UpdateSettings applies fn to the tenant's settings under a row lock.
@@ -37,5 +39,6 @@ func (s *Store) UpdateSettings(ctx context.Context, tenant string, fn func(*app.
 		return tx.QueryRow(ctx, `UPDATE license_settings SET relax_ip_validation = $2, updated_at = now() WHERE tenant_id = $1 RETURNING updated_at`,
 			tenant, out.RelaxIPValidation).Scan(&out.UpdateTime)
 	})
+	s.settings.Delete(tenant)
 	return out, err
 }

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,18 +30,24 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/ids"
 	"github.com/tessera-dev/tessera/services/platform/pg"
 	"github.com/tessera-dev/tessera/services/platform/seats"
+	"github.com/tessera-dev/tessera/services/platform/ttlcache"
 )
 
 // Store implements app.Store.
 type Store struct {
 	pool   *pgxpool.Pool
 	sealer keys.Sealer
-	// active caches each tenant's unsealed active key; signing is on the hot path.
-	active sync.Map // tenant → cachedKey
+	// active caches each tenant's unsealed active key and settings caches its
+	// settings: both are read on every activation. A rotation or settings change made
+	// by another replica is seen within keyCacheTTL.
+	active   *ttlcache.Cache[string, app.SigningKey]
+	settings *ttlcache.Cache[string, app.Settings]
 }
 
 // New returns a store over pool (search path: the license schema).
-func New(pool *pgxpool.Pool, sealer keys.Sealer) *Store { return &Store{pool: pool, sealer: sealer} }
+func New(pool *pgxpool.Pool, sealer keys.Sealer) *Store {
+	return &Store{pool: pool, sealer: sealer, active: ttlcache.New[string, app.SigningKey](keyCacheTTL), settings: ttlcache.New[string, app.Settings](keyCacheTTL)}
+}
 
 const fulfillmentCols = `id, activation_id, account_id, host_id, quantity, state, license_text, license_json, key_id, request_id, claim_id, user_id, created_at,
 	support_type, server_host_ids, node_host_ids, overdraft, product_id, version, model_type, technology, expire_time, attributes, coalesce(parent_id, ''), coalesce(consolidated_id, ''),
@@ -188,10 +193,12 @@ func (s *Store) CreateFulfillments(ctx context.Context, tenant, requestID string
 				return err
 			}
 		}
-		for _, f := range fs {
-			if err := insertFulfillment(ctx, tx, tenant, f); err != nil {
+		for i, f := range fs {
+			created, err := insertFulfillment(ctx, tx, tenant, f)
+			if err != nil {
 				return err
 			}
+			fs[i].CreateTime = created
 			if err := seats.Commit(ctx, tx, f.ClaimID); err != nil {
 				return err
 			}
@@ -200,8 +207,9 @@ func (s *Store) CreateFulfillments(ctx context.Context, tenant, requestID string
 	})
 }
 
-// insertFulfillment writes one fulfillment, its hosts and its event inside tx.
-func insertFulfillment(ctx context.Context, tx pgx.Tx, tenant string, f app.Fulfillment) error {
+// insertFulfillment writes one fulfillment, its hosts and its event inside tx, and
+// returns its creation time.
+func insertFulfillment(ctx context.Context, tx pgx.Tx, tenant string, f app.Fulfillment) (time.Time, error) {
 	attrs := f.Attributes
 	if attrs == nil {
 		attrs = map[string]string{}
@@ -217,7 +225,7 @@ func insertFulfillment(ctx context.Context, tx pgx.Tx, tenant string, f app.Fulf
 		f.SupportType, f.ServerHostIDs, f.NodeHostIDs, f.Overdraft, f.ProductID, f.Version, f.ModelType, f.Technology, f.ExpireTime, attrs,
 		pg.NullIfEmpty(f.ParentID), pg.NullIfEmpty(f.ConsolidatedID), f.EntitlementID, f.ProductLineID, f.RootID).Scan(&created)
 	if err != nil {
-		return err
+		return created, err
 	}
 	for _, h := range append(append([]string{}, f.ServerHostIDs...), f.NodeHostIDs...) {
 		kind := ""
@@ -226,14 +234,14 @@ func insertFulfillment(ctx context.Context, tx pgx.Tx, tenant string, f app.Fulf
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO hosts (tenant_id, account_id, host_id, kind) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (tenant_id, account_id, host_id) DO UPDATE SET last_used = now()`, tenant, f.AccountID, h, kind); err != nil {
-			return err
+			return created, err
 		}
 	}
 	_, err = events.Write(ctx, tx, events.Subject("license", "fulfillment", "created"), tenant, &eventspb.FulfillmentCreated{
 		FulfillmentId: f.ID, ActivationId: f.ActivationID, AccountId: f.AccountID, HostId: f.HostID,
 		Quantity: f.Quantity, UserId: f.UserID, LicenseText: f.LicenseText, CreateTime: timestamppb.New(created), ShipToEmails: f.ShipTo,
 	})
-	return err
+	return created, err
 }
 
 // ActiveKey returns the tenant's active signing key, creating one if it has none.
@@ -241,8 +249,8 @@ func insertFulfillment(ctx context.Context, tx pgx.Tx, tenant string, f app.Fulf
 // unsealed key is cached for keyCacheTTL, so a rotation made by another replica is
 // picked up within it (licenses signed meanwhile carry the old key's ID and verify).
 func (s *Store) ActiveKey(ctx context.Context, tenant string) (app.SigningKey, error) {
-	if c, ok := s.active.Load(tenant); ok && time.Since(c.(cachedKey).loaded) < keyCacheTTL {
-		return c.(cachedKey).key, nil
+	if k, ok := s.active.Get(tenant); ok {
+		return k, nil
 	}
 	k, err := s.loadActive(ctx, tenant)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -254,16 +262,11 @@ func (s *Store) ActiveKey(ctx context.Context, tenant string) (app.SigningKey, e
 	if err != nil {
 		return app.SigningKey{}, err
 	}
-	s.active.Store(tenant, cachedKey{key: k, loaded: time.Now()})
+	s.active.Put(tenant, k)
 	return k, nil
 }
 
 const keyCacheTTL = 30 * time.Second
-
-type cachedKey struct {
-	key    app.SigningKey
-	loaded time.Time
-}
 
 func additional(tenant, keyID string) []byte { return []byte(tenant + "/" + keyID) }
 
@@ -415,7 +418,7 @@ func (s *Store) ApplyLifecycle(ctx context.Context, tenant string, c app.Lifecyc
 		}
 		created := make([]string, len(c.Created))
 		for i, f := range c.Created {
-			if err := insertFulfillment(ctx, tx, tenant, f); err != nil {
+			if _, err := insertFulfillment(ctx, tx, tenant, f); err != nil {
 				return err
 			}
 			created[i] = f.ID
