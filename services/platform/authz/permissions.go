@@ -21,6 +21,9 @@ const (
 	LicensesGenerate Permission = "licenses.generate"
 	LicensesView     Permission = "licenses.view"
 	SigningKeysView  Permission = "signing_keys.view"
+	// LicensesAdmin runs portal-admin license operations: batch rehost, transfer of a
+	// dead host's licenses (producers).
+	LicensesAdmin Permission = "licenses.admin"
 	// SigningKeysManage rotates the tenant's license signing keys (producers).
 	SigningKeysManage Permission = "signing_keys.manage"
 	DevicesView       Permission = "devices.view"
@@ -85,7 +88,7 @@ type Role struct {
 var (
 	RoleProducerAdmin = Role{ID: "producer_admin", TenantWide: true, Permissions: []Permission{
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, CatalogManage,
-		EntitlementsView, OrdersIngest, LicensesGenerate, LicensesView, SigningKeysView, SigningKeysManage,
+		EntitlementsView, OrdersIngest, LicensesGenerate, LicensesView, SigningKeysView, SigningKeysManage, LicensesAdmin,
 		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload, TokensManage, TokensImpersonate, ProfileManage, AuditView,
 		EntitlementsClaim, AccountsSupport, ServicePlansAssign, OrganizationsUse, TrialsRegister, RolesManage, SubscriptionTokensManage,
 		EntitlementsTransfer, TransfersApprove, EntitlementsSplit,
@@ -136,7 +139,7 @@ var Roles = map[string]Role{
 // manage the accounts of their tier (SPEC ACC-3), scoped by the use cases.
 func ProducerOnly(perm Permission) bool {
 	switch perm {
-	case CatalogManage, OrdersIngest, DownloadsManage, SigningKeysView, SigningKeysManage, AuditView, AccountsSupport, RolesManage, TransfersApprove:
+	case CatalogManage, OrdersIngest, DownloadsManage, SigningKeysView, SigningKeysManage, LicensesAdmin, AuditView, AccountsSupport, RolesManage, TransfersApprove:
 		return true
 	}
 	return false

@@ -1937,6 +1937,417 @@ func (x *UpgradeFulfillmentsResponse) GetValidateOnly() bool {
 	return false
 }
 
+// A server (or triad) and how many seats of a product it should hold.
+type ServerCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ServerHostIds []string               `protobuf:"bytes,1,rep,name=server_host_ids,json=serverHostIds,proto3" json:"server_host_ids,omitempty"`
+	Count         int64                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServerCount) Reset() {
+	*x = ServerCount{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServerCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServerCount) ProtoMessage() {}
+
+func (x *ServerCount) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServerCount.ProtoReflect.Descriptor instead.
+func (*ServerCount) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ServerCount) GetServerHostIds() []string {
+	if x != nil {
+		return x.ServerHostIds
+	}
+	return nil
+}
+
+func (x *ServerCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type BatchRehostRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// accounts/{account_id}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// products/{product_id} whose counted licenses to redistribute.
+	Products []string `protobuf:"bytes,2,rep,name=products,proto3" json:"products,omitempty"`
+	// Per product, the servers and the seats each should hold; the counts add up to
+	// what the account holds of the product now.
+	Targets       map[string]*ServerCounts `protobuf:"bytes,3,rep,name=targets,proto3" json:"targets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	ValidateOnly  bool                     `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	RequestId     string                   `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchRehostRequest) Reset() {
+	*x = BatchRehostRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchRehostRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchRehostRequest) ProtoMessage() {}
+
+func (x *BatchRehostRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchRehostRequest.ProtoReflect.Descriptor instead.
+func (*BatchRehostRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *BatchRehostRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *BatchRehostRequest) GetProducts() []string {
+	if x != nil {
+		return x.Products
+	}
+	return nil
+}
+
+func (x *BatchRehostRequest) GetTargets() map[string]*ServerCounts {
+	if x != nil {
+		return x.Targets
+	}
+	return nil
+}
+
+func (x *BatchRehostRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *BatchRehostRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type ServerCounts struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Servers       []*ServerCount         `protobuf:"bytes,1,rep,name=servers,proto3" json:"servers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServerCounts) Reset() {
+	*x = ServerCounts{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServerCounts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServerCounts) ProtoMessage() {}
+
+func (x *ServerCounts) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServerCounts.ProtoReflect.Descriptor instead.
+func (*ServerCounts) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ServerCounts) GetServers() []*ServerCount {
+	if x != nil {
+		return x.Servers
+	}
+	return nil
+}
+
+// One move of a batch rehost or host transfer.
+type RehostMove struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// fulfillments/{id} the seats leave.
+	Fulfillment   string   `protobuf:"bytes,1,opt,name=fulfillment,proto3" json:"fulfillment,omitempty"`
+	FromHostIds   []string `protobuf:"bytes,2,rep,name=from_host_ids,json=fromHostIds,proto3" json:"from_host_ids,omitempty"`
+	ToHostIds     []string `protobuf:"bytes,3,rep,name=to_host_ids,json=toHostIds,proto3" json:"to_host_ids,omitempty"`
+	Count         int64    `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	Overdraft     int64    `protobuf:"varint,5,opt,name=overdraft,proto3" json:"overdraft,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RehostMove) Reset() {
+	*x = RehostMove{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RehostMove) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RehostMove) ProtoMessage() {}
+
+func (x *RehostMove) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RehostMove.ProtoReflect.Descriptor instead.
+func (*RehostMove) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *RehostMove) GetFulfillment() string {
+	if x != nil {
+		return x.Fulfillment
+	}
+	return ""
+}
+
+func (x *RehostMove) GetFromHostIds() []string {
+	if x != nil {
+		return x.FromHostIds
+	}
+	return nil
+}
+
+func (x *RehostMove) GetToHostIds() []string {
+	if x != nil {
+		return x.ToHostIds
+	}
+	return nil
+}
+
+func (x *RehostMove) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *RehostMove) GetOverdraft() int64 {
+	if x != nil {
+		return x.Overdraft
+	}
+	return 0
+}
+
+type BatchRehostResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Moves []*RehostMove          `protobuf:"bytes,1,rep,name=moves,proto3" json:"moves,omitempty"`
+	// The new MASTER fulfillments (empty with validate_only).
+	Created              []*Fulfillment         `protobuf:"bytes,2,rep,name=created,proto3" json:"created,omitempty"`
+	ConsolidatedLicenses []*ConsolidatedLicense `protobuf:"bytes,3,rep,name=consolidated_licenses,json=consolidatedLicenses,proto3" json:"consolidated_licenses,omitempty"`
+	ValidateOnly         bool                   `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *BatchRehostResponse) Reset() {
+	*x = BatchRehostResponse{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchRehostResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchRehostResponse) ProtoMessage() {}
+
+func (x *BatchRehostResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchRehostResponse.ProtoReflect.Descriptor instead.
+func (*BatchRehostResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *BatchRehostResponse) GetMoves() []*RehostMove {
+	if x != nil {
+		return x.Moves
+	}
+	return nil
+}
+
+func (x *BatchRehostResponse) GetCreated() []*Fulfillment {
+	if x != nil {
+		return x.Created
+	}
+	return nil
+}
+
+func (x *BatchRehostResponse) GetConsolidatedLicenses() []*ConsolidatedLicense {
+	if x != nil {
+		return x.ConsolidatedLicenses
+	}
+	return nil
+}
+
+func (x *BatchRehostResponse) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+type TransferHostLicensesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// accounts/{account_id}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// The dead host, as licenses name it (a server or a node-locked host).
+	FromHostId string `protobuf:"bytes,2,opt,name=from_host_id,json=fromHostId,proto3" json:"from_host_id,omitempty"`
+	ToHostId   string `protobuf:"bytes,3,opt,name=to_host_id,json=toHostId,proto3" json:"to_host_id,omitempty"`
+	// Consolidate the moved licenses on the new server host.
+	Consolidate   bool   `protobuf:"varint,4,opt,name=consolidate,proto3" json:"consolidate,omitempty"`
+	ValidateOnly  bool   `protobuf:"varint,5,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferHostLicensesRequest) Reset() {
+	*x = TransferHostLicensesRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferHostLicensesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferHostLicensesRequest) ProtoMessage() {}
+
+func (x *TransferHostLicensesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferHostLicensesRequest.ProtoReflect.Descriptor instead.
+func (*TransferHostLicensesRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *TransferHostLicensesRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *TransferHostLicensesRequest) GetFromHostId() string {
+	if x != nil {
+		return x.FromHostId
+	}
+	return ""
+}
+
+func (x *TransferHostLicensesRequest) GetToHostId() string {
+	if x != nil {
+		return x.ToHostId
+	}
+	return ""
+}
+
+func (x *TransferHostLicensesRequest) GetConsolidate() bool {
+	if x != nil {
+		return x.Consolidate
+	}
+	return false
+}
+
+func (x *TransferHostLicensesRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *TransferHostLicensesRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type ConsolidateFulfillmentsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// fulfillments/{id} (2-1000), all MASTER, of one account, none consolidated yet.
@@ -1949,7 +2360,7 @@ type ConsolidateFulfillmentsRequest struct {
 
 func (x *ConsolidateFulfillmentsRequest) Reset() {
 	*x = ConsolidateFulfillmentsRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[21]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1961,7 +2372,7 @@ func (x *ConsolidateFulfillmentsRequest) String() string {
 func (*ConsolidateFulfillmentsRequest) ProtoMessage() {}
 
 func (x *ConsolidateFulfillmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[21]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1974,7 +2385,7 @@ func (x *ConsolidateFulfillmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsolidateFulfillmentsRequest.ProtoReflect.Descriptor instead.
 func (*ConsolidateFulfillmentsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{21}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ConsolidateFulfillmentsRequest) GetFulfillments() []string {
@@ -2008,7 +2419,7 @@ type ConsolidateFulfillmentsResponse struct {
 
 func (x *ConsolidateFulfillmentsResponse) Reset() {
 	*x = ConsolidateFulfillmentsResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[22]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2020,7 +2431,7 @@ func (x *ConsolidateFulfillmentsResponse) String() string {
 func (*ConsolidateFulfillmentsResponse) ProtoMessage() {}
 
 func (x *ConsolidateFulfillmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[22]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2033,7 +2444,7 @@ func (x *ConsolidateFulfillmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsolidateFulfillmentsResponse.ProtoReflect.Descriptor instead.
 func (*ConsolidateFulfillmentsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{22}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ConsolidateFulfillmentsResponse) GetConsolidatedLicenses() []*ConsolidatedLicense {
@@ -2059,7 +2470,7 @@ type GetConsolidatedLicenseRequest struct {
 
 func (x *GetConsolidatedLicenseRequest) Reset() {
 	*x = GetConsolidatedLicenseRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[23]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2071,7 +2482,7 @@ func (x *GetConsolidatedLicenseRequest) String() string {
 func (*GetConsolidatedLicenseRequest) ProtoMessage() {}
 
 func (x *GetConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[23]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2084,7 +2495,7 @@ func (x *GetConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsolidatedLicenseRequest.ProtoReflect.Descriptor instead.
 func (*GetConsolidatedLicenseRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{23}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetConsolidatedLicenseRequest) GetName() string {
@@ -2107,7 +2518,7 @@ type ListConsolidatedLicensesRequest struct {
 
 func (x *ListConsolidatedLicensesRequest) Reset() {
 	*x = ListConsolidatedLicensesRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[24]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2119,7 +2530,7 @@ func (x *ListConsolidatedLicensesRequest) String() string {
 func (*ListConsolidatedLicensesRequest) ProtoMessage() {}
 
 func (x *ListConsolidatedLicensesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[24]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2132,7 +2543,7 @@ func (x *ListConsolidatedLicensesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConsolidatedLicensesRequest.ProtoReflect.Descriptor instead.
 func (*ListConsolidatedLicensesRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{24}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListConsolidatedLicensesRequest) GetPageSize() int32 {
@@ -2173,7 +2584,7 @@ type ListConsolidatedLicensesResponse struct {
 
 func (x *ListConsolidatedLicensesResponse) Reset() {
 	*x = ListConsolidatedLicensesResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[25]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2185,7 +2596,7 @@ func (x *ListConsolidatedLicensesResponse) String() string {
 func (*ListConsolidatedLicensesResponse) ProtoMessage() {}
 
 func (x *ListConsolidatedLicensesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[25]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2198,7 +2609,7 @@ func (x *ListConsolidatedLicensesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConsolidatedLicensesResponse.ProtoReflect.Descriptor instead.
 func (*ListConsolidatedLicensesResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{25}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListConsolidatedLicensesResponse) GetConsolidatedLicenses() []*ConsolidatedLicense {
@@ -2225,7 +2636,7 @@ type EmailConsolidatedLicenseRequest struct {
 
 func (x *EmailConsolidatedLicenseRequest) Reset() {
 	*x = EmailConsolidatedLicenseRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2237,7 +2648,7 @@ func (x *EmailConsolidatedLicenseRequest) String() string {
 func (*EmailConsolidatedLicenseRequest) ProtoMessage() {}
 
 func (x *EmailConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2250,7 +2661,7 @@ func (x *EmailConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailConsolidatedLicenseRequest.ProtoReflect.Descriptor instead.
 func (*EmailConsolidatedLicenseRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{26}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *EmailConsolidatedLicenseRequest) GetName() string {
@@ -2280,7 +2691,7 @@ type RehostConsolidatedLicenseRequest struct {
 
 func (x *RehostConsolidatedLicenseRequest) Reset() {
 	*x = RehostConsolidatedLicenseRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2292,7 +2703,7 @@ func (x *RehostConsolidatedLicenseRequest) String() string {
 func (*RehostConsolidatedLicenseRequest) ProtoMessage() {}
 
 func (x *RehostConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2305,7 +2716,7 @@ func (x *RehostConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RehostConsolidatedLicenseRequest.ProtoReflect.Descriptor instead.
 func (*RehostConsolidatedLicenseRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{27}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RehostConsolidatedLicenseRequest) GetName() string {
@@ -2345,7 +2756,7 @@ type GetFulfillmentRequest struct {
 
 func (x *GetFulfillmentRequest) Reset() {
 	*x = GetFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[28]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2357,7 +2768,7 @@ func (x *GetFulfillmentRequest) String() string {
 func (*GetFulfillmentRequest) ProtoMessage() {}
 
 func (x *GetFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[28]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2370,7 +2781,7 @@ func (x *GetFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*GetFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{28}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetFulfillmentRequest) GetName() string {
@@ -2398,7 +2809,7 @@ type ListFulfillmentsRequest struct {
 
 func (x *ListFulfillmentsRequest) Reset() {
 	*x = ListFulfillmentsRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[29]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2410,7 +2821,7 @@ func (x *ListFulfillmentsRequest) String() string {
 func (*ListFulfillmentsRequest) ProtoMessage() {}
 
 func (x *ListFulfillmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[29]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2423,7 +2834,7 @@ func (x *ListFulfillmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFulfillmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListFulfillmentsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{29}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListFulfillmentsRequest) GetPageSize() int32 {
@@ -2471,7 +2882,7 @@ type ListFulfillmentsResponse struct {
 
 func (x *ListFulfillmentsResponse) Reset() {
 	*x = ListFulfillmentsResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[30]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2483,7 +2894,7 @@ func (x *ListFulfillmentsResponse) String() string {
 func (*ListFulfillmentsResponse) ProtoMessage() {}
 
 func (x *ListFulfillmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[30]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2496,7 +2907,7 @@ func (x *ListFulfillmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFulfillmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListFulfillmentsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{30}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListFulfillmentsResponse) GetFulfillments() []*Fulfillment {
@@ -2531,7 +2942,7 @@ type ReturnFulfillmentRequest struct {
 
 func (x *ReturnFulfillmentRequest) Reset() {
 	*x = ReturnFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[31]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2543,7 +2954,7 @@ func (x *ReturnFulfillmentRequest) String() string {
 func (*ReturnFulfillmentRequest) ProtoMessage() {}
 
 func (x *ReturnFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[31]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2556,7 +2967,7 @@ func (x *ReturnFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*ReturnFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{31}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ReturnFulfillmentRequest) GetName() string {
@@ -2607,7 +3018,7 @@ type RepairFulfillmentRequest struct {
 
 func (x *RepairFulfillmentRequest) Reset() {
 	*x = RepairFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[32]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2619,7 +3030,7 @@ func (x *RepairFulfillmentRequest) String() string {
 func (*RepairFulfillmentRequest) ProtoMessage() {}
 
 func (x *RepairFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[32]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2632,7 +3043,7 @@ func (x *RepairFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RepairFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*RepairFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{32}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RepairFulfillmentRequest) GetName() string {
@@ -2680,7 +3091,7 @@ type RehostFulfillmentRequest struct {
 
 func (x *RehostFulfillmentRequest) Reset() {
 	*x = RehostFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[33]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2692,7 +3103,7 @@ func (x *RehostFulfillmentRequest) String() string {
 func (*RehostFulfillmentRequest) ProtoMessage() {}
 
 func (x *RehostFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[33]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2705,7 +3116,7 @@ func (x *RehostFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RehostFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*RehostFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{33}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RehostFulfillmentRequest) GetName() string {
@@ -2764,7 +3175,7 @@ type LifecycleResult struct {
 
 func (x *LifecycleResult) Reset() {
 	*x = LifecycleResult{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[34]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2776,7 +3187,7 @@ func (x *LifecycleResult) String() string {
 func (*LifecycleResult) ProtoMessage() {}
 
 func (x *LifecycleResult) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[34]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2789,7 +3200,7 @@ func (x *LifecycleResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LifecycleResult.ProtoReflect.Descriptor instead.
 func (*LifecycleResult) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{34}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *LifecycleResult) GetReplaced() *Fulfillment {
@@ -2823,7 +3234,7 @@ type EmailFulfillmentRequest struct {
 
 func (x *EmailFulfillmentRequest) Reset() {
 	*x = EmailFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[35]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2835,7 +3246,7 @@ func (x *EmailFulfillmentRequest) String() string {
 func (*EmailFulfillmentRequest) ProtoMessage() {}
 
 func (x *EmailFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[35]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2848,7 +3259,7 @@ func (x *EmailFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*EmailFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{35}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *EmailFulfillmentRequest) GetName() string {
@@ -2875,7 +3286,7 @@ type EmailFulfillmentResponse struct {
 
 func (x *EmailFulfillmentResponse) Reset() {
 	*x = EmailFulfillmentResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[36]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2887,7 +3298,7 @@ func (x *EmailFulfillmentResponse) String() string {
 func (*EmailFulfillmentResponse) ProtoMessage() {}
 
 func (x *EmailFulfillmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[36]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2900,7 +3311,7 @@ func (x *EmailFulfillmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailFulfillmentResponse.ProtoReflect.Descriptor instead.
 func (*EmailFulfillmentResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{36}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *EmailFulfillmentResponse) GetEventId() string {
@@ -2930,7 +3341,7 @@ type SigningKey struct {
 
 func (x *SigningKey) Reset() {
 	*x = SigningKey{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[37]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2942,7 +3353,7 @@ func (x *SigningKey) String() string {
 func (*SigningKey) ProtoMessage() {}
 
 func (x *SigningKey) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[37]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2955,7 +3366,7 @@ func (x *SigningKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningKey.ProtoReflect.Descriptor instead.
 func (*SigningKey) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{37}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *SigningKey) GetName() string {
@@ -3024,7 +3435,7 @@ type RotateSigningKeyRequest struct {
 
 func (x *RotateSigningKeyRequest) Reset() {
 	*x = RotateSigningKeyRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[38]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3036,7 +3447,7 @@ func (x *RotateSigningKeyRequest) String() string {
 func (*RotateSigningKeyRequest) ProtoMessage() {}
 
 func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[38]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3049,7 +3460,7 @@ func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateSigningKeyRequest.ProtoReflect.Descriptor instead.
 func (*RotateSigningKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{38}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RotateSigningKeyRequest) GetAlgorithm() SigningAlgorithm {
@@ -3068,7 +3479,7 @@ type ListPublicKeysRequest struct {
 
 func (x *ListPublicKeysRequest) Reset() {
 	*x = ListPublicKeysRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[39]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3080,7 +3491,7 @@ func (x *ListPublicKeysRequest) String() string {
 func (*ListPublicKeysRequest) ProtoMessage() {}
 
 func (x *ListPublicKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[39]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3093,7 +3504,7 @@ func (x *ListPublicKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPublicKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListPublicKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{39}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListPublicKeysRequest) GetTenantId() string {
@@ -3111,7 +3522,7 @@ type ListSigningKeysRequest struct {
 
 func (x *ListSigningKeysRequest) Reset() {
 	*x = ListSigningKeysRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[40]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3123,7 +3534,7 @@ func (x *ListSigningKeysRequest) String() string {
 func (*ListSigningKeysRequest) ProtoMessage() {}
 
 func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[40]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3136,7 +3547,7 @@ func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{40}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{46}
 }
 
 type ListSigningKeysResponse struct {
@@ -3148,7 +3559,7 @@ type ListSigningKeysResponse struct {
 
 func (x *ListSigningKeysResponse) Reset() {
 	*x = ListSigningKeysResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[41]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3160,7 +3571,7 @@ func (x *ListSigningKeysResponse) String() string {
 func (*ListSigningKeysResponse) ProtoMessage() {}
 
 func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[41]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3173,7 +3584,7 @@ func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{41}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListSigningKeysResponse) GetSigningKeys() []*SigningKey {
@@ -3331,7 +3742,44 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x1bUpgradeFulfillmentsResponse\x12;\n" +
 	"\breplaced\x18\x01 \x03(\v2\x1f.tessera.license.v1.FulfillmentR\breplaced\x129\n" +
 	"\acreated\x18\x02 \x03(\v2\x1f.tessera.license.v1.FulfillmentR\acreated\x12#\n" +
-	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"\x88\x01\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"K\n" +
+	"\vServerCount\x12&\n" +
+	"\x0fserver_host_ids\x18\x01 \x03(\tR\rserverHostIds\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xb9\x02\n" +
+	"\x12BatchRehostRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1a\n" +
+	"\bproducts\x18\x02 \x03(\tR\bproducts\x12M\n" +
+	"\atargets\x18\x03 \x03(\v23.tessera.license.v1.BatchRehostRequest.TargetsEntryR\atargets\x12#\n" +
+	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\x1a\\\n" +
+	"\fTargetsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x126\n" +
+	"\x05value\x18\x02 \x01(\v2 .tessera.license.v1.ServerCountsR\x05value:\x028\x01\"I\n" +
+	"\fServerCounts\x129\n" +
+	"\aservers\x18\x01 \x03(\v2\x1f.tessera.license.v1.ServerCountR\aservers\"\xa6\x01\n" +
+	"\n" +
+	"RehostMove\x12 \n" +
+	"\vfulfillment\x18\x01 \x01(\tR\vfulfillment\x12\"\n" +
+	"\rfrom_host_ids\x18\x02 \x03(\tR\vfromHostIds\x12\x1e\n" +
+	"\vto_host_ids\x18\x03 \x03(\tR\ttoHostIds\x12\x14\n" +
+	"\x05count\x18\x04 \x01(\x03R\x05count\x12\x1c\n" +
+	"\toverdraft\x18\x05 \x01(\x03R\toverdraft\"\x89\x02\n" +
+	"\x13BatchRehostResponse\x124\n" +
+	"\x05moves\x18\x01 \x03(\v2\x1e.tessera.license.v1.RehostMoveR\x05moves\x129\n" +
+	"\acreated\x18\x02 \x03(\v2\x1f.tessera.license.v1.FulfillmentR\acreated\x12\\\n" +
+	"\x15consolidated_licenses\x18\x03 \x03(\v2'.tessera.license.v1.ConsolidatedLicenseR\x14consolidatedLicenses\x12#\n" +
+	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\"\xdb\x01\n" +
+	"\x1bTransferHostLicensesRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12 \n" +
+	"\ffrom_host_id\x18\x02 \x01(\tR\n" +
+	"fromHostId\x12\x1c\n" +
+	"\n" +
+	"to_host_id\x18\x03 \x01(\tR\btoHostId\x12 \n" +
+	"\vconsolidate\x18\x04 \x01(\bR\vconsolidate\x12#\n" +
+	"\rvalidate_only\x18\x05 \x01(\bR\fvalidateOnly\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\"\x88\x01\n" +
 	"\x1eConsolidateFulfillmentsRequest\x12\"\n" +
 	"\ffulfillments\x18\x01 \x03(\tR\ffulfillments\x12#\n" +
 	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\x12\x1d\n" +
@@ -3456,7 +3904,7 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x10SigningAlgorithm\x12!\n" +
 	"\x1dSIGNING_ALGORITHM_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19SIGNING_ALGORITHM_ED25519\x10\x01\x12\x1b\n" +
-	"\x17SIGNING_ALGORITHM_ES256\x10\x022\xa3\x12\n" +
+	"\x17SIGNING_ALGORITHM_ES256\x10\x022\xf5\x13\n" +
 	"\x0eLicenseService\x12`\n" +
 	"\x10ActivateLineItem\x12+.tessera.license.v1.ActivateLineItemRequest\x1a\x1f.tessera.license.v1.Fulfillment\x12p\n" +
 	"\x11ActivateLineItems\x12,.tessera.license.v1.ActivateLineItemsRequest\x1a-.tessera.license.v1.ActivateLineItemsResponse\x12\\\n" +
@@ -3467,7 +3915,9 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x11RepairFulfillment\x12,.tessera.license.v1.RepairFulfillmentRequest\x1a#.tessera.license.v1.LifecycleResult\x12f\n" +
 	"\x11RehostFulfillment\x12,.tessera.license.v1.RehostFulfillmentRequest\x1a#.tessera.license.v1.LifecycleResult\x12\\\n" +
 	"\x0eGetUpgradeGrid\x12).tessera.license.v1.GetUpgradeGridRequest\x1a\x1f.tessera.license.v1.UpgradeGrid\x12v\n" +
-	"\x13UpgradeFulfillments\x12..tessera.license.v1.UpgradeFulfillmentsRequest\x1a/.tessera.license.v1.UpgradeFulfillmentsResponse\x12\x82\x01\n" +
+	"\x13UpgradeFulfillments\x12..tessera.license.v1.UpgradeFulfillmentsRequest\x1a/.tessera.license.v1.UpgradeFulfillmentsResponse\x12^\n" +
+	"\vBatchRehost\x12&.tessera.license.v1.BatchRehostRequest\x1a'.tessera.license.v1.BatchRehostResponse\x12p\n" +
+	"\x14TransferHostLicenses\x12/.tessera.license.v1.TransferHostLicensesRequest\x1a'.tessera.license.v1.BatchRehostResponse\x12\x82\x01\n" +
 	"\x17ConsolidateFulfillments\x122.tessera.license.v1.ConsolidateFulfillmentsRequest\x1a3.tessera.license.v1.ConsolidateFulfillmentsResponse\x12t\n" +
 	"\x16GetConsolidatedLicense\x121.tessera.license.v1.GetConsolidatedLicenseRequest\x1a'.tessera.license.v1.ConsolidatedLicense\x12\x85\x01\n" +
 	"\x18ListConsolidatedLicenses\x123.tessera.license.v1.ListConsolidatedLicensesRequest\x1a4.tessera.license.v1.ListConsolidatedLicensesResponse\x12x\n" +
@@ -3493,7 +3943,7 @@ func file_tessera_license_v1_license_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_license_v1_license_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_tessera_license_v1_license_proto_goTypes = []any{
 	(HostRole)(0),                            // 0: tessera.license.v1.HostRole
 	(FulfillmentState)(0),                    // 1: tessera.license.v1.FulfillmentState
@@ -3521,114 +3971,131 @@ var file_tessera_license_v1_license_proto_goTypes = []any{
 	(*UpgradeMove)(nil),                      // 23: tessera.license.v1.UpgradeMove
 	(*UpgradeFulfillmentsRequest)(nil),       // 24: tessera.license.v1.UpgradeFulfillmentsRequest
 	(*UpgradeFulfillmentsResponse)(nil),      // 25: tessera.license.v1.UpgradeFulfillmentsResponse
-	(*ConsolidateFulfillmentsRequest)(nil),   // 26: tessera.license.v1.ConsolidateFulfillmentsRequest
-	(*ConsolidateFulfillmentsResponse)(nil),  // 27: tessera.license.v1.ConsolidateFulfillmentsResponse
-	(*GetConsolidatedLicenseRequest)(nil),    // 28: tessera.license.v1.GetConsolidatedLicenseRequest
-	(*ListConsolidatedLicensesRequest)(nil),  // 29: tessera.license.v1.ListConsolidatedLicensesRequest
-	(*ListConsolidatedLicensesResponse)(nil), // 30: tessera.license.v1.ListConsolidatedLicensesResponse
-	(*EmailConsolidatedLicenseRequest)(nil),  // 31: tessera.license.v1.EmailConsolidatedLicenseRequest
-	(*RehostConsolidatedLicenseRequest)(nil), // 32: tessera.license.v1.RehostConsolidatedLicenseRequest
-	(*GetFulfillmentRequest)(nil),            // 33: tessera.license.v1.GetFulfillmentRequest
-	(*ListFulfillmentsRequest)(nil),          // 34: tessera.license.v1.ListFulfillmentsRequest
-	(*ListFulfillmentsResponse)(nil),         // 35: tessera.license.v1.ListFulfillmentsResponse
-	(*ReturnFulfillmentRequest)(nil),         // 36: tessera.license.v1.ReturnFulfillmentRequest
-	(*RepairFulfillmentRequest)(nil),         // 37: tessera.license.v1.RepairFulfillmentRequest
-	(*RehostFulfillmentRequest)(nil),         // 38: tessera.license.v1.RehostFulfillmentRequest
-	(*LifecycleResult)(nil),                  // 39: tessera.license.v1.LifecycleResult
-	(*EmailFulfillmentRequest)(nil),          // 40: tessera.license.v1.EmailFulfillmentRequest
-	(*EmailFulfillmentResponse)(nil),         // 41: tessera.license.v1.EmailFulfillmentResponse
-	(*SigningKey)(nil),                       // 42: tessera.license.v1.SigningKey
-	(*RotateSigningKeyRequest)(nil),          // 43: tessera.license.v1.RotateSigningKeyRequest
-	(*ListPublicKeysRequest)(nil),            // 44: tessera.license.v1.ListPublicKeysRequest
-	(*ListSigningKeysRequest)(nil),           // 45: tessera.license.v1.ListSigningKeysRequest
-	(*ListSigningKeysResponse)(nil),          // 46: tessera.license.v1.ListSigningKeysResponse
-	(*timestamppb.Timestamp)(nil),            // 47: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),            // 48: google.protobuf.FieldMask
+	(*ServerCount)(nil),                      // 26: tessera.license.v1.ServerCount
+	(*BatchRehostRequest)(nil),               // 27: tessera.license.v1.BatchRehostRequest
+	(*ServerCounts)(nil),                     // 28: tessera.license.v1.ServerCounts
+	(*RehostMove)(nil),                       // 29: tessera.license.v1.RehostMove
+	(*BatchRehostResponse)(nil),              // 30: tessera.license.v1.BatchRehostResponse
+	(*TransferHostLicensesRequest)(nil),      // 31: tessera.license.v1.TransferHostLicensesRequest
+	(*ConsolidateFulfillmentsRequest)(nil),   // 32: tessera.license.v1.ConsolidateFulfillmentsRequest
+	(*ConsolidateFulfillmentsResponse)(nil),  // 33: tessera.license.v1.ConsolidateFulfillmentsResponse
+	(*GetConsolidatedLicenseRequest)(nil),    // 34: tessera.license.v1.GetConsolidatedLicenseRequest
+	(*ListConsolidatedLicensesRequest)(nil),  // 35: tessera.license.v1.ListConsolidatedLicensesRequest
+	(*ListConsolidatedLicensesResponse)(nil), // 36: tessera.license.v1.ListConsolidatedLicensesResponse
+	(*EmailConsolidatedLicenseRequest)(nil),  // 37: tessera.license.v1.EmailConsolidatedLicenseRequest
+	(*RehostConsolidatedLicenseRequest)(nil), // 38: tessera.license.v1.RehostConsolidatedLicenseRequest
+	(*GetFulfillmentRequest)(nil),            // 39: tessera.license.v1.GetFulfillmentRequest
+	(*ListFulfillmentsRequest)(nil),          // 40: tessera.license.v1.ListFulfillmentsRequest
+	(*ListFulfillmentsResponse)(nil),         // 41: tessera.license.v1.ListFulfillmentsResponse
+	(*ReturnFulfillmentRequest)(nil),         // 42: tessera.license.v1.ReturnFulfillmentRequest
+	(*RepairFulfillmentRequest)(nil),         // 43: tessera.license.v1.RepairFulfillmentRequest
+	(*RehostFulfillmentRequest)(nil),         // 44: tessera.license.v1.RehostFulfillmentRequest
+	(*LifecycleResult)(nil),                  // 45: tessera.license.v1.LifecycleResult
+	(*EmailFulfillmentRequest)(nil),          // 46: tessera.license.v1.EmailFulfillmentRequest
+	(*EmailFulfillmentResponse)(nil),         // 47: tessera.license.v1.EmailFulfillmentResponse
+	(*SigningKey)(nil),                       // 48: tessera.license.v1.SigningKey
+	(*RotateSigningKeyRequest)(nil),          // 49: tessera.license.v1.RotateSigningKeyRequest
+	(*ListPublicKeysRequest)(nil),            // 50: tessera.license.v1.ListPublicKeysRequest
+	(*ListSigningKeysRequest)(nil),           // 51: tessera.license.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),          // 52: tessera.license.v1.ListSigningKeysResponse
+	nil,                                      // 53: tessera.license.v1.BatchRehostRequest.TargetsEntry
+	(*timestamppb.Timestamp)(nil),            // 54: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),            // 55: google.protobuf.FieldMask
 }
 var file_tessera_license_v1_license_proto_depIdxs = []int32{
 	0,  // 0: tessera.license.v1.ValidateHostIdRequest.role:type_name -> tessera.license.v1.HostRole
-	47, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
+	54, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
 	7,  // 2: tessera.license.v1.UpdateLicenseSettingsRequest.settings:type_name -> tessera.license.v1.LicenseSettings
-	48, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	55, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
 	1,  // 4: tessera.license.v1.Fulfillment.state:type_name -> tessera.license.v1.FulfillmentState
-	47, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
+	54, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 6: tessera.license.v1.Fulfillment.support_type:type_name -> tessera.license.v1.SupportType
-	47, // 7: tessera.license.v1.Fulfillment.expire_time:type_name -> google.protobuf.Timestamp
+	54, // 7: tessera.license.v1.Fulfillment.expire_time:type_name -> google.protobuf.Timestamp
 	13, // 8: tessera.license.v1.ActivationLine.counts:type_name -> tessera.license.v1.HostCount
-	47, // 9: tessera.license.v1.FulfilAttributes.start_time:type_name -> google.protobuf.Timestamp
-	47, // 10: tessera.license.v1.FulfilAttributes.version_date:type_name -> google.protobuf.Timestamp
+	54, // 9: tessera.license.v1.FulfilAttributes.start_time:type_name -> google.protobuf.Timestamp
+	54, // 10: tessera.license.v1.FulfilAttributes.version_date:type_name -> google.protobuf.Timestamp
 	14, // 11: tessera.license.v1.ActivateLineItemsRequest.lines:type_name -> tessera.license.v1.ActivationLine
 	12, // 12: tessera.license.v1.ActivateLineItemsRequest.hosts:type_name -> tessera.license.v1.HostGroup
 	15, // 13: tessera.license.v1.ActivateLineItemsRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
 	10, // 14: tessera.license.v1.ActivateLineItemsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
 	18, // 15: tessera.license.v1.ActivateLineItemsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	47, // 16: tessera.license.v1.ConsolidatedLicense.create_time:type_name -> google.protobuf.Timestamp
+	54, // 16: tessera.license.v1.ConsolidatedLicense.create_time:type_name -> google.protobuf.Timestamp
 	19, // 17: tessera.license.v1.ConsolidatedLicense.shipments:type_name -> tessera.license.v1.Shipment
-	47, // 18: tessera.license.v1.Shipment.time:type_name -> google.protobuf.Timestamp
+	54, // 18: tessera.license.v1.Shipment.time:type_name -> google.protobuf.Timestamp
 	22, // 19: tessera.license.v1.UpgradeGrid.rows:type_name -> tessera.license.v1.UpgradeGridRow
 	23, // 20: tessera.license.v1.UpgradeFulfillmentsRequest.moves:type_name -> tessera.license.v1.UpgradeMove
 	10, // 21: tessera.license.v1.UpgradeFulfillmentsResponse.replaced:type_name -> tessera.license.v1.Fulfillment
 	10, // 22: tessera.license.v1.UpgradeFulfillmentsResponse.created:type_name -> tessera.license.v1.Fulfillment
-	18, // 23: tessera.license.v1.ConsolidateFulfillmentsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	18, // 24: tessera.license.v1.ListConsolidatedLicensesResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	3,  // 25: tessera.license.v1.ListFulfillmentsRequest.view:type_name -> tessera.license.v1.FulfillmentView
-	10, // 26: tessera.license.v1.ListFulfillmentsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
-	15, // 27: tessera.license.v1.RepairFulfillmentRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
-	12, // 28: tessera.license.v1.RehostFulfillmentRequest.hosts:type_name -> tessera.license.v1.HostGroup
-	10, // 29: tessera.license.v1.LifecycleResult.replaced:type_name -> tessera.license.v1.Fulfillment
-	10, // 30: tessera.license.v1.LifecycleResult.created:type_name -> tessera.license.v1.Fulfillment
-	4,  // 31: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	47, // 32: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
-	47, // 33: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
-	4,  // 34: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	42, // 35: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
-	11, // 36: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
-	16, // 37: tessera.license.v1.LicenseService.ActivateLineItems:input_type -> tessera.license.v1.ActivateLineItemsRequest
-	33, // 38: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
-	34, // 39: tessera.license.v1.LicenseService.ListFulfillments:input_type -> tessera.license.v1.ListFulfillmentsRequest
-	40, // 40: tessera.license.v1.LicenseService.EmailFulfillment:input_type -> tessera.license.v1.EmailFulfillmentRequest
-	36, // 41: tessera.license.v1.LicenseService.ReturnFulfillment:input_type -> tessera.license.v1.ReturnFulfillmentRequest
-	37, // 42: tessera.license.v1.LicenseService.RepairFulfillment:input_type -> tessera.license.v1.RepairFulfillmentRequest
-	38, // 43: tessera.license.v1.LicenseService.RehostFulfillment:input_type -> tessera.license.v1.RehostFulfillmentRequest
-	20, // 44: tessera.license.v1.LicenseService.GetUpgradeGrid:input_type -> tessera.license.v1.GetUpgradeGridRequest
-	24, // 45: tessera.license.v1.LicenseService.UpgradeFulfillments:input_type -> tessera.license.v1.UpgradeFulfillmentsRequest
-	26, // 46: tessera.license.v1.LicenseService.ConsolidateFulfillments:input_type -> tessera.license.v1.ConsolidateFulfillmentsRequest
-	28, // 47: tessera.license.v1.LicenseService.GetConsolidatedLicense:input_type -> tessera.license.v1.GetConsolidatedLicenseRequest
-	29, // 48: tessera.license.v1.LicenseService.ListConsolidatedLicenses:input_type -> tessera.license.v1.ListConsolidatedLicensesRequest
-	31, // 49: tessera.license.v1.LicenseService.EmailConsolidatedLicense:input_type -> tessera.license.v1.EmailConsolidatedLicenseRequest
-	32, // 50: tessera.license.v1.LicenseService.RehostConsolidatedLicense:input_type -> tessera.license.v1.RehostConsolidatedLicenseRequest
-	45, // 51: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
-	43, // 52: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
-	44, // 53: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
-	5,  // 54: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
-	8,  // 55: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
-	9,  // 56: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
-	10, // 57: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
-	17, // 58: tessera.license.v1.LicenseService.ActivateLineItems:output_type -> tessera.license.v1.ActivateLineItemsResponse
-	10, // 59: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
-	35, // 60: tessera.license.v1.LicenseService.ListFulfillments:output_type -> tessera.license.v1.ListFulfillmentsResponse
-	41, // 61: tessera.license.v1.LicenseService.EmailFulfillment:output_type -> tessera.license.v1.EmailFulfillmentResponse
-	39, // 62: tessera.license.v1.LicenseService.ReturnFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	39, // 63: tessera.license.v1.LicenseService.RepairFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	39, // 64: tessera.license.v1.LicenseService.RehostFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	21, // 65: tessera.license.v1.LicenseService.GetUpgradeGrid:output_type -> tessera.license.v1.UpgradeGrid
-	25, // 66: tessera.license.v1.LicenseService.UpgradeFulfillments:output_type -> tessera.license.v1.UpgradeFulfillmentsResponse
-	27, // 67: tessera.license.v1.LicenseService.ConsolidateFulfillments:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
-	18, // 68: tessera.license.v1.LicenseService.GetConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
-	30, // 69: tessera.license.v1.LicenseService.ListConsolidatedLicenses:output_type -> tessera.license.v1.ListConsolidatedLicensesResponse
-	18, // 70: tessera.license.v1.LicenseService.EmailConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
-	27, // 71: tessera.license.v1.LicenseService.RehostConsolidatedLicense:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
-	46, // 72: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	42, // 73: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
-	46, // 74: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	6,  // 75: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
-	7,  // 76: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	7,  // 77: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	57, // [57:78] is the sub-list for method output_type
-	36, // [36:57] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	53, // 23: tessera.license.v1.BatchRehostRequest.targets:type_name -> tessera.license.v1.BatchRehostRequest.TargetsEntry
+	26, // 24: tessera.license.v1.ServerCounts.servers:type_name -> tessera.license.v1.ServerCount
+	29, // 25: tessera.license.v1.BatchRehostResponse.moves:type_name -> tessera.license.v1.RehostMove
+	10, // 26: tessera.license.v1.BatchRehostResponse.created:type_name -> tessera.license.v1.Fulfillment
+	18, // 27: tessera.license.v1.BatchRehostResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	18, // 28: tessera.license.v1.ConsolidateFulfillmentsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	18, // 29: tessera.license.v1.ListConsolidatedLicensesResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	3,  // 30: tessera.license.v1.ListFulfillmentsRequest.view:type_name -> tessera.license.v1.FulfillmentView
+	10, // 31: tessera.license.v1.ListFulfillmentsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
+	15, // 32: tessera.license.v1.RepairFulfillmentRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
+	12, // 33: tessera.license.v1.RehostFulfillmentRequest.hosts:type_name -> tessera.license.v1.HostGroup
+	10, // 34: tessera.license.v1.LifecycleResult.replaced:type_name -> tessera.license.v1.Fulfillment
+	10, // 35: tessera.license.v1.LifecycleResult.created:type_name -> tessera.license.v1.Fulfillment
+	4,  // 36: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	54, // 37: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
+	54, // 38: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
+	4,  // 39: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	48, // 40: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
+	28, // 41: tessera.license.v1.BatchRehostRequest.TargetsEntry.value:type_name -> tessera.license.v1.ServerCounts
+	11, // 42: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
+	16, // 43: tessera.license.v1.LicenseService.ActivateLineItems:input_type -> tessera.license.v1.ActivateLineItemsRequest
+	39, // 44: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
+	40, // 45: tessera.license.v1.LicenseService.ListFulfillments:input_type -> tessera.license.v1.ListFulfillmentsRequest
+	46, // 46: tessera.license.v1.LicenseService.EmailFulfillment:input_type -> tessera.license.v1.EmailFulfillmentRequest
+	42, // 47: tessera.license.v1.LicenseService.ReturnFulfillment:input_type -> tessera.license.v1.ReturnFulfillmentRequest
+	43, // 48: tessera.license.v1.LicenseService.RepairFulfillment:input_type -> tessera.license.v1.RepairFulfillmentRequest
+	44, // 49: tessera.license.v1.LicenseService.RehostFulfillment:input_type -> tessera.license.v1.RehostFulfillmentRequest
+	20, // 50: tessera.license.v1.LicenseService.GetUpgradeGrid:input_type -> tessera.license.v1.GetUpgradeGridRequest
+	24, // 51: tessera.license.v1.LicenseService.UpgradeFulfillments:input_type -> tessera.license.v1.UpgradeFulfillmentsRequest
+	27, // 52: tessera.license.v1.LicenseService.BatchRehost:input_type -> tessera.license.v1.BatchRehostRequest
+	31, // 53: tessera.license.v1.LicenseService.TransferHostLicenses:input_type -> tessera.license.v1.TransferHostLicensesRequest
+	32, // 54: tessera.license.v1.LicenseService.ConsolidateFulfillments:input_type -> tessera.license.v1.ConsolidateFulfillmentsRequest
+	34, // 55: tessera.license.v1.LicenseService.GetConsolidatedLicense:input_type -> tessera.license.v1.GetConsolidatedLicenseRequest
+	35, // 56: tessera.license.v1.LicenseService.ListConsolidatedLicenses:input_type -> tessera.license.v1.ListConsolidatedLicensesRequest
+	37, // 57: tessera.license.v1.LicenseService.EmailConsolidatedLicense:input_type -> tessera.license.v1.EmailConsolidatedLicenseRequest
+	38, // 58: tessera.license.v1.LicenseService.RehostConsolidatedLicense:input_type -> tessera.license.v1.RehostConsolidatedLicenseRequest
+	51, // 59: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
+	49, // 60: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
+	50, // 61: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
+	5,  // 62: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
+	8,  // 63: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
+	9,  // 64: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
+	10, // 65: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
+	17, // 66: tessera.license.v1.LicenseService.ActivateLineItems:output_type -> tessera.license.v1.ActivateLineItemsResponse
+	10, // 67: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
+	41, // 68: tessera.license.v1.LicenseService.ListFulfillments:output_type -> tessera.license.v1.ListFulfillmentsResponse
+	47, // 69: tessera.license.v1.LicenseService.EmailFulfillment:output_type -> tessera.license.v1.EmailFulfillmentResponse
+	45, // 70: tessera.license.v1.LicenseService.ReturnFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	45, // 71: tessera.license.v1.LicenseService.RepairFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	45, // 72: tessera.license.v1.LicenseService.RehostFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	21, // 73: tessera.license.v1.LicenseService.GetUpgradeGrid:output_type -> tessera.license.v1.UpgradeGrid
+	25, // 74: tessera.license.v1.LicenseService.UpgradeFulfillments:output_type -> tessera.license.v1.UpgradeFulfillmentsResponse
+	30, // 75: tessera.license.v1.LicenseService.BatchRehost:output_type -> tessera.license.v1.BatchRehostResponse
+	30, // 76: tessera.license.v1.LicenseService.TransferHostLicenses:output_type -> tessera.license.v1.BatchRehostResponse
+	33, // 77: tessera.license.v1.LicenseService.ConsolidateFulfillments:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
+	18, // 78: tessera.license.v1.LicenseService.GetConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
+	36, // 79: tessera.license.v1.LicenseService.ListConsolidatedLicenses:output_type -> tessera.license.v1.ListConsolidatedLicensesResponse
+	18, // 80: tessera.license.v1.LicenseService.EmailConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
+	33, // 81: tessera.license.v1.LicenseService.RehostConsolidatedLicense:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
+	52, // 82: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	48, // 83: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
+	52, // 84: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	6,  // 85: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
+	7,  // 86: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	7,  // 87: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	65, // [65:88] is the sub-list for method output_type
+	42, // [42:65] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_tessera_license_v1_license_proto_init() }
@@ -3637,15 +4104,15 @@ func file_tessera_license_v1_license_proto_init() {
 		return
 	}
 	file_tessera_license_v1_license_proto_msgTypes[10].OneofWrappers = []any{}
-	file_tessera_license_v1_license_proto_msgTypes[31].OneofWrappers = []any{}
-	file_tessera_license_v1_license_proto_msgTypes[33].OneofWrappers = []any{}
+	file_tessera_license_v1_license_proto_msgTypes[37].OneofWrappers = []any{}
+	file_tessera_license_v1_license_proto_msgTypes[39].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_license_v1_license_proto_rawDesc), len(file_tessera_license_v1_license_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   42,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

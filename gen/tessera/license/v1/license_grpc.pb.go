@@ -29,6 +29,8 @@ const (
 	LicenseService_RehostFulfillment_FullMethodName         = "/tessera.license.v1.LicenseService/RehostFulfillment"
 	LicenseService_GetUpgradeGrid_FullMethodName            = "/tessera.license.v1.LicenseService/GetUpgradeGrid"
 	LicenseService_UpgradeFulfillments_FullMethodName       = "/tessera.license.v1.LicenseService/UpgradeFulfillments"
+	LicenseService_BatchRehost_FullMethodName               = "/tessera.license.v1.LicenseService/BatchRehost"
+	LicenseService_TransferHostLicenses_FullMethodName      = "/tessera.license.v1.LicenseService/TransferHostLicenses"
 	LicenseService_ConsolidateFulfillments_FullMethodName   = "/tessera.license.v1.LicenseService/ConsolidateFulfillments"
 	LicenseService_GetConsolidatedLicense_FullMethodName    = "/tessera.license.v1.LicenseService/GetConsolidatedLicense"
 	LicenseService_ListConsolidatedLicenses_FullMethodName  = "/tessera.license.v1.LicenseService/ListConsolidatedLicenses"
@@ -79,6 +81,13 @@ type LicenseServiceClient interface {
 	// Moves copies per host from the superseded line item's fulfillments to the
 	// upgrade, upsell or renewal line item; the system picks which fulfillments give.
 	UpgradeFulfillments(ctx context.Context, in *UpgradeFulfillmentsRequest, opts ...grpc.CallOption) (*UpgradeFulfillmentsResponse, error)
+	// Redistributes the counted licenses of products of one account among license
+	// servers, e.g. 20 on A into 10 on A and 10 on B (SPEC LIC-11). Run it with
+	// validate_only to review the moves, then again to make them. Portal admins only.
+	BatchRehost(ctx context.Context, in *BatchRehostRequest, opts ...grpc.CallOption) (*BatchRehostResponse, error)
+	// Moves every license of an account from a dead host to a new one, optionally
+	// consolidating them there (SPEC LIC-11). Portal admins only.
+	TransferHostLicenses(ctx context.Context, in *TransferHostLicensesRequest, opts ...grpc.CallOption) (*BatchRehostResponse, error)
 	// Combines MASTER fulfillments of one account into one license file per server
 	// host and license technology (SPEC LIC-6).
 	ConsolidateFulfillments(ctx context.Context, in *ConsolidateFulfillmentsRequest, opts ...grpc.CallOption) (*ConsolidateFulfillmentsResponse, error)
@@ -208,6 +217,26 @@ func (c *licenseServiceClient) UpgradeFulfillments(ctx context.Context, in *Upgr
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(UpgradeFulfillmentsResponse)
 	err := c.cc.Invoke(ctx, LicenseService_UpgradeFulfillments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) BatchRehost(ctx context.Context, in *BatchRehostRequest, opts ...grpc.CallOption) (*BatchRehostResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchRehostResponse)
+	err := c.cc.Invoke(ctx, LicenseService_BatchRehost_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) TransferHostLicenses(ctx context.Context, in *TransferHostLicensesRequest, opts ...grpc.CallOption) (*BatchRehostResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchRehostResponse)
+	err := c.cc.Invoke(ctx, LicenseService_TransferHostLicenses_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -361,6 +390,13 @@ type LicenseServiceServer interface {
 	// Moves copies per host from the superseded line item's fulfillments to the
 	// upgrade, upsell or renewal line item; the system picks which fulfillments give.
 	UpgradeFulfillments(context.Context, *UpgradeFulfillmentsRequest) (*UpgradeFulfillmentsResponse, error)
+	// Redistributes the counted licenses of products of one account among license
+	// servers, e.g. 20 on A into 10 on A and 10 on B (SPEC LIC-11). Run it with
+	// validate_only to review the moves, then again to make them. Portal admins only.
+	BatchRehost(context.Context, *BatchRehostRequest) (*BatchRehostResponse, error)
+	// Moves every license of an account from a dead host to a new one, optionally
+	// consolidating them there (SPEC LIC-11). Portal admins only.
+	TransferHostLicenses(context.Context, *TransferHostLicensesRequest) (*BatchRehostResponse, error)
 	// Combines MASTER fulfillments of one account into one license file per server
 	// host and license technology (SPEC LIC-6).
 	ConsolidateFulfillments(context.Context, *ConsolidateFulfillmentsRequest) (*ConsolidateFulfillmentsResponse, error)
@@ -425,6 +461,12 @@ func (UnimplementedLicenseServiceServer) GetUpgradeGrid(context.Context, *GetUpg
 }
 func (UnimplementedLicenseServiceServer) UpgradeFulfillments(context.Context, *UpgradeFulfillmentsRequest) (*UpgradeFulfillmentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpgradeFulfillments not implemented")
+}
+func (UnimplementedLicenseServiceServer) BatchRehost(context.Context, *BatchRehostRequest) (*BatchRehostResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchRehost not implemented")
+}
+func (UnimplementedLicenseServiceServer) TransferHostLicenses(context.Context, *TransferHostLicensesRequest) (*BatchRehostResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method TransferHostLicenses not implemented")
 }
 func (UnimplementedLicenseServiceServer) ConsolidateFulfillments(context.Context, *ConsolidateFulfillmentsRequest) (*ConsolidateFulfillmentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ConsolidateFulfillments not implemented")
@@ -656,6 +698,42 @@ func _LicenseService_UpgradeFulfillments_Handler(srv interface{}, ctx context.Co
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(LicenseServiceServer).UpgradeFulfillments(ctx, req.(*UpgradeFulfillmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_BatchRehost_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchRehostRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).BatchRehost(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_BatchRehost_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).BatchRehost(ctx, req.(*BatchRehostRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_TransferHostLicenses_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransferHostLicensesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).TransferHostLicenses(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_TransferHostLicenses_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).TransferHostLicenses(ctx, req.(*TransferHostLicensesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -904,6 +982,14 @@ var LicenseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpgradeFulfillments",
 			Handler:    _LicenseService_UpgradeFulfillments_Handler,
+		},
+		{
+			MethodName: "BatchRehost",
+			Handler:    _LicenseService_BatchRehost_Handler,
+		},
+		{
+			MethodName: "TransferHostLicenses",
+			Handler:    _LicenseService_TransferHostLicenses_Handler,
 		},
 		{
 			MethodName: "ConsolidateFulfillments",

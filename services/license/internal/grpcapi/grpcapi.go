@@ -24,6 +24,8 @@ var Permissions = grpcx.Permissions{
 	licensepb.LicenseService_ActivateLineItem_FullMethodName:          authz.LicensesGenerate,
 	licensepb.LicenseService_GetFulfillment_FullMethodName:            authz.LicensesView,
 	licensepb.LicenseService_ListFulfillments_FullMethodName:          authz.LicensesView,
+	licensepb.LicenseService_BatchRehost_FullMethodName:               authz.LicensesAdmin,
+	licensepb.LicenseService_TransferHostLicenses_FullMethodName:      authz.LicensesAdmin,
 	licensepb.LicenseService_GetUpgradeGrid_FullMethodName:            authz.LicensesView,
 	licensepb.LicenseService_UpgradeFulfillments_FullMethodName:       authz.LicensesGenerate,
 	licensepb.LicenseService_ConsolidateFulfillments_FullMethodName:   authz.LicensesGenerate,
@@ -519,4 +521,59 @@ func (s *Server) UpgradeFulfillments(ctx context.Context, req *licensepb.Upgrade
 		out.Created = append(out.Created, fulfillmentPB(f))
 	}
 	return out, nil
+}
+
+func adminPB(r app.AdminResult) *licensepb.BatchRehostResponse {
+	out := &licensepb.BatchRehostResponse{ValidateOnly: r.ValidateOnly}
+	for _, m := range r.Moves {
+		out.Moves = append(out.Moves, &licensepb.RehostMove{
+			Fulfillment: "fulfillments/" + m.FulfillmentID, FromHostIds: append(append([]string{}, m.From.Servers...), m.From.Nodes...),
+			ToHostIds: append(append([]string{}, m.To.Servers...), m.To.Nodes...), Count: m.Count, Overdraft: m.Overdraft,
+		})
+	}
+	for _, f := range r.Created {
+		out.Created = append(out.Created, fulfillmentPB(f))
+	}
+	for _, c := range r.Consolidated {
+		out.ConsolidatedLicenses = append(out.ConsolidatedLicenses, consolidatedPB(c))
+	}
+	return out
+}
+
+// BatchRehost implements LicenseService.
+func (s *Server) BatchRehost(ctx context.Context, req *licensepb.BatchRehostRequest) (*licensepb.BatchRehostResponse, error) {
+	account, err := names.ID("parent", req.GetParent(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	targets := map[string][]app.ServerCount{}
+	for product, list := range req.GetTargets() {
+		id := strings.TrimPrefix(product, "products/")
+		for _, sc := range list.GetServers() {
+			targets[id] = append(targets[id], app.ServerCount{Servers: sc.GetServerHostIds(), Count: sc.GetCount()})
+		}
+	}
+	for _, p := range req.GetProducts() {
+		if _, ok := targets[strings.TrimPrefix(p, "products/")]; !ok {
+			return nil, errs.Invalid("targets", "%s has no targets", p)
+		}
+	}
+	r, err := s.app.BatchRehost(ctx, account, targets, req.GetValidateOnly(), req.GetRequestId())
+	if err != nil {
+		return nil, err
+	}
+	return adminPB(r), nil
+}
+
+// TransferHostLicenses implements LicenseService.
+func (s *Server) TransferHostLicenses(ctx context.Context, req *licensepb.TransferHostLicensesRequest) (*licensepb.BatchRehostResponse, error) {
+	account, err := names.ID("parent", req.GetParent(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.app.TransferHostLicenses(ctx, account, req.GetFromHostId(), req.GetToHostId(), req.GetConsolidate(), req.GetValidateOnly(), req.GetRequestId())
+	if err != nil {
+		return nil, err
+	}
+	return adminPB(r), nil
 }

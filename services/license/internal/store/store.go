@@ -499,3 +499,16 @@ func (s *Store) LiveOfLineItem(ctx context.Context, tenant, activationID string)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Fulfillment, error) { return scanFulfillment(r) })
 }
+
+// LiveOf lists an account's MASTER fulfillments, of a product and on a host when
+// those are given, largest first.
+func (s *Store) LiveOf(ctx context.Context, tenant, accountID, productID, hostID string) ([]app.Fulfillment, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+fulfillmentCols+` FROM fulfillments
+		WHERE tenant_id = $1 AND account_id = $2 AND support_type = 'master'
+		  AND ($3 = '' OR product_id = $3) AND ($4 = '' OR $4 = ANY(server_host_ids || node_host_ids))
+		ORDER BY quantity - overdraft DESC, created_at, id`, tenant, accountID, productID, hostID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Fulfillment, error) { return scanFulfillment(r) })
+}
