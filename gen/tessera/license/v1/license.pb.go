@@ -1937,6 +1937,345 @@ func (x *UpgradeFulfillmentsResponse) GetValidateOnly() bool {
 	return false
 }
 
+type Host struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// As licenses name it, e.g. "HOSTNAME=lic1".
+	HostId string `protobuf:"bytes,1,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
+	// Its kind (ETHER, HOSTNAME, INTERNET_ROUTABLE, VMW_UUID, …).
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// accounts/{account_id}
+	Account string `protobuf:"bytes,3,opt,name=account,proto3" json:"account,omitempty"`
+	// Live (MASTER) fulfillments naming it and the seats they hold.
+	Fulfillments  int64                  `protobuf:"varint,4,opt,name=fulfillments,proto3" json:"fulfillments,omitempty"`
+	Seats         int64                  `protobuf:"varint,5,opt,name=seats,proto3" json:"seats,omitempty"`
+	FirstUseTime  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=first_use_time,json=firstUseTime,proto3" json:"first_use_time,omitempty"`
+	LastUseTime   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_use_time,json=lastUseTime,proto3" json:"last_use_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Host) Reset() {
+	*x = Host{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Host) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Host) ProtoMessage() {}
+
+func (x *Host) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Host.ProtoReflect.Descriptor instead.
+func (*Host) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *Host) GetHostId() string {
+	if x != nil {
+		return x.HostId
+	}
+	return ""
+}
+
+func (x *Host) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Host) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *Host) GetFulfillments() int64 {
+	if x != nil {
+		return x.Fulfillments
+	}
+	return 0
+}
+
+func (x *Host) GetSeats() int64 {
+	if x != nil {
+		return x.Seats
+	}
+	return 0
+}
+
+func (x *Host) GetFirstUseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstUseTime
+	}
+	return nil
+}
+
+func (x *Host) GetLastUseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastUseTime
+	}
+	return nil
+}
+
+type ListHostsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// accounts/{account_id}
+	Parent    string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Search: host_id (text), kind, last_use_time.
+	Filter        string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	OrderBy       string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListHostsRequest) Reset() {
+	*x = ListHostsRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListHostsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListHostsRequest) ProtoMessage() {}
+
+func (x *ListHostsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListHostsRequest.ProtoReflect.Descriptor instead.
+func (*ListHostsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListHostsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListHostsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListHostsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListHostsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListHostsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+type ListHostsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hosts         []*Host                `protobuf:"bytes,1,rep,name=hosts,proto3" json:"hosts,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListHostsResponse) Reset() {
+	*x = ListHostsResponse{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListHostsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListHostsResponse) ProtoMessage() {}
+
+func (x *ListHostsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListHostsResponse.ProtoReflect.Descriptor instead.
+func (*ListHostsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListHostsResponse) GetHosts() []*Host {
+	if x != nil {
+		return x.Hosts
+	}
+	return nil
+}
+
+func (x *ListHostsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type GetHostLicensesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// accounts/{account_id}
+	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	HostId        string `protobuf:"bytes,2,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetHostLicensesRequest) Reset() {
+	*x = GetHostLicensesRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetHostLicensesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetHostLicensesRequest) ProtoMessage() {}
+
+func (x *GetHostLicensesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetHostLicensesRequest.ProtoReflect.Descriptor instead.
+func (*GetHostLicensesRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GetHostLicensesRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *GetHostLicensesRequest) GetHostId() string {
+	if x != nil {
+		return x.HostId
+	}
+	return ""
+}
+
+type HostLicenses struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	HostId               string                 `protobuf:"bytes,1,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
+	Fulfillments         []*Fulfillment         `protobuf:"bytes,2,rep,name=fulfillments,proto3" json:"fulfillments,omitempty"`
+	ConsolidatedLicenses []*ConsolidatedLicense `protobuf:"bytes,3,rep,name=consolidated_licenses,json=consolidatedLicenses,proto3" json:"consolidated_licenses,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *HostLicenses) Reset() {
+	*x = HostLicenses{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HostLicenses) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HostLicenses) ProtoMessage() {}
+
+func (x *HostLicenses) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HostLicenses.ProtoReflect.Descriptor instead.
+func (*HostLicenses) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *HostLicenses) GetHostId() string {
+	if x != nil {
+		return x.HostId
+	}
+	return ""
+}
+
+func (x *HostLicenses) GetFulfillments() []*Fulfillment {
+	if x != nil {
+		return x.Fulfillments
+	}
+	return nil
+}
+
+func (x *HostLicenses) GetConsolidatedLicenses() []*ConsolidatedLicense {
+	if x != nil {
+		return x.ConsolidatedLicenses
+	}
+	return nil
+}
+
 // A server (or triad) and how many seats of a product it should hold.
 type ServerCount struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1948,7 +2287,7 @@ type ServerCount struct {
 
 func (x *ServerCount) Reset() {
 	*x = ServerCount{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[21]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1960,7 +2299,7 @@ func (x *ServerCount) String() string {
 func (*ServerCount) ProtoMessage() {}
 
 func (x *ServerCount) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[21]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1973,7 +2312,7 @@ func (x *ServerCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerCount.ProtoReflect.Descriptor instead.
 func (*ServerCount) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{21}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ServerCount) GetServerHostIds() []string {
@@ -2007,7 +2346,7 @@ type BatchRehostRequest struct {
 
 func (x *BatchRehostRequest) Reset() {
 	*x = BatchRehostRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[22]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2019,7 +2358,7 @@ func (x *BatchRehostRequest) String() string {
 func (*BatchRehostRequest) ProtoMessage() {}
 
 func (x *BatchRehostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[22]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2032,7 +2371,7 @@ func (x *BatchRehostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRehostRequest.ProtoReflect.Descriptor instead.
 func (*BatchRehostRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{22}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *BatchRehostRequest) GetParent() string {
@@ -2079,7 +2418,7 @@ type ServerCounts struct {
 
 func (x *ServerCounts) Reset() {
 	*x = ServerCounts{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[23]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2091,7 +2430,7 @@ func (x *ServerCounts) String() string {
 func (*ServerCounts) ProtoMessage() {}
 
 func (x *ServerCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[23]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2104,7 +2443,7 @@ func (x *ServerCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerCounts.ProtoReflect.Descriptor instead.
 func (*ServerCounts) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{23}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ServerCounts) GetServers() []*ServerCount {
@@ -2129,7 +2468,7 @@ type RehostMove struct {
 
 func (x *RehostMove) Reset() {
 	*x = RehostMove{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[24]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2141,7 +2480,7 @@ func (x *RehostMove) String() string {
 func (*RehostMove) ProtoMessage() {}
 
 func (x *RehostMove) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[24]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2154,7 +2493,7 @@ func (x *RehostMove) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RehostMove.ProtoReflect.Descriptor instead.
 func (*RehostMove) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{24}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RehostMove) GetFulfillment() string {
@@ -2205,7 +2544,7 @@ type BatchRehostResponse struct {
 
 func (x *BatchRehostResponse) Reset() {
 	*x = BatchRehostResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[25]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2217,7 +2556,7 @@ func (x *BatchRehostResponse) String() string {
 func (*BatchRehostResponse) ProtoMessage() {}
 
 func (x *BatchRehostResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[25]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2230,7 +2569,7 @@ func (x *BatchRehostResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRehostResponse.ProtoReflect.Descriptor instead.
 func (*BatchRehostResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{25}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *BatchRehostResponse) GetMoves() []*RehostMove {
@@ -2278,7 +2617,7 @@ type TransferHostLicensesRequest struct {
 
 func (x *TransferHostLicensesRequest) Reset() {
 	*x = TransferHostLicensesRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2290,7 +2629,7 @@ func (x *TransferHostLicensesRequest) String() string {
 func (*TransferHostLicensesRequest) ProtoMessage() {}
 
 func (x *TransferHostLicensesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2303,7 +2642,7 @@ func (x *TransferHostLicensesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferHostLicensesRequest.ProtoReflect.Descriptor instead.
 func (*TransferHostLicensesRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{26}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TransferHostLicensesRequest) GetParent() string {
@@ -2360,7 +2699,7 @@ type ConsolidateFulfillmentsRequest struct {
 
 func (x *ConsolidateFulfillmentsRequest) Reset() {
 	*x = ConsolidateFulfillmentsRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2372,7 +2711,7 @@ func (x *ConsolidateFulfillmentsRequest) String() string {
 func (*ConsolidateFulfillmentsRequest) ProtoMessage() {}
 
 func (x *ConsolidateFulfillmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2385,7 +2724,7 @@ func (x *ConsolidateFulfillmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsolidateFulfillmentsRequest.ProtoReflect.Descriptor instead.
 func (*ConsolidateFulfillmentsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{27}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ConsolidateFulfillmentsRequest) GetFulfillments() []string {
@@ -2419,7 +2758,7 @@ type ConsolidateFulfillmentsResponse struct {
 
 func (x *ConsolidateFulfillmentsResponse) Reset() {
 	*x = ConsolidateFulfillmentsResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[28]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2431,7 +2770,7 @@ func (x *ConsolidateFulfillmentsResponse) String() string {
 func (*ConsolidateFulfillmentsResponse) ProtoMessage() {}
 
 func (x *ConsolidateFulfillmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[28]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2444,7 +2783,7 @@ func (x *ConsolidateFulfillmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsolidateFulfillmentsResponse.ProtoReflect.Descriptor instead.
 func (*ConsolidateFulfillmentsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{28}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ConsolidateFulfillmentsResponse) GetConsolidatedLicenses() []*ConsolidatedLicense {
@@ -2470,7 +2809,7 @@ type GetConsolidatedLicenseRequest struct {
 
 func (x *GetConsolidatedLicenseRequest) Reset() {
 	*x = GetConsolidatedLicenseRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[29]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2482,7 +2821,7 @@ func (x *GetConsolidatedLicenseRequest) String() string {
 func (*GetConsolidatedLicenseRequest) ProtoMessage() {}
 
 func (x *GetConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[29]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2495,7 +2834,7 @@ func (x *GetConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsolidatedLicenseRequest.ProtoReflect.Descriptor instead.
 func (*GetConsolidatedLicenseRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{29}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetConsolidatedLicenseRequest) GetName() string {
@@ -2518,7 +2857,7 @@ type ListConsolidatedLicensesRequest struct {
 
 func (x *ListConsolidatedLicensesRequest) Reset() {
 	*x = ListConsolidatedLicensesRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[30]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2530,7 +2869,7 @@ func (x *ListConsolidatedLicensesRequest) String() string {
 func (*ListConsolidatedLicensesRequest) ProtoMessage() {}
 
 func (x *ListConsolidatedLicensesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[30]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2543,7 +2882,7 @@ func (x *ListConsolidatedLicensesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConsolidatedLicensesRequest.ProtoReflect.Descriptor instead.
 func (*ListConsolidatedLicensesRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{30}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListConsolidatedLicensesRequest) GetPageSize() int32 {
@@ -2584,7 +2923,7 @@ type ListConsolidatedLicensesResponse struct {
 
 func (x *ListConsolidatedLicensesResponse) Reset() {
 	*x = ListConsolidatedLicensesResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[31]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2596,7 +2935,7 @@ func (x *ListConsolidatedLicensesResponse) String() string {
 func (*ListConsolidatedLicensesResponse) ProtoMessage() {}
 
 func (x *ListConsolidatedLicensesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[31]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2609,7 +2948,7 @@ func (x *ListConsolidatedLicensesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConsolidatedLicensesResponse.ProtoReflect.Descriptor instead.
 func (*ListConsolidatedLicensesResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{31}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListConsolidatedLicensesResponse) GetConsolidatedLicenses() []*ConsolidatedLicense {
@@ -2636,7 +2975,7 @@ type EmailConsolidatedLicenseRequest struct {
 
 func (x *EmailConsolidatedLicenseRequest) Reset() {
 	*x = EmailConsolidatedLicenseRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[32]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2648,7 +2987,7 @@ func (x *EmailConsolidatedLicenseRequest) String() string {
 func (*EmailConsolidatedLicenseRequest) ProtoMessage() {}
 
 func (x *EmailConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[32]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2661,7 +3000,7 @@ func (x *EmailConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailConsolidatedLicenseRequest.ProtoReflect.Descriptor instead.
 func (*EmailConsolidatedLicenseRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{32}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *EmailConsolidatedLicenseRequest) GetName() string {
@@ -2691,7 +3030,7 @@ type RehostConsolidatedLicenseRequest struct {
 
 func (x *RehostConsolidatedLicenseRequest) Reset() {
 	*x = RehostConsolidatedLicenseRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[33]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2703,7 +3042,7 @@ func (x *RehostConsolidatedLicenseRequest) String() string {
 func (*RehostConsolidatedLicenseRequest) ProtoMessage() {}
 
 func (x *RehostConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[33]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2716,7 +3055,7 @@ func (x *RehostConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RehostConsolidatedLicenseRequest.ProtoReflect.Descriptor instead.
 func (*RehostConsolidatedLicenseRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{33}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RehostConsolidatedLicenseRequest) GetName() string {
@@ -2756,7 +3095,7 @@ type GetFulfillmentRequest struct {
 
 func (x *GetFulfillmentRequest) Reset() {
 	*x = GetFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[34]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2768,7 +3107,7 @@ func (x *GetFulfillmentRequest) String() string {
 func (*GetFulfillmentRequest) ProtoMessage() {}
 
 func (x *GetFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[34]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2781,7 +3120,7 @@ func (x *GetFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*GetFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{34}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetFulfillmentRequest) GetName() string {
@@ -2809,7 +3148,7 @@ type ListFulfillmentsRequest struct {
 
 func (x *ListFulfillmentsRequest) Reset() {
 	*x = ListFulfillmentsRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[35]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2821,7 +3160,7 @@ func (x *ListFulfillmentsRequest) String() string {
 func (*ListFulfillmentsRequest) ProtoMessage() {}
 
 func (x *ListFulfillmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[35]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2834,7 +3173,7 @@ func (x *ListFulfillmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFulfillmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListFulfillmentsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{35}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListFulfillmentsRequest) GetPageSize() int32 {
@@ -2882,7 +3221,7 @@ type ListFulfillmentsResponse struct {
 
 func (x *ListFulfillmentsResponse) Reset() {
 	*x = ListFulfillmentsResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[36]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2894,7 +3233,7 @@ func (x *ListFulfillmentsResponse) String() string {
 func (*ListFulfillmentsResponse) ProtoMessage() {}
 
 func (x *ListFulfillmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[36]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2907,7 +3246,7 @@ func (x *ListFulfillmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFulfillmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListFulfillmentsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{36}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListFulfillmentsResponse) GetFulfillments() []*Fulfillment {
@@ -2942,7 +3281,7 @@ type ReturnFulfillmentRequest struct {
 
 func (x *ReturnFulfillmentRequest) Reset() {
 	*x = ReturnFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[37]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2954,7 +3293,7 @@ func (x *ReturnFulfillmentRequest) String() string {
 func (*ReturnFulfillmentRequest) ProtoMessage() {}
 
 func (x *ReturnFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[37]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2967,7 +3306,7 @@ func (x *ReturnFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*ReturnFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{37}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ReturnFulfillmentRequest) GetName() string {
@@ -3018,7 +3357,7 @@ type RepairFulfillmentRequest struct {
 
 func (x *RepairFulfillmentRequest) Reset() {
 	*x = RepairFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[38]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3030,7 +3369,7 @@ func (x *RepairFulfillmentRequest) String() string {
 func (*RepairFulfillmentRequest) ProtoMessage() {}
 
 func (x *RepairFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[38]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3043,7 +3382,7 @@ func (x *RepairFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RepairFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*RepairFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{38}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RepairFulfillmentRequest) GetName() string {
@@ -3091,7 +3430,7 @@ type RehostFulfillmentRequest struct {
 
 func (x *RehostFulfillmentRequest) Reset() {
 	*x = RehostFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[39]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3103,7 +3442,7 @@ func (x *RehostFulfillmentRequest) String() string {
 func (*RehostFulfillmentRequest) ProtoMessage() {}
 
 func (x *RehostFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[39]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3116,7 +3455,7 @@ func (x *RehostFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RehostFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*RehostFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{39}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RehostFulfillmentRequest) GetName() string {
@@ -3175,7 +3514,7 @@ type LifecycleResult struct {
 
 func (x *LifecycleResult) Reset() {
 	*x = LifecycleResult{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[40]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3187,7 +3526,7 @@ func (x *LifecycleResult) String() string {
 func (*LifecycleResult) ProtoMessage() {}
 
 func (x *LifecycleResult) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[40]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3200,7 +3539,7 @@ func (x *LifecycleResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LifecycleResult.ProtoReflect.Descriptor instead.
 func (*LifecycleResult) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{40}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *LifecycleResult) GetReplaced() *Fulfillment {
@@ -3234,7 +3573,7 @@ type EmailFulfillmentRequest struct {
 
 func (x *EmailFulfillmentRequest) Reset() {
 	*x = EmailFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[41]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3246,7 +3585,7 @@ func (x *EmailFulfillmentRequest) String() string {
 func (*EmailFulfillmentRequest) ProtoMessage() {}
 
 func (x *EmailFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[41]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3259,7 +3598,7 @@ func (x *EmailFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*EmailFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{41}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *EmailFulfillmentRequest) GetName() string {
@@ -3286,7 +3625,7 @@ type EmailFulfillmentResponse struct {
 
 func (x *EmailFulfillmentResponse) Reset() {
 	*x = EmailFulfillmentResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[42]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3298,7 +3637,7 @@ func (x *EmailFulfillmentResponse) String() string {
 func (*EmailFulfillmentResponse) ProtoMessage() {}
 
 func (x *EmailFulfillmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[42]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3311,7 +3650,7 @@ func (x *EmailFulfillmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailFulfillmentResponse.ProtoReflect.Descriptor instead.
 func (*EmailFulfillmentResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{42}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *EmailFulfillmentResponse) GetEventId() string {
@@ -3341,7 +3680,7 @@ type SigningKey struct {
 
 func (x *SigningKey) Reset() {
 	*x = SigningKey{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[43]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3353,7 +3692,7 @@ func (x *SigningKey) String() string {
 func (*SigningKey) ProtoMessage() {}
 
 func (x *SigningKey) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[43]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3366,7 +3705,7 @@ func (x *SigningKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningKey.ProtoReflect.Descriptor instead.
 func (*SigningKey) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{43}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *SigningKey) GetName() string {
@@ -3435,7 +3774,7 @@ type RotateSigningKeyRequest struct {
 
 func (x *RotateSigningKeyRequest) Reset() {
 	*x = RotateSigningKeyRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[44]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3447,7 +3786,7 @@ func (x *RotateSigningKeyRequest) String() string {
 func (*RotateSigningKeyRequest) ProtoMessage() {}
 
 func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[44]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3460,7 +3799,7 @@ func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateSigningKeyRequest.ProtoReflect.Descriptor instead.
 func (*RotateSigningKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{44}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RotateSigningKeyRequest) GetAlgorithm() SigningAlgorithm {
@@ -3479,7 +3818,7 @@ type ListPublicKeysRequest struct {
 
 func (x *ListPublicKeysRequest) Reset() {
 	*x = ListPublicKeysRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[45]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3491,7 +3830,7 @@ func (x *ListPublicKeysRequest) String() string {
 func (*ListPublicKeysRequest) ProtoMessage() {}
 
 func (x *ListPublicKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[45]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3504,7 +3843,7 @@ func (x *ListPublicKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPublicKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListPublicKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{45}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ListPublicKeysRequest) GetTenantId() string {
@@ -3522,7 +3861,7 @@ type ListSigningKeysRequest struct {
 
 func (x *ListSigningKeysRequest) Reset() {
 	*x = ListSigningKeysRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[46]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3534,7 +3873,7 @@ func (x *ListSigningKeysRequest) String() string {
 func (*ListSigningKeysRequest) ProtoMessage() {}
 
 func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[46]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3547,7 +3886,7 @@ func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{46}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{51}
 }
 
 type ListSigningKeysResponse struct {
@@ -3559,7 +3898,7 @@ type ListSigningKeysResponse struct {
 
 func (x *ListSigningKeysResponse) Reset() {
 	*x = ListSigningKeysResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[47]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3571,7 +3910,7 @@ func (x *ListSigningKeysResponse) String() string {
 func (*ListSigningKeysResponse) ProtoMessage() {}
 
 func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[47]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3584,7 +3923,7 @@ func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{47}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListSigningKeysResponse) GetSigningKeys() []*SigningKey {
@@ -3742,7 +4081,32 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x1bUpgradeFulfillmentsResponse\x12;\n" +
 	"\breplaced\x18\x01 \x03(\v2\x1f.tessera.license.v1.FulfillmentR\breplaced\x129\n" +
 	"\acreated\x18\x02 \x03(\v2\x1f.tessera.license.v1.FulfillmentR\acreated\x12#\n" +
-	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"K\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"\x89\x02\n" +
+	"\x04Host\x12\x17\n" +
+	"\ahost_id\x18\x01 \x01(\tR\x06hostId\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +
+	"\aaccount\x18\x03 \x01(\tR\aaccount\x12\"\n" +
+	"\ffulfillments\x18\x04 \x01(\x03R\ffulfillments\x12\x14\n" +
+	"\x05seats\x18\x05 \x01(\x03R\x05seats\x12@\n" +
+	"\x0efirst_use_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\ffirstUseTime\x12>\n" +
+	"\rlast_use_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vlastUseTime\"\x99\x01\n" +
+	"\x10ListHostsRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06filter\x18\x04 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x05 \x01(\tR\aorderBy\"k\n" +
+	"\x11ListHostsResponse\x12.\n" +
+	"\x05hosts\x18\x01 \x03(\v2\x18.tessera.license.v1.HostR\x05hosts\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"I\n" +
+	"\x16GetHostLicensesRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x17\n" +
+	"\ahost_id\x18\x02 \x01(\tR\x06hostId\"\xca\x01\n" +
+	"\fHostLicenses\x12\x17\n" +
+	"\ahost_id\x18\x01 \x01(\tR\x06hostId\x12C\n" +
+	"\ffulfillments\x18\x02 \x03(\v2\x1f.tessera.license.v1.FulfillmentR\ffulfillments\x12\\\n" +
+	"\x15consolidated_licenses\x18\x03 \x03(\v2'.tessera.license.v1.ConsolidatedLicenseR\x14consolidatedLicenses\"K\n" +
 	"\vServerCount\x12&\n" +
 	"\x0fserver_host_ids\x18\x01 \x03(\tR\rserverHostIds\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x03R\x05count\"\xb9\x02\n" +
@@ -3904,7 +4268,7 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x10SigningAlgorithm\x12!\n" +
 	"\x1dSIGNING_ALGORITHM_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19SIGNING_ALGORITHM_ED25519\x10\x01\x12\x1b\n" +
-	"\x17SIGNING_ALGORITHM_ES256\x10\x022\xf5\x13\n" +
+	"\x17SIGNING_ALGORITHM_ES256\x10\x022\xb0\x15\n" +
 	"\x0eLicenseService\x12`\n" +
 	"\x10ActivateLineItem\x12+.tessera.license.v1.ActivateLineItemRequest\x1a\x1f.tessera.license.v1.Fulfillment\x12p\n" +
 	"\x11ActivateLineItems\x12,.tessera.license.v1.ActivateLineItemsRequest\x1a-.tessera.license.v1.ActivateLineItemsResponse\x12\\\n" +
@@ -3915,7 +4279,9 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x11RepairFulfillment\x12,.tessera.license.v1.RepairFulfillmentRequest\x1a#.tessera.license.v1.LifecycleResult\x12f\n" +
 	"\x11RehostFulfillment\x12,.tessera.license.v1.RehostFulfillmentRequest\x1a#.tessera.license.v1.LifecycleResult\x12\\\n" +
 	"\x0eGetUpgradeGrid\x12).tessera.license.v1.GetUpgradeGridRequest\x1a\x1f.tessera.license.v1.UpgradeGrid\x12v\n" +
-	"\x13UpgradeFulfillments\x12..tessera.license.v1.UpgradeFulfillmentsRequest\x1a/.tessera.license.v1.UpgradeFulfillmentsResponse\x12^\n" +
+	"\x13UpgradeFulfillments\x12..tessera.license.v1.UpgradeFulfillmentsRequest\x1a/.tessera.license.v1.UpgradeFulfillmentsResponse\x12X\n" +
+	"\tListHosts\x12$.tessera.license.v1.ListHostsRequest\x1a%.tessera.license.v1.ListHostsResponse\x12_\n" +
+	"\x0fGetHostLicenses\x12*.tessera.license.v1.GetHostLicensesRequest\x1a .tessera.license.v1.HostLicenses\x12^\n" +
 	"\vBatchRehost\x12&.tessera.license.v1.BatchRehostRequest\x1a'.tessera.license.v1.BatchRehostResponse\x12p\n" +
 	"\x14TransferHostLicenses\x12/.tessera.license.v1.TransferHostLicensesRequest\x1a'.tessera.license.v1.BatchRehostResponse\x12\x82\x01\n" +
 	"\x17ConsolidateFulfillments\x122.tessera.license.v1.ConsolidateFulfillmentsRequest\x1a3.tessera.license.v1.ConsolidateFulfillmentsResponse\x12t\n" +
@@ -3943,7 +4309,7 @@ func file_tessera_license_v1_license_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_license_v1_license_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_tessera_license_v1_license_proto_goTypes = []any{
 	(HostRole)(0),                            // 0: tessera.license.v1.HostRole
 	(FulfillmentState)(0),                    // 1: tessera.license.v1.FulfillmentState
@@ -3971,131 +4337,145 @@ var file_tessera_license_v1_license_proto_goTypes = []any{
 	(*UpgradeMove)(nil),                      // 23: tessera.license.v1.UpgradeMove
 	(*UpgradeFulfillmentsRequest)(nil),       // 24: tessera.license.v1.UpgradeFulfillmentsRequest
 	(*UpgradeFulfillmentsResponse)(nil),      // 25: tessera.license.v1.UpgradeFulfillmentsResponse
-	(*ServerCount)(nil),                      // 26: tessera.license.v1.ServerCount
-	(*BatchRehostRequest)(nil),               // 27: tessera.license.v1.BatchRehostRequest
-	(*ServerCounts)(nil),                     // 28: tessera.license.v1.ServerCounts
-	(*RehostMove)(nil),                       // 29: tessera.license.v1.RehostMove
-	(*BatchRehostResponse)(nil),              // 30: tessera.license.v1.BatchRehostResponse
-	(*TransferHostLicensesRequest)(nil),      // 31: tessera.license.v1.TransferHostLicensesRequest
-	(*ConsolidateFulfillmentsRequest)(nil),   // 32: tessera.license.v1.ConsolidateFulfillmentsRequest
-	(*ConsolidateFulfillmentsResponse)(nil),  // 33: tessera.license.v1.ConsolidateFulfillmentsResponse
-	(*GetConsolidatedLicenseRequest)(nil),    // 34: tessera.license.v1.GetConsolidatedLicenseRequest
-	(*ListConsolidatedLicensesRequest)(nil),  // 35: tessera.license.v1.ListConsolidatedLicensesRequest
-	(*ListConsolidatedLicensesResponse)(nil), // 36: tessera.license.v1.ListConsolidatedLicensesResponse
-	(*EmailConsolidatedLicenseRequest)(nil),  // 37: tessera.license.v1.EmailConsolidatedLicenseRequest
-	(*RehostConsolidatedLicenseRequest)(nil), // 38: tessera.license.v1.RehostConsolidatedLicenseRequest
-	(*GetFulfillmentRequest)(nil),            // 39: tessera.license.v1.GetFulfillmentRequest
-	(*ListFulfillmentsRequest)(nil),          // 40: tessera.license.v1.ListFulfillmentsRequest
-	(*ListFulfillmentsResponse)(nil),         // 41: tessera.license.v1.ListFulfillmentsResponse
-	(*ReturnFulfillmentRequest)(nil),         // 42: tessera.license.v1.ReturnFulfillmentRequest
-	(*RepairFulfillmentRequest)(nil),         // 43: tessera.license.v1.RepairFulfillmentRequest
-	(*RehostFulfillmentRequest)(nil),         // 44: tessera.license.v1.RehostFulfillmentRequest
-	(*LifecycleResult)(nil),                  // 45: tessera.license.v1.LifecycleResult
-	(*EmailFulfillmentRequest)(nil),          // 46: tessera.license.v1.EmailFulfillmentRequest
-	(*EmailFulfillmentResponse)(nil),         // 47: tessera.license.v1.EmailFulfillmentResponse
-	(*SigningKey)(nil),                       // 48: tessera.license.v1.SigningKey
-	(*RotateSigningKeyRequest)(nil),          // 49: tessera.license.v1.RotateSigningKeyRequest
-	(*ListPublicKeysRequest)(nil),            // 50: tessera.license.v1.ListPublicKeysRequest
-	(*ListSigningKeysRequest)(nil),           // 51: tessera.license.v1.ListSigningKeysRequest
-	(*ListSigningKeysResponse)(nil),          // 52: tessera.license.v1.ListSigningKeysResponse
-	nil,                                      // 53: tessera.license.v1.BatchRehostRequest.TargetsEntry
-	(*timestamppb.Timestamp)(nil),            // 54: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),            // 55: google.protobuf.FieldMask
+	(*Host)(nil),                             // 26: tessera.license.v1.Host
+	(*ListHostsRequest)(nil),                 // 27: tessera.license.v1.ListHostsRequest
+	(*ListHostsResponse)(nil),                // 28: tessera.license.v1.ListHostsResponse
+	(*GetHostLicensesRequest)(nil),           // 29: tessera.license.v1.GetHostLicensesRequest
+	(*HostLicenses)(nil),                     // 30: tessera.license.v1.HostLicenses
+	(*ServerCount)(nil),                      // 31: tessera.license.v1.ServerCount
+	(*BatchRehostRequest)(nil),               // 32: tessera.license.v1.BatchRehostRequest
+	(*ServerCounts)(nil),                     // 33: tessera.license.v1.ServerCounts
+	(*RehostMove)(nil),                       // 34: tessera.license.v1.RehostMove
+	(*BatchRehostResponse)(nil),              // 35: tessera.license.v1.BatchRehostResponse
+	(*TransferHostLicensesRequest)(nil),      // 36: tessera.license.v1.TransferHostLicensesRequest
+	(*ConsolidateFulfillmentsRequest)(nil),   // 37: tessera.license.v1.ConsolidateFulfillmentsRequest
+	(*ConsolidateFulfillmentsResponse)(nil),  // 38: tessera.license.v1.ConsolidateFulfillmentsResponse
+	(*GetConsolidatedLicenseRequest)(nil),    // 39: tessera.license.v1.GetConsolidatedLicenseRequest
+	(*ListConsolidatedLicensesRequest)(nil),  // 40: tessera.license.v1.ListConsolidatedLicensesRequest
+	(*ListConsolidatedLicensesResponse)(nil), // 41: tessera.license.v1.ListConsolidatedLicensesResponse
+	(*EmailConsolidatedLicenseRequest)(nil),  // 42: tessera.license.v1.EmailConsolidatedLicenseRequest
+	(*RehostConsolidatedLicenseRequest)(nil), // 43: tessera.license.v1.RehostConsolidatedLicenseRequest
+	(*GetFulfillmentRequest)(nil),            // 44: tessera.license.v1.GetFulfillmentRequest
+	(*ListFulfillmentsRequest)(nil),          // 45: tessera.license.v1.ListFulfillmentsRequest
+	(*ListFulfillmentsResponse)(nil),         // 46: tessera.license.v1.ListFulfillmentsResponse
+	(*ReturnFulfillmentRequest)(nil),         // 47: tessera.license.v1.ReturnFulfillmentRequest
+	(*RepairFulfillmentRequest)(nil),         // 48: tessera.license.v1.RepairFulfillmentRequest
+	(*RehostFulfillmentRequest)(nil),         // 49: tessera.license.v1.RehostFulfillmentRequest
+	(*LifecycleResult)(nil),                  // 50: tessera.license.v1.LifecycleResult
+	(*EmailFulfillmentRequest)(nil),          // 51: tessera.license.v1.EmailFulfillmentRequest
+	(*EmailFulfillmentResponse)(nil),         // 52: tessera.license.v1.EmailFulfillmentResponse
+	(*SigningKey)(nil),                       // 53: tessera.license.v1.SigningKey
+	(*RotateSigningKeyRequest)(nil),          // 54: tessera.license.v1.RotateSigningKeyRequest
+	(*ListPublicKeysRequest)(nil),            // 55: tessera.license.v1.ListPublicKeysRequest
+	(*ListSigningKeysRequest)(nil),           // 56: tessera.license.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),          // 57: tessera.license.v1.ListSigningKeysResponse
+	nil,                                      // 58: tessera.license.v1.BatchRehostRequest.TargetsEntry
+	(*timestamppb.Timestamp)(nil),            // 59: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),            // 60: google.protobuf.FieldMask
 }
 var file_tessera_license_v1_license_proto_depIdxs = []int32{
 	0,  // 0: tessera.license.v1.ValidateHostIdRequest.role:type_name -> tessera.license.v1.HostRole
-	54, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
+	59, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
 	7,  // 2: tessera.license.v1.UpdateLicenseSettingsRequest.settings:type_name -> tessera.license.v1.LicenseSettings
-	55, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	60, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
 	1,  // 4: tessera.license.v1.Fulfillment.state:type_name -> tessera.license.v1.FulfillmentState
-	54, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
+	59, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 6: tessera.license.v1.Fulfillment.support_type:type_name -> tessera.license.v1.SupportType
-	54, // 7: tessera.license.v1.Fulfillment.expire_time:type_name -> google.protobuf.Timestamp
+	59, // 7: tessera.license.v1.Fulfillment.expire_time:type_name -> google.protobuf.Timestamp
 	13, // 8: tessera.license.v1.ActivationLine.counts:type_name -> tessera.license.v1.HostCount
-	54, // 9: tessera.license.v1.FulfilAttributes.start_time:type_name -> google.protobuf.Timestamp
-	54, // 10: tessera.license.v1.FulfilAttributes.version_date:type_name -> google.protobuf.Timestamp
+	59, // 9: tessera.license.v1.FulfilAttributes.start_time:type_name -> google.protobuf.Timestamp
+	59, // 10: tessera.license.v1.FulfilAttributes.version_date:type_name -> google.protobuf.Timestamp
 	14, // 11: tessera.license.v1.ActivateLineItemsRequest.lines:type_name -> tessera.license.v1.ActivationLine
 	12, // 12: tessera.license.v1.ActivateLineItemsRequest.hosts:type_name -> tessera.license.v1.HostGroup
 	15, // 13: tessera.license.v1.ActivateLineItemsRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
 	10, // 14: tessera.license.v1.ActivateLineItemsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
 	18, // 15: tessera.license.v1.ActivateLineItemsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	54, // 16: tessera.license.v1.ConsolidatedLicense.create_time:type_name -> google.protobuf.Timestamp
+	59, // 16: tessera.license.v1.ConsolidatedLicense.create_time:type_name -> google.protobuf.Timestamp
 	19, // 17: tessera.license.v1.ConsolidatedLicense.shipments:type_name -> tessera.license.v1.Shipment
-	54, // 18: tessera.license.v1.Shipment.time:type_name -> google.protobuf.Timestamp
+	59, // 18: tessera.license.v1.Shipment.time:type_name -> google.protobuf.Timestamp
 	22, // 19: tessera.license.v1.UpgradeGrid.rows:type_name -> tessera.license.v1.UpgradeGridRow
 	23, // 20: tessera.license.v1.UpgradeFulfillmentsRequest.moves:type_name -> tessera.license.v1.UpgradeMove
 	10, // 21: tessera.license.v1.UpgradeFulfillmentsResponse.replaced:type_name -> tessera.license.v1.Fulfillment
 	10, // 22: tessera.license.v1.UpgradeFulfillmentsResponse.created:type_name -> tessera.license.v1.Fulfillment
-	53, // 23: tessera.license.v1.BatchRehostRequest.targets:type_name -> tessera.license.v1.BatchRehostRequest.TargetsEntry
-	26, // 24: tessera.license.v1.ServerCounts.servers:type_name -> tessera.license.v1.ServerCount
-	29, // 25: tessera.license.v1.BatchRehostResponse.moves:type_name -> tessera.license.v1.RehostMove
-	10, // 26: tessera.license.v1.BatchRehostResponse.created:type_name -> tessera.license.v1.Fulfillment
-	18, // 27: tessera.license.v1.BatchRehostResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	18, // 28: tessera.license.v1.ConsolidateFulfillmentsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	18, // 29: tessera.license.v1.ListConsolidatedLicensesResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	3,  // 30: tessera.license.v1.ListFulfillmentsRequest.view:type_name -> tessera.license.v1.FulfillmentView
-	10, // 31: tessera.license.v1.ListFulfillmentsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
-	15, // 32: tessera.license.v1.RepairFulfillmentRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
-	12, // 33: tessera.license.v1.RehostFulfillmentRequest.hosts:type_name -> tessera.license.v1.HostGroup
-	10, // 34: tessera.license.v1.LifecycleResult.replaced:type_name -> tessera.license.v1.Fulfillment
-	10, // 35: tessera.license.v1.LifecycleResult.created:type_name -> tessera.license.v1.Fulfillment
-	4,  // 36: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	54, // 37: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
-	54, // 38: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
-	4,  // 39: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	48, // 40: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
-	28, // 41: tessera.license.v1.BatchRehostRequest.TargetsEntry.value:type_name -> tessera.license.v1.ServerCounts
-	11, // 42: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
-	16, // 43: tessera.license.v1.LicenseService.ActivateLineItems:input_type -> tessera.license.v1.ActivateLineItemsRequest
-	39, // 44: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
-	40, // 45: tessera.license.v1.LicenseService.ListFulfillments:input_type -> tessera.license.v1.ListFulfillmentsRequest
-	46, // 46: tessera.license.v1.LicenseService.EmailFulfillment:input_type -> tessera.license.v1.EmailFulfillmentRequest
-	42, // 47: tessera.license.v1.LicenseService.ReturnFulfillment:input_type -> tessera.license.v1.ReturnFulfillmentRequest
-	43, // 48: tessera.license.v1.LicenseService.RepairFulfillment:input_type -> tessera.license.v1.RepairFulfillmentRequest
-	44, // 49: tessera.license.v1.LicenseService.RehostFulfillment:input_type -> tessera.license.v1.RehostFulfillmentRequest
-	20, // 50: tessera.license.v1.LicenseService.GetUpgradeGrid:input_type -> tessera.license.v1.GetUpgradeGridRequest
-	24, // 51: tessera.license.v1.LicenseService.UpgradeFulfillments:input_type -> tessera.license.v1.UpgradeFulfillmentsRequest
-	27, // 52: tessera.license.v1.LicenseService.BatchRehost:input_type -> tessera.license.v1.BatchRehostRequest
-	31, // 53: tessera.license.v1.LicenseService.TransferHostLicenses:input_type -> tessera.license.v1.TransferHostLicensesRequest
-	32, // 54: tessera.license.v1.LicenseService.ConsolidateFulfillments:input_type -> tessera.license.v1.ConsolidateFulfillmentsRequest
-	34, // 55: tessera.license.v1.LicenseService.GetConsolidatedLicense:input_type -> tessera.license.v1.GetConsolidatedLicenseRequest
-	35, // 56: tessera.license.v1.LicenseService.ListConsolidatedLicenses:input_type -> tessera.license.v1.ListConsolidatedLicensesRequest
-	37, // 57: tessera.license.v1.LicenseService.EmailConsolidatedLicense:input_type -> tessera.license.v1.EmailConsolidatedLicenseRequest
-	38, // 58: tessera.license.v1.LicenseService.RehostConsolidatedLicense:input_type -> tessera.license.v1.RehostConsolidatedLicenseRequest
-	51, // 59: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
-	49, // 60: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
-	50, // 61: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
-	5,  // 62: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
-	8,  // 63: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
-	9,  // 64: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
-	10, // 65: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
-	17, // 66: tessera.license.v1.LicenseService.ActivateLineItems:output_type -> tessera.license.v1.ActivateLineItemsResponse
-	10, // 67: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
-	41, // 68: tessera.license.v1.LicenseService.ListFulfillments:output_type -> tessera.license.v1.ListFulfillmentsResponse
-	47, // 69: tessera.license.v1.LicenseService.EmailFulfillment:output_type -> tessera.license.v1.EmailFulfillmentResponse
-	45, // 70: tessera.license.v1.LicenseService.ReturnFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	45, // 71: tessera.license.v1.LicenseService.RepairFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	45, // 72: tessera.license.v1.LicenseService.RehostFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	21, // 73: tessera.license.v1.LicenseService.GetUpgradeGrid:output_type -> tessera.license.v1.UpgradeGrid
-	25, // 74: tessera.license.v1.LicenseService.UpgradeFulfillments:output_type -> tessera.license.v1.UpgradeFulfillmentsResponse
-	30, // 75: tessera.license.v1.LicenseService.BatchRehost:output_type -> tessera.license.v1.BatchRehostResponse
-	30, // 76: tessera.license.v1.LicenseService.TransferHostLicenses:output_type -> tessera.license.v1.BatchRehostResponse
-	33, // 77: tessera.license.v1.LicenseService.ConsolidateFulfillments:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
-	18, // 78: tessera.license.v1.LicenseService.GetConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
-	36, // 79: tessera.license.v1.LicenseService.ListConsolidatedLicenses:output_type -> tessera.license.v1.ListConsolidatedLicensesResponse
-	18, // 80: tessera.license.v1.LicenseService.EmailConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
-	33, // 81: tessera.license.v1.LicenseService.RehostConsolidatedLicense:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
-	52, // 82: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	48, // 83: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
-	52, // 84: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	6,  // 85: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
-	7,  // 86: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	7,  // 87: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	65, // [65:88] is the sub-list for method output_type
-	42, // [42:65] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	59, // 23: tessera.license.v1.Host.first_use_time:type_name -> google.protobuf.Timestamp
+	59, // 24: tessera.license.v1.Host.last_use_time:type_name -> google.protobuf.Timestamp
+	26, // 25: tessera.license.v1.ListHostsResponse.hosts:type_name -> tessera.license.v1.Host
+	10, // 26: tessera.license.v1.HostLicenses.fulfillments:type_name -> tessera.license.v1.Fulfillment
+	18, // 27: tessera.license.v1.HostLicenses.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	58, // 28: tessera.license.v1.BatchRehostRequest.targets:type_name -> tessera.license.v1.BatchRehostRequest.TargetsEntry
+	31, // 29: tessera.license.v1.ServerCounts.servers:type_name -> tessera.license.v1.ServerCount
+	34, // 30: tessera.license.v1.BatchRehostResponse.moves:type_name -> tessera.license.v1.RehostMove
+	10, // 31: tessera.license.v1.BatchRehostResponse.created:type_name -> tessera.license.v1.Fulfillment
+	18, // 32: tessera.license.v1.BatchRehostResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	18, // 33: tessera.license.v1.ConsolidateFulfillmentsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	18, // 34: tessera.license.v1.ListConsolidatedLicensesResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	3,  // 35: tessera.license.v1.ListFulfillmentsRequest.view:type_name -> tessera.license.v1.FulfillmentView
+	10, // 36: tessera.license.v1.ListFulfillmentsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
+	15, // 37: tessera.license.v1.RepairFulfillmentRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
+	12, // 38: tessera.license.v1.RehostFulfillmentRequest.hosts:type_name -> tessera.license.v1.HostGroup
+	10, // 39: tessera.license.v1.LifecycleResult.replaced:type_name -> tessera.license.v1.Fulfillment
+	10, // 40: tessera.license.v1.LifecycleResult.created:type_name -> tessera.license.v1.Fulfillment
+	4,  // 41: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	59, // 42: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
+	59, // 43: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
+	4,  // 44: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	53, // 45: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
+	33, // 46: tessera.license.v1.BatchRehostRequest.TargetsEntry.value:type_name -> tessera.license.v1.ServerCounts
+	11, // 47: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
+	16, // 48: tessera.license.v1.LicenseService.ActivateLineItems:input_type -> tessera.license.v1.ActivateLineItemsRequest
+	44, // 49: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
+	45, // 50: tessera.license.v1.LicenseService.ListFulfillments:input_type -> tessera.license.v1.ListFulfillmentsRequest
+	51, // 51: tessera.license.v1.LicenseService.EmailFulfillment:input_type -> tessera.license.v1.EmailFulfillmentRequest
+	47, // 52: tessera.license.v1.LicenseService.ReturnFulfillment:input_type -> tessera.license.v1.ReturnFulfillmentRequest
+	48, // 53: tessera.license.v1.LicenseService.RepairFulfillment:input_type -> tessera.license.v1.RepairFulfillmentRequest
+	49, // 54: tessera.license.v1.LicenseService.RehostFulfillment:input_type -> tessera.license.v1.RehostFulfillmentRequest
+	20, // 55: tessera.license.v1.LicenseService.GetUpgradeGrid:input_type -> tessera.license.v1.GetUpgradeGridRequest
+	24, // 56: tessera.license.v1.LicenseService.UpgradeFulfillments:input_type -> tessera.license.v1.UpgradeFulfillmentsRequest
+	27, // 57: tessera.license.v1.LicenseService.ListHosts:input_type -> tessera.license.v1.ListHostsRequest
+	29, // 58: tessera.license.v1.LicenseService.GetHostLicenses:input_type -> tessera.license.v1.GetHostLicensesRequest
+	32, // 59: tessera.license.v1.LicenseService.BatchRehost:input_type -> tessera.license.v1.BatchRehostRequest
+	36, // 60: tessera.license.v1.LicenseService.TransferHostLicenses:input_type -> tessera.license.v1.TransferHostLicensesRequest
+	37, // 61: tessera.license.v1.LicenseService.ConsolidateFulfillments:input_type -> tessera.license.v1.ConsolidateFulfillmentsRequest
+	39, // 62: tessera.license.v1.LicenseService.GetConsolidatedLicense:input_type -> tessera.license.v1.GetConsolidatedLicenseRequest
+	40, // 63: tessera.license.v1.LicenseService.ListConsolidatedLicenses:input_type -> tessera.license.v1.ListConsolidatedLicensesRequest
+	42, // 64: tessera.license.v1.LicenseService.EmailConsolidatedLicense:input_type -> tessera.license.v1.EmailConsolidatedLicenseRequest
+	43, // 65: tessera.license.v1.LicenseService.RehostConsolidatedLicense:input_type -> tessera.license.v1.RehostConsolidatedLicenseRequest
+	56, // 66: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
+	54, // 67: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
+	55, // 68: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
+	5,  // 69: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
+	8,  // 70: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
+	9,  // 71: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
+	10, // 72: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
+	17, // 73: tessera.license.v1.LicenseService.ActivateLineItems:output_type -> tessera.license.v1.ActivateLineItemsResponse
+	10, // 74: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
+	46, // 75: tessera.license.v1.LicenseService.ListFulfillments:output_type -> tessera.license.v1.ListFulfillmentsResponse
+	52, // 76: tessera.license.v1.LicenseService.EmailFulfillment:output_type -> tessera.license.v1.EmailFulfillmentResponse
+	50, // 77: tessera.license.v1.LicenseService.ReturnFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	50, // 78: tessera.license.v1.LicenseService.RepairFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	50, // 79: tessera.license.v1.LicenseService.RehostFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	21, // 80: tessera.license.v1.LicenseService.GetUpgradeGrid:output_type -> tessera.license.v1.UpgradeGrid
+	25, // 81: tessera.license.v1.LicenseService.UpgradeFulfillments:output_type -> tessera.license.v1.UpgradeFulfillmentsResponse
+	28, // 82: tessera.license.v1.LicenseService.ListHosts:output_type -> tessera.license.v1.ListHostsResponse
+	30, // 83: tessera.license.v1.LicenseService.GetHostLicenses:output_type -> tessera.license.v1.HostLicenses
+	35, // 84: tessera.license.v1.LicenseService.BatchRehost:output_type -> tessera.license.v1.BatchRehostResponse
+	35, // 85: tessera.license.v1.LicenseService.TransferHostLicenses:output_type -> tessera.license.v1.BatchRehostResponse
+	38, // 86: tessera.license.v1.LicenseService.ConsolidateFulfillments:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
+	18, // 87: tessera.license.v1.LicenseService.GetConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
+	41, // 88: tessera.license.v1.LicenseService.ListConsolidatedLicenses:output_type -> tessera.license.v1.ListConsolidatedLicensesResponse
+	18, // 89: tessera.license.v1.LicenseService.EmailConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
+	38, // 90: tessera.license.v1.LicenseService.RehostConsolidatedLicense:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
+	57, // 91: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	53, // 92: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
+	57, // 93: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	6,  // 94: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
+	7,  // 95: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	7,  // 96: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	72, // [72:97] is the sub-list for method output_type
+	47, // [47:72] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_tessera_license_v1_license_proto_init() }
@@ -4104,15 +4484,15 @@ func file_tessera_license_v1_license_proto_init() {
 		return
 	}
 	file_tessera_license_v1_license_proto_msgTypes[10].OneofWrappers = []any{}
-	file_tessera_license_v1_license_proto_msgTypes[37].OneofWrappers = []any{}
-	file_tessera_license_v1_license_proto_msgTypes[39].OneofWrappers = []any{}
+	file_tessera_license_v1_license_proto_msgTypes[42].OneofWrappers = []any{}
+	file_tessera_license_v1_license_proto_msgTypes[44].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_license_v1_license_proto_rawDesc), len(file_tessera_license_v1_license_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   49,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -29,6 +29,8 @@ const (
 	LicenseService_RehostFulfillment_FullMethodName         = "/tessera.license.v1.LicenseService/RehostFulfillment"
 	LicenseService_GetUpgradeGrid_FullMethodName            = "/tessera.license.v1.LicenseService/GetUpgradeGrid"
 	LicenseService_UpgradeFulfillments_FullMethodName       = "/tessera.license.v1.LicenseService/UpgradeFulfillments"
+	LicenseService_ListHosts_FullMethodName                 = "/tessera.license.v1.LicenseService/ListHosts"
+	LicenseService_GetHostLicenses_FullMethodName           = "/tessera.license.v1.LicenseService/GetHostLicenses"
 	LicenseService_BatchRehost_FullMethodName               = "/tessera.license.v1.LicenseService/BatchRehost"
 	LicenseService_TransferHostLicenses_FullMethodName      = "/tessera.license.v1.LicenseService/TransferHostLicenses"
 	LicenseService_ConsolidateFulfillments_FullMethodName   = "/tessera.license.v1.LicenseService/ConsolidateFulfillments"
@@ -81,6 +83,12 @@ type LicenseServiceClient interface {
 	// Moves copies per host from the superseded line item's fulfillments to the
 	// upgrade, upsell or renewal line item; the system picks which fulfillments give.
 	UpgradeFulfillments(ctx context.Context, in *UpgradeFulfillmentsRequest, opts ...grpc.CallOption) (*UpgradeFulfillmentsResponse, error)
+	// The hosts an account activated for, with what they hold (SPEC LIC-10); their
+	// fulfillments: ListFulfillments with filter host = "…".
+	ListHosts(ctx context.Context, in *ListHostsRequest, opts ...grpc.CallOption) (*ListHostsResponse, error)
+	// A host's live licenses to download: its fulfillments with their license texts
+	// and the consolidated licenses made for it.
+	GetHostLicenses(ctx context.Context, in *GetHostLicensesRequest, opts ...grpc.CallOption) (*HostLicenses, error)
 	// Redistributes the counted licenses of products of one account among license
 	// servers, e.g. 20 on A into 10 on A and 10 on B (SPEC LIC-11). Run it with
 	// validate_only to review the moves, then again to make them. Portal admins only.
@@ -217,6 +225,26 @@ func (c *licenseServiceClient) UpgradeFulfillments(ctx context.Context, in *Upgr
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(UpgradeFulfillmentsResponse)
 	err := c.cc.Invoke(ctx, LicenseService_UpgradeFulfillments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) ListHosts(ctx context.Context, in *ListHostsRequest, opts ...grpc.CallOption) (*ListHostsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListHostsResponse)
+	err := c.cc.Invoke(ctx, LicenseService_ListHosts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) GetHostLicenses(ctx context.Context, in *GetHostLicensesRequest, opts ...grpc.CallOption) (*HostLicenses, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HostLicenses)
+	err := c.cc.Invoke(ctx, LicenseService_GetHostLicenses_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -390,6 +418,12 @@ type LicenseServiceServer interface {
 	// Moves copies per host from the superseded line item's fulfillments to the
 	// upgrade, upsell or renewal line item; the system picks which fulfillments give.
 	UpgradeFulfillments(context.Context, *UpgradeFulfillmentsRequest) (*UpgradeFulfillmentsResponse, error)
+	// The hosts an account activated for, with what they hold (SPEC LIC-10); their
+	// fulfillments: ListFulfillments with filter host = "…".
+	ListHosts(context.Context, *ListHostsRequest) (*ListHostsResponse, error)
+	// A host's live licenses to download: its fulfillments with their license texts
+	// and the consolidated licenses made for it.
+	GetHostLicenses(context.Context, *GetHostLicensesRequest) (*HostLicenses, error)
 	// Redistributes the counted licenses of products of one account among license
 	// servers, e.g. 20 on A into 10 on A and 10 on B (SPEC LIC-11). Run it with
 	// validate_only to review the moves, then again to make them. Portal admins only.
@@ -461,6 +495,12 @@ func (UnimplementedLicenseServiceServer) GetUpgradeGrid(context.Context, *GetUpg
 }
 func (UnimplementedLicenseServiceServer) UpgradeFulfillments(context.Context, *UpgradeFulfillmentsRequest) (*UpgradeFulfillmentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpgradeFulfillments not implemented")
+}
+func (UnimplementedLicenseServiceServer) ListHosts(context.Context, *ListHostsRequest) (*ListHostsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListHosts not implemented")
+}
+func (UnimplementedLicenseServiceServer) GetHostLicenses(context.Context, *GetHostLicensesRequest) (*HostLicenses, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetHostLicenses not implemented")
 }
 func (UnimplementedLicenseServiceServer) BatchRehost(context.Context, *BatchRehostRequest) (*BatchRehostResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method BatchRehost not implemented")
@@ -698,6 +738,42 @@ func _LicenseService_UpgradeFulfillments_Handler(srv interface{}, ctx context.Co
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(LicenseServiceServer).UpgradeFulfillments(ctx, req.(*UpgradeFulfillmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_ListHosts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListHostsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).ListHosts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_ListHosts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).ListHosts(ctx, req.(*ListHostsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_GetHostLicenses_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetHostLicensesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).GetHostLicenses(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_GetHostLicenses_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).GetHostLicenses(ctx, req.(*GetHostLicensesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -982,6 +1058,14 @@ var LicenseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpgradeFulfillments",
 			Handler:    _LicenseService_UpgradeFulfillments_Handler,
+		},
+		{
+			MethodName: "ListHosts",
+			Handler:    _LicenseService_ListHosts_Handler,
+		},
+		{
+			MethodName: "GetHostLicenses",
+			Handler:    _LicenseService_GetHostLicenses_Handler,
 		},
 		{
 			MethodName: "BatchRehost",

@@ -203,6 +203,7 @@ type Store interface {
 	RecordFulfillmentEmail(ctx context.Context, tenant, id string, to []string, subject, text, license string) (uuid.UUID, error)
 	// LifecycleTimes are when the lineage's fulfillments were marked supportType.
 	LifecycleTimes(ctx context.Context, tenant, rootID, supportType string) ([]time.Time, error)
+	ListHosts(ctx context.Context, tenant, accountID string, q filter.Query) ([]Host, string, error)
 	// LiveOf lists an account's MASTER fulfillments, of a product and on a host
 	// (server or node-locked) when those are given, largest first.
 	LiveOf(ctx context.Context, tenant, accountID, productID, hostID string) ([]Fulfillment, error)

@@ -24,6 +24,8 @@ var Permissions = grpcx.Permissions{
 	licensepb.LicenseService_ActivateLineItem_FullMethodName:          authz.LicensesGenerate,
 	licensepb.LicenseService_GetFulfillment_FullMethodName:            authz.LicensesView,
 	licensepb.LicenseService_ListFulfillments_FullMethodName:          authz.LicensesView,
+	licensepb.LicenseService_ListHosts_FullMethodName:                 authz.LicensesView,
+	licensepb.LicenseService_GetHostLicenses_FullMethodName:           authz.LicensesView,
 	licensepb.LicenseService_BatchRehost_FullMethodName:               authz.LicensesAdmin,
 	licensepb.LicenseService_TransferHostLicenses_FullMethodName:      authz.LicensesAdmin,
 	licensepb.LicenseService_GetUpgradeGrid_FullMethodName:            authz.LicensesView,
@@ -576,4 +578,46 @@ func (s *Server) TransferHostLicenses(ctx context.Context, req *licensepb.Transf
 		return nil, err
 	}
 	return adminPB(r), nil
+}
+
+// ListHosts implements LicenseService.
+func (s *Server) ListHosts(ctx context.Context, req *licensepb.ListHostsRequest) (*licensepb.ListHostsResponse, error) {
+	account, err := names.ID("parent", req.GetParent(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	list, next, err := s.app.ListHosts(ctx, account, filter.Query{
+		Filter: req.GetFilter(), OrderBy: req.GetOrderBy(), PageToken: req.GetPageToken(), PageSize: int(req.GetPageSize()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &licensepb.ListHostsResponse{NextPageToken: next}
+	for _, h := range list {
+		out.Hosts = append(out.Hosts, &licensepb.Host{
+			HostId: h.HostID, Kind: h.Kind, Account: "accounts/" + h.AccountID, Fulfillments: h.Fulfillments, Seats: h.Seats,
+			FirstUseTime: timestamppb.New(h.FirstUse), LastUseTime: timestamppb.New(h.LastUse),
+		})
+	}
+	return out, nil
+}
+
+// GetHostLicenses implements LicenseService.
+func (s *Server) GetHostLicenses(ctx context.Context, req *licensepb.GetHostLicensesRequest) (*licensepb.HostLicenses, error) {
+	account, err := names.ID("parent", req.GetParent(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	hl, err := s.app.GetHostLicenses(ctx, account, req.GetHostId())
+	if err != nil {
+		return nil, err
+	}
+	out := &licensepb.HostLicenses{HostId: hl.HostID}
+	for _, f := range hl.Fulfillments {
+		out.Fulfillments = append(out.Fulfillments, fulfillmentPB(f))
+	}
+	for _, c := range hl.Consolidated {
+		out.ConsolidatedLicenses = append(out.ConsolidatedLicenses, consolidatedPB(c))
+	}
+	return out, nil
 }

@@ -512,3 +512,31 @@ func (s *Store) LiveOf(ctx context.Context, tenant, accountID, productID, hostID
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Fulfillment, error) { return scanFulfillment(r) })
 }
+
+var hostSchema = filter.Schema{
+	"host_id":       {Column: "h.host_id", Kind: filter.Text},
+	"kind":          {Column: "h.kind", Kind: filter.Exact},
+	"last_use_time": {Column: "h.last_used", Kind: filter.Time},
+}
+
+// ListHosts lists a page of an account's hosts with what their live fulfillments hold.
+func (s *Store) ListHosts(ctx context.Context, tenant, accountID string, q filter.Query) ([]app.Host, string, error) {
+	plan, err := hostSchema.Plan(q, "h.host_id", 3)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT h.host_id, h.kind, h.account_id, h.created_at, h.last_used,
+			(SELECT count(*) FROM fulfillments f WHERE f.tenant_id = h.tenant_id AND f.account_id = h.account_id AND f.support_type = 'master'
+				AND h.host_id = ANY(f.server_host_ids || f.node_host_ids)),
+			(SELECT coalesce(sum(f.quantity), 0) FROM fulfillments f WHERE f.tenant_id = h.tenant_id AND f.account_id = h.account_id AND f.support_type = 'master'
+				AND h.host_id = ANY(f.server_host_ids || f.node_host_ids)),
+			`+plan.SortKey+` AS sort_key
+		FROM hosts h WHERE h.tenant_id = $1 AND h.account_id = $2 AND `+plan.Where+` ORDER BY `+plan.OrderBy+` LIMIT `+strconv.Itoa(plan.Limit),
+		append([]any{tenant, accountID}, plan.Args...)...)
+	if err != nil {
+		return nil, "", err
+	}
+	return filter.CollectPage(plan, rows, func(r pgx.CollectableRow, h *app.Host, key *string) error {
+		return r.Scan(&h.HostID, &h.Kind, &h.AccountID, &h.FirstUse, &h.LastUse, &h.Fulfillments, &h.Seats, key)
+	}, func(h app.Host) string { return h.HostID })
+}
