@@ -172,6 +172,48 @@ func attempts(c clients, w world) map[string]func(ctx context.Context) error {
 			_, err := c.lic.GetFulfillment(ctx, &licensepb.GetFulfillmentRequest{Name: w.fulfillment})
 			return err
 		},
+		"ActivateLineItems": func(ctx context.Context) error {
+			_, err := c.lic.ActivateLineItems(ctx, &licensepb.ActivateLineItemsRequest{
+				Lines: []*licensepb.ActivationLine{{LineItem: li}}, Hosts: []*licensepb.HostGroup{{ServerHostIds: []string{"HOSTNAME=x"}}}, ValidateOnly: true,
+			})
+			return err
+		},
+		"ValidateHostId": func(ctx context.Context) error {
+			_, err := c.lic.ValidateHostId(ctx, &licensepb.ValidateHostIdRequest{HostId: "HOSTNAME=x", LineItem: li})
+			return err
+		},
+		"EmailFulfillment": func(ctx context.Context) error {
+			_, err := c.lic.EmailFulfillment(ctx, &licensepb.EmailFulfillmentRequest{Name: w.fulfillment, To: []string{"x@rival.example"}})
+			return err
+		},
+		"ReturnFulfillment": func(ctx context.Context) error {
+			_, err := c.lic.ReturnFulfillment(ctx, &licensepb.ReturnFulfillmentRequest{Name: w.fulfillment})
+			return err
+		},
+		"RepairFulfillment": func(ctx context.Context) error {
+			_, err := c.lic.RepairFulfillment(ctx, &licensepb.RepairFulfillmentRequest{Name: w.fulfillment})
+			return err
+		},
+		"RehostFulfillment": func(ctx context.Context) error {
+			_, err := c.lic.RehostFulfillment(ctx, &licensepb.RehostFulfillmentRequest{Name: w.fulfillment, Hosts: &licensepb.HostGroup{ServerHostIds: []string{"HOSTNAME=y"}}})
+			return err
+		},
+		"ConsolidateFulfillments": func(ctx context.Context) error {
+			_, err := c.lic.ConsolidateFulfillments(ctx, &licensepb.ConsolidateFulfillmentsRequest{Fulfillments: []string{w.fulfillment, w.fulfillment + "X"}})
+			return err
+		},
+		"GetUpgradeGrid": func(ctx context.Context) error {
+			_, err := c.lic.GetUpgradeGrid(ctx, &licensepb.GetUpgradeGridRequest{LineItem: li})
+			return err
+		},
+		"GetHostLicenses": func(ctx context.Context) error {
+			_, err := c.lic.GetHostLicenses(ctx, &licensepb.GetHostLicensesRequest{Parent: acct, HostId: "HOSTNAME=h1"})
+			return err
+		},
+		"TransferHostLicenses": func(ctx context.Context) error {
+			_, err := c.lic.TransferHostLicenses(ctx, &licensepb.TransferHostLicensesRequest{Parent: acct, FromHostId: "HOSTNAME=h1", ToHostId: "HOSTNAME=h2"})
+			return err
+		},
 		"CreateDevice": func(ctx context.Context) error {
 			_, err := c.dev.CreateDevice(ctx, &devicepb.CreateDeviceRequest{Device: &devicepb.Device{Account: acct, DisplayName: "x", Type: devicepb.DeviceType_DEVICE_TYPE_STANDALONE}})
 			return err
@@ -317,6 +359,14 @@ func TestOtherTenantIsRefusedEverywhere(t *testing.T) {
 	for _, li := range items.GetLineItems() {
 		require.NotEqual(t, victim.ActivationID, li.GetActivationId())
 	}
+	fs, err := c.lic.ListFulfillments(ctx, &licensepb.ListFulfillmentsRequest{})
+	require.NoError(t, err)
+	for _, f := range fs.GetFulfillments() {
+		require.NotEqual(t, victim.fulfillment, f.GetName())
+	}
+	hosts, err := c.lic.ListHosts(ctx, &licensepb.ListHostsRequest{Parent: "accounts/" + victim.AccountID})
+	require.NoError(t, err)
+	require.Empty(t, hosts.GetHosts())
 	keys, err := c.lic.ListSigningKeys(ctx, &licensepb.ListSigningKeysRequest{})
 	require.NoError(t, err)
 	victimKeys, err := c.lic.ListSigningKeys(env.As(t, suitetest.Producer("victim")), &licensepb.ListSigningKeysRequest{})

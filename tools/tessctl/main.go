@@ -35,6 +35,9 @@ commands:
   orders           import FILE (a JSON BatchCreateOrdersRequest: {"orders": [...]})
   lineitems        list [-filter F]
   audit            list [-service account|entitlement] [-filter F] (producers)
+  fulfillments     list [-filter F] | activate LINE_ITEM HOST_ID [COUNT] |
+                   return ID [-count N] | rehost ID HOST_ID | file ID (prints the license)
+  hosts            list ACCOUNT
 
 The gateway is -gateway or TESSERA_GATEWAY; the bearer token -token or TESSERA_TOKEN.
 
@@ -65,7 +68,8 @@ func run(args []string, out io.Writer) error {
 		return verify(args[2:], out)
 	case args[0] == "call":
 		return callCmd(args[1:], out)
-	case args[0] == "tokens" || args[0] == "accounts" || args[0] == "users" || args[0] == "orders" || args[0] == "lineitems" || args[0] == "audit":
+	case args[0] == "tokens" || args[0] == "accounts" || args[0] == "users" || args[0] == "orders" || args[0] == "lineitems" || args[0] == "audit" ||
+		args[0] == "fulfillments" || args[0] == "hosts":
 		return resourceCmd(args[0], args[1:], out)
 	case args[0] == "-h" || args[0] == "help":
 		_, err := fmt.Fprint(out, usage)
@@ -255,6 +259,7 @@ func resourceCmd(resource string, args []string, out io.Writer) error {
 	filter := fs.String("filter", "", "search filter, e.g. display_name:\"acme\"")
 	forUser := fs.String("for", "", "users/ID to make an IMPERSONATED token for")
 	service := fs.String("service", "account", "whose audit trail: account or entitlement")
+	count := fs.Int64("count", 0, "seats to return (0: all)")
 	if len(args) == 0 {
 		return fmt.Errorf("%s needs a subcommand\n\n%s", resource, usage)
 	}
@@ -316,6 +321,50 @@ func resourceCmd(resource string, args []string, out io.Writer) error {
 		return printCall(out, "GET", base+"lineItems"+q, *token, nil)
 	case "users list":
 		return printCall(out, "GET", base+"users"+q, *token, nil)
+	case "fulfillments list":
+		return printCall(out, "GET", base+"fulfillments"+q, *token, nil)
+	case "fulfillments activate":
+		if fs.NArg() < 2 || fs.NArg() > 3 {
+			return errors.New("fulfillments activate LINE_ITEM HOST_ID [COUNT]")
+		}
+		n := int64(1)
+		if fs.NArg() == 3 {
+			if _, err := fmt.Sscan(fs.Arg(2), &n); err != nil {
+				return fmt.Errorf("COUNT %q is not a number", fs.Arg(2))
+			}
+		}
+		return printCall(out, "POST", base+"lineItems/"+url.PathEscape(fs.Arg(0))+":activate", *token, map[string]any{"host_id": fs.Arg(1), "quantity": n})
+	case "fulfillments return":
+		if fs.NArg() != 1 {
+			return errors.New("fulfillments return ID [-count N]")
+		}
+		body := map[string]any{}
+		if *count > 0 {
+			body["count"] = *count
+		}
+		return printCall(out, "POST", base+"fulfillments/"+url.PathEscape(fs.Arg(0))+":return", *token, body)
+	case "fulfillments rehost":
+		if fs.NArg() != 2 {
+			return errors.New("fulfillments rehost ID HOST_ID")
+		}
+		return printCall(out, "POST", base+"fulfillments/"+url.PathEscape(fs.Arg(0))+":rehost", *token, map[string]any{"hosts": map[string]any{"server_host_ids": []string{fs.Arg(1)}}})
+	case "fulfillments file":
+		if fs.NArg() != 1 {
+			return errors.New("fulfillments file ID")
+		}
+		var f struct {
+			LicenseText string `json:"license_text"`
+		}
+		if err := call("GET", base+"fulfillments/"+url.PathEscape(fs.Arg(0)), *token, nil, &f); err != nil {
+			return err
+		}
+		_, err := io.WriteString(out, f.LicenseText)
+		return err
+	case "hosts list":
+		if fs.NArg() != 1 {
+			return errors.New("hosts list ACCOUNT")
+		}
+		return printCall(out, "GET", base+"accounts/"+url.PathEscape(fs.Arg(0))+"/hosts"+q, *token, nil)
 	case "audit list":
 		switch *service {
 		case "account":

@@ -65,6 +65,9 @@ func TestResourceCommands(t *testing.T) {
 		{"accounts", "claim", "-gateway", srv.URL, "-token", "rna_x", "SR-1", "ENT-2"},
 		{"orders", "import", "-gateway", srv.URL, "-token", "rna_x", ordersFile},
 		{"audit", "list", "-gateway", srv.URL, "-token", "rna_x", "-service", "entitlement", "-filter", `subject:"product"`},
+		{"fulfillments", "activate", "-gateway", srv.URL, "-token", "rna_x", "ACT-1", "HOSTNAME=h", "3"},
+		{"fulfillments", "return", "-gateway", srv.URL, "-token", "rna_x", "-count", "2", "FUL-1"},
+		{"hosts", "list", "-gateway", srv.URL, "-token", "rna_x", "ACME"},
 	} {
 		var out bytes.Buffer
 		require.NoError(t, run(args, &out), args)
@@ -78,6 +81,9 @@ func TestResourceCommands(t *testing.T) {
 		`POST /v1/accounts/SR-1:claimKey Bearer rna_x {"key":"ENT-2"}`,
 		`POST /v1/orders:batchCreate Bearer rna_x {"orders":[{"order_id":"SO-1"}]}`,
 		`GET /v1/services/entitlement/auditEvents?filter=subject%3A%22product%22 Bearer rna_x `,
+		`POST /v1/lineItems/ACT-1:activate Bearer rna_x {"host_id":"HOSTNAME=h","quantity":3}`,
+		`POST /v1/fulfillments/FUL-1:return Bearer rna_x {"count":2}`,
+		`GET /v1/accounts/ACME/hosts Bearer rna_x `,
 	}, got)
 	got = nil
 	var out bytes.Buffer

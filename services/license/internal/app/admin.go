@@ -197,6 +197,12 @@ func (a *App) TransferHostLicenses(ctx context.Context, accountID, from, to stri
 	if fromHost.String() == toHost.String() {
 		return AdminResult{}, errs.Invalid("to_host_id", "is the host the licenses are on")
 	}
+	if known, err := a.store.HostKnown(ctx, tenant, accountID, fromHost.String()); err != nil || !known {
+		if err == nil {
+			err = errs.NotFound("host", fromHost.String())
+		}
+		return AdminResult{}, err
+	}
 	live, err := a.store.LiveOf(ctx, tenant, accountID, "", fromHost.String())
 	if err != nil {
 		return AdminResult{}, err

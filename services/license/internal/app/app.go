@@ -204,6 +204,8 @@ type Store interface {
 	// LifecycleTimes are when the lineage's fulfillments were marked supportType.
 	LifecycleTimes(ctx context.Context, tenant, rootID, supportType string) ([]time.Time, error)
 	ListHosts(ctx context.Context, tenant, accountID string, q filter.Query) ([]Host, string, error)
+	// HostKnown reports whether an account ever activated for the host.
+	HostKnown(ctx context.Context, tenant, accountID, hostID string) (bool, error)
 	// LiveOf lists an account's MASTER fulfillments, of a product and on a host
 	// (server or node-locked) when those are given, largest first.
 	LiveOf(ctx context.Context, tenant, accountID, productID, hostID string) ([]Fulfillment, error)

@@ -52,6 +52,12 @@ func (a *App) GetHostLicenses(ctx context.Context, accountID, hostID string) (Ho
 		return HostLicenses{}, hostIDInvalid("host_id", err)
 	}
 	tenant := authz.MustTenant(ctx)
+	if known, err := a.store.HostKnown(ctx, tenant, accountID, h.String()); err != nil || !known {
+		if err == nil {
+			err = errs.NotFound("host", h.String())
+		}
+		return HostLicenses{}, err
+	}
 	live, err := a.store.LiveOf(ctx, tenant, accountID, "", h.String())
 	if err != nil {
 		return HostLicenses{}, err

@@ -540,3 +540,10 @@ func (s *Store) ListHosts(ctx context.Context, tenant, accountID string, q filte
 		return r.Scan(&h.HostID, &h.Kind, &h.AccountID, &h.FirstUse, &h.LastUse, &h.Fulfillments, &h.Seats, key)
 	}, func(h app.Host) string { return h.HostID })
 }
+
+// HostKnown reports whether an account ever activated for the host.
+func (s *Store) HostKnown(ctx context.Context, tenant, accountID, hostID string) (bool, error) {
+	var known bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM hosts WHERE tenant_id = $1 AND account_id = $2 AND host_id = $3)`, tenant, accountID, hostID).Scan(&known)
+	return known, err
+}
