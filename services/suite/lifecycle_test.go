@@ -3,6 +3,7 @@ package suite_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 	"testing"
 
@@ -161,4 +162,69 @@ func TestConcurrentReturns_LIC8(t *testing.T) {
 	wg.Wait()
 	require.Equal(t, 1, won)
 	require.EqualValues(t, 10-5, num(admin.ok("GET", "/v1/"+li, nil)["available"]))
+}
+
+// TestRacingLifecycleOperations_LIC8: returns, repairs and rehosts of one
+// fulfillment racing each other: exactly one wins, nothing is half-written, and the
+// seats match the winner.
+func TestRacingLifecycleOperations_LIC8(t *testing.T) {
+	env := suitetest.Start(t)
+	_, admin := orderWorldIn(t, env)
+	admin.ok("POST", "/v1/licenseModels", map[string]any{"license_model_id": "race", "license_model": map[string]any{
+		"display_name": "Race", "type": "LICENSE_MODEL_TYPE_FLOATING_COUNTED",
+		"returns": map[string]any{"allowed": 100}, "repairs": map[string]any{"allowed": 100}, "rehosts": map[string]any{"allowed": 100},
+	}})
+	admin.ok("POST", "/v1/products", map[string]any{"product_id": "rc", "product": map[string]any{
+		"display_name": "rc", "version": "1.0", "license_technology": "LICENSE_TECHNOLOGY_CERTIFICATE",
+		"features": []any{map[string]any{"name": "rc", "version": "1.0"}}, "license_models": []string{"licenseModels/race"},
+	}})
+	created := admin.ok("POST", "/v1/orders:batchCreate", map[string]any{"orders": []any{map[string]any{"order_id": "SO-RC", "sold_to": "accounts/ACME", "lines": []any{
+		line("1", "rc", 10, "license_model", "licenseModels/race"),
+	}}}})
+	li := "lineItems/" + lineItems(created["entitlements"].([]any)[0].(map[string]any))["1"]["activation_id"].(string)
+	f := admin.ok("POST", "/v1/"+li+":activate", map[string]any{"host_id": "HOSTNAME=srv", "quantity": 4})
+	name := "/v1/fulfillments/" + f["fulfillment_id"].(string)
+	ops := []struct{ verb string }{{"return"}, {"repair"}, {"rehost"}}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := map[string]int{}
+	for i := range 12 {
+		op := ops[i%3].verb
+		body := map[string]any{"request_id": fmt.Sprintf("%s-%d", op, i)}
+		switch op {
+		case "return":
+			body["count"] = 1
+		case "repair":
+			body["attributes"] = map[string]any{"notice": "x"}
+		case "rehost":
+			body["hosts"] = map[string]any{"server_host_ids": []string{fmt.Sprintf("HOSTNAME=n%d", i)}}
+		}
+		wg.Go(func() {
+			r := admin.do("POST", name+":"+op, body)
+			mu.Lock()
+			defer mu.Unlock()
+			if r.Status == http.StatusOK {
+				wins[op]++
+				return
+			}
+			require.Equal(t, http.StatusConflict, r.Status, "%s: %s", op, r.Raw)
+		})
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range wins {
+		total += n
+	}
+	require.Equal(t, 1, total, "exactly one operation wins: %v", wins)
+	want := int64(6)
+	if wins["return"] == 1 {
+		want = 7
+	}
+	require.EqualValues(t, want, num(admin.ok("GET", "/v1/"+li, nil)["available"]))
+	live := list(admin, "/v1/fulfillments", url.Values{"filter": {`support_type = MASTER AND line_item = "` + li[len("lineItems/"):] + `"`}}, "fulfillments")
+	var held int64
+	for _, l := range live {
+		held += num(l["quantity"])
+	}
+	require.EqualValues(t, 10-want, held, "the live fulfillments hold exactly the seats taken")
 }
