@@ -220,11 +220,11 @@ func TestRacingLifecycleOperations_LIC8(t *testing.T) {
 	if wins["return"] == 1 {
 		want = 7
 	}
-	require.EqualValues(t, want, num(admin.ok("GET", "/v1/"+li, nil)["available"]))
+	require.Equal(t, want, num(admin.ok("GET", "/v1/"+li, nil)["available"]))
 	live := list(admin, "/v1/fulfillments", url.Values{"filter": {`support_type = MASTER AND line_item = "` + li[len("lineItems/"):] + `"`}}, "fulfillments")
 	var held int64
 	for _, l := range live {
 		held += num(l["quantity"])
 	}
-	require.EqualValues(t, 10-want, held, "the live fulfillments hold exactly the seats taken")
+	require.Equal(t, 10-want, held, "the live fulfillments hold exactly the seats taken")
 }
