@@ -68,5 +68,6 @@ func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.relay.Run(ctx) })
 	g.Go(func() error { return s.ledger.Run(ctx, 10*time.Second) })
+	g.Go(func() error { return s.ledger.RunConfirmer(ctx) })
 	return g.Wait()
 }

@@ -71,10 +71,12 @@ func Permissions() grpcx.Permissions { return grpcapi.Permissions }
 // Register adds the service's gRPC services to srv.
 func (s *Service) Register(srv *grpc.Server) { licensepb.RegisterLicenseServiceServer(srv, s.api) }
 
-// Run runs the outbox relay and the seat reconciler until ctx ends.
+// Run runs the outbox relay, the seat reconciler and the batching seat confirmer
+// until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.relay.Run(ctx) })
 	g.Go(func() error { return s.ledger.Run(ctx, 10*time.Second) })
+	g.Go(func() error { return s.ledger.RunConfirmer(ctx) })
 	return g.Wait()
 }

@@ -46,6 +46,31 @@ func (c Client) ConfirmSeats(ctx context.Context, id uuid.UUID) error {
 	return err
 }
 
+// BatchConfirmSeats implements Entitlements.
+func (c Client) BatchConfirmSeats(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID, map[uuid.UUID]string, error) {
+	req := &entitlementpb.BatchConfirmSeatsRequest{ReservationIds: make([]string, len(ids))}
+	for i, id := range ids {
+		req.ReservationIds[i] = id.String()
+	}
+	r, err := c.Ent.BatchConfirmSeats(ctx, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	confirmed := make([]uuid.UUID, 0, len(r.GetConfirmed()))
+	for _, s := range r.GetConfirmed() {
+		if id, err := uuid.Parse(s); err == nil {
+			confirmed = append(confirmed, id)
+		}
+	}
+	refused := map[uuid.UUID]string{}
+	for s, reason := range r.GetRefused() {
+		if id, err := uuid.Parse(s); err == nil {
+			refused[id] = reason
+		}
+	}
+	return confirmed, refused, nil
+}
+
 // ReleaseSeats implements Entitlements.
 func (c Client) ReleaseSeats(ctx context.Context, id uuid.UUID) error {
 	_, err := c.Ent.ReleaseSeats(ctx, &entitlementpb.ReleaseSeatsRequest{ReservationId: id.String()})

@@ -364,3 +364,52 @@ func TestReplacementReservations_ENT5(t *testing.T) {
 	require.EqualValues(t, 10, f.available(t))
 	require.Equal(t, codes.InvalidArgument, status.Code(reserve(uuid.NewString(), 0, "", 0)), "0 seats only when replacing")
 }
+
+// The batching confirmer confirms committed claims many at a time: every claim ends
+// confirmed in the ledger and in the entitlement service, seats counted once.
+func TestBatchingConfirmer_ENT5(t *testing.T) {
+	f := setup(t, 100)
+	ctx, cancel := context.WithCancel(f.ctx)
+	done := make(chan error, 1)
+	go func() { done <- f.ledger.RunConfirmer(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	require.Eventually(t, f.ledger.Confirming, 5*time.Second, time.Millisecond)
+
+	var wg sync.WaitGroup
+	ids := make(chan uuid.UUID, 40)
+	for range 40 {
+		wg.Go(func() {
+			c := f.claim(2)
+			_, err := f.ledger.Begin(f.ctx, c)
+			if !assert.NoError(t, err) {
+				return
+			}
+			tx, err := f.pool.Begin(f.ctx)
+			if !assert.NoError(t, err) {
+				return
+			}
+			assert.NoError(t, seats.Commit(f.ctx, tx, c.ID))
+			assert.NoError(t, tx.Commit(f.ctx))
+			f.ledger.Confirm(f.ctx, c.ID)
+			ids <- c.ID
+		})
+	}
+	wg.Wait()
+	close(ids)
+	require.Eventually(t, func() bool {
+		var open int
+		require.NoError(t, f.pool.QueryRow(f.ctx, `SELECT count(*) FROM seat_claims WHERE state <> 'confirmed'`).Scan(&open))
+		return open == 0
+	}, 20*time.Second, 20*time.Millisecond, "every claim is confirmed")
+	for id := range ids {
+		r, err := f.ent.ConfirmSeats(f.ctx, &entitlementpb.ConfirmSeatsRequest{ReservationId: id.String()})
+		require.NoError(t, err)
+		require.Equal(t, entitlementpb.ReservationState_RESERVATION_STATE_CONFIRMED, r.GetState())
+	}
+	require.EqualValues(t, 20, f.available(t))
+	_, err := f.ent.BatchConfirmSeats(f.ctx, &entitlementpb.BatchConfirmSeatsRequest{})
+	require.Equal(t, codes.InvalidArgument, status.Code(err))
+	res, err := f.ent.BatchConfirmSeats(f.ctx, &entitlementpb.BatchConfirmSeatsRequest{ReservationIds: []string{uuid.NewString()}})
+	require.NoError(t, err)
+	require.Len(t, res.GetRefused(), 1, "an unknown reservation is refused on its own")
+}

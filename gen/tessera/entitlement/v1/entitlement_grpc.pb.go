@@ -720,6 +720,7 @@ const (
 	EntitlementService_RequestRenewal_FullMethodName            = "/tessera.entitlement.v1.EntitlementService/RequestRenewal"
 	EntitlementService_ReserveSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ReserveSeats"
 	EntitlementService_ConfirmSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ConfirmSeats"
+	EntitlementService_BatchConfirmSeats_FullMethodName         = "/tessera.entitlement.v1.EntitlementService/BatchConfirmSeats"
 	EntitlementService_ReleaseSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ReleaseSeats"
 	EntitlementService_CheckProductAccess_FullMethodName        = "/tessera.entitlement.v1.EntitlementService/CheckProductAccess"
 	EntitlementService_CountAccountEntitlements_FullMethodName  = "/tessera.entitlement.v1.EntitlementService/CountAccountEntitlements"
@@ -793,6 +794,9 @@ type EntitlementServiceClient interface {
 	ReserveSeats(ctx context.Context, in *ReserveSeatsRequest, opts ...grpc.CallOption) (*Reservation, error)
 	// Makes a reservation permanent (idempotent).
 	ConfirmSeats(ctx context.Context, in *ConfirmSeatsRequest, opts ...grpc.CallOption) (*Reservation, error)
+	// Confirms many reservations in one transaction, for holders that confirm in
+	// batches; each is answered on its own (services only).
+	BatchConfirmSeats(ctx context.Context, in *BatchConfirmSeatsRequest, opts ...grpc.CallOption) (*BatchConfirmSeatsResponse, error)
 	// Gives a reserved or confirmed reservation's seats back (idempotent).
 	ReleaseSeats(ctx context.Context, in *ReleaseSeatsRequest, opts ...grpc.CallOption) (*Reservation, error)
 	// Tells whether any of the given accounts holds a deployed line item of a product.
@@ -1047,6 +1051,16 @@ func (c *entitlementServiceClient) ConfirmSeats(ctx context.Context, in *Confirm
 	return out, nil
 }
 
+func (c *entitlementServiceClient) BatchConfirmSeats(ctx context.Context, in *BatchConfirmSeatsRequest, opts ...grpc.CallOption) (*BatchConfirmSeatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchConfirmSeatsResponse)
+	err := c.cc.Invoke(ctx, EntitlementService_BatchConfirmSeats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *entitlementServiceClient) ReleaseSeats(ctx context.Context, in *ReleaseSeatsRequest, opts ...grpc.CallOption) (*Reservation, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Reservation)
@@ -1190,6 +1204,9 @@ type EntitlementServiceServer interface {
 	ReserveSeats(context.Context, *ReserveSeatsRequest) (*Reservation, error)
 	// Makes a reservation permanent (idempotent).
 	ConfirmSeats(context.Context, *ConfirmSeatsRequest) (*Reservation, error)
+	// Confirms many reservations in one transaction, for holders that confirm in
+	// batches; each is answered on its own (services only).
+	BatchConfirmSeats(context.Context, *BatchConfirmSeatsRequest) (*BatchConfirmSeatsResponse, error)
 	// Gives a reserved or confirmed reservation's seats back (idempotent).
 	ReleaseSeats(context.Context, *ReleaseSeatsRequest) (*Reservation, error)
 	// Tells whether any of the given accounts holds a deployed line item of a product.
@@ -1289,6 +1306,9 @@ func (UnimplementedEntitlementServiceServer) ReserveSeats(context.Context, *Rese
 }
 func (UnimplementedEntitlementServiceServer) ConfirmSeats(context.Context, *ConfirmSeatsRequest) (*Reservation, error) {
 	return nil, status.Error(codes.Unimplemented, "method ConfirmSeats not implemented")
+}
+func (UnimplementedEntitlementServiceServer) BatchConfirmSeats(context.Context, *BatchConfirmSeatsRequest) (*BatchConfirmSeatsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchConfirmSeats not implemented")
 }
 func (UnimplementedEntitlementServiceServer) ReleaseSeats(context.Context, *ReleaseSeatsRequest) (*Reservation, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReleaseSeats not implemented")
@@ -1731,6 +1751,24 @@ func _EntitlementService_ConfirmSeats_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EntitlementService_BatchConfirmSeats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchConfirmSeatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).BatchConfirmSeats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_BatchConfirmSeats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).BatchConfirmSeats(ctx, req.(*BatchConfirmSeatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _EntitlementService_ReleaseSeats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ReleaseSeatsRequest)
 	if err := dec(in); err != nil {
@@ -1969,6 +2007,10 @@ var EntitlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ConfirmSeats",
 			Handler:    _EntitlementService_ConfirmSeats_Handler,
+		},
+		{
+			MethodName: "BatchConfirmSeats",
+			Handler:    _EntitlementService_BatchConfirmSeats_Handler,
 		},
 		{
 			MethodName: "ReleaseSeats",

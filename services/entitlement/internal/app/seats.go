@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -75,6 +76,23 @@ func (a *App) ConfirmSeats(ctx context.Context, reservationID string) (Reservati
 		return Reservation{}, err
 	}
 	return a.store.Confirm(ctx, authz.MustTenant(ctx), id)
+}
+
+// BatchConfirmSeats confirms many reservations in one transaction; it answers each
+// with nil or the reason it cannot be confirmed.
+func (a *App) BatchConfirmSeats(ctx context.Context, reservationIDs []string) (map[uuid.UUID]error, error) {
+	if len(reservationIDs) == 0 || len(reservationIDs) > 1000 {
+		return nil, errs.Invalid("reservation_ids", "give 1-1000 reservation IDs")
+	}
+	ids := make([]uuid.UUID, len(reservationIDs))
+	for i, s := range reservationIDs {
+		id, err := uuid.Parse(s)
+		if err != nil {
+			return nil, errs.Invalid(fmt.Sprintf("reservation_ids[%d]", i), "must be a UUID")
+		}
+		ids[i] = id
+	}
+	return a.store.ConfirmMany(ctx, authz.MustTenant(ctx), ids)
 }
 
 // ReleaseSeats gives a reservation's seats back.

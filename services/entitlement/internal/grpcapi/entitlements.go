@@ -164,6 +164,23 @@ func (s *Server) ConfirmSeats(ctx context.Context, req *entitlementpb.ConfirmSea
 	return reservationPB(r), nil
 }
 
+// BatchConfirmSeats implements EntitlementService.
+func (s *Server) BatchConfirmSeats(ctx context.Context, req *entitlementpb.BatchConfirmSeatsRequest) (*entitlementpb.BatchConfirmSeatsResponse, error) {
+	results, err := s.app.BatchConfirmSeats(ctx, req.GetReservationIds())
+	if err != nil {
+		return nil, err
+	}
+	out := &entitlementpb.BatchConfirmSeatsResponse{Refused: map[string]string{}}
+	for id, err := range results {
+		if err == nil {
+			out.Confirmed = append(out.Confirmed, id.String())
+		} else {
+			out.Refused[id.String()] = errs.Reason(err)
+		}
+	}
+	return out, nil
+}
+
 // ReleaseSeats implements EntitlementService.
 func (s *Server) ReleaseSeats(ctx context.Context, req *entitlementpb.ReleaseSeatsRequest) (*entitlementpb.Reservation, error) {
 	r, err := s.app.ReleaseSeats(ctx, req.GetReservationId())

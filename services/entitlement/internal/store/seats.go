@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -145,56 +146,82 @@ func sameID(a, b *uuid.UUID) bool {
 func (s *Store) Confirm(ctx context.Context, tenant string, id uuid.UUID) (app.Reservation, error) {
 	var out app.Reservation
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		r, err := s.reservationForUpdate(ctx, tx, tenant, id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errs.NotFound("reservation", id.String())
+		var err error
+		out, err = s.confirm(ctx, tx, tenant, id)
+		return err
+	})
+	return out, err
+}
+
+// ConfirmMany confirms reservations in one transaction, in ID order (so concurrent
+// batches cannot deadlock); a reservation that cannot be confirmed is answered with
+// its error and does not stop the others.
+func (s *Store) ConfirmMany(ctx context.Context, tenant string, ids []uuid.UUID) (map[uuid.UUID]error, error) {
+	sorted := slices.Clone(ids)
+	slices.SortFunc(sorted, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+	sorted = slices.Compact(sorted)
+	out := map[uuid.UUID]error{}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, id := range sorted {
+			_, err := s.confirm(ctx, tx, tenant, id)
+			if _, known := errs.As(err); err != nil && !known {
+				return err // a database error: the whole batch is retried later
+			}
+			out[id] = err
 		}
-		if err != nil {
-			return err
-		}
-		switch r.State {
-		case app.ReservationReleased, app.ReservationReplaced:
-			return errGone(r)
-		case app.ReservationExpired:
-			if r.Replaces != nil {
-				return errGone(r) // its expiry restored the replaced reservation
-			}
-			// The holder outlived its lease but did use the seats: take them again if
-			// they are still free, else tell it the seats are gone.
-			li, err := lockLineItem(ctx, tx, tenant, r.ActivationID)
-			if err != nil {
-				return err
-			}
-			if err := takeSeats(ctx, tx, tenant, li, r.Quantity); err != nil {
-				if errs.Reason(err) == "QUANTITY_EXCEEDED" {
-					return errGone(r)
-				}
-				return err
-			}
-			r.Applied = true
-			fallthrough
-		case app.ReservationReserved:
-			if r.Replaces != nil {
-				old, err := s.reservationForUpdate(ctx, tx, tenant, *r.Replaces)
-				if err != nil {
-					return err
-				}
-				if err := addFulfilled(ctx, tx, tenant, r.ActivationID, -max(0, old.Quantity-r.Quantity)); err != nil {
-					return err
-				}
-				if err := setState(ctx, tx, tenant, old.ID, app.ReservationReleased); err != nil {
-					return err
-				}
-			}
-			if err := setState(ctx, tx, tenant, id, app.ReservationConfirmed); err != nil {
-				return err
-			}
-			r.State = app.ReservationConfirmed
-		}
-		out = r
 		return nil
 	})
 	return out, err
+}
+
+func (s *Store) confirm(ctx context.Context, tx pgx.Tx, tenant string, id uuid.UUID) (app.Reservation, error) {
+	r, err := s.reservationForUpdate(ctx, tx, tenant, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, errs.NotFound("reservation", id.String())
+	}
+	if err != nil {
+		return r, err
+	}
+	switch r.State {
+	case app.ReservationReleased, app.ReservationReplaced:
+		return r, errGone(r)
+	case app.ReservationExpired:
+		if r.Replaces != nil {
+			return r, errGone(r) // its expiry restored the replaced reservation
+		}
+		// The holder outlived its lease but did use the seats: take them again if
+		// they are still free, else tell it the seats are gone.
+		li, err := lockLineItem(ctx, tx, tenant, r.ActivationID)
+		if err != nil {
+			return r, err
+		}
+		if err := takeSeats(ctx, tx, tenant, li, r.Quantity); err != nil {
+			if errs.Reason(err) == "QUANTITY_EXCEEDED" {
+				return r, errGone(r)
+			}
+			return r, err
+		}
+		r.Applied = true
+		fallthrough
+	case app.ReservationReserved:
+		if r.Replaces != nil {
+			old, err := s.reservationForUpdate(ctx, tx, tenant, *r.Replaces)
+			if err != nil {
+				return r, err
+			}
+			if err := addFulfilled(ctx, tx, tenant, r.ActivationID, -max(0, old.Quantity-r.Quantity)); err != nil {
+				return r, err
+			}
+			if err := setState(ctx, tx, tenant, old.ID, app.ReservationReleased); err != nil {
+				return r, err
+			}
+		}
+		if err := setState(ctx, tx, tenant, id, app.ReservationConfirmed); err != nil {
+			return r, err
+		}
+		r.State = app.ReservationConfirmed
+	}
+	return r, nil
 }
 
 // Release gives a reservation's seats back; releasing twice is a no-op. Releasing an

@@ -188,6 +188,7 @@ type Entitlements interface {
 type Seats interface {
 	Begin(ctx context.Context, c seats.Claim) (string, error)
 	Confirm(ctx context.Context, id uuid.UUID)
+	ConfirmNow(ctx context.Context, id uuid.UUID)
 	Abort(ctx context.Context, tenantID string, id uuid.UUID)
 }
 

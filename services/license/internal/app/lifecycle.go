@@ -353,7 +353,7 @@ func (a *App) applyLifecycle(ctx context.Context, c LifecycleChange, validateOnl
 		return LifecycleResult{}, err
 	}
 	for _, id := range begun {
-		a.seats.Confirm(ctx, id)
+		a.seats.ConfirmNow(ctx, id) // returned seats are free when the operation answers
 	}
 	replaced, created, err := a.store.LifecycleByRequest(ctx, tenant, c.RequestID)
 	return LifecycleResult{Replaced: replaced, Created: created}, err
