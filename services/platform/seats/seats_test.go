@@ -372,7 +372,10 @@ func TestBatchingConfirmer_ENT5(t *testing.T) {
 	ctx, cancel := context.WithCancel(f.ctx)
 	done := make(chan error, 1)
 	go func() { done <- f.ledger.RunConfirmer(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		assert.NoError(t, <-done)
+	})
 	require.Eventually(t, f.ledger.Confirming, 5*time.Second, time.Millisecond)
 
 	var wg sync.WaitGroup
@@ -381,11 +384,13 @@ func TestBatchingConfirmer_ENT5(t *testing.T) {
 		wg.Go(func() {
 			c := f.claim(2)
 			_, err := f.ledger.Begin(f.ctx, c)
-			if !assert.NoError(t, err) {
+			if err != nil {
+				t.Error(err)
 				return
 			}
 			tx, err := f.pool.Begin(f.ctx)
-			if !assert.NoError(t, err) {
+			if err != nil {
+				t.Error(err)
 				return
 			}
 			assert.NoError(t, seats.Commit(f.ctx, tx, c.ID))
