@@ -47,6 +47,8 @@ type Deps struct {
 
 // Service is a ready license service.
 type Service struct {
+	app    *app.App
+	log    *slog.Logger
 	api    *grpcapi.Server
 	relay  *events.Relay
 	ledger *seats.Ledger
@@ -62,7 +64,7 @@ func New(d Deps) (*Service, error) {
 	ledger := seats.NewLedger(d.Pool, seats.Client{Ent: entClient}, Name, d.Log)
 	a := app.New(store.New(d.Pool, sealer),
 		clients.NewEntitlements(entClient, entitlementpb.NewCatalogServiceClient(d.Entitlement)), ledger)
-	return &Service{api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), ledger: ledger}, nil
+	return &Service{app: a, log: d.Log, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), ledger: ledger}, nil
 }
 
 // Permissions declares every RPC's permission, by full method name.
@@ -71,12 +73,13 @@ func Permissions() grpcx.Permissions { return grpcapi.Permissions }
 // Register adds the service's gRPC services to srv.
 func (s *Service) Register(srv *grpc.Server) { licensepb.RegisterLicenseServiceServer(srv, s.api) }
 
-// Run runs the outbox relay, the seat reconciler and the batching seat confirmer
-// until ctx ends.
+// Run runs the outbox relay, the seat reconciler, the batching seat confirmer and
+// the job worker until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.relay.Run(ctx) })
 	g.Go(func() error { return s.ledger.Run(ctx, 10*time.Second) })
 	g.Go(func() error { return s.ledger.RunConfirmer(ctx) })
+	g.Go(func() error { return s.app.RunJobs(ctx, 2*time.Second, s.log) })
 	return g.Wait()
 }

@@ -210,6 +210,10 @@ func attempts(c clients, w world) map[string]func(ctx context.Context) error {
 			_, err := c.lic.GetHostLicenses(ctx, &licensepb.GetHostLicensesRequest{Parent: acct, HostId: "HOSTNAME=h1"})
 			return err
 		},
+		"TransferHosts": func(ctx context.Context) error {
+			_, err := c.lic.TransferHosts(ctx, &licensepb.TransferHostsRequest{Parent: acct, HostIds: []string{"HOSTNAME=h1"}, ToAccount: "accounts/ELSEWHERE"})
+			return err
+		},
 		"TransferHostLicenses": func(ctx context.Context) error {
 			_, err := c.lic.TransferHostLicenses(ctx, &licensepb.TransferHostLicensesRequest{Parent: acct, FromHostId: "HOSTNAME=h1", ToHostId: "HOSTNAME=h2"})
 			return err

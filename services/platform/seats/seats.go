@@ -350,3 +350,12 @@ func definiteRefusal(err error) bool {
 	}
 	return false
 }
+
+// Adopt records, inside the caller's transaction, a claim whose reservation the
+// entitlement service made confirmed by itself (seats moved with a host to another
+// account): the claim starts confirmed.
+func Adopt(ctx context.Context, tx pgx.Tx, c Claim) error {
+	_, err := tx.Exec(ctx, `INSERT INTO seat_claims (id, tenant_id, activation_id, quantity, state) VALUES ($1, $2, $3, $4, 'confirmed')
+		ON CONFLICT (id) DO NOTHING`, c.ID, c.TenantID, c.ActivationID, c.Quantity)
+	return err
+}

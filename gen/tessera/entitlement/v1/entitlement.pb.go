@@ -3163,6 +3163,140 @@ func (x *ConfirmSeatsRequest) GetReservationId() string {
 	return ""
 }
 
+type MoveSeatsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ReservationId string                 `protobuf:"bytes,1,opt,name=reservation_id,json=reservationId,proto3" json:"reservation_id,omitempty"`
+	// Seats of it to move (at most what it holds).
+	Quantity int64 `protobuf:"varint,2,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// accounts/{account_id}
+	ToAccount string `protobuf:"bytes,3,opt,name=to_account,json=toAccount,proto3" json:"to_account,omitempty"`
+	// Into a deployed line item of the target with the same product, model and dates.
+	Pool bool `protobuf:"varint,4,opt,name=pool,proto3" json:"pool,omitempty"`
+	// The confirmed reservation the moved seats are held under afterwards.
+	NewReservationId string `protobuf:"bytes,5,opt,name=new_reservation_id,json=newReservationId,proto3" json:"new_reservation_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *MoveSeatsRequest) Reset() {
+	*x = MoveSeatsRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveSeatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveSeatsRequest) ProtoMessage() {}
+
+func (x *MoveSeatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveSeatsRequest.ProtoReflect.Descriptor instead.
+func (*MoveSeatsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *MoveSeatsRequest) GetReservationId() string {
+	if x != nil {
+		return x.ReservationId
+	}
+	return ""
+}
+
+func (x *MoveSeatsRequest) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *MoveSeatsRequest) GetToAccount() string {
+	if x != nil {
+		return x.ToAccount
+	}
+	return ""
+}
+
+func (x *MoveSeatsRequest) GetPool() bool {
+	if x != nil {
+		return x.Pool
+	}
+	return false
+}
+
+func (x *MoveSeatsRequest) GetNewReservationId() string {
+	if x != nil {
+		return x.NewReservationId
+	}
+	return ""
+}
+
+type MoveSeatsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// lineItems/{activation_id} the seats moved to.
+	LineItem string `protobuf:"bytes,1,opt,name=line_item,json=lineItem,proto3" json:"line_item,omitempty"`
+	// accounts/{account_id} owning it.
+	Account       string `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MoveSeatsResponse) Reset() {
+	*x = MoveSeatsResponse{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveSeatsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveSeatsResponse) ProtoMessage() {}
+
+func (x *MoveSeatsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveSeatsResponse.ProtoReflect.Descriptor instead.
+func (*MoveSeatsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *MoveSeatsResponse) GetLineItem() string {
+	if x != nil {
+		return x.LineItem
+	}
+	return ""
+}
+
+func (x *MoveSeatsResponse) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
 type BatchConfirmSeatsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 1-1000 reservation IDs.
@@ -3173,7 +3307,7 @@ type BatchConfirmSeatsRequest struct {
 
 func (x *BatchConfirmSeatsRequest) Reset() {
 	*x = BatchConfirmSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3185,7 +3319,7 @@ func (x *BatchConfirmSeatsRequest) String() string {
 func (*BatchConfirmSeatsRequest) ProtoMessage() {}
 
 func (x *BatchConfirmSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3198,7 +3332,7 @@ func (x *BatchConfirmSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchConfirmSeatsRequest.ProtoReflect.Descriptor instead.
 func (*BatchConfirmSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{36}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *BatchConfirmSeatsRequest) GetReservationIds() []string {
@@ -3221,7 +3355,7 @@ type BatchConfirmSeatsResponse struct {
 
 func (x *BatchConfirmSeatsResponse) Reset() {
 	*x = BatchConfirmSeatsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3233,7 +3367,7 @@ func (x *BatchConfirmSeatsResponse) String() string {
 func (*BatchConfirmSeatsResponse) ProtoMessage() {}
 
 func (x *BatchConfirmSeatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3246,7 +3380,7 @@ func (x *BatchConfirmSeatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchConfirmSeatsResponse.ProtoReflect.Descriptor instead.
 func (*BatchConfirmSeatsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{37}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *BatchConfirmSeatsResponse) GetConfirmed() []string {
@@ -3272,7 +3406,7 @@ type ReleaseSeatsRequest struct {
 
 func (x *ReleaseSeatsRequest) Reset() {
 	*x = ReleaseSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3284,7 +3418,7 @@ func (x *ReleaseSeatsRequest) String() string {
 func (*ReleaseSeatsRequest) ProtoMessage() {}
 
 func (x *ReleaseSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3297,7 +3431,7 @@ func (x *ReleaseSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseSeatsRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{38}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ReleaseSeatsRequest) GetReservationId() string {
@@ -3318,7 +3452,7 @@ type CheckProductAccessRequest struct {
 
 func (x *CheckProductAccessRequest) Reset() {
 	*x = CheckProductAccessRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3330,7 +3464,7 @@ func (x *CheckProductAccessRequest) String() string {
 func (*CheckProductAccessRequest) ProtoMessage() {}
 
 func (x *CheckProductAccessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3343,7 +3477,7 @@ func (x *CheckProductAccessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckProductAccessRequest.ProtoReflect.Descriptor instead.
 func (*CheckProductAccessRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{39}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CheckProductAccessRequest) GetProduct() string {
@@ -3369,7 +3503,7 @@ type CheckProductAccessResponse struct {
 
 func (x *CheckProductAccessResponse) Reset() {
 	*x = CheckProductAccessResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3381,7 +3515,7 @@ func (x *CheckProductAccessResponse) String() string {
 func (*CheckProductAccessResponse) ProtoMessage() {}
 
 func (x *CheckProductAccessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3394,7 +3528,7 @@ func (x *CheckProductAccessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckProductAccessResponse.ProtoReflect.Descriptor instead.
 func (*CheckProductAccessResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{40}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CheckProductAccessResponse) GetAllowed() bool {
@@ -3413,7 +3547,7 @@ type CountAccountEntitlementsRequest struct {
 
 func (x *CountAccountEntitlementsRequest) Reset() {
 	*x = CountAccountEntitlementsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3425,7 +3559,7 @@ func (x *CountAccountEntitlementsRequest) String() string {
 func (*CountAccountEntitlementsRequest) ProtoMessage() {}
 
 func (x *CountAccountEntitlementsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3438,7 +3572,7 @@ func (x *CountAccountEntitlementsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountAccountEntitlementsRequest.ProtoReflect.Descriptor instead.
 func (*CountAccountEntitlementsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{41}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CountAccountEntitlementsRequest) GetAccountIds() []string {
@@ -3457,7 +3591,7 @@ type CountAccountEntitlementsResponse struct {
 
 func (x *CountAccountEntitlementsResponse) Reset() {
 	*x = CountAccountEntitlementsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3469,7 +3603,7 @@ func (x *CountAccountEntitlementsResponse) String() string {
 func (*CountAccountEntitlementsResponse) ProtoMessage() {}
 
 func (x *CountAccountEntitlementsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3482,7 +3616,7 @@ func (x *CountAccountEntitlementsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountAccountEntitlementsResponse.ProtoReflect.Descriptor instead.
 func (*CountAccountEntitlementsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{42}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *CountAccountEntitlementsResponse) GetEntitlements() int64 {
@@ -3510,7 +3644,7 @@ type EntitlementKey struct {
 
 func (x *EntitlementKey) Reset() {
 	*x = EntitlementKey{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[43]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3522,7 +3656,7 @@ func (x *EntitlementKey) String() string {
 func (*EntitlementKey) ProtoMessage() {}
 
 func (x *EntitlementKey) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[43]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3535,7 +3669,7 @@ func (x *EntitlementKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntitlementKey.ProtoReflect.Descriptor instead.
 func (*EntitlementKey) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{43}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *EntitlementKey) GetKind() EntitlementKeyKind {
@@ -3584,7 +3718,7 @@ type ResolveEntitlementKeyRequest struct {
 
 func (x *ResolveEntitlementKeyRequest) Reset() {
 	*x = ResolveEntitlementKeyRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[44]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3596,7 +3730,7 @@ func (x *ResolveEntitlementKeyRequest) String() string {
 func (*ResolveEntitlementKeyRequest) ProtoMessage() {}
 
 func (x *ResolveEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[44]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3609,7 +3743,7 @@ func (x *ResolveEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveEntitlementKeyRequest.ProtoReflect.Descriptor instead.
 func (*ResolveEntitlementKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{44}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ResolveEntitlementKeyRequest) GetKey() string {
@@ -3638,7 +3772,7 @@ type AssignEntitlementKeyRequest struct {
 
 func (x *AssignEntitlementKeyRequest) Reset() {
 	*x = AssignEntitlementKeyRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[45]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3650,7 +3784,7 @@ func (x *AssignEntitlementKeyRequest) String() string {
 func (*AssignEntitlementKeyRequest) ProtoMessage() {}
 
 func (x *AssignEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[45]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3663,7 +3797,7 @@ func (x *AssignEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignEntitlementKeyRequest.ProtoReflect.Descriptor instead.
 func (*AssignEntitlementKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{45}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *AssignEntitlementKeyRequest) GetKey() string {
@@ -3701,7 +3835,7 @@ type Trial struct {
 
 func (x *Trial) Reset() {
 	*x = Trial{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[46]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3713,7 +3847,7 @@ func (x *Trial) String() string {
 func (*Trial) ProtoMessage() {}
 
 func (x *Trial) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[46]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3726,7 +3860,7 @@ func (x *Trial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Trial.ProtoReflect.Descriptor instead.
 func (*Trial) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{46}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Trial) GetName() string {
@@ -3794,7 +3928,7 @@ type CreateTrialRequest struct {
 
 func (x *CreateTrialRequest) Reset() {
 	*x = CreateTrialRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[47]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3806,7 +3940,7 @@ func (x *CreateTrialRequest) String() string {
 func (*CreateTrialRequest) ProtoMessage() {}
 
 func (x *CreateTrialRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[47]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3819,7 +3953,7 @@ func (x *CreateTrialRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTrialRequest.ProtoReflect.Descriptor instead.
 func (*CreateTrialRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{47}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CreateTrialRequest) GetTrial() *Trial {
@@ -3837,7 +3971,7 @@ type ListAvailableTrialsRequest struct {
 
 func (x *ListAvailableTrialsRequest) Reset() {
 	*x = ListAvailableTrialsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[48]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3849,7 +3983,7 @@ func (x *ListAvailableTrialsRequest) String() string {
 func (*ListAvailableTrialsRequest) ProtoMessage() {}
 
 func (x *ListAvailableTrialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[48]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3862,7 +3996,7 @@ func (x *ListAvailableTrialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAvailableTrialsRequest.ProtoReflect.Descriptor instead.
 func (*ListAvailableTrialsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{48}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{50}
 }
 
 type ListAvailableTrialsResponse struct {
@@ -3874,7 +4008,7 @@ type ListAvailableTrialsResponse struct {
 
 func (x *ListAvailableTrialsResponse) Reset() {
 	*x = ListAvailableTrialsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[49]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3886,7 +4020,7 @@ func (x *ListAvailableTrialsResponse) String() string {
 func (*ListAvailableTrialsResponse) ProtoMessage() {}
 
 func (x *ListAvailableTrialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[49]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3899,7 +4033,7 @@ func (x *ListAvailableTrialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAvailableTrialsResponse.ProtoReflect.Descriptor instead.
 func (*ListAvailableTrialsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{49}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ListAvailableTrialsResponse) GetTrials() []*Trial {
@@ -3921,7 +4055,7 @@ type RegisterTrialsRequest struct {
 
 func (x *RegisterTrialsRequest) Reset() {
 	*x = RegisterTrialsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[50]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3933,7 +4067,7 @@ func (x *RegisterTrialsRequest) String() string {
 func (*RegisterTrialsRequest) ProtoMessage() {}
 
 func (x *RegisterTrialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[50]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3946,7 +4080,7 @@ func (x *RegisterTrialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterTrialsRequest.ProtoReflect.Descriptor instead.
 func (*RegisterTrialsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{50}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *RegisterTrialsRequest) GetPartNumbers() []string {
@@ -3973,7 +4107,7 @@ type RegisterTrialsResponse struct {
 
 func (x *RegisterTrialsResponse) Reset() {
 	*x = RegisterTrialsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[51]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3985,7 +4119,7 @@ func (x *RegisterTrialsResponse) String() string {
 func (*RegisterTrialsResponse) ProtoMessage() {}
 
 func (x *RegisterTrialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[51]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3998,7 +4132,7 @@ func (x *RegisterTrialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterTrialsResponse.ProtoReflect.Descriptor instead.
 func (*RegisterTrialsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{51}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *RegisterTrialsResponse) GetEntitlements() []*Entitlement {
@@ -4018,7 +4152,7 @@ type GetEntitlementCertificateRequest struct {
 
 func (x *GetEntitlementCertificateRequest) Reset() {
 	*x = GetEntitlementCertificateRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[52]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4030,7 +4164,7 @@ func (x *GetEntitlementCertificateRequest) String() string {
 func (*GetEntitlementCertificateRequest) ProtoMessage() {}
 
 func (x *GetEntitlementCertificateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[52]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4043,7 +4177,7 @@ func (x *GetEntitlementCertificateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntitlementCertificateRequest.ProtoReflect.Descriptor instead.
 func (*GetEntitlementCertificateRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{52}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GetEntitlementCertificateRequest) GetName() string {
@@ -4064,7 +4198,7 @@ type EntitlementCertificate struct {
 
 func (x *EntitlementCertificate) Reset() {
 	*x = EntitlementCertificate{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[53]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4076,7 +4210,7 @@ func (x *EntitlementCertificate) String() string {
 func (*EntitlementCertificate) ProtoMessage() {}
 
 func (x *EntitlementCertificate) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[53]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4089,7 +4223,7 @@ func (x *EntitlementCertificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntitlementCertificate.ProtoReflect.Descriptor instead.
 func (*EntitlementCertificate) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{53}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *EntitlementCertificate) GetEntitlement() string {
@@ -4118,7 +4252,7 @@ type EmailLineItemRequest struct {
 
 func (x *EmailLineItemRequest) Reset() {
 	*x = EmailLineItemRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[54]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4130,7 +4264,7 @@ func (x *EmailLineItemRequest) String() string {
 func (*EmailLineItemRequest) ProtoMessage() {}
 
 func (x *EmailLineItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[54]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4143,7 +4277,7 @@ func (x *EmailLineItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailLineItemRequest.ProtoReflect.Descriptor instead.
 func (*EmailLineItemRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{54}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *EmailLineItemRequest) GetName() string {
@@ -4170,7 +4304,7 @@ type EmailLineItemResponse struct {
 
 func (x *EmailLineItemResponse) Reset() {
 	*x = EmailLineItemResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[55]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4182,7 +4316,7 @@ func (x *EmailLineItemResponse) String() string {
 func (*EmailLineItemResponse) ProtoMessage() {}
 
 func (x *EmailLineItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[55]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4195,7 +4329,7 @@ func (x *EmailLineItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailLineItemResponse.ProtoReflect.Descriptor instead.
 func (*EmailLineItemResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{55}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *EmailLineItemResponse) GetEventId() string {
@@ -4215,7 +4349,7 @@ type CreateSubscriptionTokenRequest struct {
 
 func (x *CreateSubscriptionTokenRequest) Reset() {
 	*x = CreateSubscriptionTokenRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[56]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4227,7 +4361,7 @@ func (x *CreateSubscriptionTokenRequest) String() string {
 func (*CreateSubscriptionTokenRequest) ProtoMessage() {}
 
 func (x *CreateSubscriptionTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[56]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4240,7 +4374,7 @@ func (x *CreateSubscriptionTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSubscriptionTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateSubscriptionTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{56}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *CreateSubscriptionTokenRequest) GetAccount() string {
@@ -4261,7 +4395,7 @@ type CreateSubscriptionTokenResponse struct {
 
 func (x *CreateSubscriptionTokenResponse) Reset() {
 	*x = CreateSubscriptionTokenResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[57]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4273,7 +4407,7 @@ func (x *CreateSubscriptionTokenResponse) String() string {
 func (*CreateSubscriptionTokenResponse) ProtoMessage() {}
 
 func (x *CreateSubscriptionTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[57]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4286,7 +4420,7 @@ func (x *CreateSubscriptionTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSubscriptionTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateSubscriptionTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{57}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *CreateSubscriptionTokenResponse) GetToken() string {
@@ -4313,7 +4447,7 @@ type RevokeSubscriptionTokenRequest struct {
 
 func (x *RevokeSubscriptionTokenRequest) Reset() {
 	*x = RevokeSubscriptionTokenRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[58]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4325,7 +4459,7 @@ func (x *RevokeSubscriptionTokenRequest) String() string {
 func (*RevokeSubscriptionTokenRequest) ProtoMessage() {}
 
 func (x *RevokeSubscriptionTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[58]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4338,7 +4472,7 @@ func (x *RevokeSubscriptionTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeSubscriptionTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeSubscriptionTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{58}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *RevokeSubscriptionTokenRequest) GetAccount() string {
@@ -4356,7 +4490,7 @@ type RevokeSubscriptionTokenResponse struct {
 
 func (x *RevokeSubscriptionTokenResponse) Reset() {
 	*x = RevokeSubscriptionTokenResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[59]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4368,7 +4502,7 @@ func (x *RevokeSubscriptionTokenResponse) String() string {
 func (*RevokeSubscriptionTokenResponse) ProtoMessage() {}
 
 func (x *RevokeSubscriptionTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[59]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4381,7 +4515,7 @@ func (x *RevokeSubscriptionTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeSubscriptionTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeSubscriptionTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{59}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{61}
 }
 
 type PullSubscriptionRequest struct {
@@ -4394,7 +4528,7 @@ type PullSubscriptionRequest struct {
 
 func (x *PullSubscriptionRequest) Reset() {
 	*x = PullSubscriptionRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[60]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4406,7 +4540,7 @@ func (x *PullSubscriptionRequest) String() string {
 func (*PullSubscriptionRequest) ProtoMessage() {}
 
 func (x *PullSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[60]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4419,7 +4553,7 @@ func (x *PullSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*PullSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{60}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *PullSubscriptionRequest) GetTenantId() string {
@@ -4449,7 +4583,7 @@ type Subscription struct {
 
 func (x *Subscription) Reset() {
 	*x = Subscription{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[61]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4461,7 +4595,7 @@ func (x *Subscription) String() string {
 func (*Subscription) ProtoMessage() {}
 
 func (x *Subscription) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[61]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4474,7 +4608,7 @@ func (x *Subscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscription.ProtoReflect.Descriptor instead.
 func (*Subscription) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{61}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *Subscription) GetAccount() string {
@@ -4510,7 +4644,7 @@ type TransferLineItemRequest struct {
 
 func (x *TransferLineItemRequest) Reset() {
 	*x = TransferLineItemRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[62]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4522,7 +4656,7 @@ func (x *TransferLineItemRequest) String() string {
 func (*TransferLineItemRequest) ProtoMessage() {}
 
 func (x *TransferLineItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[62]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4535,7 +4669,7 @@ func (x *TransferLineItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLineItemRequest.ProtoReflect.Descriptor instead.
 func (*TransferLineItemRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{62}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *TransferLineItemRequest) GetName() string {
@@ -4563,7 +4697,7 @@ type DecideTransferRequest struct {
 
 func (x *DecideTransferRequest) Reset() {
 	*x = DecideTransferRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[63]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4575,7 +4709,7 @@ func (x *DecideTransferRequest) String() string {
 func (*DecideTransferRequest) ProtoMessage() {}
 
 func (x *DecideTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[63]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4588,7 +4722,7 @@ func (x *DecideTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideTransferRequest.ProtoReflect.Descriptor instead.
 func (*DecideTransferRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{63}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *DecideTransferRequest) GetName() string {
@@ -4624,7 +4758,7 @@ type SplitLineItemRequest struct {
 
 func (x *SplitLineItemRequest) Reset() {
 	*x = SplitLineItemRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[64]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4636,7 +4770,7 @@ func (x *SplitLineItemRequest) String() string {
 func (*SplitLineItemRequest) ProtoMessage() {}
 
 func (x *SplitLineItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[64]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4649,7 +4783,7 @@ func (x *SplitLineItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitLineItemRequest.ProtoReflect.Descriptor instead.
 func (*SplitLineItemRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{64}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *SplitLineItemRequest) GetName() string {
@@ -4705,7 +4839,7 @@ type SplitLineItemResponse struct {
 
 func (x *SplitLineItemResponse) Reset() {
 	*x = SplitLineItemResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[65]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4717,7 +4851,7 @@ func (x *SplitLineItemResponse) String() string {
 func (*SplitLineItemResponse) ProtoMessage() {}
 
 func (x *SplitLineItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[65]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4730,7 +4864,7 @@ func (x *SplitLineItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitLineItemResponse.ProtoReflect.Descriptor instead.
 func (*SplitLineItemResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{65}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *SplitLineItemResponse) GetFrom() *LineItem {
@@ -4759,7 +4893,7 @@ type WebRegisterKey struct {
 
 func (x *WebRegisterKey) Reset() {
 	*x = WebRegisterKey{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[66]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4771,7 +4905,7 @@ func (x *WebRegisterKey) String() string {
 func (*WebRegisterKey) ProtoMessage() {}
 
 func (x *WebRegisterKey) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[66]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4784,7 +4918,7 @@ func (x *WebRegisterKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebRegisterKey.ProtoReflect.Descriptor instead.
 func (*WebRegisterKey) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{66}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *WebRegisterKey) GetKey() string {
@@ -4834,7 +4968,7 @@ type BulkEntitlement struct {
 
 func (x *BulkEntitlement) Reset() {
 	*x = BulkEntitlement{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[67]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4846,7 +4980,7 @@ func (x *BulkEntitlement) String() string {
 func (*BulkEntitlement) ProtoMessage() {}
 
 func (x *BulkEntitlement) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[67]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4859,7 +4993,7 @@ func (x *BulkEntitlement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BulkEntitlement.ProtoReflect.Descriptor instead.
 func (*BulkEntitlement) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{67}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *BulkEntitlement) GetName() string {
@@ -4951,7 +5085,7 @@ type CreateBulkEntitlementRequest struct {
 
 func (x *CreateBulkEntitlementRequest) Reset() {
 	*x = CreateBulkEntitlementRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[68]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4963,7 +5097,7 @@ func (x *CreateBulkEntitlementRequest) String() string {
 func (*CreateBulkEntitlementRequest) ProtoMessage() {}
 
 func (x *CreateBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[68]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4976,7 +5110,7 @@ func (x *CreateBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBulkEntitlementRequest.ProtoReflect.Descriptor instead.
 func (*CreateBulkEntitlementRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{68}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *CreateBulkEntitlementRequest) GetBulkEntitlement() *BulkEntitlement {
@@ -5009,7 +5143,7 @@ type GetBulkEntitlementRequest struct {
 
 func (x *GetBulkEntitlementRequest) Reset() {
 	*x = GetBulkEntitlementRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[69]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5021,7 +5155,7 @@ func (x *GetBulkEntitlementRequest) String() string {
 func (*GetBulkEntitlementRequest) ProtoMessage() {}
 
 func (x *GetBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[69]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5034,7 +5168,7 @@ func (x *GetBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBulkEntitlementRequest.ProtoReflect.Descriptor instead.
 func (*GetBulkEntitlementRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{69}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *GetBulkEntitlementRequest) GetName() string {
@@ -5055,7 +5189,7 @@ type RedeemWebRegisterKeyRequest struct {
 
 func (x *RedeemWebRegisterKeyRequest) Reset() {
 	*x = RedeemWebRegisterKeyRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[70]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5067,7 +5201,7 @@ func (x *RedeemWebRegisterKeyRequest) String() string {
 func (*RedeemWebRegisterKeyRequest) ProtoMessage() {}
 
 func (x *RedeemWebRegisterKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[70]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5080,7 +5214,7 @@ func (x *RedeemWebRegisterKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedeemWebRegisterKeyRequest.ProtoReflect.Descriptor instead.
 func (*RedeemWebRegisterKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{70}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *RedeemWebRegisterKeyRequest) GetKey() string {
@@ -5112,7 +5246,7 @@ type ListEntitlementsRequest struct {
 
 func (x *ListEntitlementsRequest) Reset() {
 	*x = ListEntitlementsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[71]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5124,7 +5258,7 @@ func (x *ListEntitlementsRequest) String() string {
 func (*ListEntitlementsRequest) ProtoMessage() {}
 
 func (x *ListEntitlementsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[71]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5137,7 +5271,7 @@ func (x *ListEntitlementsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEntitlementsRequest.ProtoReflect.Descriptor instead.
 func (*ListEntitlementsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{71}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *ListEntitlementsRequest) GetPageSize() int32 {
@@ -5178,7 +5312,7 @@ type ListEntitlementsResponse struct {
 
 func (x *ListEntitlementsResponse) Reset() {
 	*x = ListEntitlementsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[72]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5190,7 +5324,7 @@ func (x *ListEntitlementsResponse) String() string {
 func (*ListEntitlementsResponse) ProtoMessage() {}
 
 func (x *ListEntitlementsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[72]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5203,7 +5337,7 @@ func (x *ListEntitlementsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEntitlementsResponse.ProtoReflect.Descriptor instead.
 func (*ListEntitlementsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{72}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ListEntitlementsResponse) GetEntitlements() []*Entitlement {
@@ -5243,7 +5377,7 @@ type ListExpiringLineItemsRequest struct {
 
 func (x *ListExpiringLineItemsRequest) Reset() {
 	*x = ListExpiringLineItemsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[73]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5255,7 +5389,7 @@ func (x *ListExpiringLineItemsRequest) String() string {
 func (*ListExpiringLineItemsRequest) ProtoMessage() {}
 
 func (x *ListExpiringLineItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[73]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5268,7 +5402,7 @@ func (x *ListExpiringLineItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExpiringLineItemsRequest.ProtoReflect.Descriptor instead.
 func (*ListExpiringLineItemsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{73}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ListExpiringLineItemsRequest) GetExpiring() bool {
@@ -5343,7 +5477,7 @@ type ExpiringLineItem struct {
 
 func (x *ExpiringLineItem) Reset() {
 	*x = ExpiringLineItem{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[74]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5355,7 +5489,7 @@ func (x *ExpiringLineItem) String() string {
 func (*ExpiringLineItem) ProtoMessage() {}
 
 func (x *ExpiringLineItem) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[74]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5368,7 +5502,7 @@ func (x *ExpiringLineItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpiringLineItem.ProtoReflect.Descriptor instead.
 func (*ExpiringLineItem) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{74}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *ExpiringLineItem) GetLineItem() *LineItem {
@@ -5417,7 +5551,7 @@ type ListExpiringLineItemsResponse struct {
 
 func (x *ListExpiringLineItemsResponse) Reset() {
 	*x = ListExpiringLineItemsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[75]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5429,7 +5563,7 @@ func (x *ListExpiringLineItemsResponse) String() string {
 func (*ListExpiringLineItemsResponse) ProtoMessage() {}
 
 func (x *ListExpiringLineItemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[75]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5442,7 +5576,7 @@ func (x *ListExpiringLineItemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExpiringLineItemsResponse.ProtoReflect.Descriptor instead.
 func (*ListExpiringLineItemsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{75}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ListExpiringLineItemsResponse) GetItems() []*ExpiringLineItem {
@@ -5470,7 +5604,7 @@ type RequestRenewalRequest struct {
 
 func (x *RequestRenewalRequest) Reset() {
 	*x = RequestRenewalRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[76]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5482,7 +5616,7 @@ func (x *RequestRenewalRequest) String() string {
 func (*RequestRenewalRequest) ProtoMessage() {}
 
 func (x *RequestRenewalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[76]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5495,7 +5629,7 @@ func (x *RequestRenewalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRenewalRequest.ProtoReflect.Descriptor instead.
 func (*RequestRenewalRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{76}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *RequestRenewalRequest) GetActivationIds() []string {
@@ -5520,7 +5654,7 @@ type RequestRenewalResponse struct {
 
 func (x *RequestRenewalResponse) Reset() {
 	*x = RequestRenewalResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[77]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5532,7 +5666,7 @@ func (x *RequestRenewalResponse) String() string {
 func (*RequestRenewalResponse) ProtoMessage() {}
 
 func (x *RequestRenewalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[77]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5545,7 +5679,7 @@ func (x *RequestRenewalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRenewalResponse.ProtoReflect.Descriptor instead.
 func (*RequestRenewalResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{77}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{79}
 }
 
 type SplitBulkEntitlementRequest struct {
@@ -5563,7 +5697,7 @@ type SplitBulkEntitlementRequest struct {
 
 func (x *SplitBulkEntitlementRequest) Reset() {
 	*x = SplitBulkEntitlementRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[78]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5575,7 +5709,7 @@ func (x *SplitBulkEntitlementRequest) String() string {
 func (*SplitBulkEntitlementRequest) ProtoMessage() {}
 
 func (x *SplitBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[78]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5588,7 +5722,7 @@ func (x *SplitBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitBulkEntitlementRequest.ProtoReflect.Descriptor instead.
 func (*SplitBulkEntitlementRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{78}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *SplitBulkEntitlementRequest) GetName() string {
@@ -5877,7 +6011,17 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"start_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12\x1a\n" +
 	"\breplaces\x18\b \x01(\tR\breplaces\"<\n" +
 	"\x13ConfirmSeatsRequest\x12%\n" +
-	"\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\"C\n" +
+	"\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\"\xb6\x01\n" +
+	"\x10MoveSeatsRequest\x12%\n" +
+	"\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\x12\x1a\n" +
+	"\bquantity\x18\x02 \x01(\x03R\bquantity\x12\x1d\n" +
+	"\n" +
+	"to_account\x18\x03 \x01(\tR\ttoAccount\x12\x12\n" +
+	"\x04pool\x18\x04 \x01(\bR\x04pool\x12,\n" +
+	"\x12new_reservation_id\x18\x05 \x01(\tR\x10newReservationId\"J\n" +
+	"\x11MoveSeatsResponse\x12\x1b\n" +
+	"\tline_item\x18\x01 \x01(\tR\blineItem\x12\x18\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount\"C\n" +
 	"\x18BatchConfirmSeatsRequest\x12'\n" +
 	"\x0freservation_ids\x18\x01 \x03(\tR\x0ereservationIds\"\xcf\x01\n" +
 	"\x19BatchConfirmSeatsResponse\x12\x1c\n" +
@@ -6109,7 +6253,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x11CreateServicePlan\x120.tessera.entitlement.v1.CreateServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12d\n" +
 	"\x0eGetServicePlan\x12-.tessera.entitlement.v1.GetServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12u\n" +
 	"\x10ListServicePlans\x12/.tessera.entitlement.v1.ListServicePlansRequest\x1a0.tessera.entitlement.v1.ListServicePlansResponse\x12X\n" +
-	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\x89\x1c\n" +
+	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\xeb\x1c\n" +
 	"\x12EntitlementService\x12^\n" +
 	"\vCreateOrder\x12*.tessera.entitlement.v1.CreateOrderRequest\x1a#.tessera.entitlement.v1.Entitlement\x12x\n" +
 	"\x11BatchCreateOrders\x120.tessera.entitlement.v1.BatchCreateOrdersRequest\x1a1.tessera.entitlement.v1.BatchCreateOrdersResponse\x12d\n" +
@@ -6132,7 +6276,8 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x15ListExpiringLineItems\x124.tessera.entitlement.v1.ListExpiringLineItemsRequest\x1a5.tessera.entitlement.v1.ListExpiringLineItemsResponse\x12o\n" +
 	"\x0eRequestRenewal\x12-.tessera.entitlement.v1.RequestRenewalRequest\x1a..tessera.entitlement.v1.RequestRenewalResponse\x12`\n" +
 	"\fReserveSeats\x12+.tessera.entitlement.v1.ReserveSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12`\n" +
-	"\fConfirmSeats\x12+.tessera.entitlement.v1.ConfirmSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12x\n" +
+	"\fConfirmSeats\x12+.tessera.entitlement.v1.ConfirmSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12`\n" +
+	"\tMoveSeats\x12(.tessera.entitlement.v1.MoveSeatsRequest\x1a).tessera.entitlement.v1.MoveSeatsResponse\x12x\n" +
 	"\x11BatchConfirmSeats\x120.tessera.entitlement.v1.BatchConfirmSeatsRequest\x1a1.tessera.entitlement.v1.BatchConfirmSeatsResponse\x12`\n" +
 	"\fReleaseSeats\x12+.tessera.entitlement.v1.ReleaseSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12{\n" +
 	"\x12CheckProductAccess\x121.tessera.entitlement.v1.CheckProductAccessRequest\x1a2.tessera.entitlement.v1.CheckProductAccessResponse\x12\x8d\x01\n" +
@@ -6156,7 +6301,7 @@ func file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_entitlement_v1_entitlement_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 82)
+var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 84)
 var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(LicenseModelType)(0),                    // 0: tessera.entitlement.v1.LicenseModelType
 	(LicenseTechnology)(0),                   // 1: tessera.entitlement.v1.LicenseTechnology
@@ -6201,61 +6346,63 @@ var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(*Reservation)(nil),                      // 40: tessera.entitlement.v1.Reservation
 	(*ReserveSeatsRequest)(nil),              // 41: tessera.entitlement.v1.ReserveSeatsRequest
 	(*ConfirmSeatsRequest)(nil),              // 42: tessera.entitlement.v1.ConfirmSeatsRequest
-	(*BatchConfirmSeatsRequest)(nil),         // 43: tessera.entitlement.v1.BatchConfirmSeatsRequest
-	(*BatchConfirmSeatsResponse)(nil),        // 44: tessera.entitlement.v1.BatchConfirmSeatsResponse
-	(*ReleaseSeatsRequest)(nil),              // 45: tessera.entitlement.v1.ReleaseSeatsRequest
-	(*CheckProductAccessRequest)(nil),        // 46: tessera.entitlement.v1.CheckProductAccessRequest
-	(*CheckProductAccessResponse)(nil),       // 47: tessera.entitlement.v1.CheckProductAccessResponse
-	(*CountAccountEntitlementsRequest)(nil),  // 48: tessera.entitlement.v1.CountAccountEntitlementsRequest
-	(*CountAccountEntitlementsResponse)(nil), // 49: tessera.entitlement.v1.CountAccountEntitlementsResponse
-	(*EntitlementKey)(nil),                   // 50: tessera.entitlement.v1.EntitlementKey
-	(*ResolveEntitlementKeyRequest)(nil),     // 51: tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	(*AssignEntitlementKeyRequest)(nil),      // 52: tessera.entitlement.v1.AssignEntitlementKeyRequest
-	(*Trial)(nil),                            // 53: tessera.entitlement.v1.Trial
-	(*CreateTrialRequest)(nil),               // 54: tessera.entitlement.v1.CreateTrialRequest
-	(*ListAvailableTrialsRequest)(nil),       // 55: tessera.entitlement.v1.ListAvailableTrialsRequest
-	(*ListAvailableTrialsResponse)(nil),      // 56: tessera.entitlement.v1.ListAvailableTrialsResponse
-	(*RegisterTrialsRequest)(nil),            // 57: tessera.entitlement.v1.RegisterTrialsRequest
-	(*RegisterTrialsResponse)(nil),           // 58: tessera.entitlement.v1.RegisterTrialsResponse
-	(*GetEntitlementCertificateRequest)(nil), // 59: tessera.entitlement.v1.GetEntitlementCertificateRequest
-	(*EntitlementCertificate)(nil),           // 60: tessera.entitlement.v1.EntitlementCertificate
-	(*EmailLineItemRequest)(nil),             // 61: tessera.entitlement.v1.EmailLineItemRequest
-	(*EmailLineItemResponse)(nil),            // 62: tessera.entitlement.v1.EmailLineItemResponse
-	(*CreateSubscriptionTokenRequest)(nil),   // 63: tessera.entitlement.v1.CreateSubscriptionTokenRequest
-	(*CreateSubscriptionTokenResponse)(nil),  // 64: tessera.entitlement.v1.CreateSubscriptionTokenResponse
-	(*RevokeSubscriptionTokenRequest)(nil),   // 65: tessera.entitlement.v1.RevokeSubscriptionTokenRequest
-	(*RevokeSubscriptionTokenResponse)(nil),  // 66: tessera.entitlement.v1.RevokeSubscriptionTokenResponse
-	(*PullSubscriptionRequest)(nil),          // 67: tessera.entitlement.v1.PullSubscriptionRequest
-	(*Subscription)(nil),                     // 68: tessera.entitlement.v1.Subscription
-	(*TransferLineItemRequest)(nil),          // 69: tessera.entitlement.v1.TransferLineItemRequest
-	(*DecideTransferRequest)(nil),            // 70: tessera.entitlement.v1.DecideTransferRequest
-	(*SplitLineItemRequest)(nil),             // 71: tessera.entitlement.v1.SplitLineItemRequest
-	(*SplitLineItemResponse)(nil),            // 72: tessera.entitlement.v1.SplitLineItemResponse
-	(*WebRegisterKey)(nil),                   // 73: tessera.entitlement.v1.WebRegisterKey
-	(*BulkEntitlement)(nil),                  // 74: tessera.entitlement.v1.BulkEntitlement
-	(*CreateBulkEntitlementRequest)(nil),     // 75: tessera.entitlement.v1.CreateBulkEntitlementRequest
-	(*GetBulkEntitlementRequest)(nil),        // 76: tessera.entitlement.v1.GetBulkEntitlementRequest
-	(*RedeemWebRegisterKeyRequest)(nil),      // 77: tessera.entitlement.v1.RedeemWebRegisterKeyRequest
-	(*ListEntitlementsRequest)(nil),          // 78: tessera.entitlement.v1.ListEntitlementsRequest
-	(*ListEntitlementsResponse)(nil),         // 79: tessera.entitlement.v1.ListEntitlementsResponse
-	(*ListExpiringLineItemsRequest)(nil),     // 80: tessera.entitlement.v1.ListExpiringLineItemsRequest
-	(*ExpiringLineItem)(nil),                 // 81: tessera.entitlement.v1.ExpiringLineItem
-	(*ListExpiringLineItemsResponse)(nil),    // 82: tessera.entitlement.v1.ListExpiringLineItemsResponse
-	(*RequestRenewalRequest)(nil),            // 83: tessera.entitlement.v1.RequestRenewalRequest
-	(*RequestRenewalResponse)(nil),           // 84: tessera.entitlement.v1.RequestRenewalResponse
-	(*SplitBulkEntitlementRequest)(nil),      // 85: tessera.entitlement.v1.SplitBulkEntitlementRequest
-	nil,                                      // 86: tessera.entitlement.v1.LineItem.AttributesEntry
-	nil,                                      // 87: tessera.entitlement.v1.OrderLine.AttributesEntry
-	nil,                                      // 88: tessera.entitlement.v1.BatchConfirmSeatsResponse.RefusedEntry
-	(*timestamppb.Timestamp)(nil),            // 89: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),            // 90: google.protobuf.FieldMask
-	(*durationpb.Duration)(nil),              // 91: google.protobuf.Duration
-	(*v1.ListAuditEventsRequest)(nil),        // 92: tessera.common.v1.ListAuditEventsRequest
-	(*v1.ListAuditEventsResponse)(nil),       // 93: tessera.common.v1.ListAuditEventsResponse
+	(*MoveSeatsRequest)(nil),                 // 43: tessera.entitlement.v1.MoveSeatsRequest
+	(*MoveSeatsResponse)(nil),                // 44: tessera.entitlement.v1.MoveSeatsResponse
+	(*BatchConfirmSeatsRequest)(nil),         // 45: tessera.entitlement.v1.BatchConfirmSeatsRequest
+	(*BatchConfirmSeatsResponse)(nil),        // 46: tessera.entitlement.v1.BatchConfirmSeatsResponse
+	(*ReleaseSeatsRequest)(nil),              // 47: tessera.entitlement.v1.ReleaseSeatsRequest
+	(*CheckProductAccessRequest)(nil),        // 48: tessera.entitlement.v1.CheckProductAccessRequest
+	(*CheckProductAccessResponse)(nil),       // 49: tessera.entitlement.v1.CheckProductAccessResponse
+	(*CountAccountEntitlementsRequest)(nil),  // 50: tessera.entitlement.v1.CountAccountEntitlementsRequest
+	(*CountAccountEntitlementsResponse)(nil), // 51: tessera.entitlement.v1.CountAccountEntitlementsResponse
+	(*EntitlementKey)(nil),                   // 52: tessera.entitlement.v1.EntitlementKey
+	(*ResolveEntitlementKeyRequest)(nil),     // 53: tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	(*AssignEntitlementKeyRequest)(nil),      // 54: tessera.entitlement.v1.AssignEntitlementKeyRequest
+	(*Trial)(nil),                            // 55: tessera.entitlement.v1.Trial
+	(*CreateTrialRequest)(nil),               // 56: tessera.entitlement.v1.CreateTrialRequest
+	(*ListAvailableTrialsRequest)(nil),       // 57: tessera.entitlement.v1.ListAvailableTrialsRequest
+	(*ListAvailableTrialsResponse)(nil),      // 58: tessera.entitlement.v1.ListAvailableTrialsResponse
+	(*RegisterTrialsRequest)(nil),            // 59: tessera.entitlement.v1.RegisterTrialsRequest
+	(*RegisterTrialsResponse)(nil),           // 60: tessera.entitlement.v1.RegisterTrialsResponse
+	(*GetEntitlementCertificateRequest)(nil), // 61: tessera.entitlement.v1.GetEntitlementCertificateRequest
+	(*EntitlementCertificate)(nil),           // 62: tessera.entitlement.v1.EntitlementCertificate
+	(*EmailLineItemRequest)(nil),             // 63: tessera.entitlement.v1.EmailLineItemRequest
+	(*EmailLineItemResponse)(nil),            // 64: tessera.entitlement.v1.EmailLineItemResponse
+	(*CreateSubscriptionTokenRequest)(nil),   // 65: tessera.entitlement.v1.CreateSubscriptionTokenRequest
+	(*CreateSubscriptionTokenResponse)(nil),  // 66: tessera.entitlement.v1.CreateSubscriptionTokenResponse
+	(*RevokeSubscriptionTokenRequest)(nil),   // 67: tessera.entitlement.v1.RevokeSubscriptionTokenRequest
+	(*RevokeSubscriptionTokenResponse)(nil),  // 68: tessera.entitlement.v1.RevokeSubscriptionTokenResponse
+	(*PullSubscriptionRequest)(nil),          // 69: tessera.entitlement.v1.PullSubscriptionRequest
+	(*Subscription)(nil),                     // 70: tessera.entitlement.v1.Subscription
+	(*TransferLineItemRequest)(nil),          // 71: tessera.entitlement.v1.TransferLineItemRequest
+	(*DecideTransferRequest)(nil),            // 72: tessera.entitlement.v1.DecideTransferRequest
+	(*SplitLineItemRequest)(nil),             // 73: tessera.entitlement.v1.SplitLineItemRequest
+	(*SplitLineItemResponse)(nil),            // 74: tessera.entitlement.v1.SplitLineItemResponse
+	(*WebRegisterKey)(nil),                   // 75: tessera.entitlement.v1.WebRegisterKey
+	(*BulkEntitlement)(nil),                  // 76: tessera.entitlement.v1.BulkEntitlement
+	(*CreateBulkEntitlementRequest)(nil),     // 77: tessera.entitlement.v1.CreateBulkEntitlementRequest
+	(*GetBulkEntitlementRequest)(nil),        // 78: tessera.entitlement.v1.GetBulkEntitlementRequest
+	(*RedeemWebRegisterKeyRequest)(nil),      // 79: tessera.entitlement.v1.RedeemWebRegisterKeyRequest
+	(*ListEntitlementsRequest)(nil),          // 80: tessera.entitlement.v1.ListEntitlementsRequest
+	(*ListEntitlementsResponse)(nil),         // 81: tessera.entitlement.v1.ListEntitlementsResponse
+	(*ListExpiringLineItemsRequest)(nil),     // 82: tessera.entitlement.v1.ListExpiringLineItemsRequest
+	(*ExpiringLineItem)(nil),                 // 83: tessera.entitlement.v1.ExpiringLineItem
+	(*ListExpiringLineItemsResponse)(nil),    // 84: tessera.entitlement.v1.ListExpiringLineItemsResponse
+	(*RequestRenewalRequest)(nil),            // 85: tessera.entitlement.v1.RequestRenewalRequest
+	(*RequestRenewalResponse)(nil),           // 86: tessera.entitlement.v1.RequestRenewalResponse
+	(*SplitBulkEntitlementRequest)(nil),      // 87: tessera.entitlement.v1.SplitBulkEntitlementRequest
+	nil,                                      // 88: tessera.entitlement.v1.LineItem.AttributesEntry
+	nil,                                      // 89: tessera.entitlement.v1.OrderLine.AttributesEntry
+	nil,                                      // 90: tessera.entitlement.v1.BatchConfirmSeatsResponse.RefusedEntry
+	(*timestamppb.Timestamp)(nil),            // 91: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),            // 92: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),              // 93: google.protobuf.Duration
+	(*v1.ListAuditEventsRequest)(nil),        // 94: tessera.common.v1.ListAuditEventsRequest
+	(*v1.ListAuditEventsResponse)(nil),       // 95: tessera.common.v1.ListAuditEventsResponse
 }
 var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	0,   // 0: tessera.entitlement.v1.LicenseModel.type:type_name -> tessera.entitlement.v1.LicenseModelType
-	89,  // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
+	91,  // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
 	8,   // 2: tessera.entitlement.v1.LicenseModel.defaults:type_name -> tessera.entitlement.v1.LicenseDefaults
 	9,   // 3: tessera.entitlement.v1.LicenseModel.returns:type_name -> tessera.entitlement.v1.LifecyclePolicy
 	9,   // 4: tessera.entitlement.v1.LicenseModel.repairs:type_name -> tessera.entitlement.v1.LifecyclePolicy
@@ -6263,65 +6410,65 @@ var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	7,   // 6: tessera.entitlement.v1.CreateLicenseModelRequest.license_model:type_name -> tessera.entitlement.v1.LicenseModel
 	12,  // 7: tessera.entitlement.v1.Product.features:type_name -> tessera.entitlement.v1.Feature
 	1,   // 8: tessera.entitlement.v1.Product.license_technology:type_name -> tessera.entitlement.v1.LicenseTechnology
-	89,  // 9: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
+	91,  // 9: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
 	2,   // 10: tessera.entitlement.v1.Product.kind:type_name -> tessera.entitlement.v1.ProductKind
 	13,  // 11: tessera.entitlement.v1.UpdateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	90,  // 12: tessera.entitlement.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
+	92,  // 12: tessera.entitlement.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
 	13,  // 13: tessera.entitlement.v1.ListProductsResponse.products:type_name -> tessera.entitlement.v1.Product
 	13,  // 14: tessera.entitlement.v1.CreateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	89,  // 15: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
+	91,  // 15: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
 	18,  // 16: tessera.entitlement.v1.CreateServicePlanRequest.service_plan:type_name -> tessera.entitlement.v1.ServicePlan
 	18,  // 17: tessera.entitlement.v1.ListServicePlansResponse.service_plans:type_name -> tessera.entitlement.v1.ServicePlan
-	89,  // 18: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
-	89,  // 19: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
+	91,  // 18: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
+	91,  // 19: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
 	24,  // 20: tessera.entitlement.v1.CreateProductLineRequest.product_line:type_name -> tessera.entitlement.v1.ProductLine
 	24,  // 21: tessera.entitlement.v1.ListProductLinesResponse.product_lines:type_name -> tessera.entitlement.v1.ProductLine
 	3,   // 22: tessera.entitlement.v1.LineItem.state:type_name -> tessera.entitlement.v1.LineItemState
-	89,  // 23: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
-	89,  // 24: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
-	89,  // 25: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
-	89,  // 26: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
-	89,  // 27: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
-	86,  // 28: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
+	91,  // 23: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
+	91,  // 24: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
+	91,  // 25: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	91,  // 26: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
+	91,  // 27: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
+	88,  // 28: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
 	4,   // 29: tessera.entitlement.v1.LineItem.type:type_name -> tessera.entitlement.v1.LineItemType
-	89,  // 30: tessera.entitlement.v1.LineItem.create_time:type_name -> google.protobuf.Timestamp
+	91,  // 30: tessera.entitlement.v1.LineItem.create_time:type_name -> google.protobuf.Timestamp
 	30,  // 31: tessera.entitlement.v1.ListLineItemsResponse.line_items:type_name -> tessera.entitlement.v1.LineItem
 	30,  // 32: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
-	89,  // 33: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
-	89,  // 34: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
-	89,  // 35: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
-	89,  // 36: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
-	89,  // 37: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
-	89,  // 38: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
-	87,  // 39: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
+	91,  // 33: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
+	91,  // 34: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
+	91,  // 35: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
+	91,  // 36: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	91,  // 37: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
+	91,  // 38: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
+	89,  // 39: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
 	4,   // 40: tessera.entitlement.v1.OrderLine.type:type_name -> tessera.entitlement.v1.LineItemType
 	34,  // 41: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
 	35,  // 42: tessera.entitlement.v1.BatchCreateOrdersRequest.orders:type_name -> tessera.entitlement.v1.CreateOrderRequest
 	33,  // 43: tessera.entitlement.v1.BatchCreateOrdersResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
 	5,   // 44: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
-	89,  // 45: tessera.entitlement.v1.Reservation.expire_time:type_name -> google.protobuf.Timestamp
-	91,  // 46: tessera.entitlement.v1.ReserveSeatsRequest.ttl:type_name -> google.protobuf.Duration
-	89,  // 47: tessera.entitlement.v1.ReserveSeatsRequest.start_time:type_name -> google.protobuf.Timestamp
-	88,  // 48: tessera.entitlement.v1.BatchConfirmSeatsResponse.refused:type_name -> tessera.entitlement.v1.BatchConfirmSeatsResponse.RefusedEntry
+	91,  // 45: tessera.entitlement.v1.Reservation.expire_time:type_name -> google.protobuf.Timestamp
+	93,  // 46: tessera.entitlement.v1.ReserveSeatsRequest.ttl:type_name -> google.protobuf.Duration
+	91,  // 47: tessera.entitlement.v1.ReserveSeatsRequest.start_time:type_name -> google.protobuf.Timestamp
+	90,  // 48: tessera.entitlement.v1.BatchConfirmSeatsResponse.refused:type_name -> tessera.entitlement.v1.BatchConfirmSeatsResponse.RefusedEntry
 	6,   // 49: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
 	6,   // 50: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
-	89,  // 51: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
-	53,  // 52: tessera.entitlement.v1.CreateTrialRequest.trial:type_name -> tessera.entitlement.v1.Trial
-	53,  // 53: tessera.entitlement.v1.ListAvailableTrialsResponse.trials:type_name -> tessera.entitlement.v1.Trial
+	91,  // 51: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
+	55,  // 52: tessera.entitlement.v1.CreateTrialRequest.trial:type_name -> tessera.entitlement.v1.Trial
+	55,  // 53: tessera.entitlement.v1.ListAvailableTrialsResponse.trials:type_name -> tessera.entitlement.v1.Trial
 	33,  // 54: tessera.entitlement.v1.RegisterTrialsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
 	30,  // 55: tessera.entitlement.v1.Subscription.line_items:type_name -> tessera.entitlement.v1.LineItem
-	89,  // 56: tessera.entitlement.v1.Subscription.next_expire_time:type_name -> google.protobuf.Timestamp
+	91,  // 56: tessera.entitlement.v1.Subscription.next_expire_time:type_name -> google.protobuf.Timestamp
 	30,  // 57: tessera.entitlement.v1.SplitLineItemResponse.from:type_name -> tessera.entitlement.v1.LineItem
 	30,  // 58: tessera.entitlement.v1.SplitLineItemResponse.to:type_name -> tessera.entitlement.v1.LineItem
-	89,  // 59: tessera.entitlement.v1.WebRegisterKey.redeem_time:type_name -> google.protobuf.Timestamp
-	73,  // 60: tessera.entitlement.v1.BulkEntitlement.keys:type_name -> tessera.entitlement.v1.WebRegisterKey
-	89,  // 61: tessera.entitlement.v1.BulkEntitlement.create_time:type_name -> google.protobuf.Timestamp
-	74,  // 62: tessera.entitlement.v1.CreateBulkEntitlementRequest.bulk_entitlement:type_name -> tessera.entitlement.v1.BulkEntitlement
+	91,  // 59: tessera.entitlement.v1.WebRegisterKey.redeem_time:type_name -> google.protobuf.Timestamp
+	75,  // 60: tessera.entitlement.v1.BulkEntitlement.keys:type_name -> tessera.entitlement.v1.WebRegisterKey
+	91,  // 61: tessera.entitlement.v1.BulkEntitlement.create_time:type_name -> google.protobuf.Timestamp
+	76,  // 62: tessera.entitlement.v1.CreateBulkEntitlementRequest.bulk_entitlement:type_name -> tessera.entitlement.v1.BulkEntitlement
 	33,  // 63: tessera.entitlement.v1.ListEntitlementsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
 	30,  // 64: tessera.entitlement.v1.ExpiringLineItem.line_item:type_name -> tessera.entitlement.v1.LineItem
-	89,  // 65: tessera.entitlement.v1.ExpiringLineItem.end_time:type_name -> google.protobuf.Timestamp
-	81,  // 66: tessera.entitlement.v1.ListExpiringLineItemsResponse.items:type_name -> tessera.entitlement.v1.ExpiringLineItem
-	92,  // 67: tessera.entitlement.v1.AuditService.ListAuditEvents:input_type -> tessera.common.v1.ListAuditEventsRequest
+	91,  // 65: tessera.entitlement.v1.ExpiringLineItem.end_time:type_name -> google.protobuf.Timestamp
+	83,  // 66: tessera.entitlement.v1.ListExpiringLineItemsResponse.items:type_name -> tessera.entitlement.v1.ExpiringLineItem
+	94,  // 67: tessera.entitlement.v1.AuditService.ListAuditEvents:input_type -> tessera.common.v1.ListAuditEventsRequest
 	10,  // 68: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
 	11,  // 69: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
 	17,  // 70: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
@@ -6334,85 +6481,87 @@ var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	19,  // 77: tessera.entitlement.v1.CatalogService.CreateServicePlan:input_type -> tessera.entitlement.v1.CreateServicePlanRequest
 	20,  // 78: tessera.entitlement.v1.CatalogService.GetServicePlan:input_type -> tessera.entitlement.v1.GetServicePlanRequest
 	21,  // 79: tessera.entitlement.v1.CatalogService.ListServicePlans:input_type -> tessera.entitlement.v1.ListServicePlansRequest
-	54,  // 80: tessera.entitlement.v1.CatalogService.CreateTrial:input_type -> tessera.entitlement.v1.CreateTrialRequest
+	56,  // 80: tessera.entitlement.v1.CatalogService.CreateTrial:input_type -> tessera.entitlement.v1.CreateTrialRequest
 	35,  // 81: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
 	36,  // 82: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:input_type -> tessera.entitlement.v1.BatchCreateOrdersRequest
 	38,  // 83: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
-	78,  // 84: tessera.entitlement.v1.EntitlementService.ListEntitlements:input_type -> tessera.entitlement.v1.ListEntitlementsRequest
+	80,  // 84: tessera.entitlement.v1.EntitlementService.ListEntitlements:input_type -> tessera.entitlement.v1.ListEntitlementsRequest
 	39,  // 85: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
-	59,  // 86: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:input_type -> tessera.entitlement.v1.GetEntitlementCertificateRequest
-	61,  // 87: tessera.entitlement.v1.EntitlementService.EmailLineItem:input_type -> tessera.entitlement.v1.EmailLineItemRequest
-	63,  // 88: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:input_type -> tessera.entitlement.v1.CreateSubscriptionTokenRequest
-	65,  // 89: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:input_type -> tessera.entitlement.v1.RevokeSubscriptionTokenRequest
-	67,  // 90: tessera.entitlement.v1.EntitlementService.PullSubscription:input_type -> tessera.entitlement.v1.PullSubscriptionRequest
-	69,  // 91: tessera.entitlement.v1.EntitlementService.TransferLineItem:input_type -> tessera.entitlement.v1.TransferLineItemRequest
-	70,  // 92: tessera.entitlement.v1.EntitlementService.DecideTransfer:input_type -> tessera.entitlement.v1.DecideTransferRequest
-	71,  // 93: tessera.entitlement.v1.EntitlementService.SplitLineItem:input_type -> tessera.entitlement.v1.SplitLineItemRequest
-	75,  // 94: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:input_type -> tessera.entitlement.v1.CreateBulkEntitlementRequest
-	76,  // 95: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:input_type -> tessera.entitlement.v1.GetBulkEntitlementRequest
-	77,  // 96: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:input_type -> tessera.entitlement.v1.RedeemWebRegisterKeyRequest
-	85,  // 97: tessera.entitlement.v1.EntitlementService.SplitBulkEntitlement:input_type -> tessera.entitlement.v1.SplitBulkEntitlementRequest
+	61,  // 86: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:input_type -> tessera.entitlement.v1.GetEntitlementCertificateRequest
+	63,  // 87: tessera.entitlement.v1.EntitlementService.EmailLineItem:input_type -> tessera.entitlement.v1.EmailLineItemRequest
+	65,  // 88: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:input_type -> tessera.entitlement.v1.CreateSubscriptionTokenRequest
+	67,  // 89: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:input_type -> tessera.entitlement.v1.RevokeSubscriptionTokenRequest
+	69,  // 90: tessera.entitlement.v1.EntitlementService.PullSubscription:input_type -> tessera.entitlement.v1.PullSubscriptionRequest
+	71,  // 91: tessera.entitlement.v1.EntitlementService.TransferLineItem:input_type -> tessera.entitlement.v1.TransferLineItemRequest
+	72,  // 92: tessera.entitlement.v1.EntitlementService.DecideTransfer:input_type -> tessera.entitlement.v1.DecideTransferRequest
+	73,  // 93: tessera.entitlement.v1.EntitlementService.SplitLineItem:input_type -> tessera.entitlement.v1.SplitLineItemRequest
+	77,  // 94: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:input_type -> tessera.entitlement.v1.CreateBulkEntitlementRequest
+	78,  // 95: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:input_type -> tessera.entitlement.v1.GetBulkEntitlementRequest
+	79,  // 96: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:input_type -> tessera.entitlement.v1.RedeemWebRegisterKeyRequest
+	87,  // 97: tessera.entitlement.v1.EntitlementService.SplitBulkEntitlement:input_type -> tessera.entitlement.v1.SplitBulkEntitlementRequest
 	31,  // 98: tessera.entitlement.v1.EntitlementService.ListLineItems:input_type -> tessera.entitlement.v1.ListLineItemsRequest
-	80,  // 99: tessera.entitlement.v1.EntitlementService.ListExpiringLineItems:input_type -> tessera.entitlement.v1.ListExpiringLineItemsRequest
-	83,  // 100: tessera.entitlement.v1.EntitlementService.RequestRenewal:input_type -> tessera.entitlement.v1.RequestRenewalRequest
+	82,  // 99: tessera.entitlement.v1.EntitlementService.ListExpiringLineItems:input_type -> tessera.entitlement.v1.ListExpiringLineItemsRequest
+	85,  // 100: tessera.entitlement.v1.EntitlementService.RequestRenewal:input_type -> tessera.entitlement.v1.RequestRenewalRequest
 	41,  // 101: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
 	42,  // 102: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
-	43,  // 103: tessera.entitlement.v1.EntitlementService.BatchConfirmSeats:input_type -> tessera.entitlement.v1.BatchConfirmSeatsRequest
-	45,  // 104: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
-	46,  // 105: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
-	48,  // 106: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
-	51,  // 107: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	52,  // 108: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
-	23,  // 109: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
-	55,  // 110: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
-	57,  // 111: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
-	93,  // 112: tessera.entitlement.v1.AuditService.ListAuditEvents:output_type -> tessera.common.v1.ListAuditEventsResponse
-	7,   // 113: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	7,   // 114: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	13,  // 115: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
-	13,  // 116: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
-	13,  // 117: tessera.entitlement.v1.CatalogService.UpdateProduct:output_type -> tessera.entitlement.v1.Product
-	16,  // 118: tessera.entitlement.v1.CatalogService.ListProducts:output_type -> tessera.entitlement.v1.ListProductsResponse
-	24,  // 119: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	24,  // 120: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	28,  // 121: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
-	18,  // 122: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	18,  // 123: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	22,  // 124: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
-	53,  // 125: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
-	33,  // 126: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
-	37,  // 127: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
-	33,  // 128: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
-	79,  // 129: tessera.entitlement.v1.EntitlementService.ListEntitlements:output_type -> tessera.entitlement.v1.ListEntitlementsResponse
-	30,  // 130: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
-	60,  // 131: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:output_type -> tessera.entitlement.v1.EntitlementCertificate
-	62,  // 132: tessera.entitlement.v1.EntitlementService.EmailLineItem:output_type -> tessera.entitlement.v1.EmailLineItemResponse
-	64,  // 133: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:output_type -> tessera.entitlement.v1.CreateSubscriptionTokenResponse
-	66,  // 134: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:output_type -> tessera.entitlement.v1.RevokeSubscriptionTokenResponse
-	68,  // 135: tessera.entitlement.v1.EntitlementService.PullSubscription:output_type -> tessera.entitlement.v1.Subscription
-	30,  // 136: tessera.entitlement.v1.EntitlementService.TransferLineItem:output_type -> tessera.entitlement.v1.LineItem
-	30,  // 137: tessera.entitlement.v1.EntitlementService.DecideTransfer:output_type -> tessera.entitlement.v1.LineItem
-	72,  // 138: tessera.entitlement.v1.EntitlementService.SplitLineItem:output_type -> tessera.entitlement.v1.SplitLineItemResponse
-	74,  // 139: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
-	74,  // 140: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
-	33,  // 141: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:output_type -> tessera.entitlement.v1.Entitlement
-	74,  // 142: tessera.entitlement.v1.EntitlementService.SplitBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
-	32,  // 143: tessera.entitlement.v1.EntitlementService.ListLineItems:output_type -> tessera.entitlement.v1.ListLineItemsResponse
-	82,  // 144: tessera.entitlement.v1.EntitlementService.ListExpiringLineItems:output_type -> tessera.entitlement.v1.ListExpiringLineItemsResponse
-	84,  // 145: tessera.entitlement.v1.EntitlementService.RequestRenewal:output_type -> tessera.entitlement.v1.RequestRenewalResponse
-	40,  // 146: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
-	40,  // 147: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
-	44,  // 148: tessera.entitlement.v1.EntitlementService.BatchConfirmSeats:output_type -> tessera.entitlement.v1.BatchConfirmSeatsResponse
-	40,  // 149: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
-	47,  // 150: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
-	49,  // 151: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
-	50,  // 152: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	50,  // 153: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	33,  // 154: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
-	56,  // 155: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
-	58,  // 156: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
-	112, // [112:157] is the sub-list for method output_type
-	67,  // [67:112] is the sub-list for method input_type
+	43,  // 103: tessera.entitlement.v1.EntitlementService.MoveSeats:input_type -> tessera.entitlement.v1.MoveSeatsRequest
+	45,  // 104: tessera.entitlement.v1.EntitlementService.BatchConfirmSeats:input_type -> tessera.entitlement.v1.BatchConfirmSeatsRequest
+	47,  // 105: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
+	48,  // 106: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
+	50,  // 107: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
+	53,  // 108: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	54,  // 109: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
+	23,  // 110: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
+	57,  // 111: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
+	59,  // 112: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
+	95,  // 113: tessera.entitlement.v1.AuditService.ListAuditEvents:output_type -> tessera.common.v1.ListAuditEventsResponse
+	7,   // 114: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	7,   // 115: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	13,  // 116: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
+	13,  // 117: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
+	13,  // 118: tessera.entitlement.v1.CatalogService.UpdateProduct:output_type -> tessera.entitlement.v1.Product
+	16,  // 119: tessera.entitlement.v1.CatalogService.ListProducts:output_type -> tessera.entitlement.v1.ListProductsResponse
+	24,  // 120: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	24,  // 121: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	28,  // 122: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
+	18,  // 123: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	18,  // 124: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	22,  // 125: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
+	55,  // 126: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
+	33,  // 127: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
+	37,  // 128: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
+	33,  // 129: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
+	81,  // 130: tessera.entitlement.v1.EntitlementService.ListEntitlements:output_type -> tessera.entitlement.v1.ListEntitlementsResponse
+	30,  // 131: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
+	62,  // 132: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:output_type -> tessera.entitlement.v1.EntitlementCertificate
+	64,  // 133: tessera.entitlement.v1.EntitlementService.EmailLineItem:output_type -> tessera.entitlement.v1.EmailLineItemResponse
+	66,  // 134: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:output_type -> tessera.entitlement.v1.CreateSubscriptionTokenResponse
+	68,  // 135: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:output_type -> tessera.entitlement.v1.RevokeSubscriptionTokenResponse
+	70,  // 136: tessera.entitlement.v1.EntitlementService.PullSubscription:output_type -> tessera.entitlement.v1.Subscription
+	30,  // 137: tessera.entitlement.v1.EntitlementService.TransferLineItem:output_type -> tessera.entitlement.v1.LineItem
+	30,  // 138: tessera.entitlement.v1.EntitlementService.DecideTransfer:output_type -> tessera.entitlement.v1.LineItem
+	74,  // 139: tessera.entitlement.v1.EntitlementService.SplitLineItem:output_type -> tessera.entitlement.v1.SplitLineItemResponse
+	76,  // 140: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
+	76,  // 141: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
+	33,  // 142: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:output_type -> tessera.entitlement.v1.Entitlement
+	76,  // 143: tessera.entitlement.v1.EntitlementService.SplitBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
+	32,  // 144: tessera.entitlement.v1.EntitlementService.ListLineItems:output_type -> tessera.entitlement.v1.ListLineItemsResponse
+	84,  // 145: tessera.entitlement.v1.EntitlementService.ListExpiringLineItems:output_type -> tessera.entitlement.v1.ListExpiringLineItemsResponse
+	86,  // 146: tessera.entitlement.v1.EntitlementService.RequestRenewal:output_type -> tessera.entitlement.v1.RequestRenewalResponse
+	40,  // 147: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
+	40,  // 148: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
+	44,  // 149: tessera.entitlement.v1.EntitlementService.MoveSeats:output_type -> tessera.entitlement.v1.MoveSeatsResponse
+	46,  // 150: tessera.entitlement.v1.EntitlementService.BatchConfirmSeats:output_type -> tessera.entitlement.v1.BatchConfirmSeatsResponse
+	40,  // 151: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
+	49,  // 152: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
+	51,  // 153: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
+	52,  // 154: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	52,  // 155: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	33,  // 156: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
+	58,  // 157: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
+	60,  // 158: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
+	113, // [113:159] is the sub-list for method output_type
+	67,  // [67:113] is the sub-list for method input_type
 	67,  // [67:67] is the sub-list for extension type_name
 	67,  // [67:67] is the sub-list for extension extendee
 	0,   // [0:67] is the sub-list for field type_name
@@ -6429,7 +6578,7 @@ func file_tessera_entitlement_v1_entitlement_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_entitlement_v1_entitlement_proto_rawDesc), len(file_tessera_entitlement_v1_entitlement_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   82,
+			NumMessages:   84,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -720,6 +720,7 @@ const (
 	EntitlementService_RequestRenewal_FullMethodName            = "/tessera.entitlement.v1.EntitlementService/RequestRenewal"
 	EntitlementService_ReserveSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ReserveSeats"
 	EntitlementService_ConfirmSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ConfirmSeats"
+	EntitlementService_MoveSeats_FullMethodName                 = "/tessera.entitlement.v1.EntitlementService/MoveSeats"
 	EntitlementService_BatchConfirmSeats_FullMethodName         = "/tessera.entitlement.v1.EntitlementService/BatchConfirmSeats"
 	EntitlementService_ReleaseSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ReleaseSeats"
 	EntitlementService_CheckProductAccess_FullMethodName        = "/tessera.entitlement.v1.EntitlementService/CheckProductAccess"
@@ -794,6 +795,11 @@ type EntitlementServiceClient interface {
 	ReserveSeats(ctx context.Context, in *ReserveSeatsRequest, opts ...grpc.CallOption) (*Reservation, error)
 	// Makes a reservation permanent (idempotent).
 	ConfirmSeats(ctx context.Context, in *ConfirmSeatsRequest, opts ...grpc.CallOption) (*Reservation, error)
+	// Moves seats a confirmed reservation holds, with the quantity they stand for, to
+	// a line item of another account: pooled into a similar one or a new entitlement
+	// (services only: moving hosts between accounts, SPEC LIC-10). Idempotent by
+	// new_reservation_id.
+	MoveSeats(ctx context.Context, in *MoveSeatsRequest, opts ...grpc.CallOption) (*MoveSeatsResponse, error)
 	// Confirms many reservations in one transaction, for holders that confirm in
 	// batches; each is answered on its own (services only).
 	BatchConfirmSeats(ctx context.Context, in *BatchConfirmSeatsRequest, opts ...grpc.CallOption) (*BatchConfirmSeatsResponse, error)
@@ -1051,6 +1057,16 @@ func (c *entitlementServiceClient) ConfirmSeats(ctx context.Context, in *Confirm
 	return out, nil
 }
 
+func (c *entitlementServiceClient) MoveSeats(ctx context.Context, in *MoveSeatsRequest, opts ...grpc.CallOption) (*MoveSeatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MoveSeatsResponse)
+	err := c.cc.Invoke(ctx, EntitlementService_MoveSeats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *entitlementServiceClient) BatchConfirmSeats(ctx context.Context, in *BatchConfirmSeatsRequest, opts ...grpc.CallOption) (*BatchConfirmSeatsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(BatchConfirmSeatsResponse)
@@ -1204,6 +1220,11 @@ type EntitlementServiceServer interface {
 	ReserveSeats(context.Context, *ReserveSeatsRequest) (*Reservation, error)
 	// Makes a reservation permanent (idempotent).
 	ConfirmSeats(context.Context, *ConfirmSeatsRequest) (*Reservation, error)
+	// Moves seats a confirmed reservation holds, with the quantity they stand for, to
+	// a line item of another account: pooled into a similar one or a new entitlement
+	// (services only: moving hosts between accounts, SPEC LIC-10). Idempotent by
+	// new_reservation_id.
+	MoveSeats(context.Context, *MoveSeatsRequest) (*MoveSeatsResponse, error)
 	// Confirms many reservations in one transaction, for holders that confirm in
 	// batches; each is answered on its own (services only).
 	BatchConfirmSeats(context.Context, *BatchConfirmSeatsRequest) (*BatchConfirmSeatsResponse, error)
@@ -1306,6 +1327,9 @@ func (UnimplementedEntitlementServiceServer) ReserveSeats(context.Context, *Rese
 }
 func (UnimplementedEntitlementServiceServer) ConfirmSeats(context.Context, *ConfirmSeatsRequest) (*Reservation, error) {
 	return nil, status.Error(codes.Unimplemented, "method ConfirmSeats not implemented")
+}
+func (UnimplementedEntitlementServiceServer) MoveSeats(context.Context, *MoveSeatsRequest) (*MoveSeatsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MoveSeats not implemented")
 }
 func (UnimplementedEntitlementServiceServer) BatchConfirmSeats(context.Context, *BatchConfirmSeatsRequest) (*BatchConfirmSeatsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method BatchConfirmSeats not implemented")
@@ -1751,6 +1775,24 @@ func _EntitlementService_ConfirmSeats_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EntitlementService_MoveSeats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MoveSeatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).MoveSeats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_MoveSeats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).MoveSeats(ctx, req.(*MoveSeatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _EntitlementService_BatchConfirmSeats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(BatchConfirmSeatsRequest)
 	if err := dec(in); err != nil {
@@ -2007,6 +2049,10 @@ var EntitlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ConfirmSeats",
 			Handler:    _EntitlementService_ConfirmSeats_Handler,
+		},
+		{
+			MethodName: "MoveSeats",
+			Handler:    _EntitlementService_MoveSeats_Handler,
 		},
 		{
 			MethodName: "BatchConfirmSeats",

@@ -138,6 +138,8 @@ const (
 	SupportType_SUPPORT_TYPE_UPGRADE     SupportType = 6
 	SupportType_SUPPORT_TYPE_UPSELL      SupportType = 7
 	SupportType_SUPPORT_TYPE_RENEW       SupportType = 8
+	// Moved to another account with its host.
+	SupportType_SUPPORT_TYPE_TRANSFER SupportType = 9
 )
 
 // Enum value maps for SupportType.
@@ -152,6 +154,7 @@ var (
 		6: "SUPPORT_TYPE_UPGRADE",
 		7: "SUPPORT_TYPE_UPSELL",
 		8: "SUPPORT_TYPE_RENEW",
+		9: "SUPPORT_TYPE_TRANSFER",
 	}
 	SupportType_value = map[string]int32{
 		"SUPPORT_TYPE_UNSPECIFIED": 0,
@@ -163,6 +166,7 @@ var (
 		"SUPPORT_TYPE_UPGRADE":     6,
 		"SUPPORT_TYPE_UPSELL":      7,
 		"SUPPORT_TYPE_RENEW":       8,
+		"SUPPORT_TYPE_TRANSFER":    9,
 	}
 )
 
@@ -191,6 +195,61 @@ func (x SupportType) Number() protoreflect.EnumNumber {
 // Deprecated: Use SupportType.Descriptor instead.
 func (SupportType) EnumDescriptor() ([]byte, []int) {
 	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{2}
+}
+
+type JobState int32
+
+const (
+	JobState_JOB_STATE_UNSPECIFIED JobState = 0
+	JobState_JOB_STATE_QUEUED      JobState = 1
+	JobState_JOB_STATE_RUNNING     JobState = 2
+	JobState_JOB_STATE_SUCCEEDED   JobState = 3
+	JobState_JOB_STATE_FAILED      JobState = 4
+)
+
+// Enum value maps for JobState.
+var (
+	JobState_name = map[int32]string{
+		0: "JOB_STATE_UNSPECIFIED",
+		1: "JOB_STATE_QUEUED",
+		2: "JOB_STATE_RUNNING",
+		3: "JOB_STATE_SUCCEEDED",
+		4: "JOB_STATE_FAILED",
+	}
+	JobState_value = map[string]int32{
+		"JOB_STATE_UNSPECIFIED": 0,
+		"JOB_STATE_QUEUED":      1,
+		"JOB_STATE_RUNNING":     2,
+		"JOB_STATE_SUCCEEDED":   3,
+		"JOB_STATE_FAILED":      4,
+	}
+)
+
+func (x JobState) Enum() *JobState {
+	p := new(JobState)
+	*p = x
+	return p
+}
+
+func (x JobState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (JobState) Descriptor() protoreflect.EnumDescriptor {
+	return file_tessera_license_v1_license_proto_enumTypes[3].Descriptor()
+}
+
+func (JobState) Type() protoreflect.EnumType {
+	return &file_tessera_license_v1_license_proto_enumTypes[3]
+}
+
+func (x JobState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use JobState.Descriptor instead.
+func (JobState) EnumDescriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{3}
 }
 
 type FulfillmentView int32
@@ -228,11 +287,11 @@ func (x FulfillmentView) String() string {
 }
 
 func (FulfillmentView) Descriptor() protoreflect.EnumDescriptor {
-	return file_tessera_license_v1_license_proto_enumTypes[3].Descriptor()
+	return file_tessera_license_v1_license_proto_enumTypes[4].Descriptor()
 }
 
 func (FulfillmentView) Type() protoreflect.EnumType {
-	return &file_tessera_license_v1_license_proto_enumTypes[3]
+	return &file_tessera_license_v1_license_proto_enumTypes[4]
 }
 
 func (x FulfillmentView) Number() protoreflect.EnumNumber {
@@ -241,7 +300,7 @@ func (x FulfillmentView) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use FulfillmentView.Descriptor instead.
 func (FulfillmentView) EnumDescriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{3}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{4}
 }
 
 type SigningAlgorithm int32
@@ -278,11 +337,11 @@ func (x SigningAlgorithm) String() string {
 }
 
 func (SigningAlgorithm) Descriptor() protoreflect.EnumDescriptor {
-	return file_tessera_license_v1_license_proto_enumTypes[4].Descriptor()
+	return file_tessera_license_v1_license_proto_enumTypes[5].Descriptor()
 }
 
 func (SigningAlgorithm) Type() protoreflect.EnumType {
-	return &file_tessera_license_v1_license_proto_enumTypes[4]
+	return &file_tessera_license_v1_license_proto_enumTypes[5]
 }
 
 func (x SigningAlgorithm) Number() protoreflect.EnumNumber {
@@ -291,7 +350,7 @@ func (x SigningAlgorithm) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SigningAlgorithm.Descriptor instead.
 func (SigningAlgorithm) EnumDescriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{4}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{5}
 }
 
 type ValidateHostIdRequest struct {
@@ -2276,6 +2335,253 @@ func (x *HostLicenses) GetConsolidatedLicenses() []*ConsolidatedLicense {
 	return nil
 }
 
+type TransferHostsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// accounts/{account_id} the hosts belong to.
+	Parent  string   `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	HostIds []string `protobuf:"bytes,2,rep,name=host_ids,json=hostIds,proto3" json:"host_ids,omitempty"`
+	// accounts/{account_id} to move them to.
+	ToAccount string `protobuf:"bytes,3,opt,name=to_account,json=toAccount,proto3" json:"to_account,omitempty"`
+	// Pool the seats into similar line items of the target (same product, model and
+	// dates) instead of new entitlements.
+	Pool bool `protobuf:"varint,4,opt,name=pool,proto3" json:"pool,omitempty"`
+	// Idempotency key: a retry returns the same job.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferHostsRequest) Reset() {
+	*x = TransferHostsRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferHostsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferHostsRequest) ProtoMessage() {}
+
+func (x *TransferHostsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferHostsRequest.ProtoReflect.Descriptor instead.
+func (*TransferHostsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *TransferHostsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *TransferHostsRequest) GetHostIds() []string {
+	if x != nil {
+		return x.HostIds
+	}
+	return nil
+}
+
+func (x *TransferHostsRequest) GetToAccount() string {
+	if x != nil {
+		return x.ToAccount
+	}
+	return ""
+}
+
+func (x *TransferHostsRequest) GetPool() bool {
+	if x != nil {
+		return x.Pool
+	}
+	return false
+}
+
+func (x *TransferHostsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// A queued job and where it stands.
+type Job struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name: jobs/{job_id}.
+	Name  string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	JobId string `protobuf:"bytes,2,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// host_transfer
+	Kind  string   `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	State JobState `protobuf:"varint,4,opt,name=state,proto3,enum=tessera.license.v1.JobState" json:"state,omitempty"`
+	// Steps done (fulfillments moved) of the total.
+	Done  int32 `protobuf:"varint,5,opt,name=done,proto3" json:"done,omitempty"`
+	Total int32 `protobuf:"varint,6,opt,name=total,proto3" json:"total,omitempty"`
+	// Why it failed.
+	Error string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	// fulfillments/{id} it made.
+	Created       []string               `protobuf:"bytes,8,rep,name=created,proto3" json:"created,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Job) Reset() {
+	*x = Job{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Job) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Job) ProtoMessage() {}
+
+func (x *Job) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Job.ProtoReflect.Descriptor instead.
+func (*Job) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *Job) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Job) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *Job) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Job) GetState() JobState {
+	if x != nil {
+		return x.State
+	}
+	return JobState_JOB_STATE_UNSPECIFIED
+}
+
+func (x *Job) GetDone() int32 {
+	if x != nil {
+		return x.Done
+	}
+	return 0
+}
+
+func (x *Job) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *Job) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *Job) GetCreated() []string {
+	if x != nil {
+		return x.Created
+	}
+	return nil
+}
+
+func (x *Job) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Job) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+type GetJobRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetJobRequest) Reset() {
+	*x = GetJobRequest{}
+	mi := &file_tessera_license_v1_license_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetJobRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetJobRequest) ProtoMessage() {}
+
+func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_license_v1_license_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetJobRequest.ProtoReflect.Descriptor instead.
+func (*GetJobRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *GetJobRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 // A server (or triad) and how many seats of a product it should hold.
 type ServerCount struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2287,7 +2593,7 @@ type ServerCount struct {
 
 func (x *ServerCount) Reset() {
 	*x = ServerCount{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2299,7 +2605,7 @@ func (x *ServerCount) String() string {
 func (*ServerCount) ProtoMessage() {}
 
 func (x *ServerCount) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[26]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2312,7 +2618,7 @@ func (x *ServerCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerCount.ProtoReflect.Descriptor instead.
 func (*ServerCount) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{26}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ServerCount) GetServerHostIds() []string {
@@ -2346,7 +2652,7 @@ type BatchRehostRequest struct {
 
 func (x *BatchRehostRequest) Reset() {
 	*x = BatchRehostRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2358,7 +2664,7 @@ func (x *BatchRehostRequest) String() string {
 func (*BatchRehostRequest) ProtoMessage() {}
 
 func (x *BatchRehostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[27]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2371,7 +2677,7 @@ func (x *BatchRehostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRehostRequest.ProtoReflect.Descriptor instead.
 func (*BatchRehostRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{27}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *BatchRehostRequest) GetParent() string {
@@ -2418,7 +2724,7 @@ type ServerCounts struct {
 
 func (x *ServerCounts) Reset() {
 	*x = ServerCounts{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[28]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2430,7 +2736,7 @@ func (x *ServerCounts) String() string {
 func (*ServerCounts) ProtoMessage() {}
 
 func (x *ServerCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[28]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2443,7 +2749,7 @@ func (x *ServerCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerCounts.ProtoReflect.Descriptor instead.
 func (*ServerCounts) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{28}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ServerCounts) GetServers() []*ServerCount {
@@ -2468,7 +2774,7 @@ type RehostMove struct {
 
 func (x *RehostMove) Reset() {
 	*x = RehostMove{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[29]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2480,7 +2786,7 @@ func (x *RehostMove) String() string {
 func (*RehostMove) ProtoMessage() {}
 
 func (x *RehostMove) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[29]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2493,7 +2799,7 @@ func (x *RehostMove) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RehostMove.ProtoReflect.Descriptor instead.
 func (*RehostMove) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{29}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RehostMove) GetFulfillment() string {
@@ -2544,7 +2850,7 @@ type BatchRehostResponse struct {
 
 func (x *BatchRehostResponse) Reset() {
 	*x = BatchRehostResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[30]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2556,7 +2862,7 @@ func (x *BatchRehostResponse) String() string {
 func (*BatchRehostResponse) ProtoMessage() {}
 
 func (x *BatchRehostResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[30]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2569,7 +2875,7 @@ func (x *BatchRehostResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRehostResponse.ProtoReflect.Descriptor instead.
 func (*BatchRehostResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{30}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *BatchRehostResponse) GetMoves() []*RehostMove {
@@ -2617,7 +2923,7 @@ type TransferHostLicensesRequest struct {
 
 func (x *TransferHostLicensesRequest) Reset() {
 	*x = TransferHostLicensesRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[31]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2629,7 +2935,7 @@ func (x *TransferHostLicensesRequest) String() string {
 func (*TransferHostLicensesRequest) ProtoMessage() {}
 
 func (x *TransferHostLicensesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[31]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2642,7 +2948,7 @@ func (x *TransferHostLicensesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferHostLicensesRequest.ProtoReflect.Descriptor instead.
 func (*TransferHostLicensesRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{31}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *TransferHostLicensesRequest) GetParent() string {
@@ -2699,7 +3005,7 @@ type ConsolidateFulfillmentsRequest struct {
 
 func (x *ConsolidateFulfillmentsRequest) Reset() {
 	*x = ConsolidateFulfillmentsRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[32]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2711,7 +3017,7 @@ func (x *ConsolidateFulfillmentsRequest) String() string {
 func (*ConsolidateFulfillmentsRequest) ProtoMessage() {}
 
 func (x *ConsolidateFulfillmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[32]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2724,7 +3030,7 @@ func (x *ConsolidateFulfillmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsolidateFulfillmentsRequest.ProtoReflect.Descriptor instead.
 func (*ConsolidateFulfillmentsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{32}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ConsolidateFulfillmentsRequest) GetFulfillments() []string {
@@ -2758,7 +3064,7 @@ type ConsolidateFulfillmentsResponse struct {
 
 func (x *ConsolidateFulfillmentsResponse) Reset() {
 	*x = ConsolidateFulfillmentsResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[33]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2770,7 +3076,7 @@ func (x *ConsolidateFulfillmentsResponse) String() string {
 func (*ConsolidateFulfillmentsResponse) ProtoMessage() {}
 
 func (x *ConsolidateFulfillmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[33]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2783,7 +3089,7 @@ func (x *ConsolidateFulfillmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsolidateFulfillmentsResponse.ProtoReflect.Descriptor instead.
 func (*ConsolidateFulfillmentsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{33}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ConsolidateFulfillmentsResponse) GetConsolidatedLicenses() []*ConsolidatedLicense {
@@ -2809,7 +3115,7 @@ type GetConsolidatedLicenseRequest struct {
 
 func (x *GetConsolidatedLicenseRequest) Reset() {
 	*x = GetConsolidatedLicenseRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[34]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2821,7 +3127,7 @@ func (x *GetConsolidatedLicenseRequest) String() string {
 func (*GetConsolidatedLicenseRequest) ProtoMessage() {}
 
 func (x *GetConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[34]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2834,7 +3140,7 @@ func (x *GetConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsolidatedLicenseRequest.ProtoReflect.Descriptor instead.
 func (*GetConsolidatedLicenseRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{34}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetConsolidatedLicenseRequest) GetName() string {
@@ -2857,7 +3163,7 @@ type ListConsolidatedLicensesRequest struct {
 
 func (x *ListConsolidatedLicensesRequest) Reset() {
 	*x = ListConsolidatedLicensesRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[35]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2869,7 +3175,7 @@ func (x *ListConsolidatedLicensesRequest) String() string {
 func (*ListConsolidatedLicensesRequest) ProtoMessage() {}
 
 func (x *ListConsolidatedLicensesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[35]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2882,7 +3188,7 @@ func (x *ListConsolidatedLicensesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConsolidatedLicensesRequest.ProtoReflect.Descriptor instead.
 func (*ListConsolidatedLicensesRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{35}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListConsolidatedLicensesRequest) GetPageSize() int32 {
@@ -2923,7 +3229,7 @@ type ListConsolidatedLicensesResponse struct {
 
 func (x *ListConsolidatedLicensesResponse) Reset() {
 	*x = ListConsolidatedLicensesResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[36]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2935,7 +3241,7 @@ func (x *ListConsolidatedLicensesResponse) String() string {
 func (*ListConsolidatedLicensesResponse) ProtoMessage() {}
 
 func (x *ListConsolidatedLicensesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[36]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2948,7 +3254,7 @@ func (x *ListConsolidatedLicensesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConsolidatedLicensesResponse.ProtoReflect.Descriptor instead.
 func (*ListConsolidatedLicensesResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{36}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListConsolidatedLicensesResponse) GetConsolidatedLicenses() []*ConsolidatedLicense {
@@ -2975,7 +3281,7 @@ type EmailConsolidatedLicenseRequest struct {
 
 func (x *EmailConsolidatedLicenseRequest) Reset() {
 	*x = EmailConsolidatedLicenseRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[37]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2987,7 +3293,7 @@ func (x *EmailConsolidatedLicenseRequest) String() string {
 func (*EmailConsolidatedLicenseRequest) ProtoMessage() {}
 
 func (x *EmailConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[37]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3000,7 +3306,7 @@ func (x *EmailConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailConsolidatedLicenseRequest.ProtoReflect.Descriptor instead.
 func (*EmailConsolidatedLicenseRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{37}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *EmailConsolidatedLicenseRequest) GetName() string {
@@ -3030,7 +3336,7 @@ type RehostConsolidatedLicenseRequest struct {
 
 func (x *RehostConsolidatedLicenseRequest) Reset() {
 	*x = RehostConsolidatedLicenseRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[38]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3042,7 +3348,7 @@ func (x *RehostConsolidatedLicenseRequest) String() string {
 func (*RehostConsolidatedLicenseRequest) ProtoMessage() {}
 
 func (x *RehostConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[38]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3055,7 +3361,7 @@ func (x *RehostConsolidatedLicenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RehostConsolidatedLicenseRequest.ProtoReflect.Descriptor instead.
 func (*RehostConsolidatedLicenseRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{38}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RehostConsolidatedLicenseRequest) GetName() string {
@@ -3095,7 +3401,7 @@ type GetFulfillmentRequest struct {
 
 func (x *GetFulfillmentRequest) Reset() {
 	*x = GetFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[39]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3107,7 +3413,7 @@ func (x *GetFulfillmentRequest) String() string {
 func (*GetFulfillmentRequest) ProtoMessage() {}
 
 func (x *GetFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[39]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3120,7 +3426,7 @@ func (x *GetFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*GetFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{39}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetFulfillmentRequest) GetName() string {
@@ -3148,7 +3454,7 @@ type ListFulfillmentsRequest struct {
 
 func (x *ListFulfillmentsRequest) Reset() {
 	*x = ListFulfillmentsRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[40]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3160,7 +3466,7 @@ func (x *ListFulfillmentsRequest) String() string {
 func (*ListFulfillmentsRequest) ProtoMessage() {}
 
 func (x *ListFulfillmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[40]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3173,7 +3479,7 @@ func (x *ListFulfillmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFulfillmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListFulfillmentsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{40}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListFulfillmentsRequest) GetPageSize() int32 {
@@ -3221,7 +3527,7 @@ type ListFulfillmentsResponse struct {
 
 func (x *ListFulfillmentsResponse) Reset() {
 	*x = ListFulfillmentsResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[41]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3233,7 +3539,7 @@ func (x *ListFulfillmentsResponse) String() string {
 func (*ListFulfillmentsResponse) ProtoMessage() {}
 
 func (x *ListFulfillmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[41]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3246,7 +3552,7 @@ func (x *ListFulfillmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFulfillmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListFulfillmentsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{41}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListFulfillmentsResponse) GetFulfillments() []*Fulfillment {
@@ -3281,7 +3587,7 @@ type ReturnFulfillmentRequest struct {
 
 func (x *ReturnFulfillmentRequest) Reset() {
 	*x = ReturnFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[42]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3293,7 +3599,7 @@ func (x *ReturnFulfillmentRequest) String() string {
 func (*ReturnFulfillmentRequest) ProtoMessage() {}
 
 func (x *ReturnFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[42]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3306,7 +3612,7 @@ func (x *ReturnFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*ReturnFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{42}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ReturnFulfillmentRequest) GetName() string {
@@ -3357,7 +3663,7 @@ type RepairFulfillmentRequest struct {
 
 func (x *RepairFulfillmentRequest) Reset() {
 	*x = RepairFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[43]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3369,7 +3675,7 @@ func (x *RepairFulfillmentRequest) String() string {
 func (*RepairFulfillmentRequest) ProtoMessage() {}
 
 func (x *RepairFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[43]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3382,7 +3688,7 @@ func (x *RepairFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RepairFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*RepairFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{43}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RepairFulfillmentRequest) GetName() string {
@@ -3430,7 +3736,7 @@ type RehostFulfillmentRequest struct {
 
 func (x *RehostFulfillmentRequest) Reset() {
 	*x = RehostFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[44]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3442,7 +3748,7 @@ func (x *RehostFulfillmentRequest) String() string {
 func (*RehostFulfillmentRequest) ProtoMessage() {}
 
 func (x *RehostFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[44]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3455,7 +3761,7 @@ func (x *RehostFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RehostFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*RehostFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{44}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RehostFulfillmentRequest) GetName() string {
@@ -3514,7 +3820,7 @@ type LifecycleResult struct {
 
 func (x *LifecycleResult) Reset() {
 	*x = LifecycleResult{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[45]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3526,7 +3832,7 @@ func (x *LifecycleResult) String() string {
 func (*LifecycleResult) ProtoMessage() {}
 
 func (x *LifecycleResult) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[45]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3539,7 +3845,7 @@ func (x *LifecycleResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LifecycleResult.ProtoReflect.Descriptor instead.
 func (*LifecycleResult) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{45}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *LifecycleResult) GetReplaced() *Fulfillment {
@@ -3573,7 +3879,7 @@ type EmailFulfillmentRequest struct {
 
 func (x *EmailFulfillmentRequest) Reset() {
 	*x = EmailFulfillmentRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[46]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3585,7 +3891,7 @@ func (x *EmailFulfillmentRequest) String() string {
 func (*EmailFulfillmentRequest) ProtoMessage() {}
 
 func (x *EmailFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[46]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3598,7 +3904,7 @@ func (x *EmailFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*EmailFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{46}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *EmailFulfillmentRequest) GetName() string {
@@ -3625,7 +3931,7 @@ type EmailFulfillmentResponse struct {
 
 func (x *EmailFulfillmentResponse) Reset() {
 	*x = EmailFulfillmentResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[47]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3637,7 +3943,7 @@ func (x *EmailFulfillmentResponse) String() string {
 func (*EmailFulfillmentResponse) ProtoMessage() {}
 
 func (x *EmailFulfillmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[47]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3650,7 +3956,7 @@ func (x *EmailFulfillmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailFulfillmentResponse.ProtoReflect.Descriptor instead.
 func (*EmailFulfillmentResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{47}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *EmailFulfillmentResponse) GetEventId() string {
@@ -3680,7 +3986,7 @@ type SigningKey struct {
 
 func (x *SigningKey) Reset() {
 	*x = SigningKey{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[48]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3692,7 +3998,7 @@ func (x *SigningKey) String() string {
 func (*SigningKey) ProtoMessage() {}
 
 func (x *SigningKey) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[48]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3705,7 +4011,7 @@ func (x *SigningKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningKey.ProtoReflect.Descriptor instead.
 func (*SigningKey) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{48}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *SigningKey) GetName() string {
@@ -3774,7 +4080,7 @@ type RotateSigningKeyRequest struct {
 
 func (x *RotateSigningKeyRequest) Reset() {
 	*x = RotateSigningKeyRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[49]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3786,7 +4092,7 @@ func (x *RotateSigningKeyRequest) String() string {
 func (*RotateSigningKeyRequest) ProtoMessage() {}
 
 func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[49]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3799,7 +4105,7 @@ func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateSigningKeyRequest.ProtoReflect.Descriptor instead.
 func (*RotateSigningKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{49}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *RotateSigningKeyRequest) GetAlgorithm() SigningAlgorithm {
@@ -3818,7 +4124,7 @@ type ListPublicKeysRequest struct {
 
 func (x *ListPublicKeysRequest) Reset() {
 	*x = ListPublicKeysRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[50]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3830,7 +4136,7 @@ func (x *ListPublicKeysRequest) String() string {
 func (*ListPublicKeysRequest) ProtoMessage() {}
 
 func (x *ListPublicKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[50]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3843,7 +4149,7 @@ func (x *ListPublicKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPublicKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListPublicKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{50}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListPublicKeysRequest) GetTenantId() string {
@@ -3861,7 +4167,7 @@ type ListSigningKeysRequest struct {
 
 func (x *ListSigningKeysRequest) Reset() {
 	*x = ListSigningKeysRequest{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[51]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3873,7 +4179,7 @@ func (x *ListSigningKeysRequest) String() string {
 func (*ListSigningKeysRequest) ProtoMessage() {}
 
 func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[51]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3886,7 +4192,7 @@ func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{51}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{54}
 }
 
 type ListSigningKeysResponse struct {
@@ -3898,7 +4204,7 @@ type ListSigningKeysResponse struct {
 
 func (x *ListSigningKeysResponse) Reset() {
 	*x = ListSigningKeysResponse{}
-	mi := &file_tessera_license_v1_license_proto_msgTypes[52]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3910,7 +4216,7 @@ func (x *ListSigningKeysResponse) String() string {
 func (*ListSigningKeysResponse) ProtoMessage() {}
 
 func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_license_v1_license_proto_msgTypes[52]
+	mi := &file_tessera_license_v1_license_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3923,7 +4229,7 @@ func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{52}
+	return file_tessera_license_v1_license_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ListSigningKeysResponse) GetSigningKeys() []*SigningKey {
@@ -4106,7 +4412,31 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\fHostLicenses\x12\x17\n" +
 	"\ahost_id\x18\x01 \x01(\tR\x06hostId\x12C\n" +
 	"\ffulfillments\x18\x02 \x03(\v2\x1f.tessera.license.v1.FulfillmentR\ffulfillments\x12\\\n" +
-	"\x15consolidated_licenses\x18\x03 \x03(\v2'.tessera.license.v1.ConsolidatedLicenseR\x14consolidatedLicenses\"K\n" +
+	"\x15consolidated_licenses\x18\x03 \x03(\v2'.tessera.license.v1.ConsolidatedLicenseR\x14consolidatedLicenses\"\x9b\x01\n" +
+	"\x14TransferHostsRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x19\n" +
+	"\bhost_ids\x18\x02 \x03(\tR\ahostIds\x12\x1d\n" +
+	"\n" +
+	"to_account\x18\x03 \x01(\tR\ttoAccount\x12\x12\n" +
+	"\x04pool\x18\x04 \x01(\bR\x04pool\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"\xcc\x02\n" +
+	"\x03Job\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x15\n" +
+	"\x06job_id\x18\x02 \x01(\tR\x05jobId\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x122\n" +
+	"\x05state\x18\x04 \x01(\x0e2\x1c.tessera.license.v1.JobStateR\x05state\x12\x12\n" +
+	"\x04done\x18\x05 \x01(\x05R\x04done\x12\x14\n" +
+	"\x05total\x18\x06 \x01(\x05R\x05total\x12\x14\n" +
+	"\x05error\x18\a \x01(\tR\x05error\x12\x18\n" +
+	"\acreated\x18\b \x03(\tR\acreated\x12;\n" +
+	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"#\n" +
+	"\rGetJobRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"K\n" +
 	"\vServerCount\x12&\n" +
 	"\x0fserver_host_ids\x18\x01 \x03(\tR\rserverHostIds\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x03R\x05count\"\xb9\x02\n" +
@@ -4250,7 +4580,7 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x1dFULFILLMENT_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18FULFILLMENT_STATE_ACTIVE\x10\x01\x12\x1e\n" +
 	"\x1aFULFILLMENT_STATE_RETURNED\x10\x02\x12\x1e\n" +
-	"\x1aFULFILLMENT_STATE_OBSOLETE\x10\x03*\xf5\x01\n" +
+	"\x1aFULFILLMENT_STATE_OBSOLETE\x10\x03*\x90\x02\n" +
 	"\vSupportType\x12\x1c\n" +
 	"\x18SUPPORT_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13SUPPORT_TYPE_MASTER\x10\x01\x12\x17\n" +
@@ -4260,7 +4590,14 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x15SUPPORT_TYPE_OBSOLETE\x10\x05\x12\x18\n" +
 	"\x14SUPPORT_TYPE_UPGRADE\x10\x06\x12\x17\n" +
 	"\x13SUPPORT_TYPE_UPSELL\x10\a\x12\x16\n" +
-	"\x12SUPPORT_TYPE_RENEW\x10\b*j\n" +
+	"\x12SUPPORT_TYPE_RENEW\x10\b\x12\x19\n" +
+	"\x15SUPPORT_TYPE_TRANSFER\x10\t*\x81\x01\n" +
+	"\bJobState\x12\x19\n" +
+	"\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10JOB_STATE_QUEUED\x10\x01\x12\x15\n" +
+	"\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n" +
+	"\x13JOB_STATE_SUCCEEDED\x10\x03\x12\x14\n" +
+	"\x10JOB_STATE_FAILED\x10\x04*j\n" +
 	"\x0fFulfillmentView\x12 \n" +
 	"\x1cFULFILLMENT_VIEW_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16FULFILLMENT_VIEW_BASIC\x10\x01\x12\x19\n" +
@@ -4268,7 +4605,7 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x10SigningAlgorithm\x12!\n" +
 	"\x1dSIGNING_ALGORITHM_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19SIGNING_ALGORITHM_ED25519\x10\x01\x12\x1b\n" +
-	"\x17SIGNING_ALGORITHM_ES256\x10\x022\xb0\x15\n" +
+	"\x17SIGNING_ALGORITHM_ES256\x10\x022\xca\x16\n" +
 	"\x0eLicenseService\x12`\n" +
 	"\x10ActivateLineItem\x12+.tessera.license.v1.ActivateLineItemRequest\x1a\x1f.tessera.license.v1.Fulfillment\x12p\n" +
 	"\x11ActivateLineItems\x12,.tessera.license.v1.ActivateLineItemsRequest\x1a-.tessera.license.v1.ActivateLineItemsResponse\x12\\\n" +
@@ -4281,7 +4618,9 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x0eGetUpgradeGrid\x12).tessera.license.v1.GetUpgradeGridRequest\x1a\x1f.tessera.license.v1.UpgradeGrid\x12v\n" +
 	"\x13UpgradeFulfillments\x12..tessera.license.v1.UpgradeFulfillmentsRequest\x1a/.tessera.license.v1.UpgradeFulfillmentsResponse\x12X\n" +
 	"\tListHosts\x12$.tessera.license.v1.ListHostsRequest\x1a%.tessera.license.v1.ListHostsResponse\x12_\n" +
-	"\x0fGetHostLicenses\x12*.tessera.license.v1.GetHostLicensesRequest\x1a .tessera.license.v1.HostLicenses\x12^\n" +
+	"\x0fGetHostLicenses\x12*.tessera.license.v1.GetHostLicensesRequest\x1a .tessera.license.v1.HostLicenses\x12R\n" +
+	"\rTransferHosts\x12(.tessera.license.v1.TransferHostsRequest\x1a\x17.tessera.license.v1.Job\x12D\n" +
+	"\x06GetJob\x12!.tessera.license.v1.GetJobRequest\x1a\x17.tessera.license.v1.Job\x12^\n" +
 	"\vBatchRehost\x12&.tessera.license.v1.BatchRehostRequest\x1a'.tessera.license.v1.BatchRehostResponse\x12p\n" +
 	"\x14TransferHostLicenses\x12/.tessera.license.v1.TransferHostLicensesRequest\x1a'.tessera.license.v1.BatchRehostResponse\x12\x82\x01\n" +
 	"\x17ConsolidateFulfillments\x122.tessera.license.v1.ConsolidateFulfillmentsRequest\x1a3.tessera.license.v1.ConsolidateFulfillmentsResponse\x12t\n" +
@@ -4308,174 +4647,185 @@ func file_tessera_license_v1_license_proto_rawDescGZIP() []byte {
 	return file_tessera_license_v1_license_proto_rawDescData
 }
 
-var file_tessera_license_v1_license_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_tessera_license_v1_license_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
 var file_tessera_license_v1_license_proto_goTypes = []any{
 	(HostRole)(0),                            // 0: tessera.license.v1.HostRole
 	(FulfillmentState)(0),                    // 1: tessera.license.v1.FulfillmentState
 	(SupportType)(0),                         // 2: tessera.license.v1.SupportType
-	(FulfillmentView)(0),                     // 3: tessera.license.v1.FulfillmentView
-	(SigningAlgorithm)(0),                    // 4: tessera.license.v1.SigningAlgorithm
-	(*ValidateHostIdRequest)(nil),            // 5: tessera.license.v1.ValidateHostIdRequest
-	(*HostIdCheck)(nil),                      // 6: tessera.license.v1.HostIdCheck
-	(*LicenseSettings)(nil),                  // 7: tessera.license.v1.LicenseSettings
-	(*GetLicenseSettingsRequest)(nil),        // 8: tessera.license.v1.GetLicenseSettingsRequest
-	(*UpdateLicenseSettingsRequest)(nil),     // 9: tessera.license.v1.UpdateLicenseSettingsRequest
-	(*Fulfillment)(nil),                      // 10: tessera.license.v1.Fulfillment
-	(*ActivateLineItemRequest)(nil),          // 11: tessera.license.v1.ActivateLineItemRequest
-	(*HostGroup)(nil),                        // 12: tessera.license.v1.HostGroup
-	(*HostCount)(nil),                        // 13: tessera.license.v1.HostCount
-	(*ActivationLine)(nil),                   // 14: tessera.license.v1.ActivationLine
-	(*FulfilAttributes)(nil),                 // 15: tessera.license.v1.FulfilAttributes
-	(*ActivateLineItemsRequest)(nil),         // 16: tessera.license.v1.ActivateLineItemsRequest
-	(*ActivateLineItemsResponse)(nil),        // 17: tessera.license.v1.ActivateLineItemsResponse
-	(*ConsolidatedLicense)(nil),              // 18: tessera.license.v1.ConsolidatedLicense
-	(*Shipment)(nil),                         // 19: tessera.license.v1.Shipment
-	(*GetUpgradeGridRequest)(nil),            // 20: tessera.license.v1.GetUpgradeGridRequest
-	(*UpgradeGrid)(nil),                      // 21: tessera.license.v1.UpgradeGrid
-	(*UpgradeGridRow)(nil),                   // 22: tessera.license.v1.UpgradeGridRow
-	(*UpgradeMove)(nil),                      // 23: tessera.license.v1.UpgradeMove
-	(*UpgradeFulfillmentsRequest)(nil),       // 24: tessera.license.v1.UpgradeFulfillmentsRequest
-	(*UpgradeFulfillmentsResponse)(nil),      // 25: tessera.license.v1.UpgradeFulfillmentsResponse
-	(*Host)(nil),                             // 26: tessera.license.v1.Host
-	(*ListHostsRequest)(nil),                 // 27: tessera.license.v1.ListHostsRequest
-	(*ListHostsResponse)(nil),                // 28: tessera.license.v1.ListHostsResponse
-	(*GetHostLicensesRequest)(nil),           // 29: tessera.license.v1.GetHostLicensesRequest
-	(*HostLicenses)(nil),                     // 30: tessera.license.v1.HostLicenses
-	(*ServerCount)(nil),                      // 31: tessera.license.v1.ServerCount
-	(*BatchRehostRequest)(nil),               // 32: tessera.license.v1.BatchRehostRequest
-	(*ServerCounts)(nil),                     // 33: tessera.license.v1.ServerCounts
-	(*RehostMove)(nil),                       // 34: tessera.license.v1.RehostMove
-	(*BatchRehostResponse)(nil),              // 35: tessera.license.v1.BatchRehostResponse
-	(*TransferHostLicensesRequest)(nil),      // 36: tessera.license.v1.TransferHostLicensesRequest
-	(*ConsolidateFulfillmentsRequest)(nil),   // 37: tessera.license.v1.ConsolidateFulfillmentsRequest
-	(*ConsolidateFulfillmentsResponse)(nil),  // 38: tessera.license.v1.ConsolidateFulfillmentsResponse
-	(*GetConsolidatedLicenseRequest)(nil),    // 39: tessera.license.v1.GetConsolidatedLicenseRequest
-	(*ListConsolidatedLicensesRequest)(nil),  // 40: tessera.license.v1.ListConsolidatedLicensesRequest
-	(*ListConsolidatedLicensesResponse)(nil), // 41: tessera.license.v1.ListConsolidatedLicensesResponse
-	(*EmailConsolidatedLicenseRequest)(nil),  // 42: tessera.license.v1.EmailConsolidatedLicenseRequest
-	(*RehostConsolidatedLicenseRequest)(nil), // 43: tessera.license.v1.RehostConsolidatedLicenseRequest
-	(*GetFulfillmentRequest)(nil),            // 44: tessera.license.v1.GetFulfillmentRequest
-	(*ListFulfillmentsRequest)(nil),          // 45: tessera.license.v1.ListFulfillmentsRequest
-	(*ListFulfillmentsResponse)(nil),         // 46: tessera.license.v1.ListFulfillmentsResponse
-	(*ReturnFulfillmentRequest)(nil),         // 47: tessera.license.v1.ReturnFulfillmentRequest
-	(*RepairFulfillmentRequest)(nil),         // 48: tessera.license.v1.RepairFulfillmentRequest
-	(*RehostFulfillmentRequest)(nil),         // 49: tessera.license.v1.RehostFulfillmentRequest
-	(*LifecycleResult)(nil),                  // 50: tessera.license.v1.LifecycleResult
-	(*EmailFulfillmentRequest)(nil),          // 51: tessera.license.v1.EmailFulfillmentRequest
-	(*EmailFulfillmentResponse)(nil),         // 52: tessera.license.v1.EmailFulfillmentResponse
-	(*SigningKey)(nil),                       // 53: tessera.license.v1.SigningKey
-	(*RotateSigningKeyRequest)(nil),          // 54: tessera.license.v1.RotateSigningKeyRequest
-	(*ListPublicKeysRequest)(nil),            // 55: tessera.license.v1.ListPublicKeysRequest
-	(*ListSigningKeysRequest)(nil),           // 56: tessera.license.v1.ListSigningKeysRequest
-	(*ListSigningKeysResponse)(nil),          // 57: tessera.license.v1.ListSigningKeysResponse
-	nil,                                      // 58: tessera.license.v1.BatchRehostRequest.TargetsEntry
-	(*timestamppb.Timestamp)(nil),            // 59: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),            // 60: google.protobuf.FieldMask
+	(JobState)(0),                            // 3: tessera.license.v1.JobState
+	(FulfillmentView)(0),                     // 4: tessera.license.v1.FulfillmentView
+	(SigningAlgorithm)(0),                    // 5: tessera.license.v1.SigningAlgorithm
+	(*ValidateHostIdRequest)(nil),            // 6: tessera.license.v1.ValidateHostIdRequest
+	(*HostIdCheck)(nil),                      // 7: tessera.license.v1.HostIdCheck
+	(*LicenseSettings)(nil),                  // 8: tessera.license.v1.LicenseSettings
+	(*GetLicenseSettingsRequest)(nil),        // 9: tessera.license.v1.GetLicenseSettingsRequest
+	(*UpdateLicenseSettingsRequest)(nil),     // 10: tessera.license.v1.UpdateLicenseSettingsRequest
+	(*Fulfillment)(nil),                      // 11: tessera.license.v1.Fulfillment
+	(*ActivateLineItemRequest)(nil),          // 12: tessera.license.v1.ActivateLineItemRequest
+	(*HostGroup)(nil),                        // 13: tessera.license.v1.HostGroup
+	(*HostCount)(nil),                        // 14: tessera.license.v1.HostCount
+	(*ActivationLine)(nil),                   // 15: tessera.license.v1.ActivationLine
+	(*FulfilAttributes)(nil),                 // 16: tessera.license.v1.FulfilAttributes
+	(*ActivateLineItemsRequest)(nil),         // 17: tessera.license.v1.ActivateLineItemsRequest
+	(*ActivateLineItemsResponse)(nil),        // 18: tessera.license.v1.ActivateLineItemsResponse
+	(*ConsolidatedLicense)(nil),              // 19: tessera.license.v1.ConsolidatedLicense
+	(*Shipment)(nil),                         // 20: tessera.license.v1.Shipment
+	(*GetUpgradeGridRequest)(nil),            // 21: tessera.license.v1.GetUpgradeGridRequest
+	(*UpgradeGrid)(nil),                      // 22: tessera.license.v1.UpgradeGrid
+	(*UpgradeGridRow)(nil),                   // 23: tessera.license.v1.UpgradeGridRow
+	(*UpgradeMove)(nil),                      // 24: tessera.license.v1.UpgradeMove
+	(*UpgradeFulfillmentsRequest)(nil),       // 25: tessera.license.v1.UpgradeFulfillmentsRequest
+	(*UpgradeFulfillmentsResponse)(nil),      // 26: tessera.license.v1.UpgradeFulfillmentsResponse
+	(*Host)(nil),                             // 27: tessera.license.v1.Host
+	(*ListHostsRequest)(nil),                 // 28: tessera.license.v1.ListHostsRequest
+	(*ListHostsResponse)(nil),                // 29: tessera.license.v1.ListHostsResponse
+	(*GetHostLicensesRequest)(nil),           // 30: tessera.license.v1.GetHostLicensesRequest
+	(*HostLicenses)(nil),                     // 31: tessera.license.v1.HostLicenses
+	(*TransferHostsRequest)(nil),             // 32: tessera.license.v1.TransferHostsRequest
+	(*Job)(nil),                              // 33: tessera.license.v1.Job
+	(*GetJobRequest)(nil),                    // 34: tessera.license.v1.GetJobRequest
+	(*ServerCount)(nil),                      // 35: tessera.license.v1.ServerCount
+	(*BatchRehostRequest)(nil),               // 36: tessera.license.v1.BatchRehostRequest
+	(*ServerCounts)(nil),                     // 37: tessera.license.v1.ServerCounts
+	(*RehostMove)(nil),                       // 38: tessera.license.v1.RehostMove
+	(*BatchRehostResponse)(nil),              // 39: tessera.license.v1.BatchRehostResponse
+	(*TransferHostLicensesRequest)(nil),      // 40: tessera.license.v1.TransferHostLicensesRequest
+	(*ConsolidateFulfillmentsRequest)(nil),   // 41: tessera.license.v1.ConsolidateFulfillmentsRequest
+	(*ConsolidateFulfillmentsResponse)(nil),  // 42: tessera.license.v1.ConsolidateFulfillmentsResponse
+	(*GetConsolidatedLicenseRequest)(nil),    // 43: tessera.license.v1.GetConsolidatedLicenseRequest
+	(*ListConsolidatedLicensesRequest)(nil),  // 44: tessera.license.v1.ListConsolidatedLicensesRequest
+	(*ListConsolidatedLicensesResponse)(nil), // 45: tessera.license.v1.ListConsolidatedLicensesResponse
+	(*EmailConsolidatedLicenseRequest)(nil),  // 46: tessera.license.v1.EmailConsolidatedLicenseRequest
+	(*RehostConsolidatedLicenseRequest)(nil), // 47: tessera.license.v1.RehostConsolidatedLicenseRequest
+	(*GetFulfillmentRequest)(nil),            // 48: tessera.license.v1.GetFulfillmentRequest
+	(*ListFulfillmentsRequest)(nil),          // 49: tessera.license.v1.ListFulfillmentsRequest
+	(*ListFulfillmentsResponse)(nil),         // 50: tessera.license.v1.ListFulfillmentsResponse
+	(*ReturnFulfillmentRequest)(nil),         // 51: tessera.license.v1.ReturnFulfillmentRequest
+	(*RepairFulfillmentRequest)(nil),         // 52: tessera.license.v1.RepairFulfillmentRequest
+	(*RehostFulfillmentRequest)(nil),         // 53: tessera.license.v1.RehostFulfillmentRequest
+	(*LifecycleResult)(nil),                  // 54: tessera.license.v1.LifecycleResult
+	(*EmailFulfillmentRequest)(nil),          // 55: tessera.license.v1.EmailFulfillmentRequest
+	(*EmailFulfillmentResponse)(nil),         // 56: tessera.license.v1.EmailFulfillmentResponse
+	(*SigningKey)(nil),                       // 57: tessera.license.v1.SigningKey
+	(*RotateSigningKeyRequest)(nil),          // 58: tessera.license.v1.RotateSigningKeyRequest
+	(*ListPublicKeysRequest)(nil),            // 59: tessera.license.v1.ListPublicKeysRequest
+	(*ListSigningKeysRequest)(nil),           // 60: tessera.license.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),          // 61: tessera.license.v1.ListSigningKeysResponse
+	nil,                                      // 62: tessera.license.v1.BatchRehostRequest.TargetsEntry
+	(*timestamppb.Timestamp)(nil),            // 63: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),            // 64: google.protobuf.FieldMask
 }
 var file_tessera_license_v1_license_proto_depIdxs = []int32{
 	0,  // 0: tessera.license.v1.ValidateHostIdRequest.role:type_name -> tessera.license.v1.HostRole
-	59, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
-	7,  // 2: tessera.license.v1.UpdateLicenseSettingsRequest.settings:type_name -> tessera.license.v1.LicenseSettings
-	60, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	63, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
+	8,  // 2: tessera.license.v1.UpdateLicenseSettingsRequest.settings:type_name -> tessera.license.v1.LicenseSettings
+	64, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
 	1,  // 4: tessera.license.v1.Fulfillment.state:type_name -> tessera.license.v1.FulfillmentState
-	59, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
+	63, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 6: tessera.license.v1.Fulfillment.support_type:type_name -> tessera.license.v1.SupportType
-	59, // 7: tessera.license.v1.Fulfillment.expire_time:type_name -> google.protobuf.Timestamp
-	13, // 8: tessera.license.v1.ActivationLine.counts:type_name -> tessera.license.v1.HostCount
-	59, // 9: tessera.license.v1.FulfilAttributes.start_time:type_name -> google.protobuf.Timestamp
-	59, // 10: tessera.license.v1.FulfilAttributes.version_date:type_name -> google.protobuf.Timestamp
-	14, // 11: tessera.license.v1.ActivateLineItemsRequest.lines:type_name -> tessera.license.v1.ActivationLine
-	12, // 12: tessera.license.v1.ActivateLineItemsRequest.hosts:type_name -> tessera.license.v1.HostGroup
-	15, // 13: tessera.license.v1.ActivateLineItemsRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
-	10, // 14: tessera.license.v1.ActivateLineItemsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
-	18, // 15: tessera.license.v1.ActivateLineItemsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	59, // 16: tessera.license.v1.ConsolidatedLicense.create_time:type_name -> google.protobuf.Timestamp
-	19, // 17: tessera.license.v1.ConsolidatedLicense.shipments:type_name -> tessera.license.v1.Shipment
-	59, // 18: tessera.license.v1.Shipment.time:type_name -> google.protobuf.Timestamp
-	22, // 19: tessera.license.v1.UpgradeGrid.rows:type_name -> tessera.license.v1.UpgradeGridRow
-	23, // 20: tessera.license.v1.UpgradeFulfillmentsRequest.moves:type_name -> tessera.license.v1.UpgradeMove
-	10, // 21: tessera.license.v1.UpgradeFulfillmentsResponse.replaced:type_name -> tessera.license.v1.Fulfillment
-	10, // 22: tessera.license.v1.UpgradeFulfillmentsResponse.created:type_name -> tessera.license.v1.Fulfillment
-	59, // 23: tessera.license.v1.Host.first_use_time:type_name -> google.protobuf.Timestamp
-	59, // 24: tessera.license.v1.Host.last_use_time:type_name -> google.protobuf.Timestamp
-	26, // 25: tessera.license.v1.ListHostsResponse.hosts:type_name -> tessera.license.v1.Host
-	10, // 26: tessera.license.v1.HostLicenses.fulfillments:type_name -> tessera.license.v1.Fulfillment
-	18, // 27: tessera.license.v1.HostLicenses.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	58, // 28: tessera.license.v1.BatchRehostRequest.targets:type_name -> tessera.license.v1.BatchRehostRequest.TargetsEntry
-	31, // 29: tessera.license.v1.ServerCounts.servers:type_name -> tessera.license.v1.ServerCount
-	34, // 30: tessera.license.v1.BatchRehostResponse.moves:type_name -> tessera.license.v1.RehostMove
-	10, // 31: tessera.license.v1.BatchRehostResponse.created:type_name -> tessera.license.v1.Fulfillment
-	18, // 32: tessera.license.v1.BatchRehostResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	18, // 33: tessera.license.v1.ConsolidateFulfillmentsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	18, // 34: tessera.license.v1.ListConsolidatedLicensesResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	3,  // 35: tessera.license.v1.ListFulfillmentsRequest.view:type_name -> tessera.license.v1.FulfillmentView
-	10, // 36: tessera.license.v1.ListFulfillmentsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
-	15, // 37: tessera.license.v1.RepairFulfillmentRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
-	12, // 38: tessera.license.v1.RehostFulfillmentRequest.hosts:type_name -> tessera.license.v1.HostGroup
-	10, // 39: tessera.license.v1.LifecycleResult.replaced:type_name -> tessera.license.v1.Fulfillment
-	10, // 40: tessera.license.v1.LifecycleResult.created:type_name -> tessera.license.v1.Fulfillment
-	4,  // 41: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	59, // 42: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
-	59, // 43: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
-	4,  // 44: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	53, // 45: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
-	33, // 46: tessera.license.v1.BatchRehostRequest.TargetsEntry.value:type_name -> tessera.license.v1.ServerCounts
-	11, // 47: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
-	16, // 48: tessera.license.v1.LicenseService.ActivateLineItems:input_type -> tessera.license.v1.ActivateLineItemsRequest
-	44, // 49: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
-	45, // 50: tessera.license.v1.LicenseService.ListFulfillments:input_type -> tessera.license.v1.ListFulfillmentsRequest
-	51, // 51: tessera.license.v1.LicenseService.EmailFulfillment:input_type -> tessera.license.v1.EmailFulfillmentRequest
-	47, // 52: tessera.license.v1.LicenseService.ReturnFulfillment:input_type -> tessera.license.v1.ReturnFulfillmentRequest
-	48, // 53: tessera.license.v1.LicenseService.RepairFulfillment:input_type -> tessera.license.v1.RepairFulfillmentRequest
-	49, // 54: tessera.license.v1.LicenseService.RehostFulfillment:input_type -> tessera.license.v1.RehostFulfillmentRequest
-	20, // 55: tessera.license.v1.LicenseService.GetUpgradeGrid:input_type -> tessera.license.v1.GetUpgradeGridRequest
-	24, // 56: tessera.license.v1.LicenseService.UpgradeFulfillments:input_type -> tessera.license.v1.UpgradeFulfillmentsRequest
-	27, // 57: tessera.license.v1.LicenseService.ListHosts:input_type -> tessera.license.v1.ListHostsRequest
-	29, // 58: tessera.license.v1.LicenseService.GetHostLicenses:input_type -> tessera.license.v1.GetHostLicensesRequest
-	32, // 59: tessera.license.v1.LicenseService.BatchRehost:input_type -> tessera.license.v1.BatchRehostRequest
-	36, // 60: tessera.license.v1.LicenseService.TransferHostLicenses:input_type -> tessera.license.v1.TransferHostLicensesRequest
-	37, // 61: tessera.license.v1.LicenseService.ConsolidateFulfillments:input_type -> tessera.license.v1.ConsolidateFulfillmentsRequest
-	39, // 62: tessera.license.v1.LicenseService.GetConsolidatedLicense:input_type -> tessera.license.v1.GetConsolidatedLicenseRequest
-	40, // 63: tessera.license.v1.LicenseService.ListConsolidatedLicenses:input_type -> tessera.license.v1.ListConsolidatedLicensesRequest
-	42, // 64: tessera.license.v1.LicenseService.EmailConsolidatedLicense:input_type -> tessera.license.v1.EmailConsolidatedLicenseRequest
-	43, // 65: tessera.license.v1.LicenseService.RehostConsolidatedLicense:input_type -> tessera.license.v1.RehostConsolidatedLicenseRequest
-	56, // 66: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
-	54, // 67: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
-	55, // 68: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
-	5,  // 69: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
-	8,  // 70: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
-	9,  // 71: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
-	10, // 72: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
-	17, // 73: tessera.license.v1.LicenseService.ActivateLineItems:output_type -> tessera.license.v1.ActivateLineItemsResponse
-	10, // 74: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
-	46, // 75: tessera.license.v1.LicenseService.ListFulfillments:output_type -> tessera.license.v1.ListFulfillmentsResponse
-	52, // 76: tessera.license.v1.LicenseService.EmailFulfillment:output_type -> tessera.license.v1.EmailFulfillmentResponse
-	50, // 77: tessera.license.v1.LicenseService.ReturnFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	50, // 78: tessera.license.v1.LicenseService.RepairFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	50, // 79: tessera.license.v1.LicenseService.RehostFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	21, // 80: tessera.license.v1.LicenseService.GetUpgradeGrid:output_type -> tessera.license.v1.UpgradeGrid
-	25, // 81: tessera.license.v1.LicenseService.UpgradeFulfillments:output_type -> tessera.license.v1.UpgradeFulfillmentsResponse
-	28, // 82: tessera.license.v1.LicenseService.ListHosts:output_type -> tessera.license.v1.ListHostsResponse
-	30, // 83: tessera.license.v1.LicenseService.GetHostLicenses:output_type -> tessera.license.v1.HostLicenses
-	35, // 84: tessera.license.v1.LicenseService.BatchRehost:output_type -> tessera.license.v1.BatchRehostResponse
-	35, // 85: tessera.license.v1.LicenseService.TransferHostLicenses:output_type -> tessera.license.v1.BatchRehostResponse
-	38, // 86: tessera.license.v1.LicenseService.ConsolidateFulfillments:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
-	18, // 87: tessera.license.v1.LicenseService.GetConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
-	41, // 88: tessera.license.v1.LicenseService.ListConsolidatedLicenses:output_type -> tessera.license.v1.ListConsolidatedLicensesResponse
-	18, // 89: tessera.license.v1.LicenseService.EmailConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
-	38, // 90: tessera.license.v1.LicenseService.RehostConsolidatedLicense:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
-	57, // 91: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	53, // 92: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
-	57, // 93: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	6,  // 94: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
-	7,  // 95: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	7,  // 96: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	72, // [72:97] is the sub-list for method output_type
-	47, // [47:72] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	63, // 7: tessera.license.v1.Fulfillment.expire_time:type_name -> google.protobuf.Timestamp
+	14, // 8: tessera.license.v1.ActivationLine.counts:type_name -> tessera.license.v1.HostCount
+	63, // 9: tessera.license.v1.FulfilAttributes.start_time:type_name -> google.protobuf.Timestamp
+	63, // 10: tessera.license.v1.FulfilAttributes.version_date:type_name -> google.protobuf.Timestamp
+	15, // 11: tessera.license.v1.ActivateLineItemsRequest.lines:type_name -> tessera.license.v1.ActivationLine
+	13, // 12: tessera.license.v1.ActivateLineItemsRequest.hosts:type_name -> tessera.license.v1.HostGroup
+	16, // 13: tessera.license.v1.ActivateLineItemsRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
+	11, // 14: tessera.license.v1.ActivateLineItemsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
+	19, // 15: tessera.license.v1.ActivateLineItemsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	63, // 16: tessera.license.v1.ConsolidatedLicense.create_time:type_name -> google.protobuf.Timestamp
+	20, // 17: tessera.license.v1.ConsolidatedLicense.shipments:type_name -> tessera.license.v1.Shipment
+	63, // 18: tessera.license.v1.Shipment.time:type_name -> google.protobuf.Timestamp
+	23, // 19: tessera.license.v1.UpgradeGrid.rows:type_name -> tessera.license.v1.UpgradeGridRow
+	24, // 20: tessera.license.v1.UpgradeFulfillmentsRequest.moves:type_name -> tessera.license.v1.UpgradeMove
+	11, // 21: tessera.license.v1.UpgradeFulfillmentsResponse.replaced:type_name -> tessera.license.v1.Fulfillment
+	11, // 22: tessera.license.v1.UpgradeFulfillmentsResponse.created:type_name -> tessera.license.v1.Fulfillment
+	63, // 23: tessera.license.v1.Host.first_use_time:type_name -> google.protobuf.Timestamp
+	63, // 24: tessera.license.v1.Host.last_use_time:type_name -> google.protobuf.Timestamp
+	27, // 25: tessera.license.v1.ListHostsResponse.hosts:type_name -> tessera.license.v1.Host
+	11, // 26: tessera.license.v1.HostLicenses.fulfillments:type_name -> tessera.license.v1.Fulfillment
+	19, // 27: tessera.license.v1.HostLicenses.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	3,  // 28: tessera.license.v1.Job.state:type_name -> tessera.license.v1.JobState
+	63, // 29: tessera.license.v1.Job.create_time:type_name -> google.protobuf.Timestamp
+	63, // 30: tessera.license.v1.Job.update_time:type_name -> google.protobuf.Timestamp
+	62, // 31: tessera.license.v1.BatchRehostRequest.targets:type_name -> tessera.license.v1.BatchRehostRequest.TargetsEntry
+	35, // 32: tessera.license.v1.ServerCounts.servers:type_name -> tessera.license.v1.ServerCount
+	38, // 33: tessera.license.v1.BatchRehostResponse.moves:type_name -> tessera.license.v1.RehostMove
+	11, // 34: tessera.license.v1.BatchRehostResponse.created:type_name -> tessera.license.v1.Fulfillment
+	19, // 35: tessera.license.v1.BatchRehostResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	19, // 36: tessera.license.v1.ConsolidateFulfillmentsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	19, // 37: tessera.license.v1.ListConsolidatedLicensesResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	4,  // 38: tessera.license.v1.ListFulfillmentsRequest.view:type_name -> tessera.license.v1.FulfillmentView
+	11, // 39: tessera.license.v1.ListFulfillmentsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
+	16, // 40: tessera.license.v1.RepairFulfillmentRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
+	13, // 41: tessera.license.v1.RehostFulfillmentRequest.hosts:type_name -> tessera.license.v1.HostGroup
+	11, // 42: tessera.license.v1.LifecycleResult.replaced:type_name -> tessera.license.v1.Fulfillment
+	11, // 43: tessera.license.v1.LifecycleResult.created:type_name -> tessera.license.v1.Fulfillment
+	5,  // 44: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	63, // 45: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
+	63, // 46: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
+	5,  // 47: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	57, // 48: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
+	37, // 49: tessera.license.v1.BatchRehostRequest.TargetsEntry.value:type_name -> tessera.license.v1.ServerCounts
+	12, // 50: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
+	17, // 51: tessera.license.v1.LicenseService.ActivateLineItems:input_type -> tessera.license.v1.ActivateLineItemsRequest
+	48, // 52: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
+	49, // 53: tessera.license.v1.LicenseService.ListFulfillments:input_type -> tessera.license.v1.ListFulfillmentsRequest
+	55, // 54: tessera.license.v1.LicenseService.EmailFulfillment:input_type -> tessera.license.v1.EmailFulfillmentRequest
+	51, // 55: tessera.license.v1.LicenseService.ReturnFulfillment:input_type -> tessera.license.v1.ReturnFulfillmentRequest
+	52, // 56: tessera.license.v1.LicenseService.RepairFulfillment:input_type -> tessera.license.v1.RepairFulfillmentRequest
+	53, // 57: tessera.license.v1.LicenseService.RehostFulfillment:input_type -> tessera.license.v1.RehostFulfillmentRequest
+	21, // 58: tessera.license.v1.LicenseService.GetUpgradeGrid:input_type -> tessera.license.v1.GetUpgradeGridRequest
+	25, // 59: tessera.license.v1.LicenseService.UpgradeFulfillments:input_type -> tessera.license.v1.UpgradeFulfillmentsRequest
+	28, // 60: tessera.license.v1.LicenseService.ListHosts:input_type -> tessera.license.v1.ListHostsRequest
+	30, // 61: tessera.license.v1.LicenseService.GetHostLicenses:input_type -> tessera.license.v1.GetHostLicensesRequest
+	32, // 62: tessera.license.v1.LicenseService.TransferHosts:input_type -> tessera.license.v1.TransferHostsRequest
+	34, // 63: tessera.license.v1.LicenseService.GetJob:input_type -> tessera.license.v1.GetJobRequest
+	36, // 64: tessera.license.v1.LicenseService.BatchRehost:input_type -> tessera.license.v1.BatchRehostRequest
+	40, // 65: tessera.license.v1.LicenseService.TransferHostLicenses:input_type -> tessera.license.v1.TransferHostLicensesRequest
+	41, // 66: tessera.license.v1.LicenseService.ConsolidateFulfillments:input_type -> tessera.license.v1.ConsolidateFulfillmentsRequest
+	43, // 67: tessera.license.v1.LicenseService.GetConsolidatedLicense:input_type -> tessera.license.v1.GetConsolidatedLicenseRequest
+	44, // 68: tessera.license.v1.LicenseService.ListConsolidatedLicenses:input_type -> tessera.license.v1.ListConsolidatedLicensesRequest
+	46, // 69: tessera.license.v1.LicenseService.EmailConsolidatedLicense:input_type -> tessera.license.v1.EmailConsolidatedLicenseRequest
+	47, // 70: tessera.license.v1.LicenseService.RehostConsolidatedLicense:input_type -> tessera.license.v1.RehostConsolidatedLicenseRequest
+	60, // 71: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
+	58, // 72: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
+	59, // 73: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
+	6,  // 74: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
+	9,  // 75: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
+	10, // 76: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
+	11, // 77: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
+	18, // 78: tessera.license.v1.LicenseService.ActivateLineItems:output_type -> tessera.license.v1.ActivateLineItemsResponse
+	11, // 79: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
+	50, // 80: tessera.license.v1.LicenseService.ListFulfillments:output_type -> tessera.license.v1.ListFulfillmentsResponse
+	56, // 81: tessera.license.v1.LicenseService.EmailFulfillment:output_type -> tessera.license.v1.EmailFulfillmentResponse
+	54, // 82: tessera.license.v1.LicenseService.ReturnFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	54, // 83: tessera.license.v1.LicenseService.RepairFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	54, // 84: tessera.license.v1.LicenseService.RehostFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	22, // 85: tessera.license.v1.LicenseService.GetUpgradeGrid:output_type -> tessera.license.v1.UpgradeGrid
+	26, // 86: tessera.license.v1.LicenseService.UpgradeFulfillments:output_type -> tessera.license.v1.UpgradeFulfillmentsResponse
+	29, // 87: tessera.license.v1.LicenseService.ListHosts:output_type -> tessera.license.v1.ListHostsResponse
+	31, // 88: tessera.license.v1.LicenseService.GetHostLicenses:output_type -> tessera.license.v1.HostLicenses
+	33, // 89: tessera.license.v1.LicenseService.TransferHosts:output_type -> tessera.license.v1.Job
+	33, // 90: tessera.license.v1.LicenseService.GetJob:output_type -> tessera.license.v1.Job
+	39, // 91: tessera.license.v1.LicenseService.BatchRehost:output_type -> tessera.license.v1.BatchRehostResponse
+	39, // 92: tessera.license.v1.LicenseService.TransferHostLicenses:output_type -> tessera.license.v1.BatchRehostResponse
+	42, // 93: tessera.license.v1.LicenseService.ConsolidateFulfillments:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
+	19, // 94: tessera.license.v1.LicenseService.GetConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
+	45, // 95: tessera.license.v1.LicenseService.ListConsolidatedLicenses:output_type -> tessera.license.v1.ListConsolidatedLicensesResponse
+	19, // 96: tessera.license.v1.LicenseService.EmailConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
+	42, // 97: tessera.license.v1.LicenseService.RehostConsolidatedLicense:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
+	61, // 98: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	57, // 99: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
+	61, // 100: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	7,  // 101: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
+	8,  // 102: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	8,  // 103: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	77, // [77:104] is the sub-list for method output_type
+	50, // [50:77] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_tessera_license_v1_license_proto_init() }
@@ -4484,15 +4834,15 @@ func file_tessera_license_v1_license_proto_init() {
 		return
 	}
 	file_tessera_license_v1_license_proto_msgTypes[10].OneofWrappers = []any{}
-	file_tessera_license_v1_license_proto_msgTypes[42].OneofWrappers = []any{}
-	file_tessera_license_v1_license_proto_msgTypes[44].OneofWrappers = []any{}
+	file_tessera_license_v1_license_proto_msgTypes[45].OneofWrappers = []any{}
+	file_tessera_license_v1_license_proto_msgTypes[47].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_license_v1_license_proto_rawDesc), len(file_tessera_license_v1_license_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   54,
+			NumEnums:      6,
+			NumMessages:   57,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -31,6 +31,8 @@ const (
 	LicenseService_UpgradeFulfillments_FullMethodName       = "/tessera.license.v1.LicenseService/UpgradeFulfillments"
 	LicenseService_ListHosts_FullMethodName                 = "/tessera.license.v1.LicenseService/ListHosts"
 	LicenseService_GetHostLicenses_FullMethodName           = "/tessera.license.v1.LicenseService/GetHostLicenses"
+	LicenseService_TransferHosts_FullMethodName             = "/tessera.license.v1.LicenseService/TransferHosts"
+	LicenseService_GetJob_FullMethodName                    = "/tessera.license.v1.LicenseService/GetJob"
 	LicenseService_BatchRehost_FullMethodName               = "/tessera.license.v1.LicenseService/BatchRehost"
 	LicenseService_TransferHostLicenses_FullMethodName      = "/tessera.license.v1.LicenseService/TransferHostLicenses"
 	LicenseService_ConsolidateFulfillments_FullMethodName   = "/tessera.license.v1.LicenseService/ConsolidateFulfillments"
@@ -89,6 +91,10 @@ type LicenseServiceClient interface {
 	// A host's live licenses to download: its fulfillments with their license texts
 	// and the consolidated licenses made for it.
 	GetHostLicenses(ctx context.Context, in *GetHostLicensesRequest, opts ...grpc.CallOption) (*HostLicenses, error)
+	// Transfers hosts with their licenses and the entitlements behind them to another
+	// account the caller acts for, as a queued job (SPEC LIC-10).
+	TransferHosts(ctx context.Context, in *TransferHostsRequest, opts ...grpc.CallOption) (*Job, error)
+	GetJob(ctx context.Context, in *GetJobRequest, opts ...grpc.CallOption) (*Job, error)
 	// Redistributes the counted licenses of products of one account among license
 	// servers, e.g. 20 on A into 10 on A and 10 on B (SPEC LIC-11). Run it with
 	// validate_only to review the moves, then again to make them. Portal admins only.
@@ -245,6 +251,26 @@ func (c *licenseServiceClient) GetHostLicenses(ctx context.Context, in *GetHostL
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(HostLicenses)
 	err := c.cc.Invoke(ctx, LicenseService_GetHostLicenses_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) TransferHosts(ctx context.Context, in *TransferHostsRequest, opts ...grpc.CallOption) (*Job, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Job)
+	err := c.cc.Invoke(ctx, LicenseService_TransferHosts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *licenseServiceClient) GetJob(ctx context.Context, in *GetJobRequest, opts ...grpc.CallOption) (*Job, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Job)
+	err := c.cc.Invoke(ctx, LicenseService_GetJob_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -424,6 +450,10 @@ type LicenseServiceServer interface {
 	// A host's live licenses to download: its fulfillments with their license texts
 	// and the consolidated licenses made for it.
 	GetHostLicenses(context.Context, *GetHostLicensesRequest) (*HostLicenses, error)
+	// Transfers hosts with their licenses and the entitlements behind them to another
+	// account the caller acts for, as a queued job (SPEC LIC-10).
+	TransferHosts(context.Context, *TransferHostsRequest) (*Job, error)
+	GetJob(context.Context, *GetJobRequest) (*Job, error)
 	// Redistributes the counted licenses of products of one account among license
 	// servers, e.g. 20 on A into 10 on A and 10 on B (SPEC LIC-11). Run it with
 	// validate_only to review the moves, then again to make them. Portal admins only.
@@ -501,6 +531,12 @@ func (UnimplementedLicenseServiceServer) ListHosts(context.Context, *ListHostsRe
 }
 func (UnimplementedLicenseServiceServer) GetHostLicenses(context.Context, *GetHostLicensesRequest) (*HostLicenses, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetHostLicenses not implemented")
+}
+func (UnimplementedLicenseServiceServer) TransferHosts(context.Context, *TransferHostsRequest) (*Job, error) {
+	return nil, status.Error(codes.Unimplemented, "method TransferHosts not implemented")
+}
+func (UnimplementedLicenseServiceServer) GetJob(context.Context, *GetJobRequest) (*Job, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetJob not implemented")
 }
 func (UnimplementedLicenseServiceServer) BatchRehost(context.Context, *BatchRehostRequest) (*BatchRehostResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method BatchRehost not implemented")
@@ -774,6 +810,42 @@ func _LicenseService_GetHostLicenses_Handler(srv interface{}, ctx context.Contex
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(LicenseServiceServer).GetHostLicenses(ctx, req.(*GetHostLicensesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_TransferHosts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransferHostsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).TransferHosts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_TransferHosts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).TransferHosts(ctx, req.(*TransferHostsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LicenseService_GetJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetJobRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LicenseServiceServer).GetJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LicenseService_GetJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LicenseServiceServer).GetJob(ctx, req.(*GetJobRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1066,6 +1138,14 @@ var LicenseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetHostLicenses",
 			Handler:    _LicenseService_GetHostLicenses_Handler,
+		},
+		{
+			MethodName: "TransferHosts",
+			Handler:    _LicenseService_TransferHosts_Handler,
+		},
+		{
+			MethodName: "GetJob",
+			Handler:    _LicenseService_GetJob_Handler,
 		},
 		{
 			MethodName: "BatchRehost",

@@ -53,6 +53,7 @@ type Store interface {
 	Reserve(ctx context.Context, tenant string, r Reservation, accountIDs []string) (Reservation, error)
 	Confirm(ctx context.Context, tenant string, id uuid.UUID) (Reservation, error)
 	ConfirmMany(ctx context.Context, tenant string, ids []uuid.UUID) (map[uuid.UUID]error, error)
+	Reservation(ctx context.Context, tenant string, id uuid.UUID) (Reservation, error)
 	Release(ctx context.Context, tenant string, id uuid.UUID, holder string) (Reservation, error)
 	ExpireReservations(ctx context.Context, now time.Time, limit int) ([]Reservation, error)
 	ResolveKey(ctx context.Context, tenant, kind, key string) (EntitlementKey, error)

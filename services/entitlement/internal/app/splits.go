@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 
+	"github.com/google/uuid"
+
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/ids"
@@ -13,6 +15,9 @@ type Split struct {
 	ActivationID, ToAccount, ContactUserID, RequestID string
 	Quantity                                          int64
 	Pool                                              bool
+	// Reservation, when set, holds seats in use that move with the quantity: the
+	// target takes them under NewReservation (SPEC LIC-10).
+	Reservation, NewReservation *uuid.UUID
 }
 
 // SplitLineItem moves quantity from a line item the caller may see to another
@@ -51,12 +56,60 @@ func (a *App) SplitLineItem(ctx context.Context, s Split) (LineItem, LineItem, e
 	if s.RequestID == "" {
 		s.RequestID = ids.New("SPLIT", 3)
 	}
-	fresh := Entitlement{
+	return a.store.SplitLineItem(ctx, tenant, s, splitTarget(tenant, s, from))
+}
+
+// splitTarget is the new entitlement a split makes when it does not pool.
+func splitTarget(tenant string, s Split, from LineItem) Entitlement {
+	return Entitlement{
 		ID: ids.New("ENT", 3), AccountID: s.ToAccount, OrderID: ids.ForRequest(tenant, "SPLIT", s.RequestID), Origin: OriginSplit,
 		LineItems: []LineItem{{
 			ActivationID: ids.New("ACT", 4), ProductID: from.ProductID, LicenseModelID: from.LicenseModelID, State: StateDeployed,
 			OrderLine: "1", Quantity: s.Quantity, StartTime: from.StartTime, ExpireTime: from.ExpireTime,
 		}},
 	}
-	return a.store.SplitLineItem(ctx, tenant, s, fresh)
+}
+
+// MoveSeats moves seats in use, held by a confirmed reservation, with the quantity
+// they stand for, to a line item of another account (SPEC LIC-10): a split that
+// takes the reservation's seats along. Services only; idempotent by the new
+// reservation ID.
+func (a *App) MoveSeats(ctx context.Context, reservationID string, quantity int64, toAccount string, pool bool, newReservationID string) (LineItem, error) {
+	var v errs.Violations
+	id, err := uuid.Parse(reservationID)
+	if err != nil {
+		v.Add("reservation_id", "must be a UUID")
+	}
+	next, err := uuid.Parse(newReservationID)
+	if err != nil {
+		v.Add("new_reservation_id", "must be a UUID")
+	}
+	v.Require("to_account", toAccount)
+	if quantity <= 0 {
+		v.Add("quantity", "must be positive")
+	}
+	if err := v.Err(); err != nil {
+		return LineItem{}, err
+	}
+	tenant := authz.MustTenant(ctx)
+	r, err := a.store.Reservation(ctx, tenant, id)
+	if err != nil {
+		return LineItem{}, err
+	}
+	from, err := a.store.GetLineItem(ctx, tenant, r.ActivationID)
+	if err != nil {
+		return LineItem{}, err
+	}
+	if exists, err := a.accounts.AccountExists(ctx, toAccount); err != nil || !exists {
+		if err == nil {
+			err = errs.Invalid("to_account", "account %q does not exist", toAccount)
+		}
+		return LineItem{}, err
+	}
+	s := Split{
+		ActivationID: from.ActivationID, ToAccount: toAccount, Quantity: quantity, Pool: pool,
+		RequestID: "move/" + next.String(), Reservation: &id, NewReservation: &next,
+	}
+	_, to, err := a.store.SplitLineItem(ctx, tenant, s, splitTarget(tenant, s, from))
+	return to, err
 }

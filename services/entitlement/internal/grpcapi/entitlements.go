@@ -164,6 +164,19 @@ func (s *Server) ConfirmSeats(ctx context.Context, req *entitlementpb.ConfirmSea
 	return reservationPB(r), nil
 }
 
+// MoveSeats implements EntitlementService.
+func (s *Server) MoveSeats(ctx context.Context, req *entitlementpb.MoveSeatsRequest) (*entitlementpb.MoveSeatsResponse, error) {
+	to, err := names.ID("to_account", req.GetToAccount(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	li, err := s.app.MoveSeats(ctx, req.GetReservationId(), req.GetQuantity(), to, req.GetPool(), req.GetNewReservationId())
+	if err != nil {
+		return nil, err
+	}
+	return &entitlementpb.MoveSeatsResponse{LineItem: "lineItems/" + li.ActivationID, Account: "accounts/" + li.AccountID}, nil
+}
+
 // BatchConfirmSeats implements EntitlementService.
 func (s *Server) BatchConfirmSeats(ctx context.Context, req *entitlementpb.BatchConfirmSeatsRequest) (*entitlementpb.BatchConfirmSeatsResponse, error) {
 	results, err := s.app.BatchConfirmSeats(ctx, req.GetReservationIds())

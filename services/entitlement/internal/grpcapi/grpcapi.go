@@ -58,6 +58,7 @@ var Permissions = grpcx.Permissions{
 	entitlementpb.EntitlementService_SplitBulkEntitlement_FullMethodName:      authz.OrdersIngest,
 	entitlementpb.EntitlementService_ReserveSeats_FullMethodName:              authz.SeatsReserve,
 	entitlementpb.EntitlementService_ConfirmSeats_FullMethodName:              authz.SeatsReserve,
+	entitlementpb.EntitlementService_MoveSeats_FullMethodName:                 authz.SeatsReserve,
 	entitlementpb.EntitlementService_BatchConfirmSeats_FullMethodName:         authz.SeatsReserve,
 	entitlementpb.EntitlementService_ReleaseSeats_FullMethodName:              authz.SeatsReserve,
 	entitlementpb.EntitlementService_CheckProductAccess_FullMethodName:        authz.ProductsAccess,

@@ -197,7 +197,15 @@ func (s *Store) SplitLineItem(ctx context.Context, tenant string, sp app.Split, 
 		if from.State != app.StateDeployed {
 			return errs.FailedPrecondition("LINE_ITEM_NOT_DEPLOYED", "line item %s is %s; only deployed line items are split", from.ActivationID, from.State)
 		}
-		if unused := from.Quantity - from.Fulfilled; sp.Quantity > unused {
+		if sp.Reservation != nil {
+			r, err := s.reservationForUpdate(ctx, tx, tenant, *sp.Reservation)
+			if err != nil {
+				return err
+			}
+			if r.State != app.ReservationConfirmed || r.ActivationID != from.ActivationID || r.Quantity < sp.Quantity {
+				return errs.FailedPrecondition("RESERVATION_NOT_MOVABLE", "reservation %s does not hold %d confirmed seats of line item %s", r.ID, sp.Quantity, from.ActivationID)
+			}
+		} else if unused := from.Quantity - from.Fulfilled; sp.Quantity > unused {
 			return errs.FailedPrecondition("QUANTITY_EXCEEDED", "line item %s has %d unused seats, %d asked for", from.ActivationID, max(unused, 0), sp.Quantity)
 		}
 		if sp.Pool {
@@ -219,7 +227,27 @@ func (s *Store) SplitLineItem(ctx context.Context, tenant string, sp app.Split, 
 			}
 			toID = fresh.LineItems[0].ActivationID
 		}
-		if _, err := tx.Exec(ctx, `UPDATE line_items SET quantity = quantity - $3, updated_at = now() WHERE tenant_id = $1 AND activation_id = $2`, tenant, from.ActivationID, sp.Quantity); err != nil {
+		if sp.Reservation != nil {
+			// The seats in use go along: the source gives them up with the quantity,
+			// the target holds them under the new reservation.
+			if _, err := tx.Exec(ctx, `UPDATE line_items SET quantity = quantity - $3, fulfilled = fulfilled - $3, updated_at = now() WHERE tenant_id = $1 AND activation_id = $2`,
+				tenant, from.ActivationID, sp.Quantity); err != nil {
+				return err
+			}
+			if err := addFulfilled(ctx, tx, tenant, toID, sp.Quantity); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE seat_reservations SET quantity = quantity - $3,
+					state = CASE WHEN quantity = $3 THEN 'released' ELSE state END, updated_at = now()
+				WHERE tenant_id = $1 AND id = $2`, tenant, *sp.Reservation, sp.Quantity); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO seat_reservations (tenant_id, id, activation_id, quantity, holder, state)
+				SELECT tenant_id, $3, $4, $5, holder, 'confirmed' FROM seat_reservations WHERE tenant_id = $1 AND id = $2`,
+				tenant, *sp.Reservation, *sp.NewReservation, toID, sp.Quantity); err != nil {
+				return err
+			}
+		} else if _, err := tx.Exec(ctx, `UPDATE line_items SET quantity = quantity - $3, updated_at = now() WHERE tenant_id = $1 AND activation_id = $2`, tenant, from.ActivationID, sp.Quantity); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO line_item_splits (tenant_id, request_id, from_activation_id, to_activation_id, quantity) VALUES ($1, $2, $3, $4, $5)`,

@@ -348,3 +348,14 @@ func (s *Store) ExpireReservations(ctx context.Context, now time.Time, limit int
 	})
 	return out, err
 }
+
+// Reservation reads one reservation.
+func (s *Store) Reservation(ctx context.Context, tenant string, id uuid.UUID) (app.Reservation, error) {
+	r, err := scanReservation(s.pool.QueryRow(ctx, `SELECT `+reservationCols+` FROM seat_reservations r
+		LEFT JOIN line_items li ON li.tenant_id = r.tenant_id AND li.activation_id = r.activation_id
+		WHERE r.tenant_id = $1 AND r.id = $2`, tenant, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, errs.NotFound("reservation", id.String())
+	}
+	return r, err
+}

@@ -33,6 +33,7 @@ const (
 	SupportUpgrade  = "upgrade"
 	SupportUpsell   = "upsell"
 	SupportRenew    = "renew"
+	SupportTransfer = "transfer"
 )
 
 // Fulfillment is a license generated from a line item for one host group: a license
@@ -182,6 +183,9 @@ type Feature struct{ Name, Version string }
 type Entitlements interface {
 	LineItem(ctx context.Context, activationID string) (LineItem, error)
 	Product(ctx context.Context, productID string) (Product, error)
+	// MoveSeats moves seats a confirmed reservation holds to another account's line
+	// item, under the new reservation; it returns that line item's activation ID.
+	MoveSeats(ctx context.Context, reservation uuid.UUID, quantity int64, toAccount string, pool bool, next uuid.UUID) (string, error)
 }
 
 // Seats is the seat-claim ledger (platform/seats).
@@ -205,6 +209,16 @@ type Store interface {
 	// LifecycleTimes are when the lineage's fulfillments were marked supportType.
 	LifecycleTimes(ctx context.Context, tenant, rootID, supportType string) ([]time.Time, error)
 	ListHosts(ctx context.Context, tenant, accountID string, q filter.Query) ([]Host, string, error)
+	CreateJob(ctx context.Context, tenant string, j Job) (Job, error)
+	GetJob(ctx context.Context, tenant, id string) (Job, error)
+	// ClaimJob leases the oldest open job whose lease ran out, for lease.
+	ClaimJob(ctx context.Context, lease time.Duration) (Job, bool, error)
+	SetJobTotal(ctx context.Context, tenant, id string, total int) error
+	// ApplyTransfer marks a fulfillment TRANSFER and stores its successor in the other
+	// account with the adopted claim and the job's progress, in one transaction; a
+	// fulfillment no longer MASTER is skipped.
+	ApplyTransfer(ctx context.Context, tenant, jobID string, f, next Fulfillment, claim seats.Claim) error
+	FinishJob(ctx context.Context, tenant, id, state, errText string, retryIn time.Duration) error
 	// HostKnown reports whether an account ever activated for the host.
 	HostKnown(ctx context.Context, tenant, accountID, hostID string) (bool, error)
 	// LiveOf lists an account's MASTER fulfillments, of a product and on a host
@@ -250,9 +264,11 @@ type App struct {
 	ent   Entitlements
 	seats Seats
 	now   func() time.Time
+	// wakeJobs tells the job worker a job was queued.
+	wakeJobs chan struct{}
 }
 
 // New returns the use cases.
 func New(store Store, ent Entitlements, seats Seats) *App {
-	return &App{store: store, ent: ent, seats: seats, now: time.Now}
+	return &App{store: store, ent: ent, seats: seats, now: time.Now, wakeJobs: make(chan struct{}, 1)}
 }

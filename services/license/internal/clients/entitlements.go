@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	"github.com/tessera-dev/tessera/services/license/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/authz"
@@ -107,4 +109,15 @@ func (e Entitlements) Product(ctx context.Context, productID string) (app.Produc
 		}
 		return out, nil
 	})
+}
+
+// MoveSeats moves seats a confirmed reservation holds to another account.
+func (e Entitlements) MoveSeats(ctx context.Context, reservation uuid.UUID, quantity int64, toAccount string, pool bool, next uuid.UUID) (string, error) {
+	r, err := e.Ent.MoveSeats(ctx, &entitlementpb.MoveSeatsRequest{
+		ReservationId: reservation.String(), Quantity: quantity, ToAccount: "accounts/" + toAccount, Pool: pool, NewReservationId: next.String(),
+	})
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimPrefix(r.GetLineItem(), "lineItems/"), nil
 }

@@ -24,6 +24,8 @@ var Permissions = grpcx.Permissions{
 	licensepb.LicenseService_ActivateLineItem_FullMethodName:          authz.LicensesGenerate,
 	licensepb.LicenseService_GetFulfillment_FullMethodName:            authz.LicensesView,
 	licensepb.LicenseService_ListFulfillments_FullMethodName:          authz.LicensesView,
+	licensepb.LicenseService_TransferHosts_FullMethodName:             authz.LicensesGenerate,
+	licensepb.LicenseService_GetJob_FullMethodName:                    authz.LicensesView,
 	licensepb.LicenseService_ListHosts_FullMethodName:                 authz.LicensesView,
 	licensepb.LicenseService_GetHostLicenses_FullMethodName:           authz.LicensesView,
 	licensepb.LicenseService_BatchRehost_FullMethodName:               authz.LicensesAdmin,
@@ -67,6 +69,7 @@ var supportTypes = map[string]licensepb.SupportType{
 	app.SupportRepair: licensepb.SupportType_SUPPORT_TYPE_REPAIR, app.SupportRehost: licensepb.SupportType_SUPPORT_TYPE_REHOST,
 	app.SupportObsolete: licensepb.SupportType_SUPPORT_TYPE_OBSOLETE, app.SupportUpgrade: licensepb.SupportType_SUPPORT_TYPE_UPGRADE,
 	app.SupportUpsell: licensepb.SupportType_SUPPORT_TYPE_UPSELL, app.SupportRenew: licensepb.SupportType_SUPPORT_TYPE_RENEW,
+	app.SupportTransfer: licensepb.SupportType_SUPPORT_TYPE_TRANSFER,
 }
 
 func ref(collection, id string) string {
@@ -620,4 +623,50 @@ func (s *Server) GetHostLicenses(ctx context.Context, req *licensepb.GetHostLice
 		out.ConsolidatedLicenses = append(out.ConsolidatedLicenses, consolidatedPB(c))
 	}
 	return out, nil
+}
+
+var jobStates = map[string]licensepb.JobState{
+	app.JobQueued: licensepb.JobState_JOB_STATE_QUEUED, app.JobRunning: licensepb.JobState_JOB_STATE_RUNNING,
+	app.JobSucceeded: licensepb.JobState_JOB_STATE_SUCCEEDED, app.JobFailed: licensepb.JobState_JOB_STATE_FAILED,
+}
+
+func jobPB(j app.Job) *licensepb.Job {
+	out := &licensepb.Job{
+		Name: "jobs/" + j.ID, JobId: j.ID, Kind: j.Kind, State: jobStates[j.State], Done: int32(j.Done), Total: int32(j.Total), //nolint:gosec // bounded by maxTransferHosts' fulfillments
+		Error: j.Error, CreateTime: timestamppb.New(j.CreateTime), UpdateTime: timestamppb.New(j.UpdateTime),
+	}
+	for _, id := range j.Created {
+		out.Created = append(out.Created, "fulfillments/"+id)
+	}
+	return out
+}
+
+// TransferHosts implements LicenseService.
+func (s *Server) TransferHosts(ctx context.Context, req *licensepb.TransferHostsRequest) (*licensepb.Job, error) {
+	account, err := names.ID("parent", req.GetParent(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	to, err := names.ID("to_account", req.GetToAccount(), "accounts")
+	if err != nil {
+		return nil, err
+	}
+	j, err := s.app.TransferHosts(ctx, account, req.GetHostIds(), to, req.GetPool(), req.GetRequestId())
+	if err != nil {
+		return nil, err
+	}
+	return jobPB(j), nil
+}
+
+// GetJob implements LicenseService.
+func (s *Server) GetJob(ctx context.Context, req *licensepb.GetJobRequest) (*licensepb.Job, error) {
+	id, err := names.ID("name", req.GetName(), "jobs")
+	if err != nil {
+		return nil, err
+	}
+	j, err := s.app.GetJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return jobPB(j), nil
 }

@@ -80,6 +80,7 @@ var fulfillmentSchema = filter.Schema{
 	"support_type": {Column: "support_type", Kind: filter.Exact, Values: map[string]string{
 		"MASTER": app.SupportMaster, "RETURN": app.SupportReturn, "REPAIR": app.SupportRepair, "REHOST": app.SupportRehost,
 		"OBSOLETE": app.SupportObsolete, "UPGRADE": app.SupportUpgrade, "UPSELL": app.SupportUpsell, "RENEW": app.SupportRenew,
+		"TRANSFER": app.SupportTransfer,
 	}},
 	"state": {Column: "state", Kind: filter.Exact, Values: map[string]string{
 		"ACTIVE": app.StateActive, "RETURNED": app.StateReturned, "OBSOLETE": app.StateObsolete,
