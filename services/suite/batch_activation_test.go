@@ -189,8 +189,17 @@ func TestBatchActivation_LIC1_LIC2_LIC4_LIC6(t *testing.T) {
 	nodeReq := map[string]any{
 		"lines": []any{map[string]any{"line_item": li("SO-B/3"), "counts": []any{map[string]any{"host": 0, "count": 2, "overdraft": 1}}}},
 		"hosts": []any{map[string]any{"server_host_ids": []string{"HOSTNAME=srv"}, "nodelocked_host_ids": []string{"HOSTNAME=pc1", "HOSTNAME=pc2"}}},
+		"attributes": map[string]any{
+			"use_server": false, "flexid_sharing": true, "version_date": "2026-06-01T00:00:00Z", "ship_to_address": "1 Main St, Springfield",
+			"counting": "user", "terminal_server": true, "issuer": "Acme Licensing", "serial_number": "SN-77", "platforms": []string{"x64_lsb", "x64_n6"},
+		},
 	}
 	nf := admin.ok("POST", "/v1/fulfillments:activate", nodeReq)["fulfillments"].([]any)[0].(map[string]any)
+	for _, kw := range []string{"FLEXID_SHARED", "VERSION_DATE=1-jun-2026", "USER_BASED", "TS_OK", `ISSUER="Acme Licensing"`, "SN=SN-77", `PLATFORMS="x64_lsb x64_n6"`} {
+		require.Contains(t, nf["license_text"], kw)
+	}
+	require.NotContains(t, nf["license_text"], "USE_SERVER", "use_server false leaves the line out")
+	require.Equal(t, "1 Main St, Springfield", nf["attributes"].(map[string]any)["ship_to_address"])
 	require.Contains(t, nf["license_text"], `HOSTID="HOSTNAME=pc1 HOSTNAME=pc2"`)
 	require.Contains(t, nf["license_text"], "OVERDRAFT=1")
 	require.EqualValues(t, 1, num(nf["overdraft"]))

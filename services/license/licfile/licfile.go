@@ -35,6 +35,8 @@ type Spec struct {
 	// Attrs are further keywords (NOTICE, ISSUER, BORROW, TS_OK, …), see
 	// docs/license-format.md.
 	Attrs map[string]string
+	// NoUseServer leaves USE_SERVER out of a counted license.
+	NoUseServer bool
 }
 
 // Signed is a generated license in both forms.
@@ -68,7 +70,7 @@ func Build(spec Spec) (*License, error) {
 		for _, h := range spec.Servers {
 			lic.Servers = append(lic.Servers, Server{Name: h.ServerName(), HostID: h.String(), Port: spec.Port})
 		}
-		lic.UseServer = true
+		lic.UseServer = !spec.NoUseServer
 	} else if len(spec.NodeHosts) == 0 {
 		return nil, errors.New("licfile: an uncounted license needs node-locked hosts")
 	}

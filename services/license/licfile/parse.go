@@ -59,9 +59,9 @@ const (
 var attrKinds = map[string]attrKind{
 	"ISSUER": attrText, "NOTICE": attrText, "VENDOR_STRING": attrText, "PLATFORMS": attrText,
 	"SN": attrToken, "KEYID": attrToken, "TZ": attrToken, "SIGN": attrText,
-	"ISSUED": attrDate, "START": attrDate,
+	"ISSUED": attrDate, "START": attrDate, "VERSION_DATE": attrDate,
 	"BORROW": attrNumber, "OVERDRAFT": attrNumber,
-	"TS_OK": attrFlag, "USER_BASED": attrFlag, "HOST_BASED": attrFlag, "VM_ONLY": attrFlag, "PHYSICAL_ONLY": attrFlag,
+	"TS_OK": attrFlag, "FLEXID_SHARED": attrFlag, "USER_BASED": attrFlag, "HOST_BASED": attrFlag, "VM_ONLY": attrFlag, "PHYSICAL_ONLY": attrFlag,
 	"HOSTID": attrHostIDs,
 }
 

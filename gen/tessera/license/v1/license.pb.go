@@ -677,7 +677,10 @@ type Fulfillment struct {
 	// consolidatedLicenses/{id} holding this fulfillment, if any.
 	ConsolidatedLicense string `protobuf:"bytes,20,opt,name=consolidated_license,json=consolidatedLicense,proto3" json:"consolidated_license,omitempty"`
 	// Seats without overdraft (quantity = count + overdraft).
-	Count         int64 `protobuf:"varint,21,opt,name=count,proto3" json:"count,omitempty"`
+	Count int64 `protobuf:"varint,21,opt,name=count,proto3" json:"count,omitempty"`
+	// The license keywords it was made with (NOTICE, BORROW, TS_OK, …) and, in lower
+	// case, what the activation recorded beside them (ship_to_address, no_use_server).
+	Attributes    map[string]string `protobuf:"bytes,22,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -857,6 +860,13 @@ func (x *Fulfillment) GetCount() int64 {
 		return x.Count
 	}
 	return 0
+}
+
+func (x *Fulfillment) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
 }
 
 type ActivateLineItemRequest struct {
@@ -4262,7 +4272,7 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x1cUpdateLicenseSettingsRequest\x12?\n" +
 	"\bsettings\x18\x01 \x01(\v2#.tessera.license.v1.LicenseSettingsR\bsettings\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\xa0\x06\n" +
+	"updateMask\"\xb0\a\n" +
 	"\vFulfillment\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x0efulfillment_id\x18\x02 \x01(\tR\rfulfillmentId\x12\x1b\n" +
@@ -4288,7 +4298,13 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"expireTime\x12\x16\n" +
 	"\x06parent\x18\x13 \x01(\tR\x06parent\x121\n" +
 	"\x14consolidated_license\x18\x14 \x01(\tR\x13consolidatedLicense\x12\x14\n" +
-	"\x05count\x18\x15 \x01(\x03R\x05count\"\x8a\x01\n" +
+	"\x05count\x18\x15 \x01(\x03R\x05count\x12O\n" +
+	"\n" +
+	"attributes\x18\x16 \x03(\v2/.tessera.license.v1.Fulfillment.AttributesEntryR\n" +
+	"attributes\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8a\x01\n" +
 	"\x17ActivateLineItemRequest\x12\x1b\n" +
 	"\tline_item\x18\x01 \x01(\tR\blineItem\x12\x17\n" +
 	"\ahost_id\x18\x02 \x01(\tR\x06hostId\x12\x1a\n" +
@@ -4648,7 +4664,7 @@ func file_tessera_license_v1_license_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_license_v1_license_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
+var file_tessera_license_v1_license_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_tessera_license_v1_license_proto_goTypes = []any{
 	(HostRole)(0),                            // 0: tessera.license.v1.HostRole
 	(FulfillmentState)(0),                    // 1: tessera.license.v1.FulfillmentState
@@ -4712,120 +4728,122 @@ var file_tessera_license_v1_license_proto_goTypes = []any{
 	(*ListPublicKeysRequest)(nil),            // 59: tessera.license.v1.ListPublicKeysRequest
 	(*ListSigningKeysRequest)(nil),           // 60: tessera.license.v1.ListSigningKeysRequest
 	(*ListSigningKeysResponse)(nil),          // 61: tessera.license.v1.ListSigningKeysResponse
-	nil,                                      // 62: tessera.license.v1.BatchRehostRequest.TargetsEntry
-	(*timestamppb.Timestamp)(nil),            // 63: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),            // 64: google.protobuf.FieldMask
+	nil,                                      // 62: tessera.license.v1.Fulfillment.AttributesEntry
+	nil,                                      // 63: tessera.license.v1.BatchRehostRequest.TargetsEntry
+	(*timestamppb.Timestamp)(nil),            // 64: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),            // 65: google.protobuf.FieldMask
 }
 var file_tessera_license_v1_license_proto_depIdxs = []int32{
 	0,  // 0: tessera.license.v1.ValidateHostIdRequest.role:type_name -> tessera.license.v1.HostRole
-	63, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
+	64, // 1: tessera.license.v1.LicenseSettings.update_time:type_name -> google.protobuf.Timestamp
 	8,  // 2: tessera.license.v1.UpdateLicenseSettingsRequest.settings:type_name -> tessera.license.v1.LicenseSettings
-	64, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	65, // 3: tessera.license.v1.UpdateLicenseSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
 	1,  // 4: tessera.license.v1.Fulfillment.state:type_name -> tessera.license.v1.FulfillmentState
-	63, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
+	64, // 5: tessera.license.v1.Fulfillment.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 6: tessera.license.v1.Fulfillment.support_type:type_name -> tessera.license.v1.SupportType
-	63, // 7: tessera.license.v1.Fulfillment.expire_time:type_name -> google.protobuf.Timestamp
-	14, // 8: tessera.license.v1.ActivationLine.counts:type_name -> tessera.license.v1.HostCount
-	63, // 9: tessera.license.v1.FulfilAttributes.start_time:type_name -> google.protobuf.Timestamp
-	63, // 10: tessera.license.v1.FulfilAttributes.version_date:type_name -> google.protobuf.Timestamp
-	15, // 11: tessera.license.v1.ActivateLineItemsRequest.lines:type_name -> tessera.license.v1.ActivationLine
-	13, // 12: tessera.license.v1.ActivateLineItemsRequest.hosts:type_name -> tessera.license.v1.HostGroup
-	16, // 13: tessera.license.v1.ActivateLineItemsRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
-	11, // 14: tessera.license.v1.ActivateLineItemsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
-	19, // 15: tessera.license.v1.ActivateLineItemsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	63, // 16: tessera.license.v1.ConsolidatedLicense.create_time:type_name -> google.protobuf.Timestamp
-	20, // 17: tessera.license.v1.ConsolidatedLicense.shipments:type_name -> tessera.license.v1.Shipment
-	63, // 18: tessera.license.v1.Shipment.time:type_name -> google.protobuf.Timestamp
-	23, // 19: tessera.license.v1.UpgradeGrid.rows:type_name -> tessera.license.v1.UpgradeGridRow
-	24, // 20: tessera.license.v1.UpgradeFulfillmentsRequest.moves:type_name -> tessera.license.v1.UpgradeMove
-	11, // 21: tessera.license.v1.UpgradeFulfillmentsResponse.replaced:type_name -> tessera.license.v1.Fulfillment
-	11, // 22: tessera.license.v1.UpgradeFulfillmentsResponse.created:type_name -> tessera.license.v1.Fulfillment
-	63, // 23: tessera.license.v1.Host.first_use_time:type_name -> google.protobuf.Timestamp
-	63, // 24: tessera.license.v1.Host.last_use_time:type_name -> google.protobuf.Timestamp
-	27, // 25: tessera.license.v1.ListHostsResponse.hosts:type_name -> tessera.license.v1.Host
-	11, // 26: tessera.license.v1.HostLicenses.fulfillments:type_name -> tessera.license.v1.Fulfillment
-	19, // 27: tessera.license.v1.HostLicenses.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	3,  // 28: tessera.license.v1.Job.state:type_name -> tessera.license.v1.JobState
-	63, // 29: tessera.license.v1.Job.create_time:type_name -> google.protobuf.Timestamp
-	63, // 30: tessera.license.v1.Job.update_time:type_name -> google.protobuf.Timestamp
-	62, // 31: tessera.license.v1.BatchRehostRequest.targets:type_name -> tessera.license.v1.BatchRehostRequest.TargetsEntry
-	35, // 32: tessera.license.v1.ServerCounts.servers:type_name -> tessera.license.v1.ServerCount
-	38, // 33: tessera.license.v1.BatchRehostResponse.moves:type_name -> tessera.license.v1.RehostMove
-	11, // 34: tessera.license.v1.BatchRehostResponse.created:type_name -> tessera.license.v1.Fulfillment
-	19, // 35: tessera.license.v1.BatchRehostResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	19, // 36: tessera.license.v1.ConsolidateFulfillmentsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	19, // 37: tessera.license.v1.ListConsolidatedLicensesResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	4,  // 38: tessera.license.v1.ListFulfillmentsRequest.view:type_name -> tessera.license.v1.FulfillmentView
-	11, // 39: tessera.license.v1.ListFulfillmentsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
-	16, // 40: tessera.license.v1.RepairFulfillmentRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
-	13, // 41: tessera.license.v1.RehostFulfillmentRequest.hosts:type_name -> tessera.license.v1.HostGroup
-	11, // 42: tessera.license.v1.LifecycleResult.replaced:type_name -> tessera.license.v1.Fulfillment
-	11, // 43: tessera.license.v1.LifecycleResult.created:type_name -> tessera.license.v1.Fulfillment
-	5,  // 44: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	63, // 45: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
-	63, // 46: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
-	5,  // 47: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	57, // 48: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
-	37, // 49: tessera.license.v1.BatchRehostRequest.TargetsEntry.value:type_name -> tessera.license.v1.ServerCounts
-	12, // 50: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
-	17, // 51: tessera.license.v1.LicenseService.ActivateLineItems:input_type -> tessera.license.v1.ActivateLineItemsRequest
-	48, // 52: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
-	49, // 53: tessera.license.v1.LicenseService.ListFulfillments:input_type -> tessera.license.v1.ListFulfillmentsRequest
-	55, // 54: tessera.license.v1.LicenseService.EmailFulfillment:input_type -> tessera.license.v1.EmailFulfillmentRequest
-	51, // 55: tessera.license.v1.LicenseService.ReturnFulfillment:input_type -> tessera.license.v1.ReturnFulfillmentRequest
-	52, // 56: tessera.license.v1.LicenseService.RepairFulfillment:input_type -> tessera.license.v1.RepairFulfillmentRequest
-	53, // 57: tessera.license.v1.LicenseService.RehostFulfillment:input_type -> tessera.license.v1.RehostFulfillmentRequest
-	21, // 58: tessera.license.v1.LicenseService.GetUpgradeGrid:input_type -> tessera.license.v1.GetUpgradeGridRequest
-	25, // 59: tessera.license.v1.LicenseService.UpgradeFulfillments:input_type -> tessera.license.v1.UpgradeFulfillmentsRequest
-	28, // 60: tessera.license.v1.LicenseService.ListHosts:input_type -> tessera.license.v1.ListHostsRequest
-	30, // 61: tessera.license.v1.LicenseService.GetHostLicenses:input_type -> tessera.license.v1.GetHostLicensesRequest
-	32, // 62: tessera.license.v1.LicenseService.TransferHosts:input_type -> tessera.license.v1.TransferHostsRequest
-	34, // 63: tessera.license.v1.LicenseService.GetJob:input_type -> tessera.license.v1.GetJobRequest
-	36, // 64: tessera.license.v1.LicenseService.BatchRehost:input_type -> tessera.license.v1.BatchRehostRequest
-	40, // 65: tessera.license.v1.LicenseService.TransferHostLicenses:input_type -> tessera.license.v1.TransferHostLicensesRequest
-	41, // 66: tessera.license.v1.LicenseService.ConsolidateFulfillments:input_type -> tessera.license.v1.ConsolidateFulfillmentsRequest
-	43, // 67: tessera.license.v1.LicenseService.GetConsolidatedLicense:input_type -> tessera.license.v1.GetConsolidatedLicenseRequest
-	44, // 68: tessera.license.v1.LicenseService.ListConsolidatedLicenses:input_type -> tessera.license.v1.ListConsolidatedLicensesRequest
-	46, // 69: tessera.license.v1.LicenseService.EmailConsolidatedLicense:input_type -> tessera.license.v1.EmailConsolidatedLicenseRequest
-	47, // 70: tessera.license.v1.LicenseService.RehostConsolidatedLicense:input_type -> tessera.license.v1.RehostConsolidatedLicenseRequest
-	60, // 71: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
-	58, // 72: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
-	59, // 73: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
-	6,  // 74: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
-	9,  // 75: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
-	10, // 76: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
-	11, // 77: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
-	18, // 78: tessera.license.v1.LicenseService.ActivateLineItems:output_type -> tessera.license.v1.ActivateLineItemsResponse
-	11, // 79: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
-	50, // 80: tessera.license.v1.LicenseService.ListFulfillments:output_type -> tessera.license.v1.ListFulfillmentsResponse
-	56, // 81: tessera.license.v1.LicenseService.EmailFulfillment:output_type -> tessera.license.v1.EmailFulfillmentResponse
-	54, // 82: tessera.license.v1.LicenseService.ReturnFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	54, // 83: tessera.license.v1.LicenseService.RepairFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	54, // 84: tessera.license.v1.LicenseService.RehostFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	22, // 85: tessera.license.v1.LicenseService.GetUpgradeGrid:output_type -> tessera.license.v1.UpgradeGrid
-	26, // 86: tessera.license.v1.LicenseService.UpgradeFulfillments:output_type -> tessera.license.v1.UpgradeFulfillmentsResponse
-	29, // 87: tessera.license.v1.LicenseService.ListHosts:output_type -> tessera.license.v1.ListHostsResponse
-	31, // 88: tessera.license.v1.LicenseService.GetHostLicenses:output_type -> tessera.license.v1.HostLicenses
-	33, // 89: tessera.license.v1.LicenseService.TransferHosts:output_type -> tessera.license.v1.Job
-	33, // 90: tessera.license.v1.LicenseService.GetJob:output_type -> tessera.license.v1.Job
-	39, // 91: tessera.license.v1.LicenseService.BatchRehost:output_type -> tessera.license.v1.BatchRehostResponse
-	39, // 92: tessera.license.v1.LicenseService.TransferHostLicenses:output_type -> tessera.license.v1.BatchRehostResponse
-	42, // 93: tessera.license.v1.LicenseService.ConsolidateFulfillments:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
-	19, // 94: tessera.license.v1.LicenseService.GetConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
-	45, // 95: tessera.license.v1.LicenseService.ListConsolidatedLicenses:output_type -> tessera.license.v1.ListConsolidatedLicensesResponse
-	19, // 96: tessera.license.v1.LicenseService.EmailConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
-	42, // 97: tessera.license.v1.LicenseService.RehostConsolidatedLicense:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
-	61, // 98: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	57, // 99: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
-	61, // 100: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	7,  // 101: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
-	8,  // 102: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	8,  // 103: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	77, // [77:104] is the sub-list for method output_type
-	50, // [50:77] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	64, // 7: tessera.license.v1.Fulfillment.expire_time:type_name -> google.protobuf.Timestamp
+	62, // 8: tessera.license.v1.Fulfillment.attributes:type_name -> tessera.license.v1.Fulfillment.AttributesEntry
+	14, // 9: tessera.license.v1.ActivationLine.counts:type_name -> tessera.license.v1.HostCount
+	64, // 10: tessera.license.v1.FulfilAttributes.start_time:type_name -> google.protobuf.Timestamp
+	64, // 11: tessera.license.v1.FulfilAttributes.version_date:type_name -> google.protobuf.Timestamp
+	15, // 12: tessera.license.v1.ActivateLineItemsRequest.lines:type_name -> tessera.license.v1.ActivationLine
+	13, // 13: tessera.license.v1.ActivateLineItemsRequest.hosts:type_name -> tessera.license.v1.HostGroup
+	16, // 14: tessera.license.v1.ActivateLineItemsRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
+	11, // 15: tessera.license.v1.ActivateLineItemsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
+	19, // 16: tessera.license.v1.ActivateLineItemsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	64, // 17: tessera.license.v1.ConsolidatedLicense.create_time:type_name -> google.protobuf.Timestamp
+	20, // 18: tessera.license.v1.ConsolidatedLicense.shipments:type_name -> tessera.license.v1.Shipment
+	64, // 19: tessera.license.v1.Shipment.time:type_name -> google.protobuf.Timestamp
+	23, // 20: tessera.license.v1.UpgradeGrid.rows:type_name -> tessera.license.v1.UpgradeGridRow
+	24, // 21: tessera.license.v1.UpgradeFulfillmentsRequest.moves:type_name -> tessera.license.v1.UpgradeMove
+	11, // 22: tessera.license.v1.UpgradeFulfillmentsResponse.replaced:type_name -> tessera.license.v1.Fulfillment
+	11, // 23: tessera.license.v1.UpgradeFulfillmentsResponse.created:type_name -> tessera.license.v1.Fulfillment
+	64, // 24: tessera.license.v1.Host.first_use_time:type_name -> google.protobuf.Timestamp
+	64, // 25: tessera.license.v1.Host.last_use_time:type_name -> google.protobuf.Timestamp
+	27, // 26: tessera.license.v1.ListHostsResponse.hosts:type_name -> tessera.license.v1.Host
+	11, // 27: tessera.license.v1.HostLicenses.fulfillments:type_name -> tessera.license.v1.Fulfillment
+	19, // 28: tessera.license.v1.HostLicenses.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	3,  // 29: tessera.license.v1.Job.state:type_name -> tessera.license.v1.JobState
+	64, // 30: tessera.license.v1.Job.create_time:type_name -> google.protobuf.Timestamp
+	64, // 31: tessera.license.v1.Job.update_time:type_name -> google.protobuf.Timestamp
+	63, // 32: tessera.license.v1.BatchRehostRequest.targets:type_name -> tessera.license.v1.BatchRehostRequest.TargetsEntry
+	35, // 33: tessera.license.v1.ServerCounts.servers:type_name -> tessera.license.v1.ServerCount
+	38, // 34: tessera.license.v1.BatchRehostResponse.moves:type_name -> tessera.license.v1.RehostMove
+	11, // 35: tessera.license.v1.BatchRehostResponse.created:type_name -> tessera.license.v1.Fulfillment
+	19, // 36: tessera.license.v1.BatchRehostResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	19, // 37: tessera.license.v1.ConsolidateFulfillmentsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	19, // 38: tessera.license.v1.ListConsolidatedLicensesResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	4,  // 39: tessera.license.v1.ListFulfillmentsRequest.view:type_name -> tessera.license.v1.FulfillmentView
+	11, // 40: tessera.license.v1.ListFulfillmentsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
+	16, // 41: tessera.license.v1.RepairFulfillmentRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
+	13, // 42: tessera.license.v1.RehostFulfillmentRequest.hosts:type_name -> tessera.license.v1.HostGroup
+	11, // 43: tessera.license.v1.LifecycleResult.replaced:type_name -> tessera.license.v1.Fulfillment
+	11, // 44: tessera.license.v1.LifecycleResult.created:type_name -> tessera.license.v1.Fulfillment
+	5,  // 45: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	64, // 46: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
+	64, // 47: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
+	5,  // 48: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	57, // 49: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
+	37, // 50: tessera.license.v1.BatchRehostRequest.TargetsEntry.value:type_name -> tessera.license.v1.ServerCounts
+	12, // 51: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
+	17, // 52: tessera.license.v1.LicenseService.ActivateLineItems:input_type -> tessera.license.v1.ActivateLineItemsRequest
+	48, // 53: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
+	49, // 54: tessera.license.v1.LicenseService.ListFulfillments:input_type -> tessera.license.v1.ListFulfillmentsRequest
+	55, // 55: tessera.license.v1.LicenseService.EmailFulfillment:input_type -> tessera.license.v1.EmailFulfillmentRequest
+	51, // 56: tessera.license.v1.LicenseService.ReturnFulfillment:input_type -> tessera.license.v1.ReturnFulfillmentRequest
+	52, // 57: tessera.license.v1.LicenseService.RepairFulfillment:input_type -> tessera.license.v1.RepairFulfillmentRequest
+	53, // 58: tessera.license.v1.LicenseService.RehostFulfillment:input_type -> tessera.license.v1.RehostFulfillmentRequest
+	21, // 59: tessera.license.v1.LicenseService.GetUpgradeGrid:input_type -> tessera.license.v1.GetUpgradeGridRequest
+	25, // 60: tessera.license.v1.LicenseService.UpgradeFulfillments:input_type -> tessera.license.v1.UpgradeFulfillmentsRequest
+	28, // 61: tessera.license.v1.LicenseService.ListHosts:input_type -> tessera.license.v1.ListHostsRequest
+	30, // 62: tessera.license.v1.LicenseService.GetHostLicenses:input_type -> tessera.license.v1.GetHostLicensesRequest
+	32, // 63: tessera.license.v1.LicenseService.TransferHosts:input_type -> tessera.license.v1.TransferHostsRequest
+	34, // 64: tessera.license.v1.LicenseService.GetJob:input_type -> tessera.license.v1.GetJobRequest
+	36, // 65: tessera.license.v1.LicenseService.BatchRehost:input_type -> tessera.license.v1.BatchRehostRequest
+	40, // 66: tessera.license.v1.LicenseService.TransferHostLicenses:input_type -> tessera.license.v1.TransferHostLicensesRequest
+	41, // 67: tessera.license.v1.LicenseService.ConsolidateFulfillments:input_type -> tessera.license.v1.ConsolidateFulfillmentsRequest
+	43, // 68: tessera.license.v1.LicenseService.GetConsolidatedLicense:input_type -> tessera.license.v1.GetConsolidatedLicenseRequest
+	44, // 69: tessera.license.v1.LicenseService.ListConsolidatedLicenses:input_type -> tessera.license.v1.ListConsolidatedLicensesRequest
+	46, // 70: tessera.license.v1.LicenseService.EmailConsolidatedLicense:input_type -> tessera.license.v1.EmailConsolidatedLicenseRequest
+	47, // 71: tessera.license.v1.LicenseService.RehostConsolidatedLicense:input_type -> tessera.license.v1.RehostConsolidatedLicenseRequest
+	60, // 72: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
+	58, // 73: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
+	59, // 74: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
+	6,  // 75: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
+	9,  // 76: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
+	10, // 77: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
+	11, // 78: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
+	18, // 79: tessera.license.v1.LicenseService.ActivateLineItems:output_type -> tessera.license.v1.ActivateLineItemsResponse
+	11, // 80: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
+	50, // 81: tessera.license.v1.LicenseService.ListFulfillments:output_type -> tessera.license.v1.ListFulfillmentsResponse
+	56, // 82: tessera.license.v1.LicenseService.EmailFulfillment:output_type -> tessera.license.v1.EmailFulfillmentResponse
+	54, // 83: tessera.license.v1.LicenseService.ReturnFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	54, // 84: tessera.license.v1.LicenseService.RepairFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	54, // 85: tessera.license.v1.LicenseService.RehostFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	22, // 86: tessera.license.v1.LicenseService.GetUpgradeGrid:output_type -> tessera.license.v1.UpgradeGrid
+	26, // 87: tessera.license.v1.LicenseService.UpgradeFulfillments:output_type -> tessera.license.v1.UpgradeFulfillmentsResponse
+	29, // 88: tessera.license.v1.LicenseService.ListHosts:output_type -> tessera.license.v1.ListHostsResponse
+	31, // 89: tessera.license.v1.LicenseService.GetHostLicenses:output_type -> tessera.license.v1.HostLicenses
+	33, // 90: tessera.license.v1.LicenseService.TransferHosts:output_type -> tessera.license.v1.Job
+	33, // 91: tessera.license.v1.LicenseService.GetJob:output_type -> tessera.license.v1.Job
+	39, // 92: tessera.license.v1.LicenseService.BatchRehost:output_type -> tessera.license.v1.BatchRehostResponse
+	39, // 93: tessera.license.v1.LicenseService.TransferHostLicenses:output_type -> tessera.license.v1.BatchRehostResponse
+	42, // 94: tessera.license.v1.LicenseService.ConsolidateFulfillments:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
+	19, // 95: tessera.license.v1.LicenseService.GetConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
+	45, // 96: tessera.license.v1.LicenseService.ListConsolidatedLicenses:output_type -> tessera.license.v1.ListConsolidatedLicensesResponse
+	19, // 97: tessera.license.v1.LicenseService.EmailConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
+	42, // 98: tessera.license.v1.LicenseService.RehostConsolidatedLicense:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
+	61, // 99: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	57, // 100: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
+	61, // 101: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	7,  // 102: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
+	8,  // 103: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	8,  // 104: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	78, // [78:105] is the sub-list for method output_type
+	51, // [51:78] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_tessera_license_v1_license_proto_init() }
@@ -4842,7 +4860,7 @@ func file_tessera_license_v1_license_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_license_v1_license_proto_rawDesc), len(file_tessera_license_v1_license_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   57,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -516,8 +516,25 @@ func licenseAttributes(li LineItem, a FulfilAttributes, start time.Time, overdra
 	if overdraft > 0 {
 		out["OVERDRAFT"] = strconv.FormatInt(overdraft, 10)
 	}
+	flag("FLEXID_SHARED", a.FlexIDSharing, false)
+	if a.VersionDate != nil {
+		out["VERSION_DATE"] = licfile.Date(*a.VersionDate)
+	}
+	// Lower-case keys are the fulfillment's own records, never license keywords.
+	if a.UseServer != nil && !*a.UseServer {
+		out[attrNoUseServer] = "true" // counted licenses point to their server unless told not to
+	}
+	if a.ShipToAddress != "" {
+		out[attrShipToAddress] = a.ShipToAddress
+	}
 	return out
 }
+
+// Fulfillment attributes that are records of the activation, not license keywords.
+const (
+	attrNoUseServer   = "no_use_server"
+	attrShipToAddress = "ship_to_address"
+)
 
 // sign generates and signs the fulfillment's license in both forms; products holds
 // the products already read (others are read).
@@ -548,6 +565,9 @@ func (a *App) spec(f Fulfillment, product Product, tenant string) (licfile.Spec,
 	}
 	for k, v := range f.Attributes {
 		switch k {
+		case attrNoUseServer:
+			spec.NoUseServer = true
+		case attrShipToAddress:
 		case "START":
 			t, err := licfile.ParseDate(v)
 			if err != nil {

@@ -86,7 +86,7 @@ func fulfillmentPB(f app.Fulfillment) *licensepb.Fulfillment {
 		Account: "accounts/" + f.AccountID, LicenseJson: f.LicenseJSON, SupportType: supportTypes[f.SupportType],
 		Product: ref("products", f.ProductID), Version: f.Version, ServerHostIds: f.ServerHostIDs, NodelockedHostIds: f.NodeHostIDs,
 		Overdraft: f.Overdraft, Parent: ref("fulfillments", f.ParentID), ConsolidatedLicense: ref("consolidatedLicenses", f.ConsolidatedID),
-		Count: f.Count(),
+		Count: f.Count(), Attributes: f.Attributes,
 	}
 	if !f.CreateTime.IsZero() {
 		out.CreateTime = timestamppb.New(f.CreateTime)
