@@ -1,7 +1,9 @@
 package suite_test
 
 import (
+	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -99,4 +101,47 @@ func TestUpgrade_LIC9(t *testing.T) {
 	require.EqualValues(t, 6, available(v1))
 	grid = admin.ok("GET", "/v1/lineItems/"+v2+":upgradeGrid", nil)
 	require.EqualValues(t, 1, num(grid["rows"].([]any)[0].(map[string]any)["copies"]))
+}
+
+// TestRacingUpgrades_LIC9: five upgrades of the same copies at once: one wins, the
+// seats of both line items stay exact.
+func TestRacingUpgrades_LIC9(t *testing.T) {
+	env := suitetest.Start(t)
+	_, admin, _ := batchWorld(t, env)
+	for _, p := range []string{"r2", "r1"} {
+		body := map[string]any{
+			"display_name": p, "version": "1.0", "license_technology": "LICENSE_TECHNOLOGY_CERTIFICATE",
+			"features": []any{map[string]any{"name": p, "version": "1.0"}}, "license_models": []string{"licenseModels/float"},
+		}
+		if p == "r1" {
+			body["upgrade_to"] = []string{"products/r2"}
+		}
+		admin.ok("POST", "/v1/products", map[string]any{"product_id": p, "product": body})
+	}
+	v1 := admin.ok("POST", "/v1/orders", map[string]any{"order_id": "SO-R1", "sold_to": "accounts/ACME", "lines": []any{line("1", "r1", 10, "license_model", "licenseModels/float")}})["line_items"].([]any)[0].(map[string]any)["activation_id"].(string)
+	admin.ok("POST", "/v1/lineItems/"+v1+":activate", map[string]any{"host_id": "HOSTNAME=a", "quantity": 6})
+	v2 := admin.ok("POST", "/v1/orders", map[string]any{"order_id": "SO-R2", "sold_to": "accounts/ACME", "lines": []any{
+		line("1", "r2", 10, "license_model", "licenseModels/float", "type", "LINE_ITEM_TYPE_UPGRADE", "supersedes", v1),
+	}})["line_items"].([]any)[0].(map[string]any)["activation_id"].(string)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := 0
+	for i := range 5 {
+		wg.Go(func() {
+			r := admin.do("POST", "/v1/lineItems/"+v2+":upgrade", map[string]any{
+				"moves": []any{map[string]any{"server_host_ids": []string{"HOSTNAME=a"}, "count": 5}}, "request_id": fmt.Sprintf("up-%d", i),
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			if r.Status == http.StatusOK {
+				won++
+			} else {
+				require.Equal(t, http.StatusConflict, r.Status, "%s", r.Raw)
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, 1, won)
+	require.EqualValues(t, 10-1, num(admin.ok("GET", "/v1/lineItems/"+v1, nil)["available"]), "one copy stays on the parent")
+	require.EqualValues(t, 10-5, num(admin.ok("GET", "/v1/lineItems/"+v2, nil)["available"]), "five on the upgrade, once")
 }
