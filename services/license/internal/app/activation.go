@@ -444,12 +444,21 @@ func (a *App) plan(ctx context.Context, it batchItem, index int, groups []placed
 		f.Start = start
 		out = append(out, f)
 	}
-	if total > li.Available && !li.OverdraftAllowed {
-		e := errs.FailedPrecondition("QUANTITY_EXCEEDED", "line item %s has %d seats available, %d requested", li.ActivationID, li.Available, total)
-		e.Metadata = map[string]string{"available": strconv.FormatInt(li.Available, 10), "requested": strconv.FormatInt(total, 10)}
-		return nil, e
+	if err := checkAvailable(li, total); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// checkAvailable refuses more seats than a line item has left (counts are checked
+// at generation, SPEC LIC-4), with the numbers a customer needs (LIC-13).
+func checkAvailable(li LineItem, requested int64) error {
+	if requested <= li.Available || li.OverdraftAllowed {
+		return nil
+	}
+	e := errs.FailedPrecondition("QUANTITY_EXCEEDED", "line item %s has %d seats available, %d requested", li.ActivationID, li.Available, requested)
+	e.Metadata = map[string]string{"available": strconv.FormatInt(li.Available, 10), "requested": strconv.FormatInt(requested, 10)}
+	return e
 }
 
 func principalUser(ctx context.Context) string {

@@ -170,10 +170,8 @@ func (a *App) UpgradeFulfillments(ctx context.Context, activationID string, move
 		change.Created = append(change.Created, n)
 		total += m.Count
 	}
-	if total > li.Available && !li.OverdraftAllowed {
-		e := errs.FailedPrecondition("QUANTITY_EXCEEDED", "line item %s has %d seats available, %d requested", li.ActivationID, li.Available, total)
-		e.Metadata = map[string]string{"available": fmt.Sprint(li.Available), "requested": fmt.Sprint(total)}
-		return LifecycleResult{}, e
+	if err := checkAvailable(li, total); err != nil {
+		return LifecycleResult{}, err
 	}
 	return a.applyLifecycle(ctx, change, validateOnly)
 }
