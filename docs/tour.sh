@@ -51,3 +51,9 @@ ENT=$(curl -sf $G/v1/orders -H "$A" -d '{"order_id":"SO-1002","lines":[{"line_nu
 curl -sf $G/v1/registrations -d "{\"tenant_id\":\"demo\",\"key\":\"$ENT\",\"company\":\"Newco\",\"person\":{\"first_name\":\"Nina\",\"last_name\":\"New\",\"email\":\"nina@newco.example\"}}" | jq -c '{account, user: .user.username}'
 KEY=$(curl -sf $G/v1/auth:signInWithKey -d "{\"tenant_id\":\"demo\",\"key\":\"$ENT\"}" | jq -r .access_token)
 curl -sf $G/v1/entitlements/$ENT -H "Authorization: Bearer $KEY" | jq -c '{account, line_items: [.line_items[].activation_id]}'
+
+# 11. Alice's license: in the fulfillments list, saved as LicenseFile.lic, and
+# checkable offline by anyone with the tenant's public keys (no sign-in needed).
+FUL=$(curl -sf "$G/v1/fulfillments?filter=host%3A%22dogma%22" -H "$B" | jq -r '.fulfillments[0].name')
+curl -sf "$G/v1/$FUL:licenseFile" -H "$B" -o LicenseFile.lic && grep -c INCREMENT LicenseFile.lic
+curl -sf $G/v1/tenants/demo/publicKeys | jq -c '[.signing_keys[] | {key_id, algorithm}]'
