@@ -186,6 +186,8 @@ type Entitlements interface {
 	// MoveSeats moves seats a confirmed reservation holds to another account's line
 	// item, under the new reservation; it returns that line item's activation ID.
 	MoveSeats(ctx context.Context, reservation uuid.UUID, quantity int64, toAccount string, pool bool, next uuid.UUID) (string, error)
+	// ReleaseSeats gives back what a reservation holds (idempotent).
+	ReleaseSeats(ctx context.Context, reservation uuid.UUID) error
 }
 
 // Seats is the seat-claim ledger (platform/seats).
@@ -215,9 +217,9 @@ type Store interface {
 	ClaimJob(ctx context.Context, lease time.Duration) (Job, bool, error)
 	SetJobTotal(ctx context.Context, tenant, id string, total int) error
 	// ApplyTransfer marks a fulfillment TRANSFER and stores its successor in the other
-	// account with the adopted claim and the job's progress, in one transaction; a
-	// fulfillment no longer MASTER is skipped.
-	ApplyTransfer(ctx context.Context, tenant, jobID string, f, next Fulfillment, claim seats.Claim) error
+	// account with the adopted claim and the job's progress, in one transaction; it
+	// reports false, changing nothing, when the fulfillment is no longer MASTER.
+	ApplyTransfer(ctx context.Context, tenant, jobID string, f, next Fulfillment, claim seats.Claim) (bool, error)
 	FinishJob(ctx context.Context, tenant, id, state, errText string, retryIn time.Duration) error
 	// HostKnown reports whether an account ever activated for the host.
 	HostKnown(ctx context.Context, tenant, accountID, hostID string) (bool, error)

@@ -205,8 +205,17 @@ func (a *App) transferHosts(ctx context.Context, j Job) error {
 			return err
 		}
 		claim := seats.Claim{ID: next, TenantID: j.TenantID, ActivationID: li.ActivationID, Quantity: f.Quantity}
-		if err := a.store.ApplyTransfer(ctx, j.TenantID, j.ID, marked(f, SupportTransfer, StateObsolete), n, claim); err != nil {
+		applied, err := a.store.ApplyTransfer(ctx, j.TenantID, j.ID, marked(f, SupportTransfer, StateObsolete), n, claim)
+		if err != nil {
 			return err
+		}
+		if !applied {
+			// The fulfillment was returned or replaced between the seat move and now:
+			// the entitlement moved, but no license holds the moved seats, so they
+			// are given back in the target account.
+			if err := a.ent.ReleaseSeats(ctx, next); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

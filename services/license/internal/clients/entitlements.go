@@ -121,3 +121,9 @@ func (e Entitlements) MoveSeats(ctx context.Context, reservation uuid.UUID, quan
 	}
 	return strings.TrimPrefix(r.GetLineItem(), "lineItems/"), nil
 }
+
+// ReleaseSeats gives back what a reservation holds.
+func (e Entitlements) ReleaseSeats(ctx context.Context, reservation uuid.UUID) error {
+	_, err := e.Ent.ReleaseSeats(ctx, &entitlementpb.ReleaseSeatsRequest{ReservationId: reservation.String()})
+	return err
+}

@@ -71,8 +71,9 @@ func (s *Store) FinishJob(ctx context.Context, tenant, id, state, errText string
 // ApplyTransfer marks a fulfillment TRANSFER and stores its successor in the other
 // account with the adopted seat claim and the job's progress, in one transaction. A
 // fulfillment no longer MASTER (the step was done before) changes nothing.
-func (s *Store) ApplyTransfer(ctx context.Context, tenant, jobID string, f, next app.Fulfillment, claim seats.Claim) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+func (s *Store) ApplyTransfer(ctx context.Context, tenant, jobID string, f, next app.Fulfillment, claim seats.Claim) (bool, error) {
+	applied := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var support string
 		if err := tx.QueryRow(ctx, `SELECT support_type FROM fulfillments WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenant, f.ID).Scan(&support); err != nil {
 			return err
@@ -80,6 +81,7 @@ func (s *Store) ApplyTransfer(ctx context.Context, tenant, jobID string, f, next
 		if support != app.SupportMaster {
 			return nil
 		}
+		applied = true
 		if _, err := tx.Exec(ctx, `UPDATE fulfillments SET support_type = $3, state = $4, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
 			tenant, f.ID, f.SupportType, f.State); err != nil {
 			return err
@@ -99,4 +101,5 @@ func (s *Store) ApplyTransfer(ctx context.Context, tenant, jobID string, f, next
 		})
 		return err
 	})
+	return applied && err == nil, err
 }
