@@ -73,6 +73,8 @@ func TestLifecycle_LIC8(t *testing.T) {
 	require.Equal(t, []string{"count"}, fieldViolations(e))
 
 	// Repair: attributes change, hosts and seats do not; one repair allowed.
+	e = admin.refused(http.StatusBadRequest, "POST", name(f2)+":repair", map[string]any{"attributes": map[string]any{"time_zone": "Mars/Olympus", "start_time": "2027-01-01T00:00:00Z"}})
+	require.ElementsMatch(t, []string{"attributes.time_zone", "attributes.start_time"}, fieldViolations(e))
 	rep := admin.ok("POST", name(f2)+":repair", map[string]any{"attributes": map[string]any{"notice": "Repaired", "borrow_hours": 24}})
 	f3 := rep["created"].([]any)[0].(map[string]any)
 	require.Equal(t, "SUPPORT_TYPE_REPAIR", rep["replaced"].(map[string]any)["support_type"])

@@ -128,7 +128,15 @@ func (in *BatchActivation) checkShape() error {
 			}
 		}
 	}
-	a := in.Attrs
+	in.Attrs.check(&v)
+	if len(in.RequestID) > 128 {
+		v.Add("request_id", "must be at most 128 characters")
+	}
+	return v.Err()
+}
+
+// check validates fulfil-time attributes.
+func (a FulfilAttributes) check(v *errs.Violations) {
 	for i, e := range a.ShipToEmails {
 		if addr, err := mail.ParseAddress(e); err != nil || addr.Address != e {
 			v.Add(fmt.Sprintf("attributes.ship_to_emails[%d]", i), "is not an email address")
@@ -164,10 +172,6 @@ func (in *BatchActivation) checkShape() error {
 			v.Add(fmt.Sprintf("attributes.platforms[%d]", i), "1-32 letters, digits or _")
 		}
 	}
-	if len(in.RequestID) > 128 {
-		v.Add("request_id", "must be at most 128 characters")
-	}
-	return v.Err()
 }
 
 // batchItem is one line item of a batch with what was read about it.

@@ -176,11 +176,13 @@ func (a *App) ReturnFulfillment(ctx context.Context, id string, part Part, valid
 // RepairFulfillment reissues a fulfillment with changed attributes, same hosts and
 // whole count (SPEC LIC-8).
 func (a *App) RepairFulfillment(ctx context.Context, id string, attrs FulfilAttributes, validateOnly bool, requestID string) (LifecycleResult, error) {
-	if err := (&BatchActivation{Lines: []ActivationLine{{ActivationID: "x"}}, Hosts: []HostGroup{{Host: "x"}}, Attrs: attrs}).checkShape(); err != nil {
-		return LifecycleResult{}, err
-	}
+	var v errs.Violations
+	attrs.check(&v)
 	if attrs.StartTime != nil {
-		return LifecycleResult{}, errs.Invalid("attributes.start_time", "a repair keeps the start date")
+		v.Add("attributes.start_time", "a repair keeps the start date")
+	}
+	if err := v.Err(); err != nil {
+		return LifecycleResult{}, err
 	}
 	if res, done, err := a.replayed(ctx, requestID, validateOnly); done || err != nil {
 		return res, err
