@@ -77,29 +77,24 @@ func TestEntitlementAuditTrail_PLT4(t *testing.T) {
 	session := api.ok("POST", "/v1/auth:login", map[string]any{"tenant_id": "order-co", "username": "admin", "password": "Admin-Password-1"})
 	me := session["user"].(map[string]any)["name"]
 
-	list := func(as rest, q url.Values) []map[string]any {
-		var out []map[string]any
-		page, _ := as.ok("GET", "/v1/services/entitlement/auditEvents?"+q.Encode(), nil)["audit_events"].([]any)
-		for _, e := range page {
-			out = append(out, e.(map[string]any))
-		}
-		return out
+	trail := func(as rest, q url.Values) []map[string]any {
+		return list(as, "/v1/services/entitlement/auditEvents", q, "audit_events")
 	}
-	products := list(admin, url.Values{"filter": {`subject:"tessera.entitlement.product."`}})
+	products := trail(admin, url.Values{"filter": {`subject:"tessera.entitlement.product."`}})
 	require.Len(t, products, 3, "cad and sim created, cad updated")
 	require.Equal(t, "tessera.entitlement.product.updated", products[2]["subject"])
 	require.Equal(t, me, products[2]["actor"])
 	require.Contains(t, products[2]["payload_json"], `"id": "cad"`)
-	require.Len(t, list(admin, url.Values{"filter": {`subject = "tessera.entitlement.license_model.created"`}}), 1)
-	orders := list(admin, url.Values{"filter": {`subject = "tessera.entitlement.entitlement.created"`}, "order_by": {"time desc"}})
+	require.Len(t, trail(admin, url.Values{"filter": {`subject = "tessera.entitlement.license_model.created"`}}), 1)
+	orders := trail(admin, url.Values{"filter": {`subject = "tessera.entitlement.entitlement.created"`}, "order_by": {"time desc"}})
 	require.Len(t, orders, 1)
 	require.Contains(t, orders[0]["payload_json"], "SO-A")
-	require.Empty(t, list(admin, url.Values{"filter": {`time < 2000-01-01`}}))
+	require.Empty(t, trail(admin, url.Values{"filter": {`time < 2000-01-01`}}))
 	admin.refused(http.StatusBadRequest, "GET", "/v1/services/entitlement/auditEvents?filter=nope%3D1", nil)
 
 	createTenant(api.as(env.OperatorToken), "order-rival", "Admin-Password-2")
 	rival := api.as(login(api, "order-rival", "admin", "Admin-Password-2"))
-	require.Empty(t, list(rival, url.Values{"filter": {`subject:"product"`}}), "another tenant's trail stays apart")
+	require.Empty(t, trail(rival, url.Values{"filter": {`subject:"product"`}}), "another tenant's trail stays apart")
 	admin.ok("POST", "/v1/users", map[string]any{"password": "Carl-Password-1", "user": map[string]any{
 		"username": "carl", "first_name": "Carl", "last_name": "C", "email": "carl@acme.example",
 		"memberships": []any{map[string]any{"account": "accounts/ACME", "roles": []string{"customer_admin"}}},

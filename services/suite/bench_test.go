@@ -117,6 +117,7 @@ func BenchmarkConsolidate1000(b *testing.B) {
 	ctx := env.As(b, suitetest.Producer("cons-co"))
 	li := "lineItems/" + seed.ActivationID
 	no := false
+	var namesMu sync.Mutex
 	names := make([]string, 0, 1000*b.N)
 	_, _, _ = runConcurrentPercentiles(b, 1000*b.N, func(i int) error {
 		r, err := lic.ActivateLineItems(ctx, &licensepb.ActivateLineItemsRequest{
@@ -147,8 +148,6 @@ func BenchmarkConsolidate1000(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(ms(time.Since(start)/time.Duration(b.N)), "ms/consolidation_of_1000")
 }
-
-var namesMu sync.Mutex
 
 // databaseCommits reads how many transactions the suite's database committed so far
 // (every service's schema lives in it).

@@ -27,15 +27,8 @@ func TestFulfillmentsList_LIC7(t *testing.T) {
 	activate("SO-B/2", "HOSTNAME=beta", 1)
 	other := activate("SO-O/1", "HOSTNAME=gamma", 1)
 
-	list := func(as rest, q url.Values) []map[string]any {
-		var out []map[string]any
-		page, _ := as.ok("GET", "/v1/fulfillments?"+q.Encode(), nil)["fulfillments"].([]any)
-		for _, f := range page {
-			out = append(out, f.(map[string]any))
-		}
-		return out
-	}
-	all := list(admin, url.Values{"order_by": {"create_time"}})
+	fulfillments := func(as rest, q url.Values) []map[string]any { return list(as, "/v1/fulfillments", q, "fulfillments") }
+	all := fulfillments(admin, url.Values{"order_by": {"create_time"}})
 	require.Len(t, all, 3)
 	first := all[0]
 	require.Equal(t, a["fulfillment_id"], first["fulfillment_id"])
@@ -43,10 +36,10 @@ func TestFulfillmentsList_LIC7(t *testing.T) {
 		require.NotNil(t, first[col], col)
 	}
 	require.Nil(t, first["license_text"], "lists leave the license text out")
-	require.NotNil(t, list(admin, url.Values{"view": {"FULFILLMENT_VIEW_FULL"}, "filter": {`host:"alpha"`}})[0]["license_text"])
-	require.Len(t, list(admin, url.Values{"filter": {`host:"alpha"`}}), 1)
-	require.Len(t, list(admin, url.Values{"filter": {`product = "fsim"`}}), 1)
-	require.Len(t, list(admin, url.Values{"filter": {`support_type = MASTER AND account = ACME`}}), 2)
+	require.NotNil(t, fulfillments(admin, url.Values{"view": {"FULFILLMENT_VIEW_FULL"}, "filter": {`host:"alpha"`}})[0]["license_text"])
+	require.Len(t, fulfillments(admin, url.Values{"filter": {`host:"alpha"`}}), 1)
+	require.Len(t, fulfillments(admin, url.Values{"filter": {`product = "fsim"`}}), 1)
+	require.Len(t, fulfillments(admin, url.Values{"filter": {`support_type = MASTER AND account = ACME`}}), 2)
 	admin.refused(http.StatusBadRequest, "GET", "/v1/fulfillments?filter=colour%3Dred", nil)
 
 	rows := readCSV(t, admin.do("GET", "/v1/fulfillments:export?order_by=create_time", nil))
@@ -79,11 +72,11 @@ func TestFulfillmentsList_LIC7(t *testing.T) {
 		"memberships": []any{map[string]any{"account": "accounts/ACME", "roles": []string{"customer_admin"}}},
 	}})
 	finn := api.as(login(api, "order-co", "finn", "Finn-Password-1"))
-	require.Len(t, list(finn, url.Values{}), 2)
+	require.Len(t, fulfillments(finn, url.Values{}), 2)
 	finn.refused(http.StatusNotFound, "GET", "/v1/fulfillments/"+other["fulfillment_id"].(string), nil)
 	require.Equal(t, http.StatusNotFound, finn.do("GET", "/v1/fulfillments/"+other["fulfillment_id"].(string)+":licenseFile", nil).Status)
 	createTenant(api.as(env.OperatorToken), "ful-rival", "Admin-Password-2")
 	rival := api.as(login(api, "ful-rival", "admin", "Admin-Password-2"))
-	require.Empty(t, list(rival, url.Values{}))
+	require.Empty(t, fulfillments(rival, url.Values{}))
 	rival.refused(http.StatusNotFound, "POST", "/v1/"+name+":email", map[string]any{"to": []string{"x@rival.example"}})
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"regexp"
 	"strings"
 
 	"github.com/tessera-dev/tessera/services/platform/authz"
@@ -16,11 +15,6 @@ type Activation struct {
 	Quantity     int64
 	RequestID    string
 }
-
-var (
-	serialRe   = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,64}$`)
-	platformRe = regexp.MustCompile(`^[A-Za-z0-9_]{1,32}$`)
-)
 
 // Activate turns seats of a line item into a signed license for one host: the
 // single-host form of ActivateBatch (SPEC LIC-1). With a request ID it applies at

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -83,7 +84,11 @@ const (
 // counted models need a license server and carry a seat count.
 var counted = map[string]bool{"floating_counted": true, "nodelocked_counted": true, "trusted_server": true}
 
-var vmPlatforms = []string{"", "any", "physical_only", "vm_only"}
+var (
+	vmPlatforms = []string{"", "any", "physical_only", "vm_only"}
+	serialRe    = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,64}$`)
+	platformRe  = regexp.MustCompile(`^[A-Za-z0-9_]{1,32}$`)
+)
 
 // checkShape validates the request without reading anything.
 func (in *BatchActivation) checkShape() error {

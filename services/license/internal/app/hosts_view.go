@@ -24,7 +24,7 @@ type HostLicenses struct {
 	Consolidated []ConsolidatedLicense
 }
 
-// canActFor reports whether the caller may see an account's hosts: tenant-wide, or
+// canSeeAccount reports whether the caller may see an account's hosts: tenant-wide, or
 // a member of it; sessions of one entitlement or line item see no host list.
 func canSeeAccount(ctx context.Context, accountID string) bool {
 	p, _ := authz.FromContext(ctx)

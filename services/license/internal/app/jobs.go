@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tessera-dev/tessera/services/license/licfile"
@@ -175,7 +176,7 @@ func (a *App) transferHosts(ctx context.Context, j Job) error {
 			}
 		}
 	}
-	slices.SortFunc(live, func(x, y Fulfillment) int { return cmpString(x.ID, y.ID) })
+	slices.SortFunc(live, func(x, y Fulfillment) int { return strings.Compare(x.ID, y.ID) })
 	if j.Total == 0 {
 		if err := a.store.SetJobTotal(ctx, j.TenantID, j.ID, len(live)); err != nil {
 			return err
@@ -219,14 +220,4 @@ func (a *App) transferHosts(ctx context.Context, j Job) error {
 		}
 	}
 	return nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
