@@ -80,6 +80,7 @@ func (s *Service) Run(ctx context.Context) error {
 	g.Go(func() error { return s.relay.Run(ctx) })
 	g.Go(func() error { return s.ledger.Run(ctx, 10*time.Second) })
 	g.Go(func() error { return s.ledger.RunConfirmer(ctx) })
+	g.Go(func() error { return s.app.RunCommitter(ctx) })
 	g.Go(func() error { return s.app.RunJobs(ctx, 2*time.Second, s.log) })
 	return g.Wait()
 }

@@ -113,3 +113,36 @@ func Reason(err error) string {
 	}
 	return ""
 }
+
+// Flat is an error as one entry of a batch answer carries it: what ToStatus would
+// answer for it alone, without field violations (batch entries name no request field).
+type Flat struct {
+	Code     codes.Code
+	Reason   string
+	Message  string
+	Metadata map[string]string
+}
+
+// Flatten maps err the way ToStatus does, for a batch entry.
+func Flatten(ctx context.Context, err error) Flat {
+	st := ToStatus(ctx, err)
+	f := Flat{Code: st.Code(), Message: st.Message()}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			f.Reason, f.Metadata = info.GetReason(), info.GetMetadata()
+		}
+	}
+	return f
+}
+
+// Err turns a batch entry's error back into the status error a single call would
+// have returned, so that Code and Reason read it alike.
+func (f Flat) Err() error {
+	st := status.New(f.Code, f.Message)
+	if f.Reason != "" {
+		if withInfo, err := st.WithDetails(&errdetails.ErrorInfo{Reason: f.Reason, Domain: Domain, Metadata: f.Metadata}); err == nil {
+			st = withInfo
+		}
+	}
+	return st.Err()
+}

@@ -47,28 +47,50 @@ func Subject(service, entity, verb string) string {
 }
 
 // Write adds an event to the outbox inside tx; it is published after the commit. The
-// payload's full protobuf name is its type. Returns the event ID.
+// payload's full protobuf name is its type. Returns the event ID. Its rows and the
+// relay's wake-up go to the database in one round trip.
 func Write(ctx context.Context, tx pgx.Tx, subject, tenantID string, payload proto.Message) (uuid.UUID, error) {
+	b := &pgx.Batch{}
+	id, err := Queue(ctx, b, subject, tenantID, payload)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	QueueNotify(b)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return uuid.Nil, fmt.Errorf("events: write %s: %w", subject, err)
+	}
+	return id, nil
+}
+
+// Queue adds an event's outbox row and audit record (SPEC PLT-4) to b, for a
+// transaction that sends b; ctx names who caused it. Whoever sends b queues
+// QueueNotify once too. Returns the event ID.
+func Queue(ctx context.Context, b *pgx.Batch, subject, tenantID string, payload proto.Message) (uuid.UUID, error) {
 	body, err := proto.Marshal(payload)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("events: marshal %s: %w", subject, err)
+	}
+	auditBody, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(payload)
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("events: marshal %s: %w", subject, err)
 	}
 	carrier := propagation.MapCarrier{}
 	otel.GetTextMapPropagator().Inject(ctx, carrier)
 	id := uuid.Must(uuid.NewV7())
-	_, err = tx.Exec(ctx, `INSERT INTO outbox (id, subject, event_type, tenant_id, payload, trace) VALUES ($1, $2, $3, $4, $5, $6)`,
-		id, subject, string(payload.ProtoReflect().Descriptor().FullName()), tenantID, body, map[string]string(carrier))
-	if err != nil {
-		return uuid.Nil, fmt.Errorf("events: write outbox: %w", err)
-	}
-	if err := audit(ctx, tx, id, subject, tenantID, payload); err != nil {
-		return uuid.Nil, err
-	}
-	// Wakes the relay at commit time instead of waiting for its next poll.
-	if _, err := tx.Exec(ctx, `SELECT pg_notify('tessera_outbox', current_schema())`); err != nil {
-		return uuid.Nil, fmt.Errorf("events: notify: %w", err)
-	}
+	eventType := string(payload.ProtoReflect().Descriptor().FullName())
+	b.Queue(`INSERT INTO outbox (id, subject, event_type, tenant_id, payload, trace) VALUES ($1, $2, $3, $4, $5, $6)`,
+		id, subject, eventType, tenantID, body, map[string]string(carrier))
+	p, _ := authz.FromContext(ctx)
+	b.Queue(`INSERT INTO audit_log (id, tenant_id, actor_user_id, actor_service, token_id, impersonated, impersonator_id, subject, event_type, payload)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		id, tenantID, p.GetUserId(), p.GetService(), p.GetTokenId(), p.GetImpersonated(), p.GetImpersonatorId(), subject, eventType, auditBody)
 	return id, nil
+}
+
+// QueueNotify wakes the relay when the transaction commits, instead of leaving the
+// events to its next poll.
+func QueueNotify(b *pgx.Batch) {
+	b.Queue(`SELECT pg_notify('tessera_outbox', current_schema())`)
 }
 
 // Envelope is a received event.
@@ -83,21 +105,4 @@ type Envelope struct {
 
 func traceContext(ctx context.Context, h http.Header) context.Context {
 	return otel.GetTextMapPropagator().Extract(ctx, propagation.HeaderCarrier(h))
-}
-
-// audit records who caused the event, in the same transaction (SPEC PLT-4).
-func audit(ctx context.Context, tx pgx.Tx, id uuid.UUID, subject, tenantID string, payload proto.Message) error {
-	body, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(payload)
-	if err != nil {
-		return err
-	}
-	p, _ := authz.FromContext(ctx)
-	_, err = tx.Exec(ctx, `INSERT INTO audit_log (id, tenant_id, actor_user_id, actor_service, token_id, impersonated, impersonator_id, subject, event_type, payload)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		id, tenantID, p.GetUserId(), p.GetService(), p.GetTokenId(), p.GetImpersonated(), p.GetImpersonatorId(),
-		subject, string(payload.ProtoReflect().Descriptor().FullName()), body)
-	if err != nil {
-		return fmt.Errorf("events: write audit: %w", err)
-	}
-	return nil
 }

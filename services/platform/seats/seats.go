@@ -22,6 +22,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -46,6 +47,9 @@ func Migrations() pg.MigrationSet {
 // Entitlements is what the ledger needs of the entitlement service.
 type Entitlements interface {
 	ReserveSeats(ctx context.Context, c Claim, holder string, ttl time.Duration) (accountID string, err error)
+	// BatchReserveSeats reserves many new claims of the context's tenant at once;
+	// refused[i] is why claim i took nothing.
+	BatchReserveSeats(ctx context.Context, cs []Claim, holder string, ttl time.Duration) (refused []error, err error)
 	ConfirmSeats(ctx context.Context, reservationID uuid.UUID) error
 	// BatchConfirmSeats confirms many reservations of the context's tenant at once;
 	// refused maps the others to their reasons.
@@ -133,6 +137,118 @@ func (l *Ledger) Begin(ctx context.Context, c Claim) (string, error) {
 	return accountID, nil
 }
 
+// BeginMany reserves new claims of one tenant (none replacing another) together:
+// one insert of the claims and one batch reservation, however many there are.
+// errs[i] is what Begin would have answered for claim i; nil means its seats are
+// held.
+func (l *Ledger) BeginMany(ctx context.Context, cs []Claim) []error {
+	out := make([]error, len(cs))
+	fail := func(err error) []error {
+		for i := range out {
+			if out[i] == nil {
+				out[i] = err
+			}
+		}
+		return out
+	}
+	ids := make([]uuid.UUID, len(cs))
+	tenants, activations := make([]string, len(cs)), make([]string, len(cs))
+	quantities := make([]int64, len(cs))
+	for i, c := range cs {
+		if c.Replaces != nil {
+			return fail(errs.Invalid("replaces", "replacing claims begin one by one"))
+		}
+		ids[i], tenants[i], activations[i], quantities[i] = c.ID, c.TenantID, c.ActivationID, c.Quantity
+	}
+	rows, err := l.pool.Query(ctx, `INSERT INTO seat_claims (id, tenant_id, activation_id, quantity, state)
+		SELECT id, tenant_id, activation_id, quantity, 'pending' FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS c(id, tenant_id, activation_id, quantity)
+		ON CONFLICT (id) DO NOTHING RETURNING id`, ids, tenants, activations, quantities)
+	if err != nil {
+		return fail(err)
+	}
+	inserted, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return fail(err)
+	}
+	ours := map[uuid.UUID]bool{}
+	for _, id := range inserted {
+		ours[id] = true
+	}
+	if len(inserted) < len(cs) {
+		if err := l.checkRetried(ctx, cs, ours, out); err != nil {
+			return fail(err)
+		}
+	}
+	var reserve []Claim
+	var at []int
+	for i, c := range cs {
+		if out[i] == nil {
+			reserve, at = append(reserve, c), append(at, i)
+		}
+	}
+	if len(reserve) == 0 {
+		return out
+	}
+	refused, err := l.ent.BatchReserveSeats(ctx, reserve, l.holder, l.TTL)
+	if err != nil {
+		refused = make([]error, len(reserve))
+		for k := range refused {
+			refused[k] = err
+		}
+	}
+	var over []uuid.UUID
+	for k, err := range refused {
+		out[at[k]] = err
+		if id := reserve[k].ID; err != nil && ours[id] && definiteRefusal(err) {
+			over = append(over, id) // nothing was reserved and no other call shares it
+		}
+	}
+	if len(over) > 0 {
+		_, _ = l.pool.Exec(context.WithoutCancel(ctx), `UPDATE seat_claims SET state = 'released', updated_at = now() WHERE id = ANY($1) AND state = 'pending'`, over)
+	}
+	return out
+}
+
+// checkRetried answers the claims that existed before BeginMany as Begin answers a
+// retry: same parameters required, and a released claim cannot be used again.
+func (l *Ledger) checkRetried(ctx context.Context, cs []Claim, ours map[uuid.UUID]bool, out []error) error {
+	var retried []uuid.UUID
+	for _, c := range cs {
+		if !ours[c.ID] {
+			retried = append(retried, c.ID)
+		}
+	}
+	type prev struct {
+		state, activationID string
+		quantity            int64
+	}
+	prevs := map[uuid.UUID]prev{}
+	rows, err := l.pool.Query(ctx, `SELECT id, state, activation_id, quantity FROM seat_claims WHERE id = ANY($1)`, retried)
+	if err != nil {
+		return err
+	}
+	var id uuid.UUID
+	var p prev
+	if _, err := pgx.ForEachRow(rows, []any{&id, &p.state, &p.activationID, &p.quantity}, func() error {
+		prevs[id] = p
+		return nil
+	}); err != nil {
+		return err
+	}
+	for i, c := range cs {
+		if ours[c.ID] {
+			continue
+		}
+		switch p := prevs[c.ID]; {
+		case p.activationID != c.ActivationID || p.quantity != c.Quantity:
+			out[i] = errs.Invalid("request_id", "was used before for another line item or quantity")
+		case p.state == "released":
+			out[i] = ErrClaimReleased
+		}
+	}
+	return nil
+}
+
 // Commit marks the claim as used, inside the transaction that stores what uses the
 // seats. It fails with ErrClaimReleased when the reconciler released the claim first.
 func Commit(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
@@ -144,6 +260,19 @@ func Commit(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 		return ErrClaimReleased
 	}
 	return nil
+}
+
+// QueueCommit adds to b, for the transaction that stores what uses the seats, the
+// move of the claims to committed; sending b fails with ErrClaimReleased when the
+// reconciler released one of them first.
+func QueueCommit(b *pgx.Batch, ids []uuid.UUID) {
+	b.Queue(`UPDATE seat_claims SET state = 'committed', updated_at = now() WHERE id = ANY($1) AND state = 'pending'`, ids).
+		Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() != int64(len(ids)) {
+				return ErrClaimReleased
+			}
+			return nil
+		})
 }
 
 // Confirm confirms a committed claim: through the batching confirmer when it runs

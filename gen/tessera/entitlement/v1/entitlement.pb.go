@@ -3397,6 +3397,221 @@ func (x *BatchConfirmSeatsResponse) GetRefused() map[string]string {
 	return nil
 }
 
+type BatchReserveSeatsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1-1000 reservations without replaces.
+	Reservations  []*ReserveSeatsRequest `protobuf:"bytes,1,rep,name=reservations,proto3" json:"reservations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchReserveSeatsRequest) Reset() {
+	*x = BatchReserveSeatsRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchReserveSeatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchReserveSeatsRequest) ProtoMessage() {}
+
+func (x *BatchReserveSeatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchReserveSeatsRequest.ProtoReflect.Descriptor instead.
+func (*BatchReserveSeatsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *BatchReserveSeatsRequest) GetReservations() []*ReserveSeatsRequest {
+	if x != nil {
+		return x.Reservations
+	}
+	return nil
+}
+
+type BatchReserveSeatsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per requested reservation, in the request's order.
+	Outcomes      []*ReservationOutcome `protobuf:"bytes,1,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchReserveSeatsResponse) Reset() {
+	*x = BatchReserveSeatsResponse{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchReserveSeatsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchReserveSeatsResponse) ProtoMessage() {}
+
+func (x *BatchReserveSeatsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchReserveSeatsResponse.ProtoReflect.Descriptor instead.
+func (*BatchReserveSeatsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *BatchReserveSeatsResponse) GetOutcomes() []*ReservationOutcome {
+	if x != nil {
+		return x.Outcomes
+	}
+	return nil
+}
+
+type ReservationOutcome struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The reservation, when it holds the seats (now or since an earlier call).
+	Reservation *Reservation `protobuf:"bytes,1,opt,name=reservation,proto3" json:"reservation,omitempty"`
+	// Why it was refused, as ReserveSeats would have answered.
+	Error         *BatchError `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReservationOutcome) Reset() {
+	*x = ReservationOutcome{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReservationOutcome) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReservationOutcome) ProtoMessage() {}
+
+func (x *ReservationOutcome) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReservationOutcome.ProtoReflect.Descriptor instead.
+func (*ReservationOutcome) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ReservationOutcome) GetReservation() *Reservation {
+	if x != nil {
+		return x.Reservation
+	}
+	return nil
+}
+
+func (x *ReservationOutcome) GetError() *BatchError {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+// One refused entry of a batch: the gRPC code, stable reason, message and metadata
+// a single call would have failed with.
+type BatchError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A google.rpc.Code value.
+	Code          int32             `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	Reason        string            `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Message       string            `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	Metadata      map[string]string `protobuf:"bytes,4,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchError) Reset() {
+	*x = BatchError{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchError) ProtoMessage() {}
+
+func (x *BatchError) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchError.ProtoReflect.Descriptor instead.
+func (*BatchError) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *BatchError) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *BatchError) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *BatchError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *BatchError) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
 type ReleaseSeatsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ReservationId string                 `protobuf:"bytes,1,opt,name=reservation_id,json=reservationId,proto3" json:"reservation_id,omitempty"`
@@ -3406,7 +3621,7 @@ type ReleaseSeatsRequest struct {
 
 func (x *ReleaseSeatsRequest) Reset() {
 	*x = ReleaseSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3418,7 +3633,7 @@ func (x *ReleaseSeatsRequest) String() string {
 func (*ReleaseSeatsRequest) ProtoMessage() {}
 
 func (x *ReleaseSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3431,7 +3646,7 @@ func (x *ReleaseSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseSeatsRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{40}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ReleaseSeatsRequest) GetReservationId() string {
@@ -3452,7 +3667,7 @@ type CheckProductAccessRequest struct {
 
 func (x *CheckProductAccessRequest) Reset() {
 	*x = CheckProductAccessRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3464,7 +3679,7 @@ func (x *CheckProductAccessRequest) String() string {
 func (*CheckProductAccessRequest) ProtoMessage() {}
 
 func (x *CheckProductAccessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3477,7 +3692,7 @@ func (x *CheckProductAccessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckProductAccessRequest.ProtoReflect.Descriptor instead.
 func (*CheckProductAccessRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{41}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CheckProductAccessRequest) GetProduct() string {
@@ -3503,7 +3718,7 @@ type CheckProductAccessResponse struct {
 
 func (x *CheckProductAccessResponse) Reset() {
 	*x = CheckProductAccessResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3515,7 +3730,7 @@ func (x *CheckProductAccessResponse) String() string {
 func (*CheckProductAccessResponse) ProtoMessage() {}
 
 func (x *CheckProductAccessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3528,7 +3743,7 @@ func (x *CheckProductAccessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckProductAccessResponse.ProtoReflect.Descriptor instead.
 func (*CheckProductAccessResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{42}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *CheckProductAccessResponse) GetAllowed() bool {
@@ -3547,7 +3762,7 @@ type CountAccountEntitlementsRequest struct {
 
 func (x *CountAccountEntitlementsRequest) Reset() {
 	*x = CountAccountEntitlementsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[43]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3559,7 +3774,7 @@ func (x *CountAccountEntitlementsRequest) String() string {
 func (*CountAccountEntitlementsRequest) ProtoMessage() {}
 
 func (x *CountAccountEntitlementsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[43]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3572,7 +3787,7 @@ func (x *CountAccountEntitlementsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountAccountEntitlementsRequest.ProtoReflect.Descriptor instead.
 func (*CountAccountEntitlementsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{43}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CountAccountEntitlementsRequest) GetAccountIds() []string {
@@ -3591,7 +3806,7 @@ type CountAccountEntitlementsResponse struct {
 
 func (x *CountAccountEntitlementsResponse) Reset() {
 	*x = CountAccountEntitlementsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[44]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3603,7 +3818,7 @@ func (x *CountAccountEntitlementsResponse) String() string {
 func (*CountAccountEntitlementsResponse) ProtoMessage() {}
 
 func (x *CountAccountEntitlementsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[44]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3616,7 +3831,7 @@ func (x *CountAccountEntitlementsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountAccountEntitlementsResponse.ProtoReflect.Descriptor instead.
 func (*CountAccountEntitlementsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{44}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CountAccountEntitlementsResponse) GetEntitlements() int64 {
@@ -3644,7 +3859,7 @@ type EntitlementKey struct {
 
 func (x *EntitlementKey) Reset() {
 	*x = EntitlementKey{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[45]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3656,7 +3871,7 @@ func (x *EntitlementKey) String() string {
 func (*EntitlementKey) ProtoMessage() {}
 
 func (x *EntitlementKey) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[45]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3669,7 +3884,7 @@ func (x *EntitlementKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntitlementKey.ProtoReflect.Descriptor instead.
 func (*EntitlementKey) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{45}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *EntitlementKey) GetKind() EntitlementKeyKind {
@@ -3718,7 +3933,7 @@ type ResolveEntitlementKeyRequest struct {
 
 func (x *ResolveEntitlementKeyRequest) Reset() {
 	*x = ResolveEntitlementKeyRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[46]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3730,7 +3945,7 @@ func (x *ResolveEntitlementKeyRequest) String() string {
 func (*ResolveEntitlementKeyRequest) ProtoMessage() {}
 
 func (x *ResolveEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[46]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3743,7 +3958,7 @@ func (x *ResolveEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveEntitlementKeyRequest.ProtoReflect.Descriptor instead.
 func (*ResolveEntitlementKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{46}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ResolveEntitlementKeyRequest) GetKey() string {
@@ -3772,7 +3987,7 @@ type AssignEntitlementKeyRequest struct {
 
 func (x *AssignEntitlementKeyRequest) Reset() {
 	*x = AssignEntitlementKeyRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[47]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3784,7 +3999,7 @@ func (x *AssignEntitlementKeyRequest) String() string {
 func (*AssignEntitlementKeyRequest) ProtoMessage() {}
 
 func (x *AssignEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[47]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3797,7 +4012,7 @@ func (x *AssignEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignEntitlementKeyRequest.ProtoReflect.Descriptor instead.
 func (*AssignEntitlementKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{47}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *AssignEntitlementKeyRequest) GetKey() string {
@@ -3835,7 +4050,7 @@ type Trial struct {
 
 func (x *Trial) Reset() {
 	*x = Trial{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[48]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3847,7 +4062,7 @@ func (x *Trial) String() string {
 func (*Trial) ProtoMessage() {}
 
 func (x *Trial) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[48]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3860,7 +4075,7 @@ func (x *Trial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Trial.ProtoReflect.Descriptor instead.
 func (*Trial) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{48}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Trial) GetName() string {
@@ -3928,7 +4143,7 @@ type CreateTrialRequest struct {
 
 func (x *CreateTrialRequest) Reset() {
 	*x = CreateTrialRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[49]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3940,7 +4155,7 @@ func (x *CreateTrialRequest) String() string {
 func (*CreateTrialRequest) ProtoMessage() {}
 
 func (x *CreateTrialRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[49]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3953,7 +4168,7 @@ func (x *CreateTrialRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTrialRequest.ProtoReflect.Descriptor instead.
 func (*CreateTrialRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{49}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *CreateTrialRequest) GetTrial() *Trial {
@@ -3971,7 +4186,7 @@ type ListAvailableTrialsRequest struct {
 
 func (x *ListAvailableTrialsRequest) Reset() {
 	*x = ListAvailableTrialsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[50]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3983,7 +4198,7 @@ func (x *ListAvailableTrialsRequest) String() string {
 func (*ListAvailableTrialsRequest) ProtoMessage() {}
 
 func (x *ListAvailableTrialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[50]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3996,7 +4211,7 @@ func (x *ListAvailableTrialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAvailableTrialsRequest.ProtoReflect.Descriptor instead.
 func (*ListAvailableTrialsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{50}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{54}
 }
 
 type ListAvailableTrialsResponse struct {
@@ -4008,7 +4223,7 @@ type ListAvailableTrialsResponse struct {
 
 func (x *ListAvailableTrialsResponse) Reset() {
 	*x = ListAvailableTrialsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[51]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4020,7 +4235,7 @@ func (x *ListAvailableTrialsResponse) String() string {
 func (*ListAvailableTrialsResponse) ProtoMessage() {}
 
 func (x *ListAvailableTrialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[51]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4033,7 +4248,7 @@ func (x *ListAvailableTrialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAvailableTrialsResponse.ProtoReflect.Descriptor instead.
 func (*ListAvailableTrialsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{51}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ListAvailableTrialsResponse) GetTrials() []*Trial {
@@ -4055,7 +4270,7 @@ type RegisterTrialsRequest struct {
 
 func (x *RegisterTrialsRequest) Reset() {
 	*x = RegisterTrialsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[52]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4067,7 +4282,7 @@ func (x *RegisterTrialsRequest) String() string {
 func (*RegisterTrialsRequest) ProtoMessage() {}
 
 func (x *RegisterTrialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[52]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4080,7 +4295,7 @@ func (x *RegisterTrialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterTrialsRequest.ProtoReflect.Descriptor instead.
 func (*RegisterTrialsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{52}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *RegisterTrialsRequest) GetPartNumbers() []string {
@@ -4107,7 +4322,7 @@ type RegisterTrialsResponse struct {
 
 func (x *RegisterTrialsResponse) Reset() {
 	*x = RegisterTrialsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[53]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4119,7 +4334,7 @@ func (x *RegisterTrialsResponse) String() string {
 func (*RegisterTrialsResponse) ProtoMessage() {}
 
 func (x *RegisterTrialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[53]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4132,7 +4347,7 @@ func (x *RegisterTrialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterTrialsResponse.ProtoReflect.Descriptor instead.
 func (*RegisterTrialsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{53}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *RegisterTrialsResponse) GetEntitlements() []*Entitlement {
@@ -4152,7 +4367,7 @@ type GetEntitlementCertificateRequest struct {
 
 func (x *GetEntitlementCertificateRequest) Reset() {
 	*x = GetEntitlementCertificateRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[54]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4164,7 +4379,7 @@ func (x *GetEntitlementCertificateRequest) String() string {
 func (*GetEntitlementCertificateRequest) ProtoMessage() {}
 
 func (x *GetEntitlementCertificateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[54]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4177,7 +4392,7 @@ func (x *GetEntitlementCertificateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntitlementCertificateRequest.ProtoReflect.Descriptor instead.
 func (*GetEntitlementCertificateRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{54}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *GetEntitlementCertificateRequest) GetName() string {
@@ -4198,7 +4413,7 @@ type EntitlementCertificate struct {
 
 func (x *EntitlementCertificate) Reset() {
 	*x = EntitlementCertificate{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[55]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4210,7 +4425,7 @@ func (x *EntitlementCertificate) String() string {
 func (*EntitlementCertificate) ProtoMessage() {}
 
 func (x *EntitlementCertificate) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[55]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4223,7 +4438,7 @@ func (x *EntitlementCertificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntitlementCertificate.ProtoReflect.Descriptor instead.
 func (*EntitlementCertificate) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{55}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *EntitlementCertificate) GetEntitlement() string {
@@ -4252,7 +4467,7 @@ type EmailLineItemRequest struct {
 
 func (x *EmailLineItemRequest) Reset() {
 	*x = EmailLineItemRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[56]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4264,7 +4479,7 @@ func (x *EmailLineItemRequest) String() string {
 func (*EmailLineItemRequest) ProtoMessage() {}
 
 func (x *EmailLineItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[56]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4277,7 +4492,7 @@ func (x *EmailLineItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailLineItemRequest.ProtoReflect.Descriptor instead.
 func (*EmailLineItemRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{56}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *EmailLineItemRequest) GetName() string {
@@ -4304,7 +4519,7 @@ type EmailLineItemResponse struct {
 
 func (x *EmailLineItemResponse) Reset() {
 	*x = EmailLineItemResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[57]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4316,7 +4531,7 @@ func (x *EmailLineItemResponse) String() string {
 func (*EmailLineItemResponse) ProtoMessage() {}
 
 func (x *EmailLineItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[57]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4329,7 +4544,7 @@ func (x *EmailLineItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailLineItemResponse.ProtoReflect.Descriptor instead.
 func (*EmailLineItemResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{57}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *EmailLineItemResponse) GetEventId() string {
@@ -4349,7 +4564,7 @@ type CreateSubscriptionTokenRequest struct {
 
 func (x *CreateSubscriptionTokenRequest) Reset() {
 	*x = CreateSubscriptionTokenRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[58]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4361,7 +4576,7 @@ func (x *CreateSubscriptionTokenRequest) String() string {
 func (*CreateSubscriptionTokenRequest) ProtoMessage() {}
 
 func (x *CreateSubscriptionTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[58]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4374,7 +4589,7 @@ func (x *CreateSubscriptionTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSubscriptionTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateSubscriptionTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{58}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *CreateSubscriptionTokenRequest) GetAccount() string {
@@ -4395,7 +4610,7 @@ type CreateSubscriptionTokenResponse struct {
 
 func (x *CreateSubscriptionTokenResponse) Reset() {
 	*x = CreateSubscriptionTokenResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[59]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4407,7 +4622,7 @@ func (x *CreateSubscriptionTokenResponse) String() string {
 func (*CreateSubscriptionTokenResponse) ProtoMessage() {}
 
 func (x *CreateSubscriptionTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[59]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4420,7 +4635,7 @@ func (x *CreateSubscriptionTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSubscriptionTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateSubscriptionTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{59}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *CreateSubscriptionTokenResponse) GetToken() string {
@@ -4447,7 +4662,7 @@ type RevokeSubscriptionTokenRequest struct {
 
 func (x *RevokeSubscriptionTokenRequest) Reset() {
 	*x = RevokeSubscriptionTokenRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[60]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4459,7 +4674,7 @@ func (x *RevokeSubscriptionTokenRequest) String() string {
 func (*RevokeSubscriptionTokenRequest) ProtoMessage() {}
 
 func (x *RevokeSubscriptionTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[60]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4472,7 +4687,7 @@ func (x *RevokeSubscriptionTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeSubscriptionTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeSubscriptionTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{60}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *RevokeSubscriptionTokenRequest) GetAccount() string {
@@ -4490,7 +4705,7 @@ type RevokeSubscriptionTokenResponse struct {
 
 func (x *RevokeSubscriptionTokenResponse) Reset() {
 	*x = RevokeSubscriptionTokenResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[61]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4502,7 +4717,7 @@ func (x *RevokeSubscriptionTokenResponse) String() string {
 func (*RevokeSubscriptionTokenResponse) ProtoMessage() {}
 
 func (x *RevokeSubscriptionTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[61]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4515,7 +4730,7 @@ func (x *RevokeSubscriptionTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeSubscriptionTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeSubscriptionTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{61}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{65}
 }
 
 type PullSubscriptionRequest struct {
@@ -4528,7 +4743,7 @@ type PullSubscriptionRequest struct {
 
 func (x *PullSubscriptionRequest) Reset() {
 	*x = PullSubscriptionRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[62]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4540,7 +4755,7 @@ func (x *PullSubscriptionRequest) String() string {
 func (*PullSubscriptionRequest) ProtoMessage() {}
 
 func (x *PullSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[62]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4553,7 +4768,7 @@ func (x *PullSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*PullSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{62}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *PullSubscriptionRequest) GetTenantId() string {
@@ -4583,7 +4798,7 @@ type Subscription struct {
 
 func (x *Subscription) Reset() {
 	*x = Subscription{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[63]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4595,7 +4810,7 @@ func (x *Subscription) String() string {
 func (*Subscription) ProtoMessage() {}
 
 func (x *Subscription) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[63]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4608,7 +4823,7 @@ func (x *Subscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscription.ProtoReflect.Descriptor instead.
 func (*Subscription) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{63}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *Subscription) GetAccount() string {
@@ -4644,7 +4859,7 @@ type TransferLineItemRequest struct {
 
 func (x *TransferLineItemRequest) Reset() {
 	*x = TransferLineItemRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[64]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4656,7 +4871,7 @@ func (x *TransferLineItemRequest) String() string {
 func (*TransferLineItemRequest) ProtoMessage() {}
 
 func (x *TransferLineItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[64]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4669,7 +4884,7 @@ func (x *TransferLineItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLineItemRequest.ProtoReflect.Descriptor instead.
 func (*TransferLineItemRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{64}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *TransferLineItemRequest) GetName() string {
@@ -4697,7 +4912,7 @@ type DecideTransferRequest struct {
 
 func (x *DecideTransferRequest) Reset() {
 	*x = DecideTransferRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[65]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4709,7 +4924,7 @@ func (x *DecideTransferRequest) String() string {
 func (*DecideTransferRequest) ProtoMessage() {}
 
 func (x *DecideTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[65]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4722,7 +4937,7 @@ func (x *DecideTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideTransferRequest.ProtoReflect.Descriptor instead.
 func (*DecideTransferRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{65}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *DecideTransferRequest) GetName() string {
@@ -4758,7 +4973,7 @@ type SplitLineItemRequest struct {
 
 func (x *SplitLineItemRequest) Reset() {
 	*x = SplitLineItemRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[66]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4770,7 +4985,7 @@ func (x *SplitLineItemRequest) String() string {
 func (*SplitLineItemRequest) ProtoMessage() {}
 
 func (x *SplitLineItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[66]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4783,7 +4998,7 @@ func (x *SplitLineItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitLineItemRequest.ProtoReflect.Descriptor instead.
 func (*SplitLineItemRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{66}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *SplitLineItemRequest) GetName() string {
@@ -4839,7 +5054,7 @@ type SplitLineItemResponse struct {
 
 func (x *SplitLineItemResponse) Reset() {
 	*x = SplitLineItemResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[67]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4851,7 +5066,7 @@ func (x *SplitLineItemResponse) String() string {
 func (*SplitLineItemResponse) ProtoMessage() {}
 
 func (x *SplitLineItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[67]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4864,7 +5079,7 @@ func (x *SplitLineItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitLineItemResponse.ProtoReflect.Descriptor instead.
 func (*SplitLineItemResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{67}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *SplitLineItemResponse) GetFrom() *LineItem {
@@ -4893,7 +5108,7 @@ type WebRegisterKey struct {
 
 func (x *WebRegisterKey) Reset() {
 	*x = WebRegisterKey{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[68]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4905,7 +5120,7 @@ func (x *WebRegisterKey) String() string {
 func (*WebRegisterKey) ProtoMessage() {}
 
 func (x *WebRegisterKey) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[68]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4918,7 +5133,7 @@ func (x *WebRegisterKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebRegisterKey.ProtoReflect.Descriptor instead.
 func (*WebRegisterKey) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{68}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *WebRegisterKey) GetKey() string {
@@ -4968,7 +5183,7 @@ type BulkEntitlement struct {
 
 func (x *BulkEntitlement) Reset() {
 	*x = BulkEntitlement{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[69]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4980,7 +5195,7 @@ func (x *BulkEntitlement) String() string {
 func (*BulkEntitlement) ProtoMessage() {}
 
 func (x *BulkEntitlement) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[69]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4993,7 +5208,7 @@ func (x *BulkEntitlement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BulkEntitlement.ProtoReflect.Descriptor instead.
 func (*BulkEntitlement) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{69}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *BulkEntitlement) GetName() string {
@@ -5085,7 +5300,7 @@ type CreateBulkEntitlementRequest struct {
 
 func (x *CreateBulkEntitlementRequest) Reset() {
 	*x = CreateBulkEntitlementRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[70]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5097,7 +5312,7 @@ func (x *CreateBulkEntitlementRequest) String() string {
 func (*CreateBulkEntitlementRequest) ProtoMessage() {}
 
 func (x *CreateBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[70]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5110,7 +5325,7 @@ func (x *CreateBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBulkEntitlementRequest.ProtoReflect.Descriptor instead.
 func (*CreateBulkEntitlementRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{70}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *CreateBulkEntitlementRequest) GetBulkEntitlement() *BulkEntitlement {
@@ -5143,7 +5358,7 @@ type GetBulkEntitlementRequest struct {
 
 func (x *GetBulkEntitlementRequest) Reset() {
 	*x = GetBulkEntitlementRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[71]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5155,7 +5370,7 @@ func (x *GetBulkEntitlementRequest) String() string {
 func (*GetBulkEntitlementRequest) ProtoMessage() {}
 
 func (x *GetBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[71]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5168,7 +5383,7 @@ func (x *GetBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBulkEntitlementRequest.ProtoReflect.Descriptor instead.
 func (*GetBulkEntitlementRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{71}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *GetBulkEntitlementRequest) GetName() string {
@@ -5189,7 +5404,7 @@ type RedeemWebRegisterKeyRequest struct {
 
 func (x *RedeemWebRegisterKeyRequest) Reset() {
 	*x = RedeemWebRegisterKeyRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[72]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5201,7 +5416,7 @@ func (x *RedeemWebRegisterKeyRequest) String() string {
 func (*RedeemWebRegisterKeyRequest) ProtoMessage() {}
 
 func (x *RedeemWebRegisterKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[72]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5214,7 +5429,7 @@ func (x *RedeemWebRegisterKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedeemWebRegisterKeyRequest.ProtoReflect.Descriptor instead.
 func (*RedeemWebRegisterKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{72}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *RedeemWebRegisterKeyRequest) GetKey() string {
@@ -5246,7 +5461,7 @@ type ListEntitlementsRequest struct {
 
 func (x *ListEntitlementsRequest) Reset() {
 	*x = ListEntitlementsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[73]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5258,7 +5473,7 @@ func (x *ListEntitlementsRequest) String() string {
 func (*ListEntitlementsRequest) ProtoMessage() {}
 
 func (x *ListEntitlementsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[73]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5271,7 +5486,7 @@ func (x *ListEntitlementsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEntitlementsRequest.ProtoReflect.Descriptor instead.
 func (*ListEntitlementsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{73}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ListEntitlementsRequest) GetPageSize() int32 {
@@ -5312,7 +5527,7 @@ type ListEntitlementsResponse struct {
 
 func (x *ListEntitlementsResponse) Reset() {
 	*x = ListEntitlementsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[74]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5324,7 +5539,7 @@ func (x *ListEntitlementsResponse) String() string {
 func (*ListEntitlementsResponse) ProtoMessage() {}
 
 func (x *ListEntitlementsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[74]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5337,7 +5552,7 @@ func (x *ListEntitlementsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEntitlementsResponse.ProtoReflect.Descriptor instead.
 func (*ListEntitlementsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{74}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ListEntitlementsResponse) GetEntitlements() []*Entitlement {
@@ -5377,7 +5592,7 @@ type ListExpiringLineItemsRequest struct {
 
 func (x *ListExpiringLineItemsRequest) Reset() {
 	*x = ListExpiringLineItemsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[75]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5389,7 +5604,7 @@ func (x *ListExpiringLineItemsRequest) String() string {
 func (*ListExpiringLineItemsRequest) ProtoMessage() {}
 
 func (x *ListExpiringLineItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[75]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5402,7 +5617,7 @@ func (x *ListExpiringLineItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExpiringLineItemsRequest.ProtoReflect.Descriptor instead.
 func (*ListExpiringLineItemsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{75}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *ListExpiringLineItemsRequest) GetExpiring() bool {
@@ -5477,7 +5692,7 @@ type ExpiringLineItem struct {
 
 func (x *ExpiringLineItem) Reset() {
 	*x = ExpiringLineItem{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[76]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5489,7 +5704,7 @@ func (x *ExpiringLineItem) String() string {
 func (*ExpiringLineItem) ProtoMessage() {}
 
 func (x *ExpiringLineItem) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[76]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5502,7 +5717,7 @@ func (x *ExpiringLineItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpiringLineItem.ProtoReflect.Descriptor instead.
 func (*ExpiringLineItem) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{76}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *ExpiringLineItem) GetLineItem() *LineItem {
@@ -5551,7 +5766,7 @@ type ListExpiringLineItemsResponse struct {
 
 func (x *ListExpiringLineItemsResponse) Reset() {
 	*x = ListExpiringLineItemsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[77]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5563,7 +5778,7 @@ func (x *ListExpiringLineItemsResponse) String() string {
 func (*ListExpiringLineItemsResponse) ProtoMessage() {}
 
 func (x *ListExpiringLineItemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[77]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5576,7 +5791,7 @@ func (x *ListExpiringLineItemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExpiringLineItemsResponse.ProtoReflect.Descriptor instead.
 func (*ListExpiringLineItemsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{77}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *ListExpiringLineItemsResponse) GetItems() []*ExpiringLineItem {
@@ -5604,7 +5819,7 @@ type RequestRenewalRequest struct {
 
 func (x *RequestRenewalRequest) Reset() {
 	*x = RequestRenewalRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[78]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5616,7 +5831,7 @@ func (x *RequestRenewalRequest) String() string {
 func (*RequestRenewalRequest) ProtoMessage() {}
 
 func (x *RequestRenewalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[78]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5629,7 +5844,7 @@ func (x *RequestRenewalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRenewalRequest.ProtoReflect.Descriptor instead.
 func (*RequestRenewalRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{78}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *RequestRenewalRequest) GetActivationIds() []string {
@@ -5654,7 +5869,7 @@ type RequestRenewalResponse struct {
 
 func (x *RequestRenewalResponse) Reset() {
 	*x = RequestRenewalResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[79]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5666,7 +5881,7 @@ func (x *RequestRenewalResponse) String() string {
 func (*RequestRenewalResponse) ProtoMessage() {}
 
 func (x *RequestRenewalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[79]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5679,7 +5894,7 @@ func (x *RequestRenewalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRenewalResponse.ProtoReflect.Descriptor instead.
 func (*RequestRenewalResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{79}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{83}
 }
 
 type SplitBulkEntitlementRequest struct {
@@ -5697,7 +5912,7 @@ type SplitBulkEntitlementRequest struct {
 
 func (x *SplitBulkEntitlementRequest) Reset() {
 	*x = SplitBulkEntitlementRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[80]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5709,7 +5924,7 @@ func (x *SplitBulkEntitlementRequest) String() string {
 func (*SplitBulkEntitlementRequest) ProtoMessage() {}
 
 func (x *SplitBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[80]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5722,7 +5937,7 @@ func (x *SplitBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitBulkEntitlementRequest.ProtoReflect.Descriptor instead.
 func (*SplitBulkEntitlementRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{80}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *SplitBulkEntitlementRequest) GetName() string {
@@ -6029,6 +6244,22 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\arefused\x18\x02 \x03(\v2>.tessera.entitlement.v1.BatchConfirmSeatsResponse.RefusedEntryR\arefused\x1a:\n" +
 	"\fRefusedEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"k\n" +
+	"\x18BatchReserveSeatsRequest\x12O\n" +
+	"\freservations\x18\x01 \x03(\v2+.tessera.entitlement.v1.ReserveSeatsRequestR\freservations\"c\n" +
+	"\x19BatchReserveSeatsResponse\x12F\n" +
+	"\boutcomes\x18\x01 \x03(\v2*.tessera.entitlement.v1.ReservationOutcomeR\boutcomes\"\x95\x01\n" +
+	"\x12ReservationOutcome\x12E\n" +
+	"\vreservation\x18\x01 \x01(\v2#.tessera.entitlement.v1.ReservationR\vreservation\x128\n" +
+	"\x05error\x18\x02 \x01(\v2\".tessera.entitlement.v1.BatchErrorR\x05error\"\xdd\x01\n" +
+	"\n" +
+	"BatchError\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x12L\n" +
+	"\bmetadata\x18\x04 \x03(\v20.tessera.entitlement.v1.BatchError.MetadataEntryR\bmetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"<\n" +
 	"\x13ReleaseSeatsRequest\x12%\n" +
 	"\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\"V\n" +
@@ -6253,7 +6484,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x11CreateServicePlan\x120.tessera.entitlement.v1.CreateServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12d\n" +
 	"\x0eGetServicePlan\x12-.tessera.entitlement.v1.GetServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12u\n" +
 	"\x10ListServicePlans\x12/.tessera.entitlement.v1.ListServicePlansRequest\x1a0.tessera.entitlement.v1.ListServicePlansResponse\x12X\n" +
-	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\xeb\x1c\n" +
+	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\xe5\x1d\n" +
 	"\x12EntitlementService\x12^\n" +
 	"\vCreateOrder\x12*.tessera.entitlement.v1.CreateOrderRequest\x1a#.tessera.entitlement.v1.Entitlement\x12x\n" +
 	"\x11BatchCreateOrders\x120.tessera.entitlement.v1.BatchCreateOrdersRequest\x1a1.tessera.entitlement.v1.BatchCreateOrdersResponse\x12d\n" +
@@ -6278,7 +6509,8 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\fReserveSeats\x12+.tessera.entitlement.v1.ReserveSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12`\n" +
 	"\fConfirmSeats\x12+.tessera.entitlement.v1.ConfirmSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12`\n" +
 	"\tMoveSeats\x12(.tessera.entitlement.v1.MoveSeatsRequest\x1a).tessera.entitlement.v1.MoveSeatsResponse\x12x\n" +
-	"\x11BatchConfirmSeats\x120.tessera.entitlement.v1.BatchConfirmSeatsRequest\x1a1.tessera.entitlement.v1.BatchConfirmSeatsResponse\x12`\n" +
+	"\x11BatchConfirmSeats\x120.tessera.entitlement.v1.BatchConfirmSeatsRequest\x1a1.tessera.entitlement.v1.BatchConfirmSeatsResponse\x12x\n" +
+	"\x11BatchReserveSeats\x120.tessera.entitlement.v1.BatchReserveSeatsRequest\x1a1.tessera.entitlement.v1.BatchReserveSeatsResponse\x12`\n" +
 	"\fReleaseSeats\x12+.tessera.entitlement.v1.ReleaseSeatsRequest\x1a#.tessera.entitlement.v1.Reservation\x12{\n" +
 	"\x12CheckProductAccess\x121.tessera.entitlement.v1.CheckProductAccessRequest\x1a2.tessera.entitlement.v1.CheckProductAccessResponse\x12\x8d\x01\n" +
 	"\x18CountAccountEntitlements\x127.tessera.entitlement.v1.CountAccountEntitlementsRequest\x1a8.tessera.entitlement.v1.CountAccountEntitlementsResponse\x12u\n" +
@@ -6301,7 +6533,7 @@ func file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_entitlement_v1_entitlement_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 84)
+var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 89)
 var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(LicenseModelType)(0),                    // 0: tessera.entitlement.v1.LicenseModelType
 	(LicenseTechnology)(0),                   // 1: tessera.entitlement.v1.LicenseTechnology
@@ -6350,59 +6582,64 @@ var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(*MoveSeatsResponse)(nil),                // 44: tessera.entitlement.v1.MoveSeatsResponse
 	(*BatchConfirmSeatsRequest)(nil),         // 45: tessera.entitlement.v1.BatchConfirmSeatsRequest
 	(*BatchConfirmSeatsResponse)(nil),        // 46: tessera.entitlement.v1.BatchConfirmSeatsResponse
-	(*ReleaseSeatsRequest)(nil),              // 47: tessera.entitlement.v1.ReleaseSeatsRequest
-	(*CheckProductAccessRequest)(nil),        // 48: tessera.entitlement.v1.CheckProductAccessRequest
-	(*CheckProductAccessResponse)(nil),       // 49: tessera.entitlement.v1.CheckProductAccessResponse
-	(*CountAccountEntitlementsRequest)(nil),  // 50: tessera.entitlement.v1.CountAccountEntitlementsRequest
-	(*CountAccountEntitlementsResponse)(nil), // 51: tessera.entitlement.v1.CountAccountEntitlementsResponse
-	(*EntitlementKey)(nil),                   // 52: tessera.entitlement.v1.EntitlementKey
-	(*ResolveEntitlementKeyRequest)(nil),     // 53: tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	(*AssignEntitlementKeyRequest)(nil),      // 54: tessera.entitlement.v1.AssignEntitlementKeyRequest
-	(*Trial)(nil),                            // 55: tessera.entitlement.v1.Trial
-	(*CreateTrialRequest)(nil),               // 56: tessera.entitlement.v1.CreateTrialRequest
-	(*ListAvailableTrialsRequest)(nil),       // 57: tessera.entitlement.v1.ListAvailableTrialsRequest
-	(*ListAvailableTrialsResponse)(nil),      // 58: tessera.entitlement.v1.ListAvailableTrialsResponse
-	(*RegisterTrialsRequest)(nil),            // 59: tessera.entitlement.v1.RegisterTrialsRequest
-	(*RegisterTrialsResponse)(nil),           // 60: tessera.entitlement.v1.RegisterTrialsResponse
-	(*GetEntitlementCertificateRequest)(nil), // 61: tessera.entitlement.v1.GetEntitlementCertificateRequest
-	(*EntitlementCertificate)(nil),           // 62: tessera.entitlement.v1.EntitlementCertificate
-	(*EmailLineItemRequest)(nil),             // 63: tessera.entitlement.v1.EmailLineItemRequest
-	(*EmailLineItemResponse)(nil),            // 64: tessera.entitlement.v1.EmailLineItemResponse
-	(*CreateSubscriptionTokenRequest)(nil),   // 65: tessera.entitlement.v1.CreateSubscriptionTokenRequest
-	(*CreateSubscriptionTokenResponse)(nil),  // 66: tessera.entitlement.v1.CreateSubscriptionTokenResponse
-	(*RevokeSubscriptionTokenRequest)(nil),   // 67: tessera.entitlement.v1.RevokeSubscriptionTokenRequest
-	(*RevokeSubscriptionTokenResponse)(nil),  // 68: tessera.entitlement.v1.RevokeSubscriptionTokenResponse
-	(*PullSubscriptionRequest)(nil),          // 69: tessera.entitlement.v1.PullSubscriptionRequest
-	(*Subscription)(nil),                     // 70: tessera.entitlement.v1.Subscription
-	(*TransferLineItemRequest)(nil),          // 71: tessera.entitlement.v1.TransferLineItemRequest
-	(*DecideTransferRequest)(nil),            // 72: tessera.entitlement.v1.DecideTransferRequest
-	(*SplitLineItemRequest)(nil),             // 73: tessera.entitlement.v1.SplitLineItemRequest
-	(*SplitLineItemResponse)(nil),            // 74: tessera.entitlement.v1.SplitLineItemResponse
-	(*WebRegisterKey)(nil),                   // 75: tessera.entitlement.v1.WebRegisterKey
-	(*BulkEntitlement)(nil),                  // 76: tessera.entitlement.v1.BulkEntitlement
-	(*CreateBulkEntitlementRequest)(nil),     // 77: tessera.entitlement.v1.CreateBulkEntitlementRequest
-	(*GetBulkEntitlementRequest)(nil),        // 78: tessera.entitlement.v1.GetBulkEntitlementRequest
-	(*RedeemWebRegisterKeyRequest)(nil),      // 79: tessera.entitlement.v1.RedeemWebRegisterKeyRequest
-	(*ListEntitlementsRequest)(nil),          // 80: tessera.entitlement.v1.ListEntitlementsRequest
-	(*ListEntitlementsResponse)(nil),         // 81: tessera.entitlement.v1.ListEntitlementsResponse
-	(*ListExpiringLineItemsRequest)(nil),     // 82: tessera.entitlement.v1.ListExpiringLineItemsRequest
-	(*ExpiringLineItem)(nil),                 // 83: tessera.entitlement.v1.ExpiringLineItem
-	(*ListExpiringLineItemsResponse)(nil),    // 84: tessera.entitlement.v1.ListExpiringLineItemsResponse
-	(*RequestRenewalRequest)(nil),            // 85: tessera.entitlement.v1.RequestRenewalRequest
-	(*RequestRenewalResponse)(nil),           // 86: tessera.entitlement.v1.RequestRenewalResponse
-	(*SplitBulkEntitlementRequest)(nil),      // 87: tessera.entitlement.v1.SplitBulkEntitlementRequest
-	nil,                                      // 88: tessera.entitlement.v1.LineItem.AttributesEntry
-	nil,                                      // 89: tessera.entitlement.v1.OrderLine.AttributesEntry
-	nil,                                      // 90: tessera.entitlement.v1.BatchConfirmSeatsResponse.RefusedEntry
-	(*timestamppb.Timestamp)(nil),            // 91: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),            // 92: google.protobuf.FieldMask
-	(*durationpb.Duration)(nil),              // 93: google.protobuf.Duration
-	(*v1.ListAuditEventsRequest)(nil),        // 94: tessera.common.v1.ListAuditEventsRequest
-	(*v1.ListAuditEventsResponse)(nil),       // 95: tessera.common.v1.ListAuditEventsResponse
+	(*BatchReserveSeatsRequest)(nil),         // 47: tessera.entitlement.v1.BatchReserveSeatsRequest
+	(*BatchReserveSeatsResponse)(nil),        // 48: tessera.entitlement.v1.BatchReserveSeatsResponse
+	(*ReservationOutcome)(nil),               // 49: tessera.entitlement.v1.ReservationOutcome
+	(*BatchError)(nil),                       // 50: tessera.entitlement.v1.BatchError
+	(*ReleaseSeatsRequest)(nil),              // 51: tessera.entitlement.v1.ReleaseSeatsRequest
+	(*CheckProductAccessRequest)(nil),        // 52: tessera.entitlement.v1.CheckProductAccessRequest
+	(*CheckProductAccessResponse)(nil),       // 53: tessera.entitlement.v1.CheckProductAccessResponse
+	(*CountAccountEntitlementsRequest)(nil),  // 54: tessera.entitlement.v1.CountAccountEntitlementsRequest
+	(*CountAccountEntitlementsResponse)(nil), // 55: tessera.entitlement.v1.CountAccountEntitlementsResponse
+	(*EntitlementKey)(nil),                   // 56: tessera.entitlement.v1.EntitlementKey
+	(*ResolveEntitlementKeyRequest)(nil),     // 57: tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	(*AssignEntitlementKeyRequest)(nil),      // 58: tessera.entitlement.v1.AssignEntitlementKeyRequest
+	(*Trial)(nil),                            // 59: tessera.entitlement.v1.Trial
+	(*CreateTrialRequest)(nil),               // 60: tessera.entitlement.v1.CreateTrialRequest
+	(*ListAvailableTrialsRequest)(nil),       // 61: tessera.entitlement.v1.ListAvailableTrialsRequest
+	(*ListAvailableTrialsResponse)(nil),      // 62: tessera.entitlement.v1.ListAvailableTrialsResponse
+	(*RegisterTrialsRequest)(nil),            // 63: tessera.entitlement.v1.RegisterTrialsRequest
+	(*RegisterTrialsResponse)(nil),           // 64: tessera.entitlement.v1.RegisterTrialsResponse
+	(*GetEntitlementCertificateRequest)(nil), // 65: tessera.entitlement.v1.GetEntitlementCertificateRequest
+	(*EntitlementCertificate)(nil),           // 66: tessera.entitlement.v1.EntitlementCertificate
+	(*EmailLineItemRequest)(nil),             // 67: tessera.entitlement.v1.EmailLineItemRequest
+	(*EmailLineItemResponse)(nil),            // 68: tessera.entitlement.v1.EmailLineItemResponse
+	(*CreateSubscriptionTokenRequest)(nil),   // 69: tessera.entitlement.v1.CreateSubscriptionTokenRequest
+	(*CreateSubscriptionTokenResponse)(nil),  // 70: tessera.entitlement.v1.CreateSubscriptionTokenResponse
+	(*RevokeSubscriptionTokenRequest)(nil),   // 71: tessera.entitlement.v1.RevokeSubscriptionTokenRequest
+	(*RevokeSubscriptionTokenResponse)(nil),  // 72: tessera.entitlement.v1.RevokeSubscriptionTokenResponse
+	(*PullSubscriptionRequest)(nil),          // 73: tessera.entitlement.v1.PullSubscriptionRequest
+	(*Subscription)(nil),                     // 74: tessera.entitlement.v1.Subscription
+	(*TransferLineItemRequest)(nil),          // 75: tessera.entitlement.v1.TransferLineItemRequest
+	(*DecideTransferRequest)(nil),            // 76: tessera.entitlement.v1.DecideTransferRequest
+	(*SplitLineItemRequest)(nil),             // 77: tessera.entitlement.v1.SplitLineItemRequest
+	(*SplitLineItemResponse)(nil),            // 78: tessera.entitlement.v1.SplitLineItemResponse
+	(*WebRegisterKey)(nil),                   // 79: tessera.entitlement.v1.WebRegisterKey
+	(*BulkEntitlement)(nil),                  // 80: tessera.entitlement.v1.BulkEntitlement
+	(*CreateBulkEntitlementRequest)(nil),     // 81: tessera.entitlement.v1.CreateBulkEntitlementRequest
+	(*GetBulkEntitlementRequest)(nil),        // 82: tessera.entitlement.v1.GetBulkEntitlementRequest
+	(*RedeemWebRegisterKeyRequest)(nil),      // 83: tessera.entitlement.v1.RedeemWebRegisterKeyRequest
+	(*ListEntitlementsRequest)(nil),          // 84: tessera.entitlement.v1.ListEntitlementsRequest
+	(*ListEntitlementsResponse)(nil),         // 85: tessera.entitlement.v1.ListEntitlementsResponse
+	(*ListExpiringLineItemsRequest)(nil),     // 86: tessera.entitlement.v1.ListExpiringLineItemsRequest
+	(*ExpiringLineItem)(nil),                 // 87: tessera.entitlement.v1.ExpiringLineItem
+	(*ListExpiringLineItemsResponse)(nil),    // 88: tessera.entitlement.v1.ListExpiringLineItemsResponse
+	(*RequestRenewalRequest)(nil),            // 89: tessera.entitlement.v1.RequestRenewalRequest
+	(*RequestRenewalResponse)(nil),           // 90: tessera.entitlement.v1.RequestRenewalResponse
+	(*SplitBulkEntitlementRequest)(nil),      // 91: tessera.entitlement.v1.SplitBulkEntitlementRequest
+	nil,                                      // 92: tessera.entitlement.v1.LineItem.AttributesEntry
+	nil,                                      // 93: tessera.entitlement.v1.OrderLine.AttributesEntry
+	nil,                                      // 94: tessera.entitlement.v1.BatchConfirmSeatsResponse.RefusedEntry
+	nil,                                      // 95: tessera.entitlement.v1.BatchError.MetadataEntry
+	(*timestamppb.Timestamp)(nil),            // 96: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),            // 97: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),              // 98: google.protobuf.Duration
+	(*v1.ListAuditEventsRequest)(nil),        // 99: tessera.common.v1.ListAuditEventsRequest
+	(*v1.ListAuditEventsResponse)(nil),       // 100: tessera.common.v1.ListAuditEventsResponse
 }
 var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	0,   // 0: tessera.entitlement.v1.LicenseModel.type:type_name -> tessera.entitlement.v1.LicenseModelType
-	91,  // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
+	96,  // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
 	8,   // 2: tessera.entitlement.v1.LicenseModel.defaults:type_name -> tessera.entitlement.v1.LicenseDefaults
 	9,   // 3: tessera.entitlement.v1.LicenseModel.returns:type_name -> tessera.entitlement.v1.LifecyclePolicy
 	9,   // 4: tessera.entitlement.v1.LicenseModel.repairs:type_name -> tessera.entitlement.v1.LifecyclePolicy
@@ -6410,161 +6647,168 @@ var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	7,   // 6: tessera.entitlement.v1.CreateLicenseModelRequest.license_model:type_name -> tessera.entitlement.v1.LicenseModel
 	12,  // 7: tessera.entitlement.v1.Product.features:type_name -> tessera.entitlement.v1.Feature
 	1,   // 8: tessera.entitlement.v1.Product.license_technology:type_name -> tessera.entitlement.v1.LicenseTechnology
-	91,  // 9: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
+	96,  // 9: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
 	2,   // 10: tessera.entitlement.v1.Product.kind:type_name -> tessera.entitlement.v1.ProductKind
 	13,  // 11: tessera.entitlement.v1.UpdateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	92,  // 12: tessera.entitlement.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
+	97,  // 12: tessera.entitlement.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
 	13,  // 13: tessera.entitlement.v1.ListProductsResponse.products:type_name -> tessera.entitlement.v1.Product
 	13,  // 14: tessera.entitlement.v1.CreateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	91,  // 15: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
+	96,  // 15: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
 	18,  // 16: tessera.entitlement.v1.CreateServicePlanRequest.service_plan:type_name -> tessera.entitlement.v1.ServicePlan
 	18,  // 17: tessera.entitlement.v1.ListServicePlansResponse.service_plans:type_name -> tessera.entitlement.v1.ServicePlan
-	91,  // 18: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
-	91,  // 19: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
+	96,  // 18: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
+	96,  // 19: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
 	24,  // 20: tessera.entitlement.v1.CreateProductLineRequest.product_line:type_name -> tessera.entitlement.v1.ProductLine
 	24,  // 21: tessera.entitlement.v1.ListProductLinesResponse.product_lines:type_name -> tessera.entitlement.v1.ProductLine
 	3,   // 22: tessera.entitlement.v1.LineItem.state:type_name -> tessera.entitlement.v1.LineItemState
-	91,  // 23: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
-	91,  // 24: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
-	91,  // 25: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
-	91,  // 26: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
-	91,  // 27: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
-	88,  // 28: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
+	96,  // 23: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
+	96,  // 24: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
+	96,  // 25: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	96,  // 26: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
+	96,  // 27: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
+	92,  // 28: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
 	4,   // 29: tessera.entitlement.v1.LineItem.type:type_name -> tessera.entitlement.v1.LineItemType
-	91,  // 30: tessera.entitlement.v1.LineItem.create_time:type_name -> google.protobuf.Timestamp
+	96,  // 30: tessera.entitlement.v1.LineItem.create_time:type_name -> google.protobuf.Timestamp
 	30,  // 31: tessera.entitlement.v1.ListLineItemsResponse.line_items:type_name -> tessera.entitlement.v1.LineItem
 	30,  // 32: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
-	91,  // 33: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
-	91,  // 34: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
-	91,  // 35: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
-	91,  // 36: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
-	91,  // 37: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
-	91,  // 38: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
-	89,  // 39: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
+	96,  // 33: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
+	96,  // 34: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
+	96,  // 35: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
+	96,  // 36: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	96,  // 37: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
+	96,  // 38: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
+	93,  // 39: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
 	4,   // 40: tessera.entitlement.v1.OrderLine.type:type_name -> tessera.entitlement.v1.LineItemType
 	34,  // 41: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
 	35,  // 42: tessera.entitlement.v1.BatchCreateOrdersRequest.orders:type_name -> tessera.entitlement.v1.CreateOrderRequest
 	33,  // 43: tessera.entitlement.v1.BatchCreateOrdersResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
 	5,   // 44: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
-	91,  // 45: tessera.entitlement.v1.Reservation.expire_time:type_name -> google.protobuf.Timestamp
-	93,  // 46: tessera.entitlement.v1.ReserveSeatsRequest.ttl:type_name -> google.protobuf.Duration
-	91,  // 47: tessera.entitlement.v1.ReserveSeatsRequest.start_time:type_name -> google.protobuf.Timestamp
-	90,  // 48: tessera.entitlement.v1.BatchConfirmSeatsResponse.refused:type_name -> tessera.entitlement.v1.BatchConfirmSeatsResponse.RefusedEntry
-	6,   // 49: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
-	6,   // 50: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
-	91,  // 51: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
-	55,  // 52: tessera.entitlement.v1.CreateTrialRequest.trial:type_name -> tessera.entitlement.v1.Trial
-	55,  // 53: tessera.entitlement.v1.ListAvailableTrialsResponse.trials:type_name -> tessera.entitlement.v1.Trial
-	33,  // 54: tessera.entitlement.v1.RegisterTrialsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
-	30,  // 55: tessera.entitlement.v1.Subscription.line_items:type_name -> tessera.entitlement.v1.LineItem
-	91,  // 56: tessera.entitlement.v1.Subscription.next_expire_time:type_name -> google.protobuf.Timestamp
-	30,  // 57: tessera.entitlement.v1.SplitLineItemResponse.from:type_name -> tessera.entitlement.v1.LineItem
-	30,  // 58: tessera.entitlement.v1.SplitLineItemResponse.to:type_name -> tessera.entitlement.v1.LineItem
-	91,  // 59: tessera.entitlement.v1.WebRegisterKey.redeem_time:type_name -> google.protobuf.Timestamp
-	75,  // 60: tessera.entitlement.v1.BulkEntitlement.keys:type_name -> tessera.entitlement.v1.WebRegisterKey
-	91,  // 61: tessera.entitlement.v1.BulkEntitlement.create_time:type_name -> google.protobuf.Timestamp
-	76,  // 62: tessera.entitlement.v1.CreateBulkEntitlementRequest.bulk_entitlement:type_name -> tessera.entitlement.v1.BulkEntitlement
-	33,  // 63: tessera.entitlement.v1.ListEntitlementsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
-	30,  // 64: tessera.entitlement.v1.ExpiringLineItem.line_item:type_name -> tessera.entitlement.v1.LineItem
-	91,  // 65: tessera.entitlement.v1.ExpiringLineItem.end_time:type_name -> google.protobuf.Timestamp
-	83,  // 66: tessera.entitlement.v1.ListExpiringLineItemsResponse.items:type_name -> tessera.entitlement.v1.ExpiringLineItem
-	94,  // 67: tessera.entitlement.v1.AuditService.ListAuditEvents:input_type -> tessera.common.v1.ListAuditEventsRequest
-	10,  // 68: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
-	11,  // 69: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
-	17,  // 70: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
-	29,  // 71: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
-	14,  // 72: tessera.entitlement.v1.CatalogService.UpdateProduct:input_type -> tessera.entitlement.v1.UpdateProductRequest
-	15,  // 73: tessera.entitlement.v1.CatalogService.ListProducts:input_type -> tessera.entitlement.v1.ListProductsRequest
-	25,  // 74: tessera.entitlement.v1.CatalogService.CreateProductLine:input_type -> tessera.entitlement.v1.CreateProductLineRequest
-	26,  // 75: tessera.entitlement.v1.CatalogService.GetProductLine:input_type -> tessera.entitlement.v1.GetProductLineRequest
-	27,  // 76: tessera.entitlement.v1.CatalogService.ListProductLines:input_type -> tessera.entitlement.v1.ListProductLinesRequest
-	19,  // 77: tessera.entitlement.v1.CatalogService.CreateServicePlan:input_type -> tessera.entitlement.v1.CreateServicePlanRequest
-	20,  // 78: tessera.entitlement.v1.CatalogService.GetServicePlan:input_type -> tessera.entitlement.v1.GetServicePlanRequest
-	21,  // 79: tessera.entitlement.v1.CatalogService.ListServicePlans:input_type -> tessera.entitlement.v1.ListServicePlansRequest
-	56,  // 80: tessera.entitlement.v1.CatalogService.CreateTrial:input_type -> tessera.entitlement.v1.CreateTrialRequest
-	35,  // 81: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
-	36,  // 82: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:input_type -> tessera.entitlement.v1.BatchCreateOrdersRequest
-	38,  // 83: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
-	80,  // 84: tessera.entitlement.v1.EntitlementService.ListEntitlements:input_type -> tessera.entitlement.v1.ListEntitlementsRequest
-	39,  // 85: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
-	61,  // 86: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:input_type -> tessera.entitlement.v1.GetEntitlementCertificateRequest
-	63,  // 87: tessera.entitlement.v1.EntitlementService.EmailLineItem:input_type -> tessera.entitlement.v1.EmailLineItemRequest
-	65,  // 88: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:input_type -> tessera.entitlement.v1.CreateSubscriptionTokenRequest
-	67,  // 89: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:input_type -> tessera.entitlement.v1.RevokeSubscriptionTokenRequest
-	69,  // 90: tessera.entitlement.v1.EntitlementService.PullSubscription:input_type -> tessera.entitlement.v1.PullSubscriptionRequest
-	71,  // 91: tessera.entitlement.v1.EntitlementService.TransferLineItem:input_type -> tessera.entitlement.v1.TransferLineItemRequest
-	72,  // 92: tessera.entitlement.v1.EntitlementService.DecideTransfer:input_type -> tessera.entitlement.v1.DecideTransferRequest
-	73,  // 93: tessera.entitlement.v1.EntitlementService.SplitLineItem:input_type -> tessera.entitlement.v1.SplitLineItemRequest
-	77,  // 94: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:input_type -> tessera.entitlement.v1.CreateBulkEntitlementRequest
-	78,  // 95: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:input_type -> tessera.entitlement.v1.GetBulkEntitlementRequest
-	79,  // 96: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:input_type -> tessera.entitlement.v1.RedeemWebRegisterKeyRequest
-	87,  // 97: tessera.entitlement.v1.EntitlementService.SplitBulkEntitlement:input_type -> tessera.entitlement.v1.SplitBulkEntitlementRequest
-	31,  // 98: tessera.entitlement.v1.EntitlementService.ListLineItems:input_type -> tessera.entitlement.v1.ListLineItemsRequest
-	82,  // 99: tessera.entitlement.v1.EntitlementService.ListExpiringLineItems:input_type -> tessera.entitlement.v1.ListExpiringLineItemsRequest
-	85,  // 100: tessera.entitlement.v1.EntitlementService.RequestRenewal:input_type -> tessera.entitlement.v1.RequestRenewalRequest
-	41,  // 101: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
-	42,  // 102: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
-	43,  // 103: tessera.entitlement.v1.EntitlementService.MoveSeats:input_type -> tessera.entitlement.v1.MoveSeatsRequest
-	45,  // 104: tessera.entitlement.v1.EntitlementService.BatchConfirmSeats:input_type -> tessera.entitlement.v1.BatchConfirmSeatsRequest
-	47,  // 105: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
-	48,  // 106: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
-	50,  // 107: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
-	53,  // 108: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	54,  // 109: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
-	23,  // 110: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
-	57,  // 111: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
-	59,  // 112: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
-	95,  // 113: tessera.entitlement.v1.AuditService.ListAuditEvents:output_type -> tessera.common.v1.ListAuditEventsResponse
-	7,   // 114: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	7,   // 115: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	13,  // 116: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
-	13,  // 117: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
-	13,  // 118: tessera.entitlement.v1.CatalogService.UpdateProduct:output_type -> tessera.entitlement.v1.Product
-	16,  // 119: tessera.entitlement.v1.CatalogService.ListProducts:output_type -> tessera.entitlement.v1.ListProductsResponse
-	24,  // 120: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	24,  // 121: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	28,  // 122: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
-	18,  // 123: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	18,  // 124: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	22,  // 125: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
-	55,  // 126: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
-	33,  // 127: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
-	37,  // 128: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
-	33,  // 129: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
-	81,  // 130: tessera.entitlement.v1.EntitlementService.ListEntitlements:output_type -> tessera.entitlement.v1.ListEntitlementsResponse
-	30,  // 131: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
-	62,  // 132: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:output_type -> tessera.entitlement.v1.EntitlementCertificate
-	64,  // 133: tessera.entitlement.v1.EntitlementService.EmailLineItem:output_type -> tessera.entitlement.v1.EmailLineItemResponse
-	66,  // 134: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:output_type -> tessera.entitlement.v1.CreateSubscriptionTokenResponse
-	68,  // 135: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:output_type -> tessera.entitlement.v1.RevokeSubscriptionTokenResponse
-	70,  // 136: tessera.entitlement.v1.EntitlementService.PullSubscription:output_type -> tessera.entitlement.v1.Subscription
-	30,  // 137: tessera.entitlement.v1.EntitlementService.TransferLineItem:output_type -> tessera.entitlement.v1.LineItem
-	30,  // 138: tessera.entitlement.v1.EntitlementService.DecideTransfer:output_type -> tessera.entitlement.v1.LineItem
-	74,  // 139: tessera.entitlement.v1.EntitlementService.SplitLineItem:output_type -> tessera.entitlement.v1.SplitLineItemResponse
-	76,  // 140: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
-	76,  // 141: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
-	33,  // 142: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:output_type -> tessera.entitlement.v1.Entitlement
-	76,  // 143: tessera.entitlement.v1.EntitlementService.SplitBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
-	32,  // 144: tessera.entitlement.v1.EntitlementService.ListLineItems:output_type -> tessera.entitlement.v1.ListLineItemsResponse
-	84,  // 145: tessera.entitlement.v1.EntitlementService.ListExpiringLineItems:output_type -> tessera.entitlement.v1.ListExpiringLineItemsResponse
-	86,  // 146: tessera.entitlement.v1.EntitlementService.RequestRenewal:output_type -> tessera.entitlement.v1.RequestRenewalResponse
-	40,  // 147: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
-	40,  // 148: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
-	44,  // 149: tessera.entitlement.v1.EntitlementService.MoveSeats:output_type -> tessera.entitlement.v1.MoveSeatsResponse
-	46,  // 150: tessera.entitlement.v1.EntitlementService.BatchConfirmSeats:output_type -> tessera.entitlement.v1.BatchConfirmSeatsResponse
-	40,  // 151: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
-	49,  // 152: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
-	51,  // 153: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
-	52,  // 154: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	52,  // 155: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	33,  // 156: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
-	58,  // 157: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
-	60,  // 158: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
-	113, // [113:159] is the sub-list for method output_type
-	67,  // [67:113] is the sub-list for method input_type
-	67,  // [67:67] is the sub-list for extension type_name
-	67,  // [67:67] is the sub-list for extension extendee
-	0,   // [0:67] is the sub-list for field type_name
+	96,  // 45: tessera.entitlement.v1.Reservation.expire_time:type_name -> google.protobuf.Timestamp
+	98,  // 46: tessera.entitlement.v1.ReserveSeatsRequest.ttl:type_name -> google.protobuf.Duration
+	96,  // 47: tessera.entitlement.v1.ReserveSeatsRequest.start_time:type_name -> google.protobuf.Timestamp
+	94,  // 48: tessera.entitlement.v1.BatchConfirmSeatsResponse.refused:type_name -> tessera.entitlement.v1.BatchConfirmSeatsResponse.RefusedEntry
+	41,  // 49: tessera.entitlement.v1.BatchReserveSeatsRequest.reservations:type_name -> tessera.entitlement.v1.ReserveSeatsRequest
+	49,  // 50: tessera.entitlement.v1.BatchReserveSeatsResponse.outcomes:type_name -> tessera.entitlement.v1.ReservationOutcome
+	40,  // 51: tessera.entitlement.v1.ReservationOutcome.reservation:type_name -> tessera.entitlement.v1.Reservation
+	50,  // 52: tessera.entitlement.v1.ReservationOutcome.error:type_name -> tessera.entitlement.v1.BatchError
+	95,  // 53: tessera.entitlement.v1.BatchError.metadata:type_name -> tessera.entitlement.v1.BatchError.MetadataEntry
+	6,   // 54: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
+	6,   // 55: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
+	96,  // 56: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
+	59,  // 57: tessera.entitlement.v1.CreateTrialRequest.trial:type_name -> tessera.entitlement.v1.Trial
+	59,  // 58: tessera.entitlement.v1.ListAvailableTrialsResponse.trials:type_name -> tessera.entitlement.v1.Trial
+	33,  // 59: tessera.entitlement.v1.RegisterTrialsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
+	30,  // 60: tessera.entitlement.v1.Subscription.line_items:type_name -> tessera.entitlement.v1.LineItem
+	96,  // 61: tessera.entitlement.v1.Subscription.next_expire_time:type_name -> google.protobuf.Timestamp
+	30,  // 62: tessera.entitlement.v1.SplitLineItemResponse.from:type_name -> tessera.entitlement.v1.LineItem
+	30,  // 63: tessera.entitlement.v1.SplitLineItemResponse.to:type_name -> tessera.entitlement.v1.LineItem
+	96,  // 64: tessera.entitlement.v1.WebRegisterKey.redeem_time:type_name -> google.protobuf.Timestamp
+	79,  // 65: tessera.entitlement.v1.BulkEntitlement.keys:type_name -> tessera.entitlement.v1.WebRegisterKey
+	96,  // 66: tessera.entitlement.v1.BulkEntitlement.create_time:type_name -> google.protobuf.Timestamp
+	80,  // 67: tessera.entitlement.v1.CreateBulkEntitlementRequest.bulk_entitlement:type_name -> tessera.entitlement.v1.BulkEntitlement
+	33,  // 68: tessera.entitlement.v1.ListEntitlementsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
+	30,  // 69: tessera.entitlement.v1.ExpiringLineItem.line_item:type_name -> tessera.entitlement.v1.LineItem
+	96,  // 70: tessera.entitlement.v1.ExpiringLineItem.end_time:type_name -> google.protobuf.Timestamp
+	87,  // 71: tessera.entitlement.v1.ListExpiringLineItemsResponse.items:type_name -> tessera.entitlement.v1.ExpiringLineItem
+	99,  // 72: tessera.entitlement.v1.AuditService.ListAuditEvents:input_type -> tessera.common.v1.ListAuditEventsRequest
+	10,  // 73: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
+	11,  // 74: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
+	17,  // 75: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
+	29,  // 76: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
+	14,  // 77: tessera.entitlement.v1.CatalogService.UpdateProduct:input_type -> tessera.entitlement.v1.UpdateProductRequest
+	15,  // 78: tessera.entitlement.v1.CatalogService.ListProducts:input_type -> tessera.entitlement.v1.ListProductsRequest
+	25,  // 79: tessera.entitlement.v1.CatalogService.CreateProductLine:input_type -> tessera.entitlement.v1.CreateProductLineRequest
+	26,  // 80: tessera.entitlement.v1.CatalogService.GetProductLine:input_type -> tessera.entitlement.v1.GetProductLineRequest
+	27,  // 81: tessera.entitlement.v1.CatalogService.ListProductLines:input_type -> tessera.entitlement.v1.ListProductLinesRequest
+	19,  // 82: tessera.entitlement.v1.CatalogService.CreateServicePlan:input_type -> tessera.entitlement.v1.CreateServicePlanRequest
+	20,  // 83: tessera.entitlement.v1.CatalogService.GetServicePlan:input_type -> tessera.entitlement.v1.GetServicePlanRequest
+	21,  // 84: tessera.entitlement.v1.CatalogService.ListServicePlans:input_type -> tessera.entitlement.v1.ListServicePlansRequest
+	60,  // 85: tessera.entitlement.v1.CatalogService.CreateTrial:input_type -> tessera.entitlement.v1.CreateTrialRequest
+	35,  // 86: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
+	36,  // 87: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:input_type -> tessera.entitlement.v1.BatchCreateOrdersRequest
+	38,  // 88: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
+	84,  // 89: tessera.entitlement.v1.EntitlementService.ListEntitlements:input_type -> tessera.entitlement.v1.ListEntitlementsRequest
+	39,  // 90: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
+	65,  // 91: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:input_type -> tessera.entitlement.v1.GetEntitlementCertificateRequest
+	67,  // 92: tessera.entitlement.v1.EntitlementService.EmailLineItem:input_type -> tessera.entitlement.v1.EmailLineItemRequest
+	69,  // 93: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:input_type -> tessera.entitlement.v1.CreateSubscriptionTokenRequest
+	71,  // 94: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:input_type -> tessera.entitlement.v1.RevokeSubscriptionTokenRequest
+	73,  // 95: tessera.entitlement.v1.EntitlementService.PullSubscription:input_type -> tessera.entitlement.v1.PullSubscriptionRequest
+	75,  // 96: tessera.entitlement.v1.EntitlementService.TransferLineItem:input_type -> tessera.entitlement.v1.TransferLineItemRequest
+	76,  // 97: tessera.entitlement.v1.EntitlementService.DecideTransfer:input_type -> tessera.entitlement.v1.DecideTransferRequest
+	77,  // 98: tessera.entitlement.v1.EntitlementService.SplitLineItem:input_type -> tessera.entitlement.v1.SplitLineItemRequest
+	81,  // 99: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:input_type -> tessera.entitlement.v1.CreateBulkEntitlementRequest
+	82,  // 100: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:input_type -> tessera.entitlement.v1.GetBulkEntitlementRequest
+	83,  // 101: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:input_type -> tessera.entitlement.v1.RedeemWebRegisterKeyRequest
+	91,  // 102: tessera.entitlement.v1.EntitlementService.SplitBulkEntitlement:input_type -> tessera.entitlement.v1.SplitBulkEntitlementRequest
+	31,  // 103: tessera.entitlement.v1.EntitlementService.ListLineItems:input_type -> tessera.entitlement.v1.ListLineItemsRequest
+	86,  // 104: tessera.entitlement.v1.EntitlementService.ListExpiringLineItems:input_type -> tessera.entitlement.v1.ListExpiringLineItemsRequest
+	89,  // 105: tessera.entitlement.v1.EntitlementService.RequestRenewal:input_type -> tessera.entitlement.v1.RequestRenewalRequest
+	41,  // 106: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
+	42,  // 107: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
+	43,  // 108: tessera.entitlement.v1.EntitlementService.MoveSeats:input_type -> tessera.entitlement.v1.MoveSeatsRequest
+	45,  // 109: tessera.entitlement.v1.EntitlementService.BatchConfirmSeats:input_type -> tessera.entitlement.v1.BatchConfirmSeatsRequest
+	47,  // 110: tessera.entitlement.v1.EntitlementService.BatchReserveSeats:input_type -> tessera.entitlement.v1.BatchReserveSeatsRequest
+	51,  // 111: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
+	52,  // 112: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
+	54,  // 113: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
+	57,  // 114: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	58,  // 115: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
+	23,  // 116: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
+	61,  // 117: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
+	63,  // 118: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
+	100, // 119: tessera.entitlement.v1.AuditService.ListAuditEvents:output_type -> tessera.common.v1.ListAuditEventsResponse
+	7,   // 120: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	7,   // 121: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	13,  // 122: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
+	13,  // 123: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
+	13,  // 124: tessera.entitlement.v1.CatalogService.UpdateProduct:output_type -> tessera.entitlement.v1.Product
+	16,  // 125: tessera.entitlement.v1.CatalogService.ListProducts:output_type -> tessera.entitlement.v1.ListProductsResponse
+	24,  // 126: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	24,  // 127: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	28,  // 128: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
+	18,  // 129: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	18,  // 130: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	22,  // 131: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
+	59,  // 132: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
+	33,  // 133: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
+	37,  // 134: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
+	33,  // 135: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
+	85,  // 136: tessera.entitlement.v1.EntitlementService.ListEntitlements:output_type -> tessera.entitlement.v1.ListEntitlementsResponse
+	30,  // 137: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
+	66,  // 138: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:output_type -> tessera.entitlement.v1.EntitlementCertificate
+	68,  // 139: tessera.entitlement.v1.EntitlementService.EmailLineItem:output_type -> tessera.entitlement.v1.EmailLineItemResponse
+	70,  // 140: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:output_type -> tessera.entitlement.v1.CreateSubscriptionTokenResponse
+	72,  // 141: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:output_type -> tessera.entitlement.v1.RevokeSubscriptionTokenResponse
+	74,  // 142: tessera.entitlement.v1.EntitlementService.PullSubscription:output_type -> tessera.entitlement.v1.Subscription
+	30,  // 143: tessera.entitlement.v1.EntitlementService.TransferLineItem:output_type -> tessera.entitlement.v1.LineItem
+	30,  // 144: tessera.entitlement.v1.EntitlementService.DecideTransfer:output_type -> tessera.entitlement.v1.LineItem
+	78,  // 145: tessera.entitlement.v1.EntitlementService.SplitLineItem:output_type -> tessera.entitlement.v1.SplitLineItemResponse
+	80,  // 146: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
+	80,  // 147: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
+	33,  // 148: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:output_type -> tessera.entitlement.v1.Entitlement
+	80,  // 149: tessera.entitlement.v1.EntitlementService.SplitBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
+	32,  // 150: tessera.entitlement.v1.EntitlementService.ListLineItems:output_type -> tessera.entitlement.v1.ListLineItemsResponse
+	88,  // 151: tessera.entitlement.v1.EntitlementService.ListExpiringLineItems:output_type -> tessera.entitlement.v1.ListExpiringLineItemsResponse
+	90,  // 152: tessera.entitlement.v1.EntitlementService.RequestRenewal:output_type -> tessera.entitlement.v1.RequestRenewalResponse
+	40,  // 153: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
+	40,  // 154: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
+	44,  // 155: tessera.entitlement.v1.EntitlementService.MoveSeats:output_type -> tessera.entitlement.v1.MoveSeatsResponse
+	46,  // 156: tessera.entitlement.v1.EntitlementService.BatchConfirmSeats:output_type -> tessera.entitlement.v1.BatchConfirmSeatsResponse
+	48,  // 157: tessera.entitlement.v1.EntitlementService.BatchReserveSeats:output_type -> tessera.entitlement.v1.BatchReserveSeatsResponse
+	40,  // 158: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
+	53,  // 159: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
+	55,  // 160: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
+	56,  // 161: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	56,  // 162: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	33,  // 163: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
+	62,  // 164: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
+	64,  // 165: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
+	119, // [119:166] is the sub-list for method output_type
+	72,  // [72:119] is the sub-list for method input_type
+	72,  // [72:72] is the sub-list for extension type_name
+	72,  // [72:72] is the sub-list for extension extendee
+	0,   // [0:72] is the sub-list for field type_name
 }
 
 func init() { file_tessera_entitlement_v1_entitlement_proto_init() }
@@ -6578,7 +6822,7 @@ func file_tessera_entitlement_v1_entitlement_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_entitlement_v1_entitlement_proto_rawDesc), len(file_tessera_entitlement_v1_entitlement_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   84,
+			NumMessages:   89,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

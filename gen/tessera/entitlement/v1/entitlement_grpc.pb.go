@@ -722,6 +722,7 @@ const (
 	EntitlementService_ConfirmSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ConfirmSeats"
 	EntitlementService_MoveSeats_FullMethodName                 = "/tessera.entitlement.v1.EntitlementService/MoveSeats"
 	EntitlementService_BatchConfirmSeats_FullMethodName         = "/tessera.entitlement.v1.EntitlementService/BatchConfirmSeats"
+	EntitlementService_BatchReserveSeats_FullMethodName         = "/tessera.entitlement.v1.EntitlementService/BatchReserveSeats"
 	EntitlementService_ReleaseSeats_FullMethodName              = "/tessera.entitlement.v1.EntitlementService/ReleaseSeats"
 	EntitlementService_CheckProductAccess_FullMethodName        = "/tessera.entitlement.v1.EntitlementService/CheckProductAccess"
 	EntitlementService_CountAccountEntitlements_FullMethodName  = "/tessera.entitlement.v1.EntitlementService/CountAccountEntitlements"
@@ -803,6 +804,11 @@ type EntitlementServiceClient interface {
 	// Confirms many reservations in one transaction, for holders that confirm in
 	// batches; each is answered on its own (services only).
 	BatchConfirmSeats(ctx context.Context, in *BatchConfirmSeatsRequest, opts ...grpc.CallOption) (*BatchConfirmSeatsResponse, error)
+	// Takes seats for many new reservations of the tenant in one transaction, as
+	// ReserveSeats would one by one: each is answered on its own, and a refused one
+	// takes nothing and does not stop the others. Replacing reservations go through
+	// ReserveSeats.
+	BatchReserveSeats(ctx context.Context, in *BatchReserveSeatsRequest, opts ...grpc.CallOption) (*BatchReserveSeatsResponse, error)
 	// Gives a reserved or confirmed reservation's seats back (idempotent).
 	ReleaseSeats(ctx context.Context, in *ReleaseSeatsRequest, opts ...grpc.CallOption) (*Reservation, error)
 	// Tells whether any of the given accounts holds a deployed line item of a product.
@@ -1077,6 +1083,16 @@ func (c *entitlementServiceClient) BatchConfirmSeats(ctx context.Context, in *Ba
 	return out, nil
 }
 
+func (c *entitlementServiceClient) BatchReserveSeats(ctx context.Context, in *BatchReserveSeatsRequest, opts ...grpc.CallOption) (*BatchReserveSeatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchReserveSeatsResponse)
+	err := c.cc.Invoke(ctx, EntitlementService_BatchReserveSeats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *entitlementServiceClient) ReleaseSeats(ctx context.Context, in *ReleaseSeatsRequest, opts ...grpc.CallOption) (*Reservation, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Reservation)
@@ -1228,6 +1244,11 @@ type EntitlementServiceServer interface {
 	// Confirms many reservations in one transaction, for holders that confirm in
 	// batches; each is answered on its own (services only).
 	BatchConfirmSeats(context.Context, *BatchConfirmSeatsRequest) (*BatchConfirmSeatsResponse, error)
+	// Takes seats for many new reservations of the tenant in one transaction, as
+	// ReserveSeats would one by one: each is answered on its own, and a refused one
+	// takes nothing and does not stop the others. Replacing reservations go through
+	// ReserveSeats.
+	BatchReserveSeats(context.Context, *BatchReserveSeatsRequest) (*BatchReserveSeatsResponse, error)
 	// Gives a reserved or confirmed reservation's seats back (idempotent).
 	ReleaseSeats(context.Context, *ReleaseSeatsRequest) (*Reservation, error)
 	// Tells whether any of the given accounts holds a deployed line item of a product.
@@ -1333,6 +1354,9 @@ func (UnimplementedEntitlementServiceServer) MoveSeats(context.Context, *MoveSea
 }
 func (UnimplementedEntitlementServiceServer) BatchConfirmSeats(context.Context, *BatchConfirmSeatsRequest) (*BatchConfirmSeatsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method BatchConfirmSeats not implemented")
+}
+func (UnimplementedEntitlementServiceServer) BatchReserveSeats(context.Context, *BatchReserveSeatsRequest) (*BatchReserveSeatsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchReserveSeats not implemented")
 }
 func (UnimplementedEntitlementServiceServer) ReleaseSeats(context.Context, *ReleaseSeatsRequest) (*Reservation, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReleaseSeats not implemented")
@@ -1811,6 +1835,24 @@ func _EntitlementService_BatchConfirmSeats_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EntitlementService_BatchReserveSeats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchReserveSeatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).BatchReserveSeats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_BatchReserveSeats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).BatchReserveSeats(ctx, req.(*BatchReserveSeatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _EntitlementService_ReleaseSeats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ReleaseSeatsRequest)
 	if err := dec(in); err != nil {
@@ -2057,6 +2099,10 @@ var EntitlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "BatchConfirmSeats",
 			Handler:    _EntitlementService_BatchConfirmSeats_Handler,
+		},
+		{
+			MethodName: "BatchReserveSeats",
+			Handler:    _EntitlementService_BatchReserveSeats_Handler,
 		},
 		{
 			MethodName: "ReleaseSeats",

@@ -51,6 +51,7 @@ type Store interface {
 	HasProductAccess(ctx context.Context, tenant, productID string, accountIDs []string) (bool, error)
 	CountEntitlements(ctx context.Context, tenant string, accountIDs []string) (int64, error)
 	Reserve(ctx context.Context, tenant string, r Reservation, accountIDs []string) (Reservation, error)
+	ReserveMany(ctx context.Context, tenant string, reqs []ReserveRequest) ([]Reservation, []error, error)
 	Confirm(ctx context.Context, tenant string, id uuid.UUID) (Reservation, error)
 	ConfirmMany(ctx context.Context, tenant string, ids []uuid.UUID) (map[uuid.UUID]error, error)
 	Reservation(ctx context.Context, tenant string, id uuid.UUID) (Reservation, error)

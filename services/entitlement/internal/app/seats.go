@@ -30,43 +30,109 @@ const (
 	maxReservationTTL     = 24 * time.Hour
 )
 
-// ReserveSeats holds seats of a line item for the calling service (SPEC ENT-5) for
-// ttl (0: the default) unless it is confirmed or released first.
-func (a *App) ReserveSeats(ctx context.Context, reservationID, activationID string, quantity int64, holder string, accountIDs []string, ttl time.Duration, start time.Time, replaces string) (Reservation, error) {
-	var v errs.Violations
-	id, err := uuid.Parse(reservationID)
+// ReserveInput is a request for seats as a holder sends it.
+type ReserveInput struct {
+	ReservationID string
+	ActivationID  string
+	Quantity      int64
+	Holder        string
+	// AccountIDs restricts the line items it may draw from; empty: any.
+	AccountIDs []string
+	TTL        time.Duration // 0: DefaultReservationTTL
+	Start      time.Time     // term start to record if it starts the term (zero: now)
+	Replaces   string
+}
+
+// ReserveRequest is a checked ReserveInput.
+type ReserveRequest struct {
+	Reservation Reservation
+	AccountIDs  []string
+}
+
+// check validates the input, naming fields under prefix.
+func (in ReserveInput) check(v *errs.Violations, prefix string) ReserveRequest {
+	id, err := uuid.Parse(in.ReservationID)
 	if err != nil {
-		v.Add("reservation_id", "must be a UUID")
+		v.Add(prefix+"reservation_id", "must be a UUID")
 	}
-	v.Require("activation_id", activationID)
-	v.Require("holder", holder)
+	v.Require(prefix+"activation_id", in.ActivationID)
+	v.Require(prefix+"holder", in.Holder)
 	var replaced *uuid.UUID
-	if replaces != "" {
-		if old, err := uuid.Parse(replaces); err != nil {
-			v.Add("replaces", "must be a UUID")
+	if in.Replaces != "" {
+		if old, err := uuid.Parse(in.Replaces); err != nil {
+			v.Add(prefix+"replaces", "must be a UUID")
 		} else if old == id {
-			v.Add("replaces", "cannot be the reservation itself")
+			v.Add(prefix+"replaces", "cannot be the reservation itself")
 		} else {
 			replaced = &old
 		}
 	}
-	if quantity < 0 || (quantity == 0 && replaced == nil) {
-		v.Add("quantity", "must be positive (0 only when replacing a reservation)")
+	if in.Quantity < 0 || (in.Quantity == 0 && replaced == nil) {
+		v.Add(prefix+"quantity", "must be positive (0 only when replacing a reservation)")
 	}
+	ttl := in.TTL
 	if ttl == 0 {
 		ttl = DefaultReservationTTL
 	} else if ttl < minReservationTTL || ttl > maxReservationTTL {
-		v.Add("ttl", "must be between %s and %s", minReservationTTL, maxReservationTTL)
+		v.Add(prefix+"ttl", "must be between %s and %s", minReservationTTL, maxReservationTTL)
 	}
+	return ReserveRequest{
+		Reservation: Reservation{ID: id, ActivationID: in.ActivationID, Quantity: in.Quantity, Holder: in.Holder, ExpireTime: time.Now().Add(ttl), Start: in.Start, Replaces: replaced},
+		AccountIDs:  in.AccountIDs,
+	}
+}
+
+// ReserveSeats holds seats of a line item for the calling service (SPEC ENT-5) for
+// its TTL unless it is confirmed or released first.
+func (a *App) ReserveSeats(ctx context.Context, in ReserveInput) (Reservation, error) {
+	var v errs.Violations
+	req := in.check(&v, "")
 	if err := v.Err(); err != nil {
 		return Reservation{}, err
 	}
 	tenant := authz.MustTenant(ctx)
-	r, err := a.store.Reserve(ctx, tenant, Reservation{ID: id, ActivationID: activationID, Quantity: quantity, Holder: holder, ExpireTime: time.Now().Add(ttl), Start: start, Replaces: replaced}, accountIDs)
+	r, err := a.store.Reserve(ctx, tenant, req.Reservation, req.AccountIDs)
 	if err == nil && r.Applied {
-		seatsReserved.Add(ctx, quantity, tenantAttr(tenant))
+		seatsReserved.Add(ctx, r.Quantity, tenantAttr(tenant))
 	}
 	return r, err
+}
+
+// maxBatch bounds the entries of one batch call.
+const maxBatch = 1000
+
+// BatchReserveSeats holds seats for many new reservations in one transaction; each
+// is answered on its own (refused[i] is why entry i took nothing). A malformed entry
+// refuses the whole call.
+func (a *App) BatchReserveSeats(ctx context.Context, ins []ReserveInput) (reserved []Reservation, refused []error, err error) {
+	var v errs.Violations
+	if len(ins) == 0 || len(ins) > maxBatch {
+		v.Add("reservations", "give 1-%d reservations", maxBatch)
+	}
+	reqs := make([]ReserveRequest, len(ins))
+	for i, in := range ins {
+		prefix := fmt.Sprintf("reservations[%d].", i)
+		reqs[i] = in.check(&v, prefix)
+		if in.Replaces != "" {
+			v.Add(prefix+"replaces", "replacing reservations are made one by one, with ReserveSeats")
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, nil, err
+	}
+	tenant := authz.MustTenant(ctx)
+	reserved, refused, err = a.store.ReserveMany(ctx, tenant, reqs)
+	if err != nil {
+		return nil, nil, err
+	}
+	var taken int64
+	for _, r := range reserved {
+		if r.Applied {
+			taken += r.Quantity
+		}
+	}
+	seatsReserved.Add(ctx, taken, tenantAttr(tenant))
+	return reserved, refused, nil
 }
 
 // ConfirmSeats makes a reservation permanent.
@@ -81,8 +147,8 @@ func (a *App) ConfirmSeats(ctx context.Context, reservationID string) (Reservati
 // BatchConfirmSeats confirms many reservations in one transaction; it answers each
 // with nil or the reason it cannot be confirmed.
 func (a *App) BatchConfirmSeats(ctx context.Context, reservationIDs []string) (map[uuid.UUID]error, error) {
-	if len(reservationIDs) == 0 || len(reservationIDs) > 1000 {
-		return nil, errs.Invalid("reservation_ids", "give 1-1000 reservation IDs")
+	if len(reservationIDs) == 0 || len(reservationIDs) > maxBatch {
+		return nil, errs.Invalid("reservation_ids", "give 1-%d reservation IDs", maxBatch)
 	}
 	ids := make([]uuid.UUID, len(reservationIDs))
 	for i, s := range reservationIDs {

@@ -148,11 +148,40 @@ func reservationPB(r app.Reservation) *entitlementpb.Reservation {
 
 // ReserveSeats implements EntitlementService.
 func (s *Server) ReserveSeats(ctx context.Context, req *entitlementpb.ReserveSeatsRequest) (*entitlementpb.Reservation, error) {
-	r, err := s.app.ReserveSeats(ctx, req.GetReservationId(), req.GetActivationId(), req.GetQuantity(), req.GetHolder(), req.GetAccountIds(), req.GetTtl().AsDuration(), optionalTime(req.GetStartTime()), req.GetReplaces())
+	r, err := s.app.ReserveSeats(ctx, reserveInput(req))
 	if err != nil {
 		return nil, err
 	}
 	return reservationPB(r), nil
+}
+
+func reserveInput(req *entitlementpb.ReserveSeatsRequest) app.ReserveInput {
+	return app.ReserveInput{
+		ReservationID: req.GetReservationId(), ActivationID: req.GetActivationId(), Quantity: req.GetQuantity(), Holder: req.GetHolder(),
+		AccountIDs: req.GetAccountIds(), TTL: req.GetTtl().AsDuration(), Start: optionalTime(req.GetStartTime()), Replaces: req.GetReplaces(),
+	}
+}
+
+// BatchReserveSeats implements EntitlementService.
+func (s *Server) BatchReserveSeats(ctx context.Context, req *entitlementpb.BatchReserveSeatsRequest) (*entitlementpb.BatchReserveSeatsResponse, error) {
+	ins := make([]app.ReserveInput, len(req.GetReservations()))
+	for i, r := range req.GetReservations() {
+		ins[i] = reserveInput(r)
+	}
+	reserved, refused, err := s.app.BatchReserveSeats(ctx, ins)
+	if err != nil {
+		return nil, err
+	}
+	out := &entitlementpb.BatchReserveSeatsResponse{Outcomes: make([]*entitlementpb.ReservationOutcome, len(ins))}
+	for i := range ins {
+		if refused[i] != nil {
+			f := errs.Flatten(ctx, refused[i])
+			out.Outcomes[i] = &entitlementpb.ReservationOutcome{Error: &entitlementpb.BatchError{Code: int32(f.Code), Reason: f.Reason, Message: f.Message, Metadata: f.Metadata}}
+		} else {
+			out.Outcomes[i] = &entitlementpb.ReservationOutcome{Reservation: reservationPB(reserved[i])}
+		}
+	}
+	return out, nil
 }
 
 // ConfirmSeats implements EntitlementService.

@@ -60,6 +60,7 @@ var Permissions = grpcx.Permissions{
 	entitlementpb.EntitlementService_ConfirmSeats_FullMethodName:              authz.SeatsReserve,
 	entitlementpb.EntitlementService_MoveSeats_FullMethodName:                 authz.SeatsReserve,
 	entitlementpb.EntitlementService_BatchConfirmSeats_FullMethodName:         authz.SeatsReserve,
+	entitlementpb.EntitlementService_BatchReserveSeats_FullMethodName:         authz.SeatsReserve,
 	entitlementpb.EntitlementService_ReleaseSeats_FullMethodName:              authz.SeatsReserve,
 	entitlementpb.EntitlementService_CheckProductAccess_FullMethodName:        authz.ProductsAccess,
 	entitlementpb.EntitlementService_CountAccountEntitlements_FullMethodName:  authz.HoldingsCount,

@@ -293,11 +293,15 @@ func takeSeats(ctx context.Context, tx pgx.Tx, tenant string, li app.LineItem, q
 		return err
 	}
 	if tag.RowsAffected() == 0 {
-		e := errs.FailedPrecondition("QUANTITY_EXCEEDED", "line item %s has %d seats available, %d requested", li.ActivationID, li.Available(), quantity)
-		e.Metadata = map[string]string{"available": strconv.FormatInt(li.Available(), 10), "requested": strconv.FormatInt(quantity, 10)}
-		return e
+		return quantityExceeded(li, quantity)
 	}
 	return nil
+}
+
+func quantityExceeded(li app.LineItem, quantity int64) error {
+	e := errs.FailedPrecondition("QUANTITY_EXCEEDED", "line item %s has %d seats available, %d requested", li.ActivationID, li.Available(), quantity)
+	e.Metadata = map[string]string{"available": strconv.FormatInt(li.Available(), 10), "requested": strconv.FormatInt(quantity, 10)}
+	return e
 }
 
 // errGone refuses to use a reservation whose seats were given back.

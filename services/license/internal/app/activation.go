@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/mail"
 	"regexp"
@@ -10,9 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 
 	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	"github.com/tessera-dev/tessera/services/license/licfile"
@@ -616,7 +612,8 @@ func (a *App) spec(f Fulfillment, product Product, tenant string) (licfile.Spec,
 }
 
 // commit takes the seats of every fulfillment, stores them all with their claims in
-// one transaction, then confirms; any failure gives back every seat taken.
+// one transaction, then confirms; any failure gives back every seat taken. Concurrent
+// activations share that work through the group committer (group.go).
 func (a *App) commit(ctx context.Context, tenant, requestID string, fs []Fulfillment, cls []ConsolidatedLicense, shipTo []string) (ActivationResult, error) {
 	p, _ := authz.FromContext(ctx)
 	// The ledger re-checks the owner when it takes the seats, so a line item moved to
@@ -628,41 +625,19 @@ func (a *App) commit(ctx context.Context, tenant, requestID string, fs []Fulfill
 	case !p.GetTenantWide():
 		only = p.GetAccountIds()
 	}
-	var begun []Fulfillment
-	abort := func() {
-		for _, f := range begun {
-			a.seats.Abort(ctx, tenant, f.ClaimID)
-		}
-	}
+	// Once the committer has taken it, the activation is finished even if its caller
+	// gives up: a retry with the request ID then finds the result.
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), groupTimeout)
+	defer cancel()
+	u := &pendingActivation{ctx: uctx, tenant: tenant, requestID: requestID, fs: withShipTo(fs, shipTo), cls: cls, done: make(chan struct{})}
 	for i := range fs {
 		f := &fs[i]
 		f.ClaimID = ids.FromKey(tenant, "license", requestID+"/"+strconv.Itoa(i))
-		claim := seats.Claim{ID: f.ClaimID, TenantID: tenant, ActivationID: f.ActivationID, Quantity: f.Quantity, AccountIDs: only, Start: f.Start}
-		if _, err := a.seats.Begin(ctx, claim); err != nil {
-			abort()
-			return ActivationResult{}, err
-		}
-		begun = append(begun, *f)
+		u.claims = append(u.claims, seats.Claim{ID: f.ClaimID, TenantID: tenant, ActivationID: f.ActivationID, Quantity: f.Quantity, AccountIDs: only, Start: f.Start})
 	}
-	if err := a.store.CreateFulfillments(ctx, tenant, requestID, withShipTo(fs, shipTo), cls); err != nil {
-		// A concurrent retry with the same request ID may have won the race.
-		if prev, prevCls, perr := a.store.FulfillmentsByRequest(ctx, tenant, requestID); perr == nil {
-			return ActivationResult{Fulfillments: prev, Consolidated: prevCls}, nil
-		}
-		if !errors.Is(err, seats.ErrClaimReleased) {
-			abort()
-		}
-		return ActivationResult{}, err
-	}
-	for _, f := range fs {
-		a.seats.Confirm(ctx, f.ClaimID)
-	}
-	attrs := metric.WithAttributes(attribute.String("tenant", tenant))
-	for _, f := range fs {
-		activations.Add(ctx, 1, attrs)
-		activatedSeats.Add(ctx, f.Quantity, attrs)
-	}
-	return ActivationResult{Fulfillments: fs, Consolidated: cls}, nil
+	a.committer.submit(u, a.commitGroup)
+	<-u.done
+	return u.result, u.err
 }
 
 // withShipTo records the ship-to addresses the license emails go to.

@@ -193,6 +193,8 @@ type Entitlements interface {
 // Seats is the seat-claim ledger (platform/seats).
 type Seats interface {
 	Begin(ctx context.Context, c seats.Claim) (string, error)
+	// BeginMany begins new claims of one tenant together; errs[i] is claim i's.
+	BeginMany(ctx context.Context, cs []seats.Claim) (errs []error)
 	Confirm(ctx context.Context, id uuid.UUID)
 	ConfirmNow(ctx context.Context, id uuid.UUID)
 	Abort(ctx context.Context, tenantID string, id uuid.UUID)
@@ -201,10 +203,10 @@ type Seats interface {
 // Store is the persistence the use cases need.
 type Store interface {
 	GetFulfillment(ctx context.Context, tenant, id string) (Fulfillment, error)
-	// CreateFulfillments stores a request's fulfillments and consolidated licenses,
-	// commits their seat claims, records the hosts and writes the events, in one
-	// transaction.
-	CreateFulfillments(ctx context.Context, tenant, requestID string, fs []Fulfillment, cls []ConsolidatedLicense) error
+	// CreateActivations stores activations — each a request's fulfillments and
+	// consolidated licenses — commits their seat claims, records the hosts and writes
+	// the events, all in one transaction.
+	CreateActivations(ctx context.Context, tenant string, as []NewActivation) error
 	ListFulfillments(ctx context.Context, tenant string, scope Scope, q filter.Query, full bool) ([]Fulfillment, string, error)
 	// RecordFulfillmentEmail writes the event that carries a license email.
 	RecordFulfillmentEmail(ctx context.Context, tenant, id string, to []string, subject, text, license string) (uuid.UUID, error)
@@ -268,6 +270,8 @@ type App struct {
 	now   func() time.Time
 	// wakeJobs tells the job worker a job was queued.
 	wakeJobs chan struct{}
+	// committer groups concurrent activations while RunCommitter runs.
+	committer groupCommitter
 }
 
 // New returns the use cases.

@@ -16,9 +16,14 @@ import (
 )
 
 func insertConsolidated(ctx context.Context, tx pgx.Tx, tenant, requestID string, c app.ConsolidatedLicense) error {
-	_, err := tx.Exec(ctx, `INSERT INTO consolidated_licenses (tenant_id, id, account_id, server_host_ids, technology, license_text, license_json, key_id, request_id)
+	b := &pgx.Batch{}
+	queueConsolidated(b, tenant, requestID, c)
+	return tx.SendBatch(ctx, b).Close()
+}
+
+func queueConsolidated(b *pgx.Batch, tenant, requestID string, c app.ConsolidatedLicense) {
+	b.Queue(`INSERT INTO consolidated_licenses (tenant_id, id, account_id, server_host_ids, technology, license_text, license_json, key_id, request_id)
 		VALUES ($1, $2, $3, coalesce($4::text[], '{}'), $5, $6, $7, $8, $9)`, tenant, c.ID, c.AccountID, c.ServerHostIDs, c.Technology, c.LicenseText, c.LicenseJSON, c.KeyID, requestID)
-	return err
 }
 
 // CreateConsolidated stores consolidated licenses of existing fulfillments and makes

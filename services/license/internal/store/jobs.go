@@ -89,7 +89,7 @@ func (s *Store) ApplyTransfer(ctx context.Context, tenant, jobID string, f, next
 		if err := seats.Adopt(ctx, tx, claim); err != nil {
 			return err
 		}
-		if _, err := insertFulfillment(ctx, tx, tenant, next); err != nil {
+		if err := insertFulfillment(ctx, tx, tenant, next); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE jobs SET done = done + 1, created = array_append(created, $3), updated_at = now() WHERE tenant_id = $1 AND id = $2`,

@@ -3,6 +3,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -10,6 +11,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -176,73 +178,107 @@ func (s *Store) GetFulfillment(ctx context.Context, tenant, id string) (app.Fulf
 	return f, err
 }
 
-// CreateFulfillments stores an activation request's fulfillments and consolidated
-// licenses, commits their seat claims, records the hosts and writes
-// fulfillment.created events, all in one transaction: a batch is whole or absent.
-func (s *Store) CreateFulfillments(ctx context.Context, tenant, requestID string, fs []app.Fulfillment, cls []app.ConsolidatedLicense) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+// CreateActivations stores activation requests — each its fulfillments and
+// consolidated licenses — commits their seat claims, records the hosts and writes
+// fulfillment.created events, all in one transaction: the group is whole or absent.
+func (s *Store) CreateActivations(ctx context.Context, tenant string, as []app.NewActivation) error {
+	b := &pgx.Batch{}
+	var claims []uuid.UUID
+	var hosts []hostUse
+	for _, a := range as {
+		fs := a.Fulfillments
 		fids := make([]string, len(fs))
 		for i, f := range fs {
 			fids[i] = f.ID
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO activation_requests (tenant_id, request_id, fulfillment_ids, user_id) VALUES ($1, $2, $3, $4)`,
-			tenant, requestID, fids, fs[0].UserID); err != nil {
-			return err
+		b.Queue(`INSERT INTO activation_requests (tenant_id, request_id, fulfillment_ids, user_id) VALUES ($1, $2, $3, $4)`,
+			tenant, a.RequestID, fids, fs[0].UserID)
+		for _, c := range a.Consolidated {
+			queueConsolidated(b, tenant, a.RequestID, c)
 		}
-		for _, c := range cls {
-			if err := insertConsolidated(ctx, tx, tenant, requestID, c); err != nil {
+		for i := range fs {
+			if err := queueFulfillment(a.Ctx, b, tenant, &fs[i]); err != nil {
 				return err
 			}
+			claims = append(claims, fs[i].ClaimID)
+			hosts = append(hosts, hostsOf(fs[i])...)
 		}
-		for i, f := range fs {
-			created, err := insertFulfillment(ctx, tx, tenant, f)
-			if err != nil {
-				return err
-			}
-			fs[i].CreateTime = created
-			if err := seats.Commit(ctx, tx, f.ClaimID); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	queueHosts(b, tenant, hosts)
+	seats.QueueCommit(b, claims)
+	events.QueueNotify(b)
+	// One round trip; a batch outside a transaction runs as one implicit transaction.
+	return s.pool.SendBatch(ctx, b).Close()
 }
 
-// insertFulfillment writes one fulfillment, its hosts and its event inside tx, and
-// returns its creation time.
-func insertFulfillment(ctx context.Context, tx pgx.Tx, tenant string, f app.Fulfillment) (time.Time, error) {
+// insertFulfillment writes one fulfillment, its hosts and its event inside tx.
+func insertFulfillment(ctx context.Context, tx pgx.Tx, tenant string, f app.Fulfillment) error {
+	b := &pgx.Batch{}
+	if err := queueFulfillment(ctx, b, tenant, &f); err != nil {
+		return err
+	}
+	queueHosts(b, tenant, hostsOf(f))
+	events.QueueNotify(b)
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// queueFulfillment adds a fulfillment and its created event to b. A fulfillment
+// without a creation time is created now.
+func queueFulfillment(ctx context.Context, b *pgx.Batch, tenant string, f *app.Fulfillment) error {
 	attrs := f.Attributes
 	if attrs == nil {
 		attrs = map[string]string{}
 	}
-	var created time.Time
-	err := tx.QueryRow(ctx, `INSERT INTO fulfillments (tenant_id, id, activation_id, account_id, host_id, quantity, state, license_text, license_json, key_id, request_id, claim_id, user_id,
+	if f.CreateTime.IsZero() {
+		f.CreateTime = time.Now()
+	}
+	b.Queue(`INSERT INTO fulfillments (tenant_id, id, activation_id, account_id, host_id, quantity, state, license_text, license_json, key_id, request_id, claim_id, user_id,
 			support_type, server_host_ids, node_host_ids, overdraft, product_id, version, model_type, technology, expire_time, attributes, parent_id, consolidated_id,
-			entitlement_id, product_line_id, root_id)
+			entitlement_id, product_line_id, root_id, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15::text[], '{}'), coalesce($16::text[], '{}'), $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27,
-			coalesce(nullif($28, ''), $2))
-		RETURNING created_at`,
+			coalesce(nullif($28, ''), $2), $29)`,
 		tenant, f.ID, f.ActivationID, f.AccountID, f.HostID, f.Quantity, f.State, f.LicenseText, f.LicenseJSON, f.KeyID, f.RequestID, f.ClaimID, f.UserID,
 		f.SupportType, f.ServerHostIDs, f.NodeHostIDs, f.Overdraft, f.ProductID, f.Version, f.ModelType, f.Technology, f.ExpireTime, attrs,
-		pg.NullIfEmpty(f.ParentID), pg.NullIfEmpty(f.ConsolidatedID), f.EntitlementID, f.ProductLineID, f.RootID).Scan(&created)
-	if err != nil {
-		return created, err
-	}
+		pg.NullIfEmpty(f.ParentID), pg.NullIfEmpty(f.ConsolidatedID), f.EntitlementID, f.ProductLineID, f.RootID, f.CreateTime)
+	_, err := events.Queue(ctx, b, events.Subject("license", "fulfillment", "created"), tenant, &eventspb.FulfillmentCreated{
+		FulfillmentId: f.ID, ActivationId: f.ActivationID, AccountId: f.AccountID, HostId: f.HostID,
+		Quantity: f.Quantity, UserId: f.UserID, LicenseText: f.LicenseText, CreateTime: timestamppb.New(f.CreateTime), ShipToEmails: f.ShipTo,
+	})
+	return err
+}
+
+// hostUse is a host an account's fulfillment is for.
+type hostUse struct{ account, host, kind string }
+
+func hostsOf(f app.Fulfillment) []hostUse {
+	var out []hostUse
 	for _, h := range append(append([]string{}, f.ServerHostIDs...), f.NodeHostIDs...) {
 		kind := ""
 		if parsed, err := licfile.ParseHostID(h, licfile.Rules{RelaxIP: true}); err == nil {
 			kind = parsed.Kind()
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO hosts (tenant_id, account_id, host_id, kind) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (tenant_id, account_id, host_id) DO UPDATE SET last_used = now()`, tenant, f.AccountID, h, kind); err != nil {
-			return created, err
-		}
+		out = append(out, hostUse{account: f.AccountID, host: h, kind: kind})
 	}
-	_, err = events.Write(ctx, tx, events.Subject("license", "fulfillment", "created"), tenant, &eventspb.FulfillmentCreated{
-		FulfillmentId: f.ID, ActivationId: f.ActivationID, AccountId: f.AccountID, HostId: f.HostID,
-		Quantity: f.Quantity, UserId: f.UserID, LicenseText: f.LicenseText, CreateTime: timestamppb.New(created), ShipToEmails: f.ShipTo,
+	return out
+}
+
+// queueHosts records the hosts in one statement, each once and in a fixed order, so
+// that concurrent transactions lock shared host rows in the same order.
+func queueHosts(b *pgx.Batch, tenant string, uses []hostUse) {
+	if len(uses) == 0 {
+		return
+	}
+	slices.SortFunc(uses, func(x, y hostUse) int {
+		return cmp.Or(strings.Compare(x.account, y.account), strings.Compare(x.host, y.host))
 	})
-	return created, err
+	uses = slices.CompactFunc(uses, func(x, y hostUse) bool { return x.account == y.account && x.host == y.host })
+	accounts, hosts, kinds := make([]string, len(uses)), make([]string, len(uses)), make([]string, len(uses))
+	for i, u := range uses {
+		accounts[i], hosts[i], kinds[i] = u.account, u.host, u.kind
+	}
+	b.Queue(`INSERT INTO hosts (tenant_id, account_id, host_id, kind)
+		SELECT $1, account_id, host_id, kind FROM unnest($2::text[], $3::text[], $4::text[]) AS h(account_id, host_id, kind)
+		ON CONFLICT (tenant_id, account_id, host_id) DO UPDATE SET last_used = now()`, tenant, accounts, hosts, kinds)
 }
 
 // ActiveKey returns the tenant's active signing key, creating one if it has none.
@@ -419,7 +455,7 @@ func (s *Store) ApplyLifecycle(ctx context.Context, tenant string, c app.Lifecyc
 		}
 		created := make([]string, len(c.Created))
 		for i, f := range c.Created {
-			if _, err := insertFulfillment(ctx, tx, tenant, f); err != nil {
+			if err := insertFulfillment(ctx, tx, tenant, f); err != nil {
 				return err
 			}
 			created[i] = f.ID
