@@ -91,39 +91,39 @@ func (s *Service) Run(ctx context.Context) error {
 	for _, c := range []events.ConsumerConfig{
 		{
 			Name: "account-notifier-users", Subjects: []string{events.Subject("account", "user", "reactivated")},
-			Handler: events.Typed(s.app.SendReactivationEmail),
+			Effect: events.Typed(s.app.SendReactivationEmail),
 		},
 		{
 			Name: "account-notifier-edelivery", Subjects: []string{events.Subject("entitlement", "entitlement", "created")},
-			Handler: events.Typed(s.app.SendEDeliveryEmail),
+			Effect: events.Typed(s.app.SendEDeliveryEmail),
 		},
 		{
 			Name: "account-notifier-line-items", Subjects: []string{events.Subject("entitlement", "line_item", "emailed")},
-			Handler: events.Typed(s.app.SendLineItemEmail),
+			Effect: events.Typed(s.app.SendLineItemEmail),
 		},
 		{
 			Name: "account-notifier-fulfillment-emails", Subjects: []string{events.Subject("license", "fulfillment", "emailed")},
-			Handler: events.Typed(s.app.SendFulfillmentEmail),
+			Effect: events.Typed(s.app.SendFulfillmentEmail),
 		},
 		{
 			Name: "account-notifier-transfers", Subjects: []string{events.Subject("entitlement", "line_item", "transferred")},
-			Handler: events.Typed(s.app.SendTransferEmail),
+			Effect: events.Typed(s.app.SendTransferEmail),
 		},
 		{
 			Name: "account-notifier-splits", Subjects: []string{events.Subject("entitlement", "line_item", "split")},
-			Handler: events.Typed(s.app.SendSplitEmail),
+			Effect: events.Typed(s.app.SendSplitEmail),
 		},
 		{
 			Name: "account-notifier-renewals", Subjects: []string{events.Subject("entitlement", "renewal", "requested")},
-			Handler: events.Typed(s.app.SendRenewalRequest),
+			Effect: events.Typed(s.app.SendRenewalRequest),
 		},
 		{
 			Name: "account-notifier-trials", Subjects: []string{events.Subject("entitlement", "trial", "registered")},
-			Handler: events.Typed(s.app.SendTrialEmail),
+			Effect: events.Typed(s.app.SendTrialEmail),
 		},
 		{
 			Name: "account-notifier-license", Subjects: []string{events.Subject("license", "fulfillment", "created")},
-			Handler: events.Typed(s.app.SendLicenseEmail),
+			Effect: events.Typed(s.app.SendLicenseEmail),
 		},
 	} {
 		g.Go(func() error { return events.Consume(ctx, s.deps.JS, s.deps.Pool, c, s.deps.Log) })

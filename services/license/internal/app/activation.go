@@ -635,7 +635,7 @@ func (a *App) commit(ctx context.Context, tenant, requestID string, fs []Fulfill
 		f.ClaimID = ids.FromKey(tenant, "license", requestID+"/"+strconv.Itoa(i))
 		u.claims = append(u.claims, seats.Claim{ID: f.ClaimID, TenantID: tenant, ActivationID: f.ActivationID, Quantity: f.Quantity, AccountIDs: only, Start: f.Start})
 	}
-	a.committer.submit(u, a.commitGroup)
+	a.submit(u)
 	<-u.done
 	return u.result, u.err
 }

@@ -15,12 +15,14 @@ import (
 
 // Group commit: concurrent activations share their database work. Each activation
 // reads, plans and signs on its own; the committer then takes every activation
-// waiting and, per tenant, inserts all their seat claims at once, reserves all their
-// seats with one call (one transaction in the entitlement service, which locks a hot
-// line item once for the group) and stores all their fulfillments in one
-// transaction. Under load a group holds as many activations as arrived while the
-// previous one was being written, so the cost per activation falls as load rises;
-// alone, an activation is a group of one and waits for nothing.
+// waiting and, per tenant, inserts all their seat claims at once and reserves all
+// their seats with one call (one transaction in the entitlement service, which locks
+// a hot line item once for the group); a second stage stores the fulfillments of all
+// the groups reserved meanwhile in one transaction. The two stages overlap: while
+// one group is stored, the next is reserved. Under load a group holds as many
+// activations as arrived while the previous one was being handled, so the cost per
+// activation falls as load rises; alone, an activation is a group of one and waits
+// for nothing.
 //
 // Each activation stays all or nothing: one refused claim gives back the seats of
 // its activation's other claims and leaves the others in the group alone, and if
@@ -53,24 +55,22 @@ type NewActivation struct {
 const (
 	// maxGroup bounds one group (a batch reservation takes up to 1,000 claims).
 	maxGroup = 200
-	// committers is how many groups are written at once: while one waits for a
-	// commit, the next one fills.
-	committers = 2
-	// groupTimeout bounds the work of one group.
+	// groupTimeout bounds the work of one activation once queued.
 	groupTimeout = 30 * time.Second
 )
 
-// groupCommitter hands activations to the committer goroutines while they run; when
-// none runs (tests, shutdown), each activation is committed by its caller.
+// groupCommitter hands activations to the committer while it runs; when it does
+// not (tests, shutdown), each activation is committed by its caller.
 type groupCommitter struct {
 	mu      sync.RWMutex
 	running bool
 	queue   chan *pendingActivation
 }
 
-// submit queues u, or commits it as a group of one when the committers are not
-// running or are behind.
-func (g *groupCommitter) submit(u *pendingActivation, commit func([]*pendingActivation)) {
+// submit queues u, or commits it as a group of one when the committer is not
+// running or is behind.
+func (a *App) submit(u *pendingActivation) {
+	g := &a.committer
 	g.mu.RLock()
 	if g.running {
 		select {
@@ -81,41 +81,60 @@ func (g *groupCommitter) submit(u *pendingActivation, commit func([]*pendingActi
 		}
 	}
 	g.mu.RUnlock()
-	commit([]*pendingActivation{u})
+	group := []*pendingActivation{u}
+	a.storeGroup(a.reserveGroup(group))
 }
 
-// RunCommitter writes the activations of concurrent callers in groups until ctx
+// RunCommitter commits the activations of concurrent callers in groups until ctx
 // ends, then finishes what is queued.
 func (a *App) RunCommitter(ctx context.Context) error {
 	g := &a.committer
 	g.mu.Lock()
 	g.queue, g.running = make(chan *pendingActivation, 4*maxGroup), true
 	g.mu.Unlock()
-	var wg sync.WaitGroup
-	for range committers {
-		wg.Go(func() {
-			for {
+	reserved := make(chan []*pendingActivation, 1)
+	storing := make(chan struct{})
+	go func() {
+		defer close(storing)
+		for group := range reserved {
+			for more := true; more; { // take every group reserved meanwhile
 				select {
-				case <-ctx.Done():
-					return
-				case u := <-g.queue:
-					a.commitGroup(fill(g.queue, u))
+				case next, ok := <-reserved:
+					if !ok {
+						more = false
+						break
+					}
+					group = append(group, next...)
+				default:
+					more = false
 				}
 			}
-		})
-	}
-	wg.Wait()
-	g.mu.Lock()
-	g.running = false // no one sends from here on: drain what was sent
-	g.mu.Unlock()
-	for {
+			a.storeGroup(group)
+		}
+	}()
+	reserve := func(first *pendingActivation) { reserved <- a.reserveGroup(fill(g.queue, first)) }
+	for running := true; running; {
 		select {
+		case <-ctx.Done():
+			running = false
 		case u := <-g.queue:
-			a.commitGroup(fill(g.queue, u))
-		default:
-			return nil
+			reserve(u)
 		}
 	}
+	g.mu.Lock()
+	g.running = false // no one sends from here on: finish what was sent
+	g.mu.Unlock()
+	for drained := false; !drained; {
+		select {
+		case u := <-g.queue:
+			reserve(u)
+		default:
+			drained = true
+		}
+	}
+	close(reserved)
+	<-storing
+	return nil
 }
 
 // fill adds to first whatever else is queued, up to maxGroup: no waiting, so a lone
@@ -133,21 +152,33 @@ func fill(queue chan *pendingActivation, first *pendingActivation) []*pendingAct
 	return group
 }
 
-// commitGroup commits a group, tenant by tenant, and answers every activation in it.
-func (a *App) commitGroup(group []*pendingActivation) {
-	byTenant := map[string][]*pendingActivation{}
+// byTenant splits a group by tenant: claims, reservations and rows are per tenant.
+func byTenant(group []*pendingActivation) map[string][]*pendingActivation {
+	out := map[string][]*pendingActivation{}
 	for _, u := range group {
-		byTenant[u.tenant] = append(byTenant[u.tenant], u)
+		out[u.tenant] = append(out[u.tenant], u)
 	}
-	for tenant, us := range byTenant {
-		a.commitTenantGroup(tenant, us)
-		for _, u := range us {
-			close(u.done)
-		}
-	}
+	return out
 }
 
-func (a *App) commitTenantGroup(tenant string, us []*pendingActivation) {
+// reserveGroup takes the seats of every activation in the group; the activations
+// refused are answered, and those holding their seats are returned.
+func (a *App) reserveGroup(group []*pendingActivation) []*pendingActivation {
+	var held []*pendingActivation
+	for tenant, us := range byTenant(group) {
+		a.reserveTenantGroup(tenant, us)
+		for _, u := range us {
+			if u.err != nil {
+				close(u.done)
+			} else {
+				held = append(held, u)
+			}
+		}
+	}
+	return held
+}
+
+func (a *App) reserveTenantGroup(tenant string, us []*pendingActivation) {
 	ctx, cancel := context.WithTimeout(authz.ForTenant(us[0].ctx, tenant), groupTimeout)
 	defer cancel()
 	var claims []seats.Claim
@@ -169,28 +200,37 @@ func (a *App) commitTenantGroup(tenant string, us []*pendingActivation) {
 			a.seats.Abort(ctx, tenant, claims[k].ID)
 		}
 	}
-	var ready []*pendingActivation
-	var rows []NewActivation
-	for _, u := range us {
-		if u.err == nil {
-			ready = append(ready, u)
-			rows = append(rows, NewActivation{Ctx: u.ctx, RequestID: u.requestID, Fulfillments: u.fs, Consolidated: u.cls})
+}
+
+// storeGroup stores the activations of a group whose seats are held, confirms their
+// seats and answers them.
+func (a *App) storeGroup(group []*pendingActivation) {
+	for tenant, us := range byTenant(group) {
+		a.storeTenantGroup(tenant, us)
+		for _, u := range us {
+			close(u.done)
 		}
 	}
-	if len(ready) == 0 {
-		return
+}
+
+func (a *App) storeTenantGroup(tenant string, us []*pendingActivation) {
+	ctx, cancel := context.WithTimeout(authz.ForTenant(us[0].ctx, tenant), groupTimeout)
+	defer cancel()
+	rows := make([]NewActivation, len(us))
+	for i, u := range us {
+		rows[i] = NewActivation{Ctx: u.ctx, RequestID: u.requestID, Fulfillments: u.fs, Consolidated: u.cls}
 	}
 	if err := a.store.CreateActivations(ctx, tenant, rows); err != nil {
-		for _, u := range ready {
+		for _, u := range us {
 			a.storeAlone(u)
 		}
 	} else {
-		for _, u := range ready {
+		for _, u := range us {
 			u.result, u.stored = ActivationResult{Fulfillments: u.fs, Consolidated: u.cls}, true
 		}
 	}
 	attrs := metric.WithAttributes(attribute.String("tenant", tenant))
-	for _, u := range ready {
+	for _, u := range us {
 		if !u.stored {
 			continue
 		}
