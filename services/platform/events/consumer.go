@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -97,6 +98,38 @@ func Consume(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, cf
 	}
 }
 
+// batchMemo holds the reads the events of one batch share (see Shared).
+type batchMemo struct {
+	mu     sync.Mutex
+	values map[string]memoized
+}
+
+type memoized struct {
+	value any
+	err   error
+}
+
+type batchKey struct{}
+
+// Shared returns read's result, read once for all the events of the batch that ctx
+// belongs to: events applied together see the data as of one moment, as they would
+// if applied at once. Outside a batch it just reads.
+func Shared[V any](ctx context.Context, key string, read func() (V, error)) (V, error) {
+	memo, ok := ctx.Value(batchKey{}).(*batchMemo)
+	if !ok {
+		return read()
+	}
+	memo.mu.Lock()
+	defer memo.mu.Unlock()
+	if m, ok := memo.values[key]; ok {
+		v, _ := m.value.(V)
+		return v, m.err
+	}
+	v, err := read()
+	memo.values[key] = memoized{value: v, err: err}
+	return v, err
+}
+
 // delivery is one received event with what became of it.
 type delivery struct {
 	msg  jetstream.Msg
@@ -110,6 +143,7 @@ type delivery struct {
 // asks for its redelivery when its handler failed or the transaction did.
 func handleBatch(ctx context.Context, pool *pgxpool.Pool, cfg ConsumerConfig, msgs []jetstream.Msg, log *slog.Logger) {
 	var ds []*delivery
+	memo := &batchMemo{values: map[string]memoized{}}
 	for _, msg := range msgs {
 		h := msg.Headers()
 		id, err := uuid.Parse(h.Get(HeaderEventID))
@@ -123,7 +157,7 @@ func handleBatch(ctx context.Context, pool *pgxpool.Pool, cfg ConsumerConfig, ms
 			trace.WithSpanKind(trace.SpanKindConsumer),
 			trace.WithAttributes(attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", ev.Subject),
 				attribute.String("messaging.message.id", ev.ID.String()), attribute.String("tessera.consumer", cfg.Name)))
-		ds = append(ds, &delivery{msg: msg, ev: ev, span: span, ctx: dctx})
+		ds = append(ds, &delivery{msg: msg, ev: ev, span: span, ctx: context.WithValue(dctx, batchKey{}, memo)})
 	}
 	if len(ds) == 0 {
 		return

@@ -34,13 +34,16 @@ func NewRelay(pool *pgxpool.Pool, schema string, js jetstream.JetStream, log *sl
 }
 
 // Run publishes until ctx ends.
+// relayBatch bounds the events one relay transaction publishes.
+const relayBatch = 200
+
 func (r *Relay) Run(ctx context.Context) error {
 	wake := make(chan struct{}, 1)
 	go r.listen(ctx, wake)
 	lastPrune := time.Time{}
 	for {
 		for {
-			n, err := r.PublishBatch(ctx, 200)
+			n, err := r.PublishBatch(ctx, relayBatch)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -48,8 +51,8 @@ func (r *Relay) Run(ctx context.Context) error {
 				r.log.Warn("outbox publish failed; will retry", "err", err)
 				break
 			}
-			if n == 0 {
-				break
+			if n < relayBatch {
+				break // the outbox is drained; the next commit wakes the relay
 			}
 		}
 		if time.Since(lastPrune) > time.Hour {

@@ -74,6 +74,9 @@ type Claim struct {
 	Replaces *uuid.UUID
 }
 
+// moveClaims moves claims ($1) from state $2 to $3.
+const moveClaims = `UPDATE seat_claims SET state = $3, updated_at = now() WHERE id = ANY($1) AND state = $2`
+
 // Ledger records claims in the service's own schema.
 type Ledger struct {
 	pool   *pgxpool.Pool
@@ -204,7 +207,7 @@ func (l *Ledger) BeginMany(ctx context.Context, cs []Claim) []error {
 		}
 	}
 	if len(over) > 0 {
-		_, _ = l.pool.Exec(context.WithoutCancel(ctx), `UPDATE seat_claims SET state = 'released', updated_at = now() WHERE id = ANY($1) AND state = 'pending'`, over)
+		_, _ = l.pool.Exec(context.WithoutCancel(ctx), moveClaims, over, "pending", "released")
 	}
 	return out
 }
@@ -266,7 +269,7 @@ func Commit(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 // move of the claims to committed; sending b fails with ErrClaimReleased when the
 // reconciler released one of them first.
 func QueueCommit(b *pgx.Batch, ids []uuid.UUID) {
-	b.Queue(`UPDATE seat_claims SET state = 'committed', updated_at = now() WHERE id = ANY($1) AND state = 'pending'`, ids).
+	b.Queue(moveClaims, ids, "pending", "committed").
 		Exec(func(tag pgconn.CommandTag) error {
 			if tag.RowsAffected() != int64(len(ids)) {
 				return ErrClaimReleased
@@ -351,7 +354,7 @@ func (l *Ledger) confirmBatch(ctx context.Context, batch []pendingConfirm) {
 			l.log.WarnContext(ctx, "batch seat confirmation deferred to the reconciler", "tenant", tenant, "claims", len(ids), "err", err)
 			continue
 		}
-		if _, err := l.pool.Exec(ctx, `UPDATE seat_claims SET state = 'confirmed', updated_at = now() WHERE id = ANY($1) AND state = 'committed'`, confirmed); err != nil {
+		if _, err := l.pool.Exec(ctx, moveClaims, confirmed, "committed", "confirmed"); err != nil {
 			l.log.WarnContext(ctx, "recording confirmed claims failed; the reconciler confirms them again", "err", err)
 		}
 		var lost []uuid.UUID
@@ -364,7 +367,7 @@ func (l *Ledger) confirmBatch(ctx context.Context, batch []pendingConfirm) {
 			}
 		}
 		if len(lost) > 0 {
-			_, _ = l.pool.Exec(ctx, `UPDATE seat_claims SET state = 'lost', updated_at = now() WHERE id = ANY($1) AND state = 'committed'`, lost)
+			_, _ = l.pool.Exec(ctx, moveClaims, lost, "committed", "lost")
 		}
 	}
 }
@@ -418,7 +421,7 @@ func (l *Ledger) release(ctx context.Context, id uuid.UUID) error {
 // many it settled.
 func (l *Ledger) Reconcile(ctx context.Context) (int, error) {
 	rows, err := l.pool.Query(ctx, `SELECT id, tenant_id, state FROM seat_claims
-		WHERE (state = 'committed') OR (state = 'pending' AND updated_at < now() - make_interval(secs => $1))
+		WHERE open AND (state = 'committed' OR updated_at < now() - make_interval(secs => $1))
 		ORDER BY updated_at LIMIT 500`, l.Grace.Seconds())
 	if err != nil {
 		return 0, err

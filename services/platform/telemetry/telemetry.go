@@ -61,6 +61,11 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 	if cfg.SpanExporter != nil {
 		tpOpts = append(tpOpts, sdktrace.WithSyncer(cfg.SpanExporter))
 	}
+	if cfg.OTLPEndpoint == "" && cfg.SpanExporter == nil {
+		// Nothing receives spans: record none. Trace IDs are still made and passed on
+		// (logs and events carry them), without the cost of building every span.
+		tpOpts = append(tpOpts, sdktrace.WithSampler(sdktrace.NeverSample()))
+	}
 	tp := sdktrace.NewTracerProvider(tpOpts...)
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))

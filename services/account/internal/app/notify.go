@@ -8,6 +8,7 @@ import (
 
 	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/events"
 	"github.com/tessera-dev/tessera/services/platform/mail"
 )
 
@@ -163,7 +164,8 @@ func (a *App) notifiable(ctx context.Context, tenant, userID string) (User, []st
 	if userID == "" {
 		return User{}, nil, nil
 	}
-	u, err := a.store.GetUser(ctx, tenant, userID)
+	// Events of one batch (a burst of activations by one user) read the user once.
+	u, err := events.Shared(ctx, "user/"+tenant+"/"+userID, func() (User, error) { return a.store.GetUser(ctx, tenant, userID) })
 	if errs.IsKind(err, errs.KindNotFound) {
 		return User{}, nil, nil
 	}

@@ -342,7 +342,7 @@ func (s *Store) ExpireReservations(ctx context.Context, now time.Time, limit int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT r.tenant_id, `+reservationCols+` FROM seat_reservations r
 			LEFT JOIN line_items li ON li.tenant_id = r.tenant_id AND li.activation_id = r.activation_id
-			WHERE r.state = 'reserved' AND r.expire_time < $1
+			WHERE r.held AND r.expire_time < $1
 			ORDER BY r.tenant_id, r.activation_id LIMIT $2 FOR UPDATE OF r SKIP LOCKED`, now, limit)
 		if err != nil {
 			return err

@@ -12,26 +12,33 @@ import (
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	"github.com/tessera-dev/tessera/services/license/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/coalesce"
 	"github.com/tessera-dev/tessera/services/platform/ttlcache"
 )
 
 // Entitlements answers app.Entitlements from the entitlement service. License
 // models and products are cached for catalogTTL: they change rarely and are read on
-// every activation; line items (seats, start dates) are always read fresh.
+// every activation. Line items (seats, start dates) are always read fresh; callers
+// asking for one line item at once share reads that began after they asked.
 type Entitlements struct {
-	Ent      entitlementpb.EntitlementServiceClient
-	Catalog  entitlementpb.CatalogServiceClient
-	models   *ttlcache.Cache[string, *entitlementpb.LicenseModel]
-	products *ttlcache.Cache[string, app.Product]
+	Ent       entitlementpb.EntitlementServiceClient
+	Catalog   entitlementpb.CatalogServiceClient
+	models    *ttlcache.Cache[string, *entitlementpb.LicenseModel]
+	products  *ttlcache.Cache[string, app.Product]
+	lineItems *coalesce.Group[string, *entitlementpb.LineItem]
 }
 
-const catalogTTL = 30 * time.Second
+const (
+	catalogTTL          = 30 * time.Second
+	lineItemReadTimeout = 10 * time.Second
+)
 
 // NewEntitlements returns the adapter over the entitlement service's clients.
 func NewEntitlements(ent entitlementpb.EntitlementServiceClient, catalog entitlementpb.CatalogServiceClient) Entitlements {
 	return Entitlements{
 		Ent: ent, Catalog: catalog,
 		models: ttlcache.New[string, *entitlementpb.LicenseModel](catalogTTL), products: ttlcache.New[string, app.Product](catalogTTL),
+		lineItems: &coalesce.Group[string, *entitlementpb.LineItem]{},
 	}
 }
 
@@ -47,7 +54,14 @@ var modelTypes = map[entitlementpb.LicenseModelType]string{
 
 // LineItem reads a line item with what activation needs of its license model.
 func (e Entitlements) LineItem(ctx context.Context, activationID string) (app.LineItem, error) {
-	li, err := e.Ent.GetLineItem(ctx, &entitlementpb.GetLineItemRequest{Name: "lineItems/" + activationID})
+	// The service reads line items as itself for the tenant, so a read serves every
+	// caller of the tenant; the caller's own visibility is checked by the use case.
+	shared := context.WithoutCancel(ctx)
+	li, err := e.lineItems.Do(ctx, authz.MustTenant(ctx)+"/"+activationID, func() (*entitlementpb.LineItem, error) {
+		rctx, cancel := context.WithTimeout(shared, lineItemReadTimeout)
+		defer cancel()
+		return e.Ent.GetLineItem(rctx, &entitlementpb.GetLineItemRequest{Name: "lineItems/" + activationID})
+	})
 	if err != nil {
 		return app.LineItem{}, err
 	}
