@@ -91,12 +91,14 @@ func TestOutboxFollowsTheTransaction(t *testing.T) {
 func TestRelayPublishesEachEventOnce(t *testing.T) {
 	r := setup(t)
 	write(t, r, 25)
+	_, err := r.pool.Exec(t.Context(), `CREATE TABLE outbox_before AS SELECT * FROM outbox`)
+	require.NoError(t, err)
 	relay := events.NewRelay(r.pool, "evt", r.js, slog.Default())
 	n, err := relay.PublishBatch(t.Context(), 100)
 	require.NoError(t, err)
 	require.Equal(t, 25, n)
-	// Simulate the crash: forget that the rows were published, then run again.
-	_, err = r.pool.Exec(t.Context(), `UPDATE outbox SET published_at = NULL`)
+	// Simulate the crash: the rows were published but not deleted; run again.
+	_, err = r.pool.Exec(t.Context(), `INSERT INTO outbox SELECT * FROM outbox_before`)
 	require.NoError(t, err)
 	n, err = relay.PublishBatch(t.Context(), 100)
 	require.NoError(t, err)
@@ -117,6 +119,8 @@ func TestRelayPublishesEachEventOnce(t *testing.T) {
 func TestConsumerAppliesEachEventOnce(t *testing.T) {
 	r := setup(t)
 	write(t, r, 10)
+	_, err := r.pool.Exec(t.Context(), `CREATE TABLE outbox_before AS SELECT * FROM outbox`)
+	require.NoError(t, err)
 	relay := events.NewRelay(r.pool, "evt", r.js, slog.Default())
 	relay.PollInterval = 20 * time.Millisecond
 	ctx, cancel := context.WithCancel(t.Context())
@@ -154,7 +158,7 @@ func TestConsumerAppliesEachEventOnce(t *testing.T) {
 	}, 20*time.Second, 20*time.Millisecond)
 
 	// Replay every stored event under new message IDs: the inbox skips them.
-	rows, err := r.pool.Query(t.Context(), `SELECT id, subject, event_type, payload FROM outbox`)
+	rows, err := r.pool.Query(t.Context(), `SELECT id, subject, event_type, payload FROM outbox_before`)
 	require.NoError(t, err)
 	type ev struct {
 		id           string

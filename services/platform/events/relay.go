@@ -24,13 +24,11 @@ type Relay struct {
 	log    *slog.Logger
 	// PollInterval is the fallback when no notification arrives.
 	PollInterval time.Duration
-	// Retention is how long published rows are kept for inspection.
-	Retention time.Duration
 }
 
 // NewRelay returns a relay for the outbox in schema (pool's search path).
 func NewRelay(pool *pgxpool.Pool, schema string, js jetstream.JetStream, log *slog.Logger) *Relay {
-	return &Relay{pool: pool, schema: schema, js: js, log: log.With("relay", schema), PollInterval: time.Second, Retention: 24 * time.Hour}
+	return &Relay{pool: pool, schema: schema, js: js, log: log.With("relay", schema), PollInterval: time.Second}
 }
 
 // Run publishes until ctx ends.
@@ -40,7 +38,6 @@ const relayBatch = 200
 func (r *Relay) Run(ctx context.Context) error {
 	wake := make(chan struct{}, 1)
 	go r.listen(ctx, wake)
-	lastPrune := time.Time{}
 	for {
 		for {
 			n, err := r.PublishBatch(ctx, relayBatch)
@@ -53,11 +50,6 @@ func (r *Relay) Run(ctx context.Context) error {
 			}
 			if n < relayBatch {
 				break // the outbox is drained; the next commit wakes the relay
-			}
-		}
-		if time.Since(lastPrune) > time.Hour {
-			if _, err := r.pool.Exec(ctx, `DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)`, r.Retention.Seconds()); err == nil {
-				lastPrune = time.Now()
 			}
 		}
 		select {
@@ -101,7 +93,7 @@ func (r *Relay) PublishBatch(ctx context.Context, limit int) (int, error) {
 	sent := 0
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, subject, event_type, tenant_id, payload, trace, created_at
-			FROM outbox WHERE published_at IS NULL ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+			FROM outbox ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
 		if err != nil {
 			return err
 		}
@@ -157,7 +149,8 @@ func (r *Relay) PublishBatch(ctx context.Context, limit int) (int, error) {
 				return errors.New("events: timed out waiting for JetStream acknowledgement")
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, ids); err != nil {
+		// Published rows go: the stream keeps the events and audit_log the record.
+		if _, err := tx.Exec(ctx, `DELETE FROM outbox WHERE id = ANY($1)`, ids); err != nil {
 			return err
 		}
 		sent = len(batch)

@@ -163,13 +163,7 @@ func (l *Ledger) BeginMany(ctx context.Context, cs []Claim) []error {
 		}
 		ids[i], tenants[i], activations[i], quantities[i] = c.ID, c.TenantID, c.ActivationID, c.Quantity
 	}
-	rows, err := l.pool.Query(ctx, `INSERT INTO seat_claims (id, tenant_id, activation_id, quantity, state)
-		SELECT id, tenant_id, activation_id, quantity, 'pending' FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS c(id, tenant_id, activation_id, quantity)
-		ON CONFLICT (id) DO NOTHING RETURNING id`, ids, tenants, activations, quantities)
-	if err != nil {
-		return fail(err)
-	}
-	inserted, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	inserted, err := l.insertPending(ctx, ids, tenants, activations, quantities)
 	if err != nil {
 		return fail(err)
 	}
@@ -210,6 +204,30 @@ func (l *Ledger) BeginMany(ctx context.Context, cs []Claim) []error {
 		_, _ = l.pool.Exec(context.WithoutCancel(ctx), moveClaims, over, "pending", "released")
 	}
 	return out
+}
+
+// insertPending records new claims as pending and returns those that were not
+// there yet. The commit does not wait for the disk: should the database lose these
+// rows in a crash, the reservations they stood for expire by themselves after their
+// lease (nothing can have used them, as the rows that use seats commit durably and
+// after). Every other write of the ledger is durable.
+func (l *Ledger) insertPending(ctx context.Context, ids []uuid.UUID, tenants, activations []string, quantities []int64) ([]uuid.UUID, error) {
+	tx, err := pg.BeginPipelined(ctx, l.pool)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Close(ctx)
+	var inserted []uuid.UUID
+	b := &pgx.Batch{}
+	b.Queue(`SET LOCAL synchronous_commit = off`)
+	b.Queue(`INSERT INTO seat_claims (id, tenant_id, activation_id, quantity, state)
+		SELECT id, tenant_id, activation_id, quantity, 'pending' FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS c(id, tenant_id, activation_id, quantity)
+		ON CONFLICT (id) DO NOTHING RETURNING id`, ids, tenants, activations, quantities).
+		Query(func(rows pgx.Rows) (err error) {
+			inserted, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+			return err
+		})
+	return inserted, tx.Commit(ctx, b)
 }
 
 // checkRetried answers the claims that existed before BeginMany as Begin answers a

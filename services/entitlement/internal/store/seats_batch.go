@@ -8,9 +8,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/pg"
 )
 
 // ReserveMany takes seats for new reservations (none replacing another) in one
@@ -43,53 +45,7 @@ func (s *Store) ReserveMany(ctx context.Context, tenant string, reqs []app.Reser
 		holders = append(holders, r.Holder)
 		expires = append(expires, r.ExpireTime)
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `INSERT INTO seat_reservations (tenant_id, id, activation_id, quantity, holder, state, expire_time)
-			SELECT $1, id, activation_id, quantity, holder, 'reserved', expire_time
-			FROM unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[]) AS r(id, activation_id, quantity, holder, expire_time)
-			ON CONFLICT (tenant_id, id) DO NOTHING RETURNING id`, tenant, ids, activations, quantities, holders, expires)
-		if err != nil {
-			return err
-		}
-		inserted, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-		if err != nil {
-			return err
-		}
-		fresh := map[uuid.UUID]bool{}
-		for _, id := range inserted {
-			fresh[id] = true
-		}
-		if err := s.answerReplays(ctx, tx, tenant, reqs, first, fresh, out, refused); err != nil {
-			return err
-		}
-		lineItems, err := lockLineItems(ctx, tx, tenant, activations)
-		if err != nil {
-			return err
-		}
-		var rejected []uuid.UUID
-		for i, rq := range reqs { // in the request's order: who asked first is served first
-			r := rq.Reservation
-			if first[r.ID] != i || !fresh[r.ID] {
-				continue
-			}
-			li, ok := lineItems[r.ActivationID]
-			if err := takeInMemory(li, ok, rq.AccountIDs, r); err != nil {
-				refused[i] = err
-				rejected = append(rejected, r.ID)
-				continue
-			}
-			out[i] = r
-			out[i].State, out[i].AccountID, out[i].Applied = app.ReservationReserved, li.AccountID, true
-		}
-		if len(rejected) > 0 {
-			// A refused reservation leaves no row, as a refused ReserveSeats does.
-			if _, err := tx.Exec(ctx, `DELETE FROM seat_reservations WHERE tenant_id = $1 AND id = ANY($2)`, tenant, rejected); err != nil {
-				return err
-			}
-		}
-		return saveLineItemCounts(ctx, tx, tenant, lineItems)
-	})
-	if err != nil {
+	if err := s.reserveMany(ctx, tenant, reqs, first, pending{ids, activations, quantities, holders, expires}, out, refused); err != nil {
 		return nil, nil, err
 	}
 	for i, rq := range reqs { // repeated IDs share their first answer
@@ -101,26 +57,89 @@ func (s *Store) ReserveMany(ctx context.Context, tenant string, reqs []app.Reser
 	return out, refused, nil
 }
 
+// pending holds the columns of the reservations a batch inserts.
+type pending struct {
+	ids, activations []string
+	quantities       []int64
+	holders          []string
+	expires          []time.Time
+}
+
+// reserveMany is ReserveMany's transaction, in two round trips: the reservations'
+// insert with the lock of their line items, then the counts with the commit.
+func (s *Store) reserveMany(ctx context.Context, tenant string, reqs []app.ReserveRequest, first map[uuid.UUID]int, p pending, out []app.Reservation, refused []error) error {
+	tx, err := pg.BeginPipelined(ctx, s.pool)
+	if err != nil {
+		return err
+	}
+	defer tx.Close(ctx)
+	var inserted []uuid.UUID
+	var lineItems map[string]*lockedLineItem
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO seat_reservations (tenant_id, id, activation_id, quantity, holder, state, expire_time)
+		SELECT $1, id, activation_id, quantity, holder, 'reserved', expire_time
+		FROM unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[]) AS r(id, activation_id, quantity, holder, expire_time)
+		ON CONFLICT (tenant_id, id) DO NOTHING RETURNING id`, tenant, p.ids, p.activations, p.quantities, p.holders, p.expires).
+		Query(func(rows pgx.Rows) (err error) {
+			inserted, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+			return err
+		})
+	queueLockLineItems(b, tenant, p.activations, &lineItems)
+	if err := tx.Send(ctx, b); err != nil {
+		return err
+	}
+	fresh := map[uuid.UUID]bool{}
+	for _, id := range inserted {
+		fresh[id] = true
+	}
+	if len(fresh) < len(first) {
+		if err := answerReplays(ctx, tx, tenant, reqs, first, fresh, out, refused); err != nil {
+			return err
+		}
+	}
+	var rejected []uuid.UUID
+	for i, rq := range reqs { // in the request's order: who asked first is served first
+		r := rq.Reservation
+		if first[r.ID] != i || !fresh[r.ID] {
+			continue
+		}
+		li, ok := lineItems[r.ActivationID]
+		if err := takeInMemory(li, ok, rq.AccountIDs, r); err != nil {
+			refused[i] = err
+			rejected = append(rejected, r.ID)
+			continue
+		}
+		out[i] = r
+		out[i].State, out[i].AccountID, out[i].Applied = app.ReservationReserved, li.AccountID, true
+	}
+	b = &pgx.Batch{}
+	if len(rejected) > 0 {
+		// A refused reservation leaves no row, as a refused ReserveSeats does.
+		b.Queue(`DELETE FROM seat_reservations WHERE tenant_id = $1 AND id = ANY($2)`, tenant, rejected)
+	}
+	queueLineItemCounts(b, tenant, lineItems)
+	return tx.Commit(ctx, b)
+}
+
 // answerReplays answers the reservations that existed before the batch as Reserve
 // answers a retry: with the reservation, or why it cannot be used.
-func (s *Store) answerReplays(ctx context.Context, tx pgx.Tx, tenant string, reqs []app.ReserveRequest, first map[uuid.UUID]int, fresh map[uuid.UUID]bool, out []app.Reservation, refused []error) error {
+func answerReplays(ctx context.Context, tx *pg.PipelinedTx, tenant string, reqs []app.ReserveRequest, first map[uuid.UUID]int, fresh map[uuid.UUID]bool, out []app.Reservation, refused []error) error {
 	var replayed []uuid.UUID
 	for id := range first {
 		if !fresh[id] {
 			replayed = append(replayed, id)
 		}
 	}
-	if len(replayed) == 0 {
-		return nil
-	}
-	rows, err := tx.Query(ctx, `SELECT `+reservationCols+` FROM seat_reservations r
+	var prevs []app.Reservation
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+reservationCols+` FROM seat_reservations r
 		LEFT JOIN line_items li ON li.tenant_id = r.tenant_id AND li.activation_id = r.activation_id
-		WHERE r.tenant_id = $1 AND r.id = ANY($2) FOR UPDATE OF r`, tenant, replayed)
-	if err != nil {
-		return err
-	}
-	prevs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.Reservation, error) { return scanReservation(row) })
-	if err != nil {
+		WHERE r.tenant_id = $1 AND r.id = ANY($2) FOR UPDATE OF r`, tenant, replayed).
+		Query(func(rows pgx.Rows) (err error) {
+			prevs, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.Reservation, error) { return scanReservation(row) })
+			return err
+		})
+	if err := tx.Send(ctx, b); err != nil {
 		return err
 	}
 	for _, prev := range prevs {
@@ -145,23 +164,23 @@ type lockedLineItem struct {
 	firstStart *time.Time
 }
 
-func lockLineItems(ctx context.Context, tx pgx.Tx, tenant string, activations []string) (map[string]*lockedLineItem, error) {
+// queueLockLineItems locks the line items in activation ID order into *out.
+func queueLockLineItems(b *pgx.Batch, tenant string, activations []string, out *map[string]*lockedLineItem) {
 	sorted := slices.Compact(slices.Sorted(slices.Values(activations)))
-	rows, err := tx.Query(ctx, `SELECT `+lineItemCols+` FROM line_items WHERE tenant_id = $1 AND activation_id = ANY($2)
-		ORDER BY activation_id FOR UPDATE`, tenant, sorted)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]*lockedLineItem{}
-	for rows.Next() {
-		li := &lockedLineItem{}
-		if err := scanLineItemInto(rows, &li.LineItem); err != nil {
-			return nil, err
-		}
-		out[li.ActivationID] = li
-	}
-	return out, rows.Err()
+	b.Queue(`SELECT `+lineItemCols+` FROM line_items WHERE tenant_id = $1 AND activation_id = ANY($2)
+		ORDER BY activation_id FOR UPDATE`, tenant, sorted).
+		Query(func(rows pgx.Rows) error {
+			locked := map[string]*lockedLineItem{}
+			for rows.Next() {
+				li := &lockedLineItem{}
+				if err := scanLineItemInto(rows, &li.LineItem); err != nil {
+					return err
+				}
+				locked[li.ActivationID] = li
+			}
+			*out = locked
+			return rows.Err()
+		})
 }
 
 // takeInMemory applies Reserve's checks and count to a locked line item.
@@ -187,9 +206,9 @@ func takeInMemory(li *lockedLineItem, found bool, accountIDs []string, r app.Res
 	return nil
 }
 
-// saveLineItemCounts writes what the batch took of each locked line item, and the
+// queueLineItemCounts writes what the batch took of each locked line item, and the
 // term start of those whose term it started.
-func saveLineItemCounts(ctx context.Context, tx pgx.Tx, tenant string, lineItems map[string]*lockedLineItem) error {
+func queueLineItemCounts(b *pgx.Batch, tenant string, lineItems map[string]*lockedLineItem) {
 	var activations []string
 	var taken []int64
 	var starts, expires []*time.Time
@@ -203,19 +222,18 @@ func saveLineItemCounts(ctx context.Context, tx pgx.Tx, tenant string, lineItems
 		expires = append(expires, li.ExpireTime)
 	}
 	if len(activations) == 0 {
-		return nil
+		return
 	}
-	tag, err := tx.Exec(ctx, `UPDATE line_items l SET fulfilled = l.fulfilled + d.taken,
+	b.Queue(`UPDATE line_items l SET fulfilled = l.fulfilled + d.taken,
 			start_time = coalesce(d.start_time, l.start_time),
 			expire_time = CASE WHEN d.start_time IS NULL THEN l.expire_time ELSE d.expire_time END,
 			updated_at = CASE WHEN d.start_time IS NULL THEN l.updated_at ELSE now() END
 		FROM unnest($2::text[], $3::bigint[], $4::timestamptz[], $5::timestamptz[]) AS d(activation_id, taken, start_time, expire_time)
-		WHERE l.tenant_id = $1 AND l.activation_id = d.activation_id`, tenant, activations, taken, starts, expires)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() != int64(len(activations)) {
-		return errors.New("store: a locked line item vanished")
-	}
-	return nil
+		WHERE l.tenant_id = $1 AND l.activation_id = d.activation_id`, tenant, activations, taken, starts, expires).
+		Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() != int64(len(activations)) {
+				return errors.New("store: a locked line item vanished")
+			}
+			return nil
+		})
 }
