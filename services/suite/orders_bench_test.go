@@ -43,7 +43,7 @@ func BenchmarkOrderIngestion(b *testing.B) {
 				return err
 			})
 			b.StopTimer()
-			commits := postgresCommitsPerSecond(b, env.DatabaseURL)
+			commits := postgresCommitsPerSecond(b, env.DatabaseURL, benchClients)
 			lines := perSec * float64(size)
 			b.ReportMetric(lines, "line_items/s")
 			b.ReportMetric(ms(p99), "batch_p99_ms")
@@ -71,7 +71,7 @@ func BenchmarkReservations(b *testing.B) {
 		return err
 	})
 	b.StopTimer()
-	commits := postgresCommitsPerSecond(b, env.DatabaseURL)
+	commits := postgresCommitsPerSecond(b, env.DatabaseURL, benchClients)
 	b.ReportMetric(perSec, "pairs/s")
 	b.ReportMetric(ms(p99), "pair_p99_ms")
 	b.ReportMetric(commits, "raw_pg_commits/s")

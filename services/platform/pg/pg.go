@@ -29,6 +29,10 @@ func Connect(ctx context.Context, url, schema string, maxConns int32) (*pgxpool.
 		return nil, fmt.Errorf("pg: parse database URL: %w", err)
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+		encodeUUIDsNatively(conn.TypeMap())
+		return nil
+	}
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}
