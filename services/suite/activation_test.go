@@ -72,3 +72,74 @@ func TestConcurrentActivations_ENT5(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 6, got.GetAvailable(), "the request's seats count once")
 }
+
+// Activations that arrive together are committed together (group commit), yet each
+// stays all or nothing: racing two-line activations, of which at most five can have
+// the scarce line's seats, and one-line activations of the other line. An
+// activation refused for one line gives the other line's seats back, and the
+// successful ones hold exactly their seats, counted once (SPEC ENT-5, LIC-4).
+func TestGroupedActivationsStayAllOrNothing_ENT5(t *testing.T) {
+	env := suitetest.Start(t)
+	_, _, ids := batchWorld(t, env)
+	lic := licensepb.NewLicenseServiceClient(env.Dial(t, "license"))
+	ent := entitlementpb.NewEntitlementServiceClient(env.Dial(t, "entitlement"))
+	ctx := env.As(t, suitetest.Producer("order-co"))
+	plenty, scarce := "lineItems/"+ids["SO-B/1"], "lineItems/"+ids["SO-B/2"] // 10 and 5 seats
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var pairs, singles int
+	fulfillments := map[string]bool{}
+	refused := func(err error) {
+		assert.Equal(t, codes.FailedPrecondition, status.Code(err), "%v", err)
+	}
+	for i := range 12 {
+		wg.Go(func() {
+			r, err := lic.ActivateLineItems(ctx, &licensepb.ActivateLineItemsRequest{
+				Lines: []*licensepb.ActivationLine{{LineItem: plenty}, {LineItem: scarce}},
+				Hosts: []*licensepb.HostGroup{{ServerHostIds: []string{fmt.Sprintf("HOSTNAME=pair%d", i)}}},
+			})
+			if err != nil {
+				refused(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			pairs++
+			for _, f := range r.GetFulfillments() {
+				fulfillments[f.GetName()] = true
+			}
+		})
+	}
+	for i := range 8 {
+		wg.Go(func() {
+			f, err := lic.ActivateLineItem(ctx, &licensepb.ActivateLineItemRequest{LineItem: plenty, HostId: fmt.Sprintf("HOSTNAME=one%d", i), Quantity: 1})
+			if err != nil {
+				refused(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			singles++
+			fulfillments[f.GetName()] = true
+		})
+	}
+	wg.Wait()
+
+	used := func(name string) int64 {
+		li, err := ent.GetLineItem(ctx, &entitlementpb.GetLineItemRequest{Name: name})
+		require.NoError(t, err)
+		return li.GetQuantity() - li.GetAvailable()
+	}
+	// Which racers win depends on timing (a doomed pair holds seats until it gives
+	// them back); the counts must agree whatever the order.
+	require.Positive(t, pairs)
+	require.LessOrEqual(t, pairs, 5)
+	require.EqualValues(t, pairs, used(scarce))
+	require.EqualValues(t, pairs+singles, used(plenty), "refused pairs gave their other seats back")
+	require.LessOrEqual(t, pairs+singles, 10)
+	require.Len(t, fulfillments, 2*pairs+singles)
+	list, err := lic.ListFulfillments(ctx, &licensepb.ListFulfillmentsRequest{PageSize: 100})
+	require.NoError(t, err)
+	require.Len(t, list.GetFulfillments(), len(fulfillments), "no fulfillment of a refused activation was stored")
+}

@@ -349,6 +349,15 @@ func TestOtherTenantIsRefusedEverywhere(t *testing.T) {
 	require.NoError(t, err, "releasing is idempotent; in the rival's tenant it only leaves a tombstone")
 	_, err = c.ent.ReserveSeats(ctx, &entitlementpb.ReserveSeatsRequest{ReservationId: "6a1d5a1e-0000-4000-8000-00000000000b", ActivationId: victim.ActivationID, Quantity: 1, Holder: "x"})
 	require.Equal(t, codes.NotFound, status.Code(err))
+	batch, err := c.ent.BatchReserveSeats(ctx, &entitlementpb.BatchReserveSeatsRequest{Reservations: []*entitlementpb.ReserveSeatsRequest{
+		{ReservationId: "6a1d5a1e-0000-4000-8000-00000000000c", ActivationId: victim.ActivationID, Quantity: 1, Holder: "x"},
+	}})
+	require.NoError(t, err)
+	require.Equal(t, int32(codes.NotFound), batch.GetOutcomes()[0].GetError().GetCode())
+	confirmed, err := c.ent.BatchConfirmSeats(ctx, &entitlementpb.BatchConfirmSeatsRequest{ReservationIds: []string{victim.reservation}})
+	require.NoError(t, err)
+	require.Empty(t, confirmed.GetConfirmed())
+	require.Contains(t, confirmed.GetRefused(), victim.reservation, "only the rival's own tombstone is found")
 	ok, err := c.ent.CheckProductAccess(ctx, &entitlementpb.CheckProductAccessRequest{Product: "products/" + victim.ProductID, AccountIds: []string{victim.AccountID}})
 	require.NoError(t, err)
 	require.False(t, ok.GetAllowed())

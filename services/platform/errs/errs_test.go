@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/tessera-dev/tessera/services/platform/errs"
 )
@@ -59,4 +60,21 @@ func TestToStatus(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{"name", "quantity"}, fields)
+}
+
+// A batch entry's error, flattened and rebuilt, reads like the error a single call
+// would have returned: same code, reason, message and metadata.
+func TestFlattenRoundTrip(t *testing.T) {
+	e := errs.FailedPrecondition("QUANTITY_EXCEEDED", "only %d left", 3)
+	e.Metadata = map[string]string{"available": "3"}
+	f := errs.Flatten(context.Background(), e)
+	require.Equal(t, errs.Flat{Code: codes.FailedPrecondition, Reason: "QUANTITY_EXCEEDED", Message: "only 3 left", Metadata: map[string]string{"available": "3"}}, f)
+	back := f.Err()
+	require.Equal(t, codes.FailedPrecondition, status.Code(back))
+	require.Equal(t, "QUANTITY_EXCEEDED", errs.Reason(back))
+	require.Equal(t, "only 3 left", status.Convert(back).Message())
+
+	masked := errs.Flatten(context.Background(), errors.New("disk on fire"))
+	require.Equal(t, codes.Internal, masked.Code)
+	require.NotContains(t, masked.Message, "fire", "internal details stay inside")
 }

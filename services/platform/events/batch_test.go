@@ -1,0 +1,130 @@
+package events_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tessera-dev/tessera/services/platform/events"
+)
+
+// Events published together are recorded in shared transactions; an effect that
+// fails for one of them has that one delivered again (and only that one), every
+// event ends applied exactly once, and reads shared through Shared happen once per
+// batch.
+func TestEffectsInBatchesApplyOnce(t *testing.T) {
+	r := setup(t)
+	write(t, r, 30)
+	relay := events.NewRelay(r.pool, "evt", r.js, slog.Default())
+	n, err := relay.PublishBatch(t.Context(), 100) // all in the stream before the consumer starts
+	require.NoError(t, err)
+	require.Equal(t, 30, n)
+
+	var mu sync.Mutex
+	applied := map[string]int{}
+	reads, deliveries := 0, 0
+	var failed string
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- events.Consume(ctx, r.js, r.pool, events.ConsumerConfig{
+			Name: "effects", Subjects: []string{"tessera.test.>"},
+			Effect: func(ctx context.Context, ev events.Envelope) error {
+				_, err := events.Shared(ctx, "settings", func() (string, error) {
+					mu.Lock()
+					defer mu.Unlock()
+					reads++
+					return "v", nil
+				})
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				deliveries++
+				if failed == "" {
+					failed = ev.ID.String()
+					return errors.New("the mail server is down") // delivered again later
+				}
+				applied[ev.ID.String()]++
+				return nil
+			},
+		}, slog.Default())
+	}()
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(applied) == 30
+	}, 20*time.Second, 10*time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // nothing more may arrive
+	mu.Lock()
+	defer mu.Unlock()
+	for id, count := range applied {
+		require.Equal(t, 1, count, "event %s applied %d times", id, count)
+	}
+	require.Equal(t, 31, deliveries, "only the failed event came again")
+	require.Less(t, reads, deliveries, "events of one batch shared their read")
+	var recorded int
+	require.NoError(t, r.pool.QueryRow(t.Context(), `SELECT count(*) FROM processed_events WHERE consumer = 'effects'`).Scan(&recorded))
+	require.Equal(t, 30, recorded)
+	cancel()
+	require.NoError(t, <-done)
+}
+
+// A consumer needs exactly one way to apply events.
+func TestConsumerNeedsHandlerOrEffect(t *testing.T) {
+	r := setup(t)
+	err := events.Consume(t.Context(), r.js, r.pool, events.ConsumerConfig{Name: "none", Subjects: []string{"tessera.test.>"}}, slog.Default())
+	require.Error(t, err)
+}
+
+// A handler that wrote and then failed inside a batch leaves none of its writes
+// behind (its savepoint is rolled back) while the other events of the batch commit;
+// when its event comes again it applies once.
+func TestFailedHandlerInBatchUndoesOnlyItsOwnWrites(t *testing.T) {
+	r := setup(t)
+	write(t, r, 20)
+	relay := events.NewRelay(r.pool, "evt", r.js, slog.Default())
+	_, err := relay.PublishBatch(t.Context(), 100)
+	require.NoError(t, err)
+
+	var mu sync.Mutex
+	failedOnce := false
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- events.Consume(ctx, r.js, r.pool, events.ConsumerConfig{
+			Name: "writer", Subjects: []string{"tessera.test.>"},
+			Handler: func(ctx context.Context, tx pgx.Tx, ev events.Envelope) error {
+				if _, err := tx.Exec(ctx, `INSERT INTO applied (event_id) VALUES ($1)`, ev.ID); err != nil {
+					return err
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if !failedOnce {
+					failedOnce = true
+					return errors.New("a check after the write failed")
+				}
+				return nil
+			},
+		}, slog.Default())
+	}()
+	require.Eventually(t, func() bool {
+		var n int
+		_ = r.pool.QueryRow(t.Context(), `SELECT count(*) FROM applied`).Scan(&n)
+		return n == 20
+	}, 20*time.Second, 10*time.Millisecond, "the failed write was undone, else its redelivery would collide with it")
+	var recorded int
+	require.NoError(t, r.pool.QueryRow(t.Context(), `SELECT count(*) FROM processed_events WHERE consumer = 'writer'`).Scan(&recorded))
+	require.Equal(t, 20, recorded)
+	cancel()
+	require.NoError(t, <-done)
+}
