@@ -17,6 +17,7 @@ import (
 	"embed"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -154,10 +155,14 @@ func (l *Ledger) BeginMany(ctx context.Context, cs []Claim) []error {
 		}
 		return out
 	}
+	// Rows go in ID order, so that two calls sharing claims (retries) wait for each
+	// other in one order and cannot deadlock.
+	sorted := slices.Clone(cs)
+	slices.SortFunc(sorted, func(a, b Claim) int { return slices.Compare(a.ID[:], b.ID[:]) })
 	ids := make([]uuid.UUID, len(cs))
 	tenants, activations := make([]string, len(cs)), make([]string, len(cs))
 	quantities := make([]int64, len(cs))
-	for i, c := range cs {
+	for i, c := range sorted {
 		if c.Replaces != nil {
 			return fail(errs.Invalid("replaces", "replacing claims begin one by one"))
 		}

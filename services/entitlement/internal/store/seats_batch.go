@@ -26,10 +26,7 @@ func (s *Store) ReserveMany(ctx context.Context, tenant string, reqs []app.Reser
 	out = make([]app.Reservation, len(reqs))
 	refused = make([]error, len(reqs))
 	first := map[uuid.UUID]int{} // reservation ID → its first index in reqs
-	var ids, activations []string
-	var quantities []int64
-	var holders []string
-	var expires []time.Time
+	var unique []int
 	for i, rq := range reqs {
 		r := rq.Reservation
 		if j, seen := first[r.ID]; seen {
@@ -39,13 +36,21 @@ func (s *Store) ReserveMany(ctx context.Context, tenant string, reqs []app.Reser
 			continue
 		}
 		first[r.ID] = i
-		ids = append(ids, r.ID.String())
-		activations = append(activations, r.ActivationID)
-		quantities = append(quantities, r.Quantity)
-		holders = append(holders, r.Holder)
-		expires = append(expires, r.ExpireTime)
+		unique = append(unique, i)
 	}
-	if err := s.reserveMany(ctx, tenant, reqs, first, pending{ids, activations, quantities, holders, expires}, out, refused); err != nil {
+	// Rows go in ID order, so that two batches sharing IDs (retries) wait for each
+	// other in one order and cannot deadlock.
+	slices.SortFunc(unique, func(a, b int) int { return slices.Compare(reqs[a].Reservation.ID[:], reqs[b].Reservation.ID[:]) })
+	var p pending
+	for _, i := range unique {
+		r := reqs[i].Reservation
+		p.ids = append(p.ids, r.ID.String())
+		p.activations = append(p.activations, r.ActivationID)
+		p.quantities = append(p.quantities, r.Quantity)
+		p.holders = append(p.holders, r.Holder)
+		p.expires = append(p.expires, r.ExpireTime)
+	}
+	if err := s.reserveMany(ctx, tenant, reqs, first, p, out, refused); err != nil {
 		return nil, nil, err
 	}
 	for i, rq := range reqs { // repeated IDs share their first answer
