@@ -172,3 +172,17 @@ func TestBeginManyClaimsTogether_ENT5(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 5, f.available(t))
 }
+
+// More claims than one batch reservation takes are reserved in several calls, each
+// counted once.
+func TestBeginManyBeyondOneBatch_ENT5(t *testing.T) {
+	f := setup(t, 1500)
+	claims := make([]seats.Claim, 1200)
+	for i := range claims {
+		claims[i] = f.claim(1)
+	}
+	for i, err := range f.ledger.BeginMany(f.ctx, claims) {
+		require.NoError(t, err, "claim %d", i)
+	}
+	require.EqualValues(t, 300, f.available(t))
+}

@@ -141,8 +141,11 @@ func (l *Ledger) Begin(ctx context.Context, c Claim) (string, error) {
 	return accountID, nil
 }
 
+// maxReserveBatch is the most reservations one BatchReserveSeats call takes.
+const maxReserveBatch = 1000
+
 // BeginMany reserves new claims of one tenant (none replacing another) together:
-// one insert of the claims and one batch reservation, however many there are.
+// one insert of the claims and one batch reservation per thousand of them.
 // errs[i] is what Begin would have answered for claim i; nil means its seats are
 // held.
 func (l *Ledger) BeginMany(ctx context.Context, cs []Claim) []error {
@@ -191,12 +194,16 @@ func (l *Ledger) BeginMany(ctx context.Context, cs []Claim) []error {
 	if len(reserve) == 0 {
 		return out
 	}
-	refused, err := l.ent.BatchReserveSeats(ctx, reserve, l.holder, l.TTL)
-	if err != nil {
-		refused = make([]error, len(reserve))
-		for k := range refused {
-			refused[k] = err
+	refused := make([]error, 0, len(reserve))
+	for chunk := range slices.Chunk(reserve, maxReserveBatch) {
+		got, err := l.ent.BatchReserveSeats(ctx, chunk, l.holder, l.TTL)
+		if err != nil {
+			got = make([]error, len(chunk))
+			for k := range got {
+				got[k] = err
+			}
 		}
+		refused = append(refused, got...)
 	}
 	var over []uuid.UUID
 	for k, err := range refused {
