@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
+	"github.com/tessera-dev/tessera/services/suite"
 	"github.com/tessera-dev/tessera/services/platform/ids"
 	"github.com/tessera-dev/tessera/services/suite/suitetest"
 )
@@ -36,7 +37,7 @@ var activationLoads = []int{16, 64, 128}
 // whole path comes to those limits; docs/perf.md also compares the capacities (the
 // best activation rate with the best raw commit rate of the run).
 func BenchmarkGoldenActivation(b *testing.B) {
-	env := suitetest.Start(b)
+	env := suitetest.Start(b, productionLoops)
 	seed := env.SeedLineItem(b, "bench-co", 1_000_000_000)
 	lic := licensepb.NewLicenseServiceClient(env.Dial(b, "license"))
 	ctx := env.As(b, suitetest.Producer("bench-co"))
@@ -70,6 +71,13 @@ func BenchmarkGoldenActivation(b *testing.B) {
 			b.ReportMetric(perSec/signs, "ratio_vs_signs")
 		})
 	}
+}
+
+// productionLoops runs the background loops at their production intervals (tests
+// run them fast so that expiries and scheduled emails show up in time), so that a
+// benchmark measures the load a deployment carries.
+func productionLoops(c *suite.Config) {
+	c.ReservationSweep, c.EmailPoll = 30*time.Second, 10*time.Second
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -129,7 +137,7 @@ func postgresCommitsPerSecond(b *testing.B, url string, clients int) float64 {
 // one license file over gRPC (reading the members, re-signing 1,000 INCREMENT lines
 // under the shared header, the JSON form, storing the file and the membership).
 func BenchmarkConsolidate1000(b *testing.B) {
-	env := suitetest.Start(b)
+	env := suitetest.Start(b, productionLoops)
 	seed := env.SeedLineItem(b, "cons-co", 1_000_000_000)
 	lic := licensepb.NewLicenseServiceClient(env.Dial(b, "license"))
 	ctx := env.As(b, suitetest.Producer("cons-co"))

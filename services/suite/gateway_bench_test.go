@@ -24,7 +24,7 @@ import (
 // bearer token (token check included) and straight over gRPC with a signed
 // principal. The ratio is the share of direct-gRPC throughput the edge keeps.
 func BenchmarkGatewayVsGRPC(b *testing.B) {
-	env := suitetest.Start(b)
+	env := suitetest.Start(b, productionLoops)
 	env.SeedLineItem(b, "edge-co", 1)
 	token := benchLogin(b, env.Suite.GatewayURL)
 	acc := accountpb.NewAccountServiceClient(env.Dial(b, "account"))

@@ -17,7 +17,7 @@ import (
 func BenchmarkOrderIngestion(b *testing.B) {
 	for _, size := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
-			env := suitetest.Start(b)
+			env := suitetest.Start(b, productionLoops)
 			seed := env.SeedLineItem(b, "ingest-co", 1)
 			ent := entitlementpb.NewEntitlementServiceClient(env.Dial(b, "entitlement"))
 			cat := entitlementpb.NewCatalogServiceClient(env.Dial(b, "entitlement"))
@@ -57,7 +57,7 @@ func BenchmarkOrderIngestion(b *testing.B) {
 // concurrent callers on one line item (the hottest row there can be), beside the
 // machine's raw single-row Postgres commits/s in the same run.
 func BenchmarkReservations(b *testing.B) {
-	env := suitetest.Start(b)
+	env := suitetest.Start(b, productionLoops)
 	seed := env.SeedLineItem(b, "reserve-co", 1_000_000_000)
 	ent := entitlementpb.NewEntitlementServiceClient(env.Dial(b, "entitlement"))
 	ctx := env.As(b, suitetest.Service("reserve-co"))
