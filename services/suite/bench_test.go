@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
-	"github.com/tessera-dev/tessera/services/suite"
 	"github.com/tessera-dev/tessera/services/platform/ids"
+	"github.com/tessera-dev/tessera/services/suite"
 	"github.com/tessera-dev/tessera/services/suite/suitetest"
 )
 
