@@ -94,6 +94,22 @@ func TestConsolidation_LIC6(t *testing.T) {
 	require.Equal(t, "SUPPORT_TYPE_REHOST", admin.ok("GET", "/v1/"+a, nil)["support_type"])
 	e = admin.refused(http.StatusConflict, "POST", "/v1/"+lic1["name"].(string)+":rehost", map[string]any{"server_host_ids": []string{"HOSTNAME=lic4"}})
 	require.Equal(t, "CONSOLIDATED_REPLACED", e["reason"])
+	require.Equal(t, next["name"], admin.ok("GET", "/v1/"+lic1["name"].(string), nil)["replaced_by"])
+
+	// A member changed on its own retires the file (it no longer matches the
+	// fulfillments); the other members may then be consolidated again.
+	members := next["fulfillments"].([]any)
+	require.Len(t, members, 2)
+	require.Nil(t, next["retire_time"])
+	admin.ok("POST", "/v1/"+members[0].(string)+":rehost", map[string]any{"hosts": map[string]any{"server_host_ids": []string{"HOSTNAME=lic5"}}})
+	retired := admin.ok("GET", "/v1/"+next["name"].(string), nil)
+	require.NotNil(t, retired["retire_time"], "a member was rehosted on its own")
+	fresh := activate(items["1"]["activation_id"].(string), []string{"HOSTNAME=lic2"}, nil)
+	again2 := admin.ok("POST", "/v1/consolidatedLicenses:consolidate", map[string]any{"fulfillments": []string{members[1].(string), fresh}})
+	require.Len(t, again2["consolidated_licenses"], 1, "a retired license's members consolidate again")
+	require.Nil(t, again2["consolidated_licenses"].([]any)[0].(map[string]any)["retire_time"])
+	e = admin.refused(http.StatusBadRequest, "POST", "/v1/consolidatedLicenses:consolidate", map[string]any{"fulfillments": []string{members[1].(string), fresh}})
+	require.Equal(t, []string{"fulfillments[0]"}, fieldViolations(e), "now they are in a current one")
 
 	// Another tenant sees nothing.
 	createTenant(api.as(env.OperatorToken), "con-rival", "Admin-Password-2")

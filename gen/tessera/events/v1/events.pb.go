@@ -2125,6 +2125,68 @@ func (x *ConsolidatedLicenseCreated) GetServerHostIds() []string {
 	return nil
 }
 
+// A consolidated license no longer matches its members: one of them was replaced.
+type ConsolidatedLicenseRetired struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	ConsolidatedLicenseId string                 `protobuf:"bytes,1,opt,name=consolidated_license_id,json=consolidatedLicenseId,proto3" json:"consolidated_license_id,omitempty"`
+	AccountId             string                 `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// The member whose change retired it.
+	FulfillmentId string `protobuf:"bytes,3,opt,name=fulfillment_id,json=fulfillmentId,proto3" json:"fulfillment_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConsolidatedLicenseRetired) Reset() {
+	*x = ConsolidatedLicenseRetired{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsolidatedLicenseRetired) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsolidatedLicenseRetired) ProtoMessage() {}
+
+func (x *ConsolidatedLicenseRetired) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsolidatedLicenseRetired.ProtoReflect.Descriptor instead.
+func (*ConsolidatedLicenseRetired) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ConsolidatedLicenseRetired) GetConsolidatedLicenseId() string {
+	if x != nil {
+		return x.ConsolidatedLicenseId
+	}
+	return ""
+}
+
+func (x *ConsolidatedLicenseRetired) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *ConsolidatedLicenseRetired) GetFulfillmentId() string {
+	if x != nil {
+		return x.FulfillmentId
+	}
+	return ""
+}
+
 var File_tessera_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_tessera_events_v1_events_proto_rawDesc = "" +
@@ -2294,7 +2356,12 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"account_id\x18\x02 \x01(\tR\taccountId\x12'\n" +
 	"\x0ffulfillment_ids\x18\x03 \x03(\tR\x0efulfillmentIds\x12&\n" +
-	"\x0fserver_host_ids\x18\x04 \x03(\tR\rserverHostIdsB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
+	"\x0fserver_host_ids\x18\x04 \x03(\tR\rserverHostIds\"\x9a\x01\n" +
+	"\x1aConsolidatedLicenseRetired\x126\n" +
+	"\x17consolidated_license_id\x18\x01 \x01(\tR\x15consolidatedLicenseId\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x02 \x01(\tR\taccountId\x12%\n" +
+	"\x0efulfillment_id\x18\x03 \x01(\tR\rfulfillmentIdB?Z=github.com/tessera-dev/tessera/gen/tessera/events/v1;eventspbb\x06proto3"
 
 var (
 	file_tessera_events_v1_events_proto_rawDescOnce sync.Once
@@ -2308,7 +2375,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),                // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),               // 1: tessera.events.v1.AccountCreated
@@ -2342,12 +2409,13 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*FulfillmentEmailed)(nil),           // 29: tessera.events.v1.FulfillmentEmailed
 	(*FulfillmentReplaced)(nil),          // 30: tessera.events.v1.FulfillmentReplaced
 	(*ConsolidatedLicenseCreated)(nil),   // 31: tessera.events.v1.ConsolidatedLicenseCreated
-	nil,                                  // 32: tessera.events.v1.OrdersRejected.FieldViolationsEntry
-	(*timestamppb.Timestamp)(nil),        // 33: google.protobuf.Timestamp
+	(*ConsolidatedLicenseRetired)(nil),   // 32: tessera.events.v1.ConsolidatedLicenseRetired
+	nil,                                  // 33: tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	(*timestamppb.Timestamp)(nil),        // 34: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	33, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
-	32, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	34, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	33, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
 	2,  // [2:2] is the sub-list for method output_type
 	2,  // [2:2] is the sub-list for method input_type
 	2,  // [2:2] is the sub-list for extension type_name
@@ -2366,7 +2434,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

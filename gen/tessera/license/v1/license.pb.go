@@ -1455,8 +1455,14 @@ type ConsolidatedLicense struct {
 	Shipments []*Shipment `protobuf:"bytes,9,rep,name=shipments,proto3" json:"shipments,omitempty"`
 	// certificate or custom.
 	LicenseTechnology string `protobuf:"bytes,10,opt,name=license_technology,json=licenseTechnology,proto3" json:"license_technology,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// consolidatedLicenses/{id} it was moved to by a rehost, if any.
+	ReplacedBy string `protobuf:"bytes,11,opt,name=replaced_by,json=replacedBy,proto3" json:"replaced_by,omitempty"`
+	// When a member was returned, repaired, rehosted, upgraded or transferred: the file
+	// no longer matches the fulfillments and should be discarded; consolidate the
+	// remaining members again for a current file.
+	RetireTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=retire_time,json=retireTime,proto3" json:"retire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConsolidatedLicense) Reset() {
@@ -1557,6 +1563,20 @@ func (x *ConsolidatedLicense) GetLicenseTechnology() string {
 		return x.LicenseTechnology
 	}
 	return ""
+}
+
+func (x *ConsolidatedLicense) GetReplacedBy() string {
+	if x != nil {
+		return x.ReplacedBy
+	}
+	return ""
+}
+
+func (x *ConsolidatedLicense) GetRetireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RetireTime
+	}
+	return nil
 }
 
 // One delivery of a consolidated license.
@@ -4359,7 +4379,7 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x19ActivateLineItemsResponse\x12C\n" +
 	"\ffulfillments\x18\x01 \x03(\v2\x1f.tessera.license.v1.FulfillmentR\ffulfillments\x12\\\n" +
 	"\x15consolidated_licenses\x18\x02 \x03(\v2'.tessera.license.v1.ConsolidatedLicenseR\x14consolidatedLicenses\x12#\n" +
-	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"\xb5\x03\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"\x93\x04\n" +
 	"\x13ConsolidatedLicense\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x126\n" +
 	"\x17consolidated_license_id\x18\x02 \x01(\tR\x15consolidatedLicenseId\x12&\n" +
@@ -4372,7 +4392,11 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"createTime\x12:\n" +
 	"\tshipments\x18\t \x03(\v2\x1c.tessera.license.v1.ShipmentR\tshipments\x12-\n" +
 	"\x12license_technology\x18\n" +
-	" \x01(\tR\x11licenseTechnology\"^\n" +
+	" \x01(\tR\x11licenseTechnology\x12\x1f\n" +
+	"\vreplaced_by\x18\v \x01(\tR\n" +
+	"replacedBy\x12;\n" +
+	"\vretire_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"retireTime\"^\n" +
 	"\bShipment\x12\x0e\n" +
 	"\x02to\x18\x01 \x03(\tR\x02to\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
@@ -4753,97 +4777,98 @@ var file_tessera_license_v1_license_proto_depIdxs = []int32{
 	19, // 16: tessera.license.v1.ActivateLineItemsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
 	64, // 17: tessera.license.v1.ConsolidatedLicense.create_time:type_name -> google.protobuf.Timestamp
 	20, // 18: tessera.license.v1.ConsolidatedLicense.shipments:type_name -> tessera.license.v1.Shipment
-	64, // 19: tessera.license.v1.Shipment.time:type_name -> google.protobuf.Timestamp
-	23, // 20: tessera.license.v1.UpgradeGrid.rows:type_name -> tessera.license.v1.UpgradeGridRow
-	24, // 21: tessera.license.v1.UpgradeFulfillmentsRequest.moves:type_name -> tessera.license.v1.UpgradeMove
-	11, // 22: tessera.license.v1.UpgradeFulfillmentsResponse.replaced:type_name -> tessera.license.v1.Fulfillment
-	11, // 23: tessera.license.v1.UpgradeFulfillmentsResponse.created:type_name -> tessera.license.v1.Fulfillment
-	64, // 24: tessera.license.v1.Host.first_use_time:type_name -> google.protobuf.Timestamp
-	64, // 25: tessera.license.v1.Host.last_use_time:type_name -> google.protobuf.Timestamp
-	27, // 26: tessera.license.v1.ListHostsResponse.hosts:type_name -> tessera.license.v1.Host
-	11, // 27: tessera.license.v1.HostLicenses.fulfillments:type_name -> tessera.license.v1.Fulfillment
-	19, // 28: tessera.license.v1.HostLicenses.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	3,  // 29: tessera.license.v1.Job.state:type_name -> tessera.license.v1.JobState
-	64, // 30: tessera.license.v1.Job.create_time:type_name -> google.protobuf.Timestamp
-	64, // 31: tessera.license.v1.Job.update_time:type_name -> google.protobuf.Timestamp
-	63, // 32: tessera.license.v1.BatchRehostRequest.targets:type_name -> tessera.license.v1.BatchRehostRequest.TargetsEntry
-	35, // 33: tessera.license.v1.ServerCounts.servers:type_name -> tessera.license.v1.ServerCount
-	38, // 34: tessera.license.v1.BatchRehostResponse.moves:type_name -> tessera.license.v1.RehostMove
-	11, // 35: tessera.license.v1.BatchRehostResponse.created:type_name -> tessera.license.v1.Fulfillment
-	19, // 36: tessera.license.v1.BatchRehostResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	19, // 37: tessera.license.v1.ConsolidateFulfillmentsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	19, // 38: tessera.license.v1.ListConsolidatedLicensesResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
-	4,  // 39: tessera.license.v1.ListFulfillmentsRequest.view:type_name -> tessera.license.v1.FulfillmentView
-	11, // 40: tessera.license.v1.ListFulfillmentsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
-	16, // 41: tessera.license.v1.RepairFulfillmentRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
-	13, // 42: tessera.license.v1.RehostFulfillmentRequest.hosts:type_name -> tessera.license.v1.HostGroup
-	11, // 43: tessera.license.v1.LifecycleResult.replaced:type_name -> tessera.license.v1.Fulfillment
-	11, // 44: tessera.license.v1.LifecycleResult.created:type_name -> tessera.license.v1.Fulfillment
-	5,  // 45: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	64, // 46: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
-	64, // 47: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
-	5,  // 48: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
-	57, // 49: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
-	37, // 50: tessera.license.v1.BatchRehostRequest.TargetsEntry.value:type_name -> tessera.license.v1.ServerCounts
-	12, // 51: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
-	17, // 52: tessera.license.v1.LicenseService.ActivateLineItems:input_type -> tessera.license.v1.ActivateLineItemsRequest
-	48, // 53: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
-	49, // 54: tessera.license.v1.LicenseService.ListFulfillments:input_type -> tessera.license.v1.ListFulfillmentsRequest
-	55, // 55: tessera.license.v1.LicenseService.EmailFulfillment:input_type -> tessera.license.v1.EmailFulfillmentRequest
-	51, // 56: tessera.license.v1.LicenseService.ReturnFulfillment:input_type -> tessera.license.v1.ReturnFulfillmentRequest
-	52, // 57: tessera.license.v1.LicenseService.RepairFulfillment:input_type -> tessera.license.v1.RepairFulfillmentRequest
-	53, // 58: tessera.license.v1.LicenseService.RehostFulfillment:input_type -> tessera.license.v1.RehostFulfillmentRequest
-	21, // 59: tessera.license.v1.LicenseService.GetUpgradeGrid:input_type -> tessera.license.v1.GetUpgradeGridRequest
-	25, // 60: tessera.license.v1.LicenseService.UpgradeFulfillments:input_type -> tessera.license.v1.UpgradeFulfillmentsRequest
-	28, // 61: tessera.license.v1.LicenseService.ListHosts:input_type -> tessera.license.v1.ListHostsRequest
-	30, // 62: tessera.license.v1.LicenseService.GetHostLicenses:input_type -> tessera.license.v1.GetHostLicensesRequest
-	32, // 63: tessera.license.v1.LicenseService.TransferHosts:input_type -> tessera.license.v1.TransferHostsRequest
-	34, // 64: tessera.license.v1.LicenseService.GetJob:input_type -> tessera.license.v1.GetJobRequest
-	36, // 65: tessera.license.v1.LicenseService.BatchRehost:input_type -> tessera.license.v1.BatchRehostRequest
-	40, // 66: tessera.license.v1.LicenseService.TransferHostLicenses:input_type -> tessera.license.v1.TransferHostLicensesRequest
-	41, // 67: tessera.license.v1.LicenseService.ConsolidateFulfillments:input_type -> tessera.license.v1.ConsolidateFulfillmentsRequest
-	43, // 68: tessera.license.v1.LicenseService.GetConsolidatedLicense:input_type -> tessera.license.v1.GetConsolidatedLicenseRequest
-	44, // 69: tessera.license.v1.LicenseService.ListConsolidatedLicenses:input_type -> tessera.license.v1.ListConsolidatedLicensesRequest
-	46, // 70: tessera.license.v1.LicenseService.EmailConsolidatedLicense:input_type -> tessera.license.v1.EmailConsolidatedLicenseRequest
-	47, // 71: tessera.license.v1.LicenseService.RehostConsolidatedLicense:input_type -> tessera.license.v1.RehostConsolidatedLicenseRequest
-	60, // 72: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
-	58, // 73: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
-	59, // 74: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
-	6,  // 75: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
-	9,  // 76: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
-	10, // 77: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
-	11, // 78: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
-	18, // 79: tessera.license.v1.LicenseService.ActivateLineItems:output_type -> tessera.license.v1.ActivateLineItemsResponse
-	11, // 80: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
-	50, // 81: tessera.license.v1.LicenseService.ListFulfillments:output_type -> tessera.license.v1.ListFulfillmentsResponse
-	56, // 82: tessera.license.v1.LicenseService.EmailFulfillment:output_type -> tessera.license.v1.EmailFulfillmentResponse
-	54, // 83: tessera.license.v1.LicenseService.ReturnFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	54, // 84: tessera.license.v1.LicenseService.RepairFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	54, // 85: tessera.license.v1.LicenseService.RehostFulfillment:output_type -> tessera.license.v1.LifecycleResult
-	22, // 86: tessera.license.v1.LicenseService.GetUpgradeGrid:output_type -> tessera.license.v1.UpgradeGrid
-	26, // 87: tessera.license.v1.LicenseService.UpgradeFulfillments:output_type -> tessera.license.v1.UpgradeFulfillmentsResponse
-	29, // 88: tessera.license.v1.LicenseService.ListHosts:output_type -> tessera.license.v1.ListHostsResponse
-	31, // 89: tessera.license.v1.LicenseService.GetHostLicenses:output_type -> tessera.license.v1.HostLicenses
-	33, // 90: tessera.license.v1.LicenseService.TransferHosts:output_type -> tessera.license.v1.Job
-	33, // 91: tessera.license.v1.LicenseService.GetJob:output_type -> tessera.license.v1.Job
-	39, // 92: tessera.license.v1.LicenseService.BatchRehost:output_type -> tessera.license.v1.BatchRehostResponse
-	39, // 93: tessera.license.v1.LicenseService.TransferHostLicenses:output_type -> tessera.license.v1.BatchRehostResponse
-	42, // 94: tessera.license.v1.LicenseService.ConsolidateFulfillments:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
-	19, // 95: tessera.license.v1.LicenseService.GetConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
-	45, // 96: tessera.license.v1.LicenseService.ListConsolidatedLicenses:output_type -> tessera.license.v1.ListConsolidatedLicensesResponse
-	19, // 97: tessera.license.v1.LicenseService.EmailConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
-	42, // 98: tessera.license.v1.LicenseService.RehostConsolidatedLicense:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
-	61, // 99: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	57, // 100: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
-	61, // 101: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
-	7,  // 102: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
-	8,  // 103: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	8,  // 104: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
-	78, // [78:105] is the sub-list for method output_type
-	51, // [51:78] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	64, // 19: tessera.license.v1.ConsolidatedLicense.retire_time:type_name -> google.protobuf.Timestamp
+	64, // 20: tessera.license.v1.Shipment.time:type_name -> google.protobuf.Timestamp
+	23, // 21: tessera.license.v1.UpgradeGrid.rows:type_name -> tessera.license.v1.UpgradeGridRow
+	24, // 22: tessera.license.v1.UpgradeFulfillmentsRequest.moves:type_name -> tessera.license.v1.UpgradeMove
+	11, // 23: tessera.license.v1.UpgradeFulfillmentsResponse.replaced:type_name -> tessera.license.v1.Fulfillment
+	11, // 24: tessera.license.v1.UpgradeFulfillmentsResponse.created:type_name -> tessera.license.v1.Fulfillment
+	64, // 25: tessera.license.v1.Host.first_use_time:type_name -> google.protobuf.Timestamp
+	64, // 26: tessera.license.v1.Host.last_use_time:type_name -> google.protobuf.Timestamp
+	27, // 27: tessera.license.v1.ListHostsResponse.hosts:type_name -> tessera.license.v1.Host
+	11, // 28: tessera.license.v1.HostLicenses.fulfillments:type_name -> tessera.license.v1.Fulfillment
+	19, // 29: tessera.license.v1.HostLicenses.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	3,  // 30: tessera.license.v1.Job.state:type_name -> tessera.license.v1.JobState
+	64, // 31: tessera.license.v1.Job.create_time:type_name -> google.protobuf.Timestamp
+	64, // 32: tessera.license.v1.Job.update_time:type_name -> google.protobuf.Timestamp
+	63, // 33: tessera.license.v1.BatchRehostRequest.targets:type_name -> tessera.license.v1.BatchRehostRequest.TargetsEntry
+	35, // 34: tessera.license.v1.ServerCounts.servers:type_name -> tessera.license.v1.ServerCount
+	38, // 35: tessera.license.v1.BatchRehostResponse.moves:type_name -> tessera.license.v1.RehostMove
+	11, // 36: tessera.license.v1.BatchRehostResponse.created:type_name -> tessera.license.v1.Fulfillment
+	19, // 37: tessera.license.v1.BatchRehostResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	19, // 38: tessera.license.v1.ConsolidateFulfillmentsResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	19, // 39: tessera.license.v1.ListConsolidatedLicensesResponse.consolidated_licenses:type_name -> tessera.license.v1.ConsolidatedLicense
+	4,  // 40: tessera.license.v1.ListFulfillmentsRequest.view:type_name -> tessera.license.v1.FulfillmentView
+	11, // 41: tessera.license.v1.ListFulfillmentsResponse.fulfillments:type_name -> tessera.license.v1.Fulfillment
+	16, // 42: tessera.license.v1.RepairFulfillmentRequest.attributes:type_name -> tessera.license.v1.FulfilAttributes
+	13, // 43: tessera.license.v1.RehostFulfillmentRequest.hosts:type_name -> tessera.license.v1.HostGroup
+	11, // 44: tessera.license.v1.LifecycleResult.replaced:type_name -> tessera.license.v1.Fulfillment
+	11, // 45: tessera.license.v1.LifecycleResult.created:type_name -> tessera.license.v1.Fulfillment
+	5,  // 46: tessera.license.v1.SigningKey.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	64, // 47: tessera.license.v1.SigningKey.create_time:type_name -> google.protobuf.Timestamp
+	64, // 48: tessera.license.v1.SigningKey.retire_time:type_name -> google.protobuf.Timestamp
+	5,  // 49: tessera.license.v1.RotateSigningKeyRequest.algorithm:type_name -> tessera.license.v1.SigningAlgorithm
+	57, // 50: tessera.license.v1.ListSigningKeysResponse.signing_keys:type_name -> tessera.license.v1.SigningKey
+	37, // 51: tessera.license.v1.BatchRehostRequest.TargetsEntry.value:type_name -> tessera.license.v1.ServerCounts
+	12, // 52: tessera.license.v1.LicenseService.ActivateLineItem:input_type -> tessera.license.v1.ActivateLineItemRequest
+	17, // 53: tessera.license.v1.LicenseService.ActivateLineItems:input_type -> tessera.license.v1.ActivateLineItemsRequest
+	48, // 54: tessera.license.v1.LicenseService.GetFulfillment:input_type -> tessera.license.v1.GetFulfillmentRequest
+	49, // 55: tessera.license.v1.LicenseService.ListFulfillments:input_type -> tessera.license.v1.ListFulfillmentsRequest
+	55, // 56: tessera.license.v1.LicenseService.EmailFulfillment:input_type -> tessera.license.v1.EmailFulfillmentRequest
+	51, // 57: tessera.license.v1.LicenseService.ReturnFulfillment:input_type -> tessera.license.v1.ReturnFulfillmentRequest
+	52, // 58: tessera.license.v1.LicenseService.RepairFulfillment:input_type -> tessera.license.v1.RepairFulfillmentRequest
+	53, // 59: tessera.license.v1.LicenseService.RehostFulfillment:input_type -> tessera.license.v1.RehostFulfillmentRequest
+	21, // 60: tessera.license.v1.LicenseService.GetUpgradeGrid:input_type -> tessera.license.v1.GetUpgradeGridRequest
+	25, // 61: tessera.license.v1.LicenseService.UpgradeFulfillments:input_type -> tessera.license.v1.UpgradeFulfillmentsRequest
+	28, // 62: tessera.license.v1.LicenseService.ListHosts:input_type -> tessera.license.v1.ListHostsRequest
+	30, // 63: tessera.license.v1.LicenseService.GetHostLicenses:input_type -> tessera.license.v1.GetHostLicensesRequest
+	32, // 64: tessera.license.v1.LicenseService.TransferHosts:input_type -> tessera.license.v1.TransferHostsRequest
+	34, // 65: tessera.license.v1.LicenseService.GetJob:input_type -> tessera.license.v1.GetJobRequest
+	36, // 66: tessera.license.v1.LicenseService.BatchRehost:input_type -> tessera.license.v1.BatchRehostRequest
+	40, // 67: tessera.license.v1.LicenseService.TransferHostLicenses:input_type -> tessera.license.v1.TransferHostLicensesRequest
+	41, // 68: tessera.license.v1.LicenseService.ConsolidateFulfillments:input_type -> tessera.license.v1.ConsolidateFulfillmentsRequest
+	43, // 69: tessera.license.v1.LicenseService.GetConsolidatedLicense:input_type -> tessera.license.v1.GetConsolidatedLicenseRequest
+	44, // 70: tessera.license.v1.LicenseService.ListConsolidatedLicenses:input_type -> tessera.license.v1.ListConsolidatedLicensesRequest
+	46, // 71: tessera.license.v1.LicenseService.EmailConsolidatedLicense:input_type -> tessera.license.v1.EmailConsolidatedLicenseRequest
+	47, // 72: tessera.license.v1.LicenseService.RehostConsolidatedLicense:input_type -> tessera.license.v1.RehostConsolidatedLicenseRequest
+	60, // 73: tessera.license.v1.LicenseService.ListSigningKeys:input_type -> tessera.license.v1.ListSigningKeysRequest
+	58, // 74: tessera.license.v1.LicenseService.RotateSigningKey:input_type -> tessera.license.v1.RotateSigningKeyRequest
+	59, // 75: tessera.license.v1.LicenseService.ListPublicKeys:input_type -> tessera.license.v1.ListPublicKeysRequest
+	6,  // 76: tessera.license.v1.LicenseService.ValidateHostId:input_type -> tessera.license.v1.ValidateHostIdRequest
+	9,  // 77: tessera.license.v1.LicenseService.GetLicenseSettings:input_type -> tessera.license.v1.GetLicenseSettingsRequest
+	10, // 78: tessera.license.v1.LicenseService.UpdateLicenseSettings:input_type -> tessera.license.v1.UpdateLicenseSettingsRequest
+	11, // 79: tessera.license.v1.LicenseService.ActivateLineItem:output_type -> tessera.license.v1.Fulfillment
+	18, // 80: tessera.license.v1.LicenseService.ActivateLineItems:output_type -> tessera.license.v1.ActivateLineItemsResponse
+	11, // 81: tessera.license.v1.LicenseService.GetFulfillment:output_type -> tessera.license.v1.Fulfillment
+	50, // 82: tessera.license.v1.LicenseService.ListFulfillments:output_type -> tessera.license.v1.ListFulfillmentsResponse
+	56, // 83: tessera.license.v1.LicenseService.EmailFulfillment:output_type -> tessera.license.v1.EmailFulfillmentResponse
+	54, // 84: tessera.license.v1.LicenseService.ReturnFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	54, // 85: tessera.license.v1.LicenseService.RepairFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	54, // 86: tessera.license.v1.LicenseService.RehostFulfillment:output_type -> tessera.license.v1.LifecycleResult
+	22, // 87: tessera.license.v1.LicenseService.GetUpgradeGrid:output_type -> tessera.license.v1.UpgradeGrid
+	26, // 88: tessera.license.v1.LicenseService.UpgradeFulfillments:output_type -> tessera.license.v1.UpgradeFulfillmentsResponse
+	29, // 89: tessera.license.v1.LicenseService.ListHosts:output_type -> tessera.license.v1.ListHostsResponse
+	31, // 90: tessera.license.v1.LicenseService.GetHostLicenses:output_type -> tessera.license.v1.HostLicenses
+	33, // 91: tessera.license.v1.LicenseService.TransferHosts:output_type -> tessera.license.v1.Job
+	33, // 92: tessera.license.v1.LicenseService.GetJob:output_type -> tessera.license.v1.Job
+	39, // 93: tessera.license.v1.LicenseService.BatchRehost:output_type -> tessera.license.v1.BatchRehostResponse
+	39, // 94: tessera.license.v1.LicenseService.TransferHostLicenses:output_type -> tessera.license.v1.BatchRehostResponse
+	42, // 95: tessera.license.v1.LicenseService.ConsolidateFulfillments:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
+	19, // 96: tessera.license.v1.LicenseService.GetConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
+	45, // 97: tessera.license.v1.LicenseService.ListConsolidatedLicenses:output_type -> tessera.license.v1.ListConsolidatedLicensesResponse
+	19, // 98: tessera.license.v1.LicenseService.EmailConsolidatedLicense:output_type -> tessera.license.v1.ConsolidatedLicense
+	42, // 99: tessera.license.v1.LicenseService.RehostConsolidatedLicense:output_type -> tessera.license.v1.ConsolidateFulfillmentsResponse
+	61, // 100: tessera.license.v1.LicenseService.ListSigningKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	57, // 101: tessera.license.v1.LicenseService.RotateSigningKey:output_type -> tessera.license.v1.SigningKey
+	61, // 102: tessera.license.v1.LicenseService.ListPublicKeys:output_type -> tessera.license.v1.ListSigningKeysResponse
+	7,  // 103: tessera.license.v1.LicenseService.ValidateHostId:output_type -> tessera.license.v1.HostIdCheck
+	8,  // 104: tessera.license.v1.LicenseService.GetLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	8,  // 105: tessera.license.v1.LicenseService.UpdateLicenseSettings:output_type -> tessera.license.v1.LicenseSettings
+	79, // [79:106] is the sub-list for method output_type
+	52, // [52:79] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_tessera_license_v1_license_proto_init() }

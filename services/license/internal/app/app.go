@@ -95,7 +95,13 @@ type ConsolidatedLicense struct {
 	Shipments      []Shipment
 	// ReplacedBy is the consolidated license it was moved to, if any.
 	ReplacedBy string
+	// RetireTime is when a member was replaced and the file stopped matching its
+	// members (zero: current).
+	RetireTime time.Time
 }
+
+// Current reports whether the consolidated license still matches its members.
+func (c ConsolidatedLicense) Current() bool { return c.ReplacedBy == "" && c.RetireTime.IsZero() }
 
 // Signing key algorithms as stored.
 const (

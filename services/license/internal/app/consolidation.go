@@ -168,7 +168,7 @@ func (a *App) ConsolidateFulfillments(ctx context.Context, ids []string, validat
 		switch {
 		case f.SupportType != SupportMaster:
 			return nil, errs.Invalid(field, "fulfillment %s is no longer live (support type %s)", f.ID, f.SupportType)
-		case f.ConsolidatedID != "":
+		case f.ConsolidatedID != "" && a.inCurrentConsolidation(ctx, tenant, f.ConsolidatedID):
 			return nil, errs.Invalid(field, "fulfillment %s is in consolidated license %s already", f.ID, f.ConsolidatedID)
 		case f.AccountID != members[0].AccountID && i > 0:
 			return nil, errs.Invalid(field, "belongs to account %s; a consolidation takes one account's fulfillments (%s)", f.AccountID, members[0].AccountID)
@@ -303,4 +303,12 @@ func (a *App) RehostConsolidatedLicense(ctx context.Context, id string, servers 
 		return nil, err
 	}
 	return cls, nil
+}
+
+// inCurrentConsolidation reports whether consolidated license id still holds its
+// members (not moved by a rehost, not retired by a member's change). When in doubt
+// it answers yes: the store refuses current members under their row locks anyway.
+func (a *App) inCurrentConsolidation(ctx context.Context, tenant, id string) bool {
+	c, err := a.store.GetConsolidated(ctx, tenant, id)
+	return err != nil || c.Current()
 }

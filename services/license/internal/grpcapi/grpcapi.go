@@ -109,6 +109,12 @@ func consolidatedPB(c app.ConsolidatedLicense) *licensepb.ConsolidatedLicense {
 		out.Fulfillments = append(out.Fulfillments, "fulfillments/"+id)
 	}
 	out.LicenseTechnology = c.Technology
+	if c.ReplacedBy != "" {
+		out.ReplacedBy = ref("consolidatedLicenses", c.ReplacedBy)
+	}
+	if !c.RetireTime.IsZero() {
+		out.RetireTime = timestamppb.New(c.RetireTime)
+	}
 	for _, sh := range c.Shipments {
 		out.Shipments = append(out.Shipments, &licensepb.Shipment{To: sh.To, Time: timestamppb.New(sh.Time), User: ref("users", sh.UserID)})
 	}

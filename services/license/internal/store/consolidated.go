@@ -27,16 +27,19 @@ func queueConsolidated(b *pgx.Batch, tenant, requestID string, c app.Consolidate
 }
 
 // CreateConsolidated stores consolidated licenses of existing fulfillments and makes
-// them members, under their row locks: a member consolidated or replaced meanwhile
-// fails the whole request.
+// them members, under their row locks: a member consolidated into a current license
+// or replaced meanwhile fails the whole request. Members of a retired or moved
+// consolidated license may be consolidated again.
 func (s *Store) CreateConsolidated(ctx context.Context, tenant, requestID string, cls []app.ConsolidatedLicense) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		for _, c := range cls {
 			if err := insertConsolidated(ctx, tx, tenant, requestID, c); err != nil {
 				return err
 			}
-			tag, err := tx.Exec(ctx, `UPDATE fulfillments SET consolidated_id = $3, updated_at = now()
-				WHERE tenant_id = $1 AND id = ANY($2) AND support_type = 'master' AND consolidated_id IS NULL`, tenant, c.FulfillmentIDs, c.ID)
+			tag, err := tx.Exec(ctx, `UPDATE fulfillments f SET consolidated_id = $3, updated_at = now()
+				WHERE f.tenant_id = $1 AND f.id = ANY($2) AND f.support_type = 'master'
+				  AND NOT EXISTS (SELECT 1 FROM consolidated_licenses c WHERE c.tenant_id = f.tenant_id AND c.id = f.consolidated_id
+				                  AND c.replaced_by = '' AND c.retired_at IS NULL)`, tenant, c.FulfillmentIDs, c.ID)
 			if err != nil {
 				return err
 			}
@@ -95,7 +98,7 @@ func (s *Store) ListConsolidated(ctx context.Context, tenant string, scope app.S
 	if err != nil {
 		return nil, "", err
 	}
-	cols := `c.id, c.account_id, c.server_host_ids, c.technology, '', '', c.key_id, c.created_at, c.replaced_by,
+	cols := `c.id, c.account_id, c.server_host_ids, c.technology, '', '', c.key_id, c.created_at, c.replaced_by, c.retired_at,
 		coalesce((SELECT array_agg(f.id ORDER BY f.id) FROM fulfillments f WHERE f.tenant_id = c.tenant_id AND f.consolidated_id = c.id), '{}')`
 	rows, err := s.pool.Query(ctx, `SELECT `+cols+`, `+plan.SortKey+` AS sort_key FROM consolidated_licenses c
 		WHERE c.tenant_id = $1 AND ($2 OR c.account_id = ANY($3)) AND `+plan.Where+` ORDER BY `+plan.OrderBy+` LIMIT `+strconv.Itoa(plan.Limit),
@@ -104,7 +107,7 @@ func (s *Store) ListConsolidated(ctx context.Context, tenant string, scope app.S
 		return nil, "", err
 	}
 	return filter.CollectPage(plan, rows, func(r pgx.CollectableRow, c *app.ConsolidatedLicense, key *string) error {
-		return r.Scan(&c.ID, &c.AccountID, &c.ServerHostIDs, &c.Technology, &c.LicenseText, &c.LicenseJSON, &c.KeyID, &c.CreateTime, &c.ReplacedBy, &c.FulfillmentIDs, key)
+		return scanConsolidatedInto(r, c, key)
 	}, func(c app.ConsolidatedLicense) string { return c.ID })
 }
 
@@ -127,4 +130,31 @@ func (s *Store) RecordShipment(ctx context.Context, tenant string, c app.Consoli
 func (s *Store) MarkConsolidatedReplaced(ctx context.Context, tenant, id, by string) error {
 	_, err := s.pool.Exec(ctx, `UPDATE consolidated_licenses SET replaced_by = $3 WHERE tenant_id = $1 AND id = $2`, tenant, id, by)
 	return err
+}
+
+// retireConsolidatedOf retires, inside tx, the current consolidated licenses that
+// hold any of the replaced fulfillments: their files no longer match the members.
+func retireConsolidatedOf(ctx context.Context, tx pgx.Tx, tenant string, replaced []string) error {
+	rows, err := tx.Query(ctx, `UPDATE consolidated_licenses c SET retired_at = now()
+		FROM fulfillments f
+		WHERE f.tenant_id = $1 AND f.id = ANY($2) AND c.tenant_id = f.tenant_id AND c.id = f.consolidated_id
+		  AND c.replaced_by = '' AND c.retired_at IS NULL
+		RETURNING c.id, c.account_id, f.id`, tenant, replaced)
+	if err != nil {
+		return err
+	}
+	var retired []*eventspb.ConsolidatedLicenseRetired
+	var id, account, by string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &account, &by}, func() error {
+		retired = append(retired, &eventspb.ConsolidatedLicenseRetired{ConsolidatedLicenseId: id, AccountId: account, FulfillmentId: by})
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, ev := range retired {
+		if _, err := events.Write(ctx, tx, events.Subject("license", "consolidated_license", "retired"), tenant, ev); err != nil {
+			return err
+		}
+	}
+	return nil
 }

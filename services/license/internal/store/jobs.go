@@ -89,6 +89,9 @@ func (s *Store) ApplyTransfer(ctx context.Context, tenant, jobID string, f, next
 		if err := seats.Adopt(ctx, tx, claim); err != nil {
 			return err
 		}
+		if err := retireConsolidatedOf(ctx, tx, tenant, []string{f.ID}); err != nil {
+			return err
+		}
 		if err := insertFulfillment(ctx, tx, tenant, next); err != nil {
 			return err
 		}

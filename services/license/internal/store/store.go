@@ -138,13 +138,25 @@ func (s *Store) RecordFulfillmentEmail(ctx context.Context, tenant, id string, t
 	return eventID, err
 }
 
-const consolidatedCols = `c.id, c.account_id, c.server_host_ids, c.technology, c.license_text, c.license_json, c.key_id, c.created_at, c.replaced_by,
+const consolidatedCols = `c.id, c.account_id, c.server_host_ids, c.technology, c.license_text, c.license_json, c.key_id, c.created_at, c.replaced_by, c.retired_at,
 	coalesce((SELECT array_agg(f.id ORDER BY f.id) FROM fulfillments f WHERE f.tenant_id = c.tenant_id AND f.consolidated_id = c.id), '{}')`
 
 func scanConsolidated(row pgx.Row) (app.ConsolidatedLicense, error) {
 	var c app.ConsolidatedLicense
-	err := row.Scan(&c.ID, &c.AccountID, &c.ServerHostIDs, &c.Technology, &c.LicenseText, &c.LicenseJSON, &c.KeyID, &c.CreateTime, &c.ReplacedBy, &c.FulfillmentIDs)
-	return c, err
+	return c, scanConsolidatedInto(row, &c)
+}
+
+// scanConsolidatedInto reads consolidatedCols into c, then any extra columns.
+func scanConsolidatedInto(row pgx.Row, c *app.ConsolidatedLicense, extra ...any) error {
+	var retired *time.Time
+	err := row.Scan(append([]any{
+		&c.ID, &c.AccountID, &c.ServerHostIDs, &c.Technology, &c.LicenseText, &c.LicenseJSON, &c.KeyID, &c.CreateTime,
+		&c.ReplacedBy, &retired, &c.FulfillmentIDs,
+	}, extra...)...)
+	if retired != nil {
+		c.RetireTime = *retired
+	}
+	return err
 }
 
 // FulfillmentsByRequest returns what an activation request created, in its order.
@@ -452,6 +464,9 @@ func (s *Store) ApplyLifecycle(ctx context.Context, tenant string, c app.Lifecyc
 				return err
 			}
 			replaced[i] = r.ID
+		}
+		if err := retireConsolidatedOf(ctx, tx, tenant, replaced); err != nil {
+			return err
 		}
 		created := make([]string, len(c.Created))
 		for i, f := range c.Created {
