@@ -15,7 +15,9 @@ import (
 	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
 	devicepb "github.com/tessera-dev/tessera/gen/tessera/device/v1"
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
+	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
 	"github.com/tessera-dev/tessera/services/device/internal/app"
+	"github.com/tessera-dev/tessera/services/device/internal/clients"
 	"github.com/tessera-dev/tessera/services/device/internal/grpcapi"
 	"github.com/tessera-dev/tessera/services/device/internal/store"
 	"github.com/tessera-dev/tessera/services/device/migrations"
@@ -40,6 +42,7 @@ type Deps struct {
 	JS          jetstream.JetStream
 	Accounts    grpc.ClientConnInterface
 	Entitlement grpc.ClientConnInterface
+	License     grpc.ClientConnInterface
 	Log         *slog.Logger
 }
 
@@ -53,7 +56,8 @@ type Service struct {
 // New builds the service.
 func New(d Deps) *Service {
 	ledger := seats.NewLedger(d.Pool, seats.Client{Ent: entitlementpb.NewEntitlementServiceClient(d.Entitlement)}, Name, d.Log)
-	a := app.New(store.New(d.Pool), neighbours.Accounts{Client: accountpb.NewAccountServiceClient(d.Accounts)}, ledger)
+	a := app.New(store.New(d.Pool), neighbours.Accounts{Client: accountpb.NewAccountServiceClient(d.Accounts)}, ledger,
+		clients.NewHostRules(licensepb.NewLicenseServiceClient(d.License)))
 	return &Service{api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), ledger: ledger}
 }
 

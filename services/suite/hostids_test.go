@@ -57,10 +57,19 @@ func TestHostIDValidation_LIC3(t *testing.T) {
 	require.Equal(t, true, admin.ok("GET", "/v1/licenseSettings", nil)["relax_ip_validation"])
 	require.Equal(t, "AMZN_EIP", check(admin, map[string]any{"host_id": "AMZN_EIP=10.1.2.3"})["kind"])
 
+	device := func(as rest, account string) reply {
+		return as.do("POST", "/v1/devices", map[string]any{"device": map[string]any{
+			"account": "accounts/" + account, "display_name": "Gateway", "type": "DEVICE_TYPE_STANDALONE", "host_id": "AMZN_EIP=10.1.2.3",
+		}})
+	}
+	require.Equal(t, http.StatusOK, device(admin, "ACME").Status, "devices follow the tenant's rules too")
+
 	createTenant(api.as(env.OperatorToken), "host-rival", "Admin-Password-2")
 	rival := api.as(login(api, "host-rival", "admin", "Admin-Password-2"))
 	_, rule = refusal(rival, map[string]any{"host_id": "AMZN_EIP=10.1.2.3"})
 	require.Equal(t, "ip_routable", rule, "another tenant keeps strict rules")
+	rival.ok("POST", "/v1/accounts", map[string]any{"account_id": "RIV", "account": map[string]any{"display_name": "Riv", "type": "ACCOUNT_TYPE_CUSTOMER"}})
+	require.Equal(t, http.StatusBadRequest, device(rival, "RIV").Status, "and for its devices")
 	rival.refused(http.StatusNotFound, "POST", "/v1/hostIds:validate", map[string]any{"host_id": "HOSTNAME=x", "line_item": "lineItems/" + li})
 
 	admin.ok("POST", "/v1/users", map[string]any{"password": "Cleo-Password-1", "user": map[string]any{

@@ -288,7 +288,11 @@ func build(name string, cfg Config, log *slog.Logger, js jetstream.JetStream,
 		if err != nil {
 			return nil, err
 		}
-		return device.New(device.Deps{Pool: p, JS: js, Accounts: acc, Entitlement: ent, Log: log}), nil
+		lic, err := dial(name, license.Name)
+		if err != nil {
+			return nil, err
+		}
+		return device.New(device.Deps{Pool: p, JS: js, Accounts: acc, Entitlement: ent, License: lic, Log: log}), nil
 	case download.Name:
 		ent, err := dial(name, entitlement.Name)
 		if err != nil {

@@ -110,7 +110,7 @@ var (
 		EntitlementsClaim, OrganizationsUse, TrialsRegister,
 	}}
 	// ServicePermissions are what a service principal holds.
-	ServicePermissions = []Permission{SeatsReserve, ProductsAccess, TokensResolve, HoldingsCount, KeysResolve, ServicePlansAssign, EntitlementsClaim, EntitlementsView, CatalogView, AccountsView, UsersView}
+	ServicePermissions = []Permission{SeatsReserve, ProductsAccess, TokensResolve, HoldingsCount, KeysResolve, ServicePlansAssign, EntitlementsClaim, EntitlementsView, CatalogView, AccountsView, UsersView, LicensesView}
 )
 
 // Grantable is every permission a role may hold: all that the built-in roles hold.

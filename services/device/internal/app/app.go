@@ -57,6 +57,11 @@ type Accounts interface {
 	AccountExists(ctx context.Context, accountID string) (bool, error)
 }
 
+// HostRules are the tenant's host ID rules, kept by the license service.
+type HostRules interface {
+	RelaxIP(ctx context.Context) (bool, error)
+}
+
 // Seats is the seat-claim ledger (platform/seats).
 type Seats interface {
 	Begin(ctx context.Context, c seats.Claim) (string, error)
@@ -69,11 +74,12 @@ type App struct {
 	store    Store
 	accounts Accounts
 	seats    Seats
+	rules    HostRules
 }
 
 // New returns the use cases.
-func New(store Store, accounts Accounts, seats Seats) *App {
-	return &App{store: store, accounts: accounts, seats: seats}
+func New(store Store, accounts Accounts, seats Seats, rules HostRules) *App {
+	return &App{store: store, accounts: accounts, seats: seats, rules: rules}
 }
 
 // CreateDevice validates and stores a device of an account the caller may act for.
@@ -86,7 +92,11 @@ func (a *App) CreateDevice(ctx context.Context, d Device) (Device, error) {
 		v.Add("device.type", "is required")
 	}
 	if d.HostID != "" {
-		h, err := licfile.ParseHostID(d.HostID, licfile.Rules{})
+		relax, err := a.rules.RelaxIP(ctx)
+		if err != nil {
+			return Device{}, err
+		}
+		h, err := licfile.ParseHostID(d.HostID, licfile.Rules{RelaxIP: relax})
 		if err != nil {
 			v.Add("device.host_id", "%s", err)
 		}
