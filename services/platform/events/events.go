@@ -50,11 +50,13 @@ func Subject(service, entity, verb string) string {
 // payload's full protobuf name is its type. Returns the event ID. Its rows and the
 // relay's wake-up go to the database in one round trip.
 func Write(ctx context.Context, tx pgx.Tx, subject, tenantID string, payload proto.Message) (uuid.UUID, error) {
-	b := &pgx.Batch{}
-	id, err := Queue(ctx, b, subject, tenantID, payload)
+	var o Outbox
+	id, err := o.Add(ctx, subject, tenantID, payload)
 	if err != nil {
 		return uuid.Nil, err
 	}
+	b := &pgx.Batch{}
+	o.Queue(b)
 	QueueNotify(b)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return uuid.Nil, fmt.Errorf("events: write %s: %w", subject, err)
@@ -62,29 +64,61 @@ func Write(ctx context.Context, tx pgx.Tx, subject, tenantID string, payload pro
 	return id, nil
 }
 
-// Queue adds an event's outbox row and audit record (SPEC PLT-4) to b, for a
-// transaction that sends b; ctx names who caused it. Whoever sends b queues
-// QueueNotify once too. Returns the event ID.
-func Queue(ctx context.Context, b *pgx.Batch, subject, tenantID string, payload proto.Message) (uuid.UUID, error) {
+// Outbox collects the events of one transaction: their outbox rows and audit
+// records (SPEC PLT-4) are written with one statement per table, however many
+// events there are.
+type Outbox struct {
+	ids                                []uuid.UUID
+	subjects, types, tenants           []string
+	payloads                           [][]byte
+	traces                             []map[string]string
+	users, services, tokens, overseers []string
+	impersonated                       []bool
+	records                            [][]byte
+}
+
+// Add collects an event; ctx names who caused it. The payload's full protobuf name
+// is its type. Returns the event ID.
+func (o *Outbox) Add(ctx context.Context, subject, tenantID string, payload proto.Message) (uuid.UUID, error) {
 	body, err := proto.Marshal(payload)
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("events: marshal %s: %w", subject, err)
 	}
-	auditBody, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(payload)
+	record, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(payload)
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("events: marshal %s: %w", subject, err)
 	}
 	carrier := propagation.MapCarrier{}
 	otel.GetTextMapPropagator().Inject(ctx, carrier)
 	id := uuid.Must(uuid.NewV7())
-	eventType := string(payload.ProtoReflect().Descriptor().FullName())
-	b.Queue(`INSERT INTO outbox (id, subject, event_type, tenant_id, payload, trace) VALUES ($1, $2, $3, $4, $5, $6)`,
-		id, subject, eventType, tenantID, body, map[string]string(carrier))
 	p, _ := authz.FromContext(ctx)
-	b.Queue(`INSERT INTO audit_log (id, tenant_id, actor_user_id, actor_service, token_id, impersonated, impersonator_id, subject, event_type, payload)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		id, tenantID, p.GetUserId(), p.GetService(), p.GetTokenId(), p.GetImpersonated(), p.GetImpersonatorId(), subject, eventType, auditBody)
+	o.ids = append(o.ids, id)
+	o.subjects = append(o.subjects, subject)
+	o.types = append(o.types, string(payload.ProtoReflect().Descriptor().FullName()))
+	o.tenants = append(o.tenants, tenantID)
+	o.payloads = append(o.payloads, body)
+	o.traces = append(o.traces, carrier)
+	o.users = append(o.users, p.GetUserId())
+	o.services = append(o.services, p.GetService())
+	o.tokens = append(o.tokens, p.GetTokenId())
+	o.impersonated = append(o.impersonated, p.GetImpersonated())
+	o.overseers = append(o.overseers, p.GetImpersonatorId())
+	o.records = append(o.records, record)
 	return id, nil
+}
+
+// Queue adds the collected events to b, for a transaction that sends b. Whoever
+// sends b queues QueueNotify once too.
+func (o *Outbox) Queue(b *pgx.Batch) {
+	if len(o.ids) == 0 {
+		return
+	}
+	b.Queue(`INSERT INTO outbox (id, subject, event_type, tenant_id, payload, trace)
+		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::jsonb[])`,
+		o.ids, o.subjects, o.types, o.tenants, o.payloads, o.traces)
+	b.Queue(`INSERT INTO audit_log (id, tenant_id, actor_user_id, actor_service, token_id, impersonated, impersonator_id, subject, event_type, payload)
+		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::text[], $9::text[], $10::jsonb[])`,
+		o.ids, o.tenants, o.users, o.services, o.tokens, o.impersonated, o.overseers, o.subjects, o.types, o.records)
 }
 
 // QueueNotify wakes the relay when the transaction commits, instead of leaving the

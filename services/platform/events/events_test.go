@@ -10,14 +10,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
+	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
+	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/events"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/pg"
 	"github.com/tessera-dev/tessera/services/platform/pgtest"
 )
@@ -186,4 +190,39 @@ func TestConsumerAppliesEachEventOnce(t *testing.T) {
 	mu.Unlock()
 	cancel()
 	require.NoError(t, <-done)
+}
+
+// The events of one transaction are written together: each keeps its own outbox
+// row, its own audit record with the actor that caused it, and its place in the
+// relay's order.
+func TestOutboxWritesManyEventsTogether(t *testing.T) {
+	r := setup(t)
+	var o events.Outbox
+	var ids []uuid.UUID
+	for _, user := range []string{"ann", "bob", "cy"} {
+		ctx := authz.WithPrincipal(t.Context(), &commonpb.Principal{TenantId: "t1", UserId: user, Impersonated: user == "bob", ImpersonatorId: map[bool]string{true: "sup"}[user == "bob"]})
+		id, err := o.Add(ctx, events.Subject("test", "thing", "created"), "t1", &eventspb.AccountCreated{AccountId: "acc-" + user})
+		require.NoError(t, err)
+		ids = append(ids, id)
+	}
+	b := &pgx.Batch{}
+	o.Queue(b)
+	require.NoError(t, r.pool.SendBatch(t.Context(), b).Close())
+
+	rows, err := r.pool.Query(t.Context(), `SELECT id FROM outbox ORDER BY created_at, id`)
+	require.NoError(t, err)
+	inOrder, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	require.NoError(t, err)
+	require.Equal(t, ids, inOrder)
+
+	trail, _, err := events.ListAudit(t.Context(), r.pool, "t1", filter.Query{PageSize: 10})
+	require.NoError(t, err)
+	require.Len(t, trail, 3)
+	for i, user := range []string{"ann", "bob", "cy"} {
+		e := trail[i]
+		require.Equal(t, ids[i].String(), e.ID)
+		require.Equal(t, user, e.ActorUserID)
+		require.Equal(t, user == "bob", e.Impersonated)
+		require.JSONEq(t, `{"account_id":"acc-`+user+`"}`, e.PayloadJSON)
+	}
 }

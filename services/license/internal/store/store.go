@@ -20,7 +20,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
 	"github.com/tessera-dev/tessera/services/license/internal/app"
@@ -30,7 +29,6 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/events"
 	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/ids"
-	"github.com/tessera-dev/tessera/services/platform/pg"
 	"github.com/tessera-dev/tessera/services/platform/seats"
 	"github.com/tessera-dev/tessera/services/platform/ttlcache"
 )
@@ -195,27 +193,26 @@ func (s *Store) GetFulfillment(ctx context.Context, tenant, id string) (app.Fulf
 // fulfillment.created events, all in one transaction: the group is whole or absent.
 func (s *Store) CreateActivations(ctx context.Context, tenant string, as []app.NewActivation) error {
 	b := &pgx.Batch{}
+	var rows newFulfillments
+	var requests newRequests
 	var claims []uuid.UUID
 	var hosts []hostUse
 	for _, a := range as {
 		fs := a.Fulfillments
-		fids := make([]string, len(fs))
-		for i, f := range fs {
-			fids[i] = f.ID
-		}
-		b.Queue(`INSERT INTO activation_requests (tenant_id, request_id, fulfillment_ids, user_id) VALUES ($1, $2, $3, $4)`,
-			tenant, a.RequestID, fids, fs[0].UserID)
+		requests.add(a.RequestID, fs)
 		for _, c := range a.Consolidated {
 			queueConsolidated(b, tenant, a.RequestID, c)
 		}
 		for i := range fs {
-			if err := queueFulfillment(a.Ctx, b, tenant, &fs[i]); err != nil {
+			if err := rows.add(a.Ctx, tenant, &fs[i]); err != nil {
 				return err
 			}
 			claims = append(claims, fs[i].ClaimID)
 			hosts = append(hosts, hostsOf(fs[i])...)
 		}
 	}
+	requests.queue(b, tenant)
+	rows.queue(b, tenant)
 	queueHosts(b, tenant, hosts)
 	seats.QueueCommit(b, claims)
 	events.QueueNotify(b)
@@ -223,40 +220,41 @@ func (s *Store) CreateActivations(ctx context.Context, tenant string, as []app.N
 	return s.pool.SendBatch(ctx, b).Close()
 }
 
+// newRequests collects activation requests (the request ID and the fulfillments it
+// made, for replays) to be inserted with one statement.
+type newRequests struct {
+	ids, users   []string
+	fulfillments ragged
+}
+
+func (r *newRequests) add(requestID string, fs []app.Fulfillment) {
+	r.ids = append(r.ids, requestID)
+	r.users = append(r.users, fs[0].UserID)
+	for _, f := range fs {
+		r.fulfillments.add(len(r.ids), []string{f.ID})
+	}
+}
+
+func (r *newRequests) queue(b *pgx.Batch, tenant string) {
+	b.Queue(`INSERT INTO activation_requests (tenant_id, request_id, fulfillment_ids, user_id)
+		SELECT $1, r.request_id, f.ids, r.user_id
+		FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS r(request_id, user_id, row)
+		JOIN (SELECT row, array_agg(id ORDER BY pos) AS ids FROM unnest($4::bigint[], $5::text[]) WITH ORDINALITY AS f(row, id, pos) GROUP BY row) f
+			ON f.row = r.row`,
+		tenant, r.ids, r.users, r.fulfillments.rows, r.fulfillments.values)
+}
+
 // insertFulfillment writes one fulfillment, its hosts and its event inside tx.
 func insertFulfillment(ctx context.Context, tx pgx.Tx, tenant string, f app.Fulfillment) error {
-	b := &pgx.Batch{}
-	if err := queueFulfillment(ctx, b, tenant, &f); err != nil {
+	var rows newFulfillments
+	if err := rows.add(ctx, tenant, &f); err != nil {
 		return err
 	}
+	b := &pgx.Batch{}
+	rows.queue(b, tenant)
 	queueHosts(b, tenant, hostsOf(f))
 	events.QueueNotify(b)
 	return tx.SendBatch(ctx, b).Close()
-}
-
-// queueFulfillment adds a fulfillment and its created event to b. A fulfillment
-// without a creation time is created now.
-func queueFulfillment(ctx context.Context, b *pgx.Batch, tenant string, f *app.Fulfillment) error {
-	attrs := f.Attributes
-	if attrs == nil {
-		attrs = map[string]string{}
-	}
-	if f.CreateTime.IsZero() {
-		f.CreateTime = time.Now()
-	}
-	b.Queue(`INSERT INTO fulfillments (tenant_id, id, activation_id, account_id, host_id, quantity, state, license_text, license_json, key_id, request_id, claim_id, user_id,
-			support_type, server_host_ids, node_host_ids, overdraft, product_id, version, model_type, technology, expire_time, attributes, parent_id, consolidated_id,
-			entitlement_id, product_line_id, root_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15::text[], '{}'), coalesce($16::text[], '{}'), $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27,
-			coalesce(nullif($28, ''), $2), $29)`,
-		tenant, f.ID, f.ActivationID, f.AccountID, f.HostID, f.Quantity, f.State, f.LicenseText, f.LicenseJSON, f.KeyID, f.RequestID, f.ClaimID, f.UserID,
-		f.SupportType, f.ServerHostIDs, f.NodeHostIDs, f.Overdraft, f.ProductID, f.Version, f.ModelType, f.Technology, f.ExpireTime, attrs,
-		pg.NullIfEmpty(f.ParentID), pg.NullIfEmpty(f.ConsolidatedID), f.EntitlementID, f.ProductLineID, f.RootID, f.CreateTime)
-	_, err := events.Queue(ctx, b, events.Subject("license", "fulfillment", "created"), tenant, &eventspb.FulfillmentCreated{
-		FulfillmentId: f.ID, ActivationId: f.ActivationID, AccountId: f.AccountID, HostId: f.HostID,
-		Quantity: f.Quantity, UserId: f.UserID, LicenseText: f.LicenseText, CreateTime: timestamppb.New(f.CreateTime), ShipToEmails: f.ShipTo,
-	})
-	return err
 }
 
 // hostUse is a host an account's fulfillment is for.
