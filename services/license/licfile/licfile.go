@@ -107,10 +107,7 @@ func Generate(spec Spec, signer Signer) (Signed, error) {
 	if err != nil {
 		return Signed{}, err
 	}
-	if err := Sign(lic, signer); err != nil {
-		return Signed{}, err
-	}
-	doc, err := SignJSON(lic, signer)
+	doc, err := SignForms(lic, signer)
 	if err != nil {
 		return Signed{}, err
 	}

@@ -254,3 +254,37 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// countingSigner counts the signatures it makes.
+type countingSigner struct {
+	Signer
+	n *int
+}
+
+func (c countingSigner) Sign(message []byte) ([]byte, error) {
+	*c.n++
+	return c.Signer.Sign(message)
+}
+
+// A license of one increment is signed once for both forms (the JSON form's bytes
+// are the increment's), with the same result as signing them apart; a license of
+// several increments gets one signature each and one for the JSON form.
+func TestOneIncrementIsSignedOnce_LIC5(t *testing.T) {
+	signer, keys := testSigner(t, "KEY-1")
+	single := counted(t)
+	single.Features = single.Features[:1]
+	for _, c := range []struct {
+		spec Spec
+		sigs int
+	}{{single, 1}, {counted(t), 3}} {
+		n := 0
+		got, err := Generate(c.spec, countingSigner{Signer: signer, n: &n})
+		require.NoError(t, err)
+		require.Equal(t, c.sigs, n)
+		_, err = VerifyJSON(got.JSON, keys)
+		require.NoError(t, err)
+		apart, err := SignJSON(got.License, signer)
+		require.NoError(t, err)
+		require.Equal(t, string(apart), string(got.JSON), "Ed25519 is deterministic: the shared signature is the one signing apart gives")
+	}
+}

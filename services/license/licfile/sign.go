@@ -93,6 +93,13 @@ var b64 = base64.RawURLEncoding
 
 // Sign writes KEYID and SIGN on every increment of lic.
 func Sign(lic *License, signer Signer) error {
+	_, err := signIncrements(lic, signer)
+	return err
+}
+
+// signIncrements signs every increment and returns the signatures.
+func signIncrements(lic *License, signer Signer) ([][]byte, error) {
+	sigs := make([][]byte, len(lic.Increments))
 	for i := range lic.Increments {
 		inc := &lic.Increments[i]
 		if inc.Attrs == nil {
@@ -101,11 +108,27 @@ func Sign(lic *License, signer Signer) error {
 		inc.Attrs["KEYID"] = signer.KeyID()
 		sig, err := signer.Sign(lic.CanonicalIncrement(i))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		inc.Sign = signer.Algorithm() + ":" + b64.EncodeToString(sig)
+		sigs[i] = sig
 	}
-	return nil
+	return sigs, nil
+}
+
+// SignForms signs every increment of lic (as Sign does) and returns the signed JSON
+// form. A license of one increment is signed once: the JSON form's signature covers
+// the same bytes as the increment's SIGN (Canonical equals CanonicalIncrement(0)),
+// so it is that signature.
+func SignForms(lic *License, signer Signer) ([]byte, error) {
+	sigs, err := signIncrements(lic, signer)
+	if err != nil {
+		return nil, err
+	}
+	if len(sigs) == 1 {
+		return renderJSON(lic, signer, sigs[0])
+	}
+	return SignJSON(lic, signer)
 }
 
 // VerifiedFeature is an INCREMENT line whose signature held.
@@ -181,6 +204,12 @@ func SignJSON(lic *License, signer Signer) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return renderJSON(lic, signer, sig)
+}
+
+// renderJSON writes the JSON form of lic with sig, signer's signature of
+// lic.Canonical().
+func renderJSON(lic *License, signer Signer, sig []byte) ([]byte, error) {
 	return json.MarshalIndent(Document{
 		Format: JSONFormat, License: lic, KeyID: signer.KeyID(), Algorithm: signer.Algorithm(), Signature: b64.EncodeToString(sig),
 	}, "", "  ")

@@ -101,10 +101,7 @@ func buildConsolidated(members []Fulfillment, key SigningKey, tenant string, now
 		}
 		cl.FulfillmentIDs = append(cl.FulfillmentIDs, m.ID)
 	}
-	if err := licfile.Sign(merged, key.Signer); err != nil {
-		return cl, err
-	}
-	doc, err := licfile.SignJSON(merged, key.Signer)
+	doc, err := licfile.SignForms(merged, key.Signer)
 	if err != nil {
 		return cl, err
 	}
