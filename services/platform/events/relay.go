@@ -93,7 +93,7 @@ func (r *Relay) PublishBatch(ctx context.Context, limit int) (int, error) {
 	sent := 0
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, subject, event_type, tenant_id, payload, trace, created_at
-			FROM outbox ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+			FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
 		if err != nil {
 			return err
 		}
