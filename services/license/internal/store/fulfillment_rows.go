@@ -106,11 +106,11 @@ func (n *newFulfillments) queue(b *pgx.Batch, tenant string) {
 				$23::text[], $24::text[], $25::text[], $26::text[], $27::timestamptz[])
 			WITH ORDINALITY AS f(id, activation_id, account_id, host_id, quantity, state, license_text, license_json, key_id, request_id, claim_id,
 				user_id, support_type, overdraft, product_id, version, model_type, technology, expire_time, attributes, parent_id,
-				consolidated_id, entitlement_id, product_line_id, root_id, created_at, row)
-		LEFT JOIN (SELECT row, array_agg(id ORDER BY pos) AS ids FROM unnest($28::bigint[], $29::text[]) WITH ORDINALITY AS h(row, id, pos) GROUP BY row) s
-			ON s.row = f.row
-		LEFT JOIN (SELECT row, array_agg(id ORDER BY pos) AS ids FROM unnest($30::bigint[], $31::text[]) WITH ORDINALITY AS h(row, id, pos) GROUP BY row) n
-			ON n.row = f.row`,
+				consolidated_id, entitlement_id, product_line_id, root_id, created_at, item)
+		LEFT JOIN (SELECT item, array_agg(id ORDER BY pos) AS ids FROM unnest($28::bigint[], $29::text[]) WITH ORDINALITY AS h(item, id, pos) GROUP BY item) s
+			ON s.item = f.item
+		LEFT JOIN (SELECT item, array_agg(id ORDER BY pos) AS ids FROM unnest($30::bigint[], $31::text[]) WITH ORDINALITY AS h(item, id, pos) GROUP BY item) n
+			ON n.item = f.item`,
 		tenant, n.ids, n.activations, n.accounts, n.hostIDs, n.quantities, n.states, n.texts, n.jsons, n.keys, n.requests, n.claims,
 		n.users, n.supportTypes, n.overdrafts, n.products, n.versions, n.models, n.technologies, n.expires, n.attributes, n.parents,
 		n.consolidated, n.entitlements, n.productLines, n.roots, n.created,

@@ -238,9 +238,9 @@ func (r *newRequests) add(requestID string, fs []app.Fulfillment) {
 func (r *newRequests) queue(b *pgx.Batch, tenant string) {
 	b.Queue(`INSERT INTO activation_requests (tenant_id, request_id, fulfillment_ids, user_id)
 		SELECT $1, r.request_id, f.ids, r.user_id
-		FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS r(request_id, user_id, row)
-		JOIN (SELECT row, array_agg(id ORDER BY pos) AS ids FROM unnest($4::bigint[], $5::text[]) WITH ORDINALITY AS f(row, id, pos) GROUP BY row) f
-			ON f.row = r.row`,
+		FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS r(request_id, user_id, item)
+		JOIN (SELECT item, array_agg(id ORDER BY pos) AS ids FROM unnest($4::bigint[], $5::text[]) WITH ORDINALITY AS f(item, id, pos) GROUP BY item) f
+			ON f.item = r.item`,
 		tenant, r.ids, r.users, r.fulfillments.rows, r.fulfillments.values)
 }
 
