@@ -52,6 +52,8 @@ type Service struct {
 	api    *grpcapi.Server
 	relay  *events.Relay
 	ledger *seats.Ledger
+	js     jetstream.JetStream
+	pool   *pgxpool.Pool
 }
 
 // New builds the service.
@@ -64,7 +66,10 @@ func New(d Deps) (*Service, error) {
 	ledger := seats.NewLedger(d.Pool, seats.Client{Ent: entClient}, Name, d.Log)
 	a := app.New(store.New(d.Pool, sealer),
 		clients.NewEntitlements(entClient, entitlementpb.NewCatalogServiceClient(d.Entitlement)), ledger)
-	return &Service{app: a, log: d.Log, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), ledger: ledger}, nil
+	return &Service{
+		app: a, log: d.Log, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), ledger: ledger,
+		js: d.JS, pool: d.Pool,
+	}, nil
 }
 
 // Permissions declares every RPC's permission, by full method name.
@@ -73,10 +78,17 @@ func Permissions() grpcx.Permissions { return grpcapi.Permissions }
 // Register adds the service's gRPC services to srv.
 func (s *Service) Register(srv *grpc.Server) { licensepb.RegisterLicenseServiceServer(srv, s.api) }
 
-// Run runs the outbox relay, the seat reconciler, the batching seat confirmer and
-// the job worker until ctx ends.
+// Run runs the outbox relay, the seat reconciler, the batching seat confirmer, the
+// group committer, the job worker and the re-issue of retired consolidated licenses
+// until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return events.Consume(ctx, s.js, s.pool, events.ConsumerConfig{
+			Name: "license-consolidated-reissue", Subjects: []string{events.Subject("license", "consolidated_license", "retired")},
+			Effect: events.Typed(s.app.ReissueConsolidated),
+		}, s.log)
+	})
 	g.Go(func() error { return s.relay.Run(ctx) })
 	g.Go(func() error { return s.ledger.Run(ctx, 10*time.Second) })
 	g.Go(func() error { return s.ledger.RunConfirmer(ctx) })

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
 	"github.com/tessera-dev/tessera/services/license/licfile"
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
@@ -308,4 +309,44 @@ func (a *App) RehostConsolidatedLicense(ctx context.Context, id string, servers 
 func (a *App) inCurrentConsolidation(ctx context.Context, tenant, id string) bool {
 	c, err := a.store.GetConsolidated(ctx, tenant, id)
 	return err != nil || c.Current()
+}
+
+// ReissueConsolidated keeps a server's consolidated file current after one of its
+// members changed on its own (SPEC LIC-6): when the retired event arrives, the
+// members still live (MASTER and still in the retired license) are consolidated
+// again into a new file, and the retired license names it in replaced_by. Fewer
+// than two live members need no file; successors of the changed member stand alone
+// until consolidated. The request ID comes from the retired license, so a
+// redelivered event re-issues once; if a member was consolidated or changed
+// meanwhile (the customer acted first), there is nothing to do.
+func (a *App) ReissueConsolidated(ctx context.Context, tenant string, ev *eventspb.ConsolidatedLicenseRetired) error {
+	ctx = authz.ForTenant(ctx, tenant)
+	old, err := a.store.GetConsolidated(ctx, tenant, ev.GetConsolidatedLicenseId())
+	if errs.IsKind(err, errs.KindNotFound) || (err == nil && old.ReplacedBy != "") {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var live []string
+	for _, id := range old.FulfillmentIDs {
+		f, err := a.store.GetFulfillment(ctx, tenant, id)
+		if err != nil {
+			return err
+		}
+		if f.SupportType == SupportMaster && f.ConsolidatedID == old.ID {
+			live = append(live, id)
+		}
+	}
+	if len(live) < 2 {
+		return nil
+	}
+	cls, err := a.ConsolidateFulfillments(ctx, live, false, "reissue/"+old.ID)
+	if errs.IsKind(err, errs.KindInvalid) || errs.IsKind(err, errs.KindFailedPrecondition) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return a.store.MarkConsolidatedReplaced(ctx, tenant, old.ID, cls[0].ID)
 }
