@@ -112,17 +112,23 @@ func TestConsolidation_LIC6(t *testing.T) {
 	e = admin.refused(http.StatusBadRequest, "POST", "/v1/consolidatedLicenses:consolidate", map[string]any{"fulfillments": []string{members[1].(string), fresh}})
 	require.Equal(t, []string{"fulfillments[0]"}, fieldViolations(e), "now they are in a current one")
 
-	// A member rehosted on its own: the file is retired and re-issued for the members
-	// still live, and the retired license names its successor.
+	// Part of a member rehosted on its own: the file is retired and re-issued for the
+	// members still live and the part that stayed on the server, and the retired
+	// license names the new file.
 	created3 := admin.ok("POST", "/v1/orders:batchCreate", map[string]any{"orders": []any{map[string]any{"order_id": "SO-R", "sold_to": "accounts/ACME", "lines": []any{
 		line("1", "c1", 5, "license_model", "licenseModels/cons"), line("2", "c2", 5, "license_model", "licenseModels/cons"),
 	}}}})
 	items3 := lineItems(created3["entitlements"].([]any)[0].(map[string]any))
 	x := activate(items3["1"]["activation_id"].(string), []string{"HOSTNAME=lic8"}, nil)
 	y := activate(items3["2"]["activation_id"].(string), []string{"HOSTNAME=lic8"}, nil)
-	z := activate(items3["1"]["activation_id"].(string), []string{"HOSTNAME=lic8"}, nil)
+	z := admin.ok("POST", "/v1/fulfillments:activate", map[string]any{
+		"lines": []any{map[string]any{"line_item": "lineItems/" + items3["1"]["activation_id"].(string), "counts": []any{map[string]any{"host": 0, "count": 2}}}},
+		"hosts": []any{map[string]any{"server_host_ids": []string{"HOSTNAME=lic8"}}}, "attributes": map[string]any{"consolidate": no},
+	})["fulfillments"].([]any)[0].(map[string]any)["name"].(string)
 	three := admin.ok("POST", "/v1/consolidatedLicenses:consolidate", map[string]any{"fulfillments": []string{x, y, z}})["consolidated_licenses"].([]any)[0].(map[string]any)
-	admin.ok("POST", "/v1/"+z+":rehost", map[string]any{"hosts": map[string]any{"server_host_ids": []string{"HOSTNAME=lic7"}}})
+	parts := admin.ok("POST", "/v1/"+z+":rehost", map[string]any{"hosts": map[string]any{"server_host_ids": []string{"HOSTNAME=lic7"}}, "count": 1})["created"].([]any)
+	stayed := parts[1].(map[string]any)
+	require.Equal(t, []any{"HOSTNAME=lic8"}, stayed["server_host_ids"])
 	var reissued map[string]any
 	require.Eventually(t, func() bool {
 		old := admin.ok("GET", "/v1/"+three["name"].(string), nil)
@@ -133,12 +139,12 @@ func TestConsolidation_LIC6(t *testing.T) {
 		reissued = admin.ok("GET", "/v1/"+old["replaced_by"].(string), nil)
 		return true
 	}, 10*time.Second, 50*time.Millisecond, "the retired file is re-issued")
-	require.ElementsMatch(t, []any{x, y}, reissued["fulfillments"])
+	require.ElementsMatch(t, []any{x, y, stayed["name"]}, reissued["fulfillments"])
 	require.Nil(t, reissued["retire_time"])
 	require.Equal(t, []any{"HOSTNAME=lic8"}, reissued["server_host_ids"])
 	features, err = licfile.Verify(reissued["license_text"].(string), keys)
 	require.NoError(t, err)
-	require.Len(t, features, 2)
+	require.Len(t, features, 3)
 	require.Equal(t, reissued["name"], admin.ok("GET", "/v1/"+x, nil)["consolidated_license"])
 
 	// Another tenant sees nothing.

@@ -236,6 +236,8 @@ type Store interface {
 	LiveOf(ctx context.Context, tenant, accountID, productID, hostID string) ([]Fulfillment, error)
 	// LiveOfLineItem lists the MASTER fulfillments of a line item.
 	LiveOfLineItem(ctx context.Context, tenant, activationID string) ([]Fulfillment, error)
+	// LiveSuccessors lists the MASTER fulfillments made from parentID (lineage rootID).
+	LiveSuccessors(ctx context.Context, tenant, rootID, parentID string) ([]Fulfillment, error)
 	// LiveOfClaim lists the MASTER fulfillments a seat claim backs.
 	LiveOfClaim(ctx context.Context, tenant string, claimID uuid.UUID) ([]Fulfillment, error)
 	// ApplyLifecycle stores a lifecycle change with its claims in one transaction;

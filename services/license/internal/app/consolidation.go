@@ -314,11 +314,13 @@ func (a *App) inCurrentConsolidation(ctx context.Context, tenant, id string) boo
 // ReissueConsolidated keeps a server's consolidated file current after one of its
 // members changed on its own (SPEC LIC-6): when the retired event arrives, the
 // members still live (MASTER and still in the retired license) are consolidated
-// again into a new file, and the retired license names it in replaced_by. Fewer
-// than two live members need no file; successors of the changed member stand alone
-// until consolidated. The request ID comes from the retired license, so a
-// redelivered event re-issues once; if a member was consolidated or changed
-// meanwhile (the customer acted first), there is nothing to do.
+// again into a new file together with the changed member's successors that stayed
+// on the same server for the same account (what a partial return, a repair or a
+// partial rehost leaves there), and the retired license names the new file in
+// replaced_by. Fewer than two fulfillments need no file. The request ID comes from
+// the retired license, so a redelivered event re-issues once; if a member was
+// consolidated or changed meanwhile (the customer acted first), there is nothing
+// to do.
 func (a *App) ReissueConsolidated(ctx context.Context, tenant string, ev *eventspb.ConsolidatedLicenseRetired) error {
 	ctx = authz.ForTenant(ctx, tenant)
 	old, err := a.store.GetConsolidated(ctx, tenant, ev.GetConsolidatedLicenseId())
@@ -328,7 +330,7 @@ func (a *App) ReissueConsolidated(ctx context.Context, tenant string, ev *events
 	if err != nil {
 		return err
 	}
-	var live []string
+	var live, successors []string
 	for _, id := range old.FulfillmentIDs {
 		f, err := a.store.GetFulfillment(ctx, tenant, id)
 		if err != nil {
@@ -337,16 +339,33 @@ func (a *App) ReissueConsolidated(ctx context.Context, tenant string, ev *events
 		if f.SupportType == SupportMaster && f.ConsolidatedID == old.ID {
 			live = append(live, id)
 		}
+		if id != ev.GetFulfillmentId() || len(old.ServerHostIDs) == 0 {
+			continue
+		}
+		next, err := a.store.LiveSuccessors(ctx, tenant, f.RootID, f.ID)
+		if err != nil {
+			return err
+		}
+		for _, n := range next {
+			if n.AccountID == old.AccountID && n.ConsolidatedID == "" && slices.Equal(n.ServerHostIDs, old.ServerHostIDs) {
+				successors = append(successors, n.ID)
+			}
+		}
 	}
-	if len(live) < 2 {
-		return nil
+	// With the successors if they fit the file (same technology, models that may
+	// share it), else the live members alone.
+	for _, ids := range [][]string{append(slices.Clone(live), successors...), live} {
+		if len(ids) < 2 {
+			continue
+		}
+		cls, err := a.ConsolidateFulfillments(ctx, ids, false, "reissue/"+old.ID)
+		if errs.IsKind(err, errs.KindInvalid) || errs.IsKind(err, errs.KindFailedPrecondition) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		return a.store.MarkConsolidatedReplaced(ctx, tenant, old.ID, cls[0].ID)
 	}
-	cls, err := a.ConsolidateFulfillments(ctx, live, false, "reissue/"+old.ID)
-	if errs.IsKind(err, errs.KindInvalid) || errs.IsKind(err, errs.KindFailedPrecondition) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return a.store.MarkConsolidatedReplaced(ctx, tenant, old.ID, cls[0].ID)
+	return nil
 }

@@ -433,6 +433,17 @@ func (s *Store) LifecycleTimes(ctx context.Context, tenant, rootID, supportType 
 	return pgx.CollectRows(rows, pgx.RowTo[time.Time])
 }
 
+// LiveSuccessors lists the MASTER fulfillments made from parentID (in its lineage
+// rootID) by a lifecycle operation.
+func (s *Store) LiveSuccessors(ctx context.Context, tenant, rootID, parentID string) ([]app.Fulfillment, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+fulfillmentBasicCols+` FROM fulfillments
+		WHERE tenant_id = $1 AND root_id = $2 AND support_type = 'master' AND parent_id = $3 ORDER BY id`, tenant, rootID, parentID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Fulfillment, error) { return scanFulfillment(r) })
+}
+
 // LiveOfClaim lists the MASTER fulfillments a seat claim backs.
 func (s *Store) LiveOfClaim(ctx context.Context, tenant string, claimID uuid.UUID) ([]app.Fulfillment, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+fulfillmentBasicCols+` FROM fulfillments WHERE tenant_id = $1 AND claim_id = $2 AND support_type = 'master'`, tenant, claimID)
