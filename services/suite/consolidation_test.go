@@ -1,14 +1,22 @@
 package suite_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
 
+	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
 	"github.com/tessera-dev/tessera/services/license/licfile"
+	"github.com/tessera-dev/tessera/services/platform/events"
 	"github.com/tessera-dev/tessera/services/suite/suitetest"
 )
 
@@ -146,6 +154,16 @@ func TestConsolidation_LIC6(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, features, 3)
 	require.Equal(t, reissued["name"], admin.ok("GET", "/v1/"+x, nil)["consolidated_license"])
+	// A crash between storing the new file and linking it, then the event again (as
+	// a replay would bring it): the link is written, no second file is made.
+	forgetLink(t, env, strings.TrimPrefix(three["name"].(string), "consolidatedLicenses/"))
+	replayRetired(t, env, &eventspb.ConsolidatedLicenseRetired{
+		ConsolidatedLicenseId: strings.TrimPrefix(three["name"].(string), "consolidatedLicenses/"),
+		AccountId:             "ACME", FulfillmentId: strings.TrimPrefix(z, "fulfillments/"),
+	})
+	held := list(admin, "/v1/consolidatedLicenses", url.Values{"filter": {`host:"lic8"`}}, "consolidated_licenses")
+	require.Len(t, held, 2, "the retired file and its one re-issue: a replayed event re-issues nothing more")
+	require.Equal(t, reissued["name"], admin.ok("GET", "/v1/"+three["name"].(string), nil)["replaced_by"])
 
 	// Another tenant sees nothing.
 	createTenant(api.as(env.OperatorToken), "con-rival", "Admin-Password-2")
@@ -162,4 +180,46 @@ func list(as rest, path string, q url.Values, field string) []map[string]any {
 		out = append(out, item.(map[string]any))
 	}
 	return out
+}
+
+// forgetLink clears a retired consolidated license's replaced_by, as if the service
+// had crashed after re-issuing it and before linking the two.
+func forgetLink(t *testing.T, env *suitetest.Env, id string) {
+	t.Helper()
+	db, err := pgx.Connect(t.Context(), env.DatabaseURL)
+	require.NoError(t, err)
+	defer func() { _ = db.Close(context.Background()) }()
+	tag, err := db.Exec(t.Context(), `UPDATE license.consolidated_licenses SET replaced_by = '' WHERE id = $1`, id)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, tag.RowsAffected())
+}
+
+// replayRetired publishes ev again as a replay would (a new event ID), and waits
+// until the license service's re-issue consumer has applied it.
+func replayRetired(t *testing.T, env *suitetest.Env, ev *eventspb.ConsolidatedLicenseRetired) {
+	t.Helper()
+	nc, js, err := events.Connect(t.Context(), env.Config.NATSURL, "replay")
+	require.NoError(t, err)
+	defer nc.Close()
+	payload, err := proto.Marshal(ev)
+	require.NoError(t, err)
+	id := uuid.Must(uuid.NewV7()).String()
+	m := nats.NewMsg(events.Subject("license", "consolidated_license", "retired"))
+	m.Data = payload
+	m.Header.Set(nats.MsgIdHdr, id)
+	m.Header.Set(events.HeaderEventID, id)
+	m.Header.Set(events.HeaderEventType, string(ev.ProtoReflect().Descriptor().FullName()))
+	m.Header.Set(events.HeaderTenant, "order-co")
+	m.Header.Set(events.HeaderTime, time.Now().UTC().Format(time.RFC3339Nano))
+	_, err = js.PublishMsg(t.Context(), m)
+	require.NoError(t, err)
+	db, err := pgx.Connect(t.Context(), env.DatabaseURL)
+	require.NoError(t, err)
+	defer func() { _ = db.Close(context.Background()) }()
+	require.Eventually(t, func() bool {
+		var applied bool
+		require.NoError(t, db.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM license.processed_events
+			WHERE consumer = 'license-consolidated-reissue' AND event_id = $1)`, id).Scan(&applied))
+		return applied
+	}, 10*time.Second, 20*time.Millisecond, "the replay was applied")
 }

@@ -330,6 +330,14 @@ func (a *App) ReissueConsolidated(ctx context.Context, tenant string, ev *events
 	if err != nil {
 		return err
 	}
+	requestID := "reissue/" + old.ID
+	if done, err := a.store.ConsolidatedByRequest(ctx, tenant, requestID); err != nil || len(done) > 0 {
+		if err != nil {
+			return err
+		}
+		// Re-issued before a crash kept the link from being written.
+		return a.store.MarkConsolidatedReplaced(ctx, tenant, old.ID, done[0].ID)
+	}
 	var live, successors []string
 	for _, id := range old.FulfillmentIDs {
 		f, err := a.store.GetFulfillment(ctx, tenant, id)
@@ -358,7 +366,7 @@ func (a *App) ReissueConsolidated(ctx context.Context, tenant string, ev *events
 		if len(ids) < 2 {
 			continue
 		}
-		cls, err := a.ConsolidateFulfillments(ctx, ids, false, "reissue/"+old.ID)
+		cls, err := a.ConsolidateFulfillments(ctx, ids, false, requestID)
 		if errs.IsKind(err, errs.KindInvalid) || errs.IsKind(err, errs.KindFailedPrecondition) {
 			continue
 		}
