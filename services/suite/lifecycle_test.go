@@ -146,23 +146,9 @@ func TestConcurrentReturns_LIC8(t *testing.T) {
 	}}}})
 	li := "lineItems/" + lineItems(created["entitlements"].([]any)[0].(map[string]any))["1"]["activation_id"].(string)
 	f := admin.ok("POST", "/v1/"+li+":activate", map[string]any{"host_id": "HOSTNAME=srv", "quantity": 8})
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	won := 0
-	for i := range 10 {
-		wg.Go(func() {
-			r := admin.do("POST", "/v1/fulfillments/"+f["fulfillment_id"].(string)+":return", map[string]any{"count": 3, "request_id": fmt.Sprintf("race-%d", i)})
-			mu.Lock()
-			defer mu.Unlock()
-			if r.Status == http.StatusOK {
-				won++
-			} else {
-				require.Equal(t, http.StatusConflict, r.Status, "%s", r.Raw)
-			}
-		})
-	}
-	wg.Wait()
-	require.Equal(t, 1, won)
+	oneWins(t, 10, func(i int) reply {
+		return admin.do("POST", "/v1/fulfillments/"+f["fulfillment_id"].(string)+":return", map[string]any{"count": 3, "request_id": fmt.Sprintf("race-%d", i)})
+	})
 	require.EqualValues(t, 10-5, num(admin.ok("GET", "/v1/"+li, nil)["available"]))
 }
 
@@ -229,4 +215,27 @@ func TestRacingLifecycleOperations_LIC8(t *testing.T) {
 		held += num(l["quantity"])
 	}
 	require.Equal(t, 10-want, held, "the live fulfillments hold exactly the seats taken")
+}
+
+// oneWins makes n racing calls: exactly one succeeds, every other is refused with
+// 409 Conflict.
+func oneWins(t *testing.T, n int, call func(i int) reply) {
+	t.Helper()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := 0
+	for i := range n {
+		wg.Go(func() {
+			r := call(i)
+			mu.Lock()
+			defer mu.Unlock()
+			if r.Status == http.StatusOK {
+				won++
+			} else {
+				require.Equal(t, http.StatusConflict, r.Status, "%s", r.Raw)
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, 1, won)
 }

@@ -3,7 +3,6 @@ package suite_test
 import (
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -123,25 +122,11 @@ func TestRacingUpgrades_LIC9(t *testing.T) {
 	v2 := admin.ok("POST", "/v1/orders", map[string]any{"order_id": "SO-R2", "sold_to": "accounts/ACME", "lines": []any{
 		line("1", "r2", 10, "license_model", "licenseModels/float", "type", "LINE_ITEM_TYPE_UPGRADE", "supersedes", v1),
 	}})["line_items"].([]any)[0].(map[string]any)["activation_id"].(string)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	won := 0
-	for i := range 5 {
-		wg.Go(func() {
-			r := admin.do("POST", "/v1/lineItems/"+v2+":upgrade", map[string]any{
-				"moves": []any{map[string]any{"server_host_ids": []string{"HOSTNAME=a"}, "count": 5}}, "request_id": fmt.Sprintf("up-%d", i),
-			})
-			mu.Lock()
-			defer mu.Unlock()
-			if r.Status == http.StatusOK {
-				won++
-			} else {
-				require.Equal(t, http.StatusConflict, r.Status, "%s", r.Raw)
-			}
+	oneWins(t, 5, func(i int) reply {
+		return admin.do("POST", "/v1/lineItems/"+v2+":upgrade", map[string]any{
+			"moves": []any{map[string]any{"server_host_ids": []string{"HOSTNAME=a"}, "count": 5}}, "request_id": fmt.Sprintf("up-%d", i),
 		})
-	}
-	wg.Wait()
-	require.Equal(t, 1, won)
+	})
 	require.EqualValues(t, 10-1, num(admin.ok("GET", "/v1/lineItems/"+v1, nil)["available"]), "one copy stays on the parent")
 	require.EqualValues(t, 10-5, num(admin.ok("GET", "/v1/lineItems/"+v2, nil)["available"]), "five on the upgrade, once")
 }
