@@ -331,11 +331,11 @@ func (a *App) ReissueConsolidated(ctx context.Context, tenant string, ev *events
 		return err
 	}
 	requestID := "reissue/" + old.ID
-	if done, err := a.store.ConsolidatedByRequest(ctx, tenant, requestID); err != nil || len(done) > 0 {
-		if err != nil {
-			return err
-		}
-		// Re-issued before a crash kept the link from being written.
+	done, err := a.store.ConsolidatedByRequest(ctx, tenant, requestID)
+	if err != nil {
+		return err
+	}
+	if len(done) > 0 { // re-issued before a crash kept the link from being written
 		return a.store.MarkConsolidatedReplaced(ctx, tenant, old.ID, done[0].ID)
 	}
 	var live, successors []string
