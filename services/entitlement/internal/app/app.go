@@ -21,6 +21,10 @@ type Store interface {
 	ListAuditEvents(ctx context.Context, tenant string, q filter.Query) ([]events.AuditEvent, string, error)
 	CreateLicenseModel(ctx context.Context, tenant string, m LicenseModel) (LicenseModel, error)
 	GetLicenseModel(ctx context.Context, tenant, id string) (LicenseModel, error)
+	ListLicenseModels(ctx context.Context, tenant string, q filter.Query) ([]LicenseModel, string, error)
+	// UpdateLicenseModel applies fn under the model's row lock; inUse tells whether a
+	// product or line item refers to the model.
+	UpdateLicenseModel(ctx context.Context, tenant, id string, fn func(m *LicenseModel, inUse bool) error) (LicenseModel, error)
 	CreateProduct(ctx context.Context, tenant string, p Product) (Product, error)
 	GetProduct(ctx context.Context, tenant, id string) (Product, error)
 	UpdateProduct(ctx context.Context, tenant, id string, fn func(*Product) error) (Product, error)
@@ -41,6 +45,10 @@ type Store interface {
 	RedeemWebRegisterKey(ctx context.Context, tenant, key string, e Entitlement) (Entitlement, error)
 	SplitBulkEntitlement(ctx context.Context, tenant, fromID, newID, retailer string, keyCount int, requestID string) (BulkEntitlement, error)
 	DecideTransfer(ctx context.Context, tenant, activationID string, approve bool) (LineItem, error)
+	// SetLineItemState moves a line item to state under its row lock when it is in
+	// one of from, with the event for the change; in state already, it changes
+	// nothing.
+	SetLineItemState(ctx context.Context, tenant, activationID, state string, from []string) (LineItem, error)
 	RevokeSubscriptionToken(ctx context.Context, tenant, accountID string) error
 	SubscriptionAccount(ctx context.Context, tenant string, hash []byte) (string, error)
 	UsableLineItems(ctx context.Context, tenant, accountID string, now time.Time) ([]LineItem, error)
@@ -64,9 +72,9 @@ type Store interface {
 	AvailableTrials(ctx context.Context, tenant, userID string) ([]Trial, error)
 	RegisterTrials(ctx context.Context, tenant, userID, accountID string, partNumbers []string, ents []Entitlement) error
 	GetProductLine(ctx context.Context, tenant, id string) (ProductLine, error)
-	ListProductLines(ctx context.Context, tenant string) ([]ProductLine, error)
+	ListProductLines(ctx context.Context, tenant string, q filter.Query) ([]ProductLine, string, error)
 	GetServicePlan(ctx context.Context, tenant, id string) (ServicePlan, error)
-	ListServicePlans(ctx context.Context, tenant string) ([]ServicePlan, error)
+	ListServicePlans(ctx context.Context, tenant string, q filter.Query) ([]ServicePlan, string, error)
 	AssignKey(ctx context.Context, tenant string, k EntitlementKey, accountID string) (EntitlementKey, error)
 }
 
