@@ -93,7 +93,7 @@ func TestLineItemStates_ENT4(t *testing.T) {
 	require.Equal(t, "LINE_ITEM_NOT_DEPLOYED", e["reason"], "nor is it transferred")
 	events := deployedEvents("line_item.obsoleted")
 	require.Len(t, events, 1)
-	require.Contains(t, events[0]["payload_json"], `"from_state":"deployed"`)
+	require.JSONEq(t, `{"activation_id":"`+deployed+`","from_state":"deployed","to_state":"obsolete"}`, events[0]["payload_json"].(string))
 	require.NotEmpty(t, events[0]["actor"], "the audit trail names who did it")
 
 	// Bad names are field violations; unknown line items are not found.
