@@ -53,13 +53,13 @@ func (a *App) ListLicenseModels(ctx context.Context, q filter.Query) ([]LicenseM
 
 // LicenseModelPatch says what UpdateLicenseModel changes; nil fields stay.
 type LicenseModelPatch struct {
-	DisplayName, Type   *string
-	AllowedHostIDTypes  *[]string
-	ExtraActivations    *int64
-	OverdraftAllowed    *bool
-	Defaults            *LicenseDefaults
-	Returns             *LifecyclePolicy
-	Repairs, Rehosts    *LifecyclePolicy
+	DisplayName, Type  *string
+	AllowedHostIDTypes *[]string
+	ExtraActivations   *int64
+	OverdraftAllowed   *bool
+	Defaults           *LicenseDefaults
+	Returns            *LifecyclePolicy
+	Repairs, Rehosts   *LifecyclePolicy
 }
 
 // UpdateLicenseModel changes a license model under its row lock. Once a product

@@ -2,8 +2,8 @@ package store
 
 import (
 	"context"
-	"slices"
 	"errors"
+	"slices"
 	"strconv"
 
 	"github.com/google/uuid"
