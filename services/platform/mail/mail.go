@@ -129,8 +129,8 @@ func (s *Sender) client(ctx context.Context) (*gomail.Client, error) {
 }
 
 // dialBounded ties the connection to the whole send's context (not only the dial's,
-// which go-mail ends once connected): its deadline becomes exchange's, and ending it
-// closes the connection. go-mail bounds only the dial itself, so a server that never
+// which go-mail ends once connected): when it ends, by the caller or SendTimeout, the
+// connection is closed. go-mail bounds only the dial itself, so a server that never
 // sends its greeting would otherwise block the read forever.
 func dialBounded(exchange context.Context) gomail.DialContextFunc {
 	return func(dialCtx context.Context, network, addr string) (net.Conn, error) {
@@ -139,9 +139,8 @@ func dialBounded(exchange context.Context) gomail.DialContextFunc {
 		if err != nil {
 			return nil, err
 		}
-		if deadline, ok := exchange.Deadline(); ok {
-			_ = conn.SetDeadline(deadline)
-		}
+		// Closing (not a deadline) makes ctx.Err() set before the read fails, so Send
+		// reports why.
 		stop := context.AfterFunc(exchange, func() { _ = conn.Close() })
 		return &stoppingConn{Conn: conn, stop: stop}, nil
 	}
