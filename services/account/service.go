@@ -20,9 +20,9 @@ import (
 	"github.com/tessera-dev/tessera/services/account/internal/store"
 	"github.com/tessera-dev/tessera/services/account/migrations"
 	"github.com/tessera-dev/tessera/services/platform/events"
-	"github.com/tessera-dev/tessera/services/platform/telemetry"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
 	"github.com/tessera-dev/tessera/services/platform/pg"
+	"github.com/tessera-dev/tessera/services/platform/telemetry"
 )
 
 // Name is the service's name, schema and event subject segment.

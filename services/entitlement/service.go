@@ -20,10 +20,10 @@ import (
 	"github.com/tessera-dev/tessera/services/entitlement/internal/store"
 	"github.com/tessera-dev/tessera/services/entitlement/migrations"
 	"github.com/tessera-dev/tessera/services/platform/events"
-	"github.com/tessera-dev/tessera/services/platform/telemetry"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
 	"github.com/tessera-dev/tessera/services/platform/neighbours"
 	"github.com/tessera-dev/tessera/services/platform/pg"
+	"github.com/tessera-dev/tessera/services/platform/telemetry"
 )
 
 // Name is the service's name, schema and event subject segment.

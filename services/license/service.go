@@ -21,10 +21,10 @@ import (
 	"github.com/tessera-dev/tessera/services/license/internal/store"
 	"github.com/tessera-dev/tessera/services/license/migrations"
 	"github.com/tessera-dev/tessera/services/platform/events"
-	"github.com/tessera-dev/tessera/services/platform/telemetry"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
 	"github.com/tessera-dev/tessera/services/platform/pg"
 	"github.com/tessera-dev/tessera/services/platform/seats"
+	"github.com/tessera-dev/tessera/services/platform/telemetry"
 )
 
 // Name is the service's name, schema and event subject segment.
