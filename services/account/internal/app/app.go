@@ -53,7 +53,7 @@ type Store interface {
 
 // Mailer sends email.
 type Mailer interface {
-	Send(m mail.Message) error
+	Send(ctx context.Context, m mail.Message) error
 }
 
 // Config tunes the use cases.

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
@@ -87,24 +86,33 @@ type Accounts interface {
 	NamedLike(ctx context.Context, pattern string) ([]string, error)
 }
 
-var (
-	meter                  = otel.Meter("github.com/tessera-dev/tessera/services/entitlement")
-	ordersIngested, _      = meter.Int64Counter("tessera.entitlement.orders_ingested", metric.WithDescription("Orders turned into entitlements (resends not counted)"))
-	seatsReserved, _       = meter.Int64Counter("tessera.entitlement.seats_reserved", metric.WithDescription("Seats reserved by other services"))
-	seatsReleased, _       = meter.Int64Counter("tessera.entitlement.seats_released", metric.WithDescription("Seats given back"))
-	reservationsExpired, _ = meter.Int64Counter("tessera.entitlement.reservations_expired", metric.WithDescription("Reservations released by the reconciler because their holder never settled them"))
-)
+// counters are the service's business metrics, made by its own meter provider so
+// they carry its service.name.
+type counters struct {
+	ordersIngested, seatsReserved, seatsReleased, reservationsExpired metric.Int64Counter
+}
+
+func newCounters(mp metric.MeterProvider) counters {
+	meter := mp.Meter("github.com/tessera-dev/tessera/services/entitlement")
+	var c counters
+	c.ordersIngested, _ = meter.Int64Counter("tessera.entitlement.orders_ingested", metric.WithDescription("Orders turned into entitlements (resends not counted)"))
+	c.seatsReserved, _ = meter.Int64Counter("tessera.entitlement.seats_reserved", metric.WithDescription("Seats reserved by other services"))
+	c.seatsReleased, _ = meter.Int64Counter("tessera.entitlement.seats_released", metric.WithDescription("Seats given back"))
+	c.reservationsExpired, _ = meter.Int64Counter("tessera.entitlement.reservations_expired", metric.WithDescription("Reservations released by the reconciler because their holder never settled them"))
+	return c
+}
 
 // App is the entitlement service's use cases.
 type App struct {
 	store    Store
 	accounts Accounts
 	now      func() time.Time
+	counters counters
 }
 
-// New returns the use cases.
-func New(store Store, accounts Accounts) *App {
-	return &App{store: store, accounts: accounts, now: time.Now}
+// New returns the use cases; mp makes their metrics.
+func New(store Store, accounts Accounts, mp metric.MeterProvider) *App {
+	return &App{store: store, accounts: accounts, now: time.Now, counters: newCounters(mp)}
 }
 
 func tenantAttr(tenant string) metric.AddOption {

@@ -159,7 +159,7 @@ func (a *App) ingest(ctx context.Context, orders []Order, list string) ([]Entitl
 		return nil, err
 	}
 	if created > 0 {
-		ordersIngested.Add(ctx, int64(created), tenantAttr(tenant))
+		a.counters.ordersIngested.Add(ctx, int64(created), tenantAttr(tenant))
 	}
 	return got, nil
 }

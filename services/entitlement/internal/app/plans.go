@@ -112,7 +112,7 @@ func (a *App) AssignServicePlan(ctx context.Context, in PlanAssignment) (Entitle
 	}
 	got, created, err := a.store.CreateEntitlement(ctx, tenant, e)
 	if created {
-		ordersIngested.Add(ctx, 1, tenantAttr(tenant))
+		a.counters.ordersIngested.Add(ctx, 1, tenantAttr(tenant))
 	}
 	return got, err
 }
