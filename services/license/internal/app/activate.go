@@ -37,6 +37,9 @@ func (a *App) Activate(ctx context.Context, in Activation) (Fulfillment, error) 
 	if err != nil {
 		return Fulfillment{}, renameFields(err, "hosts[0]", "host_id", "lines[0].counts[0]", "quantity", "lines[0]", "line_item")
 	}
+	if f := res.Fulfillments[0]; f.Count() != in.Quantity {
+		return Fulfillment{}, errRequestReused() // a replay asking for another quantity
+	}
 	return res.Fulfillments[0], nil
 }
 

@@ -193,11 +193,15 @@ func (a *App) ActivateBatch(ctx context.Context, in BatchActivation) (Activation
 	}
 	p, _ := authz.FromContext(ctx)
 	tenant := p.GetTenantId()
-	// A replayed request ID is not looked up first (one query less on every
-	// activation): its claims are already there, its reservations answer as before,
-	// and storing it finds the first result, which commit returns.
+	// A replay is recognised before any check of the line items: the first result
+	// comes back whatever seats are left or whatever happened to the line item since
+	// (PLT-6), e.g. after a crash lost the first answer.
 	if in.RequestID == "" {
 		in.RequestID = ids.New("REQ", 4)
+	} else if !in.ValidateOnly {
+		if res, done, err := a.replayedActivation(ctx, in); done || err != nil {
+			return res, err
+		}
 	}
 
 	items, err := a.readBatch(ctx, in.Lines)
@@ -245,6 +249,41 @@ func (a *App) ActivateBatch(ctx context.Context, in BatchActivation) (Activation
 		}
 	}
 	return a.commit(ctx, tenant, in.RequestID, fs, cls, in.Attrs.ShipToEmails)
+}
+
+// replayedActivation returns the first result of an activation request ID already
+// stored. The request must name the same line items, and its fulfillments must be
+// ones the caller may see; otherwise the request ID belongs to another request.
+func (a *App) replayedActivation(ctx context.Context, in BatchActivation) (ActivationResult, bool, error) {
+	p, _ := authz.FromContext(ctx)
+	fs, cls, err := a.store.FulfillmentsByRequest(ctx, p.GetTenantId(), in.RequestID)
+	if errs.IsKind(err, errs.KindNotFound) {
+		return ActivationResult{}, false, nil
+	}
+	if err != nil {
+		return ActivationResult{}, false, err
+	}
+	asked := map[string]bool{}
+	for _, l := range in.Lines {
+		asked[l.ActivationID] = true
+	}
+	got := map[string]bool{}
+	for _, f := range fs {
+		ref := authz.LineItemRef{AccountID: f.AccountID, EntitlementID: f.EntitlementID, ActivationID: f.ActivationID, ProductLineID: f.ProductLineID}
+		if !authz.CanSeeLineItem(p, ref) || !asked[f.ActivationID] {
+			return ActivationResult{}, false, errRequestReused()
+		}
+		got[f.ActivationID] = true
+	}
+	if len(got) != len(asked) {
+		return ActivationResult{}, false, errRequestReused()
+	}
+	return ActivationResult{Fulfillments: fs, Consolidated: cls}, true, nil
+}
+
+// errRequestReused refuses a request ID that another request used first.
+func errRequestReused() error {
+	return errs.Invalid("request_id", "was used before for another request")
 }
 
 // readBatch reads the line items and their products and applies the batch rules:

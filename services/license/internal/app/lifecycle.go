@@ -299,12 +299,18 @@ func (a *App) replayed(ctx context.Context, requestID string, validateOnly bool)
 	if len(requestID) > 128 {
 		return LifecycleResult{}, false, errs.Invalid("request_id", "must be at most 128 characters")
 	}
-	replaced, created, err := a.store.LifecycleByRequest(ctx, authz.MustTenant(ctx), requestID)
+	p, _ := authz.FromContext(ctx)
+	replaced, created, err := a.store.LifecycleByRequest(ctx, p.GetTenantId(), requestID)
 	if errs.IsKind(err, errs.KindNotFound) {
 		return LifecycleResult{}, false, nil
 	}
 	if err != nil {
 		return LifecycleResult{}, false, err
+	}
+	for _, f := range replaced {
+		if !authz.CanSeeLineItem(p, authz.LineItemRef{AccountID: f.AccountID, EntitlementID: f.EntitlementID, ActivationID: f.ActivationID, ProductLineID: f.ProductLineID}) {
+			return LifecycleResult{}, false, errRequestReused()
+		}
 	}
 	return LifecycleResult{Replaced: replaced, Created: created}, true, nil
 }
