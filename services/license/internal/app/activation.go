@@ -413,12 +413,14 @@ func (a *App) placeHosts(ctx context.Context, model LineItem, groups []HostGroup
 
 // termStart is the start date licenses of line items without one carry: the chosen
 // or current time, which the first activation writes back (SPEC LIC-1). Line items
-// that have a start keep it; choosing another is refused.
+// that have a start keep it, also while it is ahead: activations before it are
+// allowed and their licenses start then. Choosing the same date again is fine;
+// choosing another is refused.
 func termStart(items []batchItem, chosen *time.Time, now time.Time) (time.Time, error) {
 	for _, it := range items {
-		if it.li.StartTime != nil && chosen != nil && !it.li.StartTime.Equal(*chosen) {
-			return time.Time{}, errs.Invalid("attributes.start_time", "line item %s started on %s; its start date is fixed",
-				it.li.ActivationID, it.li.StartTime.Format("2006-01-02"))
+		if it.li.StartTime != nil && chosen != nil && licfile.Date(*it.li.StartTime) != licfile.Date(*chosen) {
+			return time.Time{}, errs.InvalidReason("START_DATE_FIXED", "attributes.start_time", "line item %s starts on %s; its start date is fixed",
+				it.li.ActivationID, it.li.StartTime.UTC().Format("2006-01-02"))
 		}
 	}
 	if chosen != nil {
