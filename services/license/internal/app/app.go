@@ -75,6 +75,9 @@ type Fulfillment struct {
 	ShipTo []string
 	// Start is the term start an activation records on the line item.
 	Start time.Time
+	// UpgradedSeats are the seats a replaced fulfillment gives to an upgrade, upsell
+	// or renewal: they stay consumed under its claim (set in a LifecycleChange).
+	UpgradedSeats int64
 }
 
 // Count is the fulfillment's seat count without overdraft.
@@ -240,6 +243,8 @@ type Store interface {
 	LiveSuccessors(ctx context.Context, tenant, rootID, parentID string) ([]Fulfillment, error)
 	// LiveOfClaim lists the MASTER fulfillments a seat claim backs.
 	LiveOfClaim(ctx context.Context, tenant string, claimID uuid.UUID) ([]Fulfillment, error)
+	// UpgradedOfClaim sums the seats a claim's fulfillments gave to upgrades.
+	UpgradedOfClaim(ctx context.Context, tenant string, claimID uuid.UUID) (int64, error)
 	// ApplyLifecycle stores a lifecycle change with its claims in one transaction;
 	// it fails with FULFILLMENT_NOT_MASTER when another change got there first.
 	ApplyLifecycle(ctx context.Context, tenant string, c LifecycleChange) error

@@ -388,7 +388,13 @@ func (a *App) lifecycleClaims(ctx context.Context, tenant string, c *LifecycleCh
 		if err != nil {
 			return nil, err
 		}
-		var keep int64
+		// The claim keeps what its live fulfillments keep, and the seats its
+		// fulfillments gave to upgrades (before, or in this change): those stay
+		// consumed on this line item.
+		keep, err := a.store.UpgradedOfClaim(ctx, tenant, r.ClaimID)
+		if err != nil {
+			return nil, err
+		}
 		for _, l := range live {
 			if !replacedIDs[l.ID] {
 				keep += l.Quantity
@@ -397,6 +403,11 @@ func (a *App) lifecycleClaims(ctx context.Context, tenant string, c *LifecycleCh
 		for _, n := range c.Created {
 			if n.ClaimID == r.ClaimID {
 				keep += n.Quantity
+			}
+		}
+		for _, u := range c.Replaced {
+			if u.ClaimID == r.ClaimID {
+				keep += u.UpgradedSeats
 			}
 		}
 		old := r.ClaimID
