@@ -12,6 +12,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/ids"
+	"github.com/tessera-dev/tessera/services/platform/quantity"
 	"github.com/tessera-dev/tessera/services/platform/seats"
 )
 
@@ -134,12 +135,10 @@ func (a *App) GetDevice(ctx context.Context, id string) (Device, error) {
 
 // MapLineItem holds seats of a line item for a device (idempotent by request ID).
 // The line item must belong to the device's account.
-func (a *App) MapLineItem(ctx context.Context, deviceID, activationID string, quantity int64, requestID string) (Device, error) {
+func (a *App) MapLineItem(ctx context.Context, deviceID, activationID string, count int64, requestID string) (Device, error) {
 	var v errs.Violations
 	v.Require("line_item", activationID)
-	if quantity <= 0 {
-		v.Add("quantity", "must be positive")
-	}
+	quantity.Check(&v, "quantity", count, 1)
 	if len(requestID) > 128 {
 		v.Add("request_id", "must be at most 128 characters")
 	}
@@ -158,8 +157,8 @@ func (a *App) MapLineItem(ctx context.Context, deviceID, activationID string, qu
 	} else if done {
 		return a.store.GetDevice(ctx, tenant, deviceID)
 	}
-	m := Mapping{ActivationID: activationID, Quantity: quantity, RequestID: requestID, ClaimID: ids.FromKey(tenant, "device", requestID)}
-	claim := seats.Claim{ID: m.ClaimID, TenantID: tenant, ActivationID: activationID, Quantity: quantity, AccountIDs: []string{d.AccountID}}
+	m := Mapping{ActivationID: activationID, Quantity: count, RequestID: requestID, ClaimID: ids.FromKey(tenant, "device", requestID)}
+	claim := seats.Claim{ID: m.ClaimID, TenantID: tenant, ActivationID: activationID, Quantity: count, AccountIDs: []string{d.AccountID}}
 	if _, err := a.seats.Begin(ctx, claim); err != nil {
 		return Device{}, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/duration"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/ids"
+	"github.com/tessera-dev/tessera/services/platform/quantity"
 	"github.com/tessera-dev/tessera/services/platform/seats"
 )
 
@@ -74,7 +75,6 @@ type ActivationResult struct {
 const (
 	maxActivationLines = 100
 	maxHostGroups      = 50
-	maxCount           = 1_000_000
 )
 
 // counted models need a license server and carry a seat count.
@@ -121,11 +121,10 @@ func (in *BatchActivation) checkShape() error {
 				v.Add(cf+".host", "appears twice for this line item")
 			}
 			groups[c.Group] = true
-			if c.Count < 0 || c.Count > maxCount {
-				v.Add(cf+".count", "must be 0-%d (0: the default)", maxCount)
-			}
-			if c.Overdraft < 0 || c.Overdraft > maxCount {
-				v.Add(cf+".overdraft", "must be 0-%d", maxCount)
+			quantity.Check(&v, cf+".count", c.Count, 0) // 0: the default
+			quantity.Check(&v, cf+".overdraft", c.Overdraft, 0)
+			if c.Count <= quantity.Max && c.Overdraft <= quantity.Max && c.Count+c.Overdraft > quantity.Max { // one fulfillment, one reservation
+				v.Add(cf+".count", "count and overdraft together must be at most %d", quantity.Max)
 			}
 		}
 	}

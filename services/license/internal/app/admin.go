@@ -10,6 +10,7 @@ import (
 	"github.com/tessera-dev/tessera/services/license/licfile"
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/quantity"
 )
 
 // ServerCount is a server (or triad) and the seats of a product it should hold.
@@ -112,8 +113,8 @@ func (a *App) planRedistribution(ctx context.Context, tenant, accountID, product
 	var order []string
 	var wanted int64
 	for i, t := range targets {
-		if t.Count < 0 || len(t.Servers) == 0 {
-			return nil, errs.Invalid(fmt.Sprintf("%s.servers[%d]", field, i), "name a server and a count of 0 or more")
+		if t.Count < 0 || t.Count > quantity.Max || len(t.Servers) == 0 {
+			return nil, errs.Invalid(fmt.Sprintf("%s.servers[%d]", field, i), "name a server and a count of 0-%d", quantity.Max)
 		}
 		k := strings.Join(t.Servers, " ")
 		if _, dup := want[k]; dup {
