@@ -13,7 +13,8 @@ import (
 // TestReplayAfterLineItemFull_PLT6: every write that takes a request_id, replayed
 // once the line items it drew on have no seat left (and after its own fulfillment
 // was replaced since), answers its first result and takes nothing: single and batch
-// activation, device mapping, return, rehost, repair, upgrade, host transfer. The
+// activation, device mapping, return, rehost, repair, upgrade, host transfer, the
+// move of a dead host's licenses. The
 // request ID cannot be borrowed by another request or another tenant.
 func TestReplayAfterLineItemFull_PLT6(t *testing.T) {
 	env := suitetest.Start(t)
@@ -78,6 +79,9 @@ func TestReplayAfterLineItemFull_PLT6(t *testing.T) {
 		return admin.ok("GET", "/v1/"+job["name"].(string), nil)["state"] == "JOB_STATE_SUCCEEDED"
 	}, 20*time.Second, 50*time.Millisecond)
 	require.EqualValues(t, 0, available(p1), "the seats left with their quantity")
+	// The licenses of dead host d move to a new one (a portal admin's rehost).
+	deadHost := map[string]any{"from_host_id": "HOSTNAME=d", "to_host_id": "HOSTNAME=e", "request_id": "r-dead-host"}
+	first["dead host"] = admin.ok("POST", "/v1/accounts/ACME/fulfillments:transferHost", deadHost)
 	count := fulfillments()
 
 	// Every replay: the first answer, nothing taken.
@@ -105,6 +109,9 @@ func TestReplayAfterLineItemFull_PLT6(t *testing.T) {
 		}
 	}
 	require.Equal(t, job["name"], admin.ok("POST", "/v1/accounts/ACME/hosts:transfer", transfer)["name"], "host transfer")
+	again = admin.ok("POST", "/v1/accounts/ACME/fulfillments:transferHost", deadHost)
+	require.Len(t, again["created"], 1, "dead host transfer")
+	require.Equal(t, id(first["dead host"].(map[string]any)["created"].([]any)[0]), id(again["created"].([]any)[0]), "dead host transfer")
 	require.EqualValues(t, 0, available(p1), "replays took nothing")
 	require.EqualValues(t, 0, available(p2))
 	require.Equal(t, count, fulfillments(), "and made nothing")

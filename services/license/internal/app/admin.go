@@ -208,7 +208,15 @@ func (a *App) TransferHostLicenses(ctx context.Context, accountID, from, to stri
 	if err != nil {
 		return AdminResult{}, err
 	}
-	if len(live) == 0 {
+	// A replay answers with the licenses the first call moved (found by the request
+	// IDs it derived), and finishes what it left on the host.
+	var done []LifecycleResult
+	if requestID != "" && !validateOnly {
+		if done, err = a.movedFromHost(ctx, tenant, accountID, fromHost.String(), requestID); err != nil {
+			return AdminResult{}, err
+		}
+	}
+	if len(live) == 0 && len(done) == 0 {
 		return AdminResult{}, errs.FailedPrecondition("HOST_HAS_NO_LICENSES", "account %s has no live license on %s", accountID, fromHost)
 	}
 	requestID = orNew(requestID)
@@ -223,6 +231,17 @@ func (a *App) TransferHostLicenses(ctx context.Context, accountID, from, to stri
 	}
 	res := AdminResult{ValidateOnly: validateOnly}
 	var onServer []string
+	for _, r := range done {
+		old := r.Replaced[0]
+		res.Moves = append(res.Moves, RehostMove{
+			FulfillmentID: old.ID, From: HostGroup{Servers: old.ServerHostIDs, Nodes: old.NodeHostIDs},
+			To: HostGroup{Servers: r.Created[0].ServerHostIDs, Nodes: r.Created[0].NodeHostIDs}, Count: old.Count(), Overdraft: old.Overdraft,
+		})
+		res.Created = append(res.Created, r.Created...)
+		if len(r.Created[0].ServerHostIDs) > 0 {
+			onServer = append(onServer, r.Created[0].ID)
+		}
+	}
 	for _, f := range live {
 		move := RehostMove{
 			FulfillmentID: f.ID, From: HostGroup{Servers: f.ServerHostIDs, Nodes: f.NodeHostIDs},
@@ -241,10 +260,31 @@ func (a *App) TransferHostLicenses(ctx context.Context, accountID, from, to stri
 			onServer = append(onServer, r.Created[0].ID)
 		}
 	}
-	if consolidateThem && !validateOnly && len(onServer) >= 2 {
+	if consolidateThem && !validateOnly && len(onServer) >= 2 { // a replay finds the first consolidation
 		if res.Consolidated, err = a.ConsolidateFulfillments(ctx, onServer, false, requestID+"/consolidate"); err != nil {
 			return AdminResult{}, err
 		}
 	}
 	return res, nil
+}
+
+// movedFromHost returns what an earlier TransferHostLicenses with the request ID
+// did: the rehosts, under the request IDs it derived, of the account's licenses
+// that were on the host.
+func (a *App) movedFromHost(ctx context.Context, tenant, accountID, hostID, requestID string) ([]LifecycleResult, error) {
+	rehosted, err := a.store.OfHost(ctx, tenant, accountID, hostID, SupportRehost)
+	if err != nil {
+		return nil, err
+	}
+	var out []LifecycleResult
+	for _, f := range rehosted {
+		r, found, err := a.replayed(ctx, requestID+"/"+f.ID, false)
+		if err != nil {
+			return nil, err
+		}
+		if found && len(r.Replaced) > 0 && len(r.Created) > 0 {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }

@@ -237,6 +237,8 @@ type Store interface {
 	// LiveOf lists an account's MASTER fulfillments, of a product and on a host
 	// (server or node-locked) when those are given, largest first.
 	LiveOf(ctx context.Context, tenant, accountID, productID, hostID string) ([]Fulfillment, error)
+	// OfHost lists an account's fulfillments of a support type on a host.
+	OfHost(ctx context.Context, tenant, accountID, hostID, supportType string) ([]Fulfillment, error)
 	// LiveOfLineItem lists the MASTER fulfillments of a line item.
 	LiveOfLineItem(ctx context.Context, tenant, activationID string) ([]Fulfillment, error)
 	// LiveSuccessors lists the MASTER fulfillments made from parentID (lineage rootID).

@@ -588,6 +588,17 @@ func (s *Store) LiveOf(ctx context.Context, tenant, accountID, productID, hostID
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Fulfillment, error) { return scanFulfillment(r) })
 }
 
+// OfHost lists an account's fulfillments of a support type on a host, oldest first.
+func (s *Store) OfHost(ctx context.Context, tenant, accountID, hostID, supportType string) ([]app.Fulfillment, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+fulfillmentBasicCols+` FROM fulfillments
+		WHERE tenant_id = $1 AND account_id = $2 AND support_type = $3 AND $4 = ANY(server_host_ids || node_host_ids)
+		ORDER BY created_at, id`, tenant, accountID, supportType, hostID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Fulfillment, error) { return scanFulfillment(r) })
+}
+
 var hostSchema = filter.Schema{
 	"host_id":       {Column: "h.host_id", Kind: filter.Text},
 	"kind":          {Column: "h.kind", Kind: filter.Exact},
