@@ -15,8 +15,14 @@ func TestCheckBoundsBothEnds(t *testing.T) {
 		n, min int64
 		ok     bool
 	}{
-		{0, 0, true}, {0, 1, false}, {1, 1, true}, {quantity.Max, 1, true},
-		{quantity.Max + 1, 1, false}, {math.MaxInt64, 0, false}, {math.MinInt64, 0, false}, {-1, 0, false},
+		{0, 0, true},
+		{0, 1, false},
+		{1, 1, true},
+		{quantity.Max, 1, true},
+		{quantity.Max + 1, 1, false},
+		{math.MaxInt64, 0, false},
+		{math.MinInt64, 0, false},
+		{-1, 0, false},
 	} {
 		var v errs.Violations
 		quantity.Check(&v, "quantity", tc.n, tc.min)
