@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/tessera-dev/tessera/services/license/licfile"
@@ -40,7 +39,7 @@ type AdminResult struct {
 // account holds; seats stay where they are as far as the targets allow, the rest move
 // from the largest fulfillments first. validate_only returns the moves for review;
 // run again to make them. Each move is a rehost under a request ID derived from the
-// batch's, so a retry after a failure finishes the batch. Portal admins are not held
+// batch's and the fulfillment it moves, so a retry after a failure finishes the batch. Portal admins are not held
 // to the models' rehost limits.
 func (a *App) BatchRehost(ctx context.Context, accountID string, targets map[string][]ServerCount, validateOnly bool, requestID string) (AdminResult, error) {
 	if len(targets) == 0 {
@@ -81,13 +80,16 @@ func (a *App) BatchRehost(ctx context.Context, accountID string, targets map[str
 	// move takes from the successor that stayed.
 	current := map[string]string{}
 	var created []Fulfillment
-	for i, m := range moves {
+	for _, m := range moves {
 		id := m.FulfillmentID
 		if next, ok := current[id]; ok {
 			id = next
 		}
 		count, overdraft := m.Count, m.Overdraft
-		r, err := a.rehost(ctx, id, m.To, Part{Count: &count, Overdraft: &overdraft}, false, requestID+"/"+strconv.Itoa(i), false)
+		// The move's request ID names the fulfillment it rehosts (each is rehosted
+		// once, then replaced): a retry plans only the moves left, from other
+		// fulfillments, and none of them is taken for a move of the first run.
+		r, err := a.rehost(ctx, id, m.To, Part{Count: &count, Overdraft: &overdraft}, false, requestID+"/"+id, false)
 		if err != nil {
 			return AdminResult{}, err
 		}
