@@ -121,6 +121,10 @@ func TestReplayAfterLineItemFull_PLT6(t *testing.T) {
 	require.Equal(t, []string{"request_id"}, fieldViolations(e))
 	e = admin.refused(http.StatusBadRequest, "POST", "/v1/lineItems/"+p2+":activate", map[string]any{"host_id": "HOSTNAME=a", "quantity": 4, "request_id": "r-single"})
 	require.Equal(t, []string{"request_id"}, fieldViolations(e))
+	other := copyMap(mapping)
+	other["quantity"] = 2
+	e = admin.refused(http.StatusBadRequest, "POST", "/v1/devices/box:mapLineItem", other)
+	require.Equal(t, []string{"request_id"}, fieldViolations(e), "a mapping's request ID, with another quantity")
 	// Nor another account's user (her own request IDs are hers).
 	admin.ok("POST", "/v1/users", map[string]any{"password": "Olga-Password-1", "user": map[string]any{
 		"username": "olga", "first_name": "Olga", "last_name": "O", "email": "olga@other.example",

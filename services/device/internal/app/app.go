@@ -46,7 +46,8 @@ type Device struct {
 type Store interface {
 	CreateDevice(ctx context.Context, tenant string, d Device) (Device, error)
 	GetDevice(ctx context.Context, tenant, id string) (Device, error)
-	MappingExists(ctx context.Context, tenant, requestID string) (bool, error)
+	// MappingByRequest returns the mapping a request ID produced and its device.
+	MappingByRequest(ctx context.Context, tenant, requestID string) (deviceID string, m Mapping, found bool, err error)
 	// AddMapping stores m, commits its seat claim and writes its event in one
 	// transaction.
 	AddMapping(ctx context.Context, tenant, deviceID string, m Mapping) error
@@ -150,11 +151,24 @@ func (a *App) MapLineItem(ctx context.Context, deviceID, activationID string, co
 		return Device{}, err
 	}
 	tenant := authz.MustTenant(ctx)
+	// A replay is recognised before any seat is asked for: the device as mapped comes
+	// back however full the line item is now (PLT-6).
+	replayed := func() (bool, error) {
+		on, prev, found, err := a.store.MappingByRequest(ctx, tenant, requestID)
+		if err != nil || !found {
+			return false, err
+		}
+		if on != deviceID || prev.ActivationID != activationID || prev.Quantity != count {
+			return false, errs.Invalid("request_id", "was used before for another request")
+		}
+		return true, nil
+	}
 	if requestID == "" {
 		requestID = ids.New("REQ", 4)
-	} else if done, err := a.store.MappingExists(ctx, tenant, requestID); err != nil {
-		return Device{}, err
-	} else if done {
+	} else if done, err := replayed(); err != nil || done {
+		if err != nil {
+			return Device{}, err
+		}
 		return a.store.GetDevice(ctx, tenant, deviceID)
 	}
 	m := Mapping{ActivationID: activationID, Quantity: count, RequestID: requestID, ClaimID: ids.FromKey(tenant, "device", requestID)}
@@ -163,7 +177,7 @@ func (a *App) MapLineItem(ctx context.Context, deviceID, activationID string, co
 		return Device{}, err
 	}
 	if err := a.store.AddMapping(ctx, tenant, deviceID, m); err != nil {
-		if done, derr := a.store.MappingExists(ctx, tenant, requestID); derr == nil && done {
+		if done, derr := replayed(); derr == nil && done {
 			return a.store.GetDevice(ctx, tenant, deviceID) // a concurrent retry won
 		}
 		a.seats.Abort(ctx, tenant, m.ClaimID)
