@@ -2,6 +2,8 @@ package suite_test
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -77,4 +79,51 @@ func TestBatchRehostAndHostTransfer_LIC11(t *testing.T) {
 	cara := api.as(login(api, "order-co", "cara", "Cara-Password-1"))
 	cara.refused(http.StatusForbidden, "POST", path, batch("validate_only", true))
 	cara.refused(http.StatusForbidden, "POST", "/v1/accounts/ACME/fulfillments:transferHost", dry)
+}
+
+// TestBatchRehostRetryFinishesAfterAFailure_LIC11: a batch rehost that fails half
+// way (its second target host is refused) and is sent again with the same request ID
+// once the cause is fixed makes the moves it had left: a move's request ID names the
+// fulfillment it rehosts, so the retry's moves are not mistaken for the first run's.
+func TestBatchRehostRetryFinishesAfterAFailure_LIC11(t *testing.T) {
+	env := suitetest.Start(t)
+	_, admin, _ := batchWorld(t, env)
+	admin.ok("POST", "/v1/licenseModels", map[string]any{"license_model_id": "ipm", "license_model": map[string]any{
+		"display_name": "IP", "type": "LICENSE_MODEL_TYPE_FLOATING_COUNTED", "allowed_host_id_types": []string{"HOSTNAME", "AMZN_EIP"},
+	}})
+	admin.ok("POST", "/v1/products", map[string]any{"product_id": "ipc", "product": map[string]any{
+		"display_name": "ipc", "version": "1.0", "license_technology": "LICENSE_TECHNOLOGY_CERTIFICATE",
+		"features": []any{map[string]any{"name": "ipc", "version": "1.0"}}, "license_models": []string{"licenseModels/ipm"},
+	}})
+	li := admin.ok("POST", "/v1/orders", map[string]any{"order_id": "SO-IP", "sold_to": "accounts/ACME", "lines": []any{
+		line("1", "ipc", 20, "license_model", "licenseModels/ipm"),
+	}})["line_items"].([]any)[0].(map[string]any)["activation_id"].(string)
+	admin.ok("POST", "/v1/lineItems/"+li+":activate", map[string]any{"host_id": "HOSTNAME=a", "quantity": 20})
+	body := map[string]any{"products": []string{"products/ipc"}, "request_id": "rb-half", "targets": map[string]any{"ipc": map[string]any{"servers": []any{
+		map[string]any{"server_host_ids": []string{"HOSTNAME=a"}, "count": 10},
+		map[string]any{"server_host_ids": []string{"HOSTNAME=b"}, "count": 5},
+		map[string]any{"server_host_ids": []string{"AMZN_EIP=10.1.2.3"}, "count": 5},
+	}}}}
+	seats := func() map[string]int64 {
+		out := map[string]int64{}
+		for _, f := range list(admin, "/v1/fulfillments", url.Values{"filter": {"support_type = MASTER AND product = ipc"}}, "fulfillments") {
+			var hosts []string
+			for _, h := range f["server_host_ids"].([]any) {
+				hosts = append(hosts, h.(string))
+			}
+			out[strings.Join(hosts, " ")] += num(f["count"])
+		}
+		return out
+	}
+
+	path := "/v1/accounts/ACME/fulfillments:batchRehost"
+	e := admin.refused(http.StatusBadRequest, "POST", path, body)
+	require.Equal(t, "HOST_ID_INVALID", e["reason"], "a private address for an Elastic IP, under strict rules")
+	require.Equal(t, map[string]int64{"HOSTNAME=a": 15, "HOSTNAME=b": 5}, seats(), "the first move was made")
+
+	admin.ok("PATCH", "/v1/licenseSettings?update_mask=relaxIpValidation", map[string]any{"relax_ip_validation": true})
+	done := admin.ok("POST", path, body)
+	require.Len(t, done["moves"], 1, "what was left")
+	require.Equal(t, map[string]int64{"HOSTNAME=a": 10, "HOSTNAME=b": 5, "AMZN_EIP=10.1.2.3": 5}, seats())
+	require.EqualValues(t, 0, num(admin.ok("GET", "/v1/lineItems/"+li, nil)["available"]), "redistribution takes no seats")
 }

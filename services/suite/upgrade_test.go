@@ -3,6 +3,7 @@ package suite_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,7 +15,7 @@ import (
 // TestUpgrade_LIC9: an upgrade line item's grid shows per host the copies its parent's
 // fulfillments hold; moving copies takes them from the largest fulfillments first,
 // marks those UPGRADE, keeps the rest on the parent, and licenses the new product,
-// with seats moving exactly and counts checked at generation.
+// with the parent's seats staying consumed and counts checked at generation.
 func TestUpgrade_LIC9(t *testing.T) {
 	env := suitetest.Start(t)
 	api, admin, _ := batchWorld(t, env)
@@ -89,7 +90,7 @@ func TestUpgrade_LIC9(t *testing.T) {
 	require.Contains(t, moved["license_text"], "INCREMENT u order_co 2.0 permanent 5")
 	_, err := licfile.Verify(moved["license_text"].(string), keysOf(t, api.ok("GET", "/v1/tenants/order-co/publicKeys", nil)))
 	require.NoError(t, err)
-	require.EqualValues(t, 1+5, available(v1), "five seats went back to the parent")
+	require.EqualValues(t, 1, available(v1), "the five seats that moved stay consumed on the parent")
 	require.EqualValues(t, 0, available(v2), "and were taken on the upgrade")
 	again := admin.ok("POST", "/v1/lineItems/"+v2+":upgrade", move("HOSTNAME=a", 5, "request_id", "up-1"))
 	require.Equal(t, moved["fulfillment_id"], again["created"].([]any)[1].(map[string]any)["fulfillment_id"])
@@ -97,7 +98,7 @@ func TestUpgrade_LIC9(t *testing.T) {
 
 	e = admin.refused(http.StatusConflict, "POST", "/v1/lineItems/"+v2+":upgrade", move("HOSTNAME=b", 3))
 	require.Equal(t, "QUANTITY_EXCEEDED", e["reason"], "the upgrade line item has no seats left")
-	require.EqualValues(t, 6, available(v1))
+	require.EqualValues(t, 1, available(v1))
 	grid = admin.ok("GET", "/v1/lineItems/"+v2+":upgradeGrid", nil)
 	require.EqualValues(t, 1, num(grid["rows"].([]any)[0].(map[string]any)["copies"]))
 }
@@ -127,6 +128,104 @@ func TestRacingUpgrades_LIC9(t *testing.T) {
 			"moves": []any{map[string]any{"server_host_ids": []string{"HOSTNAME=a"}, "count": 5}}, "request_id": fmt.Sprintf("up-%d", i),
 		})
 	})
-	require.EqualValues(t, 10-1, num(admin.ok("GET", "/v1/lineItems/"+v1, nil)["available"]), "one copy stays on the parent")
+	require.EqualValues(t, 10-6, num(admin.ok("GET", "/v1/lineItems/"+v1, nil)["available"]), "the parent's seats stay consumed, one copy stays on it")
 	require.EqualValues(t, 10-5, num(admin.ok("GET", "/v1/lineItems/"+v2, nil)["available"]), "five on the upgrade, once")
+}
+
+// TestUpgradeKeepsTheParentsSeats_LIC9: the seed's scenario — line item L1 of P1 with
+// fulfillments of 2 and 3 seats on dogma, upgraded to P3. The grid shows 5 copies
+// on dogma; moving 4 takes the 3 whole and 1 of the 2. The seats behind the moved
+// copies stay consumed on L1, so L1 cannot be activated past what was bought, the
+// live seats over the chain never exceed the purchase, and a later return of what
+// stayed on L1 (or of the upgrade) gives back only its own seats. An overdraft
+// left without copies goes back.
+func TestUpgradeKeepsTheParentsSeats_LIC9(t *testing.T) {
+	env := suitetest.Start(t)
+	_, admin, _ := batchWorld(t, env)
+	for _, m := range []string{"chain", "ovr"} {
+		admin.ok("POST", "/v1/licenseModels", map[string]any{"license_model_id": m, "license_model": map[string]any{
+			"display_name": m, "type": "LICENSE_MODEL_TYPE_FLOATING_COUNTED", "allowed_host_id_types": []string{"HOSTNAME"},
+			"overdraft_allowed": m == "ovr", "returns": map[string]any{"allowed": 9},
+		}})
+	}
+	for _, p := range []string{"p3", "p1"} {
+		body := map[string]any{
+			"display_name": p, "version": p[1:] + ".0", "license_technology": "LICENSE_TECHNOLOGY_CERTIFICATE",
+			"features": []any{map[string]any{"name": "p", "version": p[1:] + ".0"}}, "license_models": []string{"licenseModels/chain", "licenseModels/ovr"},
+		}
+		if p == "p1" {
+			body["upgrade_to"] = []string{"products/p3"}
+		}
+		admin.ok("POST", "/v1/products", map[string]any{"product_id": p, "product": body})
+	}
+	order := func(id string, l map[string]any) string {
+		return admin.ok("POST", "/v1/orders", map[string]any{"order_id": id, "sold_to": "accounts/ACME", "lines": []any{l}})["line_items"].([]any)[0].(map[string]any)["activation_id"].(string)
+	}
+	lineItem := func(id string) map[string]any { return admin.ok("GET", "/v1/lineItems/"+id, nil) }
+	activate := func(id, host string, count, overdraft int) reply {
+		return admin.do("POST", "/v1/fulfillments:activate", map[string]any{
+			"lines":      []any{map[string]any{"line_item": "lineItems/" + id, "counts": []any{map[string]any{"host": 0, "count": count, "overdraft": overdraft}}}},
+			"hosts":      []any{map[string]any{"server_host_ids": []string{host}}},
+			"attributes": map[string]any{"consolidate": false},
+		})
+	}
+	l1 := order("SO-L1", line("1", "p1", 5, "license_model", "licenseModels/chain"))
+	require.Equal(t, http.StatusOK, activate(l1, "HOSTNAME=dogma", 2, 0).Status)
+	require.Equal(t, http.StatusOK, activate(l1, "HOSTNAME=dogma", 3, 0).Status)
+	p3 := order("SO-L3", line("1", "p3", 4, "license_model", "licenseModels/chain", "type", "LINE_ITEM_TYPE_UPGRADE", "supersedes", l1))
+
+	grid := admin.ok("GET", "/v1/lineItems/"+p3+":upgradeGrid", nil)
+	require.Len(t, grid["rows"], 1)
+	row := grid["rows"].([]any)[0].(map[string]any)
+	require.Equal(t, []any{"HOSTNAME=dogma"}, row["server_host_ids"])
+	require.EqualValues(t, 5, num(row["copies"]), "the sum of both fulfillments on dogma")
+	require.Len(t, row["fulfillments"], 2)
+
+	res := admin.ok("POST", "/v1/lineItems/"+p3+":upgrade", map[string]any{"moves": []any{map[string]any{"server_host_ids": []string{"HOSTNAME=dogma"}, "count": 4}}})
+	require.Len(t, res["replaced"], 2, "the 3 whole and 1 of the 2")
+	created := res["created"].([]any)
+	require.Len(t, created, 2)
+	kept, moved := created[0].(map[string]any), created[1].(map[string]any)
+	require.EqualValues(t, 1, num(kept["count"]))
+	require.Equal(t, "lineItems/"+l1, kept["line_item"])
+	require.EqualValues(t, 4, num(moved["count"]))
+	require.Equal(t, "lineItems/"+p3, moved["line_item"])
+
+	require.EqualValues(t, 5, num(lineItem(l1)["fulfilled"]), "the moved seats stay consumed on P1")
+	require.EqualValues(t, 0, num(lineItem(l1)["available"]))
+	require.EqualValues(t, 0, num(lineItem(p3)["available"]))
+	r := activate(l1, "HOSTNAME=other", 1, 0)
+	require.Equal(t, http.StatusConflict, r.Status, "P1 cannot be activated again past what was bought")
+	require.Equal(t, "QUANTITY_EXCEEDED", r.Body["error"].(map[string]any)["reason"])
+	grid = admin.ok("GET", "/v1/lineItems/"+p3+":upgradeGrid", nil)
+	require.EqualValues(t, 1, num(grid["rows"].([]any)[0].(map[string]any)["copies"]), "one copy is left to upgrade")
+	live := func() int64 {
+		var n int64
+		for _, f := range list(admin, "/v1/fulfillments", url.Values{"filter": {"support_type = MASTER"}}, "fulfillments") {
+			n += num(f["count"])
+		}
+		return n
+	}
+	require.EqualValues(t, 5, live(), "the chain holds what was bought: 1 of P1 and 4 of P3")
+
+	// Returning what stayed on P1 gives back its one seat, not the moved ones.
+	admin.ok("POST", "/v1/fulfillments/"+kept["fulfillment_id"].(string)+":return", map[string]any{})
+	require.EqualValues(t, 1, num(lineItem(l1)["available"]))
+	require.Equal(t, http.StatusOK, activate(l1, "HOSTNAME=other", 1, 0).Status)
+	require.EqualValues(t, 0, num(lineItem(l1)["available"]))
+	// Returning the upgrade gives its seats back to P3; P1's stay consumed.
+	admin.ok("POST", "/v1/fulfillments/"+moved["fulfillment_id"].(string)+":return", map[string]any{})
+	require.EqualValues(t, 4, num(lineItem(p3)["available"]))
+	require.EqualValues(t, 0, num(lineItem(l1)["available"]))
+	require.EqualValues(t, 1, live())
+
+	// With overdraft: 2 copies and 1 overdraft seat, both copies upgraded. The two
+	// stay consumed; the overdraft seat, with no copy left, goes back.
+	o1 := order("SO-O1", line("1", "p1", 2, "license_model", "licenseModels/ovr"))
+	require.Equal(t, http.StatusOK, activate(o1, "HOSTNAME=ovr", 2, 1).Status)
+	require.EqualValues(t, 3, num(lineItem(o1)["fulfilled"]))
+	o3 := order("SO-O3", line("1", "p3", 2, "license_model", "licenseModels/ovr", "type", "LINE_ITEM_TYPE_UPGRADE", "supersedes", o1))
+	admin.ok("POST", "/v1/lineItems/"+o3+":upgrade", map[string]any{"moves": []any{map[string]any{"server_host_ids": []string{"HOSTNAME=ovr"}, "count": 2}}})
+	require.EqualValues(t, 2, num(lineItem(o1)["fulfilled"]), "the copies' seats stay, the overdraft's went back")
+	require.EqualValues(t, 2, num(lineItem(o3)["fulfilled"]))
 }

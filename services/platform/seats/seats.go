@@ -129,6 +129,12 @@ func (l *Ledger) Begin(ctx context.Context, c Claim) (string, error) {
 		if state == "released" {
 			return "", ErrClaimReleased
 		}
+		if claimUsed(state) {
+			// Its use is stored: a replay must get the first result back whatever
+			// the line item has left (PLT-6), and the reservation may have been
+			// replaced or released since by a return of that use.
+			return "", nil
+		}
 	}
 	accountID, err := l.ent.ReserveSeats(ctx, c, l.holder, l.TTL)
 	if err != nil {
@@ -179,15 +185,16 @@ func (l *Ledger) BeginMany(ctx context.Context, cs []Claim) []error {
 	for _, id := range inserted {
 		ours[id] = true
 	}
+	used := map[uuid.UUID]bool{}
 	if len(inserted) < len(cs) {
-		if err := l.checkRetried(ctx, cs, ours, out); err != nil {
+		if err := l.checkRetried(ctx, cs, ours, out, used); err != nil {
 			return fail(err)
 		}
 	}
 	var reserve []Claim
 	var at []int
 	for i, c := range cs {
-		if out[i] == nil {
+		if out[i] == nil && !used[c.ID] {
 			reserve, at = append(reserve, c), append(at, i)
 		}
 	}
@@ -243,8 +250,9 @@ func (l *Ledger) insertPending(ctx context.Context, ids []uuid.UUID, tenants, ac
 }
 
 // checkRetried answers the claims that existed before BeginMany as Begin answers a
-// retry: same parameters required, and a released claim cannot be used again.
-func (l *Ledger) checkRetried(ctx context.Context, cs []Claim, ours map[uuid.UUID]bool, out []error) error {
+// retry: same parameters required, a released claim cannot be used again, and a
+// claim whose use is stored is answered as held (into used) without reserving.
+func (l *Ledger) checkRetried(ctx context.Context, cs []Claim, ours map[uuid.UUID]bool, out []error, used map[uuid.UUID]bool) error {
 	var retried []uuid.UUID
 	for _, c := range cs {
 		if !ours[c.ID] {
@@ -277,9 +285,17 @@ func (l *Ledger) checkRetried(ctx context.Context, cs []Claim, ours map[uuid.UUI
 			out[i] = errs.Invalid("request_id", "was used before for another line item or quantity")
 		case p.state == "released":
 			out[i] = ErrClaimReleased
+		case claimUsed(p.state):
+			used[c.ID] = true
 		}
 	}
 	return nil
+}
+
+// claimUsed reports whether a claim's use (fulfillment, mapping) was stored: its
+// seats were taken once and a retry takes nothing more.
+func claimUsed(state string) bool {
+	return state == "committed" || state == "confirmed" || state == "lost"
 }
 
 // Commit marks the claim as used, inside the transaction that stores what uses the

@@ -418,3 +418,41 @@ func TestBatchingConfirmer_ENT5(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, res.GetRefused(), 1, "an unknown reservation is refused on its own")
 }
+
+// A retry of a request whose use was stored takes nothing and is answered as held,
+// whatever the line item has left and even after that use gave its seats back (a
+// full return replaced and released its reservation): Begin and BeginMany alike
+// (PLT-6).
+func TestBeginOfUsedClaimHoldsWhateverTheSeats_PLT6(t *testing.T) {
+	f := setup(t, 5)
+	used := f.claim(3)
+	_, err := f.ledger.Begin(f.ctx, used)
+	require.NoError(t, err)
+	f.commit(t, used.ID)
+	f.ledger.ConfirmNow(f.ctx, used.ID)
+	rest := f.claim(2)
+	_, err = f.ledger.Begin(f.ctx, rest)
+	require.NoError(t, err)
+	f.commit(t, rest.ID)
+	require.EqualValues(t, 0, f.available(t), "the line item is full")
+
+	_, err = f.ledger.Begin(f.ctx, used)
+	require.NoError(t, err, "a replay of a stored use")
+	require.NoError(t, f.ledger.BeginMany(f.ctx, []seats.Claim{used, rest})[0])
+	require.NoError(t, f.ledger.BeginMany(f.ctx, []seats.Claim{used, rest})[1])
+
+	// The use is returned in full: a replacing claim of 0 takes over and is confirmed,
+	// which releases the first reservation in the entitlement service.
+	old := used.ID
+	ret := seats.Claim{ID: uuid.New(), TenantID: f.seed.Tenant, ActivationID: f.seed.ActivationID, Quantity: 0, Replaces: &old}
+	_, err = f.ledger.Begin(f.ctx, ret)
+	require.NoError(t, err)
+	f.commit(t, ret.ID)
+	f.ledger.ConfirmNow(f.ctx, ret.ID)
+	require.EqualValues(t, 3, f.available(t))
+
+	_, err = f.ledger.Begin(f.ctx, used)
+	require.NoError(t, err, "the replay still finds its first use, not a released reservation")
+	require.NoError(t, f.ledger.BeginMany(f.ctx, []seats.Claim{used})[0])
+	require.EqualValues(t, 3, f.available(t), "replays took nothing")
+}

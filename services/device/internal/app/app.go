@@ -12,6 +12,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/ids"
+	"github.com/tessera-dev/tessera/services/platform/quantity"
 	"github.com/tessera-dev/tessera/services/platform/seats"
 )
 
@@ -45,7 +46,8 @@ type Device struct {
 type Store interface {
 	CreateDevice(ctx context.Context, tenant string, d Device) (Device, error)
 	GetDevice(ctx context.Context, tenant, id string) (Device, error)
-	MappingExists(ctx context.Context, tenant, requestID string) (bool, error)
+	// MappingByRequest returns the mapping a request ID produced and its device.
+	MappingByRequest(ctx context.Context, tenant, requestID string) (deviceID string, m Mapping, found bool, err error)
 	// AddMapping stores m, commits its seat claim and writes its event in one
 	// transaction.
 	AddMapping(ctx context.Context, tenant, deviceID string, m Mapping) error
@@ -134,12 +136,10 @@ func (a *App) GetDevice(ctx context.Context, id string) (Device, error) {
 
 // MapLineItem holds seats of a line item for a device (idempotent by request ID).
 // The line item must belong to the device's account.
-func (a *App) MapLineItem(ctx context.Context, deviceID, activationID string, quantity int64, requestID string) (Device, error) {
+func (a *App) MapLineItem(ctx context.Context, deviceID, activationID string, count int64, requestID string) (Device, error) {
 	var v errs.Violations
 	v.Require("line_item", activationID)
-	if quantity <= 0 {
-		v.Add("quantity", "must be positive")
-	}
+	quantity.Check(&v, "quantity", count, 1)
 	if len(requestID) > 128 {
 		v.Add("request_id", "must be at most 128 characters")
 	}
@@ -151,20 +151,33 @@ func (a *App) MapLineItem(ctx context.Context, deviceID, activationID string, qu
 		return Device{}, err
 	}
 	tenant := authz.MustTenant(ctx)
+	// A replay is recognised before any seat is asked for: the device as mapped comes
+	// back however full the line item is now (PLT-6).
+	replayed := func() (bool, error) {
+		on, prev, found, err := a.store.MappingByRequest(ctx, tenant, requestID)
+		if err != nil || !found {
+			return false, err
+		}
+		if on != deviceID || prev.ActivationID != activationID || prev.Quantity != count {
+			return false, errs.Invalid("request_id", "was used before for another request")
+		}
+		return true, nil
+	}
 	if requestID == "" {
 		requestID = ids.New("REQ", 4)
-	} else if done, err := a.store.MappingExists(ctx, tenant, requestID); err != nil {
-		return Device{}, err
-	} else if done {
+	} else if done, err := replayed(); err != nil || done {
+		if err != nil {
+			return Device{}, err
+		}
 		return a.store.GetDevice(ctx, tenant, deviceID)
 	}
-	m := Mapping{ActivationID: activationID, Quantity: quantity, RequestID: requestID, ClaimID: ids.FromKey(tenant, "device", requestID)}
-	claim := seats.Claim{ID: m.ClaimID, TenantID: tenant, ActivationID: activationID, Quantity: quantity, AccountIDs: []string{d.AccountID}}
+	m := Mapping{ActivationID: activationID, Quantity: count, RequestID: requestID, ClaimID: ids.FromKey(tenant, "device", requestID)}
+	claim := seats.Claim{ID: m.ClaimID, TenantID: tenant, ActivationID: activationID, Quantity: count, AccountIDs: []string{d.AccountID}}
 	if _, err := a.seats.Begin(ctx, claim); err != nil {
 		return Device{}, err
 	}
 	if err := a.store.AddMapping(ctx, tenant, deviceID, m); err != nil {
-		if done, derr := a.store.MappingExists(ctx, tenant, requestID); derr == nil && done {
+		if done, derr := replayed(); derr == nil && done {
 			return a.store.GetDevice(ctx, tenant, deviceID) // a concurrent retry won
 		}
 		a.seats.Abort(ctx, tenant, m.ClaimID)

@@ -63,11 +63,16 @@ func (s *Store) GetDevice(ctx context.Context, tenant, id string) (app.Device, e
 	return d, err
 }
 
-// MappingExists reports whether a request ID already produced a mapping.
-func (s *Store) MappingExists(ctx context.Context, tenant, requestID string) (bool, error) {
-	var ok bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM device_line_items WHERE tenant_id = $1 AND request_id = $2)`, tenant, requestID).Scan(&ok)
-	return ok, err
+// MappingByRequest returns the mapping a request ID produced and its device, if any.
+func (s *Store) MappingByRequest(ctx context.Context, tenant, requestID string) (string, app.Mapping, bool, error) {
+	var deviceID string
+	m := app.Mapping{RequestID: requestID}
+	err := s.pool.QueryRow(ctx, `SELECT device_id, activation_id, quantity, claim_id FROM device_line_items WHERE tenant_id = $1 AND request_id = $2`, tenant, requestID).
+		Scan(&deviceID, &m.ActivationID, &m.Quantity, &m.ClaimID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", app.Mapping{}, false, nil
+	}
+	return deviceID, m, err == nil, err
 }
 
 // AddMapping stores a mapping, commits its seat claim and writes the event.

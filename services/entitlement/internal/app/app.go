@@ -119,8 +119,9 @@ func tenantAttr(tenant string) metric.AddOption {
 	return metric.WithAttributes(attribute.String("tenant", tenant))
 }
 
-// CheckActivatable refuses seats from a line item that is not deployed or is
-// outside its validity period.
+// CheckActivatable refuses seats from a line item that is cancelled, not deployed
+// or expired. A start date still ahead does not refuse them: as in FlexNet, a line
+// item may be activated before it starts, and its licenses start on that date.
 func CheckActivatable(li LineItem) error {
 	if li.Quantity == 0 {
 		return errs.FailedPrecondition("LINE_ITEM_CANCELLED", "line item %s has quantity 0: its order line was cancelled or refunded", li.ActivationID)
@@ -129,9 +130,6 @@ func CheckActivatable(li LineItem) error {
 		return errs.FailedPrecondition("LINE_ITEM_NOT_DEPLOYED", "line item %s is %s, not deployed", li.ActivationID, li.State)
 	}
 	now := time.Now()
-	if li.StartTime != nil && now.Before(*li.StartTime) {
-		return errs.FailedPrecondition("LINE_ITEM_NOT_STARTED", "line item %s starts %s", li.ActivationID, li.StartTime.Format(time.DateOnly))
-	}
 	if li.ExpireTime != nil && !now.Before(*li.ExpireTime) {
 		return errs.FailedPrecondition("LINE_ITEM_EXPIRED", "line item %s expired %s", li.ActivationID, li.ExpireTime.Format(time.DateOnly))
 	}

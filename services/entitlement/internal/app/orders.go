@@ -12,6 +12,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/ids"
+	"github.com/tessera-dev/tessera/services/platform/quantity"
 )
 
 // OrderLine is one line of an incoming order.
@@ -214,9 +215,7 @@ func checkOrder(v *errs.Violations, o Order, field func(string) string) {
 		lineNumbers[l.LineNumber] = true
 		v.Require(lf("product"), l.ProductID)
 		v.Require(lf("license_model"), l.LicenseModelID)
-		if l.Quantity < 0 || l.Quantity > 1_000_000_000 {
-			v.Add(lf("quantity"), "must be between 0 and 1000000000")
-		}
+		quantity.Check(v, lf("quantity"), l.Quantity, 0) // 0: a cancelled or refunded line
 		if l.StartAtFirstActivation && l.StartTime != nil {
 			v.Add(lf("start_time"), "give a start time or start at first activation, not both")
 		}

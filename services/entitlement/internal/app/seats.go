@@ -12,6 +12,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/events"
 	"github.com/tessera-dev/tessera/services/platform/filter"
+	"github.com/tessera-dev/tessera/services/platform/quantity"
 )
 
 func parseReservationID(s string) (uuid.UUID, error) {
@@ -67,8 +68,10 @@ func (in ReserveInput) check(v *errs.Violations, prefix string) ReserveRequest {
 			replaced = &old
 		}
 	}
-	if in.Quantity < 0 || (in.Quantity == 0 && replaced == nil) {
+	if in.Quantity == 0 && replaced == nil {
 		v.Add(prefix+"quantity", "must be positive (0 only when replacing a reservation)")
+	} else {
+		quantity.Check(v, prefix+"quantity", in.Quantity, 0)
 	}
 	ttl := in.TTL
 	if ttl == 0 {

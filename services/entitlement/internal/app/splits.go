@@ -8,6 +8,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/ids"
+	"github.com/tessera-dev/tessera/services/platform/quantity"
 )
 
 // Split asks for part of a line item's unused quantity to go to another account.
@@ -28,9 +29,7 @@ func (a *App) SplitLineItem(ctx context.Context, s Split) (LineItem, LineItem, e
 	var v errs.Violations
 	v.Require("to_account", s.ToAccount)
 	v.Require("contact", s.ContactUserID)
-	if s.Quantity <= 0 {
-		v.Add("quantity", "must be positive")
-	}
+	quantity.Check(&v, "quantity", s.Quantity, 1)
 	if len(s.RequestID) > 128 {
 		v.Add("request_id", "must be at most 128 characters")
 	}
@@ -74,7 +73,7 @@ func splitTarget(tenant string, s Split, from LineItem) Entitlement {
 // they stand for, to a line item of another account (SPEC LIC-10): a split that
 // takes the reservation's seats along. Services only; idempotent by the new
 // reservation ID.
-func (a *App) MoveSeats(ctx context.Context, reservationID string, quantity int64, toAccount string, pool bool, newReservationID string) (LineItem, error) {
+func (a *App) MoveSeats(ctx context.Context, reservationID string, seats int64, toAccount string, pool bool, newReservationID string) (LineItem, error) {
 	var v errs.Violations
 	id, err := uuid.Parse(reservationID)
 	if err != nil {
@@ -85,9 +84,7 @@ func (a *App) MoveSeats(ctx context.Context, reservationID string, quantity int6
 		v.Add("new_reservation_id", "must be a UUID")
 	}
 	v.Require("to_account", toAccount)
-	if quantity <= 0 {
-		v.Add("quantity", "must be positive")
-	}
+	quantity.Check(&v, "quantity", seats, 1)
 	if err := v.Err(); err != nil {
 		return LineItem{}, err
 	}
@@ -107,7 +104,7 @@ func (a *App) MoveSeats(ctx context.Context, reservationID string, quantity int6
 		return LineItem{}, err
 	}
 	s := Split{
-		ActivationID: from.ActivationID, ToAccount: toAccount, Quantity: quantity, Pool: pool,
+		ActivationID: from.ActivationID, ToAccount: toAccount, Quantity: seats, Pool: pool,
 		RequestID: "move/" + next.String(), Reservation: &id, NewReservation: &next,
 	}
 	_, to, err := a.store.SplitLineItem(ctx, tenant, s, splitTarget(tenant, s, from))

@@ -93,6 +93,10 @@ func (s *Store) UpsertOrders(ctx context.Context, tenant string, ents []app.Enti
 				if li.Quantity != 0 && li.Quantity+prev.ExtraActivations < prev.Fulfilled && !prev.OverdraftAllowed {
 					return orderRefusal(e.OrderID, field+".quantity", "QUANTITY_BELOW_FULFILLED", "line %s of order %s has %d seats out; its quantity cannot drop to %d (0 cancels it)", li.OrderLine, e.OrderID, prev.Fulfilled, li.Quantity)
 				}
+				if startFixed(prev) && startChanged(prev, li) {
+					return orderRefusal(e.OrderID, field+".start_time", "START_DATE_FIXED", "line %s of order %s starts on %s, fixed since it was activated; its start date does not change",
+						li.OrderLine, e.OrderID, startDate(prev))
+				}
 				if sameLine(prev, li) {
 					continue
 				}
@@ -155,6 +159,28 @@ func sameLine(prev, li app.LineItem) bool {
 		(prev.StartAtFirstActivation || (sameTime(prev.StartTime, li.StartTime) && sameTime(prev.ExpireTime, li.ExpireTime)))
 }
 
+// startFixed reports whether a line item's start date can no longer change: its
+// first activation wrote it back (SPEC LIC-1), or licenses that carry it are out.
+func startFixed(li app.LineItem) bool {
+	return (li.StartAtFirstActivation && li.StartTime != nil) || li.Fulfilled > 0
+}
+
+// startChanged reports whether a resent line asks for another start than the stored
+// one: another date, or another way of setting it.
+func startChanged(prev, li app.LineItem) bool {
+	if li.StartAtFirstActivation {
+		return !prev.StartAtFirstActivation
+	}
+	return !sameTime(prev.StartTime, li.StartTime)
+}
+
+func startDate(li app.LineItem) string {
+	if li.StartTime == nil {
+		return "its first activation"
+	}
+	return li.StartTime.UTC().Format(time.DateOnly)
+}
+
 func sameTime(a, b *time.Time) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
@@ -162,8 +188,9 @@ func sameTime(a, b *time.Time) bool {
 	return a.Equal(*b)
 }
 
-// amendLine applies a resent line's quantity and dates. A line that starts at its
-// first activation keeps the start and expiry that activation set.
+// amendLine applies a resent line's quantity and dates, the way its start is set
+// included. A line whose first activation started its term keeps the start and
+// expiry that activation set (UpsertOrders refuses a resend that changes them).
 func amendLine(ctx context.Context, tx pgx.Tx, tenant, activationID string, li app.LineItem) error {
 	attrs, err := json.Marshal(nonNil(li.Attributes))
 	if err != nil {
@@ -171,10 +198,13 @@ func amendLine(ctx context.Context, tx pgx.Tx, tenant, activationID string, li a
 	}
 	_, err = tx.Exec(ctx, `UPDATE line_items SET quantity = $3, maintenance_expire_time = $4, version_date = $5, version_start_time = $6,
 			attributes = $7, expire_after = $8,
-			start_time = CASE WHEN start_at_first_activation THEN start_time ELSE $9 END,
-			expire_time = CASE WHEN start_at_first_activation THEN expire_time ELSE $10 END, updated_at = now()
+			start_time = CASE WHEN started THEN start_time ELSE $9 END,
+			expire_time = CASE WHEN started THEN expire_time ELSE $10 END,
+			start_at_first_activation = started OR $11, updated_at = now()
+		FROM (SELECT start_at_first_activation AND start_time IS NOT NULL AS started FROM line_items WHERE tenant_id = $1 AND activation_id = $2) AS s
 		WHERE tenant_id = $1 AND activation_id = $2`,
-		tenant, activationID, li.Quantity, li.MaintenanceExpireTime, li.VersionDate, li.VersionStartTime, attrs, li.ExpireAfter, li.StartTime, li.ExpireTime)
+		tenant, activationID, li.Quantity, li.MaintenanceExpireTime, li.VersionDate, li.VersionStartTime, attrs, li.ExpireAfter, li.StartTime, li.ExpireTime,
+		li.StartAtFirstActivation)
 	return err
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/quantity"
 )
 
 // Activation is a request for a license of one line item for one host.
@@ -23,9 +24,7 @@ func (a *App) Activate(ctx context.Context, in Activation) (Fulfillment, error) 
 	var v errs.Violations
 	v.Require("line_item", in.ActivationID)
 	v.Require("host_id", in.HostID)
-	if in.Quantity <= 0 {
-		v.Add("quantity", "must be positive")
-	}
+	quantity.Check(&v, "quantity", in.Quantity, 1)
 	if err := v.Err(); err != nil {
 		return Fulfillment{}, err
 	}
@@ -36,6 +35,9 @@ func (a *App) Activate(ctx context.Context, in Activation) (Fulfillment, error) 
 	})
 	if err != nil {
 		return Fulfillment{}, renameFields(err, "hosts[0]", "host_id", "lines[0].counts[0]", "quantity", "lines[0]", "line_item")
+	}
+	if f := res.Fulfillments[0]; f.Count() != in.Quantity {
+		return Fulfillment{}, errRequestReused() // a replay asking for another quantity
 	}
 	return res.Fulfillments[0], nil
 }

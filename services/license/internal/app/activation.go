@@ -16,6 +16,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/duration"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/ids"
+	"github.com/tessera-dev/tessera/services/platform/quantity"
 	"github.com/tessera-dev/tessera/services/platform/seats"
 )
 
@@ -74,7 +75,6 @@ type ActivationResult struct {
 const (
 	maxActivationLines = 100
 	maxHostGroups      = 50
-	maxCount           = 1_000_000
 )
 
 // counted models need a license server and carry a seat count.
@@ -121,11 +121,10 @@ func (in *BatchActivation) checkShape() error {
 				v.Add(cf+".host", "appears twice for this line item")
 			}
 			groups[c.Group] = true
-			if c.Count < 0 || c.Count > maxCount {
-				v.Add(cf+".count", "must be 0-%d (0: the default)", maxCount)
-			}
-			if c.Overdraft < 0 || c.Overdraft > maxCount {
-				v.Add(cf+".overdraft", "must be 0-%d", maxCount)
+			quantity.Check(&v, cf+".count", c.Count, 0) // 0: the default
+			quantity.Check(&v, cf+".overdraft", c.Overdraft, 0)
+			if c.Count <= quantity.Max && c.Overdraft <= quantity.Max && c.Count+c.Overdraft > quantity.Max { // one fulfillment, one reservation
+				v.Add(cf+".count", "count and overdraft together must be at most %d", quantity.Max)
 			}
 		}
 	}
@@ -193,11 +192,15 @@ func (a *App) ActivateBatch(ctx context.Context, in BatchActivation) (Activation
 	}
 	p, _ := authz.FromContext(ctx)
 	tenant := p.GetTenantId()
-	// A replayed request ID is not looked up first (one query less on every
-	// activation): its claims are already there, its reservations answer as before,
-	// and storing it finds the first result, which commit returns.
+	// A replay is recognised before any check of the line items: the first result
+	// comes back whatever seats are left or whatever happened to the line item since
+	// (PLT-6), e.g. after a crash lost the first answer.
 	if in.RequestID == "" {
 		in.RequestID = ids.New("REQ", 4)
+	} else if !in.ValidateOnly {
+		if res, done, err := a.replayedActivation(ctx, in); done || err != nil {
+			return res, err
+		}
 	}
 
 	items, err := a.readBatch(ctx, in.Lines)
@@ -245,6 +248,41 @@ func (a *App) ActivateBatch(ctx context.Context, in BatchActivation) (Activation
 		}
 	}
 	return a.commit(ctx, tenant, in.RequestID, fs, cls, in.Attrs.ShipToEmails)
+}
+
+// replayedActivation returns the first result of an activation request ID already
+// stored. The request must name the same line items, and its fulfillments must be
+// ones the caller may see; otherwise the request ID belongs to another request.
+func (a *App) replayedActivation(ctx context.Context, in BatchActivation) (ActivationResult, bool, error) {
+	p, _ := authz.FromContext(ctx)
+	fs, cls, err := a.store.FulfillmentsByRequest(ctx, p.GetTenantId(), in.RequestID)
+	if errs.IsKind(err, errs.KindNotFound) {
+		return ActivationResult{}, false, nil
+	}
+	if err != nil {
+		return ActivationResult{}, false, err
+	}
+	asked := map[string]bool{}
+	for _, l := range in.Lines {
+		asked[l.ActivationID] = true
+	}
+	got := map[string]bool{}
+	for _, f := range fs {
+		ref := authz.LineItemRef{AccountID: f.AccountID, EntitlementID: f.EntitlementID, ActivationID: f.ActivationID, ProductLineID: f.ProductLineID}
+		if !authz.CanSeeLineItem(p, ref) || !asked[f.ActivationID] {
+			return ActivationResult{}, false, errRequestReused()
+		}
+		got[f.ActivationID] = true
+	}
+	if len(got) != len(asked) {
+		return ActivationResult{}, false, errRequestReused()
+	}
+	return ActivationResult{Fulfillments: fs, Consolidated: cls}, true, nil
+}
+
+// errRequestReused refuses a request ID that another request used first.
+func errRequestReused() error {
+	return errs.Invalid("request_id", "was used before for another request")
 }
 
 // readBatch reads the line items and their products and applies the batch rules:
@@ -374,12 +412,14 @@ func (a *App) placeHosts(ctx context.Context, model LineItem, groups []HostGroup
 
 // termStart is the start date licenses of line items without one carry: the chosen
 // or current time, which the first activation writes back (SPEC LIC-1). Line items
-// that have a start keep it; choosing another is refused.
+// that have a start keep it, also while it is ahead: activations before it are
+// allowed and their licenses start then. Choosing the same date again is fine;
+// choosing another is refused.
 func termStart(items []batchItem, chosen *time.Time, now time.Time) (time.Time, error) {
 	for _, it := range items {
-		if it.li.StartTime != nil && chosen != nil && !it.li.StartTime.Equal(*chosen) {
-			return time.Time{}, errs.Invalid("attributes.start_time", "line item %s started on %s; its start date is fixed",
-				it.li.ActivationID, it.li.StartTime.Format("2006-01-02"))
+		if it.li.StartTime != nil && chosen != nil && licfile.Date(*it.li.StartTime) != licfile.Date(*chosen) {
+			return time.Time{}, errs.InvalidReason("START_DATE_FIXED", "attributes.start_time", "line item %s starts on %s; its start date is fixed",
+				it.li.ActivationID, it.li.StartTime.UTC().Format("2006-01-02"))
 		}
 	}
 	if chosen != nil {

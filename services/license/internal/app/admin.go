@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/tessera-dev/tessera/services/license/licfile"
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/quantity"
 )
 
 // ServerCount is a server (or triad) and the seats of a product it should hold.
@@ -39,7 +39,7 @@ type AdminResult struct {
 // account holds; seats stay where they are as far as the targets allow, the rest move
 // from the largest fulfillments first. validate_only returns the moves for review;
 // run again to make them. Each move is a rehost under a request ID derived from the
-// batch's, so a retry after a failure finishes the batch. Portal admins are not held
+// batch's and the fulfillment it moves, so a retry after a failure finishes the batch. Portal admins are not held
 // to the models' rehost limits.
 func (a *App) BatchRehost(ctx context.Context, accountID string, targets map[string][]ServerCount, validateOnly bool, requestID string) (AdminResult, error) {
 	if len(targets) == 0 {
@@ -80,13 +80,16 @@ func (a *App) BatchRehost(ctx context.Context, accountID string, targets map[str
 	// move takes from the successor that stayed.
 	current := map[string]string{}
 	var created []Fulfillment
-	for i, m := range moves {
+	for _, m := range moves {
 		id := m.FulfillmentID
 		if next, ok := current[id]; ok {
 			id = next
 		}
 		count, overdraft := m.Count, m.Overdraft
-		r, err := a.rehost(ctx, id, m.To, Part{Count: &count, Overdraft: &overdraft}, false, requestID+"/"+strconv.Itoa(i), false)
+		// The move's request ID names the fulfillment it rehosts (each is rehosted
+		// once, then replaced): a retry plans only the moves left, from other
+		// fulfillments, and none of them is taken for a move of the first run.
+		r, err := a.rehost(ctx, id, m.To, Part{Count: &count, Overdraft: &overdraft}, false, requestID+"/"+id, false)
 		if err != nil {
 			return AdminResult{}, err
 		}
@@ -112,8 +115,8 @@ func (a *App) planRedistribution(ctx context.Context, tenant, accountID, product
 	var order []string
 	var wanted int64
 	for i, t := range targets {
-		if t.Count < 0 || len(t.Servers) == 0 {
-			return nil, errs.Invalid(fmt.Sprintf("%s.servers[%d]", field, i), "name a server and a count of 0 or more")
+		if t.Count < 0 || t.Count > quantity.Max || len(t.Servers) == 0 {
+			return nil, errs.Invalid(fmt.Sprintf("%s.servers[%d]", field, i), "name a server and a count of 0-%d", quantity.Max)
 		}
 		k := strings.Join(t.Servers, " ")
 		if _, dup := want[k]; dup {
@@ -207,7 +210,15 @@ func (a *App) TransferHostLicenses(ctx context.Context, accountID, from, to stri
 	if err != nil {
 		return AdminResult{}, err
 	}
-	if len(live) == 0 {
+	// A replay answers with the licenses the first call moved (found by the request
+	// IDs it derived), and finishes what it left on the host.
+	var done []LifecycleResult
+	if requestID != "" && !validateOnly {
+		if done, err = a.movedFromHost(ctx, tenant, accountID, fromHost.String(), requestID); err != nil {
+			return AdminResult{}, err
+		}
+	}
+	if len(live) == 0 && len(done) == 0 {
 		return AdminResult{}, errs.FailedPrecondition("HOST_HAS_NO_LICENSES", "account %s has no live license on %s", accountID, fromHost)
 	}
 	requestID = orNew(requestID)
@@ -222,6 +233,17 @@ func (a *App) TransferHostLicenses(ctx context.Context, accountID, from, to stri
 	}
 	res := AdminResult{ValidateOnly: validateOnly}
 	var onServer []string
+	for _, r := range done {
+		old := r.Replaced[0]
+		res.Moves = append(res.Moves, RehostMove{
+			FulfillmentID: old.ID, From: HostGroup{Servers: old.ServerHostIDs, Nodes: old.NodeHostIDs},
+			To: HostGroup{Servers: r.Created[0].ServerHostIDs, Nodes: r.Created[0].NodeHostIDs}, Count: old.Count(), Overdraft: old.Overdraft,
+		})
+		res.Created = append(res.Created, r.Created...)
+		if len(r.Created[0].ServerHostIDs) > 0 {
+			onServer = append(onServer, r.Created[0].ID)
+		}
+	}
 	for _, f := range live {
 		move := RehostMove{
 			FulfillmentID: f.ID, From: HostGroup{Servers: f.ServerHostIDs, Nodes: f.NodeHostIDs},
@@ -240,10 +262,31 @@ func (a *App) TransferHostLicenses(ctx context.Context, accountID, from, to stri
 			onServer = append(onServer, r.Created[0].ID)
 		}
 	}
-	if consolidateThem && !validateOnly && len(onServer) >= 2 {
+	if consolidateThem && !validateOnly && len(onServer) >= 2 { // a replay finds the first consolidation
 		if res.Consolidated, err = a.ConsolidateFulfillments(ctx, onServer, false, requestID+"/consolidate"); err != nil {
 			return AdminResult{}, err
 		}
 	}
 	return res, nil
+}
+
+// movedFromHost returns what an earlier TransferHostLicenses with the request ID
+// did: the rehosts, under the request IDs it derived, of the account's licenses
+// that were on the host.
+func (a *App) movedFromHost(ctx context.Context, tenant, accountID, hostID, requestID string) ([]LifecycleResult, error) {
+	rehosted, err := a.store.OfHost(ctx, tenant, accountID, hostID, SupportRehost)
+	if err != nil {
+		return nil, err
+	}
+	var out []LifecycleResult
+	for _, f := range rehosted {
+		r, found, err := a.replayed(ctx, requestID+"/"+f.ID, false)
+		if err != nil {
+			return nil, err
+		}
+		if found && len(r.Replaced) > 0 && len(r.Created) > 0 {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }

@@ -74,6 +74,9 @@ type Fulfillment struct {
 	ShipTo []string
 	// Start is the term start an activation records on the line item.
 	Start time.Time
+	// UpgradedSeats are the seats a replaced fulfillment gives to an upgrade, upsell
+	// or renewal: they stay consumed under its claim (set in a LifecycleChange).
+	UpgradedSeats int64
 }
 
 // Count is the fulfillment's seat count without overdraft.
@@ -233,12 +236,16 @@ type Store interface {
 	// LiveOf lists an account's MASTER fulfillments, of a product and on a host
 	// (server or node-locked) when those are given, largest first.
 	LiveOf(ctx context.Context, tenant, accountID, productID, hostID string) ([]Fulfillment, error)
+	// OfHost lists an account's fulfillments of a support type on a host.
+	OfHost(ctx context.Context, tenant, accountID, hostID, supportType string) ([]Fulfillment, error)
 	// LiveOfLineItem lists the MASTER fulfillments of a line item.
 	LiveOfLineItem(ctx context.Context, tenant, activationID string) ([]Fulfillment, error)
 	// LiveSuccessors lists the MASTER fulfillments made from parentID (lineage rootID).
 	LiveSuccessors(ctx context.Context, tenant, rootID, parentID string) ([]Fulfillment, error)
 	// LiveOfClaim lists the MASTER fulfillments a seat claim backs.
 	LiveOfClaim(ctx context.Context, tenant string, claimID uuid.UUID) ([]Fulfillment, error)
+	// UpgradedOfClaim sums the seats a claim's fulfillments gave to upgrades.
+	UpgradedOfClaim(ctx context.Context, tenant string, claimID uuid.UUID) (int64, error)
 	// ApplyLifecycle stores a lifecycle change with its claims in one transaction;
 	// it fails with FULFILLMENT_NOT_MASTER when another change got there first.
 	ApplyLifecycle(ctx context.Context, tenant string, c LifecycleChange) error

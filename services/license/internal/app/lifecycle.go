@@ -299,12 +299,18 @@ func (a *App) replayed(ctx context.Context, requestID string, validateOnly bool)
 	if len(requestID) > 128 {
 		return LifecycleResult{}, false, errs.Invalid("request_id", "must be at most 128 characters")
 	}
-	replaced, created, err := a.store.LifecycleByRequest(ctx, authz.MustTenant(ctx), requestID)
+	p, _ := authz.FromContext(ctx)
+	replaced, created, err := a.store.LifecycleByRequest(ctx, p.GetTenantId(), requestID)
 	if errs.IsKind(err, errs.KindNotFound) {
 		return LifecycleResult{}, false, nil
 	}
 	if err != nil {
 		return LifecycleResult{}, false, err
+	}
+	for _, f := range replaced {
+		if !authz.CanSeeLineItem(p, authz.LineItemRef{AccountID: f.AccountID, EntitlementID: f.EntitlementID, ActivationID: f.ActivationID, ProductLineID: f.ProductLineID}) {
+			return LifecycleResult{}, false, errRequestReused()
+		}
 	}
 	return LifecycleResult{Replaced: replaced, Created: created}, true, nil
 }
@@ -382,7 +388,13 @@ func (a *App) lifecycleClaims(ctx context.Context, tenant string, c *LifecycleCh
 		if err != nil {
 			return nil, err
 		}
-		var keep int64
+		// The claim keeps what its live fulfillments keep, and the seats its
+		// fulfillments gave to upgrades (before, or in this change): those stay
+		// consumed on this line item.
+		keep, err := a.store.UpgradedOfClaim(ctx, tenant, r.ClaimID)
+		if err != nil {
+			return nil, err
+		}
 		for _, l := range live {
 			if !replacedIDs[l.ID] {
 				keep += l.Quantity
@@ -391,6 +403,11 @@ func (a *App) lifecycleClaims(ctx context.Context, tenant string, c *LifecycleCh
 		for _, n := range c.Created {
 			if n.ClaimID == r.ClaimID {
 				keep += n.Quantity
+			}
+		}
+		for _, u := range c.Replaced {
+			if u.ClaimID == r.ClaimID {
+				keep += u.UpgradedSeats
 			}
 		}
 		old := r.ClaimID

@@ -85,8 +85,11 @@ type UpgradeMove struct {
 // upgrade, upsell or renewal line item (SPEC LIC-9): for each host the system takes
 // the copies from the largest fulfillments first; each of those is marked UPGRADE,
 // UPSELL or RENEW and what it keeps goes on a new MASTER of the parent; the moved
-// copies become a MASTER of the new line item, whose seats are checked now. All of
-// it, seats included, happens at once or not at all.
+// copies become a MASTER of the new line item, whose seats are checked now. The
+// parent's seats behind the moved copies stay consumed there (the customer bought
+// them once), so the chain's live seats never exceed what was bought; only an
+// overdraft left without copies goes back. All of it, seats included, happens at
+// once or not at all.
 func (a *App) UpgradeFulfillments(ctx context.Context, activationID string, moves []UpgradeMove, validateOnly bool, requestID string) (LifecycleResult, error) {
 	if len(moves) == 0 || len(moves) > maxHostGroups {
 		return LifecycleResult{}, errs.Invalid("moves", "give 1-%d moves", maxHostGroups)
@@ -151,12 +154,17 @@ func (a *App) UpgradeFulfillments(ctx context.Context, activationID string, move
 			if first == "" {
 				first = f.ID
 			}
-			change.Replaced = append(change.Replaced, marked(f, upgradeKinds[li.Kind], StateObsolete))
+			// The copies move; the seats they stood for stay consumed on the parent
+			// (the purchase did not grow), held by the same claim.
+			up := marked(f, upgradeKinds[li.Kind], StateObsolete)
+			up.UpgradedSeats = take
+			change.Replaced = append(change.Replaced, up)
 			if take == f.Count() {
-				change.Returned[f.ID] = f.Quantity // the overdraft goes with the last copy
+				if f.Overdraft > 0 {
+					change.Returned[f.ID] = f.Overdraft // overdraft seats were never bought: they go back
+				}
 				continue
 			}
-			change.Returned[f.ID] = take
 			change.Created = append(change.Created, withCounts(successor(f, requestID, userID), f.Count()-take, f.Overdraft))
 		}
 		n := Fulfillment{

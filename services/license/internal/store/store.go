@@ -453,6 +453,14 @@ func (s *Store) LiveOfClaim(ctx context.Context, tenant string, claimID uuid.UUI
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Fulfillment, error) { return scanFulfillment(r) })
 }
 
+// UpgradedOfClaim sums the seats a claim's fulfillments gave to upgrades, upsells
+// and renewals, which the claim still holds.
+func (s *Store) UpgradedOfClaim(ctx context.Context, tenant string, claimID uuid.UUID) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(upgraded_seats), 0) FROM fulfillments WHERE tenant_id = $1 AND claim_id = $2 AND upgraded_seats > 0`, tenant, claimID).Scan(&n)
+	return n, err
+}
+
 // ApplyLifecycle marks the replaced fulfillments under their row locks (refusing
 // any no longer MASTER), stores the new ones, moves the live fulfillments of each
 // replaced seat claim to its replacement and commits every claim, with the events,
@@ -468,8 +476,8 @@ func (s *Store) ApplyLifecycle(ctx context.Context, tenant string, c app.Lifecyc
 			if support != app.SupportMaster {
 				return errs.FailedPrecondition("FULFILLMENT_NOT_MASTER", "fulfillment %s was changed meanwhile (support type %s)", r.ID, support)
 			}
-			if _, err := tx.Exec(ctx, `UPDATE fulfillments SET support_type = $3, state = $4, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
-				tenant, r.ID, r.SupportType, r.State); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE fulfillments SET support_type = $3, state = $4, upgraded_seats = $5, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
+				tenant, r.ID, r.SupportType, r.State, r.UpgradedSeats); err != nil {
 				return err
 			}
 			replaced[i] = r.ID
@@ -485,7 +493,13 @@ func (s *Store) ApplyLifecycle(ctx context.Context, tenant string, c app.Lifecyc
 			created[i] = f.ID
 		}
 		for old, next := range c.Replacements {
+			// The replacement holds what the old claim's live fulfillments keep and
+			// the seats its fulfillments gave to upgrades: both move to it.
 			if _, err := tx.Exec(ctx, `UPDATE fulfillments SET claim_id = $3, updated_at = now() WHERE tenant_id = $1 AND claim_id = $2 AND support_type = 'master'`,
+				tenant, old, next); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE fulfillments SET claim_id = $3 WHERE tenant_id = $1 AND claim_id = $2 AND upgraded_seats > 0`,
 				tenant, old, next); err != nil {
 				return err
 			}
@@ -568,6 +582,17 @@ func (s *Store) LiveOf(ctx context.Context, tenant, accountID, productID, hostID
 		WHERE tenant_id = $1 AND account_id = $2 AND support_type = 'master'
 		  AND ($3 = '' OR product_id = $3) AND ($4 = '' OR $4 = ANY(server_host_ids || node_host_ids))
 		ORDER BY quantity - overdraft DESC, created_at, id`, tenant, accountID, productID, hostID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Fulfillment, error) { return scanFulfillment(r) })
+}
+
+// OfHost lists an account's fulfillments of a support type on a host, oldest first.
+func (s *Store) OfHost(ctx context.Context, tenant, accountID, hostID, supportType string) ([]app.Fulfillment, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+fulfillmentBasicCols+` FROM fulfillments
+		WHERE tenant_id = $1 AND account_id = $2 AND support_type = $3 AND $4 = ANY(server_host_ids || node_host_ids)
+		ORDER BY created_at, id`, tenant, accountID, supportType, hostID)
 	if err != nil {
 		return nil, err
 	}
