@@ -19,15 +19,16 @@ const DefaultTimeout = 15 * time.Second
 
 // Dial returns a client connection to a neighbour service. Every call gets a default
 // deadline, carries the trace context, and presents a service principal minted by
-// signer for the tenant of the request being served.
-func Dial(target, service string, signer *authz.Signer) (*grpc.ClientConn, error) {
+// signer for the tenant of the request being served, and passes the request ID on.
+func Dial(target, service string, signer *authz.Signer, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 	sp := &servicePrincipal{signer: signer, service: service, cache: map[string]signedPrincipal{}}
-	return grpc.NewClient(target,
+	opts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
 		grpc.WithChainUnaryInterceptor(deadline, sp.unary),
 		grpc.WithChainStreamInterceptor(sp.stream),
-	)
+	}, PropagateRequestID()...)
+	return grpc.NewClient(target, append(opts, extra...)...)
 }
 
 func deadline(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {

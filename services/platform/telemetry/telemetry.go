@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
@@ -30,7 +31,14 @@ type Config struct {
 	OTLPInsecure bool
 	// SpanExporter, when set, receives every span as well (tests use an in-memory one).
 	SpanExporter sdktrace.SpanExporter
+	// TenantLabels keeps the tenant attribute on metrics. Off, it is dropped from every
+	// instrument: tenant IDs are business data, and one series per tenant is costly.
+	TenantLabels bool
 }
+
+// TenantAttribute is the metric attribute naming a tenant; Setup drops it unless
+// Config.TenantLabels is set.
+const TenantAttribute = attribute.Key("tenant")
 
 // Telemetry holds the providers and the /metrics handler.
 type Telemetry struct {
@@ -78,6 +86,12 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 		return nil, err
 	}
 	readers := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(promExp)}
+	if !cfg.TenantLabels {
+		readers = append(readers, sdkmetric.WithView(sdkmetric.NewView(
+			sdkmetric.Instrument{Name: "*"},
+			sdkmetric.Stream{AttributeFilter: attribute.NewDenyKeysFilter(TenantAttribute)},
+		)))
+	}
 	if cfg.OTLPEndpoint != "" {
 		opts := []otlpmetricgrpc.Option{otlpmetricgrpc.WithEndpoint(cfg.OTLPEndpoint)}
 		if cfg.OTLPInsecure {
