@@ -512,7 +512,7 @@ func TestBulkEntitlements_ENT6(t *testing.T) {
 	li := ent["line_items"].([]any)[0].(map[string]any)
 	require.EqualValues(t, "2", li["quantity"])
 	require.NotEmpty(t, li["expire_time"], "a one-year term from redemption")
-	e = admin.refused(http.StatusConflict, "POST", "/v1/webRegisterKeys/"+key+":redeem", map[string]any{"account": "accounts/OTHER"})
+	e = admin.refused(http.StatusConflict, "POST", "/v1/webRegisterKeys:redeem", map[string]any{"key": key, "account": "accounts/OTHER"})
 	require.Equal(t, "KEY_ALREADY_REDEEMED", e["reason"])
 	rae.refused(http.StatusBadRequest, "POST", "/v1/accounts/ACME:claimKey", map[string]any{"key": "WRK-NOPE-NOPE"})
 	e = rae.refused(http.StatusConflict, "POST", "/v1/accounts/ACME:claimKey", map[string]any{"key": "ENT-SOMETHING"})
