@@ -132,12 +132,12 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, log *slog.Logger
 			}
 			return nil
 		}),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler{&runtime.JSONPb{
 			// Zero numbers, false and empty lists are answers too ("available": "0"); unset
 			// messages stay out.
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		}}),
 	)
 	regs := []struct {
 		reg  func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
