@@ -107,7 +107,7 @@ func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.M
 var (
 	// protojson's errors name the field by its JSON name: "invalid value for int64
 	// field quantity: "abc"", "unknown field "colour"".
-	protojsonField   = regexp.MustCompile(`(?:invalid value for \S+ field|unknown field|field) "?([A-Za-z0-9_.]+)"?`)
+	protojsonField   = regexp.MustCompile(`(?:invalid value for \S+ field|unknown field) "?([A-Za-z0-9_.]+)"?`)
 	queryParamField  = regexp.MustCompile(`parameter: ([A-Za-z0-9_.]+)`)
 	decodingPrefixes = []string{"proto:", "type mismatch", "syntax error", "unexpected EOF", "json:", "invalid character"}
 )
