@@ -196,6 +196,12 @@ type Entitlements interface {
 	ReleaseSeats(ctx context.Context, reservation uuid.UUID) error
 }
 
+// Accounts is what the use cases need of the account service.
+type Accounts interface {
+	// AccountExists returns nil for an account of the request's tenant, NotFound else.
+	AccountExists(ctx context.Context, accountID string) error
+}
+
 // Seats is the seat-claim ledger (platform/seats).
 type Seats interface {
 	Begin(ctx context.Context, c seats.Claim) (string, error)
@@ -272,10 +278,11 @@ var (
 
 // App is the license service's use cases.
 type App struct {
-	store Store
-	ent   Entitlements
-	seats Seats
-	now   func() time.Time
+	store    Store
+	ent      Entitlements
+	seats    Seats
+	accounts Accounts
+	now      func() time.Time
 	// wakeJobs tells the job worker a job was queued.
 	wakeJobs chan struct{}
 	// committer groups concurrent activations while RunCommitter runs.
@@ -283,6 +290,6 @@ type App struct {
 }
 
 // New returns the use cases.
-func New(store Store, ent Entitlements, seats Seats) *App {
-	return &App{store: store, ent: ent, seats: seats, now: time.Now, wakeJobs: make(chan struct{}, 1)}
+func New(store Store, ent Entitlements, seats Seats, accounts Accounts) *App {
+	return &App{store: store, ent: ent, seats: seats, accounts: accounts, now: time.Now, wakeJobs: make(chan struct{}, 1)}
 }
