@@ -69,7 +69,6 @@ func redactPath(path string) string {
 	return strings.Join(parts, "/")
 }
 
-
 // accessLog logs one line per request (secrets in the path redacted, the request
 // ID from the context); server errors at error level.
 func accessLog(log *slog.Logger, next http.Handler) http.Handler {
