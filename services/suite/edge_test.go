@@ -202,6 +202,23 @@ func TestEdgeHeaders_Issue12(t *testing.T) {
 		id := admin.do("GET", "/healthz", nil, "X-Request-Id", bad).Header.Get("X-Request-Id")
 		require.Regexp(t, `^[0-9a-f]{32}$`, id, "an unusable request ID %q is replaced", bad)
 	}
+	// The ID is on the gateway's span; a secret in a path reaches no span.
+	api.do("POST", "/v1/invitations/inv_5ec7e7:accept", map[string]any{}, "X-Request-Id", "secret-path")
+	require.Eventually(t, func() bool {
+		var withID, redacted bool
+		for _, sp := range suitetest.Spans.GetSpans() {
+			for _, a := range sp.Attributes {
+				withID = withID || a.Key == "http.request_id" && a.Value.AsString() == "client-req.42"
+				if a.Key == "http.request_id" && a.Value.AsString() == "secret-path" {
+					redacted = sp.Name == "POST /v1/invitations/REDACTED:accept"
+					for _, b := range sp.Attributes {
+						redacted = redacted && !strings.Contains(b.Value.Emit(), "inv_5ec7e7")
+					}
+				}
+			}
+		}
+		return withID && redacted
+	}, 5*time.Second, 50*time.Millisecond)
 	// Errors carry the ID too.
 	require.NotEmpty(t, api.do("GET", "/v1/lineItems/"+seed.ActivationID, nil).Header.Get("X-Request-Id"))
 
