@@ -212,7 +212,7 @@ func TestEdgeHeaders_Issue12(t *testing.T) {
 				if a.Key == "http.request_id" && a.Value.AsString() == "secret-path" {
 					redacted = sp.Name == "POST /v1/invitations/REDACTED:accept"
 					for _, b := range sp.Attributes {
-						redacted = redacted && !strings.Contains(b.Value.Emit(), "inv_5ec7e7")
+						redacted = redacted && !strings.Contains(b.Value.String(), "inv_5ec7e7")
 					}
 				}
 			}
