@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -105,6 +106,18 @@ func (g *Gateway) download(w http.ResponseWriter, r *http.Request) {
 	} else {
 		w.WriteHeader(http.StatusOK)
 	}
+	// The server's read and write timeouts run from the start of the request; a large
+	// file to a slow client takes longer. The request is read, so lift the read
+	// deadline (its expiry would cancel the request), and give every chunk its own
+	// write deadline: a stalled client is still cut off, a slow one is not.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	extend := func() {
+		if g.cfg.WriteTimeout > 0 {
+			_ = rc.SetWriteDeadline(time.Now().Add(g.cfg.WriteTimeout))
+		}
+	}
+	extend()
 	if _, err := w.Write(first.GetChunk()); err != nil {
 		return
 	}
@@ -117,6 +130,7 @@ func (g *Gateway) download(w http.ResponseWriter, r *http.Request) {
 			g.log.WarnContext(ctx, "download stream broke", "file", name, "err", err)
 			return // headers are sent; the short body tells the client
 		}
+		extend()
 		if _, err := w.Write(msg.GetChunk()); err != nil {
 			return
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -37,6 +39,7 @@ type FieldViolation struct {
 
 // writeStatus renders a gRPC status as the REST error shape.
 func writeStatus(w http.ResponseWriter, st *status.Status) {
+	st = fromTransport(st)
 	code := runtime.HTTPStatusFromCode(st.Code())
 	if st.Code() == codes.FailedPrecondition {
 		code = http.StatusConflict // the request is valid; the resource's state refuses it
@@ -47,6 +50,9 @@ func writeStatus(w http.ResponseWriter, st *status.Status) {
 		case *errdetails.ErrorInfo:
 			body.Error.Reason = d.GetReason()
 			body.Error.Metadata = d.GetMetadata()
+			if st.Code() == codes.ResourceExhausted && d.GetReason() == reasonTooLarge {
+				body.Error.Code = http.StatusRequestEntityTooLarge
+			}
 		case *errdetails.BadRequest:
 			for _, v := range d.GetFieldViolations() {
 				body.Error.FieldViolations = append(body.Error.FieldViolations, FieldViolation{Field: v.GetField(), Description: v.GetDescription()})
@@ -60,15 +66,96 @@ func writeStatus(w http.ResponseWriter, st *status.Status) {
 			}
 		}
 	}
+	writeBody(w, body)
+}
+
+func writeBody(w http.ResponseWriter, body ErrorBody) {
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
+	w.WriteHeader(body.Error.Code)
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// errorHandler plugs writeStatus into grpc-gateway; request bodies that do not parse
-// arrive here as InvalidArgument too.
-func errorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, _ *http.Request, err error) {
-	writeStatus(w, status.Convert(err))
+// writeHTTPError renders an edge refusal that has no gRPC status of its own.
+func writeHTTPError(w http.ResponseWriter, code int, statusName, message string) {
+	writeBody(w, ErrorBody{Error: ErrorDetail{Code: code, Status: statusName, Message: message}})
+}
+
+// errorHandler plugs writeStatus into grpc-gateway. Request bodies cut off by the
+// body limit answer 413; bodies and parameters that do not parse arrive as
+// InvalidArgument with protojson's text, and answer with the field named instead.
+func errorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if limit, over := bodyTooLarge(r); over {
+		writeStatus(w, tooLarge(limit))
+		return
+	}
+	writeStatus(w, fromDecoding(status.Convert(err)))
+}
+
+// routingErrorHandler answers paths the API does not have (404) and methods a path
+// does not serve (405, not gRPC's 501) in the one error shape.
+func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	switch httpStatus {
+	case http.StatusMethodNotAllowed:
+		methodNotAllowed(w, r)
+	case http.StatusNotFound:
+		writeStatus(w, status.New(codes.NotFound, "no API route matches "+r.Method+" "+redactPath(r.URL.Path)))
+	default:
+		runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
+	}
+}
+
+var (
+	// protojson's errors name the field by its JSON name: "invalid value for int64
+	// field quantity: "abc"", "unknown field "colour"".
+	protojsonField   = regexp.MustCompile(`(?:invalid value for \S+ field|unknown field) "?([A-Za-z0-9_.]+)"?`)
+	queryParamField  = regexp.MustCompile(`parameter: ([A-Za-z0-9_.]+)`)
+	decodingPrefixes = []string{"proto:", "type mismatch", "syntax error", "unexpected EOF", "json:", "invalid character"}
+)
+
+// fromDecoding turns a decoding failure of grpc-gateway (a status with protojson's or
+// strconv's text and no details) into InvalidArgument with a BadRequest field
+// violation naming the field in snake_case, as every other refusal does.
+func fromDecoding(st *status.Status) *status.Status {
+	if st.Code() != codes.InvalidArgument || len(st.Details()) > 0 {
+		return st
+	}
+	msg := st.Message()
+	if !slices.ContainsFunc(decodingPrefixes, func(p string) bool { return strings.HasPrefix(msg, p) }) {
+		return st
+	}
+	field, desc := "body", "the request body is not valid JSON"
+	if m := protojsonField.FindStringSubmatch(msg); m != nil {
+		field = snakeCase(m[1])
+		switch {
+		case strings.Contains(msg, "unknown field"):
+			desc = "no such field in this request"
+		default:
+			desc = "the value has the wrong type or format for this field"
+		}
+	} else if m := queryParamField.FindStringSubmatch(msg); m != nil {
+		field, desc = snakeCase(m[1]), "the value has the wrong type or format for this parameter"
+	}
+	out := status.New(codes.InvalidArgument, field+": "+desc)
+	if withDetails, err := out.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: desc}}}); err == nil {
+		return withDetails
+	}
+	return out
+}
+
+// snakeCase turns a JSON name (accountId) into the proto name (account_id) that
+// errors and the OpenAPI document use.
+func snakeCase(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if unicode.IsUpper(r) {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // statusName spells a gRPC code as Google's JSON errors do: INVALID_ARGUMENT.

@@ -29,7 +29,6 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/tessera-dev/tessera/gen/openapi"
 	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
 	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	devicepb "github.com/tessera-dev/tessera/gen/tessera/device/v1"
@@ -37,6 +36,7 @@ import (
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
 	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/grpcx"
 	"github.com/tessera-dev/tessera/services/platform/telemetry"
 )
 
@@ -62,6 +62,15 @@ type Config struct {
 	// Telemetry makes the gateway's HTTP and client spans and metrics, under its own
 	// service.name; zero uses the global providers.
 	Telemetry telemetry.Providers
+	// MaxBodyBytes bounds a request body (413 beyond; 0: no limit). The gRPC message
+	// limit of the gateway's clients is the same.
+	MaxBodyBytes int64
+	// WriteTimeout is the server's write timeout; downloads extend their write
+	// deadline by it for every chunk, so a long download streams on.
+	WriteTimeout time.Duration
+	// CORSAllowedOrigins are the browser origins allowed to call the API ("*": any);
+	// empty turns CORS off.
+	CORSAllowedOrigins []string
 }
 
 // Gateway is the REST edge's HTTP handler.
@@ -79,8 +88,9 @@ type Gateway struct {
 	loginPerIP, loginPerUser, apiPerIP, apiPerToken *limiter
 }
 
-// New dials the services and builds the HTTP routes. metrics serves /metrics.
-func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Handler, log *slog.Logger) (*Gateway, error) {
+// New dials the services and builds the HTTP routes. /metrics is not among them: it
+// is served on the ops listener only (see suite).
+func New(ctx context.Context, cfg Config, signer *authz.Signer, log *slog.Logger) (*Gateway, error) {
 	g := &Gateway{
 		cfg: cfg, signer: signer, log: log, conns: map[string]*grpc.ClientConn{}, cache: newAuthCache(cfg.AuthCacheTTL),
 		loginPerIP:   newLimiter(cfg.LoginPerMinutePerIP, time.Minute),
@@ -101,7 +111,12 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Han
 		if target == "" {
 			return nil, fmt.Errorf("gateway: no address for the %s service", name)
 		}
-		conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithStatsHandler(otelgrpc.NewClientHandler(cfg.Telemetry.GRPC()...)))
+		opts := append([]grpc.DialOption{
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithStatsHandler(otelgrpc.NewClientHandler(cfg.Telemetry.GRPC()...)),
+			grpcx.WithMaxMessageBytes(int(cfg.MaxBodyBytes)),
+		}, grpcx.PropagateRequestID()...)
+		conn, err := grpc.NewClient(target, opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -112,6 +127,7 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Han
 
 	mux := runtime.NewServeMux(
 		runtime.WithErrorHandler(errorHandler),
+		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		// Services learn who calls from the signed principal alone: no HTTP header,
 		// least of all the bearer token, is passed on to them.
 		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
@@ -121,10 +137,12 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Han
 			}
 			return nil
 		}),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: false},
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler{&runtime.JSONPb{
+			// Zero numbers, false and empty lists are answers too ("available": "0"); unset
+			// messages stay out.
+			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		}}),
 	)
 	regs := []struct {
 		reg  func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
@@ -151,11 +169,14 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Han
 
 	root := http.NewServeMux()
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	root.HandleFunc("GET /readyz", g.ready)
-	root.Handle("GET /metrics", metrics)
+	root.HandleFunc("GET /readyz", g.Ready)
+	doc, err := g.openAPIDocument()
+	if err != nil {
+		return nil, err
+	}
 	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(openapi.Document)
+		_, _ = w.Write(doc)
 	})
 	api := g.limitLogins(g.authenticate(g.evictOnRevoke(mux)))
 	root.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -175,9 +196,9 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Han
 		}
 		api.ServeHTTP(w, r)
 	}))
-	g.handler = otelhttp.NewHandler(accessLog(log, root), "gateway",
+	g.handler = otelhttp.NewHandler(withRequestID(accessLog(log, g.edge(root))), "gateway",
 		otelhttp.WithTracerProvider(cfg.Telemetry.TracerProvider()), otelhttp.WithMeterProvider(cfg.Telemetry.MeterProvider()),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + redactPath(r.URL.Path) }))
 	return g, nil
 }
 
@@ -194,8 +215,9 @@ func (g *Gateway) Close() error {
 	return errors.Join(errs...)
 }
 
-// ready reports whether every service answers its health check.
-func (g *Gateway) ready(w http.ResponseWriter, r *http.Request) {
+// Ready reports whether every service answers its health check (/readyz, on the
+// public and the ops listener).
+func (g *Gateway) Ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	for name, conn := range g.conns {
@@ -319,6 +341,10 @@ func (g *Gateway) limitLogins(next http.Handler) http.Handler {
 			return
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		if limit, over := bodyTooLarge(r); over {
+			writeStatus(w, tooLarge(limit))
+			return
+		}
 		if err != nil {
 			writeStatus(w, status.New(codes.InvalidArgument, "unreadable request body"))
 			return

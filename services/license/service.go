@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
+	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
 	"github.com/tessera-dev/tessera/services/license/internal/app"
@@ -41,6 +42,8 @@ type Deps struct {
 	Pool        *pgxpool.Pool // search path: the license schema
 	JS          jetstream.JetStream
 	Entitlement grpc.ClientConnInterface
+	// Account answers whether an account exists (ListHosts of an unknown account).
+	Account grpc.ClientConnInterface
 	// MasterKey (32 bytes) seals the tenants' signing keys at rest.
 	MasterKey []byte
 	Log       *slog.Logger
@@ -69,7 +72,8 @@ func New(d Deps) (*Service, error) {
 	entClient := entitlementpb.NewEntitlementServiceClient(d.Entitlement)
 	ledger := seats.NewLedger(d.Pool, seats.Client{Ent: entClient}, Name, d.Log)
 	a := app.New(store.New(d.Pool, sealer),
-		clients.NewEntitlements(entClient, entitlementpb.NewCatalogServiceClient(d.Entitlement)), ledger, d.Telemetry.MeterProvider())
+		clients.NewEntitlements(entClient, entitlementpb.NewCatalogServiceClient(d.Entitlement)), ledger,
+		clients.Accounts{Acc: accountpb.NewAccountServiceClient(d.Account)}, d.Telemetry.MeterProvider())
 	return &Service{
 		app: a, log: d.Log, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), ledger: ledger,
 		js: d.JS, pool: d.Pool, tel: d.Telemetry,

@@ -66,8 +66,20 @@ type Config struct {
 	RequestsPerSecondPerIP    int
 	RequestsPerSecondPerToken int
 
-	// OpsListen serves /metrics and /healthz in processes without the gateway.
+	// Edge limits (Decision 11). MaxBodyBytes bounds a REST request body and every
+	// gRPC message; the timeouts are the gateway HTTP server's.
+	MaxBodyBytes      int64
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	// CORSAllowedOrigins are the browser origins allowed to call the REST API.
+	CORSAllowedOrigins []string
+
+	// OpsListen serves /metrics, /healthz and /readyz; empty turns it off.
 	OpsListen string
+	// MetricsTenantLabels keeps tenant IDs as metric labels.
+	MetricsTenantLabels bool
 
 	LogLevel     string
 	OTLPEndpoint string
@@ -159,7 +171,14 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.PublicURL, "public-url", "http://127.0.0.1:8080", "where people reach the REST gateway, for links in emails")
 	fs.DurationVar(&c.ReservationSweep, "reservation-sweep", 30*time.Second, "how often expired, unconfirmed seat reservations are released")
 	fs.DurationVar(&c.EmailPoll, "email-poll", 10*time.Second, "how often scheduled emails (partner customers' account emails) are looked for")
-	fs.StringVar(&c.OpsListen, "ops-listen", "127.0.0.1:9100", "address of /metrics and /healthz when the gateway does not run here")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 16<<20, "largest REST request body (413 beyond) and gRPC message, bytes")
+	fs.DurationVar(&c.ReadHeaderTimeout, "http-read-header-timeout", 10*time.Second, "how long the gateway waits for a request's headers")
+	fs.DurationVar(&c.ReadTimeout, "http-read-timeout", time.Minute, "how long the gateway waits for a whole request, body included")
+	fs.DurationVar(&c.WriteTimeout, "http-write-timeout", 2*time.Minute, "how long the gateway takes to write a response (downloads: per chunk)")
+	fs.DurationVar(&c.IdleTimeout, "http-idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
+	fs.Var(listValue{&c.CORSAllowedOrigins}, "cors-allowed-origins", "comma-separated browser origins allowed to call the REST API (* for any); empty: CORS off")
+	fs.StringVar(&c.OpsListen, "ops-listen", "127.0.0.1:9100", "address of /metrics, /healthz and /readyz (empty: off)")
+	fs.BoolVar(&c.MetricsTenantLabels, "metrics-tenant-labels", false, "label business metrics with tenant IDs")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", "", "OTLP gRPC collector host:port for traces; empty disables export")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 10*time.Second, "how long to drain requests on shutdown")
@@ -229,6 +248,22 @@ func (c *Config) Validate() error {
 	for name, v := range map[string]int{"login-rate-per-ip": c.LoginPerMinutePerIP, "login-rate-per-user": c.LoginPerMinutePerUser, "api-rate-per-ip": c.RequestsPerSecondPerIP, "api-rate-per-token": c.RequestsPerSecondPerToken} {
 		if v < 0 {
 			problems = append(problems, name+" must not be negative")
+		}
+	}
+	if c.MaxBodyBytes < 1<<10 || c.MaxBodyBytes > 1<<30 {
+		problems = append(problems, "max-body-bytes must be between 1024 and 1073741824")
+	}
+	for name, d := range map[string]time.Duration{
+		"http-read-header-timeout": c.ReadHeaderTimeout, "http-read-timeout": c.ReadTimeout,
+		"http-write-timeout": c.WriteTimeout, "http-idle-timeout": c.IdleTimeout,
+	} {
+		if d <= 0 || d > time.Hour {
+			problems = append(problems, name+" must be between 1ns and 1h")
+		}
+	}
+	for _, o := range c.CORSAllowedOrigins {
+		if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
+			problems = append(problems, fmt.Sprintf("cors-allowed-origins: %q is not * or an http(s) origin", o))
 		}
 	}
 	if len(problems) > 0 {

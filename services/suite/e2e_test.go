@@ -227,18 +227,25 @@ func TestGoldenPath(t *testing.T) {
 	api.as("rna_00").refused(http.StatusUnauthorized, "GET", lineItem, nil)
 	require.EqualValues(t, 5, num(admin.ok("GET", lineItem, nil)["available"]))
 
-	// The edge serves health, readiness, metrics and the OpenAPI document.
+	// The edge serves health, readiness and the OpenAPI document; metrics only on the
+	// ops listener, without tenant IDs as labels (issue 12, item 10).
 	for _, path := range []string{"/healthz", "/readyz", "/openapi.json"} {
 		require.Equal(t, http.StatusOK, api.do("GET", path, nil).Status, path)
 	}
-	require.Contains(t, string(api.do("GET", "/openapi.json", nil).Raw), "/v1/{line_item}:activate")
-	metrics := string(api.do("GET", "/metrics", nil).Raw)
+	require.Contains(t, string(api.do("GET", "/openapi.json", nil).Raw), "/v1/lineItems/{lineItem}:activate")
+	require.Equal(t, http.StatusNotFound, api.do("GET", "/metrics", nil).Status, "no metrics on the public port")
+	ops := rest{t: t, base: "http://" + env.Suite.Addrs["ops"]}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		require.Equal(t, http.StatusOK, ops.do("GET", path, nil).Status, path)
+	}
+	metrics := string(ops.do("GET", "/metrics", nil).Raw)
 	for _, want := range []string{
 		"tessera_license_activations_total", "tessera_entitlement_seats_reserved_total",
 		`rpc_server_call_duration_seconds_count{`, `rpc_method="tessera.license.v1.LicenseService/ActivateLineItem"`,
 	} {
 		require.True(t, strings.Contains(metrics, want), "/metrics lacks %s", want) //nolint:testifylint // the body is too long to print
 	}
+	require.False(t, strings.Contains(metrics, `tenant="`), "/metrics shows tenant IDs") //nolint:testifylint // the body is too long to print
 }
 
 // attachment returns the named attachment of a raw email.

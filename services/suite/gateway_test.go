@@ -26,7 +26,7 @@ func TestRevocationReachesEveryGateway_GW2(t *testing.T) {
 	second, err := gateway.New(t.Context(), gateway.Config{
 		Targets:      gateway.Targets{Account: a["account"], Entitlement: a["entitlement"], License: a["license"], Device: a["device"], Download: a["download"]},
 		AuthCacheTTL: time.Minute, Events: js,
-	}, env.Suite.Signer, http.NotFoundHandler(), slog.New(slog.DiscardHandler))
+	}, env.Suite.Signer, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = second.Close() })
 	srv := httptest.NewServer(second)

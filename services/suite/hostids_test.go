@@ -51,7 +51,7 @@ func TestHostIDValidation_LIC3(t *testing.T) {
 	require.EqualValues(t, 5, num(admin.ok("GET", "/v1/lineItems/"+li, nil)["available"]))
 
 	// Relaxed IP validation, for this tenant only and by its producer only.
-	require.Nil(t, admin.ok("GET", "/v1/licenseSettings", nil)["relax_ip_validation"], "strict by default")
+	require.Equal(t, false, admin.ok("GET", "/v1/licenseSettings", nil)["relax_ip_validation"], "strict by default")
 	admin.refused(http.StatusBadRequest, "PATCH", "/v1/licenseSettings?update_mask=colour", map[string]any{"relax_ip_validation": true})
 	admin.ok("PATCH", "/v1/licenseSettings?update_mask=relaxIpValidation", map[string]any{"relax_ip_validation": true})
 	require.Equal(t, true, admin.ok("GET", "/v1/licenseSettings", nil)["relax_ip_validation"])

@@ -140,7 +140,7 @@ func TestOrderBatches_ENT3(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
 	cancelled := admin.ok("GET", "/v1/lineItems/"+cad["activation_id"].(string), nil)
 	require.Equal(t, true, cancelled["cancelled"])
-	require.Nil(t, cancelled["available"])
+	require.EqualValues(t, 0, num(cancelled["available"]))
 	e = admin.refused(http.StatusConflict, "POST", "/v1/lineItems/"+cad["activation_id"].(string)+":activate", map[string]any{"host_id": "HOSTNAME=h2", "quantity": 1})
 	require.Equal(t, "LINE_ITEM_CANCELLED", e["reason"])
 	require.Contains(t, e["message"], "cancelled or refunded")
@@ -229,7 +229,7 @@ func TestExtraActivationsAndOverdraft_ENT5(t *testing.T) {
 	}
 	got := admin.ok("GET", "/v1/lineItems/"+over["activation_id"].(string), nil)
 	require.EqualValues(t, "2", got["overdraft"], "two seats past the quantity, counted apart")
-	require.Nil(t, got["available"])
+	require.EqualValues(t, 0, num(got["available"]))
 	require.EqualValues(t, "3", got["fulfilled"])
 }
 
@@ -415,7 +415,7 @@ func TestTransfers_ENT7(t *testing.T) {
 
 	done := admin.ok("POST", "/v1/lineItems/"+moving+":decideTransfer", map[string]any{"approve": true})
 	require.Equal(t, "LINE_ITEM_STATE_DEPLOYED", done["state"])
-	require.Nil(t, done["transfer_from"])
+	require.Empty(t, done["transfer_from"])
 	pat.ok("POST", "/v1/lineItems/"+moving+":activate", map[string]any{"host_id": "HOSTNAME=h2", "quantity": 1})
 	e = admin.refused(http.StatusConflict, "POST", "/v1/lineItems/"+moving+":decideTransfer", map[string]any{"approve": true})
 	require.Equal(t, "NO_TRANSFER", e["reason"])
@@ -512,7 +512,7 @@ func TestBulkEntitlements_ENT6(t *testing.T) {
 	li := ent["line_items"].([]any)[0].(map[string]any)
 	require.EqualValues(t, "2", li["quantity"])
 	require.NotEmpty(t, li["expire_time"], "a one-year term from redemption")
-	e = admin.refused(http.StatusConflict, "POST", "/v1/webRegisterKeys/"+key+":redeem", map[string]any{"account": "accounts/OTHER"})
+	e = admin.refused(http.StatusConflict, "POST", "/v1/webRegisterKeys:redeem", map[string]any{"key": key, "account": "accounts/OTHER"})
 	require.Equal(t, "KEY_ALREADY_REDEEMED", e["reason"])
 	rae.refused(http.StatusBadRequest, "POST", "/v1/accounts/ACME:claimKey", map[string]any{"key": "WRK-NOPE-NOPE"})
 	e = rae.refused(http.StatusConflict, "POST", "/v1/accounts/ACME:claimKey", map[string]any{"key": "ENT-SOMETHING"})

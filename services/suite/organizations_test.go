@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var invitationToken = regexp.MustCompile(`/v1/invitations/(inv_[0-9a-f]+):accept`)
+var invitationToken = regexp.MustCompile(`"token": "(inv_[0-9a-f]+)"`)
 
 // TestOrganizations_ACC14: an organization made from a permission key, invitations
 // pending until accepted by the invited user, one organization per user, one
@@ -65,13 +65,13 @@ func TestOrganizations_ACC14(t *testing.T) {
 	}
 	tokens := map[string]string{}
 	for _, who := range []string{"bob", "carol", "dave"} {
-		tokens[who] = invitationToken.FindStringSubmatch(w.env.WaitForMail(t, "To: <"+who+"@acme.example>", "invitations/"))[1]
+		tokens[who] = invitationToken.FindStringSubmatch(w.env.WaitForMail(t, "To: <"+who+"@acme.example>", "invitations:accept"))[1]
 	}
-	bob.refused(http.StatusNotFound, "POST", "/v1/invitations/"+tokens["carol"]+":accept", map[string]any{})
-	bob.ok("POST", "/v1/invitations/"+tokens["bob"]+":accept", map[string]any{})
-	bob.refused(http.StatusNotFound, "POST", "/v1/invitations/"+tokens["bob"]+":accept", map[string]any{})
-	carol.ok("POST", "/v1/invitations/"+tokens["carol"]+":accept", map[string]any{})
-	e = dave.refused(http.StatusConflict, "POST", "/v1/invitations/"+tokens["dave"]+":accept", map[string]any{})
+	bob.refused(http.StatusNotFound, "POST", "/v1/invitations:accept", map[string]any{"token": tokens["carol"]})
+	bob.ok("POST", "/v1/invitations:accept", map[string]any{"token": tokens["bob"]})
+	bob.refused(http.StatusNotFound, "POST", "/v1/invitations:accept", map[string]any{"token": tokens["bob"]})
+	carol.ok("POST", "/v1/invitations:accept", map[string]any{"token": tokens["carol"]})
+	e = dave.refused(http.StatusConflict, "POST", "/v1/invitations:accept", map[string]any{"token": tokens["dave"]})
 	require.Equal(t, "ALREADY_IN_ORGANIZATION", e["reason"], "dave runs an organization of his own")
 
 	// Administration: one co-administrator; members who are not admins cannot.

@@ -85,7 +85,7 @@ func TestNameWithheld_ACC3(t *testing.T) {
 	admin.ok("PATCH", "/v1/accounts/SHOP", map[string]any{"account": map[string]any{"visible_to_partners": false}, "update_mask": "visibleToPartners"})
 	shop := pam.ok("GET", "/v1/accounts/SHOP", nil)
 	require.Equal(t, "Name Withheld", shop["display_name"])
-	require.Nil(t, shop["description"])
+	require.Empty(t, shop["description"])
 	tree := pam.ok("GET", "/v1/accounts/DIST:tree", nil)
 	require.Equal(t, "Distributor", tree["account"].(map[string]any)["display_name"], "its own account keeps its name")
 	require.Equal(t, "Name Withheld", tree["children"].([]any)[0].(map[string]any)["account"].(map[string]any)["display_name"])

@@ -103,7 +103,7 @@ func TestSelfRegistration_ACC10(t *testing.T) {
 	api.refused(http.StatusBadRequest, "POST", "/v1/registrations", map[string]any{"tenant_id": "self-rival", "key": w.openEnt, "company": "NewCo", "person": person("nina")})
 
 	reg, nina := w.register(t, w.openEnt, "NewCo", "nina")
-	require.Nil(t, reg["joined_existing"], "a new account was made")
+	require.Equal(t, false, reg["joined_existing"], "a new account was made")
 	account := reg["account"].(string)
 	require.Equal(t, "USER_TYPE_SELF_REGISTERED", reg["user"].(map[string]any)["type"])
 	require.Equal(t, "nina@newco.example", reg["user"].(map[string]any)["username"], "the email is the login when no user name is given")
@@ -181,7 +181,7 @@ func TestRegistrationAfterCrash_ACC10(t *testing.T) {
 
 	reg, _ := w.register(t, w.spareEnt, "PhoenixCo", "phoebe")
 	require.Equal(t, "accounts/"+derived, reg["account"])
-	require.Nil(t, reg["joined_existing"])
+	require.Equal(t, false, reg["joined_existing"])
 	require.Equal(t, "PhoenixCo", w.admin.ok("GET", "/v1/accounts/"+derived, nil)["display_name"])
 }
 

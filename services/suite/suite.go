@@ -168,7 +168,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry.Tel
 		if err != nil {
 			return nil, err
 		}
-		c, err := grpcx.Dial(target(to), from, s.Signer, fromTel)
+		c, err := grpcx.Dial(target(to), from, s.Signer, fromTel, grpcx.WithMaxMessageBytes(int(cfg.MaxBodyBytes)))
 		if err != nil {
 			return nil, err
 		}
@@ -197,7 +197,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry.Tel
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		srv := grpcx.NewServer(grpcx.ServerOptions{Name: name, Verifier: verifier, Permissions: Permissions(name), Logger: log, Telemetry: prov})
+		srv := grpcx.NewServer(grpcx.ServerOptions{
+			Name: name, Verifier: verifier, Permissions: Permissions(name), Logger: log, Telemetry: prov,
+			MaxMessageBytes: int(cfg.MaxBodyBytes),
+		})
 		svc.Register(srv.Server)
 		srv.Health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 		ln := listeners[name]
@@ -206,25 +209,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry.Tel
 		s.closers = append(s.closers, srv.GracefulStop)
 	}
 
-	if !cfg.Runs("gateway") && cfg.OpsListen != "" {
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", metrics)
-		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-		ln, err := net.Listen("tcp", cfg.OpsListen)
-		if err != nil {
-			return nil, fmt.Errorf("ops: listen on %s: %w", cfg.OpsListen, err)
-		}
-		s.Addrs["ops"] = ln.Addr().String()
-		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		group.Go(func() error {
-			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		s.closers = append(s.closers, func() { _ = hs.Close() })
-	}
-
+	// Readiness is the gateway's (every service answers) where it runs, else being up.
+	ready := func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ready\n")) }
 	if cfg.Runs("gateway") {
 		prov, err := tel.For("gateway")
 		if err != nil {
@@ -235,15 +221,22 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry.Tel
 			OperatorToken: cfg.OperatorToken, AuthCacheTTL: cfg.AuthCacheTTL, Events: js,
 			LoginPerMinutePerIP: cfg.LoginPerMinutePerIP, LoginPerMinutePerUser: cfg.LoginPerMinutePerUser,
 			RequestsPerSecondPerIP: cfg.RequestsPerSecondPerIP, RequestsPerSecondPerToken: cfg.RequestsPerSecondPerToken,
+			MaxBodyBytes: cfg.MaxBodyBytes, WriteTimeout: cfg.WriteTimeout, CORSAllowedOrigins: cfg.CORSAllowedOrigins,
 			Targets: gateway.Targets{
 				Account: target("account"), Entitlement: target("entitlement"), License: target("license"),
 				Device: target("device"), Download: target("download"),
 			},
-		}, s.Signer, metrics, log)
+		}, s.Signer, log)
 		if err != nil {
 			return nil, err
 		}
-		hs := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+		ready = gw.Ready
+		// Every phase of a connection is bounded: headers, the whole request, the
+		// response (downloads extend it chunk by chunk) and keep-alive idleness.
+		hs := &http.Server{
+			Handler: gw, ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout,
+			WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
+		}
 		ln := listeners["gateway"]
 		s.GatewayURL = "http://" + ln.Addr().String()
 		group.Go(func() error {
@@ -258,6 +251,28 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry.Tel
 			_ = hs.Shutdown(sctx)
 			_ = gw.Close()
 		})
+	}
+
+	// Operators' endpoints, off the public port: metrics (RPC rates, business counts)
+	// are not for partners' eyes.
+	if cfg.OpsListen != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics)
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+		mux.HandleFunc("GET /readyz", ready)
+		ln, err := net.Listen("tcp", cfg.OpsListen)
+		if err != nil {
+			return nil, fmt.Errorf("ops: listen on %s: %w", cfg.OpsListen, err)
+		}
+		s.Addrs["ops"] = ln.Addr().String()
+		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+		group.Go(func() error {
+			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		s.closers = append(s.closers, func() { _ = hs.Close() })
 	}
 	return s, nil
 }
@@ -297,7 +312,11 @@ func build(name string, cfg Config, log *slog.Logger, tel telemetry.Providers, j
 		if err != nil {
 			return nil, err
 		}
-		return license.New(license.Deps{Pool: p, JS: js, Entitlement: c, MasterKey: cfg.MasterKey, Log: log, Telemetry: tel})
+		acc, err := dial(name, account.Name)
+		if err != nil {
+			return nil, err
+		}
+		return license.New(license.Deps{Pool: p, JS: js, Entitlement: c, Account: acc, MasterKey: cfg.MasterKey, Log: log, Telemetry: tel})
 	case device.Name:
 		acc, err := dial(name, account.Name)
 		if err != nil {

@@ -85,7 +85,7 @@ func TestUpdateAccount_ACC1(t *testing.T) {
 	require.Equal(t, "Acme GmbH", a["display_name"])
 	require.Equal(t, "Köln", a["address"].(map[string]any)["city"])
 	require.Equal(t, "gold", a["attributes"].(map[string]any)["tier"])
-	require.NotContains(t, a, "visible_to_partners", "false is the default and left out")
+	require.Equal(t, false, a["visible_to_partners"], "false is written out too (issue 12, item 14)")
 	e := admin.refused(http.StatusBadRequest, "PATCH", "/v1/accounts/ACME", map[string]any{"account": map[string]any{"type": "ACCOUNT_TYPE_PARTNER"}, "update_mask": "type"})
 	require.Equal(t, []string{"update_mask"}, fieldViolations(e))
 	e = admin.refused(http.StatusBadRequest, "PATCH", "/v1/accounts/ACME", map[string]any{"account": map[string]any{"display_name": ""}, "update_mask": "displayName"})
@@ -146,7 +146,7 @@ func TestCustomRoles_ACC7(t *testing.T) {
 	roles := admin.ok("GET", "/v1/roles", nil)["roles"].([]any)
 	require.Len(t, roles, 5)
 	require.Equal(t, "auditor", roles[4].(map[string]any)["role_id"])
-	require.Nil(t, roles[4].(map[string]any)["built_in"])
+	require.Equal(t, false, roles[4].(map[string]any)["built_in"])
 	require.Len(t, rival.ok("GET", "/v1/roles", nil)["roles"], 4, "another tenant does not see it")
 
 	admin.ok("POST", "/v1/users", map[string]any{"password": "Audi-Password-1", "user": map[string]any{

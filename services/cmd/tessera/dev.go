@@ -134,6 +134,7 @@ Tessera is running.
 
   REST gateway     %s   (OpenAPI: %s/openapi.json)
   gRPC services    account %s, entitlement %s, license %s, device %s, download %s
+  ops              http://%s   (/metrics, /healthz, /readyz)
   tenant           %s
   admin user       %s
   admin password   %s
@@ -144,7 +145,7 @@ Tessera is running.
 
 Press Ctrl-C to stop.
 `, s.GatewayURL, s.GatewayURL, s.Addrs["account"], s.Addrs["entitlement"], s.Addrs["license"], s.Addrs["device"], s.Addrs["download"],
-			st.Tenant, st.AdminUsername, st.AdminPassword, st.OperatorToken, mb.Dir, filepath.Join(dir, "dev-state.json"), demoLine)
+			s.Addrs["ops"], st.Tenant, st.AdminUsername, st.AdminPassword, st.OperatorToken, mb.Dir, filepath.Join(dir, "dev-state.json"), demoLine)
 		return nil
 	})
 }

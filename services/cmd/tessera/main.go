@@ -90,7 +90,10 @@ func serve(ctx context.Context, args []string) error {
 func run(ctx context.Context, cfg suite.Config, ready func(*suite.Suite) error) error {
 	log := logging.New(os.Stderr, cfg.LogLevel)
 	slog.SetDefault(log)
-	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: processServiceName(cfg.Services), OTLPEndpoint: cfg.OTLPEndpoint, OTLPInsecure: true})
+	tel, err := telemetry.Setup(ctx, telemetry.Config{
+		ServiceName: processServiceName(cfg.Services), OTLPEndpoint: cfg.OTLPEndpoint, OTLPInsecure: true,
+		TenantLabels: cfg.MetricsTenantLabels,
+	})
 	if err != nil {
 		return err
 	}

@@ -117,3 +117,26 @@ func FuzzFilter(f *testing.F) {
 		}
 	})
 }
+
+// A filter on a reference field takes the resource name the API answers with as well
+// as the bare ID (issue 12, item 17).
+func TestReferenceFieldsTakeResourceNames(t *testing.T) {
+	schema := Schema{"account": {Column: "account_id", Kind: Exact}, "product": {Column: "product_id", Kind: Text}}
+	for _, f := range []string{`account = "accounts/ACME"`, `account = ACME`} {
+		conds, err := Parse(f)
+		require.NoError(t, err)
+		_, args, err := schema.SQL(conds, 1)
+		require.NoError(t, err)
+		require.Equal(t, []any{"ACME"}, args, f)
+	}
+	conds, err := Parse(`product:"products/cad"`)
+	require.NoError(t, err)
+	_, args, err := schema.SQL(conds, 1)
+	require.NoError(t, err)
+	require.Equal(t, []any{"%cad%"}, args)
+	conds, err = Parse(`account = "products/ACME"`)
+	require.NoError(t, err)
+	_, args, err = schema.SQL(conds, 1)
+	require.NoError(t, err)
+	require.Equal(t, []any{"products/ACME"}, args, "only the field's own collection is taken off")
+}

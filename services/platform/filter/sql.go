@@ -33,6 +33,15 @@ type Field struct {
 // Schema lists the fields one resource can be filtered on.
 type Schema map[string]Field
 
+// References maps the filter fields that refer to another resource to that
+// resource's collection. The API answers with resource names (account:
+// "accounts/ACME"), so a filter may compare with the name as well as the bare ID.
+var References = map[string]string{
+	"account": "accounts", "product": "products", "entitlement": "entitlements", "line_item": "lineItems",
+	"service_plan": "servicePlans", "bulk_entitlement": "bulkEntitlements", "product_line": "productLines",
+	"organization": "organizations", "license_model": "licenseModels", "device": "devices", "package": "packages",
+}
+
 // SQL turns conditions into a WHERE fragment ("TRUE" for none) whose values are
 // bound parameters numbered from $first. Bad fields, operators or values are
 // InvalidArgument errors naming the filter.
@@ -51,6 +60,9 @@ func (s Schema) SQL(conds []Condition, first int) (string, []any, error) {
 		f, ok := s[name]
 		if !ok || isAttr != (f.Kind == Attrs) {
 			return "", nil, errs.Invalid("filter", "cannot filter on %q (fields: %s)", c.Field, strings.Join(s.names(), ", "))
+		}
+		if coll, ok := References[name]; ok {
+			c.Value = strings.TrimPrefix(c.Value, coll+"/")
 		}
 		col := f.Column
 		switch f.Kind {

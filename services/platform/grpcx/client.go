@@ -20,16 +20,17 @@ const DefaultTimeout = 15 * time.Second
 
 // Dial returns a client connection to a neighbour service. Every call gets a default
 // deadline, carries the trace context, and presents a service principal minted by
-// signer for the tenant of the request being served. tel, the calling service's
-// providers, makes the client spans and metrics.
-func Dial(target, service string, signer *authz.Signer, tel telemetry.Providers) (*grpc.ClientConn, error) {
+// signer for the tenant of the request being served, and passes the request ID on.
+// tel, the calling service's providers, makes the client spans and metrics.
+func Dial(target, service string, signer *authz.Signer, tel telemetry.Providers, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 	sp := &servicePrincipal{signer: signer, service: service, cache: map[string]signedPrincipal{}}
-	return grpc.NewClient(target,
+	opts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler(tel.GRPC()...)),
 		grpc.WithChainUnaryInterceptor(deadline, sp.unary),
 		grpc.WithChainStreamInterceptor(sp.stream),
-	)
+	}, PropagateRequestID()...)
+	return grpc.NewClient(target, append(opts, extra...)...)
 }
 
 func deadline(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {

@@ -39,6 +39,9 @@ type ServerOptions struct {
 	// Telemetry makes the server's RPC spans and metrics, under the service's own
 	// service.name; zero uses the global providers.
 	Telemetry telemetry.Providers
+	// MaxMessageBytes bounds the messages the server receives and sends; 0 keeps
+	// gRPC's default (4 MiB). It matches the gateway's request body limit.
+	MaxMessageBytes int
 }
 
 // Server is a gRPC server with health and reflection registered.
@@ -57,11 +60,15 @@ func NewServer(o ServerOptions) *Server {
 	g := &guard{verifier: o.Verifier, perms: o.Permissions, log: log}
 	// Order: recovery outermost; one error mapping for everything inside; the guard
 	// before the call log, so the log line names the verified principal.
-	srv := grpc.NewServer(
+	opts := []grpc.ServerOption{
 		grpc.StatsHandler(otelgrpc.NewServerHandler(o.Telemetry.GRPC()...)),
-		grpc.ChainUnaryInterceptor(unaryRecover(log), unaryErrors, g.unary, unaryLog(log)),
-		grpc.ChainStreamInterceptor(streamRecover(log), streamErrors, g.stream, streamLog(log)),
-	)
+		grpc.ChainUnaryInterceptor(unaryRequestID, unaryRecover(log), unaryErrors, g.unary, unaryLog(log)),
+		grpc.ChainStreamInterceptor(streamRequestID, streamRecover(log), streamErrors, g.stream, streamLog(log)),
+	}
+	if o.MaxMessageBytes > 0 {
+		opts = append(opts, grpc.MaxRecvMsgSize(o.MaxMessageBytes), grpc.MaxSendMsgSize(o.MaxMessageBytes))
+	}
+	srv := grpc.NewServer(opts...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)

@@ -41,7 +41,14 @@ type Config struct {
 	OTLPInsecure bool
 	// SpanExporter, when set, receives every span as well (tests use an in-memory one).
 	SpanExporter sdktrace.SpanExporter
+	// TenantLabels keeps the tenant attribute on metrics. Off, it is dropped from every
+	// instrument: tenant IDs are business data, and one series per tenant is costly.
+	TenantLabels bool
 }
+
+// TenantAttribute is the metric attribute naming a tenant; Setup drops it unless
+// Config.TenantLabels is set.
+const TenantAttribute = attribute.Key("tenant")
 
 // ServiceName is the OTel service.name of a Tessera service ("license" →
 // "tessera-license").
@@ -172,6 +179,12 @@ func (t *Telemetry) named(serviceName string) (Providers, error) {
 		return Providers{}, err
 	}
 	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(promExp)}
+	if !t.cfg.TenantLabels {
+		mpOpts = append(mpOpts, sdkmetric.WithView(sdkmetric.NewView(
+			sdkmetric.Instrument{Name: "*"},
+			sdkmetric.Stream{AttributeFilter: attribute.NewDenyKeysFilter(TenantAttribute)},
+		)))
+	}
 	if t.metrics != nil {
 		mpOpts = append(mpOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(keepOpenMetrics{t.metrics})))
 	}

@@ -1,6 +1,7 @@
 package telemetry_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -72,4 +73,32 @@ func TestNilTelemetryGivesTheGlobalProviders(t *testing.T) {
 	require.Nil(t, p.Tracer)
 	require.NotNil(t, p.TracerProvider())
 	require.NotNil(t, p.MeterProvider())
+}
+
+// scrape counts one event for tenant acme under cfg and returns /metrics.
+func scrape(t *testing.T, cfg telemetry.Config) string {
+	t.Helper()
+	tel, err := telemetry.Setup(t.Context(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	p, err := tel.For("entitlement") // a service's own providers, as services record
+	require.NoError(t, err)
+	c, err := p.MeterProvider().Meter("telemetry_test").Int64Counter("tessera_test_orders")
+	require.NoError(t, err)
+	c.Add(t.Context(), 3, metric.WithAttributes(telemetry.TenantAttribute.String("acme"), attribute.String("kind", "web")))
+	rec := httptest.NewRecorder()
+	tel.MetricsHandler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	body, err := io.ReadAll(rec.Body)
+	require.NoError(t, err)
+	return string(body)
+}
+
+// Tenant IDs stay out of metric labels unless configured (issue 12, item 10).
+func TestTenantLabels(t *testing.T) {
+	off := scrape(t, telemetry.Config{ServiceName: "t"})
+	require.Contains(t, off, `tessera_test_orders_total{kind="web"`)
+	require.NotContains(t, off, `tenant="acme"`)
+
+	on := scrape(t, telemetry.Config{ServiceName: "t", TenantLabels: true})
+	require.Contains(t, on, `tenant="acme"`)
 }

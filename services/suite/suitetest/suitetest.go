@@ -84,6 +84,8 @@ func Start(t testing.TB, tune ...func(*suite.Config)) *Env {
 		SMTPAddr: mb.Addr, SMTPFrom: "tessera@test.example", BlobDir: filepath.Join(dir, "blobs"),
 		ShutdownWait: time.Second, SessionTTL: time.Hour, ArgonMemoryKiB: 19 * 1024, ArgonTime: 2, LockoutAfter: 5,
 		AuthCacheTTL: 5 * time.Second, EmailPoll: 100 * time.Millisecond, ReservationSweep: 100 * time.Millisecond,
+		MaxBodyBytes: 16 << 20, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute,
+		IdleTimeout: 2 * time.Minute, OpsListen: "127.0.0.1:0",
 	}
 	for _, f := range tune {
 		f(&cfg)

@@ -250,7 +250,7 @@ func (a *App) InviteMembers(ctx context.Context, orgID, list string) (Organizati
 		err := a.mailer.Send(ctx, mailpkg.Message{
 			To:      []string{e},
 			Subject: fmt.Sprintf("Invitation to the organization %q", o.DisplayName),
-			Text: fmt.Sprintf("Hello,\n\nyou are invited to share licenses in the organization %q.\n\nSign in and accept:\n  POST %s/v1/invitations/%s:accept\n\nThe invitation stays pending until you accept it.\n",
+			Text: fmt.Sprintf("Hello,\n\nyou are invited to share licenses in the organization %q.\n\nSign in and accept with your invitation token (keep it to yourself):\n  POST %s/v1/invitations:accept\n  {\"token\": \"%s\"}\n\nThe invitation stays pending until you accept it.\n",
 				o.DisplayName, strings.TrimSuffix(a.cfg.PublicURL, "/"), tokens[e]),
 		})
 		if err != nil {

@@ -70,11 +70,13 @@ func (a *App) CreateTenant(ctx context.Context, in NewTenant) (CreatedTenant, er
 		Email: in.AdminEmail, Type: AccountProducer, Status: UserActive, PasswordHash: hash, CanLogin: true,
 		Memberships: []Membership{{AccountID: HomeAccountID, Roles: []string{authz.RoleProducerAdmin.ID}}},
 	}
-	if err := a.store.CreateTenant(ctx, out.Tenant, out.Home, out.Admin); err != nil {
+	created, err := a.store.CreateTenant(ctx, out.Tenant, out.Home, out.Admin)
+	if err != nil {
 		if errs.IsKind(err, errs.KindAlreadyExists) {
 			return CreatedTenant{}, errs.AlreadyExists("tenant", in.ID)
 		}
 		return CreatedTenant{}, err
 	}
+	out.Tenant.CreateTime, out.Home.CreateTime, out.Home.UpdateTime, out.Admin.CreateTime = created, created, created, created
 	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -29,9 +30,12 @@ type Store struct{ pool *pgxpool.Pool }
 func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
 // CreateTenant stores a tenant with its home account and administrator.
-func (s *Store) CreateTenant(ctx context.Context, t app.Tenant, home app.Account, admin app.User) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO tenants (id, display_name) VALUES ($1, $2)`, t.ID, t.DisplayName); err != nil {
+func (s *Store) CreateTenant(ctx context.Context, t app.Tenant, home app.Account, admin app.User) (time.Time, error) {
+	// Every row takes the transaction's now(): the tenant's time is the home
+	// account's and the administrator's too.
+	var created time.Time
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO tenants (id, display_name) VALUES ($1, $2) RETURNING created_at`, t.ID, t.DisplayName).Scan(&created); err != nil {
 			return err
 		}
 		if err := insertAccount(ctx, tx, t.ID, home); err != nil {
@@ -43,6 +47,7 @@ func (s *Store) CreateTenant(ctx context.Context, t app.Tenant, home app.Account
 		_, err := events.Write(ctx, tx, events.Subject("account", "tenant", "created"), t.ID, &eventspb.TenantCreated{TenantId: t.ID, DisplayName: t.DisplayName})
 		return err
 	})
+	return created, err
 }
 
 func insertAccount(ctx context.Context, tx pgx.Tx, tenant string, a app.Account) error {

@@ -198,6 +198,12 @@ type Entitlements interface {
 	ReleaseSeats(ctx context.Context, reservation uuid.UUID) error
 }
 
+// Accounts is what the use cases need of the account service.
+type Accounts interface {
+	// AccountExists returns nil for an account of the request's tenant, NotFound else.
+	AccountExists(ctx context.Context, accountID string) error
+}
+
 // Seats is the seat-claim ledger (platform/seats).
 type Seats interface {
 	Begin(ctx context.Context, c seats.Claim) (string, error)
@@ -286,10 +292,11 @@ func newCounters(mp metric.MeterProvider) counters {
 
 // App is the license service's use cases.
 type App struct {
-	store Store
-	ent   Entitlements
-	seats Seats
-	now   func() time.Time
+	store    Store
+	ent      Entitlements
+	seats    Seats
+	accounts Accounts
+	now      func() time.Time
 	// wakeJobs tells the job worker a job was queued.
 	wakeJobs chan struct{}
 	// committer groups concurrent activations while RunCommitter runs.
@@ -298,6 +305,9 @@ type App struct {
 }
 
 // New returns the use cases; mp makes their metrics.
-func New(store Store, ent Entitlements, seats Seats, mp metric.MeterProvider) *App {
-	return &App{store: store, ent: ent, seats: seats, now: time.Now, wakeJobs: make(chan struct{}, 1), counters: newCounters(mp)}
+func New(store Store, ent Entitlements, seats Seats, accounts Accounts, mp metric.MeterProvider) *App {
+	return &App{
+		store: store, ent: ent, seats: seats, accounts: accounts, now: time.Now,
+		wakeJobs: make(chan struct{}, 1), counters: newCounters(mp),
+	}
 }

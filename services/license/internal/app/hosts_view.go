@@ -39,7 +39,15 @@ func (a *App) ListHosts(ctx context.Context, accountID string, q filter.Query) (
 	if !canSeeAccount(ctx, accountID) {
 		return nil, "", errs.NotFound("account", accountID)
 	}
-	return a.store.ListHosts(ctx, authz.MustTenant(ctx), accountID, q)
+	hosts, next, err := a.store.ListHosts(ctx, authz.MustTenant(ctx), accountID, q)
+	if err == nil && len(hosts) == 0 && q.PageToken == "" {
+		// No hosts may mean no such account: answer 404 for that, as every other
+		// account route does (asked only when the first page is empty).
+		if err := a.accounts.AccountExists(ctx, accountID); err != nil {
+			return nil, "", err
+		}
+	}
+	return hosts, next, err
 }
 
 // GetHostLicenses returns a host's live licenses and its consolidated files.
