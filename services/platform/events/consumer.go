@@ -241,7 +241,10 @@ func applyInSavepoint(ctx context.Context, tx pgx.Tx, h Handler, ev Envelope) (h
 	return nil, sp.Commit(ctx)
 }
 
-var tracer = otel.Tracer("github.com/tessera-dev/tessera/services/platform/events")
+// instrumentation names the tracer and meter of this package.
+const instrumentation = "github.com/tessera-dev/tessera/services/platform/events"
+
+var tracer = otel.Tracer(instrumentation)
 
 func backoff(delivered uint64) time.Duration {
 	d := time.Duration(delivered) * time.Duration(delivered) * 200 * time.Millisecond

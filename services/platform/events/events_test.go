@@ -42,6 +42,26 @@ type rig struct {
 
 func setup(t *testing.T) rig {
 	t.Helper()
+	r := rig{pool: setupDB(t)}
+	ns, err := events.StartEmbedded(filepath.Join(t.TempDir(), "nats"), 0)
+	require.NoError(t, err)
+	t.Cleanup(ns.Shutdown)
+	r.js = connect(t, ns.ClientURL())
+	return r
+}
+
+// connect dials NATS as the services do, with the event stream in place.
+func connect(t *testing.T, url string) jetstream.JetStream {
+	t.Helper()
+	nc, js, err := events.Connect(t.Context(), url, "test")
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	return js
+}
+
+// setupDB returns a pool on a fresh database with the events tables migrated.
+func setupDB(t *testing.T) *pgxpool.Pool {
+	t.Helper()
 	sets := []pg.MigrationSet{events.Migrations(), {Name: "test", Files: sub(t)}}
 	url := pgtest.NewDatabase(t, pgtest.Template{Name: pgtest.NameOf("events", sets...), Migrate: func(ctx context.Context, url string) error {
 		pool, err := pg.Connect(ctx, url, "evt", 2)
@@ -54,13 +74,7 @@ func setup(t *testing.T) rig {
 	pool, err := pg.Connect(t.Context(), url, "evt", 8)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	ns, err := events.StartEmbedded(filepath.Join(t.TempDir(), "nats"), 0)
-	require.NoError(t, err)
-	t.Cleanup(ns.Shutdown)
-	nc, js, err := events.Connect(t.Context(), ns.ClientURL(), "test")
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	return rig{pool: pool, js: js}
+	return pool
 }
 
 func write(t *testing.T, r rig, n int) {
