@@ -83,6 +83,9 @@ func (s *Service) Register(srv *grpc.Server) {
 	accountpb.RegisterOrganizationServiceServer(srv, s.api)
 }
 
+// notifierWorkers is how many batches each notifier consumer applies at once.
+const notifierWorkers = 4
+
 // Run runs the outbox relay and the notifier until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
@@ -126,6 +129,9 @@ func (s *Service) Run(ctx context.Context) error {
 			Effect: events.Typed(s.app.SendLicenseEmail),
 		},
 	} {
+		// Each email stands alone, so a notifier applies its batches side by side and
+		// keeps pace with what the other services announce under load.
+		c.Workers = notifierWorkers
 		g.Go(func() error { return events.Consume(ctx, s.deps.JS, s.deps.Pool, c, s.deps.Log) })
 	}
 	return g.Wait()

@@ -53,6 +53,9 @@ func Permissions(name string) grpcx.Permissions {
 	return nil
 }
 
+// deadLetterPoll is how often each service counts its parked events for its health.
+const deadLetterPoll = 5 * time.Second
+
 // Suite is a running set of services (and maybe the gateway).
 type Suite struct {
 	// Addrs are the actual listen addresses (ports resolved).
@@ -179,16 +182,33 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, metrics http.Handl
 		if !cfg.Runs(name) {
 			continue
 		}
-		svc, err := build(name, cfg, log, js, pool, dial)
+		p, err := pool(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		svc, err := build(name, cfg, log, js, p, dial)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		srv := grpcx.NewServer(grpcx.ServerOptions{Name: name, Verifier: verifier, Permissions: Permissions(name), Logger: log})
 		svc.Register(srv.Server)
 		srv.Health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+		srv.Health.SetServingStatus(events.HealthService, healthpb.HealthCheckResponse_SERVING)
 		ln := listeners[name]
 		group.Go(func() error { return srv.Serve(ln) })
 		group.Go(func() error { return svc.Run(runCtx) })
+		group.Go(func() error {
+			// Parked events degrade the service's events health, not its overall
+			// health: the gateway's /readyz says so and stays 200 (docs/adr/0007).
+			events.WatchDeadLetters(runCtx, p, name, deadLetterPoll, log.With("service", name), func(parked int) {
+				st := healthpb.HealthCheckResponse_SERVING
+				if parked > 0 {
+					st = healthpb.HealthCheckResponse_NOT_SERVING
+				}
+				srv.Health.SetServingStatus(events.HealthService, st)
+			})
+			return nil
+		})
 		s.closers = append(s.closers, srv.GracefulStop)
 	}
 
@@ -244,12 +264,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, metrics http.Handl
 }
 
 func build(name string, cfg Config, log *slog.Logger, js jetstream.JetStream,
-	pool func(string) (*pgxpool.Pool, error), dial func(from, to string) (*grpc.ClientConn, error),
+	p *pgxpool.Pool, dial func(from, to string) (*grpc.ClientConn, error),
 ) (service, error) {
-	p, err := pool(name)
-	if err != nil {
-		return nil, err
-	}
 	log = log.With("service", name)
 	switch name {
 	case account.Name:
