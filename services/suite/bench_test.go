@@ -242,33 +242,40 @@ func newEventLagProbe(b *testing.B, env *suitetest.Env) eventLagProbe {
 	return eventLagProbe{js: js, pool: pool}
 }
 
-// lag is the number of events still to relay or to consume.
-func (p eventLagProbe) lag(b *testing.B) int {
+// lag is the number of events still to relay or to consume, and where they wait.
+func (p eventLagProbe) lag(b *testing.B) (int, map[string]int) {
 	ctx := context.Background()
-	total := 0
+	total, where := 0, map[string]int{}
 	for _, name := range suite.ServiceNames {
 		var n int
 		require.NoError(b, p.pool.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %s.outbox`, pgx.Identifier{name}.Sanitize())).Scan(&n))
 		total += n
+		if n > 0 {
+			where[name+" outbox"] = n
+		}
 	}
 	stream, err := p.js.Stream(ctx, events.StreamName)
 	require.NoError(b, err)
 	consumers := stream.ListConsumers(ctx)
 	for info := range consumers.Info() {
-		total += int(info.NumPending) + info.NumAckPending //nolint:gosec // a count of messages
+		n := int(info.NumPending) + info.NumAckPending //nolint:gosec // a count of messages
+		total += n
+		if n > 0 {
+			where[info.Name] = n
+		}
 	}
 	require.NoError(b, consumers.Err())
-	return total
+	return total, where
 }
 
 // eventLagAfterLoad returns the lag right after a load stopped and how long it took
 // to reach zero (at most a minute; a benchmark that lags longer says so).
 func eventLagAfterLoad(b *testing.B, p eventLagProbe) (int, time.Duration) {
 	stopped := time.Now()
-	atStop := p.lag(b)
-	for n := atStop; n > 0; n = p.lag(b) {
+	atStop, where := p.lag(b)
+	for n := atStop; n > 0; n, where = p.lag(b) {
 		if time.Since(stopped) > time.Minute {
-			b.Errorf("%d events still unhandled a minute after the load stopped", n)
+			b.Errorf("%d events still unhandled a minute after the load stopped: %v", n, where)
 			break
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -135,9 +135,9 @@ func printDeadLetters(out io.Writer, parked []events.DeadLetter, output string) 
 		return enc.Encode(parked)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "EVENT ID\tSUBJECT\tTENANT\tBYTES\tATTEMPTS\tPARKED\tERROR")
+	_, _ = fmt.Fprintln(tw, "EVENT ID\tSUBJECT\tTENANT\tBYTES\tATTEMPTS\tPARKED\tERROR")
 	for _, d := range parked {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", d.ID, d.Subject, d.TenantID, d.Size, d.Attempts, d.ParkedAt.UTC().Format(time.RFC3339), d.Error)
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", d.ID, d.Subject, d.TenantID, d.Size, d.Attempts, d.ParkedAt.UTC().Format(time.RFC3339), d.Error)
 	}
 	return tw.Flush()
 }
@@ -145,7 +145,7 @@ func printDeadLetters(out io.Writer, parked []events.DeadLetter, output string) 
 // printMoved says what was done, and fails when a named event was not parked.
 func printMoved(out io.Writer, verb string, done, asked []uuid.UUID) error {
 	for _, id := range done {
-		fmt.Fprintf(out, "%s %s\n", verb, id)
+		_, _ = fmt.Fprintf(out, "%s %s\n", verb, id)
 	}
 	var missing []string
 	for _, id := range asked {
@@ -156,6 +156,6 @@ func printMoved(out io.Writer, verb string, done, asked []uuid.UUID) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("not parked: %s", strings.Join(missing, ", "))
 	}
-	fmt.Fprintf(out, "%d event(s) %s\n", len(done), verb)
+	_, _ = fmt.Fprintf(out, "%d event(s) %s\n", len(done), verb)
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
@@ -205,6 +206,48 @@ func TestConsumerWorkersRunInParallelKeepingPerKeyOrder(t *testing.T) {
 		require.IsIncreasing(t, seqs, "key %s kept its order", key)
 	}
 	mu.Unlock()
+	cancel()
+	require.NoError(t, <-done)
+}
+
+// Parallel workers never hold every connection of the pool while their effects wait
+// for one more: four workers whose effects read through a pool of two connections
+// still apply every event.
+func TestConsumerWorkersLeaveConnectionsForTheirEffects(t *testing.T) {
+	r := setup(t)
+	cfg := r.pool.Config().Copy()
+	cfg.MaxConns = 2
+	small, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(small.Close)
+	const keys = 8
+	for k := range keys {
+		for seq := range 20 {
+			writeAccount(t, r, fmt.Sprintf("k%d/%03d", k, seq))
+		}
+	}
+	_, err = events.NewRelay(r.pool, "evt", r.js, slog.Default()).PublishBatch(t.Context(), 1000)
+	require.NoError(t, err)
+
+	var applied atomic.Int32
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- events.Consume(ctx, r.js, small, events.ConsumerConfig{
+			Name: "readers", Subjects: []string{"tessera.test.>"}, Workers: 4,
+			OrderKey: func(ev events.Envelope) string { return string(ev.Payload) },
+			Effect: func(ctx context.Context, ev events.Envelope) error {
+				var one int
+				if err := small.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+					return err
+				}
+				applied.Add(1)
+				return nil
+			},
+		}, slog.Default())
+	}()
+	require.Eventually(t, func() bool { return applied.Load() == keys*20 }, 20*time.Second, 10*time.Millisecond)
 	cancel()
 	require.NoError(t, <-done)
 }

@@ -193,6 +193,27 @@ type delivery struct {
 	err  error
 }
 
+// batchSlots bounds, per pool, the batch transactions open at once to half the
+// pool's connections. A batch holds its connection while its handlers and effects
+// run, and they read through the pool too (a user, a setting): with every
+// connection held by a batch waiting for another one, all of them would wait for
+// ever.
+var batchSlots sync.Map // *pgxpool.Pool -> chan struct{}
+
+func batchSlot(ctx context.Context, pool *pgxpool.Pool) (release func(), err error) {
+	v, ok := batchSlots.Load(pool)
+	if !ok {
+		v, _ = batchSlots.LoadOrStore(pool, make(chan struct{}, max(1, pool.Config().MaxConns/2)))
+	}
+	slots, _ := v.(chan struct{})
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // handleBatch applies a batch in one transaction and acknowledges each event, or
 // asks for its redelivery when its handler failed or the transaction did.
 func handleBatch(ctx context.Context, pool *pgxpool.Pool, cfg ConsumerConfig, msgs []jetstream.Msg, log *slog.Logger) {
@@ -213,7 +234,16 @@ func handleBatch(ctx context.Context, pool *pgxpool.Pool, cfg ConsumerConfig, ms
 	if len(ds) == 0 {
 		return
 	}
-	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return applyBatch(ctx, tx, cfg, ds) }); err != nil {
+	release, err := batchSlot(ctx, pool)
+	if err != nil { // ctx ended: the events are redelivered to the next run
+		for _, d := range ds {
+			d.span.End()
+		}
+		return
+	}
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return applyBatch(ctx, tx, cfg, ds) })
+	release()
+	if err != nil {
 		for _, d := range ds {
 			if d.err == nil {
 				d.err = err

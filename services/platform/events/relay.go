@@ -213,7 +213,9 @@ func (r *Relay) PublishBatch(ctx context.Context, limit int) (int, error) {
 		for i, id := range parked {
 			r.log.Error("event refused by the broker; parked in outbox_dead_letters", "event_id", id, "err", reasons[i])
 		}
-		r.parked.Add(ctx, int64(len(parked)), metric.WithAttributes(attribute.String("service", r.schema)))
+		if len(parked) > 0 {
+			r.parked.Add(ctx, int64(len(parked)), metric.WithAttributes(attribute.String("service", r.schema)))
+		}
 		handled = len(published) + len(parked)
 		return nil
 	})
