@@ -29,7 +29,7 @@ import (
 //go:embed testdata/*.sql
 var testMigrations embed.FS
 
-func sub(t *testing.T) fs.FS {
+func sub(t testing.TB) fs.FS {
 	s, err := fs.Sub(testMigrations, "testdata")
 	require.NoError(t, err)
 	return s
@@ -40,7 +40,7 @@ type rig struct {
 	js   jetstream.JetStream
 }
 
-func setup(t *testing.T) rig {
+func setup(t testing.TB) rig {
 	t.Helper()
 	r := rig{pool: setupDB(t)}
 	ns, err := events.StartEmbedded(filepath.Join(t.TempDir(), "nats"), 0)
@@ -51,7 +51,7 @@ func setup(t *testing.T) rig {
 }
 
 // connect dials NATS as the services do, with the event stream in place.
-func connect(t *testing.T, url string) jetstream.JetStream {
+func connect(t testing.TB, url string) jetstream.JetStream {
 	t.Helper()
 	nc, js, err := events.Connect(t.Context(), url, "test")
 	require.NoError(t, err)
@@ -60,7 +60,7 @@ func connect(t *testing.T, url string) jetstream.JetStream {
 }
 
 // setupDB returns a pool on a fresh database with the events tables migrated.
-func setupDB(t *testing.T) *pgxpool.Pool {
+func setupDB(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	sets := []pg.MigrationSet{events.Migrations(), {Name: "test", Files: sub(t)}}
 	url := pgtest.NewDatabase(t, pgtest.Template{Name: pgtest.NameOf("events", sets...), Migrate: func(ctx context.Context, url string) error {
