@@ -130,3 +130,23 @@ func TestDeadLettersCommandRefusesBadArguments(t *testing.T) {
 	}
 	require.Error(t, eventsCommand(context.Background(), []string{"other"}, io.Discard))
 }
+
+// Whatever the command line, checking it never panics, and it names events only
+// when it accepted them.
+func FuzzDeadLetterTargets(f *testing.F) {
+	f.Add("replay", "account", false, "0190a0a0-0000-7000-8000-000000000000")
+	f.Add("discard", "license", true, "")
+	f.Add("list", "nope", false, "not-a-uuid")
+	f.Fuzz(func(t *testing.T, action, service string, all bool, arg string) {
+		var args []string
+		if arg != "" {
+			args = []string{arg}
+		}
+		ids, err := deadLetterTargets(action, service, "postgres://x", "table", all, args)
+		if err != nil {
+			require.Nil(t, ids)
+			return
+		}
+		require.Len(t, ids, len(args))
+	})
+}

@@ -116,8 +116,8 @@ func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {
 // PublishBatch publishes up to limit outbox rows, oldest first, and returns how many
 // it handled: published, or parked in outbox_dead_letters because the broker refuses
 // them for good (see refusal). A transient failure (NATS unreachable, no
-// acknowledgement in time) leaves the failed row and every later one of the batch in
-// the outbox for the next try, so they still go out in order, and is returned.
+// acknowledgement in time) parks nothing: every event JetStream did not acknowledge
+// stays in the outbox and is tried again, oldest first, and the failure is returned.
 func (r *Relay) PublishBatch(ctx context.Context, limit int) (int, error) {
 	handled := 0
 	var transient error
