@@ -2,8 +2,11 @@ package events_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,9 +24,12 @@ import (
 // works off a backlog already in the stream, through a pool of four connections as
 // the services get on two cores. Compare events/s with the activation rate
 // (docs/perf.md): a consumer slower than the events arrive lags without bound.
+// With busy > 0 that many goroutines keep the process's CPU busy meanwhile, as the
+// request handlers of a loaded suite do: the consumer then gets only its share.
 func BenchmarkConsumerDrain(b *testing.B) {
-	for _, workers := range []int{1, 4} {
-		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+	for _, c := range []struct{ workers, busy int }{{1, 0}, {4, 0}, {1, 64}, {4, 64}} {
+		workers := c.workers
+		b.Run(fmt.Sprintf("workers=%d/busy=%d", c.workers, c.busy), func(b *testing.B) {
 			r := setup(b)
 			for written := 0; written < b.N; {
 				var o events.Outbox
@@ -54,6 +60,19 @@ func BenchmarkConsumerDrain(b *testing.B) {
 			var applied atomic.Int64
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
+			var busy sync.WaitGroup
+			defer busy.Wait()
+			for range c.busy {
+				busy.Go(func() {
+					sum := sha256.Sum256(nil)
+					for ctx.Err() == nil {
+						for range 100 {
+							sum = sha256.Sum256(sum[:])
+						}
+						runtime.Gosched()
+					}
+				})
+			}
 			b.ResetTimer()
 			start := time.Now()
 			done := make(chan error, 1)
