@@ -191,12 +191,13 @@ func (g *Gateway) Close() error {
 	return errors.Join(errs...)
 }
 
-// ready reports whether every service answers its health check. A service with
-// parked events (events.HealthService not serving) is degraded: still ready, so
-// that the load balancer keeps it, but the answer names it (docs/adr/0007).
+// ready reports whether every service answers its health check.
 func (g *Gateway) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
+	// A service with parked events (events.HealthService not serving) is degraded:
+	// still ready, so that the load balancer keeps it, but the answer names it
+	// (docs/adr/0007).
 	var degraded []string
 	for name, conn := range g.conns {
 		hc := healthpb.NewHealthClient(conn)
