@@ -70,7 +70,7 @@ func New(d Deps) *Service {
 		Plans: clients.ServicePlans{Catalog: catalog, Ent: ent}, Lines: clients.ProductLines{Catalog: catalog},
 		Expiring: clients.Expiring{Ent: ent},
 	}, d.Config)
-	return &Service{deps: d, app: a, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log)}
+	return &Service{deps: d, app: a, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log, events.WithMeterProvider(d.Telemetry.MeterProvider()))}
 }
 
 // Permissions declares every RPC's permission, by full method name.
@@ -85,6 +85,9 @@ func (s *Service) Register(srv *grpc.Server) {
 	accountpb.RegisterRegistrationServiceServer(srv, s.api)
 	accountpb.RegisterOrganizationServiceServer(srv, s.api)
 }
+
+// notifierWorkers is how many batches each notifier consumer applies at once.
+const notifierWorkers = 4
 
 // Run runs the outbox relay and the notifier until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
@@ -130,6 +133,9 @@ func (s *Service) Run(ctx context.Context) error {
 		},
 	} {
 		c.Tracer = s.deps.Telemetry.TracerProvider()
+		// Each email stands alone, so a notifier applies its batches side by side and
+		// keeps pace with what the other services announce under load.
+		c.Workers = notifierWorkers
 		g.Go(func() error { return events.Consume(ctx, s.deps.JS, s.deps.Pool, c, s.deps.Log) })
 	}
 	return g.Wait()

@@ -62,7 +62,7 @@ func New(d Deps) *Service {
 		d.ReservationSweep = 30 * time.Second
 	}
 	a := app.New(store.New(d.Pool), accounts, d.Telemetry.MeterProvider())
-	return &Service{deps: d, app: a, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), accounts: accounts}
+	return &Service{deps: d, app: a, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log, events.WithMeterProvider(d.Telemetry.MeterProvider())), accounts: accounts}
 }
 
 // tenants tells whether a tenant exists: every tenant has its producer home account.

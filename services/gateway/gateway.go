@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +39,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
 	"github.com/tessera-dev/tessera/services/platform/telemetry"
+	"github.com/tessera-dev/tessera/services/platform/events"
 )
 
 // Targets are the gRPC addresses of the services.
@@ -220,12 +222,25 @@ func (g *Gateway) Close() error {
 func (g *Gateway) Ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
+	// A service with parked events (events.HealthService not serving) is degraded:
+	// still ready, so that the load balancer keeps it, but the answer names it
+	// (docs/adr/0007).
+	var degraded []string
 	for name, conn := range g.conns {
-		resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+		hc := healthpb.NewHealthClient(conn)
+		resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{})
 		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 			http.Error(w, name+" service is not ready", http.StatusServiceUnavailable)
 			return
 		}
+		if ev, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: events.HealthService}); err == nil && ev.GetStatus() == healthpb.HealthCheckResponse_NOT_SERVING {
+			degraded = append(degraded, name)
+		}
+	}
+	if len(degraded) > 0 {
+		slices.Sort(degraded)
+		_, _ = fmt.Fprintf(w, "ready, degraded: events parked in the dead-letter table of %s (tessera events dead-letters list --service NAME)\n", strings.Join(degraded, ", "))
+		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
 }

@@ -75,7 +75,7 @@ func New(d Deps) (*Service, error) {
 		clients.NewEntitlements(entClient, entitlementpb.NewCatalogServiceClient(d.Entitlement)), ledger,
 		clients.Accounts{Acc: accountpb.NewAccountServiceClient(d.Account)}, d.Telemetry.MeterProvider())
 	return &Service{
-		app: a, log: d.Log, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), ledger: ledger,
+		app: a, log: d.Log, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log, events.WithMeterProvider(d.Telemetry.MeterProvider())), ledger: ledger,
 		js: d.JS, pool: d.Pool, tel: d.Telemetry,
 	}, nil
 }

@@ -12,9 +12,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
+	"github.com/tessera-dev/tessera/services/platform/events"
 	"github.com/tessera-dev/tessera/services/platform/ids"
 	"github.com/tessera-dev/tessera/services/suite"
 	"github.com/tessera-dev/tessera/services/suite/suitetest"
@@ -54,6 +57,7 @@ func BenchmarkGoldenActivation(b *testing.B) {
 		return err
 	})
 	signs := ed25519SignsPerSecond(b)
+	lagProbe := newEventLagProbe(b, env)
 	for _, clients := range activationLoads {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
 			run := ids.New("RUN", 4) // request IDs of their own in every round
@@ -67,7 +71,12 @@ func BenchmarkGoldenActivation(b *testing.B) {
 				return err
 			})
 			b.StopTimer()
-			time.Sleep(time.Second) // let the relay, the notifier and the confirmer catch up
+			// The events of the load are not done when the last call returns: report how
+			// many the relays and consumers still had to handle, and how long they took.
+			lag, caughtUp := eventLagAfterLoad(b, lagProbe)
+			b.ReportMetric(float64(lag), "event_lag_at_stop")
+			b.ReportMetric(ms(caughtUp), "lag_to_zero_ms")
+			time.Sleep(200 * time.Millisecond) // the confirmer's last group
 			reportPerOp(b, before, sampleCPU(), b.N, "activation")
 			b.ReportMetric(float64(databaseCommits(b, env.DatabaseURL)-commitsBefore)/float64(b.N), "db_commits/activation")
 			commitsFrom := sampleCPU()
@@ -212,4 +221,64 @@ func databaseCommits(b *testing.B, url string) int64 {
 	var n int64
 	require.NoError(b, pool.QueryRow(ctx, `SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`).Scan(&n))
 	return n
+}
+
+// eventLagProbe counts the events that are not handled yet: rows waiting in every
+// service's outbox, and messages every durable consumer has not acknowledged.
+type eventLagProbe struct {
+	js   jetstream.JetStream
+	pool *pgxpool.Pool
+}
+
+func newEventLagProbe(b *testing.B, env *suitetest.Env) eventLagProbe {
+	nc, err := nats.Connect(env.Config.NATSURL)
+	require.NoError(b, err)
+	b.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(b, err)
+	pool, err := pgxpool.New(context.Background(), env.DatabaseURL)
+	require.NoError(b, err)
+	b.Cleanup(pool.Close)
+	return eventLagProbe{js: js, pool: pool}
+}
+
+// lag is the number of events still to relay or to consume, and where they wait.
+func (p eventLagProbe) lag(b *testing.B) (int, map[string]int) {
+	ctx := context.Background()
+	total, where := 0, map[string]int{}
+	for _, name := range suite.ServiceNames {
+		var n int
+		require.NoError(b, p.pool.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %s.outbox`, pgx.Identifier{name}.Sanitize())).Scan(&n))
+		total += n
+		if n > 0 {
+			where[name+" outbox"] = n
+		}
+	}
+	stream, err := p.js.Stream(ctx, events.StreamName)
+	require.NoError(b, err)
+	consumers := stream.ListConsumers(ctx)
+	for info := range consumers.Info() {
+		n := int(info.NumPending) + info.NumAckPending //nolint:gosec // a count of messages
+		total += n
+		if n > 0 {
+			where[info.Name] = n
+		}
+	}
+	require.NoError(b, consumers.Err())
+	return total, where
+}
+
+// eventLagAfterLoad returns the lag right after a load stopped and how long it took
+// to reach zero (at most a minute; a benchmark that lags longer says so).
+func eventLagAfterLoad(b *testing.B, p eventLagProbe) (int, time.Duration) {
+	stopped := time.Now()
+	atStop, where := p.lag(b)
+	for n := atStop; n > 0; n, where = p.lag(b) {
+		if time.Since(stopped) > time.Minute {
+			b.Errorf("%d events still unhandled a minute after the load stopped: %v", n, where)
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return atStop, time.Since(stopped)
 }

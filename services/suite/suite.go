@@ -54,6 +54,9 @@ func Permissions(name string) grpcx.Permissions {
 	return nil
 }
 
+// deadLetterPoll is how often each service counts its parked events for its health.
+const deadLetterPoll = 5 * time.Second
+
 // Suite is a running set of services (and maybe the gateway).
 type Suite struct {
 	// Addrs are the actual listen addresses (ports resolved).
@@ -193,7 +196,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry.Tel
 		if err != nil {
 			return nil, err
 		}
-		svc, err := build(name, cfg, log, prov, js, pool, dial)
+		p, err := pool(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		svc, err := build(name, cfg, log, prov, js, p, dial)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -203,9 +210,22 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry.Tel
 		})
 		svc.Register(srv.Server)
 		srv.Health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+		srv.Health.SetServingStatus(events.HealthService, healthpb.HealthCheckResponse_SERVING)
 		ln := listeners[name]
 		group.Go(func() error { return srv.Serve(ln) })
 		group.Go(func() error { return svc.Run(runCtx) })
+		group.Go(func() error {
+			// Parked events degrade the service's events health, not its overall
+			// health: the gateway's /readyz says so and stays 200 (docs/adr/0007).
+			events.WatchDeadLetters(runCtx, p, name, prov.MeterProvider(), deadLetterPoll, log.With("service", name), func(parked int) {
+				st := healthpb.HealthCheckResponse_SERVING
+				if parked > 0 {
+					st = healthpb.HealthCheckResponse_NOT_SERVING
+				}
+				srv.Health.SetServingStatus(events.HealthService, st)
+			})
+			return nil
+		})
 		s.closers = append(s.closers, srv.GracefulStop)
 	}
 
@@ -278,12 +298,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry.Tel
 }
 
 func build(name string, cfg Config, log *slog.Logger, tel telemetry.Providers, js jetstream.JetStream,
-	pool func(string) (*pgxpool.Pool, error), dial func(from, to string) (*grpc.ClientConn, error),
+	p *pgxpool.Pool, dial func(from, to string) (*grpc.ClientConn, error),
 ) (service, error) {
-	p, err := pool(name)
-	if err != nil {
-		return nil, err
-	}
 	log = log.With("service", name)
 	switch name {
 	case account.Name:

@@ -1,6 +1,7 @@
 // Command tessera runs Tessera: `serve` runs any subset of the services and the
 // gateway, `migrate` applies database migrations, `dev` runs everything locally with
-// embedded NATS and (when DATABASE_URL is unset) a private Postgres cluster.
+// embedded NATS and (when DATABASE_URL is unset) a private Postgres cluster, and
+// `events dead-letters` lets an operator handle events the broker refused.
 package main
 
 import (
@@ -25,6 +26,7 @@ commands:
   serve     run services and the gateway (default: all)
   migrate   apply database migrations and exit
   dev       run everything locally (embedded NATS, private Postgres if no DATABASE_URL)
+  events    list, replay or discard events the broker refused (events dead-letters ...)
 
 Every flag can also be set as TESSERA_<FLAG> (e.g. TESSERA_DATABASE_URL).
 Run 'tessera <command> -h' for its flags.
@@ -45,6 +47,8 @@ func main() {
 		err = migrate(ctx, os.Args[2:])
 	case "dev":
 		err = dev(ctx, os.Args[2:])
+	case "events":
+		err = eventsCommand(ctx, os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -38,20 +39,33 @@ type ConsumerConfig struct {
 	// Tracer makes the consume spans, as the consuming service (its service.name);
 	// nil uses the global provider.
 	Tracer trace.TracerProvider
+	// Workers apply batches at the same time (default 1: one batch after another,
+	// events in stream order). Without OrderKey, events of concurrent batches apply
+	// in any order: give more than one worker only to a consumer whose events do
+	// not depend on each other (emails, idempotent rebuilds).
+	Workers int
+	// OrderKey, with Workers, sends the events of one key to one worker, so that
+	// they apply in stream order while other keys go in parallel. (A failed event is
+	// redelivered later, after the events that came behind it, as with one worker.)
+	OrderKey func(Envelope) string
 }
 
-// maxConsumeBatch bounds the events recorded in one transaction.
-const maxConsumeBatch = 100
+// maxConsumeBatch bounds the events recorded in one transaction. A consumer that
+// keeps pace takes what has arrived, a few events at a time; one that fell behind
+// catches up in batches this large, each one commit.
+const maxConsumeBatch = 500
 
 // Consume runs a durable, explicitly acknowledged consumer until ctx ends. Each event
 // is applied at most once: it is applied in a transaction that first inserts the
-// event ID into processed_events, so a redelivered event is acknowledged and skipped.
+// event ID into processed_events, so a redelivered event is acknowledged and skipped
+// (the same event in two workers at once waits on the other's row and is skipped).
 // Events that arrive together share that transaction (each Handler under its own
 // savepoint), so a busy stream costs one commit per batch, not per event.
 func Consume(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, cfg ConsumerConfig, log *slog.Logger) error {
 	if cfg.MaxDeliver == 0 {
 		cfg.MaxDeliver = 20
 	}
+	cfg.Workers = max(cfg.Workers, 1)
 	if (cfg.Handler == nil) == (cfg.Effect == nil) {
 		return fmt.Errorf("events: consumer %s: give a Handler or an Effect", cfg.Name)
 	}
@@ -62,29 +76,52 @@ func Consume(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, cf
 		AckWait:        30 * time.Second,
 		MaxDeliver:     cfg.MaxDeliver,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		// Enough unacknowledged events in flight for every worker's batch and the
+		// next one waiting: JetStream's default (1,000) would starve the workers.
+		MaxAckPending: 2 * cfg.Workers * maxConsumeBatch,
 	})
 	if err != nil {
 		return fmt.Errorf("events: consumer %s: %w", cfg.Name, err)
 	}
 	log = log.With("consumer", cfg.Name)
-	inbox := make(chan jetstream.Msg, maxConsumeBatch)
+	lanes := make([]chan jetstream.Msg, 1)
+	if cfg.OrderKey != nil {
+		lanes = make([]chan jetstream.Msg, cfg.Workers)
+	}
+	for i := range lanes {
+		lanes[i] = make(chan jetstream.Msg, maxConsumeBatch)
+	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
+		lane := lanes[0]
+		if cfg.OrderKey != nil {
+			lane = lanes[laneOf(cfg.OrderKey(envelopeOf(m)), len(lanes))]
+		}
 		select {
-		case inbox <- m:
+		case lane <- m:
 		case <-ctx.Done(): // not acknowledged: redelivered to the next run
 		}
-	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+	}, jetstream.PullMaxMessages(2*cfg.Workers*maxConsumeBatch), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		log.Warn("consumer receive failed", "err", err)
 	}))
 	if err != nil {
 		return fmt.Errorf("events: consumer %s: %w", cfg.Name, err)
 	}
 	defer cc.Stop()
+	var wg sync.WaitGroup
+	for w := range cfg.Workers {
+		wg.Go(func() { work(ctx, pool, cfg, lanes[w%len(lanes)], log) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// work applies batches of the events arriving on inbox until ctx ends.
+func work(ctx context.Context, pool *pgxpool.Pool, cfg ConsumerConfig, inbox <-chan jetstream.Msg, log *slog.Logger) {
 	for {
 		var batch []jetstream.Msg
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case m := <-inbox:
 			batch = append(batch, m)
 		}
@@ -99,6 +136,23 @@ func Consume(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, cf
 		}
 		handleBatch(ctx, pool, cfg, batch, log)
 	}
+}
+
+// laneOf maps a key to one of n lanes.
+func laneOf(key string, n int) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	return int(h.Sum32() % uint32(n)) //nolint:gosec // n is a small worker count
+}
+
+// envelopeOf reads a message's event; its ID is zero for a message that is not a
+// Tessera event.
+func envelopeOf(msg jetstream.Msg) Envelope {
+	h := msg.Headers()
+	id, _ := uuid.Parse(h.Get(HeaderEventID))
+	ev := Envelope{ID: id, Type: h.Get(HeaderEventType), Subject: msg.Subject(), TenantID: h.Get(HeaderTenant), Payload: msg.Data()}
+	ev.Time, _ = time.Parse(time.RFC3339Nano, h.Get(HeaderTime))
+	return ev
 }
 
 // batchMemo holds the reads the events of one batch share (see Shared).
@@ -142,21 +196,39 @@ type delivery struct {
 	err  error
 }
 
+// batchSlots bounds, per pool, the batch transactions open at once to half the
+// pool's connections. A batch holds its connection while its handlers and effects
+// run, and they read through the pool too (a user, a setting): with every
+// connection held by a batch waiting for another one, all of them would wait for
+// ever.
+var batchSlots sync.Map // *pgxpool.Pool -> chan struct{}
+
+func batchSlot(ctx context.Context, pool *pgxpool.Pool) (release func(), err error) {
+	v, ok := batchSlots.Load(pool)
+	if !ok {
+		v, _ = batchSlots.LoadOrStore(pool, make(chan struct{}, max(1, pool.Config().MaxConns/2)))
+	}
+	slots, _ := v.(chan struct{})
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // handleBatch applies a batch in one transaction and acknowledges each event, or
 // asks for its redelivery when its handler failed or the transaction did.
 func handleBatch(ctx context.Context, pool *pgxpool.Pool, cfg ConsumerConfig, msgs []jetstream.Msg, log *slog.Logger) {
 	var ds []*delivery
 	memo := &batchMemo{values: map[string]memoized{}}
 	for _, msg := range msgs {
-		h := msg.Headers()
-		id, err := uuid.Parse(h.Get(HeaderEventID))
-		if err != nil {
+		ev := envelopeOf(msg)
+		if ev.ID == uuid.Nil {
 			_ = msg.Ack() // not a Tessera event: nothing to apply
 			continue
 		}
-		ev := Envelope{ID: id, Type: h.Get(HeaderEventType), Subject: msg.Subject(), TenantID: h.Get(HeaderTenant), Payload: msg.Data()}
-		ev.Time, _ = time.Parse(time.RFC3339Nano, h.Get(HeaderTime))
-		dctx, span := cfg.tracer().Start(traceContext(ctx, http.Header(h)), "consume "+ev.Subject,
+		dctx, span := cfg.tracer().Start(traceContext(ctx, http.Header(msg.Headers())), "consume "+ev.Subject,
 			trace.WithSpanKind(trace.SpanKindConsumer),
 			trace.WithAttributes(attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", ev.Subject),
 				attribute.String("messaging.message.id", ev.ID.String()), attribute.String("tessera.consumer", cfg.Name)))
@@ -165,7 +237,16 @@ func handleBatch(ctx context.Context, pool *pgxpool.Pool, cfg ConsumerConfig, ms
 	if len(ds) == 0 {
 		return
 	}
-	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return applyBatch(ctx, tx, cfg, ds) }); err != nil {
+	release, err := batchSlot(ctx, pool)
+	if err != nil { // ctx ended: the events are redelivered to the next run
+		for _, d := range ds {
+			d.span.End()
+		}
+		return
+	}
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return applyBatch(ctx, tx, cfg, ds) })
+	release()
+	if err != nil {
 		for _, d := range ds {
 			if d.err == nil {
 				d.err = err
@@ -244,13 +325,14 @@ func applyInSavepoint(ctx context.Context, tx pgx.Tx, h Handler, ev Envelope) (h
 	return nil, sp.Commit(ctx)
 }
 
-const tracerName = "github.com/tessera-dev/tessera/services/platform/events"
+// instrumentation names the tracer and meter of this package.
+const instrumentation = "github.com/tessera-dev/tessera/services/platform/events"
 
 func (cfg ConsumerConfig) tracer() trace.Tracer {
 	if cfg.Tracer != nil {
-		return cfg.Tracer.Tracer(tracerName)
+		return cfg.Tracer.Tracer(instrumentation)
 	}
-	return otel.Tracer(tracerName)
+	return otel.Tracer(instrumentation)
 }
 
 func backoff(delivered uint64) time.Duration {

@@ -29,7 +29,7 @@ import (
 //go:embed testdata/*.sql
 var testMigrations embed.FS
 
-func sub(t *testing.T) fs.FS {
+func sub(t testing.TB) fs.FS {
 	s, err := fs.Sub(testMigrations, "testdata")
 	require.NoError(t, err)
 	return s
@@ -40,7 +40,27 @@ type rig struct {
 	js   jetstream.JetStream
 }
 
-func setup(t *testing.T) rig {
+func setup(t testing.TB) rig {
+	t.Helper()
+	r := rig{pool: setupDB(t)}
+	ns, err := events.StartEmbedded(filepath.Join(t.TempDir(), "nats"), 0)
+	require.NoError(t, err)
+	t.Cleanup(ns.Shutdown)
+	r.js = connect(t, ns.ClientURL())
+	return r
+}
+
+// connect dials NATS as the services do, with the event stream in place.
+func connect(t testing.TB, url string) jetstream.JetStream {
+	t.Helper()
+	nc, js, err := events.Connect(t.Context(), url, "test")
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	return js
+}
+
+// setupDB returns a pool on a fresh database with the events tables migrated.
+func setupDB(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	sets := []pg.MigrationSet{events.Migrations(), {Name: "test", Files: sub(t)}}
 	url := pgtest.NewDatabase(t, pgtest.Template{Name: pgtest.NameOf("events", sets...), Migrate: func(ctx context.Context, url string) error {
@@ -54,13 +74,7 @@ func setup(t *testing.T) rig {
 	pool, err := pg.Connect(t.Context(), url, "evt", 8)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	ns, err := events.StartEmbedded(filepath.Join(t.TempDir(), "nats"), 0)
-	require.NoError(t, err)
-	t.Cleanup(ns.Shutdown)
-	nc, js, err := events.Connect(t.Context(), ns.ClientURL(), "test")
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	return rig{pool: pool, js: js}
+	return pool
 }
 
 func write(t *testing.T, r rig, n int) {
