@@ -37,6 +37,7 @@ import (
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
 	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/errs"
 )
 
 // Targets are the gRPC addresses of the services.
@@ -155,6 +156,10 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Han
 	})
 	api := g.limitLogins(g.authenticate(g.evictOnRevoke(mux)))
 	root.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := badURL(r); err != nil {
+			writeStatus(w, errs.ToStatus(r.Context(), err))
+			return
+		}
 		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, ":download") {
 			g.authenticate(http.HandlerFunc(g.download)).ServeHTTP(w, r)
 			return
