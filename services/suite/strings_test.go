@@ -8,17 +8,21 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
 	devicepb "github.com/tessera-dev/tessera/gen/tessera/device/v1"
 	downloadpb "github.com/tessera-dev/tessera/gen/tessera/download/v1"
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
+	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
 	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
 	"github.com/tessera-dev/tessera/services/suite/suitetest"
 )
@@ -259,4 +263,58 @@ func FuzzRESTEdge(f *testing.F) {
 		}
 		require.Less(t, got.Status, 500, "case %d, input %q: %s", where%5, s, got.Raw)
 	})
+}
+
+// TestOrderBusChecksStrings_Hardening8: orders arriving on NATS pass the same string
+// rule as gRPC requests: a batch with a NUL is rejected at once, naming the field,
+// instead of failing in Postgres on every redelivery; a tenant subject with a
+// control character is rejected too.
+func TestOrderBusChecksStrings_Hardening8(t *testing.T) {
+	env := suitetest.Start(t)
+	seed := env.SeedLineItem(t, "busstr-co", 1)
+	nc, err := nats.Connect(env.Config.NATSURL)
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	rejected := make(chan *nats.Msg, 10)
+	_, err = nc.ChanSubscribe("tessera.orders.rejected.>", rejected)
+	require.NoError(t, err)
+	product, err := entitlementpb.NewCatalogServiceClient(env.Dial(t, "entitlement")).GetProduct(
+		env.As(t, suitetest.Producer("busstr-co")), &entitlementpb.GetProductRequest{Name: "products/" + seed.ProductID})
+	require.NoError(t, err)
+	body, err := proto.Marshal(&entitlementpb.BatchCreateOrdersRequest{Orders: []*entitlementpb.CreateOrderRequest{{
+		OrderId: "BUS-NUL", SoldTo: "accounts/" + seed.AccountID, Lines: []*entitlementpb.OrderLine{{
+			LineNumber: "1", Product: product.GetName(), LicenseModel: product.GetLicenseModels()[0], Quantity: 1,
+			Attributes: map[string]string{"colour": "re\x00d"},
+		}},
+	}}})
+	require.NoError(t, err)
+	answer := func() *eventspb.OrdersRejected {
+		t.Helper()
+		select {
+		case m := <-rejected:
+			var no eventspb.OrdersRejected
+			require.NoError(t, proto.Unmarshal(m.Data, &no))
+			return &no
+		case <-time.After(10 * time.Second):
+			t.Fatal("no rejection on the order bus")
+			return nil
+		}
+	}
+
+	m := nats.NewMsg("tessera.orders.in.busstr-co")
+	m.Data = body
+	m.Header.Set(nats.MsgIdHdr, "nul-1")
+	require.NoError(t, nc.PublishMsg(m))
+	no := answer()
+	assert.Equal(t, "nul-1", no.GetBatchId())
+	assert.Equal(t, "INVALID_ARGUMENT", no.GetCode())
+	assert.Contains(t, no.GetFieldViolations(), `orders[0].lines[0].attributes["colour"]`)
+
+	m = nats.NewMsg("tessera.orders.in.bus\x1bco")
+	m.Data = body
+	m.Header.Set(nats.MsgIdHdr, "esc-1")
+	require.NoError(t, nc.PublishMsg(m))
+	no = answer()
+	assert.Equal(t, "esc-1", no.GetBatchId())
+	assert.Contains(t, no.GetFieldViolations(), "subject")
 }
