@@ -38,6 +38,7 @@ import (
 	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/validate"
 )
 
 // Targets are the gRPC addresses of the services.
@@ -258,6 +259,11 @@ func (g *Gateway) principal(ctx context.Context, token string) (*commonpb.Princi
 		}
 		signed, err := g.signer.Sign(p)
 		return p, signed, err
+	}
+	if validate.Problem(token, validate.Default) != "" {
+		// Not a token the account service issues; refused here, as a token that is
+		// not valid UTF-8 could not even be sent on to it.
+		return nil, "", status.Error(codes.Unauthenticated, "the bearer token is malformed")
 	}
 	now := time.Now()
 	if e, ok := g.cache.get(token, now); ok {

@@ -318,3 +318,19 @@ func TestOrderBusChecksStrings_Hardening8(t *testing.T) {
 	assert.Equal(t, "esc-1", no.GetBatchId())
 	assert.Contains(t, no.GetFieldViolations(), "subject")
 }
+
+// TestMalformedBearerTokenIsRefused_Hardening8: a bearer token that is not valid text
+// (bytes HTTP lets through in a header, such as invalid UTF-8) is an unknown
+// credential, 401, not a 500 from a request the gateway cannot encode.
+func TestMalformedBearerTokenIsRefused_Hardening8(t *testing.T) {
+	env := suitetest.Start(t)
+	for _, token := range []string{"rna_\xff\xfe", "rna_\tx", strings.Repeat("x", 300)} {
+		req, err := http.NewRequestWithContext(t.Context(), "GET", env.Suite.GatewayURL+"/v1/accounts", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "token %q", token)
+	}
+}

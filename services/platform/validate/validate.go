@@ -147,8 +147,10 @@ var rules sync.Map // protoreflect.FullName -> Rule
 
 // RuleOf is the declared rule of a string field, or Default.
 func RuleOf(fd protoreflect.FieldDescriptor) Rule {
-	if r, ok := rules.Load(fd.FullName()); ok {
-		return r.(Rule) //nolint:forcetypeassert // only Rules are stored
+	if cached, ok := rules.Load(fd.FullName()); ok {
+		if r, ok := cached.(Rule); ok {
+			return r
+		}
 	}
 	r := Default
 	if opts := fd.Options(); opts != nil {

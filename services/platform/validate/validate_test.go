@@ -2,6 +2,7 @@ package validate_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -192,7 +193,11 @@ type fakeStream struct {
 }
 
 func (s fakeStream) RecvMsg(m any) error {
-	proto.Merge(m.(proto.Message), s.msg) //nolint:forcetypeassert // the test sends protos
+	pm, ok := m.(proto.Message)
+	if !ok {
+		return errors.New("not a proto message")
+	}
+	proto.Merge(pm, s.msg)
 	return nil
 }
 
