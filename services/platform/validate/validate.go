@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -75,70 +76,116 @@ func Message(m proto.Message) error {
 		return nil
 	}
 	var v walker
-	v.message("", m.ProtoReflect())
+	v.message(m.ProtoReflect())
 	return v.violations.Err()
 }
 
+// walker visits the strings of a message. It keeps the path to the current value as
+// a stack and spells it out only for a violation: valid requests, nearly all of
+// them, cost no allocation per field.
 type walker struct {
+	path       []step
 	violations errs.Violations
 	count      int
 }
 
-func (w *walker) full() bool { return w.count >= maxViolations }
-
-func (w *walker) check(path, s string, r Rule) {
-	if w.full() {
-		return
-	}
-	if p := Problem(s, r); p != "" {
-		w.violations.Add(path, "%s", p)
-		w.count++
-	}
+// step is one element of a field path: a field name, a list index or a map key.
+type step struct {
+	name  string
+	index int    // for a list element, else -1
+	key   string // for a map value
+	isKey bool
+	// quoted keys are strings: attributes["colour"]; others numbers: counts[3].
+	quoted bool
 }
 
-func (w *walker) message(prefix string, m protoreflect.Message) {
+func (w *walker) full() bool { return w.count >= maxViolations }
+
+func (w *walker) at() string {
+	var b strings.Builder
+	for i, s := range w.path {
+		switch {
+		case s.index >= 0:
+			b.WriteString("[" + strconv.Itoa(s.index) + "]")
+		case s.isKey && s.quoted:
+			b.WriteString("[" + strconv.Quote(s.key) + "]")
+		case s.isKey:
+			b.WriteString("[" + s.key + "]")
+		default:
+			if i > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(s.name)
+		}
+	}
+	return b.String()
+}
+
+func (w *walker) refuse(format string, args ...any) {
+	w.violations.Add(w.at(), format, args...)
+	w.count++
+}
+
+func (w *walker) push(s step) { w.path = append(w.path, s) }
+func (w *walker) pop()        { w.path = w.path[:len(w.path)-1] }
+
+func (w *walker) message(m protoreflect.Message) {
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		path := prefix + string(fd.Name())
+		if !mayHoldStrings(fd) {
+			return true
+		}
+		w.push(step{name: string(fd.Name()), index: -1})
 		switch {
 		case fd.IsMap():
-			w.mapField(path, fd, v.Map())
+			w.mapField(fd, v.Map())
 		case fd.IsList():
 			list := v.List()
 			for i := range list.Len() {
-				w.value(fmt.Sprintf("%s[%d]", path, i), fd, fd, list.Get(i))
+				w.push(step{index: i})
+				w.value(fd, fd, list.Get(i))
+				w.pop()
 			}
 		default:
-			w.value(path, fd, fd, v)
+			w.value(fd, fd, v)
 		}
+		w.pop()
 		return !w.full()
 	})
 }
 
-func (w *walker) mapField(path string, fd protoreflect.FieldDescriptor, m protoreflect.Map) {
+func mayHoldStrings(fd protoreflect.FieldDescriptor) bool {
+	if fd.IsMap() {
+		return fd.MapKey().Kind() == protoreflect.StringKind || mayHoldStrings(fd.MapValue())
+	}
+	k := fd.Kind()
+	return k == protoreflect.StringKind || k == protoreflect.MessageKind || k == protoreflect.GroupKind
+}
+
+func (w *walker) mapField(fd protoreflect.FieldDescriptor, m protoreflect.Map) {
 	keyIsString := fd.MapKey().Kind() == protoreflect.StringKind
 	m.Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
-		at := path + "[" + k.String() + "]"
 		if keyIsString {
 			if p := Problem(k.String(), Default); p != "" {
-				// The bad key is not echoed: it may be the very bytes refused.
-				w.violations.Add(path, "a key %s", p)
-				w.count++
+				w.refuse("a key %s", p) // the key is not echoed: it may be the very bytes refused
 				return !w.full()
 			}
-			at = path + "[" + strconv.Quote(k.String()) + "]"
 		}
-		w.value(at, fd.MapValue(), fd, v) // the map field declares its values' rule
+		w.push(step{key: k.String(), isKey: true, quoted: keyIsString, index: -1})
+		w.value(fd.MapValue(), fd, v) // the map field declares its values' rule
+		w.pop()
 		return !w.full()
 	})
 }
 
 // value checks one value of kind fd.Kind() under the rule declared on field.
-func (w *walker) value(path string, fd, field protoreflect.FieldDescriptor, v protoreflect.Value) {
+func (w *walker) value(fd, field protoreflect.FieldDescriptor, v protoreflect.Value) {
 	switch fd.Kind() {
 	case protoreflect.StringKind:
-		w.check(path, v.String(), RuleOf(field))
+		if p := Problem(v.String(), RuleOf(field)); p != "" && !w.full() {
+			w.refuse("%s", p)
+		}
 	case protoreflect.MessageKind, protoreflect.GroupKind:
-		w.message(path+".", v.Message())
+		w.message(v.Message())
 	default:
 	}
 }
