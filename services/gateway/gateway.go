@@ -37,9 +37,11 @@ import (
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
 	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/events"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
 	"github.com/tessera-dev/tessera/services/platform/telemetry"
-	"github.com/tessera-dev/tessera/services/platform/events"
+	"github.com/tessera-dev/tessera/services/platform/validate"
 )
 
 // Targets are the gRPC addresses of the services.
@@ -182,6 +184,10 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, log *slog.Logger
 	})
 	api := g.limitLogins(g.authenticate(g.evictOnRevoke(mux)))
 	root.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := badURL(r); err != nil {
+			writeStatus(w, errs.ToStatus(r.Context(), err))
+			return
+		}
 		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, ":download") {
 			g.authenticate(http.HandlerFunc(g.download)).ServeHTTP(w, r)
 			return
@@ -295,6 +301,11 @@ func (g *Gateway) principal(ctx context.Context, token string) (*commonpb.Princi
 		}
 		signed, err := g.signer.Sign(p)
 		return p, signed, err
+	}
+	if validate.Problem(token, validate.Default) != "" {
+		// Not a token the account service issues; refused here, as a token that is
+		// not valid UTF-8 could not even be sent on to it.
+		return nil, "", status.Error(codes.Unauthenticated, "the bearer token is malformed")
 	}
 	now := time.Now()
 	if e, ok := g.cache.get(token, now); ok {

@@ -20,7 +20,7 @@ func TestLicenseModels_ENT2(t *testing.T) {
 
 	e := admin.refused(http.StatusBadRequest, "POST", "/v1/licenseModels", map[string]any{"license_model_id": "bad", "license_model": map[string]any{
 		"display_name": "Bad", "type": "LICENSE_MODEL_TYPE_FLOATING_COUNTED", "extra_activations": -1,
-		"defaults": map[string]any{"borrow_hours": 10000, "vm_platforms": "cloud", "time_zone": "Mars/Base", "platforms": []string{"X 64"}, "notice": "two\nlines"},
+		"defaults": map[string]any{"borrow_hours": 10000, "vm_platforms": "cloud", "time_zone": "Mars/Base", "platforms": []string{"X 64"}, "notice": `say "hi"`},
 		"returns":  map[string]any{"allowed": -1}, "rehosts": map[string]any{"allowed": 2, "period": "every month"},
 	}})
 	require.ElementsMatch(t, []string{

@@ -1,6 +1,6 @@
 // Package grpcx builds gRPC servers and clients with Tessera's interceptors: panic
 // recovery, logging, tracing and metrics, principal verification with per-method
-// permissions, and the single error mapping.
+// permissions, the one rule for request strings, and the single error mapping.
 package grpcx
 
 import (
@@ -24,6 +24,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/telemetry"
+	"github.com/tessera-dev/tessera/services/platform/validate"
 )
 
 // Permissions declares the permission of every RPC a server exposes, by full method
@@ -59,11 +60,13 @@ func NewServer(o ServerOptions) *Server {
 	log = log.With("service", o.Name)
 	g := &guard{verifier: o.Verifier, perms: o.Permissions, log: log}
 	// Order: recovery outermost; one error mapping for everything inside; the guard
-	// before the call log, so the log line names the verified principal.
+	// before the call log, so the log line names the verified principal; the string
+	// rule inside the log, so refused input is logged like any refusal, and before
+	// every handler, so no bad string reaches a database or an event.
 	opts := []grpc.ServerOption{
 		grpc.StatsHandler(otelgrpc.NewServerHandler(o.Telemetry.GRPC()...)),
-		grpc.ChainUnaryInterceptor(unaryRequestID, unaryRecover(log), unaryErrors, g.unary, unaryLog(log)),
-		grpc.ChainStreamInterceptor(streamRequestID, streamRecover(log), streamErrors, g.stream, streamLog(log)),
+		grpc.ChainUnaryInterceptor(unaryRequestID, unaryRecover(log), unaryErrors, g.unary, unaryLog(log), validate.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(streamRequestID, streamRecover(log), streamErrors, g.stream, streamLog(log), validate.StreamServerInterceptor()),
 	}
 	if o.MaxMessageBytes > 0 {
 		opts = append(opts, grpc.MaxRecvMsgSize(o.MaxMessageBytes), grpc.MaxSendMsgSize(o.MaxMessageBytes))

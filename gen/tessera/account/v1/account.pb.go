@@ -5658,7 +5658,7 @@ var File_tessera_account_v1_account_proto protoreflect.FileDescriptor
 
 const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\n" +
-	" tessera/account/v1/account.proto\x12\x12tessera.account.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etessera/common/v1/common.proto\"\xe5\x02\n" +
+	" tessera/account/v1/account.proto\x12\x12tessera.account.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#tessera/common/v1/annotations.proto\x1a\x1etessera/common/v1/common.proto\"\xe5\x02\n" +
 	"\n" +
 	"AuditEvent\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
@@ -5673,12 +5673,12 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\n" +
 	"event_type\x18\n" +
 	" \x01(\tR\teventType\x12!\n" +
-	"\fpayload_json\x18\v \x01(\tR\vpayloadJson\"\x87\x01\n" +
+	"\fpayload_json\x18\v \x01(\tR\vpayloadJson\"\x9a\x01\n" +
 	"\x16ListAuditEventsRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"page_token\x18\x02 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\x12\x1f\n" +
+	"\x06filter\x18\x03 \x01(\tB\a\x92\x82\x19\x03\b\x80\x10R\x06filter\x12\x19\n" +
 	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x84\x01\n" +
 	"\x17ListAuditEventsResponse\x12A\n" +
 	"\faudit_events\x18\x01 \x03(\v2\x1e.tessera.account.v1.AuditEventR\vauditEvents\x12&\n" +
@@ -5700,18 +5700,18 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x06tenant\x18\x01 \x01(\v2\x1a.tessera.account.v1.TenantR\x06tenant\x12>\n" +
 	"\fhome_account\x18\x02 \x01(\v2\x1b.tessera.account.v1.AccountR\vhomeAccount\x12.\n" +
 	"\x05admin\x18\x03 \x01(\v2\x18.tessera.account.v1.UserR\x05admin\x12%\n" +
-	"\x0eadmin_password\x18\x04 \x01(\tR\radminPassword\"\xf4\x04\n" +
+	"\x0eadmin_password\x18\x04 \x01(\tR\radminPassword\"\x88\x05\n" +
 	"\aAccount\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x02 \x01(\tR\taccountId\x12!\n" +
-	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12 \n" +
-	"\vdescription\x18\x04 \x01(\tR\vdescription\x123\n" +
+	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12+\n" +
+	"\vdescription\x18\x04 \x01(\tB\t\x92\x82\x19\x05\b\x80 \x10\x01R\vdescription\x123\n" +
 	"\x04type\x18\x05 \x01(\x0e2\x1f.tessera.account.v1.AccountTypeR\x04type\x124\n" +
 	"\aaddress\x18\x06 \x01(\v2\x1a.tessera.common.v1.AddressR\aaddress\x12.\n" +
-	"\x13visible_to_partners\x18\a \x01(\bR\x11visibleToPartners\x12K\n" +
+	"\x13visible_to_partners\x18\a \x01(\bR\x11visibleToPartners\x12T\n" +
 	"\n" +
-	"attributes\x18\b \x03(\v2+.tessera.account.v1.Account.AttributesEntryR\n" +
+	"attributes\x18\b \x03(\v2+.tessera.account.v1.Account.AttributesEntryB\a\x92\x82\x19\x03\b\x80\bR\n" +
 	"attributes\x12;\n" +
 	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
@@ -5791,12 +5791,12 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x17BatchGetAccountsRequest\x12\x14\n" +
 	"\x05names\x18\x01 \x03(\tR\x05names\"S\n" +
 	"\x18BatchGetAccountsResponse\x127\n" +
-	"\baccounts\x18\x01 \x03(\v2\x1b.tessera.account.v1.AccountR\baccounts\"\x84\x01\n" +
+	"\baccounts\x18\x01 \x03(\v2\x1b.tessera.account.v1.AccountR\baccounts\"\x97\x01\n" +
 	"\x13ListAccountsRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"page_token\x18\x02 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\x12\x1f\n" +
+	"\x06filter\x18\x03 \x01(\tB\a\x92\x82\x19\x03\b\x80\x10R\x06filter\x12\x19\n" +
 	"\border_by\x18\x04 \x01(\tR\aorderBy\"w\n" +
 	"\x14ListAccountsResponse\x127\n" +
 	"\baccounts\x18\x01 \x03(\v2\x1b.tessera.account.v1.AccountR\baccounts\x12&\n" +
@@ -5844,19 +5844,19 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x11UpdateUserRequest\x12,\n" +
 	"\x04user\x18\x01 \x01(\v2\x18.tessera.account.v1.UserR\x04user\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"N\n" +
+	"updateMask\"X\n" +
 	"\x10ListRolesRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"\xd6\x01\n" +
+	"page_token\x18\x02 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\"\xe1\x01\n" +
 	"\x04Role\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x17\n" +
 	"\arole_id\x18\x02 \x01(\tR\x06roleId\x12\x1f\n" +
 	"\vtenant_wide\x18\x03 \x01(\bR\n" +
 	"tenantWide\x12 \n" +
 	"\vpermissions\x18\x04 \x03(\tR\vpermissions\x12!\n" +
-	"\fdisplay_name\x18\x05 \x01(\tR\vdisplayName\x12 \n" +
-	"\vdescription\x18\x06 \x01(\tR\vdescription\x12\x19\n" +
+	"\fdisplay_name\x18\x05 \x01(\tR\vdisplayName\x12+\n" +
+	"\vdescription\x18\x06 \x01(\tB\t\x92\x82\x19\x05\b\x80 \x10\x01R\vdescription\x12\x19\n" +
 	"\bbuilt_in\x18\a \x01(\bR\abuiltIn\"Z\n" +
 	"\x11CreateRoleRequest\x12,\n" +
 	"\x04role\x18\x01 \x01(\v2\x18.tessera.account.v1.RoleR\x04role\x12\x17\n" +
@@ -5869,11 +5869,11 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"k\n" +
 	"\x11ListRolesResponse\x12.\n" +
 	"\x05roles\x18\x01 \x03(\v2\x18.tessera.account.v1.RoleR\x05roles\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"W\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"a\n" +
 	"\x19ListAdministratorsRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"\xc1\x01\n" +
+	"page_token\x18\x02 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\"\xc1\x01\n" +
 	"\rAdministrator\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1d\n" +
 	"\n" +
@@ -5884,12 +5884,12 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x14account_display_name\x18\x06 \x01(\tR\x12accountDisplayName\"\x8f\x01\n" +
 	"\x1aListAdministratorsResponse\x12I\n" +
 	"\x0eadministrators\x18\x01 \x03(\v2!.tessera.account.v1.AdministratorR\x0eadministrators\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x81\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x94\x01\n" +
 	"\x10ListUsersRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"page_token\x18\x02 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\x12\x1f\n" +
+	"\x06filter\x18\x03 \x01(\tB\a\x92\x82\x19\x03\b\x80\x10R\x06filter\x12\x19\n" +
 	"\border_by\x18\x04 \x01(\tR\aorderBy\"k\n" +
 	"\x11ListUsersResponse\x12.\n" +
 	"\x05users\x18\x01 \x03(\v2\x18.tessera.account.v1.UserR\x05users\x12&\n" +
@@ -5961,11 +5961,11 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x03key\x18\x02 \x01(\tR\x03key\"d\n" +
 	"\x1bClaimEntitlementKeyResponse\x12 \n" +
 	"\ventitlement\x18\x01 \x01(\tR\ventitlement\x12#\n" +
-	"\ractivation_id\x18\x02 \x01(\tR\factivationId\"j\n" +
+	"\ractivation_id\x18\x02 \x01(\tR\factivationId\"u\n" +
 	"\"ReplaceAccountAdministratorRequest\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x12\n" +
-	"\x04user\x18\x02 \x01(\tR\x04user\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x81\x01\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x12!\n" +
+	"\x06reason\x18\x03 \x01(\tB\t\x92\x82\x19\x05\b\x80\b\x10\x01R\x06reason\"\x81\x01\n" +
 	"#ReplaceAccountAdministratorResponse\x12\x1a\n" +
 	"\breplaced\x18\x01 \x03(\tR\breplaced\x12>\n" +
 	"\radministrator\x18\x02 \x01(\v2\x18.tessera.account.v1.UserR\radministrator\"8\n" +
@@ -5973,12 +5973,12 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\"\x9a\x01\n" +
 	"\x14AuthenticateResponse\x12:\n" +
 	"\tprincipal\x18\x01 \x01(\v2\x1c.tessera.common.v1.PrincipalR\tprincipal\x12F\n" +
-	"\x11token_expire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x0ftokenExpireTime\"\xcb\x03\n" +
+	"\x11token_expire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x0ftokenExpireTime\"\xd6\x03\n" +
 	"\vAccessToken\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\btoken_id\x18\x02 \x01(\tR\atokenId\x12!\n" +
-	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12 \n" +
-	"\vdescription\x18\x04 \x01(\tR\vdescription\x127\n" +
+	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12+\n" +
+	"\vdescription\x18\x04 \x01(\tB\t\x92\x82\x19\x05\b\x80 \x10\x01R\vdescription\x127\n" +
 	"\x04type\x18\x05 \x01(\x0e2#.tessera.account.v1.AccessTokenTypeR\x04type\x12\x1d\n" +
 	"\n" +
 	"created_by\x18\x06 \x01(\tR\tcreatedBy\x12\x1f\n" +
@@ -6003,12 +6003,12 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\vtoken_value\x18\x02 \x01(\tR\n" +
 	"tokenValue\"+\n" +
 	"\x15GetAccessTokenRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"m\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x80\x01\n" +
 	"\x17ListAccessTokensRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x03 \x01(\tR\x06filter\"\x88\x01\n" +
+	"page_token\x18\x02 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\x12\x1f\n" +
+	"\x06filter\x18\x03 \x01(\tB\a\x92\x82\x19\x03\b\x80\x10R\x06filter\"\x88\x01\n" +
 	"\x18ListAccessTokensResponse\x12D\n" +
 	"\raccess_tokens\x18\x01 \x03(\v2\x1f.tessera.account.v1.AccessTokenR\faccessTokens\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xba\x01\n" +
@@ -6054,12 +6054,12 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\",\n" +
 	"\x16GetOrganizationRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x89\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x9c\x01\n" +
 	"\x18ListOrganizationsRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"page_token\x18\x02 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\x12\x1f\n" +
+	"\x06filter\x18\x03 \x01(\tB\a\x92\x82\x19\x03\b\x80\x10R\x06filter\x12\x19\n" +
 	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x8b\x01\n" +
 	"\x19ListOrganizationsResponse\x12F\n" +
 	"\rorganizations\x18\x01 \x03(\v2 .tessera.account.v1.OrganizationR\rorganizations\x12&\n" +

@@ -618,7 +618,7 @@ var File_tessera_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_tessera_common_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x1etessera/common/v1/common.proto\x12\x11tessera.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x01\n" +
+	"\x1etessera/common/v1/common.proto\x12\x11tessera.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#tessera/common/v1/annotations.proto\"\x8f\x01\n" +
 	"\aAddress\x12\x16\n" +
 	"\x06street\x18\x01 \x01(\tR\x06street\x12\x12\n" +
 	"\x04city\x18\x02 \x01(\tR\x04city\x12\x14\n" +
@@ -662,12 +662,12 @@ const file_tessera_common_v1_common_proto_rawDesc = "" +
 	"\n" +
 	"event_type\x18\n" +
 	" \x01(\tR\teventType\x12!\n" +
-	"\fpayload_json\x18\v \x01(\tR\vpayloadJson\"\x87\x01\n" +
+	"\fpayload_json\x18\v \x01(\tR\vpayloadJson\"\x9a\x01\n" +
 	"\x16ListAuditEventsRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"page_token\x18\x02 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\x12\x1f\n" +
+	"\x06filter\x18\x03 \x01(\tB\a\x92\x82\x19\x03\b\x80\x10R\x06filter\x12\x19\n" +
 	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x83\x01\n" +
 	"\x17ListAuditEventsResponse\x12@\n" +
 	"\faudit_events\x18\x01 \x03(\v2\x1d.tessera.common.v1.AuditEventR\vauditEvents\x12&\n" +
@@ -719,6 +719,7 @@ func file_tessera_common_v1_common_proto_init() {
 	if File_tessera_common_v1_common_proto != nil {
 		return
 	}
+	file_tessera_common_v1_annotations_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

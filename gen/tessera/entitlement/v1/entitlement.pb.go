@@ -6325,7 +6325,7 @@ var File_tessera_entitlement_v1_entitlement_proto protoreflect.FileDescriptor
 
 const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\n" +
-	"(tessera/entitlement/v1/entitlement.proto\x12\x16tessera.entitlement.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etessera/common/v1/common.proto\"\x85\x05\n" +
+	"(tessera/entitlement/v1/entitlement.proto\x12\x16tessera.entitlement.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#tessera/common/v1/annotations.proto\x1a\x1etessera/common/v1/common.proto\"\x85\x05\n" +
 	"\fLicenseModel\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12(\n" +
 	"\x10license_model_id\x18\x02 \x01(\tR\x0elicenseModelId\x12!\n" +
@@ -6340,17 +6340,17 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\areturns\x18\n" +
 	" \x01(\v2'.tessera.entitlement.v1.LifecyclePolicyR\areturns\x12A\n" +
 	"\arepairs\x18\v \x01(\v2'.tessera.entitlement.v1.LifecyclePolicyR\arepairs\x12A\n" +
-	"\arehosts\x18\f \x01(\v2'.tessera.entitlement.v1.LifecyclePolicyR\arehosts\"\xb3\x02\n" +
+	"\arehosts\x18\f \x01(\v2'.tessera.entitlement.v1.LifecyclePolicyR\arehosts\"\xce\x02\n" +
 	"\x0fLicenseDefaults\x12!\n" +
 	"\fborrow_hours\x18\x01 \x01(\x05R\vborrowHours\x12\x13\n" +
 	"\x05ts_ok\x18\x02 \x01(\bR\x04tsOk\x12!\n" +
 	"\fvm_platforms\x18\x03 \x01(\tR\vvmPlatforms\x12\x1b\n" +
 	"\ttime_zone\x18\x04 \x01(\tR\btimeZone\x12\x1c\n" +
-	"\tplatforms\x18\x05 \x03(\tR\tplatforms\x12\x16\n" +
-	"\x06issuer\x18\x06 \x01(\tR\x06issuer\x12\x16\n" +
-	"\x06notice\x18\a \x01(\tR\x06notice\x12\x16\n" +
-	"\x06serial\x18\b \x01(\tR\x06serial\x12#\n" +
-	"\rvendor_string\x18\t \x01(\tR\fvendorString\x12\x1d\n" +
+	"\tplatforms\x18\x05 \x03(\tR\tplatforms\x12\x1f\n" +
+	"\x06issuer\x18\x06 \x01(\tB\a\x92\x82\x19\x03\b\x80\bR\x06issuer\x12\x1f\n" +
+	"\x06notice\x18\a \x01(\tB\a\x92\x82\x19\x03\b\x80\bR\x06notice\x12\x16\n" +
+	"\x06serial\x18\b \x01(\tR\x06serial\x12,\n" +
+	"\rvendor_string\x18\t \x01(\tB\a\x92\x82\x19\x03\b\x80\bR\fvendorString\x12\x1d\n" +
 	"\n" +
 	"use_server\x18\n" +
 	" \x01(\bR\tuseServer\"C\n" +
@@ -6363,12 +6363,12 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\",\n" +
 	"\x16GetLicenseModelRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x89\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x9c\x01\n" +
 	"\x18ListLicenseModelsRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"page_token\x18\x02 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\x12\x1f\n" +
+	"\x06filter\x18\x03 \x01(\tB\a\x92\x82\x19\x03\b\x80\x10R\x06filter\x12\x19\n" +
 	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x90\x01\n" +
 	"\x19ListLicenseModelsResponse\x12K\n" +
 	"\x0elicense_models\x18\x01 \x03(\v2$.tessera.entitlement.v1.LicenseModelR\rlicenseModels\x12&\n" +
@@ -6379,14 +6379,14 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"updateMask\"7\n" +
 	"\aFeature\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\tR\aversion\"\x82\x05\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\"\x8d\x05\n" +
 	"\aProduct\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
 	"product_id\x18\x02 \x01(\tR\tproductId\x12!\n" +
 	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12\x18\n" +
-	"\aversion\x18\x04 \x01(\tR\aversion\x12 \n" +
-	"\vdescription\x18\x05 \x01(\tR\vdescription\x12;\n" +
+	"\aversion\x18\x04 \x01(\tR\aversion\x12+\n" +
+	"\vdescription\x18\x05 \x01(\tB\t\x92\x82\x19\x05\b\x80 \x10\x01R\vdescription\x12;\n" +
 	"\bfeatures\x18\x06 \x03(\v2\x1f.tessera.entitlement.v1.FeatureR\bfeatures\x12X\n" +
 	"\x12license_technology\x18\a \x01(\x0e2).tessera.entitlement.v1.LicenseTechnologyR\x11licenseTechnology\x12%\n" +
 	"\x0elicense_models\x18\b \x03(\tR\rlicenseModels\x12!\n" +
@@ -6403,12 +6403,12 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x14UpdateProductRequest\x129\n" +
 	"\aproduct\x18\x01 \x01(\v2\x1f.tessera.entitlement.v1.ProductR\aproduct\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\x84\x01\n" +
+	"updateMask\"\x97\x01\n" +
 	"\x13ListProductsRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"page_token\x18\x02 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\x12\x1f\n" +
+	"\x06filter\x18\x03 \x01(\tB\a\x92\x82\x19\x03\b\x80\x10R\x06filter\x12\x19\n" +
 	"\border_by\x18\x04 \x01(\tR\aorderBy\"{\n" +
 	"\x14ListProductsResponse\x12;\n" +
 	"\bproducts\x18\x01 \x03(\v2\x1f.tessera.entitlement.v1.ProductR\bproducts\x12&\n" +
@@ -6418,12 +6418,12 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\n" +
 	"product_id\x18\x02 \x01(\tR\tproductId\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"\x9e\x02\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\xa9\x02\n" +
 	"\vServicePlan\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12&\n" +
 	"\x0fservice_plan_id\x18\x02 \x01(\tR\rservicePlanId\x12!\n" +
-	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12 \n" +
-	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x18\n" +
+	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12+\n" +
+	"\vdescription\x18\x04 \x01(\tB\t\x92\x82\x19\x05\b\x80 \x10\x01R\vdescription\x12\x18\n" +
 	"\aproduct\x18\x05 \x01(\tR\aproduct\x12#\n" +
 	"\rlicense_model\x18\x06 \x01(\tR\flicenseModel\x12\x12\n" +
 	"\x04unit\x18\a \x01(\tR\x04unit\x12;\n" +
@@ -6435,11 +6435,11 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"+\n" +
 	"\x15GetServicePlanRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"U\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"_\n" +
 	"\x17ListServicePlansRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"\x8c\x01\n" +
+	"page_token\x18\x02 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\"\x8c\x01\n" +
 	"\x18ListServicePlansResponse\x12H\n" +
 	"\rservice_plans\x18\x01 \x03(\v2#.tessera.entitlement.v1.ServicePlanR\fservicePlans\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc7\x01\n" +
@@ -6450,12 +6450,12 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\n" +
 	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x05 \x01(\tR\trequestId\"\xcb\x01\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"\xd6\x01\n" +
 	"\vProductLine\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12&\n" +
 	"\x0fproduct_line_id\x18\x02 \x01(\tR\rproductLineId\x12!\n" +
-	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12 \n" +
-	"\vdescription\x18\x04 \x01(\tR\vdescription\x12;\n" +
+	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12+\n" +
+	"\vdescription\x18\x04 \x01(\tB\t\x92\x82\x19\x05\b\x80 \x10\x01R\vdescription\x12;\n" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\"\xa9\x01\n" +
 	"\x18CreateProductLineRequest\x12F\n" +
@@ -6464,16 +6464,16 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"+\n" +
 	"\x15GetProductLineRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"U\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"_\n" +
 	"\x17ListProductLinesRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"\x8c\x01\n" +
+	"page_token\x18\x02 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\"\x8c\x01\n" +
 	"\x18ListProductLinesResponse\x12H\n" +
 	"\rproduct_lines\x18\x01 \x03(\v2#.tessera.entitlement.v1.ProductLineR\fproductLines\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"'\n" +
 	"\x11GetProductRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\xe7\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xf0\n" +
 	"\n" +
 	"\bLineItem\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
@@ -6498,9 +6498,9 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\fexpire_after\x18\x10 \x01(\tR\vexpireAfter\x12R\n" +
 	"\x17maintenance_expire_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\x15maintenanceExpireTime\x12=\n" +
 	"\fversion_date\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\vversionDate\x12H\n" +
-	"\x12version_start_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\x10versionStartTime\x12P\n" +
+	"\x12version_start_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\x10versionStartTime\x12Y\n" +
 	"\n" +
-	"attributes\x18\x14 \x03(\v20.tessera.entitlement.v1.LineItem.AttributesEntryR\n" +
+	"attributes\x18\x14 \x03(\v20.tessera.entitlement.v1.LineItem.AttributesEntryB\a\x92\x82\x19\x03\b\x80\bR\n" +
 	"attributes\x12\x1c\n" +
 	"\tcancelled\x18\x15 \x01(\bR\tcancelled\x12+\n" +
 	"\x11extra_activations\x18\x16 \x01(\x03R\x10extraActivations\x12\x1c\n" +
@@ -6516,12 +6516,12 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\rtransfer_from\x18\x1d \x01(\tR\ftransferFrom\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb4\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc7\x01\n" +
 	"\x14ListLineItemsRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"page_token\x18\x02 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\x12\x1f\n" +
+	"\x06filter\x18\x03 \x01(\tB\a\x92\x82\x19\x03\b\x80\x10R\x06filter\x12\x19\n" +
 	"\border_by\x18\x04 \x01(\tR\aorderBy\x12-\n" +
 	"\x12include_superseded\x18\x05 \x01(\bR\x11includeSuperseded\"\x80\x01\n" +
 	"\x15ListLineItemsResponse\x12?\n" +
@@ -6539,7 +6539,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12!\n" +
 	"\fservice_plan\x18\b \x01(\tR\vservicePlan\x12)\n" +
-	"\x10bulk_entitlement\x18\t \x01(\tR\x0fbulkEntitlement\"\xbc\x06\n" +
+	"\x10bulk_entitlement\x18\t \x01(\tR\x0fbulkEntitlement\"\xc5\x06\n" +
 	"\tOrderLine\x12\x1f\n" +
 	"\vline_number\x18\x01 \x01(\tR\n" +
 	"lineNumber\x12\x18\n" +
@@ -6555,9 +6555,9 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x17maintenance_expire_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x15maintenanceExpireTime\x12=\n" +
 	"\fversion_date\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\vversionDate\x12H\n" +
-	"\x12version_start_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x10versionStartTime\x12Q\n" +
+	"\x12version_start_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x10versionStartTime\x12Z\n" +
 	"\n" +
-	"attributes\x18\f \x03(\v21.tessera.entitlement.v1.OrderLine.AttributesEntryR\n" +
+	"attributes\x18\f \x03(\v21.tessera.entitlement.v1.OrderLine.AttributesEntryB\a\x92\x82\x19\x03\b\x80\bR\n" +
 	"attributes\x128\n" +
 	"\x04type\x18\r \x01(\x0e2$.tessera.entitlement.v1.LineItemTypeR\x04type\x12\x1e\n" +
 	"\n" +
@@ -6761,16 +6761,16 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"I\n" +
 	"\x1bRedeemWebRegisterKeyRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x18\n" +
-	"\aaccount\x18\x02 \x01(\tR\aaccount\"\x88\x01\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount\"\x9b\x01\n" +
 	"\x17ListEntitlementsRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"page_token\x18\x02 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\x12\x1f\n" +
+	"\x06filter\x18\x03 \x01(\tB\a\x92\x82\x19\x03\b\x80\x10R\x06filter\x12\x19\n" +
 	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x8b\x01\n" +
 	"\x18ListEntitlementsResponse\x12G\n" +
 	"\fentitlements\x18\x01 \x03(\v2#.tessera.entitlement.v1.EntitlementR\fentitlements\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc6\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd0\x02\n" +
 	"\x1cListExpiringLineItemsRequest\x12\x1a\n" +
 	"\bexpiring\x18\x01 \x01(\bR\bexpiring\x12\x18\n" +
 	"\aexpired\x18\x02 \x01(\bR\aexpired\x12\"\n" +
@@ -6781,10 +6781,10 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x06search\x18\x06 \x01(\tR\x06search\x12\x19\n" +
 	"\border_by\x18\a \x01(\tR\aorderBy\x12\x1a\n" +
 	"\baccounts\x18\b \x03(\tR\baccounts\x12\x1b\n" +
-	"\tpage_size\x18\t \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\t \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
 	"page_token\x18\n" +
-	" \x01(\tR\tpageToken\"\xe6\x01\n" +
+	" \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\"\xe6\x01\n" +
 	"\x10ExpiringLineItem\x12=\n" +
 	"\tline_item\x18\x01 \x01(\v2 .tessera.entitlement.v1.LineItemR\blineItem\x12!\n" +
 	"\faccount_name\x18\x02 \x01(\tR\vaccountName\x125\n" +
@@ -6794,10 +6794,10 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x1dListExpiringLineItemsResponse\x12>\n" +
 	"\x05items\x18\x01 \x03(\v2(.tessera.entitlement.v1.ExpiringLineItemR\x05items\x12\x1c\n" +
 	"\ttruncated\x18\x02 \x01(\bR\ttruncated\x12&\n" +
-	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"R\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"]\n" +
 	"\x15RequestRenewalRequest\x12%\n" +
-	"\x0eactivation_ids\x18\x01 \x03(\tR\ractivationIds\x12\x12\n" +
-	"\x04note\x18\x02 \x01(\tR\x04note\"\x18\n" +
+	"\x0eactivation_ids\x18\x01 \x03(\tR\ractivationIds\x12\x1d\n" +
+	"\x04note\x18\x02 \x01(\tB\t\x92\x82\x19\x05\b\x80 \x10\x01R\x04note\"\x18\n" +
 	"\x16RequestRenewalResponse\"\x8e\x01\n" +
 	"\x1bSplitBulkEntitlementRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +

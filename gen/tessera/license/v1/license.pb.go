@@ -7,6 +7,7 @@
 package licensepb
 
 import (
+	_ "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -4273,7 +4274,7 @@ var File_tessera_license_v1_license_proto protoreflect.FileDescriptor
 
 const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\n" +
-	" tessera/license/v1/license.proto\x12\x12tessera.license.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x7f\n" +
+	" tessera/license/v1/license.proto\x12\x12tessera.license.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#tessera/common/v1/annotations.proto\"\x7f\n" +
 	"\x15ValidateHostIdRequest\x12\x17\n" +
 	"\ahost_id\x18\x01 \x01(\tR\x06hostId\x120\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x1c.tessera.license.v1.HostRoleR\x04role\x12\x1b\n" +
@@ -4292,7 +4293,7 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x1cUpdateLicenseSettingsRequest\x12?\n" +
 	"\bsettings\x18\x01 \x01(\v2#.tessera.license.v1.LicenseSettingsR\bsettings\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\xb0\a\n" +
+	"updateMask\"\xb9\a\n" +
 	"\vFulfillment\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x0efulfillment_id\x18\x02 \x01(\tR\rfulfillmentId\x12\x1b\n" +
@@ -4318,9 +4319,9 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"expireTime\x12\x16\n" +
 	"\x06parent\x18\x13 \x01(\tR\x06parent\x121\n" +
 	"\x14consolidated_license\x18\x14 \x01(\tR\x13consolidatedLicense\x12\x14\n" +
-	"\x05count\x18\x15 \x01(\x03R\x05count\x12O\n" +
+	"\x05count\x18\x15 \x01(\x03R\x05count\x12X\n" +
 	"\n" +
-	"attributes\x18\x16 \x03(\v2/.tessera.license.v1.Fulfillment.AttributesEntryR\n" +
+	"attributes\x18\x16 \x03(\v2/.tessera.license.v1.Fulfillment.AttributesEntryB\a\x92\x82\x19\x03\b\x80\bR\n" +
 	"attributes\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
@@ -4340,12 +4341,12 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\toverdraft\x18\x03 \x01(\x03R\toverdraft\"d\n" +
 	"\x0eActivationLine\x12\x1b\n" +
 	"\tline_item\x18\x01 \x01(\tR\blineItem\x125\n" +
-	"\x06counts\x18\x02 \x03(\v2\x1d.tessera.license.v1.HostCountR\x06counts\"\xf2\x05\n" +
+	"\x06counts\x18\x02 \x03(\v2\x1d.tessera.license.v1.HostCountR\x06counts\"\x96\x06\n" +
 	"\x10FulfilAttributes\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12$\n" +
-	"\x0eship_to_emails\x18\x02 \x03(\tR\fshipToEmails\x12&\n" +
-	"\x0fship_to_address\x18\x03 \x01(\tR\rshipToAddress\x12=\n" +
+	"\x0eship_to_emails\x18\x02 \x03(\tR\fshipToEmails\x12/\n" +
+	"\x0fship_to_address\x18\x03 \x01(\tB\a\x92\x82\x19\x03\b\x80\bR\rshipToAddress\x12=\n" +
 	"\fversion_date\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vversionDate\x12%\n" +
 	"\vconsolidate\x18\x05 \x01(\bH\x00R\vconsolidate\x88\x01\x01\x12,\n" +
 	"\x0fterminal_server\x18\x06 \x01(\bH\x01R\x0eterminalServer\x88\x01\x01\x12*\n" +
@@ -4354,11 +4355,11 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\fvm_platforms\x18\t \x01(\tR\vvmPlatforms\x12&\n" +
 	"\fborrow_hours\x18\n" +
 	" \x01(\x05H\x03R\vborrowHours\x88\x01\x01\x12\x1a\n" +
-	"\bcounting\x18\v \x01(\tR\bcounting\x12\x16\n" +
-	"\x06issuer\x18\f \x01(\tR\x06issuer\x12#\n" +
-	"\rserial_number\x18\r \x01(\tR\fserialNumber\x12#\n" +
-	"\rvendor_string\x18\x0e \x01(\tR\fvendorString\x12\x16\n" +
-	"\x06notice\x18\x0f \x01(\tR\x06notice\x12\"\n" +
+	"\bcounting\x18\v \x01(\tR\bcounting\x12\x1f\n" +
+	"\x06issuer\x18\f \x01(\tB\a\x92\x82\x19\x03\b\x80\bR\x06issuer\x12#\n" +
+	"\rserial_number\x18\r \x01(\tR\fserialNumber\x12,\n" +
+	"\rvendor_string\x18\x0e \x01(\tB\a\x92\x82\x19\x03\b\x80\bR\fvendorString\x12\x1f\n" +
+	"\x06notice\x18\x0f \x01(\tB\a\x92\x82\x19\x03\b\x80\bR\x06notice\x12\"\n" +
 	"\n" +
 	"use_server\x18\x10 \x01(\bH\x04R\tuseServer\x88\x01\x01\x12\x1c\n" +
 	"\tplatforms\x18\x11 \x03(\tR\tplatformsB\x0e\n" +
@@ -4435,13 +4436,13 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\ffulfillments\x18\x04 \x01(\x03R\ffulfillments\x12\x14\n" +
 	"\x05seats\x18\x05 \x01(\x03R\x05seats\x12@\n" +
 	"\x0efirst_use_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\ffirstUseTime\x12>\n" +
-	"\rlast_use_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vlastUseTime\"\x99\x01\n" +
+	"\rlast_use_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vlastUseTime\"\xac\x01\n" +
 	"\x10ListHostsRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
-	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x04 \x01(\tR\x06filter\x12\x19\n" +
+	"page_token\x18\x03 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\x12\x1f\n" +
+	"\x06filter\x18\x04 \x01(\tB\a\x92\x82\x19\x03\b\x80\x10R\x06filter\x12\x19\n" +
 	"\border_by\x18\x05 \x01(\tR\aorderBy\"k\n" +
 	"\x11ListHostsResponse\x12.\n" +
 	"\x05hosts\x18\x01 \x03(\v2\x18.tessera.license.v1.HostR\x05hosts\x12&\n" +
@@ -4523,12 +4524,12 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x15consolidated_licenses\x18\x01 \x03(\v2'.tessera.license.v1.ConsolidatedLicenseR\x14consolidatedLicenses\x12#\n" +
 	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\"3\n" +
 	"\x1dGetConsolidatedLicenseRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x90\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xa3\x01\n" +
 	"\x1fListConsolidatedLicensesRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"page_token\x18\x02 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\x12\x1f\n" +
+	"\x06filter\x18\x03 \x01(\tB\a\x92\x82\x19\x03\b\x80\x10R\x06filter\x12\x19\n" +
 	"\border_by\x18\x04 \x01(\tR\aorderBy\"\xa8\x01\n" +
 	" ListConsolidatedLicensesResponse\x12\\\n" +
 	"\x15consolidated_licenses\x18\x01 \x03(\v2'.tessera.license.v1.ConsolidatedLicenseR\x14consolidatedLicenses\x12&\n" +
@@ -4543,12 +4544,12 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tR\trequestId\"+\n" +
 	"\x15GetFulfillmentRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\xc1\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xd4\x01\n" +
 	"\x17ListFulfillmentsRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"page_token\x18\x02 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\x12\x1f\n" +
+	"\x06filter\x18\x03 \x01(\tB\a\x92\x82\x19\x03\b\x80\x10R\x06filter\x12\x19\n" +
 	"\border_by\x18\x04 \x01(\tR\aorderBy\x127\n" +
 	"\x04view\x18\x05 \x01(\x0e2#.tessera.license.v1.FulfillmentViewR\x04view\"\x87\x01\n" +
 	"\x18ListFulfillmentsResponse\x12C\n" +

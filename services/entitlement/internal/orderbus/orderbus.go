@@ -33,6 +33,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/events"
+	"github.com/tessera-dev/tessera/services/platform/validate"
 )
 
 // Subject prefixes of the order bus.
@@ -104,6 +105,11 @@ func handle(ctx context.Context, js jetstream.JetStream, in Ingester, tenants Te
 	reject := func(err error) error {
 		return publish(ctx, js, SubjectRejected+tenant, rejection(batch, err))
 	}
+	// The bus is an API door like gRPC: the same string rule holds before anything
+	// reaches the database (a NUL there would fail the batch on every redelivery).
+	if p := validate.Problem(tenant, validate.Default); p != "" {
+		return reject(errs.Invalid("subject", "the tenant %s", p))
+	}
 	exists, err := tenants.TenantExists(ctx, tenant)
 	if err != nil {
 		return err
@@ -119,6 +125,9 @@ func handle(ctx context.Context, js jetstream.JetStream, in Ingester, tenants Te
 	}
 	if err != nil {
 		return reject(errs.Invalid("body", "is not a BatchCreateOrdersRequest: %v", err))
+	}
+	if err := validate.Message(req); err != nil {
+		return reject(err)
 	}
 	resp, err := in.BatchCreateOrders(ctx, req)
 	if err != nil {
