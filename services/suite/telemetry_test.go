@@ -54,12 +54,14 @@ func TestEachServiceReportsItsOwnServiceName(t *testing.T) {
 	}
 	require.Positive(t, calls, "the activation called the entitlement service")
 
-	metrics := string(api.do("GET", "/metrics", nil).Raw)
+	// Metrics are on the ops listener only, and carry no tenant label by default.
+	ops := rest{t: t, base: "http://" + env.Suite.Addrs["ops"]}
+	metrics := string(ops.do("GET", "/metrics", nil).Raw)
 	for _, w := range []struct{ metric, label, service string }{
 		{"rpc_server_call_duration_seconds_count{", `rpc_method="tessera.license.v1.LicenseService/ActivateLineItem"`, "tessera-license"},
 		{"rpc_client_call_duration_seconds_count{", `rpc_method="tessera.license.v1.LicenseService/ActivateLineItem"`, "tessera-gateway"},
-		{"tessera_license_activations_total{", `tenant="otelnames"`, "tessera-license"},
-		{"tessera_entitlement_seats_reserved_total{", `tenant="otelnames"`, "tessera-entitlement"},
+		{"tessera_license_activations_total{", `otel_scope_name=`, "tessera-license"},
+		{"tessera_entitlement_seats_reserved_total{", `otel_scope_name=`, "tessera-entitlement"},
 	} {
 		require.True(t, hasSeries(metrics, w.metric, w.label, `service_name="`+w.service+`"`), "/metrics has no %s%s with service_name %s", w.metric, w.label, w.service)
 	}
