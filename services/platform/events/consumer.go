@@ -6,8 +6,10 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -201,12 +203,18 @@ type delivery struct {
 // run, and they read through the pool too (a user, a setting): with every
 // connection held by a batch waiting for another one, all of them would wait for
 // ever.
-var batchSlots sync.Map // *pgxpool.Pool -> chan struct{}
+var batchSlots sync.Map // weak.Pointer[pgxpool.Pool] -> chan struct{}
 
 func batchSlot(ctx context.Context, pool *pgxpool.Pool) (release func(), err error) {
-	v, ok := batchSlots.Load(pool)
+	// Keyed weakly, and forgotten with the pool: tests make and close many pools.
+	key := weak.Make(pool)
+	v, ok := batchSlots.Load(key)
 	if !ok {
-		v, _ = batchSlots.LoadOrStore(pool, make(chan struct{}, max(1, pool.Config().MaxConns/2)))
+		var loaded bool
+		v, loaded = batchSlots.LoadOrStore(key, make(chan struct{}, max(1, pool.Config().MaxConns/2)))
+		if !loaded {
+			runtime.AddCleanup(pool, func(k weak.Pointer[pgxpool.Pool]) { batchSlots.Delete(k) }, key)
+		}
 	}
 	slots, _ := v.(chan struct{})
 	select {
