@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
+	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
 	"github.com/tessera-dev/tessera/services/license/internal/app"
@@ -22,6 +23,7 @@ import (
 	"github.com/tessera-dev/tessera/services/license/migrations"
 	"github.com/tessera-dev/tessera/services/platform/events"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
+	"github.com/tessera-dev/tessera/services/platform/neighbours"
 	"github.com/tessera-dev/tessera/services/platform/pg"
 	"github.com/tessera-dev/tessera/services/platform/seats"
 )
@@ -40,6 +42,9 @@ type Deps struct {
 	Pool        *pgxpool.Pool // search path: the license schema
 	JS          jetstream.JetStream
 	Entitlement grpc.ClientConnInterface
+	// Accounts is asked whether an account exists (an empty host list of an unknown
+	// account is a 404).
+	Accounts grpc.ClientConnInterface
 	// MasterKey (32 bytes) seals the tenants' signing keys at rest.
 	MasterKey []byte
 	Log       *slog.Logger
@@ -65,7 +70,8 @@ func New(d Deps) (*Service, error) {
 	entClient := entitlementpb.NewEntitlementServiceClient(d.Entitlement)
 	ledger := seats.NewLedger(d.Pool, seats.Client{Ent: entClient}, Name, d.Log)
 	a := app.New(store.New(d.Pool, sealer),
-		clients.NewEntitlements(entClient, entitlementpb.NewCatalogServiceClient(d.Entitlement)), ledger)
+		clients.NewEntitlements(entClient, entitlementpb.NewCatalogServiceClient(d.Entitlement)), ledger,
+		neighbours.Accounts{Client: accountpb.NewAccountServiceClient(d.Accounts)})
 	return &Service{
 		app: a, log: d.Log, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), ledger: ledger,
 		js: d.JS, pool: d.Pool,

@@ -278,7 +278,11 @@ func build(name string, cfg Config, log *slog.Logger, js jetstream.JetStream,
 		if err != nil {
 			return nil, err
 		}
-		return license.New(license.Deps{Pool: p, JS: js, Entitlement: c, MasterKey: cfg.MasterKey, Log: log})
+		acc, err := dial(name, account.Name)
+		if err != nil {
+			return nil, err
+		}
+		return license.New(license.Deps{Pool: p, JS: js, Entitlement: c, Accounts: acc, MasterKey: cfg.MasterKey, Log: log})
 	case device.Name:
 		acc, err := dial(name, account.Name)
 		if err != nil {

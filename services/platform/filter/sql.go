@@ -28,6 +28,10 @@ type Field struct {
 	// Values, for Exact fields, maps the accepted filter values to stored values
 	// (e.g. CUSTOMER → customer); nil accepts any value as given.
 	Values map[string]string
+	// Collection, for a field that refers to another resource by ID, is that
+	// resource's collection ("accounts"): the filter then takes the resource name the
+	// API answers with (account = "accounts/ACME") as well as the bare ID.
+	Collection string
 }
 
 // Schema lists the fields one resource can be filtered on.
@@ -53,6 +57,9 @@ func (s Schema) SQL(conds []Condition, first int) (string, []any, error) {
 			return "", nil, errs.Invalid("filter", "cannot filter on %q (fields: %s)", c.Field, strings.Join(s.names(), ", "))
 		}
 		col := f.Column
+		if f.Collection != "" {
+			c.Value = strings.TrimPrefix(c.Value, f.Collection+"/")
+		}
 		switch f.Kind {
 		case Attrs:
 			if key == "" {

@@ -15,7 +15,7 @@ import (
 
 // Store is the persistence the use cases need.
 type Store interface {
-	CreateTenant(ctx context.Context, t Tenant, home Account, admin User) error
+	CreateTenant(ctx context.Context, t Tenant, home Account, admin User) (time.Time, error)
 	CreateAccount(ctx context.Context, tenant string, a Account, parent string) (Account, error)
 	GetAccount(ctx context.Context, tenant, id string) (Account, error)
 	ListAccounts(ctx context.Context, tenant string, only []string, q filter.Query) ([]Account, string, error)

@@ -70,10 +70,19 @@ func (a *App) CreateTenant(ctx context.Context, in NewTenant) (CreatedTenant, er
 		Email: in.AdminEmail, Type: AccountProducer, Status: UserActive, PasswordHash: hash, CanLogin: true,
 		Memberships: []Membership{{AccountID: HomeAccountID, Roles: []string{authz.RoleProducerAdmin.ID}}},
 	}
-	if err := a.store.CreateTenant(ctx, out.Tenant, out.Home, out.Admin); err != nil {
+	created, err := a.store.CreateTenant(ctx, out.Tenant, out.Home, out.Admin)
+	if err != nil {
 		if errs.IsKind(err, errs.KindAlreadyExists) {
 			return CreatedTenant{}, errs.AlreadyExists("tenant", in.ID)
 		}
+		return CreatedTenant{}, err
+	}
+	out.Tenant.CreateTime = created
+	// The home account and the administrator as stored, with their real times.
+	if out.Home, err = a.store.GetAccount(ctx, in.ID, HomeAccountID); err != nil {
+		return CreatedTenant{}, err
+	}
+	if out.Admin, err = a.store.GetUser(ctx, in.ID, out.Admin.ID); err != nil {
 		return CreatedTenant{}, err
 	}
 	return out, nil

@@ -164,7 +164,6 @@ func (s *Server) CreateTenant(ctx context.Context, req *accountpb.CreateTenantRe
 	if err != nil {
 		return nil, err
 	}
-	out.Tenant.CreateTime = time.Now()
 	return &accountpb.CreateTenantResponse{
 		Tenant: tenantPB(out.Tenant), HomeAccount: accountPB(out.Home), Admin: userPB(out.Admin), AdminPassword: out.AdminPassword,
 	}, nil

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -28,10 +29,12 @@ type Store struct{ pool *pgxpool.Pool }
 // New returns a store over pool (search path: the account schema).
 func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
-// CreateTenant stores a tenant with its home account and administrator.
-func (s *Store) CreateTenant(ctx context.Context, t app.Tenant, home app.Account, admin app.User) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO tenants (id, display_name) VALUES ($1, $2)`, t.ID, t.DisplayName); err != nil {
+// CreateTenant stores a tenant with its home account and administrator, and returns
+// the tenant's creation time.
+func (s *Store) CreateTenant(ctx context.Context, t app.Tenant, home app.Account, admin app.User) (time.Time, error) {
+	var created time.Time
+	return created, pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO tenants (id, display_name) VALUES ($1, $2) RETURNING created_at`, t.ID, t.DisplayName).Scan(&created); err != nil {
 			return err
 		}
 		if err := insertAccount(ctx, tx, t.ID, home); err != nil {

@@ -272,10 +272,11 @@ var (
 
 // App is the license service's use cases.
 type App struct {
-	store Store
-	ent   Entitlements
-	seats Seats
-	now   func() time.Time
+	store    Store
+	ent      Entitlements
+	seats    Seats
+	accounts Accounts
+	now      func() time.Time
 	// wakeJobs tells the job worker a job was queued.
 	wakeJobs chan struct{}
 	// committer groups concurrent activations while RunCommitter runs.
@@ -283,6 +284,12 @@ type App struct {
 }
 
 // New returns the use cases.
-func New(store Store, ent Entitlements, seats Seats) *App {
-	return &App{store: store, ent: ent, seats: seats, now: time.Now, wakeJobs: make(chan struct{}, 1)}
+func New(store Store, ent Entitlements, seats Seats, accounts Accounts) *App {
+	return &App{store: store, ent: ent, seats: seats, accounts: accounts, now: time.Now, wakeJobs: make(chan struct{}, 1)}
+}
+
+// Accounts is what the use cases ask of the account service.
+type Accounts interface {
+	// AccountExists reports whether the request's tenant has the account.
+	AccountExists(ctx context.Context, accountID string) (bool, error)
 }

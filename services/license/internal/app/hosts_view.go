@@ -39,7 +39,19 @@ func (a *App) ListHosts(ctx context.Context, accountID string, q filter.Query) (
 	if !canSeeAccount(ctx, accountID) {
 		return nil, "", errs.NotFound("account", accountID)
 	}
-	return a.store.ListHosts(ctx, authz.MustTenant(ctx), accountID, q)
+	hosts, next, err := a.store.ListHosts(ctx, authz.MustTenant(ctx), accountID, q)
+	if err != nil || len(hosts) > 0 {
+		return hosts, next, err
+	}
+	// An empty page is the one answer that could hide a misspelt account: ask the
+	// account service only then.
+	if exists, err := a.accounts.AccountExists(ctx, accountID); err != nil || !exists {
+		if err == nil {
+			err = errs.NotFound("account", accountID)
+		}
+		return nil, "", err
+	}
+	return nil, "", nil
 }
 
 // GetHostLicenses returns a host's live licenses and its consolidated files.
