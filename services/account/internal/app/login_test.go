@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
@@ -18,7 +19,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/pgtest"
 )
 
-func newApp(t *testing.T, cfg app.Config) (*app.App, *store.Store) {
+func newApp(t testing.TB, cfg app.Config) (*app.App, *store.Store) {
 	t.Helper()
 	sets := []pg.MigrationSet{{Name: "account", Files: migrations.Files}, events.Migrations()}
 	url := pgtest.NewDatabase(t, pgtest.Template{Name: pgtest.NameOf("account", sets...), Migrate: func(ctx context.Context, url string) error {
@@ -88,4 +89,47 @@ func TestLogin_SameAnswerSameWork_ACC9(t *testing.T) {
 	require.NoError(t, err)
 	_, ok = attempt("admin", "Admin-Password-1")
 	require.True(t, ok)
+}
+
+// BenchmarkLoginRefusals measures the refusals side by side at the default password
+// cost: an unknown user, a wrong password and a locked-out user with the right one.
+// Each reports its time as a ratio to one raw argon2id comparison measured in the same
+// run (the physical floor of every attempt), so equal ratios mean equal timing.
+func BenchmarkLoginRefusals(b *testing.B) {
+	ctx := b.Context()
+	a, st := newApp(b, app.Config{LockoutAfter: 1})
+	_, err := a.CreateTenant(ctx, app.NewTenant{ID: "acme", DisplayName: "Acme", AdminUsername: "admin", AdminEmail: "admin@acme.example", AdminPassword: "Admin-Password-1"})
+	require.NoError(b, err)
+	locked, err := st.CreateUser(ctx, "acme", app.User{ID: "USR-LOCKED", Username: "locked", FirstName: "L", LastName: "L", Email: "l@acme.example",
+		Type: app.AccountProducer, Status: app.UserActive, PasswordHash: mustHash(b, "Locked-Password-1"), CanLogin: true,
+		Memberships: []app.Membership{{AccountID: app.HomeAccountID, Roles: []string{"producer_admin"}}}})
+	require.NoError(b, err)
+	_, err = a.Login(ctx, "acme", locked.Username, "Wrong-Password-1") // locks it out
+	require.Error(b, err)
+	hash := mustHash(b, "Admin-Password-1")
+	start := time.Now()
+	for range 20 {
+		app.CheckPassword(hash, "Admin-Password-1")
+	}
+	floor := float64(time.Since(start)) / 20
+	for _, c := range []struct{ name, user, password string }{
+		{"unknown", "nobody", "Wrong-Password-1"},
+		{"wrong", "admin", "Wrong-Password-1"},
+		{"locked_right", "locked", "Locked-Password-1"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				_, err := a.Login(ctx, "acme", c.user, c.password)
+				require.Error(b, err)
+			}
+			b.ReportMetric(float64(b.Elapsed())/float64(b.N)/floor, "x_argon2")
+		})
+	}
+}
+
+func mustHash(tb testing.TB, password string) string {
+	tb.Helper()
+	h, err := app.HashPassword(app.DefaultPasswordParams, password)
+	require.NoError(tb, err)
+	return h
 }
