@@ -100,9 +100,11 @@ func BenchmarkLoginRefusals(b *testing.B) {
 	a, st := newApp(b, app.Config{LockoutAfter: 1})
 	_, err := a.CreateTenant(ctx, app.NewTenant{ID: "acme", DisplayName: "Acme", AdminUsername: "admin", AdminEmail: "admin@acme.example", AdminPassword: "Admin-Password-1"})
 	require.NoError(b, err)
-	locked, err := st.CreateUser(ctx, "acme", app.User{ID: "USR-LOCKED", Username: "locked", FirstName: "L", LastName: "L", Email: "l@acme.example",
+	locked, err := st.CreateUser(ctx, "acme", app.User{
+		ID: "USR-LOCKED", Username: "locked", FirstName: "L", LastName: "L", Email: "l@acme.example",
 		Type: app.AccountProducer, Status: app.UserActive, PasswordHash: mustHash(b, "Locked-Password-1"), CanLogin: true,
-		Memberships: []app.Membership{{AccountID: app.HomeAccountID, Roles: []string{"producer_admin"}}}})
+		Memberships: []app.Membership{{AccountID: app.HomeAccountID, Roles: []string{"producer_admin"}}},
+	})
 	require.NoError(b, err)
 	_, err = a.Login(ctx, "acme", locked.Username, "Wrong-Password-1") // locks it out
 	require.Error(b, err)
