@@ -22,6 +22,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/events"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
 	"github.com/tessera-dev/tessera/services/platform/pg"
+	"github.com/tessera-dev/tessera/services/platform/telemetry"
 )
 
 // Name is the service's name, schema and event subject segment.
@@ -47,6 +48,8 @@ type Deps struct {
 	Mailer              app.Mailer
 	Log                 *slog.Logger
 	Config              Config
+	// Telemetry makes the service's spans and metrics (service.name tessera-account).
+	Telemetry telemetry.Providers
 }
 
 // Service is a ready account service.
@@ -126,6 +129,7 @@ func (s *Service) Run(ctx context.Context) error {
 			Effect: events.Typed(s.app.SendLicenseEmail),
 		},
 	} {
+		c.Tracer = s.deps.Telemetry.TracerProvider()
 		g.Go(func() error { return events.Consume(ctx, s.deps.JS, s.deps.Pool, c, s.deps.Log) })
 	}
 	return g.Wait()

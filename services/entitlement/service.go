@@ -23,6 +23,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
 	"github.com/tessera-dev/tessera/services/platform/neighbours"
 	"github.com/tessera-dev/tessera/services/platform/pg"
+	"github.com/tessera-dev/tessera/services/platform/telemetry"
 )
 
 // Name is the service's name, schema and event subject segment.
@@ -39,6 +40,8 @@ type Deps struct {
 	JS       jetstream.JetStream
 	Accounts grpc.ClientConnInterface
 	Log      *slog.Logger
+	// Telemetry makes the service's spans and metrics (service.name tessera-entitlement).
+	Telemetry telemetry.Providers
 	// ReservationSweep is how often overdue seat reservations are released.
 	ReservationSweep time.Duration
 }
@@ -58,7 +61,7 @@ func New(d Deps) *Service {
 	if d.ReservationSweep == 0 {
 		d.ReservationSweep = 30 * time.Second
 	}
-	a := app.New(store.New(d.Pool), accounts)
+	a := app.New(store.New(d.Pool), accounts, d.Telemetry.MeterProvider())
 	return &Service{deps: d, app: a, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), accounts: accounts}
 }
 

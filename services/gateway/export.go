@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
+	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
 	"github.com/tessera-dev/tessera/services/platform/authz"
@@ -38,7 +41,65 @@ func (g *Gateway) exporters() map[string]exporter {
 	ent := entitlementpb.NewEntitlementServiceClient(g.conns["entitlement"])
 	cat := entitlementpb.NewCatalogServiceClient(g.conns["entitlement"])
 	lic := licensepb.NewLicenseServiceClient(g.conns["license"])
+	tokens := accountpb.NewAccessTokenServiceClient(g.conns["account"])
+	accountAudit := accountpb.NewAuditServiceClient(g.conns["account"])
+	entitlementAudit := entitlementpb.NewAuditServiceClient(g.conns["entitlement"])
+	auditColumns := []string{"name", "event_id", "time", "actor", "actor_service", "token_id", "impersonated", "impersonator", "subject", "event_type", "payload_json"}
 	return map[string]exporter{
+		// Reached as accounts/{account_id}/hosts:export; parent is set from the path.
+		hostsCollection: {
+			file: "Hosts.csv", item: (&licensepb.Host{}).ProtoReflect().Descriptor(),
+			list: func(ctx context.Context, q url.Values, token string) ([]proto.Message, string, error) {
+				r, err := lic.ListHosts(ctx, &licensepb.ListHostsRequest{
+					Parent: q.Get("parent"), Filter: q.Get("filter"), OrderBy: q.Get("order_by"), PageToken: token, PageSize: 1000,
+				})
+				return messages(r.GetHosts()), r.GetNextPageToken(), err
+			},
+		},
+		"consolidatedLicenses": {
+			// The license files themselves stay out: they are fetched one by one.
+			file: "ConsolidatedLicenses.csv", item: (&licensepb.ConsolidatedLicense{}).ProtoReflect().Descriptor(),
+			columns: []string{
+				"name", "consolidated_license_id", "server_host_ids", "account", "fulfillments", "license_technology", "create_time", "replaced_by", "retire_time",
+			},
+			list: func(ctx context.Context, q url.Values, token string) ([]proto.Message, string, error) {
+				r, err := lic.ListConsolidatedLicenses(ctx, &licensepb.ListConsolidatedLicensesRequest{
+					Filter: q.Get("filter"), OrderBy: q.Get("order_by"), PageToken: token, PageSize: 1000,
+				})
+				return messages(r.GetConsolidatedLicenses()), r.GetNextPageToken(), err
+			},
+		},
+		"accessTokens": {
+			// Token values are never stored, only hashes, and the listed message carries
+			// neither; the columns are named so that a field added later is not exported
+			// by accident.
+			file: "AccessTokens.csv", item: (&accountpb.AccessToken{}).ProtoReflect().Descriptor(),
+			columns: []string{
+				"name", "token_id", "display_name", "description", "type", "created_by", "created_for", "expire_time", "expired", "create_time", "update_time",
+			},
+			list: func(ctx context.Context, q url.Values, token string) ([]proto.Message, string, error) {
+				r, err := tokens.ListAccessTokens(ctx, &accountpb.ListAccessTokensRequest{Filter: q.Get("filter"), PageToken: token, PageSize: 1000})
+				return messages(r.GetAccessTokens()), r.GetNextPageToken(), err
+			},
+		},
+		"auditEvents": {
+			file: "AuditEvents.csv", item: (&accountpb.AuditEvent{}).ProtoReflect().Descriptor(), columns: auditColumns,
+			list: func(ctx context.Context, q url.Values, token string) ([]proto.Message, string, error) {
+				r, err := accountAudit.ListAuditEvents(ctx, &accountpb.ListAuditEventsRequest{
+					Filter: q.Get("filter"), OrderBy: q.Get("order_by"), PageToken: token, PageSize: 1000,
+				})
+				return messages(r.GetAuditEvents()), r.GetNextPageToken(), err
+			},
+		},
+		"services/entitlement/auditEvents": {
+			file: "EntitlementAuditEvents.csv", item: (&commonpb.AuditEvent{}).ProtoReflect().Descriptor(), columns: auditColumns,
+			list: func(ctx context.Context, q url.Values, token string) ([]proto.Message, string, error) {
+				r, err := entitlementAudit.ListAuditEvents(ctx, &commonpb.ListAuditEventsRequest{
+					Filter: q.Get("filter"), OrderBy: q.Get("order_by"), PageToken: token, PageSize: 1000,
+				})
+				return messages(r.GetAuditEvents()), r.GetNextPageToken(), err
+			},
+		},
 		"fulfillments": {
 			file: "SupportLicenses.csv", item: (&licensepb.Fulfillment{}).ProtoReflect().Descriptor(),
 			columns: []string{
@@ -53,14 +114,15 @@ func (g *Gateway) exporters() map[string]exporter {
 		},
 		"expiringLineItems": {
 			file: "ExpiringEntitlements.csv", item: (&entitlementpb.ExpiringLineItem{}).ProtoReflect().Descriptor(),
-			list: func(ctx context.Context, q url.Values, _ string) ([]proto.Message, string, error) {
+			list: func(ctx context.Context, q url.Values, token string) ([]proto.Message, string, error) {
 				days, _ := strconv.Atoi(q.Get("within_days"))
 				r, err := ent.ListExpiringLineItems(ctx, &entitlementpb.ListExpiringLineItemsRequest{
 					Expiring: q.Get("expiring") == "true", Expired: q.Get("expired") == "true",
 					Subscription: q.Get("subscription") == "true", Maintenance: q.Get("maintenance") == "true",
 					WithinDays: int32(min(days, 3650)), Search: q.Get("search"), OrderBy: q.Get("order_by"), //nolint:gosec // bounded
+					PageToken: token, PageSize: 1000,
 				})
-				return messages(r.GetItems()), "", err
+				return messages(r.GetItems()), r.GetNextPageToken(), err
 			},
 		},
 		"lineItems": {
@@ -114,6 +176,9 @@ func (g *Gateway) exporters() map[string]exporter {
 	}
 }
 
+// hostsCollection keys the per-account hosts export (accounts/{account_id}/hosts).
+const hostsCollection = "accounts/*/hosts"
+
 func messages[T proto.Message](list []T) []proto.Message {
 	out := make([]proto.Message, len(list))
 	for i, m := range list {
@@ -127,11 +192,25 @@ func messages[T proto.Message](list []T) []proto.Message {
 // nothing matches.
 func (g *Gateway) export(w http.ResponseWriter, r *http.Request) {
 	collection := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1/"), ":export")
-	ex, ok := g.exporters()[collection]
-	if !ok {
+	key, parent := collection, ""
+	if account, ok := strings.CutSuffix(collection, "/hosts"); ok && strings.Count(account, "/") == 1 && strings.HasPrefix(account, "accounts/") {
+		key, parent = hostsCollection, account
+	}
+	ex, ok := g.exporters()[key]
+	if parent != "" {
+		q := r.URL.Query()
+		q.Set("parent", parent)
+		r.URL.RawQuery = q.Encode()
+	}
+	if !ok || key == hostsCollection && parent == "" {
 		writeStatus(w, status.New(codes.NotFound, collection+" cannot be exported"))
 		return
 	}
+	g.serveExport(w, r, collection, ex)
+}
+
+// serveExport answers an export request with ex's CSV, or with an error and no CSV.
+func (g *Gateway) serveExport(w http.ResponseWriter, r *http.Request, collection string, ex exporter) {
 	ctx := r.Context()
 	if signed, ok := ctx.Value(signedKey{}).(string); ok {
 		ctx = authz.Outgoing(ctx, signed)
@@ -144,38 +223,80 @@ func (g *Gateway) export(w http.ResponseWriter, r *http.Request) {
 			selected[strings.TrimSpace(n)] = true
 		}
 	}
-	// The first page is fetched before anything is written, so that a refused
-	// request still gets a proper error response.
-	items, next, err := ex.list(ctx, q, "")
+	spool, err := os.CreateTemp("", "tessera-export-*.csv")
 	if err != nil {
+		g.log.ErrorContext(ctx, "export spool", "err", err)
+		writeStatus(w, status.New(codes.Internal, "internal error"))
+		return
+	}
+	defer func() { _ = spool.Close(); _ = os.Remove(spool.Name()) }()
+	// Every page is written to the spool file before the response starts: a page
+	// that fails midway (a revoked session, a refused page token, a service down)
+	// then answers with its error instead of a 200 and a cut file. The spool keeps
+	// memory flat however large the export.
+	size, err := writeCSV(ctx, spool, ex, q, selected)
+	if err != nil {
+		g.log.WarnContext(ctx, "export failed", "collection", collection, "err", err)
 		writeStatus(w, status.Convert(err))
 		return
 	}
-	fields := ex.fields()
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		writeStatus(w, status.New(codes.Internal, "internal error"))
+		return
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+ex.file+`"`)
-	cw := csv.NewWriter(w)
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	if _, err := io.Copy(w, spool); err != nil {
+		g.log.WarnContext(ctx, "export not delivered", "collection", collection, "err", err)
+	}
+}
+
+// writeCSV writes the header and every page of the export to out and returns the
+// bytes written; the first error (listing or writing) stops it.
+func writeCSV(ctx context.Context, out io.Writer, ex exporter, q url.Values, selected map[string]bool) (int64, error) {
+	counted := &countingWriter{w: out}
+	cw := csv.NewWriter(counted)
+	fields := ex.fields()
 	header := make([]string, len(fields))
 	for i, fd := range fields {
 		header[i] = string(fd.Name())
 	}
-	_ = cw.Write(header)
+	if err := cw.Write(header); err != nil {
+		return 0, err
+	}
+	token := ""
 	for {
+		items, next, err := ex.list(ctx, q, token)
+		if err != nil {
+			return 0, err
+		}
 		for _, m := range items {
 			row := csvRow(m.ProtoReflect(), fields)
 			if selected == nil || selected[row[0]] {
-				_ = cw.Write(row)
+				if err := cw.Write(row); err != nil {
+					return 0, err
+				}
 			}
 		}
 		if next == "" {
 			break
 		}
-		if items, next, err = ex.list(ctx, q, next); err != nil {
-			g.log.WarnContext(ctx, "export stopped", "collection", collection, "err", err)
-			break // the header is out; a short file tells the client
-		}
+		token = next
 	}
 	cw.Flush()
+	return counted.n, cw.Error()
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // fields are the exported columns: the chosen ones, else every field.

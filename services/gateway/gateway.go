@@ -37,6 +37,7 @@ import (
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
 	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/telemetry"
 )
 
 // Targets are the gRPC addresses of the services.
@@ -58,6 +59,9 @@ type Config struct {
 	LoginPerMinutePerIP, LoginPerMinutePerUser int
 	// API requests allowed per second per client IP and per credential (0: no limit).
 	RequestsPerSecondPerIP, RequestsPerSecondPerToken int
+	// Telemetry makes the gateway's HTTP and client spans and metrics, under its own
+	// service.name; zero uses the global providers.
+	Telemetry telemetry.Providers
 }
 
 // Gateway is the REST edge's HTTP handler.
@@ -97,7 +101,7 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Han
 		if target == "" {
 			return nil, fmt.Errorf("gateway: no address for the %s service", name)
 		}
-		conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+		conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithStatsHandler(otelgrpc.NewClientHandler(cfg.Telemetry.GRPC()...)))
 		if err != nil {
 			return nil, err
 		}
@@ -172,6 +176,7 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, metrics http.Han
 		api.ServeHTTP(w, r)
 	}))
 	g.handler = otelhttp.NewHandler(accessLog(log, root), "gateway",
+		otelhttp.WithTracerProvider(cfg.Telemetry.TracerProvider()), otelhttp.WithMeterProvider(cfg.Telemetry.MeterProvider()),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
 	return g, nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/neighbours"
 	"github.com/tessera-dev/tessera/services/platform/pg"
 	"github.com/tessera-dev/tessera/services/platform/seats"
+	"github.com/tessera-dev/tessera/services/platform/telemetry"
 )
 
 // Name is the service's name, schema and event subject segment.
@@ -48,12 +49,15 @@ type Deps struct {
 	// MasterKey (32 bytes) seals the tenants' signing keys at rest.
 	MasterKey []byte
 	Log       *slog.Logger
+	// Telemetry makes the service's spans and metrics (service.name tessera-license).
+	Telemetry telemetry.Providers
 }
 
 // Service is a ready license service.
 type Service struct {
 	app    *app.App
 	log    *slog.Logger
+	tel    telemetry.Providers
 	api    *grpcapi.Server
 	relay  *events.Relay
 	ledger *seats.Ledger
@@ -71,10 +75,10 @@ func New(d Deps) (*Service, error) {
 	ledger := seats.NewLedger(d.Pool, seats.Client{Ent: entClient}, Name, d.Log)
 	a := app.New(store.New(d.Pool, sealer),
 		clients.NewEntitlements(entClient, entitlementpb.NewCatalogServiceClient(d.Entitlement)), ledger,
-		neighbours.Accounts{Client: accountpb.NewAccountServiceClient(d.Accounts)})
+		neighbours.Accounts{Client: accountpb.NewAccountServiceClient(d.Accounts)}, d.Telemetry.MeterProvider())
 	return &Service{
 		app: a, log: d.Log, api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), ledger: ledger,
-		js: d.JS, pool: d.Pool,
+		js: d.JS, pool: d.Pool, tel: d.Telemetry,
 	}, nil
 }
 
@@ -93,6 +97,7 @@ func (s *Service) Run(ctx context.Context) error {
 		return events.Consume(ctx, s.js, s.pool, events.ConsumerConfig{
 			Name: "license-consolidated-reissue", Subjects: []string{events.Subject("license", "consolidated_license", "retired")},
 			Effect: events.Typed(s.app.ReissueConsolidated),
+			Tracer: s.tel.TracerProvider(),
 		}, s.log)
 	})
 	g.Go(func() error { return s.relay.Run(ctx) })

@@ -90,7 +90,7 @@ func TestConsolidation_LIC6(t *testing.T) {
 	require.Equal(t, lic1["license_text"], string(file.Raw))
 	sent := admin.ok("POST", "/v1/"+lic1["name"].(string)+":email", map[string]any{"to": []string{"ops@acme.example"}})
 	require.Len(t, sent["shipments"], 1)
-	env.WaitForMail(t, "To: ops@acme.example", "Consolidated license")
+	env.WaitForMail(t, "To: <ops@acme.example>", "Consolidated license")
 
 	// Move the whole file to lic2: every member is rehosted, the successors form a
 	// new consolidated license, the old one says where it went.

@@ -200,7 +200,7 @@ func TestGoldenPath(t *testing.T) {
 	require.Equal(t, "NOT_ENTITLED", e["reason"], "a user of an account without the entitlement is refused")
 
 	// events: fulfillment.created → outbox → JetStream → notifier → SMTP, license attached.
-	msg := env.WaitForMail(t, "To: alice@cust1.example", "LicenseFile.lic")
+	msg := env.WaitForMail(t, "To: <alice@cust1.example>", "LicenseFile.lic")
 	require.Equal(t, text, attachment(t, msg, "LicenseFile.lic"))
 	requireOneTrace(t, "POST /v1/lineItems/"+act+":activate", "consume tessera.license.fulfillment.created")
 

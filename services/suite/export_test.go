@@ -67,3 +67,69 @@ func TestCSVExport_PLT3(t *testing.T) {
 	admin.refused(http.StatusBadRequest, "GET", "/v1/accounts:export?filter=nonsense", nil)
 	admin.refused(http.StatusNotFound, "GET", "/v1/secrets:export", nil)
 }
+
+// TestCSVExportMore_PLT3: hosts (per account), consolidated licenses, both audit
+// trails and access tokens export as CSV too; the token file holds no token value.
+func TestCSVExportMore_PLT3(t *testing.T) {
+	env := suitetest.Start(t)
+	api, admin, ids := batchWorld(t, env)
+	activate := func(activationID, server string) string {
+		return admin.ok("POST", "/v1/fulfillments:activate", map[string]any{
+			"lines": []any{map[string]any{"line_item": "lineItems/" + activationID}},
+			"hosts": []any{map[string]any{"server_host_ids": []string{server}}}, "attributes": map[string]any{"consolidate": false},
+		})["fulfillments"].([]any)[0].(map[string]any)["name"].(string)
+	}
+	a := activate(ids["SO-B/1"], "HOSTNAME=lic1")
+	b := activate(ids["SO-B/2"], "HOSTNAME=lic1")
+	activate(ids["SO-B/1"], "HOSTNAME=lic2")
+	cons := admin.ok("POST", "/v1/consolidatedLicenses:consolidate", map[string]any{"fulfillments": []string{a, b}, "request_id": "csv-con"})
+	consName := cons["consolidated_licenses"].([]any)[0].(map[string]any)["name"].(string)
+
+	hosts := admin.do("GET", "/v1/accounts/ACME/hosts:export?order_by=host_id", nil)
+	require.Contains(t, hosts.Header.Get("Content-Disposition"), `filename="Hosts.csv"`)
+	rows := readCSV(t, hosts)
+	require.Equal(t, []string{"host_id", "kind", "account", "fulfillments", "seats", "first_use_time", "last_use_time"}, rows[0])
+	require.Len(t, rows, 3)
+	require.Equal(t, []string{"HOSTNAME=lic1", "HOSTNAME", "accounts/ACME", "2"}, rows[1][:4])
+	require.Equal(t, "HOSTNAME=lic2", rows[2][0])
+	require.Len(t, readCSV(t, admin.do("GET", "/v1/accounts/OTHER/hosts:export", nil)), 1, "only the named account's hosts")
+	admin.refused(http.StatusNotFound, "GET", "/v1/accounts/hosts:export", nil)
+
+	rows = readCSV(t, admin.do("GET", "/v1/consolidatedLicenses:export", nil))
+	require.Equal(t, []string{"name", "consolidated_license_id", "server_host_ids", "account", "fulfillments", "license_technology", "create_time", "replaced_by", "retire_time"}, rows[0])
+	require.Len(t, rows, 2)
+	require.Equal(t, consName, rows[1][0])
+	require.JSONEq(t, `["HOSTNAME=lic1"]`, rows[1][2])
+	require.NotContains(t, strings.Join(rows[1], ","), "INCREMENT", "the license file itself is not exported")
+
+	created := admin.ok("POST", "/v1/accessTokens", map[string]any{"access_token": map[string]any{"display_name": "csv-export", "description": "ci"}, "expires_in": "1d"})
+	tokens := admin.do("GET", "/v1/accessTokens:export", nil)
+	require.Contains(t, tokens.Header.Get("Content-Disposition"), `filename="AccessTokens.csv"`)
+	rows = readCSV(t, tokens)
+	require.Equal(t, []string{"name", "token_id", "display_name", "description", "type", "created_by", "created_for", "expire_time", "expired", "create_time", "update_time"}, rows[0])
+	require.Len(t, rows, 2)
+	require.Equal(t, "csv-export", rows[1][2])
+	require.NotContains(t, string(tokens.Raw), created["token_value"].(string), "no token value in the file")
+	require.NotContains(t, string(tokens.Raw), "rna_")
+
+	rows = readCSV(t, admin.do("GET", "/v1/auditEvents:export?filter="+url.QueryEscape(`subject:"account.account.created"`), nil))
+	require.Equal(t, "name", rows[0][0])
+	require.Equal(t, "subject", rows[0][8])
+	require.GreaterOrEqual(t, len(rows), 3, "ACME and OTHER were created")
+	for _, r := range rows[1:] {
+		require.Equal(t, "tessera.account.account.created", r[8])
+	}
+	rows = readCSV(t, admin.do("GET", "/v1/services/entitlement/auditEvents:export?filter="+url.QueryEscape(`subject:"license_model"`), nil))
+	require.Len(t, rows, 4, "header and the three license models of the world")
+
+	admin.ok("POST", "/v1/users", map[string]any{"password": "Cara-Password-1", "user": map[string]any{
+		"username": "cara", "first_name": "Cara", "last_name": "C", "email": "cara@acme.example",
+		"memberships": []any{map[string]any{"account": "accounts/ACME", "roles": []string{"customer_admin"}}},
+	}})
+	customer := api.as(login(api, "order-co", "cara", "Cara-Password-1"))
+	customer.refused(http.StatusForbidden, "GET", "/v1/auditEvents:export", nil)
+	createTenant(api.as(env.OperatorToken), "csv-rival2", "Admin-Password-2")
+	rival := api.as(login(api, "csv-rival2", "admin", "Admin-Password-2"))
+	require.Len(t, readCSV(t, rival.do("GET", "/v1/consolidatedLicenses:export", nil)), 1, "another tenant sees none")
+	require.Len(t, readCSV(t, rival.do("GET", "/v1/accounts/ACME/hosts:export", nil)), 1)
+}

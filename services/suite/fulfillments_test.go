@@ -63,7 +63,7 @@ func TestFulfillmentsList_LIC7(t *testing.T) {
 
 	admin.refused(http.StatusBadRequest, "POST", "/v1/"+name+":email", map[string]any{"to": []string{"not an address"}})
 	admin.ok("POST", "/v1/"+name+":email", map[string]any{"to": []string{"it@acme.example"}})
-	mail := env.WaitForMail(t, "To: it@acme.example", "License "+a["fulfillment_id"].(string))
+	mail := env.WaitForMail(t, "To: <it@acme.example>", "License "+a["fulfillment_id"].(string))
 	require.Contains(t, mail, "LicenseFile.lic")
 
 	// A customer of Acme sees Acme's fulfillments only; another tenant none.

@@ -46,7 +46,7 @@ func dialAll(t *testing.T, env *suitetest.Env) clients {
 type world struct {
 	suitetest.Seeded
 	userName, fulfillment, device, pkg, file, reservation string
-	organization, servicePlan                             string
+	organization, servicePlan, licenseModel               string
 }
 
 func build(t *testing.T, env *suitetest.Env, c clients, tenant string) world {
@@ -90,6 +90,7 @@ func build(t *testing.T, env *suitetest.Env, c clients, tenant string) world {
 	}})
 	require.NoError(t, err)
 	w.servicePlan = sp.GetName()
+	w.licenseModel = prod.GetLicenseModels()[0]
 	return w
 }
 
@@ -246,6 +247,20 @@ func attempts(c clients, w world) map[string]func(ctx context.Context) error {
 			_, err = s.Recv()
 			return err
 		},
+		"UpdateLicenseModel": func(ctx context.Context) error {
+			_, err := c.cat.UpdateLicenseModel(ctx, &entitlementpb.UpdateLicenseModelRequest{
+				LicenseModel: &entitlementpb.LicenseModel{Name: w.licenseModel, DisplayName: "mine"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}},
+			})
+			return err
+		},
+		"DeployLineItem": func(ctx context.Context) error {
+			_, err := c.ent.DeployLineItem(ctx, &entitlementpb.DeployLineItemRequest{Name: li})
+			return err
+		},
+		"ObsoleteLineItem": func(ctx context.Context) error {
+			_, err := c.ent.ObsoleteLineItem(ctx, &entitlementpb.ObsoleteLineItemRequest{Name: li})
+			return err
+		},
 		"UpdateProduct": func(ctx context.Context) error {
 			_, err := c.cat.UpdateProduct(ctx, &entitlementpb.UpdateProductRequest{
 				Product: &entitlementpb.Product{Name: "products/" + w.ProductID, DisplayName: "mine"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}},
@@ -376,6 +391,19 @@ func TestOtherTenantIsRefusedEverywhere(t *testing.T) {
 	require.NoError(t, err)
 	for _, f := range fs.GetFulfillments() {
 		require.NotEqual(t, victim.fulfillment, f.GetName())
+	}
+	models, err := c.cat.ListLicenseModels(ctx, &entitlementpb.ListLicenseModelsRequest{})
+	require.NoError(t, err)
+	for _, m := range models.GetLicenseModels() {
+		require.NotEqual(t, victim.licenseModel, m.GetName())
+	}
+	plans, err := c.cat.ListServicePlans(ctx, &entitlementpb.ListServicePlansRequest{})
+	require.NoError(t, err)
+	require.Empty(t, plans.GetServicePlans())
+	roles, err := c.acc.ListRoles(ctx, &accountpb.ListRolesRequest{})
+	require.NoError(t, err)
+	for _, r := range roles.GetRoles() {
+		require.NotEqual(t, "victim_role", r.GetRoleId())
 	}
 	_, err = c.lic.ListHosts(ctx, &licensepb.ListHostsRequest{Parent: "accounts/" + victim.AccountID})
 	require.Equal(t, codes.NotFound, status.Code(err), "another tenant's account does not exist here")

@@ -97,6 +97,6 @@ func TestLockout_ACC9(t *testing.T) {
 	require.Equal(t, "USER_STATUS_ACTIVE", u["status"])
 	require.Nil(t, u["locked_time"])
 	login(api, "lock-co", "carol", "Right-Password-1")
-	env.WaitForMail(t, "To: carol@acme.example", "reactivated")
+	env.WaitForMail(t, "To: <carol@acme.example>", "reactivated")
 	require.Equal(t, "LOGIN_FAILED", reason(loginAttempt(api, "lock-co", "carol", "wrong")), "the count started over")
 }

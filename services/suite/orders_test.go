@@ -173,10 +173,10 @@ func TestEDelivery_ENT3(t *testing.T) {
 		"features": []any{map[string]any{"name": "cad", "version": "1.0"}}, "license_models": []string{"licenseModels/node"},
 	}})
 	shipped := admin.ok("POST", "/v1/orders", map[string]any{"order_id": "SO-S", "sold_to": "accounts/ACME", "ship_to_emails": []string{"buyer@acme.example"}, "lines": []any{line("1", "cad", 2)}})
-	mail := env.WaitForMail(t, "To: buyer@acme.example", "SO-S")
+	mail := env.WaitForMail(t, "To: <buyer@acme.example>", "SO-S")
 	require.Contains(t, mail, lineItems(shipped)["1"]["activation_id"])
 	admin.ok("POST", "/v1/orders", map[string]any{"order_id": "SO-A", "sold_to": "accounts/ACME", "lines": []any{line("1", "cad", 2)}})
-	env.WaitForMail(t, "To: ann@acme.example", "SO-A")
+	env.WaitForMail(t, "To: <ann@acme.example>", "SO-A")
 }
 
 // TestOrderQuantityFloor_ENT3: a line's quantity cannot drop below the seats out,
@@ -325,7 +325,7 @@ func TestCertificateAndEmail_ENT10(t *testing.T) {
 	require.ElementsMatch(t, []string{"to[0]", "to[2]"}, fieldViolations(e))
 	rival.refused(http.StatusNotFound, "POST", "/v1/lineItems/"+seed.ActivationID+":email", map[string]any{"to": []string{"spy@rival.example"}})
 	admin.ok("POST", "/v1/lineItems/"+seed.ActivationID+":email", map[string]any{"to": []string{"buyer@cert.example"}})
-	require.Contains(t, env.WaitForMail(t, "To: buyer@cert.example", "Your line item "+seed.ActivationID), "Activation ID: "+seed.ActivationID)
+	require.Contains(t, env.WaitForMail(t, "To: <buyer@cert.example>", "Your line item "+seed.ActivationID), "Activation ID: "+seed.ActivationID)
 }
 
 // TestSubscriptionToken_ENT11: an account's subscription token lets an appliance pull
@@ -408,7 +408,7 @@ func TestTransfers_ENT7(t *testing.T) {
 	require.Equal(t, "LINE_ITEM_STATE_ON_HOLD", moved["state"])
 	require.Equal(t, "accounts/WEST", moved["account"])
 	require.Equal(t, "accounts/EAST", moved["transfer_from"])
-	env.WaitForMail(t, "To: wes@west.example", "is being transferred")
+	env.WaitForMail(t, "To: <wes@west.example>", "is being transferred")
 	e = pat.refused(http.StatusConflict, "POST", "/v1/lineItems/"+moving+":activate", map[string]any{"host_id": "HOSTNAME=h2", "quantity": 1})
 	require.Equal(t, "LINE_ITEM_NOT_DEPLOYED", e["reason"])
 	pat.refused(http.StatusForbidden, "POST", "/v1/lineItems/"+moving+":decideTransfer", map[string]any{"approve": true})
@@ -469,7 +469,7 @@ func TestSplits_ENT8(t *testing.T) {
 	again := split(3, false, "s2")
 	require.Equal(t, to["activation_id"], again.Body["to"].(map[string]any)["activation_id"], "a retried split splits once")
 	require.EqualValues(t, "7", admin.ok("GET", "/v1/lineItems/"+src, nil)["quantity"])
-	env.WaitForMail(t, "To: dana@dst.example", "3 seats")
+	env.WaitForMail(t, "To: <dana@dst.example>", "3 seats")
 
 	pooled := split(2, true, "s3")
 	require.Equal(t, http.StatusOK, pooled.Status, "%s", pooled.Raw)
@@ -616,7 +616,7 @@ func TestExpiringEntitlements_ENT9(t *testing.T) {
 	// days, once for the day.
 	idaName := admin.ok("GET", "/v1/users?filter=username%3Dida", nil)["users"].([]any)[0].(map[string]any)["name"].(string)
 	admin.ok("PATCH", "/v1/"+idaName, map[string]any{"user": map[string]any{"expiring_entitlements_email": true}, "update_mask": "expiringEntitlementsEmail"})
-	digest := env.WaitForMail(t, "To: ida@acme.example", "end soon")
+	digest := env.WaitForMail(t, "To: <ida@acme.example>", "end soon")
 	require.Contains(t, digest, acme["sub-soon"]["activation_id"])
 	require.Contains(t, digest, acme["maint"]["activation_id"])
 	require.NotContains(t, digest, acme["sub-far"]["activation_id"])

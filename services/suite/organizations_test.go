@@ -65,7 +65,7 @@ func TestOrganizations_ACC14(t *testing.T) {
 	}
 	tokens := map[string]string{}
 	for _, who := range []string{"bob", "carol", "dave"} {
-		tokens[who] = invitationToken.FindStringSubmatch(w.env.WaitForMail(t, "To: "+who+"@acme.example", "invitations/"))[1]
+		tokens[who] = invitationToken.FindStringSubmatch(w.env.WaitForMail(t, "To: <"+who+"@acme.example>", "invitations/"))[1]
 	}
 	bob.refused(http.StatusNotFound, "POST", "/v1/invitations/"+tokens["carol"]+":accept", map[string]any{})
 	bob.ok("POST", "/v1/invitations/"+tokens["bob"]+":accept", map[string]any{})

@@ -24,7 +24,7 @@ func mailedPassword(t *testing.T, env *suitetest.Env, to string, after int) stri
 		files, _ := env.Mailbox.Files()
 		for _, f := range files[min(after, len(files)):] {
 			b, err := os.ReadFile(f) //nolint:gosec // a file of the test mailbox
-			if err != nil || !strings.Contains(string(b), "To: "+to) {
+			if err != nil || !strings.Contains(string(b), "To: <"+to+">") {
 				continue
 			}
 			if m := temporaryPassword.FindStringSubmatch(string(b)); m != nil {

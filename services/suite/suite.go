@@ -28,6 +28,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
 	"github.com/tessera-dev/tessera/services/platform/mail"
 	"github.com/tessera-dev/tessera/services/platform/pg"
+	"github.com/tessera-dev/tessera/services/platform/telemetry"
 )
 
 // service is what every Tessera service offers the process.
@@ -102,8 +103,9 @@ var migrationSets = map[string]func() []pg.MigrationSet{
 }
 
 // Start validates cfg, binds every listener, builds the services and runs them in
-// the background. Close stops them.
-func Start(ctx context.Context, cfg Config, log *slog.Logger, metrics http.Handler) (s *Suite, err error) {
+// the background. Close stops them. tel gives each service its own tracer and meter
+// providers and serves /metrics; nil uses the global providers and serves none.
+func Start(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry.Telemetry) (s *Suite, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -115,6 +117,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, metrics http.Handl
 			s.Close()
 		}
 	}()
+	metrics := http.NotFoundHandler()
+	if tel != nil {
+		metrics = tel.MetricsHandler
+	}
 	priv := ed25519.NewKeyFromSeed(cfg.PrincipalKey)
 	s.Signer = authz.NewSigner(priv)
 	verifier := authz.NewVerifier(priv.Public().(ed25519.PublicKey))
@@ -158,7 +164,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, metrics http.Handl
 		if c, ok := conns[key]; ok {
 			return c, nil
 		}
-		c, err := grpcx.Dial(target(to), from, s.Signer)
+		fromTel, err := tel.For(from)
+		if err != nil {
+			return nil, err
+		}
+		c, err := grpcx.Dial(target(to), from, s.Signer, fromTel)
 		if err != nil {
 			return nil, err
 		}
@@ -179,11 +189,15 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, metrics http.Handl
 		if !cfg.Runs(name) {
 			continue
 		}
-		svc, err := build(name, cfg, log, js, pool, dial)
+		prov, err := tel.For(name)
+		if err != nil {
+			return nil, err
+		}
+		svc, err := build(name, cfg, log, prov, js, pool, dial)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		srv := grpcx.NewServer(grpcx.ServerOptions{Name: name, Verifier: verifier, Permissions: Permissions(name), Logger: log})
+		srv := grpcx.NewServer(grpcx.ServerOptions{Name: name, Verifier: verifier, Permissions: Permissions(name), Logger: log, Telemetry: prov})
 		svc.Register(srv.Server)
 		srv.Health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 		ln := listeners[name]
@@ -212,7 +226,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, metrics http.Handl
 	}
 
 	if cfg.Runs("gateway") {
+		prov, err := tel.For("gateway")
+		if err != nil {
+			return nil, err
+		}
 		gw, err := gateway.New(ctx, gateway.Config{
+			Telemetry:     prov,
 			OperatorToken: cfg.OperatorToken, AuthCacheTTL: cfg.AuthCacheTTL, Events: js,
 			LoginPerMinutePerIP: cfg.LoginPerMinutePerIP, LoginPerMinutePerUser: cfg.LoginPerMinutePerUser,
 			RequestsPerSecondPerIP: cfg.RequestsPerSecondPerIP, RequestsPerSecondPerToken: cfg.RequestsPerSecondPerToken,
@@ -243,7 +262,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, metrics http.Handl
 	return s, nil
 }
 
-func build(name string, cfg Config, log *slog.Logger, js jetstream.JetStream,
+func build(name string, cfg Config, log *slog.Logger, tel telemetry.Providers, js jetstream.JetStream,
 	pool func(string) (*pgxpool.Pool, error), dial func(from, to string) (*grpc.ClientConn, error),
 ) (service, error) {
 	p, err := pool(name)
@@ -261,7 +280,7 @@ func build(name string, cfg Config, log *slog.Logger, js jetstream.JetStream,
 		if err != nil {
 			return nil, err
 		}
-		return account.New(account.Deps{Pool: p, JS: js, Log: log, Entitlement: ent, Device: dev, Mailer: &mail.Sender{
+		return account.New(account.Deps{Pool: p, JS: js, Log: log, Telemetry: tel, Entitlement: ent, Device: dev, Mailer: &mail.Sender{
 			Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUser, Password: cfg.SMTPPass,
 		}, Config: account.Config{
 			SessionTTL: cfg.SessionTTL, LockoutAfter: cfg.LockoutAfter, EmailPoll: cfg.EmailPoll, PublicURL: cfg.PublicURL, DigestHour: cfg.DigestHour,
@@ -272,7 +291,7 @@ func build(name string, cfg Config, log *slog.Logger, js jetstream.JetStream,
 		if err != nil {
 			return nil, err
 		}
-		return entitlement.New(entitlement.Deps{Pool: p, JS: js, Accounts: c, Log: log, ReservationSweep: cfg.ReservationSweep}), nil
+		return entitlement.New(entitlement.Deps{Pool: p, JS: js, Accounts: c, Log: log, Telemetry: tel, ReservationSweep: cfg.ReservationSweep}), nil
 	case license.Name:
 		c, err := dial(name, entitlement.Name)
 		if err != nil {
@@ -282,7 +301,7 @@ func build(name string, cfg Config, log *slog.Logger, js jetstream.JetStream,
 		if err != nil {
 			return nil, err
 		}
-		return license.New(license.Deps{Pool: p, JS: js, Entitlement: c, Accounts: acc, MasterKey: cfg.MasterKey, Log: log})
+		return license.New(license.Deps{Pool: p, JS: js, Entitlement: c, Accounts: acc, MasterKey: cfg.MasterKey, Log: log, Telemetry: tel})
 	case device.Name:
 		acc, err := dial(name, account.Name)
 		if err != nil {

@@ -65,7 +65,7 @@ func TestTrials_ACC19(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 7*24*time.Hour, end.Sub(start))
 	require.Equal(t, []string{"CAD-TRIAL-30"}, available(), "a registered trial leaves the list")
-	require.Contains(t, env.WaitForMail(t, "To: tina@acme.example", "CAD-TRIAL-7"), "registered for the trials")
+	require.Contains(t, env.WaitForMail(t, "To: <tina@acme.example>", "CAD-TRIAL-7"), "registered for the trials")
 	require.Equal(t, before+1, mailCount(t, env))
 	e = tina.refused(http.StatusBadRequest, "POST", "/v1/trials:register", map[string]any{"part_numbers": []string{"CAD-TRIAL-7"}, "account": "accounts/ACME"})
 	require.Equal(t, []string{"part_numbers[0]"}, fieldViolations(e), "no second trial")

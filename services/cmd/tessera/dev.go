@@ -95,6 +95,11 @@ func dev(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("could not start a private PostgreSQL: %w", err)
 		}
+		if !cluster.Owned() {
+			fmt.Fprintln(os.Stderr, "the PostgreSQL cluster belongs to another running `tessera dev`; it keeps running when this one stops")
+		}
+		// Stops the server when this process owns it: started it, or took over one
+		// whose owner died (kill -9) and left it running.
 		defer func() { _ = cluster.Stop() }()
 		cfg.DatabaseURL = cluster.URL
 	}

@@ -90,12 +90,12 @@ func serve(ctx context.Context, args []string) error {
 func run(ctx context.Context, cfg suite.Config, ready func(*suite.Suite) error) error {
 	log := logging.New(os.Stderr, cfg.LogLevel)
 	slog.SetDefault(log)
-	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "tessera", OTLPEndpoint: cfg.OTLPEndpoint, OTLPInsecure: true})
+	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: processServiceName(cfg.Services), OTLPEndpoint: cfg.OTLPEndpoint, OTLPInsecure: true})
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tel.Shutdown(context.Background()) }()
-	s, err := suite.Start(ctx, cfg, log, tel.MetricsHandler)
+	s, err := suite.Start(ctx, cfg, log, tel)
 	if err != nil {
 		return err
 	}
@@ -126,4 +126,14 @@ func migrate(ctx context.Context, args []string) error {
 		return errors.New("migrate: database-url (or DATABASE_URL) is required")
 	}
 	return suite.Migrate(ctx, cfg.DatabaseURL, cfg.Services)
+}
+
+// processServiceName names the global telemetry providers, which only libraries
+// handed no providers use (each service has its own): the service's name when the
+// process runs one, else "tessera".
+func processServiceName(services []string) string {
+	if len(services) == 1 {
+		return telemetry.ServiceName(services[0])
+	}
+	return "tessera"
 }

@@ -61,6 +61,9 @@ const (
 	EntitlementsSplit Permission = "entitlements.split"
 	// TransfersApprove decides transfers on hold (producers).
 	TransfersApprove Permission = "transfers.approve"
+	// LineItemsManage moves line items through their states: deploying drafts,
+	// obsoleting (producers, SPEC ENT-4).
+	LineItemsManage Permission = "line_items.manage"
 	// RolesManage defines the tenant's custom roles (producers).
 	RolesManage Permission = "roles.manage"
 	// AccountsSupport is the producer's support desk: replacing an account's
@@ -91,7 +94,7 @@ var (
 		EntitlementsView, OrdersIngest, LicensesGenerate, LicensesView, SigningKeysView, SigningKeysManage, LicensesAdmin,
 		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload, TokensManage, TokensImpersonate, ProfileManage, AuditView,
 		EntitlementsClaim, AccountsSupport, ServicePlansAssign, OrganizationsUse, TrialsRegister, RolesManage, SubscriptionTokensManage,
-		EntitlementsTransfer, TransfersApprove, EntitlementsSplit,
+		EntitlementsTransfer, TransfersApprove, EntitlementsSplit, LineItemsManage,
 	}}
 	RoleCustomerAdmin = Role{ID: "customer_admin", Permissions: []Permission{
 		AccountsView, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
@@ -139,7 +142,7 @@ var Roles = map[string]Role{
 // manage the accounts of their tier (SPEC ACC-3), scoped by the use cases.
 func ProducerOnly(perm Permission) bool {
 	switch perm {
-	case CatalogManage, OrdersIngest, DownloadsManage, SigningKeysView, SigningKeysManage, LicensesAdmin, AuditView, AccountsSupport, RolesManage, TransfersApprove:
+	case CatalogManage, OrdersIngest, DownloadsManage, SigningKeysView, SigningKeysManage, LicensesAdmin, AuditView, AccountsSupport, RolesManage, TransfersApprove, LineItemsManage:
 		return true
 	}
 	return false

@@ -35,6 +35,9 @@ type ConsumerConfig struct {
 	Effect   Effect
 	// MaxDeliver bounds redeliveries of an event whose handler keeps failing.
 	MaxDeliver int
+	// Tracer makes the consume spans, as the consuming service (its service.name);
+	// nil uses the global provider.
+	Tracer trace.TracerProvider
 }
 
 // maxConsumeBatch bounds the events recorded in one transaction.
@@ -153,7 +156,7 @@ func handleBatch(ctx context.Context, pool *pgxpool.Pool, cfg ConsumerConfig, ms
 		}
 		ev := Envelope{ID: id, Type: h.Get(HeaderEventType), Subject: msg.Subject(), TenantID: h.Get(HeaderTenant), Payload: msg.Data()}
 		ev.Time, _ = time.Parse(time.RFC3339Nano, h.Get(HeaderTime))
-		dctx, span := tracer.Start(traceContext(ctx, http.Header(h)), "consume "+ev.Subject,
+		dctx, span := cfg.tracer().Start(traceContext(ctx, http.Header(h)), "consume "+ev.Subject,
 			trace.WithSpanKind(trace.SpanKindConsumer),
 			trace.WithAttributes(attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", ev.Subject),
 				attribute.String("messaging.message.id", ev.ID.String()), attribute.String("tessera.consumer", cfg.Name)))
@@ -241,7 +244,14 @@ func applyInSavepoint(ctx context.Context, tx pgx.Tx, h Handler, ev Envelope) (h
 	return nil, sp.Commit(ctx)
 }
 
-var tracer = otel.Tracer("github.com/tessera-dev/tessera/services/platform/events")
+const tracerName = "github.com/tessera-dev/tessera/services/platform/events"
+
+func (cfg ConsumerConfig) tracer() trace.Tracer {
+	if cfg.Tracer != nil {
+		return cfg.Tracer.Tracer(tracerName)
+	}
+	return otel.Tracer(tracerName)
+}
 
 func backoff(delivered uint64) time.Duration {
 	d := time.Duration(delivered) * time.Duration(delivered) * 200 * time.Millisecond

@@ -12,6 +12,7 @@ import (
 	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/telemetry"
 )
 
 // DefaultTimeout bounds calls made without a deadline of their own.
@@ -19,12 +20,13 @@ const DefaultTimeout = 15 * time.Second
 
 // Dial returns a client connection to a neighbour service. Every call gets a default
 // deadline, carries the trace context, and presents a service principal minted by
-// signer for the tenant of the request being served.
-func Dial(target, service string, signer *authz.Signer) (*grpc.ClientConn, error) {
+// signer for the tenant of the request being served. tel, the calling service's
+// providers, makes the client spans and metrics.
+func Dial(target, service string, signer *authz.Signer, tel telemetry.Providers) (*grpc.ClientConn, error) {
 	sp := &servicePrincipal{signer: signer, service: service, cache: map[string]signedPrincipal{}}
 	return grpc.NewClient(target,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler(tel.GRPC()...)),
 		grpc.WithChainUnaryInterceptor(deadline, sp.unary),
 		grpc.WithChainStreamInterceptor(sp.stream),
 	)

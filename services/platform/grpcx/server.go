@@ -23,6 +23,7 @@ import (
 	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/telemetry"
 )
 
 // Permissions declares the permission of every RPC a server exposes, by full method
@@ -35,6 +36,9 @@ type ServerOptions struct {
 	Verifier    *authz.Verifier
 	Permissions Permissions
 	Logger      *slog.Logger
+	// Telemetry makes the server's RPC spans and metrics, under the service's own
+	// service.name; zero uses the global providers.
+	Telemetry telemetry.Providers
 }
 
 // Server is a gRPC server with health and reflection registered.
@@ -54,7 +58,7 @@ func NewServer(o ServerOptions) *Server {
 	// Order: recovery outermost; one error mapping for everything inside; the guard
 	// before the call log, so the log line names the verified principal.
 	srv := grpc.NewServer(
-		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		grpc.StatsHandler(otelgrpc.NewServerHandler(o.Telemetry.GRPC()...)),
 		grpc.ChainUnaryInterceptor(unaryRecover(log), unaryErrors, g.unary, unaryLog(log)),
 		grpc.ChainStreamInterceptor(streamRecover(log), streamErrors, g.stream, streamLog(log)),
 	)

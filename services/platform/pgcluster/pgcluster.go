@@ -25,12 +25,20 @@ var ErrNoServer = errors.New("no PostgreSQL server binaries found: install Postg
 
 // Cluster is a running private cluster.
 type Cluster struct {
-	Dir     string // holds data/, the socket and the log
-	URL     string // connection URL of the postgres database
-	binDir  string
-	cred    *syscall.Credential
-	started bool // false when an already running cluster was reused
+	Dir    string // holds data/, the socket and the log
+	URL    string // connection URL of the postgres database
+	binDir string
+	cred   *syscall.Credential
+	// owner holds the exclusive lock on Dir/owner.lock while this process owns the
+	// server (started it, or adopted one whose owner died); nil when it only borrows
+	// a server another live process owns.
+	owner *os.File
 }
+
+// ownerLockName is the file whose flock marks the process that owns (and will stop)
+// the server. The kernel drops the lock when the owner dies, even by kill -9, so the
+// next Start knows a running server is an orphan and takes it over.
+const ownerLockName = "owner.lock"
 
 // FindBinaries returns the folder holding initdb and pg_ctl: from PATH, else the
 // newest version in the distribution's usual folders.
@@ -61,8 +69,9 @@ func versionOf(dir string) int {
 }
 
 // Start initializes dir if needed and starts the server listening only on a Unix
-// socket inside dir, so it never collides with another server's port. A cluster
-// already running in dir is reused.
+// socket inside dir, so it never collides with another server's port. A server
+// already running in dir is reused: owned (stopped by Stop) when the process that
+// started it is gone, borrowed (left running) while that process lives.
 func Start(ctx context.Context, dir string) (*Cluster, error) {
 	binDir, err := FindBinaries()
 	if err != nil {
@@ -77,50 +86,109 @@ func Start(ctx context.Context, dir string) (*Cluster, error) {
 	}
 	c := &Cluster{Dir: dir, binDir: binDir}
 	c.URL = fmt.Sprintf("postgres://postgres@/postgres?host=%s&port=5432&sslmode=disable", dir)
-	if c.ping(ctx) == nil {
-		return c, nil // already running (another test process, an earlier run)
-	}
 	if os.Geteuid() == 0 {
-		cred, err := unprivileged()
-		if err != nil {
-			return nil, err
-		}
-		c.cred = cred
-		if err := chownTree(dir, int(cred.Uid), int(cred.Gid)); err != nil {
+		if c.cred, err = unprivileged(); err != nil {
 			return nil, err
 		}
 	}
-	data := filepath.Join(dir, "data")
-	if _, err := os.Stat(filepath.Join(data, "PG_VERSION")); err != nil {
-		if out, err := c.run(ctx, "initdb", "-D", data, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"); err != nil {
-			return nil, fmt.Errorf("pgcluster: initdb: %w: %s", err, out)
+	owner, err := claimOwnership(dir)
+	if err != nil {
+		return nil, err
+	}
+	if owner == nil {
+		// Another live process owns the server; it may still be starting it.
+		if err := c.waitUntilUp(ctx, time.Minute); err != nil {
+			return nil, fmt.Errorf("pgcluster: the server in %s belongs to another running process and does not answer: %w", dir, err)
+		}
+		return c, nil
+	}
+	c.owner = owner
+	if c.ping(ctx) == nil {
+		return c, nil // an orphan: its owner died without stopping it; ours to stop now
+	}
+	if c.cred != nil {
+		if err := chownTree(dir, int(c.cred.Uid), int(c.cred.Gid)); err != nil {
+			c.release()
+			return nil, err
 		}
 	}
-	opts := fmt.Sprintf("-k %s -c listen_addresses='' -p 5432 -c fsync=on -c max_connections=300", dir)
-	if out, err := c.run(ctx, "pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l", filepath.Join(dir, "server.log"), "-o", opts); err != nil {
-		return nil, fmt.Errorf("pgcluster: start: %w: %s (see %s)", err, out, filepath.Join(dir, "server.log"))
-	}
-	c.started = true
-	deadline := time.Now().Add(30 * time.Second)
-	for c.ping(ctx) != nil {
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("pgcluster: server in %s does not answer", dir)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := c.start(ctx); err != nil {
+		c.release()
+		return nil, err
 	}
 	return c, nil
 }
 
-// Stop shuts the server down if this process started it.
+func (c *Cluster) start(ctx context.Context) error {
+	data := filepath.Join(c.Dir, "data")
+	if _, err := os.Stat(filepath.Join(data, "PG_VERSION")); err != nil {
+		if out, err := c.run(ctx, "initdb", "-D", data, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"); err != nil {
+			return fmt.Errorf("pgcluster: initdb: %w: %s", err, out)
+		}
+	}
+	opts := fmt.Sprintf("-k %s -c listen_addresses='' -p 5432 -c fsync=on -c max_connections=300", c.Dir)
+	if out, err := c.run(ctx, "pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l", filepath.Join(c.Dir, "server.log"), "-o", opts); err != nil {
+		return fmt.Errorf("pgcluster: start: %w: %s (see %s)", err, out, filepath.Join(c.Dir, "server.log"))
+	}
+	if err := c.waitUntilUp(ctx, 30*time.Second); err != nil {
+		return fmt.Errorf("pgcluster: server in %s does not answer: %w", c.Dir, err)
+	}
+	return nil
+}
+
+// Owned says whether Stop will shut the server down: false when another running
+// process owns it.
+func (c *Cluster) Owned() bool { return c.owner != nil }
+
+// Stop shuts the server down if this process owns it, and gives up ownership.
 func (c *Cluster) Stop() error {
-	if !c.started {
+	if c.owner == nil {
 		return nil
 	}
+	defer c.release()
 	out, err := c.run(context.Background(), "pg_ctl", "stop", "-m", "fast", "-w", "-D", filepath.Join(c.Dir, "data"))
 	if err != nil {
 		return fmt.Errorf("pgcluster: stop: %w: %s", err, out)
 	}
 	return nil
+}
+
+// claimOwnership takes the owner lock of dir without waiting. It returns nil, nil
+// when another live process holds it.
+func claimOwnership(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, ownerLockName), os.O_CREATE|os.O_RDWR, 0o600) //nolint:gosec // the cluster folder this process manages
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("pgcluster: lock %s: %w", f.Name(), err)
+	}
+	return f, nil
+}
+
+func (c *Cluster) release() {
+	if c.owner != nil {
+		_ = c.owner.Close() // closing drops the flock
+		c.owner = nil
+	}
+}
+
+func (c *Cluster) waitUntilUp(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		err := c.ping(ctx)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func (c *Cluster) ping(ctx context.Context) error {

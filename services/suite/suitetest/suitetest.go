@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"flag"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,7 +96,7 @@ func Start(t testing.TB, tune ...func(*suite.Config)) *Env {
 		level = os.Getenv("TESSERA_TEST_LOG")
 	}
 	log := logging.New(os.Stderr, level)
-	s, err := suite.Start(context.Background(), cfg, log, metricsHandler(t))
+	s, err := suite.Start(context.Background(), cfg, log, setupTelemetry(t))
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	env.Suite, env.Config = s, cfg
@@ -114,7 +113,7 @@ func (e *Env) Restart(t testing.TB) {
 	for _, name := range cfg.Services {
 		cfg.Listen[name] = "127.0.0.1:0"
 	}
-	s, err := suite.Start(context.Background(), cfg, logging.New(os.Stderr, "error"), metricsHandler(t))
+	s, err := suite.Start(context.Background(), cfg, logging.New(os.Stderr, "error"), setupTelemetry(t))
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	e.Suite = s
@@ -128,9 +127,9 @@ var (
 	Spans = tracetest.NewInMemoryExporter()
 )
 
-// metricsHandler sets OpenTelemetry up once per test process (instruments bind to
-// the first global provider) and returns its /metrics handler.
-func metricsHandler(t testing.TB) http.Handler {
+// setupTelemetry sets OpenTelemetry up once per test process (the global providers
+// are set once) and returns it; every suite of the process shares its providers.
+func setupTelemetry(t testing.TB) *telemetry.Telemetry {
 	telemetryOnce.Do(func() {
 		cfg := telemetry.Config{ServiceName: "tessera-test", SpanExporter: Spans}
 		if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
@@ -139,7 +138,7 @@ func metricsHandler(t testing.TB) http.Handler {
 		telemetryTel, telemetryErr = telemetry.Setup(context.Background(), cfg)
 	})
 	require.NoError(t, telemetryErr)
-	return telemetryTel.MetricsHandler
+	return telemetryTel
 }
 
 // Dial connects to a service's gRPC port without any principal.

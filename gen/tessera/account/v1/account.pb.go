@@ -2409,7 +2409,10 @@ func (x *UpdateUserRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 }
 
 type ListRolesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 1000; 50 when unset.
+	PageSize      int32  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2442,6 +2445,20 @@ func (x *ListRolesRequest) ProtoReflect() protoreflect.Message {
 // Deprecated: Use ListRolesRequest.ProtoReflect.Descriptor instead.
 func (*ListRolesRequest) Descriptor() ([]byte, []int) {
 	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ListRolesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRolesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
 }
 
 type Role struct {
@@ -2694,6 +2711,7 @@ func (x *DeleteRoleRequest) GetName() string {
 type ListRolesResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Roles         []*Role                `protobuf:"bytes,1,rep,name=roles,proto3" json:"roles,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2735,8 +2753,18 @@ func (x *ListRolesResponse) GetRoles() []*Role {
 	return nil
 }
 
+func (x *ListRolesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 type ListAdministratorsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 1000; 50 when unset.
+	PageSize      int32  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2769,6 +2797,20 @@ func (x *ListAdministratorsRequest) ProtoReflect() protoreflect.Message {
 // Deprecated: Use ListAdministratorsRequest.ProtoReflect.Descriptor instead.
 func (*ListAdministratorsRequest) Descriptor() ([]byte, []int) {
 	return file_tessera_account_v1_account_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ListAdministratorsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAdministratorsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
 }
 
 type Administrator struct {
@@ -2860,6 +2902,7 @@ func (x *Administrator) GetAccountDisplayName() string {
 type ListAdministratorsResponse struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Administrators []*Administrator       `protobuf:"bytes,1,rep,name=administrators,proto3" json:"administrators,omitempty"`
+	NextPageToken  string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -2899,6 +2942,13 @@ func (x *ListAdministratorsResponse) GetAdministrators() []*Administrator {
 		return x.Administrators
 	}
 	return nil
+}
+
+func (x *ListAdministratorsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type ListUsersRequest struct {
@@ -5794,8 +5844,11 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x11UpdateUserRequest\x12,\n" +
 	"\x04user\x18\x01 \x01(\v2\x18.tessera.account.v1.UserR\x04user\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\x12\n" +
-	"\x10ListRolesRequest\"\xd6\x01\n" +
+	"updateMask\"N\n" +
+	"\x10ListRolesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\xd6\x01\n" +
 	"\x04Role\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x17\n" +
 	"\arole_id\x18\x02 \x01(\tR\x06roleId\x12\x1f\n" +
@@ -5813,10 +5866,14 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\"'\n" +
 	"\x11DeleteRoleRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"C\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"k\n" +
 	"\x11ListRolesResponse\x12.\n" +
-	"\x05roles\x18\x01 \x03(\v2\x18.tessera.account.v1.RoleR\x05roles\"\x1b\n" +
-	"\x19ListAdministratorsRequest\"\xc1\x01\n" +
+	"\x05roles\x18\x01 \x03(\v2\x18.tessera.account.v1.RoleR\x05roles\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"W\n" +
+	"\x19ListAdministratorsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\xc1\x01\n" +
 	"\rAdministrator\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1d\n" +
 	"\n" +
@@ -5824,9 +5881,10 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\tlast_name\x18\x03 \x01(\tR\blastName\x12\x14\n" +
 	"\x05email\x18\x04 \x01(\tR\x05email\x12\x18\n" +
 	"\aaccount\x18\x05 \x01(\tR\aaccount\x120\n" +
-	"\x14account_display_name\x18\x06 \x01(\tR\x12accountDisplayName\"g\n" +
+	"\x14account_display_name\x18\x06 \x01(\tR\x12accountDisplayName\"\x8f\x01\n" +
 	"\x1aListAdministratorsResponse\x12I\n" +
-	"\x0eadministrators\x18\x01 \x03(\v2!.tessera.account.v1.AdministratorR\x0eadministrators\"\x81\x01\n" +
+	"\x0eadministrators\x18\x01 \x03(\v2!.tessera.account.v1.AdministratorR\x0eadministrators\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x81\x01\n" +
 	"\x10ListUsersRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +

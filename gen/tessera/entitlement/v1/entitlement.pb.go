@@ -849,6 +849,184 @@ func (x *GetLicenseModelRequest) GetName() string {
 	return ""
 }
 
+type ListLicenseModelsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 1000; 50 when unset.
+	PageSize  int32  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Search: display_name (text), type (=), create_time; joined with AND.
+	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	// display_name or create_time, optionally "desc" (default: by ID).
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLicenseModelsRequest) Reset() {
+	*x = ListLicenseModelsRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLicenseModelsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLicenseModelsRequest) ProtoMessage() {}
+
+func (x *ListLicenseModelsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLicenseModelsRequest.ProtoReflect.Descriptor instead.
+func (*ListLicenseModelsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListLicenseModelsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListLicenseModelsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListLicenseModelsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListLicenseModelsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+type ListLicenseModelsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LicenseModels []*LicenseModel        `protobuf:"bytes,1,rep,name=license_models,json=licenseModels,proto3" json:"license_models,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLicenseModelsResponse) Reset() {
+	*x = ListLicenseModelsResponse{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLicenseModelsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLicenseModelsResponse) ProtoMessage() {}
+
+func (x *ListLicenseModelsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLicenseModelsResponse.ProtoReflect.Descriptor instead.
+func (*ListLicenseModelsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ListLicenseModelsResponse) GetLicenseModels() []*LicenseModel {
+	if x != nil {
+		return x.LicenseModels
+	}
+	return nil
+}
+
+func (x *ListLicenseModelsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type UpdateLicenseModelRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// license_model.name identifies the model.
+	LicenseModel *LicenseModel `protobuf:"bytes,1,opt,name=license_model,json=licenseModel,proto3" json:"license_model,omitempty"`
+	// Paths: display_name, type, allowed_host_id_types, extra_activations,
+	// overdraft_allowed, defaults, returns, repairs, rehosts.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateLicenseModelRequest) Reset() {
+	*x = UpdateLicenseModelRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateLicenseModelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateLicenseModelRequest) ProtoMessage() {}
+
+func (x *UpdateLicenseModelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateLicenseModelRequest.ProtoReflect.Descriptor instead.
+func (*UpdateLicenseModelRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *UpdateLicenseModelRequest) GetLicenseModel() *LicenseModel {
+	if x != nil {
+		return x.LicenseModel
+	}
+	return nil
+}
+
+func (x *UpdateLicenseModelRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
 type Feature struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -859,7 +1037,7 @@ type Feature struct {
 
 func (x *Feature) Reset() {
 	*x = Feature{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[5]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -871,7 +1049,7 @@ func (x *Feature) String() string {
 func (*Feature) ProtoMessage() {}
 
 func (x *Feature) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[5]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -884,7 +1062,7 @@ func (x *Feature) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Feature.ProtoReflect.Descriptor instead.
 func (*Feature) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{5}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Feature) GetName() string {
@@ -929,7 +1107,7 @@ type Product struct {
 
 func (x *Product) Reset() {
 	*x = Product{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[6]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -941,7 +1119,7 @@ func (x *Product) String() string {
 func (*Product) ProtoMessage() {}
 
 func (x *Product) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[6]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -954,7 +1132,7 @@ func (x *Product) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Product.ProtoReflect.Descriptor instead.
 func (*Product) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{6}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Product) GetName() string {
@@ -1076,7 +1254,7 @@ type UpdateProductRequest struct {
 
 func (x *UpdateProductRequest) Reset() {
 	*x = UpdateProductRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[7]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1088,7 +1266,7 @@ func (x *UpdateProductRequest) String() string {
 func (*UpdateProductRequest) ProtoMessage() {}
 
 func (x *UpdateProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[7]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1101,7 +1279,7 @@ func (x *UpdateProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProductRequest.ProtoReflect.Descriptor instead.
 func (*UpdateProductRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{7}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UpdateProductRequest) GetProduct() *Product {
@@ -1133,7 +1311,7 @@ type ListProductsRequest struct {
 
 func (x *ListProductsRequest) Reset() {
 	*x = ListProductsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[8]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1145,7 +1323,7 @@ func (x *ListProductsRequest) String() string {
 func (*ListProductsRequest) ProtoMessage() {}
 
 func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[8]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1158,7 +1336,7 @@ func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductsRequest.ProtoReflect.Descriptor instead.
 func (*ListProductsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{8}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListProductsRequest) GetPageSize() int32 {
@@ -1199,7 +1377,7 @@ type ListProductsResponse struct {
 
 func (x *ListProductsResponse) Reset() {
 	*x = ListProductsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[9]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1211,7 +1389,7 @@ func (x *ListProductsResponse) String() string {
 func (*ListProductsResponse) ProtoMessage() {}
 
 func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[9]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1224,7 +1402,7 @@ func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductsResponse.ProtoReflect.Descriptor instead.
 func (*ListProductsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{9}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListProductsResponse) GetProducts() []*Product {
@@ -1252,7 +1430,7 @@ type CreateProductRequest struct {
 
 func (x *CreateProductRequest) Reset() {
 	*x = CreateProductRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[10]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1264,7 +1442,7 @@ func (x *CreateProductRequest) String() string {
 func (*CreateProductRequest) ProtoMessage() {}
 
 func (x *CreateProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[10]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1277,7 +1455,7 @@ func (x *CreateProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProductRequest.ProtoReflect.Descriptor instead.
 func (*CreateProductRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{10}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateProductRequest) GetProduct() *Product {
@@ -1321,7 +1499,7 @@ type ServicePlan struct {
 
 func (x *ServicePlan) Reset() {
 	*x = ServicePlan{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[11]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1333,7 +1511,7 @@ func (x *ServicePlan) String() string {
 func (*ServicePlan) ProtoMessage() {}
 
 func (x *ServicePlan) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[11]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1346,7 +1524,7 @@ func (x *ServicePlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServicePlan.ProtoReflect.Descriptor instead.
 func (*ServicePlan) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{11}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ServicePlan) GetName() string {
@@ -1416,7 +1594,7 @@ type CreateServicePlanRequest struct {
 
 func (x *CreateServicePlanRequest) Reset() {
 	*x = CreateServicePlanRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[12]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1428,7 +1606,7 @@ func (x *CreateServicePlanRequest) String() string {
 func (*CreateServicePlanRequest) ProtoMessage() {}
 
 func (x *CreateServicePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[12]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1441,7 +1619,7 @@ func (x *CreateServicePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServicePlanRequest.ProtoReflect.Descriptor instead.
 func (*CreateServicePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{12}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateServicePlanRequest) GetServicePlan() *ServicePlan {
@@ -1474,7 +1652,7 @@ type GetServicePlanRequest struct {
 
 func (x *GetServicePlanRequest) Reset() {
 	*x = GetServicePlanRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[13]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1486,7 +1664,7 @@ func (x *GetServicePlanRequest) String() string {
 func (*GetServicePlanRequest) ProtoMessage() {}
 
 func (x *GetServicePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[13]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1499,7 +1677,7 @@ func (x *GetServicePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServicePlanRequest.ProtoReflect.Descriptor instead.
 func (*GetServicePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{13}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetServicePlanRequest) GetName() string {
@@ -1510,14 +1688,17 @@ func (x *GetServicePlanRequest) GetName() string {
 }
 
 type ListServicePlansRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 1000; 50 when unset.
+	PageSize      int32  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListServicePlansRequest) Reset() {
 	*x = ListServicePlansRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[14]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1529,7 +1710,7 @@ func (x *ListServicePlansRequest) String() string {
 func (*ListServicePlansRequest) ProtoMessage() {}
 
 func (x *ListServicePlansRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[14]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1542,19 +1723,34 @@ func (x *ListServicePlansRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServicePlansRequest.ProtoReflect.Descriptor instead.
 func (*ListServicePlansRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{14}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListServicePlansRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListServicePlansRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
 }
 
 type ListServicePlansResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ServicePlans  []*ServicePlan         `protobuf:"bytes,1,rep,name=service_plans,json=servicePlans,proto3" json:"service_plans,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListServicePlansResponse) Reset() {
 	*x = ListServicePlansResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[15]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1566,7 +1762,7 @@ func (x *ListServicePlansResponse) String() string {
 func (*ListServicePlansResponse) ProtoMessage() {}
 
 func (x *ListServicePlansResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[15]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1579,7 +1775,7 @@ func (x *ListServicePlansResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServicePlansResponse.ProtoReflect.Descriptor instead.
 func (*ListServicePlansResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{15}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListServicePlansResponse) GetServicePlans() []*ServicePlan {
@@ -1587,6 +1783,13 @@ func (x *ListServicePlansResponse) GetServicePlans() []*ServicePlan {
 		return x.ServicePlans
 	}
 	return nil
+}
+
+func (x *ListServicePlansResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type AssignServicePlanRequest struct {
@@ -1606,7 +1809,7 @@ type AssignServicePlanRequest struct {
 
 func (x *AssignServicePlanRequest) Reset() {
 	*x = AssignServicePlanRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[16]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1618,7 +1821,7 @@ func (x *AssignServicePlanRequest) String() string {
 func (*AssignServicePlanRequest) ProtoMessage() {}
 
 func (x *AssignServicePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[16]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1631,7 +1834,7 @@ func (x *AssignServicePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignServicePlanRequest.ProtoReflect.Descriptor instead.
 func (*AssignServicePlanRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{16}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AssignServicePlanRequest) GetServicePlan() string {
@@ -1683,7 +1886,7 @@ type ProductLine struct {
 
 func (x *ProductLine) Reset() {
 	*x = ProductLine{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[17]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1695,7 +1898,7 @@ func (x *ProductLine) String() string {
 func (*ProductLine) ProtoMessage() {}
 
 func (x *ProductLine) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[17]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1708,7 +1911,7 @@ func (x *ProductLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProductLine.ProtoReflect.Descriptor instead.
 func (*ProductLine) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{17}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ProductLine) GetName() string {
@@ -1757,7 +1960,7 @@ type CreateProductLineRequest struct {
 
 func (x *CreateProductLineRequest) Reset() {
 	*x = CreateProductLineRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[18]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1769,7 +1972,7 @@ func (x *CreateProductLineRequest) String() string {
 func (*CreateProductLineRequest) ProtoMessage() {}
 
 func (x *CreateProductLineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[18]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1782,7 +1985,7 @@ func (x *CreateProductLineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProductLineRequest.ProtoReflect.Descriptor instead.
 func (*CreateProductLineRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{18}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CreateProductLineRequest) GetProductLine() *ProductLine {
@@ -1815,7 +2018,7 @@ type GetProductLineRequest struct {
 
 func (x *GetProductLineRequest) Reset() {
 	*x = GetProductLineRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[19]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1827,7 +2030,7 @@ func (x *GetProductLineRequest) String() string {
 func (*GetProductLineRequest) ProtoMessage() {}
 
 func (x *GetProductLineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[19]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1840,7 +2043,7 @@ func (x *GetProductLineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProductLineRequest.ProtoReflect.Descriptor instead.
 func (*GetProductLineRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{19}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetProductLineRequest) GetName() string {
@@ -1851,14 +2054,17 @@ func (x *GetProductLineRequest) GetName() string {
 }
 
 type ListProductLinesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 1000; 50 when unset.
+	PageSize      int32  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListProductLinesRequest) Reset() {
 	*x = ListProductLinesRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[20]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1870,7 +2076,7 @@ func (x *ListProductLinesRequest) String() string {
 func (*ListProductLinesRequest) ProtoMessage() {}
 
 func (x *ListProductLinesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[20]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1883,19 +2089,34 @@ func (x *ListProductLinesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductLinesRequest.ProtoReflect.Descriptor instead.
 func (*ListProductLinesRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{20}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListProductLinesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListProductLinesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
 }
 
 type ListProductLinesResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ProductLines  []*ProductLine         `protobuf:"bytes,1,rep,name=product_lines,json=productLines,proto3" json:"product_lines,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListProductLinesResponse) Reset() {
 	*x = ListProductLinesResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[21]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1907,7 +2128,7 @@ func (x *ListProductLinesResponse) String() string {
 func (*ListProductLinesResponse) ProtoMessage() {}
 
 func (x *ListProductLinesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[21]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1920,7 +2141,7 @@ func (x *ListProductLinesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProductLinesResponse.ProtoReflect.Descriptor instead.
 func (*ListProductLinesResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{21}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListProductLinesResponse) GetProductLines() []*ProductLine {
@@ -1928,6 +2149,13 @@ func (x *ListProductLinesResponse) GetProductLines() []*ProductLine {
 		return x.ProductLines
 	}
 	return nil
+}
+
+func (x *ListProductLinesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type GetProductRequest struct {
@@ -1939,7 +2167,7 @@ type GetProductRequest struct {
 
 func (x *GetProductRequest) Reset() {
 	*x = GetProductRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[22]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1951,7 +2179,7 @@ func (x *GetProductRequest) String() string {
 func (*GetProductRequest) ProtoMessage() {}
 
 func (x *GetProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[22]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1964,7 +2192,7 @@ func (x *GetProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProductRequest.ProtoReflect.Descriptor instead.
 func (*GetProductRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{22}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetProductRequest) GetName() string {
@@ -2033,7 +2261,7 @@ type LineItem struct {
 
 func (x *LineItem) Reset() {
 	*x = LineItem{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[23]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2045,7 +2273,7 @@ func (x *LineItem) String() string {
 func (*LineItem) ProtoMessage() {}
 
 func (x *LineItem) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[23]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2058,7 +2286,7 @@ func (x *LineItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineItem.ProtoReflect.Descriptor instead.
 func (*LineItem) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{23}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *LineItem) GetName() string {
@@ -2281,7 +2509,7 @@ type ListLineItemsRequest struct {
 
 func (x *ListLineItemsRequest) Reset() {
 	*x = ListLineItemsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[24]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2293,7 +2521,7 @@ func (x *ListLineItemsRequest) String() string {
 func (*ListLineItemsRequest) ProtoMessage() {}
 
 func (x *ListLineItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[24]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2306,7 +2534,7 @@ func (x *ListLineItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLineItemsRequest.ProtoReflect.Descriptor instead.
 func (*ListLineItemsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{24}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListLineItemsRequest) GetPageSize() int32 {
@@ -2354,7 +2582,7 @@ type ListLineItemsResponse struct {
 
 func (x *ListLineItemsResponse) Reset() {
 	*x = ListLineItemsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[25]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2366,7 +2594,7 @@ func (x *ListLineItemsResponse) String() string {
 func (*ListLineItemsResponse) ProtoMessage() {}
 
 func (x *ListLineItemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[25]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2379,7 +2607,7 @@ func (x *ListLineItemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLineItemsResponse.ProtoReflect.Descriptor instead.
 func (*ListLineItemsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{25}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListLineItemsResponse) GetLineItems() []*LineItem {
@@ -2418,7 +2646,7 @@ type Entitlement struct {
 
 func (x *Entitlement) Reset() {
 	*x = Entitlement{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[26]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2430,7 +2658,7 @@ func (x *Entitlement) String() string {
 func (*Entitlement) ProtoMessage() {}
 
 func (x *Entitlement) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[26]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2443,7 +2671,7 @@ func (x *Entitlement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entitlement.ProtoReflect.Descriptor instead.
 func (*Entitlement) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{26}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Entitlement) GetName() string {
@@ -2533,14 +2761,17 @@ type OrderLine struct {
 	// STANDARD when unset. UPGRADE, UPSELL and RENEWAL name the line item they supersede.
 	Type LineItemType `protobuf:"varint,13,opt,name=type,proto3,enum=tessera.entitlement.v1.LineItemType" json:"type,omitempty"`
 	// activation ID of the superseded line item, of the same account.
-	Supersedes    string `protobuf:"bytes,14,opt,name=supersedes,proto3" json:"supersedes,omitempty"`
+	Supersedes string `protobuf:"bytes,14,opt,name=supersedes,proto3" json:"supersedes,omitempty"`
+	// The new line item starts as a draft: not activatable until DeployLineItem.
+	// Amending an existing line ignores it.
+	Draft         bool `protobuf:"varint,15,opt,name=draft,proto3" json:"draft,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OrderLine) Reset() {
 	*x = OrderLine{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[27]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2552,7 +2783,7 @@ func (x *OrderLine) String() string {
 func (*OrderLine) ProtoMessage() {}
 
 func (x *OrderLine) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[27]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2565,7 +2796,7 @@ func (x *OrderLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderLine.ProtoReflect.Descriptor instead.
 func (*OrderLine) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{27}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *OrderLine) GetLineNumber() string {
@@ -2666,6 +2897,13 @@ func (x *OrderLine) GetSupersedes() string {
 	return ""
 }
 
+func (x *OrderLine) GetDraft() bool {
+	if x != nil {
+		return x.Draft
+	}
+	return false
+}
+
 type CreateOrderRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Order system's identifier; the idempotency key of the ingestion.
@@ -2681,7 +2919,7 @@ type CreateOrderRequest struct {
 
 func (x *CreateOrderRequest) Reset() {
 	*x = CreateOrderRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[28]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2693,7 +2931,7 @@ func (x *CreateOrderRequest) String() string {
 func (*CreateOrderRequest) ProtoMessage() {}
 
 func (x *CreateOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[28]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2706,7 +2944,7 @@ func (x *CreateOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOrderRequest.ProtoReflect.Descriptor instead.
 func (*CreateOrderRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{28}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CreateOrderRequest) GetOrderId() string {
@@ -2746,7 +2984,7 @@ type BatchCreateOrdersRequest struct {
 
 func (x *BatchCreateOrdersRequest) Reset() {
 	*x = BatchCreateOrdersRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[29]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2758,7 +2996,7 @@ func (x *BatchCreateOrdersRequest) String() string {
 func (*BatchCreateOrdersRequest) ProtoMessage() {}
 
 func (x *BatchCreateOrdersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[29]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2771,7 +3009,7 @@ func (x *BatchCreateOrdersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateOrdersRequest.ProtoReflect.Descriptor instead.
 func (*BatchCreateOrdersRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{29}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *BatchCreateOrdersRequest) GetOrders() []*CreateOrderRequest {
@@ -2791,7 +3029,7 @@ type BatchCreateOrdersResponse struct {
 
 func (x *BatchCreateOrdersResponse) Reset() {
 	*x = BatchCreateOrdersResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[30]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2803,7 +3041,7 @@ func (x *BatchCreateOrdersResponse) String() string {
 func (*BatchCreateOrdersResponse) ProtoMessage() {}
 
 func (x *BatchCreateOrdersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[30]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2816,7 +3054,7 @@ func (x *BatchCreateOrdersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateOrdersResponse.ProtoReflect.Descriptor instead.
 func (*BatchCreateOrdersResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{30}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *BatchCreateOrdersResponse) GetEntitlements() []*Entitlement {
@@ -2835,7 +3073,7 @@ type GetEntitlementRequest struct {
 
 func (x *GetEntitlementRequest) Reset() {
 	*x = GetEntitlementRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[31]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2847,7 +3085,7 @@ func (x *GetEntitlementRequest) String() string {
 func (*GetEntitlementRequest) ProtoMessage() {}
 
 func (x *GetEntitlementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[31]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2860,7 +3098,7 @@ func (x *GetEntitlementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntitlementRequest.ProtoReflect.Descriptor instead.
 func (*GetEntitlementRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{31}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetEntitlementRequest) GetName() string {
@@ -2879,7 +3117,7 @@ type GetLineItemRequest struct {
 
 func (x *GetLineItemRequest) Reset() {
 	*x = GetLineItemRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[32]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2891,7 +3129,7 @@ func (x *GetLineItemRequest) String() string {
 func (*GetLineItemRequest) ProtoMessage() {}
 
 func (x *GetLineItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[32]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2904,7 +3142,7 @@ func (x *GetLineItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLineItemRequest.ProtoReflect.Descriptor instead.
 func (*GetLineItemRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{32}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetLineItemRequest) GetName() string {
@@ -2932,7 +3170,7 @@ type Reservation struct {
 
 func (x *Reservation) Reset() {
 	*x = Reservation{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[33]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2944,7 +3182,7 @@ func (x *Reservation) String() string {
 func (*Reservation) ProtoMessage() {}
 
 func (x *Reservation) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[33]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2957,7 +3195,7 @@ func (x *Reservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reservation.ProtoReflect.Descriptor instead.
 func (*Reservation) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{33}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Reservation) GetReservationId() string {
@@ -3035,7 +3273,7 @@ type ReserveSeatsRequest struct {
 
 func (x *ReserveSeatsRequest) Reset() {
 	*x = ReserveSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[34]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3047,7 +3285,7 @@ func (x *ReserveSeatsRequest) String() string {
 func (*ReserveSeatsRequest) ProtoMessage() {}
 
 func (x *ReserveSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[34]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3060,7 +3298,7 @@ func (x *ReserveSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReserveSeatsRequest.ProtoReflect.Descriptor instead.
 func (*ReserveSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{34}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ReserveSeatsRequest) GetReservationId() string {
@@ -3128,7 +3366,7 @@ type ConfirmSeatsRequest struct {
 
 func (x *ConfirmSeatsRequest) Reset() {
 	*x = ConfirmSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[35]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3140,7 +3378,7 @@ func (x *ConfirmSeatsRequest) String() string {
 func (*ConfirmSeatsRequest) ProtoMessage() {}
 
 func (x *ConfirmSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[35]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3153,7 +3391,7 @@ func (x *ConfirmSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmSeatsRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{35}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ConfirmSeatsRequest) GetReservationId() string {
@@ -3180,7 +3418,7 @@ type MoveSeatsRequest struct {
 
 func (x *MoveSeatsRequest) Reset() {
 	*x = MoveSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3192,7 +3430,7 @@ func (x *MoveSeatsRequest) String() string {
 func (*MoveSeatsRequest) ProtoMessage() {}
 
 func (x *MoveSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[36]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3205,7 +3443,7 @@ func (x *MoveSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveSeatsRequest.ProtoReflect.Descriptor instead.
 func (*MoveSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{36}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *MoveSeatsRequest) GetReservationId() string {
@@ -3255,7 +3493,7 @@ type MoveSeatsResponse struct {
 
 func (x *MoveSeatsResponse) Reset() {
 	*x = MoveSeatsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3267,7 +3505,7 @@ func (x *MoveSeatsResponse) String() string {
 func (*MoveSeatsResponse) ProtoMessage() {}
 
 func (x *MoveSeatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[37]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3280,7 +3518,7 @@ func (x *MoveSeatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveSeatsResponse.ProtoReflect.Descriptor instead.
 func (*MoveSeatsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{37}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *MoveSeatsResponse) GetLineItem() string {
@@ -3307,7 +3545,7 @@ type BatchConfirmSeatsRequest struct {
 
 func (x *BatchConfirmSeatsRequest) Reset() {
 	*x = BatchConfirmSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3319,7 +3557,7 @@ func (x *BatchConfirmSeatsRequest) String() string {
 func (*BatchConfirmSeatsRequest) ProtoMessage() {}
 
 func (x *BatchConfirmSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[38]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3332,7 +3570,7 @@ func (x *BatchConfirmSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchConfirmSeatsRequest.ProtoReflect.Descriptor instead.
 func (*BatchConfirmSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{38}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *BatchConfirmSeatsRequest) GetReservationIds() []string {
@@ -3355,7 +3593,7 @@ type BatchConfirmSeatsResponse struct {
 
 func (x *BatchConfirmSeatsResponse) Reset() {
 	*x = BatchConfirmSeatsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3367,7 +3605,7 @@ func (x *BatchConfirmSeatsResponse) String() string {
 func (*BatchConfirmSeatsResponse) ProtoMessage() {}
 
 func (x *BatchConfirmSeatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[39]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3380,7 +3618,7 @@ func (x *BatchConfirmSeatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchConfirmSeatsResponse.ProtoReflect.Descriptor instead.
 func (*BatchConfirmSeatsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{39}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *BatchConfirmSeatsResponse) GetConfirmed() []string {
@@ -3407,7 +3645,7 @@ type BatchReserveSeatsRequest struct {
 
 func (x *BatchReserveSeatsRequest) Reset() {
 	*x = BatchReserveSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3419,7 +3657,7 @@ func (x *BatchReserveSeatsRequest) String() string {
 func (*BatchReserveSeatsRequest) ProtoMessage() {}
 
 func (x *BatchReserveSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[40]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3432,7 +3670,7 @@ func (x *BatchReserveSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchReserveSeatsRequest.ProtoReflect.Descriptor instead.
 func (*BatchReserveSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{40}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *BatchReserveSeatsRequest) GetReservations() []*ReserveSeatsRequest {
@@ -3452,7 +3690,7 @@ type BatchReserveSeatsResponse struct {
 
 func (x *BatchReserveSeatsResponse) Reset() {
 	*x = BatchReserveSeatsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3464,7 +3702,7 @@ func (x *BatchReserveSeatsResponse) String() string {
 func (*BatchReserveSeatsResponse) ProtoMessage() {}
 
 func (x *BatchReserveSeatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[41]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3477,7 +3715,7 @@ func (x *BatchReserveSeatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchReserveSeatsResponse.ProtoReflect.Descriptor instead.
 func (*BatchReserveSeatsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{41}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *BatchReserveSeatsResponse) GetOutcomes() []*ReservationOutcome {
@@ -3499,7 +3737,7 @@ type ReservationOutcome struct {
 
 func (x *ReservationOutcome) Reset() {
 	*x = ReservationOutcome{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3511,7 +3749,7 @@ func (x *ReservationOutcome) String() string {
 func (*ReservationOutcome) ProtoMessage() {}
 
 func (x *ReservationOutcome) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[42]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3524,7 +3762,7 @@ func (x *ReservationOutcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReservationOutcome.ProtoReflect.Descriptor instead.
 func (*ReservationOutcome) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{42}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ReservationOutcome) GetReservation() *Reservation {
@@ -3556,7 +3794,7 @@ type BatchError struct {
 
 func (x *BatchError) Reset() {
 	*x = BatchError{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[43]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3568,7 +3806,7 @@ func (x *BatchError) String() string {
 func (*BatchError) ProtoMessage() {}
 
 func (x *BatchError) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[43]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3581,7 +3819,7 @@ func (x *BatchError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchError.ProtoReflect.Descriptor instead.
 func (*BatchError) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{43}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *BatchError) GetCode() int32 {
@@ -3621,7 +3859,7 @@ type ReleaseSeatsRequest struct {
 
 func (x *ReleaseSeatsRequest) Reset() {
 	*x = ReleaseSeatsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[44]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3633,7 +3871,7 @@ func (x *ReleaseSeatsRequest) String() string {
 func (*ReleaseSeatsRequest) ProtoMessage() {}
 
 func (x *ReleaseSeatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[44]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3646,7 +3884,7 @@ func (x *ReleaseSeatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseSeatsRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseSeatsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{44}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ReleaseSeatsRequest) GetReservationId() string {
@@ -3667,7 +3905,7 @@ type CheckProductAccessRequest struct {
 
 func (x *CheckProductAccessRequest) Reset() {
 	*x = CheckProductAccessRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[45]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3679,7 +3917,7 @@ func (x *CheckProductAccessRequest) String() string {
 func (*CheckProductAccessRequest) ProtoMessage() {}
 
 func (x *CheckProductAccessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[45]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3692,7 +3930,7 @@ func (x *CheckProductAccessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckProductAccessRequest.ProtoReflect.Descriptor instead.
 func (*CheckProductAccessRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{45}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CheckProductAccessRequest) GetProduct() string {
@@ -3718,7 +3956,7 @@ type CheckProductAccessResponse struct {
 
 func (x *CheckProductAccessResponse) Reset() {
 	*x = CheckProductAccessResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[46]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3730,7 +3968,7 @@ func (x *CheckProductAccessResponse) String() string {
 func (*CheckProductAccessResponse) ProtoMessage() {}
 
 func (x *CheckProductAccessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[46]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3743,7 +3981,7 @@ func (x *CheckProductAccessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckProductAccessResponse.ProtoReflect.Descriptor instead.
 func (*CheckProductAccessResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{46}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CheckProductAccessResponse) GetAllowed() bool {
@@ -3762,7 +4000,7 @@ type CountAccountEntitlementsRequest struct {
 
 func (x *CountAccountEntitlementsRequest) Reset() {
 	*x = CountAccountEntitlementsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[47]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3774,7 +4012,7 @@ func (x *CountAccountEntitlementsRequest) String() string {
 func (*CountAccountEntitlementsRequest) ProtoMessage() {}
 
 func (x *CountAccountEntitlementsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[47]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3787,7 +4025,7 @@ func (x *CountAccountEntitlementsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountAccountEntitlementsRequest.ProtoReflect.Descriptor instead.
 func (*CountAccountEntitlementsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{47}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CountAccountEntitlementsRequest) GetAccountIds() []string {
@@ -3806,7 +4044,7 @@ type CountAccountEntitlementsResponse struct {
 
 func (x *CountAccountEntitlementsResponse) Reset() {
 	*x = CountAccountEntitlementsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[48]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3818,7 +4056,7 @@ func (x *CountAccountEntitlementsResponse) String() string {
 func (*CountAccountEntitlementsResponse) ProtoMessage() {}
 
 func (x *CountAccountEntitlementsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[48]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3831,7 +4069,7 @@ func (x *CountAccountEntitlementsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountAccountEntitlementsResponse.ProtoReflect.Descriptor instead.
 func (*CountAccountEntitlementsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{48}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CountAccountEntitlementsResponse) GetEntitlements() int64 {
@@ -3859,7 +4097,7 @@ type EntitlementKey struct {
 
 func (x *EntitlementKey) Reset() {
 	*x = EntitlementKey{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[49]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3871,7 +4109,7 @@ func (x *EntitlementKey) String() string {
 func (*EntitlementKey) ProtoMessage() {}
 
 func (x *EntitlementKey) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[49]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3884,7 +4122,7 @@ func (x *EntitlementKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntitlementKey.ProtoReflect.Descriptor instead.
 func (*EntitlementKey) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{49}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *EntitlementKey) GetKind() EntitlementKeyKind {
@@ -3933,7 +4171,7 @@ type ResolveEntitlementKeyRequest struct {
 
 func (x *ResolveEntitlementKeyRequest) Reset() {
 	*x = ResolveEntitlementKeyRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[50]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3945,7 +4183,7 @@ func (x *ResolveEntitlementKeyRequest) String() string {
 func (*ResolveEntitlementKeyRequest) ProtoMessage() {}
 
 func (x *ResolveEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[50]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3958,7 +4196,7 @@ func (x *ResolveEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveEntitlementKeyRequest.ProtoReflect.Descriptor instead.
 func (*ResolveEntitlementKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{50}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ResolveEntitlementKeyRequest) GetKey() string {
@@ -3987,7 +4225,7 @@ type AssignEntitlementKeyRequest struct {
 
 func (x *AssignEntitlementKeyRequest) Reset() {
 	*x = AssignEntitlementKeyRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[51]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3999,7 +4237,7 @@ func (x *AssignEntitlementKeyRequest) String() string {
 func (*AssignEntitlementKeyRequest) ProtoMessage() {}
 
 func (x *AssignEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[51]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4012,7 +4250,7 @@ func (x *AssignEntitlementKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignEntitlementKeyRequest.ProtoReflect.Descriptor instead.
 func (*AssignEntitlementKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{51}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *AssignEntitlementKeyRequest) GetKey() string {
@@ -4050,7 +4288,7 @@ type Trial struct {
 
 func (x *Trial) Reset() {
 	*x = Trial{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[52]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4062,7 +4300,7 @@ func (x *Trial) String() string {
 func (*Trial) ProtoMessage() {}
 
 func (x *Trial) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[52]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4075,7 +4313,7 @@ func (x *Trial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Trial.ProtoReflect.Descriptor instead.
 func (*Trial) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{52}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *Trial) GetName() string {
@@ -4143,7 +4381,7 @@ type CreateTrialRequest struct {
 
 func (x *CreateTrialRequest) Reset() {
 	*x = CreateTrialRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[53]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4155,7 +4393,7 @@ func (x *CreateTrialRequest) String() string {
 func (*CreateTrialRequest) ProtoMessage() {}
 
 func (x *CreateTrialRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[53]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4168,7 +4406,7 @@ func (x *CreateTrialRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTrialRequest.ProtoReflect.Descriptor instead.
 func (*CreateTrialRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{53}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *CreateTrialRequest) GetTrial() *Trial {
@@ -4186,7 +4424,7 @@ type ListAvailableTrialsRequest struct {
 
 func (x *ListAvailableTrialsRequest) Reset() {
 	*x = ListAvailableTrialsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[54]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4198,7 +4436,7 @@ func (x *ListAvailableTrialsRequest) String() string {
 func (*ListAvailableTrialsRequest) ProtoMessage() {}
 
 func (x *ListAvailableTrialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[54]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4211,7 +4449,7 @@ func (x *ListAvailableTrialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAvailableTrialsRequest.ProtoReflect.Descriptor instead.
 func (*ListAvailableTrialsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{54}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{57}
 }
 
 type ListAvailableTrialsResponse struct {
@@ -4223,7 +4461,7 @@ type ListAvailableTrialsResponse struct {
 
 func (x *ListAvailableTrialsResponse) Reset() {
 	*x = ListAvailableTrialsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[55]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4235,7 +4473,7 @@ func (x *ListAvailableTrialsResponse) String() string {
 func (*ListAvailableTrialsResponse) ProtoMessage() {}
 
 func (x *ListAvailableTrialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[55]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4248,7 +4486,7 @@ func (x *ListAvailableTrialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAvailableTrialsResponse.ProtoReflect.Descriptor instead.
 func (*ListAvailableTrialsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{55}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ListAvailableTrialsResponse) GetTrials() []*Trial {
@@ -4270,7 +4508,7 @@ type RegisterTrialsRequest struct {
 
 func (x *RegisterTrialsRequest) Reset() {
 	*x = RegisterTrialsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[56]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4282,7 +4520,7 @@ func (x *RegisterTrialsRequest) String() string {
 func (*RegisterTrialsRequest) ProtoMessage() {}
 
 func (x *RegisterTrialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[56]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4295,7 +4533,7 @@ func (x *RegisterTrialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterTrialsRequest.ProtoReflect.Descriptor instead.
 func (*RegisterTrialsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{56}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *RegisterTrialsRequest) GetPartNumbers() []string {
@@ -4322,7 +4560,7 @@ type RegisterTrialsResponse struct {
 
 func (x *RegisterTrialsResponse) Reset() {
 	*x = RegisterTrialsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[57]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4334,7 +4572,7 @@ func (x *RegisterTrialsResponse) String() string {
 func (*RegisterTrialsResponse) ProtoMessage() {}
 
 func (x *RegisterTrialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[57]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4347,7 +4585,7 @@ func (x *RegisterTrialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterTrialsResponse.ProtoReflect.Descriptor instead.
 func (*RegisterTrialsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{57}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *RegisterTrialsResponse) GetEntitlements() []*Entitlement {
@@ -4367,7 +4605,7 @@ type GetEntitlementCertificateRequest struct {
 
 func (x *GetEntitlementCertificateRequest) Reset() {
 	*x = GetEntitlementCertificateRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[58]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4379,7 +4617,7 @@ func (x *GetEntitlementCertificateRequest) String() string {
 func (*GetEntitlementCertificateRequest) ProtoMessage() {}
 
 func (x *GetEntitlementCertificateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[58]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4392,7 +4630,7 @@ func (x *GetEntitlementCertificateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntitlementCertificateRequest.ProtoReflect.Descriptor instead.
 func (*GetEntitlementCertificateRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{58}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GetEntitlementCertificateRequest) GetName() string {
@@ -4413,7 +4651,7 @@ type EntitlementCertificate struct {
 
 func (x *EntitlementCertificate) Reset() {
 	*x = EntitlementCertificate{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[59]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4425,7 +4663,7 @@ func (x *EntitlementCertificate) String() string {
 func (*EntitlementCertificate) ProtoMessage() {}
 
 func (x *EntitlementCertificate) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[59]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4438,7 +4676,7 @@ func (x *EntitlementCertificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntitlementCertificate.ProtoReflect.Descriptor instead.
 func (*EntitlementCertificate) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{59}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *EntitlementCertificate) GetEntitlement() string {
@@ -4467,7 +4705,7 @@ type EmailLineItemRequest struct {
 
 func (x *EmailLineItemRequest) Reset() {
 	*x = EmailLineItemRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[60]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4479,7 +4717,7 @@ func (x *EmailLineItemRequest) String() string {
 func (*EmailLineItemRequest) ProtoMessage() {}
 
 func (x *EmailLineItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[60]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4492,7 +4730,7 @@ func (x *EmailLineItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailLineItemRequest.ProtoReflect.Descriptor instead.
 func (*EmailLineItemRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{60}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *EmailLineItemRequest) GetName() string {
@@ -4519,7 +4757,7 @@ type EmailLineItemResponse struct {
 
 func (x *EmailLineItemResponse) Reset() {
 	*x = EmailLineItemResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[61]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4531,7 +4769,7 @@ func (x *EmailLineItemResponse) String() string {
 func (*EmailLineItemResponse) ProtoMessage() {}
 
 func (x *EmailLineItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[61]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4544,7 +4782,7 @@ func (x *EmailLineItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailLineItemResponse.ProtoReflect.Descriptor instead.
 func (*EmailLineItemResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{61}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *EmailLineItemResponse) GetEventId() string {
@@ -4564,7 +4802,7 @@ type CreateSubscriptionTokenRequest struct {
 
 func (x *CreateSubscriptionTokenRequest) Reset() {
 	*x = CreateSubscriptionTokenRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[62]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4576,7 +4814,7 @@ func (x *CreateSubscriptionTokenRequest) String() string {
 func (*CreateSubscriptionTokenRequest) ProtoMessage() {}
 
 func (x *CreateSubscriptionTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[62]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4589,7 +4827,7 @@ func (x *CreateSubscriptionTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSubscriptionTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateSubscriptionTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{62}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *CreateSubscriptionTokenRequest) GetAccount() string {
@@ -4610,7 +4848,7 @@ type CreateSubscriptionTokenResponse struct {
 
 func (x *CreateSubscriptionTokenResponse) Reset() {
 	*x = CreateSubscriptionTokenResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[63]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4622,7 +4860,7 @@ func (x *CreateSubscriptionTokenResponse) String() string {
 func (*CreateSubscriptionTokenResponse) ProtoMessage() {}
 
 func (x *CreateSubscriptionTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[63]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4635,7 +4873,7 @@ func (x *CreateSubscriptionTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSubscriptionTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateSubscriptionTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{63}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *CreateSubscriptionTokenResponse) GetToken() string {
@@ -4662,7 +4900,7 @@ type RevokeSubscriptionTokenRequest struct {
 
 func (x *RevokeSubscriptionTokenRequest) Reset() {
 	*x = RevokeSubscriptionTokenRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[64]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4674,7 +4912,7 @@ func (x *RevokeSubscriptionTokenRequest) String() string {
 func (*RevokeSubscriptionTokenRequest) ProtoMessage() {}
 
 func (x *RevokeSubscriptionTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[64]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4687,7 +4925,7 @@ func (x *RevokeSubscriptionTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeSubscriptionTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeSubscriptionTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{64}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *RevokeSubscriptionTokenRequest) GetAccount() string {
@@ -4705,7 +4943,7 @@ type RevokeSubscriptionTokenResponse struct {
 
 func (x *RevokeSubscriptionTokenResponse) Reset() {
 	*x = RevokeSubscriptionTokenResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[65]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4717,7 +4955,7 @@ func (x *RevokeSubscriptionTokenResponse) String() string {
 func (*RevokeSubscriptionTokenResponse) ProtoMessage() {}
 
 func (x *RevokeSubscriptionTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[65]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4730,7 +4968,7 @@ func (x *RevokeSubscriptionTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeSubscriptionTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeSubscriptionTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{65}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{68}
 }
 
 type PullSubscriptionRequest struct {
@@ -4743,7 +4981,7 @@ type PullSubscriptionRequest struct {
 
 func (x *PullSubscriptionRequest) Reset() {
 	*x = PullSubscriptionRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[66]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4755,7 +4993,7 @@ func (x *PullSubscriptionRequest) String() string {
 func (*PullSubscriptionRequest) ProtoMessage() {}
 
 func (x *PullSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[66]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4768,7 +5006,7 @@ func (x *PullSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*PullSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{66}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *PullSubscriptionRequest) GetTenantId() string {
@@ -4798,7 +5036,7 @@ type Subscription struct {
 
 func (x *Subscription) Reset() {
 	*x = Subscription{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[67]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4810,7 +5048,7 @@ func (x *Subscription) String() string {
 func (*Subscription) ProtoMessage() {}
 
 func (x *Subscription) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[67]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4823,7 +5061,7 @@ func (x *Subscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscription.ProtoReflect.Descriptor instead.
 func (*Subscription) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{67}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *Subscription) GetAccount() string {
@@ -4859,7 +5097,7 @@ type TransferLineItemRequest struct {
 
 func (x *TransferLineItemRequest) Reset() {
 	*x = TransferLineItemRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[68]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4871,7 +5109,7 @@ func (x *TransferLineItemRequest) String() string {
 func (*TransferLineItemRequest) ProtoMessage() {}
 
 func (x *TransferLineItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[68]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4884,7 +5122,7 @@ func (x *TransferLineItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLineItemRequest.ProtoReflect.Descriptor instead.
 func (*TransferLineItemRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{68}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *TransferLineItemRequest) GetName() string {
@@ -4901,6 +5139,96 @@ func (x *TransferLineItemRequest) GetToAccount() string {
 	return ""
 }
 
+type DeployLineItemRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// lineItems/{activation_id}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeployLineItemRequest) Reset() {
+	*x = DeployLineItemRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeployLineItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeployLineItemRequest) ProtoMessage() {}
+
+func (x *DeployLineItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeployLineItemRequest.ProtoReflect.Descriptor instead.
+func (*DeployLineItemRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *DeployLineItemRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ObsoleteLineItemRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// lineItems/{activation_id}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObsoleteLineItemRequest) Reset() {
+	*x = ObsoleteLineItemRequest{}
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObsoleteLineItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObsoleteLineItemRequest) ProtoMessage() {}
+
+func (x *ObsoleteLineItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObsoleteLineItemRequest.ProtoReflect.Descriptor instead.
+func (*ObsoleteLineItemRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *ObsoleteLineItemRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 type DecideTransferRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// lineItems/{activation_id}
@@ -4912,7 +5240,7 @@ type DecideTransferRequest struct {
 
 func (x *DecideTransferRequest) Reset() {
 	*x = DecideTransferRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[69]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4924,7 +5252,7 @@ func (x *DecideTransferRequest) String() string {
 func (*DecideTransferRequest) ProtoMessage() {}
 
 func (x *DecideTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[69]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4937,7 +5265,7 @@ func (x *DecideTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideTransferRequest.ProtoReflect.Descriptor instead.
 func (*DecideTransferRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{69}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *DecideTransferRequest) GetName() string {
@@ -4973,7 +5301,7 @@ type SplitLineItemRequest struct {
 
 func (x *SplitLineItemRequest) Reset() {
 	*x = SplitLineItemRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[70]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4985,7 +5313,7 @@ func (x *SplitLineItemRequest) String() string {
 func (*SplitLineItemRequest) ProtoMessage() {}
 
 func (x *SplitLineItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[70]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4998,7 +5326,7 @@ func (x *SplitLineItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitLineItemRequest.ProtoReflect.Descriptor instead.
 func (*SplitLineItemRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{70}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *SplitLineItemRequest) GetName() string {
@@ -5054,7 +5382,7 @@ type SplitLineItemResponse struct {
 
 func (x *SplitLineItemResponse) Reset() {
 	*x = SplitLineItemResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[71]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5066,7 +5394,7 @@ func (x *SplitLineItemResponse) String() string {
 func (*SplitLineItemResponse) ProtoMessage() {}
 
 func (x *SplitLineItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[71]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5079,7 +5407,7 @@ func (x *SplitLineItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitLineItemResponse.ProtoReflect.Descriptor instead.
 func (*SplitLineItemResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{71}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *SplitLineItemResponse) GetFrom() *LineItem {
@@ -5108,7 +5436,7 @@ type WebRegisterKey struct {
 
 func (x *WebRegisterKey) Reset() {
 	*x = WebRegisterKey{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[72]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5120,7 +5448,7 @@ func (x *WebRegisterKey) String() string {
 func (*WebRegisterKey) ProtoMessage() {}
 
 func (x *WebRegisterKey) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[72]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5133,7 +5461,7 @@ func (x *WebRegisterKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebRegisterKey.ProtoReflect.Descriptor instead.
 func (*WebRegisterKey) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{72}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *WebRegisterKey) GetKey() string {
@@ -5183,7 +5511,7 @@ type BulkEntitlement struct {
 
 func (x *BulkEntitlement) Reset() {
 	*x = BulkEntitlement{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[73]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5195,7 +5523,7 @@ func (x *BulkEntitlement) String() string {
 func (*BulkEntitlement) ProtoMessage() {}
 
 func (x *BulkEntitlement) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[73]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5208,7 +5536,7 @@ func (x *BulkEntitlement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BulkEntitlement.ProtoReflect.Descriptor instead.
 func (*BulkEntitlement) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{73}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *BulkEntitlement) GetName() string {
@@ -5300,7 +5628,7 @@ type CreateBulkEntitlementRequest struct {
 
 func (x *CreateBulkEntitlementRequest) Reset() {
 	*x = CreateBulkEntitlementRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[74]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5312,7 +5640,7 @@ func (x *CreateBulkEntitlementRequest) String() string {
 func (*CreateBulkEntitlementRequest) ProtoMessage() {}
 
 func (x *CreateBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[74]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5325,7 +5653,7 @@ func (x *CreateBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBulkEntitlementRequest.ProtoReflect.Descriptor instead.
 func (*CreateBulkEntitlementRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{74}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *CreateBulkEntitlementRequest) GetBulkEntitlement() *BulkEntitlement {
@@ -5358,7 +5686,7 @@ type GetBulkEntitlementRequest struct {
 
 func (x *GetBulkEntitlementRequest) Reset() {
 	*x = GetBulkEntitlementRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[75]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5370,7 +5698,7 @@ func (x *GetBulkEntitlementRequest) String() string {
 func (*GetBulkEntitlementRequest) ProtoMessage() {}
 
 func (x *GetBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[75]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5383,7 +5711,7 @@ func (x *GetBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBulkEntitlementRequest.ProtoReflect.Descriptor instead.
 func (*GetBulkEntitlementRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{75}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *GetBulkEntitlementRequest) GetName() string {
@@ -5404,7 +5732,7 @@ type RedeemWebRegisterKeyRequest struct {
 
 func (x *RedeemWebRegisterKeyRequest) Reset() {
 	*x = RedeemWebRegisterKeyRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[76]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5416,7 +5744,7 @@ func (x *RedeemWebRegisterKeyRequest) String() string {
 func (*RedeemWebRegisterKeyRequest) ProtoMessage() {}
 
 func (x *RedeemWebRegisterKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[76]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5429,7 +5757,7 @@ func (x *RedeemWebRegisterKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedeemWebRegisterKeyRequest.ProtoReflect.Descriptor instead.
 func (*RedeemWebRegisterKeyRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{76}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *RedeemWebRegisterKeyRequest) GetKey() string {
@@ -5461,7 +5789,7 @@ type ListEntitlementsRequest struct {
 
 func (x *ListEntitlementsRequest) Reset() {
 	*x = ListEntitlementsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[77]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5473,7 +5801,7 @@ func (x *ListEntitlementsRequest) String() string {
 func (*ListEntitlementsRequest) ProtoMessage() {}
 
 func (x *ListEntitlementsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[77]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5486,7 +5814,7 @@ func (x *ListEntitlementsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEntitlementsRequest.ProtoReflect.Descriptor instead.
 func (*ListEntitlementsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{77}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *ListEntitlementsRequest) GetPageSize() int32 {
@@ -5527,7 +5855,7 @@ type ListEntitlementsResponse struct {
 
 func (x *ListEntitlementsResponse) Reset() {
 	*x = ListEntitlementsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[78]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5539,7 +5867,7 @@ func (x *ListEntitlementsResponse) String() string {
 func (*ListEntitlementsResponse) ProtoMessage() {}
 
 func (x *ListEntitlementsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[78]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5552,7 +5880,7 @@ func (x *ListEntitlementsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEntitlementsResponse.ProtoReflect.Descriptor instead.
 func (*ListEntitlementsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{78}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *ListEntitlementsResponse) GetEntitlements() []*Entitlement {
@@ -5585,14 +5913,17 @@ type ListExpiringLineItemsRequest struct {
 	// days_remaining (default), expire_time, type or account_name, optionally "desc".
 	OrderBy string `protobuf:"bytes,7,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	// accounts/{account_id}: only these (within what the caller may see).
-	Accounts      []string `protobuf:"bytes,8,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	Accounts []string `protobuf:"bytes,8,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	// At most 1000; 50 when unset. Pages walk the view in its order.
+	PageSize      int32  `protobuf:"varint,9,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,10,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListExpiringLineItemsRequest) Reset() {
 	*x = ListExpiringLineItemsRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[79]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5604,7 +5935,7 @@ func (x *ListExpiringLineItemsRequest) String() string {
 func (*ListExpiringLineItemsRequest) ProtoMessage() {}
 
 func (x *ListExpiringLineItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[79]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5617,7 +5948,7 @@ func (x *ListExpiringLineItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExpiringLineItemsRequest.ProtoReflect.Descriptor instead.
 func (*ListExpiringLineItemsRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{79}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *ListExpiringLineItemsRequest) GetExpiring() bool {
@@ -5676,6 +6007,20 @@ func (x *ListExpiringLineItemsRequest) GetAccounts() []string {
 	return nil
 }
 
+func (x *ListExpiringLineItemsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListExpiringLineItemsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ExpiringLineItem struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	LineItem    *LineItem              `protobuf:"bytes,1,opt,name=line_item,json=lineItem,proto3" json:"line_item,omitempty"`
@@ -5692,7 +6037,7 @@ type ExpiringLineItem struct {
 
 func (x *ExpiringLineItem) Reset() {
 	*x = ExpiringLineItem{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[80]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5704,7 +6049,7 @@ func (x *ExpiringLineItem) String() string {
 func (*ExpiringLineItem) ProtoMessage() {}
 
 func (x *ExpiringLineItem) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[80]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5717,7 +6062,7 @@ func (x *ExpiringLineItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpiringLineItem.ProtoReflect.Descriptor instead.
 func (*ExpiringLineItem) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{80}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *ExpiringLineItem) GetLineItem() *LineItem {
@@ -5759,14 +6104,15 @@ type ListExpiringLineItemsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Items []*ExpiringLineItem    `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
 	// More than 1,000 matched; narrow the search.
-	Truncated     bool `protobuf:"varint,2,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	Truncated     bool   `protobuf:"varint,2,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListExpiringLineItemsResponse) Reset() {
 	*x = ListExpiringLineItemsResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[81]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5778,7 +6124,7 @@ func (x *ListExpiringLineItemsResponse) String() string {
 func (*ListExpiringLineItemsResponse) ProtoMessage() {}
 
 func (x *ListExpiringLineItemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[81]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5791,7 +6137,7 @@ func (x *ListExpiringLineItemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExpiringLineItemsResponse.ProtoReflect.Descriptor instead.
 func (*ListExpiringLineItemsResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{81}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *ListExpiringLineItemsResponse) GetItems() []*ExpiringLineItem {
@@ -5808,6 +6154,13 @@ func (x *ListExpiringLineItemsResponse) GetTruncated() bool {
 	return false
 }
 
+func (x *ListExpiringLineItemsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 type RequestRenewalRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// activation IDs, 1 to 100.
@@ -5819,7 +6172,7 @@ type RequestRenewalRequest struct {
 
 func (x *RequestRenewalRequest) Reset() {
 	*x = RequestRenewalRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[82]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5831,7 +6184,7 @@ func (x *RequestRenewalRequest) String() string {
 func (*RequestRenewalRequest) ProtoMessage() {}
 
 func (x *RequestRenewalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[82]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5844,7 +6197,7 @@ func (x *RequestRenewalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRenewalRequest.ProtoReflect.Descriptor instead.
 func (*RequestRenewalRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{82}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *RequestRenewalRequest) GetActivationIds() []string {
@@ -5869,7 +6222,7 @@ type RequestRenewalResponse struct {
 
 func (x *RequestRenewalResponse) Reset() {
 	*x = RequestRenewalResponse{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[83]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5881,7 +6234,7 @@ func (x *RequestRenewalResponse) String() string {
 func (*RequestRenewalResponse) ProtoMessage() {}
 
 func (x *RequestRenewalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[83]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5894,7 +6247,7 @@ func (x *RequestRenewalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRenewalResponse.ProtoReflect.Descriptor instead.
 func (*RequestRenewalResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{83}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{88}
 }
 
 type SplitBulkEntitlementRequest struct {
@@ -5912,7 +6265,7 @@ type SplitBulkEntitlementRequest struct {
 
 func (x *SplitBulkEntitlementRequest) Reset() {
 	*x = SplitBulkEntitlementRequest{}
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[84]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5924,7 +6277,7 @@ func (x *SplitBulkEntitlementRequest) String() string {
 func (*SplitBulkEntitlementRequest) ProtoMessage() {}
 
 func (x *SplitBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[84]
+	mi := &file_tessera_entitlement_v1_entitlement_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5937,7 +6290,7 @@ func (x *SplitBulkEntitlementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitBulkEntitlementRequest.ProtoReflect.Descriptor instead.
 func (*SplitBulkEntitlementRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{84}
+	return file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *SplitBulkEntitlementRequest) GetName() string {
@@ -6010,7 +6363,20 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\",\n" +
 	"\x16GetLicenseModelRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"7\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x89\x01\n" +
+	"\x18ListLicenseModelsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x90\x01\n" +
+	"\x19ListLicenseModelsResponse\x12K\n" +
+	"\x0elicense_models\x18\x01 \x03(\v2$.tessera.entitlement.v1.LicenseModelR\rlicenseModels\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa3\x01\n" +
+	"\x19UpdateLicenseModelRequest\x12I\n" +
+	"\rlicense_model\x18\x01 \x01(\v2$.tessera.entitlement.v1.LicenseModelR\flicenseModel\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"7\n" +
 	"\aFeature\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\"\x82\x05\n" +
@@ -6069,10 +6435,14 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"+\n" +
 	"\x15GetServicePlanRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x19\n" +
-	"\x17ListServicePlansRequest\"d\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"U\n" +
+	"\x17ListServicePlansRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x8c\x01\n" +
 	"\x18ListServicePlansResponse\x12H\n" +
-	"\rservice_plans\x18\x01 \x03(\v2#.tessera.entitlement.v1.ServicePlanR\fservicePlans\"\xc7\x01\n" +
+	"\rservice_plans\x18\x01 \x03(\v2#.tessera.entitlement.v1.ServicePlanR\fservicePlans\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc7\x01\n" +
 	"\x18AssignServicePlanRequest\x12!\n" +
 	"\fservice_plan\x18\x01 \x01(\tR\vservicePlan\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x14\n" +
@@ -6094,10 +6464,14 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"+\n" +
 	"\x15GetProductLineRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x19\n" +
-	"\x17ListProductLinesRequest\"d\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"U\n" +
+	"\x17ListProductLinesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x8c\x01\n" +
 	"\x18ListProductLinesResponse\x12H\n" +
-	"\rproduct_lines\x18\x01 \x03(\v2#.tessera.entitlement.v1.ProductLineR\fproductLines\"'\n" +
+	"\rproduct_lines\x18\x01 \x03(\v2#.tessera.entitlement.v1.ProductLineR\fproductLines\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"'\n" +
 	"\x11GetProductRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\xe7\n" +
 	"\n" +
@@ -6165,7 +6539,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12!\n" +
 	"\fservice_plan\x18\b \x01(\tR\vservicePlan\x12)\n" +
-	"\x10bulk_entitlement\x18\t \x01(\tR\x0fbulkEntitlement\"\xa6\x06\n" +
+	"\x10bulk_entitlement\x18\t \x01(\tR\x0fbulkEntitlement\"\xbc\x06\n" +
 	"\tOrderLine\x12\x1f\n" +
 	"\vline_number\x18\x01 \x01(\tR\n" +
 	"lineNumber\x12\x18\n" +
@@ -6188,7 +6562,8 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x04type\x18\r \x01(\x0e2$.tessera.entitlement.v1.LineItemTypeR\x04type\x12\x1e\n" +
 	"\n" +
 	"supersedes\x18\x0e \x01(\tR\n" +
-	"supersedes\x1a=\n" +
+	"supersedes\x12\x14\n" +
+	"\x05draft\x18\x0f \x01(\bR\x05draft\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa7\x01\n" +
@@ -6336,7 +6711,11 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x17TransferLineItemRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
-	"to_account\x18\x02 \x01(\tR\ttoAccount\"E\n" +
+	"to_account\x18\x02 \x01(\tR\ttoAccount\"+\n" +
+	"\x15DeployLineItemRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"-\n" +
+	"\x17ObsoleteLineItemRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"E\n" +
 	"\x15DecideTransferRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aapprove\x18\x02 \x01(\bR\aapprove\"\xb2\x01\n" +
@@ -6391,7 +6770,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x8b\x01\n" +
 	"\x18ListEntitlementsResponse\x12G\n" +
 	"\fentitlements\x18\x01 \x03(\v2#.tessera.entitlement.v1.EntitlementR\fentitlements\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8a\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc6\x02\n" +
 	"\x1cListExpiringLineItemsRequest\x12\x1a\n" +
 	"\bexpiring\x18\x01 \x01(\bR\bexpiring\x12\x18\n" +
 	"\aexpired\x18\x02 \x01(\bR\aexpired\x12\"\n" +
@@ -6401,16 +6780,21 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"withinDays\x12\x16\n" +
 	"\x06search\x18\x06 \x01(\tR\x06search\x12\x19\n" +
 	"\border_by\x18\a \x01(\tR\aorderBy\x12\x1a\n" +
-	"\baccounts\x18\b \x03(\tR\baccounts\"\xe6\x01\n" +
+	"\baccounts\x18\b \x03(\tR\baccounts\x12\x1b\n" +
+	"\tpage_size\x18\t \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\n" +
+	" \x01(\tR\tpageToken\"\xe6\x01\n" +
 	"\x10ExpiringLineItem\x12=\n" +
 	"\tline_item\x18\x01 \x01(\v2 .tessera.entitlement.v1.LineItemR\blineItem\x12!\n" +
 	"\faccount_name\x18\x02 \x01(\tR\vaccountName\x125\n" +
 	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12%\n" +
 	"\x0edays_remaining\x18\x04 \x01(\x03R\rdaysRemaining\x12\x12\n" +
-	"\x04kind\x18\x05 \x01(\tR\x04kind\"}\n" +
+	"\x04kind\x18\x05 \x01(\tR\x04kind\"\xa5\x01\n" +
 	"\x1dListExpiringLineItemsResponse\x12>\n" +
 	"\x05items\x18\x01 \x03(\v2(.tessera.entitlement.v1.ExpiringLineItemR\x05items\x12\x1c\n" +
-	"\ttruncated\x18\x02 \x01(\bR\ttruncated\"R\n" +
+	"\ttruncated\x18\x02 \x01(\bR\ttruncated\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"R\n" +
 	"\x15RequestRenewalRequest\x12%\n" +
 	"\x0eactivation_ids\x18\x01 \x03(\tR\ractivationIds\x12\x12\n" +
 	"\x04note\x18\x02 \x01(\tR\x04note\"\x18\n" +
@@ -6468,11 +6852,12 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\"ENTITLEMENT_KEY_KIND_ACTIVATION_ID\x10\x02\x12!\n" +
 	"\x1dENTITLEMENT_KEY_KIND_ORDER_ID\x10\x032x\n" +
 	"\fAuditService\x12h\n" +
-	"\x0fListAuditEvents\x12).tessera.common.v1.ListAuditEventsRequest\x1a*.tessera.common.v1.ListAuditEventsResponse2\xd9\n" +
-	"\n" +
+	"\x0fListAuditEvents\x12).tessera.common.v1.ListAuditEventsRequest\x1a*.tessera.common.v1.ListAuditEventsResponse2\xc2\f\n" +
 	"\x0eCatalogService\x12m\n" +
 	"\x12CreateLicenseModel\x121.tessera.entitlement.v1.CreateLicenseModelRequest\x1a$.tessera.entitlement.v1.LicenseModel\x12g\n" +
-	"\x0fGetLicenseModel\x12..tessera.entitlement.v1.GetLicenseModelRequest\x1a$.tessera.entitlement.v1.LicenseModel\x12^\n" +
+	"\x0fGetLicenseModel\x12..tessera.entitlement.v1.GetLicenseModelRequest\x1a$.tessera.entitlement.v1.LicenseModel\x12x\n" +
+	"\x11ListLicenseModels\x120.tessera.entitlement.v1.ListLicenseModelsRequest\x1a1.tessera.entitlement.v1.ListLicenseModelsResponse\x12m\n" +
+	"\x12UpdateLicenseModel\x121.tessera.entitlement.v1.UpdateLicenseModelRequest\x1a$.tessera.entitlement.v1.LicenseModel\x12^\n" +
 	"\rCreateProduct\x12,.tessera.entitlement.v1.CreateProductRequest\x1a\x1f.tessera.entitlement.v1.Product\x12X\n" +
 	"\n" +
 	"GetProduct\x12).tessera.entitlement.v1.GetProductRequest\x1a\x1f.tessera.entitlement.v1.Product\x12^\n" +
@@ -6484,13 +6869,15 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x11CreateServicePlan\x120.tessera.entitlement.v1.CreateServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12d\n" +
 	"\x0eGetServicePlan\x12-.tessera.entitlement.v1.GetServicePlanRequest\x1a#.tessera.entitlement.v1.ServicePlan\x12u\n" +
 	"\x10ListServicePlans\x12/.tessera.entitlement.v1.ListServicePlansRequest\x1a0.tessera.entitlement.v1.ListServicePlansResponse\x12X\n" +
-	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\xe5\x1d\n" +
+	"\vCreateTrial\x12*.tessera.entitlement.v1.CreateTrialRequest\x1a\x1d.tessera.entitlement.v1.Trial2\xaf\x1f\n" +
 	"\x12EntitlementService\x12^\n" +
 	"\vCreateOrder\x12*.tessera.entitlement.v1.CreateOrderRequest\x1a#.tessera.entitlement.v1.Entitlement\x12x\n" +
 	"\x11BatchCreateOrders\x120.tessera.entitlement.v1.BatchCreateOrdersRequest\x1a1.tessera.entitlement.v1.BatchCreateOrdersResponse\x12d\n" +
 	"\x0eGetEntitlement\x12-.tessera.entitlement.v1.GetEntitlementRequest\x1a#.tessera.entitlement.v1.Entitlement\x12u\n" +
 	"\x10ListEntitlements\x12/.tessera.entitlement.v1.ListEntitlementsRequest\x1a0.tessera.entitlement.v1.ListEntitlementsResponse\x12[\n" +
-	"\vGetLineItem\x12*.tessera.entitlement.v1.GetLineItemRequest\x1a .tessera.entitlement.v1.LineItem\x12\x85\x01\n" +
+	"\vGetLineItem\x12*.tessera.entitlement.v1.GetLineItemRequest\x1a .tessera.entitlement.v1.LineItem\x12a\n" +
+	"\x0eDeployLineItem\x12-.tessera.entitlement.v1.DeployLineItemRequest\x1a .tessera.entitlement.v1.LineItem\x12e\n" +
+	"\x10ObsoleteLineItem\x12/.tessera.entitlement.v1.ObsoleteLineItemRequest\x1a .tessera.entitlement.v1.LineItem\x12\x85\x01\n" +
 	"\x19GetEntitlementCertificate\x128.tessera.entitlement.v1.GetEntitlementCertificateRequest\x1a..tessera.entitlement.v1.EntitlementCertificate\x12l\n" +
 	"\rEmailLineItem\x12,.tessera.entitlement.v1.EmailLineItemRequest\x1a-.tessera.entitlement.v1.EmailLineItemResponse\x12\x8a\x01\n" +
 	"\x17CreateSubscriptionToken\x126.tessera.entitlement.v1.CreateSubscriptionTokenRequest\x1a7.tessera.entitlement.v1.CreateSubscriptionTokenResponse\x12\x8a\x01\n" +
@@ -6533,7 +6920,7 @@ func file_tessera_entitlement_v1_entitlement_proto_rawDescGZIP() []byte {
 }
 
 var file_tessera_entitlement_v1_entitlement_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 89)
+var file_tessera_entitlement_v1_entitlement_proto_msgTypes = make([]protoimpl.MessageInfo, 94)
 var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(LicenseModelType)(0),                    // 0: tessera.entitlement.v1.LicenseModelType
 	(LicenseTechnology)(0),                   // 1: tessera.entitlement.v1.LicenseTechnology
@@ -6547,268 +6934,284 @@ var file_tessera_entitlement_v1_entitlement_proto_goTypes = []any{
 	(*LifecyclePolicy)(nil),                  // 9: tessera.entitlement.v1.LifecyclePolicy
 	(*CreateLicenseModelRequest)(nil),        // 10: tessera.entitlement.v1.CreateLicenseModelRequest
 	(*GetLicenseModelRequest)(nil),           // 11: tessera.entitlement.v1.GetLicenseModelRequest
-	(*Feature)(nil),                          // 12: tessera.entitlement.v1.Feature
-	(*Product)(nil),                          // 13: tessera.entitlement.v1.Product
-	(*UpdateProductRequest)(nil),             // 14: tessera.entitlement.v1.UpdateProductRequest
-	(*ListProductsRequest)(nil),              // 15: tessera.entitlement.v1.ListProductsRequest
-	(*ListProductsResponse)(nil),             // 16: tessera.entitlement.v1.ListProductsResponse
-	(*CreateProductRequest)(nil),             // 17: tessera.entitlement.v1.CreateProductRequest
-	(*ServicePlan)(nil),                      // 18: tessera.entitlement.v1.ServicePlan
-	(*CreateServicePlanRequest)(nil),         // 19: tessera.entitlement.v1.CreateServicePlanRequest
-	(*GetServicePlanRequest)(nil),            // 20: tessera.entitlement.v1.GetServicePlanRequest
-	(*ListServicePlansRequest)(nil),          // 21: tessera.entitlement.v1.ListServicePlansRequest
-	(*ListServicePlansResponse)(nil),         // 22: tessera.entitlement.v1.ListServicePlansResponse
-	(*AssignServicePlanRequest)(nil),         // 23: tessera.entitlement.v1.AssignServicePlanRequest
-	(*ProductLine)(nil),                      // 24: tessera.entitlement.v1.ProductLine
-	(*CreateProductLineRequest)(nil),         // 25: tessera.entitlement.v1.CreateProductLineRequest
-	(*GetProductLineRequest)(nil),            // 26: tessera.entitlement.v1.GetProductLineRequest
-	(*ListProductLinesRequest)(nil),          // 27: tessera.entitlement.v1.ListProductLinesRequest
-	(*ListProductLinesResponse)(nil),         // 28: tessera.entitlement.v1.ListProductLinesResponse
-	(*GetProductRequest)(nil),                // 29: tessera.entitlement.v1.GetProductRequest
-	(*LineItem)(nil),                         // 30: tessera.entitlement.v1.LineItem
-	(*ListLineItemsRequest)(nil),             // 31: tessera.entitlement.v1.ListLineItemsRequest
-	(*ListLineItemsResponse)(nil),            // 32: tessera.entitlement.v1.ListLineItemsResponse
-	(*Entitlement)(nil),                      // 33: tessera.entitlement.v1.Entitlement
-	(*OrderLine)(nil),                        // 34: tessera.entitlement.v1.OrderLine
-	(*CreateOrderRequest)(nil),               // 35: tessera.entitlement.v1.CreateOrderRequest
-	(*BatchCreateOrdersRequest)(nil),         // 36: tessera.entitlement.v1.BatchCreateOrdersRequest
-	(*BatchCreateOrdersResponse)(nil),        // 37: tessera.entitlement.v1.BatchCreateOrdersResponse
-	(*GetEntitlementRequest)(nil),            // 38: tessera.entitlement.v1.GetEntitlementRequest
-	(*GetLineItemRequest)(nil),               // 39: tessera.entitlement.v1.GetLineItemRequest
-	(*Reservation)(nil),                      // 40: tessera.entitlement.v1.Reservation
-	(*ReserveSeatsRequest)(nil),              // 41: tessera.entitlement.v1.ReserveSeatsRequest
-	(*ConfirmSeatsRequest)(nil),              // 42: tessera.entitlement.v1.ConfirmSeatsRequest
-	(*MoveSeatsRequest)(nil),                 // 43: tessera.entitlement.v1.MoveSeatsRequest
-	(*MoveSeatsResponse)(nil),                // 44: tessera.entitlement.v1.MoveSeatsResponse
-	(*BatchConfirmSeatsRequest)(nil),         // 45: tessera.entitlement.v1.BatchConfirmSeatsRequest
-	(*BatchConfirmSeatsResponse)(nil),        // 46: tessera.entitlement.v1.BatchConfirmSeatsResponse
-	(*BatchReserveSeatsRequest)(nil),         // 47: tessera.entitlement.v1.BatchReserveSeatsRequest
-	(*BatchReserveSeatsResponse)(nil),        // 48: tessera.entitlement.v1.BatchReserveSeatsResponse
-	(*ReservationOutcome)(nil),               // 49: tessera.entitlement.v1.ReservationOutcome
-	(*BatchError)(nil),                       // 50: tessera.entitlement.v1.BatchError
-	(*ReleaseSeatsRequest)(nil),              // 51: tessera.entitlement.v1.ReleaseSeatsRequest
-	(*CheckProductAccessRequest)(nil),        // 52: tessera.entitlement.v1.CheckProductAccessRequest
-	(*CheckProductAccessResponse)(nil),       // 53: tessera.entitlement.v1.CheckProductAccessResponse
-	(*CountAccountEntitlementsRequest)(nil),  // 54: tessera.entitlement.v1.CountAccountEntitlementsRequest
-	(*CountAccountEntitlementsResponse)(nil), // 55: tessera.entitlement.v1.CountAccountEntitlementsResponse
-	(*EntitlementKey)(nil),                   // 56: tessera.entitlement.v1.EntitlementKey
-	(*ResolveEntitlementKeyRequest)(nil),     // 57: tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	(*AssignEntitlementKeyRequest)(nil),      // 58: tessera.entitlement.v1.AssignEntitlementKeyRequest
-	(*Trial)(nil),                            // 59: tessera.entitlement.v1.Trial
-	(*CreateTrialRequest)(nil),               // 60: tessera.entitlement.v1.CreateTrialRequest
-	(*ListAvailableTrialsRequest)(nil),       // 61: tessera.entitlement.v1.ListAvailableTrialsRequest
-	(*ListAvailableTrialsResponse)(nil),      // 62: tessera.entitlement.v1.ListAvailableTrialsResponse
-	(*RegisterTrialsRequest)(nil),            // 63: tessera.entitlement.v1.RegisterTrialsRequest
-	(*RegisterTrialsResponse)(nil),           // 64: tessera.entitlement.v1.RegisterTrialsResponse
-	(*GetEntitlementCertificateRequest)(nil), // 65: tessera.entitlement.v1.GetEntitlementCertificateRequest
-	(*EntitlementCertificate)(nil),           // 66: tessera.entitlement.v1.EntitlementCertificate
-	(*EmailLineItemRequest)(nil),             // 67: tessera.entitlement.v1.EmailLineItemRequest
-	(*EmailLineItemResponse)(nil),            // 68: tessera.entitlement.v1.EmailLineItemResponse
-	(*CreateSubscriptionTokenRequest)(nil),   // 69: tessera.entitlement.v1.CreateSubscriptionTokenRequest
-	(*CreateSubscriptionTokenResponse)(nil),  // 70: tessera.entitlement.v1.CreateSubscriptionTokenResponse
-	(*RevokeSubscriptionTokenRequest)(nil),   // 71: tessera.entitlement.v1.RevokeSubscriptionTokenRequest
-	(*RevokeSubscriptionTokenResponse)(nil),  // 72: tessera.entitlement.v1.RevokeSubscriptionTokenResponse
-	(*PullSubscriptionRequest)(nil),          // 73: tessera.entitlement.v1.PullSubscriptionRequest
-	(*Subscription)(nil),                     // 74: tessera.entitlement.v1.Subscription
-	(*TransferLineItemRequest)(nil),          // 75: tessera.entitlement.v1.TransferLineItemRequest
-	(*DecideTransferRequest)(nil),            // 76: tessera.entitlement.v1.DecideTransferRequest
-	(*SplitLineItemRequest)(nil),             // 77: tessera.entitlement.v1.SplitLineItemRequest
-	(*SplitLineItemResponse)(nil),            // 78: tessera.entitlement.v1.SplitLineItemResponse
-	(*WebRegisterKey)(nil),                   // 79: tessera.entitlement.v1.WebRegisterKey
-	(*BulkEntitlement)(nil),                  // 80: tessera.entitlement.v1.BulkEntitlement
-	(*CreateBulkEntitlementRequest)(nil),     // 81: tessera.entitlement.v1.CreateBulkEntitlementRequest
-	(*GetBulkEntitlementRequest)(nil),        // 82: tessera.entitlement.v1.GetBulkEntitlementRequest
-	(*RedeemWebRegisterKeyRequest)(nil),      // 83: tessera.entitlement.v1.RedeemWebRegisterKeyRequest
-	(*ListEntitlementsRequest)(nil),          // 84: tessera.entitlement.v1.ListEntitlementsRequest
-	(*ListEntitlementsResponse)(nil),         // 85: tessera.entitlement.v1.ListEntitlementsResponse
-	(*ListExpiringLineItemsRequest)(nil),     // 86: tessera.entitlement.v1.ListExpiringLineItemsRequest
-	(*ExpiringLineItem)(nil),                 // 87: tessera.entitlement.v1.ExpiringLineItem
-	(*ListExpiringLineItemsResponse)(nil),    // 88: tessera.entitlement.v1.ListExpiringLineItemsResponse
-	(*RequestRenewalRequest)(nil),            // 89: tessera.entitlement.v1.RequestRenewalRequest
-	(*RequestRenewalResponse)(nil),           // 90: tessera.entitlement.v1.RequestRenewalResponse
-	(*SplitBulkEntitlementRequest)(nil),      // 91: tessera.entitlement.v1.SplitBulkEntitlementRequest
-	nil,                                      // 92: tessera.entitlement.v1.LineItem.AttributesEntry
-	nil,                                      // 93: tessera.entitlement.v1.OrderLine.AttributesEntry
-	nil,                                      // 94: tessera.entitlement.v1.BatchConfirmSeatsResponse.RefusedEntry
-	nil,                                      // 95: tessera.entitlement.v1.BatchError.MetadataEntry
-	(*timestamppb.Timestamp)(nil),            // 96: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),            // 97: google.protobuf.FieldMask
-	(*durationpb.Duration)(nil),              // 98: google.protobuf.Duration
-	(*v1.ListAuditEventsRequest)(nil),        // 99: tessera.common.v1.ListAuditEventsRequest
-	(*v1.ListAuditEventsResponse)(nil),       // 100: tessera.common.v1.ListAuditEventsResponse
+	(*ListLicenseModelsRequest)(nil),         // 12: tessera.entitlement.v1.ListLicenseModelsRequest
+	(*ListLicenseModelsResponse)(nil),        // 13: tessera.entitlement.v1.ListLicenseModelsResponse
+	(*UpdateLicenseModelRequest)(nil),        // 14: tessera.entitlement.v1.UpdateLicenseModelRequest
+	(*Feature)(nil),                          // 15: tessera.entitlement.v1.Feature
+	(*Product)(nil),                          // 16: tessera.entitlement.v1.Product
+	(*UpdateProductRequest)(nil),             // 17: tessera.entitlement.v1.UpdateProductRequest
+	(*ListProductsRequest)(nil),              // 18: tessera.entitlement.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),             // 19: tessera.entitlement.v1.ListProductsResponse
+	(*CreateProductRequest)(nil),             // 20: tessera.entitlement.v1.CreateProductRequest
+	(*ServicePlan)(nil),                      // 21: tessera.entitlement.v1.ServicePlan
+	(*CreateServicePlanRequest)(nil),         // 22: tessera.entitlement.v1.CreateServicePlanRequest
+	(*GetServicePlanRequest)(nil),            // 23: tessera.entitlement.v1.GetServicePlanRequest
+	(*ListServicePlansRequest)(nil),          // 24: tessera.entitlement.v1.ListServicePlansRequest
+	(*ListServicePlansResponse)(nil),         // 25: tessera.entitlement.v1.ListServicePlansResponse
+	(*AssignServicePlanRequest)(nil),         // 26: tessera.entitlement.v1.AssignServicePlanRequest
+	(*ProductLine)(nil),                      // 27: tessera.entitlement.v1.ProductLine
+	(*CreateProductLineRequest)(nil),         // 28: tessera.entitlement.v1.CreateProductLineRequest
+	(*GetProductLineRequest)(nil),            // 29: tessera.entitlement.v1.GetProductLineRequest
+	(*ListProductLinesRequest)(nil),          // 30: tessera.entitlement.v1.ListProductLinesRequest
+	(*ListProductLinesResponse)(nil),         // 31: tessera.entitlement.v1.ListProductLinesResponse
+	(*GetProductRequest)(nil),                // 32: tessera.entitlement.v1.GetProductRequest
+	(*LineItem)(nil),                         // 33: tessera.entitlement.v1.LineItem
+	(*ListLineItemsRequest)(nil),             // 34: tessera.entitlement.v1.ListLineItemsRequest
+	(*ListLineItemsResponse)(nil),            // 35: tessera.entitlement.v1.ListLineItemsResponse
+	(*Entitlement)(nil),                      // 36: tessera.entitlement.v1.Entitlement
+	(*OrderLine)(nil),                        // 37: tessera.entitlement.v1.OrderLine
+	(*CreateOrderRequest)(nil),               // 38: tessera.entitlement.v1.CreateOrderRequest
+	(*BatchCreateOrdersRequest)(nil),         // 39: tessera.entitlement.v1.BatchCreateOrdersRequest
+	(*BatchCreateOrdersResponse)(nil),        // 40: tessera.entitlement.v1.BatchCreateOrdersResponse
+	(*GetEntitlementRequest)(nil),            // 41: tessera.entitlement.v1.GetEntitlementRequest
+	(*GetLineItemRequest)(nil),               // 42: tessera.entitlement.v1.GetLineItemRequest
+	(*Reservation)(nil),                      // 43: tessera.entitlement.v1.Reservation
+	(*ReserveSeatsRequest)(nil),              // 44: tessera.entitlement.v1.ReserveSeatsRequest
+	(*ConfirmSeatsRequest)(nil),              // 45: tessera.entitlement.v1.ConfirmSeatsRequest
+	(*MoveSeatsRequest)(nil),                 // 46: tessera.entitlement.v1.MoveSeatsRequest
+	(*MoveSeatsResponse)(nil),                // 47: tessera.entitlement.v1.MoveSeatsResponse
+	(*BatchConfirmSeatsRequest)(nil),         // 48: tessera.entitlement.v1.BatchConfirmSeatsRequest
+	(*BatchConfirmSeatsResponse)(nil),        // 49: tessera.entitlement.v1.BatchConfirmSeatsResponse
+	(*BatchReserveSeatsRequest)(nil),         // 50: tessera.entitlement.v1.BatchReserveSeatsRequest
+	(*BatchReserveSeatsResponse)(nil),        // 51: tessera.entitlement.v1.BatchReserveSeatsResponse
+	(*ReservationOutcome)(nil),               // 52: tessera.entitlement.v1.ReservationOutcome
+	(*BatchError)(nil),                       // 53: tessera.entitlement.v1.BatchError
+	(*ReleaseSeatsRequest)(nil),              // 54: tessera.entitlement.v1.ReleaseSeatsRequest
+	(*CheckProductAccessRequest)(nil),        // 55: tessera.entitlement.v1.CheckProductAccessRequest
+	(*CheckProductAccessResponse)(nil),       // 56: tessera.entitlement.v1.CheckProductAccessResponse
+	(*CountAccountEntitlementsRequest)(nil),  // 57: tessera.entitlement.v1.CountAccountEntitlementsRequest
+	(*CountAccountEntitlementsResponse)(nil), // 58: tessera.entitlement.v1.CountAccountEntitlementsResponse
+	(*EntitlementKey)(nil),                   // 59: tessera.entitlement.v1.EntitlementKey
+	(*ResolveEntitlementKeyRequest)(nil),     // 60: tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	(*AssignEntitlementKeyRequest)(nil),      // 61: tessera.entitlement.v1.AssignEntitlementKeyRequest
+	(*Trial)(nil),                            // 62: tessera.entitlement.v1.Trial
+	(*CreateTrialRequest)(nil),               // 63: tessera.entitlement.v1.CreateTrialRequest
+	(*ListAvailableTrialsRequest)(nil),       // 64: tessera.entitlement.v1.ListAvailableTrialsRequest
+	(*ListAvailableTrialsResponse)(nil),      // 65: tessera.entitlement.v1.ListAvailableTrialsResponse
+	(*RegisterTrialsRequest)(nil),            // 66: tessera.entitlement.v1.RegisterTrialsRequest
+	(*RegisterTrialsResponse)(nil),           // 67: tessera.entitlement.v1.RegisterTrialsResponse
+	(*GetEntitlementCertificateRequest)(nil), // 68: tessera.entitlement.v1.GetEntitlementCertificateRequest
+	(*EntitlementCertificate)(nil),           // 69: tessera.entitlement.v1.EntitlementCertificate
+	(*EmailLineItemRequest)(nil),             // 70: tessera.entitlement.v1.EmailLineItemRequest
+	(*EmailLineItemResponse)(nil),            // 71: tessera.entitlement.v1.EmailLineItemResponse
+	(*CreateSubscriptionTokenRequest)(nil),   // 72: tessera.entitlement.v1.CreateSubscriptionTokenRequest
+	(*CreateSubscriptionTokenResponse)(nil),  // 73: tessera.entitlement.v1.CreateSubscriptionTokenResponse
+	(*RevokeSubscriptionTokenRequest)(nil),   // 74: tessera.entitlement.v1.RevokeSubscriptionTokenRequest
+	(*RevokeSubscriptionTokenResponse)(nil),  // 75: tessera.entitlement.v1.RevokeSubscriptionTokenResponse
+	(*PullSubscriptionRequest)(nil),          // 76: tessera.entitlement.v1.PullSubscriptionRequest
+	(*Subscription)(nil),                     // 77: tessera.entitlement.v1.Subscription
+	(*TransferLineItemRequest)(nil),          // 78: tessera.entitlement.v1.TransferLineItemRequest
+	(*DeployLineItemRequest)(nil),            // 79: tessera.entitlement.v1.DeployLineItemRequest
+	(*ObsoleteLineItemRequest)(nil),          // 80: tessera.entitlement.v1.ObsoleteLineItemRequest
+	(*DecideTransferRequest)(nil),            // 81: tessera.entitlement.v1.DecideTransferRequest
+	(*SplitLineItemRequest)(nil),             // 82: tessera.entitlement.v1.SplitLineItemRequest
+	(*SplitLineItemResponse)(nil),            // 83: tessera.entitlement.v1.SplitLineItemResponse
+	(*WebRegisterKey)(nil),                   // 84: tessera.entitlement.v1.WebRegisterKey
+	(*BulkEntitlement)(nil),                  // 85: tessera.entitlement.v1.BulkEntitlement
+	(*CreateBulkEntitlementRequest)(nil),     // 86: tessera.entitlement.v1.CreateBulkEntitlementRequest
+	(*GetBulkEntitlementRequest)(nil),        // 87: tessera.entitlement.v1.GetBulkEntitlementRequest
+	(*RedeemWebRegisterKeyRequest)(nil),      // 88: tessera.entitlement.v1.RedeemWebRegisterKeyRequest
+	(*ListEntitlementsRequest)(nil),          // 89: tessera.entitlement.v1.ListEntitlementsRequest
+	(*ListEntitlementsResponse)(nil),         // 90: tessera.entitlement.v1.ListEntitlementsResponse
+	(*ListExpiringLineItemsRequest)(nil),     // 91: tessera.entitlement.v1.ListExpiringLineItemsRequest
+	(*ExpiringLineItem)(nil),                 // 92: tessera.entitlement.v1.ExpiringLineItem
+	(*ListExpiringLineItemsResponse)(nil),    // 93: tessera.entitlement.v1.ListExpiringLineItemsResponse
+	(*RequestRenewalRequest)(nil),            // 94: tessera.entitlement.v1.RequestRenewalRequest
+	(*RequestRenewalResponse)(nil),           // 95: tessera.entitlement.v1.RequestRenewalResponse
+	(*SplitBulkEntitlementRequest)(nil),      // 96: tessera.entitlement.v1.SplitBulkEntitlementRequest
+	nil,                                      // 97: tessera.entitlement.v1.LineItem.AttributesEntry
+	nil,                                      // 98: tessera.entitlement.v1.OrderLine.AttributesEntry
+	nil,                                      // 99: tessera.entitlement.v1.BatchConfirmSeatsResponse.RefusedEntry
+	nil,                                      // 100: tessera.entitlement.v1.BatchError.MetadataEntry
+	(*timestamppb.Timestamp)(nil),            // 101: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),            // 102: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),              // 103: google.protobuf.Duration
+	(*v1.ListAuditEventsRequest)(nil),        // 104: tessera.common.v1.ListAuditEventsRequest
+	(*v1.ListAuditEventsResponse)(nil),       // 105: tessera.common.v1.ListAuditEventsResponse
 }
 var file_tessera_entitlement_v1_entitlement_proto_depIdxs = []int32{
 	0,   // 0: tessera.entitlement.v1.LicenseModel.type:type_name -> tessera.entitlement.v1.LicenseModelType
-	96,  // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
+	101, // 1: tessera.entitlement.v1.LicenseModel.create_time:type_name -> google.protobuf.Timestamp
 	8,   // 2: tessera.entitlement.v1.LicenseModel.defaults:type_name -> tessera.entitlement.v1.LicenseDefaults
 	9,   // 3: tessera.entitlement.v1.LicenseModel.returns:type_name -> tessera.entitlement.v1.LifecyclePolicy
 	9,   // 4: tessera.entitlement.v1.LicenseModel.repairs:type_name -> tessera.entitlement.v1.LifecyclePolicy
 	9,   // 5: tessera.entitlement.v1.LicenseModel.rehosts:type_name -> tessera.entitlement.v1.LifecyclePolicy
 	7,   // 6: tessera.entitlement.v1.CreateLicenseModelRequest.license_model:type_name -> tessera.entitlement.v1.LicenseModel
-	12,  // 7: tessera.entitlement.v1.Product.features:type_name -> tessera.entitlement.v1.Feature
-	1,   // 8: tessera.entitlement.v1.Product.license_technology:type_name -> tessera.entitlement.v1.LicenseTechnology
-	96,  // 9: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
-	2,   // 10: tessera.entitlement.v1.Product.kind:type_name -> tessera.entitlement.v1.ProductKind
-	13,  // 11: tessera.entitlement.v1.UpdateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	97,  // 12: tessera.entitlement.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
-	13,  // 13: tessera.entitlement.v1.ListProductsResponse.products:type_name -> tessera.entitlement.v1.Product
-	13,  // 14: tessera.entitlement.v1.CreateProductRequest.product:type_name -> tessera.entitlement.v1.Product
-	96,  // 15: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
-	18,  // 16: tessera.entitlement.v1.CreateServicePlanRequest.service_plan:type_name -> tessera.entitlement.v1.ServicePlan
-	18,  // 17: tessera.entitlement.v1.ListServicePlansResponse.service_plans:type_name -> tessera.entitlement.v1.ServicePlan
-	96,  // 18: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
-	96,  // 19: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
-	24,  // 20: tessera.entitlement.v1.CreateProductLineRequest.product_line:type_name -> tessera.entitlement.v1.ProductLine
-	24,  // 21: tessera.entitlement.v1.ListProductLinesResponse.product_lines:type_name -> tessera.entitlement.v1.ProductLine
-	3,   // 22: tessera.entitlement.v1.LineItem.state:type_name -> tessera.entitlement.v1.LineItemState
-	96,  // 23: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
-	96,  // 24: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
-	96,  // 25: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
-	96,  // 26: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
-	96,  // 27: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
-	92,  // 28: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
-	4,   // 29: tessera.entitlement.v1.LineItem.type:type_name -> tessera.entitlement.v1.LineItemType
-	96,  // 30: tessera.entitlement.v1.LineItem.create_time:type_name -> google.protobuf.Timestamp
-	30,  // 31: tessera.entitlement.v1.ListLineItemsResponse.line_items:type_name -> tessera.entitlement.v1.LineItem
-	30,  // 32: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
-	96,  // 33: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
-	96,  // 34: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
-	96,  // 35: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
-	96,  // 36: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
-	96,  // 37: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
-	96,  // 38: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
-	93,  // 39: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
-	4,   // 40: tessera.entitlement.v1.OrderLine.type:type_name -> tessera.entitlement.v1.LineItemType
-	34,  // 41: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
-	35,  // 42: tessera.entitlement.v1.BatchCreateOrdersRequest.orders:type_name -> tessera.entitlement.v1.CreateOrderRequest
-	33,  // 43: tessera.entitlement.v1.BatchCreateOrdersResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
-	5,   // 44: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
-	96,  // 45: tessera.entitlement.v1.Reservation.expire_time:type_name -> google.protobuf.Timestamp
-	98,  // 46: tessera.entitlement.v1.ReserveSeatsRequest.ttl:type_name -> google.protobuf.Duration
-	96,  // 47: tessera.entitlement.v1.ReserveSeatsRequest.start_time:type_name -> google.protobuf.Timestamp
-	94,  // 48: tessera.entitlement.v1.BatchConfirmSeatsResponse.refused:type_name -> tessera.entitlement.v1.BatchConfirmSeatsResponse.RefusedEntry
-	41,  // 49: tessera.entitlement.v1.BatchReserveSeatsRequest.reservations:type_name -> tessera.entitlement.v1.ReserveSeatsRequest
-	49,  // 50: tessera.entitlement.v1.BatchReserveSeatsResponse.outcomes:type_name -> tessera.entitlement.v1.ReservationOutcome
-	40,  // 51: tessera.entitlement.v1.ReservationOutcome.reservation:type_name -> tessera.entitlement.v1.Reservation
-	50,  // 52: tessera.entitlement.v1.ReservationOutcome.error:type_name -> tessera.entitlement.v1.BatchError
-	95,  // 53: tessera.entitlement.v1.BatchError.metadata:type_name -> tessera.entitlement.v1.BatchError.MetadataEntry
-	6,   // 54: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
-	6,   // 55: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
-	96,  // 56: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
-	59,  // 57: tessera.entitlement.v1.CreateTrialRequest.trial:type_name -> tessera.entitlement.v1.Trial
-	59,  // 58: tessera.entitlement.v1.ListAvailableTrialsResponse.trials:type_name -> tessera.entitlement.v1.Trial
-	33,  // 59: tessera.entitlement.v1.RegisterTrialsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
-	30,  // 60: tessera.entitlement.v1.Subscription.line_items:type_name -> tessera.entitlement.v1.LineItem
-	96,  // 61: tessera.entitlement.v1.Subscription.next_expire_time:type_name -> google.protobuf.Timestamp
-	30,  // 62: tessera.entitlement.v1.SplitLineItemResponse.from:type_name -> tessera.entitlement.v1.LineItem
-	30,  // 63: tessera.entitlement.v1.SplitLineItemResponse.to:type_name -> tessera.entitlement.v1.LineItem
-	96,  // 64: tessera.entitlement.v1.WebRegisterKey.redeem_time:type_name -> google.protobuf.Timestamp
-	79,  // 65: tessera.entitlement.v1.BulkEntitlement.keys:type_name -> tessera.entitlement.v1.WebRegisterKey
-	96,  // 66: tessera.entitlement.v1.BulkEntitlement.create_time:type_name -> google.protobuf.Timestamp
-	80,  // 67: tessera.entitlement.v1.CreateBulkEntitlementRequest.bulk_entitlement:type_name -> tessera.entitlement.v1.BulkEntitlement
-	33,  // 68: tessera.entitlement.v1.ListEntitlementsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
-	30,  // 69: tessera.entitlement.v1.ExpiringLineItem.line_item:type_name -> tessera.entitlement.v1.LineItem
-	96,  // 70: tessera.entitlement.v1.ExpiringLineItem.end_time:type_name -> google.protobuf.Timestamp
-	87,  // 71: tessera.entitlement.v1.ListExpiringLineItemsResponse.items:type_name -> tessera.entitlement.v1.ExpiringLineItem
-	99,  // 72: tessera.entitlement.v1.AuditService.ListAuditEvents:input_type -> tessera.common.v1.ListAuditEventsRequest
-	10,  // 73: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
-	11,  // 74: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
-	17,  // 75: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
-	29,  // 76: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
-	14,  // 77: tessera.entitlement.v1.CatalogService.UpdateProduct:input_type -> tessera.entitlement.v1.UpdateProductRequest
-	15,  // 78: tessera.entitlement.v1.CatalogService.ListProducts:input_type -> tessera.entitlement.v1.ListProductsRequest
-	25,  // 79: tessera.entitlement.v1.CatalogService.CreateProductLine:input_type -> tessera.entitlement.v1.CreateProductLineRequest
-	26,  // 80: tessera.entitlement.v1.CatalogService.GetProductLine:input_type -> tessera.entitlement.v1.GetProductLineRequest
-	27,  // 81: tessera.entitlement.v1.CatalogService.ListProductLines:input_type -> tessera.entitlement.v1.ListProductLinesRequest
-	19,  // 82: tessera.entitlement.v1.CatalogService.CreateServicePlan:input_type -> tessera.entitlement.v1.CreateServicePlanRequest
-	20,  // 83: tessera.entitlement.v1.CatalogService.GetServicePlan:input_type -> tessera.entitlement.v1.GetServicePlanRequest
-	21,  // 84: tessera.entitlement.v1.CatalogService.ListServicePlans:input_type -> tessera.entitlement.v1.ListServicePlansRequest
-	60,  // 85: tessera.entitlement.v1.CatalogService.CreateTrial:input_type -> tessera.entitlement.v1.CreateTrialRequest
-	35,  // 86: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
-	36,  // 87: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:input_type -> tessera.entitlement.v1.BatchCreateOrdersRequest
-	38,  // 88: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
-	84,  // 89: tessera.entitlement.v1.EntitlementService.ListEntitlements:input_type -> tessera.entitlement.v1.ListEntitlementsRequest
-	39,  // 90: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
-	65,  // 91: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:input_type -> tessera.entitlement.v1.GetEntitlementCertificateRequest
-	67,  // 92: tessera.entitlement.v1.EntitlementService.EmailLineItem:input_type -> tessera.entitlement.v1.EmailLineItemRequest
-	69,  // 93: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:input_type -> tessera.entitlement.v1.CreateSubscriptionTokenRequest
-	71,  // 94: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:input_type -> tessera.entitlement.v1.RevokeSubscriptionTokenRequest
-	73,  // 95: tessera.entitlement.v1.EntitlementService.PullSubscription:input_type -> tessera.entitlement.v1.PullSubscriptionRequest
-	75,  // 96: tessera.entitlement.v1.EntitlementService.TransferLineItem:input_type -> tessera.entitlement.v1.TransferLineItemRequest
-	76,  // 97: tessera.entitlement.v1.EntitlementService.DecideTransfer:input_type -> tessera.entitlement.v1.DecideTransferRequest
-	77,  // 98: tessera.entitlement.v1.EntitlementService.SplitLineItem:input_type -> tessera.entitlement.v1.SplitLineItemRequest
-	81,  // 99: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:input_type -> tessera.entitlement.v1.CreateBulkEntitlementRequest
-	82,  // 100: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:input_type -> tessera.entitlement.v1.GetBulkEntitlementRequest
-	83,  // 101: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:input_type -> tessera.entitlement.v1.RedeemWebRegisterKeyRequest
-	91,  // 102: tessera.entitlement.v1.EntitlementService.SplitBulkEntitlement:input_type -> tessera.entitlement.v1.SplitBulkEntitlementRequest
-	31,  // 103: tessera.entitlement.v1.EntitlementService.ListLineItems:input_type -> tessera.entitlement.v1.ListLineItemsRequest
-	86,  // 104: tessera.entitlement.v1.EntitlementService.ListExpiringLineItems:input_type -> tessera.entitlement.v1.ListExpiringLineItemsRequest
-	89,  // 105: tessera.entitlement.v1.EntitlementService.RequestRenewal:input_type -> tessera.entitlement.v1.RequestRenewalRequest
-	41,  // 106: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
-	42,  // 107: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
-	43,  // 108: tessera.entitlement.v1.EntitlementService.MoveSeats:input_type -> tessera.entitlement.v1.MoveSeatsRequest
-	45,  // 109: tessera.entitlement.v1.EntitlementService.BatchConfirmSeats:input_type -> tessera.entitlement.v1.BatchConfirmSeatsRequest
-	47,  // 110: tessera.entitlement.v1.EntitlementService.BatchReserveSeats:input_type -> tessera.entitlement.v1.BatchReserveSeatsRequest
-	51,  // 111: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
-	52,  // 112: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
-	54,  // 113: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
-	57,  // 114: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
-	58,  // 115: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
-	23,  // 116: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
-	61,  // 117: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
-	63,  // 118: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
-	100, // 119: tessera.entitlement.v1.AuditService.ListAuditEvents:output_type -> tessera.common.v1.ListAuditEventsResponse
-	7,   // 120: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	7,   // 121: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
-	13,  // 122: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
-	13,  // 123: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
-	13,  // 124: tessera.entitlement.v1.CatalogService.UpdateProduct:output_type -> tessera.entitlement.v1.Product
-	16,  // 125: tessera.entitlement.v1.CatalogService.ListProducts:output_type -> tessera.entitlement.v1.ListProductsResponse
-	24,  // 126: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	24,  // 127: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
-	28,  // 128: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
-	18,  // 129: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	18,  // 130: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
-	22,  // 131: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
-	59,  // 132: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
-	33,  // 133: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
-	37,  // 134: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
-	33,  // 135: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
-	85,  // 136: tessera.entitlement.v1.EntitlementService.ListEntitlements:output_type -> tessera.entitlement.v1.ListEntitlementsResponse
-	30,  // 137: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
-	66,  // 138: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:output_type -> tessera.entitlement.v1.EntitlementCertificate
-	68,  // 139: tessera.entitlement.v1.EntitlementService.EmailLineItem:output_type -> tessera.entitlement.v1.EmailLineItemResponse
-	70,  // 140: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:output_type -> tessera.entitlement.v1.CreateSubscriptionTokenResponse
-	72,  // 141: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:output_type -> tessera.entitlement.v1.RevokeSubscriptionTokenResponse
-	74,  // 142: tessera.entitlement.v1.EntitlementService.PullSubscription:output_type -> tessera.entitlement.v1.Subscription
-	30,  // 143: tessera.entitlement.v1.EntitlementService.TransferLineItem:output_type -> tessera.entitlement.v1.LineItem
-	30,  // 144: tessera.entitlement.v1.EntitlementService.DecideTransfer:output_type -> tessera.entitlement.v1.LineItem
-	78,  // 145: tessera.entitlement.v1.EntitlementService.SplitLineItem:output_type -> tessera.entitlement.v1.SplitLineItemResponse
-	80,  // 146: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
-	80,  // 147: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
-	33,  // 148: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:output_type -> tessera.entitlement.v1.Entitlement
-	80,  // 149: tessera.entitlement.v1.EntitlementService.SplitBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
-	32,  // 150: tessera.entitlement.v1.EntitlementService.ListLineItems:output_type -> tessera.entitlement.v1.ListLineItemsResponse
-	88,  // 151: tessera.entitlement.v1.EntitlementService.ListExpiringLineItems:output_type -> tessera.entitlement.v1.ListExpiringLineItemsResponse
-	90,  // 152: tessera.entitlement.v1.EntitlementService.RequestRenewal:output_type -> tessera.entitlement.v1.RequestRenewalResponse
-	40,  // 153: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
-	40,  // 154: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
-	44,  // 155: tessera.entitlement.v1.EntitlementService.MoveSeats:output_type -> tessera.entitlement.v1.MoveSeatsResponse
-	46,  // 156: tessera.entitlement.v1.EntitlementService.BatchConfirmSeats:output_type -> tessera.entitlement.v1.BatchConfirmSeatsResponse
-	48,  // 157: tessera.entitlement.v1.EntitlementService.BatchReserveSeats:output_type -> tessera.entitlement.v1.BatchReserveSeatsResponse
-	40,  // 158: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
-	53,  // 159: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
-	55,  // 160: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
-	56,  // 161: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	56,  // 162: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
-	33,  // 163: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
-	62,  // 164: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
-	64,  // 165: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
-	119, // [119:166] is the sub-list for method output_type
-	72,  // [72:119] is the sub-list for method input_type
-	72,  // [72:72] is the sub-list for extension type_name
-	72,  // [72:72] is the sub-list for extension extendee
-	0,   // [0:72] is the sub-list for field type_name
+	7,   // 7: tessera.entitlement.v1.ListLicenseModelsResponse.license_models:type_name -> tessera.entitlement.v1.LicenseModel
+	7,   // 8: tessera.entitlement.v1.UpdateLicenseModelRequest.license_model:type_name -> tessera.entitlement.v1.LicenseModel
+	102, // 9: tessera.entitlement.v1.UpdateLicenseModelRequest.update_mask:type_name -> google.protobuf.FieldMask
+	15,  // 10: tessera.entitlement.v1.Product.features:type_name -> tessera.entitlement.v1.Feature
+	1,   // 11: tessera.entitlement.v1.Product.license_technology:type_name -> tessera.entitlement.v1.LicenseTechnology
+	101, // 12: tessera.entitlement.v1.Product.create_time:type_name -> google.protobuf.Timestamp
+	2,   // 13: tessera.entitlement.v1.Product.kind:type_name -> tessera.entitlement.v1.ProductKind
+	16,  // 14: tessera.entitlement.v1.UpdateProductRequest.product:type_name -> tessera.entitlement.v1.Product
+	102, // 15: tessera.entitlement.v1.UpdateProductRequest.update_mask:type_name -> google.protobuf.FieldMask
+	16,  // 16: tessera.entitlement.v1.ListProductsResponse.products:type_name -> tessera.entitlement.v1.Product
+	16,  // 17: tessera.entitlement.v1.CreateProductRequest.product:type_name -> tessera.entitlement.v1.Product
+	101, // 18: tessera.entitlement.v1.ServicePlan.create_time:type_name -> google.protobuf.Timestamp
+	21,  // 19: tessera.entitlement.v1.CreateServicePlanRequest.service_plan:type_name -> tessera.entitlement.v1.ServicePlan
+	21,  // 20: tessera.entitlement.v1.ListServicePlansResponse.service_plans:type_name -> tessera.entitlement.v1.ServicePlan
+	101, // 21: tessera.entitlement.v1.AssignServicePlanRequest.start_time:type_name -> google.protobuf.Timestamp
+	101, // 22: tessera.entitlement.v1.ProductLine.create_time:type_name -> google.protobuf.Timestamp
+	27,  // 23: tessera.entitlement.v1.CreateProductLineRequest.product_line:type_name -> tessera.entitlement.v1.ProductLine
+	27,  // 24: tessera.entitlement.v1.ListProductLinesResponse.product_lines:type_name -> tessera.entitlement.v1.ProductLine
+	3,   // 25: tessera.entitlement.v1.LineItem.state:type_name -> tessera.entitlement.v1.LineItemState
+	101, // 26: tessera.entitlement.v1.LineItem.start_time:type_name -> google.protobuf.Timestamp
+	101, // 27: tessera.entitlement.v1.LineItem.expire_time:type_name -> google.protobuf.Timestamp
+	101, // 28: tessera.entitlement.v1.LineItem.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	101, // 29: tessera.entitlement.v1.LineItem.version_date:type_name -> google.protobuf.Timestamp
+	101, // 30: tessera.entitlement.v1.LineItem.version_start_time:type_name -> google.protobuf.Timestamp
+	97,  // 31: tessera.entitlement.v1.LineItem.attributes:type_name -> tessera.entitlement.v1.LineItem.AttributesEntry
+	4,   // 32: tessera.entitlement.v1.LineItem.type:type_name -> tessera.entitlement.v1.LineItemType
+	101, // 33: tessera.entitlement.v1.LineItem.create_time:type_name -> google.protobuf.Timestamp
+	33,  // 34: tessera.entitlement.v1.ListLineItemsResponse.line_items:type_name -> tessera.entitlement.v1.LineItem
+	33,  // 35: tessera.entitlement.v1.Entitlement.line_items:type_name -> tessera.entitlement.v1.LineItem
+	101, // 36: tessera.entitlement.v1.Entitlement.create_time:type_name -> google.protobuf.Timestamp
+	101, // 37: tessera.entitlement.v1.OrderLine.start_time:type_name -> google.protobuf.Timestamp
+	101, // 38: tessera.entitlement.v1.OrderLine.expire_time:type_name -> google.protobuf.Timestamp
+	101, // 39: tessera.entitlement.v1.OrderLine.maintenance_expire_time:type_name -> google.protobuf.Timestamp
+	101, // 40: tessera.entitlement.v1.OrderLine.version_date:type_name -> google.protobuf.Timestamp
+	101, // 41: tessera.entitlement.v1.OrderLine.version_start_time:type_name -> google.protobuf.Timestamp
+	98,  // 42: tessera.entitlement.v1.OrderLine.attributes:type_name -> tessera.entitlement.v1.OrderLine.AttributesEntry
+	4,   // 43: tessera.entitlement.v1.OrderLine.type:type_name -> tessera.entitlement.v1.LineItemType
+	37,  // 44: tessera.entitlement.v1.CreateOrderRequest.lines:type_name -> tessera.entitlement.v1.OrderLine
+	38,  // 45: tessera.entitlement.v1.BatchCreateOrdersRequest.orders:type_name -> tessera.entitlement.v1.CreateOrderRequest
+	36,  // 46: tessera.entitlement.v1.BatchCreateOrdersResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
+	5,   // 47: tessera.entitlement.v1.Reservation.state:type_name -> tessera.entitlement.v1.ReservationState
+	101, // 48: tessera.entitlement.v1.Reservation.expire_time:type_name -> google.protobuf.Timestamp
+	103, // 49: tessera.entitlement.v1.ReserveSeatsRequest.ttl:type_name -> google.protobuf.Duration
+	101, // 50: tessera.entitlement.v1.ReserveSeatsRequest.start_time:type_name -> google.protobuf.Timestamp
+	99,  // 51: tessera.entitlement.v1.BatchConfirmSeatsResponse.refused:type_name -> tessera.entitlement.v1.BatchConfirmSeatsResponse.RefusedEntry
+	44,  // 52: tessera.entitlement.v1.BatchReserveSeatsRequest.reservations:type_name -> tessera.entitlement.v1.ReserveSeatsRequest
+	52,  // 53: tessera.entitlement.v1.BatchReserveSeatsResponse.outcomes:type_name -> tessera.entitlement.v1.ReservationOutcome
+	43,  // 54: tessera.entitlement.v1.ReservationOutcome.reservation:type_name -> tessera.entitlement.v1.Reservation
+	53,  // 55: tessera.entitlement.v1.ReservationOutcome.error:type_name -> tessera.entitlement.v1.BatchError
+	100, // 56: tessera.entitlement.v1.BatchError.metadata:type_name -> tessera.entitlement.v1.BatchError.MetadataEntry
+	6,   // 57: tessera.entitlement.v1.EntitlementKey.kind:type_name -> tessera.entitlement.v1.EntitlementKeyKind
+	6,   // 58: tessera.entitlement.v1.ResolveEntitlementKeyRequest.kinds:type_name -> tessera.entitlement.v1.EntitlementKeyKind
+	101, // 59: tessera.entitlement.v1.Trial.create_time:type_name -> google.protobuf.Timestamp
+	62,  // 60: tessera.entitlement.v1.CreateTrialRequest.trial:type_name -> tessera.entitlement.v1.Trial
+	62,  // 61: tessera.entitlement.v1.ListAvailableTrialsResponse.trials:type_name -> tessera.entitlement.v1.Trial
+	36,  // 62: tessera.entitlement.v1.RegisterTrialsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
+	33,  // 63: tessera.entitlement.v1.Subscription.line_items:type_name -> tessera.entitlement.v1.LineItem
+	101, // 64: tessera.entitlement.v1.Subscription.next_expire_time:type_name -> google.protobuf.Timestamp
+	33,  // 65: tessera.entitlement.v1.SplitLineItemResponse.from:type_name -> tessera.entitlement.v1.LineItem
+	33,  // 66: tessera.entitlement.v1.SplitLineItemResponse.to:type_name -> tessera.entitlement.v1.LineItem
+	101, // 67: tessera.entitlement.v1.WebRegisterKey.redeem_time:type_name -> google.protobuf.Timestamp
+	84,  // 68: tessera.entitlement.v1.BulkEntitlement.keys:type_name -> tessera.entitlement.v1.WebRegisterKey
+	101, // 69: tessera.entitlement.v1.BulkEntitlement.create_time:type_name -> google.protobuf.Timestamp
+	85,  // 70: tessera.entitlement.v1.CreateBulkEntitlementRequest.bulk_entitlement:type_name -> tessera.entitlement.v1.BulkEntitlement
+	36,  // 71: tessera.entitlement.v1.ListEntitlementsResponse.entitlements:type_name -> tessera.entitlement.v1.Entitlement
+	33,  // 72: tessera.entitlement.v1.ExpiringLineItem.line_item:type_name -> tessera.entitlement.v1.LineItem
+	101, // 73: tessera.entitlement.v1.ExpiringLineItem.end_time:type_name -> google.protobuf.Timestamp
+	92,  // 74: tessera.entitlement.v1.ListExpiringLineItemsResponse.items:type_name -> tessera.entitlement.v1.ExpiringLineItem
+	104, // 75: tessera.entitlement.v1.AuditService.ListAuditEvents:input_type -> tessera.common.v1.ListAuditEventsRequest
+	10,  // 76: tessera.entitlement.v1.CatalogService.CreateLicenseModel:input_type -> tessera.entitlement.v1.CreateLicenseModelRequest
+	11,  // 77: tessera.entitlement.v1.CatalogService.GetLicenseModel:input_type -> tessera.entitlement.v1.GetLicenseModelRequest
+	12,  // 78: tessera.entitlement.v1.CatalogService.ListLicenseModels:input_type -> tessera.entitlement.v1.ListLicenseModelsRequest
+	14,  // 79: tessera.entitlement.v1.CatalogService.UpdateLicenseModel:input_type -> tessera.entitlement.v1.UpdateLicenseModelRequest
+	20,  // 80: tessera.entitlement.v1.CatalogService.CreateProduct:input_type -> tessera.entitlement.v1.CreateProductRequest
+	32,  // 81: tessera.entitlement.v1.CatalogService.GetProduct:input_type -> tessera.entitlement.v1.GetProductRequest
+	17,  // 82: tessera.entitlement.v1.CatalogService.UpdateProduct:input_type -> tessera.entitlement.v1.UpdateProductRequest
+	18,  // 83: tessera.entitlement.v1.CatalogService.ListProducts:input_type -> tessera.entitlement.v1.ListProductsRequest
+	28,  // 84: tessera.entitlement.v1.CatalogService.CreateProductLine:input_type -> tessera.entitlement.v1.CreateProductLineRequest
+	29,  // 85: tessera.entitlement.v1.CatalogService.GetProductLine:input_type -> tessera.entitlement.v1.GetProductLineRequest
+	30,  // 86: tessera.entitlement.v1.CatalogService.ListProductLines:input_type -> tessera.entitlement.v1.ListProductLinesRequest
+	22,  // 87: tessera.entitlement.v1.CatalogService.CreateServicePlan:input_type -> tessera.entitlement.v1.CreateServicePlanRequest
+	23,  // 88: tessera.entitlement.v1.CatalogService.GetServicePlan:input_type -> tessera.entitlement.v1.GetServicePlanRequest
+	24,  // 89: tessera.entitlement.v1.CatalogService.ListServicePlans:input_type -> tessera.entitlement.v1.ListServicePlansRequest
+	63,  // 90: tessera.entitlement.v1.CatalogService.CreateTrial:input_type -> tessera.entitlement.v1.CreateTrialRequest
+	38,  // 91: tessera.entitlement.v1.EntitlementService.CreateOrder:input_type -> tessera.entitlement.v1.CreateOrderRequest
+	39,  // 92: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:input_type -> tessera.entitlement.v1.BatchCreateOrdersRequest
+	41,  // 93: tessera.entitlement.v1.EntitlementService.GetEntitlement:input_type -> tessera.entitlement.v1.GetEntitlementRequest
+	89,  // 94: tessera.entitlement.v1.EntitlementService.ListEntitlements:input_type -> tessera.entitlement.v1.ListEntitlementsRequest
+	42,  // 95: tessera.entitlement.v1.EntitlementService.GetLineItem:input_type -> tessera.entitlement.v1.GetLineItemRequest
+	79,  // 96: tessera.entitlement.v1.EntitlementService.DeployLineItem:input_type -> tessera.entitlement.v1.DeployLineItemRequest
+	80,  // 97: tessera.entitlement.v1.EntitlementService.ObsoleteLineItem:input_type -> tessera.entitlement.v1.ObsoleteLineItemRequest
+	68,  // 98: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:input_type -> tessera.entitlement.v1.GetEntitlementCertificateRequest
+	70,  // 99: tessera.entitlement.v1.EntitlementService.EmailLineItem:input_type -> tessera.entitlement.v1.EmailLineItemRequest
+	72,  // 100: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:input_type -> tessera.entitlement.v1.CreateSubscriptionTokenRequest
+	74,  // 101: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:input_type -> tessera.entitlement.v1.RevokeSubscriptionTokenRequest
+	76,  // 102: tessera.entitlement.v1.EntitlementService.PullSubscription:input_type -> tessera.entitlement.v1.PullSubscriptionRequest
+	78,  // 103: tessera.entitlement.v1.EntitlementService.TransferLineItem:input_type -> tessera.entitlement.v1.TransferLineItemRequest
+	81,  // 104: tessera.entitlement.v1.EntitlementService.DecideTransfer:input_type -> tessera.entitlement.v1.DecideTransferRequest
+	82,  // 105: tessera.entitlement.v1.EntitlementService.SplitLineItem:input_type -> tessera.entitlement.v1.SplitLineItemRequest
+	86,  // 106: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:input_type -> tessera.entitlement.v1.CreateBulkEntitlementRequest
+	87,  // 107: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:input_type -> tessera.entitlement.v1.GetBulkEntitlementRequest
+	88,  // 108: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:input_type -> tessera.entitlement.v1.RedeemWebRegisterKeyRequest
+	96,  // 109: tessera.entitlement.v1.EntitlementService.SplitBulkEntitlement:input_type -> tessera.entitlement.v1.SplitBulkEntitlementRequest
+	34,  // 110: tessera.entitlement.v1.EntitlementService.ListLineItems:input_type -> tessera.entitlement.v1.ListLineItemsRequest
+	91,  // 111: tessera.entitlement.v1.EntitlementService.ListExpiringLineItems:input_type -> tessera.entitlement.v1.ListExpiringLineItemsRequest
+	94,  // 112: tessera.entitlement.v1.EntitlementService.RequestRenewal:input_type -> tessera.entitlement.v1.RequestRenewalRequest
+	44,  // 113: tessera.entitlement.v1.EntitlementService.ReserveSeats:input_type -> tessera.entitlement.v1.ReserveSeatsRequest
+	45,  // 114: tessera.entitlement.v1.EntitlementService.ConfirmSeats:input_type -> tessera.entitlement.v1.ConfirmSeatsRequest
+	46,  // 115: tessera.entitlement.v1.EntitlementService.MoveSeats:input_type -> tessera.entitlement.v1.MoveSeatsRequest
+	48,  // 116: tessera.entitlement.v1.EntitlementService.BatchConfirmSeats:input_type -> tessera.entitlement.v1.BatchConfirmSeatsRequest
+	50,  // 117: tessera.entitlement.v1.EntitlementService.BatchReserveSeats:input_type -> tessera.entitlement.v1.BatchReserveSeatsRequest
+	54,  // 118: tessera.entitlement.v1.EntitlementService.ReleaseSeats:input_type -> tessera.entitlement.v1.ReleaseSeatsRequest
+	55,  // 119: tessera.entitlement.v1.EntitlementService.CheckProductAccess:input_type -> tessera.entitlement.v1.CheckProductAccessRequest
+	57,  // 120: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:input_type -> tessera.entitlement.v1.CountAccountEntitlementsRequest
+	60,  // 121: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:input_type -> tessera.entitlement.v1.ResolveEntitlementKeyRequest
+	61,  // 122: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:input_type -> tessera.entitlement.v1.AssignEntitlementKeyRequest
+	26,  // 123: tessera.entitlement.v1.EntitlementService.AssignServicePlan:input_type -> tessera.entitlement.v1.AssignServicePlanRequest
+	64,  // 124: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:input_type -> tessera.entitlement.v1.ListAvailableTrialsRequest
+	66,  // 125: tessera.entitlement.v1.EntitlementService.RegisterTrials:input_type -> tessera.entitlement.v1.RegisterTrialsRequest
+	105, // 126: tessera.entitlement.v1.AuditService.ListAuditEvents:output_type -> tessera.common.v1.ListAuditEventsResponse
+	7,   // 127: tessera.entitlement.v1.CatalogService.CreateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	7,   // 128: tessera.entitlement.v1.CatalogService.GetLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	13,  // 129: tessera.entitlement.v1.CatalogService.ListLicenseModels:output_type -> tessera.entitlement.v1.ListLicenseModelsResponse
+	7,   // 130: tessera.entitlement.v1.CatalogService.UpdateLicenseModel:output_type -> tessera.entitlement.v1.LicenseModel
+	16,  // 131: tessera.entitlement.v1.CatalogService.CreateProduct:output_type -> tessera.entitlement.v1.Product
+	16,  // 132: tessera.entitlement.v1.CatalogService.GetProduct:output_type -> tessera.entitlement.v1.Product
+	16,  // 133: tessera.entitlement.v1.CatalogService.UpdateProduct:output_type -> tessera.entitlement.v1.Product
+	19,  // 134: tessera.entitlement.v1.CatalogService.ListProducts:output_type -> tessera.entitlement.v1.ListProductsResponse
+	27,  // 135: tessera.entitlement.v1.CatalogService.CreateProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	27,  // 136: tessera.entitlement.v1.CatalogService.GetProductLine:output_type -> tessera.entitlement.v1.ProductLine
+	31,  // 137: tessera.entitlement.v1.CatalogService.ListProductLines:output_type -> tessera.entitlement.v1.ListProductLinesResponse
+	21,  // 138: tessera.entitlement.v1.CatalogService.CreateServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	21,  // 139: tessera.entitlement.v1.CatalogService.GetServicePlan:output_type -> tessera.entitlement.v1.ServicePlan
+	25,  // 140: tessera.entitlement.v1.CatalogService.ListServicePlans:output_type -> tessera.entitlement.v1.ListServicePlansResponse
+	62,  // 141: tessera.entitlement.v1.CatalogService.CreateTrial:output_type -> tessera.entitlement.v1.Trial
+	36,  // 142: tessera.entitlement.v1.EntitlementService.CreateOrder:output_type -> tessera.entitlement.v1.Entitlement
+	40,  // 143: tessera.entitlement.v1.EntitlementService.BatchCreateOrders:output_type -> tessera.entitlement.v1.BatchCreateOrdersResponse
+	36,  // 144: tessera.entitlement.v1.EntitlementService.GetEntitlement:output_type -> tessera.entitlement.v1.Entitlement
+	90,  // 145: tessera.entitlement.v1.EntitlementService.ListEntitlements:output_type -> tessera.entitlement.v1.ListEntitlementsResponse
+	33,  // 146: tessera.entitlement.v1.EntitlementService.GetLineItem:output_type -> tessera.entitlement.v1.LineItem
+	33,  // 147: tessera.entitlement.v1.EntitlementService.DeployLineItem:output_type -> tessera.entitlement.v1.LineItem
+	33,  // 148: tessera.entitlement.v1.EntitlementService.ObsoleteLineItem:output_type -> tessera.entitlement.v1.LineItem
+	69,  // 149: tessera.entitlement.v1.EntitlementService.GetEntitlementCertificate:output_type -> tessera.entitlement.v1.EntitlementCertificate
+	71,  // 150: tessera.entitlement.v1.EntitlementService.EmailLineItem:output_type -> tessera.entitlement.v1.EmailLineItemResponse
+	73,  // 151: tessera.entitlement.v1.EntitlementService.CreateSubscriptionToken:output_type -> tessera.entitlement.v1.CreateSubscriptionTokenResponse
+	75,  // 152: tessera.entitlement.v1.EntitlementService.RevokeSubscriptionToken:output_type -> tessera.entitlement.v1.RevokeSubscriptionTokenResponse
+	77,  // 153: tessera.entitlement.v1.EntitlementService.PullSubscription:output_type -> tessera.entitlement.v1.Subscription
+	33,  // 154: tessera.entitlement.v1.EntitlementService.TransferLineItem:output_type -> tessera.entitlement.v1.LineItem
+	33,  // 155: tessera.entitlement.v1.EntitlementService.DecideTransfer:output_type -> tessera.entitlement.v1.LineItem
+	83,  // 156: tessera.entitlement.v1.EntitlementService.SplitLineItem:output_type -> tessera.entitlement.v1.SplitLineItemResponse
+	85,  // 157: tessera.entitlement.v1.EntitlementService.CreateBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
+	85,  // 158: tessera.entitlement.v1.EntitlementService.GetBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
+	36,  // 159: tessera.entitlement.v1.EntitlementService.RedeemWebRegisterKey:output_type -> tessera.entitlement.v1.Entitlement
+	85,  // 160: tessera.entitlement.v1.EntitlementService.SplitBulkEntitlement:output_type -> tessera.entitlement.v1.BulkEntitlement
+	35,  // 161: tessera.entitlement.v1.EntitlementService.ListLineItems:output_type -> tessera.entitlement.v1.ListLineItemsResponse
+	93,  // 162: tessera.entitlement.v1.EntitlementService.ListExpiringLineItems:output_type -> tessera.entitlement.v1.ListExpiringLineItemsResponse
+	95,  // 163: tessera.entitlement.v1.EntitlementService.RequestRenewal:output_type -> tessera.entitlement.v1.RequestRenewalResponse
+	43,  // 164: tessera.entitlement.v1.EntitlementService.ReserveSeats:output_type -> tessera.entitlement.v1.Reservation
+	43,  // 165: tessera.entitlement.v1.EntitlementService.ConfirmSeats:output_type -> tessera.entitlement.v1.Reservation
+	47,  // 166: tessera.entitlement.v1.EntitlementService.MoveSeats:output_type -> tessera.entitlement.v1.MoveSeatsResponse
+	49,  // 167: tessera.entitlement.v1.EntitlementService.BatchConfirmSeats:output_type -> tessera.entitlement.v1.BatchConfirmSeatsResponse
+	51,  // 168: tessera.entitlement.v1.EntitlementService.BatchReserveSeats:output_type -> tessera.entitlement.v1.BatchReserveSeatsResponse
+	43,  // 169: tessera.entitlement.v1.EntitlementService.ReleaseSeats:output_type -> tessera.entitlement.v1.Reservation
+	56,  // 170: tessera.entitlement.v1.EntitlementService.CheckProductAccess:output_type -> tessera.entitlement.v1.CheckProductAccessResponse
+	58,  // 171: tessera.entitlement.v1.EntitlementService.CountAccountEntitlements:output_type -> tessera.entitlement.v1.CountAccountEntitlementsResponse
+	59,  // 172: tessera.entitlement.v1.EntitlementService.ResolveEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	59,  // 173: tessera.entitlement.v1.EntitlementService.AssignEntitlementKey:output_type -> tessera.entitlement.v1.EntitlementKey
+	36,  // 174: tessera.entitlement.v1.EntitlementService.AssignServicePlan:output_type -> tessera.entitlement.v1.Entitlement
+	65,  // 175: tessera.entitlement.v1.EntitlementService.ListAvailableTrials:output_type -> tessera.entitlement.v1.ListAvailableTrialsResponse
+	67,  // 176: tessera.entitlement.v1.EntitlementService.RegisterTrials:output_type -> tessera.entitlement.v1.RegisterTrialsResponse
+	126, // [126:177] is the sub-list for method output_type
+	75,  // [75:126] is the sub-list for method input_type
+	75,  // [75:75] is the sub-list for extension type_name
+	75,  // [75:75] is the sub-list for extension extendee
+	0,   // [0:75] is the sub-list for field type_name
 }
 
 func init() { file_tessera_entitlement_v1_entitlement_proto_init() }
@@ -6822,7 +7225,7 @@ func file_tessera_entitlement_v1_entitlement_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_entitlement_v1_entitlement_proto_rawDesc), len(file_tessera_entitlement_v1_entitlement_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   89,
+			NumMessages:   94,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -132,6 +132,8 @@ var AuditService_ServiceDesc = grpc.ServiceDesc{
 const (
 	CatalogService_CreateLicenseModel_FullMethodName = "/tessera.entitlement.v1.CatalogService/CreateLicenseModel"
 	CatalogService_GetLicenseModel_FullMethodName    = "/tessera.entitlement.v1.CatalogService/GetLicenseModel"
+	CatalogService_ListLicenseModels_FullMethodName  = "/tessera.entitlement.v1.CatalogService/ListLicenseModels"
+	CatalogService_UpdateLicenseModel_FullMethodName = "/tessera.entitlement.v1.CatalogService/UpdateLicenseModel"
 	CatalogService_CreateProduct_FullMethodName      = "/tessera.entitlement.v1.CatalogService/CreateProduct"
 	CatalogService_GetProduct_FullMethodName         = "/tessera.entitlement.v1.CatalogService/GetProduct"
 	CatalogService_UpdateProduct_FullMethodName      = "/tessera.entitlement.v1.CatalogService/UpdateProduct"
@@ -151,6 +153,11 @@ const (
 type CatalogServiceClient interface {
 	CreateLicenseModel(ctx context.Context, in *CreateLicenseModelRequest, opts ...grpc.CallOption) (*LicenseModel, error)
 	GetLicenseModel(ctx context.Context, in *GetLicenseModelRequest, opts ...grpc.CallOption) (*LicenseModel, error)
+	ListLicenseModels(ctx context.Context, in *ListLicenseModelsRequest, opts ...grpc.CallOption) (*ListLicenseModelsResponse, error)
+	// Changes a license model (AIP-134). Once a product sells under it or a line item
+	// uses it, its type is fixed and host ID types may be added, not removed; line
+	// items keep the extra activations and overdraft they were made with.
+	UpdateLicenseModel(ctx context.Context, in *UpdateLicenseModelRequest, opts ...grpc.CallOption) (*LicenseModel, error)
 	CreateProduct(ctx context.Context, in *CreateProductRequest, opts ...grpc.CallOption) (*Product, error)
 	GetProduct(ctx context.Context, in *GetProductRequest, opts ...grpc.CallOption) (*Product, error)
 	UpdateProduct(ctx context.Context, in *UpdateProductRequest, opts ...grpc.CallOption) (*Product, error)
@@ -191,6 +198,26 @@ func (c *catalogServiceClient) GetLicenseModel(ctx context.Context, in *GetLicen
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(LicenseModel)
 	err := c.cc.Invoke(ctx, CatalogService_GetLicenseModel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) ListLicenseModels(ctx context.Context, in *ListLicenseModelsRequest, opts ...grpc.CallOption) (*ListLicenseModelsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListLicenseModelsResponse)
+	err := c.cc.Invoke(ctx, CatalogService_ListLicenseModels_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) UpdateLicenseModel(ctx context.Context, in *UpdateLicenseModelRequest, opts ...grpc.CallOption) (*LicenseModel, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LicenseModel)
+	err := c.cc.Invoke(ctx, CatalogService_UpdateLicenseModel_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -313,6 +340,11 @@ func (c *catalogServiceClient) CreateTrial(ctx context.Context, in *CreateTrialR
 type CatalogServiceServer interface {
 	CreateLicenseModel(context.Context, *CreateLicenseModelRequest) (*LicenseModel, error)
 	GetLicenseModel(context.Context, *GetLicenseModelRequest) (*LicenseModel, error)
+	ListLicenseModels(context.Context, *ListLicenseModelsRequest) (*ListLicenseModelsResponse, error)
+	// Changes a license model (AIP-134). Once a product sells under it or a line item
+	// uses it, its type is fixed and host ID types may be added, not removed; line
+	// items keep the extra activations and overdraft they were made with.
+	UpdateLicenseModel(context.Context, *UpdateLicenseModelRequest) (*LicenseModel, error)
 	CreateProduct(context.Context, *CreateProductRequest) (*Product, error)
 	GetProduct(context.Context, *GetProductRequest) (*Product, error)
 	UpdateProduct(context.Context, *UpdateProductRequest) (*Product, error)
@@ -344,6 +376,12 @@ func (UnimplementedCatalogServiceServer) CreateLicenseModel(context.Context, *Cr
 }
 func (UnimplementedCatalogServiceServer) GetLicenseModel(context.Context, *GetLicenseModelRequest) (*LicenseModel, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetLicenseModel not implemented")
+}
+func (UnimplementedCatalogServiceServer) ListLicenseModels(context.Context, *ListLicenseModelsRequest) (*ListLicenseModelsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListLicenseModels not implemented")
+}
+func (UnimplementedCatalogServiceServer) UpdateLicenseModel(context.Context, *UpdateLicenseModelRequest) (*LicenseModel, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateLicenseModel not implemented")
 }
 func (UnimplementedCatalogServiceServer) CreateProduct(context.Context, *CreateProductRequest) (*Product, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateProduct not implemented")
@@ -431,6 +469,42 @@ func _CatalogService_GetLicenseModel_Handler(srv interface{}, ctx context.Contex
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(CatalogServiceServer).GetLicenseModel(ctx, req.(*GetLicenseModelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_ListLicenseModels_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListLicenseModelsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).ListLicenseModels(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_ListLicenseModels_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).ListLicenseModels(ctx, req.(*ListLicenseModelsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_UpdateLicenseModel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateLicenseModelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).UpdateLicenseModel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_UpdateLicenseModel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).UpdateLicenseModel(ctx, req.(*UpdateLicenseModelRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -649,6 +723,14 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _CatalogService_GetLicenseModel_Handler,
 		},
 		{
+			MethodName: "ListLicenseModels",
+			Handler:    _CatalogService_ListLicenseModels_Handler,
+		},
+		{
+			MethodName: "UpdateLicenseModel",
+			Handler:    _CatalogService_UpdateLicenseModel_Handler,
+		},
+		{
 			MethodName: "CreateProduct",
 			Handler:    _CatalogService_CreateProduct_Handler,
 		},
@@ -703,6 +785,8 @@ const (
 	EntitlementService_GetEntitlement_FullMethodName            = "/tessera.entitlement.v1.EntitlementService/GetEntitlement"
 	EntitlementService_ListEntitlements_FullMethodName          = "/tessera.entitlement.v1.EntitlementService/ListEntitlements"
 	EntitlementService_GetLineItem_FullMethodName               = "/tessera.entitlement.v1.EntitlementService/GetLineItem"
+	EntitlementService_DeployLineItem_FullMethodName            = "/tessera.entitlement.v1.EntitlementService/DeployLineItem"
+	EntitlementService_ObsoleteLineItem_FullMethodName          = "/tessera.entitlement.v1.EntitlementService/ObsoleteLineItem"
 	EntitlementService_GetEntitlementCertificate_FullMethodName = "/tessera.entitlement.v1.EntitlementService/GetEntitlementCertificate"
 	EntitlementService_EmailLineItem_FullMethodName             = "/tessera.entitlement.v1.EntitlementService/EmailLineItem"
 	EntitlementService_CreateSubscriptionToken_FullMethodName   = "/tessera.entitlement.v1.EntitlementService/CreateSubscriptionToken"
@@ -750,6 +834,14 @@ type EntitlementServiceClient interface {
 	// Lists the entitlements the caller may see, with their line items.
 	ListEntitlements(ctx context.Context, in *ListEntitlementsRequest, opts ...grpc.CallOption) (*ListEntitlementsResponse, error)
 	GetLineItem(ctx context.Context, in *GetLineItemRequest, opts ...grpc.CallOption) (*LineItem, error)
+	// Puts a draft line item in service: deployed, it can be activated (SPEC ENT-4).
+	// Deploying a deployed line item changes nothing; an obsolete or on-hold one is
+	// refused.
+	DeployLineItem(ctx context.Context, in *DeployLineItemRequest, opts ...grpc.CallOption) (*LineItem, error)
+	// Retires a draft or deployed line item for good: no new activations, mappings,
+	// transfers or splits; seats already out stay out and may be returned (SPEC ENT-4).
+	// Obsoleting an obsolete line item changes nothing; an on-hold one is refused.
+	ObsoleteLineItem(ctx context.Context, in *ObsoleteLineItemRequest, opts ...grpc.CallOption) (*LineItem, error)
 	// A human-readable summary of an entitlement: who it is for and what each line
 	// item gives (SPEC ENT-10).
 	GetEntitlementCertificate(ctx context.Context, in *GetEntitlementCertificateRequest, opts ...grpc.CallOption) (*EntitlementCertificate, error)
@@ -887,6 +979,26 @@ func (c *entitlementServiceClient) GetLineItem(ctx context.Context, in *GetLineI
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(LineItem)
 	err := c.cc.Invoke(ctx, EntitlementService_GetLineItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *entitlementServiceClient) DeployLineItem(ctx context.Context, in *DeployLineItemRequest, opts ...grpc.CallOption) (*LineItem, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LineItem)
+	err := c.cc.Invoke(ctx, EntitlementService_DeployLineItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *entitlementServiceClient) ObsoleteLineItem(ctx context.Context, in *ObsoleteLineItemRequest, opts ...grpc.CallOption) (*LineItem, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LineItem)
+	err := c.cc.Invoke(ctx, EntitlementService_ObsoleteLineItem_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -1190,6 +1302,14 @@ type EntitlementServiceServer interface {
 	// Lists the entitlements the caller may see, with their line items.
 	ListEntitlements(context.Context, *ListEntitlementsRequest) (*ListEntitlementsResponse, error)
 	GetLineItem(context.Context, *GetLineItemRequest) (*LineItem, error)
+	// Puts a draft line item in service: deployed, it can be activated (SPEC ENT-4).
+	// Deploying a deployed line item changes nothing; an obsolete or on-hold one is
+	// refused.
+	DeployLineItem(context.Context, *DeployLineItemRequest) (*LineItem, error)
+	// Retires a draft or deployed line item for good: no new activations, mappings,
+	// transfers or splits; seats already out stay out and may be returned (SPEC ENT-4).
+	// Obsoleting an obsolete line item changes nothing; an on-hold one is refused.
+	ObsoleteLineItem(context.Context, *ObsoleteLineItemRequest) (*LineItem, error)
 	// A human-readable summary of an entitlement: who it is for and what each line
 	// item gives (SPEC ENT-10).
 	GetEntitlementCertificate(context.Context, *GetEntitlementCertificateRequest) (*EntitlementCertificate, error)
@@ -1297,6 +1417,12 @@ func (UnimplementedEntitlementServiceServer) ListEntitlements(context.Context, *
 }
 func (UnimplementedEntitlementServiceServer) GetLineItem(context.Context, *GetLineItemRequest) (*LineItem, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetLineItem not implemented")
+}
+func (UnimplementedEntitlementServiceServer) DeployLineItem(context.Context, *DeployLineItemRequest) (*LineItem, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeployLineItem not implemented")
+}
+func (UnimplementedEntitlementServiceServer) ObsoleteLineItem(context.Context, *ObsoleteLineItemRequest) (*LineItem, error) {
+	return nil, status.Error(codes.Unimplemented, "method ObsoleteLineItem not implemented")
 }
 func (UnimplementedEntitlementServiceServer) GetEntitlementCertificate(context.Context, *GetEntitlementCertificateRequest) (*EntitlementCertificate, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetEntitlementCertificate not implemented")
@@ -1489,6 +1615,42 @@ func _EntitlementService_GetLineItem_Handler(srv interface{}, ctx context.Contex
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(EntitlementServiceServer).GetLineItem(ctx, req.(*GetLineItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EntitlementService_DeployLineItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeployLineItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).DeployLineItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_DeployLineItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).DeployLineItem(ctx, req.(*DeployLineItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EntitlementService_ObsoleteLineItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ObsoleteLineItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EntitlementServiceServer).ObsoleteLineItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EntitlementService_ObsoleteLineItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EntitlementServiceServer).ObsoleteLineItem(ctx, req.(*ObsoleteLineItemRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -2023,6 +2185,14 @@ var EntitlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetLineItem",
 			Handler:    _EntitlementService_GetLineItem_Handler,
+		},
+		{
+			MethodName: "DeployLineItem",
+			Handler:    _EntitlementService_DeployLineItem_Handler,
+		},
+		{
+			MethodName: "ObsoleteLineItem",
+			Handler:    _EntitlementService_ObsoleteLineItem_Handler,
 		},
 		{
 			MethodName: "GetEntitlementCertificate",

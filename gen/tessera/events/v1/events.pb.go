@@ -1570,6 +1570,70 @@ func (x *LineItemTransferred) GetToAccountId() string {
 	return ""
 }
 
+// LineItemStateChanged: subjects tessera.entitlement.line_item.{deployed, obsoleted}
+// (SPEC ENT-4).
+type LineItemStateChanged struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	ActivationId string                 `protobuf:"bytes,1,opt,name=activation_id,json=activationId,proto3" json:"activation_id,omitempty"`
+	// The states before and after, as the line item's state names them (draft,
+	// deployed, obsolete).
+	FromState     string `protobuf:"bytes,2,opt,name=from_state,json=fromState,proto3" json:"from_state,omitempty"`
+	ToState       string `protobuf:"bytes,3,opt,name=to_state,json=toState,proto3" json:"to_state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LineItemStateChanged) Reset() {
+	*x = LineItemStateChanged{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LineItemStateChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LineItemStateChanged) ProtoMessage() {}
+
+func (x *LineItemStateChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LineItemStateChanged.ProtoReflect.Descriptor instead.
+func (*LineItemStateChanged) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *LineItemStateChanged) GetActivationId() string {
+	if x != nil {
+		return x.ActivationId
+	}
+	return ""
+}
+
+func (x *LineItemStateChanged) GetFromState() string {
+	if x != nil {
+		return x.FromState
+	}
+	return ""
+}
+
+func (x *LineItemStateChanged) GetToState() string {
+	if x != nil {
+		return x.ToState
+	}
+	return ""
+}
+
 // LineItemSplit: subject tessera.entitlement.line_item.split (SPEC ENT-8).
 type LineItemSplit struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -1585,7 +1649,7 @@ type LineItemSplit struct {
 
 func (x *LineItemSplit) Reset() {
 	*x = LineItemSplit{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[24]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1597,7 +1661,7 @@ func (x *LineItemSplit) String() string {
 func (*LineItemSplit) ProtoMessage() {}
 
 func (x *LineItemSplit) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[24]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1610,7 +1674,7 @@ func (x *LineItemSplit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineItemSplit.ProtoReflect.Descriptor instead.
 func (*LineItemSplit) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{24}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *LineItemSplit) GetFromActivationId() string {
@@ -1660,7 +1724,7 @@ type BulkEntitlementCreated struct {
 
 func (x *BulkEntitlementCreated) Reset() {
 	*x = BulkEntitlementCreated{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[25]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1672,7 +1736,7 @@ func (x *BulkEntitlementCreated) String() string {
 func (*BulkEntitlementCreated) ProtoMessage() {}
 
 func (x *BulkEntitlementCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[25]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1685,7 +1749,7 @@ func (x *BulkEntitlementCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BulkEntitlementCreated.ProtoReflect.Descriptor instead.
 func (*BulkEntitlementCreated) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{25}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *BulkEntitlementCreated) GetBulkEntitlementId() string {
@@ -1724,7 +1788,7 @@ type RenewalRequested struct {
 
 func (x *RenewalRequested) Reset() {
 	*x = RenewalRequested{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[26]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1736,7 +1800,7 @@ func (x *RenewalRequested) String() string {
 func (*RenewalRequested) ProtoMessage() {}
 
 func (x *RenewalRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[26]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1749,7 +1813,7 @@ func (x *RenewalRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewalRequested.ProtoReflect.Descriptor instead.
 func (*RenewalRequested) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{26}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RenewalRequested) GetActivationIds() []string {
@@ -1795,7 +1859,7 @@ type CatalogChanged struct {
 
 func (x *CatalogChanged) Reset() {
 	*x = CatalogChanged{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[27]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1807,7 +1871,7 @@ func (x *CatalogChanged) String() string {
 func (*CatalogChanged) ProtoMessage() {}
 
 func (x *CatalogChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[27]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1820,7 +1884,7 @@ func (x *CatalogChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogChanged.ProtoReflect.Descriptor instead.
 func (*CatalogChanged) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{27}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CatalogChanged) GetResource() string {
@@ -1855,7 +1919,7 @@ type SigningKeyRotated struct {
 
 func (x *SigningKeyRotated) Reset() {
 	*x = SigningKeyRotated{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[28]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1867,7 +1931,7 @@ func (x *SigningKeyRotated) String() string {
 func (*SigningKeyRotated) ProtoMessage() {}
 
 func (x *SigningKeyRotated) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[28]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1880,7 +1944,7 @@ func (x *SigningKeyRotated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningKeyRotated.ProtoReflect.Descriptor instead.
 func (*SigningKeyRotated) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{28}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SigningKeyRotated) GetKeyId() string {
@@ -1912,7 +1976,7 @@ type FulfillmentEmailed struct {
 
 func (x *FulfillmentEmailed) Reset() {
 	*x = FulfillmentEmailed{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[29]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1924,7 +1988,7 @@ func (x *FulfillmentEmailed) String() string {
 func (*FulfillmentEmailed) ProtoMessage() {}
 
 func (x *FulfillmentEmailed) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[29]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1937,7 +2001,7 @@ func (x *FulfillmentEmailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FulfillmentEmailed.ProtoReflect.Descriptor instead.
 func (*FulfillmentEmailed) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{29}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *FulfillmentEmailed) GetFulfillmentId() string {
@@ -1992,7 +2056,7 @@ type FulfillmentReplaced struct {
 
 func (x *FulfillmentReplaced) Reset() {
 	*x = FulfillmentReplaced{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[30]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2004,7 +2068,7 @@ func (x *FulfillmentReplaced) String() string {
 func (*FulfillmentReplaced) ProtoMessage() {}
 
 func (x *FulfillmentReplaced) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[30]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2017,7 +2081,7 @@ func (x *FulfillmentReplaced) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FulfillmentReplaced.ProtoReflect.Descriptor instead.
 func (*FulfillmentReplaced) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{30}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *FulfillmentReplaced) GetFulfillmentId() string {
@@ -2069,7 +2133,7 @@ type ConsolidatedLicenseCreated struct {
 
 func (x *ConsolidatedLicenseCreated) Reset() {
 	*x = ConsolidatedLicenseCreated{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[31]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2081,7 +2145,7 @@ func (x *ConsolidatedLicenseCreated) String() string {
 func (*ConsolidatedLicenseCreated) ProtoMessage() {}
 
 func (x *ConsolidatedLicenseCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[31]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2094,7 +2158,7 @@ func (x *ConsolidatedLicenseCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsolidatedLicenseCreated.ProtoReflect.Descriptor instead.
 func (*ConsolidatedLicenseCreated) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{31}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ConsolidatedLicenseCreated) GetConsolidatedLicenseId() string {
@@ -2138,7 +2202,7 @@ type ConsolidatedLicenseRetired struct {
 
 func (x *ConsolidatedLicenseRetired) Reset() {
 	*x = ConsolidatedLicenseRetired{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[32]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2150,7 +2214,7 @@ func (x *ConsolidatedLicenseRetired) String() string {
 func (*ConsolidatedLicenseRetired) ProtoMessage() {}
 
 func (x *ConsolidatedLicenseRetired) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[32]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2163,7 +2227,7 @@ func (x *ConsolidatedLicenseRetired) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsolidatedLicenseRetired.ProtoReflect.Descriptor instead.
 func (*ConsolidatedLicenseRetired) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{32}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ConsolidatedLicenseRetired) GetConsolidatedLicenseId() string {
@@ -2313,7 +2377,12 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\x13LineItemTransferred\x12#\n" +
 	"\ractivation_id\x18\x01 \x01(\tR\factivationId\x12&\n" +
 	"\x0ffrom_account_id\x18\x02 \x01(\tR\rfromAccountId\x12\"\n" +
-	"\rto_account_id\x18\x03 \x01(\tR\vtoAccountId\"\xcf\x01\n" +
+	"\rto_account_id\x18\x03 \x01(\tR\vtoAccountId\"u\n" +
+	"\x14LineItemStateChanged\x12#\n" +
+	"\ractivation_id\x18\x01 \x01(\tR\factivationId\x12\x1d\n" +
+	"\n" +
+	"from_state\x18\x02 \x01(\tR\tfromState\x12\x19\n" +
+	"\bto_state\x18\x03 \x01(\tR\atoState\"\xcf\x01\n" +
 	"\rLineItemSplit\x12,\n" +
 	"\x12from_activation_id\x18\x01 \x01(\tR\x10fromActivationId\x12(\n" +
 	"\x10to_activation_id\x18\x02 \x01(\tR\x0etoActivationId\x12\"\n" +
@@ -2375,7 +2444,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),                // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),               // 1: tessera.events.v1.AccountCreated
@@ -2401,21 +2470,22 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*LineItemEmailed)(nil),              // 21: tessera.events.v1.LineItemEmailed
 	(*SubscriptionTokenChanged)(nil),     // 22: tessera.events.v1.SubscriptionTokenChanged
 	(*LineItemTransferred)(nil),          // 23: tessera.events.v1.LineItemTransferred
-	(*LineItemSplit)(nil),                // 24: tessera.events.v1.LineItemSplit
-	(*BulkEntitlementCreated)(nil),       // 25: tessera.events.v1.BulkEntitlementCreated
-	(*RenewalRequested)(nil),             // 26: tessera.events.v1.RenewalRequested
-	(*CatalogChanged)(nil),               // 27: tessera.events.v1.CatalogChanged
-	(*SigningKeyRotated)(nil),            // 28: tessera.events.v1.SigningKeyRotated
-	(*FulfillmentEmailed)(nil),           // 29: tessera.events.v1.FulfillmentEmailed
-	(*FulfillmentReplaced)(nil),          // 30: tessera.events.v1.FulfillmentReplaced
-	(*ConsolidatedLicenseCreated)(nil),   // 31: tessera.events.v1.ConsolidatedLicenseCreated
-	(*ConsolidatedLicenseRetired)(nil),   // 32: tessera.events.v1.ConsolidatedLicenseRetired
-	nil,                                  // 33: tessera.events.v1.OrdersRejected.FieldViolationsEntry
-	(*timestamppb.Timestamp)(nil),        // 34: google.protobuf.Timestamp
+	(*LineItemStateChanged)(nil),         // 24: tessera.events.v1.LineItemStateChanged
+	(*LineItemSplit)(nil),                // 25: tessera.events.v1.LineItemSplit
+	(*BulkEntitlementCreated)(nil),       // 26: tessera.events.v1.BulkEntitlementCreated
+	(*RenewalRequested)(nil),             // 27: tessera.events.v1.RenewalRequested
+	(*CatalogChanged)(nil),               // 28: tessera.events.v1.CatalogChanged
+	(*SigningKeyRotated)(nil),            // 29: tessera.events.v1.SigningKeyRotated
+	(*FulfillmentEmailed)(nil),           // 30: tessera.events.v1.FulfillmentEmailed
+	(*FulfillmentReplaced)(nil),          // 31: tessera.events.v1.FulfillmentReplaced
+	(*ConsolidatedLicenseCreated)(nil),   // 32: tessera.events.v1.ConsolidatedLicenseCreated
+	(*ConsolidatedLicenseRetired)(nil),   // 33: tessera.events.v1.ConsolidatedLicenseRetired
+	nil,                                  // 34: tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	(*timestamppb.Timestamp)(nil),        // 35: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	34, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
-	33, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	35, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	34, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
 	2,  // [2:2] is the sub-list for method output_type
 	2,  // [2:2] is the sub-list for method input_type
 	2,  // [2:2] is the sub-list for extension type_name
@@ -2434,7 +2504,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   34,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

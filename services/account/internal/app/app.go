@@ -37,7 +37,9 @@ type Store interface {
 	ListAuditEvents(ctx context.Context, tenant string, q filter.Query) ([]events.AuditEvent, string, error)
 	UpdateUser(ctx context.Context, tenant, id string, fn func(*User) error) (User, error)
 	UpdateAccount(ctx context.Context, tenant, id string, fn func(*Account) error) (Account, error)
-	Administrators(ctx context.Context, tenant string, accounts []string) ([]Administrator, error)
+	// Administrators lists up to limit administrators of the accounts, by account,
+	// last name, first name and user ID, after the given one (nil: from the start).
+	Administrators(ctx context.Context, tenant string, accounts []string, after *Administrator, limit int) ([]Administrator, error)
 	CreateAccountWithUser(ctx context.Context, tenant string, acc Account, u User) (User, error)
 	CreateKeySession(ctx context.Context, s KeySession) error
 	KeySessionByHash(ctx context.Context, hash []byte) (KeySession, error)
@@ -51,7 +53,7 @@ type Store interface {
 
 // Mailer sends email.
 type Mailer interface {
-	Send(m mail.Message) error
+	Send(ctx context.Context, m mail.Message) error
 }
 
 // Config tunes the use cases.

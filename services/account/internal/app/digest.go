@@ -68,5 +68,5 @@ func (a *App) sendDigest(ctx context.Context, j ScheduledEmail) error {
 		fmt.Fprintf(&b, "  %s  %-12s %s (%s) for %s, %d days\n", it.EndTime.Format(time.DateOnly), it.Kind, it.ActivationID, it.ProductID, it.AccountName, it.DaysRemaining)
 	}
 	b.WriteString("\nYou get this digest because you subscribed to expiring-entitlement emails.\n")
-	return a.mailer.Send(mail.Message{To: to, Subject: fmt.Sprintf("%d entitlements end soon", len(items)), Text: b.String()})
+	return a.mailer.Send(ctx, mail.Message{To: to, Subject: fmt.Sprintf("%d entitlements end soon", len(items)), Text: b.String()})
 }

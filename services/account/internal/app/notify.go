@@ -35,7 +35,7 @@ func (a *App) SendLicenseEmail(ctx context.Context, tenant string, ev *eventspb.
 	if u.FirstName != "" || u.LastName != "" {
 		greeting = fmt.Sprintf("Hello %s %s", u.FirstName, u.LastName)
 	}
-	return a.mailer.Send(mail.Message{
+	return a.mailer.Send(ctx, mail.Message{
 		To:      to,
 		Subject: fmt.Sprintf("Your license for %s", ev.GetActivationId()),
 		Text: fmt.Sprintf("%s,\n\nyour license for activation ID %s on host %s (%d seat(s)) is attached as %s.\n\nFulfillment: %s\n",
@@ -51,7 +51,7 @@ func (a *App) SendTrialEmail(ctx context.Context, tenant string, ev *eventspb.Tr
 	if err != nil || len(to) == 0 {
 		return err
 	}
-	return a.mailer.Send(mail.Message{
+	return a.mailer.Send(ctx, mail.Message{
 		To:      to,
 		Subject: "Your trial registration",
 		Text: fmt.Sprintf("Hello %s %s,\n\nyou are registered for the trials %s for account %s.\nTheir entitlements: %s.\n",
@@ -77,7 +77,7 @@ func (a *App) SendEDeliveryEmail(ctx context.Context, tenant string, ev *eventsp
 	if len(to) == 0 {
 		return nil
 	}
-	return a.mailer.Send(mail.Message{
+	return a.mailer.Send(ctx, mail.Message{
 		To:      to,
 		Subject: fmt.Sprintf("Your entitlement %s (order %s)", ev.GetEntitlementId(), ev.GetOrderId()),
 		Text: fmt.Sprintf("Hello,\n\nyour order %s is ready as entitlement %s.\nActivation IDs:\n  %s\n\nUse them to activate your licenses.\n",
@@ -86,20 +86,20 @@ func (a *App) SendEDeliveryEmail(ctx context.Context, tenant string, ev *eventsp
 }
 
 // SendLineItemEmail sends a line item summary someone asked to email (SPEC ENT-10).
-func (a *App) SendLineItemEmail(_ context.Context, _ string, ev *eventspb.LineItemEmailed) error {
+func (a *App) SendLineItemEmail(ctx context.Context, _ string, ev *eventspb.LineItemEmailed) error {
 	if len(ev.GetTo()) == 0 {
 		return nil
 	}
-	return a.mailer.Send(mail.Message{To: ev.GetTo(), Subject: ev.GetSubject(), Text: ev.GetText()})
+	return a.mailer.Send(ctx, mail.Message{To: ev.GetTo(), Subject: ev.GetSubject(), Text: ev.GetText()})
 }
 
 // SendFulfillmentEmail sends a license someone asked to email, attached as
 // LicenseFile.lic (SPEC LIC-7).
-func (a *App) SendFulfillmentEmail(_ context.Context, _ string, ev *eventspb.FulfillmentEmailed) error {
+func (a *App) SendFulfillmentEmail(ctx context.Context, _ string, ev *eventspb.FulfillmentEmailed) error {
 	if len(ev.GetTo()) == 0 {
 		return nil
 	}
-	return a.mailer.Send(mail.Message{
+	return a.mailer.Send(ctx, mail.Message{
 		To: ev.GetTo(), Subject: ev.GetSubject(), Text: ev.GetText(),
 		Attachments: []mail.Attachment{{Filename: LicenseFileName, ContentType: "text/plain; charset=utf-8", Data: []byte(ev.GetLicenseText())}},
 	})
@@ -112,7 +112,7 @@ func (a *App) SendTransferEmail(ctx context.Context, tenant string, ev *eventspb
 	if err != nil || len(to) == 0 {
 		return err
 	}
-	return a.mailer.Send(mail.Message{
+	return a.mailer.Send(ctx, mail.Message{
 		To:      to,
 		Subject: fmt.Sprintf("Line item %s is being transferred", ev.GetActivationId()),
 		Text: fmt.Sprintf("Hello,\n\nline item %s is moving from account %s to account %s.\nIt is on hold until the producer approves the transfer.\n",
@@ -127,7 +127,7 @@ func (a *App) SendSplitEmail(ctx context.Context, tenant string, ev *eventspb.Li
 	if err != nil || len(to) == 0 {
 		return err
 	}
-	return a.mailer.Send(mail.Message{
+	return a.mailer.Send(ctx, mail.Message{
 		To:      to,
 		Subject: fmt.Sprintf("%d seats for account %s", ev.GetQuantity(), ev.GetToAccountId()),
 		Text: fmt.Sprintf("Hello %s %s,\n\n%d seats of line item %s now belong to account %s, as line item %s.\n",
@@ -150,7 +150,7 @@ func (a *App) SendRenewalRequest(ctx context.Context, tenant string, ev *eventsp
 	if len(to) == 0 {
 		return nil
 	}
-	return a.mailer.Send(mail.Message{
+	return a.mailer.Send(ctx, mail.Message{
 		To:      to,
 		Subject: fmt.Sprintf("Renewal request from %s %s", u.FirstName, u.LastName),
 		Text: fmt.Sprintf("Hello,\n\n%s %s (%s) asks to renew:\n\n%s\nNote: %s\n",
@@ -195,7 +195,7 @@ func (a *App) SendReactivationEmail(ctx context.Context, tenant string, ev *even
 	if err != nil || len(to) == 0 {
 		return err
 	}
-	return a.mailer.Send(mail.Message{
+	return a.mailer.Send(ctx, mail.Message{
 		To:      to,
 		Subject: "Your Tessera user has been reactivated",
 		Text: fmt.Sprintf("Hello,\n\nthe user %s (%s %s) has been reactivated by an administrator and can sign in again with its existing password.\n",

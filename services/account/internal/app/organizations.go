@@ -247,7 +247,7 @@ func (a *App) InviteMembers(ctx context.Context, orgID, list string) (Organizati
 		// Invitations carry a secret, so they are mailed directly, like temporary
 		// passwords (ADR 0005). A failed mail leaves the invitation to be re-sent by
 		// removing and inviting again.
-		err := a.mailer.Send(mailpkg.Message{
+		err := a.mailer.Send(ctx, mailpkg.Message{
 			To:      []string{e},
 			Subject: fmt.Sprintf("Invitation to the organization %q", o.DisplayName),
 			Text: fmt.Sprintf("Hello,\n\nyou are invited to share licenses in the organization %q.\n\nSign in and accept:\n  POST %s/v1/invitations/%s:accept\n\nThe invitation stays pending until you accept it.\n",

@@ -169,7 +169,7 @@ func (a *App) mailTemporaryPassword(ctx context.Context, tenant string, u User, 
 	if len(to) == 0 {
 		return errs.FailedPrecondition("NO_RECIPIENT", "nobody can receive the temporary password of %s", u.Username)
 	}
-	err = a.mailer.Send(mail.Message{
+	err = a.mailer.Send(ctx, mail.Message{
 		To:      to,
 		Subject: "Your temporary Tessera password",
 		Text: fmt.Sprintf("Hello %s %s,\n\n%s\n\nUser name: %s\nTemporary password: %s\n\nYou will be asked to choose a new password when you sign in.\n",

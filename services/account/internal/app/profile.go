@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/mail"
 	"regexp"
@@ -156,10 +157,39 @@ func (a *App) UpdateUser(ctx context.Context, id string, patch UserPatch) (User,
 	})
 }
 
-// ListAdministrators lists the administrators of the caller's accounts (ACC-13).
-func (a *App) ListAdministrators(ctx context.Context) ([]Administrator, error) {
+// ListAdministrators lists a page of the administrators of the caller's accounts
+// (ACC-13), by account, then name.
+func (a *App) ListAdministrators(ctx context.Context, pageSize int, pageToken string) ([]Administrator, string, error) {
+	size, afterKey, err := page(pageSize, pageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	after, err := administratorCursor(afterKey)
+	if err != nil {
+		return nil, "", err
+	}
 	p, _ := authz.FromContext(ctx)
-	return a.store.Administrators(ctx, p.GetTenantId(), p.GetAccountIds())
+	list, err := a.store.Administrators(ctx, p.GetTenantId(), p.GetAccountIds(), after, size+1)
+	if err != nil || len(list) <= size {
+		return list, "", err
+	}
+	list = list[:size]
+	last := list[size-1]
+	key, err := json.Marshal([]string{last.AccountID, last.LastName, last.FirstName, last.UserID})
+	return list, nextPage(string(key)), err
+}
+
+// administratorCursor reads where a page of administrators starts (nil: from the
+// beginning): the last one's account, last name, first name and user ID as JSON.
+func administratorCursor(key string) (*Administrator, error) {
+	if key == "" {
+		return nil, nil
+	}
+	var k []string
+	if json.Unmarshal([]byte(key), &k) != nil || len(k) != 4 || k[0] == "" || k[3] == "" {
+		return nil, errs.Invalid("page_token", "is not a token this service issued")
+	}
+	return &Administrator{AccountID: k[0], LastName: k[1], FirstName: k[2], UserID: k[3]}, nil
 }
 
 // ProductLines is what linking users to product lines needs of the catalog.

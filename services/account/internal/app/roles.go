@@ -6,6 +6,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tessera-dev/tessera/services/platform/authz"
@@ -28,6 +29,8 @@ func (r CustomRole) role() authz.Role {
 type RoleStore interface {
 	CreateRole(ctx context.Context, tenant string, r CustomRole) (CustomRole, error)
 	ListRoles(ctx context.Context, tenant string) ([]CustomRole, error)
+	// ListRolesAfter lists up to limit custom roles by ID, after the given ID.
+	ListRolesAfter(ctx context.Context, tenant, afterID string, limit int) ([]CustomRole, error)
 	UpdateRole(ctx context.Context, tenant, id string, fn func(*CustomRole) error) (CustomRole, error)
 	DeleteRole(ctx context.Context, tenant, id string) error
 }
@@ -112,15 +115,57 @@ func (a *App) DeleteRole(ctx context.Context, id string) error {
 	return a.store.DeleteRole(ctx, authz.MustTenant(ctx), id)
 }
 
-// ListRoles returns the built-in roles, then the tenant's own, each sorted by ID.
-func (a *App) ListRoles(ctx context.Context) ([]CustomRole, error) {
-	var out []CustomRole
-	for _, id := range slices.Sorted(maps.Keys(authz.Roles)) {
-		r := authz.Roles[id]
-		out = append(out, CustomRole{ID: r.ID, DisplayName: r.ID, TenantWide: r.TenantWide, Permissions: r.Permissions})
+// ListRoles returns a page of the roles: the built-in ones, then the tenant's own,
+// each sorted by ID. A page token keeps the last role's ID and which of the two
+// parts it was in ("b:" built-in, "c:" custom).
+func (a *App) ListRoles(ctx context.Context, pageSize int, pageToken string) ([]CustomRole, string, error) {
+	size, after, err := page(pageSize, pageToken)
+	if err != nil {
+		return nil, "", err
 	}
-	custom, err := a.store.ListRoles(ctx, authz.MustTenant(ctx))
-	return append(out, custom...), err
+	part, afterID, err := roleCursor(after)
+	if err != nil {
+		return nil, "", err
+	}
+	var out []CustomRole
+	if part != "c" {
+		for _, id := range slices.Sorted(maps.Keys(authz.Roles)) {
+			if id > afterID {
+				r := authz.Roles[id]
+				out = append(out, CustomRole{ID: r.ID, DisplayName: r.ID, TenantWide: r.TenantWide, Permissions: r.Permissions})
+			}
+		}
+		afterID = ""
+	}
+	if len(out) <= size {
+		custom, err := a.store.ListRolesAfter(ctx, authz.MustTenant(ctx), afterID, size+1-len(out))
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, custom...)
+	}
+	if len(out) <= size {
+		return out, "", nil
+	}
+	out = out[:size]
+	last := out[size-1].ID
+	if _, builtIn := authz.Roles[last]; builtIn {
+		return out, nextPage("b:" + last), nil
+	}
+	return out, nextPage("c:" + last), nil
+}
+
+// roleCursor reads where a page of roles starts: "" from the beginning, else "b:"
+// or "c:" (after a built-in or a custom role) and the role's ID.
+func roleCursor(after string) (part, id string, err error) {
+	if after == "" {
+		return "", "", nil
+	}
+	part, id, _ = strings.Cut(after, ":")
+	if id == "" || (part != "b" && part != "c") {
+		return "", "", errs.Invalid("page_token", "is not a token this service issued")
+	}
+	return part, id, nil
 }
 
 // roles returns every role of the tenant, built-in and custom, by ID.

@@ -519,12 +519,12 @@ func (s *Server) UpdateUser(ctx context.Context, req *accountpb.UpdateUserReques
 }
 
 // ListAdministrators implements AccountService.
-func (s *Server) ListAdministrators(ctx context.Context, _ *accountpb.ListAdministratorsRequest) (*accountpb.ListAdministratorsResponse, error) {
-	list, err := s.app.ListAdministrators(ctx)
+func (s *Server) ListAdministrators(ctx context.Context, req *accountpb.ListAdministratorsRequest) (*accountpb.ListAdministratorsResponse, error) {
+	list, next, err := s.app.ListAdministrators(ctx, int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
-	out := &accountpb.ListAdministratorsResponse{}
+	out := &accountpb.ListAdministratorsResponse{NextPageToken: next}
 	for _, a := range list {
 		out.Administrators = append(out.Administrators, &accountpb.Administrator{
 			User: "users/" + a.UserID, FirstName: a.FirstName, LastName: a.LastName, Email: a.Email,
@@ -575,12 +575,12 @@ func (s *Server) UpdateAccount(ctx context.Context, req *accountpb.UpdateAccount
 }
 
 // ListRoles implements AccountService: the built-in roles, then the tenant's own.
-func (s *Server) ListRoles(ctx context.Context, _ *accountpb.ListRolesRequest) (*accountpb.ListRolesResponse, error) {
-	roles, err := s.app.ListRoles(ctx)
+func (s *Server) ListRoles(ctx context.Context, req *accountpb.ListRolesRequest) (*accountpb.ListRolesResponse, error) {
+	roles, next, err := s.app.ListRoles(ctx, int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
-	out := &accountpb.ListRolesResponse{}
+	out := &accountpb.ListRolesResponse{NextPageToken: next}
 	for _, r := range roles {
 		out.Roles = append(out.Roles, rolePB(r))
 	}

@@ -67,6 +67,15 @@ func (s *Store) ListRoles(ctx context.Context, tenant string) ([]app.CustomRole,
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.CustomRole, error) { return scanRole(r) })
 }
 
+// ListRolesAfter lists up to limit of a tenant's custom roles by ID, after afterID.
+func (s *Store) ListRolesAfter(ctx context.Context, tenant, afterID string, limit int) ([]app.CustomRole, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+roleCols+` FROM roles WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3`, tenant, afterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.CustomRole, error) { return scanRole(r) })
+}
+
 // revokeHolders refreshes the sessions of every user holding the role.
 func revokeHolders(ctx context.Context, tx pgx.Tx, tenant, roleID string) error {
 	rows, err := tx.Query(ctx, `SELECT DISTINCT user_id FROM memberships WHERE tenant_id = $1 AND $2 = ANY(roles)`, tenant, roleID)

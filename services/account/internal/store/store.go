@@ -555,13 +555,20 @@ func (s *Store) UpdateUser(ctx context.Context, tenant, id string, fn func(*app.
 }
 
 // Administrators lists the users holding an admin role in the accounts.
-func (s *Store) Administrators(ctx context.Context, tenant string, accounts []string) ([]app.Administrator, error) {
+func (s *Store) Administrators(ctx context.Context, tenant string, accounts []string, after *app.Administrator, limit int) ([]app.Administrator, error) {
+	var from []any
+	if after != nil {
+		from = []any{after.AccountID, after.LastName, after.FirstName, after.UserID}
+	} else {
+		from = []any{nil, nil, nil, nil}
+	}
 	rows, err := s.pool.Query(ctx, `SELECT u.id, u.first_name, u.last_name, u.email, a.id, a.display_name
 		FROM memberships m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id
 		JOIN accounts a ON a.tenant_id = m.tenant_id AND a.id = m.account_id
 		WHERE m.tenant_id = $1 AND m.account_id = ANY($2) AND u.status = 'active'
 		  AND m.roles && ARRAY['producer_admin', 'customer_admin', 'partner_admin']::text[]
-		ORDER BY a.id, u.last_name, u.first_name, u.id`, tenant, accounts)
+		  AND ($3::text IS NULL OR (a.id, u.last_name, u.first_name, u.id) > ($3::text, $4::text, $5::text, $6::text))
+		ORDER BY a.id, u.last_name, u.first_name, u.id LIMIT $7`, append(append([]any{tenant, accounts}, from...), limit)...)
 	if err != nil {
 		return nil, err
 	}

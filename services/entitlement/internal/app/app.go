@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
@@ -21,6 +20,10 @@ type Store interface {
 	ListAuditEvents(ctx context.Context, tenant string, q filter.Query) ([]events.AuditEvent, string, error)
 	CreateLicenseModel(ctx context.Context, tenant string, m LicenseModel) (LicenseModel, error)
 	GetLicenseModel(ctx context.Context, tenant, id string) (LicenseModel, error)
+	ListLicenseModels(ctx context.Context, tenant string, q filter.Query) ([]LicenseModel, string, error)
+	// UpdateLicenseModel applies fn under the model's row lock; inUse tells whether a
+	// product or line item refers to the model.
+	UpdateLicenseModel(ctx context.Context, tenant, id string, fn func(m *LicenseModel, inUse bool) error) (LicenseModel, error)
 	CreateProduct(ctx context.Context, tenant string, p Product) (Product, error)
 	GetProduct(ctx context.Context, tenant, id string) (Product, error)
 	UpdateProduct(ctx context.Context, tenant, id string, fn func(*Product) error) (Product, error)
@@ -41,6 +44,10 @@ type Store interface {
 	RedeemWebRegisterKey(ctx context.Context, tenant, key string, e Entitlement) (Entitlement, error)
 	SplitBulkEntitlement(ctx context.Context, tenant, fromID, newID, retailer string, keyCount int, requestID string) (BulkEntitlement, error)
 	DecideTransfer(ctx context.Context, tenant, activationID string, approve bool) (LineItem, error)
+	// SetLineItemState moves a line item to state under its row lock when it is in
+	// one of from, with the event for the change; in state already, it changes
+	// nothing.
+	SetLineItemState(ctx context.Context, tenant, activationID, state string, from []string) (LineItem, error)
 	RevokeSubscriptionToken(ctx context.Context, tenant, accountID string) error
 	SubscriptionAccount(ctx context.Context, tenant string, hash []byte) (string, error)
 	UsableLineItems(ctx context.Context, tenant, accountID string, now time.Time) ([]LineItem, error)
@@ -64,9 +71,9 @@ type Store interface {
 	AvailableTrials(ctx context.Context, tenant, userID string) ([]Trial, error)
 	RegisterTrials(ctx context.Context, tenant, userID, accountID string, partNumbers []string, ents []Entitlement) error
 	GetProductLine(ctx context.Context, tenant, id string) (ProductLine, error)
-	ListProductLines(ctx context.Context, tenant string) ([]ProductLine, error)
+	ListProductLines(ctx context.Context, tenant string, q filter.Query) ([]ProductLine, string, error)
 	GetServicePlan(ctx context.Context, tenant, id string) (ServicePlan, error)
-	ListServicePlans(ctx context.Context, tenant string) ([]ServicePlan, error)
+	ListServicePlans(ctx context.Context, tenant string, q filter.Query) ([]ServicePlan, string, error)
 	AssignKey(ctx context.Context, tenant string, k EntitlementKey, accountID string) (EntitlementKey, error)
 }
 
@@ -79,24 +86,33 @@ type Accounts interface {
 	NamedLike(ctx context.Context, pattern string) ([]string, error)
 }
 
-var (
-	meter                  = otel.Meter("github.com/tessera-dev/tessera/services/entitlement")
-	ordersIngested, _      = meter.Int64Counter("tessera.entitlement.orders_ingested", metric.WithDescription("Orders turned into entitlements (resends not counted)"))
-	seatsReserved, _       = meter.Int64Counter("tessera.entitlement.seats_reserved", metric.WithDescription("Seats reserved by other services"))
-	seatsReleased, _       = meter.Int64Counter("tessera.entitlement.seats_released", metric.WithDescription("Seats given back"))
-	reservationsExpired, _ = meter.Int64Counter("tessera.entitlement.reservations_expired", metric.WithDescription("Reservations released by the reconciler because their holder never settled them"))
-)
+// counters are the service's business metrics, made by its own meter provider so
+// they carry its service.name.
+type counters struct {
+	ordersIngested, seatsReserved, seatsReleased, reservationsExpired metric.Int64Counter
+}
+
+func newCounters(mp metric.MeterProvider) counters {
+	meter := mp.Meter("github.com/tessera-dev/tessera/services/entitlement")
+	var c counters
+	c.ordersIngested, _ = meter.Int64Counter("tessera.entitlement.orders_ingested", metric.WithDescription("Orders turned into entitlements (resends not counted)"))
+	c.seatsReserved, _ = meter.Int64Counter("tessera.entitlement.seats_reserved", metric.WithDescription("Seats reserved by other services"))
+	c.seatsReleased, _ = meter.Int64Counter("tessera.entitlement.seats_released", metric.WithDescription("Seats given back"))
+	c.reservationsExpired, _ = meter.Int64Counter("tessera.entitlement.reservations_expired", metric.WithDescription("Reservations released by the reconciler because their holder never settled them"))
+	return c
+}
 
 // App is the entitlement service's use cases.
 type App struct {
 	store    Store
 	accounts Accounts
 	now      func() time.Time
+	counters counters
 }
 
-// New returns the use cases.
-func New(store Store, accounts Accounts) *App {
-	return &App{store: store, accounts: accounts, now: time.Now}
+// New returns the use cases; mp makes their metrics.
+func New(store Store, accounts Accounts, mp metric.MeterProvider) *App {
+	return &App{store: store, accounts: accounts, now: time.Now, counters: newCounters(mp)}
 }
 
 func tenantAttr(tenant string) metric.AddOption {

@@ -25,6 +25,15 @@ var HostIDTypes = licfile.Kinds()
 func (a *App) CreateLicenseModel(ctx context.Context, m LicenseModel) (LicenseModel, error) {
 	var v errs.Violations
 	m.ID = ids.Resolve(&v, "license_model_id", authz.MustTenant(ctx), "LM", m.ID, m.RequestID)
+	checkLicenseModel(&v, m)
+	if err := v.Err(); err != nil {
+		return LicenseModel{}, err
+	}
+	return a.store.CreateLicenseModel(ctx, authz.MustTenant(ctx), m)
+}
+
+// checkLicenseModel validates a license model's own fields.
+func checkLicenseModel(v *errs.Violations, m LicenseModel) {
 	v.Require("license_model.display_name", m.DisplayName)
 	if !slices.Contains(modelTypes, m.Type) {
 		v.Add("license_model.type", "is required")
@@ -34,11 +43,68 @@ func (a *App) CreateLicenseModel(ctx context.Context, m LicenseModel) (LicenseMo
 			v.Add("license_model.allowed_host_id_types", "unknown host ID type %q", t)
 		}
 	}
-	checkModelAttributes(&v, m)
-	if err := v.Err(); err != nil {
-		return LicenseModel{}, err
+	checkModelAttributes(v, m)
+}
+
+// ListLicenseModels lists a page of the tenant's license models.
+func (a *App) ListLicenseModels(ctx context.Context, q filter.Query) ([]LicenseModel, string, error) {
+	return a.store.ListLicenseModels(ctx, authz.MustTenant(ctx), q)
+}
+
+// LicenseModelPatch says what UpdateLicenseModel changes; nil fields stay.
+type LicenseModelPatch struct {
+	DisplayName, Type  *string
+	AllowedHostIDTypes *[]string
+	ExtraActivations   *int64
+	OverdraftAllowed   *bool
+	Defaults           *LicenseDefaults
+	Returns            *LifecyclePolicy
+	Repairs, Rehosts   *LifecyclePolicy
+}
+
+// UpdateLicenseModel changes a license model under its row lock. Once a product
+// sells under it or a line item uses it, the type is fixed (issued licenses and
+// seat counting depend on it) and host ID types may be added but not removed
+// (fulfillments are locked to them). Extra activations and overdraft apply to line
+// items made from then on: line items keep what they were made with. Defaults and
+// lifecycle policies apply to licenses and returns from then on.
+func (a *App) UpdateLicenseModel(ctx context.Context, id string, patch LicenseModelPatch) (LicenseModel, error) {
+	return a.store.UpdateLicenseModel(ctx, authz.MustTenant(ctx), id, func(m *LicenseModel, inUse bool) error {
+		before := *m
+		set(&m.DisplayName, patch.DisplayName)
+		set(&m.Type, patch.Type)
+		set(&m.AllowedHostIDTypes, patch.AllowedHostIDTypes)
+		set(&m.ExtraActivations, patch.ExtraActivations)
+		set(&m.OverdraftAllowed, patch.OverdraftAllowed)
+		set(&m.Defaults, patch.Defaults)
+		set(&m.Policies.Returns, patch.Returns)
+		set(&m.Policies.Repairs, patch.Repairs)
+		set(&m.Policies.Rehosts, patch.Rehosts)
+		var v errs.Violations
+		checkLicenseModel(&v, *m)
+		if err := v.Err(); err != nil {
+			return err
+		}
+		if !inUse {
+			return nil
+		}
+		if m.Type != before.Type {
+			return errs.FailedPrecondition("LICENSE_MODEL_IN_USE", "license model %s is in use; its type cannot change", id)
+		}
+		for _, t := range before.AllowedHostIDTypes {
+			if !slices.Contains(m.AllowedHostIDTypes, t) {
+				return errs.FailedPrecondition("LICENSE_MODEL_IN_USE", "license model %s is in use; host ID type %s cannot be removed", id, t)
+			}
+		}
+		return nil
+	})
+}
+
+// set overwrites *dst with *src when src is given.
+func set[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
 	}
-	return a.store.CreateLicenseModel(ctx, authz.MustTenant(ctx), m)
 }
 
 // GetLicenseModel reads a license model.
@@ -202,9 +268,9 @@ func (a *App) GetProductLine(ctx context.Context, id string) (ProductLine, error
 	return a.store.GetProductLine(ctx, authz.MustTenant(ctx), id)
 }
 
-// ListProductLines lists the tenant's product lines.
-func (a *App) ListProductLines(ctx context.Context) ([]ProductLine, error) {
-	return a.store.ListProductLines(ctx, authz.MustTenant(ctx))
+// ListProductLines lists a page of the tenant's product lines.
+func (a *App) ListProductLines(ctx context.Context, q filter.Query) ([]ProductLine, string, error) {
+	return a.store.ListProductLines(ctx, authz.MustTenant(ctx), q)
 }
 
 // GetProduct reads a product.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 )
 
 // Expiring kinds: what ends.
@@ -26,6 +27,9 @@ type ExpiringQuery struct {
 	Search, OrderBy                              string
 	// Accounts, when set, narrows the view to these accounts.
 	Accounts []string
+	// PageSize (default 50, at most 1000) and PageToken page through the view.
+	PageSize  int
+	PageToken string
 }
 
 // ExpiringLineItem is one row of the view.
@@ -48,6 +52,9 @@ type ExpiringFilter struct {
 	NamedAccounts []string
 }
 
+// sortableTime formats times so that their text sorts as the times do.
+const sortableTime = "2006-01-02T15:04:05.000000000Z"
+
 // MaxExpiring bounds the view (and its CSV export).
 const MaxExpiring = 1000
 
@@ -56,8 +63,11 @@ var expiringOrders = []string{"days_remaining", "expire_time", "type", "account_
 // ListExpiring answers the view: subscription and maintenance line items the caller
 // may see, ending within the window or already ended, newest-ending first by
 // default; truncated when more than MaxExpiring matched.
-func (a *App) ListExpiring(ctx context.Context, q ExpiringQuery) ([]ExpiringLineItem, bool, error) {
+func (a *App) ListExpiring(ctx context.Context, q ExpiringQuery) ([]ExpiringLineItem, string, bool, error) {
 	var v errs.Violations
+	if q.PageSize < 0 {
+		v.Add("page_size", "must not be negative")
+	}
 	if !q.Expiring && !q.Expired {
 		v.Add("expiring", "ask for expiring, expired or both")
 	}
@@ -78,11 +88,16 @@ func (a *App) ListExpiring(ctx context.Context, q ExpiringQuery) ([]ExpiringLine
 		v.Add("search", "must be at most 200 characters")
 	}
 	if err := v.Err(); err != nil {
-		return nil, false, err
+		return nil, "", false, err
+	}
+	fingerprint := fmt.Sprintf("%v|%v|%v|%v|%d|%q|%q|%q", q.Expiring, q.Expired, q.Subscription, q.Maintenance, q.WithinDays, q.Search, q.OrderBy, q.Accounts)
+	cursor, err := filter.DecodeCursor(q.PageToken, fingerprint)
+	if err != nil {
+		return nil, "", false, err
 	}
 	tenant, scope, ok := scopeOf(ctx)
 	if !ok {
-		return nil, false, nil
+		return nil, "", false, nil
 	}
 	if len(q.Accounts) > 0 {
 		// Narrow to the asked accounts within what the caller may see.
@@ -102,13 +117,13 @@ func (a *App) ListExpiring(ctx context.Context, q ExpiringQuery) ([]ExpiringLine
 		f.Like = likePattern(q.Search)
 		named, err := a.accounts.NamedLike(ctx, q.Search)
 		if err != nil {
-			return nil, false, err
+			return nil, "", false, err
 		}
 		f.NamedAccounts = named
 	}
 	rows, err := a.store.ListExpiring(ctx, tenant, f, MaxExpiring+1)
 	if err != nil {
-		return nil, false, err
+		return nil, "", false, err
 	}
 	truncated := len(rows) > MaxExpiring
 	rows = rows[:min(len(rows), MaxExpiring)]
@@ -123,30 +138,52 @@ func (a *App) ListExpiring(ctx context.Context, q ExpiringQuery) ([]ExpiringLine
 	}
 	names, err := a.accounts.Names(ctx, accounts)
 	if err != nil {
-		return nil, false, err
+		return nil, "", false, err
 	}
 	for i := range rows {
 		rows[i].AccountName = names[rows[i].LineItem.AccountID]
 	}
-	slices.SortStableFunc(rows, func(x, y ExpiringLineItem) int {
-		c := 0
+	// The view is ordered by one sort key and the activation ID; a page token keeps
+	// the last row's key and ID, so the next page starts after it however the view
+	// changed in between (no row twice, none skipped that stayed put).
+	sortKey := func(r ExpiringLineItem) string {
 		switch order {
-		case "days_remaining", "expire_time":
-			c = x.EndTime.Compare(y.EndTime)
 		case "type":
-			c = cmp.Compare(x.Kind, y.Kind)
+			return r.Kind
 		case "account_name":
-			c = cmp.Compare(strings.ToLower(x.AccountName), strings.ToLower(y.AccountName))
+			return strings.ToLower(r.AccountName)
 		}
+		return r.EndTime.UTC().Format(sortableTime) // fixed width: text order is time order
+	}
+	compare := func(xKey, xID, yKey, yID string) int {
+		c := cmp.Compare(xKey, yKey)
 		if c == 0 {
-			c = cmp.Compare(x.LineItem.ActivationID, y.LineItem.ActivationID)
+			c = cmp.Compare(xID, yID)
 		}
 		if desc == "desc" {
 			return -c
 		}
 		return c
+	}
+	slices.SortStableFunc(rows, func(x, y ExpiringLineItem) int {
+		return compare(sortKey(x), x.LineItem.ActivationID, sortKey(y), y.LineItem.ActivationID)
 	})
-	return rows, truncated, nil
+	if cursor != nil {
+		rows = slices.DeleteFunc(rows, func(r ExpiringLineItem) bool {
+			return compare(sortKey(r), r.LineItem.ActivationID, cursor.Key, cursor.ID) <= 0
+		})
+	}
+	size := q.PageSize
+	if size == 0 {
+		size = 50
+	}
+	size = min(size, 1000)
+	if len(rows) <= size {
+		return rows, "", truncated, nil
+	}
+	rows = rows[:size]
+	last := rows[size-1]
+	return rows, filter.Cursor{Key: sortKey(last), ID: last.LineItem.ActivationID, Query: fingerprint}.Encode(), truncated, nil
 }
 
 // daysBetween counts calendar days (UTC) from from's date to to's: 0 for later today,

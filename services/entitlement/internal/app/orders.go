@@ -29,6 +29,8 @@ type OrderLine struct {
 	// Type is a line type ("" for standard); Supersedes the line item an upgrade,
 	// upsell or renewal replaces.
 	Type, Supersedes string
+	// Draft makes a new line item start as a draft (SPEC ENT-4); amendments ignore it.
+	Draft bool
 }
 
 // Order is what an order system pushes in (SPEC ENT-3).
@@ -122,7 +124,7 @@ func (a *App) ingest(ctx context.Context, orders []Order, list string) ([]Entitl
 			}
 			li := LineItem{
 				ActivationID: ids.New("ACT", 4), ProductID: l.ProductID, LicenseModelID: l.LicenseModelID,
-				State: StateDeployed, OrderLine: l.LineNumber, Quantity: l.Quantity, StartTime: l.StartTime, ExpireTime: l.ExpireTime,
+				State: map[bool]string{false: StateDeployed, true: StateDraft}[l.Draft], OrderLine: l.LineNumber, Quantity: l.Quantity, StartTime: l.StartTime, ExpireTime: l.ExpireTime,
 				StartAtFirstActivation: l.StartAtFirstActivation, ExpireAfter: l.ExpireAfter, MaintenanceExpireTime: l.MaintenanceExpireTime,
 				VersionDate: l.VersionDate, VersionStartTime: l.VersionStartTime, Attributes: l.Attributes,
 			}
@@ -157,7 +159,7 @@ func (a *App) ingest(ctx context.Context, orders []Order, list string) ([]Entitl
 		return nil, err
 	}
 	if created > 0 {
-		ordersIngested.Add(ctx, int64(created), tenantAttr(tenant))
+		a.counters.ordersIngested.Add(ctx, int64(created), tenantAttr(tenant))
 	}
 	return got, nil
 }

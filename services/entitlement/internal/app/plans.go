@@ -7,6 +7,7 @@ import (
 
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/ids"
 )
 
@@ -50,9 +51,9 @@ func (a *App) GetServicePlan(ctx context.Context, id string) (ServicePlan, error
 	return a.store.GetServicePlan(ctx, authz.MustTenant(ctx), id)
 }
 
-// ListServicePlans lists the tenant's service plans.
-func (a *App) ListServicePlans(ctx context.Context) ([]ServicePlan, error) {
-	return a.store.ListServicePlans(ctx, authz.MustTenant(ctx))
+// ListServicePlans lists a page of the tenant's service plans.
+func (a *App) ListServicePlans(ctx context.Context, q filter.Query) ([]ServicePlan, string, error) {
+	return a.store.ListServicePlans(ctx, authz.MustTenant(ctx), q)
 }
 
 // PlanAssignment gives an account units of a service plan.
@@ -111,7 +112,7 @@ func (a *App) AssignServicePlan(ctx context.Context, in PlanAssignment) (Entitle
 	}
 	got, created, err := a.store.CreateEntitlement(ctx, tenant, e)
 	if created {
-		ordersIngested.Add(ctx, 1, tenantAttr(tenant))
+		a.counters.ordersIngested.Add(ctx, 1, tenantAttr(tenant))
 	}
 	return got, err
 }

@@ -93,7 +93,7 @@ func (a *App) ReserveSeats(ctx context.Context, in ReserveInput) (Reservation, e
 	tenant := authz.MustTenant(ctx)
 	r, err := a.store.Reserve(ctx, tenant, req.Reservation, req.AccountIDs)
 	if err == nil && r.Applied {
-		seatsReserved.Add(ctx, r.Quantity, tenantAttr(tenant))
+		a.counters.seatsReserved.Add(ctx, r.Quantity, tenantAttr(tenant))
 	}
 	return r, err
 }
@@ -131,7 +131,7 @@ func (a *App) BatchReserveSeats(ctx context.Context, ins []ReserveInput) (reserv
 			taken += r.Quantity
 		}
 	}
-	seatsReserved.Add(ctx, taken, tenantAttr(tenant))
+	a.counters.seatsReserved.Add(ctx, taken, tenantAttr(tenant))
 	return reserved, refused, nil
 }
 
@@ -170,7 +170,7 @@ func (a *App) ReleaseSeats(ctx context.Context, reservationID string) (Reservati
 	p, _ := authz.FromContext(ctx)
 	r, err := a.store.Release(ctx, p.GetTenantId(), id, p.GetService())
 	if err == nil && r.Applied {
-		seatsReleased.Add(ctx, r.Quantity, tenantAttr(p.GetTenantId()))
+		a.counters.seatsReleased.Add(ctx, r.Quantity, tenantAttr(p.GetTenantId()))
 	}
 	return r, err
 }
@@ -185,8 +185,8 @@ func (a *App) ExpireReservations(ctx context.Context, log *slog.Logger) (int, er
 			return total, err
 		}
 		for _, r := range batch {
-			seatsReleased.Add(ctx, r.Quantity, tenantAttr(r.TenantID))
-			reservationsExpired.Add(ctx, 1, tenantAttr(r.TenantID))
+			a.counters.seatsReleased.Add(ctx, r.Quantity, tenantAttr(r.TenantID))
+			a.counters.reservationsExpired.Add(ctx, 1, tenantAttr(r.TenantID))
 			log.WarnContext(ctx, "seat reservation expired unconfirmed; seats given back",
 				"tenant", r.TenantID, "reservation", r.ID, "activation_id", r.ActivationID, "quantity", r.Quantity, "holder", r.Holder)
 		}

@@ -27,23 +27,86 @@ func licenseModelPB(m app.LicenseModel) *entitlementpb.LicenseModel {
 	}
 }
 
-// CreateLicenseModel implements CatalogService.
-func (s *Server) CreateLicenseModel(ctx context.Context, req *entitlementpb.CreateLicenseModelRequest) (*entitlementpb.LicenseModel, error) {
-	m := req.GetLicenseModel()
+// licenseModelOf reads a license model from its message.
+func licenseModelOf(m *entitlementpb.LicenseModel) app.LicenseModel {
 	d := m.GetDefaults()
-	policy := func(p *entitlementpb.LifecyclePolicy) app.LifecyclePolicy {
-		return app.LifecyclePolicy{Allowed: int(p.GetAllowed()), Period: p.GetPeriod()}
-	}
-	out, err := s.app.CreateLicenseModel(ctx, app.LicenseModel{
-		ID: req.GetLicenseModelId(), DisplayName: m.GetDisplayName(), Type: modelTypes[m.GetType()],
-		AllowedHostIDTypes: m.GetAllowedHostIdTypes(), RequestID: req.GetRequestId(),
+	return app.LicenseModel{
+		DisplayName: m.GetDisplayName(), Type: modelTypes[m.GetType()], AllowedHostIDTypes: m.GetAllowedHostIdTypes(),
 		ExtraActivations: m.GetExtraActivations(), OverdraftAllowed: m.GetOverdraftAllowed(),
 		Defaults: app.LicenseDefaults{
 			BorrowHours: int(d.GetBorrowHours()), TSOK: d.GetTsOk(), VMPlatforms: d.GetVmPlatforms(), TimeZone: d.GetTimeZone(), Platforms: d.GetPlatforms(),
 			Issuer: d.GetIssuer(), Notice: d.GetNotice(), Serial: d.GetSerial(), VendorString: d.GetVendorString(), UseServer: d.GetUseServer(),
 		},
-		Policies: app.LifecyclePolicies{Returns: policy(m.GetReturns()), Repairs: policy(m.GetRepairs()), Rehosts: policy(m.GetRehosts())},
+		Policies: app.LifecyclePolicies{Returns: policyOf(m.GetReturns()), Repairs: policyOf(m.GetRepairs()), Rehosts: policyOf(m.GetRehosts())},
+	}
+}
+
+func policyOf(p *entitlementpb.LifecyclePolicy) app.LifecyclePolicy {
+	return app.LifecyclePolicy{Allowed: int(p.GetAllowed()), Period: p.GetPeriod()}
+}
+
+// CreateLicenseModel implements CatalogService.
+func (s *Server) CreateLicenseModel(ctx context.Context, req *entitlementpb.CreateLicenseModelRequest) (*entitlementpb.LicenseModel, error) {
+	m := licenseModelOf(req.GetLicenseModel())
+	m.ID, m.RequestID = req.GetLicenseModelId(), req.GetRequestId()
+	out, err := s.app.CreateLicenseModel(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	return licenseModelPB(out), nil
+}
+
+// ListLicenseModels implements CatalogService.
+func (s *Server) ListLicenseModels(ctx context.Context, req *entitlementpb.ListLicenseModelsRequest) (*entitlementpb.ListLicenseModelsResponse, error) {
+	list, next, err := s.app.ListLicenseModels(ctx, filter.Query{
+		Filter: req.GetFilter(), OrderBy: req.GetOrderBy(), PageToken: req.GetPageToken(), PageSize: int(req.GetPageSize()),
 	})
+	if err != nil {
+		return nil, err
+	}
+	out := &entitlementpb.ListLicenseModelsResponse{NextPageToken: next}
+	for _, m := range list {
+		out.LicenseModels = append(out.LicenseModels, licenseModelPB(m))
+	}
+	return out, nil
+}
+
+// UpdateLicenseModel implements CatalogService.
+func (s *Server) UpdateLicenseModel(ctx context.Context, req *entitlementpb.UpdateLicenseModelRequest) (*entitlementpb.LicenseModel, error) {
+	id, err := names.ID("license_model.name", req.GetLicenseModel().GetName(), "licenseModels")
+	if err != nil {
+		return nil, err
+	}
+	m := licenseModelOf(req.GetLicenseModel())
+	var patch app.LicenseModelPatch
+	for _, path := range req.GetUpdateMask().GetPaths() {
+		switch path {
+		case "display_name":
+			patch.DisplayName = &m.DisplayName
+		case "type":
+			patch.Type = &m.Type
+		case "allowed_host_id_types":
+			patch.AllowedHostIDTypes = &m.AllowedHostIDTypes
+		case "extra_activations":
+			patch.ExtraActivations = &m.ExtraActivations
+		case "overdraft_allowed":
+			patch.OverdraftAllowed = &m.OverdraftAllowed
+		case "defaults":
+			patch.Defaults = &m.Defaults
+		case "returns":
+			patch.Returns = &m.Policies.Returns
+		case "repairs":
+			patch.Repairs = &m.Policies.Repairs
+		case "rehosts":
+			patch.Rehosts = &m.Policies.Rehosts
+		default:
+			return nil, errs.Invalid("update_mask", "%q cannot be changed", path)
+		}
+	}
+	if len(req.GetUpdateMask().GetPaths()) == 0 {
+		return nil, errs.Invalid("update_mask", "names nothing to change")
+	}
+	out, err := s.app.UpdateLicenseModel(ctx, id, patch)
 	if err != nil {
 		return nil, err
 	}
@@ -159,12 +222,12 @@ func (s *Server) GetServicePlan(ctx context.Context, req *entitlementpb.GetServi
 }
 
 // ListServicePlans implements CatalogService.
-func (s *Server) ListServicePlans(ctx context.Context, _ *entitlementpb.ListServicePlansRequest) (*entitlementpb.ListServicePlansResponse, error) {
-	plans, err := s.app.ListServicePlans(ctx)
+func (s *Server) ListServicePlans(ctx context.Context, req *entitlementpb.ListServicePlansRequest) (*entitlementpb.ListServicePlansResponse, error) {
+	plans, next, err := s.app.ListServicePlans(ctx, filter.Query{PageToken: req.GetPageToken(), PageSize: int(req.GetPageSize())})
 	if err != nil {
 		return nil, err
 	}
-	out := &entitlementpb.ListServicePlansResponse{}
+	out := &entitlementpb.ListServicePlansResponse{NextPageToken: next}
 	for _, sp := range plans {
 		out.ServicePlans = append(out.ServicePlans, servicePlanPB(sp))
 	}
@@ -211,12 +274,12 @@ func (s *Server) GetProductLine(ctx context.Context, req *entitlementpb.GetProdu
 }
 
 // ListProductLines implements CatalogService.
-func (s *Server) ListProductLines(ctx context.Context, _ *entitlementpb.ListProductLinesRequest) (*entitlementpb.ListProductLinesResponse, error) {
-	lines, err := s.app.ListProductLines(ctx)
+func (s *Server) ListProductLines(ctx context.Context, req *entitlementpb.ListProductLinesRequest) (*entitlementpb.ListProductLinesResponse, error) {
+	lines, next, err := s.app.ListProductLines(ctx, filter.Query{PageToken: req.GetPageToken(), PageSize: int(req.GetPageSize())})
 	if err != nil {
 		return nil, err
 	}
-	out := &entitlementpb.ListProductLinesResponse{}
+	out := &entitlementpb.ListProductLinesResponse{NextPageToken: next}
 	for _, pl := range lines {
 		out.ProductLines = append(out.ProductLines, productLinePB(pl))
 	}

@@ -66,7 +66,7 @@ func orderOf(req *entitlementpb.CreateOrderRequest, prefix string) (app.Order, e
 			StartAtFirstActivation: l.GetStartAtFirstActivation(), ExpireAfter: l.GetExpireAfter(),
 			MaintenanceExpireTime: timePtr(l.GetMaintenanceExpireTime()), VersionDate: timePtr(l.GetVersionDate()),
 			VersionStartTime: timePtr(l.GetVersionStartTime()), Attributes: l.GetAttributes(),
-			Type: lineTypesBack[l.GetType()], Supersedes: l.GetSupersedes(),
+			Type: lineTypesBack[l.GetType()], Supersedes: l.GetSupersedes(), Draft: l.GetDraft(),
 		})
 	}
 	return o, nil
@@ -470,6 +470,32 @@ func (s *Server) TransferLineItem(ctx context.Context, req *entitlementpb.Transf
 	return lineItemPB(li), nil
 }
 
+// DeployLineItem implements EntitlementService.
+func (s *Server) DeployLineItem(ctx context.Context, req *entitlementpb.DeployLineItemRequest) (*entitlementpb.LineItem, error) {
+	id, err := names.ID("name", req.GetName(), "lineItems")
+	if err != nil {
+		return nil, err
+	}
+	li, err := s.app.DeployLineItem(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return lineItemPB(li), nil
+}
+
+// ObsoleteLineItem implements EntitlementService.
+func (s *Server) ObsoleteLineItem(ctx context.Context, req *entitlementpb.ObsoleteLineItemRequest) (*entitlementpb.LineItem, error) {
+	id, err := names.ID("name", req.GetName(), "lineItems")
+	if err != nil {
+		return nil, err
+	}
+	li, err := s.app.ObsoleteLineItem(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return lineItemPB(li), nil
+}
+
 // DecideTransfer implements EntitlementService.
 func (s *Server) DecideTransfer(ctx context.Context, req *entitlementpb.DecideTransferRequest) (*entitlementpb.LineItem, error) {
 	id, err := names.ID("name", req.GetName(), "lineItems")
@@ -596,14 +622,15 @@ func (s *Server) ListExpiringLineItems(ctx context.Context, req *entitlementpb.L
 		}
 		accounts = append(accounts, id)
 	}
-	rows, truncated, err := s.app.ListExpiring(ctx, app.ExpiringQuery{
+	rows, next, truncated, err := s.app.ListExpiring(ctx, app.ExpiringQuery{
 		Expiring: req.GetExpiring(), Expired: req.GetExpired(), Subscription: req.GetSubscription(), Maintenance: req.GetMaintenance(),
 		WithinDays: int(req.GetWithinDays()), Search: req.GetSearch(), OrderBy: req.GetOrderBy(), Accounts: accounts,
+		PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken(),
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := &entitlementpb.ListExpiringLineItemsResponse{Truncated: truncated}
+	out := &entitlementpb.ListExpiringLineItemsResponse{Truncated: truncated, NextPageToken: next}
 	for _, r := range rows {
 		out.Items = append(out.Items, &entitlementpb.ExpiringLineItem{
 			LineItem: lineItemPB(r.LineItem), AccountName: r.AccountName, EndTime: ts(r.EndTime), DaysRemaining: r.DaysRemaining, Kind: r.Kind,

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -10,6 +11,7 @@ import (
 	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/events"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 )
 
 // catalogTable reads one kind of catalog row (keyed by tenant and ID, created with an
@@ -59,10 +61,30 @@ func (c catalogTable[T]) get(ctx context.Context, s *Store, tenant, id string) (
 	return v, err
 }
 
-func (c catalogTable[T]) list(ctx context.Context, s *Store, tenant string) ([]T, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+c.cols+` FROM `+c.table+` WHERE tenant_id = $1 ORDER BY id`, tenant)
+// page lists one page of the tenant's rows for q (filter and order from schema);
+// id names a row for the page token.
+func (c catalogTable[T]) page(ctx context.Context, s *Store, tenant string, schema filter.Schema, q filter.Query, id func(T) string) ([]T, string, error) {
+	plan, err := schema.Plan(q, "id", 2)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return c.scan(r) })
+	rows, err := s.pool.Query(ctx, `SELECT `+c.cols+`, `+plan.SortKey+` FROM `+c.table+` WHERE tenant_id = $1 AND `+plan.Where+
+		` ORDER BY `+plan.OrderBy+` LIMIT `+strconv.Itoa(plan.Limit), append([]any{tenant}, plan.Args...)...)
+	if err != nil {
+		return nil, "", err
+	}
+	return filter.CollectPage(plan, rows, func(r pgx.CollectableRow, item *T, key *string) error {
+		v, err := c.scan(keyedRow{r, key})
+		*item = v
+		return err
+	}, id)
 }
+
+// keyedRow reads a row's trailing sort key (selected after the table's columns)
+// into key, so that a table's scan func serves paged lists unchanged.
+type keyedRow struct {
+	pgx.Row
+	key *string
+}
+
+func (r keyedRow) Scan(dest ...any) error { return r.Row.Scan(append(dest, r.key)...) }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
@@ -36,6 +37,55 @@ func (s *Store) CreateLicenseModel(ctx context.Context, tenant string, m app.Lic
 // GetLicenseModel reads one license model.
 func (s *Store) GetLicenseModel(ctx context.Context, tenant, id string) (app.LicenseModel, error) {
 	return licenseModels.get(ctx, s, tenant, id)
+}
+
+var licenseModelSchema = filter.Schema{
+	"display_name": {Column: "display_name", Kind: filter.Text},
+	"type": {Column: "model_type", Kind: filter.Exact, Values: map[string]string{
+		"NODELOCKED_UNCOUNTED": app.ModelNodelockedUncounted, "NODELOCKED_COUNTED": app.ModelNodelockedCounted,
+		"FLOATING_UNCOUNTED": app.ModelFloatingUncounted, "FLOATING_COUNTED": app.ModelFloatingCounted,
+		"TRUSTED_CLIENT": app.ModelTrustedClient, "TRUSTED_SERVER": app.ModelTrustedServer, "EMBEDDED": app.ModelEmbedded,
+	}},
+	"create_time": {Column: "created_at", Kind: filter.Time},
+}
+
+// ListLicenseModels lists a page of a tenant's license models.
+func (s *Store) ListLicenseModels(ctx context.Context, tenant string, q filter.Query) ([]app.LicenseModel, string, error) {
+	return licenseModels.page(ctx, s, tenant, licenseModelSchema, q, func(m app.LicenseModel) string { return m.ID })
+}
+
+// UpdateLicenseModel applies fn to a license model under its row lock, telling it
+// whether a product sells under the model or a line item uses it, and saves the
+// result with a license_model.updated event.
+func (s *Store) UpdateLicenseModel(ctx context.Context, tenant, id string, fn func(m *app.LicenseModel, inUse bool) error) (app.LicenseModel, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		m, err := licenseModels.scan(tx.QueryRow(ctx, `SELECT `+licenseModels.cols+` FROM license_models WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenant, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errs.NotFound("license model", id)
+		}
+		if err != nil {
+			return err
+		}
+		var inUse bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM products WHERE tenant_id = $1 AND $2 = ANY(license_models))
+			OR EXISTS (SELECT 1 FROM line_items WHERE tenant_id = $1 AND license_model_id = $2)`, tenant, id).Scan(&inUse); err != nil {
+			return err
+		}
+		if err := fn(&m, inUse); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE license_models SET display_name = $3, model_type = $4, allowed_host_id_types = coalesce($5::text[], '{}'),
+				extra_activations = $6, overdraft_allowed = $7, defaults = $8, policies = $9
+			WHERE tenant_id = $1 AND id = $2`,
+			tenant, id, m.DisplayName, m.Type, m.AllowedHostIDTypes, m.ExtraActivations, m.OverdraftAllowed, m.Defaults, m.Policies); err != nil {
+			return err
+		}
+		return catalogChanged(ctx, tx, tenant, "license model", id, m.DisplayName, "updated")
+	})
+	if err != nil {
+		return app.LicenseModel{}, err
+	}
+	return s.GetLicenseModel(ctx, tenant, id)
 }
 
 const productCols = `id, display_name, version, description, license_technology, features, license_models, part_numbers, coalesce(request_id, ''), created_at,

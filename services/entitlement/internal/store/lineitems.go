@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -137,6 +138,42 @@ func (s *Store) TransferLineItem(ctx context.Context, tenant, activationID, toAc
 		}
 		_, err = events.Write(ctx, tx, events.Subject("entitlement", "line_item", "transferred"), tenant, &eventspb.LineItemTransferred{
 			ActivationId: activationID, FromAccountId: li.AccountID, ToAccountId: toAccount,
+		})
+		return err
+	})
+	if err != nil {
+		return app.LineItem{}, err
+	}
+	return s.GetLineItem(ctx, tenant, activationID)
+}
+
+// stateVerbs name the events of state changes.
+var stateVerbs = map[string]string{app.StateDeployed: "deployed", app.StateObsolete: "obsoleted"}
+
+// SetLineItemState moves a line item from one of from to state under its row lock,
+// with the line_item.deployed or line_item.obsoleted event; in state already, it
+// changes nothing (and writes no event).
+func (s *Store) SetLineItemState(ctx context.Context, tenant, activationID, state string, from []string) (app.LineItem, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		li, err := scanLineItem(tx.QueryRow(ctx, `SELECT `+lineItemCols+` FROM line_items WHERE tenant_id = $1 AND activation_id = $2 FOR UPDATE`, tenant, activationID))
+		if errs.IsKind(err, errs.KindNotFound) {
+			return errs.NotFound("line item", activationID)
+		}
+		if err != nil {
+			return err
+		}
+		if li.State == state {
+			return nil
+		}
+		if !slices.Contains(from, li.State) {
+			return errs.FailedPrecondition("LINE_ITEM_STATE", "line item %s is %s; it cannot become %s", activationID, li.State, state)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE line_items SET state = $3, updated_at = now() WHERE tenant_id = $1 AND activation_id = $2`,
+			tenant, activationID, state); err != nil {
+			return err
+		}
+		_, err = events.Write(ctx, tx, events.Subject("entitlement", "line_item", stateVerbs[state]), tenant, &eventspb.LineItemStateChanged{
+			ActivationId: activationID, FromState: li.State, ToState: state,
 		})
 		return err
 	})

@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/pg"
 )
 
@@ -33,7 +34,7 @@ func (s *Store) GetServicePlan(ctx context.Context, tenant, id string) (app.Serv
 	return servicePlans.get(ctx, s, tenant, id)
 }
 
-// ListServicePlans lists a tenant's service plans by ID.
-func (s *Store) ListServicePlans(ctx context.Context, tenant string) ([]app.ServicePlan, error) {
-	return servicePlans.list(ctx, s, tenant)
+// ListServicePlans lists a page of a tenant's service plans by ID.
+func (s *Store) ListServicePlans(ctx context.Context, tenant string, q filter.Query) ([]app.ServicePlan, string, error) {
+	return servicePlans.page(ctx, s, tenant, filter.Schema{}, q, func(sp app.ServicePlan) string { return sp.ID })
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-dev/tessera/services/entitlement/internal/app"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/pg"
 )
 
@@ -32,7 +33,7 @@ func (s *Store) GetProductLine(ctx context.Context, tenant, id string) (app.Prod
 	return productLines.get(ctx, s, tenant, id)
 }
 
-// ListProductLines lists a tenant's product lines by ID.
-func (s *Store) ListProductLines(ctx context.Context, tenant string) ([]app.ProductLine, error) {
-	return productLines.list(ctx, s, tenant)
+// ListProductLines lists a page of a tenant's product lines by ID.
+func (s *Store) ListProductLines(ctx context.Context, tenant string, q filter.Query) ([]app.ProductLine, string, error) {
+	return productLines.page(ctx, s, tenant, filter.Schema{}, q, func(pl app.ProductLine) string { return pl.ID })
 }

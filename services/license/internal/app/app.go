@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/tessera-dev/tessera/services/license/licfile"
@@ -264,11 +263,19 @@ type Store interface {
 	UpdateSettings(ctx context.Context, tenant string, fn func(*Settings) error) (Settings, error)
 }
 
-var (
-	meter             = otel.Meter("github.com/tessera-dev/tessera/services/license")
-	activations, _    = meter.Int64Counter("tessera.license.activations", metric.WithDescription("Fulfillments created by activation"))
-	activatedSeats, _ = meter.Int64Counter("tessera.license.activated_seats", metric.WithDescription("Seats held by fulfillments created by activation"))
-)
+// counters are the service's business metrics, made by its own meter provider so
+// they carry its service.name.
+type counters struct {
+	activations, activatedSeats metric.Int64Counter
+}
+
+func newCounters(mp metric.MeterProvider) counters {
+	meter := mp.Meter("github.com/tessera-dev/tessera/services/license")
+	var c counters
+	c.activations, _ = meter.Int64Counter("tessera.license.activations", metric.WithDescription("Fulfillments created by activation"))
+	c.activatedSeats, _ = meter.Int64Counter("tessera.license.activated_seats", metric.WithDescription("Seats held by fulfillments created by activation"))
+	return c
+}
 
 // App is the license service's use cases.
 type App struct {
@@ -281,11 +288,12 @@ type App struct {
 	wakeJobs chan struct{}
 	// committer groups concurrent activations while RunCommitter runs.
 	committer groupCommitter
+	counters  counters
 }
 
-// New returns the use cases.
-func New(store Store, ent Entitlements, seats Seats, accounts Accounts) *App {
-	return &App{store: store, ent: ent, seats: seats, accounts: accounts, now: time.Now, wakeJobs: make(chan struct{}, 1)}
+// New returns the use cases; mp makes their metrics.
+func New(store Store, ent Entitlements, seats Seats, accounts Accounts, mp metric.MeterProvider) *App {
+	return &App{store: store, ent: ent, seats: seats, accounts: accounts, now: time.Now, wakeJobs: make(chan struct{}, 1), counters: newCounters(mp)}
 }
 
 // Accounts is what the use cases ask of the account service.

@@ -236,8 +236,8 @@ func (a *App) storeTenantGroup(tenant string, us []*pendingActivation) {
 		}
 		for _, f := range u.fs {
 			a.seats.Confirm(u.ctx, f.ClaimID)
-			activations.Add(u.ctx, 1, attrs)
-			activatedSeats.Add(u.ctx, f.Quantity, attrs)
+			a.counters.activations.Add(u.ctx, 1, attrs)
+			a.counters.activatedSeats.Add(u.ctx, f.Quantity, attrs)
 		}
 	}
 }
