@@ -405,33 +405,3 @@ func TestOpenAPICoversEveryRoute_Issue12(t *testing.T) {
 		require.True(t, served[shape(w[1])][w[0]], "%s %s is missing from /openapi.json", w[0], w[1])
 	}
 }
-
-// Issue 12, item 17: filters take the resource names the API answers with, ListHosts
-// of an unknown account is a 404, and CreateTenant answers with the real times.
-func TestNamesAndTimes_Issue12(t *testing.T) {
-	env := suitetest.Start(t)
-	api := rest{t: t, base: env.Suite.GatewayURL}
-	created := api.as(env.OperatorToken).ok("POST", "/v1/tenants", map[string]any{
-		"tenant_id": "names-co", "display_name": "Names Co", "admin_username": "admin",
-		"admin_email": "admin@names.example", "admin_password": "Admin-Password-1",
-	})
-	admin := api.as(login(api, "names-co", "admin", "Admin-Password-1"))
-	home := created["home_account"].(map[string]any)
-	stored := admin.ok("GET", "/v1/"+home["name"].(string), nil)
-	require.Equal(t, stored["create_time"], home["create_time"], "the home account's stored creation time")
-	require.Equal(t, stored["create_time"], created["tenant"].(map[string]any)["create_time"])
-
-	seed := env.SeedLineItem(t, "names-co", 2)
-	for _, f := range []string{`account = "accounts/` + seed.AccountID + `"`, `account = "` + seed.AccountID + `"`, `product = "products/` + seed.ProductID + `"`} {
-		items := admin.ok("GET", "/v1/lineItems?filter="+url.QueryEscape(f), nil)["line_items"].([]any)
-		require.Len(t, items, 1, f)
-	}
-	admin.ok("POST", "/v1/lineItems/"+seed.ActivationID+":activate", map[string]any{"host_id": "HOSTNAME=h1", "quantity": 1, "request_id": "names-1"})
-	fuls := admin.ok("GET", "/v1/fulfillments?filter="+url.QueryEscape(`line_item = "lineItems/`+seed.ActivationID+`"`), nil)["fulfillments"].([]any)
-	require.Len(t, fuls, 1)
-
-	admin.refused(http.StatusNotFound, "GET", "/v1/accounts/NO-SUCH-ACCOUNT/hosts", nil)
-	require.Len(t, admin.ok("GET", "/v1/accounts/"+seed.AccountID+"/hosts", nil)["hosts"], 1)
-	other := admin.ok("POST", "/v1/accounts", map[string]any{"account": map[string]any{"display_name": "No hosts", "type": "ACCOUNT_TYPE_CUSTOMER"}})
-	require.Empty(t, admin.ok("GET", "/v1/"+other["name"].(string)+"/hosts", nil)["hosts"], "an account without hosts lists none")
-}

@@ -162,9 +162,11 @@ var known = []string{
 	HostDiskSerial, HostFlexID, HostSerial, HostComposite, HostUUID, HostVSN, HostAmazonEIP, HostAmazonAMI, HostAmazonIID,
 }
 
-// ParseHostID reads a host ID: ANY, DEMO, 12 hex digits (an Ethernet address) or
-// [PREFIX_]TYPE=value, and checks the rules of its type. Names are case-insensitive;
-// the result is normalised (ETHER lower-case without separators).
+// ParseHostID reads a host ID: ANY, DEMO, 12 hex digits (an Ethernet address), 8 hex
+// digits (a LONG host ID, the 32-bit machine ID) or [PREFIX_]TYPE=value, and checks
+// the rules of its type. Names are case-insensitive; the result is normalised
+// (ETHER lower-case without separators, written bare; LONG lower-case, written
+// LONG=…), docs/license-format.md lists every rule.
 func ParseHostID(s string, rules Rules) (HostID, error) {
 	in := strings.TrimSpace(s)
 	switch up := strings.ToUpper(in); {
@@ -172,10 +174,12 @@ func ParseHostID(s string, rules Rules) (HostID, error) {
 		return HostID{Type: up}, nil
 	case hex12.MatchString(in):
 		return HostID{Type: HostEther, Value: strings.ToLower(in)}, nil
+	case hex8.MatchString(in):
+		return HostID{Type: HostLong, Value: strings.ToLower(in)}, nil
 	}
 	name, value, ok := strings.Cut(in, "=")
 	if !ok || name == "" {
-		return HostID{}, broken(in, RuleSyntax, "write TYPE=value, ANY, DEMO or 12 hex digits")
+		return HostID{}, broken(in, RuleSyntax, "write TYPE=value, ANY, DEMO, 12 hex digits (Ethernet) or 8 hex digits (LONG)")
 	}
 	if value == "" {
 		return HostID{}, broken(in, RuleSyntax, "%s has no value", name)

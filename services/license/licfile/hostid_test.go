@@ -21,6 +21,8 @@ func TestHostIDTypes_LIC3(t *testing.T) {
 		{"ETHER=01:23:45:67:89:ab", HostID{Type: HostEther, Value: "0123456789ab"}, "ETHER"},
 		{"TPM_ID=ab12c-3de4f-56789-XYZ01", HostID{Type: HostTPM, Value: "ab12c-3de4f-56789-XYZ01"}, "TPM_ID"},
 		{"LONG=0A1B2C3D", HostID{Type: HostLong, Value: "0a1b2c3d"}, "LONG"},
+		{"0A1B2C3D", HostID{Type: HostLong, Value: "0a1b2c3d"}, "LONG"},
+		{" 0a1b2c3d ", HostID{Type: HostLong, Value: "0a1b2c3d"}, "LONG"},
 		{"USER=alice", HostID{Type: HostUser, Value: "alice"}, "USER"},
 		{"hostname=build.example.com", HostID{Type: HostHostname, Value: "build.example.com"}, "HOSTNAME"},
 		{"HOSTNAME=build-*", HostID{Type: HostHostname, Value: "build-*"}, "HOSTNAME"},
@@ -64,6 +66,9 @@ func TestHostIDTypes_LIC3(t *testing.T) {
 		{"TPM_ID=ab12c-3de4f-56789", RuleTPM},
 		{"TPM_ID=ab12c-3de4f-56789-XYZ0!", RuleTPM},
 		{"LONG=0A1B2C3", RuleLong},
+		{"0A1B2C3", RuleSyntax},
+		{"0A1B2C3D4", RuleSyntax},
+		{"0A1B2C3G", RuleSyntax},
 		{"COMPOSITE=0a1b2c3d4e5g", RuleComposite},
 		{"HOSTNAME=-bad", RuleValue},
 		{"USER=a b", RuleValue},
@@ -149,6 +154,7 @@ func FuzzParseHostID(f *testing.F) {
 	for _, s := range []string{
 		"HOSTNAME=dogma", "0123456789ab", "ETHER=01:23:45:67:89:ab", "ANY", "DEMO", "INTERNET=1.2.*.*",
 		"TPM_ID=ab12c-3de4f-56789-XYZ01", "VM_UUID=4c4c4544-0042-3910-8058-b8c04f4a4d32", "AMZN_EIP=54.1.2.3", "X=y", "=", "",
+		"0a1b2c3d", "LONG=0A1B2C3D",
 	} {
 		f.Add(s, false)
 	}

@@ -85,11 +85,14 @@ func Build(spec Spec) (*License, error) {
 	if spec.Expiry != nil {
 		expiry = Date(*spec.Expiry)
 	}
-	for _, f := range spec.Features {
+	for i, f := range spec.Features {
 		inc := Increment{Feature: f.Name, Vendor: spec.Vendor, Version: f.Version, Expiry: expiry, Count: count, Attrs: map[string]string{}}
 		for k, v := range attrs {
 			inc.Attrs[k] = v
 		}
+		// The serial (fulfillment ID) is unique and the position after the last '/'
+		// is digits only, so no two increments of any two licenses share an ID.
+		inc.Attrs["ID"] = spec.Serial + "/" + strconv.Itoa(i+1)
 		lic.Increments = append(lic.Increments, inc)
 	}
 	// What Format writes must parse back to the same license: check it now, so a

@@ -85,7 +85,7 @@ func TestSignatureCoversValuesOnly_LIC5(t *testing.T) {
 	require.NoError(t, err)
 	features, err := Verify(got.Text, keys)
 	require.NoError(t, err)
-	require.Equal(t, VerifiedFeature{Name: "cad", Version: "2.0", Expiry: "31-dec-2027", Count: "3", Serial: "FUL-1", KeyID: "k1"}, features[0])
+	require.Equal(t, VerifiedFeature{Name: "cad", Version: "2.0", Expiry: "31-dec-2027", Count: "3", Serial: "FUL-1", KeyID: "k1", ID: "FUL-1/1"}, features[0])
 
 	harmless := []string{
 		"# a comment of the customer's\n\n" + got.Text + "\n# trailing\n",
@@ -238,6 +238,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add(string(got.JSON))
 	f.Add("INCREMENT a b c d e \\\n")
 	f.Add(`VENDOR "x`)
+	f.Add(got.Text + got.Text[strings.Index(got.Text, "INCREMENT"):])
 	f.Fuzz(func(t *testing.T, s string) {
 		features, err := VerifyAny([]byte(s), keys)
 		if err != nil {
@@ -245,6 +246,14 @@ func FuzzVerify(f *testing.F) {
 		}
 		if len(features) == 0 {
 			t.Fatal("verification passed with no features")
+		}
+		// No two verified increments share an ID.
+		ids := map[string]bool{}
+		for _, f := range features {
+			if f.ID != "" && ids[f.ID] {
+				t.Fatalf("verified a duplicated increment %s", f.ID)
+			}
+			ids[f.ID] = true
 		}
 		// No input is accepted by the verifier and refused by the parser.
 		if _, perr := Parse(s); perr != nil {

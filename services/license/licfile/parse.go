@@ -58,7 +58,7 @@ const (
 
 var attrKinds = map[string]attrKind{
 	"ISSUER": attrText, "NOTICE": attrText, "VENDOR_STRING": attrText, "PLATFORMS": attrText,
-	"SN": attrToken, "KEYID": attrToken, "TZ": attrToken, "SIGN": attrText,
+	"ID": attrToken, "SN": attrToken, "KEYID": attrToken, "TZ": attrToken, "SIGN": attrText,
 	"ISSUED": attrDate, "START": attrDate, "VERSION_DATE": attrDate,
 	"BORROW": attrNumber, "OVERDRAFT": attrNumber,
 	"TS_OK": attrFlag, "FLEXID_SHARED": attrFlag, "USER_BASED": attrFlag, "HOST_BASED": attrFlag, "VM_ONLY": attrFlag, "PHYSICAL_ONLY": attrFlag,
@@ -68,11 +68,28 @@ var attrKinds = map[string]attrKind{
 // ErrSyntax is returned for text that is not a license file.
 var ErrSyntax = errors.New("licfile: syntax error")
 
+// Feature names and versions: the one definition the catalog (which refuses what a
+// license cannot carry) and the license grammar both use.
 var (
-	nameRe    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}$`)
-	versionRe = regexp.MustCompile(`^[0-9]+(\.[0-9]+){0,3}$`)
-	tokenRe   = regexp.MustCompile(`^[A-Za-z0-9._:/+@-]{1,128}$`)
-	dateRe    = regexp.MustCompile(`^[0-9]{1,2}-[A-Za-z]{3}-[0-9]{4}$`)
+	featureNameRe    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,29}$`)
+	featureVersionRe = regexp.MustCompile(`^[0-9]{1,6}(\.[0-9]{1,6}){0,3}$`)
+)
+
+// Descriptions of the feature rules, for error messages.
+const (
+	FeatureNameRule    = "1-30 letters, digits or '_', starting with a letter"
+	FeatureVersionRule = "1-4 dot-separated numbers of 1-6 digits, like 2.0"
+)
+
+// ValidFeatureName reports whether s may name a feature (FeatureNameRule).
+func ValidFeatureName(s string) bool { return featureNameRe.MatchString(s) }
+
+// ValidFeatureVersion reports whether s may be a feature's version (FeatureVersionRule).
+func ValidFeatureVersion(s string) bool { return featureVersionRe.MatchString(s) }
+
+var (
+	tokenRe = regexp.MustCompile(`^[A-Za-z0-9._:/+@-]{1,128}$`)
+	dateRe  = regexp.MustCompile(`^[0-9]{1,2}-[A-Za-z]{3}-[0-9]{4}$`)
 )
 
 // Date renders t as license files write dates (dd-mmm-yyyy, lower case).
@@ -208,11 +225,11 @@ func parseIncrement(kw string, args []string) (Increment, error) {
 		return Increment{}, fmt.Errorf("%s needs feature, vendor, version, expiry and count", kw)
 	}
 	inc := Increment{Keyword: kw, Feature: args[0], Vendor: args[1], Version: args[2], Expiry: strings.ToLower(args[3]), Count: strings.ToLower(args[4])}
-	if !nameRe.MatchString(inc.Feature) {
-		return inc, fmt.Errorf("feature name %q", inc.Feature)
+	if !ValidFeatureName(inc.Feature) {
+		return inc, fmt.Errorf("feature name %q: want %s", inc.Feature, FeatureNameRule)
 	}
-	if !versionRe.MatchString(inc.Version) {
-		return inc, fmt.Errorf("version %q is not dotted numbers", inc.Version)
+	if !ValidFeatureVersion(inc.Version) {
+		return inc, fmt.Errorf("version %q: want %s", inc.Version, FeatureVersionRule)
 	}
 	if inc.Expiry != "permanent" {
 		t, err := ParseDate(inc.Expiry)

@@ -7,10 +7,13 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/asn1"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 )
 
@@ -54,10 +57,45 @@ func (s ES256Signer) KeyID() string { return s.ID }
 // Algorithm is AlgES256.
 func (s ES256Signer) Algorithm() string { return AlgES256 }
 
-// Sign signs SHA-256(message).
+// Sign signs SHA-256(message). The signature is low-S (s ≤ n/2): (r, s) and
+// (r, n−s) both satisfy ECDSA, so verifiers accept only the low one and a signature
+// cannot be altered into a second valid one.
 func (s ES256Signer) Sign(message []byte) ([]byte, error) {
 	digest := sha256.Sum256(message)
-	return ecdsa.SignASN1(rand.Reader, s.Key, digest[:])
+	sig, err := ecdsa.SignASN1(rand.Reader, s.Key, digest[:])
+	if err != nil {
+		return nil, err
+	}
+	r, sv, err := parseECDSA(sig)
+	if err != nil {
+		return nil, err
+	}
+	if sv.Cmp(p256HalfOrder) > 0 {
+		sv.Sub(elliptic.P256().Params().N, sv)
+		return asn1.Marshal(ecdsaSignature{R: r, S: sv})
+	}
+	return sig, nil
+}
+
+// ecdsaSignature is the ASN.1 DER form of an ECDSA signature.
+type ecdsaSignature struct {
+	R, S *big.Int
+}
+
+var p256HalfOrder = new(big.Int).Rsh(elliptic.P256().Params().N, 1)
+
+// parseECDSA reads a DER ECDSA signature, refusing trailing bytes and any encoding
+// other than the one DER allows (so the bytes of a valid signature are unique too).
+func parseECDSA(der []byte) (r, s *big.Int, err error) {
+	var sig ecdsaSignature
+	rest, err := asn1.Unmarshal(der, &sig)
+	if err != nil || len(rest) > 0 || sig.R == nil || sig.S == nil || sig.R.Sign() <= 0 || sig.S.Sign() <= 0 {
+		return nil, nil, errors.New("malformed ECDSA signature")
+	}
+	if again, err := asn1.Marshal(sig); err != nil || !bytes.Equal(again, der) {
+		return nil, nil, errors.New("ECDSA signature not in DER form")
+	}
+	return sig.R, sig.S, nil
 }
 
 // PublicKey is a verification key: Raw is the 32-byte Ed25519 key or the 65-byte
@@ -80,6 +118,9 @@ func (k PublicKey) verify(message, sig []byte) bool {
 		if err != nil {
 			return false
 		}
+		if _, s, err := parseECDSA(sig); err != nil || s.Cmp(p256HalfOrder) > 0 {
+			return false // high-S: the malleated twin of a valid signature
+		}
 		digest := sha256.Sum256(message)
 		return ecdsa.VerifyASN1(pub, digest[:], sig)
 	}
@@ -89,6 +130,39 @@ func (k PublicKey) verify(message, sig []byte) bool {
 // ErrSignature is returned when a signature is missing, unknown or wrong.
 var ErrSignature = errors.New("licfile: signature invalid")
 
+// ErrDuplicate is returned for a license in which two increments share an ID or are
+// the same increment twice: a reader that adds up increments would count its seats
+// twice.
+var ErrDuplicate = errors.New("licfile: duplicated increment")
+
+// checkDistinct refuses increments that share an ID or canonical bytes (a copy of an
+// increment, whatever its SIGN).
+func (lic *License) checkDistinct() error {
+	ids := map[string]int{}
+	lines := map[string]int{}
+	for i, inc := range lic.Increments {
+		if id := inc.Attrs["ID"]; id != "" {
+			if j, dup := ids[id]; dup {
+				return fmt.Errorf("%w: increments %d and %d have ID %s", ErrDuplicate, j+1, i+1, id)
+			}
+			ids[id] = i
+		}
+		line := string(lic.CanonicalIncrement(i))
+		if j, dup := lines[line]; dup {
+			return fmt.Errorf("%w: increment %d repeats increment %d (feature %s)", ErrDuplicate, i+1, j+1, inc.Feature)
+		}
+		lines[line] = i
+	}
+	return nil
+}
+
+// randomID is an increment ID for an increment that has none.
+func randomID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "R-" + hex.EncodeToString(b)
+}
+
 var b64 = base64.RawURLEncoding
 
 // Sign writes KEYID and SIGN on every increment of lic.
@@ -97,7 +171,10 @@ func Sign(lic *License, signer Signer) error {
 	return err
 }
 
-// signIncrements signs every increment and returns the signatures.
+// signIncrements signs every increment and returns the signatures. An increment
+// without an ID (one of a license issued before IDs existed, taken into a
+// consolidated file) gets a random one; a license whose increments are not distinct
+// is refused, since no verifier would accept it.
 func signIncrements(lic *License, signer Signer) ([][]byte, error) {
 	sigs := make([][]byte, len(lic.Increments))
 	for i := range lic.Increments {
@@ -106,6 +183,15 @@ func signIncrements(lic *License, signer Signer) ([][]byte, error) {
 			inc.Attrs = map[string]string{}
 		}
 		inc.Attrs["KEYID"] = signer.KeyID()
+		if inc.Attrs["ID"] == "" {
+			inc.Attrs["ID"] = randomID()
+		}
+	}
+	if err := lic.checkDistinct(); err != nil {
+		return nil, err
+	}
+	for i := range lic.Increments {
+		inc := &lic.Increments[i]
 		sig, err := signer.Sign(lic.CanonicalIncrement(i))
 		if err != nil {
 			return nil, err
@@ -139,10 +225,12 @@ type VerifiedFeature struct {
 	Count   string
 	Serial  string
 	KeyID   string
+	// ID is the increment's unique ID (ID=); empty in licenses issued before IDs.
+	ID string
 }
 
 func verified(inc Increment) VerifiedFeature {
-	return VerifiedFeature{Name: inc.Feature, Version: inc.Version, Expiry: inc.Expiry, Count: inc.Count, Serial: inc.Attrs["SN"], KeyID: inc.Attrs["KEYID"]}
+	return VerifiedFeature{Name: inc.Feature, Version: inc.Version, Expiry: inc.Expiry, Count: inc.Count, Serial: inc.Attrs["SN"], KeyID: inc.Attrs["KEYID"], ID: inc.Attrs["ID"]}
 }
 
 // Verify parses a license file and checks every INCREMENT's signature against keys.
@@ -151,6 +239,9 @@ func verified(inc Increment) VerifiedFeature {
 func Verify(text string, keys Keys) ([]VerifiedFeature, error) {
 	lic, err := Parse(text)
 	if err != nil {
+		return nil, err
+	}
+	if err := lic.checkDistinct(); err != nil {
 		return nil, err
 	}
 	out := make([]VerifiedFeature, 0, len(lic.Increments))
@@ -254,6 +345,9 @@ func ParseJSON(data []byte) (*Document, error) {
 func VerifyJSON(data []byte, keys Keys) ([]VerifiedFeature, error) {
 	doc, err := ParseJSON(data)
 	if err != nil {
+		return nil, err
+	}
+	if err := doc.License.checkDistinct(); err != nil {
 		return nil, err
 	}
 	if err := checkSignature(keys, doc.KeyID, doc.Algorithm+":"+doc.Signature, doc.License.Canonical()); err != nil {

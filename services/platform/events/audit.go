@@ -27,7 +27,7 @@ type Querier interface {
 var auditSchema = filter.Schema{
 	"subject":      {Column: "subject", Kind: filter.Text},
 	"event_type":   {Column: "event_type", Kind: filter.Text},
-	"actor":        {Column: "actor_user_id", Kind: filter.Exact},
+	"actor":        {Column: "actor_user_id", Kind: filter.Exact, Collection: "users"},
 	"token_id":     {Column: "token_id", Kind: filter.Exact},
 	"impersonated": {Column: "impersonated", Kind: filter.Bool},
 	"time":         {Column: "at", Kind: filter.Time},

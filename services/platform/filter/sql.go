@@ -28,19 +28,14 @@ type Field struct {
 	// Values, for Exact fields, maps the accepted filter values to stored values
 	// (e.g. CUSTOMER → customer); nil accepts any value as given.
 	Values map[string]string
+	// Collection, for a field that refers to another resource by ID, is that
+	// resource's collection ("accounts"): the filter then takes the resource name the
+	// API answers with (account = "accounts/ACME") as well as the bare ID.
+	Collection string
 }
 
 // Schema lists the fields one resource can be filtered on.
 type Schema map[string]Field
-
-// References maps the filter fields that refer to another resource to that
-// resource's collection. The API answers with resource names (account:
-// "accounts/ACME"), so a filter may compare with the name as well as the bare ID.
-var References = map[string]string{
-	"account": "accounts", "product": "products", "entitlement": "entitlements", "line_item": "lineItems",
-	"service_plan": "servicePlans", "bulk_entitlement": "bulkEntitlements", "product_line": "productLines",
-	"organization": "organizations", "license_model": "licenseModels", "device": "devices", "package": "packages",
-}
 
 // SQL turns conditions into a WHERE fragment ("TRUE" for none) whose values are
 // bound parameters numbered from $first. Bad fields, operators or values are
@@ -61,10 +56,10 @@ func (s Schema) SQL(conds []Condition, first int) (string, []any, error) {
 		if !ok || isAttr != (f.Kind == Attrs) {
 			return "", nil, errs.Invalid("filter", "cannot filter on %q (fields: %s)", c.Field, strings.Join(s.names(), ", "))
 		}
-		if coll, ok := References[name]; ok {
-			c.Value = strings.TrimPrefix(c.Value, coll+"/")
-		}
 		col := f.Column
+		if f.Collection != "" {
+			c.Value = strings.TrimPrefix(c.Value, f.Collection+"/")
+		}
 		switch f.Kind {
 		case Attrs:
 			if key == "" {

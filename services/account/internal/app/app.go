@@ -88,6 +88,12 @@ type App struct {
 	// emailWake nudges the scheduled-email worker.
 	emailWake chan struct{}
 	now       func() time.Time
+	// checkPassword compares a password with a stored hash (CheckPassword; tests count
+	// its calls to prove every sign-in path does the same work).
+	checkPassword func(encoded, password string) bool
+	// decoyHash is what an unknown user's password is compared with: a hash of the
+	// configured cost, so that the comparison takes as long as a real one.
+	decoyHash string
 }
 
 // Neighbours are what the use cases need of other services.
@@ -110,9 +116,13 @@ func New(store Store, mailer Mailer, n Neighbours, cfg Config) *App {
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = 12 * time.Hour
 	}
+	decoy, err := HashPassword(cfg.Password, GeneratePassword())
+	if err != nil {
+		panic(err) // the system's random source failed
+	}
 	return &App{
 		store: store, mailer: mailer, holdings: n.Holdings, keys: n.Keys, plans: n.Plans, productLines: n.Lines, expiring: n.Expiring, cfg: cfg, now: time.Now,
-		emailWake: make(chan struct{}, 1),
+		emailWake: make(chan struct{}, 1), checkPassword: CheckPassword, decoyHash: decoy,
 	}
 }
 

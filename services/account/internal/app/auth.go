@@ -42,9 +42,14 @@ type LoginResult struct {
 	MustChangePassword bool
 }
 
+// errBadLogin is the one answer to every refused password sign-in: unknown user, wrong
+// password, locked or inactive user. Any other answer would tell a guesser that the
+// user exists or that a guess was right.
 var errBadLogin = errs.Unauthenticated("LOGIN_FAILED", "unknown user name or wrong password")
 
-// Login checks a password and opens a session token.
+// Login checks a password and opens a session token. Every attempt, whatever the user's
+// state, costs exactly one password hash comparison (against a decoy hash of the
+// configured cost for unknown users), so the answer's timing tells nothing either.
 func (a *App) Login(ctx context.Context, tenant, user, password string) (LoginResult, error) {
 	var v errs.Violations
 	v.Require("tenant_id", tenant)
@@ -54,31 +59,36 @@ func (a *App) Login(ctx context.Context, tenant, user, password string) (LoginRe
 		return LoginResult{}, err
 	}
 	u, err := a.store.UserByUsername(ctx, tenant, user)
-	if errs.IsKind(err, errs.KindNotFound) {
-		// Spend the same time as a real check so user names cannot be probed by timing.
-		CheckPassword(dummyHash, password)
-		return LoginResult{}, errBadLogin
-	}
-	if err != nil {
+	known := err == nil
+	if err != nil && !errs.IsKind(err, errs.KindNotFound) {
 		return LoginResult{}, err
 	}
-	if !CheckPassword(u.PasswordHash, password) {
-		locked, err := a.store.RecordFailedLogin(ctx, tenant, u.ID, a.cfg.LockoutAfter)
-		if err != nil {
+	hasPassword := known && u.PasswordHash != ""
+	stored := a.decoyHash
+	if hasPassword {
+		stored = u.PasswordHash
+	}
+	right := a.checkPassword(stored, password) && hasPassword
+	if !known {
+		return LoginResult{}, errBadLogin
+	}
+	if !right {
+		// Counted (and the lockout announced and audited) for an active user; an
+		// inactive one has nothing more to count. Either way the caller learns nothing.
+		if _, err := a.store.RecordFailedLogin(ctx, tenant, u.ID, a.cfg.LockoutAfter); err != nil {
 			return LoginResult{}, err
-		}
-		if locked {
-			return LoginResult{}, errs.Unauthenticated("USER_LOCKED", "too many wrong passwords: the user is locked out until an administrator reactivates it")
 		}
 		return LoginResult{}, errBadLogin
 	}
-	// Only a caller who knows the password learns that the user is inactive or a
+	if u.Status != UserActive {
+		// Locked out or deactivated: the right password opens nothing and must not be
+		// told apart from a wrong one, or guessing would go on past the lockout.
+		return LoginResult{}, errBadLogin
+	}
+	// Only a caller who knows the password of an active user learns that it is a
 	// contact who never signs in.
 	if !u.CanLogin {
 		return LoginResult{}, errs.Unauthenticated("LOGIN_NOT_ALLOWED", "this user is a contact and cannot sign in")
-	}
-	if u.Status != UserActive {
-		return LoginResult{}, errs.Unauthenticated("USER_INACTIVE", "the user is inactive; an administrator must reactivate it")
 	}
 	if u.FailedLogins > 0 {
 		if err := a.store.ResetFailedLogins(ctx, tenant, u.ID); err != nil {
@@ -95,8 +105,6 @@ func (a *App) Login(ctx context.Context, tenant, user, password string) (LoginRe
 	}
 	return LoginResult{Token: value, User: u, Saved: t, MustChangePassword: u.MustChangePassword}, nil
 }
-
-var dummyHash, _ = HashPassword(DefaultPasswordParams, "not-a-real-password-1")
 
 // Authenticate resolves a bearer token to the principal the gateway will sign, and
 // says until when the token is valid.

@@ -109,17 +109,17 @@ func (a *App) ResetPassword(ctx context.Context, tenant, username, answer string
 	}
 	u, err := a.store.UserByUsername(ctx, tenant, username)
 	if errs.IsKind(err, errs.KindNotFound) {
-		CheckPassword(dummyHash, answer) // the same work as a real check
+		a.checkPassword(a.decoyHash, answer) // the same work as a real check
 		return errResetRefused
 	}
 	if err != nil {
 		return err
 	}
 	if u.SecretAnswerHash == "" || u.Status != UserActive {
-		CheckPassword(dummyHash, answer)
+		a.checkPassword(a.decoyHash, answer)
 		return errResetRefused
 	}
-	if !CheckPassword(u.SecretAnswerHash, normalizeAnswer(answer)) {
+	if !a.checkPassword(u.SecretAnswerHash, normalizeAnswer(answer)) {
 		if _, err := a.store.RecordFailedLogin(ctx, tenant, u.ID, a.cfg.LockoutAfter); err != nil {
 			return err
 		}

@@ -97,7 +97,7 @@ func (s *Store) GetOrganization(ctx context.Context, tenant, id string) (app.Org
 var organizationSchema = filter.Schema{
 	"display_name":   {Column: "o.display_name", Kind: filter.Text},
 	"permission_key": {Column: "o.permission_key", Kind: filter.Text},
-	"account":        {Column: "o.account_id", Kind: filter.Exact},
+	"account":        {Column: "o.account_id", Kind: filter.Exact, Collection: "accounts"},
 	"create_time":    {Column: "o.created_at", Kind: filter.Time},
 }
 

@@ -138,11 +138,12 @@ func checkProduct(v *errs.Violations, p Product) {
 	}
 	seen := map[string]bool{}
 	for i, f := range p.Features {
-		if !featureName.MatchString(f.Name) {
-			v.Add(fieldIndex("product.features", i, "name"), "must be 1-30 letters, digits or '_' starting with a letter")
+		// The license grammar's own rules: every feature of the catalog can be licensed.
+		if !licfile.ValidFeatureName(f.Name) {
+			v.Add(fieldIndex("product.features", i, "name"), "must be %s", licfile.FeatureNameRule)
 		}
-		if !featureVersion.MatchString(f.Version) {
-			v.Add(fieldIndex("product.features", i, "version"), "must be a dotted version like 1.0")
+		if !licfile.ValidFeatureVersion(f.Version) {
+			v.Add(fieldIndex("product.features", i, "version"), "must be %s", licfile.FeatureVersionRule)
 		}
 		if seen[f.Name] {
 			v.Add(fieldIndex("product.features", i, "name"), "feature %q is listed twice", f.Name)

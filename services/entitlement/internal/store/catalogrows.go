@@ -166,7 +166,7 @@ var productSchema = filter.Schema{
 	"version":      {Column: "version", Kind: filter.Text},
 	"description":  {Column: "description", Kind: filter.Text},
 	"kind":         {Column: "kind", Kind: filter.Exact, Values: map[string]string{"STANDARD": app.ProductStandard, "MAINTENANCE": app.ProductMaintenance}},
-	"product_line": {Column: "coalesce(product_line_id, '')", Kind: filter.Exact},
+	"product_line": {Column: "coalesce(product_line_id, '')", Kind: filter.Exact, Collection: "productLines"},
 	"create_time":  {Column: "created_at", Kind: filter.Time},
 }
 

@@ -19,9 +19,9 @@ import (
 var lineItemSchema = filter.Schema{
 	"activation_id": {Column: "activation_id", Kind: filter.Text},
 	"order_line":    {Column: "order_line", Kind: filter.Text},
-	"product":       {Column: "product_id", Kind: filter.Exact},
-	"account":       {Column: "account_id", Kind: filter.Exact},
-	"entitlement":   {Column: "entitlement_id", Kind: filter.Exact},
+	"product":       {Column: "product_id", Kind: filter.Exact, Collection: "products"},
+	"account":       {Column: "account_id", Kind: filter.Exact, Collection: "accounts"},
+	"entitlement":   {Column: "entitlement_id", Kind: filter.Exact, Collection: "entitlements"},
 	"state": {Column: "state", Kind: filter.Exact, Values: map[string]string{
 		"DRAFT": app.StateDraft, "DEPLOYED": app.StateDeployed, "ON_HOLD": app.StateOnHold, "OBSOLETE": app.StateObsolete,
 	}},

@@ -297,9 +297,9 @@ func (s *Store) entitlements(ctx context.Context, tenant string, ids []string) (
 var entitlementSchema = filter.Schema{
 	"entitlement_id":   {Column: "id", Kind: filter.Text},
 	"order_id":         {Column: "order_id", Kind: filter.Text},
-	"account":          {Column: "account_id", Kind: filter.Exact},
-	"service_plan":     {Column: "service_plan_id", Kind: filter.Exact},
-	"bulk_entitlement": {Column: "bulk_id", Kind: filter.Exact},
+	"account":          {Column: "account_id", Kind: filter.Exact, Collection: "accounts"},
+	"service_plan":     {Column: "service_plan_id", Kind: filter.Exact, Collection: "servicePlans"},
+	"bulk_entitlement": {Column: "bulk_id", Kind: filter.Exact, Collection: "bulkEntitlements"},
 	"create_time":      {Column: "created_at", Kind: filter.Time},
 }
 

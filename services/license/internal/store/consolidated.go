@@ -88,7 +88,7 @@ func (s *Store) GetConsolidated(ctx context.Context, tenant, id string) (app.Con
 var consolidatedSchema = filter.Schema{
 	"consolidated_license_id": {Column: "c.id", Kind: filter.Text},
 	"host":                    {Column: "array_to_string(c.server_host_ids, ' ')", Kind: filter.Text},
-	"account":                 {Column: "c.account_id", Kind: filter.Exact},
+	"account":                 {Column: "c.account_id", Kind: filter.Exact, Collection: "accounts"},
 	"create_time":             {Column: "c.created_at", Kind: filter.Time},
 }
 

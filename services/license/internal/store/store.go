@@ -72,11 +72,11 @@ func fulfillmentDest(f *app.Fulfillment) []any {
 
 var fulfillmentSchema = filter.Schema{
 	"fulfillment_id": {Column: "id", Kind: filter.Text},
-	"line_item":      {Column: "activation_id", Kind: filter.Text},
-	"product":        {Column: "product_id", Kind: filter.Text},
+	"line_item":      {Column: "activation_id", Kind: filter.Text, Collection: "lineItems"},
+	"product":        {Column: "product_id", Kind: filter.Text, Collection: "products"},
 	"version":        {Column: "version", Kind: filter.Text},
 	"host":           {Column: "array_to_string(server_host_ids || node_host_ids, ' ')", Kind: filter.Text},
-	"account":        {Column: "account_id", Kind: filter.Exact},
+	"account":        {Column: "account_id", Kind: filter.Exact, Collection: "accounts"},
 	"support_type": {Column: "support_type", Kind: filter.Exact, Values: map[string]string{
 		"MASTER": app.SupportMaster, "RETURN": app.SupportReturn, "REPAIR": app.SupportRepair, "REHOST": app.SupportRehost,
 		"OBSOLETE": app.SupportObsolete, "UPGRADE": app.SupportUpgrade, "UPSELL": app.SupportUpsell, "RENEW": app.SupportRenew,
