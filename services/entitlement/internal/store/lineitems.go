@@ -122,7 +122,7 @@ func (s *Store) RecordLineItemEmail(ctx context.Context, tenant, activationID st
 // and puts it on hold, under its row lock, with the transferred event.
 func (s *Store) TransferLineItem(ctx context.Context, tenant, activationID, toAccount string) (app.LineItem, error) {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		li, err := scanLineItem(tx.QueryRow(ctx, `SELECT `+lineItemCols+` FROM line_items WHERE tenant_id = $1 AND activation_id = $2 FOR UPDATE`, tenant, activationID))
+		li, err := lockLineItem(ctx, tx, tenant, activationID)
 		if err != nil {
 			return err
 		}
@@ -155,7 +155,7 @@ var stateVerbs = map[string]string{app.StateDeployed: "deployed", app.StateObsol
 // changes nothing (and writes no event).
 func (s *Store) SetLineItemState(ctx context.Context, tenant, activationID, state string, from []string) (app.LineItem, error) {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		li, err := scanLineItem(tx.QueryRow(ctx, `SELECT `+lineItemCols+` FROM line_items WHERE tenant_id = $1 AND activation_id = $2 FOR UPDATE`, tenant, activationID))
+		li, err := lockLineItem(ctx, tx, tenant, activationID)
 		if errs.IsKind(err, errs.KindNotFound) {
 			return errs.NotFound("line item", activationID)
 		}
@@ -187,7 +187,7 @@ func (s *Store) SetLineItemState(ctx context.Context, tenant, activationID, stat
 // it went; rejected, it goes back deployed to where it came from.
 func (s *Store) DecideTransfer(ctx context.Context, tenant, activationID string, approve bool) (app.LineItem, error) {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		li, err := scanLineItem(tx.QueryRow(ctx, `SELECT `+lineItemCols+` FROM line_items WHERE tenant_id = $1 AND activation_id = $2 FOR UPDATE`, tenant, activationID))
+		li, err := lockLineItem(ctx, tx, tenant, activationID)
 		if errs.IsKind(err, errs.KindNotFound) {
 			return errs.NotFound("line item", activationID)
 		}
@@ -227,7 +227,7 @@ func (s *Store) SplitLineItem(ctx context.Context, tenant string, sp app.Split, 
 		} else if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		from, err := scanLineItem(tx.QueryRow(ctx, `SELECT `+lineItemCols+` FROM line_items WHERE tenant_id = $1 AND activation_id = $2 FOR UPDATE`, tenant, sp.ActivationID))
+		from, err := lockLineItem(ctx, tx, tenant, sp.ActivationID)
 		if err != nil {
 			return err
 		}
