@@ -65,7 +65,7 @@ func TestReplayAfterLineItemFull_PLT6(t *testing.T) {
 	rehost := map[string]any{"hosts": map[string]any{"server_host_ids": []string{"HOSTNAME=c"}}, "request_id": "r-rehost"}
 	first["rehost"] = admin.ok("POST", fBatch+":rehost", rehost)
 
-	p2 := order("SO-RP2", line("1", "p2", 2, "license_model", "licenseModels/replay", "type", "LINE_ITEM_TYPE_UPGRADE", "supersedes", p1))
+	p2 := order("SO-RP2", line("1", "p2", 2, "license_model", "licenseModels/replay", "type", "LINE_ITEM_TYPE_UPGRADE", "supersedes", "lineItems/"+p1)) // the name, as the API answers it
 	upgrade := map[string]any{"moves": []any{map[string]any{"server_host_ids": []string{"HOSTNAME=a"}, "count": 2}}, "request_id": "r-upgrade"}
 	first["upgrade"] = admin.ok("POST", "/v1/lineItems/"+p2+":upgrade", upgrade)
 	require.EqualValues(t, 0, available(p2), "the upgrade line item is full")
@@ -87,8 +87,11 @@ func TestReplayAfterLineItemFull_PLT6(t *testing.T) {
 	// Every replay: the first answer, nothing taken.
 	again := admin.ok("POST", "/v1/lineItems/"+p1+":activate", single)
 	require.Equal(t, id(first["single"]), id(again), "single activation")
+	require.Equal(t, first["single"].(map[string]any)["create_time"], again["create_time"], "the first answer's time, as stored")
 	again = admin.ok("POST", "/v1/fulfillments:activate", batch)
-	require.Equal(t, id(first["batch"].(map[string]any)["fulfillments"].([]any)[0]), id(again["fulfillments"].([]any)[0]), "batch activation")
+	firstBatch := first["batch"].(map[string]any)["fulfillments"].([]any)[0].(map[string]any)
+	require.Equal(t, id(firstBatch), id(again["fulfillments"].([]any)[0]), "batch activation")
+	require.Equal(t, firstBatch["create_time"], again["fulfillments"].([]any)[0].(map[string]any)["create_time"], "batch activation's time")
 	again = admin.ok("POST", "/v1/devices/box:mapLineItem", mapping)
 	require.EqualValues(t, 1, num(again["line_items"].([]any)[0].(map[string]any)["quantity"]), "device mapping")
 	for _, op := range []struct {

@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -36,7 +37,8 @@ commands:
   lineitems        list [-filter F]
   audit            list [-service account|entitlement] [-filter F] (producers)
   fulfillments     list [-filter F] | activate LINE_ITEM HOST_ID [COUNT] |
-                   return ID [-count N] | rehost ID HOST_ID | file ID (prints the license)
+                   return ID [-count N] | rehost ID HOST_ID | file ID (prints the license);
+                   activate, return and rehost take -request-id (retry safely)
   hosts            list ACCOUNT
 
 The gateway is -gateway or TESSERA_GATEWAY; the bearer token -token or TESSERA_TOKEN.
@@ -260,6 +262,7 @@ func resourceCmd(resource string, args []string, out io.Writer) error {
 	forUser := fs.String("for", "", "users/ID to make an IMPERSONATED token for")
 	service := fs.String("service", "account", "whose audit trail: account or entitlement")
 	count := fs.Int64("count", 0, "seats to return (0: all)")
+	requestID := fs.String("request-id", "", "request ID of activate, return and rehost (default: a new one, printed to stderr); run again with it to retry without taking seats twice")
 	if len(args) == 0 {
 		return fmt.Errorf("%s needs a subcommand\n\n%s", resource, usage)
 	}
@@ -268,6 +271,16 @@ func resourceCmd(resource string, args []string, out io.Writer) error {
 		return err
 	}
 	base := *gw + "/v1/"
+	// retryable names the request of a seat-changing command, so that running it again
+	// with the same ID answers the first result instead of taking more seats.
+	retryable := func(body map[string]any) map[string]any {
+		if *requestID == "" {
+			*requestID = "tessctl-" + rand.Text()[:16]
+			fmt.Fprintf(os.Stderr, "request ID %s (retry with -request-id %s)\n", *requestID, *requestID)
+		}
+		body["request_id"] = *requestID
+		return body
+	}
 	q := ""
 	if *filter != "" {
 		q = "?filter=" + url.QueryEscape(*filter)
@@ -333,7 +346,7 @@ func resourceCmd(resource string, args []string, out io.Writer) error {
 				return fmt.Errorf("COUNT %q is not a number", fs.Arg(2))
 			}
 		}
-		return printCall(out, "POST", base+"lineItems/"+url.PathEscape(fs.Arg(0))+":activate", *token, map[string]any{"host_id": fs.Arg(1), "quantity": n})
+		return printCall(out, "POST", base+"lineItems/"+url.PathEscape(fs.Arg(0))+":activate", *token, retryable(map[string]any{"host_id": fs.Arg(1), "quantity": n}))
 	case "fulfillments return":
 		if fs.NArg() != 1 {
 			return errors.New("fulfillments return ID [-count N]")
@@ -342,12 +355,12 @@ func resourceCmd(resource string, args []string, out io.Writer) error {
 		if *count > 0 {
 			body["count"] = *count
 		}
-		return printCall(out, "POST", base+"fulfillments/"+url.PathEscape(fs.Arg(0))+":return", *token, body)
+		return printCall(out, "POST", base+"fulfillments/"+url.PathEscape(fs.Arg(0))+":return", *token, retryable(body))
 	case "fulfillments rehost":
 		if fs.NArg() != 2 {
 			return errors.New("fulfillments rehost ID HOST_ID")
 		}
-		return printCall(out, "POST", base+"fulfillments/"+url.PathEscape(fs.Arg(0))+":rehost", *token, map[string]any{"hosts": map[string]any{"server_host_ids": []string{fs.Arg(1)}}})
+		return printCall(out, "POST", base+"fulfillments/"+url.PathEscape(fs.Arg(0))+":rehost", *token, retryable(map[string]any{"hosts": map[string]any{"server_host_ids": []string{fs.Arg(1)}}}))
 	case "fulfillments file":
 		if fs.NArg() != 1 {
 			return errors.New("fulfillments file ID")

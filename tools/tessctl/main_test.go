@@ -65,8 +65,8 @@ func TestResourceCommands(t *testing.T) {
 		{"accounts", "claim", "-gateway", srv.URL, "-token", "rna_x", "SR-1", "ENT-2"},
 		{"orders", "import", "-gateway", srv.URL, "-token", "rna_x", ordersFile},
 		{"audit", "list", "-gateway", srv.URL, "-token", "rna_x", "-service", "entitlement", "-filter", `subject:"product"`},
-		{"fulfillments", "activate", "-gateway", srv.URL, "-token", "rna_x", "ACT-1", "HOSTNAME=h", "3"},
-		{"fulfillments", "return", "-gateway", srv.URL, "-token", "rna_x", "-count", "2", "FUL-1"},
+		{"fulfillments", "activate", "-gateway", srv.URL, "-token", "rna_x", "-request-id", "r-1", "ACT-1", "HOSTNAME=h", "3"},
+		{"fulfillments", "return", "-gateway", srv.URL, "-token", "rna_x", "-count", "2", "-request-id", "r-2", "FUL-1"},
 		{"hosts", "list", "-gateway", srv.URL, "-token", "rna_x", "ACME"},
 	} {
 		var out bytes.Buffer
@@ -81,10 +81,15 @@ func TestResourceCommands(t *testing.T) {
 		`POST /v1/accounts/SR-1:claimKey Bearer rna_x {"key":"ENT-2"}`,
 		`POST /v1/orders:batchCreate Bearer rna_x {"orders":[{"order_id":"SO-1"}]}`,
 		`GET /v1/services/entitlement/auditEvents?filter=subject%3A%22product%22 Bearer rna_x `,
-		`POST /v1/lineItems/ACT-1:activate Bearer rna_x {"host_id":"HOSTNAME=h","quantity":3}`,
-		`POST /v1/fulfillments/FUL-1:return Bearer rna_x {"count":2}`,
+		`POST /v1/lineItems/ACT-1:activate Bearer rna_x {"host_id":"HOSTNAME=h","quantity":3,"request_id":"r-1"}`,
+		`POST /v1/fulfillments/FUL-1:return Bearer rna_x {"count":2,"request_id":"r-2"}`,
 		`GET /v1/accounts/ACME/hosts Bearer rna_x `,
 	}, got)
+	// Without -request-id, each seat-changing command still sends one (a new one).
+	got = nil
+	require.NoError(t, run([]string{"fulfillments", "rehost", "-gateway", srv.URL, "-token", "rna_x", "FUL-1", "HOSTNAME=g"}, &bytes.Buffer{}))
+	require.Len(t, got, 1)
+	require.Regexp(t, `^POST /v1/fulfillments/FUL-1:rehost Bearer rna_x \{"hosts":\{"server_host_ids":\["HOSTNAME=g"\]\},"request_id":"tessctl-[A-Z2-7]{16}"\}$`, got[0])
 	got = nil
 	var out bytes.Buffer
 	require.NoError(t, run([]string{"login", "-gateway", srv.URL, "-tenant", "t1", "-key", "ENT-2"}, &out))

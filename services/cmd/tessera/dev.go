@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 
@@ -141,13 +142,22 @@ Tessera is running.
   operator token   %s
   mailbox          %s   (every email sent, as .eml files)
   state            %s
+  database         %s   (DATABASE_URL for tessera migrate / events)
   demo data        %s
 
 Press Ctrl-C to stop.
 `, s.GatewayURL, s.GatewayURL, s.Addrs["account"], s.Addrs["entitlement"], s.Addrs["license"], s.Addrs["device"], s.Addrs["download"],
-			s.Addrs["ops"], st.Tenant, st.AdminUsername, st.AdminPassword, st.OperatorToken, mb.Dir, filepath.Join(dir, "dev-state.json"), demoLine)
+			s.Addrs["ops"], st.Tenant, st.AdminUsername, st.AdminPassword, st.OperatorToken, mb.Dir, filepath.Join(dir, "dev-state.json"), redacted(cfg.DatabaseURL), demoLine)
 		return nil
 	})
+}
+
+// redacted hides a password in a database URL (a DATABASE_URL of the user's).
+func redacted(databaseURL string) string {
+	if u, err := url.Parse(databaseURL); err == nil {
+		return u.Redacted()
+	}
+	return databaseURL
 }
 
 // bootstrap creates the dev tenant and its administrator on first start.

@@ -2760,7 +2760,8 @@ type OrderLine struct {
 	Attributes            map[string]string      `protobuf:"bytes,12,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// STANDARD when unset. UPGRADE, UPSELL and RENEWAL name the line item they supersede.
 	Type LineItemType `protobuf:"varint,13,opt,name=type,proto3,enum=tessera.entitlement.v1.LineItemType" json:"type,omitempty"`
-	// activation ID of the superseded line item, of the same account.
+	// activation ID of the superseded line item, of the same account (its resource
+	// name, lineItems/{activation_id}, is accepted too).
 	Supersedes string `protobuf:"bytes,14,opt,name=supersedes,proto3" json:"supersedes,omitempty"`
 	// The new line item starts as a draft: not activatable until DeployLineItem.
 	// Amending an existing line ignores it.

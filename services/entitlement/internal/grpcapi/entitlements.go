@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
@@ -66,7 +67,9 @@ func orderOf(req *entitlementpb.CreateOrderRequest, prefix string) (app.Order, e
 			StartAtFirstActivation: l.GetStartAtFirstActivation(), ExpireAfter: l.GetExpireAfter(),
 			MaintenanceExpireTime: timePtr(l.GetMaintenanceExpireTime()), VersionDate: timePtr(l.GetVersionDate()),
 			VersionStartTime: timePtr(l.GetVersionStartTime()), Attributes: l.GetAttributes(),
-			Type: lineTypesBack[l.GetType()], Supersedes: l.GetSupersedes(), Draft: l.GetDraft(),
+			Type: lineTypesBack[l.GetType()], Draft: l.GetDraft(),
+			// An activation ID, or the line item's resource name as the API answers it.
+			Supersedes: strings.TrimPrefix(l.GetSupersedes(), "lineItems/"),
 		})
 	}
 	return o, nil

@@ -46,10 +46,11 @@ func (r *ragged) add(row int, values []string) {
 }
 
 // add collects f and its created event; ctx names who caused it. A fulfillment
-// without a creation time is created now.
+// without a creation time is created now, at the precision Postgres keeps
+// (microseconds): the answer then shows the time a replay reads back.
 func (n *newFulfillments) add(ctx context.Context, tenant string, f *app.Fulfillment) error {
 	if f.CreateTime.IsZero() {
-		f.CreateTime = time.Now()
+		f.CreateTime = time.Now().Truncate(time.Microsecond)
 	}
 	attrs := f.Attributes
 	if attrs == nil {
