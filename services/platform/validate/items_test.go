@@ -141,25 +141,25 @@ func TestMaxItemsOf_ReadsTheDeclaredOption(t *testing.T) {
 // service's own limit.
 func TestBatchesDeclareWhatTheServicesAccept(t *testing.T) {
 	accepted := map[protoreflect.FullName]int{
-		"tessera.account.v1.BatchGetAccountsRequest.names":                1000,  // account app: at most 1000 at a time
-		"tessera.entitlement.v1.CreateOrderRequest.lines":                 1000,  // entitlement app: MaxBatchLines
-		"tessera.entitlement.v1.BatchCreateOrdersRequest.orders":          1000,  // MaxBatchLines, one line each
-		"tessera.entitlement.v1.OrderLine.attributes":                     50,    // entitlement app: 50 per line
-		"tessera.entitlement.v1.BatchReserveSeatsRequest.reservations":    1000,  // seats: maxBatch
-		"tessera.entitlement.v1.BatchConfirmSeatsRequest.reservation_ids": 1000,  // seats: maxBatch
-		"tessera.entitlement.v1.BulkEntitlement.keys":                     10000, // bulk: maxKeys
-		"tessera.entitlement.v1.ListExpiringLineItemsRequest.accounts":    1000,
-		"tessera.entitlement.v1.ReserveSeatsRequest.account_ids":          100000, // a caller's accounts and those below
-		"tessera.entitlement.v1.CheckProductAccessRequest.account_ids":    100000,
+		"tessera.account.v1.BatchGetAccountsRequest.names":                   1000,  // account app: at most 1000 at a time
+		"tessera.entitlement.v1.CreateOrderRequest.lines":                    1000,  // entitlement app: MaxBatchLines
+		"tessera.entitlement.v1.BatchCreateOrdersRequest.orders":             1000,  // MaxBatchLines, one line each
+		"tessera.entitlement.v1.OrderLine.attributes":                        50,    // entitlement app: 50 per line
+		"tessera.entitlement.v1.BatchReserveSeatsRequest.reservations":       1000,  // seats: maxBatch
+		"tessera.entitlement.v1.BatchConfirmSeatsRequest.reservation_ids":    1000,  // seats: maxBatch
+		"tessera.entitlement.v1.BulkEntitlement.keys":                        10000, // bulk: maxKeys
+		"tessera.entitlement.v1.ListExpiringLineItemsRequest.accounts":       1000,
+		"tessera.entitlement.v1.ReserveSeatsRequest.account_ids":             100000, // a caller's accounts and those below
+		"tessera.entitlement.v1.CheckProductAccessRequest.account_ids":       100000,
 		"tessera.entitlement.v1.CountAccountEntitlementsRequest.account_ids": 100000,
-		"tessera.entitlement.v1.RequestRenewalRequest.activation_ids":     100,  // maxRenewalItems
-		"tessera.license.v1.ConsolidateFulfillmentsRequest.fulfillments":  1000, // maxConsolidated
-		"tessera.license.v1.ActivateLineItemsRequest.lines":               100,  // maxActivationLines
-		"tessera.license.v1.ActivateLineItemsRequest.hosts":               50,   // maxHostGroups
-		"tessera.license.v1.HostGroup.nodelocked_host_ids":                64,   // activation: 64 per group
-		"tessera.license.v1.UpgradeFulfillmentsRequest.moves":             50,   // maxHostGroups
-		"tessera.license.v1.TransferHostsRequest.host_ids":                50,   // maxTransferHosts
-		"tessera.license.v1.FulfilAttributes.ship_to_emails":              20,
+		"tessera.entitlement.v1.RequestRenewalRequest.activation_ids":        100,  // maxRenewalItems
+		"tessera.license.v1.ConsolidateFulfillmentsRequest.fulfillments":     1000, // maxConsolidated
+		"tessera.license.v1.ActivateLineItemsRequest.lines":                  100,  // maxActivationLines
+		"tessera.license.v1.ActivateLineItemsRequest.hosts":                  50,   // maxHostGroups
+		"tessera.license.v1.HostGroup.nodelocked_host_ids":                   64,   // activation: 64 per group
+		"tessera.license.v1.UpgradeFulfillmentsRequest.moves":                50,   // maxHostGroups
+		"tessera.license.v1.TransferHostsRequest.host_ids":                   50,   // maxTransferHosts
+		"tessera.license.v1.FulfilAttributes.ship_to_emails":                 20,
 	}
 	for name, n := range accepted {
 		d, err := protoregistry.GlobalFiles.FindDescriptorByName(name)
