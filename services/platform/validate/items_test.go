@@ -92,8 +92,8 @@ func TestMessage_BoundsTheEntries(t *testing.T) {
 		},
 		{
 			"repeated field nested two levels down",
-			&entitlementpb.BatchCreateOrdersRequest{Orders: []*entitlementpb.CreateOrderRequest{{}, {Lines: orderLines(1001)}}},
-			map[string]string{"orders[1].lines": "must have at most 1000 entries (has 1001)"},
+			&entitlementpb.BatchCreateOrdersRequest{Orders: []*entitlementpb.CreateOrderRequest{{}, {Lines: orderLines(2001)}}},
+			map[string]string{"orders[1].lines": "must have at most 2000 entries (has 2001)"},
 		},
 		{"a batch at its declared bound", &accountpb.BatchGetAccountsRequest{Names: strs(1000, "accounts/a")}, nil},
 		{

@@ -2915,7 +2915,9 @@ type CreateOrderRequest struct {
 	// waits for the end customer to register with its entitlement or activation ID.
 	SoldTo       string   `protobuf:"bytes,2,opt,name=sold_to,json=soldTo,proto3" json:"sold_to,omitempty"`
 	ShipToEmails []string `protobuf:"bytes,3,rep,name=ship_to_emails,json=shipToEmails,proto3" json:"ship_to_emails,omitempty"`
-	// At most 1,000 (and at most 1,000 lines in all in a batch).
+	// The entitlement service takes at most 1,000 lines per call in all (an order or a
+	// batch) and says so on the call's list; this looser bound only keeps one order's
+	// size bounded before that check.
 	Lines         []*OrderLine `protobuf:"bytes,4,rep,name=lines,proto3" json:"lines,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -6580,7 +6582,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x17\n" +
 	"\asold_to\x18\x02 \x01(\tR\x06soldTo\x12$\n" +
 	"\x0eship_to_emails\x18\x03 \x03(\tR\fshipToEmails\x12@\n" +
-	"\x05lines\x18\x04 \x03(\v2!.tessera.entitlement.v1.OrderLineB\a\x9a\x82\x19\x03\b\xe8\aR\x05lines\"g\n" +
+	"\x05lines\x18\x04 \x03(\v2!.tessera.entitlement.v1.OrderLineB\a\x9a\x82\x19\x03\b\xd0\x0fR\x05lines\"g\n" +
 	"\x18BatchCreateOrdersRequest\x12K\n" +
 	"\x06orders\x18\x01 \x03(\v2*.tessera.entitlement.v1.CreateOrderRequestB\a\x9a\x82\x19\x03\b\xe8\aR\x06orders\"d\n" +
 	"\x19BatchCreateOrdersResponse\x12G\n" +
