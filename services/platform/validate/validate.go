@@ -1,8 +1,10 @@
-// Package validate is Tessera's one rule for strings (DESIGN Decision 11): every
-// string of every request is valid UTF-8, holds no NUL or other control character
-// (line breaks and tabs only where a field is declared multi-line), and is at most
-// a bounded number of characters. The bounds are declared next to the fields in the
-// protos with the tessera.common.v1.text option; a field without it gets Default.
+// Package validate is Tessera's one rule for the size and content of requests
+// (DESIGN Decision 11): every string of every request is valid UTF-8, holds no NUL
+// or other control character (line breaks and tabs only where a field is declared
+// multi-line), and is at most a bounded number of characters; every repeated field
+// and map holds at most a bounded number of entries. The bounds are declared next to
+// the fields in the protos with the tessera.common.v1.text and tessera.common.v1.items
+// options; a field without them gets Default and DefaultMaxItems.
 //
 // Servers apply it to every request before the handler runs (UnaryServerInterceptor,
 // StreamServerInterceptor), so nothing reaches the database — where Postgres refuses
@@ -38,6 +40,10 @@ const DefaultMaxLen = 256
 // Default is the rule of fields without the text option, and of map keys.
 var Default = Rule{MaxLen: DefaultMaxLen}
 
+// DefaultMaxItems bounds the entries of a repeated field or map that declares no
+// bound. Batches declare more next to the field.
+const DefaultMaxItems = 100
+
 // maxViolations caps the violations one refusal lists: a request of ten thousand
 // bad strings gets a short answer.
 const maxViolations = 20
@@ -69,8 +75,9 @@ func Problem(s string, r Rule) string {
 }
 
 // Message checks every string in m — nested messages, repeated fields, map keys and
-// values — and returns an InvalidArgument *errs.Error naming each bad field by its
-// path (product.display_name, lines[2].attributes["colour"]), or nil.
+// values — and the number of entries of every repeated field and map, and returns an
+// InvalidArgument *errs.Error naming each bad field by its path
+// (product.display_name, lines[2].attributes["colour"], product.features), or nil.
 func Message(m proto.Message) error {
 	if m == nil {
 		return nil
@@ -131,10 +138,29 @@ func (w *walker) pop()        { w.path = w.path[:len(w.path)-1] }
 
 func (w *walker) message(m protoreflect.Message) {
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if !mayHoldStrings(fd) {
+		counted := fd.IsList() || fd.IsMap()
+		if !counted && !mayHoldStrings(fd) {
 			return true
 		}
 		w.push(step{name: string(fd.Name()), index: -1})
+		defer w.pop()
+		if counted {
+			n := 0
+			if fd.IsMap() {
+				n = v.Map().Len()
+			} else {
+				n = v.List().Len()
+			}
+			// Too many entries is the one problem reported: their contents would only
+			// cost time to check.
+			if limit := MaxItemsOf(fd); n > limit {
+				w.refuse("must have at most %d entries (has %d)", limit, n)
+				return !w.full()
+			}
+			if !mayHoldStrings(fd) {
+				return true
+			}
+		}
 		switch {
 		case fd.IsMap():
 			w.mapField(fd, v.Map())
@@ -148,7 +174,6 @@ func (w *walker) message(m protoreflect.Message) {
 		default:
 			w.value(fd, fd, v)
 		}
-		w.pop()
 		return !w.full()
 	})
 }
@@ -212,7 +237,28 @@ func RuleOf(fd protoreflect.FieldDescriptor) Rule {
 	return r
 }
 
-// UnaryServerInterceptor refuses a request with a bad string before its handler runs.
+var itemLimits sync.Map // protoreflect.FullName -> int
+
+// MaxItemsOf is the declared bound on the entries of a repeated field or map, or
+// DefaultMaxItems.
+func MaxItemsOf(fd protoreflect.FieldDescriptor) int {
+	if cached, ok := itemLimits.Load(fd.FullName()); ok {
+		if n, ok := cached.(int); ok {
+			return n
+		}
+	}
+	n := DefaultMaxItems
+	if opts := fd.Options(); opts != nil {
+		if r, ok := proto.GetExtension(opts, commonpb.E_Items).(*commonpb.ItemsRule); ok && r.GetMax() > 0 {
+			n = int(r.GetMax())
+		}
+	}
+	itemLimits.Store(fd.FullName(), n)
+	return n
+}
+
+// UnaryServerInterceptor refuses a request with a bad string or too many entries
+// before its handler runs.
 func UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if m, ok := req.(proto.Message); ok {

@@ -151,7 +151,7 @@ func TestMessage_DescribesTheProblem(t *testing.T) {
 
 func TestMessage_CapsTheViolations(t *testing.T) {
 	req := &entitlementpb.CreateProductRequest{Product: &entitlementpb.Product{}}
-	for range 1000 {
+	for range validate.DefaultMaxItems {
 		req.Product.PartNumbers = append(req.Product.PartNumbers, "\x00")
 	}
 	got := violations(t, req)

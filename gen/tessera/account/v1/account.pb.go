@@ -764,15 +764,16 @@ type Account struct {
 	// Resource name: accounts/{account_id}.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// Unique per tenant; producer-chosen or generated.
-	AccountId         string                 `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
-	DisplayName       string                 `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
-	Description       string                 `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
-	Type              AccountType            `protobuf:"varint,5,opt,name=type,proto3,enum=tessera.account.v1.AccountType" json:"type,omitempty"`
-	Address           *v1.Address            `protobuf:"bytes,6,opt,name=address,proto3" json:"address,omitempty"`
-	VisibleToPartners bool                   `protobuf:"varint,7,opt,name=visible_to_partners,json=visibleToPartners,proto3" json:"visible_to_partners,omitempty"`
-	Attributes        map[string]string      `protobuf:"bytes,8,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	CreateTime        *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime        *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	AccountId         string      `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	DisplayName       string      `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Description       string      `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	Type              AccountType `protobuf:"varint,5,opt,name=type,proto3,enum=tessera.account.v1.AccountType" json:"type,omitempty"`
+	Address           *v1.Address `protobuf:"bytes,6,opt,name=address,proto3" json:"address,omitempty"`
+	VisibleToPartners bool        `protobuf:"varint,7,opt,name=visible_to_partners,json=visibleToPartners,proto3" json:"visible_to_partners,omitempty"`
+	// At most 50 entries (docs/api.md "Strings").
+	Attributes map[string]string      `protobuf:"bytes,8,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// The customer's company, when it differs from the account's name.
 	Company string `protobuf:"bytes,11,opt,name=company,proto3" json:"company,omitempty"`
 	// Whom to reach when the administrators cannot be.
@@ -5700,7 +5701,7 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\x06tenant\x18\x01 \x01(\v2\x1a.tessera.account.v1.TenantR\x06tenant\x12>\n" +
 	"\fhome_account\x18\x02 \x01(\v2\x1b.tessera.account.v1.AccountR\vhomeAccount\x12.\n" +
 	"\x05admin\x18\x03 \x01(\v2\x18.tessera.account.v1.UserR\x05admin\x12%\n" +
-	"\x0eadmin_password\x18\x04 \x01(\tR\radminPassword\"\x88\x05\n" +
+	"\x0eadmin_password\x18\x04 \x01(\tR\radminPassword\"\x8e\x05\n" +
 	"\aAccount\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
@@ -5709,9 +5710,9 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\vdescription\x18\x04 \x01(\tB\t\x92\x82\x19\x05\b\x80 \x10\x01R\vdescription\x123\n" +
 	"\x04type\x18\x05 \x01(\x0e2\x1f.tessera.account.v1.AccountTypeR\x04type\x124\n" +
 	"\aaddress\x18\x06 \x01(\v2\x1a.tessera.common.v1.AddressR\aaddress\x12.\n" +
-	"\x13visible_to_partners\x18\a \x01(\bR\x11visibleToPartners\x12T\n" +
+	"\x13visible_to_partners\x18\a \x01(\bR\x11visibleToPartners\x12Z\n" +
 	"\n" +
-	"attributes\x18\b \x03(\v2+.tessera.account.v1.Account.AttributesEntryB\a\x92\x82\x19\x03\b\x80\bR\n" +
+	"attributes\x18\b \x03(\v2+.tessera.account.v1.Account.AttributesEntryB\r\x92\x82\x19\x03\b\x80\b\x9a\x82\x19\x02\b2R\n" +
 	"attributes\x12;\n" +
 	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
@@ -5787,9 +5788,9 @@ const file_tessera_account_v1_account_proto_rawDesc = "" +
 	"\asubtree\x18\x02 \x01(\bR\asubtree\x12\x14\n" +
 	"\x05force\x18\x03 \x01(\bR\x05force\"1\n" +
 	"\x15DeleteAccountResponse\x12\x18\n" +
-	"\adeleted\x18\x01 \x03(\tR\adeleted\"/\n" +
-	"\x17BatchGetAccountsRequest\x12\x14\n" +
-	"\x05names\x18\x01 \x03(\tR\x05names\"S\n" +
+	"\adeleted\x18\x01 \x03(\tR\adeleted\"8\n" +
+	"\x17BatchGetAccountsRequest\x12\x1d\n" +
+	"\x05names\x18\x01 \x03(\tB\a\x9a\x82\x19\x03\b\xe8\aR\x05names\"S\n" +
 	"\x18BatchGetAccountsResponse\x127\n" +
 	"\baccounts\x18\x01 \x03(\v2\x1b.tessera.account.v1.AccountR\baccounts\"\x97\x01\n" +
 	"\x13ListAccountsRequest\x12\x1b\n" +

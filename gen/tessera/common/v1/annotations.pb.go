@@ -81,6 +81,55 @@ func (x *TextRule) GetMultiline() bool {
 	return false
 }
 
+// ItemsRule bounds the number of entries of a repeated field or map of a request,
+// checked by the same servers' rule as TextRule: a field without the option holds
+// at most 100 entries. Requests must stay small enough that what they cause — rows,
+// and events the broker limits in size — stays bounded.
+type ItemsRule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum number of entries; 0 means the default, 100.
+	Max           int32 `protobuf:"varint,1,opt,name=max,proto3" json:"max,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ItemsRule) Reset() {
+	*x = ItemsRule{}
+	mi := &file_tessera_common_v1_annotations_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ItemsRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ItemsRule) ProtoMessage() {}
+
+func (x *ItemsRule) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_common_v1_annotations_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ItemsRule.ProtoReflect.Descriptor instead.
+func (*ItemsRule) Descriptor() ([]byte, []int) {
+	return file_tessera_common_v1_annotations_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ItemsRule) GetMax() int32 {
+	if x != nil {
+		return x.Max
+	}
+	return 0
+}
+
 var file_tessera_common_v1_annotations_proto_extTypes = []protoimpl.ExtensionInfo{
 	{
 		ExtendedType:  (*descriptorpb.FieldOptions)(nil),
@@ -88,6 +137,14 @@ var file_tessera_common_v1_annotations_proto_extTypes = []protoimpl.ExtensionInf
 		Field:         51234,
 		Name:          "tessera.common.v1.text",
 		Tag:           "bytes,51234,opt,name=text",
+		Filename:      "tessera/common/v1/annotations.proto",
+	},
+	{
+		ExtendedType:  (*descriptorpb.FieldOptions)(nil),
+		ExtensionType: (*ItemsRule)(nil),
+		Field:         51235,
+		Name:          "tessera.common.v1.items",
+		Tag:           "bytes,51235,opt,name=items",
 		Filename:      "tessera/common/v1/annotations.proto",
 	},
 }
@@ -98,6 +155,10 @@ var (
 	//
 	// optional tessera.common.v1.TextRule text = 51234;
 	E_Text = &file_tessera_common_v1_annotations_proto_extTypes[0]
+	// Declared next to the field: `repeated OrderLine lines = 4 [(tessera.common.v1.items) = {max: 1000}];`
+	//
+	// optional tessera.common.v1.ItemsRule items = 51235;
+	E_Items = &file_tessera_common_v1_annotations_proto_extTypes[1]
 )
 
 var File_tessera_common_v1_annotations_proto protoreflect.FileDescriptor
@@ -107,8 +168,11 @@ const file_tessera_common_v1_annotations_proto_rawDesc = "" +
 	"#tessera/common/v1/annotations.proto\x12\x11tessera.common.v1\x1a google/protobuf/descriptor.proto\"A\n" +
 	"\bTextRule\x12\x17\n" +
 	"\amax_len\x18\x01 \x01(\x05R\x06maxLen\x12\x1c\n" +
-	"\tmultiline\x18\x02 \x01(\bR\tmultiline:P\n" +
-	"\x04text\x12\x1d.google.protobuf.FieldOptions\x18\xa2\x90\x03 \x01(\v2\x1b.tessera.common.v1.TextRuleR\x04textB?Z=github.com/tessera-dev/tessera/gen/tessera/common/v1;commonpbb\x06proto3"
+	"\tmultiline\x18\x02 \x01(\bR\tmultiline\"\x1d\n" +
+	"\tItemsRule\x12\x10\n" +
+	"\x03max\x18\x01 \x01(\x05R\x03max:P\n" +
+	"\x04text\x12\x1d.google.protobuf.FieldOptions\x18\xa2\x90\x03 \x01(\v2\x1b.tessera.common.v1.TextRuleR\x04text:S\n" +
+	"\x05items\x12\x1d.google.protobuf.FieldOptions\x18\xa3\x90\x03 \x01(\v2\x1c.tessera.common.v1.ItemsRuleR\x05itemsB?Z=github.com/tessera-dev/tessera/gen/tessera/common/v1;commonpbb\x06proto3"
 
 var (
 	file_tessera_common_v1_annotations_proto_rawDescOnce sync.Once
@@ -122,18 +186,21 @@ func file_tessera_common_v1_annotations_proto_rawDescGZIP() []byte {
 	return file_tessera_common_v1_annotations_proto_rawDescData
 }
 
-var file_tessera_common_v1_annotations_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_tessera_common_v1_annotations_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_tessera_common_v1_annotations_proto_goTypes = []any{
 	(*TextRule)(nil),                  // 0: tessera.common.v1.TextRule
-	(*descriptorpb.FieldOptions)(nil), // 1: google.protobuf.FieldOptions
+	(*ItemsRule)(nil),                 // 1: tessera.common.v1.ItemsRule
+	(*descriptorpb.FieldOptions)(nil), // 2: google.protobuf.FieldOptions
 }
 var file_tessera_common_v1_annotations_proto_depIdxs = []int32{
-	1, // 0: tessera.common.v1.text:extendee -> google.protobuf.FieldOptions
-	0, // 1: tessera.common.v1.text:type_name -> tessera.common.v1.TextRule
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	1, // [1:2] is the sub-list for extension type_name
-	0, // [0:1] is the sub-list for extension extendee
+	2, // 0: tessera.common.v1.text:extendee -> google.protobuf.FieldOptions
+	2, // 1: tessera.common.v1.items:extendee -> google.protobuf.FieldOptions
+	0, // 2: tessera.common.v1.text:type_name -> tessera.common.v1.TextRule
+	1, // 3: tessera.common.v1.items:type_name -> tessera.common.v1.ItemsRule
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	2, // [2:4] is the sub-list for extension type_name
+	0, // [0:2] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name
 }
 
@@ -148,8 +215,8 @@ func file_tessera_common_v1_annotations_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_common_v1_annotations_proto_rawDesc), len(file_tessera_common_v1_annotations_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
-			NumExtensions: 1,
+			NumMessages:   2,
+			NumExtensions: 2,
 			NumServices:   0,
 		},
 		GoTypes:           file_tessera_common_v1_annotations_proto_goTypes,

@@ -1082,11 +1082,13 @@ func (x *Feature) GetVersion() string {
 type Product struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resource name: products/{product_id}.
-	Name              string            `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	ProductId         string            `protobuf:"bytes,2,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
-	DisplayName       string            `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
-	Version           string            `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
-	Description       string            `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	Name        string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	ProductId   string `protobuf:"bytes,2,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	DisplayName string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Version     string `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
+	Description string `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	// At most 32: every feature is an INCREMENT line of every license of the product,
+	// which must fit one event (docs/api.md "Strings").
 	Features          []*Feature        `protobuf:"bytes,6,rep,name=features,proto3" json:"features,omitempty"`
 	LicenseTechnology LicenseTechnology `protobuf:"varint,7,opt,name=license_technology,json=licenseTechnology,proto3,enum=tessera.entitlement.v1.LicenseTechnology" json:"license_technology,omitempty"`
 	// License models (licenseModels/{id}) this product may be sold under.
@@ -2757,7 +2759,8 @@ type OrderLine struct {
 	MaintenanceExpireTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=maintenance_expire_time,json=maintenanceExpireTime,proto3" json:"maintenance_expire_time,omitempty"`
 	VersionDate           *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=version_date,json=versionDate,proto3" json:"version_date,omitempty"`
 	VersionStartTime      *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=version_start_time,json=versionStartTime,proto3" json:"version_start_time,omitempty"`
-	Attributes            map[string]string      `protobuf:"bytes,12,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// At most 50 entries.
+	Attributes map[string]string `protobuf:"bytes,12,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// STANDARD when unset. UPGRADE, UPSELL and RENEWAL name the line item they supersede.
 	Type LineItemType `protobuf:"varint,13,opt,name=type,proto3,enum=tessera.entitlement.v1.LineItemType" json:"type,omitempty"`
 	// activation ID of the superseded line item, of the same account (its resource
@@ -2911,8 +2914,11 @@ type CreateOrderRequest struct {
 	OrderId string `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
 	// accounts/{account_id} the order was sold to. May be empty: the entitlement then
 	// waits for the end customer to register with its entitlement or activation ID.
-	SoldTo        string       `protobuf:"bytes,2,opt,name=sold_to,json=soldTo,proto3" json:"sold_to,omitempty"`
-	ShipToEmails  []string     `protobuf:"bytes,3,rep,name=ship_to_emails,json=shipToEmails,proto3" json:"ship_to_emails,omitempty"`
+	SoldTo       string   `protobuf:"bytes,2,opt,name=sold_to,json=soldTo,proto3" json:"sold_to,omitempty"`
+	ShipToEmails []string `protobuf:"bytes,3,rep,name=ship_to_emails,json=shipToEmails,proto3" json:"ship_to_emails,omitempty"`
+	// The entitlement service takes at most 1,000 lines per call in all (an order or a
+	// batch) and says so on the call's list; this looser bound only keeps one order's
+	// size bounded before that check.
 	Lines         []*OrderLine `protobuf:"bytes,4,rep,name=lines,proto3" json:"lines,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3254,7 +3260,8 @@ type ReserveSeatsRequest struct {
 	ActivationId  string                 `protobuf:"bytes,2,opt,name=activation_id,json=activationId,proto3" json:"activation_id,omitempty"`
 	Quantity      int64                  `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	Holder        string                 `protobuf:"bytes,4,opt,name=holder,proto3" json:"holder,omitempty"`
-	// When set, the line item must belong to one of these accounts (account IDs).
+	// When set, the line item must belong to one of these accounts (account IDs): a
+	// caller's accounts and all below them, so as many as a hierarchy holds.
 	AccountIds []string `protobuf:"bytes,5,rep,name=account_ids,json=accountIds,proto3" json:"account_ids,omitempty"`
 	// How long the seats stay held without a confirmation before the entitlement
 	// service releases them (1 s … 24 h; default 15 min). Holders confirm or release
@@ -3898,7 +3905,8 @@ func (x *ReleaseSeatsRequest) GetReservationId() string {
 type CheckProductAccessRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// products/{product_id}
-	Product       string   `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	Product string `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	// A caller's accounts and all below them.
 	AccountIds    []string `protobuf:"bytes,2,rep,name=account_ids,json=accountIds,proto3" json:"account_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3993,8 +4001,9 @@ func (x *CheckProductAccessResponse) GetAllowed() bool {
 }
 
 type CountAccountEntitlementsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	AccountIds    []string               `protobuf:"bytes,1,rep,name=account_ids,json=accountIds,proto3" json:"account_ids,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A caller's accounts and all below them.
+	AccountIds    []string `protobuf:"bytes,1,rep,name=account_ids,json=accountIds,proto3" json:"account_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5500,7 +5509,9 @@ type BulkEntitlement struct {
 	// Term of a redeemed entitlement from its redemption, like "1Y"; empty: permanent.
 	ExpireAfter string `protobuf:"bytes,6,opt,name=expire_after,json=expireAfter,proto3" json:"expire_after,omitempty"`
 	// accounts/{account_id} of the retailer selling the keys, if any.
-	Retailer   string                 `protobuf:"bytes,7,opt,name=retailer,proto3" json:"retailer,omitempty"`
+	Retailer string `protobuf:"bytes,7,opt,name=retailer,proto3" json:"retailer,omitempty"`
+	// Output only; as many as key_count (at most 10,000), so a bulk entitlement read
+	// back may be sent again.
 	Keys       []*WebRegisterKey      `protobuf:"bytes,8,rep,name=keys,proto3" json:"keys,omitempty"`
 	Redeemed   int64                  `protobuf:"varint,9,opt,name=redeemed,proto3" json:"redeemed,omitempty"`
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
@@ -6380,15 +6391,15 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"updateMask\"7\n" +
 	"\aFeature\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\tR\aversion\"\x8d\x05\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\"\x95\x05\n" +
 	"\aProduct\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
 	"product_id\x18\x02 \x01(\tR\tproductId\x12!\n" +
 	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\tR\aversion\x12+\n" +
-	"\vdescription\x18\x05 \x01(\tB\t\x92\x82\x19\x05\b\x80 \x10\x01R\vdescription\x12;\n" +
-	"\bfeatures\x18\x06 \x03(\v2\x1f.tessera.entitlement.v1.FeatureR\bfeatures\x12X\n" +
+	"\vdescription\x18\x05 \x01(\tB\t\x92\x82\x19\x05\b\x80 \x10\x01R\vdescription\x12C\n" +
+	"\bfeatures\x18\x06 \x03(\v2\x1f.tessera.entitlement.v1.FeatureB\x06\x9a\x82\x19\x02\b R\bfeatures\x12X\n" +
 	"\x12license_technology\x18\a \x01(\x0e2).tessera.entitlement.v1.LicenseTechnologyR\x11licenseTechnology\x12%\n" +
 	"\x0elicense_models\x18\b \x03(\tR\rlicenseModels\x12!\n" +
 	"\fpart_numbers\x18\t \x03(\tR\vpartNumbers\x12;\n" +
@@ -6540,7 +6551,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12!\n" +
 	"\fservice_plan\x18\b \x01(\tR\vservicePlan\x12)\n" +
-	"\x10bulk_entitlement\x18\t \x01(\tR\x0fbulkEntitlement\"\xc5\x06\n" +
+	"\x10bulk_entitlement\x18\t \x01(\tR\x0fbulkEntitlement\"\xcb\x06\n" +
 	"\tOrderLine\x12\x1f\n" +
 	"\vline_number\x18\x01 \x01(\tR\n" +
 	"lineNumber\x12\x18\n" +
@@ -6556,9 +6567,9 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x17maintenance_expire_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x15maintenanceExpireTime\x12=\n" +
 	"\fversion_date\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\vversionDate\x12H\n" +
-	"\x12version_start_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x10versionStartTime\x12Z\n" +
+	"\x12version_start_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x10versionStartTime\x12`\n" +
 	"\n" +
-	"attributes\x18\f \x03(\v21.tessera.entitlement.v1.OrderLine.AttributesEntryB\a\x92\x82\x19\x03\b\x80\bR\n" +
+	"attributes\x18\f \x03(\v21.tessera.entitlement.v1.OrderLine.AttributesEntryB\r\x92\x82\x19\x03\b\x80\b\x9a\x82\x19\x02\b2R\n" +
 	"attributes\x128\n" +
 	"\x04type\x18\r \x01(\x0e2$.tessera.entitlement.v1.LineItemTypeR\x04type\x12\x1e\n" +
 	"\n" +
@@ -6567,14 +6578,14 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x05draft\x18\x0f \x01(\bR\x05draft\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa7\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb0\x01\n" +
 	"\x12CreateOrderRequest\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x17\n" +
 	"\asold_to\x18\x02 \x01(\tR\x06soldTo\x12$\n" +
-	"\x0eship_to_emails\x18\x03 \x03(\tR\fshipToEmails\x127\n" +
-	"\x05lines\x18\x04 \x03(\v2!.tessera.entitlement.v1.OrderLineR\x05lines\"^\n" +
-	"\x18BatchCreateOrdersRequest\x12B\n" +
-	"\x06orders\x18\x01 \x03(\v2*.tessera.entitlement.v1.CreateOrderRequestR\x06orders\"d\n" +
+	"\x0eship_to_emails\x18\x03 \x03(\tR\fshipToEmails\x12@\n" +
+	"\x05lines\x18\x04 \x03(\v2!.tessera.entitlement.v1.OrderLineB\a\x9a\x82\x19\x03\b\xd0\x0fR\x05lines\"g\n" +
+	"\x18BatchCreateOrdersRequest\x12K\n" +
+	"\x06orders\x18\x01 \x03(\v2*.tessera.entitlement.v1.CreateOrderRequestB\a\x9a\x82\x19\x03\b\xe8\aR\x06orders\"d\n" +
 	"\x19BatchCreateOrdersResponse\x12G\n" +
 	"\fentitlements\x18\x01 \x03(\v2#.tessera.entitlement.v1.EntitlementR\fentitlements\"+\n" +
 	"\x15GetEntitlementRequest\x12\x12\n" +
@@ -6589,13 +6600,13 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x06holder\x18\x05 \x01(\tR\x06holder\x12\x18\n" +
 	"\aaccount\x18\x06 \x01(\tR\aaccount\x12;\n" +
 	"\vexpire_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"\xba\x02\n" +
+	"expireTime\"\xc4\x02\n" +
 	"\x13ReserveSeatsRequest\x12%\n" +
 	"\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\x12#\n" +
 	"\ractivation_id\x18\x02 \x01(\tR\factivationId\x12\x1a\n" +
 	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12\x16\n" +
-	"\x06holder\x18\x04 \x01(\tR\x06holder\x12\x1f\n" +
-	"\vaccount_ids\x18\x05 \x03(\tR\n" +
+	"\x06holder\x18\x04 \x01(\tR\x06holder\x12)\n" +
+	"\vaccount_ids\x18\x05 \x03(\tB\b\x9a\x82\x19\x04\b\xa0\x8d\x06R\n" +
 	"accountIds\x12+\n" +
 	"\x03ttl\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x129\n" +
 	"\n" +
@@ -6612,17 +6623,17 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x12new_reservation_id\x18\x05 \x01(\tR\x10newReservationId\"J\n" +
 	"\x11MoveSeatsResponse\x12\x1b\n" +
 	"\tline_item\x18\x01 \x01(\tR\blineItem\x12\x18\n" +
-	"\aaccount\x18\x02 \x01(\tR\aaccount\"C\n" +
-	"\x18BatchConfirmSeatsRequest\x12'\n" +
-	"\x0freservation_ids\x18\x01 \x03(\tR\x0ereservationIds\"\xcf\x01\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount\"L\n" +
+	"\x18BatchConfirmSeatsRequest\x120\n" +
+	"\x0freservation_ids\x18\x01 \x03(\tB\a\x9a\x82\x19\x03\b\xe8\aR\x0ereservationIds\"\xcf\x01\n" +
 	"\x19BatchConfirmSeatsResponse\x12\x1c\n" +
 	"\tconfirmed\x18\x01 \x03(\tR\tconfirmed\x12X\n" +
 	"\arefused\x18\x02 \x03(\v2>.tessera.entitlement.v1.BatchConfirmSeatsResponse.RefusedEntryR\arefused\x1a:\n" +
 	"\fRefusedEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"k\n" +
-	"\x18BatchReserveSeatsRequest\x12O\n" +
-	"\freservations\x18\x01 \x03(\v2+.tessera.entitlement.v1.ReserveSeatsRequestR\freservations\"c\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"t\n" +
+	"\x18BatchReserveSeatsRequest\x12X\n" +
+	"\freservations\x18\x01 \x03(\v2+.tessera.entitlement.v1.ReserveSeatsRequestB\a\x9a\x82\x19\x03\b\xe8\aR\freservations\"c\n" +
 	"\x19BatchReserveSeatsResponse\x12F\n" +
 	"\boutcomes\x18\x01 \x03(\v2*.tessera.entitlement.v1.ReservationOutcomeR\boutcomes\"\x95\x01\n" +
 	"\x12ReservationOutcome\x12E\n" +
@@ -6638,15 +6649,15 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"<\n" +
 	"\x13ReleaseSeatsRequest\x12%\n" +
-	"\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\"V\n" +
+	"\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\"`\n" +
 	"\x19CheckProductAccessRequest\x12\x18\n" +
-	"\aproduct\x18\x01 \x01(\tR\aproduct\x12\x1f\n" +
-	"\vaccount_ids\x18\x02 \x03(\tR\n" +
+	"\aproduct\x18\x01 \x01(\tR\aproduct\x12)\n" +
+	"\vaccount_ids\x18\x02 \x03(\tB\b\x9a\x82\x19\x04\b\xa0\x8d\x06R\n" +
 	"accountIds\"6\n" +
 	"\x1aCheckProductAccessResponse\x12\x18\n" +
-	"\aallowed\x18\x01 \x01(\bR\aallowed\"B\n" +
-	"\x1fCountAccountEntitlementsRequest\x12\x1f\n" +
-	"\vaccount_ids\x18\x01 \x03(\tR\n" +
+	"\aallowed\x18\x01 \x01(\bR\aallowed\"L\n" +
+	"\x1fCountAccountEntitlementsRequest\x12)\n" +
+	"\vaccount_ids\x18\x01 \x03(\tB\b\x9a\x82\x19\x04\b\xa0\x8d\x06R\n" +
 	"accountIds\"F\n" +
 	" CountAccountEntitlementsResponse\x12\"\n" +
 	"\fentitlements\x18\x01 \x01(\x03R\fentitlements\"\xc3\x01\n" +
@@ -6737,7 +6748,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\vredeemed_by\x18\x02 \x01(\tR\n" +
 	"redeemedBy\x12;\n" +
 	"\vredeem_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"redeemTime\"\xb1\x03\n" +
+	"redeemTime\"\xba\x03\n" +
 	"\x0fBulkEntitlement\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
 	"\x13bulk_entitlement_id\x18\x02 \x01(\tR\x11bulkEntitlementId\x12\x18\n" +
@@ -6745,8 +6756,8 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\rlicense_model\x18\x04 \x01(\tR\flicenseModel\x12(\n" +
 	"\x10quantity_per_key\x18\x05 \x01(\x03R\x0equantityPerKey\x12!\n" +
 	"\fexpire_after\x18\x06 \x01(\tR\vexpireAfter\x12\x1a\n" +
-	"\bretailer\x18\a \x01(\tR\bretailer\x12:\n" +
-	"\x04keys\x18\b \x03(\v2&.tessera.entitlement.v1.WebRegisterKeyR\x04keys\x12\x1a\n" +
+	"\bretailer\x18\a \x01(\tR\bretailer\x12C\n" +
+	"\x04keys\x18\b \x03(\v2&.tessera.entitlement.v1.WebRegisterKeyB\a\x9a\x82\x19\x03\b\x90NR\x04keys\x12\x1a\n" +
 	"\bredeemed\x18\t \x01(\x03R\bredeemed\x12;\n" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -6771,7 +6782,7 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\border_by\x18\x04 \x01(\tR\aorderBy\"\x8b\x01\n" +
 	"\x18ListEntitlementsResponse\x12G\n" +
 	"\fentitlements\x18\x01 \x03(\v2#.tessera.entitlement.v1.EntitlementR\fentitlements\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd0\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd9\x02\n" +
 	"\x1cListExpiringLineItemsRequest\x12\x1a\n" +
 	"\bexpiring\x18\x01 \x01(\bR\bexpiring\x12\x18\n" +
 	"\aexpired\x18\x02 \x01(\bR\aexpired\x12\"\n" +
@@ -6780,8 +6791,8 @@ const file_tessera_entitlement_v1_entitlement_proto_rawDesc = "" +
 	"\vwithin_days\x18\x05 \x01(\x05R\n" +
 	"withinDays\x12\x16\n" +
 	"\x06search\x18\x06 \x01(\tR\x06search\x12\x19\n" +
-	"\border_by\x18\a \x01(\tR\aorderBy\x12\x1a\n" +
-	"\baccounts\x18\b \x03(\tR\baccounts\x12\x1b\n" +
+	"\border_by\x18\a \x01(\tR\aorderBy\x12#\n" +
+	"\baccounts\x18\b \x03(\tB\a\x9a\x82\x19\x03\b\xe8\aR\baccounts\x12\x1b\n" +
 	"\tpage_size\x18\t \x01(\x05R\bpageSize\x12'\n" +
 	"\n" +
 	"page_token\x18\n" +

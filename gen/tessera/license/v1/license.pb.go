@@ -946,9 +946,10 @@ func (x *ActivateLineItemRequest) GetRequestId() string {
 // for a redundant triad that counts as one server); node-locked counted models also
 // name the client hosts under each server; uncounted models name client hosts only.
 type HostGroup struct {
-	state             protoimpl.MessageState `protogen:"open.v1"`
-	ServerHostIds     []string               `protobuf:"bytes,1,rep,name=server_host_ids,json=serverHostIds,proto3" json:"server_host_ids,omitempty"`
-	NodelockedHostIds []string               `protobuf:"bytes,2,rep,name=nodelocked_host_ids,json=nodelockedHostIds,proto3" json:"nodelocked_host_ids,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ServerHostIds []string               `protobuf:"bytes,1,rep,name=server_host_ids,json=serverHostIds,proto3" json:"server_host_ids,omitempty"`
+	// At most 64: they are all on every INCREMENT line of the license.
+	NodelockedHostIds []string `protobuf:"bytes,2,rep,name=nodelocked_host_ids,json=nodelockedHostIds,proto3" json:"nodelocked_host_ids,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -1838,10 +1839,11 @@ func (x *UpgradeGridRow) GetFulfillments() []string {
 
 // How many copies to move from one host of the grid.
 type UpgradeMove struct {
-	state             protoimpl.MessageState `protogen:"open.v1"`
-	ServerHostIds     []string               `protobuf:"bytes,1,rep,name=server_host_ids,json=serverHostIds,proto3" json:"server_host_ids,omitempty"`
-	NodelockedHostIds []string               `protobuf:"bytes,2,rep,name=nodelocked_host_ids,json=nodelockedHostIds,proto3" json:"nodelocked_host_ids,omitempty"`
-	Count             int64                  `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ServerHostIds []string               `protobuf:"bytes,1,rep,name=server_host_ids,json=serverHostIds,proto3" json:"server_host_ids,omitempty"`
+	// A host of the grid, so at most the 64 a license holds.
+	NodelockedHostIds []string `protobuf:"bytes,2,rep,name=nodelocked_host_ids,json=nodelockedHostIds,proto3" json:"nodelocked_host_ids,omitempty"`
+	Count             int64    `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -4331,10 +4333,10 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\ahost_id\x18\x02 \x01(\tR\x06hostId\x12\x1a\n" +
 	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\"c\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"k\n" +
 	"\tHostGroup\x12&\n" +
-	"\x0fserver_host_ids\x18\x01 \x03(\tR\rserverHostIds\x12.\n" +
-	"\x13nodelocked_host_ids\x18\x02 \x03(\tR\x11nodelockedHostIds\"S\n" +
+	"\x0fserver_host_ids\x18\x01 \x03(\tR\rserverHostIds\x126\n" +
+	"\x13nodelocked_host_ids\x18\x02 \x03(\tB\x06\x9a\x82\x19\x02\b@R\x11nodelockedHostIds\"S\n" +
 	"\tHostCount\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\x05R\x04host\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x03R\x05count\x12\x1c\n" +
@@ -4414,10 +4416,10 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\x0fserver_host_ids\x18\x01 \x03(\tR\rserverHostIds\x12.\n" +
 	"\x13nodelocked_host_ids\x18\x02 \x03(\tR\x11nodelockedHostIds\x12\x16\n" +
 	"\x06copies\x18\x03 \x01(\x03R\x06copies\x12\"\n" +
-	"\ffulfillments\x18\x04 \x03(\tR\ffulfillments\"{\n" +
+	"\ffulfillments\x18\x04 \x03(\tR\ffulfillments\"\x83\x01\n" +
 	"\vUpgradeMove\x12&\n" +
-	"\x0fserver_host_ids\x18\x01 \x03(\tR\rserverHostIds\x12.\n" +
-	"\x13nodelocked_host_ids\x18\x02 \x03(\tR\x11nodelockedHostIds\x12\x14\n" +
+	"\x0fserver_host_ids\x18\x01 \x03(\tR\rserverHostIds\x126\n" +
+	"\x13nodelocked_host_ids\x18\x02 \x03(\tB\x06\x9a\x82\x19\x02\b@R\x11nodelockedHostIds\x12\x14\n" +
 	"\x05count\x18\x03 \x01(\x03R\x05count\"\xb4\x01\n" +
 	"\x1aUpgradeFulfillmentsRequest\x12\x1b\n" +
 	"\tline_item\x18\x01 \x01(\tR\blineItem\x125\n" +
@@ -4514,9 +4516,9 @@ const file_tessera_license_v1_license_proto_rawDesc = "" +
 	"\vconsolidate\x18\x04 \x01(\bR\vconsolidate\x12#\n" +
 	"\rvalidate_only\x18\x05 \x01(\bR\fvalidateOnly\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x06 \x01(\tR\trequestId\"\x88\x01\n" +
-	"\x1eConsolidateFulfillmentsRequest\x12\"\n" +
-	"\ffulfillments\x18\x01 \x03(\tR\ffulfillments\x12#\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\"\x91\x01\n" +
+	"\x1eConsolidateFulfillmentsRequest\x12+\n" +
+	"\ffulfillments\x18\x01 \x03(\tB\a\x9a\x82\x19\x03\b\xe8\aR\ffulfillments\x12#\n" +
 	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"\xa4\x01\n" +
