@@ -75,11 +75,6 @@ func writeBody(w http.ResponseWriter, body ErrorBody) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// writeHTTPError renders an edge refusal that has no gRPC status of its own.
-func writeHTTPError(w http.ResponseWriter, code int, statusName, message string) {
-	writeBody(w, ErrorBody{Error: ErrorDetail{Code: code, Status: statusName, Message: message}})
-}
-
 // errorHandler plugs writeStatus into grpc-gateway. Request bodies cut off by the
 // body limit answer 413; bodies and parameters that do not parse arrive as
 // InvalidArgument with protojson's text, and answer with the field named instead.

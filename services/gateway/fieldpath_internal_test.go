@@ -37,14 +37,14 @@ func decodeRefusal(t *testing.T, body string, msg any) (field, reason string) {
 func TestDecodingFieldPaths(t *testing.T) {
 	for body, want := range map[string][2]string{
 		`{"lines":[{"type":"NOPE"}]}`:                  {"lines[0].type", reasonInvalidField},
-		`{"lines":[{}, {"attributes":{"a":1}}]}`:        {"lines[1].attributes", reasonInvalidField},
+		`{"lines":[{}, {"attributes":{"a":1}}]}`:       {"lines[1].attributes", reasonInvalidField},
 		`{"lines":{"a":1}}`:                            {"lines", reasonInvalidField},
 		"{\n \"orderId\": 5}":                          {"order_id", reasonInvalidField},
 		`{"lines":[{"colour":"red"}]}`:                 {"lines[0].colour", reasonInvalidField},
 		`{"ship_to_emails":["a", 1]}`:                  {"ship_to_emails[1]", reasonInvalidField},
 		`{"lines":[{"quantity":"x", "type": "NOPE"}]}`: {"lines[0].quantity", reasonInvalidField},
-		`{"lines":`:                                    {"body", reasonInvalidJSON},
-		`not json`:                                     {"body", reasonInvalidJSON},
+		`{"lines":`: {"body", reasonInvalidJSON},
+		`not json`:  {"body", reasonInvalidJSON},
 	} {
 		field, reason := decodeRefusal(t, body, &entitlementpb.CreateOrderRequest{})
 		require.Equal(t, want[0], field, body)
