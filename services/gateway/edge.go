@@ -93,11 +93,11 @@ func (g *Gateway) edge(next http.Handler) http.Handler {
 				w.WriteHeader(http.StatusNoContent)
 				return
 			}
-			methodNotAllowed(w, r)
+			g.methodNotAllowed(w, r)
 			return
 		case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodDelete, http.MethodPut:
 		default: // TRACE, CONNECT and inventions
-			methodNotAllowed(w, r)
+			g.methodNotAllowed(w, r)
 			return
 		}
 		if limit := g.cfg.MaxBodyBytes; limit > 0 && r.Body != nil && r.Body != http.NoBody {
@@ -119,9 +119,21 @@ func (g *Gateway) originAllowed(origin string) bool {
 	return slices.Contains(g.cfg.CORSAllowedOrigins, "*") || slices.Contains(g.cfg.CORSAllowedOrigins, origin)
 }
 
-func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Allow", allowedMethods)
-	writeHTTPError(w, http.StatusMethodNotAllowed, statusName(codes.Unimplemented), "the method "+r.Method+" is not allowed here")
+// reasonMethodNotAllowed is the status and reason of a 405: gRPC has no code for it.
+const reasonMethodNotAllowed = "METHOD_NOT_ALLOWED"
+
+// methodNotAllowed answers 405 with the methods the path really serves in Allow
+// (empty when it serves none: RFC 9110 allows that).
+func (g *Gateway) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	allowed := g.routes.allowed(r.URL.Path)
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	msg := "the method " + r.Method + " is not allowed here"
+	if len(allowed) > 0 {
+		msg += "; this path serves " + strings.Join(allowed, ", ")
+	}
+	writeBody(w, ErrorBody{Error: ErrorDetail{
+		Code: http.StatusMethodNotAllowed, Status: reasonMethodNotAllowed, Reason: reasonMethodNotAllowed, Message: msg,
+	}})
 }
 
 type limitedBodyKey struct{}

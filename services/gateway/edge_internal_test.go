@@ -99,9 +99,10 @@ func TestFromDecoding(t *testing.T) {
 		require.Error(t, err, body)
 		st := fromDecoding(status.New(codes.InvalidArgument, err.Error()))
 		require.Equal(t, codes.InvalidArgument, st.Code())
-		require.Len(t, st.Details(), 1, body)
-		br, ok := st.Details()[0].(*errdetails.BadRequest)
+		require.Len(t, st.Details(), 2, body)
+		br, ok := st.Details()[1].(*errdetails.BadRequest)
 		require.True(t, ok)
+		require.NotEmpty(t, st.Details()[0].(*errdetails.ErrorInfo).GetReason(), body)
 		require.Equal(t, field, br.GetFieldViolations()[0].GetField(), "%s: %s", body, err)
 	}
 	plain := status.New(codes.InvalidArgument, "quantity must be positive")

@@ -75,11 +75,6 @@ func writeBody(w http.ResponseWriter, body ErrorBody) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// writeHTTPError renders an edge refusal that has no gRPC status of its own.
-func writeHTTPError(w http.ResponseWriter, code int, statusName, message string) {
-	writeBody(w, ErrorBody{Error: ErrorDetail{Code: code, Status: statusName, Message: message}})
-}
-
 // errorHandler plugs writeStatus into grpc-gateway. Request bodies cut off by the
 // body limit answer 413; bodies and parameters that do not parse arrive as
 // InvalidArgument with protojson's text, and answer with the field named instead.
@@ -93,10 +88,10 @@ func errorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w
 
 // routingErrorHandler answers paths the API does not have (404) and methods a path
 // does not serve (405, not gRPC's 501) in the one error shape.
-func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+func (g *Gateway) routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
 	switch httpStatus {
 	case http.StatusMethodNotAllowed:
-		methodNotAllowed(w, r)
+		g.methodNotAllowed(w, r)
 	case http.StatusNotFound:
 		writeStatus(w, status.New(codes.NotFound, "no API route matches "+r.Method+" "+redactPath(r.URL.Path)))
 	default:
@@ -106,15 +101,30 @@ func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.M
 
 var (
 	// protojson's errors name the field by its JSON name: "invalid value for int64
-	// field quantity: "abc"", "unknown field "colour"".
-	protojsonField   = regexp.MustCompile(`(?:invalid value for \S+ field|unknown field) "?([A-Za-z0-9_.]+)"?`)
-	queryParamField  = regexp.MustCompile(`parameter: ([A-Za-z0-9_.]+)`)
-	decodingPrefixes = []string{"proto:", "type mismatch", "syntax error", "unexpected EOF", "json:", "invalid character"}
+	// field quantity: "abc"", "unknown field "colour"". It names only the innermost
+	// field (a map's value is "value"); jsonMarshaler's decoder adds the full path
+	// (see withFieldPath) when it can find it.
+	protojsonField = regexp.MustCompile(`(?:invalid value for \S+ field|unknown field) "?([A-Za-z0-9_.]+)"?`)
+	// grpc-gateway's path parameter errors ("type mismatch, parameter: quantity") and
+	// query parameter errors ("parsing field "page_size": strconv.ParseInt: …"), which
+	// name the proto field.
+	pathParamField  = regexp.MustCompile(`parameter: ([A-Za-z0-9_.]+)`)
+	queryParamField = regexp.MustCompile(`^(?:parsing (?:field|list|map key|map value)|too many values for field|duplicate field|field already set for oneof) "([A-Za-z0-9_.]+)"`)
+	// fieldPathNote is how withFieldPath appends the full path to protojson's text.
+	fieldPathNote    = regexp.MustCompile(` \(at field ([A-Za-z0-9_.\[\]]+)\)$`)
+	decodingPrefixes = []string{"proto:", "type mismatch", "syntax error", "unexpected EOF", "json:", "invalid character", "parsing field", "parsing list", "parsing map", "too many values for field", "duplicate field", "field already set for oneof"}
+)
+
+// Reasons of decoding refusals: a body that is not JSON at all, and a field (of the
+// body, the path or the query) whose value does not fit it or that does not exist.
+const (
+	reasonInvalidJSON  = "INVALID_JSON"
+	reasonInvalidField = "INVALID_FIELD"
 )
 
 // fromDecoding turns a decoding failure of grpc-gateway (a status with protojson's or
-// strconv's text and no details) into InvalidArgument with a BadRequest field
-// violation naming the field in snake_case, as every other refusal does.
+// strconv's text and no details) into InvalidArgument with a reason and a BadRequest
+// field violation naming the field in snake_case, as every other refusal does.
 func fromDecoding(st *status.Status) *status.Status {
 	if st.Code() != codes.InvalidArgument || len(st.Details()) > 0 {
 		return st
@@ -123,9 +133,9 @@ func fromDecoding(st *status.Status) *status.Status {
 	if !slices.ContainsFunc(decodingPrefixes, func(p string) bool { return strings.HasPrefix(msg, p) }) {
 		return st
 	}
-	field, desc := "body", "the request body is not valid JSON"
+	field, desc, reason := "body", "the request body is not valid JSON", reasonInvalidJSON
 	if m := protojsonField.FindStringSubmatch(msg); m != nil {
-		field = snakeCase(m[1])
+		field, reason = snakeCase(m[1]), reasonInvalidField
 		switch {
 		case strings.Contains(msg, "unknown field"):
 			desc = "no such field in this request"
@@ -133,10 +143,23 @@ func fromDecoding(st *status.Status) *status.Status {
 			desc = "the value has the wrong type or format for this field"
 		}
 	} else if m := queryParamField.FindStringSubmatch(msg); m != nil {
-		field, desc = snakeCase(m[1]), "the value has the wrong type or format for this parameter"
+		field, desc, reason = m[1], "the value has the wrong type or format for this query parameter", reasonInvalidField
+	} else if m := pathParamField.FindStringSubmatch(msg); m != nil {
+		field, desc, reason = snakeCase(m[1]), "the value has the wrong type or format for this parameter", reasonInvalidField
+	}
+	if m := fieldPathNote.FindStringSubmatch(msg); m != nil {
+		field = m[1]
+		if reason == reasonInvalidJSON {
+			// protojson's "unexpected token" at a known field: an object or list where
+			// the field takes something else.
+			desc, reason = "the value does not have the JSON type this field needs", reasonInvalidField
+		}
 	}
 	out := status.New(codes.InvalidArgument, field+": "+desc)
-	if withDetails, err := out.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: desc}}}); err == nil {
+	if withDetails, err := out.WithDetails(
+		&errdetails.ErrorInfo{Reason: reason, Domain: "tessera.dev"},
+		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: desc}}},
+	); err == nil {
 		return withDetails
 	}
 	return out

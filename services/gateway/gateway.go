@@ -29,6 +29,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
 	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
@@ -86,6 +88,7 @@ type Gateway struct {
 	auth    accountpb.AuthServiceClient
 	dl      downloadpb.DownloadServiceClient
 	handler http.Handler
+	routes  *routeIndex // the methods each path serves, for 405's Allow
 	cache   *authCache
 	stop    context.CancelFunc
 
@@ -131,7 +134,7 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, log *slog.Logger
 
 	mux := runtime.NewServeMux(
 		runtime.WithErrorHandler(errorHandler),
-		runtime.WithRoutingErrorHandler(routingErrorHandler),
+		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
 		// Services learn who calls from the signed principal alone: no HTTP header,
 		// least of all the bearer token, is passed on to them.
 		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
@@ -178,6 +181,13 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
+	var served struct {
+		Paths map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(doc, &served); err != nil {
+		return nil, err
+	}
+	g.routes = newRouteIndex(served.Paths)
 	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(doc)
@@ -352,6 +362,46 @@ func limited(r *http.Request) bool {
 	return strings.HasPrefix(r.URL.Path, "/v1/accounts/") && strings.HasSuffix(r.URL.Path, ":join")
 }
 
+// signInMaxBytes bounds the body of a rate-limited public request, which the gateway
+// reads before any credential is checked; sign-in bodies are a few hundred bytes.
+const signInMaxBytes = 64 << 10
+
+// signInRequests are the request messages of the rate-limited routes, by path.
+var signInRequests = map[string]func() proto.Message{
+	"/v1/auth:login":         func() proto.Message { return &accountpb.LoginRequest{} },
+	"/v1/auth:resetPassword": func() proto.Message { return &accountpb.ResetPasswordRequest{} },
+	"/v1/auth:signInWithKey": func() proto.Message { return &accountpb.SignInWithKeyRequest{} },
+	"/v1/registrations":      func() proto.Message { return &accountpb.RegisterSelfRequest{} },
+}
+
+// signInUser is the per-user rate limit key of a sign-in body ("" when it names no
+// user or key). The body is decoded exactly as grpc-gateway will decode it for the
+// service (protojson, both tenant_id and tenantId), so that one user has one bucket
+// however the fields are spelled; a body that does not decode never reaches the
+// service's password check.
+func signInUser(path string, body []byte) string {
+	newRequest, ok := signInRequests[path]
+	if !ok {
+		newRequest = func() proto.Message { return &accountpb.JoinAccountRequest{} }
+	}
+	req := newRequest()
+	if protojson.Unmarshal(body, req) != nil {
+		return ""
+	}
+	m := req.ProtoReflect()
+	field := func(name protoreflect.Name) string {
+		if fd := m.Descriptor().Fields().ByName(name); fd != nil && fd.Kind() == protoreflect.StringKind {
+			return m.Get(fd).String()
+		}
+		return ""
+	}
+	user, key := field("username"), field("key")
+	if user+key == "" {
+		return ""
+	}
+	return field("tenant_id") + "/" + strings.ToLower(user) + "/" + key
+}
+
 // limitLogins refuses sign-in, password-reset and registration attempts beyond the
 // per-address and per-user (or per-key) rates: brute-force protection in front of the
 // account service's lockout, and against guessing entitlement IDs.
@@ -366,9 +416,16 @@ func (g *Gateway) limitLogins(next http.Handler) http.Handler {
 			writeStatus(w, tooMany("sign-in attempts from this address", wait))
 			return
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		// The body is read here to find the user, so the same limits apply as where
+		// grpc-gateway reads it: the configured one (edge) and signInMaxBytes, both
+		// answering 413. A truncated body is never passed on.
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, signInMaxBytes))
 		if limit, over := bodyTooLarge(r); over {
 			writeStatus(w, tooLarge(limit))
+			return
+		}
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			writeStatus(w, tooLarge(tooBig.Limit))
 			return
 		}
 		if err != nil {
@@ -376,13 +433,8 @@ func (g *Gateway) limitLogins(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		var who struct {
-			TenantID string `json:"tenant_id"`
-			Username string `json:"username"`
-			Key      string `json:"key"`
-		}
-		if json.Unmarshal(body, &who) == nil && who.Username+who.Key != "" {
-			if ok, wait := g.loginPerUser.allow(who.TenantID+"/"+strings.ToLower(who.Username)+"/"+who.Key, now); !ok {
+		if user := signInUser(r.URL.Path, body); user != "" {
+			if ok, wait := g.loginPerUser.allow(user, now); !ok {
 				writeStatus(w, tooMany("sign-in attempts for this user", wait))
 				return
 			}

@@ -4,9 +4,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tessera-dev/tessera/gen/openapi"
+	"github.com/tessera-dev/tessera/services/account"
+	"github.com/tessera-dev/tessera/services/device"
+	"github.com/tessera-dev/tessera/services/download"
+	"github.com/tessera-dev/tessera/services/entitlement"
+	"github.com/tessera-dev/tessera/services/license"
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/grpcx"
 )
 
 // HandRoute is a route the gateway serves itself rather than through grpc-gateway;
@@ -52,8 +60,10 @@ func (g *Gateway) handRoutes() []HandRoute {
 	}
 	slices.Sort(collections)
 	for _, c := range collections {
+		// The hosts collection's key has the account as a wildcard: a template here.
+		path := "/v1/" + strings.Replace(c, "*", "{account}", 1) + ":export"
 		routes = append(routes, HandRoute{
-			Method: "GET", Path: "/v1/" + c + ":export", Produces: "text/csv",
+			Method: "GET", Path: path, Produces: "text/csv",
 			Summary: "Exports every " + c + " item the caller may see as CSV (all pages).",
 			Query:   []string{"filter", "order_by", "names"},
 			Responses: map[string]string{
@@ -105,7 +115,93 @@ func (g *Gateway) openAPIDocument() ([]byte, error) {
 			"produces": []string{r.Produces}, "parameters": params, "responses": responses,
 		}
 	}
+	publicOperations(paths)
+	uniqueOperationIDs(paths)
 	return json.Marshal(doc)
+}
+
+// operationIDOf is the operationId protoc-gen-openapiv2 gives an RPC:
+// /tessera.account.v1.AuthService/Login gives AuthService_Login.
+func operationIDOf(fullMethod string) string {
+	service, method, _ := strings.Cut(strings.TrimPrefix(fullMethod, "/"), "/")
+	return service[strings.LastIndexByte(service, '.')+1:] + "_" + method
+}
+
+// publicOperations gives the operations of public RPCs an empty security list, so
+// that clients send no token to them. The generated IDs drop the proto package, so
+// an ID is public only when every RPC it could stand for is.
+func publicOperations(paths map[string]any) {
+	public := map[string]bool{}
+	for _, perms := range []grpcx.Permissions{
+		account.Permissions(), entitlement.Permissions(), license.Permissions(), device.Permissions(), download.Permissions(),
+	} {
+		for method, perm := range perms {
+			id := operationIDOf(method)
+			if seen, ok := public[id]; ok && !seen {
+				continue
+			}
+			public[id] = perm == authz.Public
+		}
+	}
+	for _, op := range operations(paths) {
+		if id, _ := op.op["operationId"].(string); public[id] {
+			op.op["security"] = []any{}
+		}
+	}
+}
+
+type operation struct {
+	path, method string
+	op           map[string]any
+}
+
+// operations are the document's operations ordered by path and method.
+func operations(paths map[string]any) []operation {
+	var out []operation
+	for path, item := range paths {
+		methods, _ := item.(map[string]any)
+		for method, op := range methods {
+			if op, ok := op.(map[string]any); ok {
+				out = append(out, operation{path, method, op})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b operation) int {
+		if c := strings.Compare(a.path, b.path); c != 0 {
+			return c
+		}
+		return strings.Compare(a.method, b.method)
+	})
+	return out
+}
+
+// uniqueOperationIDs renames operations whose ID another operation already has
+// (one RPC bound to two paths, or two packages' services of the same name): Swagger
+// 2.0 and client generators need unique IDs. The first by path keeps the ID; the
+// others get their path's name appended.
+func uniqueOperationIDs(paths map[string]any) {
+	count := map[string]int{}
+	ops := operations(paths)
+	for _, op := range ops {
+		id, _ := op.op["operationId"].(string)
+		count[id]++
+	}
+	taken := map[string]bool{}
+	for id, n := range count {
+		taken[id] = n == 1
+	}
+	for _, op := range ops {
+		id, _ := op.op["operationId"].(string)
+		if count[id] > 1 && taken[id] {
+			base := id + "_" + operationName(op.path)
+			id = base
+			for n := 2; taken[id]; n++ {
+				id = base + "_" + strconv.Itoa(n)
+			}
+			op.op["operationId"] = id
+		}
+		taken[id] = true
+	}
 }
 
 // pathParams are the {names} of a path template, in order.
