@@ -215,46 +215,52 @@ func (w *walker) value(fd, field protoreflect.FieldDescriptor, v protoreflect.Va
 	}
 }
 
-var rules sync.Map // protoreflect.FullName -> Rule
+var (
+	rules      sync.Map // protoreflect.FullName -> Rule
+	itemLimits sync.Map // protoreflect.FullName -> int
+)
+
+// declared reads what a field's options declare once, and remembers it.
+func declared[T any](cache *sync.Map, fd protoreflect.FieldDescriptor, read func(opts protoreflect.ProtoMessage) T) T {
+	if cached, ok := cache.Load(fd.FullName()); ok {
+		if v, ok := cached.(T); ok {
+			return v
+		}
+	}
+	v := read(fd.Options())
+	cache.Store(fd.FullName(), v)
+	return v
+}
 
 // RuleOf is the declared rule of a string field, or Default.
 func RuleOf(fd protoreflect.FieldDescriptor) Rule {
-	if cached, ok := rules.Load(fd.FullName()); ok {
-		if r, ok := cached.(Rule); ok {
+	return declared(&rules, fd, func(opts protoreflect.ProtoMessage) Rule {
+		r := Default
+		if opts == nil {
 			return r
 		}
-	}
-	r := Default
-	if opts := fd.Options(); opts != nil {
 		if t, ok := proto.GetExtension(opts, commonpb.E_Text).(*commonpb.TextRule); ok && t != nil {
 			if t.GetMaxLen() > 0 {
 				r.MaxLen = int(t.GetMaxLen())
 			}
 			r.Multiline = t.GetMultiline()
 		}
-	}
-	rules.Store(fd.FullName(), r)
-	return r
+		return r
+	})
 }
-
-var itemLimits sync.Map // protoreflect.FullName -> int
 
 // MaxItemsOf is the declared bound on the entries of a repeated field or map, or
 // DefaultMaxItems.
 func MaxItemsOf(fd protoreflect.FieldDescriptor) int {
-	if cached, ok := itemLimits.Load(fd.FullName()); ok {
-		if n, ok := cached.(int); ok {
-			return n
+	return declared(&itemLimits, fd, func(opts protoreflect.ProtoMessage) int {
+		if opts == nil {
+			return DefaultMaxItems
 		}
-	}
-	n := DefaultMaxItems
-	if opts := fd.Options(); opts != nil {
 		if r, ok := proto.GetExtension(opts, commonpb.E_Items).(*commonpb.ItemsRule); ok && r.GetMax() > 0 {
-			n = int(r.GetMax())
+			return int(r.GetMax())
 		}
-	}
-	itemLimits.Store(fd.FullName(), n)
-	return n
+		return DefaultMaxItems
+	})
 }
 
 // UnaryServerInterceptor refuses a request with a bad string or too many entries
