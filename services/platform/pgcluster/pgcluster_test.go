@@ -39,9 +39,8 @@ func TestMain(m *testing.M) {
 // A server whose owner died by kill -9 is owned again by the next Start, whose Stop
 // shuts it down; while its owner lives, another Start only borrows it.
 func TestOrphanedClusterIsOwnedAgain(t *testing.T) {
-	if _, err := pgcluster.FindBinaries(); err != nil {
-		t.Skip(err)
-	}
+	_, err := pgcluster.FindBinaries()
+	require.NoError(t, err, "this test runs the machine's PostgreSQL server binaries (apt-get install postgresql)")
 	ctx := t.Context()
 	dir := clusterDir(t)
 
