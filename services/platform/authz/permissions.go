@@ -28,6 +28,15 @@ const (
 	SigningKeysManage Permission = "signing_keys.manage"
 	DevicesView       Permission = "devices.view"
 	DevicesManage     Permission = "devices.manage"
+	// DevicesViewChild lets a user see the devices of the accounts below their own,
+	// and those holding their line items (SPEC DEV-5).
+	DevicesViewChild Permission = "devices.view_child"
+	// DevicesClaim maps line items to unowned devices, which claims them (SPEC DEV-4).
+	DevicesClaim Permission = "devices.claim"
+	// DevicesEditUser changes a device's device user (SPEC DEV-12).
+	DevicesEditUser Permission = "devices.edit_user"
+	// DevicesAdmin runs the tenant's device settings, ID types and imports (producers).
+	DevicesAdmin Permission = "devices.admin"
 	DownloadsManage   Permission = "downloads.manage"
 	DownloadsDownload Permission = "downloads.download"
 
@@ -92,20 +101,21 @@ var (
 	RoleProducerAdmin = Role{ID: "producer_admin", TenantWide: true, Permissions: []Permission{
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, CatalogManage,
 		EntitlementsView, OrdersIngest, LicensesGenerate, LicensesView, SigningKeysView, SigningKeysManage, LicensesAdmin,
-		DevicesView, DevicesManage, DownloadsManage, DownloadsDownload, TokensManage, TokensImpersonate, ProfileManage, AuditView,
+		DevicesView, DevicesManage, DevicesViewChild, DevicesClaim, DevicesEditUser, DevicesAdmin,
+		DownloadsManage, DownloadsDownload, TokensManage, TokensImpersonate, ProfileManage, AuditView,
 		EntitlementsClaim, AccountsSupport, ServicePlansAssign, OrganizationsUse, TrialsRegister, RolesManage, SubscriptionTokensManage,
 		EntitlementsTransfer, TransfersApprove, EntitlementsSplit, LineItemsManage,
 	}}
 	RoleCustomerAdmin = Role{ID: "customer_admin", Permissions: []Permission{
 		AccountsView, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
-		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage, EntitlementsClaim,
-		OrganizationsUse, TrialsRegister, SubscriptionTokensManage, EntitlementsTransfer, EntitlementsSplit,
+		LicensesView, DevicesView, DevicesManage, DevicesViewChild, DevicesClaim, DevicesEditUser, DownloadsDownload, TokensManage,
+		ProfileManage, EntitlementsClaim, OrganizationsUse, TrialsRegister, SubscriptionTokensManage, EntitlementsTransfer, EntitlementsSplit,
 	}}
 	// RolePartnerAdmin runs a distribution tier: the accounts and users below the
 	// partner's accounts (SPEC ACC-3).
 	RolePartnerAdmin = Role{ID: "partner_admin", Permissions: []Permission{
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
-		LicensesView, DevicesView, DevicesManage, DownloadsDownload, TokensManage, ProfileManage, ServicePlansAssign,
+		LicensesView, DevicesView, DevicesManage, DevicesViewChild, DevicesClaim, DownloadsDownload, TokensManage, ProfileManage, ServicePlansAssign,
 		OrganizationsUse, EntitlementsClaim, TrialsRegister, SubscriptionTokensManage, EntitlementsTransfer, EntitlementsSplit,
 	}}
 	RoleCustomerUser = Role{ID: "customer_user", Permissions: []Permission{
@@ -142,7 +152,7 @@ var Roles = map[string]Role{
 // manage the accounts of their tier (SPEC ACC-3), scoped by the use cases.
 func ProducerOnly(perm Permission) bool {
 	switch perm {
-	case CatalogManage, OrdersIngest, DownloadsManage, SigningKeysView, SigningKeysManage, LicensesAdmin, AuditView, AccountsSupport, RolesManage, TransfersApprove, LineItemsManage:
+	case CatalogManage, OrdersIngest, DownloadsManage, DevicesAdmin, SigningKeysView, SigningKeysManage, LicensesAdmin, AuditView, AccountsSupport, RolesManage, TransfersApprove, LineItemsManage:
 		return true
 	}
 	return false

@@ -7,8 +7,10 @@
 package devicepb
 
 import (
+	v1 "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -26,8 +28,13 @@ type DeviceType int32
 
 const (
 	DeviceType_DEVICE_TYPE_UNSPECIFIED DeviceType = 0
-	DeviceType_DEVICE_TYPE_STANDALONE  DeviceType = 1
-	DeviceType_DEVICE_TYPE_SERVER      DeviceType = 2
+	// A standalone client device (node-locked).
+	DeviceType_DEVICE_TYPE_STANDALONE DeviceType = 1
+	// A license server, local or cloud.
+	DeviceType_DEVICE_TYPE_SERVER DeviceType = 2
+	// A client reached through a license server: read-only, recorded from the server's
+	// synchronisation (next: SPEC DEV-10).
+	DeviceType_DEVICE_TYPE_SERVED_CLIENT DeviceType = 3
 )
 
 // Enum value maps for DeviceType.
@@ -36,11 +43,13 @@ var (
 		0: "DEVICE_TYPE_UNSPECIFIED",
 		1: "DEVICE_TYPE_STANDALONE",
 		2: "DEVICE_TYPE_SERVER",
+		3: "DEVICE_TYPE_SERVED_CLIENT",
 	}
 	DeviceType_value = map[string]int32{
-		"DEVICE_TYPE_UNSPECIFIED": 0,
-		"DEVICE_TYPE_STANDALONE":  1,
-		"DEVICE_TYPE_SERVER":      2,
+		"DEVICE_TYPE_UNSPECIFIED":   0,
+		"DEVICE_TYPE_STANDALONE":    1,
+		"DEVICE_TYPE_SERVER":        2,
+		"DEVICE_TYPE_SERVED_CLIENT": 3,
 	}
 )
 
@@ -71,13 +80,199 @@ func (DeviceType) EnumDescriptor() ([]byte, []int) {
 	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{0}
 }
 
+type DeviceStatus int32
+
+const (
+	DeviceStatus_DEVICE_STATUS_UNSPECIFIED DeviceStatus = 0
+	// Standalone devices and servers.
+	DeviceStatus_DEVICE_STATUS_ACTIVE   DeviceStatus = 1
+	DeviceStatus_DEVICE_STATUS_RETURNED DeviceStatus = 2
+	DeviceStatus_DEVICE_STATUS_OBSOLETE DeviceStatus = 3
+	// Served clients.
+	DeviceStatus_DEVICE_STATUS_NORMAL          DeviceStatus = 4
+	DeviceStatus_DEVICE_STATUS_SERVED_RETURNED DeviceStatus = 5
+	DeviceStatus_DEVICE_STATUS_DROPPED         DeviceStatus = 6
+	DeviceStatus_DEVICE_STATUS_EXPIRED         DeviceStatus = 7
+)
+
+// Enum value maps for DeviceStatus.
+var (
+	DeviceStatus_name = map[int32]string{
+		0: "DEVICE_STATUS_UNSPECIFIED",
+		1: "DEVICE_STATUS_ACTIVE",
+		2: "DEVICE_STATUS_RETURNED",
+		3: "DEVICE_STATUS_OBSOLETE",
+		4: "DEVICE_STATUS_NORMAL",
+		5: "DEVICE_STATUS_SERVED_RETURNED",
+		6: "DEVICE_STATUS_DROPPED",
+		7: "DEVICE_STATUS_EXPIRED",
+	}
+	DeviceStatus_value = map[string]int32{
+		"DEVICE_STATUS_UNSPECIFIED":     0,
+		"DEVICE_STATUS_ACTIVE":          1,
+		"DEVICE_STATUS_RETURNED":        2,
+		"DEVICE_STATUS_OBSOLETE":        3,
+		"DEVICE_STATUS_NORMAL":          4,
+		"DEVICE_STATUS_SERVED_RETURNED": 5,
+		"DEVICE_STATUS_DROPPED":         6,
+		"DEVICE_STATUS_EXPIRED":         7,
+	}
+)
+
+func (x DeviceStatus) Enum() *DeviceStatus {
+	p := new(DeviceStatus)
+	*p = x
+	return p
+}
+
+func (x DeviceStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DeviceStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_tessera_device_v1_device_proto_enumTypes[1].Descriptor()
+}
+
+func (DeviceStatus) Type() protoreflect.EnumType {
+	return &file_tessera_device_v1_device_proto_enumTypes[1]
+}
+
+func (x DeviceStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DeviceStatus.Descriptor instead.
+func (DeviceStatus) EnumDescriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{1}
+}
+
+type Deployment int32
+
+const (
+	Deployment_DEPLOYMENT_UNSPECIFIED Deployment = 0
+	// Runs at the customer's site (the default).
+	Deployment_DEPLOYMENT_LOCAL Deployment = 1
+	// A cloud license server hosted by the producer: generated device ID, site name
+	// required, administrator password (SPEC DEV-13).
+	Deployment_DEPLOYMENT_CLOUD Deployment = 2
+)
+
+// Enum value maps for Deployment.
+var (
+	Deployment_name = map[int32]string{
+		0: "DEPLOYMENT_UNSPECIFIED",
+		1: "DEPLOYMENT_LOCAL",
+		2: "DEPLOYMENT_CLOUD",
+	}
+	Deployment_value = map[string]int32{
+		"DEPLOYMENT_UNSPECIFIED": 0,
+		"DEPLOYMENT_LOCAL":       1,
+		"DEPLOYMENT_CLOUD":       2,
+	}
+)
+
+func (x Deployment) Enum() *Deployment {
+	p := new(Deployment)
+	*p = x
+	return p
+}
+
+func (x Deployment) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Deployment) Descriptor() protoreflect.EnumDescriptor {
+	return file_tessera_device_v1_device_proto_enumTypes[2].Descriptor()
+}
+
+func (Deployment) Type() protoreflect.EnumType {
+	return &file_tessera_device_v1_device_proto_enumTypes[2]
+}
+
+func (x Deployment) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Deployment.Descriptor instead.
+func (Deployment) EnumDescriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{2}
+}
+
+type DeviceUserMode int32
+
+const (
+	DeviceUserMode_DEVICE_USER_MODE_UNSPECIFIED DeviceUserMode = 0
+	// Devices have no device user.
+	DeviceUserMode_DEVICE_USER_MODE_OFF DeviceUserMode = 1
+	// Any text.
+	DeviceUserMode_DEVICE_USER_MODE_FREE_TEXT DeviceUserMode = 2
+	// The email of an existing user of the tenant.
+	DeviceUserMode_DEVICE_USER_MODE_EXISTING_USER DeviceUserMode = 3
+)
+
+// Enum value maps for DeviceUserMode.
+var (
+	DeviceUserMode_name = map[int32]string{
+		0: "DEVICE_USER_MODE_UNSPECIFIED",
+		1: "DEVICE_USER_MODE_OFF",
+		2: "DEVICE_USER_MODE_FREE_TEXT",
+		3: "DEVICE_USER_MODE_EXISTING_USER",
+	}
+	DeviceUserMode_value = map[string]int32{
+		"DEVICE_USER_MODE_UNSPECIFIED":   0,
+		"DEVICE_USER_MODE_OFF":           1,
+		"DEVICE_USER_MODE_FREE_TEXT":     2,
+		"DEVICE_USER_MODE_EXISTING_USER": 3,
+	}
+)
+
+func (x DeviceUserMode) Enum() *DeviceUserMode {
+	p := new(DeviceUserMode)
+	*p = x
+	return p
+}
+
+func (x DeviceUserMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DeviceUserMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_tessera_device_v1_device_proto_enumTypes[3].Descriptor()
+}
+
+func (DeviceUserMode) Type() protoreflect.EnumType {
+	return &file_tessera_device_v1_device_proto_enumTypes[3]
+}
+
+func (x DeviceUserMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DeviceUserMode.Descriptor instead.
+func (DeviceUserMode) EnumDescriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{3}
+}
+
 type MappedLineItem struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// lineItems/{activation_id}
-	LineItem      string `protobuf:"bytes,1,opt,name=line_item,json=lineItem,proto3" json:"line_item,omitempty"`
-	Quantity      int64  `protobuf:"varint,2,opt,name=quantity,proto3" json:"quantity,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// lineItems/{activation_id}; empty when the activation ID is masked.
+	LineItem string `protobuf:"bytes,1,opt,name=line_item,json=lineItem,proto3" json:"line_item,omitempty"`
+	Quantity int64  `protobuf:"varint,2,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// The activation ID, or on a device the caller does not own and a line item of
+	// another account, all but its last three characters masked ("*******a1b").
+	ActivationId string `protobuf:"bytes,3,opt,name=activation_id,json=activationId,proto3" json:"activation_id,omitempty"`
+	Masked       bool   `protobuf:"varint,4,opt,name=masked,proto3" json:"masked,omitempty"`
+	// accounts/{account_id} owning the line item; empty when masked.
+	Account string `protobuf:"bytes,5,opt,name=account,proto3" json:"account,omitempty"`
+	// products/{product_id}
+	Product string `protobuf:"bytes,6,opt,name=product,proto3" json:"product,omitempty"`
+	// The expiry override chosen when mapping (SPEC DEV-7), if any; fixed afterwards.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// The line item's own expiry for this mapping (unset: permanent).
+	ConfiguredExpireTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=configured_expire_time,json=configuredExpireTime,proto3" json:"configured_expire_time,omitempty"`
+	CreateTime           *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *MappedLineItem) Reset() {
@@ -124,25 +319,256 @@ func (x *MappedLineItem) GetQuantity() int64 {
 	return 0
 }
 
+func (x *MappedLineItem) GetActivationId() string {
+	if x != nil {
+		return x.ActivationId
+	}
+	return ""
+}
+
+func (x *MappedLineItem) GetMasked() bool {
+	if x != nil {
+		return x.Masked
+	}
+	return false
+}
+
+func (x *MappedLineItem) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *MappedLineItem) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *MappedLineItem) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *MappedLineItem) GetConfiguredExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ConfiguredExpireTime
+	}
+	return nil
+}
+
+func (x *MappedLineItem) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+// What a hypervisor or container reports about the machine a device runs on.
+type Virtualization struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// e.g. VMWARE, HYPERV, KVM, XEN, DOCKER; empty on a physical machine.
+	Hypervisor     string `protobuf:"bytes,1,opt,name=hypervisor,proto3" json:"hypervisor,omitempty"`
+	Virtual        bool   `protobuf:"varint,2,opt,name=virtual,proto3" json:"virtual,omitempty"`
+	VmName         string `protobuf:"bytes,3,opt,name=vm_name,json=vmName,proto3" json:"vm_name,omitempty"`
+	VmUuid         string `protobuf:"bytes,4,opt,name=vm_uuid,json=vmUuid,proto3" json:"vm_uuid,omitempty"`
+	PhysicalHostId string `protobuf:"bytes,5,opt,name=physical_host_id,json=physicalHostId,proto3" json:"physical_host_id,omitempty"`
+	ContainerId    string `protobuf:"bytes,6,opt,name=container_id,json=containerId,proto3" json:"container_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Virtualization) Reset() {
+	*x = Virtualization{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Virtualization) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Virtualization) ProtoMessage() {}
+
+func (x *Virtualization) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Virtualization.ProtoReflect.Descriptor instead.
+func (*Virtualization) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Virtualization) GetHypervisor() string {
+	if x != nil {
+		return x.Hypervisor
+	}
+	return ""
+}
+
+func (x *Virtualization) GetVirtual() bool {
+	if x != nil {
+		return x.Virtual
+	}
+	return false
+}
+
+func (x *Virtualization) GetVmName() string {
+	if x != nil {
+		return x.VmName
+	}
+	return ""
+}
+
+func (x *Virtualization) GetVmUuid() string {
+	if x != nil {
+		return x.VmUuid
+	}
+	return ""
+}
+
+func (x *Virtualization) GetPhysicalHostId() string {
+	if x != nil {
+		return x.PhysicalHostId
+	}
+	return ""
+}
+
+func (x *Virtualization) GetContainerId() string {
+	if x != nil {
+		return x.ContainerId
+	}
+	return ""
+}
+
+// How a device left service (SPEC DEV-8).
+type DeviceReturn struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ReturnTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=return_time,json=returnTime,proto3" json:"return_time,omitempty"`
+	RmaNumber  string                 `protobuf:"bytes,2,opt,name=rma_number,json=rmaNumber,proto3" json:"rma_number,omitempty"`
+	// devices/{device_id} that received its seats, if any.
+	DestinationDevice string `protobuf:"bytes,3,opt,name=destination_device,json=destinationDevice,proto3" json:"destination_device,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *DeviceReturn) Reset() {
+	*x = DeviceReturn{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceReturn) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceReturn) ProtoMessage() {}
+
+func (x *DeviceReturn) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceReturn.ProtoReflect.Descriptor instead.
+func (*DeviceReturn) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *DeviceReturn) GetReturnTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReturnTime
+	}
+	return nil
+}
+
+func (x *DeviceReturn) GetRmaNumber() string {
+	if x != nil {
+		return x.RmaNumber
+	}
+	return ""
+}
+
+func (x *DeviceReturn) GetDestinationDevice() string {
+	if x != nil {
+		return x.DestinationDevice
+	}
+	return ""
+}
+
 type Device struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resource name: devices/{device_id}.
-	Name     string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The resource key: chosen at creation or generated (DEV-…).
 	DeviceId string `protobuf:"bytes,2,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
-	// accounts/{account_id} owning the device.
-	Account       string                 `protobuf:"bytes,3,opt,name=account,proto3" json:"account,omitempty"`
-	DisplayName   string                 `protobuf:"bytes,4,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
-	HostId        string                 `protobuf:"bytes,5,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
-	Type          DeviceType             `protobuf:"varint,6,opt,name=type,proto3,enum=tessera.device.v1.DeviceType" json:"type,omitempty"`
-	LineItems     []*MappedLineItem      `protobuf:"bytes,7,rep,name=line_items,json=lineItems,proto3" json:"line_items,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// accounts/{account_id} owning the device; empty: unowned (SPEC DEV-4).
+	Account     string `protobuf:"bytes,3,opt,name=account,proto3" json:"account,omitempty"`
+	DisplayName string `protobuf:"bytes,4,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// The device's identifier of id_type (a MAC address, a UUID, …), normalised.
+	// Cloud servers get a generated one.
+	HostId string     `protobuf:"bytes,5,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
+	Type   DeviceType `protobuf:"varint,6,opt,name=type,proto3,enum=tessera.device.v1.DeviceType" json:"type,omitempty"`
+	// Seats mapped to the device, per line item; only the newest line item of an
+	// upgrade chain is listed.
+	LineItems  []*MappedLineItem      `protobuf:"bytes,7,rep,name=line_items,json=lineItems,proto3" json:"line_items,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// ETHER, INTERNET, INTERNET6, FLEXID9, FLEXID10, STRING, USER, VM_UUID, TOLERANT,
+	// EXTENDED, CONTAINER_ID, or a publisher-defined type's name (ListDeviceIdTypes).
+	IdType   string `protobuf:"bytes,9,opt,name=id_type,json=idType,proto3" json:"id_type,omitempty"`
+	Model    string `protobuf:"bytes,10,opt,name=model,proto3" json:"model,omitempty"`
+	Series   string `protobuf:"bytes,11,opt,name=series,proto3" json:"series,omitempty"`
+	SiteName string `protobuf:"bytes,12,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
+	Notes    string `protobuf:"bytes,13,opt,name=notes,proto3" json:"notes,omitempty"`
+	// Who uses the device: free text or an existing user's email, as the tenant's
+	// settings say (SPEC DEV-12).
+	DeviceUser string       `protobuf:"bytes,14,opt,name=device_user,json=deviceUser,proto3" json:"device_user,omitempty"`
+	Status     DeviceStatus `protobuf:"varint,15,opt,name=status,proto3,enum=tessera.device.v1.DeviceStatus" json:"status,omitempty"`
+	// devices/{device_id} of the backup license server (servers only).
+	BackupServer      string     `protobuf:"bytes,16,opt,name=backup_server,json=backupServer,proto3" json:"backup_server,omitempty"`
+	PublisherIdentity string     `protobuf:"bytes,17,opt,name=publisher_identity,json=publisherIdentity,proto3" json:"publisher_identity,omitempty"`
+	Deployment        Deployment `protobuf:"varint,18,opt,name=deployment,proto3,enum=tessera.device.v1.Deployment" json:"deployment,omitempty"`
+	// At most 50 attributes.
+	Attributes map[string]string      `protobuf:"bytes,19,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The owner's display name, or "Name Withheld" when the caller may not see it.
+	OwnerDisplayName string `protobuf:"bytes,21,opt,name=owner_display_name,json=ownerDisplayName,proto3" json:"owner_display_name,omitempty"`
+	// devices/{device_id} of the server a served client is reached through.
+	Server string `protobuf:"bytes,22,opt,name=server,proto3" json:"server,omitempty"`
+	// Increases with every change of what the device holds; capability requests
+	// answer with it (next: SPEC DEV-9).
+	Sequence       int64           `protobuf:"varint,23,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	Virtualization *Virtualization `protobuf:"bytes,24,opt,name=virtualization,proto3" json:"virtualization,omitempty"`
+	// Cloud servers: whether an administrator password is set (never the password).
+	AdminPasswordSet bool          `protobuf:"varint,25,opt,name=admin_password_set,json=adminPasswordSet,proto3" json:"admin_password_set,omitempty"`
+	Return           *DeviceReturn `protobuf:"bytes,26,opt,name=return,proto3" json:"return,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Device) Reset() {
 	*x = Device{}
-	mi := &file_tessera_device_v1_device_proto_msgTypes[1]
+	mi := &file_tessera_device_v1_device_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -154,7 +580,7 @@ func (x *Device) String() string {
 func (*Device) ProtoMessage() {}
 
 func (x *Device) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_device_v1_device_proto_msgTypes[1]
+	mi := &file_tessera_device_v1_device_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -167,7 +593,7 @@ func (x *Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Device.ProtoReflect.Descriptor instead.
 func (*Device) Descriptor() ([]byte, []int) {
-	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{1}
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Device) GetName() string {
@@ -226,18 +652,145 @@ func (x *Device) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Device) GetIdType() string {
+	if x != nil {
+		return x.IdType
+	}
+	return ""
+}
+
+func (x *Device) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *Device) GetSeries() string {
+	if x != nil {
+		return x.Series
+	}
+	return ""
+}
+
+func (x *Device) GetSiteName() string {
+	if x != nil {
+		return x.SiteName
+	}
+	return ""
+}
+
+func (x *Device) GetNotes() string {
+	if x != nil {
+		return x.Notes
+	}
+	return ""
+}
+
+func (x *Device) GetDeviceUser() string {
+	if x != nil {
+		return x.DeviceUser
+	}
+	return ""
+}
+
+func (x *Device) GetStatus() DeviceStatus {
+	if x != nil {
+		return x.Status
+	}
+	return DeviceStatus_DEVICE_STATUS_UNSPECIFIED
+}
+
+func (x *Device) GetBackupServer() string {
+	if x != nil {
+		return x.BackupServer
+	}
+	return ""
+}
+
+func (x *Device) GetPublisherIdentity() string {
+	if x != nil {
+		return x.PublisherIdentity
+	}
+	return ""
+}
+
+func (x *Device) GetDeployment() Deployment {
+	if x != nil {
+		return x.Deployment
+	}
+	return Deployment_DEPLOYMENT_UNSPECIFIED
+}
+
+func (x *Device) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+func (x *Device) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Device) GetOwnerDisplayName() string {
+	if x != nil {
+		return x.OwnerDisplayName
+	}
+	return ""
+}
+
+func (x *Device) GetServer() string {
+	if x != nil {
+		return x.Server
+	}
+	return ""
+}
+
+func (x *Device) GetSequence() int64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *Device) GetVirtualization() *Virtualization {
+	if x != nil {
+		return x.Virtualization
+	}
+	return nil
+}
+
+func (x *Device) GetAdminPasswordSet() bool {
+	if x != nil {
+		return x.AdminPasswordSet
+	}
+	return false
+}
+
+func (x *Device) GetReturn() *DeviceReturn {
+	if x != nil {
+		return x.Return
+	}
+	return nil
+}
+
 type CreateDeviceRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Device        *Device                `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
-	DeviceId      string                 `protobuf:"bytes,2,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
-	RequestId     string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Device *Device                `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	// The resource key; generated when empty.
+	DeviceId      string `protobuf:"bytes,2,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateDeviceRequest) Reset() {
 	*x = CreateDeviceRequest{}
-	mi := &file_tessera_device_v1_device_proto_msgTypes[2]
+	mi := &file_tessera_device_v1_device_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -249,7 +802,7 @@ func (x *CreateDeviceRequest) String() string {
 func (*CreateDeviceRequest) ProtoMessage() {}
 
 func (x *CreateDeviceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_device_v1_device_proto_msgTypes[2]
+	mi := &file_tessera_device_v1_device_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -262,7 +815,7 @@ func (x *CreateDeviceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDeviceRequest.ProtoReflect.Descriptor instead.
 func (*CreateDeviceRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{2}
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateDeviceRequest) GetDevice() *Device {
@@ -295,7 +848,7 @@ type GetDeviceRequest struct {
 
 func (x *GetDeviceRequest) Reset() {
 	*x = GetDeviceRequest{}
-	mi := &file_tessera_device_v1_device_proto_msgTypes[3]
+	mi := &file_tessera_device_v1_device_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -307,7 +860,7 @@ func (x *GetDeviceRequest) String() string {
 func (*GetDeviceRequest) ProtoMessage() {}
 
 func (x *GetDeviceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_device_v1_device_proto_msgTypes[3]
+	mi := &file_tessera_device_v1_device_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -320,7 +873,7 @@ func (x *GetDeviceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeviceRequest.ProtoReflect.Descriptor instead.
 func (*GetDeviceRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{3}
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetDeviceRequest) GetName() string {
@@ -328,6 +881,390 @@ func (x *GetDeviceRequest) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+type UpdateDeviceRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Device *Device                `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	// Fields to change: display_name, model, series, site_name, notes, device_user,
+	// backup_server, publisher_identity, attributes, virtualization, status (to
+	// OBSOLETE or back to ACTIVE).
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateDeviceRequest) Reset() {
+	*x = UpdateDeviceRequest{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateDeviceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateDeviceRequest) ProtoMessage() {}
+
+func (x *UpdateDeviceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateDeviceRequest.ProtoReflect.Descriptor instead.
+func (*UpdateDeviceRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *UpdateDeviceRequest) GetDevice() *Device {
+	if x != nil {
+		return x.Device
+	}
+	return nil
+}
+
+func (x *UpdateDeviceRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+type ListDevicesRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	PageSize  int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-160: device_id, display_name, host_id, id_type, model, series, site_name,
+	// device_user, type, status, deployment, account, server, create_time,
+	// update_time; text fields take leading/trailing `*` wildcards.
+	// `account = "accounts/A"` matches devices owned by A and devices holding A's
+	// line items.
+	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	// device_id, display_name, host_id, type, status, create_time, update_time,
+	// each optionally followed by " desc".
+	OrderBy string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	// Shortcuts for the common filters.
+	Type          DeviceType   `protobuf:"varint,5,opt,name=type,proto3,enum=tessera.device.v1.DeviceType" json:"type,omitempty"`
+	Status        DeviceStatus `protobuf:"varint,6,opt,name=status,proto3,enum=tessera.device.v1.DeviceStatus" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDevicesRequest) Reset() {
+	*x = ListDevicesRequest{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDevicesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDevicesRequest) ProtoMessage() {}
+
+func (x *ListDevicesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDevicesRequest.ProtoReflect.Descriptor instead.
+func (*ListDevicesRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListDevicesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDevicesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListDevicesRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListDevicesRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+func (x *ListDevicesRequest) GetType() DeviceType {
+	if x != nil {
+		return x.Type
+	}
+	return DeviceType_DEVICE_TYPE_UNSPECIFIED
+}
+
+func (x *ListDevicesRequest) GetStatus() DeviceStatus {
+	if x != nil {
+		return x.Status
+	}
+	return DeviceStatus_DEVICE_STATUS_UNSPECIFIED
+}
+
+type ListDevicesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Devices       []*Device              `protobuf:"bytes,1,rep,name=devices,proto3" json:"devices,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDevicesResponse) Reset() {
+	*x = ListDevicesResponse{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDevicesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDevicesResponse) ProtoMessage() {}
+
+func (x *ListDevicesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDevicesResponse.ProtoReflect.Descriptor instead.
+func (*ListDevicesResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListDevicesResponse) GetDevices() []*Device {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+func (x *ListDevicesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type ImportDevicesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rows as a list; or csv (header: device_id,id_type,host_id,display_name,
+	// type,account,model,series,site_name,notes,device_user), at most 5,000 rows.
+	Devices       []*Device `protobuf:"bytes,1,rep,name=devices,proto3" json:"devices,omitempty"`
+	Csv           string    `protobuf:"bytes,2,opt,name=csv,proto3" json:"csv,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportDevicesRequest) Reset() {
+	*x = ImportDevicesRequest{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportDevicesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportDevicesRequest) ProtoMessage() {}
+
+func (x *ImportDevicesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportDevicesRequest.ProtoReflect.Descriptor instead.
+func (*ImportDevicesRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ImportDevicesRequest) GetDevices() []*Device {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+func (x *ImportDevicesRequest) GetCsv() string {
+	if x != nil {
+		return x.Csv
+	}
+	return ""
+}
+
+type ImportRowError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1-based row: the entry of devices, or the CSV line after the header.
+	Row int32 `protobuf:"varint,1,opt,name=row,proto3" json:"row,omitempty"`
+	// The field at fault (device.host_id, …).
+	Field         string `protobuf:"bytes,2,opt,name=field,proto3" json:"field,omitempty"`
+	Description   string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportRowError) Reset() {
+	*x = ImportRowError{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportRowError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportRowError) ProtoMessage() {}
+
+func (x *ImportRowError) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportRowError.ProtoReflect.Descriptor instead.
+func (*ImportRowError) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ImportRowError) GetRow() int32 {
+	if x != nil {
+		return x.Row
+	}
+	return 0
+}
+
+func (x *ImportRowError) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *ImportRowError) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+type ImportDevicesResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Created   int32                  `protobuf:"varint,1,opt,name=created,proto3" json:"created,omitempty"`
+	Unchanged int32                  `protobuf:"varint,2,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
+	Errors    []*ImportRowError      `protobuf:"bytes,3,rep,name=errors,proto3" json:"errors,omitempty"`
+	// devices/{device_id} of every created or unchanged row, in row order.
+	Devices       []string `protobuf:"bytes,4,rep,name=devices,proto3" json:"devices,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportDevicesResponse) Reset() {
+	*x = ImportDevicesResponse{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportDevicesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportDevicesResponse) ProtoMessage() {}
+
+func (x *ImportDevicesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportDevicesResponse.ProtoReflect.Descriptor instead.
+func (*ImportDevicesResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ImportDevicesResponse) GetCreated() int32 {
+	if x != nil {
+		return x.Created
+	}
+	return 0
+}
+
+func (x *ImportDevicesResponse) GetUnchanged() int32 {
+	if x != nil {
+		return x.Unchanged
+	}
+	return 0
+}
+
+func (x *ImportDevicesResponse) GetErrors() []*ImportRowError {
+	if x != nil {
+		return x.Errors
+	}
+	return nil
+}
+
+func (x *ImportDevicesResponse) GetDevices() []string {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
 }
 
 type MapLineItemRequest struct {
@@ -344,7 +1281,7 @@ type MapLineItemRequest struct {
 
 func (x *MapLineItemRequest) Reset() {
 	*x = MapLineItemRequest{}
-	mi := &file_tessera_device_v1_device_proto_msgTypes[4]
+	mi := &file_tessera_device_v1_device_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -356,7 +1293,7 @@ func (x *MapLineItemRequest) String() string {
 func (*MapLineItemRequest) ProtoMessage() {}
 
 func (x *MapLineItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_device_v1_device_proto_msgTypes[4]
+	mi := &file_tessera_device_v1_device_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -369,7 +1306,7 @@ func (x *MapLineItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MapLineItemRequest.ProtoReflect.Descriptor instead.
 func (*MapLineItemRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{4}
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MapLineItemRequest) GetDevice() string {
@@ -400,6 +1337,1339 @@ func (x *MapLineItemRequest) GetRequestId() string {
 	return ""
 }
 
+type LineItemMapping struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// lineItems/{activation_id}; or activation_id alone (channel partners map only by
+	// activation ID).
+	LineItem     string `protobuf:"bytes,1,opt,name=line_item,json=lineItem,proto3" json:"line_item,omitempty"`
+	ActivationId string `protobuf:"bytes,2,opt,name=activation_id,json=activationId,proto3" json:"activation_id,omitempty"`
+	// Seats to add, 1 to 1,000,000,000.
+	Quantity int64 `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// An expiry earlier than the line item's (SPEC DEV-7): after now and before the
+	// configured expiry; any future time for a permanent line item.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LineItemMapping) Reset() {
+	*x = LineItemMapping{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LineItemMapping) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LineItemMapping) ProtoMessage() {}
+
+func (x *LineItemMapping) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LineItemMapping.ProtoReflect.Descriptor instead.
+func (*LineItemMapping) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *LineItemMapping) GetLineItem() string {
+	if x != nil {
+		return x.LineItem
+	}
+	return ""
+}
+
+func (x *LineItemMapping) GetActivationId() string {
+	if x != nil {
+		return x.ActivationId
+	}
+	return ""
+}
+
+func (x *LineItemMapping) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *LineItemMapping) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+type MapLineItemsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// devices/{device_id}
+	Device    string             `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	Items     []*LineItemMapping `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	RequestId string             `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Run every check, take nothing.
+	ValidateOnly  bool `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MapLineItemsRequest) Reset() {
+	*x = MapLineItemsRequest{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MapLineItemsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MapLineItemsRequest) ProtoMessage() {}
+
+func (x *MapLineItemsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MapLineItemsRequest.ProtoReflect.Descriptor instead.
+func (*MapLineItemsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *MapLineItemsRequest) GetDevice() string {
+	if x != nil {
+		return x.Device
+	}
+	return ""
+}
+
+func (x *MapLineItemsRequest) GetItems() []*LineItemMapping {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *MapLineItemsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *MapLineItemsRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+type MapLineItemsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Device        *Device                `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MapLineItemsResponse) Reset() {
+	*x = MapLineItemsResponse{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MapLineItemsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MapLineItemsResponse) ProtoMessage() {}
+
+func (x *MapLineItemsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MapLineItemsResponse.ProtoReflect.Descriptor instead.
+func (*MapLineItemsResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *MapLineItemsResponse) GetDevice() *Device {
+	if x != nil {
+		return x.Device
+	}
+	return nil
+}
+
+type UnmapLineItemRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// devices/{device_id}
+	Device string `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	// lineItems/{activation_id}
+	LineItem string `protobuf:"bytes,2,opt,name=line_item,json=lineItem,proto3" json:"line_item,omitempty"`
+	// Seats to give back: at most what the device holds of the line item.
+	Quantity      int64  `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnmapLineItemRequest) Reset() {
+	*x = UnmapLineItemRequest{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnmapLineItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnmapLineItemRequest) ProtoMessage() {}
+
+func (x *UnmapLineItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnmapLineItemRequest.ProtoReflect.Descriptor instead.
+func (*UnmapLineItemRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *UnmapLineItemRequest) GetDevice() string {
+	if x != nil {
+		return x.Device
+	}
+	return ""
+}
+
+func (x *UnmapLineItemRequest) GetLineItem() string {
+	if x != nil {
+		return x.LineItem
+	}
+	return ""
+}
+
+func (x *UnmapLineItemRequest) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *UnmapLineItemRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type ReturnDeviceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// devices/{device_id}
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// devices/{device_id} receiving the returned device's seats; empty: the seats go
+	// back to their line items.
+	DestinationDevice string `protobuf:"bytes,2,opt,name=destination_device,json=destinationDevice,proto3" json:"destination_device,omitempty"`
+	RmaNumber         string `protobuf:"bytes,3,opt,name=rma_number,json=rmaNumber,proto3" json:"rma_number,omitempty"`
+	RequestId         string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ReturnDeviceRequest) Reset() {
+	*x = ReturnDeviceRequest{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReturnDeviceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReturnDeviceRequest) ProtoMessage() {}
+
+func (x *ReturnDeviceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReturnDeviceRequest.ProtoReflect.Descriptor instead.
+func (*ReturnDeviceRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ReturnDeviceRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ReturnDeviceRequest) GetDestinationDevice() string {
+	if x != nil {
+		return x.DestinationDevice
+	}
+	return ""
+}
+
+func (x *ReturnDeviceRequest) GetRmaNumber() string {
+	if x != nil {
+		return x.RmaNumber
+	}
+	return ""
+}
+
+func (x *ReturnDeviceRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type MoveDeviceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// devices/{device_id}
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// accounts/{account_id}: a related account (parent, child, sibling under the
+	// caller) the caller acts for.
+	ToAccount string `protobuf:"bytes,2,opt,name=to_account,json=toAccount,proto3" json:"to_account,omitempty"`
+	// Pool the seats into a matching line item of the target when there is one.
+	Pool          bool   `protobuf:"varint,3,opt,name=pool,proto3" json:"pool,omitempty"`
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MoveDeviceRequest) Reset() {
+	*x = MoveDeviceRequest{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveDeviceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveDeviceRequest) ProtoMessage() {}
+
+func (x *MoveDeviceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveDeviceRequest.ProtoReflect.Descriptor instead.
+func (*MoveDeviceRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *MoveDeviceRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MoveDeviceRequest) GetToAccount() string {
+	if x != nil {
+		return x.ToAccount
+	}
+	return ""
+}
+
+func (x *MoveDeviceRequest) GetPool() bool {
+	if x != nil {
+		return x.Pool
+	}
+	return false
+}
+
+func (x *MoveDeviceRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type DeviceFeature struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Version string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// Seats times the feature's count, summed over the device's line items.
+	Count int64 `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	// Earliest expiry among the line items giving it; unset: permanent.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// lineItems/{activation_id} giving it (masked entries left out).
+	LineItems     []string `protobuf:"bytes,5,rep,name=line_items,json=lineItems,proto3" json:"line_items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceFeature) Reset() {
+	*x = DeviceFeature{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceFeature) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceFeature) ProtoMessage() {}
+
+func (x *DeviceFeature) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceFeature.ProtoReflect.Descriptor instead.
+func (*DeviceFeature) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *DeviceFeature) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeviceFeature) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *DeviceFeature) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *DeviceFeature) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *DeviceFeature) GetLineItems() []string {
+	if x != nil {
+		return x.LineItems
+	}
+	return nil
+}
+
+type GetLicensePreviewRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// devices/{device_id}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLicensePreviewRequest) Reset() {
+	*x = GetLicensePreviewRequest{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLicensePreviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLicensePreviewRequest) ProtoMessage() {}
+
+func (x *GetLicensePreviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLicensePreviewRequest.ProtoReflect.Descriptor instead.
+func (*GetLicensePreviewRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *GetLicensePreviewRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type LicensePreview struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The first ten features, by name.
+	Features      []*DeviceFeature `protobuf:"bytes,1,rep,name=features,proto3" json:"features,omitempty"`
+	TotalFeatures int32            `protobuf:"varint,2,opt,name=total_features,json=totalFeatures,proto3" json:"total_features,omitempty"`
+	// Where the rest are: /v1/devices/{device_id}/features.
+	More          string `protobuf:"bytes,3,opt,name=more,proto3" json:"more,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LicensePreview) Reset() {
+	*x = LicensePreview{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LicensePreview) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LicensePreview) ProtoMessage() {}
+
+func (x *LicensePreview) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LicensePreview.ProtoReflect.Descriptor instead.
+func (*LicensePreview) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *LicensePreview) GetFeatures() []*DeviceFeature {
+	if x != nil {
+		return x.Features
+	}
+	return nil
+}
+
+func (x *LicensePreview) GetTotalFeatures() int32 {
+	if x != nil {
+		return x.TotalFeatures
+	}
+	return 0
+}
+
+func (x *LicensePreview) GetMore() string {
+	if x != nil {
+		return x.More
+	}
+	return ""
+}
+
+type ListDeviceFeaturesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// devices/{device_id}
+	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeviceFeaturesRequest) Reset() {
+	*x = ListDeviceFeaturesRequest{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeviceFeaturesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeviceFeaturesRequest) ProtoMessage() {}
+
+func (x *ListDeviceFeaturesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeviceFeaturesRequest.ProtoReflect.Descriptor instead.
+func (*ListDeviceFeaturesRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListDeviceFeaturesRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListDeviceFeaturesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDeviceFeaturesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListDeviceFeaturesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Features      []*DeviceFeature       `protobuf:"bytes,1,rep,name=features,proto3" json:"features,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeviceFeaturesResponse) Reset() {
+	*x = ListDeviceFeaturesResponse{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeviceFeaturesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeviceFeaturesResponse) ProtoMessage() {}
+
+func (x *ListDeviceFeaturesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeviceFeaturesResponse.ProtoReflect.Descriptor instead.
+func (*ListDeviceFeaturesResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListDeviceFeaturesResponse) GetFeatures() []*DeviceFeature {
+	if x != nil {
+		return x.Features
+	}
+	return nil
+}
+
+func (x *ListDeviceFeaturesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type DeviceHistoryEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Time  *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	// created, updated, owner_changed, line_item_mapped, line_item_unmapped,
+	// override_expired, returned, moved, admin_password_set.
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// users/{user_id} who made the change; empty for the system.
+	Actor       string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	Description string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	// lineItems/{activation_id} (masked as on the device), when the entry is about one.
+	LineItem      string `protobuf:"bytes,5,opt,name=line_item,json=lineItem,proto3" json:"line_item,omitempty"`
+	Quantity      int64  `protobuf:"varint,6,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceHistoryEntry) Reset() {
+	*x = DeviceHistoryEntry{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceHistoryEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceHistoryEntry) ProtoMessage() {}
+
+func (x *DeviceHistoryEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceHistoryEntry.ProtoReflect.Descriptor instead.
+func (*DeviceHistoryEntry) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *DeviceHistoryEntry) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *DeviceHistoryEntry) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *DeviceHistoryEntry) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *DeviceHistoryEntry) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *DeviceHistoryEntry) GetLineItem() string {
+	if x != nil {
+		return x.LineItem
+	}
+	return ""
+}
+
+func (x *DeviceHistoryEntry) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+type ListDeviceHistoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// devices/{device_id}
+	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeviceHistoryRequest) Reset() {
+	*x = ListDeviceHistoryRequest{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeviceHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeviceHistoryRequest) ProtoMessage() {}
+
+func (x *ListDeviceHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeviceHistoryRequest.ProtoReflect.Descriptor instead.
+func (*ListDeviceHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListDeviceHistoryRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListDeviceHistoryRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDeviceHistoryRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListDeviceHistoryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       []*DeviceHistoryEntry  `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeviceHistoryResponse) Reset() {
+	*x = ListDeviceHistoryResponse{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeviceHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeviceHistoryResponse) ProtoMessage() {}
+
+func (x *ListDeviceHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeviceHistoryResponse.ProtoReflect.Descriptor instead.
+func (*ListDeviceHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListDeviceHistoryResponse) GetEntries() []*DeviceHistoryEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *ListDeviceHistoryResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type SetServerAdminPasswordRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// devices/{device_id} of a cloud license server.
+	Name            string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Password        string `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	ConfirmPassword string `protobuf:"bytes,3,opt,name=confirm_password,json=confirmPassword,proto3" json:"confirm_password,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SetServerAdminPasswordRequest) Reset() {
+	*x = SetServerAdminPasswordRequest{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetServerAdminPasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetServerAdminPasswordRequest) ProtoMessage() {}
+
+func (x *SetServerAdminPasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetServerAdminPasswordRequest.ProtoReflect.Descriptor instead.
+func (*SetServerAdminPasswordRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *SetServerAdminPasswordRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SetServerAdminPasswordRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+func (x *SetServerAdminPasswordRequest) GetConfirmPassword() string {
+	if x != nil {
+		return x.ConfirmPassword
+	}
+	return ""
+}
+
+type DeviceIdType struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name: deviceIdTypes/{name}.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Upper case letters, digits and _; not a built-in type's name.
+	IdType      string `protobuf:"bytes,2,opt,name=id_type,json=idType,proto3" json:"id_type,omitempty"`
+	DisplayName string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// A regular expression (RE2) a device ID of this type must match in full.
+	Pattern string `protobuf:"bytes,4,opt,name=pattern,proto3" json:"pattern,omitempty"`
+	// Upper-case values before checking and storing them.
+	CaseInsensitive bool                   `protobuf:"varint,5,opt,name=case_insensitive,json=caseInsensitive,proto3" json:"case_insensitive,omitempty"`
+	BuiltIn         bool                   `protobuf:"varint,6,opt,name=built_in,json=builtIn,proto3" json:"built_in,omitempty"`
+	CreateTime      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *DeviceIdType) Reset() {
+	*x = DeviceIdType{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceIdType) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceIdType) ProtoMessage() {}
+
+func (x *DeviceIdType) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceIdType.ProtoReflect.Descriptor instead.
+func (*DeviceIdType) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *DeviceIdType) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeviceIdType) GetIdType() string {
+	if x != nil {
+		return x.IdType
+	}
+	return ""
+}
+
+func (x *DeviceIdType) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *DeviceIdType) GetPattern() string {
+	if x != nil {
+		return x.Pattern
+	}
+	return ""
+}
+
+func (x *DeviceIdType) GetCaseInsensitive() bool {
+	if x != nil {
+		return x.CaseInsensitive
+	}
+	return false
+}
+
+func (x *DeviceIdType) GetBuiltIn() bool {
+	if x != nil {
+		return x.BuiltIn
+	}
+	return false
+}
+
+func (x *DeviceIdType) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+type CreateDeviceIdTypeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeviceIdType  *DeviceIdType          `protobuf:"bytes,1,opt,name=device_id_type,json=deviceIdType,proto3" json:"device_id_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateDeviceIdTypeRequest) Reset() {
+	*x = CreateDeviceIdTypeRequest{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateDeviceIdTypeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateDeviceIdTypeRequest) ProtoMessage() {}
+
+func (x *CreateDeviceIdTypeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateDeviceIdTypeRequest.ProtoReflect.Descriptor instead.
+func (*CreateDeviceIdTypeRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *CreateDeviceIdTypeRequest) GetDeviceIdType() *DeviceIdType {
+	if x != nil {
+		return x.DeviceIdType
+	}
+	return nil
+}
+
+type ListDeviceIdTypesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeviceIdTypesRequest) Reset() {
+	*x = ListDeviceIdTypesRequest{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeviceIdTypesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeviceIdTypesRequest) ProtoMessage() {}
+
+func (x *ListDeviceIdTypesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeviceIdTypesRequest.ProtoReflect.Descriptor instead.
+func (*ListDeviceIdTypesRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{30}
+}
+
+type ListDeviceIdTypesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeviceIdTypes []*DeviceIdType        `protobuf:"bytes,1,rep,name=device_id_types,json=deviceIdTypes,proto3" json:"device_id_types,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeviceIdTypesResponse) Reset() {
+	*x = ListDeviceIdTypesResponse{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeviceIdTypesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeviceIdTypesResponse) ProtoMessage() {}
+
+func (x *ListDeviceIdTypesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeviceIdTypesResponse.ProtoReflect.Descriptor instead.
+func (*ListDeviceIdTypesResponse) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListDeviceIdTypesResponse) GetDeviceIdTypes() []*DeviceIdType {
+	if x != nil {
+		return x.DeviceIdTypes
+	}
+	return nil
+}
+
+// Per-tenant device settings (resource name: deviceSettings).
+type DeviceSettings struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Skip the account check when mapping (SPEC DEV-3): unrelated accounts may then
+	// map their own line items to any device whose ID they know.
+	SkipAccountCheck bool                   `protobuf:"varint,2,opt,name=skip_account_check,json=skipAccountCheck,proto3" json:"skip_account_check,omitempty"`
+	DeviceUserMode   DeviceUserMode         `protobuf:"varint,3,opt,name=device_user_mode,json=deviceUserMode,proto3,enum=tessera.device.v1.DeviceUserMode" json:"device_user_mode,omitempty"`
+	UpdateTime       *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *DeviceSettings) Reset() {
+	*x = DeviceSettings{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceSettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceSettings) ProtoMessage() {}
+
+func (x *DeviceSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceSettings.ProtoReflect.Descriptor instead.
+func (*DeviceSettings) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *DeviceSettings) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeviceSettings) GetSkipAccountCheck() bool {
+	if x != nil {
+		return x.SkipAccountCheck
+	}
+	return false
+}
+
+func (x *DeviceSettings) GetDeviceUserMode() DeviceUserMode {
+	if x != nil {
+		return x.DeviceUserMode
+	}
+	return DeviceUserMode_DEVICE_USER_MODE_UNSPECIFIED
+}
+
+func (x *DeviceSettings) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+type GetDeviceSettingsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDeviceSettingsRequest) Reset() {
+	*x = GetDeviceSettingsRequest{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDeviceSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDeviceSettingsRequest) ProtoMessage() {}
+
+func (x *GetDeviceSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDeviceSettingsRequest.ProtoReflect.Descriptor instead.
+func (*GetDeviceSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{33}
+}
+
+type UpdateDeviceSettingsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Settings      *DeviceSettings        `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateDeviceSettingsRequest) Reset() {
+	*x = UpdateDeviceSettingsRequest{}
+	mi := &file_tessera_device_v1_device_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateDeviceSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateDeviceSettingsRequest) ProtoMessage() {}
+
+func (x *UpdateDeviceSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_device_v1_device_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateDeviceSettingsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateDeviceSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *UpdateDeviceSettingsRequest) GetSettings() *DeviceSettings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
 type CountAccountDevicesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	AccountIds    []string               `protobuf:"bytes,1,rep,name=account_ids,json=accountIds,proto3" json:"account_ids,omitempty"`
@@ -409,7 +2679,7 @@ type CountAccountDevicesRequest struct {
 
 func (x *CountAccountDevicesRequest) Reset() {
 	*x = CountAccountDevicesRequest{}
-	mi := &file_tessera_device_v1_device_proto_msgTypes[5]
+	mi := &file_tessera_device_v1_device_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -421,7 +2691,7 @@ func (x *CountAccountDevicesRequest) String() string {
 func (*CountAccountDevicesRequest) ProtoMessage() {}
 
 func (x *CountAccountDevicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_device_v1_device_proto_msgTypes[5]
+	mi := &file_tessera_device_v1_device_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -434,7 +2704,7 @@ func (x *CountAccountDevicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountAccountDevicesRequest.ProtoReflect.Descriptor instead.
 func (*CountAccountDevicesRequest) Descriptor() ([]byte, []int) {
-	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{5}
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CountAccountDevicesRequest) GetAccountIds() []string {
@@ -453,7 +2723,7 @@ type CountAccountDevicesResponse struct {
 
 func (x *CountAccountDevicesResponse) Reset() {
 	*x = CountAccountDevicesResponse{}
-	mi := &file_tessera_device_v1_device_proto_msgTypes[6]
+	mi := &file_tessera_device_v1_device_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -465,7 +2735,7 @@ func (x *CountAccountDevicesResponse) String() string {
 func (*CountAccountDevicesResponse) ProtoMessage() {}
 
 func (x *CountAccountDevicesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_device_v1_device_proto_msgTypes[6]
+	mi := &file_tessera_device_v1_device_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -478,7 +2748,7 @@ func (x *CountAccountDevicesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountAccountDevicesResponse.ProtoReflect.Descriptor instead.
 func (*CountAccountDevicesResponse) Descriptor() ([]byte, []int) {
-	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{6}
+	return file_tessera_device_v1_device_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CountAccountDevicesResponse) GetDevices() int64 {
@@ -492,49 +2762,264 @@ var File_tessera_device_v1_device_proto protoreflect.FileDescriptor
 
 const file_tessera_device_v1_device_proto_rawDesc = "" +
 	"\n" +
-	"\x1etessera/device/v1/device.proto\x12\x11tessera.device.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"I\n" +
+	"\x1etessera/device/v1/device.proto\x12\x11tessera.device.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#tessera/common/v1/annotations.proto\x1a\x1etessera/common/v1/common.proto\"\x86\x03\n" +
 	"\x0eMappedLineItem\x12\x1b\n" +
 	"\tline_item\x18\x01 \x01(\tR\blineItem\x12\x1a\n" +
-	"\bquantity\x18\x02 \x01(\x03R\bquantity\"\xc1\x02\n" +
+	"\bquantity\x18\x02 \x01(\x03R\bquantity\x12#\n" +
+	"\ractivation_id\x18\x03 \x01(\tR\factivationId\x12\x16\n" +
+	"\x06masked\x18\x04 \x01(\bR\x06masked\x12\x18\n" +
+	"\aaccount\x18\x05 \x01(\tR\aaccount\x12\x18\n" +
+	"\aproduct\x18\x06 \x01(\tR\aproduct\x12;\n" +
+	"\vexpire_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12P\n" +
+	"\x16configured_expire_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x14configuredExpireTime\x12;\n" +
+	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\xe2\x01\n" +
+	"\x0eVirtualization\x12&\n" +
+	"\n" +
+	"hypervisor\x18\x01 \x01(\tB\x06\x92\x82\x19\x02\b@R\n" +
+	"hypervisor\x12\x18\n" +
+	"\avirtual\x18\x02 \x01(\bR\avirtual\x12\x17\n" +
+	"\avm_name\x18\x03 \x01(\tR\x06vmName\x12\x1f\n" +
+	"\avm_uuid\x18\x04 \x01(\tB\x06\x92\x82\x19\x02\b@R\x06vmUuid\x12(\n" +
+	"\x10physical_host_id\x18\x05 \x01(\tR\x0ephysicalHostId\x12*\n" +
+	"\fcontainer_id\x18\x06 \x01(\tB\a\x92\x82\x19\x03\b\x80\x01R\vcontainerId\"\xa1\x01\n" +
+	"\fDeviceReturn\x12;\n" +
+	"\vreturn_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"returnTime\x12%\n" +
+	"\n" +
+	"rma_number\x18\x02 \x01(\tB\x06\x92\x82\x19\x02\b@R\trmaNumber\x12-\n" +
+	"\x12destination_device\x18\x03 \x01(\tR\x11destinationDevice\"\xb6\t\n" +
 	"\x06Device\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
 	"\tdevice_id\x18\x02 \x01(\tR\bdeviceId\x12\x18\n" +
 	"\aaccount\x18\x03 \x01(\tR\aaccount\x12!\n" +
-	"\fdisplay_name\x18\x04 \x01(\tR\vdisplayName\x12\x17\n" +
-	"\ahost_id\x18\x05 \x01(\tR\x06hostId\x121\n" +
+	"\fdisplay_name\x18\x04 \x01(\tR\vdisplayName\x12 \n" +
+	"\ahost_id\x18\x05 \x01(\tB\a\x92\x82\x19\x03\b\x80\bR\x06hostId\x121\n" +
 	"\x04type\x18\x06 \x01(\x0e2\x1d.tessera.device.v1.DeviceTypeR\x04type\x12@\n" +
 	"\n" +
 	"line_items\x18\a \x03(\v2!.tessera.device.v1.MappedLineItemR\tlineItems\x12;\n" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\x84\x01\n" +
+	"createTime\x12\x1f\n" +
+	"\aid_type\x18\t \x01(\tB\x06\x92\x82\x19\x02\b@R\x06idType\x12\x14\n" +
+	"\x05model\x18\n" +
+	" \x01(\tR\x05model\x12\x16\n" +
+	"\x06series\x18\v \x01(\tR\x06series\x12\x1b\n" +
+	"\tsite_name\x18\f \x01(\tR\bsiteName\x12\x1f\n" +
+	"\x05notes\x18\r \x01(\tB\t\x92\x82\x19\x05\b\x80 \x10\x01R\x05notes\x12\x1f\n" +
+	"\vdevice_user\x18\x0e \x01(\tR\n" +
+	"deviceUser\x127\n" +
+	"\x06status\x18\x0f \x01(\x0e2\x1f.tessera.device.v1.DeviceStatusR\x06status\x12#\n" +
+	"\rbackup_server\x18\x10 \x01(\tR\fbackupServer\x125\n" +
+	"\x12publisher_identity\x18\x11 \x01(\tB\x06\x92\x82\x19\x02\b@R\x11publisherIdentity\x12=\n" +
+	"\n" +
+	"deployment\x18\x12 \x01(\x0e2\x1d.tessera.device.v1.DeploymentR\n" +
+	"deployment\x12X\n" +
+	"\n" +
+	"attributes\x18\x13 \x03(\v2).tessera.device.v1.Device.AttributesEntryB\r\x92\x82\x19\x03\b\x80\b\x9a\x82\x19\x02\b2R\n" +
+	"attributes\x12;\n" +
+	"\vupdate_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12,\n" +
+	"\x12owner_display_name\x18\x15 \x01(\tR\x10ownerDisplayName\x12\x16\n" +
+	"\x06server\x18\x16 \x01(\tR\x06server\x12\x1a\n" +
+	"\bsequence\x18\x17 \x01(\x03R\bsequence\x12I\n" +
+	"\x0evirtualization\x18\x18 \x01(\v2!.tessera.device.v1.VirtualizationR\x0evirtualization\x12,\n" +
+	"\x12admin_password_set\x18\x19 \x01(\bR\x10adminPasswordSet\x127\n" +
+	"\x06return\x18\x1a \x01(\v2\x1f.tessera.device.v1.DeviceReturnR\x06return\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x84\x01\n" +
 	"\x13CreateDeviceRequest\x121\n" +
 	"\x06device\x18\x01 \x01(\v2\x19.tessera.device.v1.DeviceR\x06device\x12\x1b\n" +
 	"\tdevice_id\x18\x02 \x01(\tR\bdeviceId\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"&\n" +
 	"\x10GetDeviceRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x84\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x85\x01\n" +
+	"\x13UpdateDeviceRequest\x121\n" +
+	"\x06device\x18\x01 \x01(\v2\x19.tessera.device.v1.DeviceR\x06device\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"\x82\x02\n" +
+	"\x12ListDevicesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\x12\x1f\n" +
+	"\x06filter\x18\x03 \x01(\tB\a\x92\x82\x19\x03\b\x80\x10R\x06filter\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\x121\n" +
+	"\x04type\x18\x05 \x01(\x0e2\x1d.tessera.device.v1.DeviceTypeR\x04type\x127\n" +
+	"\x06status\x18\x06 \x01(\x0e2\x1f.tessera.device.v1.DeviceStatusR\x06status\"r\n" +
+	"\x13ListDevicesResponse\x123\n" +
+	"\adevices\x18\x01 \x03(\v2\x19.tessera.device.v1.DeviceR\adevices\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"s\n" +
+	"\x14ImportDevicesRequest\x12<\n" +
+	"\adevices\x18\x01 \x03(\v2\x19.tessera.device.v1.DeviceB\a\x9a\x82\x19\x03\b\x88'R\adevices\x12\x1d\n" +
+	"\x03csv\x18\x02 \x01(\tB\v\x92\x82\x19\a\b\x80\x80\x80\x02\x10\x01R\x03csv\"Z\n" +
+	"\x0eImportRowError\x12\x10\n" +
+	"\x03row\x18\x01 \x01(\x05R\x03row\x12\x14\n" +
+	"\x05field\x18\x02 \x01(\tR\x05field\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\"\xa4\x01\n" +
+	"\x15ImportDevicesResponse\x12\x18\n" +
+	"\acreated\x18\x01 \x01(\x05R\acreated\x12\x1c\n" +
+	"\tunchanged\x18\x02 \x01(\x05R\tunchanged\x129\n" +
+	"\x06errors\x18\x03 \x03(\v2!.tessera.device.v1.ImportRowErrorR\x06errors\x12\x18\n" +
+	"\adevices\x18\x04 \x03(\tR\adevices\"\x84\x01\n" +
 	"\x12MapLineItemRequest\x12\x16\n" +
 	"\x06device\x18\x01 \x01(\tR\x06device\x12\x1b\n" +
 	"\tline_item\x18\x02 \x01(\tR\blineItem\x12\x1a\n" +
 	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\"=\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\xac\x01\n" +
+	"\x0fLineItemMapping\x12\x1b\n" +
+	"\tline_item\x18\x01 \x01(\tR\blineItem\x12#\n" +
+	"\ractivation_id\x18\x02 \x01(\tR\factivationId\x12\x1a\n" +
+	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12;\n" +
+	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"\xb3\x01\n" +
+	"\x13MapLineItemsRequest\x12\x16\n" +
+	"\x06device\x18\x01 \x01(\tR\x06device\x12@\n" +
+	"\x05items\x18\x02 \x03(\v2\".tessera.device.v1.LineItemMappingB\x06\x9a\x82\x19\x02\bdR\x05items\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12#\n" +
+	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\"I\n" +
+	"\x14MapLineItemsResponse\x121\n" +
+	"\x06device\x18\x01 \x01(\v2\x19.tessera.device.v1.DeviceR\x06device\"\x86\x01\n" +
+	"\x14UnmapLineItemRequest\x12\x16\n" +
+	"\x06device\x18\x01 \x01(\tR\x06device\x12\x1b\n" +
+	"\tline_item\x18\x02 \x01(\tR\blineItem\x12\x1a\n" +
+	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\x9e\x01\n" +
+	"\x13ReturnDeviceRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
+	"\x12destination_device\x18\x02 \x01(\tR\x11destinationDevice\x12%\n" +
+	"\n" +
+	"rma_number\x18\x03 \x01(\tB\x06\x92\x82\x19\x02\b@R\trmaNumber\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"y\n" +
+	"\x11MoveDeviceRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"to_account\x18\x02 \x01(\tR\ttoAccount\x12\x12\n" +
+	"\x04pool\x18\x03 \x01(\bR\x04pool\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\xaf\x01\n" +
+	"\rDeviceFeature\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\x03R\x05count\x12;\n" +
+	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12\x1d\n" +
+	"\n" +
+	"line_items\x18\x05 \x03(\tR\tlineItems\".\n" +
+	"\x18GetLicensePreviewRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x89\x01\n" +
+	"\x0eLicensePreview\x12<\n" +
+	"\bfeatures\x18\x01 \x03(\v2 .tessera.device.v1.DeviceFeatureR\bfeatures\x12%\n" +
+	"\x0etotal_features\x18\x02 \x01(\x05R\rtotalFeatures\x12\x12\n" +
+	"\x04more\x18\x03 \x01(\tR\x04more\"y\n" +
+	"\x19ListDeviceFeaturesRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\"\x82\x01\n" +
+	"\x1aListDeviceFeaturesResponse\x12<\n" +
+	"\bfeatures\x18\x01 \x03(\v2 .tessera.device.v1.DeviceFeatureR\bfeatures\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc9\x01\n" +
+	"\x12DeviceHistoryEntry\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x1b\n" +
+	"\tline_item\x18\x05 \x01(\tR\blineItem\x12\x1a\n" +
+	"\bquantity\x18\x06 \x01(\x03R\bquantity\"x\n" +
+	"\x18ListDeviceHistoryRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\x92\x82\x19\x04\b\x80\x80\x02R\tpageToken\"\x84\x01\n" +
+	"\x19ListDeviceHistoryResponse\x12?\n" +
+	"\aentries\x18\x01 \x03(\v2%.tessera.device.v1.DeviceHistoryEntryR\aentries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"z\n" +
+	"\x1dSetServerAdminPasswordRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
+	"\bpassword\x18\x02 \x01(\tR\bpassword\x12)\n" +
+	"\x10confirm_password\x18\x03 \x01(\tR\x0fconfirmPassword\"\x8c\x02\n" +
+	"\fDeviceIdType\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
+	"\aid_type\x18\x02 \x01(\tB\x06\x92\x82\x19\x02\b@R\x06idType\x12!\n" +
+	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12!\n" +
+	"\apattern\x18\x04 \x01(\tB\a\x92\x82\x19\x03\b\x80\x04R\apattern\x12)\n" +
+	"\x10case_insensitive\x18\x05 \x01(\bR\x0fcaseInsensitive\x12\x19\n" +
+	"\bbuilt_in\x18\x06 \x01(\bR\abuiltIn\x12;\n" +
+	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"b\n" +
+	"\x19CreateDeviceIdTypeRequest\x12E\n" +
+	"\x0edevice_id_type\x18\x01 \x01(\v2\x1f.tessera.device.v1.DeviceIdTypeR\fdeviceIdType\"\x1a\n" +
+	"\x18ListDeviceIdTypesRequest\"d\n" +
+	"\x19ListDeviceIdTypesResponse\x12G\n" +
+	"\x0fdevice_id_types\x18\x01 \x03(\v2\x1f.tessera.device.v1.DeviceIdTypeR\rdeviceIdTypes\"\xdc\x01\n" +
+	"\x0eDeviceSettings\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12,\n" +
+	"\x12skip_account_check\x18\x02 \x01(\bR\x10skipAccountCheck\x12K\n" +
+	"\x10device_user_mode\x18\x03 \x01(\x0e2!.tessera.device.v1.DeviceUserModeR\x0edeviceUserMode\x12;\n" +
+	"\vupdate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"\x1a\n" +
+	"\x18GetDeviceSettingsRequest\"\\\n" +
+	"\x1bUpdateDeviceSettingsRequest\x12=\n" +
+	"\bsettings\x18\x01 \x01(\v2!.tessera.device.v1.DeviceSettingsR\bsettings\"=\n" +
 	"\x1aCountAccountDevicesRequest\x12\x1f\n" +
 	"\vaccount_ids\x18\x01 \x03(\tR\n" +
 	"accountIds\"7\n" +
 	"\x1bCountAccountDevicesResponse\x12\x18\n" +
-	"\adevices\x18\x01 \x01(\x03R\adevices*]\n" +
+	"\adevices\x18\x01 \x01(\x03R\adevices*|\n" +
 	"\n" +
 	"DeviceType\x12\x1b\n" +
 	"\x17DEVICE_TYPE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16DEVICE_TYPE_STANDALONE\x10\x01\x12\x16\n" +
-	"\x12DEVICE_TYPE_SERVER\x10\x022\xf6\x02\n" +
+	"\x12DEVICE_TYPE_SERVER\x10\x02\x12\x1d\n" +
+	"\x19DEVICE_TYPE_SERVED_CLIENT\x10\x03*\xf2\x01\n" +
+	"\fDeviceStatus\x12\x1d\n" +
+	"\x19DEVICE_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14DEVICE_STATUS_ACTIVE\x10\x01\x12\x1a\n" +
+	"\x16DEVICE_STATUS_RETURNED\x10\x02\x12\x1a\n" +
+	"\x16DEVICE_STATUS_OBSOLETE\x10\x03\x12\x18\n" +
+	"\x14DEVICE_STATUS_NORMAL\x10\x04\x12!\n" +
+	"\x1dDEVICE_STATUS_SERVED_RETURNED\x10\x05\x12\x19\n" +
+	"\x15DEVICE_STATUS_DROPPED\x10\x06\x12\x19\n" +
+	"\x15DEVICE_STATUS_EXPIRED\x10\a*T\n" +
+	"\n" +
+	"Deployment\x12\x1a\n" +
+	"\x16DEPLOYMENT_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10DEPLOYMENT_LOCAL\x10\x01\x12\x14\n" +
+	"\x10DEPLOYMENT_CLOUD\x10\x02*\x90\x01\n" +
+	"\x0eDeviceUserMode\x12 \n" +
+	"\x1cDEVICE_USER_MODE_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14DEVICE_USER_MODE_OFF\x10\x01\x12\x1e\n" +
+	"\x1aDEVICE_USER_MODE_FREE_TEXT\x10\x02\x12\"\n" +
+	"\x1eDEVICE_USER_MODE_EXISTING_USER\x10\x032\xb7\x0e\n" +
 	"\rDeviceService\x12Q\n" +
 	"\fCreateDevice\x12&.tessera.device.v1.CreateDeviceRequest\x1a\x19.tessera.device.v1.Device\x12K\n" +
-	"\tGetDevice\x12#.tessera.device.v1.GetDeviceRequest\x1a\x19.tessera.device.v1.Device\x12O\n" +
-	"\vMapLineItem\x12%.tessera.device.v1.MapLineItemRequest\x1a\x19.tessera.device.v1.Device\x12t\n" +
-	"\x13CountAccountDevices\x12-.tessera.device.v1.CountAccountDevicesRequest\x1a..tessera.device.v1.CountAccountDevicesResponseB?Z=github.com/tessera-dev/tessera/gen/tessera/device/v1;devicepbb\x06proto3"
+	"\tGetDevice\x12#.tessera.device.v1.GetDeviceRequest\x1a\x19.tessera.device.v1.Device\x12Q\n" +
+	"\fUpdateDevice\x12&.tessera.device.v1.UpdateDeviceRequest\x1a\x19.tessera.device.v1.Device\x12\\\n" +
+	"\vListDevices\x12%.tessera.device.v1.ListDevicesRequest\x1a&.tessera.device.v1.ListDevicesResponse\x12b\n" +
+	"\rImportDevices\x12'.tessera.device.v1.ImportDevicesRequest\x1a(.tessera.device.v1.ImportDevicesResponse\x12O\n" +
+	"\vMapLineItem\x12%.tessera.device.v1.MapLineItemRequest\x1a\x19.tessera.device.v1.Device\x12_\n" +
+	"\fMapLineItems\x12&.tessera.device.v1.MapLineItemsRequest\x1a'.tessera.device.v1.MapLineItemsResponse\x12S\n" +
+	"\rUnmapLineItem\x12'.tessera.device.v1.UnmapLineItemRequest\x1a\x19.tessera.device.v1.Device\x12Q\n" +
+	"\fReturnDevice\x12&.tessera.device.v1.ReturnDeviceRequest\x1a\x19.tessera.device.v1.Device\x12M\n" +
+	"\n" +
+	"MoveDevice\x12$.tessera.device.v1.MoveDeviceRequest\x1a\x19.tessera.device.v1.Device\x12c\n" +
+	"\x11GetLicensePreview\x12+.tessera.device.v1.GetLicensePreviewRequest\x1a!.tessera.device.v1.LicensePreview\x12q\n" +
+	"\x12ListDeviceFeatures\x12,.tessera.device.v1.ListDeviceFeaturesRequest\x1a-.tessera.device.v1.ListDeviceFeaturesResponse\x12n\n" +
+	"\x11ListDeviceHistory\x12+.tessera.device.v1.ListDeviceHistoryRequest\x1a,.tessera.device.v1.ListDeviceHistoryResponse\x12e\n" +
+	"\x16SetServerAdminPassword\x120.tessera.device.v1.SetServerAdminPasswordRequest\x1a\x19.tessera.device.v1.Device\x12c\n" +
+	"\x12CreateDeviceIdType\x12,.tessera.device.v1.CreateDeviceIdTypeRequest\x1a\x1f.tessera.device.v1.DeviceIdType\x12n\n" +
+	"\x11ListDeviceIdTypes\x12+.tessera.device.v1.ListDeviceIdTypesRequest\x1a,.tessera.device.v1.ListDeviceIdTypesResponse\x12c\n" +
+	"\x11GetDeviceSettings\x12+.tessera.device.v1.GetDeviceSettingsRequest\x1a!.tessera.device.v1.DeviceSettings\x12i\n" +
+	"\x14UpdateDeviceSettings\x12..tessera.device.v1.UpdateDeviceSettingsRequest\x1a!.tessera.device.v1.DeviceSettings\x12t\n" +
+	"\x13CountAccountDevices\x12-.tessera.device.v1.CountAccountDevicesRequest\x1a..tessera.device.v1.CountAccountDevicesResponse2x\n" +
+	"\fAuditService\x12h\n" +
+	"\x0fListAuditEvents\x12).tessera.common.v1.ListAuditEventsRequest\x1a*.tessera.common.v1.ListAuditEventsResponseB?Z=github.com/tessera-dev/tessera/gen/tessera/device/v1;devicepbb\x06proto3"
 
 var (
 	file_tessera_device_v1_device_proto_rawDescOnce sync.Once
@@ -548,37 +3033,137 @@ func file_tessera_device_v1_device_proto_rawDescGZIP() []byte {
 	return file_tessera_device_v1_device_proto_rawDescData
 }
 
-var file_tessera_device_v1_device_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tessera_device_v1_device_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_tessera_device_v1_device_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_tessera_device_v1_device_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_tessera_device_v1_device_proto_goTypes = []any{
-	(DeviceType)(0),                     // 0: tessera.device.v1.DeviceType
-	(*MappedLineItem)(nil),              // 1: tessera.device.v1.MappedLineItem
-	(*Device)(nil),                      // 2: tessera.device.v1.Device
-	(*CreateDeviceRequest)(nil),         // 3: tessera.device.v1.CreateDeviceRequest
-	(*GetDeviceRequest)(nil),            // 4: tessera.device.v1.GetDeviceRequest
-	(*MapLineItemRequest)(nil),          // 5: tessera.device.v1.MapLineItemRequest
-	(*CountAccountDevicesRequest)(nil),  // 6: tessera.device.v1.CountAccountDevicesRequest
-	(*CountAccountDevicesResponse)(nil), // 7: tessera.device.v1.CountAccountDevicesResponse
-	(*timestamppb.Timestamp)(nil),       // 8: google.protobuf.Timestamp
+	(DeviceType)(0),                       // 0: tessera.device.v1.DeviceType
+	(DeviceStatus)(0),                     // 1: tessera.device.v1.DeviceStatus
+	(Deployment)(0),                       // 2: tessera.device.v1.Deployment
+	(DeviceUserMode)(0),                   // 3: tessera.device.v1.DeviceUserMode
+	(*MappedLineItem)(nil),                // 4: tessera.device.v1.MappedLineItem
+	(*Virtualization)(nil),                // 5: tessera.device.v1.Virtualization
+	(*DeviceReturn)(nil),                  // 6: tessera.device.v1.DeviceReturn
+	(*Device)(nil),                        // 7: tessera.device.v1.Device
+	(*CreateDeviceRequest)(nil),           // 8: tessera.device.v1.CreateDeviceRequest
+	(*GetDeviceRequest)(nil),              // 9: tessera.device.v1.GetDeviceRequest
+	(*UpdateDeviceRequest)(nil),           // 10: tessera.device.v1.UpdateDeviceRequest
+	(*ListDevicesRequest)(nil),            // 11: tessera.device.v1.ListDevicesRequest
+	(*ListDevicesResponse)(nil),           // 12: tessera.device.v1.ListDevicesResponse
+	(*ImportDevicesRequest)(nil),          // 13: tessera.device.v1.ImportDevicesRequest
+	(*ImportRowError)(nil),                // 14: tessera.device.v1.ImportRowError
+	(*ImportDevicesResponse)(nil),         // 15: tessera.device.v1.ImportDevicesResponse
+	(*MapLineItemRequest)(nil),            // 16: tessera.device.v1.MapLineItemRequest
+	(*LineItemMapping)(nil),               // 17: tessera.device.v1.LineItemMapping
+	(*MapLineItemsRequest)(nil),           // 18: tessera.device.v1.MapLineItemsRequest
+	(*MapLineItemsResponse)(nil),          // 19: tessera.device.v1.MapLineItemsResponse
+	(*UnmapLineItemRequest)(nil),          // 20: tessera.device.v1.UnmapLineItemRequest
+	(*ReturnDeviceRequest)(nil),           // 21: tessera.device.v1.ReturnDeviceRequest
+	(*MoveDeviceRequest)(nil),             // 22: tessera.device.v1.MoveDeviceRequest
+	(*DeviceFeature)(nil),                 // 23: tessera.device.v1.DeviceFeature
+	(*GetLicensePreviewRequest)(nil),      // 24: tessera.device.v1.GetLicensePreviewRequest
+	(*LicensePreview)(nil),                // 25: tessera.device.v1.LicensePreview
+	(*ListDeviceFeaturesRequest)(nil),     // 26: tessera.device.v1.ListDeviceFeaturesRequest
+	(*ListDeviceFeaturesResponse)(nil),    // 27: tessera.device.v1.ListDeviceFeaturesResponse
+	(*DeviceHistoryEntry)(nil),            // 28: tessera.device.v1.DeviceHistoryEntry
+	(*ListDeviceHistoryRequest)(nil),      // 29: tessera.device.v1.ListDeviceHistoryRequest
+	(*ListDeviceHistoryResponse)(nil),     // 30: tessera.device.v1.ListDeviceHistoryResponse
+	(*SetServerAdminPasswordRequest)(nil), // 31: tessera.device.v1.SetServerAdminPasswordRequest
+	(*DeviceIdType)(nil),                  // 32: tessera.device.v1.DeviceIdType
+	(*CreateDeviceIdTypeRequest)(nil),     // 33: tessera.device.v1.CreateDeviceIdTypeRequest
+	(*ListDeviceIdTypesRequest)(nil),      // 34: tessera.device.v1.ListDeviceIdTypesRequest
+	(*ListDeviceIdTypesResponse)(nil),     // 35: tessera.device.v1.ListDeviceIdTypesResponse
+	(*DeviceSettings)(nil),                // 36: tessera.device.v1.DeviceSettings
+	(*GetDeviceSettingsRequest)(nil),      // 37: tessera.device.v1.GetDeviceSettingsRequest
+	(*UpdateDeviceSettingsRequest)(nil),   // 38: tessera.device.v1.UpdateDeviceSettingsRequest
+	(*CountAccountDevicesRequest)(nil),    // 39: tessera.device.v1.CountAccountDevicesRequest
+	(*CountAccountDevicesResponse)(nil),   // 40: tessera.device.v1.CountAccountDevicesResponse
+	nil,                                   // 41: tessera.device.v1.Device.AttributesEntry
+	(*timestamppb.Timestamp)(nil),         // 42: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),         // 43: google.protobuf.FieldMask
+	(*v1.ListAuditEventsRequest)(nil),     // 44: tessera.common.v1.ListAuditEventsRequest
+	(*v1.ListAuditEventsResponse)(nil),    // 45: tessera.common.v1.ListAuditEventsResponse
 }
 var file_tessera_device_v1_device_proto_depIdxs = []int32{
-	0, // 0: tessera.device.v1.Device.type:type_name -> tessera.device.v1.DeviceType
-	1, // 1: tessera.device.v1.Device.line_items:type_name -> tessera.device.v1.MappedLineItem
-	8, // 2: tessera.device.v1.Device.create_time:type_name -> google.protobuf.Timestamp
-	2, // 3: tessera.device.v1.CreateDeviceRequest.device:type_name -> tessera.device.v1.Device
-	3, // 4: tessera.device.v1.DeviceService.CreateDevice:input_type -> tessera.device.v1.CreateDeviceRequest
-	4, // 5: tessera.device.v1.DeviceService.GetDevice:input_type -> tessera.device.v1.GetDeviceRequest
-	5, // 6: tessera.device.v1.DeviceService.MapLineItem:input_type -> tessera.device.v1.MapLineItemRequest
-	6, // 7: tessera.device.v1.DeviceService.CountAccountDevices:input_type -> tessera.device.v1.CountAccountDevicesRequest
-	2, // 8: tessera.device.v1.DeviceService.CreateDevice:output_type -> tessera.device.v1.Device
-	2, // 9: tessera.device.v1.DeviceService.GetDevice:output_type -> tessera.device.v1.Device
-	2, // 10: tessera.device.v1.DeviceService.MapLineItem:output_type -> tessera.device.v1.Device
-	7, // 11: tessera.device.v1.DeviceService.CountAccountDevices:output_type -> tessera.device.v1.CountAccountDevicesResponse
-	8, // [8:12] is the sub-list for method output_type
-	4, // [4:8] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	42, // 0: tessera.device.v1.MappedLineItem.expire_time:type_name -> google.protobuf.Timestamp
+	42, // 1: tessera.device.v1.MappedLineItem.configured_expire_time:type_name -> google.protobuf.Timestamp
+	42, // 2: tessera.device.v1.MappedLineItem.create_time:type_name -> google.protobuf.Timestamp
+	42, // 3: tessera.device.v1.DeviceReturn.return_time:type_name -> google.protobuf.Timestamp
+	0,  // 4: tessera.device.v1.Device.type:type_name -> tessera.device.v1.DeviceType
+	4,  // 5: tessera.device.v1.Device.line_items:type_name -> tessera.device.v1.MappedLineItem
+	42, // 6: tessera.device.v1.Device.create_time:type_name -> google.protobuf.Timestamp
+	1,  // 7: tessera.device.v1.Device.status:type_name -> tessera.device.v1.DeviceStatus
+	2,  // 8: tessera.device.v1.Device.deployment:type_name -> tessera.device.v1.Deployment
+	41, // 9: tessera.device.v1.Device.attributes:type_name -> tessera.device.v1.Device.AttributesEntry
+	42, // 10: tessera.device.v1.Device.update_time:type_name -> google.protobuf.Timestamp
+	5,  // 11: tessera.device.v1.Device.virtualization:type_name -> tessera.device.v1.Virtualization
+	6,  // 12: tessera.device.v1.Device.return:type_name -> tessera.device.v1.DeviceReturn
+	7,  // 13: tessera.device.v1.CreateDeviceRequest.device:type_name -> tessera.device.v1.Device
+	7,  // 14: tessera.device.v1.UpdateDeviceRequest.device:type_name -> tessera.device.v1.Device
+	43, // 15: tessera.device.v1.UpdateDeviceRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 16: tessera.device.v1.ListDevicesRequest.type:type_name -> tessera.device.v1.DeviceType
+	1,  // 17: tessera.device.v1.ListDevicesRequest.status:type_name -> tessera.device.v1.DeviceStatus
+	7,  // 18: tessera.device.v1.ListDevicesResponse.devices:type_name -> tessera.device.v1.Device
+	7,  // 19: tessera.device.v1.ImportDevicesRequest.devices:type_name -> tessera.device.v1.Device
+	14, // 20: tessera.device.v1.ImportDevicesResponse.errors:type_name -> tessera.device.v1.ImportRowError
+	42, // 21: tessera.device.v1.LineItemMapping.expire_time:type_name -> google.protobuf.Timestamp
+	17, // 22: tessera.device.v1.MapLineItemsRequest.items:type_name -> tessera.device.v1.LineItemMapping
+	7,  // 23: tessera.device.v1.MapLineItemsResponse.device:type_name -> tessera.device.v1.Device
+	42, // 24: tessera.device.v1.DeviceFeature.expire_time:type_name -> google.protobuf.Timestamp
+	23, // 25: tessera.device.v1.LicensePreview.features:type_name -> tessera.device.v1.DeviceFeature
+	23, // 26: tessera.device.v1.ListDeviceFeaturesResponse.features:type_name -> tessera.device.v1.DeviceFeature
+	42, // 27: tessera.device.v1.DeviceHistoryEntry.time:type_name -> google.protobuf.Timestamp
+	28, // 28: tessera.device.v1.ListDeviceHistoryResponse.entries:type_name -> tessera.device.v1.DeviceHistoryEntry
+	42, // 29: tessera.device.v1.DeviceIdType.create_time:type_name -> google.protobuf.Timestamp
+	32, // 30: tessera.device.v1.CreateDeviceIdTypeRequest.device_id_type:type_name -> tessera.device.v1.DeviceIdType
+	32, // 31: tessera.device.v1.ListDeviceIdTypesResponse.device_id_types:type_name -> tessera.device.v1.DeviceIdType
+	3,  // 32: tessera.device.v1.DeviceSettings.device_user_mode:type_name -> tessera.device.v1.DeviceUserMode
+	42, // 33: tessera.device.v1.DeviceSettings.update_time:type_name -> google.protobuf.Timestamp
+	36, // 34: tessera.device.v1.UpdateDeviceSettingsRequest.settings:type_name -> tessera.device.v1.DeviceSettings
+	8,  // 35: tessera.device.v1.DeviceService.CreateDevice:input_type -> tessera.device.v1.CreateDeviceRequest
+	9,  // 36: tessera.device.v1.DeviceService.GetDevice:input_type -> tessera.device.v1.GetDeviceRequest
+	10, // 37: tessera.device.v1.DeviceService.UpdateDevice:input_type -> tessera.device.v1.UpdateDeviceRequest
+	11, // 38: tessera.device.v1.DeviceService.ListDevices:input_type -> tessera.device.v1.ListDevicesRequest
+	13, // 39: tessera.device.v1.DeviceService.ImportDevices:input_type -> tessera.device.v1.ImportDevicesRequest
+	16, // 40: tessera.device.v1.DeviceService.MapLineItem:input_type -> tessera.device.v1.MapLineItemRequest
+	18, // 41: tessera.device.v1.DeviceService.MapLineItems:input_type -> tessera.device.v1.MapLineItemsRequest
+	20, // 42: tessera.device.v1.DeviceService.UnmapLineItem:input_type -> tessera.device.v1.UnmapLineItemRequest
+	21, // 43: tessera.device.v1.DeviceService.ReturnDevice:input_type -> tessera.device.v1.ReturnDeviceRequest
+	22, // 44: tessera.device.v1.DeviceService.MoveDevice:input_type -> tessera.device.v1.MoveDeviceRequest
+	24, // 45: tessera.device.v1.DeviceService.GetLicensePreview:input_type -> tessera.device.v1.GetLicensePreviewRequest
+	26, // 46: tessera.device.v1.DeviceService.ListDeviceFeatures:input_type -> tessera.device.v1.ListDeviceFeaturesRequest
+	29, // 47: tessera.device.v1.DeviceService.ListDeviceHistory:input_type -> tessera.device.v1.ListDeviceHistoryRequest
+	31, // 48: tessera.device.v1.DeviceService.SetServerAdminPassword:input_type -> tessera.device.v1.SetServerAdminPasswordRequest
+	33, // 49: tessera.device.v1.DeviceService.CreateDeviceIdType:input_type -> tessera.device.v1.CreateDeviceIdTypeRequest
+	34, // 50: tessera.device.v1.DeviceService.ListDeviceIdTypes:input_type -> tessera.device.v1.ListDeviceIdTypesRequest
+	37, // 51: tessera.device.v1.DeviceService.GetDeviceSettings:input_type -> tessera.device.v1.GetDeviceSettingsRequest
+	38, // 52: tessera.device.v1.DeviceService.UpdateDeviceSettings:input_type -> tessera.device.v1.UpdateDeviceSettingsRequest
+	39, // 53: tessera.device.v1.DeviceService.CountAccountDevices:input_type -> tessera.device.v1.CountAccountDevicesRequest
+	44, // 54: tessera.device.v1.AuditService.ListAuditEvents:input_type -> tessera.common.v1.ListAuditEventsRequest
+	7,  // 55: tessera.device.v1.DeviceService.CreateDevice:output_type -> tessera.device.v1.Device
+	7,  // 56: tessera.device.v1.DeviceService.GetDevice:output_type -> tessera.device.v1.Device
+	7,  // 57: tessera.device.v1.DeviceService.UpdateDevice:output_type -> tessera.device.v1.Device
+	12, // 58: tessera.device.v1.DeviceService.ListDevices:output_type -> tessera.device.v1.ListDevicesResponse
+	15, // 59: tessera.device.v1.DeviceService.ImportDevices:output_type -> tessera.device.v1.ImportDevicesResponse
+	7,  // 60: tessera.device.v1.DeviceService.MapLineItem:output_type -> tessera.device.v1.Device
+	19, // 61: tessera.device.v1.DeviceService.MapLineItems:output_type -> tessera.device.v1.MapLineItemsResponse
+	7,  // 62: tessera.device.v1.DeviceService.UnmapLineItem:output_type -> tessera.device.v1.Device
+	7,  // 63: tessera.device.v1.DeviceService.ReturnDevice:output_type -> tessera.device.v1.Device
+	7,  // 64: tessera.device.v1.DeviceService.MoveDevice:output_type -> tessera.device.v1.Device
+	25, // 65: tessera.device.v1.DeviceService.GetLicensePreview:output_type -> tessera.device.v1.LicensePreview
+	27, // 66: tessera.device.v1.DeviceService.ListDeviceFeatures:output_type -> tessera.device.v1.ListDeviceFeaturesResponse
+	30, // 67: tessera.device.v1.DeviceService.ListDeviceHistory:output_type -> tessera.device.v1.ListDeviceHistoryResponse
+	7,  // 68: tessera.device.v1.DeviceService.SetServerAdminPassword:output_type -> tessera.device.v1.Device
+	32, // 69: tessera.device.v1.DeviceService.CreateDeviceIdType:output_type -> tessera.device.v1.DeviceIdType
+	35, // 70: tessera.device.v1.DeviceService.ListDeviceIdTypes:output_type -> tessera.device.v1.ListDeviceIdTypesResponse
+	36, // 71: tessera.device.v1.DeviceService.GetDeviceSettings:output_type -> tessera.device.v1.DeviceSettings
+	36, // 72: tessera.device.v1.DeviceService.UpdateDeviceSettings:output_type -> tessera.device.v1.DeviceSettings
+	40, // 73: tessera.device.v1.DeviceService.CountAccountDevices:output_type -> tessera.device.v1.CountAccountDevicesResponse
+	45, // 74: tessera.device.v1.AuditService.ListAuditEvents:output_type -> tessera.common.v1.ListAuditEventsResponse
+	55, // [55:75] is the sub-list for method output_type
+	35, // [35:55] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_tessera_device_v1_device_proto_init() }
@@ -591,10 +3176,10 @@ func file_tessera_device_v1_device_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_device_v1_device_proto_rawDesc), len(file_tessera_device_v1_device_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   7,
+			NumEnums:      4,
+			NumMessages:   38,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_tessera_device_v1_device_proto_goTypes,
 		DependencyIndexes: file_tessera_device_v1_device_proto_depIdxs,

@@ -8,6 +8,7 @@ package devicepb
 
 import (
 	context "context"
+	v1 "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -19,22 +20,88 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DeviceService_CreateDevice_FullMethodName        = "/tessera.device.v1.DeviceService/CreateDevice"
-	DeviceService_GetDevice_FullMethodName           = "/tessera.device.v1.DeviceService/GetDevice"
-	DeviceService_MapLineItem_FullMethodName         = "/tessera.device.v1.DeviceService/MapLineItem"
-	DeviceService_CountAccountDevices_FullMethodName = "/tessera.device.v1.DeviceService/CountAccountDevices"
+	DeviceService_CreateDevice_FullMethodName           = "/tessera.device.v1.DeviceService/CreateDevice"
+	DeviceService_GetDevice_FullMethodName              = "/tessera.device.v1.DeviceService/GetDevice"
+	DeviceService_UpdateDevice_FullMethodName           = "/tessera.device.v1.DeviceService/UpdateDevice"
+	DeviceService_ListDevices_FullMethodName            = "/tessera.device.v1.DeviceService/ListDevices"
+	DeviceService_ImportDevices_FullMethodName          = "/tessera.device.v1.DeviceService/ImportDevices"
+	DeviceService_MapLineItem_FullMethodName            = "/tessera.device.v1.DeviceService/MapLineItem"
+	DeviceService_MapLineItems_FullMethodName           = "/tessera.device.v1.DeviceService/MapLineItems"
+	DeviceService_UnmapLineItem_FullMethodName          = "/tessera.device.v1.DeviceService/UnmapLineItem"
+	DeviceService_ReturnDevice_FullMethodName           = "/tessera.device.v1.DeviceService/ReturnDevice"
+	DeviceService_MoveDevice_FullMethodName             = "/tessera.device.v1.DeviceService/MoveDevice"
+	DeviceService_GetLicensePreview_FullMethodName      = "/tessera.device.v1.DeviceService/GetLicensePreview"
+	DeviceService_ListDeviceFeatures_FullMethodName     = "/tessera.device.v1.DeviceService/ListDeviceFeatures"
+	DeviceService_ListDeviceHistory_FullMethodName      = "/tessera.device.v1.DeviceService/ListDeviceHistory"
+	DeviceService_SetServerAdminPassword_FullMethodName = "/tessera.device.v1.DeviceService/SetServerAdminPassword"
+	DeviceService_CreateDeviceIdType_FullMethodName     = "/tessera.device.v1.DeviceService/CreateDeviceIdType"
+	DeviceService_ListDeviceIdTypes_FullMethodName      = "/tessera.device.v1.DeviceService/ListDeviceIdTypes"
+	DeviceService_GetDeviceSettings_FullMethodName      = "/tessera.device.v1.DeviceService/GetDeviceSettings"
+	DeviceService_UpdateDeviceSettings_FullMethodName   = "/tessera.device.v1.DeviceService/UpdateDeviceSettings"
+	DeviceService_CountAccountDevices_FullMethodName    = "/tessera.device.v1.DeviceService/CountAccountDevices"
 )
 
 // DeviceServiceClient is the client API for DeviceService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// DeviceService manages devices and the line-item seats mapped to them.
+// DeviceService manages devices, license servers and the line-item seats mapped to
+// them (SPEC section 4).
 type DeviceServiceClient interface {
+	// Creates a standalone device, a local license server or a cloud license server
+	// (SPEC DEV-1, DEV-2). A cloud server gets a generated device ID and needs a site
+	// name. Idempotent by request_id.
 	CreateDevice(ctx context.Context, in *CreateDeviceRequest, opts ...grpc.CallOption) (*Device, error)
+	// Reads a device the caller may see; on a device the caller's accounts do not own,
+	// other accounts' activation IDs are masked and a foreign owner reads "Name
+	// Withheld" (SPEC DEV-5).
 	GetDevice(ctx context.Context, in *GetDeviceRequest, opts ...grpc.CallOption) (*Device, error)
-	// Maps seats of a line item to a device (idempotent by request_id).
+	// Changes a device's descriptive fields (name, model, series, site, notes, device
+	// user, backup server, publisher identity, attributes, virtualization) or marks it
+	// OBSOLETE. Owners and producers only.
+	UpdateDevice(ctx context.Context, in *UpdateDeviceRequest, opts ...grpc.CallOption) (*Device, error)
+	// Lists the devices the caller may see (SPEC DEV-2, DEV-5), filtered, sorted and
+	// paged; CSV: GET /v1/devices:export (Devices.csv).
+	ListDevices(ctx context.Context, in *ListDevicesRequest, opts ...grpc.CallOption) (*ListDevicesResponse, error)
+	// Imports up to 5,000 devices at once, owned or unowned (SPEC DEV-4). Each row is
+	// checked on its own: good rows are stored, bad ones are reported with their row
+	// number and field; a row whose device exists unchanged counts as unchanged, so a
+	// repeated import stores nothing twice.
+	ImportDevices(ctx context.Context, in *ImportDevicesRequest, opts ...grpc.CallOption) (*ImportDevicesResponse, error)
+	// Maps seats of a line item to a device (idempotent by request_id). The short form
+	// of MapLineItems for one line item.
 	MapLineItem(ctx context.Context, in *MapLineItemRequest, opts ...grpc.CallOption) (*Device, error)
+	// Maps seats of one or more line items, named by line item or by activation ID, to
+	// a device, all or nothing (SPEC DEV-3, DEV-4, DEV-6, DEV-7). Every entry is checked
+	// first and each failure is reported on its own entry (items[i].…); with
+	// validate_only the checks run and nothing is taken. Mapping to an unowned device
+	// claims it for the first line item's account.
+	MapLineItems(ctx context.Context, in *MapLineItemsRequest, opts ...grpc.CallOption) (*MapLineItemsResponse, error)
+	// Gives back seats a device holds of a line item (SPEC DEV-6).
+	UnmapLineItem(ctx context.Context, in *UnmapLineItemRequest, opts ...grpc.CallOption) (*Device, error)
+	// Returns a device for good (SPEC DEV-8): its seats go back to their line items or,
+	// with destination_device, move to that device. Irreversible.
+	ReturnDevice(ctx context.Context, in *ReturnDeviceRequest, opts ...grpc.CallOption) (*Device, error)
+	// Moves a device to a related account; its mapped seats move too, pooled into a
+	// matching line item of the target or as new line items (SPEC DEV-8).
+	MoveDevice(ctx context.Context, in *MoveDeviceRequest, opts ...grpc.CallOption) (*Device, error)
+	// The features a device's mapped line items give it, with counts and expiry: the
+	// first ten and the total (SPEC DEV-12 license preview); the rest: ListDeviceFeatures.
+	GetLicensePreview(ctx context.Context, in *GetLicensePreviewRequest, opts ...grpc.CallOption) (*LicensePreview, error)
+	ListDeviceFeatures(ctx context.Context, in *ListDeviceFeaturesRequest, opts ...grpc.CallOption) (*ListDeviceFeaturesResponse, error)
+	// A device's history: creation, changes, owner changes, mappings, unmappings,
+	// expired overrides, returns and moves, newest first (SPEC DEV-12).
+	ListDeviceHistory(ctx context.Context, in *ListDeviceHistoryRequest, opts ...grpc.CallOption) (*ListDeviceHistoryResponse, error)
+	// Sets a cloud license server's administrator password (SPEC DEV-13). The
+	// password is given twice; a refusal names every rule it breaks.
+	SetServerAdminPassword(ctx context.Context, in *SetServerAdminPasswordRequest, opts ...grpc.CallOption) (*Device, error)
+	// Publisher-defined device ID types of the tenant (SPEC DEV-1). Producers only.
+	CreateDeviceIdType(ctx context.Context, in *CreateDeviceIdTypeRequest, opts ...grpc.CallOption) (*DeviceIdType, error)
+	// The ID types devices of this tenant may use: the built-in ones and the tenant's.
+	ListDeviceIdTypes(ctx context.Context, in *ListDeviceIdTypesRequest, opts ...grpc.CallOption) (*ListDeviceIdTypesResponse, error)
+	// The tenant's device settings: the account check, device user association.
+	GetDeviceSettings(ctx context.Context, in *GetDeviceSettingsRequest, opts ...grpc.CallOption) (*DeviceSettings, error)
+	UpdateDeviceSettings(ctx context.Context, in *UpdateDeviceSettingsRequest, opts ...grpc.CallOption) (*DeviceSettings, error)
 	// Counts the devices the accounts own (services only; account deletion asks).
 	CountAccountDevices(ctx context.Context, in *CountAccountDevicesRequest, opts ...grpc.CallOption) (*CountAccountDevicesResponse, error)
 }
@@ -67,10 +134,160 @@ func (c *deviceServiceClient) GetDevice(ctx context.Context, in *GetDeviceReques
 	return out, nil
 }
 
+func (c *deviceServiceClient) UpdateDevice(ctx context.Context, in *UpdateDeviceRequest, opts ...grpc.CallOption) (*Device, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Device)
+	err := c.cc.Invoke(ctx, DeviceService_UpdateDevice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deviceServiceClient) ListDevices(ctx context.Context, in *ListDevicesRequest, opts ...grpc.CallOption) (*ListDevicesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDevicesResponse)
+	err := c.cc.Invoke(ctx, DeviceService_ListDevices_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deviceServiceClient) ImportDevices(ctx context.Context, in *ImportDevicesRequest, opts ...grpc.CallOption) (*ImportDevicesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ImportDevicesResponse)
+	err := c.cc.Invoke(ctx, DeviceService_ImportDevices_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *deviceServiceClient) MapLineItem(ctx context.Context, in *MapLineItemRequest, opts ...grpc.CallOption) (*Device, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Device)
 	err := c.cc.Invoke(ctx, DeviceService_MapLineItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deviceServiceClient) MapLineItems(ctx context.Context, in *MapLineItemsRequest, opts ...grpc.CallOption) (*MapLineItemsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MapLineItemsResponse)
+	err := c.cc.Invoke(ctx, DeviceService_MapLineItems_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deviceServiceClient) UnmapLineItem(ctx context.Context, in *UnmapLineItemRequest, opts ...grpc.CallOption) (*Device, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Device)
+	err := c.cc.Invoke(ctx, DeviceService_UnmapLineItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deviceServiceClient) ReturnDevice(ctx context.Context, in *ReturnDeviceRequest, opts ...grpc.CallOption) (*Device, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Device)
+	err := c.cc.Invoke(ctx, DeviceService_ReturnDevice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deviceServiceClient) MoveDevice(ctx context.Context, in *MoveDeviceRequest, opts ...grpc.CallOption) (*Device, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Device)
+	err := c.cc.Invoke(ctx, DeviceService_MoveDevice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deviceServiceClient) GetLicensePreview(ctx context.Context, in *GetLicensePreviewRequest, opts ...grpc.CallOption) (*LicensePreview, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LicensePreview)
+	err := c.cc.Invoke(ctx, DeviceService_GetLicensePreview_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deviceServiceClient) ListDeviceFeatures(ctx context.Context, in *ListDeviceFeaturesRequest, opts ...grpc.CallOption) (*ListDeviceFeaturesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDeviceFeaturesResponse)
+	err := c.cc.Invoke(ctx, DeviceService_ListDeviceFeatures_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deviceServiceClient) ListDeviceHistory(ctx context.Context, in *ListDeviceHistoryRequest, opts ...grpc.CallOption) (*ListDeviceHistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDeviceHistoryResponse)
+	err := c.cc.Invoke(ctx, DeviceService_ListDeviceHistory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deviceServiceClient) SetServerAdminPassword(ctx context.Context, in *SetServerAdminPasswordRequest, opts ...grpc.CallOption) (*Device, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Device)
+	err := c.cc.Invoke(ctx, DeviceService_SetServerAdminPassword_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deviceServiceClient) CreateDeviceIdType(ctx context.Context, in *CreateDeviceIdTypeRequest, opts ...grpc.CallOption) (*DeviceIdType, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeviceIdType)
+	err := c.cc.Invoke(ctx, DeviceService_CreateDeviceIdType_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deviceServiceClient) ListDeviceIdTypes(ctx context.Context, in *ListDeviceIdTypesRequest, opts ...grpc.CallOption) (*ListDeviceIdTypesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDeviceIdTypesResponse)
+	err := c.cc.Invoke(ctx, DeviceService_ListDeviceIdTypes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deviceServiceClient) GetDeviceSettings(ctx context.Context, in *GetDeviceSettingsRequest, opts ...grpc.CallOption) (*DeviceSettings, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeviceSettings)
+	err := c.cc.Invoke(ctx, DeviceService_GetDeviceSettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deviceServiceClient) UpdateDeviceSettings(ctx context.Context, in *UpdateDeviceSettingsRequest, opts ...grpc.CallOption) (*DeviceSettings, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeviceSettings)
+	err := c.cc.Invoke(ctx, DeviceService_UpdateDeviceSettings_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -91,12 +308,63 @@ func (c *deviceServiceClient) CountAccountDevices(ctx context.Context, in *Count
 // All implementations must embed UnimplementedDeviceServiceServer
 // for forward compatibility.
 //
-// DeviceService manages devices and the line-item seats mapped to them.
+// DeviceService manages devices, license servers and the line-item seats mapped to
+// them (SPEC section 4).
 type DeviceServiceServer interface {
+	// Creates a standalone device, a local license server or a cloud license server
+	// (SPEC DEV-1, DEV-2). A cloud server gets a generated device ID and needs a site
+	// name. Idempotent by request_id.
 	CreateDevice(context.Context, *CreateDeviceRequest) (*Device, error)
+	// Reads a device the caller may see; on a device the caller's accounts do not own,
+	// other accounts' activation IDs are masked and a foreign owner reads "Name
+	// Withheld" (SPEC DEV-5).
 	GetDevice(context.Context, *GetDeviceRequest) (*Device, error)
-	// Maps seats of a line item to a device (idempotent by request_id).
+	// Changes a device's descriptive fields (name, model, series, site, notes, device
+	// user, backup server, publisher identity, attributes, virtualization) or marks it
+	// OBSOLETE. Owners and producers only.
+	UpdateDevice(context.Context, *UpdateDeviceRequest) (*Device, error)
+	// Lists the devices the caller may see (SPEC DEV-2, DEV-5), filtered, sorted and
+	// paged; CSV: GET /v1/devices:export (Devices.csv).
+	ListDevices(context.Context, *ListDevicesRequest) (*ListDevicesResponse, error)
+	// Imports up to 5,000 devices at once, owned or unowned (SPEC DEV-4). Each row is
+	// checked on its own: good rows are stored, bad ones are reported with their row
+	// number and field; a row whose device exists unchanged counts as unchanged, so a
+	// repeated import stores nothing twice.
+	ImportDevices(context.Context, *ImportDevicesRequest) (*ImportDevicesResponse, error)
+	// Maps seats of a line item to a device (idempotent by request_id). The short form
+	// of MapLineItems for one line item.
 	MapLineItem(context.Context, *MapLineItemRequest) (*Device, error)
+	// Maps seats of one or more line items, named by line item or by activation ID, to
+	// a device, all or nothing (SPEC DEV-3, DEV-4, DEV-6, DEV-7). Every entry is checked
+	// first and each failure is reported on its own entry (items[i].…); with
+	// validate_only the checks run and nothing is taken. Mapping to an unowned device
+	// claims it for the first line item's account.
+	MapLineItems(context.Context, *MapLineItemsRequest) (*MapLineItemsResponse, error)
+	// Gives back seats a device holds of a line item (SPEC DEV-6).
+	UnmapLineItem(context.Context, *UnmapLineItemRequest) (*Device, error)
+	// Returns a device for good (SPEC DEV-8): its seats go back to their line items or,
+	// with destination_device, move to that device. Irreversible.
+	ReturnDevice(context.Context, *ReturnDeviceRequest) (*Device, error)
+	// Moves a device to a related account; its mapped seats move too, pooled into a
+	// matching line item of the target or as new line items (SPEC DEV-8).
+	MoveDevice(context.Context, *MoveDeviceRequest) (*Device, error)
+	// The features a device's mapped line items give it, with counts and expiry: the
+	// first ten and the total (SPEC DEV-12 license preview); the rest: ListDeviceFeatures.
+	GetLicensePreview(context.Context, *GetLicensePreviewRequest) (*LicensePreview, error)
+	ListDeviceFeatures(context.Context, *ListDeviceFeaturesRequest) (*ListDeviceFeaturesResponse, error)
+	// A device's history: creation, changes, owner changes, mappings, unmappings,
+	// expired overrides, returns and moves, newest first (SPEC DEV-12).
+	ListDeviceHistory(context.Context, *ListDeviceHistoryRequest) (*ListDeviceHistoryResponse, error)
+	// Sets a cloud license server's administrator password (SPEC DEV-13). The
+	// password is given twice; a refusal names every rule it breaks.
+	SetServerAdminPassword(context.Context, *SetServerAdminPasswordRequest) (*Device, error)
+	// Publisher-defined device ID types of the tenant (SPEC DEV-1). Producers only.
+	CreateDeviceIdType(context.Context, *CreateDeviceIdTypeRequest) (*DeviceIdType, error)
+	// The ID types devices of this tenant may use: the built-in ones and the tenant's.
+	ListDeviceIdTypes(context.Context, *ListDeviceIdTypesRequest) (*ListDeviceIdTypesResponse, error)
+	// The tenant's device settings: the account check, device user association.
+	GetDeviceSettings(context.Context, *GetDeviceSettingsRequest) (*DeviceSettings, error)
+	UpdateDeviceSettings(context.Context, *UpdateDeviceSettingsRequest) (*DeviceSettings, error)
 	// Counts the devices the accounts own (services only; account deletion asks).
 	CountAccountDevices(context.Context, *CountAccountDevicesRequest) (*CountAccountDevicesResponse, error)
 	mustEmbedUnimplementedDeviceServiceServer()
@@ -115,8 +383,53 @@ func (UnimplementedDeviceServiceServer) CreateDevice(context.Context, *CreateDev
 func (UnimplementedDeviceServiceServer) GetDevice(context.Context, *GetDeviceRequest) (*Device, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDevice not implemented")
 }
+func (UnimplementedDeviceServiceServer) UpdateDevice(context.Context, *UpdateDeviceRequest) (*Device, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateDevice not implemented")
+}
+func (UnimplementedDeviceServiceServer) ListDevices(context.Context, *ListDevicesRequest) (*ListDevicesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDevices not implemented")
+}
+func (UnimplementedDeviceServiceServer) ImportDevices(context.Context, *ImportDevicesRequest) (*ImportDevicesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ImportDevices not implemented")
+}
 func (UnimplementedDeviceServiceServer) MapLineItem(context.Context, *MapLineItemRequest) (*Device, error) {
 	return nil, status.Error(codes.Unimplemented, "method MapLineItem not implemented")
+}
+func (UnimplementedDeviceServiceServer) MapLineItems(context.Context, *MapLineItemsRequest) (*MapLineItemsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MapLineItems not implemented")
+}
+func (UnimplementedDeviceServiceServer) UnmapLineItem(context.Context, *UnmapLineItemRequest) (*Device, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnmapLineItem not implemented")
+}
+func (UnimplementedDeviceServiceServer) ReturnDevice(context.Context, *ReturnDeviceRequest) (*Device, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReturnDevice not implemented")
+}
+func (UnimplementedDeviceServiceServer) MoveDevice(context.Context, *MoveDeviceRequest) (*Device, error) {
+	return nil, status.Error(codes.Unimplemented, "method MoveDevice not implemented")
+}
+func (UnimplementedDeviceServiceServer) GetLicensePreview(context.Context, *GetLicensePreviewRequest) (*LicensePreview, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetLicensePreview not implemented")
+}
+func (UnimplementedDeviceServiceServer) ListDeviceFeatures(context.Context, *ListDeviceFeaturesRequest) (*ListDeviceFeaturesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDeviceFeatures not implemented")
+}
+func (UnimplementedDeviceServiceServer) ListDeviceHistory(context.Context, *ListDeviceHistoryRequest) (*ListDeviceHistoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDeviceHistory not implemented")
+}
+func (UnimplementedDeviceServiceServer) SetServerAdminPassword(context.Context, *SetServerAdminPasswordRequest) (*Device, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetServerAdminPassword not implemented")
+}
+func (UnimplementedDeviceServiceServer) CreateDeviceIdType(context.Context, *CreateDeviceIdTypeRequest) (*DeviceIdType, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateDeviceIdType not implemented")
+}
+func (UnimplementedDeviceServiceServer) ListDeviceIdTypes(context.Context, *ListDeviceIdTypesRequest) (*ListDeviceIdTypesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDeviceIdTypes not implemented")
+}
+func (UnimplementedDeviceServiceServer) GetDeviceSettings(context.Context, *GetDeviceSettingsRequest) (*DeviceSettings, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDeviceSettings not implemented")
+}
+func (UnimplementedDeviceServiceServer) UpdateDeviceSettings(context.Context, *UpdateDeviceSettingsRequest) (*DeviceSettings, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateDeviceSettings not implemented")
 }
 func (UnimplementedDeviceServiceServer) CountAccountDevices(context.Context, *CountAccountDevicesRequest) (*CountAccountDevicesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CountAccountDevices not implemented")
@@ -178,6 +491,60 @@ func _DeviceService_GetDevice_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DeviceService_UpdateDevice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateDeviceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeviceServiceServer).UpdateDevice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeviceService_UpdateDevice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeviceServiceServer).UpdateDevice(ctx, req.(*UpdateDeviceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DeviceService_ListDevices_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDevicesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeviceServiceServer).ListDevices(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeviceService_ListDevices_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeviceServiceServer).ListDevices(ctx, req.(*ListDevicesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DeviceService_ImportDevices_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ImportDevicesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeviceServiceServer).ImportDevices(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeviceService_ImportDevices_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeviceServiceServer).ImportDevices(ctx, req.(*ImportDevicesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DeviceService_MapLineItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(MapLineItemRequest)
 	if err := dec(in); err != nil {
@@ -192,6 +559,222 @@ func _DeviceService_MapLineItem_Handler(srv interface{}, ctx context.Context, de
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(DeviceServiceServer).MapLineItem(ctx, req.(*MapLineItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DeviceService_MapLineItems_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MapLineItemsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeviceServiceServer).MapLineItems(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeviceService_MapLineItems_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeviceServiceServer).MapLineItems(ctx, req.(*MapLineItemsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DeviceService_UnmapLineItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnmapLineItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeviceServiceServer).UnmapLineItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeviceService_UnmapLineItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeviceServiceServer).UnmapLineItem(ctx, req.(*UnmapLineItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DeviceService_ReturnDevice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReturnDeviceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeviceServiceServer).ReturnDevice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeviceService_ReturnDevice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeviceServiceServer).ReturnDevice(ctx, req.(*ReturnDeviceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DeviceService_MoveDevice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MoveDeviceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeviceServiceServer).MoveDevice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeviceService_MoveDevice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeviceServiceServer).MoveDevice(ctx, req.(*MoveDeviceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DeviceService_GetLicensePreview_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetLicensePreviewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeviceServiceServer).GetLicensePreview(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeviceService_GetLicensePreview_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeviceServiceServer).GetLicensePreview(ctx, req.(*GetLicensePreviewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DeviceService_ListDeviceFeatures_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDeviceFeaturesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeviceServiceServer).ListDeviceFeatures(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeviceService_ListDeviceFeatures_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeviceServiceServer).ListDeviceFeatures(ctx, req.(*ListDeviceFeaturesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DeviceService_ListDeviceHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDeviceHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeviceServiceServer).ListDeviceHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeviceService_ListDeviceHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeviceServiceServer).ListDeviceHistory(ctx, req.(*ListDeviceHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DeviceService_SetServerAdminPassword_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetServerAdminPasswordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeviceServiceServer).SetServerAdminPassword(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeviceService_SetServerAdminPassword_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeviceServiceServer).SetServerAdminPassword(ctx, req.(*SetServerAdminPasswordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DeviceService_CreateDeviceIdType_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateDeviceIdTypeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeviceServiceServer).CreateDeviceIdType(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeviceService_CreateDeviceIdType_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeviceServiceServer).CreateDeviceIdType(ctx, req.(*CreateDeviceIdTypeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DeviceService_ListDeviceIdTypes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDeviceIdTypesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeviceServiceServer).ListDeviceIdTypes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeviceService_ListDeviceIdTypes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeviceServiceServer).ListDeviceIdTypes(ctx, req.(*ListDeviceIdTypesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DeviceService_GetDeviceSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDeviceSettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeviceServiceServer).GetDeviceSettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeviceService_GetDeviceSettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeviceServiceServer).GetDeviceSettings(ctx, req.(*GetDeviceSettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DeviceService_UpdateDeviceSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateDeviceSettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeviceServiceServer).UpdateDeviceSettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeviceService_UpdateDeviceSettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeviceServiceServer).UpdateDeviceSettings(ctx, req.(*UpdateDeviceSettingsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -230,12 +813,178 @@ var DeviceService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _DeviceService_GetDevice_Handler,
 		},
 		{
+			MethodName: "UpdateDevice",
+			Handler:    _DeviceService_UpdateDevice_Handler,
+		},
+		{
+			MethodName: "ListDevices",
+			Handler:    _DeviceService_ListDevices_Handler,
+		},
+		{
+			MethodName: "ImportDevices",
+			Handler:    _DeviceService_ImportDevices_Handler,
+		},
+		{
 			MethodName: "MapLineItem",
 			Handler:    _DeviceService_MapLineItem_Handler,
 		},
 		{
+			MethodName: "MapLineItems",
+			Handler:    _DeviceService_MapLineItems_Handler,
+		},
+		{
+			MethodName: "UnmapLineItem",
+			Handler:    _DeviceService_UnmapLineItem_Handler,
+		},
+		{
+			MethodName: "ReturnDevice",
+			Handler:    _DeviceService_ReturnDevice_Handler,
+		},
+		{
+			MethodName: "MoveDevice",
+			Handler:    _DeviceService_MoveDevice_Handler,
+		},
+		{
+			MethodName: "GetLicensePreview",
+			Handler:    _DeviceService_GetLicensePreview_Handler,
+		},
+		{
+			MethodName: "ListDeviceFeatures",
+			Handler:    _DeviceService_ListDeviceFeatures_Handler,
+		},
+		{
+			MethodName: "ListDeviceHistory",
+			Handler:    _DeviceService_ListDeviceHistory_Handler,
+		},
+		{
+			MethodName: "SetServerAdminPassword",
+			Handler:    _DeviceService_SetServerAdminPassword_Handler,
+		},
+		{
+			MethodName: "CreateDeviceIdType",
+			Handler:    _DeviceService_CreateDeviceIdType_Handler,
+		},
+		{
+			MethodName: "ListDeviceIdTypes",
+			Handler:    _DeviceService_ListDeviceIdTypes_Handler,
+		},
+		{
+			MethodName: "GetDeviceSettings",
+			Handler:    _DeviceService_GetDeviceSettings_Handler,
+		},
+		{
+			MethodName: "UpdateDeviceSettings",
+			Handler:    _DeviceService_UpdateDeviceSettings_Handler,
+		},
+		{
 			MethodName: "CountAccountDevices",
 			Handler:    _DeviceService_CountAccountDevices_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "tessera/device/v1/device.proto",
+}
+
+const (
+	AuditService_ListAuditEvents_FullMethodName = "/tessera.device.v1.AuditService/ListAuditEvents"
+)
+
+// AuditServiceClient is the client API for AuditService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// AuditService reads the device service's audit trail (SPEC PLT-4).
+type AuditServiceClient interface {
+	ListAuditEvents(ctx context.Context, in *v1.ListAuditEventsRequest, opts ...grpc.CallOption) (*v1.ListAuditEventsResponse, error)
+}
+
+type auditServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewAuditServiceClient(cc grpc.ClientConnInterface) AuditServiceClient {
+	return &auditServiceClient{cc}
+}
+
+func (c *auditServiceClient) ListAuditEvents(ctx context.Context, in *v1.ListAuditEventsRequest, opts ...grpc.CallOption) (*v1.ListAuditEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.ListAuditEventsResponse)
+	err := c.cc.Invoke(ctx, AuditService_ListAuditEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AuditServiceServer is the server API for AuditService service.
+// All implementations must embed UnimplementedAuditServiceServer
+// for forward compatibility.
+//
+// AuditService reads the device service's audit trail (SPEC PLT-4).
+type AuditServiceServer interface {
+	ListAuditEvents(context.Context, *v1.ListAuditEventsRequest) (*v1.ListAuditEventsResponse, error)
+	mustEmbedUnimplementedAuditServiceServer()
+}
+
+// UnimplementedAuditServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedAuditServiceServer struct{}
+
+func (UnimplementedAuditServiceServer) ListAuditEvents(context.Context, *v1.ListAuditEventsRequest) (*v1.ListAuditEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
+}
+func (UnimplementedAuditServiceServer) mustEmbedUnimplementedAuditServiceServer() {}
+func (UnimplementedAuditServiceServer) testEmbeddedByValue()                      {}
+
+// UnsafeAuditServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to AuditServiceServer will
+// result in compilation errors.
+type UnsafeAuditServiceServer interface {
+	mustEmbedUnimplementedAuditServiceServer()
+}
+
+func RegisterAuditServiceServer(s grpc.ServiceRegistrar, srv AuditServiceServer) {
+	// If the following call panics, it indicates UnimplementedAuditServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&AuditService_ServiceDesc, srv)
+}
+
+func _AuditService_ListAuditEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ListAuditEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuditServiceServer).ListAuditEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuditService_ListAuditEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuditServiceServer).ListAuditEvents(ctx, req.(*v1.ListAuditEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// AuditService_ServiceDesc is the grpc.ServiceDesc for AuditService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var AuditService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "tessera.device.v1.AuditService",
+	HandlerType: (*AuditServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "ListAuditEvents",
+			Handler:    _AuditService_ListAuditEvents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -397,10 +397,15 @@ func (x *FulfillmentCreated) GetShipToEmails() []string {
 
 // Subject: tessera.device.device.line_item_mapped
 type DeviceLineItemMapped struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DeviceId      string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
-	ActivationId  string                 `protobuf:"bytes,2,opt,name=activation_id,json=activationId,proto3" json:"activation_id,omitempty"`
-	Quantity      int64                  `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId     string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	ActivationId string                 `protobuf:"bytes,2,opt,name=activation_id,json=activationId,proto3" json:"activation_id,omitempty"`
+	Quantity     int64                  `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// The line item's account.
+	AccountId string `protobuf:"bytes,4,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// The expiry override chosen, if any (SPEC DEV-7).
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	RequestId     string                 `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -456,6 +461,634 @@ func (x *DeviceLineItemMapped) GetQuantity() int64 {
 	return 0
 }
 
+func (x *DeviceLineItemMapped) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *DeviceLineItemMapped) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *DeviceLineItemMapped) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Subject: tessera.device.device.created
+type DeviceCreated struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	// Empty: unowned.
+	AccountId string `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	IdType    string `protobuf:"bytes,3,opt,name=id_type,json=idType,proto3" json:"id_type,omitempty"`
+	HostId    string `protobuf:"bytes,4,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
+	// standalone, server, served_client.
+	Type string `protobuf:"bytes,5,opt,name=type,proto3" json:"type,omitempty"`
+	// local, cloud.
+	Deployment  string `protobuf:"bytes,6,opt,name=deployment,proto3" json:"deployment,omitempty"`
+	DisplayName string `protobuf:"bytes,7,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// Set when the device came from ImportDevices.
+	Imported      bool `protobuf:"varint,8,opt,name=imported,proto3" json:"imported,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceCreated) Reset() {
+	*x = DeviceCreated{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceCreated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceCreated) ProtoMessage() {}
+
+func (x *DeviceCreated) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceCreated.ProtoReflect.Descriptor instead.
+func (*DeviceCreated) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *DeviceCreated) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *DeviceCreated) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *DeviceCreated) GetIdType() string {
+	if x != nil {
+		return x.IdType
+	}
+	return ""
+}
+
+func (x *DeviceCreated) GetHostId() string {
+	if x != nil {
+		return x.HostId
+	}
+	return ""
+}
+
+func (x *DeviceCreated) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *DeviceCreated) GetDeployment() string {
+	if x != nil {
+		return x.Deployment
+	}
+	return ""
+}
+
+func (x *DeviceCreated) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *DeviceCreated) GetImported() bool {
+	if x != nil {
+		return x.Imported
+	}
+	return false
+}
+
+// Subject: tessera.device.device.updated
+type DeviceUpdated struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	// The fields changed (update mask paths).
+	Fields        []string `protobuf:"bytes,2,rep,name=fields,proto3" json:"fields,omitempty"`
+	Status        string   `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceUpdated) Reset() {
+	*x = DeviceUpdated{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceUpdated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceUpdated) ProtoMessage() {}
+
+func (x *DeviceUpdated) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceUpdated.ProtoReflect.Descriptor instead.
+func (*DeviceUpdated) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *DeviceUpdated) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *DeviceUpdated) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+func (x *DeviceUpdated) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+// Subject: tessera.device.device.owner_changed (a claim of an unowned device, or a
+// move, SPEC DEV-4, DEV-8).
+type DeviceOwnerChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId      string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	FromAccountId string                 `protobuf:"bytes,2,opt,name=from_account_id,json=fromAccountId,proto3" json:"from_account_id,omitempty"`
+	ToAccountId   string                 `protobuf:"bytes,3,opt,name=to_account_id,json=toAccountId,proto3" json:"to_account_id,omitempty"`
+	// claimed, moved.
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceOwnerChanged) Reset() {
+	*x = DeviceOwnerChanged{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceOwnerChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceOwnerChanged) ProtoMessage() {}
+
+func (x *DeviceOwnerChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceOwnerChanged.ProtoReflect.Descriptor instead.
+func (*DeviceOwnerChanged) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DeviceOwnerChanged) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *DeviceOwnerChanged) GetFromAccountId() string {
+	if x != nil {
+		return x.FromAccountId
+	}
+	return ""
+}
+
+func (x *DeviceOwnerChanged) GetToAccountId() string {
+	if x != nil {
+		return x.ToAccountId
+	}
+	return ""
+}
+
+func (x *DeviceOwnerChanged) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Subject: tessera.device.device.line_item_unmapped
+type DeviceLineItemUnmapped struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId     string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	ActivationId string                 `protobuf:"bytes,2,opt,name=activation_id,json=activationId,proto3" json:"activation_id,omitempty"`
+	// Seats given back.
+	Quantity int64 `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// unmapped, override_expired, returned, moved.
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceLineItemUnmapped) Reset() {
+	*x = DeviceLineItemUnmapped{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceLineItemUnmapped) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceLineItemUnmapped) ProtoMessage() {}
+
+func (x *DeviceLineItemUnmapped) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceLineItemUnmapped.ProtoReflect.Descriptor instead.
+func (*DeviceLineItemUnmapped) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DeviceLineItemUnmapped) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *DeviceLineItemUnmapped) GetActivationId() string {
+	if x != nil {
+		return x.ActivationId
+	}
+	return ""
+}
+
+func (x *DeviceLineItemUnmapped) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *DeviceLineItemUnmapped) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *DeviceLineItemUnmapped) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Subject: tessera.device.device.returned
+type DeviceReturned struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId            string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	DestinationDeviceId string                 `protobuf:"bytes,2,opt,name=destination_device_id,json=destinationDeviceId,proto3" json:"destination_device_id,omitempty"`
+	RmaNumber           string                 `protobuf:"bytes,3,opt,name=rma_number,json=rmaNumber,proto3" json:"rma_number,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *DeviceReturned) Reset() {
+	*x = DeviceReturned{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceReturned) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceReturned) ProtoMessage() {}
+
+func (x *DeviceReturned) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceReturned.ProtoReflect.Descriptor instead.
+func (*DeviceReturned) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *DeviceReturned) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *DeviceReturned) GetDestinationDeviceId() string {
+	if x != nil {
+		return x.DestinationDeviceId
+	}
+	return ""
+}
+
+func (x *DeviceReturned) GetRmaNumber() string {
+	if x != nil {
+		return x.RmaNumber
+	}
+	return ""
+}
+
+// Subject: tessera.device.device.moved
+type DeviceMoved struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId      string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	FromAccountId string                 `protobuf:"bytes,2,opt,name=from_account_id,json=fromAccountId,proto3" json:"from_account_id,omitempty"`
+	ToAccountId   string                 `protobuf:"bytes,3,opt,name=to_account_id,json=toAccountId,proto3" json:"to_account_id,omitempty"`
+	// Where each line item's seats went: activation ID → activation ID.
+	LineItems     map[string]string `protobuf:"bytes,4,rep,name=line_items,json=lineItems,proto3" json:"line_items,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceMoved) Reset() {
+	*x = DeviceMoved{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceMoved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceMoved) ProtoMessage() {}
+
+func (x *DeviceMoved) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceMoved.ProtoReflect.Descriptor instead.
+func (*DeviceMoved) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DeviceMoved) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *DeviceMoved) GetFromAccountId() string {
+	if x != nil {
+		return x.FromAccountId
+	}
+	return ""
+}
+
+func (x *DeviceMoved) GetToAccountId() string {
+	if x != nil {
+		return x.ToAccountId
+	}
+	return ""
+}
+
+func (x *DeviceMoved) GetLineItems() map[string]string {
+	if x != nil {
+		return x.LineItems
+	}
+	return nil
+}
+
+// Subject: tessera.device.device.admin_password_set
+type DeviceAdminPasswordSet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId      string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceAdminPasswordSet) Reset() {
+	*x = DeviceAdminPasswordSet{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceAdminPasswordSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceAdminPasswordSet) ProtoMessage() {}
+
+func (x *DeviceAdminPasswordSet) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceAdminPasswordSet.ProtoReflect.Descriptor instead.
+func (*DeviceAdminPasswordSet) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *DeviceAdminPasswordSet) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+// Subject: tessera.device.id_type.created
+type DeviceIdTypeCreated struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	IdType          string                 `protobuf:"bytes,1,opt,name=id_type,json=idType,proto3" json:"id_type,omitempty"`
+	Pattern         string                 `protobuf:"bytes,2,opt,name=pattern,proto3" json:"pattern,omitempty"`
+	CaseInsensitive bool                   `protobuf:"varint,3,opt,name=case_insensitive,json=caseInsensitive,proto3" json:"case_insensitive,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *DeviceIdTypeCreated) Reset() {
+	*x = DeviceIdTypeCreated{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceIdTypeCreated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceIdTypeCreated) ProtoMessage() {}
+
+func (x *DeviceIdTypeCreated) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceIdTypeCreated.ProtoReflect.Descriptor instead.
+func (*DeviceIdTypeCreated) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DeviceIdTypeCreated) GetIdType() string {
+	if x != nil {
+		return x.IdType
+	}
+	return ""
+}
+
+func (x *DeviceIdTypeCreated) GetPattern() string {
+	if x != nil {
+		return x.Pattern
+	}
+	return ""
+}
+
+func (x *DeviceIdTypeCreated) GetCaseInsensitive() bool {
+	if x != nil {
+		return x.CaseInsensitive
+	}
+	return false
+}
+
+// Subject: tessera.device.settings.updated
+type DeviceSettingsUpdated struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	SkipAccountCheck bool                   `protobuf:"varint,1,opt,name=skip_account_check,json=skipAccountCheck,proto3" json:"skip_account_check,omitempty"`
+	DeviceUserMode   string                 `protobuf:"bytes,2,opt,name=device_user_mode,json=deviceUserMode,proto3" json:"device_user_mode,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *DeviceSettingsUpdated) Reset() {
+	*x = DeviceSettingsUpdated{}
+	mi := &file_tessera_events_v1_events_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceSettingsUpdated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceSettingsUpdated) ProtoMessage() {}
+
+func (x *DeviceSettingsUpdated) ProtoReflect() protoreflect.Message {
+	mi := &file_tessera_events_v1_events_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceSettingsUpdated.ProtoReflect.Descriptor instead.
+func (*DeviceSettingsUpdated) Descriptor() ([]byte, []int) {
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DeviceSettingsUpdated) GetSkipAccountCheck() bool {
+	if x != nil {
+		return x.SkipAccountCheck
+	}
+	return false
+}
+
+func (x *DeviceSettingsUpdated) GetDeviceUserMode() string {
+	if x != nil {
+		return x.DeviceUserMode
+	}
+	return ""
+}
+
 // Subject: tessera.download.file.created
 type FileCreated struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -469,7 +1102,7 @@ type FileCreated struct {
 
 func (x *FileCreated) Reset() {
 	*x = FileCreated{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[6]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -481,7 +1114,7 @@ func (x *FileCreated) String() string {
 func (*FileCreated) ProtoMessage() {}
 
 func (x *FileCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[6]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -494,7 +1127,7 @@ func (x *FileCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileCreated.ProtoReflect.Descriptor instead.
 func (*FileCreated) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FileCreated) GetPackageId() string {
@@ -536,7 +1169,7 @@ type UserLocked struct {
 
 func (x *UserLocked) Reset() {
 	*x = UserLocked{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[7]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -548,7 +1181,7 @@ func (x *UserLocked) String() string {
 func (*UserLocked) ProtoMessage() {}
 
 func (x *UserLocked) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[7]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -561,7 +1194,7 @@ func (x *UserLocked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserLocked.ProtoReflect.Descriptor instead.
 func (*UserLocked) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UserLocked) GetUserId() string {
@@ -590,7 +1223,7 @@ type UserReactivated struct {
 
 func (x *UserReactivated) Reset() {
 	*x = UserReactivated{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[8]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -602,7 +1235,7 @@ func (x *UserReactivated) String() string {
 func (*UserReactivated) ProtoMessage() {}
 
 func (x *UserReactivated) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[8]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -615,7 +1248,7 @@ func (x *UserReactivated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserReactivated.ProtoReflect.Descriptor instead.
 func (*UserReactivated) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UserReactivated) GetUserId() string {
@@ -645,7 +1278,7 @@ type TokenRevoked struct {
 
 func (x *TokenRevoked) Reset() {
 	*x = TokenRevoked{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[9]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +1290,7 @@ func (x *TokenRevoked) String() string {
 func (*TokenRevoked) ProtoMessage() {}
 
 func (x *TokenRevoked) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[9]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +1303,7 @@ func (x *TokenRevoked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenRevoked.ProtoReflect.Descriptor instead.
 func (*TokenRevoked) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TokenRevoked) GetTokenId() string {
@@ -698,7 +1331,7 @@ type AccountLinked struct {
 
 func (x *AccountLinked) Reset() {
 	*x = AccountLinked{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[10]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -710,7 +1343,7 @@ func (x *AccountLinked) String() string {
 func (*AccountLinked) ProtoMessage() {}
 
 func (x *AccountLinked) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[10]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -723,7 +1356,7 @@ func (x *AccountLinked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountLinked.ProtoReflect.Descriptor instead.
 func (*AccountLinked) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AccountLinked) GetParentId() string {
@@ -750,7 +1383,7 @@ type AccountDeleted struct {
 
 func (x *AccountDeleted) Reset() {
 	*x = AccountDeleted{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[11]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -762,7 +1395,7 @@ func (x *AccountDeleted) String() string {
 func (*AccountDeleted) ProtoMessage() {}
 
 func (x *AccountDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[11]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -775,7 +1408,7 @@ func (x *AccountDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountDeleted.ProtoReflect.Descriptor instead.
 func (*AccountDeleted) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AccountDeleted) GetAccountId() string {
@@ -795,7 +1428,7 @@ type UserUpdated struct {
 
 func (x *UserUpdated) Reset() {
 	*x = UserUpdated{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[12]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +1440,7 @@ func (x *UserUpdated) String() string {
 func (*UserUpdated) ProtoMessage() {}
 
 func (x *UserUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[12]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +1453,7 @@ func (x *UserUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserUpdated.ProtoReflect.Descriptor instead.
 func (*UserUpdated) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{12}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UserUpdated) GetUserId() string {
@@ -846,7 +1479,7 @@ type EntitlementAssigned struct {
 
 func (x *EntitlementAssigned) Reset() {
 	*x = EntitlementAssigned{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[13]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -858,7 +1491,7 @@ func (x *EntitlementAssigned) String() string {
 func (*EntitlementAssigned) ProtoMessage() {}
 
 func (x *EntitlementAssigned) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[13]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -871,7 +1504,7 @@ func (x *EntitlementAssigned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntitlementAssigned.ProtoReflect.Descriptor instead.
 func (*EntitlementAssigned) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{13}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *EntitlementAssigned) GetEntitlementId() string {
@@ -916,7 +1549,7 @@ type AccountAdministratorReplaced struct {
 
 func (x *AccountAdministratorReplaced) Reset() {
 	*x = AccountAdministratorReplaced{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[14]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -928,7 +1561,7 @@ func (x *AccountAdministratorReplaced) String() string {
 func (*AccountAdministratorReplaced) ProtoMessage() {}
 
 func (x *AccountAdministratorReplaced) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[14]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -941,7 +1574,7 @@ func (x *AccountAdministratorReplaced) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountAdministratorReplaced.ProtoReflect.Descriptor instead.
 func (*AccountAdministratorReplaced) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{14}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AccountAdministratorReplaced) GetAccountId() string {
@@ -987,7 +1620,7 @@ type OrganizationChanged struct {
 
 func (x *OrganizationChanged) Reset() {
 	*x = OrganizationChanged{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[15]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -999,7 +1632,7 @@ func (x *OrganizationChanged) String() string {
 func (*OrganizationChanged) ProtoMessage() {}
 
 func (x *OrganizationChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[15]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1012,7 +1645,7 @@ func (x *OrganizationChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrganizationChanged.ProtoReflect.Descriptor instead.
 func (*OrganizationChanged) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{15}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *OrganizationChanged) GetOrganizationId() string {
@@ -1063,7 +1696,7 @@ type TrialsRegistered struct {
 
 func (x *TrialsRegistered) Reset() {
 	*x = TrialsRegistered{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[16]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1075,7 +1708,7 @@ func (x *TrialsRegistered) String() string {
 func (*TrialsRegistered) ProtoMessage() {}
 
 func (x *TrialsRegistered) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[16]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1088,7 +1721,7 @@ func (x *TrialsRegistered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrialsRegistered.ProtoReflect.Descriptor instead.
 func (*TrialsRegistered) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{16}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TrialsRegistered) GetUserId() string {
@@ -1131,7 +1764,7 @@ type RoleChanged struct {
 
 func (x *RoleChanged) Reset() {
 	*x = RoleChanged{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[17]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1143,7 +1776,7 @@ func (x *RoleChanged) String() string {
 func (*RoleChanged) ProtoMessage() {}
 
 func (x *RoleChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[17]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1156,7 +1789,7 @@ func (x *RoleChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoleChanged.ProtoReflect.Descriptor instead.
 func (*RoleChanged) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{17}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RoleChanged) GetRoleId() string {
@@ -1194,7 +1827,7 @@ type EntitlementAmended struct {
 
 func (x *EntitlementAmended) Reset() {
 	*x = EntitlementAmended{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[18]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1206,7 +1839,7 @@ func (x *EntitlementAmended) String() string {
 func (*EntitlementAmended) ProtoMessage() {}
 
 func (x *EntitlementAmended) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[18]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1219,7 +1852,7 @@ func (x *EntitlementAmended) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntitlementAmended.ProtoReflect.Descriptor instead.
 func (*EntitlementAmended) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{18}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *EntitlementAmended) GetEntitlementId() string {
@@ -1264,7 +1897,7 @@ type OrdersAccepted struct {
 
 func (x *OrdersAccepted) Reset() {
 	*x = OrdersAccepted{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[19]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1276,7 +1909,7 @@ func (x *OrdersAccepted) String() string {
 func (*OrdersAccepted) ProtoMessage() {}
 
 func (x *OrdersAccepted) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[19]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1289,7 +1922,7 @@ func (x *OrdersAccepted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrdersAccepted.ProtoReflect.Descriptor instead.
 func (*OrdersAccepted) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{19}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *OrdersAccepted) GetBatchId() string {
@@ -1329,7 +1962,7 @@ type OrdersRejected struct {
 
 func (x *OrdersRejected) Reset() {
 	*x = OrdersRejected{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[20]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1341,7 +1974,7 @@ func (x *OrdersRejected) String() string {
 func (*OrdersRejected) ProtoMessage() {}
 
 func (x *OrdersRejected) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[20]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1354,7 +1987,7 @@ func (x *OrdersRejected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrdersRejected.ProtoReflect.Descriptor instead.
 func (*OrdersRejected) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{20}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *OrdersRejected) GetBatchId() string {
@@ -1406,7 +2039,7 @@ type LineItemEmailed struct {
 
 func (x *LineItemEmailed) Reset() {
 	*x = LineItemEmailed{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[21]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1418,7 +2051,7 @@ func (x *LineItemEmailed) String() string {
 func (*LineItemEmailed) ProtoMessage() {}
 
 func (x *LineItemEmailed) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[21]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1431,7 +2064,7 @@ func (x *LineItemEmailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineItemEmailed.ProtoReflect.Descriptor instead.
 func (*LineItemEmailed) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{21}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *LineItemEmailed) GetActivationId() string {
@@ -1473,7 +2106,7 @@ type SubscriptionTokenChanged struct {
 
 func (x *SubscriptionTokenChanged) Reset() {
 	*x = SubscriptionTokenChanged{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[22]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1485,7 +2118,7 @@ func (x *SubscriptionTokenChanged) String() string {
 func (*SubscriptionTokenChanged) ProtoMessage() {}
 
 func (x *SubscriptionTokenChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[22]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1498,7 +2131,7 @@ func (x *SubscriptionTokenChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscriptionTokenChanged.ProtoReflect.Descriptor instead.
 func (*SubscriptionTokenChanged) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{22}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SubscriptionTokenChanged) GetAccountId() string {
@@ -1521,7 +2154,7 @@ type LineItemTransferred struct {
 
 func (x *LineItemTransferred) Reset() {
 	*x = LineItemTransferred{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[23]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1533,7 +2166,7 @@ func (x *LineItemTransferred) String() string {
 func (*LineItemTransferred) ProtoMessage() {}
 
 func (x *LineItemTransferred) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[23]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1546,7 +2179,7 @@ func (x *LineItemTransferred) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineItemTransferred.ProtoReflect.Descriptor instead.
 func (*LineItemTransferred) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{23}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *LineItemTransferred) GetActivationId() string {
@@ -1585,7 +2218,7 @@ type LineItemStateChanged struct {
 
 func (x *LineItemStateChanged) Reset() {
 	*x = LineItemStateChanged{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[24]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1597,7 +2230,7 @@ func (x *LineItemStateChanged) String() string {
 func (*LineItemStateChanged) ProtoMessage() {}
 
 func (x *LineItemStateChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[24]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1610,7 +2243,7 @@ func (x *LineItemStateChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineItemStateChanged.ProtoReflect.Descriptor instead.
 func (*LineItemStateChanged) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{24}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *LineItemStateChanged) GetActivationId() string {
@@ -1649,7 +2282,7 @@ type LineItemSplit struct {
 
 func (x *LineItemSplit) Reset() {
 	*x = LineItemSplit{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[25]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1661,7 +2294,7 @@ func (x *LineItemSplit) String() string {
 func (*LineItemSplit) ProtoMessage() {}
 
 func (x *LineItemSplit) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[25]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1674,7 +2307,7 @@ func (x *LineItemSplit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineItemSplit.ProtoReflect.Descriptor instead.
 func (*LineItemSplit) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{25}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *LineItemSplit) GetFromActivationId() string {
@@ -1724,7 +2357,7 @@ type BulkEntitlementCreated struct {
 
 func (x *BulkEntitlementCreated) Reset() {
 	*x = BulkEntitlementCreated{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[26]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1736,7 +2369,7 @@ func (x *BulkEntitlementCreated) String() string {
 func (*BulkEntitlementCreated) ProtoMessage() {}
 
 func (x *BulkEntitlementCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[26]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1749,7 +2382,7 @@ func (x *BulkEntitlementCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BulkEntitlementCreated.ProtoReflect.Descriptor instead.
 func (*BulkEntitlementCreated) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{26}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *BulkEntitlementCreated) GetBulkEntitlementId() string {
@@ -1788,7 +2421,7 @@ type RenewalRequested struct {
 
 func (x *RenewalRequested) Reset() {
 	*x = RenewalRequested{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[27]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1800,7 +2433,7 @@ func (x *RenewalRequested) String() string {
 func (*RenewalRequested) ProtoMessage() {}
 
 func (x *RenewalRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[27]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1813,7 +2446,7 @@ func (x *RenewalRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewalRequested.ProtoReflect.Descriptor instead.
 func (*RenewalRequested) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{27}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RenewalRequested) GetActivationIds() []string {
@@ -1859,7 +2492,7 @@ type CatalogChanged struct {
 
 func (x *CatalogChanged) Reset() {
 	*x = CatalogChanged{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[28]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1871,7 +2504,7 @@ func (x *CatalogChanged) String() string {
 func (*CatalogChanged) ProtoMessage() {}
 
 func (x *CatalogChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[28]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1884,7 +2517,7 @@ func (x *CatalogChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogChanged.ProtoReflect.Descriptor instead.
 func (*CatalogChanged) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{28}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CatalogChanged) GetResource() string {
@@ -1919,7 +2552,7 @@ type SigningKeyRotated struct {
 
 func (x *SigningKeyRotated) Reset() {
 	*x = SigningKeyRotated{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[29]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1931,7 +2564,7 @@ func (x *SigningKeyRotated) String() string {
 func (*SigningKeyRotated) ProtoMessage() {}
 
 func (x *SigningKeyRotated) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[29]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1944,7 +2577,7 @@ func (x *SigningKeyRotated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningKeyRotated.ProtoReflect.Descriptor instead.
 func (*SigningKeyRotated) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{29}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SigningKeyRotated) GetKeyId() string {
@@ -1976,7 +2609,7 @@ type FulfillmentEmailed struct {
 
 func (x *FulfillmentEmailed) Reset() {
 	*x = FulfillmentEmailed{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[30]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1988,7 +2621,7 @@ func (x *FulfillmentEmailed) String() string {
 func (*FulfillmentEmailed) ProtoMessage() {}
 
 func (x *FulfillmentEmailed) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[30]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2001,7 +2634,7 @@ func (x *FulfillmentEmailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FulfillmentEmailed.ProtoReflect.Descriptor instead.
 func (*FulfillmentEmailed) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{30}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *FulfillmentEmailed) GetFulfillmentId() string {
@@ -2056,7 +2689,7 @@ type FulfillmentReplaced struct {
 
 func (x *FulfillmentReplaced) Reset() {
 	*x = FulfillmentReplaced{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[31]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2068,7 +2701,7 @@ func (x *FulfillmentReplaced) String() string {
 func (*FulfillmentReplaced) ProtoMessage() {}
 
 func (x *FulfillmentReplaced) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[31]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2081,7 +2714,7 @@ func (x *FulfillmentReplaced) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FulfillmentReplaced.ProtoReflect.Descriptor instead.
 func (*FulfillmentReplaced) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{31}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *FulfillmentReplaced) GetFulfillmentId() string {
@@ -2133,7 +2766,7 @@ type ConsolidatedLicenseCreated struct {
 
 func (x *ConsolidatedLicenseCreated) Reset() {
 	*x = ConsolidatedLicenseCreated{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[32]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2145,7 +2778,7 @@ func (x *ConsolidatedLicenseCreated) String() string {
 func (*ConsolidatedLicenseCreated) ProtoMessage() {}
 
 func (x *ConsolidatedLicenseCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[32]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2158,7 +2791,7 @@ func (x *ConsolidatedLicenseCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsolidatedLicenseCreated.ProtoReflect.Descriptor instead.
 func (*ConsolidatedLicenseCreated) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{32}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ConsolidatedLicenseCreated) GetConsolidatedLicenseId() string {
@@ -2202,7 +2835,7 @@ type ConsolidatedLicenseRetired struct {
 
 func (x *ConsolidatedLicenseRetired) Reset() {
 	*x = ConsolidatedLicenseRetired{}
-	mi := &file_tessera_events_v1_events_proto_msgTypes[33]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2214,7 +2847,7 @@ func (x *ConsolidatedLicenseRetired) String() string {
 func (*ConsolidatedLicenseRetired) ProtoMessage() {}
 
 func (x *ConsolidatedLicenseRetired) ProtoReflect() protoreflect.Message {
-	mi := &file_tessera_events_v1_events_proto_msgTypes[33]
+	mi := &file_tessera_events_v1_events_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2227,7 +2860,7 @@ func (x *ConsolidatedLicenseRetired) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsolidatedLicenseRetired.ProtoReflect.Descriptor instead.
 func (*ConsolidatedLicenseRetired) Descriptor() ([]byte, []int) {
-	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{33}
+	return file_tessera_events_v1_events_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ConsolidatedLicenseRetired) GetConsolidatedLicenseId() string {
@@ -2287,11 +2920,68 @@ const file_tessera_events_v1_events_proto_rawDesc = "" +
 	"\flicense_text\x18\a \x01(\tR\vlicenseText\x12;\n" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12$\n" +
-	"\x0eship_to_emails\x18\t \x03(\tR\fshipToEmails\"t\n" +
+	"\x0eship_to_emails\x18\t \x03(\tR\fshipToEmails\"\xef\x01\n" +
 	"\x14DeviceLineItemMapped\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12#\n" +
 	"\ractivation_id\x18\x02 \x01(\tR\factivationId\x12\x1a\n" +
-	"\bquantity\x18\x03 \x01(\x03R\bquantity\"|\n" +
+	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x04 \x01(\tR\taccountId\x12;\n" +
+	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\"\xf0\x01\n" +
+	"\rDeviceCreated\x12\x1b\n" +
+	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x02 \x01(\tR\taccountId\x12\x17\n" +
+	"\aid_type\x18\x03 \x01(\tR\x06idType\x12\x17\n" +
+	"\ahost_id\x18\x04 \x01(\tR\x06hostId\x12\x12\n" +
+	"\x04type\x18\x05 \x01(\tR\x04type\x12\x1e\n" +
+	"\n" +
+	"deployment\x18\x06 \x01(\tR\n" +
+	"deployment\x12!\n" +
+	"\fdisplay_name\x18\a \x01(\tR\vdisplayName\x12\x1a\n" +
+	"\bimported\x18\b \x01(\bR\bimported\"\\\n" +
+	"\rDeviceUpdated\x12\x1b\n" +
+	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x16\n" +
+	"\x06fields\x18\x02 \x03(\tR\x06fields\x12\x16\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\"\x95\x01\n" +
+	"\x12DeviceOwnerChanged\x12\x1b\n" +
+	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12&\n" +
+	"\x0ffrom_account_id\x18\x02 \x01(\tR\rfromAccountId\x12\"\n" +
+	"\rto_account_id\x18\x03 \x01(\tR\vtoAccountId\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xad\x01\n" +
+	"\x16DeviceLineItemUnmapped\x12\x1b\n" +
+	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12#\n" +
+	"\ractivation_id\x18\x02 \x01(\tR\factivationId\x12\x1a\n" +
+	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"\x80\x01\n" +
+	"\x0eDeviceReturned\x12\x1b\n" +
+	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x122\n" +
+	"\x15destination_device_id\x18\x02 \x01(\tR\x13destinationDeviceId\x12\x1d\n" +
+	"\n" +
+	"rma_number\x18\x03 \x01(\tR\trmaNumber\"\x82\x02\n" +
+	"\vDeviceMoved\x12\x1b\n" +
+	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12&\n" +
+	"\x0ffrom_account_id\x18\x02 \x01(\tR\rfromAccountId\x12\"\n" +
+	"\rto_account_id\x18\x03 \x01(\tR\vtoAccountId\x12L\n" +
+	"\n" +
+	"line_items\x18\x04 \x03(\v2-.tessera.events.v1.DeviceMoved.LineItemsEntryR\tlineItems\x1a<\n" +
+	"\x0eLineItemsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"5\n" +
+	"\x16DeviceAdminPasswordSet\x12\x1b\n" +
+	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\"s\n" +
+	"\x13DeviceIdTypeCreated\x12\x17\n" +
+	"\aid_type\x18\x01 \x01(\tR\x06idType\x12\x18\n" +
+	"\apattern\x18\x02 \x01(\tR\apattern\x12)\n" +
+	"\x10case_insensitive\x18\x03 \x01(\bR\x0fcaseInsensitive\"o\n" +
+	"\x15DeviceSettingsUpdated\x12,\n" +
+	"\x12skip_account_check\x18\x01 \x01(\bR\x10skipAccountCheck\x12(\n" +
+	"\x10device_user_mode\x18\x02 \x01(\tR\x0edeviceUserMode\"|\n" +
 	"\vFileCreated\x12\x1d\n" +
 	"\n" +
 	"package_id\x18\x01 \x01(\tR\tpackageId\x12\x17\n" +
@@ -2444,7 +3134,7 @@ func file_tessera_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_tessera_events_v1_events_proto_rawDescData
 }
 
-var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_tessera_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*TenantCreated)(nil),                // 0: tessera.events.v1.TenantCreated
 	(*AccountCreated)(nil),               // 1: tessera.events.v1.AccountCreated
@@ -2452,45 +3142,57 @@ var file_tessera_events_v1_events_proto_goTypes = []any{
 	(*EntitlementCreated)(nil),           // 3: tessera.events.v1.EntitlementCreated
 	(*FulfillmentCreated)(nil),           // 4: tessera.events.v1.FulfillmentCreated
 	(*DeviceLineItemMapped)(nil),         // 5: tessera.events.v1.DeviceLineItemMapped
-	(*FileCreated)(nil),                  // 6: tessera.events.v1.FileCreated
-	(*UserLocked)(nil),                   // 7: tessera.events.v1.UserLocked
-	(*UserReactivated)(nil),              // 8: tessera.events.v1.UserReactivated
-	(*TokenRevoked)(nil),                 // 9: tessera.events.v1.TokenRevoked
-	(*AccountLinked)(nil),                // 10: tessera.events.v1.AccountLinked
-	(*AccountDeleted)(nil),               // 11: tessera.events.v1.AccountDeleted
-	(*UserUpdated)(nil),                  // 12: tessera.events.v1.UserUpdated
-	(*EntitlementAssigned)(nil),          // 13: tessera.events.v1.EntitlementAssigned
-	(*AccountAdministratorReplaced)(nil), // 14: tessera.events.v1.AccountAdministratorReplaced
-	(*OrganizationChanged)(nil),          // 15: tessera.events.v1.OrganizationChanged
-	(*TrialsRegistered)(nil),             // 16: tessera.events.v1.TrialsRegistered
-	(*RoleChanged)(nil),                  // 17: tessera.events.v1.RoleChanged
-	(*EntitlementAmended)(nil),           // 18: tessera.events.v1.EntitlementAmended
-	(*OrdersAccepted)(nil),               // 19: tessera.events.v1.OrdersAccepted
-	(*OrdersRejected)(nil),               // 20: tessera.events.v1.OrdersRejected
-	(*LineItemEmailed)(nil),              // 21: tessera.events.v1.LineItemEmailed
-	(*SubscriptionTokenChanged)(nil),     // 22: tessera.events.v1.SubscriptionTokenChanged
-	(*LineItemTransferred)(nil),          // 23: tessera.events.v1.LineItemTransferred
-	(*LineItemStateChanged)(nil),         // 24: tessera.events.v1.LineItemStateChanged
-	(*LineItemSplit)(nil),                // 25: tessera.events.v1.LineItemSplit
-	(*BulkEntitlementCreated)(nil),       // 26: tessera.events.v1.BulkEntitlementCreated
-	(*RenewalRequested)(nil),             // 27: tessera.events.v1.RenewalRequested
-	(*CatalogChanged)(nil),               // 28: tessera.events.v1.CatalogChanged
-	(*SigningKeyRotated)(nil),            // 29: tessera.events.v1.SigningKeyRotated
-	(*FulfillmentEmailed)(nil),           // 30: tessera.events.v1.FulfillmentEmailed
-	(*FulfillmentReplaced)(nil),          // 31: tessera.events.v1.FulfillmentReplaced
-	(*ConsolidatedLicenseCreated)(nil),   // 32: tessera.events.v1.ConsolidatedLicenseCreated
-	(*ConsolidatedLicenseRetired)(nil),   // 33: tessera.events.v1.ConsolidatedLicenseRetired
-	nil,                                  // 34: tessera.events.v1.OrdersRejected.FieldViolationsEntry
-	(*timestamppb.Timestamp)(nil),        // 35: google.protobuf.Timestamp
+	(*DeviceCreated)(nil),                // 6: tessera.events.v1.DeviceCreated
+	(*DeviceUpdated)(nil),                // 7: tessera.events.v1.DeviceUpdated
+	(*DeviceOwnerChanged)(nil),           // 8: tessera.events.v1.DeviceOwnerChanged
+	(*DeviceLineItemUnmapped)(nil),       // 9: tessera.events.v1.DeviceLineItemUnmapped
+	(*DeviceReturned)(nil),               // 10: tessera.events.v1.DeviceReturned
+	(*DeviceMoved)(nil),                  // 11: tessera.events.v1.DeviceMoved
+	(*DeviceAdminPasswordSet)(nil),       // 12: tessera.events.v1.DeviceAdminPasswordSet
+	(*DeviceIdTypeCreated)(nil),          // 13: tessera.events.v1.DeviceIdTypeCreated
+	(*DeviceSettingsUpdated)(nil),        // 14: tessera.events.v1.DeviceSettingsUpdated
+	(*FileCreated)(nil),                  // 15: tessera.events.v1.FileCreated
+	(*UserLocked)(nil),                   // 16: tessera.events.v1.UserLocked
+	(*UserReactivated)(nil),              // 17: tessera.events.v1.UserReactivated
+	(*TokenRevoked)(nil),                 // 18: tessera.events.v1.TokenRevoked
+	(*AccountLinked)(nil),                // 19: tessera.events.v1.AccountLinked
+	(*AccountDeleted)(nil),               // 20: tessera.events.v1.AccountDeleted
+	(*UserUpdated)(nil),                  // 21: tessera.events.v1.UserUpdated
+	(*EntitlementAssigned)(nil),          // 22: tessera.events.v1.EntitlementAssigned
+	(*AccountAdministratorReplaced)(nil), // 23: tessera.events.v1.AccountAdministratorReplaced
+	(*OrganizationChanged)(nil),          // 24: tessera.events.v1.OrganizationChanged
+	(*TrialsRegistered)(nil),             // 25: tessera.events.v1.TrialsRegistered
+	(*RoleChanged)(nil),                  // 26: tessera.events.v1.RoleChanged
+	(*EntitlementAmended)(nil),           // 27: tessera.events.v1.EntitlementAmended
+	(*OrdersAccepted)(nil),               // 28: tessera.events.v1.OrdersAccepted
+	(*OrdersRejected)(nil),               // 29: tessera.events.v1.OrdersRejected
+	(*LineItemEmailed)(nil),              // 30: tessera.events.v1.LineItemEmailed
+	(*SubscriptionTokenChanged)(nil),     // 31: tessera.events.v1.SubscriptionTokenChanged
+	(*LineItemTransferred)(nil),          // 32: tessera.events.v1.LineItemTransferred
+	(*LineItemStateChanged)(nil),         // 33: tessera.events.v1.LineItemStateChanged
+	(*LineItemSplit)(nil),                // 34: tessera.events.v1.LineItemSplit
+	(*BulkEntitlementCreated)(nil),       // 35: tessera.events.v1.BulkEntitlementCreated
+	(*RenewalRequested)(nil),             // 36: tessera.events.v1.RenewalRequested
+	(*CatalogChanged)(nil),               // 37: tessera.events.v1.CatalogChanged
+	(*SigningKeyRotated)(nil),            // 38: tessera.events.v1.SigningKeyRotated
+	(*FulfillmentEmailed)(nil),           // 39: tessera.events.v1.FulfillmentEmailed
+	(*FulfillmentReplaced)(nil),          // 40: tessera.events.v1.FulfillmentReplaced
+	(*ConsolidatedLicenseCreated)(nil),   // 41: tessera.events.v1.ConsolidatedLicenseCreated
+	(*ConsolidatedLicenseRetired)(nil),   // 42: tessera.events.v1.ConsolidatedLicenseRetired
+	nil,                                  // 43: tessera.events.v1.DeviceMoved.LineItemsEntry
+	nil,                                  // 44: tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	(*timestamppb.Timestamp)(nil),        // 45: google.protobuf.Timestamp
 }
 var file_tessera_events_v1_events_proto_depIdxs = []int32{
-	35, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
-	34, // 1: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
-	2,  // [2:2] is the sub-list for method output_type
-	2,  // [2:2] is the sub-list for method input_type
-	2,  // [2:2] is the sub-list for extension type_name
-	2,  // [2:2] is the sub-list for extension extendee
-	0,  // [0:2] is the sub-list for field type_name
+	45, // 0: tessera.events.v1.FulfillmentCreated.create_time:type_name -> google.protobuf.Timestamp
+	45, // 1: tessera.events.v1.DeviceLineItemMapped.expire_time:type_name -> google.protobuf.Timestamp
+	43, // 2: tessera.events.v1.DeviceMoved.line_items:type_name -> tessera.events.v1.DeviceMoved.LineItemsEntry
+	44, // 3: tessera.events.v1.OrdersRejected.field_violations:type_name -> tessera.events.v1.OrdersRejected.FieldViolationsEntry
+	4,  // [4:4] is the sub-list for method output_type
+	4,  // [4:4] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_tessera_events_v1_events_proto_init() }
@@ -2504,7 +3206,7 @@ func file_tessera_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tessera_events_v1_events_proto_rawDesc), len(file_tessera_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   35,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -16,30 +16,92 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/seats"
 )
 
-// Device types.
+// Device types (SPEC DEV-1).
 const (
-	TypeStandalone = "standalone"
-	TypeServer     = "server"
+	TypeClient       = "client"
+	TypeServer       = "server"
+	TypeServedClient = "served_client"
 )
 
-// Mapping is seats of a line item held by a device.
+// Device statuses: standalone devices and servers are active, returned or obsolete;
+// served clients normal, served_returned, dropped or expired.
+const (
+	StatusActive         = "active"
+	StatusReturned       = "returned"
+	StatusObsolete       = "obsolete"
+	StatusNormal         = "normal"
+	StatusServedReturned = "served_returned"
+	StatusDropped        = "dropped"
+	StatusExpired        = "expired"
+)
+
+// Deployments of a license server.
+const (
+	DeploymentLocal = "local"
+	DeploymentCloud = "cloud"
+)
+
+// Mapping is seats of a line item held by a device: one row per seat claim.
 type Mapping struct {
+	ID           uuid.UUID
 	ActivationID string
+	AccountID    string // the line item's account
+	ProductID    string
 	Quantity     int64
 	RequestID    string
 	ClaimID      uuid.UUID
+	// ExpireAt is the override chosen when mapping (SPEC DEV-7); zero: none.
+	ExpireAt time.Time
+	// ConfiguredExpireAt is the line item's own expiry; zero: permanent.
+	ConfiguredExpireAt time.Time
+	Replaces           *uuid.UUID
+	CreateTime         time.Time
+	// Masked is set on reads for a caller who may not see the line item's ID.
+	Masked bool
 }
 
-// Device is a machine or appliance licensed in the embedded style.
+// Virtualization is what a hypervisor or container reports about a device's machine.
+type Virtualization struct {
+	Hypervisor     string `json:"hypervisor,omitempty"`
+	Virtual        bool   `json:"virtual,omitempty"`
+	VMName         string `json:"vm_name,omitempty"`
+	VMUUID         string `json:"vm_uuid,omitempty"`
+	PhysicalHostID string `json:"physical_host_id,omitempty"`
+	ContainerID    string `json:"container_id,omitempty"`
+}
+
+// Device is a machine, appliance or license server licensed in the embedded style.
 type Device struct {
-	ID          string
-	AccountID   string
-	DisplayName string
-	HostID      string
-	Type        string
-	Mappings    []Mapping // summed per line item when read
-	RequestID   string
-	CreateTime  time.Time
+	ID        string
+	AccountID string // empty: unowned (SPEC DEV-4)
+	// OwnerName is the owner's display name as the caller may see it ("Name
+	// Withheld" otherwise); filled on reads.
+	OwnerName         string
+	DisplayName       string
+	IDType            string
+	HostID            string
+	Type              string
+	Status            string
+	Deployment        string
+	Model             string
+	Series            string
+	SiteName          string
+	Notes             string
+	DeviceUser        string
+	BackupServerID    string
+	PublisherIdentity string
+	ServerID          string // served clients: the server they are reached through
+	Attributes        map[string]string
+	Virtualization    *Virtualization
+	AdminPasswordSet  bool
+	Sequence          int64
+	RMANumber         string
+	ReturnedTo        string
+	ReturnTime        time.Time
+	Mappings          []Mapping // summed per line item when read
+	RequestID         string
+	CreateTime        time.Time
+	UpdateTime        time.Time
 }
 
 // Store is the persistence the use cases need.
@@ -173,9 +235,11 @@ func (a *App) MapLineItem(ctx context.Context, deviceID, activationID string, co
 	}
 	m := Mapping{ActivationID: activationID, Quantity: count, RequestID: requestID, ClaimID: ids.FromKey(tenant, "device", requestID)}
 	claim := seats.Claim{ID: m.ClaimID, TenantID: tenant, ActivationID: activationID, Quantity: count, AccountIDs: []string{d.AccountID}}
-	if _, err := a.seats.Begin(ctx, claim); err != nil {
+	owner, err := a.seats.Begin(ctx, claim)
+	if err != nil {
 		return Device{}, err
 	}
+	m.AccountID = owner
 	if err := a.store.AddMapping(ctx, tenant, deviceID, m); err != nil {
 		if done, derr := replayed(); derr == nil && done {
 			return a.store.GetDevice(ctx, tenant, deviceID) // a concurrent retry won

@@ -15,10 +15,26 @@ import (
 
 // Permissions declares what every RPC needs.
 var Permissions = grpcx.Permissions{
-	devicepb.DeviceService_CreateDevice_FullMethodName:        authz.DevicesManage,
-	devicepb.DeviceService_GetDevice_FullMethodName:           authz.DevicesView,
-	devicepb.DeviceService_MapLineItem_FullMethodName:         authz.DevicesManage,
-	devicepb.DeviceService_CountAccountDevices_FullMethodName: authz.HoldingsCount,
+	devicepb.DeviceService_CreateDevice_FullMethodName:           authz.DevicesManage,
+	devicepb.DeviceService_GetDevice_FullMethodName:              authz.DevicesView,
+	devicepb.DeviceService_UpdateDevice_FullMethodName:           authz.DevicesManage,
+	devicepb.DeviceService_ListDevices_FullMethodName:            authz.DevicesView,
+	devicepb.DeviceService_ImportDevices_FullMethodName:          authz.DevicesAdmin,
+	devicepb.DeviceService_MapLineItem_FullMethodName:            authz.DevicesManage,
+	devicepb.DeviceService_MapLineItems_FullMethodName:           authz.DevicesManage,
+	devicepb.DeviceService_UnmapLineItem_FullMethodName:          authz.DevicesManage,
+	devicepb.DeviceService_ReturnDevice_FullMethodName:           authz.DevicesManage,
+	devicepb.DeviceService_MoveDevice_FullMethodName:             authz.DevicesManage,
+	devicepb.DeviceService_GetLicensePreview_FullMethodName:      authz.DevicesView,
+	devicepb.DeviceService_ListDeviceFeatures_FullMethodName:     authz.DevicesView,
+	devicepb.DeviceService_ListDeviceHistory_FullMethodName:      authz.DevicesView,
+	devicepb.DeviceService_SetServerAdminPassword_FullMethodName: authz.DevicesManage,
+	devicepb.DeviceService_CreateDeviceIdType_FullMethodName:     authz.DevicesAdmin,
+	devicepb.DeviceService_ListDeviceIdTypes_FullMethodName:      authz.DevicesView,
+	devicepb.DeviceService_GetDeviceSettings_FullMethodName:      authz.DevicesView,
+	devicepb.DeviceService_UpdateDeviceSettings_FullMethodName:   authz.DevicesAdmin,
+	devicepb.DeviceService_CountAccountDevices_FullMethodName:    authz.HoldingsCount,
+	devicepb.AuditService_ListAuditEvents_FullMethodName:         authz.AuditView,
 }
 
 // Server implements DeviceService.
@@ -31,8 +47,9 @@ type Server struct {
 func New(a *app.App) *Server { return &Server{app: a} }
 
 var types = map[devicepb.DeviceType]string{
-	devicepb.DeviceType_DEVICE_TYPE_STANDALONE: app.TypeStandalone,
-	devicepb.DeviceType_DEVICE_TYPE_SERVER:     app.TypeServer,
+	devicepb.DeviceType_DEVICE_TYPE_STANDALONE:    app.TypeClient,
+	devicepb.DeviceType_DEVICE_TYPE_SERVER:        app.TypeServer,
+	devicepb.DeviceType_DEVICE_TYPE_SERVED_CLIENT: app.TypeServedClient,
 }
 
 func devicePB(d app.Device) *devicepb.Device {

@@ -52,7 +52,7 @@ func (s *Store) GetDevice(ctx context.Context, tenant, id string) (app.Device, e
 		return d, err
 	}
 	rows, err := s.pool.Query(ctx, `SELECT activation_id, sum(quantity)::bigint FROM device_line_items
-		WHERE tenant_id = $1 AND device_id = $2 GROUP BY activation_id ORDER BY activation_id`, tenant, id)
+		WHERE tenant_id = $1 AND device_id = $2 AND ended_at IS NULL GROUP BY activation_id ORDER BY activation_id`, tenant, id)
 	if err != nil {
 		return d, err
 	}
@@ -78,8 +78,8 @@ func (s *Store) MappingByRequest(ctx context.Context, tenant, requestID string) 
 // AddMapping stores a mapping, commits its seat claim and writes the event.
 func (s *Store) AddMapping(ctx context.Context, tenant, deviceID string, m app.Mapping) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO device_line_items (tenant_id, device_id, activation_id, quantity, request_id, claim_id)
-			VALUES ($1, $2, $3, $4, $5, $6)`, tenant, deviceID, m.ActivationID, m.Quantity, m.RequestID, m.ClaimID); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO device_line_items (id, tenant_id, device_id, activation_id, quantity, request_id, claim_id, account_id)
+			VALUES ($6, $1, $2, $3, $4, $5, $6, $7)`, tenant, deviceID, m.ActivationID, m.Quantity, m.RequestID, m.ClaimID, m.AccountID); err != nil {
 			return err
 		}
 		if err := seats.Commit(ctx, tx, m.ClaimID); err != nil {
