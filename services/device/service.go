@@ -56,8 +56,12 @@ type Service struct {
 // New builds the service.
 func New(d Deps) *Service {
 	ledger := seats.NewLedger(d.Pool, seats.Client{Ent: entitlementpb.NewEntitlementServiceClient(d.Entitlement)}, Name, d.Log)
-	a := app.New(store.New(d.Pool), neighbours.Accounts{Client: accountpb.NewAccountServiceClient(d.Accounts)}, ledger,
-		clients.NewHostRules(licensepb.NewLicenseServiceClient(d.License)))
+	a := app.New(app.Deps{
+		Store:    store.New(d.Pool),
+		Accounts: neighbours.Accounts{Client: accountpb.NewAccountServiceClient(d.Accounts)},
+		Seats:    ledger,
+		Rules:    clients.NewHostRules(licensepb.NewLicenseServiceClient(d.License)),
+	})
 	return &Service{api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), ledger: ledger}
 }
 

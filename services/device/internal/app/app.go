@@ -8,11 +8,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/tessera-dev/tessera/services/license/licfile"
-	"github.com/tessera-dev/tessera/services/platform/authz"
-	"github.com/tessera-dev/tessera/services/platform/errs"
-	"github.com/tessera-dev/tessera/services/platform/ids"
-	"github.com/tessera-dev/tessera/services/platform/quantity"
 	"github.com/tessera-dev/tessera/services/platform/seats"
 )
 
@@ -104,16 +99,12 @@ type Device struct {
 	UpdateTime        time.Time
 }
 
-// Store is the persistence the use cases need.
+// Store is the persistence the use cases need: one Postgres store implements every
+// area's interface.
 type Store interface {
-	CreateDevice(ctx context.Context, tenant string, d Device) (Device, error)
-	GetDevice(ctx context.Context, tenant, id string) (Device, error)
-	// MappingByRequest returns the mapping a request ID produced and its device.
-	MappingByRequest(ctx context.Context, tenant, requestID string) (deviceID string, m Mapping, found bool, err error)
-	// AddMapping stores m, commits its seat claim and writes its event in one
-	// transaction.
-	AddMapping(ctx context.Context, tenant, deviceID string, m Mapping) error
-	CountDevices(ctx context.Context, tenant string, accountIDs []string) (int64, error)
+	DeviceStore
+	MappingStore
+	HistoryStore
 }
 
 // Accounts is what the service needs of the account service.
@@ -133,125 +124,29 @@ type Seats interface {
 	Abort(ctx context.Context, tenantID string, id uuid.UUID)
 }
 
+// Deps are what the use cases are built from.
+type Deps struct {
+	Store    Store
+	Accounts Accounts
+	Seats    Seats
+	Rules    HostRules
+	// Now is the clock (tests set it); nil: time.Now.
+	Now func() time.Time
+}
+
 // App is the device service's use cases.
 type App struct {
 	store    Store
 	accounts Accounts
 	seats    Seats
 	rules    HostRules
+	now      func() time.Time
 }
 
 // New returns the use cases.
-func New(store Store, accounts Accounts, seats Seats, rules HostRules) *App {
-	return &App{store: store, accounts: accounts, seats: seats, rules: rules}
-}
-
-// CreateDevice validates and stores a device of an account the caller may act for.
-func (a *App) CreateDevice(ctx context.Context, d Device) (Device, error) {
-	var v errs.Violations
-	d.ID = ids.Resolve(&v, "device_id", authz.MustTenant(ctx), "DEV", d.ID, d.RequestID)
-	v.Require("device.account", d.AccountID)
-	v.Require("device.display_name", d.DisplayName)
-	if d.Type == "" {
-		v.Add("device.type", "is required")
+func New(d Deps) *App {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	if d.HostID != "" {
-		relax, err := a.rules.RelaxIP(ctx)
-		if err != nil {
-			return Device{}, err
-		}
-		h, err := licfile.ParseHostID(d.HostID, licfile.Rules{RelaxIP: relax})
-		if err != nil {
-			v.Add("device.host_id", "%s", err)
-		}
-		d.HostID = h.String()
-	}
-	if err := v.Err(); err != nil {
-		return Device{}, err
-	}
-	p, _ := authz.FromContext(ctx)
-	if !authz.CanActFor(p, d.AccountID) {
-		return Device{}, errs.Invalid("device.account", "account %q does not exist", d.AccountID)
-	}
-	ok, err := a.accounts.AccountExists(ctx, d.AccountID)
-	if err != nil {
-		return Device{}, err
-	}
-	if !ok {
-		return Device{}, errs.Invalid("device.account", "account %q does not exist", d.AccountID)
-	}
-	return a.store.CreateDevice(ctx, p.GetTenantId(), d)
-}
-
-// GetDevice reads a device the caller may see.
-func (a *App) GetDevice(ctx context.Context, id string) (Device, error) {
-	p, _ := authz.FromContext(ctx)
-	d, err := a.store.GetDevice(ctx, p.GetTenantId(), id)
-	if err != nil {
-		return d, err
-	}
-	if !authz.CanActFor(p, d.AccountID) {
-		return Device{}, errs.NotFound("device", id)
-	}
-	return d, nil
-}
-
-// MapLineItem holds seats of a line item for a device (idempotent by request ID).
-// The line item must belong to the device's account.
-func (a *App) MapLineItem(ctx context.Context, deviceID, activationID string, count int64, requestID string) (Device, error) {
-	var v errs.Violations
-	v.Require("line_item", activationID)
-	quantity.Check(&v, "quantity", count, 1)
-	if len(requestID) > 128 {
-		v.Add("request_id", "must be at most 128 characters")
-	}
-	if err := v.Err(); err != nil {
-		return Device{}, err
-	}
-	d, err := a.GetDevice(ctx, deviceID)
-	if err != nil {
-		return Device{}, err
-	}
-	tenant := authz.MustTenant(ctx)
-	// A replay is recognised before any seat is asked for: the device as mapped comes
-	// back however full the line item is now (PLT-6).
-	replayed := func() (bool, error) {
-		on, prev, found, err := a.store.MappingByRequest(ctx, tenant, requestID)
-		if err != nil || !found {
-			return false, err
-		}
-		if on != deviceID || prev.ActivationID != activationID || prev.Quantity != count {
-			return false, errs.Invalid("request_id", "was used before for another request")
-		}
-		return true, nil
-	}
-	if requestID == "" {
-		requestID = ids.New("REQ", 4)
-	} else if done, err := replayed(); err != nil || done {
-		if err != nil {
-			return Device{}, err
-		}
-		return a.store.GetDevice(ctx, tenant, deviceID)
-	}
-	m := Mapping{ActivationID: activationID, Quantity: count, RequestID: requestID, ClaimID: ids.FromKey(tenant, "device", requestID)}
-	claim := seats.Claim{ID: m.ClaimID, TenantID: tenant, ActivationID: activationID, Quantity: count, AccountIDs: []string{d.AccountID}}
-	owner, err := a.seats.Begin(ctx, claim)
-	if err != nil {
-		return Device{}, err
-	}
-	m.AccountID = owner
-	if err := a.store.AddMapping(ctx, tenant, deviceID, m); err != nil {
-		if done, derr := replayed(); derr == nil && done {
-			return a.store.GetDevice(ctx, tenant, deviceID) // a concurrent retry won
-		}
-		a.seats.Abort(ctx, tenant, m.ClaimID)
-		return Device{}, err
-	}
-	a.seats.Confirm(ctx, m.ClaimID)
-	return a.store.GetDevice(ctx, tenant, deviceID)
-}
-
-// CountAccountDevices counts the devices the accounts own.
-func (a *App) CountAccountDevices(ctx context.Context, accountIDs []string) (int64, error) {
-	return a.store.CountDevices(ctx, authz.MustTenant(ctx), accountIDs)
+	return &App{store: d.Store, accounts: d.Accounts, seats: d.Seats, rules: d.Rules, now: d.Now}
 }
