@@ -60,10 +60,11 @@ func (a *App) GetDevice(ctx context.Context, id string) (Device, error) {
 	if err != nil {
 		return d, err
 	}
-	if !authz.CanActFor(p, d.AccountID) {
+	scope := ScopeOf(p)
+	if !scope.Sees(d) {
 		return Device{}, errs.NotFound("device", id)
 	}
-	return d, nil
+	return Present(scope, d), nil
 }
 
 // CountAccountDevices counts the devices the accounts own.
