@@ -33,7 +33,9 @@ const Name = "device"
 
 // Migrations are the schema's migration sets.
 func Migrations() []pg.MigrationSet {
-	return []pg.MigrationSet{seats.Migrations(), {Name: Name, Files: migrations.Files}, events.Migrations()}
+	// The outbox and audit trail come before the device set: the device history
+	// indexes the audit trail (migrations/003_history.sql).
+	return []pg.MigrationSet{seats.Migrations(), events.Migrations(), {Name: Name, Files: migrations.Files}}
 }
 
 // Deps are what the service is built from.
@@ -56,11 +58,15 @@ type Service struct {
 // New builds the service.
 func New(d Deps) *Service {
 	ledger := seats.NewLedger(d.Pool, seats.Client{Ent: entitlementpb.NewEntitlementServiceClient(d.Entitlement)}, Name, d.Log)
+	accounts := neighbours.Accounts{Client: accountpb.NewAccountServiceClient(d.Accounts)}
 	a := app.New(app.Deps{
 		Store:    store.New(d.Pool),
-		Accounts: neighbours.Accounts{Client: accountpb.NewAccountServiceClient(d.Accounts)},
+		Accounts: accounts,
 		Seats:    ledger,
 		Rules:    clients.NewHostRules(licensepb.NewLicenseServiceClient(d.License)),
+		Names:    accounts,
+		Catalog: clients.NewCatalog(entitlementpb.NewEntitlementServiceClient(d.Entitlement),
+			entitlementpb.NewCatalogServiceClient(d.Entitlement)),
 	})
 	return &Service{api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), ledger: ledger}
 }
@@ -69,7 +75,10 @@ func New(d Deps) *Service {
 func Permissions() grpcx.Permissions { return grpcapi.Permissions }
 
 // Register adds the service's gRPC services to srv.
-func (s *Service) Register(srv *grpc.Server) { devicepb.RegisterDeviceServiceServer(srv, s.api) }
+func (s *Service) Register(srv *grpc.Server) {
+	devicepb.RegisterDeviceServiceServer(srv, s.api)
+	devicepb.RegisterAuditServiceServer(srv, s.api.Audit())
+}
 
 // Run runs the outbox relay and the seat reconciler until ctx ends.
 func (s *Service) Run(ctx context.Context) error {

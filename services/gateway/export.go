@@ -20,6 +20,7 @@ import (
 
 	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
 	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
+	devicepb "github.com/tessera-dev/tessera/gen/tessera/device/v1"
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	licensepb "github.com/tessera-dev/tessera/gen/tessera/license/v1"
 	"github.com/tessera-dev/tessera/services/platform/authz"
@@ -44,6 +45,7 @@ func (g *Gateway) exporters() map[string]exporter {
 	tokens := accountpb.NewAccessTokenServiceClient(g.conns["account"])
 	accountAudit := accountpb.NewAuditServiceClient(g.conns["account"])
 	entitlementAudit := entitlementpb.NewAuditServiceClient(g.conns["entitlement"])
+	deviceAudit := devicepb.NewAuditServiceClient(g.conns["device"])
 	auditColumns := []string{"name", "event_id", "time", "actor", "actor_service", "token_id", "impersonated", "impersonator", "subject", "event_type", "payload_json"}
 	return map[string]exporter{
 		// Reached as accounts/{account_id}/hosts:export; parent is set from the path.
@@ -95,6 +97,15 @@ func (g *Gateway) exporters() map[string]exporter {
 			file: "EntitlementAuditEvents.csv", item: (&commonpb.AuditEvent{}).ProtoReflect().Descriptor(), columns: auditColumns,
 			list: func(ctx context.Context, q url.Values, token string) ([]proto.Message, string, error) {
 				r, err := entitlementAudit.ListAuditEvents(ctx, &commonpb.ListAuditEventsRequest{
+					Filter: q.Get("filter"), OrderBy: q.Get("order_by"), PageToken: token, PageSize: 1000,
+				})
+				return messages(r.GetAuditEvents()), r.GetNextPageToken(), err
+			},
+		},
+		"services/device/auditEvents": {
+			file: "DeviceAuditEvents.csv", item: (&commonpb.AuditEvent{}).ProtoReflect().Descriptor(), columns: auditColumns,
+			list: func(ctx context.Context, q url.Values, token string) ([]proto.Message, string, error) {
+				r, err := deviceAudit.ListAuditEvents(ctx, &commonpb.ListAuditEventsRequest{
 					Filter: q.Get("filter"), OrderBy: q.Get("order_by"), PageToken: token, PageSize: 1000,
 				})
 				return messages(r.GetAuditEvents()), r.GetNextPageToken(), err

@@ -166,6 +166,7 @@ func New(ctx context.Context, cfg Config, signer *authz.Signer, log *slog.Logger
 		{entitlementpb.RegisterEntitlementServiceHandler, "entitlement"},
 		{licensepb.RegisterLicenseServiceHandler, "license"},
 		{devicepb.RegisterDeviceServiceHandler, "device"},
+		{devicepb.RegisterAuditServiceHandler, "device"},
 		{downloadpb.RegisterDownloadServiceHandler, "download"},
 	}
 	for _, r := range regs {

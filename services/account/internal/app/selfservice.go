@@ -278,12 +278,14 @@ func (a *App) SignInWithKey(ctx context.Context, tenant, key string) (KeySession
 }
 
 // keyPrincipal is what a key session may do: look at its entitlement or line item,
-// its fulfillments, the products in it, and activate it.
+// its fulfillments, the products in it and the devices holding it, and activate it.
 func keyPrincipal(s KeySession) *commonpb.Principal {
 	p := &commonpb.Principal{
 		Kind: commonpb.PrincipalKind_PRINCIPAL_KIND_ENTITLEMENT_KEY, TenantId: s.TenantID, TokenId: s.ID,
 		Permissions: []string{
 			string(authz.EntitlementsView), string(authz.CatalogView), string(authz.LicensesView), string(authz.LicensesGenerate),
+			// The devices holding its line item (SPEC DEV-5).
+			string(authz.DevicesView),
 		},
 	}
 	if s.ActivationID != "" {

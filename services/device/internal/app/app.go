@@ -130,6 +130,9 @@ type Deps struct {
 	Accounts Accounts
 	Seats    Seats
 	Rules    HostRules
+	// Names and Catalog serve visibility (visibility.go).
+	Names   AccountNames
+	Catalog Catalog
 	// Now is the clock (tests set it); nil: time.Now.
 	Now func() time.Time
 }
@@ -140,6 +143,8 @@ type App struct {
 	accounts Accounts
 	seats    Seats
 	rules    HostRules
+	names    AccountNames
+	catalog  Catalog
 	now      func() time.Time
 }
 
@@ -148,5 +153,5 @@ func New(d Deps) *App {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &App{store: d.Store, accounts: d.Accounts, seats: d.Seats, rules: d.Rules, now: d.Now}
+	return &App{store: d.Store, accounts: d.Accounts, seats: d.Seats, rules: d.Rules, names: d.Names, catalog: d.Catalog, now: d.Now}
 }

@@ -53,18 +53,10 @@ func (a *App) CreateDevice(ctx context.Context, d Device) (Device, error) {
 	return a.store.CreateDevice(ctx, p.GetTenantId(), d)
 }
 
-// GetDevice reads a device the caller may see.
+// GetDevice reads a device the caller may see, presented for the caller (SPEC DEV-5).
 func (a *App) GetDevice(ctx context.Context, id string) (Device, error) {
-	p, _ := authz.FromContext(ctx)
-	d, err := a.store.GetDevice(ctx, p.GetTenantId(), id)
-	if err != nil {
-		return d, err
-	}
-	scope := ScopeOf(p)
-	if !scope.Sees(d) {
-		return Device{}, errs.NotFound("device", id)
-	}
-	return Present(scope, d), nil
+	d, _, err := a.visibleDevice(ctx, id)
+	return d, err
 }
 
 // CountAccountDevices counts the devices the accounts own.

@@ -62,8 +62,20 @@ func devicePB(d app.Device) *devicepb.Device {
 			out.Type = k
 		}
 	}
+	if d.AccountID == "" {
+		out.Account = ""
+	}
+	out.OwnerDisplayName = d.OwnerName
 	for _, m := range d.Mappings {
-		out.LineItems = append(out.LineItems, &devicepb.MappedLineItem{LineItem: "lineItems/" + m.ActivationID, Quantity: m.Quantity})
+		li := &devicepb.MappedLineItem{ActivationId: m.ActivationID, Quantity: m.Quantity, Masked: m.Masked}
+		if !m.Masked {
+			li.LineItem = "lineItems/" + m.ActivationID
+			li.Account = "accounts/" + m.AccountID
+		}
+		if m.ProductID != "" {
+			li.Product = "products/" + m.ProductID
+		}
+		out.LineItems = append(out.LineItems, li)
 	}
 	return out
 }

@@ -51,14 +51,14 @@ func (s *Store) GetDevice(ctx context.Context, tenant, id string) (app.Device, e
 	if err != nil {
 		return d, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT activation_id, account_id, sum(quantity)::bigint FROM device_line_items
-		WHERE tenant_id = $1 AND device_id = $2 AND ended_at IS NULL GROUP BY activation_id, account_id ORDER BY activation_id`, tenant, id)
+	rows, err := s.pool.Query(ctx, `SELECT activation_id, account_id, product_id, sum(quantity)::bigint FROM device_line_items
+		WHERE tenant_id = $1 AND device_id = $2 AND ended_at IS NULL GROUP BY activation_id, account_id, product_id ORDER BY activation_id`, tenant, id)
 	if err != nil {
 		return d, err
 	}
 	d.Mappings, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Mapping, error) {
 		var m app.Mapping
-		return m, r.Scan(&m.ActivationID, &m.AccountID, &m.Quantity)
+		return m, r.Scan(&m.ActivationID, &m.AccountID, &m.ProductID, &m.Quantity)
 	})
 	return d, err
 }
