@@ -25,8 +25,16 @@ func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 // CreateDevice stores a device, or returns the one created earlier under the same
 // request ID.
 func (s *Store) CreateDevice(ctx context.Context, tenant string, d app.Device) (app.Device, error) {
-	_, err := s.pool.Exec(ctx, `INSERT INTO devices (tenant_id, id, account_id, display_name, host_id, device_type, request_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, tenant, d.ID, d.AccountID, d.DisplayName, d.HostID, d.Type, pg.NullIfEmpty(d.RequestID))
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO devices (tenant_id, id, account_id, display_name, host_id, device_type, request_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, tenant, d.ID, d.AccountID, d.DisplayName, d.HostID, d.Type, pg.NullIfEmpty(d.RequestID)); err != nil {
+			return err
+		}
+		_, err := events.Write(ctx, tx, events.Subject("device", "device", "created"), tenant, &eventspb.DeviceCreated{
+			DeviceId: d.ID, AccountId: d.AccountID, HostId: d.HostID, Type: d.Type, DisplayName: d.DisplayName,
+		})
+		return err
+	})
 	if e := errs.FromPostgres(err); e != nil && e.Kind == errs.KindAlreadyExists {
 		if prev, perr := s.GetDevice(ctx, tenant, d.ID); perr == nil && d.RequestID != "" && prev.RequestID == d.RequestID {
 			return prev, nil
