@@ -38,8 +38,12 @@ func newDeviceWorld(t *testing.T) deviceWorld {
 	admin := api.as(login(api, "vis-co", "admin", "Admin-Password-1"))
 	w := deviceWorld{env: env, api: api, admin: admin, lineItems: map[string]string{}, accountNames: map[string]string{}}
 	accounts := []struct{ id, parent, typ string }{
-		{"PARENT", "", "ACCOUNT_TYPE_CUSTOMER"}, {"CHILD", "PARENT", "ACCOUNT_TYPE_CUSTOMER"}, {"GRAND", "CHILD", "ACCOUNT_TYPE_CUSTOMER"},
-		{"OTHER", "", "ACCOUNT_TYPE_CUSTOMER"}, {"DIST", "", "ACCOUNT_TYPE_PARTNER"}, {"TIER", "DIST", "ACCOUNT_TYPE_CUSTOMER"},
+		{"PARENT", "", "ACCOUNT_TYPE_CUSTOMER"},
+		{"CHILD", "PARENT", "ACCOUNT_TYPE_CUSTOMER"},
+		{"GRAND", "CHILD", "ACCOUNT_TYPE_CUSTOMER"},
+		{"OTHER", "", "ACCOUNT_TYPE_CUSTOMER"},
+		{"DIST", "", "ACCOUNT_TYPE_PARTNER"},
+		{"TIER", "DIST", "ACCOUNT_TYPE_CUSTOMER"},
 	}
 	for _, a := range accounts {
 		name := strings.ToLower(a.id) + " Inc"

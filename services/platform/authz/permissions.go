@@ -36,7 +36,7 @@ const (
 	// DevicesEditUser changes a device's device user (SPEC DEV-12).
 	DevicesEditUser Permission = "devices.edit_user"
 	// DevicesAdmin runs the tenant's device settings, ID types and imports (producers).
-	DevicesAdmin Permission = "devices.admin"
+	DevicesAdmin      Permission = "devices.admin"
 	DownloadsManage   Permission = "downloads.manage"
 	DownloadsDownload Permission = "downloads.download"
 
