@@ -41,7 +41,6 @@ func TestScopeSQLMatchesSees_DEV5(t *testing.T) {
 	ctx := t.Context()
 	pool := newDB(t)
 
-
 	type mapping struct {
 		activation, account, product string
 		ended                        bool
