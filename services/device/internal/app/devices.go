@@ -55,8 +55,11 @@ func (a *App) CreateDevice(ctx context.Context, d Device) (Device, error) {
 
 // GetDevice reads a device the caller may see, presented for the caller (SPEC DEV-5).
 func (a *App) GetDevice(ctx context.Context, id string) (Device, error) {
-	d, _, err := a.visibleDevice(ctx, id)
-	return d, err
+	d, s, err := a.visibleDevice(ctx, id)
+	if err != nil {
+		return Device{}, err
+	}
+	return a.presentOne(ctx, s, d)
 }
 
 // CountAccountDevices counts the devices the accounts own.

@@ -218,8 +218,9 @@ func (a *App) present(ctx context.Context, s Scope, list []Device) ([]Device, er
 	return out, nil
 }
 
-// visibleDevice reads a device for the caller: NotFound when the caller does not see
-// it (whether it exists is not told), else presented. Also returns the scope.
+// visibleDevice reads a device the caller sees, as stored, with the caller's scope;
+// NotFound when the caller does not see it (whether it exists is not told). Answers
+// go through present.
 func (a *App) visibleDevice(ctx context.Context, id string) (Device, Scope, error) {
 	d, err := a.store.GetDevice(ctx, authz.MustTenant(ctx), id)
 	if err != nil {
@@ -232,8 +233,7 @@ func (a *App) visibleDevice(ctx context.Context, id string) (Device, Scope, erro
 	if !s.Sees(d) {
 		return Device{}, Scope{}, errs.NotFound("device", id)
 	}
-	d, err = a.presentOne(ctx, s, d)
-	return d, s, err
+	return d, s, nil
 }
 
 // presentOne is present for a single device.
