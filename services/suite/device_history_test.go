@@ -67,6 +67,18 @@ func TestDeviceHistory_DEV12(t *testing.T) {
 	require.NotContains(t, sim["description"], li["TIER-sim"])
 	require.Equal(t, "lineItems/"+li["TIER"], keyed[1]["line_item"])
 
+	// A user held to the design product line reads dev-tier's history without the
+	// sim line item, not even masked.
+	dina := w.user(t, "dina", "TIER", "customer_admin", "product_lines", []string{"productLines/design"})
+	designed := history(dina, "dev-tier")
+	require.Equal(t, "created", designed[len(designed)-1]["kind"])
+	for _, e := range designed {
+		item, _ := e["line_item"].(string)
+		if item != "lineItems/"+li["TIER"] {
+			require.False(t, strings.HasSuffix(item, li["TIER-sim"][len(li["TIER-sim"])-3:]), "no trace of the sim line item: %v", e)
+		}
+	}
+
 	// Refusals: callers who do not see the device, callers without devices.view,
 	// another tenant — none learns whether the device exists.
 	w.user(t, "cus", "CHILD", "customer_user").refused(http.StatusNotFound, "GET", "/v1/devices/dev-parent/history", nil)
