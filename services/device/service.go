@@ -25,6 +25,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
 	"github.com/tessera-dev/tessera/services/platform/neighbours"
 	"github.com/tessera-dev/tessera/services/platform/pg"
+	"github.com/tessera-dev/tessera/services/platform/schedule"
 	"github.com/tessera-dev/tessera/services/platform/seats"
 )
 
@@ -33,7 +34,7 @@ const Name = "device"
 
 // Migrations are the schema's migration sets.
 func Migrations() []pg.MigrationSet {
-	return []pg.MigrationSet{seats.Migrations(), {Name: Name, Files: migrations.Files}, events.Migrations()}
+	return []pg.MigrationSet{seats.Migrations(), {Name: Name, Files: migrations.Files}, events.Migrations(), schedule.Migrations()}
 }
 
 // Deps are what the service is built from.
