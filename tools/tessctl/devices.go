@@ -51,7 +51,7 @@ func devicesCmd(args []string, out io.Writer) error {
 	}
 	switch verb {
 	case "list", "export":
-		filter := fs.String("filter", "", `AIP-160 filter, e.g. display_name:"edge*" or account = "accounts/ACME"`)
+		filter := fs.String("filter", "", `AIP-160 filter, e.g. display_name = "edge*" or account = "accounts/ACME"`)
 		orderBy := fs.String("order-by", "", `sort order, e.g. "create_time desc"`)
 		typ, status, pageSize, pageToken := new(string), new(string), new(int), new(string)
 		if verb == "list" {

@@ -56,8 +56,8 @@ func TestDeviceCommandsFollowTheRESTContract(t *testing.T) {
 		want string
 	}{
 		{
-			[]string{"devices", "list", "-filter", `display_name:"edge*"`, "-type", "server", "-status", "ACTIVE", "-order-by", "create_time desc", "-page-size", "50"},
-			`GET /v1/devices?filter=display_name%3A%22edge%2A%22&order_by=create_time+desc&page_size=50&status=DEVICE_STATUS_ACTIVE&type=DEVICE_TYPE_SERVER `,
+			[]string{"devices", "list", "-filter", `display_name = "edge*"`, "-type", "server", "-status", "ACTIVE", "-order-by", "create_time desc", "-page-size", "50"},
+			`GET /v1/devices?filter=display_name+%3D+%22edge%2A%22&order_by=create_time+desc&page_size=50&status=DEVICE_STATUS_ACTIVE&type=DEVICE_TYPE_SERVER `,
 		},
 		{[]string{"devices", "list", "-type", "client"}, `GET /v1/devices?type=DEVICE_TYPE_STANDALONE `},
 		{

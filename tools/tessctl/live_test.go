@@ -75,7 +75,7 @@ func TestDeviceCommandsAgainstTheGateway(t *testing.T) {
 		t.Log("ListDevices is not implemented on this build; the rest of the workflow runs once it is")
 		return
 	}
-	listed := cli.json("devices", "list", "-filter", `display_name:"Edge*"`, "-type", "standalone", "-status", "active")
+	listed := cli.json("devices", "list", "-filter", `display_name = "Edge*"`, "-type", "standalone", "-status", "active")
 	require.Equal(t, []any{"devices/edge-1"}, column(listed["devices"], "name"))
 	history := cli.json("devices", "history", "edge-1")
 	require.Contains(t, column(history["entries"], "kind"), "line_item_mapped")
