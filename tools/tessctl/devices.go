@@ -22,6 +22,7 @@ devices unmap ID -line-item ACTIVATION_ID -quantity N
 devices return ID [-to DEVICE_ID] [-rma RMA]
 devices move ID -to-account ACCOUNT [-pool]
 devices history ID
+devices preview ID (the first ten features the device's line items give it)
 devices import FILE (.csv, or .json: a list of devices)
 devices export [-filter F] > Devices.csv`
 
@@ -144,15 +145,18 @@ func devicesCmd(args []string, out io.Writer) error {
 		}
 		return printCall(out, "POST", base()+"devices", *token, retryable(body))
 
-	case "get", "history":
+	case "get", "history", "preview":
 		pageSize := fs.Int("page-size", 0, "entries per page (history)")
 		pageToken := fs.String("page-token", "", "the next_page_token of the page before (history)")
 		id, err := device("devices " + verb + " ID")
 		if err != nil {
 			return err
 		}
-		if verb == "get" {
+		switch verb {
+		case "get":
 			return printCall(out, "GET", base()+"devices/"+id, *token, nil)
+		case "preview":
+			return printCall(out, "GET", base()+"devices/"+id+"/licensePreview", *token, nil)
 		}
 		q := url.Values{}
 		if *pageSize > 0 {

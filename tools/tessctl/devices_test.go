@@ -100,6 +100,7 @@ func TestDeviceCommandsFollowTheRESTContract(t *testing.T) {
 			`POST /v1/devices/edge-1:move {"pool":true,"request_id":"r10","to_account":"accounts/ACME-EU"}`,
 		},
 		{[]string{"devices", "history", "edge-1", "-page-size", "20"}, `GET /v1/devices/edge-1/history?page_size=20 `},
+		{[]string{"devices", "preview", "edge-1"}, `GET /v1/devices/edge-1/licensePreview `},
 		{[]string{"devices", "import", csvFile}, `POST /v1/devices:import {"csv":"device_id,id_type,host_id\nd1,ETHER,001122334455\n"}`},
 		{[]string{"devices", "import", jsonFile}, `POST /v1/devices:import {"devices":[{"host_id":"box-1","id_type":"STRING"}]}`},
 	} {

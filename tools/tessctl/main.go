@@ -41,8 +41,8 @@ commands:
                    activate, return and rehost take -request-id (retry safely)
   hosts            list ACCOUNT
   devices          list | create | get | map | unmap | return | move | history |
-                   import | export (tessctl devices for each one's form; map,
-                   unmap, return, move and create take -request-id)
+                   preview | import | export (tessctl devices for each one's
+                   form; create, map, unmap, return and move take -request-id)
 
 The gateway is -gateway or TESSERA_GATEWAY; the bearer token -token or TESSERA_TOKEN.
 
