@@ -43,9 +43,10 @@ B="Authorization: Bearer $ALICE"
 curl -sf $G/v1/lineItems/$ACT:activate -H "$B" -d '{"host_id":"HOSTNAME=dogma","quantity":3,"request_id":"tour-'$RUN'-1"}' | jq -r .license_text
 curl -sf $G/v1/lineItems/$ACT -H "$B" | jq -e '.available == "7"'
 
-# 6. A device of Acme's holds 2 more seats.
-create "$B" devices '{"device_id":"edge-1","device":{"account":"accounts/ACME","display_name":"Edge box","type":"DEVICE_TYPE_STANDALONE"}}' devices/edge-1 | jq -c '{name,type}'
+# 6. Acme's edge box, known by its Ethernet address, holds 2 more seats (docs/device.md).
+create "$B" devices '{"device_id":"edge-1","device":{"account":"accounts/ACME","display_name":"Edge box","type":"DEVICE_TYPE_STANDALONE","id_type":"ETHER","host_id":"0011223344ab"}}' devices/edge-1 | jq -c '{name,type,host_id}'
 curl -sf $G/v1/devices/edge-1:mapLineItem -H "$B" -d "{\"line_item\":\"lineItems/$ACT\",\"quantity\":2,\"request_id\":\"tour-$RUN-2\"}" | jq -c .line_items
+curl -sf $G/v1/devices/edge-1 -H "$B" | jq -e --arg li "lineItems/$ACT" '.line_items[] | select(.line_item == $li) | .quantity == "2"'
 curl -sf $G/v1/lineItems/$ACT -H "$B" | jq -e '.available == "5"'
 
 # 7. The producer publishes a download; Alice, entitled to the product, fetches it.

@@ -25,6 +25,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
 	"github.com/tessera-dev/tessera/services/platform/neighbours"
 	"github.com/tessera-dev/tessera/services/platform/pg"
+	"github.com/tessera-dev/tessera/services/platform/schedule"
 	"github.com/tessera-dev/tessera/services/platform/seats"
 )
 
@@ -35,7 +36,7 @@ const Name = "device"
 func Migrations() []pg.MigrationSet {
 	// The outbox and audit trail come before the device set: the device history
 	// indexes the audit trail (migrations/003_history.sql).
-	return []pg.MigrationSet{seats.Migrations(), events.Migrations(), {Name: Name, Files: migrations.Files}}
+	return []pg.MigrationSet{seats.Migrations(), events.Migrations(), {Name: Name, Files: migrations.Files}, schedule.Migrations()}
 }
 
 // Deps are what the service is built from.

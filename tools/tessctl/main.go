@@ -1,6 +1,6 @@
 // Command tessctl is Tessera's command-line client for operators, partners and end
 // users: signing in (password or entitlement ID), tokens, accounts, users, order
-// import, line items, offline license verification, and any REST call.
+// import, line items, devices, offline license verification, and any REST call.
 package main
 
 import (
@@ -40,6 +40,9 @@ commands:
                    return ID [-count N] | rehost ID HOST_ID | file ID (prints the license);
                    activate, return and rehost take -request-id (retry safely)
   hosts            list ACCOUNT
+  devices          list | create | get | map | unmap | return | move | history |
+                   preview | import | export (tessctl devices for each one's
+                   form; create, map, unmap, return and move take -request-id)
 
 The gateway is -gateway or TESSERA_GATEWAY; the bearer token -token or TESSERA_TOKEN.
 
@@ -70,6 +73,8 @@ func run(args []string, out io.Writer) error {
 		return verify(args[2:], out)
 	case args[0] == "call":
 		return callCmd(args[1:], out)
+	case args[0] == "devices":
+		return devicesCmd(args[1:], out)
 	case args[0] == "tokens" || args[0] == "accounts" || args[0] == "users" || args[0] == "orders" || args[0] == "lineitems" || args[0] == "audit" ||
 		args[0] == "fulfillments" || args[0] == "hosts":
 		return resourceCmd(args[0], args[1:], out)
@@ -89,11 +94,21 @@ func gatewayFlag(fs *flag.FlagSet) *string {
 }
 
 func call(method, target, token string, body any, into any) error {
+	raw, err := send(method, target, token, body)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, into)
+}
+
+// send makes one request and returns the answer's body; anything but 200 is an error
+// that carries the answer.
+func send(method, target, token string, body any) ([]byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
@@ -101,24 +116,24 @@ func call(method, target, token string, body any, into any) error {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, target, rd) //nolint:gosec // a CLI calls the gateway its user names
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req) //nolint:gosec // see above
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: %s: %s", method, target, resp.Status, strings.TrimSpace(string(raw)))
+		return nil, fmt.Errorf("%s %s: %s: %s", method, target, resp.Status, strings.TrimSpace(string(raw)))
 	}
-	return json.Unmarshal(raw, into)
+	return raw, nil
 }
 
 func login(args []string, out io.Writer) error {
@@ -254,6 +269,18 @@ func printCall(out io.Writer, method, target, token string, body any) error {
 	return enc.Encode(resp)
 }
 
+// withRequestID names the request of a seat-changing command, so that running it
+// again with the same ID answers the first result instead of taking more seats. An
+// empty *id gets a new one, printed to stderr for the retry.
+func withRequestID(id *string, body map[string]any) map[string]any {
+	if *id == "" {
+		*id = "tessctl-" + rand.Text()[:16]
+		fmt.Fprintf(os.Stderr, "request ID %s (retry with -request-id %s)\n", *id, *id)
+	}
+	body["request_id"] = *id
+	return body
+}
+
 // resourceCmd covers the everyday account-service workflows.
 func resourceCmd(resource string, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("tessctl "+resource, flag.ContinueOnError)
@@ -271,16 +298,7 @@ func resourceCmd(resource string, args []string, out io.Writer) error {
 		return err
 	}
 	base := *gw + "/v1/"
-	// retryable names the request of a seat-changing command, so that running it again
-	// with the same ID answers the first result instead of taking more seats.
-	retryable := func(body map[string]any) map[string]any {
-		if *requestID == "" {
-			*requestID = "tessctl-" + rand.Text()[:16]
-			fmt.Fprintf(os.Stderr, "request ID %s (retry with -request-id %s)\n", *requestID, *requestID)
-		}
-		body["request_id"] = *requestID
-		return body
-	}
+	retryable := func(body map[string]any) map[string]any { return withRequestID(requestID, body) }
 	q := ""
 	if *filter != "" {
 		q = "?filter=" + url.QueryEscape(*filter)

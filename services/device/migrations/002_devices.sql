@@ -86,13 +86,3 @@ CREATE INDEX device_line_items_account ON device_line_items (tenant_id, account_
 CREATE INDEX device_line_items_activation ON device_line_items (tenant_id, activation_id) WHERE ended_at IS NULL;
 CREATE INDEX device_line_items_override ON device_line_items (expire_at) WHERE ended_at IS NULL AND expire_at IS NOT NULL;
 
--- Durable runs of scheduled jobs: one row per job and day, taken by one replica.
-CREATE TABLE scheduled_runs (
-    job        text NOT NULL,
-    run_date   date NOT NULL,
-    state      text NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'done')),
-    started_at timestamptz NOT NULL DEFAULT now(),
-    lease_until timestamptz NOT NULL,
-    finished_at timestamptz,
-    PRIMARY KEY (job, run_date)
-);
