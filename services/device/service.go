@@ -56,11 +56,17 @@ type Service struct {
 // New builds the service.
 func New(d Deps) *Service {
 	ledger := seats.NewLedger(d.Pool, seats.Client{Ent: entitlementpb.NewEntitlementServiceClient(d.Entitlement)}, Name, d.Log)
+	accounts := accountpb.NewAccountServiceClient(d.Accounts)
 	a := app.New(app.Deps{
 		Store:    store.New(d.Pool),
-		Accounts: neighbours.Accounts{Client: accountpb.NewAccountServiceClient(d.Accounts)},
+		Accounts: neighbours.Accounts{Client: accounts},
 		Seats:    ledger,
 		Rules:    clients.NewHostRules(licensepb.NewLicenseServiceClient(d.License)),
+		Users:    clients.Users{Accounts: accounts},
+		Catalog: clients.Catalog{
+			Catalog:      entitlementpb.NewCatalogServiceClient(d.Entitlement),
+			Entitlements: entitlementpb.NewEntitlementServiceClient(d.Entitlement),
+		},
 	})
 	return &Service{api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), ledger: ledger}
 }

@@ -32,6 +32,10 @@ type Field struct {
 	// resource's collection ("accounts"): the filter then takes the resource name the
 	// API answers with (account = "accounts/ACME") as well as the bare ID.
 	Collection string
+	// Match, for an Exact field that no single column holds, renders the condition
+	// "the field equals the value bound as param" (e.g. a device's account: its owner
+	// or the holder of seats on it); != negates it.
+	Match func(param string) string
 }
 
 // Schema lists the fields one resource can be filtered on.
@@ -86,10 +90,14 @@ func (s Schema) SQL(conds []Condition, first int) (string, []any, error) {
 				}
 				v = mapped
 			}
-			switch c.Op {
-			case OpEquals:
+			switch {
+			case f.Match != nil && c.Op == OpEquals:
+				parts = append(parts, "("+f.Match(arg(v))+")")
+			case f.Match != nil && c.Op == OpNotEquals:
+				parts = append(parts, "NOT ("+f.Match(arg(v))+")")
+			case c.Op == OpEquals:
 				parts = append(parts, fmt.Sprintf("%s = %s", col, arg(v)))
-			case OpNotEquals:
+			case c.Op == OpNotEquals:
 				parts = append(parts, fmt.Sprintf("%s <> %s", col, arg(v)))
 			default:
 				return "", nil, errs.Invalid("filter", "%s compares with = or != only", c.Field)

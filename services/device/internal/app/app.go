@@ -103,6 +103,9 @@ type Device struct {
 // area's interface.
 type Store interface {
 	DeviceStore
+	IDTypeStore
+	SettingsStore
+	ImportStore
 	MappingStore
 	HistoryStore
 }
@@ -130,6 +133,8 @@ type Deps struct {
 	Accounts Accounts
 	Seats    Seats
 	Rules    HostRules
+	Users    Users
+	Catalog  Catalog
 	// Now is the clock (tests set it); nil: time.Now.
 	Now func() time.Time
 }
@@ -140,6 +145,8 @@ type App struct {
 	accounts Accounts
 	seats    Seats
 	rules    HostRules
+	users    Users
+	catalog  Catalog
 	now      func() time.Time
 }
 
@@ -148,5 +155,5 @@ func New(d Deps) *App {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &App{store: d.Store, accounts: d.Accounts, seats: d.Seats, rules: d.Rules, now: d.Now}
+	return &App{store: d.Store, accounts: d.Accounts, seats: d.Seats, rules: d.Rules, users: d.Users, catalog: d.Catalog, now: d.Now}
 }
