@@ -342,7 +342,7 @@ func TestListDevices_DEV2(t *testing.T) {
 	require.Len(t, ids(w.cleo, nil), 35, "a customer sees its account's devices")
 	require.Len(t, ids(w.olga, nil), 3)
 	require.Empty(t, ids(w.rival, nil), "another tenant sees none")
-	require.Len(t, ids(w.cleo, url.Values{"filter": {`account = "accounts/OTHER"`}}), 0, "a filter never widens what a caller sees")
+	require.Empty(t, ids(w.cleo, url.Values{"filter": {`account = "accounts/OTHER"`}}), "a filter never widens what a caller sees")
 
 	first := w.admin.ok("GET", "/v1/devices?page_size=2&filter="+url.QueryEscape(`type = STANDALONE`), nil)
 	token := first["next_page_token"].(string)
@@ -356,8 +356,10 @@ func TestListDevices_DEV2(t *testing.T) {
 
 	// CSV export of the same query, columns named.
 	rows := readCSV(t, w.admin.do("GET", "/v1/devices:export?filter="+url.QueryEscape(`type = SERVER`), nil))
-	require.Equal(t, []string{"name", "device_id", "display_name", "id_type", "host_id", "type", "status", "deployment", "account", "owner_display_name",
-		"model", "series", "site_name", "device_user", "backup_server", "server", "publisher_identity", "create_time", "update_time"}, rows[0])
+	require.Equal(t, []string{
+		"name", "device_id", "display_name", "id_type", "host_id", "type", "status", "deployment", "account", "owner_display_name",
+		"model", "series", "site_name", "device_user", "backup_server", "server", "publisher_identity", "create_time", "update_time",
+	}, rows[0])
 	require.Len(t, rows, 6)
 	require.Len(t, readCSV(t, w.cleo.do("GET", "/v1/devices:export", nil)), 36, "an export holds what the caller sees")
 
@@ -435,7 +437,7 @@ func TestImportDevices_DEV4(t *testing.T) {
 		map[string]any{"id_type": "ETHER", "host_id": "0000000fffff", "display_name": "New one", "type": "DEVICE_TYPE_STANDALONE", "account": "bad/name"},
 		map[string]any{"device_id": "fresh", "id_type": "USER", "host_id": "kim", "display_name": "Kim's", "type": "DEVICE_TYPE_STANDALONE"},
 	}})
-	require.EqualValues(t, []any{int64(1), int64(1)}, []any{num(list["created"]), num(list["unchanged"])})
+	require.Equal(t, []int64{1, 1}, []int64{num(list["created"]), num(list["unchanged"])})
 	require.Equal(t, []any{res["devices"].([]any)[10], "devices/fresh"}, list["devices"])
 	rowsAt := []int64{}
 	for _, e := range list["errors"].([]any) {
@@ -534,7 +536,7 @@ func TestServerAdminPassword_DEV13(t *testing.T) {
 	cloud := w.admin.ok("POST", "/v1/devices", map[string]any{"device_id": "cls", "device": map[string]any{
 		"account": "accounts/ACME", "display_name": "Cloud", "type": "DEVICE_TYPE_SERVER", "deployment": "DEPLOYMENT_CLOUD", "site_name": "eu-1",
 	}})
-	require.Equal(t, false, cloud["admin_password_set"] == true)
+	require.NotEqual(t, true, cloud["admin_password_set"])
 	w.admin.ok("POST", "/v1/devices", newDevice("local", map[string]any{"account": "accounts/ACME", "type": "DEVICE_TYPE_SERVER", "host_id": "HOSTNAME=local"}))
 	set := func(as rest, id, pw, confirm string) reply {
 		return as.do("POST", "/v1/devices/"+id+":setAdminPassword", map[string]any{"password": pw, "confirm_password": confirm})

@@ -9,7 +9,9 @@ type PasswordParams = passhash.Params
 var DefaultPasswordParams = passhash.Default
 
 // HashPassword returns an encoded argon2id hash with its parameters and salt.
-func HashPassword(p PasswordParams, password string) (string, error) { return passhash.Hash(p, password) }
+func HashPassword(p PasswordParams, password string) (string, error) {
+	return passhash.Hash(p, password)
+}
 
 // CheckPassword compares password with an encoded hash in constant time.
 func CheckPassword(encoded, password string) bool { return passhash.Check(encoded, password) }

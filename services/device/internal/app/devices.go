@@ -38,13 +38,6 @@ type DeviceQuery struct {
 // maxAttributes bounds a device's custom attributes.
 const maxAttributes = 50
 
-// statusesOf are the statuses a device of each type may have.
-var statusesOf = map[string][]string{
-	TypeClient:       {StatusActive, StatusReturned, StatusObsolete},
-	TypeServer:       {StatusActive, StatusReturned, StatusObsolete},
-	TypeServedClient: {StatusNormal, StatusServedReturned, StatusDropped, StatusExpired},
-}
-
 // UpdatablePaths are the fields UpdateDevice changes.
 var UpdatablePaths = []string{
 	"display_name", "model", "series", "site_name", "notes", "device_user", "backup_server",

@@ -57,7 +57,7 @@ func TestBuiltInIDTypes_DEV1(t *testing.T) {
 	for _, c := range cases {
 		got, err := NormalizeID(IDType{Name: c.idType}, c.in, licfile.Rules{})
 		if c.want == "" {
-			assert.Error(t, err, "%s %q", c.idType, c.in)
+			require.Error(t, err, "%s %q", c.idType, c.in)
 			continue
 		}
 		if assert.NoError(t, err, "%s %q", c.idType, c.in) {
@@ -79,10 +79,10 @@ func TestCustomIDTypes_DEV1(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "SN-00ABCD", got, "case-insensitive types store upper case")
 	_, err = NormalizeID(serial, "xSN-00ABCD", licfile.Rules{})
-	assert.Error(t, err, "the pattern matches the whole value")
+	require.Error(t, err, "the pattern matches the whole value")
 	strict := IDType{Name: "LOT", Pattern: `lot[0-9]+`}
 	_, err = NormalizeID(strict, "LOT1", licfile.Rules{})
-	assert.Error(t, err, "case-sensitive types compare as written")
+	require.Error(t, err, "case-sensitive types compare as written")
 
 	for _, c := range []struct {
 		t     IDType
@@ -113,8 +113,10 @@ func TestCustomIDTypes_DEV1(t *testing.T) {
 // FuzzDeviceIDTypes: no value makes a validator panic, and every accepted value
 // normalises to a value that is accepted unchanged.
 func FuzzDeviceIDTypes(f *testing.F) {
-	for _, s := range []string{"00:1a:2b:3c:4d:5e", "10.1.2.3", "::1", "9-abcd", "10-abcd", "x", "HOSTNAME=a", "SN-00AB",
-		"4c4c4544-0044-4b10-8054-b4c04f4e4a31", "ab-cd-ef-12", strings.Repeat("f", 64), "ETHER=001122334455", "\xff", " a "} {
+	for _, s := range []string{
+		"00:1a:2b:3c:4d:5e", "10.1.2.3", "::1", "9-abcd", "10-abcd", "x", "HOSTNAME=a", "SN-00AB",
+		"4c4c4544-0044-4b10-8054-b4c04f4e4a31", "ab-cd-ef-12", strings.Repeat("f", 64), "ETHER=001122334455", "\xff", " a ",
+	} {
 		f.Add(s)
 	}
 	types := BuiltInIDTypes()

@@ -11,7 +11,7 @@ import (
 
 // AdminPasswordSpecials are the characters of which a cloud license server's
 // administrator password holds at least one (SPEC DEV-13).
-const AdminPasswordSpecials = "(^*$-+?_&=!%{}/#"
+const AdminPasswordSpecials = "(^*$-+?_&=!%{}/#" //nolint:gosec // a character class, not a credential
 
 // Admin password lengths (SPEC DEV-13).
 const (
