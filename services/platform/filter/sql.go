@@ -127,7 +127,9 @@ func textCondition(col string, c Condition, arg func(any) string) (string, error
 	case OpContains:
 		return fmt.Sprintf(`%s ILIKE %s ESCAPE '\'`, col, arg("%"+escapeLike(c.Value)+"%")), nil
 	case OpStartsWith:
-		return fmt.Sprintf(`%s ILIKE %s ESCAPE '\'`, col, arg(escapeLike(c.Value)+"%")), nil
+		// lower() LIKE rather than ILIKE: the same match, and an index on lower(col)
+		// (text_pattern_ops) can serve a prefix.
+		return fmt.Sprintf(`lower(%s) LIKE lower(%s) ESCAPE '\'`, col, arg(escapeLike(c.Value)+"%")), nil
 	case OpEndsWith:
 		return fmt.Sprintf(`%s ILIKE %s ESCAPE '\'`, col, arg("%"+escapeLike(c.Value))), nil
 	}
