@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -570,4 +571,52 @@ func TestServerAdminPassword_DEV13(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, set(w.carl, "cls", "Secret-42", "Secret-42").Status)
 	require.Equal(t, http.StatusNotFound, set(w.olga, "cls", "Secret-42", "Secret-42").Status)
 	require.Equal(t, http.StatusNotFound, set(w.rival, "cls", "Secret-42", "Secret-42").Status)
+}
+
+// TestDeviceCreateRaces_DEV1: concurrent creates of one identity store one device;
+// concurrent retries of one request return the same device; two imports of one file
+// at once create each device once.
+func TestDeviceCreateRaces_DEV1(t *testing.T) {
+	w := newDeviceWorld(t)
+	const n = 10
+	statuses := make([]int, n)
+	names := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			r := w.admin.do("POST", "/v1/devices", newDevice(fmt.Sprint("racer-", i), map[string]any{"id_type": "ETHER", "host_id": "0a0b0c0d0e0f"}))
+			statuses[i] = r.Status
+		})
+	}
+	wg.Wait()
+	slices.Sort(statuses)
+	require.Equal(t, append([]int{http.StatusOK}, slices.Repeat([]int{http.StatusConflict}, n-1)...), statuses)
+
+	for i := range n {
+		wg.Go(func() {
+			r := w.admin.do("POST", "/v1/devices", map[string]any{"request_id": "same-request", "device": map[string]any{
+				"display_name": "Retried", "type": "DEVICE_TYPE_SERVER", "deployment": "DEPLOYMENT_CLOUD", "site_name": "eu",
+			}})
+			statuses[i] = r.Status
+			names[i], _ = r.Body["name"].(string)
+		})
+	}
+	wg.Wait()
+	require.Equal(t, slices.Repeat([]int{http.StatusOK}, n), statuses)
+	require.Len(t, slices.Compact(slices.Clone(names)), 1, "every retry answers the first device: %v", names)
+
+	var b strings.Builder
+	b.WriteString("id_type,host_id,display_name\n")
+	for i := range 500 {
+		fmt.Fprintf(&b, "STRING,unit-%d,Unit %d\n", i, i)
+	}
+	results := make([]map[string]any, 2)
+	for i := range 2 {
+		wg.Go(func() { results[i] = w.admin.ok("POST", "/v1/devices:import", map[string]any{"csv": b.String()}) })
+	}
+	wg.Wait()
+	require.Equal(t, int64(500), num(results[0]["created"])+num(results[1]["created"]), "each device is created once")
+	require.Equal(t, int64(500), num(results[0]["unchanged"])+num(results[1]["unchanged"]))
+	require.Equal(t, 502, w.storedDevices(t))
+	require.Equal(t, 500, w.events(t, "device.created", `"imported": true`))
 }
