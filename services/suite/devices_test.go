@@ -338,6 +338,7 @@ func TestListDevices_DEV2(t *testing.T) {
 	require.Equal(t, []string{"srv-4", "srv-3", "srv-2", "srv-1", "srv-0"}, ids(w.admin, url.Values{"filter": {`type = SERVER`}, "order_by": {"display_name desc"}}))
 	require.Equal(t, []string{"edge-03"}, ids(w.admin, url.Values{"filter": {`host_id = "hostname=EDGE-03" AND account = "accounts/ACME"`}}))
 	require.Len(t, ids(w.admin, url.Values{"filter": {`account = "accounts/OTHER"`}}), 3)
+	require.Len(t, ids(w.admin, url.Values{"filter": {`account != "accounts/OTHER"`}}), 36, "unowned devices included")
 	require.Len(t, ids(w.admin, url.Values{"filter": {`create_time > "2000-01-01"`}}), 39)
 
 	require.Len(t, ids(w.cleo, nil), 35, "a customer sees its account's devices")
@@ -354,6 +355,9 @@ func TestListDevices_DEV2(t *testing.T) {
 		require.Equal(t, []string{"filter"}, fieldViolations(w.admin.refused(http.StatusBadRequest, "GET", "/v1/devices?filter="+url.QueryEscape(q), nil)), q)
 	}
 	require.Equal(t, []string{"order_by"}, fieldViolations(w.admin.refused(http.StatusBadRequest, "GET", "/v1/devices?order_by=notes%20sideways", nil)))
+	require.Equal(t, []string{"order_by"}, fieldViolations(w.admin.refused(http.StatusBadRequest, "GET", "/v1/devices?order_by=account", nil)))
+	require.Equal(t, []string{"srv-4", "srv-3", "srv-2", "srv-1", "srv-0"}, ids(w.admin, url.Values{"order_by": {"type desc"}})[:5], "servers sort after standalone devices")
+	require.Equal(t, "edge-07", ids(w.admin, url.Values{"order_by": {"status desc"}})[0], "obsolete after active")
 
 	// CSV export of the same query, columns named.
 	rows := readCSV(t, w.admin.do("GET", "/v1/devices:export?filter="+url.QueryEscape(`type = SERVER`), nil))
@@ -374,7 +378,9 @@ func TestListDevices_DEV2(t *testing.T) {
 	acme := ids(w.admin, url.Values{"filter": {`account = "accounts/ACME"`}})
 	require.Len(t, acme, 36)
 	require.Contains(t, acme, "other-1")
-	require.NotContains(t, ids(w.admin, url.Values{"filter": {`account != "accounts/ACME"`}}), "other-1")
+	others := ids(w.admin, url.Values{"filter": {`account != "accounts/ACME"`}})
+	require.NotContains(t, others, "other-1")
+	require.Contains(t, others, "loose", "unowned devices are not ACME's")
 }
 
 // TestImportDevices_DEV4: thousands of devices arrive in one import, owned or not;

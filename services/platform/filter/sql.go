@@ -36,6 +36,8 @@ type Field struct {
 	// "the field equals the value bound as param" (e.g. a device's account: its owner
 	// or the holder of seats on it); != negates it.
 	Match func(param string) string
+	// Sortable lets order_by name an Exact field (its stored values sort as text).
+	Sortable bool
 }
 
 // Schema lists the fields one resource can be filtered on.

@@ -277,13 +277,13 @@ var deviceSchema = filter.Schema{
 	"site_name":    {Column: "d.site_name", Kind: filter.Text},
 	"device_user":  {Column: "d.device_user", Kind: filter.Text},
 	"notes":        {Column: "d.notes", Kind: filter.Text},
-	"type":         {Column: "d.device_type", Kind: filter.Exact, Values: deviceTypes},
-	"status":       {Column: "d.status", Kind: filter.Exact, Values: deviceStatuses},
+	"type":         {Column: "d.device_type", Kind: filter.Exact, Values: deviceTypes, Sortable: true},
+	"status":       {Column: "d.status", Kind: filter.Exact, Values: deviceStatuses, Sortable: true},
 	"deployment":   {Column: "d.deployment", Kind: filter.Exact, Values: deploymentValues},
 	// An account search finds the devices the account owns and those holding its
 	// line items' seats (SPEC DEV-2).
 	"account": {Column: "d.account_id", Kind: filter.Exact, Collection: "accounts", Match: func(param string) string {
-		return `d.account_id = ` + param + ` OR EXISTS (SELECT 1 FROM device_line_items l WHERE l.tenant_id = d.tenant_id
+		return `coalesce(d.account_id, '') = ` + param + ` OR EXISTS (SELECT 1 FROM device_line_items l WHERE l.tenant_id = d.tenant_id
 			AND l.device_id = d.id AND l.ended_at IS NULL AND l.account_id = ` + param + `)`
 	}},
 	"server":         {Column: "d.server_id", Kind: filter.Exact, Collection: "devices"},
