@@ -406,6 +406,8 @@ func TestImportDevices_DEV4(t *testing.T) {
 	b.WriteString("STRING,served,Served,SERVED_CLIENT,,,\n")
 	b.WriteString("STRING,acct,Unknown account,STANDALONE,accounts/NOPE,,\n")
 	b.WriteString("ETHER,000000000001,Twice,STANDALONE,,,\n")
+	b.WriteString("STRING,tab,\"Tab\there\",STANDALONE,,,\n")
+	b.WriteString("STRING,long,Long,STANDALONE,," + strings.Repeat("m", 300) + ",\n")
 	csvText := b.String()
 
 	start := time.Now()
@@ -419,7 +421,7 @@ func TestImportDevices_DEV4(t *testing.T) {
 		e := e.(map[string]any)
 		errors[num(e["row"])] = e["field"].(string)
 	}
-	require.Equal(t, map[int64]string{2001: "device.host_id", 2002: "device.display_name", 2003: "device.type", 2004: "device.account", 2005: "device.host_id"}, errors)
+	require.Equal(t, map[int64]string{2001: "device.host_id", 2002: "device.display_name", 2003: "device.type", 2004: "device.account", 2005: "device.host_id", 2006: "device.display_name", 2007: "device.model"}, errors)
 	require.Equal(t, 2000, w.storedDevices(t))
 	require.Equal(t, 2000, w.events(t, "device.created", `"imported": true`))
 	t.Logf("imported 2,000 devices in %v", elapsed)
@@ -428,7 +430,7 @@ func TestImportDevices_DEV4(t *testing.T) {
 	require.EqualValues(t, 0, num(again["created"]), "the same file again creates nothing")
 	require.EqualValues(t, 2000, num(again["unchanged"]))
 	require.Equal(t, res["devices"], again["devices"], "and names the same devices")
-	require.Len(t, again["errors"], 5)
+	require.Len(t, again["errors"], 7)
 	require.Equal(t, 2000, w.storedDevices(t))
 	require.Equal(t, 2000, w.events(t, "device.created", `"imported": true`))
 

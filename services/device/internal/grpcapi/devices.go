@@ -9,6 +9,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/filter"
 	"github.com/tessera-dev/tessera/services/platform/names"
+	"github.com/tessera-dev/tessera/services/platform/validate"
 )
 
 // CreateDevice implements DeviceService.
@@ -73,23 +74,47 @@ func (s *Server) ListDevices(ctx context.Context, req *devicepb.ListDevicesReque
 	return out, nil
 }
 
-// ImportDevices implements DeviceService.
+// ImportDevices implements DeviceService. CSV rows are checked by the same string
+// rule as listed ones (the interceptor checks only the request's own fields).
 func (s *Server) ImportDevices(ctx context.Context, req *devicepb.ImportDevicesRequest) (*devicepb.ImportDevicesResponse, error) {
 	rows := make([]app.Device, len(req.GetDevices()))
 	var rowErrors []*devicepb.ImportRowError
+	refuse := func(i int, err error) {
+		e, _ := errs.As(err)
+		for _, v := range e.Violations {
+			rowErrors = append(rowErrors, &devicepb.ImportRowError{Row: int32(i + 1), Field: v.Field, Description: v.Description}) //nolint:gosec // at most 5,000 rows
+		}
+		rows[i] = app.Device{Type: rejectedRow}
+	}
 	for i, d := range req.GetDevices() {
 		row, err := deviceFrom("device.", d)
-		if e, ok := errs.As(err); ok {
-			for _, v := range e.Violations {
-				rowErrors = append(rowErrors, &devicepb.ImportRowError{Row: int32(i + 1), Field: v.Field, Description: v.Description}) //nolint:gosec // at most 5,000 rows
-			}
-			row = app.Device{Type: "unreadable"}
+		if _, ok := errs.As(err); ok {
+			refuse(i, err)
+			continue
 		} else if err != nil {
 			return nil, err
 		}
 		rows[i] = row
 	}
-	res, err := s.app.ImportDevices(ctx, rows, req.GetCsv())
+	csv := req.GetCsv()
+	if csv != "" && len(rows) == 0 {
+		parsed, err := app.ParseImportCSV(csv)
+		if err != nil {
+			return nil, err
+		}
+		rows, csv = parsed, ""
+		for i, d := range rows {
+			if err := validate.Message(csvRow(d)); err != nil {
+				if e, ok := errs.As(err); ok {
+					for j := range e.Violations {
+						e.Violations[j].Field = "device." + e.Violations[j].Field
+					}
+				}
+				refuse(i, err)
+			}
+		}
+	}
+	res, err := s.app.ImportDevices(ctx, rows, csv)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +123,7 @@ func (s *Server) ImportDevices(ctx context.Context, req *devicepb.ImportDevicesR
 		out.Devices = append(out.Devices, "devices/"+id)
 	}
 	for _, e := range res.Errors {
-		// A row whose names did not parse is reported once, for its names.
+		// A row refused here is reported once, for what was found here.
 		if slices.ContainsFunc(rowErrors, func(r *devicepb.ImportRowError) bool { return int(r.GetRow()) == e.Row }) {
 			continue
 		}
@@ -107,6 +132,18 @@ func (s *Server) ImportDevices(ctx context.Context, req *devicepb.ImportDevicesR
 	slices.SortStableFunc(rowErrors, func(a, b *devicepb.ImportRowError) int { return int(a.GetRow() - b.GetRow()) })
 	out.Errors = rowErrors
 	return out, nil
+}
+
+// rejectedRow marks a row refused before the use case sees it: it refuses the type,
+// and that second refusal is not reported.
+const rejectedRow = "rejected"
+
+// csvRow is an import CSV row as the message it stands for.
+func csvRow(d app.Device) *devicepb.Device {
+	return &devicepb.Device{
+		DeviceId: d.ID, IdType: d.IDType, HostId: d.HostID, DisplayName: d.DisplayName, Account: d.AccountID,
+		Model: d.Model, Series: d.Series, SiteName: d.SiteName, Notes: d.Notes, DeviceUser: d.DeviceUser,
+	}
 }
 
 func featurePB(f app.DeviceFeature) *devicepb.DeviceFeature {
