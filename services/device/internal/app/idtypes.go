@@ -106,8 +106,10 @@ func hostIDValue(kind, value string, rules licfile.Rules) (string, error) {
 	return h.Value, nil
 }
 
+// checkEther takes 12 hex digits, bare or grouped by ':' or '-' (licfile's rule) or
+// by '.' (the 001a.2b3c.4d5e form of some switches).
 func checkEther(v string, r licfile.Rules) (string, error) {
-	return hostIDValue(licfile.HostEther, v, r)
+	return hostIDValue(licfile.HostEther, strings.ReplaceAll(v, ".", ""), r)
 }
 
 func checkInternet(v string, r licfile.Rules) (string, error) {

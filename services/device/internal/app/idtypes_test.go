@@ -19,6 +19,7 @@ func TestBuiltInIDTypes_DEV1(t *testing.T) {
 		{IDEther, "00:1A:2b:3C:4d:5E", "001a2b3c4d5e"},
 		{IDEther, "00-1a-2b-3c-4d-5e", "001a2b3c4d5e"},
 		{IDEther, "001a2b3c4d5e", "001a2b3c4d5e"},
+		{IDEther, "001A.2B3C.4D5E", "001a2b3c4d5e"},
 		{IDEther, "001a2b3c4d5", ""},
 		{IDEther, "001a2b3c4d5g", ""},
 		{IDInternet, "192.168.1.20", "192.168.1.20"},
