@@ -59,15 +59,18 @@ type Service struct {
 // New builds the service.
 func New(d Deps) *Service {
 	ledger := seats.NewLedger(d.Pool, seats.Client{Ent: entitlementpb.NewEntitlementServiceClient(d.Entitlement)}, Name, d.Log)
-	accounts := neighbours.Accounts{Client: accountpb.NewAccountServiceClient(d.Accounts)}
+	accounts := accountpb.NewAccountServiceClient(d.Accounts)
+	names := neighbours.Accounts{Client: accounts}
+	catalog := clients.NewCatalog(entitlementpb.NewEntitlementServiceClient(d.Entitlement), entitlementpb.NewCatalogServiceClient(d.Entitlement))
 	a := app.New(app.Deps{
 		Store:    store.New(d.Pool),
-		Accounts: accounts,
+		Accounts: names,
 		Seats:    ledger,
 		Rules:    clients.NewHostRules(licensepb.NewLicenseServiceClient(d.License)),
-		Names:    accounts,
-		Catalog: clients.NewCatalog(entitlementpb.NewEntitlementServiceClient(d.Entitlement),
-			entitlementpb.NewCatalogServiceClient(d.Entitlement)),
+		Names:    names,
+		Catalog:  catalog,
+		Products: catalog,
+		Users:    clients.Users{Accounts: accounts},
 	})
 	return &Service{api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), ledger: ledger}
 }

@@ -227,6 +227,24 @@ func attempts(c clients, w world) map[string]func(ctx context.Context) error {
 			_, err := c.dev.GetDevice(ctx, &devicepb.GetDeviceRequest{Name: w.device})
 			return err
 		},
+		"UpdateDevice": func(ctx context.Context) error {
+			_, err := c.dev.UpdateDevice(ctx, &devicepb.UpdateDeviceRequest{
+				Device: &devicepb.Device{Name: w.device, DisplayName: "mine"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}},
+			})
+			return err
+		},
+		"GetLicensePreview": func(ctx context.Context) error {
+			_, err := c.dev.GetLicensePreview(ctx, &devicepb.GetLicensePreviewRequest{Name: w.device})
+			return err
+		},
+		"ListDeviceFeatures": func(ctx context.Context) error {
+			_, err := c.dev.ListDeviceFeatures(ctx, &devicepb.ListDeviceFeaturesRequest{Parent: w.device})
+			return err
+		},
+		"SetServerAdminPassword": func(ctx context.Context) error {
+			_, err := c.dev.SetServerAdminPassword(ctx, &devicepb.SetServerAdminPasswordRequest{Name: w.device, Password: "Secret-42", ConfirmPassword: "Secret-42"})
+			return err
+		},
 		"MapLineItem": func(ctx context.Context) error {
 			_, err := c.dev.MapLineItem(ctx, &devicepb.MapLineItemRequest{Device: w.device, LineItem: li, Quantity: 1})
 			return err

@@ -89,6 +89,28 @@ func TestSQLAgainstPostgres_PLT2(t *testing.T) {
 	require.Equal(t, []int{3}, run(`owner != "accounts/ACME"`))
 	require.Empty(t, run(`owner = "users/ACME"`), "only the field's own collection")
 
+	// A field no single column holds: an owner or the holder of a share.
+	_, err = conn.Exec(t.Context(), `CREATE TABLE shares (a_id int, holder text); INSERT INTO shares VALUES (3, 'ACME')`)
+	require.NoError(t, err)
+	held := Schema{"account": {Kind: Exact, Collection: "accounts", Match: func(p string) string {
+		return `owner = ` + p + ` OR EXISTS (SELECT 1 FROM shares s WHERE s.a_id = a.id AND s.holder = ` + p + `)`
+	}}, "type": accounts["type"]}
+	runHeld := func(f string) []int {
+		conds, err := Parse(f)
+		require.NoError(t, err, f)
+		where, args, err := held.SQL(conds, 1)
+		require.NoError(t, err, f)
+		rows, err := conn.Query(t.Context(), `SELECT id FROM a WHERE `+where+` ORDER BY id`, args...)
+		require.NoError(t, err, f)
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int])
+		require.NoError(t, err)
+		return ids
+	}
+	require.Equal(t, []int{1, 2, 3}, runHeld(`account = "accounts/ACME"`))
+	require.Equal(t, []int{3}, runHeld(`account = ACME AND type = CUSTOMER AND account = OTHER`))
+	require.Empty(t, runHeld(`account != ACME`))
+	require.Equal(t, []int{1, 2}, runHeld(`account != OTHER`))
+
 	for _, bad := range []string{`secret = x`, `type = VENDOR`, `type:"cust"`, `create_time = "yesterday"`, `visible = maybe`, `attributes = x`, `name.sub = x`} {
 		conds, err := Parse(bad)
 		require.NoError(t, err, bad)

@@ -19,7 +19,7 @@ type Order struct {
 }
 
 // ParseOrder reads "field" or "field desc" against the sortable fields of s (Text
-// and Time fields); "" orders by ID.
+// and Time fields, and Exact ones marked Sortable); "" orders by ID.
 func (s Schema) ParseOrder(orderBy string) (Order, error) {
 	parts := strings.Fields(orderBy)
 	if len(parts) == 0 {
@@ -29,7 +29,8 @@ func (s Schema) ParseOrder(orderBy string) (Order, error) {
 		return Order{}, errs.Invalid("order_by", `is one field, optionally followed by "desc"`)
 	}
 	f, ok := s[parts[0]]
-	if !ok || (f.Kind != Text && f.Kind != Time) {
+	sortable := f.Kind == Text || f.Kind == Time || (f.Kind == Exact && f.Sortable && f.Match == nil)
+	if !ok || !sortable {
 		return Order{}, errs.Invalid("order_by", "cannot order by %q", parts[0])
 	}
 	o := Order{Field: parts[0], Desc: len(parts) == 2 && parts[1] == "desc", col: f.Column, cast: "text"}

@@ -32,6 +32,12 @@ type Field struct {
 	// resource's collection ("accounts"): the filter then takes the resource name the
 	// API answers with (account = "accounts/ACME") as well as the bare ID.
 	Collection string
+	// Match, for an Exact field that no single column holds, renders the condition
+	// "the field equals the value bound as param" (e.g. a device's account: its owner
+	// or the holder of seats on it); != negates it.
+	Match func(param string) string
+	// Sortable lets order_by name an Exact field (its stored values sort as text).
+	Sortable bool
 }
 
 // Schema lists the fields one resource can be filtered on.
@@ -86,10 +92,14 @@ func (s Schema) SQL(conds []Condition, first int) (string, []any, error) {
 				}
 				v = mapped
 			}
-			switch c.Op {
-			case OpEquals:
+			switch {
+			case f.Match != nil && c.Op == OpEquals:
+				parts = append(parts, "("+f.Match(arg(v))+")")
+			case f.Match != nil && c.Op == OpNotEquals:
+				parts = append(parts, "NOT ("+f.Match(arg(v))+")")
+			case c.Op == OpEquals:
 				parts = append(parts, fmt.Sprintf("%s = %s", col, arg(v)))
-			case OpNotEquals:
+			case c.Op == OpNotEquals:
 				parts = append(parts, fmt.Sprintf("%s <> %s", col, arg(v)))
 			default:
 				return "", nil, errs.Invalid("filter", "%s compares with = or != only", c.Field)
@@ -119,7 +129,9 @@ func textCondition(col string, c Condition, arg func(any) string) (string, error
 	case OpContains:
 		return fmt.Sprintf(`%s ILIKE %s ESCAPE '\'`, col, arg("%"+escapeLike(c.Value)+"%")), nil
 	case OpStartsWith:
-		return fmt.Sprintf(`%s ILIKE %s ESCAPE '\'`, col, arg(escapeLike(c.Value)+"%")), nil
+		// lower() LIKE rather than ILIKE: the same match, and an index on lower(col)
+		// (text_pattern_ops) can serve a prefix.
+		return fmt.Sprintf(`lower(%s) LIKE lower(%s) ESCAPE '\'`, col, arg(escapeLike(c.Value)+"%")), nil
 	case OpEndsWith:
 		return fmt.Sprintf(`%s ILIKE %s ESCAPE '\'`, col, arg("%"+escapeLike(c.Value))), nil
 	}

@@ -1,61 +1,20 @@
 package app
 
-import (
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/base64"
-	"fmt"
-	"strings"
-
-	"golang.org/x/crypto/argon2"
-)
+import "github.com/tessera-dev/tessera/services/platform/passhash"
 
 // PasswordParams are the argon2id cost parameters (memory in KiB).
-type PasswordParams struct {
-	Time    uint32
-	Memory  uint32
-	Threads uint8
-}
+type PasswordParams = passhash.Params
 
 // DefaultPasswordParams follow current OWASP guidance for argon2id.
-var DefaultPasswordParams = PasswordParams{Time: 2, Memory: 19 * 1024, Threads: 1}
+var DefaultPasswordParams = passhash.Default
 
 // HashPassword returns an encoded argon2id hash with its parameters and salt.
 func HashPassword(p PasswordParams, password string) (string, error) {
-	salt := make([]byte, 16)
-	if _, err := rand.Read(salt); err != nil {
-		return "", err
-	}
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, 32)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+	return passhash.Hash(p, password)
 }
 
 // CheckPassword compares password with an encoded hash in constant time.
-func CheckPassword(encoded, password string) bool {
-	parts := strings.Split(encoded, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false
-	}
-	var p PasswordParams
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
-		return false
-	}
-	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
-	if err != nil {
-		return false
-	}
-	want, err := base64.RawStdEncoding.DecodeString(parts[5])
-	if err != nil {
-		return false
-	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want))) //nolint:gosec // hash length is 32
-	return subtle.ConstantTimeCompare(got, want) == 1
-}
+func CheckPassword(encoded, password string) bool { return passhash.Check(encoded, password) }
 
 // GeneratePassword returns a random password of 20 URL-safe characters.
-func GeneratePassword() string {
-	b := make([]byte, 15)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func GeneratePassword() string { return passhash.Generate() }

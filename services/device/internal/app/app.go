@@ -103,6 +103,9 @@ type Device struct {
 // area's interface.
 type Store interface {
 	DeviceStore
+	IDTypeStore
+	SettingsStore
+	ImportStore
 	MappingStore
 	HistoryStore
 }
@@ -130,9 +133,12 @@ type Deps struct {
 	Accounts Accounts
 	Seats    Seats
 	Rules    HostRules
-	// Names and Catalog serve visibility (visibility.go).
-	Names   AccountNames
-	Catalog Catalog
+	// Names and Catalog serve visibility (visibility.go); Products the license
+	// preview (features.go); Users the device user check.
+	Names    AccountNames
+	Catalog  Catalog
+	Products Products
+	Users    Users
 	// Now is the clock (tests set it); nil: time.Now.
 	Now func() time.Time
 }
@@ -144,6 +150,8 @@ type App struct {
 	seats    Seats
 	rules    HostRules
 	names    AccountNames
+	users    Users
+	products Products
 	catalog  Catalog
 	now      func() time.Time
 }
@@ -153,5 +161,8 @@ func New(d Deps) *App {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &App{store: d.Store, accounts: d.Accounts, seats: d.Seats, rules: d.Rules, names: d.Names, catalog: d.Catalog, now: d.Now}
+	return &App{
+		store: d.Store, accounts: d.Accounts, seats: d.Seats, rules: d.Rules, names: d.Names, catalog: d.Catalog,
+		products: d.Products, users: d.Users, now: d.Now,
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
+	"github.com/tessera-dev/tessera/services/device/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/ttlcache"
 )
@@ -15,9 +16,10 @@ import (
 // maxLineProducts bounds the products read for one product line.
 const maxLineProducts = 10_000
 
-// Catalog answers what device visibility needs of the entitlement service: the line
-// items of an entitlement (key principals) and the products of product lines
-// (product-line limited users).
+// Catalog answers what the device use cases need of the entitlement service: the
+// line items of an entitlement (key principals) and the products of product lines
+// (product-line limited users) for visibility; a line item's product and a product's
+// features for the license preview (SPEC DEV-12).
 type Catalog struct {
 	Ent      entitlementpb.EntitlementServiceClient
 	Products entitlementpb.CatalogServiceClient
@@ -77,4 +79,26 @@ func (c Catalog) productsOf(ctx context.Context, line string) ([]string, error) 
 		}
 	}
 	return out, nil
+}
+
+// ProductFeatures returns a product's features.
+func (c Catalog) ProductFeatures(ctx context.Context, productID string) ([]app.ProductFeature, error) {
+	p, err := c.Products.GetProduct(ctx, &entitlementpb.GetProductRequest{Name: "products/" + productID})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]app.ProductFeature, len(p.GetFeatures()))
+	for i, f := range p.GetFeatures() {
+		out[i] = app.ProductFeature{Name: f.GetName(), Version: f.GetVersion()}
+	}
+	return out, nil
+}
+
+// LineItemProduct returns the product of a line item.
+func (c Catalog) LineItemProduct(ctx context.Context, activationID string) (string, error) {
+	li, err := c.Ent.GetLineItem(ctx, &entitlementpb.GetLineItemRequest{Name: "lineItems/" + activationID})
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimPrefix(li.GetProduct(), "products/"), nil
 }

@@ -3,6 +3,7 @@ package grpcapi
 
 import (
 	"context"
+	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -46,71 +47,112 @@ type Server struct {
 // New returns the gRPC handlers over the use cases.
 func New(a *app.App) *Server { return &Server{app: a} }
 
-var types = map[devicepb.DeviceType]string{
-	devicepb.DeviceType_DEVICE_TYPE_STANDALONE:    app.TypeClient,
-	devicepb.DeviceType_DEVICE_TYPE_SERVER:        app.TypeServer,
-	devicepb.DeviceType_DEVICE_TYPE_SERVED_CLIENT: app.TypeServedClient,
+var (
+	types = map[devicepb.DeviceType]string{
+		devicepb.DeviceType_DEVICE_TYPE_STANDALONE:    app.TypeClient,
+		devicepb.DeviceType_DEVICE_TYPE_SERVER:        app.TypeServer,
+		devicepb.DeviceType_DEVICE_TYPE_SERVED_CLIENT: app.TypeServedClient,
+	}
+	statuses = map[devicepb.DeviceStatus]string{
+		devicepb.DeviceStatus_DEVICE_STATUS_ACTIVE:          app.StatusActive,
+		devicepb.DeviceStatus_DEVICE_STATUS_RETURNED:        app.StatusReturned,
+		devicepb.DeviceStatus_DEVICE_STATUS_OBSOLETE:        app.StatusObsolete,
+		devicepb.DeviceStatus_DEVICE_STATUS_NORMAL:          app.StatusNormal,
+		devicepb.DeviceStatus_DEVICE_STATUS_SERVED_RETURNED: app.StatusServedReturned,
+		devicepb.DeviceStatus_DEVICE_STATUS_DROPPED:         app.StatusDropped,
+		devicepb.DeviceStatus_DEVICE_STATUS_EXPIRED:         app.StatusExpired,
+	}
+	deployments = map[devicepb.Deployment]string{
+		devicepb.Deployment_DEPLOYMENT_LOCAL: app.DeploymentLocal,
+		devicepb.Deployment_DEPLOYMENT_CLOUD: app.DeploymentCloud,
+	}
+	userModes = map[devicepb.DeviceUserMode]string{
+		devicepb.DeviceUserMode_DEVICE_USER_MODE_OFF:           app.UserModeOff,
+		devicepb.DeviceUserMode_DEVICE_USER_MODE_FREE_TEXT:     app.UserModeFreeText,
+		devicepb.DeviceUserMode_DEVICE_USER_MODE_EXISTING_USER: app.UserModeExistingUser,
+	}
+)
+
+// keyOf finds the enum value a domain value stands for (the zero value if none).
+func keyOf[K comparable](m map[K]string, v string) K {
+	for k, x := range m {
+		if x == v {
+			return k
+		}
+	}
+	var zero K
+	return zero
+}
+
+func timestamp(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func name(collection, id string) string {
+	if id == "" {
+		return ""
+	}
+	return collection + "/" + id
 }
 
 func devicePB(d app.Device) *devicepb.Device {
 	out := &devicepb.Device{
-		Name: "devices/" + d.ID, DeviceId: d.ID, Account: "accounts/" + d.AccountID, DisplayName: d.DisplayName,
-		HostId: d.HostID, CreateTime: timestamppb.New(d.CreateTime),
+		Name: "devices/" + d.ID, DeviceId: d.ID, Account: name("accounts", d.AccountID), DisplayName: d.DisplayName,
+		HostId: d.HostID, Type: keyOf(types, d.Type), CreateTime: timestamp(d.CreateTime), IdType: d.IDType,
+		Model: d.Model, Series: d.Series, SiteName: d.SiteName, Notes: d.Notes, DeviceUser: d.DeviceUser,
+		Status: keyOf(statuses, d.Status), BackupServer: name("devices", d.BackupServerID), PublisherIdentity: d.PublisherIdentity,
+		Deployment: keyOf(deployments, d.Deployment), Attributes: d.Attributes, UpdateTime: timestamp(d.UpdateTime),
+		OwnerDisplayName: d.OwnerName, Server: name("devices", d.ServerID), Sequence: d.Sequence,
+		AdminPasswordSet: d.AdminPasswordSet,
 	}
-	for k, v := range types {
-		if v == d.Type {
-			out.Type = k
+	if v := d.Virtualization; v != nil {
+		out.Virtualization = &devicepb.Virtualization{
+			Hypervisor: v.Hypervisor, Virtual: v.Virtual, VmName: v.VMName, VmUuid: v.VMUUID, PhysicalHostId: v.PhysicalHostID, ContainerId: v.ContainerID,
 		}
 	}
-	if d.AccountID == "" {
-		out.Account = ""
+	if !d.ReturnTime.IsZero() {
+		out.Return = &devicepb.DeviceReturn{ReturnTime: timestamp(d.ReturnTime), RmaNumber: d.RMANumber, DestinationDevice: name("devices", d.ReturnedTo)}
 	}
-	out.OwnerDisplayName = d.OwnerName
 	for _, m := range d.Mappings {
-		li := &devicepb.MappedLineItem{ActivationId: m.ActivationID, Quantity: m.Quantity, Masked: m.Masked}
+		item := &devicepb.MappedLineItem{
+			Quantity: m.Quantity, ActivationId: m.ActivationID, Masked: m.Masked, Product: name("products", m.ProductID),
+			ExpireTime: timestamp(m.ExpireAt), ConfiguredExpireTime: timestamp(m.ConfiguredExpireAt), CreateTime: timestamp(m.CreateTime),
+		}
 		if !m.Masked {
-			li.LineItem = "lineItems/" + m.ActivationID
-			li.Account = "accounts/" + m.AccountID
+			item.LineItem, item.Account = name("lineItems", m.ActivationID), name("accounts", m.AccountID)
 		}
-		if m.ProductID != "" {
-			li.Product = "products/" + m.ProductID
-		}
-		out.LineItems = append(out.LineItems, li)
+		out.LineItems = append(out.LineItems, item)
 	}
 	return out
 }
 
-// CreateDevice implements DeviceService.
-func (s *Server) CreateDevice(ctx context.Context, req *devicepb.CreateDeviceRequest) (*devicepb.Device, error) {
-	d := req.GetDevice()
-	account := ""
-	if d.GetAccount() != "" {
-		var err error
-		if account, err = names.ID("device.account", d.GetAccount(), "accounts"); err != nil {
-			return nil, err
+// deviceFrom reads the fields of a Device message a caller sets; resource names
+// become IDs (violations name field prefix + the field).
+func deviceFrom(prefix string, d *devicepb.Device) (app.Device, error) {
+	account, err := names.OptionalID(prefix+"account", d.GetAccount(), "accounts")
+	if err != nil {
+		return app.Device{}, err
+	}
+	backup, err := names.OptionalID(prefix+"backup_server", d.GetBackupServer(), "devices")
+	if err != nil {
+		return app.Device{}, err
+	}
+	out := app.Device{
+		ID: d.GetDeviceId(), AccountID: account, DisplayName: d.GetDisplayName(), IDType: d.GetIdType(), HostID: d.GetHostId(),
+		Type: types[d.GetType()], Status: statuses[d.GetStatus()], Deployment: deployments[d.GetDeployment()],
+		Model: d.GetModel(), Series: d.GetSeries(), SiteName: d.GetSiteName(), Notes: d.GetNotes(), DeviceUser: d.GetDeviceUser(),
+		BackupServerID: backup, PublisherIdentity: d.GetPublisherIdentity(), Attributes: d.GetAttributes(),
+	}
+	if v := d.GetVirtualization(); v != nil {
+		out.Virtualization = &app.Virtualization{
+			Hypervisor: v.GetHypervisor(), Virtual: v.GetVirtual(), VMName: v.GetVmName(), VMUUID: v.GetVmUuid(),
+			PhysicalHostID: v.GetPhysicalHostId(), ContainerID: v.GetContainerId(),
 		}
 	}
-	out, err := s.app.CreateDevice(ctx, app.Device{
-		ID: req.GetDeviceId(), AccountID: account, DisplayName: d.GetDisplayName(), HostID: d.GetHostId(),
-		Type: types[d.GetType()], RequestID: req.GetRequestId(),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return devicePB(out), nil
-}
-
-// GetDevice implements DeviceService.
-func (s *Server) GetDevice(ctx context.Context, req *devicepb.GetDeviceRequest) (*devicepb.Device, error) {
-	id, err := names.ID("name", req.GetName(), "devices")
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.app.GetDevice(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return devicePB(out), nil
+	return out, nil
 }
 
 // MapLineItem implements DeviceService.
@@ -128,13 +170,4 @@ func (s *Server) MapLineItem(ctx context.Context, req *devicepb.MapLineItemReque
 		return nil, err
 	}
 	return devicePB(out), nil
-}
-
-// CountAccountDevices implements DeviceService.
-func (s *Server) CountAccountDevices(ctx context.Context, req *devicepb.CountAccountDevicesRequest) (*devicepb.CountAccountDevicesResponse, error) {
-	n, err := s.app.CountAccountDevices(ctx, req.GetAccountIds())
-	if err != nil {
-		return nil, err
-	}
-	return &devicepb.CountAccountDevicesResponse{Devices: n}, nil
 }
