@@ -17,9 +17,9 @@ import (
 	"github.com/tessera-dev/tessera/services/suite/suitetest"
 )
 
-// deviceWorld is a producer tenant (order-co: accounts ACME and OTHER, products cad
+// modelWorld is a producer tenant (order-co: accounts ACME and OTHER, products cad
 // and sim) with customer users, and a rival tenant.
-type deviceWorld struct {
+type modelWorld struct {
 	env   *suitetest.Env
 	api   rest
 	admin rest // producer admin of order-co
@@ -31,7 +31,7 @@ type deviceWorld struct {
 	db    *pgx.Conn
 }
 
-func newDeviceWorld(t *testing.T) deviceWorld {
+func newModelWorld(t *testing.T) modelWorld {
 	env := suitetest.Start(t)
 	api, admin := orderWorldIn(t, env)
 	admin.ok("POST", "/v1/roles", map[string]any{"role_id": "device_keeper", "role": map[string]any{
@@ -48,7 +48,7 @@ func newDeviceWorld(t *testing.T) deviceWorld {
 	db, err := pgx.Connect(t.Context(), env.DatabaseURL)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close(t.Context()) })
-	return deviceWorld{
+	return modelWorld{
 		env: env, api: api, admin: admin,
 		cleo: user("cleo", "ACME", "customer_admin"), carl: user("carl", "ACME", "customer_user"),
 		dora: user("dora", "ACME", "device_keeper"), olga: user("olga", "OTHER", "customer_admin"),
@@ -70,14 +70,14 @@ func newDevice(id string, fields map[string]any) map[string]any {
 
 // events counts the device service's audit records of a subject (written in the
 // transaction of each change), optionally whose payload contains a text.
-func (w deviceWorld) events(t *testing.T, subject, contains string) int {
+func (w modelWorld) events(t *testing.T, subject, contains string) int {
 	var n int
 	require.NoError(t, w.db.QueryRow(t.Context(), `SELECT count(*) FROM device.audit_log WHERE tenant_id = 'order-co' AND subject = $1
 		AND payload::text LIKE '%' || $2 || '%'`, "tessera.device."+subject, contains).Scan(&n))
 	return n
 }
 
-func (w deviceWorld) storedDevices(t *testing.T) int {
+func (w modelWorld) storedDevices(t *testing.T) int {
 	var n int
 	require.NoError(t, w.db.QueryRow(t.Context(), `SELECT count(*) FROM device.devices WHERE tenant_id = 'order-co'`).Scan(&n))
 	return n
@@ -117,7 +117,7 @@ func deviceIDs(as rest, q url.Values, pageSize int) []string {
 // device may share an identity, two standalone devices may not; cloud servers get a
 // generated ID and need a site name; served clients are not created by hand.
 func TestDeviceModel_DEV1(t *testing.T) {
-	w := newDeviceWorld(t)
+	w := newModelWorld(t)
 	admin := w.admin
 	gw := admin.ok("POST", "/v1/devices", newDevice("gw-1", map[string]any{
 		"account": "accounts/ACME", "display_name": "Gateway", "id_type": "ETHER", "host_id": "00:1A:2B:3C:4D:5E",
@@ -260,7 +260,7 @@ func TestDeviceModel_DEV1(t *testing.T) {
 // and its ACTIVE/OBSOLETE status through an update mask; the device user needs its
 // own permission; nobody else changes anything.
 func TestDeviceUpdate_DEV2(t *testing.T) {
-	w := newDeviceWorld(t)
+	w := newModelWorld(t)
 	w.admin.ok("POST", "/v1/devices", newDevice("box", map[string]any{"account": "accounts/ACME", "host_id": "HOSTNAME=box"}))
 	w.admin.ok("POST", "/v1/devices", newDevice("srv", map[string]any{"account": "accounts/ACME", "type": "DEVICE_TYPE_SERVER", "host_id": "HOSTNAME=srv"}))
 	w.admin.ok("POST", "/v1/devices", newDevice("srv2", map[string]any{"account": "accounts/ACME", "type": "DEVICE_TYPE_SERVER", "host_id": "HOSTNAME=srv2"}))
@@ -315,7 +315,7 @@ func TestDeviceUpdate_DEV2(t *testing.T) {
 // wildcards, sort, page with tokens bound to their query, search by account
 // (owned or holding its seats), keep to what the caller sees, and export as CSV.
 func TestListDevices_DEV2(t *testing.T) {
-	w := newDeviceWorld(t)
+	w := newModelWorld(t)
 	for i := range 30 {
 		w.admin.ok("POST", "/v1/devices", newDevice(fmt.Sprintf("edge-%02d", i), map[string]any{"account": "accounts/ACME", "display_name": fmt.Sprintf("Edge %02d", i), "host_id": fmt.Sprintf("HOSTNAME=edge-%02d", i)}))
 	}
@@ -387,7 +387,7 @@ func TestListDevices_DEV2(t *testing.T) {
 // bad rows are reported with their row and field; importing the same file again
 // creates nothing; each created device has its event.
 func TestImportDevices_DEV4(t *testing.T) {
-	w := newDeviceWorld(t)
+	w := newModelWorld(t)
 	var b strings.Builder
 	b.WriteString("id_type,host_id,display_name,type,account,model,site_name\n")
 	for i := range 2000 {
@@ -465,7 +465,7 @@ func TestImportDevices_DEV4(t *testing.T) {
 // existing user's email), a server's served devices, and the license preview with
 // the link to the rest of the features.
 func TestDeviceDetails_DEV12(t *testing.T) {
-	w := newDeviceWorld(t)
+	w := newModelWorld(t)
 	settings := w.cleo.ok("GET", "/v1/deviceSettings", nil)
 	require.Equal(t, []any{false, "DEVICE_USER_MODE_FREE_TEXT"}, []any{settings["skip_account_check"] == true, settings["device_user_mode"]})
 	w.cleo.refused(http.StatusForbidden, "PATCH", "/v1/deviceSettings", map[string]any{"device_user_mode": "DEVICE_USER_MODE_OFF"})
@@ -541,7 +541,7 @@ func TestDeviceDetails_DEV12(t *testing.T) {
 // rule, is given twice, is refused naming every broken rule, and is stored hashed;
 // other devices have none.
 func TestServerAdminPassword_DEV13(t *testing.T) {
-	w := newDeviceWorld(t)
+	w := newModelWorld(t)
 	cloud := w.admin.ok("POST", "/v1/devices", map[string]any{"device_id": "cls", "device": map[string]any{
 		"account": "accounts/ACME", "display_name": "Cloud", "type": "DEVICE_TYPE_SERVER", "deployment": "DEPLOYMENT_CLOUD", "site_name": "eu-1",
 	}})
@@ -585,7 +585,7 @@ func TestServerAdminPassword_DEV13(t *testing.T) {
 // concurrent retries of one request return the same device; two imports of one file
 // at once create each device once.
 func TestDeviceCreateRaces_DEV1(t *testing.T) {
-	w := newDeviceWorld(t)
+	w := newModelWorld(t)
 	const n = 10
 	statuses := make([]int, n)
 	names := make([]string, n)
