@@ -115,8 +115,8 @@ var (
 	// partner's accounts (SPEC ACC-3).
 	RolePartnerAdmin = Role{ID: "partner_admin", Permissions: []Permission{
 		AccountsView, AccountsManage, UsersView, UsersManage, CatalogView, EntitlementsView, LicensesGenerate,
-		LicensesView, DevicesView, DevicesManage, DevicesViewChild, DevicesClaim, DownloadsDownload, TokensManage, ProfileManage, ServicePlansAssign,
-		OrganizationsUse, EntitlementsClaim, TrialsRegister, SubscriptionTokensManage, EntitlementsTransfer, EntitlementsSplit,
+		LicensesView, DevicesView, DevicesManage, DevicesViewChild, DevicesClaim, DevicesEditUser, DownloadsDownload, TokensManage,
+		ProfileManage, ServicePlansAssign, OrganizationsUse, EntitlementsClaim, TrialsRegister, SubscriptionTokensManage, EntitlementsTransfer, EntitlementsSplit,
 	}}
 	RoleCustomerUser = Role{ID: "customer_user", Permissions: []Permission{
 		AccountsView, CatalogView, EntitlementsView, LicensesView, DevicesView, DownloadsDownload, TokensManage, ProfileManage,
