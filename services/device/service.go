@@ -57,10 +57,11 @@ type Service struct {
 func New(d Deps) *Service {
 	ledger := seats.NewLedger(d.Pool, seats.Client{Ent: entitlementpb.NewEntitlementServiceClient(d.Entitlement)}, Name, d.Log)
 	a := app.New(app.Deps{
-		Store:    store.New(d.Pool),
-		Accounts: neighbours.Accounts{Client: accountpb.NewAccountServiceClient(d.Accounts)},
-		Seats:    ledger,
-		Rules:    clients.NewHostRules(licensepb.NewLicenseServiceClient(d.License)),
+		Store:        store.New(d.Pool),
+		Accounts:     neighbours.Accounts{Client: accountpb.NewAccountServiceClient(d.Accounts)},
+		Seats:        ledger,
+		Rules:        clients.NewHostRules(licensepb.NewLicenseServiceClient(d.License)),
+		Entitlements: clients.Entitlements{Ent: entitlementpb.NewEntitlementServiceClient(d.Entitlement)},
 	})
 	return &Service{api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), ledger: ledger}
 }

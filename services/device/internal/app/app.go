@@ -120,7 +120,9 @@ type HostRules interface {
 // Seats is the seat-claim ledger (platform/seats).
 type Seats interface {
 	Begin(ctx context.Context, c seats.Claim) (string, error)
+	BeginMany(ctx context.Context, cs []seats.Claim) []error
 	Confirm(ctx context.Context, id uuid.UUID)
+	ConfirmNow(ctx context.Context, id uuid.UUID)
 	Abort(ctx context.Context, tenantID string, id uuid.UUID)
 }
 
@@ -130,6 +132,8 @@ type Deps struct {
 	Accounts Accounts
 	Seats    Seats
 	Rules    HostRules
+	// Entitlements reads line items and moves seats (SPEC DEV-6, DEV-8).
+	Entitlements Entitlements
 	// Now is the clock (tests set it); nil: time.Now.
 	Now func() time.Time
 }
@@ -140,6 +144,7 @@ type App struct {
 	accounts Accounts
 	seats    Seats
 	rules    HostRules
+	ent      Entitlements
 	now      func() time.Time
 }
 
@@ -148,5 +153,5 @@ func New(d Deps) *App {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &App{store: d.Store, accounts: d.Accounts, seats: d.Seats, rules: d.Rules, now: d.Now}
+	return &App{store: d.Store, accounts: d.Accounts, seats: d.Seats, rules: d.Rules, ent: d.Entitlements, now: d.Now}
 }

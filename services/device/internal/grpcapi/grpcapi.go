@@ -62,9 +62,8 @@ func devicePB(d app.Device) *devicepb.Device {
 			out.Type = k
 		}
 	}
-	for _, m := range d.Mappings {
-		out.LineItems = append(out.LineItems, &devicepb.MappedLineItem{LineItem: "lineItems/" + m.ActivationID, Quantity: m.Quantity})
-	}
+	out.LineItems = lineItemsPB(d.Mappings)
+	out.Sequence = d.Sequence
 	return out
 }
 
@@ -95,23 +94,6 @@ func (s *Server) GetDevice(ctx context.Context, req *devicepb.GetDeviceRequest) 
 		return nil, err
 	}
 	out, err := s.app.GetDevice(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return devicePB(out), nil
-}
-
-// MapLineItem implements DeviceService.
-func (s *Server) MapLineItem(ctx context.Context, req *devicepb.MapLineItemRequest) (*devicepb.Device, error) {
-	id, err := names.ID("device", req.GetDevice(), "devices")
-	if err != nil {
-		return nil, err
-	}
-	activationID, err := names.ID("line_item", req.GetLineItem(), "lineItems")
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.app.MapLineItem(ctx, id, activationID, req.GetQuantity(), req.GetRequestId())
 	if err != nil {
 		return nil, err
 	}

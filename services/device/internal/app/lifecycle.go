@@ -1,0 +1,352 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+
+	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+
+	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
+	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/ids"
+	"github.com/tessera-dev/tessera/services/platform/quantity"
+	"github.com/tessera-dev/tessera/services/platform/seats"
+)
+
+// claimsOf runs seat claims for a change under the devices' locks and gives back
+// those begun when the change is not stored.
+type claimsOf struct {
+	a      *App
+	ctx    context.Context
+	tenant string
+	begun  []uuid.UUID
+}
+
+// replace begins a claim replacing h's claim with keep seats: the replaced seats stay
+// held until the new claim is confirmed, so they are never free in between.
+func (c *claimsOf) replace(h Held, key string, keep int64) (uuid.UUID, error) {
+	if !h.Confirmed {
+		c.a.seats.ConfirmNow(c.ctx, h.ClaimID) // a replacement takes over confirmed seats
+	}
+	id := ids.FromKey(c.tenant, "device", key)
+	old := h.ClaimID
+	if _, err := c.a.seats.Begin(c.ctx, seats.Claim{ID: id, TenantID: c.tenant, ActivationID: h.ActivationID, Quantity: keep, Replaces: &old}); err != nil {
+		return uuid.Nil, err
+	}
+	c.begun = append(c.begun, id)
+	return id, nil
+}
+
+// settle confirms the claims of a stored change before the answer (seats given
+// back are free when it comes), or gives them back when it failed.
+func (c *claimsOf) settle(err error) {
+	if err == nil {
+		for _, id := range c.begun {
+			c.a.seats.ConfirmNow(c.ctx, id)
+		}
+		return
+	}
+	if errors.Is(err, ErrReplayed) || errors.Is(err, seats.ErrClaimReleased) {
+		return // the claims are another call's, or settled already
+	}
+	for _, id := range c.begun {
+		c.a.seats.Abort(c.ctx, c.tenant, id)
+	}
+}
+
+// UnmapLineItem gives back count seats a device holds of a line item (SPEC DEV-6),
+// newest mappings first: a mapping given back whole ends under a claim replacing its
+// own with zero seats, a partial one is replaced by a row holding what stays. Seats
+// of the line items the named one superseded count as its own. Owners give back any
+// mapping; other accounts only their own.
+func (a *App) UnmapLineItem(ctx context.Context, deviceID, activationID string, count int64, requestID string) (Device, error) {
+	var v errs.Violations
+	v.Require("device", deviceID)
+	v.Require("line_item", activationID)
+	quantity.Check(&v, "quantity", count, 1)
+	checkRequestID(&v, requestID)
+	if err := v.Err(); err != nil {
+		return Device{}, err
+	}
+	op := Operation{Kind: OpUnmap, DeviceID: deviceID, Fingerprint: activationID + "|" + strconv.FormatInt(count, 10)}
+	if d, done, err := a.replay(ctx, requestID, op); done || err != nil {
+		return d, err
+	}
+	tenant := authz.MustTenant(ctx)
+	p := principal(ctx)
+	chain := []string{activationID}
+	if li, err := a.ent.LineItem(ctx, activationID); err == nil {
+		chain = append(chain, li.SupersededIDs...)
+	} else if errs.Code(err) != codes.NotFound {
+		return Device{}, err
+	}
+	requestID = orNew(requestID)
+	cl := &claimsOf{a: a, ctx: ctx, tenant: tenant}
+	err := a.store.ChangeDevices(ctx, tenant, []string{deviceID}, func(locked map[string]LockedDevice, live []Held) (Change, error) {
+		d := locked[deviceID]
+		if d.Status == StatusReturned {
+			return Change{}, errReturned(deviceID)
+		}
+		owner := ownsDevice(p, Device{AccountID: d.AccountID})
+		var rows []Held
+		var held int64
+		for _, h := range live {
+			if slices.Contains(chain, h.ActivationID) && (owner || authz.CanActFor(p, h.AccountID)) {
+				rows, held = append(rows, h), held+h.Quantity
+			}
+		}
+		if !owner && len(rows) == 0 && !slices.ContainsFunc(live, func(h Held) bool { return authz.CanActFor(p, h.AccountID) }) {
+			return Change{}, errs.NotFound("device", deviceID)
+		}
+		if held == 0 {
+			return Change{}, errs.Invalid("line_item", "the device holds no seats of line item %s that you may give back", activationID)
+		}
+		if count > held {
+			return Change{}, errs.Invalid("quantity", "the device holds %d seats of line item %s; give back at most that", held, activationID)
+		}
+		// Newest first: what was mapped last goes back first.
+		slices.SortStableFunc(rows, func(x, y Held) int { return y.CreateTime.Compare(x.CreateTime) })
+		c := Change{RequestID: requestID, Op: op}
+		left := count
+		for _, h := range rows {
+			if left == 0 {
+				break
+			}
+			give := min(left, h.Quantity)
+			left -= give
+			keep := h.Quantity - give
+			id, err := cl.replace(h, requestID+"/unmap/"+h.ClaimID.String(), keep)
+			if err != nil {
+				return Change{}, err
+			}
+			c.Commit = append(c.Commit, id)
+			if keep == 0 {
+				c.End = append(c.End, Ended{ID: h.ID, Reason: EndUnmapped})
+			} else {
+				c.End = append(c.End, Ended{ID: h.ID, Reason: EndReplaced})
+				c.Add = append(c.Add, NewMapping{DeviceID: deviceID, Mapping: successorRow(h.Mapping, id, keep, requestID)})
+			}
+			c.Events = append(c.Events, DeviceEvent{"device", "line_item_unmapped", &eventspb.DeviceLineItemUnmapped{
+				DeviceId: deviceID, ActivationId: h.ActivationID, Quantity: give, Reason: EndUnmapped, RequestId: requestID,
+			}})
+		}
+		return c, nil
+	})
+	cl.settle(err)
+	if errors.Is(err, ErrReplayed) {
+		d, _, rerr := a.replay(ctx, requestID, op)
+		return d, rerr
+	}
+	if err != nil {
+		return Device{}, err
+	}
+	return a.present(ctx, deviceID)
+}
+
+// successorRow is the row that holds what stays of m under claim id.
+func successorRow(m Mapping, id uuid.UUID, keep int64, requestID string) Mapping {
+	old := m.ID
+	m.ID, m.ClaimID, m.Quantity, m.RequestID, m.Replaces = id, id, keep, requestID, &old
+	return m
+}
+
+func orNew(requestID string) string {
+	if requestID == "" {
+		return ids.New("REQ", 4)
+	}
+	return requestID
+}
+
+// ReturnDevice returns a device for good (SPEC DEV-8). With a destination device,
+// each live mapping moves there under a claim replacing its own with the same seats
+// (never free in between); else each gives its seats back.
+func (a *App) ReturnDevice(ctx context.Context, deviceID, destination, rmaNumber, requestID string) (Device, error) {
+	var v errs.Violations
+	v.Require("name", deviceID)
+	checkRequestID(&v, requestID)
+	if destination == deviceID && destination != "" {
+		v.Add("destination_device", "must be another device")
+	}
+	if len(rmaNumber) > 64 {
+		v.Add("rma_number", "must be at most 64 characters")
+	}
+	if err := v.Err(); err != nil {
+		return Device{}, err
+	}
+	op := Operation{Kind: OpReturn, DeviceID: deviceID, Fingerprint: destination + "|" + rmaNumber}
+	if d, done, err := a.replay(ctx, requestID, op); done || err != nil {
+		return d, err
+	}
+	tenant := authz.MustTenant(ctx)
+	p := principal(ctx)
+	if err := a.mayManage(ctx, p, "name", deviceID); err != nil {
+		return Device{}, err
+	}
+	locks := []string{deviceID}
+	skip := false
+	if destination != "" {
+		if err := a.mayManage(ctx, p, "destination_device", destination); err != nil {
+			return Device{}, err
+		}
+		locks = append(locks, destination)
+		var err error
+		if skip, err = a.store.SkipAccountCheck(ctx, tenant); err != nil {
+			return Device{}, err
+		}
+	}
+	requestID = orNew(requestID)
+	cl := &claimsOf{a: a, ctx: ctx, tenant: tenant}
+	err := a.store.ChangeDevices(ctx, tenant, locks, func(locked map[string]LockedDevice, live []Held) (Change, error) {
+		if locked[deviceID].Status == StatusReturned {
+			return Change{}, errReturned(deviceID)
+		}
+		dest := locked[destination]
+		if destination != "" && dest.Status == StatusReturned {
+			return Change{}, errs.Invalid("destination_device", "device %s was returned", destination)
+		}
+		c := Change{RequestID: requestID, Op: op, Return: &Return{Time: a.now(), RMANumber: rmaNumber, DestinationDevice: destination}}
+		for _, h := range live {
+			if h.DeviceID != deviceID {
+				continue
+			}
+			if destination != "" && !skip && dest.AccountID != "" && h.AccountID != dest.AccountID {
+				return Change{}, errs.Invalid("destination_device", "line item %s belongs to another account than device %s's owner", h.ActivationID, destination)
+			}
+			keep := int64(0)
+			if destination != "" {
+				keep = h.Quantity
+			}
+			id, err := cl.replace(h, requestID+"/return/"+h.ClaimID.String(), keep)
+			if err != nil {
+				return Change{}, err
+			}
+			c.Commit = append(c.Commit, id)
+			c.End = append(c.End, Ended{ID: h.ID, Reason: EndReturned})
+			c.Events = append(c.Events, DeviceEvent{"device", "line_item_unmapped", &eventspb.DeviceLineItemUnmapped{
+				DeviceId: deviceID, ActivationId: h.ActivationID, Quantity: h.Quantity, Reason: EndReturned, RequestId: requestID,
+			}})
+			if destination != "" {
+				c.Add = append(c.Add, NewMapping{DeviceID: destination, Mapping: successorRow(h.Mapping, id, keep, requestID)})
+				c.Events = append(c.Events, DeviceEvent{"device", "line_item_mapped", &eventspb.DeviceLineItemMapped{
+					DeviceId: destination, ActivationId: h.ActivationID, Quantity: keep, AccountId: h.AccountID, RequestId: requestID,
+				}})
+			}
+		}
+		c.Events = append(c.Events, DeviceEvent{"device", "returned", &eventspb.DeviceReturned{DeviceId: deviceID, DestinationDeviceId: destination, RmaNumber: rmaNumber}})
+		return c, nil
+	})
+	cl.settle(err)
+	if errors.Is(err, ErrReplayed) {
+		d, _, rerr := a.replay(ctx, requestID, op)
+		return d, rerr
+	}
+	if err != nil {
+		return Device{}, err
+	}
+	return a.present(ctx, deviceID)
+}
+
+// mayManage checks that p has full control of a device (its owner, or a producer);
+// a device it may not see is not found, one it sees but does not own refused.
+func (a *App) mayManage(ctx context.Context, p *commonpb.Principal, field, deviceID string) error {
+	d, err := a.store.GetDevice(ctx, p.GetTenantId(), deviceID)
+	if errs.IsKind(err, errs.KindNotFound) && field != "name" {
+		return errs.Invalid(field, "device %q does not exist", deviceID)
+	}
+	if err != nil {
+		return err
+	}
+	if ownsDevice(p, d) {
+		return nil
+	}
+	if !ScopeOf(p).Sees(d) {
+		if field != "name" {
+			return errs.Invalid(field, "device %q does not exist", deviceID)
+		}
+		return errs.NotFound("device", deviceID)
+	}
+	return errs.PermissionDenied("the device's owner")
+}
+
+// MoveDevice moves a device to a related account the caller acts for (SPEC DEV-8):
+// the entitlement service moves each mapping's seats (pooled into a matching line
+// item of the target, or as a new one) under a reservation derived from the request
+// and mapping, so a retried move moves nothing twice; one transaction then ends the
+// old rows, stores the new ones with their adopted claims and changes the owner.
+func (a *App) MoveDevice(ctx context.Context, deviceID, toAccount string, pool bool, requestID string) (Device, error) {
+	var v errs.Violations
+	v.Require("name", deviceID)
+	v.Require("to_account", toAccount)
+	checkRequestID(&v, requestID)
+	if err := v.Err(); err != nil {
+		return Device{}, err
+	}
+	op := Operation{Kind: OpMove, DeviceID: deviceID, Fingerprint: toAccount + "|" + strconv.FormatBool(pool)}
+	if d, done, err := a.replay(ctx, requestID, op); done || err != nil {
+		return d, err
+	}
+	tenant := authz.MustTenant(ctx)
+	p := principal(ctx)
+	if err := a.mayManage(ctx, p, "name", deviceID); err != nil {
+		return Device{}, err
+	}
+	if !authz.CanActFor(p, toAccount) {
+		return Device{}, errs.Invalid("to_account", "account %q does not exist", toAccount)
+	}
+	if ok, err := a.accounts.AccountExists(ctx, toAccount); err != nil || !ok {
+		if err != nil {
+			return Device{}, err
+		}
+		return Device{}, errs.Invalid("to_account", "account %q does not exist", toAccount)
+	}
+	requestID = orNew(requestID)
+	err := a.store.ChangeDevices(ctx, tenant, []string{deviceID}, func(locked map[string]LockedDevice, live []Held) (Change, error) {
+		d := locked[deviceID]
+		if d.Status == StatusReturned {
+			return Change{}, errReturned(deviceID)
+		}
+		if d.AccountID == toAccount {
+			return Change{}, errs.Invalid("to_account", "the device is owned by %s already", toAccount)
+		}
+		to := toAccount
+		c := Change{RequestID: requestID, Op: op, Owner: &to}
+		moved := map[string]string{}
+		for _, h := range live {
+			if !h.Confirmed {
+				a.seats.ConfirmNow(ctx, h.ClaimID) // only confirmed seats move
+			}
+			next := ids.FromKey(tenant, "device", requestID+"/move/"+h.ID.String())
+			activationID, err := a.ent.MoveSeats(ctx, h.ClaimID, h.Quantity, toAccount, pool, next)
+			if err != nil {
+				return Change{}, err
+			}
+			li, err := a.ent.LineItem(ctx, activationID)
+			if err != nil {
+				return Change{}, err
+			}
+			n := successorRow(h.Mapping, next, h.Quantity, requestID)
+			n.ActivationID, n.AccountID, n.ProductID = activationID, li.AccountID, li.ProductID
+			c.End = append(c.End, Ended{ID: h.ID, Reason: EndMoved})
+			c.Add = append(c.Add, NewMapping{DeviceID: deviceID, Mapping: n})
+			c.Adopt = append(c.Adopt, seats.Claim{ID: next, TenantID: tenant, ActivationID: activationID, Quantity: h.Quantity})
+			moved[h.ActivationID] = activationID
+		}
+		c.Events = append(c.Events,
+			DeviceEvent{"device", "owner_changed", &eventspb.DeviceOwnerChanged{DeviceId: deviceID, FromAccountId: d.AccountID, ToAccountId: toAccount, Reason: "moved"}},
+			DeviceEvent{"device", "moved", &eventspb.DeviceMoved{DeviceId: deviceID, FromAccountId: d.AccountID, ToAccountId: toAccount, LineItems: moved}})
+		return c, nil
+	})
+	if errors.Is(err, ErrReplayed) {
+		d, _, rerr := a.replay(ctx, requestID, op)
+		return d, rerr
+	}
+	if err != nil {
+		return Device{}, err
+	}
+	return a.present(ctx, deviceID)
+}
