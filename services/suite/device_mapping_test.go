@@ -164,7 +164,7 @@ func (w *seatWorld) row(t *testing.T, deviceID string) (owner, status string, se
 func (w *seatWorld) events(t *testing.T, subject string) int {
 	t.Helper()
 	var n int
-	require.NoError(t, w.pool.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE tenant_id = $1 AND subject = $2`, w.tenant, subject).Scan(&n))
+	require.NoError(t, w.pool.QueryRow(t.Context(), `SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND subject = $2`, w.tenant, subject).Scan(&n))
 	return n
 }
 
@@ -327,7 +327,8 @@ func TestMapManyReportsEveryFailure_DEV6(t *testing.T) {
 	}}
 	_, err := w.dev.MapLineItems(ctx, req)
 	require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
-	require.ElementsMatch(t, []string{"items[3].line_item", "items[4].quantity"}, violationFields(err), "shape first")
+	require.ElementsMatch(t, []string{"items[3].line_item", "items[4].activation_id", "items[4].quantity", "items[5].line_item"}, violationFields(err),
+		"the request's shape first: duplicates and quantity bounds")
 
 	req.Items = req.Items[:3]
 	req.Items = append(req.Items, &devicepb.LineItemMapping{LineItem: "lineItems/" + acctItem(t, w, acct), Quantity: 1, ExpireTime: timestamppb.New(time.Now().Add(-time.Hour))})
@@ -469,7 +470,7 @@ func TestAccountCheckMatrix_DEV3(t *testing.T) {
 	require.Equal(t, []string{"line_item"}, violationFields(err), "another account's line item")
 	_, err = w.mapOne(asOwner, d, otherLI, 1, "")
 	require.Equal(t, codes.InvalidArgument, status.Code(err), "the owner cannot see another account's line item")
-	require.Equal(t, codes.InvalidArgument, status.Code(byID(asPartner, tierLI)), "partners need the check off")
+	require.Equal(t, codes.NotFound, status.Code(byID(asPartner, tierLI)), "partners reach others' devices only with the check off")
 	_, err = w.mapOne(asOwner, d, ownLI, 2, "")
 	require.NoError(t, err)
 

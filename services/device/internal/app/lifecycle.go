@@ -87,7 +87,7 @@ func (a *App) UnmapLineItem(ctx context.Context, deviceID, activationID string, 
 	}
 	requestID = orNew(requestID)
 	cl := &claimsOf{a: a, ctx: ctx, tenant: tenant}
-	err := a.store.ChangeDevices(ctx, tenant, []string{deviceID}, func(locked map[string]LockedDevice, live []Held) (Change, error) {
+	err := a.store.ChangeDevices(ctx, tenant, []string{deviceID}, requestID, op, func(locked map[string]LockedDevice, live []Held) (Change, error) {
 		d := locked[deviceID]
 		if d.Status == StatusReturned {
 			return Change{}, errReturned(deviceID)
@@ -111,7 +111,7 @@ func (a *App) UnmapLineItem(ctx context.Context, deviceID, activationID string, 
 		}
 		// Newest first: what was mapped last goes back first.
 		slices.SortStableFunc(rows, func(x, y Held) int { return y.CreateTime.Compare(x.CreateTime) })
-		c := Change{RequestID: requestID, Op: op}
+		c := Change{Device: deviceID}
 		left := count
 		for _, h := range rows {
 			if left == 0 {
@@ -201,7 +201,7 @@ func (a *App) ReturnDevice(ctx context.Context, deviceID, destination, rmaNumber
 	}
 	requestID = orNew(requestID)
 	cl := &claimsOf{a: a, ctx: ctx, tenant: tenant}
-	err := a.store.ChangeDevices(ctx, tenant, locks, func(locked map[string]LockedDevice, live []Held) (Change, error) {
+	err := a.store.ChangeDevices(ctx, tenant, locks, requestID, op, func(locked map[string]LockedDevice, live []Held) (Change, error) {
 		if locked[deviceID].Status == StatusReturned {
 			return Change{}, errReturned(deviceID)
 		}
@@ -209,7 +209,7 @@ func (a *App) ReturnDevice(ctx context.Context, deviceID, destination, rmaNumber
 		if destination != "" && dest.Status == StatusReturned {
 			return Change{}, errs.Invalid("destination_device", "device %s was returned", destination)
 		}
-		c := Change{RequestID: requestID, Op: op, Return: &Return{Time: a.now(), RMANumber: rmaNumber, DestinationDevice: destination}}
+		c := Change{Device: deviceID, Return: &Return{Time: a.now(), RMANumber: rmaNumber, DestinationDevice: destination}}
 		for _, h := range live {
 			if h.DeviceID != deviceID {
 				continue
@@ -305,7 +305,7 @@ func (a *App) MoveDevice(ctx context.Context, deviceID, toAccount string, pool b
 		return Device{}, errs.Invalid("to_account", "account %q does not exist", toAccount)
 	}
 	requestID = orNew(requestID)
-	err := a.store.ChangeDevices(ctx, tenant, []string{deviceID}, func(locked map[string]LockedDevice, live []Held) (Change, error) {
+	err := a.store.ChangeDevices(ctx, tenant, []string{deviceID}, requestID, op, func(locked map[string]LockedDevice, live []Held) (Change, error) {
 		d := locked[deviceID]
 		if d.Status == StatusReturned {
 			return Change{}, errReturned(deviceID)
@@ -314,7 +314,7 @@ func (a *App) MoveDevice(ctx context.Context, deviceID, toAccount string, pool b
 			return Change{}, errs.Invalid("to_account", "the device is owned by %s already", toAccount)
 		}
 		to := toAccount
-		c := Change{RequestID: requestID, Op: op, Owner: &to}
+		c := Change{Device: deviceID, Owner: &to}
 		moved := map[string]string{}
 		for _, h := range live {
 			if !h.Confirmed {

@@ -111,15 +111,15 @@ type DeviceEvent struct {
 // adopted, the owner or status changed, the sequence of every touched device
 // increased, and the events written.
 type Change struct {
-	RequestID string
-	Op        Operation
-	End       []Ended
+	// Device is the device whose owner or status changes.
+	Device string
+	End    []Ended
 	Add       []NewMapping
 	Commit    []uuid.UUID
 	Adopt     []seats.Claim
-	// Owner, when set, becomes the account of device Op.DeviceID.
+	// Owner, when set, becomes the account of Device.
 	Owner *string
-	// Return, when set, marks device Op.DeviceID returned.
+	// Return, when set, marks Device returned.
 	Return *Return
 	Events []DeviceEvent
 }
@@ -140,10 +140,12 @@ type MappingStore interface {
 	Operation(ctx context.Context, tenant, requestID string) (Operation, bool, error)
 	// SkipAccountCheck reports the tenant's device_settings.skip_account_check.
 	SkipAccountCheck(ctx context.Context, tenant string) (bool, error)
-	// ChangeDevices locks the devices' rows (in ID order), reads their live mappings
-	// and lets plan decide the change, which it applies in the same transaction; it
-	// returns ErrReplayed when the change's request ID was stored meanwhile.
-	ChangeDevices(ctx context.Context, tenant string, deviceIDs []string, plan func(locked map[string]LockedDevice, live []Held) (Change, error)) error
+	// ChangeDevices records the operation under its request ID (none: no record),
+	// locks the devices' rows (in ID order), reads their live mappings and lets plan
+	// decide the change, which it applies in the same transaction. It returns
+	// ErrReplayed, before plan runs, when the request ID was stored already.
+	ChangeDevices(ctx context.Context, tenant string, deviceIDs []string, requestID string, op Operation,
+		plan func(locked map[string]LockedDevice, live []Held) (Change, error)) error
 	// ExpiredOverrides lists live mappings of every tenant whose override expired
 	// by now.
 	ExpiredOverrides(ctx context.Context, now time.Time, limit int) ([]ExpiredOverride, error)
@@ -377,7 +379,7 @@ func (a *App) MapLineItems(ctx context.Context, deviceID string, items []MapItem
 		if d.Status == StatusReturned {
 			return Change{}, errReturned(deviceID)
 		}
-		c := Change{RequestID: requestID, Op: op, Commit: begun}
+		c := Change{Device: deviceID, Commit: begun}
 		owner := d.AccountID
 		if owner == "" {
 			// Claim-and-map (SPEC DEV-4): the first line item's account owns the
@@ -406,7 +408,7 @@ func (a *App) MapLineItems(ctx context.Context, deviceID string, items []MapItem
 		}
 		return c, nil
 	}
-	if err := a.store.ChangeDevices(ctx, tenant, []string{deviceID}, change); err != nil {
+	if err := a.store.ChangeDevices(ctx, tenant, []string{deviceID}, requestID, op, change); err != nil {
 		if errors.Is(err, ErrReplayed) {
 			// A concurrent call with this request ID stored it first, with these
 			// claims: they are in use.

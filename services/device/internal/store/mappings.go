@@ -57,11 +57,34 @@ func scanHeld(r pgx.CollectableRow) (app.Held, error) {
 
 // ChangeDevices implements app.MappingStore. Every write of a device's mappings
 // holds the device's row lock, so the rows plan reads are the rows it changes.
-func (s *Store) ChangeDevices(ctx context.Context, tenant string, deviceIDs []string, plan func(map[string]app.LockedDevice, []app.Held) (app.Change, error)) error {
+func (s *Store) ChangeDevices(ctx context.Context, tenant string, deviceIDs []string, requestID string, op app.Operation,
+	plan func(map[string]app.LockedDevice, []app.Held) (app.Change, error),
+) error {
 	ids := slices.Clone(deviceIDs)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
+	// A change holds its transaction's connection while plan reserves seats through
+	// the ledger, which needs a connection of its own: at most half the pool's
+	// connections are held that way, so the ledger always finds one.
+	select {
+	case s.changes <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.changes }()
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if requestID != "" && op.Kind != "" {
+			// First: a concurrent call with the request ID waits here for this one,
+			// then finds it stored and reserves nothing.
+			tag, err := tx.Exec(ctx, `INSERT INTO device_operations (tenant_id, request_id, kind, device_id, fingerprint)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, tenant, requestID, op.Kind, op.DeviceID, op.Fingerprint)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				return app.ErrReplayed
+			}
+		}
 		rows, err := tx.Query(ctx, `SELECT id, coalesce(account_id, ''), status, sequence FROM devices
 			WHERE tenant_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE`, tenant, ids)
 		if err != nil {
@@ -93,29 +116,19 @@ func (s *Store) ChangeDevices(ctx context.Context, tenant string, deviceIDs []st
 		if err != nil {
 			return err
 		}
+		if empty(c) && requestID == "" {
+			return nil
+		}
 		return apply(ctx, tx, tenant, live, c)
 	})
 }
 
 func empty(c app.Change) bool {
-	return c.Op.Kind == "" && len(c.End) == 0 && len(c.Add) == 0 && len(c.Commit) == 0 && len(c.Adopt) == 0 &&
+	return len(c.End) == 0 && len(c.Add) == 0 && len(c.Commit) == 0 && len(c.Adopt) == 0 &&
 		c.Owner == nil && c.Return == nil && len(c.Events) == 0
 }
 
 func apply(ctx context.Context, tx pgx.Tx, tenant string, live []app.Held, c app.Change) error {
-	if empty(c) {
-		return nil
-	}
-	if c.Op.Kind != "" {
-		tag, err := tx.Exec(ctx, `INSERT INTO device_operations (tenant_id, request_id, kind, device_id, fingerprint)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, tenant, c.RequestID, c.Op.Kind, c.Op.DeviceID, c.Op.Fingerprint)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return app.ErrReplayed
-		}
-	}
 	touched := map[string]bool{}
 	deviceOf := map[uuid.UUID]string{}
 	for _, h := range live {
@@ -153,17 +166,17 @@ func apply(ctx context.Context, tx pgx.Tx, tenant string, live []app.Held, c app
 		touched[n.DeviceID] = true
 	}
 	if c.Owner != nil {
-		if _, err := tx.Exec(ctx, `UPDATE devices SET account_id = $3 WHERE tenant_id = $1 AND id = $2`, tenant, c.Op.DeviceID, *c.Owner); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE devices SET account_id = $3 WHERE tenant_id = $1 AND id = $2`, tenant, c.Device, *c.Owner); err != nil {
 			return err
 		}
-		touched[c.Op.DeviceID] = true
+		touched[c.Device] = true
 	}
 	if r := c.Return; r != nil {
 		if _, err := tx.Exec(ctx, `UPDATE devices SET status = 'returned', return_time = $3, rma_number = $4, returned_to = $5
-			WHERE tenant_id = $1 AND id = $2`, tenant, c.Op.DeviceID, r.Time, r.RMANumber, pg.NullIfEmpty(r.DestinationDevice)); err != nil {
+			WHERE tenant_id = $1 AND id = $2`, tenant, c.Device, r.Time, r.RMANumber, pg.NullIfEmpty(r.DestinationDevice)); err != nil {
 			return err
 		}
-		touched[c.Op.DeviceID] = true
+		touched[c.Device] = true
 	}
 	var bump []string
 	for id := range touched {

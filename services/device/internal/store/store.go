@@ -14,10 +14,16 @@ import (
 )
 
 // Store implements app.Store.
-type Store struct{ pool *pgxpool.Pool }
+type Store struct {
+	pool *pgxpool.Pool
+	// changes bounds the device changes in flight (see ChangeDevices).
+	changes chan struct{}
+}
 
 // New returns a store over pool (search path: the device schema).
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, changes: make(chan struct{}, max(1, pool.Config().MaxConns/2))}
+}
 
 // CreateDevice stores a device, or returns the one created earlier under the same
 // request ID.
@@ -39,7 +45,7 @@ func (s *Store) CreateDevice(ctx context.Context, tenant string, d app.Device) (
 // GetDevice reads a device with its mapped seats summed per line item.
 func (s *Store) GetDevice(ctx context.Context, tenant, id string) (app.Device, error) {
 	var d app.Device
-	err := s.pool.QueryRow(ctx, `SELECT id, account_id, display_name, host_id, device_type, coalesce(request_id, ''), created_at
+	err := s.pool.QueryRow(ctx, `SELECT id, coalesce(account_id, ''), display_name, host_id, device_type, coalesce(request_id, ''), created_at
 		FROM devices WHERE tenant_id = $1 AND id = $2`, tenant, id).
 		Scan(&d.ID, &d.AccountID, &d.DisplayName, &d.HostID, &d.Type, &d.RequestID, &d.CreateTime)
 	if errors.Is(err, pgx.ErrNoRows) {
