@@ -61,7 +61,7 @@ func New(d Deps) *Service {
 		Accounts:     neighbours.Accounts{Client: accountpb.NewAccountServiceClient(d.Accounts)},
 		Seats:        ledger,
 		Rules:        clients.NewHostRules(licensepb.NewLicenseServiceClient(d.License)),
-		Entitlements: clients.Entitlements{Ent: entitlementpb.NewEntitlementServiceClient(d.Entitlement)},
+		Entitlements: clients.NewEntitlements(entitlementpb.NewEntitlementServiceClient(d.Entitlement)),
 	})
 	return &Service{api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), ledger: ledger}
 }

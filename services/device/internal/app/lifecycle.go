@@ -5,9 +5,9 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
-	"google.golang.org/grpc/codes"
 
 	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
@@ -64,6 +64,12 @@ func (c *claimsOf) settle(err error) {
 // own with zero seats, a partial one is replaced by a row holding what stays. Seats
 // of the line items the named one superseded count as its own. Owners give back any
 // mapping; other accounts only their own.
+//
+// The replacing claims are reserved before the device's lock is taken, and the
+// transaction stores the change only if the rows it planned from are still live: a
+// reservation may be replaced by one claim at a time, so two racing give-backs of
+// one mapping cannot both reserve, and the loser plans again from the rows as they
+// are then.
 func (a *App) UnmapLineItem(ctx context.Context, deviceID, activationID string, count int64, requestID string) (Device, error) {
 	var v errs.Violations
 	v.Require("device", deviceID)
@@ -78,74 +84,124 @@ func (a *App) UnmapLineItem(ctx context.Context, deviceID, activationID string, 
 		return d, err
 	}
 	tenant := authz.MustTenant(ctx)
-	p := principal(ctx)
-	chain := []string{activationID}
-	if li, err := a.ent.LineItem(ctx, activationID); err == nil {
-		chain = append(chain, li.SupersededIDs...)
-	} else if errs.Code(err) != codes.NotFound {
-		return Device{}, err
-	}
 	requestID = orNew(requestID)
-	cl := &claimsOf{a: a, ctx: ctx, tenant: tenant}
-	err := a.store.ChangeDevices(ctx, tenant, []string{deviceID}, requestID, op, func(locked map[string]LockedDevice, live []Held) (Change, error) {
-		d := locked[deviceID]
-		if d.Status == StatusReturned {
-			return Change{}, errReturned(deviceID)
+	var err error
+	for attempt := range maxUnmapAttempts {
+		err = a.unmapOnce(ctx, tenant, deviceID, activationID, count, requestID, op, attempt)
+		if !errors.Is(err, errPlanStale) {
+			break
 		}
-		owner := ownsDevice(p, Device{AccountID: d.AccountID})
-		var rows []Held
-		var held int64
-		for _, h := range live {
-			if slices.Contains(chain, h.ActivationID) && (owner || authz.CanActFor(p, h.AccountID)) {
-				rows, held = append(rows, h), held+h.Quantity
-			}
-		}
-		if !owner && len(rows) == 0 && !slices.ContainsFunc(live, func(h Held) bool { return authz.CanActFor(p, h.AccountID) }) {
-			return Change{}, errs.NotFound("device", deviceID)
-		}
-		if held == 0 {
-			return Change{}, errs.Invalid("line_item", "the device holds no seats of line item %s that you may give back", activationID)
-		}
-		if count > held {
-			return Change{}, errs.Invalid("quantity", "the device holds %d seats of line item %s; give back at most that", held, activationID)
-		}
-		// Newest first: what was mapped last goes back first.
-		slices.SortStableFunc(rows, func(x, y Held) int { return y.CreateTime.Compare(x.CreateTime) })
-		c := Change{Device: deviceID}
-		left := count
-		for _, h := range rows {
-			if left == 0 {
-				break
-			}
-			give := min(left, h.Quantity)
-			left -= give
-			keep := h.Quantity - give
-			id, err := cl.replace(h, requestID+"/unmap/"+h.ClaimID.String(), keep)
-			if err != nil {
-				return Change{}, err
-			}
-			c.Commit = append(c.Commit, id)
-			if keep == 0 {
-				c.End = append(c.End, Ended{ID: h.ID, Reason: EndUnmapped})
-			} else {
-				c.End = append(c.End, Ended{ID: h.ID, Reason: EndReplaced})
-				c.Add = append(c.Add, NewMapping{DeviceID: deviceID, Mapping: successorRow(h.Mapping, id, keep, requestID)})
-			}
-			c.Events = append(c.Events, DeviceEvent{"device", "line_item_unmapped", &eventspb.DeviceLineItemUnmapped{
-				DeviceId: deviceID, ActivationId: h.ActivationID, Quantity: give, Reason: EndUnmapped, RequestId: requestID,
-			}})
-		}
-		return c, nil
-	})
-	cl.settle(err)
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
 	if errors.Is(err, ErrReplayed) {
 		d, _, rerr := a.replay(ctx, requestID, op)
 		return d, rerr
+	}
+	if errors.Is(err, errPlanStale) {
+		return Device{}, errs.Aborted("MAPPING_BUSY", "the device's mappings kept changing; retry")
 	}
 	if err != nil {
 		return Device{}, err
 	}
 	return a.present(ctx, deviceID)
+}
+
+// maxUnmapAttempts bounds the plans of one give-back racing others on one mapping.
+const maxUnmapAttempts = 8
+
+var errPlanStale = errors.New("the mappings changed since they were read")
+
+// inChain reports whether seats held of h's line item count as activationID's: the
+// same line item, or one that activationID's chain superseded.
+func (a *App) inChain(ctx context.Context, h Held, activationID string) (bool, error) {
+	if h.ActivationID == activationID {
+		return true, nil
+	}
+	newest, err := a.ent.Successors(ctx, h.AccountID)
+	return newest[h.ActivationID] == activationID, err
+}
+
+func (a *App) unmapOnce(ctx context.Context, tenant, deviceID, activationID string, count int64, requestID string, op Operation, attempt int) error {
+	p := principal(ctx)
+	state, live, err := a.store.LiveMappings(ctx, tenant, deviceID)
+	if err != nil {
+		return err
+	}
+	raw := Device{ID: deviceID, AccountID: state.AccountID, Status: state.Status}
+	for _, h := range live {
+		raw.Mappings = append(raw.Mappings, h.Mapping)
+	}
+	owner := ownsDevice(p, raw)
+	var rows []Held
+	var held int64
+	mine := false
+	for _, h := range live {
+		ok, err := a.inChain(ctx, h, activationID)
+		if err != nil {
+			return err
+		}
+		allowed := owner || authz.CanActFor(p, h.AccountID)
+		mine = mine || allowed
+		if ok && allowed {
+			rows, held = append(rows, h), held+h.Quantity
+		}
+	}
+	if !owner && !mine && !ScopeOf(p).Sees(raw) {
+		return errs.NotFound("device", deviceID)
+	}
+	if state.Status == StatusReturned {
+		return errReturned(deviceID)
+	}
+	if held == 0 {
+		return errs.Invalid("line_item", "the device holds no seats of line item %s that you may give back", activationID)
+	}
+	if count > held {
+		return errs.Invalid("quantity", "the device holds %d seats of line item %s; give back at most that", held, activationID)
+	}
+	// Newest first: what was mapped last goes back first.
+	slices.SortStableFunc(rows, func(x, y Held) int { return y.CreateTime.Compare(x.CreateTime) })
+	cl := &claimsOf{a: a, ctx: ctx, tenant: tenant}
+	c := Change{Device: deviceID}
+	left := count
+	for _, h := range rows {
+		if left == 0 {
+			break
+		}
+		give := min(left, h.Quantity)
+		left -= give
+		keep := h.Quantity - give
+		id, err := cl.replace(h, requestID+"/unmap/"+strconv.Itoa(attempt)+"/"+h.ClaimID.String(), keep)
+		if err != nil {
+			cl.settle(err)
+			if errs.Reason(err) == "RESERVATION_NOT_REPLACEABLE" {
+				return errPlanStale // another give-back of this mapping is under way
+			}
+			return err
+		}
+		c.Commit = append(c.Commit, id)
+		if keep == 0 {
+			c.End = append(c.End, Ended{ID: h.ID, Reason: EndUnmapped})
+		} else {
+			c.End = append(c.End, Ended{ID: h.ID, Reason: EndReplaced})
+			c.Add = append(c.Add, NewMapping{DeviceID: deviceID, Mapping: successorRow(h.Mapping, id, keep, requestID)})
+		}
+		c.Events = append(c.Events, DeviceEvent{"device", "line_item_unmapped", &eventspb.DeviceLineItemUnmapped{
+			DeviceId: deviceID, ActivationId: h.ActivationID, Quantity: give, Reason: EndUnmapped, RequestId: requestID,
+		}})
+	}
+	err = a.store.ChangeDevices(ctx, tenant, []string{deviceID}, requestID, op, func(locked map[string]LockedDevice, now []Held) (Change, error) {
+		if locked[deviceID].Status == StatusReturned {
+			return Change{}, errReturned(deviceID)
+		}
+		for _, e := range c.End {
+			if !slices.ContainsFunc(now, func(h Held) bool { return h.ID == e.ID }) {
+				return Change{}, errPlanStale
+			}
+		}
+		return c, nil
+	})
+	cl.settle(err)
+	return err
 }
 
 // successorRow is the row that holds what stays of m under claim id.
@@ -201,7 +257,12 @@ func (a *App) ReturnDevice(ctx context.Context, deviceID, destination, rmaNumber
 	}
 	requestID = orNew(requestID)
 	cl := &claimsOf{a: a, ctx: ctx, tenant: tenant}
-	err := a.store.ChangeDevices(ctx, tenant, locks, requestID, op, func(locked map[string]LockedDevice, live []Held) (Change, error) {
+	release, err := a.store.Reserving(ctx)
+	if err != nil {
+		return Device{}, err
+	}
+	defer release()
+	err = a.store.ChangeDevices(ctx, tenant, locks, requestID, op, func(locked map[string]LockedDevice, live []Held) (Change, error) {
 		if locked[deviceID].Status == StatusReturned {
 			return Change{}, errReturned(deviceID)
 		}
@@ -305,7 +366,12 @@ func (a *App) MoveDevice(ctx context.Context, deviceID, toAccount string, pool b
 		return Device{}, errs.Invalid("to_account", "account %q does not exist", toAccount)
 	}
 	requestID = orNew(requestID)
-	err := a.store.ChangeDevices(ctx, tenant, []string{deviceID}, requestID, op, func(locked map[string]LockedDevice, live []Held) (Change, error) {
+	release, err := a.store.Reserving(ctx)
+	if err != nil {
+		return Device{}, err
+	}
+	defer release()
+	err = a.store.ChangeDevices(ctx, tenant, []string{deviceID}, requestID, op, func(locked map[string]LockedDevice, live []Held) (Change, error) {
 		d := locked[deviceID]
 		if d.Status == StatusReturned {
 			return Change{}, errReturned(deviceID)

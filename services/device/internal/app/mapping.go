@@ -43,9 +43,9 @@ type LineItem struct {
 // Entitlements is what the use cases need of the entitlement service.
 type Entitlements interface {
 	LineItem(ctx context.Context, activationID string) (LineItem, error)
-	// Successors maps each of activationIDs that a line item of the account
-	// superseded to the newest line item of its chain.
-	Successors(ctx context.Context, accountID string, activationIDs []string) (map[string]string, error)
+	// Successors maps every line item of the account that an upgrade, upsell or
+	// renewal superseded to the newest line item of its chain.
+	Successors(ctx context.Context, accountID string) (map[string]string, error)
 	// MoveSeats moves seats a confirmed reservation holds to a line item of another
 	// account, held afterwards under next (idempotent by next); it returns that line
 	// item's activation ID.
@@ -114,9 +114,9 @@ type Change struct {
 	// Device is the device whose owner or status changes.
 	Device string
 	End    []Ended
-	Add       []NewMapping
-	Commit    []uuid.UUID
-	Adopt     []seats.Claim
+	Add    []NewMapping
+	Commit []uuid.UUID
+	Adopt  []seats.Claim
 	// Owner, when set, becomes the account of Device.
 	Owner *string
 	// Return, when set, marks Device returned.
@@ -146,6 +146,12 @@ type MappingStore interface {
 	// ErrReplayed, before plan runs, when the request ID was stored already.
 	ChangeDevices(ctx context.Context, tenant string, deviceIDs []string, requestID string, op Operation,
 		plan func(locked map[string]LockedDevice, live []Held) (Change, error)) error
+	// LiveMappings reads a device's owner, status and live mappings without
+	// locking it.
+	LiveMappings(ctx context.Context, tenant, deviceID string) (LockedDevice, []Held, error)
+	// Reserving bounds the changes whose plan reserves seats while it holds the
+	// devices' locks (each holds a connection and needs another): release when done.
+	Reserving(ctx context.Context) (release func(), err error)
 	// ExpiredOverrides lists live mappings of every tenant whose override expired
 	// by now.
 	ExpiredOverrides(ctx context.Context, now time.Time, limit int) ([]ExpiredOverride, error)
@@ -252,20 +258,17 @@ func principal(ctx context.Context) *commonpb.Principal {
 // consumed on the line item they were taken from, SPEC ENT-4, DEV-6). Masked
 // mappings are left as they are.
 func (a *App) NewestOfChains(ctx context.Context, d Device) (Device, error) {
-	byAccount := map[string][]string{}
-	for _, m := range d.Mappings {
-		if !m.Masked && m.AccountID != "" {
-			byAccount[m.AccountID] = append(byAccount[m.AccountID], m.ActivationID)
-		}
-	}
 	newest := map[string]string{}
-	for account, held := range byAccount {
-		got, err := a.ent.Successors(ctx, account, held)
+	for _, m := range d.Mappings {
+		if m.Masked || m.AccountID == "" {
+			continue
+		}
+		got, err := a.ent.Successors(ctx, m.AccountID)
 		if err != nil {
 			return Device{}, err
 		}
-		for old, n := range got {
-			newest[old] = n
+		if n, ok := got[m.ActivationID]; ok {
+			newest[m.ActivationID] = n
 		}
 	}
 	if len(newest) == 0 {
@@ -338,13 +341,19 @@ func (a *App) MapLineItems(ctx context.Context, deviceID string, items []MapItem
 	if err := a.mayMapTo(p, dev, skip); err != nil {
 		return Device{}, err
 	}
-	lis, err := a.checkItems(ctx, p, dev, items, skip)
+	lis, short, err := a.checkItems(ctx, p, dev, items, skip)
 	if err != nil {
 		return Device{}, err
 	}
-	if validateOnly {
+	if validateOnly || (short.Err() != nil && requestID == "") {
+		if err := short.Err(); err != nil {
+			return Device{}, err
+		}
 		return a.present(ctx, deviceID)
 	}
+	// Too few seats left may be this request's own, taken by a twin in flight: the
+	// claims below are the twin's too and the ledger answers them as held; a new
+	// request is refused there and then told what each entry lacks.
 	if requestID == "" {
 		requestID = ids.New("REQ", 4)
 	}
@@ -372,6 +381,12 @@ func (a *App) MapLineItems(ctx context.Context, deviceID string, items []MapItem
 	}
 	if refused != nil {
 		abort()
+		if d, done, rerr := a.replay(ctx, requestID, op); done || rerr != nil {
+			return d, rerr
+		}
+		if err := short.Err(); err != nil {
+			return Device{}, err
+		}
 		return Device{}, refused
 	}
 	change := func(locked map[string]LockedDevice, _ []Held) (Change, error) {
@@ -468,8 +483,9 @@ func (a *App) mayMapTo(p *commonpb.Principal, d Device, skip bool) error {
 // checkItems reads every entry's line item and reports every failure on its entry:
 // unknown, not deployed, obsolete, cancelled or expired line items, too few seats,
 // the account check, channel partners' rules and the expiry override.
-func (a *App) checkItems(ctx context.Context, p *commonpb.Principal, d Device, items []MapItem, skip bool) ([]LineItem, error) {
-	var v errs.Violations
+// Too few seats are reported apart (short), for the caller to decide.
+func (a *App) checkItems(ctx context.Context, p *commonpb.Principal, d Device, items []MapItem, skip bool) ([]LineItem, errs.Violations, error) {
+	var v, short errs.Violations
 	now := a.now()
 	partner := p.GetPartner() && !p.GetTenantWide()
 	lis := make([]LineItem, len(items))
@@ -493,7 +509,7 @@ func (a *App) checkItems(ctx context.Context, p *commonpb.Principal, d Device, i
 			AccountID: li.AccountID, EntitlementID: li.EntitlementID, ActivationID: li.ActivationID, ProductLineID: li.ProductLineID,
 		})
 		if err != nil && errs.Code(err) != codes.NotFound {
-			return nil, err
+			return nil, short, err
 		}
 		if !visible {
 			v.Add(name, "line item %q does not exist", it.ActivationID)
@@ -517,9 +533,17 @@ func (a *App) checkItems(ctx context.Context, p *commonpb.Principal, d Device, i
 			v.Add(name, "line item %s belongs to another account than the device's owner", li.ActivationID)
 		}
 		if it.Quantity > li.Available && !li.OverdraftAllowed {
-			v.Add(field+"quantity", "line item %s has %d seats available, %d requested", li.ActivationID, max(li.Available, 0), it.Quantity)
+			short.Add(field+"quantity", "line item %s has %d seats available, %d requested", li.ActivationID, max(li.Available, 0), it.Quantity)
 		}
 		checkOverride(&v, field+"expire_time", li, it.ExpireAt, now)
 	}
-	return lis, v.Err()
+	if err := v.Err(); err != nil {
+		// Every failure at once, the shortages too.
+		e, _ := errs.As(err)
+		if se, ok := errs.As(short.Err()); ok {
+			e.Violations = append(e.Violations, se.Violations...)
+		}
+		return nil, short, e
+	}
+	return lis, short, nil
 }

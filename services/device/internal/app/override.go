@@ -118,7 +118,12 @@ func (a *App) expireOverride(ctx context.Context, o ExpiredOverride, now time.Ti
 func (a *App) giveBack(ctx context.Context, o ExpiredOverride, now time.Time, claimID uuid.UUID, requestID string) (bool, uuid.UUID, error) {
 	done := false
 	began := false
-	err := a.store.ChangeDevices(ctx, o.TenantID, []string{o.DeviceID}, "", Operation{}, func(_ map[string]LockedDevice, live []Held) (Change, error) {
+	release, err := a.store.Reserving(ctx)
+	if err != nil {
+		return false, claimID, err
+	}
+	defer release()
+	err = a.store.ChangeDevices(ctx, o.TenantID, []string{o.DeviceID}, "", Operation{}, func(_ map[string]LockedDevice, live []Held) (Change, error) {
 		for _, h := range live {
 			if h.ID != o.ID || h.ExpireAt.IsZero() || h.ExpireAt.After(now) {
 				continue

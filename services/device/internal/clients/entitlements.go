@@ -3,17 +3,31 @@ package clients
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/ttlcache"
 
 	entitlementpb "github.com/tessera-dev/tessera/gen/tessera/entitlement/v1"
 	"github.com/tessera-dev/tessera/services/device/internal/app"
 )
 
 // Entitlements answers app.Entitlements from the entitlement service. Line items are
-// read fresh on every call: seats and dates change under mappings.
+// read fresh on every call: seats and dates change under mappings. An account's
+// upgrade chains are reused for chainTTL: they change only when an upgrade, upsell
+// or renewal is sold, and only what device reads show depends on them.
 type Entitlements struct {
-	Ent entitlementpb.EntitlementServiceClient
+	Ent    entitlementpb.EntitlementServiceClient
+	chains *ttlcache.Cache[string, map[string]string]
+}
+
+const chainTTL = 5 * time.Second
+
+// NewEntitlements returns the adapter over the entitlement service's client.
+func NewEntitlements(c entitlementpb.EntitlementServiceClient) Entitlements {
+	return Entitlements{Ent: c, chains: ttlcache.New[string, map[string]string](chainTTL)}
 }
 
 // LineItem reads a line item.
@@ -53,12 +67,14 @@ func lineItemOf(li *entitlementpb.LineItem) app.LineItem {
 	return out
 }
 
-// Successors maps each of the activation IDs that an upgrade, upsell or renewal of
-// the account superseded to the newest line item of its chain.
-func (e Entitlements) Successors(ctx context.Context, accountID string, activationIDs []string) (map[string]string, error) {
-	want := map[string]bool{}
-	for _, id := range activationIDs {
-		want[id] = true
+// Successors maps every line item of the account that an upgrade, upsell or renewal
+// superseded to the newest line item of its chain.
+func (e Entitlements) Successors(ctx context.Context, accountID string) (map[string]string, error) {
+	key := authz.MustTenant(ctx) + "/" + accountID
+	if e.chains != nil {
+		if m, ok := e.chains.Get(key); ok {
+			return m, nil
+		}
 	}
 	out := map[string]string{}
 	token := ""
@@ -71,15 +87,17 @@ func (e Entitlements) Successors(ctx context.Context, accountID string, activati
 		}
 		for _, li := range r.GetLineItems() {
 			for _, old := range li.GetSupersededActivationIds() {
-				if want[old] {
-					out[old] = li.GetActivationId()
-				}
+				out[old] = li.GetActivationId()
 			}
 		}
 		if token = r.GetNextPageToken(); token == "" {
-			return out, nil
+			break
 		}
 	}
+	if e.chains != nil {
+		e.chains.Put(key, out)
+	}
+	return out, nil
 }
 
 // MoveSeats moves seats a confirmed reservation holds to another account's line

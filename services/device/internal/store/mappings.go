@@ -63,15 +63,6 @@ func (s *Store) ChangeDevices(ctx context.Context, tenant string, deviceIDs []st
 	ids := slices.Clone(deviceIDs)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	// A change holds its transaction's connection while plan reserves seats through
-	// the ledger, which needs a connection of its own: at most half the pool's
-	// connections are held that way, so the ledger always finds one.
-	select {
-	case s.changes <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-s.changes }()
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if requestID != "" && op.Kind != "" {
 			// First: a concurrent call with the request ID waits here for this one,
@@ -121,6 +112,38 @@ func (s *Store) ChangeDevices(ctx context.Context, tenant string, deviceIDs []st
 		}
 		return apply(ctx, tx, tenant, live, c)
 	})
+}
+
+// Reserving implements app.MappingStore: a change whose plan reserves seats holds
+// its transaction's connection while the ledger needs one of its own, so at most
+// half the pool's connections are held that way and the ledger always finds one.
+func (s *Store) Reserving(ctx context.Context) (func(), error) {
+	select {
+	case s.changes <- struct{}{}:
+		return func() { <-s.changes }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// LiveMappings implements app.MappingStore.
+func (s *Store) LiveMappings(ctx context.Context, tenant, deviceID string) (app.LockedDevice, []app.Held, error) {
+	d := app.LockedDevice{ID: deviceID}
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(account_id, ''), status, sequence FROM devices WHERE tenant_id = $1 AND id = $2`, tenant, deviceID).
+		Scan(&d.AccountID, &d.Status, &d.Sequence)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, nil, errs.NotFound("device", deviceID)
+	}
+	if err != nil {
+		return d, nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+liveCols+` FROM device_line_items m JOIN seat_claims c ON c.id = m.claim_id
+		WHERE m.tenant_id = $1 AND m.device_id = $2 AND m.ended_at IS NULL ORDER BY m.created_at, m.id`, tenant, deviceID)
+	if err != nil {
+		return d, nil, err
+	}
+	live, err := pgx.CollectRows(rows, scanHeld)
+	return d, live, err
 }
 
 func empty(c app.Change) bool {
