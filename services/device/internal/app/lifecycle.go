@@ -79,7 +79,7 @@ func (a *App) UnmapLineItem(ctx context.Context, deviceID, activationID string, 
 	if err := v.Err(); err != nil {
 		return Device{}, err
 	}
-	op := Operation{Kind: OpUnmap, DeviceID: deviceID, Fingerprint: activationID + "|" + strconv.FormatInt(count, 10)}
+	op := Operation{Kind: OpUnmap, DeviceID: deviceID, Fingerprint: strconv.Quote(activationID) + "|" + strconv.FormatInt(count, 10)}
 	if d, done, err := a.replay(ctx, requestID, op); done || err != nil {
 		return d, err
 	}
@@ -234,7 +234,7 @@ func (a *App) ReturnDevice(ctx context.Context, deviceID, destination, rmaNumber
 	if err := v.Err(); err != nil {
 		return Device{}, err
 	}
-	op := Operation{Kind: OpReturn, DeviceID: deviceID, Fingerprint: destination + "|" + rmaNumber}
+	op := Operation{Kind: OpReturn, DeviceID: deviceID, Fingerprint: strconv.Quote(destination) + "|" + strconv.Quote(rmaNumber)}
 	if d, done, err := a.replay(ctx, requestID, op); done || err != nil {
 		return d, err
 	}
@@ -347,7 +347,7 @@ func (a *App) MoveDevice(ctx context.Context, deviceID, toAccount string, pool b
 	if err := v.Err(); err != nil {
 		return Device{}, err
 	}
-	op := Operation{Kind: OpMove, DeviceID: deviceID, Fingerprint: toAccount + "|" + strconv.FormatBool(pool)}
+	op := Operation{Kind: OpMove, DeviceID: deviceID, Fingerprint: strconv.Quote(toAccount) + "|" + strconv.FormatBool(pool)}
 	if d, done, err := a.replay(ctx, requestID, op); done || err != nil {
 		return d, err
 	}

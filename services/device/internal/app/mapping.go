@@ -206,7 +206,8 @@ func mapFingerprint(items []MapItem) string {
 		if !it.ExpireAt.IsZero() {
 			exp = strconv.FormatInt(it.ExpireAt.UnixMicro(), 10)
 		}
-		parts[i] = it.ActivationID + "|" + strconv.FormatInt(it.Quantity, 10) + "|" + exp
+		// Quoted: an activation ID may hold any separator.
+		parts[i] = strconv.Quote(it.ActivationID) + "|" + strconv.FormatInt(it.Quantity, 10) + "|" + exp
 	}
 	return strings.Join(parts, ";")
 }
