@@ -330,7 +330,7 @@ func TestMapManyReportsEveryFailure_DEV6(t *testing.T) {
 	require.ElementsMatch(t, []string{"items[3].line_item", "items[4].activation_id", "items[4].quantity", "items[5].line_item"}, violationFields(err),
 		"the request's shape first: duplicates and quantity bounds")
 
-	req.Items = req.Items[:3]
+	req.Items = req.GetItems()[:3]
 	req.Items = append(req.Items, &devicepb.LineItemMapping{LineItem: "lineItems/" + acctItem(t, w, acct), Quantity: 1, ExpireTime: timestamppb.New(time.Now().Add(-time.Hour))})
 	_, err = w.dev.MapLineItems(ctx, req)
 	require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
