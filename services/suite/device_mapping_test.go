@@ -641,3 +641,44 @@ func TestMappingPermissionsAndTenants_DEV6(t *testing.T) {
 	_, st, _ := w.row(t, d)
 	require.Equal(t, "active", st)
 }
+
+// DEV-6: seats held of a line item that an upgrade superseded show under the newest
+// line item of the chain, summed with its own, and giving back by the newest line
+// item's name gives them back too.
+func TestUpgradeChainShowsNewest_DEV6(t *testing.T) {
+	w := newSeatWorld(t, "chain")
+	acct := w.account(t, "Chain")
+	cat := entitlementpb.NewCatalogServiceClient(w.env.Dial(t, "entitlement"))
+	product := func(version string, upgradeTo ...string) string {
+		p, err := cat.CreateProduct(w.producer, &entitlementpb.CreateProductRequest{Product: &entitlementpb.Product{
+			DisplayName: "Chained " + version, Version: version, LicenseTechnology: entitlementpb.LicenseTechnology_LICENSE_TECHNOLOGY_CERTIFICATE,
+			Features: []*entitlementpb.Feature{{Name: "f", Version: version}}, LicenseModels: []string{w.model}, UpgradeTo: upgradeTo,
+		}})
+		require.NoError(t, err)
+		return p.GetName()
+	}
+	v2 := product("2.0")
+	v1 := product("1.0", v2)
+	old := w.lineItem(t, acct, 5, func(l *entitlementpb.OrderLine) { l.Product = v1 })
+	d := w.device(t, acct)
+	ctx := w.customer(t, acct)
+	_, err := w.mapOne(ctx, d, old, 2, "")
+	require.NoError(t, err)
+	up := w.lineItem(t, acct, 5, func(l *entitlementpb.OrderLine) {
+		l.Product, l.Type, l.Supersedes = v2, entitlementpb.LineItemType_LINE_ITEM_TYPE_UPGRADE, old
+	})
+	time.Sleep(6 * time.Second) // an account's chains are reused for 5 s
+	got, err := w.mapOne(ctx, d, up, 1, "")
+	require.NoError(t, err)
+	require.Len(t, got.GetLineItems(), 1, "%v", got.GetLineItems())
+	require.Equal(t, "lineItems/"+up, got.GetLineItems()[0].GetLineItem())
+	require.EqualValues(t, 3, got.GetLineItems()[0].GetQuantity())
+
+	before := w.available(t, old)
+	_, err = w.unmap(ctx, d, up, 3, "")
+	require.NoError(t, err)
+	require.Zero(t, w.held(t, d, old))
+	require.Zero(t, w.held(t, d, up))
+	require.EqualValues(t, before+2, w.available(t, old), "the superseded line item's seats went back to it")
+	require.EqualValues(t, 5, w.available(t, up))
+}

@@ -3,11 +3,16 @@ package app
 import (
 	"context"
 	"errors"
+	"hash/fnv"
+	"math/rand/v2"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	commonpb "github.com/tessera-dev/tessera/gen/tessera/common/v1"
 	eventspb "github.com/tessera-dev/tessera/gen/tessera/events/v1"
@@ -51,9 +56,11 @@ func (c *claimsOf) settle(err error) {
 		}
 		return
 	}
-	if errors.Is(err, ErrReplayed) || errors.Is(err, seats.ErrClaimReleased) {
-		return // the claims are another call's, or settled already
+	if errors.Is(err, seats.ErrClaimReleased) {
+		return // settled already
 	}
+	// A replayed request was stored by a twin before this call failed: claims they
+	// share are committed, and the release below leaves committed claims alone.
 	for _, id := range c.begun {
 		c.a.seats.Abort(c.ctx, c.tenant, id)
 	}
@@ -85,13 +92,18 @@ func (a *App) UnmapLineItem(ctx context.Context, deviceID, activationID string, 
 	}
 	tenant := authz.MustTenant(ctx)
 	requestID = orNew(requestID)
+	// Give-backs of one device in this process take turns (across processes they
+	// retry): racing ones would mostly refuse each other.
+	stripe := &unmapStripes[stripeOf(tenant+"/"+deviceID)]
+	stripe.Lock()
+	defer stripe.Unlock()
 	var err error
 	for attempt := range maxUnmapAttempts {
 		err = a.unmapOnce(ctx, tenant, deviceID, activationID, count, requestID, op, attempt)
 		if !errors.Is(err, errPlanStale) {
 			break
 		}
-		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+		time.Sleep(time.Duration(attempt+1)*5*time.Millisecond + time.Duration(rand.IntN(5))*time.Millisecond)
 	}
 	if errors.Is(err, ErrReplayed) {
 		d, _, rerr := a.replay(ctx, requestID, op)
@@ -107,21 +119,51 @@ func (a *App) UnmapLineItem(ctx context.Context, deviceID, activationID string, 
 }
 
 // maxUnmapAttempts bounds the plans of one give-back racing others on one mapping.
-const maxUnmapAttempts = 8
+const maxUnmapAttempts = 12
+
+// unmapStripes serialize the give-backs of a device within the process.
+var unmapStripes [256]sync.Mutex
+
+func stripeOf(key string) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	return h.Sum32() % uint32(len(unmapStripes))
+}
 
 var errPlanStale = errors.New("the mappings changed since they were read")
 
-// inChain reports whether seats held of h's line item count as activationID's: the
-// same line item, or one that activationID's chain superseded.
-func (a *App) inChain(ctx context.Context, h Held, activationID string) (bool, error) {
-	if h.ActivationID == activationID {
-		return true, nil
+// chainOf is the line item and those its chain superseded (read fresh: what an
+// unmap gives back must not depend on a cached view).
+func (a *App) chainOf(ctx context.Context, activationID string) ([]string, error) {
+	chain := []string{activationID}
+	for id := activationID; len(chain) <= maxChain; {
+		li, err := a.ent.LineItem(ctx, id)
+		if errs.IsKind(err, errs.KindNotFound) || status.Code(err) == codes.NotFound {
+			return chain, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if li.Supersedes == "" || slices.Contains(chain, li.Supersedes) {
+			return chain, nil
+		}
+		id = li.Supersedes
+		chain = append(chain, id)
 	}
-	newest, err := a.ent.Successors(ctx, h.AccountID)
-	return newest[h.ActivationID] == activationID, err
+	return chain, nil
 }
 
+// maxChain bounds the upgrades, upsells and renewals one chain is followed through.
+const maxChain = 100
+
 func (a *App) unmapOnce(ctx context.Context, tenant, deviceID, activationID string, count int64, requestID string, op Operation, attempt int) error {
+	// A twin may have stored this request while this call waited its turn.
+	if _, done, err := a.store.Operation(ctx, tenant, requestID); err != nil || done {
+		if done {
+			return ErrReplayed
+		}
+		return err
+	}
 	p := principal(ctx)
 	state, live, err := a.store.LiveMappings(ctx, tenant, deviceID)
 	if err != nil {
@@ -132,14 +174,15 @@ func (a *App) unmapOnce(ctx context.Context, tenant, deviceID, activationID stri
 		raw.Mappings = append(raw.Mappings, h.Mapping)
 	}
 	owner := ownsDevice(p, raw)
+	chain, err := a.chainOf(ctx, activationID)
+	if err != nil {
+		return err
+	}
 	var rows []Held
 	var held int64
 	mine := false
 	for _, h := range live {
-		ok, err := a.inChain(ctx, h, activationID)
-		if err != nil {
-			return err
-		}
+		ok := slices.Contains(chain, h.ActivationID)
 		allowed := owner || authz.CanActFor(p, h.AccountID)
 		mine = mine || allowed
 		if ok && allowed {
@@ -173,7 +216,7 @@ func (a *App) unmapOnce(ctx context.Context, tenant, deviceID, activationID stri
 		id, err := cl.replace(h, requestID+"/unmap/"+strconv.Itoa(attempt)+"/"+h.ClaimID.String(), keep)
 		if err != nil {
 			cl.settle(err)
-			if errs.Reason(err) == "RESERVATION_NOT_REPLACEABLE" {
+			if errs.Reason(err) == "RESERVATION_NOT_REPLACEABLE" || errors.Is(err, seats.ErrClaimReleased) {
 				return errPlanStale // another give-back of this mapping is under way
 			}
 			return err

@@ -426,8 +426,9 @@ func (a *App) MapLineItems(ctx context.Context, deviceID string, items []MapItem
 	}
 	if err := a.store.ChangeDevices(ctx, tenant, []string{deviceID}, requestID, op, change); err != nil {
 		if errors.Is(err, ErrReplayed) {
-			// A concurrent call with this request ID stored it first, with these
-			// claims: they are in use.
+			// A twin with this request ID stored it first: the claims they share
+			// are committed (the release leaves them alone), others go back.
+			abort()
 			d, _, rerr := a.replay(ctx, requestID, op)
 			return d, rerr
 		}
