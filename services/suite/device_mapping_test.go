@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -679,6 +681,39 @@ func TestUpgradeChainShowsNewest_DEV6(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, w.held(t, d, old))
 	require.Zero(t, w.held(t, d, up))
-	require.EqualValues(t, before+2, w.available(t, old), "the superseded line item's seats went back to it")
+	require.Equal(t, before+2, w.available(t, old), "the superseded line item's seats went back to it")
 	require.EqualValues(t, 5, w.available(t, up))
+}
+
+// Over REST: a bad mapping is a 400 naming every entry at fault and takes nothing;
+// the fixed request maps, and an unmap and a return answer with the device.
+func TestMappingOverREST_DEV6(t *testing.T) {
+	env := suitetest.Start(t)
+	_, admin, lineIDs := batchWorld(t, env)
+	d := admin.ok("POST", "/v1/devices", map[string]any{"device": map[string]any{
+		"account": "accounts/ACME", "display_name": "Rest box", "type": "DEVICE_TYPE_STANDALONE",
+	}})
+	name := d["name"].(string)
+	li := lineIDs["SO-B/2"] // 5 seats
+	e := admin.refused(http.StatusBadRequest, "POST", "/v1/"+name+":mapLineItems", map[string]any{"items": []any{
+		map[string]any{"line_item": "lineItems/" + li, "quantity": 0},
+		map[string]any{"line_item": "lineItems/NOPE", "quantity": 1},
+		map[string]any{"activation_id": li, "quantity": 9},
+	}})
+	require.ElementsMatch(t, []string{"items[0].quantity", "items[2].activation_id"}, fieldViolations(e))
+	e = admin.refused(http.StatusBadRequest, "POST", "/v1/"+name+":mapLineItems", map[string]any{"items": []any{
+		map[string]any{"line_item": "lineItems/NOPE", "quantity": 1},
+		map[string]any{"activation_id": li, "quantity": 9},
+	}})
+	require.ElementsMatch(t, []string{"items[0].line_item", "items[1].quantity"}, fieldViolations(e))
+	got := admin.ok("POST", "/v1/"+name+":mapLineItems", map[string]any{"request_id": "rest-1", "items": []any{
+		map[string]any{"activation_id": li, "quantity": 4},
+	}})
+	lines := got["device"].(map[string]any)["line_items"].([]any)
+	require.Len(t, lines, 1)
+	require.EqualValues(t, 4, num(lines[0].(map[string]any)["quantity"]))
+	got = admin.ok("POST", "/v1/"+name+":unmapLineItem", map[string]any{"line_item": "lineItems/" + li, "quantity": 1})
+	require.EqualValues(t, 3, num(got["line_items"].([]any)[0].(map[string]any)["quantity"]))
+	admin.ok("POST", "/v1/"+name+":return", map[string]any{"rma_number": "RMA-REST"})
+	admin.refused(http.StatusBadRequest, "POST", "/v1/"+name+":return", map[string]any{"rma_number": strings.Repeat("x", 65)})
 }

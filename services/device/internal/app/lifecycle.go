@@ -103,7 +103,7 @@ func (a *App) UnmapLineItem(ctx context.Context, deviceID, activationID string, 
 		if !errors.Is(err, errPlanStale) {
 			break
 		}
-		time.Sleep(time.Duration(attempt+1)*5*time.Millisecond + time.Duration(rand.IntN(5))*time.Millisecond)
+		time.Sleep(time.Duration(attempt+1)*5*time.Millisecond + time.Duration(rand.IntN(5))*time.Millisecond) //nolint:gosec // jitter, not a secret
 	}
 	if errors.Is(err, ErrReplayed) {
 		d, _, rerr := a.replay(ctx, requestID, op)
