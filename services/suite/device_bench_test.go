@@ -52,7 +52,7 @@ func BenchmarkDeviceMapping(b *testing.B) {
 		})
 		return err
 	}
-	warmUp(b, env.DatabaseURL, 2000, func(i int) error {
+	warmUp(b, env.DatabaseURL, 1000, func(i int) error {
 		if err := activate("warm", i); err != nil {
 			return err
 		}
@@ -60,6 +60,7 @@ func BenchmarkDeviceMapping(b *testing.B) {
 	})
 	for _, clients := range mappingLoads {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			ctx = env.As(b, suitetest.Producer("map-bench")) // signed principals live 2 minutes
 			run := ids.New("RUN", 4)
 			b.ResetTimer()
 			pairs, p50, p99 := runConcurrentPercentilesN(b, b.N, clients, func(i int) error { return pair(run, i) })
