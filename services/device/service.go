@@ -27,6 +27,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/pg"
 	"github.com/tessera-dev/tessera/services/platform/schedule"
 	"github.com/tessera-dev/tessera/services/platform/seats"
+	"github.com/tessera-dev/tessera/services/platform/telemetry"
 )
 
 // Name is the service's name, schema and event subject segment.
@@ -47,13 +48,19 @@ type Deps struct {
 	Entitlement grpc.ClientConnInterface
 	License     grpc.ClientConnInterface
 	Log         *slog.Logger
+	// Telemetry makes the service's metrics (service.name tessera-device).
+	Telemetry telemetry.Providers
+	// Clock drives the daily jobs (tests); nil: the system clock.
+	Clock schedule.Clock
 }
 
 // Service is a ready device service.
 type Service struct {
+	app    *app.App
 	api    *grpcapi.Server
 	relay  *events.Relay
 	ledger *seats.Ledger
+	jobs   *schedule.Scheduler
 }
 
 // New builds the service.
@@ -63,16 +70,26 @@ func New(d Deps) *Service {
 	names := neighbours.Accounts{Client: accounts}
 	catalog := clients.NewCatalog(entitlementpb.NewEntitlementServiceClient(d.Entitlement), entitlementpb.NewCatalogServiceClient(d.Entitlement))
 	a := app.New(app.Deps{
-		Store:    store.New(d.Pool),
-		Accounts: names,
-		Seats:    ledger,
-		Rules:    clients.NewHostRules(licensepb.NewLicenseServiceClient(d.License)),
-		Names:    names,
-		Catalog:  catalog,
-		Products: catalog,
-		Users:    clients.Users{Accounts: accounts},
+		Store:        store.New(d.Pool),
+		Accounts:     names,
+		Seats:        ledger,
+		Rules:        clients.NewHostRules(licensepb.NewLicenseServiceClient(d.License)),
+		Names:        names,
+		Catalog:      catalog,
+		Products:     catalog,
+		Users:        clients.Users{Accounts: accounts},
+		Entitlements: clients.NewEntitlements(entitlementpb.NewEntitlementServiceClient(d.Entitlement)),
 	})
-	return &Service{api: grpcapi.New(a), relay: events.NewRelay(d.Pool, Name, d.JS, d.Log), ledger: ledger}
+	meters := d.Telemetry.MeterProvider()
+	jobOpts := []schedule.Option{schedule.WithMeterProvider(meters)}
+	if d.Clock != nil {
+		jobOpts = append(jobOpts, schedule.WithClock(d.Clock))
+	}
+	return &Service{
+		app: a, api: grpcapi.New(a), ledger: ledger,
+		relay: events.NewRelay(d.Pool, Name, d.JS, d.Log, events.WithMeterProvider(meters)),
+		jobs:  schedule.New(d.Pool, d.Log, jobOpts...),
+	}
 }
 
 // Permissions declares every RPC's permission, by full method name.
@@ -84,11 +101,22 @@ func (s *Service) Register(srv *grpc.Server) {
 	devicepb.RegisterAuditServiceServer(srv, s.api.Audit())
 }
 
-// Run runs the outbox relay and the seat reconciler until ctx ends.
+// ExpireOverridesJob is the daily sweep that gives back the seats of mappings whose
+// expiry override has passed, at 10:00 UTC (SPEC DEV-7).
+const ExpireOverridesJob = "device.expire_overrides"
+
+// Run runs the outbox relay, the seat reconciler and confirmer, and the daily
+// override sweep until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.relay.Run(ctx) })
 	g.Go(func() error { return s.ledger.Run(ctx, 10*time.Second) })
 	g.Go(func() error { return s.ledger.RunConfirmer(ctx) })
+	g.Go(func() error {
+		return s.jobs.Run(ctx, schedule.Daily{Name: ExpireOverridesJob, At: 10 * time.Hour, Run: func(ctx context.Context, now time.Time) error {
+			_, err := s.app.ExpireOverrides(ctx, now)
+			return err
+		}})
+	})
 	return g.Wait()
 }

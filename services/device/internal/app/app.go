@@ -123,7 +123,9 @@ type HostRules interface {
 // Seats is the seat-claim ledger (platform/seats).
 type Seats interface {
 	Begin(ctx context.Context, c seats.Claim) (string, error)
+	BeginMany(ctx context.Context, cs []seats.Claim) []error
 	Confirm(ctx context.Context, id uuid.UUID)
+	ConfirmNow(ctx context.Context, id uuid.UUID)
 	Abort(ctx context.Context, tenantID string, id uuid.UUID)
 }
 
@@ -139,6 +141,8 @@ type Deps struct {
 	Catalog  Catalog
 	Products Products
 	Users    Users
+	// Entitlements reads line items and moves seats (SPEC DEV-6, DEV-8).
+	Entitlements Entitlements
 	// Now is the clock (tests set it); nil: time.Now.
 	Now func() time.Time
 }
@@ -153,6 +157,7 @@ type App struct {
 	users    Users
 	products Products
 	catalog  Catalog
+	ent      Entitlements
 	now      func() time.Time
 }
 
@@ -163,6 +168,6 @@ func New(d Deps) *App {
 	}
 	return &App{
 		store: d.Store, accounts: d.Accounts, seats: d.Seats, rules: d.Rules, names: d.Names, catalog: d.Catalog,
-		products: d.Products, users: d.Users, now: d.Now,
+		products: d.Products, users: d.Users, ent: d.Entitlements, now: d.Now,
 	}
 }

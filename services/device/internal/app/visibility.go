@@ -191,9 +191,10 @@ func (a *App) scope(ctx context.Context) (Scope, error) {
 	return s, nil
 }
 
-// present prepares devices read for the caller (Present) and fills in the names of
-// the owners the caller sees, with one names lookup for the whole list. Every read
-// that answers with devices goes through it.
+// present prepares devices read for the caller (Present), fills in the names of
+// the owners the caller sees, with one names lookup for the whole list, and shows
+// seats of superseded line items under the newest of their chain (NewestOfChains).
+// Every read that answers with devices goes through it.
 func (a *App) present(ctx context.Context, s Scope, list []Device) ([]Device, error) {
 	var owners []string
 	seen := map[string]bool{}
@@ -213,7 +214,10 @@ func (a *App) present(ctx context.Context, s Scope, list []Device) ([]Device, er
 	out := make([]Device, len(list))
 	for i, d := range list {
 		d.OwnerName = names[d.AccountID]
-		out[i] = Present(s, d)
+		var err error
+		if out[i], err = a.NewestOfChains(ctx, Present(s, d)); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

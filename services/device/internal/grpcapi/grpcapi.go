@@ -2,7 +2,6 @@
 package grpcapi
 
 import (
-	"context"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -153,21 +152,4 @@ func deviceFrom(prefix string, d *devicepb.Device) (app.Device, error) {
 		}
 	}
 	return out, nil
-}
-
-// MapLineItem implements DeviceService.
-func (s *Server) MapLineItem(ctx context.Context, req *devicepb.MapLineItemRequest) (*devicepb.Device, error) {
-	id, err := names.ID("device", req.GetDevice(), "devices")
-	if err != nil {
-		return nil, err
-	}
-	activationID, err := names.ID("line_item", req.GetLineItem(), "lineItems")
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.app.MapLineItem(ctx, id, activationID, req.GetQuantity(), req.GetRequestId())
-	if err != nil {
-		return nil, err
-	}
-	return devicePB(out), nil
 }
