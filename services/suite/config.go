@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tessera-dev/tessera/services/platform/schedule"
 )
 
 // ServiceNames lists every service, in start order.
@@ -58,6 +60,10 @@ type Config struct {
 	// ReservationSweep is how often the entitlement service releases seat
 	// reservations whose holders never settled them.
 	ReservationSweep time.Duration
+
+	// Clock drives the daily jobs (the device service's 10:00 UTC override sweep);
+	// nil: the system clock. Tests set it; it has no flag.
+	Clock schedule.Clock
 
 	// Gateway protection (GW-2).
 	AuthCacheTTL              time.Duration

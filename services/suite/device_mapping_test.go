@@ -27,6 +27,7 @@ import (
 	"github.com/tessera-dev/tessera/services/platform/ids"
 	"github.com/tessera-dev/tessera/services/platform/pg"
 	"github.com/tessera-dev/tessera/services/platform/seats"
+	"github.com/tessera-dev/tessera/services/suite"
 	"github.com/tessera-dev/tessera/services/suite/suitetest"
 )
 
@@ -46,9 +47,9 @@ type seatWorld struct {
 	orders   int
 }
 
-func newSeatWorld(t *testing.T, tenant string) *seatWorld {
+func newSeatWorld(t *testing.T, tenant string, tune ...func(*suite.Config)) *seatWorld {
 	t.Helper()
-	env := suitetest.Start(t)
+	env := suitetest.Start(t, tune...)
 	seed := env.SeedLineItem(t, tenant, 1)
 	w := &seatWorld{
 		env: env, tenant: tenant,

@@ -346,7 +346,7 @@ func build(name string, cfg Config, log *slog.Logger, tel telemetry.Providers, j
 		if err != nil {
 			return nil, err
 		}
-		return device.New(device.Deps{Pool: p, JS: js, Accounts: acc, Entitlement: ent, License: lic, Log: log, Telemetry: tel}), nil
+		return device.New(device.Deps{Pool: p, JS: js, Accounts: acc, Entitlement: ent, License: lic, Log: log, Telemetry: tel, Clock: cfg.Clock}), nil
 	case download.Name:
 		ent, err := dial(name, entitlement.Name)
 		if err != nil {
