@@ -21,8 +21,8 @@ import (
 // overrides are chosen in real time (they must be in the future when mapped) and
 // the scheduler's days lie after them.
 func TestOverrideSweepRunsDailyAt10UTCAcrossRestarts_DEV7(t *testing.T) {
-	tomorrow := time.Now().UTC().Truncate(24*time.Hour).Add(48 * time.Hour)
-	clock := schedule.NewManualClock(tomorrow.Add(9*time.Hour + 59*time.Minute))
+	day := time.Now().UTC().Truncate(24 * time.Hour).Add(48 * time.Hour)
+	clock := schedule.NewManualClock(day.Add(9*time.Hour + 59*time.Minute))
 	w := newSeatWorld(t, "sweep", func(c *suite.Config) { c.Clock = clock })
 	acct := w.account(t, "Sweep")
 	li := w.lineItem(t, acct, 10)
@@ -61,10 +61,10 @@ func TestOverrideSweepRunsDailyAt10UTCAcrossRestarts_DEV7(t *testing.T) {
 	}
 
 	// 10:00 passes: the expired override's 4 seats come back, the plain 3 stay.
-	clock.Set(tomorrow.Add(10*time.Hour + time.Second))
+	clock.Set(day.Add(10*time.Hour + time.Second))
 	waitAvailable(7, "the sweep returned the expired override's seats")
 	require.Equal(t, int64(3), w.held(t, d, li))
-	require.Eventually(t, func() bool { return runs()[tomorrow.Format(time.DateOnly)] == "done" }, 10*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return runs()[day.Format(time.DateOnly)] == "done" }, 10*time.Second, 50*time.Millisecond)
 	require.Equal(t, 1, w.events(t, "tessera.device.device.line_item_unmapped"))
 
 	// A new override expires the same day; a restart does not sweep the day again.
@@ -73,21 +73,21 @@ func TestOverrideSweepRunsDailyAt10UTCAcrossRestarts_DEV7(t *testing.T) {
 	w.env.Restart(t)
 	w.dev = devicepb.NewDeviceServiceClient(w.env.Dial(t, "device"))
 	w.ent = entitlementpb.NewEntitlementServiceClient(w.env.Dial(t, "entitlement"))
-	clock.Set(tomorrow.Add(15 * time.Hour))
+	clock.Set(day.Add(15 * time.Hour))
 	_, err := w.dev.GetDevice(w.producer, &devicepb.GetDeviceRequest{Name: "devices/" + d})
 	require.NoError(t, err)
-	require.Equal(t, map[string]string{tomorrow.Format(time.DateOnly): "done"}, runs(), "one run for the day, none after the restart")
+	require.Equal(t, map[string]string{day.Format(time.DateOnly): "done"}, runs(), "one run for the day, none after the restart")
 	require.Equal(t, int64(5), w.available(t, li))
 
 	// Down over the next 10:00: the missed day is swept at the next start.
 	w.env.Suite.Close()
-	dayAfter := tomorrow.Add(24 * time.Hour)
-	clock.Set(dayAfter.Add(12 * time.Hour))
+	nextDay := day.Add(24 * time.Hour)
+	clock.Set(nextDay.Add(12 * time.Hour))
 	w.env.Restart(t)
 	w.ent = entitlementpb.NewEntitlementServiceClient(w.env.Dial(t, "entitlement"))
 	waitAvailable(7, "the missed day's sweep returned the second override's seats")
 	require.Equal(t, int64(3), w.held(t, d, li))
-	require.Eventually(t, func() bool { return runs()[dayAfter.Format(time.DateOnly)] == "done" }, 10*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return runs()[nextDay.Format(time.DateOnly)] == "done" }, 10*time.Second, 50*time.Millisecond)
 	require.Len(t, runs(), 2)
 	require.Equal(t, 2, w.events(t, "tessera.device.device.line_item_unmapped"))
 }
