@@ -142,7 +142,7 @@ func TestDeviceModel_DEV1(t *testing.T) {
 	srv := admin.ok("POST", "/v1/devices", newDevice("gw-1-srv", map[string]any{"account": "accounts/ACME", "type": "DEVICE_TYPE_SERVER", "id_type": "ether", "host_id": "001a2b3c4d5e"}))
 	require.Equal(t, "001a2b3c4d5e", srv["host_id"])
 	e := admin.refused(http.StatusConflict, "POST", "/v1/devices", newDevice("gw-2", map[string]any{"account": "accounts/ACME", "id_type": "ETHER", "host_id": "00-1a-2b-3c-4d-5e"}))
-	require.Contains(t, e["message"], "gw-1", "the refusal names the device holding the identity")
+	require.NotContains(t, e["message"], "gw-1", "the refusal does not name the device holding the identity: it may be another account's")
 	require.Contains(t, e["message"], "ETHER")
 
 	// ID types: each type's rules, and the license host ID syntax when no type is given.
@@ -627,4 +627,35 @@ func TestDeviceCreateRaces_DEV1(t *testing.T) {
 	require.Equal(t, int64(500), num(results[0]["unchanged"])+num(results[1]["unchanged"]))
 	require.Equal(t, 502, w.storedDevices(t))
 	require.Equal(t, 500, w.events(t, "device.created", `"imported": true`))
+}
+
+// A request ID answers its first device only to a caller who owns it and asks for
+// the same device: request IDs are unique in the tenant, so another account's
+// caller replaying (or squatting) one must neither get that device nor stand in for
+// a new one, and the same caller changing the request is told (SPEC DEV-2, PLT-6).
+func TestCreateDeviceReplaysAreTheCallersOwn_DEV2(t *testing.T) {
+	w := newModelWorld(t)
+	mine := newDevice("", map[string]any{"account": "accounts/ACME", "id_type": "ETHER", "host_id": "aa11223344ab"})
+	mine["request_id"] = "r1"
+	first := w.cleo.ok("POST", "/v1/devices", mine)
+	require.Equal(t, first, w.cleo.ok("POST", "/v1/devices", mine), "a replay answers the first device")
+
+	// Another account replays the request ID with its own body, or with the same one.
+	theirs := newDevice("", map[string]any{"account": "accounts/OTHER", "id_type": "ETHER", "host_id": "cc11223344ab"})
+	theirs["request_id"] = "r1"
+	e := w.olga.refused(http.StatusBadRequest, "POST", "/v1/devices", theirs)
+	require.Equal(t, []string{"request_id"}, fieldViolations(e))
+	require.NotContains(t, fmt.Sprint(e), "aa11223344ab", "nothing of the first device leaks")
+	require.Equal(t, []string{"device.account"}, fieldViolations(w.olga.refused(http.StatusBadRequest, "POST", "/v1/devices", mine)))
+	// The same caller with another request under the same ID.
+	changed := newDevice("", map[string]any{"account": "accounts/ACME", "id_type": "ETHER", "host_id": "bb11223344ab"})
+	changed["request_id"] = "r1"
+	require.Equal(t, []string{"request_id"}, fieldViolations(w.cleo.refused(http.StatusBadRequest, "POST", "/v1/devices", changed)))
+	require.Equal(t, 1, w.events(t, "device.created", "aa11223344ab"))
+	require.Zero(t, w.events(t, "device.created", "cc11223344ab"))
+
+	// A taken identity is refused without naming the device that holds it.
+	other := newDevice("", map[string]any{"account": "accounts/OTHER", "id_type": "ETHER", "host_id": "aa11223344ab"})
+	e = w.olga.refused(http.StatusConflict, "POST", "/v1/devices", other)
+	require.NotContains(t, fmt.Sprint(e), first["device_id"])
 }

@@ -17,7 +17,9 @@ import (
 type DeviceStore interface {
 	// CreateDevice stores d with its DeviceCreated event, or returns the device an
 	// earlier create with the same request ID stored.
-	CreateDevice(ctx context.Context, tenant string, d Device) (Device, error)
+	// CreateDevice stores d, or returns the device made earlier under its request
+	// ID (replayed).
+	CreateDevice(ctx context.Context, tenant string, d Device) (out Device, replayed bool, err error)
 	GetDevice(ctx context.Context, tenant, id string) (Device, error)
 	// UpdateDevice applies change to the locked row and stores it with a DeviceUpdated
 	// event naming the fields change reports; no fields: nothing is written.
@@ -330,11 +332,30 @@ func (a *App) CreateDevice(ctx context.Context, d Device) (Device, error) {
 	if err := v.Err(); err != nil {
 		return Device{}, err
 	}
-	out, err := a.store.CreateDevice(ctx, c.tenant, d)
+	out, replayed, err := a.store.CreateDevice(ctx, c.tenant, d)
 	if err != nil {
 		return Device{}, err
 	}
-	return a.presentFor(ctx, out)
+	scope, err := a.scope(ctx)
+	if err != nil {
+		return Device{}, err
+	}
+	// A replay answers the first device only to a caller who owns it and asks for
+	// the same device: request IDs are the tenant's, and another caller's must
+	// neither hand out their device nor stand in for a new one.
+	if replayed && (!scope.Owns(out) || !sameCreation(d, out)) {
+		return Device{}, errs.Invalid("request_id", "was used before for another request")
+	}
+	return a.presentOne(ctx, scope, out)
+}
+
+// sameCreation reports whether a stored device is what the create request d asked
+// for: a replay. A cloud server's host ID is generated anew by each call, so it is
+// not compared.
+func sameCreation(d, stored Device) bool {
+	return d.ID == stored.ID && d.AccountID == stored.AccountID && d.Type == stored.Type && d.Deployment == stored.Deployment &&
+		d.IDType == stored.IDType && d.DisplayName == stored.DisplayName && d.SiteName == stored.SiteName &&
+		(d.Deployment == DeploymentCloud || d.HostID == stored.HostID)
 }
 
 // GetDevice reads a device the caller may see, presented for the caller (SPEC DEV-5).

@@ -84,10 +84,10 @@ func createdEvent(d app.Device, imported bool) *eventspb.DeviceCreated {
 }
 
 // CreateDevice stores a device with its DeviceCreated event, or returns the one
-// created earlier under the same request ID. A live device of the same type with the
-// same identity is refused.
-func (s *Store) CreateDevice(ctx context.Context, tenant string, d app.Device) (app.Device, error) {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+// created earlier under the same request ID (replayed). A live device of the same
+// type with the same identity is refused.
+func (s *Store) CreateDevice(ctx context.Context, tenant string, d app.Device) (out app.Device, replayed bool, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO devices (tenant_id, id, account_id, display_name, host_id, device_type, request_id,
 				id_type, status, deployment, model, series, site_name, notes, device_user, backup_server_id, publisher_identity,
 				attributes, virtualization)
@@ -105,38 +105,42 @@ func (s *Store) CreateDevice(ctx context.Context, tenant string, d app.Device) (
 		return s.createConflict(ctx, tenant, d)
 	}
 	if err != nil {
-		return app.Device{}, err
+		return app.Device{}, false, err
 	}
-	return s.GetDevice(ctx, tenant, d.ID)
+	out, err = s.GetDevice(ctx, tenant, d.ID)
+	return out, false, err
 }
 
 // createConflict explains a refused insert: a replay returns the first device; else
-// the device ID or the identity is taken.
-func (s *Store) createConflict(ctx context.Context, tenant string, d app.Device) (app.Device, error) {
+// the device ID or the identity is taken. The device holding a taken identity is not
+// named: it may be another account's.
+func (s *Store) createConflict(ctx context.Context, tenant string, d app.Device) (app.Device, bool, error) {
 	if d.RequestID != "" {
 		var id string
 		err := s.pool.QueryRow(ctx, `SELECT id FROM devices WHERE tenant_id = $1 AND request_id = $2`, tenant, d.RequestID).Scan(&id)
 		if err == nil {
-			return s.GetDevice(ctx, tenant, id)
+			prev, err := s.GetDevice(ctx, tenant, id)
+			return prev, err == nil, err
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
-			return app.Device{}, err
+			return app.Device{}, false, err
 		}
 	}
 	var taken string
 	err := s.pool.QueryRow(ctx, `SELECT id FROM devices WHERE tenant_id = $1 AND device_type = $2 AND id_type = $3 AND host_id = $4
 		AND status <> 'returned' AND server_id IS NULL AND host_id <> ''`, tenant, d.Type, d.IDType, d.HostID).Scan(&taken)
 	if err == nil && taken != d.ID {
-		e := errs.AlreadyExists("device", taken)
-		e.Reason = "DEVICE_IDENTITY_TAKEN"
-		e.Message = fmt.Sprintf("%s device %s already has the %s ID %q; a device's identity is unique per type (a server and a standalone device may share it)",
-			eventType(d.Type), taken, d.IDType, d.HostID)
-		return app.Device{}, e
+		return app.Device{}, false, &errs.Error{
+			Kind: errs.KindAlreadyExists, Reason: "DEVICE_IDENTITY_TAKEN",
+			Message: fmt.Sprintf("a %s device with the %s ID %q exists already; a device's identity is unique per type (a server and a standalone device may share it)",
+				eventType(d.Type), d.IDType, d.HostID),
+			Metadata: map[string]string{"resource": "device", "id_type": d.IDType, "host_id": d.HostID},
+		}
 	}
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return app.Device{}, err
+		return app.Device{}, false, err
 	}
-	return app.Device{}, errs.AlreadyExists("device", d.ID)
+	return app.Device{}, false, errs.AlreadyExists("device", d.ID)
 }
 
 // GetDevice reads a device with its live seats summed per line item.
