@@ -491,6 +491,16 @@ func TestDeviceDetails_DEV12(t *testing.T) {
 	require.Equal(t, "DEVICE_USER_MODE_FREE_TEXT", w.rival.ok("GET", "/v1/deviceSettings", nil)["device_user_mode"])
 	require.Equal(t, 2, w.events(t, "settings.updated", ""))
 	require.Equal(t, []string{"settings.device_user_mode"}, fieldViolations(w.admin.refused(http.StatusBadRequest, "PATCH", "/v1/deviceSettings", map[string]any{"device_user_mode": 42})))
+	// A PATCH changes the settings its body names and keeps the others.
+	require.Equal(t, true, w.admin.ok("PATCH", "/v1/deviceSettings", map[string]any{"skip_account_check": true})["skip_account_check"])
+	kept := w.admin.ok("PATCH", "/v1/deviceSettings", map[string]any{"device_user_mode": "DEVICE_USER_MODE_EXISTING_USER"})
+	require.Equal(t, []any{true, "DEVICE_USER_MODE_EXISTING_USER"}, []any{kept["skip_account_check"], kept["device_user_mode"]})
+	kept = w.admin.ok("PATCH", "/v1/deviceSettings?update_mask=skip_account_check", map[string]any{"skip_account_check": false, "device_user_mode": "DEVICE_USER_MODE_OFF"})
+	require.Equal(t, []any{false, "DEVICE_USER_MODE_EXISTING_USER"}, []any{kept["skip_account_check"], kept["device_user_mode"]}, "only the masked field")
+	require.Equal(t, []string{"update_mask"}, fieldViolations(w.admin.refused(http.StatusBadRequest, "PATCH", "/v1/deviceSettings?update_mask=name", map[string]any{})))
+	require.Equal(t, []string{"settings.device_user_mode"}, fieldViolations(w.admin.refused(http.StatusBadRequest, "PATCH", "/v1/deviceSettings", map[string]any{})),
+		"an empty body names no field: both, and no mode is not a mode")
+	require.Equal(t, 5, w.events(t, "settings.updated", ""))
 
 	// A server's served devices (recorded by synchronisation, next issue: written here
 	// as the sync will write them).

@@ -2627,8 +2627,11 @@ func (*GetDeviceSettingsRequest) Descriptor() ([]byte, []int) {
 }
 
 type UpdateDeviceSettingsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Settings      *DeviceSettings        `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Settings *DeviceSettings        `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	// Fields to change: skip_account_check, device_user_mode. Over REST a PATCH sets it
+	// from the fields the body names; empty over gRPC: both.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2666,6 +2669,13 @@ func (*UpdateDeviceSettingsRequest) Descriptor() ([]byte, []int) {
 func (x *UpdateDeviceSettingsRequest) GetSettings() *DeviceSettings {
 	if x != nil {
 		return x.Settings
+	}
+	return nil
+}
+
+func (x *UpdateDeviceSettingsRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
 	}
 	return nil
 }
@@ -2964,9 +2974,11 @@ const file_tessera_device_v1_device_proto_rawDesc = "" +
 	"\x10device_user_mode\x18\x03 \x01(\x0e2!.tessera.device.v1.DeviceUserModeR\x0edeviceUserMode\x12;\n" +
 	"\vupdate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\"\x1a\n" +
-	"\x18GetDeviceSettingsRequest\"\\\n" +
+	"\x18GetDeviceSettingsRequest\"\x99\x01\n" +
 	"\x1bUpdateDeviceSettingsRequest\x12=\n" +
-	"\bsettings\x18\x01 \x01(\v2!.tessera.device.v1.DeviceSettingsR\bsettings\"=\n" +
+	"\bsettings\x18\x01 \x01(\v2!.tessera.device.v1.DeviceSettingsR\bsettings\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"=\n" +
 	"\x1aCountAccountDevicesRequest\x12\x1f\n" +
 	"\vaccount_ids\x18\x01 \x03(\tR\n" +
 	"accountIds\"7\n" +
@@ -3119,51 +3131,52 @@ var file_tessera_device_v1_device_proto_depIdxs = []int32{
 	3,  // 32: tessera.device.v1.DeviceSettings.device_user_mode:type_name -> tessera.device.v1.DeviceUserMode
 	42, // 33: tessera.device.v1.DeviceSettings.update_time:type_name -> google.protobuf.Timestamp
 	36, // 34: tessera.device.v1.UpdateDeviceSettingsRequest.settings:type_name -> tessera.device.v1.DeviceSettings
-	8,  // 35: tessera.device.v1.DeviceService.CreateDevice:input_type -> tessera.device.v1.CreateDeviceRequest
-	9,  // 36: tessera.device.v1.DeviceService.GetDevice:input_type -> tessera.device.v1.GetDeviceRequest
-	10, // 37: tessera.device.v1.DeviceService.UpdateDevice:input_type -> tessera.device.v1.UpdateDeviceRequest
-	11, // 38: tessera.device.v1.DeviceService.ListDevices:input_type -> tessera.device.v1.ListDevicesRequest
-	13, // 39: tessera.device.v1.DeviceService.ImportDevices:input_type -> tessera.device.v1.ImportDevicesRequest
-	16, // 40: tessera.device.v1.DeviceService.MapLineItem:input_type -> tessera.device.v1.MapLineItemRequest
-	18, // 41: tessera.device.v1.DeviceService.MapLineItems:input_type -> tessera.device.v1.MapLineItemsRequest
-	20, // 42: tessera.device.v1.DeviceService.UnmapLineItem:input_type -> tessera.device.v1.UnmapLineItemRequest
-	21, // 43: tessera.device.v1.DeviceService.ReturnDevice:input_type -> tessera.device.v1.ReturnDeviceRequest
-	22, // 44: tessera.device.v1.DeviceService.MoveDevice:input_type -> tessera.device.v1.MoveDeviceRequest
-	24, // 45: tessera.device.v1.DeviceService.GetLicensePreview:input_type -> tessera.device.v1.GetLicensePreviewRequest
-	26, // 46: tessera.device.v1.DeviceService.ListDeviceFeatures:input_type -> tessera.device.v1.ListDeviceFeaturesRequest
-	29, // 47: tessera.device.v1.DeviceService.ListDeviceHistory:input_type -> tessera.device.v1.ListDeviceHistoryRequest
-	31, // 48: tessera.device.v1.DeviceService.SetServerAdminPassword:input_type -> tessera.device.v1.SetServerAdminPasswordRequest
-	33, // 49: tessera.device.v1.DeviceService.CreateDeviceIdType:input_type -> tessera.device.v1.CreateDeviceIdTypeRequest
-	34, // 50: tessera.device.v1.DeviceService.ListDeviceIdTypes:input_type -> tessera.device.v1.ListDeviceIdTypesRequest
-	37, // 51: tessera.device.v1.DeviceService.GetDeviceSettings:input_type -> tessera.device.v1.GetDeviceSettingsRequest
-	38, // 52: tessera.device.v1.DeviceService.UpdateDeviceSettings:input_type -> tessera.device.v1.UpdateDeviceSettingsRequest
-	39, // 53: tessera.device.v1.DeviceService.CountAccountDevices:input_type -> tessera.device.v1.CountAccountDevicesRequest
-	44, // 54: tessera.device.v1.AuditService.ListAuditEvents:input_type -> tessera.common.v1.ListAuditEventsRequest
-	7,  // 55: tessera.device.v1.DeviceService.CreateDevice:output_type -> tessera.device.v1.Device
-	7,  // 56: tessera.device.v1.DeviceService.GetDevice:output_type -> tessera.device.v1.Device
-	7,  // 57: tessera.device.v1.DeviceService.UpdateDevice:output_type -> tessera.device.v1.Device
-	12, // 58: tessera.device.v1.DeviceService.ListDevices:output_type -> tessera.device.v1.ListDevicesResponse
-	15, // 59: tessera.device.v1.DeviceService.ImportDevices:output_type -> tessera.device.v1.ImportDevicesResponse
-	7,  // 60: tessera.device.v1.DeviceService.MapLineItem:output_type -> tessera.device.v1.Device
-	19, // 61: tessera.device.v1.DeviceService.MapLineItems:output_type -> tessera.device.v1.MapLineItemsResponse
-	7,  // 62: tessera.device.v1.DeviceService.UnmapLineItem:output_type -> tessera.device.v1.Device
-	7,  // 63: tessera.device.v1.DeviceService.ReturnDevice:output_type -> tessera.device.v1.Device
-	7,  // 64: tessera.device.v1.DeviceService.MoveDevice:output_type -> tessera.device.v1.Device
-	25, // 65: tessera.device.v1.DeviceService.GetLicensePreview:output_type -> tessera.device.v1.LicensePreview
-	27, // 66: tessera.device.v1.DeviceService.ListDeviceFeatures:output_type -> tessera.device.v1.ListDeviceFeaturesResponse
-	30, // 67: tessera.device.v1.DeviceService.ListDeviceHistory:output_type -> tessera.device.v1.ListDeviceHistoryResponse
-	7,  // 68: tessera.device.v1.DeviceService.SetServerAdminPassword:output_type -> tessera.device.v1.Device
-	32, // 69: tessera.device.v1.DeviceService.CreateDeviceIdType:output_type -> tessera.device.v1.DeviceIdType
-	35, // 70: tessera.device.v1.DeviceService.ListDeviceIdTypes:output_type -> tessera.device.v1.ListDeviceIdTypesResponse
-	36, // 71: tessera.device.v1.DeviceService.GetDeviceSettings:output_type -> tessera.device.v1.DeviceSettings
-	36, // 72: tessera.device.v1.DeviceService.UpdateDeviceSettings:output_type -> tessera.device.v1.DeviceSettings
-	40, // 73: tessera.device.v1.DeviceService.CountAccountDevices:output_type -> tessera.device.v1.CountAccountDevicesResponse
-	45, // 74: tessera.device.v1.AuditService.ListAuditEvents:output_type -> tessera.common.v1.ListAuditEventsResponse
-	55, // [55:75] is the sub-list for method output_type
-	35, // [35:55] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	43, // 35: tessera.device.v1.UpdateDeviceSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	8,  // 36: tessera.device.v1.DeviceService.CreateDevice:input_type -> tessera.device.v1.CreateDeviceRequest
+	9,  // 37: tessera.device.v1.DeviceService.GetDevice:input_type -> tessera.device.v1.GetDeviceRequest
+	10, // 38: tessera.device.v1.DeviceService.UpdateDevice:input_type -> tessera.device.v1.UpdateDeviceRequest
+	11, // 39: tessera.device.v1.DeviceService.ListDevices:input_type -> tessera.device.v1.ListDevicesRequest
+	13, // 40: tessera.device.v1.DeviceService.ImportDevices:input_type -> tessera.device.v1.ImportDevicesRequest
+	16, // 41: tessera.device.v1.DeviceService.MapLineItem:input_type -> tessera.device.v1.MapLineItemRequest
+	18, // 42: tessera.device.v1.DeviceService.MapLineItems:input_type -> tessera.device.v1.MapLineItemsRequest
+	20, // 43: tessera.device.v1.DeviceService.UnmapLineItem:input_type -> tessera.device.v1.UnmapLineItemRequest
+	21, // 44: tessera.device.v1.DeviceService.ReturnDevice:input_type -> tessera.device.v1.ReturnDeviceRequest
+	22, // 45: tessera.device.v1.DeviceService.MoveDevice:input_type -> tessera.device.v1.MoveDeviceRequest
+	24, // 46: tessera.device.v1.DeviceService.GetLicensePreview:input_type -> tessera.device.v1.GetLicensePreviewRequest
+	26, // 47: tessera.device.v1.DeviceService.ListDeviceFeatures:input_type -> tessera.device.v1.ListDeviceFeaturesRequest
+	29, // 48: tessera.device.v1.DeviceService.ListDeviceHistory:input_type -> tessera.device.v1.ListDeviceHistoryRequest
+	31, // 49: tessera.device.v1.DeviceService.SetServerAdminPassword:input_type -> tessera.device.v1.SetServerAdminPasswordRequest
+	33, // 50: tessera.device.v1.DeviceService.CreateDeviceIdType:input_type -> tessera.device.v1.CreateDeviceIdTypeRequest
+	34, // 51: tessera.device.v1.DeviceService.ListDeviceIdTypes:input_type -> tessera.device.v1.ListDeviceIdTypesRequest
+	37, // 52: tessera.device.v1.DeviceService.GetDeviceSettings:input_type -> tessera.device.v1.GetDeviceSettingsRequest
+	38, // 53: tessera.device.v1.DeviceService.UpdateDeviceSettings:input_type -> tessera.device.v1.UpdateDeviceSettingsRequest
+	39, // 54: tessera.device.v1.DeviceService.CountAccountDevices:input_type -> tessera.device.v1.CountAccountDevicesRequest
+	44, // 55: tessera.device.v1.AuditService.ListAuditEvents:input_type -> tessera.common.v1.ListAuditEventsRequest
+	7,  // 56: tessera.device.v1.DeviceService.CreateDevice:output_type -> tessera.device.v1.Device
+	7,  // 57: tessera.device.v1.DeviceService.GetDevice:output_type -> tessera.device.v1.Device
+	7,  // 58: tessera.device.v1.DeviceService.UpdateDevice:output_type -> tessera.device.v1.Device
+	12, // 59: tessera.device.v1.DeviceService.ListDevices:output_type -> tessera.device.v1.ListDevicesResponse
+	15, // 60: tessera.device.v1.DeviceService.ImportDevices:output_type -> tessera.device.v1.ImportDevicesResponse
+	7,  // 61: tessera.device.v1.DeviceService.MapLineItem:output_type -> tessera.device.v1.Device
+	19, // 62: tessera.device.v1.DeviceService.MapLineItems:output_type -> tessera.device.v1.MapLineItemsResponse
+	7,  // 63: tessera.device.v1.DeviceService.UnmapLineItem:output_type -> tessera.device.v1.Device
+	7,  // 64: tessera.device.v1.DeviceService.ReturnDevice:output_type -> tessera.device.v1.Device
+	7,  // 65: tessera.device.v1.DeviceService.MoveDevice:output_type -> tessera.device.v1.Device
+	25, // 66: tessera.device.v1.DeviceService.GetLicensePreview:output_type -> tessera.device.v1.LicensePreview
+	27, // 67: tessera.device.v1.DeviceService.ListDeviceFeatures:output_type -> tessera.device.v1.ListDeviceFeaturesResponse
+	30, // 68: tessera.device.v1.DeviceService.ListDeviceHistory:output_type -> tessera.device.v1.ListDeviceHistoryResponse
+	7,  // 69: tessera.device.v1.DeviceService.SetServerAdminPassword:output_type -> tessera.device.v1.Device
+	32, // 70: tessera.device.v1.DeviceService.CreateDeviceIdType:output_type -> tessera.device.v1.DeviceIdType
+	35, // 71: tessera.device.v1.DeviceService.ListDeviceIdTypes:output_type -> tessera.device.v1.ListDeviceIdTypesResponse
+	36, // 72: tessera.device.v1.DeviceService.GetDeviceSettings:output_type -> tessera.device.v1.DeviceSettings
+	36, // 73: tessera.device.v1.DeviceService.UpdateDeviceSettings:output_type -> tessera.device.v1.DeviceSettings
+	40, // 74: tessera.device.v1.DeviceService.CountAccountDevices:output_type -> tessera.device.v1.CountAccountDevicesResponse
+	45, // 75: tessera.device.v1.AuditService.ListAuditEvents:output_type -> tessera.common.v1.ListAuditEventsResponse
+	56, // [56:76] is the sub-list for method output_type
+	36, // [36:56] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_tessera_device_v1_device_proto_init() }

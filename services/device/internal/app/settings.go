@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/tessera-dev/tessera/services/platform/authz"
@@ -29,8 +31,9 @@ var DefaultSettings = Settings{DeviceUserMode: UserModeFreeText}
 // SettingsStore keeps the tenant's device settings.
 type SettingsStore interface {
 	GetSettings(ctx context.Context, tenant string) (Settings, error)
-	// UpdateSettings stores s with its DeviceSettingsUpdated event.
-	UpdateSettings(ctx context.Context, tenant string, s Settings) (Settings, error)
+	// UpdateSettings applies change to the tenant's settings under their lock and
+	// stores them with their DeviceSettingsUpdated event.
+	UpdateSettings(ctx context.Context, tenant string, change func(*Settings)) (Settings, error)
 }
 
 // Users is what the service needs of the account service's users.
@@ -44,20 +47,35 @@ func (a *App) GetDeviceSettings(ctx context.Context) (Settings, error) {
 	return a.store.GetSettings(ctx, authz.MustTenant(ctx))
 }
 
-// UpdateDeviceSettings replaces the tenant's device settings; an unspecified device
-// user mode keeps the current one.
-func (a *App) UpdateDeviceSettings(ctx context.Context, s Settings) (Settings, error) {
-	tenant := authz.MustTenant(ctx)
-	switch s.DeviceUserMode {
-	case UserModeOff, UserModeFreeText, UserModeExistingUser:
-	case "":
-		current, err := a.store.GetSettings(ctx, tenant)
-		if err != nil {
-			return Settings{}, err
-		}
-		s.DeviceUserMode = current.DeviceUserMode
-	default:
-		return Settings{}, errs.Invalid("settings.device_user_mode", "is OFF, FREE_TEXT or EXISTING_USER")
+// SettingsPaths are the device settings UpdateDeviceSettings changes.
+var SettingsPaths = []string{"skip_account_check", "device_user_mode"}
+
+// UpdateDeviceSettings changes the tenant's device settings named by paths (none:
+// all of them) to those of s.
+func (a *App) UpdateDeviceSettings(ctx context.Context, s Settings, paths []string) (Settings, error) {
+	// A REST PATCH with an empty body arrives with the one path "".
+	paths = slices.DeleteFunc(slices.Clone(paths), func(p string) bool { return p == "" })
+	if len(paths) == 0 {
+		paths = SettingsPaths
 	}
-	return a.store.UpdateSettings(ctx, tenant, s)
+	for _, p := range paths {
+		if !slices.Contains(SettingsPaths, p) {
+			return Settings{}, errs.Invalid("update_mask", "%q is not a device setting (settings: %s)", p, strings.Join(SettingsPaths, ", "))
+		}
+	}
+	if slices.Contains(paths, "device_user_mode") {
+		switch s.DeviceUserMode {
+		case UserModeOff, UserModeFreeText, UserModeExistingUser:
+		default:
+			return Settings{}, errs.Invalid("settings.device_user_mode", "is DEVICE_USER_MODE_OFF, _FREE_TEXT or _EXISTING_USER")
+		}
+	}
+	return a.store.UpdateSettings(ctx, authz.MustTenant(ctx), func(cur *Settings) {
+		if slices.Contains(paths, "skip_account_check") {
+			cur.SkipAccountCheck = s.SkipAccountCheck
+		}
+		if slices.Contains(paths, "device_user_mode") {
+			cur.DeviceUserMode = s.DeviceUserMode
+		}
+	})
 }

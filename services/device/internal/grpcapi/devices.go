@@ -259,7 +259,7 @@ func (s *Server) UpdateDeviceSettings(ctx context.Context, req *devicepb.UpdateD
 	if !known && in.GetDeviceUserMode() != devicepb.DeviceUserMode_DEVICE_USER_MODE_UNSPECIFIED {
 		return nil, errs.Invalid("settings.device_user_mode", "is DEVICE_USER_MODE_OFF, _FREE_TEXT or _EXISTING_USER")
 	}
-	st, err := s.app.UpdateDeviceSettings(ctx, app.Settings{SkipAccountCheck: in.GetSkipAccountCheck(), DeviceUserMode: mode})
+	st, err := s.app.UpdateDeviceSettings(ctx, app.Settings{SkipAccountCheck: in.GetSkipAccountCheck(), DeviceUserMode: mode}, req.GetUpdateMask().GetPaths())
 	if err != nil {
 		return nil, err
 	}
