@@ -176,6 +176,8 @@ func TestDeviceModel_DEV1(t *testing.T) {
 		{"served client", map[string]any{"type": "DEVICE_TYPE_SERVED_CLIENT", "host_id": "HOSTNAME=s"}, "device.type"},
 		{"no type", map[string]any{"type": "DEVICE_TYPE_UNSPECIFIED", "host_id": "HOSTNAME=s"}, "device.type"},
 		{"cloud client", map[string]any{"deployment": "DEPLOYMENT_CLOUD", "site_name": "x"}, "device.deployment"},
+		{"unknown deployment", map[string]any{"deployment": 99, "host_id": "HOSTNAME=e1"}, "device.deployment"},
+		{"unknown type", map[string]any{"type": 7, "host_id": "HOSTNAME=e2"}, "device.type"},
 		{"cloud server without site", map[string]any{"type": "DEVICE_TYPE_SERVER", "deployment": "DEPLOYMENT_CLOUD"}, "device.site_name"},
 		{"cloud server with an ID", map[string]any{"type": "DEVICE_TYPE_SERVER", "deployment": "DEPLOYMENT_CLOUD", "site_name": "x", "host_id": "HOSTNAME=c"}, "device.host_id"},
 		{"backup of a client", map[string]any{"type": "DEVICE_TYPE_STANDALONE", "backup_server": "devices/gw-1-srv", "host_id": "HOSTNAME=b1"}, "device.backup_server"},
@@ -197,9 +199,14 @@ func TestDeviceModel_DEV1(t *testing.T) {
 	}
 	require.Equal(t, before, w.storedDevices(t), "refused devices store nothing")
 
-	// Backup servers: a live server of the tenant the caller sees.
-	withBackup := admin.ok("POST", "/v1/devices", newDevice("srv-b", map[string]any{"type": "DEVICE_TYPE_SERVER", "host_id": "HOSTNAME=srv-b", "backup_server": "devices/gw-1-srv"}))
+	// Backup servers: an active server of the same owner that the caller sees, not
+	// backed up by the server itself.
+	withBackup := admin.ok("POST", "/v1/devices", newDevice("srv-b", map[string]any{"account": "accounts/ACME", "type": "DEVICE_TYPE_SERVER", "host_id": "HOSTNAME=srv-b", "backup_server": "devices/gw-1-srv"}))
 	require.Equal(t, "devices/gw-1-srv", withBackup["backup_server"])
+	e = admin.refused(http.StatusBadRequest, "POST", "/v1/devices", newDevice("", map[string]any{"account": "accounts/OTHER", "type": "DEVICE_TYPE_SERVER", "host_id": "HOSTNAME=b7", "backup_server": "devices/gw-1-srv"}))
+	require.Equal(t, []string{"device.backup_server"}, fieldViolations(e), "another account's server: each owner would see the other's device")
+	e = admin.refused(http.StatusBadRequest, "PATCH", "/v1/devices/gw-1-srv?update_mask=backup_server", map[string]any{"backup_server": "devices/srv-b"})
+	require.Equal(t, []string{"device.backup_server"}, fieldViolations(e), "no circles")
 	w.rival.ok("POST", "/v1/devices", newDevice("rival-srv", map[string]any{"type": "DEVICE_TYPE_SERVER", "host_id": "HOSTNAME=r"}))
 	e = admin.refused(http.StatusBadRequest, "POST", "/v1/devices", newDevice("", map[string]any{"type": "DEVICE_TYPE_SERVER", "host_id": "HOSTNAME=b8", "backup_server": "devices/rival-srv"}))
 	require.Equal(t, []string{"device.backup_server"}, fieldViolations(e), "another tenant's server does not exist here")

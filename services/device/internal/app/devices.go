@@ -196,7 +196,7 @@ func (c *checks) device(ctx context.Context, v *errs.Violations, prefix string, 
 	if d.BackupServerID != "" {
 		if d.Type != TypeServer {
 			v.Add(prefix+"backup_server", "only license servers have a backup server")
-		} else if err := c.backup(ctx, v, prefix, d.ID, d.BackupServerID); err != nil {
+		} else if err := c.backup(ctx, v, prefix, d.ID, d.AccountID, d.BackupServerID); err != nil {
 			return err
 		}
 	}
@@ -237,13 +237,15 @@ func (c *checks) owner(ctx context.Context, v *errs.Violations, prefix, accountI
 	return nil
 }
 
-// backup checks that a backup server is a live server of the tenant the caller sees.
-func (c *checks) backup(ctx context.Context, v *errs.Violations, prefix, selfID, backupID string) error {
+// backup checks that a backup server is an active server of the same owner that the
+// caller sees and that does not back up selfID itself: a backup of another account
+// would show each owner the other's device.
+func (c *checks) backup(ctx context.Context, v *errs.Violations, prefix, selfID, owner, backupID string) error {
 	if backupID == selfID {
 		v.Add(prefix+"backup_server", "a server is not its own backup")
 		return nil
 	}
-	verdict, seen := c.backups[backupID]
+	verdict, seen := c.backups[backupID+"\x00"+selfID+"\x00"+owner]
 	if !seen {
 		b, err := c.a.GetDevice(ctx, backupID)
 		switch {
@@ -253,10 +255,14 @@ func (c *checks) backup(ctx context.Context, v *errs.Violations, prefix, selfID,
 			return err
 		case b.Type != TypeServer:
 			verdict = errs.Invalid("", "device %q is not a license server", backupID)
-		case b.Status == StatusReturned:
-			verdict = errs.Invalid("", "server %q was returned", backupID)
+		case b.Status != StatusActive:
+			verdict = errs.Invalid("", "server %q is %s; a backup server is active", backupID, b.Status)
+		case b.AccountID != owner:
+			verdict = errs.Invalid("", "server %q has another owner; a backup server belongs to the same account", backupID)
+		case b.BackupServerID == selfID:
+			verdict = errs.Invalid("", "server %q has this server as its backup; backups do not go in circles", backupID)
 		}
-		c.backups[backupID] = verdict
+		c.backups[backupID+"\x00"+selfID+"\x00"+owner] = verdict
 	}
 	if e, ok := errs.As(verdict); ok {
 		v.Add(prefix+"backup_server", "%s", e.Violations[0].Description)
@@ -458,7 +464,7 @@ func (a *App) checkUpdate(ctx context.Context, c *checks, v *errs.Violations, cu
 			}
 			if current.Type != TypeServer {
 				v.Add(field, "only license servers have a backup server")
-			} else if err := c.backup(ctx, v, "device.", current.ID, patch.BackupServerID); err != nil {
+			} else if err := c.backup(ctx, v, "device.", current.ID, current.AccountID, patch.BackupServerID); err != nil {
 				return err
 			}
 		case "device_user":

@@ -10,6 +10,7 @@ import (
 	"github.com/tessera-dev/tessera/services/device/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/grpcx"
+	"github.com/tessera-dev/tessera/services/platform/errs"
 	"github.com/tessera-dev/tessera/services/platform/names"
 )
 
@@ -139,6 +140,13 @@ func deviceFrom(prefix string, d *devicepb.Device) (app.Device, error) {
 	if err != nil {
 		return app.Device{}, err
 	}
+	var v errs.Violations
+	enumKnown(&v, prefix+"type", types, d.GetType())
+	enumKnown(&v, prefix+"status", statuses, d.GetStatus())
+	enumKnown(&v, prefix+"deployment", deployments, d.GetDeployment())
+	if err := v.Err(); err != nil {
+		return app.Device{}, err
+	}
 	out := app.Device{
 		ID: d.GetDeviceId(), AccountID: account, DisplayName: d.GetDisplayName(), IDType: d.GetIdType(), HostID: d.GetHostId(),
 		Type: types[d.GetType()], Status: statuses[d.GetStatus()], Deployment: deployments[d.GetDeployment()],
@@ -152,4 +160,13 @@ func deviceFrom(prefix string, d *devicepb.Device) (app.Device, error) {
 		}
 	}
 	return out, nil
+}
+
+// enumKnown refuses an enum number the API does not define (JSON and gRPC both let
+// one through); unspecified stays allowed for the use cases to default or refuse.
+func enumKnown[E comparable](v *errs.Violations, field string, known map[E]string, value E) {
+	var unspecified E
+	if _, ok := known[value]; !ok && value != unspecified {
+		v.Add(field, "%v is not one of its values", value)
+	}
 }
