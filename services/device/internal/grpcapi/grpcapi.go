@@ -9,8 +9,8 @@ import (
 	devicepb "github.com/tessera-dev/tessera/gen/tessera/device/v1"
 	"github.com/tessera-dev/tessera/services/device/internal/app"
 	"github.com/tessera-dev/tessera/services/platform/authz"
-	"github.com/tessera-dev/tessera/services/platform/grpcx"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/grpcx"
 	"github.com/tessera-dev/tessera/services/platform/names"
 )
 
