@@ -1670,8 +1670,8 @@ type MoveDeviceRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// devices/{device_id}
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// accounts/{account_id}: a related account (parent, child, sibling under the
-	// caller) the caller acts for.
+	// accounts/{account_id}: a related account, as for SplitLineItem: another account
+	// the caller acts for (its own, those below it; any for producers).
 	ToAccount string `protobuf:"bytes,2,opt,name=to_account,json=toAccount,proto3" json:"to_account,omitempty"`
 	// Pool the seats into a matching line item of the target when there is one.
 	Pool          bool   `protobuf:"varint,3,opt,name=pool,proto3" json:"pool,omitempty"`

@@ -240,15 +240,6 @@ func (a *App) visibleDevice(ctx context.Context, id string) (Device, Scope, erro
 	return d, s, nil
 }
 
-// presentFor presents a device for the caller of ctx.
-func (a *App) presentFor(ctx context.Context, d Device) (Device, error) {
-	s, err := a.scope(ctx)
-	if err != nil {
-		return Device{}, err
-	}
-	return a.presentOne(ctx, s, d)
-}
-
 // presentOne is present for a single device.
 func (a *App) presentOne(ctx context.Context, s Scope, d Device) (Device, error) {
 	out, err := a.present(ctx, s, []Device{d})
