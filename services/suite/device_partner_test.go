@@ -38,6 +38,13 @@ func TestDevicesOfHiddenAccounts_ACC3(t *testing.T) {
 	require.Equal(t, []string{"device.account"}, fieldViolations(e))
 	pam.refused(http.StatusNotFound, "PATCH", "/v1/devices/dev-tier?update_mask=display_name", map[string]any{"display_name": "renamed"})
 	pam.refused(http.StatusNotFound, "GET", "/v1/devices/pam-new", nil)
+	// Mapping: with the account check off partners map by activation ID, but not
+	// the hidden account's line items.
+	w.admin.ok("PATCH", "/v1/deviceSettings", map[string]any{"skip_account_check": true})
+	e = pam.refused(http.StatusBadRequest, "POST", "/v1/devices/dev-tier:mapLineItems", map[string]any{"items": []any{
+		map[string]any{"activation_id": w.lineItems["TIER"], "quantity": 1},
+	}})
+	require.Equal(t, []string{"items[0].activation_id"}, fieldViolations(e))
 
 	got := w.admin.ok("GET", "/v1/devices/dev-tier", nil)
 	require.Equal(t, []any{"TIER box", w.accountNames["TIER"], "Tina at the desk"}, []any{got["display_name"], got["owner_display_name"], got["device_user"]}, "nothing changed; the producer sees all")
