@@ -5,8 +5,8 @@ import (
 	"time"
 
 	accountpb "github.com/tessera-dev/tessera/gen/tessera/account/v1"
-	"github.com/tessera-dev/tessera/services/platform/neighbours"
 	"github.com/tessera-dev/tessera/services/platform/authz"
+	"github.com/tessera-dev/tessera/services/platform/neighbours"
 	"github.com/tessera-dev/tessera/services/platform/ttlcache"
 )
 
@@ -22,7 +22,7 @@ const maxHidden = 100_000
 // asks, so lists cost no call per device or account.
 type Hidden struct {
 	Client accountpb.AccountServiceClient
-	cache    *ttlcache.Cache[string, map[string]bool]
+	cache  *ttlcache.Cache[string, map[string]bool]
 }
 
 // Names are the account names and visibility device reads need (app.AccountNames).
