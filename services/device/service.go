@@ -74,7 +74,7 @@ func New(d Deps) *Service {
 		Accounts:     names,
 		Seats:        ledger,
 		Rules:        clients.NewHostRules(licensepb.NewLicenseServiceClient(d.License)),
-		Names:        names,
+		Names:        clients.Names{Accounts: names, Hidden: clients.NewHidden(accounts)},
 		Catalog:      catalog,
 		Products:     catalog,
 		Users:        clients.Users{Accounts: accounts},

@@ -58,6 +58,9 @@ type checks struct {
 	accounts map[string]bool
 	users    map[string]bool
 	backups  map[string]error
+	// withheld: the accounts hidden from a partner caller, once looked up (then
+	// never nil).
+	withheld []string
 }
 
 func (a *App) newChecks(ctx context.Context) (*checks, error) {
@@ -202,8 +205,9 @@ func (c *checks) device(ctx context.Context, v *errs.Violations, prefix string, 
 	}
 	if d.DeviceUser != "" {
 		if !authz.Has(c.p, authz.DevicesEditUser) {
-			v.Add(prefix+"device_user", "setting the device user needs permission %s", authz.DevicesEditUser)
-		} else if err := c.deviceUser(ctx, v, prefix, d.DeviceUser); err != nil {
+			return errs.PermissionDenied(string(authz.DevicesEditUser))
+		}
+		if err := c.deviceUser(ctx, v, prefix, d.DeviceUser); err != nil {
 			return err
 		}
 	}
@@ -219,7 +223,16 @@ func (c *checks) owner(ctx context.Context, v *errs.Violations, prefix, accountI
 		}
 		return nil
 	}
-	if !authz.CanActFor(c.p, accountID) {
+	if c.withheld == nil {
+		var err error
+		if c.withheld, err = c.a.withheld(ctx, c.p); err != nil {
+			return err
+		}
+		c.withheld = append(c.withheld, "") // looked up
+	}
+	// An account hidden from the partner caller does not exist for it, as in the
+	// account service (SPEC ACC-3).
+	if !authz.CanActFor(c.p, accountID) || slices.Contains(c.withheld, accountID) {
 		v.Add(prefix+"account", "account %q does not exist", accountID)
 		return nil
 	}
@@ -400,6 +413,11 @@ func (a *App) UpdateDevice(ctx context.Context, patch Device, paths []string) (D
 	scope, err := a.scope(ctx)
 	if err != nil {
 		return Device{}, err
+	}
+	if current.AccountID != "" && slices.Contains(scope.Withheld, current.AccountID) {
+		// Its owner does not exist for the caller: neither does the device as a
+		// thing to change (the account service answers NotFound to such changes).
+		return Device{}, errs.NotFound("device", patch.ID)
 	}
 	if !scope.Owns(current) {
 		return Device{}, errs.PermissionDenied("device owner")

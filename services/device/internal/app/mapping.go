@@ -492,6 +492,11 @@ func (a *App) checkItems(ctx context.Context, p *commonpb.Principal, d Device, i
 	var v, short errs.Violations
 	now := a.now()
 	partner := p.GetPartner() && !p.GetTenantWide()
+	// Line items of accounts hidden from the partner do not exist for it (SPEC ACC-3).
+	withheld, err := a.withheld(ctx, p)
+	if err != nil {
+		return nil, short, err
+	}
 	lis := make([]LineItem, len(items))
 	owner := d.AccountID
 	for i, it := range items {
@@ -511,7 +516,7 @@ func (a *App) checkItems(ctx context.Context, p *commonpb.Principal, d Device, i
 		li, err := a.ent.LineItem(ctx, it.ActivationID)
 		visible := err == nil && authz.CanSeeLineItem(p, authz.LineItemRef{
 			AccountID: li.AccountID, EntitlementID: li.EntitlementID, ActivationID: li.ActivationID, ProductLineID: li.ProductLineID,
-		})
+		}) && !slices.Contains(withheld, li.AccountID)
 		if err != nil && errs.Code(err) != codes.NotFound {
 			return nil, short, err
 		}

@@ -32,6 +32,10 @@ type Scope struct {
 	// would still tell that the line item exists and how many seats it holds.
 	Limited  bool
 	Products []string
+	// Withheld: accounts hidden from partners (SPEC ACC-3) that a partner caller
+	// is not a member of. Their devices stay seen as Owners says, but are not
+	// owned: the owner's name and line items are withheld and nothing changes them.
+	Withheld []string
 }
 
 // ScopeOf is the scope of a principal as far as the principal itself says:
@@ -74,7 +78,7 @@ func ScopeOf(p *commonpb.Principal) Scope {
 
 // Sees reports whether the scope reaches d (its mappings read).
 func (s Scope) Sees(d Device) bool {
-	if s.Owns(d) {
+	if s.All || (d.AccountID != "" && slices.Contains(s.Owners, d.AccountID)) {
 		return true
 	}
 	for _, m := range d.Mappings {
@@ -87,7 +91,12 @@ func (s Scope) Sees(d Device) bool {
 
 // Owns reports whether the scope owns d: full control (SPEC DEV-3).
 func (s Scope) Owns(d Device) bool {
-	return s.All || (d.AccountID != "" && slices.Contains(s.Owners, d.AccountID))
+	return s.All || (d.AccountID != "" && slices.Contains(s.Owners, d.AccountID) && !s.withholds(d.AccountID))
+}
+
+// withholds reports whether the account is hidden from the (partner) caller.
+func (s Scope) withholds(accountID string) bool {
+	return slices.Contains(s.Withheld, accountID)
 }
 
 // inLines reports whether a mapping's product is in the caller's product lines.
@@ -116,8 +125,9 @@ const NameWithheld = "Name Withheld"
 // Present prepares a device read for the caller: line items outside the caller's
 // product lines are left out; on a device the scope does not own, line items of
 // accounts the caller is not entitled to see have their activation ID masked to the
-// last three characters and their account emptied, and the owner's name is withheld
-// (SPEC DEV-5). The owner sees everything.
+// last three characters and their account emptied, the owner's name is withheld
+// (SPEC DEV-5) and the device user, a person of the owner's, is left out. The owner
+// sees everything.
 func Present(s Scope, d Device) Device {
 	mappings := make([]Mapping, 0, len(d.Mappings))
 	for _, m := range d.Mappings {
@@ -130,8 +140,11 @@ func Present(s Scope, d Device) Device {
 		mappings = append(mappings, m)
 	}
 	d.Mappings = mappings
-	if !s.Owns(d) && d.AccountID != "" {
-		d.OwnerName = NameWithheld
+	if !s.Owns(d) {
+		d.DeviceUser = ""
+		if d.AccountID != "" {
+			d.OwnerName = NameWithheld
+		}
 	}
 	return d
 }
@@ -167,6 +180,9 @@ type Catalog interface {
 // account ID, asked for once per page.
 type AccountNames interface {
 	Names(ctx context.Context, ids []string) (map[string]string, error)
+	// HiddenFromPartners are the tenant's accounts not visible to partners (SPEC
+	// ACC-3), one lookup for every account.
+	HiddenFromPartners(ctx context.Context) (map[string]bool, error)
 }
 
 // scope is the request's caller's full scope: ScopeOf, with what the principal
@@ -188,7 +204,35 @@ func (a *App) scope(ctx context.Context) (Scope, error) {
 		}
 		s.Products = products
 	}
+	if p.GetPartner() {
+		withheld, err := a.withheld(ctx, p)
+		if err != nil {
+			return Scope{}, err
+		}
+		s.Withheld = withheld
+		s.Entitled = slices.DeleteFunc(s.Entitled, s.withholds)
+	}
 	return s, nil
+}
+
+// withheld are the accounts of a partner principal hidden from partners that it is
+// not a member of (SPEC ACC-3): the account service withholds their names and
+// refuses changes to them, and so does the device service.
+func (a *App) withheld(ctx context.Context, p *commonpb.Principal) ([]string, error) {
+	if !p.GetPartner() || p.GetTenantWide() {
+		return nil, nil
+	}
+	hidden, err := a.names.HiddenFromPartners(ctx)
+	if err != nil || len(hidden) == 0 {
+		return nil, err
+	}
+	var out []string
+	for _, id := range p.GetAccountIds() {
+		if hidden[id] && !slices.Contains(p.GetMemberAccountIds(), id) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 // present prepares devices read for the caller (Present), fills in the names of
