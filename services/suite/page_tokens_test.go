@@ -56,6 +56,16 @@ func TestForgedPageTokens(t *testing.T) {
 		forged{"ID not a uuid", history, "", forgedToken(t, "2026-01-01 00:00:00+00", "not-a-uuid", "", "time desc")},
 		forged{"NUL in the ID", history, "", forgedToken(t, "2026-01-01 00:00:00+00", "\x00", "", "time desc")},
 	)
+	// The account service's own cursors (roles, access tokens, administrators).
+	raw := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	cases = append(cases,
+		forged{"NUL in the role ID", "/v1/roles", "", raw("c:a\x00")},
+		forged{"invalid UTF-8 in the role ID", "/v1/roles", "", raw("c:a\xff")},
+		forged{"NUL in the token ID", "/v1/accessTokens", "", raw("\x00")},
+		forged{"invalid UTF-8 in the token ID", "/v1/accessTokens", "", raw("\xc3")},
+		forged{"NUL in the last name", "/v1/administrators", "", raw(`["HOME","\u0000","A","USR-1"]`)},
+		forged{"invalid UTF-8 in the account", "/v1/administrators", "", raw("[\"HO\xffME\",\"Z\",\"A\",\"USR-1\"]")},
+	)
 	for _, c := range cases {
 		q := url.Values{"page_token": {c.token}}
 		if c.orderBy != "" {

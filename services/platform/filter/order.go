@@ -79,7 +79,7 @@ func DecodeCursor(token, query string) (*Cursor, error) {
 	if err != nil || json.Unmarshal(b, &c) != nil || c.ID == "" {
 		return nil, errForgedToken()
 	}
-	if !cursorText(c.Key, true) || !cursorText(c.ID, false) || !cursorText(c.Query, false) {
+	if !cursorText(c.Key, true) || !PlainText(c.ID) || !PlainText(c.Query) {
 		return nil, errForgedToken()
 	}
 	if c.Query != query {
@@ -87,6 +87,11 @@ func DecodeCursor(token, query string) (*Cursor, error) {
 	}
 	return &c, nil
 }
+
+// PlainText reports whether s is valid UTF-8 without control characters: what a
+// page token's IDs must be before they reach SQL (services with cursors of their own
+// check them with it too).
+func PlainText(s string) bool { return cursorText(s, false) }
 
 // cursorText reports whether s is valid UTF-8 without control characters (but for
 // line breaks and tabs, when multiLine).
