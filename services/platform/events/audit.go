@@ -35,7 +35,7 @@ var auditSchema = filter.Schema{
 
 // ListAudit pages through a tenant's audit trail in the schema db reaches.
 func ListAudit(ctx context.Context, db Querier, tenant string, q filter.Query) ([]AuditEvent, string, error) {
-	plan, err := auditSchema.Plan(q, "id", 2)
+	plan, err := auditSchema.PlanTyped(q, "id", filter.IDUUID, 2)
 	if err != nil {
 		return nil, "", err
 	}

@@ -4,7 +4,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
 
 	"github.com/tessera-dev/tessera/services/platform/errs"
 )
@@ -16,6 +22,7 @@ type Order struct {
 	Desc  bool
 	col   string
 	cast  string
+	kind  Kind
 }
 
 // ParseOrder reads "field" or "field desc" against the sortable fields of s (Text
@@ -33,7 +40,7 @@ func (s Schema) ParseOrder(orderBy string) (Order, error) {
 	if !ok || !sortable {
 		return Order{}, errs.Invalid("order_by", "cannot order by %q", parts[0])
 	}
-	o := Order{Field: parts[0], Desc: len(parts) == 2 && parts[1] == "desc", col: f.Column, cast: "text"}
+	o := Order{Field: parts[0], Desc: len(parts) == 2 && parts[1] == "desc", col: f.Column, cast: "text", kind: f.Kind}
 	if f.Kind == Time {
 		o.cast = "timestamptz"
 	}
@@ -54,7 +61,15 @@ func (c Cursor) Encode() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// DecodeCursor reads a page token issued for the same query.
+// errForgedToken answers a page token no list of this service could have issued.
+func errForgedToken() error {
+	return errs.Invalid("page_token", "is not a token this service issued")
+}
+
+// DecodeCursor reads a page token issued for the same query. Tokens are not signed,
+// so what they carry is checked before it reaches SQL: no value may hold a NUL or
+// another control character (the sort key may hold the line breaks and tabs that
+// multi-line fields keep), and invalid UTF-8 never survives the JSON decoding.
 func DecodeCursor(token, query string) (*Cursor, error) {
 	if token == "" {
 		return nil, nil
@@ -62,12 +77,89 @@ func DecodeCursor(token, query string) (*Cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(token)
 	var c Cursor
 	if err != nil || json.Unmarshal(b, &c) != nil || c.ID == "" {
-		return nil, errs.Invalid("page_token", "is not a token this service issued")
+		return nil, errForgedToken()
+	}
+	if !cursorText(c.Key, true) || !PlainText(c.ID) || !PlainText(c.Query) {
+		return nil, errForgedToken()
 	}
 	if c.Query != query {
 		return nil, errs.Invalid("page_token", "belongs to another filter or order")
 	}
 	return &c, nil
+}
+
+// PlainText reports whether s is valid UTF-8 without control characters: what a
+// page token's IDs must be before they reach SQL (services with cursors of their own
+// check them with it too).
+func PlainText(s string) bool { return cursorText(s, false) }
+
+// cursorText reports whether s is valid UTF-8 without control characters (but for
+// line breaks and tabs, when multiLine).
+func cursorText(s string, multiLine bool) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && (!multiLine || (r != '\n' && r != '\r' && r != '\t')) {
+			return false
+		}
+	}
+	return true
+}
+
+// IDType is the SQL type of a list's ID column; a cursor's ID must parse as it.
+type IDType int
+
+// ID column types.
+const (
+	IDText   IDType = iota // any text
+	IDUUID                 // a uuid, as Postgres prints it
+	IDBigint               // a bigint
+)
+
+// validID reports whether id is a value of the column type t.
+func (t IDType) validID(id string) bool {
+	switch t {
+	case IDUUID:
+		u, err := uuid.Parse(id)
+		return err == nil && u.String() == id
+	case IDBigint:
+		n, err := strconv.ParseInt(id, 10, 64)
+		return err == nil && strconv.FormatInt(n, 10) == id
+	}
+	return true
+}
+
+// pgTimeLayouts are how Postgres prints a timestamptz cast to text (DateStyle ISO,
+// with an hour, minute or second offset; fractional seconds are read when present);
+// RFC 3339 is accepted too.
+var pgTimeLayouts = []string{"2006-01-02 15:04:05-07", "2006-01-02 15:04:05-07:00", "2006-01-02 15:04:05-07:00:00", time.RFC3339Nano}
+
+// keyArg is the parameter a cursor's sort key binds as, and whether the key is a value
+// the order's column could have printed: a time for Time fields (bound parsed, so
+// Postgres never reads the token's text); any text otherwise (they compare as text).
+func (o Order) keyArg(key string) (any, bool) {
+	if o.col == "" || o.kind != Time {
+		return key, true
+	}
+	for _, layout := range pgTimeLayouts {
+		if t, err := time.Parse(layout, key); err == nil {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+// Check refuses a cursor whose sort key or ID the SQL of this order would fail on,
+// as an invalid page_token rather than a database error.
+func (o Order) Check(c *Cursor, idType IDType) error {
+	if c == nil {
+		return nil
+	}
+	if _, ok := o.keyArg(c.Key); !ok || !idType.validID(c.ID) {
+		return errForgedToken()
+	}
+	return nil
 }
 
 // SortKey is the SQL expression whose text a cursor keeps.
@@ -94,7 +186,8 @@ func (o Order) SQL(idCol string, c *Cursor, first int) (orderBy, after string, a
 	}
 	orderBy = fmt.Sprintf("%s %s, %s %s", o.col, dir, idCol, dir)
 	if c != nil {
-		return orderBy, fmt.Sprintf("(%s, %s) %s ($%d::%s, $%d)", o.col, idCol, cmp, first, o.cast, first+1), []any{c.Key, c.ID}
+		key, _ := o.keyArg(c.Key) // Plan has checked it
+		return orderBy, fmt.Sprintf("(%s, %s) %s ($%d::%s, $%d)", o.col, idCol, cmp, first, o.cast, first+1), []any{key, c.ID}
 	}
 	return orderBy, "TRUE", nil
 }

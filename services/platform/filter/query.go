@@ -28,8 +28,15 @@ type Plan struct {
 	size  int
 }
 
-// Plan validates q against the schema; parameters are numbered from $first.
+// Plan validates q against the schema for a list whose ID column is text;
+// parameters are numbered from $first.
 func (s Schema) Plan(q Query, idCol string, first int) (Plan, error) {
+	return s.PlanTyped(q, idCol, IDText, first)
+}
+
+// PlanTyped is Plan for a list whose ID column has the type idType (a page token's ID
+// must be one).
+func (s Schema) PlanTyped(q Query, idCol string, idType IDType, first int) (Plan, error) {
 	if q.PageSize < 0 {
 		return Plan{}, errs.Invalid("page_size", "must not be negative")
 	}
@@ -53,6 +60,9 @@ func (s Schema) Plan(q Query, idCol string, first int) (Plan, error) {
 	fingerprint := fmt.Sprintf("%q|%q", q.Filter, q.OrderBy)
 	cursor, err := DecodeCursor(q.PageToken, fingerprint)
 	if err != nil {
+		return Plan{}, err
+	}
+	if err := order.Check(cursor, idType); err != nil {
 		return Plan{}, err
 	}
 	orderBy, after, afterArgs := order.SQL(idCol, cursor, first+len(args))

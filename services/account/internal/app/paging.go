@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 )
 
 // page validates list paging: the page size (default 50, at most 1000) and the
@@ -20,7 +21,7 @@ func page(size int, token string) (int, string, error) {
 		return size, "", nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(b) == 0 {
+	if err != nil || len(b) == 0 || !filter.PlainText(string(b)) { // the key reaches SQL
 		return 0, "", errs.Invalid("page_token", "is not a token this service issued")
 	}
 	return size, string(b), nil

@@ -7,11 +7,13 @@ import (
 	"net/mail"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 	_ "time/tzdata" // time zones are checked even where the system has no zoneinfo
 
 	"github.com/tessera-dev/tessera/services/platform/authz"
 	"github.com/tessera-dev/tessera/services/platform/errs"
+	"github.com/tessera-dev/tessera/services/platform/filter"
 )
 
 var locale = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8}){0,3}$`)
@@ -186,7 +188,7 @@ func administratorCursor(key string) (*Administrator, error) {
 		return nil, nil
 	}
 	var k []string
-	if json.Unmarshal([]byte(key), &k) != nil || len(k) != 4 || k[0] == "" || k[3] == "" {
+	if json.Unmarshal([]byte(key), &k) != nil || len(k) != 4 || k[0] == "" || k[3] == "" || !filter.PlainText(strings.Join(k, "")) {
 		return nil, errs.Invalid("page_token", "is not a token this service issued")
 	}
 	return &Administrator{AccountID: k[0], LastName: k[1], FirstName: k[2], UserID: k[3]}, nil

@@ -19,7 +19,7 @@ var historySchema = filter.Schema{"time": {Column: "h.at", Kind: filter.Time}}
 // product of the line item it is about, as the device's mappings knew them, so that
 // it can be masked like the device.
 func (s *Store) ListDeviceHistory(ctx context.Context, tenant, deviceID string, pageSize int, pageToken string) ([]app.HistoryRecord, string, error) {
-	plan, err := historySchema.Plan(filter.Query{OrderBy: "time desc", PageSize: pageSize, PageToken: pageToken}, "h.event_id", 3)
+	plan, err := historySchema.PlanTyped(filter.Query{OrderBy: "time desc", PageSize: pageSize, PageToken: pageToken}, "h.event_id", filter.IDUUID, 3)
 	if err != nil {
 		return nil, "", err
 	}
