@@ -66,6 +66,9 @@ type Service struct {
 // New builds the service.
 func New(d Deps) *Service {
 	ledger := seats.NewLedger(d.Pool, seats.Client{Ent: entitlementpb.NewEntitlementServiceClient(d.Entitlement)}, Name, d.Log)
+	// Many devices map and unmap seats of one purchase at once: their reservations
+	// and give-back confirmations share entitlement transactions.
+	ledger.Share = true
 	accounts := accountpb.NewAccountServiceClient(d.Accounts)
 	names := neighbours.Accounts{Client: accounts}
 	catalog := clients.NewCatalog(entitlementpb.NewEntitlementServiceClient(d.Entitlement), entitlementpb.NewCatalogServiceClient(d.Entitlement))

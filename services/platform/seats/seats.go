@@ -91,6 +91,11 @@ type Ledger struct {
 	TTL time.Duration
 	// queue feeds the batching confirmer while RunConfirmer runs.
 	queue atomic.Pointer[chan pendingConfirm]
+	// Share lets concurrent BeginMany and ConfirmNow calls of one tenant share
+	// their round trips (share.go). Set it before the ledger is used.
+	Share    bool
+	begins   sharer[*beginWork]
+	confirms sharer[uuid.UUID]
 }
 
 type pendingConfirm struct {
@@ -109,13 +114,11 @@ var ErrClaimReleased = errs.Aborted("RESERVATION_RELEASED", "the seats of this r
 
 // Begin reserves the claim's seats and returns the account owning the line item.
 func (l *Ledger) Begin(ctx context.Context, c Claim) (string, error) {
-	tag, err := l.pool.Exec(ctx, `INSERT INTO seat_claims (id, tenant_id, activation_id, quantity, state, replaces)
-		VALUES ($1, $2, $3, $4, 'pending', $5) ON CONFLICT (id) DO NOTHING`,
-		c.ID, c.TenantID, c.ActivationID, c.Quantity, c.Replaces)
+	inserted, err := l.insertPending(ctx, []Claim{c})
 	if err != nil {
 		return "", err
 	}
-	ours := tag.RowsAffected() == 1
+	ours := len(inserted) == 1
 	if !ours {
 		// A retry of a request that is in flight or done: same claim, same parameters.
 		var state, activationID string
@@ -155,29 +158,48 @@ const maxReserveBatch = 1000
 // errs[i] is what Begin would have answered for claim i; nil means its seats are
 // held.
 func (l *Ledger) BeginMany(ctx context.Context, cs []Claim) []error {
-	out := make([]error, len(cs))
-	fail := func(err error) []error {
+	if !l.Share || len(cs) == 0 {
+		return l.beginManyOrFail(ctx, cs)
+	}
+	w := &beginWork{claims: cs}
+	p, _ := authz.FromContext(ctx)
+	l.begins.do(ctx, p.GetTenantId(), w, l.beginShared)
+	return w.out
+}
+
+// beginManyOrFail is beginMany with a failure of the whole call answered on every
+// claim not answered otherwise.
+func (l *Ledger) beginManyOrFail(ctx context.Context, cs []Claim) []error {
+	out, whole := l.beginMany(ctx, cs, false)
+	if whole != nil {
 		for i := range out {
 			if out[i] == nil {
-				out[i] = err
+				out[i] = whole
 			}
 		}
-		return out
+	}
+	return out
+}
+
+// beginMany is BeginMany run at once; whole is set when the call failed as a whole
+// (out then answers only the claims answered before). With wholeRefusal, a batch
+// reservation refused as a whole (one malformed claim) is such a failure too, and
+// leaves the claims pending for a retry.
+func (l *Ledger) beginMany(ctx context.Context, cs []Claim, wholeRefusal bool) (out []error, whole error) {
+	out = make([]error, len(cs))
+	fail := func(err error) ([]error, error) {
+		return out, err
 	}
 	// Rows go in ID order, so that two calls sharing claims (retries) wait for each
 	// other in one order and cannot deadlock.
 	sorted := slices.Clone(cs)
 	slices.SortFunc(sorted, func(a, b Claim) int { return slices.Compare(a.ID[:], b.ID[:]) })
-	ids := make([]uuid.UUID, len(cs))
-	tenants, activations := make([]string, len(cs)), make([]string, len(cs))
-	quantities := make([]int64, len(cs))
-	for i, c := range sorted {
+	for _, c := range sorted {
 		if c.Replaces != nil {
 			return fail(errs.Invalid("replaces", "replacing claims begin one by one"))
 		}
-		ids[i], tenants[i], activations[i], quantities[i] = c.ID, c.TenantID, c.ActivationID, c.Quantity
 	}
-	inserted, err := l.insertPending(ctx, ids, tenants, activations, quantities)
+	inserted, err := l.insertPending(ctx, sorted)
 	if err != nil {
 		return fail(err)
 	}
@@ -199,11 +221,14 @@ func (l *Ledger) BeginMany(ctx context.Context, cs []Claim) []error {
 		}
 	}
 	if len(reserve) == 0 {
-		return out
+		return out, nil
 	}
 	refused := make([]error, 0, len(reserve))
 	for chunk := range slices.Chunk(reserve, maxReserveBatch) {
 		got, err := l.ent.BatchReserveSeats(ctx, chunk, l.holder, l.TTL)
+		if err != nil && wholeRefusal {
+			return fail(err)
+		}
 		if err != nil {
 			got = make([]error, len(chunk))
 			for k := range got {
@@ -222,7 +247,7 @@ func (l *Ledger) BeginMany(ctx context.Context, cs []Claim) []error {
 	if len(over) > 0 {
 		_, _ = l.pool.Exec(context.WithoutCancel(ctx), moveClaims, over, "pending", "released")
 	}
-	return out
+	return out, nil
 }
 
 // insertPending records new claims as pending and returns those that were not
@@ -230,7 +255,14 @@ func (l *Ledger) BeginMany(ctx context.Context, cs []Claim) []error {
 // rows in a crash, the reservations they stood for expire by themselves after their
 // lease (nothing can have used them, as the rows that use seats commit durably and
 // after). Every other write of the ledger is durable.
-func (l *Ledger) insertPending(ctx context.Context, ids []uuid.UUID, tenants, activations []string, quantities []int64) ([]uuid.UUID, error) {
+func (l *Ledger) insertPending(ctx context.Context, cs []Claim) ([]uuid.UUID, error) {
+	ids := make([]uuid.UUID, len(cs))
+	tenants, activations := make([]string, len(cs)), make([]string, len(cs))
+	quantities := make([]int64, len(cs))
+	replaces := make([]*uuid.UUID, len(cs))
+	for i, c := range cs {
+		ids[i], tenants[i], activations[i], quantities[i], replaces[i] = c.ID, c.TenantID, c.ActivationID, c.Quantity, c.Replaces
+	}
 	tx, err := pg.BeginPipelined(ctx, l.pool)
 	if err != nil {
 		return nil, err
@@ -239,9 +271,10 @@ func (l *Ledger) insertPending(ctx context.Context, ids []uuid.UUID, tenants, ac
 	var inserted []uuid.UUID
 	b := &pgx.Batch{}
 	b.Queue(`SET LOCAL synchronous_commit = off`)
-	b.Queue(`INSERT INTO seat_claims (id, tenant_id, activation_id, quantity, state)
-		SELECT id, tenant_id, activation_id, quantity, 'pending' FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS c(id, tenant_id, activation_id, quantity)
-		ON CONFLICT (id) DO NOTHING RETURNING id`, ids, tenants, activations, quantities).
+	b.Queue(`INSERT INTO seat_claims (id, tenant_id, activation_id, quantity, state, replaces)
+		SELECT id, tenant_id, activation_id, quantity, 'pending', replaces
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::uuid[]) AS c(id, tenant_id, activation_id, quantity, replaces)
+		ON CONFLICT (id) DO NOTHING RETURNING id`, ids, tenants, activations, quantities, replaces).
 		Query(func(rows pgx.Rows) (err error) {
 			inserted, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 			return err
@@ -343,6 +376,11 @@ func (l *Ledger) Confirm(ctx context.Context, id uuid.UUID) {
 // confirmation gives seats back (replacements), which callers expect to see free
 // when the operation answers. A failure is left to the reconciler.
 func (l *Ledger) ConfirmNow(ctx context.Context, id uuid.UUID) {
+	if l.Share {
+		p, _ := authz.FromContext(ctx)
+		l.confirms.do(ctx, p.GetTenantId(), id, l.confirmShared)
+		return
+	}
 	if err := l.confirm(ctx, id); err != nil {
 		l.log.WarnContext(ctx, "seat confirmation deferred to the reconciler", "claim", id, "err", err)
 	}

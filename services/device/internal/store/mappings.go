@@ -63,7 +63,9 @@ func (s *Store) ChangeDevices(ctx context.Context, tenant string, deviceIDs []st
 	ids := slices.Clone(deviceIDs)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	wrote := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		wrote = false
 		if requestID != "" && op.Kind != "" {
 			// First: a concurrent call with the request ID waits here for this one,
 			// then finds it stored and reserves nothing.
@@ -110,8 +112,13 @@ func (s *Store) ChangeDevices(ctx context.Context, tenant string, deviceIDs []st
 		if empty(c) && requestID == "" {
 			return nil
 		}
+		wrote = len(c.Events) > 0
 		return apply(ctx, tx, tenant, live, c)
 	})
+	if err == nil && wrote {
+		s.wake.Wake()
+	}
+	return err
 }
 
 // Reserving implements app.MappingStore: a change whose plan reserves seats holds
@@ -213,12 +220,20 @@ func apply(ctx context.Context, tx pgx.Tx, tenant string, live []app.Held, c app
 			return err
 		}
 	}
+	// The events go in one round trip, without a notification: ChangeDevices wakes
+	// the relay after the commit (events.Waker).
+	var o events.Outbox
 	for _, e := range c.Events {
-		if _, err := events.Write(ctx, tx, events.Subject("device", e.Entity, e.Verb), tenant, e.Msg); err != nil {
+		if _, err := o.Add(ctx, events.Subject("device", e.Entity, e.Verb), tenant, e.Msg); err != nil {
 			return err
 		}
 	}
-	return nil
+	b := &pgx.Batch{}
+	o.Queue(b)
+	if b.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, b).Close()
 }
 
 // ExpiredOverrides lists live mappings of every tenant whose override expired by

@@ -37,6 +37,23 @@ func lockLineItem(ctx context.Context, tx pgx.Tx, tenant, activationID string) (
 	return scanLineItem(tx.QueryRow(ctx, `SELECT `+lineItemCols+` FROM line_items WHERE tenant_id = $1 AND activation_id = $2 FOR UPDATE`, tenant, activationID))
 }
 
+// readLineItem reads a line item, under its row lock when lock is set.
+func readLineItem(ctx context.Context, tx pgx.Tx, tenant, activationID string, lock bool) (app.LineItem, error) {
+	if lock {
+		return lockLineItem(ctx, tx, tenant, activationID)
+	}
+	return scanLineItem(tx.QueryRow(ctx, `SELECT `+lineItemCols+` FROM line_items WHERE tenant_id = $1 AND activation_id = $2`, tenant, activationID))
+}
+
+// mayAddSeats reports whether a replacement holding quantity seats may take more
+// than the reservation it replaces holds (read without a lock: a reservation's
+// quantity only ever shrinks, and Reserve checks again under the lock).
+func (s *Store) mayAddSeats(ctx context.Context, tx pgx.Tx, tenant string, replaced uuid.UUID, quantity int64) bool {
+	var held int64
+	err := tx.QueryRow(ctx, `SELECT quantity FROM seat_reservations WHERE tenant_id = $1 AND id = $2`, tenant, replaced).Scan(&held)
+	return err != nil || quantity > held
+}
+
 func setState(ctx context.Context, tx pgx.Tx, tenant string, id uuid.UUID, state string) error {
 	_, err := tx.Exec(ctx, `UPDATE seat_reservations SET state = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2`, tenant, id, state)
 	return err
@@ -85,7 +102,11 @@ func (s *Store) Reserve(ctx context.Context, tenant string, r app.Reservation, a
 			out = prev
 			return nil
 		}
-		li, err := lockLineItem(ctx, tx, tenant, r.ActivationID)
+		// A replacement that adds no seats (a return, an unmap) changes no count, so it
+		// reads the line item without its row lock: give-backs do not queue on a hot
+		// line item behind the reservations taking its seats.
+		locked := r.Replaces == nil || s.mayAddSeats(ctx, tx, tenant, *r.Replaces, r.Quantity)
+		li, err := readLineItem(ctx, tx, tenant, r.ActivationID, locked)
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && len(accountIDs) > 0 && !slices.Contains(accountIDs, li.AccountID)) {
 			return errs.NotFound("line item", r.ActivationID)
 		}
@@ -108,6 +129,13 @@ func (s *Store) Reserve(ctx context.Context, tenant string, r app.Reservation, a
 				return err
 			}
 			add = max(0, r.Quantity-old.Quantity)
+		}
+		if add > 0 && !locked {
+			// The replaced reservation shrank meanwhile (seats moved with a host): the
+			// count changes after all.
+			if li, err = lockLineItem(ctx, tx, tenant, r.ActivationID); err != nil {
+				return err
+			}
 		}
 		if add > 0 {
 			if err := app.CheckActivatable(li); err != nil {
