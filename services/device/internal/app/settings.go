@@ -56,6 +56,9 @@ func (a *App) UpdateDeviceSettings(ctx context.Context, s Settings, paths []stri
 	// A REST PATCH with an empty body arrives with the one path "".
 	paths = slices.DeleteFunc(slices.Clone(paths), func(p string) bool { return p == "" })
 	if len(paths) == 0 {
+		if s == (Settings{}) {
+			return Settings{}, errs.Invalid("update_mask", "name a setting to change: %s", strings.Join(SettingsPaths, ", "))
+		}
 		paths = SettingsPaths
 	}
 	for _, p := range paths {
