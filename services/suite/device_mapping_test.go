@@ -718,3 +718,51 @@ func TestMappingOverREST_DEV6(t *testing.T) {
 	admin.ok("POST", "/v1/"+name+":return", map[string]any{"rma_number": "RMA-REST"})
 	admin.refused(http.StatusBadRequest, "POST", "/v1/"+name+":return", map[string]any{"rma_number": strings.Repeat("x", 65)})
 }
+
+// DEV-6: an expire_time at the very start of year 1 is a time given, in the past,
+// not "no override".
+func TestZeroExpireTimeIsChecked_DEV6(t *testing.T) {
+	w := newSeatWorld(t, "zero-expiry")
+	acct := w.account(t, "Zero")
+	li := w.lineItem(t, acct, 5)
+	d := w.device(t, acct)
+	for _, at := range []*timestamppb.Timestamp{
+		{Seconds: -62135596800, Nanos: 1},
+		{Seconds: -62135596800},
+	} {
+		_, err := w.dev.MapLineItems(w.customer(t, acct), &devicepb.MapLineItemsRequest{Device: "devices/" + d, Items: []*devicepb.LineItemMapping{
+			{LineItem: "lineItems/" + li, Quantity: 1, ExpireTime: at},
+		}})
+		require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", at)
+		require.Equal(t, []string{"items[0].expire_time"}, violationFields(err))
+	}
+	require.Zero(t, w.held(t, d, li))
+}
+
+// DEV-6: an obsolete device takes no seats, but gives back the ones it holds.
+func TestObsoleteDeviceTakesNoSeats_DEV6(t *testing.T) {
+	w := newSeatWorld(t, "obsolete-map")
+	acct := w.account(t, "Obsolete")
+	li := w.lineItem(t, acct, 5)
+	d, src := w.device(t, acct), w.device(t, acct)
+	ctx := w.customer(t, acct)
+	_, err := w.mapOne(ctx, d, li, 2, "")
+	require.NoError(t, err)
+	_, err = w.mapOne(ctx, src, li, 1, "")
+	require.NoError(t, err)
+	_, err = w.pool.Exec(t.Context(), `UPDATE devices SET status = 'obsolete' WHERE tenant_id = $1 AND id = $2`, w.tenant, d)
+	require.NoError(t, err)
+
+	_, err = w.mapOne(ctx, d, li, 1, "")
+	require.Equal(t, codes.FailedPrecondition, status.Code(err))
+	require.Contains(t, status.Convert(err).Message(), "obsolete")
+	_, err = w.returnDevice(ctx, src, d, "", "")
+	require.Equal(t, codes.FailedPrecondition, status.Code(err), "a return moves no seats onto it either")
+	require.EqualValues(t, 2, w.held(t, d, li))
+	require.EqualValues(t, 1, w.held(t, src, li))
+
+	_, err = w.unmap(ctx, d, li, 2, "")
+	require.NoError(t, err)
+	require.EqualValues(t, 4, w.available(t, li))
+}
+

@@ -313,6 +313,16 @@ func (a *App) ReturnDevice(ctx context.Context, deviceID, destination, rmaNumber
 		if destination != "" && dest.Status == StatusReturned {
 			return Change{}, errs.Invalid("destination_device", "device %s was returned", destination)
 		}
+		if destination != "" {
+			if err := errInService(destination, dest.Status); err != nil {
+				return Change{}, err
+			}
+		}
+		// The seats stay with their owner: an unowned destination could be claimed,
+		// seats and all, by anyone (SPEC DEV-4).
+		if destination != "" && (dest.AccountID == "" || dest.AccountID != locked[deviceID].AccountID) {
+			return Change{}, errs.Invalid("destination_device", "device %s is not owned by device %s's owner", destination, deviceID)
+		}
 		c := Change{Device: deviceID, Return: &Return{Time: a.now(), RMANumber: rmaNumber, DestinationDevice: destination}}
 		for _, h := range live {
 			if h.DeviceID != deviceID {
@@ -421,6 +431,12 @@ func (a *App) MoveDevice(ctx context.Context, deviceID, toAccount string, pool b
 		}
 		if d.AccountID == toAccount {
 			return Change{}, errs.Invalid("to_account", "the device is owned by %s already", toAccount)
+		}
+		// Seats of another account's line items are that account's: a move would
+		// hand them to the target, so the device must give them back first.
+		if n := othersLineItems(live, d.AccountID); n > 0 {
+			return Change{}, errs.FailedPrecondition("DEVICE_HOLDS_OTHER_ACCOUNTS_SEATS",
+				"device %s holds seats of %d line item(s) of other accounts than its owner; unmap them before moving it", deviceID, n)
 		}
 		to := toAccount
 		c := Change{Device: deviceID, Owner: &to}

@@ -392,10 +392,13 @@ func (a *App) MapLineItems(ctx context.Context, deviceID string, items []MapItem
 		}
 		return Device{}, refused
 	}
-	change := func(locked map[string]LockedDevice, _ []Held) (Change, error) {
+	change := func(locked map[string]LockedDevice, live []Held) (Change, error) {
 		d := locked[deviceID]
 		if d.Status == StatusReturned {
 			return Change{}, errReturned(deviceID)
+		}
+		if err := errInService(deviceID, d.Status); err != nil {
+			return Change{}, err
 		}
 		c := Change{Device: deviceID, Commit: begun}
 		owner := d.AccountID
@@ -403,6 +406,11 @@ func (a *App) MapLineItems(ctx context.Context, deviceID string, items []MapItem
 			// Claim-and-map (SPEC DEV-4): the first line item's account owns the
 			// device; under the row lock, so of two claimers one wins.
 			owner = lis[0].AccountID
+			if n := othersLineItems(live, owner); n > 0 {
+				// Claiming would hand the claimer control of seats it does not own.
+				return Change{}, errs.FailedPrecondition("DEVICE_HOLDS_OTHER_ACCOUNTS_SEATS",
+					"device %s holds seats of %d line item(s) of other accounts; it cannot be claimed", deviceID, n)
+			}
 			c.Owner = &owner
 			c.Events = append(c.Events, DeviceEvent{"device", "owner_changed", &eventspb.DeviceOwnerChanged{DeviceId: deviceID, ToAccountId: owner, Reason: "claimed"}})
 		}
@@ -476,12 +484,21 @@ func (a *App) mayMapTo(p *commonpb.Principal, d Device, skip bool) error {
 		if !authz.Has(p, authz.DevicesClaim) {
 			return errs.PermissionDenied(string(authz.DevicesClaim))
 		}
+		return errInService(d.ID, d.Status)
+	}
+	if !ownsDevice(p, d) && !skip {
+		return errs.NotFound("device", d.ID)
+	}
+	return errInService(d.ID, d.Status)
+}
+
+// errInService refuses seats to a device that is out of service (obsolete, or a
+// served client dropped, expired or returned); giving seats back stays allowed.
+func errInService(deviceID, status string) error {
+	if status == StatusActive || status == StatusNormal {
 		return nil
 	}
-	if ownsDevice(p, d) || skip {
-		return nil
-	}
-	return errs.NotFound("device", d.ID)
+	return errs.FailedPrecondition("DEVICE_STATUS", "device %s is %s; it takes no seats", deviceID, status)
 }
 
 // checkItems reads every entry's line item and reports every failure on its entry:
@@ -555,4 +572,16 @@ func (a *App) checkItems(ctx context.Context, p *commonpb.Principal, d Device, i
 		return nil, short, e
 	}
 	return lis, short, nil
+}
+
+// othersLineItems counts the line items of accounts other than account that live
+// mappings hold seats of.
+func othersLineItems(live []Held, account string) int {
+	foreign := map[string]bool{}
+	for _, h := range live {
+		if h.AccountID != account {
+			foreign[h.ActivationID] = true
+		}
+	}
+	return len(foreign)
 }
