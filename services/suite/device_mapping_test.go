@@ -766,3 +766,42 @@ func TestObsoleteDeviceTakesNoSeats_DEV6(t *testing.T) {
 	require.EqualValues(t, 4, w.available(t, li))
 }
 
+// DEV-6: a request ID replayed by another caller is "another request" whatever its
+// parameters: it neither confirms the first request nor shows the device.
+func TestReplayByAnotherCallerRevealsNothing_DEV6(t *testing.T) {
+	w := newSeatWorld(t, "replay-other")
+	acct, other := w.account(t, "First"), w.account(t, "Second")
+	li, otherLI := w.lineItem(t, acct, 5), w.lineItem(t, other, 5)
+	d, dest := w.device(t, acct), w.device(t, acct)
+	owner, stranger := w.customer(t, acct), w.customer(t, other)
+	_, err := w.mapOne(owner, d, li, 2, "map-1")
+	require.NoError(t, err)
+	_, err = w.returnDevice(w.producer, d, dest, "RMA-9", "ret-1")
+	require.NoError(t, err)
+
+	for _, skip := range []bool{false, true} {
+		w.skipAccountCheck(t, skip)
+		for name, call := range map[string]func() error{
+			"exact map":   func() error { return second(w.mapOne(stranger, d, li, 2, "map-1")) },
+			"other map":   func() error { return second(w.mapOne(stranger, d, otherLI, 1, "map-1")) },
+			"exact unmap": func() error { return second(w.unmap(stranger, d, li, 2, "map-1")) },
+			"exact return": func() error {
+				return second(w.returnDevice(stranger, d, dest, "RMA-9", "ret-1"))
+			},
+			"customer replays producer return": func() error {
+				return second(w.returnDevice(owner, d, dest, "RMA-9", "ret-1"))
+			},
+			"move": func() error {
+				return second(w.dev.MoveDevice(stranger, &devicepb.MoveDeviceRequest{Name: "devices/" + d, ToAccount: "accounts/" + other, RequestId: "ret-1"}))
+			},
+		} {
+			err := call()
+			require.Equal(t, codes.InvalidArgument, status.Code(err), "%s (skip %v): %v", name, skip, err)
+			require.Equal(t, []string{"request_id"}, violationFields(err), name)
+		}
+	}
+	require.EqualValues(t, 2, w.held(t, dest, li))
+	require.Zero(t, w.held(t, d, otherLI))
+	_, err = w.returnDevice(w.producer, d, dest, "RMA-9", "ret-1")
+	require.NoError(t, err, "the caller itself still gets its answer")
+}

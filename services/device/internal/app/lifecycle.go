@@ -86,7 +86,7 @@ func (a *App) UnmapLineItem(ctx context.Context, deviceID, activationID string, 
 	if err := v.Err(); err != nil {
 		return Device{}, err
 	}
-	op := Operation{Kind: OpUnmap, DeviceID: deviceID, Fingerprint: strconv.Quote(activationID) + "|" + strconv.FormatInt(count, 10)}
+	op := callerOp(ctx, Operation{Kind: OpUnmap, DeviceID: deviceID, Fingerprint: strconv.Quote(activationID) + "|" + strconv.FormatInt(count, 10)})
 	if d, done, err := a.replay(ctx, requestID, op); done || err != nil {
 		return d, err
 	}
@@ -277,7 +277,7 @@ func (a *App) ReturnDevice(ctx context.Context, deviceID, destination, rmaNumber
 	if err := v.Err(); err != nil {
 		return Device{}, err
 	}
-	op := Operation{Kind: OpReturn, DeviceID: deviceID, Fingerprint: strconv.Quote(destination) + "|" + strconv.Quote(rmaNumber)}
+	op := callerOp(ctx, Operation{Kind: OpReturn, DeviceID: deviceID, Fingerprint: strconv.Quote(destination) + "|" + strconv.Quote(rmaNumber)})
 	if d, done, err := a.replay(ctx, requestID, op); done || err != nil {
 		return d, err
 	}
@@ -400,7 +400,7 @@ func (a *App) MoveDevice(ctx context.Context, deviceID, toAccount string, pool b
 	if err := v.Err(); err != nil {
 		return Device{}, err
 	}
-	op := Operation{Kind: OpMove, DeviceID: deviceID, Fingerprint: strconv.Quote(toAccount) + "|" + strconv.FormatBool(pool)}
+	op := callerOp(ctx, Operation{Kind: OpMove, DeviceID: deviceID, Fingerprint: strconv.Quote(toAccount) + "|" + strconv.FormatBool(pool)})
 	if d, done, err := a.replay(ctx, requestID, op); done || err != nil {
 		return d, err
 	}

@@ -212,6 +212,16 @@ func mapFingerprint(items []MapItem) string {
 	return strings.Join(parts, ";")
 }
 
+// callerOp binds an operation to its caller: a request ID replayed by anyone else is
+// "another request", so a replay never confirms nor shows another caller's write.
+func callerOp(ctx context.Context, op Operation) Operation {
+	p := principal(ctx)
+	op.Fingerprint += "|caller:" + strings.Join([]string{
+		p.GetKind().String(), p.GetUserId(), p.GetService(), p.GetScopeEntitlementId(), p.GetScopeActivationId(),
+	}, "/")
+	return op
+}
+
 // replay answers a request ID used before: the device as it is now for the same
 // request, InvalidArgument on request_id for another one. done is false for a new
 // request ID.
@@ -326,7 +336,7 @@ func (a *App) MapLineItems(ctx context.Context, deviceID string, items []MapItem
 		return Device{}, err
 	}
 	tenant := authz.MustTenant(ctx)
-	op := Operation{Kind: OpMap, DeviceID: deviceID, Fingerprint: mapFingerprint(items)}
+	op := callerOp(ctx, Operation{Kind: OpMap, DeviceID: deviceID, Fingerprint: mapFingerprint(items)})
 	if !validateOnly {
 		if d, done, err := a.replay(ctx, requestID, op); done || err != nil {
 			return d, err
