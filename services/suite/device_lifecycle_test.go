@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -299,4 +300,46 @@ func TestClaimRefusedWithOthersSeats_DEV4(t *testing.T) {
 	require.Zero(t, w.held(t, d, own))
 	require.EqualValues(t, 5, w.available(t, own))
 	require.EqualValues(t, 2, w.held(t, d, held))
+}
+
+// DEV-8: a return racing give-backs of the same mappings plans again instead of
+// answering with a claim it lost to them, and names no internal reservation.
+func TestReturnRacingUnmapsRetries_DEV8(t *testing.T) {
+	w := newSeatWorld(t, "return-race")
+	acct := w.account(t, "Race")
+	li := w.lineItem(t, acct, 40)
+	for round := range 4 {
+		d, dest := w.device(t, acct), w.device(t, acct)
+		ctx := w.customer(t, acct)
+		_, err := w.mapOne(ctx, d, li, 8, "")
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				_, err := w.unmap(ctx, d, li, 1, "")
+				if err != nil {
+					assert.NotContains(t, status.Convert(err).Message(), "reservation", "%v", err)
+				}
+			})
+		}
+		wg.Go(func() {
+			_, err := w.returnDevice(ctx, d, dest, "", "")
+			if err != nil {
+				assert.NotEqual(t, "RESERVATION_NOT_REPLACEABLE", reasonOf(err), "round %d: %v", round, err)
+				assert.NotContains(t, status.Convert(err).Message(), "reservation", "%v", err)
+			}
+		})
+		wg.Wait()
+		require.Zero(t, w.held(t, d, li))
+	}
+	require.EqualValues(t, 40, w.available(t, li)+w.heldAll(t, li))
+}
+
+func reasonOf(err error) string {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
 }

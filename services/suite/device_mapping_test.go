@@ -805,3 +805,29 @@ func TestReplayByAnotherCallerRevealsNothing_DEV6(t *testing.T) {
 	_, err = w.returnDevice(w.producer, d, dest, "RMA-9", "ret-1")
 	require.NoError(t, err, "the caller itself still gets its answer")
 }
+
+// DEV-6: a shortage is answered alike whether seen up front or lost to a racing
+// request: a field violation on the entry's quantity.
+func TestRacedShortageNamesEntry_DEV6(t *testing.T) {
+	w := newSeatWorld(t, "map-race-short")
+	acct := w.account(t, "Short")
+	li := w.lineItem(t, acct, 3)
+	devices := []string{w.device(t, acct), w.device(t, acct), w.device(t, acct)}
+	ctx := w.customer(t, acct)
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() {
+			req := &devicepb.MapLineItemsRequest{
+				Device: "devices/" + devices[i%len(devices)], RequestId: fmt.Sprintf("short-%d", i),
+				Items: []*devicepb.LineItemMapping{{LineItem: "lineItems/" + li, Quantity: 1}},
+			}
+			_, err := w.dev.MapLineItems(ctx, req)
+			if err != nil {
+				assert.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+				assert.Equal(t, []string{"items[0].quantity"}, violationFields(err), "%v", err)
+			}
+		})
+	}
+	wg.Wait()
+	require.Zero(t, w.available(t, li))
+}

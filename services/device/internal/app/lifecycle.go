@@ -299,13 +299,48 @@ func (a *App) ReturnDevice(ctx context.Context, deviceID, destination, rmaNumber
 		}
 	}
 	requestID = orNew(requestID)
-	cl := &claimsOf{a: a, ctx: ctx, tenant: tenant}
 	release, err := a.store.Reserving(ctx)
 	if err != nil {
 		return Device{}, err
 	}
 	defer release()
-	err = a.store.ChangeDevices(ctx, tenant, locks, requestID, op, func(locked map[string]LockedDevice, live []Held) (Change, error) {
+	// Like give-backs, a return takes its turn with them, and one that lost a race
+	// for a mapping's claim to one plans again from the rows as they are then.
+	stripe := &unmapStripes[stripeOf(tenant+"/"+deviceID)]
+	stripe.Lock()
+	defer stripe.Unlock()
+	for attempt := range maxUnmapAttempts {
+		err = a.returnOnce(ctx, tenant, deviceID, destination, rmaNumber, requestID, op, locks, skip, attempt)
+		if errs.Reason(err) != "RESERVATION_NOT_REPLACEABLE" {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1)*5*time.Millisecond + time.Duration(rand.IntN(5))*time.Millisecond) //nolint:gosec // jitter, not a secret
+	}
+	if errors.Is(err, ErrReplayed) {
+		d, _, rerr := a.replay(ctx, requestID, op)
+		return d, rerr
+	}
+	if errs.Reason(err) == "RESERVATION_NOT_REPLACEABLE" {
+		return Device{}, errs.Aborted("MAPPING_BUSY", "the device's mappings kept changing; retry")
+	}
+	if err != nil {
+		return Device{}, err
+	}
+	return a.answerWrite(ctx, deviceID)
+}
+
+// returnOnce plans and stores a return from the device's live rows once; the first
+// attempt's claims are keyed as before retries existed, so a crashed return's retry
+// finds the claims it reserved.
+func (a *App) returnOnce(ctx context.Context, tenant, deviceID, destination, rmaNumber, requestID string, op Operation,
+	locks []string, skip bool, attempt int,
+) error {
+	cl := &claimsOf{a: a, ctx: ctx, tenant: tenant}
+	key := requestID + "/return/"
+	if attempt > 0 {
+		key += strconv.Itoa(attempt) + "/"
+	}
+	err := a.store.ChangeDevices(ctx, tenant, locks, requestID, op, func(locked map[string]LockedDevice, live []Held) (Change, error) {
 		if locked[deviceID].Status == StatusReturned {
 			return Change{}, errReturned(deviceID)
 		}
@@ -335,7 +370,7 @@ func (a *App) ReturnDevice(ctx context.Context, deviceID, destination, rmaNumber
 			if destination != "" {
 				keep = h.Quantity
 			}
-			id, err := cl.replace(h, requestID+"/return/"+h.ClaimID.String(), keep)
+			id, err := cl.replace(h, key+h.ClaimID.String(), keep)
 			if err != nil {
 				return Change{}, err
 			}
@@ -355,14 +390,7 @@ func (a *App) ReturnDevice(ctx context.Context, deviceID, destination, rmaNumber
 		return c, nil
 	})
 	cl.settle(err)
-	if errors.Is(err, ErrReplayed) {
-		d, _, rerr := a.replay(ctx, requestID, op)
-		return d, rerr
-	}
-	if err != nil {
-		return Device{}, err
-	}
-	return a.answerWrite(ctx, deviceID)
+	return err
 }
 
 // mayManage checks that p has full control of a device (its owner, or a producer);

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -465,6 +466,10 @@ func (a *App) MapLineItems(ctx context.Context, deviceID string, items []MapItem
 
 // renameSeatError places a seat refusal on the entry it concerns.
 func renameSeatError(err error, entry string) error {
+	if errs.Reason(err) == "QUANTITY_EXCEEDED" {
+		// Seats a racing request took: answered as a shortage seen up front is.
+		return errs.Invalid(entry+".quantity", "%s", status.Convert(err).Message())
+	}
 	if e, ok := errs.As(err); ok && e.Kind == errs.KindFailedPrecondition {
 		out := *e
 		out.Message = entry + ": " + e.Message
