@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -220,4 +221,125 @@ func TestMoveDeviceMovesSeatsOnce_DEV8_ENT5(t *testing.T) {
 	target, err = w.ent.GetLineItem(w.producer, &entitlementpb.GetLineItemRequest{Name: "lineItems/" + moved})
 	require.NoError(t, err)
 	require.Equal(t, target.GetQuantity(), target.GetAvailable())
+}
+
+// DEV-8: a move never hands another account's seats to the target: a device holding
+// them refuses the move and every line item keeps its seats.
+func TestMoveRefusesOtherAccountsSeats_DEV8(t *testing.T) {
+	w := newSeatWorld(t, "move-foreign")
+	owner, other, target := w.account(t, "Par"), w.account(t, "Unr"), w.account(t, "Chi")
+	own, foreign := w.lineItem(t, owner, 5), w.lineItem(t, other, 5)
+	d := w.device(t, owner)
+	w.skipAccountCheck(t, true)
+	_, err := w.mapOne(w.customer(t, owner), d, own, 1, "")
+	require.NoError(t, err)
+	_, err = w.mapOne(w.customer(t, other), d, foreign, 2, "")
+	require.NoError(t, err)
+
+	for _, pool := range []bool{true, false} {
+		for _, ctx := range []context.Context{w.customer(t, owner, target), w.producer} {
+			_, err = w.dev.MoveDevice(ctx, &devicepb.MoveDeviceRequest{Name: "devices/" + d, ToAccount: "accounts/" + target, Pool: pool})
+			require.Equal(t, codes.FailedPrecondition, status.Code(err))
+			require.Contains(t, status.Convert(err).Message(), "1 line item")
+		}
+	}
+	o, _, _ := w.row(t, d)
+	require.Equal(t, owner, o)
+	require.EqualValues(t, 2, w.held(t, d, foreign))
+	require.EqualValues(t, 1, w.held(t, d, own))
+	li, err := w.ent.GetLineItem(w.producer, &entitlementpb.GetLineItemRequest{Name: "lineItems/" + foreign})
+	require.NoError(t, err)
+	require.EqualValues(t, 5, li.GetQuantity(), "the other account keeps its seats")
+
+	_, err = w.unmap(w.customer(t, other), d, foreign, 2, "")
+	require.NoError(t, err)
+	_, err = w.dev.MoveDevice(w.customer(t, owner, target), &devicepb.MoveDeviceRequest{Name: "devices/" + d, ToAccount: "accounts/" + target})
+	require.NoError(t, err, "with only its owner's seats the device moves")
+	o, _, _ = w.row(t, d)
+	require.Equal(t, target, o)
+	require.EqualValues(t, 5, w.available(t, foreign))
+}
+
+// DEV-8: a return moves seats only to a device of the same owner; an unowned or
+// another account's destination is refused and nothing moves.
+func TestReturnDestinationOfSameOwner_DEV8(t *testing.T) {
+	w := newSeatWorld(t, "return-owner")
+	acct, other := w.account(t, "Owner"), w.account(t, "Other")
+	li := w.lineItem(t, acct, 5)
+	src, foreign, unowned := w.device(t, acct), w.device(t, other), w.unownedDevice(t)
+	_, err := w.mapOne(w.customer(t, acct), src, li, 3, "")
+	require.NoError(t, err)
+	for _, dest := range []string{unowned, foreign} {
+		_, err = w.returnDevice(w.producer, src, dest, "", "")
+		require.Equal(t, codes.InvalidArgument, status.Code(err), dest)
+		require.Equal(t, []string{"destination_device"}, violationFields(err))
+	}
+	_, st, _ := w.row(t, src)
+	require.NotEqual(t, "returned", st)
+	require.EqualValues(t, 3, w.held(t, src, li))
+	require.Zero(t, w.held(t, unowned, li))
+}
+
+// DEV-4: claiming an unowned device that holds seats of another account is refused:
+// the claimer would control seats it does not own.
+func TestClaimRefusedWithOthersSeats_DEV4(t *testing.T) {
+	w := newSeatWorld(t, "claim-foreign")
+	owner, claimer := w.account(t, "Owner"), w.account(t, "Claimer")
+	held, own := w.lineItem(t, owner, 5), w.lineItem(t, claimer, 5)
+	d := w.unownedDevice(t)
+	// Seats of owner's line item on the unowned device, as a return used to leave them.
+	_, err := w.mapOne(w.customer(t, owner), d, held, 2, "")
+	require.NoError(t, err)
+	_, err = w.pool.Exec(t.Context(), `UPDATE devices SET account_id = NULL WHERE tenant_id = $1 AND id = $2`, w.tenant, d)
+	require.NoError(t, err)
+
+	_, err = w.mapOne(w.customer(t, claimer), d, own, 1, "")
+	require.Equal(t, codes.FailedPrecondition, status.Code(err))
+	o, _, _ := w.row(t, d)
+	require.Empty(t, o)
+	require.Zero(t, w.held(t, d, own))
+	require.EqualValues(t, 5, w.available(t, own))
+	require.EqualValues(t, 2, w.held(t, d, held))
+}
+
+// DEV-8: a return racing give-backs of the same mappings plans again instead of
+// answering with a claim it lost to them, and names no internal reservation.
+func TestReturnRacingUnmapsRetries_DEV8(t *testing.T) {
+	w := newSeatWorld(t, "return-race")
+	acct := w.account(t, "Race")
+	li := w.lineItem(t, acct, 40)
+	for round := range 4 {
+		d, dest := w.device(t, acct), w.device(t, acct)
+		ctx := w.customer(t, acct)
+		_, err := w.mapOne(ctx, d, li, 8, "")
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				_, err := w.unmap(ctx, d, li, 1, "")
+				if err != nil {
+					assert.NotContains(t, status.Convert(err).Message(), "reservation", "%v", err)
+				}
+			})
+		}
+		wg.Go(func() {
+			_, err := w.returnDevice(ctx, d, dest, "", "")
+			if err != nil {
+				assert.NotEqual(t, "RESERVATION_NOT_REPLACEABLE", reasonOf(err), "round %d: %v", round, err)
+				assert.NotContains(t, status.Convert(err).Message(), "reservation", "%v", err)
+			}
+		})
+		wg.Wait()
+		require.Zero(t, w.held(t, d, li))
+	}
+	require.EqualValues(t, 40, w.available(t, li)+w.heldAll(t, li))
+}
+
+func reasonOf(err error) string {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
 }

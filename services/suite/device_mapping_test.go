@@ -718,3 +718,116 @@ func TestMappingOverREST_DEV6(t *testing.T) {
 	admin.ok("POST", "/v1/"+name+":return", map[string]any{"rma_number": "RMA-REST"})
 	admin.refused(http.StatusBadRequest, "POST", "/v1/"+name+":return", map[string]any{"rma_number": strings.Repeat("x", 65)})
 }
+
+// DEV-6: an expire_time at the very start of year 1 is a time given, in the past,
+// not "no override".
+func TestZeroExpireTimeIsChecked_DEV6(t *testing.T) {
+	w := newSeatWorld(t, "zero-expiry")
+	acct := w.account(t, "Zero")
+	li := w.lineItem(t, acct, 5)
+	d := w.device(t, acct)
+	for _, at := range []*timestamppb.Timestamp{
+		{Seconds: -62135596800, Nanos: 1},
+		{Seconds: -62135596800},
+	} {
+		_, err := w.dev.MapLineItems(w.customer(t, acct), &devicepb.MapLineItemsRequest{Device: "devices/" + d, Items: []*devicepb.LineItemMapping{
+			{LineItem: "lineItems/" + li, Quantity: 1, ExpireTime: at},
+		}})
+		require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", at)
+		require.Equal(t, []string{"items[0].expire_time"}, violationFields(err))
+	}
+	require.Zero(t, w.held(t, d, li))
+}
+
+// DEV-6: an obsolete device takes no seats, but gives back the ones it holds.
+func TestObsoleteDeviceTakesNoSeats_DEV6(t *testing.T) {
+	w := newSeatWorld(t, "obsolete-map")
+	acct := w.account(t, "Obsolete")
+	li := w.lineItem(t, acct, 5)
+	d, src := w.device(t, acct), w.device(t, acct)
+	ctx := w.customer(t, acct)
+	_, err := w.mapOne(ctx, d, li, 2, "")
+	require.NoError(t, err)
+	_, err = w.mapOne(ctx, src, li, 1, "")
+	require.NoError(t, err)
+	_, err = w.pool.Exec(t.Context(), `UPDATE devices SET status = 'obsolete' WHERE tenant_id = $1 AND id = $2`, w.tenant, d)
+	require.NoError(t, err)
+
+	_, err = w.mapOne(ctx, d, li, 1, "")
+	require.Equal(t, codes.FailedPrecondition, status.Code(err))
+	require.Contains(t, status.Convert(err).Message(), "obsolete")
+	_, err = w.returnDevice(ctx, src, d, "", "")
+	require.Equal(t, codes.FailedPrecondition, status.Code(err), "a return moves no seats onto it either")
+	require.EqualValues(t, 2, w.held(t, d, li))
+	require.EqualValues(t, 1, w.held(t, src, li))
+
+	_, err = w.unmap(ctx, d, li, 2, "")
+	require.NoError(t, err)
+	require.EqualValues(t, 4, w.available(t, li))
+}
+
+// DEV-6: a request ID replayed by another caller is "another request" whatever its
+// parameters: it neither confirms the first request nor shows the device.
+func TestReplayByAnotherCallerRevealsNothing_DEV6(t *testing.T) {
+	w := newSeatWorld(t, "replay-other")
+	acct, other := w.account(t, "First"), w.account(t, "Second")
+	li, otherLI := w.lineItem(t, acct, 5), w.lineItem(t, other, 5)
+	d, dest := w.device(t, acct), w.device(t, acct)
+	owner, stranger := w.customer(t, acct), w.customer(t, other)
+	_, err := w.mapOne(owner, d, li, 2, "map-1")
+	require.NoError(t, err)
+	_, err = w.returnDevice(w.producer, d, dest, "RMA-9", "ret-1")
+	require.NoError(t, err)
+
+	for _, skip := range []bool{false, true} {
+		w.skipAccountCheck(t, skip)
+		for name, call := range map[string]func() error{
+			"exact map":   func() error { return second(w.mapOne(stranger, d, li, 2, "map-1")) },
+			"other map":   func() error { return second(w.mapOne(stranger, d, otherLI, 1, "map-1")) },
+			"exact unmap": func() error { return second(w.unmap(stranger, d, li, 2, "map-1")) },
+			"exact return": func() error {
+				return second(w.returnDevice(stranger, d, dest, "RMA-9", "ret-1"))
+			},
+			"customer replays producer return": func() error {
+				return second(w.returnDevice(owner, d, dest, "RMA-9", "ret-1"))
+			},
+			"move": func() error {
+				return second(w.dev.MoveDevice(stranger, &devicepb.MoveDeviceRequest{Name: "devices/" + d, ToAccount: "accounts/" + other, RequestId: "ret-1"}))
+			},
+		} {
+			err := call()
+			require.Equal(t, codes.InvalidArgument, status.Code(err), "%s (skip %v): %v", name, skip, err)
+			require.Equal(t, []string{"request_id"}, violationFields(err), name)
+		}
+	}
+	require.EqualValues(t, 2, w.held(t, dest, li))
+	require.Zero(t, w.held(t, d, otherLI))
+	_, err = w.returnDevice(w.producer, d, dest, "RMA-9", "ret-1")
+	require.NoError(t, err, "the caller itself still gets its answer")
+}
+
+// DEV-6: a shortage is answered alike whether seen up front or lost to a racing
+// request: a field violation on the entry's quantity.
+func TestRacedShortageNamesEntry_DEV6(t *testing.T) {
+	w := newSeatWorld(t, "map-race-short")
+	acct := w.account(t, "Short")
+	li := w.lineItem(t, acct, 3)
+	devices := []string{w.device(t, acct), w.device(t, acct), w.device(t, acct)}
+	ctx := w.customer(t, acct)
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() {
+			req := &devicepb.MapLineItemsRequest{
+				Device: "devices/" + devices[i%len(devices)], RequestId: fmt.Sprintf("short-%d", i),
+				Items: []*devicepb.LineItemMapping{{LineItem: "lineItems/" + li, Quantity: 1}},
+			}
+			_, err := w.dev.MapLineItems(ctx, req)
+			if err != nil {
+				assert.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+				assert.Equal(t, []string{"items[0].quantity"}, violationFields(err), "%v", err)
+			}
+		})
+	}
+	wg.Wait()
+	require.Zero(t, w.available(t, li))
+}

@@ -86,7 +86,7 @@ func (a *App) UnmapLineItem(ctx context.Context, deviceID, activationID string, 
 	if err := v.Err(); err != nil {
 		return Device{}, err
 	}
-	op := Operation{Kind: OpUnmap, DeviceID: deviceID, Fingerprint: strconv.Quote(activationID) + "|" + strconv.FormatInt(count, 10)}
+	op := callerOp(ctx, Operation{Kind: OpUnmap, DeviceID: deviceID, Fingerprint: strconv.Quote(activationID) + "|" + strconv.FormatInt(count, 10)})
 	if d, done, err := a.replay(ctx, requestID, op); done || err != nil {
 		return d, err
 	}
@@ -277,7 +277,7 @@ func (a *App) ReturnDevice(ctx context.Context, deviceID, destination, rmaNumber
 	if err := v.Err(); err != nil {
 		return Device{}, err
 	}
-	op := Operation{Kind: OpReturn, DeviceID: deviceID, Fingerprint: strconv.Quote(destination) + "|" + strconv.Quote(rmaNumber)}
+	op := callerOp(ctx, Operation{Kind: OpReturn, DeviceID: deviceID, Fingerprint: strconv.Quote(destination) + "|" + strconv.Quote(rmaNumber)})
 	if d, done, err := a.replay(ctx, requestID, op); done || err != nil {
 		return d, err
 	}
@@ -299,19 +299,64 @@ func (a *App) ReturnDevice(ctx context.Context, deviceID, destination, rmaNumber
 		}
 	}
 	requestID = orNew(requestID)
-	cl := &claimsOf{a: a, ctx: ctx, tenant: tenant}
 	release, err := a.store.Reserving(ctx)
 	if err != nil {
 		return Device{}, err
 	}
 	defer release()
-	err = a.store.ChangeDevices(ctx, tenant, locks, requestID, op, func(locked map[string]LockedDevice, live []Held) (Change, error) {
+	// Like give-backs, a return takes its turn with them, and one that lost a race
+	// for a mapping's claim to one plans again from the rows as they are then.
+	stripe := &unmapStripes[stripeOf(tenant+"/"+deviceID)]
+	stripe.Lock()
+	defer stripe.Unlock()
+	for attempt := range maxUnmapAttempts {
+		err = a.returnOnce(ctx, tenant, deviceID, destination, rmaNumber, requestID, op, locks, skip, attempt)
+		if errs.Reason(err) != "RESERVATION_NOT_REPLACEABLE" {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1)*5*time.Millisecond + time.Duration(rand.IntN(5))*time.Millisecond) //nolint:gosec // jitter, not a secret
+	}
+	if errors.Is(err, ErrReplayed) {
+		d, _, rerr := a.replay(ctx, requestID, op)
+		return d, rerr
+	}
+	if errs.Reason(err) == "RESERVATION_NOT_REPLACEABLE" {
+		return Device{}, errs.Aborted("MAPPING_BUSY", "the device's mappings kept changing; retry")
+	}
+	if err != nil {
+		return Device{}, err
+	}
+	return a.answerWrite(ctx, deviceID)
+}
+
+// returnOnce plans and stores a return from the device's live rows once; the first
+// attempt's claims are keyed as before retries existed, so a crashed return's retry
+// finds the claims it reserved.
+func (a *App) returnOnce(ctx context.Context, tenant, deviceID, destination, rmaNumber, requestID string, op Operation,
+	locks []string, skip bool, attempt int,
+) error {
+	cl := &claimsOf{a: a, ctx: ctx, tenant: tenant}
+	key := requestID + "/return/"
+	if attempt > 0 {
+		key += strconv.Itoa(attempt) + "/"
+	}
+	err := a.store.ChangeDevices(ctx, tenant, locks, requestID, op, func(locked map[string]LockedDevice, live []Held) (Change, error) {
 		if locked[deviceID].Status == StatusReturned {
 			return Change{}, errReturned(deviceID)
 		}
 		dest := locked[destination]
 		if destination != "" && dest.Status == StatusReturned {
 			return Change{}, errs.Invalid("destination_device", "device %s was returned", destination)
+		}
+		if destination != "" {
+			if err := errInService(destination, dest.Status); err != nil {
+				return Change{}, err
+			}
+		}
+		// The seats stay with their owner: an unowned destination could be claimed,
+		// seats and all, by anyone (SPEC DEV-4).
+		if destination != "" && (dest.AccountID == "" || dest.AccountID != locked[deviceID].AccountID) {
+			return Change{}, errs.Invalid("destination_device", "device %s is not owned by device %s's owner", destination, deviceID)
 		}
 		c := Change{Device: deviceID, Return: &Return{Time: a.now(), RMANumber: rmaNumber, DestinationDevice: destination}}
 		for _, h := range live {
@@ -325,7 +370,7 @@ func (a *App) ReturnDevice(ctx context.Context, deviceID, destination, rmaNumber
 			if destination != "" {
 				keep = h.Quantity
 			}
-			id, err := cl.replace(h, requestID+"/return/"+h.ClaimID.String(), keep)
+			id, err := cl.replace(h, key+h.ClaimID.String(), keep)
 			if err != nil {
 				return Change{}, err
 			}
@@ -345,14 +390,7 @@ func (a *App) ReturnDevice(ctx context.Context, deviceID, destination, rmaNumber
 		return c, nil
 	})
 	cl.settle(err)
-	if errors.Is(err, ErrReplayed) {
-		d, _, rerr := a.replay(ctx, requestID, op)
-		return d, rerr
-	}
-	if err != nil {
-		return Device{}, err
-	}
-	return a.answerWrite(ctx, deviceID)
+	return err
 }
 
 // mayManage checks that p has full control of a device (its owner, or a producer);
@@ -390,7 +428,7 @@ func (a *App) MoveDevice(ctx context.Context, deviceID, toAccount string, pool b
 	if err := v.Err(); err != nil {
 		return Device{}, err
 	}
-	op := Operation{Kind: OpMove, DeviceID: deviceID, Fingerprint: strconv.Quote(toAccount) + "|" + strconv.FormatBool(pool)}
+	op := callerOp(ctx, Operation{Kind: OpMove, DeviceID: deviceID, Fingerprint: strconv.Quote(toAccount) + "|" + strconv.FormatBool(pool)})
 	if d, done, err := a.replay(ctx, requestID, op); done || err != nil {
 		return d, err
 	}
@@ -421,6 +459,12 @@ func (a *App) MoveDevice(ctx context.Context, deviceID, toAccount string, pool b
 		}
 		if d.AccountID == toAccount {
 			return Change{}, errs.Invalid("to_account", "the device is owned by %s already", toAccount)
+		}
+		// Seats of another account's line items are that account's: a move would
+		// hand them to the target, so the device must give them back first.
+		if n := othersLineItems(live, d.AccountID); n > 0 {
+			return Change{}, errs.FailedPrecondition("DEVICE_HOLDS_OTHER_ACCOUNTS_SEATS",
+				"device %s holds seats of %d line item(s) of other accounts than its owner; unmap them before moving it", deviceID, n)
 		}
 		to := toAccount
 		c := Change{Device: deviceID, Owner: &to}

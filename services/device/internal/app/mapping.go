@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -212,6 +213,16 @@ func mapFingerprint(items []MapItem) string {
 	return strings.Join(parts, ";")
 }
 
+// callerOp binds an operation to its caller: a request ID replayed by anyone else is
+// "another request", so a replay never confirms nor shows another caller's write.
+func callerOp(ctx context.Context, op Operation) Operation {
+	p := principal(ctx)
+	op.Fingerprint += "|caller:" + strings.Join([]string{
+		p.GetKind().String(), p.GetUserId(), p.GetService(), p.GetScopeEntitlementId(), p.GetScopeActivationId(),
+	}, "/")
+	return op
+}
+
 // replay answers a request ID used before: the device as it is now for the same
 // request, InvalidArgument on request_id for another one. done is false for a new
 // request ID.
@@ -326,7 +337,7 @@ func (a *App) MapLineItems(ctx context.Context, deviceID string, items []MapItem
 		return Device{}, err
 	}
 	tenant := authz.MustTenant(ctx)
-	op := Operation{Kind: OpMap, DeviceID: deviceID, Fingerprint: mapFingerprint(items)}
+	op := callerOp(ctx, Operation{Kind: OpMap, DeviceID: deviceID, Fingerprint: mapFingerprint(items)})
 	if !validateOnly {
 		if d, done, err := a.replay(ctx, requestID, op); done || err != nil {
 			return d, err
@@ -392,10 +403,13 @@ func (a *App) MapLineItems(ctx context.Context, deviceID string, items []MapItem
 		}
 		return Device{}, refused
 	}
-	change := func(locked map[string]LockedDevice, _ []Held) (Change, error) {
+	change := func(locked map[string]LockedDevice, live []Held) (Change, error) {
 		d := locked[deviceID]
 		if d.Status == StatusReturned {
 			return Change{}, errReturned(deviceID)
+		}
+		if err := errInService(deviceID, d.Status); err != nil {
+			return Change{}, err
 		}
 		c := Change{Device: deviceID, Commit: begun}
 		owner := d.AccountID
@@ -403,6 +417,11 @@ func (a *App) MapLineItems(ctx context.Context, deviceID string, items []MapItem
 			// Claim-and-map (SPEC DEV-4): the first line item's account owns the
 			// device; under the row lock, so of two claimers one wins.
 			owner = lis[0].AccountID
+			if n := othersLineItems(live, owner); n > 0 {
+				// Claiming would hand the claimer control of seats it does not own.
+				return Change{}, errs.FailedPrecondition("DEVICE_HOLDS_OTHER_ACCOUNTS_SEATS",
+					"device %s holds seats of %d line item(s) of other accounts; it cannot be claimed", deviceID, n)
+			}
 			c.Owner = &owner
 			c.Events = append(c.Events, DeviceEvent{"device", "owner_changed", &eventspb.DeviceOwnerChanged{DeviceId: deviceID, ToAccountId: owner, Reason: "claimed"}})
 		}
@@ -447,6 +466,10 @@ func (a *App) MapLineItems(ctx context.Context, deviceID string, items []MapItem
 
 // renameSeatError places a seat refusal on the entry it concerns.
 func renameSeatError(err error, entry string) error {
+	if errs.Reason(err) == "QUANTITY_EXCEEDED" {
+		// Seats a racing request took: answered as a shortage seen up front is.
+		return errs.Invalid(entry+".quantity", "%s", status.Convert(err).Message())
+	}
 	if e, ok := errs.As(err); ok && e.Kind == errs.KindFailedPrecondition {
 		out := *e
 		out.Message = entry + ": " + e.Message
@@ -476,12 +499,21 @@ func (a *App) mayMapTo(p *commonpb.Principal, d Device, skip bool) error {
 		if !authz.Has(p, authz.DevicesClaim) {
 			return errs.PermissionDenied(string(authz.DevicesClaim))
 		}
+		return errInService(d.ID, d.Status)
+	}
+	if !ownsDevice(p, d) && !skip {
+		return errs.NotFound("device", d.ID)
+	}
+	return errInService(d.ID, d.Status)
+}
+
+// errInService refuses seats to a device that is out of service (obsolete, or a
+// served client dropped, expired or returned); giving seats back stays allowed.
+func errInService(deviceID, status string) error {
+	if status == StatusActive || status == StatusNormal {
 		return nil
 	}
-	if ownsDevice(p, d) || skip {
-		return nil
-	}
-	return errs.NotFound("device", d.ID)
+	return errs.FailedPrecondition("DEVICE_STATUS", "device %s is %s; it takes no seats", deviceID, status)
 }
 
 // checkItems reads every entry's line item and reports every failure on its entry:
@@ -555,4 +587,16 @@ func (a *App) checkItems(ctx context.Context, p *commonpb.Principal, d Device, i
 		return nil, short, e
 	}
 	return lis, short, nil
+}
+
+// othersLineItems counts the line items of accounts other than account that live
+// mappings hold seats of.
+func othersLineItems(live []Held, account string) int {
+	foreign := map[string]bool{}
+	for _, h := range live {
+		if h.AccountID != account {
+			foreign[h.ActivationID] = true
+		}
+	}
+	return len(foreign)
 }

@@ -57,8 +57,9 @@ func (s *Server) MapLineItems(ctx context.Context, req *devicepb.MapLineItemsReq
 		if t := it.GetExpireTime(); t != nil {
 			if err := t.CheckValid(); err != nil {
 				v.Add(field+"expire_time", "is not a valid time")
-			} else {
-				items[i].ExpireAt = t.AsTime().Truncate(time.Microsecond)
+			} else if items[i].ExpireAt = t.AsTime().Truncate(time.Microsecond); items[i].ExpireAt.IsZero() {
+				// The zero time means "no override" below; one given is long past.
+				v.Add(field+"expire_time", "must be in the future")
 			}
 		}
 	}
