@@ -168,7 +168,9 @@ func FuzzMaskID(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, id string) {
 		if !utf8.ValidString(id) {
-			t.Skip()
+			// The interceptor refuses invalid UTF-8 before any read; what MaskID does
+			// with it is to keep the length in runes, as Go decodes them.
+			id = strings.ToValidUTF8(id, "\uFFFD")
 		}
 		got := MaskID(id)
 		r, g := []rune(id), []rune(got)
